@@ -1,0 +1,56 @@
+# FourFlow: every target sets up what it needs (.venv, the npm chain node) on first use.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.fourflow-installed
+NODE_STAMP := node_modules/.fourflow-installed
+export FOURFLOW_PROJECT_ROOT := $(CURDIR)
+
+.PHONY: all setup demo test bench serve lint typecheck fmt clean lock
+
+all: test
+
+$(PY_STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	@$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
+	@$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+demo: setup
+	@$(BIN)/fourflow demo
+
+serve: setup
+	@$(BIN)/fourflow serve
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+test: setup lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: setup
+	@$(BIN)/python -m bench
+
+fmt: $(PY_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# Regenerate the pinned lock file from pyproject.toml (needs the registry).
+lock: $(PY_STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""FourFlow: trade-credit supply-chain finance on a consortium blockchain."""

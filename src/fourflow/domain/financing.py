@@ -1,0 +1,91 @@
+"""Financing requests, decisions and financings of pledged debt-item holdings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """What a credit review decided."""
+
+    APPROVE = "approve"
+    DECLINE = "decline"
+    REFER = "refer"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason for a decision, in a credit officer's words.
+
+    Attributes:
+        code: stable reason code (documented in docs/policy.md).
+        message: what it means for this request.
+    """
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A credit decision on a financing request.
+
+    Attributes:
+        outcome: approve, decline or refer.
+        reasons: why, most important first.
+        principal: the advance granted, minor units (0 unless approved).
+        rate_bps: annual rate in basis points.
+        policy_version: which policy decided.
+    """
+
+    outcome: Outcome
+    reasons: tuple[Reason, ...]
+    principal: int
+    rate_bps: int
+    policy_version: str
+
+
+class FinancingStatus(StrEnum):
+    """Where a financing stands."""
+
+    REQUESTED = "requested"
+    DECLINED = "declined"
+    REFERRED = "referred"
+    APPROVED = "approved"  # approved, pledge waiting for the chain
+    ACTIVE = "active"  # pledged on chain and disbursed
+    REPAID = "repaid"
+
+
+@dataclass(frozen=True, slots=True)
+class Financing:
+    """A bank's financing of a debt-item holding.
+
+    Attributes:
+        id: FourFlow's id.
+        item_id: the debt item.
+        holding_id: the pledged holding.
+        borrower_id: the holder who borrows.
+        bank_id: the financing bank.
+        requested: the principal asked for, minor units.
+        principal: the principal granted, minor units.
+        rate_bps: annual simple rate, basis points.
+        start_date: disbursement (value) date.
+        maturity_date: the repayment date (the item's maturity).
+        status: where it stands.
+        decision: the credit decision.
+    """
+
+    id: str
+    item_id: str
+    holding_id: str
+    borrower_id: str
+    bank_id: str
+    requested: int
+    principal: int
+    rate_bps: int
+    start_date: dt.date
+    maturity_date: dt.date
+    status: FinancingStatus
+    decision: Decision | None = None

@@ -1,0 +1,414 @@
+"""The ports the services need: repositories, unit of work, ledger, key store, clock.
+
+Adapters implement these Protocols (``fourflow.adapters.db``, ``fourflow.adapters.chain``,
+``fourflow.adapters.crypto``); services depend only on this module and the domain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from fourflow.domain.debt import DebtItem, Holding
+from fourflow.domain.documents import Document, DocumentKind
+from fourflow.domain.financing import Financing
+from fourflow.domain.findings import VerificationReport
+from fourflow.domain.parties import Organisation
+from fourflow.domain.scenarios import Scenario
+
+T = TypeVar("T")
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """A document as stored, with what proves it.
+
+    Attributes:
+        document: the parsed document.
+        fingerprint: hex content fingerprint of its canonical form (``sha256:...``).
+        business_key: hex business-key fingerprint (invoices, credit notes), if any.
+        raw: the bytes exactly as submitted.
+        media_type: ``application/json``, ``application/xml`` ...
+        trade_id: the trade it was linked to, if linked.
+        batch_id: the anchoring batch it belongs to, once anchored.
+        created_at: when it was stored (UTC).
+    """
+
+    document: Document
+    fingerprint: str
+    business_key: str | None
+    raw: bytes
+    media_type: str
+    trade_id: str | None = None
+    batch_id: str | None = None
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRecord:
+    """A trade as stored: its documents by id, and the latest verification.
+
+    Attributes:
+        id: the trade id.
+        scenario: business scenario.
+        seller_id: the seller organisation (creditor).
+        buyer_id: the buyer organisation (debtor).
+        document_ids: ids of its documents, in link order.
+        status: ``unverified``, or the latest report's status.
+        score: the latest report's score, if verified.
+        report: the latest verification report, if any.
+        report_hash: hex SHA-256 of the latest report's canonical JSON.
+    """
+
+    id: str
+    scenario: Scenario
+    seller_id: str
+    buyer_id: str
+    document_ids: tuple[str, ...]
+    status: str = "unverified"
+    score: int | None = None
+    report: VerificationReport | None = None
+    report_hash: str | None = None
+
+
+class OpKind(StrEnum):
+    """Chain operations the outbox relays; each maps to one contract call."""
+
+    DEPLOY = "deploy"
+    ADMIT_MEMBER = "admit_member"
+    REGISTER_FINGERPRINTS = "register_fingerprints"
+    ANCHOR_BATCH = "anchor_batch"
+    ISSUE_ITEM = "issue_item"
+    SPLIT = "split"
+    TRANSFER = "transfer"
+    PLEDGE = "pledge"
+    REPAY = "repay"
+
+
+class OpStatus(StrEnum):
+    """Outbox row state."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainOp:
+    """One chain write, queued in the outbox in the same transaction as its business change.
+
+    Attributes:
+        op_id: unique id; the contracts refuse a second application of the same id.
+        kind: which operation.
+        sender_org_id: the organisation whose chain account signs it.
+        params: JSON-able arguments (ids as strings, amounts as ints in minor units).
+        subject_id: the business record it concerns (item, holding, batch ...), for lookups.
+        status: outbox state.
+        tx_hash: the transaction hash once known.
+        block_number: the block it was mined in, once done.
+        error: why it failed, if it did.
+        attempts: how many times the relay tried it.
+        seq: insertion order (assigned by the store).
+    """
+
+    op_id: str
+    kind: OpKind
+    sender_org_id: str
+    params: Mapping[str, Any]
+    subject_id: str | None = None
+    status: OpStatus = OpStatus.PENDING
+    tx_hash: str | None = None
+    block_number: int | None = None
+    error: str | None = None
+    attempts: int = 0
+    seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReceipt:
+    """The outcome of applying a chain operation.
+
+    Attributes:
+        op_id: the operation.
+        tx_hash: hash of the transaction that applied it.
+        block_number: where it was mined.
+        events: decoded events of that transaction (name and arguments).
+        already_applied: True when the chain had applied it before this attempt.
+    """
+
+    op_id: str
+    tx_hash: str
+    block_number: int
+    events: tuple[Mapping[str, Any], ...] = ()
+    already_applied: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChainInfo:
+    """What the node and the deployed contracts are."""
+
+    url: str
+    chain_id: int
+    block_number: int
+    client_version: str
+    contracts: Mapping[str, str] = field(default_factory=dict)
+    managed_node: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedPart:
+    """One routed part of a settlement as stored (one row per payee and holding).
+
+    Attributes:
+        payment_id: the repayment it belongs to.
+        item_id: the debt item.
+        holding_id: the holding whose share it is.
+        payee_id: the organisation paid (bank or holder).
+        kind: ``bank_interest``, ``bank_principal`` or ``holder``.
+        amount: minor units.
+    """
+
+    payment_id: str
+    item_id: str
+    holding_id: str
+    payee_id: str
+    kind: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Repayment:
+    """A debtor's payment of a debt item.
+
+    Attributes:
+        id: FourFlow id.
+        item_id: the item paid.
+        amount: minor units.
+        value_date: the value date of the payment.
+        reference: the bank reference or payment document number.
+        parts: how it was routed.
+    """
+
+    id: str
+    item_id: str
+    amount: int
+    value_date: dt.date
+    reference: str
+    parts: tuple[RoutedPart, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """An anchoring batch: the Merkle root over its documents' fingerprints.
+
+    Attributes:
+        id: batch id.
+        root: hex Merkle root.
+        count: number of leaves.
+        created_at: when it was formed (UTC).
+    """
+
+    id: str
+    root: str
+    count: int
+    created_at: dt.datetime
+
+
+# --------------------------------------------------------------------------- repositories
+
+
+class Organisations(Protocol):
+    """Consortium members."""
+
+    def add(self, org: Organisation) -> None: ...
+    def update(self, org: Organisation) -> None: ...
+    def get(self, org_id: str) -> Organisation | None: ...
+    def by_uscc(self, uscc: str) -> Organisation | None: ...
+    def by_key(self, key: str) -> Organisation | None:
+        """The organisation known by ``scheme:value`` (any identifier or account)."""
+        ...
+
+    def list(self) -> list[Organisation]: ...
+
+
+class Documents(Protocol):
+    """Stored documents."""
+
+    def add(self, stored: StoredDocument) -> None: ...
+    def get(self, doc_id: str) -> StoredDocument | None: ...
+    def by_fingerprint(self, fingerprint: str) -> StoredDocument | None: ...
+    def by_business_key(self, business_key: str) -> list[StoredDocument]: ...
+    def by_number(self, kind: DocumentKind, number: str) -> list[StoredDocument]: ...
+    def unlinked(self) -> list[StoredDocument]: ...
+    def unanchored(self, limit: int) -> list[StoredDocument]: ...
+    def set_trade(self, doc_ids: Sequence[str], trade_id: str) -> None: ...
+    def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:
+        """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
+        ...
+
+    def proof(self, doc_id: str) -> str | None: ...
+    def count(self) -> int: ...
+
+
+class Trades(Protocol):
+    """Trades and their latest verification."""
+
+    def add(self, trade: TradeRecord) -> None: ...
+    def update(self, trade: TradeRecord) -> None: ...
+    def get(self, trade_id: str) -> TradeRecord | None: ...
+    def list(self) -> list[TradeRecord]: ...
+
+
+class DebtItems(Protocol):
+    """Debt items and their holdings."""
+
+    def add(self, item: DebtItem) -> None: ...
+    def update(self, item: DebtItem) -> None: ...
+    def get(self, item_id: str) -> DebtItem | None: ...
+    def by_trade(self, trade_id: str) -> DebtItem | None: ...
+    def list(self) -> list[DebtItem]: ...
+    def add_holding(self, holding: Holding) -> None: ...
+    def update_holding(self, holding: Holding) -> None: ...
+    def get_holding(self, holding_id: str) -> Holding | None: ...
+    def holdings(self, item_id: str) -> list[Holding]:
+        """The item's holdings in creation order (the routing order)."""
+        ...
+
+
+class Financings(Protocol):
+    """Financing requests and financings."""
+
+    def add(self, financing: Financing) -> None: ...
+    def update(self, financing: Financing) -> None: ...
+    def get(self, financing_id: str) -> Financing | None: ...
+    def by_holding(self, holding_id: str) -> Financing | None: ...
+    def list(self) -> list[Financing]: ...
+
+
+class Repayments(Protocol):
+    """Repayments and their routed parts."""
+
+    def add(self, repayment: Repayment) -> None: ...
+    def for_item(self, item_id: str) -> list[Repayment]: ...
+    def list(self) -> list[Repayment]: ...
+
+
+class Batches(Protocol):
+    """Anchoring batches."""
+
+    def add(self, batch: Batch) -> None: ...
+    def get(self, batch_id: str) -> Batch | None: ...
+    def list(self) -> list[Batch]: ...
+
+
+class Outbox(Protocol):
+    """Chain operations waiting to be relayed, and their outcomes."""
+
+    def add(self, op: ChainOp) -> None: ...
+    def get(self, op_id: str) -> ChainOp | None: ...
+    def pending(self, limit: int) -> list[ChainOp]:
+        """Ops not yet done or failed, oldest first (``seq`` order)."""
+        ...
+
+    def update(self, op: ChainOp) -> None: ...
+    def for_subject(self, subject_id: str) -> list[ChainOp]: ...
+    def list(self) -> list[ChainOp]: ...
+
+
+class Settings(Protocol):
+    """Key-value platform settings kept in the store (deployed contract addresses ...)."""
+
+    def get(self, key: str) -> str | None: ...
+    def put(self, key: str, value: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One database transaction over every repository. Repositories never commit."""
+
+    organisations: Organisations
+    documents: Documents
+    trades: Trades
+    items: DebtItems
+    financings: Financings
+    repayments: Repayments
+    batches: Batches
+    outbox: Outbox
+    settings: Settings
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back anything not committed."""
+        ...
+
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work per use case."""
+
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --------------------------------------------------------------------------- chain, keys, clock
+
+
+class Ledger(Protocol):
+    """The consortium chain, seen through FourFlow's contracts."""
+
+    def apply(self, op: ChainOp) -> ChainReceipt:
+        """Apply one operation; idempotent by ``op.op_id`` (a retry returns the first receipt)."""
+        ...
+
+    def apply_many(self, ops: Sequence[ChainOp]) -> list[ChainReceipt]:
+        """Apply several operations, pipelined; same guarantees as ``apply`` for each."""
+        ...
+
+    def is_applied(self, op: ChainOp) -> bool:
+        """True when the chain has already applied ``op``."""
+        ...
+
+    def info(self) -> ChainInfo: ...
+
+    def read(self, what: str, *args: Any) -> Any:
+        """Read contract state for audits: ``item``, ``holding``, ``item_holdings``,
+        ``fingerprint``, ``anchor``, ``member``. Returns plain Python values."""
+        ...
+
+
+class KeyStore(Protocol):
+    """Each organisation's chain account, kept encrypted."""
+
+    def create(self, org_id: str) -> str:
+        """Create and store a new account for ``org_id``; return its 0x address."""
+        ...
+
+    def address(self, org_id: str) -> str | None: ...
+    def private_key(self, org_id: str) -> bytes:
+        """Decrypt the organisation's key (for local signing inside the chain adapter)."""
+        ...
+
+
+class Clock(Protocol):
+    """Today's business date (tests and the demo replay a timeline)."""
+
+    def today(self) -> dt.date: ...
+    def now(self) -> dt.datetime: ...
+
+
+def iter_chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Yield ``items`` in slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -80,7 +80,6 @@ class TradeRecord:
 class OpKind(StrEnum):
     """Chain operations the outbox relays; each maps to one contract call."""
 
-    DEPLOY = "deploy"
     ADMIT_MEMBER = "admit_member"
     REGISTER_FINGERPRINTS = "register_fingerprints"
     ANCHOR_BATCH = "anchor_batch"
@@ -381,6 +380,16 @@ class Ledger(Protocol):
         ...
 
     def info(self) -> ChainInfo: ...
+
+    def sign_confirmation(
+        self, debtor_org_id: str, issue_params: Mapping[str, Any], deadline: int
+    ) -> Mapping[str, Any]:
+        """The debtor's EIP-712 confirmation of an ``ISSUE_ITEM``'s params.
+
+        Returns ``{"nonce": int, "deadline": int, "signature": "0x..."}`` to put under
+        ``issue_params["confirmation"]``. In production a debtor signs client-side instead.
+        """
+        ...
 
     def read(self, what: str, *args: Any) -> Any:
         """Read contract state for audits: ``item``, ``holding``, ``item_holdings``,

@@ -205,7 +205,9 @@ def route_payment(
                 bank=claim.pledge.bank if claim.pledge else None,
             )
         )
-        after[claim.holding_id] = replace(claim, outstanding=claim.outstanding - share, pledge=pledge)
+        after[claim.holding_id] = replace(
+            claim, outstanding=claim.outstanding - share, pledge=pledge
+        )
     return routed, [after.get(c.holding_id, c) for c in claims]
 
 

@@ -165,3 +165,36 @@ class Document:
         for line in self.lines:
             totals[line.item] = totals.get(line.item, Decimal(0)) + line.quantity
         return totals
+
+
+_KEY_SCHEMES = ("uscc", "vat", "gln", "lei")
+
+
+def party_key(party: PartyRef) -> str:
+    """The one identifier used for a party in business keys: USCC, else VAT, GLN, LEI."""
+    by_scheme = {i.scheme.value: i.value for i in party.identifiers}
+    for scheme in _KEY_SCHEMES:
+        if scheme in by_scheme:
+            return f"{scheme}:{by_scheme[scheme]}"
+    return f"name:{(party.name or '').strip().casefold()}"
+
+
+def business_key_text(doc: Document) -> str | None:
+    """The format-independent identity of an invoice or credit note, or None for others.
+
+    Seller, buyer, number, issue date, payable total and currency: the same invoice sent as
+    UBL, CII or native JSON gives the same text, hence the same business-key fingerprint.
+    """
+    if doc.kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE) or doc.total is None:
+        return None
+    return "|".join(
+        (
+            doc.kind.value,
+            party_key(doc.seller),
+            party_key(doc.buyer),
+            doc.number.strip().upper(),
+            doc.issue_date.isoformat(),
+            doc.total.plain(),
+            doc.total.currency,
+        )
+    )

@@ -40,7 +40,7 @@ def validate_currency(code: str) -> str:
 
 def to_decimal(value: object, *, what: str = "amount") -> Decimal:
     """Convert a str, int or Decimal to Decimal; floats are refused (they are not exact)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise DomainValueError(f"{what}: {value!r} is a float or bool; give a decimal string")
     if isinstance(value, Decimal):
         result = value
@@ -73,9 +73,7 @@ class Money:
         amount = to_decimal(self.amount)
         digits = CURRENCY_MINOR_UNITS[currency]
         if amount != amount.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN):
-            raise DomainValueError(
-                f"amount {amount} {currency}: more than {digits} decimal places"
-            )
+            raise DomainValueError(f"amount {amount} {currency}: more than {digits} decimal places")
         object.__setattr__(self, "currency", currency)
         object.__setattr__(self, "amount", amount)
 

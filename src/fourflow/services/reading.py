@@ -1,0 +1,39 @@
+"""The document-reading port: adapters parse bytes into domain documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from fourflow.domain.documents import Document
+from fourflow.domain.scenarios import Scenario
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """One document read from submitted bytes.
+
+    Attributes:
+        document: the mapped domain document (its ``id`` already assigned).
+        canonical: the canonical bytes its content fingerprint is taken over.
+        raw: the submitted bytes of this document.
+        media_type: the media type of ``raw``.
+        scenario: the scenario the submitter declared, if any.
+    """
+
+    document: Document
+    canonical: bytes
+    raw: bytes
+    media_type: str
+    scenario: Scenario | None = None
+
+
+class DocumentReader(Protocol):
+    """Detects a document's format from its content and maps it to domain documents."""
+
+    def read(self, raw: bytes, *, source: str) -> list[ParsedDocument]:
+        """Parse ``raw`` (from ``source``, a path or name for messages).
+
+        Raises ``DocumentRejectedError`` naming every problem and where it is.
+        """
+        ...

@@ -1,0 +1,223 @@
+"""Exact JSON forms of the domain records the store keeps as JSON.
+
+Decimals travel as strings (``str(Decimal)`` keeps every digit and the exponent), money as
+``{"amount": str, "currency": str}``, enums by value, dates as ISO 8601, tuples as lists.
+``decode_x(encode_x(r)) == r`` for every record, and re-encoding gives the same JSON.
+Decoding rebuilds records without re-validating identifiers, so a stored record reads back
+exactly even if a validation rule later changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from fourflow.domain.financing import Decision, Outcome, Reason
+from fourflow.domain.findings import Finding, Severity, VerificationReport, VerificationStatus
+from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.money import Money
+from fourflow.domain.parties import Identifier, PartyRef
+
+JsonObject = dict[str, Any]
+
+
+def encode_decimal(value: Decimal | None) -> str | None:
+    """A Decimal as its exact string, or None."""
+    return None if value is None else str(value)
+
+
+def decode_decimal(value: str | None) -> Decimal | None:
+    """The Decimal an ``encode_decimal`` string stands for, or None."""
+    return None if value is None else Decimal(value)
+
+
+def encode_date(value: dt.date | None) -> str | None:
+    """A date as ISO 8601 (``YYYY-MM-DD``), or None."""
+    return None if value is None else value.isoformat()
+
+
+def decode_date(value: str | None) -> dt.date | None:
+    """The date of an ISO 8601 string, or None."""
+    return None if value is None else dt.date.fromisoformat(value)
+
+
+def _required_date(value: str) -> dt.date:
+    """The date of an ISO 8601 string that must be present."""
+    return dt.date.fromisoformat(value)
+
+
+def encode_money(money: Money | None) -> JsonObject | None:
+    """Money as ``{"amount": "12.30", "currency": "CNY"}``, or None."""
+    if money is None:
+        return None
+    return {"amount": str(money.amount), "currency": money.currency}
+
+
+def decode_money(data: JsonObject | None) -> Money | None:
+    """The Money of an ``encode_money`` object, or None."""
+    if data is None:
+        return None
+    return Money(Decimal(data["amount"]), data["currency"])
+
+
+def encode_identifiers(identifiers: Sequence[Identifier]) -> list[JsonObject]:
+    """Identifiers as ``[{"scheme": ..., "value": ...}]``, in order."""
+    return [{"scheme": i.scheme.value, "value": i.value} for i in identifiers]
+
+
+def decode_identifiers(data: Sequence[JsonObject]) -> tuple[Identifier, ...]:
+    """The identifiers of an ``encode_identifiers`` list."""
+    return tuple(Identifier(IdScheme(i["scheme"]), i["value"]) for i in data)
+
+
+def encode_party(party: PartyRef) -> JsonObject:
+    """A document's party reference as JSON."""
+    return {
+        "name": party.name,
+        "identifiers": encode_identifiers(party.identifiers),
+        "account": party.account,
+    }
+
+
+def decode_party(data: JsonObject) -> PartyRef:
+    """The party reference of an ``encode_party`` object."""
+    return PartyRef(
+        name=data["name"],
+        identifiers=decode_identifiers(data["identifiers"]),
+        account=data["account"],
+    )
+
+
+def encode_line(line: DocumentLine) -> JsonObject:
+    """A document line as JSON, quantities and prices as exact decimal strings."""
+    return {
+        "line_id": line.line_id,
+        "item": line.item,
+        "quantity": str(line.quantity),
+        "unit": line.unit,
+        "unit_price": encode_decimal(line.unit_price),
+        "amount": encode_decimal(line.amount),
+    }
+
+
+def decode_line(data: JsonObject) -> DocumentLine:
+    """The document line of an ``encode_line`` object."""
+    return DocumentLine(
+        line_id=data["line_id"],
+        item=data["item"],
+        quantity=Decimal(data["quantity"]),
+        unit=data["unit"],
+        unit_price=decode_decimal(data["unit_price"]),
+        amount=decode_decimal(data["amount"]),
+    )
+
+
+def encode_document(doc: Document) -> JsonObject:
+    """A whole document as JSON: every field, so that it can be rebuilt exactly."""
+    return {
+        "id": doc.id,
+        "kind": doc.kind.value,
+        "number": doc.number,
+        "issue_date": doc.issue_date.isoformat(),
+        "seller": encode_party(doc.seller),
+        "buyer": encode_party(doc.buyer),
+        "currency": doc.currency,
+        "lines": [encode_line(line) for line in doc.lines],
+        "total": encode_money(doc.total),
+        "tax_total": encode_money(doc.tax_total),
+        "due_date": encode_date(doc.due_date),
+        "delivery_date": encode_date(doc.delivery_date),
+        "references": [{"kind": r.kind.value, "number": r.number} for r in doc.references],
+        "source_format": doc.source_format,
+        "submitted_by": doc.submitted_by,
+    }
+
+
+def decode_document(data: JsonObject) -> Document:
+    """The document of an ``encode_document`` object."""
+    return Document(
+        id=data["id"],
+        kind=DocumentKind(data["kind"]),
+        number=data["number"],
+        issue_date=_required_date(data["issue_date"]),
+        seller=decode_party(data["seller"]),
+        buyer=decode_party(data["buyer"]),
+        currency=data["currency"],
+        lines=tuple(decode_line(line) for line in data["lines"]),
+        total=decode_money(data["total"]),
+        tax_total=decode_money(data["tax_total"]),
+        due_date=decode_date(data["due_date"]),
+        delivery_date=decode_date(data["delivery_date"]),
+        references=tuple(
+            DocumentRef(DocumentKind(r["kind"]), r["number"]) for r in data["references"]
+        ),
+        source_format=data["source_format"],
+        submitted_by=data["submitted_by"],
+    )
+
+
+def encode_finding(finding: Finding) -> JsonObject:
+    """A verification finding as JSON."""
+    return {
+        "code": finding.code,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "documents": list(finding.documents),
+    }
+
+
+def decode_finding(data: JsonObject) -> Finding:
+    """The finding of an ``encode_finding`` object."""
+    return Finding(
+        code=data["code"],
+        severity=Severity(data["severity"]),
+        message=data["message"],
+        documents=tuple(data["documents"]),
+    )
+
+
+def encode_report(report: VerificationReport) -> JsonObject:
+    """A verification report as JSON, findings in their order."""
+    return {
+        "trade_id": report.trade_id,
+        "status": report.status.value,
+        "score": report.score,
+        "findings": [encode_finding(f) for f in report.findings],
+        "rules_version": report.rules_version,
+    }
+
+
+def decode_report(data: JsonObject) -> VerificationReport:
+    """The verification report of an ``encode_report`` object."""
+    return VerificationReport(
+        trade_id=data["trade_id"],
+        status=VerificationStatus(data["status"]),
+        score=data["score"],
+        findings=tuple(decode_finding(f) for f in data["findings"]),
+        rules_version=data["rules_version"],
+    )
+
+
+def encode_decision(decision: Decision) -> JsonObject:
+    """A credit decision as JSON, reasons in their order."""
+    return {
+        "outcome": decision.outcome.value,
+        "reasons": [{"code": r.code, "message": r.message} for r in decision.reasons],
+        "principal": decision.principal,
+        "rate_bps": decision.rate_bps,
+        "policy_version": decision.policy_version,
+    }
+
+
+def decode_decision(data: JsonObject) -> Decision:
+    """The credit decision of an ``encode_decision`` object."""
+    return Decision(
+        outcome=Outcome(data["outcome"]),
+        reasons=tuple(Reason(r["code"], r["message"]) for r in data["reasons"]),
+        principal=data["principal"],
+        rate_bps=data["rate_bps"],
+        policy_version=data["policy_version"],
+    )

@@ -1,0 +1,269 @@
+"""The store's tables (SQLAlchemy Core): the business records of record, and the outbox.
+
+Money is integer minor units (BIGINT); dates are DATE; timestamps are aware UTC. Entity
+tables share one shape: ``seq``, an autoincrementing primary key that gives creation order,
+and ``id``, the unique business id that other tables reference. Migration 0001 creates exactly
+these tables; a test compares the migrated schema with this metadata on both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from fourflow.adapters.db.types import SeqInteger, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite's AUTOINCREMENT never reuses a rowid, so ``seq`` only ever grows there too.
+ENTITY_OPTIONS = {"sqlite_autoincrement": True}
+
+
+def _seq() -> Column[int]:
+    """The creation-order primary key every entity table starts with."""
+    return Column("seq", SeqInteger, primary_key=True, autoincrement=True)
+
+
+def _id() -> Column[str]:
+    """The unique business id of an entity."""
+    return Column("id", String, nullable=False, unique=True)
+
+
+def _org(name: str, *, nullable: bool = False) -> Column[str]:
+    """A reference to an organisation by id."""
+    return Column(name, String, ForeignKey("organisations.id"), nullable=nullable, index=True)
+
+
+def _timestamps() -> tuple[Column[object], Column[object]]:
+    """``created_at`` and ``updated_at``, aware UTC."""
+    return (
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    )
+
+
+organisations = Table(
+    "organisations",
+    metadata,
+    _seq(),
+    _id(),
+    Column("name", String, nullable=False),
+    Column("uscc", String, nullable=False, unique=True),
+    Column("roles", JSON, nullable=False),
+    Column("identifiers", JSON, nullable=False),
+    Column("accounts", JSON, nullable=False),
+    Column("chain_address", String, nullable=True),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+# Every ``scheme:value`` an organisation is known by (USCC, identifiers, accounts), so that a
+# document's party reference resolves with one indexed lookup, and no two members share a key.
+organisation_keys = Table(
+    "organisation_keys",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column(
+        "org_id",
+        String,
+        ForeignKey("organisations.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    _seq(),
+    _id(),
+    Column("scenario", String, nullable=False),
+    _org("seller_id"),
+    _org("buyer_id"),
+    Column("document_ids", JSON, nullable=False),
+    Column("status", String, nullable=False, index=True),
+    Column("score", Integer, nullable=True),
+    Column("report", JSON, nullable=True),
+    Column("report_hash", String, nullable=True),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    _seq(),
+    _id(),
+    Column("root", String, nullable=False),
+    Column("leaf_count", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    _seq(),
+    _id(),
+    Column("kind", String, nullable=False),
+    Column("number", String, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("seller_key", String, nullable=True),
+    Column("buyer_key", String, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("total_minor", BigInteger, nullable=True),
+    Column("fingerprint", String, nullable=False, unique=True),
+    Column("business_key", String, nullable=True, index=True),
+    Column("raw", LargeBinary, nullable=False),
+    Column("media_type", String, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("trade_id", String, ForeignKey("trades.id"), nullable=True, index=True),
+    Column("batch_id", String, ForeignKey("batches.id"), nullable=True, index=True),
+    Column("proof", Text, nullable=True),
+    Column("submitted_by", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_documents_kind_number", "kind", "number"),
+    **ENTITY_OPTIONS,
+)
+
+debt_items = Table(
+    "debt_items",
+    metadata,
+    _seq(),
+    _id(),
+    Column("trade_id", String, ForeignKey("trades.id"), nullable=False, unique=True),
+    _org("debtor_id"),
+    _org("creditor_id"),
+    Column("currency", String(3), nullable=False),
+    Column("face_value", BigInteger, nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("maturity_date", Date, nullable=False),
+    Column("basis", Integer, nullable=False),
+    Column("asset_type", Integer, nullable=False),
+    Column("report_hash", String, nullable=False),
+    Column("status", String, nullable=False, index=True),
+    Column("paid", BigInteger, nullable=False),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+holdings = Table(
+    "holdings",
+    metadata,
+    _seq(),
+    _id(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    _org("holder_id"),
+    Column("amount", BigInteger, nullable=False),
+    Column("outstanding", BigInteger, nullable=False),
+    Column("parent_id", String, ForeignKey("holdings.id"), nullable=True),
+    Column("acquired_from", String, nullable=True),
+    Column("pledge_bank_id", String, nullable=True),
+    # The pledge, when there is one (pledge_bank is not null): what the bank is owed.
+    Column("pledge_bank", String, nullable=True),
+    Column("pledge_principal", BigInteger, nullable=True),
+    Column("pledge_interest", BigInteger, nullable=True),
+    Column("pledge_rate_bps", Integer, nullable=True),
+    Column("pledge_accrued_to", Integer, nullable=True),
+    Column("received", BigInteger, nullable=False),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+financings = Table(
+    "financings",
+    metadata,
+    _seq(),
+    _id(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("holding_id", String, ForeignKey("holdings.id"), nullable=False, index=True),
+    _org("borrower_id"),
+    _org("bank_id"),
+    Column("requested", BigInteger, nullable=False),
+    Column("principal", BigInteger, nullable=False),
+    Column("rate_bps", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("maturity_date", Date, nullable=False),
+    Column("status", String, nullable=False, index=True),
+    Column("decision", JSON, nullable=True),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+repayments = Table(
+    "repayments",
+    metadata,
+    _seq(),
+    _id(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("reference", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+routed_parts = Table(
+    "routed_parts",
+    metadata,
+    _seq(),
+    Column(
+        "payment_id",
+        String,
+        ForeignKey("repayments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False),
+    Column("holding_id", String, ForeignKey("holdings.id"), nullable=False, index=True),
+    Column("payee_id", String, nullable=False, index=True),
+    Column("kind", String, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _seq(),
+    Column("op_id", String, nullable=False, unique=True),
+    Column("kind", String, nullable=False),
+    Column("sender_org_id", String, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("subject_id", String, nullable=True, index=True),
+    Column("status", String, nullable=False, index=True),
+    Column("tx_hash", String, nullable=True),
+    Column("block_number", BigInteger, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String, primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

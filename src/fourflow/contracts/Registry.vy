@@ -1,0 +1,214 @@
+# pragma version ~=0.4.3
+# pragma evm-version paris
+"""
+@title FourFlow consortium registry
+@custom:contract-name registry
+@license Apache-2.0
+@notice Admits consortium members, records their organisation id and role bits,
+        suspends and reinstates them, and holds the consortium-wide pause switch
+        that Notary and DebtItem consult before every write. The deployer is the
+        operator (snekmate `ownable`; `owner()` is the operator).
+        The contract holds no value and makes no external calls, so reentrancy
+        is not a concern and no `@nonreentrant` lock (which would need storage
+        locks under paris, which has no transient storage) is used.
+"""
+
+
+# @dev snekmate modules: `ownable` makes the deployer the operator,
+# `pausable` is the consortium-wide emergency stop.
+from snekmate.auth import ownable
+initializes: ownable
+
+from snekmate.utils import pausable
+initializes: pausable
+
+
+exports: (ownable.owner, ownable.transfer_ownership, pausable.paused)
+
+
+# @dev A consortium member as the registry records it.
+struct Member:
+    org_id: bytes32
+    roles: uint256
+    active: bool
+    admitted: bool
+
+
+# @dev `OperationApplied` kinds.
+_KIND_ADMIT: constant(uint8) = 1
+_KIND_SET_ROLES: constant(uint8) = 2
+_KIND_SUSPEND: constant(uint8) = 3
+_KIND_REINSTATE: constant(uint8) = 4
+
+
+# @dev Whether an operation id has been applied.
+applied: public(HashMap[bytes32, bool])
+
+# @dev Number of members ever admitted (suspended members included).
+member_count: public(uint256)
+
+_members: HashMap[address, Member]
+
+
+event OperationApplied:
+    op_id: indexed(bytes32)
+    kind: uint8
+
+event MemberAdmitted:
+    member: indexed(address)
+    org_id: bytes32
+    roles: uint256
+
+event RolesChanged:
+    member: indexed(address)
+    roles: uint256
+
+event MemberSuspended:
+    member: indexed(address)
+
+event MemberReinstated:
+    member: indexed(address)
+
+
+@deploy
+def __init__():
+    """
+    @dev The deployer becomes the operator; the registry starts unpaused.
+    """
+    ownable.__init__()
+    pausable.__init__()
+
+
+@external
+def admit(op_id: bytes32, member: address, org_id: bytes32, roles: uint256):
+    """
+    @notice Admits `member` as an active consortium member of organisation
+            `org_id` holding the role bits `roles`. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param member The member's chain account.
+    @param org_id The member's organisation id (keccak256 of FourFlow's id).
+    @param roles The member's role bits (see docs/contracts.md).
+    """
+    self._apply(op_id, _KIND_ADMIT)
+    ownable._check_owner()
+    assert member != empty(address), "registry: zero address"
+    assert not self._members[member].admitted, "registry: already a member"
+    assert roles != 0, "registry: roles must not be empty"
+    self._members[member] = Member(org_id=org_id, roles=roles, active=True, admitted=True)
+    self.member_count += 1
+    log MemberAdmitted(member=member, org_id=org_id, roles=roles)
+
+
+@external
+def set_roles(op_id: bytes32, member: address, roles: uint256):
+    """
+    @notice Replaces the role bits of an admitted member. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param member The member's chain account.
+    @param roles The new role bits; must not be empty.
+    """
+    self._apply(op_id, _KIND_SET_ROLES)
+    ownable._check_owner()
+    assert self._members[member].admitted, "registry: not a member"
+    assert roles != 0, "registry: roles must not be empty"
+    self._members[member].roles = roles
+    log RolesChanged(member=member, roles=roles)
+
+
+@external
+def suspend(op_id: bytes32, member: address):
+    """
+    @notice Suspends an admitted member: it stops being a member for
+            `is_member` and `has_role` until reinstated. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param member The member's chain account.
+    """
+    self._apply(op_id, _KIND_SUSPEND)
+    ownable._check_owner()
+    assert self._members[member].admitted, "registry: not a member"
+    self._members[member].active = False
+    log MemberSuspended(member=member)
+
+
+@external
+def reinstate(op_id: bytes32, member: address):
+    """
+    @notice Reinstates a suspended member. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param member The member's chain account.
+    """
+    self._apply(op_id, _KIND_REINSTATE)
+    ownable._check_owner()
+    assert self._members[member].admitted, "registry: not a member"
+    self._members[member].active = True
+    log MemberReinstated(member=member)
+
+
+@external
+def pause():
+    """
+    @notice Pauses the consortium: Notary and DebtItem refuse writes while
+            paused. Operator only; reverts with "pausable: contract is paused"
+            when already paused.
+    """
+    ownable._check_owner()
+    pausable._pause()
+
+
+@external
+def unpause():
+    """
+    @notice Lifts the pause. Operator only; reverts with
+            "pausable: contract is not paused" when not paused.
+    """
+    ownable._check_owner()
+    pausable._unpause()
+
+
+@external
+@view
+def is_member(a: address) -> bool:
+    """
+    @notice Whether `a` is an admitted member that is not suspended.
+    @param a The account.
+    @return bool True for an active member.
+    """
+    return self._members[a].active
+
+
+@external
+@view
+def has_role(a: address, role_bit: uint256) -> bool:
+    """
+    @notice Whether `a` is an active member holding every bit of `role_bit`.
+    @param a The account.
+    @param role_bit The role bit (e.g. 32 for bank); zero is never held.
+    @return bool True if the active member holds the role.
+    """
+    m: Member = self._members[a]
+    return m.active and role_bit != 0 and m.roles & role_bit == role_bit
+
+
+@external
+@view
+def member_of(a: address) -> (bytes32, uint256, bool):
+    """
+    @notice The registry's record of `a`.
+    @param a The account.
+    @return bytes32 The organisation id (zero if never admitted).
+    @return uint256 The role bits.
+    @return bool Whether the member is active (admitted and not suspended).
+    """
+    m: Member = self._members[a]
+    return m.org_id, m.roles, m.active
+
+
+@internal
+def _apply(op_id: bytes32, kind: uint8):
+    """
+    @dev Records `op_id` as applied, refusing a second application, and
+         emits `OperationApplied` so the relay can find the transaction.
+    """
+    assert not self.applied[op_id], "registry: operation already applied"
+    self.applied[op_id] = True
+    log OperationApplied(op_id=op_id, kind=kind)

@@ -1,0 +1,125 @@
+"""Shared titanoboa fixtures: the three contracts deployed and a small consortium admitted.
+
+Sources are compiled once per session (``boa.load_partial``) and deployed afresh for every
+test, so each test starts from the same chain state.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boa
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "src" / "fourflow" / "contracts"
+
+CORE_ENTERPRISE = 1
+SUPPLIER = 2
+DISTRIBUTOR = 4
+LOGISTICS = 8
+WAREHOUSE = 16
+BANK = 32
+REGULATOR = 64
+OPERATOR = 128
+
+CNY = 156
+SECONDS_PER_DAY = 86_400
+# 2026-01-01, a day number comfortably before the chain's "today" in these tests.
+DAY0 = 20_454
+TODAY = DAY0 + 400
+
+
+def b32(text: str) -> bytes:
+    """The bytes32 id of a FourFlow string id (keccak256, as the adapter computes it)."""
+    return keccak(text=text)
+
+
+_op_counter = itertools.count()
+
+
+def new_op() -> bytes:
+    """A fresh operation id."""
+    return b32(f"op-{next(_op_counter)}")
+
+
+@dataclass(frozen=True)
+class Consortium:
+    """Deployed contracts and member accounts."""
+
+    registry: Any
+    notary: Any
+    debt: Any
+    operator: str
+    core: LocalAccount  # the debtor: a core enterprise with a signing key
+    tier1: str  # first-tier supplier
+    tier2: str  # second-tier supplier
+    bank: str
+    bank2: str
+    regulator: str
+    outsider: str  # never admitted
+
+
+@pytest.fixture(scope="session")
+def deployers() -> dict[str, Any]:
+    """Compiled contract deployers, shared by the whole session."""
+    return {
+        name: boa.load_partial(str(CONTRACTS / f"{name}.vy"))
+        for name in ("Registry", "Notary", "DebtItem")
+    }
+
+
+@pytest.fixture
+def consortium(deployers: dict[str, Any]) -> Iterator[Consortium]:
+    """A fresh registry, notary and debt-item contract with six admitted members."""
+    with boa.env.anchor():
+        boa.env.evm.patch.timestamp = TODAY * SECONDS_PER_DAY + 3_600
+        operator = boa.env.generate_address("operator")
+        with boa.env.prank(operator):
+            registry = deployers["Registry"].deploy()
+        notary = deployers["Notary"].deploy(registry.address)
+        debt = deployers["DebtItem"].deploy(registry.address)
+        core = Account.from_key(keccak(text="fourflow-test-core"))
+        members = {
+            "core": (core.address, CORE_ENTERPRISE),
+            "tier1": (boa.env.generate_address("tier1"), SUPPLIER),
+            "tier2": (boa.env.generate_address("tier2"), SUPPLIER),
+            "bank": (boa.env.generate_address("bank"), BANK),
+            "bank2": (boa.env.generate_address("bank2"), BANK),
+            "regulator": (boa.env.generate_address("regulator"), REGULATOR),
+        }
+        with boa.env.prank(operator):
+            for name, (address, roles) in members.items():
+                registry.admit(new_op(), address, b32(f"org-{name}"), roles)
+        yield Consortium(
+            registry=registry,
+            notary=notary,
+            debt=debt,
+            operator=operator,
+            core=core,
+            tier1=members["tier1"][0],
+            tier2=members["tier2"][0],
+            bank=members["bank"][0],
+            bank2=members["bank2"][0],
+            regulator=members["regulator"][0],
+            outsider=boa.env.generate_address("outsider"),
+        )
+
+
+def events(contract: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The events of the contract's last call, in order, as (name, arguments)."""
+    return [
+        (type(log).__name__, {k: v for k, v in log._asdict().items() if k != "address"})
+        for log in contract.get_logs()
+    ]
+
+
+def named(contract: Any, name: str) -> list[dict[str, Any]]:
+    """The arguments of the named events of the contract's last call."""
+    return [args for event, args in events(contract) if event == name]

@@ -13,6 +13,7 @@ from enum import StrEnum
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.money import Money
 from fourflow.domain.parties import PartyRef
+from fourflow.domain.scenarios import Scenario
 
 
 class Flow(StrEnum):
@@ -123,6 +124,7 @@ class Document:
         references: references to other documents.
         source_format: the format it arrived in (``native-json``, ``ubl-2.1`` ...).
         submitted_by: id of the organisation that submitted it.
+        scenario: the business scenario the submitter declared, if any.
     """
 
     id: str
@@ -140,6 +142,7 @@ class Document:
     references: tuple[DocumentRef, ...] = ()
     source_format: str = "native-json"
     submitted_by: str | None = None
+    scenario: Scenario | None = None
 
     def __post_init__(self) -> None:
         if not self.number.strip():

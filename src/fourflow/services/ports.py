@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import Document, DocumentKind
+from fourflow.domain.errors import FourFlowError
 from fourflow.domain.financing import Financing
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
@@ -363,6 +364,19 @@ class UnitOfWorkFactory(Protocol):
 
 
 # --------------------------------------------------------------------------- chain, keys, clock
+
+
+class ChainRejectedError(FourFlowError, RuntimeError):
+    """The chain refused an operation for good (a revert); retrying it cannot succeed.
+
+    Any other exception from a ``Ledger`` (node unreachable, timeout) leaves the operation
+    queued for the next relay.
+    """
+
+    def __init__(self, op_id: str, reason: str) -> None:
+        self.op_id = op_id
+        self.reason = reason
+        super().__init__(f"chain refused {op_id}: {reason}")
 
 
 class Ledger(Protocol):

@@ -114,7 +114,9 @@ def _money(value: str | None, currency: str | None) -> Money | None:
     return Money.of(value, currency)
 
 
-def _document(data: Mapping[str, Any], doc_id: str, submitter: str | None) -> Document:
+def _document(
+    data: Mapping[str, Any], doc_id: str, submitter: str | None, scenario: str | None
+) -> Document:
     currency = data.get("currency")
     lines = tuple(
         DocumentLine(
@@ -147,6 +149,7 @@ def _document(data: Mapping[str, Any], doc_id: str, submitter: str | None) -> Do
         ),
         source_format=FORMAT_NAME,
         submitted_by=submitter,
+        scenario=Scenario(scenario) if scenario else None,
     )
 
 
@@ -187,12 +190,12 @@ class NativeJsonReader:
         problems: list[Problem] = []
         for index, item in enumerate(items):
             where = f"/documents/{index}" if "documents" in data else ""
+            scenario = item.get("scenario", bundle_scenario)
             try:
-                document = _document(item, self._new_id(), self._submitter)
+                document = _document(item, self._new_id(), self._submitter, scenario)
             except DomainValueError as exc:
                 problems.append(Problem("BAD_VALUE", str(exc), where))
                 continue
-            scenario = item.get("scenario", bundle_scenario)
             one = {k: v for k, v in item.items() if k != "format"}
             parsed.append(
                 ParsedDocument(

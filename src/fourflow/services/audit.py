@@ -1,0 +1,122 @@
+"""Audit: prove the store and the chain agree, item by item, holding by holding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fourflow.domain.debt import Basis, day_number
+from fourflow.domain.hashing import fingerprint_bytes
+from fourflow.services.ports import Ledger, OpStatus, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """The outcome of an audit.
+
+    Attributes:
+        items_checked: debt items compared.
+        holdings_checked: holdings compared.
+        documents_checked: document fingerprints compared.
+        batches_checked: anchored batch roots compared.
+        pending_ops: chain operations still queued (not yet a disagreement).
+        failed_ops: chain operations the chain refused.
+        discrepancies: every disagreement found, in words.
+    """
+
+    items_checked: int
+    holdings_checked: int
+    documents_checked: int
+    batches_checked: int
+    pending_ops: int
+    failed_ops: int
+    discrepancies: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing disagrees and nothing failed."""
+        return not self.discrepancies and self.failed_ops == 0
+
+
+def _hex(value: object) -> str:
+    text = str(value).lower()
+    return text.removeprefix("0x")
+
+
+def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
+    """Compare every applied record in the store with the chain's state."""
+    problems: list[str] = []
+    with uow_factory() as uow:
+        ops = uow.outbox.list()
+        pending_subjects = {o.subject_id for o in ops if o.status is not OpStatus.DONE}
+        items = uow.items.list()
+        holdings = {i.id: uow.items.holdings(i.id) for i in items}
+        orgs = {o.id: o for o in uow.organisations.list()}
+        applied_fps = [
+            fp
+            for o in ops
+            if o.status is OpStatus.DONE and o.kind.value == "register_fingerprints"
+            for fp in o.params["fingerprints"]
+        ]
+        batches = [
+            b
+            for b in uow.batches.list()
+            if not any(o.subject_id == b.id and o.status is not OpStatus.DONE for o in ops)
+        ]
+    n_holdings = 0
+    for item in items:
+        if item.id in pending_subjects:
+            continue
+        chain_item = ledger.read("item", item.id)
+        if not chain_item or int(chain_item.get("state", 0)) == 0:
+            problems.append(f"debt item {item.id} is in the store but not on the chain")
+            continue
+        expected = {
+            "face_value": item.face_value,
+            "paid": item.paid,
+            "maturity_day": day_number(item.maturity_date),
+            "basis": int(Basis(item.basis)),
+        }
+        for key, value in expected.items():
+            if int(chain_item[key]) != value:
+                problems.append(f"item {item.id}: {key} store {value} chain {chain_item[key]}")
+        if _hex(chain_item["report_hash"]) != _hex(item.report_hash):
+            problems.append(f"item {item.id}: report hash differs")
+        on_chain = [_hex(h) for h in ledger.read("item_holdings", item.id)]
+        if len(on_chain) != len(holdings[item.id]):
+            problems.append(
+                f"item {item.id}: {len(holdings[item.id])} holdings in the store, "
+                f"{len(on_chain)} on the chain"
+            )
+        for holding in holdings[item.id]:
+            n_holdings += 1
+            chain_h = ledger.read("holding", holding.id)
+            holder = orgs.get(holding.holder_id)
+            if holder is None or _hex(chain_h["holder"]) != _hex(holder.chain_address):
+                problems.append(f"holding {holding.id}: holder differs")
+            for key, value in (("outstanding", holding.outstanding), ("amount", holding.amount)):
+                if int(chain_h[key]) != value:
+                    problems.append(
+                        f"holding {holding.id}: {key} store {value} chain {chain_h[key]}"
+                    )
+            principal = holding.pledge.principal if holding.pledge else 0
+            if int(chain_h["pledge_principal"]) != principal:
+                problems.append(
+                    f"holding {holding.id}: pledged principal store {principal} "
+                    f"chain {chain_h['pledge_principal']}"
+                )
+    for fp in applied_fps:
+        if ledger.read("fingerprint", fp) is None:
+            problems.append(f"fingerprint {fp} is not registered on the chain")
+    for batch in batches:
+        anchor = ledger.read("anchor", batch.id)
+        if anchor is None or _hex(anchor["root"]) != _hex(fingerprint_bytes(batch.root).hex()):
+            problems.append(f"batch {batch.id}: root not anchored on the chain")
+    return AuditReport(
+        items_checked=len(items),
+        holdings_checked=n_holdings,
+        documents_checked=len(applied_fps),
+        batches_checked=len(batches),
+        pending_ops=sum(o.status in (OpStatus.PENDING, OpStatus.SENT) for o in ops),
+        failed_ops=sum(o.status is OpStatus.FAILED for o in ops),
+        discrepancies=tuple(problems),
+    )

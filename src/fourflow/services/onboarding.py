@@ -1,0 +1,93 @@
+"""Onboarding organisations: validate identity, give each its own chain account, admit it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.identifiers import validate_uscc
+from fourflow.domain.parties import Identifier, Organisation, Role, role_mask
+from fourflow.services.common import new_id
+from fourflow.services.ports import ChainOp, KeyStore, OpKind, UnitOfWorkFactory
+
+OPERATOR_ORG_KEY = "platform.operator_org_id"
+
+
+def operator_id(uow_factory: UnitOfWorkFactory) -> str:
+    """The platform operator's organisation id (set by ``init_platform``)."""
+    with uow_factory() as uow:
+        value = uow.settings.get(OPERATOR_ORG_KEY)
+    if value is None:
+        raise ConflictError("the platform has no operator yet; run `fourflow init`")
+    return value
+
+
+def _parse_identifiers(identifiers: Sequence[tuple[str, str]]) -> tuple[Identifier, ...]:
+    return tuple(Identifier.parse(scheme, value) for scheme, value in identifiers)
+
+
+def onboard(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    keystore: KeyStore,
+    name: str,
+    uscc: str,
+    roles: Sequence[Role],
+    identifiers: Sequence[tuple[str, str]] = (),
+    accounts: Sequence[str] = (),
+    admit: bool = True,
+) -> Organisation:
+    """Register an organisation, create its encrypted chain account and queue its admission.
+
+    Onboarding the same USCC again with the same name returns the existing organisation
+    (so scripts can be re-run); a different name for a known USCC is a conflict.
+    """
+    code = validate_uscc(uscc)
+    if not roles:
+        raise DomainValueError(f"organisation {name!r}: give at least one role")
+    parsed = _parse_identifiers(identifiers)
+    with uow_factory() as uow:
+        existing = uow.organisations.by_uscc(code)
+        if existing is not None:
+            if existing.name != name:
+                raise ConflictError(f"USCC {code} already belongs to {existing.name!r}")
+            return existing
+        for ident in parsed:
+            other = uow.organisations.by_key(str(ident))
+            if other is not None:
+                raise ConflictError(f"identifier {ident} already belongs to {other.name!r}")
+        for account in accounts:
+            other = uow.organisations.by_key(f"account:{account}")
+            if other is not None:
+                raise ConflictError(f"account {account} already belongs to {other.name!r}")
+        org_id = new_id("org")
+        address = keystore.create(org_id)
+        org = Organisation(
+            id=org_id,
+            name=name,
+            uscc=code,
+            roles=tuple(roles),
+            identifiers=parsed,
+            accounts=tuple(accounts),
+            chain_address=address,
+        )
+        uow.organisations.add(org)
+        if admit:
+            operator = uow.settings.get(OPERATOR_ORG_KEY)
+            if operator is None:
+                raise ConflictError("the platform has no operator yet; run `fourflow init`")
+            uow.outbox.add(
+                ChainOp(
+                    op_id=new_id("op"),
+                    kind=OpKind.ADMIT_MEMBER,
+                    sender_org_id=operator,
+                    params={
+                        "member_org_id": org_id,
+                        "address": address,
+                        "roles": role_mask(org.roles),
+                    },
+                    subject_id=org_id,
+                )
+            )
+        uow.commit()
+    return org

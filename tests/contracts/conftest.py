@@ -123,3 +123,39 @@ def events(contract: Any) -> list[tuple[str, dict[str, Any]]]:
 def named(contract: Any, name: str) -> list[dict[str, Any]]:
     """The arguments of the named events of the contract's last call."""
     return [args for event, args in events(contract) if event == name]
+
+
+@dataclass(frozen=True)
+class Issued:
+    """An item issued by ``tier1`` to ``core`` with its first holding."""
+
+    item_id: bytes
+    holding_id: bytes
+    face_value: int
+
+
+def issue_item(
+    c: Consortium,
+    name: str = "item-1",
+    face_value: int = 100_000_000,
+    creditor: str | None = None,
+    issue_day: int = DAY0,
+    maturity_day: int = DAY0 + 180,
+) -> Issued:
+    """Issues a verified item of ``face_value`` from ``creditor`` (tier 1) on ``core``."""
+    item_id, holding_id = b32(name), b32(f"{name}/h0")
+    with boa.env.prank(creditor or c.tier1):
+        c.debt.issue(
+            new_op(),
+            item_id,
+            holding_id,
+            c.core.address,
+            CNY,
+            face_value,
+            issue_day,
+            maturity_day,
+            1,
+            b32(f"trade-{name}"),
+            b32(f"report-{name}"),
+        )
+    return Issued(item_id, holding_id, face_value)

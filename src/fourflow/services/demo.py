@@ -240,8 +240,8 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
         ("tier1", _trade_documents(
             prefix=f"{run:03d}-A", seller=member["tier1"], buyer=member["core"],
             carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
-            lines=[("GEAR-HOUSING-Φ320", "400", "EA", "1500.00"),
-                   ("DRIVE-SHAFT-S45C", "171", "EA", "1339.00")],
+            lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
+                   ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
             scenario=Scenario.MANUFACTURING)),
         ("tier2", _trade_documents(
             prefix=f"{run:03d}-B", seller=member["tier2"], buyer=member["tier1"],

@@ -8,6 +8,8 @@ these tables; a test compares the migrated schema with this metadata on both dat
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -36,7 +38,7 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 # SQLite's AUTOINCREMENT never reuses a rowid, so ``seq`` only ever grows there too.
-ENTITY_OPTIONS = {"sqlite_autoincrement": True}
+ENTITY_OPTIONS: dict[str, Any] = {"sqlite_autoincrement": True}
 
 
 def _seq() -> Column[int]:

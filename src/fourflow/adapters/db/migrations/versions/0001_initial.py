@@ -26,7 +26,7 @@ def _seq_type() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _entity(table: str) -> list[sa.SchemaItem]:
+def _entity(table: str) -> list[sa.schema.SchemaItem]:
     """The ``seq`` primary key and unique ``id`` every entity table starts with."""
     return [
         sa.Column("seq", _seq_type(), autoincrement=True, nullable=False),
@@ -41,7 +41,7 @@ def _ts(name: str) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
 
 
-def _fk(table: str, column: str, target: str, ondelete: str | None = None) -> sa.SchemaItem:
+def _fk(table: str, column: str, target: str, ondelete: str | None = None) -> sa.schema.SchemaItem:
     """A foreign key named by the metadata's naming convention."""
     return sa.ForeignKeyConstraint(
         [column], [f"{target}.id"], name=f"fk_{table}_{column}_{target}", ondelete=ondelete

@@ -1,0 +1,821 @@
+"""Repositories over the store's tables: one class per port of ``fourflow.services.ports``.
+
+Each repository works inside the unit of work's session and never commits. Inserts run in
+a savepoint, so a duplicate raises ``ConflictError`` and leaves the transaction usable.
+Updates of a record that does not exist raise ``NotFoundError``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert, Update
+
+from fourflow.adapters.db import codec
+from fourflow.adapters.db import tables as t
+from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, PledgeState
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.financing import Financing, FinancingStatus
+from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.parties import Organisation, PartyRef, Role
+from fourflow.domain.scenarios import Scenario
+from fourflow.services.ports import (
+    Batch,
+    ChainOp,
+    OpKind,
+    OpStatus,
+    Repayment,
+    RoutedPart,
+    StoredDocument,
+    TradeRecord,
+    iter_chunks,
+)
+
+# Stay well under SQLite's and PostgreSQL's bound-parameter limits in ``IN (...)`` lists.
+IN_CHUNK = 500
+
+
+def utc_now() -> dt.datetime:
+    """The current time, aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class _Repository:
+    """What every repository shares: the unit of work's session and safe writes."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _rows(self, stmt: Select[Any]) -> builtins.list[Row[Any]]:
+        """Every row ``stmt`` selects."""
+        return list(self._session.execute(stmt).all())
+
+    def _row(self, stmt: Select[Any]) -> Row[Any] | None:
+        """The one row ``stmt`` selects, or None."""
+        return self._session.execute(stmt).first()
+
+    def _insert(self, stmt: Insert, conflict: Callable[[], str]) -> None:
+        """Run an insert in a savepoint; on a constraint violation raise ConflictError."""
+        try:
+            with self._session.begin_nested():
+                self._session.execute(stmt)
+        except IntegrityError as exc:
+            raise ConflictError(f"{conflict()} ({_first_line(exc)})") from exc
+
+    def _update(self, stmt: Update, what: str) -> None:
+        """Run an update of one record; raise NotFoundError if it matched nothing."""
+        try:
+            with self._session.begin_nested():
+                result = self._session.execute(stmt)
+        except IntegrityError as exc:
+            raise ConflictError(f"{what}: {_first_line(exc)}") from exc
+        if getattr(result, "rowcount", 1) == 0:
+            raise NotFoundError(f"{what} does not exist")
+
+
+def _first_line(exc: IntegrityError) -> str:
+    """The database's own message for a constraint violation, on one line."""
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+class SqlOrganisations(_Repository):
+    """Consortium members, and the ``scheme:value`` keys that identify them."""
+
+    def add(self, org: Organisation) -> None:
+        """Store a new organisation and claim its keys."""
+        now = utc_now()
+        stmt = insert(t.organisations).values(
+            id=org.id, created_at=now, updated_at=now, **_org_values(org)
+        )
+        self._insert(stmt, lambda: self._clash(org, "already exists"))
+        self._put_keys(org)
+
+    def update(self, org: Organisation) -> None:
+        """Replace an organisation's details and keys."""
+        stmt = (
+            update(t.organisations)
+            .where(t.organisations.c.id == org.id)
+            .values(updated_at=utc_now(), **_org_values(org))
+        )
+        self._update(stmt, f"organisation {org.id}")
+        keys = t.organisation_keys
+        self._session.execute(keys.delete().where(keys.c.org_id == org.id))
+        self._put_keys(org)
+
+    def get(self, org_id: str) -> Organisation | None:
+        """The organisation with id ``org_id``."""
+        return self._one(t.organisations.c.id == org_id)
+
+    def by_uscc(self, uscc: str) -> Organisation | None:
+        """The organisation registered under a Unified Social Credit Code."""
+        return self._one(t.organisations.c.uscc == uscc)
+
+    def by_key(self, key: str) -> Organisation | None:
+        """The organisation known by ``scheme:value`` (any identifier or account)."""
+        owner = select(t.organisation_keys.c.org_id).where(t.organisation_keys.c.key == key)
+        return self._one(t.organisations.c.id == owner.scalar_subquery())
+
+    def list(self) -> builtins.list[Organisation]:
+        """Every organisation, in the order they joined."""
+        rows = self._rows(select(t.organisations).order_by(t.organisations.c.seq))
+        return [_org_from_row(r) for r in rows]
+
+    def _one(self, where: Any) -> Organisation | None:
+        row = self._row(select(t.organisations).where(where))
+        return None if row is None else _org_from_row(row)
+
+    def _put_keys(self, org: Organisation) -> None:
+        """Claim every key of ``org``; a key another member holds is a conflict."""
+        for key in sorted(org.known_as()):
+            stmt = insert(t.organisation_keys).values(key=key, org_id=org.id)
+            self._insert(stmt, functools.partial(self._key_clash, org, key))
+
+    def _clash(self, org: Organisation, what: str) -> str:
+        other = self.by_uscc(org.uscc)
+        if other is not None and other.id != org.id:
+            return f"organisation {org.id}: USCC {org.uscc} is already registered to {other.id}"
+        return f"organisation {org.id} {what}"
+
+    def _key_clash(self, org: Organisation, key: str) -> str:
+        other = self.by_key(key)
+        holder = other.id if other is not None else "another organisation"
+        return f"organisation {org.id}: {key} already identifies {holder}"
+
+
+def _org_values(org: Organisation) -> dict[str, Any]:
+    """The columns of an organisation, except its id and timestamps."""
+    return {
+        "name": org.name,
+        "uscc": org.uscc,
+        "roles": [r.value for r in org.roles],
+        "identifiers": codec.encode_identifiers(org.identifiers),
+        "accounts": list(org.accounts),
+        "chain_address": org.chain_address,
+    }
+
+
+def _org_from_row(row: Row[Any]) -> Organisation:
+    """Rebuild an organisation from its row."""
+    return Organisation(
+        id=row.id,
+        name=row.name,
+        uscc=row.uscc,
+        roles=tuple(Role(r) for r in row.roles),
+        identifiers=codec.decode_identifiers(row.identifiers),
+        accounts=tuple(row.accounts),
+        chain_address=row.chain_address,
+    )
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class SqlDocuments(_Repository):
+    """Stored documents: the raw bytes, the parsed document and what proves it."""
+
+    def add(self, stored: StoredDocument) -> None:
+        """Store a document; a fingerprint already stored is a ConflictError."""
+        stmt = insert(t.documents).values(**_document_values(stored))
+        self._insert(stmt, lambda: self._clash(stored))
+
+    def get(self, doc_id: str) -> StoredDocument | None:
+        """The stored document with id ``doc_id``."""
+        return self._one(t.documents.c.id == doc_id)
+
+    def by_fingerprint(self, fingerprint: str) -> StoredDocument | None:
+        """The stored document with this content fingerprint."""
+        return self._one(t.documents.c.fingerprint == fingerprint)
+
+    def by_business_key(self, business_key: str) -> builtins.list[StoredDocument]:
+        """Documents sharing a business key (e.g. an invoice resubmitted), oldest first."""
+        return self._many(t.documents.c.business_key == business_key)
+
+    def by_number(self, kind: DocumentKind, number: str) -> builtins.list[StoredDocument]:
+        """Documents of ``kind`` numbered ``number``, oldest first."""
+        return self._many(t.documents.c.kind == kind.value, t.documents.c.number == number)
+
+    def unlinked(self) -> builtins.list[StoredDocument]:
+        """Documents not yet linked to a trade, oldest first."""
+        return self._many(t.documents.c.trade_id.is_(None))
+
+    def unanchored(self, limit: int) -> builtins.list[StoredDocument]:
+        """Up to ``limit`` documents not yet in an anchoring batch, oldest first."""
+        return self._many(t.documents.c.batch_id.is_(None), limit=limit)
+
+    def set_trade(self, doc_ids: Sequence[str], trade_id: str) -> None:
+        """Link documents to a trade."""
+        for chunk in iter_chunks(doc_ids, IN_CHUNK):
+            stmt = update(t.documents).where(t.documents.c.id.in_(chunk)).values(trade_id=trade_id)
+            self._session.execute(stmt)
+
+    def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:
+        """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
+        if not doc_ids:
+            return
+        stmt = (
+            update(t.documents)
+            .where(t.documents.c.id == bindparam("doc_id"))
+            .values(batch_id=batch_id, proof=bindparam("doc_proof"))
+        )
+        params = [{"doc_id": d, "doc_proof": proofs.get(d)} for d in doc_ids]
+        self._session.connection().execute(stmt, params)
+
+    def proof(self, doc_id: str) -> str | None:
+        """A document's JSON-encoded Merkle proof, once anchored."""
+        stmt = select(t.documents.c.proof).where(t.documents.c.id == doc_id)
+        proof: str | None = self._session.execute(stmt).scalar_one_or_none()
+        return proof
+
+    def count(self) -> int:
+        """How many documents are stored."""
+        stmt = select(func.count()).select_from(t.documents)
+        return int(self._session.execute(stmt).scalar_one())
+
+    def _one(self, where: Any) -> StoredDocument | None:
+        row = self._row(select(t.documents).where(where))
+        return None if row is None else _document_from_row(row)
+
+    def _many(self, *where: Any, limit: int | None = None) -> builtins.list[StoredDocument]:
+        stmt = select(t.documents).where(*where).order_by(t.documents.c.seq).limit(limit)
+        return [_document_from_row(r) for r in self._rows(stmt)]
+
+    def _clash(self, stored: StoredDocument) -> str:
+        other = self.by_fingerprint(stored.fingerprint)
+        if other is not None:
+            return (
+                f"document {stored.document.id}: fingerprint {stored.fingerprint} is already "
+                f"stored as document {other.document.id}"
+            )
+        return f"document {stored.document.id} already exists"
+
+
+def _party_key(party: PartyRef) -> str | None:
+    """The key a party reference is best known by: its USCC, else its first key."""
+    uscc = party.uscc()
+    if uscc is not None:
+        return f"{IdScheme.USCC.value}:{uscc}"
+    keys = sorted(party.keys())
+    return keys[0] if keys else None
+
+
+def _document_values(stored: StoredDocument) -> dict[str, Any]:
+    """The row of a stored document."""
+    doc = stored.document
+    return {
+        "id": doc.id,
+        "kind": doc.kind.value,
+        "number": doc.number,
+        "issue_date": doc.issue_date,
+        "seller_key": _party_key(doc.seller),
+        "buyer_key": _party_key(doc.buyer),
+        "currency": doc.currency or (doc.total.currency if doc.total else None),
+        "total_minor": int(doc.total.minor) if doc.total else None,
+        "fingerprint": stored.fingerprint,
+        "business_key": stored.business_key,
+        "raw": stored.raw,
+        "media_type": stored.media_type,
+        "payload": codec.encode_document(doc),
+        "trade_id": stored.trade_id,
+        "batch_id": stored.batch_id,
+        "submitted_by": doc.submitted_by,
+        "created_at": stored.created_at or utc_now(),
+    }
+
+
+def _document_from_row(row: Row[Any]) -> StoredDocument:
+    """Rebuild a stored document from its row."""
+    return StoredDocument(
+        document=codec.decode_document(row.payload),
+        fingerprint=row.fingerprint,
+        business_key=row.business_key,
+        raw=bytes(row.raw),
+        media_type=row.media_type,
+        trade_id=row.trade_id,
+        batch_id=row.batch_id,
+        created_at=row.created_at,
+    )
+
+
+# --------------------------------------------------------------------------- trades
+
+
+class SqlTrades(_Repository):
+    """Trades and their latest verification."""
+
+    def add(self, trade: TradeRecord) -> None:
+        """Store a new trade."""
+        now = utc_now()
+        stmt = insert(t.trades).values(
+            id=trade.id, created_at=now, updated_at=now, **_trade_values(trade)
+        )
+        self._insert(stmt, lambda: f"trade {trade.id} already exists")
+
+    def update(self, trade: TradeRecord) -> None:
+        """Replace a trade's documents, status and report."""
+        stmt = (
+            update(t.trades)
+            .where(t.trades.c.id == trade.id)
+            .values(updated_at=utc_now(), **_trade_values(trade))
+        )
+        self._update(stmt, f"trade {trade.id}")
+
+    def get(self, trade_id: str) -> TradeRecord | None:
+        """The trade with id ``trade_id``."""
+        row = self._row(select(t.trades).where(t.trades.c.id == trade_id))
+        return None if row is None else _trade_from_row(row)
+
+    def list(self) -> builtins.list[TradeRecord]:
+        """Every trade, oldest first."""
+        return [_trade_from_row(r) for r in self._rows(select(t.trades).order_by(t.trades.c.seq))]
+
+
+def _trade_values(trade: TradeRecord) -> dict[str, Any]:
+    """The columns of a trade, except its id and timestamps."""
+    return {
+        "scenario": trade.scenario.value,
+        "seller_id": trade.seller_id,
+        "buyer_id": trade.buyer_id,
+        "document_ids": list(trade.document_ids),
+        "status": trade.status,
+        "score": trade.score,
+        "report": None if trade.report is None else codec.encode_report(trade.report),
+        "report_hash": trade.report_hash,
+    }
+
+
+def _trade_from_row(row: Row[Any]) -> TradeRecord:
+    """Rebuild a trade from its row."""
+    return TradeRecord(
+        id=row.id,
+        scenario=Scenario(row.scenario),
+        seller_id=row.seller_id,
+        buyer_id=row.buyer_id,
+        document_ids=tuple(row.document_ids),
+        status=row.status,
+        score=row.score,
+        report=None if row.report is None else codec.decode_report(row.report),
+        report_hash=row.report_hash,
+    )
+
+
+# --------------------------------------------------------------------------- debt items
+
+
+class SqlDebtItems(_Repository):
+    """Debt items and their holdings."""
+
+    def add(self, item: DebtItem) -> None:
+        """Store a new debt item; one item per trade."""
+        now = utc_now()
+        stmt = insert(t.debt_items).values(
+            id=item.id, trade_id=item.trade_id, created_at=now, updated_at=now,
+            **_item_values(item),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"debt item {item.id}: the item or its trade's item exists")
+
+    def update(self, item: DebtItem) -> None:
+        """Replace a debt item's state."""
+        stmt = (
+            update(t.debt_items)
+            .where(t.debt_items.c.id == item.id)
+            .values(trade_id=item.trade_id, updated_at=utc_now(), **_item_values(item))
+        )
+        self._update(stmt, f"debt item {item.id}")
+
+    def get(self, item_id: str) -> DebtItem | None:
+        """The debt item with id ``item_id``."""
+        return self._one(t.debt_items.c.id == item_id)
+
+    def by_trade(self, trade_id: str) -> DebtItem | None:
+        """The debt item issued on a trade."""
+        return self._one(t.debt_items.c.trade_id == trade_id)
+
+    def list(self) -> builtins.list[DebtItem]:
+        """Every debt item, oldest first."""
+        rows = self._rows(select(t.debt_items).order_by(t.debt_items.c.seq))
+        return [_item_from_row(r) for r in rows]
+
+    def add_holding(self, holding: Holding) -> None:
+        """Store a new holding; its creation order is its routing order."""
+        now = utc_now()
+        stmt = insert(t.holdings).values(
+            id=holding.id, item_id=holding.item_id, created_at=now, updated_at=now,
+            **_holding_values(holding),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"holding {holding.id} already exists")
+
+    def update_holding(self, holding: Holding) -> None:
+        """Replace a holding's state (its item and creation order stay)."""
+        stmt = (
+            update(t.holdings)
+            .where(t.holdings.c.id == holding.id)
+            .values(updated_at=utc_now(), **_holding_values(holding))
+        )
+        self._update(stmt, f"holding {holding.id}")
+
+    def get_holding(self, holding_id: str) -> Holding | None:
+        """The holding with id ``holding_id``."""
+        row = self._row(select(t.holdings).where(t.holdings.c.id == holding_id))
+        return None if row is None else _holding_from_row(row)
+
+    def holdings(self, item_id: str) -> builtins.list[Holding]:
+        """The item's holdings in creation order (the routing order)."""
+        stmt = select(t.holdings).where(t.holdings.c.item_id == item_id).order_by(t.holdings.c.seq)
+        return [_holding_from_row(r) for r in self._rows(stmt)]
+
+    def _one(self, where: Any) -> DebtItem | None:
+        row = self._row(select(t.debt_items).where(where))
+        return None if row is None else _item_from_row(row)
+
+
+def _item_values(item: DebtItem) -> dict[str, Any]:
+    """The columns of a debt item, except its id, trade and timestamps."""
+    return {
+        "debtor_id": item.debtor_id,
+        "creditor_id": item.creditor_id,
+        "currency": item.currency,
+        "face_value": item.face_value,
+        "issue_date": item.issue_date,
+        "maturity_date": item.maturity_date,
+        "basis": int(item.basis),
+        "asset_type": int(item.asset_type),
+        "report_hash": item.report_hash,
+        "status": item.status.value,
+        "paid": item.paid,
+    }
+
+
+def _item_from_row(row: Row[Any]) -> DebtItem:
+    """Rebuild a debt item from its row."""
+    return DebtItem(
+        id=row.id,
+        trade_id=row.trade_id,
+        debtor_id=row.debtor_id,
+        creditor_id=row.creditor_id,
+        currency=row.currency,
+        face_value=row.face_value,
+        issue_date=row.issue_date,
+        maturity_date=row.maturity_date,
+        basis=Basis(row.basis),
+        asset_type=AssetType(row.asset_type),
+        report_hash=row.report_hash,
+        status=ItemStatus(row.status),
+        paid=row.paid,
+    )
+
+
+def _holding_values(holding: Holding) -> dict[str, Any]:
+    """The columns of a holding, except its id, item and timestamps."""
+    pledge = holding.pledge
+    return {
+        "holder_id": holding.holder_id,
+        "amount": holding.amount,
+        "outstanding": holding.outstanding,
+        "parent_id": holding.parent_id,
+        "acquired_from": holding.acquired_from,
+        "pledge_bank_id": holding.pledge_bank_id,
+        "pledge_bank": pledge.bank if pledge else None,
+        "pledge_principal": pledge.principal if pledge else None,
+        "pledge_interest": pledge.interest if pledge else None,
+        "pledge_rate_bps": pledge.rate_bps if pledge else None,
+        "pledge_accrued_to": pledge.accrued_to if pledge else None,
+        "received": holding.received,
+    }
+
+
+def _holding_from_row(row: Row[Any]) -> Holding:
+    """Rebuild a holding (and its pledge, if any) from its row."""
+    pledge = None
+    if row.pledge_bank is not None:
+        pledge = PledgeState(
+            bank=row.pledge_bank,
+            principal=row.pledge_principal,
+            interest=row.pledge_interest,
+            rate_bps=row.pledge_rate_bps,
+            accrued_to=row.pledge_accrued_to,
+        )
+    return Holding(
+        id=row.id,
+        item_id=row.item_id,
+        holder_id=row.holder_id,
+        amount=row.amount,
+        outstanding=row.outstanding,
+        parent_id=row.parent_id,
+        acquired_from=row.acquired_from,
+        pledge_bank_id=row.pledge_bank_id,
+        pledge=pledge,
+        received=row.received,
+    )
+
+
+# --------------------------------------------------------------------------- financings
+
+
+class SqlFinancings(_Repository):
+    """Financing requests and financings."""
+
+    def add(self, financing: Financing) -> None:
+        """Store a new financing request."""
+        now = utc_now()
+        stmt = insert(t.financings).values(
+            id=financing.id, created_at=now, updated_at=now, **_financing_values(financing)
+        )
+        self._insert(stmt, lambda: f"financing {financing.id} already exists")
+
+    def update(self, financing: Financing) -> None:
+        """Replace a financing's terms, status and decision."""
+        stmt = (
+            update(t.financings)
+            .where(t.financings.c.id == financing.id)
+            .values(updated_at=utc_now(), **_financing_values(financing))
+        )
+        self._update(stmt, f"financing {financing.id}")
+
+    def get(self, financing_id: str) -> Financing | None:
+        """The financing with id ``financing_id``."""
+        row = self._row(select(t.financings).where(t.financings.c.id == financing_id))
+        return None if row is None else _financing_from_row(row)
+
+    def by_holding(self, holding_id: str) -> Financing | None:
+        """The latest financing requested on a holding."""
+        stmt = (
+            select(t.financings)
+            .where(t.financings.c.holding_id == holding_id)
+            .order_by(t.financings.c.seq.desc())
+            .limit(1)
+        )
+        row = self._row(stmt)
+        return None if row is None else _financing_from_row(row)
+
+    def list(self) -> builtins.list[Financing]:
+        """Every financing, oldest first."""
+        rows = self._rows(select(t.financings).order_by(t.financings.c.seq))
+        return [_financing_from_row(r) for r in rows]
+
+
+def _financing_values(financing: Financing) -> dict[str, Any]:
+    """The columns of a financing, except its id and timestamps."""
+    decision = financing.decision
+    return {
+        "item_id": financing.item_id,
+        "holding_id": financing.holding_id,
+        "borrower_id": financing.borrower_id,
+        "bank_id": financing.bank_id,
+        "requested": financing.requested,
+        "principal": financing.principal,
+        "rate_bps": financing.rate_bps,
+        "start_date": financing.start_date,
+        "maturity_date": financing.maturity_date,
+        "status": financing.status.value,
+        "decision": None if decision is None else codec.encode_decision(decision),
+    }
+
+
+def _financing_from_row(row: Row[Any]) -> Financing:
+    """Rebuild a financing from its row."""
+    return Financing(
+        id=row.id,
+        item_id=row.item_id,
+        holding_id=row.holding_id,
+        borrower_id=row.borrower_id,
+        bank_id=row.bank_id,
+        requested=row.requested,
+        principal=row.principal,
+        rate_bps=row.rate_bps,
+        start_date=row.start_date,
+        maturity_date=row.maturity_date,
+        status=FinancingStatus(row.status),
+        decision=None if row.decision is None else codec.decode_decision(row.decision),
+    )
+
+
+# --------------------------------------------------------------------------- repayments
+
+
+class SqlRepayments(_Repository):
+    """Repayments and how each was routed."""
+
+    def add(self, repayment: Repayment) -> None:
+        """Store a repayment with its routed parts."""
+        stmt = insert(t.repayments).values(
+            id=repayment.id,
+            item_id=repayment.item_id,
+            amount=repayment.amount,
+            value_date=repayment.value_date,
+            reference=repayment.reference,
+            created_at=utc_now(),
+        )
+        self._insert(stmt, lambda: f"repayment {repayment.id} already exists")
+        if repayment.parts:
+            parts = [_part_values(p) for p in repayment.parts]
+            self._insert(
+                insert(t.routed_parts).values(parts),
+                lambda: f"repayment {repayment.id}: a routed part names an unknown record",
+            )
+
+    def for_item(self, item_id: str) -> builtins.list[Repayment]:
+        """The repayments of a debt item, oldest first."""
+        return self._load(t.repayments.c.item_id == item_id)
+
+    def list(self) -> builtins.list[Repayment]:
+        """Every repayment, oldest first."""
+        return self._load()
+
+    def _load(self, *where: Any) -> builtins.list[Repayment]:
+        """Repayments matching ``where``, with their parts in routing order."""
+        rows = self._rows(select(t.repayments).where(*where).order_by(t.repayments.c.seq))
+        if not rows:
+            return []
+        parts: dict[str, builtins.list[RoutedPart]] = {r.id: [] for r in rows}
+        for chunk in iter_chunks(list(parts), IN_CHUNK):
+            part_rows = self._rows(
+                select(t.routed_parts)
+                .where(t.routed_parts.c.payment_id.in_(chunk))
+                .order_by(t.routed_parts.c.seq)
+            )
+            for p in part_rows:
+                parts[p.payment_id].append(_part_from_row(p))
+        return [_repayment_from_row(r, tuple(parts[r.id])) for r in rows]
+
+
+def _part_values(part: RoutedPart) -> dict[str, Any]:
+    """The row of a routed part."""
+    return {
+        "payment_id": part.payment_id,
+        "item_id": part.item_id,
+        "holding_id": part.holding_id,
+        "payee_id": part.payee_id,
+        "kind": part.kind,
+        "amount": part.amount,
+    }
+
+
+def _part_from_row(row: Row[Any]) -> RoutedPart:
+    """Rebuild a routed part from its row."""
+    return RoutedPart(
+        payment_id=row.payment_id,
+        item_id=row.item_id,
+        holding_id=row.holding_id,
+        payee_id=row.payee_id,
+        kind=row.kind,
+        amount=row.amount,
+    )
+
+
+def _repayment_from_row(row: Row[Any], parts: tuple[RoutedPart, ...]) -> Repayment:
+    """Rebuild a repayment from its row and its parts."""
+    return Repayment(
+        id=row.id,
+        item_id=row.item_id,
+        amount=row.amount,
+        value_date=row.value_date,
+        reference=row.reference,
+        parts=parts,
+    )
+
+
+# --------------------------------------------------------------------------- batches
+
+
+class SqlBatches(_Repository):
+    """Anchoring batches."""
+
+    def add(self, batch: Batch) -> None:
+        """Store a new batch."""
+        stmt = insert(t.batches).values(
+            id=batch.id, root=batch.root, leaf_count=batch.count, created_at=batch.created_at
+        )
+        self._insert(stmt, lambda: f"batch {batch.id} already exists")
+
+    def get(self, batch_id: str) -> Batch | None:
+        """The batch with id ``batch_id``."""
+        row = self._row(select(t.batches).where(t.batches.c.id == batch_id))
+        return None if row is None else _batch_from_row(row)
+
+    def list(self) -> builtins.list[Batch]:
+        """Every batch, oldest first."""
+        rows = self._rows(select(t.batches).order_by(t.batches.c.seq))
+        return [_batch_from_row(r) for r in rows]
+
+
+def _batch_from_row(row: Row[Any]) -> Batch:
+    """Rebuild a batch from its row."""
+    return Batch(id=row.id, root=row.root, count=row.leaf_count, created_at=row.created_at)
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+class SqlOutbox(_Repository):
+    """Chain operations waiting to be relayed, and their outcomes."""
+
+    def add(self, op: ChainOp) -> None:
+        """Queue an operation; its ``seq`` is assigned here (the op's own is ignored)."""
+        now = utc_now()
+        stmt = insert(t.outbox).values(
+            op_id=op.op_id, kind=op.kind.value, created_at=now, updated_at=now,
+            **_op_values(op),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"chain operation {op.op_id} is already queued")
+
+    def get(self, op_id: str) -> ChainOp | None:
+        """The operation with id ``op_id``."""
+        row = self._row(select(t.outbox).where(t.outbox.c.op_id == op_id))
+        return None if row is None else _op_from_row(row)
+
+    def pending(self, limit: int) -> builtins.list[ChainOp]:
+        """Up to ``limit`` ops not yet done or failed (pending or sent), oldest first."""
+        open_states = (OpStatus.PENDING.value, OpStatus.SENT.value)
+        return self._many(t.outbox.c.status.in_(open_states), limit=limit)
+
+    def update(self, op: ChainOp) -> None:
+        """Record an operation's progress (status, tx hash, block, error, attempts, params)."""
+        stmt = (
+            update(t.outbox)
+            .where(t.outbox.c.op_id == op.op_id)
+            .values(updated_at=utc_now(), **_op_values(op))
+        )
+        self._update(stmt, f"chain operation {op.op_id}")
+
+    def for_subject(self, subject_id: str) -> builtins.list[ChainOp]:
+        """The operations about one business record, oldest first."""
+        return self._many(t.outbox.c.subject_id == subject_id)
+
+    def list(self) -> builtins.list[ChainOp]:
+        """Every operation, oldest first."""
+        return self._many()
+
+    def _many(self, *where: Any, limit: int | None = None) -> builtins.list[ChainOp]:
+        stmt = select(t.outbox).where(*where).order_by(t.outbox.c.seq).limit(limit)
+        return [_op_from_row(r) for r in self._rows(stmt)]
+
+
+def _op_values(op: ChainOp) -> dict[str, Any]:
+    """The mutable columns of an outbox row."""
+    return {
+        "sender_org_id": op.sender_org_id,
+        "params": dict(op.params),
+        "subject_id": op.subject_id,
+        "status": op.status.value,
+        "tx_hash": op.tx_hash,
+        "block_number": op.block_number,
+        "error": op.error,
+        "attempts": op.attempts,
+    }
+
+
+def _op_from_row(row: Row[Any]) -> ChainOp:
+    """Rebuild a chain operation from its outbox row."""
+    return ChainOp(
+        op_id=row.op_id,
+        kind=OpKind(row.kind),
+        sender_org_id=row.sender_org_id,
+        params=row.params,
+        subject_id=row.subject_id,
+        status=OpStatus(row.status),
+        tx_hash=row.tx_hash,
+        block_number=row.block_number,
+        error=row.error,
+        attempts=row.attempts,
+        seq=row.seq,
+    )
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class SqlSettings(_Repository):
+    """Key-value platform settings."""
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``."""
+        stmt = select(t.settings.c.value).where(t.settings.c.key == key)
+        value: str | None = self._session.execute(stmt).scalar_one_or_none()
+        return value
+
+    def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing any earlier value."""
+        self._session.execute(_upsert(self._session, t.settings, key=key, value=value))
+
+
+def _upsert(session: Session, table: Table, *, key: str, value: str) -> Insert:
+    """An insert of a setting that updates the value when the key exists (atomically)."""
+    row = {"key": key, "value": value, "updated_at": utc_now()}
+    changes = {"value": row["value"], "updated_at": row["updated_at"]}
+    if session.get_bind().dialect.name == "postgresql":
+        pg = postgresql.insert(table).values(row)
+        return pg.on_conflict_do_update(index_elements=[table.c.key], set_=changes)
+    lite = sqlite.insert(table).values(row)
+    return lite.on_conflict_do_update(index_elements=[table.c.key], set_=changes)

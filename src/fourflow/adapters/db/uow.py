@@ -1,0 +1,100 @@
+"""The unit of work over the SQL store: one session, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from fourflow.adapters.db.repositories import (
+    SqlBatches,
+    SqlDebtItems,
+    SqlDocuments,
+    SqlFinancings,
+    SqlOrganisations,
+    SqlOutbox,
+    SqlRepayments,
+    SqlSettings,
+    SqlTrades,
+)
+
+
+class SqlUnitOfWork:
+    """One database transaction over every repository (``services.ports.UnitOfWork``).
+
+    Use it as ``with uow: ...; uow.commit()``. Leaving the block rolls back whatever was not
+    committed, exception or not, and closes the session. Repositories never commit.
+    """
+
+    organisations: SqlOrganisations
+    documents: SqlDocuments
+    trades: SqlTrades
+    items: SqlDebtItems
+    financings: SqlFinancings
+    repayments: SqlRepayments
+    batches: SqlBatches
+    outbox: SqlOutbox
+    settings: SqlSettings
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        """Open a session and the repositories over it."""
+        if self._session is not None:
+            raise RuntimeError("this unit of work is already in use; make a new one")
+        session = self._session_factory()
+        self._session = session
+        self.organisations = SqlOrganisations(session)
+        self.documents = SqlDocuments(session)
+        self.trades = SqlTrades(session)
+        self.items = SqlDebtItems(session)
+        self.financings = SqlFinancings(session)
+        self.repayments = SqlRepayments(session)
+        self.batches = SqlBatches(session)
+        self.outbox = SqlOutbox(session)
+        self.settings = SqlSettings(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back anything not committed and close the session."""
+        session = self._require_session()
+        self._session = None
+        try:
+            session.rollback()
+        finally:
+            session.close()
+
+    def commit(self) -> None:
+        """Commit the transaction; later work in the same block starts a new one."""
+        self._require_session().commit()
+
+    def rollback(self) -> None:
+        """Roll back the transaction."""
+        self._require_session().rollback()
+
+    def _require_session(self) -> Session:
+        """The open session, or an error saying the unit of work is not entered."""
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a 'with' block")
+        return self._session
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a fresh ``SqlUnitOfWork`` per use case (``services.ports.UnitOfWorkFactory``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        """A new unit of work on this factory's engine."""
+        return SqlUnitOfWork(self._sessions)

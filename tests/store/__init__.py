@@ -1,0 +1,1 @@
+"""Tests of the SQL store (fourflow.adapters.db), on SQLite and PostgreSQL."""

@@ -1,0 +1,519 @@
+"""The ``Ledger`` port over FourFlow's Registry, Notary and DebtItem contracts.
+
+Every operation is keyed by its op id (``key32(op_id)``) and each contract refuses a second
+application of an id, so ``apply`` is idempotent: when the chain already applied an op, the
+original transaction is found through its ``OperationApplied(op_id)`` log and returned with
+``already_applied=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from fourflow.adapters.chain import confirmation
+from fourflow.adapters.chain.abi import ContractAbi
+from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
+from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
+from fourflow.adapters.chain.errors import (
+    ChainError,
+    NotDeployedError,
+    OperationRejectedError,
+    batch_error,
+)
+from fourflow.adapters.chain.ids import (
+    address,
+    currency_code,
+    hash32,
+    key32,
+    optional_address,
+)
+from fourflow.adapters.chain.ops import (
+    DEBT_ITEM,
+    NOTARY,
+    REGISTRY,
+    ContractCall,
+    build_call,
+    day,
+)
+from fourflow.domain.errors import DomainValueError, FourFlowError
+from fourflow.domain.parties import ROLE_BITS, Role
+from fourflow.services.ports import ChainInfo, ChainOp, ChainReceipt, KeyStore, OpKind
+
+_ALREADY_APPLIED = "operation already applied"
+_GAS_HEADROOM = 1.25
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """An operation whose transaction was sent and awaits its receipt."""
+
+    index: int
+    op: ChainOp
+    sender: str
+    tx: TxRequest
+    tx_hash: str
+
+
+class ChainLedger:
+    """FourFlow's contracts on any EVM JSON-RPC node (anvil locally, Besu/GoQuorum in production).
+
+    Args:
+        url: the node's JSON-RPC URL.
+        keystore: where each organisation's signing key is kept.
+        addresses: deployed contract addresses by name (``Registry``, ``Notary``, ``DebtItem``);
+            None or empty until ``deploy`` is called.
+        artifacts_home: the FourFlow home whose ``artifacts/`` caches compiled contracts
+            (None compiles without caching).
+        managed_node: True when FourFlow runs the node itself (reported by ``info``).
+        from_block: the block the contracts were deployed in (where log searches start).
+        receipt_timeout: seconds to wait for a transaction to be mined.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        keystore: KeyStore,
+        addresses: Mapping[str, str] | None = None,
+        *,
+        artifacts_home: str | os.PathLike[str] | None = None,
+        managed_node: bool = False,
+        from_block: int = 0,
+        receipt_timeout: float = 60.0,
+    ) -> None:
+        self.client = ChainClient(url, receipt_timeout=receipt_timeout)
+        self.keystore = keystore
+        self.managed_node = managed_node
+        self.from_block = from_block
+        self._addresses = {name: address(a) for name, a in (addresses or {}).items()}
+        self._artifacts_home = artifacts_home
+        self._artifacts: dict[str, Artifact] | None = None
+        self._abis: dict[str, ContractAbi] = {}
+        self._accounts: dict[str, LocalAccount] = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- setup
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """Deployed contract addresses by contract name."""
+        return dict(self._addresses)
+
+    def deploy(self, operator_org_id: str) -> dict[str, str]:
+        """Deploy Registry, Notary and DebtItem from the operator's account; return addresses.
+
+        The operator owns the Registry and is admitted as a member with the operator role (so
+        it may anchor batches). Returns the existing addresses if they already hold code.
+        """
+        if self._deployed():
+            return self.addresses
+        operator = self.account(operator_org_id)
+        artifacts = self.artifacts()
+        registry = self._deploy_one(operator, artifacts[REGISTRY], ())
+        self._addresses[REGISTRY] = registry
+        others = [
+            (name, self._send_deploy(operator, artifacts[name], (registry,)))
+            for name in (NOTARY, DEBT_ITEM)
+        ]
+        receipts = self.client.wait([tx_hash for _, tx_hash in others])
+        for name, tx_hash in others:
+            self._addresses[name] = self._deployed_address(name, receipts[tx_hash])
+        self.apply(self._admit_operator_op(operator_org_id, operator.address, registry))
+        return self.addresses
+
+    def artifacts(self) -> dict[str, Artifact]:
+        """The compiled contracts (compiled once, cached under ``artifacts_home``)."""
+        if self._artifacts is None:
+            self._artifacts = load_artifacts(self._artifacts_home)
+        return self._artifacts
+
+    def abi(self, contract: str) -> ContractAbi:
+        """The ABI codec of a contract."""
+        if contract not in self._abis:
+            self._abis[contract] = ContractAbi(contract, self.artifacts()[contract].abi)
+        return self._abis[contract]
+
+    def account(self, org_id: str) -> LocalAccount:
+        """The signing account of an organisation (decrypted once)."""
+        with self._lock:
+            if org_id not in self._accounts:
+                key = self.keystore.private_key(org_id)
+                self._accounts[org_id] = Account.from_key(key)
+            return self._accounts[org_id]
+
+    # ----------------------------------------------------------------- Ledger port
+
+    def apply(self, op: ChainOp) -> ChainReceipt:
+        """Apply one operation; a retry of an applied op returns the first receipt."""
+        call = build_call(op)
+        if self._is_applied(call):
+            return self._original(op, call)
+        sender = self.account(op.sender_org_id)
+        tx = self._tx(call)
+        try:
+            gas = self.client.estimate_gas(sender.address, tx)
+        except CallRevertedError as exc:
+            return self._on_revert(op, call, exc.reason, None)
+        tx = TxRequest(tx.to, tx.data, int(gas * _GAS_HEADROOM) + 25_000)
+        tx_hash = self.client.send(sender, tx)
+        receipt = self.client.wait([tx_hash])[tx_hash]
+        return self._outcome(op, call, sender.address, tx, receipt)
+
+    def apply_many(self, ops: Sequence[ChainOp]) -> list[ChainReceipt]:
+        """Apply ops pipelined: send all with consecutive nonces, then collect the receipts.
+
+        Raises ``BatchRejectedError`` (a ``ChainRejectedError``) if the chain refused any op, or
+        ``BatchApplyError`` for other failures; ``results`` holds a receipt or error per op.
+        """
+        results: list[ChainReceipt | ChainError | None] = [None] * len(ops)
+        calls = self._build_all(ops, results)
+        applied = self._applied_flags(calls)
+        sent: list[_Sent] = []
+        for index, op in enumerate(ops):
+            call = calls[index]
+            if call is None:
+                continue
+            if applied[index]:
+                results[index] = self._try(partial(self._original, op, call))
+                continue
+            outcome = self._send_op(index, op, call)
+            if isinstance(outcome, ChainError):
+                results[index] = outcome
+            else:
+                sent.append(outcome)
+        self._collect(sent, calls, results)
+        return self._finish(results)
+
+    def is_applied(self, op: ChainOp) -> bool:
+        """True when the chain has already applied ``op``."""
+        return self._is_applied(build_call(op))
+
+    def info(self) -> ChainInfo:
+        """The node and the deployed contracts."""
+        return ChainInfo(
+            url=self.client.url,
+            chain_id=self.client.chain_id,
+            block_number=self.client.block_number(),
+            client_version=self.client.client_version(),
+            contracts=self.addresses,
+            managed_node=self.managed_node,
+        )
+
+    def sign_confirmation(
+        self, debtor_org_id: str, issue_params: Mapping[str, Any], deadline: int
+    ) -> Mapping[str, Any]:
+        """The debtor's EIP-712 confirmation of an ``ISSUE_ITEM``'s params.
+
+        ``issue_params`` must also say who the creditor is (``creditor_address`` or
+        ``creditor_org_id``): the signature binds the account that will call
+        ``issue_confirmed``. The nonce is the debtor's current ``nonces(debtor)``, so a
+        debtor's confirmed items must be issued one after another.
+        """
+        debtor = self.account(debtor_org_id)
+        stated = issue_params.get("debtor_address")
+        if stated is not None and address(stated) != debtor.address:
+            raise DomainValueError(f"chain: {debtor_org_id} is not the debtor of this item")
+        nonce = int(self.read("nonce", debtor.address))
+        message = confirmation.Confirmation(
+            item_id=key32(issue_params["item_id"]),
+            creditor=self._creditor(issue_params),
+            debtor=debtor.address,
+            currency=currency_code(issue_params["currency"]),
+            face_value=int(issue_params["face_value"]),
+            maturity_day=day(issue_params["maturity_day"]),
+            report_hash=hash32(issue_params["report_hash"]),
+            nonce=nonce,
+            deadline=int(deadline),
+        )
+        signature = confirmation.sign(
+            message,
+            bytes(debtor.key),
+            chain_id=self.client.chain_id,
+            verifying_contract=self._address(DEBT_ITEM),
+        )
+        return {"nonce": nonce, "deadline": int(deadline), "signature": signature}
+
+    def read(self, what: str, *args: Any) -> Any:
+        """Contract state as plain values.
+
+        ``item``(item_id) and ``holding``(holding_id) -> dict or None when absent;
+        ``item_holdings``(item_id) -> [0x-hex]; ``fingerprint``(hex) -> owner or None;
+        ``anchor``(batch_id) -> dict or None; ``batch_of_root``(root) -> 0x-hex or None;
+        ``member``(address) -> dict; ``nonce``(address) -> int.
+        """
+        reader = _READERS.get(what)
+        if reader is None:
+            raise DomainValueError(f"chain: cannot read {what!r}; one of {sorted(_READERS)}")
+        return reader(self, *args)
+
+    # ----------------------------------------------------------------- contract calls
+
+    def view(self, contract: str, function: str, *args: Any) -> Any:
+        """Call a view function and decode its result."""
+        abi = self.abi(contract)
+        data = self.client.call(self._address(contract), abi.encode_call(function, args))
+        return abi.decode_result(function, data)
+
+    def decode_events(self, receipt: Receipt) -> tuple[dict[str, Any], ...]:
+        """The events of a receipt emitted by FourFlow's contracts, as plain dicts."""
+        by_address = {a.lower(): name for name, a in self._addresses.items()}
+        events = []
+        for log in receipt.logs:
+            contract = by_address.get(str(log["address"]).lower())
+            if contract is None:
+                continue
+            topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
+            event = self.abi(contract).decode_log(topics, bytes.fromhex(log["data"][2:]))
+            if event is not None:
+                events.append(event)
+        return tuple(events)
+
+    # ----------------------------------------------------------------- internals
+
+    def _address(self, contract: str) -> str:
+        """The deployed address of a contract."""
+        try:
+            return self._addresses[contract]
+        except KeyError as exc:
+            raise NotDeployedError(f"{contract} is not deployed; run deploy first") from exc
+
+    def _tx(self, call: ContractCall) -> TxRequest:
+        """The transaction of a contract call."""
+        data = self.abi(call.contract).encode_call(call.function, call.args)
+        return TxRequest(self._address(call.contract), data, call.gas)
+
+    def _is_applied(self, call: ContractCall) -> bool:
+        """``applied(op_id)`` of the contract the call goes to."""
+        return bool(self.view(call.contract, "applied", call.args[0]))
+
+    def _applied_flags(self, calls: Sequence[ContractCall | None]) -> list[bool]:
+        """``applied(op_id)`` of many calls in one JSON-RPC batch."""
+        wanted = [(i, c) for i, c in enumerate(calls) if c is not None]
+        requests = [
+            (self._address(c.contract), self.abi(c.contract).encode_call("applied", c.args[:1]))
+            for _, c in wanted
+        ]
+        flags = [False] * len(calls)
+        for (index, call), data in zip(wanted, self.client.call_many(requests), strict=True):
+            flags[index] = bool(self.abi(call.contract).decode_result("applied", data))
+        return flags
+
+    def _original(self, op: ChainOp, call: ContractCall) -> ChainReceipt:
+        """The receipt of the transaction that applied ``op`` before (found by its log)."""
+        abi = self.abi(call.contract)
+        logs = self.client.logs(
+            self._address(call.contract),
+            [abi.event_topic("OperationApplied"), call.args[0]],
+            self.from_block,
+        )
+        if not logs:
+            raise ChainError(f"operation {op.op_id} is applied but its log was not found")
+        receipt = self.client.receipt(str(logs[0]["transactionHash"]))
+        if receipt is None:
+            raise ChainError(f"operation {op.op_id}: receipt of its transaction not found")
+        return self._receipt(op, receipt, already_applied=True)
+
+    def _receipt(self, op: ChainOp, receipt: Receipt, *, already_applied: bool) -> ChainReceipt:
+        """A ``ChainReceipt`` with the decoded events of ``receipt``."""
+        return ChainReceipt(
+            op_id=op.op_id,
+            tx_hash=receipt.tx_hash,
+            block_number=receipt.block_number,
+            events=self.decode_events(receipt),
+            already_applied=already_applied,
+        )
+
+    def _outcome(
+        self, op: ChainOp, call: ContractCall, sender: str, tx: TxRequest, receipt: Receipt
+    ) -> ChainReceipt:
+        """The receipt of a mined transaction, or the error of a reverted one."""
+        if receipt.status == 1:
+            return self._receipt(op, receipt, already_applied=False)
+        reason = self.client.failure_reason(sender, tx, receipt)
+        return self._on_revert(op, call, reason, receipt.tx_hash)
+
+    def _on_revert(
+        self, op: ChainOp, call: ContractCall, reason: str, tx_hash: str | None
+    ) -> ChainReceipt:
+        """Treat "already applied" as success (a concurrent or earlier apply); raise otherwise."""
+        if reason.endswith(_ALREADY_APPLIED):
+            return self._original(op, call)
+        raise OperationRejectedError(op.op_id, reason, tx_hash)
+
+    def _build_all(
+        self, ops: Sequence[ChainOp], results: list[ChainReceipt | ChainError | None]
+    ) -> list[ContractCall | None]:
+        """The call of each op; an op with bad params gets its error in ``results``."""
+        calls: list[ContractCall | None] = []
+        for index, op in enumerate(ops):
+            try:
+                calls.append(build_call(op))
+            except DomainValueError as exc:
+                results[index] = OperationRejectedError(op.op_id, str(exc))
+                calls.append(None)
+        return calls
+
+    def _send_op(self, index: int, op: ChainOp, call: ContractCall) -> _Sent | ChainError:
+        """Sign and send one op without waiting; its error if it could not be sent."""
+        try:
+            sender = self.account(op.sender_org_id)
+            tx = self._tx(call)
+            return _Sent(index, op, sender.address, tx, self.client.send(sender, tx))
+        except ChainError as exc:
+            return exc
+        except FourFlowError as exc:
+            return OperationRejectedError(op.op_id, str(exc))
+
+    def _collect(
+        self,
+        sent: Sequence[_Sent],
+        calls: Sequence[ContractCall | None],
+        results: list[ChainReceipt | ChainError | None],
+    ) -> None:
+        """Wait for the receipts of ``sent`` and record each op's outcome."""
+        timeout = self.client.receipt_timeout + len(sent) / 50
+        receipts = self.client.wait([s.tx_hash for s in sent], timeout)
+        for item in sent:
+            call = calls[item.index]
+            assert call is not None
+            receipt = receipts[item.tx_hash]
+            outcome = partial(self._outcome, item.op, call, item.sender, item.tx, receipt)
+            results[item.index] = self._try(outcome)
+
+    @staticmethod
+    def _try(action: Callable[[], ChainReceipt]) -> ChainReceipt | ChainError:
+        """Run ``action``; return its chain error instead of raising it."""
+        try:
+            return action()
+        except ChainError as exc:
+            return exc
+
+    @staticmethod
+    def _finish(results: Sequence[ChainReceipt | ChainError | None]) -> list[ChainReceipt]:
+        """The receipts, or ``BatchApplyError`` when any op failed."""
+        receipts = [r for r in results if isinstance(r, ChainReceipt)]
+        if len(receipts) != len(results):
+            raise batch_error(list(results))
+        return receipts
+
+    def _creditor(self, issue_params: Mapping[str, Any]) -> str:
+        """The creditor's address named in issue params (address or org id)."""
+        if issue_params.get("creditor_address"):
+            return address(issue_params["creditor_address"])
+        org_id = issue_params.get("creditor_org_id")
+        if org_id:
+            return self.account(str(org_id)).address
+        raise DomainValueError("chain: a confirmation needs creditor_address or creditor_org_id")
+
+    def _deployed(self) -> bool:
+        """True when every contract has an address holding code."""
+        names = (REGISTRY, NOTARY, DEBT_ITEM)
+        if any(name not in self._addresses for name in names):
+            return False
+        codes = self.client.batch(
+            [("eth_getCode", [self._addresses[name], "latest"]) for name in names]
+        )
+        return all(isinstance(code, str) and len(code) > 2 for code in codes)
+
+    def _send_deploy(self, sender: LocalAccount, artifact: Artifact, args: tuple[Any, ...]) -> str:
+        """Send a deployment transaction; return its hash."""
+        data = bytes.fromhex(artifact.bytecode.removeprefix("0x"))
+        data += self.abi(artifact.name).encode_constructor(args)
+        estimate = self.client.estimate_gas(sender.address, TxRequest(None, data, 0))
+        return self.client.send(sender, TxRequest(None, data, int(estimate * _GAS_HEADROOM)))
+
+    def _deploy_one(self, sender: LocalAccount, artifact: Artifact, args: tuple[Any, ...]) -> str:
+        """Deploy one contract and wait for its address."""
+        tx_hash = self._send_deploy(sender, artifact, args)
+        return self._deployed_address(artifact.name, self.client.wait([tx_hash])[tx_hash])
+
+    def _deployed_address(self, name: str, receipt: Receipt) -> str:
+        """The address a deployment receipt created, and remember where logs start."""
+        if receipt.status != 1 or not receipt.contract_address:
+            raise ChainError(f"deployment of {name} failed in {receipt.tx_hash}")
+        if self.from_block == 0:
+            self.from_block = receipt.block_number
+        return address(receipt.contract_address)
+
+    @staticmethod
+    def _admit_operator_op(org_id: str, operator: str, registry: str) -> ChainOp:
+        """The op admitting the operator to its own registry (unique per deployment)."""
+        return ChainOp(
+            op_id=f"deploy:{registry}:admit-operator",
+            kind=OpKind.ADMIT_MEMBER,
+            sender_org_id=org_id,
+            params={
+                "member_org_id": org_id,
+                "address": operator,
+                "roles": ROLE_BITS[Role.OPERATOR],
+            },
+        )
+
+
+# ----------------------------------------------------------------- readers
+
+
+def _read_item(ledger: ChainLedger, item_id: str) -> dict[str, Any] | None:
+    """The Item struct of ``item_id``, or None when no such item exists."""
+    item: dict[str, Any] = ledger.view(DEBT_ITEM, "item", key32(item_id))
+    return item if item.get("state") else None
+
+
+def _read_holding(ledger: ChainLedger, holding_id: str) -> dict[str, Any] | None:
+    """The Holding struct of ``holding_id``, or None when no such holding exists."""
+    holding: dict[str, Any] = ledger.view(DEBT_ITEM, "holding", key32(holding_id))
+    return holding if optional_address(holding["holder"]) else None
+
+
+def _read_item_holdings(ledger: ChainLedger, item_id: str) -> list[str]:
+    """The item's holding keys (0x-hex), in creation order."""
+    return list(ledger.view(DEBT_ITEM, "item_holdings", key32(item_id)))
+
+
+def _read_fingerprint(ledger: ChainLedger, fingerprint: str) -> str | None:
+    """Who registered a fingerprint, or None."""
+    return optional_address(ledger.view(NOTARY, "fingerprint_owner", hash32(fingerprint)))
+
+
+def _read_anchor(ledger: ChainLedger, batch_id: str) -> dict[str, Any] | None:
+    """The anchor of a batch (root, count, block_number, submitter), or None."""
+    root, count, block_number, submitter = ledger.view(NOTARY, "anchor_of", key32(batch_id))
+    if int(root, 16) == 0:
+        return None
+    return {"root": root, "count": count, "block_number": block_number, "submitter": submitter}
+
+
+def _read_batch_of_root(ledger: ChainLedger, root: str) -> str | None:
+    """The batch key (0x-hex) anchored with ``root``, or None."""
+    batch = str(ledger.view(NOTARY, "batch_of_root", hash32(root)))
+    return None if int(batch, 16) == 0 else batch
+
+
+def _read_member(ledger: ChainLedger, member: str) -> dict[str, Any]:
+    """A member's org key, role mask and whether it is active (org_id zero if never admitted)."""
+    org_id, roles, active = ledger.view(REGISTRY, "member_of", address(member))
+    return {"org_id": org_id, "roles": roles, "active": active}
+
+
+def _read_nonce(ledger: ChainLedger, debtor: str) -> int:
+    """The debtor's next confirmation nonce."""
+    return int(ledger.view(DEBT_ITEM, "nonces", address(debtor)))
+
+
+_READERS: dict[str, Callable[..., Any]] = {
+    "item": _read_item,
+    "holding": _read_holding,
+    "item_holdings": _read_item_holdings,
+    "fingerprint": _read_fingerprint,
+    "anchor": _read_anchor,
+    "batch_of_root": _read_batch_of_root,
+    "member": _read_member,
+    "nonce": _read_nonce,
+}

@@ -1,0 +1,5 @@
+"""``python -m fourflow`` runs the CLI."""
+
+from fourflow.entrypoints.cli.main import main
+
+main()

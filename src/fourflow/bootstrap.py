@@ -1,0 +1,258 @@
+"""The composition root: settings from the environment, adapters built, services wired.
+
+Nothing is built at import time. ``Platform`` opens the store (migrating it), the key store
+and, on first use, the chain (starting FourFlow's own local node unless
+``FOURFLOW_CHAIN_URL`` names an external one).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import structlog
+
+from fourflow.adapters.chain.ledger import ChainLedger
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.adapters.crypto.keystore import FileKeyStore
+from fourflow.adapters.db.engine import default_sqlite_url, make_engine
+from fourflow.adapters.db.migration import migrate
+from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
+from fourflow.adapters.documents.native import NativeJsonReader
+from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.domain.identifiers import uscc_check_character
+from fourflow.domain.parties import Organisation, Role
+from fourflow.services import onboarding
+from fourflow.services.ports import Clock, UnitOfWorkFactory
+from fourflow.services.reading import DocumentReader
+
+log = structlog.get_logger("fourflow.bootstrap")
+
+DEFAULT_HOME = Path.home() / ".fourflow"
+CONTRACTS_KEY = "chain.{chain_id}.contracts"
+OPERATOR_NAME = "FourFlow 平台运营方"
+OPERATOR_USCC_BASE = "91310000MA1FFOPER"  # a valid structure; the check char is computed
+
+
+class NotInitialisedError(FourFlowError, RuntimeError):
+    """The platform in this home has not been initialised (run ``fourflow init``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where FourFlow keeps its state and which services it talks to.
+
+    Attributes:
+        home: FOURFLOW_HOME, default ``~/.fourflow``: database, keys, chain state, artifacts.
+        database_url: FOURFLOW_DATABASE_URL, default SQLite under ``home``.
+        chain_url: FOURFLOW_CHAIN_URL, an external node; unset means FourFlow runs its own.
+        keystore_password: FOURFLOW_KEYSTORE_PASSWORD; unset means a random secret kept in
+            ``home/keystore.secret`` (mode 0600), fit for a local single-machine platform.
+        chain_id: FOURFLOW_CHAIN_ID for the local node (default 1337).
+    """
+
+    home: Path
+    database_url: str
+    chain_url: str | None
+    keystore_password: str | None
+    chain_id: int = 1337
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from the environment."""
+        env = os.environ if environ is None else environ
+        home = Path(env.get("FOURFLOW_HOME") or DEFAULT_HOME).expanduser().resolve()
+        return cls(
+            home=home,
+            database_url=env.get("FOURFLOW_DATABASE_URL") or default_sqlite_url(home),
+            chain_url=env.get("FOURFLOW_CHAIN_URL") or None,
+            keystore_password=env.get("FOURFLOW_KEYSTORE_PASSWORD") or None,
+            chain_id=int(env.get("FOURFLOW_CHAIN_ID") or 1337),
+        )
+
+    def password(self) -> str:
+        """The key store password, creating the local secret on first use."""
+        if self.keystore_password:
+            return self.keystore_password
+        path = self.home / "keystore.secret"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(32))
+        return path.read_text(encoding="utf-8").strip()
+
+    def describe_database(self) -> str:
+        """The database URL without any password."""
+        if "@" in self.database_url and "://" in self.database_url:
+            scheme, rest = self.database_url.split("://", 1)
+            creds, host = rest.rsplit("@", 1)
+            return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
+        return self.database_url
+
+
+class SystemClock:
+    """The real date and time (UTC)."""
+
+    def today(self) -> dt.date:
+        """Today's date in UTC."""
+        return dt.datetime.now(dt.UTC).date()
+
+    def now(self) -> dt.datetime:
+        """Now, timezone-aware UTC."""
+        return dt.datetime.now(dt.UTC)
+
+
+class Platform:
+    """FourFlow's adapters and services for one home, opened and closed as a unit."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        self.uow_factory: UnitOfWorkFactory = SqlUnitOfWorkFactory(self.engine)
+        self.keystore = FileKeyStore(settings.home, settings.password())
+        self._node: AnvilNode | None = None
+        self._started_node = False
+        self._ledger: ChainLedger | None = None
+
+    # ------------------------------------------------------------------ chain
+
+    @property
+    def managed_node(self) -> bool:
+        """True when FourFlow runs its own local node (no FOURFLOW_CHAIN_URL)."""
+        return self.settings.chain_url is None
+
+    def chain_url(self) -> str:
+        """The node's JSON-RPC URL, starting the local node if FourFlow manages it."""
+        if self.settings.chain_url:
+            return self.settings.chain_url
+        if self._node is None:
+            self._node = AnvilNode(self.settings.home, chain_id=self.settings.chain_id)
+        if self._node.running() is None:
+            self._started_node = True
+            log.info("starting local chain node", home=str(self.settings.home))
+        return self._node.ensure_running()
+
+    def start_node(self) -> str:
+        """Start the local node and leave it running after this process (for servers)."""
+        url = self.chain_url()
+        self._started_node = False
+        return url
+
+    def stop_node(self) -> bool:
+        """Stop the local node of this home, if one runs; True if one was stopped."""
+        self._started_node = False
+        return AnvilNode(self.settings.home, chain_id=self.settings.chain_id).stop()
+
+    def _contracts_key(self, ledger: ChainLedger) -> str:
+        return CONTRACTS_KEY.format(chain_id=ledger.chain_id)
+
+    @property
+    def ledger(self) -> ChainLedger:
+        """The chain ledger with FourFlow's contracts (deployed by ``initialise``)."""
+        if self._ledger is None:
+            ledger = ChainLedger(self.chain_url(), self.keystore)
+            with self.uow_factory() as uow:
+                stored = uow.settings.get(self._contracts_key(ledger))
+            if stored is not None:
+                ledger.use_contracts(json.loads(stored))
+            self._ledger = ledger
+        return self._ledger
+
+    def require_contracts(self) -> ChainLedger:
+        """The ledger, refusing when the contracts were never deployed."""
+        ledger = self.ledger
+        if not ledger.contracts:
+            raise NotInitialisedError("the contracts are not deployed; run `fourflow init`")
+        return ledger
+
+    # ------------------------------------------------------------------ setup
+
+    def operator(self) -> Organisation | None:
+        """The platform operator organisation, once initialised."""
+        with self.uow_factory() as uow:
+            org_id = uow.settings.get(onboarding.OPERATOR_ORG_KEY)
+            return uow.organisations.get(org_id) if org_id else None
+
+    def operator_id(self) -> str:
+        """The operator's organisation id, or NotInitialisedError."""
+        operator = self.operator()
+        if operator is None:
+            raise NotInitialisedError("the platform is not initialised; run `fourflow init`")
+        return operator.id
+
+    def initialise(
+        self, *, operator_name: str = OPERATOR_NAME, operator_uscc: str | None = None
+    ) -> dict[str, str]:
+        """Create the operator and deploy the contracts; safe to run again."""
+        operator = self.operator()
+        if operator is None:
+            uscc = operator_uscc or OPERATOR_USCC_BASE + uscc_check_character(OPERATOR_USCC_BASE)
+            operator = onboarding.onboard(
+                uow_factory=self.uow_factory,
+                keystore=self.keystore,
+                name=operator_name,
+                uscc=uscc,
+                roles=[Role.OPERATOR],
+                admit=False,
+            )
+            with self.uow_factory() as uow:
+                uow.settings.put(onboarding.OPERATOR_ORG_KEY, operator.id)
+                uow.commit()
+        ledger = self.ledger
+        if ledger.contracts:
+            ledger.check_deployed()
+            return dict(ledger.contracts)
+        addresses = ledger.deploy(operator.id)
+        with self.uow_factory() as uow:
+            uow.settings.put(self._contracts_key(ledger), json.dumps(addresses, sort_keys=True))
+            uow.commit()
+        log.info("contracts deployed", **addresses)
+        return addresses
+
+    def ensure_initialised(self) -> None:
+        """Initialise on first use (the demo runs on a fresh home)."""
+        if self.operator() is None or not self.ledger.contracts:
+            self.initialise()
+
+    def reader_for(self, submitter_id: str) -> DocumentReader:
+        """The document reader for a submitting organisation."""
+        return NativeJsonReader(submitter=submitter_id)
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Release the database and stop the local node if this process started it."""
+        if self._node is not None and self._started_node:
+            self._node.stop()
+            self._started_node = False
+        self.engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_platform(settings: Settings | None = None) -> Platform:
+    """Open the platform for the current environment's settings."""
+    return Platform(settings or Settings.from_env())
+
+
+__all__ = ["ConflictError", "NotInitialisedError", "Platform", "Settings", "open_platform"]

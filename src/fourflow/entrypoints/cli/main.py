@@ -1,0 +1,424 @@
+"""The ``fourflow`` command line: a thin shell over the services (docs/cli.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fourflow.bootstrap import Platform, open_platform
+from fourflow.domain.errors import FourFlowError
+from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.parties import Organisation, Role
+from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.entrypoints.cli.render import regulator_table, render_demo
+from fourflow.services import audit as audit_service
+from fourflow.services import ingest as ingest_service
+from fourflow.services import linking, onboarding, relay
+from fourflow.services.common import find_org
+from fourflow.services.demo import DemoContext, run_demo
+from fourflow.services.supervision import regulator_summary
+from fourflow.services.verification import verify as verify_trade
+from fourflow.services.verification import verify_all
+
+app = typer.Typer(
+    name="fourflow",
+    help="FourFlow: trade-credit supply-chain finance on a consortium blockchain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+org_app = typer.Typer(help="Consortium members.", no_args_is_help=True)
+chain_app = typer.Typer(help="The chain node and contracts.", no_args_is_help=True)
+node_app = typer.Typer(help="FourFlow's own local chain node.", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(chain_app, name="chain")
+chain_app.add_typer(node_app, name="node")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+@contextmanager
+def platform() -> Iterator[Platform]:
+    """Open the platform; turn FourFlow errors into a clear message and exit code 1."""
+    try:
+        with open_platform() as opened:
+            yield opened
+    except FourFlowError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _org_row(org: Organisation) -> dict[str, Any]:
+    return {
+        "id": org.id,
+        "name": org.name,
+        "uscc": org.uscc,
+        "roles": [r.value for r in org.roles],
+        "identifiers": [str(i) for i in org.identifiers],
+        "accounts": list(org.accounts),
+        "address": org.chain_address,
+    }
+
+
+def _relay_now(p: Platform) -> None:
+    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    for op_id, reason in result.failed:
+        err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
+
+
+@app.command()
+def init(
+    operator_name: Annotated[str | None, typer.Option(help="Operator's legal name.")] = None,
+    operator_uscc: Annotated[str | None, typer.Option(help="Operator's USCC.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create the store, the operator's account and deploy the contracts (idempotent)."""
+    with platform() as p:
+        kwargs: dict[str, Any] = {}
+        if operator_name:
+            kwargs["operator_name"] = operator_name
+        addresses = p.initialise(operator_uscc=operator_uscc, **kwargs)
+        operator = p.operator()
+        assert operator is not None
+        result = {
+            "home": str(p.settings.home),
+            "database": p.settings.describe_database(),
+            "chain_url": p.chain_url(),
+            "operator": _org_row(operator),
+            "contracts": addresses,
+        }
+    if json_out:
+        emit_json(result)
+        return
+    console.print(f"FourFlow home [bold]{result['home']}[/bold] is ready.")
+    console.print(f"Operator: {operator.name} ({operator.uscc}) {operator.chain_address}")
+    for name, address in addresses.items():
+        console.print(f"  {name:<10} {address}")
+
+
+@org_app.command("add")
+def org_add(
+    name: Annotated[str, typer.Option(help="Legal name.")],
+    uscc: Annotated[str, typer.Option(help="Unified Social Credit Code (GB 32100-2015).")],
+    role: Annotated[list[Role], typer.Option(help="Role; repeat for several.")],
+    gln: Annotated[list[str] | None, typer.Option(help="GS1 GLN; repeatable.")] = None,
+    lei: Annotated[list[str] | None, typer.Option(help="LEI; repeatable.")] = None,
+    vat: Annotated[list[str] | None, typer.Option(help="VAT id; repeatable.")] = None,
+    bic: Annotated[list[str] | None, typer.Option(help="BIC; repeatable.")] = None,
+    account: Annotated[list[str] | None, typer.Option(help="Bank account; repeatable.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Onboard an organisation with its own chain account and admit it to the registry."""
+    identifiers = [
+        (scheme.value, value)
+        for scheme, values in (
+            (IdScheme.GLN, gln),
+            (IdScheme.LEI, lei),
+            (IdScheme.VAT, vat),
+            (IdScheme.BIC, bic),
+        )
+        for value in values or []
+    ]
+    with platform() as p:
+        p.operator_id()
+        org = onboarding.onboard(
+            uow_factory=p.uow_factory,
+            keystore=p.keystore,
+            name=name,
+            uscc=uscc,
+            roles=role,
+            identifiers=identifiers,
+            accounts=account or [],
+        )
+        _relay_now(p)
+    if json_out:
+        emit_json(_org_row(org))
+    else:
+        console.print(
+            f"Onboarded {org.name} ({org.uscc}) as {org.id}, chain account {org.chain_address}"
+        )
+
+
+@org_app.command("list")
+def org_list(json_out: JsonOpt = False) -> None:
+    """List the consortium's organisations."""
+    with platform() as p, p.uow_factory() as uow:
+        orgs = uow.organisations.list()
+    if json_out:
+        emit_json([_org_row(o) for o in orgs])
+        return
+    table = Table("name", "USCC", "roles", "chain account", title="Organisations")
+    for org in orgs:
+        table.add_row(
+            org.name, org.uscc, ", ".join(r.value for r in org.roles), org.chain_address or ""
+        )
+    console.print(table)
+
+
+def _status(p: Platform) -> dict[str, Any]:
+    with p.uow_factory() as uow:
+        counts = {
+            "organisations": len(uow.organisations.list()),
+            "documents": uow.documents.count(),
+            "trades": len(uow.trades.list()),
+            "debt_items": len(uow.items.list()),
+            "financings": len(uow.financings.list()),
+            "pending_chain_ops": len(uow.outbox.pending(100_000)),
+        }
+    return {
+        "home": str(p.settings.home),
+        "database": p.settings.describe_database(),
+        "initialised": p.operator() is not None,
+        "chain_url": p.settings.chain_url or "local node (started on demand)",
+        "counts": counts,
+    }
+
+
+@app.command()
+def status(json_out: JsonOpt = False) -> None:
+    """Show where FourFlow keeps its state and what it holds."""
+    with platform() as p:
+        result = _status(p)
+    if json_out:
+        emit_json(result)
+        return
+    console.print(f"home      {result['home']}")
+    console.print(f"database  {result['database']}")
+    console.print(f"chain     {result['chain_url']}")
+    console.print(f"ready     {'yes' if result['initialised'] else 'no: run `fourflow init`'}")
+    for key, value in result["counts"].items():
+        console.print(f"  {key:<18} {value}")
+
+
+@chain_app.command("info")
+def chain_info(json_out: JsonOpt = False) -> None:
+    """Show the chain node and FourFlow's contracts."""
+    with platform() as p:
+        info = p.ledger.info()
+    result = {
+        "url": info.url,
+        "chain_id": info.chain_id,
+        "block_number": info.block_number,
+        "client_version": info.client_version,
+        "managed_node": info.managed_node,
+        "contracts": dict(info.contracts),
+    }
+    if json_out:
+        emit_json(result)
+        return
+    for key, value in result.items():
+        console.print(f"{key:<15} {value}")
+
+
+@node_app.command("start")
+def node_start() -> None:
+    """Start FourFlow's local node and leave it running (until `fourflow chain node stop`)."""
+    with platform() as p:
+        url = p.start_node()
+    console.print(f"local node running at {url}")
+
+
+@node_app.command("stop")
+def node_stop() -> None:
+    """Stop FourFlow's local node (it saves its state first)."""
+    with platform() as p:
+        stopped = p.stop_node()
+    console.print("stopped" if stopped else "no local node was running")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of documents.")],
+    as_org: Annotated[str, typer.Option("--as", help="Submitting organisation (USCC or id).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Ingest documents: parse, validate, fingerprint, store and register them on the chain."""
+    files: list[tuple[str, bytes]] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend((str(f), f.read_bytes()) for f in sorted(path.rglob("*")) if f.is_file())
+        else:
+            files.append((str(path), path.read_bytes()))
+    with platform() as p:
+        with p.uow_factory() as uow:
+            submitter = find_org(uow, as_org)
+        outcomes = ingest_service.ingest_many(
+            uow_factory=p.uow_factory,
+            reader=p.reader_for(submitter.id),
+            clock=p.clock,
+            files=files,
+            submitter_id=submitter.id,
+        )
+        ingest_service.anchor_pending(
+            uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
+        )
+        linking.link_documents(uow_factory=p.uow_factory)
+        _relay_now(p)
+    for o in outcomes:
+        doc = o.parsed.document if o.parsed else None
+        row = {
+            "path": o.source,
+            "status": o.status,
+            "format": doc.source_format if doc else None,
+            "kind": doc.kind.value if doc else None,
+            "number": doc.number if doc else None,
+            "document_id": o.document_id,
+            "fingerprint": o.fingerprint,
+            "business_key": o.business_key,
+            "errors": list(o.errors),
+        }
+        if json_out:
+            emit_json(row, line=True)
+        else:
+            colour = {"accepted": "green", "duplicate": "yellow"}.get(o.status, "red")
+            what = (
+                f"{row['kind']} {row['number']}"
+                if doc
+                else "; ".join(e["message"] for e in o.errors)
+            )
+            console.print(f"[{colour}]{o.status:<9}[/{colour}] {o.source}: {what}")
+    if any(o.status == "rejected" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    trade_id: Annotated[str | None, typer.Argument(help="The trade to verify.")] = None,
+    all_trades: Annotated[bool, typer.Option("--all", help="Verify every trade.")] = False,
+    as_of: Annotated[str | None, typer.Option(help="Verification date (YYYY-MM-DD).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Verify trades: findings with codes, a status and a score."""
+    if not trade_id and not all_trades:
+        err_console.print("give a TRADE_ID or --all")
+        raise typer.Exit(2)
+    with platform() as p:
+        day = dt.date.fromisoformat(as_of) if as_of else p.clock.today()
+        if all_trades:
+            reports = verify_all(uow_factory=p.uow_factory, as_of=day)
+        else:
+            assert trade_id is not None
+            reports = [verify_trade(uow_factory=p.uow_factory, trade_id=trade_id, as_of=day)]
+    for r in reports:
+        row = {
+            "trade_id": r.trade_id,
+            "status": r.status.value,
+            "score": r.score,
+            "findings": [
+                {
+                    "code": f.code,
+                    "severity": f.severity.value,
+                    "message": f.message,
+                    "documents": list(f.documents),
+                }
+                for f in r.findings
+            ],
+        }
+        if json_out:
+            emit_json(row, line=True)
+        else:
+            console.print(f"{r.trade_id}: [bold]{r.status.value}[/bold] score {r.score}")
+            for f in r.findings:
+                console.print(f"  {f.severity.value:<7} {f.code}: {f.message}")
+
+
+@app.command("relay")
+def relay_cmd(json_out: JsonOpt = False) -> None:
+    """Apply queued chain operations (normally done by every command that queues them)."""
+    with platform() as p:
+        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    data = {"applied": result.applied, "recovered": result.recovered, "failed": list(result.failed)}
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(data)
+
+
+@app.command()
+def audit(json_out: JsonOpt = False) -> None:
+    """Prove the store and the chain agree; exit 1 if they do not."""
+    with platform() as p:
+        report = audit_service.audit(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    data = {
+        "ok": report.ok,
+        "items_checked": report.items_checked,
+        "holdings_checked": report.holdings_checked,
+        "documents_checked": report.documents_checked,
+        "batches_checked": report.batches_checked,
+        "pending_ops": report.pending_ops,
+        "failed_ops": report.failed_ops,
+        "discrepancies": list(report.discrepancies),
+    }
+    if json_out:
+        emit_json(data)
+    else:
+        verdict = "[green]store and chain agree[/green]" if report.ok else "[red]DISAGREE[/red]"
+        console.print(verdict)
+        for key, value in data.items():
+            if key not in ("ok", "discrepancies"):
+                console.print(f"  {key:<18} {value}")
+        for line in report.discrepancies:
+            console.print(f"  [red]-[/red] {line}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def regulator(
+    as_of: Annotated[str | None, typer.Option(help="Date of the figures (YYYY-MM-DD).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The regulator's summary: counts and amounts by scenario."""
+    with platform() as p:
+        day = dt.date.fromisoformat(as_of) if as_of else p.clock.today()
+        summary = regulator_summary(uow_factory=p.uow_factory, as_of=day)
+    data = {k: v.as_dict() for k, v in sorted(summary.items())}
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(regulator_table(data))
+
+
+@app.command()
+def demo(json_out: JsonOpt = False) -> None:
+    """Run the whole main path on a small three-tier network and show what happened."""
+
+    with platform() as p:
+        steps: list[str] = []
+
+        def progress(message: str) -> None:
+            steps.append(message)
+            if not json_out:
+                err_console.print(f"[dim]· {message}[/dim]")
+
+        p.ensure_initialised()
+        relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        ctx = DemoContext(
+            uow_factory=p.uow_factory,
+            keystore=p.keystore,
+            ledger=p.require_contracts(),
+            clock=p.clock,
+            reader_for=p.reader_for,
+            operator_id=p.operator_id(),
+            progress=progress,
+        )
+        report = run_demo(ctx, today=p.clock.today())
+    if json_out:
+        emit_json(report)
+    else:
+        render_demo(report)
+
+
+def main() -> None:
+    """Entry point for ``python -m fourflow``."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Rich renderings of the demo report and the regulator's figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.panel import Panel
+from rich.table import Table
+
+from fourflow.entrypoints.cli.output import console
+from fourflow.services.demo import DemoReport
+
+
+def _amounts(values: dict[str, str]) -> str:
+    return ", ".join(f"{v} {c}" for c, v in values.items()) or "-"
+
+
+def regulator_table(data: dict[str, dict[str, Any]]) -> Table:
+    """The regulator's figures, one row per scenario."""
+    table = Table(
+        "scenario", "trades", "verified", "failed", "items", "issued", "financed",
+        "outstanding", "settled", "overdue", title="Regulator view (监管视图)",
+    )  # fmt: skip
+    for scenario, fig in data.items():
+        table.add_row(
+            scenario,
+            str(fig["trades"]),
+            str(fig["verified"]),
+            str(fig["failed"]),
+            str(fig["items_issued"]),
+            _amounts(fig["issued_amount"]),
+            f"{fig['financed']} / {_amounts(fig['financed_amount'])}",
+            _amounts(fig["outstanding_amount"]),
+            f"{fig['settled']} / {_amounts(fig['settled_amount'])}",
+            f"{fig['overdue']} / {_amounts(fig['overdue_amount'])}",
+        )
+    return table
+
+
+def render_demo(report: DemoReport) -> None:
+    """Print the demo's story: parties, trades, items, financing, routing, regulator."""
+    console.print(
+        Panel.fit(
+            f"FourFlow demo run {report.run} — business date {report.as_of} — "
+            f"chain {report.chain['chain_id']} at block {report.chain['block_number']}",
+            style="bold",
+        )
+    )
+    parties = Table("party", "English", "USCC", "roles", "chain account", title="Parties (参与方)")
+    for p in report.parties:
+        parties.add_row(p["name"], p["name_en"], p["uscc"], ", ".join(p["roles"]), p["address"])
+    console.print(parties)
+
+    trades = Table(
+        "trade", "status", "score", "findings", title="Trades and verification (贸易验真)"
+    )
+    for t in report.trades:
+        findings = "\n".join(f"{f['severity']} {f['code']}: {f['message']}" for f in t["findings"])
+        colour = {"verified": "green", "partial": "yellow"}.get(t["status"], "red")
+        trades.add_row(
+            t["trade_id"], f"[{colour}]{t['status']}[/{colour}]", str(t["score"]), findings or "-"
+        )
+    console.print(trades)
+
+    items = Table(
+        "item",
+        "debtor → creditor",
+        "face value",
+        "maturity",
+        "basis",
+        "status",
+        "issue tx (block)",
+        title="Digital debt items (数字债项)",
+    )
+    for i in report.items:
+        items.add_row(
+            i["item_id"], f"{i['debtor']} → {i['creditor']}", f"{i['face_value']} {i['currency']}",
+            i["maturity"], i["basis"], i["status"], f"{i['issue_tx']} ({i['block']})",
+        )  # fmt: skip
+    console.print(items)
+
+    transfers = Table("from", "to", "amount", title="Passed up the chain (多级流转)")
+    for t in report.transfers:
+        transfers.add_row(t["from"], t["to"], f"{t['amount']} CNY")
+    console.print(transfers)
+
+    fin = Table(
+        "borrower",
+        "bank",
+        "outcome",
+        "requested",
+        "principal",
+        "rate",
+        "reasons",
+        title="Financing (融资)",
+    )
+    for f in report.financings:
+        colour = "green" if f["outcome"] == "approve" else "red"
+        fin.add_row(
+            f["borrower"], f["bank"], f"[{colour}]{f['outcome']}[/{colour}]", f["requested"],
+            f["principal"], f"{f['rate_bps'] / 100:.2f}%",
+            "\n".join(f"{r['code']}: {r['message']}" for r in f["reasons"]),
+        )  # fmt: skip
+    console.print(fin)
+
+    for r in report.refusals:
+        console.print(
+            f"[red]Refused[/red] trade {r['trade_id']} of {r['supplier']} at {r['stage']}: "
+            + "; ".join(r["reasons"])
+        )
+
+    for rep in report.repayments:
+        table = Table(
+            "payee",
+            "part",
+            "amount",
+            title=f"Repayment {rep['amount']} CNY on {rep['value_date']} — tx {rep['tx']}",
+        )
+        for part in rep["parts"]:
+            table.add_row(part["payee"], part["kind"], part["amount"])
+        console.print(table)
+
+    console.print(regulator_table(report.regulator))

@@ -38,7 +38,7 @@ log = structlog.get_logger("fourflow.bootstrap")
 DEFAULT_HOME = Path.home() / ".fourflow"
 CONTRACTS_KEY = "chain.{chain_id}.contracts"
 OPERATOR_NAME = "FourFlow 平台运营方"
-OPERATOR_USCC_BASE = "91310000MA1FFOPER"  # a valid structure; the check char is computed
+OPERATOR_USCC_BASE = "91310000MA1FF0000"  # a valid structure; the check char is computed
 
 
 class NotInitialisedError(FourFlowError, RuntimeError):

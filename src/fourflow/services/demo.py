@@ -54,19 +54,19 @@ class Member:
 
 MEMBERS = (
     Member("core", "华东重工装备集团有限公司", "East China Heavy Equipment Group",
-           demo_uscc("320500", "MA1DEMO01"), (Role.CORE_ENTERPRISE,), "6222020001000000011"),
+           demo_uscc("320500", "MA1FF0001"), (Role.CORE_ENTERPRISE,), "6222020001000000011"),
     Member("tier1", "苏州精工零部件有限公司", "Suzhou Precision Parts Co.",
-           demo_uscc("320500", "MA1DEMO02"), (Role.SUPPLIER,), "6222020001000000022"),
+           demo_uscc("320500", "MA1FF0002"), (Role.SUPPLIER,), "6222020001000000022"),
     Member("tier2", "无锡恒达铸造有限公司", "Wuxi Hengda Foundry Co.",
-           demo_uscc("320200", "MA1DEMO03"), (Role.SUPPLIER,), "6222020001000000033"),
+           demo_uscc("320200", "MA1FF0003"), (Role.SUPPLIER,), "6222020001000000033"),
     Member("tier3", "常州新材五金加工厂", "Changzhou Xincai Hardware Works",
-           demo_uscc("320400", "MA1DEMO04"), (Role.SUPPLIER,), "6222020001000000044"),
+           demo_uscc("320400", "MA1FF0004"), (Role.SUPPLIER,), "6222020001000000044"),
     Member("logistics", "顺畅供应链物流有限公司", "Shunchang Supply-Chain Logistics",
-           demo_uscc("320500", "MA1DEMO05"), (Role.LOGISTICS,), "6222020001000000055"),
+           demo_uscc("320500", "MA1FF0005"), (Role.LOGISTICS,), "6222020001000000055"),
     Member("bank", "江南商业银行股份有限公司", "Jiangnan Commercial Bank",
-           demo_uscc("320000", "MA1DEMO06"), (Role.BANK,), "6222020001000000066"),
+           demo_uscc("320000", "MA1FF0006"), (Role.BANK,), "6222020001000000066"),
     Member("regulator", "苏州市地方金融管理局", "Suzhou Local Financial Regulator",
-           demo_uscc("320500", "MA1DEMO07"), (Role.REGULATOR,), "6222020001000000077"),
+           demo_uscc("320500", "MA1FF0007"), (Role.REGULATOR,), "6222020001000000077"),
 )  # fmt: skip
 
 

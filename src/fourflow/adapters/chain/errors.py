@@ -54,7 +54,8 @@ class BatchApplyError(ChainError):
     def __init__(self, results: list[object]) -> None:
         failed = [r for r in results if isinstance(r, ChainError)]
         first = failed[0] if failed else None
-        super().__init__(f"{len(failed)} of {len(results)} operations failed; first: {first}")
+        message = f"{len(failed)} of {len(results)} operations failed; first: {first}"
+        Exception.__init__(self, message)  # not super(): ChainRejectedError takes other args
         self.results = results
 
 

@@ -103,8 +103,30 @@ class ChainLedger:
 
     @property
     def addresses(self) -> dict[str, str]:
-        """Deployed contract addresses by contract name."""
+        """Deployed contract addresses by contract name (empty before ``deploy``)."""
         return dict(self._addresses)
+
+    @property
+    def contracts(self) -> dict[str, str]:
+        """Same as ``addresses``."""
+        return self.addresses
+
+    @property
+    def chain_id(self) -> int:
+        """The node's chain id."""
+        return self.client.chain_id
+
+    def use_contracts(self, addresses: Mapping[str, str]) -> None:
+        """Use contracts deployed before (addresses as ``deploy`` returned them)."""
+        self._addresses = {name: address(a) for name, a in addresses.items()}
+
+    def check_deployed(self) -> None:
+        """Raise ``NotDeployedError`` unless every contract's address holds code."""
+        if not self._deployed():
+            raise NotDeployedError(
+                f"FourFlow's contracts are not on the chain at {self.client.url} "
+                f"(addresses {self._addresses or 'none'}); deploy them first"
+            )
 
     def deploy(self, operator_org_id: str) -> dict[str, str]:
         """Deploy Registry, Notary and DebtItem from the operator's account; return addresses.

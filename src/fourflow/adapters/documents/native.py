@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -26,6 +27,9 @@ from fourflow.services.reading import ParsedDocument
 FORMAT_NAME = "native-json"
 FORMAT_TAG = "fourflow-native/1"
 MAX_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 64
+# Strings (skipped whole, so brackets inside them do not count) or a bracket.
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _PARTY_SCHEMES = ("uscc", "gln", "lei", "vat", "bic", "iban")
 
 
@@ -55,6 +59,19 @@ def _pointer(path: Any) -> str:
     return "/" + "/".join(str(p) for p in path)
 
 
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in JSON text (strings are skipped)."""
+    depth = deepest = 0
+    for match in _TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in "]}":
+            depth -= 1
+    return deepest
+
+
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number")
 
@@ -71,6 +88,13 @@ def load_json(raw: bytes, source: str) -> Any:
         raise DocumentRejectedError(
             [Problem("ENCODING", f"{source}: not UTF-8 ({exc.reason})", f"byte {exc.start}")]
         ) from None
+
+    # Python's JSON parser recurses in C: hostile nesting must be refused before parsing.
+    depth = json_depth(text)
+    if depth > MAX_DEPTH:
+        raise DocumentRejectedError(
+            [Problem("TOO_DEEP", f"{source}: nesting depth {depth} exceeds {MAX_DEPTH}")]
+        )
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}

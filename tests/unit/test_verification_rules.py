@@ -1,0 +1,207 @@
+"""Basic four-flow rules: each one fires on a hand-made trade and stays quiet on a near miss."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from fourflow.domain.findings import VerificationStatus
+from fourflow.domain.identifiers import uscc_check_character
+from fourflow.domain.money import Money
+from fourflow.domain.parties import Identifier, Organisation, PartyRef, Role
+from fourflow.domain.scenarios import Scenario
+from fourflow.domain.trades import Trade
+from fourflow.verification.rules import TradeContext, open_receivable, verify_trade
+
+D0 = dt.date(2026, 6, 1)
+
+
+def _uscc(serial: str) -> str:
+    base = f"91320500{serial}"
+    return base + uscc_check_character(base)
+
+
+SELLER = Organisation("org-s", "Seller Co", _uscc("MA1TE7701"), (Role.SUPPLIER,))
+BUYER = Organisation("org-b", "Buyer Co", _uscc("MA1TE7702"), (Role.CORE_ENTERPRISE,))
+CARRIER = Organisation("org-c", "Carrier Co", _uscc("MA1TE7703"), (Role.LOGISTICS,))
+STRANGER = Organisation("org-x", "Stranger Co", _uscc("MA1TE7704"), (Role.SUPPLIER,))
+PARTIES = {k: o for o in (SELLER, BUYER, CARRIER, STRANGER) for k in o.known_as()}
+
+
+def _ref(org: Organisation) -> PartyRef:
+    return PartyRef(org.name, (Identifier.parse("uscc", org.uscc),))
+
+
+def _doc(kind: DocumentKind, number: str, day: int, qty: str = "100", **kw: object) -> Document:
+    price = Decimal("10.00")
+    line = DocumentLine("1", "SKU-1", Decimal(qty), "EA", price, Decimal(qty) * price)
+    fields: dict[str, object] = {
+        "id": f"doc-{number}",
+        "kind": kind,
+        "number": number,
+        "issue_date": D0 + dt.timedelta(days=day),
+        "seller": _ref(SELLER),
+        "buyer": _ref(BUYER),
+        "lines": (line,),
+    }
+    fields.update(kw)
+    return Document(**fields)  # type: ignore[arg-type]
+
+
+def _invoice(qty: str = "100", **kw: object) -> Document:
+    net = Decimal(qty) * Decimal("10.00")
+    tax = (net * Decimal("0.13")).quantize(Decimal("0.01"))
+    base: dict[str, object] = {
+        "currency": "CNY",
+        "total": Money(net + tax, "CNY"),
+        "tax_total": Money(tax, "CNY"),
+        "due_date": D0 + dt.timedelta(days=96),
+        "references": (DocumentRef(DocumentKind.ORDER, "PO-1"),),
+    }
+    base.update(kw)
+    return _doc(DocumentKind.INVOICE, "INV-1", 6, qty, **base)
+
+
+def clean_documents() -> list[Document]:
+    order_total = Money(Decimal("1130.00"), "CNY")
+    return [
+        _doc(DocumentKind.ORDER, "PO-1", 0, currency="CNY", total=order_total,
+             tax_total=Money(Decimal("130.00"), "CNY")),
+        _doc(DocumentKind.DESPATCH_ADVICE, "DN-1", 3,
+             references=(DocumentRef(DocumentKind.ORDER, "PO-1"),)),
+        _doc(DocumentKind.RECEIPT_ADVICE, "GRN-1", 5,
+             references=(DocumentRef(DocumentKind.DESPATCH_ADVICE, "DN-1"),)),
+        _invoice(),
+    ]  # fmt: skip
+
+
+def run(docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)):  # type: ignore[no-untyped-def]
+    trade = Trade("t-1", Scenario.MANUFACTURING, SELLER.id, BUYER.id, tuple(docs))
+    return verify_trade(TradeContext(trade, PARTIES, as_of))
+
+
+def codes(report) -> set[str]:  # type: ignore[no-untyped-def]
+    return {f.code for f in report.findings}
+
+
+def replace_kind(docs: list[Document], kind: DocumentKind, **changes: object) -> list[Document]:
+    return [dataclasses.replace(d, **changes) if d.kind is kind else d for d in docs]  # type: ignore[arg-type]
+
+
+def test_a_clean_unpaid_not_yet_due_trade_verifies() -> None:
+    report = run(clean_documents())
+    assert report.status is VerificationStatus.VERIFIED
+    assert report.score == 100
+    assert codes(report) == {"PAYMENT_NOT_YET_DUE"}
+
+
+def test_missing_logistics_flow_fails() -> None:
+    docs = [d for d in clean_documents() if d.kind.flow.value != "logistics"]
+    docs = replace_kind(
+        docs, DocumentKind.INVOICE, references=(DocumentRef(DocumentKind.ORDER, "PO-1"),)
+    )
+    report = run(docs)
+    assert "FLOW_MISSING" in codes(report)
+    assert report.status is VerificationStatus.FAILED
+
+
+def test_overdue_unpaid_invoice_is_partial_not_failed() -> None:
+    report = run(clean_documents(), as_of=D0 + dt.timedelta(days=120))
+    assert "PAYMENT_OVERDUE" in codes(report)
+    assert report.status is VerificationStatus.PARTIAL
+
+
+def test_unresolved_reference_fails_and_a_resolved_one_does_not() -> None:
+    docs = replace_kind(clean_documents(), DocumentKind.INVOICE,
+                        references=(DocumentRef(DocumentKind.ORDER, "PO-404"),))  # fmt: skip
+    assert "REF_UNRESOLVED" in codes(run(docs))
+    assert "REF_UNRESOLVED" not in codes(run(clean_documents()))
+
+
+def test_a_stranger_as_buyer_is_a_party_mismatch() -> None:
+    docs = replace_kind(clean_documents(), DocumentKind.RECEIPT_ADVICE, buyer=_ref(STRANGER))
+    report = run(docs)
+    assert "PARTY_MISMATCH" in codes(report)
+    assert any("GRN-1" in f.message for f in report.findings)
+
+
+def test_a_logistics_firm_may_act_for_the_seller_but_a_stranger_may_not() -> None:
+    ok = replace_kind(clean_documents(), DocumentKind.DESPATCH_ADVICE, seller=_ref(CARRIER))
+    assert "PARTY_MISMATCH" not in codes(run(ok))
+    bad = replace_kind(clean_documents(), DocumentKind.DESPATCH_ADVICE, seller=_ref(STRANGER))
+    assert "PARTY_MISMATCH" in codes(run(bad))
+
+
+def test_mixed_currencies_fail() -> None:
+    docs = replace_kind(clean_documents(), DocumentKind.ORDER, currency="USD",
+                        total=Money(Decimal("1130.00"), "USD"))  # fmt: skip
+    assert "CURRENCY_MISMATCH" in codes(run(docs))
+
+
+def test_invoicing_more_than_received_fails_within_tolerance_passes() -> None:
+    inflated = replace_kind(clean_documents(), DocumentKind.RECEIPT_ADVICE,
+                            lines=(DocumentLine("1", "SKU-1", Decimal("60"), "EA"),))  # fmt: skip
+    report = run(inflated)
+    assert "QTY_EXCEEDS" in codes(report)
+    assert any("invoiced 100 exceeds received 60" in f.message for f in report.findings)
+    near = replace_kind(clean_documents(), DocumentKind.RECEIPT_ADVICE,
+                        lines=(DocumentLine("1", "SKU-1", Decimal("99"), "EA"),))  # fmt: skip
+    assert "QTY_EXCEEDS" not in codes(run(near))
+
+
+def test_a_credit_note_nets_off_the_invoiced_quantity() -> None:
+    docs = replace_kind(clean_documents(), DocumentKind.RECEIPT_ADVICE,
+                        lines=(DocumentLine("1", "SKU-1", Decimal("90"), "EA"),))  # fmt: skip
+    assert "QTY_EXCEEDS" in codes(run(docs))
+    credit = _doc(DocumentKind.CREDIT_NOTE, "CN-1", 8, "10", currency="CNY",
+                  total=Money(Decimal("113.00"), "CNY"), tax_total=Money(Decimal("13.00"), "CNY"),
+                  references=(DocumentRef(DocumentKind.INVOICE, "INV-1"),))  # fmt: skip
+    report = run([*docs, credit])
+    assert "QTY_EXCEEDS" not in codes(report)
+    assert "CREDIT_NOTE_APPLIED" in codes(report)
+    trade = Trade("t", Scenario.MANUFACTURING, SELLER.id, BUYER.id, (*docs, credit))
+    assert open_receivable(trade) == Money(Decimal("1017.00"), "CNY")
+
+
+def test_price_differing_from_the_order_fails() -> None:
+    line = DocumentLine("1", "SKU-1", Decimal("100"), "EA", Decimal("11.00"), Decimal("1100.00"))
+    docs = replace_kind(clean_documents(), DocumentKind.INVOICE, lines=(line,),
+                        total=Money(Decimal("1243.00"), "CNY"),
+                        tax_total=Money(Decimal("143.00"), "CNY"))  # fmt: skip
+    assert "PRICE_MISMATCH" in codes(run(docs))
+
+
+def test_totals_that_do_not_add_up_fail() -> None:
+    docs = replace_kind(
+        clean_documents(), DocumentKind.INVOICE, total=Money(Decimal("1200.00"), "CNY")
+    )
+    report = run(docs)
+    assert "TOTAL_MISMATCH" in codes(report)
+    assert "AMOUNT_EXCEEDS_ORDER" in codes(report)
+
+
+def test_line_arithmetic() -> None:
+    line = DocumentLine("1", "SKU-1", Decimal("100"), "EA", Decimal("10.00"), Decimal("999.00"))
+    docs = replace_kind(clean_documents(), DocumentKind.ORDER, lines=(line,))
+    assert "LINE_ARITHMETIC" in codes(run(docs))
+
+
+def test_dates_out_of_order_and_in_the_future() -> None:
+    docs = replace_kind(
+        clean_documents(), DocumentKind.RECEIPT_ADVICE, issue_date=D0 + dt.timedelta(days=1)
+    )
+    assert "DATES_OUT_OF_ORDER" in codes(run(docs))
+    assert "DATE_IN_FUTURE" in codes(run(clean_documents(), as_of=D0 + dt.timedelta(days=4)))
+
+
+@pytest.mark.parametrize(("paid", "code"), [("500.00", "PARTIALLY_PAID"), ("1500.00", "OVERPAID")])
+def test_payments_against_invoices(paid: str, code: str) -> None:
+    payment = _doc(DocumentKind.PAYMENT, "PAY-1", 9, currency="CNY", total=Money(Decimal(paid), "CNY"),
+                   lines=(), references=(DocumentRef(DocumentKind.INVOICE, "INV-1"),))  # fmt: skip
+    report = run([*clean_documents(), payment])
+    assert code in codes(report)
+    assert "PAYMENT_NOT_YET_DUE" not in codes(report)

@@ -63,11 +63,11 @@ def json_depth(text: str) -> int:
     """The deepest nesting of arrays and objects in JSON text (strings are skipped)."""
     depth = deepest = 0
     for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token in "[{":
+        mark = match.group()
+        if mark in "[{":
             depth += 1
             deepest = max(deepest, depth)
-        elif token in "]}":
+        elif mark in "]}":
             depth -= 1
     return deepest
 

@@ -18,12 +18,15 @@ from urllib.parse import urlparse
 import requests
 from eth_abi.abi import decode
 from eth_account.signers.local import LocalAccount
+from eth_utils.crypto import keccak
 from web3 import HTTPProvider, Web3
 
 from fourflow.adapters.chain.errors import ChainError, ChainTimeoutError, NodeError
 
 RECEIPT_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
+SEND_BATCH = 256  # transactions per JSON-RPC batch (Besu accepts 1024 by default)
+FILLER_GAS = 21_000
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _NONCE_CLASH = ("nonce too low", "replacement transaction underpriced", "nonce has already")
@@ -108,12 +111,6 @@ class NonceManager:
             nonce = self._next[address]
             self._next[address] = nonce + 1
             return nonce
-
-    def release(self, address: str, nonce: int) -> None:
-        """Give back ``nonce`` when its transaction never reached the node."""
-        with self._lock:
-            if self._next.get(address) == nonce + 1:
-                self._next[address] = nonce
 
     def resync(self, address: str) -> None:
         """Forget the local count of ``address``; the next ``take`` asks the node again."""
@@ -277,18 +274,74 @@ class ChainClient:
                 self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
                 return tx_hash
             except RpcError as exc:
-                text = exc.message.lower().replace("_", " ")
-                if any(k in text for k in _KNOWN_TX):
+                if _is_known(exc):
                     return tx_hash
-                if attempt == 0 and any(k in text for k in _NONCE_CLASH):
-                    self.nonces.resync(account.address)
-                    continue
                 self.nonces.resync(account.address)
+                if attempt == 0 and _is_nonce_clash(exc):
+                    continue
                 raise
         raise ChainError("unreachable")  # pragma: no cover
 
-    def wait(self, tx_hashes: Sequence[str], timeout: float | None = None) -> dict[str, Receipt]:
-        """Receipts of all ``tx_hashes``, polling in batches; ``ChainTimeoutError`` if late."""
+    def send_many(self, items: Sequence[tuple[LocalAccount, TxRequest]]) -> list[str | ChainError]:
+        """Sign with consecutive nonces per sender and send in JSON-RPC batches, in order.
+
+        Returns each transaction's hash, or the error that kept it off the node. A send that
+        fails would leave a nonce gap holding back the sender's later transactions, so the
+        gap is filled: the transaction is retried once, else a zero-value transfer to self
+        takes its nonce.
+        """
+        signed = []
+        for account, tx in items:
+            nonce = self.nonces.take(account.address)
+            signed.append((account, tx, nonce, *self.sign(account, tx, nonce)))
+        hashes: list[str | ChainError] = []
+        for start in range(0, len(signed), SEND_BATCH):
+            chunk = signed[start : start + SEND_BATCH]
+            answers = self.batch(
+                [("eth_sendRawTransaction", ["0x" + raw.hex()]) for *_, raw, _ in chunk]
+            )
+            for (account, tx, nonce, raw, tx_hash), answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, RpcError) and not _is_known(answer):
+                    hashes.append(self._recover(account, tx, nonce, raw, answer))
+                else:
+                    hashes.append(tx_hash)
+        return hashes
+
+    def _recover(
+        self, account: LocalAccount, tx: TxRequest, nonce: int, raw: bytes, error: RpcError
+    ) -> str | ChainError:
+        """After a failed batched send: resend, or fill the nonce gap and report the error."""
+        if _is_nonce_clash(error):  # another sender used the nonce: no gap, send anew
+            self.nonces.resync(account.address)
+            try:
+                return self.send(account, tx)
+            except ChainError as exc:
+                return exc
+        try:
+            self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+            return "0x" + bytes(keccak(raw)).hex()
+        except RpcError as again:
+            if _is_known(again):
+                return "0x" + bytes(keccak(raw)).hex()
+            self._fill_gap(account, nonce)
+            return again
+
+    def _fill_gap(self, account: LocalAccount, nonce: int) -> None:
+        """Use ``nonce`` with a zero-value transfer to self so later nonces can be mined."""
+        raw, _ = self.sign(account, TxRequest(account.address, b"", FILLER_GAS), nonce)
+        try:
+            self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        except RpcError:
+            self.nonces.resync(account.address)
+
+    def wait(
+        self, tx_hashes: Sequence[str], timeout: float | None = None, *, partial: bool = False
+    ) -> dict[str, Receipt]:
+        """Receipts of ``tx_hashes``, polling in batches.
+
+        When some are not mined within ``timeout``: ``ChainTimeoutError``, or with
+        ``partial=True`` the receipts found so far.
+        """
         deadline = time.monotonic() + (timeout or self.receipt_timeout)
         waiting = list(dict.fromkeys(tx_hashes))
         found: dict[str, Receipt] = {}
@@ -304,22 +357,43 @@ class ChainClient:
             if not waiting:
                 break
             if time.monotonic() > deadline:
+                if partial:
+                    break
                 raise ChainTimeoutError(f"{len(waiting)} transactions not mined in time")
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
         return found
 
     def failure_reason(self, sender: str, tx: TxRequest, receipt: Receipt) -> str:
-        """Why a mined transaction reverted: replayed with ``eth_call`` on its parent state."""
+        """Why a mined transaction reverted, replayed with ``eth_call``.
+
+        Replayed first on the state after its block (which holds the transactions before it
+        in the block, as pipelined operations need), then on the state before the block.
+        """
+        if receipt.gas_used >= tx.gas:
+            return f"out of gas (limit {tx.gas})"
         if tx.to is None:
             return "deployment reverted"
-        try:
-            self.call(tx.to, tx.data, sender=sender, block=hex(max(receipt.block_number - 1, 0)))
-        except CallRevertedError as exc:
-            return exc.reason
-        except ChainError:
-            pass
+        for block in (receipt.block_number, max(receipt.block_number - 1, 0)):
+            try:
+                self.call(tx.to, tx.data, sender=sender, block=hex(block))
+            except CallRevertedError as exc:
+                return exc.reason
+            except ChainError:
+                break
         return "reverted (no reason given)"
+
+
+def _is_known(error: RpcError) -> bool:
+    """True when the node already has this very transaction."""
+    text = error.message.lower().replace("_", " ")
+    return any(k in text for k in _KNOWN_TX)
+
+
+def _is_nonce_clash(error: RpcError) -> bool:
+    """True when the nonce was already used (by this process earlier or by another)."""
+    text = error.message.lower().replace("_", " ")
+    return any(k in text for k in _NONCE_CLASH)
 
 
 def revert_reason(error: RpcError) -> str:

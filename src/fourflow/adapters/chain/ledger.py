@@ -24,6 +24,7 @@ from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
 from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
 from fourflow.adapters.chain.errors import (
     ChainError,
+    ChainTimeoutError,
     NotDeployedError,
     OperationRejectedError,
     batch_error,
@@ -57,6 +58,7 @@ class _Sent:
 
     index: int
     op: ChainOp
+    call: ContractCall
     sender: str
     tx: TxRequest
     tx_hash: str
@@ -197,20 +199,14 @@ class ChainLedger:
         results: list[ChainReceipt | ChainError | None] = [None] * len(ops)
         calls = self._build_all(ops, results)
         applied = self._applied_flags(calls)
-        sent: list[_Sent] = []
-        for index, op in enumerate(ops):
-            call = calls[index]
-            if call is None:
-                continue
-            if applied[index]:
-                results[index] = self._try(partial(self._original, op, call))
-                continue
-            outcome = self._send_op(index, op, call)
-            if isinstance(outcome, ChainError):
-                results[index] = outcome
-            else:
-                sent.append(outcome)
-        self._collect(sent, calls, results)
+        fresh: list[tuple[int, ContractCall]] = []
+        for index, call in enumerate(calls):
+            if call is not None and applied[index]:
+                results[index] = self._try(partial(self._original, ops[index], call))
+            elif call is not None:
+                fresh.append((index, call))
+        sent = self._send_all(ops, fresh, results)
+        self._collect(sent, results)
         return self._finish(results)
 
     def is_applied(self, op: ChainOp) -> bool:
@@ -382,31 +378,42 @@ class ChainLedger:
                 calls.append(None)
         return calls
 
-    def _send_op(self, index: int, op: ChainOp, call: ContractCall) -> _Sent | ChainError:
-        """Sign and send one op without waiting; its error if it could not be sent."""
-        try:
-            sender = self.account(op.sender_org_id)
-            tx = self._tx(call)
-            return _Sent(index, op, sender.address, tx, self.client.send(sender, tx))
-        except ChainError as exc:
-            return exc
-        except FourFlowError as exc:
-            return OperationRejectedError(op.op_id, str(exc))
+    def _send_all(
+        self,
+        ops: Sequence[ChainOp],
+        fresh: Sequence[tuple[int, ContractCall]],
+        results: list[ChainReceipt | ChainError | None],
+    ) -> list[_Sent]:
+        """Sign and send the ``fresh`` ops in order without waiting; record send errors."""
+        ready: list[tuple[int, ContractCall, LocalAccount, TxRequest]] = []
+        for index, call in fresh:
+            try:
+                ready.append((index, call, self.account(ops[index].sender_org_id), self._tx(call)))
+            except FourFlowError as exc:  # no key for the sender: refused for good
+                results[index] = OperationRejectedError(ops[index].op_id, str(exc))
+        hashes = self.client.send_many([(account, tx) for _, _, account, tx in ready])
+        sent = []
+        for (index, call, account, tx), tx_hash in zip(ready, hashes, strict=True):
+            if isinstance(tx_hash, ChainError):
+                results[index] = tx_hash
+            else:
+                sent.append(_Sent(index, ops[index], call, account.address, tx, tx_hash))
+        return sent
 
     def _collect(
-        self,
-        sent: Sequence[_Sent],
-        calls: Sequence[ContractCall | None],
-        results: list[ChainReceipt | ChainError | None],
+        self, sent: Sequence[_Sent], results: list[ChainReceipt | ChainError | None]
     ) -> None:
         """Wait for the receipts of ``sent`` and record each op's outcome."""
         timeout = self.client.receipt_timeout + len(sent) / 50
-        receipts = self.client.wait([s.tx_hash for s in sent], timeout)
+        receipts = self.client.wait([s.tx_hash for s in sent], timeout, partial=True)
         for item in sent:
-            call = calls[item.index]
-            assert call is not None
-            receipt = receipts[item.tx_hash]
-            outcome = partial(self._outcome, item.op, call, item.sender, item.tx, receipt)
+            receipt = receipts.get(item.tx_hash)
+            if receipt is None:
+                results[item.index] = ChainTimeoutError(
+                    f"operation {item.op.op_id}: {item.tx_hash} not mined within {timeout:.0f} s"
+                )
+                continue
+            outcome = partial(self._outcome, item.op, item.call, item.sender, item.tx, receipt)
             results[item.index] = self._try(outcome)
 
     @staticmethod

@@ -67,5 +67,5 @@ def _upgrade(engine: Engine) -> None:
 def _lock(connection: Connection) -> None:
     """Take the migration lock for the rest of the transaction."""
     if connection.dialect.name == "postgresql":
-        pass
+        connection.execute(_PG_LOCK)
     # SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the write lock.

@@ -1,0 +1,134 @@
+"""Migrations: the schema matches the tables, re-running is a no-op, concurrent starts are safe."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, event, inspect
+
+from fourflow.adapters.db import current_revision, head_revision, make_engine, migrate
+from fourflow.adapters.db.migration import alembic_config
+from fourflow.adapters.db.tables import metadata
+
+MIGRATE_LATER = """
+import sys, time
+from fourflow.adapters.db import migrate
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+migrate(sys.argv[1])
+"""
+
+
+def schema_diff(engine: Engine) -> list[object]:
+    """What Alembic's autogenerate finds different between the database and the tables."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+
+@contextmanager
+def ddl_statements(engine: Engine) -> Iterator[list[str]]:
+    """Collect the DDL statements ``engine`` runs inside the block."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2]).lstrip().upper()
+        if statement.startswith(("CREATE", "ALTER", "DROP")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_migrated_schema_matches_the_tables(store_engine: Engine) -> None:
+    assert schema_diff(store_engine) == []
+    assert set(metadata.tables) <= set(inspect(store_engine).get_table_names())
+
+
+def test_migrate_at_head_is_a_no_op(store_engine: Engine) -> None:
+    assert current_revision(store_engine) == head_revision()
+    with ddl_statements(store_engine) as ddl:
+        migrate(store_engine)
+        migrate(store_engine)
+    assert ddl == []
+    assert current_revision(store_engine) == head_revision()
+
+
+def test_migrate_takes_a_url(store_url: str) -> None:
+    migrate(store_url)
+    engine = make_engine(store_url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_to_base_and_up_again(store_engine: Engine) -> None:
+    config = alembic_config()
+    with store_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert current_revision(store_engine) is None
+    assert not set(metadata.tables) & set(inspect(store_engine).get_table_names())
+    migrate(store_engine)
+    assert schema_diff(store_engine) == []
+
+
+def test_migrate_from_threads_at_once(store_url: str) -> None:
+    workers = 4
+    barrier = threading.Barrier(workers)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        engine = make_engine(store_url)
+        try:
+            barrier.wait()
+            migrate(engine)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            engine.dispose()
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    _assert_at_head(store_url)
+
+
+def test_migrate_from_processes_at_once(store_url: str) -> None:
+    start_at = str(time.time() + 2.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE_LATER, store_url, start_at],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in results]
+    _assert_at_head(store_url)
+
+
+def _assert_at_head(url: str) -> None:
+    """The database at ``url`` is at head with the expected schema."""
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == head_revision()
+        assert schema_diff(engine) == []
+    finally:
+        engine.dispose()

@@ -161,7 +161,12 @@ class Platform:
     def ledger(self) -> ChainLedger:
         """The chain ledger with FourFlow's contracts (deployed by ``initialise``)."""
         if self._ledger is None:
-            ledger = ChainLedger(self.chain_url(), self.keystore)
+            ledger = ChainLedger(
+                self.chain_url(),
+                self.keystore,
+                artifacts_home=self.settings.home,
+                managed_node=self.managed_node,
+            )
             with self.uow_factory() as uow:
                 stored = uow.settings.get(self._contracts_key(ledger))
             if stored is not None:

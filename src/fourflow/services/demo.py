@@ -111,7 +111,7 @@ def _trade_documents(
     """A native bundle for one trade: order, despatch, transport, receipt, invoice."""
     order_lines = [_line(*spec) for spec in lines]
     received = [
-        {**ln, "quantity": str((Decimal(ln["quantity"]) * Decimal(received_factor)).normalize())}
+        {**ln, "quantity": f"{(Decimal(ln['quantity']) * Decimal(received_factor)).normalize():f}"}
         for ln in order_lines
     ]
     net = sum(Decimal(ln["amount"]) for ln in order_lines)
@@ -255,11 +255,14 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
             scenario=Scenario.MANUFACTURING)),
     ]  # fmt: skip
     for submitter, raw in bundles:
-        ingest.ingest_bytes(
+        outcomes = ingest.ingest_bytes(
             uow_factory=ctx.uow_factory, reader=ctx.reader_for(by_key[submitter].id),
             clock=ctx.clock, raw=raw, source=f"demo-{submitter}.json",
             submitter_id=by_key[submitter].id,
         )  # fmt: skip
+        refused = [o.errors for o in outcomes if o.status == "rejected"]
+        if refused:
+            raise RuntimeError(f"demo documents were refused: {refused}")
     ingest.anchor_pending(uow_factory=ctx.uow_factory, clock=ctx.clock, operator_id=ctx.operator_id)
     links = linking.link_documents(uow_factory=ctx.uow_factory)
     _relay(ctx)

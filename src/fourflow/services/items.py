@@ -113,6 +113,7 @@ def issue_item(
             "item_id": item.id,
             "holding_id": holding.id,
             "debtor_address": chain_address(debtor),
+            "creditor_address": chain_address(creditor),
             "currency": item.currency,
             "face_value": item.face_value,
             "issue_day": day_number(as_of),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.table import Table
 
@@ -41,6 +44,23 @@ app.add_typer(chain_app, name="chain")
 chain_app.add_typer(node_app, name="node")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def configure_logging() -> None:
+    """Log to stderr (stdout carries results and JSON), at FOURFLOW_LOG_LEVEL (default warning)."""
+    level = logging.getLevelNamesMapping().get(
+        os.environ.get("FOURFLOW_LOG_LEVEL", "warning").upper(), logging.WARNING
+    )
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+@app.callback()
+def _root() -> None:
+    configure_logging()
 
 
 @contextmanager

@@ -1,0 +1,209 @@
+"""Registry: admission, roles, suspension, pause, and operation idempotency."""
+
+from __future__ import annotations
+
+import boa
+import pytest
+
+from tests.contracts.conftest import (
+    BANK,
+    SUPPLIER,
+    Consortium,
+    b32,
+    events,
+    new_op,
+)
+
+pytestmark = pytest.mark.contracts
+
+ZERO = "0x" + "00" * 20
+
+
+def test_admit_records_an_active_member(consortium: Consortium) -> None:
+    c = consortium
+    newcomer = boa.env.generate_address("newcomer")
+    op = new_op()
+    count = c.registry.member_count()
+    with boa.env.prank(c.operator):
+        c.registry.admit(op, newcomer, b32("org-new"), SUPPLIER | BANK)
+    assert events(c.registry) == [
+        ("OperationApplied", {"op_id": op, "kind": 1}),
+        (
+            "MemberAdmitted",
+            {"member": newcomer, "org_id": b32("org-new"), "roles": SUPPLIER | BANK},
+        ),
+    ]
+    assert c.registry.is_member(newcomer)
+    assert c.registry.has_role(newcomer, BANK)
+    assert c.registry.has_role(newcomer, SUPPLIER | BANK)
+    assert not c.registry.has_role(newcomer, 1)
+    assert not c.registry.has_role(newcomer, 0)
+    assert c.registry.member_of(newcomer) == (b32("org-new"), SUPPLIER | BANK, True)
+    assert c.registry.member_count() == count + 1
+    assert c.registry.applied(op)
+
+
+def test_the_deployer_is_the_operator(consortium: Consortium) -> None:
+    assert consortium.registry.owner() == consortium.operator
+
+
+def test_unknown_account_is_not_a_member(consortium: Consortium) -> None:
+    c = consortium
+    assert not c.registry.is_member(c.outsider)
+    assert not c.registry.has_role(c.outsider, BANK)
+    assert c.registry.member_of(c.outsider) == (b"\x00" * 32, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("who", "member", "roles", "message"),
+    [
+        ("outsider", "newcomer", SUPPLIER, "ownable: caller is not the owner"),
+        ("tier1", "newcomer", SUPPLIER, "ownable: caller is not the owner"),
+        ("operator", "tier1", SUPPLIER, "registry: already a member"),
+        ("operator", "newcomer", 0, "registry: roles must not be empty"),
+        ("operator", "zero", SUPPLIER, "registry: zero address"),
+    ],
+)
+def test_admit_refuses(
+    consortium: Consortium, who: str, member: str, roles: int, message: str
+) -> None:
+    c = consortium
+    accounts = {
+        "outsider": c.outsider,
+        "tier1": c.tier1,
+        "operator": c.operator,
+        "newcomer": boa.env.generate_address("newcomer"),
+        "zero": ZERO,
+    }
+    with boa.env.prank(accounts[who]), boa.reverts(message):
+        c.registry.admit(new_op(), accounts[member], b32("org-x"), roles)
+
+
+def test_suspended_member_cannot_be_admitted_again(consortium: Consortium) -> None:
+    c = consortium
+    with boa.env.prank(c.operator):
+        c.registry.suspend(new_op(), c.tier2)
+        with boa.reverts("registry: already a member"):
+            c.registry.admit(new_op(), c.tier2, b32("org-x"), SUPPLIER)
+
+
+def test_set_roles_replaces_the_bits(consortium: Consortium) -> None:
+    c = consortium
+    op = new_op()
+    with boa.env.prank(c.operator):
+        c.registry.set_roles(op, c.tier2, SUPPLIER | BANK)
+    assert events(c.registry) == [
+        ("OperationApplied", {"op_id": op, "kind": 2}),
+        ("RolesChanged", {"member": c.tier2, "roles": SUPPLIER | BANK}),
+    ]
+    assert c.registry.has_role(c.tier2, BANK)
+    assert c.registry.member_of(c.tier2)[1] == SUPPLIER | BANK
+
+
+@pytest.mark.parametrize(
+    ("who", "member", "roles", "message"),
+    [
+        ("tier1", "tier2", BANK, "ownable: caller is not the owner"),
+        ("operator", "outsider", BANK, "registry: not a member"),
+        ("operator", "tier2", 0, "registry: roles must not be empty"),
+    ],
+)
+def test_set_roles_refuses(
+    consortium: Consortium, who: str, member: str, roles: int, message: str
+) -> None:
+    c = consortium
+    with boa.env.prank(getattr(c, who)), boa.reverts(message):
+        c.registry.set_roles(new_op(), getattr(c, member), roles)
+
+
+def test_suspend_and_reinstate(consortium: Consortium) -> None:
+    c = consortium
+    op_suspend, op_reinstate = new_op(), new_op()
+    with boa.env.prank(c.operator):
+        c.registry.suspend(op_suspend, c.bank)
+        assert events(c.registry) == [
+            ("OperationApplied", {"op_id": op_suspend, "kind": 3}),
+            ("MemberSuspended", {"member": c.bank}),
+        ]
+        assert not c.registry.is_member(c.bank)
+        assert not c.registry.has_role(c.bank, BANK)
+        assert c.registry.member_of(c.bank) == (b32("org-bank"), BANK, False)
+
+        c.registry.reinstate(op_reinstate, c.bank)
+        assert events(c.registry) == [
+            ("OperationApplied", {"op_id": op_reinstate, "kind": 4}),
+            ("MemberReinstated", {"member": c.bank}),
+        ]
+    assert c.registry.is_member(c.bank)
+    assert c.registry.has_role(c.bank, BANK)
+
+
+@pytest.mark.parametrize("function", ["suspend", "reinstate"])
+def test_suspend_and_reinstate_refuse(consortium: Consortium, function: str) -> None:
+    c = consortium
+    with boa.env.prank(c.tier1), boa.reverts("ownable: caller is not the owner"):
+        getattr(c.registry, function)(new_op(), c.tier2)
+    with boa.env.prank(c.operator), boa.reverts("registry: not a member"):
+        getattr(c.registry, function)(new_op(), c.outsider)
+
+
+def test_pause_and_unpause(consortium: Consortium) -> None:
+    c = consortium
+    with boa.env.prank(c.operator):
+        c.registry.pause()
+        assert events(c.registry) == [("Paused", {"account": c.operator})]
+        assert c.registry.paused()
+        with boa.reverts("pausable: contract is paused"):
+            c.registry.pause()
+        c.registry.unpause()
+        assert events(c.registry) == [("Unpaused", {"account": c.operator})]
+        assert not c.registry.paused()
+        with boa.reverts("pausable: contract is not paused"):
+            c.registry.unpause()
+
+
+@pytest.mark.parametrize("function", ["pause", "unpause"])
+def test_pause_and_unpause_are_operator_only(consortium: Consortium, function: str) -> None:
+    c = consortium
+    with boa.env.prank(c.tier1), boa.reverts("ownable: caller is not the owner"):
+        getattr(c.registry, function)()
+
+
+def test_registry_writes_stay_open_while_paused(consortium: Consortium) -> None:
+    c = consortium
+    with boa.env.prank(c.operator):
+        c.registry.pause()
+        c.registry.suspend(new_op(), c.tier2)
+    assert not c.registry.is_member(c.tier2)
+
+
+def test_operator_role_can_be_handed_over(consortium: Consortium) -> None:
+    c = consortium
+    successor = boa.env.generate_address("successor")
+    with boa.env.prank(c.operator):
+        c.registry.transfer_ownership(successor)
+        with boa.reverts("ownable: caller is not the owner"):
+            c.registry.admit(new_op(), c.outsider, b32("org-out"), SUPPLIER)
+    with boa.env.prank(successor):
+        c.registry.admit(new_op(), c.outsider, b32("org-out"), SUPPLIER)
+    assert c.registry.is_member(c.outsider)
+
+
+@pytest.mark.parametrize(
+    ("function", "args"),
+    [
+        ("admit", ("outsider", b32("org-out"), SUPPLIER)),
+        ("set_roles", ("tier2", SUPPLIER | BANK)),
+        ("suspend", ("tier2",)),
+        ("reinstate", ("tier2",)),
+    ],
+)
+def test_an_operation_applies_once(consortium: Consortium, function: str, args: tuple) -> None:
+    c = consortium
+    resolved = [getattr(c, a) if isinstance(a, str) else a for a in args]
+    op = new_op()
+    with boa.env.prank(c.operator):
+        getattr(c.registry, function)(op, *resolved)
+        assert c.registry.applied(op)
+        with boa.reverts("registry: operation already applied"):
+            getattr(c.registry, function)(op, *resolved)

@@ -56,6 +56,7 @@ SPEC: dict[str, dict[str, list[str]]] = {
         "item_holdings": ["item_id"],
         "nonces": ["arg0"],
         "applied": ["arg0"],
+        "item_count": [],
         "domain_separator": [],
         "confirmation_digest": [
             "item_id",

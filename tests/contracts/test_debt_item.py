@@ -148,9 +148,12 @@ def test_issue_creates_the_item_and_the_first_holding(consortium: Consortium) ->
     c = consortium
     args = _issue_args(c)
     op = new_op()
+    count = c.debt.item_count()
     with boa.env.prank(c.tier1):
         c.debt.issue(op, *args.values())
-    assert events(c.debt) == [
+    logged = events(c.debt)
+    assert c.debt.item_count() == count + 1
+    assert logged == [
         ("OperationApplied", {"op_id": op, "kind": 1}),
         (
             "ItemIssued",

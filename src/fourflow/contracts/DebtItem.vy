@@ -120,6 +120,9 @@ applied: public(HashMap[bytes32, bool])
 # @dev The next confirmation nonce of each debtor.
 nonces: public(HashMap[address, uint256])
 
+# @dev How many items have been issued (audits compare it with the store's count).
+item_count: public(uint256)
+
 _items: HashMap[bytes32, Item]
 _holdings: HashMap[bytes32, Holding]
 _item_holdings: HashMap[bytes32, DynArray[bytes32, _MAX_HOLDINGS]]
@@ -554,6 +557,7 @@ def _issue(
         state=_STATE_ACTIVE,
         last_value_day=0,
     )
+    self.item_count += 1
     log ItemIssued(
         item_id=item_id,
         debtor=debtor,

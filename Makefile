@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.fourflow-installed
 NODE_STAMP := node_modules/.fourflow-installed
 export FOURFLOW_PROJECT_ROOT := $(CURDIR)
 
-.PHONY: all setup demo test bench serve lint typecheck fmt clean lock
+.PHONY: all setup demo test bench lint typecheck fmt clean lock
 
 all: test
 
@@ -26,9 +26,6 @@ setup: $(PY_STAMP) $(NODE_STAMP)
 
 demo: setup
 	@$(BIN)/fourflow demo
-
-serve: setup
-	@$(BIN)/fourflow serve
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check src tests bench

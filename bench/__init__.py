@@ -1,0 +1,1 @@
+"""FourFlow benchmarks: ``make bench`` prints one JSON line per figure."""

@@ -1,0 +1,155 @@
+"""The benchmarks. Each yields JSON lines: {"bench", "value", "unit", ...context}."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
+from fourflow.domain.scenarios import Scenario
+from fourflow.domain.trades import Trade
+from fourflow.services import ingest, relay
+from fourflow.services.demo import MEMBERS, DemoContext, _trade_documents, run_demo
+from fourflow.services.onboarding import onboard
+from fourflow.services.ports import ChainOp, OpKind
+from fourflow.verification.rules import TradeContext, verify_trade
+
+MACHINE = {"cpus": os.cpu_count(), "python": platform.python_version()}
+
+
+def line(name: str, value: float, unit: str, **context: object) -> str:
+    """One JSON figure."""
+    return json.dumps({"bench": name, "value": round(value, 2), "unit": unit, **context, **MACHINE})
+
+
+def _timed(fn: Callable[[], object], repeat: int) -> float:
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return time.perf_counter() - start
+
+
+def bench_routing() -> Iterator[str]:
+    """Payments routed per second over an item of 8 holdings, 2 of them pledged."""
+    claims = [
+        HoldingClaim(f"h{i}", f"o{i}", 10_000_00 * (i + 1),
+                     PledgeState("bank", 5_000_00 * (i + 1), 0, 450, 0) if i % 4 == 0 else None)
+        for i in range(8)
+    ]  # fmt: skip
+    n = 20_000
+    seconds = _timed(lambda: route_payment(claims, 123_456_78, 90), n)
+    yield line("routing.payments_per_s", n / seconds, "payments/s", holdings=8)
+
+
+_HOMES: list[Path] = []
+
+
+def _home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="fourflow-bench-"))
+    _HOMES.append(home)
+    return home
+
+
+def cleanup() -> None:
+    """Remove the temporary homes the benchmarks made."""
+    for home in _HOMES:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def bench_verification() -> Iterator[str]:
+    """Trades verified per second by the basic rules (pure, no I/O)."""
+    with Platform(Settings(_home(), f"sqlite:///{_home()}/b.db", None, "bench")) as p:
+        m = {x.key: x for x in MEMBERS}
+        for x in MEMBERS:
+            onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=x.name, uscc=x.uscc,
+                    roles=x.roles, accounts=[x.account], admit=False)  # fmt: skip
+        raw = _trade_documents(
+            prefix="B", seller=m["tier1"], buyer=m["core"], carrier=m["logistics"],
+            lines=[(f"SKU-{i}", "100", "EA", "12.50") for i in range(10)], received_factor="1",
+            day0=dt.date(2026, 1, 5), terms_days=90, scenario=Scenario.MANUFACTURING,
+        )  # fmt: skip
+        docs = [pd.document for pd in p.reader_for("x").read(raw, source="b")]
+        with p.uow_factory() as uow:
+            parties = {k: o for o in uow.organisations.list() for k in o.known_as()}
+        org = {o.uscc: o for o in parties.values()}
+        trade = Trade("t", Scenario.MANUFACTURING, org[m["tier1"].uscc].id,
+                      org[m["core"].uscc].id, tuple(docs))  # fmt: skip
+        ctx = TradeContext(trade, parties, dt.date(2026, 1, 20))
+        n = 5_000
+        seconds = _timed(lambda: verify_trade(ctx), n)
+        yield line("verification.trades_per_s", n / seconds, "trades/s", documents=5, lines=10)
+
+
+def bench_ingest() -> Iterator[str]:
+    """Native documents ingested per second into SQLite (parse, schema, fingerprint, store)."""
+    home = _home()
+    with Platform(Settings(home, f"sqlite:///{home}/b.db", None, "bench")) as p:
+        m = {x.key: x for x in MEMBERS}
+        org = onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=m["tier1"].name,
+                      uscc=m["tier1"].uscc, roles=m["tier1"].roles, admit=False)  # fmt: skip
+        files = []
+        for i in range(200):
+            raw = _trade_documents(
+                prefix=f"I{i}", seller=m["tier1"], buyer=m["core"], carrier=m["logistics"],
+                lines=[("SKU-1", "100", "EA", "12.50")], received_factor="1",
+                day0=dt.date(2026, 1, 5), terms_days=90,
+                scenario=Scenario.MANUFACTURING,
+            )  # fmt: skip
+            files.append((f"f{i}.json", raw))
+        start = time.perf_counter()
+        outcomes = ingest.ingest_many(uow_factory=p.uow_factory, reader=p.reader_for(org.id),
+                                      clock=p.clock, files=files, submitter_id=org.id)  # fmt: skip
+        seconds = time.perf_counter() - start
+        accepted = sum(o.status == "accepted" for o in outcomes)
+        yield line("ingest.native_docs_per_s.sqlite", accepted / seconds, "documents/s",
+                   documents=accepted, files=len(files))  # fmt: skip
+
+
+def bench_chain() -> Iterator[str]:
+    """Chain operations per second from one process against the local anvil node."""
+    home = _home()
+    with Platform(Settings(home, f"sqlite:///{home}/b.db", None, "bench")) as p:
+        p.initialise()
+        ledger = p.require_contracts()
+        operator = p.operator_id()
+        ops = [
+            ChainOp(f"bench-{i}-{time.time_ns()}", OpKind.REGISTER_FINGERPRINTS, operator,
+                    {"fingerprints": [os.urandom(32).hex()]})
+            for i in range(500)
+        ]  # fmt: skip
+        start = time.perf_counter()
+        ledger.apply_many(ops)
+        seconds = time.perf_counter() - start
+        yield line("chain.ops_per_s.register_fingerprint", len(ops) / seconds, "tx/s", ops=len(ops))
+
+
+def bench_demo() -> Iterator[str]:
+    """Wall time of the whole demo (main path) on a fresh home, node already running."""
+    home = _home()
+    with Platform(Settings(home, f"sqlite:///{home}/b.db", None, "bench")) as p:
+        p.initialise()
+        ctx = DemoContext(p.uow_factory, p.keystore, p.require_contracts(), p.clock,
+                          p.reader_for, p.operator_id())  # fmt: skip
+        start = time.perf_counter()
+        report = run_demo(ctx, today=p.clock.today())
+        seconds = time.perf_counter() - start
+        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        assert not result.failed
+        yield line("demo.main_path_seconds", seconds, "s", block=report.chain["block_number"])
+
+
+BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
+    ("routing", bench_routing),
+    ("verification", bench_verification),
+    ("ingest", bench_ingest),
+    ("chain", bench_chain),
+    ("demo", bench_demo),
+]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fourflow.domain.debt import Basis, day_number
 from fourflow.domain.hashing import fingerprint_bytes
-from fourflow.services.ports import Ledger, OpStatus, UnitOfWorkFactory
+from fourflow.services.ports import Ledger, OpKind, OpStatus, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,16 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
     with uow_factory() as uow:
         ops = uow.outbox.list()
         pending_subjects = {o.subject_id for o in ops if o.status is not OpStatus.DONE}
+        issued_ids = {
+            o.subject_id for o in ops if o.kind is OpKind.ISSUE_ITEM and o.status is OpStatus.DONE
+        }
         items = uow.items.list()
         holdings = {i.id: uow.items.holdings(i.id) for i in items}
         orgs = {o.id: o for o in uow.organisations.list()}
         applied_fps = [
             fp
             for o in ops
-            if o.status is OpStatus.DONE and o.kind.value == "register_fingerprints"
+            if o.status is OpStatus.DONE and o.kind is OpKind.REGISTER_FINGERPRINTS
             for fp in o.params["fingerprints"]
         ]
         batches = [
@@ -104,6 +107,15 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
                     f"holding {holding.id}: pledged principal store {principal} "
                     f"chain {chain_h['pledge_principal']}"
                 )
+    issued = [i for i in items if i.id in issued_ids]
+    on_chain_count = int(ledger.read("item_count"))
+    if on_chain_count != len(issued):
+        problems.append(
+            f"{on_chain_count} debt items on the chain, {len(issued)} issued in the store"
+        )
+    trades_with_items = [i.trade_id for i in items]
+    for trade_id in {t for t in trades_with_items if trades_with_items.count(t) > 1}:
+        problems.append(f"trade {trade_id} has more than one debt item")
     for fp in applied_fps:
         if ledger.read("fingerprint", fp) is None:
             problems.append(f"fingerprint {fp} is not registered on the chain")

@@ -264,7 +264,7 @@ class ChainLedger:
         ``item``(item_id) and ``holding``(holding_id) -> dict or None when absent;
         ``item_holdings``(item_id) -> [0x-hex]; ``fingerprint``(hex) -> owner or None;
         ``anchor``(batch_id) -> dict or None; ``batch_of_root``(root) -> 0x-hex or None;
-        ``member``(address) -> dict; ``nonce``(address) -> int.
+        ``member``(address) -> dict; ``nonce``(address) -> int; ``item_count``() -> int.
         """
         reader = _READERS.get(what)
         if reader is None:
@@ -536,7 +536,13 @@ def _read_nonce(ledger: ChainLedger, debtor: str) -> int:
     return int(ledger.view(DEBT_ITEM, "nonces", address(debtor)))
 
 
+def _read_item_count(ledger: ChainLedger) -> int:
+    """How many items have ever been issued on the DebtItem contract."""
+    return int(ledger.view(DEBT_ITEM, "item_count"))
+
+
 _READERS: dict[str, Callable[..., Any]] = {
+    "item_count": _read_item_count,
     "item": _read_item,
     "holding": _read_holding,
     "item_holdings": _read_item_holdings,

@@ -8,6 +8,7 @@ revision check happens under that lock, so the second process finds the head and
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from fourflow.adapters.db.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+_IN_PROCESS = threading.Lock()
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('fourflow.migrate.' || current_schema()))")
 
 
@@ -56,8 +58,8 @@ def migrate(engine_or_url: Engine | str) -> None:
 
 
 def _upgrade(engine: Engine) -> None:
-    """Run ``alembic upgrade head`` in one transaction, holding the migration lock."""
-    with engine.connect() as connection, connection.begin():
+    """Run ``alembic upgrade head`` in one transaction, holding the migration locks."""
+    with _IN_PROCESS, engine.connect() as connection, connection.begin():
         _lock(connection)
         config = alembic_config()
         config.attributes["connection"] = connection

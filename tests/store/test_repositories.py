@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Role
 from fourflow.services.ports import OpStatus
 
@@ -177,6 +179,14 @@ def test_duplicate_document_id_is_a_conflict(uow: SqlUnitOfWorkFactory) -> None:
         u.documents.add(b.stored(1))
         with pytest.raises(ConflictError, match="document doc-1 already exists"):
             u.documents.add(b.stored(1, fingerprint="sha256:other"))
+
+
+def test_a_total_too_large_for_the_store_is_refused_clearly(uow: SqlUnitOfWorkFactory) -> None:
+    huge = Money(Decimal(2**63).scaleb(-2), "CNY")
+    doc = b.stored(1)
+    too_big = dataclasses.replace(doc, document=dataclasses.replace(doc.document, total=huge))
+    with uow() as u, pytest.raises(DomainValueError, match="too large to store"):
+        u.documents.add(too_big)
 
 
 # --------------------------------------------------------------------------- trades

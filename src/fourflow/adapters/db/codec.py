@@ -20,6 +20,7 @@ from fourflow.domain.findings import Finding, Severity, VerificationReport, Veri
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, PartyRef
+from fourflow.domain.scenarios import Scenario
 
 JsonObject = dict[str, Any]
 
@@ -133,6 +134,7 @@ def encode_document(doc: Document) -> JsonObject:
         "references": [{"kind": r.kind.value, "number": r.number} for r in doc.references],
         "source_format": doc.source_format,
         "submitted_by": doc.submitted_by,
+        "scenario": None if doc.scenario is None else doc.scenario.value,
     }
 
 
@@ -156,7 +158,14 @@ def decode_document(data: JsonObject) -> Document:
         ),
         source_format=data["source_format"],
         submitted_by=data["submitted_by"],
+        # Fields added after the first release are optional, so older rows still read.
+        scenario=_optional_scenario(data.get("scenario")),
     )
+
+
+def _optional_scenario(value: str | None) -> Scenario | None:
+    """The scenario named by ``value``, or None."""
+    return None if value is None else Scenario(value)
 
 
 def encode_finding(finding: Finding) -> JsonObject:

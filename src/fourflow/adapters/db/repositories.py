@@ -23,7 +23,7 @@ from fourflow.adapters.db import codec
 from fourflow.adapters.db import tables as t
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, PledgeState
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, PartyRef, Role
@@ -42,6 +42,7 @@ from fourflow.services.ports import (
 
 # Stay well under SQLite's and PostgreSQL's bound-parameter limits in ``IN (...)`` lists.
 IN_CHUNK = 500
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
 def utc_now() -> dt.datetime:
@@ -281,7 +282,7 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "seller_key": _party_key(doc.seller),
         "buyer_key": _party_key(doc.buyer),
         "currency": doc.currency or (doc.total.currency if doc.total else None),
-        "total_minor": int(doc.total.minor) if doc.total else None,
+        "total_minor": _bigint(doc.total.minor, f"document {doc.id} total") if doc.total else None,
         "fingerprint": stored.fingerprint,
         "business_key": stored.business_key,
         "raw": stored.raw,
@@ -292,6 +293,13 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "submitted_by": doc.submitted_by,
         "created_at": stored.created_at or utc_now(),
     }
+
+
+def _bigint(value: int, what: str) -> int:
+    """``value`` if it fits a BIGINT column; a DomainValueError saying so if not."""
+    if not BIGINT_MIN <= value <= BIGINT_MAX:
+        raise DomainValueError(f"{what}: {value} minor units is too large to store")
+    return value
 
 
 def _document_from_row(row: Row[Any]) -> StoredDocument:

@@ -333,15 +333,24 @@ class Settings(Protocol):
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
-    organisations: Organisations
-    documents: Documents
-    trades: Trades
-    items: DebtItems
-    financings: Financings
-    repayments: Repayments
-    batches: Batches
-    outbox: Outbox
-    settings: Settings
+    @property
+    def organisations(self) -> Organisations: ...
+    @property
+    def documents(self) -> Documents: ...
+    @property
+    def trades(self) -> Trades: ...
+    @property
+    def items(self) -> DebtItems: ...
+    @property
+    def financings(self) -> Financings: ...
+    @property
+    def repayments(self) -> Repayments: ...
+    @property
+    def batches(self) -> Batches: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def settings(self) -> Settings: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -62,7 +62,8 @@ def _pg_unreachable_reason(url: str) -> str | None:
             connection.execute(text("SELECT 1"))
     except Exception as exc:
         shown = make_url(url).render_as_string(hide_password=True)
-        return f"PostgreSQL at {shown} is unreachable ({type(exc).__name__}: {exc})"
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return f"PostgreSQL at {shown} is unreachable ({type(exc).__name__}: {detail})"
     finally:
         engine.dispose()
     return None

@@ -128,3 +128,15 @@ def test_a_unit_can_be_reused_one_block_after_another(
 def test_commit_outside_a_block_is_refused(uow_factory: SqlUnitOfWorkFactory) -> None:
     with pytest.raises(RuntimeError, match="inside a 'with' block"):
         uow_factory().commit()
+
+
+def test_a_repository_kept_past_its_block_refuses_to_work(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    with uow_factory() as u:
+        organisations = u.organisations
+    with pytest.raises(Exception, match=r"(?i)closed"):
+        organisations.get("org-1")
+    with uow_factory() as u:  # and nothing is left holding a lock
+        u.organisations.add(b.org(1))
+        u.commit()

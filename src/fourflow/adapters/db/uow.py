@@ -93,7 +93,9 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        # close_resets_only=False: a repository kept past its block raises instead of quietly
+        # opening a new transaction (on SQLite one that would hold the write lock).
+        self._sessions = sessionmaker(bind=engine, expire_on_commit=False, close_resets_only=False)
 
     def __call__(self) -> SqlUnitOfWork:
         """A new unit of work on this factory's engine."""

@@ -8,6 +8,7 @@ another sender is detected and resynchronised, not prevented.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from fourflow.adapters.chain.errors import ChainError, ChainTimeoutError, NodeEr
 
 RECEIPT_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
+STALL = 1.0  # seconds without a new receipt before stalled transactions are nudged
 SEND_BATCH = 256  # transactions per JSON-RPC batch (Besu accepts 1024 by default)
 FILLER_GAS = 21_000
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
@@ -139,6 +141,8 @@ class ChainClient:
         self.nonces = NonceManager(self)
         self._chain_id: int | None = None
         self._gas_price: int | None = None
+        self._anvil: bool | None = None
+        self._unmined: dict[str, bytes] = {}  # signed bytes of sent transactions, by hash
 
     # ----------------------------------------------------------------- raw JSON-RPC
 
@@ -270,12 +274,14 @@ class ChainClient:
         for attempt in range(2):
             nonce = self.nonces.take(account.address)
             raw, tx_hash = self.sign(account, tx, nonce)
+            self._unmined[tx_hash] = raw
             try:
                 self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
                 return tx_hash
             except RpcError as exc:
                 if _is_known(exc):
                     return tx_hash
+                del self._unmined[tx_hash]
                 self.nonces.resync(account.address)
                 if attempt == 0 and _is_nonce_clash(exc):
                     continue
@@ -301,10 +307,13 @@ class ChainClient:
                 [("eth_sendRawTransaction", ["0x" + raw.hex()]) for *_, raw, _ in chunk]
             )
             for (account, tx, nonce, raw, tx_hash), answer in zip(chunk, answers, strict=True):
+                self._unmined[tx_hash] = raw
                 if isinstance(answer, RpcError) and not _is_known(answer):
+                    del self._unmined[tx_hash]
                     hashes.append(self._recover(account, tx, nonce, raw, answer))
                 else:
                     hashes.append(tx_hash)
+        self._mine_now()
         return hashes
 
     def _recover(
@@ -317,14 +326,15 @@ class ChainClient:
                 return self.send(account, tx)
             except ChainError as exc:
                 return exc
+        tx_hash = "0x" + bytes(keccak(raw)).hex()
         try:
             self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
-            return "0x" + bytes(keccak(raw)).hex()
         except RpcError as again:
-            if _is_known(again):
-                return "0x" + bytes(keccak(raw)).hex()
-            self._fill_gap(account, nonce)
-            return again
+            if not _is_known(again):
+                self._fill_gap(account, nonce)
+                return again
+        self._unmined[tx_hash] = raw
+        return tx_hash
 
     def _fill_gap(self, account: LocalAccount, nonce: int) -> None:
         """Use ``nonce`` with a zero-value transfer to self so later nonces can be mined."""
@@ -345,24 +355,57 @@ class ChainClient:
         deadline = time.monotonic() + (timeout or self.receipt_timeout)
         waiting = list(dict.fromkeys(tx_hashes))
         found: dict[str, Receipt] = {}
-        pause = 0.005
+        pause, progress = 0.005, time.monotonic()
         while waiting:
+            before = len(found)
             results = self.batch([("eth_getTransactionReceipt", [h]) for h in waiting])
             for tx_hash, raw in zip(waiting, results, strict=True):
                 if isinstance(raw, RpcError):
                     raise raw
                 if raw:
                     found[tx_hash] = Receipt.from_rpc(raw)
+                    self._unmined.pop(tx_hash, None)
+            if len(found) > before:
+                pause, progress = 0.005, time.monotonic()
             waiting = [h for h in waiting if h not in found]
-            if not waiting:
+            if not waiting or time.monotonic() > deadline:
                 break
-            if time.monotonic() > deadline:
-                if partial:
-                    break
-                raise ChainTimeoutError(f"{len(waiting)} transactions not mined in time")
+            if time.monotonic() - progress > STALL:
+                self._nudge(waiting)
+                progress = time.monotonic()
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
+        if waiting and not partial:
+            raise ChainTimeoutError(f"{len(waiting)} transactions not mined in time")
         return found
+
+    def _nudge(self, waiting: Sequence[str]) -> None:
+        """Get stalled transactions mined: broadcast them again and, on anvil, mine a block.
+
+        A node may drop pool transactions (eviction, restart); and anvil's automine can miss
+        transactions that arrive in one concurrent JSON-RPC batch, leaving them ready but
+        unmined. Re-sending the same signed bytes is harmless (same hash).
+        """
+        raws = [self._unmined[h] for h in waiting if h in self._unmined]
+        self.batch([("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws])
+        self._mine_now()
+
+    def _mine_now(self) -> None:
+        """On anvil, mine every ready transaction in one block now.
+
+        anvil's automine reacts to each arriving transaction; a JSON-RPC batch of them is
+        handled concurrently and then mined in a trickle of small (or empty) blocks, or left
+        ready but unmined. A consortium node mines on its own schedule and is left alone.
+        """
+        if self.is_anvil():
+            with contextlib.suppress(ChainError):
+                self.request("evm_mine")
+
+    def is_anvil(self) -> bool:
+        """True when the node is anvil (asked once)."""
+        if self._anvil is None:
+            self._anvil = self.client_version().lower().startswith("anvil")
+        return self._anvil
 
     def failure_reason(self, sender: str, tx: TxRequest, receipt: Receipt) -> str:
         """Why a mined transaction reverted, replayed with ``eth_call``.

@@ -72,8 +72,8 @@ class ChainLedger:
         keystore: where each organisation's signing key is kept.
         addresses: deployed contract addresses by name (``Registry``, ``Notary``, ``DebtItem``);
             None or empty until ``deploy`` is called.
-        artifacts_home: the FourFlow home whose ``artifacts/`` caches compiled contracts
-            (None compiles without caching).
+        artifacts_home: the FourFlow home whose ``artifacts/`` caches compiled contracts;
+            defaults to ``$FOURFLOW_HOME`` when set, else compiles without caching.
         managed_node: True when FourFlow runs the node itself (reported by ``info``).
         from_block: the block the contracts were deployed in (where log searches start).
         receipt_timeout: seconds to wait for a transaction to be mined.
@@ -95,7 +95,7 @@ class ChainLedger:
         self.managed_node = managed_node
         self.from_block = from_block
         self._addresses = {name: address(a) for name, a in (addresses or {}).items()}
-        self._artifacts_home = artifacts_home
+        self._artifacts_home = artifacts_home or os.environ.get("FOURFLOW_HOME") or None
         self._artifacts: dict[str, Artifact] | None = None
         self._abis: dict[str, ContractAbi] = {}
         self._accounts: dict[str, LocalAccount] = {}

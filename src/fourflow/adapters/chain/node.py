@@ -31,6 +31,7 @@ from fourflow.adapters.chain.errors import NodeBinaryMissingError, NodeError
 
 DEFAULT_CHAIN_ID = 1337
 DEFAULT_STATE_INTERVAL = 2
+BLOCK_GAS_LIMIT = 1_000_000_000
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
@@ -70,6 +71,7 @@ class AnvilNode:
         state_interval: int = DEFAULT_STATE_INTERVAL,
         hardfork: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
+        log_rpc: bool = False,
     ) -> None:
         self.dir = Path(home) / "chain"
         self.state_path = self.dir / "state.json"
@@ -80,6 +82,7 @@ class AnvilNode:
         self.state_interval = state_interval
         self.hardfork = hardfork
         self.startup_timeout = startup_timeout
+        self.log_rpc = log_rpc
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -147,6 +150,9 @@ class AnvilNode:
             "--gas-price", "0",
             "--base-fee", "0",
             "--disable-min-priority-fee",
+            # Room for a whole pipelined batch in one block: anvil's automine does not mine
+            # again until a new transaction arrives, so ready ones beyond a full block wait.
+            "--gas-limit", str(BLOCK_GAS_LIMIT),
             "--accounts", "0",
         ]  # fmt: skip
         if self.hardfork:
@@ -183,6 +189,9 @@ class AnvilNode:
             started_at=time.time(),
         )
         self._wait_rpc(process, record.url)
+        if not self.log_rpc:
+            # anvil logs every request at info level: node.log would grow without bound.
+            _rpc(record.url, "anvil_setLoggingEnabled", [False])
         _write_atomically(self.record_path, json.dumps(asdict(record), indent=2))
         return record
 
@@ -330,9 +339,14 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _rpc_answers(url: str, timeout: float = 2.0) -> bool:
+def _rpc_answers(url: str) -> bool:
     """True when ``url`` answers ``eth_chainId``."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    return _rpc(url, "eth_chainId", []) is not None
+
+
+def _rpc(url: str, method: str, params: list[Any], timeout: float = 2.0) -> Any:
+    """One JSON-RPC call to the local node; its result, or None on any failure."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
     request = urllib.request.Request(  # noqa: S310 (the URL is our own http://127.0.0.1)
         url, data=body.encode(), headers={"Content-Type": "application/json"}
     )
@@ -340,9 +354,9 @@ def _rpc_answers(url: str, timeout: float = 2.0) -> bool:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=timeout) as response:
-            return "result" in json.loads(response.read())
+            return json.loads(response.read()).get("result")
     except (OSError, ValueError, urllib.error.URLError):
-        return False
+        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

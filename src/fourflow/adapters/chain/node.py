@@ -73,7 +73,8 @@ class AnvilNode:
         startup_timeout: float = STARTUP_TIMEOUT,
         log_rpc: bool = False,
     ) -> None:
-        self.dir = Path(home) / "chain"
+        # Absolute: the state path in the node's command line identifies the node later.
+        self.dir = Path(home).resolve() / "chain"
         self.state_path = self.dir / "state.json"
         self.record_path = self.dir / "node.json"
         self.log_path = self.dir / "node.log"
@@ -97,9 +98,12 @@ class AnvilNode:
         """Return the URL of this home's node, starting one unless a live one exists."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with self._start_lock():
-            record = self.running()
-            if record is not None:
-                return record.url
+            record = self.read_record()
+            if record is not None and self._owns_pid(record.pid):
+                if self._answers_within(record.url, self.startup_timeout):
+                    return record.url
+                # Alive but deaf (hung): two nodes must never share one state file.
+                self._terminate(record.pid, STOP_TIMEOUT)
             return self._start().url
 
     def running(self) -> NodeRecord | None:
@@ -126,12 +130,7 @@ class AnvilNode:
         stopped = False
         if record is not None and self._owns_pid(record.pid):
             stopped = True
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(record.pid, signal.SIGTERM)
-            if not self._wait_exit(record.pid, timeout):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(record.pid, signal.SIGKILL)
-                self._wait_exit(record.pid, 5.0)
+            self._terminate(record.pid, timeout)
         self._process = None
         with contextlib.suppress(FileNotFoundError):
             self.record_path.unlink()
@@ -221,6 +220,25 @@ class AnvilNode:
             time.sleep(0.05)
         self._abandon(process)
         raise NodeError(f"anvil at {url} did not answer within {self.startup_timeout:.0f} s")
+
+    def _terminate(self, pid: int, timeout: float) -> None:
+        """SIGTERM ``pid`` (anvil dumps its state), wait up to ``timeout``, then SIGKILL."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        if not self._wait_exit(pid, timeout):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            self._wait_exit(pid, 5.0)
+
+    @staticmethod
+    def _answers_within(url: str, timeout: float) -> bool:
+        """True when ``url`` answers JSON-RPC within ``timeout`` seconds (it may be busy)."""
+        deadline = time.monotonic() + timeout
+        while not _rpc_answers(url):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
 
     def _abandon(self, process: subprocess.Popen[bytes]) -> None:
         """Kill a node that failed to start."""

@@ -93,6 +93,8 @@ def test_bad_identifier_is_reported_at_its_document() -> None:
         (b'{"total": NaN}', "NOT_JSON"),
         (b'{"kind": "a", "kind": "b"}', "NOT_JSON"),
         (b"[" * 100_000, "TOO_DEEP"),
+        (b'{"kind": "x\\u0000"}', "BAD_CHARACTER"),
+        (b'{"kind": "x\x00"}', "BAD_CHARACTER"),
         (b'["[[[["]' + b"[" * 70 + b"]" * 70, "TOO_DEEP"),
     ],
 )

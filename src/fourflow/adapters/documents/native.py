@@ -89,6 +89,11 @@ def load_json(raw: bytes, source: str) -> Any:
             [Problem("ENCODING", f"{source}: not UTF-8 ({exc.reason})", f"byte {exc.start}")]
         ) from None
 
+    # NUL cannot be stored (PostgreSQL text) and has no place in a trade document.
+    if "\x00" in text or "\\u0000" in text:
+        raise DocumentRejectedError(
+            [Problem("BAD_CHARACTER", f"{source}: contains a NUL character")]
+        )
     # Python's JSON parser recurses in C: hostile nesting must be refused before parsing.
     depth = json_depth(text)
     if depth > MAX_DEPTH:

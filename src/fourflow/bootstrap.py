@@ -98,6 +98,17 @@ class Settings:
         return self.database_url
 
 
+def _alive(pid: int) -> bool:
+    """True when a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class SystemClock:
     """The real date and time (UTC)."""
 
@@ -138,20 +149,30 @@ class Platform:
             return self.settings.chain_url
         if self._node is None:
             self._node = AnvilNode(self.settings.home, chain_id=self.settings.chain_id)
-        if self._node.running() is None:
+        record = self._node.running()
+        if record is None:
             self._started_node = True
             log.info("starting local chain node", home=str(self.settings.home))
+        elif not self._keep_path().exists() and not _alive(record.owner_pid):
+            # Left behind by a process that was killed: adopt it, so it is stopped on exit.
+            self._started_node = True
+            log.info("adopting an orphaned local chain node", pid=record.pid)
         return self._node.ensure_running()
+
+    def _keep_path(self) -> Path:
+        return self.settings.home / "chain" / "keep-running"
 
     def start_node(self) -> str:
         """Start the local node and leave it running after this process (for servers)."""
         url = self.chain_url()
+        self._keep_path().touch()
         self._started_node = False
         return url
 
     def stop_node(self) -> bool:
         """Stop the local node of this home, if one runs; True if one was stopped."""
         self._started_node = False
+        self._keep_path().unlink(missing_ok=True)
         return AnvilNode(self.settings.home, chain_id=self.settings.chain_id).stop()
 
     def _contracts_key(self, ledger: ChainLedger) -> str:

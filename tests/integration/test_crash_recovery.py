@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from fourflow.adapters.chain.node import AnvilNode
+
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 STEP_TIMEOUT = 120.0
@@ -91,5 +93,7 @@ def test_a_killed_demo_leaves_nothing_lost_or_doubled(
         assert result["ok"] and result["discrepancies"] == []
         assert result["pending_ops"] == 0 and result["failed_ops"] == 0
         assert result["items_checked"] >= 2
+        # The node the killed run left behind was adopted and stopped by the next command.
+        assert AnvilNode(home).running() is None
     finally:
         _fourflow(home, "chain", "node", "stop", timeout=60)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fourflow.domain.debt import Basis, DebtItem, Holding
 from fourflow.domain.financing import Decision, Outcome, Reason
 from fourflow.domain.findings import VerificationReport, VerificationStatus
+from fourflow.domain.money import Money
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +73,13 @@ class SimplePolicy:
             reasons.append(Reason("TENOR_TOO_LONG", f"{days} days to maturity exceeds the limit"))
         limit = holding.outstanding * self.advance_rate_bps // 10_000
         if requested > limit:
+            asked = Money.from_minor(requested, item.currency)
+            most = Money.from_minor(limit, item.currency)
             reasons.append(
                 Reason(
                     "ADVANCE_LIMIT",
-                    f"requested {requested} exceeds {self.advance_rate_bps / 100:g}% of the "
-                    f"holding ({limit})",
+                    f"requested {asked} exceeds {self.advance_rate_bps / 100:g}% of the "
+                    f"holding's outstanding value ({most})",
                 )
             )
         if requested <= 0:

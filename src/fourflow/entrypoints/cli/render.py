@@ -15,25 +15,38 @@ def _amounts(values: dict[str, str]) -> str:
     return ", ".join(f"{v} {c}" for c, v in values.items()) or "-"
 
 
+def short(text: str | None, keep: int = 10) -> str:
+    """A long id or hash shortened for a table: head and tail."""
+    if not text:
+        return "-"
+    return text if len(text) <= 2 * keep + 1 else f"{text[:keep]}…{text[-6:]}"
+
+
+_REGULATOR_ROWS = (
+    ("trades", "trades 贸易", None),
+    ("verified", "verified 验真通过", None),
+    ("failed", "failed 验真未通过", None),
+    ("items_issued", "items issued 债项", "issued_amount"),
+    ("financed", "financed 融资", "financed_amount"),
+    (None, "outstanding 未结清", "outstanding_amount"),
+    ("settled", "settled 已结清", "settled_amount"),
+    ("overdue", "overdue 逾期", "overdue_amount"),
+)
+
+
 def regulator_table(data: dict[str, dict[str, Any]]) -> Table:
-    """The regulator's figures, one row per scenario."""
-    table = Table(
-        "scenario", "trades", "verified", "failed", "items", "issued", "financed",
-        "outstanding", "settled", "overdue", title="Regulator view (监管视图)",
-    )  # fmt: skip
-    for scenario, fig in data.items():
-        table.add_row(
-            scenario,
-            str(fig["trades"]),
-            str(fig["verified"]),
-            str(fig["failed"]),
-            str(fig["items_issued"]),
-            _amounts(fig["issued_amount"]),
-            f"{fig['financed']} / {_amounts(fig['financed_amount'])}",
-            _amounts(fig["outstanding_amount"]),
-            f"{fig['settled']} / {_amounts(fig['settled_amount'])}",
-            f"{fig['overdue']} / {_amounts(fig['overdue_amount'])}",
-        )
+    """The regulator's figures: one row per measure, one column per scenario."""
+    scenarios = list(data)
+    table = Table("measure", *scenarios, title="Regulator view (监管视图)")
+    for count_key, label, amount_key in _REGULATOR_ROWS:
+        cells = []
+        for scenario in scenarios:
+            fig = data[scenario]
+            parts = [str(fig[count_key])] if count_key else []
+            if amount_key:
+                parts.append(_amounts(fig[amount_key]))
+            cells.append(" · ".join(parts))
+        table.add_row(label, *cells)
     return table
 
 
@@ -48,7 +61,9 @@ def render_demo(report: DemoReport) -> None:
     )
     parties = Table("party", "English", "USCC", "roles", "chain account", title="Parties (参与方)")
     for p in report.parties:
-        parties.add_row(p["name"], p["name_en"], p["uscc"], ", ".join(p["roles"]), p["address"])
+        parties.add_row(
+            p["name"], p["name_en"], p["uscc"], ", ".join(p["roles"]), short(p["address"])
+        )
     console.print(parties)
 
     trades = Table(
@@ -74,8 +89,9 @@ def render_demo(report: DemoReport) -> None:
     )
     for i in report.items:
         items.add_row(
-            i["item_id"], f"{i['debtor']} → {i['creditor']}", f"{i['face_value']} {i['currency']}",
-            i["maturity"], i["basis"], i["status"], f"{i['issue_tx']} ({i['block']})",
+            short(i["item_id"]), f"{i['debtor']} → {i['creditor']}",
+            f"{i['face_value']} {i['currency']}", i["maturity"], i["basis"], i["status"],
+            f"{short(i['issue_tx'])} ({i['block']})",
         )  # fmt: skip
     console.print(items)
 
@@ -105,7 +121,7 @@ def render_demo(report: DemoReport) -> None:
 
     for r in report.refusals:
         console.print(
-            f"[red]Refused[/red] trade {r['trade_id']} of {r['supplier']} at {r['stage']}: "
+            f"[red]Refused[/red] trade {short(r['trade_id'])} of {r['supplier']} at {r['stage']}: "
             + "; ".join(r["reasons"])
         )
 
@@ -114,7 +130,7 @@ def render_demo(report: DemoReport) -> None:
             "payee",
             "part",
             "amount",
-            title=f"Repayment {rep['amount']} CNY on {rep['value_date']} — tx {rep['tx']}",
+            title=f"Repayment {rep['amount']} CNY on {rep['value_date']}, tx {short(rep['tx'])}",
         )
         for part in rep["parts"]:
             table.add_row(part["payee"], part["kind"], part["amount"])

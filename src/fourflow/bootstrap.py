@@ -25,7 +25,7 @@ from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
-from fourflow.adapters.documents.native import NativeJsonReader
+from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.parties import Organisation, Role
@@ -253,7 +253,7 @@ class Platform:
 
     def reader_for(self, submitter_id: str) -> DocumentReader:
         """The document reader for a submitting organisation."""
-        return NativeJsonReader(submitter=submitter_id)
+        return DetectingReader(submitter=submitter_id)
 
     # ------------------------------------------------------------------ lifetime
 

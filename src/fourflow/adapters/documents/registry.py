@@ -1,0 +1,132 @@
+"""Format detection from content and dispatch to the reader of each format.
+
+Each format module exposes ``FORMAT: FormatSpec``. Detection looks at the bytes, never the
+file name: JSON by its keys, XML by its root element's namespace and name, CSV/XLSX by a
+column-mapping file given with them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
+from fourflow.adapters.documents.jsonsafe import load_json
+from fourflow.adapters.documents.xml import root_name
+from fourflow.services.reading import ParsedDocument
+
+
+@dataclass(frozen=True, slots=True)
+class ReadContext:
+    """What every reader is given besides the bytes.
+
+    Attributes:
+        submitter: the submitting organisation's id, if known.
+        new_id: makes ids for the documents read.
+        options: per-call options (e.g. ``mapping`` for CSV/XLSX column mappings).
+    """
+
+    submitter: str | None = None
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+    options: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    """What detection knows about the bytes.
+
+    Attributes:
+        kind: ``xml``, ``json``, ``zip`` or ``text``.
+        xml_root: ``(namespace, local name)`` of the XML root, for XML.
+        json_keys: the top-level keys of a JSON object, for JSON.
+        json_value: the parsed JSON (only for JSON, parsed once for every sniffer).
+    """
+
+    kind: str
+    xml_root: tuple[str, str] | None = None
+    json_keys: frozenset[str] = frozenset()
+    json_value: object = None
+
+
+class Parse(Protocol):
+    """A format's reader function."""
+
+    def __call__(self, raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocument]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FormatSpec:
+    """One supported format.
+
+    Attributes:
+        name: the format's name as reported (``ubl-2.1``, ``camt.054`` ...).
+        detect: True when the sniffed bytes are this format.
+        parse: reads the bytes into domain documents.
+    """
+
+    name: str
+    detect: Callable[[Sniffed], bool]
+    parse: Parse
+
+
+# Format modules, tried in this order; each defines ``FORMAT`` (or ``FORMATS``).
+FORMAT_MODULES: tuple[str, ...] = ("fourflow.adapters.documents.native",)
+
+
+def _formats() -> list[FormatSpec]:
+    specs: list[FormatSpec] = []
+    for name in FORMAT_MODULES:
+        module = importlib.import_module(name)
+        specs.extend(getattr(module, "FORMATS", ()) or [module.FORMAT])
+    return specs
+
+
+def sniff(raw: bytes) -> Sniffed:
+    """Tell XML from JSON from ZIP (XLSX) from text by the first bytes."""
+    head = raw.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if raw[:2] == b"PK":
+        return Sniffed("zip")
+    if head == b"<":
+        return Sniffed("xml", xml_root=root_name(raw))
+    if head in (b"{", b"["):
+        try:
+            value = load_json(raw, "sniff")
+        except DocumentRejectedError:
+            return Sniffed("json")  # the reader will report exactly what is wrong
+        keys = frozenset(value) if isinstance(value, dict) else frozenset()
+        return Sniffed("json", json_keys=keys, json_value=value)
+    return Sniffed("text")
+
+
+def detect(raw: bytes) -> FormatSpec | None:
+    """The format of ``raw``, or None when no reader recognises it."""
+    sniffed = sniff(raw)
+    for spec in _formats():
+        if spec.detect(sniffed):
+            return spec
+    return None
+
+
+class DetectingReader:
+    """The ``DocumentReader`` of the platform: detect the format, then read it."""
+
+    def __init__(
+        self,
+        *,
+        submitter: str | None = None,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        options: dict[str, object] | None = None,
+    ) -> None:
+        self._ctx = ReadContext(submitter=submitter, new_id=new_id, options=options or {})
+
+    def read(self, raw: bytes, *, source: str) -> list[ParsedDocument]:
+        """Detect and read; refuse what no reader recognises."""
+        spec = detect(raw)
+        if spec is None:
+            raise DocumentRejectedError(
+                [Problem("UNKNOWN_FORMAT", f"{source}: not a document format FourFlow reads")]
+            )
+        return spec.parse(raw, source=source, ctx=self._ctx)

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from lxml import etree
+
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.jsonsafe import load_json
-from fourflow.adapters.documents.xml import root_name
+from fourflow.adapters.documents.xml import parse_xml, root_name
 from fourflow.services.reading import ParsedDocument
 
 
@@ -101,9 +103,9 @@ def sniff(raw: bytes) -> Sniffed:
     return Sniffed("text")
 
 
-def detect(raw: bytes) -> FormatSpec | None:
+def detect(raw: bytes, sniffed: Sniffed | None = None) -> FormatSpec | None:
     """The format of ``raw``, or None when no reader recognises it."""
-    sniffed = sniff(raw)
+    sniffed = sniffed or sniff(raw)
     for spec in _formats():
         if spec.detect(sniffed):
             return spec
@@ -124,9 +126,12 @@ class DetectingReader:
 
     def read(self, raw: bytes, *, source: str) -> list[ParsedDocument]:
         """Detect and read; refuse what no reader recognises."""
-        spec = detect(raw)
-        if spec is None:
-            raise DocumentRejectedError(
-                [Problem("UNKNOWN_FORMAT", f"{source}: not a document format FourFlow reads")]
-            )
-        return spec.parse(raw, source=source, ctx=self._ctx)
+        sniffed = sniff(raw)
+        spec = detect(raw, sniffed)
+        if spec is not None:
+            return spec.parse(raw, source=source, ctx=self._ctx)
+        what = "not a document format FourFlow reads"
+        if sniffed.kind == "xml":
+            root = parse_xml(raw, source)  # hostile or broken XML: say exactly why
+            what = f"XML root {etree.QName(root).text!r} is not a document FourFlow reads"
+        raise DocumentRejectedError([Problem("UNKNOWN_FORMAT", f"{source}: {what}")])

@@ -53,6 +53,29 @@ class Sniffed:
     json_value: object = None
 
 
+@dataclass(frozen=True, slots=True)
+class ValidationIssue:
+    """One failed validation rule.
+
+    Attributes:
+        rule: the rule id (``BR-CO-15``, ``XSD``, ``PEPPOL-EN16931-R001`` ...).
+        flag: ``fatal`` or ``warning``.
+        message: what the rule says is wrong.
+        location: where (XPath, line, JSON pointer).
+    """
+
+    rule: str
+    flag: str
+    message: str
+    location: str = ""
+
+
+class Validate(Protocol):
+    """A format's validator: schema always; business rules when ``rules`` is true."""
+
+    def __call__(self, raw: bytes, *, source: str, rules: bool) -> list[ValidationIssue]: ...
+
+
 class Parse(Protocol):
     """A format's reader function."""
 
@@ -66,12 +89,15 @@ class FormatSpec:
     Attributes:
         name: the format's name as reported (``ubl-2.1``, ``camt.054`` ...).
         detect: True when the sniffed bytes are this format.
-        parse: reads the bytes into domain documents.
+        parse: reads the bytes into domain documents (and refuses what is schema-invalid).
+        validate: checks the bytes against the format's schema and, with ``rules``, its
+            business rules (e.g. EN 16931), without storing anything.
     """
 
     name: str
     detect: Callable[[Sniffed], bool]
     parse: Parse
+    validate: Validate | None = None
 
 
 # Format modules, tried in this order; each defines ``FORMAT`` (or ``FORMATS``).

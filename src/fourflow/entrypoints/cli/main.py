@@ -19,6 +19,7 @@ from fourflow.bootstrap import Platform, open_platform
 from fourflow.domain.errors import FourFlowError
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
+from fourflow.entrypoints.cli import documents_cmd, items_cmd
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
 from fourflow.services import audit as audit_service
@@ -433,6 +434,10 @@ def demo(json_out: JsonOpt = False) -> None:
         emit_json(report)
     else:
         render_demo(report)
+
+
+documents_cmd.register(app)
+items_cmd.register(app)
 
 
 def main() -> None:

@@ -40,6 +40,8 @@ class StoredDocument:
         trade_id: the trade it was linked to, if linked.
         batch_id: the anchoring batch it belongs to, once anchored.
         created_at: when it was stored (UTC).
+        signature: the submitter's verified signature (``algorithm``, ``signer``,
+            ``signature``, ``message``), if the document was signed.
     """
 
     document: Document
@@ -50,6 +52,7 @@ class StoredDocument:
     trade_id: str | None = None
     batch_id: str | None = None
     created_at: dt.datetime | None = None
+    signature: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

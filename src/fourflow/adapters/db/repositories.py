@@ -292,6 +292,7 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "batch_id": stored.batch_id,
         "submitted_by": doc.submitted_by,
         "created_at": stored.created_at or utc_now(),
+        "signature": dict(stored.signature) if stored.signature else None,
     }
 
 
@@ -313,6 +314,7 @@ def _document_from_row(row: Row[Any]) -> StoredDocument:
         trade_id=row.trade_id,
         batch_id=row.batch_id,
         created_at=row.created_at,
+        signature=row.signature,
     )
 
 

@@ -144,6 +144,7 @@ documents = Table(
     Column("proof", Text, nullable=True),
     Column("submitted_by", String, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("signature", JSON, nullable=True),
     Index("ix_documents_kind_number", "kind", "number"),
     **ENTITY_OPTIONS,
 )

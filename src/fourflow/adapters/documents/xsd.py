@@ -72,7 +72,7 @@ def validate_xsd(root: etree._Element, schema_path: Path) -> list[ValidationIssu
     """
     entry = _entry(schema_path)
     with entry.lock:
-        if entry.schema.validate(root.getroottree()):
+        if entry.schema.validate(root):
             return []
         # lxml-stubs declare the error log opaque; at run time it iterates _LogEntry records.
         errors: list[Any] = list(entry.schema.error_log)  # type: ignore[call-overload]

@@ -33,6 +33,7 @@ class IdScheme(StrEnum):
     BIC = "bic"
     IBAN = "iban"
     ACCOUNT = "account"
+    SM2_KEY = "sm2key"  # an SM2 public key the organisation signs documents with
     OTHER = "other"
 
 
@@ -127,12 +128,28 @@ def validate_iban(value: str) -> str:
 
 _ALPHA2 = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
 
+
+def validate_sm2_key(value: str) -> str:
+    """Validate an uncompressed SM2 public key: 64 bytes (x || y) as hex, optional 04 prefix."""
+    key = value.strip().lower().removeprefix("0x")
+    if len(key) == 130 and key.startswith("04"):
+        key = key[2:]
+    try:
+        raw = bytes.fromhex(key)
+    except ValueError:
+        raise DomainValueError(f"SM2 key {value!r}: not hex") from None
+    if len(raw) != 64:
+        raise DomainValueError(f"SM2 key {value!r}: must be 64 bytes (x || y), got {len(raw)}")
+    return key
+
+
 _VALIDATORS = {
     IdScheme.USCC: validate_uscc,
     IdScheme.GLN: validate_gln,
     IdScheme.LEI: validate_lei,
     IdScheme.BIC: validate_bic,
     IdScheme.IBAN: validate_iban,
+    IdScheme.SM2_KEY: validate_sm2_key,
 }
 
 

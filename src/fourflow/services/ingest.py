@@ -1,35 +1,49 @@
-"""Ingesting documents: parse, fingerprint, store, queue fingerprint registration; anchor batches.
+"""Ingesting documents: parse, verify signatures, fingerprint, store, register; anchor batches.
 
-A batch of files is handled file by file: a bad file is reported and the good ones are kept.
-Within one file, either every document is stored or none is.
+Files are read outside the database, then stored in batches: one transaction per batch of
+files, so ingestion is fast, and every file stands or falls alone — a bad file is reported and
+the good ones are kept. Within one file, either every document is stored or none is (a
+tabular export may report bad document groups and keep the good ones: the reader says so).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from fourflow.domain.documents import business_key_text
-from fourflow.domain.errors import FourFlowError
-from fourflow.domain.hashing import (
-    HashAlgorithm,
-    fingerprint,
-    fingerprint_bytes,
-    merkle_proofs,
-)
-from fourflow.services.common import new_id
+from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
+from fourflow.services.common import get_org, new_id
 from fourflow.services.ports import (
     Batch,
     ChainOp,
     Clock,
     OpKind,
     StoredDocument,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
-from fourflow.services.reading import DocumentReader, ParsedDocument
+from fourflow.services.reading import DocumentReader, ParsedDocument, SignatureVerifier
 
 MAX_FINGERPRINTS_PER_OP = 256
+FILES_PER_TRANSACTION = 256
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedFile:
+    """One file handed in for ingestion.
+
+    Attributes:
+        source: its path or name (for messages).
+        raw: its exact bytes.
+        signature: the submitter's detached signature of the bytes, if any.
+    """
+
+    source: str
+    raw: bytes
+    signature: Mapping[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,16 @@ class DocumentOutcome:
     errors: tuple[dict[str, str], ...] = field(default=())
 
 
+@dataclass(slots=True)
+class _Read:
+    """A file after reading: its documents, or why it was refused."""
+
+    file: SubmittedFile
+    parsed: list[ParsedDocument]
+    errors: tuple[dict[str, str], ...] = ()
+    signature: Mapping[str, str] | None = None
+
+
 def _errors_of(exc: Exception) -> tuple[dict[str, str], ...]:
     problems = getattr(exc, "problems", None)
     if problems:
@@ -62,6 +86,131 @@ def _errors_of(exc: Exception) -> tuple[dict[str, str], ...]:
             {"code": p.code, "message": p.message, "location": p.location} for p in problems
         )
     return ({"code": type(exc).__name__, "message": str(exc), "location": ""},)
+
+
+def _read(
+    file: SubmittedFile,
+    reader: DocumentReader,
+    verifier: SignatureVerifier | None,
+    uow_factory: UnitOfWorkFactory,
+    submitter_id: str,
+) -> _Read:
+    try:
+        parsed = reader.read(file.raw, source=file.source)
+        errors: tuple[dict[str, str], ...] = ()
+    except FourFlowError as exc:
+        partial = getattr(exc, "partial", None)
+        if not partial:
+            return _Read(file, [], _errors_of(exc))
+        parsed, errors = list(partial), _errors_of(exc)
+    signature = None
+    if file.signature is not None:
+        if verifier is None:
+            return _Read(file, [], ({"code": "SIGNATURE", "message": "signatures are not "
+                                     "accepted here", "location": ""},))  # fmt: skip
+        with uow_factory() as uow:
+            org = get_org(uow, submitter_id)
+        try:
+            signature = verifier(file.signature, file.raw, org)
+        except FourFlowError as exc:
+            return _Read(file, [], ({"code": "SIGNATURE", "message": str(exc), "location": ""},))
+    return _Read(file, parsed, errors, signature)
+
+
+def _store(
+    uow: UnitOfWork,
+    reads: Sequence[_Read],
+    clock: Clock,
+    submitter_id: str,
+    algorithm: HashAlgorithm,
+) -> list[DocumentOutcome]:
+    outcomes: list[DocumentOutcome] = []
+    new_fingerprints: list[str] = []
+    seen: dict[str, str] = {}
+    for read in reads:
+        source = read.file.source
+        if read.errors:
+            outcomes.append(DocumentOutcome(source, "rejected", errors=read.errors))
+        for item in read.parsed:
+            fp = fingerprint(item.canonical, algorithm)
+            key_text = business_key_text(item.document)
+            bkey = fingerprint(key_text.encode("utf-8"), algorithm) if key_text else None
+            earlier = uow.documents.by_fingerprint(fp)
+            earlier_id = earlier.document.id if earlier else seen.get(fp)
+            if earlier_id is not None:
+                outcomes.append(DocumentOutcome(source, "duplicate", earlier_id, item, fp, bkey))
+                continue
+            uow.documents.add(
+                StoredDocument(
+                    document=item.document,
+                    fingerprint=fp,
+                    business_key=bkey,
+                    raw=item.raw,
+                    media_type=item.media_type,
+                    created_at=clock.now(),
+                    signature=read.signature,
+                )
+            )
+            seen[fp] = item.document.id
+            new_fingerprints.append(fp)
+            outcomes.append(DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey))
+    for start in range(0, len(new_fingerprints), MAX_FINGERPRINTS_PER_OP):
+        uow.outbox.add(
+            ChainOp(
+                op_id=new_id("op"),
+                kind=OpKind.REGISTER_FINGERPRINTS,
+                sender_org_id=submitter_id,
+                params={"fingerprints": new_fingerprints[start : start + MAX_FINGERPRINTS_PER_OP]},
+            )
+        )
+    return outcomes
+
+
+def _store_batch(
+    uow_factory: UnitOfWorkFactory,
+    reads: Sequence[_Read],
+    clock: Clock,
+    submitter_id: str,
+    algorithm: HashAlgorithm,
+) -> list[DocumentOutcome]:
+    try:
+        with uow_factory() as uow:
+            outcomes = _store(uow, reads, clock, submitter_id, algorithm)
+            uow.commit()
+        return outcomes
+    except ConflictError:
+        if len(reads) == 1:
+            raise
+    # Another process stored one of these documents meanwhile: redo file by file, so only
+    # the file that collided is affected.
+    outcomes = []
+    for read in reads:
+        outcomes.extend(_store_batch(uow_factory, [read], clock, submitter_id, algorithm))
+    return outcomes
+
+
+def ingest_files(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    reader: DocumentReader,
+    clock: Clock,
+    files: Iterable[SubmittedFile],
+    submitter_id: str,
+    verifier: SignatureVerifier | None = None,
+    algorithm: HashAlgorithm = HashAlgorithm.SHA256,
+    batch_size: int = FILES_PER_TRANSACTION,
+) -> list[DocumentOutcome]:
+    """Ingest files in batches; each file stands or falls alone."""
+    outcomes: list[DocumentOutcome] = []
+    batch: list[_Read] = []
+    for file in files:
+        batch.append(_read(file, reader, verifier, uow_factory, submitter_id))
+        if len(batch) >= batch_size:
+            outcomes.extend(_store_batch(uow_factory, batch, clock, submitter_id, algorithm))
+            batch = []
+    if batch:
+        outcomes.extend(_store_batch(uow_factory, batch, clock, submitter_id, algorithm))
+    return outcomes
 
 
 def ingest_bytes(
@@ -75,49 +224,14 @@ def ingest_bytes(
     algorithm: HashAlgorithm = HashAlgorithm.SHA256,
 ) -> list[DocumentOutcome]:
     """Read one file's bytes and store its documents in one transaction."""
-    try:
-        parsed = reader.read(raw, source=source)
-    except FourFlowError as exc:
-        return [DocumentOutcome(source=source, status="rejected", errors=_errors_of(exc))]
-    outcomes: list[DocumentOutcome] = []
-    new_fingerprints: list[str] = []
-    with uow_factory() as uow:
-        seen: dict[str, str] = {}
-        for item in parsed:
-            fp = fingerprint(item.canonical, algorithm)
-            key_text = business_key_text(item.document)
-            bkey = fingerprint(key_text.encode("utf-8"), algorithm) if key_text else None
-            earlier = uow.documents.by_fingerprint(fp)
-            earlier_id = earlier.document.id if earlier else seen.get(fp)
-            if earlier_id is not None:
-                outcomes.append(DocumentOutcome(source, "duplicate", earlier_id, item, fp, bkey))
-                continue
-            document = item.document
-            uow.documents.add(
-                StoredDocument(
-                    document=document,
-                    fingerprint=fp,
-                    business_key=bkey,
-                    raw=item.raw,
-                    media_type=item.media_type,
-                    created_at=clock.now(),
-                )
-            )
-            seen[fp] = document.id
-            new_fingerprints.append(fp)
-            outcomes.append(DocumentOutcome(source, "accepted", document.id, item, fp, bkey))
-        for start in range(0, len(new_fingerprints), MAX_FINGERPRINTS_PER_OP):
-            chunk = new_fingerprints[start : start + MAX_FINGERPRINTS_PER_OP]
-            uow.outbox.add(
-                ChainOp(
-                    op_id=new_id("op"),
-                    kind=OpKind.REGISTER_FINGERPRINTS,
-                    sender_org_id=submitter_id,
-                    params={"fingerprints": chunk},
-                )
-            )
-        uow.commit()
-    return outcomes
+    return ingest_files(
+        uow_factory=uow_factory,
+        reader=reader,
+        clock=clock,
+        files=[SubmittedFile(source, raw)],
+        submitter_id=submitter_id,
+        algorithm=algorithm,
+    )
 
 
 def ingest_many(
@@ -129,21 +243,15 @@ def ingest_many(
     submitter_id: str,
     algorithm: HashAlgorithm = HashAlgorithm.SHA256,
 ) -> list[DocumentOutcome]:
-    """Ingest several files; each file stands or falls alone."""
-    outcomes: list[DocumentOutcome] = []
-    for source, raw in files:
-        outcomes.extend(
-            ingest_bytes(
-                uow_factory=uow_factory,
-                reader=reader,
-                clock=clock,
-                raw=raw,
-                source=source,
-                submitter_id=submitter_id,
-                algorithm=algorithm,
-            )
-        )
-    return outcomes
+    """Ingest several ``(source, bytes)`` files; each file stands or falls alone."""
+    return ingest_files(
+        uow_factory=uow_factory,
+        reader=reader,
+        clock=clock,
+        files=[SubmittedFile(source, raw) for source, raw in files],
+        submitter_id=submitter_id,
+        algorithm=algorithm,
+    )
 
 
 def anchor_pending(

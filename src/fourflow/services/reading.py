@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from fourflow.domain.documents import Document
+from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
 
 
@@ -36,4 +38,14 @@ class DocumentReader(Protocol):
 
         Raises ``DocumentRejectedError`` naming every problem and where it is.
         """
+        ...
+
+
+class SignatureVerifier(Protocol):
+    """Checks that an organisation signed a file's bytes (secp256k1/EIP-191 or SM2)."""
+
+    def __call__(
+        self, signature: Mapping[str, object], raw: bytes, org: Organisation
+    ) -> Mapping[str, str]:
+        """Return what to keep with the documents, or raise ``DomainValueError``."""
         ...

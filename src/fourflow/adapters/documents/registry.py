@@ -101,7 +101,12 @@ class FormatSpec:
 
 
 # Format modules, tried in this order; each defines ``FORMAT`` (or ``FORMATS``).
-FORMAT_MODULES: tuple[str, ...] = ("fourflow.adapters.documents.native",)
+FORMAT_MODULES: tuple[str, ...] = (
+    "fourflow.adapters.documents.native",
+    "fourflow.adapters.documents.iso20022",
+    "fourflow.adapters.documents.epcis",
+    "fourflow.adapters.documents.dcsa",
+)
 
 
 def _formats() -> list[FormatSpec]:

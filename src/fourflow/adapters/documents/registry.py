@@ -103,6 +103,8 @@ class FormatSpec:
 # Format modules, tried in this order; each defines ``FORMAT`` (or ``FORMATS``).
 FORMAT_MODULES: tuple[str, ...] = (
     "fourflow.adapters.documents.native",
+    "fourflow.adapters.documents.ubl",
+    "fourflow.adapters.documents.cii",
     "fourflow.adapters.documents.iso20022",
     "fourflow.adapters.documents.epcis",
     "fourflow.adapters.documents.dcsa",

@@ -22,6 +22,7 @@ import structlog
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
+from fourflow.adapters.crypto.signatures import verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
@@ -31,7 +32,7 @@ from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.parties import Organisation, Role
 from fourflow.services import onboarding
 from fourflow.services.ports import Clock, UnitOfWorkFactory
-from fourflow.services.reading import DocumentReader
+from fourflow.services.reading import DocumentReader, SignatureVerifier
 
 log = structlog.get_logger("fourflow.bootstrap")
 
@@ -251,9 +252,20 @@ class Platform:
         if self.operator() is None or not self.ledger.contracts:
             self.initialise()
 
-    def reader_for(self, submitter_id: str) -> DocumentReader:
-        """The document reader for a submitting organisation."""
-        return DetectingReader(submitter=submitter_id)
+    def reader_for(
+        self, submitter_id: str | None, options: dict[str, object] | None = None
+    ) -> DocumentReader:
+        """The document reader for a submitting organisation (``options``: e.g. a mapping)."""
+        return DetectingReader(submitter=submitter_id, options=options)
+
+    @property
+    def verifier(self) -> SignatureVerifier:
+        """Verifies document signatures (secp256k1 EIP-191 and SM2)."""
+        return verify_signature
+
+    def ledger_at(self, url: str | None, addresses: dict[str, str]) -> ChainLedger:
+        """A read-only view of contracts at given addresses (for checking proofs)."""
+        return ChainLedger(url or self.chain_url(), self.keystore, addresses)
 
     # ------------------------------------------------------------------ lifetime
 

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated, Any
 
-import structlog
 import typer
 from rich.table import Table
 
-from fourflow.bootstrap import Platform, open_platform
-from fourflow.domain.errors import FourFlowError
+from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import documents_cmd, items_cmd
+from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
 from fourflow.services import audit as audit_service
-from fourflow.services import ingest as ingest_service
-from fourflow.services import linking, onboarding, relay
-from fourflow.services.common import find_org
+from fourflow.services import onboarding, relay
 from fourflow.services.demo import DemoContext, run_demo
 from fourflow.services.supervision import regulator_summary
 from fourflow.services.verification import verify as verify_trade
@@ -44,35 +35,10 @@ app.add_typer(org_app, name="org")
 app.add_typer(chain_app, name="chain")
 chain_app.add_typer(node_app, name="node")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-
-
-def configure_logging() -> None:
-    """Log to stderr (stdout carries results and JSON), at FOURFLOW_LOG_LEVEL (default warning)."""
-    level = logging.getLevelNamesMapping().get(
-        os.environ.get("FOURFLOW_LOG_LEVEL", "warning").upper(), logging.WARNING
-    )
-    structlog.configure(
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-
 
 @app.callback()
 def _root() -> None:
     configure_logging()
-
-
-@contextmanager
-def platform() -> Iterator[Platform]:
-    """Open the platform; turn FourFlow errors into a clear message and exit code 1."""
-    try:
-        with open_platform() as opened:
-            yield opened
-    except FourFlowError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
 
 
 def _org_row(org: Organisation) -> dict[str, Any]:
@@ -85,12 +51,6 @@ def _org_row(org: Organisation) -> dict[str, Any]:
         "accounts": list(org.accounts),
         "address": org.chain_address,
     }
-
-
-def _relay_now(p: Platform) -> None:
-    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
-    for op_id, reason in result.failed:
-        err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
 
 
 @app.command()
@@ -157,7 +117,7 @@ def org_add(
             identifiers=identifiers,
             accounts=account or [],
         )
-        _relay_now(p)
+        relay_now(p)
     if json_out:
         emit_json(_org_row(org))
     else:
@@ -251,61 +211,6 @@ def node_stop() -> None:
     with platform() as p:
         stopped = p.stop_node()
     console.print("stopped" if stopped else "no local node was running")
-
-
-@app.command()
-def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of documents.")],
-    as_org: Annotated[str, typer.Option("--as", help="Submitting organisation (USCC or id).")],
-    json_out: JsonOpt = False,
-) -> None:
-    """Ingest documents: parse, validate, fingerprint, store and register them on the chain."""
-    files: list[tuple[str, bytes]] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend((str(f), f.read_bytes()) for f in sorted(path.rglob("*")) if f.is_file())
-        else:
-            files.append((str(path), path.read_bytes()))
-    with platform() as p:
-        with p.uow_factory() as uow:
-            submitter = find_org(uow, as_org)
-        outcomes = ingest_service.ingest_many(
-            uow_factory=p.uow_factory,
-            reader=p.reader_for(submitter.id),
-            clock=p.clock,
-            files=files,
-            submitter_id=submitter.id,
-        )
-        ingest_service.anchor_pending(
-            uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
-        )
-        linking.link_documents(uow_factory=p.uow_factory)
-        _relay_now(p)
-    for o in outcomes:
-        doc = o.parsed.document if o.parsed else None
-        row = {
-            "path": o.source,
-            "status": o.status,
-            "format": doc.source_format if doc else None,
-            "kind": doc.kind.value if doc else None,
-            "number": doc.number if doc else None,
-            "document_id": o.document_id,
-            "fingerprint": o.fingerprint,
-            "business_key": o.business_key,
-            "errors": list(o.errors),
-        }
-        if json_out:
-            emit_json(row, line=True)
-        else:
-            colour = {"accepted": "green", "duplicate": "yellow"}.get(o.status, "red")
-            what = (
-                f"{row['kind']} {row['number']}"
-                if doc
-                else "; ".join(e["message"] for e in o.errors)
-            )
-            console.print(f"[{colour}]{o.status:<9}[/{colour}] {o.source}: {what}")
-    if any(o.status == "rejected" for o in outcomes):
-        raise typer.Exit(1)
 
 
 @app.command()

@@ -1,0 +1,49 @@
+"""What every CLI command module shares: opening the platform, relaying, logging, options."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import structlog
+import typer
+
+from fourflow.bootstrap import Platform, open_platform
+from fourflow.domain.errors import FourFlowError
+from fourflow.entrypoints.cli.output import err_console
+from fourflow.services import relay
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def configure_logging() -> None:
+    """Log to stderr (stdout carries results and JSON), at FOURFLOW_LOG_LEVEL (default warning)."""
+    level = logging.getLevelNamesMapping().get(
+        os.environ.get("FOURFLOW_LOG_LEVEL", "warning").upper(), logging.WARNING
+    )
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+
+
+@contextmanager
+def platform() -> Iterator[Platform]:
+    """Open the platform; turn FourFlow errors into a clear message and exit code 1."""
+    try:
+        with open_platform() as opened:
+            yield opened
+    except FourFlowError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def relay_now(p: Platform) -> None:
+    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    for op_id, reason in result.failed:
+        err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")

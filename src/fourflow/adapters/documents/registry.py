@@ -105,6 +105,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "fourflow.adapters.documents.native",
     "fourflow.adapters.documents.ubl",
     "fourflow.adapters.documents.cii",
+    "fourflow.adapters.documents.china_einvoice",
     "fourflow.adapters.documents.iso20022",
     "fourflow.adapters.documents.epcis",
     "fourflow.adapters.documents.dcsa",

@@ -93,6 +93,35 @@ class OpKind(StrEnum):
     TRANSFER = "transfer"
     PLEDGE = "pledge"
     REPAY = "repay"
+    # Issue 5: the debt item's life after issue (DebtItem).
+    CONFIRM_ITEM = "confirm_item"
+    DISPUTE = "dispute"
+    WITHDRAW_DISPUTE = "withdraw_dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
+    MERGE = "merge"
+    PROPOSE_DILUTION = "propose_dilution"
+    ACCEPT_DILUTION = "accept_dilution"
+    RELEASE_PLEDGE = "release_pledge"
+    ATTEST_PAYMENT = "attest_payment"
+    PAY_WITH_TOKEN = "pay_with_token"  # noqa: S105
+    MARK_DEFAULT = "mark_default"
+    BUY_BACK = "buy_back"
+    CANCEL_ITEM = "cancel_item"
+    SET_MAX_TENOR = "set_max_tenor"
+    SET_GRACE_DAYS = "set_grace_days"
+    SET_SETTLEMENT_TOKEN = "set_settlement_token"  # noqa: S105
+    # The settlement token (tokenised deposits).
+    TOKEN_MINT = "token_mint"  # noqa: S105
+    TOKEN_BURN = "token_burn"  # noqa: S105
+    # Warehouse receipts.
+    RECEIPT_ISSUE = "receipt_issue"
+    RECEIPT_TRANSFER = "receipt_transfer"
+    RECEIPT_PLEDGE = "receipt_pledge"
+    RECEIPT_RELEASE_PLEDGE = "receipt_release_pledge"
+    RECEIPT_OFFER = "receipt_offer"
+    RECEIPT_PAY = "receipt_pay"
+    RECEIPT_CLOSE_SALE = "receipt_close_sale"
+    RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
 
 
 class OpStatus(StrEnum):

@@ -16,6 +16,8 @@ from fourflow.services.ports import ChainOp, OpKind
 REGISTRY = "Registry"
 NOTARY = "Notary"
 DEBT_ITEM = "DebtItem"
+SETTLEMENT_TOKEN = "SettlementToken"  # noqa: S105  (a contract name)
+WAREHOUSE_RECEIPT = "WarehouseReceipt"
 
 # Gas limits for pipelined sends (a dependent op cannot be estimated before its parent is
 # mined): measured use (anvil, paris) plus 60-80 %; gas is free on the consortium chain.
@@ -29,7 +31,36 @@ GAS = {
     OpKind.TRANSFER: 450_000,
     OpKind.PLEDGE: 320_000,
     OpKind.REPAY: 6_500_000,
+    OpKind.CONFIRM_ITEM: 300_000,
+    OpKind.DISPUTE: 200_000,
+    OpKind.WITHDRAW_DISPUTE: 150_000,
+    OpKind.RESOLVE_DISPUTE: 150_000,
+    OpKind.MERGE: 300_000,
+    OpKind.PROPOSE_DILUTION: 250_000,
+    OpKind.ACCEPT_DILUTION: 3_000_000,
+    OpKind.RELEASE_PLEDGE: 200_000,
+    OpKind.ATTEST_PAYMENT: 6_500_000,
+    OpKind.PAY_WITH_TOKEN: 9_000_000,
+    OpKind.MARK_DEFAULT: 6_000_000,
+    OpKind.BUY_BACK: 400_000,
+    OpKind.CANCEL_ITEM: 250_000,
+    OpKind.SET_MAX_TENOR: 120_000,
+    OpKind.SET_GRACE_DAYS: 120_000,
+    OpKind.SET_SETTLEMENT_TOKEN: 120_000,
+    OpKind.TOKEN_MINT: 200_000,
+    OpKind.TOKEN_BURN: 200_000,
+    OpKind.RECEIPT_ISSUE: 600_000,
+    OpKind.RECEIPT_TRANSFER: 200_000,
+    OpKind.RECEIPT_PLEDGE: 200_000,
+    OpKind.RECEIPT_RELEASE_PLEDGE: 150_000,
+    OpKind.RECEIPT_OFFER: 400_000,
+    OpKind.RECEIPT_PAY: 900_000,
+    OpKind.RECEIPT_CLOSE_SALE: 150_000,
+    OpKind.RECEIPT_CONFIRM_RELEASE: 200_000,
 }
+# Ops whose contract pulls settlement tokens from the sender with transferFrom: the ledger
+# approves the spender first when the allowance is short.
+TOKEN_PULLING = frozenset({OpKind.PAY_WITH_TOKEN, OpKind.BUY_BACK, OpKind.RECEIPT_PAY})
 REGISTER_GAS_BASE = 100_000
 REGISTER_GAS_PER_FINGERPRINT = 40_000
 
@@ -42,7 +73,27 @@ CONTRACT_OF = {
     OpKind.TRANSFER: DEBT_ITEM,
     OpKind.PLEDGE: DEBT_ITEM,
     OpKind.REPAY: DEBT_ITEM,
-}
+    **{
+        kind: DEBT_ITEM
+        for kind in (
+            OpKind.CONFIRM_ITEM, OpKind.DISPUTE, OpKind.WITHDRAW_DISPUTE, OpKind.RESOLVE_DISPUTE,
+            OpKind.MERGE, OpKind.PROPOSE_DILUTION, OpKind.ACCEPT_DILUTION, OpKind.RELEASE_PLEDGE,
+            OpKind.ATTEST_PAYMENT, OpKind.PAY_WITH_TOKEN, OpKind.MARK_DEFAULT, OpKind.BUY_BACK,
+            OpKind.CANCEL_ITEM, OpKind.SET_MAX_TENOR, OpKind.SET_GRACE_DAYS,
+            OpKind.SET_SETTLEMENT_TOKEN,
+        )
+    },
+    OpKind.TOKEN_MINT: SETTLEMENT_TOKEN,
+    OpKind.TOKEN_BURN: SETTLEMENT_TOKEN,
+    **{
+        kind: WAREHOUSE_RECEIPT
+        for kind in (
+            OpKind.RECEIPT_ISSUE, OpKind.RECEIPT_TRANSFER, OpKind.RECEIPT_PLEDGE,
+            OpKind.RECEIPT_RELEASE_PLEDGE, OpKind.RECEIPT_OFFER, OpKind.RECEIPT_PAY,
+            OpKind.RECEIPT_CLOSE_SALE, OpKind.RECEIPT_CONFIRM_RELEASE,
+        )
+    },
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +192,164 @@ def _repay(p: Mapping[str, Any]) -> Args:
     return "repay", (key32(p["item_id"]), int(p["amount"]), day(p["value_day"]))
 
 
+def _confirm(p: Mapping[str, Any]) -> Args:
+    """DebtItem.confirm(op, item_id, nonce, deadline, signature)."""
+    c = p["confirmation"]
+    signature = bytes.fromhex(str(c["signature"]).removeprefix("0x"))
+    return "confirm", (key32(p["item_id"]), int(c["nonce"]), int(c["deadline"]), signature)
+
+
+def _dispute(p: Mapping[str, Any]) -> Args:
+    """DebtItem.dispute(op, item_id, reason_hash)."""
+    return "dispute", (key32(p["item_id"]), hash32(p["reason_hash"]))
+
+
+def _withdraw_dispute(p: Mapping[str, Any]) -> Args:
+    """DebtItem.withdraw_dispute(op, item_id)."""
+    return "withdraw_dispute", (key32(p["item_id"]),)
+
+
+def _resolve_dispute(p: Mapping[str, Any]) -> Args:
+    """DebtItem.resolve_dispute(op, item_id, resolution_hash)."""
+    return "resolve_dispute", (key32(p["item_id"]), hash32(p["resolution_hash"]))
+
+
+def _merge(p: Mapping[str, Any]) -> Args:
+    """DebtItem.merge(op, holding_id, other_holding_id)."""
+    return "merge", (key32(p["holding_id"]), key32(p["other_holding_id"]))
+
+
+def _propose_dilution(p: Mapping[str, Any]) -> Args:
+    """DebtItem.propose_dilution(op, item_id, amount, credit_note_hash)."""
+    args = (key32(p["item_id"]), int(p["amount"]), hash32(p["credit_note_hash"]))
+    return "propose_dilution", args
+
+
+def _accept_dilution(p: Mapping[str, Any]) -> Args:
+    """DebtItem.accept_dilution(op, item_id, credit_note_hash, amount)."""
+    args = (key32(p["item_id"]), hash32(p["credit_note_hash"]), int(p["amount"]))
+    return "accept_dilution", args
+
+
+def _release_pledge(p: Mapping[str, Any]) -> Args:
+    """DebtItem.release_pledge(op, holding_id)."""
+    return "release_pledge", (key32(p["holding_id"]),)
+
+
+def _attest_payment(p: Mapping[str, Any]) -> Args:
+    """DebtItem.attest_payment(op, item_id, amount, value_day, bank_reference)."""
+    return "attest_payment", (
+        key32(p["item_id"]),
+        int(p["amount"]),
+        day(p["value_day"]),
+        hash32(p["bank_reference_hash"]),
+    )
+
+
+def _pay_with_token(p: Mapping[str, Any]) -> Args:
+    """DebtItem.pay_with_token(op, item_id, amount, value_day)."""
+    return "pay_with_token", (key32(p["item_id"]), int(p["amount"]), day(p["value_day"]))
+
+
+def _mark_default(p: Mapping[str, Any]) -> Args:
+    """DebtItem.mark_default(op, item_id)."""
+    return "mark_default", (key32(p["item_id"]),)
+
+
+def _buy_back(p: Mapping[str, Any]) -> Args:
+    """DebtItem.buy_back(op, holding_id)."""
+    return "buy_back", (key32(p["holding_id"]),)
+
+
+def _cancel(p: Mapping[str, Any]) -> Args:
+    """DebtItem.cancel(op, item_id)."""
+    return "cancel", (key32(p["item_id"]),)
+
+
+def _set_max_tenor(p: Mapping[str, Any]) -> Args:
+    """DebtItem.set_max_tenor(op, days)."""
+    return "set_max_tenor", (int(p["days"]),)
+
+
+def _set_grace_days(p: Mapping[str, Any]) -> Args:
+    """DebtItem.set_grace_days(op, days)."""
+    return "set_grace_days", (int(p["days"]),)
+
+
+def _set_settlement_token(p: Mapping[str, Any]) -> Args:
+    """DebtItem.set_settlement_token(op, token)."""
+    return "set_settlement_token", (address(p["token_address"]),)
+
+
+def _mint(p: Mapping[str, Any]) -> Args:
+    """SettlementToken.mint(op, to, amount)."""
+    return "mint", (address(p["to_address"]), int(p["amount"]))
+
+
+def _burn(p: Mapping[str, Any]) -> Args:
+    """SettlementToken.burn(op, amount)."""
+    return "burn", (int(p["amount"]),)
+
+
+def _receipt_issue(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.issue(op, receipt_id, holder, goods_code, description_hash, quantity,
+    unit, location, evidence_hash)."""
+    return "issue", (
+        key32(p["receipt_id"]),
+        address(p["holder_address"]),
+        text32(p["goods_code"]),
+        hash32(p["description_hash"]),
+        int(p["quantity"]),
+        text32(p["unit"]),
+        text32(p["location"]),
+        hash32(p["evidence_hash"]),
+    )
+
+
+def _receipt_transfer(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.transfer(op, receipt_id, to)."""
+    return "transfer", (key32(p["receipt_id"]), address(p["to_address"]))
+
+
+def _receipt_pledge(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.pledge(op, receipt_id, bank, amount)."""
+    return "pledge", (key32(p["receipt_id"]), address(p["bank_address"]), int(p["amount"]))
+
+
+def _receipt_release_pledge(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.release_pledge(op, receipt_id)."""
+    return "release_pledge", (key32(p["receipt_id"]),)
+
+
+def _receipt_offer(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.offer(op, sale_id, receipt_id, buyer, buyer_receipt_id, quantity,
+    price)."""
+    return "offer", (
+        key32(p["sale_id"]),
+        key32(p["receipt_id"]),
+        address(p["buyer_address"]),
+        key32(p["buyer_receipt_id"]),
+        int(p["quantity"]),
+        int(p["price"]),
+    )
+
+
+def _receipt_pay(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.pay(op, sale_id, amount)."""
+    return "pay", (key32(p["sale_id"]), int(p["amount"]))
+
+
+def _receipt_close_sale(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.close_sale(op, sale_id)."""
+    return "close_sale", (key32(p["sale_id"]),)
+
+
+def _receipt_confirm_release(p: Mapping[str, Any]) -> Args:
+    """WarehouseReceipt.confirm_release(op, receipt_id, quantity, evidence_hash)."""
+    args = (key32(p["receipt_id"]), int(p["quantity"]), hash32(p["evidence_hash"]))
+    return "confirm_release", args
+
+
 _BUILDERS: dict[OpKind, Callable[[Mapping[str, Any]], Args]] = {
     OpKind.ADMIT_MEMBER: _admit,
     OpKind.REGISTER_FINGERPRINTS: _register,
@@ -150,7 +359,41 @@ _BUILDERS: dict[OpKind, Callable[[Mapping[str, Any]], Args]] = {
     OpKind.TRANSFER: _transfer,
     OpKind.PLEDGE: _pledge,
     OpKind.REPAY: _repay,
+    OpKind.CONFIRM_ITEM: _confirm,
+    OpKind.DISPUTE: _dispute,
+    OpKind.WITHDRAW_DISPUTE: _withdraw_dispute,
+    OpKind.RESOLVE_DISPUTE: _resolve_dispute,
+    OpKind.MERGE: _merge,
+    OpKind.PROPOSE_DILUTION: _propose_dilution,
+    OpKind.ACCEPT_DILUTION: _accept_dilution,
+    OpKind.RELEASE_PLEDGE: _release_pledge,
+    OpKind.ATTEST_PAYMENT: _attest_payment,
+    OpKind.PAY_WITH_TOKEN: _pay_with_token,
+    OpKind.MARK_DEFAULT: _mark_default,
+    OpKind.BUY_BACK: _buy_back,
+    OpKind.CANCEL_ITEM: _cancel,
+    OpKind.SET_MAX_TENOR: _set_max_tenor,
+    OpKind.SET_GRACE_DAYS: _set_grace_days,
+    OpKind.SET_SETTLEMENT_TOKEN: _set_settlement_token,
+    OpKind.TOKEN_MINT: _mint,
+    OpKind.TOKEN_BURN: _burn,
+    OpKind.RECEIPT_ISSUE: _receipt_issue,
+    OpKind.RECEIPT_TRANSFER: _receipt_transfer,
+    OpKind.RECEIPT_PLEDGE: _receipt_pledge,
+    OpKind.RECEIPT_RELEASE_PLEDGE: _receipt_release_pledge,
+    OpKind.RECEIPT_OFFER: _receipt_offer,
+    OpKind.RECEIPT_PAY: _receipt_pay,
+    OpKind.RECEIPT_CLOSE_SALE: _receipt_close_sale,
+    OpKind.RECEIPT_CONFIRM_RELEASE: _receipt_confirm_release,
 }
+
+
+def text32(value: Any) -> bytes:
+    """A short code (unit, goods code, location) as left-aligned ASCII in 32 bytes."""
+    raw = str(value).encode("ascii")
+    if len(raw) > 32:
+        raise ValueError(f"{value!r} is longer than 32 ASCII characters")
+    return raw.ljust(32, b"\x00")
 
 
 def day(value: Any) -> int:

@@ -93,6 +93,9 @@ def org_add(
     vat: Annotated[list[str] | None, typer.Option(help="VAT id; repeatable.")] = None,
     bic: Annotated[list[str] | None, typer.Option(help="BIC; repeatable.")] = None,
     account: Annotated[list[str] | None, typer.Option(help="Bank account; repeatable.")] = None,
+    sm2_key: Annotated[
+        list[str] | None, typer.Option(help="SM2 public key it signs documents with; repeatable.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Onboard an organisation with its own chain account and admit it to the registry."""
@@ -103,6 +106,7 @@ def org_add(
             (IdScheme.LEI, lei),
             (IdScheme.VAT, vat),
             (IdScheme.BIC, bic),
+            (IdScheme.SM2_KEY, sm2_key),
         )
         for value in values or []
     ]

@@ -1,0 +1,72 @@
+"""The `fourflow` command on a fresh home with its own local node, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fourflow.entrypoints.cli.main import app
+from fourflow.services.demo import MEMBERS
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "cli-test")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    yield invoke
+    invoke("chain", "node", "stop")
+
+
+def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("init", "--json")
+    assert code == 0
+    init = json.loads(out)
+    assert set(init["contracts"]) >= {"Registry", "Notary", "DebtItem"}
+    assert init["operator"]["roles"] == ["operator"]
+
+    core, supplier = MEMBERS[0], MEMBERS[1]
+    code, out, _ = run("org", "add", "--name", core.name, "--uscc", core.uscc,
+                       "--role", "core_enterprise", "--gln", "5790000435951",
+                       "--account", core.account, "--json")  # fmt: skip
+    assert code == 0, out
+    added = json.loads(out)
+    assert added["identifiers"] == ["gln:5790000435951"] and added["address"].startswith("0x")
+    code, _, _ = run("org", "add", "--name", supplier.name, "--uscc", supplier.uscc,
+                     "--role", "supplier")  # fmt: skip
+    assert code == 0
+
+    code, _, err = run("org", "add", "--name", "Bad", "--uscc", "91110000600037341X",
+                       "--role", "supplier")  # fmt: skip
+    assert code == 1 and "check character is 'X', expected 'L'" in err
+
+    code, out, _ = run("org", "list", "--json")
+    assert {o["uscc"] for o in json.loads(out)} >= {core.uscc, supplier.uscc}
+
+    code, out, _ = run("status", "--json")
+    status = json.loads(out)
+    assert status["initialised"] and status["counts"]["organisations"] == 3
+    assert status["counts"]["pending_chain_ops"] == 0
+
+    code, first, _ = run("chain", "info", "--json")
+    info = json.loads(first)
+    assert info["chain_id"] == 1337 and info["managed_node"] is True
+    assert info["contracts"] == init["contracts"]
+    assert info["block_number"] > 0
+
+
+def test_commands_before_init_say_what_to_do(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("org", "add", "--name", "X", "--uscc", MEMBERS[0].uscc, "--role", "bank")
+    assert code == 1 and "fourflow init" in err

@@ -212,7 +212,11 @@ def _org_ids(t: _Tree, party: etree._Element) -> tuple[Identifier, ...]:
 def _account(t: _Tree, account: etree._Element | None) -> str | None:
     if account is None:
         return None
-    return t.text(account, "Id/IBAN") or t.text(account, "Id/Othr/Id")
+    return (
+        t.text(account, "Id/IBAN")
+        or t.text(account, "Id/Othr/Id")
+        or t.text(account, "Id/PrtryAcct/Id")  # version 01
+    )
 
 
 def _party(t: _Tree, holder: etree._Element | None, party_path: str, account_path: str) -> PartyRef:

@@ -109,6 +109,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "fourflow.adapters.documents.iso20022",
     "fourflow.adapters.documents.epcis",
     "fourflow.adapters.documents.dcsa",
+    "fourflow.adapters.documents.tabular",  # keep last: it claims any text or ZIP bytes
 )
 
 

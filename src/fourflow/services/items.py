@@ -1,15 +1,39 @@
-"""Debt items: issue one for a verified trade's receivable, split it, pass it up the chain."""
+"""Debt items: issue, split, pass up the chain, and the rest of an item's life.
+
+After issue: the debtor's later confirmation or dispute, merges, dilution by a credit note both
+parties agree, pledge release, payments (attested by the account bank, or in settlement
+tokens), default with the pledged holdings passing to their banks, buy-back, cancellation;
+and the views ``describe_item`` and ``item_history``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 from dataclasses import replace
+from typing import Any, Literal
 
-from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, day_number
+from fourflow.domain.debt import (
+    AssetType,
+    Basis,
+    DebtItem,
+    Holding,
+    HoldingClaim,
+    ItemStatus,
+    day_number,
+    route_payment,
+)
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.findings import VerificationStatus
+from fourflow.domain.money import Money
+from fourflow.domain.parties import Role
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -19,7 +43,17 @@ from fourflow.services.common import (
     get_trade,
     new_id,
 )
-from fourflow.services.ports import ChainOp, Clock, Ledger, OpKind, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import (
+    ChainOp,
+    Clock,
+    Ledger,
+    OpKind,
+    OpStatus,
+    Repayment,
+    RoutedPart,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from fourflow.services.verification import load_trade
 from fourflow.verification.rules import open_receivable
 
@@ -220,3 +254,641 @@ def transfer(
         )
         uow.commit()
     return child
+
+
+# --------------------------------------------------------------------------- the item's life
+#
+# Each function below changes the store and queues its chain operation in one transaction, as
+# ``issue_item`` does; the relay applies it idempotently by op id.
+
+DEFAULT_GRACE_DAYS = 5
+PaymentMethod = Literal["debtor", "attested", "token"]
+_PAYMENT_KINDS: dict[str, OpKind] = {
+    "debtor": OpKind.REPAY,
+    "attested": OpKind.ATTEST_PAYMENT,
+    "token": OpKind.PAY_WITH_TOKEN,
+}
+
+
+def text_hash(text: str) -> str:
+    """Hex SHA-256 of a text (dispute reasons, bank references) as the chain records it."""
+    if not text.strip():
+        raise DomainValueError("the text to record must not be empty")
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
+
+
+def _queue(
+    uow: UnitOfWork, kind: OpKind, sender: str, params: dict[str, Any], subject: str
+) -> ChainOp:
+    """Queue a chain op in the caller's transaction and return it."""
+    op = ChainOp(new_id("op"), kind, sender, params, subject_id=subject)
+    uow.outbox.add(op)
+    return op
+
+
+def _ops_of(uow: UnitOfWork, item_id: str, kind: OpKind) -> list[ChainOp]:
+    """The item's queued or applied (not failed) ops of ``kind``."""
+    return [
+        o
+        for o in uow.outbox.for_subject(item_id)
+        if o.kind is kind and o.status is not OpStatus.FAILED
+    ]
+
+
+def is_disputed(uow: UnitOfWork, item_id: str) -> bool:
+    """True while the debtor's latest dispute of the item has not been lifted."""
+    raised = len(_ops_of(uow, item_id, OpKind.DISPUTE))
+    lifted = len(_ops_of(uow, item_id, OpKind.WITHDRAW_DISPUTE)) + len(
+        _ops_of(uow, item_id, OpKind.RESOLVE_DISPUTE)
+    )
+    return raised > lifted
+
+
+def is_cancelled(uow: UnitOfWork, item_id: str) -> bool:
+    """True once both creditor and debtor have approved the item's cancellation."""
+    item = get_item(uow, item_id)
+    parties = {o.sender_org_id for o in _ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+    return {item.creditor_id, item.debtor_id} <= parties
+
+
+def _open_item(uow: UnitOfWork, item_id: str, *, frozen_by_dispute: bool) -> DebtItem:
+    """The item, refusing one settled, cancelled or (when it matters) disputed."""
+    item = get_item(uow, item_id)
+    if item.status is ItemStatus.SETTLED:
+        raise ConflictError(f"debt item {item_id} is settled")
+    if is_cancelled(uow, item_id):
+        raise ConflictError(f"debt item {item_id} is cancelled")
+    if frozen_by_dispute and is_disputed(uow, item_id):
+        raise ConflictError(f"debt item {item_id} is disputed by its debtor")
+    return item
+
+
+def item_outstanding(uow: UnitOfWork, item_id: str) -> int:
+    """What the debtor still owes: the sum of the holdings' outstanding (net of dilutions)."""
+    return sum(h.outstanding for h in uow.items.holdings(item_id))
+
+
+def confirm_item(
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, clock: Clock, item_id: str, actor_id: str
+) -> DebtItem:
+    """The debtor confirms an item issued on the evidence: its EIP-712 signature, basis 2."""
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=True)
+        if actor_id != item.debtor_id:
+            raise PermissionDeniedError(f"only the debtor may confirm debt item {item_id}")
+        if item.basis is Basis.CONFIRMED:
+            raise ConflictError(f"debt item {item_id} is already confirmed")
+        if item.status is ItemStatus.PENDING:
+            raise ConflictError(f"debt item {item_id} is not on the chain yet")
+        debtor, creditor = get_org(uow, item.debtor_id), get_org(uow, item.creditor_id)
+        terms: dict[str, Any] = {
+            "item_id": item.id,
+            "debtor_address": chain_address(debtor),
+            "creditor_address": chain_address(creditor),
+            "currency": item.currency,
+            "face_value": item.face_value,
+            "maturity_day": day_number(item.maturity_date),
+            "report_hash": item.report_hash,
+        }
+        deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
+        signed = dict(ledger.sign_confirmation(debtor.id, terms, deadline))
+        confirmed = replace(item, basis=Basis.CONFIRMED)
+        uow.items.update(confirmed)
+        params = {"item_id": item.id, "confirmation": signed}
+        _queue(uow, OpKind.CONFIRM_ITEM, actor_id, params, item.id)
+        uow.commit()
+    return confirmed
+
+
+def dispute_item(
+    *, uow_factory: UnitOfWorkFactory, item_id: str, reason: str, actor_id: str
+) -> str:
+    """The debtor disputes an item (freezes moves and pledges); returns the reason's hash."""
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=True)
+        if actor_id != item.debtor_id:
+            raise PermissionDeniedError(f"only the debtor may dispute debt item {item_id}")
+        digest = text_hash(reason)
+        params = {"item_id": item_id, "reason_hash": digest, "reason": reason.strip()}
+        _queue(uow, OpKind.DISPUTE, actor_id, params, item_id)
+        uow.commit()
+    return digest
+
+
+def lift_dispute(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    actor_id: str,
+    resolution: str | None = None,
+    operator_id: str | None = None,
+) -> None:
+    """Lift a dispute: the debtor withdraws it, or the operator records a resolution."""
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        if not is_disputed(uow, item_id):
+            raise ConflictError(f"debt item {item_id} is not disputed")
+        if actor_id == item.debtor_id and resolution is None:
+            _queue(uow, OpKind.WITHDRAW_DISPUTE, actor_id, {"item_id": item_id}, item_id)
+        elif operator_id is not None and actor_id == operator_id and resolution:
+            params = {
+                "item_id": item_id,
+                "resolution_hash": text_hash(resolution),
+                "resolution": resolution.strip(),
+            }
+            _queue(uow, OpKind.RESOLVE_DISPUTE, actor_id, params, item_id)
+        else:
+            raise PermissionDeniedError(
+                "a dispute is lifted by the debtor (withdrawal) or by the operator "
+                "with a recorded resolution"
+            )
+        uow.commit()
+
+
+def merge(
+    *, uow_factory: UnitOfWorkFactory, holding_id: str, other_holding_id: str, actor_id: str
+) -> Holding:
+    """Merge another holding of the same item and holder into ``holding_id``."""
+    with uow_factory() as uow:
+        if holding_id == other_holding_id:
+            raise DomainValueError("cannot merge a holding with itself")
+        into = get_holding(uow, holding_id)
+        other = get_holding(uow, other_holding_id)
+        for h in (into, other):
+            if h.holder_id != actor_id:
+                raise PermissionDeniedError(f"holding {h.id} is not held by {actor_id}")
+            if h.locked:
+                raise ConflictError(f"holding {h.id} is pledged and locked")
+        if into.item_id != other.item_id:
+            raise DomainValueError("the holdings belong to different debt items")
+        if other.outstanding == 0:
+            raise DomainValueError(f"holding {other.id} has nothing outstanding to merge")
+        _open_item(uow, into.item_id, frozen_by_dispute=True)
+        merged = replace(
+            into,
+            amount=into.amount + other.amount,
+            outstanding=into.outstanding + other.outstanding,
+        )
+        uow.items.update_holding(merged)
+        uow.items.update_holding(replace(other, amount=0, outstanding=0))
+        params = {"holding_id": into.id, "other_holding_id": other.id}
+        _queue(uow, OpKind.MERGE, actor_id, params, into.item_id)
+        uow.commit()
+    return merged
+
+
+def credit_note_hash(uow: UnitOfWork, number: str) -> str:
+    """The hash naming a credit note: its stored fingerprint, else SHA-256 of its number."""
+    stored = uow.documents.by_number(DocumentKind.CREDIT_NOTE, number)
+    if stored:
+        return stored[0].fingerprint
+    return text_hash(f"credit_note:{number}")
+
+
+def dilution_plan(holdings: list[Holding], creditor_id: str, amount: int) -> list[tuple[str, int]]:
+    """Which holdings a dilution reduces: the creditor's own unpledged ones, oldest first."""
+    plan: list[tuple[str, int]] = []
+    left = amount
+    for h in holdings:
+        if left == 0:
+            break
+        if h.holder_id != creditor_id or h.locked or h.outstanding == 0:
+            continue
+        cut = min(left, h.outstanding)
+        plan.append((h.id, cut))
+        left -= cut
+    if left:
+        raise DomainValueError(
+            f"dilution {amount} exceeds the creditor's unpledged outstanding {amount - left}"
+        )
+    return plan
+
+
+def propose_dilution(
+    *, uow_factory: UnitOfWorkFactory, item_id: str, amount: int, credit_note: str, actor_id: str
+) -> str:
+    """The creditor proposes to reduce the item by a credit note; returns the note's hash."""
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=False)
+        if actor_id != item.creditor_id:
+            raise PermissionDeniedError(f"only the creditor may propose a dilution of {item_id}")
+        if amount <= 0:
+            raise DomainValueError("dilution amount must be positive")
+        digest = credit_note_hash(uow, credit_note)
+        used = [o for o in _ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)]
+        if any(o.params["credit_note_hash"] == digest for o in used):
+            raise ConflictError(f"credit note {credit_note} was already used on {item_id}")
+        dilution_plan(uow.items.holdings(item_id), item.creditor_id, amount)
+        params = {
+            "item_id": item_id,
+            "amount": amount,
+            "credit_note_hash": digest,
+            "credit_note": credit_note,
+        }
+        _queue(uow, OpKind.PROPOSE_DILUTION, actor_id, params, item_id)
+        uow.commit()
+    return digest
+
+
+def accept_dilution(
+    *, uow_factory: UnitOfWorkFactory, item_id: str, amount: int, credit_note: str, actor_id: str
+) -> list[tuple[str, int]]:
+    """The debtor accepts a proposed dilution; the creditor's holdings fall by ``amount``."""
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=False)
+        if actor_id != item.debtor_id:
+            raise PermissionDeniedError(f"only the debtor may accept a dilution of {item_id}")
+        digest = credit_note_hash(uow, credit_note)
+        proposed = [
+            o
+            for o in _ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)
+            if o.params["credit_note_hash"] == digest
+        ]
+        if not proposed:
+            raise NotFoundError(f"no dilution by credit note {credit_note} was proposed")
+        if int(proposed[0].params["amount"]) != amount:
+            raise DomainValueError(
+                f"dilution amount differs: proposed {proposed[0].params['amount']}, given {amount}"
+            )
+        if any(
+            o.params["credit_note_hash"] == digest
+            for o in _ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)
+        ):
+            raise ConflictError(f"the dilution by credit note {credit_note} is already applied")
+        holdings = uow.items.holdings(item_id)
+        plan = dilution_plan(holdings, item.creditor_id, amount)
+        by_id = {h.id: h for h in holdings}
+        for holding_id, cut in plan:
+            h = by_id[holding_id]
+            uow.items.update_holding(replace(h, outstanding=h.outstanding - cut))
+        if item_outstanding(uow, item_id) == 0:
+            uow.items.update(replace(item, status=ItemStatus.SETTLED))
+        params = {"item_id": item_id, "amount": amount, "credit_note_hash": digest}
+        _queue(uow, OpKind.ACCEPT_DILUTION, actor_id, params, item_id)
+        uow.commit()
+    return plan
+
+
+def release_pledge(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) -> Holding:
+    """The pledgee bank releases a pledge (repaid off chain, or waived): the holding is free."""
+    with uow_factory() as uow:
+        holding = get_holding(uow, holding_id)
+        if not holding.locked or holding.pledge is None:
+            raise ConflictError(f"holding {holding_id} is not pledged")
+        if holding.pledge_bank_id != actor_id:
+            raise PermissionDeniedError(f"only the pledgee bank may release holding {holding_id}")
+        released = replace(holding, pledge=replace(holding.pledge, principal=0, interest=0))
+        uow.items.update_holding(released)
+        financing = uow.financings.by_holding(holding_id)
+        if financing is not None:
+            uow.financings.update(replace(financing, status=FinancingStatus.REPAID))
+        _queue(uow, OpKind.RELEASE_PLEDGE, actor_id, {"holding_id": holding_id}, holding.item_id)
+        uow.commit()
+    return released
+
+
+def pay(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    amount: int,
+    value_date: dt.date,
+    reference: str,
+    payer_id: str,
+    method: PaymentMethod = "attested",
+) -> Repayment:
+    """Record a payment of the item and route it, banks first, as the contract will.
+
+    ``attested``: the debtor's account bank attests a payment it saw on its statement (the
+    camt.054 entry's amount, value date and reference); ``token``: the debtor pays in settlement
+    tokens; ``debtor``: the debtor declares it (``repay``). The same reference is refused twice
+    for one item, so a statement ingested again cannot pay twice.
+    """
+    kind = _PAYMENT_KINDS.get(method)
+    if kind is None:
+        raise DomainValueError(f"payment method {method!r} is not one of {sorted(_PAYMENT_KINDS)}")
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        if is_cancelled(uow, item_id):
+            raise ConflictError(f"debt item {item_id} is cancelled")
+        payer = get_org(uow, payer_id)
+        if method == "attested" and not payer.has_role(Role.BANK):
+            raise PermissionDeniedError(f"{payer.name} is not a bank: it cannot attest payments")
+        if method != "attested" and payer_id != item.debtor_id:
+            raise PermissionDeniedError(f"only the debtor pays debt item {item_id} directly")
+        if not reference.strip():
+            raise DomainValueError("a payment needs its bank reference")
+        previous = uow.repayments.for_item(item_id)
+        if any(r.reference == reference for r in previous):
+            raise ConflictError(f"payment {reference} is already recorded on {item_id}")
+        outstanding = item_outstanding(uow, item_id)
+        if item.status is ItemStatus.SETTLED or outstanding == 0:
+            raise ConflictError(f"debt item {item_id} is already settled")
+        if amount <= 0:
+            raise DomainValueError("payment amount must be positive")
+        if amount > outstanding:
+            raise DomainValueError(f"payment {amount} exceeds the outstanding {outstanding}")
+        if previous and value_date < max(r.value_date for r in previous):
+            raise DomainValueError("value date is before an earlier payment of this item")
+        repayment = _route(uow, item, amount, value_date, reference)
+        params: dict[str, Any] = {
+            "item_id": item_id,
+            "amount": amount,
+            "value_day": day_number(value_date),
+        }
+        if method == "attested":
+            params["bank_reference_hash"] = text_hash(reference)
+            params["bank_reference"] = reference
+        _queue(uow, kind, payer_id, params, item_id)
+        uow.commit()
+    return repayment
+
+
+def _route(
+    uow: UnitOfWork, item: DebtItem, amount: int, value_date: dt.date, reference: str
+) -> Repayment:
+    """Route a payment over the holdings (domain rule) and store the parts and new states."""
+    holdings = uow.items.holdings(item.id)
+    claims = [HoldingClaim(h.id, h.holder_id, h.outstanding, h.pledge) for h in holdings]
+    routed, after = route_payment(claims, amount, day_number(value_date))
+    payment_id = new_id("pay")
+    parts: list[RoutedPart] = []
+    by_id = {h.id: h for h in holdings}
+    after_by_id = {c.holding_id: c for c in after}
+    for part in routed:
+        claim, holding = after_by_id[part.holding_id], by_id[part.holding_id]
+        bank = holding.pledge_bank_id or ""
+        for kind, payee, value in (
+            ("bank_interest", bank, part.to_bank_interest),
+            ("bank_principal", bank, part.to_bank - part.to_bank_interest),
+            ("holder", holding.holder_id, part.to_holder),
+        ):
+            if value:
+                parts.append(RoutedPart(payment_id, item.id, holding.id, payee, kind, value))
+        uow.items.update_holding(
+            replace(
+                holding,
+                outstanding=claim.outstanding,
+                pledge=claim.pledge,
+                received=holding.received + part.to_holder,
+            )
+        )
+        if holding.locked and claim.pledge is not None and not claim.pledge.active:
+            financing = uow.financings.by_holding(holding.id)
+            if financing is not None:
+                uow.financings.update(replace(financing, status=FinancingStatus.REPAID))
+    repayment = Repayment(payment_id, item.id, amount, value_date, reference, tuple(parts))
+    uow.repayments.add(repayment)
+    paid = item.paid + amount
+    left = sum(after_by_id[h.id].outstanding for h in holdings)
+    uow.items.update(
+        replace(item, paid=paid, status=ItemStatus.SETTLED if left == 0 else item.status)
+    )
+    return repayment
+
+
+def mark_default(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    actor_id: str,
+    as_of: dt.date,
+    operator_id: str | None = None,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+) -> list[Holding]:
+    """Mark an overdue item defaulted: each pledged holding passes to its bank (recourse kept).
+
+    Returns the holdings that passed to banks. Only the operator or a bank may do it, and only
+    past maturity plus ``grace_days`` while something is unpaid.
+    """
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=False)
+        actor = get_org(uow, actor_id)
+        if actor_id != operator_id and not actor.has_role(Role.BANK):
+            raise PermissionDeniedError(f"{actor.name} may not mark a default")
+        if item.status is ItemStatus.DEFAULTED:
+            raise ConflictError(f"debt item {item_id} is already defaulted")
+        if item.status_on(as_of, grace_days) is not ItemStatus.OVERDUE:
+            raise ConflictError(
+                f"debt item {item_id} is not overdue on {as_of} "
+                f"(maturity {item.maturity_date}, grace {grace_days} days)"
+            )
+        foreclosed: list[Holding] = []
+        for holding in uow.items.holdings(item_id):
+            if not holding.locked or holding.pledge is None or holding.pledge_bank_id is None:
+                continue
+            closed = replace(
+                holding,
+                holder_id=holding.pledge_bank_id,
+                acquired_from=holding.holder_id,
+                pledge=replace(holding.pledge, principal=0, interest=0),
+            )
+            uow.items.update_holding(closed)
+            foreclosed.append(closed)
+        uow.items.update(replace(item, status=ItemStatus.DEFAULTED))
+        _queue(uow, OpKind.MARK_DEFAULT, actor_id, {"item_id": item_id}, item_id)
+        uow.commit()
+    return foreclosed
+
+
+def buy_back(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) -> Holding:
+    """The pledgor takes a foreclosed holding back from its bank (paying the recourse price)."""
+    with uow_factory() as uow:
+        holding = get_holding(uow, holding_id)
+        if holding.acquired_from != actor_id or holding.pledge_bank_id != holding.holder_id:
+            raise PermissionDeniedError(
+                f"{actor_id} is not the pledgor of foreclosed holding {holding_id}"
+            )
+        item = get_item(uow, holding.item_id)
+        if item.status is not ItemStatus.DEFAULTED and not any(
+            o.kind is OpKind.MARK_DEFAULT for o in uow.outbox.for_subject(item.id)
+        ):
+            raise ConflictError(f"holding {holding_id} was never foreclosed")
+        back = replace(holding, holder_id=actor_id, acquired_from=holding.holder_id)
+        uow.items.update_holding(back)
+        _queue(uow, OpKind.BUY_BACK, actor_id, {"holding_id": holding_id}, holding.item_id)
+        uow.commit()
+    return back
+
+
+def cancel_item(*, uow_factory: UnitOfWorkFactory, item_id: str, actor_id: str) -> bool:
+    """Creditor and debtor each approve cancelling an unmoved, unpaid, never-pledged item.
+
+    Returns True when this approval completes the cancellation (the holding falls to zero).
+    """
+    with uow_factory() as uow:
+        item = _open_item(uow, item_id, frozen_by_dispute=False)
+        if actor_id not in (item.creditor_id, item.debtor_id):
+            raise PermissionDeniedError("only the creditor and the debtor may cancel an item")
+        if item.paid:
+            raise ConflictError(f"debt item {item_id} has payments")
+        holdings = uow.items.holdings(item_id)
+        if len(holdings) != 1:
+            raise ConflictError(f"debt item {item_id} has moved (split or transferred)")
+        if holdings[0].pledge is not None:
+            raise ConflictError(f"debt item {item_id} was pledged")
+        approved = {o.sender_org_id for o in _ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+        if actor_id in approved:
+            raise ConflictError(f"{actor_id} already approved cancelling {item_id}")
+        done = len(approved | {actor_id}) == 2
+        if done:
+            uow.items.update_holding(replace(holdings[0], outstanding=0))
+        _queue(uow, OpKind.CANCEL_ITEM, actor_id, {"item_id": item_id}, item_id)
+        uow.commit()
+    return done
+
+
+def mint_tokens(
+    *, uow_factory: UnitOfWorkFactory, bank_id: str, to_org_id: str, amount: int
+) -> ChainOp:
+    """A bank mints settlement tokens (tokenised deposits) to a member's account."""
+    with uow_factory() as uow:
+        bank = get_org(uow, bank_id)
+        if not bank.has_role(Role.BANK):
+            raise PermissionDeniedError(f"{bank.name} is not a bank: it cannot mint deposits")
+        if amount <= 0:
+            raise DomainValueError("mint amount must be positive")
+        to = get_org(uow, to_org_id)
+        params = {"to_address": chain_address(to), "amount": amount, "to_org_id": to.id}
+        op = _queue(uow, OpKind.TOKEN_MINT, bank_id, params, to.id)
+        uow.commit()
+    return op
+
+
+# --------------------------------------------------------------------------- views
+
+
+def money_view(minor: int, currency: str) -> dict[str, Any]:
+    """An amount as both a decimal string and minor units."""
+    return {
+        "amount": Money.from_minor(minor, currency).plain(),
+        "minor": minor,
+        "currency": currency,
+    }
+
+
+def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, Any]:
+    """The item with its holdings (holder, value, pledge) and what each party has been paid."""
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        orgs = {o.id: o for o in uow.organisations.list()}
+        holdings = uow.items.holdings(item_id)
+        repayments = uow.repayments.for_item(item_id)
+        disputed, cancelled = is_disputed(uow, item_id), is_cancelled(uow, item_id)
+        outstanding = item_outstanding(uow, item_id)
+        financings = {h.id: uow.financings.by_holding(h.id) for h in holdings}
+    cur = item.currency
+
+    def name(org_id: str | None) -> str | None:
+        return orgs[org_id].name if org_id in orgs else org_id
+
+    settled: dict[str, int] = {}
+    by_holding: dict[str, dict[str, int]] = {}
+    for r in repayments:
+        for p in r.parts:
+            settled[p.payee_id] = settled.get(p.payee_id, 0) + p.amount
+            slot = by_holding.setdefault(p.holding_id, {})
+            slot[p.kind] = slot.get(p.kind, 0) + p.amount
+    rows = []
+    for h in holdings:
+        pledge = None
+        if h.pledge is not None:
+            fin = financings.get(h.id)
+            pledge = {
+                "bank": name(h.pledge_bank_id),
+                "bank_id": h.pledge_bank_id,
+                "principal": money_view(h.pledge.principal, cur),
+                "interest": money_view(h.pledge.interest, cur),
+                "rate_bps": h.pledge.rate_bps,
+                "status": "active" if h.pledge.active else "released",
+                "financed_principal": money_view(fin.principal, cur) if fin else None,
+            }
+        paid = by_holding.get(h.id, {})
+        rows.append(
+            {
+                "holding_id": h.id,
+                "holder": name(h.holder_id),
+                "holder_id": h.holder_id,
+                "value": money_view(h.amount, cur),
+                "outstanding": money_view(h.outstanding, cur),
+                "parent_id": h.parent_id,
+                "acquired_from": name(h.acquired_from),
+                "pledge": pledge,
+                "paid_to_holder": money_view(paid.get("holder", 0), cur),
+                "paid_to_bank": money_view(
+                    paid.get("bank_interest", 0) + paid.get("bank_principal", 0), cur
+                ),
+            }
+        )
+    status = "cancelled" if cancelled else item.status.value
+    return {
+        "item_id": item.id,
+        "trade_id": item.trade_id,
+        "debtor": name(item.debtor_id),
+        "creditor": name(item.creditor_id),
+        "basis": item.basis.name.lower(),
+        "status": status,
+        "disputed": disputed,
+        "issue_date": item.issue_date.isoformat(),
+        "maturity_date": item.maturity_date.isoformat(),
+        "face_value": money_view(item.face_value, cur),
+        "paid": money_view(item.paid, cur),
+        "outstanding": money_view(outstanding, cur),
+        "holdings": rows,
+        "settled_by_party": [
+            {"party": name(org_id), "party_id": org_id, **money_view(total, cur)}
+            for org_id, total in sorted(settled.items(), key=lambda kv: -kv[1])
+        ],
+    }
+
+
+def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[str, Any]]:
+    """The item's provenance: every operation in order, who did it, to whom, and its tx."""
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        orgs = {o.id: o for o in uow.organisations.list()}
+        holdings = {h.id: h for h in uow.items.holdings(item_id)}
+        ops = list(uow.outbox.for_subject(item_id))
+        for h in holdings.values():
+            fin = uow.financings.by_holding(h.id)
+            if fin is not None:
+                ops.extend(uow.outbox.for_subject(fin.id))
+    ops.sort(key=lambda o: o.seq or 0)
+    by_address = {(o.chain_address or "").lower(): o.name for o in orgs.values()}
+
+    def name(org_id: str | None) -> str | None:
+        return orgs[org_id].name if org_id in orgs else org_id
+
+    events = []
+    for op in ops:
+        p = op.params
+        event: dict[str, Any] = {
+            "op": op.kind.value,
+            "by": name(op.sender_org_id),
+            "status": op.status.value,
+            "tx": op.tx_hash,
+            "block": op.block_number,
+        }
+        if "amount" in p:
+            event["amount"] = money_view(int(p["amount"]), item.currency)
+        if op.kind in (OpKind.SPLIT, OpKind.TRANSFER):
+            child = holdings.get(str(p["new_holding_id"]))
+            event["from_holding"] = p["holding_id"]
+            event["to_holding"] = p["new_holding_id"]
+            event["to"] = (
+                name(child.holder_id)
+                if child
+                else by_address.get(str(p.get("to_address", "")).lower())
+            )
+        elif op.kind is OpKind.PLEDGE:
+            event["holding"] = p["holding_id"]
+            event["to"] = by_address.get(str(p["bank_address"]).lower())
+            event["principal"] = money_view(int(p["principal"]), item.currency)
+            event["rate_bps"] = p["rate_bps"]
+        elif "holding_id" in p:
+            event["holding"] = p["holding_id"]
+        for key in ("value_day", "reason", "credit_note", "bank_reference", "resolution"):
+            if key in p:
+                event[key] = p[key]
+        events.append(event)
+    return events

@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from fourflow.adapters.chain import confirmation
 from fourflow.adapters.chain.abi import ContractAbi
-from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
+from fourflow.adapters.chain.artifacts import Artifact, contracts_dir, load_artifact, load_artifacts
 from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
 from fourflow.adapters.chain.errors import (
     ChainError,
@@ -40,6 +40,9 @@ from fourflow.adapters.chain.ops import (
     DEBT_ITEM,
     NOTARY,
     REGISTRY,
+    SETTLEMENT_TOKEN,
+    TOKEN_PULLING,
+    WAREHOUSE_RECEIPT,
     ContractCall,
     build_call,
     day,
@@ -50,6 +53,10 @@ from fourflow.services.ports import ChainInfo, ChainOp, ChainReceipt, KeyStore, 
 
 _ALREADY_APPLIED = "operation already applied"
 _GAS_HEADROOM = 1.25
+# Contracts of issue 5, deployed next to the core three when their sources are present.
+EXTENSIONS = (SETTLEMENT_TOKEN, WAREHOUSE_RECEIPT)
+# The settlement token: a tokenised CNY deposit in minor units (fen).
+TOKEN_ARGS = ("FourFlow CNY Deposit", "FCNY", 2, 156)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +144,7 @@ class ChainLedger:
         it may anchor batches). Returns the existing addresses if they already hold code.
         """
         if self._deployed():
+            self._deploy_extensions(operator_org_id)
             return self.addresses
         operator = self.account(operator_org_id)
         artifacts = self.artifacts()
@@ -150,12 +158,54 @@ class ChainLedger:
         for name, tx_hash in others:
             self._addresses[name] = self._deployed_address(name, receipts[tx_hash])
         self.apply(self._admit_operator_op(operator_org_id, operator.address, registry))
+        self._deploy_extensions(operator_org_id)
         return self.addresses
+
+    def _deploy_extensions(self, operator_org_id: str) -> None:
+        """Deploy SettlementToken and WarehouseReceipt where missing; wire the token in.
+
+        Skipped for contracts whose sources are not in the package (older builds).
+        """
+        available = [name for name in EXTENSIONS if name in self.artifacts()]
+        missing = [name for name in available if not self._has_code(name)]
+        if not missing:
+            return
+        operator = self.account(operator_org_id)
+        registry = self._address(REGISTRY)
+        if SETTLEMENT_TOKEN in missing:
+            token = self._deploy_one(
+                operator, self.artifacts()[SETTLEMENT_TOKEN], (registry, *TOKEN_ARGS)
+            )
+            self._addresses[SETTLEMENT_TOKEN] = token
+            self.apply(
+                ChainOp(
+                    op_id=f"deploy:{token}:set-settlement-token",
+                    kind=OpKind.SET_SETTLEMENT_TOKEN,
+                    sender_org_id=operator_org_id,
+                    params={"token_address": token},
+                )
+            )
+        if WAREHOUSE_RECEIPT in missing:
+            args = (registry, self._address(SETTLEMENT_TOKEN))
+            self._addresses[WAREHOUSE_RECEIPT] = self._deploy_one(
+                operator, self.artifacts()[WAREHOUSE_RECEIPT], args
+            )
+
+    def _has_code(self, name: str) -> bool:
+        """True when contract ``name`` has an address holding code."""
+        if name not in self._addresses:
+            return False
+        code = self.client.request("eth_getCode", [self._addresses[name], "latest"])
+        return isinstance(code, str) and len(code) > 2
 
     def artifacts(self) -> dict[str, Artifact]:
         """The compiled contracts (compiled once, cached under ``artifacts_home``)."""
         if self._artifacts is None:
-            self._artifacts = load_artifacts(self._artifacts_home)
+            artifacts = load_artifacts(self._artifacts_home)
+            for name in EXTENSIONS:
+                if name not in artifacts and (contracts_dir() / f"{name}.vy").is_file():
+                    artifacts[name] = load_artifact(name, self._artifacts_home)
+            self._artifacts = artifacts
         return self._artifacts
 
     def abi(self, contract: str) -> ContractAbi:
@@ -179,6 +229,7 @@ class ChainLedger:
         call = build_call(op)
         if self._is_applied(call):
             return self._original(op, call)
+        self._approve_token_pulls([(op, call)])
         sender = self.account(op.sender_org_id)
         tx = self._tx(call)
         try:
@@ -205,6 +256,13 @@ class ChainLedger:
                 results[index] = self._try(partial(self._original, ops[index], call))
             elif call is not None:
                 fresh.append((index, call))
+        try:
+            self._approve_token_pulls([(ops[i], c) for i, c in fresh])
+        except FourFlowError as exc:  # the allowance could not be set: those ops wait
+            for index, _call in fresh:
+                if ops[index].kind in TOKEN_PULLING:
+                    results[index] = ChainError(f"operation {ops[index].op_id}: {exc}")
+            fresh = [(i, c) for i, c in fresh if ops[i].kind not in TOKEN_PULLING]
         sent = self._send_all(ops, fresh, results)
         self._collect(sent, results)
         return self._finish(results)
@@ -294,6 +352,40 @@ class ChainLedger:
         return tuple(events)
 
     # ----------------------------------------------------------------- internals
+
+    def _approve_token_pulls(self, pending: Sequence[tuple[ChainOp, ContractCall]]) -> None:
+        """Approve each contract that will pull settlement tokens from a sender, if short.
+
+        ``pay_with_token``, ``buy_back`` and a receipt sale's ``pay`` move tokens with
+        ``transferFrom(sender, ...)``; the sender must have approved the contract for the sum
+        of its pending pulls. ERC-20 ``approve`` sets (not adds) the allowance, so sending it
+        again after a crash is harmless.
+        """
+        needed: dict[tuple[str, str], int] = {}
+        for op, call in pending:
+            if op.kind not in TOKEN_PULLING:
+                continue
+            if op.kind is OpKind.BUY_BACK:
+                amount = int(self.view(DEBT_ITEM, "buy_back_price", key32(op.params["holding_id"])))
+            else:
+                amount = int(op.params["amount"])
+            if amount:
+                key = (op.sender_org_id, self._address(call.contract))
+                needed[key] = needed.get(key, 0) + amount
+        hashes = []
+        for (org_id, spender), amount in needed.items():
+            owner = self.account(org_id)
+            allowance = int(self.view(SETTLEMENT_TOKEN, "allowance", owner.address, spender))
+            if allowance >= amount:
+                continue
+            data = self.abi(SETTLEMENT_TOKEN).encode_call("approve", (spender, amount))
+            tx = TxRequest(self._address(SETTLEMENT_TOKEN), data, 120_000)
+            hashes.append(self.client.send(owner, tx))
+        if hashes:
+            receipts = self.client.wait(hashes)
+            failed = [h for h in hashes if receipts[h].status != 1]
+            if failed:
+                raise ChainError(f"settlement token approval failed in {', '.join(failed)}")
 
     def _address(self, contract: str) -> str:
         """The deployed address of a contract."""
@@ -541,7 +633,74 @@ def _read_item_count(ledger: ChainLedger) -> int:
     return int(ledger.view(DEBT_ITEM, "item_count"))
 
 
+def _read_item_life(ledger: ChainLedger, item_id: str) -> dict[str, Any]:
+    """The item's life after issue: diluted, cancelled, dispute, default day, cancel approvals."""
+    return dict(ledger.view(DEBT_ITEM, "item_life", key32(item_id)))
+
+
+def _read_recourse(ledger: ChainLedger, holding_id: str) -> dict[str, Any] | None:
+    """What a bank was owed on a foreclosed holding, or None when there is no recourse."""
+    recourse: dict[str, Any] = dict(ledger.view(DEBT_ITEM, "recourse", key32(holding_id)))
+    return recourse if optional_address(recourse["bank"]) else None
+
+
+def _read_buy_back_price(ledger: ChainLedger, holding_id: str) -> int:
+    """What the pledgor pays its bank to take a foreclosed holding back."""
+    return int(ledger.view(DEBT_ITEM, "buy_back_price", key32(holding_id)))
+
+
+def _read_overdue(ledger: ChainLedger, item_id: str) -> bool:
+    """True when the item is past maturity plus grace and not paid."""
+    return bool(ledger.view(DEBT_ITEM, "overdue", key32(item_id)))
+
+
+def _read_dilution(ledger: ChainLedger, item_id: str, credit_note_hash: str) -> dict[str, Any]:
+    """A dilution's amount and state (0 none, 1 proposed, 2 applied)."""
+    amount, state = ledger.view(DEBT_ITEM, "dilution", key32(item_id), hash32(credit_note_hash))
+    return {"amount": int(amount), "state": int(state)}
+
+
+def _read_terms(ledger: ChainLedger) -> dict[str, int]:
+    """The operator-configured maximum tenor and grace days."""
+    return {
+        "max_tenor_days": int(ledger.view(DEBT_ITEM, "max_tenor_days")),
+        "grace_days": int(ledger.view(DEBT_ITEM, "grace_days")),
+    }
+
+
+def _read_token_balance(ledger: ChainLedger, owner: str) -> int:
+    """An account's settlement-token balance, minor units."""
+    return int(ledger.view(SETTLEMENT_TOKEN, "balanceOf", address(owner)))
+
+
+def _read_token_supply(ledger: ChainLedger) -> int:
+    """The settlement token's total supply, minor units."""
+    return int(ledger.view(SETTLEMENT_TOKEN, "totalSupply"))
+
+
+def _read_receipt(ledger: ChainLedger, receipt_id: str) -> dict[str, Any] | None:
+    """A warehouse receipt, or None when no such receipt exists."""
+    receipt: dict[str, Any] = dict(ledger.view(WAREHOUSE_RECEIPT, "receipt", key32(receipt_id)))
+    return receipt if optional_address(receipt["warehouse"]) else None
+
+
+def _read_sale(ledger: ChainLedger, sale_id: str) -> dict[str, Any] | None:
+    """A receipt sale, or None when no such sale exists."""
+    sale: dict[str, Any] = dict(ledger.view(WAREHOUSE_RECEIPT, "sale", key32(sale_id)))
+    return sale if int(sale["state"]) else None
+
+
 _READERS: dict[str, Callable[..., Any]] = {
+    "item_life": _read_item_life,
+    "recourse": _read_recourse,
+    "buy_back_price": _read_buy_back_price,
+    "overdue": _read_overdue,
+    "dilution": _read_dilution,
+    "terms": _read_terms,
+    "token_balance": _read_token_balance,
+    "token_supply": _read_token_supply,
+    "receipt": _read_receipt,
+    "sale": _read_sale,
     "item_count": _read_item_count,
     "item": _read_item,
     "holding": _read_holding,

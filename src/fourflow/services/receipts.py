@@ -1,0 +1,193 @@
+"""Warehouse receipts (仓单): issue per lot, pledge, sell with delivery versus payment, release.
+
+A warehouse issues a receipt for a lot it holds; the holder may pledge it to a bank (inventory
+financing) or sell it: the buyer pays in settlement tokens and the contract passes title to the
+units paid for in the same transaction (the bank paid first when the receipt is pledged). The
+warehouse confirms the physical release of goods. Each change is queued through the outbox;
+the operations on a receipt (subject = the receipt id) are its history, and the chain holds its
+current state (``describe_receipt`` reads both).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.parties import Role
+from fourflow.services.common import chain_address, get_org, new_id
+from fourflow.services.items import text_hash
+from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWork, UnitOfWorkFactory
+
+
+def _queue(
+    uow: UnitOfWork, kind: OpKind, sender: str, params: dict[str, Any], receipt_id: str
+) -> ChainOp:
+    """Queue a receipt op in the caller's transaction."""
+    op = ChainOp(new_id("op"), kind, sender, params, subject_id=receipt_id)
+    uow.outbox.add(op)
+    return op
+
+
+def _issued(uow: UnitOfWork, receipt_id: str) -> ChainOp:
+    """The issue op of a receipt (ConflictError naming the receipt if there is none)."""
+    for op in uow.outbox.for_subject(receipt_id):
+        if op.kind is OpKind.RECEIPT_ISSUE and op.status is not OpStatus.FAILED:
+            return op
+    raise ConflictError(f"warehouse receipt {receipt_id} was not issued on this platform")
+
+
+def _positive(value: int, what: str) -> int:
+    """``value`` if positive, else DomainValueError naming ``what``."""
+    if value <= 0:
+        raise DomainValueError(f"{what} must be positive")
+    return value
+
+
+def issue_receipt(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    warehouse_id: str,
+    holder_id: str,
+    goods_code: str,
+    description: str,
+    quantity: int,
+    unit: str,
+    location: str,
+    evidence: str,
+) -> str:
+    """A warehouse issues a receipt to the depositor for a lot; returns the receipt id.
+
+    ``evidence`` is the EPCIS receiving event (its fingerprint or text), hashed on chain.
+    """
+    with uow_factory() as uow:
+        warehouse = get_org(uow, warehouse_id)
+        if not warehouse.has_role(Role.WAREHOUSE):
+            raise PermissionDeniedError(f"{warehouse.name} is not a warehouse")
+        holder = get_org(uow, holder_id)
+        receipt_id = new_id("wr")
+        params = {
+            "receipt_id": receipt_id,
+            "holder_address": chain_address(holder),
+            "holder_id": holder.id,
+            "goods_code": goods_code,
+            "description": description,
+            "description_hash": text_hash(description),
+            "quantity": _positive(quantity, "quantity"),
+            "unit": unit,
+            "location": location,
+            "evidence_hash": text_hash(evidence),
+        }
+        _queue(uow, OpKind.RECEIPT_ISSUE, warehouse_id, params, receipt_id)
+        uow.commit()
+    return receipt_id
+
+
+def pledge_receipt(
+    *, uow_factory: UnitOfWorkFactory, receipt_id: str, bank_id: str, amount: int, actor_id: str
+) -> None:
+    """The holder pledges a receipt to a bank for ``amount`` (minor units) it owes."""
+    with uow_factory() as uow:
+        _issued(uow, receipt_id)
+        bank = get_org(uow, bank_id)
+        if not bank.has_role(Role.BANK):
+            raise DomainValueError(f"{bank.name} is not a bank")
+        params = {"receipt_id": receipt_id, "bank_address": chain_address(bank),
+                  "amount": _positive(amount, "pledge amount")}  # fmt: skip
+        _queue(uow, OpKind.RECEIPT_PLEDGE, actor_id, params, receipt_id)
+        uow.commit()
+
+
+def release_receipt_pledge(
+    *, uow_factory: UnitOfWorkFactory, receipt_id: str, actor_id: str
+) -> None:
+    """The pledgee bank releases its pledge of a receipt (repaid off chain)."""
+    with uow_factory() as uow:
+        _issued(uow, receipt_id)
+        _queue(uow, OpKind.RECEIPT_RELEASE_PLEDGE, actor_id, {"receipt_id": receipt_id}, receipt_id)
+        uow.commit()
+
+
+def sell_receipt(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    receipt_id: str,
+    buyer_id: str,
+    quantity: int,
+    price: int,
+    actor_id: str,
+) -> tuple[str, str]:
+    """Offer ``quantity`` of a receipt to a buyer for ``price``; returns (sale id, buyer's receipt id).
+
+    Title passes to the buyer's receipt as the buyer pays (``pay_for_receipt``), pro rata.
+    """
+    with uow_factory() as uow:
+        _issued(uow, receipt_id)
+        if buyer_id == actor_id:
+            raise DomainValueError("a receipt cannot be sold to its own holder")
+        buyer = get_org(uow, buyer_id)
+        sale_id, buyer_receipt_id = new_id("sale"), new_id("wr")
+        params = {
+            "sale_id": sale_id,
+            "receipt_id": receipt_id,
+            "buyer_address": chain_address(buyer),
+            "buyer_id": buyer.id,
+            "buyer_receipt_id": buyer_receipt_id,
+            "quantity": _positive(quantity, "quantity"),
+            "price": _positive(price, "price"),
+        }
+        _queue(uow, OpKind.RECEIPT_OFFER, actor_id, params, receipt_id)
+        uow.commit()
+    return sale_id, buyer_receipt_id
+
+
+def pay_for_receipt(
+    *, uow_factory: UnitOfWorkFactory, receipt_id: str, sale_id: str, amount: int, actor_id: str
+) -> None:
+    """The buyer pays (part of) a sale in settlement tokens; title passes in the same transaction."""
+    with uow_factory() as uow:
+        offers = [o for o in uow.outbox.for_subject(receipt_id)
+                  if o.kind is OpKind.RECEIPT_OFFER and o.params["sale_id"] == sale_id]  # fmt: skip
+        if not offers:
+            raise ConflictError(f"no sale {sale_id} of receipt {receipt_id}")
+        if offers[0].params["buyer_id"] != actor_id:
+            raise PermissionDeniedError(f"only the buyer pays sale {sale_id}")
+        params = {"sale_id": sale_id, "amount": _positive(amount, "payment")}
+        _queue(uow, OpKind.RECEIPT_PAY, actor_id, params, receipt_id)
+        uow.commit()
+
+
+def confirm_release(
+    *, uow_factory: UnitOfWorkFactory, receipt_id: str, quantity: int, evidence: str, actor_id: str
+) -> None:
+    """The issuing warehouse records goods physically released to the holder."""
+    with uow_factory() as uow:
+        issued = _issued(uow, receipt_id)
+        if issued.sender_org_id != actor_id:
+            raise PermissionDeniedError(
+                f"only the issuing warehouse releases goods of {receipt_id}"
+            )
+        params = {"receipt_id": receipt_id, "quantity": _positive(quantity, "quantity"),
+                  "evidence_hash": text_hash(evidence)}  # fmt: skip
+        _queue(uow, OpKind.RECEIPT_CONFIRM_RELEASE, actor_id, params, receipt_id)
+        uow.commit()
+
+
+def describe_receipt(
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, receipt_id: str
+) -> dict[str, Any]:
+    """A receipt as the chain holds it now, with its operations from the store."""
+    with uow_factory() as uow:
+        orgs = {(o.chain_address or "").lower(): o.name for o in uow.organisations.list()}
+        ops = uow.outbox.for_subject(receipt_id)
+    state = ledger.read("receipt", receipt_id)
+    if state is not None:
+        state = {k: orgs.get(str(v).lower(), v) for k, v in state.items()}
+    return {
+        "receipt_id": receipt_id,
+        "chain": state,
+        "history": [
+            {"op": o.kind.value, "status": o.status.value, "tx": o.tx_hash,
+             **{k: v for k, v in o.params.items() if not k.endswith("_address")}}
+            for o in ops
+        ],
+    }  # fmt: skip

@@ -116,7 +116,7 @@ def sell_receipt(
     price: int,
     actor_id: str,
 ) -> tuple[str, str]:
-    """Offer ``quantity`` of a receipt to a buyer for ``price``; returns (sale id, buyer's receipt id).
+    """Offer ``quantity`` of a receipt to a buyer for ``price``; returns (sale, buyer's receipt).
 
     Title passes to the buyer's receipt as the buyer pays (``pay_for_receipt``), pro rata.
     """
@@ -143,7 +143,7 @@ def sell_receipt(
 def pay_for_receipt(
     *, uow_factory: UnitOfWorkFactory, receipt_id: str, sale_id: str, amount: int, actor_id: str
 ) -> None:
-    """The buyer pays (part of) a sale in settlement tokens; title passes in the same transaction."""
+    """The buyer pays (part of) a sale in settlement tokens; title passes in the same tx."""
     with uow_factory() as uow:
         offers = [o for o in uow.outbox.for_subject(receipt_id)
                   if o.kind is OpKind.RECEIPT_OFFER and o.params["sale_id"] == sale_id]  # fmt: skip

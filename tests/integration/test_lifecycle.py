@@ -1,0 +1,277 @@
+"""A debt item's whole life on the real anvil node, through the same ChainLedger as production.
+
+The worked example (docs/routing.md): a CNY item of 1,000,000.00; tier 1 passes 300,000.00 to
+tier 2 and keeps 700,000.00; tier 2 pledges its 300,000.00 to the bank for 270,000.00; the
+debtor pays 500,000.00 and then the rest. Every routed amount is asserted in the store and on
+the chain, and the audit proves the two agree. Value dates are in the past (day numbers may
+not be in the chain's future).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.debt import DebtItem, accrued_interest
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.financing import FinancingStatus, Outcome
+from fourflow.domain.parties import Organisation
+from fourflow.domain.scenarios import Scenario
+from fourflow.risk.policy import SimplePolicy
+from fourflow.services import financing, ingest, items, linking, onboarding, relay
+from fourflow.services.audit import audit
+from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.ports import OpStatus
+from fourflow.services.verification import verify
+from tests.store.fixtures import store_url  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.chain
+
+YUAN = 100
+
+
+@pytest.fixture
+def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=store_url,
+        chain_url=anvil.url,
+        keystore_password="test-password",
+    )
+    with Platform(settings) as opened:
+        opened.initialise()
+        yield opened
+
+
+@dataclass
+class Story:
+    """The network and the tier-1 item of one test."""
+
+    p: Platform
+    org: dict[str, Organisation]
+    item: DebtItem
+    today: dt.date
+
+    def relay(self) -> None:
+        result = relay.relay(uow_factory=self.p.uow_factory, ledger=self.p.require_contracts())
+        assert not result.failed, result.failed
+
+    def holdings(self) -> list[items.Holding]:
+        with self.p.uow_factory() as uow:
+            return uow.items.holdings(self.item.id)
+
+
+def _story(p: Platform, *, days_ago: int = 110) -> Story:
+    """Onboard the demo network, ingest and verify one trade, issue its confirmed item."""
+    today = p.clock.today()
+    org: dict[str, Organisation] = {}
+    for m in MEMBERS:
+        org[m.key] = onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
+            roles=m.roles, accounts=[m.account],
+        )  # fmt: skip
+    member = {m.key: m for m in MEMBERS}
+    start = today - dt.timedelta(days=days_ago)
+    tag = uuid.uuid4().hex[:8]
+    raw = _trade_documents(
+        prefix=f"LC-{tag}", seller=member["tier1"], buyer=member["core"],
+        carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
+        lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
+               ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
+        scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    outcomes = ingest.ingest_bytes(
+        uow_factory=p.uow_factory, reader=p.reader_for(org["tier1"].id), clock=p.clock,
+        raw=raw, source="lifecycle.json", submitter_id=org["tier1"].id,
+    )  # fmt: skip
+    assert all(o.status == "accepted" for o in outcomes)
+    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
+    linking.link_documents(uow_factory=p.uow_factory)
+    with p.uow_factory() as uow:
+        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-LC-{tag}")
+    assert invoice.trade_id is not None
+    issue_day = start + dt.timedelta(days=8)
+    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=issue_day)
+    item = items.issue_item(
+        uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
+        trade_id=invoice.trade_id, as_of=issue_day, confirm=True,
+    )  # fmt: skip
+    story = Story(p, org, item, today)
+    story.relay()
+    assert item.face_value == 1_000_000 * YUAN
+    return story
+
+
+def _pass_and_pledge(s: Story) -> tuple[items.Holding, items.Holding, int, dt.date]:
+    """Tier 1 passes 300,000.00 to tier 2, which pledges it for 270,000.00."""
+    (first,) = s.holdings()
+    to_tier2 = items.transfer(
+        uow_factory=s.p.uow_factory, holding_id=first.id, amount=300_000 * YUAN,
+        to_org_id=s.org["tier2"].id, actor_id=s.org["tier1"].id,
+    )  # fmt: skip
+    s.relay()
+    pledge_day = s.item.issue_date + dt.timedelta(days=5)
+    fin = financing.request_financing(
+        uow_factory=s.p.uow_factory, policy=SimplePolicy(), holding_id=to_tier2.id,
+        bank_id=s.org["bank"].id, amount=270_000 * YUAN, actor_id=s.org["tier2"].id,
+        as_of=pledge_day,
+    )  # fmt: skip
+    assert fin.decision is not None and fin.decision.outcome is Outcome.APPROVE
+    assert fin.principal == 270_000 * YUAN
+    s.relay()
+    return first, to_tier2, fin.rate_bps, pledge_day
+
+
+def _parts(repayment: items.Repayment) -> dict[tuple[str, str], int]:
+    return {(p.kind, p.payee_id): p.amount for p in repayment.parts}
+
+
+def _audit_ok(p: Platform) -> None:
+    report = audit(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    assert report.ok, report.discrepancies
+    assert report.pending_ops == 0
+
+
+@pytest.mark.parametrize("method", ["debtor", "attested"])
+def test_worked_example_routes_the_bank_first_then_the_holders(
+    platform: Platform, method: items.PaymentMethod
+) -> None:
+    s = _story(platform)
+    if method == "attested" and "attest_payment" not in _functions(platform):
+        pytest.skip("the deployed DebtItem has no attest_payment yet")
+    tier1, tier2, bank = s.org["tier1"].id, s.org["tier2"].id, s.org["bank"].id
+    kept, passed, rate, start = _pass_and_pledge(s)
+    assert [h.amount for h in s.holdings()] == [700_000 * YUAN, 300_000 * YUAN]
+
+    payer = bank if method == "attested" else s.org["core"].id
+    pay1 = s.item.maturity_date - dt.timedelta(days=30)
+    first = items.pay(
+        uow_factory=platform.uow_factory, item_id=s.item.id, amount=500_000 * YUAN,
+        value_date=pay1, reference=f"CAMT054-{uuid.uuid4().hex[:6]}-1", payer_id=payer,
+        method=method,
+    )  # fmt: skip
+    s.relay()
+    interest1 = accrued_interest(270_000 * YUAN, rate, (pay1 - start).days)
+    assert interest1 > 0
+    assert _parts(first) == {
+        ("holder", tier1): 350_000 * YUAN,
+        ("bank_interest", bank): interest1,
+        ("bank_principal", bank): 150_000 * YUAN - interest1,
+    }
+
+    pay2 = s.item.maturity_date
+    second = items.pay(
+        uow_factory=platform.uow_factory, item_id=s.item.id, amount=500_000 * YUAN,
+        value_date=pay2, reference=f"CAMT054-{uuid.uuid4().hex[:6]}-2", payer_id=payer,
+        method=method,
+    )  # fmt: skip
+    s.relay()
+    principal_left = 270_000 * YUAN - (150_000 * YUAN - interest1)
+    interest2 = accrued_interest(principal_left, rate, (pay2 - pay1).days)
+    assert _parts(second) == {
+        ("holder", tier1): 350_000 * YUAN,
+        ("bank_interest", bank): interest2,
+        ("bank_principal", bank): principal_left,
+        ("holder", tier2): 150_000 * YUAN - principal_left - interest2,
+    }
+    # The bank has its principal plus interest; tier 2 the rest of its 300,000.00.
+    assert principal_left + (150_000 * YUAN - interest1) == 270_000 * YUAN
+
+    ledger = platform.require_contracts()
+    chain_item = ledger.read("item", s.item.id)
+    assert int(chain_item["paid"]) == 1_000_000 * YUAN and int(chain_item["state"]) == 2
+    chain_pledged = ledger.read("holding", passed.id)
+    assert int(chain_pledged["paid_to_bank"]) == 270_000 * YUAN + interest1 + interest2
+    assert int(chain_pledged["paid_to_holder"]) == 150_000 * YUAN - principal_left - interest2
+    assert int(ledger.read("holding", kept.id)["paid_to_holder"]) == 700_000 * YUAN
+
+    view = items.describe_item(uow_factory=platform.uow_factory, item_id=s.item.id)
+    assert view["status"] == "settled" and view["outstanding"]["minor"] == 0
+    pledged_row = next(h for h in view["holdings"] if h["holding_id"] == passed.id)
+    assert pledged_row["pledge"]["status"] == "released"
+    assert pledged_row["paid_to_bank"]["minor"] == 270_000 * YUAN + interest1 + interest2
+    settled = {r["party_id"]: r["minor"] for r in view["settled_by_party"]}
+    assert settled == {
+        tier1: 700_000 * YUAN,
+        bank: 270_000 * YUAN + interest1 + interest2,
+        tier2: 150_000 * YUAN - principal_left - interest2,
+    }
+    with platform.uow_factory() as uow:
+        fin = uow.financings.by_holding(passed.id)
+    assert fin is not None and fin.status is FinancingStatus.REPAID
+    _audit_ok(platform)
+
+
+def test_history_shows_who_held_what_from_whom(platform: Platform) -> None:
+    s = _story(platform)
+    _, passed, _, _ = _pass_and_pledge(s)
+    history = items.item_history(uow_factory=platform.uow_factory, item_id=s.item.id)
+    assert [e["op"] for e in history] == ["issue_item", "transfer", "pledge"]
+    transfer = history[1]
+    assert transfer["by"] == s.org["tier1"].name and transfer["to"] == s.org["tier2"].name
+    assert transfer["amount"] == {"amount": "300000.00", "minor": 30_000_000, "currency": "CNY"}
+    assert history[2]["to"] == s.org["bank"].name and history[2]["holding"] == passed.id
+    assert all(e["status"] == "done" and str(e["tx"]).startswith("0x") for e in history)
+
+
+def test_a_payment_reference_is_recorded_once(platform: Platform) -> None:
+    s = _story(platform)
+    reference = f"CAMT054-{uuid.uuid4().hex[:6]}"
+    kwargs = dict(
+        uow_factory=platform.uow_factory, item_id=s.item.id, amount=1_000 * YUAN,
+        value_date=s.item.issue_date + dt.timedelta(days=10), reference=reference,
+        payer_id=s.org["core"].id, method="debtor",
+    )  # fmt: skip
+    items.pay(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(items.ConflictError, match=reference):
+        items.pay(**kwargs)  # type: ignore[arg-type]
+    s.relay()
+    _audit_ok(platform)
+
+
+def _functions(platform: Platform) -> set[str]:
+    ledger = platform.require_contracts()
+    return {e.get("name", "") for e in ledger.artifacts()["DebtItem"].abi}
+
+
+def test_default_passes_the_pledged_holding_to_the_bank(platform: Platform) -> None:
+    if "mark_default" not in _functions(platform):
+        pytest.skip("the deployed DebtItem has no mark_default yet")
+    s = _story(platform)  # matured 14 days ago: overdue past the 5 grace days
+    tier1, tier2, bank = s.org["tier1"].id, s.org["tier2"].id, s.org["bank"].id
+    kept, passed, _, _ = _pass_and_pledge(s)
+    foreclosed = items.mark_default(
+        uow_factory=platform.uow_factory, item_id=s.item.id, actor_id=bank, as_of=s.today
+    )
+    s.relay()
+    assert [h.id for h in foreclosed] == [passed.id]
+    ledger = platform.require_contracts()
+    assert int(ledger.read("item", s.item.id)["state"]) == 3
+    chain_h = ledger.read("holding", passed.id)
+    assert chain_h["holder"].lower() == s.org["bank"].chain_address.lower()
+    recourse = ledger.read("recourse", passed.id)
+    assert recourse is not None and int(recourse["principal"]) == 270_000 * YUAN
+    assert recourse["pledgor"].lower() == s.org["tier2"].chain_address.lower()
+    _audit_ok(platform)
+
+    # A late payment still routes: the bank now holds tier 2's part outright.
+    late = items.pay(
+        uow_factory=platform.uow_factory, item_id=s.item.id, amount=100_000 * YUAN,
+        value_date=s.today - dt.timedelta(days=1), reference=f"LATE-{uuid.uuid4().hex[:6]}",
+        payer_id=s.org["core"].id, method="debtor",
+    )  # fmt: skip
+    s.relay()
+    assert _parts(late) == {("holder", tier1): 70_000 * YUAN, ("holder", bank): 30_000 * YUAN}
+    assert tier2 not in {p.payee_id for p in late.parts}
+    assert kept.holder_id == tier1
+    _audit_ok(platform)
+    with platform.uow_factory() as uow:
+        ops = uow.outbox.for_subject(s.item.id)
+    assert all(o.status is OpStatus.DONE for o in ops)

@@ -11,6 +11,7 @@ import importlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
 from lxml import etree
@@ -113,6 +114,7 @@ FORMAT_MODULES: tuple[str, ...] = (
 )
 
 
+@cache
 def _formats() -> list[FormatSpec]:
     specs: list[FormatSpec] = []
     for name in FORMAT_MODULES:

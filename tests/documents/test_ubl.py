@@ -228,12 +228,15 @@ def test_factoring_invoice_does_not_give_the_factor_account_to_the_seller() -> N
 
 
 def test_seller_account_and_iban() -> None:
-    """Without a separate payee, the payee account is the seller's; a valid IBAN is an id."""
-    raw = data("peppol-billing/examples/examples/base-example.xml")
-    doc = DetectingReader().read(raw, source="base-example.xml")[0].document
-    assert doc.seller.account is not None
-    if doc.seller.account.startswith(("NO", "SE", "DK", "NL", "DE", "BE")):
-        assert Identifier(IdScheme.IBAN, doc.seller.account) in doc.seller.identifiers
+    """Without a separate payee, the (first) payee account is the seller's; an IBAN is an id."""
+    doc = read("en16931/ubl-examples/ubl-tc434-example1.xml")
+    assert doc.seller.account == "NL57RABO0107307510"  # written "NL57 RABO 0107307510"
+    assert Identifier(IdScheme.IBAN, "NL57RABO0107307510") in doc.seller.identifiers
+    assert doc.buyer.account is None
+    # base-example.xml's account "IBAN32423940" is no IBAN: kept as the account only.
+    base = read("peppol-billing/examples/examples/base-example.xml")
+    assert base.seller.account == "IBAN32423940"
+    assert all(i.scheme is not IdScheme.IBAN for i in base.seller.identifiers)
 
 
 def test_company_id_that_is_a_uscc_is_read_as_uscc() -> None:

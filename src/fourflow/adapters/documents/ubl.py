@@ -20,7 +20,7 @@ from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffe
 from fourflow.adapters.documents.standards import artefact
 from fourflow.adapters.documents.xml import canonical_xml, parse_xml, text
 from fourflow.adapters.documents.xsd import issues_as_problems, validate_xsd
-from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef, Flow
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identifiers import IdScheme, validate_iban, validate_uscc
 from fourflow.domain.money import Money
@@ -387,7 +387,7 @@ def map_document(
     )
     issue_date = parse_date(_text(root, "cbc:IssueDate"), "IssueDate")
     assert issue_date is not None  # every supported maindoc requires IssueDate
-    account = _payee_account(root) if ubl.kind.flow.value == "information" else None
+    account = _payee_account(root) if ubl.kind.flow is Flow.INFORMATION else None
     return Document(
         id=doc_id,
         kind=ubl.kind,

@@ -56,6 +56,8 @@ class Consortium:
     registry: Any
     notary: Any
     debt: Any
+    token: Any  # CNY settlement token, set on ``debt``
+    receipts: Any  # WarehouseReceipt paid in ``token``
     operator: str
     core: LocalAccount  # the debtor: a core enterprise with a signing key
     tier1: str  # first-tier supplier
@@ -63,6 +65,7 @@ class Consortium:
     bank: str
     bank2: str
     regulator: str
+    warehouse: str
     outsider: str  # never admitted
 
 
@@ -71,7 +74,7 @@ def deployers() -> dict[str, Any]:
     """Compiled contract deployers, shared by the whole session."""
     return {
         name: boa.load_partial(str(CONTRACTS / f"{name}.vy"))
-        for name in ("Registry", "Notary", "DebtItem")
+        for name in ("Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt")
     }
 
 
@@ -93,14 +96,21 @@ def consortium(deployers: dict[str, Any]) -> Iterator[Consortium]:
             "bank": (boa.env.generate_address("bank"), BANK),
             "bank2": (boa.env.generate_address("bank2"), BANK),
             "regulator": (boa.env.generate_address("regulator"), REGULATOR),
+            "warehouse": (boa.env.generate_address("warehouse"), WAREHOUSE),
         }
         with boa.env.prank(operator):
             for name, (address, roles) in members.items():
                 registry.admit(new_op(), address, b32(f"org-{name}"), roles)
+        token = deployers["SettlementToken"].deploy(registry.address, "FourFlow CNY", "fCNY", 2, CNY)
+        receipts = deployers["WarehouseReceipt"].deploy(registry.address, token.address)
+        with boa.env.prank(operator):
+            debt.set_settlement_token(new_op(), token.address)
         yield Consortium(
             registry=registry,
             notary=notary,
             debt=debt,
+            token=token,
+            receipts=receipts,
             operator=operator,
             core=core,
             tier1=members["tier1"][0],
@@ -108,6 +118,7 @@ def consortium(deployers: dict[str, Any]) -> Iterator[Consortium]:
             bank=members["bank"][0],
             bank2=members["bank2"][0],
             regulator=members["regulator"][0],
+            warehouse=members["warehouse"][0],
             outsider=boa.env.generate_address("outsider"),
         )
 

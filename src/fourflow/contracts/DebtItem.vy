@@ -1,5 +1,6 @@
 # pragma version ~=0.4.3
 # pragma evm-version paris
+# pragma optimize codesize
 """
 @title FourFlow digital debt items
 @custom:contract-name debt_item
@@ -11,10 +12,13 @@
         routes them: pro rata on outstanding value in creation order, floors,
         then the leftover minor units one each to the first holdings with room;
         within a pledged holding, the bank is paid accrued interest then
-        principal first. The contract records claims only: it holds no value
-        and its only external calls are `view` calls to the registry, so
-        reentrancy is not a concern and no `@nonreentrant` lock (a storage
-        lock under paris, which has no transient storage) is used.
+        principal first. The contract records claims and never holds value:
+        token payments (`pay_with_token`, `buy_back`) move the settlement
+        token straight from the payer to each payee with `transferFrom`, after
+        every check and state change (checks-effects-interactions). The token
+        is FourFlow's own snekmate ERC-20, which has no transfer hooks, so no
+        `@nonreentrant` lock (a storage lock under paris, which has no
+        transient storage) is used.
 """
 
 
@@ -35,6 +39,13 @@ interface IRegistry:
     def is_member(a: address) -> bool: view
     def has_role(a: address, role_bit: uint256) -> bool: view
     def paused() -> bool: view
+    def owner() -> address: view
+
+
+# @dev The part of the settlement token the debt item uses.
+interface IToken:
+    def transferFrom(owner: address, to: address, amount: uint256) -> bool: nonpayable
+    def currency() -> uint16: view
 
 
 # @dev A debt item.
@@ -70,6 +81,41 @@ struct Holding:
     paid_to_holder: uint256
 
 
+# @dev What happened to an item besides payments (kept apart from `Item` so
+# that `item()` keeps its ABI and payments read no more storage than before).
+struct ItemLife:
+    diluted: uint256
+    cancelled: uint256
+    disputed: bool
+    dispute_hash: bytes32
+    default_day: uint32
+    creditor_cancels: bool
+    debtor_cancels: bool
+
+
+# @dev What a pledgor owed its bank when the item defaulted and the bank
+# took the holding over.
+struct Recourse:
+    pledgor: address
+    bank: address
+    principal: uint256
+    interest: uint256
+    holder_paid_at_default: uint256
+    open: bool
+
+
+# @dev A credit note proposed by the creditor (state 1) or applied (state 2).
+struct Dilution:
+    amount: uint256
+    state: uint8
+
+
+# @dev A token transfer a payment owes one payee.
+struct Payout:
+    payee: address
+    amount: uint256
+
+
 # @dev Most holdings per item; bounds the routing loop.
 _MAX_HOLDINGS: constant(uint256) = 64
 
@@ -79,6 +125,16 @@ _ROLE_BANK: constant(uint256) = 32
 # @dev Item states.
 _STATE_ACTIVE: constant(uint8) = 1
 _STATE_SETTLED: constant(uint8) = 2
+_STATE_DEFAULTED: constant(uint8) = 3
+_STATE_CANCELLED: constant(uint8) = 4
+
+# @dev Dilution states.
+_DILUTION_PROPOSED: constant(uint8) = 1
+_DILUTION_APPLIED: constant(uint8) = 2
+
+# @dev Defaults of the configurable terms.
+_DEFAULT_MAX_TENOR_DAYS: constant(uint32) = 365
+_DEFAULT_GRACE_DAYS: constant(uint32) = 5
 
 # @dev Item bases.
 _BASIS_VERIFIED: constant(uint8) = 1
@@ -100,6 +156,22 @@ _KIND_SPLIT: constant(uint8) = 3
 _KIND_TRANSFER: constant(uint8) = 4
 _KIND_PLEDGE: constant(uint8) = 5
 _KIND_REPAY: constant(uint8) = 6
+_KIND_CONFIRM: constant(uint8) = 7
+_KIND_DISPUTE: constant(uint8) = 8
+_KIND_WITHDRAW_DISPUTE: constant(uint8) = 9
+_KIND_RESOLVE_DISPUTE: constant(uint8) = 10
+_KIND_MERGE: constant(uint8) = 11
+_KIND_PROPOSE_DILUTION: constant(uint8) = 12
+_KIND_ACCEPT_DILUTION: constant(uint8) = 13
+_KIND_RELEASE_PLEDGE: constant(uint8) = 14
+_KIND_ATTEST_PAYMENT: constant(uint8) = 15
+_KIND_PAY_WITH_TOKEN: constant(uint8) = 16
+_KIND_MARK_DEFAULT: constant(uint8) = 17
+_KIND_BUY_BACK: constant(uint8) = 18
+_KIND_CANCEL: constant(uint8) = 19
+_KIND_SET_MAX_TENOR: constant(uint8) = 20
+_KIND_SET_GRACE_DAYS: constant(uint8) = 21
+_KIND_SET_SETTLEMENT_TOKEN: constant(uint8) = 22
 
 # @dev Simple interest: principal * rate_bps * days // (10_000 bps * 365 days).
 _BPS_DAYS: constant(uint256) = 3_650_000
@@ -123,9 +195,21 @@ nonces: public(HashMap[address, uint256])
 # @dev How many items have been issued (audits compare it with the store's count).
 item_count: public(uint256)
 
+# @dev Longest tenor (maturity day minus issue day) an item may have.
+max_tenor_days: public(uint32)
+
+# @dev Days after maturity before an unpaid item is overdue and may default.
+grace_days: public(uint32)
+
+# @dev The settlement token for `pay_with_token` and `buy_back` (zero until set).
+settlement_token: public(address)
+
 _items: HashMap[bytes32, Item]
 _holdings: HashMap[bytes32, Holding]
 _item_holdings: HashMap[bytes32, DynArray[bytes32, _MAX_HOLDINGS]]
+_lives: HashMap[bytes32, ItemLife]
+_recourses: HashMap[bytes32, Recourse]
+_dilutions: HashMap[bytes32, HashMap[bytes32, Dilution]]
 
 
 event OperationApplied:
@@ -186,6 +270,88 @@ event ItemRepaid:
 event ItemSettled:
     item_id: indexed(bytes32)
 
+event MaxTenorChanged:
+    days: uint32
+
+event GraceDaysChanged:
+    days: uint32
+
+event SettlementTokenSet:
+    token: address
+
+event ItemConfirmed:
+    item_id: indexed(bytes32)
+    debtor: indexed(address)
+    nonce: uint256
+
+event ItemDisputed:
+    item_id: indexed(bytes32)
+    debtor: indexed(address)
+    reason_hash: bytes32
+
+event DisputeLifted:
+    item_id: indexed(bytes32)
+    by: indexed(address)
+    resolution_hash: bytes32
+
+event HoldingsMerged:
+    item_id: indexed(bytes32)
+    into_holding: indexed(bytes32)
+    from_holding: bytes32
+    holder: indexed(address)
+    amount: uint256
+
+event DilutionProposed:
+    item_id: indexed(bytes32)
+    credit_note_hash: indexed(bytes32)
+    amount: uint256
+
+event HoldingDiluted:
+    item_id: indexed(bytes32)
+    holding_id: indexed(bytes32)
+    amount: uint256
+
+event ItemDiluted:
+    item_id: indexed(bytes32)
+    credit_note_hash: indexed(bytes32)
+    amount: uint256
+    diluted_total: uint256
+
+event PaymentAttested:
+    item_id: indexed(bytes32)
+    bank: indexed(address)
+    amount: uint256
+    value_day: uint32
+    bank_reference: bytes32
+
+event HoldingForeclosed:
+    item_id: indexed(bytes32)
+    holding_id: indexed(bytes32)
+    bank: indexed(address)
+    pledgor: address
+    principal: uint256
+    interest: uint256
+
+event ItemDefaulted:
+    item_id: indexed(bytes32)
+    day: uint32
+    outstanding: uint256
+
+event HoldingBoughtBack:
+    item_id: indexed(bytes32)
+    holding_id: indexed(bytes32)
+    pledgor: indexed(address)
+    bank: address
+    price: uint256
+
+event CancellationApproved:
+    item_id: indexed(bytes32)
+    party: indexed(address)
+
+event ItemCancelled:
+    item_id: indexed(bytes32)
+    amount: uint256
+
 
 @deploy
 def __init__(registry: address):
@@ -196,6 +362,8 @@ def __init__(registry: address):
     """
     eip712.__init__("FourFlow DebtItem", "1")
     _REGISTRY = registry
+    self.max_tenor_days = _DEFAULT_MAX_TENOR_DAYS
+    self.grace_days = _DEFAULT_GRACE_DAYS
 
 
 @external
@@ -292,12 +460,15 @@ def issue_confirmed(
         report_hash,
         _BASIS_CONFIRMED,
     )
-    assert block.timestamp <= deadline, "debt_item: confirmation expired"
-    assert nonce == self.nonces[debtor], "debt_item: bad nonce"
+    if block.timestamp > deadline:
+        self._fail("debt_item: confirmation expired")
+    if nonce != self.nonces[debtor]:
+        self._fail("debt_item: bad nonce")
     digest: bytes32 = self._confirmation_digest(
         item_id, msg.sender, debtor, currency, face_value, maturity_day, report_hash, nonce, deadline
     )
-    assert self._signer_of(digest, signature) == debtor, "debt_item: invalid confirmation signature"
+    if self._signer_of(digest, signature) != debtor:
+        self._fail("debt_item: invalid confirmation signature")
     self.nonces[debtor] = nonce + 1
 
 
@@ -331,8 +502,10 @@ def transfer(
     """
     self._apply(op_id, _KIND_TRANSFER)
     self._check_movable(holding_id, amount)
-    assert staticcall IRegistry(_REGISTRY).is_member(to), "debt_item: recipient is not a member"
-    assert to != msg.sender, "debt_item: transfer to self"
+    if not self._is_member(to):
+        self._fail("debt_item: recipient is not a member")
+    if to == msg.sender:
+        self._fail("debt_item: transfer to self")
     item_id: bytes32 = self._carve(holding_id, new_holding_id, to, amount)
     log HoldingTransferred(
         item_id=item_id,
@@ -367,12 +540,24 @@ def pledge(
     self._apply(op_id, _KIND_PLEDGE)
     h: Holding = self._holdings[holding_id]
     self._check_holder(h)
-    assert not self._is_pledged(h), "debt_item: holding is pledged"
-    assert self._items[h.item_id].state != _STATE_SETTLED, "debt_item: item is settled"
-    assert staticcall IRegistry(_REGISTRY).has_role(bank, _ROLE_BANK), "debt_item: pledgee is not a bank"
-    assert principal != 0, "debt_item: principal is zero"
-    assert principal <= h.outstanding, "debt_item: principal exceeds outstanding"
-    assert convert(start_day, uint256) <= self._today(), "debt_item: start date in the future"
+    if self._is_pledged(h):
+        self._fail("debt_item: holding is pledged")
+    self._check_unfrozen(holding_id, h.item_id)
+    state: uint8 = self._items[h.item_id].state
+    if state == _STATE_SETTLED:
+        self._fail("debt_item: item is settled")
+    if state == _STATE_DEFAULTED:
+        self._fail("debt_item: item is defaulted")
+    if state == _STATE_CANCELLED:
+        self._fail("debt_item: item is cancelled")
+    if not self._is_bank(bank):
+        self._fail("debt_item: pledgee is not a bank")
+    if principal == 0:
+        self._fail("debt_item: principal is zero")
+    if principal > h.outstanding:
+        self._fail("debt_item: principal exceeds outstanding")
+    if convert(start_day, uint256) > self._today():
+        self._fail("debt_item: start date in the future")
     h.pledge_bank = bank
     h.pledge_principal = principal
     h.pledge_interest = 0
@@ -403,28 +588,466 @@ def repay(op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32):
            value day or any open pledge's accrual day, and not in the future.
     """
     self._apply(op_id, _KIND_REPAY)
-    it: Item = self._items[item_id]
-    assert it.state != 0, "debt_item: no such item"
-    assert msg.sender == it.debtor or staticcall IRegistry(_REGISTRY).has_role(
-        msg.sender, _ROLE_BANK
-    ), "debt_item: caller may not repay"
-    assert it.state != _STATE_SETTLED, "debt_item: item is settled"
-    assert amount != 0, "debt_item: amount is zero"
-    outstanding: uint256 = it.face_value - it.paid
-    assert amount <= outstanding, "debt_item: payment exceeds outstanding"
-    assert value_day >= it.last_value_day, "debt_item: value date out of order"
-    assert convert(value_day, uint256) <= self._today(), "debt_item: value date in the future"
+    it: Item = self._existing(item_id)
+    if not (msg.sender == it.debtor or self._is_bank(msg.sender)):
+        self._fail("debt_item: caller may not repay")
+    self._record_payment(item_id, it, amount, value_day)
 
-    self._route(item_id, amount, outstanding, value_day)
 
-    it.paid += amount
-    it.last_value_day = value_day
-    if it.paid == it.face_value:
-        it.state = _STATE_SETTLED
-    self._items[item_id] = it
-    log ItemRepaid(item_id=item_id, amount=amount, value_day=value_day, paid_total=it.paid)
-    if it.state == _STATE_SETTLED:
+@external
+def set_max_tenor(op_id: bytes32, days: uint32):
+    """
+    @notice Sets the longest tenor (maturity day minus issue day) of new
+            items. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param days The longest tenor in days; not zero.
+    """
+    self._apply(op_id, _KIND_SET_MAX_TENOR)
+    self._check_operator()
+    if days == 0:
+        self._fail("debt_item: tenor is zero")
+    self.max_tenor_days = days
+    log MaxTenorChanged(days=days)
+
+
+@external
+def set_grace_days(op_id: bytes32, days: uint32):
+    """
+    @notice Sets the days after maturity before an unpaid item is overdue
+            and may be marked defaulted. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param days The grace period in days.
+    """
+    self._apply(op_id, _KIND_SET_GRACE_DAYS)
+    self._check_operator()
+    self.grace_days = days
+    log GraceDaysChanged(days=days)
+
+
+@external
+def set_settlement_token(op_id: bytes32, token: address):
+    """
+    @notice Sets, once, the settlement token used by `pay_with_token` and
+            `buy_back`. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param token The SettlementToken contract.
+    """
+    self._apply(op_id, _KIND_SET_SETTLEMENT_TOKEN)
+    self._check_operator()
+    if token == empty(address):
+        self._fail("debt_item: zero address")
+    if self.settlement_token != empty(address):
+        self._fail("debt_item: settlement token already set")
+    self.settlement_token = token
+    log SettlementTokenSet(token=token)
+
+
+@external
+def confirm(op_id: bytes32, item_id: bytes32, nonce: uint256, deadline: uint256, signature: Bytes[65]):
+    """
+    @notice Upgrades an item issued on the evidence alone to basis
+            `confirmed` with the debtor's EIP-712 `Confirmation` of the
+            item's stored terms (creditor = the item's creditor).
+    @dev Anyone may submit the signature: it binds the item, both parties,
+         the terms, the debtor's nonce and a deadline, so a front-runner can
+         only bring about the very confirmation the debtor signed.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item confirmed.
+    @param nonce The debtor's current confirmation nonce (`nonces(debtor)`).
+    @param deadline Last timestamp (seconds) at which the confirmation is valid.
+    @param signature The debtor's 65-byte (r, s, v) EIP-712 signature.
+    """
+    self._apply(op_id, _KIND_CONFIRM)
+    it: Item = self._existing(item_id)
+    if not self._is_member(msg.sender):
+        self._fail("debt_item: caller is not a member")
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if it.basis == _BASIS_CONFIRMED:
+        self._fail("debt_item: already confirmed")
+    if self._lives[item_id].disputed:
+        self._fail("debt_item: item is disputed")
+    if block.timestamp > deadline:
+        self._fail("debt_item: confirmation expired")
+    if nonce != self.nonces[it.debtor]:
+        self._fail("debt_item: bad nonce")
+    digest: bytes32 = self._confirmation_digest(
+        item_id,
+        it.creditor,
+        it.debtor,
+        it.currency,
+        it.face_value,
+        it.maturity_day,
+        it.report_hash,
+        nonce,
+        deadline,
+    )
+    if self._signer_of(digest, signature) != it.debtor:
+        self._fail("debt_item: invalid confirmation signature")
+    self.nonces[it.debtor] = nonce + 1
+    self._items[item_id].basis = _BASIS_CONFIRMED
+    log ItemConfirmed(item_id=item_id, debtor=it.debtor, nonce=nonce)
+
+
+@external
+def dispute(op_id: bytes32, item_id: bytes32, reason_hash: bytes32):
+    """
+    @notice The debtor disputes an item: no split, transfer, merge, pledge
+            or confirmation until the dispute is lifted.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item disputed.
+    @param reason_hash Hash of the debtor's statement of the dispute; not zero.
+    """
+    self._apply(op_id, _KIND_DISPUTE)
+    it: Item = self._existing(item_id)
+    self._check_debtor(it.debtor)
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if self._lives[item_id].disputed:
+        self._fail("debt_item: item is disputed")
+    if reason_hash == empty(bytes32):
+        self._fail("debt_item: no reason")
+    self._lives[item_id].disputed = True
+    self._lives[item_id].dispute_hash = reason_hash
+    log ItemDisputed(item_id=item_id, debtor=msg.sender, reason_hash=reason_hash)
+
+
+@external
+def withdraw_dispute(op_id: bytes32, item_id: bytes32):
+    """
+    @notice The debtor withdraws its dispute of an item.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The disputed item.
+    """
+    self._apply(op_id, _KIND_WITHDRAW_DISPUTE)
+    it: Item = self._existing(item_id)
+    self._check_debtor(it.debtor)
+    self._lift_dispute(item_id, empty(bytes32))
+
+
+@external
+def resolve_dispute(op_id: bytes32, item_id: bytes32, resolution_hash: bytes32):
+    """
+    @notice The operator lifts a dispute after a recorded resolution. It
+            changes no value: a resolution that reduces the item is a
+            dilution that creditor and debtor agree.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The disputed item.
+    @param resolution_hash Hash of the recorded resolution; not zero.
+    """
+    self._apply(op_id, _KIND_RESOLVE_DISPUTE)
+    if self._items[item_id].state == 0:
+        self._fail("debt_item: no such item")
+    self._check_operator()
+    if resolution_hash == empty(bytes32):
+        self._fail("debt_item: no resolution")
+    self._lift_dispute(item_id, resolution_hash)
+
+
+@external
+def merge(op_id: bytes32, holding_id: bytes32, other_holding_id: bytes32):
+    """
+    @notice Merges the caller's holding `other_holding_id` into its holding
+            `holding_id` of the same item; `other` keeps its place in the
+            routing order with nothing outstanding.
+    @param op_id The operation id; an id is applied at most once.
+    @param holding_id The holding that grows; not pledged.
+    @param other_holding_id The holding merged in; not pledged.
+    """
+    self._apply(op_id, _KIND_MERGE)
+    h: Holding = self._holdings[holding_id]
+    other: Holding = self._holdings[other_holding_id]
+    self._check_holder(h)
+    if other.holder != msg.sender:
+        self._fail("debt_item: caller is not the holder")
+    if holding_id == other_holding_id:
+        self._fail("debt_item: merge with itself")
+    if h.item_id != other.item_id:
+        self._fail("debt_item: holdings of different items")
+    if not (not self._is_pledged(h) and not self._is_pledged(other)):
+        self._fail("debt_item: holding is pledged")
+    self._check_unfrozen(holding_id, h.item_id)
+    self._check_unfrozen(other_holding_id, h.item_id)
+    if other.outstanding == 0:
+        self._fail("debt_item: amount is zero")
+    amount: uint256 = other.outstanding
+    self._holdings[holding_id].amount += other.amount
+    self._holdings[holding_id].outstanding += amount
+    self._holdings[other_holding_id].amount = 0
+    self._holdings[other_holding_id].outstanding = 0
+    log HoldingsMerged(
+        item_id=h.item_id,
+        into_holding=holding_id,
+        from_holding=other_holding_id,
+        holder=msg.sender,
+        amount=amount,
+    )
+
+
+@external
+def release_pledge(op_id: bytes32, holding_id: bytes32):
+    """
+    @notice The pledgee bank releases its pledge (repaid off chain or
+            waived); the holding is free again.
+    @param op_id The operation id; an id is applied at most once.
+    @param holding_id The pledged holding.
+    """
+    self._apply(op_id, _KIND_RELEASE_PLEDGE)
+    h: Holding = self._holdings[holding_id]
+    if not self._is_pledged(h):
+        self._fail("debt_item: holding is not pledged")
+    if msg.sender != h.pledge_bank:
+        self._fail("debt_item: caller is not the pledgee")
+    self._holdings[holding_id].pledge_principal = 0
+    self._holdings[holding_id].pledge_interest = 0
+    log PledgeReleased(item_id=h.item_id, holding_id=holding_id, bank=h.pledge_bank)
+
+
+@external
+def propose_dilution(op_id: bytes32, item_id: bytes32, amount: uint256, credit_note_hash: bytes32):
+    """
+    @notice The creditor proposes a credit note reducing the item by
+            `amount`; the debtor must accept it (`accept_dilution`).
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item.
+    @param amount Minor units; not zero and at most the creditor's own
+           unpledged outstanding on the item.
+    @param credit_note_hash Hash of the credit note; not zero, used once per item.
+    """
+    self._apply(op_id, _KIND_PROPOSE_DILUTION)
+    it: Item = self._existing(item_id)
+    if not (msg.sender == it.creditor and self._is_member(msg.sender)):
+        self._fail("debt_item: caller is not the creditor")
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if amount == 0:
+        self._fail("debt_item: amount is zero")
+    if credit_note_hash == empty(bytes32):
+        self._fail("debt_item: no credit note")
+    if self._dilutions[item_id][credit_note_hash].state != 0:
+        self._fail("debt_item: credit note already used")
+    if amount > self._dilutable(item_id, it.creditor):
+        self._fail("debt_item: dilution exceeds unpledged outstanding")
+    self._dilutions[item_id][credit_note_hash] = Dilution(amount=amount, state=_DILUTION_PROPOSED)
+    log DilutionProposed(item_id=item_id, credit_note_hash=credit_note_hash, amount=amount)
+
+
+@external
+def accept_dilution(op_id: bytes32, item_id: bytes32, credit_note_hash: bytes32, amount: uint256):
+    """
+    @notice The debtor accepts the creditor's credit note: the original
+            creditor's own unpledged holdings fall by `amount`, in creation
+            order (`fourflow.domain.debt.dilute`).
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item.
+    @param credit_note_hash The proposed credit note.
+    @param amount The amount the debtor agrees to; must equal the proposal.
+    """
+    self._apply(op_id, _KIND_ACCEPT_DILUTION)
+    it: Item = self._existing(item_id)
+    self._check_debtor(it.debtor)
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    d: Dilution = self._dilutions[item_id][credit_note_hash]
+    if d.state != _DILUTION_PROPOSED:
+        self._fail("debt_item: no such dilution")
+    if d.amount != amount:
+        self._fail("debt_item: dilution amount differs")
+    if amount > self._dilutable(item_id, it.creditor):
+        self._fail("debt_item: dilution exceeds unpledged outstanding")
+    self._dilutions[item_id][credit_note_hash].state = _DILUTION_APPLIED
+    left: uint256 = amount
+    for hid: bytes32 in self._item_holdings[item_id]:
+        if left == 0:
+            break
+        h: Holding = self._holdings[hid]
+        if h.holder != it.creditor or self._is_pledged(h) or h.outstanding == 0:
+            continue
+        cut: uint256 = min(left, h.outstanding)
+        self._holdings[hid].outstanding = h.outstanding - cut
+        left -= cut
+        log HoldingDiluted(item_id=item_id, holding_id=hid, amount=cut)
+    diluted: uint256 = self._lives[item_id].diluted + amount
+    self._lives[item_id].diluted = diluted
+    log ItemDiluted(item_id=item_id, credit_note_hash=credit_note_hash, amount=amount, diluted_total=diluted)
+    if it.paid + diluted == it.face_value:
+        self._items[item_id].state = _STATE_SETTLED
         log ItemSettled(item_id=item_id)
+
+
+@external
+def attest_payment(
+    op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32, bank_reference: bytes32
+):
+    """
+    @notice The debtor's account bank attests a payment it saw; routed as
+            `repay`. The `PaymentRouted` events are the routing instructions
+            the banks execute off chain.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item paid.
+    @param amount Minor units; not zero and at most the item's outstanding.
+    @param value_day Day number of the payment (as `repay`).
+    @param bank_reference The bank's reference of the payment; not zero.
+    """
+    self._apply(op_id, _KIND_ATTEST_PAYMENT)
+    it: Item = self._existing(item_id)
+    if not self._is_bank(msg.sender):
+        self._fail("debt_item: caller is not a bank")
+    if bank_reference == empty(bytes32):
+        self._fail("debt_item: no bank reference")
+    self._record_payment(item_id, it, amount, value_day)
+    log PaymentAttested(
+        item_id=item_id, bank=msg.sender, amount=amount, value_day=value_day, bank_reference=bank_reference
+    )
+
+
+@external
+def pay_with_token(op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32):
+    """
+    @notice The debtor pays in settlement tokens: routed as `repay`, then
+            the tokens move from the debtor to each payee with
+            `transferFrom` (the debtor approves this contract first).
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item paid.
+    @param amount Minor units; not zero and at most the item's outstanding.
+    @param value_day Day number of the payment (as `repay`).
+    """
+    self._apply(op_id, _KIND_PAY_WITH_TOKEN)
+    it: Item = self._existing(item_id)
+    if msg.sender != it.debtor:
+        self._fail("debt_item: caller is not the debtor")
+    token: address = self.settlement_token
+    if token == empty(address):
+        self._fail("debt_item: no settlement token")
+    if staticcall IToken(token).currency() != it.currency:
+        self._fail("debt_item: token currency mismatch")
+    payouts: DynArray[Payout, 2 * _MAX_HOLDINGS] = self._record_payment(item_id, it, amount, value_day)
+    # Interactions last: every check and state change is done.
+    for p: Payout in payouts:
+        assert extcall IToken(token).transferFrom(it.debtor, p.payee, p.amount), "debt_item: token transfer failed"
+
+
+@external
+def mark_default(op_id: bytes32, item_id: bytes32):
+    """
+    @notice Marks an overdue item defaulted. Every pledged holding passes to
+            its bank: interest is accrued to today, the bank becomes the
+            holder, the pledge is closed and what was owed is recorded for
+            the pledgor's buy-back.
+    @dev The operator or any active bank; only after maturity plus grace.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item.
+    """
+    self._apply(op_id, _KIND_MARK_DEFAULT)
+    it: Item = self._existing(item_id)
+    if not (msg.sender == self._operator() or self._is_bank(msg.sender)):
+        self._fail("debt_item: caller may not mark default")
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    today: uint256 = self._today()
+    if today <= convert(it.maturity_day, uint256) + convert(self.grace_days, uint256):
+        self._fail("debt_item: not overdue")
+    day: uint32 = convert(today, uint32)
+    for hid: bytes32 in self._item_holdings[item_id]:
+        h: Holding = self._holdings[hid]
+        if not self._is_pledged(h) or h.outstanding == 0:
+            continue
+        days: uint256 = today - convert(h.pledge_accrued_to, uint256)
+        interest: uint256 = h.pledge_interest + h.pledge_principal * h.pledge_rate_bps * days // _BPS_DAYS
+        self._recourses[hid] = Recourse(
+            pledgor=h.holder,
+            bank=h.pledge_bank,
+            principal=h.pledge_principal,
+            interest=interest,
+            holder_paid_at_default=h.paid_to_holder,
+            open=True,
+        )
+        log HoldingForeclosed(
+            item_id=item_id,
+            holding_id=hid,
+            bank=h.pledge_bank,
+            pledgor=h.holder,
+            principal=h.pledge_principal,
+            interest=interest,
+        )
+        h.holder = h.pledge_bank
+        h.pledge_principal = 0
+        h.pledge_interest = 0
+        h.pledge_accrued_to = day
+        self._holdings[hid] = h
+    self._items[item_id].state = _STATE_DEFAULTED
+    self._lives[item_id].default_day = day
+    log ItemDefaulted(item_id=item_id, day=day, outstanding=self._outstanding(item_id, it))
+
+
+@external
+def buy_back(op_id: bytes32, holding_id: bytes32):
+    """
+    @notice The pledgor of a foreclosed holding takes it back by paying the
+            bank `buy_back_price(holding_id)` in settlement tokens (the
+            pledgor approves this contract first).
+    @param op_id The operation id; an id is applied at most once.
+    @param holding_id The foreclosed holding.
+    """
+    self._apply(op_id, _KIND_BUY_BACK)
+    r: Recourse = self._recourses[holding_id]
+    if not r.open:
+        self._fail("debt_item: no recourse")
+    if not (msg.sender == r.pledgor and self._is_member(msg.sender)):
+        self._fail("debt_item: caller is not the pledgor")
+    h: Holding = self._holdings[holding_id]
+    price: uint256 = self._buy_back_price(r, h)
+    token: address = self.settlement_token
+    if not (price == 0 or token != empty(address)):
+        self._fail("debt_item: no settlement token")
+    self._recourses[holding_id].open = False
+    self._holdings[holding_id].holder = r.pledgor
+    log HoldingBoughtBack(item_id=h.item_id, holding_id=holding_id, pledgor=r.pledgor, bank=r.bank, price=price)
+    # Interactions last: every check and state change is done.
+    if price != 0:
+        assert extcall IToken(token).transferFrom(r.pledgor, r.bank, price), "debt_item: token transfer failed"
+
+
+@external
+def cancel(op_id: bytes32, item_id: bytes32):
+    """
+    @notice Creditor and debtor each call this to cancel an item (the trade
+            is unwound); the second call cancels it. Only an active item with
+            no payment, one holding only and no pledge ever may be cancelled.
+    @param op_id The operation id; an id is applied at most once.
+    @param item_id The item.
+    """
+    self._apply(op_id, _KIND_CANCEL)
+    it: Item = self._existing(item_id)
+    is_creditor: bool = msg.sender == it.creditor
+    if not ((is_creditor or msg.sender == it.debtor) and self._is_member(msg.sender)):
+        self._fail("debt_item: caller may not cancel")
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if it.paid != 0:
+        self._fail("debt_item: item has payments")
+    ids: DynArray[bytes32, _MAX_HOLDINGS] = self._item_holdings[item_id]
+    if len(ids) != 1:
+        self._fail("debt_item: item has moved")
+    if self._holdings[ids[0]].pledge_bank != empty(address):
+        self._fail("debt_item: item was pledged")
+    life: ItemLife = self._lives[item_id]
+    if is_creditor:
+        if life.creditor_cancels:
+            self._fail("debt_item: cancellation already approved")
+        life.creditor_cancels = True
+    else:
+        if life.debtor_cancels:
+            self._fail("debt_item: cancellation already approved")
+        life.debtor_cancels = True
+    log CancellationApproved(item_id=item_id, party=msg.sender)
+    if life.creditor_cancels and life.debtor_cancels:
+        amount: uint256 = self._holdings[ids[0]].outstanding
+        self._holdings[ids[0]].outstanding = 0
+        life.cancelled = amount
+        self._items[item_id].state = _STATE_CANCELLED
+        log ItemCancelled(item_id=item_id, amount=amount)
+    self._lives[item_id] = life
 
 
 @external
@@ -501,16 +1124,258 @@ def confirmation_digest(
     )
 
 
+@external
+@view
+def item_life(item_id: bytes32) -> ItemLife:
+    """
+    @notice Dilution, cancellation, dispute and default record of an item.
+    @param item_id The item id.
+    @return ItemLife The record.
+    """
+    return self._lives[item_id]
+
+
+@external
+@view
+def outstanding(item_id: bytes32) -> uint256:
+    """
+    @notice What the debtor still owes on the item: face value less paid,
+            diluted and cancelled.
+    @param item_id The item id.
+    @return uint256 Minor units.
+    """
+    return self._outstanding(item_id, self._items[item_id])
+
+
+@external
+@view
+def overdue(item_id: bytes32) -> bool:
+    """
+    @notice Whether the item is unpaid after maturity plus the grace days.
+    @param item_id The item id.
+    @return bool True when overdue (defaulted items included).
+    """
+    it: Item = self._items[item_id]
+    if it.state != _STATE_ACTIVE and it.state != _STATE_DEFAULTED:
+        return False
+    return self._today() > convert(it.maturity_day, uint256) + convert(self.grace_days, uint256)
+
+
+@external
+@view
+def recourse(holding_id: bytes32) -> Recourse:
+    """
+    @notice What the pledgor of a foreclosed holding owed its bank at default.
+    @param holding_id The holding id.
+    @return Recourse The record (all zero if the holding was never foreclosed).
+    """
+    return self._recourses[holding_id]
+
+
+@external
+@view
+def buy_back_price(holding_id: bytes32) -> uint256:
+    """
+    @notice What the pledgor pays to buy a foreclosed holding back: owed at
+            default less what the bank has been paid on it since (not below zero).
+    @param holding_id The holding id.
+    @return uint256 Minor units (zero without an open recourse).
+    """
+    r: Recourse = self._recourses[holding_id]
+    if not r.open:
+        return 0
+    return self._buy_back_price(r, self._holdings[holding_id])
+
+
+@external
+@view
+def dilution(item_id: bytes32, credit_note_hash: bytes32) -> Dilution:
+    """
+    @notice A credit note's dilution of an item.
+    @param item_id The item id.
+    @param credit_note_hash The credit note.
+    @return Dilution Amount and state (0 none, 1 proposed, 2 applied).
+    """
+    return self._dilutions[item_id][credit_note_hash]
+
+
+@internal
+@pure
+def _fail(reason: String[64]):
+    """
+    @dev Reverts with `reason`. Every check reverts through here: an inline
+         `assert` repeats ~130 bytes of ABI-encoding code per message, and
+         with them the contract would pass the EIP-170 size limit (24,576
+         bytes) that anvil and Besu enforce.
+    """
+    raise reason
+
+
 @internal
 def _apply(op_id: bytes32, kind: uint8):
     """
     @dev Refuses a second application of `op_id` and writes while the
          registry is paused; records the operation and emits `OperationApplied`.
     """
-    assert not self.applied[op_id], "debt_item: operation already applied"
-    assert not staticcall IRegistry(_REGISTRY).paused(), "debt_item: paused"
+    if self.applied[op_id]:
+        self._fail("debt_item: operation already applied")
+    if staticcall IRegistry(_REGISTRY).paused():
+        self._fail("debt_item: paused")
     self.applied[op_id] = True
     log OperationApplied(op_id=op_id, kind=kind)
+
+
+@internal
+@view
+def _is_member(a: address) -> bool:
+    """
+    @dev Whether `a` is an active consortium member.
+    """
+    return staticcall IRegistry(_REGISTRY).is_member(a)
+
+
+@internal
+@view
+def _is_bank(a: address) -> bool:
+    """
+    @dev Whether `a` is an active member with the bank role.
+    """
+    return staticcall IRegistry(_REGISTRY).has_role(a, _ROLE_BANK)
+
+
+@internal
+@view
+def _operator() -> address:
+    """
+    @dev The operator: the registry's owner.
+    """
+    return staticcall IRegistry(_REGISTRY).owner()
+
+
+@internal
+@view
+def _existing(item_id: bytes32) -> Item:
+    """
+    @dev The item `item_id`; reverts if there is none.
+    """
+    it: Item = self._items[item_id]
+    if it.state == 0:
+        self._fail("debt_item: no such item")
+    return it
+
+
+@internal
+@view
+def _check_operator():
+    """
+    @dev The caller must be the operator (the registry's owner).
+    """
+    if msg.sender != self._operator():
+        self._fail("debt_item: caller is not the operator")
+
+
+@internal
+@view
+def _check_debtor(debtor: address):
+    """
+    @dev The caller must be the item's debtor and an active member.
+    """
+    if not (msg.sender == debtor and self._is_member(msg.sender)):
+        self._fail("debt_item: caller is not the debtor")
+
+
+@internal
+@view
+def _check_unfrozen(holding_id: bytes32, item_id: bytes32):
+    """
+    @dev A holding of a disputed item, or one under an open recourse, stays put.
+    """
+    if self._lives[item_id].disputed:
+        self._fail("debt_item: item is disputed")
+    if self._recourses[holding_id].open:
+        self._fail("debt_item: holding is under recourse")
+
+
+@internal
+def _lift_dispute(item_id: bytes32, resolution_hash: bytes32):
+    """
+    @dev Lifts a dispute and logs who lifted it.
+    """
+    if not self._lives[item_id].disputed:
+        self._fail("debt_item: item is not disputed")
+    self._lives[item_id].disputed = False
+    log DisputeLifted(item_id=item_id, by=msg.sender, resolution_hash=resolution_hash)
+
+
+@internal
+@view
+def _outstanding(item_id: bytes32, it: Item) -> uint256:
+    """
+    @dev Face value less paid, diluted and cancelled.
+    """
+    life: ItemLife = self._lives[item_id]
+    return it.face_value - it.paid - life.diluted - life.cancelled
+
+
+@internal
+@view
+def _dilutable(item_id: bytes32, creditor: address) -> uint256:
+    """
+    @dev The outstanding of the creditor's own unpledged holdings.
+    """
+    total: uint256 = 0
+    for hid: bytes32 in self._item_holdings[item_id]:
+        h: Holding = self._holdings[hid]
+        if h.holder == creditor and not self._is_pledged(h):
+            total += h.outstanding
+    return total
+
+
+@internal
+@pure
+def _buy_back_price(r: Recourse, h: Holding) -> uint256:
+    """
+    @dev Owed at default less what the bank was paid as holder since.
+    """
+    owed: uint256 = r.principal + r.interest
+    received: uint256 = h.paid_to_holder - r.holder_paid_at_default
+    if received >= owed:
+        return 0
+    return owed - received
+
+
+@internal
+def _record_payment(
+    item_id: bytes32, it: Item, amount: uint256, value_day: uint32
+) -> DynArray[Payout, 2 * _MAX_HOLDINGS]:
+    """
+    @dev The checks and effects shared by `repay`, `attest_payment` and
+         `pay_with_token`; returns the token transfers the payment owes.
+    """
+    if it.state == _STATE_SETTLED:
+        self._fail("debt_item: item is settled")
+    if it.state == _STATE_CANCELLED:
+        self._fail("debt_item: item is cancelled")
+    if amount == 0:
+        self._fail("debt_item: amount is zero")
+    outstanding: uint256 = self._outstanding(item_id, it)
+    if amount > outstanding:
+        self._fail("debt_item: payment exceeds outstanding")
+    if value_day < it.last_value_day:
+        self._fail("debt_item: value date out of order")
+    if convert(value_day, uint256) > self._today():
+        self._fail("debt_item: value date in the future")
+
+    payouts: DynArray[Payout, 2 * _MAX_HOLDINGS] = self._route(item_id, amount, outstanding, value_day)
+
+    paid: uint256 = it.paid + amount
+    self._items[item_id].paid = paid
+    self._items[item_id].last_value_day = value_day
+    log ItemRepaid(item_id=item_id, amount=amount, value_day=value_day, paid_total=paid)
+    if amount == outstanding:
+        self._items[item_id].state = _STATE_SETTLED
+        log ItemSettled(item_id=item_id)
+    return payouts
 
 
 @internal
@@ -530,18 +1395,30 @@ def _issue(
     """
     @dev Checks and records a new item and the creditor's first holding.
     """
-    assert staticcall IRegistry(_REGISTRY).is_member(msg.sender), "debt_item: caller is not a member"
-    assert staticcall IRegistry(_REGISTRY).is_member(debtor), "debt_item: debtor is not a member"
-    assert debtor != msg.sender, "debt_item: debtor is the creditor"
-    assert self._items[item_id].state == 0, "debt_item: item exists"
-    assert self._holdings[holding_id].holder == empty(address), "debt_item: holding exists"
-    assert face_value != 0, "debt_item: face value is zero"
-    assert maturity_day > issue_day, "debt_item: maturity before issue"
-    assert convert(issue_day, uint256) <= self._today(), "debt_item: issue date in the future"
-    assert report_hash != empty(bytes32), "debt_item: no verification report"
-    assert (
+    if not self._is_member(msg.sender):
+        self._fail("debt_item: caller is not a member")
+    if not self._is_member(debtor):
+        self._fail("debt_item: debtor is not a member")
+    if debtor == msg.sender:
+        self._fail("debt_item: debtor is the creditor")
+    if self._items[item_id].state != 0:
+        self._fail("debt_item: item exists")
+    if self._holdings[holding_id].holder != empty(address):
+        self._fail("debt_item: holding exists")
+    if face_value == 0:
+        self._fail("debt_item: face value is zero")
+    if maturity_day <= issue_day:
+        self._fail("debt_item: maturity before issue")
+    if maturity_day - issue_day > self.max_tenor_days:
+        self._fail("debt_item: tenor exceeds maximum")
+    if convert(issue_day, uint256) > self._today():
+        self._fail("debt_item: issue date in the future")
+    if report_hash == empty(bytes32):
+        self._fail("debt_item: no verification report")
+    if not (
         asset_type == _ASSET_RECEIVABLE or asset_type == _ASSET_CONTRACT_RIGHT
-    ), "debt_item: bad asset type"
+    ):
+        self._fail("debt_item: bad asset type")
     self._items[item_id] = Item(
         debtor=debtor,
         creditor=msg.sender,
@@ -576,8 +1453,10 @@ def _check_holder(h: Holding):
     """
     @dev The caller must hold `h` and still be an active member.
     """
-    assert h.holder == msg.sender, "debt_item: caller is not the holder"
-    assert staticcall IRegistry(_REGISTRY).is_member(msg.sender), "debt_item: caller is not a member"
+    if h.holder != msg.sender:
+        self._fail("debt_item: caller is not the holder")
+    if not self._is_member(msg.sender):
+        self._fail("debt_item: caller is not a member")
 
 
 @internal
@@ -587,9 +1466,13 @@ def _check_movable(holding_id: bytes32, amount: uint256):
     """
     h: Holding = self._holdings[holding_id]
     self._check_holder(h)
-    assert not self._is_pledged(h), "debt_item: holding is pledged"
-    assert amount != 0, "debt_item: amount is zero"
-    assert amount <= h.outstanding, "debt_item: split exceeds outstanding"
+    if self._is_pledged(h):
+        self._fail("debt_item: holding is pledged")
+    self._check_unfrozen(holding_id, h.item_id)
+    if amount == 0:
+        self._fail("debt_item: amount is zero")
+    if amount > h.outstanding:
+        self._fail("debt_item: split exceeds outstanding")
 
 
 @internal
@@ -612,8 +1495,10 @@ def _create_holding(
     """
     @dev Records a new unpledged holding at the end of the item's routing order.
     """
-    assert self._holdings[holding_id].holder == empty(address), "debt_item: holding exists"
-    assert len(self._item_holdings[item_id]) < _MAX_HOLDINGS, "debt_item: too many holdings"
+    if self._holdings[holding_id].holder != empty(address):
+        self._fail("debt_item: holding exists")
+    if len(self._item_holdings[item_id]) >= _MAX_HOLDINGS:
+        self._fail("debt_item: too many holdings")
     self._holdings[holding_id] = Holding(
         item_id=item_id,
         holder=holder,
@@ -635,11 +1520,13 @@ def _create_holding(
 
 
 @internal
-def _route(item_id: bytes32, amount: uint256, outstanding: uint256, value_day: uint32):
+def _route(
+    item_id: bytes32, amount: uint256, outstanding: uint256, value_day: uint32
+) -> DynArray[Payout, 2 * _MAX_HOLDINGS]:
     """
     @dev Routes `amount` over the open holdings of `item_id`, whose
          outstanding values add up to `outstanding`, exactly as
-         `fourflow.domain.debt.route_payment` does.
+         `fourflow.domain.debt.route_payment` does; returns the payouts.
     """
     ids: DynArray[bytes32, _MAX_HOLDINGS] = self._item_holdings[item_id]
     shares: DynArray[uint256, _MAX_HOLDINGS] = []
@@ -657,22 +1544,37 @@ def _route(item_id: bytes32, amount: uint256, outstanding: uint256, value_day: u
         if self._holdings[ids[i]].outstanding > shares[i]:
             shares[i] += 1
             remainder -= 1
+    payouts: DynArray[Payout, 2 * _MAX_HOLDINGS] = []
     for i: uint256 in range(len(ids), bound=_MAX_HOLDINGS):
-        self._pay_holding(item_id, ids[i], shares[i], value_day)
+        # A holding with nothing outstanding takes no share and accrues nothing.
+        if self._holdings[ids[i]].outstanding == 0:
+            continue
+        bank: address = empty(address)
+        to_bank: uint256 = 0
+        holder: address = empty(address)
+        to_holder: uint256 = 0
+        bank, to_bank, holder, to_holder = self._pay_holding(item_id, ids[i], shares[i], value_day)
+        if to_bank != 0:
+            payouts.append(Payout(payee=bank, amount=to_bank))
+        if to_holder != 0:
+            payouts.append(Payout(payee=holder, amount=to_holder))
+    return payouts
 
 
 @internal
-def _pay_holding(item_id: bytes32, holding_id: bytes32, share: uint256, value_day: uint32):
+def _pay_holding(
+    item_id: bytes32, holding_id: bytes32, share: uint256, value_day: uint32
+) -> (address, uint256, address, uint256):
     """
-    @dev Pays one open holding its `share`: a pledgee bank first (accrued
-         interest, then principal), the holder the rest.
+    @dev Pays one open holding its non-zero `share`: a pledgee bank first
+         (accrued interest, then principal), the holder the rest. Returns
+         (bank, paid to the bank, holder, paid to the holder).
     """
     h: Holding = self._holdings[holding_id]
-    if h.outstanding == 0:
-        return
     to_bank: uint256 = 0
     if self._is_pledged(h):
-        assert value_day >= h.pledge_accrued_to, "debt_item: value date out of order"
+        if value_day < h.pledge_accrued_to:
+            self._fail("debt_item: value date out of order")
         days: uint256 = convert(value_day - h.pledge_accrued_to, uint256)
         interest: uint256 = h.pledge_interest + h.pledge_principal * h.pledge_rate_bps * days // _BPS_DAYS
         to_interest: uint256 = min(share, interest)
@@ -708,6 +1610,7 @@ def _pay_holding(item_id: bytes32, holding_id: bytes32, share: uint256, value_da
         log PaymentRouted(
             item_id=item_id, holding_id=holding_id, payee=h.holder, amount=to_holder, part=_PART_HOLDER
         )
+    return h.pledge_bank, to_bank, h.holder, to_holder
 
 
 @internal

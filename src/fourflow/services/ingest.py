@@ -125,35 +125,35 @@ def _store(
     algorithm: HashAlgorithm,
 ) -> list[DocumentOutcome]:
     outcomes: list[DocumentOutcome] = []
-    new_fingerprints: list[str] = []
-    seen: dict[str, str] = {}
-    for read in reads:
+    prints = [[fingerprint(item.canonical, algorithm) for item in read.parsed] for read in reads]
+    known = uow.documents.known_fingerprints([fp for fps in prints for fp in fps])
+    new: list[StoredDocument] = []
+    now = clock.now()
+    for read, fps in zip(reads, prints, strict=True):
         source = read.file.source
         if read.errors:
             outcomes.append(DocumentOutcome(source, "rejected", errors=read.errors))
-        for item in read.parsed:
-            fp = fingerprint(item.canonical, algorithm)
+        for item, fp in zip(read.parsed, fps, strict=True):
             key_text = business_key_text(item.document)
             bkey = fingerprint(key_text.encode("utf-8"), algorithm) if key_text else None
-            earlier = uow.documents.by_fingerprint(fp)
-            earlier_id = earlier.document.id if earlier else seen.get(fp)
-            if earlier_id is not None:
-                outcomes.append(DocumentOutcome(source, "duplicate", earlier_id, item, fp, bkey))
+            if fp in known:
+                outcomes.append(DocumentOutcome(source, "duplicate", known[fp], item, fp, bkey))
                 continue
-            uow.documents.add(
+            known[fp] = item.document.id
+            new.append(
                 StoredDocument(
                     document=item.document,
                     fingerprint=fp,
                     business_key=bkey,
                     raw=item.raw,
                     media_type=item.media_type,
-                    created_at=clock.now(),
+                    created_at=now,
                     signature=read.signature,
                 )
             )
-            seen[fp] = item.document.id
-            new_fingerprints.append(fp)
             outcomes.append(DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey))
+    uow.documents.add_many(new)
+    new_fingerprints = [s.fingerprint for s in new]
     for start in range(0, len(new_fingerprints), MAX_FINGERPRINTS_PER_OP):
         uow.outbox.add(
             ChainOp(

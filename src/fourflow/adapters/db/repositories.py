@@ -191,6 +191,29 @@ class SqlDocuments(_Repository):
         stmt = insert(t.documents).values(**_document_values(stored))
         self._insert(stmt, lambda: self._clash(stored))
 
+    def add_many(self, stored: Sequence[StoredDocument]) -> None:
+        """Store several documents in one statement; any known fingerprint is a ConflictError."""
+        if not stored:
+            return
+        rows = [_document_values(s) for s in stored]
+        try:
+            with self._session.begin_nested():
+                self._session.execute(insert(t.documents), rows)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"one of {len(rows)} documents clashes with a stored one ({_first_line(exc)})"
+            ) from exc
+
+    def known_fingerprints(self, fingerprints: Sequence[str]) -> dict[str, str]:
+        """Which of ``fingerprints`` are stored already, mapped to their document ids."""
+        known: dict[str, str] = {}
+        for chunk in iter_chunks(fingerprints, IN_CHUNK):
+            stmt = select(t.documents.c.fingerprint, t.documents.c.id).where(
+                t.documents.c.fingerprint.in_(chunk)
+            )
+            known.update({fp: doc_id for fp, doc_id in self._session.execute(stmt).all()})
+        return known
+
     def get(self, doc_id: str) -> StoredDocument | None:
         """The stored document with id ``doc_id``."""
         return self._one(t.documents.c.id == doc_id)

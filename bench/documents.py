@@ -1,0 +1,117 @@
+"""Document benchmarks: UBL invoices end to end, and EN 16931 rule validation."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from fourflow.adapters.documents.registry import detect
+from fourflow.adapters.documents.standards import standards_dir
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.parties import Role
+from fourflow.services import ingest
+from fourflow.services.ingest import SubmittedFile
+from fourflow.services.onboarding import onboard
+
+SAMPLE = ("en16931", "ubl-examples", "ubl-tc434-example1.xml")
+SAMPLE_ID = b"<cbc:ID>12115118</cbc:ID>"
+PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+SUBMITTER_USCC = "91110000600037341L"
+
+
+def invoices(count: int, offset: int = 0) -> list[bytes]:
+    """``count`` distinct copies of a 21 KB EN 16931 UBL invoice (the ID varies)."""
+    raw = standards_dir().joinpath(*SAMPLE).read_bytes()
+    assert SAMPLE_ID in raw
+    return [
+        raw.replace(SAMPLE_ID, f"<cbc:ID>B{offset + i}</cbc:ID>".encode(), 1) for i in range(count)
+    ]
+
+
+def _platform(url: str, home: Path) -> Platform:
+    return Platform(Settings(home, url, None, "bench"))
+
+
+def _submitter(p: Platform) -> str:
+    with p.uow_factory() as uow:
+        org = uow.organisations.by_uscc(SUBMITTER_USCC)
+    if org is not None:
+        return org.id
+    return onboard(uow_factory=p.uow_factory, keystore=p.keystore, name="Bench Supplier",
+                   uscc=SUBMITTER_USCC, roles=[Role.SUPPLIER], admit=False).id  # fmt: skip
+
+
+def _ingest(url: str, home: str, count: int, offset: int) -> float:
+    """Ingest ``count`` invoices and anchor them; return the seconds it took."""
+    files = [
+        SubmittedFile(f"inv-{offset + i}.xml", raw) for i, raw in enumerate(invoices(count, offset))
+    ]
+    with _platform(url, Path(home)) as p:
+        submitter = _submitter(p)
+        start = time.perf_counter()
+        outcomes = ingest.ingest_files(uow_factory=p.uow_factory, reader=p.reader_for(submitter),
+                                       clock=p.clock, files=files, submitter_id=submitter)  # fmt: skip
+        ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=submitter)
+        seconds = time.perf_counter() - start
+    assert all(o.status == "accepted" for o in outcomes), outcomes[0]
+    return seconds
+
+
+def _pg_schema() -> tuple[str, str]:
+    schema = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
+
+
+def _drop_schema(schema: str) -> None:
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def bench_ubl_ingest(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """UBL invoices per second: parse, XSD, map, canonicalise, fingerprint, store, anchor."""
+    count = 1000
+    for backend in ("sqlite", "postgresql"):
+        for workers in (1, 2):
+            home = tempfile.mkdtemp(prefix="fourflow-bench-")
+            schema = None
+            if backend == "sqlite":
+                url = f"sqlite:///{home}/b.db"
+            else:
+                schema, url = _pg_schema()
+            try:
+                with _platform(url, Path(home)) as p:  # migrate once, before the clock runs
+                    _submitter(p)
+                per = count // workers
+                start = time.perf_counter()
+                with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                    pool.starmap(_ingest, [(url, home, per, w * per) for w in range(workers)])
+                seconds = time.perf_counter() - start
+                yield line(f"ingest.ubl_invoices_per_s.{backend}.{workers}proc", per * workers / seconds,
+                           "invoices/s", invoices=per * workers, bytes_each=21501)  # fmt: skip
+            finally:
+                if schema:
+                    _drop_schema(schema)
+
+
+def bench_en16931(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """EN 16931 business-rule validations per second (official XSLT on Saxon-HE)."""
+    raws = invoices(50)
+    spec = detect(raws[0])
+    assert spec is not None and spec.validate is not None
+    spec.validate(raws[0], source="warm", rules=True)
+    start = time.perf_counter()
+    for i, raw in enumerate(raws):
+        spec.validate(raw, source=f"b{i}", rules=True)
+    seconds = time.perf_counter() - start
+    yield line(
+        "validation.en16931_ubl_per_s", len(raws) / seconds, "invoices/s", rules="EN16931-UBL"
+    )

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import documents
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
@@ -254,6 +255,16 @@ def bench_demo() -> Iterator[str]:
         yield line("demo.main_path_seconds", seconds, "s", block=report.chain["block_number"])
 
 
+def bench_ubl() -> Iterator[str]:
+    """UBL invoices end to end on SQLite and PostgreSQL, one and two processes."""
+    yield from documents.bench_ubl_ingest(line)
+
+
+def bench_rules() -> Iterator[str]:
+    """EN 16931 rule validation throughput."""
+    yield from documents.bench_en16931(line)
+
+
 BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("routing", bench_routing),
     ("verification", bench_verification),
@@ -261,4 +272,6 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("chain", bench_chain),
     ("chain_items", bench_chain_items),
     ("demo", bench_demo),
+    ("ubl", bench_ubl),
+    ("rules", bench_rules),
 ]

@@ -1,7 +1,7 @@
-"""Shared titanoboa fixtures: the three contracts deployed and a small consortium admitted.
+"""Shared titanoboa fixtures: the contracts deployed and a small consortium admitted.
 
-Sources are compiled once per session (``boa.load_partial``) and deployed afresh for every
-test, so each test starts from the same chain state.
+Sources are compiled and deployed once per session; every test runs inside
+``boa.env.anchor()``, so each starts from the same chain state.
 """
 
 from __future__ import annotations
@@ -78,49 +78,56 @@ def deployers() -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="session")
+def deployed(deployers: dict[str, Any]) -> Consortium:
+    """The contracts deployed once per session and a small consortium admitted."""
+    boa.env.evm.patch.timestamp = TODAY * SECONDS_PER_DAY + 3_600
+    operator = boa.env.generate_address("operator")
+    with boa.env.prank(operator):
+        registry = deployers["Registry"].deploy()
+    notary = deployers["Notary"].deploy(registry.address)
+    debt = deployers["DebtItem"].deploy(registry.address)
+    core = Account.from_key(keccak(text="fourflow-test-core"))
+    members = {
+        "core": (core.address, CORE_ENTERPRISE),
+        "tier1": (boa.env.generate_address("tier1"), SUPPLIER),
+        "tier2": (boa.env.generate_address("tier2"), SUPPLIER),
+        "bank": (boa.env.generate_address("bank"), BANK),
+        "bank2": (boa.env.generate_address("bank2"), BANK),
+        "regulator": (boa.env.generate_address("regulator"), REGULATOR),
+        "warehouse": (boa.env.generate_address("warehouse"), WAREHOUSE),
+    }
+    with boa.env.prank(operator):
+        for name, (address, roles) in members.items():
+            registry.admit(new_op(), address, b32(f"org-{name}"), roles)
+    token = deployers["SettlementToken"].deploy(registry.address, "FourFlow CNY", "fCNY", 2, CNY)
+    receipts = deployers["WarehouseReceipt"].deploy(registry.address, token.address)
+    with boa.env.prank(operator):
+        debt.set_settlement_token(new_op(), token.address)
+    return Consortium(
+        registry=registry,
+        notary=notary,
+        debt=debt,
+        token=token,
+        receipts=receipts,
+        operator=operator,
+        core=core,
+        tier1=members["tier1"][0],
+        tier2=members["tier2"][0],
+        bank=members["bank"][0],
+        bank2=members["bank2"][0],
+        regulator=members["regulator"][0],
+        warehouse=members["warehouse"][0],
+        outsider=boa.env.generate_address("outsider"),
+    )
+
+
 @pytest.fixture
-def consortium(deployers: dict[str, Any]) -> Iterator[Consortium]:
-    """A fresh registry, notary and debt-item contract with six admitted members."""
+def consortium(deployed: Consortium) -> Iterator[Consortium]:
+    """The deployed consortium, every change rolled back after the test."""
     with boa.env.anchor():
         boa.env.evm.patch.timestamp = TODAY * SECONDS_PER_DAY + 3_600
-        operator = boa.env.generate_address("operator")
-        with boa.env.prank(operator):
-            registry = deployers["Registry"].deploy()
-        notary = deployers["Notary"].deploy(registry.address)
-        debt = deployers["DebtItem"].deploy(registry.address)
-        core = Account.from_key(keccak(text="fourflow-test-core"))
-        members = {
-            "core": (core.address, CORE_ENTERPRISE),
-            "tier1": (boa.env.generate_address("tier1"), SUPPLIER),
-            "tier2": (boa.env.generate_address("tier2"), SUPPLIER),
-            "bank": (boa.env.generate_address("bank"), BANK),
-            "bank2": (boa.env.generate_address("bank2"), BANK),
-            "regulator": (boa.env.generate_address("regulator"), REGULATOR),
-            "warehouse": (boa.env.generate_address("warehouse"), WAREHOUSE),
-        }
-        with boa.env.prank(operator):
-            for name, (address, roles) in members.items():
-                registry.admit(new_op(), address, b32(f"org-{name}"), roles)
-        token = deployers["SettlementToken"].deploy(registry.address, "FourFlow CNY", "fCNY", 2, CNY)
-        receipts = deployers["WarehouseReceipt"].deploy(registry.address, token.address)
-        with boa.env.prank(operator):
-            debt.set_settlement_token(new_op(), token.address)
-        yield Consortium(
-            registry=registry,
-            notary=notary,
-            debt=debt,
-            token=token,
-            receipts=receipts,
-            operator=operator,
-            core=core,
-            tier1=members["tier1"][0],
-            tier2=members["tier2"][0],
-            bank=members["bank"][0],
-            bank2=members["bank2"][0],
-            regulator=members["regulator"][0],
-            warehouse=members["warehouse"][0],
-            outsider=boa.env.generate_address("outsider"),
-        )
+        yield deployed
 
 
 def events(contract: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -46,8 +46,9 @@ def standards_dir() -> Path:
     )
 
 
+@cache
 def artefact(*parts: str) -> Path:
-    """A path inside the standards directory that must exist."""
+    """A path inside the standards directory that must exist (looked up once per process)."""
     path = standards_dir().joinpath(*parts)
     if not path.exists():
         raise StandardsMissingError(f"{path} is missing from the standards directory")

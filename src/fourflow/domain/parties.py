@@ -34,6 +34,9 @@ def role_mask(roles: tuple[Role, ...]) -> int:
     return mask
 
 
+PROFILE_FACTS = frozenset({"address", "legal_representative", "phone", "industry"})
+
+
 @dataclass(frozen=True, slots=True)
 class Identifier:
     """An identifier an organisation is known by.
@@ -71,6 +74,8 @@ class Organisation:
         identifiers: further identifiers (GLN, LEI, VAT, BIC ...).
         accounts: bank accounts (IBAN or domestic account numbers) it pays and is paid from.
         chain_address: its own chain account (0x...), set at onboarding.
+        profile: registered facts used to spot related parties and to set limits:
+            ``address``, ``legal_representative``, ``phone``, ``industry`` (as given).
     """
 
     id: str
@@ -80,11 +85,19 @@ class Organisation:
     identifiers: tuple[Identifier, ...] = ()
     accounts: tuple[str, ...] = ()
     chain_address: str | None = None
+    profile: tuple[tuple[str, str], ...] = ()
+
+    def fact(self, key: str) -> str | None:
+        """One profile fact (``address``, ``legal_representative``, ``phone``, ``industry``)."""
+        return dict(self.profile).get(key)
 
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise DomainValueError("organisation name must not be empty")
         object.__setattr__(self, "uscc", validate_uscc(self.uscc))
+        unknown = {k for k, _ in self.profile} - PROFILE_FACTS
+        if unknown:
+            raise DomainValueError(f"organisation {self.name!r}: unknown profile facts {unknown}")
         if not self.roles:
             raise DomainValueError(f"organisation {self.name!r} needs at least one role")
 

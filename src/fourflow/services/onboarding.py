@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
@@ -35,6 +35,7 @@ def onboard(
     roles: Sequence[Role],
     identifiers: Sequence[tuple[str, str]] = (),
     accounts: Sequence[str] = (),
+    profile: Mapping[str, str] | None = None,
     admit: bool = True,
 ) -> Organisation:
     """Register an organisation, create its encrypted chain account and queue its admission.
@@ -70,6 +71,7 @@ def onboard(
             identifiers=parsed,
             accounts=tuple(accounts),
             chain_address=address,
+            profile=tuple(sorted((k, v) for k, v in (profile or {}).items() if v)),
         )
         uow.organisations.add(org)
         if admit:

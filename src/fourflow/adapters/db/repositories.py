@@ -164,6 +164,7 @@ def _org_values(org: Organisation) -> dict[str, Any]:
         "identifiers": codec.encode_identifiers(org.identifiers),
         "accounts": list(org.accounts),
         "chain_address": org.chain_address,
+        "profile": dict(org.profile) if org.profile else None,
     }
 
 
@@ -177,6 +178,7 @@ def _org_from_row(row: Row[Any]) -> Organisation:
         identifiers=codec.decode_identifiers(row.identifiers),
         accounts=tuple(row.accounts),
         chain_address=row.chain_address,
+        profile=tuple(sorted((row.profile or {}).items())),
     )
 
 

@@ -76,6 +76,7 @@ organisations = Table(
     Column("accounts", JSON, nullable=False),
     Column("chain_address", String, nullable=True),
     *_timestamps(),
+    Column("profile", JSON, nullable=True),
     **ENTITY_OPTIONS,
 )
 

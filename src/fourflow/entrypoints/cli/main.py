@@ -50,6 +50,7 @@ def _org_row(org: Organisation) -> dict[str, Any]:
         "identifiers": [str(i) for i in org.identifiers],
         "accounts": list(org.accounts),
         "address": org.chain_address,
+        "profile": dict(org.profile),
     }
 
 
@@ -96,6 +97,10 @@ def org_add(
     sm2_key: Annotated[
         list[str] | None, typer.Option(help="SM2 public key it signs documents with; repeatable.")
     ] = None,
+    address: Annotated[str | None, typer.Option(help="Registered address.")] = None,
+    legal_representative: Annotated[str | None, typer.Option(help="Legal representative.")] = None,
+    phone: Annotated[str | None, typer.Option(help="Registered phone number.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Industry (e.g. GB/T 4754 code).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Onboard an organisation with its own chain account and admit it to the registry."""
@@ -120,6 +125,12 @@ def org_add(
             roles=role,
             identifiers=identifiers,
             accounts=account or [],
+            profile={
+                "address": address or "",
+                "legal_representative": legal_representative or "",
+                "phone": phone or "",
+                "industry": industry or "",
+            },  # fmt: skip
         )
         relay_now(p)
     if json_out:

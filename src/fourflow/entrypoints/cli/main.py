@@ -130,7 +130,7 @@ def org_add(
                 "legal_representative": legal_representative or "",
                 "phone": phone or "",
                 "industry": industry or "",
-            },  # fmt: skip
+            },
         )
         relay_now(p)
     if json_out:

@@ -299,3 +299,39 @@ class DebtItem:
         if day > self.maturity_date + dt.timedelta(days=grace_days):
             return ItemStatus.OVERDUE
         return ItemStatus.ACTIVE
+
+
+DEFAULT_MAX_TENOR_DAYS = 365  # DebtItem.max_tenor_days() until the operator changes it
+DEFAULT_GRACE_DAYS = 5  # DebtItem.grace_days() until the operator changes it
+
+
+def dilute(claims: list[HoldingClaim], creditor: str, amount: int) -> list[HoldingClaim]:
+    """Apply a credit note of ``amount`` as the DebtItem contract does.
+
+    Only the original ``creditor``'s own unpledged holdings are reduced, in creation order, each
+    down to zero before the next; transferees' and pledged holdings are never diluted.
+    """
+    if amount <= 0:
+        raise DomainValueError("dilution: amount must be positive")
+    dilutable = [
+        c for c in claims if c.holder == creditor and not (c.pledge is not None and c.pledge.active)
+    ]
+    if amount > sum(c.outstanding for c in dilutable):
+        raise DomainValueError("dilution exceeds the creditor's unpledged outstanding")
+    left = amount
+    cuts: dict[str, int] = {}
+    for claim in dilutable:
+        cut = min(left, claim.outstanding)
+        cuts[claim.holding_id] = cut
+        left -= cut
+    return [replace(c, outstanding=c.outstanding - cuts.get(c.holding_id, 0)) for c in claims]
+
+
+def is_overdue(maturity_day: int, grace_days: int, today: int, outstanding: int) -> bool:
+    """Overdue, as DebtItem.overdue: unpaid after maturity plus the grace days."""
+    return outstanding > 0 and today > maturity_day + grace_days
+
+
+def buy_back_price(principal: int, interest: int, bank_received_since_default: int) -> int:
+    """What a pledgor pays to take back a foreclosed holding, as DebtItem.buy_back_price."""
+    return max(principal + interest - bank_received_since_default, 0)

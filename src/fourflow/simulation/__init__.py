@@ -1,0 +1,1 @@
+"""The labelled supply-network simulator (docs/simulator.md)."""

@@ -138,6 +138,30 @@ def test_documents_linked_to_trades(uow: SqlUnitOfWorkFactory) -> None:
         assert linked is not None and linked.trade_id == "trade-1"
 
 
+def test_documents_by_ids_numbers_and_party_window(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as u:
+        for n in (1, 2, 3):
+            u.documents.add(b.stored(n))
+        u.documents.add(b.stored(4, kind=DocumentKind.ORDER, number="PO-7"))
+        u.trades.add(b.trade(1))
+        u.documents.set_trade(["doc-1", "doc-4"], "trade-1")
+        u.commit()
+    with uow() as u:
+        assert [d.document.id for d in u.documents.get_many(["doc-3", "doc-1", "nope"])] == [
+            "doc-1",
+            "doc-3",
+        ]
+        refs = [(DocumentKind.INVOICE, "INV-0002"), (DocumentKind.ORDER, "PO-7"),
+                (DocumentKind.ORDER, "INV-0002")]  # fmt: skip
+        assert sorted(d.document.id for d in u.documents.by_numbers(refs)) == ["doc-2", "doc-4"]
+        seller, buyer = b.document(1).seller, b.document(1).buyer
+        window = u.documents.linked_between(seller, buyer, b.DAY, b.DAY)
+        assert [d.document.id for d in window] == ["doc-1", "doc-4"]
+        assert u.documents.linked_between(buyer, seller, b.DAY, b.DAY) == []
+        later = b.DAY + dt.timedelta(days=1)
+        assert u.documents.linked_between(seller, buyer, later, later) == []
+
+
 def test_documents_anchored_in_batches(uow: SqlUnitOfWorkFactory) -> None:
     with uow() as u:
         for n in (1, 2, 3):

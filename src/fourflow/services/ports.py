@@ -19,7 +19,7 @@ from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import FourFlowError
 from fourflow.domain.financing import Financing
 from fourflow.domain.findings import VerificationReport
-from fourflow.domain.parties import Organisation
+from fourflow.domain.parties import Organisation, PartyRef
 from fourflow.domain.scenarios import Scenario
 
 T = TypeVar("T")
@@ -288,6 +288,22 @@ class Documents(Protocol):
     def by_business_key(self, business_key: str) -> builtins.list[StoredDocument]: ...
     def by_number(self, kind: DocumentKind, number: str) -> builtins.list[StoredDocument]: ...
     def unlinked(self) -> builtins.list[StoredDocument]: ...
+    def get_many(self, doc_ids: Sequence[str]) -> builtins.list[StoredDocument]:
+        """The stored documents with these ids (unknown ids are skipped)."""
+        ...
+
+    def by_numbers(
+        self, refs: Sequence[tuple[DocumentKind, str]]
+    ) -> builtins.list[StoredDocument]:
+        """Documents matching any ``(kind, number)`` of ``refs``."""
+        ...
+
+    def linked_between(
+        self, seller: PartyRef, buyer: PartyRef, since: dt.date, until: dt.date
+    ) -> builtins.list[StoredDocument]:
+        """Documents already in a trade, between these two parties, issued in a date window."""
+        ...
+
     def unanchored(self, limit: int) -> builtins.list[StoredDocument]: ...
     def set_trade(self, doc_ids: Sequence[str], trade_id: str) -> None: ...
     def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:

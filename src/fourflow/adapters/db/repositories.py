@@ -236,6 +236,43 @@ class SqlDocuments(_Repository):
         """Documents not yet linked to a trade, oldest first."""
         return self._many(t.documents.c.trade_id.is_(None))
 
+    def get_many(self, doc_ids: Sequence[str]) -> builtins.list[StoredDocument]:
+        """The stored documents with these ids (unknown ids are skipped), oldest first."""
+        found: builtins.list[StoredDocument] = []
+        for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
+            found.extend(self._many(t.documents.c.id.in_(chunk)))
+        return found
+
+    def by_numbers(
+        self, refs: Sequence[tuple[DocumentKind, str]]
+    ) -> builtins.list[StoredDocument]:
+        """Documents matching any ``(kind, number)`` of ``refs``, oldest first per kind."""
+        numbers: dict[DocumentKind, builtins.list[str]] = {}
+        for kind, number in dict.fromkeys(refs):
+            numbers.setdefault(kind, []).append(number)
+        found: builtins.list[StoredDocument] = []
+        for kind, wanted in numbers.items():
+            for chunk in iter_chunks(wanted, IN_CHUNK):
+                found.extend(
+                    self._many(t.documents.c.kind == kind.value, t.documents.c.number.in_(chunk))
+                )
+        return found
+
+    def linked_between(
+        self, seller: PartyRef, buyer: PartyRef, since: dt.date, until: dt.date
+    ) -> builtins.list[StoredDocument]:
+        """Documents already in a trade, between these two parties, issued in a date window."""
+        seller_key, buyer_key = _party_key(seller), _party_key(buyer)
+        if seller_key is None or buyer_key is None:
+            return []
+        return self._many(
+            t.documents.c.seller_key == seller_key,
+            t.documents.c.buyer_key == buyer_key,
+            t.documents.c.issue_date >= since,
+            t.documents.c.issue_date <= until,
+            t.documents.c.trade_id.is_not(None),
+        )
+
     def unanchored(self, limit: int) -> builtins.list[StoredDocument]:
         """Up to ``limit`` documents not yet in an anchoring batch, oldest first."""
         return self._many(t.documents.c.batch_id.is_(None), limit=limit)

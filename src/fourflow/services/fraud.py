@@ -1,0 +1,324 @@
+"""Fraud detection across the platform, the cross-bank duplicate check, and its evaluation.
+
+``fraud_signals_by_trade`` loads every trade, document and organisation in a few batch queries,
+asks the chain which invoices another consortium member presented first, and runs the pure
+detectors of ``fourflow.verification.fraud``.
+
+Cross-bank duplicates. No bank may see another bank's documents, so members compare salted
+business-key fingerprints on the chain: ``SHA-256(salt || business_key_text(invoice))``, with
+one consortium salt kept in the ``fraud.consortium_salt`` setting (created once; every member
+of the consortium sets the same value). ``present_invoices`` runs when a verification or a
+financing request presents a trade: it reads each fingerprint's owner on the Notary; one that
+is registered and not by this platform's own presentations means another member was shown the
+invoice first (a ``DUPLICATE_INVOICE`` signal), and the rest are queued as one
+``REGISTER_FINGERPRINTS`` outbox operation (the Notary refuses a fingerprint registered twice,
+so only new ones are sent). The salt makes the fingerprints useless for guessing invoices.
+
+``evaluate`` scores signals against the simulator's labels: precision, recall and the
+false-alarm rate per fraud type, and the share of clean trades flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fourflow.domain.documents import Document, DocumentKind, business_key_text
+from fourflow.domain.fraud import FraudLabel, FraudType
+from fourflow.domain.parties import Organisation
+from fourflow.domain.trades import Trade
+from fourflow.services.common import get_trade, new_id
+from fourflow.services.ports import (
+    ChainOp,
+    Ledger,
+    OpKind,
+    OpStatus,
+    TradeRecord,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from fourflow.verification.fraud import FraudSignal, PlatformView, codes_by_trade, scan
+
+SALT_SETTING = "fraud.consortium_salt"
+PRESENTATION_SUBJECT = "presented:"  # outbox subject of a trade's presentation op
+MAX_FINGERPRINTS_PER_OP = 256
+# Evaluation targets (issue 4): per fraud type, and for clean trades.
+TARGET_PRECISION = 0.95
+TARGET_RECALL = 0.95
+TARGET_CLEAN_FLAGGED = 0.01
+
+
+# --------------------------------------------------------------------------- salted fingerprints
+
+
+def consortium_salt(uow: UnitOfWork) -> bytes:
+    """The consortium's fingerprint salt, created (32 random bytes) on first use."""
+    value = uow.settings.get(SALT_SETTING)
+    if value is None:
+        value = secrets.token_hex(32)
+        uow.settings.put(SALT_SETTING, value)
+    return bytes.fromhex(value)
+
+
+def salted_fingerprint(salt: bytes, key_text: str) -> str:
+    """``sha256:`` hex of SHA-256(salt || business-key text)."""
+    return "sha256:" + hashlib.sha256(salt + key_text.encode("utf-8")).hexdigest()
+
+
+def invoice_fingerprints(salt: bytes, trade: Trade) -> dict[str, str]:
+    """Invoice id -> salted business-key fingerprint, for the trade's invoices."""
+    prints = {}
+    for doc in trade.of_kind(DocumentKind.INVOICE):
+        text = business_key_text(doc)
+        if text is not None:
+            prints[doc.id] = salted_fingerprint(salt, text)
+    return prints
+
+
+def _own_presentations(uow: UnitOfWork) -> set[str]:
+    """Salted fingerprints this platform has registered or queued (failed ops excluded)."""
+    return {
+        fp
+        for op in uow.outbox.list()
+        if op.kind is OpKind.REGISTER_FINGERPRINTS
+        and (op.subject_id or "").startswith(PRESENTATION_SUBJECT)
+        and op.status is not OpStatus.FAILED
+        for fp in op.params.get("fingerprints", ())
+    }
+
+
+def _elsewhere(ledger: Ledger, prints: Mapping[str, str], own: set[str]) -> set[str]:
+    """Ids of the invoices whose fingerprint another member registered on the chain."""
+    return {
+        doc_id
+        for doc_id, fp in prints.items()
+        if fp not in own and ledger.read("fingerprint", fp) is not None
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Presentation:
+    """What presenting a trade's invoices to the consortium found and queued.
+
+    Attributes:
+        trade_id: the trade presented.
+        registered: salted fingerprints queued for registration now.
+        presented_elsewhere: ids of invoices another member presented first.
+    """
+
+    trade_id: str
+    registered: tuple[str, ...]
+    presented_elsewhere: tuple[str, ...]
+
+
+def present_invoices(
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, trade_id: str, presenter_id: str
+) -> Presentation:
+    """Check a trade's invoices against the chain and queue the new salted fingerprints.
+
+    Call it where an invoice is presented: verification (presenter: the seller) and a
+    financing request (presenter: the bank asked). Fingerprints another member registered
+    are reported, not registered again; the op goes out with the next relay.
+    """
+    with uow_factory() as uow:
+        record = get_trade(uow, trade_id)
+        trade = _trades(uow, [record])[0]
+        prints = invoice_fingerprints(consortium_salt(uow), trade)
+        own = _own_presentations(uow)
+        elsewhere = _elsewhere(ledger, prints, own)
+        new = sorted(
+            {fp for doc_id, fp in prints.items() if fp not in own and doc_id not in elsewhere}
+        )
+        for start in range(0, len(new), MAX_FINGERPRINTS_PER_OP):
+            uow.outbox.add(
+                ChainOp(
+                    op_id=new_id("op"),
+                    kind=OpKind.REGISTER_FINGERPRINTS,
+                    sender_org_id=presenter_id,
+                    params={"fingerprints": new[start : start + MAX_FINGERPRINTS_PER_OP]},
+                    subject_id=PRESENTATION_SUBJECT + trade_id,
+                )
+            )
+        uow.commit()
+    return Presentation(trade_id, tuple(new), tuple(sorted(elsewhere)))
+
+
+# --------------------------------------------------------------------------- the platform view
+
+
+def _trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
+    """Domain trades with their documents, loaded in batches (no query per trade)."""
+    wanted = [doc_id for r in records for doc_id in r.document_ids]
+    docs: dict[str, Document] = {s.document.id: s.document for s in uow.documents.get_many(wanted)}
+    return [
+        Trade(
+            id=r.id,
+            scenario=r.scenario,
+            seller_id=r.seller_id,
+            buyer_id=r.buyer_id,
+            documents=tuple(docs[i] for i in r.document_ids if i in docs),
+        )
+        for r in records
+    ]
+
+
+def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) -> PlatformView:
+    """Every trade and organisation, and (with a ledger) which invoices others presented."""
+    trades = tuple(_trades(uow, uow.trades.list()))
+    organisations: tuple[Organisation, ...] = tuple(uow.organisations.list())
+    elsewhere: set[str] = set()
+    if ledger is not None:
+        salt = consortium_salt(uow)
+        own = _own_presentations(uow)
+        for trade in trades:
+            elsewhere |= _elsewhere(ledger, invoice_fingerprints(salt, trade), own)
+    return PlatformView(trades, organisations, as_of, frozenset(elsewhere))
+
+
+def fraud_signals(
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, ledger: Ledger | None = None
+) -> tuple[PlatformView, list[FraudSignal]]:
+    """Scan the whole platform: the view scanned and every signal with its evidence."""
+    with uow_factory() as uow:
+        view = load_view(uow, as_of=as_of, ledger=ledger)
+        uow.commit()  # the consortium salt, if it was created now
+    return view, scan(view)
+
+
+def fraud_signals_by_trade(
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, ledger: Ledger | None = None
+) -> dict[str, list[str]]:
+    """Trade id -> the sorted ``FraudType`` codes signalled for it (every trade is a key).
+
+    Runs every detector over the whole platform as of ``as_of``. With a ``ledger``, an invoice
+    whose salted business-key fingerprint another consortium member registered on the chain
+    is a ``DUPLICATE_INVOICE`` too. Read-only apart from creating the consortium salt.
+    """
+    view, signals = fraud_signals(uow_factory=uow_factory, as_of=as_of, ledger=ledger)
+    return codes_by_trade(signals, (t.id for t in view.trades))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def labels_from_jsonl(text: str) -> list[FraudLabel]:
+    """Parse the simulator's ``labels.jsonl`` (one FraudLabel per line)."""
+    labels = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        labels.append(
+            FraudLabel(
+                fraud=FraudType(row["fraud"]),
+                seller_uscc=row["seller_uscc"],
+                invoice_numbers=tuple(row["invoice_numbers"]),
+                note=row.get("note", ""),
+            )
+        )
+    return labels
+
+
+def _labelled(
+    labels: Iterable[FraudLabel],
+    trades: Iterable[Trade],
+    organisations: Mapping[str, Organisation] | None,
+) -> tuple[dict[str, set[str]], list[FraudLabel]]:
+    """Trade id -> the fraud codes labelled on it; and labels that matched no trade."""
+    by_invoice: dict[tuple[str, str], set[str]] = {}
+    for trade in trades:
+        seller_org = organisations.get(trade.seller_id) if organisations else None
+        for doc in trade.of_kind(DocumentKind.INVOICE):
+            usccs = {doc.seller.uscc(), seller_org.uscc if seller_org else None} - {None}
+            for uscc in usccs:
+                assert uscc is not None
+                by_invoice.setdefault((uscc, doc.number), set()).add(trade.id)
+    labelled: dict[str, set[str]] = {}
+    unmatched = []
+    for label in labels:
+        hits = set().union(
+            *(by_invoice.get((label.seller_uscc, n), set()) for n in label.invoice_numbers)
+        )
+        if not hits:
+            unmatched.append(label)
+        for trade_id in hits:
+            labelled.setdefault(trade_id, set()).add(label.fraud.value)
+    return labelled, unmatched
+
+
+def _ratio(numerator: int, denominator: int, empty: float) -> float:
+    return numerator / denominator if denominator else empty
+
+
+def evaluate(
+    *,
+    signals: Mapping[str, Sequence[str]],
+    labels: Iterable[FraudLabel],
+    trades: Sequence[Trade],
+    organisations: Mapping[str, Organisation] | None = None,
+) -> dict[str, Any]:
+    """Precision, recall and false-alarm rate per fraud type; the share of clean trades flagged.
+
+    ``signals`` is ``fraud_signals_by_trade``'s result; ``labels`` the simulator's; ``trades``
+    every trade scanned (with documents). A trade is labelled with a type when any of its
+    invoices (by seller USCC and number) is in a label of that type, and flagged when the
+    type is among its signals. Per type: precision = flagged and labelled / flagged; recall =
+    flagged and labelled / labelled; false-alarm rate = flagged but not labelled / trades not
+    labelled with it. Clean trades carry no label at all. ``organisations`` (by id) gives the
+    seller's USCC where an invoice names its seller by another identifier.
+    """
+    labelled, unmatched = _labelled(labels, trades, organisations)
+    trade_ids = [t.id for t in trades]
+    total = len(trade_ids)
+    by_type: dict[str, dict[str, Any]] = {}
+    met = True
+    for fraud in FraudType:
+        code = fraud.value
+        positive = {t for t in trade_ids if code in labelled.get(t, ())}
+        flagged = {t for t in trade_ids if code in signals.get(t, ())}
+        hits = len(positive & flagged)
+        false_alarms = len(flagged - positive)
+        row = {
+            "labelled": len(positive),
+            "flagged": len(flagged),
+            "true_positives": hits,
+            "false_positives": false_alarms,
+            "missed": len(positive - flagged),
+            "precision": round(_ratio(hits, len(flagged), 1.0), 4),
+            "recall": round(_ratio(hits, len(positive), 1.0), 4),
+            "false_alarm_rate": round(_ratio(false_alarms, total - len(positive), 0.0), 4),
+        }
+        row["met"] = row["precision"] >= TARGET_PRECISION and row["recall"] >= TARGET_RECALL
+        met = met and bool(row["met"])
+        by_type[code] = row
+    clean = [t for t in trade_ids if t not in labelled]
+    clean_flagged = [t for t in clean if signals.get(t)]
+    clean_rate = _ratio(len(clean_flagged), len(clean), 0.0)
+    met = met and clean_rate <= TARGET_CLEAN_FLAGGED
+    return {
+        "trades": total,
+        "labelled_trades": total - len(clean),
+        "clean_trades": len(clean),
+        "clean_flagged": len(clean_flagged),
+        "clean_flagged_rate": round(clean_rate, 4),
+        "by_type": by_type,
+        "unmatched_labels": [
+            {
+                "fraud": x.fraud.value,
+                "seller_uscc": x.seller_uscc,
+                "invoice_numbers": list(x.invoice_numbers),
+            }
+            for x in unmatched
+        ],
+        "targets": {
+            "precision": TARGET_PRECISION,
+            "recall": TARGET_RECALL,
+            "clean_flagged_rate": TARGET_CLEAN_FLAGGED,
+        },
+        "met": met,
+    }

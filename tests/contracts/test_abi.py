@@ -57,6 +57,31 @@ SPEC: dict[str, dict[str, list[str]]] = {
         "nonces": ["arg0"],
         "applied": ["arg0"],
         "item_count": [],
+        "confirm": ["op_id", "item_id", "nonce", "deadline", "signature"],
+        "dispute": ["op_id", "item_id", "reason_hash"],
+        "withdraw_dispute": ["op_id", "item_id"],
+        "resolve_dispute": ["op_id", "item_id", "resolution_hash"],
+        "merge": ["op_id", "holding_id", "other_holding_id"],
+        "release_pledge": ["op_id", "holding_id"],
+        "propose_dilution": ["op_id", "item_id", "amount", "credit_note_hash"],
+        "accept_dilution": ["op_id", "item_id", "credit_note_hash", "amount"],
+        "attest_payment": ["op_id", "item_id", "amount", "value_day", "bank_reference"],
+        "pay_with_token": ["op_id", "item_id", "amount", "value_day"],
+        "mark_default": ["op_id", "item_id"],
+        "buy_back": ["op_id", "holding_id"],
+        "cancel": ["op_id", "item_id"],
+        "set_max_tenor": ["op_id", "days"],
+        "set_grace_days": ["op_id", "days"],
+        "set_settlement_token": ["op_id", "token"],
+        "item_life": ["item_id"],
+        "outstanding": ["item_id"],
+        "overdue": ["item_id"],
+        "recourse": ["holding_id"],
+        "buy_back_price": ["holding_id"],
+        "dilution": ["item_id", "credit_note_hash"],
+        "max_tenor_days": [],
+        "grace_days": [],
+        "settlement_token": [],
         "domain_separator": [],
         "confirmation_digest": [
             "item_id",
@@ -69,6 +94,52 @@ SPEC: dict[str, dict[str, list[str]]] = {
             "nonce",
             "deadline",
         ],
+    },
+    "SettlementToken": {
+        "transfer": ["to", "amount"],
+        "approve": ["spender", "amount"],
+        "transferFrom": ["owner", "to", "amount"],
+        "mint": ["op_id", "to", "amount"],
+        "burn": ["op_id", "amount"],
+        "issued": ["arg0"],
+        "burned": ["arg0"],
+        "currency": [],
+        "totalSupply": [],
+        "balanceOf": ["arg0"],
+        "allowance": ["arg0", "arg1"],
+        "applied": ["arg0"],
+    },
+    "WarehouseReceipt": {
+        "issue": [
+            "op_id",
+            "receipt_id",
+            "holder",
+            "goods_code",
+            "description_hash",
+            "quantity",
+            "unit",
+            "location",
+            "evidence_hash",
+        ],
+        "transfer": ["op_id", "receipt_id", "to"],
+        "pledge": ["op_id", "receipt_id", "bank", "amount"],
+        "release_pledge": ["op_id", "receipt_id"],
+        "offer": [
+            "op_id",
+            "sale_id",
+            "receipt_id",
+            "buyer",
+            "buyer_receipt_id",
+            "quantity",
+            "price",
+        ],
+        "pay": ["op_id", "sale_id", "amount"],
+        "close_sale": ["op_id", "sale_id"],
+        "confirm_release": ["op_id", "receipt_id", "quantity", "evidence_hash"],
+        "receipt": ["receipt_id"],
+        "sale": ["sale_id"],
+        "applied": ["arg0"],
+        "settlement_token": [],
     },
 }
 
@@ -111,3 +182,9 @@ def test_bytecode_has_no_post_paris_opcodes(deployers: dict[str, Any]) -> None:
 def test_bytecode_fits_the_eip170_size_limit(deployers: dict[str, Any]) -> None:
     for name, deployer in deployers.items():
         assert len(deployer.compiler_data.bytecode_runtime) <= 24_576, name
+
+
+def test_the_token_exposes_no_unchecked_writes(deployers: dict[str, Any]) -> None:
+    functions = _functions(deployers["SettlementToken"])
+    hidden = {"permit", "set_minter", "burn_from", "transfer_ownership", "renounce_ownership"}
+    assert not hidden & set(functions)

@@ -237,20 +237,22 @@ class Platform:
                 uow.settings.put(onboarding.OPERATOR_ORG_KEY, operator.id)
                 uow.commit()
         ledger = self.ledger
-        if ledger.contracts:
+        before = dict(ledger.contracts)
+        if before:
             ledger.check_deployed()
-            return dict(ledger.contracts)
+        # Deploys what is missing only: everything on a new chain, or contracts added by a
+        # newer FourFlow to a platform that already runs the older ones.
         addresses = ledger.deploy(operator.id)
-        with self.uow_factory() as uow:
-            uow.settings.put(self._contracts_key(ledger), json.dumps(addresses, sort_keys=True))
-            uow.commit()
-        log.info("contracts deployed", **addresses)
+        if addresses != before:
+            with self.uow_factory() as uow:
+                uow.settings.put(self._contracts_key(ledger), json.dumps(addresses, sort_keys=True))
+                uow.commit()
+            log.info("contracts deployed", **addresses)
         return addresses
 
     def ensure_initialised(self) -> None:
-        """Initialise on first use (the demo runs on a fresh home)."""
-        if self.operator() is None or not self.ledger.contracts:
-            self.initialise()
+        """Initialise on first use (the demo runs on a fresh home), deploying what is missing."""
+        self.initialise()
 
     def reader_for(
         self, submitter_id: str | None, options: dict[str, object] | None = None

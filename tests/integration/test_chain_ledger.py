@@ -55,7 +55,9 @@ def test_deploy_admits_the_operator(consortium: Consortium) -> None:
     info = consortium.ledger.info()
     assert info.chain_id == 1337
     assert info.client_version.startswith("anvil/")
-    assert set(info.contracts) == {"Registry", "Notary", "DebtItem"}
+    assert set(info.contracts) == {
+        "Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt",
+    }  # fmt: skip
     assert info.managed_node is True
     operator = consortium.ledger.read("member", consortium.addresses["operator"])
     assert operator == {

@@ -20,7 +20,7 @@ from typing import Any
 
 from fourflow.adapters.chain.errors import ContractBuildError
 
-CONTRACT_NAMES = ("Registry", "Notary", "DebtItem")
+CONTRACT_NAMES = ("Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from fourflow.adapters.chain import confirmation
 from fourflow.adapters.chain.abi import ContractAbi
-from fourflow.adapters.chain.artifacts import Artifact, contracts_dir, load_artifact, load_artifacts
+from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
 from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
 from fourflow.adapters.chain.errors import (
     ChainError,
@@ -162,12 +162,8 @@ class ChainLedger:
         return self.addresses
 
     def _deploy_extensions(self, operator_org_id: str) -> None:
-        """Deploy SettlementToken and WarehouseReceipt where missing; wire the token in.
-
-        Skipped for contracts whose sources are not in the package (older builds).
-        """
-        available = [name for name in EXTENSIONS if name in self.artifacts()]
-        missing = [name for name in available if not self._has_code(name)]
+        """Deploy SettlementToken and WarehouseReceipt where missing; wire the token in."""
+        missing = [name for name in EXTENSIONS if not self._has_code(name)]
         if not missing:
             return
         operator = self.account(operator_org_id)
@@ -201,11 +197,7 @@ class ChainLedger:
     def artifacts(self) -> dict[str, Artifact]:
         """The compiled contracts (compiled once, cached under ``artifacts_home``)."""
         if self._artifacts is None:
-            artifacts = load_artifacts(self._artifacts_home)
-            for name in EXTENSIONS:
-                if name not in artifacts and (contracts_dir() / f"{name}.vy").is_file():
-                    artifacts[name] = load_artifact(name, self._artifacts_home)
-            self._artifacts = artifacts
+            self._artifacts = load_artifacts(self._artifacts_home)
         return self._artifacts
 
     def abi(self, contract: str) -> ContractAbi:

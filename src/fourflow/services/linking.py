@@ -1,19 +1,38 @@
-"""Linking documents into trades by the references they carry.
+"""Linking documents into trades: by the references they carry, else by inference.
 
 Documents that reference each other (an invoice naming its order, a payment naming its
-invoice ...) form one trade. A new document that references a document already in a trade
-joins that trade. The trade's seller and buyer are the parties of its order, else its invoice.
+invoice ...) form one trade; a new document that references a document already in a trade
+joins that trade. A group with an order or contract starts a new trade. A group without one
+(a payment, a receipt, an invoice with no usable reference) is scored against the trades of
+the same seller and buyer in its date window (``fourflow.verification.linking``) and joins
+the one it fits with enough confidence; otherwise an invoice starts a trade of its own and
+anything else waits, unlinked, for a later run. The trade's seller and buyer are the parties
+of its order, else its invoice.
+
+Work grows with the documents being linked, not with the store: references resolve within the
+new documents first, then by one batched number lookup; inference looks only at documents of
+the same seller and buyer in a date window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from fourflow.domain.documents import Document, DocumentKind
+from fourflow.domain.parties import PartyRef
 from fourflow.domain.scenarios import Scenario
 from fourflow.services.common import new_id
 from fourflow.services.ports import StoredDocument, TradeRecord, UnitOfWork, UnitOfWorkFactory
+from fourflow.verification.linking import (
+    ANCHORS,
+    GOODS_WINDOW_DAYS,
+    PAYMENT_KINDS,
+    PAYMENT_WINDOW_DAYS,
+    choose_trade,
+    reference_components,
+)
 
 _PARTY_SOURCES = (
     DocumentKind.ORDER,
@@ -22,6 +41,9 @@ _PARTY_SOURCES = (
     DocumentKind.ORDER_RESPONSE,
     DocumentKind.DESPATCH_ADVICE,
 )
+# How far back inference looks for a trade's documents (a payment may come long after the
+# order: terms plus the payment window).
+_LOOKBACK_DAYS = GOODS_WINDOW_DAYS + PAYMENT_WINDOW_DAYS + 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,123 +54,185 @@ class LinkResult:
         created: ids of new trades.
         extended: ids of existing trades that gained documents.
         unlinked: ids of documents left unlinked, with the reason.
+        inferred: documents linked without a reference: (document id, trade id, confidence).
     """
 
     created: tuple[str, ...]
     extended: tuple[str, ...]
     unlinked: tuple[tuple[str, str], ...]
+    inferred: tuple[tuple[str, str, float], ...] = ()
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
+@dataclass(slots=True)
+class _Run:
+    """One linking run's working state: trades touched, their documents, party lookups."""
 
-    def find(self, x: str) -> str:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
+    uow: UnitOfWork
+    records: dict[str, TradeRecord] = field(default_factory=dict)
+    documents: dict[str, list[Document]] = field(default_factory=dict)
+    added: dict[str, list[str]] = field(default_factory=dict)
+    created: list[str] = field(default_factory=list)
+    by_pair: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    org_ids: dict[str, str | None] = field(default_factory=dict)
 
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
+    def org_id(self, party: PartyRef) -> str | None:
+        """The onboarded organisation a party reference names (identifiers before accounts)."""
+        for key in sorted(party.keys(), key=lambda k: (k.startswith("account:"), k)):
+            if key not in self.org_ids:
+                org = self.uow.organisations.by_key(key)
+                self.org_ids[key] = org.id if org else None
+            if self.org_ids[key] is not None:
+                return self.org_ids[key]
+        return None
+
+    def pair(self, doc: Document) -> tuple[str, str] | None:
+        """(seller org id, buyer org id) of a document, when both are onboarded."""
+        seller, buyer = self.org_id(doc.seller), self.org_id(doc.buyer)
+        return (seller, buyer) if seller and buyer else None
+
+    def load(self, trade_id: str) -> TradeRecord | None:
+        """A trade and its documents, read once per run."""
+        if trade_id not in self.records:
+            record = self.uow.trades.get(trade_id)
+            if record is None:
+                return None
+            self.records[trade_id] = record
+            stored = self.uow.documents.get_many(record.document_ids)
+            self.documents[trade_id] = [s.document for s in stored]
+            self.by_pair.setdefault((record.seller_id, record.buyer_id), set()).add(trade_id)
+        return self.records[trade_id]
+
+    def add(self, trade_id: str, docs: Sequence[Document]) -> None:
+        """Put documents into a loaded or new trade."""
+        self.documents[trade_id].extend(docs)
+        self.added.setdefault(trade_id, []).extend(d.id for d in docs)
+
+    def create(self, docs: list[Document], parties: tuple[str, str], scenario: Scenario) -> str:
+        """Start a new trade with these documents."""
+        docs.sort(key=lambda d: (d.issue_date, d.kind.value, d.number))
+        trade_id = new_id("trade")
+        self.records[trade_id] = TradeRecord(trade_id, scenario, parties[0], parties[1], ())
+        self.documents[trade_id] = []
+        self.by_pair.setdefault(parties, set()).add(trade_id)
+        self.created.append(trade_id)
+        self.add(trade_id, docs)
+        return trade_id
+
+    def candidates(self, lead: Document, pair: tuple[str, str]) -> dict[str, list[Document]]:
+        """Trades of the same seller and buyer with documents in the lead's date window."""
+        since = lead.issue_date - dt.timedelta(days=_LOOKBACK_DAYS)
+        until = lead.issue_date + dt.timedelta(days=PAYMENT_WINDOW_DAYS)
+        for stored in self.uow.documents.linked_between(lead.seller, lead.buyer, since, until):
+            if stored.trade_id is not None:
+                self.load(stored.trade_id)
+        return {t: self.documents[t] for t in sorted(self.by_pair.get(pair, ()))}
 
 
-def _same_parties(a: Document, b: Document) -> bool:
-    keys_a = a.seller.keys() | a.buyer.keys()
-    keys_b = b.seller.keys() | b.buyer.keys()
-    return bool(keys_a & keys_b)
-
-
-def _referenced(uow: UnitOfWork, doc: Document) -> Iterable[StoredDocument]:
-    for ref in doc.references:
-        for candidate in uow.documents.by_number(ref.kind, ref.number):
-            if candidate.document.id != doc.id and _same_parties(doc, candidate.document):
-                yield candidate
-
-
-def _resolve_parties(uow: UnitOfWork, docs: list[Document]) -> tuple[str, str] | None:
+def _resolve_parties(run: _Run, docs: list[Document]) -> tuple[str, str] | None:
     for kind in _PARTY_SOURCES:
         for doc in docs:
-            if doc.kind is not kind:
-                continue
-            seller = next(
-                filter(None, map(uow.organisations.by_key, sorted(doc.seller.keys()))), None
-            )
-            buyer = next(
-                filter(None, map(uow.organisations.by_key, sorted(doc.buyer.keys()))), None
-            )
-            if seller is not None and buyer is not None:
-                return seller.id, buyer.id
+            if doc.kind is kind and (pair := run.pair(doc)) is not None:
+                return pair
     return None
+
+
+def _referenced_in_store(
+    uow: UnitOfWork, docs: Sequence[Document], batch: set[tuple[DocumentKind, str]]
+) -> list[StoredDocument]:
+    wanted = [
+        (ref.kind, ref.number)
+        for doc in docs
+        for ref in doc.references
+        if (ref.kind, ref.number) not in batch
+    ]
+    return [s for s in uow.documents.by_numbers(wanted) if s.trade_id is not None] if wanted else []
 
 
 def link_documents(
     *, uow_factory: UnitOfWorkFactory, default_scenario: Scenario = Scenario.MANUFACTURING
 ) -> LinkResult:
-    """Link every unlinked document into a new or existing trade."""
+    """Link every unlinked document into a new or existing trade, or say why it waits."""
     with uow_factory() as uow:
         unlinked = uow.documents.unlinked()
         if not unlinked:
             return LinkResult((), (), ())
-        stored: dict[str, StoredDocument] = {d.document.id: d for d in unlinked}
-        groups = _UnionFind()
-        for sd in unlinked:
-            groups.find(sd.document.id)
-            for other in _referenced(uow, sd.document):
-                stored.setdefault(other.document.id, other)
-                groups.union(sd.document.id, other.document.id)
-        # Documents referenced by new ones may in turn be referenced by other stored documents
-        # (an order referenced by a new invoice is already in a trade): join by trade id.
-        components: dict[str, list[StoredDocument]] = {}
-        for doc_id, sd in stored.items():
-            components.setdefault(groups.find(doc_id), []).append(sd)
-        created: list[str] = []
-        extended: list[str] = []
-        left: list[tuple[str, str]] = []
-        for members in components.values():
-            new_docs = [m for m in members if m.trade_id is None]
-            if not new_docs:
+        run = _Run(uow)
+        new_docs = [sd.document for sd in unlinked]
+        new_ids = {d.id for d in new_docs}
+        in_store = _referenced_in_store(uow, new_docs, {(d.kind, d.number) for d in new_docs})
+        trade_of = {s.document.id: s.trade_id for s in in_store}
+        everything = new_docs + [s.document for s in in_store if s.document.id not in new_ids]
+        pending: list[list[Document]] = []
+        for component in reference_components(everything):
+            fresh = [d for d in component if d.id in new_ids]
+            if not fresh:
                 continue
-            trade_ids = sorted({m.trade_id for m in members if m.trade_id is not None})
-            if trade_ids:
-                trade = uow.trades.get(trade_ids[0])
-                assert trade is not None
-                ids = tuple(d.document.id for d in new_docs)
-                uow.trades.update(
-                    TradeRecord(
-                        id=trade.id,
-                        scenario=trade.scenario,
-                        seller_id=trade.seller_id,
-                        buyer_id=trade.buyer_id,
-                        document_ids=trade.document_ids + ids,
-                    )
-                )
-                uow.documents.set_trade(ids, trade.id)
-                extended.append(trade.id)
-                continue
-            docs = [m.document for m in new_docs]
-            parties = _resolve_parties(uow, docs)
-            if parties is None:
-                left.extend(
-                    (d.id, "seller or buyer is not an onboarded organisation") for d in docs
-                )
-                continue
-            scenario = next((d.scenario for d in docs if d.scenario), default_scenario)
-            docs.sort(key=lambda d: (d.issue_date, d.kind.value, d.number))
-            trade_id = new_id("trade")
-            uow.trades.add(
-                TradeRecord(
-                    id=trade_id,
-                    scenario=scenario,
-                    seller_id=parties[0],
-                    buyer_id=parties[1],
-                    document_ids=tuple(d.id for d in docs),
-                )
-            )
-            uow.documents.set_trade([d.id for d in docs], trade_id)
-            created.append(trade_id)
+            trade_ids = sorted({t for d in component if (t := trade_of.get(d.id)) is not None})
+            if trade_ids and run.load(trade_ids[0]) is not None:
+                run.add(trade_ids[0], fresh)
+            elif any(d.kind in ANCHORS for d in fresh):
+                _start_trade(run, fresh, default_scenario, pending)
+            else:
+                pending.append(fresh)
+        inferred, left = _infer(run, pending, default_scenario)
+        extended = _write(run)
         uow.commit()
-    return LinkResult(tuple(created), tuple(dict.fromkeys(extended)), tuple(left))
+    return LinkResult(tuple(run.created), extended, tuple(left), tuple(inferred))
+
+
+def _start_trade(
+    run: _Run, docs: list[Document], scenario: Scenario, pending: list[list[Document]]
+) -> str | None:
+    parties = _resolve_parties(run, docs)
+    if parties is None:
+        pending.append(docs)
+        return None
+    chosen = next((d.scenario for d in docs if d.scenario), scenario)
+    return run.create(docs, parties, chosen)
+
+
+def _infer(
+    run: _Run, pending: list[list[Document]], scenario: Scenario
+) -> tuple[list[tuple[str, str, float]], list[tuple[str, str]]]:
+    """Place groups without references: the trade they fit, a trade of their own, or none."""
+    inferred: list[tuple[str, str, float]] = []
+    left: list[tuple[str, str]] = []
+    # Oldest first, goods before payments: a later partial delivery or payment sees what the
+    # earlier ones already took.
+    pending.sort(key=lambda c: (min(d.issue_date for d in c), c[0].kind in PAYMENT_KINDS))
+    for component in pending:
+        lead = min(component, key=lambda d: (d.issue_date, d.id))
+        pair = run.pair(lead)
+        reason = "seller or buyer is not an onboarded organisation"
+        if pair is not None and not any(d.kind in ANCHORS for d in component):
+            choice = choose_trade(component, run.candidates(lead, pair))
+            if choice.trade_key is not None and choice.score is not None:
+                run.add(choice.trade_key, component)
+                inferred.extend(
+                    (d.id, choice.trade_key, choice.score.confidence) for d in component
+                )
+                continue
+            reason = choice.reason
+        if any(d.kind in (DocumentKind.INVOICE, *ANCHORS) for d in component):
+            fallback: list[list[Document]] = []
+            if _start_trade(run, list(component), scenario, fallback) is not None:
+                continue
+            reason = "seller or buyer is not an onboarded organisation"
+        left.extend((d.id, reason) for d in component)
+    return inferred, left
+
+
+def _write(run: _Run) -> tuple[str, ...]:
+    """Store new trades and the documents added to existing ones; the extended trade ids."""
+    extended: list[str] = []
+    created = set(run.created)
+    for trade_id, doc_ids in run.added.items():
+        record = run.records[trade_id]
+        record = replace(record, document_ids=record.document_ids + tuple(doc_ids))
+        if trade_id in created:
+            run.uow.trades.add(record)
+        else:
+            run.uow.trades.update(record)
+            extended.append(trade_id)
+        run.uow.documents.set_trade(doc_ids, trade_id)
+    return tuple(extended)

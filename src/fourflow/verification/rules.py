@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from fourflow.domain.documents import Document, DocumentKind, Flow
@@ -17,8 +17,9 @@ from fourflow.domain.findings import Finding, Severity, VerificationReport, Veri
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
+from fourflow.verification.linking import STRONG_LINK, explain_links
 
-RULES_VERSION = "basic-1"
+RULES_VERSION = "basic-2"
 # Relative tolerance on quantities between flows (weighing and counting differences).
 QUANTITY_TOLERANCE = Decimal("0.02")
 # Relative tolerance on unit prices between order and invoice.
@@ -47,11 +48,55 @@ class TradeContext:
     trade: Trade
     parties: Mapping[str, Organisation]
     as_of: dt.date
+    _by_kind: dict[DocumentKind, tuple[Document, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    _orgs: dict[int, Organisation | None] = field(init=False, repr=False, compare=False)
+    _quantities: dict[tuple[DocumentKind, ...], dict[str, Decimal]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        by_kind: dict[DocumentKind, list[Document]] = {}
+        for doc in self.trade.documents:
+            by_kind.setdefault(doc.kind, []).append(doc)
+        object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in by_kind.items()})
+        # Memos: rules ask the same questions (who is this party, how much of each item).
+        object.__setattr__(self, "_orgs", {})
+        object.__setattr__(self, "_quantities", {})
+
+    def quantities(self, *kinds: DocumentKind) -> dict[str, Decimal]:
+        """Total quantity per item over the trade's documents of these kinds (do not mutate)."""
+        found = self._quantities.get(kinds)
+        if found is None:
+            found = _sum_qty(self.of_kind(*kinds))
+            self._quantities[kinds] = found
+        return found
+
+    def of_kind(self, *kinds: DocumentKind) -> tuple[Document, ...]:
+        """The trade's documents of the given kinds (grouped by kind, in link order)."""
+        if len(kinds) == 1:
+            return self._by_kind.get(kinds[0], ())
+        return tuple(d for k in kinds for d in self._by_kind.get(k, ()))
 
     def org_of(self, party: PartyRef) -> Organisation | None:
         """The onboarded organisation a document's party refers to, if recognised."""
+        # Keyed by identity: the party belongs to a document of the trade, alive as long as ctx.
+        if id(party) in self._orgs:
+            return self._orgs[id(party)]
+        found = None
         for key in sorted(party.keys()):
-            org = self.parties.get(key)
+            found = self.parties.get(key)
+            if found is not None:
+                break
+        self._orgs[id(party)] = found
+        return found
+
+    def org_by_identifiers(self, party: PartyRef) -> Organisation | None:
+        """The organisation a party's identifiers (not its bank account) name, if any."""
+        for ident in sorted(party.identifiers, key=str):
+            org = self.parties.get(str(ident))
             if org is not None:
                 return org
         return None
@@ -64,57 +109,65 @@ def _ids(docs: tuple[Document, ...] | list[Document]) -> tuple[str, ...]:
     return tuple(d.id for d in docs)
 
 
+def _name(doc: Document) -> str:
+    return f"{doc.kind.value.replace('_', ' ')} {doc.number}"
+
+
 def check_flows_present(ctx: TradeContext) -> list[Finding]:
-    """Commercial, logistics and information flows must be there; capital once payment is due."""
-    findings: list[Finding] = []
+    """Commercial, logistics and information flows must each have a document."""
     present = ctx.trade.flows()
-    for flow in (Flow.COMMERCIAL, Flow.LOGISTICS, Flow.INFORMATION):
-        if flow not in present:
-            findings.append(
-                Finding("FLOW_MISSING", ERR, f"no {flow.value} flow document in the trade")
-            )
-    if Flow.CAPITAL not in present:
-        invoices = ctx.trade.of_kind(DocumentKind.INVOICE)
-        overdue = [i for i in invoices if i.due_date is not None and i.due_date < ctx.as_of]
-        if overdue:
+    return [
+        Finding("FLOW_MISSING", ERR, f"no {flow.value} flow document in the trade")
+        for flow in (Flow.COMMERCIAL, Flow.LOGISTICS, Flow.INFORMATION)
+        if flow not in present
+    ]
+
+
+_SETTLEMENT_REFS = frozenset(PAYMENTS)
+
+
+def check_references(ctx: TradeContext) -> list[Finding]:
+    """Every reference to an order, delivery or invoice must resolve inside the trade.
+
+    References to payments (a bank's end-to-end id) are identifiers of the payment itself,
+    not documents the trade must hold.
+    """
+    numbers = {(doc.kind, doc.number) for doc in ctx.trade.documents}
+    findings = []
+    for doc in ctx.trade.documents:
+        for ref in doc.references:
+            if ref.kind in _SETTLEMENT_REFS or (ref.kind, ref.number) in numbers:
+                continue
             findings.append(
                 Finding(
-                    "PAYMENT_OVERDUE",
-                    WARN,
-                    f"{len(overdue)} invoice(s) past due on {ctx.as_of} with no payment",
-                    _ids(overdue),
-                )
-            )
-        elif invoices:
-            findings.append(
-                Finding(
-                    "PAYMENT_NOT_YET_DUE",
-                    INFO,
-                    "no payment yet; the invoices are not yet due (the receivable to finance)",
-                    _ids(invoices),
+                    "REF_UNRESOLVED",
+                    ERR,
+                    f"{doc.kind.value} {doc.number} refers to {ref.kind.value} {ref.number}, "
+                    "which is not in the trade",
+                    (doc.id,),
                 )
             )
     return findings
 
 
-def check_references(ctx: TradeContext) -> list[Finding]:
-    """Every reference to a document of a kind the trade holds must resolve inside the trade."""
-    numbers: dict[DocumentKind, set[str]] = {}
-    for doc in ctx.trade.documents:
-        numbers.setdefault(doc.kind, set()).add(doc.number)
+def check_links(ctx: TradeContext) -> list[Finding]:
+    """Documents joined without a reference: how sure the link is, and on what it rests."""
     findings = []
-    for doc in ctx.trade.documents:
-        for ref in doc.references:
-            if ref.number not in numbers.get(ref.kind, set()):
-                findings.append(
-                    Finding(
-                        "REF_UNRESOLVED",
-                        ERR,
-                        f"{doc.kind.value} {doc.number} refers to {ref.kind.value} {ref.number}, "
-                        "which is not in the trade",
-                        (doc.id,),
-                    )
-                )
+    for link in explain_links(ctx.trade.documents):
+        if link.score is None:
+            text = "joined the trade without a reference and does not fit it"
+            confidence = 0.0
+        else:
+            text = f"joined the trade without a reference, {link.score.describe()}"
+            confidence = link.score.confidence
+        code, severity = (
+            ("LINK_INFERRED", INFO) if confidence >= STRONG_LINK else ("LINK_WEAK", WARN)
+        )
+        findings.append(
+            Finding(
+                code, severity, f"{len(link.document_ids)} document(s) {text}", link.document_ids
+            )
+        )
     return findings
 
 
@@ -127,12 +180,14 @@ def _acts_for_seller(org: Organisation | None, doc: Document) -> bool:
 
 
 def check_parties(ctx: TradeContext) -> list[Finding]:
-    """The same seller and buyer across all four flows (a logistics firm may act for the seller)."""
+    """The same seller and buyer across all four flows (a logistics firm may act for the seller).
+
+    A payment's payer is left to ``check_payer``, which also looks at the paying account.
+    """
     findings = []
     seller_id, buyer_id = ctx.trade.seller_id, ctx.trade.buyer_id
     for doc in ctx.trade.documents:
         seller = ctx.org_of(doc.seller)
-        buyer = ctx.org_of(doc.buyer)
         if (seller is None or seller.id != seller_id) and not _acts_for_seller(seller, doc):
             who = seller.name if seller else (doc.seller.name or "an unknown party")
             findings.append(
@@ -143,6 +198,9 @@ def check_parties(ctx: TradeContext) -> list[Finding]:
                     (doc.id,),
                 )
             )
+        if doc.kind in PAYMENTS:
+            continue
+        buyer = ctx.org_of(doc.buyer)
         if buyer is None or buyer.id != buyer_id:
             who = buyer.name if buyer else (doc.buyer.name or "an unknown party")
             findings.append(
@@ -150,6 +208,47 @@ def check_parties(ctx: TradeContext) -> list[Finding]:
                     "PARTY_MISMATCH",
                     ERR,
                     f"{doc.kind.value} {doc.number}: buyer is {who}, not the trade's buyer",
+                    (doc.id,),
+                )
+            )
+    return findings
+
+
+def check_payer(ctx: TradeContext) -> list[Finding]:
+    """Payments come from the buyer, out of an account registered to the buyer."""
+    findings = []
+    buyer_id = ctx.trade.buyer_id
+    for doc in ctx.of_kind(*PAYMENTS):
+        named = ctx.org_by_identifiers(doc.buyer)
+        account = doc.buyer.account
+        holder = ctx.parties.get(f"account:{account}") if account else None
+        payer = named or holder
+        if payer is not None and payer.id != buyer_id:
+            findings.append(
+                Finding(
+                    "PAYER_NOT_BUYER",
+                    ERR,
+                    f"payment {doc.number} was paid by {payer.name}, not by the trade's buyer",
+                    (doc.id,),
+                )
+            )
+        elif holder is not None and holder.id != buyer_id:
+            findings.append(
+                Finding(
+                    "PAYER_NOT_BUYER",
+                    ERR,
+                    f"payment {doc.number} came from account {account} of {holder.name}, "
+                    "not an account of the trade's buyer",
+                    (doc.id,),
+                )
+            )
+        elif holder is None:
+            what = f"account {account} is not" if account else "no paying account is"
+            findings.append(
+                Finding(
+                    "PAYER_ACCOUNT_UNKNOWN",
+                    WARN,
+                    f"payment {doc.number}: {what} registered to the trade's buyer",
                     (doc.id,),
                 )
             )
@@ -174,33 +273,37 @@ def check_currency(ctx: TradeContext) -> list[Finding]:
 def _sum_qty(docs: tuple[Document, ...]) -> dict[str, Decimal]:
     totals: dict[str, Decimal] = {}
     for doc in docs:
-        for item, qty in doc.quantity_by_item().items():
-            totals[item] = totals.get(item, Decimal(0)) + qty
+        for line in doc.lines:
+            totals[line.item] = totals.get(line.item, Decimal(0)) + line.quantity
     return totals
 
 
 def _net_invoiced(ctx: TradeContext) -> dict[str, Decimal]:
-    invoiced = _sum_qty(ctx.trade.of_kind(DocumentKind.INVOICE))
-    for item, qty in _sum_qty(ctx.trade.of_kind(DocumentKind.CREDIT_NOTE)).items():
+    invoiced = dict(ctx.quantities(DocumentKind.INVOICE))
+    for item, qty in ctx.quantities(DocumentKind.CREDIT_NOTE).items():
         invoiced[item] = invoiced.get(item, Decimal(0)) - qty
     return invoiced
 
 
 def check_quantities(ctx: TradeContext) -> list[Finding]:
-    """Per item: ordered >= despatched >= received >= invoiced (net of credit notes)."""
-    trade = ctx.trade
+    """Per item: ordered >= despatched >= received >= invoiced (net of credit notes).
+
+    Quantities add up over partial deliveries and split invoices, so a trade delivered and
+    billed in parts passes; a 2% tolerance absorbs weighing and counting differences.
+    """
     stages = [
-        ("ordered", trade.of_kind(DocumentKind.ORDER), None),
-        ("despatched", trade.of_kind(*DESPATCHES), None),
-        ("received", trade.of_kind(*RECEIPTS), None),
-        ("invoiced", trade.of_kind(DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE), "net"),
+        ("ordered", (DocumentKind.ORDER,)),
+        ("despatched", DESPATCHES),
+        ("received", RECEIPTS),
+        ("invoiced", (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE)),
     ]
     findings = []
     previous: tuple[str, dict[str, Decimal], tuple[Document, ...]] | None = None
-    for name, docs, mode in stages:
+    for name, kinds in stages:
+        docs = ctx.of_kind(*kinds)
         if not docs:
             continue
-        quantities = _net_invoiced(ctx) if mode == "net" else _sum_qty(docs)
+        quantities = _net_invoiced(ctx) if name == "invoiced" else ctx.quantities(*kinds)
         if previous is not None:
             prev_name, prev_qty, prev_docs = previous
             for item, qty in sorted(quantities.items()):
@@ -219,26 +322,68 @@ def check_quantities(ctx: TradeContext) -> list[Finding]:
     return findings
 
 
+LOGISTICS = (*DESPATCHES, *RECEIPTS, DocumentKind.TRANSPORT_EVENT, DocumentKind.WAREHOUSE_RECEIPT)
+
+
+def check_logistics_evidence(ctx: TradeContext) -> list[Finding]:
+    """Every invoiced item shows on a logistics document; delivered goods have a receipt.
+
+    Despatch advices, receipt advices, transport (EPCIS) events, bills of lading and warehouse
+    receipts all count. Only documents that list goods are compared item by item.
+    """
+    invoices = ctx.of_kind(DocumentKind.INVOICE)
+    logistics = ctx.of_kind(*LOGISTICS)
+    if not invoices or not logistics:
+        return []  # FLOW_MISSING says it
+    findings = []
+    listed = ctx.quantities(*LOGISTICS)
+    if listed:
+        for item in sorted(i for i, q in _net_invoiced(ctx).items() if q > 0):
+            if item not in listed:
+                billed = [d for d in invoices if any(ln.item == item for ln in d.lines)]
+                findings.append(
+                    Finding(
+                        "GOODS_NOT_EVIDENCED",
+                        ERR,
+                        f"item {item} is invoiced but on no despatch, receipt, transport event, "
+                        "bill of lading or warehouse receipt",
+                        _ids(billed),
+                    )
+                )
+    if not ctx.of_kind(DocumentKind.RECEIPT_ADVICE, DocumentKind.WAREHOUSE_RECEIPT):
+        findings.append(
+            Finding(
+                "RECEIPT_MISSING",
+                WARN,
+                "goods are invoiced but no receipt advice or warehouse receipt confirms that "
+                "the buyer received them",
+                _ids(invoices),
+            )
+        )
+    return findings
+
+
 def check_prices(ctx: TradeContext) -> list[Finding]:
-    """Invoice unit prices agree with the order's."""
-    order_prices: dict[str, Decimal] = {}
-    for order in ctx.trade.of_kind(DocumentKind.ORDER):
+    """Invoice unit prices agree with a price the order states for the item."""
+    order_prices: dict[str, set[Decimal]] = {}
+    for order in ctx.of_kind(DocumentKind.ORDER):
         for line in order.lines:
             if line.unit_price is not None:
-                order_prices[line.item] = line.unit_price
+                order_prices.setdefault(line.item, set()).add(line.unit_price)
     findings = []
-    for invoice in ctx.trade.of_kind(DocumentKind.INVOICE):
+    for invoice in ctx.of_kind(DocumentKind.INVOICE):
         for line in invoice.lines:
             ordered = order_prices.get(line.item)
-            if ordered is None or line.unit_price is None:
+            price = line.unit_price
+            if not ordered or price is None:
                 continue
-            if abs(line.unit_price - ordered) > ordered * PRICE_TOLERANCE:
+            if all(abs(price - p) > p * PRICE_TOLERANCE for p in ordered):
                 findings.append(
                     Finding(
                         "PRICE_MISMATCH",
                         ERR,
-                        f"invoice {invoice.number} item {line.item}: price {line.unit_price} "
-                        f"differs from the ordered {ordered}",
+                        f"invoice {invoice.number} item {line.item}: price {price} "
+                        f"differs from the ordered {', '.join(str(p) for p in sorted(ordered))}",
                         (invoice.id,),
                     )
                 )
@@ -248,7 +393,7 @@ def check_prices(ctx: TradeContext) -> list[Finding]:
 def check_arithmetic(ctx: TradeContext) -> list[Finding]:
     """Line amounts are quantity x price, and invoice totals add up (net lines plus tax)."""
     findings = []
-    for doc in ctx.trade.of_kind(DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE, *ORDERS):
+    for doc in ctx.of_kind(DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE, *ORDERS):
         for line in doc.lines:
             if line.unit_price is None or line.amount is None:
                 continue
@@ -280,17 +425,16 @@ def check_arithmetic(ctx: TradeContext) -> list[Finding]:
     return findings
 
 
+def _first(docs: tuple[Document, ...]) -> Document | None:
+    return min(docs, key=lambda d: d.issue_date) if docs else None
+
+
 def check_dates(ctx: TradeContext) -> list[Finding]:
     """Order before despatch before receipt; order before invoice; invoice before its due date."""
-    trade = ctx.trade
     findings = []
-
-    def first(docs: tuple[Document, ...]) -> Document | None:
-        return min(docs, key=lambda d: d.issue_date) if docs else None
-
-    order = first(trade.of_kind(DocumentKind.ORDER))
-    despatch = first(trade.of_kind(*DESPATCHES))
-    receipt = first(trade.of_kind(*RECEIPTS))
+    order = _first(ctx.of_kind(DocumentKind.ORDER))
+    despatch = _first(ctx.of_kind(*DESPATCHES))
+    receipt = _first(ctx.of_kind(*RECEIPTS))
     sequence = [("order", order), ("despatch", despatch), ("receipt", receipt)]
     present = [(n, d) for n, d in sequence if d is not None]
     for (n1, d1), (n2, d2) in itertools.pairwise(present):
@@ -305,7 +449,7 @@ def check_dates(ctx: TradeContext) -> list[Finding]:
                     (d1.id, d2.id),
                 )
             )
-    for invoice in trade.of_kind(DocumentKind.INVOICE):
+    for invoice in ctx.of_kind(DocumentKind.INVOICE):
         if order is not None and invoice.issue_date < order.issue_date:
             findings.append(
                 Finding(
@@ -325,7 +469,7 @@ def check_dates(ctx: TradeContext) -> list[Finding]:
                     (invoice.id,),
                 )
             )
-    future = [d for d in trade.documents if d.issue_date > ctx.as_of]
+    future = [d for d in ctx.trade.documents if d.issue_date > ctx.as_of]
     if future:
         findings.append(
             Finding(
@@ -366,14 +510,14 @@ def open_receivable(trade: Trade) -> Money | None:
 
 
 def check_amounts(ctx: TradeContext) -> list[Finding]:
-    """Invoiced does not exceed the order; payments do not exceed what was invoiced."""
-    trade = ctx.trade
-    currency = trade_currency(trade)
+    """Invoiced within the order; credit notes reduce, and never exceed, what was billed."""
+    currency = trade_currency(ctx.trade)
     if currency is None:
         return []
     findings = []
-    orders = trade.of_kind(DocumentKind.ORDER)
-    invoices = trade.of_kind(DocumentKind.INVOICE)
+    orders = ctx.of_kind(DocumentKind.ORDER)
+    invoices = ctx.of_kind(DocumentKind.INVOICE)
+    credits = ctx.of_kind(DocumentKind.CREDIT_NOTE)
     ordered = _sum_money(orders, currency)
     invoiced = _sum_money(invoices, currency)
     if orders and invoices and not ordered.is_zero():
@@ -387,47 +531,196 @@ def check_amounts(ctx: TradeContext) -> list[Finding]:
                     _ids(orders) + _ids(invoices),
                 )
             )
-    credited = _sum_money(trade.of_kind(DocumentKind.CREDIT_NOTE), currency)
+    credited = _sum_money(credits, currency)
     if not credited.is_zero():
         findings.append(
             Finding(
                 "CREDIT_NOTE_APPLIED",
                 INFO,
                 f"credit notes of {credited} reduce the receivable",
-                _ids(trade.of_kind(DocumentKind.CREDIT_NOTE)),
+                _ids(credits),
             )
         )
-    payments = trade.of_kind(*PAYMENTS)
+    by_number = {d.number: d for d in invoices}
+    for number, notes in _credits_by_invoice(credits).items():
+        invoice = by_number.get(number)
+        credit = _sum_money(notes, currency)
+        if invoice is not None and invoice.total is not None and credit > invoice.total:
+            findings.append(
+                Finding(
+                    "CREDIT_EXCEEDS_INVOICE",
+                    ERR,
+                    f"credit notes of {credit} exceed invoice {number}'s {invoice.total}",
+                    (invoice.id, *_ids(notes)),
+                )
+            )
+    if credits and credited > invoiced:
+        findings.append(
+            Finding(
+                "CREDIT_EXCEEDS_INVOICE",
+                ERR,
+                f"credit notes of {credited} exceed the {invoiced} invoiced",
+                _ids(invoices) + _ids(credits),
+            )
+        )
+    return findings
+
+
+def _credits_by_invoice(credits: tuple[Document, ...]) -> dict[str, tuple[Document, ...]]:
+    grouped: dict[str, list[Document]] = {}
+    for note in credits:
+        for number in dict.fromkeys(note.refs_to(DocumentKind.INVOICE)):
+            grouped.setdefault(number, []).append(note)
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
+@dataclass(slots=True)
+class _Account:
+    """One invoice's running account while payments are applied to it."""
+
+    invoice: Document
+    open: Decimal
+    paid_on: list[dt.date]
+
+
+def _allocate(ctx: TradeContext, currency: str) -> list[_Account]:
+    """Apply credit notes, then payments in date order, to the invoices they name, else oldest due.
+
+    Each settling document pays the invoices it names first, then any invoice still open,
+    earliest due first.
+    """
+    invoices = sorted(
+        (i for i in ctx.of_kind(DocumentKind.INVOICE) if i.total and i.total.currency == currency),
+        key=lambda i: (i.due_date or i.issue_date, i.number),
+    )
+    accounts = {
+        i.number: _Account(i, i.total.amount if i.total else Decimal(0), []) for i in invoices
+    }
+    settling = ctx.of_kind(DocumentKind.CREDIT_NOTE) + tuple(
+        sorted(ctx.of_kind(*PAYMENTS), key=lambda d: d.issue_date)
+    )
+    for doc in settling:
+        if doc.total is None or doc.total.currency != currency:
+            continue
+        left = doc.total.amount
+        named = [n for n in doc.refs_to(DocumentKind.INVOICE) if n in accounts]
+        for number in [*named, *accounts]:
+            account = accounts[number]
+            take = min(left, account.open)
+            if take <= 0:
+                continue
+            account.open -= take
+            left -= take
+            if doc.kind in PAYMENTS:
+                account.paid_on.append(doc.issue_date)
+            if left <= 0:
+                break
+    return list(accounts.values())
+
+
+def check_payments(ctx: TradeContext) -> list[Finding]:
+    """Payments against invoices: none yet and not due, partial, over, early, late or overdue."""
+    currency = trade_currency(ctx.trade)
+    invoices = ctx.of_kind(DocumentKind.INVOICE)
+    if currency is None or not invoices:
+        return []
+    payments = ctx.of_kind(*PAYMENTS)
+    accounts = _allocate(ctx, currency)
+    findings = []
+    overdue = [
+        a for a in accounts
+        if a.open > ARITHMETIC_TOLERANCE and a.invoice.due_date and a.invoice.due_date < ctx.as_of
+    ]  # fmt: skip
+    if overdue:
+        owed = sum((a.open for a in overdue), Decimal(0))
+        findings.append(
+            Finding(
+                "PAYMENT_OVERDUE",
+                WARN,
+                f"{len(overdue)} invoice(s) past due on {ctx.as_of} with {owed} {currency} "
+                f"unpaid{'' if payments else ' and no payment at all'}",
+                tuple(a.invoice.id for a in overdue),
+            )
+        )
+    elif not payments:
+        findings.append(
+            Finding(
+                "PAYMENT_NOT_YET_DUE",
+                INFO,
+                "no payment yet; the invoices are not yet due (the receivable to finance)",
+                _ids(invoices),
+            )
+        )
+    for account in accounts:
+        invoice = account.invoice
+        early = [d for d in account.paid_on if d < invoice.issue_date]
+        if early:
+            findings.append(
+                Finding(
+                    "PAID_BEFORE_INVOICE",
+                    WARN,
+                    f"invoice {invoice.number} ({invoice.issue_date}) was paid on {min(early)}, "
+                    "before it was issued",
+                    (invoice.id, *_ids([p for p in payments if p.issue_date in early])),
+                )
+            )
+        due = invoice.due_date
+        if due and account.open <= ARITHMETIC_TOLERANCE and account.paid_on:
+            last = max(account.paid_on)
+            if last > due:
+                findings.append(
+                    Finding(
+                        "PAID_LATE",
+                        INFO,
+                        f"invoice {invoice.number} was settled on {last}, {(last - due).days} "
+                        f"days after its due date {due}",
+                        (invoice.id,),
+                    )
+                )
+    if payments:
+        findings.extend(_payment_totals(ctx, currency, payments))
+    return findings
+
+
+def _payment_totals(
+    ctx: TradeContext, currency: str, payments: tuple[Document, ...]
+) -> list[Finding]:
+    invoiced = _sum_money(ctx.of_kind(DocumentKind.INVOICE), currency)
+    credited = _sum_money(ctx.of_kind(DocumentKind.CREDIT_NOTE), currency)
     paid = _sum_money(payments, currency)
     due = invoiced - credited
-    if payments and paid > due:
-        findings.append(
+    if paid > due:
+        return [
             Finding(
                 "OVERPAID", WARN, f"payments of {paid} exceed the {due} invoiced", _ids(payments)
             )
-        )
-    elif payments and paid < due:
-        findings.append(
+        ]
+    if paid < due:
+        return [
             Finding(
                 "PARTIALLY_PAID",
                 INFO,
                 f"{paid} of {due} paid; {due - paid} outstanding",
                 _ids(payments),
             )
-        )
-    return findings
+        ]
+    return []
 
 
 BASIC_RULES: tuple[Rule, ...] = (
     check_flows_present,
     check_references,
+    check_links,
     check_parties,
+    check_payer,
     check_currency,
     check_quantities,
+    check_logistics_evidence,
     check_prices,
     check_arithmetic,
     check_dates,
     check_amounts,
+    check_payments,
 )
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}

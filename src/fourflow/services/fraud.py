@@ -45,6 +45,7 @@ from fourflow.services.ports import (
 from fourflow.verification.fraud import FraudSignal, PlatformView, codes_by_trade, scan
 
 SALT_SETTING = "fraud.consortium_salt"
+RESUBMISSIONS_SETTING = "fraud.resubmitted"  # JSON: document id -> times submitted again
 PRESENTATION_SUBJECT = "presented:"  # outbox subject of a trade's presentation op
 MAX_FINGERPRINTS_PER_OP = 256
 # Evaluation targets (issue 4): per fraud type, and for clean trades.
@@ -167,17 +168,39 @@ def _trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
     ]
 
 
+def record_resubmissions(*, uow_factory: UnitOfWorkFactory, outcomes: Iterable[Any]) -> int:
+    """Remember documents submitted again byte for byte; return how many were.
+
+    Ingest refuses such a file as a ``duplicate`` (its content fingerprint is known), so
+    nothing new is stored; presenting an invoice twice is a fraud signal all the same. Takes
+    ingest's ``DocumentOutcome`` records (``status``, ``document_id``, the earlier document).
+    """
+    again = [o.document_id for o in outcomes if o.status == "duplicate" and o.document_id]
+    if not again:
+        return 0
+    with uow_factory() as uow:
+        counts: dict[str, int] = json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}")
+        for doc_id in again:
+            counts[doc_id] = counts.get(doc_id, 0) + 1
+        uow.settings.put(RESUBMISSIONS_SETTING, json.dumps(counts, sort_keys=True))
+        uow.commit()
+    return len(again)
+
+
 def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) -> PlatformView:
-    """Every trade and organisation, and (with a ledger) which invoices others presented."""
+    """Every trade, organisation and unlinked document, in a handful of batch queries; with a
+    ledger, which invoices another member presented first (one chain read per invoice)."""
     trades = tuple(_trades(uow, uow.trades.list()))
     organisations: tuple[Organisation, ...] = tuple(uow.organisations.list())
+    loose = tuple(s.document for s in uow.documents.unlinked())
+    resubmitted = frozenset(json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}"))
     elsewhere: set[str] = set()
     if ledger is not None:
         salt = consortium_salt(uow)
         own = _own_presentations(uow)
         for trade in trades:
             elsewhere |= _elsewhere(ledger, invoice_fingerprints(salt, trade), own)
-    return PlatformView(trades, organisations, as_of, frozenset(elsewhere))
+    return PlatformView(trades, organisations, as_of, loose, frozenset(elsewhere), resubmitted)
 
 
 def fraud_signals(

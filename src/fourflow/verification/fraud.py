@@ -15,7 +15,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import networkx as nx
@@ -25,23 +25,27 @@ from fourflow.domain.fraud import FraudType
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
 
-# Near-duplicates: how close two invoices of one relationship must be.
+# Near-duplicates: how close an invoice must be to another of the same relationship.
 NEAR_DUPLICATE_DAYS = 7  # issue dates at most this many days apart
-NEAR_DUPLICATE_AMOUNT = Decimal("0.02")  # totals within 2% of the larger
-NEAR_DUPLICATE_EDITS = 2  # invoice numbers at most 2 edits apart (after normalising)
+NEAR_DUPLICATE_AMOUNT = Decimal("0.05")  # totals within 5% of the larger
+NEAR_DUPLICATE_EDITS = 2  # numbers at most 2 edits apart (after dropping punctuation)
 # Goods evidence covers invoiced quantities within this tolerance (as the basic rules).
 COVER_TOLERANCE = Decimal("0.02")
-# Circular trading: cycles of at most this many firms, all within this many days.
+# Circular trading: cycles of at most this many firms, all legs within this many days, of
+# near-equal value (within 10% of the cycle's median) and sharing an item.
 CYCLE_MAX_LENGTH = 5
 CYCLE_WINDOW_DAYS = 30
-# Round trips: money back to the payer within this many days, within this share of the amount.
-ROUND_TRIP_DAYS = 30
-ROUND_TRIP_AMOUNT = Decimal("0.10")
-# Volume spikes: robust z-score over the relationship's own history.
-SPIKE_MIN_HISTORY = 5  # other trades of the relationship needed before judging
-SPIKE_RATIO = Decimal(3)  # at least 3x the relationship's median
+CYCLE_AMOUNT = Decimal("0.10")
+# Round trips: money back from the payee to the payer within this many days of the last
+# payment, at least this share of what was paid (and at most all of it, plus rounding).
+ROUND_TRIP_DAYS = 14
+ROUND_TRIP_SHARE = Decimal("0.80")
+# Volume spikes: a trade against the relationship's own earlier trades (up to the lookback).
+SPIKE_MIN_HISTORY = 4  # earlier trades of the relationship needed before judging
+SPIKE_LOOKBACK = 24  # at most this many earlier trades form the history
+SPIKE_RATIO = Decimal(4)  # at least 4x the history's median
 SPIKE_ROBUST_Z = 6.0  # and at least 6 scaled MADs above it
-MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
+MAD_SCALE = Decimal("1.4826")  # MAD -> standard deviation for normal data
 
 LOGISTICS_KINDS = frozenset(k for k in DocumentKind if k.flow is Flow.LOGISTICS)
 PAYMENT_KINDS = (DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY, DocumentKind.REMITTANCE)
@@ -77,15 +81,20 @@ class PlatformView:
     Attributes:
         trades: every trade with its documents.
         organisations: every member.
-        as_of: the scan date (documents after it are ignored by the time-based detectors).
+        as_of: the scan date.
+        loose_documents: stored documents in no trade (a payment naming no invoice).
         presented_elsewhere: ids of invoices whose salted business-key fingerprint another
             consortium member registered on the chain first (the cross-bank duplicate check).
+        resubmitted: ids of documents submitted again byte for byte (refused at ingest as
+            duplicates, but a second presentation all the same).
     """
 
     trades: tuple[Trade, ...]
     organisations: tuple[Organisation, ...]
     as_of: dt.date
+    loose_documents: tuple[Document, ...] = ()
     presented_elsewhere: frozenset[str] = frozenset()
+    resubmitted: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,17 +103,32 @@ class TradeFacts:
 
     Attributes:
         trade: the trade.
-        date: its first invoice's date, else its earliest document's.
-        amount: invoiced total (else the order's total), in the trade's currency.
+        date: its order's date, else its first invoice's, else its earliest document's.
+        value: its order's total, else what was invoiced (the trade's size).
         currency: the trade's currency, if any document states one.
         invoices: its invoices.
     """
 
     trade: Trade
     date: dt.date
-    amount: Decimal
+    value: Decimal
     currency: str | None
     invoices: tuple[Document, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NearPair:
+    """An invoice that looks like another altered slightly, with no goods behind it.
+
+    Attributes:
+        original: (trade id, invoice) of the genuine invoice.
+        copy: (trade id, invoice) of the altered copy.
+        how: what differs.
+    """
+
+    original: tuple[str, Document]
+    copy: tuple[str, Document]
+    how: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +142,11 @@ class ScanContext:
         by_account: organisation ids by bank account.
         facts: per-trade facts by trade id, in the view's order.
         relationships: trade ids by (seller id, buyer id), oldest first.
+        duplicate_groups: invoices presented more than once, as (trade id, invoice), the
+            genuine one first.
+        near_pairs: altered copies of invoices.
+        copies: ids of invoices that are copies (every duplicate but the genuine one, every
+            altered copy): left out where goods are weighed against invoices.
     """
 
     view: PlatformView
@@ -125,7 +154,10 @@ class ScanContext:
     by_key: Mapping[str, Organisation]
     by_account: Mapping[str, str]
     facts: Mapping[str, TradeFacts]
-    relationships: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    relationships: Mapping[tuple[str, str], tuple[str, ...]]
+    duplicate_groups: tuple[tuple[tuple[str, Document], ...], ...] = ()
+    near_pairs: tuple[NearPair, ...] = ()
+    copies: frozenset[str] = frozenset()
 
     def org_of(self, party: PartyRef) -> Organisation | None:
         """The member a document's party refers to, if recognised."""
@@ -135,32 +167,50 @@ class ScanContext:
                 return org
         return None
 
+    def genuine_invoices(self, trade_id: str) -> tuple[Document, ...]:
+        """The trade's invoices that are not copies of another."""
+        return tuple(d for d in self.facts[trade_id].invoices if d.id not in self.copies)
+
 
 Detector = Callable[[ScanContext], list[FraudSignal]]
 
 
+def _total(docs: Iterable[Document]) -> Decimal:
+    return sum((d.total.amount for d in docs if d.total is not None), Decimal(0))
+
+
 def _trade_facts(trade: Trade) -> TradeFacts:
     invoices = trade.of_kind(DocumentKind.INVOICE)
-    dated = invoices or trade.documents
+    orders = trade.of_kind(DocumentKind.ORDER, DocumentKind.CONTRACT)
+    dated = orders or invoices or trade.documents
     date = min((d.issue_date for d in dated), default=dt.date.min)
     currency = next((d.currency for d in invoices + trade.documents if d.currency), None)
-    billed = invoices or trade.of_kind(DocumentKind.ORDER, DocumentKind.CONTRACT)
-    amount = sum((d.total.amount for d in billed if d.total is not None), Decimal(0))
-    return TradeFacts(trade, date, amount, currency, invoices)
+    value = _total(orders) or _total(invoices)
+    return TradeFacts(trade, date, value, currency, invoices)
 
 
 def scan_context(view: PlatformView) -> ScanContext:
-    """Index the view: organisations by id, key and account; trade facts; relationships."""
-    orgs = {o.id: o for o in view.organisations}
-    by_key = {k: o for o in view.organisations for k in o.known_as()}
-    by_account = {a: o.id for o in view.organisations for a in o.accounts}
+    """Index the view, then find the invoices that are copies (duplicates, altered copies)."""
     facts = {t.id: _trade_facts(t) for t in view.trades}
     relationships: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in sorted(facts.values(), key=lambda f: (f.date, f.trade.id)):
         relationships[(f.trade.seller_id, f.trade.buyer_id)].append(f.trade.id)
-    return ScanContext(
-        view, orgs, by_key, by_account, facts, {k: tuple(v) for k, v in relationships.items()}
+    ctx = ScanContext(
+        view=view,
+        orgs={o.id: o for o in view.organisations},
+        by_key={k: o for o in view.organisations for k in o.known_as()},
+        by_account={a: o.id for o in view.organisations for a in o.accounts},
+        facts=facts,
+        relationships={k: tuple(v) for k, v in relationships.items()},
     )
+    groups = _duplicate_groups(ctx)
+    ctx = replace(
+        ctx,
+        duplicate_groups=groups,
+        copies=frozenset(d.id for group in groups for _, d in group[1:]),
+    )
+    pairs = _near_pairs(ctx)
+    return replace(ctx, near_pairs=pairs, copies=ctx.copies | {p.copy[1].id for p in pairs})
 
 
 def _name(ctx: ScanContext, org_id: str) -> str:
@@ -168,7 +218,64 @@ def _name(ctx: ScanContext, org_id: str) -> str:
     return org.name if org is not None else org_id
 
 
+def _paid_numbers(trade: Trade) -> set[str]:
+    """Invoice numbers the trade's payments name."""
+    return {n for d in trade.of_kind(*PAYMENT_KINDS) for n in d.refs_to(DocumentKind.INVOICE)}
+
+
+# --------------------------------------------------------------------------- goods evidence
+
+
+def _quantities(docs: Iterable[Document]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for doc in docs:
+        for line in doc.lines:
+            totals[line.item] += line.quantity
+    return totals
+
+
+def received_quantities(trade: Trade) -> dict[str, Decimal]:
+    """Per item, what the buyer received: receipt advices, else warehouse receipts, else what
+    was despatched (never two of them added up: they describe the same goods)."""
+    for kinds in (
+        (DocumentKind.RECEIPT_ADVICE,),
+        (DocumentKind.WAREHOUSE_RECEIPT,),
+        (DocumentKind.DESPATCH_ADVICE, DocumentKind.BILL_OF_LADING),
+    ):
+        docs = trade.of_kind(*kinds)
+        if docs:
+            return _quantities(docs)
+    return {}
+
+
+def excess(
+    trade: Trade, leave_out: frozenset[str] = frozenset()
+) -> dict[str, tuple[Decimal, Decimal]]:
+    """Items invoiced (net of credit notes, leaving out ``leave_out``) beyond what was received
+    by more than the tolerance: item -> (invoiced, received)."""
+    invoiced = _quantities(d for d in trade.of_kind(DocumentKind.INVOICE) if d.id not in leave_out)
+    for item, qty in _quantities(trade.of_kind(DocumentKind.CREDIT_NOTE)).items():
+        invoiced[item] = invoiced.get(item, Decimal(0)) - qty
+    received = received_quantities(trade)
+    return {
+        item: (qty, received.get(item, Decimal(0)))
+        for item, qty in sorted(invoiced.items())
+        if qty > received.get(item, Decimal(0)) * (1 + COVER_TOLERANCE)
+    }
+
+
+def _has_logistics(trade: Trade) -> bool:
+    return any(d.kind in LOGISTICS_KINDS for d in trade.documents)
+
+
 # --------------------------------------------------------------------------- duplicates
+
+
+_NON_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+def _normal_number(number: str) -> str:
+    return _NON_ALNUM.sub("", number.upper())
 
 
 def _invoice_key(ctx: ScanContext, trade: Trade, doc: Document) -> tuple[str, ...] | None:
@@ -187,204 +294,77 @@ def _invoice_key(ctx: ScanContext, trade: Trade, doc: Document) -> tuple[str, ..
     )
 
 
-def detect_duplicate_invoices(ctx: ScanContext) -> list[FraudSignal]:
-    """The same invoice (same parties, number, date and total, any format) presented twice.
-
-    Every trade holding a copy is flagged, naming the copies; an invoice another member
-    registered on the chain first (``presented_elsewhere``) is flagged on its own.
-    """
+def _duplicate_groups(ctx: ScanContext) -> tuple[tuple[tuple[str, Document], ...], ...]:
+    """Invoices with one identity held more than once; the one a payment names comes first."""
     copies: dict[tuple[str, ...], list[tuple[str, Document]]] = defaultdict(list)
     for facts in ctx.facts.values():
         for doc in facts.invoices:
             key = _invoice_key(ctx, facts.trade, doc)
             if key is not None:
                 copies[key].append((facts.trade.id, doc))
-    signals: list[FraudSignal] = []
-    flagged: set[str] = set()
+    groups = []
     for group in copies.values():
-        if len(group) < 2:
-            continue
+        if len(group) > 1:
+            paid = [doc.number in _paid_numbers(ctx.facts[t].trade) for t, doc in group]
+            order = sorted(range(len(group)), key=lambda i: not paid[i])
+            groups.append(tuple(group[i] for i in order))
+    return tuple(groups)
+
+
+def detect_duplicate_invoices(ctx: ScanContext) -> list[FraudSignal]:
+    """The same invoice (same parties, number, date and total, in any format) presented twice.
+
+    Every trade holding a copy is flagged, naming the copies; so is a trade whose invoice was
+    submitted again byte for byte, or registered on the chain by another member first.
+    """
+    signals: list[FraudSignal] = []
+    for group in ctx.duplicate_groups:
         trade_ids = tuple(dict.fromkeys(t for t, _ in group))
-        doc_ids = tuple(d.id for _, d in group)
-        formats = sorted({d.source_format for _, d in group})
-        number = group[0][1].number
+        formats = ", ".join(sorted({d.source_format for _, d in group}))
         for trade_id in trade_ids:
-            flagged.add(trade_id)
             others = tuple(t for t in trade_ids if t != trade_id)
-            where = f"in trade(s) {', '.join(others)}" if others else "within this trade"
+            where = f"also in trade(s) {', '.join(others)}" if others else "within this trade"
             signals.append(
                 FraudSignal(
                     FraudType.DUPLICATE_INVOICE,
                     trade_id,
-                    f"invoice {number} is presented {len(group)} times ({', '.join(formats)}) "
+                    f"invoice {group[0][1].number} is presented {len(group)} times ({formats}), "
                     f"{where}",
-                    doc_ids,
-                    (ctx.facts[trade_id].trade.seller_id, ctx.facts[trade_id].trade.buyer_id),
+                    tuple(d.id for _, d in group),
+                    _parties(ctx, trade_id),
                     others,
                 )
             )
     for facts in ctx.facts.values():
-        elsewhere = [d for d in facts.invoices if d.id in ctx.view.presented_elsewhere]
-        if elsewhere and facts.trade.id not in flagged:
+        again = [d for d in facts.invoices if d.id in ctx.view.resubmitted]
+        if again:
             signals.append(
                 FraudSignal(
                     FraudType.DUPLICATE_INVOICE,
                     facts.trade.id,
-                    f"invoice {elsewhere[0].number} was presented before by another consortium "
-                    "member (its salted fingerprint is on the chain)",
-                    tuple(d.id for d in elsewhere),
-                    (facts.trade.seller_id, facts.trade.buyer_id),
+                    f"invoice {again[0].number} was submitted again byte for byte",
+                    tuple(d.id for d in again),
+                    _parties(ctx, facts.trade.id),
                 )
             )
-    return signals
-
-
-_NON_ALNUM = re.compile(r"[^0-9A-Z]")
-
-
-def _normal_number(number: str) -> str:
-    return _NON_ALNUM.sub("", number.upper())
-
-
-def edit_distance(a: str, b: str, bound: int) -> int:
-    """Levenshtein distance of ``a`` and ``b`` (with adjacent transpositions), capped at
-    ``bound + 1``."""
-    if abs(len(a) - len(b)) > bound:
-        return bound + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > bound:
-            return bound + 1
-        previous2, previous = previous, current
-    return min(previous[-1], bound + 1)
-
-
-# --------------------------------------------------------------------------- goods evidence
-
-
-def _quantities(docs: Iterable[Document]) -> dict[str, Decimal]:
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for doc in docs:
-        for line in doc.lines:
-            totals[line.item] += line.quantity
-    return totals
-
-
-def received_quantities(trade: Trade) -> dict[str, Decimal]:
-    """Per item, what the buyer received (receipts, else what was despatched)."""
-    receipts = trade.of_kind(DocumentKind.RECEIPT_ADVICE, DocumentKind.WAREHOUSE_RECEIPT)
-    if receipts:
-        return _quantities(receipts)
-    return _quantities(trade.of_kind(DocumentKind.DESPATCH_ADVICE, DocumentKind.BILL_OF_LADING))
-
-
-def net_invoiced_quantities(trade: Trade) -> dict[str, Decimal]:
-    """Per item, invoiced less credited."""
-    invoiced = _quantities(trade.of_kind(DocumentKind.INVOICE))
-    for item, qty in _quantities(trade.of_kind(DocumentKind.CREDIT_NOTE)).items():
-        invoiced[item] = invoiced.get(item, Decimal(0)) - qty
-    return invoiced
-
-
-def _excess(trade: Trade) -> dict[str, tuple[Decimal, Decimal]]:
-    """Items invoiced beyond what was received (beyond tolerance): item -> (invoiced, received)."""
-    received = received_quantities(trade)
-    return {
-        item: (qty, received.get(item, Decimal(0)))
-        for item, qty in net_invoiced_quantities(trade).items()
-        if qty > received.get(item, Decimal(0)) * (1 + COVER_TOLERANCE)
-    }
-
-
-def _has_logistics(trade: Trade) -> bool:
-    return any(d.kind in LOGISTICS_KINDS for d in trade.documents)
-
-
-# --------------------------------------------------------------------------- near-duplicates
-
-
-def _close_amounts(a: Decimal, b: Decimal) -> bool:
-    biggest = max(abs(a), abs(b))
-    return biggest > 0 and abs(a - b) <= biggest * NEAR_DUPLICATE_AMOUNT
-
-
-def _alteration(a: Document, b: Document) -> str | None:
-    """How ``b`` looks like ``a`` altered slightly, or None when it does not.
-
-    Two of number, date and amount must be equal and the third close; all three equal is a
-    duplicate, not a near-duplicate.
-    """
-    if a.total is None or b.total is None or a.total.currency != b.total.currency:
-        return None
-    na, nb = _normal_number(a.number), _normal_number(b.number)
-    same_number, same_date = na == nb, a.issue_date == b.issue_date
-    same_amount = a.total.amount == b.total.amount
-    close_number = edit_distance(na, nb, NEAR_DUPLICATE_EDITS) <= NEAR_DUPLICATE_EDITS
-    close_date = abs((a.issue_date - b.issue_date).days) <= NEAR_DUPLICATE_DAYS
-    close_amount = _close_amounts(a.total.amount, b.total.amount)
-    if same_number and same_date and not same_amount and close_amount:
-        return f"same number and date, amount {a.total.amount} -> {b.total.amount}"
-    if same_number and same_amount and not same_date and close_date:
-        return f"same number and amount, date {a.issue_date} -> {b.issue_date}"
-    if same_date and same_amount and not same_number and close_number:
-        return f"same date and amount, number {a.number} -> {b.number}"
-    return None
-
-
-def _backed(ctx: ScanContext, a: tuple[str, Document], b: tuple[str, Document]) -> bool:
-    """True when goods evidence stands behind both invoices (split invoices, partial deliveries).
-
-    In one trade: what was received covers everything invoiced. In two trades: each trade has
-    its own logistics evidence and is not invoiced beyond it.
-    """
-    trades = {a[0], b[0]}
-    return all(
-        _has_logistics(ctx.facts[t].trade) and not _excess(ctx.facts[t].trade) for t in trades
-    )
-
-
-def detect_near_duplicates(ctx: ScanContext) -> list[FraudSignal]:
-    """Invoices of one relationship that differ only by a slightly altered number, date or
-    amount, when goods evidence does not stand behind both.
-
-    Split invoices and partial deliveries look alike but are covered by what was received,
-    so they are not flagged. Both trades of a pair are flagged.
-    """
-    signals: list[FraudSignal] = []
-    window = dt.timedelta(days=NEAR_DUPLICATE_DAYS)
-    for trade_ids in ctx.relationships.values():
-        invoices = sorted(
-            ((t, d) for t in trade_ids for d in ctx.facts[t].invoices if d.total is not None),
-            key=lambda td: (td[1].issue_date, td[1].id),
-        )
-        for i, (ta, a) in enumerate(invoices):
-            for tb, b in invoices[i + 1 :]:
-                if b.issue_date - a.issue_date > window:
-                    break
-                how = _alteration(a, b)
-                if how is None or _backed(ctx, (ta, a), (tb, b)):
-                    continue
-                for mine, other in ((ta, tb), (tb, ta)):
-                    related = () if mine == other else (other,)
-                    signals.append(
-                        FraudSignal(
-                            FraudType.NEAR_DUPLICATE_INVOICE,
-                            mine,
-                            f"invoices {a.number} and {b.number} differ only slightly ({how}) "
-                            "and the goods received do not stand behind both",
-                            (a.id, b.id),
-                            (ctx.facts[ta].trade.seller_id, ctx.facts[ta].trade.buyer_id),
-                            related,
-                        )
-                    )
+        elsewhere = [d for d in facts.invoices if d.id in ctx.view.presented_elsewhere]
+        if elsewhere:
+            signals.append(
+                FraudSignal(
+                    FraudType.DUPLICATE_INVOICE,
+                    facts.trade.id,
+                    f"invoice {elsewhere[0].number} was presented before to another consortium "
+                    "member (its salted business-key fingerprint is on the chain)",
+                    tuple(d.id for d in elsewhere),
+                    _parties(ctx, facts.trade.id),
+                )
+            )
     return _one_per_trade(signals)
+
+
+def _parties(ctx: ScanContext, trade_id: str) -> tuple[str, str]:
+    trade = ctx.facts[trade_id].trade
+    return trade.seller_id, trade.buyer_id
 
 
 def _one_per_trade(signals: list[FraudSignal]) -> list[FraudSignal]:
@@ -397,89 +377,221 @@ def _one_per_trade(signals: list[FraudSignal]) -> list[FraudSignal]:
     return unique
 
 
+# --------------------------------------------------------------------------- near-duplicates
+
+
+def edit_distance(a: str, b: str, bound: int) -> int:
+    """Levenshtein distance of ``a`` and ``b`` (adjacent transpositions count one), capped at
+    ``bound + 1``."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    before: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], before[j - 2] + 1)
+        if min(current) > bound:
+            return bound + 1
+        before, previous = previous, current
+    return min(previous[-1], bound + 1)
+
+
+def _alteration(a: Document, b: Document) -> str | None:
+    """How ``b`` looks like ``a`` with its number (and maybe its date or amount) altered
+    slightly, or None when it does not."""
+    if a.total is None or b.total is None or a.total.currency != b.total.currency:
+        return None
+    na, nb = _normal_number(a.number), _normal_number(b.number)
+    if na == nb or edit_distance(na, nb, NEAR_DUPLICATE_EDITS) > NEAR_DUPLICATE_EDITS:
+        return None
+    if abs((a.issue_date - b.issue_date).days) > NEAR_DUPLICATE_DAYS:
+        return None
+    biggest = max(abs(a.total.amount), abs(b.total.amount))
+    if biggest == 0 or abs(a.total.amount - b.total.amount) > biggest * NEAR_DUPLICATE_AMOUNT:
+        return None
+    how = [f"number {a.number} -> {b.number}"]
+    if a.issue_date != b.issue_date:
+        how.append(f"date {a.issue_date} -> {b.issue_date}")
+    if a.total.amount != b.total.amount:
+        how.append(f"total {a.total.amount} -> {b.total.amount}")
+    return ", ".join(how)
+
+
+def _genuine_first(ctx: ScanContext, a: tuple[str, Document], b: tuple[str, Document]) -> bool:
+    """True when ``a`` rather than ``b`` is the genuine invoice: the one a payment names, else
+    the earlier, else the one with the shorter number (alterations add characters)."""
+
+    def rank(x: tuple[str, Document]) -> tuple[bool, dt.date, int]:
+        paid = x[1].number in _paid_numbers(ctx.facts[x[0]].trade)
+        return (not paid, x[1].issue_date, len(x[1].number))
+
+    return rank(a) <= rank(b)
+
+
+def _near_pair(
+    ctx: ScanContext, a: tuple[str, Document], b: tuple[str, Document]
+) -> NearPair | None:
+    """The pair as original and copy when goods evidence does not stand behind both.
+
+    In one trade, what was received must cover everything invoiced (split invoices and
+    partial deliveries do); the copy is the invoice whose removal makes it so. In two trades,
+    the copy is the invoice of the trade without goods evidence of its own.
+    """
+    how = _alteration(a[1], b[1])
+    if how is None:
+        return None
+    trade_a, trade_b = ctx.facts[a[0]].trade, ctx.facts[b[0]].trade
+    if a[0] == b[0]:
+        if not excess(trade_a, ctx.copies):
+            return None
+        fixes = [x for x in (a, b) if not excess(trade_a, ctx.copies | {x[1].id})]
+        if not fixes:
+            return None
+        copy = fixes[0] if len(fixes) == 1 else (b if _genuine_first(ctx, a, b) else a)
+    else:
+        unbacked = [
+            x
+            for x, t in ((a, trade_a), (b, trade_b))
+            if not _has_logistics(t) or excess(t, ctx.copies)
+        ]
+        if not unbacked:
+            return None
+        copy = unbacked[0] if len(unbacked) == 1 else (b if _genuine_first(ctx, a, b) else a)
+    original = a if copy is b else b
+    return NearPair(original, copy, how)
+
+
+def _near_pairs(ctx: ScanContext) -> tuple[NearPair, ...]:
+    pairs: list[NearPair] = []
+    window = dt.timedelta(days=NEAR_DUPLICATE_DAYS)
+    taken: set[str] = set()
+    for trade_ids in ctx.relationships.values():
+        invoices = sorted(
+            (
+                (t, d)
+                for t in trade_ids
+                for d in ctx.facts[t].invoices
+                if d.total is not None and d.id not in ctx.copies
+            ),
+            key=lambda td: (td[1].issue_date, td[1].id),
+        )
+        for i, a in enumerate(invoices):
+            for b in invoices[i + 1 :]:
+                if b[1].issue_date - a[1].issue_date > window:
+                    break
+                if a[1].id in taken or b[1].id in taken:
+                    continue
+                pair = _near_pair(ctx, a, b)
+                if pair is not None:
+                    pairs.append(pair)
+                    taken.add(pair.copy[1].id)
+    return tuple(pairs)
+
+
+def detect_near_duplicates(ctx: ScanContext) -> list[FraudSignal]:
+    """Invoices of one relationship whose number (and maybe date or amount) is a slight
+    alteration of another's, when goods evidence does not stand behind both.
+
+    Numbers at most 2 edits apart (after dropping punctuation), dates within 7 days, totals
+    within 5%. Split invoices and partial deliveries look alike but are covered by what was
+    received, so they are not flagged. The trade holding the copy is flagged.
+    """
+    signals = []
+    for pair in ctx.near_pairs:
+        (trade_o, original), (trade_c, copy) = pair.original, pair.copy
+        signals.append(
+            FraudSignal(
+                FraudType.NEAR_DUPLICATE_INVOICE,
+                trade_c,
+                f"invoice {copy.number} is invoice {original.number} altered ({pair.how}) with "
+                "no goods received behind it",
+                (original.id, copy.id),
+                _parties(ctx, trade_c),
+                () if trade_o == trade_c else (trade_o,),
+            )
+        )
+    return _one_per_trade(signals)
+
+
 # --------------------------------------------------------------------------- phantom, inflated
 
 
-def _acts_for(org: Organisation | None, member_id: str) -> bool:
-    return org is not None and (
-        org.id == member_id or org.has_role(Role.LOGISTICS) or org.has_role(Role.WAREHOUSE)
+def _may_carry(org: Organisation, trade: Trade) -> bool:
+    """The trade's own parties, and logistics or warehouse members, may issue logistics
+    evidence."""
+    return org.id in (trade.seller_id, trade.buyer_id) or any(
+        org.has_role(r) for r in (Role.LOGISTICS, Role.WAREHOUSE)
     )
 
 
 def detect_phantom_trades(ctx: ScanContext) -> list[FraudSignal]:
-    """Invoiced trades with no logistics evidence, or with evidence from an unrelated party.
-
-    Logistics documents must be issued by the seller (or a logistics or warehouse member) and
-    name the trade's buyer as the receiving party.
-    """
+    """Invoiced trades with no logistics evidence, or with evidence from an unrelated party
+    (a firm that is neither party to the trade nor a logistics or warehouse member)."""
     signals = []
     for facts in ctx.facts.values():
         trade = facts.trade
-        if not facts.invoices:
+        invoices = ctx.genuine_invoices(trade.id)
+        if not invoices:
             continue
         logistics = [d for d in trade.documents if d.kind in LOGISTICS_KINDS]
-        parties = (trade.seller_id, trade.buyer_id)
         if not logistics:
             signals.append(
                 FraudSignal(
                     FraudType.PHANTOM_TRADE,
                     trade.id,
-                    f"invoiced {facts.amount} {facts.currency or ''} with no despatch, transport "
-                    "or receipt document".replace("  ", " "),
-                    tuple(d.id for d in facts.invoices),
-                    parties,
+                    f"invoice {invoices[0].number} bills {_total(invoices)} with no despatch, "
+                    "transport or receipt document behind it",
+                    tuple(d.id for d in invoices),
+                    _parties(ctx, trade.id),
                 )
             )
             continue
-        foreign = []
-        for doc in logistics:
-            issuer, receiver = ctx.org_of(doc.seller), ctx.org_of(doc.buyer)
-            if (
-                not _acts_for(issuer, trade.seller_id)
-                or receiver is None
-                or (receiver.id != trade.buyer_id and not _acts_for(receiver, trade.buyer_id))
-            ):
-                foreign.append((doc, issuer, receiver))
-        if foreign and len(foreign) == len(logistics):
-            doc, issuer, receiver = foreign[0]
+        foreign = [
+            (doc, org)
+            for doc in logistics
+            if (org := ctx.org_of(doc.seller)) is not None and not _may_carry(org, trade)
+        ]
+        if foreign:
+            doc, org = foreign[0]
             signals.append(
                 FraudSignal(
                     FraudType.PHANTOM_TRADE,
                     trade.id,
-                    f"the logistics evidence is between unrelated parties: {doc.kind.value} "
-                    f"{doc.number} is from {issuer.name if issuer else doc.seller.name} to "
-                    f"{receiver.name if receiver else doc.buyer.name}",
-                    tuple(d.id for d, _, _ in foreign),
-                    parties + tuple(o.id for _, a, b in foreign for o in (a, b) if o),
+                    f"{doc.kind.value} {doc.number} is issued by {org.name}, who is not party "
+                    "to the trade and carries or stores no goods",
+                    tuple(d.id for d, _ in foreign) + tuple(d.id for d in invoices),
+                    (*_parties(ctx, trade.id), *(o.id for _, o in foreign)),
                 )
             )
     return signals
 
 
 def detect_inflated_invoices(ctx: ScanContext) -> list[FraudSignal]:
-    """Trades invoiced beyond what was received (net of credit notes, beyond 2%)."""
+    """Trades invoiced beyond what was received (net of credit notes, beyond 2%), copies of
+    other invoices left out."""
     signals = []
     for facts in ctx.facts.values():
         trade = facts.trade
-        if not facts.invoices or not _has_logistics(trade):
+        if not ctx.genuine_invoices(trade.id) or not _has_logistics(trade):
             continue
-        excess = _excess(trade)
-        if excess:
-            item, (invoiced, received) = sorted(excess.items())[0]
+        over = excess(trade, ctx.copies)
+        if over:
+            item, (invoiced, received) = next(iter(over.items()))
+            more = f" (and {len(over) - 1} more item(s))" if len(over) > 1 else ""
             evidence = trade.of_kind(
-                DocumentKind.INVOICE,
-                DocumentKind.CREDIT_NOTE,
-                DocumentKind.RECEIPT_ADVICE,
-                DocumentKind.DESPATCH_ADVICE,
+                DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE, *LOGISTICS_KINDS
             )
             signals.append(
                 FraudSignal(
                     FraudType.INFLATED_INVOICE,
                     trade.id,
-                    f"item {item}: invoiced {invoiced}, received {received}"
-                    + (f" (and {len(excess) - 1} more item(s))" if len(excess) > 1 else ""),
-                    tuple(d.id for d in evidence),
-                    (trade.seller_id, trade.buyer_id),
+                    f"item {item}: invoiced {invoiced}, received {received}{more}",
+                    tuple(d.id for d in evidence if d.id not in ctx.copies),
+                    _parties(ctx, trade.id),
                 )
             )
     return signals
@@ -489,60 +601,85 @@ def detect_inflated_invoices(ctx: ScanContext) -> list[FraudSignal]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Edge:
+class _Leg:
     date: dt.date
     amount: Decimal
+    items: frozenset[str]
     trade_id: str
 
 
-def _cycle_trades(edges: Sequence[Sequence[_Edge]]) -> tuple[_Edge, ...] | None:
-    """One trade per edge of a cycle, all within the window, chosen around each anchor trade."""
+def _legs(ctx: ScanContext) -> dict[tuple[str, str], list[_Leg]]:
+    legs: dict[tuple[str, str], list[_Leg]] = defaultdict(list)
+    for facts in ctx.facts.values():
+        trade = facts.trade
+        invoices = ctx.genuine_invoices(trade.id)
+        if trade.seller_id == trade.buyer_id or not invoices:
+            continue
+        items = frozenset(line.item for d in invoices for line in d.lines)
+        legs[(trade.seller_id, trade.buyer_id)].append(
+            _Leg(facts.date, _total(invoices), items, trade.id)
+        )
+    return legs
+
+
+def _near(a: Decimal, b: Decimal) -> bool:
+    return abs(a - b) <= max(abs(a), abs(b)) * CYCLE_AMOUNT
+
+
+def _cycle_legs(edges: Sequence[Sequence[_Leg]]) -> tuple[_Leg, ...] | None:
+    """One trade per edge: all within the window of an anchor trade, near its value and
+    sharing one of its items; the nearest in value is taken."""
     window = dt.timedelta(days=CYCLE_WINDOW_DAYS)
     for anchor in edges[0]:
         chosen = [anchor]
+        items = set(anchor.items)
         for candidates in edges[1:]:
-            near = [e for e in candidates if abs(e.date - anchor.date) <= window]
+            near = [
+                e
+                for e in candidates
+                if abs(e.date - anchor.date) <= window
+                and _near(e.amount, anchor.amount)
+                and items & e.items
+            ]
             if not near:
                 break
-            chosen.append(min(near, key=lambda e: abs(e.date - anchor.date)))
+            best = min(near, key=lambda e: abs(e.amount - anchor.amount))
+            items &= best.items
+            chosen.append(best)
         else:
             dates = [e.date for e in chosen]
-            if max(dates) - min(dates) <= window:
+            if max(dates) - min(dates) <= window and items:
                 return tuple(chosen)
     return None
 
 
 def detect_circular_trading(ctx: ScanContext) -> list[FraudSignal]:
-    """Cycles in the seller -> buyer graph (networkx) whose trades all fall within 30 days.
-
-    Each trade on such a cycle is flagged with the whole path.
-    """
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    edges: dict[tuple[str, str], list[_Edge]] = defaultdict(list)
-    for facts in ctx.facts.values():
-        trade = facts.trade
-        if trade.seller_id == trade.buyer_id or facts.date > ctx.view.as_of:
-            continue
-        edges[(trade.seller_id, trade.buyer_id)].append(_Edge(facts.date, facts.amount, trade.id))
-    graph.add_edges_from(edges)
+    """Cycles in the seller -> buyer graph (networkx ``simple_cycles``, up to 5 firms) whose
+    legs are trades within 30 days of each other, of near-equal value (10%), in one item: the
+    same goods going round. Each leg is flagged with the whole path."""
+    legs = _legs(ctx)
+    graph: nx.DiGraph[str] = nx.DiGraph(list(legs))
     signals = []
-    for cycle in nx.simple_cycles(graph, length_bound=CYCLE_MAX_LENGTH):
-        pairs = list(zip(cycle, cycle[1:] + cycle[:1], strict=True))
-        chosen = _cycle_trades([edges[p] for p in pairs])
+    for found in nx.simple_cycles(graph, length_bound=CYCLE_MAX_LENGTH):
+        pairs = list(zip(found, found[1:] + found[:1], strict=True))
+        chosen = _cycle_legs([legs[p] for p in pairs])
         if chosen is None:
             continue
+        first = min(range(len(chosen)), key=[(e.date, i) for i, e in enumerate(chosen)].__getitem__)
+        cycle, chosen = found[first:] + found[:first], chosen[first:] + chosen[:first]
         path = " -> ".join(_name(ctx, o) for o in [*cycle, cycle[0]])
         trade_ids = tuple(e.trade_id for e in chosen)
         days = (max(e.date for e in chosen) - min(e.date for e in chosen)).days
-        for edge in chosen:
+        for leg in chosen:
             signals.append(
                 FraudSignal(
                     FraudType.CIRCULAR_TRADING,
-                    edge.trade_id,
-                    f"sales go round {path} within {days} days",
-                    tuple(d.id for t in trade_ids for d in ctx.facts[t].invoices),
+                    leg.trade_id,
+                    f"the same goods go round {path} within {days} days "
+                    f"({', '.join(str(e.amount) for e in chosen)})",
+                    tuple(d.id for t in trade_ids for d in ctx.genuine_invoices(t)),
                     tuple(cycle),
-                    tuple(t for t in trade_ids if t != edge.trade_id),
+                    tuple(t for t in trade_ids if t != leg.trade_id),
                 )
             )
     return _one_per_trade(signals)
@@ -556,26 +693,25 @@ def _normal_fact(value: str) -> str:
 
 
 def relations(a: Organisation, b: Organisation) -> list[str]:
-    """What ties two organisations: shared address, legal representative, phone or account."""
+    """What ties two organisations: a shared address, legal representative, phone or account."""
     ties = []
     for key in RELATING_FACTS:
         va, vb = a.fact(key), b.fact(key)
         if va and vb and _normal_fact(va) == _normal_fact(vb):
             ties.append(f"{key.replace('_', ' ')} {va!r}")
-    shared = sorted(set(a.accounts) & set(b.accounts))
-    ties.extend(f"account {acc}" for acc in shared)
+    ties.extend(f"account {acc}" for acc in sorted(set(a.accounts) & set(b.accounts)))
     return ties
 
 
 def detect_related_parties(ctx: ScanContext) -> list[FraudSignal]:
-    """Trades whose seller and buyer share an address, legal representative, phone or account."""
-    ties_of: dict[tuple[str, str], list[str]] = {}
+    """Trades whose seller and buyer share an address, legal representative, phone or account
+    (compared after dropping case, spaces and punctuation; industry alone is no tie)."""
     signals = []
     for (seller_id, buyer_id), trade_ids in ctx.relationships.items():
         seller, buyer = ctx.orgs.get(seller_id), ctx.orgs.get(buyer_id)
         if seller is None or buyer is None or seller_id == buyer_id:
             continue
-        ties = ties_of.setdefault((seller_id, buyer_id), relations(seller, buyer))
+        ties = relations(seller, buyer)
         if not ties:
             continue
         for trade_id in trade_ids:
@@ -594,37 +730,47 @@ def detect_related_parties(ctx: ScanContext) -> list[FraudSignal]:
 # --------------------------------------------------------------------------- payments
 
 
-def _payments(trade: Trade) -> tuple[Document, ...]:
-    return trade.of_kind(*PAYMENT_KINDS)
+@dataclass(frozen=True, slots=True)
+class _Payment:
+    doc: Document
+    payer: str | None
+    payee: str | None
+    trade_id: str | None
 
 
-def _payer_account_owner(ctx: ScanContext, doc: Document) -> str | None:
-    account = doc.buyer.account
-    return ctx.by_account.get(account) if account else None
+def _payment(ctx: ScanContext, doc: Document, trade_id: str | None) -> _Payment:
+    payer, payee = ctx.org_of(doc.buyer), ctx.org_of(doc.seller)
+    return _Payment(doc, payer.id if payer else None, payee.id if payee else None, trade_id)
+
+
+def _trade_payments(ctx: ScanContext, trade: Trade) -> list[_Payment]:
+    return [_payment(ctx, d, trade.id) for d in trade.of_kind(*PAYMENT_KINDS)]
 
 
 def detect_third_party_payers(ctx: ScanContext) -> list[FraudSignal]:
-    """Payments made from an account that is not one of the buyer's registered accounts."""
+    """Payments to the seller made by another firm than the buyer, or from an account that is
+    not one of the buyer's."""
     signals = []
     for facts in ctx.facts.values():
         trade = facts.trade
         buyer = ctx.orgs.get(trade.buyer_id)
         if buyer is None:
             continue
-        for doc in _payments(trade):
-            account = doc.buyer.account
-            if not account or account in buyer.accounts:
+        for p in _trade_payments(ctx, trade):
+            if p.payee not in (None, trade.seller_id) or p.payer == trade.buyer_id:
                 continue
-            owner = _payer_account_owner(ctx, doc)
-            who = _name(ctx, owner) if owner else "an account no member holds"
+            account = p.doc.buyer.account
+            if p.payer is None and (not account or account in buyer.accounts):
+                continue
+            who = _name(ctx, p.payer) if p.payer else f"account {account}, held by no member"
             signals.append(
                 FraudSignal(
                     FraudType.THIRD_PARTY_PAYER,
                     trade.id,
-                    f"{doc.kind.value} {doc.number} was paid from {account} ({who}), not from "
-                    f"an account of the buyer {buyer.name}",
-                    (doc.id,),
-                    (trade.buyer_id,) + ((owner,) if owner else ()),
+                    f"{p.doc.kind.value} {p.doc.number} to {_name(ctx, trade.seller_id)} was "
+                    f"paid by {who}, not by the buyer {buyer.name}",
+                    (p.doc.id,),
+                    (trade.buyer_id, trade.seller_id) + ((p.payer,) if p.payer else ()),
                 )
             )
             break
@@ -632,96 +778,81 @@ def detect_third_party_payers(ctx: ScanContext) -> list[FraudSignal]:
 
 
 def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
-    """Payments whose money comes back to the payer: paid into an account of the payer, or
-    followed within 30 days by a payment of about the same amount (10%) from the payee back to
-    the payer."""
-    signals = []
-    outgoing: dict[tuple[str, str], list[tuple[Document, str]]] = defaultdict(list)
-    for facts in ctx.facts.values():
-        for doc in _payments(facts.trade):
-            payer, payee = ctx.org_of(doc.buyer), ctx.org_of(doc.seller)
-            if payer is not None and payee is not None:
-                outgoing[(payer.id, payee.id)].append((doc, facts.trade.id))
+    """Trades whose payment comes back: within 14 days of the buyer's last payment to the
+    seller, the seller pays the buyer 80-100% of what was paid (linked to a trade or not).
+
+    Each returning payment is matched to one trade: the nearest paid before it.
+    """
+    returns: dict[tuple[str, str], list[_Payment]] = defaultdict(list)
+    paid_in: dict[str, list[_Payment]] = {}
+    everything = [p for f in ctx.facts.values() for p in _trade_payments(ctx, f.trade)]
+    everything += [
+        _payment(ctx, d, None) for d in ctx.view.loose_documents if d.kind in PAYMENT_KINDS
+    ]
+    for p in everything:
+        if p.payer is not None and p.payee is not None:
+            returns[(p.payer, p.payee)].append(p)
+            if p.trade_id is not None:
+                trade = ctx.facts[p.trade_id].trade
+                if (p.payer, p.payee) == (trade.buyer_id, trade.seller_id):
+                    paid_in.setdefault(p.trade_id, []).append(p)
     window = dt.timedelta(days=ROUND_TRIP_DAYS)
-    for facts in ctx.facts.values():
-        trade = facts.trade
-        for doc in _payments(trade):
-            if doc.total is None:
-                continue
-            payee_owner = ctx.by_account.get(doc.seller.account or "")
-            if payee_owner is not None and payee_owner == trade.buyer_id:
-                signals.append(
-                    FraudSignal(
-                        FraudType.ROUND_TRIP_PAYMENT,
-                        trade.id,
-                        f"{doc.kind.value} {doc.number} was paid into {doc.seller.account}, an "
-                        f"account of the payer {_name(ctx, trade.buyer_id)}",
-                        (doc.id,),
-                        (trade.buyer_id, trade.seller_id),
-                    )
-                )
-                break
-            back = [
-                (b, t)
-                for b, t in outgoing.get((trade.seller_id, trade.buyer_id), [])
-                if b.total is not None
-                and b.total.currency == doc.total.currency
-                and timedelta_between(doc.issue_date, b.issue_date, window)
-                and abs(b.total.amount - doc.total.amount) <= doc.total.amount * ROUND_TRIP_AMOUNT
-            ]
-            if back:
-                returned, other = back[0]
-                signals.append(
-                    FraudSignal(
-                        FraudType.ROUND_TRIP_PAYMENT,
-                        trade.id,
-                        f"{doc.kind.value} {doc.number} of {doc.total} to "
-                        f"{_name(ctx, trade.seller_id)} came back: {returned.number} of "
-                        f"{returned.total} on {returned.issue_date}",
-                        (doc.id, returned.id),
-                        (trade.buyer_id, trade.seller_id),
-                        (other,) if other != trade.id else (),
-                    )
-                )
-                break
-    return signals
-
-
-def timedelta_between(first: dt.date, then: dt.date, window: dt.timedelta) -> bool:
-    """True when ``then`` is on or after ``first`` and at most ``window`` later."""
-    return dt.timedelta(0) <= then - first <= window
+    best: dict[str, tuple[tuple[int, Decimal], str]] = {}
+    for trade_id, payments in paid_in.items():
+        trade = ctx.facts[trade_id].trade
+        last = max(p.doc.issue_date for p in payments)
+        paid = _total(p.doc for p in payments)
+        for back in returns.get((trade.seller_id, trade.buyer_id), []):
+            amount = _total([back.doc])
+            gap = back.doc.issue_date - last
+            if dt.timedelta(0) <= gap <= window and paid * ROUND_TRIP_SHARE <= amount <= paid + 1:
+                rank = (gap.days, abs(paid - amount))
+                if back.doc.id not in best or rank < best[back.doc.id][0]:
+                    best[back.doc.id] = (rank, trade_id)
+    docs = {p.doc.id: p.doc for p in everything}
+    signals = []
+    for back_id, (_, trade_id) in best.items():
+        returned = docs[back_id]
+        trade = ctx.facts[trade_id].trade
+        signals.append(
+            FraudSignal(
+                FraudType.ROUND_TRIP_PAYMENT,
+                trade_id,
+                f"{_name(ctx, trade.buyer_id)} paid {_name(ctx, trade.seller_id)} and got "
+                f"{returned.total} back in {returned.kind.value} {returned.number} on "
+                f"{returned.issue_date}",
+                (*(p.doc.id for p in paid_in[trade_id]), back_id),
+                (trade.buyer_id, trade.seller_id),
+            )
+        )
+    return _one_per_trade(signals)
 
 
 # --------------------------------------------------------------------------- volume spikes
 
 
 def detect_volume_spikes(ctx: ScanContext) -> list[FraudSignal]:
-    """Trades far above their relationship's own history (median and MAD, robust to the spike).
-
-    Needs ``SPIKE_MIN_HISTORY`` other trades of the relationship; flags an amount at least
-    ``SPIKE_RATIO`` times the median and ``SPIKE_ROBUST_Z`` scaled MADs above it.
-    """
+    """Trades far above their relationship's own history: at least 4x the median of the
+    relationship's earlier trades (4 to 24 of them) and 6 scaled MADs above it."""
     signals = []
     for (seller_id, buyer_id), trade_ids in ctx.relationships.items():
-        if len(trade_ids) <= SPIKE_MIN_HISTORY:
-            continue
-        amounts = [ctx.facts[t].amount for t in trade_ids]
-        median = statistics.median(amounts)
-        mad = statistics.median(abs(a - median) for a in amounts)
-        spread = Decimal(MAD_SCALE) * mad
-        for trade_id, amount in zip(trade_ids, amounts, strict=True):
-            if median <= 0 or amount < median * SPIKE_RATIO:
+        values = [ctx.facts[t].value for t in trade_ids]
+        for i in range(SPIKE_MIN_HISTORY, len(trade_ids)):
+            history = values[max(0, i - SPIKE_LOOKBACK) : i]
+            value = values[i]
+            median = statistics.median(history)
+            if median <= 0 or value < median * SPIKE_RATIO:
                 continue
-            z = float((amount - median) / spread) if spread > 0 else float("inf")
-            if z < SPIKE_ROBUST_Z:
+            spread = MAD_SCALE * statistics.median(abs(v - median) for v in history)
+            if spread > 0 and (value - median) / spread < Decimal(SPIKE_ROBUST_Z):
                 continue
-            facts = ctx.facts[trade_id]
+            facts = ctx.facts[trade_ids[i]]
             signals.append(
                 FraudSignal(
                     FraudType.VOLUME_SPIKE,
-                    trade_id,
-                    f"{amount} {facts.currency or ''} is {amount / median:.1f}x the median "
-                    f"{median} of {len(trade_ids) - 1} other trades between "
+                    facts.trade.id,
+                    f"{value} {facts.currency or ''} is {value / median:.1f}x the median "
+                    f"{median} of the {len(history)} earlier trades between "
                     f"{_name(ctx, seller_id)} and {_name(ctx, buyer_id)}",
                     tuple(d.id for d in facts.invoices),
                     (seller_id, buyer_id),

@@ -70,3 +70,23 @@ def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[n
 def test_commands_before_init_say_what_to_do(run) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run("org", "add", "--name", "X", "--uscc", MEMBERS[0].uscc, "--role", "bank")
     assert code == 1 and "fourflow init" in err
+
+
+def test_item_show_and_history_after_the_demo(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("demo", "--json")
+    assert code == 0
+    item_id = json.loads(out)["items"][0]["item_id"]
+    code, out, _ = run("item", "show", item_id, "--json")
+    assert code == 0
+    shown = json.loads(out)
+    assert shown["status"] == "settled" and shown["face_value"]["minor"] == 100_000_000
+    values = [h["value"]["amount"] for h in shown["holdings"]]
+    assert values == ["700000.00", "250000.00", "50000.00"]
+    pledge = shown["holdings"][1]["pledge"]
+    assert pledge["status"] == "released" and pledge["financed_principal"]["amount"] == "225000.00"
+    settled = {p["party"]: p["minor"] for p in shown["settled_by_party"]}
+    assert sum(settled.values()) == 100_000_000
+    code, out, _ = run("item", "history", item_id, "--json")
+    assert code == 0
+    ops = [entry["op"] for entry in json.loads(out)]
+    assert ops[:2] == ["issue_item", "transfer"] and ops.count("repay") == 2

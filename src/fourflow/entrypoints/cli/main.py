@@ -11,7 +11,7 @@ from rich.table import Table
 from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
-from fourflow.entrypoints.cli import documents_cmd, items_cmd
+from fourflow.entrypoints.cli import documents_cmd, items_cmd, verify_cmd
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
@@ -19,8 +19,6 @@ from fourflow.services import audit as audit_service
 from fourflow.services import onboarding, relay
 from fourflow.services.demo import DemoContext, run_demo
 from fourflow.services.supervision import regulator_summary
-from fourflow.services.verification import verify as verify_trade
-from fourflow.services.verification import verify_all
 
 app = typer.Typer(
     name="fourflow",
@@ -228,47 +226,6 @@ def node_stop() -> None:
     console.print("stopped" if stopped else "no local node was running")
 
 
-@app.command()
-def verify(
-    trade_id: Annotated[str | None, typer.Argument(help="The trade to verify.")] = None,
-    all_trades: Annotated[bool, typer.Option("--all", help="Verify every trade.")] = False,
-    as_of: Annotated[str | None, typer.Option(help="Verification date (YYYY-MM-DD).")] = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Verify trades: findings with codes, a status and a score."""
-    if not trade_id and not all_trades:
-        err_console.print("give a TRADE_ID or --all")
-        raise typer.Exit(2)
-    with platform() as p:
-        day = dt.date.fromisoformat(as_of) if as_of else p.clock.today()
-        if all_trades:
-            reports = verify_all(uow_factory=p.uow_factory, as_of=day)
-        else:
-            assert trade_id is not None
-            reports = [verify_trade(uow_factory=p.uow_factory, trade_id=trade_id, as_of=day)]
-    for r in reports:
-        row = {
-            "trade_id": r.trade_id,
-            "status": r.status.value,
-            "score": r.score,
-            "findings": [
-                {
-                    "code": f.code,
-                    "severity": f.severity.value,
-                    "message": f.message,
-                    "documents": list(f.documents),
-                }
-                for f in r.findings
-            ],
-        }
-        if json_out:
-            emit_json(row, line=True)
-        else:
-            console.print(f"{r.trade_id}: [bold]{r.status.value}[/bold] score {r.score}")
-            for f in r.findings:
-                console.print(f"  {f.severity.value:<7} {f.code}: {f.message}")
-
-
 @app.command("relay")
 def relay_cmd(json_out: JsonOpt = False) -> None:
     """Apply queued chain operations (normally done by every command that queues them)."""
@@ -358,6 +315,7 @@ def demo(json_out: JsonOpt = False) -> None:
 
 documents_cmd.register(app)
 items_cmd.register(app)
+verify_cmd.register(app)
 
 
 def main() -> None:

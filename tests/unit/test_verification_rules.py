@@ -205,3 +205,164 @@ def test_payments_against_invoices(paid: str, code: str) -> None:
     report = run([*clean_documents(), payment])
     assert code in codes(report)
     assert "PAYMENT_NOT_YET_DUE" not in codes(report)
+
+
+# --------------------------------------------------------------------------- issue 4 rules
+
+BUYER_ACCOUNT = "6222020001000000099"
+PAYING_BUYER = dataclasses.replace(BUYER, accounts=(BUYER_ACCOUNT,))
+ACCOUNTS = {**PARTIES, **{k: PAYING_BUYER for k in PAYING_BUYER.known_as()}}
+STRANGER_ACCOUNT = "6222020001000000088"
+PAYING_STRANGER = dataclasses.replace(STRANGER, accounts=(STRANGER_ACCOUNT,))
+ACCOUNTS.update({k: PAYING_STRANGER for k in PAYING_STRANGER.known_as()})
+
+
+def run_with(docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)):  # type: ignore[no-untyped-def]
+    trade = Trade("t-1", Scenario.MANUFACTURING, SELLER.id, BUYER.id, tuple(docs))
+    return verify_trade(TradeContext(trade, ACCOUNTS, as_of))
+
+
+def _payment(
+    number: str,
+    day: int,
+    amount: str,
+    *,
+    invoice: str | None = "INV-1",
+    payer: Organisation = BUYER,
+    account: str | None = BUYER_ACCOUNT,
+) -> Document:
+    refs = (DocumentRef(DocumentKind.INVOICE, invoice),) if invoice else ()
+    return _doc(DocumentKind.PAYMENT, number, day, currency="CNY", lines=(),
+                total=Money(Decimal(amount), "CNY"), references=refs,
+                buyer=PartyRef(payer.name, (Identifier.parse("uscc", payer.uscc),), account))  # fmt: skip
+
+
+def test_a_payment_from_the_buyers_account_is_clean_and_a_strangers_is_not() -> None:
+    paid = run_with([*clean_documents(), _payment("PAY-1", 9, "1130.00")])
+    assert paid.status is VerificationStatus.VERIFIED and codes(paid) == set()
+    third = run_with([*clean_documents(),
+                      _payment("PAY-1", 9, "1130.00", payer=STRANGER, account=STRANGER_ACCOUNT)])  # fmt: skip
+    assert "PAYER_NOT_BUYER" in codes(third) and third.status is VerificationStatus.FAILED
+    assert "PARTY_MISMATCH" not in codes(third)  # said once, by the payer rule
+    borrowed = run_with(
+        [*clean_documents(), _payment("PAY-1", 9, "1130.00", account=STRANGER_ACCOUNT)]
+    )
+    assert "PAYER_NOT_BUYER" in codes(borrowed)
+
+
+def test_an_unregistered_paying_account_is_a_warning() -> None:
+    report = run_with([*clean_documents(), _payment("PAY-1", 9, "1130.00", account="999")])
+    assert "PAYER_ACCOUNT_UNKNOWN" in codes(report)
+    assert report.status is VerificationStatus.PARTIAL
+    assert "PAYER_ACCOUNT_UNKNOWN" not in codes(
+        run_with([*clean_documents(), _payment("PAY-1", 9, "1130.00")])
+    )
+
+
+def test_invoiced_goods_need_logistics_evidence_of_that_item() -> None:
+    other = (DocumentLine("1", "SKU-9", Decimal("100"), "EA"),)
+    docs = [dataclasses.replace(d, lines=other) if d.flow.value == "logistics" else d
+            for d in clean_documents()]  # fmt: skip
+    report = run(docs)
+    assert "GOODS_NOT_EVIDENCED" in codes(report)
+    assert any(f.documents == ("doc-INV-1",) for f in report.findings
+               if f.code == "GOODS_NOT_EVIDENCED")  # fmt: skip
+    # Near miss: the item shows only on an EPCIS transport event, which is evidence too.
+    event = _doc(DocumentKind.TRANSPORT_EVENT, "urn:uuid:ev-1", 4, seller=_ref(CARRIER))
+    despatch_only = [d for d in docs if d.kind is not DocumentKind.RECEIPT_ADVICE]
+    assert "GOODS_NOT_EVIDENCED" not in codes(run([*despatch_only, event]))
+
+
+def test_invoiced_goods_without_a_receipt_are_a_warning() -> None:
+    docs = [d for d in clean_documents() if d.kind is not DocumentKind.RECEIPT_ADVICE]
+    report = run(docs)
+    assert "RECEIPT_MISSING" in codes(report) and report.status is VerificationStatus.PARTIAL
+    assert "RECEIPT_MISSING" not in codes(run(clean_documents()))
+
+
+def test_partial_deliveries_split_invoices_and_partial_payments_verify() -> None:
+    po = DocumentRef(DocumentKind.ORDER, "PO-1")
+    order = clean_documents()[0]
+    docs = [order]
+    for n, (day, qty) in enumerate(((3, "60"), (12, "40")), start=1):
+        docs.append(_doc(DocumentKind.DESPATCH_ADVICE, f"DN-{n}", day, qty, references=(po,)))
+        docs.append(_doc(DocumentKind.RECEIPT_ADVICE, f"GRN-{n}", day + 2, qty,
+                         references=(po, DocumentRef(DocumentKind.DESPATCH_ADVICE, f"DN-{n}"))))  # fmt: skip
+        net = Decimal(qty) * 10
+        tax = net * Decimal("0.13")
+        docs.append(_doc(DocumentKind.INVOICE, f"INV-{n}", day + 3, qty, currency="CNY",
+                         total=Money(net + tax, "CNY"), tax_total=Money(tax, "CNY"),
+                         due_date=D0 + dt.timedelta(days=day + 63), references=(po,)))  # fmt: skip
+    docs.append(_payment("PAY-1", 40, "400.00", invoice="INV-1"))
+    report = run_with(docs, as_of=D0 + dt.timedelta(days=45))
+    assert report.status is VerificationStatus.VERIFIED, report.findings
+    assert codes(report) == {"PARTIALLY_PAID"}
+
+
+def test_an_invoice_paid_after_its_due_date_is_noted_and_an_unpaid_rest_is_overdue() -> None:
+    late = run_with([*clean_documents(), _payment("PAY-1", 100, "1130.00")],
+                    as_of=D0 + dt.timedelta(days=110))  # fmt: skip
+    assert "PAID_LATE" in codes(late) and late.status is VerificationStatus.VERIFIED
+    on_time = run_with([*clean_documents(), _payment("PAY-1", 90, "1130.00")],
+                       as_of=D0 + dt.timedelta(days=110))  # fmt: skip
+    assert "PAID_LATE" not in codes(on_time)
+    half = run_with([*clean_documents(), _payment("PAY-1", 90, "500.00")],
+                    as_of=D0 + dt.timedelta(days=110))  # fmt: skip
+    assert {"PAYMENT_OVERDUE", "PARTIALLY_PAID"} <= codes(half)
+    assert half.status is VerificationStatus.PARTIAL
+
+
+def test_a_payment_before_the_invoice_was_issued_is_a_warning() -> None:
+    early = run_with([*clean_documents(), _payment("PAY-1", 2, "1130.00")])
+    assert "PAID_BEFORE_INVOICE" in codes(early)
+    assert "PAID_BEFORE_INVOICE" not in codes(
+        run_with([*clean_documents(), _payment("PAY-1", 6, "1130.00")])
+    )
+
+
+def _credit(amount: str, qty: str = "10") -> Document:
+    total = Decimal(amount)
+    return _doc(DocumentKind.CREDIT_NOTE, "CN-1", 8, qty, currency="CNY",
+                total=Money(total, "CNY"), tax_total=Money(total - Decimal(qty) * 10, "CNY"),
+                references=(DocumentRef(DocumentKind.INVOICE, "INV-1"),))  # fmt: skip
+
+
+def test_a_credit_note_beyond_its_invoice_fails() -> None:
+    report = run([*clean_documents(), _credit("1243.00", "110")])
+    assert "CREDIT_EXCEEDS_INVOICE" in codes(report)
+    assert "CREDIT_EXCEEDS_INVOICE" not in codes(run([*clean_documents(), _credit("113.00")]))
+
+
+def test_a_credit_note_and_the_reduced_payment_settle_the_invoice() -> None:
+    report = run_with([*clean_documents(), _credit("113.00"), _payment("PAY-1", 9, "1017.00")])
+    assert report.status is VerificationStatus.VERIFIED
+    assert codes(report) == {"CREDIT_NOTE_APPLIED"}
+
+
+def test_a_payment_reference_to_its_own_bank_id_is_not_unresolved() -> None:
+    payment = dataclasses.replace(
+        _payment("PAY-1", 9, "1130.00"),
+        references=(DocumentRef(DocumentKind.INVOICE, "INV-1"),
+                    DocumentRef(DocumentKind.PAYMENT, "E2E-77")),
+    )  # fmt: skip
+    assert "REF_UNRESOLVED" not in codes(run_with([*clean_documents(), payment]))
+
+
+def test_a_document_joined_without_references_states_its_confidence() -> None:
+    receipt = dataclasses.replace(clean_documents()[2], references=())
+    docs = [receipt if d.kind is DocumentKind.RECEIPT_ADVICE else d for d in clean_documents()]
+    report = run(docs)
+    (finding,) = [f for f in report.findings if f.code.startswith("LINK_")]
+    assert finding.code == "LINK_INFERRED" and finding.documents == ("doc-GRN-1",)
+    assert "%" in finding.message and "same seller and buyer" in finding.message
+    assert report.status is VerificationStatus.VERIFIED
+    assert not any(f.code.startswith("LINK_") for f in run(clean_documents()).findings)
+
+
+def test_a_document_that_fits_the_trade_badly_is_a_weak_link() -> None:
+    other = (DocumentLine("1", "SKU-1", Decimal("500"), "EA"),)
+    receipt = dataclasses.replace(clean_documents()[2], references=(), lines=other,
+                                  issue_date=D0 + dt.timedelta(days=100))  # fmt: skip
+    docs = [receipt if d.kind is DocumentKind.RECEIPT_ADVICE else d for d in clean_documents()]
+    report = run(docs, as_of=D0 + dt.timedelta(days=101))
+    assert "LINK_WEAK" in codes(report)

@@ -1,0 +1,109 @@
+"""`fourflow verify` as a user runs it: ingest a trade, verify it, the report anchored once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fourflow.bootstrap import open_platform
+from fourflow.domain.scenarios import Scenario
+from fourflow.entrypoints.cli.main import app
+from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.ports import OpKind, OpStatus
+
+pytestmark = pytest.mark.chain
+
+M = {m.key: m for m in MEMBERS}
+ROW_KEYS = {
+    "trade_id", "order_numbers", "invoice_numbers", "seller", "buyer", "status", "score",
+    "findings", "fraud_signals", "report_hash",
+}  # fmt: skip
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "cli-test")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.stdout + result.stderr
+
+    yield invoke
+    invoke("chain", "node", "stop")
+
+
+def _report_ops() -> list[tuple[str, OpStatus, list[str]]]:
+    with open_platform() as p, p.uow_factory() as uow:
+        return [
+            (o.op_id, o.status, list(o.params["fingerprints"]))
+            for o in uow.outbox.list()
+            if o.kind is OpKind.REGISTER_FINGERPRINTS and (o.subject_id or "").startswith("report")
+        ]
+
+
+def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert run("init")[0] == 0
+    for key, role in (
+        ("tier1", "supplier"),
+        ("core", "core_enterprise"),
+        ("logistics", "logistics"),
+    ):
+        m = M[key]
+        code, out = run("org", "add", "--name", m.name, "--uscc", m.uscc, "--role", role,
+                        "--account", m.account)  # fmt: skip
+        assert code == 0, out
+    today = dt.date.today()
+    good = _trade_documents(
+        prefix="V1", seller=M["tier1"], buyer=M["core"], carrier=M["logistics"],
+        lines=[("GEAR-1", "10", "EA", "100.00")], received_factor="1",
+        day0=today - dt.timedelta(days=30), terms_days=90, scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    inflated = _trade_documents(
+        prefix="V2", seller=M["tier1"], buyer=M["core"], carrier=M["logistics"],
+        lines=[("GEAR-2", "10", "EA", "100.00")], received_factor="0.5",
+        day0=today - dt.timedelta(days=20), terms_days=90, scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    (tmp_path / "good.json").write_bytes(good)
+    (tmp_path / "inflated.json").write_bytes(inflated)
+    code, out = run("ingest", str(tmp_path / "good.json"), str(tmp_path / "inflated.json"),
+                    "--as", M["tier1"].uscc)  # fmt: skip
+    assert code == 0, out
+
+    code, out = run("verify", "--all", "--json", "--as-of", today.isoformat())
+    assert code == 0, out
+    rows = {r["invoice_numbers"][0]: r for r in map(json.loads, out.splitlines())}
+    assert set(rows) == {"INV-V1", "INV-V2"}
+    ok, bad = rows["INV-V1"], rows["INV-V2"]
+    assert set(ok) == ROW_KEYS
+    assert ok["status"] == "verified" and ok["score"] == 100
+    assert ok["order_numbers"] == ["PO-V1"]
+    assert (ok["seller"], ok["buyer"]) == (M["tier1"].uscc, M["core"].uscc)
+    assert [f["code"] for f in ok["findings"]] == ["PAYMENT_NOT_YET_DUE"]
+    assert isinstance(ok["fraud_signals"], list)
+    assert bad["status"] == "failed"
+    qty = next(f for f in bad["findings"] if f["code"] == "QTY_EXCEEDS")
+    assert qty["severity"] == "error" and qty["documents"]
+
+    ops = _report_ops()
+    assert len(ops) == 1 and ops[0][1] is OpStatus.DONE
+    assert sorted(ops[0][2]) == sorted(f"sha256:{r['report_hash']}" for r in rows.values())
+
+    # The same reports again: nothing new to register; one trade alone, by id, in words.
+    code, out = run("verify", ok["trade_id"], "--as-of", today.isoformat())
+    assert code == 0 and "verified" in out and "PO-V1" in out
+    assert len(_report_ops()) == 1
+    assert run("audit")[0] == 0
+
+
+def test_verify_needs_a_trade_or_all(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("verify")
+    assert code == 2 and "TRADE_ID or --all" in out

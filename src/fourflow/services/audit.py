@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fourflow.domain.debt import Basis, day_number
+from fourflow.domain.debt import Basis, ItemStatus, day_number
 from fourflow.domain.hashing import fingerprint_bytes
-from fourflow.services.ports import Ledger, OpKind, OpStatus, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +37,37 @@ class AuditReport:
         return not self.discrepancies and self.failed_ops == 0
 
 
+# DebtItem item states on the chain for the store's statuses (pending items are not yet there).
+CHAIN_STATE = {
+    ItemStatus.ACTIVE: 1,
+    ItemStatus.OVERDUE: 1,
+    ItemStatus.SETTLED: 2,
+    ItemStatus.DEFAULTED: 3,
+}
+CHAIN_CANCELLED = 4
+
+
 def _hex(value: object) -> str:
     text = str(value).lower()
     return text.removeprefix("0x")
+
+
+def _cancelled_items(ops: list[ChainOp]) -> set[str]:
+    """Items both creditor and debtor have cancelled on the chain."""
+    calls: dict[str, set[str]] = {}
+    for o in ops:
+        if o.kind is OpKind.CANCEL_ITEM and o.status is OpStatus.DONE and o.subject_id:
+            calls.setdefault(o.subject_id, set()).add(o.sender_org_id)
+    return {item for item, senders in calls.items() if len(senders) >= 2}
+
+
+def _token_flows(ops: list[ChainOp]) -> tuple[int, int]:
+    """Settlement tokens minted and burned through applied operations."""
+    totals = {OpKind.TOKEN_MINT: 0, OpKind.TOKEN_BURN: 0}
+    for o in ops:
+        if o.kind in totals and o.status is OpStatus.DONE:
+            totals[o.kind] += int(o.params["amount"])
+    return totals[OpKind.TOKEN_MINT], totals[OpKind.TOKEN_BURN]
 
 
 def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
@@ -51,6 +79,8 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
         issued_ids = {
             o.subject_id for o in ops if o.kind is OpKind.ISSUE_ITEM and o.status is OpStatus.DONE
         }
+        cancelled = _cancelled_items(ops)
+        minted, burned = _token_flows(ops)
         items = uow.items.list()
         holdings = {i.id: uow.items.holdings(i.id) for i in items}
         orgs = {o.id: o for o in uow.organisations.list()}
@@ -79,6 +109,12 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
             "maturity_day": day_number(item.maturity_date),
             "basis": int(Basis(item.basis)),
         }
+        state = int(chain_item.get("state", 0))
+        want = CHAIN_STATE.get(item.status)
+        if item.id in cancelled:
+            want = CHAIN_CANCELLED
+        if want is not None and state != want:
+            problems.append(f"item {item.id}: state store {item.status.value} chain {state}")
         for key, value in expected.items():
             if int(chain_item[key]) != value:
                 problems.append(f"item {item.id}: {key} store {value} chain {chain_item[key]}")
@@ -101,6 +137,11 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
                     problems.append(
                         f"holding {holding.id}: {key} store {value} chain {chain_h[key]}"
                     )
+            if int(chain_h.get("paid_to_holder", holding.received)) != holding.received:
+                problems.append(
+                    f"holding {holding.id}: paid to holder store {holding.received} "
+                    f"chain {chain_h['paid_to_holder']}"
+                )
             principal = holding.pledge.principal if holding.pledge else 0
             if int(chain_h["pledge_principal"]) != principal:
                 problems.append(
@@ -116,6 +157,12 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> AuditReport:
     trades_with_items = [i.trade_id for i in items]
     for trade_id in {t for t in trades_with_items if trades_with_items.count(t) > 1}:
         problems.append(f"trade {trade_id} has more than one debt item")
+    supply = int(ledger.read("token_supply"))
+    if supply != minted - burned:
+        problems.append(
+            f"settlement token supply {supply} on the chain, {minted - burned} minted less "
+            "burned in the store"
+        )
     for fp in applied_fps:
         if ledger.read("fingerprint", fp) is None:
             problems.append(f"fingerprint {fp} is not registered on the chain")

@@ -25,7 +25,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.scenarios import Scenario
 from fourflow.risk.policy import SimplePolicy
-from fourflow.services import financing, ingest, items, linking, onboarding, relay, settlement
+from fourflow.services import financing, ingest, items, linking, onboarding, relay
 from fourflow.services.items import IssuanceRefusedError
 from fourflow.services.ports import Clock, KeyStore, Ledger, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader
@@ -359,9 +359,10 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
         (half, item_a.maturity_date - dt.timedelta(days=30)),
         (item_a.face_value - half, item_a.maturity_date),
     ):
-        repayment = settlement.repay(
+        repayment = items.pay(
             uow_factory=ctx.uow_factory, item_id=item_a.id, amount=amount, value_date=day,
             reference=f"CAMT-{run:03d}-{day.isoformat()}", payer_id=by_key["core"].id,
+            method="debtor",
         )  # fmt: skip
         _relay(ctx)
         with ctx.uow_factory() as uow:

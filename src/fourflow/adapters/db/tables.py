@@ -147,6 +147,7 @@ documents = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("signature", JSON, nullable=True),
     Index("ix_documents_kind_number", "kind", "number"),
+    Index("ix_documents_parties_date", "seller_key", "buyer_key", "issue_date"),
     **ENTITY_OPTIONS,
 )
 

@@ -22,6 +22,7 @@ import datetime as dt
 import json
 import math
 import statistics
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -31,7 +32,8 @@ IBM_AR = Path("credit/ibm_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.cs
 
 def _date(text: str, fmt: str) -> dt.date | None:
     try:
-        return dt.datetime.strptime(text.strip(), fmt).date()
+        parsed = time.strptime(text.strip(), fmt)
+        return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
     except ValueError:
         return None  # "Date Not Captured", "N/A - From RI (Direct)", "Pre-PQ Process" ...
 

@@ -1,1 +1,1 @@
-"""The trade simulator: a synthetic multi-tier supply network and its documents (docs/simulator.md)."""
+"""The trade simulator: a synthetic supply network and its documents (docs/simulator.md)."""

@@ -106,7 +106,7 @@ class Simulation:
     def __init__(self, params: SimulationParams, sink: Sink) -> None:
         self.params = params
         self.sink = sink
-        self.rng = random.Random(params.seed)
+        self.rng = random.Random(params.seed)  # noqa: S311 (a simulation, not cryptography)
         self.net: Network = build_network(self.rng, trades=params.trades, tiers=params.tiers)
         self.timeline = Timeline(self.rng, self.net)
         self.history: dict[int, tuple[int, Decimal]] = {}  # edge -> (trades, value sum)
@@ -209,8 +209,12 @@ class Simulation:
             self._document(copy, filed_on=filed, copy=1)
         else:
             self._document(invoice, filed_on=filed, copy=1, native=variant == "native")
-        self._label(FraudType.DUPLICATE_INVOICE, invoice.seller, [invoice.number],
-                    f"invoice re-sent on {filed.isoformat()} ({variant})")
+        self._label(
+            FraudType.DUPLICATE_INVOICE,
+            invoice.seller,
+            [invoice.number],
+            f"invoice re-sent on {filed.isoformat()} ({variant})",
+        )
 
     def _near_duplicate(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -227,14 +231,27 @@ class Simulation:
         elif variant == "amount":
             i = rng.randrange(len(copy.lines))
             line = copy.lines[i]
-            delta = max(Decimal(1), (line.quantity * Decimal(str(round(rng.uniform(0.01, 0.03), 4)))).to_integral_value())
-            qty = line.quantity + delta if rng.random() < 0.5 or line.quantity <= delta else line.quantity - delta
+            delta = max(
+                Decimal(1),
+                (
+                    line.quantity * Decimal(str(round(rng.uniform(0.01, 0.03), 4)))
+                ).to_integral_value(),
+            )
+            qty = (
+                line.quantity + delta
+                if rng.random() < 0.5 or line.quantity <= delta
+                else line.quantity - delta
+            )
             lines = list(copy.lines)
             lines[i] = replace(line, quantity=qty)
             copy = replace(copy, lines=tuple(lines))
         self._document(copy, filed_on=original.issue_date + rng.randint(3, 30) * DAY)
-        self._label(FraudType.NEAR_DUPLICATE_INVOICE, copy.seller, [copy.number],
-                    f"near-duplicate of {original.number} ({variant} altered)")
+        self._label(
+            FraudType.NEAR_DUPLICATE_INVOICE,
+            copy.seller,
+            [copy.number],
+            f"near-duplicate of {original.number} ({variant} altered)",
+        )
 
     def _phantom(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -246,7 +263,9 @@ class Simulation:
         if variant == "foreign_carrier":
             shipped = max(day + DAY, invoice.issue_date - rng.randint(1, 5) * DAY)
             despatch = self.timeline.whole_despatch(trade.order, shipped)
-            outsiders = [p for p in self.net.traders() if p.id not in (edge.seller.id, edge.buyer.id)]
+            outsiders = [
+                p for p in self.net.traders() if p.id not in (edge.seller.id, edge.buyer.id)
+            ]
             carrier = rng.choice(outsiders)
             trade.despatches.append(despatch)
             trade.events.append(self.timeline.event("shipping", carrier, despatch, shipped))
@@ -262,14 +281,22 @@ class Simulation:
         invoice = trade.invoices[0]
         i = rng.randrange(len(invoice.lines))
         line = invoice.lines[i]
-        extra = max(Decimal(1), (line.quantity * Decimal(str(round(rng.uniform(0.10, 0.50), 4)))).to_integral_value())
+        extra = max(
+            Decimal(1),
+            (line.quantity * Decimal(str(round(rng.uniform(0.10, 0.50), 4)))).to_integral_value(),
+        )
         lines = list(invoice.lines)
         lines[i] = replace(line, quantity=line.quantity + extra)
         trade.invoices[0] = replace(invoice, lines=tuple(lines))
         self.timeline.pay_again(trade)
         self._emit(trade, (FraudType.INFLATED_INVOICE,), "clean")
-        self._label(FraudType.INFLATED_INVOICE, invoice.seller, [invoice.number],
-                    f"line {line.line_id} ({line.gtin}) invoiced {line.quantity + extra}, received {line.quantity}")
+        self._label(
+            FraudType.INFLATED_INVOICE,
+            invoice.seller,
+            [invoice.number],
+            f"line {line.line_id} ({line.gtin}) invoiced {line.quantity + extra}, "
+            f"received {line.quantity}",
+        )
 
     def _circular(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -290,14 +317,22 @@ class Simulation:
                         [inv.number for inv in trade.invoices], cycle)  # fmt: skip
             when = when + rng.randint(1, 7) * DAY
 
-    def _related(self, day: dt.date, season: float, shell: tuple[Party, Party, tuple[str, ...]]) -> None:
+    def _related(
+        self, day: dt.date, season: float, shell: tuple[Party, Party, tuple[str, ...]]
+    ) -> None:
         seller, buyer, shared = shell
-        base = cal.EDGE_MEDIAN_CNY["tier2"] * Decimal(str(round(self.rng.lognormvariate(0, 0.4), 4)))
+        base = cal.EDGE_MEDIAN_CNY["tier2"] * Decimal(
+            str(round(self.rng.lognormvariate(0, 0.4), 4))
+        )
         edge = Edge(seller, buyer, self.net.catalogue[seller.id], cents(base))
         trade = self.timeline.build(edge, day, season, TradeOptions())
         self._emit(trade, (FraudType.RELATED_PARTIES,), "clean")
-        self._label(FraudType.RELATED_PARTIES, seller, [inv.number for inv in trade.invoices],
-                    f"shell supplier shares {', '.join(shared)} with buyer {buyer.uscc}")
+        self._label(
+            FraudType.RELATED_PARTIES,
+            seller,
+            [inv.number for inv in trade.invoices],
+            f"shell supplier shares {', '.join(shared)} with buyer {buyer.uscc}",
+        )
 
     def _round_trip(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -311,8 +346,12 @@ class Simulation:
                                        text="service rebate")  # fmt: skip
         trade.payments.append(refund)
         self._emit(trade, (FraudType.ROUND_TRIP_PAYMENT,), "clean")
-        self._label(FraudType.ROUND_TRIP_PAYMENT, seller, [inv.number for inv in trade.invoices],
-                    f"{back} CNY paid back to the buyer by {refund.number}")
+        self._label(
+            FraudType.ROUND_TRIP_PAYMENT,
+            seller,
+            [inv.number for inv in trade.invoices],
+            f"{back} CNY paid back to the buyer by {refund.number}",
+        )
 
     def _third_party(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -324,8 +363,12 @@ class Simulation:
         self.timeline.repay(trade, lambda i: payer if i == 0 else edge.buyer)
         invoice = trade.invoices[0]
         self._emit(trade, (FraudType.THIRD_PARTY_PAYER,), "clean")
-        self._label(FraudType.THIRD_PARTY_PAYER, edge.seller, [invoice.number],
-                    f"paid by {payer.uscc} from account {payer.account}")
+        self._label(
+            FraudType.THIRD_PARTY_PAYER,
+            edge.seller,
+            [invoice.number],
+            f"paid by {payer.uscc} from account {payer.account}",
+        )
 
     def _spike(self, day: dt.date, season: float) -> None:
         rng = self.rng
@@ -342,12 +385,17 @@ class Simulation:
         factor = Decimal(str(round(rng.uniform(6, 12), 2)))
         trade = self._clean(day, season, TradeOptions(value=cents(mean * factor)), index=best)
         self._emit(trade, (FraudType.VOLUME_SPIKE,), "clean")
-        self._label(FraudType.VOLUME_SPIKE, trade.order.seller,
-                    [inv.number for inv in trade.invoices],
-                    f"order value {factor}x the mean of {count} earlier trades on this relationship")
+        self._label(
+            FraudType.VOLUME_SPIKE,
+            trade.order.seller,
+            [inv.number for inv in trade.invoices],
+            f"order value {factor}x the mean of {count} earlier trades on this relationship",
+        )
 
 
-def truth_row(trade_id: str, trade: Trade, frauds: tuple[FraudType, ...], kind: str) -> dict[str, Any]:
+def truth_row(
+    trade_id: str, trade: Trade, frauds: tuple[FraudType, ...], kind: str
+) -> dict[str, Any]:
     """One trade's ground truth (docs/simulator.md, ``truth.jsonl``)."""
     order = trade.order
     invoiced = sum((inv.totals.gross for inv in trade.invoices), Decimal("0.00"))

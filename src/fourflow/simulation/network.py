@@ -18,9 +18,22 @@ CITIES = (
 )  # fmt: skip
 WORDS = ("精工", "恒达", "新材", "华盛", "永安", "创远", "博信", "鼎力", "宏图", "瑞丰", "金桥",
          "联合", "天成", "凯达", "海川", "明辉", "东升", "嘉禾", "中正", "福源")  # fmt: skip
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+    "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+)
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国红云飞鹏辉宇浩晨欣怡子涵雨博文"
-ROADS = ("人民路", "中山路", "解放路", "工业园路", "科技大道", "长江路", "黄河路", "建设路", "新华路")
+ROADS = (
+    "人民路",
+    "中山路",
+    "解放路",
+    "工业园路",
+    "科技大道",
+    "长江路",
+    "黄河路",
+    "建设路",
+    "新华路",
+)
 INDUSTRY = {
     "core_enterprise": ("装备集团有限公司", "C34 通用设备制造业"),
     "supplier": ("零部件有限公司", "C33 金属制品业"),
@@ -29,10 +42,12 @@ INDUSTRY = {
     "warehouse": ("仓储有限公司", "G59 装卸搬运和仓储业"),
     "bank": ("商业银行股份有限公司", "J66 货币金融服务"),
 }
-ITEMS = (("钢制法兰", "EA", "85"), ("精密轴承", "EA", "42"), ("铸铁壳体", "EA", "310"),
-         ("液压阀块", "EA", "560"), ("紧固螺栓", "EA", "0.8"), ("冷轧钢板", "KGM", "6.2"),
-         ("铜线束", "KGM", "68"), ("电机定子", "EA", "1200"), ("密封圈", "EA", "2.5"),
-         ("铝合金型材", "KGM", "24"), ("齿轮箱", "EA", "2600"), ("控制电路板", "EA", "430"))  # fmt: skip
+ITEMS = (
+    ("钢制法兰", "EA", "85"), ("精密轴承", "EA", "42"), ("铸铁壳体", "EA", "310"),
+    ("液压阀块", "EA", "560"), ("紧固螺栓", "EA", "0.8"), ("冷轧钢板", "KGM", "6.2"),
+    ("铜线束", "KGM", "68"), ("电机定子", "EA", "1200"), ("密封圈", "EA", "2.5"),
+    ("铝合金型材", "KGM", "24"), ("齿轮箱", "EA", "2600"), ("控制电路板", "EA", "430"),
+)  # fmt: skip
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -123,7 +138,9 @@ class _Factory:
         }
         if copy is not None:
             facts.update({k: getattr(copy, k) for k in shared})
-        bic = self._unique(lambda: "".join(rng.choice("ABCDEFGHKMNPRSTW") for _ in range(4)) + "CNSH")
+        bic = self._unique(
+            lambda: "".join(rng.choice("ABCDEFGHKMNPRSTW") for _ in range(4)) + "CNSH"
+        )
         return Party(
             id=pid, name=name, uscc=first17 + uscc_check_character(first17), gln=gln,
             roles=(role,), tier=tier, accounts=accounts,

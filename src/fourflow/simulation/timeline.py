@@ -70,12 +70,13 @@ class Trade:
 
 
 def _weighted(rng: random.Random, pairs: tuple[tuple[int, float], ...]) -> int:
-    values, weights = zip(*pairs, strict=True)
+    values = [v for v, _ in pairs]
+    weights = [w for _, w in pairs]
     return rng.choices(values, weights)[0]
 
 
 def _days(value: float) -> int:
-    return int(round(value))
+    return round(value)
 
 
 class Timeline:
@@ -133,7 +134,9 @@ class Timeline:
             kind = "supplier"
         return _weighted(self.rng, cal.TERMS_WEIGHTS[kind])
 
-    def order_lines(self, edge: Edge, value: Decimal, items: tuple[Line, ...] | None) -> tuple[Line, ...]:
+    def order_lines(
+        self, edge: Edge, value: Decimal, items: tuple[Line, ...] | None
+    ) -> tuple[Line, ...]:
         """1-4 lines of the seller's goods whose net value is about ``value``."""
         rng = self.rng
         goods = items or tuple(rng.sample(edge.items, rng.randint(1, min(4, len(edge.items)))))
@@ -187,7 +190,12 @@ class Timeline:
                 if k == parts - 1:
                     qty = left
                 else:
-                    qty = max(Decimal(1), (line.quantity * Decimal(str(round(cuts[k] - previous, 4)))).to_integral_value())
+                    qty = max(
+                        Decimal(1),
+                        (
+                            line.quantity * Decimal(str(round(cuts[k] - previous, 4)))
+                        ).to_integral_value(),
+                    )
                     qty = min(qty, left - (parts - 1 - k))
                     previous = cuts[k]
                 left -= qty
@@ -207,16 +215,25 @@ class Timeline:
             despatch = Despatch(self.number("DN", order.seller), shipped, order.number,
                                 order.seller, order.buyer, goods, shipped, delivered)  # fmt: skip
             trade.despatches.append(despatch)
-            trade.events.append(self.event("shipping", rng.choice(self.net.logistics), despatch, shipped))
+            trade.events.append(
+                self.event("shipping", rng.choice(self.net.logistics), despatch, shipped)
+            )
             stores = order.buyer.tier in (0, -1) and rng.random() < cal.WAREHOUSE_SHARE
             if stores:
-                trade.events.append(self.event("storing", rng.choice(self.net.warehouses), despatch, delivered))
+                trade.events.append(
+                    self.event("storing", rng.choice(self.net.warehouses), despatch, delivered)
+                )
             received = list(goods)
             short = [Decimal(0)] * len(goods)
             if rng.random() < cal.SHORT_DELIVERY_SHARE:
                 i = rng.randrange(len(goods))
                 if goods[i].quantity > 1:
-                    missing = max(Decimal(1), (goods[i].quantity * Decimal(str(round(rng.uniform(0.01, 0.05), 4)))).to_integral_value())
+                    missing = max(
+                        Decimal(1),
+                        (
+                            goods[i].quantity * Decimal(str(round(rng.uniform(0.01, 0.05), 4)))
+                        ).to_integral_value(),
+                    )
                     received[i] = replace(goods[i], quantity=goods[i].quantity - missing)
                     short[i] = missing
             trade.receipts.append(Receipt(self.number("GRN", order.buyer), delivered, order.number,
@@ -255,7 +272,9 @@ class Timeline:
             if split and len(groups) == 1 and len(lines) >= 2:
                 half = len(lines) // 2
                 for part in (lines[:half], lines[half:]):
-                    trade.invoices.append(self._invoice(order, part, issued, terms, despatch, receipt))
+                    trade.invoices.append(
+                        self._invoice(order, part, issued, terms, despatch, receipt)
+                    )
                 continue
             trade.invoices.append(self._invoice(order, lines, issued, terms, despatch, receipt))
 
@@ -266,7 +285,10 @@ class Timeline:
         if not candidates:
             return
         line = rng.choice(candidates)
-        qty = max(Decimal(1), (line.quantity * Decimal(str(round(rng.uniform(0.02, 0.10), 4)))).to_integral_value())
+        qty = max(
+            Decimal(1),
+            (line.quantity * Decimal(str(round(rng.uniform(0.02, 0.10), 4)))).to_integral_value(),
+        )
         issued = invoice.issue_date + rng.randint(5, 30) * DAY
         note = Invoice(self.number("CN", invoice.seller), issued, invoice.due_date, invoice.seller,
                        invoice.buyer, (replace(line, line_id="1", quantity=qty),),
@@ -285,7 +307,9 @@ class Timeline:
             invoice.issue_date if invoice else None, text,
         )  # fmt: skip
 
-    def _pay(self, trade: Trade, *, clean: bool, payer_for: Callable[[int], Party] | None = None) -> None:
+    def _pay(
+        self, trade: Trade, *, clean: bool, payer_for: Callable[[int], Party] | None = None
+    ) -> None:
         rng = self.rng
         small_buyer = (trade.order.buyer.tier or 0) >= 2
         default_share = cal.DEFAULT_SHARE_SMALL_BUYER if small_buyer else cal.DEFAULT_SHARE
@@ -339,8 +363,9 @@ def _merge(lines: list[Line]) -> tuple[Line, ...]:
     merged: dict[str, Line] = {}
     for line in lines:
         if line.gtin in merged:
-            merged[line.gtin] = replace(merged[line.gtin], quantity=merged[line.gtin].quantity + line.quantity)
+            merged[line.gtin] = replace(
+                merged[line.gtin], quantity=merged[line.gtin].quantity + line.quantity
+            )
         else:
             merged[line.gtin] = line
     return tuple(ln for ln in merged.values() if ln.quantity > 0)
-

@@ -24,19 +24,31 @@ def run_simulation(params: SimulationParams, out: Path, *, show_progress: bool) 
     with DirectorySink(out) as sink:
         simulation = Simulation(params, sink)
         if show_progress:
-            columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("trades"), TimeRemainingColumn())  # fmt: skip
+            columns = (
+                TextColumn("simulating"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("trades"),
+                TimeRemainingColumn(),
+            )
             with Progress(*columns, console=err_console, transient=True) as bar:
                 task = bar.add_task("trades", total=params.trades)
                 summary = simulation.run(lambda done: bar.update(task, completed=done))
         else:
             summary = simulation.run()
-        manifest = {"generator": GENERATOR_VERSION, "parameters": params.as_json(), **summary,
-                    "documents_total": sink.written}  # fmt: skip
+        manifest = {
+            "generator": GENERATOR_VERSION,
+            "parameters": params.as_json(),
+            **summary,
+            "documents_total": sink.written,
+        }
         sink.manifest(manifest)
     seconds = time.perf_counter() - started
-    return {**manifest, "seconds": round(seconds, 2),
-            "documents_per_second": round(sink.written / seconds, 1) if seconds else None}  # fmt: skip
+    return {
+        **manifest,
+        "seconds": round(seconds, 2),
+        "documents_per_second": round(sink.written / seconds, 1) if seconds else None,
+    }
 
 
 def simulate(
@@ -44,7 +56,9 @@ def simulate(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same bytes.")] = 1,
     trades: Annotated[int, typer.Option(min=1, help="Number of trades.")] = 1000,
     scenario: Annotated[Scenario, typer.Option(help="Business scenario.")] = Scenario.MANUFACTURING,
-    fraud_rate: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of trades with an injected fraud.")] = 0.05,
+    fraud_rate: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of trades with an injected fraud.")
+    ] = 0.05,
     start: Annotated[str, typer.Option(help="First order day (YYYY-MM-DD).")] = "2024-01-01",
     months: Annotated[int, typer.Option(min=1, help="Months of orders.")] = 12,
     tiers: Annotated[int, typer.Option(min=1, max=6, help="Supplier tiers.")] = 3,
@@ -57,15 +71,24 @@ def simulate(
     except ValueError:
         err_console.print(f"[red]error:[/red] --start {start!r} is not YYYY-MM-DD")
         raise typer.Exit(2) from None
-    params = SimulationParams(seed=seed, trades=trades, scenario=scenario.value,
-                              fraud_rate=fraud_rate, start=first, months=months, tiers=tiers)  # fmt: skip
+    params = SimulationParams(
+        seed=seed,
+        trades=trades,
+        scenario=scenario.value,
+        fraud_rate=fraud_rate,
+        start=first,
+        months=months,
+        tiers=tiers,
+    )
     result = run_simulation(params, out, show_progress=not no_progress and not json_out)
     if json_out:
         emit_json(result)
         return
-    console.print(f"wrote {result['documents_total']} documents of {result['trades']} trades "
-                  f"and {sum(result['labels'].values())} labels to {out} "
-                  f"in {result['seconds']} s ({result['documents_per_second']} documents/s)")  # fmt: skip
+    console.print(
+        f"wrote {result['documents_total']} documents of {result['trades']} trades "
+        f"and {sum(result['labels'].values())} labels to {out} "
+        f"in {result['seconds']} s ({result['documents_per_second']} documents/s)"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -48,7 +48,7 @@ def _amount(value: Decimal) -> str:
 
 def camt054_xml(payment: Payment) -> bytes:
     """A camt.054.001.08 credit notification of one payment on the payee's account."""
-    root = etree.Element(f"{{{NS}}}Document", nsmap={None: NS})
+    root = etree.Element(f"{{{NS}}}Document", nsmap={None: NS})  # type: ignore[dict-item]
     message = _el(root, "BkToCstmrDbtCdtNtfctn")
     stamp = f"{payment.booking_date.isoformat()}T18:00:00+08:00"
     header = _el(message, "GrpHdr")

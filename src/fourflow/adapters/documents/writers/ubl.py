@@ -23,13 +23,13 @@ GTIN_SCHEME = "0160"
 
 
 def _root(name: str) -> etree._Element:
-    nsmap = {
+    nsmap: dict[str | None, str] = {
         None: f"urn:oasis:names:specification:ubl:schema:xsd:{name}-2",
         "cac": CAC,
         "cbc": CBC,
     }
-    return etree.Element(f"{{urn:oasis:names:specification:ubl:schema:xsd:{name}-2}}{name}",
-                         nsmap=nsmap)  # fmt: skip
+    tag = f"{{urn:oasis:names:specification:ubl:schema:xsd:{name}-2}}{name}"
+    return etree.Element(tag, nsmap=nsmap)  # type: ignore[arg-type]  # lxml: None = default ns
 
 
 def _cbc(parent: etree._Element, name: str, text: str, **attrs: str) -> etree._Element:

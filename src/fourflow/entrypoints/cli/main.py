@@ -11,7 +11,7 @@ from rich.table import Table
 from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
-from fourflow.entrypoints.cli import documents_cmd, items_cmd, verify_cmd
+from fourflow.entrypoints.cli import documents_cmd, items_cmd, simulate_cmd, verify_cmd
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
@@ -315,6 +315,7 @@ def demo(json_out: JsonOpt = False) -> None:
 
 documents_cmd.register(app)
 items_cmd.register(app)
+simulate_cmd.register(app)
 verify_cmd.register(app)
 
 

@@ -73,7 +73,10 @@ def outcome_row(o: DocumentOutcome) -> dict[str, Any]:
 
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of documents.")],
-    as_org: Annotated[str, typer.Option("--as", help="Submitting organisation (USCC or id).")],
+    as_org: Annotated[
+        str,
+        typer.Option("--as", help="Submitting organisation (USCC or id; `operator` for bulk)."),
+    ],
     mapping: Annotated[
         Path | None, typer.Option(help="Column-mapping file for CSV/XLSX exports.")
     ] = None,
@@ -88,7 +91,7 @@ def ingest(
     options = _mapping(mapping)
     with platform() as p:
         with p.uow_factory() as uow:
-            submitter = find_org(uow, as_org)
+            submitter = find_org(uow, p.operator_id() if as_org == "operator" else as_org)
         reader = p.reader_for(submitter.id, options)
         outcomes: list[DocumentOutcome] = []
         with Progress(console=err_console, transient=True, disable=json_out) as progress:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -137,6 +139,49 @@ def org_add(
         console.print(
             f"Onboarded {org.name} ({org.uscc}) as {org.id}, chain account {org.chain_address}"
         )
+
+
+@org_app.command("import")
+def org_import(
+    path: Annotated[Path, typer.Argument(help="A JSON list of organisations (parties.json).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Onboard many organisations from a file (e.g. the simulator's parties.json).
+
+    Each entry: name, uscc, roles, and optionally accounts, gln, lei, vat, profile. Entries
+    already onboarded (same USCC and name) are kept as they are.
+    """
+    entries = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(entries, list):
+        raise typer.BadParameter(f"{path}: expected a JSON list of organisations")
+    with platform() as p:
+        p.operator_id()
+        onboarded = []
+        for n, entry in enumerate(entries):
+            identifiers = [
+                (scheme, str(entry[scheme]))
+                for scheme in ("gln", "lei", "vat")
+                if entry.get(scheme)
+            ]
+            try:
+                org = onboarding.onboard(
+                    uow_factory=p.uow_factory,
+                    keystore=p.keystore,
+                    name=entry["name"],
+                    uscc=entry["uscc"],
+                    roles=[Role(r) for r in entry["roles"]],
+                    identifiers=identifiers,
+                    accounts=entry.get("accounts", []),
+                    profile=entry.get("profile") or {},
+                )
+            except (KeyError, ValueError) as exc:
+                raise typer.BadParameter(f"{path}: entry {n}: {exc}") from None
+            onboarded.append(org)
+        relay_now(p)
+    if json_out:
+        emit_json([_org_row(o) for o in onboarded])
+    else:
+        console.print(f"{len(onboarded)} organisations onboarded from {path}")
 
 
 @org_app.command("list")

@@ -27,7 +27,7 @@ from fourflow.domain.trades import Trade
 
 # Near-duplicates: how close an invoice must be to another of the same relationship.
 NEAR_DUPLICATE_DAYS = 7  # issue dates at most this many days apart
-NEAR_DUPLICATE_AMOUNT = Decimal("0.05")  # totals within 5% of the larger
+NEAR_DUPLICATE_AMOUNT = Decimal("0.10")  # totals within 10% of the larger
 NEAR_DUPLICATE_EDITS = 2  # numbers at most 2 edits apart (after dropping punctuation)
 # Goods evidence covers invoiced quantities within this tolerance (as the basic rules).
 COVER_TOLERANCE = Decimal("0.02")
@@ -41,7 +41,7 @@ CYCLE_AMOUNT = Decimal("0.10")
 ROUND_TRIP_DAYS = 14
 ROUND_TRIP_SHARE = Decimal("0.80")
 # Volume spikes: a trade against the relationship's own earlier trades (up to the lookback).
-SPIKE_MIN_HISTORY = 4  # earlier trades of the relationship needed before judging
+SPIKE_MIN_HISTORY = 3  # earlier trades of the relationship needed before judging
 SPIKE_LOOKBACK = 24  # at most this many earlier trades form the history
 SPIKE_RATIO = Decimal(4)  # at least 4x the history's median
 SPIKE_ROBUST_Z = 6.0  # and at least 6 scaled MADs above it
@@ -400,13 +400,23 @@ def edit_distance(a: str, b: str, bound: int) -> int:
     return min(previous[-1], bound + 1)
 
 
+def same_series(a: str, b: str) -> bool:
+    """True when two numbers are different numbers of one series: the same length, differing
+    only in digits (``INV-000123`` and ``INV-000124``), as split invoices are numbered."""
+    return len(a) == len(b) and all(
+        x == y or (x.isdigit() and y.isdigit()) for x, y in zip(a, b, strict=True)
+    )
+
+
 def _alteration(a: Document, b: Document) -> str | None:
     """How ``b`` looks like ``a`` with its number (and maybe its date or amount) altered
     slightly, or None when it does not."""
     if a.total is None or b.total is None or a.total.currency != b.total.currency:
         return None
     na, nb = _normal_number(a.number), _normal_number(b.number)
-    if na == nb or edit_distance(na, nb, NEAR_DUPLICATE_EDITS) > NEAR_DUPLICATE_EDITS:
+    if na == nb or same_series(na, nb):
+        return None
+    if edit_distance(na, nb, NEAR_DUPLICATE_EDITS) > NEAR_DUPLICATE_EDITS:
         return None
     if abs((a.issue_date - b.issue_date).days) > NEAR_DUPLICATE_DAYS:
         return None
@@ -437,14 +447,19 @@ def _near_pair(
 ) -> NearPair | None:
     """The pair as original and copy when goods evidence does not stand behind both.
 
-    In one trade, what was received must cover everything invoiced (split invoices and
-    partial deliveries do); the copy is the invoice whose removal makes it so. In two trades,
-    the copy is the invoice of the trade without goods evidence of its own.
+    The two must bill one order: be in one trade, or name a common order. In one trade, what
+    was received must cover everything invoiced (split invoices and partial deliveries do);
+    the copy is the invoice whose removal makes it so. In two trades, the copy is the invoice
+    of the trade without goods evidence of its own.
     """
     how = _alteration(a[1], b[1])
     if how is None:
         return None
     trade_a, trade_b = ctx.facts[a[0]].trade, ctx.facts[b[0]].trade
+    if a[0] != b[0] and not set(a[1].refs_to(DocumentKind.ORDER)) & set(
+        b[1].refs_to(DocumentKind.ORDER)
+    ):
+        return None  # two orders, two trades: each invoice is judged on its own goods
     if a[0] == b[0]:
         if not excess(trade_a, ctx.copies):
             return None
@@ -496,9 +511,10 @@ def detect_near_duplicates(ctx: ScanContext) -> list[FraudSignal]:
     """Invoices of one relationship whose number (and maybe date or amount) is a slight
     alteration of another's, when goods evidence does not stand behind both.
 
-    Numbers at most 2 edits apart (after dropping punctuation), dates within 7 days, totals
-    within 5%. Split invoices and partial deliveries look alike but are covered by what was
-    received, so they are not flagged. The trade holding the copy is flagged.
+    Numbers at most 2 edits apart (after dropping punctuation) and not two numbers of one
+    series, dates within 7 days, totals within 10%, billing one order. Split invoices and
+    partial deliveries look alike but are covered by what was received, so they are not
+    flagged. The trade holding the copy is flagged.
     """
     signals = []
     for pair in ctx.near_pairs:
@@ -653,6 +669,10 @@ def _cycle_legs(edges: Sequence[Sequence[_Leg]]) -> tuple[_Leg, ...] | None:
     return None
 
 
+def _leg_order(legs: Sequence[_Leg]) -> Callable[[int], tuple[dt.date, int]]:
+    return lambda i: (legs[i].date, i)
+
+
 def detect_circular_trading(ctx: ScanContext) -> list[FraudSignal]:
     """Cycles in the seller -> buyer graph (networkx ``simple_cycles``, up to 5 firms) whose
     legs are trades within 30 days of each other, of near-equal value (10%), in one item: the
@@ -665,7 +685,8 @@ def detect_circular_trading(ctx: ScanContext) -> list[FraudSignal]:
         chosen = _cycle_legs([legs[p] for p in pairs])
         if chosen is None:
             continue
-        first = min(range(len(chosen)), key=[(e.date, i) for i, e in enumerate(chosen)].__getitem__)
+        # Tell the path from the first sale on.
+        first = min(range(len(chosen)), key=_leg_order(chosen))
         cycle, chosen = found[first:] + found[:first], chosen[first:] + chosen[:first]
         path = " -> ".join(_name(ctx, o) for o in [*cycle, cycle[0]])
         trade_ids = tuple(e.trade_id for e in chosen)

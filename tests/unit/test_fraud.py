@@ -298,7 +298,7 @@ def test_a_trade_far_above_the_relationships_history_is_a_spike() -> None:
 
 def test_normal_variation_or_too_short_a_history_is_no_spike() -> None:
     assert all(c == [] for c in _scan(*_history("100", "120", "90", "110", "105", "300")).values())
-    assert all(c == [] for c in _scan(*_history("100", "120", "90", "800")).values())
+    assert all(c == [] for c in _scan(*_history("100", "120", "800")).values())
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -802,7 +802,8 @@ def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
     """Trades whose payment comes back: within 14 days of the buyer's last payment to the
     seller, the seller pays the buyer 80-100% of what was paid (linked to a trade or not).
 
-    Each returning payment is matched to one trade: the nearest paid before it.
+    Each returning payment is matched to one trade: the one whose payment it is nearest to in
+    value, then in time.
     """
     returns: dict[tuple[str, str], list[_Payment]] = defaultdict(list)
     paid_in: dict[str, list[_Payment]] = {}
@@ -818,7 +819,7 @@ def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
                 if (p.payer, p.payee) == (trade.buyer_id, trade.seller_id):
                     paid_in.setdefault(p.trade_id, []).append(p)
     window = dt.timedelta(days=ROUND_TRIP_DAYS)
-    best: dict[str, tuple[tuple[int, Decimal], str]] = {}
+    best: dict[str, tuple[tuple[Decimal, int], str]] = {}
     for trade_id, payments in paid_in.items():
         trade = ctx.facts[trade_id].trade
         last = max(p.doc.issue_date for p in payments)
@@ -827,7 +828,8 @@ def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
             amount = _total([back.doc])
             gap = back.doc.issue_date - last
             if dt.timedelta(0) <= gap <= window and paid * ROUND_TRIP_SHARE <= amount <= paid + 1:
-                rank = (gap.days, abs(paid - amount))
+                # The returned sum mirrors the payment: the nearest in value, then in time.
+                rank = (abs(paid - amount) / paid, gap.days)
                 if back.doc.id not in best or rank < best[back.doc.id][0]:
                     best[back.doc.id] = (rank, trade_id)
     docs = {p.doc.id: p.doc for p in everything}

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ import networkx as nx
 
 from fourflow.domain.documents import Document, DocumentKind, Flow
 from fourflow.domain.fraud import FraudType
+from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
 
@@ -138,7 +139,7 @@ class ScanContext:
     Attributes:
         view: the platform view.
         orgs: organisations by id.
-        by_key: organisations by every ``scheme:value`` key they are known by.
+        by_key: organisations by every (scheme, value) they are known by (accounts too).
         by_account: organisation ids by bank account.
         facts: per-trade facts by trade id, in the view's order.
         relationships: trade ids by (seller id, buyer id), oldest first.
@@ -151,7 +152,7 @@ class ScanContext:
 
     view: PlatformView
     orgs: Mapping[str, Organisation]
-    by_key: Mapping[str, Organisation]
+    by_key: Mapping[tuple[IdScheme, str], Organisation]
     by_account: Mapping[str, str]
     facts: Mapping[str, TradeFacts]
     relationships: Mapping[tuple[str, str], tuple[str, ...]]
@@ -160,12 +161,13 @@ class ScanContext:
     copies: frozenset[str] = frozenset()
 
     def org_of(self, party: PartyRef) -> Organisation | None:
-        """The member a document's party refers to, if recognised."""
-        for key in sorted(party.keys()):
-            org = self.by_key.get(key)
+        """The member a document's party refers to: by its identifiers in the document's
+        order, then by its account; None when none is a member's."""
+        for ident in party.identifiers:
+            org = self.by_key.get((ident.scheme, ident.value))
             if org is not None:
                 return org
-        return None
+        return self.by_key.get((IdScheme.ACCOUNT, party.account)) if party.account else None
 
     def genuine_invoices(self, trade_id: str) -> tuple[Document, ...]:
         """The trade's invoices that are not copies of another."""
@@ -189,16 +191,23 @@ def _trade_facts(trade: Trade) -> TradeFacts:
     return TradeFacts(trade, date, value, currency, invoices)
 
 
+def _identified_by(org: Organisation) -> Iterator[tuple[IdScheme, str]]:
+    yield IdScheme.USCC, org.uscc
+    yield from ((i.scheme, i.value) for i in org.identifiers)
+    yield from ((IdScheme.ACCOUNT, a) for a in org.accounts)
+
+
 def scan_context(view: PlatformView) -> ScanContext:
     """Index the view, then find the invoices that are copies (duplicates, altered copies)."""
     facts = {t.id: _trade_facts(t) for t in view.trades}
+    by_key = {k: o for o in view.organisations for k in _identified_by(o)}
     relationships: dict[tuple[str, str], list[str]] = defaultdict(list)
     for f in sorted(facts.values(), key=lambda f: (f.date, f.trade.id)):
         relationships[(f.trade.seller_id, f.trade.buyer_id)].append(f.trade.id)
     ctx = ScanContext(
         view=view,
         orgs={o.id: o for o in view.organisations},
-        by_key={k: o for o in view.organisations for k in o.known_as()},
+        by_key=by_key,
         by_account={a: o.id for o in view.organisations for a in o.accounts},
         facts=facts,
         relationships={k: tuple(v) for k, v in relationships.items()},

@@ -41,6 +41,9 @@ CYCLE_AMOUNT = Decimal("0.10")
 # payment, at least this share of what was paid (and at most all of it, plus rounding).
 ROUND_TRIP_DAYS = 14
 ROUND_TRIP_SHARE = Decimal("0.80")
+# When a return could belong to several trades, one within a week and 90% is matched first.
+ROUND_TRIP_CORE_DAYS = 7
+ROUND_TRIP_CORE_SHARE = Decimal("0.90")
 # Volume spikes: a trade against the relationship's own earlier trades (up to the lookback).
 SPIKE_MIN_HISTORY = 3  # earlier trades of the relationship needed before judging
 SPIKE_LOOKBACK = 24  # at most this many earlier trades form the history
@@ -811,24 +814,13 @@ def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
     """Trades whose payment comes back: within 14 days of the buyer's last payment to the
     seller, the seller pays the buyer 80-100% of what was paid (linked to a trade or not).
 
-    Each returning payment is matched to one trade: the one whose payment it is nearest to in
-    value, then in time.
+    Each returning payment is matched to one trade: one it returns within a week and 90% of
+    first, then the one whose payment it mirrors most closely in value, then in time. Other
+    trades of the relationship it would fit as well are named in the signal.
     """
-    returns: dict[tuple[str, str], list[_Payment]] = defaultdict(list)
-    paid_in: dict[str, list[_Payment]] = {}
-    everything = [p for f in ctx.facts.values() for p in _trade_payments(ctx, f.trade)]
-    everything += [
-        _payment(ctx, d, None) for d in ctx.view.loose_documents if d.kind in PAYMENT_KINDS
-    ]
-    for p in everything:
-        if p.payer is not None and p.payee is not None:
-            returns[(p.payer, p.payee)].append(p)
-            if p.trade_id is not None:
-                trade = ctx.facts[p.trade_id].trade
-                if (p.payer, p.payee) == (trade.buyer_id, trade.seller_id):
-                    paid_in.setdefault(p.trade_id, []).append(p)
+    paid_in, returns = _payment_flows(ctx)
     window = dt.timedelta(days=ROUND_TRIP_DAYS)
-    best: dict[str, tuple[tuple[Decimal, int], str]] = {}
+    fits: dict[str, list[tuple[tuple[bool, Decimal, int], str]]] = defaultdict(list)
     for trade_id, payments in paid_in.items():
         trade = ctx.facts[trade_id].trade
         last = max(p.doc.issue_date for p in payments)
@@ -837,27 +829,52 @@ def detect_round_trips(ctx: ScanContext) -> list[FraudSignal]:
             amount = _total([back.doc])
             gap = back.doc.issue_date - last
             if dt.timedelta(0) <= gap <= window and paid * ROUND_TRIP_SHARE <= amount <= paid + 1:
-                # The returned sum mirrors the payment: the nearest in value, then in time.
-                rank = (abs(paid - amount) / paid, gap.days)
-                if back.doc.id not in best or rank < best[back.doc.id][0]:
-                    best[back.doc.id] = (rank, trade_id)
-    docs = {p.doc.id: p.doc for p in everything}
+                shortfall = (paid - amount) / paid
+                core = gap.days <= ROUND_TRIP_CORE_DAYS and shortfall <= 1 - ROUND_TRIP_CORE_SHARE
+                fits[back.doc.id].append(((not core, abs(shortfall), gap.days), trade_id))
+    documents = {p.doc.id: p.doc for ps in returns.values() for p in ps}
     signals = []
-    for back_id, (_, trade_id) in best.items():
-        returned = docs[back_id]
+    for back_id, candidates in fits.items():
+        candidates.sort()
+        trade_id = candidates[0][1]
+        others = tuple(t for rank, t in candidates[1:] if not rank[0])
+        returned = documents[back_id]
         trade = ctx.facts[trade_id].trade
+        also = f" (it would fit trade(s) {', '.join(others)} too)" if others else ""
         signals.append(
             FraudSignal(
                 FraudType.ROUND_TRIP_PAYMENT,
                 trade_id,
                 f"{_name(ctx, trade.buyer_id)} paid {_name(ctx, trade.seller_id)} and got "
                 f"{returned.total} back in {returned.kind.value} {returned.number} on "
-                f"{returned.issue_date}",
+                f"{returned.issue_date}{also}",
                 (*(p.doc.id for p in paid_in[trade_id]), back_id),
                 (trade.buyer_id, trade.seller_id),
+                others,
             )
         )
     return _one_per_trade(signals)
+
+
+def _payment_flows(
+    ctx: ScanContext,
+) -> tuple[dict[str, list[_Payment]], dict[tuple[str, str], list[_Payment]]]:
+    """Each trade's payments from its buyer to its seller; every payment by (payer, payee)."""
+    by_pair: dict[tuple[str, str], list[_Payment]] = defaultdict(list)
+    paid_in: dict[str, list[_Payment]] = {}
+    everything = [p for f in ctx.facts.values() for p in _trade_payments(ctx, f.trade)]
+    everything += [
+        _payment(ctx, d, None) for d in ctx.view.loose_documents if d.kind in PAYMENT_KINDS
+    ]
+    for p in everything:
+        if p.payer is None or p.payee is None:
+            continue
+        by_pair[(p.payer, p.payee)].append(p)
+        if p.trade_id is not None:
+            trade = ctx.facts[p.trade_id].trade
+            if (p.payer, p.payee) == (trade.buyer_id, trade.seller_id):
+                paid_in.setdefault(p.trade_id, []).append(p)
+    return paid_in, by_pair
 
 
 # --------------------------------------------------------------------------- volume spikes

@@ -168,21 +168,27 @@ def _trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
     ]
 
 
+def note_resubmissions(uow: UnitOfWork, doc_ids: Iterable[str]) -> None:
+    """Count documents presented again as another file (in the caller's transaction)."""
+    counts: dict[str, int] = json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}")
+    for doc_id in doc_ids:
+        counts[doc_id] = counts.get(doc_id, 0) + 1
+    uow.settings.put(RESUBMISSIONS_SETTING, json.dumps(counts, sort_keys=True))
+
+
 def record_resubmissions(*, uow_factory: UnitOfWorkFactory, outcomes: Iterable[Any]) -> int:
     """Remember documents submitted again byte for byte; return how many were.
 
     Ingest refuses such a file as a ``duplicate`` (its content fingerprint is known), so
     nothing new is stored; presenting an invoice twice is a fraud signal all the same. Takes
     ingest's ``DocumentOutcome`` records (``status``, ``document_id``, the earlier document).
+    ``fourflow ingest`` records them itself (only copies sent under another file name).
     """
     again = [o.document_id for o in outcomes if o.status == "duplicate" and o.document_id]
     if not again:
         return 0
     with uow_factory() as uow:
-        counts: dict[str, int] = json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}")
-        for doc_id in again:
-            counts[doc_id] = counts.get(doc_id, 0) + 1
-        uow.settings.put(RESUBMISSIONS_SETTING, json.dumps(counts, sort_keys=True))
+        note_resubmissions(uow, again)
         uow.commit()
     return len(again)
 

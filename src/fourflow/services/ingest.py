@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from fourflow.domain.documents import business_key_text
+from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
+from fourflow.services import fraud
 from fourflow.services.common import get_org, new_id
 from fourflow.services.ports import (
     Batch,
@@ -151,10 +152,12 @@ def _store(
                     media_type=item.media_type,
                     created_at=now,
                     signature=read.signature,
+                    source=_file_name(source),
                 )
             )
             outcomes.append(DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey))
     uow.documents.add_many(new)
+    _record_presentations(uow, outcomes)
     new_fingerprints = [s.fingerprint for s in new]
     for start in range(0, len(new_fingerprints), MAX_FINGERPRINTS_PER_OP):
         uow.outbox.add(
@@ -166,6 +169,33 @@ def _store(
             )
         )
     return outcomes
+
+
+def _file_name(source: str) -> str:
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _record_presentations(uow: UnitOfWork, outcomes: Sequence[DocumentOutcome]) -> None:
+    """Remember invoices presented again under another file name (a re-sent copy).
+
+    A document arriving again under the same file name is a retried submission and says
+    nothing; the same invoice sent again as a different file is a second presentation, which
+    the fraud scan reports as a duplicate invoice.
+    """
+    again = {
+        o.document_id: _file_name(o.source)
+        for o in outcomes
+        if o.status == "duplicate" and o.document_id and o.parsed is not None
+        and o.parsed.document.kind in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE)
+    }  # fmt: skip
+    if not again:
+        return
+    earlier = {d.document.id: d.source for d in uow.documents.get_many(list(again))}
+    presented = [
+        doc_id for doc_id, name in again.items() if earlier.get(doc_id) not in (None, name)
+    ]
+    if presented:
+        fraud.note_resubmissions(uow, presented)
 
 
 def _store_batch(

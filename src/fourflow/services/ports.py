@@ -42,6 +42,7 @@ class StoredDocument:
         created_at: when it was stored (UTC).
         signature: the submitter's verified signature (``algorithm``, ``signer``,
             ``signature``, ``message``), if the document was signed.
+        source: the file name it was first submitted under.
     """
 
     document: Document
@@ -53,6 +54,7 @@ class StoredDocument:
     batch_id: str | None = None
     created_at: dt.datetime | None = None
     signature: Mapping[str, str] | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,9 +294,7 @@ class Documents(Protocol):
         """The stored documents with these ids (unknown ids are skipped)."""
         ...
 
-    def by_numbers(
-        self, refs: Sequence[tuple[DocumentKind, str]]
-    ) -> builtins.list[StoredDocument]:
+    def by_numbers(self, refs: Sequence[tuple[DocumentKind, str]]) -> builtins.list[StoredDocument]:
         """Documents matching any ``(kind, number)`` of ``refs``."""
         ...
 

@@ -243,9 +243,7 @@ class SqlDocuments(_Repository):
             found.extend(self._many(t.documents.c.id.in_(chunk)))
         return found
 
-    def by_numbers(
-        self, refs: Sequence[tuple[DocumentKind, str]]
-    ) -> builtins.list[StoredDocument]:
+    def by_numbers(self, refs: Sequence[tuple[DocumentKind, str]]) -> builtins.list[StoredDocument]:
         """Documents matching any ``(kind, number)`` of ``refs``, oldest first per kind."""
         numbers: dict[DocumentKind, builtins.list[str]] = {}
         for kind, number in dict.fromkeys(refs):
@@ -355,6 +353,7 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "submitted_by": doc.submitted_by,
         "created_at": stored.created_at or utc_now(),
         "signature": dict(stored.signature) if stored.signature else None,
+        "source": stored.source,
     }
 
 
@@ -377,6 +376,7 @@ def _document_from_row(row: Row[Any]) -> StoredDocument:
         batch_id=row.batch_id,
         created_at=row.created_at,
         signature=row.signature,
+        source=row.source,
     )
 
 

@@ -146,6 +146,7 @@ documents = Table(
     Column("submitted_by", String, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("signature", JSON, nullable=True),
+    Column("source", String, nullable=True),
     Index("ix_documents_kind_number", "kind", "number"),
     Index("ix_documents_parties_date", "seller_key", "buyer_key", "issue_date"),
     **ENTITY_OPTIONS,

@@ -143,7 +143,9 @@ def org_add(
 
 @org_app.command("import")
 def org_import(
-    path: Annotated[Path, typer.Argument(help="A JSON list of organisations (parties.json).")],
+    path: Annotated[
+        Path, typer.Argument(help="A JSON list of organisations (parties.json).", exists=True)
+    ],
     json_out: JsonOpt = False,
 ) -> None:
     """Onboard many organisations from a file (e.g. the simulator's parties.json).

@@ -332,13 +332,13 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
     fin = financing.request_financing(
         uow_factory=ctx.uow_factory, policy=SimplePolicy(), holding_id=to_tier2.id,
         bank_id=by_key["bank"].id, amount=225_000 * cny, actor_id=by_key["tier2"].id,
-        as_of=pledge_day,
+        as_of=pledge_day, ledger=ctx.ledger,
     )  # fmt: skip
     # Tier 3 asks for more than the advance rate allows: the policy declines it.
     declined = financing.request_financing(
         uow_factory=ctx.uow_factory, policy=SimplePolicy(), holding_id=to_tier3.id,
         bank_id=by_key["bank"].id, amount=50_000 * cny, actor_id=by_key["tier3"].id,
-        as_of=pledge_day,
+        as_of=pledge_day, ledger=ctx.ledger,
     )  # fmt: skip
     _relay(ctx)
     for f in (fin, declined):

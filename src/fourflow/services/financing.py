@@ -7,9 +7,10 @@ from dataclasses import replace
 
 from fourflow.domain.debt import PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
-from fourflow.domain.financing import Financing, FinancingStatus, Outcome
+from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
 from fourflow.domain.parties import Role
 from fourflow.risk.policy import SimplePolicy
+from fourflow.services import fraud
 from fourflow.services.common import (
     chain_address,
     get_holding,
@@ -18,7 +19,7 @@ from fourflow.services.common import (
     get_trade,
     new_id,
 )
-from fourflow.services.ports import ChainOp, OpKind, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, Ledger, OpKind, UnitOfWorkFactory
 
 
 def request_financing(
@@ -30,12 +31,22 @@ def request_financing(
     amount: int,
     actor_id: str,
     as_of: dt.date,
+    ledger: Ledger | None = None,
 ) -> Financing:
     """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; decide at once.
 
     Approval pledges the whole holding to the bank (split first to pledge a part) and
-    queues the pledge on the chain; a decline is stored with its reasons.
+    queues the pledge on the chain; a decline is stored with its reasons. With a ``ledger``
+    the trade's invoices are first presented to the consortium (salted fingerprints on the
+    chain): an invoice another member was presented first is declined as a duplicate.
     """
+    elsewhere: tuple[str, ...] = ()
+    if ledger is not None:
+        with uow_factory() as uow:
+            trade_id = get_item(uow, get_holding(uow, holding_id).item_id).trade_id
+        elsewhere = fraud.present_invoices(
+            uow_factory=uow_factory, ledger=ledger, trade_id=trade_id, presenter_id=bank_id
+        ).presented_elsewhere
     with uow_factory() as uow:
         holding = get_holding(uow, holding_id)
         if holding.holder_id != actor_id:
@@ -50,6 +61,13 @@ def request_financing(
         decision = policy.decide(
             item=item, holding=holding, report=trade.report, requested=amount, as_of=as_of
         )
+        if elsewhere:
+            duplicate = Reason(
+                "DUPLICATE_INVOICE",
+                f"{len(elsewhere)} invoice(s) of this trade were presented to another member "
+                "of the consortium first (salted fingerprint on the chain)",
+            )
+            decision = Decision(Outcome.DECLINE, (duplicate,), 0, 0, decision.policy_version)
         approved = decision.outcome is Outcome.APPROVE
         financing = Financing(
             id=new_id("fin"),

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import documents
+from bench import documents, fraud
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
@@ -265,6 +265,11 @@ def bench_rules() -> Iterator[str]:
     yield from documents.bench_en16931(line)
 
 
+def bench_fraud() -> Iterator[str]:
+    """The platform-wide fraud scan over 100,000 synthetic trades."""
+    yield from fraud.bench_fraud_scan(line)
+
+
 BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("routing", bench_routing),
     ("verification", bench_verification),
@@ -274,4 +279,5 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("demo", bench_demo),
     ("ubl", bench_ubl),
     ("rules", bench_rules),
+    ("fraud", bench_fraud),
 ]

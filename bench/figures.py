@@ -19,7 +19,7 @@ from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
 from fourflow.domain.trades import Trade
 from fourflow.services import ingest, relay
-from fourflow.services.demo import MEMBERS, DemoContext, _trade_documents, run_demo
+from fourflow.services.demo import MEMBERS, DemoContext, run_demo, trade_bundle
 from fourflow.services.onboarding import onboard
 from fourflow.services.ports import ChainOp, OpKind
 from fourflow.verification.rules import TradeContext, verify_trade
@@ -73,7 +73,7 @@ def bench_verification() -> Iterator[str]:
         for x in MEMBERS:
             onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=x.name, uscc=x.uscc,
                     roles=x.roles, accounts=[x.account], admit=False)  # fmt: skip
-        raw = _trade_documents(
+        raw = trade_bundle(
             prefix="B", seller=m["tier1"], buyer=m["core"], carrier=m["logistics"],
             lines=[(f"SKU-{i}", "100", "EA", "12.50") for i in range(10)], received_factor="1",
             day0=dt.date(2026, 1, 5), terms_days=90, scenario=Scenario.MANUFACTURING,
@@ -99,7 +99,7 @@ def bench_ingest() -> Iterator[str]:
                       uscc=m["tier1"].uscc, roles=m["tier1"].roles, admit=False)  # fmt: skip
         files = []
         for i in range(200):
-            raw = _trade_documents(
+            raw = trade_bundle(
                 prefix=f"I{i}", seller=m["tier1"], buyer=m["core"], carrier=m["logistics"],
                 lines=[("SKU-1", "100", "EA", "12.50")], received_factor="1",
                 day0=dt.date(2026, 1, 5), terms_days=90,

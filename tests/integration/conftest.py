@@ -1,4 +1,5 @@
-"""A real anvil node per pytest(-xdist) worker, FourFlow's contracts on it, and member orgs."""
+"""A real anvil node per pytest(-xdist) worker, FourFlow's contracts on it, and member orgs;
+a platform on that node over each store backend; the CLI on a fresh home."""
 
 from __future__ import annotations
 
@@ -9,12 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
+from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role, role_mask
+from fourflow.entrypoints.cli.main import app
 from fourflow.services.ports import ChainOp, OpKind
+from tests.store.fixtures import store_url  # noqa: F401  (fixture, used by `platform`)
 
 PASSWORD = "integration-test-password"
 MEMBERS = {
@@ -80,3 +85,34 @@ def consortium(worker_home: Path, anvil: AnvilNode) -> Consortium:
     ]
     ledger.apply_many(admits)
     return Consortium(worker_home, anvil, keystore, ledger, addresses)
+
+
+@pytest.fixture
+def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
+    """An initialised platform on this worker's node, over SQLite and over PostgreSQL."""
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=store_url,
+        chain_url=anvil.url,
+        keystore_password="test-password",
+    )
+    with Platform(settings) as opened:
+        opened.initialise()
+        yield opened
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Run ``fourflow`` commands on a fresh home with its own local node: (code, out, err)."""
+    for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "cli-test")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = runner.invoke(app, list(args))
+        return result.exit_code, result.stdout, result.stderr
+
+    yield invoke
+    invoke("chain", "node", "stop")

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from fourflow.entrypoints.cli.main import app
 from fourflow.services.demo import MEMBERS
 
 pytestmark = pytest.mark.chain
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "cli-test")
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.stdout, result.stderr
-
-    yield invoke
-    invoke("chain", "node", "stop")
 
 
 def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[no-untyped-def]

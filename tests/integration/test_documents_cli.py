@@ -7,10 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from fourflow.adapters.documents.standards import standards_dir
-from fourflow.entrypoints.cli.main import app
 
 pytestmark = pytest.mark.chain
 
@@ -20,22 +18,6 @@ SAMPLES = {
     "camt054.xml": ("iso20022", "samples-genkgo", "camt054.v4.xml"),
     "event.jsonld": ("epcis", "json", "Example_9.6.2-ObjectEvent.jsonld"),
 }
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "cli-test")
-    runner = CliRunner()
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        result = runner.invoke(app, list(args))
-        return result.exit_code, result.stdout, result.stderr
-
-    yield invoke
-    invoke("chain", "node", "stop")
 
 
 def _samples(folder: Path) -> Path:

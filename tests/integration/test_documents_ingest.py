@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, sm2_public_key
-from fourflow.bootstrap import Platform, Settings
+from fourflow.bootstrap import Platform
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import ingest, relay
-from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ingest import SubmittedFile
 from fourflow.services.onboarding import onboard
 from fourflow.services.proofs import check_proof, document_proof
-from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.chain
 
@@ -42,14 +38,6 @@ HOSTILE = {
 }
 
 
-@pytest.fixture
-def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
-    settings = Settings(tmp_path / "home", store_url, anvil.url, "test-password")
-    with Platform(settings) as opened:
-        opened.initialise()
-        yield opened
-
-
 def _members(p: Platform) -> dict[str, Organisation]:
     orgs = {}
     for m in MEMBERS[:5]:
@@ -63,7 +51,7 @@ def _members(p: Platform) -> dict[str, Organisation]:
 
 def _bundle(prefix: str) -> bytes:
     m = {x.key: x for x in MEMBERS}
-    return _trade_documents(
+    return trade_bundle(
         prefix=prefix, seller=m["tier1"], buyer=m["core"], carrier=m["logistics"],
         lines=[("SKU-1", "10", "EA", "100.00")], received_factor="1",
         day0=dt.date(2026, 9, 1), terms_days=90, scenario=Scenario.MANUFACTURING,

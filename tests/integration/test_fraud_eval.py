@@ -22,7 +22,7 @@ from fourflow.domain.fraud import FraudType
 from fourflow.domain.parties import Role
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import fraud, relay
-from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ingest import SubmittedFile, ingest_files, ingest_many
 from fourflow.services.linking import link_documents
 from fourflow.services.onboarding import onboard
@@ -132,7 +132,7 @@ def _one_trade(p: Platform, prefix: str) -> str:
     for x in MEMBERS[:5]:
         onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=x.name, uscc=x.uscc,
                 roles=x.roles, accounts=[x.account], admit=False)  # fmt: skip
-    raw = _trade_documents(prefix=prefix, seller=m["tier1"], buyer=m["core"],
+    raw = trade_bundle(prefix=prefix, seller=m["tier1"], buyer=m["core"],
                            carrier=m["logistics"], lines=[("SKU-1", "100", "EA", "12.50")],
                            received_factor="1", day0=dt.date(2025, 3, 3), terms_days=90,
                            scenario=Scenario.MANUFACTURING)  # fmt: skip

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from fourflow.adapters.chain.node import AnvilNode
-from fourflow.bootstrap import Platform, Settings
+from fourflow.bootstrap import Platform
 from fourflow.domain.debt import DebtItem, accrued_interest
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.financing import FinancingStatus, Outcome
@@ -27,27 +24,13 @@ from fourflow.domain.scenarios import Scenario
 from fourflow.risk.policy import SimplePolicy
 from fourflow.services import financing, ingest, items, linking, onboarding, relay
 from fourflow.services.audit import audit
-from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
 from fourflow.services.verification import verify
-from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.chain
 
 YUAN = 100
-
-
-@pytest.fixture
-def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=store_url,
-        chain_url=anvil.url,
-        keystore_password="test-password",
-    )
-    with Platform(settings) as opened:
-        opened.initialise()
-        yield opened
 
 
 @dataclass
@@ -80,7 +63,7 @@ def _story(p: Platform, *, days_ago: int = 110) -> Story:
     member = {m.key: m for m in MEMBERS}
     start = today - dt.timedelta(days=days_ago)
     tag = uuid.uuid4().hex[:8]
-    raw = _trade_documents(
+    raw = trade_bundle(
         prefix=f"LC-{tag}", seller=member["tier1"], buyer=member["core"],
         carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
         lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),

@@ -8,34 +8,17 @@ an audit proving the store and the chain agree.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from fourflow.adapters.chain.node import AnvilNode
-from fourflow.bootstrap import Platform, Settings
+from fourflow.bootstrap import Platform
 from fourflow.domain.debt import accrued_interest, day_number
 from fourflow.services.audit import audit
 from fourflow.services.demo import DemoContext, DemoReport, run_demo
-from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.chain
 
 YUAN = 100
-
-
-@pytest.fixture
-def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
-    settings = Settings(
-        home=tmp_path / "home",
-        database_url=store_url,
-        chain_url=anvil.url,
-        keystore_password="test-password",
-    )
-    with Platform(settings) as opened:
-        opened.initialise()
-        yield opened
 
 
 def _run(platform: Platform) -> DemoReport:

@@ -23,9 +23,7 @@ from tests.integration.test_lifecycle import (
     _audit_ok,
     _pass_and_pledge,
     _story,
-    platform,  # noqa: F401  (fixture)
 )
-from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.chain
 
@@ -47,7 +45,7 @@ def _pay_both_halves(s: Story, method: items.PaymentMethod, payer: str) -> None:
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_token_payment_moves_money_and_matches_attested_settlement(platform: Platform) -> None:  # noqa: F811
+def test_token_payment_moves_money_and_matches_attested_settlement(platform: Platform) -> None:
     ledger = platform.require_contracts()
     attested = _story(platform)
     _pass_and_pledge(attested)
@@ -86,7 +84,7 @@ def _warehouse(p: Platform) -> Organisation:
 
 
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
-def test_receipt_title_moves_exactly_when_payment_settles(platform: Platform) -> None:  # noqa: F811
+def test_receipt_title_moves_exactly_when_payment_settles(platform: Platform) -> None:
     s = _story(platform)
     ledger = platform.require_contracts()
     warehouse = _warehouse(platform)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from fourflow.bootstrap import open_platform
 from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.cli.main import app
-from fourflow.services.demo import MEMBERS, _trade_documents
+from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpKind, OpStatus
 
 pytestmark = pytest.mark.chain
@@ -62,12 +62,12 @@ def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:
                         "--account", m.account)  # fmt: skip
         assert code == 0, out
     today = dt.date.today()
-    good = _trade_documents(
+    good = trade_bundle(
         prefix="V1", seller=M["tier1"], buyer=M["core"], carrier=M["logistics"],
         lines=[("GEAR-1", "10", "EA", "100.00")], received_factor="1",
         day0=today - dt.timedelta(days=30), terms_days=90, scenario=Scenario.MANUFACTURING,
     )  # fmt: skip
-    inflated = _trade_documents(
+    inflated = trade_bundle(
         prefix="V2", seller=M["tier1"], buyer=M["core"], carrier=M["logistics"],
         lines=[("GEAR-2", "10", "EA", "100.00")], received_factor="0.5",
         day0=today - dt.timedelta(days=20), terms_days=90, scenario=Scenario.MANUFACTURING,

@@ -97,7 +97,7 @@ def _line(item: str, qty: str, unit: str, price: str) -> dict[str, str]:
     return {"item": item, "quantity": qty, "unit": unit, "unit_price": price, "amount": amount}
 
 
-def _trade_documents(
+def trade_bundle(
     *,
     prefix: str,
     seller: Member,
@@ -246,18 +246,18 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
     say("ingesting the four flows of three trades")
     start = today - dt.timedelta(days=110)
     bundles = [
-        ("tier1", _trade_documents(
+        ("tier1", trade_bundle(
             prefix=f"{run:03d}-A", seller=member["tier1"], buyer=member["core"],
             carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
             lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
                    ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
             scenario=Scenario.MANUFACTURING)),
-        ("tier2", _trade_documents(
+        ("tier2", trade_bundle(
             prefix=f"{run:03d}-B", seller=member["tier2"], buyer=member["tier1"],
             carrier=member["logistics"], day0=today - dt.timedelta(days=30), terms_days=60,
             received_factor="1", lines=[("CAST-BLANK-HT250", "2000", "EA", "118.50")],
             scenario=Scenario.MANUFACTURING)),
-        ("tier3", _trade_documents(
+        ("tier3", trade_bundle(
             prefix=f"{run:03d}-C", seller=member["tier3"], buyer=member["tier2"],
             carrier=member["logistics"], day0=today - dt.timedelta(days=20), terms_days=60,
             received_factor="0.6", lines=[("BOLT-M16-8.8", "50000", "EA", "1.20")],

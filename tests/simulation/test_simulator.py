@@ -175,3 +175,19 @@ def test_cli_writes_a_readable_directory(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["documents_total"] == len(files)
     assert sum(len(_read(p)) for p in files) == len(files)
+
+
+@pytest.mark.parametrize("scenario", ["medical", "bulk_commodities"])
+def test_the_scenario_sets_the_goods_and_the_industries(tmp_path: Path, scenario: str) -> None:
+    from fourflow.simulation.network import SCENARIOS
+
+    run_simulation(SimulationParams(seed=5, trades=60, fraud_rate=0.0, scenario=scenario),
+                   tmp_path, show_progress=False)  # fmt: skip
+    core, supplier, goods = SCENARIOS[scenario]
+    parties = json.loads((tmp_path / "parties.json").read_text(encoding="utf-8"))
+    industries = {p["profile"]["industry"] for p in parties}
+    assert core[1] in industries and supplier[1] in industries
+    names = {name for name, _unit, _price in goods}
+    invoices = [f.read_text(encoding="utf-8") for f in tmp_path.glob("documents/*/*/INV-*.xml")]
+    assert invoices
+    assert all(any(name in text for name in names) for text in invoices)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
+from fourflow.domain.scenarios import Scenario
 from fourflow.services import fraud
 from fourflow.services.common import get_org, new_id
 from fourflow.services.ports import (
@@ -232,15 +233,20 @@ def ingest_files(
     algorithm: HashAlgorithm = HashAlgorithm.SHA256,
     batch_size: int = FILES_PER_TRANSACTION,
     read_threads: int = READ_THREADS,
+    scenario: Scenario | None = None,
 ) -> list[DocumentOutcome]:
     """Ingest files in batches; each file stands or falls alone.
 
-    Files are read on ``read_threads`` threads: parsing, schema validation and
+    ``scenario`` is the business scenario the submitter declares for documents that do not
+    state one themselves (UBL, camt.054, EPCIS carry none). Files are read on ``read_threads`` threads: parsing, schema validation and
     canonicalisation run in libxml2 without the GIL, so reading overlaps on several cores.
     """
 
     def read(file: SubmittedFile) -> _Read:
-        return _read(file, reader, verifier, uow_factory, submitter_id)
+        result = _read(file, reader, verifier, uow_factory, submitter_id)
+        if scenario is not None:
+            result.parsed = [_with_scenario(p, scenario) for p in result.parsed]
+        return result
 
     outcomes: list[DocumentOutcome] = []
     with ThreadPoolExecutor(max_workers=max(1, read_threads)) as pool:
@@ -248,6 +254,13 @@ def ingest_files(
             reads = list(pool.map(read, chunk))
             outcomes.extend(_store_batch(uow_factory, reads, clock, submitter_id, algorithm))
     return outcomes
+
+
+def _with_scenario(parsed: ParsedDocument, scenario: Scenario) -> ParsedDocument:
+    """The submitter's declared scenario for a document that does not state one itself."""
+    if parsed.document.scenario is not None:
+        return parsed
+    return replace(parsed, document=replace(parsed.document, scenario=scenario))
 
 
 def _chunks(files: Iterable[SubmittedFile], size: int) -> Iterator[list[SubmittedFile]]:

@@ -107,7 +107,9 @@ class Simulation:
         self.params = params
         self.sink = sink
         self.rng = random.Random(params.seed)  # noqa: S311 (a simulation, not cryptography)
-        self.net: Network = build_network(self.rng, trades=params.trades, tiers=params.tiers)
+        self.net: Network = build_network(
+            self.rng, trades=params.trades, tiers=params.tiers, scenario=params.scenario
+        )
         self.timeline = Timeline(self.rng, self.net)
         self.history: dict[int, tuple[int, Decimal]] = {}  # edge -> (trades, value sum)
         self.counts: dict[str, int] = {}

@@ -48,6 +48,96 @@ ITEMS = (
     ("铜线束", "KGM", "68"), ("电机定子", "EA", "1200"), ("密封圈", "EA", "2.5"),
     ("铝合金型材", "KGM", "24"), ("齿轮箱", "EA", "2600"), ("控制电路板", "EA", "430"),
 )  # fmt: skip
+# Per scenario: the core enterprise's and suppliers' name suffix and industry (GB/T 4754), and
+# the goods traded (name, UN/ECE Rec 20 unit, typical unit price in CNY). Manufacturing uses
+# INDUSTRY and ITEMS above.
+Goods = tuple[tuple[str, str, str], ...]
+SCENARIOS: dict[str, tuple[tuple[str, str], tuple[str, str], Goods]] = {
+    "agriculture": (
+        ("农业产业化集团有限公司", "A01 农业"),
+        ("农民专业合作社", "A01 农业"),
+        (
+            ("优质粳稻", "KGM", "3.1"),
+            ("冬小麦", "KGM", "2.6"),
+            ("黄豆", "KGM", "5.4"),
+            ("脐橙", "KGM", "6.8"),
+            ("有机肥", "KGM", "1.2"),
+            ("饲料玉米", "KGM", "2.4"),
+        ),
+    ),
+    "medical": (
+        ("医药集团股份有限公司", "C27 医药制造业"),
+        ("医疗器械有限公司", "C35 专用设备制造业"),
+        (
+            ("一次性输液器", "EA", "3.5"),
+            ("医用口罩", "EA", "0.6"),
+            ("血糖试纸", "EA", "1.8"),
+            ("注射用头孢曲松钠", "EA", "12"),
+            ("骨科固定板", "EA", "850"),
+            ("生化试剂盒", "EA", "420"),
+        ),
+    ),
+    "bulk_commodities": (
+        ("能源集团有限公司", "B06 煤炭开采和洗选业"),
+        ("矿产贸易有限公司", "F51 批发业"),
+        (
+            ("动力煤", "TNE", "860"),
+            ("铁矿石", "TNE", "780"),
+            ("电解铜", "TNE", "68000"),
+            ("螺纹钢", "TNE", "3700"),
+            ("电解铝", "TNE", "19000"),
+            ("焦炭", "TNE", "2100"),
+        ),
+    ),
+    "culture_tourism": (
+        ("文旅集团有限公司", "R90 文化艺术业"),
+        ("文化传媒有限公司", "R86 广播、电视、电影"),
+        (
+            ("景区门票", "EA", "120"),
+            ("演出场次", "EA", "45000"),
+            ("文创礼盒", "EA", "88"),
+            ("导览服务", "HUR", "200"),
+            ("灯光音响租赁", "DAY", "6500"),
+            ("展陈布展", "EA", "32000"),
+        ),
+    ),
+    "travel": (
+        ("旅游集团有限公司", "L72 商务服务业"),
+        ("旅行社有限公司", "L72 商务服务业"),
+        (
+            ("酒店客房", "DAY", "420"),
+            ("包车服务", "DAY", "1800"),
+            ("机票代订", "EA", "1250"),
+            ("团餐", "EA", "60"),
+            ("地接服务", "DAY", "350"),
+            ("旅游保险", "EA", "30"),
+        ),
+    ),
+    "cross_border": (
+        ("进出口集团有限公司", "F51 批发业"),
+        ("外贸制造有限公司", "C38 电气机械和器材制造业"),
+        (
+            ("锂电池模组", "EA", "2400"),
+            ("光伏组件", "EA", "780"),
+            ("LED 灯具", "EA", "65"),
+            ("家用空调", "EA", "1650"),
+            ("纺织面料", "MTR", "18"),
+            ("五金工具套装", "EA", "140"),
+        ),
+    ),
+    "government_procurement": (
+        ("市政工程建设有限公司", "E48 土木工程建筑业"),
+        ("建材有限公司", "C30 非金属矿物制品业"),
+        (
+            ("商品混凝土", "MTQ", "420"),
+            ("办公电脑", "EA", "5200"),
+            ("路灯灯杆", "EA", "3800"),
+            ("监控摄像机", "EA", "1300"),
+            ("市政管材", "MTR", "95"),
+            ("课桌椅", "EA", "460"),
+        ),
+    ),
+}
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -93,8 +183,9 @@ class Network:
 class _Factory:
     """Makes unique, valid parties from one random stream."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, scenario: str = "manufacturing") -> None:
         self.rng = rng
+        self.scenario = scenario
         self.used: set[str] = set()
         self.counters: dict[str, int] = {}
         self.banks: list[Party] = []
@@ -120,6 +211,9 @@ class _Factory:
         pid = f"{prefix}{self.counters[prefix]:0{width}d}"
         region, city = rng.choice(CITIES)
         suffix, industry = INDUSTRY[role]
+        if self.scenario in SCENARIOS and role in ("core_enterprise", "supplier"):
+            core, supplier, _goods = SCENARIOS[self.scenario]
+            suffix, industry = core if role == "core_enterprise" else supplier
         name = self._unique(lambda: f"{city}{rng.choice(WORDS)}{rng.choice(WORDS)}{suffix}")
         first17 = self._unique(lambda: f"91{region}{_org_code(rng)}")
         prefix7 = self._unique(lambda: f"69{rng.randrange(10**5):05d}")
@@ -155,8 +249,9 @@ def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
 
-def _catalogue(rng: random.Random, party: Party) -> tuple[Line, ...]:
-    picks = rng.sample(ITEMS, rng.randint(2, 5))
+def _catalogue(rng: random.Random, party: Party, scenario: str) -> tuple[Line, ...]:
+    goods = SCENARIOS[scenario][2] if scenario in SCENARIOS else ITEMS
+    picks = rng.sample(goods, rng.randint(2, 5))
     lines = []
     for i, (name, unit, price) in enumerate(picks, start=1):
         body = "0" + party.company_prefix + f"{rng.randrange(10**5):05d}"
@@ -173,9 +268,11 @@ def _median(seller: Party) -> Decimal:
     return cal.EDGE_MEDIAN_CNY[key]
 
 
-def build_network(rng: random.Random, *, trades: int, tiers: int) -> Network:
+def build_network(
+    rng: random.Random, *, trades: int, tiers: int, scenario: str = "manufacturing"
+) -> Network:
     """Generate the parties and the clean relationships for about ``trades`` trades."""
-    make = _Factory(rng)
+    make = _Factory(rng, scenario)
     net = Network()
     make.banks = [make.party("B", "bank", None) for _ in range(4)]
     net.banks = list(make.banks)
@@ -194,7 +291,7 @@ def build_network(rng: random.Random, *, trades: int, tiers: int) -> Network:
                    *net.distributors, *net.logistics, *net.warehouses]  # fmt: skip
     for party in net.parties:
         if party.tier is not None and party.tier >= 0:
-            net.catalogue[party.id] = _catalogue(rng, party)
+            net.catalogue[party.id] = _catalogue(rng, party, scenario)
     buyers_of = [net.cores, *net.tiers[:-1]]
     for tier, sellers in enumerate(net.tiers):
         for seller in sellers:
@@ -220,5 +317,5 @@ def add_shell(rng: random.Random, net: Network, buyer: Party) -> tuple[Party, tu
     tier = (buyer.tier or 0) + 1
     shell = make.party("S", "supplier", tier, copy=buyer, shared=shared)
     net.parties.append(shell)
-    net.catalogue[shell.id] = _catalogue(rng, shell)
+    net.catalogue[shell.id] = _catalogue(rng, shell, make.scenario)
     return shell, shared

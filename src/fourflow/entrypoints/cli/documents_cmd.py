@@ -14,6 +14,7 @@ from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2
 from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.registry import ReadContext, detect
 from fourflow.domain.errors import FourFlowError
+from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import ingest as ingest_service
@@ -80,6 +81,9 @@ def ingest(
     mapping: Annotated[
         Path | None, typer.Option(help="Column-mapping file for CSV/XLSX exports.")
     ] = None,
+    scenario: Annotated[
+        Scenario | None, typer.Option(help="Scenario of documents that do not state one.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Ingest documents: detect, validate, fingerprint, store, register and anchor them.
@@ -108,6 +112,7 @@ def ingest(
                         ],
                         submitter_id=submitter.id,
                         verifier=p.verifier,
+                        scenario=scenario,
                     )
                 )
                 progress.advance(task, len(chunk))

@@ -238,8 +238,9 @@ def ingest_files(
     """Ingest files in batches; each file stands or falls alone.
 
     ``scenario`` is the business scenario the submitter declares for documents that do not
-    state one themselves (UBL, camt.054, EPCIS carry none). Files are read on ``read_threads`` threads: parsing, schema validation and
-    canonicalisation run in libxml2 without the GIL, so reading overlaps on several cores.
+    state one themselves (UBL, camt.054, EPCIS carry none). Files are read on
+    ``read_threads`` threads: parsing, schema validation and canonicalisation run in libxml2
+    without the GIL, so reading overlaps on several cores.
     """
 
     def read(file: SubmittedFile) -> _Read:

@@ -321,21 +321,21 @@ def anchor_pending(
 ) -> Batch | None:
     """Put the documents not yet anchored into one batch and queue its Merkle root."""
     with uow_factory() as uow:
-        pending = uow.documents.unanchored(max_batch)
+        pending = uow.documents.unanchored_fingerprints(max_batch)
         if not pending:
             return None
-        leaves = [fingerprint_bytes(d.fingerprint) for d in pending]
+        leaves = [fingerprint_bytes(fp) for _doc_id, fp in pending]
         root, proofs = merkle_proofs(leaves)
         batch = Batch(
             id=new_id("batch"), root=root.hex(), count=len(pending), created_at=clock.now()
         )
         uow.batches.add(batch)
         uow.documents.set_batch(
-            [d.document.id for d in pending],
+            [doc_id for doc_id, _fp in pending],
             batch.id,
             {
-                d.document.id: json.dumps({"index": i, "siblings": [s.hex() for s in proof]})
-                for i, (d, proof) in enumerate(zip(pending, proofs, strict=True))
+                doc_id: json.dumps({"index": i, "siblings": [s.hex() for s in proof]})
+                for i, ((doc_id, _fp), proof) in enumerate(zip(pending, proofs, strict=True))
             },
         )
         uow.outbox.add(

@@ -5,6 +5,8 @@ Nothing here runs at import time; bootstrap calls ``make_engine`` once per proce
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -60,11 +62,27 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _set_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+def _set_wal(cursor: Any, attempts: int = 100) -> None:
+    """Switch to WAL; several processes opening a new file at once may briefly collide.
+
+    Changing the journal mode takes an exclusive lock, and SQLite can refuse it with
+    "database is locked" without waiting on the busy handler, so retry for up to ~5 s.
+    """
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 def _begin_immediate(connection: Any) -> None:

@@ -275,6 +275,16 @@ class SqlDocuments(_Repository):
         """Up to ``limit`` documents not yet in an anchoring batch, oldest first."""
         return self._many(t.documents.c.batch_id.is_(None), limit=limit)
 
+    def unanchored_fingerprints(self, limit: int) -> builtins.list[tuple[str, str]]:
+        """Up to ``limit`` ``(id, fingerprint)`` of documents not yet anchored, oldest first."""
+        stmt = (
+            select(t.documents.c.id, t.documents.c.fingerprint)
+            .where(t.documents.c.batch_id.is_(None))
+            .order_by(t.documents.c.seq)
+            .limit(limit)
+        )
+        return [(doc_id, fp) for doc_id, fp in self._session.execute(stmt).all()]
+
     def set_trade(self, doc_ids: Sequence[str], trade_id: str) -> None:
         """Link documents to a trade."""
         for chunk in iter_chunks(doc_ids, IN_CHUNK):

@@ -34,12 +34,12 @@ MEMBERS = {
     "chain_id": 20250,
     "block_period_seconds": 3,
     "members": [
-        {"name": "华东重工装备集团有限公司", "uscc": _uscc(1), "host": "10.0.0.1",
+        {"name": "华东重工装备集团有限公司", "uscc": _uscc(1), "host": "192.0.2.1",
          "ports": {"p2p": 30303, "rpc": 8545}, "accounts": ["0x" + "11" * 20]},
-        {"name": "苏州精工零部件有限公司", "uscc": _uscc(2), "host": "10.0.0.2"},
+        {"name": "苏州精工零部件有限公司", "uscc": _uscc(2), "host": "192.0.2.2"},
         {"name": "江南商业银行股份有限公司", "uscc": _uscc(3), "host": "node3.bank.example",
          "ports": {"p2p": 30313, "rpc": 8555}},
-        {"name": "FourFlow 平台运营方", "uscc": _uscc(4), "host": "10.0.0.4"},
+        {"name": "FourFlow 平台运营方", "uscc": _uscc(4), "host": "192.0.2.4"},
     ],
 }  # fmt: skip
 

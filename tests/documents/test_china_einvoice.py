@@ -22,7 +22,7 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "formats"
 def reference_example(name: str) -> bytes:
     path = REFERENCE / f"china-einvoice-example-{name}.xml"
     if not path.exists():
-        pytest.skip(f"{path} is not available")
+        pytest.fail(f"{path} is missing: the shared formats folder must sit beside the project")
     return path.read_bytes()
 
 

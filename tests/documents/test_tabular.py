@@ -311,7 +311,7 @@ def test_the_mapping_schema_is_valid_and_accepts_the_fixtures() -> None:
 
 def scms_head(rows: int) -> bytes:
     if not SCMS.exists():
-        pytest.skip(f"{SCMS} is not available")
+        pytest.fail(f"{SCMS} is missing: the shared data must sit beside the project")
     with SCMS.open("rb") as file:
         return b"".join(file.readline() for _ in range(rows + 1))
 

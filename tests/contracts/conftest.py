@@ -18,6 +18,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from fourflow.adapters.chain.confirmation import DOMAIN_NAME, DOMAIN_VERSION, TYPES
+
 CONTRACTS = Path(__file__).resolve().parents[2] / "src" / "fourflow" / "contracts"
 
 CORE_ENTERPRISE = 1
@@ -177,3 +179,22 @@ def issue_item(
             b32(f"report-{name}"),
         )
     return Issued(item_id, holding_id, face_value)
+
+
+def typed_confirmation(debt: Any, message: dict[str, Any]) -> dict[str, Any]:
+    """The EIP-712 typed data of a debtor's Confirmation for the DebtItem at ``debt``.
+
+    The struct and domain come from the chain adapter (what production signs), so these tests
+    check that the contract accepts exactly what the adapter produces.
+    """
+    return {
+        "types": TYPES,
+        "primaryType": "Confirmation",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": boa.env.evm.patch.chain_id,
+            "verifyingContract": debt.address,
+        },
+        "message": message,
+    }

@@ -21,6 +21,7 @@ from tests.contracts.conftest import (
     issue_item,
     named,
     new_op,
+    typed_confirmation,
 )
 
 pytestmark = pytest.mark.contracts
@@ -56,35 +57,7 @@ def _issue(c: Consortium, sender: str, args: dict[str, Any]) -> None:
 
 
 def _typed_confirmation(c: Consortium, creditor: str, **message: Any) -> dict[str, Any]:
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Confirmation": [
-                {"name": "itemId", "type": "bytes32"},
-                {"name": "creditor", "type": "address"},
-                {"name": "debtor", "type": "address"},
-                {"name": "currency", "type": "uint16"},
-                {"name": "faceValue", "type": "uint256"},
-                {"name": "maturityDay", "type": "uint32"},
-                {"name": "reportHash", "type": "bytes32"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Confirmation",
-        "domain": {
-            "name": "FourFlow DebtItem",
-            "version": "1",
-            "chainId": boa.env.evm.patch.chain_id,
-            "verifyingContract": c.debt.address,
-        },
-        "message": {"creditor": creditor, **message},
-    }
+    return typed_confirmation(c.debt, {"creditor": creditor, **message})
 
 
 def _confirmation(

@@ -20,6 +20,7 @@ from tests.contracts.conftest import (
     issue_item,
     named,
     new_op,
+    typed_confirmation,
 )
 
 pytestmark = pytest.mark.contracts
@@ -44,34 +45,9 @@ def _transfer(c: Consortium, holding: bytes, new: str, to: str, amount: int) -> 
 
 def _confirmation(c: Consortium, item: Issued, nonce: int, deadline: int, key: bytes) -> bytes:
     it = c.debt.item(item.item_id)
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Confirmation": [
-                {"name": "itemId", "type": "bytes32"},
-                {"name": "creditor", "type": "address"},
-                {"name": "debtor", "type": "address"},
-                {"name": "currency", "type": "uint16"},
-                {"name": "faceValue", "type": "uint256"},
-                {"name": "maturityDay", "type": "uint32"},
-                {"name": "reportHash", "type": "bytes32"},
-                {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Confirmation",
-        "domain": {
-            "name": "FourFlow DebtItem",
-            "version": "1",
-            "chainId": boa.env.evm.patch.chain_id,
-            "verifyingContract": c.debt.address,
-        },
-        "message": {
+    typed = typed_confirmation(
+        c.debt,
+        {
             "itemId": item.item_id,
             "creditor": it.creditor,
             "debtor": it.debtor,
@@ -82,7 +58,7 @@ def _confirmation(c: Consortium, item: Issued, nonce: int, deadline: int, key: b
             "nonce": nonce,
             "deadline": deadline,
         },
-    }
+    )
     return bytes(Account.sign_typed_data(key, full_message=typed).signature)
 
 

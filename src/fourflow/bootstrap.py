@@ -20,7 +20,7 @@ from typing import Self
 import structlog
 
 from fourflow.adapters.chain.ledger import ChainLedger
-from fourflow.adapters.chain.node import AnvilNode
+from fourflow.adapters.chain.node import AnvilNode, pid_alive
 from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.adapters.crypto.signatures import verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
@@ -99,17 +99,6 @@ class Settings:
         return self.database_url
 
 
-def _alive(pid: int) -> bool:
-    """True when a process with this id exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SystemClock:
     """The real date and time (UTC)."""
 
@@ -154,7 +143,7 @@ class Platform:
         if record is None:
             self._started_node = True
             log.info("starting local chain node", home=str(self.settings.home))
-        elif not self._keep_path().exists() and not _alive(record.owner_pid):
+        elif not self._keep_path().exists() and not pid_alive(record.owner_pid):
             # Left behind by a process that was killed: adopt it, so it is stopped on exit.
             self._started_node = True
             log.info("adopting an orphaned local chain node", pid=record.pid)

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fourflow.domain.documents import Document, DocumentKind, business_key_text
+from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.fraud import FraudLabel, FraudType
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
@@ -38,10 +38,10 @@ from fourflow.services.ports import (
     Ledger,
     OpKind,
     OpStatus,
-    TradeRecord,
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from fourflow.services.verification import load_trades
 from fourflow.verification.fraud import FraudSignal, PlatformView, codes_by_trade, scan
 
 SALT_SETTING = "fraud.consortium_salt"
@@ -128,7 +128,7 @@ def present_invoices(
     """
     with uow_factory() as uow:
         record = get_trade(uow, trade_id)
-        trade = _trades(uow, [record])[0]
+        trade = load_trades(uow, [record])[0]
         prints = invoice_fingerprints(consortium_salt(uow), trade)
         own = _own_presentations(uow)
         elsewhere = _elsewhere(ledger, prints, own)
@@ -150,22 +150,6 @@ def present_invoices(
 
 
 # --------------------------------------------------------------------------- the platform view
-
-
-def _trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
-    """Domain trades with their documents, loaded in batches (no query per trade)."""
-    wanted = [doc_id for r in records for doc_id in r.document_ids]
-    docs: dict[str, Document] = {s.document.id: s.document for s in uow.documents.get_many(wanted)}
-    return [
-        Trade(
-            id=r.id,
-            scenario=r.scenario,
-            seller_id=r.seller_id,
-            buyer_id=r.buyer_id,
-            documents=tuple(docs[i] for i in r.document_ids if i in docs),
-        )
-        for r in records
-    ]
 
 
 def note_resubmissions(uow: UnitOfWork, doc_ids: Iterable[str]) -> None:
@@ -196,7 +180,7 @@ def record_resubmissions(*, uow_factory: UnitOfWorkFactory, outcomes: Iterable[A
 def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) -> PlatformView:
     """Every trade, organisation and unlinked document, in a handful of batch queries; with a
     ledger, which invoices another member presented first (one chain read per invoice)."""
-    trades = tuple(_trades(uow, uow.trades.list()))
+    trades = tuple(load_trades(uow, uow.trades.list()))
     organisations: tuple[Organisation, ...] = tuple(uow.organisations.list())
     loose = tuple(s.document for s in uow.documents.unlinked())
     resubmitted = frozenset(json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}"))

@@ -63,10 +63,10 @@ class TradeVerification:
 
 def load_trade(uow: UnitOfWork, record: TradeRecord) -> Trade:
     """The domain trade with its documents, in link order."""
-    return _load_trades(uow, [record])[0]
+    return load_trades(uow, [record])[0]
 
 
-def _load_trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
+def load_trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
     """Domain trades with their documents, read in one batched query."""
     wanted = [doc_id for r in records for doc_id in r.document_ids]
     docs = {s.document.id: s.document for s in uow.documents.get_many(wanted)}
@@ -128,7 +128,7 @@ def _verify_in(
 ) -> list[TradeVerification]:
     """Verify trades inside one unit of work: store each report and queue its anchor."""
     results: list[tuple[TradeRecord, Trade, VerificationReport, str]] = []
-    for record, trade in zip(records, _load_trades(uow, records), strict=True):
+    for record, trade in zip(records, load_trades(uow, records), strict=True):
         ctx = TradeContext(trade, parties if parties is not None else _parties(uow, trade), as_of)
         report = verify_trade(ctx)
         digest = report_hash(report)
@@ -206,7 +206,7 @@ def evaluate_fraud(
 ) -> dict[str, Any]:
     """Score fraud signals (``fraud_signals_by_trade``) against the simulator's labels.jsonl."""
     with uow_factory() as uow:
-        trades = _load_trades(uow, uow.trades.list())
+        trades = load_trades(uow, uow.trades.list())
         organisations = {o.id: o for o in uow.organisations.list()}
     return fraud.evaluate(
         signals=signals,

@@ -252,7 +252,7 @@ class AnvilNode:
             if self._process is not None and self._process.pid == pid:
                 if self._process.poll() is not None:
                     return True
-            elif not _pid_alive(pid):
+            elif not pid_alive(pid):
                 return True
             time.sleep(0.05)
         return False
@@ -261,7 +261,7 @@ class AnvilNode:
         """True when ``pid`` is alive and, where /proc tells, an anvil using this home's state."""
         if self._process is not None and self._process.pid == pid:
             return self._process.poll() is None
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return False
         cmdline = Path(f"/proc/{pid}/cmdline")
         if not cmdline.exists():
@@ -343,7 +343,7 @@ def _project_roots() -> Iterator[Path]:
                 yield directory
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """True when a process with ``pid`` exists and is not a zombie."""
     try:
         os.kill(pid, 0)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from fourflow.bootstrap import Platform, open_platform
+from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
+from fourflow.entrypoints.cli.common import platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.risk.policy import SimplePolicy
 from fourflow.services import consortium, financing, items, receipts, registration, relay
@@ -48,17 +48,6 @@ def register(app: typer.Typer) -> None:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@contextmanager
-def _platform() -> Iterator[Platform]:
-    """Open the platform; turn FourFlow errors into a clear message and exit code 1."""
-    try:
-        with open_platform() as opened:
-            yield opened
-    except FourFlowError as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
 
 
 def _org(p: Platform, ref: str) -> str:
@@ -109,7 +98,7 @@ def _done(json_out: bool, data: dict[str, Any], message: str, failed: list[Any])
 
 def _run(action: Callable[[Platform], tuple[dict[str, Any], str]], json_out: bool) -> None:
     """Run a state-changing command: the action, then the relay, then the output."""
-    with _platform() as p:
+    with platform() as p:
         data, message = action(p)
         failed = _relay(p)
     _done(json_out, data, message, failed)
@@ -280,7 +269,7 @@ def item_pay(
 @item_app.command("show")
 def item_show(item_id: str, json_out: JsonOpt = False) -> None:
     """Show an item: holdings with holder, value, pledge, and the settled amount per party."""
-    with _platform() as p:
+    with platform() as p:
         view = items.describe_item(uow_factory=p.uow_factory, item_id=item_id)
     if json_out:
         emit_json(view)
@@ -312,7 +301,7 @@ def item_show(item_id: str, json_out: JsonOpt = False) -> None:
 @item_app.command("history")
 def item_history(item_id: str, json_out: JsonOpt = False) -> None:
     """Show an item's provenance: who held what, from whom, with the chain transactions."""
-    with _platform() as p:
+    with platform() as p:
         events = items.item_history(uow_factory=p.uow_factory, item_id=item_id)
     if json_out:
         emit_json(events)
@@ -332,7 +321,7 @@ def item_registration(
 ) -> None:
     """The 中登网 receivable-pledge registration record of each pledge of an item."""
     overrides = dict(part.split("=", 1) for part in fill or [] if "=" in part)
-    with _platform() as p:
+    with platform() as p:
         records = registration.pledge_registrations(
             uow_factory=p.uow_factory, item_id=item_id, overrides=overrides
         )
@@ -691,7 +680,7 @@ def receipt_pay(
 @receipt_app.command("show")
 def receipt_show(receipt_id: str, json_out: JsonOpt = False) -> None:
     """Show a receipt's state on the chain and its history."""
-    with _platform() as p:
+    with platform() as p:
         view = receipts.describe_receipt(
             uow_factory=p.uow_factory, ledger=p.require_contracts(), receipt_id=receipt_id
         )

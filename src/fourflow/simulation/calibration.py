@@ -59,6 +59,9 @@ TERMS_WEIGHTS: dict[str, tuple[tuple[int, float], ...]] = {
 }
 
 # --- Assumptions (no public source in ../shared/data fits a Chinese B2B network) ------------
+# Payers differ: each payer's late share is Beta(mean PAID_LATE_SHARE, strength) (a lasting
+# habit the risk engine can learn from its history; see docs/simulator.md).
+DISCIPLINE_STRENGTH = 4.0
 DEFAULT_SHARE = 0.015  # invoices never paid
 DEFAULT_SHARE_SMALL_BUYER = 0.03  # ... when the buyer is a tier-2 supplier or deeper
 INSTALMENT_SHARE = 0.10  # paid invoices paid in two instalments

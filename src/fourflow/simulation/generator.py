@@ -35,12 +35,14 @@ class SimulationParams:
     start: dt.date = dt.date(2024, 1, 1)
     months: int = 12
     tiers: int = 3
+    payment_stress: float = 1.0
 
     def as_json(self) -> dict[str, Any]:
         """The parameters for the manifest."""
         return {"seed": self.seed, "trades": self.trades, "scenario": self.scenario,
                 "fraud_rate": self.fraud_rate, "start": self.start.isoformat(),
-                "months": self.months, "tiers": self.tiers}  # fmt: skip
+                "months": self.months, "tiers": self.tiers,
+                "payment_stress": self.payment_stress}  # fmt: skip
 
 
 class Sink(Protocol):
@@ -110,7 +112,9 @@ class Simulation:
         self.net: Network = build_network(
             self.rng, trades=params.trades, tiers=params.tiers, scenario=params.scenario
         )
-        self.timeline = Timeline(self.rng, self.net)
+        self.timeline = Timeline(
+            self.rng, self.net, seed=params.seed, payment_stress=params.payment_stress
+        )
         self.history: dict[int, tuple[int, Decimal]] = {}  # edge -> (trades, value sum)
         self.counts: dict[str, int] = {}
         self.labels: dict[str, int] = {}

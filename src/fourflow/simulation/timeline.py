@@ -8,6 +8,7 @@ its value, pick the goods).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -82,10 +83,32 @@ def _days(value: float) -> int:
 class Timeline:
     """Builds trades; owns the per-party document counters (numbers are unique)."""
 
-    def __init__(self, rng: random.Random, net: Network) -> None:
+    def __init__(
+        self, rng: random.Random, net: Network, *, seed: int = 0, payment_stress: float = 1.0
+    ) -> None:
         self.rng = rng
         self.net = net
         self._seq: dict[str, int] = {}
+        self._seed = seed
+        self._stress = payment_stress
+        self._discipline: dict[str, float] = {}
+
+    def discipline(self, payer: Party) -> float:
+        """The payer's lasting payment habit: its probability of paying an invoice late.
+
+        Drawn once per payer from a Beta distribution whose mean is the IBM AR late share
+        (so the population stays calibrated) from its own seeded stream, which leaves the
+        main stream, and so every other draw, unchanged. ``payment_stress`` scales it (a
+        stressed population for drift tests).
+        """
+        share = self._discipline.get(payer.id)
+        if share is None:
+            own = random.Random(f"{self._seed}/discipline/{payer.id}")  # noqa: S311
+            mean, strength = cal.PAID_LATE_SHARE, cal.DISCIPLINE_STRENGTH
+            share = own.betavariate(mean * strength, (1 - mean) * strength)
+            share = min(0.95, max(0.01, share * self._stress))
+            self._discipline[payer.id] = share
+        return share
 
     def number(self, prefix: str, party: Party) -> str:
         """The next document number ``<prefix>-<party>-<seq6>``."""
@@ -117,12 +140,17 @@ class Timeline:
         days = _days(self.rng.lognormvariate(mu, sigma) * cal.DOMESTIC_TIME_SCALE)
         return sign * min(cal.DELIVERY_DELAY_MAX_DAYS, days)
 
-    def payment_lateness(self, terms: int) -> int:
-        """Days after the due date (negative: early), from the IBM AR fit."""
+    def payment_lateness(self, terms: int, late_share: float = cal.PAID_LATE_SHARE) -> int:
+        """Days after the due date (negative: early), from the IBM AR fit.
+
+        ``late_share`` is the payer's probability of paying late (its discipline); a payer
+        that is often late is also later when it is (the lognormal's location moves with it).
+        """
         u = self.rng.random()
-        if u < cal.PAID_LATE_SHARE:
-            return max(1, _days(self.rng.lognormvariate(cal.DAYS_LATE_MU, cal.DAYS_LATE_SIGMA)))
-        if u < cal.PAID_LATE_SHARE + cal.PAID_ON_DUE_SHARE:
+        if u < late_share:
+            mu = cal.DAYS_LATE_MU + math.log(late_share / cal.PAID_LATE_SHARE)
+            return max(1, _days(self.rng.lognormvariate(mu, cal.DAYS_LATE_SIGMA)))
+        if u < late_share + cal.PAID_ON_DUE_SHARE:
             return 0
         early = _days(self.rng.lognormvariate(cal.DAYS_EARLY_MU, cal.DAYS_EARLY_SIGMA))
         return -max(1, min(terms - 1, early))
@@ -312,7 +340,9 @@ class Timeline:
     ) -> None:
         rng = self.rng
         small_buyer = (trade.order.buyer.tier or 0) >= 2
+        late_share = self.discipline(trade.order.buyer)
         default_share = cal.DEFAULT_SHARE_SMALL_BUYER if small_buyer else cal.DEFAULT_SHARE
+        default_share = min(0.5, default_share * late_share / cal.PAID_LATE_SHARE)
         for i, invoice in enumerate(trade.invoices):
             credited = sum((cn.totals.gross for cn in trade.credit_notes
                             if cn.credited_invoice and cn.credited_invoice[0] == invoice.number),
@@ -321,7 +351,7 @@ class Timeline:
             if not clean and rng.random() < default_share:
                 trade.defaulted = True
                 continue
-            late = self.payment_lateness(invoice.terms_days)
+            late = self.payment_lateness(invoice.terms_days, late_share)
             if clean:
                 late = min(late, 0)
             day = invoice.due_date + late * DAY

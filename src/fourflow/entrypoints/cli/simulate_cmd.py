@@ -62,6 +62,12 @@ def simulate(
     start: Annotated[str, typer.Option(help="First order day (YYYY-MM-DD).")] = "2024-01-01",
     months: Annotated[int, typer.Option(min=1, help="Months of orders.")] = 12,
     tiers: Annotated[int, typer.Option(min=1, max=6, help="Supplier tiers.")] = 3,
+    payment_stress: Annotated[
+        float,
+        typer.Option(
+            min=0.1, max=5.0, help="Scale every payer's late-payment share (1 = calibrated)."
+        ),
+    ] = 1.0,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -79,6 +85,7 @@ def simulate(
         start=first,
         months=months,
         tiers=tiers,
+        payment_stress=payment_stress,
     )
     result = run_simulation(params, out, show_progress=not no_progress and not json_out)
     if json_out:

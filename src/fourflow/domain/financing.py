@@ -38,6 +38,15 @@ class Decision:
         principal: the advance granted, minor units (0 unless approved).
         rate_bps: annual rate in basis points.
         policy_version: which policy decided.
+        model_version: the credit model that scored the request, if one did.
+        pd: the calibrated probability of default the model gave.
+        expected_loss: PD × LGD × EAD, minor units.
+        value: the asset's value on the decision day (docs/risk.md), minor units.
+        score: the scorecard points, where the model is a scorecard.
+        input_hash: hex SHA-256 of the decision's canonical inputs (anchored on the chain).
+        decided_by: ``robot`` or ``person:<name>`` for a person deciding a referral.
+        note: the person's recorded reason.
+        review: the robot's referral a person decided on.
     """
 
     outcome: Outcome
@@ -45,6 +54,15 @@ class Decision:
     principal: int
     rate_bps: int
     policy_version: str
+    model_version: str | None = None
+    pd: float | None = None
+    expected_loss: int | None = None
+    value: int | None = None
+    score: float | None = None
+    input_hash: str | None = None
+    decided_by: str = "robot"
+    note: str | None = None
+    review: Decision | None = None
 
 
 class FinancingStatus(StrEnum):

@@ -218,6 +218,15 @@ def encode_decision(decision: Decision) -> JsonObject:
         "principal": decision.principal,
         "rate_bps": decision.rate_bps,
         "policy_version": decision.policy_version,
+        "model_version": decision.model_version,
+        "pd": decision.pd,
+        "expected_loss": decision.expected_loss,
+        "value": decision.value,
+        "score": decision.score,
+        "input_hash": decision.input_hash,
+        "decided_by": decision.decided_by,
+        "note": decision.note,
+        "review": None if decision.review is None else encode_decision(decision.review),
     }
 
 
@@ -229,4 +238,13 @@ def decode_decision(data: JsonObject) -> Decision:
         principal=data["principal"],
         rate_bps=data["rate_bps"],
         policy_version=data["policy_version"],
+        model_version=data.get("model_version"),
+        pd=data.get("pd"),
+        expected_loss=data.get("expected_loss"),
+        value=data.get("value"),
+        score=data.get("score"),
+        input_hash=data.get("input_hash"),
+        decided_by=data.get("decided_by", "robot"),
+        note=data.get("note"),
+        review=None if data.get("review") is None else decode_decision(data["review"]),
     )

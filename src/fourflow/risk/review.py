@@ -1,0 +1,417 @@
+"""The review robot: a bank's product policy, its limits, a model's PD → a decision with reasons.
+
+Pure logic (docs/risk.md, "Policy and decision"): the service gathers the request, the
+features, the score and the bank's current exposures; ``review`` applies the policy in a fixed
+order and returns approve, decline or refer with every reason that applies, in words a credit
+officer accepts. Hard rules decline; a PD in the bank's referral band refers to a person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from fourflow.domain.financing import Decision, Outcome, Reason
+from fourflow.risk.valuation import DEFAULT_LGD, AssetClass, expected_loss, value_receivable
+
+
+@dataclass(frozen=True, slots=True)
+class Factor:
+    """One explanation term: a feature's value and how much risk it adds (positive = riskier)."""
+
+    feature: str
+    value: object
+    contribution: float
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What a model says about one request.
+
+    Attributes:
+        pd: calibrated probability of the bad outcome (30+ days past due or never paid).
+        factors: explanation terms, riskiest first.
+        points: the scorecard's points (higher = safer), for a scorecard.
+        model_version: the registered model's version.
+    """
+
+    pd: float
+    factors: tuple[Factor, ...]
+    points: float | None
+    model_version: str
+
+
+class Scorer(Protocol):
+    """A registered model ready to score one request's features."""
+
+    version: str
+
+    def score(self, features: Mapping[str, float | str]) -> Scored:
+        """PD and explanation of one feature vector."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProductPolicy:
+    """A bank's financing product: what it finances, how much, at what price, within which limits.
+
+    Amounts are minor units of ``currency``; shares are basis points; ``None`` means no limit.
+
+    Attributes:
+        bank_id: the bank whose policy this is.
+        version: recorded with every decision.
+        currency: the currency limits are expressed in.
+        scenarios: eligible scenarios (empty: all).
+        bases: eligible bases (``verified``, ``confirmed``).
+        min_tenor_days / max_tenor_days: remaining tenor accepted.
+        advance_rate_bps: most lent against the outstanding value, per basis.
+        min_verification_score: the lowest four-flow verification score accepted.
+        refer_pd: PD from which a request goes to a person.
+        max_pd: PD above which it is declined.
+        limit_per_borrower / limit_per_debtor: outstanding principal per party.
+        limit_per_scenario / limit_per_industry: outstanding principal per segment.
+        programme_limit: the whole product's outstanding principal.
+        concentration_cap_bps: most of ``programme_limit`` one debtor may take.
+        base_rate_bps / min_spread_bps / max_rate_bps: risk-based pricing bounds.
+        lgd: loss given default per asset class (docs/risk.md).
+        max_findings_warnings: verification warnings above which a request is referred.
+    """
+
+    bank_id: str
+    version: str = "product-1"
+    currency: str = "CNY"
+    scenarios: frozenset[str] = frozenset()
+    bases: frozenset[str] = frozenset({"verified", "confirmed"})
+    min_tenor_days: int = 7
+    max_tenor_days: int = 180
+    advance_rate_bps: Mapping[str, int] = field(
+        default_factory=lambda: {"confirmed": 9_000, "verified": 8_000}
+    )
+    min_verification_score: int = 80
+    refer_pd: float = 0.10
+    max_pd: float = 0.25
+    limit_per_borrower: int | None = None
+    limit_per_debtor: int | None = None
+    limit_per_scenario: int | None = None
+    limit_per_industry: int | None = None
+    programme_limit: int | None = None
+    concentration_cap_bps: int | None = None
+    base_rate_bps: int = 350
+    min_spread_bps: int = 50
+    max_rate_bps: int = 2_400
+    lgd: Mapping[str, float] = field(
+        default_factory=lambda: {k.value: v for k, v in DEFAULT_LGD.items()}
+    )
+    max_findings_warnings: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
+            raise ValueError("policy needs 0 <= refer_pd <= max_pd <= 1")
+        if self.min_tenor_days > self.max_tenor_days:
+            raise ValueError("policy min_tenor_days exceeds max_tenor_days")
+        for basis, bps in self.advance_rate_bps.items():
+            if not 0 < bps <= 10_000:
+                raise ValueError(f"advance rate for {basis} must be in (0, 10000] bps")
+        if self.concentration_cap_bps is not None and self.programme_limit is None:
+            raise ValueError("a concentration cap needs a programme_limit")
+
+    def as_json(self) -> dict[str, Any]:
+        """The policy as plain JSON."""
+        data = asdict(self)
+        data["scenarios"] = sorted(self.scenarios)
+        data["bases"] = sorted(self.bases)
+        data["advance_rate_bps"] = dict(self.advance_rate_bps)
+        data["lgd"] = dict(self.lgd)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ProductPolicy:
+        """A policy from ``as_json`` output (or a hand-written file); unknown keys are errors."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown policy field(s): {', '.join(unknown)}")
+        values = dict(data)
+        for key in ("scenarios", "bases"):
+            if key in values:
+                values[key] = frozenset(values[key])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """A bank's outstanding principal (approved and active financings), minor units."""
+
+    total: int = 0
+    by_borrower: Mapping[str, int] = field(default_factory=dict)
+    by_debtor: Mapping[str, int] = field(default_factory=dict)
+    by_scenario: Mapping[str, int] = field(default_factory=dict)
+    by_industry: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A financing request as the robot sees it.
+
+    Attributes:
+        borrower: the holder asking for the advance.
+        debtor: who owes the receivable.
+        scenario: the trade's scenario.
+        industry: the debtor's industry (for the industry limit), ``unknown`` if not known.
+        basis: ``verified`` or ``confirmed``.
+        outstanding: the holding's outstanding value, minor units.
+        requested: the advance asked for, minor units.
+        currency: its currency.
+        as_of: the decision day.
+        maturity: the asset's maturity.
+        verification_status: ``verified``, ``warnings``, ``failed`` or ``unverified``.
+        verification_score: 0-100.
+        findings: (code, message) of the verification's warnings and errors.
+        dilution_rate: expected dilution (the relationship's credit-note rate).
+        duplicates: invoices of this trade presented to another bank first.
+    """
+
+    borrower: str
+    debtor: str
+    scenario: str
+    industry: str
+    basis: str
+    outstanding: int
+    requested: int
+    currency: str
+    as_of: dt.date
+    maturity: dt.date
+    verification_status: str
+    verification_score: int
+    findings: tuple[tuple[str, str], ...] = ()
+    dilution_rate: float = 0.0
+    duplicates: int = 0
+
+
+def _money(minor: int, currency: str) -> str:
+    return f"{currency} {minor / 100:,.2f}"
+
+
+def input_hash(
+    request: Request, features: Mapping[str, float | str], policy: ProductPolicy, model: str
+) -> str:
+    """Hex SHA-256 of the decision's inputs, canonical JSON (sorted keys, no spaces)."""
+    payload = {
+        "request": {
+            k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(request).items()
+        },
+        "features": dict(features),
+        "policy": policy.as_json(),
+        "model_version": model,
+    }
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _limit_reasons(request: Request, policy: ProductPolicy, exposure: Exposure) -> list[Reason]:
+    """Every limit the request would break, with the headroom left."""
+    reasons: list[Reason] = []
+    ask = request.requested
+    cur = request.currency
+    r, p, e = request, policy, exposure
+    checks = (
+        ("LIMIT_BORROWER", "borrower", p.limit_per_borrower, e.by_borrower.get(r.borrower, 0)),
+        ("LIMIT_DEBTOR", "debtor", p.limit_per_debtor, e.by_debtor.get(r.debtor, 0)),
+        ("LIMIT_SCENARIO", f"scenario {r.scenario}", p.limit_per_scenario,
+         e.by_scenario.get(r.scenario, 0)),
+        ("LIMIT_INDUSTRY", f"industry {r.industry}", p.limit_per_industry,
+         e.by_industry.get(r.industry, 0)),
+        ("LIMIT_PROGRAMME", "the programme", p.programme_limit, e.total),
+    )  # fmt: skip
+    for code, what, limit, used in checks:
+        if limit is not None and used + ask > limit:
+            reasons.append(
+                Reason(
+                    code,
+                    f"the limit for {what} is {_money(limit, cur)}; {_money(used, cur)} is "
+                    f"outstanding, so at most {_money(max(0, limit - used), cur)} more fits",
+                )
+            )
+    if policy.concentration_cap_bps is not None and policy.programme_limit is not None:
+        cap = policy.programme_limit * policy.concentration_cap_bps // 10_000
+        used = exposure.by_debtor.get(request.debtor, 0)
+        if used + ask > cap:
+            reasons.append(
+                Reason(
+                    "CONCENTRATION_CAP",
+                    f"one debtor may take at most {policy.concentration_cap_bps / 100:.0f}% of "
+                    f"the programme ({_money(cap, cur)}); this debtor would reach "
+                    f"{_money(used + ask, cur)}",
+                )
+            )
+    return reasons
+
+
+def _factor_reasons(scored: Scored, top: int = 3) -> list[Reason]:
+    reasons = []
+    for f in scored.factors[:top]:
+        if f.contribution <= 0:
+            break
+        value = f"{f.value:.3g}" if isinstance(f.value, float) else str(f.value)
+        unit = "points" if scored.points is not None else "log-odds"
+        reasons.append(
+            Reason(
+                f"RISK_FACTOR:{f.feature}",
+                f"{f.description} is {value} (adds {abs(f.contribution):.3g} {unit} of risk)",
+            )
+        )
+    return reasons
+
+
+def price_bps(policy: ProductPolicy, pd: float, lgd: float, days: int) -> int:
+    """Risk-based rate: base + max(minimum spread, expected loss per year), capped."""
+    annual_loss_bps = pd * lgd * 10_000 * 365 / max(days, 30)
+    spread = max(policy.min_spread_bps, math.ceil(annual_loss_bps))
+    return min(policy.max_rate_bps, policy.base_rate_bps + spread)
+
+
+def review(
+    *,
+    request: Request,
+    features: Mapping[str, float | str],
+    scored: Scored,
+    policy: ProductPolicy,
+    exposure: Exposure,
+) -> Decision:
+    """Approve, decline or refer the request, with every reason that applies, worst first."""
+    declines: list[Reason] = []
+    refers: list[Reason] = []
+    cur = request.currency
+    if request.duplicates:
+        declines.append(
+            Reason(
+                "DUPLICATE_INVOICE",
+                f"{request.duplicates} invoice(s) of this trade were presented to another "
+                "member of the consortium first (salted fingerprint on the chain)",
+            )
+        )
+    if request.verification_status in ("failed", "unverified"):
+        declines.append(
+            Reason("VERIFICATION_FAILED", f"the four flows are {request.verification_status}")
+        )
+    elif request.verification_score < policy.min_verification_score:
+        declines.append(
+            Reason(
+                "SCORE_TOO_LOW",
+                f"verification score {request.verification_score} is below the minimum "
+                f"{policy.min_verification_score}",
+            )
+        )
+    if policy.scenarios and request.scenario not in policy.scenarios:
+        declines.append(
+            Reason("SCENARIO_NOT_ELIGIBLE", f"the product does not finance {request.scenario}")
+        )
+    if request.basis not in policy.bases:
+        declines.append(
+            Reason("BASIS_NOT_ELIGIBLE", f"items on basis {request.basis} are not financed")
+        )
+    if request.currency != policy.currency:
+        declines.append(
+            Reason("CURRENCY", f"the product lends in {policy.currency}, not {request.currency}")
+        )
+    days = (request.maturity - request.as_of).days
+    if days < policy.min_tenor_days:
+        declines.append(
+            Reason(
+                "TENOR_TOO_SHORT", f"{days} days to maturity, fewer than {policy.min_tenor_days}"
+            )
+        )
+    if days > policy.max_tenor_days:
+        declines.append(
+            Reason("TENOR_TOO_LONG", f"{days} days to maturity, more than {policy.max_tenor_days}")
+        )
+    advance = policy.advance_rate_bps.get(request.basis, 0)
+    most = request.outstanding * advance // 10_000
+    if request.requested > most:
+        declines.append(
+            Reason(
+                "ADVANCE_LIMIT",
+                f"{_money(request.requested, cur)} asked; at most {advance / 100:.0f}% of "
+                f"{_money(request.outstanding, cur)} outstanding = {_money(most, cur)}",
+            )
+        )
+    if request.requested <= 0:
+        declines.append(Reason("AMOUNT", "the amount asked must be positive"))
+    declines.extend(_limit_reasons(request, policy, exposure))
+    if scored.pd > policy.max_pd:
+        declines.append(
+            Reason(
+                "PD_TOO_HIGH", f"probability of default {scored.pd:.1%} exceeds {policy.max_pd:.0%}"
+            )
+        )
+    elif scored.pd > policy.refer_pd:
+        refers.append(
+            Reason(
+                "PD_REFER",
+                f"probability of default {scored.pd:.1%} is in the referral band "
+                f"({policy.refer_pd:.0%}-{policy.max_pd:.0%})",
+            )
+        )
+    if len(request.findings) > policy.max_findings_warnings:
+        refers.append(
+            Reason("FINDINGS", f"{len(request.findings)} verification findings need a person's eye")
+        )
+    noted = [Reason(f"FINDING:{code}", message) for code, message in request.findings[:3]]
+    asset = (
+        AssetClass.CONFIRMED_RECEIVABLE
+        if request.basis == "confirmed"
+        else AssetClass.VERIFIED_RECEIVABLE
+    )
+    lgd = float(policy.lgd.get(asset.value, DEFAULT_LGD[asset]))
+    rate = price_bps(policy, scored.pd, lgd, days)
+    valuation = value_receivable(
+        face=request.outstanding,
+        pd=scored.pd,
+        lgd=lgd,
+        dilution_rate=request.dilution_rate,
+        rate_bps=rate,
+        as_of=request.as_of,
+        maturity=request.maturity,
+    )
+    loss = round(expected_loss(scored.pd, lgd, min(request.requested, request.outstanding)))
+    factors = _factor_reasons(scored)
+    if declines:
+        outcome, reasons, principal, rate_out = (
+            Outcome.DECLINE,
+            declines + refers + factors + noted,
+            0,
+            0,
+        )
+    elif refers:
+        outcome, reasons, principal, rate_out = Outcome.REFER, refers + factors + noted, 0, rate
+    else:
+        approve = Reason(
+            "APPROVED",
+            f"PD {scored.pd:.1%}, expected loss {_money(loss, cur)}, value today "
+            f"{_money(round(valuation.value), cur)}; within every limit",
+        )
+        outcome, reasons, principal, rate_out = (
+            Outcome.APPROVE,
+            [approve, *factors, *noted],
+            request.requested,
+            rate,
+        )
+    return Decision(
+        outcome=outcome,
+        reasons=tuple(reasons),
+        principal=principal,
+        rate_bps=rate_out,
+        policy_version=policy.version,
+        model_version=scored.model_version,
+        pd=round(scored.pd, 6),
+        expected_loss=loss,
+        value=round(valuation.value),
+        score=None if scored.points is None else round(scored.points, 2),
+        input_hash=input_hash(request, features, policy, scored.model_version),
+    )

@@ -256,6 +256,67 @@ class Batch:
     created_at: dt.datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A registered credit model (docs/risk.md, "Learning").
+
+    Attributes:
+        id: the model version (``scorecard-3``, ``lightgbm-4``).
+        kind: ``scorecard`` | ``lightgbm``.
+        role: ``champion`` (scores every request), ``challenger`` (scored alongside, not used)
+            or ``retired``.
+        as_of: the day its training outcomes were read.
+        training_rows: how many past invoices it learnt from.
+        data_hash: hex SHA-256 of its training rows (features and outcomes).
+        metrics: its validation figures (auc, ks, brier, psi reference scores ...).
+        artifact: the model itself as JSON text (no pickle).
+        note: why it holds its role (the promotion decision).
+        created_at: when it was registered (UTC).
+    """
+
+    id: str
+    kind: str
+    role: str
+    as_of: dt.date
+    training_rows: int
+    data_hash: str
+    metrics: Mapping[str, Any]
+    artifact: str
+    note: str | None = None
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAlert:
+    """A monitoring alert raised for the banks and the regulator.
+
+    Attributes:
+        id: alert id.
+        kind: ``drift`` | ``performance`` | ``approval_rate`` | ``realised_loss``.
+        severity: ``warning`` or ``alert``.
+        metric: the figure (``psi``, ``auc``, ``ks`` ...).
+        value: its value.
+        threshold: the threshold it crossed.
+        model_id: the model concerned.
+        bank_id: the bank concerned, if any.
+        as_of: the day measured.
+        message: what happened, in words.
+        created_at: when it was raised (UTC).
+    """
+
+    id: str
+    kind: str
+    severity: str
+    metric: str
+    value: float
+    threshold: float
+    model_id: str | None
+    bank_id: str | None
+    as_of: dt.date
+    message: str
+    created_at: dt.datetime | None = None
+
+
 # --------------------------------------------------------------------------- repositories
 
 
@@ -390,6 +451,23 @@ class Settings(Protocol):
     def put(self, key: str, value: str) -> None: ...
 
 
+class RiskModels(Protocol):
+    """The model registry."""
+
+    def add(self, model: ModelRecord) -> None: ...
+    def set_role(self, model_id: str, role: str, note: str | None) -> None: ...
+    def get(self, model_id: str) -> ModelRecord | None: ...
+    def champion(self) -> ModelRecord | None: ...
+    def list(self) -> builtins.list[ModelRecord]: ...
+
+
+class RiskAlerts(Protocol):
+    """Monitoring alerts."""
+
+    def add(self, alert: RiskAlert) -> None: ...
+    def list(self, bank_id: str | None = None) -> builtins.list[RiskAlert]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
@@ -411,6 +489,10 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def settings(self) -> Settings: ...
+    @property
+    def risk_models(self) -> RiskModels: ...
+    @property
+    def risk_alerts(self) -> RiskAlerts: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -31,9 +31,11 @@ from fourflow.domain.scenarios import Scenario
 from fourflow.services.ports import (
     Batch,
     ChainOp,
+    ModelRecord,
     OpKind,
     OpStatus,
     Repayment,
+    RiskAlert,
     RoutedPart,
     StoredDocument,
     TradeRecord,
@@ -901,3 +903,122 @@ def _upsert(session: Session, table: Table, *, key: str, value: str) -> Insert:
         return pg.on_conflict_do_update(index_elements=[table.c.key], set_=changes)
     lite = sqlite.insert(table).values(row)
     return lite.on_conflict_do_update(index_elements=[table.c.key], set_=changes)
+
+
+# --------------------------------------------------------------------------- risk engine
+
+
+class SqlRiskModels(_Repository):
+    """The model registry: versions, roles, metrics and JSON artifacts."""
+
+    def add(self, model: ModelRecord) -> None:
+        """Register a model version."""
+        now = utc_now()
+        stmt = insert(t.risk_models).values(
+            id=model.id,
+            kind=model.kind,
+            role=model.role,
+            as_of=model.as_of,
+            training_rows=model.training_rows,
+            data_hash=model.data_hash,
+            metrics=dict(model.metrics),
+            artifact=model.artifact,
+            note=model.note,
+            created_at=now,
+            updated_at=now,
+        )
+        self._insert(stmt, lambda: f"model {model.id} already exists")
+
+    def set_role(self, model_id: str, role: str, note: str | None) -> None:
+        """Give a model a new role (champion, challenger, retired) and the reason."""
+        stmt = (
+            update(t.risk_models)
+            .where(t.risk_models.c.id == model_id)
+            .values(role=role, note=note, updated_at=utc_now())
+        )
+        self._update(stmt, f"model {model_id}")
+
+    def get(self, model_id: str) -> ModelRecord | None:
+        """The model version ``model_id``."""
+        row = self._row(select(t.risk_models).where(t.risk_models.c.id == model_id))
+        return None if row is None else _model_from_row(row)
+
+    def champion(self) -> ModelRecord | None:
+        """The model that scores requests now (the latest champion)."""
+        stmt = (
+            select(t.risk_models)
+            .where(t.risk_models.c.role == "champion")
+            .order_by(t.risk_models.c.seq.desc())
+            .limit(1)
+        )
+        row = self._row(stmt)
+        return None if row is None else _model_from_row(row)
+
+    def list(self) -> builtins.list[ModelRecord]:
+        """Every registered version, oldest first."""
+        return [
+            _model_from_row(r)
+            for r in self._rows(select(t.risk_models).order_by(t.risk_models.c.seq))
+        ]
+
+
+def _model_from_row(row: Row[Any]) -> ModelRecord:
+    return ModelRecord(
+        id=row.id,
+        kind=row.kind,
+        role=row.role,
+        as_of=row.as_of,
+        training_rows=row.training_rows,
+        data_hash=row.data_hash,
+        metrics=row.metrics,
+        artifact=row.artifact,
+        note=row.note,
+        created_at=row.created_at,
+    )
+
+
+class SqlRiskAlerts(_Repository):
+    """Monitoring alerts for the banks and the regulator."""
+
+    def add(self, alert: RiskAlert) -> None:
+        """Store an alert."""
+        now = utc_now()
+        stmt = insert(t.risk_alerts).values(
+            id=alert.id,
+            kind=alert.kind,
+            severity=alert.severity,
+            metric=alert.metric,
+            value=alert.value,
+            threshold=alert.threshold,
+            model_id=alert.model_id,
+            bank_id=alert.bank_id,
+            as_of=alert.as_of,
+            message=alert.message,
+            created_at=now,
+            updated_at=now,
+        )
+        self._insert(stmt, lambda: f"alert {alert.id} already exists")
+
+    def list(self, bank_id: str | None = None) -> builtins.list[RiskAlert]:
+        """Alerts, oldest first; for one bank, its own and the platform-wide ones."""
+        stmt = select(t.risk_alerts).order_by(t.risk_alerts.c.seq)
+        if bank_id is not None:
+            stmt = stmt.where(
+                (t.risk_alerts.c.bank_id == bank_id) | t.risk_alerts.c.bank_id.is_(None)
+            )
+        return [
+            RiskAlert(
+                id=r.id,
+                kind=r.kind,
+                severity=r.severity,
+                metric=r.metric,
+                value=r.value,
+                threshold=r.threshold,
+                model_id=r.model_id,
+                bank_id=r.bank_id,
+                as_of=r.as_of,
+                message=r.message,
+                created_at=r.created_at,
+            )
+            for r in self._rows(stmt)
+        ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -272,4 +273,41 @@ settings = Table(
     Column("key", String, primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+# Issue 6: the risk engine's model registry and its monitoring alerts (migration 0006).
+risk_models = Table(
+    "risk_models",
+    metadata,
+    _seq(),
+    _id(),
+    Column("kind", String, nullable=False),
+    Column("role", String, nullable=False, index=True),
+    Column("as_of", Date, nullable=False),
+    Column("training_rows", Integer, nullable=False),
+    Column("data_hash", String, nullable=False),
+    Column("metrics", JSON, nullable=False),
+    Column("artifact", Text, nullable=False),
+    Column("note", Text, nullable=True),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+risk_alerts = Table(
+    "risk_alerts",
+    metadata,
+    _seq(),
+    _id(),
+    Column("kind", String, nullable=False),
+    Column("severity", String, nullable=False),
+    Column("metric", String, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float, nullable=False),
+    Column("model_id", String, nullable=True, index=True),
+    Column("bank_id", String, nullable=True, index=True),
+    Column("as_of", Date, nullable=False),
+    Column("message", Text, nullable=False),
+    *_timestamps(),
+    **ENTITY_OPTIONS,
 )

@@ -16,6 +16,8 @@ from fourflow.adapters.db.repositories import (
     SqlOrganisations,
     SqlOutbox,
     SqlRepayments,
+    SqlRiskAlerts,
+    SqlRiskModels,
     SqlSettings,
     SqlTrades,
 )
@@ -37,6 +39,8 @@ class SqlUnitOfWork:
     batches: SqlBatches
     outbox: SqlOutbox
     settings: SqlSettings
+    risk_models: SqlRiskModels
+    risk_alerts: SqlRiskAlerts
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -57,6 +61,8 @@ class SqlUnitOfWork:
         self.batches = SqlBatches(session)
         self.outbox = SqlOutbox(session)
         self.settings = SqlSettings(session)
+        self.risk_models = SqlRiskModels(session)
+        self.risk_alerts = SqlRiskAlerts(session)
         return self
 
     def __exit__(

@@ -1,0 +1,89 @@
+"""A cold-start model's history: a simulated platform, calibrated on public data.
+
+A platform with no repaid invoices yet cannot learn from its own outcomes. Until it can, the
+first champion learns from a simulated history (the simulator's payment behaviour is fitted
+on the IBM accounts-receivable histories; docs/simulator.md), the way banks start a new
+product on a proxy scorecard. It is registered as such (``bootstrap`` in its note) and is
+replaced by the first ``fourflow risk train`` on the platform's own outcomes that beats it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from fourflow.domain.fraud import FraudLabel
+from fourflow.risk.features import InvoiceFacts
+from fourflow.simulation.generator import Simulation, SimulationParams
+from fourflow.simulation.records import Despatch, Invoice, Party, Payment, Receipt
+from fourflow.simulation.timeline import Record
+
+
+class _Collector:
+    """A simulation sink that keeps only what credit features need."""
+
+    def __init__(self) -> None:
+        self.invoices: dict[str, Invoice] = {}
+        self.credits: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
+        self.payments: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
+        self.logistics: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
+
+    def parties(self, parties: Sequence[Party]) -> None:
+        """Not needed."""
+
+    def document(
+        self, record: Record, *, filed_on: dt.date | None = None, copy: int = 0,
+        native: bool = False,
+    ) -> None:  # fmt: skip
+        """Keep invoices, credit notes, payments and delivery evidence (first copies only)."""
+        if copy:
+            return
+        if isinstance(record, Invoice):
+            if record.credited_invoice is None:
+                self.invoices.setdefault(record.number, record)
+            else:
+                gross = float(record.totals.gross)
+                self.credits[record.credited_invoice[0]].append((record.issue_date, gross))
+        elif isinstance(record, Payment) and record.invoice_number:
+            self.payments[record.invoice_number].append((record.booking_date, float(record.amount)))
+        elif isinstance(record, Despatch):
+            self.logistics[record.order_number].append((record.despatch_date, "despatch_advice"))
+        elif isinstance(record, Receipt):
+            self.logistics[record.order_number].append((record.issue_date, "receipt_advice"))
+
+    def label(self, label: FraudLabel) -> None:
+        """Not needed."""
+
+    def truth(self, row: dict[str, Any]) -> None:
+        """Not needed."""
+
+
+def simulated_history(
+    *, seed: int, trades: int, scenario: str = "manufacturing", months: int = 18
+) -> list[InvoiceFacts]:
+    """The invoices of a clean simulated platform, with their payments and credit notes."""
+    sink = _Collector()
+    params = SimulationParams(
+        seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months
+    )
+    Simulation(params, sink).run()
+    facts = []
+    for number, inv in sink.invoices.items():
+        facts.append(
+            InvoiceFacts(
+                key=f"sim/{number}",
+                trade_id=f"sim/{inv.order_number}",
+                creditor=inv.seller.id,
+                debtor=inv.buyer.id,
+                scenario=scenario,
+                issue_date=inv.issue_date,
+                due_date=inv.due_date,
+                amount=float(inv.totals.gross),
+                payments=tuple(sorted(sink.payments.get(number, ()))),
+                credits=tuple(sorted(sink.credits.get(number, ()))),
+                logistics=tuple(sorted(sink.logistics.get(inv.order_number, ()))),
+            )
+        )
+    return facts

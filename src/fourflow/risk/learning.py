@@ -1,0 +1,299 @@
+"""Learning from outcomes: training, champion/challenger promotion, monitoring (docs/risk.md).
+
+Training rows are past invoices with known outcomes (``features.training_rows``), each with
+its features on its own issue date. Models are validated *out of time*: fitted on the older
+75% of rows, measured on the newest 25%, which is how they will be used (on requests that
+come after). A challenger replaces the champion only when it beats it on the same, newest
+window by a stated margin. Monitoring compares the population a model is scoring now with
+the one it was validated on (PSI) and its realised discrimination (AUC, KS) with the
+validated one, and raises alerts past stated thresholds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fourflow.risk import metrics
+from fourflow.risk.features import DESCRIPTIONS, FEATURES, TrainingRow
+from fourflow.risk.models import (
+    CreditModel,
+    FeatureSpec,
+    fit_lightgbm,
+    fit_scorecard,
+    model_from_json,
+)
+from fourflow.risk.review import Factor, Scored
+
+#: Fewest known outcomes, and fewest bad ones, a model is trained on.
+MIN_ROWS = 200
+MIN_BAD = 20
+#: Share of the newest rows held out for out-of-time validation.
+VALIDATION_SHARE = 0.25
+#: A challenger must beat the champion's AUC by this much on the same window ...
+MIN_AUC_GAIN = 0.005
+#: ... without a worse Brier score than this factor of the champion's.
+MAX_BRIER_RATIO = 1.05
+#: PSI thresholds: stable below 0.10, shift worth a look to 0.25, significant shift above.
+PSI_WARNING = 0.10
+PSI_ALERT = 0.25
+#: Realised AUC this far below the validated AUC raises a performance alert.
+AUC_DROP_ALERT = 0.05
+#: Outcomes needed before realised AUC/KS are judged.
+MIN_MONITOR_OUTCOMES = 50
+
+
+class NotEnoughDataError(ValueError):
+    """Too few known outcomes to train or judge a model."""
+
+
+def feature_specs(exclude: Sequence[str] = ()) -> tuple[FeatureSpec, ...]:
+    """The model library's specs of the platform's features."""
+    return tuple(
+        FeatureSpec(f.name, f.kind, f.monotonic, f.description)  # type: ignore[arg-type]
+        for f in FEATURES
+        if f.name not in exclude
+    )
+
+
+def frame_of(rows: Sequence[Mapping[str, float | str]]) -> pd.DataFrame:
+    """A model's input frame: one column per platform feature, in ``FEATURES`` order."""
+    columns: dict[str, list[Any]] = {f.name: [] for f in FEATURES}
+    for row in rows:
+        for f in FEATURES:
+            columns[f.name].append(row[f.name])
+    out = pd.DataFrame(columns)
+    for f in FEATURES:
+        out[f.name] = out[f.name].astype(str if f.kind == "categorical" else float)
+    return out
+
+
+def model_frame(model: CreditModel, rows: Sequence[Mapping[str, float | str]]) -> pd.DataFrame:
+    """The input frame of ``rows`` restricted to the features ``model`` was fitted on."""
+    return frame_of(rows)[[s.name for s in model.specs]]
+
+
+def data_hash(rows: Sequence[TrainingRow]) -> str:
+    """Hex SHA-256 of the training rows (keys, features, outcomes), canonical JSON."""
+    digest = hashlib.sha256()
+    for r in rows:
+        line = json.dumps([r.key, r.features, r.bad], sort_keys=True, separators=(",", ":"))
+        digest.update(line.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Validation:
+    """A model's figures on an out-of-time window."""
+
+    auc: float
+    ks: float
+    brier: float
+    rows: int
+    bad_rate: float
+
+    def as_json(self) -> dict[str, float]:
+        """Plain JSON."""
+        return {"auc": self.auc, "ks": self.ks, "brier": self.brier, "rows": self.rows,
+                "bad_rate": self.bad_rate}  # fmt: skip
+
+
+def validate(model: CreditModel, rows: Sequence[TrainingRow]) -> tuple[Validation, np.ndarray]:
+    """A model's AUC, KS and Brier score on ``rows``, and its PDs there."""
+    y = np.array([r.bad for r in rows])
+    if len(set(y.tolist())) < 2:
+        raise NotEnoughDataError("the validation window holds only one outcome class")
+    pd_ = model.predict_pd(model_frame(model, [r.features for r in rows]))
+    figures = Validation(
+        auc=round(metrics.auc(y, pd_), 4),
+        ks=round(metrics.ks(y, pd_), 4),
+        brier=round(metrics.brier(y, pd_), 4),
+        rows=len(rows),
+        bad_rate=round(float(y.mean()), 4),
+    )
+    return figures, pd_
+
+
+def split_out_of_time(
+    rows: Sequence[TrainingRow], share: float = VALIDATION_SHARE
+) -> tuple[list[TrainingRow], list[TrainingRow]]:
+    """Older rows to fit on, the newest ``share`` to validate on (rows are in date order)."""
+    ordered = sorted(rows, key=lambda r: (r.issue_date, r.key))
+    cut = int(len(ordered) * (1 - share))
+    return ordered[:cut], ordered[cut:]
+
+
+def check_enough(rows: Sequence[TrainingRow]) -> None:
+    """Refuse to train on too few outcomes, saying how many there are."""
+    bad = sum(r.bad for r in rows)
+    if len(rows) < MIN_ROWS or bad < MIN_BAD:
+        raise NotEnoughDataError(
+            f"{len(rows)} known outcomes ({bad} bad); training needs at least {MIN_ROWS} "
+            f"with {MIN_BAD} bad"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Trained:
+    """A freshly trained model and how it did out of time."""
+
+    kind: str
+    model: CreditModel
+    validation: Validation
+    reference_pd: tuple[float, ...]
+    dropped: tuple[str, ...]
+
+
+def train(rows: Sequence[TrainingRow], *, kinds: Sequence[str], seed: int = 0) -> list[Trained]:
+    """Fit each kind (``scorecard``, ``lightgbm``) on the older rows, validate on the newest.
+
+    Features constant over the fitting rows carry no information and are left out (named in
+    ``dropped``).
+    """
+    check_enough(rows)
+    fit_rows, valid_rows = split_out_of_time(rows)
+    y = np.array([r.bad for r in fit_rows])
+    if y.sum() < MIN_BAD // 2 or sum(r.bad for r in valid_rows) == 0:
+        raise NotEnoughDataError("too few bad outcomes in the fitting or the validation window")
+    frame = frame_of([r.features for r in fit_rows])
+    dropped = tuple(c for c in frame.columns if frame[c].nunique(dropna=False) <= 1)
+    specs = feature_specs(dropped)
+    frame = frame.drop(columns=list(dropped))
+    out = []
+    for kind in kinds:
+        if kind == "scorecard":
+            model: CreditModel = fit_scorecard(frame, y, specs, seed=seed)
+        elif kind == "lightgbm":
+            model = fit_lightgbm(frame, y, specs, seed=seed)
+        else:
+            raise ValueError(f"unknown model kind {kind!r} (scorecard, lightgbm)")
+        figures, pd_ = validate(model, valid_rows)
+        out.append(Trained(kind, model, figures, tuple(float(p) for p in pd_), dropped))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    """Whether a challenger replaces the champion, and why, in words."""
+
+    promote: bool
+    reason: str
+    champion: Validation | None
+    challenger: Validation
+
+
+def compare(
+    champion: CreditModel | None, challenger: CreditModel, window: Sequence[TrainingRow]
+) -> Promotion:
+    """Judge champion and challenger on the same (newest) window of known outcomes."""
+    mine, _ = validate(challenger, window)
+    if champion is None:
+        return Promotion(True, "no champion yet: the first model becomes champion", None, mine)
+    theirs, _ = validate(champion, window)
+    if mine.auc < theirs.auc + MIN_AUC_GAIN:
+        reason = (
+            f"kept the champion: challenger AUC {mine.auc:.4f} does not beat champion "
+            f"{theirs.auc:.4f} by {MIN_AUC_GAIN}"
+        )
+        return Promotion(False, reason, theirs, mine)
+    if mine.brier > theirs.brier * MAX_BRIER_RATIO:
+        reason = (
+            f"kept the champion: challenger Brier {mine.brier:.4f} is worse than champion "
+            f"{theirs.brier:.4f} × {MAX_BRIER_RATIO}"
+        )
+        return Promotion(False, reason, theirs, mine)
+    reason = (
+        f"promoted: challenger AUC {mine.auc:.4f} vs champion {theirs.auc:.4f}, "
+        f"Brier {mine.brier:.4f} vs {theirs.brier:.4f}, on {mine.rows} newest outcomes"
+    )
+    return Promotion(True, reason, theirs, mine)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A monitoring finding before it is stored as an alert."""
+
+    kind: str
+    severity: str
+    metric: str
+    value: float
+    threshold: float
+    message: str
+
+
+def monitor(
+    *,
+    reference_pd: Sequence[float],
+    current_pd: Sequence[float],
+    validated_auc: float | None = None,
+    outcomes: Sequence[tuple[float, int]] = (),
+) -> list[Finding]:
+    """Population stability of the scores now, and realised discrimination where known.
+
+    ``outcomes`` are (PD given at decision, realised bad) of requests whose outcome is known.
+    """
+    found: list[Finding] = []
+    if len(current_pd) >= 30 and len(reference_pd) >= 30:
+        psi = round(metrics.psi(np.asarray(reference_pd), np.asarray(current_pd)), 4)
+        if psi >= PSI_ALERT:
+            found.append(
+                Finding("drift", "alert", "psi", psi, PSI_ALERT,
+                        f"score population shifted: PSI {psi:.3f} ≥ {PSI_ALERT} over "
+                        f"{len(current_pd)} scores; review the model before relying on it")
+            )  # fmt: skip
+        elif psi >= PSI_WARNING:
+            found.append(
+                Finding("drift", "warning", "psi", psi, PSI_WARNING,
+                        f"score population moving: PSI {psi:.3f} ≥ {PSI_WARNING}")
+            )  # fmt: skip
+    if validated_auc is not None and len(outcomes) >= MIN_MONITOR_OUTCOMES:
+        p = np.array([o[0] for o in outcomes])
+        y = np.array([o[1] for o in outcomes])
+        if 0 < y.sum() < len(y):
+            auc = round(metrics.auc(y, p), 4)
+            floor = round(validated_auc - AUC_DROP_ALERT, 4)
+            if auc < floor:
+                found.append(
+                    Finding("performance", "alert", "auc", auc, floor,
+                            f"realised AUC {auc:.3f} on {len(y)} outcomes is below the "
+                            f"validated {validated_auc:.3f} less {AUC_DROP_ALERT}")
+                )  # fmt: skip
+    return found
+
+
+class ModelScorer:
+    """A registered model, ready to score one request (``review.Scorer``)."""
+
+    def __init__(self, version: str, model: CreditModel) -> None:
+        self.version = version
+        self.model = model
+
+    @classmethod
+    def from_artifact(cls, version: str, artifact: str) -> ModelScorer:
+        """Load a registered model's JSON artifact."""
+        return cls(version, model_from_json(json.loads(artifact)))
+
+    def pds(self, rows: Sequence[Mapping[str, float | str]]) -> np.ndarray:
+        """PDs of many feature vectors at once."""
+        return self.model.predict_pd(model_frame(self.model, rows))
+
+    def score(self, features: Mapping[str, float | str]) -> Scored:
+        """PD, explanation and (for a scorecard) points of one feature vector."""
+        frame = model_frame(self.model, [features])
+        pd_ = float(self.model.predict_pd(frame)[0])
+        factors = tuple(
+            Factor(f.feature, f.value, f.contribution, DESCRIPTIONS.get(f.feature, f.description))
+            for f in self.model.explain(frame, top=5)
+        )
+        points = None
+        score_points = getattr(self.model, "score_points", None)
+        if score_points is not None:
+            points = float(score_points(frame)[0])
+        return Scored(pd_, factors, points, self.version)

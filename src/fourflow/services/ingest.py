@@ -9,8 +9,9 @@ tabular export may report bad document groups and keep the good ones: the reader
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from fourflow.domain.documents import DocumentKind, business_key_text
@@ -75,12 +76,29 @@ class DocumentOutcome:
 
 @dataclass(slots=True)
 class _Read:
-    """A file after reading: its documents, or why it was refused."""
+    """A file after reading: its documents, or why it was refused.
+
+    ``prints`` holds each parsed document's content fingerprint and business key, taken on
+    the reading thread (hashing releases the GIL) once the documents are final.
+    """
 
     file: SubmittedFile
     parsed: list[ParsedDocument]
     errors: tuple[dict[str, str], ...] = ()
     signature: Mapping[str, str] | None = None
+    prints: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+def _fingerprints(
+    parsed: Sequence[ParsedDocument], algorithm: HashAlgorithm
+) -> list[tuple[str, str | None]]:
+    """The content fingerprint and business-key fingerprint of each parsed document."""
+    prints: list[tuple[str, str | None]] = []
+    for item in parsed:
+        key_text = business_key_text(item.document)
+        bkey = fingerprint(key_text.encode("utf-8"), algorithm) if key_text else None
+        prints.append((fingerprint(item.canonical, algorithm), bkey))
+    return prints
 
 
 def _errors_of(exc: Exception) -> tuple[dict[str, str], ...]:
@@ -129,17 +147,14 @@ def _store(
     algorithm: HashAlgorithm,
 ) -> list[DocumentOutcome]:
     outcomes: list[DocumentOutcome] = []
-    prints = [[fingerprint(item.canonical, algorithm) for item in read.parsed] for read in reads]
-    known = uow.documents.known_fingerprints([fp for fps in prints for fp in fps])
+    known = uow.documents.known_fingerprints([fp for read in reads for fp, _key in read.prints])
     new: list[StoredDocument] = []
     now = clock.now()
-    for read, fps in zip(reads, prints, strict=True):
+    for read in reads:
         source = read.file.source
         if read.errors:
             outcomes.append(DocumentOutcome(source, "rejected", errors=read.errors))
-        for item, fp in zip(read.parsed, fps, strict=True):
-            key_text = business_key_text(item.document)
-            bkey = fingerprint(key_text.encode("utf-8"), algorithm) if key_text else None
+        for item, (fp, bkey) in zip(read.parsed, read.prints, strict=True):
             if fp in known:
                 outcomes.append(DocumentOutcome(source, "duplicate", known[fp], item, fp, bkey))
                 continue
@@ -247,14 +262,37 @@ def ingest_files(
         result = _read(file, reader, verifier, uow_factory, submitter_id)
         if scenario is not None:
             result.parsed = [_with_scenario(p, scenario) for p in result.parsed]
+        result.prints = _fingerprints(result.parsed, algorithm)
         return result
 
     outcomes: list[DocumentOutcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, read_threads)) as pool:
-        for chunk in _chunks(files, batch_size):
-            reads = list(pool.map(read, chunk))
-            outcomes.extend(_store_batch(uow_factory, reads, clock, submitter_id, algorithm))
+    threads = max(1, read_threads)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        # Read ahead: the threads read the next batch while this one is stored.
+        reads = _read_ahead(pool, read, files, window=batch_size + 2 * threads)
+        for chunk in _chunks(reads, batch_size):
+            outcomes.extend(_store_batch(uow_factory, chunk, clock, submitter_id, algorithm))
     return outcomes
+
+
+def _read_ahead(
+    pool: ThreadPoolExecutor,
+    read: Callable[[SubmittedFile], _Read],
+    files: Iterable[SubmittedFile],
+    window: int,
+) -> Iterator[_Read]:
+    """Each file read on ``pool``, in order, with up to ``window`` files read in advance."""
+    pending: deque[Future[_Read]] = deque()
+    try:
+        for file in files:
+            pending.append(pool.submit(read, file))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
 
 
 def _with_scenario(parsed: ParsedDocument, scenario: Scenario) -> ParsedDocument:
@@ -264,10 +302,10 @@ def _with_scenario(parsed: ParsedDocument, scenario: Scenario) -> ParsedDocument
     return replace(parsed, document=replace(parsed.document, scenario=scenario))
 
 
-def _chunks(files: Iterable[SubmittedFile], size: int) -> Iterator[list[SubmittedFile]]:
-    chunk: list[SubmittedFile] = []
-    for file in files:
-        chunk.append(file)
+def _chunks(items: Iterable[_Read], size: int) -> Iterator[list[_Read]]:
+    chunk: list[_Read] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) >= size:
             yield chunk
             chunk = []

@@ -9,8 +9,11 @@ is validated against its UBL 2.1 maindoc schema before it is mapped; ``validate`
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import cast
 
 from lxml import etree
 
@@ -198,30 +201,150 @@ def account_identifiers(account: str | None) -> tuple[str | None, list[Identifie
 
 
 # --- small readers --------------------------------------------------------------------------
+#
+# The mapping reads a schema-valid tree. Every element it looks into is indexed once: its
+# children grouped by tag, in document order, in one pass. A path is a tuple of Clark tags
+# followed child by child, so the first element at ``a/b`` is the first ``b`` of the first
+# ``a`` that has one: XPath's ``(a/b)[1]``, in document order. This replaced about 110
+# compiled XPath calls and a dozen ElementPath searches per invoice.
+
+Steps = tuple[str, ...]
+Index = dict[str, list[etree._Element]]
 
 
-def _first(node: etree._Element, paths: tuple[str, ...]) -> etree._Element | None:
-    for path in paths:
-        found = node.find(path, NS)
+@cache
+def _steps(path: str) -> Steps:
+    """``cac:Price/cbc:PriceAmount`` as a tuple of Clark tags."""
+    tags: list[str] = []
+    for step in path.split("/"):
+        prefix, _, local = step.partition(":")
+        tags.append(f"{{{NS[prefix]}}}{local}")
+    return tuple(tags)
+
+
+def _index(element: etree._Element) -> Index:
+    """The children of ``element`` by tag, each list in document order (one pass)."""
+    index: Index = {}
+    for child in element:
+        tag = child.tag
+        found = index.get(tag)
+        if found is None:
+            index[tag] = [child]
+        else:
+            found.append(child)
+    return index
+
+
+def _below(element: etree._Element, steps: Steps) -> Iterator[etree._Element]:
+    """The elements at ``steps`` under ``element``, in document order.
+
+    A plain scan of the children: the elements met here have a handful of children, where
+    comparing tags is cheaper than ``iterchildren(tag)`` (which builds a tag matcher).
+    """
+    tag = steps[0]
+    for child in element:
+        if child.tag == tag:
+            if len(steps) == 1:
+                yield child
+            else:
+                yield from _below(child, steps[1:])
+
+
+def _first_below(element: etree._Element, steps: Steps) -> etree._Element | None:
+    """The first element at ``steps`` under ``element`` (``_below`` without a generator)."""
+    tag = steps[0]
+    for child in element:
+        if child.tag == tag:
+            if len(steps) == 1:
+                return child
+            found = _first_below(child, steps[1:])
+            if found is not None:
+                return found
+    return None
+
+
+def _all(index: Index, steps: Steps) -> Iterator[etree._Element]:
+    """The elements at ``steps`` under the indexed element, in document order."""
+    for element in index.get(steps[0], ()):
+        if len(steps) == 1:
+            yield element
+        else:
+            yield from _below(element, steps[1:])
+
+
+def _find(index: Index, steps: Steps) -> etree._Element | None:
+    """The first element at ``steps`` under the indexed element, or None."""
+    found = index.get(steps[0])
+    if not found:
+        return None
+    if len(steps) == 1:
+        return found[0]
+    rest = steps[1:]
+    for element in found:
+        below = _first_below(element, rest)
+        if below is not None:
+            return below
+    return None
+
+
+def _first(index: Index, paths: tuple[Steps, ...]) -> etree._Element | None:
+    """The first element at the first of ``paths`` that has one."""
+    for steps in paths:
+        found = _find(index, steps)
         if found is not None:
             return found
     return None
 
 
-_TEXT_XPATHS: dict[str, etree.XPath] = {}
+_STRING_VALUE = etree.XPath("string()")
 
 
-def _text(node: etree._Element, path: str) -> str | None:
-    """Stripped text of the first element at ``path`` (a leaf), or None when absent or empty.
+def _string(element: etree._Element | None) -> str | None:
+    """The stripped string value (XPath ``string()``) of ``element``, or None when empty.
 
-    A compiled XPath ``string()`` per path: about 2.5 times faster than ``find`` plus
-    ``.text`` on these leaf elements, and this runs about a hundred times per document.
+    A leaf's string value is its ``text``; only an element with children (comments,
+    processing instructions) needs XPath to join its text nodes.
     """
-    xpath = _TEXT_XPATHS.get(path)
-    if xpath is None:
-        xpath = _TEXT_XPATHS.setdefault(path, etree.XPath(f"string(({path})[1])", namespaces=NS))
-    value = str(xpath(node)).strip()
-    return value or None
+    if element is None:
+        return None
+    value = (element.text or "") if len(element) == 0 else str(_STRING_VALUE(element))
+    return value.strip() or None
+
+
+def _text(index: Index, steps: Steps) -> str | None:
+    """Stripped string value of the first element at ``steps``, or None when absent or empty.
+
+    ``_string(_find(index, steps))``, inlined: this runs about a hundred times per invoice.
+    """
+    found = index.get(steps[0])
+    if not found:
+        return None
+    if len(steps) == 1:
+        element: etree._Element | None = found[0]
+    else:
+        rest = steps[1:]
+        for parent in found:
+            element = _first_below(parent, rest)
+            if element is not None:
+                break
+        else:
+            return None
+    assert element is not None
+    value = (element.text or "") if len(element) == 0 else str(_STRING_VALUE(element))
+    return value.strip() or None
+
+
+def _decimal_at(value: str | None, where: str, step: str) -> Decimal | None:
+    """``parse_decimal(value, f"{where}/{step}")``, the message built only when it fails."""
+    if value is None:
+        return None
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        return parse_decimal(value, f"{where}/{step}")  # raises, saying where
+    return result
 
 
 def parse_date(value: str | None, where: str) -> dt.date | None:
@@ -268,80 +391,115 @@ def signed_line(
 
 # --- mapping --------------------------------------------------------------------------------
 
+_ID = _steps("cbc:ID")
+_PARTY = _steps("cac:Party")
+_LEGAL_COMPANY_ID = _steps("cac:PartyLegalEntity/cbc:CompanyID")
+_PARTY_TAX_SCHEME = _steps("cac:PartyTaxScheme")
+_COMPANY_ID = _steps("cbc:CompanyID")
+_TAX_SCHEME_ID = _steps("cac:TaxScheme/cbc:ID")
+_ENDPOINT_ID = _steps("cbc:EndpointID")
+_PARTY_ID = _steps("cac:PartyIdentification/cbc:ID")
+_REGISTRATION_NAME = _steps("cac:PartyLegalEntity/cbc:RegistrationName")
+_PARTY_NAME = _steps("cac:PartyName/cbc:Name")
+_PAYEE_PARTY = _steps("cac:PayeeParty")
+_PAYEE_ACCOUNT = _steps("cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")
+_ITEM_TAG = _steps("cac:Item")[0]
+_ITEM_NAMES = tuple(
+    _steps(path)
+    for path in (
+        "cac:SellersItemIdentification/cbc:ID",
+        "cac:StandardItemIdentification/cbc:ID",
+        "cbc:Name",
+        "cac:BuyersItemIdentification/cbc:ID",
+        "cbc:Description",
+    )
+)
+_PRICE_AMOUNT = _steps("cac:Price/cbc:PriceAmount")
+_BASE_QUANTITY = _steps("cac:Price/cbc:BaseQuantity")
+_LINE_AMOUNT = _steps("cbc:LineExtensionAmount")
+_TAX_AMOUNT = _steps("cac:TaxTotal/cbc:TaxAmount")
+_CURRENCY = _steps("cbc:DocumentCurrencyCode")
+_ISSUE_DATE = _steps("cbc:IssueDate")
+_CUSTOMIZATION_ID = _steps("cbc:CustomizationID")
+_UBL_VERSION_ID = _steps("cbc:UBLVersionID")
+_DUE_DATE_STEPS = tuple(_steps(path) for path in _DUE_DATES)
+_DELIVERY_DATE_STEPS = tuple(_steps(path) for path in _DELIVERY_DATES)
+# References from the root's own children are followed through the index; those under any
+# child (``*/...``, the line references) by a compiled XPath, in document order either way.
+_REFERENCE_LOOKUPS: tuple[tuple[Steps | etree.XPath, DocumentKind], ...] = tuple(
+    (etree.XPath(path, namespaces=NS) if path.startswith("*/") else _steps(path), kind)
+    for path, kind in _REFERENCES
+)
+
 
 def _party(holder: etree._Element | None, account: str | None = None) -> PartyRef:
-    party = holder.find("cac:Party", NS) if holder is not None else None
+    party = _find(_index(holder), _PARTY) if holder is not None else None
     if party is None:
         return PartyRef(account=account)
+    index = _index(party)
     found: list[Identifier] = []
-    for legal in party.iterfind("cac:PartyLegalEntity/cbc:CompanyID", NS):
-        if text(legal):
-            found.append(
-                company_identifier(text(legal) or "", scheme_id=legal.get("schemeID"), tax=False)
-            )
-    for tax_scheme in party.iterfind("cac:PartyTaxScheme", NS):
-        tax_id = _text(tax_scheme, "cbc:CompanyID")
-        scheme = _text(tax_scheme, "cac:TaxScheme/cbc:ID") or "VAT"
+    for legal in _all(index, _LEGAL_COMPANY_ID):
+        value = text(legal)
+        if value:
+            found.append(company_identifier(value, scheme_id=legal.get("schemeID"), tax=False))
+    for tax_scheme in _all(index, _PARTY_TAX_SCHEME):
+        tax_index = _index(tax_scheme)
+        tax_id = _text(tax_index, _COMPANY_ID)
+        scheme = _text(tax_index, _TAX_SCHEME_ID) or "VAT"
         if tax_id:
             is_vat = scheme.upper() == "VAT"
             found.append(company_identifier(tax_id, scheme_id=scheme, tax=is_vat))
-    for ident in (
-        *party.iterfind("cbc:EndpointID", NS),
-        *party.iterfind("cac:PartyIdentification/cbc:ID", NS),
-    ):
-        if text(ident):
+    for ident in (*_all(index, _ENDPOINT_ID), *_all(index, _PARTY_ID)):
+        value = text(ident)
+        if value:
             found.append(
-                scheme_identifier(
-                    ident.get("schemeID"), text(ident) or "", agency=ident.get("schemeAgencyID")
-                )
+                scheme_identifier(ident.get("schemeID"), value, agency=ident.get("schemeAgencyID"))
             )
     account, iban = account_identifiers(account)
-    name = _text(party, "cac:PartyLegalEntity/cbc:RegistrationName") or _text(
-        party, "cac:PartyName/cbc:Name"
-    )
+    name = _text(index, _REGISTRATION_NAME) or _text(index, _PARTY_NAME)
     return PartyRef(name=name, identifiers=unique(found + iban), account=account)
 
 
-def _payee_account(root: etree._Element) -> str | None:
+def _payee_account(index: Index) -> str | None:
     # A separate payee (a factor, in factoring) owns the account, not the seller.
-    if root.find("cac:PayeeParty", NS) is not None:
+    if _find(index, _PAYEE_PARTY) is not None:
         return None
-    return _text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID")
+    return _text(index, _PAYEE_ACCOUNT)
 
 
-def _item(line: etree._Element, line_id: str) -> str:
-    item = line.find("cac:Item", NS)
-    if item is None:
+def _item(line: Index, line_id: str) -> str:
+    items = line.get(_ITEM_TAG)
+    if not items:
         return line_id
-    return (
-        _text(item, "cac:SellersItemIdentification/cbc:ID")
-        or _text(item, "cac:StandardItemIdentification/cbc:ID")
-        or _text(item, "cbc:Name")
-        or _text(item, "cac:BuyersItemIdentification/cbc:ID")
-        or _text(item, "cbc:Description")
-        or line_id
-    )
+    index = _index(items[0])
+    for steps in _ITEM_NAMES:
+        name = _text(index, steps)
+        if name:
+            return name
+    return line_id
 
 
-def _unit_price(line: etree._Element, where: str) -> Decimal | None:
-    price = parse_decimal(_text(line, "cac:Price/cbc:PriceAmount"), f"{where}/Price")
-    base = parse_decimal(_text(line, "cac:Price/cbc:BaseQuantity"), f"{where}/BaseQuantity")
+def _unit_price(line: Index, where: str) -> Decimal | None:
+    price = _decimal_at(_text(line, _PRICE_AMOUNT), where, "Price")
+    base = _decimal_at(_text(line, _BASE_QUANTITY), where, "BaseQuantity")
     if price is not None and base not in (None, 0):
         assert base is not None
         return price / base
     return price
 
 
-def _lines(root: etree._Element, ubl: UblKind) -> tuple[DocumentLine, ...]:
+def _lines(root: Index, ubl: UblKind) -> tuple[DocumentLine, ...]:
     lines: list[DocumentLine] = []
-    for n, line in enumerate(root.iterfind(ubl.line, NS), start=1):
-        line_id = _text(line, "cbc:ID") or str(n)
+    quantity_steps = _steps(ubl.quantity)
+    for n, element in enumerate(_all(root, _steps(ubl.line)), start=1):
+        line = _index(element)
+        line_id = _text(line, _ID) or str(n)
         where = f"{ubl.line}[{n}]"
-        quantity_el = line.find(ubl.quantity, NS)
-        quantity = parse_decimal(text(quantity_el), f"{where}/{ubl.quantity}")
+        quantity_el = _find(line, quantity_steps)
+        quantity = _decimal_at(text(quantity_el), where, ubl.quantity)
         if quantity is None or quantity_el is None:
             continue  # a line that states no quantity (a bare receipt line) carries no goods
-        amount = parse_decimal(_text(line, "cbc:LineExtensionAmount"), f"{where}/amount")
+        amount = _decimal_at(_text(line, _LINE_AMOUNT), where, "amount")
         lines.append(
             signed_line(
                 line_id,
@@ -355,10 +513,11 @@ def _lines(root: etree._Element, ubl: UblKind) -> tuple[DocumentLine, ...]:
     return tuple(lines)
 
 
-def _references(root: etree._Element) -> tuple[DocumentRef, ...]:
+def _references(root: etree._Element, index: Index) -> tuple[DocumentRef, ...]:
     refs: list[DocumentRef] = []
-    for path, kind in _REFERENCES:
-        for element in root.iterfind(path, NS):
+    for lookup, kind in _REFERENCE_LOOKUPS:
+        found = lookup(root) if isinstance(lookup, etree.XPath) else _all(index, lookup)
+        for element in cast("Iterable[etree._Element]", found):
             number = text(element)
             if number:
                 refs.append(DocumentRef(kind, number))
@@ -372,8 +531,8 @@ def _money(element: etree._Element | None, currency: str | None, where: str) -> 
     return Money.of(amount, element.get("currencyID") or currency or "")
 
 
-def _tax_total(root: etree._Element, currency: str | None) -> Money | None:
-    amounts = root.findall("cac:TaxTotal/cbc:TaxAmount", NS)
+def _tax_total(index: Index, currency: str | None) -> Money | None:
+    amounts = list(_all(index, _TAX_AMOUNT))
     chosen = next((a for a in amounts if a.get("currencyID") == currency), None)
     if chosen is None and amounts:
         chosen = amounts[0]
@@ -382,10 +541,14 @@ def _tax_total(root: etree._Element, currency: str | None) -> Money | None:
 
 def source_format(root: etree._Element) -> str:
     """``peppol-bis-3`` when the CustomizationID names Peppol, else ``ubl-<UBLVersionID>``."""
-    customization = _text(root, "cbc:CustomizationID") or ""
+    return _source_format(_index(root))
+
+
+def _source_format(index: Index) -> str:
+    customization = _text(index, _CUSTOMIZATION_ID) or ""
     if "peppol" in customization.lower():
         return PEPPOL_FORMAT_NAME
-    version = _text(root, "cbc:UBLVersionID")
+    version = _text(index, _UBL_VERSION_ID)
     return f"ubl-{version}" if version in ("2.0", "2.1") else FORMAT_NAME
 
 
@@ -393,28 +556,29 @@ def map_document(
     root: etree._Element, ubl: UblKind, *, doc_id: str, submitter: str | None
 ) -> Document:
     """Map a schema-valid UBL document to the domain ``Document``."""
-    total_el = root.find(ubl.total, NS) if ubl.total else None
-    currency = _text(root, "cbc:DocumentCurrencyCode") or (
+    index = _index(root)
+    total_el = _find(index, _steps(ubl.total)) if ubl.total else None
+    currency = _text(index, _CURRENCY) or (
         total_el.get("currencyID") if total_el is not None else None
     )
-    issue_date = parse_date(_text(root, "cbc:IssueDate"), "IssueDate")
+    issue_date = parse_date(_text(index, _ISSUE_DATE), "IssueDate")
     assert issue_date is not None  # every supported maindoc requires IssueDate
-    account = _payee_account(root) if ubl.kind.flow is Flow.INFORMATION else None
+    account = _payee_account(index) if ubl.kind.flow is Flow.INFORMATION else None
     return Document(
         id=doc_id,
         kind=ubl.kind,
-        number=_text(root, "cbc:ID") or "",
+        number=_text(index, _ID) or "",
         issue_date=issue_date,
-        seller=_party(_first(root, ubl.seller), account),
-        buyer=_party(_first(root, ubl.buyer)),
+        seller=_party(_first(index, tuple(_steps(p) for p in ubl.seller)), account),
+        buyer=_party(_first(index, tuple(_steps(p) for p in ubl.buyer))),
         currency=currency,
-        lines=_lines(root, ubl),
+        lines=_lines(index, ubl),
         total=_money(total_el, currency, ubl.total or ""),
-        tax_total=_tax_total(root, currency),
-        due_date=parse_date(text(_first(root, _DUE_DATES)), "DueDate"),
-        delivery_date=parse_date(text(_first(root, _DELIVERY_DATES)), "delivery date"),
-        references=_references(root),
-        source_format=source_format(root),
+        tax_total=_tax_total(index, currency),
+        due_date=parse_date(text(_first(index, _DUE_DATE_STEPS)), "DueDate"),
+        delivery_date=parse_date(text(_first(index, _DELIVERY_DATE_STEPS)), "delivery date"),
+        references=_references(root, index),
+        source_format=_source_format(index),
         submitted_by=submitter,
     )
 

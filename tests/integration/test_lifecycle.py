@@ -21,7 +21,6 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
-from fourflow.risk.policy import SimplePolicy
 from fourflow.services import financing, ingest, items, linking, onboarding, relay
 from fourflow.services.audit import audit
 from fourflow.services.demo import MEMBERS, trade_bundle
@@ -102,7 +101,7 @@ def _pass_and_pledge(s: Story) -> tuple[items.Holding, items.Holding, int, dt.da
     s.relay()
     pledge_day = s.item.issue_date + dt.timedelta(days=5)
     fin = financing.request_financing(
-        uow_factory=s.p.uow_factory, policy=SimplePolicy(), holding_id=to_tier2.id,
+        uow_factory=s.p.uow_factory, holding_id=to_tier2.id,
         bank_id=s.org["bank"].id, amount=270_000 * YUAN, actor_id=s.org["tier2"].id,
         as_of=pledge_day,
     )  # fmt: skip

@@ -160,6 +160,7 @@ class Request:
     """A financing request as the robot sees it.
 
     Attributes:
+        id: the request's id (the financing id), so every decision's input hash is unique.
         borrower: the holder asking for the advance.
         debtor: who owes the receivable.
         scenario: the trade's scenario.
@@ -177,6 +178,7 @@ class Request:
         duplicates: invoices of this trade presented to another bank first.
     """
 
+    id: str
     borrower: str
     debtor: str
     scenario: str

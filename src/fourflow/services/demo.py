@@ -24,7 +24,6 @@ from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.scenarios import Scenario
-from fourflow.risk.policy import SimplePolicy
 from fourflow.services import financing, ingest, items, linking, onboarding, relay
 from fourflow.services.items import IssuanceRefusedError
 from fourflow.services.ports import Clock, KeyStore, Ledger, UnitOfWorkFactory
@@ -330,13 +329,13 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
     say("tier 2 asks the bank to finance its part")
     pledge_day = issue_dates[0] + dt.timedelta(days=5)
     fin = financing.request_financing(
-        uow_factory=ctx.uow_factory, policy=SimplePolicy(), holding_id=to_tier2.id,
+        uow_factory=ctx.uow_factory, holding_id=to_tier2.id,
         bank_id=by_key["bank"].id, amount=225_000 * cny, actor_id=by_key["tier2"].id,
         as_of=pledge_day, ledger=ctx.ledger,
     )  # fmt: skip
     # Tier 3 asks for more than the advance rate allows: the policy declines it.
     declined = financing.request_financing(
-        uow_factory=ctx.uow_factory, policy=SimplePolicy(), holding_id=to_tier3.id,
+        uow_factory=ctx.uow_factory, holding_id=to_tier3.id,
         bank_id=by_key["bank"].id, amount=50_000 * cny, actor_id=by_key["tier3"].id,
         as_of=pledge_day, ledger=ctx.ledger,
     )  # fmt: skip

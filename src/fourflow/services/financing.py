@@ -1,31 +1,31 @@
-"""Financing: a holder asks a bank to finance a holding; approved, the holding is pledged."""
+"""Financing: a holder asks a bank to finance a holding; the review robot decides at once.
+
+Approved, the holding is pledged (and locked on the chain); referred, it waits for a person
+(``credit.decide_referral``); declined, the reasons are kept. Every decision is stored with
+the model version and the hash of its inputs, and that hash is queued for the chain.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
-from fourflow.domain.debt import PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
-from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
+from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.domain.parties import Role
-from fourflow.risk.policy import SimplePolicy
-from fourflow.services import fraud
-from fourflow.services.common import (
-    chain_address,
-    get_holding,
-    get_item,
-    get_org,
-    get_trade,
-    new_id,
-)
-from fourflow.services.ports import ChainOp, Ledger, OpKind, UnitOfWorkFactory
+from fourflow.services import credit, fraud
+from fourflow.services.common import get_holding, get_item, get_org, new_id
+from fourflow.services.ports import Ledger, UnitOfWorkFactory
+
+STATUS = {
+    Outcome.APPROVE: FinancingStatus.APPROVED,
+    Outcome.DECLINE: FinancingStatus.DECLINED,
+    Outcome.REFER: FinancingStatus.REFERRED,
+}
 
 
 def request_financing(
     *,
     uow_factory: UnitOfWorkFactory,
-    policy: SimplePolicy,
     holding_id: str,
     bank_id: str,
     amount: int,
@@ -33,13 +33,14 @@ def request_financing(
     as_of: dt.date,
     ledger: Ledger | None = None,
 ) -> Financing:
-    """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; decide at once.
+    """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; the robot decides.
 
     Approval pledges the whole holding to the bank (split first to pledge a part) and
-    queues the pledge on the chain; a decline is stored with its reasons. With a ``ledger``
-    the trade's invoices are first presented to the consortium (salted fingerprints on the
-    chain): an invoice another member was presented first is declined as a duplicate.
+    queues the pledge on the chain. With a ``ledger`` the trade's invoices are first
+    presented to the consortium (salted fingerprints on the chain): an invoice another
+    member was presented first declines the request as a duplicate.
     """
+    scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of)
     elsewhere: tuple[str, ...] = ()
     if ledger is not None:
         with uow_factory() as uow:
@@ -57,20 +58,19 @@ def request_financing(
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
         item = get_item(uow, holding.item_id)
-        trade = get_trade(uow, item.trade_id)
-        decision = policy.decide(
-            item=item, holding=holding, report=trade.report, requested=amount, as_of=as_of
+        financing_id = new_id("fin")
+        decision = credit.review_request(
+            uow=uow,
+            scorer=scorer,
+            request_id=financing_id,
+            holding=holding,
+            bank_id=bank.id,
+            amount=amount,
+            as_of=as_of,
+            duplicates=len(elsewhere),
         )
-        if elsewhere:
-            duplicate = Reason(
-                "DUPLICATE_INVOICE",
-                f"{len(elsewhere)} invoice(s) of this trade were presented to another member "
-                "of the consortium first (salted fingerprint on the chain)",
-            )
-            decision = Decision(Outcome.DECLINE, (duplicate,), 0, 0, decision.policy_version)
-        approved = decision.outcome is Outcome.APPROVE
         financing = Financing(
-            id=new_id("fin"),
+            id=financing_id,
             item_id=item.id,
             holding_id=holding.id,
             borrower_id=actor_id,
@@ -80,33 +80,12 @@ def request_financing(
             rate_bps=decision.rate_bps,
             start_date=as_of,
             maturity_date=item.maturity_date,
-            status=FinancingStatus.APPROVED if approved else FinancingStatus.DECLINED,
+            status=STATUS[decision.outcome],
             decision=decision,
         )
         uow.financings.add(financing)
-        if approved:
-            pledge = PledgeState(
-                bank=bank.id,
-                principal=decision.principal,
-                interest=0,
-                rate_bps=decision.rate_bps,
-                accrued_to=day_number(as_of),
-            )
-            uow.items.update_holding(replace(holding, pledge_bank_id=bank.id, pledge=pledge))
-            uow.outbox.add(
-                ChainOp(
-                    new_id("op"),
-                    OpKind.PLEDGE,
-                    actor_id,
-                    {
-                        "holding_id": holding.id,
-                        "bank_address": chain_address(bank),
-                        "principal": decision.principal,
-                        "rate_bps": decision.rate_bps,
-                        "start_day": day_number(as_of),
-                    },
-                    subject_id=financing.id,
-                )
-            )
+        if decision.outcome is Outcome.APPROVE:
+            credit.pledge(uow, financing, holding, bank)
+        credit.queue_decision_anchor(uow, financing.id, decision)
         uow.commit()
     return financing

@@ -21,7 +21,6 @@ from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
 from fourflow.entrypoints.cli.common import platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
-from fourflow.risk.policy import SimplePolicy
 from fourflow.services import consortium, financing, items, receipts, registration, relay
 from fourflow.services.common import find_org, get_holding, get_item
 
@@ -195,7 +194,6 @@ def item_pledge(
         cur = _item_currency(p, holding_id=holding_id)
         fin = financing.request_financing(
             uow_factory=p.uow_factory,
-            policy=SimplePolicy(),
             holding_id=holding_id,
             bank_id=_org(p, bank),
             amount=_minor(amount, cur),

@@ -13,7 +13,13 @@ from rich.table import Table
 from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
-from fourflow.entrypoints.cli import documents_cmd, items_cmd, simulate_cmd, verify_cmd
+from fourflow.entrypoints.cli import (
+    documents_cmd,
+    finance_cmd,
+    items_cmd,
+    simulate_cmd,
+    verify_cmd,
+)
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
@@ -364,6 +370,9 @@ documents_cmd.register(app)
 items_cmd.register(app)
 simulate_cmd.register(app)
 verify_cmd.register(app)
+risk_app = typer.Typer(help="Credit models: train, monitor, value, evaluate.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+finance_cmd.register(app, risk_app)
 
 
 def main() -> None:

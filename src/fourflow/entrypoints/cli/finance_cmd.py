@@ -1,0 +1,391 @@
+"""CLI commands for the credit review robot (docs/risk.md), registered by main.
+
+``fourflow finance request|decide|list|show|policy`` and the platform side of ``fourflow risk``:
+``train``, ``models``, ``monitor``, ``alerts``, ``value``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.errors import DomainValueError, NotFoundError
+from fourflow.domain.financing import Decision, Financing
+from fourflow.domain.money import Money
+from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
+from fourflow.entrypoints.cli.output import console, emit_json
+from fourflow.services import credit, financing
+from fourflow.services.common import find_org, get_holding, get_item
+
+finance_app = typer.Typer(
+    help="Financing requests and the credit review robot.", no_args_is_help=True
+)
+policy_app = typer.Typer(help="A bank's financing product policy.", no_args_is_help=True)
+finance_app.add_typer(policy_app, name="policy")
+
+AsOrg = Annotated[
+    str | None, typer.Option("--as", help="Requesting holder (USCC or id); default: the creditor.")
+]
+DateOpt = Annotated[str | None, typer.Option(help="Business date YYYY-MM-DD (default today).")]
+
+
+def register(app: typer.Typer, risk_app: typer.Typer) -> None:
+    """Add ``finance`` to ``fourflow`` and the platform's model commands to ``risk``."""
+    app.add_typer(finance_app, name="finance")
+    risk_app.command("train")(risk_train)
+    risk_app.command("models")(risk_models)
+    risk_app.command("monitor")(risk_monitor)
+    risk_app.command("alerts")(risk_alerts)
+    risk_app.command("value")(risk_value)
+
+
+def _day(p: Platform, text: str | None) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text) if text else p.clock.today()
+    except ValueError:
+        raise DomainValueError(f"date {text!r} is not YYYY-MM-DD") from None
+
+
+def _money(minor: int | None, currency: str) -> str | None:
+    return None if minor is None else Money.from_minor(minor, currency).plain()
+
+
+def decision_view(decision: Decision | None, currency: str) -> dict[str, Any] | None:
+    """A decision as JSON: outcome, reasons, model, PD, EL, value, input hash, who decided."""
+    if decision is None:
+        return None
+    return {
+        "outcome": decision.outcome.value,
+        "reasons": [{"code": r.code, "message": r.message} for r in decision.reasons],
+        "principal": _money(decision.principal, currency),
+        "rate_bps": decision.rate_bps,
+        "policy_version": decision.policy_version,
+        "model_version": decision.model_version,
+        "pd": decision.pd,
+        "score": decision.score,
+        "expected_loss": _money(decision.expected_loss, currency),
+        "value": _money(decision.value, currency),
+        "input_hash": decision.input_hash,
+        "decided_by": decision.decided_by,
+        "note": decision.note,
+        "review": decision_view(decision.review, currency),
+    }
+
+
+def financing_view(fin: Financing, currency: str) -> dict[str, Any]:
+    """A financing request as JSON."""
+    return {
+        "request": fin.id,
+        "status": fin.status.value,
+        "item": fin.item_id,
+        "holding": fin.holding_id,
+        "borrower": fin.borrower_id,
+        "bank": fin.bank_id,
+        "currency": currency,
+        "requested": _money(fin.requested, currency),
+        "principal": _money(fin.principal, currency),
+        "rate_bps": fin.rate_bps,
+        "decision": decision_view(fin.decision, currency),
+    }
+
+
+def _print_financing(view: dict[str, Any]) -> None:
+    d = view["decision"] or {}
+    console.print(
+        f"[bold]{view['request']}[/bold] {view['status'].upper()}  requested "
+        f"{view['requested']} {view['currency']}, principal {view['principal']}, "
+        f"rate {view['rate_bps'] / 100:.2f}%"
+    )
+    if d:
+        console.print(
+            f"  model {d['model_version']}  PD {d['pd']:.2%}  EL {d['expected_loss']}  "
+            f"value {d['value']}  decided by {d['decided_by']}"
+        )
+        for r in d["reasons"]:
+            console.print(f"  [cyan]{r['code']}[/cyan] {r['message']}")
+        console.print(f"  input hash {d['input_hash']}")
+
+
+@finance_app.command("request")
+def finance_request(
+    target: Annotated[str, typer.Argument(help="Debt item id (or a holding id).")],
+    bank: Annotated[str, typer.Option(help="The bank asked (USCC or id).")],
+    amount: Annotated[str, typer.Option(help="Advance asked for, in the item's currency.")],
+    as_org: AsOrg = None,
+    as_of: DateOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Ask a bank to finance an item (the holder's holding); the review robot decides now."""
+    with platform() as p:
+        with p.uow_factory() as uow:
+            item = uow.items.get(target)
+            if item is not None:
+                holder = find_org(uow, as_org).id if as_org else item.creditor_id
+                open_ = [
+                    h for h in uow.items.holdings(item.id)
+                    if h.holder_id == holder and h.outstanding > 0 and not h.locked
+                ]  # fmt: skip
+                if not open_:
+                    raise NotFoundError(f"{holder} holds no unpledged part of item {item.id}")
+                holding = max(open_, key=lambda h: h.outstanding)
+            else:
+                holding = get_holding(uow, target)
+                item = get_item(uow, holding.item_id)
+            bank_id = find_org(uow, bank).id
+        fin = financing.request_financing(
+            uow_factory=p.uow_factory,
+            holding_id=holding.id,
+            bank_id=bank_id,
+            amount=Money.of(amount, item.currency).minor,
+            actor_id=holding.holder_id,
+            as_of=_day(p, as_of),
+            ledger=p.require_contracts(),
+        )
+        relay_now(p)
+    view = financing_view(fin, item.currency)
+    if json_out:
+        emit_json(view)
+    else:
+        _print_financing(view)
+
+
+@finance_app.command("decide")
+def finance_decide(
+    request: Annotated[str, typer.Argument(help="The referred request (financing id).")],
+    approve: Annotated[bool, typer.Option("--approve/--decline", help="The decision.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded with the decision).")],
+    by: Annotated[str, typer.Option(help="Who decides (the credit officer).")] = "officer",
+    as_of: DateOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A credit officer decides a referred request, with a recorded reason."""
+    with platform() as p:
+        fin = credit.decide_referral(
+            uow_factory=p.uow_factory,
+            financing_id=request,
+            approve=approve,
+            reason=reason,
+            person=by,
+            as_of=_day(p, as_of),
+        )
+        with p.uow_factory() as uow:
+            currency = get_item(uow, fin.item_id).currency
+        relay_now(p)
+    view = financing_view(fin, currency)
+    if json_out:
+        emit_json(view)
+    else:
+        _print_financing(view)
+
+
+@finance_app.command("list")
+def finance_list(
+    status: Annotated[str | None, typer.Option(help="Only this status (referred ...).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Financing requests, oldest first."""
+    with platform() as p, p.uow_factory() as uow:
+        rows = [
+            financing_view(f, get_item(uow, f.item_id).currency)
+            for f in uow.financings.list()
+            if status is None or f.status.value == status
+        ]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table(title="Financing requests (融资申请)")
+    for col in ("request", "status", "borrower", "requested", "principal", "PD", "model", "by"):
+        table.add_column(col)
+    for r in rows:
+        d = r["decision"] or {}
+        table.add_row(
+            r["request"], r["status"], r["borrower"], r["requested"], r["principal"],
+            f"{d.get('pd') or 0:.2%}", str(d.get("model_version")), str(d.get("decided_by")),
+        )  # fmt: skip
+    console.print(table)
+
+
+@finance_app.command("show")
+def finance_show(request: str, json_out: JsonOpt = False) -> None:
+    """One request with its decision, reasons and the robot's review."""
+    with platform() as p, p.uow_factory() as uow:
+        fin = uow.financings.get(request)
+        if fin is None:
+            raise NotFoundError(f"financing request {request} does not exist")
+        view = financing_view(fin, get_item(uow, fin.item_id).currency)
+    if json_out:
+        emit_json(view)
+    else:
+        _print_financing(view)
+
+
+@policy_app.command("show")
+def policy_show(
+    bank: Annotated[str, typer.Argument(help="The bank (USCC or id).")],
+) -> None:
+    """Print a bank's product policy as JSON."""
+    with platform() as p, p.uow_factory() as uow:
+        emit_json(credit.get_policy(uow, find_org(uow, bank).id).as_json())
+
+
+@policy_app.command("set")
+def policy_set(
+    bank: Annotated[str, typer.Argument(help="The bank (USCC or id).")],
+    file: Annotated[Path, typer.Argument(help="Policy JSON (fields of `policy show`).")],
+) -> None:
+    """Set a bank's product policy from a JSON file (fields left out keep their defaults)."""
+    from fourflow.risk.review import ProductPolicy  # noqa: PLC0415
+
+    with platform() as p:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DomainValueError(f"{file}: not a readable JSON policy ({exc})") from None
+        if not isinstance(data, dict):
+            raise DomainValueError(f"{file}: a policy is a JSON object")
+        with p.uow_factory() as uow:
+            data["bank_id"] = find_org(uow, bank).id
+        try:
+            policy = ProductPolicy.from_json(data)
+        except (TypeError, ValueError) as exc:
+            raise DomainValueError(f"{file}: {exc}") from None
+        credit.set_policy(uow_factory=p.uow_factory, policy=policy)
+    emit_json(policy.as_json())
+
+
+# --------------------------------------------------------------------------- risk (platform)
+
+
+def _model_row(m: Any) -> dict[str, Any]:
+    metrics = {k: v for k, v in m.metrics.items() if k != "reference_pd"}
+    return {
+        "id": m.id, "kind": m.kind, "role": m.role, "as_of": m.as_of.isoformat(),
+        "training_rows": m.training_rows, "data_hash": m.data_hash, "metrics": metrics,
+        "note": m.note,
+    }  # fmt: skip
+
+
+def risk_train(
+    as_of: DateOpt = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the fits.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Retrain on the outcomes known so far; promote a challenger only if it beats the champion."""
+    with platform() as p:
+        report = credit.train(uow_factory=p.uow_factory, as_of=_day(p, as_of), seed=seed)
+    data: dict[str, Any] = {
+        "as_of": report.as_of.isoformat(), "rows": report.rows, "bad": report.bad,
+        "registered": [_model_row(m) for m in report.registered],
+        "champion": report.champion, "promoted": report.promoted, "reason": report.reason,
+    }  # fmt: skip
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"{report.rows} outcomes ({report.bad} bad) known on {report.as_of}")
+    for m in data["registered"]:
+        mt = m["metrics"]
+        console.print(
+            f"  {m['id']} {m['role']}: AUC {mt['auc']:.3f} KS {mt['ks']:.3f} "
+            f"Brier {mt['brier']:.4f} (out of time, {mt['rows']} rows)"
+        )
+    console.print(f"champion: {report.champion} — {report.reason}")
+
+
+def risk_models(json_out: JsonOpt = False) -> None:
+    """The model registry: versions, roles, validation figures."""
+    with platform() as p, p.uow_factory() as uow:
+        rows = [_model_row(m) for m in uow.risk_models.list()]
+    if json_out:
+        emit_json(rows)
+        return
+    table = Table(title="Model registry (模型登记)")
+    for col in ("id", "role", "as of", "rows", "AUC", "KS", "Brier", "note"):
+        table.add_column(col)
+    for r in rows:
+        mt = r["metrics"]
+        table.add_row(
+            r["id"], r["role"], r["as_of"], str(r["training_rows"]), f"{mt['auc']:.3f}",
+            f"{mt['ks']:.3f}", f"{mt['brier']:.4f}", r["note"] or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+def risk_monitor(
+    as_of: DateOpt = None,
+    window: Annotated[int, typer.Option(help="Days of recent invoices scored.")] = 90,
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure the champion now (PSI, realised AUC, approval rate) and raise alerts."""
+    with platform() as p:
+        report = credit.monitor(uow_factory=p.uow_factory, as_of=_day(p, as_of), window_days=window)
+    data: dict[str, Any] = {
+        "as_of": report.as_of.isoformat(), "model": report.model_id, "figures": report.figures,
+        "alerts": [_alert_row(a) for a in report.alerts],
+    }  # fmt: skip
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"model {report.model_id} on {report.as_of}: {report.figures}")
+    for a in data["alerts"]:
+        console.print(f"[red]{a['severity'].upper()}[/red] {a['kind']}: {a['message']}")
+
+
+def _alert_row(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.id, "kind": a.kind, "severity": a.severity, "metric": a.metric,
+        "value": a.value, "threshold": a.threshold, "model": a.model_id, "bank": a.bank_id,
+        "as_of": a.as_of.isoformat(), "message": a.message,
+    }  # fmt: skip
+
+
+def risk_alerts(json_out: JsonOpt = False) -> None:
+    """Monitoring alerts raised so far (what banks and the regulator see)."""
+    with platform() as p, p.uow_factory() as uow:
+        rows = [_alert_row(a) for a in uow.risk_alerts.list()]
+    if json_out:
+        emit_json(rows)
+        return
+    for a in rows:
+        console.print(f"{a['as_of']} {a['severity'].upper()} {a['kind']}: {a['message']}")
+    if not rows:
+        console.print("no alerts")
+
+
+def risk_value(
+    item: Annotated[str, typer.Argument(help="Debt item id.")],
+    bank: Annotated[str | None, typer.Option(help="Value at this bank's rate and LGD.")] = None,
+    as_of: DateOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The value of a receivable today: face less expected dilution and loss, discounted."""
+    with platform() as p:
+        bank_id = None
+        if bank:
+            with p.uow_factory() as uow:
+                bank_id = find_org(uow, bank).id
+        valuation, vector = credit.value_item(
+            uow_factory=p.uow_factory, item_id=item, as_of=_day(p, as_of), bank_id=bank_id
+        )
+    data = {
+        "item": item, "face": round(valuation.face, 2),
+        "expected_dilution": round(valuation.expected_dilution, 2),
+        "expected_loss": round(valuation.expected_loss, 2),
+        "discount": round(valuation.discount, 2), "value": round(valuation.value, 2),
+        "pd": round(valuation.pd, 6), "lgd": valuation.lgd, "days": valuation.days,
+        "features": dict(vector),
+    }  # fmt: skip
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(
+            f"{item}: face {data['face']:,.2f} − dilution {data['expected_dilution']:,.2f} − "
+            f"expected loss {data['expected_loss']:,.2f} − discount {data['discount']:,.2f} "
+            f"= [bold]{data['value']:,.2f}[/bold] (PD {data['pd']:.2%}, LGD {data['lgd']:.0%}, "
+            f"{data['days']} days)"
+        )

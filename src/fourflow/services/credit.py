@@ -1,0 +1,626 @@
+"""The credit review robot and its learning loop (docs/risk.md).
+
+* ``review_request`` scores a financing request with the champion model on point-in-time
+  features, applies the bank's product policy and limits, and returns the decision; the
+  financing service stores it and queues its input hash for the chain.
+* ``decide_referral`` records a person's decision on a referred request, with the reason.
+* ``train`` learns from the outcomes known so far, registers the new versions and promotes a
+  challenger only when it beats the champion; ``monitor`` measures drift and realised
+  performance and raises alerts; ``value_item`` values a receivable today.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
+from fourflow.domain.parties import Organisation, Role
+from fourflow.domain.trades import Trade
+from fourflow.risk.bootstrap import simulated_history
+from fourflow.risk.features import (
+    AssetTerms,
+    History,
+    InvoiceFacts,
+    TrainingRow,
+    features,
+    invoice_facts,
+    logistics_share,
+    training_rows,
+)
+from fourflow.risk.review import Exposure, ProductPolicy, Request, Scorer, review
+from fourflow.risk.valuation import DEFAULT_LGD, AssetClass, Valuation, value_receivable
+from fourflow.services.common import chain_address, get_holding, get_item, get_org, new_id
+from fourflow.services.onboarding import OPERATOR_ORG_KEY
+from fourflow.services.ports import (
+    ChainOp,
+    ModelRecord,
+    OpKind,
+    RiskAlert,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from fourflow.services.verification import load_trades
+from fourflow.verification.rules import TradeContext, verify_trade
+
+if TYPE_CHECKING:  # the ML stack (pandas, scikit-learn, LightGBM) loads on first use
+    from fourflow.risk import learning
+
+POLICY_KEY = "risk.policy:"
+#: The cold-start history: a clean simulated platform (docs/risk.md, "Cold start").
+BOOTSTRAP_SEED = 20_261_129
+BOOTSTRAP_TRADES = 2_000
+#: PDs kept with a model as its reference population for PSI.
+REFERENCE_SIZE = 2_000
+ACTIVE = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def get_policy(uow: UnitOfWork, bank_id: str) -> ProductPolicy:
+    """The bank's product policy (the default product until the bank sets its own)."""
+    text = uow.settings.get(POLICY_KEY + bank_id)
+    if text is None:
+        return ProductPolicy(bank_id=bank_id)
+    return ProductPolicy.from_json(json.loads(text))
+
+
+def set_policy(*, uow_factory: UnitOfWorkFactory, policy: ProductPolicy) -> ProductPolicy:
+    """Store a bank's product policy (replacing the previous one)."""
+    with uow_factory() as uow:
+        bank = get_org(uow, policy.bank_id)
+        if not bank.has_role(Role.BANK):
+            raise DomainValueError(f"{bank.name} is not a bank")
+        uow.settings.put(POLICY_KEY + bank.id, json.dumps(policy.as_json(), sort_keys=True))
+        uow.commit()
+    return policy
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _parties(uow: UnitOfWork) -> dict[str, Organisation]:
+    return {k: o for o in uow.organisations.list() for k in o.known_as()}
+
+
+def platform_history(uow: UnitOfWork) -> tuple[History, dict[str, list[InvoiceFacts]], list[Trade]]:
+    """Every trade's invoices with their payments and credit notes, indexed by debtor."""
+    trades = load_trades(uow, uow.trades.list())
+    by_trade = {t.id: invoice_facts(t) for t in trades}
+    return History.of(f for facts in by_trade.values() for f in facts), by_trade, trades
+
+
+def scores_at_issue(
+    trades: Sequence[Trade], parties: Mapping[str, Organisation]
+) -> dict[str, tuple[float, int]]:
+    """Each trade's verification (score, findings) on its first invoice's date.
+
+    The rules see only the documents dated on or before that day, so a training row never
+    learns from a verification that used its own later payments.
+    """
+    out: dict[str, tuple[float, int]] = {}
+    for trade in trades:
+        invoices = [d.issue_date for d in trade.documents if d.kind.value == "invoice"]
+        if not invoices:
+            continue
+        day = min(invoices)
+        docs = tuple(d for d in trade.documents if d.issue_date <= day)
+        report = verify_trade(TradeContext(replace(trade, documents=docs), parties, as_of=day))
+        out[trade.id] = (float(report.score), len(report.findings))
+    return out
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _next_id(uow: UnitOfWork, kind: str) -> str:
+    return f"{kind}-{sum(1 for m in uow.risk_models.list() if m.kind == kind) + 1}"
+
+
+def _record(
+    uow: UnitOfWork,
+    trained: learning.Trained,
+    *,
+    role: str,
+    as_of: dt.date,
+    rows: Sequence[TrainingRow],
+    note: str,
+    source: str,
+) -> ModelRecord:
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    reference = trained.reference_pd[:REFERENCE_SIZE]
+    record = ModelRecord(
+        id=_next_id(uow, trained.kind),
+        kind=trained.kind,
+        role=role,
+        as_of=as_of,
+        training_rows=len(rows),
+        data_hash=learning.data_hash(rows),
+        metrics={
+            **trained.validation.as_json(),
+            "reference_pd": [round(p, 6) for p in reference],
+            "dropped": list(trained.dropped),
+            "source": source,
+        },
+        artifact=json.dumps(trained.model.to_json(), separators=(",", ":")),
+        note=note,
+    )
+    uow.risk_models.add(record)
+    return record
+
+
+def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> ModelRecord:
+    """Register a cold-start scorecard learnt from a simulated history (if none is registered)."""
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    with uow_factory() as uow:
+        existing = uow.risk_models.champion()
+        if existing is not None:
+            return existing
+    facts = simulated_history(seed=BOOTSTRAP_SEED, trades=BOOTSTRAP_TRADES)
+    history = History.of(facts)
+    known = max(f.issue_date for f in facts)
+    rows = training_rows(history, known)
+    (trained,) = learning.train(rows, kinds=["scorecard"], seed=0)
+    with uow_factory() as uow:
+        existing = uow.risk_models.champion()
+        if existing is not None:  # another process got there first
+            return existing
+        record = _record(
+            uow, trained, role="champion", as_of=as_of, rows=rows,
+            note=f"bootstrap: cold-start scorecard on a simulated history (seed "
+                 f"{BOOTSTRAP_SEED}, {BOOTSTRAP_TRADES} trades); retrain on the platform's "
+                 "own outcomes with `fourflow risk train`",
+            source="simulated",
+        )  # fmt: skip
+        uow.commit()
+    return record
+
+
+def champion_scorer(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> learning.ModelScorer:
+    """The champion model, ready to score (bootstrapped on first use)."""
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    with uow_factory() as uow:
+        record = uow.risk_models.champion()
+    if record is None:
+        record = bootstrap_champion(uow_factory=uow_factory, as_of=as_of)
+    return learning.ModelScorer.from_artifact(record.id, record.artifact)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingReport:
+    """What a retraining cycle did."""
+
+    as_of: dt.date
+    rows: int
+    bad: int
+    registered: tuple[ModelRecord, ...]
+    champion: str
+    promoted: bool
+    reason: str
+
+
+def train(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    as_of: dt.date,
+    seed: int = 0,
+    kinds: Sequence[str] = ("scorecard", "lightgbm"),
+) -> TrainingReport:
+    """Learn from every outcome known on ``as_of``; promote the best new model if it wins.
+
+    New versions are validated out of time; the best of them (by AUC on the newest window)
+    challenges the champion on that same window and replaces it only when it beats it by
+    ``learning.MIN_AUC_GAIN`` without a worse Brier score (``learning.compare``).
+    """
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    with uow_factory() as uow:
+        history, _, trades = platform_history(uow)
+        parties = _parties(uow)
+        champion = uow.risk_models.champion()
+    rows = training_rows(history, as_of, scores=scores_at_issue(trades, parties))
+    learning.check_enough(rows)
+    trained = learning.train(rows, kinds=kinds, seed=seed)
+    best = max(trained, key=lambda t: t.validation.auc)
+    _, window = learning.split_out_of_time(rows)
+    current = (
+        None
+        if champion is None
+        else learning.ModelScorer.from_artifact(champion.id, champion.artifact).model
+    )
+    verdict = learning.compare(current, best.model, window)
+    registered = []
+    with uow_factory() as uow:
+        for t in trained:
+            winner = t is best and verdict.promote
+            note = verdict.reason if t is best else f"challenger (best new model: {best.kind})"
+            registered.append(
+                _record(uow, t, role="champion" if winner else "challenger", as_of=as_of,
+                        rows=rows, note=note, source="platform")
+            )  # fmt: skip
+        if verdict.promote and champion is not None:
+            uow.risk_models.set_role(champion.id, "retired", verdict.reason)
+        uow.commit()
+    new_champion = next((r.id for r in registered if r.role == "champion"), None)
+    return TrainingReport(
+        as_of=as_of,
+        rows=len(rows),
+        bad=sum(r.bad for r in rows),
+        registered=tuple(registered),
+        champion=new_champion or (champion.id if champion else ""),
+        promoted=verdict.promote,
+        reason=verdict.reason,
+    )
+
+
+# --------------------------------------------------------------------------- the review
+
+
+def _depth(uow: UnitOfWork, holding: Holding) -> int:
+    depth, current = 0, holding
+    while current.parent_id is not None and depth < 64:
+        parent = uow.items.get_holding(current.parent_id)
+        if parent is None:
+            break
+        depth += int(parent.holder_id != current.holder_id)
+        current = parent
+    return depth
+
+
+def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
+    """The bank's outstanding principal by borrower, debtor, scenario and industry."""
+    total = 0
+    by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for fin in uow.financings.list():
+        if fin.bank_id != bank_id or fin.status not in ACTIVE:
+            continue
+        item = get_item(uow, fin.item_id)
+        record = uow.trades.get(item.trade_id)
+        scenario = record.scenario.value if record else "unknown"
+        industry = get_org(uow, item.debtor_id).fact("industry") or "unknown"
+        total += fin.principal
+        by["borrower"][fin.borrower_id] += fin.principal
+        by["debtor"][item.debtor_id] += fin.principal
+        by["scenario"][scenario] += fin.principal
+        by["industry"][industry] += fin.principal
+    return Exposure(
+        total=total,
+        by_borrower=dict(by["borrower"]),
+        by_debtor=dict(by["debtor"]),
+        by_scenario=dict(by["scenario"]),
+        by_industry=dict(by["industry"]),
+    )
+
+
+def asset_terms(
+    uow: UnitOfWork,
+    item: DebtItem,
+    holding: Holding,
+    facts: Sequence[InvoiceFacts],
+    as_of: dt.date,
+) -> tuple[AssetTerms, Request]:
+    """The asset's terms and the request skeleton (amount filled in by the caller)."""
+    record = uow.trades.get(item.trade_id)
+    if record is None:
+        raise NotFoundError(f"trade {item.trade_id} does not exist")
+    report = record.report
+    industry = get_org(uow, item.debtor_id).fact("industry") or "unknown"
+    basis = item.basis.name.lower()
+    score = report.score if report else 0
+    findings = tuple((f.code, f.message) for f in report.findings) if report else ()
+    logistics = max((logistics_share(f, as_of) for f in facts), default=0.0)
+    terms = AssetTerms(
+        creditor=item.creditor_id,
+        debtor=item.debtor_id,
+        scenario=record.scenario.value,
+        amount=holding.outstanding / 100,
+        maturity=item.maturity_date,
+        issued=item.issue_date,
+        basis=basis,
+        tier_depth=_depth(uow, holding),
+        verification_score=float(score),
+        findings=len(findings),
+        logistics=logistics,
+        industry=industry,
+    )
+    request = Request(
+        id="",
+        borrower=holding.holder_id,
+        debtor=item.debtor_id,
+        scenario=record.scenario.value,
+        industry=industry,
+        basis=basis,
+        outstanding=holding.outstanding,
+        requested=0,
+        currency=item.currency,
+        as_of=as_of,
+        maturity=item.maturity_date,
+        verification_status=report.status.value if report else "unverified",
+        verification_score=score,
+        findings=findings,
+    )
+    return terms, request
+
+
+def review_request(
+    *,
+    uow: UnitOfWork,
+    scorer: Scorer,
+    request_id: str,
+    holding: Holding,
+    bank_id: str,
+    amount: int,
+    as_of: dt.date,
+    duplicates: int = 0,
+) -> Decision:
+    """The robot's decision on one request, inside the caller's unit of work."""
+    item = get_item(uow, holding.item_id)
+    trades = load_trades(uow, uow.trades.list())
+    history = History.of(f for t in trades for f in invoice_facts(t))
+    own = [f for f in history.all() if f.trade_id == item.trade_id]
+    terms, skeleton = asset_terms(uow, item, holding, own, as_of)
+    vector = features(history, terms, as_of)
+    request = replace(
+        skeleton,
+        id=request_id,
+        requested=amount,
+        duplicates=duplicates,
+        dilution_rate=float(vector["rel_dilution_rate"]),
+    )
+    return review(
+        request=request,
+        features=vector,
+        scored=scorer.score(vector),
+        policy=get_policy(uow, bank_id),
+        exposure=exposure(uow, bank_id),
+    )
+
+
+def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision) -> str | None:
+    """Queue the registration of the decision's input hash on the chain; the op id."""
+    operator = uow.settings.get(OPERATOR_ORG_KEY)
+    if operator is None or decision.input_hash is None:
+        return None
+    op_id = new_id("op")
+    uow.outbox.add(
+        ChainOp(
+            op_id=op_id,
+            kind=OpKind.REGISTER_FINGERPRINTS,
+            sender_org_id=operator,
+            params={"fingerprints": [f"sha256:{decision.input_hash}"]},
+            subject_id=f"decision:{financing_id}",
+        )
+    )
+    return op_id
+
+
+def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organisation) -> None:
+    """Pledge the whole holding to the bank and queue the pledge on the chain."""
+    state = PledgeState(
+        bank=bank.id,
+        principal=financing.principal,
+        interest=0,
+        rate_bps=financing.rate_bps,
+        accrued_to=day_number(financing.start_date),
+    )
+    uow.items.update_holding(replace(holding, pledge_bank_id=bank.id, pledge=state))
+    uow.outbox.add(
+        ChainOp(
+            new_id("op"),
+            OpKind.PLEDGE,
+            financing.borrower_id,
+            {
+                "holding_id": holding.id,
+                "bank_address": chain_address(bank),
+                "principal": financing.principal,
+                "rate_bps": financing.rate_bps,
+                "start_day": day_number(financing.start_date),
+            },
+            subject_id=financing.id,
+        )
+    )
+
+
+def decide_referral(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    financing_id: str,
+    approve: bool,
+    reason: str,
+    person: str,
+    as_of: dt.date,
+) -> Financing:
+    """A person decides a referred request; the decision keeps the robot's review and reason."""
+    if not reason.strip():
+        raise DomainValueError("a person's decision needs a reason")
+    with uow_factory() as uow:
+        fin = uow.financings.get(financing_id)
+        if fin is None:
+            raise NotFoundError(f"financing request {financing_id} does not exist")
+        if fin.status is not FinancingStatus.REFERRED or fin.decision is None:
+            raise ConflictError(
+                f"request {financing_id} is {fin.status.value}; only referred requests "
+                "are decided by a person"
+            )
+        holding = get_holding(uow, fin.holding_id)
+        robot = fin.decision
+        if approve and holding.locked:
+            raise ConflictError(f"holding {holding.id} was pledged meanwhile")
+        outcome = Outcome.APPROVE if approve else Outcome.DECLINE
+        decision = replace(
+            robot,
+            outcome=outcome,
+            reasons=(Reason("PERSON_" + outcome.name, reason.strip()), *robot.reasons),
+            principal=fin.requested if approve else 0,
+            rate_bps=robot.rate_bps if approve else 0,
+            decided_by=f"person:{person}",
+            note=reason.strip(),
+            review=robot,
+            input_hash=_person_hash(robot, outcome, person, reason, as_of),
+        )
+        status = FinancingStatus.APPROVED if approve else FinancingStatus.DECLINED
+        updated = replace(
+            fin,
+            status=status,
+            decision=decision,
+            principal=decision.principal,
+            rate_bps=decision.rate_bps,
+            start_date=as_of,
+        )
+        uow.financings.update(updated)
+        if approve:
+            pledge(uow, updated, holding, get_org(uow, fin.bank_id))
+        queue_decision_anchor(uow, fin.id, decision)
+        uow.commit()
+    return updated
+
+
+def _person_hash(robot: Decision, outcome: Outcome, person: str, reason: str, day: dt.date) -> str:
+    payload = json.dumps(
+        {"review": robot.input_hash, "outcome": outcome.value, "person": person,
+         "reason": reason.strip(), "day": day.isoformat()},
+        sort_keys=True, separators=(",", ":"),
+    )  # fmt: skip
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- valuation
+
+
+def value_item(
+    *, uow_factory: UnitOfWorkFactory, item_id: str, as_of: dt.date, bank_id: str | None = None
+) -> tuple[Valuation, Mapping[str, float | str]]:
+    """A receivable's value on ``as_of`` (outstanding face less expected dilution and loss,
+    discounted at the bank's rate), from the champion's PD on that day's features."""
+    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of)
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        holdings = uow.items.holdings(item.id)
+        trades = load_trades(uow, uow.trades.list())
+        history = History.of(f for t in trades for f in invoice_facts(t))
+        own = [f for f in history.all() if f.trade_id == item.trade_id]
+        root = holdings[0] if holdings else None
+        if root is None:
+            raise NotFoundError(f"item {item_id} has no holdings")
+        whole = replace(root, outstanding=item.outstanding)
+        terms, _ = asset_terms(uow, item, whole, own, as_of)
+        vector = features(history, terms, as_of)
+        policy = get_policy(uow, bank_id) if bank_id else ProductPolicy(bank_id="")
+    scored = scorer.score(vector)
+    asset = (
+        AssetClass.CONFIRMED_RECEIVABLE
+        if terms.basis == "confirmed"
+        else AssetClass.VERIFIED_RECEIVABLE
+    )
+    lgd = float(policy.lgd.get(asset.value, DEFAULT_LGD[asset]))
+    valuation = value_receivable(
+        face=item.outstanding / 100,
+        pd=scored.pd,
+        lgd=lgd,
+        dilution_rate=float(vector["rel_dilution_rate"]),
+        rate_bps=policy.base_rate_bps + policy.min_spread_bps,
+        as_of=as_of,
+        maturity=item.maturity_date,
+    )
+    return valuation, vector
+
+
+# --------------------------------------------------------------------------- monitoring
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorReport:
+    """What monitoring measured on a day, and the alerts it raised."""
+
+    as_of: dt.date
+    model_id: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    alerts: tuple[RiskAlert, ...] = ()
+
+
+def monitor(
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, window_days: int = 90
+) -> MonitorReport:
+    """Measure the champion on the platform now: PSI of the scores of the invoices of the
+    last ``window_days`` against its validation population, realised AUC/KS on outcomes known
+    since it was trained, approval rate and realised loss of its decisions; store alerts."""
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of)
+    with uow_factory() as uow:
+        record = uow.risk_models.get(scorer.version)
+        assert record is not None
+        history, _, trades = platform_history(uow)
+        parties = _parties(uow)
+        financings = uow.financings.list()
+    scores = scores_at_issue(trades, parties)
+    start = as_of - dt.timedelta(days=window_days)
+    recent = [f for f in history.all() if start <= f.issue_date < as_of]
+    vectors = [
+        features(
+            history,
+            AssetTerms(f.creditor, f.debtor, f.scenario, f.amount, f.due_date, f.issue_date,
+                       verification_score=scores.get(f.trade_id, (100.0, 0))[0],
+                       findings=scores.get(f.trade_id, (100.0, 0))[1],
+                       logistics=logistics_share(f, f.issue_date)),
+            f.issue_date,
+        )
+        for f in recent
+    ]  # fmt: skip
+    current = [float(p) for p in scorer.pds(vectors)] if vectors else []
+    known = training_rows(history, as_of, scores=scores, since=record.as_of)
+    outcomes: list[tuple[float, int]] = []
+    if known:
+        pds = scorer.pds([r.features for r in known])
+        outcomes = [(float(p), r.bad) for p, r in zip(pds, known, strict=True)]
+    reference = [float(p) for p in record.metrics.get("reference_pd", [])]
+    found = learning.monitor(
+        reference_pd=reference,
+        current_pd=current,
+        validated_auc=record.metrics.get("auc"),
+        outcomes=outcomes,
+    )
+    decided = [f for f in financings if f.decision and f.decision.model_version == record.id]
+    approved = [f for f in decided if f.status in (*ACTIVE, FinancingStatus.REPAID)]
+    figures: dict[str, Any] = {
+        "population": len(current),
+        "reference": len(reference),
+        "outcomes": len(outcomes),
+        "decisions": len(decided),
+        "approval_rate": round(len(approved) / len(decided), 4) if decided else None,
+        "mean_pd_now": round(float(np.mean(current)), 4) if current else None,
+        "mean_pd_reference": round(float(np.mean(reference)), 4) if reference else None,
+    }
+    for finding in found:
+        figures[finding.metric] = finding.value
+    if len(current) >= 30 and len(reference) >= 30 and "psi" not in figures:
+        from fourflow.risk import metrics  # noqa: PLC0415
+
+        figures["psi"] = round(metrics.psi(np.asarray(reference), np.asarray(current)), 4)
+    alerts = tuple(
+        RiskAlert(
+            id=new_id("alert"), kind=f.kind, severity=f.severity, metric=f.metric,
+            value=f.value, threshold=f.threshold, model_id=record.id, bank_id=None,
+            as_of=as_of, message=f.message,
+        )
+        for f in found
+    )  # fmt: skip
+    if alerts:
+        with uow_factory() as uow:
+            for alert in alerts:
+                uow.risk_alerts.add(alert)
+            uow.commit()
+    return MonitorReport(as_of=as_of, model_id=record.id, figures=figures, alerts=alerts)

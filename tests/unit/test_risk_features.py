@@ -78,7 +78,7 @@ def test_lateness_concentration_and_dilution() -> None:
             100.0,
             paid=((D(2024, 3, 30), 90.0),),
             credits=((D(2024, 3, 20), 10.0),),
-        ),  # fmt: skip
+        ),
         inv("x", "OTHER", D(2024, 3, 1), D(2024, 3, 31), 300.0, paid=((D(2024, 3, 30), 300.0),)),
     ]
     f = features(History.of(rows), asset(), D(2024, 6, 1))

@@ -374,6 +374,13 @@ def load_ar(path: Path, *, history: Sequence[Path] = ()) -> Loaded:
         "hist_days_late_max": ("ascending", "most days late among them"),
         "hist_days_late_last": ("ascending", "days late of the last settled one"),
         "hist_settle_mean": ("ascending", "mean days to settle of them"),
+        "hist_settle_median": ("ascending", "median days to settle of them"),
+        "hist_settle_5": ("ascending", "mean days to settle of the last 5"),
+        "hist_settle_last": ("ascending", "days to settle of the last one"),
+        "hist_settle_min": ("ascending", "fewest days to settle among them"),
+        "hist_settle_std": ("auto", "spread of their days to settle"),
+        "hist_settle_ewm": ("ascending", "days to settle, recent ones weighing most (0.7 decay)"),
+        "hist_settle_channel": ("ascending", "mean days to settle of those billed the same way"),
         "hist_dispute_rate": ("auto", "share of them disputed"),
         "hist_amount_mean": ("auto", "mean amount of them"),
         "amount_vs_hist": ("auto", "invoice amount / their mean amount"),
@@ -382,86 +389,101 @@ def load_ar(path: Path, *, history: Sequence[Path] = ()) -> Loaded:
         "open_count": ("auto", "customer's invoices open on the invoice date"),
         "open_overdue": ("ascending", "of which already past due"),
         "open_amount": ("auto", "amount of the open invoices"),
+        "open_oldest_age": ("auto", "days since the oldest open invoice was issued"),
     }
     return features, y, _specs(features, described, categorical={"country"})
 
 
+HISTORY_FEATURES = (
+    "hist_count",
+    "hist_late_rate",
+    "hist_late_rate_5",
+    "hist_days_late_mean",
+    "hist_days_late_max",
+    "hist_days_late_last",
+    "hist_settle_mean",
+    "hist_settle_median",
+    "hist_settle_5",
+    "hist_settle_last",
+    "hist_settle_min",
+    "hist_settle_std",
+    "hist_settle_ewm",
+    "hist_settle_channel",
+    "hist_dispute_rate",
+    "hist_amount_mean",
+    "amount_vs_hist",
+    "days_since_settled",
+    "days_since_invoice",
+    "open_count",
+    "open_overdue",
+    "open_amount",
+    "open_oldest_age",
+)
+
+
+def _history(
+    day: int, amount: float, paperless: bool, theirs: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """One invoice's customer-history features from that customer's ledger rows."""
+    nan = float("nan")
+    out = dict.fromkeys(HISTORY_FEATURES, nan)
+    issued, settled = theirs["invoice"], theirs["settled"]
+    before = issued < day
+    is_open = before & (settled >= day)
+    out["open_count"] = float(is_open.sum())
+    out["open_overdue"] = float((is_open & (theirs["due"] < day)).sum())
+    out["open_amount"] = float(theirs["amount"][is_open].sum())
+    out["open_oldest_age"] = float(day - issued[is_open].min()) if is_open.any() else 0.0
+    if before.any():
+        out["days_since_invoice"] = float(day - issued[before].max())
+    known = settled < day  # settled strictly before the invoice date; rows sorted by settlement
+    count = int(known.sum())
+    out["hist_count"] = float(count)
+    if count == 0:
+        return out
+    late = theirs["days_late"][known]
+    settle = (settled - issued)[known].astype(float)
+    weights = 0.7 ** np.arange(count)[::-1]  # the latest settlement weighs most
+    same = theirs["paperless"][known] == paperless
+    out.update(
+        {
+            "hist_late_rate": float((late > 0).mean()),
+            "hist_late_rate_5": float((late[-5:] > 0).mean()),
+            "hist_days_late_mean": float(late.mean()),
+            "hist_days_late_max": float(late.max()),
+            "hist_days_late_last": float(late[-1]),
+            "hist_settle_mean": float(settle.mean()),
+            "hist_settle_median": float(np.median(settle)),
+            "hist_settle_5": float(settle[-5:].mean()),
+            "hist_settle_last": float(settle[-1]),
+            "hist_settle_min": float(settle.min()),
+            "hist_settle_std": float(settle.std()),
+            "hist_settle_ewm": float((weights * settle).sum() / weights.sum()),
+            "hist_settle_channel": float(settle[same].mean()) if same.any() else nan,
+            "hist_dispute_rate": float(theirs["disputed"][known].mean()),
+            "hist_amount_mean": float(theirs["amount"][known].mean()),
+            "amount_vs_hist": amount / max(float(theirs["amount"][known].mean()), 1e-9),
+            "days_since_settled": float(day - settled[known].max()),
+        }
+    )
+    return out
+
+
 def _ar_features(rows: pd.DataFrame, past: pd.DataFrame) -> pd.DataFrame:
     """One row of features per invoice of ``rows``, history taken from ``past``."""
-    n = len(rows)
-    out: dict[str, np.ndarray] = {
-        name: np.full(n, np.nan)
-        for name in (
-            "hist_late_rate",
-            "hist_late_rate_5",
-            "hist_days_late_mean",
-            "hist_days_late_max",
-            "hist_days_late_last",
-            "hist_settle_mean",
-            "hist_dispute_rate",
-            "hist_amount_mean",
-            "amount_vs_hist",
-            "days_since_settled",
-            "days_since_invoice",
-        )
-    }
-    for name in ("hist_count", "open_count", "open_overdue", "open_amount"):
-        out[name] = np.zeros(n)
-    by_customer: dict[str, pd.DataFrame] = dict(tuple(past.groupby("customer", sort=False)))
-    for customer, index in rows.groupby("customer", sort=False).indices.items():
-        mine = rows.iloc[index]
-        theirs = by_customer[customer]
-        day = mine["invoice"].to_numpy()[:, None]
-        settled = theirs["settled"].to_numpy()[None, :]
-        issued = theirs["invoice"].to_numpy()[None, :]
-        known = settled < day  # settled strictly before this invoice's date
-        count = known.sum(axis=1)
-        late = (theirs["days_late"].to_numpy() > 0)[None, :]
-        days_late = theirs["days_late"].to_numpy()[None, :]
-        amount = theirs["amount"].to_numpy()[None, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            has = count > 0
-            out["hist_count"][index] = count
-            out["hist_late_rate"][index] = np.where(has, (known & late).sum(1) / count, np.nan)
-            out["hist_days_late_mean"][index] = np.where(
-                has, (known * days_late).sum(1) / count, np.nan
-            )
-            out["hist_days_late_max"][index] = np.where(
-                has, np.where(known, days_late, -1).max(1), np.nan
-            )
-            out["hist_settle_mean"][index] = np.where(
-                has, (known * (settled - issued)).sum(1) / count, np.nan
-            )
-            out["hist_dispute_rate"][index] = np.where(
-                has, (known * theirs["disputed"].to_numpy()[None, :]).sum(1) / count, np.nan
-            )
-            mean_amount = np.where(has, (known * amount).sum(1) / count, np.nan)
-            out["hist_amount_mean"][index] = mean_amount
-            out["amount_vs_hist"][index] = mine["amount"].to_numpy() / mean_amount
-            last_settled = np.where(known, settled, np.iinfo(np.int64).min).max(1)
-            out["days_since_settled"][index] = np.where(has, day[:, 0] - last_settled, np.nan)
-            before = issued < day
-            previous = np.where(before, issued, np.iinfo(np.int64).min).max(1)
-            out["days_since_invoice"][index] = np.where(before.any(1), day[:, 0] - previous, np.nan)
-            is_open = before & ~known
-            out["open_count"][index] = is_open.sum(1)
-            out["open_overdue"][index] = (is_open & (theirs["due"].to_numpy()[None, :] < day)).sum(
-                1
-            )
-            out["open_amount"][index] = (is_open * amount).sum(1)
-        # the last 5 settled before the date, ordered by settlement date
-        order = np.argsort(theirs["settled"].to_numpy(), kind="stable")
-        late_sorted = late[0, order]
-        dl_sorted = days_late[0, order]
-        settled_sorted = theirs["settled"].to_numpy()[order]
-        k = np.searchsorted(settled_sorted, mine["invoice"].to_numpy(), side="left")
-        cum = np.concatenate([[0], np.cumsum(late_sorted)])
-        lo = np.maximum(k - 5, 0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["hist_late_rate_5"][index] = np.where(k > 0, (cum[k] - cum[lo]) / (k - lo), np.nan)
-        out["hist_days_late_last"][index] = np.where(k > 0, dl_sorted[np.maximum(k - 1, 0)], np.nan)
     invoice = rows["invoice"].to_numpy()
     enrolled = rows["paperless_since"].to_numpy() <= invoice
+    past = past.assign(paperless=past["paperless_since"] <= past["invoice"])
+    ledgers: dict[str, dict[str, np.ndarray]] = {}
+    for customer, group in past.groupby("customer", sort=False):
+        theirs = group.sort_values(["settled", "invoice"], kind="stable")
+        ledgers[str(customer)] = {c: theirs[c].to_numpy() for c in theirs.columns}
+    history = [
+        _history(int(day), float(amount), bool(paper), ledgers[str(customer)])
+        for customer, day, amount, paper in zip(
+            rows["customer"], invoice, rows["amount"], enrolled, strict=True
+        )
+    ]
     dates = pd.to_datetime(invoice.astype("datetime64[D]"))
     frame = pd.DataFrame(
         {
@@ -477,8 +499,8 @@ def _ar_features(rows: pd.DataFrame, past: pd.DataFrame) -> pd.DataFrame:
             "day": dates.day.to_numpy().astype(float),
         }
     )
-    for name, values in out.items():
-        frame[name] = values
+    for name in HISTORY_FEATURES:
+        frame[name] = np.array([h[name] for h in history], dtype=float)
     return frame
 
 
@@ -495,10 +517,15 @@ LOADERS: dict[Dataset, Callable[[Path], Loaded]] = {
 }
 
 
-def load(dataset: Dataset, path: Path) -> Loaded:
-    """Load ``dataset`` from ``path`` (a file, or the shared ``credit`` folder)."""
+def resolve(dataset: Dataset, path: Path) -> Path:
+    """``path`` itself, or the dataset's file when ``path`` is the shared ``credit`` folder."""
     if dataset not in LOADERS:
         raise ValueError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
     if path.is_dir():
-        path = path / {"taiwan": TAIWAN_FILE, "german": GERMAN_FILE, "ar": AR_FILE}[dataset]
-    return LOADERS[dataset](path)
+        return path / {"taiwan": TAIWAN_FILE, "german": GERMAN_FILE, "ar": AR_FILE}[dataset]
+    return path
+
+
+def load(dataset: Dataset, path: Path) -> Loaded:
+    """Load ``dataset`` from ``path`` (a file, or the shared ``credit`` folder)."""
+    return LOADERS[dataset](resolve(dataset, path))

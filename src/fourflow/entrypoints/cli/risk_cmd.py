@@ -1,0 +1,95 @@
+"""``fourflow risk``: evaluate the credit models on public data (docs/risk-evaluation.md)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fourflow.entrypoints.cli.common import JsonOpt
+from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.risk.datasets import DATASETS, DatasetError
+from fourflow.risk.evaluate import MODEL_CHOICES, evaluate
+
+risk_app = typer.Typer(help="Credit-risk models: evaluation on public data.", no_args_is_help=True)
+
+
+@risk_app.callback()
+def _risk() -> None:
+    """Credit-risk models: evaluation on public data."""
+
+
+@risk_app.command("evaluate")
+def evaluate_cmd(
+    dataset: Annotated[str, typer.Option(help=f"One of {', '.join(DATASETS)}.")],
+    train: Annotated[
+        Path, typer.Option(help="Train file (or the shared credit folder).", exists=True)
+    ],
+    test: Annotated[
+        Path | None, typer.Option(help="Test file: fit on train, report on test.", exists=True)
+    ] = None,
+    cv: Annotated[
+        int | None, typer.Option(min=2, help="K-fold CV of the train file (default 5).")
+    ] = None,
+    holdout: Annotated[
+        float | None,
+        typer.Option(min=0.01, max=0.99, help="Hold out this share of the train file."),
+    ] = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Repeats of the CV.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of every split and fit.")] = 20250601,
+    model: Annotated[
+        str, typer.Option(help=f"One of {', '.join(MODEL_CHOICES)} (best: inner CV on train).")
+    ] = "best",
+    json_out: JsonOpt = False,
+) -> None:
+    """Fit and measure AUC, KS and Brier on held-out rows; "best" picks by inner CV on train."""
+    if dataset not in DATASETS:
+        err_console.print(f"[red]error:[/red] --dataset must be one of {', '.join(DATASETS)}")
+        raise typer.Exit(2)
+    if model not in MODEL_CHOICES:
+        err_console.print(f"[red]error:[/red] --model must be one of {', '.join(MODEL_CHOICES)}")
+        raise typer.Exit(2)
+    if sum(x is not None for x in (test, cv, holdout)) > 1:
+        err_console.print("[red]error:[/red] give at most one of --test, --cv and --holdout")
+        raise typer.Exit(2)
+    started = time.perf_counter()
+    try:
+        result = evaluate(
+            dataset,  # type: ignore[arg-type]
+            train,
+            test,
+            cv,
+            seed,
+            model,  # type: ignore[arg-type]
+            holdout=holdout,
+            repeats=repeats,
+        )
+    except (DatasetError, ValueError) as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    seconds = round(time.perf_counter() - started, 1)
+    if json_out:
+        emit_json({**result.as_json(), "seconds": seconds})
+        return
+    table = Table(title=f"{dataset}: {result.protocol} (seed {seed}, {seconds} s)")
+    for column in ("model", "AUC", "± AUC", "KS", "Brier", "inner-CV AUC"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for name, f in result.models.items():
+        inner = result.selection.get(name)
+        table.add_row(
+            f"[bold]{name}[/bold]" if name == result.model else name,
+            f"{f.auc:.4f}",
+            f"{f.auc_std:.4f}" if result.cv else "",
+            f"{f.ks:.4f}",
+            f"{f.brier:.4f}",
+            f"{inner:.4f}" if inner is not None else "",
+        )
+    console.print(table)
+    chosen = f" (chosen per split: {', '.join(result.choices)})" if result.choices else ""
+    console.print(
+        f"{result.model}{chosen}: AUC {result.auc:.4f}, KS {result.ks:.4f}, "
+        f"Brier {result.brier:.4f} on {result.n_test} held-out rows of {result.n_train}"
+    )

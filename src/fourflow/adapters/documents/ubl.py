@@ -414,6 +414,7 @@ _ITEM_NAMES = tuple(
         "cbc:Description",
     )
 )
+_PRICE_TAG = _steps("cac:Price")[0]
 _PRICE_AMOUNT = _steps("cac:Price/cbc:PriceAmount")
 _BASE_QUANTITY = _steps("cac:Price/cbc:BaseQuantity")
 _LINE_AMOUNT = _steps("cbc:LineExtensionAmount")
@@ -480,8 +481,19 @@ def _item(line: Index, line_id: str) -> str:
 
 
 def _unit_price(line: Index, where: str) -> Decimal | None:
-    price = _decimal_at(_text(line, _PRICE_AMOUNT), where, "Price")
-    base = _decimal_at(_text(line, _BASE_QUANTITY), where, "BaseQuantity")
+    prices = line.get(_PRICE_TAG)
+    if not prices:
+        return None
+    # The one Price a schema-valid line has is indexed once; several are searched in order.
+    price_at = _index(prices[0]) if len(prices) == 1 else None
+    amount_text = (
+        _text(price_at, _PRICE_AMOUNT[1:]) if price_at is not None else _text(line, _PRICE_AMOUNT)
+    )
+    price = _decimal_at(amount_text, where, "Price")
+    base_text = (
+        _text(price_at, _BASE_QUANTITY[1:]) if price_at is not None else _text(line, _BASE_QUANTITY)
+    )
+    base = _decimal_at(base_text, where, "BaseQuantity")
     if price is not None and base not in (None, 0):
         assert base is not None
         return price / base

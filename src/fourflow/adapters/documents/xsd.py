@@ -43,15 +43,18 @@ def compiled_schema(schema_path: Path) -> etree.XMLSchema:
 
 
 def _entry(schema_path: Path) -> _Compiled:
-    key = schema_path.resolve()
-    entry = _compiled.get(key)
+    # Known under the path it is asked for (resolving a path costs several system calls per
+    # document), and under its resolved path, so that spellings of one file share a schema.
+    entry = _compiled.get(schema_path)
     if entry is not None:
         return entry
+    key = schema_path.resolve()
     with _compile_lock:
         entry = _compiled.get(key)
         if entry is None:
             entry = _Compiled(_compile(key), threading.Lock())
             _compiled[key] = entry
+        _compiled[schema_path] = entry
     return entry
 
 

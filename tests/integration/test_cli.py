@@ -71,3 +71,60 @@ def test_item_show_and_history_after_the_demo(run) -> None:  # type: ignore[no-u
     assert code == 0
     ops = [entry["op"] for entry in json.loads(out)]
     assert ops[:2] == ["issue_item", "transfer"] and ops.count("repay") == 2
+
+
+def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("demo", "--json")
+    assert code == 0
+    demo = json.loads(out)
+    bank = next(m for m in MEMBERS if m.key == "bank").uscc
+    open_item = demo["items"][1]["item_id"]
+
+    # The demo's two requests were decided by the robot with the bootstrap champion.
+    code, out, _ = run("finance", "list", "--json")
+    listed = json.loads(out)
+    assert [r["status"] for r in listed] == ["repaid", "declined"]
+    assert "ADVANCE_LIMIT" in {r["code"] for r in listed[1]["decision"]["reasons"]}
+    assert all(r["decision"]["model_version"] == "scorecard-1" for r in listed)
+    code, out, _ = run("risk", "models", "--json")
+    (model,) = json.loads(out)
+    assert model["role"] == "champion" and model["note"].startswith("bootstrap")
+
+    # The bank refers everything to a person; a credit officer approves with a reason.
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"refer_pd": 0.0, "max_pd": 1.0, "version": "manual-review"}))
+    code, out, err = run("finance", "policy", "set", bank, str(policy))
+    assert code == 0, err
+    assert json.loads(out)["refer_pd"] == 0.0
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"refer_pdd": 0.1}))
+    code, _, err = run("finance", "policy", "set", bank, str(bad))
+    assert code == 1 and "unknown policy field(s): refer_pdd" in " ".join(err.split())
+
+    code, out, err = run("finance", "request", open_item, "--bank", bank, "--amount", "1000",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    referred = json.loads(out)
+    assert referred["status"] == "referred"
+    assert referred["decision"]["reasons"][0]["code"] == "PD_REFER"
+    assert len(referred["decision"]["input_hash"]) == 64
+    assert referred["decision"]["policy_version"] == "manual-review"
+    code, out, err = run("finance", "decide", referred["request"], "--approve",
+                         "--reason", "known debtor, paid every invoice", "--by", "wang.fang",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    decided = json.loads(out)
+    assert decided["status"] == "approved"
+    assert decided["decision"]["decided_by"] == "person:wang.fang"
+    assert decided["decision"]["note"] == "known debtor, paid every invoice"
+    assert decided["decision"]["review"]["outcome"] == "refer"
+    code, _, err = run("finance", "decide", referred["request"], "--decline", "--reason", "x")
+    assert code == 1 and "only referred requests" in " ".join(err.split())
+
+    code, out, err = run("risk", "value", open_item, "--bank", bank, "--json")
+    assert code == 0, err
+    value = json.loads(out)
+    assert 0 < value["value"] < value["face"]
+
+    code, _, err = run("risk", "train")
+    assert code == 1 and "known outcomes" in " ".join(err.split())

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fourflow.domain.errors import DomainValueError
 from fourflow.risk import metrics
 from fourflow.risk.features import DESCRIPTIONS, FEATURES, TrainingRow
 from fourflow.risk.models import (
@@ -49,7 +50,7 @@ AUC_DROP_ALERT = 0.05
 MIN_MONITOR_OUTCOMES = 50
 
 
-class NotEnoughDataError(ValueError):
+class NotEnoughDataError(DomainValueError):
     """Too few known outcomes to train or judge a model."""
 
 

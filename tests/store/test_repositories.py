@@ -242,6 +242,18 @@ def test_trades_add_update_get_list(uow: SqlUnitOfWorkFactory) -> None:
             u.trades.update(b.trade(3))
 
 
+def test_trades_involving_a_party(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as u:
+        u.trades.add(b.trade(1, seller="org-1", buyer="org-2"))
+        u.trades.add(b.trade(2, seller="org-3", buyer="org-2"))
+        u.trades.add(b.trade(3, seller="org-3", buyer="org-1"))
+        u.commit()
+    with uow() as u:
+        assert [t.id for t in u.trades.involving(["org-2"])] == ["trade-1", "trade-2"]
+        assert [t.id for t in u.trades.involving(["org-1", "org-1"])] == ["trade-1", "trade-3"]
+        assert u.trades.involving([]) == []
+
+
 def test_trade_needs_known_organisations(uow: SqlUnitOfWorkFactory) -> None:
     with uow() as u, pytest.raises(ConflictError, match="trade trade-1"):
         u.trades.add(b.trade(1, seller="org-unknown"))

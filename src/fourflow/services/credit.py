@@ -368,7 +368,8 @@ def review_request(
 ) -> Decision:
     """The robot's decision on one request, inside the caller's unit of work."""
     item = get_item(uow, holding.item_id)
-    trades = load_trades(uow, uow.trades.list())
+    # The features read the debtor's invoices and the creditor's sales, nothing else.
+    trades = load_trades(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
     history = History.of(f for t in trades for f in invoice_facts(t))
     own = [f for f in history.all() if f.trade_id == item.trade_id]
     terms, skeleton = asset_terms(uow, item, holding, own, as_of)
@@ -509,7 +510,7 @@ def value_item(
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
-        trades = load_trades(uow, uow.trades.list())
+        trades = load_trades(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
         history = History.of(f for t in trades for f in invoice_facts(t))
         own = [f for f in history.all() if f.trade_id == item.trade_id]
         root = holdings[0] if holdings else None

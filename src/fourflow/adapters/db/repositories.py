@@ -424,6 +424,13 @@ class SqlTrades(_Repository):
         """Every trade, oldest first."""
         return [_trade_from_row(r) for r in self._rows(select(t.trades).order_by(t.trades.c.seq))]
 
+    def involving(self, org_ids: Sequence[str]) -> builtins.list[TradeRecord]:
+        """Trades in which any of ``org_ids`` sells or buys, oldest first."""
+        ids = list(dict.fromkeys(org_ids))
+        c = t.trades.c
+        stmt = select(t.trades).where(c.seller_id.in_(ids) | c.buyer_id.in_(ids)).order_by(c.seq)
+        return [_trade_from_row(r) for r in self._rows(stmt)]
+
 
 def _trade_values(trade: TradeRecord) -> dict[str, Any]:
     """The columns of a trade, except its id and timestamps."""

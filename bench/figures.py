@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import documents, fraud
+from bench import documents, fraud, risk
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
@@ -270,6 +270,11 @@ def bench_fraud() -> Iterator[str]:
     yield from fraud.bench_fraud_scan(line)
 
 
+def bench_risk() -> Iterator[str]:
+    """Batch scoring (scorecard, LightGBM) and single-decision latency."""
+    yield from risk.bench_risk(line)
+
+
 BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("routing", bench_routing),
     ("verification", bench_verification),
@@ -280,4 +285,5 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("ubl", bench_ubl),
     ("rules", bench_rules),
     ("fraud", bench_fraud),
+    ("risk", bench_risk),
 ]

@@ -15,7 +15,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,16 +62,18 @@ def feature_specs(exclude: Sequence[str] = ()) -> tuple[FeatureSpec, ...]:
     )
 
 
+_DTYPES = {f.name: (object if f.kind == "categorical" else np.float64) for f in FEATURES}
+
+
 def frame_of(rows: Sequence[Mapping[str, float | str]]) -> pd.DataFrame:
     """A model's input frame: one column per platform feature, in ``FEATURES`` order."""
-    columns: dict[str, list[Any]] = {f.name: [] for f in FEATURES}
-    for row in rows:
-        for f in FEATURES:
-            columns[f.name].append(row[f.name])
-    out = pd.DataFrame(columns)
-    for f in FEATURES:
-        out[f.name] = out[f.name].astype(str if f.kind == "categorical" else float)
-    return out
+    columns = {
+        f.name: np.fromiter((r[f.name] for r in rows), dtype=_DTYPES[f.name], count=len(rows))
+        if f.kind == "numeric"
+        else np.array([str(r[f.name]) for r in rows], dtype=object)
+        for f in FEATURES
+    }
+    return pd.DataFrame(columns, copy=False)
 
 
 def model_frame(model: CreditModel, rows: Sequence[Mapping[str, float | str]]) -> pd.DataFrame:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -46,6 +47,7 @@ from fourflow.services.ports import (
     ModelRecord,
     OpKind,
     RiskAlert,
+    TradeRecord,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -118,6 +120,40 @@ def scores_at_issue(
         report = verify_trade(TradeContext(replace(trade, documents=docs), parties, as_of=day))
         out[trade.id] = (float(report.score), len(report.findings))
     return out
+
+
+class _FactsCache:
+    """Invoice facts per trade, keyed by the trade's document ids (documents never change).
+
+    A decision reads the debtor's and the creditor's trades; decoding their documents again
+    for every decision would dominate its latency. A trade whose documents change (a payment
+    linked to it) gets a new key, so a stale entry is never served.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._size = size
+        self._facts: OrderedDict[tuple[str, tuple[str, ...]], list[InvoiceFacts]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def history(self, uow: UnitOfWork, records: Sequence[TradeRecord]) -> History:
+        """The invoice history of ``records``, decoding only trades not seen before."""
+        keys = [(r.id, r.document_ids) for r in records]
+        with self._lock:
+            found = {k: self._facts[k] for k in keys if k in self._facts}
+            for k in found:
+                self._facts.move_to_end(k)
+        missing = [r for r, k in zip(records, keys, strict=True) if k not in found]
+        for record, trade in zip(missing, load_trades(uow, missing), strict=True):
+            found[(record.id, record.document_ids)] = invoice_facts(trade)
+        with self._lock:
+            for k in keys:
+                self._facts[k] = found[k]
+            while len(self._facts) > self._size:
+                self._facts.popitem(last=False)
+        return History.of(f for k in keys for f in found[k])
+
+
+FACTS = _FactsCache()
 
 
 # --------------------------------------------------------------------------- registry
@@ -369,8 +405,7 @@ def review_request(
     """The robot's decision on one request, inside the caller's unit of work."""
     item = get_item(uow, holding.item_id)
     # The features read the debtor's invoices and the creditor's sales, nothing else.
-    trades = load_trades(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
-    history = History.of(f for t in trades for f in invoice_facts(t))
+    history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
     own = [f for f in history.all() if f.trade_id == item.trade_id]
     terms, skeleton = asset_terms(uow, item, holding, own, as_of)
     vector = features(history, terms, as_of)
@@ -510,8 +545,7 @@ def value_item(
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
-        trades = load_trades(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
-        history = History.of(f for t in trades for f in invoice_facts(t))
+        history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
         own = [f for f in history.all() if f.trade_id == item.trade_id]
         root = holdings[0] if holdings else None
         if root is None:

@@ -17,7 +17,6 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
-from fourflow.services import fraud
 from fourflow.services.common import get_trade, new_id, report_hash
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
@@ -205,6 +204,8 @@ def evaluate_fraud(
     *, uow_factory: UnitOfWorkFactory, signals: Mapping[str, Sequence[str]], labels_text: str
 ) -> dict[str, Any]:
     """Score fraud signals (``fraud_signals_by_trade``) against the simulator's labels.jsonl."""
+    from fourflow.services import fraud  # noqa: PLC0415 (fraud imports this module)
+
     with uow_factory() as uow:
         trades = load_trades(uow, uow.trades.list())
         organisations = {o.id: o for o in uow.organisations.list()}

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import threading
@@ -196,19 +197,24 @@ def _record(
     return record
 
 
-def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> ModelRecord:
-    """Register a cold-start scorecard learnt from a simulated history (if none is registered)."""
+@functools.cache
+def _bootstrap_model() -> tuple[learning.Trained, tuple[TrainingRow, ...]]:
+    """The cold-start scorecard and its rows (deterministic: fitted once per process)."""
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
+    facts = simulated_history(seed=BOOTSTRAP_SEED, trades=BOOTSTRAP_TRADES)
+    rows = training_rows(History.of(facts), max(f.issue_date for f in facts))
+    (trained,) = learning.train(rows, kinds=["scorecard"], seed=0)
+    return trained, tuple(rows)
+
+
+def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> ModelRecord:
+    """Register a cold-start scorecard learnt from a simulated history (if none is registered)."""
     with uow_factory() as uow:
         existing = uow.risk_models.champion()
         if existing is not None:
             return existing
-    facts = simulated_history(seed=BOOTSTRAP_SEED, trades=BOOTSTRAP_TRADES)
-    history = History.of(facts)
-    known = max(f.issue_date for f in facts)
-    rows = training_rows(history, known)
-    (trained,) = learning.train(rows, kinds=["scorecard"], seed=0)
+    trained, rows = _bootstrap_model()
     with uow_factory() as uow:
         existing = uow.risk_models.champion()
         if existing is not None:  # another process got there first

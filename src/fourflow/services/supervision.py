@@ -32,6 +32,9 @@ class ScenarioFigures:
     settled_amount: dict[str, Decimal] = field(default_factory=dict)
     overdue: int = 0
     overdue_amount: dict[str, Decimal] = field(default_factory=dict)
+    declined: int = 0
+    referred: int = 0
+    risk_alerts: int = 0
 
     def as_dict(self) -> dict[str, object]:
         """Plain data with amounts as decimal strings."""
@@ -52,6 +55,9 @@ class ScenarioFigures:
             "settled_amount": amounts(self.settled_amount),
             "overdue": self.overdue,
             "overdue_amount": amounts(self.overdue_amount),
+            "declined": self.declined,
+            "referred": self.referred,
+            "risk_alerts": self.risk_alerts,
         }
 
 
@@ -63,12 +69,14 @@ def regulator_summary(
     *, uow_factory: UnitOfWorkFactory, as_of: dt.date, grace_days: int = DEFAULT_GRACE_DAYS
 ) -> dict[str, ScenarioFigures]:
     """Figures by scenario (and ``all``): trades, verified, issued, financed, outstanding,
-    settled, overdue."""
+    settled, overdue, requests declined and referred by the review robot; ``all`` also counts
+    the risk engine's monitoring alerts."""
     figures: dict[str, ScenarioFigures] = defaultdict(ScenarioFigures)
     with uow_factory() as uow:
         trades = {t.id: t for t in uow.trades.list()}
         items = uow.items.list()
         financings = uow.financings.list()
+        figures["all"].risk_alerts = len(uow.risk_alerts.list())
     scenario_of_item: dict[str, Scenario] = {}
     for trade in trades.values():
         for key in (trade.scenario.value, "all"):
@@ -95,6 +103,14 @@ def regulator_summary(
                 _add(fig.overdue_amount, item.outstanding, item.currency)
     currency_of = {i.id: i.currency for i in items}
     for fin in financings:
+        if fin.status in (FinancingStatus.DECLINED, FinancingStatus.REFERRED):
+            scenario = scenario_of_item.get(fin.item_id)
+            for key in ((scenario.value,) if scenario else ()) + ("all",):
+                if fin.status is FinancingStatus.DECLINED:
+                    figures[key].declined += 1
+                else:
+                    figures[key].referred += 1
+            continue
         if fin.status not in (
             FinancingStatus.APPROVED,
             FinancingStatus.ACTIVE,

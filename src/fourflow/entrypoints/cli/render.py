@@ -31,6 +31,9 @@ _REGULATOR_ROWS = (
     (None, "outstanding 未结清", "outstanding_amount"),
     ("settled", "settled 已结清", "settled_amount"),
     ("overdue", "overdue 逾期", "overdue_amount"),
+    ("declined", "declined 拒绝", None),
+    ("referred", "referred 待人工审批", None),
+    ("risk_alerts", "risk alerts 风险预警", None),
 )
 
 

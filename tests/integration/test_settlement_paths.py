@@ -14,8 +14,9 @@ import uuid
 import pytest
 
 from fourflow.bootstrap import Platform
+from fourflow.domain.errors import NotFoundError
 from fourflow.domain.parties import Organisation, Role
-from fourflow.services import items, onboarding, receipts
+from fourflow.services import credit, items, onboarding, receipts
 from fourflow.services.demo import demo_uscc
 from tests.integration.test_lifecycle import (
     YUAN,
@@ -97,6 +98,20 @@ def test_receipt_title_moves_exactly_when_payment_settles(platform: Platform) ->
         evidence="epcis:urn:uuid:storing-event",
     )  # fmt: skip
     s.relay()
+    # Valued at the price feed less the bank's haircut, and revalued when the price moves.
+    with pytest.raises(NotFoundError, match="no price for goods STEEL-COIL-Q235"):
+        credit.value_receipt(uow_factory=platform.uow_factory, ledger=ledger, receipt_id=receipt_id)
+    credit.set_price(uow_factory=platform.uow_factory, goods_code="STEEL-COIL-Q235",
+                     price=4_000.0, currency="CNY", as_of=s.item.issue_date)  # fmt: skip
+    value, _ = credit.value_receipt(uow_factory=platform.uow_factory, ledger=ledger,
+                                    receipt_id=receipt_id, bank_id=s.org["bank"].id)  # fmt: skip
+    assert (value.market_value, value.value) == (4_000_000.0, 2_800_000.0)  # 30% haircut
+    moved = credit.set_price(uow_factory=platform.uow_factory, goods_code="STEEL-COIL-Q235",
+                             price=3_500.0, currency="CNY", as_of=s.item.issue_date)  # fmt: skip
+    assert moved.previous == 4_000.0
+    lower, _ = credit.value_receipt(uow_factory=platform.uow_factory, ledger=ledger,
+                                    receipt_id=receipt_id)  # fmt: skip
+    assert lower.value == pytest.approx(3_500_000.0 * 0.7)
     receipts.pledge_receipt(uow_factory=platform.uow_factory, receipt_id=receipt_id,
                             bank_id=bank.id, amount=2_000_000 * YUAN, actor_id=seller.id)  # fmt: skip
     s.relay()

@@ -81,6 +81,7 @@ class ProductPolicy:
         base_rate_bps / min_spread_bps / max_rate_bps: risk-based pricing bounds.
         lgd: loss given default per asset class (docs/risk.md).
         max_findings_warnings: verification warnings above which a request is referred.
+        goods_haircut_bps: haircut on pledged warehouse goods' market value.
     """
 
     bank_id: str
@@ -109,6 +110,7 @@ class ProductPolicy:
         default_factory=lambda: {k.value: v for k, v in DEFAULT_LGD.items()}
     )
     max_findings_warnings: int = 3
+    goods_haircut_bps: int = 3_000
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
@@ -118,6 +120,8 @@ class ProductPolicy:
         for basis, bps in self.advance_rate_bps.items():
             if not 0 < bps <= 10_000:
                 raise ValueError(f"advance rate for {basis} must be in (0, 10000] bps")
+        if not 0 <= self.goods_haircut_bps < 10_000:
+            raise ValueError("goods_haircut_bps must be in [0, 10000)")
         if self.concentration_cap_bps is not None and self.programme_limit is None:
             raise ValueError("a concentration cap needs a programme_limit")
 

@@ -40,11 +40,19 @@ from fourflow.risk.features import (
     training_rows,
 )
 from fourflow.risk.review import Exposure, ProductPolicy, Request, Scorer, review
-from fourflow.risk.valuation import DEFAULT_LGD, AssetClass, Valuation, value_receivable
+from fourflow.risk.valuation import (
+    DEFAULT_LGD,
+    AssetClass,
+    GoodsValuation,
+    Valuation,
+    value_goods,
+    value_receivable,
+)
 from fourflow.services.common import chain_address, get_holding, get_item, get_org, new_id
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
     ChainOp,
+    Ledger,
     ModelRecord,
     OpKind,
     RiskAlert,
@@ -577,6 +585,82 @@ def value_item(
         maturity=item.maturity_date,
     )
     return valuation, vector
+
+
+PRICE_KEY = "risk.price:"
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """The latest price of a goods code (per unit, major units) and its previous one."""
+
+    goods_code: str
+    price: float
+    currency: str
+    as_of: dt.date
+    previous: float | None = None
+
+
+def set_price(
+    *, uow_factory: UnitOfWorkFactory, goods_code: str, price: float, currency: str,
+    as_of: dt.date,
+) -> Price:  # fmt: skip
+    """Record a price from the feed; pledged goods are revalued at it from now on."""
+    if not price > 0:
+        raise DomainValueError(f"price of {goods_code} must be positive")
+    with uow_factory() as uow:
+        old = get_price(uow, goods_code)
+        new = Price(goods_code, float(price), currency, as_of, old.price if old else None)
+        uow.settings.put(PRICE_KEY + goods_code, json.dumps(
+            {"price": new.price, "currency": currency, "as_of": as_of.isoformat(),
+             "previous": new.previous}))  # fmt: skip
+        uow.commit()
+    return new
+
+
+def get_price(uow: UnitOfWork, goods_code: str) -> Price | None:
+    """The latest price of ``goods_code``, if the feed gave one."""
+    text = uow.settings.get(PRICE_KEY + goods_code)
+    if text is None:
+        return None
+    data = json.loads(text)
+    return Price(goods_code, data["price"], data["currency"],
+                 dt.date.fromisoformat(data["as_of"]), data.get("previous"))  # fmt: skip
+
+
+def _goods_code(uow: UnitOfWork, receipt_id: str) -> str:
+    """The goods code of a receipt: from its issue, or from the receipt it was sold out of."""
+    for op in uow.outbox.for_subject(receipt_id):
+        if op.kind is OpKind.RECEIPT_ISSUE:
+            return str(op.params["goods_code"])
+    for op in uow.outbox.list():
+        if op.kind is OpKind.RECEIPT_OFFER and op.params.get("buyer_receipt_id") == receipt_id:
+            return _goods_code(uow, str(op.params["receipt_id"]))
+    raise NotFoundError(f"warehouse receipt {receipt_id} is not known on this platform")
+
+
+def value_receipt(
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, receipt_id: str,
+    bank_id: str | None = None,
+) -> tuple[GoodsValuation, Price]:  # fmt: skip
+    """Pledged goods' value now: the quantity still in the warehouse (on the chain) × the
+    latest price × (1 − the bank's haircut)."""
+    with uow_factory() as uow:
+        code = _goods_code(uow, receipt_id)
+        price = get_price(uow, code)
+        policy = get_policy(uow, bank_id) if bank_id else ProductPolicy(bank_id="")
+    if price is None:
+        raise NotFoundError(
+            f"no price for goods {code}; record one with `fourflow risk price {code} PRICE`"
+        )
+    state = ledger.read("receipt", receipt_id)
+    if state is None:
+        raise NotFoundError(f"warehouse receipt {receipt_id} is not on the chain (yet)")
+    quantity = int(state["quantity"]) - int(state["released"])
+    valuation = value_goods(
+        quantity=float(quantity), price=price.price, haircut=policy.goods_haircut_bps / 10_000
+    )
+    return valuation, price
 
 
 # --------------------------------------------------------------------------- monitoring

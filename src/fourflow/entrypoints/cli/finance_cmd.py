@@ -43,6 +43,8 @@ def register(app: typer.Typer, risk_app: typer.Typer) -> None:
     risk_app.command("monitor")(risk_monitor)
     risk_app.command("alerts")(risk_alerts)
     risk_app.command("value")(risk_value)
+    risk_app.command("price")(risk_price)
+    risk_app.command("value-receipt")(risk_value_receipt)
 
 
 def _day(p: Platform, text: str | None) -> dt.date:
@@ -388,4 +390,53 @@ def risk_value(
             f"expected loss {data['expected_loss']:,.2f} − discount {data['discount']:,.2f} "
             f"= [bold]{data['value']:,.2f}[/bold] (PD {data['pd']:.2%}, LGD {data['lgd']:.0%}, "
             f"{data['days']} days)"
+        )
+
+
+def risk_price(
+    goods_code: Annotated[str, typer.Argument(help="Goods code (as on the warehouse receipt).")],
+    price: Annotated[float, typer.Argument(help="Price per unit, major units.")],
+    currency: Annotated[str, typer.Option(help="ISO 4217 currency.")] = "CNY",
+    as_of: DateOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a price from the feed; receipts of these goods are revalued at it."""
+    with platform() as p:
+        new = credit.set_price(uow_factory=p.uow_factory, goods_code=goods_code, price=price,
+                               currency=currency, as_of=_day(p, as_of))  # fmt: skip
+    data = {"goods_code": new.goods_code, "price": new.price, "currency": new.currency,
+            "as_of": new.as_of.isoformat(), "previous": new.previous}  # fmt: skip
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(f"{goods_code}: {new.price:,.2f} {currency} (was {new.previous})")
+
+
+def risk_value_receipt(
+    receipt: Annotated[str, typer.Argument(help="Warehouse receipt id.")],
+    bank: Annotated[str | None, typer.Option(help="Apply this bank's haircut.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Pledged goods' value now: quantity in the warehouse × latest price × (1 − haircut)."""
+    with platform() as p:
+        bank_id = None
+        if bank:
+            with p.uow_factory() as uow:
+                bank_id = find_org(uow, bank).id
+        valuation, price = credit.value_receipt(uow_factory=p.uow_factory,
+                                                ledger=p.require_contracts(),
+                                                receipt_id=receipt, bank_id=bank_id)  # fmt: skip
+    data = {
+        "receipt": receipt, "goods_code": price.goods_code, "quantity": valuation.quantity,
+        "price": valuation.price, "currency": price.currency,
+        "price_as_of": price.as_of.isoformat(), "haircut": valuation.haircut,
+        "market_value": round(valuation.market_value, 2), "value": round(valuation.value, 2),
+    }  # fmt: skip
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(
+            f"{receipt}: {valuation.quantity:g} × {valuation.price:,.2f} {price.currency} = "
+            f"{valuation.market_value:,.2f}; after a {valuation.haircut:.0%} haircut "
+            f"[bold]{valuation.value:,.2f}[/bold]"
         )

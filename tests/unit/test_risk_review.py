@@ -152,3 +152,33 @@ def test_expected_loss_and_valuation() -> None:
     assert g.market_value == pytest.approx(5_250.0) and g.value == pytest.approx(3_675.0)
     with pytest.raises(ValueError, match="haircut"):
         value_goods(quantity=1.0, price=1.0, haircut=1.0)
+
+
+def test_realised_loss_far_above_expected_raises_a_bank_alert() -> None:
+    from fourflow.domain.debt import AssetType, Basis, DebtItem, ItemStatus
+    from fourflow.domain.financing import Decision, Financing, FinancingStatus
+    from fourflow.services.credit import MIN_FINANCINGS, _bank_figures
+
+    def fin(n: int, bank: str, status: FinancingStatus) -> Financing:
+        decision = Decision(Outcome.APPROVE, (), 1_000, 500, "p", expected_loss=10)
+        return Financing(f"f{n}", f"i{n}", f"h{n}", "S", bank, 1_000, 1_000, 500, DAY,
+                         DAY + dt.timedelta(days=30), status, decision)  # fmt: skip
+
+    def item(n: int, paid: int) -> DebtItem:
+        return DebtItem(f"i{n}", f"t{n}", "B", "S", "CNY", 1_000, DAY - dt.timedelta(days=10),
+                        DAY + dt.timedelta(days=30), Basis.VERIFIED, AssetType.RECEIVABLE,
+                        "00" * 32, ItemStatus.ACTIVE, paid)  # fmt: skip
+
+    n = MIN_FINANCINGS
+    approved = [fin(i, "BANK", FinancingStatus.ACTIVE) for i in range(n)]
+    declined = [fin(n + i, "BANK", FinancingStatus.DECLINED) for i in range(n)]
+    # Half the items are unpaid 60 days after maturity; the rest were paid in full.
+    items = {f"i{i}": item(i, 0 if i % 2 else 1_000) for i in range(n)}
+    later = DAY + dt.timedelta(days=90)
+    figures, found = _bank_figures(approved, approved + declined, items, later)["BANK"]
+    assert figures["approval_rate"] == 0.5
+    assert figures["expected_loss"] == 10 * n and figures["realised_loss"] == 1_000 * n // 2
+    assert [(f.kind, f.severity) for f in found] == [("realised_loss", "alert")]
+    assert "realised loss 100.00 is 50.0× the expected 2.00" in found[0].message
+    _, quiet = _bank_figures(approved, approved, items, DAY)["BANK"]  # nothing due yet
+    assert quiet == []

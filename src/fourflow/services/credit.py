@@ -665,6 +665,48 @@ def value_receipt(
 
 # --------------------------------------------------------------------------- monitoring
 
+#: Realised loss above this multiple of the expected loss raises an alert ...
+REALISED_LOSS_RATIO = 2.0
+#: ... once a bank has this many approved financings by the model.
+MIN_FINANCINGS = 20
+
+
+def _bank_figures(
+    approved: Sequence[Financing],
+    decided: Sequence[Financing],
+    items_by_id: Mapping[str, DebtItem],
+    as_of: dt.date,
+) -> dict[str, tuple[dict[str, Any], list[learning.Finding]]]:
+    """Per bank: approval rate, expected and realised loss (principal of financings whose
+    item defaulted or is overdue on ``as_of``), and an alert when realised runs past
+    ``REALISED_LOSS_RATIO`` × expected."""
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
+    out: dict[str, tuple[dict[str, Any], list[learning.Finding]]] = {}
+    for bank in sorted({f.bank_id for f in decided}):
+        mine = [f for f in decided if f.bank_id == bank]
+        ok = [f for f in approved if f.bank_id == bank]
+        expected = sum((f.decision.expected_loss or 0) for f in ok if f.decision)
+        realised = 0
+        for f in ok:
+            item = items_by_id.get(f.item_id)
+            if item is not None and item.status_on(as_of, 0).value in ("overdue", "defaulted"):
+                realised += min(f.principal, item.outstanding)
+        figures = {"decisions": len(mine), "approved": len(ok),
+                   "approval_rate": round(len(ok) / len(mine), 4),
+                   "expected_loss": expected, "realised_loss": realised}  # fmt: skip
+        found = []
+        if len(ok) >= MIN_FINANCINGS and realised > REALISED_LOSS_RATIO * max(expected, 1):
+            ratio = round(realised / max(expected, 1), 2)
+            found.append(learning.Finding(
+                "realised_loss", "alert", "realised_to_expected_loss", ratio,
+                REALISED_LOSS_RATIO,
+                f"realised loss {realised / 100:,.2f} is {ratio}× the expected "
+                f"{expected / 100:,.2f} over {len(ok)} financings",
+            ))  # fmt: skip
+        out[bank] = (figures, found)
+    return out
+
 
 @dataclass(frozen=True, slots=True)
 class MonitorReport:
@@ -691,6 +733,7 @@ def monitor(
         history, _, trades = platform_history(uow)
         parties = _parties(uow)
         financings = uow.financings.list()
+        items_by_id = {i.id: i for i in uow.items.list()}
     scores = scores_at_issue(trades, parties)
     start = as_of - dt.timedelta(days=window_days)
     recent = [f for f in history.all() if start <= f.issue_date < as_of]
@@ -735,13 +778,16 @@ def monitor(
         from fourflow.risk import metrics  # noqa: PLC0415
 
         figures["psi"] = round(metrics.psi(np.asarray(reference), np.asarray(current)), 4)
+    banks = _bank_figures(approved, decided, items_by_id, as_of)
+    figures["banks"] = {b: v for b, (v, _) in banks.items()}
     alerts = tuple(
         RiskAlert(
             id=new_id("alert"), kind=f.kind, severity=f.severity, metric=f.metric,
-            value=f.value, threshold=f.threshold, model_id=record.id, bank_id=None,
+            value=f.value, threshold=f.threshold, model_id=record.id, bank_id=bank,
             as_of=as_of, message=f.message,
         )
-        for f in found
+        for bank, f in [(None, f) for f in found]
+        + [(b, f) for b, (_, fs) in banks.items() for f in fs]
     )  # fmt: skip
     if alerts:
         with uow_factory() as uow:

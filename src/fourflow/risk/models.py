@@ -198,8 +198,9 @@ def numeric_values(frame: pd.DataFrame, name: str) -> FloatArray:
 def categorical_values(frame: pd.DataFrame, name: str) -> npt.NDArray[np.object_]:
     """A categorical column as text (None = missing)."""
     column = frame[name]
+    raw = column.to_numpy(dtype=object)
+    missing = pd.isna(raw)
     text: npt.NDArray[np.object_] = column.astype(str).to_numpy(dtype=object)
-    missing = column.isna().to_numpy()
     if missing.any():
         text[missing] = None
     return text
@@ -459,7 +460,7 @@ def binning_input(frame: pd.DataFrame, specs: Sequence[FeatureSpec]) -> pd.DataF
         {
             s.name: numeric_values(frame, s.name)
             if s.kind == "numeric"
-            else categorical_values(frame, s.name)
+            else pd.Series(categorical_values(frame, s.name), index=frame.index, dtype=object)
             for s in specs
         },
         index=frame.index,
@@ -573,6 +574,8 @@ DEFAULT_LGB_PARAMS: dict[str, Any] = {
     "cat_smooth": 20.0,
     "max_cat_to_onehot": 8,
     "max_bin": 127,
+    # "advanced" can break the constraints (LightGBM issues #5358, #6155; seen with 4.7)
+    "monotone_constraints_method": "intermediate",
     "num_boost_round": 1500,
     "early_stopping_round": 100,
     "validation_fraction": 0.2,
@@ -718,7 +721,6 @@ def fit_lightgbm(
         "monotone_constraints": [
             LIGHTGBM_CONSTRAINT.get(s.monotonic, 0) if s.kind == "numeric" else 0 for s in specs
         ],
-        "monotone_constraints_method": "advanced",
     }
     names = [s.name for s in specs]
     cat_index = [j for j, s in enumerate(specs) if s.kind == "categorical"]

@@ -91,5 +91,5 @@ def evaluate_cmd(
     chosen = f" (chosen per split: {', '.join(result.choices)})" if result.choices else ""
     console.print(
         f"{result.model}{chosen}: AUC {result.auc:.4f}, KS {result.ks:.4f}, "
-        f"Brier {result.brier:.4f} on {result.n_test} held-out rows of {result.n_train}"
+        f"Brier {result.brier:.4f}; fitted on {result.n_train} rows, {result.n_test} held out"
     )

@@ -562,7 +562,7 @@ def fit_scorecard(
 
 DEFAULT_LGB_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.03,
+    "learning_rate": 0.05,
     "num_leaves": 15,
     "max_depth": 6,
     "min_data_in_leaf": 40,
@@ -576,7 +576,7 @@ DEFAULT_LGB_PARAMS: dict[str, Any] = {
     "max_bin": 127,
     # "advanced" can break the constraints (LightGBM issues #5358, #6155; seen with 4.7)
     "monotone_constraints_method": "intermediate",
-    "num_boost_round": 1500,
+    "num_boost_round": 600,
     "early_stopping_round": 100,
     "validation_fraction": 0.2,
 }

@@ -26,6 +26,7 @@ import numpy as np
 from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
+from fourflow.domain.findings import Severity
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.trades import Trade
 from fourflow.risk.bootstrap import simulated_history
@@ -370,7 +371,12 @@ def asset_terms(
     industry = get_org(uow, item.debtor_id).fact("industry") or "unknown"
     basis = item.basis.name.lower()
     score = report.score if report else 0
-    findings = tuple((f.code, f.message) for f in report.findings) if report else ()
+    # Warnings and errors weigh on a decision; informational findings do not.
+    findings = (
+        tuple((f.code, f.message) for f in report.findings if f.severity is not Severity.INFO)
+        if report
+        else ()
+    )
     logistics = max((logistics_share(f, as_of) for f in facts), default=0.0)
     terms = AssetTerms(
         creditor=item.creditor_id,

@@ -182,3 +182,11 @@ def test_realised_loss_far_above_expected_raises_a_bank_alert() -> None:
     assert "realised loss 100.00 is 50.0× the expected 2.00" in found[0].message
     _, quiet = _bank_figures(approved, approved, items, DAY)["BANK"]  # nothing due yet
     assert quiet == []
+
+
+def test_the_cli_lists_the_datasets_and_models_the_library_has() -> None:
+    from fourflow.entrypoints.cli import risk_cmd
+    from fourflow.risk import datasets, evaluate
+
+    assert risk_cmd.DATASETS == datasets.DATASETS
+    assert risk_cmd.MODEL_CHOICES == evaluate.MODEL_CHOICES

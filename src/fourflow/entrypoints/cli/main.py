@@ -23,6 +23,7 @@ from fourflow.entrypoints.cli import (
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
+from fourflow.entrypoints.cli.risk_cmd import risk_app
 from fourflow.services import audit as audit_service
 from fourflow.services import onboarding, relay
 from fourflow.services.demo import DemoContext, run_demo
@@ -370,7 +371,6 @@ documents_cmd.register(app)
 items_cmd.register(app)
 simulate_cmd.register(app)
 verify_cmd.register(app)
-risk_app = typer.Typer(help="Credit models: train, monitor, value, evaluate.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
 finance_cmd.register(app, risk_app)
 

@@ -82,6 +82,8 @@ class ProductPolicy:
         lgd: loss given default per asset class (docs/risk.md).
         max_findings_warnings: verification warnings above which a request is referred.
         goods_haircut_bps: haircut on pledged warehouse goods' market value.
+        cure_rate: share of receivables 30+ days past due that are still paid in full (the
+            models' "bad" is lateness, not default); loss follows only the rest.
     """
 
     bank_id: str
@@ -111,6 +113,7 @@ class ProductPolicy:
     )
     max_findings_warnings: int = 3
     goods_haircut_bps: int = 3_000
+    cure_rate: float = 0.7
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
@@ -120,10 +123,16 @@ class ProductPolicy:
         for basis, bps in self.advance_rate_bps.items():
             if not 0 < bps <= 10_000:
                 raise ValueError(f"advance rate for {basis} must be in (0, 10000] bps")
+        if not 0.0 <= self.cure_rate < 1.0:
+            raise ValueError("cure_rate must be in [0, 1)")
         if not 0 <= self.goods_haircut_bps < 10_000:
             raise ValueError("goods_haircut_bps must be in [0, 10000)")
         if self.concentration_cap_bps is not None and self.programme_limit is None:
             raise ValueError("a concentration cap needs a programme_limit")
+
+    def loss_given_bad(self, asset: AssetClass) -> float:
+        """Loss per unit of exposure once a receivable is 30+ days past due: (1 − cure) × LGD."""
+        return (1.0 - self.cure_rate) * float(self.lgd.get(asset.value, DEFAULT_LGD[asset]))
 
     def as_json(self) -> dict[str, Any]:
         """The policy as plain JSON."""
@@ -374,7 +383,7 @@ def review(
         if request.basis == "confirmed"
         else AssetClass.VERIFIED_RECEIVABLE
     )
-    lgd = float(policy.lgd.get(asset.value, DEFAULT_LGD[asset]))
+    lgd = policy.loss_given_bad(asset)
     rate = price_bps(policy, scored.pd, lgd, days)
     valuation = value_receivable(
         face=request.outstanding,

@@ -42,7 +42,6 @@ from fourflow.risk.features import (
 )
 from fourflow.risk.review import Exposure, ProductPolicy, Request, Scorer, review
 from fourflow.risk.valuation import (
-    DEFAULT_LGD,
     AssetClass,
     GoodsValuation,
     Valuation,
@@ -580,7 +579,7 @@ def value_item(
         if terms.basis == "confirmed"
         else AssetClass.VERIFIED_RECEIVABLE
     )
-    lgd = float(policy.lgd.get(asset.value, DEFAULT_LGD[asset]))
+    lgd = policy.loss_given_bad(asset)
     valuation = value_receivable(
         face=item.outstanding / 100,
         pd=scored.pd,

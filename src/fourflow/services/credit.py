@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
+from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
 from fourflow.domain.findings import Severity
@@ -114,20 +115,21 @@ def platform_history(uow: UnitOfWork) -> tuple[History, dict[str, list[InvoiceFa
 def scores_at_issue(
     trades: Sequence[Trade], parties: Mapping[str, Organisation]
 ) -> dict[str, tuple[float, int]]:
-    """Each trade's verification (score, findings) on its first invoice's date.
+    """Each trade's verification (score, warnings and errors) on its first invoice's date.
 
     The rules see only the documents dated on or before that day, so a training row never
     learns from a verification that used its own later payments.
     """
     out: dict[str, tuple[float, int]] = {}
     for trade in trades:
-        invoices = [d.issue_date for d in trade.documents if d.kind.value == "invoice"]
+        invoices = [d.issue_date for d in trade.of_kind(DocumentKind.INVOICE)]
         if not invoices:
             continue
         day = min(invoices)
         docs = tuple(d for d in trade.documents if d.issue_date <= day)
         report = verify_trade(TradeContext(replace(trade, documents=docs), parties, as_of=day))
-        out[trade.id] = (float(report.score), len(report.findings))
+        weighing = sum(1 for f in report.findings if f.severity is not Severity.INFO)
+        out[trade.id] = (float(report.score), weighing)
     return out
 
 

@@ -495,7 +495,7 @@ def _ar_features(rows: pd.DataFrame, past: pd.DataFrame) -> pd.DataFrame:
             ).astype(float),
             "terms": (rows["due"].to_numpy() - invoice).astype(float),
             "month": dates.month.to_numpy().astype(float),
-            "weekday": dates.dayofweek.to_numpy().astype(float),
+            "weekday": dates.day_of_week.to_numpy().astype(float),
             "day": dates.day.to_numpy().astype(float),
         }
     )

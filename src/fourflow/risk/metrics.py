@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.metrics import roc_auc_score, roc_curve  # type: ignore[import-untyped]
 
 PSI_EPSILON = 1e-4
 
@@ -37,6 +36,8 @@ def auc(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Area under the ROC curve (ties count one half)."""
     target, score = _pair(y, p)
     _two_classes(target)
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415 (loaded on first use)
+
     return float(roc_auc_score(target, score))
 
 
@@ -44,6 +45,8 @@ def ks(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Kolmogorov-Smirnov statistic: the largest TPR - FPR over all thresholds."""
     target, score = _pair(y, p)
     _two_classes(target)
+    from sklearn.metrics import roc_curve  # noqa: PLC0415 (loaded on first use)
+
     fpr, tpr, _ = roc_curve(target, score)
     return float(np.max(tpr - fpr))
 

@@ -15,18 +15,17 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-import lightgbm as lgb
 import numpy as np
 import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped]
-from optbinning import BinningProcess  # type: ignore[import-untyped]
-from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.model_selection import (  # type: ignore[import-untyped]
-    StratifiedKFold,
-    train_test_split,
-)
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+# LightGBM, optbinning and scikit-learn load where they are used: scoring a scorecard needs
+# numpy and pandas alone, and every `fourflow` command that scores starts faster for it.
 
 FloatArray = npt.NDArray[np.float64]
 Kind = Literal["numeric", "categorical"]
@@ -230,6 +229,8 @@ class Platt:
     @classmethod
     def fit(cls, x: FloatArray, y: npt.ArrayLike) -> Platt:
         """Fit on held-out or out-of-fold outputs (almost unpenalised logistic regression)."""
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
         lr = LogisticRegression(C=1e6, max_iter=1000)
         lr.fit(np.asarray(x, dtype=float).reshape(-1, 1), np.asarray(y))
         return cls(float(lr.coef_[0, 0]), float(lr.intercept_[0]))
@@ -438,6 +439,8 @@ class ScorecardOptions:
         for s in specs:
             if s.kind == "numeric":
                 fit_params[s.name] = {"monotonic_trend": OPTBINNING_TREND[s.monotonic]}
+        from optbinning import BinningProcess  # noqa: PLC0415
+
         return BinningProcess(
             variable_names=[s.name for s in specs],
             categorical_variables=[s.name for s in specs if s.kind == "categorical"],
@@ -451,6 +454,8 @@ class ScorecardOptions:
 
     def estimator(self) -> Any:
         """The logistic regression fitted on the WoE."""
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
         return LogisticRegression(C=self.c, max_iter=2000)
 
 
@@ -547,6 +552,8 @@ def fit_scorecard(
     average = {name: float(parts[name].mean()) for name in kept}
     if calibration_folds >= 2:
         oof = np.zeros(len(frame))
+        from sklearn.model_selection import StratifiedKFold  # noqa: PLC0415
+
         folds = StratifiedKFold(calibration_folds, shuffle=True, random_state=seed)
         for fit_idx, held_idx in folds.split(x, target):
             fold_tables, _ = _compile_scorecard(x.iloc[fit_idx], target[fit_idx], specs, opts)
@@ -649,6 +656,8 @@ class GBMModel:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> GBMModel:
         """Read :meth:`to_json` back."""
+        import lightgbm as lgb  # noqa: PLC0415
+
         return cls(
             specs_from_json(d["specs"]),
             {k: tuple(v) for k, v in d["categories"].items()},
@@ -708,6 +717,8 @@ def fit_lightgbm(
             values = categorical_values(frame, s.name)
             categories[s.name] = tuple(sorted({str(v) for v in values if v is not None}))
     x = encode_matrix(frame, specs, categories)
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
     fit_idx, val_idx = train_test_split(
         np.arange(len(frame)), test_size=fraction, stratify=target, random_state=seed
     )
@@ -724,6 +735,8 @@ def fit_lightgbm(
     }
     names = [s.name for s in specs]
     cat_index = [j for j, s in enumerate(specs) if s.kind == "categorical"]
+    import lightgbm as lgb  # noqa: PLC0415
+
     train_set = lgb.Dataset(
         x[fit_idx],
         target[fit_idx],
@@ -875,6 +888,8 @@ def fit_logistic(
         for category in categories:
             columns.append((values == category).astype(float))
             layout.append((s.name, category))
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+
     lr = LogisticRegression(C=c, max_iter=5000).fit(np.column_stack(columns), target)
     for (name, slot), coef in zip(layout, lr.coef_[0], strict=True):
         if name in numeric and slot in ("coef", "missing_coef"):

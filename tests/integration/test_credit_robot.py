@@ -105,7 +105,7 @@ def world(
         except Exception as exc:  # refused issuance (settled, failed ...): try the next trade
             if type(exc).__name__ != "IssuanceRefusedError":
                 raise
-    assert len(issued) >= 8, "too few open trades to finance"
+    assert len(issued) >= 9, "too few open trades to finance"
     yield p, report, issued
     p.__exit__(None, None, None)
 
@@ -247,6 +247,29 @@ def test_a_referral_is_decided_by_a_person_with_a_recorded_reason(world) -> None
         credit.decide_referral(uow_factory=p.uow_factory, financing_id=fin.id, approve=False,
                                reason="again", person="x", as_of=TODAY)  # fmt: skip
     assert not relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts()).failed
+
+
+def test_a_person_cannot_approve_past_the_banks_limits(world) -> None:  # type: ignore[no-untyped-def]
+    p, _, issued = world
+    bank = _bank(p, 3)
+    refer_all = ProductPolicy(bank_id=bank, refer_pd=0.0, max_pd=1.0, min_verification_score=0,
+                              max_findings_warnings=99)  # fmt: skip
+    credit.set_policy(uow_factory=p.uow_factory, policy=refer_all)
+    h = _holding(p, issued[8])
+    ask = h.outstanding // 2
+    fin = financing.request_financing(uow_factory=p.uow_factory, holding_id=h.id, bank_id=bank,
+                                      amount=ask, actor_id=h.holder_id, as_of=TODAY)  # fmt: skip
+    assert fin.status is FinancingStatus.REFERRED
+    # Meanwhile the bank lowers the borrower limit below the amount asked.
+    credit.set_policy(uow_factory=p.uow_factory,
+                      policy=replace(refer_all, limit_per_borrower=ask - 1))  # fmt: skip
+    with pytest.raises(ConflictError, match="would break the bank's limits: LIMIT_BORROWER"):
+        credit.decide_referral(uow_factory=p.uow_factory, financing_id=fin.id, approve=True,
+                               reason="looks fine", person="zhao", as_of=TODAY)  # fmt: skip
+    declined = credit.decide_referral(uow_factory=p.uow_factory, financing_id=fin.id,
+                                      approve=False, reason="over the new limit", person="zhao",
+                                      as_of=TODAY)  # fmt: skip
+    assert declined.status is FinancingStatus.DECLINED and declined.principal == 0
 
 
 def test_valuation_prices_the_receivable_below_face(world) -> None:  # type: ignore[no-untyped-def]

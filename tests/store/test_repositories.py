@@ -471,3 +471,42 @@ def test_settings_put_and_replace(uow: SqlUnitOfWorkFactory) -> None:
     with uow() as u:
         assert u.settings.get("contract.registry") == "0x02"
         assert u.settings.get("chain.id") == "31337"
+
+
+def test_a_lock_has_one_holder_until_its_transaction_ends(
+    uow: SqlUnitOfWorkFactory, store_url: str
+) -> None:
+    import threading
+    import time
+
+    order: list[str] = []
+    held = threading.Event()
+
+    def first() -> None:
+        with uow() as u:
+            u.settings.lock("risk.limits:bank-1")
+            held.set()
+            time.sleep(0.3)
+            order.append("first done")
+            u.commit()
+
+    def second() -> None:
+        held.wait(5)
+        with uow() as u:
+            u.settings.lock("risk.limits:bank-1")
+            order.append("second has it")
+            u.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    if store_url.startswith(
+        "postgresql"
+    ):  # SQLite serialises writers itself; the lock is a no-op there
+        assert order == ["first done", "second has it"]
+    else:
+        assert sorted(order) == ["first done", "second has it"]
+    with uow() as u:  # another name is never blocked
+        u.settings.lock("risk.limits:bank-2")

@@ -229,7 +229,7 @@ def input_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _limit_reasons(request: Request, policy: ProductPolicy, exposure: Exposure) -> list[Reason]:
+def limit_reasons(request: Request, policy: ProductPolicy, exposure: Exposure) -> list[Reason]:
     """Every limit the request would break, with the headroom left."""
     reasons: list[Reason] = []
     ask = request.requested
@@ -358,7 +358,7 @@ def review(
         )
     if request.requested <= 0:
         declines.append(Reason("AMOUNT", "the amount asked must be positive"))
-    declines.extend(_limit_reasons(request, policy, exposure))
+    declines.extend(limit_reasons(request, policy, exposure))
     if scored.pd > policy.max_pd:
         declines.append(
             Reason(

@@ -41,7 +41,14 @@ from fourflow.risk.features import (
     logistics_share,
     training_rows,
 )
-from fourflow.risk.review import Exposure, ProductPolicy, Request, Scorer, review
+from fourflow.risk.review import (
+    Exposure,
+    ProductPolicy,
+    Request,
+    Scorer,
+    limit_reasons,
+    review,
+)
 from fourflow.risk.valuation import (
     AssetClass,
     GoodsValuation,
@@ -68,6 +75,8 @@ if TYPE_CHECKING:  # the ML stack (pandas, scikit-learn, LightGBM) loads on firs
     from fourflow.risk import learning
 
 POLICY_KEY = "risk.policy:"
+#: Lock held while a bank's limits are checked and a decision on them stored.
+LIMITS_LOCK = "risk.limits:"
 #: The cold-start history: a clean simulated platform (docs/risk.md, "Cold start").
 BOOTSTRAP_SEED = 20_261_129
 BOOTSTRAP_TRADES = 2_000
@@ -507,6 +516,8 @@ def decide_referral(
         fin = uow.financings.get(financing_id)
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
+        uow.settings.lock(LIMITS_LOCK + fin.bank_id)
+        fin = uow.financings.get(financing_id) or fin  # as it is once we hold the lock
         if fin.status is not FinancingStatus.REFERRED or fin.decision is None:
             raise ConflictError(
                 f"request {financing_id} is {fin.status.value}; only referred requests "
@@ -516,6 +527,16 @@ def decide_referral(
         robot = fin.decision
         if approve and holding.locked:
             raise ConflictError(f"holding {holding.id} was pledged meanwhile")
+        if approve:  # the bank's limits still bind a person: check them as they are now
+            item = get_item(uow, holding.item_id)
+            _, skeleton = asset_terms(uow, item, holding, [], as_of)
+            ask = replace(skeleton, id=fin.id, requested=fin.requested)
+            breaches = limit_reasons(ask, get_policy(uow, fin.bank_id), exposure(uow, fin.bank_id))
+            if breaches:
+                raise ConflictError(
+                    "approving would break the bank's limits: "
+                    + "; ".join(f"{r.code}: {r.message}" for r in breaches)
+                )
         outcome = Outcome.APPROVE if approve else Outcome.DECLINE
         decision = replace(
             robot,

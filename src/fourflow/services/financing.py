@@ -49,6 +49,8 @@ def request_financing(
             uow_factory=uow_factory, ledger=ledger, trade_id=trade_id, presenter_id=bank_id
         ).presented_elsewhere
     with uow_factory() as uow:
+        # One decision per bank at a time: its limits are read and used in one transaction.
+        uow.settings.lock(credit.LIMITS_LOCK + bank_id)
         holding = get_holding(uow, holding_id)
         if holding.holder_id != actor_id:
             raise PermissionDeniedError(f"holding {holding_id} is not held by {actor_id}")

@@ -452,6 +452,9 @@ class Settings(Protocol):
 
     def get(self, key: str) -> str | None: ...
     def put(self, key: str, value: str) -> None: ...
+    def lock(self, name: str) -> None:
+        """Hold the lock ``name`` until the transaction ends."""
+        ...
 
 
 class RiskModels(Protocol):

@@ -900,6 +900,18 @@ class SqlSettings(_Repository):
         """Store ``value`` under ``key``, replacing any earlier value."""
         self._session.execute(_upsert(self._session, t.settings, key=key, value=value))
 
+    def lock(self, name: str) -> None:
+        """Hold the lock ``name`` until this transaction ends (one holder at a time).
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: a no-op, since SQLite lets one
+        writer at a time and refuses a write from a transaction that read before another's
+        commit (WAL ``BUSY_SNAPSHOT``), so check-then-write cannot interleave.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(
+                select(func.pg_advisory_xact_lock(func.hashtextextended(name, 0)))
+            )
+
 
 def _upsert(session: Session, table: Table, *, key: str, value: str) -> Insert:
     """An insert of a setting that updates the value when the key exists (atomically)."""

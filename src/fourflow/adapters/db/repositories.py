@@ -903,9 +903,9 @@ class SqlSettings(_Repository):
     def lock(self, name: str) -> None:
         """Hold the lock ``name`` until this transaction ends (one holder at a time).
 
-        PostgreSQL: a transaction-scoped advisory lock. SQLite: a no-op, since SQLite lets one
-        writer at a time and refuses a write from a transaction that read before another's
-        commit (WAL ``BUSY_SNAPSHOT``), so check-then-write cannot interleave.
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: nothing more to do, since every
+        transaction there begins ``IMMEDIATE`` (engine.py) and so already holds the database's
+        write lock: check-then-write cannot interleave.
         """
         if self._session.get_bind().dialect.name == "postgresql":
             self._session.execute(

@@ -290,7 +290,8 @@ def test_a_shifted_population_raises_a_drift_alert(world, tmp_path_factory, anvi
     p, report, _ = world
     calm = credit.monitor(uow_factory=p.uow_factory, as_of=TODAY)
     assert calm.model_id == report.champion
-    assert not [a for a in calm.alerts if a.kind == "drift" and a.severity == "alert"], calm
+    # The population it was trained on, measured the same way: stable.
+    assert calm.figures["psi"] < 0.10 and not calm.alerts, calm
     # The same network, its payers three times as often late: the champion is carried over.
     stressed = _build(tmp_path_factory.mktemp("stressed"), anvil, stress=3.0)
     try:

@@ -38,7 +38,7 @@ class InvoiceFacts:
     """One invoice's life as the platform saw it (amounts in major units, floats).
 
     Attributes:
-        key: a stable id (``trade_id/number``).
+        key: a stable id (``number@trade_id``; sorts by number where dates tie).
         trade_id: the trade it belongs to.
         creditor: the seller organisation's id.
         debtor: the buyer organisation's id.
@@ -159,7 +159,7 @@ def invoice_facts(
     disputed = tuple(sorted((disputes or {}).get(trade.id, ())))
     return [
         InvoiceFacts(
-            key=f"{trade.id}/{inv.number}",
+            key=f"{inv.number}@{trade.id}",  # number first: a stable order across platforms
             trade_id=trade.id,
             creditor=trade.seller_id,
             debtor=trade.buyer_id,

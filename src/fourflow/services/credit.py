@@ -292,9 +292,20 @@ def train(
         history, _, trades = platform_history(uow)
         parties = _parties(uow)
         champion = uow.risk_models.champion()
-    rows = training_rows(history, as_of, scores=scores_at_issue(trades, parties))
+    scores = scores_at_issue(trades, parties)
+    rows = training_rows(history, as_of, scores=scores)
     learning.check_enough(rows)
     trained = learning.train(rows, kinds=kinds, seed=seed)
+    # Each model's reference population for drift: its scores of the last POPULATION_DAYS of
+    # invoices as of training (what monitoring will score later, like with like).
+    population = recent_population(history, scores, as_of)
+    if len(population) >= 30:
+        trained = [
+            replace(t, reference_pd=tuple(
+                float(p) for p in t.model.predict_pd(learning.model_frame(t.model, population))
+            ))
+            for t in trained
+        ]  # fmt: skip
     best = max(trained, key=lambda t: t.validation.auc)
     _, window = learning.split_out_of_time(rows)
     current = (
@@ -746,12 +757,39 @@ class MonitorReport:
     alerts: tuple[RiskAlert, ...] = ()
 
 
+#: Days of invoices that make a scoring population (the reference at training, and now).
+POPULATION_DAYS = 90
+
+
+def recent_population(
+    history: History,
+    scores: Mapping[str, tuple[float, int]],
+    as_of: dt.date,
+    window_days: int = POPULATION_DAYS,
+) -> list[dict[str, float | str]]:
+    """Feature vectors of the invoices issued in the ``window_days`` before ``as_of``, each on
+    its issue date: the population a model scores (for PSI, like with like)."""
+    start = as_of - dt.timedelta(days=window_days)
+    return [
+        features(
+            history,
+            AssetTerms(f.creditor, f.debtor, f.scenario, f.amount, f.due_date, f.issue_date,
+                       verification_score=scores.get(f.trade_id, (100.0, 0))[0],
+                       findings=scores.get(f.trade_id, (100.0, 0))[1],
+                       logistics=logistics_share(f, f.issue_date)),
+            f.issue_date,
+        )
+        for f in history.all()
+        if start <= f.issue_date < as_of
+    ]  # fmt: skip
+
+
 def monitor(
-    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, window_days: int = 90
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, window_days: int = POPULATION_DAYS
 ) -> MonitorReport:
-    """Measure the champion on the platform now: PSI of the scores of the invoices of the
-    last ``window_days`` against its validation population, realised AUC/KS on outcomes known
-    since it was trained, approval rate and realised loss of its decisions; store alerts."""
+    """Measure the champion on the platform now and store alerts: PSI of its scores of the
+    invoices of the last ``window_days`` against the same window's scores when it was trained;
+    realised AUC/KS on the outcomes known since; approval rate and realised loss per bank."""
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
     scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of)
@@ -763,19 +801,7 @@ def monitor(
         financings = uow.financings.list()
         items_by_id = {i.id: i for i in uow.items.list()}
     scores = scores_at_issue(trades, parties)
-    start = as_of - dt.timedelta(days=window_days)
-    recent = [f for f in history.all() if start <= f.issue_date < as_of]
-    vectors = [
-        features(
-            history,
-            AssetTerms(f.creditor, f.debtor, f.scenario, f.amount, f.due_date, f.issue_date,
-                       verification_score=scores.get(f.trade_id, (100.0, 0))[0],
-                       findings=scores.get(f.trade_id, (100.0, 0))[1],
-                       logistics=logistics_share(f, f.issue_date)),
-            f.issue_date,
-        )
-        for f in recent
-    ]  # fmt: skip
+    vectors = recent_population(history, scores, as_of, window_days)
     current = [float(p) for p in scorer.pds(vectors)] if vectors else []
     known = training_rows(history, as_of, scores=scores, since=record.as_of)
     outcomes: list[tuple[float, int]] = []

@@ -114,11 +114,10 @@ def _parties(uow: UnitOfWork) -> dict[str, Organisation]:
     return {k: o for o in uow.organisations.list() for k in o.known_as()}
 
 
-def platform_history(uow: UnitOfWork) -> tuple[History, dict[str, list[InvoiceFacts]], list[Trade]]:
-    """Every trade's invoices with their payments and credit notes, indexed by debtor."""
+def platform_history(uow: UnitOfWork) -> tuple[History, list[Trade]]:
+    """Every trade, and its invoices with their payments and credit notes, indexed."""
     trades = load_trades(uow, uow.trades.list())
-    by_trade = {t.id: invoice_facts(t) for t in trades}
-    return History.of(f for facts in by_trade.values() for f in facts), by_trade, trades
+    return History.of(f for t in trades for f in invoice_facts(t)), trades
 
 
 def scores_at_issue(
@@ -289,7 +288,7 @@ def train(
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
     with uow_factory() as uow:
-        history, _, trades = platform_history(uow)
+        history, trades = platform_history(uow)
         parties = _parties(uow)
         champion = uow.risk_models.champion()
     scores = scores_at_issue(trades, parties)
@@ -796,7 +795,7 @@ def monitor(
     with uow_factory() as uow:
         record = uow.risk_models.get(scorer.version)
         assert record is not None
-        history, _, trades = platform_history(uow)
+        history, trades = platform_history(uow)
         parties = _parties(uow)
         financings = uow.financings.list()
         items_by_id = {i.id: i for i in uow.items.list()}

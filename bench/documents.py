@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import secrets
@@ -57,6 +58,7 @@ def _ingest(url: str, home: str, count: int, offset: int) -> tuple[float, float]
     files = [
         SubmittedFile(f"inv-{offset + i}.xml", raw) for i, raw in enumerate(invoices(count, offset))
     ]
+    gc.freeze()  # as `fourflow` does once started (entrypoints/cli/main.py)
     with _platform(url, Path(home)) as p:
         submitter = _submitter(p)
         reader = p.reader_for(submitter)

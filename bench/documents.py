@@ -58,7 +58,7 @@ def _ingest(url: str, home: str, count: int, offset: int) -> tuple[float, float]
     files = [
         SubmittedFile(f"inv-{offset + i}.xml", raw) for i, raw in enumerate(invoices(count, offset))
     ]
-    gc.freeze()  # as `fourflow` does once started (entrypoints/cli/main.py)
+    gc.freeze()  # as the `fourflow` command does once started (entrypoints/cli/main.py)
     with _platform(url, Path(home)) as p:
         submitter = _submitter(p)
         reader = p.reader_for(submitter)

@@ -47,9 +47,6 @@ chain_app.add_typer(node_app, name="node")
 @app.callback()
 def _root() -> None:
     configure_logging()
-    # Everything alive now (modules, classes, constants) lives as long as the command: keep it
-    # out of the garbage collector's generations so every collection after start-up is cheaper.
-    gc.freeze()
 
 
 def _org_row(org: Organisation) -> dict[str, Any]:
@@ -380,7 +377,11 @@ finance_cmd.register(app, risk_app)
 
 
 def main() -> None:
-    """Entry point for ``python -m fourflow``."""
+    """Entry point of the ``fourflow`` command and of ``python -m fourflow``."""
+    # Everything alive after start-up (modules, classes, constants) lives as long as the
+    # command: keep it out of the garbage collector's generations so that every collection
+    # afterwards is cheaper. (Not in the Typer callback: tests invoke `app` in-process.)
+    gc.freeze()
     app()
 
 

@@ -78,6 +78,9 @@ def test_every_hard_rule_gives_its_reason() -> None:
         assert code in codes(d), code
     low = decide(0.01, request=replace(REQ, verification_score=60))
     assert "SCORE_TOO_LOW" in codes(low)
+    nothing = decide(0.01, request=replace(REQ, requested=0))
+    assert nothing.outcome is Outcome.DECLINE and codes(nothing)[0] == "AMOUNT"
+    assert nothing.expected_loss == 0
 
 
 @pytest.mark.parametrize(

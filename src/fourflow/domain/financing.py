@@ -39,7 +39,7 @@ class Decision:
         rate_bps: annual rate in basis points.
         policy_version: which policy decided.
         model_version: the credit model that scored the request, if one did.
-        pd: the calibrated probability of default the model gave.
+        pd: the calibrated probability of the bad outcome (30+ days late or never paid).
         expected_loss: PD × LGD × EAD, minor units.
         value: the asset's value on the decision day (docs/risk.md), minor units.
         score: the scorecard points, where the model is a scorecard.

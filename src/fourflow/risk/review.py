@@ -362,14 +362,15 @@ def review(
     if scored.pd > policy.max_pd:
         declines.append(
             Reason(
-                "PD_TOO_HIGH", f"probability of default {scored.pd:.1%} exceeds {policy.max_pd:.0%}"
+                "PD_TOO_HIGH",
+                f"probability of paying 30+ days late {scored.pd:.1%} exceeds {policy.max_pd:.0%}",
             )
         )
     elif scored.pd > policy.refer_pd:
         refers.append(
             Reason(
                 "PD_REFER",
-                f"probability of default {scored.pd:.1%} is in the referral band "
+                f"probability of paying 30+ days late {scored.pd:.1%} is in the referral band "
                 f"({policy.refer_pd:.0%}-{policy.max_pd:.0%})",
             )
         )
@@ -394,7 +395,8 @@ def review(
         as_of=request.as_of,
         maturity=request.maturity,
     )
-    loss = round(expected_loss(scored.pd, lgd, min(request.requested, request.outstanding)))
+    exposure_at_default = max(0, min(request.requested, request.outstanding))
+    loss = round(expected_loss(scored.pd, lgd, exposure_at_default))
     factors = _factor_reasons(scored)
     if declines:
         outcome, reasons, principal, rate_out = (

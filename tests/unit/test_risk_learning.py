@@ -63,12 +63,12 @@ def test_psi_drift_alerts_when_the_population_shifts(trained) -> None:  # type: 
     reference = trained["good"].reference_pd
     scorer = learning.ModelScorer("scorecard-1", trained["good"].model)
     same = scorer.pds([r.features for r in rows(600, seed=5)])
-    assert not learning.monitor(reference_pd=reference, current_pd=list(same))
+    assert not learning.monitor(reference_pd=reference, current_pd=list(same)).findings
     stressed = rows(600, seed=6)
     for r in stressed:  # every debtor now pays late far more often
         r.features["debtor_late_share"] = 0.7 + 0.3 * float(r.features["debtor_late_share"])
     shifted = scorer.pds([r.features for r in stressed])
-    found = learning.monitor(reference_pd=reference, current_pd=list(shifted))
+    found = learning.monitor(reference_pd=reference, current_pd=list(shifted)).findings
     assert [(f.kind, f.severity, f.metric) for f in found] == [("drift", "alert", "psi")]
     assert found[0].value >= learning.PSI_ALERT
 
@@ -77,7 +77,9 @@ def test_realised_auc_below_the_validated_one_raises_a_performance_alert() -> No
     rng = np.random.default_rng(0)
     pds = rng.random(200)
     outcomes = [(float(p), int(rng.random() < 0.2)) for p in pds]  # outcomes unrelated to PD
-    found = learning.monitor(reference_pd=[], current_pd=[], validated_auc=0.80, outcomes=outcomes)
+    found = learning.monitor(
+        reference_pd=[], current_pd=[], validated_auc=0.80, outcomes=outcomes
+    ).findings
     assert [(f.kind, f.metric) for f in found] == [("performance", "auc")]
     assert found[0].threshold == pytest.approx(0.75)
 

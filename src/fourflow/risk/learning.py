@@ -230,20 +230,30 @@ class Finding:
     message: str
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """What monitoring measured (``psi``, ``auc`` where it could) and what it found."""
+
+    figures: dict[str, float]
+    findings: list[Finding]
+
+
 def monitor(
     *,
     reference_pd: Sequence[float],
     current_pd: Sequence[float],
     validated_auc: float | None = None,
     outcomes: Sequence[tuple[float, int]] = (),
-) -> list[Finding]:
+) -> Measured:
     """Population stability of the scores now, and realised discrimination where known.
 
     ``outcomes`` are (PD given at decision, realised bad) of requests whose outcome is known.
     """
     found: list[Finding] = []
+    figures: dict[str, float] = {}
     if len(current_pd) >= 30 and len(reference_pd) >= 30:
         psi = round(metrics.psi(np.asarray(reference_pd), np.asarray(current_pd)), 4)
+        figures["psi"] = psi
         if psi >= PSI_ALERT:
             found.append(
                 Finding("drift", "alert", "psi", psi, PSI_ALERT,
@@ -260,6 +270,7 @@ def monitor(
         y = np.array([o[1] for o in outcomes])
         if 0 < y.sum() < len(y):
             auc = round(metrics.auc(y, p), 4)
+            figures["auc"] = auc
             floor = round(validated_auc - AUC_DROP_ALERT, 4)
             if auc < floor:
                 found.append(
@@ -267,7 +278,7 @@ def monitor(
                             f"realised AUC {auc:.3f} on {len(y)} outcomes is below the "
                             f"validated {validated_auc:.3f} less {AUC_DROP_ALERT}")
                 )  # fmt: skip
-    return found
+    return Measured(figures, found)
 
 
 class ModelScorer:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
+from fourflow.domain.debt import DebtItem, Holding, ItemStatus, PledgeState, day_number
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
@@ -56,7 +56,14 @@ from fourflow.risk.valuation import (
     value_goods,
     value_receivable,
 )
-from fourflow.services.common import chain_address, get_holding, get_item, get_org, new_id
+from fourflow.services.common import (
+    canonical_json,
+    chain_address,
+    get_holding,
+    get_item,
+    get_org,
+    new_id,
+)
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
     ChainOp,
@@ -577,12 +584,9 @@ def decide_referral(
 
 
 def _person_hash(robot: Decision, outcome: Outcome, person: str, reason: str, day: dt.date) -> str:
-    payload = json.dumps(
-        {"review": robot.input_hash, "outcome": outcome.value, "person": person,
-         "reason": reason.strip(), "day": day.isoformat()},
-        sort_keys=True, separators=(",", ":"),
-    )  # fmt: skip
-    return hashlib.sha256(payload.encode()).hexdigest()
+    payload = {"review": robot.input_hash, "outcome": outcome.value, "person": person,
+               "reason": reason.strip(), "day": day.isoformat()}  # fmt: skip
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
 # --------------------------------------------------------------------------- valuation
@@ -728,7 +732,10 @@ def _bank_figures(
         realised = 0
         for f in ok:
             item = items_by_id.get(f.item_id)
-            if item is not None and item.status_on(as_of, 0).value in ("overdue", "defaulted"):
+            if item is not None and item.status_on(as_of, 0) in (
+                ItemStatus.OVERDUE,
+                ItemStatus.DEFAULTED,
+            ):
                 realised += min(f.principal, item.outstanding)
         figures = {"decisions": len(mine), "approved": len(ok),
                    "approval_rate": round(len(ok) / len(mine), 4),
@@ -808,7 +815,7 @@ def monitor(
         pds = scorer.pds([r.features for r in known])
         outcomes = [(float(p), r.bad) for p, r in zip(pds, known, strict=True)]
     reference = [float(p) for p in record.metrics.get("reference_pd", [])]
-    found = learning.monitor(
+    measured = learning.monitor(
         reference_pd=reference,
         current_pd=current,
         validated_auc=record.metrics.get("auc"),
@@ -824,13 +831,9 @@ def monitor(
         "approval_rate": round(len(approved) / len(decided), 4) if decided else None,
         "mean_pd_now": round(float(np.mean(current)), 4) if current else None,
         "mean_pd_reference": round(float(np.mean(reference)), 4) if reference else None,
+        **measured.figures,
     }
-    for finding in found:
-        figures[finding.metric] = finding.value
-    if len(current) >= 30 and len(reference) >= 30 and "psi" not in figures:
-        from fourflow.risk import metrics  # noqa: PLC0415
-
-        figures["psi"] = round(metrics.psi(np.asarray(reference), np.asarray(current)), 4)
+    found = measured.findings
     banks = _bank_figures(approved, decided, items_by_id, as_of)
     figures["banks"] = {b: v for b, (v, _) in banks.items()}
     alerts = tuple(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import sys
@@ -13,7 +14,7 @@ import structlog
 import typer
 
 from fourflow.bootstrap import Platform, open_platform
-from fourflow.domain.errors import FourFlowError
+from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.entrypoints.cli.output import err_console
 from fourflow.services import relay
 
@@ -47,3 +48,11 @@ def relay_now(p: Platform) -> None:
     result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
     for op_id, reason in result.failed:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
+
+
+def business_day(p: Platform, text: str | None) -> dt.date:
+    """A business date given as ``YYYY-MM-DD``, or the platform's today; a clear error if not."""
+    try:
+        return dt.date.fromisoformat(text) if text else p.clock.today()
+    except ValueError:
+        raise DomainValueError(f"date {text!r} is not YYYY-MM-DD") from None

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,11 +13,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing
 from fourflow.domain.money import Money
-from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
+from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import credit, financing
 from fourflow.services.common import find_org, get_holding, get_item
@@ -45,13 +43,6 @@ def register(app: typer.Typer, risk_app: typer.Typer) -> None:
     risk_app.command("value")(risk_value)
     risk_app.command("price")(risk_price)
     risk_app.command("value-receipt")(risk_value_receipt)
-
-
-def _day(p: Platform, text: str | None) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text) if text else p.clock.today()
-    except ValueError:
-        raise DomainValueError(f"date {text!r} is not YYYY-MM-DD") from None
 
 
 def _money(minor: int | None, currency: str) -> str | None:
@@ -146,7 +137,7 @@ def finance_request(
             bank_id=bank_id,
             amount=Money.of(amount, item.currency).minor,
             actor_id=holding.holder_id,
-            as_of=_day(p, as_of),
+            as_of=business_day(p, as_of),
             ledger=p.require_contracts(),
         )
         relay_now(p)
@@ -174,7 +165,7 @@ def finance_decide(
             approve=approve,
             reason=reason,
             person=by,
-            as_of=_day(p, as_of),
+            as_of=business_day(p, as_of),
         )
         with p.uow_factory() as uow:
             currency = get_item(uow, fin.item_id).currency
@@ -280,7 +271,7 @@ def risk_train(
 ) -> None:
     """Retrain on the outcomes known so far; promote a challenger only if it beats the champion."""
     with platform() as p:
-        report = credit.train(uow_factory=p.uow_factory, as_of=_day(p, as_of), seed=seed)
+        report = credit.train(uow_factory=p.uow_factory, as_of=business_day(p, as_of), seed=seed)
     data: dict[str, Any] = {
         "as_of": report.as_of.isoformat(), "rows": report.rows, "bad": report.bad,
         "registered": [_model_row(m) for m in report.registered],
@@ -325,7 +316,9 @@ def risk_monitor(
 ) -> None:
     """Measure the champion now (PSI, realised AUC, approval rate) and raise alerts."""
     with platform() as p:
-        report = credit.monitor(uow_factory=p.uow_factory, as_of=_day(p, as_of), window_days=window)
+        report = credit.monitor(
+            uow_factory=p.uow_factory, as_of=business_day(p, as_of), window_days=window
+        )
     data: dict[str, Any] = {
         "as_of": report.as_of.isoformat(), "model": report.model_id, "figures": report.figures,
         "alerts": [_alert_row(a) for a in report.alerts],
@@ -372,7 +365,7 @@ def risk_value(
             with p.uow_factory() as uow:
                 bank_id = find_org(uow, bank).id
         valuation, vector = credit.value_item(
-            uow_factory=p.uow_factory, item_id=item, as_of=_day(p, as_of), bank_id=bank_id
+            uow_factory=p.uow_factory, item_id=item, as_of=business_day(p, as_of), bank_id=bank_id
         )
     data = {
         "item": item, "face": round(valuation.face, 2),
@@ -403,7 +396,7 @@ def risk_price(
     """Record a price from the feed; receipts of these goods are revalued at it."""
     with platform() as p:
         new = credit.set_price(uow_factory=p.uow_factory, goods_code=goods_code, price=price,
-                               currency=currency, as_of=_day(p, as_of))  # fmt: skip
+                               currency=currency, as_of=business_day(p, as_of))  # fmt: skip
     data = {"goods_code": new.goods_code, "price": new.price, "currency": new.currency,
             "as_of": new.as_of.isoformat(), "previous": new.previous}  # fmt: skip
     if json_out:

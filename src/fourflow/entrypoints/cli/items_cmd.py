@@ -19,7 +19,7 @@ import typer
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
-from fourflow.entrypoints.cli.common import platform
+from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import consortium, financing, items, receipts, registration, relay
 from fourflow.services.common import find_org, get_holding, get_item
@@ -79,11 +79,6 @@ def _item_currency(
         return get_item(uow, item_id).currency
 
 
-def _day(p: Platform, text: str | None) -> dt.date:
-    """A date from ``YYYY-MM-DD``, or today."""
-    return dt.date.fromisoformat(text) if text else p.clock.today()
-
-
 def _done(json_out: bool, data: dict[str, Any], message: str, failed: list[Any]) -> None:
     """Print the outcome; exit 1 when the chain refused an operation."""
     data["chain_refused"] = [list(f) for f in failed]
@@ -121,7 +116,7 @@ def item_issue(
             ledger=p.require_contracts(),
             clock=p.clock,
             trade_id=trade_id,
-            as_of=_day(p, as_of),
+            as_of=business_day(p, as_of),
             confirm=confirm,
         )
         view = items.describe_item(uow_factory=p.uow_factory, item_id=item.id)
@@ -198,7 +193,7 @@ def item_pledge(
             bank_id=_org(p, bank),
             amount=_minor(amount, cur),
             actor_id=_org(p, as_org),
-            as_of=_day(p, as_of),
+            as_of=business_day(p, as_of),
         )
         reasons = [
             {"code": r.code, "message": r.message}
@@ -473,7 +468,7 @@ def item_default(
             uow_factory=p.uow_factory,
             item_id=item_id,
             actor_id=_org(p, as_org),
-            as_of=_day(p, as_of),
+            as_of=business_day(p, as_of),
             operator_id=p.operator_id(),
         )
         data = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import threading
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from fourflow.adapters.db import current_revision, head_revision, make_engine, migrate
 from fourflow.adapters.db.migration import alembic_config
@@ -132,3 +133,46 @@ def _assert_at_head(url: str) -> None:
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_0007_moves_batches_and_proofs_to_document_anchors_and_back(store_engine: Engine) -> None:
+    config = alembic_config()
+    with store_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    now = dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+    with store_engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO batches (id, root, leaf_count, created_at) VALUES ('b1', 'r', 1, :t)"
+            ),
+            {"t": now},
+        )
+        for n, batch, proof in ((1, "b1", '{"index": 0}'), (2, None, None)):
+            connection.execute(
+                text(
+                    "INSERT INTO documents (id, kind, number, issue_date, fingerprint, raw, "
+                    "media_type, payload, batch_id, proof, created_at) VALUES (:id, 'invoice', "
+                    ":id, :d, :fp, :raw, 'application/xml', '{}', :batch, :proof, :t)"
+                ),
+                {"id": f"doc-{n}", "d": now.date(), "fp": f"sha256:{n}", "raw": b"<x/>",
+                 "batch": batch, "proof": proof, "t": now},
+            )  # fmt: skip
+    migrate(store_engine)
+    assert schema_diff(store_engine) == []
+    with store_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT doc_id, batch_id, proof FROM document_anchors ORDER BY doc_id")
+        ).all()
+    assert [tuple(r) for r in rows] == [("doc-1", "b1", '{"index": 0}'), ("doc-2", None, None)]
+    with store_engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+    with store_engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT id, batch_id, proof FROM documents ORDER BY id")
+        ).all()
+    assert [tuple(r) for r in rows] == [("doc-1", "b1", '{"index": 0}'), ("doc-2", None, None)]
+    assert "document_anchors" not in inspect(store_engine).get_table_names()
+    migrate(store_engine)
+    assert schema_diff(store_engine) == []

@@ -192,21 +192,32 @@ class SqlDocuments(_Repository):
 
     def add(self, stored: StoredDocument) -> None:
         """Store a document; a fingerprint already stored is a ConflictError."""
-        stmt = insert(t.documents).values(**_document_values(stored))
-        self._insert(stmt, lambda: self._clash(stored))
+        try:
+            with self._session.begin_nested():
+                self._write([stored])
+        except IntegrityError as exc:
+            raise ConflictError(f"{self._clash(stored)} ({_first_line(exc)})") from exc
 
     def add_many(self, stored: Sequence[StoredDocument]) -> None:
         """Store several documents in one statement; any known fingerprint is a ConflictError."""
         if not stored:
             return
-        rows = [_document_values(s) for s in stored]
         try:
             with self._session.begin_nested():
-                self._session.execute(insert(t.documents), rows)
+                self._write(stored)
         except IntegrityError as exc:
             raise ConflictError(
-                f"one of {len(rows)} documents clashes with a stored one ({_first_line(exc)})"
+                f"one of {len(stored)} documents clashes with a stored one ({_first_line(exc)})"
             ) from exc
+
+    def _write(self, stored: Sequence[StoredDocument]) -> None:
+        """Insert the documents' rows and their anchoring rows (Core ``executemany``)."""
+        connection = self._session.connection()
+        connection.execute(_INSERT_DOCUMENT, [_document_values(s) for s in stored])
+        connection.execute(
+            _INSERT_ANCHOR,
+            [{"doc_id": s.document.id, "batch_id": s.batch_id, "proof": None} for s in stored],
+        )
 
     def known_fingerprints(self, fingerprints: Sequence[str]) -> dict[str, str]:
         """Which of ``fingerprints`` are stored already, mapped to their document ids."""
@@ -275,13 +286,14 @@ class SqlDocuments(_Repository):
 
     def unanchored(self, limit: int) -> builtins.list[StoredDocument]:
         """Up to ``limit`` documents not yet in an anchoring batch, oldest first."""
-        return self._many(t.documents.c.batch_id.is_(None), limit=limit)
+        return self._many(_ANCHORS.c.batch_id.is_(None), limit=limit)
 
     def unanchored_fingerprints(self, limit: int) -> builtins.list[tuple[str, str]]:
         """Up to ``limit`` ``(id, fingerprint)`` of documents not yet anchored, oldest first."""
         stmt = (
             select(t.documents.c.id, t.documents.c.fingerprint)
-            .where(t.documents.c.batch_id.is_(None))
+            .join(_ANCHORS, _ANCHORS.c.doc_id == t.documents.c.id)
+            .where(_ANCHORS.c.batch_id.is_(None))
             .order_by(t.documents.c.seq)
             .limit(limit)
         )
@@ -297,17 +309,18 @@ class SqlDocuments(_Repository):
         """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
         if not doc_ids:
             return
+        # The small anchoring rows only: the documents' own rows are not rewritten.
         stmt = (
-            update(t.documents)
-            .where(t.documents.c.id == bindparam("doc_id"))
+            update(_ANCHORS)
+            .where(_ANCHORS.c.doc_id == bindparam("anchored_id"))
             .values(batch_id=batch_id, proof=bindparam("doc_proof"))
         )
-        params = [{"doc_id": d, "doc_proof": proofs.get(d)} for d in doc_ids]
+        params = [{"anchored_id": d, "doc_proof": proofs.get(d)} for d in doc_ids]
         self._session.connection().execute(stmt, params)
 
     def proof(self, doc_id: str) -> str | None:
         """A document's JSON-encoded Merkle proof, once anchored."""
-        stmt = select(t.documents.c.proof).where(t.documents.c.id == doc_id)
+        stmt = select(_ANCHORS.c.proof).where(_ANCHORS.c.doc_id == doc_id)
         proof: str | None = self._session.execute(stmt).scalar_one_or_none()
         return proof
 
@@ -317,11 +330,11 @@ class SqlDocuments(_Repository):
         return int(self._session.execute(stmt).scalar_one())
 
     def _one(self, where: Any) -> StoredDocument | None:
-        row = self._row(select(t.documents).where(where))
+        row = self._row(_SELECT_DOCUMENTS.where(where))
         return None if row is None else _document_from_row(row)
 
     def _many(self, *where: Any, limit: int | None = None) -> builtins.list[StoredDocument]:
-        stmt = select(t.documents).where(*where).order_by(t.documents.c.seq).limit(limit)
+        stmt = _SELECT_DOCUMENTS.where(*where).order_by(t.documents.c.seq).limit(limit)
         return [_document_from_row(r) for r in self._rows(stmt)]
 
     def _clash(self, stored: StoredDocument) -> str:
@@ -332,6 +345,15 @@ class SqlDocuments(_Repository):
                 f"stored as document {other.document.id}"
             )
         return f"document {stored.document.id} already exists"
+
+
+_ANCHORS = t.document_anchors
+_INSERT_DOCUMENT = insert(t.documents)
+_INSERT_ANCHOR = insert(_ANCHORS)
+# A document with its batch: every document has an anchoring row (the outer join is a guard).
+_SELECT_DOCUMENTS = select(t.documents, _ANCHORS.c.batch_id).select_from(
+    t.documents.outerjoin(_ANCHORS, _ANCHORS.c.doc_id == t.documents.c.id)
+)
 
 
 def _party_key(party: PartyRef) -> str | None:
@@ -361,7 +383,6 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "media_type": stored.media_type,
         "payload": codec.encode_document(doc),
         "trade_id": stored.trade_id,
-        "batch_id": stored.batch_id,
         "submitted_by": doc.submitted_by,
         "created_at": stored.created_at or utc_now(),
         "signature": dict(stored.signature) if stored.signature else None,

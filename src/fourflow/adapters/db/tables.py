@@ -142,8 +142,6 @@ documents = Table(
     Column("media_type", String, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("trade_id", String, ForeignKey("trades.id"), nullable=True, index=True),
-    Column("batch_id", String, ForeignKey("batches.id"), nullable=True, index=True),
-    Column("proof", Text, nullable=True),
     Column("submitted_by", String, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("signature", JSON, nullable=True),
@@ -151,6 +149,17 @@ documents = Table(
     Index("ix_documents_kind_number", "kind", "number"),
     Index("ix_documents_parties_date", "seller_key", "buyer_key", "issue_date"),
     **ENTITY_OPTIONS,
+)
+
+# Each document's anchoring (migration 0007): its batch and its JSON-encoded Merkle proof, both
+# null until anchored. A row is written with the document; anchoring updates this small row
+# instead of rewriting the document's (raw bytes included) row.
+document_anchors = Table(
+    "document_anchors",
+    metadata,
+    Column("doc_id", String, ForeignKey("documents.id"), primary_key=True),
+    Column("batch_id", String, ForeignKey("batches.id"), nullable=True, index=True),
+    Column("proof", Text, nullable=True),
 )
 
 debt_items = Table(

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from fourflow.entrypoints.cli import risk_cmd
 from fourflow.entrypoints.cli.risk_cmd import risk_app
 from fourflow.risk import datasets
 from fourflow.risk import evaluate as evaluate_module
@@ -177,3 +178,15 @@ def test_ar_features_use_only_what_is_known_on_the_invoice_date(
     rewritten, _, _ = datasets.load_ar(path)
     assert rewritten.iloc[row].equals(frame.iloc[row])
     assert not rewritten["hist_settle_mean"].equals(frame["hist_settle_mean"])
+
+
+def test_ensemble_is_the_mean_of_its_three_members(credit: Path) -> None:
+    frame, y, specs = datasets.load("german", credit)
+    train, test = frame.iloc[:500], frame.iloc[500:]
+    names = ("logistic", "scorecard", "lightgbm", "blend", "ensemble")
+    p = evaluate_module.predict_candidates(names, train, y[:500], test, specs, seed=5)
+    np.testing.assert_allclose(p["ensemble"], (p["logistic"] + p["scorecard"] + p["lightgbm"]) / 3)
+    np.testing.assert_allclose(p["blend"], (p["scorecard"] + p["lightgbm"]) / 2)
+    assert evaluate_module.MODEL_CHOICES == risk_cmd.MODEL_CHOICES
+    out = run("--dataset", "german", "--train", str(credit), "--cv", "2", "--model", "ensemble")
+    assert out["model"] == "ensemble" and out["auc"] > 0.72

@@ -7,10 +7,10 @@ Protocols:
 * ``cv``: stratified K-fold on the train file (grouped by customer for ``ar``), ``repeats``
   times with different shuffles; figures are means over the folds.
 
-Candidates are logistic regression, the scorecard, LightGBM and ``blend`` (the mean of the
-scorecard's and LightGBM's PDs). With ``model="best"`` the candidate is chosen, for each outer
-split, by its AUC in an inner CV on that split's training rows only: the test rows never take
-part in the choice.
+Candidates are logistic regression, the scorecard, LightGBM, ``blend`` (the mean of the
+scorecard's and LightGBM's PDs) and ``ensemble`` (the mean of all three models' PDs). With
+``model="best"`` the candidate is chosen, for each outer split, by its AUC in an inner CV on
+that split's training rows only: the test rows never take part in the choice.
 """
 
 from __future__ import annotations
@@ -41,9 +41,21 @@ from fourflow.risk.models import (
     fit_scorecard,
 )
 
-ModelChoice = Literal["best", "scorecard", "lightgbm", "logistic", "blend"]
-MODEL_CHOICES: tuple[ModelChoice, ...] = ("best", "scorecard", "lightgbm", "logistic", "blend")
-CANDIDATES: tuple[str, ...] = ("logistic", "scorecard", "lightgbm", "blend")
+ModelChoice = Literal["best", "scorecard", "lightgbm", "logistic", "blend", "ensemble"]
+MODEL_CHOICES: tuple[ModelChoice, ...] = (
+    "best",
+    "scorecard",
+    "lightgbm",
+    "logistic",
+    "blend",
+    "ensemble",
+)
+CANDIDATES: tuple[str, ...] = ("logistic", "scorecard", "lightgbm", "blend", "ensemble")
+# the combined candidates and the models they average (equal weights)
+MEMBERS: dict[str, tuple[str, ...]] = {
+    "blend": ("scorecard", "lightgbm"),
+    "ensemble": ("logistic", "scorecard", "lightgbm"),
+}
 INNER_FOLDS = 3
 
 Fitter = Callable[[pd.DataFrame, npt.NDArray[Any], Sequence[FeatureSpec], int], CreditModel]
@@ -174,16 +186,20 @@ def predict_candidates(
     specs: Sequence[FeatureSpec],
     seed: int,
 ) -> dict[str, npt.NDArray[np.float64]]:
-    """Fit each named candidate on ``train`` and predict ``test`` (a blend reuses its members)."""
+    """Fit each named candidate on ``train`` and predict ``test`` (a combination reuses its
+    members' fits)."""
     fitted: dict[str, CreditModel] = {}
     wanted = set(names)
-    if "blend" in wanted:
-        wanted |= {"scorecard", "lightgbm"}
-    for name in ("logistic", "scorecard", "lightgbm"):
+    for name in names:
+        wanted |= set(MEMBERS.get(name, ()))
+    for name, fit in FITTERS.items():
         if name in wanted:
-            fitted[name] = FITTERS[name](train, y_train, specs, seed)
-    if "blend" in wanted:
-        fitted["blend"] = BlendModel((fitted["scorecard"], fitted["lightgbm"]), (0.5, 0.5))
+            fitted[name] = fit(train, y_train, specs, seed)
+    for name, members in MEMBERS.items():
+        if name in wanted:
+            fitted[name] = BlendModel(
+                tuple(fitted[m] for m in members), tuple(1.0 for _ in members)
+            )
     return {name: fitted[name].predict_pd(test) for name in names}
 
 

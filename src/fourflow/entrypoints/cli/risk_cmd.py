@@ -15,7 +15,7 @@ from fourflow.entrypoints.cli.output import console, emit_json, err_console
 # The ML stack (pandas, scikit-learn, LightGBM, optbinning) loads when a command runs, not when
 # `fourflow` starts; tests check these match fourflow.risk.datasets / fourflow.risk.evaluate.
 DATASETS = ("taiwan", "german", "ar")
-MODEL_CHOICES = ("best", "scorecard", "lightgbm", "logistic", "blend")
+MODEL_CHOICES = ("best", "scorecard", "lightgbm", "logistic", "blend", "ensemble")
 
 risk_app = typer.Typer(
     help="Credit models: train, monitor, value, evaluate on public data.", no_args_is_help=True

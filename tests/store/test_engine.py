@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import text
@@ -20,8 +21,9 @@ def test_sqlite_connections_are_tuned(tmp_path: Path) -> None:
         with engine.connect() as connection:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
-            }
+                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous",
+                             "page_size")
+            }  # fmt: skip
     finally:
         engine.dispose()
     # synchronous: 1 is NORMAL
@@ -30,7 +32,21 @@ def test_sqlite_connections_are_tuned(tmp_path: Path) -> None:
         "foreign_keys": 1,
         "busy_timeout": 30_000,
         "synchronous": 1,
+        "page_size": 16_384,
     }
+
+
+def test_an_existing_sqlite_file_keeps_its_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE t (x INTEGER)")
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_savepoints_roll_back_inside_the_transaction(tmp_path: Path) -> None:

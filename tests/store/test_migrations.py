@@ -176,3 +176,18 @@ def test_0007_moves_batches_and_proofs_to_document_anchors_and_back(store_engine
     assert "document_anchors" not in inspect(store_engine).get_table_names()
     migrate(store_engine)
     assert schema_diff(store_engine) == []
+
+
+def test_0007_compresses_documents_with_lz4_on_postgresql(store_engine: Engine) -> None:
+    if store_engine.dialect.name != "postgresql":
+        return  # SQLite does not compress
+    with store_engine.connect() as connection:
+        methods = dict(
+            connection.execute(
+                text(
+                    "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = "
+                    "'documents'::regclass AND attname IN ('raw', 'payload')"
+                )
+            ).all()
+        )
+    assert methods == {"raw": "l", "payload": "l"}

@@ -14,6 +14,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A new database file gets 16 KiB pages: a stored document (raw bytes and payload, about 27 KB
+# for a UBL invoice) then spans 2 pages instead of 7, and SQLite inserts it in about half the
+# CPU time. An existing file keeps its page size (the pragma is a no-op there).
+SQLITE_PAGE_SIZE = 16_384
 _PG_DRIVER = "postgresql+psycopg"
 
 
@@ -33,7 +37,8 @@ def normalise_url(url: str | URL) -> URL:
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Build an engine for ``url``: SQLite tuned for a local store, or PostgreSQL via psycopg.
 
-    SQLite connections get WAL, foreign keys, a busy timeout and ``synchronous=NORMAL``,
+    SQLite connections get WAL, foreign keys, a busy timeout and ``synchronous=NORMAL``
+    (and a new file 16 KiB pages),
     and every transaction starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue
     on the busy timeout instead of failing to upgrade a read lock. Extra ``kwargs`` go to
     ``create_engine``.
@@ -62,6 +67,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")  # before WAL creates the file
         _set_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA synchronous = NORMAL")

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -309,14 +309,20 @@ class SqlDocuments(_Repository):
         """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
         if not doc_ids:
             return
-        # The small anchoring rows only: the documents' own rows are not rewritten.
-        stmt = (
-            update(_ANCHORS)
-            .where(_ANCHORS.c.doc_id == bindparam("anchored_id"))
-            .values(batch_id=batch_id, proof=bindparam("doc_proof"))
-        )
-        params = [{"anchored_id": d, "doc_proof": proofs.get(d)} for d in doc_ids]
-        self._session.connection().execute(stmt, params)
+        # The small anchoring rows only: the documents' own rows are not rewritten. They are
+        # replaced, a chunk per statement (one UPDATE per row costs PostgreSQL a round of
+        # parse, bind and execute each); ids of no stored document are skipped, as before.
+        connection = self._session.connection()
+        for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
+            stmt = delete(_ANCHORS).where(_ANCHORS.c.doc_id.in_(chunk)).returning(_ANCHORS.c.doc_id)
+            stored = set(connection.execute(stmt).scalars())
+            rows = [
+                {"doc_id": d, "batch_id": batch_id, "proof": proofs.get(d)}
+                for d in chunk
+                if d in stored
+            ]
+            if rows:
+                connection.execute(_INSERT_ANCHOR, rows)
 
     def proof(self, doc_id: str) -> str | None:
         """A document's JSON-encoded Merkle proof, once anchored."""

@@ -49,11 +49,13 @@ def _submitter(p: Platform) -> str:
                    uscc=SUBMITTER_USCC, roles=[Role.SUPPLIER], admit=False).id  # fmt: skip
 
 
-def _ingest(url: str, home: str, count: int, offset: int) -> tuple[float, float]:
-    """Ingest ``count`` invoices and anchor them; return the seconds it took, and the warm-up.
+def _ingest(url: str, home: str, count: int, offset: int) -> tuple[float, float, float]:
+    """Ingest ``count`` invoices and anchor them; return the seconds, the warm-up, the CPU.
 
     The warm-up reads one invoice (not stored) before the clock starts: it compiles the UBL
-    2.1 schema set once per process (about 0.5 s), a start-up cost like the imports.
+    2.1 schema set once per process (about 0.5 s), a start-up cost like the imports. The CPU
+    seconds are this process's (all its threads; not PostgreSQL's server): unlike the wall
+    time, they hardly change with the machine's load.
     """
     files = [
         SubmittedFile(f"inv-{offset + i}.xml", raw) for i, raw in enumerate(invoices(count, offset))
@@ -64,15 +66,15 @@ def _ingest(url: str, home: str, count: int, offset: int) -> tuple[float, float]
         reader = p.reader_for(submitter)
         warm = time.perf_counter()
         reader.read(invoices(1, -1)[0], source="warm-up.xml")
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         outcomes = ingest.ingest_files(
             uow_factory=p.uow_factory, reader=reader, clock=p.clock,
             files=files, submitter_id=submitter,
         )  # fmt: skip
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=submitter)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert all(o.status == "accepted" for o in outcomes), outcomes[0]
-    return seconds, start - warm
+    return seconds, start - warm, cpu
 
 
 def _pg_schema() -> tuple[str, str]:
@@ -110,9 +112,11 @@ def bench_ubl_ingest(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
                     )
                 yield line(
                     f"ingest.ubl_invoices_per_s.{backend}.{workers}proc",
-                    per * workers / max(t for t, _ in timed), "invoices/s",
+                    per * workers / max(t for t, _, _ in timed), "invoices/s",
                     invoices=per * workers, bytes_each=21501,
-                    warmup_s=round(max(w for _, w in timed), 2),
+                    warmup_s=round(max(w for _, w, _ in timed), 2),
+                    cpu_ms_per_invoice=round(1000 * sum(c for _, _, c in timed) / count, 3),
+                    load=round(os.getloadavg()[0], 2),
                 )  # fmt: skip
             finally:
                 if schema:

@@ -181,6 +181,25 @@ def test_documents_anchored_in_batches(uow: SqlUnitOfWorkFactory) -> None:
         assert anchored is not None and anchored.batch_id == "batch-1"
 
 
+def test_anchoring_skips_unknown_documents_and_reads_back_a_stored_batch(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    with uow() as u:
+        u.batches.add(b.batch("batch-1"))
+        u.documents.add_many([b.stored(1), dataclasses.replace(b.stored(2), batch_id="batch-1")])
+        u.commit()
+    with uow() as u:
+        assert [d.document.id for d in u.documents.unanchored(10)] == ["doc-1"]
+        assert u.documents.unanchored_fingerprints(10) == [("doc-1", b.stored(1).fingerprint)]
+        u.documents.set_batch(["doc-1", "nope", "doc-1"], "batch-1", {"doc-1": "[1]"})
+        u.commit()
+    with uow() as u:
+        assert u.documents.unanchored(10) == []
+        assert u.documents.proof("doc-1") == "[1]"
+        assert u.documents.proof("nope") is None
+        assert [d.batch_id for d in u.documents.get_many(["doc-1", "doc-2"])] == ["batch-1"] * 2
+
+
 def test_duplicate_fingerprint_is_a_conflict_and_the_transaction_goes_on(
     uow: SqlUnitOfWorkFactory,
 ) -> None:

@@ -57,6 +57,10 @@ MEMBERS: dict[str, tuple[str, ...]] = {
     "ensemble": ("logistic", "scorecard", "lightgbm"),
 }
 INNER_FOLDS = 3
+# below this many training rows the inner CV is repeated (with other shuffles) this many times:
+# on small files one 3-fold CV picks a candidate by noise as often as by merit
+SMALL_ROWS = 5_000
+SMALL_REPEATS = 3
 
 Fitter = Callable[[pd.DataFrame, npt.NDArray[Any], Sequence[FeatureSpec], int], CreditModel]
 
@@ -211,15 +215,21 @@ def select(
     groups: npt.NDArray[Any] | None,
     seed: int,
     folds: int = INNER_FOLDS,
+    repeats: int | None = None,
 ) -> tuple[str, dict[str, float]]:
-    """The candidate with the best mean AUC in a ``folds``-fold CV of these rows only."""
+    """The candidate with the best mean AUC in a ``folds``-fold CV of these rows only, repeated
+    ``repeats`` times with other shuffles (default: :data:`SMALL_REPEATS` below
+    :data:`SMALL_ROWS` rows, else once)."""
+    if repeats is None:
+        repeats = SMALL_REPEATS if len(y) < SMALL_ROWS else 1
     scores: dict[str, list[float]] = {n: [] for n in names}
-    for fit_idx, val_idx in _folds(y, groups, folds, seed + 1):
-        predicted = predict_candidates(
-            names, frame.iloc[fit_idx], y[fit_idx], frame.iloc[val_idx], specs, seed
-        )
-        for name, p in predicted.items():
-            scores[name].append(metrics.auc(y[val_idx], p))
+    for repeat in range(repeats):
+        for fit_idx, val_idx in _folds(y, groups, folds, seed + 1 + repeat):
+            predicted = predict_candidates(
+                names, frame.iloc[fit_idx], y[fit_idx], frame.iloc[val_idx], specs, seed
+            )
+            for name, p in predicted.items():
+                scores[name].append(metrics.auc(y[val_idx], p))
     means = {n: float(np.mean(v)) for n, v in scores.items()}
     return max(names, key=lambda n: (means[n], -names.index(n))), means
 

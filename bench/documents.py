@@ -23,6 +23,10 @@ from fourflow.services.onboarding import onboard
 
 SAMPLE = ("en16931", "ubl-examples", "ubl-tc434-example1.xml")
 SAMPLE_ID = b"<cbc:ID>12115118</cbc:ID>"
+UBL_INVOICE_XSD = ("ubl", "xsd-2.1", "maindoc", "UBL-Invoice-2.1.xsd")
+# The issue's reference: "lxml parse plus XSD validation of a 20 KB UBL invoice alone runs at
+# about 2,900/s on this machine", and the one-process target of 1,000/s is a third of it.
+REFERENCE_PER_S, TARGET_PER_S = 2900.0, 1000.0
 PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SUBMITTER_USCC = "91110000600037341L"
 
@@ -89,9 +93,35 @@ def _drop_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+def parse_xsd_per_s(count: int = 2000) -> float:
+    """lxml parse + UBL 2.1 XSD validation alone, invoices per second (the machine's yardstick)."""
+    from lxml import etree  # noqa: PLC0415
+
+    schema = etree.XMLSchema(etree.parse(str(standards_dir().joinpath(*UBL_INVOICE_XSD))))
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    raws = invoices(count)
+    for raw in raws[:50]:
+        assert schema.validate(etree.fromstring(raw, parser))
+    start = time.perf_counter()
+    for raw in raws:
+        schema.validate(etree.fromstring(raw, parser))
+    return count / (time.perf_counter() - start)
+
+
 def bench_ubl_ingest(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """UBL invoices per second: parse, XSD, map, canonicalise, fingerprint, store, anchor."""
+    """UBL invoices per second: parse, XSD, map, canonicalise, fingerprint, store, anchor.
+
+    First the yardstick: lxml parse + XSD alone on this machine now. Each ingest line then
+    carries ``target_here``: the 1,000/s target scaled by how fast this machine runs the
+    yardstick against the issue's 2,900/s (a slower or busier virtual machine lowers both).
+    """
     count = 1000
+    reference = parse_xsd_per_s()
+    yield line(
+        "ingest.ubl_parse_xsd_only_per_s", reference, "invoices/s",
+        reference_in_issue=REFERENCE_PER_S, load=round(os.getloadavg()[0], 2),
+    )  # fmt: skip
+    target_here = round(TARGET_PER_S * reference / REFERENCE_PER_S)
     for backend in ("sqlite", "postgresql"):
         for workers in (1, 2):
             home = tempfile.mkdtemp(prefix="fourflow-bench-")
@@ -116,7 +146,7 @@ def bench_ubl_ingest(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
                     invoices=per * workers, bytes_each=21501,
                     warmup_s=round(max(w for _, w, _ in timed), 2),
                     cpu_ms_per_invoice=round(1000 * sum(c for _, _, c in timed) / count, 3),
-                    load=round(os.getloadavg()[0], 2),
+                    load=round(os.getloadavg()[0], 2), target_here=target_here,
                 )  # fmt: skip
             finally:
                 if schema:

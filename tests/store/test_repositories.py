@@ -16,7 +16,7 @@ from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Role
-from fourflow.services.ports import OpStatus
+from fourflow.services.ports import OpStatus, Outstanding
 
 from . import builders as b
 
@@ -363,6 +363,14 @@ def test_financings(uow: SqlUnitOfWorkFactory) -> None:
         assert u.financings.list() == [first, active]
         with pytest.raises(NotFoundError):
             u.financings.update(dataclasses.replace(active, id="fin-3"))
+        # a bank's book in one query: only its financings in the asked statuses
+        item = u.items.get("item-1")
+        trade = u.trades.get("trade-1")
+        assert item is not None and trade is not None
+        book = u.financings.outstanding("org-3", ["approved", "active"])
+        assert book == [Outstanding(900_000, "org-1", item.debtor_id, trade.scenario.value)]
+        assert len(u.financings.outstanding("org-3", ["declined", "active"])) == 2
+        assert u.financings.outstanding("org-2", ["active"]) == []
 
 
 # --------------------------------------------------------------------------- repayments

@@ -362,18 +362,15 @@ def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
     """The bank's outstanding principal by borrower, debtor, scenario and industry."""
     total = 0
     by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for fin in uow.financings.list():
-        if fin.bank_id != bank_id or fin.status not in ACTIVE:
-            continue
-        item = get_item(uow, fin.item_id)
-        record = uow.trades.get(item.trade_id)
-        scenario = record.scenario.value if record else "unknown"
-        industry = get_org(uow, item.debtor_id).fact("industry") or "unknown"
-        total += fin.principal
-        by["borrower"][fin.borrower_id] += fin.principal
-        by["debtor"][item.debtor_id] += fin.principal
-        by["scenario"][scenario] += fin.principal
-        by["industry"][industry] += fin.principal
+    industries: dict[str, str] = {}
+    for row in uow.financings.outstanding(bank_id, [s.value for s in ACTIVE]):
+        if row.debtor_id not in industries:
+            industries[row.debtor_id] = get_org(uow, row.debtor_id).fact("industry") or "unknown"
+        total += row.principal
+        by["borrower"][row.borrower_id] += row.principal
+        by["debtor"][row.debtor_id] += row.principal
+        by["scenario"][row.scenario or "unknown"] += row.principal
+        by["industry"][industries[row.debtor_id]] += row.principal
     return Exposure(
         total=total,
         by_borrower=dict(by["borrower"]),

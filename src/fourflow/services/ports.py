@@ -407,6 +407,23 @@ class DebtItems(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Outstanding:
+    """One financing's principal with what a bank's limits are counted by.
+
+    Attributes:
+        principal: the financed principal in minor units.
+        borrower_id: the borrowing organisation.
+        debtor_id: the debtor of the financed item.
+        scenario: the trade's scenario value (``None`` if the trade record is missing).
+    """
+
+    principal: int
+    borrower_id: str
+    debtor_id: str
+    scenario: str | None
+
+
 class Financings(Protocol):
     """Financing requests and financings."""
 
@@ -415,6 +432,7 @@ class Financings(Protocol):
     def get(self, financing_id: str) -> Financing | None: ...
     def by_holding(self, holding_id: str) -> Financing | None: ...
     def list(self) -> builtins.list[Financing]: ...
+    def outstanding(self, bank_id: str, statuses: Sequence[str]) -> builtins.list[Outstanding]: ...
 
 
 class Repayments(Protocol):

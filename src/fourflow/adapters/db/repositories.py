@@ -34,6 +34,7 @@ from fourflow.services.ports import (
     ModelRecord,
     OpKind,
     OpStatus,
+    Outstanding,
     Repayment,
     RiskAlert,
     RoutedPart,
@@ -681,6 +682,22 @@ class SqlFinancings(_Repository):
         """Every financing, oldest first."""
         rows = self._rows(select(t.financings).order_by(t.financings.c.seq))
         return [_financing_from_row(r) for r in rows]
+
+    def outstanding(self, bank_id: str, statuses: Sequence[str]) -> builtins.list[Outstanding]:
+        """The bank's financings in ``statuses`` with their item's debtor and trade's scenario,
+        in one query (a bank's limit check reads its whole book on every decision)."""
+        f, i, tr = t.financings, t.debt_items, t.trades
+        stmt = (
+            select(f.c.principal, f.c.borrower_id, i.c.debtor_id, tr.c.scenario)
+            .join(i, i.c.id == f.c.item_id)
+            .outerjoin(tr, tr.c.id == i.c.trade_id)
+            .where(f.c.bank_id == bank_id, f.c.status.in_(list(statuses)))
+            .order_by(f.c.seq)
+        )
+        return [
+            Outstanding(int(r.principal), r.borrower_id, r.debtor_id, r.scenario)
+            for r in self._rows(stmt)
+        ]
 
 
 def _financing_values(financing: Financing) -> dict[str, Any]:

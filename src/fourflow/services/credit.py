@@ -369,7 +369,7 @@ def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
         total += row.principal
         by["borrower"][row.borrower_id] += row.principal
         by["debtor"][row.debtor_id] += row.principal
-        by["scenario"][row.scenario or "unknown"] += row.principal
+        by["scenario"][row.scenario] += row.principal
         by["industry"][industries[row.debtor_id]] += row.principal
     return Exposure(
         total=total,

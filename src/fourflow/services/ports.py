@@ -415,13 +415,13 @@ class Outstanding:
         principal: the financed principal in minor units.
         borrower_id: the borrowing organisation.
         debtor_id: the debtor of the financed item.
-        scenario: the trade's scenario value (``None`` if the trade record is missing).
+        scenario: the item's trade's scenario value.
     """
 
     principal: int
     borrower_id: str
     debtor_id: str
-    scenario: str | None
+    scenario: str
 
 
 class Financings(Protocol):

@@ -690,7 +690,7 @@ class SqlFinancings(_Repository):
         stmt = (
             select(f.c.principal, f.c.borrower_id, i.c.debtor_id, tr.c.scenario)
             .join(i, i.c.id == f.c.item_id)
-            .outerjoin(tr, tr.c.id == i.c.trade_id)
+            .join(tr, tr.c.id == i.c.trade_id)
             .where(f.c.bank_id == bank_id, f.c.status.in_(list(statuses)))
             .order_by(f.c.seq)
         )

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing
 from fourflow.domain.money import Money
@@ -352,6 +353,14 @@ def risk_alerts(json_out: JsonOpt = False) -> None:
         console.print("no alerts")
 
 
+def _optional_org_id(p: Platform, key: str | None) -> str | None:
+    """The id of the organisation known by ``key`` (USCC or other key), or None without one."""
+    if not key:
+        return None
+    with p.uow_factory() as uow:
+        return find_org(uow, key).id
+
+
 def risk_value(
     item: Annotated[str, typer.Argument(help="Debt item id.")],
     bank: Annotated[str | None, typer.Option(help="Value at this bank's rate and LGD.")] = None,
@@ -360,10 +369,7 @@ def risk_value(
 ) -> None:
     """The value of a receivable today: face less expected dilution and loss, discounted."""
     with platform() as p:
-        bank_id = None
-        if bank:
-            with p.uow_factory() as uow:
-                bank_id = find_org(uow, bank).id
+        bank_id = _optional_org_id(p, bank)
         valuation, vector = credit.value_item(
             uow_factory=p.uow_factory, item_id=item, as_of=business_day(p, as_of), bank_id=bank_id
         )
@@ -412,10 +418,7 @@ def risk_value_receipt(
 ) -> None:
     """Pledged goods' value now: quantity in the warehouse × latest price × (1 − haircut)."""
     with platform() as p:
-        bank_id = None
-        if bank:
-            with p.uow_factory() as uow:
-                bank_id = find_org(uow, bank).id
+        bank_id = _optional_org_id(p, bank)
         valuation, price = credit.value_receipt(uow_factory=p.uow_factory,
                                                 ledger=p.require_contracts(),
                                                 receipt_id=receipt, bank_id=bank_id)  # fmt: skip

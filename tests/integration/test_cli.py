@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 
 import pytest
@@ -128,3 +130,33 @@ def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_
 
     code, _, err = run("risk", "train")
     assert code == 1 and "known outcomes" in " ".join(err.split())
+
+
+def test_a_debtor_disputes_and_withdraws_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("demo", "--json")
+    assert code == 0
+    open_item = json.loads(out)["items"][1]["item_id"]
+    code, out, _ = run("item", "show", open_item, "--json")
+    shown = json.loads(out)
+    debtor = next(m for m in MEMBERS if m.name == shown["debtor"]).uscc
+    bank = next(m for m in MEMBERS if m.key == "bank").uscc
+    on = (dt.date.fromisoformat(shown["issue_date"]) + dt.timedelta(days=3)).isoformat()
+
+    code, out, err = run("item", "dispute", open_item, "--as", debtor, "--reason",
+                         "two gear housings cracked", "--as-of", on, "--json")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out) == {
+        "item_id": open_item, "disputed": True, "on": on,
+        "reason_hash": hashlib.sha256(b"two gear housings cracked").hexdigest(),
+        "chain_refused": [],
+    }  # fmt: skip
+    code, out, _ = run("item", "show", open_item, "--json")
+    assert json.loads(out)["disputed"] is True
+    code, _, err = run("finance", "request", open_item, "--bank", bank, "--amount", "1000")
+    assert code == 1 and "is disputed by its debtor" in " ".join(err.split())
+
+    code, out, err = run("item", "dispute", open_item, "--as", debtor, "--withdraw", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"item_id": open_item, "disputed": False, "chain_refused": []}
+    code, out, _ = run("item", "history", open_item, "--json")
+    assert [e["op"] for e in json.loads(out)][-2:] == ["dispute", "withdraw_dispute"]

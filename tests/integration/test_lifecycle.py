@@ -21,7 +21,8 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
-from fourflow.services import financing, ingest, items, linking, onboarding, relay
+from fourflow.risk.features import features
+from fourflow.services import credit, financing, ingest, items, linking, onboarding, relay
 from fourflow.services.audit import audit
 from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
@@ -248,3 +249,82 @@ def test_default_passes_the_pledged_holding_to_the_bank(platform: Platform) -> N
     with platform.uow_factory() as uow:
         ops = uow.outbox.for_subject(s.item.id)
     assert all(o.status is OpStatus.DONE for o in ops)
+
+
+def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
+    platform: Platform,
+) -> None:
+    s = _story(platform)
+    core, tier1, trade_id = s.org["core"].id, s.org["tier1"].id, s.item.trade_id
+    day = s.item.issue_date + dt.timedelta(days=10)
+    dispute = dict(uow_factory=platform.uow_factory, item_id=s.item.id, reason="short delivery")
+    with pytest.raises(items.PermissionDeniedError, match="only the debtor"):
+        items.dispute_item(**dispute, actor_id=tier1, on=day)  # type: ignore[arg-type]
+    with pytest.raises(items.DomainValueError, match="before the item's issue date"):
+        items.dispute_item(**dispute, actor_id=core, on=s.item.issue_date - dt.timedelta(days=1))  # type: ignore[arg-type]
+    digest = items.dispute_item(**dispute, actor_id=core, on=day)  # type: ignore[arg-type]
+    assert digest == items.text_hash("short delivery")
+    s.relay()
+
+    # Frozen: no transfer and no second dispute while it stands.
+    (first,) = s.holdings()
+    with pytest.raises(items.ConflictError, match="disputed"):
+        items.transfer(
+            uow_factory=platform.uow_factory, holding_id=first.id, amount=1_000 * YUAN,
+            to_org_id=s.org["tier2"].id, actor_id=tier1,
+        )  # fmt: skip
+    with pytest.raises(items.ConflictError, match="disputed"):
+        items.dispute_item(**dispute, actor_id=core, on=day)  # type: ignore[arg-type]
+    with pytest.raises(items.ConflictError, match="disputed"):
+        financing.request_financing(
+            uow_factory=platform.uow_factory, holding_id=first.id, bank_id=s.org["bank"].id,
+            amount=100_000 * YUAN, actor_id=tier1, as_of=day,
+        )  # fmt: skip
+
+    # The risk engine sees the dispute from its day on, not before.
+    def dispute_rate(as_of: dt.date) -> float:
+        with platform.uow_factory() as uow:
+            involved = uow.trades.involving([core, tier1])
+            history = credit.FACTS.history(uow, involved)
+            own = [f for f in history.all() if f.trade_id == trade_id]
+            terms, _ = credit.asset_terms(uow, s.item, first, own, as_of)
+        return float(features(history, terms, as_of)["debtor_dispute_rate"])
+
+    with platform.uow_factory() as uow:
+        assert uow.items.disputes([trade_id]) == {trade_id: [day]}
+    assert dispute_rate(day - dt.timedelta(days=1)) == 0.0
+    assert dispute_rate(day) > 0.0
+
+    # Only the debtor withdraws it, or the operator resolves it with a recorded resolution.
+    lift = dict(uow_factory=platform.uow_factory, item_id=s.item.id)
+    with pytest.raises(items.PermissionDeniedError, match="lifted by the debtor"):
+        items.lift_dispute(**lift, actor_id=tier1, resolution="paid")  # type: ignore[arg-type]
+    items.lift_dispute(**lift, actor_id=core)  # type: ignore[arg-type]
+    s.relay()
+    with platform.uow_factory() as uow:
+        assert not items.is_disputed(uow, s.item.id)
+    again = day + dt.timedelta(days=3)
+    items.dispute_item(**dispute, actor_id=core, on=again)  # type: ignore[arg-type]
+    operator = platform.operator_id()
+    items.lift_dispute(
+        **lift,
+        actor_id=operator,
+        operator_id=operator,
+        resolution="credit note agreed",  # type: ignore[arg-type]
+    )
+    s.relay()
+    moved = items.transfer(
+        uow_factory=platform.uow_factory, holding_id=first.id, amount=1_000 * YUAN,
+        to_org_id=s.org["tier2"].id, actor_id=tier1,
+    )  # fmt: skip
+    s.relay()
+    assert moved.amount == 1_000 * YUAN
+    # A dispute raised counts even once lifted: it says how this debtor behaves.
+    with platform.uow_factory() as uow:
+        assert uow.items.disputes([trade_id]) == {trade_id: [day, again]}
+        assert uow.items.disputes()[trade_id] == [day, again]
+    history = items.item_history(uow_factory=platform.uow_factory, item_id=s.item.id)
+    assert [e["op"] for e in history][1:5] == [
+        "dispute", "withdraw_dispute", "dispute", "resolve_dispute"
+    ]  # fmt: skip
+    _audit_ok(platform)

@@ -16,7 +16,7 @@ from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Role
-from fourflow.services.ports import OpStatus, Outstanding
+from fourflow.services.ports import OpKind, OpStatus, Outstanding
 
 from . import builders as b
 
@@ -297,6 +297,36 @@ def test_debt_items_add_update_get_list(uow: SqlUnitOfWorkFactory) -> None:
             u.items.add(b.item(2, "trade-1"))  # one item per trade
         with pytest.raises(NotFoundError):
             u.items.update(b.item(9, "trade-1"))
+
+
+def test_disputes_by_trade_with_their_business_days(uow: SqlUnitOfWorkFactory) -> None:
+    _with_item(uow)
+    queued_on = dt.datetime.now(dt.UTC).date()
+    with uow() as u:
+        u.trades.add(b.trade(2))
+        u.items.add(b.item(2, "trade-2"))
+        raised = dataclasses.replace(
+            b.op("op-1", "item-1", OpKind.DISPUTE), params={"on": "2026-03-04"}
+        )
+        failed = dataclasses.replace(
+            b.op("op-2", "item-1", OpKind.DISPUTE), params={"on": "2026-03-05"}
+        )
+        older = dataclasses.replace(b.op("op-3", "item-2", OpKind.DISPUTE), params={})
+        for op in (raised, failed, older, b.op("op-4", "item-1", OpKind.WITHDRAW_DISPUTE)):
+            u.outbox.add(op)
+        u.commit()
+    with uow() as u:
+        u.outbox.update(dataclasses.replace(failed, status=OpStatus.FAILED, error="refused"))
+        u.commit()
+    with uow() as u:
+        assert u.items.disputes(["trade-1"]) == {"trade-1": [dt.date(2026, 3, 4)]}
+        every = u.items.disputes()
+        # A record without its business day (queued before days were kept): its queueing day.
+        (day,) = every["trade-2"]
+        assert day in (queued_on, dt.datetime.now(dt.UTC).date())
+        assert set(every) == {"trade-1", "trade-2"}
+        assert u.items.disputes(["trade-9"]) == {}
+        assert u.items.disputes([]) == {}
 
 
 def test_holdings_come_back_in_creation_order(uow: SqlUnitOfWorkFactory) -> None:

@@ -8,10 +8,10 @@ import uuid
 from typing import Any
 
 from fourflow.domain.debt import DebtItem, Holding
-from fourflow.domain.errors import NotFoundError
+from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
-from fourflow.services.ports import TradeRecord, UnitOfWork
+from fourflow.services.ports import ChainOp, OpKind, OpStatus, TradeRecord, UnitOfWork
 
 
 def new_id(prefix: str) -> str:
@@ -101,3 +101,27 @@ def chain_address(org: Organisation) -> str:
     if org.chain_address is None:
         raise NotFoundError(f"organisation {org.name} has no chain account")
     return org.chain_address
+
+
+def ops_of(uow: UnitOfWork, item_id: str, kind: OpKind) -> list[ChainOp]:
+    """The item's queued or applied (not failed) chain ops of ``kind``, oldest first."""
+    return [
+        o
+        for o in uow.outbox.for_subject(item_id)
+        if o.kind is kind and o.status is not OpStatus.FAILED
+    ]
+
+
+def is_disputed(uow: UnitOfWork, item_id: str) -> bool:
+    """True while the debtor's latest dispute of the item has not been lifted."""
+    raised = len(ops_of(uow, item_id, OpKind.DISPUTE))
+    lifted = len(ops_of(uow, item_id, OpKind.WITHDRAW_DISPUTE)) + len(
+        ops_of(uow, item_id, OpKind.RESOLVE_DISPUTE)
+    )
+    return raised > lifted
+
+
+def refuse_if_disputed(uow: UnitOfWork, item_id: str) -> None:
+    """Refuse to move, pledge or confirm an item its debtor disputes (the chain refuses too)."""
+    if is_disputed(uow, item_id):
+        raise ConflictError(f"debt item {item_id} is disputed by its debtor")

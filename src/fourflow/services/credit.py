@@ -63,6 +63,7 @@ from fourflow.services.common import (
     get_item,
     get_org,
     new_id,
+    refuse_if_disputed,
 )
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
@@ -124,7 +125,8 @@ def _parties(uow: UnitOfWork) -> dict[str, Organisation]:
 def platform_history(uow: UnitOfWork) -> tuple[History, list[Trade]]:
     """Every trade, and its invoices with their payments and credit notes, indexed."""
     trades = load_trades(uow, uow.trades.list())
-    return History.of(f for t in trades for f in invoice_facts(t)), trades
+    disputes = uow.items.disputes()
+    return History.of(f for t in trades for f in invoice_facts(t, disputes)), trades
 
 
 def scores_at_issue(
@@ -153,7 +155,8 @@ class _FactsCache:
 
     A decision reads the debtor's and the creditor's trades; decoding their documents again
     for every decision would dominate its latency. A trade whose documents change (a payment
-    linked to it) gets a new key, so a stale entry is never served.
+    linked to it) gets a new key, so a stale entry is never served. Disputes are not
+    documents: they are read afresh on every call and added to the cached facts.
     """
 
     def __init__(self, size: int = 50_000) -> None:
@@ -176,7 +179,14 @@ class _FactsCache:
                 self._facts[k] = found[k]
             while len(self._facts) > self._size:
                 self._facts.popitem(last=False)
-        return History.of(f for k in keys for f in found[k])
+        disputes = uow.items.disputes([r.id for r in records])
+        return History.of(
+            replace(f, disputes=tuple(sorted(disputes[f.trade_id])))
+            if f.trade_id in disputes
+            else f
+            for k in keys
+            for f in found[k]
+        )
 
 
 FACTS = _FactsCache()
@@ -543,6 +553,7 @@ def decide_referral(
             raise ConflictError(f"holding {holding.id} was pledged meanwhile")
         if approve:  # the bank's limits still bind a person: check them as they are now
             item = get_item(uow, holding.item_id)
+            refuse_if_disputed(uow, item.id)  # disputed meanwhile: it cannot be pledged
             _, skeleton = asset_terms(uow, item, holding, [], as_of)
             ask = replace(skeleton, id=fin.id, requested=fin.requested)
             breaches = limit_reasons(ask, get_policy(uow, fin.bank_id), exposure(uow, fin.bank_id))

@@ -13,7 +13,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDe
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.domain.parties import Role
 from fourflow.services import credit, fraud
-from fourflow.services.common import get_holding, get_item, get_org, new_id
+from fourflow.services.common import get_holding, get_item, get_org, new_id, refuse_if_disputed
 from fourflow.services.ports import Ledger, UnitOfWorkFactory
 
 STATUS = {
@@ -60,6 +60,7 @@ def request_financing(
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
         item = get_item(uow, holding.item_id)
+        refuse_if_disputed(uow, item.id)
         financing_id = new_id("fin")
         decision = credit.review_request(
             uow=uow,

@@ -41,14 +41,16 @@ from fourflow.services.common import (
     get_item,
     get_org,
     get_trade,
+    is_disputed,
     new_id,
+    ops_of,
+    refuse_if_disputed,
 )
 from fourflow.services.ports import (
     ChainOp,
     Clock,
     Ledger,
     OpKind,
-    OpStatus,
     Repayment,
     RoutedPart,
     UnitOfWork,
@@ -183,6 +185,7 @@ def _movable(uow: UnitOfWork, holding_id: str, actor_id: str, amount: int) -> Ho
     item = get_item(uow, holding.item_id)
     if item.status is ItemStatus.SETTLED:
         raise ConflictError(f"debt item {item.id} is settled")
+    refuse_if_disputed(uow, item.id)  # the chain refuses it too: say so before queueing
     return holding
 
 
@@ -286,28 +289,10 @@ def _queue(
     return op
 
 
-def _ops_of(uow: UnitOfWork, item_id: str, kind: OpKind) -> list[ChainOp]:
-    """The item's queued or applied (not failed) ops of ``kind``."""
-    return [
-        o
-        for o in uow.outbox.for_subject(item_id)
-        if o.kind is kind and o.status is not OpStatus.FAILED
-    ]
-
-
-def is_disputed(uow: UnitOfWork, item_id: str) -> bool:
-    """True while the debtor's latest dispute of the item has not been lifted."""
-    raised = len(_ops_of(uow, item_id, OpKind.DISPUTE))
-    lifted = len(_ops_of(uow, item_id, OpKind.WITHDRAW_DISPUTE)) + len(
-        _ops_of(uow, item_id, OpKind.RESOLVE_DISPUTE)
-    )
-    return raised > lifted
-
-
 def is_cancelled(uow: UnitOfWork, item_id: str) -> bool:
     """True once both creditor and debtor have approved the item's cancellation."""
     item = get_item(uow, item_id)
-    parties = {o.sender_org_id for o in _ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+    parties = {o.sender_org_id for o in ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
     return {item.creditor_id, item.debtor_id} <= parties
 
 
@@ -318,8 +303,8 @@ def _open_item(uow: UnitOfWork, item_id: str, *, frozen_by_dispute: bool) -> Deb
         raise ConflictError(f"debt item {item_id} is settled")
     if is_cancelled(uow, item_id):
         raise ConflictError(f"debt item {item_id} is cancelled")
-    if frozen_by_dispute and is_disputed(uow, item_id):
-        raise ConflictError(f"debt item {item_id} is disputed by its debtor")
+    if frozen_by_dispute:
+        refuse_if_disputed(uow, item_id)
     return item
 
 
@@ -361,15 +346,29 @@ def confirm_item(
 
 
 def dispute_item(
-    *, uow_factory: UnitOfWorkFactory, item_id: str, reason: str, actor_id: str
+    *, uow_factory: UnitOfWorkFactory, item_id: str, reason: str, actor_id: str, on: dt.date
 ) -> str:
-    """The debtor disputes an item (freezes moves and pledges); returns the reason's hash."""
+    """The debtor disputes an item on business day ``on`` (freezes moves and pledges).
+
+    Returns the reason's hash. The day is kept with the dispute: the risk engine counts the
+    debtor's disputes as known from that day on.
+    """
     with uow_factory() as uow:
         item = _open_item(uow, item_id, frozen_by_dispute=True)
         if actor_id != item.debtor_id:
             raise PermissionDeniedError(f"only the debtor may dispute debt item {item_id}")
+        if on < item.issue_date:
+            raise DomainValueError(
+                f"a dispute of debt item {item_id} cannot be dated {on}, before the item's "
+                f"issue date {item.issue_date}"
+            )
         digest = text_hash(reason)
-        params = {"item_id": item_id, "reason_hash": digest, "reason": reason.strip()}
+        params = {
+            "item_id": item_id,
+            "reason_hash": digest,
+            "reason": reason.strip(),
+            "on": on.isoformat(),
+        }
         _queue(uow, OpKind.DISPUTE, actor_id, params, item_id)
         uow.commit()
     return digest
@@ -475,7 +474,7 @@ def propose_dilution(
         if amount <= 0:
             raise DomainValueError("dilution amount must be positive")
         digest = credit_note_hash(uow, credit_note)
-        used = [o for o in _ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)]
+        used = [o for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)]
         if any(o.params["credit_note_hash"] == digest for o in used):
             raise ConflictError(f"credit note {credit_note} was already used on {item_id}")
         dilution_plan(uow.items.holdings(item_id), item.creditor_id, amount)
@@ -501,7 +500,7 @@ def accept_dilution(
         digest = credit_note_hash(uow, credit_note)
         proposed = [
             o
-            for o in _ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)
+            for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)
             if o.params["credit_note_hash"] == digest
         ]
         if not proposed:
@@ -512,7 +511,7 @@ def accept_dilution(
             )
         if any(
             o.params["credit_note_hash"] == digest
-            for o in _ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)
+            for o in ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)
         ):
             raise ConflictError(f"the dilution by credit note {credit_note} is already applied")
         holdings = uow.items.holdings(item_id)
@@ -727,7 +726,7 @@ def cancel_item(*, uow_factory: UnitOfWorkFactory, item_id: str, actor_id: str) 
             raise ConflictError(f"debt item {item_id} has moved (split or transferred)")
         if holdings[0].pledge is not None:
             raise ConflictError(f"debt item {item_id} was pledged")
-        approved = {o.sender_org_id for o in _ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+        approved = {o.sender_org_id for o in ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
         if actor_id in approved:
             raise ConflictError(f"{actor_id} already approved cancelling {item_id}")
         done = len(approved | {actor_id}) == 2

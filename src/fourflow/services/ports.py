@@ -406,6 +406,10 @@ class DebtItems(Protocol):
         """The item's holdings in creation order (the routing order)."""
         ...
 
+    def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
+        """The days each trade's item was disputed by its debtor (``None``: every trade)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Outstanding:

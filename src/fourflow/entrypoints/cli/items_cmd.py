@@ -356,9 +356,13 @@ def item_dispute(
     reason: Annotated[str | None, typer.Option(help="Why the debtor disputes it.")] = None,
     withdraw: Annotated[bool, typer.Option(help="The debtor withdraws its dispute.")] = False,
     resolution: Annotated[str | None, typer.Option(help="Operator: the resolution.")] = None,
+    as_of: DateOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Dispute an item (debtor), withdraw the dispute, or resolve it (operator)."""
+    """Dispute an item (debtor) on a business day, withdraw the dispute, or resolve it (operator).
+
+    The dispute's day (``--as-of``, default today) is what the risk engine counts it from.
+    """
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         actor = _org(p, as_org)
@@ -373,10 +377,12 @@ def item_dispute(
             return {"item_id": item_id, "disputed": False}, f"dispute of {item_id} lifted"
         if not reason:
             raise DomainValueError("give --reason, --withdraw or --resolution")
+        day = business_day(p, as_of)
         digest = items.dispute_item(
-            uow_factory=p.uow_factory, item_id=item_id, reason=reason, actor_id=actor
+            uow_factory=p.uow_factory, item_id=item_id, reason=reason, actor_id=actor, on=day
         )
-        return {"item_id": item_id, "disputed": True, "reason_hash": digest}, "disputed"
+        view = {"item_id": item_id, "disputed": True, "reason_hash": digest, "on": day.isoformat()}
+        return view, f"{item_id} disputed on {day}"
 
     _run(act, json_out)
 

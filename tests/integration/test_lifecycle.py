@@ -10,6 +10,7 @@ not be in the chain's future).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass
 
@@ -257,16 +258,19 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
     s = _story(platform)
     core, tier1, trade_id = s.org["core"].id, s.org["tier1"].id, s.item.trade_id
     day = s.item.issue_date + dt.timedelta(days=10)
-    dispute = dict(uow_factory=platform.uow_factory, item_id=s.item.id, reason="short delivery")
+    dispute = functools.partial(
+        items.dispute_item, uow_factory=platform.uow_factory, item_id=s.item.id,
+        reason="short delivery",
+    )  # fmt: skip
     with pytest.raises(items.PermissionDeniedError, match="only the debtor"):
-        items.dispute_item(**dispute, actor_id=tier1, on=day)  # type: ignore[arg-type]
+        dispute(actor_id=tier1, on=day)
     with pytest.raises(items.DomainValueError, match="before the item's issue date"):
-        items.dispute_item(**dispute, actor_id=core, on=s.item.issue_date - dt.timedelta(days=1))  # type: ignore[arg-type]
-    digest = items.dispute_item(**dispute, actor_id=core, on=day)  # type: ignore[arg-type]
+        dispute(actor_id=core, on=s.item.issue_date - dt.timedelta(days=1))
+    digest = dispute(actor_id=core, on=day)
     assert digest == items.text_hash("short delivery")
     s.relay()
 
-    # Frozen: no transfer and no second dispute while it stands.
+    # Frozen while it stands: no transfer, no second dispute, no financing.
     (first,) = s.holdings()
     with pytest.raises(items.ConflictError, match="disputed"):
         items.transfer(
@@ -274,7 +278,7 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
             to_org_id=s.org["tier2"].id, actor_id=tier1,
         )  # fmt: skip
     with pytest.raises(items.ConflictError, match="disputed"):
-        items.dispute_item(**dispute, actor_id=core, on=day)  # type: ignore[arg-type]
+        dispute(actor_id=core, on=day)
     with pytest.raises(items.ConflictError, match="disputed"):
         financing.request_financing(
             uow_factory=platform.uow_factory, holding_id=first.id, bank_id=s.org["bank"].id,
@@ -296,22 +300,19 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
     assert dispute_rate(day) > 0.0
 
     # Only the debtor withdraws it, or the operator resolves it with a recorded resolution.
-    lift = dict(uow_factory=platform.uow_factory, item_id=s.item.id)
+    lift = functools.partial(
+        items.lift_dispute, uow_factory=platform.uow_factory, item_id=s.item.id
+    )
     with pytest.raises(items.PermissionDeniedError, match="lifted by the debtor"):
-        items.lift_dispute(**lift, actor_id=tier1, resolution="paid")  # type: ignore[arg-type]
-    items.lift_dispute(**lift, actor_id=core)  # type: ignore[arg-type]
+        lift(actor_id=tier1, resolution="paid")
+    lift(actor_id=core)
     s.relay()
     with platform.uow_factory() as uow:
         assert not items.is_disputed(uow, s.item.id)
     again = day + dt.timedelta(days=3)
-    items.dispute_item(**dispute, actor_id=core, on=again)  # type: ignore[arg-type]
+    dispute(actor_id=core, on=again)
     operator = platform.operator_id()
-    items.lift_dispute(
-        **lift,
-        actor_id=operator,
-        operator_id=operator,
-        resolution="credit note agreed",  # type: ignore[arg-type]
-    )
+    lift(actor_id=operator, operator_id=operator, resolution="credit note agreed")
     s.relay()
     moved = items.transfer(
         uow_factory=platform.uow_factory, holding_id=first.id, amount=1_000 * YUAN,

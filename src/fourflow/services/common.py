@@ -114,11 +114,9 @@ def ops_of(uow: UnitOfWork, item_id: str, kind: OpKind) -> list[ChainOp]:
 
 def is_disputed(uow: UnitOfWork, item_id: str) -> bool:
     """True while the debtor's latest dispute of the item has not been lifted."""
-    raised = len(ops_of(uow, item_id, OpKind.DISPUTE))
-    lifted = len(ops_of(uow, item_id, OpKind.WITHDRAW_DISPUTE)) + len(
-        ops_of(uow, item_id, OpKind.RESOLVE_DISPUTE)
-    )
-    return raised > lifted
+    kinds = [o.kind for o in uow.outbox.for_subject(item_id) if o.status is not OpStatus.FAILED]
+    lifted = kinds.count(OpKind.WITHDRAW_DISPUTE) + kinds.count(OpKind.RESOLVE_DISPUTE)
+    return kinds.count(OpKind.DISPUTE) > lifted
 
 
 def refuse_if_disputed(uow: UnitOfWork, item_id: str) -> None:

@@ -132,7 +132,7 @@ def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_
     assert code == 1 and "known outcomes" in " ".join(err.split())
 
 
-def test_a_debtor_disputes_and_withdraws_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+def test_a_debtor_disputes_and_withdraws_from_the_cli(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run("demo", "--json")
     assert code == 0
     open_item = json.loads(out)["items"][1]["item_id"]
@@ -141,6 +141,16 @@ def test_a_debtor_disputes_and_withdraws_from_the_cli(run) -> None:  # type: ign
     debtor = next(m for m in MEMBERS if m.name == shown["debtor"]).uscc
     bank = next(m for m in MEMBERS if m.key == "bank").uscc
     on = (dt.date.fromisoformat(shown["issue_date"]) + dt.timedelta(days=3)).isoformat()
+    # A request referred to a person before the dispute.
+    policy = tmp_path / "refer.json"
+    policy.write_text(json.dumps({"refer_pd": 0.0, "max_pd": 1.0}))
+    code, _, err = run("finance", "policy", "set", bank, str(policy))
+    assert code == 0, err
+    code, out, err = run("finance", "request", open_item, "--bank", bank, "--amount", "1000",
+                         "--json")  # fmt: skip
+    assert code == 0, err
+    referred = json.loads(out)
+    assert referred["status"] == "referred"
 
     code, out, err = run("item", "dispute", open_item, "--as", debtor, "--reason",
                          "two gear housings cracked", "--as-of", on, "--json")  # fmt: skip
@@ -153,6 +163,8 @@ def test_a_debtor_disputes_and_withdraws_from_the_cli(run) -> None:  # type: ign
     code, out, _ = run("item", "show", open_item, "--json")
     assert json.loads(out)["disputed"] is True
     code, _, err = run("finance", "request", open_item, "--bank", bank, "--amount", "1000")
+    assert code == 1 and "is disputed by its debtor" in " ".join(err.split())
+    code, _, err = run("finance", "decide", referred["request"], "--approve", "--reason", "ok")
     assert code == 1 and "is disputed by its debtor" in " ".join(err.split())
 
     code, out, err = run("item", "dispute", open_item, "--as", debtor, "--withdraw", "--json")

@@ -167,6 +167,8 @@ def test_a_debtor_disputes_and_withdraws_from_the_cli(run, tmp_path) -> None:  #
     code, _, err = run("finance", "decide", referred["request"], "--approve", "--reason", "ok")
     assert code == 1 and "is disputed by its debtor" in " ".join(err.split())
 
+    code, _, err = run("item", "dispute", open_item, "--as", debtor, "--withdraw", "--as-of", on)
+    assert code == 1 and "--as-of dates a dispute" in " ".join(err.split())
     code, out, err = run("item", "dispute", open_item, "--as", debtor, "--withdraw", "--json")
     assert code == 0, err
     assert json.loads(out) == {"item_id": open_item, "disputed": False, "chain_refused": []}

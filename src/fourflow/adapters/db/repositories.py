@@ -541,11 +541,17 @@ class SqlDebtItems(_Repository):
             )
             .order_by(t.outbox.c.seq)
         )
-        chunks = [None] if trade_ids is None else iter_chunks(trade_ids, IN_CHUNK)
+        statements = (
+            [stmt]
+            if trade_ids is None
+            else [
+                stmt.where(t.debt_items.c.trade_id.in_(chunk))
+                for chunk in iter_chunks(trade_ids, IN_CHUNK)
+            ]
+        )
         out: dict[str, builtins.list[dt.date]] = {}
-        for chunk in chunks:
-            where = stmt if chunk is None else stmt.where(t.debt_items.c.trade_id.in_(chunk))
-            for trade_id, params, created_at in self._session.execute(where):
+        for statement in statements:
+            for trade_id, params, created_at in self._session.execute(statement):
                 out.setdefault(trade_id, []).append(_dispute_day(params, created_at))
         return out
 

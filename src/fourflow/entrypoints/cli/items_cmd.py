@@ -367,6 +367,10 @@ def item_dispute(
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         actor = _org(p, as_org)
         if withdraw or resolution:
+            if as_of:
+                raise DomainValueError(
+                    "--as-of dates a dispute; a withdrawal or resolution has none"
+                )
             items.lift_dispute(
                 uow_factory=p.uow_factory,
                 item_id=item_id,

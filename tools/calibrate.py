@@ -7,7 +7,8 @@ Sources (see ../shared/data/SOURCES.md):
   ``PO Sent to Vendor Date`` (m/d/yy), ``Scheduled Delivery Date`` and
   ``Delivered to Client Date`` (d-Mon-yy), ``Shipment Mode``.
 * ``credit/ibm_accounts_receivable/WA_Fn-UseC_-Accounts-Receivable.csv`` (IBM AR):
-  ``InvoiceDate``, ``DueDate`` (m/d/yyyy), ``DaysToSettle``, ``DaysLate``, ``Disputed``.
+  ``customerID``, ``InvoiceDate``, ``DueDate`` (m/d/yyyy), ``DaysToSettle``, ``DaysLate``,
+  ``Disputed``.
 
 The printed JSON keys are the names of the constants in
 ``src/fourflow/simulation/calibration.py``; ``tests/simulation/test_calibration.py`` calls
@@ -81,13 +82,16 @@ def fit_scms(path: Path) -> dict[str, float]:
 
 
 def fit_ibm_ar(path: Path) -> dict[str, float]:
-    """Payment terms, share paid late, days late and days early (IBM accounts receivable)."""
+    """Payment terms, share paid late, days late and early, disputes (IBM accounts receivable)."""
     terms: Counter[int] = Counter()
     late: list[int] = []
     early: list[int] = []
     on_due = 0
     disputed = 0
+    late_when_disputed: list[int] = []
+    late_when_not: list[int] = []
     total = 0
+    per_customer: dict[str, list[int]] = {}  # customer -> [invoices, disputed]
     with path.open(encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
             issued = _date(row["InvoiceDate"], "%m/%d/%Y")
@@ -98,9 +102,14 @@ def fit_ibm_ar(path: Path) -> dict[str, float]:
             term = (due - issued).days
             terms[term] += 1
             days_late = int(row["DaysLate"])
-            disputed += row["Disputed"].strip() == "Yes"
+            is_disputed = row["Disputed"].strip() == "Yes"
+            disputed += is_disputed
+            counts = per_customer.setdefault(row["customerID"].strip(), [0, 0])
+            counts[0] += 1
+            counts[1] += is_disputed
             if days_late > 0:
                 late.append(days_late)
+                (late_when_disputed if is_disputed else late_when_not).append(days_late)
                 continue
             ahead = term - int(row["DaysToSettle"])
             if ahead > 0:
@@ -122,7 +131,24 @@ def fit_ibm_ar(path: Path) -> dict[str, float]:
         "DAYS_EARLY_MU": early_mu,
         "DAYS_EARLY_SIGMA": early_sigma,
         "DISPUTED_SHARE": _share(disputed, total),
+        "PAID_LATE_SHARE_DISPUTED": _share(len(late_when_disputed), disputed),
+        "PAID_LATE_SHARE_UNDISPUTED": _share(len(late_when_not), total - disputed),
+        "DAYS_LATE_MU_DISPUTED": _lognormal(late_when_disputed)[0],
+        "DAYS_LATE_MU_UNDISPUTED": _lognormal(late_when_not)[0],
+        "DISPUTE_STRENGTH": _beta_strength(list(per_customer.values()), disputed / total),
     }
+
+
+def _beta_strength(counts: list[list[int]], mean: float) -> float:
+    """a + b of a Beta distribution of customers' dispute propensities (method of moments).
+
+    The spread of the customers' dispute rates, less what their invoice counts alone would
+    give (binomial noise), is the spread of the propensities: mean (1 - mean) / (a + b + 1).
+    """
+    rates = [d / n for n, d in counts]
+    noise = statistics.fmean(mean * (1 - mean) / n for n, _ in counts)
+    between = statistics.pvariance(rates) - noise
+    return round(mean * (1 - mean) / between - 1, 2)
 
 
 def fit(data_dir: Path) -> dict[str, float]:

@@ -16,6 +16,7 @@ import pytest
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import NotFoundError
 from fourflow.domain.parties import Organisation, Role
+from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, items, onboarding, receipts
 from fourflow.services.demo import demo_uscc
 from tests.integration.test_lifecycle import (
@@ -49,11 +50,17 @@ def _pay_both_halves(s: Story, method: items.PaymentMethod, payer: str) -> None:
 def test_token_payment_moves_money_and_matches_attested_settlement(platform: Platform) -> None:
     ledger = platform.require_contracts()
     attested = _story(platform)
-    _pass_and_pledge(attested)
+    # A flat-priced product: the two pledges are reviewed on different days (the second one's
+    # debtor has the first story's repayments in its history), and risk-based pricing would
+    # then price them apart. Here only the settlement path may differ.
+    credit.set_policy(uow_factory=platform.uow_factory, policy=ProductPolicy(
+        bank_id=attested.org["bank"].id, base_rate_bps=400, min_spread_bps=200, max_rate_bps=600,
+    ))  # fmt: skip
+    assert _pass_and_pledge(attested)[2] == 600
     _pay_both_halves(attested, "attested", attested.org["bank"].id)
 
     tokens = _story(platform)
-    _pass_and_pledge(tokens)
+    assert _pass_and_pledge(tokens)[2] == 600  # the same rate as the first pledge
     core, bank = tokens.org["core"], tokens.org["bank"]
     items.mint_tokens(uow_factory=platform.uow_factory, bank_id=bank.id, to_org_id=core.id,
                       amount=1_000_000 * YUAN)  # fmt: skip

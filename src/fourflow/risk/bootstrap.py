@@ -29,6 +29,7 @@ class _Collector:
         self.credits: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
         self.payments: dict[str, list[tuple[dt.date, float]]] = defaultdict(list)
         self.logistics: dict[str, list[tuple[dt.date, str]]] = defaultdict(list)
+        self.disputes: dict[str, dt.date] = {}  # invoice number -> day the buyer disputed it
 
     def parties(self, parties: Sequence[Party]) -> None:
         """Not needed."""
@@ -57,17 +58,20 @@ class _Collector:
         """Not needed."""
 
     def truth(self, row: dict[str, Any]) -> None:
-        """Not needed."""
+        """Keep the buyers' disputes (the simulator reports them in the truth rows only)."""
+        for number, day in row["disputes"].items():
+            self.disputes[number] = dt.date.fromisoformat(day)
 
 
 def simulated_history(
     *, seed: int, trades: int, scenario: str = "manufacturing", months: int = 18
 ) -> list[InvoiceFacts]:
-    """The invoices of a clean simulated platform, with their payments and credit notes."""
+    """The invoices of a clean simulated platform, with payments, credit notes and disputes."""
     sink = _Collector()
     params = SimulationParams(
-        seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months
-    )
+        seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months,
+        disputes=True,
+    )  # fmt: skip
     Simulation(params, sink).run()
     facts = []
     for number, inv in sink.invoices.items():
@@ -84,6 +88,7 @@ def simulated_history(
                 payments=tuple(sorted(sink.payments.get(number, ()))),
                 credits=tuple(sorted(sink.credits.get(number, ()))),
                 logistics=tuple(sorted(sink.logistics.get(inv.order_number, ()))),
+                disputes=(sink.disputes[number],) if number in sink.disputes else (),
             )
         )
     return facts

@@ -48,7 +48,15 @@ DAYS_LATE_SIGMA = 0.8713
 DAYS_LATE_MEAN = 9.56
 DAYS_EARLY_MU = 2.1748  # ln(terms - "DaysToSettle") of invoices paid early (lognormal fit)
 DAYS_EARLY_SIGMA = 0.8444
-DISPUTED_SHARE = 0.2213  # "Disputed" = Yes (reported, not simulated)
+DISPUTED_SHARE = 0.2213  # "Disputed" = Yes
+PAID_LATE_SHARE_DISPUTED = 0.7016  # late share of the disputed invoices ...
+PAID_LATE_SHARE_UNDISPUTED = 0.2649  # ... and of the others
+DAYS_LATE_MU_DISPUTED = 2.2412  # ln("DaysLate") of late invoices that were disputed ...
+DAYS_LATE_MU_UNDISPUTED = 1.7112  # ... and of the others (both spreads are near DAYS_LATE_SIGMA)
+# Customers differ in how often they dispute: their propensities are Beta(mean DISPUTED_SHARE,
+# a + b = DISPUTE_STRENGTH), fitted by moments on the customers' dispute rates (less the
+# binomial noise of their invoice counts). 1.73 is a wide spread: many never dispute.
+DISPUTE_STRENGTH = 1.73
 
 # ... so the 30/60/90 mix is an assumption (Chinese B2B practice: core enterprises pay their
 # suppliers on longer terms than small firms pay each other). Weights by buyer kind.
@@ -62,6 +70,9 @@ TERMS_WEIGHTS: dict[str, tuple[tuple[int, float], ...]] = {
 # Payers differ: each payer's late share is Beta(mean PAID_LATE_SHARE, strength) (a lasting
 # habit the risk engine can learn from its history; see docs/simulator.md).
 DISCIPLINE_STRENGTH = 4.0
+# IBM AR gives no dispute dates: a dispute is raised 1 to DISPUTE_RAISED_MAX_DAYS days after the
+# invoice (and before it is paid), when the buyer has checked it against the goods.
+DISPUTE_RAISED_MAX_DAYS = 15
 DEFAULT_SHARE = 0.015  # invoices never paid
 DEFAULT_SHARE_SMALL_BUYER = 0.03  # ... when the buyer is a tier-2 supplier or deeper
 INSTALMENT_SHARE = 0.10  # paid invoices paid in two instalments

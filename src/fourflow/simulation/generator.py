@@ -36,13 +36,18 @@ class SimulationParams:
     months: int = 12
     tiers: int = 3
     payment_stress: float = 1.0
+    #: Simulate buyers' disputes (IBM AR calibration: a disputed invoice is likelier to be paid
+    #: late). They reach the truth rows only; on the platform a debtor raises a dispute on its
+    #: debt item (``fourflow item dispute``), so the platform simulation leaves this off and
+    #: the cold-start history (``fourflow.risk.bootstrap``) turns it on.
+    disputes: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The parameters for the manifest."""
         return {"seed": self.seed, "trades": self.trades, "scenario": self.scenario,
                 "fraud_rate": self.fraud_rate, "start": self.start.isoformat(),
                 "months": self.months, "tiers": self.tiers,
-                "payment_stress": self.payment_stress}  # fmt: skip
+                "payment_stress": self.payment_stress, "disputes": self.disputes}  # fmt: skip
 
 
 class Sink(Protocol):
@@ -113,8 +118,9 @@ class Simulation:
             self.rng, trades=params.trades, tiers=params.tiers, scenario=params.scenario
         )
         self.timeline = Timeline(
-            self.rng, self.net, seed=params.seed, payment_stress=params.payment_stress
-        )
+            self.rng, self.net, seed=params.seed, payment_stress=params.payment_stress,
+            disputes=params.disputes,
+        )  # fmt: skip
         self.history: dict[int, tuple[int, Decimal]] = {}  # edge -> (trades, value sum)
         self.counts: dict[str, int] = {}
         self.labels: dict[str, int] = {}
@@ -441,5 +447,6 @@ def truth_row(
         "terms_days": trade.invoices[0].terms_days if trade.invoices else None,
         "days_late": trade.days_late if to_seller else None,
         "status": status,
+        "disputes": {number: day.isoformat() for number, day in trade.disputes.items()},
         "frauds": [f.value for f in frauds],
     }

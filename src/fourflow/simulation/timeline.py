@@ -63,6 +63,7 @@ class Trade:
     payments: list[Payment] = field(default_factory=list)
     defaulted: bool = False
     days_late: int | None = None
+    disputes: dict[str, dt.date] = field(default_factory=dict)  # invoice number -> raised on
 
     def records(self) -> list[Record]:
         """The trade's documents (all kinds) in writing order."""
@@ -84,14 +85,22 @@ class Timeline:
     """Builds trades; owns the per-party document counters (numbers are unique)."""
 
     def __init__(
-        self, rng: random.Random, net: Network, *, seed: int = 0, payment_stress: float = 1.0
+        self,
+        rng: random.Random,
+        net: Network,
+        *,
+        seed: int = 0,
+        payment_stress: float = 1.0,
+        disputes: bool = False,
     ) -> None:
         self.rng = rng
         self.net = net
         self._seq: dict[str, int] = {}
         self._seed = seed
         self._stress = payment_stress
+        self._disputes = disputes
         self._discipline: dict[str, float] = {}
+        self._propensity: dict[str, float] = {}
 
     def discipline(self, payer: Party) -> float:
         """The payer's lasting payment habit: its probability of paying an invoice late.
@@ -109,6 +118,32 @@ class Timeline:
             share = min(0.95, max(0.01, share * self._stress))
             self._discipline[payer.id] = share
         return share
+
+    def dispute_propensity(self, payer: Party) -> float:
+        """The payer's lasting habit of disputing invoices: its probability of disputing one.
+
+        Drawn once per payer, from its own seeded stream, from the Beta distribution fitted
+        on the IBM AR customers (``DISPUTED_SHARE``, ``DISPUTE_STRENGTH``).
+        """
+        share = self._propensity.get(payer.id)
+        if share is None:
+            own = random.Random(f"{self._seed}/disputes/{payer.id}")  # noqa: S311
+            mean, strength = cal.DISPUTED_SHARE, cal.DISPUTE_STRENGTH
+            share = own.betavariate(mean * strength, (1 - mean) * strength)
+            self._propensity[payer.id] = share
+        return share
+
+    def dispute(self, invoice: Invoice) -> dt.date | None:
+        """The day the buyer disputes ``invoice``, or None (always None unless ``disputes``).
+
+        Drawn from the invoice's own seeded stream, so the main stream is left as it is.
+        """
+        if not self._disputes:
+            return None
+        own = random.Random(f"{self._seed}/dispute/{invoice.number}")  # noqa: S311
+        if own.random() >= self.dispute_propensity(invoice.buyer):
+            return None
+        return invoice.issue_date + own.randint(1, cal.DISPUTE_RAISED_MAX_DAYS) * DAY
 
     def number(self, prefix: str, party: Party) -> str:
         """The next document number ``<prefix>-<party>-<seq6>``."""
@@ -140,17 +175,26 @@ class Timeline:
         days = _days(self.rng.lognormvariate(mu, sigma) * cal.DOMESTIC_TIME_SCALE)
         return sign * min(cal.DELIVERY_DELAY_MAX_DAYS, days)
 
-    def payment_lateness(self, terms: int, late_share: float = cal.PAID_LATE_SHARE) -> int:
+    def payment_lateness(
+        self, terms: int, late_share: float = cal.PAID_LATE_SHARE, *, disputed: bool | None = None
+    ) -> int:
         """Days after the due date (negative: early), from the IBM AR fit.
 
         ``late_share`` is the payer's probability of paying late (its discipline); a payer
         that is often late is also later when it is (the lognormal's location moves with it).
+        ``disputed`` (None when the simulation has no disputes) moves both to the IBM figures
+        of invoices with that dispute status: a disputed one is likelier to be late, and later.
         """
+        share, mu = late_share, cal.DAYS_LATE_MU
+        if disputed is not None:
+            given = cal.PAID_LATE_SHARE_DISPUTED if disputed else cal.PAID_LATE_SHARE_UNDISPUTED
+            share = min(0.95, max(0.01, late_share * given / cal.PAID_LATE_SHARE))
+            mu = cal.DAYS_LATE_MU_DISPUTED if disputed else cal.DAYS_LATE_MU_UNDISPUTED
         u = self.rng.random()
-        if u < late_share:
-            mu = cal.DAYS_LATE_MU + math.log(late_share / cal.PAID_LATE_SHARE)
+        if u < share:
+            mu += math.log(late_share / cal.PAID_LATE_SHARE)
             return max(1, _days(self.rng.lognormvariate(mu, cal.DAYS_LATE_SIGMA)))
-        if u < late_share + cal.PAID_ON_DUE_SHARE:
+        if u < share + cal.PAID_ON_DUE_SHARE:
             return 0
         early = _days(self.rng.lognormvariate(cal.DAYS_EARLY_MU, cal.DAYS_EARLY_SIGMA))
         return -max(1, min(terms - 1, early))
@@ -348,13 +392,21 @@ class Timeline:
                             if cn.credited_invoice and cn.credited_invoice[0] == invoice.number),
                            Decimal("0.00"))  # fmt: skip
             due = invoice.totals.gross - credited
+            disputed_on = None if clean else self.dispute(invoice)
             if not clean and rng.random() < default_share:
                 trade.defaulted = True
+                if disputed_on is not None:
+                    trade.disputes[invoice.number] = disputed_on
                 continue
-            late = self.payment_lateness(invoice.terms_days, late_share)
+            late = self.payment_lateness(
+                invoice.terms_days, late_share,
+                disputed=(disputed_on is not None) if self._disputes else None,
+            )  # fmt: skip
             if clean:
                 late = min(late, 0)
             day = invoice.due_date + late * DAY
+            if disputed_on is not None:  # raised before the payment, at the latest that day
+                trade.disputes[invoice.number] = min(disputed_on, day)
             trade.days_late = late
             payer = payer_for(i) if payer_for else invoice.buyer
             if not clean and rng.random() < cal.INSTALMENT_SHARE:

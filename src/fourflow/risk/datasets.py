@@ -8,6 +8,7 @@ as the direction of *risk* when the feature grows ("ascending" = riskier with la
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -37,25 +38,48 @@ def _check_file(path: Path) -> None:
         raise DatasetError(f"{path}: file not found")
 
 
+_CODE = re.compile(r"(X\d+|Y|ID)?")
+
+
+def _is_code_row(row: Sequence[str]) -> bool:
+    """A UCI variable-code row (``,X1,X2,...,X23,Y``), which the UCI Taiwan file has on top."""
+    return bool(row) and all(_CODE.fullmatch(cell.strip()) for cell in row)
+
+
 def _read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
-    """Read a CSV whose header must hold ``required``; every row must have the header's width."""
+    """Read a CSV whose header must hold ``required``; every row must have the header's width.
+
+    A UCI variable-code row (``X1 ... Y``) just above or below the header is skipped.
+    """
     _check_file(path)
     with path.open(encoding="utf-8-sig", newline="") as file:
         rows = list(csv.reader(file))
     if not rows:
         raise DatasetError(f"{path}: line 1: empty file, expected a header")
-    header = [h.strip() for h in rows[0]]
+    at = 1 if len(rows) > 1 and _is_code_row(rows[0]) else 0
+    header = [h.strip() for h in rows[at]]
     missing = [c for c in required if c not in header]
     if missing:
-        raise DatasetError(f"{path}: line 1: header lacks column(s) {', '.join(missing)}")
-    for number, row in enumerate(rows[1:], start=2):
+        raise DatasetError(f"{path}: line {at + 1}: header lacks column(s) {', '.join(missing)}")
+    first = at + 1
+    if len(rows) > first and _is_code_row(rows[first]):
+        first += 1
+    for number, row in enumerate(rows[first:], start=first + 1):
         if len(row) != len(header):
             raise DatasetError(
                 f"{path}: line {number}: {len(row)} fields, the header has {len(header)}"
             )
-    if len(rows) < 2:
+    if len(rows) <= first:
         raise DatasetError(f"{path}: no data rows")
-    return pd.DataFrame(rows[1:], columns=header)
+    frame = pd.DataFrame(rows[first:], columns=header)
+    frame.attrs["lines"] = list(range(first + 1, len(rows) + 1))
+    return frame
+
+
+def _line(frame: pd.DataFrame, row: int) -> int:
+    """The file's line number of the frame's ``row`` (kept by the reader in ``attrs``)."""
+    lines: list[int] = frame.attrs["lines"]
+    return lines[row]
 
 
 def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -64,7 +88,7 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     )
     bad = np.flatnonzero(~np.isfinite(values))
     if bad.size:
-        line = int(bad[0]) + 2
+        line = _line(frame, int(bad[0]))
         raise DatasetError(
             f"{path}: line {line}: column {column!r} is not a number: "
             f"{frame[column].iloc[bad[0]]!r}"
@@ -76,7 +100,7 @@ def _dates(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     parsed = pd.to_datetime(frame[column].str.strip(), format="%m/%d/%Y", errors="coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
-        line = int(bad[0]) + 2
+        line = _line(frame, int(bad[0]))
         raise DatasetError(
             f"{path}: line {line}: column {column!r} is not a M/D/YYYY date: "
             f"{frame[column].iloc[bad[0]]!r}"
@@ -86,12 +110,13 @@ def _dates(frame: pd.DataFrame, column: str, path: Path) -> np.ndarray:
 
 
 def _binary_target(
-    values: np.ndarray, bad: float, good: float, what: str, path: Path
+    frame: pd.DataFrame, values: np.ndarray, bad: float, good: float, what: str, path: Path
 ) -> np.ndarray:
     wrong = np.flatnonzero((values != bad) & (values != good))
     if wrong.size:
         raise DatasetError(
-            f"{path}: line {int(wrong[0]) + 2}: target {what} must be {good:g} or {bad:g}, "
+            f"{path}: line {_line(frame, int(wrong[0]))}: target {what} must be {good:g} or "
+            f"{bad:g}, "
             f"got {values[wrong[0]]:g}"
         )
     target: np.ndarray = (values == bad).astype(np.int8)
@@ -124,7 +149,7 @@ def load_taiwan(path: Path) -> Loaded:
         ("LIMIT_BAL", "SEX", "EDUCATION", "MARRIAGE", "AGE", *months, *bills, *pays, TAIWAN_TARGET),
     )
     num = {c: _numeric(raw, c, path) for c in raw.columns if c != "ID"}
-    y = _binary_target(num[TAIWAN_TARGET], 1.0, 0.0, repr(TAIWAN_TARGET), path)
+    y = _binary_target(raw, num[TAIWAN_TARGET], 1.0, 0.0, repr(TAIWAN_TARGET), path)
     limit = num["LIMIT_BAL"]
     status = np.column_stack([num[c] for c in months])
     bill = np.column_stack([num[c] for c in bills])
@@ -256,27 +281,38 @@ GERMAN_COLUMNS: tuple[tuple[str, str, Monotonic, str], ...] = (
 def load_german(path: Path) -> Loaded:
     """UCI Statlog German credit, categorical version (``german.data``); target 2 = bad.
 
-    The first line is a header added by the source repository; it is checked and skipped. Added
-    features: monthly amount (amount / duration) and its log, and the log amount.
+    The UCI file has no header; the shared copy has a header line added by its source
+    repository, which is checked and skipped. Added features: monthly amount (amount /
+    duration) and its log, and the log amount.
     """
     _check_file(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     width = len(GERMAN_COLUMNS) + 1
-    if not lines or len(lines[0].split()) != width or lines[0].split()[-1] != "target":
-        raise DatasetError(f"{path}: line 1: expected a header of {width} names ending in 'target'")
+    if not lines:
+        raise DatasetError(f"{path}: no data rows")
+    first = lines[0].split()
+    headed = not first[:1] or not first[0].startswith("A")  # a data row starts with an A-code
+    if headed and (len(first) != width or first[-1] != "target"):
+        raise DatasetError(
+            f"{path}: line 1: expected a header of {width} names ending in 'target', or a row "
+            "of data"
+        )
     rows: list[list[str]] = []
-    for number, line in enumerate(lines[1:], start=2):
+    numbers: list[int] = []
+    for number, line in enumerate(lines[int(headed) :], start=1 + int(headed)):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != width:
             raise DatasetError(f"{path}: line {number}: {len(fields)} fields, expected {width}")
         rows.append(fields)
+        numbers.append(number)
     if not rows:
         raise DatasetError(f"{path}: no data rows")
     names = [c[0] for c in GERMAN_COLUMNS]
     raw = pd.DataFrame(rows, columns=[*names, "target"])
-    y = _binary_target(_numeric(raw, "target", path), 2.0, 1.0, "'target'", path)
+    raw.attrs["lines"] = numbers
+    y = _binary_target(raw, _numeric(raw, "target", path), 2.0, 1.0, "'target'", path)
     cols: dict[str, np.ndarray] = {}
     for name, kind, _, _ in GERMAN_COLUMNS:
         if kind == "numeric":
@@ -286,7 +322,7 @@ def load_german(path: Path) -> Loaded:
             wrong = [i for i, v in enumerate(values) if not str(v).startswith("A")]
             if wrong:
                 raise DatasetError(
-                    f"{path}: line {wrong[0] + 2}: column {name!r} is not an A-code: "
+                    f"{path}: line {_line(raw, wrong[0])}: column {name!r} is not an A-code: "
                     f"{values[wrong[0]]!r}"
                 )
             cols[name] = values.astype(str)
@@ -335,7 +371,8 @@ def _ar_table(path: Path) -> pd.DataFrame:
     )
     wrong = np.flatnonzero(table["settled"].to_numpy() < table["invoice"].to_numpy())
     if wrong.size:
-        raise DatasetError(f"{path}: line {int(wrong[0]) + 2}: SettledDate before InvoiceDate")
+        line = _line(raw, int(wrong[0]))
+        raise DatasetError(f"{path}: line {line}: SettledDate before InvoiceDate")
     return table
 
 

@@ -43,7 +43,8 @@ _CODE = re.compile(r"(X\d+|Y|ID)?")
 
 def _is_code_row(row: Sequence[str]) -> bool:
     """A UCI variable-code row (``,X1,X2,...,X23,Y``), which the UCI Taiwan file has on top."""
-    return bool(row) and all(_CODE.fullmatch(cell.strip()) for cell in row)
+    cells = [cell.strip() for cell in row]
+    return any(cells) and all(_CODE.fullmatch(cell) for cell in cells)
 
 
 def _read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
@@ -116,8 +117,7 @@ def _binary_target(
     if wrong.size:
         raise DatasetError(
             f"{path}: line {_line(frame, int(wrong[0]))}: target {what} must be {good:g} or "
-            f"{bad:g}, "
-            f"got {values[wrong[0]]:g}"
+            f"{bad:g}, got {values[wrong[0]]:g}"
         )
     target: np.ndarray = (values == bad).astype(np.int8)
     return target

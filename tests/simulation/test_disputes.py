@@ -4,70 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
-from fourflow.domain.fraud import FraudLabel
+from fourflow.risk.bootstrap import _Collector as Collector
 from fourflow.risk.bootstrap import simulated_history
 from fourflow.risk.features import History, training_rows
 from fourflow.simulation import calibration as cal
 from fourflow.simulation.generator import Simulation, SimulationParams
-from fourflow.simulation.records import Invoice, Party, Payment
-from fourflow.simulation.timeline import Record
 
 
-class Sink:
-    """Invoices, their payment days and the truth rows."""
-
-    def __init__(self) -> None:
-        self.invoices: dict[str, Invoice] = {}
-        self.paid: dict[str, list[dt.date]] = defaultdict(list)
-        self.rows: list[dict[str, Any]] = []
-
-    def parties(self, parties: Sequence[Party]) -> None:
-        """Not needed."""
-
-    def document(
-        self, record: Record, *, filed_on: dt.date | None = None, copy: int = 0,
-        native: bool = False,
-    ) -> None:  # fmt: skip
-        if copy:
-            return
-        if isinstance(record, Invoice) and record.credited_invoice is None:
-            self.invoices[record.number] = record
-        elif isinstance(record, Payment) and record.invoice_number:
-            self.paid[record.invoice_number].append(record.booking_date)
-
-    def label(self, label: FraudLabel) -> None:
-        """Not needed."""
-
-    def truth(self, row: dict[str, Any]) -> None:
-        self.rows.append(row)
-
-
-def simulate(*, disputes: bool, seed: int = 11, trades: int = 1500) -> Sink:
-    sink = Sink()
+def simulate(*, disputes: bool, seed: int = 11, trades: int = 1500) -> Collector:
+    """Invoices, payments and disputes (from the truth rows) of a clean simulation."""
+    sink = Collector()
     params = SimulationParams(seed=seed, trades=trades, fraud_rate=0.0, disputes=disputes)
     Simulation(params, sink).run()
     return sink
 
 
 @pytest.fixture(scope="module")
-def disputed_run() -> Sink:
+def disputed_run() -> Collector:
     return simulate(disputes=True)
 
 
 def test_the_platform_simulation_raises_no_dispute() -> None:
     sink = simulate(disputes=False, trades=300)
-    assert sink.rows and all(row["disputes"] == {} for row in sink.rows)
+    assert sink.invoices and not sink.disputes
 
 
-def test_disputes_follow_the_ibm_ar_figures(disputed_run: Sink) -> None:
-    disputed = {n: dt.date.fromisoformat(d) for r in disputed_run.rows
-                for n, d in r["disputes"].items()}  # fmt: skip
-    paid = {n: days for n, days in disputed_run.paid.items() if n in disputed_run.invoices}
+def test_disputes_follow_the_ibm_ar_figures(disputed_run: Collector) -> None:
+    disputed = disputed_run.disputes
+    paid = {n: [day for day, _ in payments] for n, payments in disputed_run.payments.items()
+            if n in disputed_run.invoices}  # fmt: skip
     share = len(disputed) / len(disputed_run.invoices)
     assert share == pytest.approx(cal.DISPUTED_SHARE, abs=0.06)
 
@@ -88,9 +56,9 @@ def test_disputes_follow_the_ibm_ar_figures(disputed_run: Sink) -> None:
             assert day <= min(paid[number])
 
 
-def test_buyers_differ_in_how_often_they_dispute(disputed_run: Sink) -> None:
+def test_buyers_differ_in_how_often_they_dispute(disputed_run: Collector) -> None:
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    disputed = {n for r in disputed_run.rows for n in r["disputes"]}
+    disputed = disputed_run.disputes
     for number, invoice in disputed_run.invoices.items():
         counts[invoice.buyer.id][0] += 1
         counts[invoice.buyer.id][1] += number in disputed

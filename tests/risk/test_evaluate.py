@@ -151,6 +151,8 @@ def test_loaders_read_the_uci_originals_header_forms_too(credit: Path, tmp_path:
     headed = datasets.load_german(write_lines(tmp_path / "headed.data", german[0], german[1:40]))
     bare = datasets.load_german(write_lines(tmp_path / "bare.data", "", german[1:40]))
     assert bare[0].equals(headed[0]) and (bare[1] == headed[1]).all() and len(bare[1]) == 39
+    marked = datasets.load_german(write_lines(tmp_path / "bom.data", "\ufeff", german[1:40]))
+    assert marked[0].equals(headed[0])  # a byte-order mark, as Windows editors write it
     with pytest.raises(datasets.DatasetError, match=r"line 1: expected a header"):
         datasets.load_german(write_lines(tmp_path / "odd.data", "Status Duration\n", german[1:3]))
     wrong_code = german[2].replace("A", "B", 1)  # lines are counted in the file as it is

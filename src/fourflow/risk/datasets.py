@@ -286,7 +286,7 @@ def load_german(path: Path) -> Loaded:
     duration) and its log, and the log amount.
     """
     _check_file(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
     width = len(GERMAN_COLUMNS) + 1
     if not lines:
         raise DatasetError(f"{path}: no data rows")

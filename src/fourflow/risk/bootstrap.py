@@ -21,7 +21,7 @@ from fourflow.simulation.records import Despatch, Invoice, Party, Payment, Recei
 from fourflow.simulation.timeline import Record
 
 
-class _Collector:
+class Collector:
     """A simulation sink that keeps only what credit features need."""
 
     def __init__(self) -> None:
@@ -67,7 +67,7 @@ def simulated_history(
     *, seed: int, trades: int, scenario: str = "manufacturing", months: int = 18
 ) -> list[InvoiceFacts]:
     """The invoices of a clean simulated platform, with payments, credit notes and disputes."""
-    sink = _Collector()
+    sink = Collector()
     params = SimulationParams(
         seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months,
         disputes=True,

@@ -314,7 +314,9 @@ class ChainLedger:
         ``item``(item_id) and ``holding``(holding_id) -> dict or None when absent;
         ``item_holdings``(item_id) -> [0x-hex]; ``fingerprint``(hex) -> owner or None;
         ``anchor``(batch_id) -> dict or None; ``batch_of_root``(root) -> 0x-hex or None;
-        ``member``(address) -> dict; ``nonce``(address) -> int; ``item_count``() -> int.
+        ``member``(address) -> dict; ``nonce``(address) -> int; ``item_count``() -> int;
+        ``registered_fingerprints``() and ``anchored_batches``() -> [dict] (the notary's
+        events, with ``tx_hash``); ``pledges``(holding_id) -> [dict] (HoldingPledged events).
         """
         reader = _READERS.get(what)
         if reader is None:
@@ -682,6 +684,39 @@ def _read_sale(ledger: ChainLedger, sale_id: str) -> dict[str, Any] | None:
     return sale if int(sale["state"]) else None
 
 
+def _events(
+    ledger: ChainLedger, contract: str, event: str, *topics: bytes | None
+) -> list[dict[str, Any]]:
+    """Every ``event`` the contract emitted (filtered by indexed ``topics``), oldest first,
+    each with the ``tx_hash`` and ``block_number`` of the transaction that emitted it."""
+    abi = ledger.abi(contract)
+    logs = ledger.client.logs(ledger._address(contract), [abi.event_topic(event), *topics])
+    found = []
+    for log in logs:
+        raw_topics = [bytes.fromhex(str(t)[2:]) for t in log["topics"]]
+        decoded = abi.decode_log(raw_topics, bytes.fromhex(str(log["data"])[2:]))
+        if decoded is not None:
+            decoded["tx_hash"] = str(log["transactionHash"]).lower()
+            decoded["block_number"] = int(str(log["blockNumber"]), 16)
+            found.append(decoded)
+    return found
+
+
+def _read_registered_fingerprints(ledger: ChainLedger) -> list[dict[str, Any]]:
+    """Every fingerprint registration on the notary: fingerprint, submitter, tx_hash."""
+    return _events(ledger, NOTARY, "FingerprintRegistered")
+
+
+def _read_anchored_batches(ledger: ChainLedger) -> list[dict[str, Any]]:
+    """Every batch anchored on the notary: batch_id (key), root, count, submitter, tx_hash."""
+    return _events(ledger, NOTARY, "BatchAnchored")
+
+
+def _read_pledges(ledger: ChainLedger, holding_id: str) -> list[dict[str, Any]]:
+    """Every pledge of a holding: bank, principal, rate_bps, start_day, tx_hash; oldest first."""
+    return _events(ledger, DEBT_ITEM, "HoldingPledged", None, key32(holding_id))
+
+
 _READERS: dict[str, Callable[..., Any]] = {
     "item_life": _read_item_life,
     "recourse": _read_recourse,
@@ -702,4 +737,7 @@ _READERS: dict[str, Callable[..., Any]] = {
     "batch_of_root": _read_batch_of_root,
     "member": _read_member,
     "nonce": _read_nonce,
+    "registered_fingerprints": _read_registered_fingerprints,
+    "anchored_batches": _read_anchored_batches,
+    "pledges": _read_pledges,
 }

@@ -20,10 +20,11 @@ from typing import Self
 import structlog
 
 from fourflow.adapters.chain.ledger import ChainLedger
-from fourflow.adapters.chain.node import AnvilNode, pid_alive
+from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.adapters.crypto.signatures import verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
+from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
 from fourflow.adapters.documents.registry import DetectingReader
@@ -38,6 +39,8 @@ log = structlog.get_logger("fourflow.bootstrap")
 
 DEFAULT_HOME = Path.home() / ".fourflow"
 CONTRACTS_KEY = "chain.{chain_id}.contracts"
+#: The store-wide lock held while the platform is initialised (operator, contracts).
+INIT_LOCK = "fourflow.initialise"
 OPERATOR_NAME = "FourFlow 平台运营方"
 OPERATOR_USCC_BASE = "91310000MA1FF0000"  # a valid structure; the check char is computed
 
@@ -57,6 +60,12 @@ class Settings:
         keystore_password: FOURFLOW_KEYSTORE_PASSWORD; unset means a random secret kept in
             ``home/keystore.secret`` (mode 0600), fit for a local single-machine platform.
         chain_id: FOURFLOW_CHAIN_ID for the local node (default 1337).
+        anvil_bin: FOURFLOW_ANVIL_BIN, the anvil executable (default: the npm package, PATH).
+        project_root: FOURFLOW_PROJECT_ROOT, where ``node_modules`` (anvil) and the geth build
+            cache are looked for.
+        confirmations: FOURFLOW_CHAIN_CONFIRMATIONS, blocks on top of an operation's block
+            before it counts as done (0 on anvil; a few on a Clique network, which has no
+            finality).
     """
 
     home: Path
@@ -64,6 +73,9 @@ class Settings:
     chain_url: str | None
     keystore_password: str | None
     chain_id: int = 1337
+    anvil_bin: Path | None = None
+    project_root: Path | None = None
+    confirmations: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +88,11 @@ class Settings:
             chain_url=env.get("FOURFLOW_CHAIN_URL") or None,
             keystore_password=env.get("FOURFLOW_KEYSTORE_PASSWORD") or None,
             chain_id=int(env.get("FOURFLOW_CHAIN_ID") or 1337),
+            anvil_bin=Path(env["FOURFLOW_ANVIL_BIN"]) if env.get("FOURFLOW_ANVIL_BIN") else None,
+            project_root=(
+                Path(env["FOURFLOW_PROJECT_ROOT"]) if env.get("FOURFLOW_PROJECT_ROOT") else None
+            ),
+            confirmations=int(env.get("FOURFLOW_CHAIN_CONFIRMATIONS") or 0),
         )
 
     def password(self) -> str:
@@ -84,10 +101,19 @@ class Settings:
             return self.keystore_password
         path = self.home / "keystore.secret"
         if not path.exists():
+            # Written whole under a private name, then linked into place: of processes starting
+            # at once one secret wins and none reads a half-written file.
             self.home.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(secrets.token_urlsafe(32))
+            draft = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(secrets.token_urlsafe(32))
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another process linked its secret first: use that one
+            finally:
+                draft.unlink(missing_ok=True)
         return path.read_text(encoding="utf-8").strip()
 
     def describe_database(self) -> str:
@@ -138,16 +164,22 @@ class Platform:
         if self.settings.chain_url:
             return self.settings.chain_url
         if self._node is None:
-            self._node = AnvilNode(self.settings.home, chain_id=self.settings.chain_id)
-        record = self._node.running()
-        if record is None:
-            self._started_node = True
-            log.info("starting local chain node", home=str(self.settings.home))
-        elif not self._keep_path().exists() and not pid_alive(record.owner_pid):
-            # Left behind by a process that was killed: adopt it, so it is stopped on exit.
-            self._started_node = True
-            log.info("adopting an orphaned local chain node", pid=record.pid)
-        return self._node.ensure_running()
+            self._node = self._anvil()
+        # A lease: the node (started now, or on demand by another process, or left behind by a
+        # killed one) is stopped on close only when no other process still holds a lease.
+        url, started = self._node.acquire()
+        if started:
+            log.info("started local chain node", home=str(self.settings.home))
+        self._started_node = True
+        return url
+
+    def _anvil(self) -> AnvilNode:
+        return AnvilNode(
+            self.settings.home,
+            chain_id=self.settings.chain_id,
+            binary=self.settings.anvil_bin,
+            project_root=self.settings.project_root,
+        )
 
     def _keep_path(self) -> Path:
         return self.settings.home / "chain" / "keep-running"
@@ -156,14 +188,15 @@ class Platform:
         """Start the local node and leave it running after this process (for servers)."""
         url = self.chain_url()
         self._keep_path().touch()
-        self._started_node = False
         return url
 
     def stop_node(self) -> bool:
         """Stop the local node of this home, if one runs; True if one was stopped."""
-        self._started_node = False
         self._keep_path().unlink(missing_ok=True)
-        return AnvilNode(self.settings.home, chain_id=self.settings.chain_id).stop()
+        if self._node is not None:
+            self._node.release(stop_if_last=False)
+            self._started_node = False
+        return self._anvil().stop()
 
     def _contracts_key(self, ledger: ChainLedger) -> str:
         return CONTRACTS_KEY.format(chain_id=ledger.chain_id)
@@ -210,7 +243,16 @@ class Platform:
     def initialise(
         self, *, operator_name: str = OPERATOR_NAME, operator_uscc: str | None = None
     ) -> dict[str, str]:
-        """Create the operator and deploy the contracts; safe to run again."""
+        """Create the operator and deploy the contracts; safe to run again.
+
+        Processes opening one fresh platform at once create one operator and deploy once: the
+        first holds the store's init lock while it works, the others wait for it and then
+        find its operator and contracts (read again under the lock).
+        """
+        with held(self.engine, INIT_LOCK):
+            return self._initialise(operator_name, operator_uscc)
+
+    def _initialise(self, operator_name: str, operator_uscc: str | None) -> dict[str, str]:
         operator = self.operator()
         if operator is None:
             uscc = operator_uscc or OPERATOR_USCC_BASE + uscc_check_character(OPERATOR_USCC_BASE)
@@ -226,6 +268,10 @@ class Platform:
                 uow.settings.put(onboarding.OPERATOR_ORG_KEY, operator.id)
                 uow.commit()
         ledger = self.ledger
+        with self.uow_factory() as uow:  # as stored now: another process may have deployed
+            stored = uow.settings.get(self._contracts_key(ledger))
+        if stored is not None:
+            ledger.use_contracts(json.loads(stored))
         before = dict(ledger.contracts)
         if before:
             ledger.check_deployed()
@@ -263,7 +309,7 @@ class Platform:
     def close(self) -> None:
         """Release the database and stop the local node if this process started it."""
         if self._node is not None and self._started_node:
-            self._node.stop()
+            self._node.release(stop_if_last=not self._keep_path().exists())
             self._started_node = False
         self.engine.dispose()
 

@@ -16,7 +16,8 @@ from fourflow.adapters.chain.errors import NodeBinaryMissingError
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode, find_anvil
 from fourflow.adapters.crypto.keystore import FileKeyStore
-from fourflow.services.ports import ChainOp, OpKind
+from fourflow.services.commands import AdmitMember
+from fourflow.services.ports import ChainOp
 
 pytestmark = pytest.mark.chain
 
@@ -30,12 +31,7 @@ def test_restart_keeps_block_height_and_contract_state(tmp_path: Path, worker_ho
     try:
         ledger = ChainLedger(node.ensure_running(), keystore, artifacts_home=worker_home)
         addresses = ledger.deploy("operator")
-        admit = ChainOp(
-            "admit-member",
-            OpKind.ADMIT_MEMBER,
-            "operator",
-            {"member_org_id": "member", "address": member, "roles": 2},
-        )
+        admit = ChainOp("admit-member", AdmitMember("member", member, 2), "operator")
         first = ledger.apply(admit)
         height = ledger.info().block_number
         node.stop()
@@ -119,10 +115,9 @@ def test_a_stale_record_starts_a_new_node(tmp_path: Path) -> None:
 def test_missing_binary_names_the_setup_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FOURFLOW_ANVIL_BIN", str(tmp_path / "nowhere" / "anvil"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(NodeBinaryMissingError, match="make setup"):
-        find_anvil()
+        find_anvil(tmp_path / "nowhere" / "anvil")
 
 
 def test_binary_is_found_in_the_npm_package() -> None:

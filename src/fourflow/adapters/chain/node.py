@@ -1,11 +1,19 @@
 """FourFlow's own local chain node: an ``anvil`` process whose state lives under the home dir.
 
 Layout under ``<home>/chain/``: ``state.json`` (anvil ``--state``: loaded at start, dumped every
-``state_interval`` seconds and on SIGTERM), ``node.json`` (pid, port, url, owner pid of the
-running node), ``node.log`` (anvil's output) and ``node.lock`` (serialises starts).
+``state_interval`` seconds and on SIGTERM), ``node.json`` (pids, urls, owner pid of the
+running node; mode 0600), ``node.log`` (anvil's output), ``guard.log``, ``node.lock``
+(serialises starts and stops) and ``lease.lock`` (one shared lock per process using the node).
+
+anvil listens on 127.0.0.1 only, at the *admin* URL known to the platform; everybody else uses
+the public URL of a JSON-RPC guard (``rpcguard``) that refuses anvil's cheat methods
+(``anvil_*``, ``hardhat_*``, ``evm_*`` but a plain ``evm_mine``).
 
 The node runs in its own session, so a SIGKILL of the FourFlow process that started it leaves
-it running; the next ``ensure_running`` of the same home finds and reuses it.
+it running; the next ``ensure_running`` of the same home finds and reuses it. Processes that
+share an on-demand node hold a *lease* (a shared ``flock`` on ``lease.lock``, released by the
+kernel when a holder dies, even by SIGKILL): ``release`` stops the node only when no other
+process holds one.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -49,6 +58,8 @@ class NodeRecord:
         owner_pid: the FourFlow process that started it.
         chain_id: the chain id it was started with.
         started_at: UNIX time of the start.
+        admin_url: anvil's own URL, with its cheat methods (for the platform only).
+        guard_pid: the JSON-RPC guard process serving ``url``.
     """
 
     pid: int
@@ -57,6 +68,8 @@ class NodeRecord:
     owner_pid: int
     chain_id: int
     started_at: float
+    admin_url: str = ""
+    guard_pid: int = 0
 
 
 class AnvilNode:
@@ -72,19 +85,24 @@ class AnvilNode:
         hardfork: str | None = None,
         startup_timeout: float = STARTUP_TIMEOUT,
         log_rpc: bool = False,
+        project_root: str | os.PathLike[str] | None = None,
     ) -> None:
         # Absolute: the state path in the node's command line identifies the node later.
         self.dir = Path(home).resolve() / "chain"
         self.state_path = self.dir / "state.json"
         self.record_path = self.dir / "node.json"
         self.log_path = self.dir / "node.log"
+        self.guard_log_path = self.dir / "guard.log"
         self._binary = Path(binary) if binary is not None else None
+        self._project_root = Path(project_root) if project_root is not None else None
         self.chain_id = chain_id
         self.state_interval = state_interval
         self.hardfork = hardfork
         self.startup_timeout = startup_timeout
         self.log_rpc = log_rpc
         self._process: subprocess.Popen[bytes] | None = None
+        self._guard: subprocess.Popen[bytes] | None = None
+        self._lease: Any = None  # the open lease.lock while this object holds a lease
 
     @property
     def url(self) -> str:
@@ -98,20 +116,83 @@ class AnvilNode:
         """Return the URL of this home's node, starting one unless a live one exists."""
         self.dir.mkdir(parents=True, exist_ok=True)
         with self._start_lock():
-            record = self.read_record()
-            if record is not None and self._owns_pid(record.pid):
-                if self._answers_within(record.url, self.startup_timeout):
-                    return record.url
-                # Alive but deaf (hung): two nodes must never share one state file.
-                self._terminate(record.pid, STOP_TIMEOUT)
-            return self._start().url
+            return self._ensure_running_locked().url
+
+    def _ensure_running_locked(self) -> NodeRecord:
+        record = self.read_record()
+        if (
+            record is not None
+            and self._alive(record)
+            and self._answers_within(record.url, self.startup_timeout)
+        ):
+            return record
+        if record is not None:
+            # Alive but deaf (hung), or half of it gone: two nodes must never share one state.
+            self._terminate_record(record, STOP_TIMEOUT)
+        return self._start()
+
+    def acquire(self) -> tuple[str, bool]:
+        """Take a lease on this home's node, starting it if needed: (public URL, started).
+
+        The lease lasts until ``release`` or the end of this process (however it ends).
+        """
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self._start_lock():
+            before = self.read_record()
+            record = self._ensure_running_locked()
+            if self._lease is None:
+                handle = (self.dir / "lease.lock").open("a")
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                self._lease = handle
+            return record.url, before is None or before.pid != record.pid
+
+    def release(self, *, stop_if_last: bool = True) -> bool:
+        """Give the lease back; with ``stop_if_last``, stop the node if nobody else holds one.
+
+        True when the node was stopped. Without a lease held it does nothing.
+        """
+        if self._lease is None:
+            return False
+        with self._start_lock():
+            handle, self._lease = self._lease, None
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+            if not stop_if_last or self.leases_held():
+                return False
+            return self._stop_locked(STOP_TIMEOUT)
+
+    def leases_held(self) -> bool:
+        """True when some process (this one included) holds a lease on this home's node."""
+        path = self.dir / "lease.lock"
+        if not path.exists():
+            return False
+        with path.open("a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            return False
 
     def running(self) -> NodeRecord | None:
         """The record of this home's node if it is alive and answers JSON-RPC, else None."""
         record = self.read_record()
-        if record is None or not self._owns_pid(record.pid):
+        if record is None or not self._alive(record):
             return None
         return record if _rpc_answers(record.url) else None
+
+    def admin_url(self) -> str:
+        """anvil's own URL, with its cheat methods: for the platform and its tests only."""
+        record = self.running()
+        if record is None:
+            raise NodeError(f"no chain node is running for {self.dir}")
+        return record.admin_url or record.url
+
+    def _alive(self, record: NodeRecord) -> bool:
+        """True when the node and its guard (if it has one) are both alive."""
+        if not self._owns_pid(record.pid, self._process):
+            return False
+        return record.guard_pid == 0 or self._owns_pid(record.guard_pid, self._guard)
 
     def read_record(self) -> NodeRecord | None:
         """What ``node.json`` says, or None when it is absent or unreadable."""
@@ -126,15 +207,29 @@ class AnvilNode:
 
         Waits up to ``timeout`` seconds, then kills. Safe to call when nothing runs.
         """
+        if self.dir.is_dir():
+            with self._start_lock():
+                return self._stop_locked(timeout)
+        return self._stop_locked(timeout)
+
+    def _stop_locked(self, timeout: float) -> bool:
         record = self.read_record()
         stopped = False
-        if record is not None and self._owns_pid(record.pid):
-            stopped = True
-            self._terminate(record.pid, timeout)
+        if record is not None:
+            stopped = self._owns_pid(record.pid, self._process)
+            self._terminate_record(record, timeout)
         self._process = None
+        self._guard = None
         with contextlib.suppress(FileNotFoundError):
             self.record_path.unlink()
         return stopped
+
+    def _terminate_record(self, record: NodeRecord, timeout: float) -> None:
+        """Stop the guard, then anvil (which dumps its state on SIGTERM)."""
+        if record.guard_pid and self._owns_pid(record.guard_pid, self._guard):
+            self._terminate(record.guard_pid, timeout, self._guard)
+        if self._owns_pid(record.pid, self._process):
+            self._terminate(record.pid, timeout, self._process)
 
     def command(self) -> list[str]:
         """The anvil command line this node runs."""
@@ -160,10 +255,12 @@ class AnvilNode:
 
     def binary(self) -> Path:
         """The anvil executable this node uses."""
-        return self._binary if self._binary is not None else find_anvil()
+        if self._binary is not None:
+            return find_anvil(self._binary)
+        return find_anvil(project_root=self._project_root)
 
     def _start(self) -> NodeRecord:
-        """Start anvil in its own session, wait for its port, and record it in ``node.json``."""
+        """Start anvil and its guard in their own sessions, wait for both, record them."""
         cmd = self.command()
         with self.log_path.open("ab") as log:
             log.write(f"\n--- start {time.ctime()}: {' '.join(cmd)}\n".encode())
@@ -178,36 +275,68 @@ class AnvilNode:
                 cwd=self.dir,
             )
         self._process = process
-        port = self._wait_port(process, offset)
+        port = self._wait_port(process, offset, self.log_path, "anvil")
+        admin_url = f"http://127.0.0.1:{port}"
+        self._wait_rpc(process, admin_url)
+        if not self.log_rpc:
+            # anvil logs every request at info level: node.log would grow without bound.
+            _rpc(admin_url, "anvil_setLoggingEnabled", [False])
+        try:
+            guard, guard_port = self._start_guard(admin_url)
+        except NodeError:
+            self._abandon(process)
+            raise
         record = NodeRecord(
             pid=process.pid,
-            port=port,
-            url=f"http://127.0.0.1:{port}",
+            port=guard_port,
+            url=f"http://127.0.0.1:{guard_port}",
             owner_pid=os.getpid(),
             chain_id=self.chain_id,
             started_at=time.time(),
+            admin_url=admin_url,
+            guard_pid=guard.pid,
         )
-        self._wait_rpc(process, record.url)
-        if not self.log_rpc:
-            # anvil logs every request at info level: node.log would grow without bound.
-            _rpc(record.url, "anvil_setLoggingEnabled", [False])
+        self._wait_rpc(guard, record.url)
         _write_atomically(self.record_path, json.dumps(asdict(record), indent=2))
         return record
 
-    def _wait_port(self, process: subprocess.Popen[bytes], offset: int) -> int:
-        """Read the port anvil reports in its log, within the startup timeout."""
+    def _start_guard(self, admin_url: str) -> tuple[subprocess.Popen[bytes], int]:
+        """Start the JSON-RPC guard in front of ``admin_url``; (process, port)."""
+        cmd = [
+            sys.executable, "-m", "fourflow.adapters.chain.rpcguard",
+            "--upstream", admin_url, "--tag", str(self.state_path),
+        ]  # fmt: skip
+        with self.guard_log_path.open("ab") as log:
+            log.write(f"\n--- start {time.ctime()}\n".encode())
+            log.flush()
+            offset = log.tell()
+            guard = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.dir,
+            )
+        self._guard = guard
+        return guard, self._wait_port(guard, offset, self.guard_log_path, "the JSON-RPC guard")
+
+    def _wait_port(
+        self, process: subprocess.Popen[bytes], offset: int, log_path: Path, what: str
+    ) -> int:
+        """Read the port a process reports in its log, within the startup timeout."""
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
-            with self.log_path.open("rb") as log:
+            with log_path.open("rb") as log:
                 log.seek(offset)
                 found = _LISTENING.search(log.read().decode("utf-8", "replace"))
             if found:
                 return int(found.group(1))
             if process.poll() is not None:
-                raise NodeError(f"anvil exited with {process.returncode}: {self._log_tail()}")
+                raise NodeError(f"{what} exited with {process.returncode}: {self._log_tail()}")
             time.sleep(0.05)
         self._abandon(process)
-        raise NodeError(f"anvil did not listen within {self.startup_timeout:.0f} s")
+        raise NodeError(f"{what} did not listen within {self.startup_timeout:.0f} s")
 
     def _wait_rpc(self, process: subprocess.Popen[bytes], url: str) -> None:
         """Wait until the node answers JSON-RPC, within the startup timeout."""
@@ -216,19 +345,21 @@ class AnvilNode:
             if _rpc_answers(url):
                 return
             if process.poll() is not None:
-                raise NodeError(f"anvil exited with {process.returncode}: {self._log_tail()}")
+                raise NodeError(f"process {process.pid} exited with {process.returncode}")
             time.sleep(0.05)
         self._abandon(process)
-        raise NodeError(f"anvil at {url} did not answer within {self.startup_timeout:.0f} s")
+        raise NodeError(f"the node at {url} did not answer within {self.startup_timeout:.0f} s")
 
-    def _terminate(self, pid: int, timeout: float) -> None:
+    def _terminate(
+        self, pid: int, timeout: float, child: subprocess.Popen[bytes] | None = None
+    ) -> None:
         """SIGTERM ``pid`` (anvil dumps its state), wait up to ``timeout``, then SIGKILL."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        if not self._wait_exit(pid, timeout):
+        if not self._wait_exit(pid, timeout, child):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            self._wait_exit(pid, 5.0)
+            self._wait_exit(pid, 5.0, child)
 
     @staticmethod
     def _answers_within(url: str, timeout: float) -> bool:
@@ -245,22 +376,23 @@ class AnvilNode:
         process.kill()
         process.wait(5)
 
-    def _wait_exit(self, pid: int, timeout: float) -> bool:
+    @staticmethod
+    def _wait_exit(pid: int, timeout: float, child: subprocess.Popen[bytes] | None) -> bool:
         """Wait for ``pid`` to exit (reaping it when it is our child); True if it did."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._process is not None and self._process.pid == pid:
-                if self._process.poll() is not None:
+            if child is not None and child.pid == pid:
+                if child.poll() is not None:
                     return True
             elif not pid_alive(pid):
                 return True
             time.sleep(0.05)
         return False
 
-    def _owns_pid(self, pid: int) -> bool:
-        """True when ``pid`` is alive and, where /proc tells, an anvil using this home's state."""
-        if self._process is not None and self._process.pid == pid:
-            return self._process.poll() is None
+    def _owns_pid(self, pid: int, child: subprocess.Popen[bytes] | None = None) -> bool:
+        """True when ``pid`` is alive and, where /proc tells, a process of this home's node."""
+        if child is not None and child.pid == pid:
+            return child.poll() is None
         if not pid_alive(pid):
             return False
         cmdline = Path(f"/proc/{pid}/cmdline")
@@ -291,9 +423,15 @@ class AnvilNode:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def find_anvil(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """Locate the anvil binary: explicit, $FOURFLOW_ANVIL_BIN, the npm package, then PATH."""
-    for candidate in _anvil_candidates(explicit):
+def find_anvil(
+    explicit: str | os.PathLike[str] | None = None,
+    *,
+    project_root: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Locate the anvil binary: ``explicit`` (Settings.anvil_bin, FOURFLOW_ANVIL_BIN), else the
+    npm package under ``project_root`` (FOURFLOW_PROJECT_ROOT) or above this file or the cwd,
+    then PATH."""
+    for candidate in _anvil_candidates(explicit, project_root):
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     on_path = shutil.which("anvil")
@@ -305,20 +443,18 @@ def find_anvil(explicit: str | os.PathLike[str] | None = None) -> Path:
     )
 
 
-def _anvil_candidates(explicit: str | os.PathLike[str] | None) -> Iterator[Path]:
+def _anvil_candidates(
+    explicit: str | os.PathLike[str] | None, project_root: str | os.PathLike[str] | None
+) -> Iterator[Path]:
     """Places the anvil binary may be, most specific first."""
     if explicit is not None:
         yield Path(explicit)
         return
-    env = os.environ.get("FOURFLOW_ANVIL_BIN")
-    if env:
-        yield Path(env)
-        return
     exe = "anvil.exe" if os.name == "nt" else "anvil"
     package = f"anvil-{_npm_os()}-{_ARCH.get(platform.machine().lower(), platform.machine())}"
-    for root in _project_roots():
+    for root in _project_roots(project_root):
         yield root / "node_modules" / "@foundry-rs" / package / "bin" / exe
-    for root in _project_roots():
+    for root in _project_roots(project_root):
         yield root / "node_modules" / ".bin" / exe
 
 
@@ -328,11 +464,10 @@ def _npm_os() -> str:
     return "win32" if system.startswith("win") else system
 
 
-def _project_roots() -> Iterator[Path]:
-    """$FOURFLOW_PROJECT_ROOT, else directories above this file or the cwd with node_modules."""
-    env = os.environ.get("FOURFLOW_PROJECT_ROOT")
-    if env:
-        yield Path(env)
+def _project_roots(project_root: str | os.PathLike[str] | None) -> Iterator[Path]:
+    """``project_root``, then directories above this file or the cwd with node_modules."""
+    if project_root is not None:
+        yield Path(project_root)
     seen: set[Path] = set()
     for start in (Path(__file__).resolve(), Path.cwd().resolve()):
         for directory in (start, *start.parents):
@@ -380,5 +515,8 @@ def _rpc(url: str, method: str, params: list[Any], timeout: float = 2.0) -> Any:
 def _write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so readers never see a half-written file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # holds the admin URL
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     os.replace(tmp, path)

@@ -1,0 +1,491 @@
+"""A development consortium: go-ethereum v1.13.15 signers in a Clique proof-of-authority network.
+
+One directory holds the whole network (``network.json`` describes it)::
+
+    genesis.json            Clique, London rules from block 0, no Shanghai (paris bytecode)
+    network.json            members: name, signer address, enode, ports, pid, datadir
+    <slug>/                 the member's geth data directory
+        nodekey             its secp256k1 key (p2p identity and Clique signer), mode 0600
+        password            the keystore password of the imported signer key, mode 0600
+        config.toml         its static (and trusted) peers: every other member
+        geth.log            geth's output
+
+Every node listens on 127.0.0.1 only (p2p, JSON-RPC, auth RPC), on ports free at ``up``, with
+``--nodiscover``; JSON-RPC offers ``eth,net,web3,clique,admin,txpool`` (admin and clique are for
+the operator's and the tests' hands: adding and removing peers, votes). Nodes run in their own
+sessions and outlive the process that started them, until ``down``.
+
+Gas is free as on the production Besu network: base fee 0 from genesis, ``--miner.gasprice 0``.
+geth admits a zero-price transaction only from its own JSON-RPC (a *local* one), not from
+peers, so FourFlow's client sends each transaction to every node it can reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from eth_keys.datatypes import PrivateKey
+
+from fourflow.adapters.chain.errors import NodeBinaryMissingError, NodeError
+from fourflow.adapters.chain.node import _rpc, pid_alive
+
+GETH_VERSION = "v1.13.15"
+GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
+DEFAULT_CHAIN_ID = 20_241
+GAS_LIMIT = 1_000_000_000
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 20.0
+EPOCH = 30_000
+
+
+def default_geth_cache() -> Path:
+    """Where ``make geth`` installs geth: ``~/.cache/fourflow/geth-v1.13.15/geth``."""
+    return Path.home() / ".cache" / "fourflow" / f"geth-{GETH_VERSION}" / "geth"
+
+
+def find_geth(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The geth v1.13.15 binary: ``explicit`` (FOURFLOW_GETH_BIN) or the build cache."""
+    candidate = Path(explicit) if explicit is not None else default_geth_cache()
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    raise NodeBinaryMissingError(
+        f"go-ethereum {GETH_VERSION} is not at {candidate}: run `make geth` (needs Go; it runs "
+        f"`go install -ldflags=-checklinkname=0 {GETH_MODULE}@{GETH_VERSION}`), "
+        "or set FOURFLOW_GETH_BIN"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CliqueMember:
+    """One member's node of the development network.
+
+    Attributes:
+        name: the member's name.
+        slug: its directory name.
+        address: its Clique signer address (0x, checksummed).
+        enode: ``enode://<public key>@127.0.0.1:<p2p port>``.
+        p2p_port, rpc_port, auth_port: its loopback ports.
+        pid: the running geth process (0 when stopped).
+    """
+
+    name: str
+    slug: str
+    address: str
+    enode: str
+    p2p_port: int
+    rpc_port: int
+    auth_port: int
+    pid: int = 0
+
+    @property
+    def url(self) -> str:
+        """Its JSON-RPC URL."""
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStatus:
+    """What one node says about itself (``status``)."""
+
+    name: str
+    url: str
+    running: bool
+    block: int | None
+    head: str | None
+    peers: int | None
+    signers: tuple[str, ...]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def clique_extra_data(signers: Sequence[str]) -> str:
+    """Clique's genesis extraData: 32 vanity bytes, the sorted signers, a 65-byte empty seal."""
+    ordered = sorted(bytes.fromhex(a[2:]) for a in signers)
+    return "0x" + (bytes(32) + b"".join(ordered) + bytes(65)).hex()
+
+
+def clique_genesis(signers: Sequence[str], *, chain_id: int, period: int) -> dict[str, Any]:
+    """A Clique genesis: London rules from block 0, no Shanghai, zero base fee."""
+    forks = [
+        "homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
+        "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock",
+        "berlinBlock", "londonBlock",
+    ]  # fmt: skip
+    config: dict[str, Any] = {"chainId": chain_id, **dict.fromkeys(forks, 0)}
+    config["clique"] = {"period": period, "epoch": EPOCH}
+    return {
+        "config": config,
+        "nonce": "0x0",
+        "timestamp": hex(int(time.time())),
+        "extraData": clique_extra_data(signers),
+        "gasLimit": hex(GAS_LIMIT),
+        "difficulty": "0x1",
+        "baseFeePerGas": "0x0",
+        "mixHash": "0x" + "00" * 32,
+        "coinbase": "0x" + "00" * 20,
+        "alloc": {},
+    }
+
+
+class CliqueNetwork:
+    """Creates, starts, inspects, breaks and stops a Clique network in one directory."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        geth: str | os.PathLike[str] | None = None,
+        start_timeout: float = START_TIMEOUT,
+    ) -> None:
+        self.dir = Path(directory).resolve()
+        self.record_path = self.dir / "network.json"
+        self._geth = Path(geth) if geth is not None else None
+        self.start_timeout = start_timeout
+
+    # ----------------------------------------------------------------- description
+
+    def exists(self) -> bool:
+        """True when the network was created here."""
+        return self.record_path.is_file()
+
+    def members(self) -> list[CliqueMember]:
+        """The members as ``network.json`` records them."""
+        if not self.exists():
+            raise NodeError(f"no consortium network in {self.dir} (run `fourflow consortium up`)")
+        data = json.loads(self.record_path.read_text(encoding="utf-8"))
+        return [CliqueMember(**m) for m in data["members"]]
+
+    def chain_id(self) -> int:
+        """The network's chain id."""
+        return int(json.loads(self.record_path.read_text(encoding="utf-8"))["chain_id"])
+
+    def urls(self) -> list[str]:
+        """Every member's JSON-RPC URL, in member order."""
+        return [m.url for m in self.members()]
+
+    def member(self, which: int | str) -> CliqueMember:
+        """A member by index or name."""
+        members = self.members()
+        if isinstance(which, int):
+            return members[which]
+        for m in members:
+            if which in (m.name, m.slug):
+                return m
+        raise NodeError(f"no member {which!r} in the network in {self.dir}")
+
+    # ----------------------------------------------------------------- create
+
+    def create(
+        self, names: Sequence[str], *, chain_id: int = DEFAULT_CHAIN_ID, period: int = 1
+    ) -> list[CliqueMember]:
+        """Generate keys, genesis and data directories for ``names`` (one signer each)."""
+        if self.exists():
+            raise NodeError(f"a consortium network already exists in {self.dir}")
+        if len(names) < 1 or len(set(names)) != len(names):
+            raise NodeError("the network needs distinct member names")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        members: list[CliqueMember] = []
+        for index, name in enumerate(names):
+            slug = f"node{index + 1}"
+            datadir = self.dir / slug
+            datadir.mkdir()
+            key = PrivateKey(_random_key())
+            _write_private(datadir / "nodekey", key.to_bytes().hex())
+            _write_private(datadir / "password", secrets.token_urlsafe(24))
+            p2p = free_port()
+            members.append(
+                CliqueMember(
+                    name=name,
+                    slug=slug,
+                    address=key.public_key.to_checksum_address(),
+                    enode=f"enode://{key.public_key.to_bytes().hex()}@127.0.0.1:{p2p}",
+                    p2p_port=p2p,
+                    rpc_port=free_port(),
+                    auth_port=free_port(),
+                )
+            )
+        genesis = clique_genesis([m.address for m in members], chain_id=chain_id, period=period)
+        (self.dir / "genesis.json").write_text(json.dumps(genesis, indent=2), encoding="utf-8")
+        for m in members:
+            datadir = self.dir / m.slug
+            self._geth_run(["init", "--datadir", str(datadir), str(self.dir / "genesis.json")])
+            keyfile = datadir / "signer.key"
+            _write_private(keyfile, (datadir / "nodekey").read_text(encoding="utf-8"))
+            try:
+                self._geth_run(
+                    ["account", "import", "--lightkdf", "--datadir", str(datadir),
+                     "--password", str(datadir / "password"), str(keyfile)]
+                )  # fmt: skip
+            finally:
+                keyfile.unlink()
+        self._write(members, chain_id=chain_id, period=period)
+        for m in members:
+            self._write_config(m, members)
+        return members
+
+    # ----------------------------------------------------------------- run
+
+    def up(self) -> list[CliqueMember]:
+        """Start every member's node that is not running; wait until all are peered."""
+        members = self.members()
+        for i, m in enumerate(members):
+            if not self._running(m):
+                members[i] = self._start(m)
+                self._write(members)
+        for m in members:
+            self._wait_rpc(m)
+        self.connect_all()
+        self.wait_peers(len(members) - 1)
+        return members
+
+    def down(self) -> int:
+        """Stop every node (SIGTERM, then SIGKILL after a timeout); how many were running."""
+        if not self.exists():
+            return 0
+        members = self.members()
+        stopped = 0
+        for m in members:
+            if self._running(m):
+                stopped += 1
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(m.pid, signal.SIGTERM)
+        for m in members:
+            if m.pid and not _wait_gone(m.pid, STOP_TIMEOUT):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(m.pid, signal.SIGKILL)
+                _wait_gone(m.pid, 5.0)
+        self._write([replace(m, pid=0) for m in members])
+        return stopped
+
+    def kill(self, which: int | str) -> None:
+        """SIGKILL one member's node (a crash: no clean shutdown)."""
+        member = self.member(which)
+        if self._running(member):
+            os.kill(member.pid, signal.SIGKILL)
+            _wait_gone(member.pid, 10.0)
+
+    def start(self, which: int | str) -> CliqueMember:
+        """Start one member's node again (after ``kill``) and reconnect it."""
+        member = self.member(which)
+        if not self._running(member):
+            member = self._start(member)
+            self._write([member if m.slug == member.slug else m for m in self.members()])
+        self._wait_rpc(member)
+        self.connect_all()
+        return member
+
+    def isolate(self, which: int | str) -> None:
+        """Cut one member off: it and every other node drop each other as (trusted) peers."""
+        member = self.member(which)
+        for other in self.members():
+            if other.slug == member.slug:
+                continue
+            for a, b in ((member, other), (other, member)):
+                for method in ("admin_removeTrustedPeer", "admin_removePeer"):
+                    _rpc(a.url, method, [b.enode], timeout=5.0)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.peer_count(member) not in (0, None):
+            time.sleep(0.2)
+
+    def connect_all(self) -> None:
+        """Every running node adds every other as a static and trusted peer."""
+        members = self.members()
+        for a in members:
+            for b in members:
+                if a.slug != b.slug:
+                    _rpc(a.url, "admin_addPeer", [b.enode], timeout=5.0)
+                    _rpc(a.url, "admin_addTrustedPeer", [b.enode], timeout=5.0)
+
+    def wait_peers(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until every running node has at least ``count`` peers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = [self.peer_count(m) for m in self.members() if self._running(m)]
+            if all(c is not None and c >= count for c in counts):
+                return
+            if time.monotonic() > deadline:
+                raise NodeError(f"nodes did not peer within {timeout:.0f} s: {counts}")
+            time.sleep(0.25)
+
+    def peer_count(self, member: CliqueMember) -> int | None:
+        """How many peers a node has, or None when it does not answer."""
+        peers = _rpc(member.url, "admin_peers", [], timeout=5.0)
+        return len(peers) if isinstance(peers, list) else None
+
+    def status(self) -> list[NodeStatus]:
+        """Each node's head, peers and signers (None where it does not answer)."""
+        out = []
+        for m in self.members():
+            running = self._running(m)
+            head = _rpc(m.url, "eth_getBlockByNumber", ["latest", False]) if running else None
+            signers = _rpc(m.url, "clique_getSigners", []) if running else None
+            out.append(
+                NodeStatus(
+                    name=m.name,
+                    url=m.url,
+                    running=running,
+                    block=int(head["number"], 16) if isinstance(head, dict) else None,
+                    head=str(head["hash"]) if isinstance(head, dict) else None,
+                    peers=self.peer_count(m) if running else None,
+                    signers=tuple(signers) if isinstance(signers, list) else (),
+                )
+            )
+        return out
+
+    def signers(self, which: int | str = 0) -> list[str]:
+        """The signers as one node sees them (lower-case 0x addresses)."""
+        result = _rpc(self.member(which).url, "clique_getSigners", [])
+        return [str(a).lower() for a in result] if isinstance(result, list) else []
+
+    def propose(self, address: str, authorize: bool, voters: Sequence[int | str]) -> None:
+        """``clique_propose`` (add when ``authorize``, else remove) on each voter's node."""
+        for which in voters:
+            member = self.member(which)
+            result = _rpc(member.url, "clique_propose", [address, authorize], timeout=5.0)
+            if result is None and not self._running(member):
+                raise NodeError(f"{member.name}'s node did not take the vote on {address}")
+
+    def discard(self, address: str, voters: Sequence[int | str]) -> None:
+        """Withdraw the voters' pending proposals about ``address`` (after a decision)."""
+        for which in voters:
+            _rpc(self.member(which).url, "clique_discard", [address], timeout=5.0)
+
+    # ----------------------------------------------------------------- internals
+
+    def binary(self) -> Path:
+        """The geth executable."""
+        return find_geth(self._geth)
+
+    def command(self, m: CliqueMember) -> list[str]:
+        """The geth command line of one member's node."""
+        datadir = self.dir / m.slug
+        return [
+            str(self.binary()),
+            "--config", str(datadir / "config.toml"),
+            "--datadir", str(datadir),
+            "--networkid", str(self.chain_id()),
+            "--nodekey", str(datadir / "nodekey"),
+            "--port", str(m.p2p_port),
+            "--nat", "none",
+            "--nodiscover",
+            "--ipcdisable",
+            "--http", "--http.addr", "127.0.0.1", "--http.port", str(m.rpc_port),
+            "--http.api", "eth,net,web3,clique,admin,txpool",
+            "--http.vhosts", "localhost,127.0.0.1",
+            "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(m.auth_port),
+            "--syncmode", "full",
+            "--mine", "--miner.etherbase", m.address,
+            "--unlock", m.address, "--password", str(datadir / "password"),
+            "--allow-insecure-unlock",
+            "--miner.gasprice", "0",
+            "--miner.gaslimit", str(GAS_LIMIT),
+            "--rpc.gascap", str(GAS_LIMIT),
+            "--txpool.globalslots", "20000", "--txpool.accountslots", "5000",
+            "--cache", "128",
+            "--verbosity", "3",
+        ]  # fmt: skip
+
+    def _start(self, m: CliqueMember) -> CliqueMember:
+        datadir = self.dir / m.slug
+        with (datadir / "geth.log").open("ab") as log:
+            log.write(f"\n--- start {time.ctime()}\n".encode())
+            log.flush()
+            process = subprocess.Popen(
+                self.command(m),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=datadir,
+            )
+        return replace(m, pid=process.pid)
+
+    def _wait_rpc(self, m: CliqueMember) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while _rpc(m.url, "eth_chainId", []) is None:
+            if not self._running(m):
+                raise NodeError(f"{m.name}'s geth exited: {self._log_tail(m)}")
+            if time.monotonic() > deadline:
+                raise NodeError(f"{m.name}'s geth did not answer within {self.start_timeout} s")
+            time.sleep(0.1)
+
+    def _running(self, m: CliqueMember) -> bool:
+        if not m.pid or not pid_alive(m.pid):
+            return False
+        with contextlib.suppress(OSError):
+            args = Path(f"/proc/{m.pid}/cmdline").read_bytes().split(b"\0")
+            return str(self.dir / m.slug).encode() in args
+        return True
+
+    def _log_tail(self, m: CliqueMember, lines: int = 10) -> str:
+        try:
+            text = (self.dir / m.slug / "geth.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def _geth_run(self, args: list[str]) -> None:
+        done = subprocess.run(
+            [str(self.binary()), *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        if done.returncode != 0:
+            raise NodeError(f"geth {args[0]} failed: {done.stderr.strip()[-600:]}")
+
+    def _write(
+        self, members: Sequence[CliqueMember], *, chain_id: int | None = None, period: int = 0
+    ) -> None:
+        data: dict[str, Any] = {}
+        if self.exists():
+            data = json.loads(self.record_path.read_text(encoding="utf-8"))
+        if chain_id is not None:
+            data.update(chain_id=chain_id, period=period, geth=GETH_VERSION)
+        data["members"] = [asdict(m) for m in members]
+        tmp = self.record_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.record_path)
+
+    def _write_config(self, m: CliqueMember, members: Sequence[CliqueMember]) -> None:
+        peers = ", ".join(json.dumps(o.enode) for o in members if o.slug != m.slug)
+        text = f"[Node.P2P]\nStaticNodes = [{peers}]\nTrustedNodes = [{peers}]\n"
+        (self.dir / m.slug / "config.toml").write_text(text, encoding="utf-8")
+
+
+def _random_key() -> bytes:
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    while True:
+        key = secrets.token_bytes(32)
+        if 0 < int.from_bytes(key, "big") < order:
+            return key
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.05)
+    return False

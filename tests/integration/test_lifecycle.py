@@ -118,7 +118,7 @@ def _parts(repayment: items.Repayment) -> dict[tuple[str, str], int]:
 
 
 def _audit_ok(p: Platform) -> None:
-    report = audit(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    report = audit(uow_factory=p.uow_factory, ledger=p.require_contracts(), reader_for=p.reader_for)
     assert report.ok, report.discrepancies
     assert report.pending_ops == 0
 

@@ -94,7 +94,11 @@ def test_the_main_path_routes_the_repayment_bank_first(platform: Platform) -> No
     assert regulator["financed_amount"] == {"CNY": "225000.00"}
     assert regulator["settled_amount"] == {"CNY": "1000000.00"}
 
-    result = audit(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
+    result = audit(
+        uow_factory=platform.uow_factory,
+        ledger=platform.require_contracts(),
+        reader_for=platform.reader_for,
+    )
     assert result.ok, result.discrepancies
     assert result.items_checked == 2 and result.holdings_checked == 4
     assert result.pending_ops == 0
@@ -126,6 +130,10 @@ def test_running_twice_continues_the_same_chain_and_store(platform: Platform) ->
     assert second.chain["block_number"] > first.chain["block_number"]
     assert second.regulator["all"]["trades"] == 6
     assert {p["address"] for p in first.parties} == {p["address"] for p in second.parties}
-    result = audit(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
+    result = audit(
+        uow_factory=platform.uow_factory,
+        ledger=platform.require_contracts(),
+        reader_for=platform.reader_for,
+    )
     assert result.ok, result.discrepancies
     assert result.items_checked == 4

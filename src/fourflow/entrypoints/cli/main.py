@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from fourflow.bootstrap import Platform
@@ -295,19 +296,16 @@ def relay_cmd(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def audit(json_out: JsonOpt = False) -> None:
-    """Prove the store and the chain agree; exit 1 if they do not."""
+    """Prove the store, its documents and the chain agree; exit 1 on any finding.
+
+    Names every discrepancy with its record (kind and id), field, store and chain value;
+    operations pending or failed and documents not yet on the chain are findings too.
+    """
     with platform() as p:
-        report = audit_service.audit(uow_factory=p.uow_factory, ledger=p.require_contracts())
-    data = {
-        "ok": report.ok,
-        "items_checked": report.items_checked,
-        "holdings_checked": report.holdings_checked,
-        "documents_checked": report.documents_checked,
-        "batches_checked": report.batches_checked,
-        "pending_ops": report.pending_ops,
-        "failed_ops": report.failed_ops,
-        "discrepancies": list(report.discrepancies),
-    }
+        report = audit_service.audit(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), reader_for=p.reader_for
+        )
+    data = report.as_dict()
     if json_out:
         emit_json(data)
     else:
@@ -316,8 +314,8 @@ def audit(json_out: JsonOpt = False) -> None:
         for key, value in data.items():
             if key not in ("ok", "discrepancies"):
                 console.print(f"  {key:<18} {value}")
-        for line in report.discrepancies:
-            console.print(f"  [red]-[/red] {line}")
+        for found in report.discrepancies:
+            console.print(f"  [red]-[/red] {rich_escape(str(found))}")
     if not report.ok:
         raise typer.Exit(1)
 

@@ -96,4 +96,5 @@ decisions = st.builds(
     principal=st.integers(0, 2**62),
     rate_bps=st.integers(0, 10_000),
     policy_version=names,
+    policy_revision=st.none() | st.integers(1, 10_000),
 )

@@ -37,7 +37,9 @@ class Decision:
         reasons: why, most important first.
         principal: the advance granted, minor units (0 unless approved).
         rate_bps: annual rate in basis points.
-        policy_version: which policy decided.
+        policy_version: which policy decided (the policy's own label).
+        policy_revision: the stored version of the bank's policy that decided (1 for the
+            bank's first policy, one more per edit; ``None``: the default product, never set).
         model_version: the credit model that scored the request, if one did.
         pd: the calibrated probability of the bad outcome (30+ days late or never paid).
         expected_loss: PD × LGD × EAD, minor units.
@@ -63,6 +65,7 @@ class Decision:
     decided_by: str = "robot"
     note: str | None = None
     review: Decision | None = None
+    policy_revision: int | None = None
 
 
 class FinancingStatus(StrEnum):

@@ -18,10 +18,11 @@ from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
 from fourflow.domain.trades import Trade
+from fourflow.services import commands as cmd
 from fourflow.services import ingest, relay
 from fourflow.services.demo import MEMBERS, DemoContext, run_demo, trade_bundle
 from fourflow.services.onboarding import onboard
-from fourflow.services.ports import ChainOp, OpKind
+from fourflow.services.ports import ChainOp
 from fourflow.verification.rules import TradeContext, verify_trade
 
 MACHINE = {"cpus": os.cpu_count(), "python": platform.python_version()}
@@ -123,8 +124,8 @@ def bench_chain() -> Iterator[str]:
         ledger = p.require_contracts()
         operator = p.operator_id()
         ops = [
-            ChainOp(f"bench-{i}-{time.time_ns()}", OpKind.REGISTER_FINGERPRINTS, operator,
-                    {"fingerprints": [os.urandom(32).hex()]})
+            ChainOp(f"bench-{i}-{time.time_ns()}",
+                    cmd.RegisterFingerprints((os.urandom(32).hex(),)), operator)
             for i in range(500)
         ]  # fmt: skip
         start = time.perf_counter()
@@ -147,65 +148,38 @@ def _mixed_item_ops(orgs: dict[str, Any], n_items: int, today: int) -> list[list
         phases[0].append(
             ChainOp(
                 f"{item}-issue",
-                OpKind.ISSUE_ITEM,
+                cmd.IssueItem(
+                    item_id=item,
+                    holding_id=h0,
+                    debtor_address=core.chain_address,
+                    creditor_address=tier1.chain_address,
+                    currency="CNY",
+                    face_value=1_000_000_00,
+                    issue_day=today - 30,
+                    maturity_day=today + 60,
+                    asset_type=1,
+                    trade_hash=os.urandom(32).hex(),
+                    report_hash=os.urandom(32).hex(),
+                ),
                 tier1.id,
-                {
-                    "item_id": item,
-                    "holding_id": h0,
-                    "debtor_address": core.chain_address,
-                    "currency": "CNY",
-                    "face_value": 1_000_000_00,
-                    "issue_day": today - 30,
-                    "maturity_day": today + 60,
-                    "asset_type": 1,
-                    "trade_hash": os.urandom(32).hex(),
-                    "report_hash": os.urandom(32).hex(),
-                },
             )
         )
-        phases[1].append(
-            ChainOp(
-                f"{item}-split",
-                OpKind.SPLIT,
-                tier1.id,
-                {"holding_id": h0, "new_holding_id": h1, "amount": 100_000_00},
-            )
-        )
+        phases[1].append(ChainOp(f"{item}-split", cmd.Split(h0, h1, 100_000_00), tier1.id))
         phases[1].append(
             ChainOp(
                 f"{item}-transfer",
-                OpKind.TRANSFER,
+                cmd.Transfer(h0, h2, tier2.chain_address, 300_000_00),
                 tier1.id,
-                {
-                    "holding_id": h0,
-                    "new_holding_id": h2,
-                    "to_address": tier2.chain_address,
-                    "amount": 300_000_00,
-                },
             )
         )
         phases[2].append(
             ChainOp(
                 f"{item}-pledge",
-                OpKind.PLEDGE,
+                cmd.Pledge(h2, bank.chain_address, 270_000_00, 450, today - 20),
                 tier2.id,
-                {
-                    "holding_id": h2,
-                    "bank_address": bank.chain_address,
-                    "principal": 270_000_00,
-                    "rate_bps": 450,
-                    "start_day": today - 20,
-                },
             )
         )
-        phases[3].append(
-            ChainOp(
-                f"{item}-repay",
-                OpKind.REPAY,
-                core.id,
-                {"item_id": item, "amount": 500_000_00, "value_day": today - 1},
-            )
-        )
+        phases[3].append(ChainOp(f"{item}-repay", cmd.Repay(item, 500_000_00, today - 1), core.id))
     return phases  # fmt: skip
 
 

@@ -18,7 +18,8 @@ from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role, role_mask
 from fourflow.entrypoints.cli.main import app
-from fourflow.services.ports import ChainOp, OpKind
+from fourflow.services.commands import AdmitMember
+from fourflow.services.ports import ChainOp
 from tests.store.fixtures import store_url  # noqa: F401  (fixture, used by `platform`)
 
 PASSWORD = "integration-test-password"
@@ -75,12 +76,7 @@ def consortium(worker_home: Path, anvil: AnvilNode) -> Consortium:
     ledger.deploy("operator")
     addresses = {org: str(keystore.address(org)) for org in ("operator", *MEMBERS)}
     admits = [
-        ChainOp(
-            unique("admit"),
-            OpKind.ADMIT_MEMBER,
-            "operator",
-            {"member_org_id": org, "address": addresses[org], "roles": role_mask(roles)},
-        )
+        ChainOp(unique("admit"), AdmitMember(org, addresses[org], role_mask(roles)), "operator")
         for org, roles in MEMBERS.items()
     ]
     ledger.apply_many(admits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from fourflow.adapters.chain.errors import BatchRejectedError, OperationRejected
 from fourflow.adapters.chain.ids import hash32, hex32, key32
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.parties import ROLE_BITS, Role
+from fourflow.services.commands import IssueItem, RegisterFingerprints, command_from_json
 from fourflow.services.ports import ChainOp, ChainReceipt, ChainRejectedError, OpKind
 from tests.integration.conftest import Consortium, unique
 
@@ -35,6 +37,7 @@ def issue_params(c: Consortium, *, face_value: int = 1_000_000, **extra: Any) ->
         "item_id": unique("item"),
         "holding_id": unique("holding"),
         "debtor_address": c.addresses["core"],
+        "creditor_address": c.addresses["supplier"],
         "currency": "CNY",
         "face_value": face_value,
         "issue_day": today - 10,
@@ -48,7 +51,7 @@ def issue_params(c: Consortium, *, face_value: int = 1_000_000, **extra: Any) ->
 
 def op(kind: OpKind, sender: str, **params: Any) -> ChainOp:
     """A fresh op."""
-    return ChainOp(unique("op"), kind, sender, params)
+    return ChainOp(unique("op"), command_from_json(kind, params), sender)
 
 
 def test_deploy_admits_the_operator(consortium: Consortium) -> None:
@@ -76,7 +79,7 @@ def test_admitted_members_and_a_second_admission_refused(consortium: Consortium)
         "operator",
         member_org_id="bank",
         address=consortium.addresses["bank"],
-        roles=["bank"],
+        roles=ROLE_BITS[Role.BANK],
     )
     with pytest.raises(OperationRejectedError) as refused:
         consortium.ledger.apply(again)
@@ -87,7 +90,11 @@ def test_admitted_members_and_a_second_admission_refused(consortium: Consortium)
 def test_only_the_operator_admits(consortium: Consortium) -> None:
     stranger = consortium.keystore.create(unique("stranger"))
     admit = op(
-        OpKind.ADMIT_MEMBER, "supplier", member_org_id="x", address=stranger, roles=["supplier"]
+        OpKind.ADMIT_MEMBER,
+        "supplier",
+        member_org_id="x",
+        address=stranger,
+        roles=ROLE_BITS[Role.SUPPLIER],
     )
     with pytest.raises(OperationRejectedError, match="ownable: caller is not the owner"):
         consortium.ledger.apply(admit)
@@ -179,13 +186,17 @@ def test_issue_verified_item(consortium: Consortium) -> None:
 
 def test_issue_confirmed_by_the_debtor(consortium: Consortium) -> None:
     ledger = consortium.ledger
-    params = issue_params(consortium, creditor_org_id="supplier")
+    params = issue_params(consortium)
     nonce = ledger.read("nonce", consortium.addresses["core"])
     deadline = int(time.time()) + 3600
-    params["confirmation"] = dict(ledger.sign_confirmation("core", params, deadline))
-    assert params["confirmation"]["nonce"] == nonce
+    issue = command_from_json(OpKind.ISSUE_ITEM, params)
+    assert isinstance(issue, IssueItem)
+    signed = ledger.sign_confirmation("core", issue.terms(), deadline)
+    assert signed.nonce == nonce
 
-    receipt = ledger.apply(op(OpKind.ISSUE_ITEM, "supplier", **params))
+    receipt = ledger.apply(
+        ChainOp(unique("op"), dataclasses.replace(issue, confirmation=signed), "supplier")
+    )
     assert events(receipt, "ItemIssued")[0]["basis"] == 2
     assert ledger.read("item", params["item_id"])["basis"] == 2
     assert ledger.read("nonce", consortium.addresses["core"]) == nonce + 1
@@ -193,10 +204,14 @@ def test_issue_confirmed_by_the_debtor(consortium: Consortium) -> None:
 
 def test_a_confirmation_for_another_creditor_is_refused(consortium: Consortium) -> None:
     ledger = consortium.ledger
-    params = issue_params(consortium, creditor_org_id="supplier2")
-    params["confirmation"] = dict(ledger.sign_confirmation("core", params, int(time.time()) + 3600))
+    params = issue_params(consortium, creditor_address=consortium.addresses["supplier2"])
+    issue = command_from_json(OpKind.ISSUE_ITEM, params)
+    assert isinstance(issue, IssueItem)
+    signed = ledger.sign_confirmation("core", issue.terms(), int(time.time()) + 3600)
     with pytest.raises(OperationRejectedError) as refused:
-        ledger.apply(op(OpKind.ISSUE_ITEM, "supplier", **params))
+        ledger.apply(
+            ChainOp(unique("op"), dataclasses.replace(issue, confirmation=signed), "supplier")
+        )
     assert refused.value.reason == "debt_item: invalid confirmation signature"
 
 
@@ -287,8 +302,9 @@ def test_apply_many_pipelines_200_operations(consortium: Consortium) -> None:
     print(f"\napply_many: {len(ops)} ops in {elapsed:.2f} s = {len(ops) / elapsed:.0f} tx/s")
     assert [r.op_id for r in receipts] == [o.op_id for o in ops]
     assert not any(r.already_applied for r in receipts)
-    last = ops[-4].params
-    assert len(ledger.read("item_holdings", last["item_id"])) == 3
+    last = ops[-4].command
+    assert isinstance(last, IssueItem)
+    assert len(ledger.read("item_holdings", last.item_id)) == 3
 
     again = ledger.apply_many(ops[:10])
     assert all(r.already_applied for r in again)
@@ -302,11 +318,12 @@ def test_apply_many_reports_each_refused_op(consortium: Consortium) -> None:
         op(OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=[fingerprint()])
     )
     duplicate_fp = op(
-        OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=good.params["fingerprints"]
+        OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=good.command.fingerprints
     )
     later = op(OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=[fingerprint()])
-    already = ChainOp(applied.op_id, OpKind.REGISTER_FINGERPRINTS, "supplier", {"fingerprints": []})
-    bad = op(OpKind.SPLIT, "supplier", holding_id="h")  # lacks params
+    already = ChainOp(applied.op_id, RegisterFingerprints(()), "supplier")
+    # A malformed argument (a negative amount) is refused before anything is sent.
+    bad = op(OpKind.SPLIT, "supplier", holding_id="h", new_holding_id="n", amount=-1)
     with pytest.raises(BatchRejectedError) as failed:
         ledger.apply_many([good, duplicate_fp, later, already, bad])
     results = failed.value.results
@@ -316,5 +333,5 @@ def test_apply_many_reports_each_refused_op(consortium: Consortium) -> None:
     assert results[1].tx_hash is not None
     assert isinstance(results[2], ChainReceipt)
     assert isinstance(results[3], ChainReceipt) and results[3].already_applied
-    assert isinstance(results[4], OperationRejectedError) and "new_holding_id" in results[4].reason
+    assert isinstance(results[4], OperationRejectedError) and results[4].tx_hash is None
     assert failed.value.op_id == duplicate_fp.op_id

@@ -28,6 +28,7 @@ from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Role
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, financing, items, relay
+from fourflow.services.commands import RegisterFingerprints
 from fourflow.services.ingest import SubmittedFile, ingest_files
 from fourflow.services.linking import link_documents
 from fourflow.services.onboarding import onboard
@@ -173,7 +174,7 @@ def test_the_robot_reviews_every_request_with_reasons_and_anchors_its_inputs(wor
         with p.uow_factory() as uow:
             ops = uow.outbox.for_subject(f"decision:{fin.id}")
         assert len(ops) == 1 and ops[0].status.value == "done"
-        assert ops[0].params["fingerprints"] == [f"sha256:{d.input_hash}"]
+        assert ops[0].command == RegisterFingerprints((f"sha256:{d.input_hash}",))
         assert ledger.is_applied(ops[0])
 
 

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from fourflow.bootstrap import open_platform
 from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.cli.main import app
+from fourflow.services.commands import RegisterFingerprints
 from fourflow.services.demo import MEMBERS, trade_bundle
-from fourflow.services.ports import OpKind, OpStatus
+from fourflow.services.ports import OpStatus
 
 pytestmark = pytest.mark.chain
 
@@ -44,9 +45,10 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: i
 def _report_ops() -> list[tuple[str, OpStatus, list[str]]]:
     with open_platform() as p, p.uow_factory() as uow:
         return [
-            (o.op_id, o.status, list(o.params["fingerprints"]))
+            (o.op_id, o.status, list(o.command.fingerprints))
             for o in uow.outbox.list()
-            if o.kind is OpKind.REGISTER_FINGERPRINTS and (o.subject_id or "").startswith("report")
+            if isinstance(o.command, RegisterFingerprints)
+            and (o.subject_id or "").startswith("report")
         ]
 
 

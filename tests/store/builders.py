@@ -13,6 +13,7 @@ from fourflow.domain.identifiers import IdScheme, uscc_check_character
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Organisation, PartyRef, Role
 from fourflow.domain.scenarios import Scenario
+from fourflow.services.commands import command_from_json
 from fourflow.services.ports import (
     Batch,
     ChainOp,
@@ -197,12 +198,24 @@ def batch(bid: str, count: int = 2) -> Batch:
     return Batch(id=bid, root="cd" * 32, count=count, created_at=NOW)
 
 
+_SAMPLE_ARGS: dict[OpKind, dict[str, object]] = {
+    OpKind.ISSUE_ITEM: {
+        "item_id": "item-1", "holding_id": "holding-1", "debtor_address": "0x" + "11" * 20,
+        "creditor_address": "0x" + "22" * 20, "currency": "CNY", "face_value": 5_155_010,
+        "issue_day": 20_000, "maturity_day": 20_090, "asset_type": 1,
+        "trade_hash": "ab" * 32, "report_hash": "cd" * 32,
+        "confirmation": {"nonce": 0, "deadline": 1_900_000_000, "signature": "0x" + "ee" * 65},
+    },
+    OpKind.DISPUTE: {"item_id": "item-1", "reason_hash": "ef" * 32, "reason": "short delivery"},
+    OpKind.WITHDRAW_DISPUTE: {"item_id": "item-1"},
+}  # fmt: skip
+
+
 def op(op_id: str, subject: str | None = "item-1", kind: OpKind = OpKind.ISSUE_ITEM) -> ChainOp:
-    """A queued chain operation with nested JSON params."""
+    """A queued chain operation with a typed command (nested JSON when stored)."""
     return ChainOp(
         op_id=op_id,
-        kind=kind,
+        command=command_from_json(kind, _SAMPLE_ARGS[kind]),
         sender_org_id="org-1",
-        params={"item": subject, "amount": 5_155_010, "parts": [1, 2], "meta": {"x": None}},
         subject_id=subject,
     )

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from fourflow.services.commands import Dispute
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.documents import DocumentKind
@@ -305,13 +306,17 @@ def test_disputes_by_trade_with_their_business_days(uow: SqlUnitOfWorkFactory) -
     with uow() as u:
         u.trades.add(b.trade(2))
         u.items.add(b.item(2, "trade-2"))
+        dispute = b.op("op-1", "item-1", OpKind.DISPUTE)
+        assert isinstance(dispute.command, Dispute)
         raised = dataclasses.replace(
-            b.op("op-1", "item-1", OpKind.DISPUTE), params={"on": "2026-03-04"}
+            dispute, command=dataclasses.replace(dispute.command, on=dt.date(2026, 3, 4))
         )
         failed = dataclasses.replace(
-            b.op("op-2", "item-1", OpKind.DISPUTE), params={"on": "2026-03-05"}
+            raised,
+            op_id="op-2",
+            command=dataclasses.replace(dispute.command, on=dt.date(2026, 3, 5)),
         )
-        older = dataclasses.replace(b.op("op-3", "item-2", OpKind.DISPUTE), params={})
+        older = b.op("op-3", "item-2", OpKind.DISPUTE)
         for op in (raised, failed, older, b.op("op-4", "item-1", OpKind.WITHDRAW_DISPUTE)):
             u.outbox.add(op)
         u.commit()

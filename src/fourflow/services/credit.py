@@ -56,6 +56,7 @@ from fourflow.risk.valuation import (
     value_goods,
     value_receivable,
 )
+from fourflow.services import commands as cmd
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -70,7 +71,6 @@ from fourflow.services.ports import (
     ChainOp,
     Ledger,
     ModelRecord,
-    OpKind,
     RiskAlert,
     TradeRecord,
     UnitOfWork,
@@ -85,6 +85,8 @@ if TYPE_CHECKING:  # the ML stack (pandas, scikit-learn, LightGBM) loads on firs
 POLICY_KEY = "risk.policy:"
 #: Lock held while a bank's limits are checked and a decision on them stored.
 LIMITS_LOCK = "risk.limits:"
+#: Lock held while the cold-start model is registered (once per platform).
+BOOTSTRAP_LOCK = "risk.bootstrap"
 #: The cold-start history: a clean simulated platform (docs/risk.md, "Cold start").
 BOOTSTRAP_SEED = 20_261_129
 BOOTSTRAP_TRADES = 2_000
@@ -251,6 +253,8 @@ def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> Mod
             return existing
     trained, rows = _bootstrap_model()
     with uow_factory() as uow:
+        # One registration however many processes ask at once: the lock, then a re-read.
+        uow.settings.lock(BOOTSTRAP_LOCK)
         existing = uow.risk_models.champion()
         if existing is not None:  # another process got there first
             return existing
@@ -488,9 +492,8 @@ def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision
     uow.outbox.add(
         ChainOp(
             op_id=op_id,
-            kind=OpKind.REGISTER_FINGERPRINTS,
+            command=cmd.RegisterFingerprints((f"sha256:{decision.input_hash}",)),
             sender_org_id=operator,
-            params={"fingerprints": [f"sha256:{decision.input_hash}"]},
             subject_id=f"decision:{financing_id}",
         )
     )
@@ -510,15 +513,14 @@ def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organi
     uow.outbox.add(
         ChainOp(
             new_id("op"),
-            OpKind.PLEDGE,
+            cmd.Pledge(
+                holding_id=holding.id,
+                bank_address=chain_address(bank),
+                principal=financing.principal,
+                rate_bps=financing.rate_bps,
+                start_day=day_number(financing.start_date),
+            ),
             financing.borrower_id,
-            {
-                "holding_id": holding.id,
-                "bank_address": chain_address(bank),
-                "principal": financing.principal,
-                "rate_bps": financing.rate_bps,
-                "start_day": day_number(financing.start_date),
-            },
             subject_id=financing.id,
         )
     )
@@ -541,7 +543,8 @@ def decide_referral(
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
         uow.settings.lock(LIMITS_LOCK + fin.bank_id)
-        fin = uow.financings.get(financing_id) or fin  # as it is once we hold the lock
+        uow.items.lock_holding(fin.holding_id)  # after the bank's lock, as financing does
+        fin = uow.financings.get(financing_id) or fin  # as it is once we hold the locks
         if fin.status is not FinancingStatus.REFERRED or fin.decision is None:
             raise ConflictError(
                 f"request {financing_id} is {fin.status.value}; only referred requests "
@@ -681,11 +684,12 @@ def get_price(uow: UnitOfWork, goods_code: str) -> Price | None:
 def _goods_code(uow: UnitOfWork, receipt_id: str) -> str:
     """The goods code of a receipt: from its issue, or from the receipt it was sold out of."""
     for op in uow.outbox.for_subject(receipt_id):
-        if op.kind is OpKind.RECEIPT_ISSUE:
-            return str(op.params["goods_code"])
+        if isinstance(op.command, cmd.ReceiptIssue):
+            return op.command.goods_code
     for op in uow.outbox.list():
-        if op.kind is OpKind.RECEIPT_OFFER and op.params.get("buyer_receipt_id") == receipt_id:
-            return _goods_code(uow, str(op.params["receipt_id"]))
+        c = op.command
+        if isinstance(c, cmd.ReceiptOffer) and c.buyer_receipt_id == receipt_id:
+            return _goods_code(uow, c.receipt_id)
     raise NotFoundError(f"warehouse receipt {receipt_id} is not known on this platform")
 
 

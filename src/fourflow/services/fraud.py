@@ -32,11 +32,11 @@ from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.fraud import FraudLabel, FraudType
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
+from fourflow.services import commands as cmd
 from fourflow.services.common import get_trade, new_id
 from fourflow.services.ports import (
     ChainOp,
     Ledger,
-    OpKind,
     OpStatus,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -86,10 +86,10 @@ def _own_presentations(uow: UnitOfWork) -> set[str]:
     return {
         fp
         for op in uow.outbox.list()
-        if op.kind is OpKind.REGISTER_FINGERPRINTS
+        if isinstance(op.command, cmd.RegisterFingerprints)
         and (op.subject_id or "").startswith(PRESENTATION_SUBJECT)
         and op.status is not OpStatus.FAILED
-        for fp in op.params.get("fingerprints", ())
+        for fp in op.command.fingerprints
     }
 
 
@@ -139,9 +139,10 @@ def present_invoices(
             uow.outbox.add(
                 ChainOp(
                     op_id=new_id("op"),
-                    kind=OpKind.REGISTER_FINGERPRINTS,
+                    command=cmd.RegisterFingerprints(
+                        tuple(new[start : start + MAX_FINGERPRINTS_PER_OP])
+                    ),
                     sender_org_id=presenter_id,
-                    params={"fingerprints": new[start : start + MAX_FINGERPRINTS_PER_OP]},
                     subject_id=PRESENTATION_SUBJECT + trade_id,
                 )
             )

@@ -8,6 +8,7 @@ tabular export may report bad document groups and keep the good ones: the reader
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 from collections import deque
@@ -20,13 +21,13 @@ from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
 from fourflow.domain.scenarios import Scenario
+from fourflow.services import commands as cmd
 from fourflow.services import fraud
 from fourflow.services.common import get_org, new_id
 from fourflow.services.ports import (
     Batch,
     ChainOp,
     Clock,
-    OpKind,
     StoredDocument,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -36,6 +37,10 @@ from fourflow.services.reading import DocumentReader, ParsedDocument, SignatureV
 MAX_FINGERPRINTS_PER_OP = 256
 FILES_PER_TRANSACTION = 256
 READ_THREADS = 2
+#: How far past the day of submission a document may be dated (Settings.date_tolerance_days).
+DATE_TOLERANCE = dt.timedelta(days=1)
+#: Settings key prefix of a document's business-rule findings (warnings), one key per document.
+FINDINGS_KEY = "documents.findings."
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,8 @@ class DocumentOutcome:
         fingerprint: its content fingerprint.
         business_key: its business-key fingerprint (invoices and credit notes).
         errors: why it was rejected: ``{code, message, location}``.
+        findings: what the business rules and date checks warn about (kept, not refusing):
+            ``{code, flag, message, location}``.
     """
 
     source: str
@@ -74,6 +81,7 @@ class DocumentOutcome:
     fingerprint: str | None = None
     business_key: str | None = None
     errors: tuple[dict[str, str], ...] = field(default=())
+    findings: tuple[Mapping[str, str], ...] = field(default=())
 
 
 @dataclass(slots=True)
@@ -161,6 +169,9 @@ def _store(
                 outcomes.append(DocumentOutcome(source, "duplicate", known[fp], item, fp, bkey))
                 continue
             known[fp] = item.document.id
+            found = (*item.findings, *_dated_before_references(uow, item, reads))
+            if found:
+                uow.settings.put(FINDINGS_KEY + item.document.id, json.dumps(found))
             new.append(
                 StoredDocument(
                     document=item.document,
@@ -173,7 +184,9 @@ def _store(
                     source=_file_name(source),
                 )
             )
-            outcomes.append(DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey))
+            outcomes.append(
+                DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey, (), found)
+            )
     uow.documents.add_many(new)
     _record_presentations(uow, outcomes)
     new_fingerprints = [s.fingerprint for s in new]
@@ -181,12 +194,72 @@ def _store(
         uow.outbox.add(
             ChainOp(
                 op_id=new_id("op"),
-                kind=OpKind.REGISTER_FINGERPRINTS,
+                command=cmd.RegisterFingerprints(
+                    tuple(new_fingerprints[start : start + MAX_FINGERPRINTS_PER_OP])
+                ),
                 sender_org_id=submitter_id,
-                params={"fingerprints": new_fingerprints[start : start + MAX_FINGERPRINTS_PER_OP]},
             )
         )
     return outcomes
+
+
+_BEFORE = {
+    DocumentKind.ORDER: "DATE-BEFORE-ORDER",
+    DocumentKind.DESPATCH_ADVICE: "DATE-BEFORE-DESPATCH",
+}
+
+
+def _dated_before_references(
+    uow: UnitOfWork, item: ParsedDocument, reads: Sequence[_Read]
+) -> tuple[dict[str, str], ...]:
+    """Findings for an invoice or credit note dated before the order or despatch it cites.
+
+    The cited document is looked for among the stored ones and those read in this batch,
+    between the same buyer or seller.
+    """
+    doc = item.document
+    if doc.kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE):
+        return ()
+    refs = [(r.kind, r.number) for r in doc.references if r.kind in _BEFORE]
+    if not refs:
+        return ()
+    cited = [s.document for s in uow.documents.by_numbers(refs)]
+    cited += [
+        p.document
+        for read in reads
+        for p in read.parsed
+        if (p.document.kind, p.document.number) in refs
+    ]
+    return tuple(
+        {
+            "code": _BEFORE[other.kind],
+            "flag": "warning",
+            "message": f"{doc.kind.value} {doc.number} is dated {doc.issue_date.isoformat()}, "
+            f"before {other.kind.value} {other.number} ({other.issue_date.isoformat()})",
+            "location": "issue_date",
+        }
+        for other in {o.id: o for o in cited}.values()
+        if other.issue_date > doc.issue_date
+        and (other.buyer == doc.buyer or other.seller == doc.seller)
+    )
+
+
+def _future_dated(
+    parsed: Sequence[ParsedDocument], today: dt.date, tolerance: dt.timedelta
+) -> tuple[dict[str, str], ...]:
+    """Why documents dated after ``today`` plus ``tolerance`` are refused (empty if none is)."""
+    latest = today + tolerance
+    return tuple(
+        {
+            "code": "DATE-IN-FUTURE",
+            "message": f"{p.document.kind.value} {p.document.number} is dated "
+            f"{p.document.issue_date.isoformat()}, after the day of submission "
+            f"({today.isoformat()}) by more than the tolerance of {tolerance.days} day(s)",
+            "location": "issue_date",
+        }
+        for p in parsed
+        if p.document.issue_date > latest
+    )
 
 
 def _file_name(source: str) -> str:
@@ -251,17 +324,23 @@ def ingest_files(
     batch_size: int = FILES_PER_TRANSACTION,
     read_threads: int = READ_THREADS,
     scenario: Scenario | None = None,
+    date_tolerance: dt.timedelta = DATE_TOLERANCE,
 ) -> list[DocumentOutcome]:
     """Ingest files in batches; each file stands or falls alone.
 
     ``scenario`` is the business scenario the submitter declares for documents that do not
     state one themselves (UBL, camt.054, EPCIS carry none). Files are read on
     ``read_threads`` threads: parsing, schema validation and canonicalisation run in libxml2
-    without the GIL, so reading overlaps on several cores.
+    without the GIL, so reading overlaps on several cores. A file holding a document dated
+    more than ``date_tolerance`` after the day of submission is refused whole.
     """
+    today = clock.today()
 
     def read(file: SubmittedFile) -> _Read:
         result = _read(file, reader, verifier, uow_factory, submitter_id)
+        future = _future_dated(result.parsed, today, date_tolerance)
+        if future:
+            result = _Read(file, [], (*result.errors, *future))
         if scenario is not None:
             result.parsed = [_with_scenario(p, scenario) for p in result.parsed]
         result.prints = _fingerprints(result.parsed, algorithm)
@@ -398,9 +477,8 @@ def anchor_pending(
         uow.outbox.add(
             ChainOp(
                 op_id=new_id("op"),
-                kind=OpKind.ANCHOR_BATCH,
+                command=cmd.AnchorBatch(batch.id, batch.root, batch.count),
                 sender_org_id=operator_id,
-                params={"batch_id": batch.id, "root": batch.root, "count": batch.count},
                 subject_id=batch.id,
             )
         )

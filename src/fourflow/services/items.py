@@ -34,6 +34,7 @@ from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
+from fourflow.services import commands as cmd
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -145,27 +146,26 @@ def issue_item(
             amount=item.face_value,
             outstanding=item.face_value,
         )
-        params: dict[str, object] = {
-            "item_id": item.id,
-            "holding_id": holding.id,
-            "debtor_address": chain_address(debtor),
-            "creditor_address": chain_address(creditor),
-            "currency": item.currency,
-            "face_value": item.face_value,
-            "issue_day": day_number(as_of),
-            "maturity_day": day_number(maturity),
-            "asset_type": int(asset_type),
-            "trade_hash": _trade_hash(uow, record.document_ids),
-            "report_hash": record.report_hash,
-        }
+        command = cmd.IssueItem(
+            item_id=item.id,
+            holding_id=holding.id,
+            debtor_address=chain_address(debtor),
+            creditor_address=chain_address(creditor),
+            currency=item.currency,
+            face_value=item.face_value,
+            issue_day=day_number(as_of),
+            maturity_day=day_number(maturity),
+            asset_type=int(asset_type),
+            trade_hash=_trade_hash(uow, record.document_ids),
+            report_hash=record.report_hash,
+        )
         if confirm:
             deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
-            params["confirmation"] = dict(ledger.sign_confirmation(debtor.id, params, deadline))
+            signed = ledger.sign_confirmation(debtor.id, command.terms(), deadline)
+            command = replace(command, confirmation=signed)
         uow.items.add(item)
         uow.items.add_holding(holding)
-        uow.outbox.add(
-            ChainOp(new_id("op"), OpKind.ISSUE_ITEM, creditor.id, params, subject_id=item.id)
-        )
+        _queue(uow, command, creditor.id, item.id)
         uow.commit()
     return item
 
@@ -213,15 +213,7 @@ def split(
     with uow_factory() as uow:
         holding = _movable(uow, holding_id, actor_id, amount)
         child = _carve(uow, holding, amount, holding.holder_id)
-        uow.outbox.add(
-            ChainOp(
-                new_id("op"),
-                OpKind.SPLIT,
-                actor_id,
-                {"holding_id": holding.id, "new_holding_id": child.id, "amount": amount},
-                subject_id=holding.item_id,
-            )
-        )
+        _queue(uow, cmd.Split(holding.id, child.id, amount), actor_id, holding.item_id)
         uow.commit()
     return child
 
@@ -241,20 +233,8 @@ def transfer(
         recipient = get_org(uow, to_org_id)
         holding = _movable(uow, holding_id, actor_id, amount)
         child = _carve(uow, holding, amount, recipient.id)
-        uow.outbox.add(
-            ChainOp(
-                new_id("op"),
-                OpKind.TRANSFER,
-                actor_id,
-                {
-                    "holding_id": holding.id,
-                    "new_holding_id": child.id,
-                    "to_address": chain_address(recipient),
-                    "amount": amount,
-                },
-                subject_id=holding.item_id,
-            )
-        )
+        command = cmd.Transfer(holding.id, child.id, chain_address(recipient), amount)
+        _queue(uow, command, actor_id, holding.item_id)
         uow.commit()
     return child
 
@@ -266,11 +246,7 @@ def transfer(
 
 DEFAULT_GRACE_DAYS = 5
 PaymentMethod = Literal["debtor", "attested", "token"]
-_PAYMENT_KINDS: dict[str, OpKind] = {
-    "debtor": OpKind.REPAY,
-    "attested": OpKind.ATTEST_PAYMENT,
-    "token": OpKind.PAY_WITH_TOKEN,
-}
+_PAYMENT_METHODS = ("attested", "debtor", "token")
 
 
 def text_hash(text: str) -> str:
@@ -280,13 +256,19 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()
 
 
-def _queue(
-    uow: UnitOfWork, kind: OpKind, sender: str, params: dict[str, Any], subject: str
-) -> ChainOp:
-    """Queue a chain op in the caller's transaction and return it."""
-    op = ChainOp(new_id("op"), kind, sender, params, subject_id=subject)
+def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, subject: str) -> ChainOp:
+    """Queue a chain command in the caller's transaction and return its op."""
+    op = ChainOp(new_id("op"), command, sender, subject_id=subject)
     uow.outbox.add(op)
     return op
+
+
+def _note_hash(op: ChainOp) -> str | None:
+    """The credit note hash a dilution command names."""
+    command = op.command
+    if isinstance(command, cmd.ProposeDilution | cmd.AcceptDilution):
+        return command.credit_note_hash
+    return None
 
 
 def is_cancelled(uow: UnitOfWork, item_id: str) -> bool:
@@ -326,21 +308,20 @@ def confirm_item(
         if item.status is ItemStatus.PENDING:
             raise ConflictError(f"debt item {item_id} is not on the chain yet")
         debtor, creditor = get_org(uow, item.debtor_id), get_org(uow, item.creditor_id)
-        terms: dict[str, Any] = {
-            "item_id": item.id,
-            "debtor_address": chain_address(debtor),
-            "creditor_address": chain_address(creditor),
-            "currency": item.currency,
-            "face_value": item.face_value,
-            "maturity_day": day_number(item.maturity_date),
-            "report_hash": item.report_hash,
-        }
+        terms = cmd.ConfirmationTerms(
+            item_id=item.id,
+            debtor_address=chain_address(debtor),
+            creditor_address=chain_address(creditor),
+            currency=item.currency,
+            face_value=item.face_value,
+            maturity_day=day_number(item.maturity_date),
+            report_hash=item.report_hash,
+        )
         deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
-        signed = dict(ledger.sign_confirmation(debtor.id, terms, deadline))
+        signed = ledger.sign_confirmation(debtor.id, terms, deadline)
         confirmed = replace(item, basis=Basis.CONFIRMED)
         uow.items.update(confirmed)
-        params = {"item_id": item.id, "confirmation": signed}
-        _queue(uow, OpKind.CONFIRM_ITEM, actor_id, params, item.id)
+        _queue(uow, cmd.ConfirmItem(item.id, signed), actor_id, item.id)
         uow.commit()
     return confirmed
 
@@ -363,13 +344,8 @@ def dispute_item(
                 f"issue date {item.issue_date}"
             )
         digest = text_hash(reason)
-        params = {
-            "item_id": item_id,
-            "reason_hash": digest,
-            "reason": reason.strip(),
-            "on": on.isoformat(),
-        }
-        _queue(uow, OpKind.DISPUTE, actor_id, params, item_id)
+        command = cmd.Dispute(item_id, digest, reason=reason.strip(), on=on)
+        _queue(uow, command, actor_id, item_id)
         uow.commit()
     return digest
 
@@ -388,14 +364,12 @@ def lift_dispute(
         if not is_disputed(uow, item_id):
             raise ConflictError(f"debt item {item_id} is not disputed")
         if actor_id == item.debtor_id and resolution is None:
-            _queue(uow, OpKind.WITHDRAW_DISPUTE, actor_id, {"item_id": item_id}, item_id)
+            _queue(uow, cmd.WithdrawDispute(item_id), actor_id, item_id)
         elif operator_id is not None and actor_id == operator_id and resolution:
-            params = {
-                "item_id": item_id,
-                "resolution_hash": text_hash(resolution),
-                "resolution": resolution.strip(),
-            }
-            _queue(uow, OpKind.RESOLVE_DISPUTE, actor_id, params, item_id)
+            command = cmd.ResolveDispute(
+                item_id, text_hash(resolution), resolution=resolution.strip()
+            )
+            _queue(uow, command, actor_id, item_id)
         else:
             raise PermissionDeniedError(
                 "a dispute is lifted by the debtor (withdrawal) or by the operator "
@@ -430,8 +404,7 @@ def merge(
         )
         uow.items.update_holding(merged)
         uow.items.update_holding(replace(other, amount=0, outstanding=0))
-        params = {"holding_id": into.id, "other_holding_id": other.id}
-        _queue(uow, OpKind.MERGE, actor_id, params, into.item_id)
+        _queue(uow, cmd.Merge(into.id, other.id), actor_id, into.item_id)
         uow.commit()
     return merged
 
@@ -475,16 +448,11 @@ def propose_dilution(
             raise DomainValueError("dilution amount must be positive")
         digest = credit_note_hash(uow, credit_note)
         used = [o for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)]
-        if any(o.params["credit_note_hash"] == digest for o in used):
+        if any(_note_hash(o) == digest for o in used):
             raise ConflictError(f"credit note {credit_note} was already used on {item_id}")
         dilution_plan(uow.items.holdings(item_id), item.creditor_id, amount)
-        params = {
-            "item_id": item_id,
-            "amount": amount,
-            "credit_note_hash": digest,
-            "credit_note": credit_note,
-        }
-        _queue(uow, OpKind.PROPOSE_DILUTION, actor_id, params, item_id)
+        command = cmd.ProposeDilution(item_id, amount, digest, credit_note=credit_note)
+        _queue(uow, command, actor_id, item_id)
         uow.commit()
     return digest
 
@@ -501,18 +469,17 @@ def accept_dilution(
         proposed = [
             o
             for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)
-            if o.params["credit_note_hash"] == digest
+            if isinstance(o.command, cmd.ProposeDilution) and o.command.credit_note_hash == digest
         ]
         if not proposed:
             raise NotFoundError(f"no dilution by credit note {credit_note} was proposed")
-        if int(proposed[0].params["amount"]) != amount:
+        offered = proposed[0].command
+        if not isinstance(offered, cmd.ProposeDilution) or offered.amount != amount:
             raise DomainValueError(
-                f"dilution amount differs: proposed {proposed[0].params['amount']}, given {amount}"
+                f"dilution amount differs: proposed {getattr(offered, 'amount', '?')}, "
+                f"given {amount}"
             )
-        if any(
-            o.params["credit_note_hash"] == digest
-            for o in ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)
-        ):
+        if any(_note_hash(o) == digest for o in ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)):
             raise ConflictError(f"the dilution by credit note {credit_note} is already applied")
         holdings = uow.items.holdings(item_id)
         plan = dilution_plan(holdings, item.creditor_id, amount)
@@ -522,8 +489,7 @@ def accept_dilution(
             uow.items.update_holding(replace(h, outstanding=h.outstanding - cut))
         if item_outstanding(uow, item_id) == 0:
             uow.items.update(replace(item, status=ItemStatus.SETTLED))
-        params = {"item_id": item_id, "amount": amount, "credit_note_hash": digest}
-        _queue(uow, OpKind.ACCEPT_DILUTION, actor_id, params, item_id)
+        _queue(uow, cmd.AcceptDilution(item_id, digest, amount), actor_id, item_id)
         uow.commit()
     return plan
 
@@ -541,7 +507,7 @@ def release_pledge(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id:
         financing = uow.financings.by_holding(holding_id)
         if financing is not None:
             uow.financings.update(replace(financing, status=FinancingStatus.REPAID))
-        _queue(uow, OpKind.RELEASE_PLEDGE, actor_id, {"holding_id": holding_id}, holding.item_id)
+        _queue(uow, cmd.ReleasePledge(holding_id), actor_id, holding.item_id)
         uow.commit()
     return released
 
@@ -563,9 +529,8 @@ def pay(
     tokens; ``debtor``: the debtor declares it (``repay``). The same reference is refused twice
     for one item, so a statement ingested again cannot pay twice.
     """
-    kind = _PAYMENT_KINDS.get(method)
-    if kind is None:
-        raise DomainValueError(f"payment method {method!r} is not one of {sorted(_PAYMENT_KINDS)}")
+    if method not in _PAYMENT_METHODS:
+        raise DomainValueError(f"payment method {method!r} is not one of {list(_PAYMENT_METHODS)}")
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         if is_cancelled(uow, item_id):
@@ -590,15 +555,17 @@ def pay(
         if previous and value_date < max(r.value_date for r in previous):
             raise DomainValueError("value date is before an earlier payment of this item")
         repayment = _route(uow, item, amount, value_date, reference)
-        params: dict[str, Any] = {
-            "item_id": item_id,
-            "amount": amount,
-            "value_day": day_number(value_date),
-        }
+        value_day = day_number(value_date)
+        command: cmd.Command
         if method == "attested":
-            params["bank_reference_hash"] = text_hash(reference)
-            params["bank_reference"] = reference
-        _queue(uow, kind, payer_id, params, item_id)
+            command = cmd.AttestPayment(
+                item_id, amount, value_day, text_hash(reference), bank_reference=reference
+            )
+        elif method == "token":
+            command = cmd.PayWithToken(item_id, amount, value_day)
+        else:
+            command = cmd.Repay(item_id, amount, value_day)
+        _queue(uow, command, payer_id, item_id)
         uow.commit()
     return repayment
 
@@ -685,7 +652,7 @@ def mark_default(
             uow.items.update_holding(closed)
             foreclosed.append(closed)
         uow.items.update(replace(item, status=ItemStatus.DEFAULTED))
-        _queue(uow, OpKind.MARK_DEFAULT, actor_id, {"item_id": item_id}, item_id)
+        _queue(uow, cmd.MarkDefault(item_id), actor_id, item_id)
         uow.commit()
     return foreclosed
 
@@ -705,7 +672,7 @@ def buy_back(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) 
             raise ConflictError(f"holding {holding_id} was never foreclosed")
         back = replace(holding, holder_id=actor_id, acquired_from=holding.holder_id)
         uow.items.update_holding(back)
-        _queue(uow, OpKind.BUY_BACK, actor_id, {"holding_id": holding_id}, holding.item_id)
+        _queue(uow, cmd.BuyBack(holding_id), actor_id, holding.item_id)
         uow.commit()
     return back
 
@@ -732,7 +699,7 @@ def cancel_item(*, uow_factory: UnitOfWorkFactory, item_id: str, actor_id: str) 
         done = len(approved | {actor_id}) == 2
         if done:
             uow.items.update_holding(replace(holdings[0], outstanding=0))
-        _queue(uow, OpKind.CANCEL_ITEM, actor_id, {"item_id": item_id}, item_id)
+        _queue(uow, cmd.CancelItem(item_id), actor_id, item_id)
         uow.commit()
     return done
 
@@ -748,8 +715,8 @@ def mint_tokens(
         if amount <= 0:
             raise DomainValueError("mint amount must be positive")
         to = get_org(uow, to_org_id)
-        params = {"to_address": chain_address(to), "amount": amount, "to_org_id": to.id}
-        op = _queue(uow, OpKind.TOKEN_MINT, bank_id, params, to.id)
+        command = cmd.TokenMint(chain_address(to), amount, to_org_id=to.id)
+        op = _queue(uow, command, bank_id, to.id)
         uow.commit()
     return op
 
@@ -860,7 +827,7 @@ def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[s
 
     events = []
     for op in ops:
-        p = op.params
+        p = cmd.command_to_json(op.command)  # a view of what the command said, not a decision
         event: dict[str, Any] = {
             "op": op.kind.value,
             "by": name(op.sender_org_id),
@@ -887,7 +854,9 @@ def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[s
         elif "holding_id" in p:
             event["holding"] = p["holding_id"]
         for key in ("value_day", "reason", "credit_note", "bank_reference", "resolution"):
-            if key in p:
+            if p.get(key):
                 event[key] = p[key]
+        if op.error:
+            event["error"] = op.error
         events.append(event)
     return events

@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
 from fourflow.domain.parties import Identifier, Organisation, Role, role_mask
+from fourflow.services import commands as cmd
 from fourflow.services.common import new_id
-from fourflow.services.ports import ChainOp, KeyStore, OpKind, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, KeyStore, UnitOfWorkFactory
 
 OPERATOR_ORG_KEY = "platform.operator_org_id"
 
@@ -81,13 +82,8 @@ def onboard(
             uow.outbox.add(
                 ChainOp(
                     op_id=new_id("op"),
-                    kind=OpKind.ADMIT_MEMBER,
+                    command=cmd.AdmitMember(org_id, address, role_mask(org.roles)),
                     sender_org_id=operator,
-                    params={
-                        "member_org_id": org_id,
-                        "address": address,
-                        "roles": role_mask(org.roles),
-                    },
                     subject_id=org_id,
                 )
             )

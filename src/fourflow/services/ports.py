@@ -17,10 +17,30 @@ from typing import Any, Protocol, Self, TypeVar
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import FourFlowError
+from fourflow.domain.facts import (
+    CancelApproval,
+    DefaultMark,
+    DilutionEvent,
+    DisputeEvent,
+    GoodsPrice,
+    InvoicePresentation,
+    PolicyVersion,
+    ReportAnchor,
+)
 from fourflow.domain.financing import Financing
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation, PartyRef
+from fourflow.domain.receipts import (
+    GoodsRelease,
+    ReceiptPledge,
+    ReceiptSale,
+    SaleEvent,
+    WarehouseReceipt,
+)
 from fourflow.domain.scenarios import Scenario
+from fourflow.services.commands import Command, Confirmation, ConfirmationTerms
+from fourflow.services.commands import OpKind as OpKind  # noqa: PLC0414  (re-exported)
+from fourflow.services.undo import UndoLog
 
 T = TypeVar("T")
 
@@ -84,48 +104,6 @@ class TradeRecord:
     report_hash: str | None = None
 
 
-class OpKind(StrEnum):
-    """Chain operations the outbox relays; each maps to one contract call."""
-
-    ADMIT_MEMBER = "admit_member"
-    REGISTER_FINGERPRINTS = "register_fingerprints"
-    ANCHOR_BATCH = "anchor_batch"
-    ISSUE_ITEM = "issue_item"
-    SPLIT = "split"
-    TRANSFER = "transfer"
-    PLEDGE = "pledge"
-    REPAY = "repay"
-    # Issue 5: the debt item's life after issue (DebtItem).
-    CONFIRM_ITEM = "confirm_item"
-    DISPUTE = "dispute"
-    WITHDRAW_DISPUTE = "withdraw_dispute"
-    RESOLVE_DISPUTE = "resolve_dispute"
-    MERGE = "merge"
-    PROPOSE_DILUTION = "propose_dilution"
-    ACCEPT_DILUTION = "accept_dilution"
-    RELEASE_PLEDGE = "release_pledge"
-    ATTEST_PAYMENT = "attest_payment"
-    PAY_WITH_TOKEN = "pay_with_token"  # noqa: S105
-    MARK_DEFAULT = "mark_default"
-    BUY_BACK = "buy_back"
-    CANCEL_ITEM = "cancel_item"
-    SET_MAX_TENOR = "set_max_tenor"
-    SET_GRACE_DAYS = "set_grace_days"
-    SET_SETTLEMENT_TOKEN = "set_settlement_token"  # noqa: S105
-    # The settlement token (tokenised deposits).
-    TOKEN_MINT = "token_mint"  # noqa: S105
-    TOKEN_BURN = "token_burn"  # noqa: S105
-    # Warehouse receipts.
-    RECEIPT_ISSUE = "receipt_issue"
-    RECEIPT_TRANSFER = "receipt_transfer"
-    RECEIPT_PLEDGE = "receipt_pledge"
-    RECEIPT_RELEASE_PLEDGE = "receipt_release_pledge"
-    RECEIPT_OFFER = "receipt_offer"
-    RECEIPT_PAY = "receipt_pay"
-    RECEIPT_CLOSE_SALE = "receipt_close_sale"
-    RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
-
-
 class OpStatus(StrEnum):
     """Outbox row state."""
 
@@ -141,9 +119,9 @@ class ChainOp:
 
     Attributes:
         op_id: unique id; the contracts refuse a second application of the same id.
-        kind: which operation.
+        command: the typed command (``fourflow.services.commands``): which contract call, with
+            what arguments.
         sender_org_id: the organisation whose chain account signs it.
-        params: JSON-able arguments (ids as strings, amounts as ints in minor units).
         subject_id: the business record it concerns (item, holding, batch ...), for lookups.
         status: outbox state.
         tx_hash: the transaction hash once known.
@@ -151,12 +129,14 @@ class ChainOp:
         error: why it failed, if it did.
         attempts: how many times the relay tried it.
         seq: insertion order (assigned by the store).
+        undo: what the business change replaced, for the relay to put back if the chain
+            refuses the command (``fourflow.services.undo``); empty for commands that change
+            no business record.
     """
 
     op_id: str
-    kind: OpKind
+    command: Command
     sender_org_id: str
-    params: Mapping[str, Any]
     subject_id: str | None = None
     status: OpStatus = OpStatus.PENDING
     tx_hash: str | None = None
@@ -164,6 +144,12 @@ class ChainOp:
     error: str | None = None
     attempts: int = 0
     seq: int | None = None
+    undo: UndoLog = field(default_factory=UndoLog)
+
+    @property
+    def kind(self) -> OpKind:
+        """The command's operation kind."""
+        return self.command.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +387,23 @@ class DebtItems(Protocol):
     def list(self) -> builtins.list[DebtItem]: ...
     def add_holding(self, holding: Holding) -> None: ...
     def update_holding(self, holding: Holding) -> None: ...
+    def remove(self, item_id: str) -> None:
+        """Delete an item that never reached the chain, with its holdings (undo of issue)."""
+        ...
+
+    def remove_holding(self, holding_id: str) -> None:
+        """Delete a holding that never reached the chain (undo of a split or transfer)."""
+        ...
+
     def get_holding(self, holding_id: str) -> Holding | None: ...
+    def lock_holding(self, holding_id: str) -> Holding | None:
+        """The holding, its row locked until the transaction ends (one writer at a time)."""
+        ...
+
+    def lock_item(self, item_id: str) -> DebtItem | None:
+        """The debt item, its row locked until the transaction ends (one writer at a time)."""
+        ...
+
     def holdings(self, item_id: str) -> builtins.list[Holding]:
         """The item's holdings in creation order (the routing order)."""
         ...
@@ -435,6 +437,10 @@ class Financings(Protocol):
     def update(self, financing: Financing) -> None: ...
     def get(self, financing_id: str) -> Financing | None: ...
     def by_holding(self, holding_id: str) -> Financing | None: ...
+    def remove(self, financing_id: str) -> None:
+        """Delete a financing that never reached the chain (undo)."""
+        ...
+
     def list(self) -> builtins.list[Financing]: ...
     def outstanding(self, bank_id: str, statuses: Sequence[str]) -> builtins.list[Outstanding]: ...
 
@@ -443,6 +449,10 @@ class Repayments(Protocol):
     """Repayments and their routed parts."""
 
     def add(self, repayment: Repayment) -> None: ...
+    def remove(self, repayment_id: str) -> None:
+        """Delete a repayment and its routed parts (undo of a refused payment)."""
+        ...
+
     def for_item(self, item_id: str) -> builtins.list[Repayment]: ...
     def list(self) -> builtins.list[Repayment]: ...
 
@@ -496,6 +506,140 @@ class RiskAlerts(Protocol):
     def list(self, bank_id: str | None = None) -> builtins.list[RiskAlert]: ...
 
 
+# Issue 13: every fact in a record of its own. Reads of facts carried by a chain operation
+# leave out those whose operation failed for good (the chain refused it: it never happened).
+
+
+class Disputes(Protocol):
+    """Disputes of debt items: raised, withdrawn, resolved."""
+
+    def add(self, event: DisputeEvent) -> None: ...
+    def for_item(self, item_id: str) -> builtins.list[DisputeEvent]:
+        """The item's dispute events, oldest first."""
+        ...
+
+    def raised_days(
+        self, trade_ids: Sequence[str] | None = None
+    ) -> dict[str, builtins.list[dt.date]]:
+        """The business days each trade's item was disputed on (``None``: every trade)."""
+        ...
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class Dilutions(Protocol):
+    """Dilutions of debt items by credit notes: proposed, accepted."""
+
+    def add(self, event: DilutionEvent) -> None: ...
+    def for_item(self, item_id: str) -> builtins.list[DilutionEvent]:
+        """The item's dilution events, oldest first."""
+        ...
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class CancelApprovals(Protocol):
+    """Each party's approval of cancelling a debt item."""
+
+    def add(self, approval: CancelApproval) -> None: ...
+    def for_item(self, item_id: str) -> builtins.list[CancelApproval]: ...
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class DefaultMarks(Protocol):
+    """Debt items marked defaulted."""
+
+    def add(self, mark: DefaultMark) -> None: ...
+    def for_item(self, item_id: str) -> builtins.list[DefaultMark]: ...
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class WarehouseReceipts(Protocol):
+    """Warehouse receipts with their pledges, sales (offer, payments, closing) and releases."""
+
+    def add(self, receipt: WarehouseReceipt) -> None: ...
+    def get(self, receipt_id: str) -> WarehouseReceipt | None: ...
+    def add_pledge(self, pledge: ReceiptPledge) -> None: ...
+    def pledges(self, receipt_id: str) -> builtins.list[ReceiptPledge]: ...
+    def add_sale(self, sale: ReceiptSale) -> None: ...
+    def get_sale(self, sale_id: str) -> ReceiptSale | None: ...
+    def sale_into(self, buyer_receipt_id: str) -> ReceiptSale | None:
+        """The sale whose buyer's units pass into ``buyer_receipt_id``."""
+        ...
+
+    def sales(self, receipt_id: str) -> builtins.list[ReceiptSale]: ...
+    def add_sale_event(self, event: SaleEvent) -> None: ...
+    def sale_events(self, sale_id: str) -> builtins.list[SaleEvent]: ...
+    def add_release(self, release: GoodsRelease) -> None: ...
+    def releases(self, receipt_id: str) -> builtins.list[GoodsRelease]: ...
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class GoodsPrices(Protocol):
+    """Goods prices from the feed, every price kept."""
+
+    def add(self, price: GoodsPrice) -> None: ...
+    def latest(self, goods_code: str) -> GoodsPrice | None: ...
+
+
+class ProductPolicies(Protocol):
+    """Banks' product policies, one version per edit."""
+
+    def add(self, version: PolicyVersion) -> None:
+        """Store a version (a version number already stored is a ConflictError)."""
+        ...
+
+    def latest(self, bank_id: str) -> PolicyVersion | None: ...
+    def get(self, bank_id: str, version: int) -> PolicyVersion | None: ...
+    def versions(self, bank_id: str) -> builtins.list[PolicyVersion]: ...
+
+
+class ReportAnchors(Protocol):
+    """Which operation registers each verification report's hash."""
+
+    def add(self, anchor: ReportAnchor) -> None: ...
+    def known(self, report_hashes: Sequence[str]) -> set[str]:
+        """Which of ``report_hashes`` are anchored or queued already."""
+        ...
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class Presentations(Protocol):
+    """Invoice fingerprints this platform registered on the consortium's Notary."""
+
+    def add(self, presentation: InvoicePresentation) -> None: ...
+    def known(self, fingerprints: Sequence[str]) -> set[str]:
+        """Which of ``fingerprints`` this platform registered or queued."""
+        ...
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
+class Resubmissions(Protocol):
+    """How many times each stored document was submitted again byte for byte."""
+
+    def note(self, doc_ids: Sequence[str]) -> None:
+        """Count one more submission of each of ``doc_ids`` (a repeated id counts each time)."""
+        ...
+
+    def counts(self) -> dict[str, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
@@ -521,6 +665,26 @@ class UnitOfWork(Protocol):
     def risk_models(self) -> RiskModels: ...
     @property
     def risk_alerts(self) -> RiskAlerts: ...
+    @property
+    def disputes(self) -> Disputes: ...
+    @property
+    def dilutions(self) -> Dilutions: ...
+    @property
+    def cancel_approvals(self) -> CancelApprovals: ...
+    @property
+    def default_marks(self) -> DefaultMarks: ...
+    @property
+    def receipts(self) -> WarehouseReceipts: ...
+    @property
+    def prices(self) -> GoodsPrices: ...
+    @property
+    def policies(self) -> ProductPolicies: ...
+    @property
+    def report_anchors(self) -> ReportAnchors: ...
+    @property
+    def resubmissions(self) -> Resubmissions: ...
+    @property
+    def presentations(self) -> Presentations: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -576,13 +740,16 @@ class Ledger(Protocol):
     def info(self) -> ChainInfo: ...
 
     def sign_confirmation(
-        self, debtor_org_id: str, issue_params: Mapping[str, Any], deadline: int
-    ) -> Mapping[str, Any]:
-        """The debtor's EIP-712 confirmation of an ``ISSUE_ITEM``'s params.
+        self, debtor_org_id: str, terms: ConfirmationTerms, deadline: int
+    ) -> Confirmation:
+        """The debtor's EIP-712 confirmation of an item's ``terms`` (to be issued, or issued).
 
-        Returns ``{"nonce": int, "deadline": int, "signature": "0x..."}`` to put under
-        ``issue_params["confirmation"]``. In production a debtor signs client-side instead.
+        In production a debtor signs client-side instead.
         """
+        ...
+
+    def chain_today(self) -> dt.date:
+        """The chain's clock as a date (UTC): the contracts refuse value dates after it."""
         ...
 
     def read(self, what: str, *args: Any) -> Any:

@@ -14,16 +14,15 @@ from typing import Any
 
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.parties import Role
+from fourflow.services import commands as cmd
 from fourflow.services.common import chain_address, get_org, new_id
 from fourflow.services.items import text_hash
 from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWork, UnitOfWorkFactory
 
 
-def _queue(
-    uow: UnitOfWork, kind: OpKind, sender: str, params: dict[str, Any], receipt_id: str
-) -> ChainOp:
-    """Queue a receipt op in the caller's transaction."""
-    op = ChainOp(new_id("op"), kind, sender, params, subject_id=receipt_id)
+def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, receipt_id: str) -> ChainOp:
+    """Queue a receipt command in the caller's transaction."""
+    op = ChainOp(new_id("op"), command, sender, subject_id=receipt_id)
     uow.outbox.add(op)
     return op
 
@@ -65,19 +64,19 @@ def issue_receipt(
             raise PermissionDeniedError(f"{warehouse.name} is not a warehouse")
         holder = get_org(uow, holder_id)
         receipt_id = new_id("wr")
-        params = {
-            "receipt_id": receipt_id,
-            "holder_address": chain_address(holder),
-            "holder_id": holder.id,
-            "goods_code": goods_code,
-            "description": description,
-            "description_hash": text_hash(description),
-            "quantity": _positive(quantity, "quantity"),
-            "unit": unit,
-            "location": location,
-            "evidence_hash": text_hash(evidence),
-        }
-        _queue(uow, OpKind.RECEIPT_ISSUE, warehouse_id, params, receipt_id)
+        command = cmd.ReceiptIssue(
+            receipt_id=receipt_id,
+            holder_address=chain_address(holder),
+            holder_id=holder.id,
+            goods_code=goods_code,
+            description=description,
+            description_hash=text_hash(description),
+            quantity=_positive(quantity, "quantity"),
+            unit=unit,
+            location=location,
+            evidence_hash=text_hash(evidence),
+        )
+        _queue(uow, command, warehouse_id, receipt_id)
         uow.commit()
     return receipt_id
 
@@ -91,9 +90,10 @@ def pledge_receipt(
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
-        params = {"receipt_id": receipt_id, "bank_address": chain_address(bank),
-                  "amount": _positive(amount, "pledge amount")}  # fmt: skip
-        _queue(uow, OpKind.RECEIPT_PLEDGE, actor_id, params, receipt_id)
+        command = cmd.ReceiptPledge(
+            receipt_id, chain_address(bank), _positive(amount, "pledge amount")
+        )
+        _queue(uow, command, actor_id, receipt_id)
         uow.commit()
 
 
@@ -103,7 +103,7 @@ def release_receipt_pledge(
     """The pledgee bank releases its pledge of a receipt (repaid off chain)."""
     with uow_factory() as uow:
         _issued(uow, receipt_id)
-        _queue(uow, OpKind.RECEIPT_RELEASE_PLEDGE, actor_id, {"receipt_id": receipt_id}, receipt_id)
+        _queue(uow, cmd.ReceiptReleasePledge(receipt_id), actor_id, receipt_id)
         uow.commit()
 
 
@@ -126,16 +126,16 @@ def sell_receipt(
             raise DomainValueError("a receipt cannot be sold to its own holder")
         buyer = get_org(uow, buyer_id)
         sale_id, buyer_receipt_id = new_id("sale"), new_id("wr")
-        params = {
-            "sale_id": sale_id,
-            "receipt_id": receipt_id,
-            "buyer_address": chain_address(buyer),
-            "buyer_id": buyer.id,
-            "buyer_receipt_id": buyer_receipt_id,
-            "quantity": _positive(quantity, "quantity"),
-            "price": _positive(price, "price"),
-        }
-        _queue(uow, OpKind.RECEIPT_OFFER, actor_id, params, receipt_id)
+        command = cmd.ReceiptOffer(
+            sale_id=sale_id,
+            receipt_id=receipt_id,
+            buyer_address=chain_address(buyer),
+            buyer_id=buyer.id,
+            buyer_receipt_id=buyer_receipt_id,
+            quantity=_positive(quantity, "quantity"),
+            price=_positive(price, "price"),
+        )
+        _queue(uow, command, actor_id, receipt_id)
         uow.commit()
     return sale_id, buyer_receipt_id
 
@@ -145,14 +145,16 @@ def pay_for_receipt(
 ) -> None:
     """The buyer pays (part of) a sale in settlement tokens; title passes in the same tx."""
     with uow_factory() as uow:
-        offers = [o for o in uow.outbox.for_subject(receipt_id)
-                  if o.kind is OpKind.RECEIPT_OFFER and o.params["sale_id"] == sale_id]  # fmt: skip
+        offers = [
+            o.command
+            for o in uow.outbox.for_subject(receipt_id)
+            if isinstance(o.command, cmd.ReceiptOffer) and o.command.sale_id == sale_id
+        ]
         if not offers:
             raise ConflictError(f"no sale {sale_id} of receipt {receipt_id}")
-        if offers[0].params["buyer_id"] != actor_id:
+        if offers[0].buyer_id != actor_id:
             raise PermissionDeniedError(f"only the buyer pays sale {sale_id}")
-        params = {"sale_id": sale_id, "amount": _positive(amount, "payment")}
-        _queue(uow, OpKind.RECEIPT_PAY, actor_id, params, receipt_id)
+        _queue(uow, cmd.ReceiptPay(sale_id, _positive(amount, "payment")), actor_id, receipt_id)
         uow.commit()
 
 
@@ -166,9 +168,10 @@ def confirm_release(
             raise PermissionDeniedError(
                 f"only the issuing warehouse releases goods of {receipt_id}"
             )
-        params = {"receipt_id": receipt_id, "quantity": _positive(quantity, "quantity"),
-                  "evidence_hash": text_hash(evidence)}  # fmt: skip
-        _queue(uow, OpKind.RECEIPT_CONFIRM_RELEASE, actor_id, params, receipt_id)
+        command = cmd.ReceiptConfirmRelease(
+            receipt_id, _positive(quantity, "quantity"), text_hash(evidence)
+        )
+        _queue(uow, command, actor_id, receipt_id)
         uow.commit()
 
 
@@ -187,7 +190,8 @@ def describe_receipt(
         "chain": state,
         "history": [
             {"op": o.kind.value, "status": o.status.value, "tx": o.tx_hash,
-             **{k: v for k, v in o.params.items() if not k.endswith("_address")}}
+             **{k: v for k, v in cmd.command_to_json(o.command).items()
+                if not k.endswith("_address") and k != "v"}}
             for o in ops
         ],
     }  # fmt: skip

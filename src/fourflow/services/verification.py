@@ -17,11 +17,11 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
+from fourflow.services import commands as cmd
 from fourflow.services.common import get_trade, new_id, report_hash
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
     ChainOp,
-    OpKind,
     TradeRecord,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -107,9 +107,8 @@ def _queue_anchors(uow: UnitOfWork, hashes: Sequence[tuple[str, str]]) -> dict[s
         uow.outbox.add(
             ChainOp(
                 op_id=op_id,
-                kind=OpKind.REGISTER_FINGERPRINTS,
+                command=cmd.RegisterFingerprints(tuple(f"sha256:{h}" for _, h in chunk)),
                 sender_org_id=operator,
-                params={"fingerprints": [f"sha256:{h}" for _, h in chunk]},
                 subject_id=subject,
             )
         )

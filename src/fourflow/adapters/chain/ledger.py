@@ -8,6 +8,7 @@ original transaction is found through its ``OperationApplied(op_id)`` log and re
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -45,11 +46,11 @@ from fourflow.adapters.chain.ops import (
     WAREHOUSE_RECEIPT,
     ContractCall,
     build_call,
-    day,
 )
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.parties import ROLE_BITS, Role
-from fourflow.services.ports import ChainInfo, ChainOp, ChainReceipt, KeyStore, OpKind
+from fourflow.services import commands as cmd
+from fourflow.services.ports import ChainInfo, ChainOp, ChainReceipt, KeyStore
 
 _ALREADY_APPLIED = "operation already applied"
 _GAS_HEADROOM = 1.25
@@ -176,9 +177,8 @@ class ChainLedger:
             self.apply(
                 ChainOp(
                     op_id=f"deploy:{token}:set-settlement-token",
-                    kind=OpKind.SET_SETTLEMENT_TOKEN,
+                    command=cmd.SetSettlementToken(token_address=token),
                     sender_org_id=operator_org_id,
-                    params={"token_address": token},
                 )
             )
         if WAREHOUSE_RECEIPT in missing:
@@ -275,28 +275,26 @@ class ChainLedger:
         )
 
     def sign_confirmation(
-        self, debtor_org_id: str, issue_params: Mapping[str, Any], deadline: int
-    ) -> Mapping[str, Any]:
-        """The debtor's EIP-712 confirmation of an ``ISSUE_ITEM``'s params.
+        self, debtor_org_id: str, terms: cmd.ConfirmationTerms, deadline: int
+    ) -> cmd.Confirmation:
+        """The debtor's EIP-712 confirmation of an item's ``terms``.
 
-        ``issue_params`` must also say who the creditor is (``creditor_address`` or
-        ``creditor_org_id``): the signature binds the account that will call
-        ``issue_confirmed``. The nonce is the debtor's current ``nonces(debtor)``, so a
-        debtor's confirmed items must be issued one after another.
+        The signature binds the creditor that will call ``issue_confirmed``. The nonce is the
+        debtor's current ``nonces(debtor)``, so a debtor's confirmed items must be issued one
+        after another.
         """
         debtor = self.account(debtor_org_id)
-        stated = issue_params.get("debtor_address")
-        if stated is not None and address(stated) != debtor.address:
+        if address(terms.debtor_address) != debtor.address:
             raise DomainValueError(f"chain: {debtor_org_id} is not the debtor of this item")
         nonce = int(self.read("nonce", debtor.address))
         message = confirmation.Confirmation(
-            item_id=key32(issue_params["item_id"]),
-            creditor=self._creditor(issue_params),
+            item_id=key32(terms.item_id),
+            creditor=address(terms.creditor_address),
             debtor=debtor.address,
-            currency=currency_code(issue_params["currency"]),
-            face_value=int(issue_params["face_value"]),
-            maturity_day=day(issue_params["maturity_day"]),
-            report_hash=hash32(issue_params["report_hash"]),
+            currency=currency_code(terms.currency),
+            face_value=terms.face_value,
+            maturity_day=terms.maturity_day,
+            report_hash=hash32(terms.report_hash),
             nonce=nonce,
             deadline=int(deadline),
         )
@@ -306,7 +304,13 @@ class ChainLedger:
             chain_id=self.client.chain_id,
             verifying_contract=self._address(DEBT_ITEM),
         )
-        return {"nonce": nonce, "deadline": int(deadline), "signature": signature}
+        return cmd.Confirmation(nonce=nonce, deadline=int(deadline), signature=signature)
+
+    def chain_today(self) -> dt.date:
+        """The date (UTC) of the chain's latest block: value dates after it are refused."""
+        block = self.client.request("eth_getBlockByNumber", ["latest", False])
+        stamp = int(str(block["timestamp"]), 16)
+        return dt.datetime.fromtimestamp(stamp, dt.UTC).date()
 
     def read(self, what: str, *args: Any) -> Any:
         """Contract state as plain values.
@@ -359,10 +363,13 @@ class ChainLedger:
         for op, call in pending:
             if op.kind not in TOKEN_PULLING:
                 continue
-            if op.kind is OpKind.BUY_BACK:
-                amount = int(self.view(DEBT_ITEM, "buy_back_price", key32(op.params["holding_id"])))
+            command = op.command
+            if isinstance(command, cmd.BuyBack):
+                amount = int(self.view(DEBT_ITEM, "buy_back_price", key32(command.holding_id)))
+            elif isinstance(command, cmd.PayWithToken | cmd.ReceiptPay):
+                amount = command.amount
             else:
-                amount = int(op.params["amount"])
+                continue
             if amount:
                 key = (op.sender_org_id, self._address(call.contract))
                 needed[key] = needed.get(key, 0) + amount
@@ -518,15 +525,6 @@ class ChainLedger:
             raise batch_error(list(results))
         return receipts
 
-    def _creditor(self, issue_params: Mapping[str, Any]) -> str:
-        """The creditor's address named in issue params (address or org id)."""
-        if issue_params.get("creditor_address"):
-            return address(issue_params["creditor_address"])
-        org_id = issue_params.get("creditor_org_id")
-        if org_id:
-            return self.account(str(org_id)).address
-        raise DomainValueError("chain: a confirmation needs creditor_address or creditor_org_id")
-
     def _deployed(self) -> bool:
         """True when every contract has an address holding code."""
         names = (REGISTRY, NOTARY, DEBT_ITEM)
@@ -562,13 +560,10 @@ class ChainLedger:
         """The op admitting the operator to its own registry (unique per deployment)."""
         return ChainOp(
             op_id=f"deploy:{registry}:admit-operator",
-            kind=OpKind.ADMIT_MEMBER,
+            command=cmd.AdmitMember(
+                member_org_id=org_id, address=operator, roles=ROLE_BITS[Role.OPERATOR]
+            ),
             sender_org_id=org_id,
-            params={
-                "member_org_id": org_id,
-                "address": operator,
-                "roles": ROLE_BITS[Role.OPERATOR],
-            },
         )
 
 

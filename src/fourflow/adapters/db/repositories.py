@@ -11,6 +11,7 @@ import builtins
 import datetime as dt
 import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
@@ -24,10 +25,32 @@ from fourflow.adapters.db import tables as t
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, PledgeState
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.facts import (
+    CancelApproval,
+    DefaultMark,
+    DilutionEvent,
+    DilutionStep,
+    DisputeAction,
+    DisputeEvent,
+    GoodsPrice,
+    InvoicePresentation,
+    PolicyVersion,
+    ReportAnchor,
+)
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, PartyRef, Role
+from fourflow.domain.receipts import (
+    GoodsRelease,
+    PledgeAction,
+    ReceiptPledge,
+    ReceiptSale,
+    SaleAction,
+    SaleEvent,
+    WarehouseReceipt,
+)
 from fourflow.domain.scenarios import Scenario
+from fourflow.services.commands import command_from_json, command_to_json
 from fourflow.services.ports import (
     Batch,
     ChainOp,
@@ -42,6 +65,7 @@ from fourflow.services.ports import (
     TradeRecord,
     iter_chunks,
 )
+from fourflow.services.undo import UndoJournal, undo_from_json, undo_to_json
 
 # Stay well under SQLite's and PostgreSQL's bound-parameter limits in ``IN (...)`` lists.
 IN_CHUNK = 500
@@ -493,10 +517,15 @@ def _trade_from_row(row: Row[Any]) -> TradeRecord:
 
 
 class SqlDebtItems(_Repository):
-    """Debt items and their holdings."""
+    """Debt items and their holdings (each write journalled for undo, ``services.undo``)."""
+
+    def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
+        super().__init__(session)
+        self._journal = journal or UndoJournal()
 
     def add(self, item: DebtItem) -> None:
         """Store a new debt item; one item per trade."""
+        self._journal.added_items.append(item.id)
         now = utc_now()
         stmt = insert(t.debt_items).values(
             id=item.id, trade_id=item.trade_id, created_at=now, updated_at=now,
@@ -506,6 +535,7 @@ class SqlDebtItems(_Repository):
 
     def update(self, item: DebtItem) -> None:
         """Replace a debt item's state."""
+        self._journal.item_before(self.get(item.id))
         stmt = (
             update(t.debt_items)
             .where(t.debt_items.c.id == item.id)
@@ -557,6 +587,7 @@ class SqlDebtItems(_Repository):
 
     def add_holding(self, holding: Holding) -> None:
         """Store a new holding; its creation order is its routing order."""
+        self._journal.added_holdings.append(holding.id)
         now = utc_now()
         stmt = insert(t.holdings).values(
             id=holding.id, item_id=holding.item_id, created_at=now, updated_at=now,
@@ -566,6 +597,7 @@ class SqlDebtItems(_Repository):
 
     def update_holding(self, holding: Holding) -> None:
         """Replace a holding's state (its item and creation order stay)."""
+        self._journal.holding_before(self.get_holding(holding.id))
         stmt = (
             update(t.holdings)
             .where(t.holdings.c.id == holding.id)
@@ -573,10 +605,35 @@ class SqlDebtItems(_Repository):
         )
         self._update(stmt, f"holding {holding.id}")
 
+    def remove(self, item_id: str) -> None:
+        """Delete an item that never reached the chain, with its holdings (undo of issue)."""
+        self._session.execute(delete(t.holdings).where(t.holdings.c.item_id == item_id))
+        self._session.execute(delete(t.debt_items).where(t.debt_items.c.id == item_id))
+
+    def remove_holding(self, holding_id: str) -> None:
+        """Delete a holding that never reached the chain (undo of a split or transfer)."""
+        self._session.execute(delete(t.holdings).where(t.holdings.c.id == holding_id))
+
     def get_holding(self, holding_id: str) -> Holding | None:
         """The holding with id ``holding_id``."""
         row = self._row(select(t.holdings).where(t.holdings.c.id == holding_id))
         return None if row is None else _holding_from_row(row)
+
+    def lock_holding(self, holding_id: str) -> Holding | None:
+        """The holding, its row locked until the transaction ends.
+
+        PostgreSQL: ``SELECT ... FOR UPDATE``, so a second writer waits here and then reads
+        the first one's committed change. SQLite renders no ``FOR UPDATE``: its transactions
+        begin ``IMMEDIATE`` (engine.py) and so already hold the database's write lock.
+        """
+        stmt = select(t.holdings).where(t.holdings.c.id == holding_id).with_for_update()
+        row = self._row(stmt)
+        return None if row is None else _holding_from_row(row)
+
+    def lock_item(self, item_id: str) -> DebtItem | None:
+        """The debt item, its row locked until the transaction ends (see ``lock_holding``)."""
+        row = self._row(select(t.debt_items).where(t.debt_items.c.id == item_id).with_for_update())
+        return None if row is None else _item_from_row(row)
 
     def holdings(self, item_id: str) -> builtins.list[Holding]:
         """The item's holdings in creation order (the routing order)."""
@@ -678,18 +735,29 @@ def _holding_from_row(row: Row[Any]) -> Holding:
 
 
 class SqlFinancings(_Repository):
-    """Financing requests and financings."""
+    """Financing requests and financings (status changes journalled for undo)."""
+
+    def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
+        super().__init__(session)
+        self._journal = journal or UndoJournal()
 
     def add(self, financing: Financing) -> None:
         """Store a new financing request."""
+        self._journal.added_financings.append(financing.id)
         now = utc_now()
         stmt = insert(t.financings).values(
             id=financing.id, created_at=now, updated_at=now, **_financing_values(financing)
         )
-        self._insert(stmt, lambda: f"financing {financing.id} already exists")
+        self._insert(
+            stmt,
+            lambda: f"financing {financing.id}: it exists, or holding {financing.holding_id} "
+            "already has an approved or active financing",
+        )
 
     def update(self, financing: Financing) -> None:
         """Replace a financing's terms, status and decision."""
+        before = self.get(financing.id)
+        self._journal.financing_before(financing.id, None if before is None else before.status)
         stmt = (
             update(t.financings)
             .where(t.financings.c.id == financing.id)
@@ -701,6 +769,10 @@ class SqlFinancings(_Repository):
         """The financing with id ``financing_id``."""
         row = self._row(select(t.financings).where(t.financings.c.id == financing_id))
         return None if row is None else _financing_from_row(row)
+
+    def remove(self, financing_id: str) -> None:
+        """Delete a financing that never reached the chain (undo)."""
+        self._session.execute(delete(t.financings).where(t.financings.c.id == financing_id))
 
     def by_holding(self, holding_id: str) -> Financing | None:
         """The latest financing requested on a holding."""
@@ -775,10 +847,15 @@ def _financing_from_row(row: Row[Any]) -> Financing:
 
 
 class SqlRepayments(_Repository):
-    """Repayments and how each was routed."""
+    """Repayments and how each was routed (additions journalled for undo)."""
+
+    def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
+        super().__init__(session)
+        self._journal = journal or UndoJournal()
 
     def add(self, repayment: Repayment) -> None:
         """Store a repayment with its routed parts."""
+        self._journal.added_repayments.append(repayment.id)
         stmt = insert(t.repayments).values(
             id=repayment.id,
             item_id=repayment.item_id,
@@ -794,6 +871,12 @@ class SqlRepayments(_Repository):
                 insert(t.routed_parts).values(parts),
                 lambda: f"repayment {repayment.id}: a routed part names an unknown record",
             )
+
+    def remove(self, repayment_id: str) -> None:
+        """Delete a repayment and its routed parts (undo of a refused payment)."""
+        parts = t.routed_parts
+        self._session.execute(delete(parts).where(parts.c.payment_id == repayment_id))
+        self._session.execute(delete(t.repayments).where(t.repayments.c.id == repayment_id))
 
     def for_item(self, item_id: str) -> builtins.list[Repayment]:
         """The repayments of a debt item, oldest first."""
@@ -891,8 +974,19 @@ def _batch_from_row(row: Row[Any]) -> Batch:
 class SqlOutbox(_Repository):
     """Chain operations waiting to be relayed, and their outcomes."""
 
+    def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
+        super().__init__(session)
+        self._journal = journal or UndoJournal()
+
     def add(self, op: ChainOp) -> None:
-        """Queue an operation; its ``seq`` is assigned here (the op's own is ignored)."""
+        """Queue an operation; its ``seq`` is assigned here (the op's own is ignored).
+
+        The op takes what the transaction's repositories journalled since the last op as its
+        undo log, unless it brings its own.
+        """
+        journalled = self._journal.take()
+        if op.undo.empty:
+            op = replace(op, undo=journalled)
         now = utc_now()
         stmt = insert(t.outbox).values(
             op_id=op.op_id, kind=op.kind.value, created_at=now, updated_at=now,
@@ -936,7 +1030,8 @@ def _op_values(op: ChainOp) -> dict[str, Any]:
     """The mutable columns of an outbox row."""
     return {
         "sender_org_id": op.sender_org_id,
-        "params": dict(op.params),
+        "params": command_to_json(op.command),
+        "undo": undo_to_json(op.undo),
         "subject_id": op.subject_id,
         "status": op.status.value,
         "tx_hash": op.tx_hash,
@@ -950,9 +1045,9 @@ def _op_from_row(row: Row[Any]) -> ChainOp:
     """Rebuild a chain operation from its outbox row."""
     return ChainOp(
         op_id=row.op_id,
-        kind=OpKind(row.kind),
+        command=command_from_json(row.kind, row.params),
         sender_org_id=row.sender_org_id,
-        params=row.params,
+        undo=undo_from_json(row.undo),
         subject_id=row.subject_id,
         status=OpStatus(row.status),
         tx_hash=row.tx_hash,
@@ -1120,3 +1215,428 @@ class SqlRiskAlerts(_Repository):
             )
             for r in self._rows(stmt)
         ]
+
+
+# --------------------------------------------------------------------------- facts (issue 13)
+#
+# A fact carried by a chain operation is read only while its operation has not failed: the
+# chain refused a failed one for good, so the fact never happened.
+
+
+def _standing(table: Table) -> Any:
+    """Rows of ``table`` whose operation (``op_id``) is not failed (or was never queued)."""
+    failed = select(t.outbox.c.op_id).where(
+        t.outbox.c.op_id == table.c.op_id, t.outbox.c.status == OpStatus.FAILED.value
+    )
+    return ~failed.exists()
+
+
+class _FactRepository(_Repository):
+    """Shared reads of one fact table: standing rows in store order."""
+
+    table: Table
+
+    def _standing_rows(self, *where: Any) -> builtins.list[Row[Any]]:
+        table = self.table
+        stmt = select(table).where(_standing(table), *where).order_by(table.c.seq)
+        return self._rows(stmt)
+
+    def _add(self, what: str, **values: Any) -> None:
+        stmt = insert(self.table).values(created_at=utc_now(), **values)
+        self._insert(stmt, lambda: what)
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete the facts written for ``op_id`` (the chain refused it: they never happened)."""
+        for table in self.op_tables():
+            self._session.execute(delete(table).where(table.c.op_id == op_id))
+
+    def op_tables(self) -> tuple[Table, ...]:
+        """The tables whose rows an operation writes."""
+        return (self.table,)
+
+
+def _dispute(r: Row[Any]) -> DisputeEvent:
+    return DisputeEvent(
+        item_id=r.item_id, action=DisputeAction(r.action), actor_id=r.actor_id, op_id=r.op_id,
+        on=r.on_day, text=r.text, text_hash=r.text_hash, seq=r.seq,
+    )  # fmt: skip
+
+
+def _dilution(r: Row[Any]) -> DilutionEvent:
+    return DilutionEvent(
+        item_id=r.item_id, step=DilutionStep(r.step), credit_note_hash=r.credit_note_hash,
+        amount=r.amount, actor_id=r.actor_id, op_id=r.op_id, credit_note=r.credit_note,
+        seq=r.seq,
+    )  # fmt: skip
+
+
+def _receipt_pledge(r: Row[Any]) -> ReceiptPledge:
+    return ReceiptPledge(
+        receipt_id=r.receipt_id, action=PledgeAction(r.action), actor_id=r.actor_id,
+        op_id=r.op_id, bank_id=r.bank_id, amount=r.amount, seq=r.seq,
+    )  # fmt: skip
+
+
+def _receipt_sale(r: Row[Any]) -> ReceiptSale:
+    return ReceiptSale(
+        id=r.id, receipt_id=r.receipt_id, seller_id=r.seller_id, buyer_id=r.buyer_id,
+        buyer_receipt_id=r.buyer_receipt_id, quantity=r.quantity, price=r.price, op_id=r.op_id,
+    )  # fmt: skip
+
+
+class SqlDisputes(_FactRepository):
+    """Disputes of debt items (``ports.Disputes``)."""
+
+    table = t.dispute_events
+
+    def add(self, event: DisputeEvent) -> None:
+        """Record a dispute raised, withdrawn or resolved."""
+        self._add(
+            f"dispute event of {event.item_id} by {event.op_id}",
+            item_id=event.item_id, action=event.action.value, actor_id=event.actor_id,
+            op_id=event.op_id, on_day=event.on, text=event.text, text_hash=event.text_hash,
+        )  # fmt: skip
+
+    def for_item(self, item_id: str) -> builtins.list[DisputeEvent]:
+        """The item's dispute events, oldest first."""
+        return [_dispute(r) for r in self._standing_rows(self.table.c.item_id == item_id)]
+
+    def raised_days(
+        self, trade_ids: Sequence[str] | None = None
+    ) -> dict[str, builtins.list[dt.date]]:
+        """The business days each trade's item was disputed on, in order; every dispute raised
+        counts, lifted later or not. ``trade_ids`` None means every trade."""
+        d = self.table
+        stmt = (
+            select(t.debt_items.c.trade_id, d.c.on_day, d.c.created_at)
+            .join(d, d.c.item_id == t.debt_items.c.id)
+            .where(d.c.action == DisputeAction.RAISED.value, _standing(d))
+            .order_by(d.c.seq)
+        )
+        statements = (
+            [stmt]
+            if trade_ids is None
+            else [
+                stmt.where(t.debt_items.c.trade_id.in_(chunk))
+                for chunk in iter_chunks(trade_ids, IN_CHUNK)
+            ]
+        )
+        out: dict[str, builtins.list[dt.date]] = {}
+        for statement in statements:
+            for trade_id, on_day, created_at in self._session.execute(statement):
+                out.setdefault(trade_id, []).append(on_day or created_at.date())
+        return out
+
+
+class SqlDilutions(_FactRepository):
+    """Dilutions of debt items (``ports.Dilutions``)."""
+
+    table = t.dilution_events
+
+    def add(self, event: DilutionEvent) -> None:
+        """Record a dilution proposed or accepted."""
+        self._add(
+            f"dilution event of {event.item_id} by {event.op_id}",
+            item_id=event.item_id, step=event.step.value,
+            credit_note_hash=event.credit_note_hash, credit_note=event.credit_note,
+            amount=event.amount, actor_id=event.actor_id, op_id=event.op_id,
+        )  # fmt: skip
+
+    def for_item(self, item_id: str) -> builtins.list[DilutionEvent]:
+        """The item's dilution events, oldest first."""
+        return [_dilution(r) for r in self._standing_rows(self.table.c.item_id == item_id)]
+
+
+class SqlCancelApprovals(_FactRepository):
+    """Approvals of cancelling debt items (``ports.CancelApprovals``)."""
+
+    table = t.cancel_approvals
+
+    def add(self, approval: CancelApproval) -> None:
+        """Record one party's approval."""
+        self._add(
+            f"cancellation approval of {approval.item_id} by {approval.op_id}",
+            item_id=approval.item_id, party_id=approval.party_id, op_id=approval.op_id,
+        )  # fmt: skip
+
+    def for_item(self, item_id: str) -> builtins.list[CancelApproval]:
+        """The item's approvals, oldest first."""
+        return [
+            CancelApproval(r.item_id, r.party_id, r.op_id, seq=r.seq)
+            for r in self._standing_rows(self.table.c.item_id == item_id)
+        ]
+
+
+class SqlDefaultMarks(_FactRepository):
+    """Debt items marked defaulted (``ports.DefaultMarks``)."""
+
+    table = t.default_marks
+
+    def add(self, mark: DefaultMark) -> None:
+        """Record a default."""
+        self._add(
+            f"default mark of {mark.item_id} by {mark.op_id}",
+            item_id=mark.item_id, marked_by=mark.marked_by, op_id=mark.op_id, as_of=mark.as_of,
+        )  # fmt: skip
+
+    def for_item(self, item_id: str) -> builtins.list[DefaultMark]:
+        """The item's default marks, oldest first."""
+        return [
+            DefaultMark(r.item_id, r.marked_by, r.op_id, as_of=r.as_of, seq=r.seq)
+            for r in self._standing_rows(self.table.c.item_id == item_id)
+        ]
+
+
+class SqlWarehouseReceipts(_FactRepository):
+    """Warehouse receipts and what was done with them (``ports.WarehouseReceipts``)."""
+
+    table = t.warehouse_receipts
+
+    def op_tables(self) -> tuple[Table, ...]:
+        """A receipt, its pledges, sales, sale payments and closings, and releases."""
+        return (
+            t.warehouse_receipts, t.receipt_pledges, t.receipt_sales, t.receipt_sale_events,
+            t.goods_releases,
+        )  # fmt: skip
+
+    def add(self, receipt: WarehouseReceipt) -> None:
+        """Record a receipt issued."""
+        self._add(
+            f"warehouse receipt {receipt.id} already exists",
+            id=receipt.id, warehouse_id=receipt.warehouse_id, holder_id=receipt.holder_id,
+            goods_code=receipt.goods_code, description=receipt.description,
+            description_hash=receipt.description_hash, quantity=receipt.quantity,
+            unit=receipt.unit, location=receipt.location, evidence_hash=receipt.evidence_hash,
+            op_id=receipt.op_id,
+        )  # fmt: skip
+
+    def get(self, receipt_id: str) -> WarehouseReceipt | None:
+        """The receipt, if it was issued on this platform (and its issue did not fail)."""
+        rows = self._standing_rows(self.table.c.id == receipt_id)
+        if not rows:
+            return None
+        r = rows[0]
+        return WarehouseReceipt(
+            id=r.id, warehouse_id=r.warehouse_id, holder_id=r.holder_id, goods_code=r.goods_code,
+            description=r.description, description_hash=r.description_hash,
+            quantity=r.quantity, unit=r.unit, location=r.location,
+            evidence_hash=r.evidence_hash, op_id=r.op_id,
+        )  # fmt: skip
+
+    def add_pledge(self, pledge: ReceiptPledge) -> None:
+        """Record a pledge of a receipt, or its release."""
+        stmt = insert(t.receipt_pledges).values(
+            receipt_id=pledge.receipt_id, action=pledge.action.value, actor_id=pledge.actor_id,
+            op_id=pledge.op_id, bank_id=pledge.bank_id, amount=pledge.amount,
+            created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"pledge of {pledge.receipt_id} by {pledge.op_id}")
+
+    def pledges(self, receipt_id: str) -> builtins.list[ReceiptPledge]:
+        """The receipt's pledges and releases, oldest first."""
+        p = t.receipt_pledges
+        rows = self._rows(
+            select(p).where(p.c.receipt_id == receipt_id, _standing(p)).order_by(p.c.seq)
+        )
+        return [_receipt_pledge(r) for r in rows]
+
+    def add_sale(self, sale: ReceiptSale) -> None:
+        """Record an offer of part of a receipt."""
+        stmt = insert(t.receipt_sales).values(
+            id=sale.id, receipt_id=sale.receipt_id, seller_id=sale.seller_id,
+            buyer_id=sale.buyer_id, buyer_receipt_id=sale.buyer_receipt_id,
+            quantity=sale.quantity, price=sale.price, op_id=sale.op_id, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"sale {sale.id} already exists")
+
+    def get_sale(self, sale_id: str) -> ReceiptSale | None:
+        """The sale with id ``sale_id``."""
+        return self._sale(t.receipt_sales.c.id == sale_id)
+
+    def sale_into(self, buyer_receipt_id: str) -> ReceiptSale | None:
+        """The sale whose buyer's units pass into ``buyer_receipt_id``."""
+        return self._sale(t.receipt_sales.c.buyer_receipt_id == buyer_receipt_id)
+
+    def sales(self, receipt_id: str) -> builtins.list[ReceiptSale]:
+        """The sales out of a receipt, oldest first."""
+        return self._sales(t.receipt_sales.c.receipt_id == receipt_id)
+
+    def _sale(self, where: Any) -> ReceiptSale | None:
+        found = self._sales(where)
+        return found[0] if found else None
+
+    def _sales(self, where: Any) -> builtins.list[ReceiptSale]:
+        s = t.receipt_sales
+        rows = self._rows(select(s).where(where, _standing(s)).order_by(s.c.seq))
+        return [_receipt_sale(r) for r in rows]
+
+    def add_sale_event(self, event: SaleEvent) -> None:
+        """Record a payment toward a sale, or its closing."""
+        stmt = insert(t.receipt_sale_events).values(
+            sale_id=event.sale_id, action=event.action.value, actor_id=event.actor_id,
+            op_id=event.op_id, amount=event.amount, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"sale event of {event.sale_id} by {event.op_id}")
+
+    def sale_events(self, sale_id: str) -> builtins.list[SaleEvent]:
+        """The sale's payments and closing, oldest first."""
+        e = t.receipt_sale_events
+        rows = self._rows(select(e).where(e.c.sale_id == sale_id, _standing(e)).order_by(e.c.seq))
+        return [
+            SaleEvent(r.sale_id, SaleAction(r.action), r.actor_id, r.op_id, r.amount, r.seq)
+            for r in rows
+        ]
+
+    def add_release(self, release: GoodsRelease) -> None:
+        """Record goods released from a receipt."""
+        stmt = insert(t.goods_releases).values(
+            receipt_id=release.receipt_id, quantity=release.quantity,
+            evidence_hash=release.evidence_hash, actor_id=release.actor_id,
+            op_id=release.op_id, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"release from {release.receipt_id} by {release.op_id}")
+
+    def releases(self, receipt_id: str) -> builtins.list[GoodsRelease]:
+        """The goods released from a receipt, oldest first."""
+        g = t.goods_releases
+        rows = self._rows(
+            select(g).where(g.c.receipt_id == receipt_id, _standing(g)).order_by(g.c.seq)
+        )
+        return [
+            GoodsRelease(r.receipt_id, r.quantity, r.evidence_hash, r.actor_id, r.op_id, r.seq)
+            for r in rows
+        ]
+
+
+class SqlPresentations(_FactRepository):
+    """Invoice fingerprints this platform registered (``ports.Presentations``)."""
+
+    table = t.invoice_presentations
+
+    def add(self, presentation: InvoicePresentation) -> None:
+        """Record a fingerprint presented."""
+        self._add(
+            f"presentation of {presentation.fingerprint} by {presentation.op_id}",
+            fingerprint=presentation.fingerprint, trade_id=presentation.trade_id,
+            presenter_id=presentation.presenter_id, op_id=presentation.op_id,
+        )  # fmt: skip
+
+    def known(self, fingerprints: Sequence[str]) -> set[str]:
+        """Which of ``fingerprints`` this platform registered or queued (not failed)."""
+        p = self.table
+        found: set[str] = set()
+        for chunk in iter_chunks(list(dict.fromkeys(fingerprints)), IN_CHUNK):
+            stmt = select(p.c.fingerprint).where(p.c.fingerprint.in_(chunk), _standing(p))
+            found.update(self._session.execute(stmt).scalars())
+        return found
+
+
+class SqlGoodsPrices(_Repository):
+    """Goods prices from the feed (``ports.GoodsPrices``); every price is kept."""
+
+    def add(self, price: GoodsPrice) -> None:
+        """Record a price; it is the goods code's latest from now on."""
+        stmt = insert(t.goods_prices).values(
+            goods_code=price.goods_code, price=price.price, currency=price.currency,
+            as_of=price.as_of, previous=price.previous, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"price of {price.goods_code}")
+
+    def latest(self, goods_code: str) -> GoodsPrice | None:
+        """The latest price recorded for ``goods_code``."""
+        g = t.goods_prices
+        row = self._row(
+            select(g).where(g.c.goods_code == goods_code).order_by(g.c.seq.desc()).limit(1)
+        )
+        if row is None:
+            return None
+        return GoodsPrice(row.goods_code, row.price, row.currency, row.as_of, row.previous)
+
+
+class SqlProductPolicies(_Repository):
+    """Banks' product policies, one version per edit (``ports.ProductPolicies``)."""
+
+    def add(self, version: PolicyVersion) -> None:
+        """Store a version; one already stored for the bank is a ConflictError."""
+        stmt = insert(t.product_policies).values(
+            bank_id=version.bank_id, version=version.version, policy=dict(version.policy),
+            created_at=version.created_at or utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"policy version {version.version} of {version.bank_id} exists")
+
+    def latest(self, bank_id: str) -> PolicyVersion | None:
+        """The bank's policy in force: its newest version."""
+        found = self._versions(bank_id, newest_first=True, limit=1)
+        return found[0] if found else None
+
+    def get(self, bank_id: str, version: int) -> PolicyVersion | None:
+        """Version ``version`` of the bank's policy."""
+        p = t.product_policies
+        row = self._row(select(p).where(p.c.bank_id == bank_id, p.c.version == version))
+        return None if row is None else _policy_from_row(row)
+
+    def versions(self, bank_id: str) -> builtins.list[PolicyVersion]:
+        """Every version of the bank's policy, oldest first."""
+        return self._versions(bank_id, newest_first=False, limit=None)
+
+    def _versions(
+        self, bank_id: str, *, newest_first: bool, limit: int | None
+    ) -> builtins.list[PolicyVersion]:
+        p = t.product_policies
+        order = p.c.version.desc() if newest_first else p.c.version
+        stmt = select(p).where(p.c.bank_id == bank_id).order_by(order).limit(limit)
+        return [_policy_from_row(r) for r in self._rows(stmt)]
+
+
+def _policy_from_row(row: Row[Any]) -> PolicyVersion:
+    return PolicyVersion(row.bank_id, row.version, row.policy, row.created_at)
+
+
+class SqlReportAnchors(_Repository):
+    """Which operation registers each report hash (``ports.ReportAnchors``)."""
+
+    def add(self, anchor: ReportAnchor) -> None:
+        """Record the operation registering a report hash (a second one is a ConflictError)."""
+        stmt = insert(t.report_anchors).values(
+            report_hash=anchor.report_hash, op_id=anchor.op_id, created_at=utc_now()
+        )
+        self._insert(stmt, lambda: f"report hash {anchor.report_hash} is anchored already")
+
+    def forget_op(self, op_id: str) -> None:
+        """Forget the anchors ``op_id`` carried (the chain refused it): they may be sent again."""
+        self._session.execute(delete(t.report_anchors).where(t.report_anchors.c.op_id == op_id))
+
+    def known(self, report_hashes: Sequence[str]) -> set[str]:
+        """Which of ``report_hashes`` are anchored or queued already."""
+        a = t.report_anchors
+        found: set[str] = set()
+        for chunk in iter_chunks(list(dict.fromkeys(report_hashes)), IN_CHUNK):
+            stmt = select(a.c.report_hash).where(a.c.report_hash.in_(chunk))
+            found.update(self._session.execute(stmt).scalars())
+        return found
+
+
+class SqlResubmissions(_Repository):
+    """Documents submitted again byte for byte (``ports.Resubmissions``)."""
+
+    def note(self, doc_ids: Sequence[str]) -> None:
+        """Count one more submission of each of ``doc_ids``."""
+        r = t.document_resubmissions
+        for doc_id in doc_ids:
+            now = utc_now()
+            if self._session.get_bind().dialect.name == "postgresql":
+                pg = postgresql.insert(r).values(doc_id=doc_id, times=1, updated_at=now)
+                stmt: Insert = pg.on_conflict_do_update(
+                    index_elements=[r.c.doc_id], set_={"times": r.c.times + 1, "updated_at": now}
+                )
+            else:
+                lite = sqlite.insert(r).values(doc_id=doc_id, times=1, updated_at=now)
+                stmt = lite.on_conflict_do_update(
+                    index_elements=[r.c.doc_id], set_={"times": r.c.times + 1, "updated_at": now}
+                )
+            self._session.execute(stmt)
+
+    def counts(self) -> dict[str, int]:
+        """Document id -> times submitted again."""
+        r = t.document_resubmissions
+        return {d: n for d, n in self._session.execute(select(r.c.doc_id, r.c.times))}

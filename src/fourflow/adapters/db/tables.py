@@ -24,6 +24,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 
 from fourflow.adapters.db.types import SeqInteger, UtcDateTime
@@ -206,6 +208,8 @@ holdings = Table(
     **ENTITY_OPTIONS,
 )
 
+LIVE_FINANCING = "status IN ('approved', 'active')"
+
 financings = Table(
     "financings",
     metadata,
@@ -223,6 +227,14 @@ financings = Table(
     Column("status", String, nullable=False, index=True),
     Column("decision", JSON, nullable=True),
     *_timestamps(),
+    # One approved or active financing per holding, whatever writes it (0009).
+    Index(
+        "uq_financings_live_holding",
+        "holding_id",
+        unique=True,
+        sqlite_where=text(LIVE_FINANCING),
+        postgresql_where=text(LIVE_FINANCING),
+    ),
     **ENTITY_OPTIONS,
 )
 
@@ -272,6 +284,8 @@ outbox = Table(
     Column("block_number", BigInteger, nullable=True),
     Column("error", Text, nullable=True),
     Column("attempts", Integer, nullable=False),
+    # What the business change replaced, for the relay to put back on a refusal (0008).
+    Column("undo", JSON, nullable=True),
     *_timestamps(),
     **ENTITY_OPTIONS,
 )
@@ -318,5 +332,194 @@ risk_alerts = Table(
     Column("as_of", Date, nullable=False),
     Column("message", Text, nullable=False),
     *_timestamps(),
+    **ENTITY_OPTIONS,
+)
+
+
+# Issue 13: every fact in a record of its own (migration 0008). A fact a chain operation
+# carries names it (``op_id``); reads leave out facts whose operation failed for good.
+def _op_id() -> Column[str]:
+    """The chain operation that carries a fact."""
+    return Column("op_id", String, nullable=False, index=True)
+
+
+dispute_events = Table(
+    "dispute_events",
+    metadata,
+    _seq(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("on_day", Date, nullable=True),
+    Column("text", Text, nullable=True),
+    Column("text_hash", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+dilution_events = Table(
+    "dilution_events",
+    metadata,
+    _seq(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("step", String, nullable=False),
+    Column("credit_note_hash", String, nullable=False),
+    Column("credit_note", String, nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+cancel_approvals = Table(
+    "cancel_approvals",
+    metadata,
+    _seq(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("party_id", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+default_marks = Table(
+    "default_marks",
+    metadata,
+    _seq(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("marked_by", String, nullable=False),
+    _op_id(),
+    Column("as_of", Date, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+warehouse_receipts = Table(
+    "warehouse_receipts",
+    metadata,
+    _seq(),
+    _id(),
+    Column("warehouse_id", String, nullable=False, index=True),
+    Column("holder_id", String, nullable=False, index=True),
+    Column("goods_code", String, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("description_hash", String, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("location", String, nullable=False),
+    Column("evidence_hash", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+receipt_pledges = Table(
+    "receipt_pledges",
+    metadata,
+    _seq(),
+    Column("receipt_id", String, nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("bank_id", String, nullable=True),
+    Column("amount", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+receipt_sales = Table(
+    "receipt_sales",
+    metadata,
+    _seq(),
+    _id(),
+    Column("receipt_id", String, nullable=False, index=True),
+    Column("seller_id", String, nullable=False),
+    Column("buyer_id", String, nullable=False),
+    Column("buyer_receipt_id", String, nullable=False, unique=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("price", BigInteger, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+receipt_sale_events = Table(
+    "receipt_sale_events",
+    metadata,
+    _seq(),
+    Column("sale_id", String, nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("amount", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+goods_releases = Table(
+    "goods_releases",
+    metadata,
+    _seq(),
+    Column("receipt_id", String, nullable=False, index=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("evidence_hash", String, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+goods_prices = Table(
+    "goods_prices",
+    metadata,
+    _seq(),
+    Column("goods_code", String, nullable=False, index=True),
+    Column("price", Float, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("previous", Float, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+product_policies = Table(
+    "product_policies",
+    metadata,
+    _seq(),
+    Column("bank_id", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("bank_id", "version"),
+    **ENTITY_OPTIONS,
+)
+
+report_anchors = Table(
+    "report_anchors",
+    metadata,
+    Column("report_hash", String, primary_key=True),
+    Column("op_id", String, nullable=False, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+document_resubmissions = Table(
+    "document_resubmissions",
+    metadata,
+    Column("doc_id", String, primary_key=True),
+    Column("times", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+invoice_presentations = Table(
+    "invoice_presentations",
+    metadata,
+    _seq(),
+    Column("fingerprint", String, nullable=False, index=True),
+    Column("trade_id", String, nullable=False),
+    Column("presenter_id", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
     **ENTITY_OPTIONS,
 )

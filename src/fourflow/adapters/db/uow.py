@@ -10,17 +10,28 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db.repositories import (
     SqlBatches,
+    SqlCancelApprovals,
     SqlDebtItems,
+    SqlDefaultMarks,
+    SqlDilutions,
+    SqlDisputes,
     SqlDocuments,
     SqlFinancings,
+    SqlGoodsPrices,
     SqlOrganisations,
     SqlOutbox,
+    SqlPresentations,
+    SqlProductPolicies,
     SqlRepayments,
+    SqlReportAnchors,
+    SqlResubmissions,
     SqlRiskAlerts,
     SqlRiskModels,
     SqlSettings,
     SqlTrades,
+    SqlWarehouseReceipts,
 )
+from fourflow.services.undo import UndoJournal
 
 
 class SqlUnitOfWork:
@@ -41,6 +52,16 @@ class SqlUnitOfWork:
     settings: SqlSettings
     risk_models: SqlRiskModels
     risk_alerts: SqlRiskAlerts
+    disputes: SqlDisputes
+    dilutions: SqlDilutions
+    cancel_approvals: SqlCancelApprovals
+    default_marks: SqlDefaultMarks
+    receipts: SqlWarehouseReceipts
+    prices: SqlGoodsPrices
+    policies: SqlProductPolicies
+    report_anchors: SqlReportAnchors
+    resubmissions: SqlResubmissions
+    presentations: SqlPresentations
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -55,14 +76,25 @@ class SqlUnitOfWork:
         self.organisations = SqlOrganisations(session)
         self.documents = SqlDocuments(session)
         self.trades = SqlTrades(session)
-        self.items = SqlDebtItems(session)
-        self.financings = SqlFinancings(session)
-        self.repayments = SqlRepayments(session)
+        journal = UndoJournal()
+        self.items = SqlDebtItems(session, journal)
+        self.financings = SqlFinancings(session, journal)
+        self.repayments = SqlRepayments(session, journal)
         self.batches = SqlBatches(session)
-        self.outbox = SqlOutbox(session)
+        self.outbox = SqlOutbox(session, journal)
         self.settings = SqlSettings(session)
         self.risk_models = SqlRiskModels(session)
         self.risk_alerts = SqlRiskAlerts(session)
+        self.disputes = SqlDisputes(session)
+        self.dilutions = SqlDilutions(session)
+        self.cancel_approvals = SqlCancelApprovals(session)
+        self.default_marks = SqlDefaultMarks(session)
+        self.receipts = SqlWarehouseReceipts(session)
+        self.prices = SqlGoodsPrices(session)
+        self.policies = SqlProductPolicies(session)
+        self.report_anchors = SqlReportAnchors(session)
+        self.resubmissions = SqlResubmissions(session)
+        self.presentations = SqlPresentations(session)
         return self
 
     def __exit__(

@@ -1,0 +1,565 @@
+"""Typed chain commands: one frozen record per operation the outbox relays.
+
+A service that changes business records queues the matching command in the outbox in the same
+transaction; the chain adapter turns each command into one contract call in a single exhaustive
+``match`` (``fourflow.adapters.chain.ops.build_call``), and the relay undoes a refused command's
+business change in one compensating step per kind (``fourflow.services.relay``).
+
+Commands are stored as versioned JSON (``{"v": 1, ...fields}``, see ``command_to_json``).
+Amounts are integers in minor units, days are day numbers (``fourflow.domain.debt.day_number``),
+hashes are hex strings, addresses 0x strings. A field that only describes the operation for
+people (a dispute's reason text, a bank reference) is kept beside its hash, but no business
+decision reads a command: every fact lives in its own record (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from fourflow.domain.errors import DomainValueError
+
+COMMAND_VERSION = 1
+
+
+class OpKind(StrEnum):
+    """Chain operations the outbox relays; each maps to one contract call."""
+
+    ADMIT_MEMBER = "admit_member"
+    REGISTER_FINGERPRINTS = "register_fingerprints"
+    ANCHOR_BATCH = "anchor_batch"
+    ISSUE_ITEM = "issue_item"
+    SPLIT = "split"
+    TRANSFER = "transfer"
+    PLEDGE = "pledge"
+    REPAY = "repay"
+    CONFIRM_ITEM = "confirm_item"
+    DISPUTE = "dispute"
+    WITHDRAW_DISPUTE = "withdraw_dispute"
+    RESOLVE_DISPUTE = "resolve_dispute"
+    MERGE = "merge"
+    PROPOSE_DILUTION = "propose_dilution"
+    ACCEPT_DILUTION = "accept_dilution"
+    RELEASE_PLEDGE = "release_pledge"
+    ATTEST_PAYMENT = "attest_payment"
+    PAY_WITH_TOKEN = "pay_with_token"  # noqa: S105
+    MARK_DEFAULT = "mark_default"
+    BUY_BACK = "buy_back"
+    CANCEL_ITEM = "cancel_item"
+    SET_MAX_TENOR = "set_max_tenor"
+    SET_GRACE_DAYS = "set_grace_days"
+    SET_SETTLEMENT_TOKEN = "set_settlement_token"  # noqa: S105
+    TOKEN_MINT = "token_mint"  # noqa: S105
+    TOKEN_BURN = "token_burn"  # noqa: S105
+    RECEIPT_ISSUE = "receipt_issue"
+    RECEIPT_TRANSFER = "receipt_transfer"
+    RECEIPT_PLEDGE = "receipt_pledge"
+    RECEIPT_RELEASE_PLEDGE = "receipt_release_pledge"
+    RECEIPT_OFFER = "receipt_offer"
+    RECEIPT_PAY = "receipt_pay"
+    RECEIPT_CLOSE_SALE = "receipt_close_sale"
+    RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A debtor's EIP-712 confirmation of an item: its nonce, deadline and signature."""
+
+    nonce: int
+    deadline: int
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationTerms:
+    """What a debtor's EIP-712 confirmation binds: the item, both parties, amount, maturity."""
+
+    item_id: str
+    debtor_address: str
+    creditor_address: str
+    currency: str
+    face_value: int
+    maturity_day: int
+    report_hash: str
+
+
+# --------------------------------------------------------------------------- registry, notary
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitMember:
+    """Registry.admit: a member's address, org id and role mask."""
+
+    kind: ClassVar[OpKind] = OpKind.ADMIT_MEMBER
+    member_org_id: str
+    address: str
+    roles: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterFingerprints:
+    """Notary.register: document (or report, or decision) fingerprints."""
+
+    kind: ClassVar[OpKind] = OpKind.REGISTER_FINGERPRINTS
+    fingerprints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorBatch:
+    """Notary.anchor: a batch's Merkle root and leaf count."""
+
+    kind: ClassVar[OpKind] = OpKind.ANCHOR_BATCH
+    batch_id: str
+    root: str
+    count: int
+
+
+# --------------------------------------------------------------------------- debt items
+
+
+@dataclass(frozen=True, slots=True)
+class IssueItem:
+    """DebtItem.issue (or issue_confirmed with the debtor's confirmation)."""
+
+    kind: ClassVar[OpKind] = OpKind.ISSUE_ITEM
+    item_id: str
+    holding_id: str
+    debtor_address: str
+    creditor_address: str
+    currency: str
+    face_value: int
+    issue_day: int
+    maturity_day: int
+    asset_type: int
+    trade_hash: str
+    report_hash: str
+    confirmation: Confirmation | None = None
+
+    def terms(self) -> ConfirmationTerms:
+        """What the debtor's confirmation of this item binds."""
+        return ConfirmationTerms(
+            item_id=self.item_id,
+            debtor_address=self.debtor_address,
+            creditor_address=self.creditor_address,
+            currency=self.currency,
+            face_value=self.face_value,
+            maturity_day=self.maturity_day,
+            report_hash=self.report_hash,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """DebtItem.split: carve ``amount`` of a holding into a new holding of the same holder."""
+
+    kind: ClassVar[OpKind] = OpKind.SPLIT
+    holding_id: str
+    new_holding_id: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """DebtItem.transfer: carve ``amount`` of a holding into a new holding of another member."""
+
+    kind: ClassVar[OpKind] = OpKind.TRANSFER
+    holding_id: str
+    new_holding_id: str
+    to_address: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Pledge:
+    """DebtItem.pledge: lock a holding to a bank for a financing."""
+
+    kind: ClassVar[OpKind] = OpKind.PLEDGE
+    holding_id: str
+    bank_address: str
+    principal: int
+    rate_bps: int
+    start_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class Repay:
+    """DebtItem.repay: the debtor declares a payment."""
+
+    kind: ClassVar[OpKind] = OpKind.REPAY
+    item_id: str
+    amount: int
+    value_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmItem:
+    """DebtItem.confirm: the debtor's later confirmation of an item issued on evidence."""
+
+    kind: ClassVar[OpKind] = OpKind.CONFIRM_ITEM
+    item_id: str
+    confirmation: Confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class Dispute:
+    """DebtItem.dispute: the debtor disputes the item (the reason's hash goes on chain)."""
+
+    kind: ClassVar[OpKind] = OpKind.DISPUTE
+    item_id: str
+    reason_hash: str
+    reason: str = ""
+    on: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawDispute:
+    """DebtItem.withdraw_dispute."""
+
+    kind: ClassVar[OpKind] = OpKind.WITHDRAW_DISPUTE
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveDispute:
+    """DebtItem.resolve_dispute: the operator records a resolution."""
+
+    kind: ClassVar[OpKind] = OpKind.RESOLVE_DISPUTE
+    item_id: str
+    resolution_hash: str
+    resolution: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """DebtItem.merge: fold another holding of the same holder into one."""
+
+    kind: ClassVar[OpKind] = OpKind.MERGE
+    holding_id: str
+    other_holding_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProposeDilution:
+    """DebtItem.propose_dilution: the creditor proposes a credit note's reduction."""
+
+    kind: ClassVar[OpKind] = OpKind.PROPOSE_DILUTION
+    item_id: str
+    amount: int
+    credit_note_hash: str
+    credit_note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptDilution:
+    """DebtItem.accept_dilution: the debtor accepts it."""
+
+    kind: ClassVar[OpKind] = OpKind.ACCEPT_DILUTION
+    item_id: str
+    credit_note_hash: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePledge:
+    """DebtItem.release_pledge: the pledgee bank releases a holding."""
+
+    kind: ClassVar[OpKind] = OpKind.RELEASE_PLEDGE
+    holding_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttestPayment:
+    """DebtItem.attest_payment: the debtor's account bank attests a payment it saw."""
+
+    kind: ClassVar[OpKind] = OpKind.ATTEST_PAYMENT
+    item_id: str
+    amount: int
+    value_day: int
+    bank_reference_hash: str
+    bank_reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PayWithToken:
+    """DebtItem.pay_with_token: the debtor pays in settlement tokens."""
+
+    kind: ClassVar[OpKind] = OpKind.PAY_WITH_TOKEN
+    item_id: str
+    amount: int
+    value_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDefault:
+    """DebtItem.mark_default: pledged holdings pass to their banks."""
+
+    kind: ClassVar[OpKind] = OpKind.MARK_DEFAULT
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BuyBack:
+    """DebtItem.buy_back: the pledgor takes a foreclosed holding back."""
+
+    kind: ClassVar[OpKind] = OpKind.BUY_BACK
+    holding_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelItem:
+    """DebtItem.cancel: one party's approval of cancelling an unmoved item."""
+
+    kind: ClassVar[OpKind] = OpKind.CANCEL_ITEM
+    item_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetMaxTenor:
+    """DebtItem.set_max_tenor (operator)."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_MAX_TENOR
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetGraceDays:
+    """DebtItem.set_grace_days (operator)."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_GRACE_DAYS
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetSettlementToken:
+    """DebtItem.set_settlement_token (operator, at deployment)."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_SETTLEMENT_TOKEN
+    token_address: str
+
+
+# --------------------------------------------------------------------------- settlement token
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMint:
+    """SettlementToken.mint: a bank mints tokenised deposits to a member."""
+
+    kind: ClassVar[OpKind] = OpKind.TOKEN_MINT
+    to_address: str
+    amount: int
+    to_org_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenBurn:
+    """SettlementToken.burn."""
+
+    kind: ClassVar[OpKind] = OpKind.TOKEN_BURN
+    amount: int
+
+
+# --------------------------------------------------------------------------- warehouse receipts
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptIssue:
+    """WarehouseReceipt.issue: the warehouse issues a receipt for goods it holds."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_ISSUE
+    receipt_id: str
+    holder_address: str
+    goods_code: str
+    description_hash: str
+    quantity: int
+    unit: str
+    location: str
+    evidence_hash: str
+    holder_id: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptTransfer:
+    """WarehouseReceipt.transfer."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_TRANSFER
+    receipt_id: str
+    to_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptPledge:
+    """WarehouseReceipt.pledge: the holder pledges a receipt to a bank."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_PLEDGE
+    receipt_id: str
+    bank_address: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptReleasePledge:
+    """WarehouseReceipt.release_pledge."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_RELEASE_PLEDGE
+    receipt_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOffer:
+    """WarehouseReceipt.offer: a sale of part of a receipt to a buyer (DvP)."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_OFFER
+    sale_id: str
+    receipt_id: str
+    buyer_address: str
+    buyer_receipt_id: str
+    quantity: int
+    price: int
+    buyer_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptPay:
+    """WarehouseReceipt.pay: the buyer pays (part of) a sale in tokens."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_PAY
+    sale_id: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptCloseSale:
+    """WarehouseReceipt.close_sale."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_CLOSE_SALE
+    sale_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptConfirmRelease:
+    """WarehouseReceipt.confirm_release: goods physically leave the warehouse."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_CONFIRM_RELEASE
+    receipt_id: str
+    quantity: int
+    evidence_hash: str
+
+
+Command = (
+    AdmitMember
+    | RegisterFingerprints
+    | AnchorBatch
+    | IssueItem
+    | Split
+    | Transfer
+    | Pledge
+    | Repay
+    | ConfirmItem
+    | Dispute
+    | WithdrawDispute
+    | ResolveDispute
+    | Merge
+    | ProposeDilution
+    | AcceptDilution
+    | ReleasePledge
+    | AttestPayment
+    | PayWithToken
+    | MarkDefault
+    | BuyBack
+    | CancelItem
+    | SetMaxTenor
+    | SetGraceDays
+    | SetSettlementToken
+    | TokenMint
+    | TokenBurn
+    | ReceiptIssue
+    | ReceiptTransfer
+    | ReceiptPledge
+    | ReceiptReleasePledge
+    | ReceiptOffer
+    | ReceiptPay
+    | ReceiptCloseSale
+    | ReceiptConfirmRelease
+)
+
+COMMAND_TYPES: dict[OpKind, type[Any]] = {cls.kind: cls for cls in typing.get_args(Command)}
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def command_to_json(command: Command) -> dict[str, Any]:
+    """The command as versioned JSON: ``{"v": 1, field: value ...}`` (dates ISO, tuples lists)."""
+    out: dict[str, Any] = {"v": COMMAND_VERSION}
+    for f in dataclasses.fields(command):
+        out[f.name] = _dump(getattr(command, f.name))
+    return out
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_dump(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def command_from_json(kind: OpKind | str, data: Mapping[str, Any]) -> Command:
+    """Read a stored command of ``kind`` (version 1; rows written before versioning too).
+
+    Raises DomainValueError naming the kind and the field that is missing or malformed.
+    """
+    try:
+        op_kind = OpKind(kind)
+    except ValueError as exc:
+        raise DomainValueError(f"unknown chain operation kind {kind!r}") from exc
+    version = data.get("v", COMMAND_VERSION)
+    if version != COMMAND_VERSION:
+        raise DomainValueError(f"{op_kind} command: unsupported version {version!r}")
+    cls = COMMAND_TYPES[op_kind]
+    return typing.cast(Command, _load(cls, data, str(op_kind)))
+
+
+def _load(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data or data[f.name] is None:
+            if f.default is dataclasses.MISSING:
+                raise DomainValueError(f"{where} command lacks field {f.name!r}")
+            continue
+        try:
+            values[f.name] = _coerce(hints[f.name], data[f.name], f"{where}.{f.name}")
+        except (TypeError, ValueError) as exc:
+            raise DomainValueError(f"{where} command: bad {f.name!r}: {exc}") from exc
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _coerce(inner[0], value, where)
+    if origin is tuple:
+        (item_type, *_) = typing.get_args(hint)
+        return tuple(_coerce(item_type, v, where) for v in value)
+    if hint is int:
+        if isinstance(value, bool) or (isinstance(value, str) and not value.lstrip("-").isdigit()):
+            raise ValueError(f"{value!r} is not an integer")
+        return int(value)
+    if hint is str:
+        return str(value)
+    if hint is dt.date:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
+        return _load(typing.cast(type[Any], hint), value, where)
+    raise TypeError(f"cannot read {where} as {hint!r}")

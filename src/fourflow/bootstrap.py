@@ -27,6 +27,8 @@ from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
+from fourflow.adapters.documents import standards
+from fourflow.adapters.documents.business_rules import InvoiceRules, RuleEngine
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.identifiers import uscc_check_character
@@ -66,6 +68,11 @@ class Settings:
         confirmations: FOURFLOW_CHAIN_CONFIRMATIONS, blocks on top of an operation's block
             before it counts as done (0 on anvil; a few on a Clique network, which has no
             finality).
+        standards_dir: FOURFLOW_STANDARDS_DIR, the folder of official schemas and rule
+            artefacts (the layout of ``shared/data``); unset: ``shared/data`` beside the
+            checkout.
+        date_tolerance_days: FOURFLOW_DATE_TOLERANCE_DAYS, how many days after the day of
+            submission a document may be dated before ingest refuses it (default 1).
     """
 
     home: Path
@@ -76,6 +83,8 @@ class Settings:
     anvil_bin: Path | None = None
     project_root: Path | None = None
     confirmations: int = 0
+    standards_dir: Path | None = None
+    date_tolerance_days: int = 1
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -93,6 +102,10 @@ class Settings:
                 Path(env["FOURFLOW_PROJECT_ROOT"]) if env.get("FOURFLOW_PROJECT_ROOT") else None
             ),
             confirmations=int(env.get("FOURFLOW_CHAIN_CONFIRMATIONS") or 0),
+            standards_dir=(
+                Path(env["FOURFLOW_STANDARDS_DIR"]) if env.get("FOURFLOW_STANDARDS_DIR") else None
+            ),
+            date_tolerance_days=int(env.get("FOURFLOW_DATE_TOLERANCE_DAYS") or 1),
         )
 
     def password(self) -> str:
@@ -148,6 +161,8 @@ class Platform:
         migrate(self.engine)
         self.uow_factory: UnitOfWorkFactory = SqlUnitOfWorkFactory(self.engine)
         self.keystore = FileKeyStore(settings.home, settings.password())
+        standards.configure(settings.standards_dir, settings.project_root)
+        self._rules: InvoiceRules | None = None
         self._node: AnvilNode | None = None
         self._started_node = False
         self._ledger: ChainLedger | None = None
@@ -292,8 +307,18 @@ class Platform:
     def reader_for(
         self, submitter_id: str | None, options: dict[str, object] | None = None
     ) -> DocumentReader:
-        """The document reader for a submitting organisation (``options``: e.g. a mapping)."""
-        return DetectingReader(submitter=submitter_id, options=options)
+        """The document reader for a submitting organisation (``options``: e.g. a mapping).
+
+        Invoices and credit notes it reads must pass the EN 16931 business rules.
+        """
+        return DetectingReader(submitter=submitter_id, options=options, rules=self.rules)
+
+    @property
+    def rules(self) -> InvoiceRules:
+        """The business rules applied at ingest (compiled on first use)."""
+        if self._rules is None:
+            self._rules = InvoiceRules(RuleEngine(standards.standards_dir()))
+        return self._rules
 
     @property
     def verifier(self) -> SignatureVerifier:

@@ -21,6 +21,8 @@ class ParsedDocument:
         raw: the submitted bytes of this document.
         media_type: the media type of ``raw``.
         scenario: the scenario the submitter declared, if any.
+        findings: what the business rules warn about (``code``, ``flag``, ``message``,
+            ``location``); a fatal rule refuses the document instead.
     """
 
     document: Document
@@ -28,6 +30,7 @@ class ParsedDocument:
     raw: bytes
     media_type: str
     scenario: Scenario | None = None
+    findings: tuple[Mapping[str, str], ...] = ()
 
 
 class DocumentReader(Protocol):

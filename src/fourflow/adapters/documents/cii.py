@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from fourflow.adapters.documents import en16931
+from fourflow.adapters.documents import business_rules, en16931
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffed, ValidationIssue
 from fourflow.adapters.documents.standards import artefact
@@ -244,13 +244,18 @@ def read_cii(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocumen
     issues = schema_issues(root)
     if issues:
         raise DocumentRejectedError(issues_as_problems(f"{source} (CII)", issues))
+    findings = business_rules.enforce(ctx.rules, root, "cii", source)
     try:
         document = map_document(root, doc_id=ctx.new_id(), submitter=ctx.submitter)
     except DomainValueError as exc:
         raise DocumentRejectedError([Problem("BAD_VALUE", f"{source}: {exc}")]) from None
     return [
         ParsedDocument(
-            document=document, canonical=canonical_xml(root), raw=raw, media_type="application/xml"
+            document=document,
+            canonical=canonical_xml(root),
+            raw=raw,
+            media_type="application/xml",
+            findings=findings,
         )
     ]
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lxml import etree
 
@@ -20,6 +20,9 @@ from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.xml import parse_xml, root_name
 from fourflow.services.reading import ParsedDocument
+
+if TYPE_CHECKING:
+    from fourflow.adapters.documents.business_rules import InvoiceRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,11 +33,14 @@ class ReadContext:
         submitter: the submitting organisation's id, if known.
         new_id: makes ids for the documents read.
         options: per-call options (e.g. ``mapping`` for CSV/XLSX column mappings).
+        rules: the business rules invoices and credit notes must pass (EN 16931, Peppol);
+            None reads them with their schema only.
     """
 
     submitter: str | None = None
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     options: dict[str, object] = field(default_factory=dict)
+    rules: InvoiceRules | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +164,11 @@ class DetectingReader:
         submitter: str | None = None,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         options: dict[str, object] | None = None,
+        rules: InvoiceRules | None = None,
     ) -> None:
-        self._ctx = ReadContext(submitter=submitter, new_id=new_id, options=options or {})
+        self._ctx = ReadContext(
+            submitter=submitter, new_id=new_id, options=options or {}, rules=rules
+        )
 
     def read(self, raw: bytes, *, source: str) -> list[ParsedDocument]:
         """Detect and read; refuse what no reader recognises."""

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from fourflow.adapters.documents.xpath2 import Hoisted, Untranslatable, translate
+from fourflow.adapters.documents.xpath2 import Hoisted, UntranslatableError, translate
 
 SCH = "http://purl.oclc.org/dsdl/schematron"
 XSL = "http://www.w3.org/1999/XSL/Transform"
@@ -72,7 +72,7 @@ def _attr(text: str) -> str:
 
 
 def _message(node: etree._Element) -> str:
-    return " ".join("".join(node.itertext()).split())
+    return " ".join("".join(str(t) for t in node.itertext()).split())
 
 
 class _Writer:
@@ -81,6 +81,7 @@ class _Writer:
         self.functions = dict(functions)
         self.asserts: list[Assertion] = []
         self.out: list[str] = []
+        self.shared: dict[str, str] = {}
 
     def check(self, xpath: str) -> None:
         etree.XPath(xpath, namespaces=self.namespaces)
@@ -99,7 +100,7 @@ class _Writer:
     def let(self, name: str, value: str, prefix: str) -> None:
         t = translate(value, prefix=prefix, functions=self.functions)
         if t.hoisted:
-            raise Untranslatable("quantifier in a let")
+            raise UntranslatableError("quantifier in a let")
         self.check(t.xpath)
         self.out.append(f'<xsl:variable name="{name}" select="{_attr(t.xpath)}"/>')
 
@@ -109,7 +110,7 @@ class _Writer:
         context = rule.get("context", "")
         match = translate(context, functions=self.functions)
         if match.hoisted:
-            raise Untranslatable(f"quantifier in rule context {context!r}")
+            raise UntranslatableError(f"quantifier in rule context {context!r}")
         self.out.append(
             f'<xsl:template match="{_attr(match.xpath)}" priority="{priority}" mode="{mode}">'
             '<xsl:variable name="ctx" select="."/>'
@@ -132,7 +133,7 @@ class _Writer:
             try:
                 t = translate(test, prefix=f"a{number}q", functions=self.functions)
                 self.check(t.xpath)
-            except (Untranslatable, etree.XPathError) as exc:
+            except (UntranslatableError, etree.XPathError) as exc:
                 self.asserts.append(Assertion(**common, xpath=None, reason=str(exc)))
                 continue
             self.asserts.append(Assertion(**common, xpath=t.xpath))
@@ -191,6 +192,10 @@ def compile_schematron(
             f'<xsl:template match="@*|node()" priority="-2" mode="{mode}">'
             f'<xsl:apply-templates select="@*|*" mode="{mode}"/></xsl:template>'
         )
+    globals_.extend(
+        f'<xsl:variable name="{name}" select="{_attr(xpath)}"/>'
+        for xpath, name in writer.shared.items()
+    )
     declarations = " ".join(f'xmlns:{p}="{_attr(u)}"' for p, u in all_ns.items() if p)
     prefixes = " ".join(p for p in all_ns if p)
     start = "".join(f'<xsl:apply-templates select="/" mode="{m}"/>' for m in modes)

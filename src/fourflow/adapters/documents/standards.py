@@ -2,13 +2,14 @@
 
 FourFlow does not ship third-party artefacts. It reads them from a standards directory laid
 out like the public collection in ``../shared/data`` (``ubl/xsd-2.1``, ``en16931/validation``,
-``iso20022/xsd``, ``epcis/schema``, ``dcsa/schema`` ...): ``FOURFLOW_STANDARDS_DIR`` names it;
-without it, FourFlow looks for ``shared/data`` beside the project checkout.
+``iso20022/xsd``, ``epcis/schema``, ``dcsa/schema`` ...). ``Settings.standards_dir``
+(``FOURFLOW_STANDARDS_DIR``) names it and the platform passes it in with :func:`configure`;
+without it, FourFlow looks for ``shared/data`` beside the project checkout (above
+``Settings.project_root``, this file or the working directory).
 """
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -19,15 +20,30 @@ class StandardsMissingError(FourFlowError, FileNotFoundError):
     """An official artefact FourFlow needs is not in the standards directory."""
 
 
+_configured: dict[str, Path | None] = {"directory": None, "project_root": None}
+
+
+def configure(directory: Path | None, project_root: Path | None = None) -> None:
+    """Use ``directory`` as the standards directory (None: look beside the checkout).
+
+    ``project_root`` is one more place to look above. Called by the platform with its
+    settings; lookups made before are forgotten.
+    """
+    _configured["directory"] = directory
+    _configured["project_root"] = project_root
+    standards_dir.cache_clear()
+    artefact.cache_clear()
+
+
 def _candidates() -> list[Path]:
     found: list[Path] = []
-    env = os.environ.get("FOURFLOW_STANDARDS_DIR")
-    if env:
-        found.append(Path(env))
+    directory = _configured["directory"]
+    if directory is not None:
+        found.append(directory)
     roots = [Path(__file__).resolve(), Path.cwd().resolve()]
-    project = os.environ.get("FOURFLOW_PROJECT_ROOT")
-    if project:
-        roots.insert(0, Path(project).resolve())
+    project = _configured["project_root"]
+    if project is not None:
+        roots.insert(0, project.resolve())
     for start in roots:
         for parent in (start, *start.parents):
             found.append(parent / "shared" / "data")
@@ -41,8 +57,9 @@ def standards_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise StandardsMissingError(
-        "no standards directory: set FOURFLOW_STANDARDS_DIR to the folder holding the official "
-        "schemas (the layout of shared/data)"
+        f"no standards directory (looked at {', '.join(str(c) for c in _candidates()[:3])} ...): "
+        "set FOURFLOW_STANDARDS_DIR to the folder holding the official schemas (the layout of "
+        "shared/data)"
     )
 
 

@@ -17,7 +17,7 @@ from typing import cast
 
 from lxml import etree
 
-from fourflow.adapters.documents import en16931
+from fourflow.adapters.documents import business_rules, en16931
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffed, ValidationIssue
 from fourflow.adapters.documents.standards import artefact
@@ -626,13 +626,20 @@ def read_ubl(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocumen
     issues = schema_issues(root, ubl)
     if issues:
         raise DocumentRejectedError(issues_as_problems(f"{source} (UBL {ubl.root})", issues))
+    findings = (
+        business_rules.enforce(ctx.rules, root, "ubl", source) if ubl.root in EN16931_ROOTS else ()
+    )
     try:
         document = map_document(root, ubl, doc_id=ctx.new_id(), submitter=ctx.submitter)
     except DomainValueError as exc:
         raise DocumentRejectedError([Problem("BAD_VALUE", f"{source}: {exc}")]) from None
     return [
         ParsedDocument(
-            document=document, canonical=canonical_xml(root), raw=raw, media_type="application/xml"
+            document=document,
+            canonical=canonical_xml(root),
+            raw=raw,
+            media_type="application/xml",
+            findings=findings,
         )
     ]
 

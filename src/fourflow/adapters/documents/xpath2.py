@@ -5,7 +5,7 @@ small part of XPath 2.0: ``xs:decimal`` casts, function calls as path steps
 (``cac:X/xs:decimal(cbc:Y)``), ``exists``, ``upper-case``, ``every``/``some`` quantifiers,
 ``if then else`` and value comparisons. This module parses that subset and writes an
 equivalent XPath 1.0 expression, so the rules run natively in libxml2/libxslt. A construct
-outside the subset raises :class:`Untranslatable`, naming it: the rule compiler reports such
+outside the subset raises :class:`UntranslatableError`, naming it: the rule compiler reports such
 asserts rather than guessing. Quantifiers whose body reads the rule's context are hoisted by
 the caller into XSLT loops (see :class:`Hoisted`).
 """
@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Hoisted", "Translation", "Untranslatable", "translate"]
+__all__ = ["Hoisted", "Translation", "UntranslatableError", "translate"]
 
 
-class Untranslatable(ValueError):
+class UntranslatableError(ValueError):
     """An XPath 2.0 construct this translator does not render in XPath 1.0."""
 
 
@@ -55,14 +55,12 @@ def _tokens(text: str) -> list[_Tok]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise Untranslatable(f"cannot read XPath at {text[pos : pos + 20]!r}")
+            raise UntranslatableError(f"cannot read XPath at {text[pos : pos + 20]!r}")
         kind = m.lastgroup or ""
         value = m.group(kind)
         # '*' and keyword names are operators only after an operand.
         if out and _ends_operand(out[-1]):
             if kind == "name" and value in _KEYWORD_OPS:
-                kind = "op"
-            elif kind == "op" and value == "*":
                 kind = "op"
         elif kind == "op" and value == "*":
             kind = "name"
@@ -199,14 +197,14 @@ class _Parser:
     def take(self, text: str | None = None) -> _Tok:
         tok = self.peek()
         if tok is None or (text is not None and tok.text != text):
-            raise Untranslatable(f"expected {text!r} in {self.text!r}")
+            raise UntranslatableError(f"expected {text!r} in {self.text!r}")
         self.i += 1
         return tok
 
     def parse(self) -> Node:
         node = self.expr()
         if self.peek() is not None:
-            raise Untranslatable(f"unexpected {self.peek()!r} in {self.text!r}")
+            raise UntranslatableError(f"unexpected {self.peek()!r} in {self.text!r}")
         return node
 
     def expr(self) -> Node:
@@ -224,11 +222,11 @@ class _Parser:
             self.take("in")
             seq = self.single()
             if self.at(","):
-                raise Untranslatable("quantifier over several variables")
+                raise UntranslatableError("quantifier over several variables")
             self.take("satisfies")
             return Quant(tok.text, var, seq, self.single())
         if tok is not None and tok.kind == "op" and tok.text == "for":
-            raise Untranslatable("for expression")
+            raise UntranslatableError("for expression")
         if tok is not None and tok.kind == "op" and tok.text == "if":
             self.take()
             self.take("(")
@@ -284,7 +282,7 @@ class _Parser:
                 self.take()
             return Cast(node, type_, castable)
         if self.at("instance", "treat"):
-            raise Untranslatable("instance of / treat as")
+            raise UntranslatableError("instance of / treat as")
         return node
 
     def unary(self) -> Node:
@@ -338,7 +336,7 @@ class _Parser:
     def step(self) -> Node:
         tok = self.peek()
         if tok is None:
-            raise Untranslatable(f"path ends early in {self.text!r}")
+            raise UntranslatableError(f"path ends early in {self.text!r}")
         if tok.kind == "op" and tok.text == "@":
             self.take()
             return Step("attribute", self.take().text, self._preds())
@@ -398,7 +396,7 @@ class _Parser:
             inner = self.expr()
             self.take(")")
             return inner if isinstance(inner, Seq) else Seq([inner])
-        raise Untranslatable(f"unexpected {tok.text!r} in {self.text!r}")
+        raise UntranslatableError(f"unexpected {tok.text!r} in {self.text!r}")
 
 
 def parse(text: str) -> Node:
@@ -457,7 +455,10 @@ class Translation:
 
 
 class _Emitter:
-    def __init__(self, prefix: str, known_functions: dict[str, str]) -> None:
+    def __init__(
+        self, prefix: str, known_functions: dict[str, str], shared: dict[str, str] | None
+    ) -> None:
+        self.shared = shared  # context-free node-sets -> global variable names
         self.hoisted: list[Hoisted] = []
         self.prefix = prefix
         self.count = 0
@@ -476,7 +477,7 @@ class _Emitter:
 
     # leaves
     def _lit(self, node: Lit) -> str:
-        return node.value if node.value[0] == "'" or "'" not in node.value[1:-1] else node.value
+        return node.value
 
     def _num(self, node: Num) -> str:
         return node.text
@@ -497,7 +498,7 @@ class _Emitter:
             return f"({self.emit(node.items[0])})"
         if not node.items:
             return "/.."  # the empty sequence as an empty node-set
-        raise Untranslatable("sequence of several values outside a membership test")
+        raise UntranslatableError("sequence of several values outside a membership test")
 
     def _if(self, node: If) -> str:
         cond = self.emit(node.cond)
@@ -518,11 +519,11 @@ class _Emitter:
             return f"number(translate({inner}, '-', ''))"
         if node.type in ("xs:string",):
             return f"string({inner})"
-        raise Untranslatable(f"cast as {node.type}")
+        raise UntranslatableError(f"cast as {node.type}")
 
     def _quant(self, node: Quant) -> str:
         if self.in_pred:
-            raise Untranslatable("quantifier inside a predicate")
+            raise UntranslatableError("quantifier inside a predicate")
         member = _membership(node)
         if member is not None:
             return self.emit(member)
@@ -548,7 +549,7 @@ class _Emitter:
         if op == "idiv":
             return f"floor(({self.emit(node.left)}) div ({self.emit(node.right)}))"
         if op == "is":
-            raise Untranslatable("node identity")
+            raise UntranslatableError("node identity")
         if op in ("and", "or"):
             return f"({self.emit(node.left)} {op} {self.emit(node.right)})"
         if op == "|":
@@ -556,7 +557,8 @@ class _Emitter:
         return f"({self.emit(node.left)} {op} {self.emit(node.right)})"
 
     def _compare(self, op: str, left: Node, right: Node) -> str:
-        for a, b, flipped in ((left, right, False), (right, left, True)):
+        for side, b, flipped in ((left, right, False), (right, left, True)):
+            a = side
             while isinstance(a, Seq) and len(a.items) == 1:
                 a = a.items[0]
             if isinstance(a, Cast) and a.type == "xs:boolean" and not a.castable:
@@ -582,7 +584,7 @@ class _Emitter:
                 base, call = mapped
                 other = _flip(op) if flipped else op
                 if not _context_free(b):
-                    raise Untranslatable("mapped call compared with a context-relative value")
+                    raise UntranslatableError("mapped call compared with a context-relative value")
                 base_x = self.emit(base)
                 self.in_pred += 1
                 try:
@@ -596,7 +598,7 @@ class _Emitter:
                 tests = " or ".join(f"{value} = {self.emit(item)}" for item in seq)
                 if op == "=":
                     return f"({tests})" if tests else "false()"
-                raise Untranslatable("!= against a sequence")
+                raise UntranslatableError("!= against a sequence")
         if op in ("=", "!=") and _numeric(left, right):
             lx, rx = self._number(left), self._number(right)
             if op == "=":
@@ -645,31 +647,47 @@ class _Emitter:
                     union = " | ".join(node.root + self._step(_as_step(a)) for a in alts)
                 else:
                     union = " | ".join(
-                        self.emit(Path(node.root, steps[:i] + [(sep, _as_step(a))])) for a in alts
+                        self.emit(Path(node.root, [*steps[:i], (sep, _as_step(a))])) for a in alts
                     )
                 tail = "".join(s + self._step(st) for s, st in steps[i + 1 :])
                 preds = "".join(self._pred(p) for p in step.preds)
                 return f"({union}){preds}{tail}"
             parts.append(sep + self._step(step))
+        if node.root and self.shared is not None:
+            # /a/b[p]/c: share /a/b[p]/c itself, and the first step's nodes inside it.
+            head = self._shared(node.root + parts[0].split("[", 1)[0])
+            if head.startswith("$") and "[" in parts[0] and _plain_preds(steps[0][1]):
+                parts[0] = head + "[" + parts[0].split("[", 1)[1]
+                return "".join(parts)
+            if head.startswith("$") and "[" not in parts[0]:
+                return head + "".join(parts[1:])
         return prefix + "".join(parts)
+
+    def _shared(self, xpath: str) -> str:
+        """A context-free node-set, computed once per document as a global variable."""
+        if self.shared is None or re.search(r"\$(?!d\d)", xpath) or "current()" in xpath:
+            return xpath
+        name = self.shared.get(xpath)
+        if name is None:
+            name = self.shared[xpath] = f"d{len(self.shared)}"
+        return "$" + name
 
     def _mapped(self, base: Path, sep: str, call: Call) -> str:
         name = call.name
-        if name in _VALUE_CASTS or name in ("string", "xs:string"):
-            if len(call.args) == 1:
-                arg = call.args[0]
-                if isinstance(arg, Ctx):
-                    return self.emit(base)
-                if isinstance(arg, Path) and arg.root == "":
-                    return self.emit(
-                        Path(base.root, base.steps + [(sep, *_first(arg))] + arg.steps[1:])
-                    )
+        if (name in _VALUE_CASTS or name in ("string", "xs:string")) and len(call.args) == 1:
+            arg = call.args[0]
+            if isinstance(arg, Ctx):
+                return self.emit(base)
+            if isinstance(arg, Path) and arg.root == "":
+                return self.emit(
+                    Path(base.root, [*base.steps, (sep, arg.steps[0][1]), *arg.steps[1:]])
+                )
         # f(args) over a base with at most one node: rebase the arguments' relative paths.
         base_x = self.emit(base)
         if sep == "//":
-            raise Untranslatable("function mapped over //")
+            raise UntranslatableError("function mapped over //")
         saved = self.base
-        self.base = base_x if saved is None or base_x.startswith(("$", "/")) else base_x
+        self.base = base_x
         try:
             return self.emit(call)
         finally:
@@ -718,7 +736,10 @@ class _Emitter:
     # functions
     def _call(self, node: Call) -> str:
         name, args = node.name, node.args
-        emitted = lambda i: self.emit(args[i])  # noqa: E731
+
+        def emitted(i: int) -> str:
+            return self.emit(args[i])
+
         if name in ("xs:decimal", "xs:double", "xs:float", "xs:integer"):
             # XPath 1.0 number() refuses a leading '+', which xs:decimal accepts.
             value = emitted(0) if args else self._ctx(Ctx())
@@ -755,11 +776,7 @@ class _Emitter:
             return f"{name}({', '.join(self.emit(a) for a in args)})"
         if name in self.functions:
             return f"{self.functions[name]}({', '.join(self.emit(a) for a in args)})"
-        raise Untranslatable(f"function {name}()")
-
-
-def _first(path: Path) -> tuple[Node]:
-    return (path.steps[0][1],)
+        raise UntranslatableError(f"function {name}()")
 
 
 def _as_step(node: Node) -> Node:
@@ -767,12 +784,12 @@ def _as_step(node: Node) -> Node:
         return node.steps[0][1]
     if isinstance(node, Step):
         return node
-    raise Untranslatable("union of non-steps inside a path")
+    raise UntranslatableError("union of non-steps inside a path")
 
 
 def _union_members(seq: Seq) -> list[Node]:
     if len(seq.items) != 1:
-        raise Untranslatable("sequence inside a path")
+        raise UntranslatableError("sequence inside a path")
     out: list[Node] = []
 
     def walk(n: Node) -> None:
@@ -858,6 +875,24 @@ def _booleanish(node: Node) -> bool:
     return isinstance(node, Quant)
 
 
+def _plain_preds(step: Node) -> bool:
+    """Predicates that do not depend on position (so they filter a shared node-set alike)."""
+    preds = step.preds if isinstance(step, (Step, Filter)) else []
+    return all(not isinstance(p, Num) and not _uses_position(p) for p in preds)
+
+
+def _uses_position(node: Node) -> bool:
+    if isinstance(node, Call):
+        return node.name in ("position", "last") or any(_uses_position(a) for a in node.args)
+    if isinstance(node, Bin):
+        return _uses_position(node.left) or _uses_position(node.right)
+    if isinstance(node, (Neg,)):
+        return _uses_position(node.operand)
+    if isinstance(node, Seq):
+        return any(_uses_position(i) for i in node.items)
+    return False
+
+
 def _flip(op: str) -> str:
     return {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
 
@@ -872,7 +907,7 @@ def _boolean_value(node: Node) -> bool:
 
 
 def _is_nodeish(node: Node) -> bool:
-    return isinstance(node, (Path, Filter)) or (isinstance(node, Var))
+    return isinstance(node, (Path, Filter, Var))
 
 
 def _mapped_call(node: Node) -> tuple[Path, Call] | None:
@@ -905,9 +940,12 @@ def _context_free(node: Node) -> bool:
 
 
 def _literal_seq(node: Node) -> list[Node] | None:
-    if isinstance(node, Seq) and len(node.items) != 1:
-        if all(isinstance(i, (Lit, Num)) for i in node.items):
-            return node.items
+    if (
+        isinstance(node, Seq)
+        and len(node.items) != 1
+        and all(isinstance(i, (Lit, Num)) for i in node.items)
+    ):
+        return node.items
     return None
 
 
@@ -925,7 +963,7 @@ def _strip_value_cast(node: Node) -> tuple[Node, bool]:
                 if isinstance(arg, Ctx):
                     return Path(node.root, base), True
                 if isinstance(arg, Path) and arg.root == "":
-                    return Path(node.root, base + [(sep, arg.steps[0][1])] + arg.steps[1:]), True
+                    return Path(node.root, [*base, (sep, arg.steps[0][1]), *arg.steps[1:]]), True
     return node, False
 
 
@@ -950,13 +988,17 @@ def _membership(node: Quant) -> Node | None:
 
 
 def translate(
-    text: str, *, prefix: str = "h", functions: dict[str, str] | None = None
+    text: str,
+    *,
+    prefix: str = "h",
+    functions: dict[str, str] | None = None,
+    shared: dict[str, str] | None = None,
 ) -> Translation:
     """The XPath 1.0 form of ``text`` and the quantifiers to compute before it.
 
     Raises:
-        Untranslatable: ``text`` uses XPath 2.0 this translator does not render.
+        UntranslatableError: ``text`` uses XPath 2.0 this translator does not render.
     """
-    emitter = _Emitter(prefix, functions or {})
+    emitter = _Emitter(prefix, functions or {}, shared)
     xpath = emitter.emit(parse(text))
     return Translation(xpath, emitter.hoisted)

@@ -1,0 +1,202 @@
+"""The native business-rule engine: EN 16931 (UBL, CII) and Peppol BIS Billing 3 at ingest speed.
+
+The official Schematron of each rule set is compiled once per process (on first use) into
+one XSLT 1.0 stylesheet (:mod:`fourflow.adapters.documents.schematron`), which libxslt runs
+over the tree the reader already parsed: no serialisation, no second parse, no JVM. Rule id,
+text and flag are the Schematron's own; each failure names the offending node's path.
+Agreement with the official XSLT (run by Saxon, :mod:`fourflow.adapters.documents.en16931`)
+is checked rule by rule by the tests (``tests/documents/test_rule_engine_agreement.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
+from fourflow.adapters.documents.registry import ValidationIssue
+from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
+from fourflow.domain.errors import FourFlowError
+
+
+class RuleSet(StrEnum):
+    """The rule sets the engine applies."""
+
+    EN16931_UBL = "en16931-ubl"
+    EN16931_CII = "en16931-cii"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetSource:
+    """Where a rule set's official Schematron is, and what it is.
+
+    Attributes:
+        title: the rule set's name.
+        version: the release of the official artefacts.
+        parts: the Schematron's path inside the standards directory.
+    """
+
+    title: str
+    version: str
+    parts: tuple[str, ...]
+
+
+SOURCES: dict[RuleSet, RuleSetSource] = {
+    RuleSet.EN16931_UBL: RuleSetSource(
+        "EN 16931 business rules, UBL syntax binding (CEN/TC 434)",
+        "1.3.16",
+        (
+            "en16931",
+            "validation",
+            "ubl",
+            "schematron",
+            "preprocessed",
+            "EN16931-UBL-validation-preprocessed.sch",
+        ),
+    ),
+    RuleSet.EN16931_CII: RuleSetSource(
+        "EN 16931 business rules, UN/CEFACT CII syntax binding (CEN/TC 434)",
+        "1.3.16",
+        (
+            "en16931",
+            "validation",
+            "cii",
+            "schematron",
+            "preprocessed",
+            "EN16931-CII-validation-preprocessed.sch",
+        ),
+    ),
+}
+
+
+class RulesUnavailableError(FourFlowError, RuntimeError):
+    """A rule set could not be compiled (its Schematron is missing or unreadable)."""
+
+
+@cache
+def compiled(path: Path) -> CompiledSchematron:
+    """The compiled form of the Schematron at ``path`` (once per process)."""
+    try:
+        return compile_schematron(path)
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise RulesUnavailableError(f"cannot compile the rules in {path}: {exc}") from None
+
+
+class RuleEngine:
+    """Applies the compiled rule sets to parsed documents (thread-safe).
+
+    Each thread gets its own libxslt stylesheet objects: a transformation then needs no lock
+    and runs without the GIL, so reading threads check documents in parallel.
+    """
+
+    def __init__(self, standards_dir: Path) -> None:
+        self._dir = standards_dir
+        self._local = threading.local()
+
+    def path_of(self, rule_set: RuleSet) -> Path:
+        """The Schematron a rule set is compiled from."""
+        path = self._dir.joinpath(*SOURCES[rule_set].parts)
+        if not path.is_file():
+            raise RulesUnavailableError(f"{path} is missing from the standards directory")
+        return path
+
+    def compiled(self, rule_set: RuleSet) -> CompiledSchematron:
+        """The compiled rule set (its asserts, and the XSLT it runs)."""
+        return compiled(self.path_of(rule_set))
+
+    def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT]:
+        sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT]] | None = getattr(
+            self._local, "sheets", None
+        )
+        if sheets is None:
+            sheets = self._local.sheets = {}
+        found = sheets.get(rule_set)
+        if found is None:
+            rules = self.compiled(rule_set)
+            found = sheets[rule_set] = (rules, _xslt(rules.xslt))
+        return found
+
+    def prepare(self, *rule_sets: RuleSet) -> None:
+        """Compile ``rule_sets`` now for this thread (the first check would do it anyway)."""
+        for rule_set in rule_sets or tuple(RuleSet):
+            self._stylesheet(rule_set)
+
+    def check(self, document: etree._Element, rule_set: RuleSet) -> list[ValidationIssue]:
+        """The rules of ``rule_set`` that ``document`` breaks or is warned about."""
+        rules, xslt = self._stylesheet(rule_set)
+        tree = document.getroottree() if document.getparent() is None else _own_tree(document)
+        report = str(xslt(tree))
+        issues: list[ValidationIssue] = []
+        for line in report.splitlines():
+            number, _, location = line.partition("\t")
+            a = rules.asserts[int(number)]
+            issues.append(ValidationIssue(a.rule, a.flag, a.text, location))
+        return issues
+
+
+@cache
+def _sheet_document(text: str) -> etree._Element:
+    return etree.fromstring(text.encode("utf-8"))
+
+
+def _xslt(text: str) -> etree.XSLT:
+    return etree.XSLT(_sheet_document(text))
+
+
+def _own_tree(element: etree._Element) -> etree._ElementTree:
+    """A document of its own for an element inside another (e.g. a test case's invoice)."""
+    return etree.ElementTree(etree.fromstring(etree.tostring(element)))
+
+
+def fired(issues: list[ValidationIssue]) -> dict[str, str]:
+    """Each rule id that fired, mapped to its flag (``fatal`` beats ``warning``)."""
+    out: dict[str, str] = {}
+    for issue in issues:
+        if out.get(issue.rule) != "fatal":
+            out[issue.rule] = issue.flag
+    return out
+
+
+_SYNTAX_RULES = {"ubl": (RuleSet.EN16931_UBL,), "cii": (RuleSet.EN16931_CII,)}
+
+
+class InvoiceRules:
+    """The rules ingest applies to an invoice or credit note of one syntax (``ubl``/``cii``)."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.engine = engine
+
+    def check_invoice(self, root: etree._Element, syntax: str) -> list[ValidationIssue]:
+        """Every rule of the syntax's rule sets that ``root`` breaks or is warned about."""
+        issues: list[ValidationIssue] = []
+        for rule_set in _SYNTAX_RULES[syntax]:
+            issues.extend(self.engine.check(root, rule_set))
+        return issues
+
+
+def enforce(
+    rules: InvoiceRules | None, root: etree._Element, syntax: str, source: str
+) -> tuple[dict[str, str], ...]:
+    """Refuse ``root`` if it breaks a fatal rule; return the warnings as findings.
+
+    Raises:
+        DocumentRejectedError: one problem per fatal failure: the rule id as its code, the
+            rule's text, the offending element's path.
+    """
+    if rules is None:
+        return ()
+    issues = rules.check_invoice(root, syntax)
+    fatal = [i for i in issues if i.flag == "fatal"]
+    if fatal:
+        raise DocumentRejectedError(
+            [Problem(i.rule, f"{source}: {i.message}", i.location) for i in fatal]
+        )
+    return tuple(
+        {"code": i.rule, "flag": i.flag, "message": i.message, "location": i.location}
+        for i in issues
+    )

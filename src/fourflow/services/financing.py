@@ -9,18 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fourflow.domain.debt import Holding
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.domain.parties import Role
 from fourflow.services import credit, fraud
 from fourflow.services.common import get_holding, get_item, get_org, new_id, refuse_if_disputed
-from fourflow.services.ports import Ledger, UnitOfWorkFactory
+from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
 
 STATUS = {
     Outcome.APPROVE: FinancingStatus.APPROVED,
     Outcome.DECLINE: FinancingStatus.DECLINED,
     Outcome.REFER: FinancingStatus.REFERRED,
 }
+
+
+def refuse_if_financed(uow: UnitOfWork, holding: Holding) -> None:
+    """ConflictError when the holding already has an approved or active financing."""
+    live = uow.financings.by_holding(holding.id)
+    if live is not None and live.status in credit.ACTIVE:
+        raise ConflictError(
+            f"holding {holding.id} is already financed: financing {live.id} by bank "
+            f"{live.bank_id} is {live.status.value}"
+        )
+    if holding.locked:
+        raise ConflictError(
+            f"holding {holding.id} is already pledged to bank {holding.pledge_bank_id}"
+        )
 
 
 def request_financing(
@@ -49,13 +64,15 @@ def request_financing(
             uow_factory=uow_factory, ledger=ledger, trade_id=trade_id, presenter_id=bank_id
         ).presented_elsewhere
     with uow_factory() as uow:
-        # One decision per bank at a time: its limits are read and used in one transaction.
+        # Locks, always in this order (docs/architecture.md, "Concurrency"): the bank's limits,
+        # read and used in one transaction; then the holding's row, so of two requests on one
+        # holding the second waits and then sees the first one's decision.
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)
+        uow.items.lock_holding(holding_id)
         holding = get_holding(uow, holding_id)
         if holding.holder_id != actor_id:
             raise PermissionDeniedError(f"holding {holding_id} is not held by {actor_id}")
-        if holding.locked:
-            raise ConflictError(f"holding {holding_id} is already pledged")
+        refuse_if_financed(uow, holding)
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")

@@ -171,6 +171,7 @@ def issue_item(
 
 
 def _movable(uow: UnitOfWork, holding_id: str, actor_id: str, amount: int) -> Holding:
+    uow.items.lock_holding(holding_id)  # one split or transfer of a holding at a time
     holding = get_holding(uow, holding_id)
     if holding.holder_id != actor_id:
         raise PermissionDeniedError(f"holding {holding_id} is not held by {actor_id}")
@@ -532,6 +533,7 @@ def pay(
     if method not in _PAYMENT_METHODS:
         raise DomainValueError(f"payment method {method!r} is not one of {list(_PAYMENT_METHODS)}")
     with uow_factory() as uow:
+        uow.items.lock_item(item_id)  # one payment on an item at a time: routing reads it
         item = get_item(uow, item_id)
         if is_cancelled(uow, item_id):
             raise ConflictError(f"debt item {item_id} is cancelled")

@@ -604,6 +604,11 @@ class _Emitter:
             if op == "=":
                 return f"(({lx}) - ({rx}) <= {_EPSILON} and ({rx}) - ({lx}) <= {_EPSILON})"
             return f"(({lx}) - ({rx}) > {_EPSILON} or ({rx}) - ({lx}) > {_EPSILON})"
+        if op in ("<", ">", "<=", ">=") and _numeric(left, right):
+            # strictly less: less by more than the rounding error; at most: not more by it.
+            lx, rx = self._number(left), self._number(right)
+            margin = {"<": "-", ">": "+", "<=": "+", ">=": "-"}[op]
+            return f"({lx}) {op} ({rx}) {margin} {_EPSILON}"
         return f"{self.emit(left)} {op} {self.emit(right)}"
 
     def _number(self, node: Node) -> str:

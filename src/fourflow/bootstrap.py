@@ -22,20 +22,26 @@ import structlog
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
-from fourflow.adapters.crypto.signatures import verify_signature
+from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
 from fourflow.adapters.documents import standards
 from fourflow.adapters.documents.business_rules import InvoiceRules, RuleEngine
+from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.registry import DetectingReader
+from fourflow.adapters.documents.validation import DocumentValidation, validate_document
+from fourflow.adapters.documents.writers.output import DirectorySink
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.parties import Organisation, Role
+from fourflow.risk.bootstrap import Collector, HistorySource
+from fourflow.risk.features import InvoiceFacts
 from fourflow.services import onboarding
 from fourflow.services.ports import Clock, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader, SignatureVerifier
+from fourflow.simulation.generator import Simulation, SimulationParams
 
 log = structlog.get_logger("fourflow.bootstrap")
 
@@ -138,6 +144,34 @@ class Settings:
         return self.database_url
 
 
+def simulated_history(
+    *, seed: int, trades: int, scenario: str = "manufacturing", months: int = 18
+) -> list[InvoiceFacts]:
+    """The cold-start history (``risk.bootstrap.HistorySource``): a clean simulated platform.
+
+    Its invoices with payments, credit notes, deliveries and disputes; the only way production
+    code reaches the simulator.
+    """
+    sink = Collector()
+    params = SimulationParams(
+        seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months,
+        disputes=True,
+    )  # fmt: skip
+    Simulation(params, sink).run()
+    return sink.facts(scenario)
+
+
+def simulation_output(out: Path) -> DirectorySink:
+    """The simulator's output directory writer (``fourflow simulate``; docs/simulator.md)."""
+    return DirectorySink(out)
+
+
+def parse_json(raw: bytes, source: str) -> object:
+    """Parse a JSON file given by a user (a column mapping ...) strictly and safely."""
+    value: object = load_json(raw, source)
+    return value
+
+
 class SystemClock:
     """The real date and time (UTC)."""
 
@@ -156,6 +190,8 @@ class Platform:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        #: Where the cold-start model's history comes from (services/credit.py).
+        self.cold_start: HistorySource = simulated_history
         settings.home.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
@@ -226,6 +262,7 @@ class Platform:
                 artifacts_home=self.settings.home,
                 managed_node=self.managed_node,
             )
+            ledger.client.confirmations = self.settings.confirmations
             with self.uow_factory() as uow:
                 stored = uow.settings.get(self._contracts_key(ledger))
             if stored is not None:
@@ -320,6 +357,14 @@ class Platform:
             self._rules = InvoiceRules(RuleEngine(standards.standards_dir()))
         return self._rules
 
+    def sign(
+        self, raw: bytes, org_id: str, *, sm2_private_key: str | None = None
+    ) -> dict[str, str]:
+        """A detached signature of ``raw`` by the organisation's key (or the given SM2 key)."""
+        if sm2_private_key:
+            return sign_sm2(sm2_private_key, raw)
+        return sign_secp256k1(self.keystore.private_key(org_id), raw)
+
     @property
     def verifier(self) -> SignatureVerifier:
         """Verifies document signatures (secp256k1 EIP-191 and SM2)."""
@@ -355,4 +400,15 @@ def open_platform(settings: Settings | None = None) -> Platform:
     return Platform(settings or Settings.from_env())
 
 
-__all__ = ["ConflictError", "NotInitialisedError", "Platform", "Settings", "open_platform"]
+__all__ = [
+    "ConflictError",
+    "DocumentValidation",
+    "NotInitialisedError",
+    "Platform",
+    "Settings",
+    "open_platform",
+    "parse_json",
+    "simulated_history",
+    "simulation_output",
+    "validate_document",
+]

@@ -1,9 +1,22 @@
-"""A JSON-RPC client for one EVM node: local signing, per-sender nonces, receipts, reverts.
+"""A JSON-RPC client for EVM nodes: local signing, per-sender nonces, receipts, reverts.
 
-Works the same against anvil and a Besu/GoQuorum consortium node: it uses only standard
-``eth_*`` methods, legacy (type 0) transactions and the node's own gas price (0 on free-gas
-networks). One process should be the only sender for each key it holds; a nonce clash with
-another sender is detected and resynchronised, not prevented.
+Works the same against anvil, a go-ethereum Clique network and a Besu/GoQuorum consortium: it
+uses only standard ``eth_*`` methods, legacy (type 0) transactions and the node's own gas price
+(0 on free-gas networks). One process should be the only sender for each key it holds; a nonce
+clash with another sender is detected and resynchronised, not prevented.
+
+On a consortium network (``url`` lists several nodes, comma-separated):
+
+* **failover**: requests go to one healthy node; when it stops answering the client moves to
+  the next one that answers, takes every sender's nonce again from that node's ``pending``
+  count and gives it every transaction still unmined;
+* **broadcast**: each signed transaction is sent to every node that answers (geth admits
+  zero-price transactions from its own JSON-RPC only, and a node that dies with a transaction
+  in its pool must not lose it);
+* **confirmation depth**: with ``confirmations = N`` a transaction counts as mined only when
+  its block is N blocks deep in the node's canonical chain (Clique has no finality). A
+  transaction whose block left the canonical chain (a reorganisation) is sent again, with the
+  same signed bytes, nonce and op id, and waited for anew; ``reorgs`` counts such returns.
 """
 
 from __future__ import annotations
@@ -34,6 +47,8 @@ _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _NONCE_CLASH = ("nonce too low", "replacement transaction underpriced", "nonce has already")
 _KNOWN_TX = ("already known", "known transaction", "already imported")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+HEALTH_TIMEOUT = 3.0  # seconds for a health check or a broadcast to a secondary node
+DOWN_FOR = 5.0  # seconds a node that failed is skipped before it is tried again
 
 
 class RpcError(ChainError):
@@ -71,6 +86,7 @@ class Receipt:
     Attributes:
         tx_hash: 0x-hex transaction hash.
         block_number: block it was mined in.
+        block_hash: that block's hash (0x-hex; empty where the node gave none).
         status: 1 success, 0 reverted.
         contract_address: the created contract, for deployments.
         gas_used: gas the transaction used.
@@ -83,6 +99,7 @@ class Receipt:
     contract_address: str | None
     gas_used: int
     logs: tuple[Mapping[str, Any], ...]
+    block_hash: str = ""
 
     @classmethod
     def from_rpc(cls, raw: Mapping[str, Any]) -> Receipt:
@@ -94,6 +111,7 @@ class Receipt:
             contract_address=raw.get("contractAddress"),
             gas_used=int(raw.get("gasUsed", "0x0"), 16),
             logs=tuple(raw.get("logs", ())),
+            block_hash=str(raw.get("blockHash") or ""),
         )
 
 
@@ -119,9 +137,28 @@ class NonceManager:
         with self._lock:
             self._next.pop(address, None)
 
+    def resync_all(self) -> None:
+        """Forget every local count (after a failover: the new node's pool is the truth)."""
+        with self._lock:
+            self._next.clear()
+
+
+def _session(url: str) -> requests.Session:
+    session = requests.Session()
+    # A loopback node must never be reached through a proxy from the environment.
+    session.trust_env = urlparse(url).hostname not in _LOOPBACK
+    return session
+
 
 class ChainClient:
-    """Standard Ethereum JSON-RPC over HTTP, with local signing and nonce management."""
+    """Standard Ethereum JSON-RPC over HTTP, with local signing and nonce management.
+
+    Args:
+        url: one node's JSON-RPC URL, or several separated by commas (failover, broadcast).
+        receipt_timeout: seconds to wait for transactions to be mined (and confirmed).
+        request_timeout: seconds for one JSON-RPC request to the active node.
+        confirmations: blocks needed on top of a transaction's block (see the module).
+    """
 
     def __init__(
         self,
@@ -129,49 +166,136 @@ class ChainClient:
         *,
         receipt_timeout: float = RECEIPT_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
+        confirmations: int = 0,
     ) -> None:
-        self.url = url
+        self.urls = [u.strip() for u in url.split(",") if u.strip()]
+        if not self.urls:
+            raise NodeError("no chain node URL given")
         self.receipt_timeout = receipt_timeout
-        session = requests.Session()
-        # A loopback node must never be reached through a proxy from the environment.
-        session.trust_env = urlparse(url).hostname not in _LOOPBACK
-        self.w3 = Web3(
-            HTTPProvider(url, request_kwargs={"timeout": request_timeout}, session=session)
-        )
+        self.confirmations = confirmations
+        self._w3s = [
+            Web3(HTTPProvider(u, request_kwargs={"timeout": request_timeout}, session=_session(u)))
+            for u in self.urls
+        ]
+        self._probes = [
+            HTTPProvider(u, request_kwargs={"timeout": HEALTH_TIMEOUT}, session=_session(u))
+            for u in self.urls
+        ]
+        self._active = 0
+        self._down_until = [0.0] * len(self.urls)
+        self._switch = threading.Lock()
+        self.failovers = 0
+        self.reorgs = 0
         self.nonces = NonceManager(self)
         self._chain_id: int | None = None
         self._gas_price: int | None = None
         self._anvil: bool | None = None
         self._unmined: dict[str, bytes] = {}  # signed bytes of sent transactions, by hash
 
+    @property
+    def url(self) -> str:
+        """The URL of the node requests go to now."""
+        return self.urls[self._active]
+
+    @property
+    def w3(self) -> Web3:
+        """The web3 object of the active node."""
+        return self._w3s[self._active]
+
     # ----------------------------------------------------------------- raw JSON-RPC
 
     def request(self, method: str, params: Sequence[Any] = ()) -> Any:
-        """One JSON-RPC call; returns its result or raises ``RpcError``/``NodeError``."""
-        try:
-            response = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
-        except (requests.RequestException, OSError) as exc:
-            raise NodeError(f"chain node at {self.url} is unreachable: {exc}") from exc
-        if "error" in response:
-            raise RpcError(method, response["error"])
-        return response.get("result")
+        """One JSON-RPC call; returns its result or raises ``RpcError``/``NodeError``.
+
+        When the active node does not answer, fails over to the next that does and retries.
+        """
+        for _ in range(len(self.urls)):
+            active = self._active
+            try:
+                response = self._w3s[active].provider.make_request(
+                    method,  # type: ignore[arg-type]
+                    list(params),
+                )
+            except (requests.RequestException, OSError) as exc:
+                self._fail_over(active, exc)
+                continue
+            if "error" in response:
+                raise RpcError(method, response["error"])
+            return response.get("result")
+        raise NodeError(f"no chain node answers (tried {', '.join(self.urls)})")
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         """Several JSON-RPC calls in one HTTP request; each result or its ``RpcError``."""
         if not calls:
             return []
-        try:
-            responses = self.w3.provider.make_batch_request(  # type: ignore[attr-defined]
-                [(method, list(params)) for method, params in calls]
-            )
-        except (requests.RequestException, OSError) as exc:
-            raise NodeError(f"chain node at {self.url} is unreachable: {exc}") from exc
+        for _ in range(len(self.urls)):
+            active = self._active
+            try:
+                responses = self._w3s[active].provider.make_batch_request(  # type: ignore[attr-defined]
+                    [(method, list(params)) for method, params in calls]
+                )
+                break
+            except (requests.RequestException, OSError) as exc:
+                self._fail_over(active, exc)
+        else:
+            raise NodeError(f"no chain node answers (tried {', '.join(self.urls)})")
         if not isinstance(responses, list):
             raise RpcError("batch", responses.get("error", {"message": str(responses)}))
         return [
             RpcError(method, r["error"]) if "error" in r else r.get("result")
             for (method, _), r in zip(calls, responses, strict=True)
         ]
+
+    # ----------------------------------------------------------------- several nodes
+
+    def _fail_over(self, failed: int, exc: BaseException) -> None:
+        """The node at index ``failed`` did not answer: move to the next one that does."""
+        with self._switch:
+            if self._active != failed:  # another thread moved on already
+                return
+            self._down_until[failed] = time.monotonic() + DOWN_FOR
+            for step in range(1, len(self.urls)):
+                candidate = (failed + step) % len(self.urls)
+                if self._healthy(candidate):
+                    self._active = candidate
+                    self.failovers += 1
+                    break
+            else:
+                raise NodeError(f"chain node at {self.urls[failed]} is unreachable: {exc}")
+        # The new node's pool is the truth for nonces; it gets every transaction not mined yet.
+        self.nonces.resync_all()
+        self._broadcast(list(self._unmined.values()), only=[self._active])
+
+    def _healthy(self, index: int) -> bool:
+        """True when node ``index`` answers ``eth_blockNumber`` within the health timeout."""
+        try:
+            answer = self._probes[index].make_request("eth_blockNumber", [])  # type: ignore[arg-type]
+        except (requests.RequestException, OSError):
+            self._down_until[index] = time.monotonic() + DOWN_FOR
+            return False
+        return "result" in answer
+
+    def health(self) -> list[tuple[str, bool]]:
+        """Each node's URL and whether it answers now."""
+        return [(u, self._healthy(i)) for i, u in enumerate(self.urls)]
+
+    def _broadcast(self, raws: Sequence[bytes], *, only: Sequence[int] | None = None) -> None:
+        """Send signed transactions to the other nodes (or ``only`` these), ignoring errors."""
+        if not raws:
+            return
+        targets = only if only is not None else range(len(self.urls))
+        now = time.monotonic()
+        for index in targets:
+            if (only is None and index == self._active) or self._down_until[index] > now:
+                continue
+            calls = [("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws]
+            for start in range(0, len(calls), SEND_BATCH):
+                try:
+                    chunk: Any = calls[start : start + SEND_BATCH]
+                    self._probes[index].make_batch_request(chunk)
+                except (requests.RequestException, OSError):
+                    self._down_until[index] = time.monotonic() + DOWN_FOR
+                    break
 
     # ----------------------------------------------------------------- node facts
 
@@ -181,6 +305,14 @@ class ChainClient:
         if self._chain_id is None:
             self._chain_id = int(self.request("eth_chainId"), 16)
         return self._chain_id
+
+    def use_gas_price(self, price: int | None) -> None:
+        """Sign with ``price`` (wei) instead of the node's suggestion; None asks the node.
+
+        geth suggests 1 gwei even where blocks have base fee 0 and signers mine at price 0
+        (FourFlow's Clique network): its free-gas setting is passed here.
+        """
+        self._gas_price = price
 
     def gas_price(self) -> int:
         """The node's gas price (asked once; 0 on a free-gas consortium network)."""
@@ -277,9 +409,11 @@ class ChainClient:
             self._unmined[tx_hash] = raw
             try:
                 self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+                self._broadcast([raw])
                 return tx_hash
             except RpcError as exc:
                 if _is_known(exc):
+                    self._broadcast([raw])
                     return tx_hash
                 del self._unmined[tx_hash]
                 self.nonces.resync(account.address)
@@ -313,6 +447,8 @@ class ChainClient:
                     hashes.append(self._recover(account, tx, nonce, raw, answer))
                 else:
                     hashes.append(tx_hash)
+            if len(self.urls) > 1:
+                self._broadcast([raw for *_, raw, _ in chunk])
         self._mine_now()
         return hashes
 
@@ -355,23 +491,41 @@ class ChainClient:
         deadline = time.monotonic() + (timeout or self.receipt_timeout)
         waiting = list(dict.fromkeys(tx_hashes))
         found: dict[str, Receipt] = {}
+        seen: dict[str, Receipt] = {}  # mined but not yet deep enough
         pause, progress = 0.005, time.monotonic()
         while waiting:
             before = len(found)
-            results = self.batch([("eth_getTransactionReceipt", [h]) for h in waiting])
+            calls: list[tuple[str, Sequence[Any]]] = [
+                ("eth_getTransactionReceipt", [h]) for h in waiting
+            ]
+            if self.confirmations:
+                calls.append(("eth_blockNumber", []))
+            results = self.batch(calls)
+            head = int(results.pop(), 16) if self.confirmations else 0
             for tx_hash, raw in zip(waiting, results, strict=True):
                 if isinstance(raw, RpcError):
                     raise raw
-                if raw:
-                    found[tx_hash] = Receipt.from_rpc(raw)
+                receipt = Receipt.from_rpc(raw) if raw else None
+                earlier = seen.get(tx_hash)
+                if earlier is not None and (
+                    receipt is None or receipt.block_hash != earlier.block_hash
+                ):
+                    self._reorganised(tx_hash, earlier)
+                    seen.pop(tx_hash)
+                if receipt is None:
+                    continue
+                if not self.confirmations or head - receipt.block_number >= self.confirmations:
+                    found[tx_hash] = receipt
                     self._unmined.pop(tx_hash, None)
+                else:
+                    seen[tx_hash] = receipt
             if len(found) > before:
                 pause, progress = 0.005, time.monotonic()
             waiting = [h for h in waiting if h not in found]
             if not waiting or time.monotonic() > deadline:
                 break
-            if time.monotonic() - progress > STALL:
-                self._nudge(waiting)
+            if time.monotonic() - progress > STALL * (1 + self.confirmations):
+                self._nudge([h for h in waiting if h not in seen])
                 progress = time.monotonic()
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
@@ -388,7 +542,22 @@ class ChainClient:
         """
         raws = [self._unmined[h] for h in waiting if h in self._unmined]
         self.batch([("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws])
+        self._broadcast(raws)
         self._mine_now()
+
+    def _reorganised(self, tx_hash: str, earlier: Receipt) -> None:
+        """A transaction's block left the canonical chain: send the same bytes again.
+
+        The signed bytes are kept until the transaction is confirmed; the node usually puts a
+        reorganised transaction back in its pool itself, and sending it again is harmless.
+        """
+        self.reorgs += 1
+        raw = self._unmined.get(tx_hash)
+        if raw is None:
+            return
+        with contextlib.suppress(ChainError):
+            self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        self._broadcast([raw])
 
     def _mine_now(self) -> None:
         """On anvil, mine every ready transaction in one block now.

@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.fourflow-installed
 NODE_STAMP := node_modules/.fourflow-installed
 export FOURFLOW_PROJECT_ROOT := $(CURDIR)
 
-.PHONY: all setup demo test bench lint typecheck fmt clean lock
+.PHONY: all setup demo test bench lint typecheck fmt clean lock geth
 
 all: test
 
@@ -37,7 +37,15 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
-test: setup lint typecheck
+# go-ethereum v1.13.15 for the consortium tests, built once with Go into a cache outside the tree.
+GETH_DIR := $(HOME)/.cache/fourflow/geth-v1.13.15
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+
+geth:
+	@test -x $(GETH_DIR)/geth || ! test -x $(GO) || GOFLAGS= GOBIN=$(GETH_DIR) $(GO) install \
+		-ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v1.13.15
+
+test: setup lint typecheck geth
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: setup

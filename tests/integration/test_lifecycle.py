@@ -103,7 +103,7 @@ def _pass_and_pledge(s: Story) -> tuple[items.Holding, items.Holding, int, dt.da
     s.relay()
     pledge_day = s.item.issue_date + dt.timedelta(days=5)
     fin = financing.request_financing(
-        uow_factory=s.p.uow_factory, holding_id=to_tier2.id,
+        uow_factory=s.p.uow_factory, cold_start=s.p.cold_start, holding_id=to_tier2.id,
         bank_id=s.org["bank"].id, amount=270_000 * YUAN, actor_id=s.org["tier2"].id,
         as_of=pledge_day,
     )  # fmt: skip
@@ -135,6 +135,7 @@ def test_worked_example_routes_the_bank_first_then_the_holders(
     payer = bank if method == "attested" else s.org["core"].id
     pay1 = s.item.maturity_date - dt.timedelta(days=30)
     first = items.pay(
+        ledger=platform.require_contracts(),
         uow_factory=platform.uow_factory, item_id=s.item.id, amount=500_000 * YUAN,
         value_date=pay1, reference=f"CAMT054-{uuid.uuid4().hex[:6]}-1", payer_id=payer,
         method=method,
@@ -150,6 +151,7 @@ def test_worked_example_routes_the_bank_first_then_the_holders(
 
     pay2 = s.item.maturity_date
     second = items.pay(
+        ledger=platform.require_contracts(),
         uow_factory=platform.uow_factory, item_id=s.item.id, amount=500_000 * YUAN,
         value_date=pay2, reference=f"CAMT054-{uuid.uuid4().hex[:6]}-2", payer_id=payer,
         method=method,
@@ -207,6 +209,7 @@ def test_a_payment_reference_is_recorded_once(platform: Platform) -> None:
     s = _story(platform)
     reference = f"CAMT054-{uuid.uuid4().hex[:6]}"
     kwargs = dict(
+        ledger=platform.require_contracts(),
         uow_factory=platform.uow_factory, item_id=s.item.id, amount=1_000 * YUAN,
         value_date=s.item.issue_date + dt.timedelta(days=10), reference=reference,
         payer_id=s.org["core"].id, method="debtor",
@@ -238,6 +241,7 @@ def test_default_passes_the_pledged_holding_to_the_bank(platform: Platform) -> N
 
     # A late payment still routes: the bank now holds tier 2's part outright.
     late = items.pay(
+        ledger=platform.require_contracts(),
         uow_factory=platform.uow_factory, item_id=s.item.id, amount=100_000 * YUAN,
         value_date=s.today - dt.timedelta(days=1), reference=f"LATE-{uuid.uuid4().hex[:6]}",
         payer_id=s.org["core"].id, method="debtor",
@@ -282,6 +286,7 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
     with pytest.raises(items.ConflictError, match="disputed"):
         financing.request_financing(
             uow_factory=platform.uow_factory, holding_id=first.id, bank_id=s.org["bank"].id,
+            cold_start=platform.cold_start,
             amount=100_000 * YUAN, actor_id=tier1, as_of=day,
         )  # fmt: skip
 

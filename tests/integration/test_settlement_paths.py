@@ -39,6 +39,7 @@ def _state(s: Story) -> list[tuple[str, int, int]]:
 def _pay_both_halves(s: Story, method: items.PaymentMethod, payer: str) -> None:
     for n, day in enumerate((s.item.maturity_date - dt.timedelta(days=30), s.item.maturity_date)):
         items.pay(
+            ledger=s.p.require_contracts(),
             uow_factory=s.p.uow_factory, item_id=s.item.id, amount=500_000 * YUAN,
             value_date=day, reference=f"REF-{uuid.uuid4().hex[:8]}-{n}", payer_id=payer,
             method=method,

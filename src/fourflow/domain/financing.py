@@ -77,6 +77,7 @@ class FinancingStatus(StrEnum):
     APPROVED = "approved"  # approved, pledge waiting for the chain
     ACTIVE = "active"  # pledged on chain and disbursed
     REPAID = "repaid"
+    FAILED = "failed"  # approved, but the chain refused the pledge: nothing was lent
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.scenarios import Scenario
+from fourflow.risk.bootstrap import HistorySource
 from fourflow.services import financing, ingest, items, linking, onboarding, relay
 from fourflow.services.items import IssuanceRefusedError
 from fourflow.services.ports import Clock, KeyStore, Ledger, UnitOfWorkFactory
@@ -171,6 +172,7 @@ class DemoContext:
     clock: Clock
     reader_for: Callable[[str], DocumentReader]
     operator_id: str
+    cold_start: HistorySource
     progress: Callable[[str], None] = lambda _msg: None
 
 
@@ -331,13 +333,13 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
     fin = financing.request_financing(
         uow_factory=ctx.uow_factory, holding_id=to_tier2.id,
         bank_id=by_key["bank"].id, amount=225_000 * cny, actor_id=by_key["tier2"].id,
-        as_of=pledge_day, ledger=ctx.ledger,
+        as_of=pledge_day, cold_start=ctx.cold_start, ledger=ctx.ledger,
     )  # fmt: skip
     # Tier 3 asks for more than the advance rate allows: the policy declines it.
     declined = financing.request_financing(
         uow_factory=ctx.uow_factory, holding_id=to_tier3.id,
         bank_id=by_key["bank"].id, amount=50_000 * cny, actor_id=by_key["tier3"].id,
-        as_of=pledge_day, ledger=ctx.ledger,
+        as_of=pledge_day, cold_start=ctx.cold_start, ledger=ctx.ledger,
     )  # fmt: skip
     _relay(ctx)
     for f in (fin, declined):
@@ -359,6 +361,7 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
         (item_a.face_value - half, item_a.maturity_date),
     ):
         repayment = items.pay(
+            ledger=ctx.ledger,
             uow_factory=ctx.uow_factory, item_id=item_a.id, amount=amount, value_date=day,
             reference=f"CAMT-{run:03d}-{day.isoformat()}", payer_id=by_key["core"].id,
             method="debtor",

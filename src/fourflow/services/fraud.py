@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fourflow.domain.documents import DocumentKind, business_key_text
+from fourflow.domain.facts import InvoicePresentation
 from fourflow.domain.fraud import FraudLabel, FraudType
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
@@ -37,7 +38,6 @@ from fourflow.services.common import get_trade, new_id
 from fourflow.services.ports import (
     ChainOp,
     Ledger,
-    OpStatus,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -45,7 +45,6 @@ from fourflow.services.verification import load_trades
 from fourflow.verification.fraud import FraudSignal, PlatformView, codes_by_trade, scan
 
 SALT_SETTING = "fraud.consortium_salt"
-RESUBMISSIONS_SETTING = "fraud.resubmitted"  # JSON: document id -> times submitted again
 PRESENTATION_SUBJECT = "presented:"  # outbox subject of a trade's presentation op
 MAX_FINGERPRINTS_PER_OP = 256
 # Evaluation targets (issue 4): per fraud type, and for clean trades.
@@ -81,16 +80,9 @@ def invoice_fingerprints(salt: bytes, trade: Trade) -> dict[str, str]:
     return prints
 
 
-def _own_presentations(uow: UnitOfWork) -> set[str]:
-    """Salted fingerprints this platform has registered or queued (failed ops excluded)."""
-    return {
-        fp
-        for op in uow.outbox.list()
-        if isinstance(op.command, cmd.RegisterFingerprints)
-        and (op.subject_id or "").startswith(PRESENTATION_SUBJECT)
-        and op.status is not OpStatus.FAILED
-        for fp in op.command.fingerprints
-    }
+def _own_presentations(uow: UnitOfWork, prints: Iterable[str]) -> set[str]:
+    """Which of ``prints`` this platform has registered or queued (failed ops excluded)."""
+    return uow.presentations.known(list(prints))
 
 
 def _elsewhere(ledger: Ledger, prints: Mapping[str, str], own: set[str]) -> set[str]:
@@ -130,22 +122,22 @@ def present_invoices(
         record = get_trade(uow, trade_id)
         trade = load_trades(uow, [record])[0]
         prints = invoice_fingerprints(consortium_salt(uow), trade)
-        own = _own_presentations(uow)
+        own = _own_presentations(uow, prints.values())
         elsewhere = _elsewhere(ledger, prints, own)
         new = sorted(
             {fp for doc_id, fp in prints.items() if fp not in own and doc_id not in elsewhere}
         )
         for start in range(0, len(new), MAX_FINGERPRINTS_PER_OP):
-            uow.outbox.add(
-                ChainOp(
-                    op_id=new_id("op"),
-                    command=cmd.RegisterFingerprints(
-                        tuple(new[start : start + MAX_FINGERPRINTS_PER_OP])
-                    ),
-                    sender_org_id=presenter_id,
-                    subject_id=PRESENTATION_SUBJECT + trade_id,
-                )
+            chunk = new[start : start + MAX_FINGERPRINTS_PER_OP]
+            op = ChainOp(
+                op_id=new_id("op"),
+                command=cmd.RegisterFingerprints(tuple(chunk)),
+                sender_org_id=presenter_id,
+                subject_id=PRESENTATION_SUBJECT + trade_id,
             )
+            uow.outbox.add(op)
+            for fp in chunk:
+                uow.presentations.add(InvoicePresentation(fp, trade_id, presenter_id, op.op_id))
         uow.commit()
     return Presentation(trade_id, tuple(new), tuple(sorted(elsewhere)))
 
@@ -155,10 +147,7 @@ def present_invoices(
 
 def note_resubmissions(uow: UnitOfWork, doc_ids: Iterable[str]) -> None:
     """Count documents presented again as another file (in the caller's transaction)."""
-    counts: dict[str, int] = json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}")
-    for doc_id in doc_ids:
-        counts[doc_id] = counts.get(doc_id, 0) + 1
-    uow.settings.put(RESUBMISSIONS_SETTING, json.dumps(counts, sort_keys=True))
+    uow.resubmissions.note(list(doc_ids))
 
 
 def record_resubmissions(*, uow_factory: UnitOfWorkFactory, outcomes: Iterable[Any]) -> int:
@@ -184,13 +173,14 @@ def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) 
     trades = tuple(load_trades(uow, uow.trades.list()))
     organisations: tuple[Organisation, ...] = tuple(uow.organisations.list())
     loose = tuple(s.document for s in uow.documents.unlinked())
-    resubmitted = frozenset(json.loads(uow.settings.get(RESUBMISSIONS_SETTING) or "{}"))
+    resubmitted = frozenset(uow.resubmissions.counts())
     elsewhere: set[str] = set()
     if ledger is not None:
         salt = consortium_salt(uow)
-        own = _own_presentations(uow)
-        for trade in trades:
-            elsewhere |= _elsewhere(ledger, invoice_fingerprints(salt, trade), own)
+        prints = [invoice_fingerprints(salt, trade) for trade in trades]
+        own = _own_presentations(uow, (fp for p in prints for fp in p.values()))
+        for trade_prints in prints:
+            elsewhere |= _elsewhere(ledger, trade_prints, own)
     return PlatformView(trades, organisations, as_of, loose, frozenset(elsewhere), resubmitted)
 
 

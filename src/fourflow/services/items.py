@@ -30,6 +30,14 @@ from fourflow.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from fourflow.domain.facts import (
+    CancelApproval,
+    DefaultMark,
+    DilutionEvent,
+    DilutionStep,
+    DisputeAction,
+    DisputeEvent,
+)
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
@@ -44,7 +52,6 @@ from fourflow.services.common import (
     get_trade,
     is_disputed,
     new_id,
-    ops_of,
     refuse_if_disputed,
 )
 from fourflow.services.ports import (
@@ -264,18 +271,21 @@ def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, subject: str) -> 
     return op
 
 
-def _note_hash(op: ChainOp) -> str | None:
-    """The credit note hash a dilution command names."""
-    command = op.command
-    if isinstance(command, cmd.ProposeDilution | cmd.AcceptDilution):
-        return command.credit_note_hash
-    return None
+def _dilutions(
+    uow: UnitOfWork, item_id: str, step: DilutionStep, digest: str
+) -> list[DilutionEvent]:
+    """The item's dilutions at ``step`` by the credit note hashed ``digest``, oldest first."""
+    return [
+        d
+        for d in uow.dilutions.for_item(item_id)
+        if d.step is step and d.credit_note_hash == digest
+    ]
 
 
 def is_cancelled(uow: UnitOfWork, item_id: str) -> bool:
     """True once both creditor and debtor have approved the item's cancellation."""
     item = get_item(uow, item_id)
-    parties = {o.sender_org_id for o in ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+    parties = {a.party_id for a in uow.cancel_approvals.for_item(item_id)}
     return {item.creditor_id, item.debtor_id} <= parties
 
 
@@ -346,7 +356,12 @@ def dispute_item(
             )
         digest = text_hash(reason)
         command = cmd.Dispute(item_id, digest, reason=reason.strip(), on=on)
-        _queue(uow, command, actor_id, item_id)
+        op = _queue(uow, command, actor_id, item_id)
+        uow.disputes.add(
+            DisputeEvent(
+                item_id, DisputeAction.RAISED, actor_id, op.op_id, on, reason.strip(), digest
+            )
+        )
         uow.commit()
     return digest
 
@@ -365,12 +380,23 @@ def lift_dispute(
         if not is_disputed(uow, item_id):
             raise ConflictError(f"debt item {item_id} is not disputed")
         if actor_id == item.debtor_id and resolution is None:
-            _queue(uow, cmd.WithdrawDispute(item_id), actor_id, item_id)
+            op = _queue(uow, cmd.WithdrawDispute(item_id), actor_id, item_id)
+            uow.disputes.add(DisputeEvent(item_id, DisputeAction.WITHDRAWN, actor_id, op.op_id))
         elif operator_id is not None and actor_id == operator_id and resolution:
-            command = cmd.ResolveDispute(
-                item_id, text_hash(resolution), resolution=resolution.strip()
+            digest = text_hash(resolution)
+            command = cmd.ResolveDispute(item_id, digest, resolution=resolution.strip())
+            op = _queue(uow, command, actor_id, item_id)
+            uow.disputes.add(
+                DisputeEvent(
+                    item_id,
+                    DisputeAction.RESOLVED,
+                    actor_id,
+                    op.op_id,
+                    None,
+                    resolution.strip(),
+                    digest,
+                )
             )
-            _queue(uow, command, actor_id, item_id)
         else:
             raise PermissionDeniedError(
                 "a dispute is lifted by the debtor (withdrawal) or by the operator "
@@ -448,12 +474,16 @@ def propose_dilution(
         if amount <= 0:
             raise DomainValueError("dilution amount must be positive")
         digest = credit_note_hash(uow, credit_note)
-        used = [o for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)]
-        if any(_note_hash(o) == digest for o in used):
+        if _dilutions(uow, item_id, DilutionStep.PROPOSED, digest):
             raise ConflictError(f"credit note {credit_note} was already used on {item_id}")
         dilution_plan(uow.items.holdings(item_id), item.creditor_id, amount)
         command = cmd.ProposeDilution(item_id, amount, digest, credit_note=credit_note)
-        _queue(uow, command, actor_id, item_id)
+        op = _queue(uow, command, actor_id, item_id)
+        uow.dilutions.add(
+            DilutionEvent(
+                item_id, DilutionStep.PROPOSED, digest, amount, actor_id, op.op_id, credit_note
+            )
+        )
         uow.commit()
     return digest
 
@@ -467,20 +497,14 @@ def accept_dilution(
         if actor_id != item.debtor_id:
             raise PermissionDeniedError(f"only the debtor may accept a dilution of {item_id}")
         digest = credit_note_hash(uow, credit_note)
-        proposed = [
-            o
-            for o in ops_of(uow, item_id, OpKind.PROPOSE_DILUTION)
-            if isinstance(o.command, cmd.ProposeDilution) and o.command.credit_note_hash == digest
-        ]
+        proposed = _dilutions(uow, item_id, DilutionStep.PROPOSED, digest)
         if not proposed:
             raise NotFoundError(f"no dilution by credit note {credit_note} was proposed")
-        offered = proposed[0].command
-        if not isinstance(offered, cmd.ProposeDilution) or offered.amount != amount:
+        if proposed[0].amount != amount:
             raise DomainValueError(
-                f"dilution amount differs: proposed {getattr(offered, 'amount', '?')}, "
-                f"given {amount}"
+                f"dilution amount differs: proposed {proposed[0].amount}, given {amount}"
             )
-        if any(_note_hash(o) == digest for o in ops_of(uow, item_id, OpKind.ACCEPT_DILUTION)):
+        if _dilutions(uow, item_id, DilutionStep.ACCEPTED, digest):
             raise ConflictError(f"the dilution by credit note {credit_note} is already applied")
         holdings = uow.items.holdings(item_id)
         plan = dilution_plan(holdings, item.creditor_id, amount)
@@ -490,7 +514,12 @@ def accept_dilution(
             uow.items.update_holding(replace(h, outstanding=h.outstanding - cut))
         if item_outstanding(uow, item_id) == 0:
             uow.items.update(replace(item, status=ItemStatus.SETTLED))
-        _queue(uow, cmd.AcceptDilution(item_id, digest, amount), actor_id, item_id)
+        op = _queue(uow, cmd.AcceptDilution(item_id, digest, amount), actor_id, item_id)
+        uow.dilutions.add(
+            DilutionEvent(
+                item_id, DilutionStep.ACCEPTED, digest, amount, actor_id, op.op_id, credit_note
+            )
+        )
         uow.commit()
     return plan
 
@@ -516,6 +545,7 @@ def release_pledge(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id:
 def pay(
     *,
     uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
     item_id: str,
     amount: int,
     value_date: dt.date,
@@ -528,7 +558,8 @@ def pay(
     ``attested``: the debtor's account bank attests a payment it saw on its statement (the
     camt.054 entry's amount, value date and reference); ``token``: the debtor pays in settlement
     tokens; ``debtor``: the debtor declares it (``repay``). The same reference is refused twice
-    for one item, so a statement ingested again cannot pay twice.
+    for one item, so a statement ingested again cannot pay twice. A value date after the
+    chain's own today is refused before anything is written (the contract would refuse it).
     """
     if method not in _PAYMENT_METHODS:
         raise DomainValueError(f"payment method {method!r} is not one of {list(_PAYMENT_METHODS)}")
@@ -556,6 +587,11 @@ def pay(
             raise DomainValueError(f"payment {amount} exceeds the outstanding {outstanding}")
         if previous and value_date < max(r.value_date for r in previous):
             raise DomainValueError("value date is before an earlier payment of this item")
+        chain_today = ledger.chain_today()
+        if value_date > chain_today:
+            raise DomainValueError(
+                f"value date {value_date} is in the future: the chain's clock is at {chain_today}"
+            )
         repayment = _route(uow, item, amount, value_date, reference)
         value_day = day_number(value_date)
         command: cmd.Command
@@ -654,7 +690,8 @@ def mark_default(
             uow.items.update_holding(closed)
             foreclosed.append(closed)
         uow.items.update(replace(item, status=ItemStatus.DEFAULTED))
-        _queue(uow, cmd.MarkDefault(item_id), actor_id, item_id)
+        op = _queue(uow, cmd.MarkDefault(item_id), actor_id, item_id)
+        uow.default_marks.add(DefaultMark(item_id, actor_id, op.op_id, as_of))
         uow.commit()
     return foreclosed
 
@@ -668,9 +705,7 @@ def buy_back(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) 
                 f"{actor_id} is not the pledgor of foreclosed holding {holding_id}"
             )
         item = get_item(uow, holding.item_id)
-        if item.status is not ItemStatus.DEFAULTED and not any(
-            o.kind is OpKind.MARK_DEFAULT for o in uow.outbox.for_subject(item.id)
-        ):
+        if item.status is not ItemStatus.DEFAULTED and not uow.default_marks.for_item(item.id):
             raise ConflictError(f"holding {holding_id} was never foreclosed")
         back = replace(holding, holder_id=actor_id, acquired_from=holding.holder_id)
         uow.items.update_holding(back)
@@ -695,13 +730,14 @@ def cancel_item(*, uow_factory: UnitOfWorkFactory, item_id: str, actor_id: str) 
             raise ConflictError(f"debt item {item_id} has moved (split or transferred)")
         if holdings[0].pledge is not None:
             raise ConflictError(f"debt item {item_id} was pledged")
-        approved = {o.sender_org_id for o in ops_of(uow, item_id, OpKind.CANCEL_ITEM)}
+        approved = {a.party_id for a in uow.cancel_approvals.for_item(item_id)}
         if actor_id in approved:
             raise ConflictError(f"{actor_id} already approved cancelling {item_id}")
         done = len(approved | {actor_id}) == 2
         if done:
             uow.items.update_holding(replace(holdings[0], outstanding=0))
-        _queue(uow, cmd.CancelItem(item_id), actor_id, item_id)
+        op = _queue(uow, cmd.CancelItem(item_id), actor_id, item_id)
+        uow.cancel_approvals.add(CancelApproval(item_id, actor_id, op.op_id))
         uow.commit()
     return done
 

@@ -105,12 +105,23 @@ class TradeRecord:
 
 
 class OpStatus(StrEnum):
-    """Outbox row state."""
+    """Outbox row state.
+
+    ``refused``: the chain refused the command and the relay undid its business change (the
+    store is as if it had never been queued); ``failed``: refused, but its change could not be
+    undone (a later operation on the same records was applied first), which ``audit`` names.
+    """
 
     PENDING = "pending"
     SENT = "sent"
     DONE = "done"
     FAILED = "failed"
+    REFUSED = "refused"
+
+    @property
+    def unapplied(self) -> bool:
+        """True for an operation the chain will never apply (refused or failed)."""
+        return self in (OpStatus.FAILED, OpStatus.REFUSED)
 
 
 @dataclass(frozen=True, slots=True)

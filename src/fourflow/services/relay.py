@@ -4,15 +4,22 @@ Operations are taken in queue order. A run of consecutive operations from one se
 pipelined (their nonces order them); a change of sender waits for the previous run, so an
 operation never overtakes one it depends on. Every operation is keyed by its id on the chain,
 so relaying again after a crash cannot apply anything twice.
+
+When the chain refuses an operation for good, the relay undoes its business change in the same
+transaction that marks it failed (``compensate``: one step per command kind), together with
+every later queued operation that built on the same records, so a refused operation changes
+nothing in the store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import assert_never
 
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
+from fourflow.services import commands as cmd
 from fourflow.services.ports import (
     ChainOp,
     ChainReceipt,
@@ -23,6 +30,7 @@ from fourflow.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from fourflow.services.undo import UndoLog
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +87,156 @@ def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) 
         uow.commit()
 
 
-def _fail(uow_factory: UnitOfWorkFactory, op: ChainOp, reason: str) -> None:
+def restore(uow: UnitOfWork, log: UndoLog) -> None:
+    """Put back what a command's business change replaced (its ``UndoLog``)."""
+    for repayment_id in log.added_repayments:
+        uow.repayments.remove(repayment_id)
+    for holding in log.holdings:
+        uow.items.update_holding(holding)
+    for item in log.items:
+        uow.items.update(item)
+    for financing_id, status in log.financings:
+        financing = uow.financings.get(financing_id)
+        if financing is not None:
+            uow.financings.update(replace(financing, status=status))
+    for financing_id in log.added_financings:
+        uow.financings.remove(financing_id)
+    for holding_id in log.added_holdings:
+        uow.items.remove_holding(holding_id)
+    for item_id in log.added_items:
+        uow.items.remove(item_id)
+
+
+def compensate(uow: UnitOfWork, op: ChainOp) -> None:
+    """Undo ``op``'s business change after the chain refused it: one step per command kind.
+
+    Commands that change debt items, holdings, financings or repayments put back their undo
+    log; commands that carry a fact in its own record forget the rows written for the op;
+    commands that change no business record (registry, notary, settings, tokens) need nothing.
+    """
+    c = op.command
+    match c:
+        case (
+            cmd.IssueItem()
+            | cmd.Split()
+            | cmd.Transfer()
+            | cmd.Merge()
+            | cmd.Repay()
+            | cmd.AttestPayment()
+            | cmd.PayWithToken()
+            | cmd.ReleasePledge()
+            | cmd.BuyBack()
+            | cmd.ConfirmItem()
+            | cmd.AcceptDilution()
+        ):
+            restore(uow, op.undo)
+            if isinstance(c, cmd.AcceptDilution):
+                uow.dilutions.forget_op(op.op_id)
+        case cmd.Pledge():
+            # The financing stays on record as refused by the chain, the holding unpledged.
+            restore(uow, replace(op.undo, added_financings=()))
+            if op.subject_id is not None:
+                financing = uow.financings.get(op.subject_id)
+                if financing is not None:
+                    uow.financings.update(replace(financing, status=FinancingStatus.FAILED))
+        case cmd.Dispute() | cmd.WithdrawDispute() | cmd.ResolveDispute():
+            restore(uow, op.undo)
+            uow.disputes.forget_op(op.op_id)
+        case cmd.ProposeDilution():
+            restore(uow, op.undo)
+            uow.dilutions.forget_op(op.op_id)
+        case cmd.CancelItem():
+            restore(uow, op.undo)
+            uow.cancel_approvals.forget_op(op.op_id)
+        case cmd.MarkDefault():
+            restore(uow, op.undo)
+            uow.default_marks.forget_op(op.op_id)
+        case (
+            cmd.ReceiptIssue()
+            | cmd.ReceiptTransfer()
+            | cmd.ReceiptPledge()
+            | cmd.ReceiptReleasePledge()
+            | cmd.ReceiptOffer()
+            | cmd.ReceiptPay()
+            | cmd.ReceiptCloseSale()
+            | cmd.ReceiptConfirmRelease()
+        ):
+            restore(uow, op.undo)
+            uow.receipts.forget_op(op.op_id)
+        case cmd.RegisterFingerprints():
+            uow.report_anchors.forget_op(op.op_id)
+            uow.presentations.forget_op(op.op_id)
+        case (
+            cmd.AdmitMember()
+            | cmd.AnchorBatch()
+            | cmd.SetMaxTenor()
+            | cmd.SetGraceDays()
+            | cmd.SetSettlementToken()
+            | cmd.TokenMint()
+            | cmd.TokenBurn()
+        ):
+            restore(uow, op.undo)
+        case _:
+            assert_never(c)
+
+
+def _dependents(
+    uow: UnitOfWork, ledger: Ledger, refused: ChainOp
+) -> tuple[list[ChainOp], list[ChainOp]]:
+    """Later queued ops whose business change builds on ``refused``'s (same records).
+
+    Returns (not applied: to fail with it, applied already by the chain: left alone).
+    """
+    touched = set(refused.undo.touches()) | {refused.subject_id or refused.op_id}
+    doomed: list[ChainOp] = []
+    applied: list[ChainOp] = []
+    for later in uow.outbox.pending(10_000):
+        if (later.seq or 0) <= (refused.seq or 0) or later.op_id == refused.op_id:
+            continue
+        if not (later.undo.touches() & touched or later.subject_id in touched):
+            continue
+        if ledger.is_applied(later):
+            applied.append(later)
+            continue
+        doomed.append(later)
+        touched |= later.undo.touches() | {later.subject_id or later.op_id}
+    return doomed, applied
+
+
+def _fail(
+    uow_factory: UnitOfWorkFactory, ledger: Ledger, op: ChainOp, reason: str
+) -> list[tuple[str, str]]:
+    """Mark ``op`` failed and undo its business change, with every queued op built on it.
+
+    All in one transaction: the store is as it was before ``op`` (and the ops that depended on
+    it) were queued. Returns ``(op_id, reason)`` of each op failed.
+    """
+    failed: list[tuple[str, str]] = []
     with uow_factory() as uow:
+        current = uow.outbox.get(op.op_id) or op
+        doomed, applied = _dependents(uow, ledger, current)
+        if applied:
+            # The chain applied a later op on the same records: putting back this op's
+            # before-images would erase that op's change. Record the refusal only; `audit`
+            # names the difference for the operator.
+            names = ", ".join(o.op_id for o in applied)
+            reason = f"{reason} (not undone in the store: {names} applied after it)"
+        else:
+            for later in reversed(doomed):
+                compensate(uow, later)
+                why = f"not applied: it depends on {op.op_id}, which the chain refused"
+                uow.outbox.update(
+                    replace(later, status=OpStatus.REFUSED, error=why, attempts=later.attempts)
+                )
+                failed.append((later.op_id, why))
+            compensate(uow, current)
+        status = OpStatus.FAILED if applied else OpStatus.REFUSED
         uow.outbox.update(
-            replace(op, status=OpStatus.FAILED, error=reason, attempts=op.attempts + 1)
+            replace(current, status=status, error=reason, attempts=current.attempts + 1)
         )
         uow.commit()
+    failed.insert(0, (op.op_id, reason))
+    return failed
 
 
 def relay(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, limit: int = 10_000) -> RelayResult:
@@ -93,7 +245,11 @@ def relay(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, limit: int = 10_000
         pending = uow.outbox.pending(limit)
     applied = recovered = 0
     failed: list[tuple[str, str]] = []
-    for run in _runs(pending):
+    gone: set[str] = set()
+    for whole in _runs(pending):
+        run = [op for op in whole if op.op_id not in gone]
+        if not run:
+            continue
         done: list[tuple[ChainOp, ChainReceipt]] = []
         try:
             done = list(zip(run, ledger.apply_many(run), strict=True))
@@ -101,11 +257,14 @@ def relay(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, limit: int = 10_000
             # Somewhere in the run the chain refused an op: apply one by one to find it,
             # keeping every op that does apply (those applied already come back as such).
             for op in run:
+                if op.op_id in gone:
+                    continue
                 try:
                     done.append((op, ledger.apply(op)))
                 except ChainRejectedError as exc:
-                    _fail(uow_factory, op, exc.reason)
-                    failed.append((op.op_id, exc.reason))
+                    refused = _fail(uow_factory, ledger, op, exc.reason)
+                    gone.update(op_id for op_id, _ in refused)
+                    failed.extend(refused)
         for op, receipt in done:
             _record(uow_factory, op, receipt)
             if receipt.already_applied:

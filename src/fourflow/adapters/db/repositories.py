@@ -69,6 +69,8 @@ from fourflow.services.undo import UndoJournal, undo_from_json, undo_to_json
 
 # Stay well under SQLite's and PostgreSQL's bound-parameter limits in ``IN (...)`` lists.
 IN_CHUNK = 500
+# Outbox states of operations the chain will never apply.
+UNAPPLIED = (OpStatus.FAILED.value, OpStatus.REFUSED.value)
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 
 
@@ -567,7 +569,7 @@ class SqlDebtItems(_Repository):
             .join(t.outbox, t.outbox.c.subject_id == t.debt_items.c.id)
             .where(
                 t.outbox.c.kind == OpKind.DISPUTE.value,
-                t.outbox.c.status != OpStatus.FAILED.value,
+                t.outbox.c.status.not_in(UNAPPLIED),
             )
             .order_by(t.outbox.c.seq)
         )
@@ -750,8 +752,10 @@ class SqlFinancings(_Repository):
         )
         self._insert(
             stmt,
-            lambda: f"financing {financing.id}: it exists, or holding {financing.holding_id} "
-            "already has an approved or active financing",
+            lambda: (
+                f"financing {financing.id}: it exists, or holding {financing.holding_id} "
+                "already has an approved or active financing"
+            ),
         )
 
     def update(self, financing: Financing) -> None:
@@ -1226,7 +1230,7 @@ class SqlRiskAlerts(_Repository):
 def _standing(table: Table) -> Any:
     """Rows of ``table`` whose operation (``op_id``) is not failed (or was never queued)."""
     failed = select(t.outbox.c.op_id).where(
-        t.outbox.c.op_id == table.c.op_id, t.outbox.c.status == OpStatus.FAILED.value
+        t.outbox.c.op_id == table.c.op_id, t.outbox.c.status.in_(UNAPPLIED)
     )
     return ~failed.exists()
 

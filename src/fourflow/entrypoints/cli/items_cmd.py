@@ -80,10 +80,17 @@ def _item_currency(
 
 
 def _done(json_out: bool, data: dict[str, Any], message: str, failed: list[Any]) -> None:
-    """Print the outcome; exit 1 when the chain refused an operation."""
+    """Print the outcome; exit 1 when the chain refused an operation.
+
+    A refused operation was undone in the store by the relay: the message then says so
+    instead of the success message.
+    """
     data["chain_refused"] = [list(f) for f in failed]
+    data["status"] = "refused" if failed else "done"
     if json_out:
         emit_json(data)
+    elif failed:
+        err_console.print("[red]refused:[/red] the chain refused it; nothing was recorded")
     else:
         console.print(message)
     if failed:
@@ -194,6 +201,7 @@ def item_pledge(
             amount=_minor(amount, cur),
             actor_id=_org(p, as_org),
             as_of=business_day(p, as_of),
+            cold_start=p.cold_start,
         )
         reasons = [
             {"code": r.code, "message": r.message}
@@ -232,6 +240,7 @@ def item_pay(
         cur = _item_currency(p, item_id=item_id)
         repayment = items.pay(
             uow_factory=p.uow_factory,
+            ledger=p.require_contracts(),
             item_id=item_id,
             amount=_minor(amount, cur),
             value_date=dt.date.fromisoformat(value_date),

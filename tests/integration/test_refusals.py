@@ -1,0 +1,241 @@
+"""A refused operation changes nothing: the chain refuses, the relay undoes, audit is clean.
+
+Each case queues a change through the real service (the store passes its own checks), makes
+the real chain refuse it (the acting member suspended in the Registry for a moment, or a value
+date the chain's clock has not reached), relays, and compares every business table with its
+state before the command: equal. The refused op is recorded ``failed`` with the chain's
+reason, and after reinstating the member `audit` finds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from fourflow.adapters.chain.client import TxRequest
+from fourflow.adapters.chain.ids import key32
+from fourflow.adapters.chain.ledger import ChainLedger
+from fourflow.adapters.chain.ops import REGISTRY
+from fourflow.bootstrap import Platform
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.financing import FinancingStatus
+from fourflow.services import financing, items, relay
+from fourflow.services.audit import audit
+from fourflow.services.ports import OpStatus
+from tests.integration.test_lifecycle import YUAN, Story, _story
+
+pytestmark = pytest.mark.chain
+
+# Business tables compared before and after (the outbox and settings are bookkeeping).
+TABLES = (
+    "debt_items", "holdings", "financings", "repayments", "routed_parts", "dispute_events",
+    "dilution_events", "cancel_approvals", "default_marks", "warehouse_receipts",
+    "receipt_pledges", "receipt_sales", "receipt_sale_events", "goods_releases",
+    "report_anchors", "invoice_presentations",
+)  # fmt: skip
+VOLATILE = {"updated_at", "created_at", "seq"}
+
+
+def _snapshot(p: Platform) -> dict[str, list[tuple[Any, ...]]]:
+    engine = create_engine(p.settings.database_url)
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        names = set(engine.dialect.get_table_names(conn))
+        for table in TABLES:
+            assert table in names, f"no table {table}"
+            rows = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+            out[table] = sorted(
+                tuple(sorted((k, str(v)) for k, v in row.items() if k not in VOLATILE))
+                for row in rows
+            )
+    engine.dispose()
+    return out
+
+
+def _registry_call(ledger: ChainLedger, operator: str, function: str, member: str) -> None:
+    data = ledger.abi(REGISTRY).encode_call(
+        function, (key32(f"test-{function}-{uuid.uuid4().hex}"), member)
+    )
+    tx = TxRequest(ledger.addresses[REGISTRY], data, 200_000)
+    sent = ledger.client.send(ledger.account(operator), tx)
+    assert ledger.client.wait([sent])[sent].status == 1
+
+
+@contextmanager
+def _suspended(p: Platform, org_id: str) -> Iterator[None]:
+    """The member suspended on chain (by the operator) for the duration of the block."""
+    ledger = p.require_contracts()
+    with p.uow_factory() as uow:
+        org = uow.organisations.get(org_id)
+    assert org is not None and org.chain_address
+    _registry_call(ledger, p.operator_id(), "suspend", org.chain_address)
+    try:
+        yield
+    finally:
+        _registry_call(ledger, p.operator_id(), "reinstate", org.chain_address)
+
+
+def _refused_and_undone(
+    p: Platform, change: Callable[[], object], expect: str
+) -> list[tuple[str, str]]:
+    """Run ``change``, relay, and check the chain refused it and the store is as before."""
+    before = _snapshot(p)
+    change()
+    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    assert result.failed, "the chain should have refused the operation"
+    assert any(expect in reason for _, reason in result.failed), result.failed
+    assert _snapshot(p) == before
+    with p.uow_factory() as uow:
+        states = {o.op_id: o.status for o in uow.outbox.list()}
+    assert all(states[op_id] is OpStatus.REFUSED for op_id, _ in result.failed)
+    return list(result.failed)
+
+
+def _audit_clean(p: Platform) -> None:
+    report = audit(uow_factory=p.uow_factory, ledger=p.require_contracts(), reader_for=p.reader_for)
+    assert report.ok, report.discrepancies
+
+
+class _ClockAhead:
+    """The real ledger, but its idea of the chain's today is a year ahead (so the service's
+    own check lets a future value date through and the chain has to refuse it)."""
+
+    def __init__(self, ledger: ChainLedger) -> None:
+        self._ledger = ledger
+
+    def chain_today(self) -> dt.date:
+        return self._ledger.chain_today() + dt.timedelta(days=365)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ledger, name)
+
+
+def _pay(s: Story, ledger: Any, value_date: dt.date, method: items.PaymentMethod) -> None:
+    payer = s.org["bank"].id if method == "attested" else s.org["core"].id
+    items.pay(
+        uow_factory=s.p.uow_factory, ledger=ledger, item_id=s.item.id, amount=100 * YUAN,
+        value_date=value_date, reference=f"CAMT-{uuid.uuid4().hex[:8]}", payer_id=payer,
+        method=method,
+    )  # fmt: skip
+
+
+def test_a_future_value_date_is_refused_before_anything_is_written(platform: Platform) -> None:
+    s = _story(platform)
+    before = _snapshot(platform)
+    tomorrow = platform.require_contracts().chain_today() + dt.timedelta(days=1)
+    with pytest.raises(DomainValueError, match="in the future: the chain's clock"):
+        _pay(s, platform.require_contracts(), tomorrow, "attested")
+    assert _snapshot(platform) == before
+    _audit_clean(platform)
+
+
+@pytest.mark.parametrize("method", ["attested", "debtor"])
+def test_a_payment_the_chain_refuses_is_undone(
+    platform: Platform, method: items.PaymentMethod
+) -> None:
+    s = _story(platform)
+    ledger = platform.require_contracts()
+    future = ledger.chain_today() + dt.timedelta(days=10)
+    _refused_and_undone(
+        platform, lambda: _pay(s, _ClockAhead(ledger), future, method), "value date"
+    )
+    _audit_clean(platform)
+
+
+def test_a_refused_split_and_the_transfer_queued_on_it_are_undone(platform: Platform) -> None:
+    s = _story(platform)
+    (first,) = s.holdings()
+    tier1 = s.org["tier1"].id
+
+    def split_then_pass() -> None:
+        part = items.split(
+            uow_factory=platform.uow_factory, holding_id=first.id, amount=200_000 * YUAN,
+            actor_id=tier1,
+        )  # fmt: skip
+        items.transfer(
+            uow_factory=platform.uow_factory, holding_id=part.id, amount=50_000 * YUAN,
+            to_org_id=s.org["tier2"].id, actor_id=tier1,
+        )  # fmt: skip
+
+    with _suspended(platform, tier1):
+        failed = _refused_and_undone(platform, split_then_pass, "not a member")
+    assert len(failed) == 2  # the split, and the transfer of the part it would have made
+    _audit_clean(platform)
+
+
+def test_a_refused_transfer_is_undone(platform: Platform) -> None:
+    s = _story(platform)
+    (first,) = s.holdings()
+    with _suspended(platform, s.org["tier2"].id):
+        _refused_and_undone(
+            platform,
+            lambda: items.transfer(
+                uow_factory=platform.uow_factory,
+                holding_id=first.id,
+                amount=1_000 * YUAN,
+                to_org_id=s.org["tier2"].id,
+                actor_id=s.org["tier1"].id,
+            ),
+            "recipient is not a member",
+        )
+    _audit_clean(platform)
+
+
+def test_a_refused_pledge_leaves_the_holding_free_and_the_financing_failed(
+    platform: Platform,
+) -> None:
+    s = _story(platform)
+    (first,) = s.holdings()
+    tier1 = s.org["tier1"].id
+    before = _snapshot(platform)
+    with _suspended(platform, tier1):
+        fin = financing.request_financing(
+            uow_factory=platform.uow_factory, holding_id=first.id, bank_id=s.org["bank"].id,
+            cold_start=platform.cold_start,
+            amount=100_000 * YUAN, actor_id=tier1, as_of=s.item.issue_date + dt.timedelta(days=5),
+        )  # fmt: skip
+        assert fin.status is FinancingStatus.APPROVED
+        result = relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
+    assert any("not a member" in reason for _, reason in result.failed), result.failed
+    with platform.uow_factory() as uow:
+        holding = uow.items.get_holding(first.id)
+        stored = uow.financings.get(fin.id)
+    assert holding is not None and holding.pledge is None and holding.pledge_bank_id is None
+    assert stored is not None and stored.status is FinancingStatus.FAILED
+    after = _snapshot(platform)
+    assert {k: v for k, v in after.items() if k != "financings"} == {
+        k: v for k, v in before.items() if k != "financings"
+    }
+    _audit_clean(platform)
+
+
+def test_a_refused_dispute_and_cancellation_are_forgotten(platform: Platform) -> None:
+    s = _story(platform)
+    core, tier1 = s.org["core"].id, s.org["tier1"].id
+    with _suspended(platform, core):
+        _refused_and_undone(
+            platform,
+            lambda: items.dispute_item(
+                uow_factory=platform.uow_factory,
+                item_id=s.item.id,
+                reason="short delivery",
+                actor_id=core,
+                on=s.item.issue_date + dt.timedelta(days=1),
+            ),
+            "debt_item: caller is not the debtor",
+        )
+    with _suspended(platform, tier1):
+        _refused_and_undone(
+            platform,
+            lambda: items.cancel_item(
+                uow_factory=platform.uow_factory, item_id=s.item.id, actor_id=tier1
+            ),
+            "debt_item:",
+        )
+    _audit_clean(platform)

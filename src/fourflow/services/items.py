@@ -38,7 +38,7 @@ from fourflow.domain.facts import (
     DisputeAction,
     DisputeEvent,
 )
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
@@ -781,6 +781,7 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
         disputed, cancelled = is_disputed(uow, item_id), is_cancelled(uow, item_id)
         outstanding = item_outstanding(uow, item_id)
         financings = {h.id: uow.financings.by_holding(h.id) for h in holdings}
+        waiting = _waiting_ops(uow, item_id, holdings, financings)
     cur = item.currency
 
     def name(org_id: str | None) -> str | None:
@@ -822,6 +823,7 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
                 "paid_to_bank": money_view(
                     paid.get("bank_interest", 0) + paid.get("bank_principal", 0), cur
                 ),
+                "pending": any(h.id in op.undo.touches() for op in waiting),
             }
         )
     status = "cancelled" if cancelled else item.status.value
@@ -839,11 +841,32 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
         "paid": money_view(item.paid, cur),
         "outstanding": money_view(outstanding, cur),
         "holdings": rows,
+        # Changes the store shows but the chain has not confirmed yet (the relay applies them;
+        # a refused one is undone).
+        "pending": [
+            {"op_id": op.op_id, "op": op.kind.value, "status": op.status.value} for op in waiting
+        ],
         "settled_by_party": [
             {"party": name(org_id), "party_id": org_id, **money_view(total, cur)}
             for org_id, total in sorted(settled.items(), key=lambda kv: -kv[1])
         ],
     }
+
+
+def _waiting_ops(
+    uow: UnitOfWork,
+    item_id: str,
+    holdings: list[Holding],
+    financings: dict[str, Financing | None],
+) -> list[ChainOp]:
+    """Queued ops (not yet confirmed by the chain) that change this item or its holdings."""
+    subjects = {item_id} | {f.id for f in financings.values() if f is not None}
+    records = {item_id} | {h.id for h in holdings}
+    return [
+        op
+        for op in uow.outbox.pending(10_000)
+        if op.subject_id in subjects or op.undo.touches() & records
+    ]
 
 
 def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[str, Any]]:

@@ -292,12 +292,15 @@ def item_show(item_id: str, json_out: JsonOpt = False) -> None:
             if pledge
             else ""
         )
+        waiting = "  [yellow](pending on chain)[/yellow]" if h["pending"] else ""
         console.print(
             f"  {h['holding_id']}  {h['holder']:<24} value {h['value']['amount']:>14}"
-            f"  outstanding {h['outstanding']['amount']:>14}{lock}"
+            f"  outstanding {h['outstanding']['amount']:>14}{lock}{waiting}"
         )
     for row in view["settled_by_party"]:
         console.print(f"  settled to {row['party']}: {row['amount']}")
+    for op in view["pending"]:
+        console.print(f"  [yellow]pending:[/yellow] {op['op']} {op['op_id']} ({op['status']})")
 
 
 @item_app.command("history")

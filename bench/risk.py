@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fourflow.bootstrap import simulated_history
 from fourflow.risk import learning
-from fourflow.risk.bootstrap import simulated_history
 from fourflow.risk.features import History, training_rows
 
 Line = Callable[..., str]
@@ -64,7 +64,9 @@ def _decisions(line: Line, champion: learning.Trained) -> Iterator[str]:
 
     with tempfile.TemporaryDirectory() as tmp:
         uow_factory, holdings, bank, day = decision_platform(Path(tmp), champion)
-        scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=day)
+        scorer = credit.champion_scorer(
+            uow_factory=uow_factory, as_of=day, cold_start=simulated_history
+        )
 
         def decide(i: int) -> float:
             holding = holdings[i % len(holdings)]

@@ -79,6 +79,8 @@ class Settings:
             checkout.
         date_tolerance_days: FOURFLOW_DATE_TOLERANCE_DAYS, how many days after the day of
             submission a document may be dated before ingest refuses it (default 1).
+        log_level: FOURFLOW_LOG_LEVEL, the lowest level logged to stderr (default
+            ``warning``; an unknown name logs at warning).
     """
 
     home: Path
@@ -91,6 +93,7 @@ class Settings:
     confirmations: int = 0
     standards_dir: Path | None = None
     date_tolerance_days: int = 1
+    log_level: str = "warning"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +115,7 @@ class Settings:
                 Path(env["FOURFLOW_STANDARDS_DIR"]) if env.get("FOURFLOW_STANDARDS_DIR") else None
             ),
             date_tolerance_days=int(env.get("FOURFLOW_DATE_TOLERANCE_DAYS") or 1),
+            log_level=env.get("FOURFLOW_LOG_LEVEL") or "warning",
         )
 
     def password(self) -> str:
@@ -372,7 +376,9 @@ class Platform:
 
     def ledger_at(self, url: str | None, addresses: dict[str, str]) -> ChainLedger:
         """A read-only view of contracts at given addresses (for checking proofs)."""
-        return ChainLedger(url or self.chain_url(), self.keystore, addresses)
+        return ChainLedger(
+            url or self.chain_url(), self.keystore, addresses, artifacts_home=self.settings.home
+        )
 
     # ------------------------------------------------------------------ lifetime
 

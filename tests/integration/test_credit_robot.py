@@ -154,7 +154,7 @@ def test_the_robot_reviews_every_request_with_reasons_and_anchors_its_inputs(wor
     for item in issued[:4]:
         h = _holding(p, item)
         fin = financing.request_financing(
-            uow_factory=p.uow_factory, holding_id=h.id, bank_id=bank,
+            uow_factory=p.uow_factory, cold_start=p.cold_start, holding_id=h.id, bank_id=bank,
             amount=h.outstanding // 2, actor_id=h.holder_id, as_of=TODAY,
             ledger=p.require_contracts(),
         )  # fmt: skip
@@ -190,12 +190,12 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     credit.set_policy(uow_factory=p.uow_factory, policy=policy)
     same_borrower = h1.holder_id == h2.holder_id
     fin1 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h1.id, bank_id=bank,
-                                       amount=ask1, actor_id=h1.holder_id, as_of=TODAY)  # fmt: skip
+                                       amount=ask1, actor_id=h1.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert fin1.status is FinancingStatus.APPROVED, fin1.decision
     codes = {r.code for r in fin1.decision.reasons}  # type: ignore[union-attr]
     assert "APPROVED" in codes
     fin2 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h2.id, bank_id=bank,
-                                       amount=ask2, actor_id=h2.holder_id, as_of=TODAY)  # fmt: skip
+                                       amount=ask2, actor_id=h2.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     codes2 = {r.code for r in fin2.decision.reasons}  # type: ignore[union-attr]
     if same_borrower:
         assert fin2.status is FinancingStatus.DECLINED and "LIMIT_BORROWER" in codes2
@@ -207,14 +207,14 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
                      concentration_cap_bps=1_000, version="product-2")  # fmt: skip
     credit.set_policy(uow_factory=p.uow_factory, policy=capped)
     fin3 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h3.id, bank_id=bank,
-                                       amount=ask3, actor_id=h3.holder_id, as_of=TODAY)  # fmt: skip
+                                       amount=ask3, actor_id=h3.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert fin3.status is FinancingStatus.DECLINED
     reasons = {r.code: r.message for r in fin3.decision.reasons}  # type: ignore[union-attr]
     assert "CONCENTRATION_CAP" in reasons and "10%" in reasons["CONCENTRATION_CAP"]
     assert fin3.decision.policy_version == "product-2"  # type: ignore[union-attr]
     # The advance rate binds too.
     fin4 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h3.id, bank_id=bank,
-                                       amount=h3.outstanding, actor_id=h3.holder_id, as_of=TODAY)  # fmt: skip
+                                       amount=h3.outstanding, actor_id=h3.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert "ADVANCE_LIMIT" in {r.code for r in fin4.decision.reasons}  # type: ignore[union-attr]
 
 
@@ -226,7 +226,7 @@ def test_a_referral_is_decided_by_a_person_with_a_recorded_reason(world) -> None
                                            min_verification_score=0, max_findings_warnings=99))  # fmt: skip
     h = _holding(p, issued[7])
     fin = financing.request_financing(uow_factory=p.uow_factory, holding_id=h.id, bank_id=bank,
-                                      amount=h.outstanding // 2, actor_id=h.holder_id, as_of=TODAY)  # fmt: skip
+                                      amount=h.outstanding // 2, actor_id=h.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert fin.status is FinancingStatus.REFERRED
     assert fin.decision is not None and fin.decision.reasons[0].code == "PD_REFER"
     decided = credit.decide_referral(
@@ -259,7 +259,7 @@ def test_a_person_cannot_approve_past_the_banks_limits(world) -> None:  # type: 
     h = _holding(p, issued[8])
     ask = h.outstanding // 2
     fin = financing.request_financing(uow_factory=p.uow_factory, holding_id=h.id, bank_id=bank,
-                                      amount=ask, actor_id=h.holder_id, as_of=TODAY)  # fmt: skip
+                                      amount=ask, actor_id=h.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert fin.status is FinancingStatus.REFERRED
     # Meanwhile the bank lowers the borrower limit below the amount asked.
     credit.set_policy(uow_factory=p.uow_factory,
@@ -276,20 +276,20 @@ def test_a_person_cannot_approve_past_the_banks_limits(world) -> None:  # type: 
 def test_valuation_prices_the_receivable_below_face(world) -> None:  # type: ignore[no-untyped-def]
     p, _, issued = world
     valuation, vector = credit.value_item(uow_factory=p.uow_factory, item_id=issued[8].id,
-                                          as_of=TODAY, bank_id=_bank(p, 0))  # fmt: skip
+                                          as_of=TODAY, bank_id=_bank(p, 0), cold_start=p.cold_start)  # fmt: skip
     assert 0 < valuation.value < valuation.face
     assert valuation.expected_loss > 0 and valuation.discount > 0
     assert vector["tenor_days"] == valuation.days
     # Revalued after the maturity passed unpaid: the debtor's own overdue count rises.
     later, later_vector = credit.value_item(uow_factory=p.uow_factory, item_id=issued[8].id,
-                                            as_of=TODAY + dt.timedelta(days=120))  # fmt: skip
+                                            as_of=TODAY + dt.timedelta(days=120), cold_start=p.cold_start)  # fmt: skip
     assert later_vector["debtor_open_overdue"] >= vector["debtor_open_overdue"]
     assert later.pd >= valuation.pd - 1e-9
 
 
 def test_a_shifted_population_raises_a_drift_alert(world, tmp_path_factory, anvil) -> None:  # type: ignore[no-untyped-def]
     p, report, _ = world
-    calm = credit.monitor(uow_factory=p.uow_factory, as_of=TODAY)
+    calm = credit.monitor(uow_factory=p.uow_factory, cold_start=p.cold_start, as_of=TODAY)
     assert calm.model_id == report.champion
     # The population it was trained on, measured the same way: stable.
     assert calm.figures["psi"] < 0.10 and not calm.alerts, calm

@@ -77,6 +77,7 @@ def _ask(s: Story, holding_id: str, bank_id: str) -> Callable[[], Financing]:
     def call() -> Financing:
         return financing.request_financing(
             uow_factory=s.p.uow_factory, holding_id=holding_id, bank_id=bank_id, amount=ASK,
+            cold_start=s.p.cold_start,
             actor_id=s.org["tier1"].id, as_of=s.item.issue_date,
         )  # fmt: skip
 
@@ -211,7 +212,10 @@ def test_two_cli_requests_on_one_holding_one_exits_1(platform: Platform) -> None
     if not uow_models:
         from fourflow.services import credit
 
-        credit.bootstrap_champion(uow_factory=platform.uow_factory, as_of=s.item.issue_date)
+        credit.bootstrap_champion(
+            uow_factory=platform.uow_factory, as_of=s.item.issue_date,
+            cold_start=platform.cold_start,
+        )  # fmt: skip
     command = [
         sys.executable, "-m", "fourflow", "finance", "request", part.id,
         "--bank", s.org["bank"].id, "--amount", str(ASK // YUAN),

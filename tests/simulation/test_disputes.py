@@ -7,7 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from fourflow.risk.bootstrap import Collector, simulated_history
+from fourflow.bootstrap import simulated_history
+from fourflow.risk.bootstrap import Collector
 from fourflow.risk.features import History, training_rows
 from fourflow.simulation import calibration as cal
 from fourflow.simulation.generator import Simulation, SimulationParams

@@ -5,20 +5,35 @@ first champion learns from a simulated history (the simulator's payment behaviou
 on the IBM accounts-receivable histories; docs/simulator.md), the way banks start a new
 product on a proxy scorecard. It is registered as such (``bootstrap`` in its note) and is
 replaced by the first ``fourflow risk train`` on the platform's own outcomes that beats it.
+
+This module does not run the simulator: services ask a ``HistorySource`` (the port) for the
+history, and the composition root (``fourflow.bootstrap.simulated_history``) provides one
+that runs the simulator into a ``Collector``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, Protocol
 
 from fourflow.domain.fraud import FraudLabel
+from fourflow.domain.issued import Despatch, Invoice, Party, Payment, Receipt, Record
 from fourflow.risk.features import InvoiceFacts
-from fourflow.simulation.generator import Simulation, SimulationParams
-from fourflow.simulation.records import Despatch, Invoice, Party, Payment, Receipt
-from fourflow.simulation.timeline import Record
+
+
+class HistorySource(Hashable, Protocol):
+    """The port to the cold-start history: a clean platform's invoices and their outcomes.
+
+    ``fourflow.bootstrap.simulated_history`` runs the simulator for it; the same seed and
+    number of trades give the same history (so a process learns the cold-start model from it
+    once: a source is hashable).
+    """
+
+    def __call__(self, *, seed: int, trades: int) -> list[InvoiceFacts]:
+        """The invoices of ``trades`` simulated trades drawn with ``seed``."""
+        ...
 
 
 class Collector:
@@ -62,33 +77,24 @@ class Collector:
         for number, day in row["disputes"].items():
             self.disputes[number] = dt.date.fromisoformat(day)
 
-
-def simulated_history(
-    *, seed: int, trades: int, scenario: str = "manufacturing", months: int = 18
-) -> list[InvoiceFacts]:
-    """The invoices of a clean simulated platform, with payments, credit notes and disputes."""
-    sink = Collector()
-    params = SimulationParams(
-        seed=seed, trades=trades, scenario=scenario, fraud_rate=0.0, months=months,
-        disputes=True,
-    )  # fmt: skip
-    Simulation(params, sink).run()
-    facts = []
-    for number, inv in sink.invoices.items():
-        facts.append(
-            InvoiceFacts(
-                key=f"sim/{number}",
-                trade_id=f"sim/{inv.order_number}",
-                creditor=inv.seller.id,
-                debtor=inv.buyer.id,
-                scenario=scenario,
-                issue_date=inv.issue_date,
-                due_date=inv.due_date,
-                amount=float(inv.totals.gross),
-                payments=tuple(sorted(sink.payments.get(number, ()))),
-                credits=tuple(sorted(sink.credits.get(number, ()))),
-                logistics=tuple(sorted(sink.logistics.get(inv.order_number, ()))),
-                disputes=(sink.disputes[number],) if number in sink.disputes else (),
+    def facts(self, scenario: str) -> list[InvoiceFacts]:
+        """The collected invoices with their payments, credit notes, deliveries and disputes."""
+        facts = []
+        for number, inv in self.invoices.items():
+            facts.append(
+                InvoiceFacts(
+                    key=f"sim/{number}",
+                    trade_id=f"sim/{inv.order_number}",
+                    creditor=inv.seller.id,
+                    debtor=inv.buyer.id,
+                    scenario=scenario,
+                    issue_date=inv.issue_date,
+                    due_date=inv.due_date,
+                    amount=float(inv.totals.gross),
+                    payments=tuple(sorted(self.payments.get(number, ()))),
+                    credits=tuple(sorted(self.credits.get(number, ()))),
+                    logistics=tuple(sorted(self.logistics.get(inv.order_number, ()))),
+                    disputes=(self.disputes[number],) if number in self.disputes else (),
+                )
             )
-        )
-    return facts
+        return facts

@@ -30,7 +30,7 @@ from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outc
 from fourflow.domain.findings import Severity
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.trades import Trade
-from fourflow.risk.bootstrap import simulated_history
+from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.features import (
     AssetTerms,
     History,
@@ -235,23 +235,28 @@ def _record(
 
 
 @functools.cache
-def _bootstrap_model() -> tuple[learning.Trained, tuple[TrainingRow, ...]]:
+def _bootstrap_model(
+    cold_start: HistorySource,
+) -> tuple[learning.Trained, tuple[TrainingRow, ...]]:
     """The cold-start scorecard and its rows (deterministic: fitted once per process)."""
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
-    facts = simulated_history(seed=BOOTSTRAP_SEED, trades=BOOTSTRAP_TRADES)
+    facts = cold_start(seed=BOOTSTRAP_SEED, trades=BOOTSTRAP_TRADES)
     rows = training_rows(History.of(facts), max(f.issue_date for f in facts))
     (trained,) = learning.train(rows, kinds=["scorecard"], seed=0)
     return trained, tuple(rows)
 
 
-def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> ModelRecord:
-    """Register a cold-start scorecard learnt from a simulated history (if none is registered)."""
+def bootstrap_champion(
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, cold_start: HistorySource
+) -> ModelRecord:
+    """Register a cold-start scorecard learnt from ``cold_start``'s simulated history (if no
+    champion is registered)."""
     with uow_factory() as uow:
         existing = uow.risk_models.champion()
         if existing is not None:
             return existing
-    trained, rows = _bootstrap_model()
+    trained, rows = _bootstrap_model(cold_start)
     with uow_factory() as uow:
         # One registration however many processes ask at once: the lock, then a re-read.
         uow.settings.lock(BOOTSTRAP_LOCK)
@@ -269,14 +274,16 @@ def bootstrap_champion(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> Mod
     return record
 
 
-def champion_scorer(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> learning.ModelScorer:
-    """The champion model, ready to score (bootstrapped on first use)."""
+def champion_scorer(
+    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, cold_start: HistorySource
+) -> learning.ModelScorer:
+    """The champion model, ready to score (bootstrapped from ``cold_start`` on first use)."""
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
     with uow_factory() as uow:
         record = uow.risk_models.champion()
     if record is None:
-        record = bootstrap_champion(uow_factory=uow_factory, as_of=as_of)
+        record = bootstrap_champion(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     return learning.ModelScorer.from_artifact(record.id, record.artifact)
 
 
@@ -604,11 +611,16 @@ def _person_hash(robot: Decision, outcome: Outcome, person: str, reason: str, da
 
 
 def value_item(
-    *, uow_factory: UnitOfWorkFactory, item_id: str, as_of: dt.date, bank_id: str | None = None
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    as_of: dt.date,
+    cold_start: HistorySource,
+    bank_id: str | None = None,
 ) -> tuple[Valuation, Mapping[str, float | str]]:
     """A receivable's value on ``as_of`` (outstanding face less expected dilution and loss,
     discounted at the bank's rate), from the champion's PD on that day's features."""
-    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of)
+    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
@@ -803,14 +815,18 @@ def recent_population(
 
 
 def monitor(
-    *, uow_factory: UnitOfWorkFactory, as_of: dt.date, window_days: int = POPULATION_DAYS
+    *,
+    uow_factory: UnitOfWorkFactory,
+    as_of: dt.date,
+    cold_start: HistorySource,
+    window_days: int = POPULATION_DAYS,
 ) -> MonitorReport:
     """Measure the champion on the platform now and store alerts: PSI of its scores of the
     invoices of the last ``window_days`` against the same window's scores when it was trained;
     realised AUC/KS on the outcomes known since; approval rate and realised loss per bank."""
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
-    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of)
+    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
         record = uow.risk_models.get(scorer.version)
         assert record is not None

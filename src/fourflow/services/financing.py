@@ -13,6 +13,7 @@ from fourflow.domain.debt import Holding
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.domain.parties import Role
+from fourflow.risk.bootstrap import HistorySource
 from fourflow.services import credit, fraud
 from fourflow.services.common import get_holding, get_item, get_org, new_id, refuse_if_disputed
 from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
@@ -46,6 +47,7 @@ def request_financing(
     amount: int,
     actor_id: str,
     as_of: dt.date,
+    cold_start: HistorySource,
     ledger: Ledger | None = None,
 ) -> Financing:
     """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; the robot decides.
@@ -53,9 +55,10 @@ def request_financing(
     Approval pledges the whole holding to the bank (split first to pledge a part) and
     queues the pledge on the chain. With a ``ledger`` the trade's invoices are first
     presented to the consortium (salted fingerprints on the chain): an invoice another
-    member was presented first declines the request as a duplicate.
+    member was presented first declines the request as a duplicate. ``cold_start`` gives the
+    history the first champion model learns from when the platform has none yet.
     """
-    scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of)
+    scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     elsewhere: tuple[str, ...] = ()
     if ledger is not None:
         with uow_factory() as uow:

@@ -81,7 +81,7 @@ class ChainLedger:
         addresses: deployed contract addresses by name (``Registry``, ``Notary``, ``DebtItem``);
             None or empty until ``deploy`` is called.
         artifacts_home: the FourFlow home whose ``artifacts/`` caches compiled contracts;
-            defaults to ``$FOURFLOW_HOME`` when set, else compiles without caching.
+            None compiles without caching (the composition root passes ``Settings.home``).
         managed_node: True when FourFlow runs the node itself (reported by ``info``).
         from_block: the block the contracts were deployed in (where log searches start).
         receipt_timeout: seconds to wait for a transaction to be mined.
@@ -103,7 +103,7 @@ class ChainLedger:
         self.managed_node = managed_node
         self.from_block = from_block
         self._addresses = {name: address(a) for name, a in (addresses or {}).items()}
-        self._artifacts_home = artifacts_home or os.environ.get("FOURFLOW_HOME") or None
+        self._artifacts_home = artifacts_home
         self._artifacts: dict[str, Artifact] | None = None
         self._abis: dict[str, ContractAbi] = {}
         self._accounts: dict[str, LocalAccount] = {}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from typing import Annotated
 import structlog
 import typer
 
-from fourflow.bootstrap import Platform, open_platform
+from fourflow.bootstrap import Platform, Settings, open_platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.entrypoints.cli.output import err_console
 from fourflow.services import relay
@@ -21,11 +20,10 @@ from fourflow.services import relay
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
-def configure_logging() -> None:
-    """Log to stderr (stdout carries results and JSON), at FOURFLOW_LOG_LEVEL (default warning)."""
-    level = logging.getLevelNamesMapping().get(
-        os.environ.get("FOURFLOW_LOG_LEVEL", "warning").upper(), logging.WARNING
-    )
+def configure_logging(settings: Settings | None = None) -> None:
+    """Log to stderr (stdout carries results and JSON), at ``Settings.log_level``."""
+    log_level = (settings or Settings.from_env()).log_level
+    level = logging.getLevelNamesMapping().get(log_level.upper(), logging.WARNING)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),

@@ -10,10 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress
 
-from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2
-from fourflow.adapters.documents.jsonsafe import load_json
-from fourflow.adapters.documents.registry import ReadContext, detect
-from fourflow.domain.errors import FourFlowError
+from fourflow.bootstrap import parse_json, validate_document
 from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
@@ -45,7 +42,7 @@ def _signature_of(path: Path) -> dict[str, Any] | None:
 def _mapping(path: Path | None) -> dict[str, object] | None:
     if path is None:
         return None
-    value = load_json(path.read_bytes(), str(path))
+    value = parse_json(path.read_bytes(), str(path))
     if not isinstance(value, dict):
         raise typer.BadParameter(f"{path}: a mapping file is a JSON object")
     return {"mapping": value}
@@ -137,39 +134,14 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _issue(rule: str, flag: str, message: str, location: str = "") -> dict[str, str]:
-    return {"rule": rule, "flag": flag, "message": message, "location": location}
-
-
 def validation_row(path: Path, *, rules: bool) -> dict[str, Any]:
     """Validate one file without storing it: its format and every failed rule."""
-    raw = path.read_bytes()
-    spec = detect(raw)
-    issues: list[dict[str, str]] = []
-    if spec is None:
-        issues.append(_issue("FORMAT", "fatal", "not a document format FourFlow reads"))
-    elif spec.validate is None:
-        try:
-            spec.parse(raw, source=str(path), ctx=ReadContext())
-        except FourFlowError as exc:
-            issues.extend(_problems(exc))
-    else:
-        try:
-            found = spec.validate(raw, source=str(path), rules=rules)
-        except FourFlowError as exc:
-            issues.extend(_problems(exc))
-        else:
-            issues.extend(_issue(i.rule, i.flag, i.message, i.location) for i in found)
-    valid = not any(i["flag"] == "fatal" for i in issues)
-    return {"path": str(path), "format": spec.name if spec else None, "valid": valid,
-            "issues": issues}  # fmt: skip
-
-
-def _problems(exc: FourFlowError) -> list[dict[str, str]]:
-    problems = getattr(exc, "problems", None) or []
-    if not problems:
-        return [_issue(type(exc).__name__, "fatal", str(exc))]
-    return [_issue(pr.code, "fatal", pr.message, pr.location) for pr in problems]
+    found = validate_document(path.read_bytes(), source=str(path), rules=rules)
+    issues = [
+        {"rule": i.rule, "flag": i.flag, "message": i.message, "location": i.location}
+        for i in found.issues
+    ]
+    return {"path": str(path), "format": found.format, "valid": found.valid, "issues": issues}
 
 
 def validate(
@@ -208,10 +180,7 @@ def sign(
     with platform() as p:
         with p.uow_factory() as uow:
             org = find_org(uow, as_org)
-        if sm2_private_key:
-            signature = sign_sm2(sm2_private_key, raw)
-        else:
-            signature = sign_secp256k1(p.keystore.private_key(org.id), raw)
+        signature = p.sign(raw, org.id, sm2_private_key=sm2_private_key)
     out = path.with_name(path.name + SIGNATURE_SUFFIX)
     out.write_text(json.dumps(signature, indent=2) + "\n", encoding="utf-8")
     console.print(f"signed {path} as {org.name}: {out}")

@@ -139,6 +139,7 @@ def finance_request(
             amount=Money.of(amount, item.currency).minor,
             actor_id=holding.holder_id,
             as_of=business_day(p, as_of),
+            cold_start=p.cold_start,
             ledger=p.require_contracts(),
         )
         relay_now(p)
@@ -318,7 +319,10 @@ def risk_monitor(
     """Measure the champion now (PSI, realised AUC, approval rate) and raise alerts."""
     with platform() as p:
         report = credit.monitor(
-            uow_factory=p.uow_factory, as_of=business_day(p, as_of), window_days=window
+            uow_factory=p.uow_factory,
+            as_of=business_day(p, as_of),
+            cold_start=p.cold_start,
+            window_days=window,
         )
     data: dict[str, Any] = {
         "as_of": report.as_of.isoformat(), "model": report.model_id, "figures": report.figures,
@@ -371,7 +375,11 @@ def risk_value(
     with platform() as p:
         bank_id = _optional_org_id(p, bank)
         valuation, vector = credit.value_item(
-            uow_factory=p.uow_factory, item_id=item, as_of=business_day(p, as_of), bank_id=bank_id
+            uow_factory=p.uow_factory,
+            item_id=item,
+            as_of=business_day(p, as_of),
+            cold_start=p.cold_start,
+            bank_id=bank_id,
         )
     data = {
         "item": item, "face": round(valuation.face, 2),

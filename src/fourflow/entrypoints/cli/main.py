@@ -357,6 +357,7 @@ def demo(json_out: JsonOpt = False) -> None:
             clock=p.clock,
             reader_for=p.reader_for,
             operator_id=p.operator_id(),
+            cold_start=p.cold_start,
             progress=progress,
         )
         report = run_demo(ctx, today=p.clock.today())

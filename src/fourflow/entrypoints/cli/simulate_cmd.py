@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from fourflow.adapters.documents.writers.output import DirectorySink
+from fourflow.bootstrap import simulation_output
 from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.cli.common import JsonOpt
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
@@ -21,7 +21,7 @@ def run_simulation(params: SimulationParams, out: Path, *, show_progress: bool) 
     """Run the simulator into ``out``, write the manifest and return it (with the timing)."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with DirectorySink(out) as sink:
+    with simulation_output(out) as sink:
         simulation = Simulation(params, sink)
         if show_progress:
             columns = (

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from fourflow.simulation.records import Payment
+from fourflow.domain.issued import Payment
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fourflow.simulation.records import Event, Party
+from fourflow.domain.issued import Event, Party
 
 CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 TIME_ZONE = "+08:00"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fourflow.simulation.records import Invoice, Party
+from fourflow.domain.issued import Invoice, Party
 
 
 def _party(party: Party, *, account: bool) -> dict[str, str]:

@@ -24,7 +24,7 @@ from fourflow.adapters.documents.writers.ubl import (
     receipt_xml,
 )
 from fourflow.domain.fraud import FraudLabel
-from fourflow.simulation.records import (
+from fourflow.domain.issued import (
     Despatch,
     Event,
     Invoice,
@@ -32,8 +32,8 @@ from fourflow.simulation.records import (
     Party,
     Payment,
     Receipt,
+    Record,
 )
-from fourflow.simulation.timeline import Record
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

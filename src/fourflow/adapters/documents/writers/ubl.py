@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from fourflow.simulation.records import Despatch, Invoice, Line, Order, Party, Receipt, totals
+from fourflow.domain.issued import Despatch, Invoice, Line, Order, Party, Receipt, totals
 
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

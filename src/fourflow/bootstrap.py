@@ -19,6 +19,8 @@ from typing import Self
 
 import structlog
 
+from fourflow.adapters.chain.clique import DEFAULT_CHAIN_ID as CLIQUE_CHAIN_ID
+from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
@@ -168,6 +170,15 @@ def simulated_history(
 def simulation_output(out: Path) -> DirectorySink:
     """The simulator's output directory writer (``fourflow simulate``; docs/simulator.md)."""
     return DirectorySink(out)
+
+
+def clique_network(
+    directory: Path | None, *, geth: Path | None = None, settings: Settings | None = None
+) -> CliqueNetwork:
+    """The members' Clique development network in ``directory`` (default: home/consortium)."""
+    if directory is None:
+        directory = (settings or Settings.from_env()).home / "consortium"
+    return CliqueNetwork(directory, geth=geth)
 
 
 def parse_json(raw: bytes, source: str) -> object:
@@ -407,11 +418,13 @@ def open_platform(settings: Settings | None = None) -> Platform:
 
 
 __all__ = [
+    "CLIQUE_CHAIN_ID",
     "ConflictError",
     "DocumentValidation",
     "NotInitialisedError",
     "Platform",
     "Settings",
+    "clique_network",
     "open_platform",
     "parse_json",
     "simulated_history",

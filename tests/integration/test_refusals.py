@@ -172,18 +172,23 @@ def test_a_refused_split_and_the_transfer_queued_on_it_are_undone(platform: Plat
 def test_a_refused_transfer_is_undone(platform: Platform) -> None:
     s = _story(platform)
     (first,) = s.holdings()
-    with _suspended(platform, s.org["tier2"].id):
-        _refused_and_undone(
-            platform,
-            lambda: items.transfer(
-                uow_factory=platform.uow_factory,
-                holding_id=first.id,
-                amount=1_000 * YUAN,
-                to_org_id=s.org["tier2"].id,
-                actor_id=s.org["tier1"].id,
-            ),
-            "recipient is not a member",
+
+    def transfer_shown_pending() -> None:
+        items.transfer(
+            uow_factory=platform.uow_factory,
+            holding_id=first.id,
+            amount=1_000 * YUAN,
+            to_org_id=s.org["tier2"].id,
+            actor_id=s.org["tier1"].id,
         )
+        view = items.describe_item(uow_factory=platform.uow_factory, item_id=s.item.id)
+        assert [p["op"] for p in view["pending"]] == ["transfer"]
+        assert all(h["pending"] for h in view["holdings"])  # the source and the new holding
+
+    with _suspended(platform, s.org["tier2"].id):
+        _refused_and_undone(platform, transfer_shown_pending, "recipient is not a member")
+    view = items.describe_item(uow_factory=platform.uow_factory, item_id=s.item.id)
+    assert view["pending"] == [] and not any(h["pending"] for h in view["holdings"])
     _audit_clean(platform)
 
 

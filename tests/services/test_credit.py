@@ -1,0 +1,130 @@
+"""Financing requests on the fakes: the robot approves, refers or declines by the bank's policy
+and the stated champion's PD; a person decides a referral; the pledge goes to the chain."""
+
+from __future__ import annotations
+
+import pytest
+
+from fourflow.domain.errors import ConflictError, PermissionDeniedError
+from fourflow.domain.financing import Financing, FinancingStatus, Outcome
+from fourflow.risk.review import ProductPolicy
+from fourflow.services import commands as cmd
+from fourflow.services import credit, financing
+from fourflow.services.ports import OpKind
+from tests.services.conftest import BASE_PD, World, no_cold_start
+
+
+def _request(world: World, amount: int, bank: str = "bank") -> Financing:
+    item = world.item()
+    (holding,) = world.holdings(item.id)
+    return financing.request_financing(
+        uow_factory=world.uow, holding_id=holding.id, bank_id=world.id(bank), amount=amount,
+        actor_id=world.id("tier1"), as_of=world.clock.today(), cold_start=no_cold_start,
+        ledger=world.ledger,
+    )  # fmt: skip
+
+
+def _policy(world: World, *, refer_pd: float, max_pd: float = 0.25) -> None:
+    policy = ProductPolicy(bank_id=world.id("bank"), refer_pd=refer_pd, max_pd=max_pd)
+    credit.set_policy(uow_factory=world.uow, policy=policy)
+
+
+def test_approved_request_pledges_the_holding(credit_world: World) -> None:
+    world = credit_world
+    fin = _request(world, 5_000_000)
+    assert fin.status is FinancingStatus.APPROVED and fin.principal == 5_000_000
+    assert fin.decision is not None and fin.decision.pd == pytest.approx(BASE_PD)
+    assert fin.decision.model_version == "logistic-1" and fin.decision.input_hash
+    assert world.relay().failed == ()
+    with world.uow() as uow:
+        holding = uow.items.get_holding(fin.holding_id)
+        assert uow.financings.get(fin.id).status is FinancingStatus.ACTIVE  # type: ignore[union-attr]
+    assert holding is not None and holding.locked and holding.pledge_bank_id == world.id("bank")
+    assert holding.pledge is not None and holding.pledge.principal == 5_000_000
+    pledges = [op for op in world.ledger.applied.values() if isinstance(op.command, cmd.Pledge)]
+    assert [p.command.principal for p in pledges] == [5_000_000]  # type: ignore[union-attr]
+    anchored = [op for op in world.ledger.applied.values() if op.subject_id == f"decision:{fin.id}"]
+    assert len(anchored) == 1 and anchored[0].kind is OpKind.REGISTER_FINGERPRINTS
+    with pytest.raises(ConflictError, match=f"already financed: financing {fin.id}"):
+        financing.request_financing(
+            uow_factory=world.uow, holding_id=fin.holding_id, bank_id=world.id("bank2"),
+            amount=1_000, actor_id=world.id("tier1"), as_of=world.clock.today(),
+            cold_start=no_cold_start,
+        )  # fmt: skip
+
+
+def test_asking_over_the_advance_rate_is_declined_with_the_limit(credit_world: World) -> None:
+    fin = _request(credit_world, 11_300_000)  # the whole face value, on the evidence alone
+    assert fin.status is FinancingStatus.DECLINED and fin.principal == 0
+    assert fin.decision is not None
+    (reason,) = fin.decision.reasons
+    assert reason.code == "ADVANCE_LIMIT"
+    assert "at most 80% of CNY 113,000.00 outstanding = CNY 90,400.00" in reason.message
+    with credit_world.uow() as uow:
+        holding = uow.items.get_holding(fin.holding_id)
+    assert holding is not None and not holding.locked
+
+
+def test_referred_then_decided_by_a_person(credit_world: World) -> None:
+    world = credit_world
+    _policy(world, refer_pd=BASE_PD / 2)
+    fin = _request(world, 5_000_000)
+    assert fin.status is FinancingStatus.REFERRED and fin.principal == 0
+    assert fin.decision is not None and fin.decision.outcome is Outcome.REFER
+    assert fin.decision.policy_revision == 1
+    with world.uow() as uow:
+        holding = uow.items.get_holding(fin.holding_id)
+    assert holding is not None and not holding.locked
+    approved = credit.decide_referral(
+        uow_factory=world.uow, financing_id=fin.id, approve=True, reason="known customer",
+        person="li.wei", as_of=world.clock.today(),
+    )  # fmt: skip
+    assert approved.status is FinancingStatus.APPROVED and approved.principal == 5_000_000
+    assert approved.decision is not None and approved.decision.decided_by == "person:li.wei"
+    assert approved.decision.review is not None
+    assert approved.decision.review.outcome is Outcome.REFER
+    assert world.relay().failed == ()
+    with world.uow() as uow:
+        assert uow.financings.get(fin.id).status is FinancingStatus.ACTIVE  # type: ignore[union-attr]
+    with pytest.raises(ConflictError, match="is active; only referred requests"):
+        credit.decide_referral(
+            uow_factory=world.uow, financing_id=fin.id, approve=False, reason="again",
+            person="li.wei", as_of=world.clock.today(),
+        )  # fmt: skip
+
+
+def test_declined_by_the_robot_and_by_a_person(credit_world: World) -> None:
+    world = credit_world
+    _policy(world, refer_pd=BASE_PD / 4, max_pd=BASE_PD / 2)
+    declined = _request(world, 5_000_000)
+    assert declined.status is FinancingStatus.DECLINED and declined.principal == 0
+    assert declined.decision is not None and declined.decision.reasons
+    _policy(world, refer_pd=BASE_PD / 2)
+    referred = _request(world, 5_000_000)
+    refused = credit.decide_referral(
+        uow_factory=world.uow, financing_id=referred.id, approve=False, reason="concentration",
+        person="li.wei", as_of=world.clock.today(),
+    )  # fmt: skip
+    assert refused.status is FinancingStatus.DECLINED and refused.principal == 0
+    assert world.relay().failed == ()
+    assert OpKind.PLEDGE not in world.ledger.kinds()
+    with world.uow() as uow:
+        assert [v.version for v in uow.policies.versions(world.id("bank"))] == [1, 2]
+
+
+def test_only_the_holder_asks_and_only_a_bank_lends(credit_world: World) -> None:
+    world = credit_world
+    item = world.item()
+    (holding,) = world.holdings(item.id)
+    with pytest.raises(PermissionDeniedError, match="is not held by"):
+        financing.request_financing(
+            uow_factory=world.uow, holding_id=holding.id, bank_id=world.id("bank"),
+            amount=1_000, actor_id=world.id("tier2"), as_of=world.clock.today(),
+            cold_start=no_cold_start,
+        )  # fmt: skip
+    with pytest.raises(Exception, match="is not a bank"):
+        financing.request_financing(
+            uow_factory=world.uow, holding_id=holding.id, bank_id=world.id("tier2"),
+            amount=1_000, actor_id=world.id("tier1"), as_of=world.clock.today(),
+            cold_start=no_cold_start,
+        )  # fmt: skip

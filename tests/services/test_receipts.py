@@ -1,0 +1,111 @@
+"""Warehouse receipts on the fakes: issue, pledge, sell, pay, release (pledge and goods)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.receipts import PledgeAction, SaleAction
+from fourflow.services import credit, receipts
+from fourflow.services.ports import OpKind
+from tests.services.conftest import World
+
+
+def _issue(world: World, quantity: int = 100) -> str:
+    return receipts.issue_receipt(
+        uow_factory=world.uow, warehouse_id=world.id("warehouse"), holder_id=world.id("tier1"),
+        goods_code="COPPER-CATHODE", description="电解铜 99.99%", quantity=quantity, unit="TNE",
+        location="SZ-B3-07", evidence="urn:epcis:receiving:1",
+    )  # fmt: skip
+
+
+def test_issue_pledge_release_and_goods_out(world: World) -> None:
+    with pytest.raises(PermissionDeniedError, match="is not a warehouse"):
+        receipts.issue_receipt(
+            uow_factory=world.uow, warehouse_id=world.id("tier2"), holder_id=world.id("tier1"),
+            goods_code="X", description="x", quantity=1, unit="EA", location="L", evidence="e",
+        )  # fmt: skip
+    receipt_id = _issue(world)
+    receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+        amount=30_000_000, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    with pytest.raises(DomainValueError, match="is not a bank"):
+        receipts.pledge_receipt(
+            uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("tier2"),
+            amount=1, actor_id=world.id("tier1"),
+        )  # fmt: skip
+    assert world.relay().failed == ()
+    assert world.ledger.read("receipt", receipt_id)["pledgee"] == world.org["bank"].chain_address
+
+    receipts.release_receipt_pledge(
+        uow_factory=world.uow, receipt_id=receipt_id, actor_id=world.id("bank")
+    )
+    with pytest.raises(PermissionDeniedError, match="only the issuing warehouse"):
+        receipts.confirm_release(
+            uow_factory=world.uow, receipt_id=receipt_id, quantity=40, evidence="ship-1",
+            actor_id=world.id("tier1"),
+        )  # fmt: skip
+    receipts.confirm_release(
+        uow_factory=world.uow, receipt_id=receipt_id, quantity=40, evidence="urn:epcis:ship:1",
+        actor_id=world.id("warehouse"),
+    )  # fmt: skip
+    assert world.relay().failed == ()
+    with world.uow() as uow:
+        pledges = uow.receipts.pledges(receipt_id)
+        (release,) = uow.receipts.releases(receipt_id)
+    assert [p.action for p in pledges] == [PledgeAction.PLEDGED, PledgeAction.RELEASED]
+    assert pledges[0].amount == 30_000_000 and release.quantity == 40
+    state = world.ledger.read("receipt", receipt_id)
+    assert (state["pledgee"], state["released"]) == (None, 40)
+
+    credit.set_price(
+        uow_factory=world.uow, goods_code="COPPER-CATHODE", price=70_000.0, currency="CNY",
+        as_of=world.clock.today(),
+    )  # fmt: skip
+    valuation, price = credit.value_receipt(
+        uow_factory=world.uow, ledger=world.ledger, receipt_id=receipt_id
+    )
+    assert price.price == 70_000.0 and valuation.quantity == 60
+    assert valuation.market_value == pytest.approx(60 * 70_000.0)
+
+
+def test_sale_is_paid_by_the_buyer_only(world: World) -> None:
+    receipt_id = _issue(world)
+    with pytest.raises(DomainValueError, match="its own holder"):
+        receipts.sell_receipt(
+            uow_factory=world.uow, receipt_id=receipt_id, buyer_id=world.id("tier1"),
+            quantity=10, price=1, actor_id=world.id("tier1"),
+        )  # fmt: skip
+    sale_id, buyer_receipt = receipts.sell_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, buyer_id=world.id("tier2"), quantity=25,
+        price=175_000_000, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    with pytest.raises(PermissionDeniedError, match=f"only the buyer pays sale {sale_id}"):
+        receipts.pay_for_receipt(
+            uow_factory=world.uow, receipt_id=receipt_id, sale_id=sale_id, amount=1,
+            actor_id=world.id("core"),
+        )  # fmt: skip
+    with pytest.raises(ConflictError, match=f"no sale {sale_id} of receipt wr-other"):
+        receipts.pay_for_receipt(
+            uow_factory=world.uow, receipt_id="wr-other", sale_id=sale_id, amount=1,
+            actor_id=world.id("tier2"),
+        )  # fmt: skip
+    receipts.pay_for_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, sale_id=sale_id, amount=100_000_000,
+        actor_id=world.id("tier2"),
+    )  # fmt: skip
+    assert world.relay().failed == ()
+    with world.uow() as uow:
+        sale = uow.receipts.sale_into(buyer_receipt)
+        (paid,) = uow.receipts.sale_events(sale_id)
+    assert sale is not None and (sale.quantity, sale.price) == (25, 175_000_000)
+    assert (paid.action, paid.amount) == (SaleAction.PAID, 100_000_000)
+    assert world.ledger.kinds()[-3:] == [
+        OpKind.RECEIPT_ISSUE, OpKind.RECEIPT_OFFER, OpKind.RECEIPT_PAY
+    ]  # fmt: skip
+    view = receipts.describe_receipt(
+        uow_factory=world.uow, ledger=world.ledger, receipt_id=receipt_id
+    )
+    assert [h["op"] for h in view["history"]] == ["receipt_issue", "receipt_offer", "receipt_pay"]
+    assert view["chain"]["holder"] == world.org["tier1"].name

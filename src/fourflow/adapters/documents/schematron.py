@@ -81,7 +81,6 @@ class _Writer:
         self.functions = dict(functions)
         self.asserts: list[Assertion] = []
         self.out: list[str] = []
-        self.shared: dict[str, str] = {}
 
     def check(self, xpath: str) -> None:
         etree.XPath(xpath, namespaces=self.namespaces)
@@ -108,7 +107,7 @@ class _Writer:
         self, mode: str, priority: int, rule: etree._Element, lets: list[etree._Element]
     ) -> None:
         context = rule.get("context", "")
-        match = translate(context, functions=self.functions)
+        match = translate(context, functions=self.functions, pattern=True)
         if match.hoisted:
             raise UntranslatableError(f"quantifier in rule context {context!r}")
         self.out.append(
@@ -192,10 +191,6 @@ def compile_schematron(
             f'<xsl:template match="@*|node()" priority="-2" mode="{mode}">'
             f'<xsl:apply-templates select="@*|*" mode="{mode}"/></xsl:template>'
         )
-    globals_.extend(
-        f'<xsl:variable name="{name}" select="{_attr(xpath)}"/>'
-        for xpath, name in writer.shared.items()
-    )
     declarations = " ".join(f'xmlns:{p}="{_attr(u)}"' for p, u in all_ns.items() if p)
     prefixes = " ".join(p for p in all_ns if p)
     start = "".join(f'<xsl:apply-templates select="/" mode="{m}"/>' for m in modes)

@@ -455,10 +455,8 @@ class Translation:
 
 
 class _Emitter:
-    def __init__(
-        self, prefix: str, known_functions: dict[str, str], shared: dict[str, str] | None
-    ) -> None:
-        self.shared = shared  # context-free node-sets -> global variable names
+    def __init__(self, prefix: str, known_functions: dict[str, str], pattern: bool) -> None:
+        self.pattern = pattern  # an XSLT match pattern: child and attribute axes only
         self.hoisted: list[Hoisted] = []
         self.prefix = prefix
         self.count = 0
@@ -657,25 +655,15 @@ class _Emitter:
                 tail = "".join(s + self._step(st) for s, st in steps[i + 1 :])
                 preds = "".join(self._pred(p) for p in step.preds)
                 return f"({union}){preds}{tail}"
+            if _descendant(sep if i else node.root, step) and not self.pattern:
+                # //x[p] as /descendant::x[p]: the same nodes for predicates that do not
+                # count positions, found in one walk instead of a child step from every node.
+                if i == 0:
+                    prefix = "/"
+                parts.append(("/" if i else "") + "descendant::" + self._step(step))
+                continue
             parts.append(sep + self._step(step))
-        if node.root and self.shared is not None:
-            # /a/b[p]/c: share /a/b[p]/c itself, and the first step's nodes inside it.
-            head = self._shared(node.root + parts[0].split("[", 1)[0])
-            if head.startswith("$") and "[" in parts[0] and _plain_preds(steps[0][1]):
-                parts[0] = head + "[" + parts[0].split("[", 1)[1]
-                return "".join(parts)
-            if head.startswith("$") and "[" not in parts[0]:
-                return head + "".join(parts[1:])
         return prefix + "".join(parts)
-
-    def _shared(self, xpath: str) -> str:
-        """A context-free node-set, computed once per document as a global variable."""
-        if self.shared is None or re.search(r"\$(?!d\d)", xpath) or "current()" in xpath:
-            return xpath
-        name = self.shared.get(xpath)
-        if name is None:
-            name = self.shared[xpath] = f"d{len(self.shared)}"
-        return "$" + name
 
     def _mapped(self, base: Path, sep: str, call: Call) -> str:
         name = call.name
@@ -880,6 +868,11 @@ def _booleanish(node: Node) -> bool:
     return isinstance(node, Quant)
 
 
+def _descendant(sep: str, step: Node) -> bool:
+    """A ``//name[...]`` step that ``/descendant::name[...]`` can replace."""
+    return sep == "//" and isinstance(step, Step) and step.axis == "child" and _plain_preds(step)
+
+
 def _plain_preds(step: Node) -> bool:
     """Predicates that do not depend on position (so they filter a shared node-set alike)."""
     preds = step.preds if isinstance(step, (Step, Filter)) else []
@@ -997,13 +990,13 @@ def translate(
     *,
     prefix: str = "h",
     functions: dict[str, str] | None = None,
-    shared: dict[str, str] | None = None,
+    pattern: bool = False,
 ) -> Translation:
     """The XPath 1.0 form of ``text`` and the quantifiers to compute before it.
 
     Raises:
         UntranslatableError: ``text`` uses XPath 2.0 this translator does not render.
     """
-    emitter = _Emitter(prefix, functions or {}, shared)
+    emitter = _Emitter(prefix, functions or {}, pattern)
     xpath = emitter.emit(parse(text))
     return Translation(xpath, emitter.hoisted)

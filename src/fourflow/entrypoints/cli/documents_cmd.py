@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,7 @@ def outcome_row(o: DocumentOutcome) -> dict[str, Any]:
         "fingerprint": o.fingerprint,
         "business_key": o.business_key,
         "errors": list(o.errors),
+        "findings": [dict(f) for f in o.findings],
     }
 
 
@@ -110,6 +112,7 @@ def ingest(
                         submitter_id=submitter.id,
                         verifier=p.verifier,
                         scenario=scenario,
+                        date_tolerance=dt.timedelta(days=p.settings.date_tolerance_days),
                     )
                 )
                 progress.advance(task, len(chunk))

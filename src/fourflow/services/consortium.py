@@ -31,6 +31,7 @@ from eth_keys.datatypes import PrivateKey
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
+from fourflow.services.demo import MEMBERS
 
 QBFT_VANITY = bytes(32)
 # QBFT's genesis mixHash: "ctical byzantine fault tolerance" (Besu refuses other values).
@@ -202,6 +203,21 @@ def load_members(path: Path) -> NetworkSpec:
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise ConsortiumConfigError(f"members file {path} is not valid: {exc}") from None
     return parse_members(data, source=str(path))
+
+
+def dev_members() -> NetworkSpec:
+    """The four members of the development network when no members file is given.
+
+    The demo's core enterprise, bank, tier-1 supplier and regulator, each with a node on
+    127.0.0.1 (the production ports are placeholders: the development network picks free ones).
+    """
+    chosen = [m for key in ("core", "bank", "tier1", "regulator") for m in MEMBERS if m.key == key]
+    return NetworkSpec(
+        members=tuple(
+            FoundingMember(m.name, m.uscc, "127.0.0.1", DEFAULT_P2P_PORT + i, DEFAULT_RPC_PORT + i)
+            for i, m in enumerate(chosen)
+        )
+    )
 
 
 def parse_members(data: Any, *, source: str = "members") -> NetworkSpec:

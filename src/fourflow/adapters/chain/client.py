@@ -315,9 +315,19 @@ class ChainClient:
         self._gas_price = price
 
     def gas_price(self) -> int:
-        """The node's gas price (asked once; 0 on a free-gas consortium network)."""
+        """The price to sign with (asked once): 0 on a free-gas network, else the node's.
+
+        A network whose blocks carry base fee 0 (Besu's ``zeroBaseFee``, FourFlow's Clique
+        genesis) has free gas: its validators mine at price 0, while geth's ``eth_gasPrice``
+        still suggests its 1 gwei floor, which accounts without ether could not pay.
+        """
         if self._gas_price is None:
-            self._gas_price = int(self.request("eth_gasPrice"), 16)
+            head = self.request("eth_getBlockByNumber", ["latest", False])
+            base_fee = head.get("baseFeePerGas") if isinstance(head, Mapping) else None
+            if base_fee is not None and int(base_fee, 16) == 0:
+                self._gas_price = 0
+            else:
+                self._gas_price = int(self.request("eth_gasPrice"), 16)
         return self._gas_price
 
     def block_number(self) -> int:

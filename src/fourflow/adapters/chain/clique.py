@@ -39,6 +39,7 @@ from eth_keys.datatypes import PrivateKey
 
 from fourflow.adapters.chain.errors import NodeBinaryMissingError, NodeError
 from fourflow.adapters.chain.node import _rpc, pid_alive
+from fourflow.services.consortium import NetworkSpec
 
 GETH_VERSION = "v1.13.15"
 GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
@@ -77,6 +78,7 @@ class CliqueMember:
         enode: ``enode://<public key>@127.0.0.1:<p2p port>``.
         p2p_port, rpc_port, auth_port: its loopback ports.
         pid: the running geth process (0 when stopped).
+        uscc: the member's USCC when the network was made from a members description.
     """
 
     name: str
@@ -87,6 +89,7 @@ class CliqueMember:
     rpc_port: int
     auth_port: int
     pid: int = 0
+    uscc: str = ""
 
     @property
     def url(self) -> str:
@@ -238,6 +241,66 @@ class CliqueNetwork:
         for m in members:
             self._write_config(m, members)
         return members
+
+    def create_for(
+        self, spec: NetworkSpec, *, chain_id: int = DEFAULT_CHAIN_ID, period: int = 1
+    ) -> list[CliqueMember]:
+        """The development network of the members description the Besu generator reads.
+
+        Each founding member of ``spec`` gets one signer node here, on loopback ports free
+        now (the description's hosts and ports are those of production); its name and USCC
+        are kept in ``network.json``. ``spec.members`` order is the member order.
+        """
+        members = self.create([m.name for m in spec.members], chain_id=chain_id, period=period)
+        members = [replace(c, uscc=f.uscc) for c, f in zip(members, spec.members, strict=True)]
+        self._write(members)
+        return members
+
+    def add_member(self, name: str, *, uscc: str = "") -> CliqueMember:
+        """A new member's node joins the network (not a signer until the signers vote it in).
+
+        It gets its own key and data directory, the network's genesis, every member as a
+        static and trusted peer, and every running node adds it as one too.
+        """
+        members = self.members()
+        if any(name == m.name for m in members):
+            raise NodeError(f"{name!r} already runs a node in the network in {self.dir}")
+        slug = f"node{max(int(m.slug.removeprefix('node')) for m in members) + 1}"
+        datadir = self.dir / slug
+        datadir.mkdir()
+        key = PrivateKey(_random_key())
+        _write_private(datadir / "nodekey", key.to_bytes().hex())
+        _write_private(datadir / "password", secrets.token_urlsafe(24))
+        p2p = free_port()
+        member = CliqueMember(
+            name=name,
+            slug=slug,
+            address=key.public_key.to_checksum_address(),
+            enode=f"enode://{key.public_key.to_bytes().hex()}@127.0.0.1:{p2p}",
+            p2p_port=p2p,
+            rpc_port=free_port(),
+            auth_port=free_port(),
+            uscc=uscc,
+        )
+        self._geth_run(["init", "--datadir", str(datadir), str(self.dir / "genesis.json")])
+        keyfile = datadir / "signer.key"
+        _write_private(keyfile, (datadir / "nodekey").read_text(encoding="utf-8"))
+        try:
+            self._geth_run(
+                ["account", "import", "--lightkdf", "--datadir", str(datadir),
+                 "--password", str(datadir / "password"), str(keyfile)]
+            )  # fmt: skip
+        finally:
+            keyfile.unlink()
+        everyone = [*members, member]
+        self._write(everyone)
+        for m in everyone:
+            self._write_config(m, everyone)
+        started = self._start(member)
+        self._write([*members, started])
+        self._wait_rpc(started)
+        self.connect_all()
+        return started
 
     # ----------------------------------------------------------------- run
 

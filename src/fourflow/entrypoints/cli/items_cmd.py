@@ -19,6 +19,7 @@ import typer
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
+from fourflow.entrypoints.cli import consortium_cmd
 from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import consortium, financing, items, receipts, registration, relay
@@ -31,7 +32,10 @@ receipt_app = typer.Typer(
     help="Warehouse receipts: issue, pledge, sell (DvP), release.", no_args_is_help=True
 )
 token_app = typer.Typer(help="The settlement token (tokenised deposits).", no_args_is_help=True)
-consortium_app = typer.Typer(help="The consortium's Besu QBFT network.", no_args_is_help=True)
+consortium_app = typer.Typer(
+    help="The consortium's network: Besu QBFT files (init), a geth Clique dev network (up).",
+    no_args_is_help=True,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 AsOrg = Annotated[str, typer.Option("--as", help="Acting organisation (USCC or id).")]
@@ -44,6 +48,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(receipt_app, name="receipt")
     app.add_typer(token_app, name="token")
     app.add_typer(consortium_app, name="consortium")
+    consortium_cmd.register(consortium_app)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,0 +1,161 @@
+"""``fourflow consortium up | down | status``: the development network of the members.
+
+The same members description (``--members``, the file ``consortium init`` reads for the Besu
+QBFT network; without it the demo's four members) gives a Clique proof-of-authority network of
+go-ethereum v1.13.15 on 127.0.0.1: one signer node per member, each with its own key and data
+directory, static peers, ``--nodiscover`` (docs/consortium.md). The commands are added to the
+``consortium`` group by ``register``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fourflow.adapters.chain.clique import DEFAULT_CHAIN_ID, CliqueNetwork
+from fourflow.bootstrap import Settings
+from fourflow.domain.errors import FourFlowError
+from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.services import consortium
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+DirOpt = Annotated[
+    Path | None,
+    typer.Option("--dir", help="The network's directory (default: FOURFLOW_HOME/consortium)."),
+]
+GethOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--geth",
+        envvar="FOURFLOW_GETH_BIN",
+        help="geth v1.13.15 (default: the `make geth` build in ~/.cache/fourflow).",
+    ),
+]
+CONFIRMATIONS = 2  # what `up` suggests for FOURFLOW_CHAIN_CONFIRMATIONS
+
+
+def register(group: typer.Typer) -> None:
+    """Add ``up``, ``down`` and ``status`` to the ``consortium`` command group."""
+    group.command("up")(up)
+    group.command("down")(down)
+    group.command("status")(status)
+
+
+def _network(directory: Path | None, geth: Path | None) -> CliqueNetwork:
+    where = directory if directory is not None else Settings.from_env().home / "consortium"
+    return CliqueNetwork(where, geth=geth)
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+def up(
+    members: Annotated[
+        Path | None,
+        typer.Option(help="Members file (JSON or YAML), as for `consortium init`."),
+    ] = None,
+    directory: DirOpt = None,
+    geth: GethOpt = None,
+    chain_id: Annotated[int, typer.Option(help="Chain id of a new network.")] = DEFAULT_CHAIN_ID,
+    period: Annotated[int, typer.Option(help="Seconds between blocks.", min=1)] = 1,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create (first time) and start the development network; print its endpoints."""
+    net = _network(directory, geth)
+    try:
+        created = not net.exists()
+        if created:
+            spec = consortium.load_members(members) if members else consortium.dev_members()
+            net.create_for(spec, chain_id=chain_id, period=period)
+        elif members is not None:
+            err_console.print(
+                f"a network already exists in {net.dir}: starting it ({members} is not read)"
+            )
+        started = net.up()
+    except (FourFlowError, OSError) as exc:
+        raise _fail(exc) from None
+    urls = ",".join(m.url for m in started)
+    data = {
+        "directory": str(net.dir),
+        "created": created,
+        "chain_id": net.chain_id(),
+        "chain_url": urls,
+        "confirmations": CONFIRMATIONS,
+        "members": [
+            {"name": m.name, "uscc": m.uscc, "signer": m.address, "url": m.url, "pid": m.pid}
+            for m in started
+        ],
+    }
+    if json_out:
+        emit_json(data)
+        return
+    verb = "created and started" if created else "started"
+    console.print(f"{verb} a {len(started)}-signer Clique network in {net.dir}")
+    for m in started:
+        console.print(f"  {m.name:<24} {m.address}  {m.url}")
+    console.print("point FourFlow at it:")
+    console.print(f"  export FOURFLOW_CHAIN_URL={urls}", soft_wrap=True)
+    console.print(f"  export FOURFLOW_CHAIN_CONFIRMATIONS={CONFIRMATIONS}")
+
+
+def down(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = False) -> None:
+    """Stop every node of the development network (its data stays for the next `up`)."""
+    net = _network(directory, geth)
+    if not net.exists():
+        raise _fail(FourFlowError(f"no consortium network in {net.dir}"))
+    try:
+        stopped = net.down()
+    except (FourFlowError, OSError) as exc:
+        raise _fail(exc) from None
+    if json_out:
+        emit_json({"directory": str(net.dir), "stopped": stopped})
+        return
+    console.print(f"stopped {stopped} node(s) of the network in {net.dir}")
+
+
+def status(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = False) -> None:
+    """Each node: running, head block and hash, peers, the signers it sees."""
+    net = _network(directory, geth)
+    try:
+        rows = net.status()
+        members = {m.url: m for m in net.members()}
+    except (FourFlowError, OSError) as exc:
+        raise _fail(exc) from None
+    data: list[dict[str, Any]] = [
+        {
+            "name": s.name,
+            "uscc": members[s.url].uscc,
+            "address": members[s.url].address,
+            "url": s.url,
+            "running": s.running,
+            "block": s.block,
+            "head": s.head,
+            "peers": s.peers,
+            "signers": list(s.signers),
+            "signer": members[s.url].address.lower() in {a.lower() for a in s.signers},
+        }
+        for s in rows
+    ]
+    if json_out:
+        emit_json({"directory": str(net.dir), "nodes": data})
+        return
+    table = Table(title=f"consortium network in {net.dir}")
+    for column in ("member", "url", "running", "block", "head", "peers", "signers", "signs"):
+        table.add_column(column)
+    for row in data:
+        table.add_row(
+            row["name"],
+            row["url"],
+            "yes" if row["running"] else "no",
+            "-" if row["block"] is None else str(row["block"]),
+            (row["head"] or "-")[:12],
+            "-" if row["peers"] is None else str(row["peers"]),
+            str(len(row["signers"])) if row["running"] else "-",
+            "yes" if row["signer"] else "no",
+        )
+    console.print(table)

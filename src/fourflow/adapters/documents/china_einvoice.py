@@ -65,6 +65,7 @@ TOTALS = (NET_TOTAL, TAX_TOTAL, GROSS_TOTAL)
 LINE_NUMBERS = ("Quantity", "UnPrice", "Amount", "ComTaxAm", "TotaltaxIncludedAmount")
 
 _INVOICE_NUMBER = re.compile(r"^\d{20}$")
+_TAXPAYER_NUMBER = re.compile(r"^[0-9A-Z]{15,20}$")
 _DECIMAL = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})([ T]\d{2}:\d{2}:\d{2})?$")
 _CATEGORY_PREFIX = re.compile(r"^\*[^*]+\*")
@@ -289,6 +290,78 @@ def _check_tax_rates(root: etree._Element) -> list[ValidationIssue]:
     return issues
 
 
+_CENT = Decimal("0.01")
+
+
+def _line_numbers(line: etree._Element) -> dict[str, Decimal | None]:
+    return {name: _decimal(value(line, name) or "") for name in LINE_NUMBERS}
+
+
+def check_arithmetic(root: etree._Element) -> list[ValidationIssue]:
+    """The amount and tax arithmetic of a 数电票 whose amounts all parse.
+
+    Fatal: net + tax = gross (CN-EINV-012); the lines' net amounts add up to the net total
+    (CN-EINV-013) and their tax to the tax total within a cent (CN-EINV-014); each line's tax
+    is its net amount times its rate within a cent (CN-EINV-015) and its gross is net plus
+    tax within a cent (CN-EINV-016). Warning: quantity times unit price is the line's net
+    amount within a cent (CN-EINV-017; printed unit prices are rounded). Fatal too: a seller
+    or buyer code that is no taxpayer number at all (CN-EINV-018; a well-formed one that is
+    not a valid USCC stays a CN-EINV-007 warning).
+    """
+    net, tax, gross = (_decimal(value(root, path) or "") for path in TOTALS)
+    issues: list[ValidationIssue] = []
+    if net is not None and tax is not None and gross is not None and net + tax != gross:
+        message = f"{NET_TOTAL} {net} + {TAX_TOTAL} {tax} is {net + tax}, not {GROSS_TOTAL} {gross}"
+        issues.append(_issue("CN-EINV-012", message, GROSS_TOTAL))
+    lines = [
+        _line_numbers(line) for line in _children(find(root, "EInvoiceData"), "IssuItemInformation")
+    ]
+    amounts = [n["Amount"] for n in lines]
+    if net is not None and amounts and all(a is not None for a in amounts):
+        total = sum((a for a in amounts if a is not None), Decimal(0))
+        if total != net:
+            message = f"the lines' Amount add up to {total}, not {NET_TOTAL} {net}"
+            issues.append(_issue("CN-EINV-013", message, NET_TOTAL))
+    taxes = [n["ComTaxAm"] for n in lines]
+    if tax is not None and taxes and all(t is not None for t in taxes):
+        total = sum((t for t in taxes if t is not None), Decimal(0))
+        if abs(total - tax) > _CENT:
+            message = f"the lines' ComTaxAm add up to {total}, not {TAX_TOTAL} {tax}"
+            issues.append(_issue("CN-EINV-014", message, TAX_TOTAL))
+    for path in (f"{SELLER}/SellerIdNum", f"{BUYER}/BuyerIdNum"):
+        raw = value(root, path)
+        if raw is not None and not _TAXPAYER_NUMBER.match(re.sub(r"\s", "", raw).upper()):
+            message = f"{path} {raw!r} is not a taxpayer number (15 to 20 digits and letters)"
+            issues.append(_issue("CN-EINV-018", message, path))
+    blocks = _children(find(root, "EInvoiceData"), "IssuItemInformation")
+    for n, (numbers, line) in enumerate(zip(lines, blocks, strict=True), start=1):
+        rate = _decimal(value(line, "TaxRate") or "")
+        issues.extend(_line_arithmetic(f"{LINES}[{n}]", numbers, rate))
+    return issues
+
+
+def _line_arithmetic(
+    path: str, numbers: dict[str, Decimal | None], rate: Decimal | None
+) -> list[ValidationIssue]:
+    issues: list[ValidationIssue] = []
+    amount, tax, gross = numbers["Amount"], numbers["ComTaxAm"], numbers["TotaltaxIncludedAmount"]
+    if amount is None or tax is None:
+        return issues
+    if rate is not None and 0 <= rate < 1:
+        expected = (amount * rate).quantize(_CENT)
+        if abs(expected - tax) > _CENT:
+            message = f"{path}/ComTaxAm {tax} is not Amount {amount} x TaxRate {rate} ({expected})"
+            issues.append(_issue("CN-EINV-015", message, f"{path}/ComTaxAm"))
+    if gross is not None and abs(amount + tax - gross) > _CENT:
+        message = f"{path}/TotaltaxIncludedAmount {gross} is not Amount + ComTaxAm ({amount + tax})"
+        issues.append(_issue("CN-EINV-016", message, f"{path}/TotaltaxIncludedAmount"))
+    quantity, price = numbers["Quantity"], numbers["UnPrice"]
+    if quantity is not None and price is not None and abs(quantity * price - amount) > _CENT:
+        message = f"{path} Quantity {quantity} x UnPrice {price} is not Amount {amount}"
+        issues.append(_issue("CN-EINV-017", message, f"{path}/Amount", WARNING))
+    return issues
+
+
 STRUCTURAL_CHECKS: tuple[Callable[[etree._Element], list[ValidationIssue]], ...] = (
     _check_required,
     _check_numbers,
@@ -300,8 +373,10 @@ STRUCTURAL_CHECKS: tuple[Callable[[etree._Element], list[ValidationIssue]], ...]
 def check(root: etree._Element, *, rules: bool) -> list[ValidationIssue]:
     """Structural checks (always) and the warning rules (with ``rules``) on a parsed invoice."""
     issues = [issue for rule in STRUCTURAL_CHECKS for issue in rule(root)]
-    if not issues:  # signs are only meaningful once every amount parses
+    if not issues:  # signs and sums are only meaningful once every amount parses
         issues.extend(_check_quantity_signs(root))
+        if rules:
+            issues.extend(check_arithmetic(root))
     if rules:
         issues.extend(_check_warnings(root))
     return issues
@@ -438,14 +513,23 @@ def _problems(issues: list[ValidationIssue]) -> list[Problem]:
 def read_einvoice(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocument]:
     """Parse, check and map one 数电票; refuse it naming every structural problem."""
     root = parse_xml(raw, source)
-    problems = _problems(check(root, rules=False))
+    issues = check(root, rules=False)
+    if not _problems(issues) and ctx.rules is not None:
+        # the business rules, as for EN 16931 invoices: fatal ones refuse, warnings are kept
+        issues.extend([*check_arithmetic(root), *_check_warnings(root)])
+    problems = _problems(issues)
     if problems:
         raise DocumentRejectedError(problems)
+    findings = tuple(
+        {"code": i.rule, "flag": i.flag, "message": i.message, "location": i.location}
+        for i in issues
+        if i.flag != FATAL
+    )
     try:
         document = map_invoice(root, doc_id=ctx.new_id(), submitter=ctx.submitter)
     except DomainValueError as exc:
         raise DocumentRejectedError([Problem("BAD_VALUE", f"{source}: {exc}")]) from None
-    return [ParsedDocument(document, canonical_xml(root), raw, MEDIA_TYPE)]
+    return [ParsedDocument(document, canonical_xml(root), raw, MEDIA_TYPE, findings=findings)]
 
 
 def _detect(sniffed: Sniffed) -> bool:

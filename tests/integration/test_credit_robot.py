@@ -302,7 +302,9 @@ def test_a_shifted_population_raises_a_drift_alert(world, tmp_path_factory, anvi
         with stressed.uow_factory() as uow:
             uow.risk_models.add(champion)
             uow.commit()
-        shifted = credit.monitor(uow_factory=stressed.uow_factory, as_of=TODAY)
+        shifted = credit.monitor(
+            uow_factory=stressed.uow_factory, cold_start=stressed.cold_start, as_of=TODAY
+        )
         drift = [a for a in shifted.alerts if a.kind == "drift"]
         assert drift and drift[0].severity == "alert", shifted.figures
         assert drift[0].value >= 0.25

@@ -179,3 +179,22 @@ class ReportAnchor:
 
     report_hash: str
     op_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePresentation:
+    """An invoice's salted fingerprint this platform registered on the consortium's Notary.
+
+    A fingerprint on the chain that is not one of these was presented by another member first.
+
+    Attributes:
+        fingerprint: ``sha256:`` hex of SHA-256(consortium salt || business-key text).
+        trade_id: the trade whose invoice it is.
+        presenter_id: the member that presented it (the seller verifying, or a bank asked).
+        op_id: the ``REGISTER_FINGERPRINTS`` operation carrying it.
+    """
+
+    fingerprint: str
+    trade_id: str
+    presenter_id: str
+    op_id: str

@@ -7,11 +7,12 @@ import json
 import uuid
 from typing import Any
 
+from fourflow.domain import facts
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
-from fourflow.services.ports import ChainOp, OpKind, OpStatus, TradeRecord, UnitOfWork
+from fourflow.services.ports import TradeRecord, UnitOfWork
 
 
 def new_id(prefix: str) -> str:
@@ -103,20 +104,9 @@ def chain_address(org: Organisation) -> str:
     return org.chain_address
 
 
-def ops_of(uow: UnitOfWork, item_id: str, kind: OpKind) -> list[ChainOp]:
-    """The item's queued or applied (not failed) chain ops of ``kind``, oldest first."""
-    return [
-        o
-        for o in uow.outbox.for_subject(item_id)
-        if o.kind is kind and o.status is not OpStatus.FAILED
-    ]
-
-
 def is_disputed(uow: UnitOfWork, item_id: str) -> bool:
     """True while the debtor's latest dispute of the item has not been lifted."""
-    kinds = [o.kind for o in uow.outbox.for_subject(item_id) if o.status is not OpStatus.FAILED]
-    lifted = kinds.count(OpKind.WITHDRAW_DISPUTE) + kinds.count(OpKind.RESOLVE_DISPUTE)
-    return kinds.count(OpKind.DISPUTE) > lifted
+    return facts.is_disputed(uow.disputes.for_item(item_id))
 
 
 def refuse_if_disputed(uow: UnitOfWork, item_id: str) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 from fourflow.domain.debt import DebtItem, Holding, ItemStatus, PledgeState, day_number
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.facts import GoodsPrice, PolicyVersion
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
 from fourflow.domain.findings import Severity
 from fourflow.domain.parties import Organisation, Role
@@ -82,7 +83,6 @@ from fourflow.verification.rules import TradeContext, verify_trade
 if TYPE_CHECKING:  # the ML stack (pandas, scikit-learn, LightGBM) loads on first use
     from fourflow.risk import learning
 
-POLICY_KEY = "risk.policy:"
 #: Lock held while a bank's limits are checked and a decision on them stored.
 LIMITS_LOCK = "risk.limits:"
 #: Lock held while the cold-start model is registered (once per platform).
@@ -98,23 +98,40 @@ ACTIVE = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE)
 # --------------------------------------------------------------------------- policies
 
 
+def policy_in_force(uow: UnitOfWork, bank_id: str) -> tuple[ProductPolicy, int | None]:
+    """The bank's product policy and its stored version (the default product, version
+    ``None``, until the bank sets its own)."""
+    stored = uow.policies.latest(bank_id)
+    if stored is None:
+        return ProductPolicy(bank_id=bank_id), None
+    return ProductPolicy.from_json(stored.policy), stored.version
+
+
 def get_policy(uow: UnitOfWork, bank_id: str) -> ProductPolicy:
     """The bank's product policy (the default product until the bank sets its own)."""
-    text = uow.settings.get(POLICY_KEY + bank_id)
-    if text is None:
-        return ProductPolicy(bank_id=bank_id)
-    return ProductPolicy.from_json(json.loads(text))
+    return policy_in_force(uow, bank_id)[0]
 
 
 def set_policy(*, uow_factory: UnitOfWorkFactory, policy: ProductPolicy) -> ProductPolicy:
-    """Store a bank's product policy (replacing the previous one)."""
+    """Store a bank's product policy as a new version; the earlier versions are kept, and each
+    decision names the version it used (``Decision.policy_revision``)."""
+    return set_policy_version(uow_factory=uow_factory, policy=policy)[0]
+
+
+def set_policy_version(
+    *, uow_factory: UnitOfWorkFactory, policy: ProductPolicy
+) -> tuple[ProductPolicy, int]:
+    """Store a bank's product policy as its next version; the policy and its version number."""
     with uow_factory() as uow:
         bank = get_org(uow, policy.bank_id)
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
-        uow.settings.put(POLICY_KEY + bank.id, json.dumps(policy.as_json(), sort_keys=True))
+        uow.settings.lock(LIMITS_LOCK + bank.id)  # versions are numbered one writer at a time
+        latest = uow.policies.latest(bank.id)
+        version = 1 if latest is None else latest.version + 1
+        uow.policies.add(PolicyVersion(bank.id, version, policy.as_json()))
         uow.commit()
-    return policy
+    return policy, version
 
 
 # --------------------------------------------------------------------------- history
@@ -481,13 +498,15 @@ def review_request(
         duplicates=duplicates,
         dilution_rate=float(vector["rel_dilution_rate"]),
     )
-    return review(
+    policy, version = policy_in_force(uow, bank_id)
+    decision = review(
         request=request,
         features=vector,
         scored=scorer.score(vector),
-        policy=get_policy(uow, bank_id),
+        policy=policy,
         exposure=exposure(uow, bank_id),
     )
+    return replace(decision, policy_revision=version)
 
 
 def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision) -> str | None:
@@ -561,12 +580,14 @@ def decide_referral(
         robot = fin.decision
         if approve and holding.locked:
             raise ConflictError(f"holding {holding.id} was pledged meanwhile")
+        revision = robot.policy_revision
         if approve:  # the bank's limits still bind a person: check them as they are now
             item = get_item(uow, holding.item_id)
             refuse_if_disputed(uow, item.id)  # disputed meanwhile: it cannot be pledged
             _, skeleton = asset_terms(uow, item, holding, [], as_of)
             ask = replace(skeleton, id=fin.id, requested=fin.requested)
-            breaches = limit_reasons(ask, get_policy(uow, fin.bank_id), exposure(uow, fin.bank_id))
+            policy, revision = policy_in_force(uow, fin.bank_id)
+            breaches = limit_reasons(ask, policy, exposure(uow, fin.bank_id))
             if breaches:
                 raise ConflictError(
                     "approving would break the bank's limits: "
@@ -583,6 +604,7 @@ def decide_referral(
             note=reason.strip(),
             review=robot,
             input_hash=_person_hash(robot, outcome, person, reason, as_of),
+            policy_revision=revision,
         )
         status = FinancingStatus.APPROVED if approve else FinancingStatus.DECLINED
         updated = replace(
@@ -652,18 +674,8 @@ def value_item(
     return valuation, vector
 
 
-PRICE_KEY = "risk.price:"
-
-
-@dataclass(frozen=True, slots=True)
-class Price:
-    """The latest price of a goods code (per unit, major units) and its previous one."""
-
-    goods_code: str
-    price: float
-    currency: str
-    as_of: dt.date
-    previous: float | None = None
+#: The latest price of a goods code (per unit, major units) and its previous one.
+Price = GoodsPrice
 
 
 def set_price(
@@ -676,32 +688,24 @@ def set_price(
     with uow_factory() as uow:
         old = get_price(uow, goods_code)
         new = Price(goods_code, float(price), currency, as_of, old.price if old else None)
-        uow.settings.put(PRICE_KEY + goods_code, json.dumps(
-            {"price": new.price, "currency": currency, "as_of": as_of.isoformat(),
-             "previous": new.previous}))  # fmt: skip
+        uow.prices.add(new)
         uow.commit()
     return new
 
 
 def get_price(uow: UnitOfWork, goods_code: str) -> Price | None:
     """The latest price of ``goods_code``, if the feed gave one."""
-    text = uow.settings.get(PRICE_KEY + goods_code)
-    if text is None:
-        return None
-    data = json.loads(text)
-    return Price(goods_code, data["price"], data["currency"],
-                 dt.date.fromisoformat(data["as_of"]), data.get("previous"))  # fmt: skip
+    return uow.prices.latest(goods_code)
 
 
 def _goods_code(uow: UnitOfWork, receipt_id: str) -> str:
     """The goods code of a receipt: from its issue, or from the receipt it was sold out of."""
-    for op in uow.outbox.for_subject(receipt_id):
-        if isinstance(op.command, cmd.ReceiptIssue):
-            return op.command.goods_code
-    for op in uow.outbox.list():
-        c = op.command
-        if isinstance(c, cmd.ReceiptOffer) and c.buyer_receipt_id == receipt_id:
-            return _goods_code(uow, c.receipt_id)
+    receipt = uow.receipts.get(receipt_id)
+    if receipt is not None:
+        return receipt.goods_code
+    sale = uow.receipts.sale_into(receipt_id)
+    if sale is not None:
+        return _goods_code(uow, sale.receipt_id)
     raise NotFoundError(f"warehouse receipt {receipt_id} is not known on this platform")
 
 

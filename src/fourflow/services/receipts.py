@@ -3,9 +3,10 @@
 A warehouse issues a receipt for a lot it holds; the holder may pledge it to a bank (inventory
 financing) or sell it: the buyer pays in settlement tokens and the contract passes title to the
 units paid for in the same transaction (the bank paid first when the receipt is pledged). The
-warehouse confirms the physical release of goods. Each change is queued through the outbox;
-the operations on a receipt (subject = the receipt id) are its history, and the chain holds its
-current state (``describe_receipt`` reads both).
+warehouse confirms the physical release of goods. Each change is queued through the outbox and
+recorded in the store in the same transaction (the receipt, its pledges, sales, payments and
+releases: ``fourflow.domain.receipts``); the chain holds the receipt's current state
+(``describe_receipt`` reads both).
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from typing import Any
 
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.parties import Role
+from fourflow.domain.receipts import (
+    GoodsRelease,
+    PledgeAction,
+    ReceiptPledge,
+    ReceiptSale,
+    SaleAction,
+    SaleEvent,
+    WarehouseReceipt,
+)
 from fourflow.services import commands as cmd
 from fourflow.services.common import chain_address, get_org, new_id
 from fourflow.services.items import text_hash
-from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, Ledger, UnitOfWork, UnitOfWorkFactory
 
 
 def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, receipt_id: str) -> ChainOp:
@@ -27,12 +37,12 @@ def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, receipt_id: str) 
     return op
 
 
-def _issued(uow: UnitOfWork, receipt_id: str) -> ChainOp:
-    """The issue op of a receipt (ConflictError naming the receipt if there is none)."""
-    for op in uow.outbox.for_subject(receipt_id):
-        if op.kind is OpKind.RECEIPT_ISSUE and op.status is not OpStatus.FAILED:
-            return op
-    raise ConflictError(f"warehouse receipt {receipt_id} was not issued on this platform")
+def _issued(uow: UnitOfWork, receipt_id: str) -> WarehouseReceipt:
+    """The receipt as issued (ConflictError naming the receipt if it was not issued here)."""
+    receipt = uow.receipts.get(receipt_id)
+    if receipt is None:
+        raise ConflictError(f"warehouse receipt {receipt_id} was not issued on this platform")
+    return receipt
 
 
 def _positive(value: int, what: str) -> int:
@@ -76,7 +86,22 @@ def issue_receipt(
             location=location,
             evidence_hash=text_hash(evidence),
         )
-        _queue(uow, command, warehouse_id, receipt_id)
+        op = _queue(uow, command, warehouse_id, receipt_id)
+        uow.receipts.add(
+            WarehouseReceipt(
+                id=receipt_id,
+                warehouse_id=warehouse.id,
+                holder_id=holder.id,
+                goods_code=goods_code,
+                description=description,
+                description_hash=command.description_hash,
+                quantity=command.quantity,
+                unit=unit,
+                location=location,
+                evidence_hash=command.evidence_hash,
+                op_id=op.op_id,
+            )
+        )
         uow.commit()
     return receipt_id
 
@@ -93,7 +118,10 @@ def pledge_receipt(
         command = cmd.ReceiptPledge(
             receipt_id, chain_address(bank), _positive(amount, "pledge amount")
         )
-        _queue(uow, command, actor_id, receipt_id)
+        op = _queue(uow, command, actor_id, receipt_id)
+        uow.receipts.add_pledge(
+            ReceiptPledge(receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id, amount)
+        )
         uow.commit()
 
 
@@ -103,7 +131,10 @@ def release_receipt_pledge(
     """The pledgee bank releases its pledge of a receipt (repaid off chain)."""
     with uow_factory() as uow:
         _issued(uow, receipt_id)
-        _queue(uow, cmd.ReceiptReleasePledge(receipt_id), actor_id, receipt_id)
+        op = _queue(uow, cmd.ReceiptReleasePledge(receipt_id), actor_id, receipt_id)
+        uow.receipts.add_pledge(
+            ReceiptPledge(receipt_id, PledgeAction.RELEASED, actor_id, op.op_id)
+        )
         uow.commit()
 
 
@@ -135,7 +166,19 @@ def sell_receipt(
             quantity=_positive(quantity, "quantity"),
             price=_positive(price, "price"),
         )
-        _queue(uow, command, actor_id, receipt_id)
+        op = _queue(uow, command, actor_id, receipt_id)
+        uow.receipts.add_sale(
+            ReceiptSale(
+                id=sale_id,
+                receipt_id=receipt_id,
+                seller_id=actor_id,
+                buyer_id=buyer.id,
+                buyer_receipt_id=buyer_receipt_id,
+                quantity=command.quantity,
+                price=command.price,
+                op_id=op.op_id,
+            )
+        )
         uow.commit()
     return sale_id, buyer_receipt_id
 
@@ -145,16 +188,14 @@ def pay_for_receipt(
 ) -> None:
     """The buyer pays (part of) a sale in settlement tokens; title passes in the same tx."""
     with uow_factory() as uow:
-        offers = [
-            o.command
-            for o in uow.outbox.for_subject(receipt_id)
-            if isinstance(o.command, cmd.ReceiptOffer) and o.command.sale_id == sale_id
-        ]
-        if not offers:
+        sale = uow.receipts.get_sale(sale_id)
+        if sale is None or sale.receipt_id != receipt_id:
             raise ConflictError(f"no sale {sale_id} of receipt {receipt_id}")
-        if offers[0].buyer_id != actor_id:
+        if sale.buyer_id != actor_id:
             raise PermissionDeniedError(f"only the buyer pays sale {sale_id}")
-        _queue(uow, cmd.ReceiptPay(sale_id, _positive(amount, "payment")), actor_id, receipt_id)
+        paid = _positive(amount, "payment")
+        op = _queue(uow, cmd.ReceiptPay(sale_id, paid), actor_id, receipt_id)
+        uow.receipts.add_sale_event(SaleEvent(sale_id, SaleAction.PAID, actor_id, op.op_id, paid))
         uow.commit()
 
 
@@ -164,14 +205,17 @@ def confirm_release(
     """The issuing warehouse records goods physically released to the holder."""
     with uow_factory() as uow:
         issued = _issued(uow, receipt_id)
-        if issued.sender_org_id != actor_id:
+        if issued.warehouse_id != actor_id:
             raise PermissionDeniedError(
                 f"only the issuing warehouse releases goods of {receipt_id}"
             )
         command = cmd.ReceiptConfirmRelease(
             receipt_id, _positive(quantity, "quantity"), text_hash(evidence)
         )
-        _queue(uow, command, actor_id, receipt_id)
+        op = _queue(uow, command, actor_id, receipt_id)
+        uow.receipts.add_release(
+            GoodsRelease(receipt_id, quantity, command.evidence_hash, actor_id, op.op_id)
+        )
         uow.commit()
 
 

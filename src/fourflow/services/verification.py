@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fourflow.domain.documents import DocumentKind
+from fourflow.domain.facts import ReportAnchor
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
@@ -29,8 +30,6 @@ from fourflow.services.ports import (
 )
 from fourflow.verification.rules import TradeContext, verify_trade
 
-# A setting per anchored report hash names the op that registers it (the duplicate check).
-ANCHOR_SETTING = "verification.report_anchor:"
 MAX_FINGERPRINTS_PER_OP = 256
 # Trades verified per database transaction by ``verify_many``.
 TRADES_PER_TRANSACTION = 500
@@ -97,9 +96,8 @@ def _queue_anchors(uow: UnitOfWork, hashes: Sequence[tuple[str, str]]) -> dict[s
     operator = uow.settings.get(OPERATOR_ORG_KEY)
     if operator is None:
         return {}
-    fresh = [
-        (t, h) for t, h in dict.fromkeys(hashes) if uow.settings.get(ANCHOR_SETTING + h) is None
-    ]
+    known = uow.report_anchors.known([h for _, h in hashes])  # anchored or queued before
+    fresh = [(t, h) for t, h in dict.fromkeys(hashes) if h not in known]
     queued: dict[str, str] = {}
     for chunk in iter_chunks(fresh, MAX_FINGERPRINTS_PER_OP):
         op_id = new_id("op")
@@ -113,7 +111,9 @@ def _queue_anchors(uow: UnitOfWork, hashes: Sequence[tuple[str, str]]) -> dict[s
             )
         )
         for trade_id, digest in chunk:
-            uow.settings.put(ANCHOR_SETTING + digest, op_id)
+            if digest not in known:
+                uow.report_anchors.add(ReportAnchor(digest, op_id))
+                known.add(digest)
             queued[trade_id] = op_id
     return queued
 

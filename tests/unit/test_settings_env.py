@@ -20,7 +20,8 @@ ENV_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 
 def environment_reads(code: str, filename: str = "<code>") -> list[str]:
     """Where ``code`` touches the process environment: ``os.environ``, ``os.getenv`` and the
-    like (also under another name for ``os``), or these names imported from ``os``."""
+    like (also under another name for ``os``), these names imported from ``os``, or a CLI
+    option filled from a variable (Typer's and Click's ``envvar=``)."""
     tree = ast.parse(code, filename)
     os_names = {"os", "posix"}
     found: list[str] = []
@@ -36,6 +37,10 @@ def environment_reads(code: str, filename: str = "<code>") -> list[str]:
                         f"{filename}:{node.lineno}: from {node.module} import {alias.name}"
                     )
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg in {"envvar", "auto_envvar_prefix"}:
+                    found.append(f"{filename}:{keyword.value.lineno}: {keyword.arg}=")
         if (
             isinstance(node, ast.Attribute)
             and node.attr in ENV_NAMES
@@ -57,6 +62,7 @@ def test_the_detector_finds_every_way_of_reading_the_environment() -> None:
             "c = os.environ['Z']",
             "d = getenv('W')",
             "e = os.path.join('a', 'b')",
+            "f = typer.Option(None, envvar='V')",
         ]
     )
     found = environment_reads(code, "m.py")
@@ -65,6 +71,7 @@ def test_the_detector_finds_every_way_of_reading_the_environment() -> None:
         "m.py:4: os.environ",
         "m.py:5: system.getenv",
         "m.py:6: os.environ",
+        "m.py:9: envvar=",
     ]
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from fourflow.adapters.documents import order_rules
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
 from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
@@ -96,6 +97,7 @@ class RuleEngine:
 
     def __init__(self, standards_dir: Path) -> None:
         self._dir = standards_dir
+        self.standards = standards_dir
         self._local = threading.local()
 
     def path_of(self, rule_set: RuleSet) -> Path:
@@ -178,6 +180,12 @@ class InvoiceRules:
             issues.extend(self.engine.check(root, rule_set))
         return issues
 
+    def check_order(self, root: etree._Element) -> list[ValidationIssue]:
+        """The Peppol Order (T01) arithmetic rules ``root`` (a UBL Order) breaks."""
+        return order_rules.check_order(
+            root, self.engine.standards.joinpath(*order_rules.SCHEMATRON)
+        )
+
 
 def enforce(
     rules: InvoiceRules | None, root: etree._Element, syntax: str, source: str
@@ -190,7 +198,20 @@ def enforce(
     """
     if rules is None:
         return ()
-    issues = rules.check_invoice(root, syntax)
+    return refuse_or_keep(rules.check_invoice(root, syntax), source)
+
+
+def enforce_order(
+    rules: InvoiceRules | None, root: etree._Element, source: str
+) -> tuple[dict[str, str], ...]:
+    """As :func:`enforce`, with the order arithmetic rules (UBL Order)."""
+    if rules is None:
+        return ()
+    return refuse_or_keep(rules.check_order(root), source)
+
+
+def refuse_or_keep(issues: list[ValidationIssue], source: str) -> tuple[dict[str, str], ...]:
+    """Refuse on any fatal issue (every one named); else the warnings as findings."""
     fatal = [i for i in issues if i.flag == "fatal"]
     if fatal:
         raise DocumentRejectedError(

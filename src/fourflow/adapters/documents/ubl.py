@@ -629,6 +629,8 @@ def read_ubl(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocumen
     findings = (
         business_rules.enforce(ctx.rules, root, "ubl", source) if ubl.root in EN16931_ROOTS else ()
     )
+    if ubl.root == "Order":
+        findings = business_rules.enforce_order(ctx.rules, root, source)
     try:
         document = map_document(root, ubl, doc_id=ctx.new_id(), submitter=ctx.submitter)
     except DomainValueError as exc:

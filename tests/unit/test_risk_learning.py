@@ -92,3 +92,35 @@ def test_scorer_explains_with_platform_descriptions(trained) -> None:  # type: i
     assert s.factors[0].feature == "debtor_late_share"
     assert s.factors[0].description == "share the debtor paid late"
     assert s.pd > scorer.score(dict(risky, debtor_late_share=0.01)).pd
+
+
+def test_a_weak_challenger_is_not_promoted_and_the_figures_are_kept(trained) -> None:  # type: ignore[no-untyped-def]
+    # a model fitted the same way on other rows is as good as the champion, no better
+    twin = learning.train(rows(1_500, seed=9), kinds=["scorecard"], seed=0)[0]
+    verdict = learning.compare(trained["good"].model, twin.model, rows(800, seed=10))
+    assert not verdict.promote and verdict.reason.startswith("kept the champion")
+    f = verdict.figures
+    assert f["rows"] == 800 and f["bad"] > 50
+    assert f["auc_gain_low"] <= f["auc_gain"] <= f["auc_gain_high"]
+    assert f["auc_gain_low"] < learning.MIN_AUC_GAIN  # the interval does not clear the margin
+    # a far better challenger clears the interval, and the figures say so
+    better = learning.compare(trained["noise"].model, trained["good"].model, rows(800, seed=10))
+    assert better.promote and better.figures["auc_gain_low"] > 0.1
+
+
+def test_too_few_outcomes_on_the_window_keep_the_champion(trained) -> None:  # type: ignore[no-untyped-def]
+    small = rows(60, seed=11)
+    verdict = learning.compare(trained["noise"].model, trained["good"].model, small)
+    assert not verdict.promote
+    assert "a promotion needs at least 100" in verdict.reason
+    assert verdict.figures["rows"] == 60
+
+
+def test_the_auc_gain_interval_includes_zero_for_noise_and_not_for_a_real_gain() -> None:
+    rng = np.random.default_rng(5)
+    y = (rng.random(400) < 0.2).astype(int)
+    signal = y + rng.normal(0, 1.0, 400)
+    low, high = learning.auc_gain_interval(y, signal, signal + rng.normal(0, 0.05, 400))
+    assert low < 0 < high
+    low, high = learning.auc_gain_interval(y, rng.random(400), signal)
+    assert low > 0.1

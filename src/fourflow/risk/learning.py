@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,12 @@ MAX_BRIER_RATIO = 1.05
 #: PSI thresholds: stable below 0.10, shift worth a look to 0.25, significant shift above.
 PSI_WARNING = 0.10
 PSI_ALERT = 0.25
+#: A comparison needs at least this many outcomes on the window, this many of them bad ...
+MIN_COMPARE_ROWS = 100
+MIN_COMPARE_BAD = 10
+#: ... and the lower end of the bootstrap interval of the AUC gain above zero.
+BOOTSTRAP_RESAMPLES = 400
+BOOTSTRAP_LEVEL = 0.90
 #: Realised AUC this far below the validated AUC raises a performance alert.
 AUC_DROP_ALERT = 0.05
 #: Outcomes needed before realised AUC/KS are judged.
@@ -183,39 +190,122 @@ def train(rows: Sequence[TrainingRow], *, kinds: Sequence[str], seed: int = 0) -
 
 @dataclass(frozen=True, slots=True)
 class Promotion:
-    """Whether a challenger replaces the champion, and why, in words."""
+    """Whether a challenger replaces the champion, why in words, and the figures it rests on.
+
+    ``figures`` (plain JSON, recorded with the challenger's registry entry): the window's rows
+    and bad outcomes, both AUCs and Brier scores, the AUC gain and its bootstrap interval.
+    """
 
     promote: bool
     reason: str
     champion: Validation | None
     challenger: Validation
+    figures: dict[str, float] = field(default_factory=dict)
+
+
+def auc_gain_interval(
+    y: np.ndarray,
+    champion_pd: np.ndarray,
+    challenger_pd: np.ndarray,
+    *,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Paired bootstrap interval of (challenger AUC − champion AUC) on the same outcomes.
+
+    Rows are resampled with replacement, both models scored on the same resample; resamples
+    holding one class only are skipped. Percentile interval at ``level``.
+    """
+    from scipy.stats import rankdata  # noqa: PLC0415 (loaded on first use)
+
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    gains = []
+    for _ in range(resamples):
+        idx = rng.integers(0, n, n)
+        yy = y[idx]
+        bad = int(yy.sum())
+        if bad in (0, n):
+            continue
+        gains.append(_fast_auc(yy, challenger_pd[idx], bad, rankdata)
+                     - _fast_auc(yy, champion_pd[idx], bad, rankdata))  # fmt: skip
+    if not gains:
+        return 0.0, 0.0
+    tail = (1.0 - level) / 2 * 100
+    low, high = np.percentile(gains, [tail, 100 - tail])
+    return round(float(low), 4), round(float(high), 4)
+
+
+def _fast_auc(y: np.ndarray, p: np.ndarray, bad: int, rankdata: Any) -> float:
+    """Mann-Whitney AUC (ties count one half) of one bootstrap resample."""
+    ranks = rankdata(p)
+    good = len(y) - bad
+    return float((ranks[y == 1].sum() - bad * (bad + 1) / 2) / (bad * good))
 
 
 def compare(
-    champion: CreditModel | None, challenger: CreditModel, window: Sequence[TrainingRow]
+    champion: CreditModel | None,
+    challenger: CreditModel,
+    window: Sequence[TrainingRow],
+    *,
+    seed: int = 0,
 ) -> Promotion:
-    """Judge champion and challenger on the same (newest) window of known outcomes."""
-    mine, _ = validate(challenger, window)
+    """Judge champion and challenger on the same (newest) window of known outcomes.
+
+    The challenger is promoted only when the window holds at least ``MIN_COMPARE_ROWS``
+    outcomes with ``MIN_COMPARE_BAD`` bad, its AUC beats the champion's by ``MIN_AUC_GAIN``,
+    the lower end of the paired bootstrap interval of that gain is above zero, and its Brier
+    score is no worse than ``MAX_BRIER_RATIO`` × the champion's. Without a champion (a
+    platform with no cold-start model) the first model is promoted; the platform's service
+    registers the cold-start champion first, so this is for pure uses only.
+    """
+    mine, challenger_pd = validate(challenger, window)
     if champion is None:
-        return Promotion(True, "no champion yet: the first model becomes champion", None, mine)
-    theirs, _ = validate(champion, window)
+        return Promotion(True, "no champion yet: the first model becomes champion", None, mine,
+                         {"rows": mine.rows, "challenger_auc": mine.auc})  # fmt: skip
+    theirs, champion_pd = validate(champion, window)
+    y = np.array([r.bad for r in window])
+    bad = int(y.sum())
+    low, high = auc_gain_interval(y, champion_pd, challenger_pd, seed=seed)
+    gain = round(mine.auc - theirs.auc, 4)
+    figures: dict[str, float] = {
+        "rows": len(window), "bad": bad,
+        "champion_auc": theirs.auc, "challenger_auc": mine.auc, "auc_gain": gain,
+        "auc_gain_low": low, "auc_gain_high": high, "ci_level": BOOTSTRAP_LEVEL,
+        "champion_brier": theirs.brier, "challenger_brier": mine.brier,
+    }  # fmt: skip
+    interval = f"{BOOTSTRAP_LEVEL:.0%} interval of the gain {low:+.4f} to {high:+.4f}"
+    if len(window) < MIN_COMPARE_ROWS or bad < MIN_COMPARE_BAD:
+        reason = (
+            f"kept the champion: {len(window)} outcomes ({bad} bad) on the comparison window; "
+            f"a promotion needs at least {MIN_COMPARE_ROWS} with {MIN_COMPARE_BAD} bad"
+        )
+        return Promotion(False, reason, theirs, mine, figures)
     if mine.auc < theirs.auc + MIN_AUC_GAIN:
         reason = (
             f"kept the champion: challenger AUC {mine.auc:.4f} does not beat champion "
-            f"{theirs.auc:.4f} by {MIN_AUC_GAIN}"
+            f"{theirs.auc:.4f} by {MIN_AUC_GAIN} ({interval}, {len(window)} outcomes)"
         )
-        return Promotion(False, reason, theirs, mine)
+        return Promotion(False, reason, theirs, mine, figures)
+    if low <= 0.0:
+        reason = (
+            f"kept the champion: challenger AUC {mine.auc:.4f} vs champion {theirs.auc:.4f} "
+            f"is within the noise ({interval} includes zero, {len(window)} outcomes)"
+        )
+        return Promotion(False, reason, theirs, mine, figures)
     if mine.brier > theirs.brier * MAX_BRIER_RATIO:
         reason = (
             f"kept the champion: challenger Brier {mine.brier:.4f} is worse than champion "
             f"{theirs.brier:.4f} × {MAX_BRIER_RATIO}"
         )
-        return Promotion(False, reason, theirs, mine)
+        return Promotion(False, reason, theirs, mine, figures)
     reason = (
-        f"promoted: challenger AUC {mine.auc:.4f} vs champion {theirs.auc:.4f}, "
-        f"Brier {mine.brier:.4f} vs {theirs.brier:.4f}, on {mine.rows} newest outcomes"
+        f"promoted: challenger AUC {mine.auc:.4f} vs champion {theirs.auc:.4f} ({interval}), "
+        f"Brier {mine.brier:.4f} vs {theirs.brier:.4f}, on {mine.rows} newest outcomes "
+        f"({bad} bad)"
     )
-    return Promotion(True, reason, theirs, mine)
+    return Promotion(True, reason, theirs, mine, figures)
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,9 @@ KINDS: dict[str, UblKind] = {
               "cbc:InvoicedQuantity", _PAYABLE),
         _kind("SelfBilledInvoice", DocumentKind.INVOICE, _INVOICE_PARTIES, "cac:InvoiceLine",
               "cbc:InvoicedQuantity", _PAYABLE),
+        # A carrier's invoice for transport: the carrier is the seller.
+        _kind("FreightInvoice", DocumentKind.INVOICE, _INVOICE_PARTIES, "cac:InvoiceLine",
+              "cbc:InvoicedQuantity", _PAYABLE),
         _kind("CreditNote", DocumentKind.CREDIT_NOTE, _INVOICE_PARTIES, "cac:CreditNoteLine",
               "cbc:CreditedQuantity", _PAYABLE),
         _kind("SelfBilledCreditNote", DocumentKind.CREDIT_NOTE, _INVOICE_PARTIES,

@@ -78,7 +78,11 @@ class ProductPolicy:
         limit_per_scenario / limit_per_industry: outstanding principal per segment.
         programme_limit: the whole product's outstanding principal.
         concentration_cap_bps: most of ``programme_limit`` one debtor may take.
-        base_rate_bps / min_spread_bps / max_rate_bps: risk-based pricing bounds.
+        base_rate_bps: the bank's funding cost, a year.
+        margin_bps: the product's margin over funding cost and expected loss, a year.
+        min_spread_bps / max_rate_bps: the least spread over funding cost, the highest rate.
+        pd_horizon_days: the horizon the model's PD is read over when it is turned into the
+            PD of a financing's own tenor (365: an annual PD).
         lgd: loss given default per asset class (docs/risk.md).
         max_findings_warnings: verification warnings above which a request is referred.
         goods_haircut_bps: haircut on pledged warehouse goods' market value.
@@ -108,6 +112,8 @@ class ProductPolicy:
     base_rate_bps: int = 350
     min_spread_bps: int = 50
     max_rate_bps: int = 2_400
+    margin_bps: int = 150
+    pd_horizon_days: int = 365
     lgd: Mapping[str, float] = field(
         default_factory=lambda: {k.value: v for k, v in DEFAULT_LGD.items()}
     )
@@ -127,6 +133,10 @@ class ProductPolicy:
             raise ValueError("cure_rate must be in [0, 1)")
         if not 0 <= self.goods_haircut_bps < 10_000:
             raise ValueError("goods_haircut_bps must be in [0, 10000)")
+        if self.pd_horizon_days < 1:
+            raise ValueError("pd_horizon_days must be at least 1")
+        if self.margin_bps < 0 or self.base_rate_bps < 0:
+            raise ValueError("base_rate_bps and margin_bps must not be negative")
         if self.concentration_cap_bps is not None and self.programme_limit is None:
             raise ValueError("a concentration cap needs a programme_limit")
 
@@ -284,11 +294,30 @@ def _factor_reasons(scored: Scored, top: int = 3) -> list[Reason]:
     return reasons
 
 
+def pd_over_tenor(pd: float, days: int, horizon_days: int = 365) -> float:
+    """The probability of the bad outcome within ``days``, from a PD over ``horizon_days``
+    (a constant hazard: 1 − (1 − PD)^(days / horizon))."""
+    if not 0.0 <= pd <= 1.0:
+        raise ValueError(f"PD must be in [0, 1], got {pd}")
+    if pd >= 1.0:
+        return 1.0
+    return 1.0 - (1.0 - pd) ** (max(days, 1) / horizon_days)
+
+
 def price_bps(policy: ProductPolicy, pd: float, lgd: float, days: int) -> int:
-    """Risk-based rate: base + max(minimum spread, expected loss per year), capped."""
-    annual_loss_bps = pd * lgd * 10_000 * 365 / max(days, 30)
-    spread = max(policy.min_spread_bps, math.ceil(annual_loss_bps))
-    return min(policy.max_rate_bps, policy.base_rate_bps + spread)
+    """The rate a bank quotes, a year: funding cost + expected loss per year + the product's
+    margin, at least funding cost + minimum spread, at most the cap.
+
+    The expected loss is over the financing's own tenor (``pd_over_tenor`` of the model's PD
+    read over ``policy.pd_horizon_days``, × ``lgd``), expressed per year (× 365 / days): so a
+    7-day and a 360-day financing of the same risk cost about the same a year, and a riskier
+    one never costs less.
+    """
+    tenor = max(days, 1)
+    loss_per_year = pd_over_tenor(pd, tenor, policy.pd_horizon_days) * lgd * 365 / tenor
+    rate = policy.base_rate_bps + math.ceil(loss_per_year * 10_000 - 1e-9) + policy.margin_bps
+    floor = policy.base_rate_bps + policy.min_spread_bps
+    return min(policy.max_rate_bps, max(floor, rate))
 
 
 def review(

@@ -301,7 +301,7 @@ def pd_over_tenor(pd: float, days: int, horizon_days: int = 365) -> float:
         raise ValueError(f"PD must be in [0, 1], got {pd}")
     if pd >= 1.0:
         return 1.0
-    return 1.0 - (1.0 - pd) ** (max(days, 1) / horizon_days)
+    return float(1.0 - (1.0 - pd) ** (max(days, 1) / horizon_days))
 
 
 def price_bps(policy: ProductPolicy, pd: float, lgd: float, days: int) -> int:

@@ -194,6 +194,7 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     assert fin1.status is FinancingStatus.APPROVED, fin1.decision
     codes = {r.code for r in fin1.decision.reasons}  # type: ignore[union-attr]
     assert "APPROVED" in codes
+    assert fin1.decision.policy_revision == 1  # type: ignore[union-attr]
     fin2 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h2.id, bank_id=bank,
                                        amount=ask2, actor_id=h2.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     codes2 = {r.code for r in fin2.decision.reasons}  # type: ignore[union-attr]
@@ -212,6 +213,14 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     reasons = {r.code: r.message for r in fin3.decision.reasons}  # type: ignore[union-attr]
     assert "CONCENTRATION_CAP" in reasons and "10%" in reasons["CONCENTRATION_CAP"]
     assert fin3.decision.policy_version == "product-2"  # type: ignore[union-attr]
+    # Each edit is a new stored version; the decision names the one it used, and keeps it.
+    assert fin3.decision.policy_revision == 2  # type: ignore[union-attr]
+    with p.uow_factory() as uow:
+        assert [v.version for v in uow.policies.versions(bank)] == [1, 2]
+        stored = uow.financings.get(fin3.id)
+        assert stored is not None and stored.decision is not None
+        assert stored.decision.policy_revision == 2
+        assert credit.policy_in_force(uow, bank) == (capped, 2)
     # The advance rate binds too.
     fin4 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h3.id, bank_id=bank,
                                        amount=h3.outstanding, actor_id=h3.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip

@@ -3,7 +3,9 @@
 * camt.052 / camt.053 (account reports, statements): each entry -> ``bank_statement_entry``;
 * camt.054 (debit/credit notifications): each entry -> ``payment``;
 * pain.001 (customer credit transfer initiation): each transaction -> ``payment``;
-* pain.002 (payment status report): validated and recognised, maps to no document.
+* pain.002 (payment status report): validated and recognised, maps to no document;
+* remt.001 (remittance advice): each ``RmtInf`` -> ``remittance``, referencing the invoices
+  (and credit notes) the payment settles and the payment itself (its end-to-end id).
 
 An entry whose ``TxDtls`` each carry their own amount (a batch booking) gives one document per
 ``TxDtls``; otherwise the entry gives one document and collects the references of all its
@@ -18,6 +20,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
@@ -35,7 +38,7 @@ from fourflow.domain.parties import Identifier, PartyRef
 from fourflow.services.reading import ParsedDocument
 
 _ISO_NS = re.compile(
-    r"^urn:iso:std:iso:20022:tech:xsd:(?P<msg>(?:camt\.05[234]|pain\.00[12])\.001\.\d{2})$"
+    r"^urn:iso:std:iso:20022:tech:xsd:(?P<msg>(?:camt\.05[234]|pain\.00[12]|remt\.001)\.001\.\d{2})$"
 )
 # Swiss SIX implementation of pain.001/pain.002 (a restriction of the ISO version it names).
 _SIX_NS = re.compile(
@@ -481,6 +484,78 @@ def _read_pain001(t: _Tree, body: etree._Element, ctx: _Ctx) -> list[tuple[Docum
     return out
 
 
+# --- remt ------------------------------------------------------------------------------------
+
+
+def _remt_references(t: _Tree, rmt: etree._Element) -> list[DocumentRef]:
+    refs: list[DocumentRef] = []
+    for doc in t.all(rmt, "Strd/RfrdDocInf"):
+        number = t.text(doc, "Nb")
+        code = t.text(doc, "Tp/CdOrPrtry/Cd") or ""
+        if number:
+            refs.append(DocumentRef(_RFRD_DOC_KINDS.get(code, DocumentKind.INVOICE), number))
+    for line in t.all(rmt, "Ustrd"):
+        refs.extend(
+            DocumentRef(DocumentKind.INVOICE, n) for n in invoice_numbers_in(line.text or "")
+        )
+    end_to_end = t.text(rmt, "OrgnlPmtInf/Refs/EndToEndId")
+    if end_to_end and end_to_end != NOT_PROVIDED:
+        refs.append(DocumentRef(DocumentKind.PAYMENT, end_to_end))
+    return refs
+
+
+def _remitted(t: _Tree, rmt: etree._Element) -> Money:
+    """The payment's amount, else the remitted amounts of its documents less credit notes."""
+    stated = _found(t, rmt, "OrgnlPmtInf/Amt/InstdAmt", "OrgnlPmtInf/Amt/EqvtAmt/Amt")
+    if stated is not None:
+        return _money(stated, t.where(stated))
+    paid = [_money(a, t.where(a)) for a in t.all(rmt, "Strd/RfrdDocAmt/RmtdAmt")]
+    credited = [_money(a, t.where(a)) for a in t.all(rmt, "Strd/RfrdDocAmt/CdtNoteAmt")]
+    if not paid:
+        raise DomainValueError(f"{t.where(rmt)}: neither a payment amount nor remitted amounts")
+    if len({a.currency for a in paid + credited}) != 1:
+        raise DomainValueError(f"{t.where(rmt)}: remitted amounts in several currencies")
+    total = sum((a.amount for a in paid), Decimal(0)) - sum(
+        (a.amount for a in credited), Decimal(0)
+    )
+    return Money.of(total, paid[0].currency)
+
+
+def _remt_document(t: _Tree, rmt: etree._Element, k: int, ctx: _Ctx) -> Document:
+    original = t.find(rmt, "OrgnlPmtInf")
+    amount = _remitted(t, rmt)
+    number = (
+        _first(t.text(rmt, "RmtId"), t.text(rmt, "OrgnlPmtInf/Refs/EndToEndId"))
+        or f"{ctx.msg_id}:{k}"
+    )
+    return Document(
+        id=ctx.new_id(),
+        kind=DocumentKind.REMITTANCE,
+        number=number,
+        issue_date=_date_of(t, original, "ReqdExctnDt") or ctx.created,
+        seller=_party(t, original, "Cdtr", "CdtrAcct"),
+        buyer=_party(t, original, "Dbtr", "DbtrAcct"),
+        currency=amount.currency,
+        total=amount,
+        references=_unique([r for r in _remt_references(t, rmt) if r.number != number]),
+        source_format=ctx.message.name,
+        submitted_by=ctx.submitter,
+    )
+
+
+def _read_remt(t: _Tree, body: etree._Element, ctx: _Ctx) -> list[tuple[Document, bytes]]:
+    out: list[tuple[Document, bytes]] = []
+    problems: list[Problem] = []
+    for k, rmt in enumerate(t.all(body, "RmtInf"), start=1):
+        try:
+            out.append((_remt_document(t, rmt, k, ctx), _pruned(rmt)))
+        except DomainValueError as exc:
+            problems.append(Problem("BAD_VALUE", str(exc), t.where(rmt)))
+    if problems:
+        raise DocumentRejectedError(problems)
+    return out
+
+
 # --- entry points ----------------------------------------------------------------------------
 
 
@@ -513,7 +588,8 @@ def read_iso20022(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDo
         return []  # a status report moves no money and evidences nothing (docs: iso20022.md)
     msg_id, created = _header(t, body, source)
     rctx = _Ctx(message, msg_id, created, ctx.submitter, ctx.new_id)
-    reader = _read_pain001 if message.family == "pain.001" else _read_camt
+    readers = {"pain.001": _read_pain001, "remt.001": _read_remt}
+    reader = readers.get(message.family, _read_camt)
     mapped = reader(t, body, rctx)
     return [
         ParsedDocument(

@@ -79,6 +79,8 @@ class Settings:
         standards_dir: FOURFLOW_STANDARDS_DIR, the folder of official schemas and rule
             artefacts (the layout of ``shared/data``); unset: ``shared/data`` beside the
             checkout.
+        geth_bin: FOURFLOW_GETH_BIN, the geth v1.13.15 executable of the Clique development
+            network (default: the ``make geth`` build in ``~/.cache/fourflow``).
         date_tolerance_days: FOURFLOW_DATE_TOLERANCE_DAYS, how many days after the day of
             submission a document may be dated before ingest refuses it (default 1).
         log_level: FOURFLOW_LOG_LEVEL, the lowest level logged to stderr (default
@@ -95,6 +97,7 @@ class Settings:
     confirmations: int = 0
     standards_dir: Path | None = None
     date_tolerance_days: int = 1
+    geth_bin: Path | None = None
     log_level: str = "warning"
 
     @classmethod
@@ -117,6 +120,7 @@ class Settings:
                 Path(env["FOURFLOW_STANDARDS_DIR"]) if env.get("FOURFLOW_STANDARDS_DIR") else None
             ),
             date_tolerance_days=int(env.get("FOURFLOW_DATE_TOLERANCE_DAYS") or 1),
+            geth_bin=Path(env["FOURFLOW_GETH_BIN"]) if env.get("FOURFLOW_GETH_BIN") else None,
             log_level=env.get("FOURFLOW_LOG_LEVEL") or "warning",
         )
 
@@ -175,10 +179,11 @@ def simulation_output(out: Path) -> DirectorySink:
 def clique_network(
     directory: Path | None, *, geth: Path | None = None, settings: Settings | None = None
 ) -> CliqueNetwork:
-    """The members' Clique development network in ``directory`` (default: home/consortium)."""
-    if directory is None:
-        directory = (settings or Settings.from_env()).home / "consortium"
-    return CliqueNetwork(directory, geth=geth)
+    """The members' Clique development network in ``directory`` (default: home/consortium),
+    run by ``geth`` (default: ``Settings.geth_bin``, else the build cache)."""
+    settings = settings or Settings.from_env()
+    where = directory if directory is not None else settings.home / "consortium"
+    return CliqueNetwork(where, geth=geth or settings.geth_bin)
 
 
 def parse_json(raw: bytes, source: str) -> object:

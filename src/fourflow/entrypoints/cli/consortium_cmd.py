@@ -15,8 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fourflow.adapters.chain.clique import DEFAULT_CHAIN_ID, CliqueNetwork
-from fourflow.bootstrap import Settings
+from fourflow.bootstrap import CLIQUE_CHAIN_ID, clique_network
 from fourflow.domain.errors import FourFlowError
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import consortium
@@ -30,8 +29,8 @@ GethOpt = Annotated[
     Path | None,
     typer.Option(
         "--geth",
-        envvar="FOURFLOW_GETH_BIN",
-        help="geth v1.13.15 (default: the `make geth` build in ~/.cache/fourflow).",
+        help="geth v1.13.15 (default: FOURFLOW_GETH_BIN, else the `make geth` build in "
+        "~/.cache/fourflow).",
     ),
 ]
 CONFIRMATIONS = 2  # what `up` suggests for FOURFLOW_CHAIN_CONFIRMATIONS
@@ -42,11 +41,6 @@ def register(group: typer.Typer) -> None:
     group.command("up")(up)
     group.command("down")(down)
     group.command("status")(status)
-
-
-def _network(directory: Path | None, geth: Path | None) -> CliqueNetwork:
-    where = directory if directory is not None else Settings.from_env().home / "consortium"
-    return CliqueNetwork(where, geth=geth)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -61,12 +55,12 @@ def up(
     ] = None,
     directory: DirOpt = None,
     geth: GethOpt = None,
-    chain_id: Annotated[int, typer.Option(help="Chain id of a new network.")] = DEFAULT_CHAIN_ID,
+    chain_id: Annotated[int, typer.Option(help="Chain id of a new network.")] = CLIQUE_CHAIN_ID,
     period: Annotated[int, typer.Option(help="Seconds between blocks.", min=1)] = 1,
     json_out: JsonOpt = False,
 ) -> None:
     """Create (first time) and start the development network; print its endpoints."""
-    net = _network(directory, geth)
+    net = clique_network(directory, geth=geth)
     try:
         created = not net.exists()
         if created:
@@ -105,7 +99,7 @@ def up(
 
 def down(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = False) -> None:
     """Stop every node of the development network (its data stays for the next `up`)."""
-    net = _network(directory, geth)
+    net = clique_network(directory, geth=geth)
     if not net.exists():
         raise _fail(FourFlowError(f"no consortium network in {net.dir}"))
     try:
@@ -120,7 +114,7 @@ def down(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = Fal
 
 def status(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = False) -> None:
     """Each node: running, head block and hash, peers, the signers it sees."""
-    net = _network(directory, geth)
+    net = clique_network(directory, geth=geth)
     try:
         rows = net.status()
         members = {m.url: m for m in net.members()}

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from fourflow.domain.errors import ConflictError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import commands as cmd
-from fourflow.services import credit, financing
+from fourflow.services import credit, financing, items
 from fourflow.services.ports import OpKind
 from tests.services.conftest import BASE_PD, World, no_cold_start
 
@@ -128,3 +133,71 @@ def test_only_the_holder_asks_and_only_a_bank_lends(credit_world: World) -> None
             amount=1_000, actor_id=world.id("tier1"), as_of=world.clock.today(),
             cold_start=no_cold_start,
         )  # fmt: skip
+
+
+def test_finance_an_item_by_reference_picks_the_holders_largest_free_holding(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    item = world.item()
+    (root,) = world.holdings(item.id)
+    small = items.split(
+        uow_factory=world.uow, holding_id=root.id, amount=1_000_000, actor_id=world.id("tier1")
+    )
+    passed = items.transfer(
+        uow_factory=world.uow, holding_id=root.id, amount=2_000_000,
+        to_org_id=world.id("tier2"), actor_id=world.id("tier1"),
+    )  # fmt: skip
+    bank = world.org["bank"].uscc
+    row = financing.finance(
+        uow_factory=world.uow, target=item.id, bank=bank, amount="5000.00",
+        as_of=world.clock.today(), cold_start=no_cold_start,
+    )  # fmt: skip
+    assert row.currency == "CNY"
+    assert (row.financing.holding_id, row.financing.requested) == (root.id, 500_000)
+    assert row.financing.borrower_id == world.id("tier1")
+    by_tier2 = financing.finance(
+        uow_factory=world.uow, target=item.id, bank=bank, amount="100", holder=world.org["tier2"].uscc,
+        as_of=world.clock.today(), cold_start=no_cold_start,
+    )  # fmt: skip
+    assert by_tier2.financing.holding_id == passed.id
+    assert by_tier2.financing.borrower_id == world.id("tier2")
+    # The creditor's largest free holding is pledged now: the small one is next.
+    again = financing.finance(
+        uow_factory=world.uow, target=item.id, bank=bank, amount="100", as_of=world.clock.today(),
+        cold_start=no_cold_start,
+    )  # fmt: skip
+    assert again.financing.holding_id == small.id
+    with pytest.raises(NotFoundError, match=f"holds no unpledged part of item {item.id}"):
+        financing.finance(
+            uow_factory=world.uow, target=item.id, bank=bank, amount="1",
+            as_of=world.clock.today(), cold_start=no_cold_start,
+        )  # fmt: skip
+    with pytest.raises(DomainValueError, match=r"0\.001 CNY: more than 2 decimal places"):
+        financing.finance(
+            uow_factory=world.uow, target=small.id, bank=bank, amount="0.001",
+            as_of=world.clock.today(), cold_start=no_cold_start,
+        )  # fmt: skip
+    listed = financing.list_financings(uow_factory=world.uow, status="approved")
+    assert [r.financing.id for r in listed] == [
+        row.financing.id, by_tier2.financing.id, again.financing.id
+    ]  # fmt: skip
+    assert financing.list_financings(uow_factory=world.uow, status="declined") == []
+    with pytest.raises(DomainValueError, match="status 'nope' is not one of"):
+        financing.list_financings(uow_factory=world.uow, status="nope")
+    shown = financing.get_financing(uow_factory=world.uow, financing_id=row.financing.id)
+    assert shown == row
+    with pytest.raises(NotFoundError, match="financing request fin-x does not exist"):
+        financing.get_financing(uow_factory=world.uow, financing_id="fin-x")
+
+
+def test_decide_returns_the_decision_with_its_currency(credit_world: World) -> None:
+    world = credit_world
+    _policy(world, refer_pd=BASE_PD / 2)
+    referred = _request(world, 5_000_000)
+    row = financing.decide(
+        uow_factory=world.uow, financing_id=referred.id, approve=True, reason="collateral",
+        person="zhang.min", as_of=world.clock.today(),
+    )  # fmt: skip
+    assert row.currency == "CNY" and row.financing.status is FinancingStatus.APPROVED
+    assert row.financing.decision is not None and row.financing.decision.note == "collateral"

@@ -329,3 +329,40 @@ def test_cancel_needs_both_parties_and_an_unmoved_item(world: World) -> None:
     _split(world, root, 1_000)
     with pytest.raises(ConflictError, match="has moved"):
         items.cancel_item(uow_factory=world.uow, item_id=moved.id, actor_id=world.id("tier1"))
+
+
+def test_dilute_proposes_or_accepts_by_the_actors_role(world: World) -> None:
+    item = world.item()
+    (root,) = world.holdings(item.id)
+    proposed = items.dilute(
+        uow_factory=world.uow, item_id=item.id, amount=300_000, credit_note="CN-9",
+        actor_id=world.id("tier1"),
+    )  # fmt: skip
+    assert (proposed.state, proposed.amount, proposed.plan) == ("proposed", 300_000, ())
+    assert proposed.credit_note_hash == items.text_hash("credit_note:CN-9")
+    with pytest.raises(
+        PermissionDeniedError, match=r"only the creditor \(proposing\) or the debtor"
+    ):
+        items.dilute(
+            uow_factory=world.uow, item_id=item.id, amount=300_000, credit_note="CN-9",
+            actor_id=world.id("bank"),
+        )  # fmt: skip
+    applied = items.dilute(
+        uow_factory=world.uow, item_id=item.id, amount=300_000, credit_note="CN-9",
+        actor_id=world.id("core"),
+    )  # fmt: skip
+    assert (applied.state, applied.plan) == ("applied", ((root.id, 300_000),))
+    assert not world.relay().failed
+    assert world.ledger.kinds()[-2:] == [OpKind.PROPOSE_DILUTION, OpKind.ACCEPT_DILUTION]
+
+
+def test_amount_of_reads_the_items_currency(world: World) -> None:
+    item = world.item()
+    (root,) = world.holdings(item.id)
+    money = items.amount_of(uow_factory=world.uow, amount="1234.56", holding_id=root.id)
+    assert (money.minor, money.currency) == (123_456, "CNY")
+    assert items.amount_of(uow_factory=world.uow, amount="1", item_id=item.id).minor == 100
+    with pytest.raises(DomainValueError, match="more than 2 decimal places"):
+        items.amount_of(uow_factory=world.uow, amount="0.005", item_id=item.id)
+    with pytest.raises(NotFoundError, match="holding holding-x not found"):
+        items.amount_of(uow_factory=world.uow, amount="1", holding_id="holding-x")

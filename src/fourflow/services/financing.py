@@ -3,19 +3,38 @@
 Approved, the holding is pledged (and locked on the chain); referred, it waits for a person
 (``credit.decide_referral``); declined, the reasons are kept. Every decision is stored with
 the model version and the hash of its inputs, and that hash is queued for the chain.
+
+``finance``, ``decide``, ``list_financings`` and ``get_financing`` are the use cases as an
+entry point calls them (one call per action, organisations by reference, amounts in the item's
+currency): the CLI now, the API later.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 
 from fourflow.domain.debt import Holding
-from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
+from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.services import credit, fraud
-from fourflow.services.common import get_holding, get_item, get_org, new_id, refuse_if_disputed
+from fourflow.services.common import (
+    find_org,
+    get_holding,
+    get_item,
+    get_org,
+    new_id,
+    refuse_if_disputed,
+)
 from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
 
 STATUS = {
@@ -112,3 +131,113 @@ def request_financing(
         credit.queue_decision_anchor(uow, financing.id, decision)
         uow.commit()
     return financing
+
+
+# ------------------------------------------------------------------- entry points' use cases
+
+
+@dataclass(frozen=True, slots=True)
+class FinancingRow:
+    """A financing with the currency of its item (what every view of it needs).
+
+    Attributes:
+        financing: the financing request and its decision.
+        currency: the ISO 4217 currency of the financed item.
+    """
+
+    financing: Financing
+    currency: str
+
+
+def holding_to_finance(uow: UnitOfWork, target: str, holder_id: str | None = None) -> Holding:
+    """The holding a request names: ``target`` is a holding id, or an item id standing for the
+    holder's largest unpledged open holding of it (the holder: ``holder_id``, else the item's
+    creditor)."""
+    item = uow.items.get(target)
+    if item is None:
+        return get_holding(uow, target)
+    holder = holder_id or item.creditor_id
+    open_ = [
+        h for h in uow.items.holdings(item.id)
+        if h.holder_id == holder and h.outstanding > 0 and not h.locked
+    ]  # fmt: skip
+    if not open_:
+        raise NotFoundError(f"{holder} holds no unpledged part of item {item.id}")
+    return max(open_, key=lambda h: h.outstanding)
+
+
+def finance(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    target: str,
+    bank: str,
+    amount: str | Decimal,
+    as_of: dt.date,
+    cold_start: HistorySource,
+    holder: str | None = None,
+    ledger: Ledger | None = None,
+) -> FinancingRow:
+    """Ask ``bank`` (USCC or id) to lend ``amount`` (a decimal in the item's currency) against
+    ``target``, an item or a holding (``holding_to_finance``); ``holder`` (USCC or id) asks,
+    by default the holder of the holding, or the item's creditor. The robot decides now."""
+    with uow_factory() as uow:
+        holder_id = find_org(uow, holder).id if holder else None
+        holding = holding_to_finance(uow, target, holder_id)
+        currency = get_item(uow, holding.item_id).currency
+        bank_id = find_org(uow, bank).id
+    fin = request_financing(
+        uow_factory=uow_factory,
+        holding_id=holding.id,
+        bank_id=bank_id,
+        amount=Money.of(amount, currency).minor,
+        actor_id=holder_id or holding.holder_id,
+        as_of=as_of,
+        cold_start=cold_start,
+        ledger=ledger,
+    )
+    return FinancingRow(fin, currency)
+
+
+def decide(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    financing_id: str,
+    approve: bool,
+    reason: str,
+    person: str,
+    as_of: dt.date,
+) -> FinancingRow:
+    """A person decides a referred request (``credit.decide_referral``), with its currency."""
+    fin = credit.decide_referral(
+        uow_factory=uow_factory,
+        financing_id=financing_id,
+        approve=approve,
+        reason=reason,
+        person=person,
+        as_of=as_of,
+    )
+    with uow_factory() as uow:
+        return FinancingRow(fin, get_item(uow, fin.item_id).currency)
+
+
+def list_financings(
+    *, uow_factory: UnitOfWorkFactory, status: str | None = None
+) -> list[FinancingRow]:
+    """Every financing request (only those in ``status``, if given), oldest first."""
+    if status is not None and status not in {s.value for s in FinancingStatus}:
+        raise DomainValueError(
+            f"status {status!r} is not one of {[s.value for s in FinancingStatus]}"
+        )
+    with uow_factory() as uow:
+        wanted = [f for f in uow.financings.list() if status is None or f.status.value == status]
+        currency = {i: get_item(uow, i).currency for i in {f.item_id for f in wanted}}
+    return [FinancingRow(f, currency[f.item_id]) for f in wanted]
+
+
+def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> FinancingRow:
+    """One financing request with its currency (NotFoundError naming it if unknown)."""
+    with uow_factory() as uow:
+        fin = uow.financings.get(financing_id)
+        if fin is None:
+            raise NotFoundError(f"financing request {financing_id} does not exist")
+        return FinancingRow(fin, get_item(uow, fin.item_id).currency)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any, Literal
 
 from fourflow.domain.debt import (
@@ -522,6 +523,67 @@ def accept_dilution(
         )
         uow.commit()
     return plan
+
+
+@dataclass(frozen=True, slots=True)
+class Dilution:
+    """What one party's step of a dilution did.
+
+    Attributes:
+        state: ``proposed`` (the creditor's step) or ``applied`` (the debtor's acceptance).
+        credit_note_hash: the hash naming the credit note.
+        amount: the reduction, minor units.
+        plan: the holdings reduced and by how much (applied only).
+    """
+
+    state: Literal["proposed", "applied"]
+    credit_note_hash: str
+    amount: int
+    plan: tuple[tuple[str, int], ...] = ()
+
+
+def dilute(
+    *, uow_factory: UnitOfWorkFactory, item_id: str, amount: int, credit_note: str, actor_id: str
+) -> Dilution:
+    """One party's step of diluting an item by a credit note, chosen by its role: the creditor
+    proposes (``propose_dilution``), the debtor accepts (``accept_dilution``); anyone else is
+    refused."""
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        digest = credit_note_hash(uow, credit_note)
+    if actor_id == item.creditor_id:
+        proposed = propose_dilution(
+            uow_factory=uow_factory, item_id=item_id, amount=amount, credit_note=credit_note,
+            actor_id=actor_id,
+        )  # fmt: skip
+        return Dilution("proposed", proposed, amount)
+    if actor_id == item.debtor_id:
+        plan = accept_dilution(
+            uow_factory=uow_factory, item_id=item_id, amount=amount, credit_note=credit_note,
+            actor_id=actor_id,
+        )  # fmt: skip
+        return Dilution("applied", digest, amount, tuple(plan))
+    raise PermissionDeniedError(
+        f"only the creditor (proposing) or the debtor (accepting) dilutes debt item {item_id}"
+    )
+
+
+def amount_of(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    amount: str | Decimal,
+    item_id: str | None = None,
+    holding_id: str | None = None,
+) -> Money:
+    """``amount`` (a decimal) as money in the currency of the item, or of the holding's item;
+    finer than the currency's minor unit is refused."""
+    with uow_factory() as uow:
+        if holding_id is not None:
+            item_id = get_holding(uow, holding_id).item_id
+        if item_id is None:
+            raise DomainValueError("an amount needs the item or holding it is of")
+        currency = get_item(uow, item_id).currency
+    return Money.of(amount, currency)
 
 
 def release_pledge(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) -> Holding:

@@ -14,13 +14,13 @@ import typer
 from rich.table import Table
 
 from fourflow.bootstrap import Platform
-from fourflow.domain.errors import DomainValueError, NotFoundError
+from fourflow.domain.errors import DomainValueError
 from fourflow.domain.financing import Decision, Financing
 from fourflow.domain.money import Money
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import credit, financing
-from fourflow.services.common import find_org, get_holding, get_item
+from fourflow.services.common import find_org
 
 finance_app = typer.Typer(
     help="Financing requests and the credit review robot.", no_args_is_help=True
@@ -117,33 +117,18 @@ def finance_request(
 ) -> None:
     """Ask a bank to finance an item (the holder's holding); the review robot decides now."""
     with platform() as p:
-        with p.uow_factory() as uow:
-            item = uow.items.get(target)
-            if item is not None:
-                holder = find_org(uow, as_org).id if as_org else item.creditor_id
-                open_ = [
-                    h for h in uow.items.holdings(item.id)
-                    if h.holder_id == holder and h.outstanding > 0 and not h.locked
-                ]  # fmt: skip
-                if not open_:
-                    raise NotFoundError(f"{holder} holds no unpledged part of item {item.id}")
-                holding = max(open_, key=lambda h: h.outstanding)
-            else:
-                holding = get_holding(uow, target)
-                item = get_item(uow, holding.item_id)
-            bank_id = find_org(uow, bank).id
-        fin = financing.request_financing(
+        row = financing.finance(
             uow_factory=p.uow_factory,
-            holding_id=holding.id,
-            bank_id=bank_id,
-            amount=Money.of(amount, item.currency).minor,
-            actor_id=holding.holder_id,
+            target=target,
+            bank=bank,
+            amount=amount,
+            holder=as_org,
             as_of=business_day(p, as_of),
             cold_start=p.cold_start,
             ledger=p.require_contracts(),
         )
         relay_now(p)
-    view = financing_view(fin, item.currency)
+    view = financing_view(row.financing, row.currency)
     if json_out:
         emit_json(view)
     else:
@@ -161,7 +146,7 @@ def finance_decide(
 ) -> None:
     """A credit officer decides a referred request, with a recorded reason."""
     with platform() as p:
-        fin = credit.decide_referral(
+        row = financing.decide(
             uow_factory=p.uow_factory,
             financing_id=request,
             approve=approve,
@@ -169,10 +154,8 @@ def finance_decide(
             person=by,
             as_of=business_day(p, as_of),
         )
-        with p.uow_factory() as uow:
-            currency = get_item(uow, fin.item_id).currency
         relay_now(p)
-    view = financing_view(fin, currency)
+    view = financing_view(row.financing, row.currency)
     if json_out:
         emit_json(view)
     else:
@@ -185,12 +168,9 @@ def finance_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Financing requests, oldest first."""
-    with platform() as p, p.uow_factory() as uow:
-        rows = [
-            financing_view(f, get_item(uow, f.item_id).currency)
-            for f in uow.financings.list()
-            if status is None or f.status.value == status
-        ]
+    with platform() as p:
+        found = financing.list_financings(uow_factory=p.uow_factory, status=status)
+    rows = [financing_view(r.financing, r.currency) for r in found]
     if json_out:
         emit_json(rows)
         return
@@ -209,11 +189,9 @@ def finance_list(
 @finance_app.command("show")
 def finance_show(request: str, json_out: JsonOpt = False) -> None:
     """One request with its decision, reasons and the robot's review."""
-    with platform() as p, p.uow_factory() as uow:
-        fin = uow.financings.get(request)
-        if fin is None:
-            raise NotFoundError(f"financing request {request} does not exist")
-        view = financing_view(fin, get_item(uow, fin.item_id).currency)
+    with platform() as p:
+        row = financing.get_financing(uow_factory=p.uow_factory, financing_id=request)
+    view = financing_view(row.financing, row.currency)
     if json_out:
         emit_json(view)
     else:

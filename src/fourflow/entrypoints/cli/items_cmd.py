@@ -23,7 +23,7 @@ from fourflow.entrypoints.cli import consortium_cmd
 from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import consortium, financing, items, receipts, registration, relay
-from fourflow.services.common import find_org, get_holding, get_item
+from fourflow.services.common import find_org
 
 item_app = typer.Typer(
     help="Digital debt items: issue, move, pledge, pay, inspect.", no_args_is_help=True
@@ -73,15 +73,13 @@ def _minor(amount: str, currency: str) -> int:
     return Money.of(amount, currency).minor
 
 
-def _item_currency(
-    p: Platform, *, item_id: str | None = None, holding_id: str | None = None
-) -> str:
-    """The currency of an item, or of the item a holding belongs to."""
-    with p.uow_factory() as uow:
-        if holding_id is not None:
-            item_id = get_holding(uow, holding_id).item_id
-        assert item_id is not None
-        return get_item(uow, item_id).currency
+def _amount(
+    p: Platform, amount: str, *, item_id: str | None = None, holding_id: str | None = None
+) -> Money:
+    """``amount`` in the currency of an item, or of a holding's item."""
+    return items.amount_of(
+        uow_factory=p.uow_factory, amount=amount, item_id=item_id, holding_id=holding_id
+    )
 
 
 def _done(json_out: bool, data: dict[str, Any], message: str, failed: list[Any]) -> None:
@@ -91,7 +89,8 @@ def _done(json_out: bool, data: dict[str, Any], message: str, failed: list[Any])
     instead of the success message.
     """
     data["chain_refused"] = [list(f) for f in failed]
-    data["status"] = "refused" if failed else "done"
+    # A command's own status (a financing's decision) stays unless the chain refused it.
+    data["status"] = "refused" if failed else data.get("status", "done")
     if json_out:
         emit_json(data)
     elif failed:
@@ -142,7 +141,7 @@ def item_split(holding_id: str, amount: str, as_org: AsOrg, json_out: JsonOpt = 
     """Split AMOUNT off a holding into a new holding of the same holder."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
-        minor = _minor(amount, _item_currency(p, holding_id=holding_id))
+        minor = _amount(p, amount, holding_id=holding_id).minor
         child = items.split(
             uow_factory=p.uow_factory, holding_id=holding_id, amount=minor, actor_id=_org(p, as_org)
         )
@@ -167,7 +166,7 @@ def item_transfer(
     """Pass AMOUNT of a holding to another member (e.g. the holder's own supplier)."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
-        minor = _minor(amount, _item_currency(p, holding_id=holding_id))
+        minor = _amount(p, amount, holding_id=holding_id).minor
         child = items.transfer(
             uow_factory=p.uow_factory,
             holding_id=holding_id,
@@ -198,16 +197,16 @@ def item_pledge(
     """Ask a bank to finance a holding; approved, the whole holding is pledged and locked."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
-        cur = _item_currency(p, holding_id=holding_id)
-        fin = financing.request_financing(
+        row = financing.finance(
             uow_factory=p.uow_factory,
-            holding_id=holding_id,
-            bank_id=_org(p, bank),
-            amount=_minor(amount, cur),
-            actor_id=_org(p, as_org),
+            target=holding_id,
+            bank=bank,
+            amount=amount,
+            holder=as_org,
             as_of=business_day(p, as_of),
             cold_start=p.cold_start,
         )
+        fin, cur = row.financing, row.currency
         reasons = [
             {"code": r.code, "message": r.message}
             for r in (fin.decision.reasons if fin.decision else ())
@@ -242,12 +241,13 @@ def item_pay(
         raise typer.Exit(2)
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
-        cur = _item_currency(p, item_id=item_id)
+        paid = _amount(p, amount, item_id=item_id)
+        cur = paid.currency
         repayment = items.pay(
             uow_factory=p.uow_factory,
             ledger=p.require_contracts(),
             item_id=item_id,
-            amount=_minor(amount, cur),
+            amount=paid.minor,
             value_date=dt.date.fromisoformat(value_date),
             reference=reference,
             payer_id=_org(p, as_org),
@@ -437,35 +437,25 @@ def item_dilute(
     """Dilute an item by a credit note: the creditor proposes, then the debtor accepts."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
-        minor = _minor(amount, _item_currency(p, item_id=item_id))
-        actor = _org(p, as_org)
-        with p.uow_factory() as uow:
-            item = get_item(uow, item_id)
-        if actor == item.creditor_id:
-            digest = items.propose_dilution(
-                uow_factory=p.uow_factory,
-                item_id=item_id,
-                amount=minor,
-                credit_note=credit_note,
-                actor_id=actor,
-            )
-            return {
-                "item_id": item_id,
-                "state": "proposed",
-                "credit_note_hash": digest,
-                "minor": minor,
-            }, "dilution proposed; the debtor must accept"
-        plan = items.accept_dilution(
+        minor = _amount(p, amount, item_id=item_id).minor
+        done = items.dilute(
             uow_factory=p.uow_factory,
             item_id=item_id,
             amount=minor,
             credit_note=credit_note,
-            actor_id=actor,
+            actor_id=_org(p, as_org),
         )
+        if done.state == "proposed":
+            return {
+                "item_id": item_id,
+                "state": "proposed",
+                "credit_note_hash": done.credit_note_hash,
+                "minor": minor,
+            }, "dilution proposed; the debtor must accept"
         return {
             "item_id": item_id,
             "state": "applied",
-            "holdings": [{"holding_id": h, "minor": m} for h, m in plan],
+            "holdings": [{"holding_id": h, "minor": m} for h, m in done.plan],
         }, "diluted"
 
     _run(act, json_out)

@@ -14,12 +14,14 @@ from decimal import Decimal
 
 from fourflow.domain.documents import Document, DocumentKind, Flow
 from fourflow.domain.findings import Finding, Severity, VerificationReport, VerificationStatus
+from fourflow.domain.mandates import Mandate
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
 from fourflow.verification.linking import STRONG_LINK, explain_links
+from fourflow.verification.provenance import Orgs, assess
 
-RULES_VERSION = "basic-2"
+RULES_VERSION = "basic-3"
 # Relative tolerance on quantities between flows (weighing and counting differences).
 QUANTITY_TOLERANCE = Decimal("0.02")
 # Relative tolerance on unit prices between order and invoice.
@@ -43,11 +45,13 @@ class TradeContext:
         trade: the trade.
         parties: organisations by every ``scheme:value`` key they are known by.
         as_of: the date the trade is verified on (due dates are compared to it).
+        mandates: the mandates of the trade's parties (who may send whose documents).
     """
 
     trade: Trade
     parties: Mapping[str, Organisation]
     as_of: dt.date
+    mandates: tuple[Mandate, ...] = ()
     _by_kind: dict[DocumentKind, tuple[Document, ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -124,6 +128,43 @@ def check_flows_present(ctx: TradeContext) -> list[Finding]:
 
 
 _SETTLEMENT_REFS = frozenset(PAYMENTS)
+
+
+def check_provenance(ctx: TradeContext) -> list[Finding]:
+    """Each document sent by its issuing party or an agent it mandated (``provenance``).
+
+    Counterparty evidence that came only from the seller's side makes the trade partial
+    (``EVIDENCE_SELF_ASSERTED``, naming each document and who should have sent it); any other
+    document sent by someone else is reported (``EVIDENCE_NOT_FROM_ISSUER``, informational).
+    """
+    orgs = Orgs({o.id: o for o in ctx.parties.values()})
+    found = assess(ctx.trade, orgs, ctx.mandates)
+    findings = []
+    rest = found.unattested
+    if found.self_asserted:
+        mine = found.counterparty_unattested
+        findings.append(
+            Finding(
+                "EVIDENCE_SELF_ASSERTED",
+                WARN,
+                f"the counterparties' evidence came only from the seller's side "
+                f"({orgs.name(ctx.trade.seller_id)}): "
+                + "; ".join(u.words() for u in mine)
+                + "; the trade cannot be financed on this evidence alone",
+                tuple(u.document.id for u in mine),
+            )
+        )
+        rest = tuple(u for u in rest if u not in mine)
+    if rest:
+        findings.append(
+            Finding(
+                "EVIDENCE_NOT_FROM_ISSUER",
+                INFO,
+                "not sent by the issuing party: " + "; ".join(u.words() for u in rest),
+                tuple(u.document.id for u in rest),
+            )
+        )
+    return findings
 
 
 def check_references(ctx: TradeContext) -> list[Finding]:
@@ -618,8 +659,29 @@ def _allocate(ctx: TradeContext, currency: str) -> list[_Account]:
     return list(accounts.values())
 
 
+def payment_state(ctx: TradeContext) -> str:
+    """The trade's payment state on ``ctx.as_of``: ``paid``, ``overdue`` (an invoice past due
+    and not fully paid), ``open`` (owed, not yet due) or ``none`` (nothing invoiced).
+
+    Overdue is how the debtor pays, not whether the trade is real: it is reported beside the
+    verification status and weighs in the review (the debtor's overdue invoices), never in
+    the status itself.
+    """
+    currency = trade_currency(ctx.trade)
+    if currency is None or not ctx.of_kind(DocumentKind.INVOICE):
+        return "none"
+    accounts = _allocate(ctx, currency)
+    owed = [a for a in accounts if a.open > ARITHMETIC_TOLERANCE]
+    if not owed:
+        return "paid"
+    if any(a.invoice.due_date and a.invoice.due_date < ctx.as_of for a in owed):
+        return "overdue"
+    return "open"
+
+
 def check_payments(ctx: TradeContext) -> list[Finding]:
-    """Payments against invoices: none yet and not due, partial, over, early, late or overdue."""
+    """Payments against invoices: none yet and not due, partial, over, early, late or overdue
+    (overdue is informational: the payment state, see ``payment_state``)."""
     currency = trade_currency(ctx.trade)
     invoices = ctx.of_kind(DocumentKind.INVOICE)
     if currency is None or not invoices:
@@ -634,9 +696,9 @@ def check_payments(ctx: TradeContext) -> list[Finding]:
     if overdue:
         owed = sum((a.open for a in overdue), Decimal(0))
         findings.append(
-            Finding(
+            Finding(  # the payment state, not a doubt about the trade: informational
                 "PAYMENT_OVERDUE",
-                WARN,
+                INFO,
                 f"{len(overdue)} invoice(s) past due on {ctx.as_of} with {owed} {currency} "
                 f"unpaid{'' if payments else ' and no payment at all'}",
                 tuple(a.invoice.id for a in overdue),
@@ -721,6 +783,7 @@ BASIC_RULES: tuple[Rule, ...] = (
     check_dates,
     check_amounts,
     check_payments,
+    check_provenance,
 )
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}

@@ -54,6 +54,7 @@ OPS: list[tuple[str, str, str, str, dict[str, Any], str]] = [
      {"item_id": "item-1", "amount": 50_000, "credit_note_hash": H["note"]}, "pending"),
     ("op-c1", "cancel_item", "org-1", "item-2", {"item_id": "item-2"}, "done"),
     ("op-c2", "cancel_item", "org-2", "item-2", {"item_id": "item-2"}, "failed"),
+    ("op-c3", "cancel_item", "org-2", "item-2", {"item_id": "item-2"}, "refused"),
     ("op-m1", "mark_default", "org-3", "item-1", {"item_id": "item-1"}, "done"),
     ("op-r1", "receipt_issue", "org-4", "wr-1",
      {"receipt_id": "wr-1", "holder_address": ADDR[1], "holder_id": "org-1",
@@ -239,7 +240,7 @@ def test_upgrade_moves_every_fact_and_loses_nothing(store_engine: Engine) -> Non
                 ("invoice_presentations", t.invoice_presentations),
             )
         }  # fmt: skip
-    standing = [o for o in OPS if o[5] != "failed"]
+    standing = [o for o in OPS if o[5] not in ("failed", "refused")]
     assert counts == {
         "outbox": len(OPS),
         "dispute_events": sum(o[1].endswith("dispute") for o in standing),

@@ -8,15 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from fourflow.services.commands import Dispute
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.facts import DisputeAction, DisputeEvent
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Role
+from fourflow.services.commands import Dispute
 from fourflow.services.ports import OpKind, OpStatus, Outstanding
 
 from . import builders as b
@@ -319,6 +320,14 @@ def test_disputes_by_trade_with_their_business_days(uow: SqlUnitOfWorkFactory) -
         older = b.op("op-3", "item-2", OpKind.DISPUTE)
         for op in (raised, failed, older, b.op("op-4", "item-1", OpKind.WITHDRAW_DISPUTE)):
             u.outbox.add(op)
+        # The dispute records the services write with those ops (the days live there).
+        for item_id, op_id, on in (
+            ("item-1", "op-1", dt.date(2026, 3, 4)),
+            ("item-1", "op-2", dt.date(2026, 3, 5)),
+            ("item-2", "op-3", None),
+        ):
+            u.disputes.add(DisputeEvent(item_id, DisputeAction.RAISED, "org-2", op_id, on))
+        u.disputes.add(DisputeEvent("item-1", DisputeAction.WITHDRAWN, "org-2", "op-4"))
         u.commit()
     with uow() as u:
         u.outbox.update(dataclasses.replace(failed, status=OpStatus.FAILED, error="refused"))

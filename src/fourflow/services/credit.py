@@ -144,7 +144,7 @@ def _parties(uow: UnitOfWork) -> dict[str, Organisation]:
 def platform_history(uow: UnitOfWork) -> tuple[History, list[Trade]]:
     """Every trade, and its invoices with their payments and credit notes, indexed."""
     trades = load_trades(uow, uow.trades.list())
-    disputes = uow.items.disputes()
+    disputes = uow.disputes.raised_days()
     return History.of(f for t in trades for f in invoice_facts(t, disputes)), trades
 
 
@@ -198,7 +198,7 @@ class _FactsCache:
                 self._facts[k] = found[k]
             while len(self._facts) > self._size:
                 self._facts.popitem(last=False)
-        disputes = uow.items.disputes([r.id for r in records])
+        disputes = uow.disputes.raised_days([r.id for r in records])
         return History.of(
             replace(f, disputes=tuple(sorted(disputes[f.trade_id])))
             if f.trade_id in disputes

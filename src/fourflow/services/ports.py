@@ -420,7 +420,8 @@ class DebtItems(Protocol):
         ...
 
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
-        """The days each trade's item was disputed by its debtor (``None``: every trade)."""
+        """The days each trade's item was disputed by its debtor (``None``: every trade), as
+        ``Disputes.raised_days`` gives them."""
         ...
 
 

@@ -55,7 +55,6 @@ from fourflow.services.ports import (
     Batch,
     ChainOp,
     ModelRecord,
-    OpKind,
     OpStatus,
     Outstanding,
     Repayment,
@@ -559,33 +558,9 @@ class SqlDebtItems(_Repository):
         return [_item_from_row(r) for r in rows]
 
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
-        """The business days on which each trade's item was disputed by its debtor, in order.
-
-        Every dispute raised counts, lifted later or not; a dispute whose chain operation
-        failed was never raised. ``trade_ids`` None means every trade.
-        """
-        stmt = (
-            select(t.debt_items.c.trade_id, t.outbox.c.params, t.outbox.c.created_at)
-            .join(t.outbox, t.outbox.c.subject_id == t.debt_items.c.id)
-            .where(
-                t.outbox.c.kind == OpKind.DISPUTE.value,
-                t.outbox.c.status.not_in(UNAPPLIED),
-            )
-            .order_by(t.outbox.c.seq)
-        )
-        statements = (
-            [stmt]
-            if trade_ids is None
-            else [
-                stmt.where(t.debt_items.c.trade_id.in_(chunk))
-                for chunk in iter_chunks(trade_ids, IN_CHUNK)
-            ]
-        )
-        out: dict[str, builtins.list[dt.date]] = {}
-        for statement in statements:
-            for trade_id, params, created_at in self._session.execute(statement):
-                out.setdefault(trade_id, []).append(_dispute_day(params, created_at))
-        return out
+        """The business days on which each trade's item was disputed by its debtor, in order
+        (the ``dispute_events`` records: ``SqlDisputes.raised_days``)."""
+        return SqlDisputes(self._session).raised_days(trade_ids)
 
     def add_holding(self, holding: Holding) -> None:
         """Store a new holding; its creation order is its routing order."""
@@ -700,12 +675,6 @@ def _holding_values(holding: Holding) -> dict[str, Any]:
         "pledge_accrued_to": pledge.accrued_to if pledge else None,
         "received": holding.received,
     }
-
-
-def _dispute_day(params: Mapping[str, Any], created_at: dt.datetime) -> dt.date:
-    """A dispute's business day: as recorded with it, else (older records) its queueing day."""
-    on = params.get("on")
-    return dt.date.fromisoformat(on) if isinstance(on, str) else created_at.date()
 
 
 def _holding_from_row(row: Row[Any]) -> Holding:

@@ -7,7 +7,7 @@ the key-value ``settings`` table (goods prices, banks' product
 policies, report anchors, resubmission counts). This revision creates a table for each and
 moves what those homes hold into it:
 
-* every outbox row that is not ``failed`` (a failed operation never happened) of the kinds
+* every outbox row that is not ``failed`` or ``refused`` (never applied) of the kinds
   above becomes a record naming its operation (``op_id``), with the row's ``created_at``;
 * ``risk.price:<code>`` becomes a ``goods_prices`` row, ``risk.policy:<bank>`` version 1 of the
   bank's ``product_policies``, ``verification.report_anchor:<hash>`` a ``report_anchors`` row
@@ -325,7 +325,7 @@ def _move_outbox(bind: sa.Connection, made: Mapping[str, sa.Table]) -> None:
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in made}
     stmt = (
         sa.select(_outbox)
-        .where(_outbox.c.kind.in_(_FACT_KINDS), _outbox.c.status != "failed")
+        .where(_outbox.c.kind.in_(_FACT_KINDS), _outbox.c.status.not_in(("failed", "refused")))
         .order_by(_outbox.c.seq)
     )
     for row in bind.execute(stmt):

@@ -40,17 +40,33 @@ def _simulate(out: Path, *, seed: int, trades: int, rate: float) -> None:
         Simulation(params, sink).run()
 
 
-def _onboard_parties(p: Platform, parties: list[dict[str, object]]) -> str:
-    """Every simulated organisation, with its GLN, accounts and profile; returns one id."""
-    org_id = ""
+def _onboard_parties(p: Platform, parties: list[dict[str, object]]) -> dict[str, str]:
+    """Every simulated organisation, with its GLN, accounts and profile: ids by USCC."""
+    ids = {}
     for party in parties:
-        org_id = onboard(
+        ids[str(party["uscc"])] = onboard(
             uow_factory=p.uow_factory, keystore=p.keystore, name=str(party["name"]),
             uscc=str(party["uscc"]), roles=[Role(str(r)) for r in party["roles"]],  # type: ignore[attr-defined]
             identifiers=[("gln", str(party["gln"]))], accounts=list(party["accounts"]),  # type: ignore[call-overload]
             profile=dict(party["profile"]), admit=False,  # type: ignore[call-overload]
         ).id  # fmt: skip
-    return org_id
+    return ids
+
+
+def _ingest_by_sender(p: Platform, sim: Path, ids: dict[str, str]) -> list:  # type: ignore[type-arg]
+    """Each document submitted by the member the simulator says sends it (senders.jsonl):
+    the buyer its orders and receipts, the carrier its events, the bank its notifications,
+    and for a self-asserted trade the seller everything."""
+    by_sender: dict[str, list[SubmittedFile]] = {}
+    for line in (sim / "senders.jsonl").read_text("utf-8").splitlines():
+        row = json.loads(line)
+        raw = (sim / row["file"]).read_bytes()
+        by_sender.setdefault(ids[row["sender"]], []).append(SubmittedFile(row["file"], raw))
+    outcomes = []
+    for sender, files in sorted(by_sender.items()):
+        outcomes.extend(ingest_files(uow_factory=p.uow_factory, reader=p.reader_for(sender),
+                                     clock=p.clock, files=files, submitter_id=sender))  # fmt: skip
+    return outcomes
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +77,8 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str
     _simulate(sim, seed=SEED, trades=450, rate=0.2)
     settings = Settings(root / "home", f"sqlite:///{root}/fourflow.db", None, "test-password")
     with Platform(settings) as p:
-        submitter = _onboard_parties(p, json.loads((sim / "parties.json").read_text("utf-8")))
-        files = [SubmittedFile(str(f.relative_to(sim)), f.read_bytes())
-                 for f in sorted((sim / "documents").rglob("*")) if f.is_file()]  # fmt: skip
-        outcomes = ingest_files(uow_factory=p.uow_factory, reader=p.reader_for(submitter),
-                                clock=p.clock, files=files, submitter_id=submitter)  # fmt: skip
+        ids = _onboard_parties(p, json.loads((sim / "parties.json").read_text("utf-8")))
+        outcomes = _ingest_by_sender(p, sim, ids)
         assert not [o for o in outcomes if o.status == "rejected"]
         fraud.record_resubmissions(uow_factory=p.uow_factory, outcomes=outcomes)
         link_documents(uow_factory=p.uow_factory)

@@ -170,11 +170,52 @@ def test_cli_writes_a_readable_directory(tmp_path: Path) -> None:
                                       "--trades", "60", "--no-progress"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"documents", "parties.json", "labels.jsonl",
-                                               "truth.jsonl", "manifest.json"}  # fmt: skip
+                                               "truth.jsonl", "manifest.json",
+                                               "senders.jsonl"}  # fmt: skip
     files = [p for p in (out / "documents").rglob("*") if p.is_file()]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["documents_total"] == len(files)
     assert sum(len(_read(p)) for p in files) == len(files)
+    # every file has one sender, a member of the network
+    senders = [json.loads(line) for line in (out / "senders.jsonl").read_text("utf-8").splitlines()]
+    assert sorted(r["file"] for r in senders) == sorted(
+        f.relative_to(out).as_posix() for f in files
+    )
+    usccs = {p["uscc"] for p in json.loads((out / "parties.json").read_text("utf-8"))}
+    assert {r["sender"] for r in senders} <= usccs
+
+
+def test_each_document_is_sent_by_its_issuer_and_a_self_asserted_trade_by_its_seller(
+    tmp_path: Path,
+) -> None:
+    run_simulation(SimulationParams(seed=8, trades=200, fraud_rate=0.2), tmp_path,
+                   show_progress=False)  # fmt: skip
+    parties = {p["uscc"]: p for p in json.loads((tmp_path / "parties.json").read_text("utf-8"))}
+    senders = {
+        r["file"]: r["sender"]
+        for r in map(json.loads, (tmp_path / "senders.jsonl").read_text("utf-8").splitlines())
+    }
+    roles = {f: parties[u]["roles"][0] for f, u in senders.items()}
+    labels = [json.loads(x) for x in (tmp_path / "labels.jsonl").read_text("utf-8").splitlines()]
+    selfish = [lb for lb in labels if lb["fraud"] == "SELF_ASSERTED_EVIDENCE"]
+    assert selfish
+    truth = [json.loads(x) for x in (tmp_path / "truth.jsonl").read_text("utf-8").splitlines()]
+    selfish_rows = [t for t in truth if t["frauds"] == ["SELF_ASSERTED_EVIDENCE"]]
+    # events come from a carrier or warehouse, payment notifications from a bank, except in
+    # the self-asserted trades, whose seller sends them
+    events = [f for f in senders if "/EV-" in f]
+    camt = [f for f in senders if f.endswith(".xml") and b"camt.054" in (tmp_path / f).read_bytes()]
+    assert events and camt
+    assert sum(roles[f] not in ("logistics", "warehouse") for f in events) == sum(
+        len(t["events"]) for t in selfish_rows
+    )
+    assert sum(roles[f] != "bank" for f in camt) == sum(len(t["payments"]) for t in selfish_rows)
+    for label in selfish:
+        row = next(t for t in truth if set(label["invoice_numbers"]) <= set(t["invoices"]))
+        assert row["frauds"] == ["SELF_ASSERTED_EVIDENCE"]
+        mine = [f for f in senders if any(n.replace("/", "_") in f for n in
+                                          [row["order"], *row["receipts"]])]  # fmt: skip
+        assert mine and {senders[f] for f in mine} == {row["seller"]}
 
 
 @pytest.mark.parametrize("scenario", ["medical", "bulk_commodities"])

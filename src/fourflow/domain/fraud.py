@@ -22,6 +22,8 @@ class FraudType(StrEnum):
     ROUND_TRIP_PAYMENT = "ROUND_TRIP_PAYMENT"  # the payment comes back to the payer
     THIRD_PARTY_PAYER = "THIRD_PARTY_PAYER"  # paid from an account that is not the buyer's
     VOLUME_SPIKE = "VOLUME_SPIKE"  # far above the relationship's own history
+    # the seller sent its counterparties' evidence (their orders, receipts, statements) itself
+    SELF_ASSERTED_EVIDENCE = "SELF_ASSERTED_EVIDENCE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,7 @@ class Collector:
 
     def document(
         self, record: Record, *, filed_on: dt.date | None = None, copy: int = 0,
-        native: bool = False,
+        native: bool = False, sender: str = "",
     ) -> None:  # fmt: skip
         """Keep invoices, credit notes, payments and delivery evidence (first copies only)."""
         if copy:

@@ -16,7 +16,16 @@ from typing import Any, Protocol
 from fourflow.domain.fraud import FraudLabel, FraudType
 from fourflow.simulation import calibration as cal
 from fourflow.simulation.network import Edge, Network, add_shell, build_network
-from fourflow.simulation.records import Invoice, Party, cents, totals
+from fourflow.simulation.records import (
+    Event,
+    Invoice,
+    Order,
+    Party,
+    Payment,
+    Receipt,
+    cents,
+    totals,
+)
 from fourflow.simulation.timeline import DAY, Record, Timeline, Trade, TradeOptions
 
 GENERATOR_VERSION = "fourflow-simulator/1"
@@ -57,8 +66,9 @@ class Sink(Protocol):
         """All organisations (once, before any document)."""
 
     def document(self, record: Record, *, filed_on: dt.date | None = None, copy: int = 0,
-                 native: bool = False) -> None:  # fmt: skip
-        """One document; ``copy`` > 0 for a re-sent copy, ``native`` for native JSON."""
+                 native: bool = False, sender: str = "") -> None:  # fmt: skip
+        """One document; ``copy`` > 0 for a re-sent copy, ``native`` for native JSON;
+        ``sender`` is the USCC of the member that submits it to the platform."""
 
     def label(self, label: FraudLabel) -> None:
         """One injected fraud."""
@@ -126,16 +136,32 @@ class Simulation:
         self.labels: dict[str, int] = {}
         self.trade_count = 0
         self.cycles = 0
+        self.banks_by_bic = {b.bank_bic: b for b in self.net.banks}
 
     # --- output ---------------------------------------------------------------------------
 
-    def _emit(self, trade: Trade, frauds: tuple[FraudType, ...], kind: str) -> None:
+    def _emit(self, trade: Trade, frauds: tuple[FraudType, ...], kind: str,
+              sender: str | None = None) -> None:  # fmt: skip
         for record in trade.records():
-            self._document(record)
+            self._document(record, sender=sender or self.sender(record))
         self.trade_count += 1
         self.sink.truth(truth_row(f"T{self.trade_count:07d}", trade, frauds, kind))
 
+    def sender(self, record: Record) -> str:
+        """Who submits a document (USCC): its issuing party. The buyer its orders and receipt
+        advices, the seller its despatch advices and invoices, the carrier or warehouse its
+        events, the payee's bank its payment notifications."""
+        if isinstance(record, (Order, Receipt)):
+            return record.buyer.uscc
+        if isinstance(record, Event):
+            return record.actor.uscc
+        if isinstance(record, Payment):
+            bank = self.banks_by_bic.get(record.payee.bank_bic)
+            return bank.uscc if bank is not None else record.payee.uscc
+        return record.seller.uscc
+
     def _document(self, record: Record, **kw: Any) -> None:
+        kw.setdefault("sender", self.sender(record))
         name = type(record).__name__.lower()
         if isinstance(record, Invoice) and record.credited_invoice:
             name = "credit_note"
@@ -202,6 +228,7 @@ class Simulation:
             FraudType.ROUND_TRIP_PAYMENT: self._round_trip,
             FraudType.THIRD_PARTY_PAYER: self._third_party,
             FraudType.VOLUME_SPIKE: self._spike,
+            FraudType.SELF_ASSERTED_EVIDENCE: self._self_asserted,
         }
         if fraud is FraudType.RELATED_PARTIES:
             self._related(day, season, shells.pop())
@@ -380,6 +407,19 @@ class Simulation:
             edge.seller,
             [invoice.number],
             f"paid by {payer.uscc} from account {payer.account}",
+        )
+
+    def _self_asserted(self, day: dt.date, season: float) -> None:
+        trade = self._clean(day, season)
+        seller = trade.order.seller
+        # the seller alone sends everything: its buyer's order and receipt advices, the
+        # carrier's and warehouse's events, the bank's payment notifications
+        self._emit(trade, (FraudType.SELF_ASSERTED_EVIDENCE,), "clean", sender=seller.uscc)
+        self._label(
+            FraudType.SELF_ASSERTED_EVIDENCE,
+            seller,
+            [inv.number for inv in trade.invoices],
+            "every document of the trade submitted by the seller, its counterparties' too",
         )
 
     def _spike(self, day: dt.date, season: float) -> None:

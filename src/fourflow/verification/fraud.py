@@ -23,8 +23,10 @@ import networkx as nx
 from fourflow.domain.documents import Document, DocumentKind, Flow
 from fourflow.domain.fraud import FraudType
 from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.mandates import Mandate
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
+from fourflow.verification.provenance import Orgs, assess
 
 # Near-duplicates: how close an invoice must be to another of the same relationship.
 NEAR_DUPLICATE_DAYS = 7  # issue dates at most this many days apart
@@ -91,6 +93,7 @@ class PlatformView:
             consortium member registered on the chain first (the cross-bank duplicate check).
         resubmitted: ids of documents submitted again byte for byte (refused at ingest as
             duplicates, but a second presentation all the same).
+        mandates: who may send whose documents (``provenance``).
     """
 
     trades: tuple[Trade, ...]
@@ -99,6 +102,7 @@ class PlatformView:
     loose_documents: tuple[Document, ...] = ()
     presented_elsewhere: frozenset[str] = frozenset()
     resubmitted: frozenset[str] = frozenset()
+    mandates: tuple[Mandate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -910,6 +914,30 @@ def detect_volume_spikes(ctx: ScanContext) -> list[FraudSignal]:
     return signals
 
 
+def detect_self_asserted(ctx: ScanContext) -> list[FraudSignal]:
+    """Trades whose counterparty evidence (the buyer's order and receipt, the carrier's events,
+    the bank's statements) was all sent by the seller's side: nobody who would know said so."""
+    orgs = Orgs(ctx.orgs)
+    signals = []
+    for facts in ctx.facts.values():
+        trade = facts.trade
+        found = assess(trade, orgs, ctx.view.mandates)
+        if not found.self_asserted:
+            continue
+        docs = found.counterparty_unattested
+        signals.append(
+            FraudSignal(
+                FraudType.SELF_ASSERTED_EVIDENCE,
+                trade.id,
+                f"{_name(ctx, trade.seller_id)} sent its counterparties' evidence itself: "
+                + "; ".join(u.words() for u in docs),
+                tuple(u.document.id for u in docs),
+                (trade.seller_id, trade.buyer_id),
+            )
+        )
+    return signals
+
+
 FRAUD_DETECTORS: tuple[Detector, ...] = (
     detect_duplicate_invoices,
     detect_near_duplicates,
@@ -920,6 +948,7 @@ FRAUD_DETECTORS: tuple[Detector, ...] = (
     detect_third_party_payers,
     detect_round_trips,
     detect_volume_spikes,
+    detect_self_asserted,
 )
 
 

@@ -97,6 +97,7 @@ class DirectorySink:
         self._dirs: set[Path] = set()
         self._labels: IO[str] = (out / "labels.jsonl").open("w", encoding="utf-8", newline="\n")
         self._truth: IO[str] = (out / "truth.jsonl").open("w", encoding="utf-8", newline="\n")
+        self._senders: IO[str] = (out / "senders.jsonl").open("w", encoding="utf-8", newline="\n")
         self.written = 0
 
     def __enter__(self) -> DirectorySink:
@@ -108,6 +109,7 @@ class DirectorySink:
     def close(self) -> None:
         """Close the JSON Lines files."""
         self._labels.close()
+        self._senders.close()
         self._truth.close()
 
     def parties(self, parties: Sequence[Party]) -> None:
@@ -117,8 +119,9 @@ class DirectorySink:
         (self.out / "parties.json").write_text(text + "\n", encoding="utf-8")
 
     def document(self, record: Record, *, filed_on: dt.date | None = None, copy: int = 0,
-                 native: bool = False) -> None:  # fmt: skip
-        """Write one document file into the folder of its date (or ``filed_on``)."""
+                 native: bool = False, sender: str = "") -> None:  # fmt: skip
+        """Write one document file into the folder of its date (or ``filed_on``), and who
+        submits it (a line of ``senders.jsonl``: the file's path and the sender's USCC)."""
         raw, ext, stem, day = serialise(record, native=native)
         day = filed_on or day
         folder = self.docs / f"{day:%Y-%m}" / f"{day:%d}"
@@ -128,6 +131,9 @@ class DirectorySink:
         name = _UNSAFE.sub("_", stem) + (f".dup{copy}" if copy else "") + f".{ext}"
         (folder / name).write_bytes(raw)
         self.written += 1
+        if sender:
+            path = (folder / name).relative_to(self.out).as_posix()
+            self._senders.write(json.dumps({"file": path, "sender": sender}) + "\n")
 
     def label(self, label: FraudLabel) -> None:
         """Append one label line."""

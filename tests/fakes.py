@@ -398,18 +398,8 @@ class FakeDebtItems(_Repo):
         return [h for h in self._s.holdings.values() if h.item_id == item_id]
 
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
-        """As the SQL store: the disputes queued in the outbox and not refused, by trade."""
-        wanted = None if trade_ids is None else set(trade_ids)
-        out: dict[str, builtins.list[dt.date]] = {}
-        for op in self._s.outbox.values():
-            if not isinstance(op.command, cmd.Dispute) or op.status.unapplied:
-                continue
-            item = self._s.items.get(op.subject_id or "")
-            if item is None or (wanted is not None and item.trade_id not in wanted):
-                continue
-            on = op.command.on or self._uow.factory.clock.today()
-            out.setdefault(item.trade_id, []).append(on)
-        return out
+        """As the SQL store: the dispute records' raised days (``Disputes.raised_days``)."""
+        return FakeDisputes(self._uow).raised_days(trade_ids)
 
 
 # --------------------------------------------------------------------------- financings

@@ -69,7 +69,9 @@ class World:
         terms_days: int = 60,
         received_factor: str = "1",
     ) -> str:
-        """Ingest one trade's four flows (native JSON), link and verify them; the trade id."""
+        """Ingest one trade's four flows (native JSON), each document submitted by the party
+        whose evidence it is (order and receipt advice the buyer, waybill the carrier, despatch
+        advice and invoice the seller); link and verify them. The trade id."""
         self.trades += 1
         prefix = f"T{self.trades:03d}"
         raw = trade_bundle(
@@ -78,11 +80,19 @@ class World:
             received_factor=received_factor, day0=self.clock.today() - dt.timedelta(days_ago),
             terms_days=terms_days, scenario=Scenario.MANUFACTURING,
         )  # fmt: skip
-        outcomes = ingest.ingest_bytes(
-            uow_factory=self.uow, reader=DetectingReader(submitter=self.id(seller)),
-            clock=self.clock, raw=raw, source=f"{prefix}.json", submitter_id=self.id(seller),
-        )  # fmt: skip
-        assert [o.status for o in outcomes] == ["accepted"] * 5, outcomes
+        bundle = json.loads(raw)
+        issuer = {"order": buyer, "receipt_advice": buyer, "transport_event": "logistics"}
+        by_party: dict[str, list[Any]] = {}
+        for doc in bundle["documents"]:
+            by_party.setdefault(issuer.get(doc["kind"], seller), []).append(doc)
+        for party, docs in by_party.items():
+            part = json.dumps({**bundle, "documents": docs}, ensure_ascii=False).encode()
+            outcomes = ingest.ingest_bytes(
+                uow_factory=self.uow, reader=DetectingReader(submitter=self.id(party)),
+                clock=self.clock, raw=part, source=f"{prefix}-{party}.json",
+                submitter_id=self.id(party),
+            )  # fmt: skip
+            assert [o.status for o in outcomes] == ["accepted"] * len(docs), outcomes
         linked = linking.link_documents(uow_factory=self.uow)
         (trade_id,) = linked.created
         verification.verify(uow_factory=self.uow, trade_id=trade_id, as_of=self.clock.today())

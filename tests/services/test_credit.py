@@ -14,7 +14,7 @@ from fourflow.domain.errors import (
 from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import commands as cmd
-from fourflow.services import credit, financing, items
+from fourflow.services import credit, financing, items, onboarding
 from fourflow.services.ports import OpKind
 from tests.services.conftest import BASE_PD, World, no_cold_start
 
@@ -201,3 +201,26 @@ def test_decide_returns_the_decision_with_its_currency(credit_world: World) -> N
     )  # fmt: skip
     assert row.currency == "CNY" and row.financing.status is FinancingStatus.APPROVED
     assert row.financing.decision is not None and row.financing.decision.note == "collateral"
+
+
+def test_product_policy_by_bank_reference(world: World) -> None:
+    bank = world.org["bank"].uscc
+    assert financing.product_policy(uow_factory=world.uow, bank=bank).refer_pd == 0.10
+    set_ = financing.set_product_policy(
+        uow_factory=world.uow, bank=bank, fields={"refer_pd": 0.05, "version": "p-2"}
+    )
+    assert (set_.bank_id, set_.refer_pd, set_.version) == (world.id("bank"), 0.05, "p-2")
+    assert financing.product_policy(uow_factory=world.uow, bank=world.id("bank")) == set_
+    with pytest.raises(DomainValueError, match=r"unknown policy field\(s\): refer_pdd"):
+        financing.set_product_policy(uow_factory=world.uow, bank=bank, fields={"refer_pdd": 0.1})
+    with pytest.raises(DomainValueError, match="refer_pd <= max_pd"):
+        financing.set_product_policy(
+            uow_factory=world.uow, bank=bank, fields={"refer_pd": 0.5, "max_pd": 0.2}
+        )
+    with pytest.raises(DomainValueError, match="is not a bank"):
+        financing.set_product_policy(uow_factory=world.uow, bank=world.org["tier1"].uscc, fields={})
+    with world.uow() as uow:
+        assert [v.version for v in uow.policies.versions(world.id("bank"))] == [1]
+    assert onboarding.org_id(uow_factory=world.uow, ref=bank) == world.id("bank")
+    with pytest.raises(NotFoundError, match="no organisation known as 'nobody'"):
+        onboarding.org_id(uow_factory=world.uow, ref="nobody")

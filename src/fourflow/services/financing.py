@@ -12,8 +12,10 @@ currency): the CLI now, the API later.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from fourflow.domain.debt import Holding
 from fourflow.domain.errors import (
@@ -26,6 +28,7 @@ from fourflow.domain.financing import Financing, FinancingStatus, Outcome
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
+from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, fraud
 from fourflow.services.common import (
     find_org,
@@ -241,3 +244,24 @@ def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> Finan
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
         return FinancingRow(fin, get_item(uow, fin.item_id).currency)
+
+
+def product_policy(*, uow_factory: UnitOfWorkFactory, bank: str) -> ProductPolicy:
+    """The product policy in force at ``bank`` (USCC or id); the default product until it
+    sets its own."""
+    with uow_factory() as uow:
+        return credit.get_policy(uow, find_org(uow, bank).id)
+
+
+def set_product_policy(
+    *, uow_factory: UnitOfWorkFactory, bank: str, fields: Mapping[str, Any]
+) -> ProductPolicy:
+    """Set ``bank``'s product policy from its JSON ``fields`` (those left out keep their
+    defaults); an unknown field or a value out of range is a DomainValueError saying which."""
+    with uow_factory() as uow:
+        bank_id = find_org(uow, bank).id
+    try:
+        policy = ProductPolicy.from_json({**fields, "bank_id": bank_id})
+    except (TypeError, ValueError) as exc:
+        raise DomainValueError(str(exc)) from None
+    return credit.set_policy(uow_factory=uow_factory, policy=policy)

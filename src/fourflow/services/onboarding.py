@@ -8,7 +8,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
 from fourflow.domain.parties import Identifier, Organisation, Role, role_mask
 from fourflow.services import commands as cmd
-from fourflow.services.common import new_id
+from fourflow.services.common import find_org, new_id
 from fourflow.services.ports import ChainOp, KeyStore, UnitOfWorkFactory
 
 OPERATOR_ORG_KEY = "platform.operator_org_id"
@@ -21,6 +21,13 @@ def operator_id(uow_factory: UnitOfWorkFactory) -> str:
     if value is None:
         raise ConflictError("the platform has no operator yet; run `fourflow init`")
     return value
+
+
+def org_id(*, uow_factory: UnitOfWorkFactory, ref: str) -> str:
+    """The id of the organisation known as ``ref`` (its id, USCC or ``scheme:value`` key);
+    NotFoundError naming ``ref`` if none is."""
+    with uow_factory() as uow:
+        return find_org(uow, ref).id
 
 
 def _parse_identifiers(identifiers: Sequence[tuple[str, str]]) -> tuple[Identifier, ...]:

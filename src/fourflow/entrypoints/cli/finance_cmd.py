@@ -19,8 +19,7 @@ from fourflow.domain.financing import Decision, Financing
 from fourflow.domain.money import Money
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
-from fourflow.services import credit, financing
-from fourflow.services.common import find_org
+from fourflow.services import credit, financing, onboarding
 
 finance_app = typer.Typer(
     help="Financing requests and the credit review robot.", no_args_is_help=True
@@ -203,8 +202,8 @@ def policy_show(
     bank: Annotated[str, typer.Argument(help="The bank (USCC or id).")],
 ) -> None:
     """Print a bank's product policy as JSON."""
-    with platform() as p, p.uow_factory() as uow:
-        emit_json(credit.get_policy(uow, find_org(uow, bank).id).as_json())
+    with platform() as p:
+        emit_json(financing.product_policy(uow_factory=p.uow_factory, bank=bank).as_json())
 
 
 @policy_app.command("set")
@@ -213,22 +212,17 @@ def policy_set(
     file: Annotated[Path, typer.Argument(help="Policy JSON (fields of `policy show`).")],
 ) -> None:
     """Set a bank's product policy from a JSON file (fields left out keep their defaults)."""
-    from fourflow.risk.review import ProductPolicy  # noqa: PLC0415
-
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DomainValueError(f"{file}: not a readable JSON policy ({exc})") from None
+    if not isinstance(data, dict):
+        raise DomainValueError(f"{file}: a policy is a JSON object")
     with platform() as p:
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DomainValueError(f"{file}: not a readable JSON policy ({exc})") from None
-        if not isinstance(data, dict):
-            raise DomainValueError(f"{file}: a policy is a JSON object")
-        with p.uow_factory() as uow:
-            data["bank_id"] = find_org(uow, bank).id
-        try:
-            policy = ProductPolicy.from_json(data)
-        except (TypeError, ValueError) as exc:
+            policy = financing.set_product_policy(uow_factory=p.uow_factory, bank=bank, fields=data)
+        except DomainValueError as exc:
             raise DomainValueError(f"{file}: {exc}") from None
-        credit.set_policy(uow_factory=p.uow_factory, policy=policy)
     emit_json(policy.as_json())
 
 
@@ -251,7 +245,8 @@ def risk_train(
 ) -> None:
     """Retrain on the outcomes known so far; promote a challenger only if it beats the champion."""
     with platform() as p:
-        report = credit.train(uow_factory=p.uow_factory, as_of=business_day(p, as_of), seed=seed)
+        report = credit.train(uow_factory=p.uow_factory, as_of=business_day(p, as_of), seed=seed,
+                              cold_start=p.cold_start)  # fmt: skip
     data: dict[str, Any] = {
         "as_of": report.as_of.isoformat(), "rows": report.rows, "bad": report.bad,
         "registered": [_model_row(m) for m in report.registered],
@@ -339,8 +334,7 @@ def _optional_org_id(p: Platform, key: str | None) -> str | None:
     """The id of the organisation known by ``key`` (USCC or other key), or None without one."""
     if not key:
         return None
-    with p.uow_factory() as uow:
-        return find_org(uow, key).id
+    return onboarding.org_id(uow_factory=p.uow_factory, ref=key)
 
 
 def risk_value(

@@ -22,8 +22,15 @@ from fourflow.domain.money import Money
 from fourflow.entrypoints.cli import consortium_cmd
 from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
-from fourflow.services import consortium, financing, items, receipts, registration, relay
-from fourflow.services.common import find_org
+from fourflow.services import (
+    consortium,
+    financing,
+    items,
+    onboarding,
+    receipts,
+    registration,
+    relay,
+)
 
 item_app = typer.Typer(
     help="Digital debt items: issue, move, pledge, pay, inspect.", no_args_is_help=True
@@ -56,8 +63,7 @@ def register(app: typer.Typer) -> None:
 
 def _org(p: Platform, ref: str) -> str:
     """The id of the organisation known as ``ref``."""
-    with p.uow_factory() as uow:
-        return find_org(uow, ref).id
+    return onboarding.org_id(uow_factory=p.uow_factory, ref=ref)
 
 
 def _relay(p: Platform) -> list[tuple[str, str]]:

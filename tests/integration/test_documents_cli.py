@@ -58,7 +58,7 @@ def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # 
     assert by_path["event.jsonld"][0]["kind"] in {"transport_event", "warehouse_receipt"}
     assert set(rows[0]) == {
         "path", "status", "format", "kind", "number", "issue_date", "seller", "buyer",
-        "currency", "total", "document_id", "fingerprint", "business_key", "errors",
+        "currency", "total", "document_id", "fingerprint", "business_key", "errors", "findings",
     }  # fmt: skip
 
     code, out, _ = run(

@@ -53,7 +53,10 @@ def test_a_good_request_is_approved_with_its_price_loss_value_and_top_factors() 
     d = decide(0.03)
     assert d.outcome is Outcome.APPROVE and d.principal == 500_000
     assert codes(d)[:3] == ["APPROVED", "RISK_FACTOR:debtor_late_share", "RISK_FACTOR:rel_age_days"]
-    assert "share the debtor paid late is 0.4 (adds 12.5 points of risk)" in d.reasons[1].message
+    assert (
+        "the debtor paid 40.0% of its due invoices late (adds 12.5 points of risk)"
+        in d.reasons[1].message
+    )
     assert d.expected_loss == round(0.03 * (1 - 0.7) * 0.45 * 500_000)  # PD × (1 − cure) × LGD
     assert 0 < d.value < 1_000_000  # type: ignore[operator]
     assert d.model_version == "scorecard-1" and d.score == 580.0

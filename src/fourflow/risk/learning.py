@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +25,14 @@ from fourflow.domain.errors import DomainValueError
 from fourflow.risk import metrics
 from fourflow.risk.features import DESCRIPTIONS, FEATURES, TrainingRow
 from fourflow.risk.models import (
+    PDO,
     CreditModel,
     FeatureSpec,
     fit_lightgbm,
     fit_scorecard,
     model_from_json,
 )
+from fourflow.risk.reasons import pd_effect
 from fourflow.risk.review import Factor, Scored
 
 #: Fewest known outcomes, and fewest bad ones, a model is trained on.
@@ -391,12 +394,16 @@ class ModelScorer:
         """PD, explanation and (for a scorecard) points of one feature vector."""
         frame = model_frame(self.model, [features])
         pd_ = float(self.model.predict_pd(frame)[0])
-        factors = tuple(
-            Factor(f.feature, f.value, f.contribution, DESCRIPTIONS.get(f.feature, f.description))
-            for f in self.model.explain(frame, top=5)
-        )
         points = None
         score_points = getattr(self.model, "score_points", None)
         if score_points is not None:
             points = float(score_points(frame)[0])
+        # a scorecard explains in points lost (PDO points double the odds), LightGBM in
+        # log-odds: both become their effect on the PD
+        per_unit = math.log(2.0) / PDO if points is not None else 1.0
+        factors = tuple(
+            Factor(f.feature, f.value, f.contribution, DESCRIPTIONS.get(f.feature, f.description),
+                   pd_effect(pd_, f.contribution * per_unit))
+            for f in self.model.explain(frame, top=5)
+        )  # fmt: skip
         return Scored(pd_, factors, points, self.version)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from fourflow.domain.financing import Decision, Outcome, Reason
+from fourflow.risk.reasons import describe, effect_words
 from fourflow.risk.valuation import DEFAULT_LGD, AssetClass, expected_loss, value_receivable
 
 
@@ -28,6 +29,7 @@ class Factor:
     value: object
     contribution: float
     description: str
+    pd_effect: float | None = None  # what the term adds to the PD (reasons.pd_effect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,8 @@ class ProductPolicy:
         goods_haircut_bps: haircut on pledged warehouse goods' market value.
         cure_rate: share of receivables 30+ days past due that are still paid in full (the
             models' "bad" is lateness, not default); loss follows only the rest.
+        refer_signals: open fraud signals that send a request to a person (growth and
+            disclosed relations can be genuine); any other open signal declines it.
     """
 
     bank_id: str
@@ -120,6 +124,7 @@ class ProductPolicy:
     max_findings_warnings: int = 3
     goods_haircut_bps: int = 3_000
     cure_rate: float = 0.7
+    refer_signals: frozenset[str] = frozenset({"VOLUME_SPIKE", "RELATED_PARTIES"})
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
@@ -149,6 +154,7 @@ class ProductPolicy:
         data = asdict(self)
         data["scenarios"] = sorted(self.scenarios)
         data["bases"] = sorted(self.bases)
+        data["refer_signals"] = sorted(self.refer_signals)
         data["advance_rate_bps"] = dict(self.advance_rate_bps)
         data["lgd"] = dict(self.lgd)
         return data
@@ -161,7 +167,7 @@ class ProductPolicy:
         if unknown:
             raise ValueError(f"unknown policy field(s): {', '.join(unknown)}")
         values = dict(data)
-        for key in ("scenarios", "bases"):
+        for key in ("scenarios", "bases", "refer_signals"):
             if key in values:
                 values[key] = frozenset(values[key])
         return cls(**values)
@@ -199,6 +205,8 @@ class Request:
         findings: (code, message) of the verification's warnings and errors.
         dilution_rate: expected dilution (the relationship's credit-note rate).
         duplicates: invoices of this trade presented to another bank first.
+        fraud_signals: (code, message) of the open fraud signals on the trade (cleared ones
+            left out).
     """
 
     id: str
@@ -217,6 +225,7 @@ class Request:
     findings: tuple[tuple[str, str], ...] = ()
     dilution_rate: float = 0.0
     duplicates: int = 0
+    fraud_signals: tuple[tuple[str, str], ...] = ()
 
 
 def _money(minor: int, currency: str) -> str:
@@ -278,19 +287,24 @@ def limit_reasons(request: Request, policy: ProductPolicy, exposure: Exposure) -
     return reasons
 
 
-def _factor_reasons(scored: Scored, top: int = 3) -> list[Reason]:
+def _factor_reasons(
+    scored: Scored, features: Mapping[str, float | str], currency: str, top: int = 3
+) -> list[Reason]:
+    """The top factors that add risk, in words and units, with their effect on the PD."""
     reasons = []
     for f in scored.factors[:top]:
         if f.contribution <= 0:
             break
-        value = f"{f.value:.3g}" if isinstance(f.value, float) else str(f.value)
-        unit = "points" if scored.points is not None else "log-odds"
-        reasons.append(
-            Reason(
-                f"RISK_FACTOR:{f.feature}",
-                f"{f.description} is {value} (adds {abs(f.contribution):.3g} {unit} of risk)",
-            )
-        )
+        words = describe(f.feature, features, currency) if f.feature in features else (
+            f"{f.description} is {f.value:.3g}" if isinstance(f.value, float)
+            else f"{f.description} is {f.value}"
+        )  # fmt: skip
+        if f.pd_effect is not None:
+            effect = effect_words(f.pd_effect)
+        else:
+            unit = "points" if scored.points is not None else "log-odds"
+            effect = f"adds {abs(f.contribution):.3g} {unit} of risk"
+        reasons.append(Reason(f"RISK_FACTOR:{f.feature}", f"{words} ({effect})"))
     return reasons
 
 
@@ -338,6 +352,18 @@ def review(
                 "DUPLICATE_INVOICE",
                 f"{request.duplicates} invoice(s) of this trade were presented to another "
                 "member of the consortium first (salted fingerprint on the chain)",
+            )
+        )
+    for code, message in request.fraud_signals:
+        signal = Reason("FRAUD_SIGNAL", f"open fraud signal {code}: {message}")
+        (refers if code in policy.refer_signals else declines).append(signal)
+    self_asserted = [m for c, m in request.findings if c == "EVIDENCE_SELF_ASSERTED"]
+    if self_asserted and request.basis != "confirmed":
+        declines.append(
+            Reason(
+                "EVIDENCE_SELF_ASSERTED",
+                "the counterparties' evidence came from the borrower's side alone, and the "
+                "debtor has not confirmed the item: " + self_asserted[0],
             )
         )
     if request.verification_status in ("failed", "unverified"):
@@ -426,7 +452,7 @@ def review(
     )
     exposure_at_default = max(0, min(request.requested, request.outstanding))
     loss = round(expected_loss(scored.pd, lgd, exposure_at_default))
-    factors = _factor_reasons(scored)
+    factors = _factor_reasons(scored, features, request.currency)
     if declines:
         outcome, reasons, principal, rate_out = (
             Outcome.DECLINE,

@@ -227,6 +227,7 @@ def _record(
     rows: Sequence[TrainingRow],
     note: str,
     source: str,
+    verdict: Mapping[str, float] | None = None,
 ) -> ModelRecord:
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
@@ -243,6 +244,8 @@ def _record(
             "reference_pd": [round(p, 6) for p in reference],
             "dropped": list(trained.dropped),
             "source": source,
+            # the promotion's or refusal's figures against the champion (learning.compare)
+            **({"verdict": dict(verdict)} if verdict is not None else {}),
         },
         artifact=json.dumps(trained.model.to_json(), separators=(",", ":")),
         note=note,
@@ -323,6 +326,7 @@ def train(
     as_of: dt.date,
     seed: int = 0,
     kinds: Sequence[str] = ("scorecard", "lightgbm"),
+    cold_start: HistorySource | None = None,
 ) -> TrainingReport:
     """Learn from every outcome known on ``as_of``; promote the best new model if it wins.
 
@@ -332,6 +336,8 @@ def train(
     """
     from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
 
+    if cold_start is not None:  # the cold-start champion first: a new model must beat it
+        bootstrap_champion(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
         history, trades = platform_history(uow)
         parties = _parties(uow)
@@ -357,7 +363,7 @@ def train(
         if champion is None
         else learning.ModelScorer.from_artifact(champion.id, champion.artifact).model
     )
-    verdict = learning.compare(current, best.model, window)
+    verdict = learning.compare(current, best.model, window, seed=seed)
     registered = []
     with uow_factory() as uow:
         for t in trained:
@@ -365,7 +371,8 @@ def train(
             note = verdict.reason if t is best else f"challenger (best new model: {best.kind})"
             registered.append(
                 _record(uow, t, role="champion" if winner else "challenger", as_of=as_of,
-                        rows=rows, note=note, source="platform")
+                        rows=rows, note=note, source="platform",
+                        verdict=verdict.figures if t is best else None)
             )  # fmt: skip
         if verdict.promote and champion is not None:
             uow.risk_models.set_role(champion.id, "retired", verdict.reason)

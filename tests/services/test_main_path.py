@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.domain.debt import Basis, ItemStatus
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.findings import VerificationStatus
+from fourflow.domain.hashing import fingerprint_bytes, verify_merkle_proof
 from fourflow.domain.parties import Role
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import commands as cmd
@@ -122,3 +125,53 @@ def test_issue_on_the_evidence_and_confirmed_by_the_debtor(world: World) -> None
             uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
             trade_id=verified.trade_id, as_of=world.clock.today(), confirm=False,
         )  # fmt: skip
+
+
+def test_anchoring_batches_every_unanchored_document_once(world: World) -> None:
+    world.trade()
+    batch = ingest.anchor_pending(
+        uow_factory=world.uow, clock=world.clock, operator_id=world.operator.id
+    )
+    assert batch is not None and batch.count == 5
+    with world.uow() as uow:
+        (trade,) = uow.trades.list()
+        stored = uow.documents.get_many(trade.document_ids)
+        proofs = {s.document.id: uow.documents.proof(s.document.id) for s in stored}
+        assert uow.documents.unanchored(10) == []
+    assert {s.batch_id for s in stored} == {batch.id}
+    for s in stored:
+        proof = json.loads(proofs[s.document.id] or "null")
+        siblings = [bytes.fromhex(x) for x in proof["siblings"]]
+        root = bytes.fromhex(batch.root)
+        assert verify_merkle_proof(fingerprint_bytes(s.fingerprint), siblings, root)
+    assert (
+        ingest.anchor_pending(
+            uow_factory=world.uow, clock=world.clock, operator_id=world.operator.id
+        )
+        is None
+    )
+    assert world.relay().failed == ()
+    (anchor,) = [op for op in world.ledger.applied.values() if op.kind is OpKind.ANCHOR_BATCH]
+    assert isinstance(anchor.command, cmd.AnchorBatch)
+    assert (anchor.command.root, anchor.command.count) == (batch.root, 5)
+
+
+def test_only_a_bank_mints_settlement_tokens(world: World) -> None:
+    op = items.mint_tokens(
+        uow_factory=world.uow, bank_id=world.id("bank"), to_org_id=world.id("core"),
+        amount=5_000_000,
+    )  # fmt: skip
+    assert isinstance(op.command, cmd.TokenMint)
+    assert (op.command.to_address, op.command.amount) == (
+        world.org["core"].chain_address,
+        5_000_000,
+    )
+    with pytest.raises(PermissionDeniedError, match="is not a bank: it cannot mint"):
+        items.mint_tokens(
+            uow_factory=world.uow, bank_id=world.id("tier1"), to_org_id=world.id("core"), amount=1
+        )
+    with pytest.raises(DomainValueError, match="mint amount must be positive"):
+        items.mint_tokens(
+            uow_factory=world.uow, bank_id=world.id("bank"), to_org_id=world.id("core"), amount=0
+        )
+    assert world.relay().failed == () and world.ledger.kinds()[-1] is OpKind.TOKEN_MINT

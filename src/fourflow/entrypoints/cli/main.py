@@ -303,7 +303,9 @@ def audit(json_out: JsonOpt = False) -> None:
     """
     with platform() as p:
         report = audit_service.audit(
-            uow_factory=p.uow_factory, ledger=p.require_contracts(), reader_for=p.reader_for
+            uow_factory=p.uow_factory,
+            ledger=p.require_contracts(),
+            reader_for=p.stored_reader_for,
         )
     data = report.as_dict()
     if json_out:

@@ -44,13 +44,13 @@ YUAN = 100
 PASSWORD = "consortium-test"
 
 
-def _settings(home: Path, urls: list[str]) -> Settings:
+def _settings(home: Path, urls: list[str], confirmations: int = CONFIRMATIONS) -> Settings:
     return Settings(
         home=home,
         database_url=f"sqlite:///{home / 'fourflow.db'}",
         chain_url=",".join(urls),
         keystore_password=PASSWORD,
-        confirmations=CONFIRMATIONS,
+        confirmations=confirmations,
     )
 
 
@@ -62,8 +62,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def platform(network: CliqueNetwork, home: Path) -> Iterator[Platform]:
     """The platform on all four nodes: contracts deployed, the demo members onboarded."""
+    with Platform(_settings(home, network.urls(), confirmations=0)) as setup:
+        setup.initialise()  # the setup's six deployment steps at depth 0, to save time
     with Platform(_settings(home, network.urls())) as p:
-        p.initialise()
         for m in MEMBERS:
             onboarding.onboard(
                 uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,

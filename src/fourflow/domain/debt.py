@@ -23,7 +23,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from enum import IntEnum, StrEnum
 
-from fourflow.domain.errors import DomainValueError
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 
 EPOCH = dt.date(1970, 1, 1)
 BPS_DAYS = 10_000 * 365
@@ -244,6 +244,49 @@ class Holding:
         """A pledged holding cannot be split, transferred or pledged again until released."""
         return self.pledge is not None and self.pledge.active
 
+    @property
+    def pledgeable(self) -> bool:
+        """Something is owed on it and no bank holds a live pledge of it."""
+        return self.outstanding > 0 and not self.locked
+
+    @property
+    def foreclosed(self) -> bool:
+        """It passed to its pledgee bank when its item defaulted (the pledgor may buy it back)."""
+        return (
+            self.pledge_bank_id is not None
+            and self.pledge_bank_id == self.holder_id
+            and self.acquired_from is not None
+        )
+
+    def check_move(self, actor_id: str, amount: int) -> None:
+        """Refuse ``actor_id`` splitting or transferring ``amount`` of it, saying why: only its
+        holder moves it, never while pledged, a positive amount up to what is outstanding."""
+        if self.holder_id != actor_id:
+            raise PermissionDeniedError(f"holding {self.id} is not held by {actor_id}")
+        if self.locked:
+            raise ConflictError(f"holding {self.id} is pledged and locked")
+        if amount <= 0:
+            raise DomainValueError("amount must be positive")
+        if amount > self.outstanding:
+            raise DomainValueError(
+                f"amount {amount} exceeds the holding's outstanding {self.outstanding}"
+            )
+
+    def movable_by(self, actor_id: str, amount: int) -> bool:
+        """True when ``actor_id`` may split or transfer ``amount`` of it (``check_move``)."""
+        try:
+            self.check_move(actor_id, amount)
+        except (ConflictError, DomainValueError, PermissionDeniedError):
+            return False
+        return True
+
+    def check_buy_back(self, actor_id: str) -> None:
+        """Refuse anyone but the pledgor taking back a foreclosed holding."""
+        if not self.foreclosed or self.acquired_from != actor_id:
+            raise PermissionDeniedError(
+                f"{actor_id} is not the pledgor of foreclosed holding {self.id}"
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class DebtItem:
@@ -289,6 +332,21 @@ class DebtItem:
     def outstanding(self) -> int:
         """What the debtor still owes, minor units."""
         return self.face_value - self.paid
+
+    @property
+    def is_open(self) -> bool:
+        """Not settled: its life goes on (moves, payments, disputes, default)."""
+        return self.status is not ItemStatus.SETTLED
+
+    def check_open(self, *, cancelled: bool = False, disputed: bool = False) -> None:
+        """Refuse a change to an item settled, cancelled (both parties approved) or, where the
+        change matters to a dispute, disputed by its debtor; the chain refuses them too."""
+        if not self.is_open:
+            raise ConflictError(f"debt item {self.id} is settled")
+        if cancelled:
+            raise ConflictError(f"debt item {self.id} is cancelled")
+        if disputed:
+            raise ConflictError(f"debt item {self.id} is disputed by its debtor")
 
     def status_on(self, day: dt.date, grace_days: int) -> ItemStatus:
         """The status implied by the date: overdue past maturity plus grace while unpaid."""

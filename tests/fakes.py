@@ -40,6 +40,7 @@ from fourflow.domain.facts import (
 )
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef
 from fourflow.domain.receipts import (
     GoodsRelease,
@@ -108,6 +109,8 @@ class _Store:
     report_anchors: dict[str, ReportAnchor] = field(default_factory=dict)
     presentations: list[InvoicePresentation] = field(default_factory=list)
     resubmissions: dict[str, int] = field(default_factory=dict)
+    mandates: list[Mandate] = field(default_factory=list)
+    clearances: list[SignalClearance] = field(default_factory=list)
     seq: int = 0
 
     def copy(self) -> _Store:
@@ -821,6 +824,33 @@ class FakeResubmissions(_Repo):
 # --------------------------------------------------------------------------- unit of work
 
 
+class FakeMandates(_Repo):
+    """``ports.Mandates``: an id stored twice is a ConflictError."""
+
+    def add(self, mandate: Mandate) -> None:
+        if any(m.id == mandate.id for m in self._s.mandates):
+            raise ConflictError(f"mandate {mandate.id} exists")
+        self._s.mandates.append(mandate)
+
+    def involving(self, org_ids: Sequence[str]) -> list[Mandate]:
+        wanted = set(org_ids)
+        return sorted((m for m in self._s.mandates if m.principal_id in wanted), key=lambda m: m.id)
+
+    def list(self) -> list[Mandate]:
+        return list(self._s.mandates)
+
+
+class FakeSignalClearances(_Repo):
+    """``ports.SignalClearances``."""
+
+    def add(self, clearance: SignalClearance) -> None:
+        self._s.clearances.append(clearance)
+
+    def for_trades(self, trade_ids: Sequence[str]) -> list[SignalClearance]:
+        wanted = set(trade_ids)
+        return [c for c in self._s.clearances if c.trade_id in wanted]
+
+
 class FakeUnitOfWork:
     """One "transaction" over a private copy of the store (``ports.UnitOfWork``)."""
 
@@ -845,6 +875,8 @@ class FakeUnitOfWork:
     report_anchors: FakeReportAnchors
     resubmissions: FakeResubmissions
     presentations: FakePresentations
+    mandates: FakeMandates
+    signal_clearances: FakeSignalClearances
 
     def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
         self.factory = factory
@@ -884,6 +916,8 @@ class FakeUnitOfWork:
         self.report_anchors = FakeReportAnchors(self)
         self.resubmissions = FakeResubmissions(self)
         self.presentations = FakePresentations(self)
+        self.mandates = FakeMandates(self)
+        self.signal_clearances = FakeSignalClearances(self)
         self.factory.opened += 1
         return self
 

@@ -59,3 +59,23 @@ class Mandate:
             and self.valid_from <= day
             and (self.valid_to is None or day <= self.valid_to)
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SignalClearance:
+    """An operator's decision that a fraud signal on a trade is explained, and why.
+
+    Until a signal is cleared it blocks issuance on evidence and declines or refers financing
+    (docs/verification.md, "Gating"). A clearance names the trade and the signal's code; a
+    later signal of another code is not cleared by it.
+    """
+
+    trade_id: str
+    code: str
+    cleared_by: str
+    reason: str
+    on_day: dt.date
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise DomainValueError("clearing a fraud signal needs a reason in words")

@@ -29,6 +29,7 @@ from fourflow.domain.facts import (
 )
 from fourflow.domain.financing import Financing
 from fourflow.domain.findings import VerificationReport
+from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef
 from fourflow.domain.receipts import (
     GoodsRelease,
@@ -652,6 +653,27 @@ class Resubmissions(Protocol):
     def counts(self) -> dict[str, int]: ...
 
 
+class Mandates(Protocol):
+    """Who may send whose documents: a principal's mandates to its agents."""
+
+    def add(self, mandate: Mandate) -> None:
+        """Record a mandate (an id already stored is a ConflictError)."""
+        ...
+
+    def involving(self, org_ids: Sequence[str]) -> builtins.list[Mandate]:
+        """Mandates whose principal is one of ``org_ids``."""
+        ...
+
+    def list(self) -> builtins.list[Mandate]: ...
+
+
+class SignalClearances(Protocol):
+    """Fraud signals an operator cleared, each with its reason."""
+
+    def add(self, clearance: SignalClearance) -> None: ...
+    def for_trades(self, trade_ids: Sequence[str]) -> builtins.list[SignalClearance]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
@@ -697,6 +719,10 @@ class UnitOfWork(Protocol):
     def resubmissions(self) -> Resubmissions: ...
     @property
     def presentations(self) -> Presentations: ...
+    @property
+    def mandates(self) -> Mandates: ...
+    @property
+    def signal_clearances(self) -> SignalClearances: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -39,6 +39,7 @@ from fourflow.domain.facts import (
 )
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.receipts import (
     GoodsRelease,
@@ -1613,3 +1614,61 @@ class SqlResubmissions(_Repository):
         """Document id -> times submitted again."""
         r = t.document_resubmissions
         return {d: n for d, n in self._session.execute(select(r.c.doc_id, r.c.times))}
+
+
+class SqlMandates(_Repository):
+    """Who may send whose documents (``ports.Mandates``)."""
+
+    def add(self, mandate: Mandate) -> None:
+        """Record a mandate; an id already stored is a ConflictError."""
+        stmt = insert(t.mandates).values(
+            id=mandate.id, principal_id=mandate.principal_id, agent_id=mandate.agent_id,
+            kinds=sorted(k.value for k in mandate.kinds), valid_from=mandate.valid_from,
+            valid_to=mandate.valid_to, granted_on=mandate.granted_on, note=mandate.note,
+            created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"mandate {mandate.id} exists")
+
+    def involving(self, org_ids: Sequence[str]) -> builtins.list[Mandate]:
+        """Mandates whose principal is one of ``org_ids``, oldest first."""
+        m = t.mandates
+        found: builtins.list[Mandate] = []
+        for chunk in iter_chunks(list(dict.fromkeys(org_ids)), IN_CHUNK):
+            stmt = select(m).where(m.c.principal_id.in_(chunk)).order_by(m.c.seq)
+            found.extend(_mandate(r) for r in self._rows(stmt))
+        return sorted(found, key=lambda x: x.id)
+
+    def list(self) -> builtins.list[Mandate]:
+        """Every mandate, oldest first."""
+        return [_mandate(r) for r in self._rows(select(t.mandates).order_by(t.mandates.c.seq))]
+
+
+def _mandate(row: Row[Any]) -> Mandate:
+    return Mandate(
+        id=row.id, principal_id=row.principal_id, agent_id=row.agent_id,
+        kinds=frozenset(DocumentKind(k) for k in row.kinds), valid_from=row.valid_from,
+        valid_to=row.valid_to, granted_on=row.granted_on, note=row.note,
+    )  # fmt: skip
+
+
+class SqlSignalClearances(_Repository):
+    """Fraud signals an operator cleared, with the reason (``ports.SignalClearances``)."""
+
+    def add(self, clearance: SignalClearance) -> None:
+        """Record a clearance."""
+        stmt = insert(t.signal_clearances).values(
+            trade_id=clearance.trade_id, code=clearance.code, cleared_by=clearance.cleared_by,
+            reason=clearance.reason, on_day=clearance.on_day, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"clearance of {clearance.code} on {clearance.trade_id}")
+
+    def for_trades(self, trade_ids: Sequence[str]) -> builtins.list[SignalClearance]:
+        """Clearances of signals on ``trade_ids``, oldest first."""
+        c = t.signal_clearances
+        found: builtins.list[tuple[int, SignalClearance]] = []
+        for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+            for r in self._rows(select(c).where(c.c.trade_id.in_(chunk))):
+                found.append(
+                    (r.seq, SignalClearance(r.trade_id, r.code, r.cleared_by, r.reason, r.on_day))
+                )
+        return [x for _, x in sorted(found, key=lambda p: p[0])]

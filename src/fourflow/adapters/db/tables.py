@@ -523,3 +523,33 @@ invoice_presentations = Table(
     Column("created_at", UtcDateTime, nullable=False),
     **ENTITY_OPTIONS,
 )
+
+# Issue 15: who may send whose documents, and fraud signals an operator cleared (0011).
+mandates = Table(
+    "mandates",
+    metadata,
+    _seq(),
+    _id(),
+    Column("principal_id", String, nullable=False, index=True),
+    Column("agent_id", String, nullable=False, index=True),
+    Column("kinds", JSON, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=True),
+    Column("granted_on", Date, nullable=True),
+    Column("note", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+signal_clearances = Table(
+    "signal_clearances",
+    metadata,
+    _seq(),
+    Column("trade_id", String, nullable=False, index=True),
+    Column("code", String, nullable=False),
+    Column("cleared_by", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("on_day", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)

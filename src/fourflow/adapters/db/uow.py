@@ -18,6 +18,7 @@ from fourflow.adapters.db.repositories import (
     SqlDocuments,
     SqlFinancings,
     SqlGoodsPrices,
+    SqlMandates,
     SqlOrganisations,
     SqlOutbox,
     SqlPresentations,
@@ -28,6 +29,7 @@ from fourflow.adapters.db.repositories import (
     SqlRiskAlerts,
     SqlRiskModels,
     SqlSettings,
+    SqlSignalClearances,
     SqlTrades,
     SqlWarehouseReceipts,
 )
@@ -62,6 +64,8 @@ class SqlUnitOfWork:
     report_anchors: SqlReportAnchors
     resubmissions: SqlResubmissions
     presentations: SqlPresentations
+    mandates: SqlMandates
+    signal_clearances: SqlSignalClearances
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -95,6 +99,8 @@ class SqlUnitOfWork:
         self.report_anchors = SqlReportAnchors(session)
         self.resubmissions = SqlResubmissions(session)
         self.presentations = SqlPresentations(session)
+        self.mandates = SqlMandates(session)
+        self.signal_clearances = SqlSignalClearances(session)
         return self
 
     def __exit__(

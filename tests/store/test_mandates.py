@@ -1,0 +1,49 @@
+"""Mandates and signal clearances (issue 15) read back exactly, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from fourflow.adapters.db import SqlUnitOfWorkFactory
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.mandates import Mandate, SignalClearance
+
+DAY = dt.date(2026, 3, 4)
+
+
+def test_mandates_read_back_by_principal_and_an_id_is_stored_once(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    carrier = Mandate("m-1", "org-seller", "org-carrier", frozenset({DocumentKind.DESPATCH_ADVICE}),
+                      DAY, None, DAY, "the carrier sends our despatch advices")  # fmt: skip
+    erp = Mandate("m-2", "org-buyer", "org-erp",
+                  frozenset({DocumentKind.ORDER, DocumentKind.RECEIPT_ADVICE}), DAY,
+                  DAY + dt.timedelta(days=365))  # fmt: skip
+    with uow_factory() as uow:
+        uow.mandates.add(carrier)
+        uow.mandates.add(erp)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.mandates.involving(["org-seller"]) == [carrier]
+        assert uow.mandates.involving(["org-seller", "org-buyer", "org-x"]) == [carrier, erp]
+        assert uow.mandates.list() == [carrier, erp]
+        with pytest.raises(ConflictError, match="mandate m-1 exists"):
+            uow.mandates.add(carrier)
+
+
+def test_clearances_read_back_per_trade_in_order(uow_factory: SqlUnitOfWorkFactory) -> None:
+    first = SignalClearance("trade-1", "VOLUME_SPIKE", "org-op", "a new plant, contract seen", DAY)
+    second = SignalClearance("trade-1", "RELATED_PARTIES", "org-op", "disclosed group", DAY)
+    other = SignalClearance("trade-2", "VOLUME_SPIKE", "org-op", "seasonal", DAY)
+    with uow_factory() as uow:
+        for c in (first, other, second):
+            uow.signal_clearances.add(c)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.signal_clearances.for_trades(["trade-1"]) == [first, second]
+        assert uow.signal_clearances.for_trades(["trade-3"]) == []
+    with pytest.raises(DomainValueError, match="reason"):
+        SignalClearance("trade-1", "VOLUME_SPIKE", "org-op", "  ", DAY)

@@ -29,6 +29,7 @@ def _run(platform: Platform) -> DemoReport:
         clock=platform.clock,
         reader_for=platform.reader_for,
         operator_id=platform.operator_id(),
+        cold_start=platform.cold_start,
     )
     return run_demo(ctx, today=platform.clock.today())
 

@@ -490,8 +490,10 @@ def review_request(
     amount: int,
     as_of: dt.date,
     duplicates: int = 0,
+    fraud_signals: tuple[tuple[str, str], ...] = (),
 ) -> Decision:
-    """The robot's decision on one request, inside the caller's unit of work."""
+    """The robot's decision on one request, inside the caller's unit of work
+    (``fraud_signals``: (code, message) of the trade's open fraud signals)."""
     item = get_item(uow, holding.item_id)
     # The features read the debtor's invoices and the creditor's sales, nothing else.
     history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
@@ -504,6 +506,7 @@ def review_request(
         requested=amount,
         duplicates=duplicates,
         dilution_rate=float(vector["rel_dilution_rate"]),
+        fraud_signals=fraud_signals,
     )
     policy, version = policy_in_force(uow, bank_id)
     decision = review(

@@ -29,7 +29,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, fraud
+from fourflow.services import credit, evidence, fraud
 from fourflow.services.common import (
     find_org,
     get_holding,
@@ -82,9 +82,14 @@ def request_financing(
     """
     scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     elsewhere: tuple[str, ...] = ()
+    with uow_factory() as uow:
+        trade_id = get_item(uow, get_holding(uow, holding_id).item_id).trade_id
+    # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
+    signals = tuple(
+        (s.fraud.value, s.message)
+        for s in evidence.open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
+    )
     if ledger is not None:
-        with uow_factory() as uow:
-            trade_id = get_item(uow, get_holding(uow, holding_id).item_id).trade_id
         elsewhere = fraud.present_invoices(
             uow_factory=uow_factory, ledger=ledger, trade_id=trade_id, presenter_id=bank_id
         ).presented_elsewhere
@@ -113,6 +118,7 @@ def request_financing(
             amount=amount,
             as_of=as_of,
             duplicates=len(elsewhere),
+            fraud_signals=signals,
         )
         financing = Financing(
             id=financing_id,

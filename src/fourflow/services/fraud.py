@@ -181,7 +181,10 @@ def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) 
         own = _own_presentations(uow, (fp for p in prints for fp in p.values()))
         for trade_prints in prints:
             elsewhere |= _elsewhere(ledger, trade_prints, own)
-    return PlatformView(trades, organisations, as_of, loose, frozenset(elsewhere), resubmitted)
+    mandates = tuple(uow.mandates.list())
+    return PlatformView(
+        trades, organisations, as_of, loose, frozenset(elsewhere), resubmitted, mandates
+    )
 
 
 def fraud_signals(

@@ -44,6 +44,7 @@ from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.services import commands as cmd
+from fourflow.services import evidence
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -104,8 +105,13 @@ def issue_item(
     """Issue the digital debt item for a verified trade's open receivable.
 
     With ``confirm`` the debtor signs an EIP-712 confirmation of the payable (basis
-    ``confirmed``); without it the item rests on the verified four flows (basis ``verified``).
+    ``confirmed``); without it the item rests on the verified four flows (basis ``verified``),
+    and an open fraud signal on the trade refuses it (``evidence.open_signals``).
     """
+    signals = (
+        [] if confirm
+        else evidence.open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
+    )  # fmt: skip
     with uow_factory() as uow:
         record = get_trade(uow, trade_id)
         reasons: list[str] = []
@@ -116,6 +122,10 @@ def issue_item(
                 f"{f.code}: {f.message}" for f in record.report.findings if f.severity == "error"
             )
             raise IssuanceRefusedError(trade_id, reasons or ["verification failed"])
+        if signals:  # on the evidence alone, an open fraud signal refuses it
+            raise IssuanceRefusedError(
+                trade_id, [f"open fraud signal {x.fraud.value}: {x.message}" for x in signals]
+            )
         if uow.items.by_trade(trade_id) is not None:
             raise ConflictError(f"trade {trade_id} already has a debt item")
         trade = load_trade(uow, record)

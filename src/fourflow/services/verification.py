@@ -88,6 +88,12 @@ def _parties(uow: UnitOfWork, trade: Trade) -> dict[str, Organisation]:
                 org = uow.organisations.by_key(key)
                 if org is not None:
                     parties[key] = org
+    # who sent each document (provenance: a carrier's or bank's role is read from it)
+    known = {o.id for o in parties.values()}
+    for sender in {d.submitted_by for d in trade.documents if d.submitted_by} - known:
+        org = uow.organisations.get(sender)
+        if org is not None:
+            parties.update(dict.fromkeys(org.known_as(), org))
     return parties
 
 
@@ -127,7 +133,10 @@ def _verify_in(
     """Verify trades inside one unit of work: store each report and queue its anchor."""
     results: list[tuple[TradeRecord, Trade, VerificationReport, str]] = []
     for record, trade in zip(records, load_trades(uow, records), strict=True):
-        ctx = TradeContext(trade, parties if parties is not None else _parties(uow, trade), as_of)
+        mandates = tuple(uow.mandates.involving([trade.seller_id, trade.buyer_id]))
+        ctx = TradeContext(
+            trade, parties if parties is not None else _parties(uow, trade), as_of, mandates
+        )
         report = verify_trade(ctx)
         digest = report_hash(report)
         uow.trades.update(

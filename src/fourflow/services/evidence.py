@@ -1,0 +1,112 @@
+"""Evidence a bank can stake money on: mandates, open fraud signals and their clearance.
+
+* ``grant_mandate``: a principal lets an agent send documents of some kinds for it, within a
+  term (a carrier its despatch advices, an ERP integrator its orders); from then on those
+  documents count as the principal's evidence (``verification.provenance``).
+* ``open_signals``: the fraud signals on a trade that no operator has cleared. They gate
+  money: issuance on evidence is refused and the review declines or refers a financing,
+  naming each signal (docs/verification.md, "Gating").
+* ``clear_signal``: an operator clears one signal of a trade with a reason in words; the
+  clearance is recorded (who, when, why) and never deletes the signal itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import DomainValueError, PermissionDeniedError
+from fourflow.domain.mandates import Mandate, SignalClearance
+from fourflow.domain.parties import Role
+from fourflow.services import fraud
+from fourflow.services.common import get_org, new_id
+from fourflow.services.ports import Ledger, UnitOfWorkFactory
+from fourflow.verification.fraud import FraudSignal
+
+
+class SignalsOpenError(DomainValueError):
+    """Money was asked on a trade with open fraud signals."""
+
+    def __init__(self, trade_id: str, signals: Iterable[FraudSignal]) -> None:
+        self.signals = tuple(signals)
+        named = "; ".join(f"{s.fraud.value}: {s.message}" for s in self.signals)
+        super().__init__(
+            f"trade {trade_id} has open fraud signals, cleared only by an operator with a "
+            f"reason (`fourflow verify clear`): {named}"
+        )
+
+
+def grant_mandate(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal_id: str,
+    agent_id: str,
+    kinds: Iterable[DocumentKind],
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    note: str = "",
+    today: dt.date | None = None,
+) -> Mandate:
+    """Record that ``agent_id`` may send ``principal_id``'s documents of ``kinds``."""
+    with uow_factory() as uow:
+        principal = get_org(uow, principal_id)
+        agent = get_org(uow, agent_id)
+        mandate = Mandate(
+            id=new_id("mandate"),
+            principal_id=principal.id,
+            agent_id=agent.id,
+            kinds=frozenset(kinds),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            granted_on=today or valid_from,
+            note=note,
+        )
+        uow.mandates.add(mandate)
+        uow.commit()
+    return mandate
+
+
+def open_signals(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    trade_id: str,
+    as_of: dt.date,
+    ledger: Ledger | None = None,
+) -> list[FraudSignal]:
+    """The fraud signals on ``trade_id`` (a platform-wide scan) no operator has cleared."""
+    _, signals = fraud.fraud_signals(uow_factory=uow_factory, as_of=as_of, ledger=ledger)
+    with uow_factory() as uow:
+        cleared = {c.code for c in uow.signal_clearances.for_trades([trade_id])}
+    return [s for s in signals if s.trade_id == trade_id and s.fraud.value not in cleared]
+
+
+def clear_signal(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    trade_id: str,
+    code: str,
+    reason: str,
+    as_of: dt.date,
+) -> SignalClearance:
+    """An operator clears one open signal of a trade, with the reason recorded.
+
+    Refused (nothing recorded) when the actor is not an operator, the reason is empty, or the
+    trade has no open signal of that code.
+    """
+    with uow_factory() as uow:
+        operator = get_org(uow, operator_id)
+    if not operator.has_role(Role.OPERATOR):
+        raise PermissionDeniedError(f"{operator.name} is not the platform operator")
+    clearance = SignalClearance(trade_id, code, operator.id, reason.strip(), as_of)
+    found = open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
+    if code not in {s.fraud.value for s in found}:
+        opened = ", ".join(sorted({s.fraud.value for s in found})) or "none"
+        raise DomainValueError(
+            f"trade {trade_id} has no open {code} signal to clear (open: {opened})"
+        )
+    with uow_factory() as uow:
+        uow.signal_clearances.add(clearance)
+        uow.commit()
+    return clearance

@@ -1,0 +1,144 @@
+"""Evidence a bank can stake money on (issue 15), through the services on the fakes: a trade
+whose counterparty evidence the seller sent itself is partial, gets no item on the evidence
+and no financing while its signal is open; an operator clears the signal only with a reason;
+a carrier mandated by the seller sends its despatch advice for it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from fourflow.adapters.documents.registry import DetectingReader
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import DomainValueError, PermissionDeniedError
+from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.scenarios import Scenario
+from fourflow.services import evidence, financing, ingest, items, linking, verification
+from fourflow.services.demo import trade_bundle
+from fourflow.services.items import IssuanceRefusedError
+from tests.services.conftest import MEMBERS, World, no_cold_start
+
+
+def submitted_trade(world: World, senders: dict[str, str]) -> str:
+    """One trade's documents, each submitted by ``senders[kind]`` (member key); its id."""
+    world.trades += 1
+    prefix = f"S{world.trades:03d}"
+    raw = trade_bundle(
+        prefix=prefix, seller=MEMBERS["tier1"], buyer=MEMBERS["core"],
+        carrier=MEMBERS["logistics"], lines=[("GEAR-HOUSING", "100", "EA", "1000.00")],
+        received_factor="1", day0=world.clock.today() - dt.timedelta(30), terms_days=60,
+        scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    bundle = json.loads(raw)
+    by_party: dict[str, list[Any]] = {}
+    for doc in bundle["documents"]:
+        by_party.setdefault(senders[doc["kind"]], []).append(doc)
+    for party, docs in by_party.items():
+        part = json.dumps({**bundle, "documents": docs}, ensure_ascii=False).encode()
+        outcomes = ingest.ingest_bytes(
+            uow_factory=world.uow, reader=DetectingReader(submitter=world.id(party)),
+            clock=world.clock, raw=part, source=f"{prefix}-{party}.json",
+            submitter_id=world.id(party),
+        )  # fmt: skip
+        assert {o.status for o in outcomes} == {"accepted"}, outcomes
+    (trade_id,) = linking.link_documents(uow_factory=world.uow).created
+    verification.verify(uow_factory=world.uow, trade_id=trade_id, as_of=world.clock.today())
+    return trade_id
+
+
+KINDS = ("order", "despatch_advice", "transport_event", "receipt_advice", "invoice")
+HONEST = {"order": "core", "receipt_advice": "core", "transport_event": "logistics",
+          "despatch_advice": "tier1", "invoice": "tier1"}  # fmt: skip
+SELLER_ALONE = dict.fromkeys(KINDS, "tier1")
+
+
+def report(world: World, trade_id: str):  # type: ignore[no-untyped-def]
+    with world.uow() as uow:
+        return uow.trades.get(trade_id).report  # type: ignore[union-attr]
+
+
+def test_the_self_asserted_trade_is_partial_and_gets_no_item_on_its_evidence(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    honest = submitted_trade(world, HONEST)
+    assert report(world, honest).status.value == "verified"
+    selfish = submitted_trade(world, SELLER_ALONE)
+    found = report(world, selfish)
+    assert found.status.value == "partial"
+    (finding,) = [f for f in found.findings if f.code == "EVIDENCE_SELF_ASSERTED"]
+    assert "should come from the buyer" in finding.message
+    with pytest.raises(IssuanceRefusedError, match="open fraud signal SELF_ASSERTED_EVIDENCE"):
+        items.issue_item(uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
+                         trade_id=selfish, as_of=world.clock.today(), confirm=False)  # fmt: skip
+    with world.uow() as uow:
+        assert uow.items.by_trade(selfish) is None  # a refused issuance changes nothing
+
+
+def test_financing_is_declined_while_the_signal_is_open_and_cleared_only_with_a_reason(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    selfish = submitted_trade(world, SELLER_ALONE)
+    # the debtor confirms the payable itself: an item, but the open signal still gates money
+    item = items.issue_item(uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
+                            trade_id=selfish, as_of=world.clock.today(), confirm=True)  # fmt: skip
+    assert not world.relay().failed
+    (holding,) = world.holdings(item.id)
+
+    def ask() -> Any:
+        return financing.request_financing(
+            uow_factory=world.uow, holding_id=holding.id, bank_id=world.id("bank"),
+            amount=1_000_000, actor_id=world.id("tier1"), as_of=world.clock.today(),
+            cold_start=no_cold_start,
+        )  # fmt: skip
+
+    declined = ask()
+    assert declined.status is FinancingStatus.DECLINED
+    assert declined.decision.reasons[0].code == "FRAUD_SIGNAL"
+    assert "SELF_ASSERTED_EVIDENCE" in declined.decision.reasons[0].message
+    # clearing: an operator, a reason, a signal that is open
+    today = world.clock.today()
+    with pytest.raises(PermissionDeniedError, match="not the platform operator"):
+        evidence.clear_signal(uow_factory=world.uow, operator_id=world.id("bank"),
+                              trade_id=selfish, code="SELF_ASSERTED_EVIDENCE",
+                              reason="the debtor confirmed", as_of=today)  # fmt: skip
+    with pytest.raises(DomainValueError, match="reason"):
+        evidence.clear_signal(uow_factory=world.uow, operator_id=world.operator.id,
+                              trade_id=selfish, code="SELF_ASSERTED_EVIDENCE", reason=" ",
+                              as_of=today)  # fmt: skip
+    with pytest.raises(DomainValueError, match="no open VOLUME_SPIKE signal"):
+        evidence.clear_signal(uow_factory=world.uow, operator_id=world.operator.id,
+                              trade_id=selfish, code="VOLUME_SPIKE", reason="seasonal",
+                              as_of=today)  # fmt: skip
+    with world.uow() as uow:
+        assert uow.signal_clearances.for_trades([selfish]) == []  # refusals record nothing
+    cleared = evidence.clear_signal(
+        uow_factory=world.uow, operator_id=world.operator.id, trade_id=selfish,
+        code="SELF_ASSERTED_EVIDENCE", reason="the debtor confirmed the payable on chain",
+        as_of=today,
+    )  # fmt: skip
+    with world.uow() as uow:
+        assert uow.signal_clearances.for_trades([selfish]) == [cleared]
+    assert evidence.open_signals(uow_factory=world.uow, trade_id=selfish, as_of=today) == []
+    approved = ask()
+    assert approved.status is FinancingStatus.APPROVED, approved.decision.reasons
+
+
+def test_a_carrier_mandated_by_the_seller_sends_its_despatch_advice(credit_world: World) -> None:
+    world = credit_world
+    senders = dict(HONEST, despatch_advice="logistics")
+    plain = submitted_trade(world, senders)
+    codes = {f.code for f in report(world, plain).findings}
+    assert "EVIDENCE_NOT_FROM_ISSUER" in codes
+    evidence.grant_mandate(
+        uow_factory=world.uow, principal_id=world.id("tier1"), agent_id=world.id("logistics"),
+        kinds=[DocumentKind.DESPATCH_ADVICE], valid_from=world.clock.today() - dt.timedelta(90),
+        note="the carrier sends our despatch advices",
+    )  # fmt: skip
+    mandated = submitted_trade(world, senders)
+    assert "EVIDENCE_NOT_FROM_ISSUER" not in {f.code for f in report(world, mandated).findings}
+    assert report(world, mandated).status.value == "verified"

@@ -25,18 +25,6 @@ from fourflow.services.ports import Ledger, UnitOfWorkFactory
 from fourflow.verification.fraud import FraudSignal
 
 
-class SignalsOpenError(DomainValueError):
-    """Money was asked on a trade with open fraud signals."""
-
-    def __init__(self, trade_id: str, signals: Iterable[FraudSignal]) -> None:
-        self.signals = tuple(signals)
-        named = "; ".join(f"{s.fraud.value}: {s.message}" for s in self.signals)
-        super().__init__(
-            f"trade {trade_id} has open fraud signals, cleared only by an operator with a "
-            f"reason (`fourflow verify clear`): {named}"
-        )
-
-
 def grant_mandate(
     *,
     uow_factory: UnitOfWorkFactory,

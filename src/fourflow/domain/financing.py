@@ -78,6 +78,7 @@ class FinancingStatus(StrEnum):
     ACTIVE = "active"  # pledged on chain and disbursed
     REPAID = "repaid"
     FAILED = "failed"  # approved, but the chain refused the pledge: nothing was lent
+    DEFAULTED = "defaulted"  # the debtor defaulted: the pledged holding passed to the bank
 
 
 @dataclass(frozen=True, slots=True)

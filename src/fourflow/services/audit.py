@@ -141,7 +141,7 @@ CHAIN_STATE = {
 }
 CHAIN_CANCELLED = 4
 ZERO_ADDRESS = "0" * 40
-PLEDGED = (FinancingStatus.ACTIVE, FinancingStatus.REPAID)
+PLEDGED = (FinancingStatus.ACTIVE, FinancingStatus.REPAID, FinancingStatus.DEFAULTED)
 
 
 def _hex(value: object) -> str:
@@ -427,6 +427,10 @@ class _Auditor:
         owed = int(holding["pledge_principal"]) + int(holding["pledge_interest"])
         pledged_to = _hex(holding["pledge_bank"])
         chain_state = "active" if owed > 0 and pledged_to == bank else "repaid"
+        if chain_state == "repaid" and _hex(holding["holder"]) == bank:
+            recourse = self.ledger.read("recourse", f.holding_id)
+            if recourse is not None and _hex(recourse["bank"]) == bank:
+                chain_state = "defaulted"  # foreclosed: the holding passed to the bank
         cmp("financing", f.id, "state", f.status.value, chain_state)
 
     # ------------------------------------------------------------------ documents

@@ -92,7 +92,8 @@ BOOTSTRAP_SEED = 20_261_129
 BOOTSTRAP_TRADES = 2_000
 #: PDs kept with a model as its reference population for PSI.
 REFERENCE_SIZE = 2_000
-ACTIVE = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE)
+# A bank's exposure: financings approved, lent, or lent and defaulted (not yet recovered).
+ACTIVE = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE, FinancingStatus.DEFAULTED)
 
 
 # --------------------------------------------------------------------------- policies

@@ -761,6 +761,9 @@ def mark_default(
             )
             uow.items.update_holding(closed)
             foreclosed.append(closed)
+            financing = uow.financings.by_holding(holding.id)
+            if financing is not None and financing.status is FinancingStatus.ACTIVE:
+                uow.financings.update(replace(financing, status=FinancingStatus.DEFAULTED))
         uow.items.update(replace(item, status=ItemStatus.DEFAULTED))
         op = _queue(uow, cmd.MarkDefault(item_id), actor_id, item_id)
         uow.default_marks.add(DefaultMark(item_id, actor_id, op.op_id, as_of))
@@ -781,6 +784,10 @@ def buy_back(*, uow_factory: UnitOfWorkFactory, holding_id: str, actor_id: str) 
             raise ConflictError(f"holding {holding_id} was never foreclosed")
         back = replace(holding, holder_id=actor_id, acquired_from=holding.holder_id)
         uow.items.update_holding(back)
+        financing = uow.financings.by_holding(holding_id)
+        if financing is not None and financing.status is FinancingStatus.DEFAULTED:
+            # The pledgor pays the bank the recourse price: the financing is repaid.
+            uow.financings.update(replace(financing, status=FinancingStatus.REPAID))
         _queue(uow, cmd.BuyBack(holding_id), actor_id, holding.item_id)
         uow.commit()
     return back

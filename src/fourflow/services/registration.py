@@ -32,7 +32,12 @@ MAX_PERIOD_MONTHS = 360  # the registry accepts 1 month to 30 years
 DEFAULT_MARGIN_MONTHS = 6  # beyond maturity, to cover overdue collection and grace
 FOURFLOW = "fourflow"
 MEMBER = "member"
-_REGISTERED = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE, FinancingStatus.REPAID)
+_REGISTERED = (
+    FinancingStatus.APPROVED,
+    FinancingStatus.ACTIVE,
+    FinancingStatus.REPAID,
+    FinancingStatus.DEFAULTED,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ def _runs(ops: Sequence[ChainOp]) -> list[list[ChainOp]]:
     return runs
 
 
-def _on_applied(uow: UnitOfWork, op: ChainOp) -> None:
+def _on_applied(uow: UnitOfWork, op: ChainOp, receipt: ChainReceipt) -> None:
     """Business state that changes once the chain has applied an operation."""
     if op.kind is OpKind.ISSUE_ITEM and op.subject_id:
         item = uow.items.get(op.subject_id)
@@ -69,6 +69,15 @@ def _on_applied(uow: UnitOfWork, op: ChainOp) -> None:
         financing = uow.financings.get(op.subject_id)
         if financing is not None and financing.status is FinancingStatus.APPROVED:
             uow.financings.update(replace(financing, status=FinancingStatus.ACTIVE))
+    elif isinstance(op.command, cmd.MarkDefault):
+        # The contract closes each foreclosed pledge on the chain's own day of default.
+        days = [int(e["day"]) for e in receipt.events if e.get("event") == "ItemDefaulted"]
+        if days:
+            for before in op.undo.holdings:
+                holding = uow.items.get_holding(before.id)
+                if holding is not None and holding.pledge is not None:
+                    closed = replace(holding.pledge, accrued_to=days[0])
+                    uow.items.update_holding(replace(holding, pledge=closed))
 
 
 def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) -> None:
@@ -83,7 +92,7 @@ def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) 
                 error=None,
             )
         )
-        _on_applied(uow, op)
+        _on_applied(uow, op, receipt)
         uow.commit()
 
 

@@ -115,6 +115,7 @@ def regulator_summary(
             FinancingStatus.APPROVED,
             FinancingStatus.ACTIVE,
             FinancingStatus.REPAID,
+            FinancingStatus.DEFAULTED,
         ):
             continue
         scenario = scenario_of_item.get(fin.item_id)

@@ -62,6 +62,7 @@ def _build(home: Path, url: str, anvil: AnvilNode) -> Iterator[Built]:
         ctx = DemoContext(
             uow_factory=p.uow_factory, keystore=p.keystore, ledger=p.require_contracts(),
             clock=p.clock, reader_for=p.reader_for, operator_id=p.operator_id(),
+            cold_start=p.cold_start,
         )  # fmt: skip
         run_demo(ctx, today=p.clock.today())
         with p.uow_factory() as uow:

@@ -26,10 +26,13 @@ from typing import Any
 from fourflow.domain.debt import Basis, DebtItem, Holding, ItemStatus, day_number
 from fourflow.domain.documents import Document
 from fourflow.domain.errors import FourFlowError
+from fourflow.domain.facts import DisputeEvent, is_disputed
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_root
 from fourflow.domain.money import CURRENCY_NUMERIC
 from fourflow.domain.parties import Organisation
+from fourflow.domain.receipts import GoodsRelease, PledgeAction, ReceiptPledge, WarehouseReceipt
+from fourflow.services import commands as cmd
 from fourflow.services.common import canonical_json
 from fourflow.services.ports import (
     Batch,
@@ -178,19 +181,6 @@ def _cancelled_items(ops: Sequence[ChainOp]) -> set[str]:
     return {item for item, senders in calls.items() if len(senders) >= 2}
 
 
-def _disputed(ops: Sequence[ChainOp]) -> dict[str, bool]:
-    """Whether each item's latest applied dispute is still open, by item id."""
-    counts: dict[str, int] = {}
-    for o in ops:
-        if o.status is not OpStatus.DONE or not o.subject_id:
-            continue
-        if o.kind is OpKind.DISPUTE:
-            counts[o.subject_id] = counts.get(o.subject_id, 0) + 1
-        elif o.kind in (OpKind.WITHDRAW_DISPUTE, OpKind.RESOLVE_DISPUTE):
-            counts[o.subject_id] = counts.get(o.subject_id, 0) - 1
-    return {item_id: n > 0 for item_id, n in counts.items()}
-
-
 # --------------------------------------------------------------------------- the snapshot
 
 
@@ -208,6 +198,17 @@ class _Store:
     document_count: int
     proof_index: dict[str, int]
     batches: list[Batch]
+    disputes: dict[str, list[DisputeEvent]]
+    receipts: dict[str, ReceiptOnRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptOnRecord:
+    """A warehouse receipt as the store records it: the lot, its pledges and its releases."""
+
+    receipt: WarehouseReceipt
+    pledges: list[ReceiptPledge]
+    releases: list[GoodsRelease]
 
 
 def _snapshot(uow: UnitOfWork) -> _Store:
@@ -222,8 +223,17 @@ def _snapshot(uow: UnitOfWork) -> _Store:
             proof = uow.documents.proof(doc_id)
             proof_index[doc_id] = int(json.loads(proof)["index"]) if proof else -1
     items = uow.items.list()
+    ops = uow.outbox.list()
+    receipts: dict[str, ReceiptOnRecord] = {}
+    for o in ops:
+        if isinstance(o.command, cmd.ReceiptIssue) and o.status is OpStatus.DONE:
+            record = uow.receipts.get(o.command.receipt_id)
+            if record is not None:
+                receipts[record.id] = ReceiptOnRecord(
+                    record, uow.receipts.pledges(record.id), uow.receipts.releases(record.id)
+                )
     return _Store(
-        ops=uow.outbox.list(),
+        ops=ops,
         items=items,
         holdings={i.id: uow.items.holdings(i.id) for i in items},
         orgs={o.id: o for o in uow.organisations.list()},
@@ -233,6 +243,8 @@ def _snapshot(uow: UnitOfWork) -> _Store:
         document_count=uow.documents.count(),
         proof_index=proof_index,
         batches=uow.batches.list(),
+        disputes={i.id: uow.disputes.for_item(i.id) for i in items},
+        receipts=receipts,
     )
 
 
@@ -293,7 +305,11 @@ class _Auditor:
 
     def items(self) -> None:
         cancelled = _cancelled_items(self.store.ops)
-        disputed = _disputed(self.store.ops)
+        applied = {o.op_id for o in self.store.ops if o.status is OpStatus.DONE}
+        disputed = {
+            item_id: is_disputed(e for e in events if e.op_id in applied)
+            for item_id, events in self.store.disputes.items()
+        }
         issued = 0
         for item in self.store.items:
             self.counts["items"] += 1
@@ -557,8 +573,35 @@ class _Auditor:
         )
         for receipt_id in issued:
             self.counts["receipts"] += 1
-            if self.ledger.read("receipt", receipt_id) is None:
+            chain = self.ledger.read("receipt", receipt_id)
+            on_record = self.store.receipts.get(receipt_id)
+            if chain is None:
                 self.add("receipt", receipt_id, "row", "issued", None, "not on the chain")
+            elif on_record is None:
+                self.add("receipt", receipt_id, "row", None, "issued",
+                         "issued on the chain, but the store has no record of it")  # fmt: skip
+            else:
+                self.receipt(on_record, chain)
+
+    def receipt(self, on_record: ReceiptOnRecord, chain: Mapping[str, Any]) -> None:
+        r, cmp = on_record.receipt, self.compare
+        cmp("receipt", r.id, "warehouse", self.address_of(r.warehouse_id), _hex(chain["warehouse"]))
+        cmp("receipt", r.id, "description_hash", _hex(r.description_hash),
+            _hex(chain["description_hash"]))  # fmt: skip
+        cmp("receipt", r.id, "evidence_hash", _hex(r.evidence_hash), _hex(chain["evidence_hash"]))
+        cmp("receipt", r.id, "goods_code", r.goods_code, _text32(chain["goods_code"]))
+        cmp("receipt", r.id, "unit", r.unit, _text32(chain["unit"]))
+        cmp("receipt", r.id, "location", r.location, _text32(chain["location"]))
+        applied = {o.op_id for o in self.store.ops if o.status is OpStatus.DONE}
+        released = sum(x.quantity for x in on_record.releases if x.op_id in applied)
+        cmp("receipt", r.id, "released", released, int(chain["released"]))
+        pledges = [p for p in on_record.pledges if p.op_id in applied]
+        live = pledges[-1] if pledges and pledges[-1].action is PledgeAction.PLEDGED else None
+        bank = self.address_of(live.bank_id) if live and live.bank_id else None
+        chain_bank = _hex(chain["pledge_bank"]) if int(chain["pledge_amount"]) else None
+        cmp("receipt", r.id, "pledge_bank", bank, chain_bank)
+        cmp("receipt", r.id, "pledge_amount", live.amount if live else 0,
+            int(chain["pledge_amount"]))  # fmt: skip
 
     def tokens(self) -> None:
         flows = {OpKind.TOKEN_MINT: 0, OpKind.TOKEN_BURN: 0}
@@ -570,6 +613,12 @@ class _Auditor:
         supply = int(self.ledger.read("token_supply"))
         self.compare("token", "settlement", "supply",
                      flows[OpKind.TOKEN_MINT] - flows[OpKind.TOKEN_BURN], supply)  # fmt: skip
+
+
+def _text32(value: object) -> str:
+    """A left-aligned ASCII code read back from a bytes32 (unit, goods code, location)."""
+    raw = value if isinstance(value, bytes) else bytes.fromhex(_hex(value))
+    return raw.rstrip(b"\x00").decode("ascii", "replace")
 
 
 def _state(chain_item: Mapping[str, Any]) -> str:

@@ -32,6 +32,20 @@ def _files(paths: list[Path]) -> Iterator[Path]:
         yield from (f for f in found if not f.name.endswith(SIGNATURE_SUFFIX))
 
 
+def _senders(path: Path) -> dict[Path, str]:
+    """File (resolved, relative to the senders file's folder) -> the sender's USCC."""
+    if not path.is_file():
+        raise typer.BadParameter(f"{path} does not exist")
+    named = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            named[(path.parent / row["file"]).resolve()] = str(row["sender"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise typer.BadParameter(f"{path}, line {number}: not a sender row ({exc})") from exc
+    return named
+
+
 def _signature_of(path: Path) -> dict[str, Any] | None:
     sig = path.with_name(path.name + SIGNATURE_SUFFIX)
     if not sig.exists():
@@ -83,6 +97,13 @@ def ingest(
     scenario: Annotated[
         Scenario | None, typer.Option(help="Scenario of documents that do not state one.")
     ] = None,
+    senders: Annotated[
+        Path | None,
+        typer.Option(
+            help="A simulated platform's senders.jsonl: each file is submitted as the member "
+            "it names (with `--as operator`; demo and simulation homes)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Ingest documents: detect, validate, fingerprint, store, register and anchor them.
@@ -92,30 +113,44 @@ def ingest(
     """
     files = list(_files(paths))
     options = _mapping(mapping)
+    if senders is not None and as_org != "operator":
+        raise typer.BadParameter("--senders submits for the members it names: use --as operator")
     with platform() as p:
+        groups: dict[str, list[Path]] = {}
         with p.uow_factory() as uow:
-            submitter = find_org(uow, p.operator_id() if as_org == "operator" else as_org)
-        reader = p.reader_for(submitter.id, options)
+            if senders is None:
+                submitter = find_org(uow, p.operator_id() if as_org == "operator" else as_org)
+                groups[submitter.id] = files
+            else:
+                named = _senders(senders)
+                for f in files:
+                    uscc = named.get(f.resolve())
+                    if uscc is None:
+                        raise typer.BadParameter(f"{f} is not named in {senders}")
+                    groups.setdefault(find_org(uow, uscc).id, []).append(f)
         outcomes: list[DocumentOutcome] = []
         with Progress(console=err_console, transient=True, disable=json_out) as progress:
             task = progress.add_task("ingesting", total=len(files))
-            for start in range(0, len(files), ingest_service.FILES_PER_TRANSACTION):
-                chunk = files[start : start + ingest_service.FILES_PER_TRANSACTION]
-                outcomes.extend(
-                    ingest_service.ingest_files(
-                        uow_factory=p.uow_factory,
-                        reader=reader,
-                        clock=p.clock,
-                        files=[
-                            SubmittedFile(str(f), f.read_bytes(), _signature_of(f)) for f in chunk
-                        ],
-                        submitter_id=submitter.id,
-                        verifier=p.verifier,
-                        scenario=scenario,
-                        date_tolerance=dt.timedelta(days=p.settings.date_tolerance_days),
+            for submitter_id, mine in groups.items():
+                reader = p.reader_for(submitter_id, options)
+                for start in range(0, len(mine), ingest_service.FILES_PER_TRANSACTION):
+                    chunk = mine[start : start + ingest_service.FILES_PER_TRANSACTION]
+                    outcomes.extend(
+                        ingest_service.ingest_files(
+                            uow_factory=p.uow_factory,
+                            reader=reader,
+                            clock=p.clock,
+                            files=[
+                                SubmittedFile(str(f), f.read_bytes(), _signature_of(f))
+                                for f in chunk
+                            ],
+                            submitter_id=submitter_id,
+                            verifier=p.verifier,
+                            scenario=scenario,
+                            date_tolerance=dt.timedelta(days=p.settings.date_tolerance_days),
+                        )
                     )
-                )
-                progress.advance(task, len(chunk))
+                    progress.advance(task, len(chunk))
         ingest_service.anchor_pending(
             uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
         )

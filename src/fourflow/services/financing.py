@@ -166,10 +166,7 @@ def holding_to_finance(uow: UnitOfWork, target: str, holder_id: str | None = Non
     if item is None:
         return get_holding(uow, target)
     holder = holder_id or item.creditor_id
-    open_ = [
-        h for h in uow.items.holdings(item.id)
-        if h.holder_id == holder and h.outstanding > 0 and not h.locked
-    ]  # fmt: skip
+    open_ = [h for h in uow.items.holdings(item.id) if h.holder_id == holder and h.pledgeable]
     if not open_:
         raise NotFoundError(f"{holder} holds no unpledged part of item {item.id}")
     return max(open_, key=lambda h: h.outstanding)

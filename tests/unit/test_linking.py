@@ -210,3 +210,38 @@ def test_an_ambiguous_payment_waits_with_its_reason(uow_factory: SqlUnitOfWorkFa
     store(uow_factory, [doc(DocumentKind.PAYMENT, "PAY-1", 60, total="1000")])
     ((doc_id, reason),) = link_documents(uow_factory=uow_factory).unlinked
     assert doc_id == "d-PAY-1" and "about equally" in reason
+
+
+def test_a_document_naming_another_order_is_never_inferred_into_a_trade() -> None:
+    from fourflow.verification.linking import missing_references
+
+    # an invoice naming PO-9 (not on the platform), offered a trade of PO-1 with the same
+    # parties, dates and items: it does not fit, it waits for PO-9
+    one = trade_docs("1")
+    stray = doc(DocumentKind.INVOICE, "INV-9", 6, refs=((DocumentKind.ORDER, "PO-9"),),
+                due_date=D0 + dt.timedelta(days=66))  # fmt: skip
+    assert missing_references([stray], one) == [(DocumentKind.ORDER, "PO-9")]
+    assert score_link([stray], one[:3]) is None
+    mine = doc(DocumentKind.INVOICE, "INV-1b", 6, refs=((DocumentKind.ORDER, "PO-1"),))
+    assert missing_references([mine], one) == []
+
+
+def test_documents_arriving_before_their_order_wait_and_join_it_when_it_arrives(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    # trade 1 is on the platform; trade 2's despatch, receipt and invoice (same parties, same
+    # items) come first, naming PO-2: they wait instead of joining trade 1 by inference or
+    # making a trade without an order
+    store(uow_factory, trade_docs("1"))
+    (first,) = link_documents(uow_factory=uow_factory).created
+    early = [d for d in trade_docs("2", day=2) if d.kind is not DocumentKind.ORDER]
+    store(uow_factory, early)
+    waiting = link_documents(uow_factory=uow_factory)
+    assert waiting.created == () and waiting.inferred == ()
+    assert {d for d, _ in waiting.unlinked} == {d.id for d in early}
+    assert all("waits for order PO-2" in reason for _, reason in waiting.unlinked)
+    # the order arrives: one trade of PO-2 with all four, trade 1 untouched
+    store(uow_factory, [d for d in trade_docs("2", day=2) if d.kind is DocumentKind.ORDER])
+    (second,) = link_documents(uow_factory=uow_factory).created
+    assert {trade_of(uow_factory, d.id) for d in trade_docs("2", day=2)} == {second}
+    assert {trade_of(uow_factory, d.id) for d in trade_docs("1")} == {first}

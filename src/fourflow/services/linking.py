@@ -31,6 +31,7 @@ from fourflow.verification.linking import (
     PAYMENT_KINDS,
     PAYMENT_WINDOW_DAYS,
     choose_trade,
+    missing_references,
     reference_components,
 )
 
@@ -213,6 +214,13 @@ def _infer(
                 )
                 continue
             reason = choice.reason
+        waits = missing_references(component)
+        if waits and not any(d.kind in ANCHORS for d in component):
+            # it names an order or delivery not on the platform yet: it joins that trade
+            # when the document arrives (every run links the unlinked documents again)
+            named = ", ".join(f"{k.value.replace('_', ' ')} {n}" for k, n in waits)
+            left.extend((d.id, f"waits for {named}") for d in component)
+            continue
         if any(d.kind in (DocumentKind.INVOICE, *ANCHORS) for d in component):
             fallback: list[list[Document]] = []
             if _start_trade(run, list(component), scenario, fallback) is not None:

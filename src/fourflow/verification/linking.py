@@ -273,6 +273,19 @@ def _payment_score(component: Sequence[Document], trade: Sequence[Document]) -> 
     return LinkScore(round(earned / (_W_PARTIES + _W_WINDOW + _W_PAYMENT_AMOUNT), 2), tuple(basis))
 
 
+def missing_references(
+    component: Sequence[Document], trade: Sequence[Document] = ()
+) -> list[tuple[DocumentKind, str]]:
+    """The orders, deliveries and invoices the component names that neither it nor ``trade``
+    holds (a bank's own payment references are not documents). A document naming an order
+    not on the platform waits for it; it is never inferred into another order's trade."""
+    held = {(d.kind, d.number) for d in (*component, *trade)}
+    named = {
+        (r.kind, r.number) for d in component for r in d.references if r.kind not in PAYMENT_KINDS
+    }
+    return sorted(named - held)
+
+
 def score_link(component: Sequence[Document], trade: Sequence[Document]) -> LinkScore | None:
     """How well documents without references fit a trade; None when they cannot belong to it.
 
@@ -283,6 +296,8 @@ def score_link(component: Sequence[Document], trade: Sequence[Document]) -> Link
     if not component or not trade:
         return None
     if not any(parties_overlap(c, t) for c in component[:1] for t in trade):
+        return None
+    if missing_references(component, trade):  # it names another order, delivery or invoice
         return None
     if all(d.kind in PAYMENT_KINDS for d in component):
         return _payment_score(component, trade)

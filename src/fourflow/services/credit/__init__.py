@@ -1,0 +1,104 @@
+"""The credit review robot and its learning loop (docs/risk.md).
+
+* ``review``: ``review_request`` scores a financing request with the champion model on
+  point-in-time features, applies the bank's product policy and limits, and returns the
+  decision (the financing service stores it and queues its input hash for the chain);
+  ``decide_referral`` records a person's decision on a referred request, with the reason.
+* ``registry``: ``train`` learns from the outcomes known so far, registers the new versions and
+  promotes a challenger only when it beats the champion; the cold-start champion.
+* ``monitoring``: ``monitor`` measures drift and realised performance and raises alerts.
+* ``valuation``: ``value_item`` values a receivable today, ``value_receipt`` pledged goods.
+* ``policies`` and ``history``: banks' product policies and exposure; the platform's history.
+
+Callers keep ``from fourflow.services import credit`` and ``credit.<name>``.
+"""
+
+from __future__ import annotations
+
+from fourflow.services.credit.history import (
+    FACTS,
+    POPULATION_DAYS,
+    parties_by_key,
+    platform_history,
+    recent_population,
+    scores_at_issue,
+)
+from fourflow.services.credit.monitoring import (
+    MIN_FINANCINGS,
+    REALISED_LOSS_RATIO,
+    MonitorReport,
+    _bank_figures,
+    monitor,
+)
+from fourflow.services.credit.policies import (
+    ACTIVE,
+    LIMITS_LOCK,
+    exposure,
+    get_policy,
+    policy_in_force,
+    set_policy,
+    set_policy_version,
+)
+from fourflow.services.credit.registry import (
+    BOOTSTRAP_LOCK,
+    BOOTSTRAP_SEED,
+    BOOTSTRAP_TRADES,
+    REFERENCE_SIZE,
+    TrainingReport,
+    bootstrap_champion,
+    champion_scorer,
+    train,
+)
+from fourflow.services.credit.review import (
+    asset_terms,
+    decide_referral,
+    pledge,
+    queue_decision_anchor,
+    review_request,
+)
+from fourflow.services.credit.valuation import (
+    Price,
+    get_price,
+    set_price,
+    value_item,
+    value_receipt,
+)
+
+__all__ = [
+    "ACTIVE",
+    "BOOTSTRAP_LOCK",
+    "BOOTSTRAP_SEED",
+    "BOOTSTRAP_TRADES",
+    "FACTS",
+    "LIMITS_LOCK",
+    "MIN_FINANCINGS",
+    "POPULATION_DAYS",
+    "REALISED_LOSS_RATIO",
+    "REFERENCE_SIZE",
+    "MonitorReport",
+    "Price",
+    "TrainingReport",
+    "_bank_figures",
+    "asset_terms",
+    "bootstrap_champion",
+    "champion_scorer",
+    "decide_referral",
+    "exposure",
+    "get_policy",
+    "get_price",
+    "monitor",
+    "parties_by_key",
+    "platform_history",
+    "pledge",
+    "policy_in_force",
+    "queue_decision_anchor",
+    "recent_population",
+    "review_request",
+    "scores_at_issue",
+    "set_policy",
+    "set_policy_version",
+    "set_price",
+    "train",
+    "value_item",
+    "value_receipt",
+]

@@ -1,0 +1,257 @@
+"""The credit review: a request scored on point-in-time features, the bank's policy and
+limits applied, the decision anchored; an approval pledges the holding; a person decides a
+referral."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+
+from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
+from fourflow.domain.findings import Severity
+from fourflow.domain.parties import Organisation
+from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics_share
+from fourflow.risk.review import Request, Scorer, limit_reasons, review
+from fourflow.services import commands as cmd
+from fourflow.services.common import (
+    canonical_json,
+    chain_address,
+    get_holding,
+    get_item,
+    get_org,
+    new_id,
+    refuse_if_disputed,
+)
+from fourflow.services.credit.history import FACTS
+from fourflow.services.credit.policies import LIMITS_LOCK, exposure, policy_in_force
+from fourflow.services.onboarding import OPERATOR_ORG_KEY
+from fourflow.services.ports import ChainOp, UnitOfWork, UnitOfWorkFactory
+
+
+def _depth(uow: UnitOfWork, holding: Holding) -> int:
+    depth, current = 0, holding
+    while current.parent_id is not None and depth < 64:
+        parent = uow.items.get_holding(current.parent_id)
+        if parent is None:
+            break
+        depth += int(parent.holder_id != current.holder_id)
+        current = parent
+    return depth
+
+
+def asset_terms(
+    uow: UnitOfWork,
+    item: DebtItem,
+    holding: Holding,
+    facts: Sequence[InvoiceFacts],
+    as_of: dt.date,
+) -> tuple[AssetTerms, Request]:
+    """The asset's terms and the request skeleton (amount filled in by the caller)."""
+    record = uow.trades.get(item.trade_id)
+    if record is None:
+        raise NotFoundError(f"trade {item.trade_id} does not exist")
+    report = record.report
+    industry = get_org(uow, item.debtor_id).fact("industry") or "unknown"
+    basis = item.basis.name.lower()
+    score = report.score if report else 0
+    # Warnings and errors weigh on a decision; informational findings do not.
+    findings = (
+        tuple((f.code, f.message) for f in report.findings if f.severity is not Severity.INFO)
+        if report
+        else ()
+    )
+    logistics = max((logistics_share(f, as_of) for f in facts), default=0.0)
+    terms = AssetTerms(
+        creditor=item.creditor_id,
+        debtor=item.debtor_id,
+        scenario=record.scenario.value,
+        amount=holding.outstanding / 100,
+        maturity=item.maturity_date,
+        issued=item.issue_date,
+        basis=basis,
+        tier_depth=_depth(uow, holding),
+        verification_score=float(score),
+        findings=len(findings),
+        logistics=logistics,
+        industry=industry,
+    )
+    request = Request(
+        id="",
+        borrower=holding.holder_id,
+        debtor=item.debtor_id,
+        scenario=record.scenario.value,
+        industry=industry,
+        basis=basis,
+        outstanding=holding.outstanding,
+        requested=0,
+        currency=item.currency,
+        as_of=as_of,
+        maturity=item.maturity_date,
+        verification_status=report.status.value if report else "unverified",
+        verification_score=score,
+        findings=findings,
+    )
+    return terms, request
+
+
+def review_request(
+    *,
+    uow: UnitOfWork,
+    scorer: Scorer,
+    request_id: str,
+    holding: Holding,
+    bank_id: str,
+    amount: int,
+    as_of: dt.date,
+    duplicates: int = 0,
+    fraud_signals: tuple[tuple[str, str], ...] = (),
+) -> Decision:
+    """The robot's decision on one request, inside the caller's unit of work
+    (``fraud_signals``: (code, message) of the trade's open fraud signals)."""
+    item = get_item(uow, holding.item_id)
+    # The features read the debtor's invoices and the creditor's sales, nothing else.
+    history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
+    own = [f for f in history.all() if f.trade_id == item.trade_id]
+    terms, skeleton = asset_terms(uow, item, holding, own, as_of)
+    vector = features(history, terms, as_of)
+    request = replace(
+        skeleton,
+        id=request_id,
+        requested=amount,
+        duplicates=duplicates,
+        dilution_rate=float(vector["rel_dilution_rate"]),
+        fraud_signals=fraud_signals,
+    )
+    policy, version = policy_in_force(uow, bank_id)
+    decision = review(
+        request=request,
+        features=vector,
+        scored=scorer.score(vector),
+        policy=policy,
+        exposure=exposure(uow, bank_id),
+    )
+    return replace(decision, policy_revision=version)
+
+
+def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision) -> str | None:
+    """Queue the registration of the decision's input hash on the chain; the op id."""
+    operator = uow.settings.get(OPERATOR_ORG_KEY)
+    if operator is None or decision.input_hash is None:
+        return None
+    op_id = new_id("op")
+    uow.outbox.add(
+        ChainOp(
+            op_id=op_id,
+            command=cmd.RegisterFingerprints((f"sha256:{decision.input_hash}",)),
+            sender_org_id=operator,
+            subject_id=f"decision:{financing_id}",
+        )
+    )
+    return op_id
+
+
+def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organisation) -> None:
+    """Pledge the whole holding to the bank and queue the pledge on the chain."""
+    state = PledgeState(
+        bank=bank.id,
+        principal=financing.principal,
+        interest=0,
+        rate_bps=financing.rate_bps,
+        accrued_to=day_number(financing.start_date),
+    )
+    uow.items.update_holding(replace(holding, pledge_bank_id=bank.id, pledge=state))
+    uow.outbox.add(
+        ChainOp(
+            new_id("op"),
+            cmd.Pledge(
+                holding_id=holding.id,
+                bank_address=chain_address(bank),
+                principal=financing.principal,
+                rate_bps=financing.rate_bps,
+                start_day=day_number(financing.start_date),
+            ),
+            financing.borrower_id,
+            subject_id=financing.id,
+        )
+    )
+
+
+def decide_referral(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    financing_id: str,
+    approve: bool,
+    reason: str,
+    person: str,
+    as_of: dt.date,
+) -> Financing:
+    """A person decides a referred request; the decision keeps the robot's review and reason."""
+    if not reason.strip():
+        raise DomainValueError("a person's decision needs a reason")
+    with uow_factory() as uow:
+        fin = uow.financings.get(financing_id)
+        if fin is None:
+            raise NotFoundError(f"financing request {financing_id} does not exist")
+        uow.settings.lock(LIMITS_LOCK + fin.bank_id)
+        uow.items.lock_holding(fin.holding_id)  # after the bank's lock, as financing does
+        fin = uow.financings.get(financing_id) or fin  # as it is once we hold the locks
+        if fin.status is not FinancingStatus.REFERRED or fin.decision is None:
+            raise ConflictError(
+                f"request {financing_id} is {fin.status.value}; only referred requests "
+                "are decided by a person"
+            )
+        holding = get_holding(uow, fin.holding_id)
+        robot = fin.decision
+        if approve and holding.locked:
+            raise ConflictError(f"holding {holding.id} was pledged meanwhile")
+        revision = robot.policy_revision
+        if approve:  # the bank's limits still bind a person: check them as they are now
+            item = get_item(uow, holding.item_id)
+            refuse_if_disputed(uow, item.id)  # disputed meanwhile: it cannot be pledged
+            _, skeleton = asset_terms(uow, item, holding, [], as_of)
+            ask = replace(skeleton, id=fin.id, requested=fin.requested)
+            policy, revision = policy_in_force(uow, fin.bank_id)
+            breaches = limit_reasons(ask, policy, exposure(uow, fin.bank_id))
+            if breaches:
+                raise ConflictError(
+                    "approving would break the bank's limits: "
+                    + "; ".join(f"{r.code}: {r.message}" for r in breaches)
+                )
+        outcome = Outcome.APPROVE if approve else Outcome.DECLINE
+        decision = replace(
+            robot,
+            outcome=outcome,
+            reasons=(Reason("PERSON_" + outcome.name, reason.strip()), *robot.reasons),
+            principal=fin.requested if approve else 0,
+            rate_bps=robot.rate_bps if approve else 0,
+            decided_by=f"person:{person}",
+            note=reason.strip(),
+            review=robot,
+            input_hash=_person_hash(robot, outcome, person, reason, as_of),
+            policy_revision=revision,
+        )
+        status = FinancingStatus.APPROVED if approve else FinancingStatus.DECLINED
+        updated = replace(
+            fin,
+            status=status,
+            decision=decision,
+            principal=decision.principal,
+            rate_bps=decision.rate_bps,
+            start_date=as_of,
+        )
+        uow.financings.update(updated)
+        if approve:
+            pledge(uow, updated, holding, get_org(uow, fin.bank_id))
+        queue_decision_anchor(uow, fin.id, decision)
+        uow.commit()
+    return updated
+
+
+def _person_hash(robot: Decision, outcome: Outcome, person: str, reason: str, day: dt.date) -> str:
+    payload = {"review": robot.input_hash, "outcome": outcome.value, "person": person,
+               "reason": reason.strip(), "day": day.isoformat()}  # fmt: skip
+    return hashlib.sha256(canonical_json(payload)).hexdigest()

@@ -33,6 +33,7 @@ from fourflow.domain.facts import (
     DilutionEvent,
     DisputeAction,
     DisputeEvent,
+    DocumentFinding,
     GoodsPrice,
     InvoicePresentation,
     PolicyVersion,
@@ -111,6 +112,7 @@ class _Store:
     resubmissions: dict[str, int] = field(default_factory=dict)
     mandates: list[Mandate] = field(default_factory=list)
     clearances: list[SignalClearance] = field(default_factory=list)
+    document_findings: list[DocumentFinding] = field(default_factory=list)
     seq: int = 0
 
     def copy(self) -> _Store:
@@ -795,6 +797,16 @@ class FakeReportAnchors(_Repo):
         }
 
 
+class FakeDocumentFindings(_Repo):
+    """``ports.DocumentFindings``."""
+
+    def add_many(self, findings: Sequence[DocumentFinding]) -> None:
+        self._s.document_findings.extend(findings)
+
+    def for_document(self, doc_id: str) -> list[DocumentFinding]:
+        return [f for f in self._s.document_findings if f.doc_id == doc_id]
+
+
 class FakePresentations(_Repo):
     """``ports.Presentations``."""
 
@@ -877,6 +889,7 @@ class FakeUnitOfWork:
     presentations: FakePresentations
     mandates: FakeMandates
     signal_clearances: FakeSignalClearances
+    document_findings: FakeDocumentFindings
 
     def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
         self.factory = factory
@@ -918,6 +931,7 @@ class FakeUnitOfWork:
         self.presentations = FakePresentations(self)
         self.mandates = FakeMandates(self)
         self.signal_clearances = FakeSignalClearances(self)
+        self.document_findings = FakeDocumentFindings(self)
         self.factory.opened += 1
         return self
 

@@ -197,8 +197,8 @@ def test_invoice_dated_before_its_order_is_kept_with_a_finding(platform: Platfor
     assert [f["code"] for f in invoice.findings] == ["DATE-BEFORE-ORDER"]
     assert all(not o.findings for o in outcomes if o is not invoice)
     with platform.uow_factory() as uow:
-        kept = json.loads(uow.settings.get(ingest.FINDINGS_KEY + str(invoice.document_id)) or "[]")
-    assert [f["code"] for f in kept] == ["DATE-BEFORE-ORDER"]
+        kept = uow.document_findings.for_document(str(invoice.document_id))
+    assert [f.code for f in kept] == ["DATE-BEFORE-ORDER"]
 
 
 def test_invoice_dated_after_its_order_has_no_finding(platform: Platform) -> None:

@@ -155,3 +155,5 @@ def test_receipt_title_moves_exactly_when_payment_settles(platform: Platform) ->
     assert bank2 - bank0 == 2_000_000 * YUAN and seller2 - seller0 == 2_000_000 * YUAN
     sale = ledger.read("sale", sale_id)
     assert int(sale["paid"]) == 4_000_000 * YUAN and int(sale["quantity_passed"]) == 1_000
+    # The seller's receipt and its pledge agree with the chain, field by field.
+    _audit_ok(platform)

@@ -198,3 +198,24 @@ class InvoicePresentation:
     trade_id: str
     presenter_id: str
     op_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFinding:
+    """A warning about a stored document: a business rule's warning, a date that looks wrong.
+
+    Fatal rules refuse a document at ingest; what only warns is kept with it here.
+
+    Attributes:
+        doc_id: the document.
+        code: the rule id (``BR-CL-23``, ``DATE-BEFORE-ORDER`` ...).
+        flag: ``warning`` (or ``information``) as the rule set says.
+        message: the rule's text, or what the check found, in words.
+        location: where in the document (an XPath or a field name), if known.
+    """
+
+    doc_id: str
+    code: str
+    flag: str
+    message: str
+    location: str | None = None

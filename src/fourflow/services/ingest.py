@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from fourflow.domain.documents import DocumentKind, business_key_text
 from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.domain.facts import DocumentFinding
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import commands as cmd
@@ -39,8 +40,6 @@ FILES_PER_TRANSACTION = 256
 READ_THREADS = 2
 #: How far past the day of submission a document may be dated (Settings.date_tolerance_days).
 DATE_TOLERANCE = dt.timedelta(days=1)
-#: Settings key prefix of a document's business-rule findings (warnings), one key per document.
-FINDINGS_KEY = "documents.findings."
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +169,18 @@ def _store(
                 continue
             known[fp] = item.document.id
             found = (*item.findings, *_dated_before_references(uow, item, reads))
-            if found:
-                uow.settings.put(FINDINGS_KEY + item.document.id, json.dumps(found))
+            uow.document_findings.add_many(
+                [
+                    DocumentFinding(
+                        doc_id=item.document.id,
+                        code=str(f.get("code", "")),
+                        flag=str(f.get("flag", "warning")),
+                        message=str(f.get("message", "")),
+                        location=f.get("location") or None,
+                    )
+                    for f in found
+                ]
+            )
             new.append(
                 StoredDocument(
                     document=item.document,

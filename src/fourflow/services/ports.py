@@ -22,6 +22,7 @@ from fourflow.domain.facts import (
     DefaultMark,
     DilutionEvent,
     DisputeEvent,
+    DocumentFinding,
     GoodsPrice,
     InvoicePresentation,
     PolicyVersion,
@@ -630,6 +631,13 @@ class ReportAnchors(Protocol):
         ...
 
 
+class DocumentFindings(Protocol):
+    """Warnings kept with stored documents (business rules and date checks that do not refuse)."""
+
+    def add_many(self, findings: Sequence[DocumentFinding]) -> None: ...
+    def for_document(self, doc_id: str) -> builtins.list[DocumentFinding]: ...
+
+
 class Presentations(Protocol):
     """Invoice fingerprints this platform registered on the consortium's Notary."""
 
@@ -723,6 +731,8 @@ class UnitOfWork(Protocol):
     def mandates(self) -> Mandates: ...
     @property
     def signal_clearances(self) -> SignalClearances: ...
+    @property
+    def document_findings(self) -> DocumentFindings: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -32,6 +32,7 @@ from fourflow.domain.facts import (
     DilutionStep,
     DisputeAction,
     DisputeEvent,
+    DocumentFinding,
     GoodsPrice,
     InvoicePresentation,
     PolicyVersion,
@@ -1503,6 +1504,26 @@ class SqlPresentations(_FactRepository):
             stmt = select(p.c.fingerprint).where(p.c.fingerprint.in_(chunk), _standing(p))
             found.update(self._session.execute(stmt).scalars())
         return found
+
+
+class SqlDocumentFindings(_Repository):
+    """Warnings kept with stored documents (``ports.DocumentFindings``)."""
+
+    def add_many(self, findings: Sequence[DocumentFinding]) -> None:
+        """Keep the warnings of documents stored in this transaction."""
+        if findings:
+            rows = [
+                {"doc_id": f.doc_id, "code": f.code, "flag": f.flag, "message": f.message,
+                 "location": f.location}
+                for f in findings
+            ]  # fmt: skip
+            self._session.execute(insert(t.document_findings), rows)
+
+    def for_document(self, doc_id: str) -> builtins.list[DocumentFinding]:
+        """A document's warnings, in the order they were found."""
+        f = t.document_findings
+        rows = self._rows(select(f).where(f.c.doc_id == doc_id).order_by(f.c.seq))
+        return [DocumentFinding(r.doc_id, r.code, r.flag, r.message, r.location) for r in rows]
 
 
 class SqlGoodsPrices(_Repository):

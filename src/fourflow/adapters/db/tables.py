@@ -524,6 +524,19 @@ invoice_presentations = Table(
     **ENTITY_OPTIONS,
 )
 
+# Warnings about stored documents (business rules, dates): the fatal ones refuse at ingest (0012).
+document_findings = Table(
+    "document_findings",
+    metadata,
+    _seq(),
+    Column("doc_id", String, nullable=False, index=True),
+    Column("code", String, nullable=False),
+    Column("flag", String, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("location", Text, nullable=True),
+    **ENTITY_OPTIONS,
+)
+
 # Issue 15: who may send whose documents, and fraud signals an operator cleared (0011).
 mandates = Table(
     "mandates",

@@ -15,6 +15,7 @@ from fourflow.adapters.db.repositories import (
     SqlDefaultMarks,
     SqlDilutions,
     SqlDisputes,
+    SqlDocumentFindings,
     SqlDocuments,
     SqlFinancings,
     SqlGoodsPrices,
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
     report_anchors: SqlReportAnchors
     resubmissions: SqlResubmissions
     presentations: SqlPresentations
+    document_findings: SqlDocumentFindings
     mandates: SqlMandates
     signal_clearances: SqlSignalClearances
 
@@ -99,6 +101,7 @@ class SqlUnitOfWork:
         self.report_anchors = SqlReportAnchors(session)
         self.resubmissions = SqlResubmissions(session)
         self.presentations = SqlPresentations(session)
+        self.document_findings = SqlDocumentFindings(session)
         self.mandates = SqlMandates(session)
         self.signal_clearances = SqlSignalClearances(session)
         return self

@@ -689,6 +689,9 @@ class FakeWarehouseReceipts(_Repo):
             raise ConflictError(f"warehouse receipt {receipt.id} already exists")
         self._s.receipts[receipt.id] = receipt
 
+    def lock(self, receipt_id: str) -> None:
+        """Nothing to lock: the fake store has one writer."""
+
     def get(self, receipt_id: str) -> WarehouseReceipt | None:
         found = self._s.receipts.get(receipt_id)
         if found is None or found.op_id in self._s.unapplied_ops():

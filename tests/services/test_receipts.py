@@ -109,3 +109,18 @@ def test_sale_is_paid_by_the_buyer_only(world: World) -> None:
     )
     assert [h["op"] for h in view["history"]] == ["receipt_issue", "receipt_offer", "receipt_pay"]
     assert view["chain"]["holder"] == world.org["tier1"].name
+
+
+def test_a_receipt_is_pledged_once(world: World) -> None:
+    receipt_id = _issue(world)
+    receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+        amount=30_000_000, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    with pytest.raises(ConflictError, match="already pledged to"):
+        receipts.pledge_receipt(
+            uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+            amount=1_000, actor_id=world.id("tier1"),
+        )  # fmt: skip
+    with world.uow() as uow:
+        assert [p.action for p in uow.receipts.pledges(receipt_id)] == [PledgeAction.PLEDGED]

@@ -109,12 +109,24 @@ def issue_receipt(
 def pledge_receipt(
     *, uow_factory: UnitOfWorkFactory, receipt_id: str, bank_id: str, amount: int, actor_id: str
 ) -> None:
-    """The holder pledges a receipt to a bank for ``amount`` (minor units) it owes."""
+    """The holder pledges a receipt to a bank for ``amount`` (minor units) it owes.
+
+    One pledge at a time: the receipt's row is locked, and a receipt pledged (or with a pledge
+    waiting for the chain) is refused, naming the bank it is pledged to.
+    """
     with uow_factory() as uow:
+        uow.receipts.lock(receipt_id)
         _issued(uow, receipt_id)
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
+        events = uow.receipts.pledges(receipt_id)
+        if events and events[-1].action is PledgeAction.PLEDGED:
+            live = events[-1]
+            raise ConflictError(
+                f"warehouse receipt {receipt_id} is already pledged to {live.bank_id} "
+                f"(operation {live.op_id})"
+            )
         command = cmd.ReceiptPledge(
             receipt_id, chain_address(bank), _positive(amount, "pledge amount")
         )

@@ -1385,6 +1385,11 @@ class SqlWarehouseReceipts(_FactRepository):
             op_id=receipt.op_id,
         )  # fmt: skip
 
+    def lock(self, receipt_id: str) -> None:
+        """Lock the receipt's row until the transaction ends (see ``SqlDebtItems.lock_holding``)."""
+        w = t.warehouse_receipts
+        self._session.execute(select(w.c.id).where(w.c.id == receipt_id).with_for_update())
+
     def get(self, receipt_id: str) -> WarehouseReceipt | None:
         """The receipt, if it was issued on this platform (and its issue did not fail)."""
         rows = self._standing_rows(self.table.c.id == receipt_id)

@@ -25,10 +25,11 @@ from fourflow.adapters.chain.ops import REGISTRY
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.financing import FinancingStatus
-from fourflow.services import financing, items, relay
+from fourflow.services import financing, items, receipts, relay
 from fourflow.services.audit import audit
 from fourflow.services.ports import OpStatus
 from tests.integration.test_lifecycle import YUAN, Story, _story
+from tests.integration.test_settlement_paths import _warehouse
 
 pytestmark = pytest.mark.chain
 
@@ -242,5 +243,93 @@ def test_a_refused_dispute_and_cancellation_are_forgotten(platform: Platform) ->
                 uow_factory=platform.uow_factory, item_id=s.item.id, actor_id=tier1
             ),
             "debt_item:",
+        )
+    _audit_clean(platform)
+
+
+def test_every_other_refusable_command_is_undone_in_turn(platform: Platform) -> None:
+    """Merge, dilution (proposed, then accepted), pledge release, mint, receipt issue and pledge:
+    each refused by the chain in turn on one story, each undone, the story going on after."""
+    s = _story(platform)
+    uow = platform.uow_factory
+    tier1, core, bank = s.org["tier1"].id, s.org["core"].id, s.org["bank"].id
+    (first,) = s.holdings()
+    part = items.split(uow_factory=uow, holding_id=first.id, amount=100_000 * YUAN, actor_id=tier1)
+    s.relay()
+
+    with _suspended(platform, tier1):
+        _refused_and_undone(
+            platform,
+            lambda: items.merge(
+                uow_factory=uow, holding_id=first.id, other_holding_id=part.id, actor_id=tier1
+            ),
+            "debt_item:",
+        )
+        _refused_and_undone(
+            platform,
+            lambda: items.propose_dilution(
+                uow_factory=uow,
+                item_id=s.item.id,
+                amount=1_000 * YUAN,
+                credit_note="CN-REFUSED-1",
+                actor_id=tier1,
+            ),
+            "debt_item:",
+        )
+    items.propose_dilution(
+        uow_factory=uow, item_id=s.item.id, amount=1_000 * YUAN, credit_note="CN-1",
+        actor_id=tier1,
+    )  # fmt: skip
+    s.relay()
+    with _suspended(platform, core):
+        _refused_and_undone(
+            platform,
+            lambda: items.accept_dilution(
+                uow_factory=uow,
+                item_id=s.item.id,
+                amount=1_000 * YUAN,
+                credit_note="CN-1",
+                actor_id=core,
+            ),
+            "debt_item:",
+        )
+
+    fin = financing.request_financing(
+        uow_factory=uow, holding_id=part.id, bank_id=bank, amount=50_000 * YUAN,
+        actor_id=tier1, as_of=s.item.issue_date + dt.timedelta(days=5),
+        cold_start=platform.cold_start,
+    )  # fmt: skip
+    assert fin.status is FinancingStatus.APPROVED, fin.decision
+    s.relay()
+    with _suspended(platform, bank):
+        _refused_and_undone(
+            platform,
+            lambda: items.release_pledge(uow_factory=uow, holding_id=part.id, actor_id=bank),
+            "debt_item:",
+        )
+        _refused_and_undone(
+            platform,
+            lambda: items.mint_tokens(
+                uow_factory=uow, bank_id=bank, to_org_id=core, amount=10_000 * YUAN
+            ),
+            ":",
+        )
+
+    warehouse = _warehouse(platform)
+    with _suspended(platform, tier1):
+        _refused_and_undone(
+            platform,
+            lambda: receipts.issue_receipt(
+                uow_factory=uow,
+                warehouse_id=warehouse.id,
+                holder_id=tier1,
+                goods_code="STEEL-COIL",
+                description="热轧卷板 Q235",
+                quantity=10,
+                unit="TNE",
+                location="WX-A1",
+                evidence="urn:epcis:receiving:refused",
+            ),
+            ":",
         )
     _audit_clean(platform)

@@ -167,6 +167,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "the counterparties' evidence came from the borrower alone",
     ),
     "VERIFICATION_FAILED": ("四流核验未通过", "the four flows did not verify"),
+    "TERM_TOO_LONG": (
+        "应收账款凭证期限超过一年（银发〔2025〕77号）",
+        "the receivable's term is beyond the product's maximum (one year under 77号)",
+    ),
+    "TERM_OVER_PRINCIPLE": (
+        "应收账款凭证期限超过六个月，需人工审核",
+        "the receivable's term is beyond six months: a person decides",
+    ),
+    "SME_LATE_PAYMENTS": (
+        "债务人逾期支付中小企业款项（60日规则）",
+        "the debtor paid small or medium suppliers later than 60 days",
+    ),
     "SCORE_TOO_LOW": ("核验分数低于政策下限", "verification score below the product's minimum"),
     "SCENARIO_NOT_ELIGIBLE": (
         "业务场景不在产品范围内",

@@ -92,6 +92,11 @@ class ProductPolicy:
             models' "bad" is lateness, not default); loss follows only the rest.
         refer_signals: open fraud signals that send a request to a person (growth and
             disclosed relations can be genuine); any other open signal declines it.
+        term_days_in_principle / term_days_max: the receivable's term (issue to maturity)
+            beyond which a request is referred / declined (银发〔2025〕77号: 183 and 365;
+            ``rules_in_force``); None: not checked.
+        sme_payment_days: when set (60 under the 2025 SME payment regulation), the debtor's
+            payments to SME suppliers later than this after delivery or acceptance are named.
     """
 
     bank_id: str
@@ -125,6 +130,9 @@ class ProductPolicy:
     goods_haircut_bps: int = 3_000
     cure_rate: float = 0.7
     refer_signals: frozenset[str] = frozenset({"VOLUME_SPIKE", "RELATED_PARTIES"})
+    term_days_in_principle: int | None = None
+    term_days_max: int | None = None
+    sme_payment_days: int | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
@@ -207,6 +215,9 @@ class Request:
         duplicates: invoices of this trade presented to another bank first.
         fraud_signals: (code, message) of the open fraud signals on the trade (cleared ones
             left out).
+        term_days: the receivable's term, issue to maturity (None: not known).
+        sme_late / sme_late_amount: the debtor's payments to SME suppliers later than the
+            policy's ``sme_payment_days`` after delivery or acceptance (count, minor units).
     """
 
     id: str
@@ -226,6 +237,9 @@ class Request:
     dilution_rate: float = 0.0
     duplicates: int = 0
     fraud_signals: tuple[tuple[str, str], ...] = ()
+    term_days: int | None = None
+    sme_late: int = 0
+    sme_late_amount: int = 0
 
 
 def _money(minor: int, currency: str) -> str:
@@ -366,6 +380,28 @@ def review(
                 "debtor has not confirmed the item: " + self_asserted[0],
             )
         )
+    term = request.term_days
+    if policy.term_days_max is not None and term is not None and term > policy.term_days_max:
+        declines.append(
+            Reason(
+                "TERM_TOO_LONG",
+                f"the receivable's term is {term} days (issue to maturity), more than the "
+                f"{policy.term_days_max} days the product allows "
+                "(银发〔2025〕77号: one year at most)",
+            )
+        )
+    elif (
+        policy.term_days_in_principle is not None
+        and term is not None
+        and term > policy.term_days_in_principle
+    ):
+        refers.append(
+            Reason(
+                "TERM_OVER_PRINCIPLE",
+                f"the receivable's term is {term} days, beyond the {policy.term_days_in_principle}"
+                " days allowed in principle (银发〔2025〕77号: six months): a person decides",
+            )
+        )
     if request.verification_status in ("failed", "unverified"):
         declines.append(
             Reason("VERIFICATION_FAILED", f"the four flows are {request.verification_status}")
@@ -434,6 +470,15 @@ def review(
             Reason("FINDINGS", f"{len(request.findings)} verification findings need a person's eye")
         )
     noted = [Reason(f"FINDING:{code}", message) for code, message in request.findings[:3]]
+    if policy.sme_payment_days is not None and request.sme_late:
+        noted.append(
+            Reason(
+                "SME_LATE_PAYMENTS",
+                f"the debtor paid {request.sme_late} invoice(s) of small or medium suppliers "
+                f"({_money(request.sme_late_amount, cur)}) more than {policy.sme_payment_days} "
+                "days after delivery or acceptance (保障中小企业款项支付条例)",
+            )
+        )
     asset = (
         AssetClass.CONFIRMED_RECEIVABLE
         if request.basis == "confirmed"

@@ -13,9 +13,10 @@ from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
 from fourflow.domain.findings import Severity
-from fourflow.domain.parties import Organisation
+from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics_share
 from fourflow.risk.review import Request, Scorer, limit_reasons, review
+from fourflow.risk.rules_in_force import sme_late_payments
 from fourflow.services import commands as cmd
 from fourflow.services.common import (
     canonical_json,
@@ -94,6 +95,7 @@ def asset_terms(
         verification_status=report.status.value if report else "unverified",
         verification_score=score,
         findings=findings,
+        term_days=(item.maturity_date - item.issue_date).days,
     )
     return terms, request
 
@@ -127,6 +129,11 @@ def review_request(
         fraud_signals=fraud_signals,
     )
     policy, version = policy_in_force(uow, bank_id)
+    if policy.sme_payment_days is not None:  # the 2025 SME payment rule (rules_in_force)
+        creditors = {f.creditor for f in history.debtor_before(item.debtor_id, as_of)}
+        smes = {c for c in creditors if not get_org(uow, c).has_role(Role.CORE_ENTERPRISE)}
+        late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
+        request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
     decision = review(
         request=request,
         features=vector,

@@ -156,6 +156,9 @@ class FinancingRow:
 
     financing: Financing
     currency: str
+    borrower_name: str = ""
+    bank_name: str = ""
+    debtor_name: str = ""
 
 
 def holding_to_finance(uow: UnitOfWork, target: str, holder_id: str | None = None) -> Holding:
@@ -227,17 +230,34 @@ def decide(
 
 
 def list_financings(
-    *, uow_factory: UnitOfWorkFactory, status: str | None = None
+    *, uow_factory: UnitOfWorkFactory, status: str | None = None, bank: str | None = None
 ) -> list[FinancingRow]:
-    """Every financing request (only those in ``status``, if given), oldest first."""
+    """Every financing request (only those in ``status``, and of ``bank`` (USCC or id), if
+    given), oldest first, with the names of borrower, bank and debtor."""
     if status is not None and status not in {s.value for s in FinancingStatus}:
         raise DomainValueError(
             f"status {status!r} is not one of {[s.value for s in FinancingStatus]}"
         )
     with uow_factory() as uow:
-        wanted = [f for f in uow.financings.list() if status is None or f.status.value == status]
-        currency = {i: get_item(uow, i).currency for i in {f.item_id for f in wanted}}
-    return [FinancingRow(f, currency[f.item_id]) for f in wanted]
+        bank_id = None if bank is None else find_org(uow, bank).id
+        wanted = [
+            f for f in uow.financings.list()
+            if (status is None or f.status.value == status)
+            and (bank_id is None or f.bank_id == bank_id)
+        ]  # fmt: skip
+        items = {i: get_item(uow, i) for i in {f.item_id for f in wanted}}
+        names: dict[str, str] = {}
+        for org_id in (
+            {f.borrower_id for f in wanted}
+            | {f.bank_id for f in wanted}
+            | {i.debtor_id for i in items.values()}
+        ):
+            names[org_id] = get_org(uow, org_id).name
+    return [
+        FinancingRow(f, items[f.item_id].currency, names[f.borrower_id], names[f.bank_id],
+                     names[items[f.item_id].debtor_id])
+        for f in wanted
+    ]  # fmt: skip
 
 
 def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> FinancingRow:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -164,23 +165,31 @@ def finance_decide(
 @finance_app.command("list")
 def finance_list(
     status: Annotated[str | None, typer.Option(help="Only this status (referred ...).")] = None,
+    bank: Annotated[str | None, typer.Option(help="Only this bank's (USCC or id).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Financing requests, oldest first."""
+    """Financing requests, oldest first: borrower, bank and debtor by name, amounts in the
+    item's currency, rate, PD and who decided."""
     with platform() as p:
-        found = financing.list_financings(uow_factory=p.uow_factory, status=status)
-    rows = [financing_view(r.financing, r.currency) for r in found]
+        found = financing.list_financings(uow_factory=p.uow_factory, status=status, bank=bank)
+    rows = [
+        {**financing_view(r.financing, r.currency), "borrower_name": r.borrower_name,
+         "bank_name": r.bank_name, "debtor_name": r.debtor_name}
+        for r in found
+    ]  # fmt: skip
     if json_out:
         emit_json(rows)
         return
     table = Table(title="Financing requests (融资申请)")
-    for col in ("request", "status", "borrower", "requested", "principal", "PD", "model", "by"):
+    for col in ("request", "status", "borrower", "bank", "debtor", "requested", "principal",
+                "rate", "PD", "by"):  # fmt: skip
         table.add_column(col)
     for r in rows:
         d = r["decision"] or {}
         table.add_row(
-            r["request"], r["status"], r["borrower"], r["requested"], r["principal"],
-            f"{d.get('pd') or 0:.2%}", str(d.get("model_version")), str(d.get("decided_by")),
+            r["request"], r["status"], r["borrower_name"], r["bank_name"], r["debtor_name"],
+            f"{r['currency']} {r['requested']}", f"{r['currency']} {r['principal']}",
+            f"{r['rate_bps'] / 100:.2f}%", f"{d.get('pd') or 0:.2%}", str(d.get("decided_by")),
         )  # fmt: skip
     console.print(table)
 
@@ -287,6 +296,7 @@ def risk_models(json_out: JsonOpt = False) -> None:
 def risk_monitor(
     as_of: DateOpt = None,
     window: Annotated[int, typer.Option(help="Days of recent invoices scored.")] = 90,
+    bank: Annotated[str | None, typer.Option(help="Only this bank's figures (name, id).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Measure the champion now (PSI, realised AUC, approval rate) and raise alerts."""
@@ -297,16 +307,60 @@ def risk_monitor(
             cold_start=p.cold_start,
             window_days=window,
         )
+    names = report.names
+    figures = dict(report.figures)
+    banks = {
+        b: {**v, "name": names.get(b, b)}
+        for b, v in dict(figures.pop("banks", {})).items()
+        if bank is None or bank in (b, names.get(b))
+    }
+    alerts = [
+        _alert_row(a) for a in report.alerts if bank is None or a.bank_id in banks
+    ]  # fmt: skip
     data: dict[str, Any] = {
-        "as_of": report.as_of.isoformat(), "model": report.model_id, "figures": report.figures,
-        "alerts": [_alert_row(a) for a in report.alerts],
+        "as_of": report.as_of.isoformat(), "model": report.model_id,
+        "figures": {**figures, "banks": banks}, "alerts": alerts,
     }  # fmt: skip
     if json_out:
         emit_json(data)
         return
-    console.print(f"model {report.model_id} on {report.as_of}: {report.figures}")
-    for a in data["alerts"]:
+    for line in monitor_lines(report.model_id, report.as_of, figures, banks):
+        console.print(line)
+    for a in alerts:
         console.print(f"[red]{a['severity'].upper()}[/red] {a['kind']}: {a['message']}")
+
+
+def monitor_lines(
+    model: str, day: dt.date, figures: dict[str, Any], banks: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Monitoring figures in words: counts, percentages, amounts in CNY, banks by name."""
+
+    def pct(x: Any) -> str:
+        return "n/a" if x is None else f"{float(x):.1%}"
+
+    lines = [f"model {model} on {day}"]
+    lines.append(
+        f"  scored {figures.get('population', 0)} invoices of the window "
+        f"(reference {figures.get('reference', 0)}); mean PD now "
+        f"{pct(figures.get('mean_pd_now'))}, at training {pct(figures.get('mean_pd_reference'))}"
+    )
+    if "psi" in figures:
+        lines.append(f"  population stability (PSI) {figures['psi']:.3f}")
+    if "auc" in figures:
+        lines.append(f"  realised AUC {figures['auc']:.3f} on {figures.get('outcomes')} outcomes")
+    else:
+        lines.append(f"  {figures.get('outcomes', 0)} outcomes known since training")
+    lines.append(
+        f"  {figures.get('decisions', 0)} decisions, approval rate "
+        f"{pct(figures.get('approval_rate'))}"
+    )
+    for v in banks.values():
+        lines.append(
+            f"  {v['name']}: {v['decisions']} decisions, {v['approved']} approved "
+            f"({pct(v['approval_rate'])}), expected loss CNY {v['expected_loss'] / 100:,.2f}, "
+            f"realised loss CNY {v['realised_loss'] / 100:,.2f}"
+        )
+    return lines
 
 
 def _alert_row(a: Any) -> dict[str, Any]:

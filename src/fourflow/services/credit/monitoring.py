@@ -83,6 +83,7 @@ class MonitorReport:
     model_id: str
     figures: dict[str, Any] = field(default_factory=dict)
     alerts: tuple[RiskAlert, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # the banks' names by id
 
 
 def monitor(
@@ -149,4 +150,8 @@ def monitor(
             for alert in alerts:
                 uow.risk_alerts.add(alert)
             uow.commit()
-    return MonitorReport(as_of=as_of, model_id=record.id, figures=figures, alerts=alerts)
+    with uow_factory() as uow:
+        names = {b: org.name for b in banks if (org := uow.organisations.get(b)) is not None}
+    return MonitorReport(
+        as_of=as_of, model_id=record.id, figures=figures, alerts=alerts, names=names
+    )

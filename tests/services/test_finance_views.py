@@ -1,0 +1,47 @@
+"""What a credit officer reads (issue 15): financings by name, amount and bank, filtered by
+bank; monitoring in words and CNY instead of a dict of ids and minor units."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fourflow.entrypoints.cli.finance_cmd import monitor_lines
+from fourflow.services import financing
+from tests.services.conftest import World, no_cold_start
+
+
+def _ask(world: World, bank: str) -> None:
+    item = world.item()
+    (holding,) = world.holdings(item.id)
+    financing.request_financing(
+        uow_factory=world.uow, holding_id=holding.id, bank_id=world.id(bank), amount=1_000_000,
+        actor_id=world.id("tier1"), as_of=world.clock.today(), cold_start=no_cold_start,
+    )  # fmt: skip
+
+
+def test_financings_are_listed_with_names_and_filtered_by_bank(credit_world: World) -> None:
+    world = credit_world
+    _ask(world, "bank")
+    _ask(world, "bank2")
+    every = financing.list_financings(uow_factory=world.uow)
+    assert [r.bank_name for r in every] == [world.org["bank"].name, world.org["bank2"].name]
+    assert {r.borrower_name for r in every} == {world.org["tier1"].name}
+    assert {r.debtor_name for r in every} == {world.org["core"].name}
+    (only,) = financing.list_financings(uow_factory=world.uow, bank=world.org["bank2"].uscc)
+    assert only.financing.bank_id == world.id("bank2")
+
+
+def test_monitoring_reads_in_words_and_cny() -> None:
+    figures = {"population": 812, "reference": 500, "outcomes": 120, "decisions": 20,
+               "approval_rate": 0.65, "mean_pd_now": 0.051, "mean_pd_reference": 0.049,
+               "psi": 0.0312, "auc": 0.7123}  # fmt: skip
+    banks = {"org-9": {"name": "Jiangnan Commercial Bank", "decisions": 12, "approved": 8,
+                       "approval_rate": 0.6667, "expected_loss": 123_456,
+                       "realised_loss": 0}}  # fmt: skip
+    text = "\n".join(monitor_lines("scorecard-1", dt.date(2025, 1, 20), figures, banks))
+    assert "mean PD now 5.1%" in text and "approval rate 65.0%" in text
+    assert "population stability (PSI) 0.031" in text
+    assert "realised AUC 0.712 on 120 outcomes" in text
+    assert ("Jiangnan Commercial Bank: 12 decisions, 8 approved (66.7%), expected loss "
+            "CNY 1,234.56, realised loss CNY 0.00") in text  # fmt: skip
+    assert "org-9" not in text and "{" not in text

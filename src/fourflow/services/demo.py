@@ -211,6 +211,19 @@ def _item_row(item: DebtItem, ctx: DemoContext, orgs: dict[str, Organisation]) -
     }
 
 
+def _by_issuer(raw: bytes, seller: str, buyer: str) -> list[tuple[str, bytes]]:
+    """A native bundle split by who issues each document: (member key, bundle bytes)."""
+    bundle = json.loads(raw)
+    issuer = {"order": buyer, "receipt_advice": buyer, "transport_event": "logistics"}
+    parts: dict[str, list[Any]] = {}
+    for doc in bundle["documents"]:
+        parts.setdefault(issuer.get(doc["kind"], seller), []).append(doc)
+    return [
+        (key, json.dumps({**bundle, "documents": docs}, ensure_ascii=False).encode())
+        for key, docs in parts.items()
+    ]
+
+
 def _trade_of_invoice(ctx: DemoContext, number: str) -> str:
     with ctx.uow_factory() as uow:
         (stored,) = uow.documents.by_number(DocumentKind.INVOICE, number)
@@ -264,15 +277,19 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
             received_factor="0.6", lines=[("BOLT-M16-8.8", "50000", "EA", "1.20")],
             scenario=Scenario.MANUFACTURING)),
     ]  # fmt: skip
-    for submitter, raw in bundles:
-        outcomes = ingest.ingest_bytes(
-            uow_factory=ctx.uow_factory, reader=ctx.reader_for(by_key[submitter].id),
-            clock=ctx.clock, raw=raw, source=f"demo-{submitter}.json",
-            submitter_id=by_key[submitter].id,
-        )  # fmt: skip
-        refused = [o.errors for o in outcomes if o.status == "rejected"]
-        if refused:
-            raise RuntimeError(f"demo documents were refused: {refused}")
+    buyers = {"tier1": "core", "tier2": "tier1", "tier3": "tier2"}
+    for seller, bundle_raw in bundles:
+        # each document submitted by the party whose evidence it is (docs/verification.md,
+        # "Provenance"): the buyer its order and receipt advice, the carrier its events
+        for submitter, raw in _by_issuer(bundle_raw, seller, buyers[seller]):
+            outcomes = ingest.ingest_bytes(
+                uow_factory=ctx.uow_factory, reader=ctx.reader_for(by_key[submitter].id),
+                clock=ctx.clock, raw=raw, source=f"demo-{seller}-{submitter}.json",
+                submitter_id=by_key[submitter].id,
+            )  # fmt: skip
+            refused = [o.errors for o in outcomes if o.status == "rejected"]
+            if refused:
+                raise RuntimeError(f"demo documents were refused: {refused}")
     ingest.anchor_pending(uow_factory=ctx.uow_factory, clock=ctx.clock, operator_id=ctx.operator_id)
     linking.link_documents(uow_factory=ctx.uow_factory)
     _relay(ctx)

@@ -74,11 +74,22 @@ def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:
         lines=[("GEAR-2", "10", "EA", "100.00")], received_factor="0.5",
         day0=today - dt.timedelta(days=20), terms_days=90, scenario=Scenario.MANUFACTURING,
     )  # fmt: skip
-    (tmp_path / "good.json").write_bytes(good)
-    (tmp_path / "inflated.json").write_bytes(inflated)
-    code, out = run("ingest", str(tmp_path / "good.json"), str(tmp_path / "inflated.json"),
-                    "--as", M["tier1"].uscc)  # fmt: skip
-    assert code == 0, out
+    # each document submitted by the party whose evidence it is (docs/verification.md,
+    # "Provenance"): the buyer its order and receipt advice, the carrier its events
+    issuer = {"order": "core", "receipt_advice": "core", "transport_event": "logistics"}
+    parts: dict[str, list[Path]] = {}
+    for name, raw in (("good", good), ("inflated", inflated)):
+        bundle = json.loads(raw)
+        by: dict[str, list[object]] = {}
+        for d in bundle["documents"]:
+            by.setdefault(issuer.get(d["kind"], "tier1"), []).append(d)
+        for key, docs in by.items():
+            path = tmp_path / f"{name}-{key}.json"
+            path.write_text(json.dumps({**bundle, "documents": docs}), encoding="utf-8")
+            parts.setdefault(key, []).append(path)
+    for key, paths in parts.items():
+        code, out = run("ingest", *map(str, paths), "--as", M[key].uscc)
+        assert code == 0, out
 
     code, out = run("verify", "--all", "--json", "--as-of", today.isoformat())
     assert code == 0, out

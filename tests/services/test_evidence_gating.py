@@ -22,14 +22,16 @@ from fourflow.services.items import IssuanceRefusedError
 from tests.services.conftest import MEMBERS, World, no_cold_start
 
 
-def submitted_trade(world: World, senders: dict[str, str]) -> str:
+def submitted_trade(
+    world: World, senders: dict[str, str], qty: str = "100", days_ago: int = 30
+) -> str:
     """One trade's documents, each submitted by ``senders[kind]`` (member key); its id."""
     world.trades += 1
     prefix = f"S{world.trades:03d}"
     raw = trade_bundle(
         prefix=prefix, seller=MEMBERS["tier1"], buyer=MEMBERS["core"],
-        carrier=MEMBERS["logistics"], lines=[("GEAR-HOUSING", "100", "EA", "1000.00")],
-        received_factor="1", day0=world.clock.today() - dt.timedelta(30), terms_days=60,
+        carrier=MEMBERS["logistics"], lines=[("GEAR-HOUSING", qty, "EA", "1000.00")],
+        received_factor="1", day0=world.clock.today() - dt.timedelta(days_ago), terms_days=60,
         scenario=Scenario.MANUFACTURING,
     )  # fmt: skip
     bundle = json.loads(raw)
@@ -78,52 +80,58 @@ def test_the_self_asserted_trade_is_partial_and_gets_no_item_on_its_evidence(
         assert uow.items.by_trade(selfish) is None  # a refused issuance changes nothing
 
 
-def test_financing_is_declined_while_the_signal_is_open_and_cleared_only_with_a_reason(
+def test_financing_waits_for_a_person_while_a_signal_is_open_and_it_is_cleared_with_a_reason(
     credit_world: World,
 ) -> None:
     world = credit_world
-    selfish = submitted_trade(world, SELLER_ALONE)
+    for days_ago in (150, 120, 90, 60):  # the relationship's history: four orders of 100
+        submitted_trade(world, HONEST, days_ago=days_ago)
+    spike = submitted_trade(world, HONEST, qty="2000")  # twenty times the usual order
+    today = world.clock.today()
+    (signal,) = evidence.open_signals(uow_factory=world.uow, trade_id=spike, as_of=today)
+    assert signal.fraud.value == "VOLUME_SPIKE"
+    with pytest.raises(IssuanceRefusedError, match="open fraud signal VOLUME_SPIKE"):
+        items.issue_item(uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
+                         trade_id=spike, as_of=today, confirm=False)  # fmt: skip
     # the debtor confirms the payable itself: an item, but the open signal still gates money
     item = items.issue_item(uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
-                            trade_id=selfish, as_of=world.clock.today(), confirm=True)  # fmt: skip
+                            trade_id=spike, as_of=today, confirm=True)  # fmt: skip
     assert not world.relay().failed
     (holding,) = world.holdings(item.id)
 
     def ask() -> Any:
         return financing.request_financing(
             uow_factory=world.uow, holding_id=holding.id, bank_id=world.id("bank"),
-            amount=1_000_000, actor_id=world.id("tier1"), as_of=world.clock.today(),
-            cold_start=no_cold_start,
+            amount=1_000_000, actor_id=world.id("tier1"), as_of=today, cold_start=no_cold_start,
         )  # fmt: skip
 
-    declined = ask()
-    assert declined.status is FinancingStatus.DECLINED
-    assert declined.decision.reasons[0].code == "FRAUD_SIGNAL"
-    assert "SELF_ASSERTED_EVIDENCE" in declined.decision.reasons[0].message
+    referred = ask()
+    assert referred.status is FinancingStatus.REFERRED  # a spike goes to a person by default
+    assert referred.decision.reasons[0].code == "FRAUD_SIGNAL"
+    assert "VOLUME_SPIKE" in referred.decision.reasons[0].message
     # clearing: an operator, a reason, a signal that is open
-    today = world.clock.today()
     with pytest.raises(PermissionDeniedError, match="not the platform operator"):
         evidence.clear_signal(uow_factory=world.uow, operator_id=world.id("bank"),
-                              trade_id=selfish, code="SELF_ASSERTED_EVIDENCE",
-                              reason="the debtor confirmed", as_of=today)  # fmt: skip
+                              trade_id=spike, code="VOLUME_SPIKE",
+                              reason="a new plant opened", as_of=today)  # fmt: skip
     with pytest.raises(DomainValueError, match="reason"):
         evidence.clear_signal(uow_factory=world.uow, operator_id=world.operator.id,
-                              trade_id=selfish, code="SELF_ASSERTED_EVIDENCE", reason=" ",
-                              as_of=today)  # fmt: skip
-    with pytest.raises(DomainValueError, match="no open VOLUME_SPIKE signal"):
+                              trade_id=spike, code="VOLUME_SPIKE", reason=" ", as_of=today)  # fmt: skip
+    with pytest.raises(DomainValueError, match="no open CIRCULAR_TRADING signal"):
         evidence.clear_signal(uow_factory=world.uow, operator_id=world.operator.id,
-                              trade_id=selfish, code="VOLUME_SPIKE", reason="seasonal",
+                              trade_id=spike, code="CIRCULAR_TRADING", reason="no",
                               as_of=today)  # fmt: skip
     with world.uow() as uow:
-        assert uow.signal_clearances.for_trades([selfish]) == []  # refusals record nothing
+        assert uow.signal_clearances.for_trades([spike]) == []  # refusals record nothing
     cleared = evidence.clear_signal(
-        uow_factory=world.uow, operator_id=world.operator.id, trade_id=selfish,
-        code="SELF_ASSERTED_EVIDENCE", reason="the debtor confirmed the payable on chain",
+        uow_factory=world.uow, operator_id=world.operator.id, trade_id=spike,
+        code="VOLUME_SPIKE", reason="a new plant opened: the framework contract is on file",
         as_of=today,
     )  # fmt: skip
     with world.uow() as uow:
-        assert uow.signal_clearances.for_trades([selfish]) == [cleared]
-    assert evidence.open_signals(uow_factory=world.uow, trade_id=selfish, as_of=today) == []
+        assert uow.signal_clearances.for_trades([spike]) == [cleared]
+    assert evidence.open_signals(uow_factory=world.uow, trade_id=spike, as_of=today) == []
+    # the holding is free again (a referral does not pledge it): asked again, approved
     approved = ask()
     assert approved.status is FinancingStatus.APPROVED, approved.decision.reasons
 

@@ -51,3 +51,10 @@ def test_without_signals_the_request_is_approved_and_the_policy_round_trips() ->
     assert decide(REQ).outcome is Outcome.APPROVE
     policy = replace(POLICY, refer_signals=frozenset({"VOLUME_SPIKE"}))
     assert ProductPolicy.from_json(policy.as_json()) == policy
+
+
+def test_a_confirmed_item_is_not_gated_by_self_asserted_evidence() -> None:
+    signal = (("SELF_ASSERTED_EVIDENCE", "order PO-1 should come from the buyer B, not S"),)
+    assert decide(replace(REQ, fraud_signals=signal)).outcome is Outcome.DECLINE
+    confirmed = replace(REQ, fraud_signals=signal, basis="confirmed")
+    assert decide(confirmed).outcome is Outcome.APPROVE

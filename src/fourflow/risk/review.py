@@ -369,6 +369,8 @@ def review(
             )
         )
     for code, message in request.fraud_signals:
+        if code == "SELF_ASSERTED_EVIDENCE" and request.basis == "confirmed":
+            continue  # the debtor's own confirmation is the counterparty's word
         signal = Reason("FRAUD_SIGNAL", f"open fraud signal {code}: {message}")
         (refers if code in policy.refer_signals else declines).append(signal)
     self_asserted = [m for c, m in request.findings if c == "EVIDENCE_SELF_ASSERTED"]

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import DomainValueError, PermissionDeniedError
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Role
-from fourflow.services import fraud
+from fourflow.services import fraud, verification
 from fourflow.services.common import get_org, new_id
+from fourflow.services.linking import LinkResult
 from fourflow.services.ports import Ledger, UnitOfWorkFactory
 from fourflow.verification.fraud import FraudSignal
 
@@ -98,3 +100,44 @@ def clear_signal(
         uow.signal_clearances.add(clearance)
         uow.commit()
     return clearance
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a document went: its trade (None while it waits) and that trade's status."""
+
+    trade_id: str | None
+    status: str | None
+    waits: str = ""
+
+
+def reverify_extended(
+    *, uow_factory: UnitOfWorkFactory, result: LinkResult, as_of: dt.date
+) -> tuple[str, ...]:
+    """Verify again the trades that gained documents and had been verified before (a document
+    that waited for its order, a later payment): their report must tell the new story."""
+    with uow_factory() as uow:
+        again = [
+            t for t in result.extended
+            if (r := uow.trades.get(t)) is not None and r.report is not None
+        ]  # fmt: skip
+    if again:
+        verification.verify_many(uow_factory=uow_factory, trade_ids=again, as_of=as_of)
+    return tuple(again)
+
+
+def placements(
+    *, uow_factory: UnitOfWorkFactory, document_ids: Iterable[str], result: LinkResult
+) -> dict[str, Placement]:
+    """For each document: the trade it joined and that trade's status, or why it waits."""
+    waits = dict(result.unlinked)
+    out: dict[str, Placement] = {}
+    with uow_factory() as uow:
+        for doc_id in dict.fromkeys(document_ids):
+            stored = uow.documents.get(doc_id)
+            trade_id = stored.trade_id if stored is not None else None
+            record = uow.trades.get(trade_id) if trade_id else None
+            out[doc_id] = Placement(
+                trade_id, record.status if record is not None else None, waits.get(doc_id, "")
+            )
+    return out

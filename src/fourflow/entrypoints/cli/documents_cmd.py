@@ -13,10 +13,10 @@ from rich.progress import Progress
 
 from fourflow.bootstrap import parse_json, validate_document
 from fourflow.domain.scenarios import Scenario
-from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
+from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.services import evidence, linking
 from fourflow.services import ingest as ingest_service
-from fourflow.services import linking
 from fourflow.services.common import find_org
 from fourflow.services.ingest import DocumentOutcome, SubmittedFile
 from fourflow.services.proofs import check_proof, document_proof
@@ -154,10 +154,23 @@ def ingest(
         ingest_service.anchor_pending(
             uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
         )
-        linking.link_documents(uow_factory=p.uow_factory)
+        linked = linking.link_documents(uow_factory=p.uow_factory)
+        # a trade that gained documents (one that waited for its order ...) is verified again
+        evidence.reverify_extended(
+            uow_factory=p.uow_factory, result=linked, as_of=business_day(p, None)
+        )
+        placed = evidence.placements(
+            uow_factory=p.uow_factory,
+            document_ids=[o.document_id for o in outcomes if o.document_id],
+            result=linked,
+        )
         relay_now(p)
     for o in outcomes:
         row = outcome_row(o)
+        where = placed.get(o.document_id or "")
+        row["trade"] = where.trade_id if where else None
+        row["trade_status"] = where.status if where else None
+        row["waits"] = where.waits if where else ""
         if json_out:
             emit_json(row, line=True)
             continue
@@ -167,6 +180,10 @@ def ingest(
             if row["kind"]
             else "; ".join(f"{e['message']} {e['location']}".strip() for e in o.errors)
         )
+        if where and where.trade_id:
+            what += f" -> trade {where.trade_id} ({where.status})"
+        elif where and where.waits:
+            what += f" -> unlinked: {where.waits}"
         console.print(f"[{colour}]{o.status:<9}[/{colour}] {o.source}: {what}")
     if any(o.status == "rejected" for o in outcomes):
         raise typer.Exit(1)

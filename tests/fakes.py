@@ -50,6 +50,7 @@ from fourflow.domain.receipts import (
     SaleEvent,
     WarehouseReceipt,
 )
+from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services import commands as cmd
 from fourflow.services.ports import (
     Batch,
@@ -112,6 +113,7 @@ class _Store:
     resubmissions: dict[str, int] = field(default_factory=dict)
     mandates: list[Mandate] = field(default_factory=list)
     clearances: list[SignalClearance] = field(default_factory=list)
+    transfer_payments: list[InvoicePaidByTransfer] = field(default_factory=list)
     document_findings: list[DocumentFinding] = field(default_factory=list)
     seq: int = 0
 
@@ -866,6 +868,25 @@ class FakeSignalClearances(_Repo):
         return [c for c in self._s.clearances if c.trade_id in wanted]
 
 
+class FakeTransferPayments(_Repo):
+    """``ports.TransferPayments``: rows of a refused operation are left out."""
+
+    def add(self, payment: InvoicePaidByTransfer) -> None:
+        self._s.transfer_payments.append(payment)
+
+    def for_trades(self, trade_ids: Sequence[str]) -> list[InvoicePaidByTransfer]:
+        wanted = set(trade_ids)
+        rows = _standing(self._s, self._s.transfer_payments, lambda p: p.op_id)
+        return [p for p in rows if p.trade_id in wanted]
+
+    def by_holding(self, holding_id: str) -> list[InvoicePaidByTransfer]:
+        rows = _standing(self._s, self._s.transfer_payments, lambda p: p.op_id)
+        return [p for p in rows if p.holding_id == holding_id]
+
+    def forget_op(self, op_id: str) -> None:
+        self._s.transfer_payments = [p for p in self._s.transfer_payments if p.op_id != op_id]
+
+
 class FakeUnitOfWork:
     """One "transaction" over a private copy of the store (``ports.UnitOfWork``)."""
 
@@ -934,6 +955,7 @@ class FakeUnitOfWork:
         self.presentations = FakePresentations(self)
         self.mandates = FakeMandates(self)
         self.signal_clearances = FakeSignalClearances(self)
+        self.transfer_payments = FakeTransferPayments(self)
         self.document_findings = FakeDocumentFindings(self)
         self.factory.opened += 1
         return self

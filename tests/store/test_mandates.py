@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import Engine, insert
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
+from fourflow.adapters.db import tables as t
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.mandates import Mandate, SignalClearance
+from fourflow.domain.transfers import InvoicePaidByTransfer
 
 DAY = dt.date(2026, 3, 4)
 
@@ -47,3 +50,29 @@ def test_clearances_read_back_per_trade_in_order(uow_factory: SqlUnitOfWorkFacto
         assert uow.signal_clearances.for_trades(["trade-3"]) == []
     with pytest.raises(DomainValueError, match="reason"):
         SignalClearance("trade-1", "VOLUME_SPIKE", "org-op", "  ", DAY)
+
+
+def test_invoices_paid_by_transfers_read_back_without_a_refused_operation(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
+) -> None:
+    kept = InvoicePaidByTransfer("h-1", "trade-b", "INV-B", 30_000_000, "org-t1", "org-t2", DAY,
+                                 "op-1")  # fmt: skip
+    refused = InvoicePaidByTransfer("h-2", "trade-b", "INV-B", 1_000, "org-t1", "org-t2", DAY,
+                                    "op-2")  # fmt: skip
+    with uow_factory() as uow:
+        uow.transfer_payments.add(kept)
+        uow.transfer_payments.add(refused)
+        uow.commit()
+    now = dt.datetime.now(dt.UTC)
+    with store_engine.begin() as connection:
+        connection.execute(insert(t.outbox).values(
+            op_id="op-2", kind="transfer", sender_org_id="org-t1", params={}, subject_id="x",
+            status="failed", attempts=1, created_at=now, updated_at=now,
+        ))  # fmt: skip
+    with uow_factory() as uow:
+        assert uow.transfer_payments.for_trades(["trade-b"]) == [kept]
+        assert uow.transfer_payments.by_holding("h-1") == [kept]
+        uow.transfer_payments.forget_op("op-1")
+        assert uow.transfer_payments.for_trades(["trade-b"]) == []
+    with pytest.raises(DomainValueError, match="positive"):
+        InvoicePaidByTransfer("h", "t", "I", 0, "a", "b", DAY, "op")

@@ -58,3 +58,9 @@ def test_a_confirmed_item_is_not_gated_by_self_asserted_evidence() -> None:
     assert decide(replace(REQ, fraud_signals=signal)).outcome is Outcome.DECLINE
     confirmed = replace(REQ, fraud_signals=signal, basis="confirmed")
     assert decide(confirmed).outcome is Outcome.APPROVE
+
+
+def test_a_receivable_paid_by_a_transferred_share_is_not_financed_again() -> None:
+    d = decide(replace(REQ, paid_by_transfer=30_000_000))
+    assert d.outcome is Outcome.DECLINE and codes(d)[0] == "PAID_BY_TRANSFER"
+    assert d.reasons[0].message.startswith("CNY 300,000.00 of this receivable was paid")

@@ -166,6 +166,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "交易对手证据仅由借款人自行提交",
         "the counterparties' evidence came from the borrower alone",
     ),
+    "PAID_BY_TRANSFER": (
+        "该应收账款已由债务人以转让的债权凭证支付",
+        "the receivable was paid by a transferred share of another debt item",
+    ),
     "VERIFICATION_FAILED": ("四流核验未通过", "the four flows did not verify"),
     "TERM_TOO_LONG": (
         "应收账款凭证期限超过一年（银发〔2025〕77号）",

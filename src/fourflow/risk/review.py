@@ -218,6 +218,9 @@ class Request:
         term_days: the receivable's term, issue to maturity (None: not known).
         sme_late / sme_late_amount: the debtor's payments to SME suppliers later than the
             policy's ``sme_payment_days`` after delivery or acceptance (count, minor units).
+        paid_by_transfer: minor units of the trade's receivable its debtor paid by passing a
+            share of another debt item (a transfer naming the invoices); such a receivable is
+            not financed again.
     """
 
     id: str
@@ -240,6 +243,7 @@ class Request:
     term_days: int | None = None
     sme_late: int = 0
     sme_late_amount: int = 0
+    paid_by_transfer: int = 0
 
 
 def _money(minor: int, currency: str) -> str:
@@ -373,6 +377,15 @@ def review(
             continue  # the debtor's own confirmation is the counterparty's word
         signal = Reason("FRAUD_SIGNAL", f"open fraud signal {code}: {message}")
         (refers if code in policy.refer_signals else declines).append(signal)
+    if request.paid_by_transfer > 0:
+        declines.append(
+            Reason(
+                "PAID_BY_TRANSFER",
+                f"{_money(request.paid_by_transfer, request.currency)} of this receivable was "
+                "paid by the debtor passing a share of another debt item to the creditor; the "
+                "passed share is the creditor's to finance, this receivable is not",
+            )
+        )
     self_asserted = [m for c, m in request.findings if c == "EVIDENCE_SELF_ASSERTED"]
     if self_asserted and request.basis != "confirmed":
         declines.append(

@@ -40,6 +40,7 @@ from fourflow.domain.receipts import (
     WarehouseReceipt,
 )
 from fourflow.domain.scenarios import Scenario
+from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services.commands import Command, Confirmation, ConfirmationTerms
 from fourflow.services.commands import OpKind as OpKind  # noqa: PLC0414  (re-exported)
 from fourflow.services.undo import UndoLog
@@ -686,6 +687,17 @@ class SignalClearances(Protocol):
     def for_trades(self, trade_ids: Sequence[str]) -> builtins.list[SignalClearance]: ...
 
 
+class TransferPayments(Protocol):
+    """Supplier invoices paid by transfers of debt items."""
+
+    def add(self, payment: InvoicePaidByTransfer) -> None: ...
+    def for_trades(self, trade_ids: Sequence[str]) -> builtins.list[InvoicePaidByTransfer]: ...
+    def by_holding(self, holding_id: str) -> builtins.list[InvoicePaidByTransfer]: ...
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
@@ -735,6 +747,8 @@ class UnitOfWork(Protocol):
     def mandates(self) -> Mandates: ...
     @property
     def signal_clearances(self) -> SignalClearances: ...
+    @property
+    def transfer_payments(self) -> TransferPayments: ...
     @property
     def document_findings(self) -> DocumentFindings: ...
 

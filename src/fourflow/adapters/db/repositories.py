@@ -52,6 +52,7 @@ from fourflow.domain.receipts import (
     WarehouseReceipt,
 )
 from fourflow.domain.scenarios import Scenario
+from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services.commands import command_from_json, command_to_json
 from fourflow.services.ports import (
     Batch,
@@ -1698,3 +1699,44 @@ class SqlSignalClearances(_Repository):
                     (r.seq, SignalClearance(r.trade_id, r.code, r.cleared_by, r.reason, r.on_day))
                 )
         return [x for _, x in sorted(found, key=lambda p: p[0])]
+
+
+class SqlTransferPayments(_Repository):
+    """Supplier invoices paid by transfers of debt items (``ports.TransferPayments``); rows of
+    an operation the chain refused are left out."""
+
+    def add(self, payment: InvoicePaidByTransfer) -> None:
+        """Record the part of an invoice a transfer paid."""
+        stmt = insert(t.invoice_transfer_payments).values(
+            holding_id=payment.holding_id, trade_id=payment.trade_id,
+            invoice_number=payment.invoice_number, amount=payment.amount,
+            payer_id=payment.payer_id, payee_id=payment.payee_id, on_day=payment.on_day,
+            op_id=payment.op_id, created_at=utc_now(),
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"payment of {payment.invoice_number} by a transfer")
+
+    def _read(self, where: Any) -> builtins.list[InvoicePaidByTransfer]:
+        p = t.invoice_transfer_payments
+        rows = self._rows(select(p).where(where, _standing(p)).order_by(p.c.seq))
+        return [
+            InvoicePaidByTransfer(r.holding_id, r.trade_id, r.invoice_number, r.amount,
+                                  r.payer_id, r.payee_id, r.on_day, r.op_id)
+            for r in rows
+        ]  # fmt: skip
+
+    def for_trades(self, trade_ids: Sequence[str]) -> builtins.list[InvoicePaidByTransfer]:
+        """What transfers paid of the invoices of ``trade_ids``."""
+        p = t.invoice_transfer_payments
+        found: builtins.list[InvoicePaidByTransfer] = []
+        for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+            found.extend(self._read(p.c.trade_id.in_(chunk)))
+        return found
+
+    def by_holding(self, holding_id: str) -> builtins.list[InvoicePaidByTransfer]:
+        """What the transfer that created ``holding_id`` paid."""
+        return self._read(t.invoice_transfer_payments.c.holding_id == holding_id)
+
+    def forget_op(self, op_id: str) -> None:
+        """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
+        p = t.invoice_transfer_payments
+        self._session.execute(delete(p).where(p.c.op_id == op_id))

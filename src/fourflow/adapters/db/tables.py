@@ -566,3 +566,20 @@ signal_clearances = Table(
     Column("created_at", UtcDateTime, nullable=False),
     **ENTITY_OPTIONS,
 )
+
+# Issue 15: which supplier invoices a transfer of a debt item paid (0013).
+invoice_transfer_payments = Table(
+    "invoice_transfer_payments",
+    metadata,
+    _seq(),
+    Column("holding_id", String, nullable=False, index=True),
+    Column("trade_id", String, nullable=False, index=True),
+    Column("invoice_number", String, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("payer_id", String, nullable=False),
+    Column("payee_id", String, nullable=False),
+    Column("on_day", Date, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)

@@ -32,6 +32,7 @@ from fourflow.adapters.db.repositories import (
     SqlSettings,
     SqlSignalClearances,
     SqlTrades,
+    SqlTransferPayments,
     SqlWarehouseReceipts,
 )
 from fourflow.services.undo import UndoJournal
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
     document_findings: SqlDocumentFindings
     mandates: SqlMandates
     signal_clearances: SqlSignalClearances
+    transfer_payments: SqlTransferPayments
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -104,6 +106,7 @@ class SqlUnitOfWork:
         self.document_findings = SqlDocumentFindings(session)
         self.mandates = SqlMandates(session)
         self.signal_clearances = SqlSignalClearances(session)
+        self.transfer_payments = SqlTransferPayments(session)
         return self
 
     def __exit__(

@@ -127,6 +127,7 @@ def review_request(
         duplicates=duplicates,
         dilution_rate=float(vector["rel_dilution_rate"]),
         fraud_signals=fraud_signals,
+        paid_by_transfer=sum(p.amount for p in uow.transfer_payments.for_trades([item.trade_id])),
     )
     policy, version = policy_in_force(uow, bank_id)
     if policy.sme_payment_days is not None:  # the 2025 SME payment rule (rules_in_force)

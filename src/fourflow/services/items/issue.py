@@ -12,6 +12,7 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, PermissionDeniedError
 from fourflow.domain.facts import CancelApproval
 from fourflow.domain.findings import VerificationStatus
+from fourflow.domain.money import Money
 from fourflow.services import commands as cmd
 from fourflow.services import evidence
 from fourflow.services.common import canonical_json, chain_address, get_org, get_trade, new_id
@@ -80,6 +81,10 @@ def issue_item(
             raise ConflictError(f"trade {trade_id} already has a debt item")
         trade = load_trade(uow, record)
         receivable = open_receivable(trade)
+        # what the buyer paid by passing its own receivable (a transfer naming the invoices)
+        passed = sum(x.amount for x in uow.transfer_payments.for_trades([trade_id]))
+        if receivable is not None and passed:
+            receivable = receivable - Money.from_minor(passed, receivable.currency)
         if receivable is None or receivable.amount <= 0:
             raise IssuanceRefusedError(trade_id, ["nothing is owed on the trade"])
         due_dates = [d.due_date for d in trade.of_kind(DocumentKind.INVOICE) if d.due_date]

@@ -248,8 +248,8 @@ def test_a_refused_dispute_and_cancellation_are_forgotten(platform: Platform) ->
 
 
 def test_every_other_refusable_command_is_undone_in_turn(platform: Platform) -> None:
-    """Merge, dilution (proposed, then accepted), pledge release, mint, receipt issue and pledge:
-    each refused by the chain in turn on one story, each undone, the story going on after."""
+    """Merge, dilution (proposed, then accepted), mint and receipt issue: each refused by the
+    chain in turn on one story, each undone, the story going on after."""
     s = _story(platform)
     uow = platform.uow_factory
     tier1, core, bank = s.org["tier1"].id, s.org["core"].id, s.org["bank"].id
@@ -301,12 +301,9 @@ def test_every_other_refusable_command_is_undone_in_turn(platform: Platform) -> 
     )  # fmt: skip
     assert fin.status is FinancingStatus.APPROVED, fin.decision
     s.relay()
+    # (The pledgee may release its pledge even while suspended: the chain has no rule a
+    # release breaks without the store knowing, so its undo is tested on the fakes.)
     with _suspended(platform, bank):
-        _refused_and_undone(
-            platform,
-            lambda: items.release_pledge(uow_factory=uow, holding_id=part.id, actor_id=bank),
-            "debt_item:",
-        )
         _refused_and_undone(
             platform,
             lambda: items.mint_tokens(

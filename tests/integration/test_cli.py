@@ -158,7 +158,7 @@ def test_a_debtor_disputes_and_withdraws_from_the_cli(run, tmp_path) -> None:  #
     assert json.loads(out) == {
         "item_id": open_item, "disputed": True, "on": on,
         "reason_hash": hashlib.sha256(b"two gear housings cracked").hexdigest(),
-        "chain_refused": [],
+        "chain_refused": [], "status": "done",
     }  # fmt: skip
     code, out, _ = run("item", "show", open_item, "--json")
     assert json.loads(out)["disputed"] is True
@@ -171,6 +171,8 @@ def test_a_debtor_disputes_and_withdraws_from_the_cli(run, tmp_path) -> None:  #
     assert code == 1 and "--as-of dates a dispute" in " ".join(err.split())
     code, out, err = run("item", "dispute", open_item, "--as", debtor, "--withdraw", "--json")
     assert code == 0, err
-    assert json.loads(out) == {"item_id": open_item, "disputed": False, "chain_refused": []}
+    assert json.loads(out) == {
+        "item_id": open_item, "disputed": False, "chain_refused": [], "status": "done",
+    }  # fmt: skip
     code, out, _ = run("item", "history", open_item, "--json")
     assert [e["op"] for e in json.loads(out)][-2:] == ["dispute", "withdraw_dispute"]

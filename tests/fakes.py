@@ -45,6 +45,7 @@ from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef
 from fourflow.domain.receipts import (
     GoodsRelease,
+    PledgeAction,
     ReceiptPledge,
     ReceiptSale,
     SaleEvent,
@@ -706,6 +707,13 @@ class FakeWarehouseReceipts(_Repo):
     def pledges(self, receipt_id: str) -> builtins.list[ReceiptPledge]:
         rows = [p for p in self._s.receipt_pledges if p.receipt_id == receipt_id]
         return _standing(self._s, rows, lambda p: p.op_id)
+
+    def live_pledges(self, bank_id: str) -> builtins.list[ReceiptPledge]:
+        last = {p.receipt_id: p for p in _standing(self._s, self._s.receipt_pledges,
+                                                   lambda p: p.op_id)}  # fmt: skip
+        return [
+            e for e in last.values() if e.action is PledgeAction.PLEDGED and e.bank_id == bank_id
+        ]
 
     def add_sale(self, sale: ReceiptSale) -> None:
         if sale.id in self._s.sales:

@@ -12,6 +12,11 @@ from tests.services.conftest import World
 
 
 def _issue(world: World, quantity: int = 100) -> str:
+    # a pledge is reviewed against the goods' value (issue 15): the copper price feed first
+    credit.set_price(
+        uow_factory=world.uow, goods_code="COPPER-CATHODE", price=68_000.0, currency="CNY",
+        as_of=world.clock.today(),
+    )  # fmt: skip
     return receipts.issue_receipt(
         uow_factory=world.uow, warehouse_id=world.id("warehouse"), holder_id=world.id("tier1"),
         goods_code="COPPER-CATHODE", description="电解铜 99.99%", quantity=quantity, unit="TNE",

@@ -76,3 +76,22 @@ def test_invoices_paid_by_transfers_read_back_without_a_refused_operation(
         assert uow.transfer_payments.for_trades(["trade-b"]) == []
     with pytest.raises(DomainValueError, match="positive"):
         InvoicePaidByTransfer("h", "t", "I", 0, "a", "b", DAY, "op")
+
+
+def test_live_receipt_pledges_of_a_bank(uow_factory: SqlUnitOfWorkFactory) -> None:
+    from fourflow.domain.receipts import PledgeAction, ReceiptPledge
+
+    events = [
+        ReceiptPledge("wr-1", PledgeAction.PLEDGED, "org-h", "op-1", "bank-a", 100),
+        ReceiptPledge("wr-2", PledgeAction.PLEDGED, "org-h", "op-2", "bank-a", 200),
+        ReceiptPledge("wr-2", PledgeAction.RELEASED, "bank-a", "op-3"),
+        ReceiptPledge("wr-3", PledgeAction.PLEDGED, "org-h", "op-4", "bank-b", 300),
+    ]
+    with uow_factory() as uow:
+        for e in events:
+            uow.receipts.add_pledge(e)
+        uow.commit()
+    with uow_factory() as uow:
+        a = [(p.receipt_id, p.amount) for p in uow.receipts.live_pledges("bank-a")]
+        b = [(p.receipt_id, p.amount) for p in uow.receipts.live_pledges("bank-b")]
+    assert a == [("wr-1", 100)] and b == [("wr-3", 300)]

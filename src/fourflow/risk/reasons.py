@@ -166,6 +166,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "交易对手证据仅由借款人自行提交",
         "the counterparties' evidence came from the borrower alone",
     ),
+    "GOODS_VALUE": (
+        "质押金额超过仓单货物价值（价格×数量×(1−折扣率)）",
+        "more asked than the pledged goods are worth after the haircut",
+    ),
     "PAID_BY_TRANSFER": (
         "该应收账款已由债务人以转让的债权凭证支付",
         "the receivable was paid by a transferred share of another debt item",

@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 from fourflow.domain.financing import Decision, Outcome, Reason
 from fourflow.risk.reasons import describe, effect_words
-from fourflow.risk.valuation import DEFAULT_LGD, AssetClass, expected_loss, value_receivable
+from fourflow.risk.valuation import (
+    DEFAULT_LGD,
+    AssetClass,
+    expected_loss,
+    value_goods,
+    value_receivable,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,3 +553,99 @@ def review(
         score=None if scored.points is None else round(scored.points, 2),
         input_hash=input_hash(request, features, policy, scored.model_version),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsRequest:
+    """A warehouse-receipt pledge as the robot sees it (inventory financing).
+
+    Attributes:
+        id: the receipt and the request's day, so every decision's input hash is unique.
+        borrower: the receipt's holder.
+        bank: the bank asked.
+        goods: the goods code.
+        quantity: units still in the warehouse.
+        price: the latest price of one unit (major units).
+        amount: what the holder asks to owe against it, minor units.
+        currency: its currency.
+        as_of: the decision day.
+    """
+
+    id: str
+    borrower: str
+    bank: str
+    goods: str
+    quantity: float
+    price: float
+    amount: int
+    currency: str
+    as_of: dt.date
+
+
+#: The scenario a warehouse-receipt pledge counts under in the bank's limits.
+GOODS_SCENARIO = "warehouse_receipt"
+
+
+def review_goods(*, request: GoodsRequest, policy: ProductPolicy, exposure: Exposure) -> Decision:
+    """Approve or decline a warehouse-receipt pledge: within the goods' value (price ×
+    quantity × (1 − the bank's haircut)) and within the bank's limits (borrower, scenario
+    ``warehouse_receipt``, programme), with every reason that applies and an input hash."""
+    cur = request.currency
+    haircut = policy.goods_haircut_bps / 10_000
+    goods = value_goods(quantity=request.quantity, price=request.price, haircut=haircut)
+    value = round(goods.value * 100)
+    reasons: list[Reason] = []
+    if request.amount <= 0:
+        reasons.append(Reason("AMOUNT", "the amount asked must be positive"))
+    if request.currency != policy.currency:
+        reasons.append(
+            Reason("CURRENCY", f"the product lends in {policy.currency}, not {request.currency}")
+        )
+    if request.amount > value:
+        reasons.append(
+            Reason(
+                "GOODS_VALUE",
+                f"{_money(request.amount, cur)} asked against {request.quantity:g} units of "
+                f"{request.goods} at {request.price:,.2f} less a {haircut:.0%} haircut = "
+                f"{_money(value, cur)}",
+            )
+        )
+    if policy.scenarios and GOODS_SCENARIO not in policy.scenarios:
+        reasons.append(
+            Reason("SCENARIO_NOT_ELIGIBLE", "the product does not finance warehouse receipts")
+        )
+    as_limits = Request(
+        id=request.id, borrower=request.borrower, debtor="", scenario=GOODS_SCENARIO,
+        industry="", basis="goods", outstanding=value, requested=request.amount,
+        currency=cur, as_of=request.as_of, maturity=request.as_of,
+        verification_status="verified", verification_score=100,
+    )  # fmt: skip
+    reasons.extend(
+        r for r in limit_reasons(as_limits, policy, exposure)
+        if r.code not in ("LIMIT_DEBTOR", "LIMIT_INDUSTRY", "CONCENTRATION_CAP")
+    )  # fmt: skip
+    payload = {
+        "request": {k: (v.isoformat() if isinstance(v, dt.date) else v)
+                    for k, v in asdict(request).items()},
+        "policy": policy.as_json(),
+        "haircut": haircut,
+    }  # fmt: skip
+    digest = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+    if reasons:
+        return Decision(
+            outcome=Outcome.DECLINE, reasons=tuple(reasons), principal=0, rate_bps=0,
+            policy_version=policy.version, model_version="goods-collateral",
+            value=value, input_hash=digest,
+        )  # fmt: skip
+    approve = Reason(
+        "APPROVED",
+        f"{_money(request.amount, cur)} within the goods' value {_money(value, cur)} "
+        f"({request.quantity:g} × {request.price:,.2f} less {haircut:.0%}); within every limit",
+    )
+    return Decision(
+        outcome=Outcome.APPROVE, reasons=(approve,), principal=request.amount,
+        rate_bps=policy.base_rate_bps + policy.margin_bps, policy_version=policy.version,
+        model_version="goods-collateral", value=value, input_hash=digest,
+    )  # fmt: skip

@@ -11,9 +11,17 @@ releases: ``fourflow.domain.receipts``); the chain holds the receipt's current s
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
 from typing import Any
 
-from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from fourflow.domain.financing import Decision, Outcome
 from fourflow.domain.parties import Role
 from fourflow.domain.receipts import (
     GoodsRelease,
@@ -24,8 +32,10 @@ from fourflow.domain.receipts import (
     SaleEvent,
     WarehouseReceipt,
 )
+from fourflow.risk.review import GoodsRequest, review_goods
 from fourflow.services import commands as cmd
 from fourflow.services.common import chain_address, get_org, new_id
+from fourflow.services.credit.policies import LIMITS_LOCK, exposure, policy_in_force
 from fourflow.services.items import text_hash
 from fourflow.services.ports import ChainOp, Ledger, UnitOfWork, UnitOfWorkFactory
 
@@ -106,20 +116,41 @@ def issue_receipt(
     return receipt_id
 
 
+class PledgeDeclinedError(DomainValueError):
+    """The bank's review declined a warehouse-receipt pledge; ``decision`` says why."""
+
+    def __init__(self, receipt_id: str, decision: Decision) -> None:
+        self.decision = decision
+        why = "; ".join(f"{r.code}: {r.message}" for r in decision.reasons)
+        super().__init__(f"the pledge of warehouse receipt {receipt_id} was declined: {why}")
+
+
 def pledge_receipt(
-    *, uow_factory: UnitOfWorkFactory, receipt_id: str, bank_id: str, amount: int, actor_id: str
-) -> None:
+    *,
+    uow_factory: UnitOfWorkFactory,
+    receipt_id: str,
+    bank_id: str,
+    amount: int,
+    actor_id: str,
+    as_of: dt.date | None = None,
+) -> Decision:
     """The holder pledges a receipt to a bank for ``amount`` (minor units) it owes.
 
     One pledge at a time: the receipt's row is locked, and a receipt pledged (or with a pledge
-    waiting for the chain) is refused, naming the bank it is pledged to.
+    waiting for the chain) is refused, naming the bank it is pledged to. The bank's review
+    decides first, like every financing (``risk.review.review_goods``): within the goods'
+    value (units still in the warehouse × the latest price × (1 − the bank's haircut)) and the
+    bank's limits, which count every live receipt pledge; a declined pledge raises
+    ``PledgeDeclinedError`` with the reasons and changes nothing. The approving decision.
     """
     with uow_factory() as uow:
-        uow.receipts.lock(receipt_id)
-        _issued(uow, receipt_id)
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
             raise DomainValueError(f"{bank.name} is not a bank")
+        # Lock order as every financing: the bank's limits, then the asset's row.
+        uow.settings.lock(LIMITS_LOCK + bank.id)
+        uow.receipts.lock(receipt_id)
+        receipt = _issued(uow, receipt_id)
         events = uow.receipts.pledges(receipt_id)
         if events and events[-1].action is PledgeAction.PLEDGED:
             live = events[-1]
@@ -127,6 +158,31 @@ def pledge_receipt(
                 f"warehouse receipt {receipt_id} is already pledged to {live.bank_id} "
                 f"(operation {live.op_id})"
             )
+        price = uow.prices.latest(receipt.goods_code)
+        if price is None:
+            raise NotFoundError(
+                f"no price for goods {receipt.goods_code}; record one with "
+                f"`fourflow risk price {receipt.goods_code} PRICE` before pledging"
+            )
+        left = (
+            receipt.quantity
+            - sum(r.quantity for r in uow.receipts.releases(receipt_id))
+            - sum(x.quantity for x in uow.receipts.sales(receipt_id))
+        )
+        policy, version = policy_in_force(uow, bank.id)
+        day = as_of or price.as_of
+        decision = review_goods(
+            request=GoodsRequest(
+                id=f"{receipt_id}@{day.isoformat()}", borrower=receipt.holder_id, bank=bank.id,
+                goods=receipt.goods_code, quantity=float(max(left, 0)), price=price.price,
+                amount=amount, currency=price.currency, as_of=day,
+            ),
+            policy=policy,
+            exposure=exposure(uow, bank.id),
+        )  # fmt: skip
+        decision = replace(decision, policy_revision=version)
+        if decision.outcome is not Outcome.APPROVE:
+            raise PledgeDeclinedError(receipt_id, decision)
         command = cmd.ReceiptPledge(
             receipt_id, chain_address(bank), _positive(amount, "pledge amount")
         )
@@ -135,6 +191,7 @@ def pledge_receipt(
             ReceiptPledge(receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id, amount)
         )
         uow.commit()
+    return decision
 
 
 def release_receipt_pledge(

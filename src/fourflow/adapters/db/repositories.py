@@ -1421,6 +1421,18 @@ class SqlWarehouseReceipts(_FactRepository):
         )
         return [_receipt_pledge(r) for r in rows]
 
+    def live_pledges(self, bank_id: str) -> builtins.list[ReceiptPledge]:
+        """The receipts pledged to ``bank_id`` now: each receipt's last event a pledge to it."""
+        p = t.receipt_pledges
+        pledged_here = select(p.c.receipt_id).where(p.c.bank_id == bank_id)
+        rows = self._rows(
+            select(p).where(p.c.receipt_id.in_(pledged_here), _standing(p)).order_by(p.c.seq)
+        )
+        last = {r.receipt_id: _receipt_pledge(r) for r in rows}
+        return [
+            e for e in last.values() if e.action is PledgeAction.PLEDGED and e.bank_id == bank_id
+        ]
+
     def add_sale(self, sale: ReceiptSale) -> None:
         """Record an offer of part of a receipt."""
         stmt = insert(t.receipt_sales).values(

@@ -8,7 +8,7 @@ from fourflow.domain.errors import DomainValueError
 from fourflow.domain.facts import PolicyVersion
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
-from fourflow.risk.review import Exposure, ProductPolicy
+from fourflow.risk.review import GOODS_SCENARIO, Exposure, ProductPolicy
 from fourflow.services.common import get_org
 from fourflow.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -19,7 +19,9 @@ ACTIVE = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE, FinancingStatus.DEFA
 
 
 def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
-    """The bank's outstanding principal by borrower, debtor, scenario and industry."""
+    """The bank's outstanding principal by borrower, debtor, scenario and industry: approved
+    and active financings, and what holders owe against warehouse receipts pledged to it
+    (scenario ``warehouse_receipt``)."""
     total = 0
     by: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     industries: dict[str, str] = {}
@@ -31,6 +33,13 @@ def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
         by["debtor"][row.debtor_id] += row.principal
         by["scenario"][row.scenario] += row.principal
         by["industry"][industries[row.debtor_id]] += row.principal
+    # warehouse-receipt pledges count too: what each holder owes against its pledged goods
+    for pledge in uow.receipts.live_pledges(bank_id):
+        receipt = uow.receipts.get(pledge.receipt_id)
+        owed = pledge.amount or 0
+        total += owed
+        by["borrower"][receipt.holder_id if receipt else pledge.actor_id] += owed
+        by["scenario"][GOODS_SCENARIO] += owed
     return Exposure(
         total=total,
         by_borrower=dict(by["borrower"]),

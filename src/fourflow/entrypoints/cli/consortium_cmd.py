@@ -9,6 +9,7 @@ directory, static peers, ``--nodiscover`` (docs/consortium.md). The commands are
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +42,8 @@ def register(group: typer.Typer) -> None:
     group.command("up")(up)
     group.command("down")(down)
     group.command("status")(status)
+    group.command("join")(join)
+    group.command("vote")(vote)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -153,3 +156,80 @@ def status(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = F
             "yes" if row["signer"] else "no",
         )
     console.print(table)
+
+
+def join(
+    name: Annotated[str, typer.Option(help="The member whose node joins.")],
+    uscc: Annotated[str, typer.Option(help="Its USCC.")] = "",
+    directory: DirOpt = None,
+    geth: GethOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """A new member's node joins the running network (a signer only once voted in)."""
+    net = clique_network(directory, geth=geth)
+    try:
+        member = net.add_member(name, uscc=uscc)
+        net.wait_peers(len(net.members()) - 1)
+    except (FourFlowError, OSError) as exc:
+        raise _fail(exc) from None
+    data = {"name": member.name, "uscc": member.uscc, "address": member.address,
+            "enode": member.enode, "url": member.url}  # fmt: skip
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"{member.name}'s node joined: {member.url}, signer address {member.address}")
+    console.print(f"make it a signer: fourflow consortium vote {member.address} --add")
+
+
+def vote(
+    address: Annotated[str, typer.Argument(help="The node's signer address (0x...).")],
+    add: Annotated[bool, typer.Option("--add/--remove", help="Vote it in or out.")] = True,
+    by: Annotated[
+        str | None,
+        typer.Option(help="Voting members (names or node1, node2...; default: every signer)."),
+    ] = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the decision (0: none).")] = 30,
+    directory: DirOpt = None,
+    geth: GethOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Signers vote a node in or out (``clique_propose``); a majority of signers decides."""
+    net = clique_network(directory, geth=geth)
+    wanted = address.lower()
+    try:
+        signers = net.signers()
+        members = net.members()
+        if by:
+            voters = [net.member(v.strip()).slug for v in by.split(",") if v.strip()]
+        else:
+            voters = [m.slug for m in members if m.address.lower() in signers]
+        if not voters:
+            raise FourFlowError("no voters: name signers with --by")
+        net.propose(address, add, voters)
+        decided = False
+        deadline = time.monotonic() + wait
+        while wait > 0:
+            decided = (wanted in net.signers()) == add
+            if decided or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        if decided:
+            net.discard(address, voters)
+    except (FourFlowError, OSError) as exc:
+        raise _fail(exc) from None
+    data = {"address": address, "add": add, "voters": voters, "signers": len(signers),
+            "decided": decided, "signer": wanted in net.signers()}  # fmt: skip
+    if wait > 0 and not decided:
+        err_console.print(
+            f"[red]error:[/red] not decided within {wait:.0f} s: {len(voters)} of "
+            f"{len(signers)} signers voted (more than half must)"
+        )
+        if json_out:
+            emit_json(data)
+        raise typer.Exit(1)
+    if json_out:
+        emit_json(data)
+        return
+    verb = "voted in" if add else "voted out"
+    state = f"{verb} by {len(voters)} of {len(signers)} signers" if decided else "votes cast"
+    console.print(f"{address}: {state}")

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.chain
 M = {m.key: m for m in MEMBERS}
 ROW_KEYS = {
     "trade_id", "order_numbers", "invoice_numbers", "seller", "buyer", "status", "score",
-    "findings", "fraud_signals", "report_hash",
+    "findings", "fraud_signals", "report_hash", "payment_state",
 }  # fmt: skip
 
 
@@ -98,6 +98,7 @@ def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:
     ok, bad = rows["INV-V1"], rows["INV-V2"]
     assert set(ok) == ROW_KEYS
     assert ok["status"] == "verified" and ok["score"] == 100
+    assert ok["payment_state"] == "open"  # owed, not yet due (issue 15: beside the status)
     assert ok["order_numbers"] == ["PO-V1"]
     assert (ok["seller"], ok["buyer"]) == (M["tier1"].uscc, M["core"].uscc)
     assert [f["code"] for f in ok["findings"]] == ["PAYMENT_NOT_YET_DUE"]

@@ -368,3 +368,19 @@ def test_a_document_that_fits_the_trade_badly_is_a_weak_link() -> None:
     docs = [receipt if d.kind is DocumentKind.RECEIPT_ADVICE else d for d in clean_documents()]
     report = run(docs, as_of=D0 + dt.timedelta(days=101))
     assert "LINK_WEAK" in codes(report)
+
+
+def test_the_payment_state_is_reported_beside_the_status() -> None:
+    from fourflow.verification.rules import payment_state
+
+    def state(docs: list[Document], days: int) -> str:
+        trade = Trade("t-1", Scenario.MANUFACTURING, SELLER.id, BUYER.id, tuple(docs))
+        return payment_state(TradeContext(trade, PARTIES, D0 + dt.timedelta(days=days)))
+
+    assert state(clean_documents(), 10) == "open"
+    assert state(clean_documents(), 120) == "overdue"
+    paid = [*clean_documents(), _payment("PAY-1", 90, "1130.00")]
+    assert state(paid, 120) == "paid"
+    assert state([d for d in clean_documents() if d.kind is not DocumentKind.INVOICE], 10) == (
+        "none"
+    )

@@ -28,7 +28,7 @@ from fourflow.services.ports import (
     UnitOfWorkFactory,
     iter_chunks,
 )
-from fourflow.verification.rules import TradeContext, verify_trade
+from fourflow.verification.rules import TradeContext, payment_state, verify_trade
 
 MAX_FINGERPRINTS_PER_OP = 256
 # Trades verified per database transaction by ``verify_many``.
@@ -48,6 +48,8 @@ class TradeVerification:
         buyer: the buyer's USCC.
         anchor_op: the outbox op queued to register the hash now (None: already registered,
             or the platform has no operator yet).
+        payment_state: ``open``, ``overdue``, ``paid`` or ``none`` on the verification day
+            (``rules.payment_state``): how the debtor pays, beside the authenticity status.
     """
 
     report: VerificationReport
@@ -57,6 +59,7 @@ class TradeVerification:
     seller: str
     buyer: str
     anchor_op: str | None
+    payment_state: str = ""
 
 
 def load_trade(uow: UnitOfWork, record: TradeRecord) -> Trade:
@@ -132,12 +135,14 @@ def _verify_in(
 ) -> list[TradeVerification]:
     """Verify trades inside one unit of work: store each report and queue its anchor."""
     results: list[tuple[TradeRecord, Trade, VerificationReport, str]] = []
+    states: dict[str, str] = {}
     for record, trade in zip(records, load_trades(uow, records), strict=True):
         mandates = tuple(uow.mandates.involving([trade.seller_id, trade.buyer_id]))
         ctx = TradeContext(
             trade, parties if parties is not None else _parties(uow, trade), as_of, mandates
         )
         report = verify_trade(ctx)
+        states[record.id] = payment_state(ctx)
         digest = report_hash(report)
         uow.trades.update(
             replace(
@@ -165,6 +170,7 @@ def _verify_in(
                 seller=seller.uscc if seller else record.seller_id,
                 buyer=buyer.uscc if buyer else record.buyer_id,
                 anchor_op=ops.get(record.id),
+                payment_state=states[record.id],
             )
         )
     return out

@@ -36,6 +36,7 @@ def verification_row(v: TradeVerification, fraud_signals: list[str]) -> dict[str
         ],
         "fraud_signals": fraud_signals,
         "report_hash": v.report_hash,
+        "payment_state": v.payment_state,
     }
 
 
@@ -89,7 +90,8 @@ def verify(
             continue
         r = v.report
         console.print(
-            f"{r.trade_id}: [bold]{r.status.value}[/bold] score {r.score} "
+            f"{r.trade_id}: [bold]{r.status.value}[/bold] score {r.score}, payment "
+            f"{v.payment_state} "
             f"({v.seller} → {v.buyer}; orders {', '.join(v.order_numbers) or '-'}; "
             f"invoices {', '.join(v.invoice_numbers) or '-'})"
         )

@@ -45,3 +45,26 @@ def test_monitoring_reads_in_words_and_cny() -> None:
     assert ("Jiangnan Commercial Bank: 12 decisions, 8 approved (66.7%), expected loss "
             "CNY 1,234.56, realised loss CNY 0.00") in text  # fmt: skip
     assert "org-9" not in text and "{" not in text
+
+
+def test_a_member_sees_what_it_holds_owes_financed_and_has_pending(credit_world: World) -> None:
+    from fourflow.services import items, position
+
+    world = credit_world
+    _ask(world, "bank")  # tier 1 holds the core's item and financed it at the bank
+    supply = world.item(seller="tier2", buyer="tier1")  # tier 1 owes tier 2
+    (share,) = world.holdings(supply.id)
+    items.split(uow_factory=world.uow, holding_id=share.id, amount=1_000 * 100,
+                actor_id=world.id("tier2"))  # fmt: skip
+    mine = position.member_position(uow_factory=world.uow, org_id=world.id("tier1"))
+    assert mine["member"] == world.org["tier1"].name
+    (held,) = mine["holds"]
+    assert held["debtor"] == world.org["core"].name and held["pledged_to"] is not None
+    (owed,) = mine["owes"]
+    assert owed["creditor"] == world.org["tier2"].name
+    assert owed["outstanding"]["amount"] == "113,000.00"
+    (fin,) = mine["financed"]
+    assert fin["bank"] == world.org["bank"].name and fin["status"] in ("approved", "active")
+    theirs = position.member_position(uow_factory=world.uow, org_id=world.id("tier2"))
+    assert [p["kind"] for p in theirs["pending"]] == ["split"]  # not yet on the chain
+    assert len(theirs["holds"]) == 2

@@ -27,6 +27,7 @@ from fourflow.services import (
     financing,
     items,
     onboarding,
+    position,
     receipts,
     registration,
     relay,
@@ -167,9 +168,14 @@ def item_transfer(
     amount: str,
     to: Annotated[str, typer.Option(help="Recipient (USCC or id).")],
     as_org: AsOrg,
+    pays: Annotated[
+        list[str] | None,
+        typer.Option(help="The recipient's invoice this transfer pays (repeatable)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Pass AMOUNT of a holding to another member (e.g. the holder's own supplier)."""
+    """Pass AMOUNT of a holding to another member (e.g. the holder's own supplier); with
+    --pays, the supplier's invoice(s) it pays, whose open receivable falls by AMOUNT."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         minor = _amount(p, amount, holding_id=holding_id).minor
@@ -179,6 +185,8 @@ def item_transfer(
             amount=minor,
             to_org_id=_org(p, to),
             actor_id=_org(p, as_org),
+            pays=pays or (),
+            as_of=business_day(p, None),
         )
         return {
             "holding_id": child.id,
@@ -186,6 +194,7 @@ def item_transfer(
             "to": child.holder_id,
             "amount": amount,
             "minor": minor,
+            "pays": list(pays or ()),
         }, f"passed {amount} as {child.id}"
 
     _run(act, json_out)
@@ -277,6 +286,38 @@ def item_pay(
         return data, f"paid {amount} {cur} on {item_id} in {len(parts)} parts"
 
     _run(act, json_out)
+
+
+@item_app.command("list")
+def item_list(as_org: AsOrg, json_out: JsonOpt = False) -> None:
+    """What a member holds, owes, financed and has waiting for the chain."""
+    with platform() as p:
+        view = position.member_position(uow_factory=p.uow_factory, org_id=_org(p, as_org))
+    if json_out:
+        emit_json(view)
+        return
+    console.print(f"[bold]{view['member']}[/bold]")
+    for h in view["holds"]:
+        pledged = f", pledged to {h['pledged_to']}" if h["pledged_to"] else ""
+        console.print(
+            f"  holds {h['outstanding']['currency']} {h['outstanding']['amount']} of "
+            f"{h['debtor']}'s item {h['item']} due {h['maturity']} (holding {h['holding']}"
+            f"{pledged})"
+        )
+    for o in view["owes"]:
+        console.print(
+            f"  owes {o['outstanding']['currency']} {o['outstanding']['amount']} to the holders "
+            f"of item {o['item']} (creditor {o['creditor']}) due {o['maturity']}"
+        )
+    for f in view["financed"]:
+        console.print(
+            f"  financing {f['request']} at {f['bank']}: {f['status']}, principal "
+            f"{f['principal']['currency']} {f['principal']['amount']}"
+        )
+    for op in view["pending"]:
+        console.print(f"  pending on the chain: {op['kind']} {op['subject']} ({op['status']})")
+    if not any(view[k] for k in ("holds", "owes", "financed", "pending")):
+        console.print("  nothing held, owed, financed or pending")
 
 
 @item_app.command("show")

@@ -68,3 +68,25 @@ def test_a_member_sees_what_it_holds_owes_financed_and_has_pending(credit_world:
     theirs = position.member_position(uow_factory=world.uow, org_id=world.id("tier2"))
     assert [p["kind"] for p in theirs["pending"]] == ["split"]  # not yet on the chain
     assert len(theirs["holds"]) == 2
+
+
+def test_the_regulator_sees_terms_and_days_to_pay(credit_world: World) -> None:
+    from fourflow.services import items
+    from fourflow.services.supervision import regulator_summary
+
+    world = credit_world
+    paid = world.item()
+    world.item()
+    items.pay(
+        uow_factory=world.uow, ledger=world.ledger, item_id=paid.id, amount=paid.face_value,
+        value_date=world.clock.today(), reference="CAMT-9", payer_id=world.id("bank"),
+        method="attested",
+    )  # fmt: skip
+    assert not world.relay().failed
+    figures = regulator_summary(uow_factory=world.uow, as_of=world.clock.today())["all"]
+    shown = figures.as_dict()
+    term = (paid.maturity_date - paid.issue_date).days
+    assert term <= 90 and shown["term_distribution"] == {
+        "<=90": 2, "91-183": 0, "184-365": 0, ">365": 0
+    }  # fmt: skip
+    assert shown["days_to_pay"] == {"settled": 1, "mean": 0.0, "over_60": 0}

@@ -14,6 +14,8 @@ from fourflow.domain.scenarios import Scenario
 from fourflow.services.ports import UnitOfWorkFactory
 
 DEFAULT_GRACE_DAYS = 5
+#: The 2025 regulation on payments to SMEs: within 60 days of delivery or acceptance.
+SME_PAYMENT_DAYS = 60
 
 
 @dataclass(slots=True)
@@ -35,6 +37,8 @@ class ScenarioFigures:
     declined: int = 0
     referred: int = 0
     risk_alerts: int = 0
+    term_days: dict[str, int] = field(default_factory=dict)
+    days_to_pay: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """Plain data with amounts as decimal strings."""
@@ -58,7 +62,28 @@ class ScenarioFigures:
             "declined": self.declined,
             "referred": self.referred,
             "risk_alerts": self.risk_alerts,
-        }
+            "term_distribution": {b: self.term_days.get(b, 0) for b in TERM_BUCKETS},
+            "days_to_pay": (
+                {"settled": len(self.days_to_pay),
+                 "mean": round(sum(self.days_to_pay) / len(self.days_to_pay), 1),
+                 "over_60": sum(1 for d in self.days_to_pay if d > SME_PAYMENT_DAYS)}
+                if self.days_to_pay else {"settled": 0, "mean": None, "over_60": 0}
+            ),
+        }  # fmt: skip
+
+
+#: Term (issue to maturity) buckets of 银发〔2025〕77号: within 6 months in principle, 1 year at
+#: most.
+TERM_BUCKETS = ("<=90", "91-183", "184-365", ">365")
+
+
+def term_bucket(days: int) -> str:
+    """The bucket of a term in days."""
+    if days <= 90:
+        return "<=90"
+    if days <= 183:
+        return "91-183"
+    return "184-365" if days <= 365 else ">365"
 
 
 def _add(bucket: dict[str, Decimal], minor: int, currency: str) -> None:
@@ -69,14 +94,21 @@ def regulator_summary(
     *, uow_factory: UnitOfWorkFactory, as_of: dt.date, grace_days: int = DEFAULT_GRACE_DAYS
 ) -> dict[str, ScenarioFigures]:
     """Figures by scenario (and ``all``): trades, verified, issued, financed, outstanding,
-    settled, overdue, requests declined and referred by the review robot; ``all`` also counts
-    the risk engine's monitoring alerts."""
+    settled, overdue (count and amount), requests declined and referred by the review robot,
+    the items' term distribution (77号 buckets) and days to pay (issue to the last repayment
+    of settled items, and how many took over 60 days); ``all`` also counts the risk engine's
+    monitoring alerts."""
     figures: dict[str, ScenarioFigures] = defaultdict(ScenarioFigures)
     with uow_factory() as uow:
         trades = {t.id: t for t in uow.trades.list()}
         items = uow.items.list()
         financings = uow.financings.list()
+        repayments = uow.repayments.list()
         figures["all"].risk_alerts = len(uow.risk_alerts.list())
+    last_paid: dict[str, dt.date] = {}
+    for r in repayments:
+        if r.value_date <= as_of:
+            last_paid[r.item_id] = max(r.value_date, last_paid.get(r.item_id, r.value_date))
     scenario_of_item: dict[str, Scenario] = {}
     for trade in trades.values():
         for key in (trade.scenario.value, "all"):
@@ -93,9 +125,13 @@ def regulator_summary(
             fig = figures[key]
             fig.items_issued += 1
             _add(fig.issued_amount, item.face_value, item.currency)
+            bucket = term_bucket((item.maturity_date - item.issue_date).days)
+            fig.term_days[bucket] = fig.term_days.get(bucket, 0) + 1
             if status is ItemStatus.SETTLED:
                 fig.settled += 1
                 _add(fig.settled_amount, item.paid, item.currency)
+                if item.id in last_paid:
+                    fig.days_to_pay.append((last_paid[item.id] - item.issue_date).days)
             else:
                 _add(fig.outstanding_amount, item.outstanding, item.currency)
             if status is ItemStatus.OVERDUE:

@@ -50,6 +50,16 @@ def regulator_table(data: dict[str, dict[str, Any]]) -> Table:
                 parts.append(_amounts(fig[amount_key]))
             cells.append(" · ".join(parts))
         table.add_row(label, *cells)
+    if all("term_distribution" in data[s] for s in scenarios):
+        table.add_row("items by term, days (77号)", *(
+            " · ".join(f"{b}: {n}" for b, n in data[s]["term_distribution"].items())
+            for s in scenarios
+        ))  # fmt: skip
+        table.add_row("days to pay (settled items)", *(
+            "-" if (d := data[s]["days_to_pay"])["mean"] is None
+            else f"mean {d['mean']} · over 60: {d['over_60']} of {d['settled']}"
+            for s in scenarios
+        ))  # fmt: skip
     return table
 
 

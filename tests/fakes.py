@@ -1110,6 +1110,10 @@ class FakeLedger:
         digest = hashlib.sha256(f"{debtor_org_id}|{terms}|{deadline}".encode()).hexdigest()
         return cmd.Confirmation(nonce=self.nonce, deadline=deadline, signature="0x" + digest)
 
+    def sign_report(self, verifier_org_id: str, issue: cmd.IssueItem) -> str:
+        digest = hashlib.sha256(f"{verifier_org_id}|{issue}".encode()).hexdigest()
+        return "0x" + digest
+
     def chain_today(self) -> dt.date:
         return self.clock.today()
 

@@ -269,6 +269,14 @@ class Platform:
             self._started_node = False
         return self._anvil().stop()
 
+    def save_contracts(self, ledger: ChainLedger) -> None:
+        """Store the ledger's contract addresses (after Governance took over, for instance)."""
+        with self.uow_factory() as uow:
+            uow.settings.put(
+                self._contracts_key(ledger), json.dumps(ledger.contracts, sort_keys=True)
+            )
+            uow.commit()
+
     def _contracts_key(self, ledger: ChainLedger) -> str:
         return CONTRACTS_KEY.format(chain_id=ledger.chain_id)
 

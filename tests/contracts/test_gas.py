@@ -11,7 +11,14 @@ from typing import Any
 import boa
 import pytest
 
-from tests.contracts.conftest import DAY0, TODAY, Consortium, b32, issue_item, new_op
+from tests.contracts.conftest import (
+    DAY0,
+    TODAY,
+    Consortium,
+    b32,
+    issue_item,
+    new_op,
+)
 
 pytestmark = pytest.mark.contracts
 
@@ -29,22 +36,23 @@ def measure(c: Consortium) -> dict[str, int]:
     g: dict[str, int] = {}
     d, t, w = c.debt, c.token, c.receipts
     issue_item(c, "gas")
-    g["DebtItem.issue"] = int(d._computation.get_gas_used())
+    g["Issuer.issue (verifier's signed report)"] = int(c.issuer._computation.get_gas_used())
     item, h0 = b32("gas"), b32("gas/h0")
     g["DebtItem.split"] = _gas(d, c.tier1, "split", h0, b32("g/s"), 10_000_000)
     g["DebtItem.merge"] = _gas(d, c.tier1, "merge", h0, b32("g/s"))
     g["DebtItem.transfer"] = _gas(d, c.tier1, "transfer", h0, b32("g/t2"), c.tier2, 30_000_000)
-    g["DebtItem.pledge"] = _gas(
+    g["DebtItem.pledge (offer)"] = _gas(
         d, c.tier2, "pledge", b32("g/t2"), c.bank, 27_000_000, 450, DAY0 + 10
     )
+    g["DebtItem.accept_pledge"] = _gas(d, c.bank, "accept_pledge", b32("g/t2"), 27_000_000, 450)
     g["DebtItem.repay (2 holdings, 1 pledged)"] = _gas(
         d, c.core.address, "repay", item, 10_000_000, DAY0 + 50
     )
     g["DebtItem.attest_payment (same)"] = _gas(
-        d, c.bank2, "attest_payment", item, 10_000_000, DAY0 + 60, b32("ref")
+        d, c.bank, "attest_payment", item, 10_000_000, DAY0 + 60, b32("ref")
     )
     with boa.env.prank(c.bank):
-        t.mint(new_op(), c.core.address, 20_000_000)
+        t.mint(new_op(), c.core.address, 20_000_000, new_op())
     with boa.env.prank(c.core.address):
         t.approve(d.address, 20_000_000)
     g["DebtItem.pay_with_token (same, 2 transfers)"] = _gas(
@@ -60,17 +68,18 @@ def measure(c: Consortium) -> dict[str, int]:
     g["DebtItem.pledge (again)"] = _gas(
         d, c.tier2, "pledge", b32("g/t2"), c.bank, 1_000_000, 450, TODAY
     )
+    _gas(d, c.bank, "accept_pledge", b32("g/t2"), 1_000_000, 450)
     g["DebtItem.mark_default (1 pledged)"] = _gas(d, c.operator, "mark_default", item)
     price = d.buy_back_price(b32("g/t2"))
     with boa.env.prank(c.bank):
-        t.mint(new_op(), c.tier2, price)
+        t.mint(new_op(), c.tier2, price, new_op())
     with boa.env.prank(c.tier2):
         t.approve(d.address, price)
     g["DebtItem.buy_back"] = _gas(d, c.tier2, "buy_back", b32("g/t2"))
     issue_item(c, "gas-cancel")
     g["DebtItem.cancel (first)"] = _gas(d, c.core.address, "cancel", b32("gas-cancel"))
     g["DebtItem.cancel (second)"] = _gas(d, c.tier1, "cancel", b32("gas-cancel"))
-    g["SettlementToken.mint"] = _gas(t, c.bank, "mint", c.bank, 1_000)
+    g["SettlementToken.mint"] = _gas(t, c.bank, "mint", c.bank, 1_000, b32("gas-deposit"))
     g["SettlementToken.burn"] = _gas(t, c.bank, "burn", 1_000)
     with boa.env.prank(c.tier1):
         t.transfer(c.tier2, 1)
@@ -84,13 +93,14 @@ def measure(c: Consortium) -> dict[str, int]:
         w, c.tier1, "offer", b32("gs"), lot, c.tier2, b32("gb"), 80, 1_000
     )
     with boa.env.prank(c.bank):
-        t.mint(new_op(), c.tier2, 1_000)
+        t.mint(new_op(), c.tier2, 1_000, new_op())
     with boa.env.prank(c.tier2):
         t.approve(w.address, 1_000)
     g["WarehouseReceipt.pay (first, bank and seller paid)"] = _gas(
         w, c.tier2, "pay", b32("gs"), 500
     )
     g["WarehouseReceipt.pay (final)"] = _gas(w, c.tier2, "pay", b32("gs"), 500)
+    g["WarehouseReceipt.request_release"] = _gas(w, c.tier1, "request_release", lot, 10)
     g["WarehouseReceipt.confirm_release"] = _gas(
         w, c.warehouse, "confirm_release", lot, 10, b32("s")
     )

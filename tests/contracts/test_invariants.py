@@ -139,7 +139,8 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             bank = self.banks[int(second)]
             principal = max(1, h.outstanding * pct // 100)
             was_pledged = _pledged(h)
-            applied = _call(h.holder, c.debt.pledge, hid, bank, principal, rate, self.day)
+            offered = _call(h.holder, c.debt.pledge, hid, bank, principal, rate, self.day)
+            applied = offered and _call(bank, c.debt.accept_pledge, hid, principal, rate)
             if was_pledged:  # no portion pledged twice
                 assert not applied
                 assert c.debt.holding(hid).pledge_bank == h.pledge_bank
@@ -182,12 +183,23 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             expected, after = route_payment(before, amount, day)
             if how == "token":
                 with boa.env.prank(c.bank):
-                    c.token.mint(new_op(), c.core.address, amount)
+                    c.token.mint(new_op(), c.core.address, amount, new_op())
                 with boa.env.prank(c.core.address):
                     c.token.approve(c.debt.address, amount)
                     c.debt.pay_with_token(new_op(), self.item.item_id, amount, day)
+            elif how == "attest" and any(
+                _pledged(h) and h.outstanding and h.pledge_bank != c.bank
+                for h in (c.debt.holding(x) for x in c.debt.item_holdings(self.item.item_id))
+            ):
+                # Another bank's pledge is paid in tokens or released by that bank, never
+                # on the account bank's word.
+                assert not _call(
+                    c.bank, c.debt.attest_payment, self.item.item_id, amount, day, b32("ref")
+                )
+                with boa.env.prank(c.core.address):
+                    c.debt.repay(new_op(), self.item.item_id, amount, day)
             elif how == "attest":
-                with boa.env.prank(c.bank2):
+                with boa.env.prank(c.bank):
                     c.debt.attest_payment(new_op(), self.item.item_id, amount, day, b32("ref"))
             else:
                 with boa.env.prank(c.core.address):
@@ -240,7 +252,7 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
                 return
             price = c.debt.buy_back_price(hid)
             with boa.env.prank(r.bank):
-                c.token.mint(new_op(), r.pledgor, max(price, 1))
+                c.token.mint(new_op(), r.pledgor, max(price, 1), new_op())
             with boa.env.prank(r.pledgor):
                 c.token.approve(c.debt.address, price)
             assert _call(r.pledgor, c.debt.buy_back, hid)
@@ -250,7 +262,7 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
 
         @rule(second=st.booleans(), amount=st.integers(1, 10**9))
         def mint(self, second: bool, amount: int) -> None:
-            assert _call(self.banks[int(second)], c.token.mint, c.tier1, amount)
+            assert _call(self.banks[int(second)], c.token.mint, c.tier1, amount, new_op())
 
         @rule(second=st.booleans(), amount=st.integers(1, 10**9))
         def burn(self, second: bool, amount: int) -> None:
@@ -299,7 +311,7 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             r = c.receipts.receipt(self.lot)
             bank_before = c.token.balanceOf(r.pledge_bank) if r.pledge_amount else 0
             with boa.env.prank(c.bank):
-                c.token.mint(new_op(), c.tier2, amount)
+                c.token.mint(new_op(), c.tier2, amount, new_op())
             with boa.env.prank(c.tier2):
                 c.token.approve(c.receipts.address, amount)
                 c.receipts.pay(new_op(), self.sale, amount)
@@ -318,6 +330,50 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
                 assert not applied
 
         # ------------------------------------------------------------ invariants
+
+        # ------------------------------------------------------------ adversary
+
+        @rule(
+            who=st.sampled_from(["outsider", "tier2", "bank2", "operator", "regulator"]),
+            what=st.sampled_from(
+                ["attest", "repay", "release", "accept", "account_bank", "register", "confirm"]
+            ),
+            i=st.integers(0, 63),
+            amount=st.integers(1, 10**8),
+        )
+        def adversary(self, who: str, what: str, i: int, amount: int) -> None:
+            """A member (or outsider) with no authority over the item tries to settle it, take
+            a pledge, move its account bank or mint an item: always refused, nothing changes."""
+            attacker = getattr(c, who)
+            hid = self.holdings[i % len(self.holdings)]
+            before = (c.debt.item(self.item.item_id), c.debt.holding(hid))
+            item_id = self.item.item_id
+            calls: dict[str, tuple[Any, tuple[Any, ...]]] = {
+                "attest": (c.debt.attest_payment, (item_id, amount, self.day, b32("x"))),
+                "repay": (c.debt.repay, (item_id, amount, self.day)),
+                "release": (c.debt.release_pledge, (hid,)),
+                "accept": (c.debt.accept_pledge, (hid, amount, 0)),
+                "account_bank": (c.debt.set_account_bank, (item_id, attacker)),
+            }
+            if what in calls:
+                fn, args = calls[what]
+                h = before[1]
+                pledgee = _pledged(h) and h.pledge_bank == attacker
+                offered = c.debt.pledge_offer(hid).bank == attacker
+                if (what == "release" and pledgee) or (what == "accept" and offered):
+                    return  # the pledgee's own acts are its right
+                assert not _call(attacker, fn, *args)
+            else:
+                with boa.env.prank(attacker), pytest.raises(boa.BoaError):
+                    if what == "register":
+                        c.debt.register_issue(
+                            b32(f"forged-{amount}"), b32(f"forged-{amount}/h"), attacker,
+                            c.core.address, 156, amount, DAY0, DAY0 + 10, 1, b32("t"),
+                            b32("r"), 1, c.bank,
+                        )  # fmt: skip
+                    else:
+                        c.debt.mark_confirmed(item_id, 0)
+            assert (c.debt.item(item_id), c.debt.holding(hid)) == before
 
         @invariant()
         def value_is_conserved(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.contracts.conftest import Consortium, b32, events, new_op
+from tests.contracts.conftest import Consortium, b32, events, named, new_op
 
 pytestmark = pytest.mark.contracts
 
@@ -33,22 +33,37 @@ def test_register_refuses_an_empty_batch(consortium: Consortium) -> None:
         consortium.notary.register(new_op(), [])
 
 
-def test_register_refuses_a_fingerprint_registered_before(consortium: Consortium) -> None:
+def test_a_fingerprint_another_member_took_first_does_not_block_mine(
+    consortium: Consortium,
+) -> None:
+    """Squatting: tier2 registers tier1's fingerprint first; tier1's batch still goes through."""
+    c = consortium
+    with boa.env.prank(c.tier2):
+        c.notary.register(new_op(), [b32("doc-a")])
+    with boa.env.prank(c.tier1):
+        c.notary.register(new_op(), [b32("doc-b"), b32("doc-a")])
+    assert c.notary.registered(c.tier1, b32("doc-a"))
+    assert c.notary.registered(c.tier1, b32("doc-b"))
+    assert c.notary.registered(c.tier2, b32("doc-a"))
+    assert not c.notary.registered(c.tier2, b32("doc-b"))
+    # Who was first is a record, not a right.
+    assert c.notary.fingerprint_owner(b32("doc-a")) == c.tier2
+    assert c.notary.fingerprint_owner(b32("doc-b")) == c.tier1
+
+
+def test_register_skips_a_fingerprint_twice_in_the_list_or_registered_before(
+    consortium: Consortium,
+) -> None:
     c = consortium
     with boa.env.prank(c.tier1):
-        c.notary.register(new_op(), [b32("doc-a")])
-    with boa.env.prank(c.tier2), boa.reverts("notary: fingerprint already registered"):
-        c.notary.register(new_op(), [b32("doc-b"), b32("doc-a")])
-    # All or nothing: doc-b was not registered either.
-    assert c.notary.fingerprint_owner(b32("doc-b")) == ZERO
-    assert c.notary.fingerprint_owner(b32("doc-a")) == c.tier1
-
-
-def test_register_refuses_a_fingerprint_twice_in_the_list(consortium: Consortium) -> None:
-    c = consortium
-    with boa.env.prank(c.tier1), boa.reverts("notary: fingerprint already registered"):
         c.notary.register(new_op(), [b32("doc-a"), b32("doc-b"), b32("doc-a")])
-    assert c.notary.fingerprint_owner(b32("doc-a")) == ZERO
+        assert [e["fingerprint"] for e in named(c.notary, "FingerprintRegistered")] == [
+            b32("doc-a"),
+            b32("doc-b"),
+        ]
+        c.notary.register(new_op(), [b32("doc-a")])
+        assert named(c.notary, "FingerprintRegistered") == []
+    assert c.notary.fingerprint_owner(b32("doc-a")) == c.tier1
 
 
 def test_anchor_records_the_batch(consortium: Consortium) -> None:

@@ -151,15 +151,42 @@ def test_pause_and_unpause(consortium: Consortium) -> None:
     c = consortium
     with boa.env.prank(c.operator):
         c.registry.pause()
-        assert events(c.registry) == [("Paused", {"account": c.operator})]
+        assert events(c.registry) == [("Paused", {"by": c.operator, "until": 2**256 - 1})]
         assert c.registry.paused()
-        with boa.reverts("pausable: contract is paused"):
+        with boa.reverts("registry: already paused"):
             c.registry.pause()
         c.registry.unpause()
-        assert events(c.registry) == [("Unpaused", {"account": c.operator})]
+        assert events(c.registry) == [("Unpaused", {"by": c.operator})]
         assert not c.registry.paused()
-        with boa.reverts("pausable: contract is not paused"):
+        with boa.reverts("registry: not paused"):
             c.registry.unpause()
+
+
+def test_the_guardians_pause_lapses_unless_ratified(consortium: Consortium) -> None:
+    c = consortium
+    guardian = boa.env.generate_address("guardian")
+    with boa.env.prank(c.tier1), boa.reverts("registry: caller is not the guardian"):
+        c.registry.guardian_pause()
+    with boa.env.prank(c.operator):
+        c.registry.set_guardian(guardian)
+    with boa.env.prank(guardian):
+        c.registry.guardian_pause()
+        assert c.registry.paused()
+        # One pause only, until governance names the guardian again.
+        with boa.reverts("registry: caller is not the guardian"):
+            c.registry.guardian_pause()
+    window = c.registry.GUARDIAN_PAUSE_SECONDS()
+    boa.env.time_travel(seconds=window)
+    assert not c.registry.paused()
+    # Ratified: the owner's pause does not lapse.
+    with boa.env.prank(c.operator):
+        c.registry.set_guardian(guardian)
+    with boa.env.prank(guardian):
+        c.registry.guardian_pause()
+    with boa.env.prank(c.operator):
+        c.registry.pause()
+    boa.env.time_travel(seconds=window + 1)
+    assert c.registry.paused()
 
 
 @pytest.mark.parametrize("function", ["pause", "unpause"])

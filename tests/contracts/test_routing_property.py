@@ -120,6 +120,8 @@ def _build(c: Consortium, s: Scenario) -> tuple[Any, list[bytes]]:
                 c.debt.transfer(new_op(), item.holding_id, new, getattr(c, holder), part)
         ids.append(new)
         holders.append(holder)
+    with boa.env.prank(c.operator):  # the scenarios go up to 500 % a year
+        c.debt.set_max_rate(new_op(), 100_000)
     for hid, holder, pledge in zip(ids, holders, s.pledges, strict=True):
         if pledge is not None:
             with boa.env.prank(getattr(c, holder)):
@@ -131,6 +133,8 @@ def _build(c: Consortium, s: Scenario) -> tuple[Any, list[bytes]]:
                     pledge.rate_bps,
                     DAY0 + pledge.start_offset,
                 )
+            with boa.env.prank(c.bank):
+                c.debt.accept_pledge(new_op(), hid, pledge.principal, pledge.rate_bps)
     return item, ids
 
 

@@ -37,7 +37,7 @@ def _issue(c: Consortium, name: str = "lot-1", quantity: int = 100) -> bytes:
 
 
 def _fund(c: Consortium, who: str, amount: int) -> None:
-    _as(c.bank2, c.token.mint, who, amount)
+    _as(c.bank2, c.token.mint, who, amount, new_op())
     with boa.env.prank(who):
         c.token.approve(c.receipts.address, amount)
 
@@ -239,9 +239,36 @@ def test_offer_and_pay_refuse(consortium: Consortium) -> None:
         _as(c.tier1, c.receipts.close_sale, b32("none"))
 
 
+def test_the_warehouse_releases_only_what_the_holder_asked_for(consortium: Consortium) -> None:
+    """Probe: the warehouse released an unpledged receipt's goods without the holder."""
+    c = consortium
+    lot = _issue(c)
+    with boa.reverts("warehouse_receipt: release not requested by the holder"):
+        _as(c.warehouse, c.receipts.confirm_release, lot, 1, b32("ship"))
+    for sender, qty, message in [
+        (c.tier2, 1, "warehouse_receipt: caller is not the holder"),
+        (c.warehouse, 1, "warehouse_receipt: caller is not the holder"),
+        (c.tier1, 0, "warehouse_receipt: quantity is zero"),
+        (c.tier1, 101, "warehouse_receipt: quantity exceeds holding"),
+    ]:
+        with boa.reverts(message):
+            _as(sender, c.receipts.request_release, lot, qty)
+    _as(c.tier1, c.receipts.request_release, lot, 30)
+    with boa.reverts("warehouse_receipt: release not requested by the holder"):
+        _as(c.warehouse, c.receipts.confirm_release, lot, 31, b32("ship"))
+    _as(c.warehouse, c.receipts.confirm_release, lot, 30, b32("ship"))
+    with boa.reverts("warehouse_receipt: release not requested by the holder"):
+        _as(c.warehouse, c.receipts.confirm_release, lot, 1, b32("ship"))
+    # Pledged goods stay until the pledgee releases the pledge.
+    _as(c.tier1, c.receipts.pledge, lot, c.bank, 10)
+    with boa.reverts("warehouse_receipt: receipt is pledged"):
+        _as(c.tier1, c.receipts.request_release, lot, 1)
+
+
 def test_the_warehouse_confirms_physical_release(consortium: Consortium) -> None:
     c = consortium
     lot = _issue(c)
+    _as(c.tier1, c.receipts.request_release, lot, 30)
     for sender, qty, ev, message in [
         (c.tier1, 1, b32("ship"), "warehouse_receipt: caller is not the warehouse"),
         (c.warehouse, 0, b32("ship"), "warehouse_receipt: quantity is zero"),
@@ -256,6 +283,7 @@ def test_the_warehouse_confirms_physical_release(consortium: Consortium) -> None
     ]
     r = c.receipts.receipt(lot)
     assert (r.quantity, r.released) == (70, 30)
+    _as(c.tier1, c.receipts.request_release, lot, 1)
     _as(c.tier1, c.receipts.offer, b32("s"), lot, c.tier2, b32("b"), 10, 5)
     with boa.reverts("warehouse_receipt: receipt is on sale"):
         _as(c.warehouse, c.receipts.confirm_release, lot, 1, b32("ship"))

@@ -197,7 +197,9 @@ def test_history_shows_who_held_what_from_whom(platform: Platform) -> None:
     s = _story(platform)
     _, passed, _, _ = _pass_and_pledge(s)
     history = items.item_history(uow_factory=platform.uow_factory, item_id=s.item.id)
-    assert [e["op"] for e in history] == ["issue_item", "transfer", "pledge"]
+    # The holder's pledge offer, then the bank's own acceptance.
+    assert [e["op"] for e in history] == ["issue_item", "transfer", "pledge", "accept_pledge"]
+    assert history[3]["by"] == s.org["bank"].name
     transfer = history[1]
     assert transfer["by"] == s.org["tier1"].name and transfer["to"] == s.org["tier2"].name
     assert transfer["amount"] == {"amount": "300000.00", "minor": 30_000_000, "currency": "CNY"}

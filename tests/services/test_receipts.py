@@ -51,6 +51,9 @@ def test_issue_pledge_release_and_goods_out(world: World) -> None:
             uow_factory=world.uow, receipt_id=receipt_id, quantity=40, evidence="ship-1",
             actor_id=world.id("tier1"),
         )  # fmt: skip
+    receipts.request_release(
+        uow_factory=world.uow, receipt_id=receipt_id, quantity=40, actor_id=world.id("tier1")
+    )
     receipts.confirm_release(
         uow_factory=world.uow, receipt_id=receipt_id, quantity=40, evidence="urn:epcis:ship:1",
         actor_id=world.id("warehouse"),

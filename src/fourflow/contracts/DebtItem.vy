@@ -19,19 +19,14 @@
         is FourFlow's own snekmate ERC-20, which has no transfer hooks, so no
         `@nonreentrant` lock (a storage lock under paris, which has no
         transient storage) is used.
+        Authority: items are issued only through the Issuer contract, which
+        checks the verifiers' signed report or the debtor's signed
+        confirmation; only the debtor repays and only the item's account
+        bank (named at issuance, changed by the debtor alone) attests a
+        payment, and then only while every pledge on the item is its own;
+        a pledge is the holder's offer and the bank's acceptance at the same
+        terms, with the rate capped by `max_rate_bps`.
 """
-
-
-# @dev snekmate modules: the EIP-712 domain separator (stateful, so
-# initialised here) and ECDSA recovery (stateless, used directly).
-from snekmate.utils import eip712_domain_separator as eip712
-initializes: eip712
-
-from snekmate.utils import ecdsa
-
-
-# @dev EIP-5267: clients read the signing domain from the contract.
-exports: eip712.eip712Domain
 
 
 # @dev The part of the registry the debt item consults.
@@ -116,6 +111,15 @@ struct Payout:
     amount: uint256
 
 
+# @dev A holder's pledge offer, waiting for the bank's acceptance.
+struct PledgeOffer:
+    holder: address
+    bank: address
+    principal: uint256
+    rate_bps: uint256
+    start_day: uint32
+
+
 # @dev Most holdings per item; bounds the routing loop.
 _MAX_HOLDINGS: constant(uint256) = 64
 
@@ -172,25 +176,25 @@ _KIND_CANCEL: constant(uint8) = 19
 _KIND_SET_MAX_TENOR: constant(uint8) = 20
 _KIND_SET_GRACE_DAYS: constant(uint8) = 21
 _KIND_SET_SETTLEMENT_TOKEN: constant(uint8) = 22
+_KIND_ACCEPT_PLEDGE: constant(uint8) = 23
+_KIND_SET_ACCOUNT_BANK: constant(uint8) = 24
+_KIND_SET_MAX_RATE: constant(uint8) = 25
+_KIND_SET_ISSUER: constant(uint8) = 26
+
+# @dev Largest face value (so that interest never overflows) and rate cap.
+_MAX_FACE_VALUE: constant(uint256) = 2**128
+_RATE_LIMIT_BPS: constant(uint256) = 100_000
+_DEFAULT_MAX_RATE_BPS: constant(uint256) = 10_000
 
 # @dev Simple interest: principal * rate_bps * days // (10_000 bps * 365 days).
 _BPS_DAYS: constant(uint256) = 3_650_000
 _SECONDS_PER_DAY: constant(uint256) = 86_400
-
-# @dev The EIP-712 type hash of the debtor's confirmation.
-_CONFIRMATION_TYPEHASH: constant(bytes32) = keccak256(
-    "Confirmation(bytes32 itemId,address creditor,address debtor,uint16 currency,uint256 faceValue,uint32 maturityDay,bytes32 reportHash,uint256 nonce,uint256 deadline)"
-)
-
 
 # @dev The consortium registry.
 _REGISTRY: immutable(address)
 
 # @dev Whether an operation id has been applied.
 applied: public(HashMap[bytes32, bool])
-
-# @dev The next confirmation nonce of each debtor.
-nonces: public(HashMap[address, uint256])
 
 # @dev How many items have been issued (audits compare it with the store's count).
 item_count: public(uint256)
@@ -204,6 +208,17 @@ grace_days: public(uint32)
 # @dev The settlement token for `pay_with_token` and `buy_back` (zero until set).
 settlement_token: public(address)
 
+# @dev Highest annual pledge rate a bank may accept, in basis points.
+max_rate_bps: public(uint256)
+
+# @dev The Issuer contract, the only caller of `register_issue` and `mark_confirmed`.
+issuer: public(address)
+
+# @dev The debtor's account bank named for each item: the only bank whose
+# word that a payment happened counts.
+account_bank: public(HashMap[bytes32, address])
+
+_offers: HashMap[bytes32, PledgeOffer]
 _items: HashMap[bytes32, Item]
 _holdings: HashMap[bytes32, Holding]
 _item_holdings: HashMap[bytes32, DynArray[bytes32, _MAX_HOLDINGS]]
@@ -248,6 +263,24 @@ event HoldingPledged:
     principal: uint256
     rate_bps: uint256
     start_day: uint32
+
+event PledgeOffered:
+    item_id: indexed(bytes32)
+    holding_id: indexed(bytes32)
+    bank: indexed(address)
+    principal: uint256
+    rate_bps: uint256
+    start_day: uint32
+
+event AccountBankSet:
+    item_id: indexed(bytes32)
+    bank: indexed(address)
+
+event MaxRateChanged:
+    rate_bps: uint256
+
+event IssuerSet:
+    issuer: address
 
 event PaymentRouted:
     item_id: indexed(bytes32)
@@ -356,21 +389,20 @@ event ItemCancelled:
 @deploy
 def __init__(registry: address):
     """
-    @dev Binds the contract to the consortium registry and sets the EIP-712
-         domain (`name="FourFlow DebtItem"`, `version="1"`).
+    @dev Binds the contract to the consortium registry.
     @param registry The registry's address.
     """
-    eip712.__init__("FourFlow DebtItem", "1")
     _REGISTRY = registry
+    self.max_rate_bps = _DEFAULT_MAX_RATE_BPS
     self.max_tenor_days = _DEFAULT_MAX_TENOR_DAYS
     self.grace_days = _DEFAULT_GRACE_DAYS
 
 
 @external
-def issue(
-    op_id: bytes32,
+def register_issue(
     item_id: bytes32,
     holding_id: bytes32,
+    creditor: address,
     debtor: address,
     currency: uint16,
     face_value: uint256,
@@ -379,26 +411,37 @@ def issue(
     asset_type: uint8,
     trade_hash: bytes32,
     report_hash: bytes32,
+    basis: uint8,
+    account_bank: address,
 ):
     """
-    @notice Issues a debt item on the verified four flows (basis `verified`).
-            The caller is the creditor and receives the first holding.
-    @param op_id The operation id; an id is applied at most once.
+    @notice Records an item the Issuer has checked (the verifiers' report or
+            the debtor's confirmation) and the creditor's first holding.
+            Issuer only.
     @param item_id The item id (keccak256 of FourFlow's item id).
     @param holding_id The id of the creditor's first holding.
-    @param debtor The debtor's account (an active member, not the caller).
+    @param creditor The creditor (the account that called the Issuer).
+    @param debtor The debtor's account (an active member, not the creditor).
     @param currency ISO 4217 numeric currency code (156 = CNY).
-    @param face_value Face value in minor units; not zero.
+    @param face_value Face value in minor units; not zero, below 2**128.
     @param issue_day Issue day number; not in the future.
     @param maturity_day Maturity day number; after `issue_day`.
     @param asset_type 1 receivable, 2 contract right.
     @param trade_hash Hash of the verified trade.
     @param report_hash Hash of the verification report; not zero.
+    @param basis 1 verified, 2 confirmed.
+    @param account_bank The debtor's account bank: an active bank.
     """
-    self._apply(op_id, _KIND_ISSUE)
+    if msg.sender != self.issuer or msg.sender == empty(address):
+        self._fail("debt_item: caller is not the issuer")
+    if staticcall IRegistry(_REGISTRY).paused():
+        self._fail("debt_item: paused")
+    if not self._is_bank(account_bank):
+        self._fail("debt_item: account bank is not a bank")
     self._issue(
         item_id,
         holding_id,
+        creditor,
         debtor,
         currency,
         face_value,
@@ -407,69 +450,53 @@ def issue(
         asset_type,
         trade_hash,
         report_hash,
-        _BASIS_VERIFIED,
+        basis,
     )
+    self.account_bank[item_id] = account_bank
+    log AccountBankSet(item_id=item_id, bank=account_bank)
 
 
 @external
-def issue_confirmed(
-    op_id: bytes32,
-    item_id: bytes32,
-    holding_id: bytes32,
-    debtor: address,
-    currency: uint16,
-    face_value: uint256,
-    issue_day: uint32,
-    maturity_day: uint32,
-    asset_type: uint8,
-    trade_hash: bytes32,
-    report_hash: bytes32,
-    nonce: uint256,
-    deadline: uint256,
-    signature: Bytes[65],
-):
+def mark_confirmed(item_id: bytes32, nonce: uint256):
     """
-    @notice Issues a debt item the debtor confirmed (basis `confirmed`): as
-            `issue`, with the debtor's EIP-712 signature of `Confirmation`.
+    @notice Records the debtor's confirmation the Issuer has checked: the
+            item's basis becomes `confirmed`. Issuer only.
+    @param item_id The item.
+    @param nonce The debtor's confirmation nonce used.
+    """
+    if msg.sender != self.issuer or msg.sender == empty(address):
+        self._fail("debt_item: caller is not the issuer")
+    if staticcall IRegistry(_REGISTRY).paused():
+        self._fail("debt_item: paused")
+    it: Item = self._existing(item_id)
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if it.basis == _BASIS_CONFIRMED:
+        self._fail("debt_item: already confirmed")
+    if self._lives[item_id].disputed:
+        self._fail("debt_item: item is disputed")
+    self._items[item_id].basis = _BASIS_CONFIRMED
+    log ItemConfirmed(item_id=item_id, debtor=it.debtor, nonce=nonce)
+
+
+@external
+def set_account_bank(op_id: bytes32, item_id: bytes32, bank: address):
+    """
+    @notice The debtor names another account bank for its item (it moved
+            its account); only the debtor's own transaction changes it.
     @param op_id The operation id; an id is applied at most once.
-    @param item_id The item id (keccak256 of FourFlow's item id).
-    @param holding_id The id of the creditor's first holding.
-    @param debtor The debtor's account (an active member, not the caller).
-    @param currency ISO 4217 numeric currency code (156 = CNY).
-    @param face_value Face value in minor units; not zero.
-    @param issue_day Issue day number; not in the future.
-    @param maturity_day Maturity day number; after `issue_day`.
-    @param asset_type 1 receivable, 2 contract right.
-    @param trade_hash Hash of the verified trade.
-    @param report_hash Hash of the verification report; not zero.
-    @param nonce The debtor's current confirmation nonce (`nonces(debtor)`).
-    @param deadline Last timestamp (seconds) at which the confirmation is valid.
-    @param signature The debtor's 65-byte (r, s, v) EIP-712 signature.
+    @param item_id The item.
+    @param bank The new account bank: an active bank.
     """
-    self._apply(op_id, _KIND_ISSUE_CONFIRMED)
-    self._issue(
-        item_id,
-        holding_id,
-        debtor,
-        currency,
-        face_value,
-        issue_day,
-        maturity_day,
-        asset_type,
-        trade_hash,
-        report_hash,
-        _BASIS_CONFIRMED,
-    )
-    if block.timestamp > deadline:
-        self._fail("debt_item: confirmation expired")
-    if nonce != self.nonces[debtor]:
-        self._fail("debt_item: bad nonce")
-    digest: bytes32 = self._confirmation_digest(
-        item_id, msg.sender, debtor, currency, face_value, maturity_day, report_hash, nonce, deadline
-    )
-    if self._signer_of(digest, signature) != debtor:
-        self._fail("debt_item: invalid confirmation signature")
-    self.nonces[debtor] = nonce + 1
+    self._apply(op_id, _KIND_SET_ACCOUNT_BANK)
+    it: Item = self._existing(item_id)
+    self._check_debtor(it.debtor)
+    if it.state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if not self._is_bank(bank):
+        self._fail("debt_item: account bank is not a bank")
+    self.account_bank[item_id] = bank
+    log AccountBankSet(item_id=item_id, bank=bank)
 
 
 @external
@@ -527,44 +554,25 @@ def pledge(
     start_day: uint32,
 ):
     """
-    @notice Pledges the caller's whole holding to `bank` for `principal` at a
-            simple annual rate of `rate_bps`, accruing from `start_day`. The
-            holding is locked until the bank is paid in full.
+    @notice The holder offers its whole holding to `bank` as a pledge for
+            `principal` at a simple annual rate of `rate_bps`, accruing from
+            `start_day`. Nothing is pledged until the bank accepts the same
+            terms (`accept_pledge`); a new offer replaces an earlier one.
     @param op_id The operation id; an id is applied at most once.
-    @param holding_id The holding to pledge; not already pledged.
-    @param bank The pledgee: an active member with the bank role.
+    @param holding_id The holding offered; not pledged.
+    @param bank The bank offered the pledge: an active member with the bank role.
     @param principal Minor units lent; not zero and at most the outstanding.
-    @param rate_bps Annual simple interest rate in basis points.
+    @param rate_bps Annual simple interest rate in basis points; at most `max_rate_bps`.
     @param start_day Day number from which interest accrues; not in the future.
     """
     self._apply(op_id, _KIND_PLEDGE)
     h: Holding = self._holdings[holding_id]
     self._check_holder(h)
-    if self._is_pledged(h):
-        self._fail("debt_item: holding is pledged")
-    self._check_unfrozen(holding_id, h.item_id)
-    state: uint8 = self._items[h.item_id].state
-    if state == _STATE_SETTLED:
-        self._fail("debt_item: item is settled")
-    if state == _STATE_DEFAULTED:
-        self._fail("debt_item: item is defaulted")
-    if state == _STATE_CANCELLED:
-        self._fail("debt_item: item is cancelled")
-    if not self._is_bank(bank):
-        self._fail("debt_item: pledgee is not a bank")
-    if principal == 0:
-        self._fail("debt_item: principal is zero")
-    if principal > h.outstanding:
-        self._fail("debt_item: principal exceeds outstanding")
-    if convert(start_day, uint256) > self._today():
-        self._fail("debt_item: start date in the future")
-    h.pledge_bank = bank
-    h.pledge_principal = principal
-    h.pledge_interest = 0
-    h.pledge_rate_bps = rate_bps
-    h.pledge_accrued_to = start_day
-    self._holdings[holding_id] = h
-    log HoldingPledged(
+    self._check_pledgeable(holding_id, h, bank, principal, rate_bps, start_day)
+    self._offers[holding_id] = PledgeOffer(
+        holder=msg.sender, bank=bank, principal=principal, rate_bps=rate_bps, start_day=start_day
+    )
+    log PledgeOffered(
         item_id=h.item_id,
         holding_id=holding_id,
         bank=bank,
@@ -575,12 +583,50 @@ def pledge(
 
 
 @external
+def accept_pledge(op_id: bytes32, holding_id: bytes32, principal: uint256, rate_bps: uint256):
+    """
+    @notice The bank accepts the holder's pledge offer at the terms it set:
+            the holding is pledged and locked until the bank is paid in full
+            or releases it.
+    @param op_id The operation id; an id is applied at most once.
+    @param holding_id The holding offered.
+    @param principal The principal the bank lends; must equal the offer's.
+    @param rate_bps The bank's rate; must equal the offer's.
+    """
+    self._apply(op_id, _KIND_ACCEPT_PLEDGE)
+    o: PledgeOffer = self._offers[holding_id]
+    if o.bank != msg.sender or msg.sender == empty(address):
+        self._fail("debt_item: caller is not the offered bank")
+    if o.principal != principal or o.rate_bps != rate_bps:
+        self._fail("debt_item: terms differ from the offer")
+    h: Holding = self._holdings[holding_id]
+    if h.holder != o.holder or not self._is_member(o.holder):
+        self._fail("debt_item: holder changed")
+    self._check_pledgeable(holding_id, h, msg.sender, principal, rate_bps, o.start_day)
+    self._offers[holding_id] = empty(PledgeOffer)
+    h.pledge_bank = msg.sender
+    h.pledge_principal = principal
+    h.pledge_interest = 0
+    h.pledge_rate_bps = rate_bps
+    h.pledge_accrued_to = o.start_day
+    self._holdings[holding_id] = h
+    log HoldingPledged(
+        item_id=h.item_id,
+        holding_id=holding_id,
+        bank=msg.sender,
+        principal=principal,
+        rate_bps=rate_bps,
+        start_day=o.start_day,
+    )
+
+
+@external
 def repay(op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32):
     """
     @notice Records the debtor's payment of `amount` with value day
             `value_day` and routes it over the item's open holdings (see the
             contract notice); emits one `PaymentRouted` per non-zero part.
-    @dev The caller is the debtor, or an active bank attesting a payment it saw.
+    @dev The debtor only (a bank's word goes through `attest_payment`).
     @param op_id The operation id; an id is applied at most once.
     @param item_id The item repaid.
     @param amount Minor units; not zero and at most the item's outstanding.
@@ -589,8 +635,7 @@ def repay(op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32):
     """
     self._apply(op_id, _KIND_REPAY)
     it: Item = self._existing(item_id)
-    if not (msg.sender == it.debtor or self._is_bank(msg.sender)):
-        self._fail("debt_item: caller may not repay")
+    self._check_debtor(it.debtor)
     self._record_payment(item_id, it, amount, value_day)
 
 
@@ -643,50 +688,36 @@ def set_settlement_token(op_id: bytes32, token: address):
 
 
 @external
-def confirm(op_id: bytes32, item_id: bytes32, nonce: uint256, deadline: uint256, signature: Bytes[65]):
+def set_max_rate(op_id: bytes32, rate_bps: uint256):
     """
-    @notice Upgrades an item issued on the evidence alone to basis
-            `confirmed` with the debtor's EIP-712 `Confirmation` of the
-            item's stored terms (creditor = the item's creditor).
-    @dev Anyone may submit the signature: it binds the item, both parties,
-         the terms, the debtor's nonce and a deadline, so a front-runner can
-         only bring about the very confirmation the debtor signed.
+    @notice Sets the highest annual rate a pledge may carry. Operator (the
+            registry's owner: governance) only.
     @param op_id The operation id; an id is applied at most once.
-    @param item_id The item confirmed.
-    @param nonce The debtor's current confirmation nonce (`nonces(debtor)`).
-    @param deadline Last timestamp (seconds) at which the confirmation is valid.
-    @param signature The debtor's 65-byte (r, s, v) EIP-712 signature.
+    @param rate_bps The cap in basis points; at most 100,000 (1,000 %).
     """
-    self._apply(op_id, _KIND_CONFIRM)
-    it: Item = self._existing(item_id)
-    if not self._is_member(msg.sender):
-        self._fail("debt_item: caller is not a member")
-    if it.state != _STATE_ACTIVE:
-        self._fail("debt_item: item is not active")
-    if it.basis == _BASIS_CONFIRMED:
-        self._fail("debt_item: already confirmed")
-    if self._lives[item_id].disputed:
-        self._fail("debt_item: item is disputed")
-    if block.timestamp > deadline:
-        self._fail("debt_item: confirmation expired")
-    if nonce != self.nonces[it.debtor]:
-        self._fail("debt_item: bad nonce")
-    digest: bytes32 = self._confirmation_digest(
-        item_id,
-        it.creditor,
-        it.debtor,
-        it.currency,
-        it.face_value,
-        it.maturity_day,
-        it.report_hash,
-        nonce,
-        deadline,
-    )
-    if self._signer_of(digest, signature) != it.debtor:
-        self._fail("debt_item: invalid confirmation signature")
-    self.nonces[it.debtor] = nonce + 1
-    self._items[item_id].basis = _BASIS_CONFIRMED
-    log ItemConfirmed(item_id=item_id, debtor=it.debtor, nonce=nonce)
+    self._apply(op_id, _KIND_SET_MAX_RATE)
+    self._check_operator()
+    if rate_bps > _RATE_LIMIT_BPS:
+        self._fail("debt_item: rate cap too high")
+    self.max_rate_bps = rate_bps
+    log MaxRateChanged(rate_bps=rate_bps)
+
+
+@external
+def set_issuer(op_id: bytes32, issuer: address):
+    """
+    @notice Sets, once, the Issuer contract. Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param issuer The Issuer contract.
+    """
+    self._apply(op_id, _KIND_SET_ISSUER)
+    self._check_operator()
+    if issuer == empty(address):
+        self._fail("debt_item: zero address")
+    if self.issuer != empty(address):
+        self._fail("debt_item: issuer already set")
+    self.issuer = issuer
+    log IssuerSet(issuer=issuer)
 
 
 @external
@@ -880,9 +911,12 @@ def attest_payment(
     op_id: bytes32, item_id: bytes32, amount: uint256, value_day: uint32, bank_reference: bytes32
 ):
     """
-    @notice The debtor's account bank attests a payment it saw; routed as
-            `repay`. The `PaymentRouted` events are the routing instructions
-            the banks execute off chain.
+    @notice The item's account bank attests a payment it saw on the
+            debtor's account; routed as `repay`. Refused while any open
+            holding is pledged to another bank: that pledgee is paid in
+            tokens, or acknowledges its payment by releasing its pledge. The
+            `PaymentRouted` events are the routing instructions the banks
+            execute off chain.
     @param op_id The operation id; an id is applied at most once.
     @param item_id The item paid.
     @param amount Minor units; not zero and at most the item's outstanding.
@@ -891,8 +925,12 @@ def attest_payment(
     """
     self._apply(op_id, _KIND_ATTEST_PAYMENT)
     it: Item = self._existing(item_id)
-    if not self._is_bank(msg.sender):
-        self._fail("debt_item: caller is not a bank")
+    if not (msg.sender == self.account_bank[item_id] and self._is_bank(msg.sender)):
+        self._fail("debt_item: caller is not the account bank")
+    for hid: bytes32 in self._item_holdings[item_id]:
+        h: Holding = self._holdings[hid]
+        if h.outstanding != 0 and self._is_pledged(h) and h.pledge_bank != msg.sender:
+            self._fail("debt_item: pledged to another bank")
     if bank_reference == empty(bytes32):
         self._fail("debt_item: no bank reference")
     self._record_payment(item_id, it, amount, value_day)
@@ -1085,43 +1123,13 @@ def item_holdings(item_id: bytes32) -> DynArray[bytes32, _MAX_HOLDINGS]:
 
 @external
 @view
-def domain_separator() -> bytes32:
+def pledge_offer(holding_id: bytes32) -> PledgeOffer:
     """
-    @notice The EIP-712 domain separator of this contract on this chain.
-    @return bytes32 The domain separator.
+    @notice The holder's pledge offer waiting for its bank (all zero if none).
+    @param holding_id The holding id.
+    @return PledgeOffer The offer.
     """
-    return eip712._domain_separator_v4()
-
-
-@external
-@view
-def confirmation_digest(
-    item_id: bytes32,
-    creditor: address,
-    debtor: address,
-    currency: uint16,
-    face_value: uint256,
-    maturity_day: uint32,
-    report_hash: bytes32,
-    nonce: uint256,
-    deadline: uint256,
-) -> bytes32:
-    """
-    @notice The EIP-712 digest a debtor signs to confirm an item.
-    @param item_id The item id.
-    @param creditor The creditor (the account that will call `issue_confirmed`).
-    @param debtor The debtor (the signer).
-    @param currency ISO 4217 numeric currency code.
-    @param face_value Face value in minor units.
-    @param maturity_day Maturity day number.
-    @param report_hash Hash of the verification report.
-    @param nonce The debtor's confirmation nonce.
-    @param deadline Last timestamp (seconds) at which the confirmation is valid.
-    @return bytes32 The digest.
-    """
-    return self._confirmation_digest(
-        item_id, creditor, debtor, currency, face_value, maturity_day, report_hash, nonce, deadline
-    )
+    return self._offers[holding_id]
 
 
 @external
@@ -1382,6 +1390,7 @@ def _record_payment(
 def _issue(
     item_id: bytes32,
     holding_id: bytes32,
+    creditor: address,
     debtor: address,
     currency: uint16,
     face_value: uint256,
@@ -1395,11 +1404,11 @@ def _issue(
     """
     @dev Checks and records a new item and the creditor's first holding.
     """
-    if not self._is_member(msg.sender):
+    if not self._is_member(creditor):
         self._fail("debt_item: caller is not a member")
     if not self._is_member(debtor):
         self._fail("debt_item: debtor is not a member")
-    if debtor == msg.sender:
+    if debtor == creditor:
         self._fail("debt_item: debtor is the creditor")
     if self._items[item_id].state != 0:
         self._fail("debt_item: item exists")
@@ -1407,6 +1416,8 @@ def _issue(
         self._fail("debt_item: holding exists")
     if face_value == 0:
         self._fail("debt_item: face value is zero")
+    if face_value >= _MAX_FACE_VALUE:
+        self._fail("debt_item: face value too large")
     if maturity_day <= issue_day:
         self._fail("debt_item: maturity before issue")
     if maturity_day - issue_day > self.max_tenor_days:
@@ -1421,7 +1432,7 @@ def _issue(
         self._fail("debt_item: bad asset type")
     self._items[item_id] = Item(
         debtor=debtor,
-        creditor=msg.sender,
+        creditor=creditor,
         currency=currency,
         face_value=face_value,
         paid=0,
@@ -1438,14 +1449,14 @@ def _issue(
     log ItemIssued(
         item_id=item_id,
         debtor=debtor,
-        creditor=msg.sender,
+        creditor=creditor,
         face_value=face_value,
         currency=currency,
         maturity_day=maturity_day,
         basis=basis,
         report_hash=report_hash,
     )
-    self._create_holding(item_id, holding_id, msg.sender, face_value, empty(bytes32))
+    self._create_holding(item_id, holding_id, creditor, face_value, empty(bytes32))
 
 
 @internal
@@ -1457,6 +1468,31 @@ def _check_holder(h: Holding):
         self._fail("debt_item: caller is not the holder")
     if not self._is_member(msg.sender):
         self._fail("debt_item: caller is not a member")
+
+
+@internal
+def _check_pledgeable(
+    holding_id: bytes32, h: Holding, bank: address, principal: uint256, rate_bps: uint256, start_day: uint32
+):
+    """
+    @dev Checks shared by the pledge offer and its acceptance.
+    """
+    if self._is_pledged(h):
+        self._fail("debt_item: holding is pledged")
+    self._check_unfrozen(holding_id, h.item_id)
+    state: uint8 = self._items[h.item_id].state
+    if state != _STATE_ACTIVE:
+        self._fail("debt_item: item is not active")
+    if not self._is_bank(bank):
+        self._fail("debt_item: pledgee is not a bank")
+    if principal == 0:
+        self._fail("debt_item: principal is zero")
+    if principal > h.outstanding:
+        self._fail("debt_item: principal exceeds outstanding")
+    if rate_bps > self.max_rate_bps:
+        self._fail("debt_item: rate exceeds the cap")
+    if convert(start_day, uint256) > self._today():
+        self._fail("debt_item: start date in the future")
 
 
 @internal
@@ -1629,53 +1665,3 @@ def _today() -> uint256:
     @dev The current day number.
     """
     return block.timestamp // _SECONDS_PER_DAY
-
-
-@internal
-@view
-def _confirmation_digest(
-    item_id: bytes32,
-    creditor: address,
-    debtor: address,
-    currency: uint16,
-    face_value: uint256,
-    maturity_day: uint32,
-    report_hash: bytes32,
-    nonce: uint256,
-    deadline: uint256,
-) -> bytes32:
-    """
-    @dev The EIP-712 digest of a `Confirmation`.
-    """
-    struct_hash: bytes32 = keccak256(
-        abi_encode(
-            _CONFIRMATION_TYPEHASH,
-            item_id,
-            creditor,
-            debtor,
-            currency,
-            face_value,
-            maturity_day,
-            report_hash,
-            nonce,
-            deadline,
-        )
-    )
-    return eip712._hash_typed_data_v4(struct_hash)
-
-
-@internal
-@pure
-def _signer_of(digest: bytes32, signature: Bytes[65]) -> address:
-    """
-    @dev The signer of `digest`, or zero for a malformed signature. Checks
-         what `ecdsa` would revert on (length, `v`, high `s`) first so that
-         a malformed signature fails with this contract's own message.
-    """
-    if len(signature) != 65:
-        return empty(address)
-    v: uint256 = convert(slice(signature, 64, 1), uint256)
-    s: uint256 = extract32(signature, 32, output_type=uint256)
-    if (v != 27 and v != 28) or s > ecdsa._MALLEABILITY_THRESHOLD:
-        return empty(address)
-    return ecdsa._recover_sig(digest, signature)

@@ -4,8 +4,9 @@
 @title FourFlow notary: document fingerprints and batch anchors
 @custom:contract-name notary
 @license Apache-2.0
-@notice Records who first registered a document fingerprint and anchors the
-        Merkle roots of document batches. Writers must be active members of
+@notice Records which members registered each document fingerprint (per
+        submitter, so nobody can squat another member's fingerprint) and
+        anchors the Merkle roots of document batches. Writers must be active members of
         the consortium registry, and nothing is written while the registry is
         paused. The contract holds no value and its only external calls are
         `view` calls to the registry, so reentrancy is not a concern and no
@@ -41,8 +42,12 @@ _REGISTRY: immutable(address)
 # @dev Whether an operation id has been applied.
 applied: public(HashMap[bytes32, bool])
 
-# @dev Who registered a fingerprint (zero if nobody has).
+# @dev Who registered a fingerprint first (zero if nobody has). Informational
+# only: being first gives no rights and blocks nobody.
 fingerprint_owner: public(HashMap[bytes32, address])
+
+# @dev Whether a submitter registered a fingerprint.
+registered: public(HashMap[address, HashMap[bytes32, bool]])
 
 # @dev The batch a root was first anchored as.
 batch_of_root: public(HashMap[bytes32, bytes32])
@@ -77,17 +82,22 @@ def __init__(registry: address):
 @external
 def register(op_id: bytes32, fingerprints: DynArray[bytes32, _MAX_BATCH]):
     """
-    @notice Registers document fingerprints for the caller, all or nothing:
-            the call reverts if any fingerprint was registered before or
-            appears twice in the list.
+    @notice Registers document fingerprints for the caller. Each fingerprint
+            is registered per submitter: one the caller registered before (or
+            that appears twice in the list) is skipped, and one another member
+            registered first does not stop the caller's registration, so no
+            fingerprint can make a batch revert.
     @param op_id The operation id; an id is applied at most once.
     @param fingerprints The fingerprints (SHA-256 of canonical documents).
     """
     self._apply(op_id, _KIND_REGISTER)
     assert len(fingerprints) != 0, "notary: empty batch"
     for fp: bytes32 in fingerprints:
-        assert self.fingerprint_owner[fp] == empty(address), "notary: fingerprint already registered"
-        self.fingerprint_owner[fp] = msg.sender
+        if self.registered[msg.sender][fp]:
+            continue
+        self.registered[msg.sender][fp] = True
+        if self.fingerprint_owner[fp] == empty(address):
+            self.fingerprint_owner[fp] = msg.sender
         log FingerprintRegistered(fingerprint=fp, submitter=msg.sender)
 
 

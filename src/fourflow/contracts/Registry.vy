@@ -6,24 +6,30 @@
 @license Apache-2.0
 @notice Admits consortium members, records their organisation id and role bits,
         suspends and reinstates them, and holds the consortium-wide pause switch
-        that Notary and DebtItem consult before every write. The deployer is the
-        operator (snekmate `ownable`; `owner()` is the operator).
+        that every other contract consults before every write. The deployer
+        owns it while it admits the founding members, then hands ownership to
+        the consortium's Governance contract (`transfer_ownership`): from then
+        on admitting, changing roles, suspending and pausing need a threshold
+        of the council's votes. A guardian named by governance may pause at
+        once, but its pause lapses after `GUARDIAN_PAUSE_SECONDS` unless
+        governance ratifies it with `pause`, and it is spent until governance
+        names a guardian again.
         The contract holds no value and makes no external calls, so reentrancy
         is not a concern and no `@nonreentrant` lock (which would need storage
         locks under paris, which has no transient storage) is used.
 """
 
 
-# @dev snekmate modules: `ownable` makes the deployer the operator,
-# `pausable` is the consortium-wide emergency stop.
+# @dev snekmate `ownable`: the deployer, then the Governance contract.
 from snekmate.auth import ownable
 initializes: ownable
 
-from snekmate.utils import pausable
-initializes: pausable
+
+exports: (ownable.owner, ownable.transfer_ownership)
 
 
-exports: (ownable.owner, ownable.transfer_ownership, pausable.paused)
+# @dev How long a guardian's emergency pause lasts unless ratified.
+GUARDIAN_PAUSE_SECONDS: public(constant(uint256)) = 3 * 86_400
 
 
 # @dev A consortium member as the registry records it.
@@ -49,6 +55,16 @@ member_count: public(uint256)
 
 _members: HashMap[address, Member]
 
+# @dev The pause the owner (governance) set or ratified.
+_paused: bool
+
+# @dev Who may pause at once (zero: nobody), and whether its one pause is unspent.
+guardian: public(address)
+guardian_armed: public(bool)
+
+# @dev End (timestamp, exclusive) of the guardian's pause.
+guardian_pause_until: public(uint256)
+
 
 event OperationApplied:
     op_id: indexed(bytes32)
@@ -69,6 +85,16 @@ event MemberSuspended:
 event MemberReinstated:
     member: indexed(address)
 
+event Paused:
+    by: indexed(address)
+    until: uint256
+
+event Unpaused:
+    by: indexed(address)
+
+event GuardianSet:
+    guardian: indexed(address)
+
 
 @deploy
 def __init__():
@@ -76,14 +102,14 @@ def __init__():
     @dev The deployer becomes the operator; the registry starts unpaused.
     """
     ownable.__init__()
-    pausable.__init__()
 
 
 @external
 def admit(op_id: bytes32, member: address, org_id: bytes32, roles: uint256):
     """
     @notice Admits `member` as an active consortium member of organisation
-            `org_id` holding the role bits `roles`. Operator only.
+            `org_id` holding the role bits `roles`. Owner only (the deployer
+            for the founding members, then governance).
     @param op_id The operation id; an id is applied at most once.
     @param member The member's chain account.
     @param org_id The member's organisation id (keccak256 of FourFlow's id).
@@ -102,7 +128,7 @@ def admit(op_id: bytes32, member: address, org_id: bytes32, roles: uint256):
 @external
 def set_roles(op_id: bytes32, member: address, roles: uint256):
     """
-    @notice Replaces the role bits of an admitted member. Operator only.
+    @notice Replaces the role bits of an admitted member. Owner (governance) only.
     @param op_id The operation id; an id is applied at most once.
     @param member The member's chain account.
     @param roles The new role bits; must not be empty.
@@ -119,7 +145,7 @@ def set_roles(op_id: bytes32, member: address, roles: uint256):
 def suspend(op_id: bytes32, member: address):
     """
     @notice Suspends an admitted member: it stops being a member for
-            `is_member` and `has_role` until reinstated. Operator only.
+            `is_member` and `has_role` until reinstated. Owner (governance) only.
     @param op_id The operation id; an id is applied at most once.
     @param member The member's chain account.
     """
@@ -133,7 +159,7 @@ def suspend(op_id: bytes32, member: address):
 @external
 def reinstate(op_id: bytes32, member: address):
     """
-    @notice Reinstates a suspended member. Operator only.
+    @notice Reinstates a suspended member. Owner (governance) only.
     @param op_id The operation id; an id is applied at most once.
     @param member The member's chain account.
     """
@@ -147,22 +173,64 @@ def reinstate(op_id: bytes32, member: address):
 @external
 def pause():
     """
-    @notice Pauses the consortium: Notary and DebtItem refuse writes while
-            paused. Operator only; reverts with "pausable: contract is paused"
-            when already paused.
+    @notice Pauses the consortium (or ratifies the guardian's pause, which
+            then no longer lapses): every contract refuses writes while
+            paused. Owner (governance) only.
     """
     ownable._check_owner()
-    pausable._pause()
+    assert not self._paused, "registry: already paused"
+    self._paused = True
+    log Paused(by=msg.sender, until=max_value(uint256))
 
 
 @external
 def unpause():
     """
-    @notice Lifts the pause. Operator only; reverts with
-            "pausable: contract is not paused" when not paused.
+    @notice Lifts the pause, the guardian's included. Owner (governance) only.
     """
     ownable._check_owner()
-    pausable._unpause()
+    assert self._paused or block.timestamp < self.guardian_pause_until, "registry: not paused"
+    self._paused = False
+    self.guardian_pause_until = 0
+    log Unpaused(by=msg.sender)
+
+
+@external
+def set_guardian(guardian: address):
+    """
+    @notice Names the guardian and arms its one emergency pause. Owner
+            (governance) only; zero removes the guardian.
+    @param guardian The guardian's account.
+    """
+    ownable._check_owner()
+    self.guardian = guardian
+    self.guardian_armed = guardian != empty(address)
+    log GuardianSet(guardian=guardian)
+
+
+@external
+def guardian_pause():
+    """
+    @notice The guardian pauses the consortium for `GUARDIAN_PAUSE_SECONDS`;
+            the pause lapses unless governance ratifies it with `pause`. The
+            guardian's pause is spent until governance names it again.
+    """
+    assert msg.sender == self.guardian and self.guardian_armed, "registry: caller is not the guardian"
+    self.guardian_armed = False
+    until: uint256 = block.timestamp + GUARDIAN_PAUSE_SECONDS
+    self.guardian_pause_until = until
+    log Paused(by=msg.sender, until=until)
+
+
+@external
+@view
+def paused() -> bool:
+    """
+    @notice Whether the consortium is paused (by governance, or by the
+            guardian within its window).
+    @return bool True while paused.
+    """
+    return self._paused or block.timestamp < self.guardian_pause_until
 
 
 @external

@@ -6,7 +6,9 @@
 @license Apache-2.0
 @notice An ERC-20 token for one currency, each unit a claim on a deposit
         held by the member bank that minted it. Only active member banks
-        mint (against deposits they hold) and burn (on redemption); the
+        mint, each against a deposit it attests (its reference, used once)
+        and within the cap the owner (the consortium's Governance) set for
+        it, and burn (on redemption); the
         token records each bank's issuance and burns, so that
         `totalSupply == sum(issued) - sum(burned)`. Tokens move only between
         active consortium members and not while the consortium is paused.
@@ -24,8 +26,11 @@ initializes: erc20[ownable := ownable]
 
 
 # @dev The ERC-20 views come from snekmate; the writes are this contract's
-# own so that they consult the registry first.
+# own so that they consult the registry first. The owner (the deployer, then
+# Governance) sets the banks' mint caps.
 exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
     erc20.name,
     erc20.symbol,
     erc20.decimals,
@@ -48,6 +53,7 @@ _ROLE_BANK: constant(uint256) = 32
 # @dev `OperationApplied` kinds.
 _KIND_MINT: constant(uint8) = 1
 _KIND_BURN: constant(uint8) = 2
+_KIND_SET_MINT_CAP: constant(uint8) = 3
 
 
 # @dev The consortium registry.
@@ -65,6 +71,12 @@ issued: public(HashMap[address, uint256])
 # @dev Tokens each bank has burned.
 burned: public(HashMap[address, uint256])
 
+# @dev Most tokens a bank may have outstanding (issued less burned).
+mint_cap: public(HashMap[address, uint256])
+
+# @dev Deposit references each bank has minted against.
+deposit_used: public(HashMap[address, HashMap[bytes32, bool]])
+
 
 event OperationApplied:
     op_id: indexed(bytes32)
@@ -74,6 +86,11 @@ event Minted:
     bank: indexed(address)
     to: indexed(address)
     amount: uint256
+    deposit_ref: bytes32
+
+event MintCapSet:
+    bank: indexed(address)
+    cap: uint256
 
 event Burned:
     bank: indexed(address)
@@ -144,21 +161,42 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 
 @external
-def mint(op_id: bytes32, to: address, amount: uint256):
+def mint(op_id: bytes32, to: address, amount: uint256, deposit_ref: bytes32):
     """
-    @notice A member bank mints `amount` tokens to `to` against deposits it
-            holds for `to`.
+    @notice A member bank mints `amount` tokens to `to` against the deposit
+            `deposit_ref` it holds for `to`, within its mint cap.
     @param op_id The operation id; an id is applied at most once.
     @param to The recipient: an active member.
     @param amount The amount in minor units; not zero.
+    @param deposit_ref The bank's reference of the deposit; not zero, used once.
     """
     self._apply(op_id, _KIND_MINT)
     assert staticcall IRegistry(_REGISTRY).has_role(msg.sender, _ROLE_BANK), "settlement_token: caller is not a bank"
     assert staticcall IRegistry(_REGISTRY).is_member(to), "settlement_token: recipient is not a member"
     assert amount != 0, "settlement_token: amount is zero"
-    self.issued[msg.sender] += amount
+    assert deposit_ref != empty(bytes32), "settlement_token: no deposit reference"
+    assert not self.deposit_used[msg.sender][deposit_ref], "settlement_token: deposit already minted"
+    issued: uint256 = self.issued[msg.sender] + amount
+    assert issued - self.burned[msg.sender] <= self.mint_cap[msg.sender], "settlement_token: mint cap exceeded"
+    self.deposit_used[msg.sender][deposit_ref] = True
+    self.issued[msg.sender] = issued
     erc20._mint(to, amount)
-    log Minted(bank=msg.sender, to=to, amount=amount)
+    log Minted(bank=msg.sender, to=to, amount=amount, deposit_ref=deposit_ref)
+
+
+@external
+def set_mint_cap(op_id: bytes32, bank: address, cap: uint256):
+    """
+    @notice Sets the most tokens `bank` may have outstanding. Owner
+            (governance) only; a cap below the outstanding stops new mints.
+    @param op_id The operation id; an id is applied at most once.
+    @param bank The bank.
+    @param cap The cap in minor units.
+    """
+    self._apply(op_id, _KIND_SET_MINT_CAP)
+    ownable._check_owner()
+    self.mint_cap[bank] = cap
+    log MintCapSet(bank=bank, cap=cap)
 
 
 @external

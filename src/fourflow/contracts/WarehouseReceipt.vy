@@ -78,6 +78,7 @@ _KIND_OFFER: constant(uint8) = 5
 _KIND_PAY: constant(uint8) = 6
 _KIND_CLOSE_SALE: constant(uint8) = 7
 _KIND_CONFIRM_RELEASE: constant(uint8) = 8
+_KIND_REQUEST_RELEASE: constant(uint8) = 9
 
 
 # @dev The consortium registry.
@@ -91,6 +92,16 @@ applied: public(HashMap[bytes32, bool])
 
 _receipts: HashMap[bytes32, Receipt]
 _sales: HashMap[bytes32, Sale]
+
+
+# @dev Quantity the holder asked the warehouse to release, not yet released.
+release_requested: public(HashMap[bytes32, uint256])
+
+
+event ReleaseRequested:
+    receipt_id: indexed(bytes32)
+    holder: indexed(address)
+    quantity: uint256
 
 
 event OperationApplied:
@@ -395,10 +406,32 @@ def close_sale(op_id: bytes32, sale_id: bytes32):
 
 
 @external
+def request_release(op_id: bytes32, receipt_id: bytes32, quantity: uint256):
+    """
+    @notice The holder asks the warehouse to release `quantity` of its goods;
+            the warehouse releases no more than the holder asked for. A
+            pledged receipt's goods stay until the pledgee releases the
+            pledge (its consent).
+    @param op_id The operation id; an id is applied at most once.
+    @param receipt_id The receipt; not pledged, not on sale.
+    @param quantity Quantity to release; not zero, at most the receipt's quantity.
+    """
+    self._apply(op_id, _KIND_REQUEST_RELEASE)
+    r: Receipt = self._receipts[receipt_id]
+    self._check_holder(r)
+    self._check_free(r)
+    assert quantity != 0, "warehouse_receipt: quantity is zero"
+    assert quantity <= r.quantity, "warehouse_receipt: quantity exceeds holding"
+    self.release_requested[receipt_id] = quantity
+    log ReleaseRequested(receipt_id=receipt_id, holder=msg.sender, quantity=quantity)
+
+
+@external
 def confirm_release(op_id: bytes32, receipt_id: bytes32, quantity: uint256, evidence_hash: bytes32):
     """
     @notice The issuing warehouse records goods physically released to the
-            receipt's holder.
+            receipt's holder, within what the holder asked for
+            (`request_release`), with the EPCIS shipping event as evidence.
     @param op_id The operation id; an id is applied at most once.
     @param receipt_id The receipt; not pledged, not on sale.
     @param quantity Quantity released; not zero, at most the receipt's quantity.
@@ -413,7 +446,9 @@ def confirm_release(op_id: bytes32, receipt_id: bytes32, quantity: uint256, evid
     assert r.sale_id == empty(bytes32), "warehouse_receipt: receipt is on sale"
     assert quantity != 0, "warehouse_receipt: quantity is zero"
     assert quantity <= r.quantity, "warehouse_receipt: quantity exceeds holding"
+    assert quantity <= self.release_requested[receipt_id], "warehouse_receipt: release not requested by the holder"
     assert evidence_hash != empty(bytes32), "warehouse_receipt: no evidence"
+    self.release_requested[receipt_id] -= quantity
     self._receipts[receipt_id].quantity = r.quantity - quantity
     self._receipts[receipt_id].released = r.released + quantity
     log GoodsReleased(receipt_id=receipt_id, holder=r.holder, quantity=quantity, evidence_hash=evidence_hash)

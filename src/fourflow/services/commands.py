@@ -65,6 +65,11 @@ class OpKind(StrEnum):
     RECEIPT_PAY = "receipt_pay"
     RECEIPT_CLOSE_SALE = "receipt_close_sale"
     RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
+    ACCEPT_PLEDGE = "accept_pledge"
+    SET_ACCOUNT_BANK = "set_account_bank"
+    SET_MINT_CAP = "set_mint_cap"
+    RECEIPT_REQUEST_RELEASE = "receipt_request_release"
+    SET_ISSUER = "set_issuer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class ConfirmationTerms:
     face_value: int
     maturity_day: int
     report_hash: str
+    account_bank_address: str = ""
 
 
 # --------------------------------------------------------------------------- registry, notary
@@ -125,7 +131,9 @@ class AnchorBatch:
 
 @dataclass(frozen=True, slots=True)
 class IssueItem:
-    """DebtItem.issue (or issue_confirmed with the debtor's confirmation)."""
+    """Issuer.issue with the verifiers' signed report (or issue_confirmed with the debtor's
+    confirmation); ``account_bank_address`` is the debtor's account bank, the only bank whose
+    attestation of a payment the contract accepts."""
 
     kind: ClassVar[OpKind] = OpKind.ISSUE_ITEM
     item_id: str
@@ -140,6 +148,8 @@ class IssueItem:
     trade_hash: str
     report_hash: str
     confirmation: Confirmation | None = None
+    account_bank_address: str = ""
+    report_signatures: tuple[str, ...] = ()
 
     def terms(self) -> ConfirmationTerms:
         """What the debtor's confirmation of this item binds."""
@@ -151,6 +161,7 @@ class IssueItem:
             face_value=self.face_value,
             maturity_day=self.maturity_day,
             report_hash=self.report_hash,
+            account_bank_address=self.account_bank_address,
         )
 
 
@@ -185,6 +196,51 @@ class Pledge:
     principal: int
     rate_bps: int
     start_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptPledge:
+    """DebtItem.accept_pledge: the bank accepts the holder's pledge offer at its terms."""
+
+    kind: ClassVar[OpKind] = OpKind.ACCEPT_PLEDGE
+    holding_id: str
+    principal: int
+    rate_bps: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccountBank:
+    """DebtItem.set_account_bank: the debtor names another account bank for an item."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_ACCOUNT_BANK
+    item_id: str
+    bank_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetMintCap:
+    """SettlementToken.set_mint_cap: the token's owner caps a bank's outstanding issuance."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_MINT_CAP
+    bank_address: str
+    cap: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetIssuer:
+    """DebtItem.set_issuer: the Issuer contract, set once at deployment."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_ISSUER
+    issuer_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRequestRelease:
+    """WarehouseReceipt.request_release: the holder asks the warehouse to release goods."""
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_REQUEST_RELEASE
+    receipt_id: str
+    quantity: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +410,8 @@ class TokenMint:
     to_address: str
     amount: int
     to_org_id: str = ""
+    deposit_hash: str = ""  # keccak of the bank's deposit reference: one mint per deposit
+    deposit_reference: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,6 +537,11 @@ Command = (
     | SetSettlementToken
     | TokenMint
     | TokenBurn
+    | AcceptPledge
+    | SetAccountBank
+    | SetMintCap
+    | SetIssuer
+    | ReceiptRequestRelease
     | ReceiptIssue
     | ReceiptTransfer
     | ReceiptPledge

@@ -12,6 +12,9 @@ from fourflow.services.common import find_org, new_id
 from fourflow.services.ports import ChainOp, KeyStore, UnitOfWorkFactory
 
 OPERATOR_ORG_KEY = "platform.operator_org_id"
+# The mint cap a newly admitted bank gets from the token's owner (the operator while the
+# consortium is founded, its Governance after): 100 billion CNY in fen.
+DEFAULT_MINT_CAP = 10**13
 
 
 def operator_id(uow_factory: UnitOfWorkFactory) -> str:
@@ -94,5 +97,14 @@ def onboard(
                     subject_id=org_id,
                 )
             )
+            if Role.BANK in org.roles:  # the token's owner caps the bank's deposits
+                uow.outbox.add(
+                    ChainOp(
+                        op_id=new_id("op"),
+                        command=cmd.SetMintCap(address, DEFAULT_MINT_CAP),
+                        sender_org_id=operator,
+                        subject_id=org_id,
+                    )
+                )
         uow.commit()
     return org

@@ -41,7 +41,7 @@ from fourflow.domain.receipts import (
 )
 from fourflow.domain.scenarios import Scenario
 from fourflow.domain.transfers import InvoicePaidByTransfer
-from fourflow.services.commands import Command, Confirmation, ConfirmationTerms
+from fourflow.services.commands import Command, Confirmation, ConfirmationTerms, IssueItem
 from fourflow.services.commands import OpKind as OpKind  # noqa: PLC0414  (re-exported)
 from fourflow.services.undo import UndoLog
 
@@ -816,6 +816,11 @@ class Ledger(Protocol):
 
         In production a debtor signs client-side instead.
         """
+        ...
+
+    def sign_report(self, verifier_org_id: str, issue: IssueItem) -> str:
+        """The verifier's EIP-712 signature of the verification report on an item to issue
+        (bound to its trade and report hashes, parties, amount, maturity and account bank)."""
         ...
 
     def chain_today(self) -> dt.date:

@@ -268,10 +268,23 @@ def pay_for_receipt(
         uow.commit()
 
 
+def request_release(
+    *, uow_factory: UnitOfWorkFactory, receipt_id: str, quantity: int, actor_id: str
+) -> None:
+    """The holder asks the issuing warehouse to release ``quantity`` of its goods: the
+    warehouse releases no more than its holder asked for (the contract holds it to that)."""
+    with uow_factory() as uow:
+        _issued(uow, receipt_id)
+        command = cmd.ReceiptRequestRelease(receipt_id, _positive(quantity, "quantity"))
+        _queue(uow, command, actor_id, receipt_id)
+        uow.commit()
+
+
 def confirm_release(
     *, uow_factory: UnitOfWorkFactory, receipt_id: str, quantity: int, evidence: str, actor_id: str
 ) -> None:
-    """The issuing warehouse records goods physically released to the holder."""
+    """The issuing warehouse records goods physically released to the holder, within what the
+    holder asked for (``request_release``), with the EPCIS shipping event as evidence."""
     with uow_factory() as uow:
         issued = _issued(uow, receipt_id)
         if issued.warehouse_id != actor_id:

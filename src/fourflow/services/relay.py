@@ -141,9 +141,13 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             restore(uow, op.undo)
             if isinstance(c, cmd.AcceptDilution):
                 uow.dilutions.forget_op(op.op_id)
-        case cmd.Pledge():
+        case cmd.Pledge() | cmd.AcceptPledge():
             # The financing stays on record as refused by the chain, the holding unpledged.
             restore(uow, replace(op.undo, added_financings=()))
+            if isinstance(c, cmd.AcceptPledge):  # the offer carried the holding's undo
+                holding = uow.items.get_holding(c.holding_id)
+                if holding is not None and holding.pledge is not None:
+                    uow.items.update_holding(replace(holding, pledge_bank_id=None, pledge=None))
             if op.subject_id is not None:
                 financing = uow.financings.get(op.subject_id)
                 if financing is not None:
@@ -169,6 +173,7 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.ReceiptPay()
             | cmd.ReceiptCloseSale()
             | cmd.ReceiptConfirmRelease()
+            | cmd.ReceiptRequestRelease()
         ):
             restore(uow, op.undo)
             uow.receipts.forget_op(op.op_id)
@@ -183,6 +188,9 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.SetSettlementToken()
             | cmd.TokenMint()
             | cmd.TokenBurn()
+            | cmd.SetMintCap()
+            | cmd.SetIssuer()
+            | cmd.SetAccountBank()
         ):
             restore(uow, op.undo)
         case _:

@@ -20,7 +20,15 @@ from typing import Any
 
 from fourflow.adapters.chain.errors import ContractBuildError
 
-CONTRACT_NAMES = ("Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt")
+CONTRACT_NAMES = (
+    "Registry",
+    "Notary",
+    "DebtItem",
+    "SettlementToken",
+    "WarehouseReceipt",
+    "Issuer",
+    "Governance",
+)
 
 
 @dataclass(frozen=True, slots=True)

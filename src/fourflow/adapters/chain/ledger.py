@@ -39,6 +39,8 @@ from fourflow.adapters.chain.ids import (
 )
 from fourflow.adapters.chain.ops import (
     DEBT_ITEM,
+    GOVERNANCE,
+    ISSUER,
     NOTARY,
     REGISTRY,
     SETTLEMENT_TOKEN,
@@ -56,6 +58,9 @@ _ALREADY_APPLIED = "operation already applied"
 _GAS_HEADROOM = 1.25
 # Contracts of issue 5, deployed next to the core three when their sources are present.
 EXTENSIONS = (SETTLEMENT_TOKEN, WAREHOUSE_RECEIPT)
+# Registry role bit of verifiers (contracts/Issuer.vy): the keys whose signed reports issue
+# items on the verified basis. The platform operator holds it (its verification service).
+VERIFIER_ROLE = 256
 # The settlement token: a tokenised CNY deposit in minor units (fen).
 TOKEN_ARGS = ("FourFlow CNY Deposit", "FCNY", 2, 156)
 
@@ -158,7 +163,16 @@ class ChainLedger:
         receipts = self.client.wait([tx_hash for _, tx_hash in others])
         for name, tx_hash in others:
             self._addresses[name] = self._deployed_address(name, receipts[tx_hash])
+        debt = self._addresses[DEBT_ITEM]
+        self._addresses[ISSUER] = self._deploy_one(operator, artifacts[ISSUER], (registry, debt))
         self.apply(self._admit_operator_op(operator_org_id, operator.address, registry))
+        self.apply(
+            ChainOp(
+                op_id=f"deploy:{debt}:set-issuer",
+                command=cmd.SetIssuer(issuer_address=self._addresses[ISSUER]),
+                sender_org_id=operator_org_id,
+            )
+        )
         self._deploy_extensions(operator_org_id)
         return self.addresses
 
@@ -263,6 +277,73 @@ class ChainLedger:
         """True when the chain has already applied ``op``."""
         return self._is_applied(build_call(op))
 
+    # ----------------------------------------------------------------- governance
+
+    def hand_over(
+        self, operator_org_id: str, council_org_ids: Sequence[str], threshold: int, delay: int
+    ) -> str:
+        """End the founding phase: deploy Governance with the council (a majority ``threshold``,
+        a timelock of ``delay`` seconds) and hand it the Registry and the SettlementToken.
+
+        From then on admitting members, changing roles, suspending, pausing and the banks'
+        mint caps need the council's votes; the operator's key alone no longer does them.
+        Returns the Governance contract's address.
+        """
+        operator = self.account(operator_org_id)
+        council = [self.account(org_id).address for org_id in council_org_ids]
+        args = (council, int(threshold), int(delay))
+        governance = self._deploy_one(operator, self.artifacts()[GOVERNANCE], args)
+        self._addresses[GOVERNANCE] = governance
+        for name in (REGISTRY, SETTLEMENT_TOKEN):
+            self._send_call(operator, name, "transfer_ownership", (governance,))
+        return governance
+
+    def propose(self, org_id: str, contract: str, function: str, args: Sequence[Any]) -> int:
+        """A councillor proposes calling ``contract.function(*args)``; its vote counts. Returns
+        the proposal id (ChainError with the contract's reason if refused)."""
+        data = self.abi(contract).encode_call(function, tuple(args))
+        receipt = self._send_call(
+            self.account(org_id), GOVERNANCE, "propose", (self._address(contract), data)
+        )
+        for event in self.decode_events(receipt):
+            if event.get("event") == "Proposed":
+                return int(event["proposal_id"])
+        raise ChainError(f"governance: no proposal in {receipt.tx_hash}")
+
+    def propose_admission(
+        self, org_id: str, member_org_id: str, member_address: str, roles: int
+    ) -> int:
+        """A councillor proposes admitting ``member_address`` (organisation ``member_org_id``)
+        with the role mask ``roles``; returns the proposal id."""
+        args = (key32(f"admit-{member_org_id}"), address(member_address), key32(member_org_id))
+        return self.propose(org_id, REGISTRY, "admit", (*args, int(roles)))
+
+    def vote(self, org_id: str, proposal_id: int) -> None:
+        """A councillor backs a proposal."""
+        self._send_call(self.account(org_id), GOVERNANCE, "vote", (int(proposal_id),))
+
+    def execute(self, org_id: str, proposal_id: int) -> None:
+        """Run a proposal the council backs (ChainError with the reason if it may not run)."""
+        self._send_call(self.account(org_id), GOVERNANCE, "execute", (int(proposal_id),))
+
+    def _send_call(
+        self, sender: LocalAccount, contract: str, function: str, args: tuple[Any, ...]
+    ) -> Receipt:
+        """Send one contract call outside the outbox (deployment, governance) and wait for it;
+        a call the contract refuses raises ChainError naming its reason."""
+        data = self.abi(contract).encode_call(function, args)
+        request = TxRequest(self._address(contract), data, 0)
+        try:
+            estimate = self.client.estimate_gas(sender.address, request)
+        except CallRevertedError as exc:
+            raise ChainError(f"{contract}.{function} refused: {exc}") from exc
+        tx = TxRequest(request.to, data, int(estimate * _GAS_HEADROOM))
+        tx_hash = self.client.send(sender, tx)
+        receipt = self.client.wait([tx_hash])[tx_hash]
+        if receipt.status != 1:
+            raise ChainError(f"{contract}.{function} failed in {tx_hash}")
+        return receipt
+
     def info(self) -> ChainInfo:
         """The node and the deployed contracts."""
         return ChainInfo(
@@ -295,6 +376,7 @@ class ChainLedger:
             face_value=terms.face_value,
             maturity_day=terms.maturity_day,
             report_hash=hash32(terms.report_hash),
+            account_bank=address(terms.account_bank_address),
             nonce=nonce,
             deadline=int(deadline),
         )
@@ -302,9 +384,35 @@ class ChainLedger:
             message,
             bytes(debtor.key),
             chain_id=self.client.chain_id,
-            verifying_contract=self._address(DEBT_ITEM),
+            verifying_contract=self._address(ISSUER),
         )
         return cmd.Confirmation(nonce=nonce, deadline=int(deadline), signature=signature)
+
+    def sign_report(self, verifier_org_id: str, issue: cmd.IssueItem) -> str:
+        """The verifier's EIP-712 signature of the verification report on an item to issue.
+
+        The signature binds the item, the trade and report hashes, both parties, amount,
+        maturity and the debtor's account bank; the Issuer accepts it only from a key holding
+        the verifier role.
+        """
+        verifier = self.account(verifier_org_id)
+        report = confirmation.Report(
+            item_id=key32(issue.item_id),
+            trade_hash=hash32(issue.trade_hash),
+            report_hash=hash32(issue.report_hash),
+            creditor=address(issue.creditor_address),
+            debtor=address(issue.debtor_address),
+            currency=currency_code(issue.currency),
+            face_value=issue.face_value,
+            maturity_day=issue.maturity_day,
+            account_bank=address(issue.account_bank_address),
+        )
+        return confirmation.sign_report(
+            report,
+            bytes(verifier.key),
+            chain_id=self.client.chain_id,
+            verifying_contract=self._address(ISSUER),
+        )
 
     def chain_today(self) -> dt.date:
         """The date (UTC) of the chain's latest block: value dates after it are refused."""
@@ -527,7 +635,7 @@ class ChainLedger:
 
     def _deployed(self) -> bool:
         """True when every contract has an address holding code."""
-        names = (REGISTRY, NOTARY, DEBT_ITEM)
+        names = (REGISTRY, NOTARY, DEBT_ITEM, ISSUER)
         if any(name not in self._addresses for name in names):
             return False
         codes = self.client.batch(
@@ -561,7 +669,9 @@ class ChainLedger:
         return ChainOp(
             op_id=f"deploy:{registry}:admit-operator",
             command=cmd.AdmitMember(
-                member_org_id=org_id, address=operator, roles=ROLE_BITS[Role.OPERATOR]
+                member_org_id=org_id,
+                address=operator,
+                roles=ROLE_BITS[Role.OPERATOR] | VERIFIER_ROLE,
             ),
             sender_org_id=org_id,
         )
@@ -614,7 +724,7 @@ def _read_member(ledger: ChainLedger, member: str) -> dict[str, Any]:
 
 def _read_nonce(ledger: ChainLedger, debtor: str) -> int:
     """The debtor's next confirmation nonce."""
-    return int(ledger.view(DEBT_ITEM, "nonces", address(debtor)))
+    return int(ledger.view(ISSUER, "nonces", address(debtor)))
 
 
 def _read_item_count(ledger: ChainLedger) -> int:

@@ -18,6 +18,8 @@ NOTARY = "Notary"
 DEBT_ITEM = "DebtItem"
 SETTLEMENT_TOKEN = "SettlementToken"  # noqa: S105  (a contract name)
 WAREHOUSE_RECEIPT = "WarehouseReceipt"
+ISSUER = "Issuer"
+GOVERNANCE = "Governance"
 
 # Gas limits for pipelined sends (a dependent op cannot be estimated before its parent is
 # mined): measured use (anvil, paris) plus 60-80 %; gas is free on the consortium chain.
@@ -57,6 +59,11 @@ GAS = {
     OpKind.RECEIPT_PAY: 900_000,
     OpKind.RECEIPT_CLOSE_SALE: 150_000,
     OpKind.RECEIPT_CONFIRM_RELEASE: 200_000,
+    OpKind.ACCEPT_PLEDGE: 250_000,
+    OpKind.SET_ACCOUNT_BANK: 150_000,
+    OpKind.SET_MINT_CAP: 120_000,
+    OpKind.RECEIPT_REQUEST_RELEASE: 150_000,
+    OpKind.SET_ISSUER: 120_000,
 }
 # Ops whose contract pulls settlement tokens from the sender with transferFrom: the ledger
 # approves the spender first when the allowance is short.
@@ -69,7 +76,13 @@ CONTRACT_OF = {
     OpKind.ADMIT_MEMBER: REGISTRY,
     OpKind.REGISTER_FINGERPRINTS: NOTARY,
     OpKind.ANCHOR_BATCH: NOTARY,
-    OpKind.ISSUE_ITEM: DEBT_ITEM,
+    OpKind.ISSUE_ITEM: ISSUER,
+    OpKind.CONFIRM_ITEM: ISSUER,
+    OpKind.ACCEPT_PLEDGE: DEBT_ITEM,
+    OpKind.SET_ACCOUNT_BANK: DEBT_ITEM,
+    OpKind.SET_ISSUER: DEBT_ITEM,
+    OpKind.SET_MINT_CAP: SETTLEMENT_TOKEN,
+    OpKind.RECEIPT_REQUEST_RELEASE: WAREHOUSE_RECEIPT,
     OpKind.SPLIT: DEBT_ITEM,
     OpKind.TRANSFER: DEBT_ITEM,
     OpKind.PLEDGE: DEBT_ITEM,
@@ -77,7 +90,7 @@ CONTRACT_OF = {
     **{
         kind: DEBT_ITEM
         for kind in (
-            OpKind.CONFIRM_ITEM, OpKind.DISPUTE, OpKind.WITHDRAW_DISPUTE, OpKind.RESOLVE_DISPUTE,
+            OpKind.DISPUTE, OpKind.WITHDRAW_DISPUTE, OpKind.RESOLVE_DISPUTE,
             OpKind.MERGE, OpKind.PROPOSE_DILUTION, OpKind.ACCEPT_DILUTION, OpKind.RELEASE_PLEDGE,
             OpKind.ATTEST_PAYMENT, OpKind.PAY_WITH_TOKEN, OpKind.MARK_DEFAULT, OpKind.BUY_BACK,
             OpKind.CANCEL_ITEM, OpKind.SET_MAX_TENOR, OpKind.SET_GRACE_DAYS,
@@ -157,9 +170,11 @@ def _call_of(c: cmd.Command) -> Args:
                 c.asset_type,
                 hash32(c.trade_hash),
                 hash32(c.report_hash),
+                address(c.account_bank_address),
             )
             if c.confirmation is None:
-                return "issue", args
+                signatures = [bytes.fromhex(s.removeprefix("0x")) for s in c.report_signatures]
+                return "issue", (*args, signatures)
             k = c.confirmation
             return "issue_confirmed", (*args, k.nonce, k.deadline, _signature(k))
         case cmd.Split():
@@ -175,6 +190,16 @@ def _call_of(c: cmd.Command) -> Args:
                 c.rate_bps,
                 c.start_day,
             )
+        case cmd.AcceptPledge():
+            return "accept_pledge", (key32(c.holding_id), c.principal, c.rate_bps)
+        case cmd.SetAccountBank():
+            return "set_account_bank", (key32(c.item_id), address(c.bank_address))
+        case cmd.SetMintCap():
+            return "set_mint_cap", (address(c.bank_address), c.cap)
+        case cmd.SetIssuer():
+            return "set_issuer", (address(c.issuer_address),)
+        case cmd.ReceiptRequestRelease():
+            return "request_release", (key32(c.receipt_id), c.quantity)
         case cmd.Repay():
             return "repay", (key32(c.item_id), c.amount, c.value_day)
         case cmd.ConfirmItem():
@@ -216,7 +241,7 @@ def _call_of(c: cmd.Command) -> Args:
         case cmd.SetSettlementToken():
             return "set_settlement_token", (address(c.token_address),)
         case cmd.TokenMint():
-            return "mint", (address(c.to_address), c.amount)
+            return "mint", (address(c.to_address), c.amount, hash32(c.deposit_hash))
         case cmd.TokenBurn():
             return "burn", (c.amount,)
         case cmd.ReceiptIssue():

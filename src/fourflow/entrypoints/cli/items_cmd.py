@@ -662,10 +662,16 @@ def receipt_release(
     evidence: Annotated[str | None, typer.Option(help="Warehouse: EPCIS shipping event.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Warehouse: confirm goods released (--quantity, --evidence); bank: release its pledge."""
+    """Holder: ask for goods (--quantity); warehouse: confirm goods released (--quantity,
+    --evidence); bank: release its pledge."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         actor = _org(p, as_org)
+        if quantity is not None and evidence is None:
+            receipts.request_release(
+                uow_factory=p.uow_factory, receipt_id=receipt_id, quantity=quantity, actor_id=actor
+            )
+            return {"receipt_id": receipt_id, "requested": quantity}, "release requested"
         if quantity is not None:
             receipts.confirm_release(
                 uow_factory=p.uow_factory,

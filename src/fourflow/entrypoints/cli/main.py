@@ -23,6 +23,7 @@ from fourflow.entrypoints.cli import (
     verify_cmd,
 )
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
+from fourflow.entrypoints.cli.governance_cmd import governance_app
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
 from fourflow.entrypoints.cli.risk_cmd import risk_app
@@ -374,6 +375,7 @@ items_cmd.register(app)
 simulate_cmd.register(app)
 verify_cmd.register(app)
 app.add_typer(risk_app, name="risk")
+app.add_typer(governance_app, name="governance")
 finance_cmd.register(app, risk_app)
 
 

@@ -163,7 +163,8 @@ def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision
 
 
 def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organisation) -> None:
-    """Pledge the whole holding to the bank and queue the pledge on the chain."""
+    """Pledge the whole holding to the bank and queue the pledge on the chain: the holder's
+    offer, then the bank's acceptance."""
     state = PledgeState(
         bank=bank.id,
         principal=financing.principal,
@@ -183,6 +184,20 @@ def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organi
                 start_day=day_number(financing.start_date),
             ),
             financing.borrower_id,
+            subject_id=financing.id,
+        )
+    )
+    # The pledge is the holder's offer; the bank's own transaction accepts it at its terms
+    # (the platform signs for the bank only as the bank, after the bank's robot approved).
+    uow.outbox.add(
+        ChainOp(
+            new_id("op"),
+            cmd.AcceptPledge(
+                holding_id=holding.id,
+                principal=financing.principal,
+                rate_bps=financing.rate_bps,
+            ),
+            bank.id,
             subject_id=financing.id,
         )
     )

@@ -15,8 +15,10 @@ from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
 from fourflow.services import commands as cmd
 from fourflow.services import evidence
+from fourflow.services.accounts import account_bank
 from fourflow.services.common import canonical_json, chain_address, get_org, get_trade, new_id
 from fourflow.services.items.common import CONFIRMATION_VALIDITY, open_item, queue
+from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import Clock, Ledger, UnitOfWork, UnitOfWorkFactory
 from fourflow.services.verification import load_trade
 from fourflow.verification.rules import open_receivable
@@ -131,11 +133,17 @@ def issue_item(
             asset_type=int(asset_type),
             trade_hash=_trade_hash(uow, record.document_ids),
             report_hash=record.report_hash,
+            account_bank_address=chain_address(account_bank(uow, debtor)),
         )
         if confirm:
             deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
             signed = ledger.sign_confirmation(debtor.id, command.terms(), deadline)
             command = replace(command, confirmation=signed)
+        else:  # the platform's verification service signs its report with the verifier key
+            verifier = uow.settings.get(OPERATOR_ORG_KEY)
+            if verifier is None:
+                raise ConflictError("the platform has no operator yet; run `fourflow init`")
+            command = replace(command, report_signatures=(ledger.sign_report(verifier, command),))
         uow.items.add(item)
         uow.items.add_holding(holding)
         queue(uow, command, creditor.id, item.id)
@@ -164,6 +172,7 @@ def confirm_item(
             face_value=item.face_value,
             maturity_day=day_number(item.maturity_date),
             report_hash=item.report_hash,
+            account_bank_address=chain_address(account_bank(uow, debtor)),
         )
         deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
         signed = ledger.sign_confirmation(debtor.id, terms, deadline)

@@ -12,6 +12,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDe
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
 from fourflow.services import commands as cmd
+from fourflow.services.accounts import account_bank
 from fourflow.services.common import chain_address, get_item, get_org, new_id
 from fourflow.services.items.common import is_cancelled, item_outstanding, queue, text_hash
 from fourflow.services.ports import (
@@ -56,6 +57,13 @@ def pay(
         payer = get_org(uow, payer_id)
         if method == "attested" and not payer.has_role(Role.BANK):
             raise PermissionDeniedError(f"{payer.name} is not a bank: it cannot attest payments")
+        if method == "attested":
+            holder_bank = account_bank(uow, get_org(uow, item.debtor_id))
+            if holder_bank.id != payer.id:
+                raise PermissionDeniedError(
+                    f"{payer.name} does not hold the debtor's account: only {holder_bank.name} "
+                    f"attests payments on debt item {item_id}"
+                )
         if method != "attested" and payer_id != item.debtor_id:
             raise PermissionDeniedError(f"only the debtor pays debt item {item_id} directly")
         if not reference.strip():
@@ -137,9 +145,19 @@ def _route(
 
 
 def mint_tokens(
-    *, uow_factory: UnitOfWorkFactory, bank_id: str, to_org_id: str, amount: int
+    *,
+    uow_factory: UnitOfWorkFactory,
+    bank_id: str,
+    to_org_id: str,
+    amount: int,
+    deposit_reference: str | None = None,
 ) -> ChainOp:
-    """A bank mints settlement tokens (tokenised deposits) to a member's account."""
+    """A bank mints settlement tokens (tokenised deposits) to a member's account.
+
+    The bank attests the deposit it mints against by its reference (the contract takes each
+    reference once, within the bank's mint cap); without one, the mint gets a fresh reference
+    of its own.
+    """
     with uow_factory() as uow:
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
@@ -147,7 +165,14 @@ def mint_tokens(
         if amount <= 0:
             raise DomainValueError("mint amount must be positive")
         to = get_org(uow, to_org_id)
-        command = cmd.TokenMint(chain_address(to), amount, to_org_id=to.id)
+        reference = (deposit_reference or "").strip() or new_id("deposit")
+        command = cmd.TokenMint(
+            chain_address(to),
+            amount,
+            to_org_id=to.id,
+            deposit_hash=text_hash(f"{bank.id}|{reference}"),
+            deposit_reference=reference,
+        )
         op = queue(uow, command, bank_id, to.id)
         uow.commit()
     return op

@@ -1,0 +1,136 @@
+"""Issue 14's probes end to end on anvil: the contracts, not the platform's goodwill, refuse.
+
+A self-registered bank attests a payment on an item whose debtor banks elsewhere: the service
+refuses it, the same call sent straight to the chain with the bank's own key is reverted by
+DebtItem, and `audit` stays clean. Once the founding members hand the Registry to Governance,
+`org add --role bank` admits nobody until the council votes the bank in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+
+from fourflow.adapters.chain.errors import ChainError, OperationRejectedError
+from fourflow.adapters.chain.ids import key32
+from fourflow.adapters.chain.ops import REGISTRY
+from fourflow.bootstrap import Platform
+from fourflow.domain.debt import day_number
+from fourflow.domain.errors import PermissionDeniedError
+from fourflow.domain.parties import ROLE_BITS, Role
+from fourflow.services import commands as cmd
+from fourflow.services import items, onboarding, relay
+from fourflow.services.demo import demo_uscc
+from fourflow.services.ports import ChainOp, OpStatus
+from tests.integration.test_lifecycle import YUAN, _audit_ok, _story
+
+pytestmark = pytest.mark.chain
+
+
+def _rogue_bank(p: Platform, name: str) -> str:
+    """A bank that registers itself with an account at another bank (BIN 622848)."""
+    org = onboarding.onboard(
+        uow_factory=p.uow_factory, keystore=p.keystore, name=name,
+        uscc=_uscc(), roles=[Role.BANK], accounts=[f"622848{uuid.uuid4().int % 10**13:013d}"],
+    )  # fmt: skip
+    return org.id
+
+
+def _uscc() -> str:
+    return demo_uscc("320500", f"MA1R{uuid.uuid4().hex[:5].upper()}")
+
+
+def test_a_rogue_bank_cannot_attest_a_payment_and_audit_stays_clean(platform: Platform) -> None:
+    s = _story(platform)
+    rogue = _rogue_bank(platform, "自注册测试银行")
+    s.relay()
+    ledger = platform.require_contracts()
+    before = ledger.read("item", s.item.id)
+    value_day = s.item.issue_date + dt.timedelta(days=10)
+
+    # Through the service: refused before anything is written.
+    with pytest.raises(PermissionDeniedError, match="does not hold the debtor's account"):
+        items.pay(
+            ledger=ledger, uow_factory=platform.uow_factory, item_id=s.item.id,
+            amount=1_000_000 * YUAN, value_date=value_day, reference="FAKE-STMT-1",
+            payer_id=rogue, method="attested",
+        )  # fmt: skip
+    # Straight to the chain with the bank's own key: DebtItem reverts.
+    op = ChainOp(
+        op_id=f"rogue-{uuid.uuid4().hex}",
+        command=cmd.AttestPayment(
+            s.item.id, 1_000_000 * YUAN, day_number(value_day), "0x" + "11" * 32
+        ),
+        sender_org_id=rogue,
+    )
+    with pytest.raises(OperationRejectedError, match="caller is not the account bank"):
+        ledger.apply(op)
+    assert ledger.read("item", s.item.id) == before
+    _audit_ok(platform)
+
+
+def test_a_self_registered_bank_waits_for_the_councils_votes(platform: Platform) -> None:
+    p = platform
+    ledger = p.require_contracts()
+    operator = p.operator_id()
+    founders = [_rogue_bank(p, f"创始银行{i}") for i in range(2)]
+    result = relay.relay(uow_factory=p.uow_factory, ledger=ledger)
+    assert not result.failed, result.failed
+    ledger.hand_over(operator, [operator, *founders], threshold=2, delay=0)
+
+    newcomer = _rogue_bank(p, "自注册新银行")  # `org add --role bank`
+    result = relay.relay(uow_factory=p.uow_factory, ledger=ledger)
+    (_, admit), (_, cap) = result.failed  # the cap op is queued on the admission: fails with it
+    assert admit == "ownable: caller is not the owner" and "depends on" in cap
+    with p.uow_factory() as uow:
+        org = uow.organisations.get(newcomer)
+        ops = uow.outbox.for_subject(newcomer)
+    assert org is not None and org.chain_address
+    assert {o.kind for o in ops} == {cmd.OpKind.ADMIT_MEMBER, cmd.OpKind.SET_MINT_CAP}
+    assert all(o.status in (OpStatus.REFUSED, OpStatus.FAILED) for o in ops)
+    assert not ledger.read("member", org.chain_address)["active"]
+
+    # The operator's key alone no longer admits: a proposal needs a second councillor.
+    bank_bit = ROLE_BITS[Role.BANK]
+    args = (key32(f"admit-{newcomer}"), org.chain_address, key32(newcomer), bank_bit)
+    proposal = ledger.propose(operator, REGISTRY, "admit", args)
+    with pytest.raises(ChainError, match="not enough votes"):
+        ledger.execute(operator, proposal)
+    assert not ledger.read("member", org.chain_address)["active"]
+    ledger.vote(founders[0], proposal)
+    ledger.execute(founders[1], proposal)
+    member = ledger.read("member", org.chain_address)
+    assert member["active"] and member["roles"] == bank_bit
+
+
+def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+    """`org add --role bank` after the hand-over admits nobody; the council votes it in."""
+    code, out, _ = run("init", "--json")
+    assert code == 0, out
+    operator = json.loads(out)["operator"]["id"]
+    a, b, newcomer = _uscc(), _uscc(), _uscc()
+    for uscc, name in ((a, "创始银行甲"), (b, "创始银行乙")):
+        code, out, _ = run("org", "add", "--name", name, "--uscc", uscc, "--role", "bank")
+        assert code == 0, out
+    code, out, err = run(
+        "governance", "hand-over", "--council", operator, "--council", a, "--council", b,
+        "--threshold", "2", "--delay", "0", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["threshold"] == 2
+
+    code, out, err = run("org", "add", "--name", "自注册银行", "--uscc", newcomer, "--role", "bank")
+    assert "ownable: caller is not the owner" in " ".join(err.split())
+    code, out, err = run("governance", "propose-admit", newcomer, "--as", operator, "--json")
+    assert code == 0, err
+    proposal = str(json.loads(out)["proposal"])
+    code, _, err = run("governance", "execute", proposal, "--as", operator)
+    assert code == 1 and "not enough votes" in err
+    assert run("governance", "vote", proposal, "--as", a)[0] == 0
+    code, _, err = run("governance", "execute", proposal, "--as", b)
+    assert code == 0, err
+    code, _, err = run("governance", "execute", proposal, "--as", b)
+    assert code == 1 and "already executed" in err

@@ -11,6 +11,7 @@ import pytest
 
 from fourflow.adapters.chain.errors import BatchRejectedError, OperationRejectedError
 from fourflow.adapters.chain.ids import hash32, hex32, key32
+from fourflow.adapters.chain.ledger import VERIFIER_ROLE
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.parties import ROLE_BITS, Role
 from fourflow.services.commands import IssueItem, RegisterFingerprints, command_from_json
@@ -45,8 +46,17 @@ def issue_params(c: Consortium, *, face_value: int = 1_000_000, **extra: Any) ->
         "asset_type": 1,
         "trade_hash": fingerprint(),
         "report_hash": fingerprint(),
+        "account_bank_address": c.addresses["bank"],
         **extra,
     }
+
+
+def issue_op(c: Consortium, sender: str, **params: Any) -> ChainOp:
+    """An ISSUE_ITEM on the verified basis, with the operator's (verifier's) signed report."""
+    issue = command_from_json(OpKind.ISSUE_ITEM, params)
+    assert isinstance(issue, IssueItem)
+    signature = c.ledger.sign_report("operator", issue)
+    return ChainOp(unique("op"), dataclasses.replace(issue, report_signatures=(signature,)), sender)
 
 
 def op(kind: OpKind, sender: str, **params: Any) -> ChainOp:
@@ -59,13 +69,13 @@ def test_deploy_admits_the_operator(consortium: Consortium) -> None:
     assert info.chain_id == 1337
     assert info.client_version.startswith("anvil/")
     assert set(info.contracts) == {
-        "Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt",
+        "Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt", "Issuer",
     }  # fmt: skip
     assert info.managed_node is True
     operator = consortium.ledger.read("member", consortium.addresses["operator"])
     assert operator == {
         "org_id": hex32(key32("operator")),
-        "roles": ROLE_BITS[Role.OPERATOR],
+        "roles": ROLE_BITS[Role.OPERATOR] | VERIFIER_ROLE,
         "active": True,
     }
     assert consortium.ledger.deploy("operator") == info.contracts
@@ -100,7 +110,7 @@ def test_only_the_operator_admits(consortium: Consortium) -> None:
         consortium.ledger.apply(admit)
 
 
-def test_register_fingerprints_and_refuse_a_duplicate(consortium: Consortium) -> None:
+def test_register_fingerprints_per_submitter(consortium: Consortium) -> None:
     ledger = consortium.ledger
     prints = [fingerprint() for _ in range(5)]
     receipt = ledger.apply(op(OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=prints))
@@ -110,11 +120,10 @@ def test_register_fingerprints_and_refuse_a_duplicate(consortium: Consortium) ->
     assert ledger.read("fingerprint", prints[0]) == consortium.addresses["supplier"]
     assert ledger.read("fingerprint", fingerprint()) is None
 
-    duplicate = op(OpKind.REGISTER_FINGERPRINTS, "supplier2", fingerprints=[prints[2]])
-    with pytest.raises(OperationRejectedError) as refused:
-        ledger.apply(duplicate)
-    assert refused.value.reason == "notary: fingerprint already registered"
-    assert refused.value.tx_hash is None  # refused before anything was sent
+    # Another member registering the same fingerprint is not refused (no squatting either
+    # way); the first registrant stays on record.
+    ledger.apply(op(OpKind.REGISTER_FINGERPRINTS, "supplier2", fingerprints=[prints[2]]))
+    assert ledger.read("fingerprint", prints[2]) == consortium.addresses["supplier"]
 
 
 def test_anchor_a_batch(consortium: Consortium) -> None:
@@ -149,7 +158,7 @@ def test_a_non_member_cannot_write(consortium: Consortium) -> None:
 def test_apply_is_idempotent(consortium: Consortium) -> None:
     ledger = consortium.ledger
     params = issue_params(consortium)
-    issue = op(OpKind.ISSUE_ITEM, "supplier", **params)
+    issue = issue_op(consortium, "supplier", **params)
     assert not ledger.is_applied(issue)
     first = ledger.apply(issue)
     height = ledger.info().block_number
@@ -167,7 +176,7 @@ def test_apply_is_idempotent(consortium: Consortium) -> None:
 def test_issue_verified_item(consortium: Consortium) -> None:
     ledger = consortium.ledger
     params = issue_params(consortium)
-    receipt = ledger.apply(op(OpKind.ISSUE_ITEM, "supplier", **params))
+    receipt = ledger.apply(issue_op(consortium, "supplier", **params))
     issued = events(receipt, "ItemIssued")[0]
     assert issued["item_id"] == hex32(key32(params["item_id"]))
     assert issued["creditor"] == consortium.addresses["supplier"]
@@ -212,7 +221,7 @@ def test_a_confirmation_for_another_creditor_is_refused(consortium: Consortium) 
         ledger.apply(
             ChainOp(unique("op"), dataclasses.replace(issue, confirmation=signed), "supplier")
         )
-    assert refused.value.reason == "debt_item: invalid confirmation signature"
+    assert refused.value.reason == "issuer: invalid confirmation signature"
 
 
 def test_split_transfer_pledge_and_repay_route_the_payment(consortium: Consortium) -> None:
@@ -220,7 +229,7 @@ def test_split_transfer_pledge_and_repay_route_the_payment(consortium: Consortiu
     today = c.today()
     params = issue_params(c, face_value=1_000_000)
     item_id, first = params["item_id"], params["holding_id"]
-    ledger.apply(op(OpKind.ISSUE_ITEM, "supplier", **params))
+    ledger.apply(issue_op(consortium, "supplier", **params))
     moved, kept = unique("holding"), unique("holding")
 
     transfer = ledger.apply(
@@ -237,7 +246,12 @@ def test_split_transfer_pledge_and_repay_route_the_payment(consortium: Consortiu
         op(OpKind.PLEDGE, "supplier2", holding_id=moved, bank_address=c.addresses["bank"],
            principal=250_000, rate_bps=500, start_day=today - 30)
     )  # fmt: skip
-    assert events(pledge, "HoldingPledged")[0]["bank"] == c.addresses["bank"]
+    assert events(pledge, "PledgeOffered")[0]["bank"] == c.addresses["bank"]
+    assert ledger.read("holding", moved)["pledge_principal"] == 0  # an offer pledges nothing
+    accept = ledger.apply(
+        op(OpKind.ACCEPT_PLEDGE, "bank", holding_id=moved, principal=250_000, rate_bps=500)
+    )
+    assert events(accept, "HoldingPledged")[0]["bank"] == c.addresses["bank"]
     assert ledger.read("holding", moved)["pledge_principal"] == 250_000
 
     repay = ledger.apply(op(OpKind.REPAY, "core", item_id=item_id, amount=500_000, value_day=today))
@@ -287,7 +301,7 @@ def test_apply_many_pipelines_200_operations(consortium: Consortium) -> None:
         params = issue_params(c, face_value=10_000)
         part, moved = unique("holding"), unique("holding")
         ops += [
-            op(OpKind.ISSUE_ITEM, "supplier", **params),
+            issue_op(consortium, "supplier", **params),
             op(OpKind.SPLIT, "supplier", holding_id=params["holding_id"], new_holding_id=part,
                amount=4_000),
             op(OpKind.TRANSFER, "supplier", holding_id=part, new_holding_id=moved,
@@ -317,8 +331,8 @@ def test_apply_many_reports_each_refused_op(consortium: Consortium) -> None:
     applied = ledger.apply(
         op(OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=[fingerprint()])
     )
-    duplicate_fp = op(
-        OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=good.command.fingerprints
+    duplicate_fp = op(  # an empty batch: the notary refuses it
+        OpKind.ANCHOR_BATCH, "supplier", batch_id=unique("batch"), root=fingerprint(), count=0
     )
     later = op(OpKind.REGISTER_FINGERPRINTS, "supplier", fingerprints=[fingerprint()])
     already = ChainOp(applied.op_id, RegisterFingerprints(()), "supplier")
@@ -329,7 +343,7 @@ def test_apply_many_reports_each_refused_op(consortium: Consortium) -> None:
     results = failed.value.results
     assert isinstance(results[0], ChainReceipt) and not results[0].already_applied
     assert isinstance(results[1], OperationRejectedError)
-    assert results[1].reason == "notary: fingerprint already registered"
+    assert results[1].reason == "notary: empty batch"
     assert results[1].tx_hash is not None
     assert isinstance(results[2], ChainReceipt)
     assert isinstance(results[3], ChainReceipt) and results[3].already_applied

@@ -78,6 +78,10 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             self.lot_receipts = [self.lot]
             self.sale: bytes | None = None
             self.n = 0
+            # Each holding's pledge principal and what its bank was paid, as last seen; and
+            # the holdings whose bank released or foreclosed its pledge since.
+            self.seen: dict[bytes, tuple[int, int]] = {}
+            self.released: set[bytes] = set()
 
         def teardown(self) -> None:
             self.anchor.__exit__(None, None, None)
@@ -151,6 +155,7 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             h = c.debt.holding(hid)
             if _pledged(h):
                 assert _call(h.pledge_bank, c.debt.release_pledge, hid)
+                self.released.add(hid)
 
         def _claims(self) -> list[HoldingClaim]:
             claims = []
@@ -240,6 +245,7 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
             pledged = [h for h in self.holdings if _pledged(c.debt.holding(h))]
             banks = {h: c.debt.holding(h).pledge_bank for h in pledged}
             assert _call(c.operator, c.debt.mark_default, self.item.item_id)
+            self.released.update(pledged)  # foreclosed: each bank now holds its holding
             for h in pledged:
                 held = c.debt.holding(h)
                 assert held.holder == banks[h] and not _pledged(held)
@@ -374,6 +380,21 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
                     else:
                         c.debt.mark_confirmed(item_id, 0)
             assert (c.debt.item(item_id), c.debt.holding(hid)) == before
+
+        @invariant()
+        def a_pledge_falls_only_by_payments_to_its_bank(self) -> None:
+            """A pledge's principal is never reduced except by a payment to its bank (or the
+            bank's own release or foreclosure): no other member's call touches it."""
+            for hid in self.holdings:
+                h = c.debt.holding(hid)
+                before = self.seen.get(hid)
+                if before is not None and hid not in self.released:
+                    principal, paid = before
+                    drop = principal - h.pledge_principal
+                    if drop > 0:
+                        assert h.paid_to_bank - paid >= drop, hid
+                self.seen[hid] = (h.pledge_principal, h.paid_to_bank)
+            self.released.clear()
 
         @invariant()
         def value_is_conserved(self) -> None:

@@ -23,7 +23,7 @@ from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
 from fourflow.risk.features import features
-from fourflow.services import credit, financing, ingest, items, linking, onboarding, relay
+from fourflow.services import common, credit, financing, ingest, items, linking, onboarding, relay
 from fourflow.services.audit import audit
 from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
@@ -315,7 +315,7 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
     lift(actor_id=core)
     s.relay()
     with platform.uow_factory() as uow:
-        assert not items.is_disputed(uow, s.item.id)
+        assert not common.is_disputed(uow, s.item.id)
     again = day + dt.timedelta(days=3)
     dispute(actor_id=core, on=again)
     operator = platform.operator_id()

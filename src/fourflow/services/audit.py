@@ -31,7 +31,7 @@ from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_root
 from fourflow.domain.money import CURRENCY_NUMERIC
 from fourflow.domain.parties import Organisation
-from fourflow.domain.receipts import GoodsRelease, PledgeAction, ReceiptPledge, WarehouseReceipt
+from fourflow.domain.receipts import GoodsRelease, ReceiptPledge, WarehouseReceipt
 from fourflow.services import commands as cmd
 from fourflow.services.common import canonical_json
 from fourflow.services.ports import (
@@ -46,6 +46,7 @@ from fourflow.services.ports import (
     UnitOfWorkFactory,
 )
 from fourflow.services.reading import DocumentReader
+from fourflow.services.receipts import live_pledge
 
 ReaderFor = Callable[[str | None], DocumentReader]
 
@@ -207,7 +208,7 @@ class ReceiptOnRecord:
     """A warehouse receipt as the store records it: the lot, its pledges and its releases."""
 
     receipt: WarehouseReceipt
-    pledges: list[ReceiptPledge]
+    pledge: tuple[ReceiptPledge | None, int]
     releases: list[GoodsRelease]
 
 
@@ -224,13 +225,16 @@ def _snapshot(uow: UnitOfWork) -> _Store:
             proof_index[doc_id] = int(json.loads(proof)["index"]) if proof else -1
     items = uow.items.list()
     ops = uow.outbox.list()
+    applied = {o.op_id for o in ops if o.status is OpStatus.DONE}
     receipts: dict[str, ReceiptOnRecord] = {}
     for o in ops:
         if isinstance(o.command, cmd.ReceiptIssue) and o.status is OpStatus.DONE:
             record = uow.receipts.get(o.command.receipt_id)
             if record is not None:
                 receipts[record.id] = ReceiptOnRecord(
-                    record, uow.receipts.pledges(record.id), uow.receipts.releases(record.id)
+                    record,
+                    live_pledge(uow, record.id, lambda op_id: op_id in applied),
+                    uow.receipts.releases(record.id),
                 )
     return _Store(
         ops=ops,
@@ -595,13 +599,11 @@ class _Auditor:
         applied = {o.op_id for o in self.store.ops if o.status is OpStatus.DONE}
         released = sum(x.quantity for x in on_record.releases if x.op_id in applied)
         cmp("receipt", r.id, "released", released, int(chain["released"]))
-        pledges = [p for p in on_record.pledges if p.op_id in applied]
-        live = pledges[-1] if pledges and pledges[-1].action is PledgeAction.PLEDGED else None
+        live, owed = on_record.pledge
         bank = self.address_of(live.bank_id) if live and live.bank_id else None
         chain_bank = _hex(chain["pledge_bank"]) if int(chain["pledge_amount"]) else None
         cmp("receipt", r.id, "pledge_bank", bank, chain_bank)
-        cmp("receipt", r.id, "pledge_amount", live.amount if live else 0,
-            int(chain["pledge_amount"]))  # fmt: skip
+        cmp("receipt", r.id, "pledge_amount", owed, int(chain["pledge_amount"]))
 
     def tokens(self) -> None:
         flows = {OpKind.TOKEN_MINT: 0, OpKind.TOKEN_BURN: 0}

@@ -12,6 +12,7 @@ releases: ``fourflow.domain.receipts``); the chain holds the receipt's current s
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -252,6 +253,41 @@ def sell_receipt(
     return sale_id, buyer_receipt_id
 
 
+def live_pledge(
+    uow: UnitOfWork, receipt_id: str, counted: Callable[[str], bool] = lambda _op: True
+) -> tuple[ReceiptPledge | None, int]:
+    """The receipt's live pledge and what its bank is still owed, as the contract keeps them.
+
+    Pledges, releases and the buyers' payments of sales, in the order their operations were
+    queued (``counted`` picks which operations count, e.g. only those the chain applied): a
+    payment goes to the pledgee first, and the pledge ends once the bank is paid in full.
+    """
+    steps: list[tuple[int, int, ReceiptPledge | SaleEvent]] = []
+    for pledge in uow.receipts.pledges(receipt_id):
+        if counted(pledge.op_id):
+            steps.append((_op_seq(uow, pledge.op_id), 1, pledge))
+    for sale in uow.receipts.sales(receipt_id):
+        for event in uow.receipts.sale_events(sale.id):
+            if event.action is SaleAction.PAID and counted(event.op_id):
+                steps.append((_op_seq(uow, event.op_id), 0, event))
+    live: ReceiptPledge | None = None
+    owed = 0
+    for _seq, _order, step in sorted(steps, key=lambda s: (s[0], s[1])):
+        if isinstance(step, ReceiptPledge):
+            live = step if step.action is PledgeAction.PLEDGED else None
+            owed = (step.amount or 0) if live else 0
+        else:
+            owed -= min(step.amount or 0, owed)
+            if owed == 0:
+                live = None
+    return live, owed
+
+
+def _op_seq(uow: UnitOfWork, op_id: str) -> int:
+    op = uow.outbox.get(op_id)
+    return (op.seq or 0) if op is not None else 0
+
+
 def pay_for_receipt(
     *, uow_factory: UnitOfWorkFactory, receipt_id: str, sale_id: str, amount: int, actor_id: str
 ) -> None:
@@ -263,8 +299,15 @@ def pay_for_receipt(
         if sale.buyer_id != actor_id:
             raise PermissionDeniedError(f"only the buyer pays sale {sale_id}")
         paid = _positive(amount, "payment")
+        pledge, owed = live_pledge(uow, receipt_id)
         op = _queue(uow, cmd.ReceiptPay(sale_id, paid), actor_id, receipt_id)
         uow.receipts.add_sale_event(SaleEvent(sale_id, SaleAction.PAID, actor_id, op.op_id, paid))
+        if pledge is not None and 0 < owed <= paid:
+            # The contract pays the pledgee first and releases the pledge once it is paid.
+            uow.receipts.add_pledge(
+                ReceiptPledge(receipt_id, PledgeAction.RELEASED, pledge.bank_id or actor_id,
+                              op.op_id)
+            )  # fmt: skip
         uow.commit()
 
 

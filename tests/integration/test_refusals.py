@@ -25,7 +25,7 @@ from fourflow.adapters.chain.ops import REGISTRY
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.financing import FinancingStatus
-from fourflow.services import financing, items, receipts, relay
+from fourflow.services import common, credit, financing, items, receipts, relay
 from fourflow.services.audit import audit
 from fourflow.services.ports import OpStatus
 from tests.integration.test_lifecycle import YUAN, Story, _story
@@ -328,5 +328,54 @@ def test_every_other_refusable_command_is_undone_in_turn(platform: Platform) -> 
                 evidence="urn:epcis:receiving:refused",
             ),
             ":",
+        )
+    receipt_id = receipts.issue_receipt(
+        uow_factory=uow, warehouse_id=warehouse.id, holder_id=tier1, goods_code="STEEL-COIL",
+        description="热轧卷板 Q235", quantity=10, unit="TNE", location="WX-A1",
+        evidence="urn:epcis:receiving:1",
+    )  # fmt: skip
+    s.relay()
+    credit.set_price(
+        uow_factory=uow, goods_code="STEEL-COIL", price=4_000.0, currency="CNY",
+        as_of=s.today,
+    )  # fmt: skip
+    with _suspended(platform, tier1):
+        _refused_and_undone(
+            platform,
+            lambda: receipts.pledge_receipt(
+                uow_factory=uow,
+                receipt_id=receipt_id,
+                bank_id=bank,
+                amount=1_000 * YUAN,
+                actor_id=tier1,
+            ),
+            ":",
+        )
+
+    # The debtor's dispute, lifted by a suspended debtor: refused, the dispute stays open.
+    items.dispute_item(
+        uow_factory=uow, item_id=s.item.id, reason="late delivery", actor_id=core,
+        on=s.item.issue_date + dt.timedelta(days=2),
+    )  # fmt: skip
+    s.relay()
+    with _suspended(platform, core):
+        _refused_and_undone(
+            platform,
+            lambda: items.lift_dispute(uow_factory=uow, item_id=s.item.id, actor_id=core),
+            "debt_item:",
+        )
+    with uow() as unit:
+        assert common.is_disputed(unit, s.item.id)
+    items.lift_dispute(uow_factory=uow, item_id=s.item.id, actor_id=core)
+    s.relay()
+
+    # Default, marked by a suspended bank: refused, the pledged part stays the borrower's.
+    with _suspended(platform, bank):
+        _refused_and_undone(
+            platform,
+            lambda: items.mark_default(
+                uow_factory=uow, item_id=s.item.id, actor_id=bank, as_of=s.today
+            ),
+            "debt_item:",
         )
     _audit_clean(platform)

@@ -31,7 +31,9 @@ from fourflow.services.ports import OpStatus
 from tests.integration.test_lifecycle import YUAN, Story, _story
 from tests.integration.test_settlement_paths import _warehouse
 
-pytestmark = pytest.mark.chain
+# The store is the subject here, not the database engine: SQLite (the races and tamper drills
+# run on PostgreSQL too).
+pytestmark = [pytest.mark.chain, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
 
 # Business tables compared before and after (the outbox and settings are bookkeeping).
 TABLES = (

@@ -138,7 +138,7 @@ def test_a_future_value_date_is_refused_before_anything_is_written(platform: Pla
     _audit_clean(platform)
 
 
-@pytest.mark.parametrize("method", ["attested", "debtor"])
+@pytest.mark.parametrize("method", ["attested", "debtor", "token"])
 def test_a_payment_the_chain_refuses_is_undone(
     platform: Platform, method: items.PaymentMethod
 ) -> None:

@@ -59,6 +59,7 @@ def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # 
     assert set(rows[0]) == {
         "path", "status", "format", "kind", "number", "issue_date", "seller", "buyer",
         "currency", "total", "document_id", "fingerprint", "business_key", "errors", "findings",
+        "trade", "trade_status", "waits",
     }  # fmt: skip
 
     code, out, _ = run(

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     Float,
@@ -580,6 +581,92 @@ invoice_transfer_payments = Table(
     Column("payee_id", String, nullable=False),
     Column("on_day", Date, nullable=False),
     _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+# Issue 16: platform identities; users, hashed credentials, sign-in attempts, enterprise
+# applications with their KYC review, four-eyes approvals (0014).
+platform_users = Table(
+    "platform_users",
+    metadata,
+    _seq(),
+    _id(),
+    Column("org_id", String, nullable=True, index=True),
+    Column("application_id", String, nullable=True, index=True),
+    Column("email", String, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("role", String, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", String, nullable=True),
+    Column("status", String, nullable=False),
+    Column("created_by", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    _seq(),
+    _id(),
+    Column("kind", String, nullable=False),
+    Column("secret_hash", String, nullable=False, unique=True),
+    Column("user_id", String, nullable=True, index=True),
+    Column("org_id", String, nullable=True, index=True),
+    Column("role", String, nullable=True),
+    Column("label", Text, nullable=False),
+    Column("parent_id", String, nullable=True),
+    Column("payload", JSON, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("created_by", String, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    _seq(),
+    Column("subject", String, nullable=False, index=True),
+    Column("succeeded", Boolean, nullable=False),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    **ENTITY_OPTIONS,
+)
+
+org_applications = Table(
+    "org_applications",
+    metadata,
+    _seq(),
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("uscc", String, nullable=False, index=True),
+    Column("org_type", String, nullable=False),
+    Column("licence", JSON, nullable=False),
+    Column("accounts", JSON, nullable=False),
+    Column("status", String, nullable=False),
+    Column("org_id", String, nullable=True),
+    Column("kyc", JSON, nullable=True),
+    Column("reviewed_by", String, nullable=True),
+    Column("reviewed_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+approvals = Table(
+    "approvals",
+    metadata,
+    _seq(),
+    _id(),
+    Column("kind", String, nullable=False),
+    Column("subject_id", String, nullable=False, index=True),
+    Column("org_id", String, nullable=False),
+    Column("proposed_by", String, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("status", String, nullable=False),
+    Column("decided_by", String, nullable=True),
+    Column("decided_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     **ENTITY_OPTIONS,
 )

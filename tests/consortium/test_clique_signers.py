@@ -65,7 +65,7 @@ def test_a_fifth_node_is_voted_in_as_signer_by_a_majority_and_voted_out(
     assert code == 1 and "not decided within 8 s: 2 of 4 signers voted" in out, out
     assert result["decided"] is False and address not in network.signers()
     # The third vote decides (3 of 4 > half).
-    code, result, out = run("vote", new.address, "--add", "--by", "node3")
+    code, result, out = run("vote", new.address, "--add", "--by", "node3", "--wait", "120")
     assert code == 0 and result["decided"] is True, out
     _until("every node counting it", lambda: all(address in network.signers(i) for i in range(5)))
     joined_at = _block(network.urls()[0])
@@ -77,7 +77,7 @@ def test_a_fifth_node_is_voted_in_as_signer_by_a_majority_and_voted_out(
     assert nodes["Fifth bank node"]["signer"] and len(nodes["Fifth bank node"]["signers"]) == 5
 
     # Voting out: every signer votes by default; 3 of the 5 would be a majority.
-    code, result, out = run("vote", new.address, "--remove")
+    code, result, out = run("vote", new.address, "--remove", "--wait", "120")
     assert code == 0 and result["decided"] is True and result["signers"] == 5, out
     assert len(network.signers(0)) == 4
     left = _block(network.urls()[0])

@@ -220,9 +220,13 @@ def vote(
     data = {"address": address, "add": add, "voters": voters, "signers": len(signers),
             "decided": decided, "signer": wanted in net.signers()}  # fmt: skip
     if wait > 0 and not decided:
+        heads = ", ".join(
+            f"{s.name} {'down' if s.block is None else f'at block {s.block}'}" for s in net.status()
+        )
+        data["heads"] = heads
         err_console.print(
             f"[red]error:[/red] not decided within {wait:.0f} s: {len(voters)} of "
-            f"{len(signers)} signers voted (more than half must)"
+            f"{len(signers)} signers voted (more than half must); nodes: {heads}"
         )
         if json_out:
             emit_json(data)

@@ -226,17 +226,7 @@ class CliqueNetwork:
         genesis = clique_genesis([m.address for m in members], chain_id=chain_id, period=period)
         (self.dir / "genesis.json").write_text(json.dumps(genesis, indent=2), encoding="utf-8")
         for m in members:
-            datadir = self.dir / m.slug
-            self._geth_run(["init", "--datadir", str(datadir), str(self.dir / "genesis.json")])
-            keyfile = datadir / "signer.key"
-            _write_private(keyfile, (datadir / "nodekey").read_text(encoding="utf-8"))
-            try:
-                self._geth_run(
-                    ["account", "import", "--lightkdf", "--datadir", str(datadir),
-                     "--password", str(datadir / "password"), str(keyfile)]
-                )  # fmt: skip
-            finally:
-                keyfile.unlink()
+            self._init_datadir(self.dir / m.slug)
         self._write(members, chain_id=chain_id, period=period)
         for m in members:
             self._write_config(m, members)
@@ -282,16 +272,7 @@ class CliqueNetwork:
             auth_port=free_port(),
             uscc=uscc,
         )
-        self._geth_run(["init", "--datadir", str(datadir), str(self.dir / "genesis.json")])
-        keyfile = datadir / "signer.key"
-        _write_private(keyfile, (datadir / "nodekey").read_text(encoding="utf-8"))
-        try:
-            self._geth_run(
-                ["account", "import", "--lightkdf", "--datadir", str(datadir),
-                 "--password", str(datadir / "password"), str(keyfile)]
-            )  # fmt: skip
-        finally:
-            keyfile.unlink()
+        self._init_datadir(datadir)
         everyone = [*members, member]
         self._write(everyone)
         for m in everyone:
@@ -506,6 +487,19 @@ class CliqueNetwork:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def _init_datadir(self, datadir: Path) -> None:
+        """``geth init`` the genesis into ``datadir`` and import its node key as the signer."""
+        self._geth_run(["init", "--datadir", str(datadir), str(self.dir / "genesis.json")])
+        keyfile = datadir / "signer.key"
+        _write_private(keyfile, (datadir / "nodekey").read_text(encoding="utf-8"))
+        try:
+            self._geth_run(
+                ["account", "import", "--lightkdf", "--datadir", str(datadir),
+                 "--password", str(datadir / "password"), str(keyfile)]
+            )  # fmt: skip
+        finally:
+            keyfile.unlink()
 
     def _geth_run(self, args: list[str]) -> None:
         done = subprocess.run(

@@ -262,18 +262,7 @@ class AnvilNode:
     def _start(self) -> NodeRecord:
         """Start anvil and its guard in their own sessions, wait for both, record them."""
         cmd = self.command()
-        with self.log_path.open("ab") as log:
-            log.write(f"\n--- start {time.ctime()}: {' '.join(cmd)}\n".encode())
-            log.flush()
-            offset = log.tell()
-            process = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=self.dir,
-            )
+        process, offset = self._spawn(cmd, self.log_path, f"{time.ctime()}: {' '.join(cmd)}")
         self._process = process
         port = self._wait_port(process, offset, self.log_path, "anvil")
         admin_url = f"http://127.0.0.1:{port}"
@@ -306,11 +295,19 @@ class AnvilNode:
             sys.executable, "-m", "fourflow.adapters.chain.rpcguard",
             "--upstream", admin_url, "--tag", str(self.state_path),
         ]  # fmt: skip
-        with self.guard_log_path.open("ab") as log:
-            log.write(f"\n--- start {time.ctime()}\n".encode())
+        guard, offset = self._spawn(cmd, self.guard_log_path, time.ctime())
+        self._guard = guard
+        return guard, self._wait_port(guard, offset, self.guard_log_path, "the JSON-RPC guard")
+
+    def _spawn(
+        self, cmd: list[str], log_path: Path, banner: str
+    ) -> tuple[subprocess.Popen[bytes], int]:
+        """Start ``cmd`` in its own session, appending to ``log_path``; (process, log offset)."""
+        with log_path.open("ab") as log:
+            log.write(f"\n--- start {banner}\n".encode())
             log.flush()
             offset = log.tell()
-            guard = subprocess.Popen(
+            process = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -318,8 +315,7 @@ class AnvilNode:
                 start_new_session=True,
                 cwd=self.dir,
             )
-        self._guard = guard
-        return guard, self._wait_port(guard, offset, self.guard_log_path, "the JSON-RPC guard")
+        return process, offset
 
     def _wait_port(
         self, process: subprocess.Popen[bytes], offset: int, log_path: Path, what: str

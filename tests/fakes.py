@@ -39,7 +39,7 @@ from fourflow.domain.facts import (
     PolicyVersion,
     ReportAnchor,
 )
-from fourflow.domain.financing import Financing, FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus, GoodsFinancing
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef
@@ -92,6 +92,7 @@ class _Store:
     items: dict[str, DebtItem] = field(default_factory=dict)
     holdings: dict[str, Holding] = field(default_factory=dict)
     financings: dict[str, Financing] = field(default_factory=dict)
+    goods_financings: dict[str, GoodsFinancing] = field(default_factory=dict)
     repayments: dict[str, Repayment] = field(default_factory=dict)
     batches: dict[str, Batch] = field(default_factory=dict)
     outbox: dict[str, ChainOp] = field(default_factory=dict)
@@ -861,6 +862,14 @@ class FakeMandates(_Repo):
         wanted = set(org_ids)
         return sorted((m for m in self._s.mandates if m.principal_id in wanted), key=lambda m: m.id)
 
+    def get(self, mandate_id: str) -> Mandate | None:
+        return next((m for m in self._s.mandates if m.id == mandate_id), None)
+
+    def revoke(self, mandate: Mandate) -> None:
+        if self.get(mandate.id) is None:
+            raise NotFoundError(f"mandate {mandate.id} does not exist")
+        self._s.mandates = [mandate if m.id == mandate.id else m for m in self._s.mandates]
+
     def list(self) -> list[Mandate]:
         return list(self._s.mandates)
 
@@ -895,6 +904,29 @@ class FakeTransferPayments(_Repo):
         self._s.transfer_payments = [p for p in self._s.transfer_payments if p.op_id != op_id]
 
 
+class FakeGoodsFinancings(_Repo):
+    """``ports.GoodsFinancings``."""
+
+    def add(self, financing: GoodsFinancing) -> None:
+        if financing.id in self._s.goods_financings:
+            raise ConflictError(f"goods financing {financing.id} exists")
+        self._s.goods_financings[financing.id] = financing
+
+    def update(self, financing: GoodsFinancing) -> None:
+        if financing.id not in self._s.goods_financings:
+            raise NotFoundError(f"goods financing {financing.id} does not exist")
+        self._s.goods_financings[financing.id] = financing
+
+    def get(self, financing_id: str) -> GoodsFinancing | None:
+        return self._s.goods_financings.get(financing_id)
+
+    def for_receipt(self, receipt_id: str) -> list[GoodsFinancing]:
+        return [f for f in self._s.goods_financings.values() if f.receipt_id == receipt_id]
+
+    def list(self) -> list[GoodsFinancing]:
+        return list(self._s.goods_financings.values())
+
+
 class FakeUnitOfWork:
     """One "transaction" over a private copy of the store (``ports.UnitOfWork``)."""
 
@@ -903,6 +935,7 @@ class FakeUnitOfWork:
     trades: FakeTrades
     items: FakeDebtItems
     financings: FakeFinancings
+    goods_financings: FakeGoodsFinancings
     repayments: FakeRepayments
     batches: FakeBatches
     outbox: FakeOutbox
@@ -945,6 +978,7 @@ class FakeUnitOfWork:
         self.trades = FakeTrades(self)
         self.items = FakeDebtItems(self, journal)
         self.financings = FakeFinancings(self, journal)
+        self.goods_financings = FakeGoodsFinancings(self)
         self.repayments = FakeRepayments(self, journal)
         self.batches = FakeBatches(self)
         self.outbox = FakeOutbox(self, journal)

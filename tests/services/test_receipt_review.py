@@ -30,7 +30,7 @@ def pledge(world: World, receipt_id: str, amount: int):  # type: ignore[no-untyp
     )  # fmt: skip
 
 
-def test_a_pledge_over_the_goods_value_is_declined_and_changes_nothing(
+def test_a_pledge_over_the_goods_value_is_declined_pledges_nothing_and_is_recorded(
     credit_world: World,
 ) -> None:
     world = credit_world
@@ -39,11 +39,18 @@ def test_a_pledge_over_the_goods_value_is_declined_and_changes_nothing(
         pledge(world, receipt_id, 5_000_000 * YUAN)
     (reason,) = refused.value.decision.reasons
     assert "CNY 4,340.00" in reason.message and "CNY 5,000,000.00" in reason.message
+    declined = refused.value.financing
+    assert declined.id in str(refused.value)
     with world.uow() as uow:
         assert uow.receipts.pledges(receipt_id) == []
+        assert uow.goods_financings.get(declined.id) == declined
+    assert declined.status is FinancingStatus.DECLINED and declined.pledge_op_id is None
     approved = pledge(world, receipt_id, 4_000 * YUAN)
-    assert approved.outcome is Outcome.APPROVE and approved.value == 4_340 * YUAN
-    assert approved.input_hash and len(approved.input_hash) == 64
+    assert approved.status is FinancingStatus.APPROVED and approved.principal == 4_000 * YUAN
+    decision = approved.decision
+    assert decision is not None and decision.outcome is Outcome.APPROVE
+    assert decision.value == 4_340 * YUAN
+    assert decision.input_hash and len(decision.input_hash) == 64
 
 
 def test_a_live_receipt_pledge_counts_in_the_banks_limits(credit_world: World) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 
 class Outcome(StrEnum):
@@ -81,9 +82,16 @@ class FinancingStatus(StrEnum):
     DEFAULTED = "defaulted"  # the debtor defaulted: the pledged holding passed to the bank
 
 
+class FinancingKind(StrEnum):
+    """What a financing is secured on (each kind is registered as its own 中登网 type)."""
+
+    RECEIVABLE = "receivable"  # a pledged debt-item holding (应收账款质押)
+    GOODS = "goods"  # a pledged warehouse receipt (仓单质押)
+
+
 @dataclass(frozen=True, slots=True)
 class Financing:
-    """A bank's financing of a debt-item holding.
+    """A bank's financing of a debt-item holding (kind ``receivable``).
 
     Attributes:
         id: FourFlow's id.
@@ -112,3 +120,54 @@ class Financing:
     maturity_date: dt.date
     status: FinancingStatus
     decision: Decision | None = None
+
+    kind: ClassVar[FinancingKind] = FinancingKind.RECEIVABLE
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsFinancing:
+    """A bank's financing against a pledged warehouse receipt (kind ``goods``, 仓单质押).
+
+    Reviewed by the same robot, limits and reasons as a receivable financing
+    (``risk.review.review_goods``), stored with its decision whatever the outcome, and its
+    input hash anchored on the chain. Approved, it waits for the chain's pledge (``active``
+    once applied, ``failed`` if refused); it ends ``repaid`` when the bank releases the pledge
+    or a buyer's payment clears what the holder owed.
+
+    Attributes:
+        id: FourFlow's id.
+        receipt_id: the pledged warehouse receipt.
+        borrower_id: the receipt's holder, who borrows.
+        bank_id: the financing bank (the pledgee).
+        requested: what the holder asked to owe, minor units.
+        principal: what the bank lends, minor units (0 unless approved).
+        rate_bps: annual simple rate, basis points.
+        start_date: the decision (value) day.
+        currency: the ISO 4217 currency of the amounts.
+        goods_code: the goods, as the price feed codes them.
+        quantity: units in the warehouse when valued.
+        status: where it stands.
+        decision: the credit decision.
+        pledge_op_id: the chain operation pledging the receipt (approved only).
+        closed_op_id: the operation that ended the pledge (release, or a buyer's payment).
+        maturity_date: the repayment date, if agreed (a receipt pledge has none by default).
+    """
+
+    id: str
+    receipt_id: str
+    borrower_id: str
+    bank_id: str
+    requested: int
+    principal: int
+    rate_bps: int
+    start_date: dt.date
+    currency: str
+    goods_code: str
+    quantity: int
+    status: FinancingStatus
+    decision: Decision | None = None
+    pledge_op_id: str | None = None
+    closed_op_id: str | None = None
+    maturity_date: dt.date | None = None
+
+    kind: ClassVar[FinancingKind] = FinancingKind.GOODS

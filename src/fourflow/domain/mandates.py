@@ -29,6 +29,9 @@ class Mandate:
         valid_to: last day of its term (None: until revoked).
         granted_on: the day it was recorded.
         note: what the mandate is for, in words.
+        revoked_on: the day the principal revoked it (it covers no day from then on).
+        revoked_by: who revoked it (the principal's id, or a person acting for it).
+        revoke_reason: why, in words.
     """
 
     id: str
@@ -39,6 +42,9 @@ class Mandate:
     valid_to: dt.date | None = None
     granted_on: dt.date | None = None
     note: str = ""
+    revoked_on: dt.date | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.principal_id == self.agent_id:
@@ -58,6 +64,7 @@ class Mandate:
             and kind in self.kinds
             and self.valid_from <= day
             and (self.valid_to is None or day <= self.valid_to)
+            and (self.revoked_on is None or day < self.revoked_on)
         )
 
 
@@ -67,7 +74,8 @@ class SignalClearance:
 
     Until a signal is cleared it blocks issuance on evidence and declines or refers financing
     (docs/verification.md, "Gating"). A clearance names the trade and the signal's code; a
-    later signal of another code is not cleared by it.
+    later signal of another code is not cleared by it. ``cleared_by`` is the operator
+    organisation, ``person`` the officer who decided (when named).
     """
 
     trade_id: str
@@ -75,6 +83,7 @@ class SignalClearance:
     cleared_by: str
     reason: str
     on_day: dt.date
+    person: str | None = None
 
     def __post_init__(self) -> None:
         if not self.reason.strip():

@@ -24,7 +24,13 @@ from fourflow.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fourflow.domain.financing import Financing, FinancingStatus, Outcome
+from fourflow.domain.financing import (
+    Financing,
+    FinancingKind,
+    FinancingStatus,
+    GoodsFinancing,
+    Outcome,
+)
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
@@ -147,18 +153,27 @@ def request_financing(
 
 @dataclass(frozen=True, slots=True)
 class FinancingRow:
-    """A financing with the currency of its item (what every view of it needs).
+    """A financing with the currency of its asset (what every view of it needs).
 
     Attributes:
-        financing: the financing request and its decision.
-        currency: the ISO 4217 currency of the financed item.
+        financing: the financing request and its decision: a receivable financing
+            (``Financing``, kind ``receivable``) or one against a warehouse receipt
+            (``GoodsFinancing``, kind ``goods``).
+        currency: the ISO 4217 currency of the financed item or of the goods' price.
+        borrower_name, bank_name: their names.
+        debtor_name: the item's debtor (a receivable), or the warehouse holding the goods.
     """
 
-    financing: Financing
+    financing: Financing | GoodsFinancing
     currency: str
     borrower_name: str = ""
     bank_name: str = ""
     debtor_name: str = ""
+
+    @property
+    def kind(self) -> FinancingKind:
+        """``receivable`` or ``goods``."""
+        return self.financing.kind
 
 
 def holding_to_finance(uow: UnitOfWork, target: str, holder_id: str | None = None) -> Holding:
@@ -230,43 +245,61 @@ def decide(
 
 
 def list_financings(
-    *, uow_factory: UnitOfWorkFactory, status: str | None = None, bank: str | None = None
+    *,
+    uow_factory: UnitOfWorkFactory,
+    status: str | None = None,
+    bank: str | None = None,
+    kind: str | None = None,
 ) -> list[FinancingRow]:
-    """Every financing request (only those in ``status``, and of ``bank`` (USCC or id), if
-    given), oldest first, with the names of borrower, bank and debtor."""
+    """Every financing request, receivable and goods (only those in ``status``, of ``bank``
+    (USCC or id) and of ``kind`` (``receivable``, ``goods``), if given), by start date,
+    with the names of borrower, bank and debtor (a goods financing: the warehouse)."""
     if status is not None and status not in {s.value for s in FinancingStatus}:
         raise DomainValueError(
             f"status {status!r} is not one of {[s.value for s in FinancingStatus]}"
         )
+    if kind is not None and kind not in {k.value for k in FinancingKind}:
+        raise DomainValueError(f"kind {kind!r} is not one of {[k.value for k in FinancingKind]}")
     with uow_factory() as uow:
         bank_id = None if bank is None else find_org(uow, bank).id
+        every: list[Financing | GoodsFinancing] = [
+            *uow.financings.list(),
+            *uow.goods_financings.list(),
+        ]
         wanted = [
-            f for f in uow.financings.list()
+            f for f in every
             if (status is None or f.status.value == status)
             and (bank_id is None or f.bank_id == bank_id)
+            and (kind is None or f.kind.value == kind)
         ]  # fmt: skip
-        items = {i: get_item(uow, i) for i in {f.item_id for f in wanted}}
-        names: dict[str, str] = {}
-        for org_id in (
-            {f.borrower_id for f in wanted}
-            | {f.bank_id for f in wanted}
-            | {i.debtor_id for i in items.values()}
-        ):
-            names[org_id] = get_org(uow, org_id).name
-    return [
-        FinancingRow(f, items[f.item_id].currency, names[f.borrower_id], names[f.bank_id],
-                     names[items[f.item_id].debtor_id])
-        for f in wanted
-    ]  # fmt: skip
+        rows = [_row(uow, f) for f in wanted]
+    return sorted(rows, key=lambda r: r.financing.start_date)
+
+
+def _row(uow: UnitOfWork, fin: Financing | GoodsFinancing) -> FinancingRow:
+    """The financing with its currency and the names of its parties."""
+    if isinstance(fin, GoodsFinancing):
+        receipt = uow.receipts.get(fin.receipt_id)
+        other = get_org(uow, receipt.warehouse_id).name if receipt is not None else ""
+        currency = fin.currency
+    else:
+        item = get_item(uow, fin.item_id)
+        other, currency = get_org(uow, item.debtor_id).name, item.currency
+    return FinancingRow(
+        fin, currency, get_org(uow, fin.borrower_id).name, get_org(uow, fin.bank_id).name, other
+    )
 
 
 def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> FinancingRow:
-    """One financing request with its currency (NotFoundError naming it if unknown)."""
+    """One financing request, receivable or goods, with its currency and names (NotFoundError
+    naming it if unknown)."""
     with uow_factory() as uow:
-        fin = uow.financings.get(financing_id)
+        fin: Financing | GoodsFinancing | None = uow.financings.get(financing_id)
+        if fin is None:
+            fin = uow.goods_financings.get(financing_id)
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
-        return FinancingRow(fin, get_item(uow, fin.item_id).currency)
+        return _row(uow, fin)
 
 
 def product_policy(*, uow_factory: UnitOfWorkFactory, bank: str) -> ProductPolicy:

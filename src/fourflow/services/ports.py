@@ -28,7 +28,7 @@ from fourflow.domain.facts import (
     PolicyVersion,
     ReportAnchor,
 )
-from fourflow.domain.financing import Financing
+from fourflow.domain.financing import Financing, GoodsFinancing
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef
@@ -460,6 +460,22 @@ class Financings(Protocol):
     def outstanding(self, bank_id: str, statuses: Sequence[str]) -> builtins.list[Outstanding]: ...
 
 
+class GoodsFinancings(Protocol):
+    """Financings against pledged warehouse receipts (``GoodsFinancing``), every decision."""
+
+    def add(self, financing: GoodsFinancing) -> None:
+        """Store a new goods financing (an id already stored is a ConflictError)."""
+        ...
+
+    def update(self, financing: GoodsFinancing) -> None: ...
+    def get(self, financing_id: str) -> GoodsFinancing | None: ...
+    def for_receipt(self, receipt_id: str) -> builtins.list[GoodsFinancing]:
+        """The receipt's financings, oldest first."""
+        ...
+
+    def list(self) -> builtins.list[GoodsFinancing]: ...
+
+
 class Repayments(Protocol):
     """Repayments and their routed parts."""
 
@@ -681,6 +697,11 @@ class Mandates(Protocol):
         """Mandates whose principal is one of ``org_ids``."""
         ...
 
+    def get(self, mandate_id: str) -> Mandate | None: ...
+    def revoke(self, mandate: Mandate) -> None:
+        """Record ``mandate``'s revocation (its ``revoked_on``, ``revoked_by``, reason)."""
+        ...
+
     def list(self) -> builtins.list[Mandate]: ...
 
 
@@ -715,6 +736,8 @@ class UnitOfWork(Protocol):
     def items(self) -> DebtItems: ...
     @property
     def financings(self) -> Financings: ...
+    @property
+    def goods_financings(self) -> GoodsFinancings: ...
     @property
     def repayments(self) -> Repayments: ...
     @property

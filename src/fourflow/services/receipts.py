@@ -22,7 +22,7 @@ from fourflow.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fourflow.domain.financing import Decision, Outcome
+from fourflow.domain.financing import Decision, FinancingStatus, GoodsFinancing, Outcome
 from fourflow.domain.parties import Role
 from fourflow.domain.receipts import (
     GoodsRelease,
@@ -37,8 +37,9 @@ from fourflow.risk.review import GoodsRequest, review_goods
 from fourflow.services import commands as cmd
 from fourflow.services.common import chain_address, get_org, new_id
 from fourflow.services.credit.policies import LIMITS_LOCK, exposure, policy_in_force
+from fourflow.services.credit.review import queue_decision_anchor
 from fourflow.services.items import text_hash
-from fourflow.services.ports import ChainOp, Ledger, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, Ledger, OpStatus, UnitOfWork, UnitOfWorkFactory
 
 
 def _queue(uow: UnitOfWork, command: cmd.Command, sender: str, receipt_id: str) -> ChainOp:
@@ -118,12 +119,18 @@ def issue_receipt(
 
 
 class PledgeDeclinedError(DomainValueError):
-    """The bank's review declined a warehouse-receipt pledge; ``decision`` says why."""
+    """The bank's review declined a warehouse-receipt pledge; ``decision`` says why and
+    ``financing`` is the declined request as stored."""
 
-    def __init__(self, receipt_id: str, decision: Decision) -> None:
-        self.decision = decision
-        why = "; ".join(f"{r.code}: {r.message}" for r in decision.reasons)
-        super().__init__(f"the pledge of warehouse receipt {receipt_id} was declined: {why}")
+    def __init__(self, receipt_id: str, financing: GoodsFinancing) -> None:
+        assert financing.decision is not None
+        self.decision: Decision = financing.decision
+        self.financing = financing
+        why = "; ".join(f"{r.code}: {r.message}" for r in self.decision.reasons)
+        super().__init__(
+            f"the pledge of warehouse receipt {receipt_id} was declined (financing request "
+            f"{financing.id}): {why}"
+        )
 
 
 def pledge_receipt(
@@ -134,15 +141,17 @@ def pledge_receipt(
     amount: int,
     actor_id: str,
     as_of: dt.date | None = None,
-) -> Decision:
+) -> GoodsFinancing:
     """The holder pledges a receipt to a bank for ``amount`` (minor units) it owes.
 
     One pledge at a time: the receipt's row is locked, and a receipt pledged (or with a pledge
     waiting for the chain) is refused, naming the bank it is pledged to. The bank's review
     decides first, like every financing (``risk.review.review_goods``): within the goods'
     value (units still in the warehouse × the latest price × (1 − the bank's haircut)) and the
-    bank's limits, which count every live receipt pledge; a declined pledge raises
-    ``PledgeDeclinedError`` with the reasons and changes nothing. The approving decision.
+    bank's limits, which count every live receipt pledge. Every decision is stored as a goods
+    financing (``GoodsFinancing``: listed, counted by the regulator, exported for 中登网) and
+    its input hash queued for the chain. A declined pledge pledges nothing and raises
+    ``PledgeDeclinedError`` with the reasons and the stored request. The approved financing.
     """
     with uow_factory() as uow:
         bank = get_org(uow, bank_id)
@@ -172,9 +181,10 @@ def pledge_receipt(
         )
         policy, version = policy_in_force(uow, bank.id)
         day = as_of or price.as_of
+        financing_id = new_id("fin")
         decision = review_goods(
             request=GoodsRequest(
-                id=f"{receipt_id}@{day.isoformat()}", borrower=receipt.holder_id, bank=bank.id,
+                id=financing_id, borrower=receipt.holder_id, bank=bank.id,
                 goods=receipt.goods_code, quantity=float(max(left, 0)), price=price.price,
                 amount=amount, currency=price.currency, as_of=day,
             ),
@@ -182,17 +192,69 @@ def pledge_receipt(
             exposure=exposure(uow, bank.id),
         )  # fmt: skip
         decision = replace(decision, policy_revision=version)
-        if decision.outcome is not Outcome.APPROVE:
-            raise PledgeDeclinedError(receipt_id, decision)
-        command = cmd.ReceiptPledge(
-            receipt_id, chain_address(bank), _positive(amount, "pledge amount")
-        )
-        op = _queue(uow, command, actor_id, receipt_id)
-        uow.receipts.add_pledge(
-            ReceiptPledge(receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id, amount)
-        )
+        financing = GoodsFinancing(
+            id=financing_id, receipt_id=receipt_id, borrower_id=receipt.holder_id,
+            bank_id=bank.id, requested=amount, principal=decision.principal,
+            rate_bps=decision.rate_bps, start_date=day, currency=price.currency,
+            goods_code=receipt.goods_code, quantity=max(left, 0),
+            status=(FinancingStatus.APPROVED if decision.outcome is Outcome.APPROVE
+                    else FinancingStatus.DECLINED),
+            decision=decision,
+        )  # fmt: skip
+        if decision.outcome is Outcome.APPROVE:
+            command = cmd.ReceiptPledge(
+                receipt_id, chain_address(bank), _positive(amount, "pledge amount")
+            )
+            op = _queue(uow, command, actor_id, receipt_id)
+            uow.receipts.add_pledge(
+                ReceiptPledge(receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id,
+                              amount)
+            )  # fmt: skip
+            financing = replace(financing, pledge_op_id=op.op_id)
+        uow.goods_financings.add(financing)
+        queue_decision_anchor(uow, financing.id, decision)
         uow.commit()
-    return decision
+    if financing.status is FinancingStatus.DECLINED:
+        raise PledgeDeclinedError(receipt_id, financing)
+    return financing
+
+
+def _live_financing(uow: UnitOfWork, receipt_id: str) -> GoodsFinancing | None:
+    """The receipt's approved or active goods financing, if any."""
+    live = (FinancingStatus.APPROVED, FinancingStatus.ACTIVE)
+    found = [f for f in uow.goods_financings.for_receipt(receipt_id) if f.status in live]
+    return found[-1] if found else None
+
+
+def _close_financing(uow: UnitOfWork, receipt_id: str, op_id: str) -> None:
+    """The receipt's live financing is repaid by operation ``op_id`` (a release, or a buyer's
+    payment that cleared what the holder owed)."""
+    live = _live_financing(uow, receipt_id)
+    if live is not None:
+        uow.goods_financings.update(
+            replace(live, status=FinancingStatus.REPAID, closed_op_id=op_id)
+        )
+
+
+def pledge_applied(uow: UnitOfWork, op: ChainOp) -> None:
+    """The chain applied a receipt pledge: its approved financing is active (relay)."""
+    for fin in uow.goods_financings.for_receipt(op.subject_id or ""):
+        if fin.pledge_op_id == op.op_id and fin.status is FinancingStatus.APPROVED:
+            uow.goods_financings.update(replace(fin, status=FinancingStatus.ACTIVE))
+
+
+def forget_financing_op(uow: UnitOfWork, op: ChainOp) -> None:
+    """The chain refused ``op`` (relay's ``compensate``): a refused pledge leaves its
+    financing ``failed`` (on record, nothing lent); a refused release or payment leaves the
+    financing it had ended live again, as it was."""
+    for fin in uow.goods_financings.for_receipt(op.subject_id or ""):
+        if fin.pledge_op_id == op.op_id:
+            uow.goods_financings.update(replace(fin, status=FinancingStatus.FAILED))
+        elif fin.closed_op_id == op.op_id:
+            pledged = uow.outbox.get(fin.pledge_op_id or "")
+            applied = pledged is not None and pledged.status is OpStatus.DONE
+            status = FinancingStatus.ACTIVE if applied else FinancingStatus.APPROVED
+            uow.goods_financings.update(replace(fin, status=status, closed_op_id=None))
 
 
 def release_receipt_pledge(
@@ -205,6 +267,7 @@ def release_receipt_pledge(
         uow.receipts.add_pledge(
             ReceiptPledge(receipt_id, PledgeAction.RELEASED, actor_id, op.op_id)
         )
+        _close_financing(uow, receipt_id, op.op_id)
         uow.commit()
 
 
@@ -308,6 +371,7 @@ def pay_for_receipt(
                 ReceiptPledge(receipt_id, PledgeAction.RELEASED, pledge.bank_id or actor_id,
                               op.op_id)
             )  # fmt: skip
+            _close_financing(uow, receipt_id, op.op_id)
         uow.commit()
 
 

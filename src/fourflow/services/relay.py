@@ -20,6 +20,7 @@ from typing import assert_never
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.services import commands as cmd
+from fourflow.services import receipts
 from fourflow.services.ports import (
     ChainOp,
     ChainReceipt,
@@ -69,6 +70,8 @@ def _on_applied(uow: UnitOfWork, op: ChainOp, receipt: ChainReceipt) -> None:
         financing = uow.financings.get(op.subject_id)
         if financing is not None and financing.status is FinancingStatus.APPROVED:
             uow.financings.update(replace(financing, status=FinancingStatus.ACTIVE))
+    elif op.kind is OpKind.RECEIPT_PLEDGE and op.subject_id:
+        receipts.pledge_applied(uow, op)  # its goods financing is active
     elif isinstance(op.command, cmd.MarkDefault):
         # The contract closes each foreclosed pledge on the chain's own day of default.
         days = [int(e["day"]) for e in receipt.events if e.get("event") == "ItemDefaulted"]
@@ -120,15 +123,19 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
     """Undo ``op``'s business change after the chain refused it: one step per command kind.
 
     Commands that change debt items, holdings, financings or repayments put back their undo
-    log; commands that carry a fact in its own record forget the rows written for the op;
+    log; commands that carry a fact in its own record forget the rows written for the op (a
+    transfer the invoices it paid, a receipt step its records; a refused receipt pledge leaves
+    its goods financing ``failed``);
     commands that change no business record (registry, notary, settings, tokens) need nothing.
     """
     c = op.command
     match c:
+        case cmd.Transfer():
+            restore(uow, op.undo)
+            uow.transfer_payments.forget_op(op.op_id)  # the invoices it would have paid
         case (
             cmd.IssueItem()
             | cmd.Split()
-            | cmd.Transfer()
             | cmd.Merge()
             | cmd.Repay()
             | cmd.AttestPayment()
@@ -177,6 +184,7 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
         ):
             restore(uow, op.undo)
             uow.receipts.forget_op(op.op_id)
+            receipts.forget_financing_op(uow, op)  # a pledge failed, a release undone
         case cmd.RegisterFingerprints():
             uow.report_anchors.forget_op(op.op_id)
             uow.presentations.forget_op(op.op_id)

@@ -11,7 +11,9 @@ from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
+from fourflow.risk.review import GOODS_SCENARIO
 from fourflow.services.ports import UnitOfWorkFactory
+from fourflow.services.receipts import live_pledge
 
 DEFAULT_GRACE_DAYS = 5
 #: The 2025 regulation on payments to SMEs: within 60 days of delivery or acceptance.
@@ -97,12 +99,20 @@ def regulator_summary(
     settled, overdue (count and amount), requests declined and referred by the review robot,
     the items' term distribution (77号 buckets) and days to pay (issue to the last repayment
     of settled items, and how many took over 60 days); ``all`` also counts the risk engine's
-    monitoring alerts."""
+    monitoring alerts. Financings against warehouse receipts count under
+    ``warehouse_receipt`` and ``all``: financed (count, amount), declined, and what the
+    holders still owe on live pledges (outstanding)."""
     figures: dict[str, ScenarioFigures] = defaultdict(ScenarioFigures)
     with uow_factory() as uow:
         trades = {t.id: t for t in uow.trades.list()}
         items = uow.items.list()
         financings = uow.financings.list()
+        goods = uow.goods_financings.list()
+        # what each live goods financing's holder still owes its bank (DvP sales pay it down)
+        owed_on = {
+            g.id: live_pledge(uow, g.receipt_id)[1]
+            for g in goods if g.status in (FinancingStatus.APPROVED, FinancingStatus.ACTIVE)
+        }  # fmt: skip
         repayments = uow.repayments.list()
         figures["all"].risk_alerts = len(uow.risk_alerts.list())
     last_paid: dict[str, dt.date] = {}
@@ -158,4 +168,24 @@ def regulator_summary(
         for key in ((scenario.value,) if scenario else ()) + ("all",):
             figures[key].financed += 1
             _add(figures[key].financed_amount, fin.principal, currency_of[fin.item_id])
+    for g in goods:
+        for key in (GOODS_SCENARIO, "all"):
+            fig = figures[key]
+            if g.status is FinancingStatus.DECLINED:
+                fig.declined += 1
+            elif g.status is FinancingStatus.REFERRED:
+                fig.referred += 1
+            elif g.status in _FINANCED:
+                fig.financed += 1
+                _add(fig.financed_amount, g.principal, g.currency)
+                if g.id in owed_on:
+                    _add(fig.outstanding_amount, owed_on[g.id], g.currency)
     return dict(figures)
+
+
+_FINANCED = (
+    FinancingStatus.APPROVED,
+    FinancingStatus.ACTIVE,
+    FinancingStatus.REPAID,
+    FinancingStatus.DEFAULTED,
+)

@@ -38,7 +38,7 @@ from fourflow.domain.facts import (
     PolicyVersion,
     ReportAnchor,
 )
-from fourflow.domain.financing import Financing, FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus, GoodsFinancing
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Organisation, PartyRef, Role
@@ -1664,9 +1664,25 @@ class SqlMandates(_Repository):
             id=mandate.id, principal_id=mandate.principal_id, agent_id=mandate.agent_id,
             kinds=sorted(k.value for k in mandate.kinds), valid_from=mandate.valid_from,
             valid_to=mandate.valid_to, granted_on=mandate.granted_on, note=mandate.note,
-            created_at=utc_now(),
+            created_at=utc_now(), revoked_on=mandate.revoked_on, revoked_by=mandate.revoked_by,
+            revoke_reason=mandate.revoke_reason,
         )  # fmt: skip
         self._insert(stmt, lambda: f"mandate {mandate.id} exists")
+
+    def get(self, mandate_id: str) -> Mandate | None:
+        """The mandate with id ``mandate_id``."""
+        row = self._row(select(t.mandates).where(t.mandates.c.id == mandate_id))
+        return None if row is None else _mandate(row)
+
+    def revoke(self, mandate: Mandate) -> None:
+        """Record ``mandate``'s revocation (day, by whom, why)."""
+        stmt = (
+            update(t.mandates)
+            .where(t.mandates.c.id == mandate.id)
+            .values(revoked_on=mandate.revoked_on, revoked_by=mandate.revoked_by,
+                    revoke_reason=mandate.revoke_reason)
+        )  # fmt: skip
+        self._update(stmt, f"mandate {mandate.id}")
 
     def involving(self, org_ids: Sequence[str]) -> builtins.list[Mandate]:
         """Mandates whose principal is one of ``org_ids``, oldest first."""
@@ -1687,6 +1703,7 @@ def _mandate(row: Row[Any]) -> Mandate:
         id=row.id, principal_id=row.principal_id, agent_id=row.agent_id,
         kinds=frozenset(DocumentKind(k) for k in row.kinds), valid_from=row.valid_from,
         valid_to=row.valid_to, granted_on=row.granted_on, note=row.note,
+        revoked_on=row.revoked_on, revoked_by=row.revoked_by, revoke_reason=row.revoke_reason,
     )  # fmt: skip
 
 
@@ -1698,6 +1715,7 @@ class SqlSignalClearances(_Repository):
         stmt = insert(t.signal_clearances).values(
             trade_id=clearance.trade_id, code=clearance.code, cleared_by=clearance.cleared_by,
             reason=clearance.reason, on_day=clearance.on_day, created_at=utc_now(),
+            person=clearance.person,
         )  # fmt: skip
         self._insert(stmt, lambda: f"clearance of {clearance.code} on {clearance.trade_id}")
 
@@ -1708,7 +1726,12 @@ class SqlSignalClearances(_Repository):
         for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
             for r in self._rows(select(c).where(c.c.trade_id.in_(chunk))):
                 found.append(
-                    (r.seq, SignalClearance(r.trade_id, r.code, r.cleared_by, r.reason, r.on_day))
+                    (
+                        r.seq,
+                        SignalClearance(
+                            r.trade_id, r.code, r.cleared_by, r.reason, r.on_day, r.person
+                        ),
+                    )
                 )
         return [x for _, x in sorted(found, key=lambda p: p[0])]
 
@@ -1752,3 +1775,64 @@ class SqlTransferPayments(_Repository):
         """Delete what ``op_id`` carried (the relay, when the chain refuses it for good)."""
         p = t.invoice_transfer_payments
         self._session.execute(delete(p).where(p.c.op_id == op_id))
+
+
+class SqlGoodsFinancings(_Repository):
+    """Financings against pledged warehouse receipts (``ports.GoodsFinancings``)."""
+
+    def add(self, financing: GoodsFinancing) -> None:
+        """Store a new goods financing."""
+        now = utc_now()
+        stmt = insert(t.goods_financings).values(
+            id=financing.id, created_at=now, updated_at=now, **_goods_values(financing)
+        )
+        self._insert(stmt, lambda: f"goods financing {financing.id} exists")
+
+    def update(self, financing: GoodsFinancing) -> None:
+        """Replace a goods financing's status, decision and operations."""
+        stmt = (
+            update(t.goods_financings)
+            .where(t.goods_financings.c.id == financing.id)
+            .values(updated_at=utc_now(), **_goods_values(financing))
+        )
+        self._update(stmt, f"goods financing {financing.id}")
+
+    def get(self, financing_id: str) -> GoodsFinancing | None:
+        """The goods financing with id ``financing_id``."""
+        g = t.goods_financings
+        row = self._row(select(g).where(g.c.id == financing_id))
+        return None if row is None else _goods_from_row(row)
+
+    def for_receipt(self, receipt_id: str) -> builtins.list[GoodsFinancing]:
+        """The receipt's financings, oldest first."""
+        g = t.goods_financings
+        rows = self._rows(select(g).where(g.c.receipt_id == receipt_id).order_by(g.c.seq))
+        return [_goods_from_row(r) for r in rows]
+
+    def list(self) -> builtins.list[GoodsFinancing]:
+        """Every goods financing, oldest first."""
+        g = t.goods_financings
+        return [_goods_from_row(r) for r in self._rows(select(g).order_by(g.c.seq))]
+
+
+def _goods_values(f: GoodsFinancing) -> dict[str, Any]:
+    return {
+        "receipt_id": f.receipt_id, "borrower_id": f.borrower_id, "bank_id": f.bank_id,
+        "requested": f.requested, "principal": f.principal, "rate_bps": f.rate_bps,
+        "start_date": f.start_date, "maturity_date": f.maturity_date, "currency": f.currency,
+        "goods_code": f.goods_code, "quantity": f.quantity, "status": f.status.value,
+        "decision": None if f.decision is None else codec.encode_decision(f.decision),
+        "pledge_op_id": f.pledge_op_id, "closed_op_id": f.closed_op_id,
+    }  # fmt: skip
+
+
+def _goods_from_row(row: Row[Any]) -> GoodsFinancing:
+    return GoodsFinancing(
+        id=row.id, receipt_id=row.receipt_id, borrower_id=row.borrower_id, bank_id=row.bank_id,
+        requested=int(row.requested), principal=int(row.principal), rate_bps=row.rate_bps,
+        start_date=row.start_date, currency=row.currency, goods_code=row.goods_code,
+        quantity=int(row.quantity), status=FinancingStatus(row.status),
+        decision=None if row.decision is None else codec.decode_decision(row.decision),
+        pledge_op_id=row.pledge_op_id, closed_op_id=row.closed_op_id,
+        maturity_date=row.maturity_date,
+    )  # fmt: skip

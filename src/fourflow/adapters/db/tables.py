@@ -552,6 +552,9 @@ mandates = Table(
     Column("granted_on", Date, nullable=True),
     Column("note", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_on", Date, nullable=True),  # 0015
+    Column("revoked_by", String, nullable=True),
+    Column("revoke_reason", Text, nullable=True),
     **ENTITY_OPTIONS,
 )
 
@@ -565,6 +568,7 @@ signal_clearances = Table(
     Column("reason", Text, nullable=False),
     Column("on_day", Date, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("person", String, nullable=True),  # 0015
     **ENTITY_OPTIONS,
 )
 
@@ -668,5 +672,30 @@ approvals = Table(
     Column("decided_by", String, nullable=True),
     Column("decided_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+# Issue 15: financings against pledged warehouse receipts (0015), beside ``financings``.
+goods_financings = Table(
+    "goods_financings",
+    metadata,
+    _seq(),
+    _id(),
+    Column("receipt_id", String, nullable=False, index=True),
+    Column("borrower_id", String, nullable=False, index=True),
+    Column("bank_id", String, nullable=False, index=True),
+    Column("requested", BigInteger, nullable=False),
+    Column("principal", BigInteger, nullable=False),
+    Column("rate_bps", Integer, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("maturity_date", Date, nullable=True),
+    Column("currency", String, nullable=False),
+    Column("goods_code", String, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("status", String, nullable=False, index=True),
+    Column("decision", JSON, nullable=True),
+    Column("pledge_op_id", String, nullable=True, index=True),
+    Column("closed_op_id", String, nullable=True),
+    *_timestamps(),
     **ENTITY_OPTIONS,
 )

@@ -33,6 +33,7 @@ from fourflow.adapters.db.repositories import (
     SqlSignalClearances,
     SqlTrades,
     SqlTransferPayments,
+    SqlGoodsFinancings,
     SqlWarehouseReceipts,
 )
 from fourflow.services.undo import UndoJournal
@@ -70,6 +71,7 @@ class SqlUnitOfWork:
     mandates: SqlMandates
     signal_clearances: SqlSignalClearances
     transfer_payments: SqlTransferPayments
+    goods_financings: SqlGoodsFinancings
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -107,6 +109,7 @@ class SqlUnitOfWork:
         self.mandates = SqlMandates(session)
         self.signal_clearances = SqlSignalClearances(session)
         self.transfer_payments = SqlTransferPayments(session)
+        self.goods_financings = SqlGoodsFinancings(session)
         return self
 
     def __exit__(

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
-from fourflow.domain.financing import Decision, Financing
+from fourflow.domain.financing import Decision, Financing, GoodsFinancing
 from fourflow.domain.money import Money
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
@@ -72,13 +72,20 @@ def decision_view(decision: Decision | None, currency: str) -> dict[str, Any] | 
     }
 
 
-def financing_view(fin: Financing, currency: str) -> dict[str, Any]:
-    """A financing request as JSON."""
+def financing_view(fin: Financing | GoodsFinancing, currency: str) -> dict[str, Any]:
+    """A financing request as JSON: ``kind`` receivable (item and holding) or goods (the
+    warehouse receipt, goods code and units valued)."""
+    asset: dict[str, Any] = (
+        {"receipt": fin.receipt_id, "goods_code": fin.goods_code, "quantity": fin.quantity,
+         "item": None, "holding": None}
+        if isinstance(fin, GoodsFinancing)
+        else {"item": fin.item_id, "holding": fin.holding_id}
+    )  # fmt: skip
     return {
         "request": fin.id,
+        "kind": fin.kind.value,
         "status": fin.status.value,
-        "item": fin.item_id,
-        "holding": fin.holding_id,
+        **asset,
         "borrower": fin.borrower_id,
         "bank": fin.bank_id,
         "currency": currency,
@@ -96,7 +103,12 @@ def _print_financing(view: dict[str, Any]) -> None:
         f"{view['requested']} {view['currency']}, principal {view['principal']}, "
         f"rate {view['rate_bps'] / 100:.2f}%"
     )
-    if d:
+    if d and d["pd"] is None:  # a goods financing: valued, not scored
+        console.print(
+            f"  {view['kind']}: receipt {view.get('receipt')}, {view.get('quantity')} units of "
+            f"{view.get('goods_code')} valued {d['value']}  decided by {d['decided_by']}"
+        )
+    elif d:
         console.print(
             f"  model {d['model_version']}  PD {d['pd']:.2%}  EL {d['expected_loss']}  "
             f"value {d['value']}  decided by {d['decided_by']}"
@@ -166,12 +178,17 @@ def finance_decide(
 def finance_list(
     status: Annotated[str | None, typer.Option(help="Only this status (referred ...).")] = None,
     bank: Annotated[str | None, typer.Option(help="Only this bank's (USCC or id).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind: receivable, or goods (warehouse receipts).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Financing requests, oldest first: borrower, bank and debtor by name, amounts in the
-    item's currency, rate, PD and who decided."""
+    """Financing requests, receivable and goods, oldest first: borrower, bank and debtor (for
+    goods: the warehouse) by name, amounts in the asset's currency, rate, PD and who decided."""
     with platform() as p:
-        found = financing.list_financings(uow_factory=p.uow_factory, status=status, bank=bank)
+        found = financing.list_financings(
+            uow_factory=p.uow_factory, status=status, bank=bank, kind=kind
+        )
     rows = [
         {**financing_view(r.financing, r.currency), "borrower_name": r.borrower_name,
          "bank_name": r.bank_name, "debtor_name": r.debtor_name}
@@ -181,13 +198,14 @@ def finance_list(
         emit_json(rows)
         return
     table = Table(title="Financing requests (融资申请)")
-    for col in ("request", "status", "borrower", "bank", "debtor", "requested", "principal",
-                "rate", "PD", "by"):  # fmt: skip
+    for col in ("request", "kind", "status", "borrower", "bank", "debtor", "requested",
+                "principal", "rate", "PD", "by"):  # fmt: skip
         table.add_column(col)
     for r in rows:
         d = r["decision"] or {}
         table.add_row(
-            r["request"], r["status"], r["borrower_name"], r["bank_name"], r["debtor_name"],
+            r["request"], r["kind"], r["status"], r["borrower_name"], r["bank_name"],
+            r["debtor_name"],
             f"{r['currency']} {r['requested']}", f"{r['currency']} {r['principal']}",
             f"{r['rate_bps'] / 100:.2f}%", f"{d.get('pd') or 0:.2%}", str(d.get("decided_by")),
         )  # fmt: skip

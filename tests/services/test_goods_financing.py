@@ -1,0 +1,164 @@
+"""Goods financings (issue 15, "one review for every financing"): every decision on a
+warehouse-receipt pledge is stored as a financing of kind ``goods``, listed beside receivable
+financings, counted in the regulator's figures, its input hash anchored on the chain, and its
+status follows the chain: approved, active once pledged, failed if refused, repaid when the
+bank releases the pledge or a buyer's payment clears it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from fourflow.domain.financing import FinancingKind, FinancingStatus, GoodsFinancing
+from fourflow.services import commands as cmd
+from fourflow.services import credit, financing, receipts
+from fourflow.services.ports import OpKind
+from fourflow.services.supervision import regulator_summary
+from tests.services.conftest import World, no_cold_start
+
+YUAN = 100
+
+
+def _receipt(world: World, tonnes: int = 1) -> str:
+    credit.set_price(uow_factory=world.uow, goods_code="REBAR-HRB400", price=6_200.0,
+                     currency="CNY", as_of=world.clock.today())  # fmt: skip
+    return receipts.issue_receipt(
+        uow_factory=world.uow, warehouse_id=world.id("warehouse"), holder_id=world.id("tier1"),
+        goods_code="REBAR-HRB400", description="螺纹钢 HRB400", quantity=tonnes, unit="TNE",
+        location="SZ-A1", evidence="urn:epcis:receiving:9",
+    )  # fmt: skip
+
+
+def _pledge(world: World, receipt_id: str, amount: int) -> GoodsFinancing:
+    return receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"), amount=amount,
+        actor_id=world.id("tier1"), as_of=world.clock.today(),
+    )  # fmt: skip
+
+
+def _stored(world: World, financing_id: str) -> GoodsFinancing:
+    with world.uow() as uow:
+        found = uow.goods_financings.get(financing_id)
+    assert found is not None
+    return found
+
+
+def _anchor(world: World, financing_id: str) -> cmd.RegisterFingerprints:
+    with world.uow() as uow:
+        (op,) = uow.outbox.for_subject(f"decision:{financing_id}")
+    assert isinstance(op.command, cmd.RegisterFingerprints)
+    return op.command
+
+
+def test_every_decision_is_a_goods_financing_listed_counted_and_anchored(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=2)  # 2 t × 6,200.00 less 30%: 8,680.00
+    with pytest.raises(receipts.PledgeDeclinedError) as refused:
+        _pledge(world, receipt_id, 9_000 * YUAN)
+    declined = refused.value.financing
+    approved = _pledge(world, receipt_id, 8_000 * YUAN)
+    assert (approved.kind, approved.status) == (FinancingKind.GOODS, FinancingStatus.APPROVED)
+    assert (approved.borrower_id, approved.bank_id) == (world.id("tier1"), world.id("bank"))
+    assert (approved.goods_code, approved.quantity, approved.currency) == ("REBAR-HRB400", 2, "CNY")
+    # both decisions' input hashes go to the chain like a receivable decision's
+    for fin in (declined, approved):
+        assert fin.decision is not None and fin.decision.input_hash
+        assert _anchor(world, fin.id).fingerprints == (f"sha256:{fin.decision.input_hash}",)
+    assert declined.decision is not None and approved.decision is not None
+    assert declined.decision.input_hash != approved.decision.input_hash
+
+    # a receivable financing beside them: `finance list` shows all three, by kind and bank
+    item = world.item()
+    (holding,) = world.holdings(item.id)
+    financing.request_financing(
+        uow_factory=world.uow, holding_id=holding.id, bank_id=world.id("bank"),
+        amount=1_000 * YUAN, actor_id=world.id("tier1"), as_of=world.clock.today(),
+        cold_start=no_cold_start,
+    )  # fmt: skip
+    every = financing.list_financings(uow_factory=world.uow)
+    assert sorted(r.kind.value for r in every) == ["goods", "goods", "receivable"]
+    goods = financing.list_financings(uow_factory=world.uow, kind="goods")
+    assert [r.financing.id for r in goods] == [declined.id, approved.id]
+    assert {r.debtor_name for r in goods} == {world.org["warehouse"].name}
+    assert {r.bank_name for r in goods} == {world.org["bank"].name}
+    active = _stored(world, approved.id)  # making the item relayed the pledge too
+    assert active.status is FinancingStatus.ACTIVE
+    (only,) = financing.list_financings(uow_factory=world.uow, kind="goods", status="active")
+    assert only.financing == active and only.currency == "CNY"
+    shown = financing.get_financing(uow_factory=world.uow, financing_id=declined.id)
+    assert shown.financing.status is FinancingStatus.DECLINED
+    with pytest.raises(Exception, match="kind 'bond'"):
+        financing.list_financings(uow_factory=world.uow, kind="bond")
+
+    # the regulator counts them under warehouse_receipt and in all
+    figures = regulator_summary(uow_factory=world.uow, as_of=world.clock.today())
+    wr = figures["warehouse_receipt"].as_dict()
+    assert (wr["financed"], wr["declined"]) == (1, 1)
+    assert wr["financed_amount"] == {"CNY": "8000.00"}
+    assert wr["outstanding_amount"] == {"CNY": "8000.00"}
+    assert figures["all"].financed + figures["all"].declined >= 2
+
+
+def test_the_status_follows_the_chain_pledge_release_and_refusal(credit_world: World) -> None:
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=3)
+    fin = _pledge(world, receipt_id, 10_000 * YUAN)
+    assert world.relay().failed == ()
+    assert _stored(world, fin.id).status is FinancingStatus.ACTIVE
+
+    # the bank's release is refused by the chain: the financing is live again, as it was
+    receipts.release_receipt_pledge(
+        uow_factory=world.uow, receipt_id=receipt_id, actor_id=world.id("bank")
+    )
+    ended = _stored(world, fin.id)
+    assert ended.status is FinancingStatus.REPAID and ended.closed_op_id is not None
+    world.ledger.refuse(OpKind.RECEIPT_RELEASE_PLEDGE, "WarehouseReceipt: not the pledgee")
+    assert world.relay().failed
+    assert _stored(world, fin.id) == replace(
+        ended, status=FinancingStatus.ACTIVE, closed_op_id=None
+    )
+    world.ledger.allow(OpKind.RECEIPT_RELEASE_PLEDGE)
+    receipts.release_receipt_pledge(
+        uow_factory=world.uow, receipt_id=receipt_id, actor_id=world.id("bank")
+    )
+    assert world.relay().failed == ()
+    assert _stored(world, fin.id).status is FinancingStatus.REPAID
+
+    # a pledge the chain refuses: the financing stays on record as failed, nothing pledged
+    world.ledger.refuse(OpKind.RECEIPT_PLEDGE, "WarehouseReceipt: holder suspended")
+    again = _pledge(world, receipt_id, 5_000 * YUAN)
+    assert world.relay().failed
+    assert _stored(world, again.id).status is FinancingStatus.FAILED
+    with world.uow() as uow:
+        live, owed = receipts.live_pledge(uow, receipt_id)
+    assert live is None and owed == 0
+    figures = regulator_summary(uow_factory=world.uow, as_of=world.clock.today())
+    wr = figures["warehouse_receipt"]
+    assert wr.financed == 1 and wr.outstanding_amount == {}  # repaid; the failed one lent nothing
+
+
+def test_a_buyer_paying_the_pledgee_in_full_repays_the_goods_financing(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=3)
+    fin = _pledge(world, receipt_id, 10_000 * YUAN)
+    sale_id, _ = receipts.sell_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, buyer_id=world.id("core"), quantity=3,
+        price=15_000 * YUAN, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    receipts.pay_for_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, sale_id=sale_id, amount=4_000 * YUAN,
+        actor_id=world.id("core"),
+    )  # fmt: skip
+    assert _stored(world, fin.id).status is FinancingStatus.APPROVED  # 6,000.00 still owed
+    owed = regulator_summary(uow_factory=world.uow, as_of=world.clock.today())
+    assert owed["warehouse_receipt"].as_dict()["outstanding_amount"] == {"CNY": "6000.00"}
+    receipts.pay_for_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, sale_id=sale_id, amount=11_000 * YUAN,
+        actor_id=world.id("core"),
+    )  # fmt: skip
+    assert _stored(world, fin.id).status is FinancingStatus.REPAID

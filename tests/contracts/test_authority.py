@@ -152,15 +152,14 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
         "propose_dilution": _r({"holder"}, "debt_item: caller is not the creditor"),
         "accept_dilution": _r({"debtor"}, "debt_item: caller is not the debtor"),
         "cancel": _r({"holder", "debtor"}, "debt_item: caller may not cancel"),
-        "mark_default": _r(
-            GOV | {"pledgee", "other_bank"}, "debt_item: caller may not mark default"
-        ),
+        "mark_default": _r(GOV | {"pledgee"}, "debt_item: caller may not mark default"),
         "buy_back": _r({"holder"}, "debt_item: caller is not the pledgor"),
         "set_max_tenor": _r(GOV, "debt_item: caller is not the operator"),
         "set_grace_days": _r(GOV, "debt_item: caller is not the operator"),
         "set_max_rate": _r(GOV, "debt_item: caller is not the operator"),
         "set_settlement_token": _r(GOV, "debt_item: caller is not the operator"),
         "set_issuer": _r(GOV, "debt_item: caller is not the operator"),
+        "set_repayment": _r(GOV, "debt_item: caller is not the operator"),
         **{
             v: VIEW
             for v in (
@@ -171,6 +170,7 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
                 "settlement_token",
                 "max_rate_bps",
                 "issuer",
+                "repayment",
                 "account_bank",
                 "item",
                 "holding",
@@ -401,6 +401,7 @@ def _args(s: Stage, contract: str, fn: str) -> tuple[Any, ...]:
         ("DebtItem", "set_max_rate"): (op(), 500),
         ("DebtItem", "set_settlement_token"): (op(), c.token.address),
         ("DebtItem", "set_issuer"): (op(), c.issuer.address),
+        ("DebtItem", "set_repayment"): (op(), c.regulator),
         ("SettlementToken", "mint"): (op(), c.tier1, 1, op()),
         ("SettlementToken", "burn"): (op(), 1),
         ("SettlementToken", "set_mint_cap"): (op(), c.bank, 10),

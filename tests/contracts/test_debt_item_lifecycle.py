@@ -478,7 +478,7 @@ def test_default_passes_pledged_holdings_to_their_banks(consortium: Consortium) 
     assert principal == 12_299_589
     interest = principal * 450 * (TODAY - (DAY0 + 100)) // 3_650_000
     op = new_op()
-    with boa.env.prank(c.bank2):  # any bank, or the operator
+    with boa.env.prank(c.bank):  # the pledgee (or the operator: governance)
         c.debt.mark_default(op, item.item_id)
     assert events(c.debt) == [
         ("OperationApplied", {"op_id": op, "kind": 17}),
@@ -552,6 +552,39 @@ def test_mark_default_refuses(consortium: Consortium) -> None:
         _as(c.operator, c.debt.mark_default, item.item_id)
     with boa.reverts("debt_item: item is not active"):
         pledge(c, c.tier1, item.holding_id, c.bank, 1, 0, DAY0)
+
+
+def test_only_a_pledgee_of_the_item_or_the_operator_marks_default(consortium: Consortium) -> None:
+    """A third bank cannot foreclose pledges it has no part in; nor can a bank whose own
+    pledge was repaid, nor a suspended pledgee, nor a holder."""
+    c = consortium
+    item, _, h2 = _worked_setup(c)  # h2 pledged to bank; overdue (maturity DAY0 + 180)
+    assert c.debt.overdue(item.item_id)
+    for who in (c.bank2, c.tier1, c.tier2, c.core.address, c.regulator, c.outsider):
+        with boa.reverts("debt_item: caller may not mark default"):
+            _as(who, c.debt.mark_default, item.item_id)
+    # bank2's own pledge on another item gives it no say over this one.
+    other = issue_item(c, "other-item")
+    pledge(c, c.tier1, other.holding_id, c.bank2, 1_000, 0, DAY0)
+    with boa.reverts("debt_item: caller may not mark default"):
+        _as(c.bank2, c.debt.mark_default, item.item_id)
+    # A suspended pledgee may not.
+    with boa.env.prank(c.operator):
+        c.registry.suspend(new_op(), c.bank)
+    with boa.reverts("debt_item: caller may not mark default"):
+        _as(c.bank, c.debt.mark_default, item.item_id)
+    with boa.env.prank(c.operator):
+        c.registry.reinstate(new_op(), c.bank)
+    # Once bank's pledge is released it is no longer a party either.
+    with boa.env.anchor():
+        _as(c.bank, c.debt.release_pledge, h2)
+        with boa.reverts("debt_item: caller may not mark default"):
+            _as(c.bank, c.debt.mark_default, item.item_id)
+        _as(c.operator, c.debt.mark_default, item.item_id)  # the operator (governance) may
+        assert c.debt.item(item.item_id).state == DEFAULTED
+    _as(c.bank, c.debt.mark_default, item.item_id)  # the pledgee may
+    assert c.debt.item(item.item_id).state == DEFAULTED
+    assert c.debt.holding(h2).holder == c.bank
 
 
 def test_buy_back_refuses(consortium: Consortium) -> None:
@@ -696,3 +729,40 @@ def test_new_writes_wait_while_paused_and_apply_once(
     used = c.debt.get_logs()[0].op_id
     with boa.reverts("debt_item: operation already applied"), boa.env.prank(c.tier1):
         getattr(c.debt, name)(used, *concrete)
+
+
+# --------------------------------------------------------------------------- repayment hook
+
+
+def test_the_repayment_hook_is_set_once_and_then_alone_moves_the_account_bank(
+    consortium: Consortium,
+) -> None:
+    """Issue 20's hook: the operator names the Repayment contract once; it may then pay in
+    tokens for the debtor (the debtor's allowance still bounds it) and is the only one who
+    moves an item's account bank (it checks the debtor's and the pledgees' signatures)."""
+    c = consortium
+    item = issue_item(c)
+    route = c.regulator  # stands in for the Repayment contract: any member account
+    with boa.reverts("debt_item: caller is not the operator"):
+        _as(c.tier1, c.debt.set_repayment, route)
+    with boa.reverts("debt_item: repayment already set"):
+        _as(c.operator, c.debt.set_repayment, "0x" + "00" * 20)
+    _as(c.operator, c.debt.set_repayment, route)
+    assert named(c.debt, "RepaymentSet") == [{"repayment": route}]
+    assert c.debt.repayment() == route
+    with boa.reverts("debt_item: repayment already set"):
+        _as(c.operator, c.debt.set_repayment, c.tier2)
+
+    with boa.reverts("debt_item: caller is not the debtor"):  # the debtor alone no longer
+        _as(c.core.address, c.debt.set_account_bank, item.item_id, c.bank2)
+    _as(route, c.debt.set_account_bank, item.item_id, c.bank2)
+    assert c.debt.account_bank(item.item_id) == c.bank2
+
+    _mint(c, c.core.address, 1_000)
+    _approve(c, c.core.address, c.debt.address, 1_000)
+    with boa.reverts("debt_item: caller is not the debtor"):
+        _as(c.tier2, c.debt.pay_with_token, item.item_id, 1_000, TODAY)
+    _as(route, c.debt.pay_with_token, item.item_id, 1_000, TODAY)
+    assert c.token.balanceOf(c.core.address) == 0
+    assert c.token.balanceOf(c.tier1) == 1_000  # the holder was paid from the debtor's tokens
+    assert c.debt.item(item.item_id).paid == 1_000

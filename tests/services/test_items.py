@@ -284,11 +284,12 @@ def test_default_forecloses_pledged_holdings_and_the_pledgor_buys_back(
             uow_factory=world.uow, item_id=item.id, actor_id=world.id("bank"),
             as_of=item.maturity_date, operator_id=world.operator.id,
         )  # fmt: skip
-    with pytest.raises(PermissionDeniedError, match="may not mark a default"):
-        items.mark_default(
-            uow_factory=world.uow, item_id=item.id, actor_id=world.id("tier2"), as_of=late,
-            operator_id=world.operator.id,
-        )  # fmt: skip
+    for outsider in ("tier2", "bank2"):  # bank2 holds no pledge of this item
+        with pytest.raises(PermissionDeniedError, match="may not mark a default"):
+            items.mark_default(
+                uow_factory=world.uow, item_id=item.id, actor_id=world.id(outsider), as_of=late,
+                operator_id=world.operator.id,
+            )  # fmt: skip
     foreclosed = items.mark_default(
         uow_factory=world.uow, item_id=item.id, actor_id=world.id("bank"), as_of=late,
         operator_id=world.operator.id,

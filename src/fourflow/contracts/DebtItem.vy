@@ -180,6 +180,7 @@ _KIND_ACCEPT_PLEDGE: constant(uint8) = 23
 _KIND_SET_ACCOUNT_BANK: constant(uint8) = 24
 _KIND_SET_MAX_RATE: constant(uint8) = 25
 _KIND_SET_ISSUER: constant(uint8) = 26
+_KIND_SET_REPAYMENT: constant(uint8) = 28
 
 # @dev Largest face value (so that interest never overflows) and rate cap.
 _MAX_FACE_VALUE: constant(uint256) = 2**128
@@ -213,6 +214,10 @@ max_rate_bps: public(uint256)
 
 # @dev The Issuer contract, the only caller of `register_issue` and `mark_confirmed`.
 issuer: public(address)
+
+# @dev The Repayment contract (locked routes): it may pay in tokens for the
+# debtor and is the only one to move an item's account bank once set.
+repayment: public(address)
 
 # @dev The debtor's account bank named for each item: the only bank whose
 # word that a payment happened counts.
@@ -281,6 +286,9 @@ event MaxRateChanged:
 
 event IssuerSet:
     issuer: address
+
+event RepaymentSet:
+    repayment: address
 
 event PaymentRouted:
     item_id: indexed(bytes32)
@@ -490,7 +498,12 @@ def set_account_bank(op_id: bytes32, item_id: bytes32, bank: address):
     """
     self._apply(op_id, _KIND_SET_ACCOUNT_BANK)
     it: Item = self._existing(item_id)
-    self._check_debtor(it.debtor)
+    if self.repayment != empty(address):
+        # Routes are locked: the Repayment contract checks the debtor's and every
+        # pledgee's signatures before it moves the account bank.
+        self._check_debtor(self.repayment)
+    else:
+        self._check_debtor(it.debtor)
     if it.state != _STATE_ACTIVE:
         self._fail("debt_item: item is not active")
     if not self._is_bank(bank):
@@ -718,6 +731,22 @@ def set_issuer(op_id: bytes32, issuer: address):
         self._fail("debt_item: issuer already set")
     self.issuer = issuer
     log IssuerSet(issuer=issuer)
+
+
+@external
+def set_repayment(op_id: bytes32, repayment: address):
+    """
+    @notice Sets, once, the Repayment contract (locked repayment routes).
+            Operator only.
+    @param op_id The operation id; an id is applied at most once.
+    @param repayment The Repayment contract.
+    """
+    self._apply(op_id, _KIND_SET_REPAYMENT)
+    self._check_operator()
+    if self.repayment != empty(address) or repayment == empty(address):
+        self._fail("debt_item: repayment already set")
+    self.repayment = repayment
+    log RepaymentSet(repayment=repayment)
 
 
 @external
@@ -952,7 +981,7 @@ def pay_with_token(op_id: bytes32, item_id: bytes32, amount: uint256, value_day:
     """
     self._apply(op_id, _KIND_PAY_WITH_TOKEN)
     it: Item = self._existing(item_id)
-    if msg.sender != it.debtor:
+    if msg.sender != it.debtor and msg.sender != self.repayment:
         self._fail("debt_item: caller is not the debtor")
     token: address = self.settlement_token
     if token == empty(address):
@@ -972,13 +1001,16 @@ def mark_default(op_id: bytes32, item_id: bytes32):
             its bank: interest is accrued to today, the bank becomes the
             holder, the pledge is closed and what was owed is recorded for
             the pledgor's buy-back.
-    @dev The operator or any active bank; only after maturity plus grace.
+    @dev The operator (the registry's owner: governance) or an active bank
+         that is the pledgee of an open pledged holding of this item; a
+         third bank cannot foreclose pledges it has no part in. Only after
+         maturity plus grace.
     @param op_id The operation id; an id is applied at most once.
     @param item_id The item.
     """
     self._apply(op_id, _KIND_MARK_DEFAULT)
     it: Item = self._existing(item_id)
-    if not (msg.sender == self._operator() or self._is_bank(msg.sender)):
+    if not (msg.sender == self._operator() or self._is_pledgee(item_id, msg.sender)):
         self._fail("debt_item: caller may not mark default")
     if it.state != _STATE_ACTIVE:
         self._fail("debt_item: item is not active")
@@ -1647,6 +1679,21 @@ def _pay_holding(
             item_id=item_id, holding_id=holding_id, payee=h.holder, amount=to_holder, part=_PART_HOLDER
         )
     return h.pledge_bank, to_bank, h.holder, to_holder
+
+
+@internal
+@view
+def _is_pledgee(item_id: bytes32, bank: address) -> bool:
+    """
+    @dev Whether `bank` is an active bank holding an open pledge of the item.
+    """
+    if not self._is_bank(bank):
+        return False
+    for hid: bytes32 in self._item_holdings[item_id]:
+        h: Holding = self._holdings[hid]
+        if h.pledge_bank == bank and h.outstanding != 0 and self._is_pledged(h):
+            return True
+    return False
 
 
 @internal

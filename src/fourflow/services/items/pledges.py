@@ -46,14 +46,23 @@ def mark_default(
 ) -> list[Holding]:
     """Mark an overdue item defaulted: each pledged holding passes to its bank (recourse kept).
 
-    Returns the holdings that passed to banks. Only the operator or a bank may do it, and only
-    past maturity plus ``grace_days`` while something is unpaid.
+    Returns the holdings that passed to banks. Only the operator (in the founding phase; the
+    council once Governance owns the Registry) or a bank holding an open pledge of the item
+    may do it, as DebtItem.mark_default allows, and only past maturity plus ``grace_days``
+    while something is unpaid.
     """
     with uow_factory() as uow:
         item = open_item(uow, item_id, frozen_by_dispute=False)
         actor = get_org(uow, actor_id)
-        if actor_id != operator_id and not actor.has_role(Role.BANK):
-            raise PermissionDeniedError(f"{actor.name} may not mark a default")
+        pledgee = actor.has_role(Role.BANK) and any(
+            h.pledge_bank_id == actor_id and h.locked and h.outstanding > 0
+            for h in uow.items.holdings(item_id)
+        )
+        if actor_id != operator_id and not pledgee:
+            raise PermissionDeniedError(
+                f"{actor.name} may not mark a default of {item_id}: only a bank holding an "
+                "open pledge of it, or the operator, may"
+            )
         if item.status is ItemStatus.DEFAULTED:
             raise ConflictError(f"debt item {item_id} is already defaulted")
         if item.status_on(as_of, grace_days) is not ItemStatus.OVERDUE:

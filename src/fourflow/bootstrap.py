@@ -24,8 +24,10 @@ from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import FileKeyStore
+from fourflow.adapters.crypto.passwords import Argon2Passwords, Totp
 from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
+from fourflow.adapters.db.identity import SqlIdentityStoreFactory
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
@@ -41,6 +43,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.bootstrap import Collector, HistorySource
 from fourflow.risk.features import InvoiceFacts
 from fourflow.services import onboarding
+from fourflow.services.identity import Identities, IdentityPolicy
 from fourflow.services.ports import Clock, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader, SignatureVerifier
 from fourflow.simulation.generator import Simulation, SimulationParams
@@ -85,6 +88,15 @@ class Settings:
             submission a document may be dated before ingest refuses it (default 1).
         log_level: FOURFLOW_LOG_LEVEL, the lowest level logged to stderr (default
             ``warning``; an unknown name logs at warning).
+        api_access_minutes: FOURFLOW_API_ACCESS_MINUTES, how long an API access token works
+            (default 15; refresh tokens work 14 days and rotate).
+        api_max_body_bytes: FOURFLOW_API_MAX_BODY_BYTES, the largest request body the API
+            takes (default 10 MiB).
+        api_cors_origins: FOURFLOW_API_CORS_ORIGINS, comma-separated browser origins allowed
+            to call the API (default none: CORS closed).
+        four_eyes_limit: FOURFLOW_FOUR_EYES_LIMIT, the requested amount (in the item's
+            currency) above which a bank's decision needs an officer and an approver
+            (default 1000000).
     """
 
     home: Path
@@ -99,6 +111,10 @@ class Settings:
     date_tolerance_days: int = 1
     geth_bin: Path | None = None
     log_level: str = "warning"
+    api_access_minutes: int = 15
+    api_max_body_bytes: int = 10 * 1024 * 1024
+    api_cors_origins: tuple[str, ...] = ()
+    four_eyes_limit: str = "1000000"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +138,14 @@ class Settings:
             date_tolerance_days=int(env.get("FOURFLOW_DATE_TOLERANCE_DAYS") or 1),
             geth_bin=Path(env["FOURFLOW_GETH_BIN"]) if env.get("FOURFLOW_GETH_BIN") else None,
             log_level=env.get("FOURFLOW_LOG_LEVEL") or "warning",
+            api_access_minutes=int(env.get("FOURFLOW_API_ACCESS_MINUTES") or 15),
+            api_max_body_bytes=int(env.get("FOURFLOW_API_MAX_BODY_BYTES") or 10 * 1024 * 1024),
+            api_cors_origins=tuple(
+                o.strip()
+                for o in (env.get("FOURFLOW_API_CORS_ORIGINS") or "").split(",")
+                if o.strip()
+            ),
+            four_eyes_limit=env.get("FOURFLOW_FOUR_EYES_LIMIT") or "1000000",
         )
 
     def password(self) -> str:
@@ -222,6 +246,7 @@ class Platform:
         self._node: AnvilNode | None = None
         self._started_node = False
         self._ledger: ChainLedger | None = None
+        self._identities: Identities | None = None
 
     # ------------------------------------------------------------------ chain
 
@@ -408,6 +433,25 @@ class Platform:
         return ChainLedger(
             url or self.chain_url(), self.keystore, addresses, artifacts_home=self.settings.home
         )
+
+    # ------------------------------------------------------------------ identities
+
+    @property
+    def identities(self) -> Identities:
+        """Users, credentials and sign-in (issue 16), on this platform's database."""
+        if self._identities is None:
+            self._identities = Identities(
+                store=SqlIdentityStoreFactory(self.engine),
+                uow_factory=self.uow_factory,
+                keystore=self.keystore,
+                hasher=Argon2Passwords(),
+                second_factor=Totp(),
+                clock=self.clock,
+                policy=IdentityPolicy(
+                    access_ttl=dt.timedelta(minutes=self.settings.api_access_minutes)
+                ),
+            )
+        return self._identities
 
     # ------------------------------------------------------------------ lifetime
 

@@ -16,7 +16,9 @@ from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
+    api_cmd,
     documents_cmd,
+    evidence_cmd,
     finance_cmd,
     items_cmd,
     simulate_cmd,
@@ -377,6 +379,8 @@ verify_cmd.register(app)
 app.add_typer(risk_app, name="risk")
 app.add_typer(governance_app, name="governance")
 finance_cmd.register(app, risk_app)
+evidence_cmd.register(app)
+api_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,159 @@
+"""The API application: routes, problem details, body limits, CORS closed by default,
+security headers, request logs."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.errors import DomainValueError
+from fourflow.entrypoints.api import business_routes, identity_routes, policy, problems
+from fourflow.entrypoints.api.routing import PREFIX, ApiState
+
+log = structlog.get_logger("fourflow.api")
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'"),
+    (b"cache-control", b"no-store"),
+    (b"strict-transport-security", b"max-age=63072000; includeSubDomains"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413 (by Content-Length, and by counting
+    what is actually received)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        seen = 0
+        started = False
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLargeError
+            return message
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watch)
+        except _BodyTooLargeError:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = problems.problem(413, f"the request body is larger than {self.limit} bytes")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", problems.MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(response.body)).encode()),
+                    *SECURITY_HEADERS,
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": bytes(response.body)})
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class SecurityHeaders:
+    """Add the security headers to every response, and log each request (no personal data:
+    method, route, status, duration)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        async def with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *[(k, v) for k, v in SECURITY_HEADERS if k not in names],
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        finally:
+            log.info(
+                "request", method=scope.get("method"), path=scope.get("path"), status=status,
+                ms=round((time.perf_counter() - start) * 1000, 1),
+            )  # fmt: skip
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """The API over an opened, initialised platform."""
+    settings = platform.settings
+    try:
+        limit = Decimal(settings.four_eyes_limit)
+    except InvalidOperation:
+        raise DomainValueError(
+            f"FOURFLOW_FOUR_EYES_LIMIT {settings.four_eyes_limit!r} is not a decimal amount"
+        ) from None
+    app = FastAPI(
+        title="FourFlow",
+        version="1",
+        description="Trade-credit supply-chain finance: every party signs in and acts only as "
+        "itself (docs/api.md).",
+        openapi_url=f"{PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    policy.ROUTES[("GET", f"{PREFIX}/openapi.json")] = "openapi"
+    app.state.fourflow = ApiState(platform=platform, four_eyes_limit=limit)
+    problems.install(app)
+    app.include_router(identity_routes.router, prefix=PREFIX)
+    app.include_router(business_routes.router, prefix=PREFIX)
+    if settings.api_cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.api_cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key"],
+        )
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    return app

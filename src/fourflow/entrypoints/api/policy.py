@@ -1,0 +1,102 @@
+"""Who may call what: the ONE authorisation table (organisation type × user role × action).
+
+Every route of the API names its action (``ROUTES``); a test enumerates the app's routes and
+fails on one without an entry, and walks every route × type × role asserting this table's
+answer. Object rules (a bank sees only its own requests, an enterprise its own documents,
+holdings and debts) are applied by the route on the object it loads: another organisation's
+object is answered 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from fourflow.domain.identity import OrgType, UserRole
+
+R = UserRole
+T = OrgType
+
+EVERY_ROLE = frozenset(UserRole)
+ADMIN = frozenset({R.ADMIN})
+MANAGERS = frozenset({R.ADMIN, R.FINANCE_MANAGER})
+UPLOADERS = frozenset({R.ADMIN, R.CLERK, R.FINANCE_MANAGER})
+BANK_READERS = frozenset({R.ADMIN, R.CREDIT_OFFICER, R.APPROVER, R.AUDITOR})
+OVERSIGHT = frozenset({R.ADMIN, R.AUDITOR})
+ENTERPRISES = (T.ENTERPRISE, T.CORE_ENTERPRISE)
+TRADERS = (T.ENTERPRISE, T.CORE_ENTERPRISE, T.LOGISTICS, T.WAREHOUSE, T.BANK)
+
+
+def _each(
+    types: tuple[OrgType, ...] | type[OrgType], roles: frozenset[UserRole]
+) -> dict[OrgType, frozenset[UserRole]]:
+    return {t: roles for t in types}
+
+
+#: Actions anyone may take, signed in or not.
+PUBLIC = frozenset({"health", "openapi", "register", "sign_in", "refresh", "accept_invitation"})
+
+#: action -> organisation type -> the user roles allowed. An action absent for a type, or a
+#: role absent for it, is refused (403).
+TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
+    # every signed-in user: who am I, sign out
+    "me": _each(OrgType, EVERY_ROLE),
+    "sign_out": _each(OrgType, EVERY_ROLE),
+    # each organisation administers its own people and machine clients
+    "users.list": _each(OrgType, OVERSIGHT),
+    "users.invite": _each(OrgType, ADMIN),
+    "users.disable": _each(OrgType, ADMIN),
+    "api_keys.manage": _each(OrgType, ADMIN),
+    # the platform operator reviews applications (KYC) and admits members
+    "applications.list": {T.PLATFORM_OPERATOR: frozenset({R.ADMIN, R.CLERK, R.AUDITOR})},
+    "applications.review": {T.PLATFORM_OPERATOR: ADMIN},
+    # the main path
+    "documents.upload": _each(TRADERS, UPLOADERS),
+    "trades.verify": {
+        **_each(ENTERPRISES, MANAGERS),
+        T.PLATFORM_OPERATOR: frozenset({R.ADMIN, R.CLERK}),
+    },
+    "items.issue": _each(ENTERPRISES, MANAGERS),
+    "items.read": {
+        **_each(ENTERPRISES, EVERY_ROLE),
+        T.BANK: BANK_READERS,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+        T.REGULATOR: OVERSIGHT,
+    },
+    "items.confirm": _each(ENTERPRISES, MANAGERS),
+    "holdings.split": _each(ENTERPRISES, MANAGERS),
+    "holdings.transfer": _each(ENTERPRISES, MANAGERS),
+    "position.read": _each(TRADERS, EVERY_ROLE),
+    "financings.request": _each(ENTERPRISES, MANAGERS),
+    "financings.read": {
+        **_each(ENTERPRISES, frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR})),
+        T.BANK: BANK_READERS,
+        T.REGULATOR: OVERSIGHT,
+    },
+    "financings.decide": {T.BANK: frozenset({R.CREDIT_OFFICER})},
+    "financings.approve": {T.BANK: frozenset({R.APPROVER})},
+    "policy.read": {T.BANK: EVERY_ROLE},
+    "policy.propose": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
+    "policy.approve": {T.BANK: frozenset({R.APPROVER})},
+    "payments.attest": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
+    "regulator.figures": {T.REGULATOR: EVERY_ROLE, T.PLATFORM_OPERATOR: OVERSIGHT},
+}
+
+#: (HTTP method, path template) -> action; filled as routes are declared (``api.routing``).
+ROUTES: dict[tuple[str, str], str] = {}
+
+
+def allowed(action: str, types: frozenset[OrgType], role: UserRole) -> bool:
+    """True when an organisation of ``types`` lets a user of ``role`` take ``action``."""
+    if action in PUBLIC:
+        return True
+    rules = TABLE[action]
+    return any(role in rules.get(t, frozenset()) for t in types)
+
+
+def table_rows() -> list[dict[str, object]]:
+    """The table as rows (for docs/api.md and the API's own listing)."""
+    return [
+        {"action": action, "org_type": t.value, "roles": sorted(r.value for r in roles)}
+        for action, rules in TABLE.items()
+        for t, roles in rules.items()
+    ]

@@ -1,0 +1,110 @@
+"""Declaring routes with their action, and the request's caller.
+
+``route(router, "POST", "/items", "items.issue")`` declares a route whose action is checked
+against the table (``policy.TABLE``) before the handler runs; the handler reads the caller
+with ``caller(request)``. A route cannot be declared without an action.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from fastapi import APIRouter, Depends, Request
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.identity import AuthenticationError, Principal
+from fourflow.entrypoints.api import policy
+from fourflow.entrypoints.api.problems import ProblemError
+from fourflow.services import identity, relay
+
+PREFIX = "/api/v1"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(slots=True)
+class ApiState:
+    """What the routes share: the platform and one lock around the chain's relay."""
+
+    platform: Platform
+    four_eyes_limit: Decimal
+    chain_lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+def state(request: Request) -> ApiState:
+    """The app's shared state."""
+    found: ApiState = request.app.state.fourflow
+    return found
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    key = request.headers.get("x-api-key", "").strip()
+    return key or None
+
+
+def guard(action: str) -> Callable[[Request], None]:
+    """The dependency that authenticates the caller and checks ``action`` in the table."""
+    if action not in policy.PUBLIC and action not in policy.TABLE:
+        raise KeyError(f"action {action!r} has no entry in the authorisation table")
+
+    def check(request: Request) -> None:
+        request.state.principal = None
+        if action in policy.PUBLIC:
+            return
+        secret = _bearer(request)
+        if secret is None:
+            raise AuthenticationError("sign in: send 'Authorization: Bearer <token>' or X-API-Key")
+        who = identity.authenticate(state(request).platform.identities, secret)
+        request.state.principal = who
+        if not policy.allowed(action, who.org_types, who.role):
+            types = ", ".join(sorted(t.value for t in who.org_types))
+            raise ProblemError(
+                403,
+                f"a {who.role.value} of a {types} organisation may not {action}",
+                kind="forbidden",
+            )
+
+    return check
+
+
+def route(
+    router: APIRouter, method: str, path: str, action: str, **kwargs: Any
+) -> Callable[[F], F]:
+    """Declare a route of ``router`` (mounted at PREFIX) with its action."""
+    policy.ROUTES[(method, PREFIX + path)] = action
+    dependencies = [Depends(guard(action)), *kwargs.pop("dependencies", [])]
+    return router.api_route(path, methods=[method], dependencies=dependencies, **kwargs)
+
+
+def caller(request: Request) -> Principal:
+    """The authenticated caller of a non-public route."""
+    who: Principal | None = getattr(request.state, "principal", None)
+    if who is None:
+        raise AuthenticationError("this route needs a signed-in caller")
+    return who
+
+
+def relay_now(api: ApiState) -> list[tuple[str, str]]:
+    """Apply queued chain operations now (one relay at a time in this process); the refusals.
+
+    A refused operation was undone in the store by the relay.
+    """
+    with api.chain_lock:
+        result = relay.relay(
+            uow_factory=api.platform.uow_factory, ledger=api.platform.require_contracts()
+        )
+    return list(result.failed)
+
+
+def refuse_on_chain_failure(failed: list[tuple[str, str]]) -> None:
+    """409 naming the operations the chain refused (nothing of them was recorded)."""
+    if failed:
+        named = "; ".join(f"{op}: {reason}" for op, reason in failed)
+        raise ProblemError(409, f"the chain refused it and nothing was recorded: {named}")

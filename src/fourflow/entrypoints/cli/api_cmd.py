@@ -1,0 +1,71 @@
+"""``fourflow serve`` and the operator's ``fourflow user add`` (docs/api.md)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.identity import UserRole
+from fourflow.entrypoints.cli.common import JsonOpt, platform
+from fourflow.entrypoints.cli.output import console, emit_json
+from fourflow.services import identity, onboarding
+
+user_app = typer.Typer(help="Platform users (the operator's side).", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /api/v1/openapi.json) on an initialised platform."""
+    from fourflow.entrypoints.api.server import serve as run  # noqa: PLC0415 (uvicorn only when serving)
+
+    run(host=host, port=port)
+
+
+@user_app.command("add")
+def user_add(
+    org: Annotated[str, typer.Option(help="The organisation (USCC or id; `operator`).")],
+    email: Annotated[str, typer.Option(help="The user's e-mail address.")],
+    name: Annotated[str, typer.Option(help="The user's name.")],
+    role: Annotated[UserRole, typer.Option(help="The user's role.")] = UserRole.ADMIN,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user directly: the first admin of an organisation onboarded with `org add`, or
+    the operator's own. The password is read from FOURFLOW_NEW_USER_PASSWORD or prompted."""
+    password = os.environ.get("FOURFLOW_NEW_USER_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    with platform() as p:
+        org_id = (
+            p.operator_id()
+            if org == "operator"
+            else onboarding.org_id(uow_factory=p.uow_factory, ref=org)
+        )
+        if not password:
+            raise DomainValueError("give a password")
+        new = identity.add_user(
+            p.identities, org_id=org_id, email=email, name=name, role=role, password=password
+        )
+    data = {
+        "user_id": new.user.id,
+        "org_id": org_id,
+        "email": new.user.email,
+        "role": new.user.role.value,
+        "totp_uri": new.totp_uri,
+    }
+    if json_out:
+        emit_json(data)
+        return
+    console.print(f"user {new.user.email} ({new.user.role.value}) of {org_id}: {new.user.id}")
+    if new.totp_uri:
+        console.print(f"enrol the second factor (shown once): {new.totp_uri}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``serve`` and ``user`` to ``fourflow``."""
+    app.command("serve")(serve)
+    app.add_typer(user_app, name="user")

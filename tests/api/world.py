@@ -1,0 +1,153 @@
+"""Parties signing in over HTTP: registration, the operator's admission, invitations, TOTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyotp
+from fastapi.testclient import TestClient
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.identity import UserRole
+from fourflow.domain.scenarios import Scenario
+from fourflow.services import identity
+from fourflow.services.demo import MEMBERS, Member, trade_bundle
+
+API = "/api/v1"
+PASSWORD = "correct horse battery staple"
+KYC = {"licence_verified": True, "legal_representative_verified": True, "sanctions_screened": True}
+ORG_TYPES = {
+    "core": "core_enterprise",
+    "tier1": "enterprise",
+    "tier2": "enterprise",
+    "logistics": "logistics",
+    "bank": "bank",
+    "regulator": "regulator",
+}
+MEMBER = {m.key: m for m in MEMBERS}
+
+
+def code(uri: str | None) -> str | None:
+    """The current TOTP code of an enrolment URI."""
+    if uri is None:
+        return None
+    totp = pyotp.parse_uri(uri)
+    assert isinstance(totp, pyotp.TOTP)
+    return totp.now()
+
+
+@dataclass
+class Person:
+    """A signed-in user: its e-mail, TOTP enrolment and bearer headers."""
+
+    email: str
+    totp_uri: str | None
+    token: str = ""
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Party:
+    """An admitted organisation and its people by role."""
+
+    key: str
+    org_id: str
+    people: dict[str, Person] = field(default_factory=dict)
+
+    @property
+    def admin(self) -> Person:
+        return self.people["admin"]
+
+
+def ok(response: Any, status: int = 200) -> Any:
+    """The response's JSON, asserting its status (with the problem shown otherwise)."""
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def sign_in(client: TestClient, person: Person) -> Person:
+    body = {"email": person.email, "password": PASSWORD, "totp": code(person.totp_uri)}
+    person.token = ok(client.post(f"{API}/sessions", json=body), 201)["access_token"]
+    return person
+
+
+def operator_admin(client: TestClient, platform: Platform) -> Person:
+    """The operator's first admin (created as `fourflow user add --org operator` does), signed
+    in with its password and TOTP."""
+    new = identity.add_user(
+        platform.identities, org_id=platform.operator_id(), email="admin@operator.example.cn",
+        name="Operator Admin", role=UserRole.ADMIN, password=PASSWORD,
+    )  # fmt: skip
+    return sign_in(client, Person(new.user.email, new.totp_uri))
+
+
+def register_and_admit(client: TestClient, operator: Person, key: str) -> Party:
+    """``key`` (a demo member) registers over HTTP, the operator admits it after KYC, and its
+    admin signs in."""
+    m: Member = MEMBER[key]
+    body = {
+        "name": m.name,
+        "uscc": m.uscc,
+        "org_type": ORG_TYPES[key],
+        "licence": {"address": f"{m.name_en}, {len(key) * 7 + ord(key[0])} Xinghu Street",
+                    "legal_representative": f"Legal Rep of {m.name_en}",
+                    "licence_number": m.uscc, "registered_capital": "CNY 50,000,000"},
+        "accounts": [m.account],
+        "admin_email": f"admin@{key}.example.cn",
+        "admin_name": f"{key} admin",
+        "admin_password": PASSWORD,
+    }  # fmt: skip
+    registered = ok(client.post(f"{API}/registrations", json=body), 201)
+    app_id = registered["application"]["id"]
+    review = {"admit": True, "checks": KYC, "note": "licence and legal representative checked"}
+    admitted = ok(
+        client.post(f"{API}/registrations/{app_id}/review", json=review, headers=operator.auth)
+    )
+    assert admitted["status"] == "admitted" and admitted["org_id"]
+    admin = sign_in(client, Person(body["admin_email"], registered["totp_uri"]))
+    return Party(key, admitted["org_id"], {"admin": admin})
+
+
+def invite(client: TestClient, party: Party, role: str) -> Person:
+    """The party's admin invites a person with ``role``, who accepts and signs in."""
+    email = f"{role}@{party.key}.example.cn"
+    body = {"email": email, "name": f"{party.key} {role}", "role": role}
+    sent = ok(client.post(f"{API}/invitations", json=body, headers=party.admin.auth), 201)
+    accepted = ok(
+        client.post(
+            f"{API}/invitations/accept",
+            json={"invitation": sent["invitation"], "password": PASSWORD},
+        ),
+        201,
+    )
+    person = sign_in(client, Person(email, accepted["totp_uri"]))
+    party.people[role] = person
+    return person
+
+
+def documents_by_issuer(run: str, start: dt.date) -> list[tuple[str, bytes]]:
+    """One trade, tier 1 selling to the core enterprise, as (submitter key, bundle): the buyer
+    its order and receipt advice, the carrier its waybill, the seller the rest."""
+    raw = trade_bundle(
+        prefix=run, seller=MEMBER["tier1"], buyer=MEMBER["core"], carrier=MEMBER["logistics"],
+        day0=start, terms_days=90, received_factor="1",
+        lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
+               ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
+        scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    bundle = json.loads(raw)
+    issuer = {"order": "core", "receipt_advice": "core", "transport_event": "logistics"}
+    parts: dict[str, list[Any]] = {}
+    for doc in bundle["documents"]:
+        parts.setdefault(issuer.get(doc["kind"], "tier1"), []).append(doc)
+    order = ["core", "logistics", "tier1"]  # the seller's invoice last: it completes the trade
+    return [
+        (k, json.dumps({**bundle, "documents": parts[k]}, ensure_ascii=False).encode())
+        for k in order
+    ]

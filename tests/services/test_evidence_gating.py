@@ -13,7 +13,12 @@ import pytest
 
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import DomainValueError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import evidence, financing, ingest, items, linking, verification
@@ -126,10 +131,12 @@ def test_financing_waits_for_a_person_while_a_signal_is_open_and_it_is_cleared_w
     cleared = evidence.clear_signal(
         uow_factory=world.uow, operator_id=world.operator.id, trade_id=spike,
         code="VOLUME_SPIKE", reason="a new plant opened: the framework contract is on file",
-        as_of=today,
+        as_of=today, person="wang.li",
     )  # fmt: skip
+    assert (cleared.cleared_by, cleared.person) == (world.operator.id, "wang.li")
     with world.uow() as uow:
         assert uow.signal_clearances.for_trades([spike]) == [cleared]
+    assert evidence.signal_clearances(uow_factory=world.uow, trade_id=spike) == [cleared]
     assert evidence.open_signals(uow_factory=world.uow, trade_id=spike, as_of=today) == []
     # the holding is free again (a referral does not pledge it): asked again, approved
     approved = ask()
@@ -150,3 +157,43 @@ def test_a_carrier_mandated_by_the_seller_sends_its_despatch_advice(credit_world
     mandated = submitted_trade(world, senders)
     assert "EVIDENCE_NOT_FROM_ISSUER" not in {f.code for f in report(world, mandated).findings}
     assert report(world, mandated).status.value == "verified"
+
+
+def test_a_revoked_mandate_covers_no_document_from_its_revocation_day(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    senders = dict(HONEST, despatch_advice="logistics")
+    today = world.clock.today()
+    mandate = evidence.grant_mandate(
+        uow_factory=world.uow, principal_id=world.id("tier1"), agent_id=world.id("logistics"),
+        kinds=[DocumentKind.DESPATCH_ADVICE], valid_from=today - dt.timedelta(120),
+    )  # fmt: skip
+    before = submitted_trade(world, senders, days_ago=60)  # dated before the revocation
+    # only the principal or the operator revokes, with a reason
+    with pytest.raises(PermissionDeniedError, match="only its principal"):
+        evidence.revoke_mandate(uow_factory=world.uow, mandate_id=mandate.id,
+                                actor_id=world.id("logistics"), reason="x", on=today)  # fmt: skip
+    with pytest.raises(DomainValueError, match="reason"):
+        evidence.revoke_mandate(uow_factory=world.uow, mandate_id=mandate.id,
+                                actor_id=world.id("tier1"), reason=" ", on=today)  # fmt: skip
+    with pytest.raises(NotFoundError, match="mandate-x"):
+        evidence.revoke_mandate(uow_factory=world.uow, mandate_id="mandate-x",
+                                actor_id=world.id("tier1"), reason="x", on=today)  # fmt: skip
+    assert evidence.list_mandates(uow_factory=world.uow)[0].revoked_on is None
+    revoked = evidence.revoke_mandate(
+        uow_factory=world.uow, mandate_id=mandate.id, actor_id=world.id("tier1"),
+        reason="we changed carriers", on=today - dt.timedelta(45),
+    )  # fmt: skip
+    assert (revoked.revoked_by, revoked.revoke_reason) == (world.id("tier1"), "we changed carriers")
+    with pytest.raises(ConflictError, match="was revoked on"):
+        evidence.revoke_mandate(uow_factory=world.uow, mandate_id=mandate.id,
+                                actor_id=world.operator.id, reason="again", on=today)  # fmt: skip
+    (listed,) = evidence.list_mandates(uow_factory=world.uow, org=world.org["logistics"].uscc)
+    assert listed == revoked
+    assert evidence.list_mandates(uow_factory=world.uow, org=world.id("bank")) == []
+    # the trade dated before the revocation keeps its evidence; one dated after does not
+    verification.verify(uow_factory=world.uow, trade_id=before, as_of=today)
+    assert "EVIDENCE_NOT_FROM_ISSUER" not in {f.code for f in report(world, before).findings}
+    after = submitted_trade(world, senders, days_ago=30)
+    assert "EVIDENCE_NOT_FROM_ISSUER" in {f.code for f in report(world, after).findings}

@@ -1,8 +1,10 @@
-"""Mandates and signal clearances (issue 15) read back exactly, on SQLite and PostgreSQL."""
+"""Mandates (and their revocation), signal clearances and goods financings (issue 15) read
+back exactly, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import Engine, insert
@@ -10,7 +12,14 @@ from sqlalchemy import Engine, insert
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.adapters.db import tables as t
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.financing import (
+    Decision,
+    FinancingStatus,
+    GoodsFinancing,
+    Outcome,
+    Reason,
+)
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.transfers import InvoicePaidByTransfer
 
@@ -95,3 +104,57 @@ def test_live_receipt_pledges_of_a_bank(uow_factory: SqlUnitOfWorkFactory) -> No
         a = [(p.receipt_id, p.amount) for p in uow.receipts.live_pledges("bank-a")]
         b = [(p.receipt_id, p.amount) for p in uow.receipts.live_pledges("bank-b")]
     assert a == [("wr-1", 100)] and b == [("wr-3", 300)]
+
+
+def test_a_revocation_and_the_clearing_officer_read_back(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    carrier = Mandate("m-1", "org-seller", "org-carrier", frozenset({DocumentKind.DESPATCH_ADVICE}),
+                      DAY)  # fmt: skip
+    officer = SignalClearance("trade-1", "VOLUME_SPIKE", "org-op", "contract seen", DAY, "wang.li")
+    with uow_factory() as uow:
+        uow.mandates.add(carrier)
+        uow.signal_clearances.add(officer)
+        uow.commit()
+    revoked = replace(carrier, revoked_on=DAY + dt.timedelta(days=30), revoked_by="org-seller",
+                      revoke_reason="we changed carriers")  # fmt: skip
+    with uow_factory() as uow:
+        assert uow.mandates.get("m-1") == carrier and uow.mandates.get("m-9") is None
+        uow.mandates.revoke(revoked)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.mandates.list() == [revoked]
+        assert uow.signal_clearances.for_trades(["trade-1"]) == [officer]
+        with pytest.raises(NotFoundError, match="mandate m-9"):
+            uow.mandates.revoke(replace(revoked, id="m-9"))
+    day = DAY + dt.timedelta(days=29)
+    assert revoked.covers("org-seller", "org-carrier", DocumentKind.DESPATCH_ADVICE, day)
+    assert not revoked.covers("org-seller", "org-carrier", DocumentKind.DESPATCH_ADVICE,
+                              day + dt.timedelta(days=1))  # fmt: skip
+
+
+def test_goods_financings_read_back_and_update(uow_factory: SqlUnitOfWorkFactory) -> None:
+    decision = Decision(Outcome.APPROVE, (Reason("APPROVED", "within the goods' value"),),
+                        400_000, 450, "policy-1", model_version="goods-collateral",
+                        value=434_000, input_hash="ab" * 32)  # fmt: skip
+    fin = GoodsFinancing("fin-g1", "wr-1", "org-1", "org-3", 400_000, 400_000, 450, DAY, "CNY",
+                         "REBAR-HRB400", 1, FinancingStatus.APPROVED, decision, "op-p")  # fmt: skip
+    other = replace(fin, id="fin-g2", receipt_id="wr-2", status=FinancingStatus.DECLINED,
+                    principal=0, pledge_op_id=None)  # fmt: skip
+    with uow_factory() as uow:
+        uow.goods_financings.add(fin)
+        uow.goods_financings.add(other)
+        uow.commit()
+    repaid = replace(fin, status=FinancingStatus.REPAID, closed_op_id="op-r")
+    with uow_factory() as uow:
+        assert uow.goods_financings.get("fin-g1") == fin
+        assert uow.goods_financings.list() == [fin, other]
+        assert uow.goods_financings.for_receipt("wr-2") == [other]
+        uow.goods_financings.update(repaid)
+        with pytest.raises(ConflictError, match="fin-g2 exists"):
+            uow.goods_financings.add(other)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.goods_financings.get("fin-g1") == repaid
+        with pytest.raises(NotFoundError, match="fin-g9"):
+            uow.goods_financings.update(replace(fin, id="fin-g9"))

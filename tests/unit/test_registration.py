@@ -12,15 +12,18 @@ import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory, make_engine, migrate
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import NotFoundError
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.errors import DomainValueError, NotFoundError
+from fourflow.domain.financing import Decision, FinancingStatus, GoodsFinancing, Outcome, Reason
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Identifier, Role
+from fourflow.domain.receipts import WarehouseReceipt
 from fourflow.services.registration import (
     CSV_COLUMNS,
     FOURFLOW,
+    GOODS_PLEDGE_TYPE,
     MEMBER,
     PLEDGE_TYPE,
+    every_registration,
     period_months,
     pledge_registrations,
     to_csv,
@@ -139,3 +142,95 @@ def test_period_is_the_term_plus_margin_within_the_registrys_bounds(
     start: dt.date, end: dt.date, margin: int, months: int
 ) -> None:
     assert period_months(start, end, margin) == months
+
+
+# ----------------------------------------------------------------- every financing, both kinds
+
+
+def _with_goods(factory: SqlUnitOfWorkFactory, status: FinancingStatus) -> None:
+    """Warehouse org-4 issued receipt wr-1 to org-1, pledged to bank org-3 (financing gfin-1)."""
+    with factory() as uow:
+        if uow.organisations.get("org-4") is None:
+            uow.organisations.add(b.org(4, Role.WAREHOUSE))
+            uow.receipts.add(WarehouseReceipt(
+                id="wr-1", warehouse_id="org-4", holder_id="org-1", goods_code="REBAR-HRB400",
+                description="螺纹钢 HRB400", description_hash="aa" * 32, quantity=20,
+                unit="TNE", location="苏州港 A1 库", evidence_hash="bb" * 32, op_id="op-wr",
+            ))  # fmt: skip
+        decision = Decision(
+            Outcome.APPROVE,
+            (Reason("APPROVED", "within value"),),
+            8_000_000,
+            450,
+            "policy-1",
+            model_version="goods-collateral",
+            value=8_680_000,
+        )
+        uow.goods_financings.add(GoodsFinancing(
+            id=f"gfin-{status.value}", receipt_id="wr-1", borrower_id="org-1", bank_id="org-3",
+            requested=8_000_000, principal=8_000_000 if status is not FinancingStatus.DECLINED
+            else 0, rate_bps=450, start_date=dt.date(2025, 3, 1), currency="CNY",
+            goods_code="REBAR-HRB400", quantity=20, status=status, decision=decision,
+        ))  # fmt: skip
+        uow.commit()
+
+
+def test_every_financing_is_exported_receivable_and_goods(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    _with_goods(uow_factory, FinancingStatus.ACTIVE)
+    _with_goods(uow_factory, FinancingStatus.DECLINED)  # never pledged: nothing to register
+    records = every_registration(uow_factory=uow_factory)
+    assert [(r.kind.value, r.financing_id) for r in records] == [
+        ("receivable", "fin-1"), ("goods", "gfin-active")
+    ]  # fmt: skip
+    receivable, goods = records
+    assert receivable.value("registration.type") == PLEDGE_TYPE
+    assert goods.value("registration.type") == GOODS_PLEDGE_TYPE == "仓单质押"
+    assert goods.receipt_id == "wr-1" and goods.item_id == "" and goods.holding_id == ""
+    assert goods.value("pledgor.uscc") == b.uscc(1) and goods.value("pledgee.uscc") == b.uscc(3)
+    assert goods.value("pledgee.lei") == LEI
+    assert goods.value("secured.principal") == "80000.00"
+    assert goods.value("secured.term_start") == "2025-03-01"
+    assert goods.value("property.receipt_number") == "wr-1"
+    assert goods.value("property.warehouse_uscc") == b.uscc(4)
+    assert goods.value("property.goods") == "螺纹钢 HRB400"
+    assert (goods.value("property.quantity"), goods.value("property.unit")) == ("20", "TNE")
+    assert goods.value("property.value") == "86800.00"
+    description = goods.value("property.description") or ""
+    assert "wr-1" in description and "苏州港 A1 库" in description and "CNY 86800.00" in description
+    # a receipt pledge has no agreed maturity: the term's end and the period are the member's
+    assert {"secured.term_end", "registration.period_months"} <= set(goods.to_fill)
+    assert goods.as_dict()["kind"] == "goods" and goods.as_dict()["receipt_id"] == "wr-1"
+
+
+def test_every_registration_filters_by_bank_and_kind_and_fills_both(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    _with_goods(uow_factory, FinancingStatus.REPAID)
+    assert [r.kind.value for r in every_registration(uow_factory=uow_factory, kind="goods")] == [
+        "goods"
+    ]
+    assert [r.financing_id for r in every_registration(uow_factory=uow_factory,
+                                                        kind="receivable")] == ["fin-1"]  # fmt: skip
+    assert len(every_registration(uow_factory=uow_factory, bank=b.uscc(3))) == 2
+    with uow_factory() as uow:
+        uow.organisations.add(b.org(5, Role.BANK))
+        uow.commit()
+    assert every_registration(uow_factory=uow_factory, bank="org-5") == []
+    filled = every_registration(
+        uow_factory=uow_factory,
+        overrides={"pledgor.address": "江苏省无锡市", "secured.term_end": "2025-09-01"},
+    )
+    assert all(r.value("pledgor.address") == "江苏省无锡市" for r in filled)
+    goods = next(r for r in filled if r.kind.value == "goods")
+    assert goods.value("secured.term_end") == "2025-09-01"
+    with pytest.raises(NotFoundError, match=r"no registration field named pledgor\.adress"):
+        every_registration(uow_factory=uow_factory, overrides={"pledgor.adress": "x"})
+    with pytest.raises(DomainValueError, match="kind 'bonds'"):
+        every_registration(uow_factory=uow_factory, kind="bonds")
+    rows = list(csv.reader(io.StringIO(to_csv(filled))))
+    kinds = {row[CSV_COLUMNS.index("kind")] for row in rows[1:]}
+    assert kinds == {"receivable", "goods"}
+    receipts = {row[CSV_COLUMNS.index("receipt_id")] for row in rows[1:]}
+    assert receipts == {"", "wr-1"}

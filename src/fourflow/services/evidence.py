@@ -8,20 +8,27 @@
   naming each signal (docs/verification.md, "Gating").
 * ``clear_signal``: an operator clears one signal of a trade with a reason in words; the
   clearance is recorded (who, when, why) and never deletes the signal itself.
+* ``revoke_mandate``: the principal (or the operator) ends a mandate from a day, with the reason
+  recorded; documents of that day or later no longer count as the principal's evidence.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import DomainValueError, PermissionDeniedError
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.domain.parties import Role
 from fourflow.services import fraud, verification
-from fourflow.services.common import get_org, new_id
+from fourflow.services.common import find_org, get_org, new_id
 from fourflow.services.linking import LinkResult
 from fourflow.services.ports import Ledger, UnitOfWorkFactory
 from fourflow.verification.fraud import FraudSignal
@@ -57,6 +64,55 @@ def grant_mandate(
     return mandate
 
 
+def revoke_mandate(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    mandate_id: str,
+    actor_id: str,
+    reason: str,
+    on: dt.date,
+) -> Mandate:
+    """``actor_id`` (the mandate's principal, or the platform operator) revokes a mandate from
+    day ``on``: it covers no document of that day or later; the day, who and why are recorded.
+
+    Refused (nothing recorded) when the actor is neither, the reason is empty, or the mandate
+    is unknown or revoked already.
+    """
+    if not reason.strip():
+        raise DomainValueError("revoking a mandate needs a reason in words")
+    with uow_factory() as uow:
+        mandate = uow.mandates.get(mandate_id)
+        if mandate is None:
+            raise NotFoundError(f"mandate {mandate_id} does not exist")
+        actor = get_org(uow, actor_id)
+        if actor.id != mandate.principal_id and not actor.has_role(Role.OPERATOR):
+            raise PermissionDeniedError(
+                f"{actor.name} may not revoke mandate {mandate_id}: only its principal "
+                f"{get_org(uow, mandate.principal_id).name} or the platform operator may"
+            )
+        if mandate.revoked_on is not None:
+            raise ConflictError(
+                f"mandate {mandate_id} was revoked on {mandate.revoked_on} by "
+                f"{mandate.revoked_by}: {mandate.revoke_reason}"
+            )
+        revoked = replace(mandate, revoked_on=on, revoked_by=actor.id, revoke_reason=reason.strip())
+        uow.mandates.revoke(revoked)
+        uow.commit()
+    return revoked
+
+
+def list_mandates(*, uow_factory: UnitOfWorkFactory, org: str | None = None) -> list[Mandate]:
+    """Every mandate (those where ``org`` (USCC or id) is principal or agent, if given),
+    oldest first, revoked ones included."""
+    with uow_factory() as uow:
+        org_id = None if org is None else find_org(uow, org).id
+        return [
+            m
+            for m in uow.mandates.list()
+            if org_id is None or org_id in (m.principal_id, m.agent_id)
+        ]
+
+
 def open_signals(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -79,8 +135,10 @@ def clear_signal(
     code: str,
     reason: str,
     as_of: dt.date,
+    person: str | None = None,
 ) -> SignalClearance:
-    """An operator clears one open signal of a trade, with the reason recorded.
+    """An operator clears one open signal of a trade, with the reason recorded (and the
+    officer, ``person``, who decided).
 
     Refused (nothing recorded) when the actor is not an operator, the reason is empty, or the
     trade has no open signal of that code.
@@ -89,7 +147,8 @@ def clear_signal(
         operator = get_org(uow, operator_id)
     if not operator.has_role(Role.OPERATOR):
         raise PermissionDeniedError(f"{operator.name} is not the platform operator")
-    clearance = SignalClearance(trade_id, code, operator.id, reason.strip(), as_of)
+    who = person.strip() if person and person.strip() else None
+    clearance = SignalClearance(trade_id, code, operator.id, reason.strip(), as_of, who)
     found = open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
     if code not in {s.fraud.value for s in found}:
         opened = ", ".join(sorted({s.fraud.value for s in found})) or "none"
@@ -100,6 +159,14 @@ def clear_signal(
         uow.signal_clearances.add(clearance)
         uow.commit()
     return clearance
+
+
+def signal_clearances(*, uow_factory: UnitOfWorkFactory, trade_id: str) -> list[SignalClearance]:
+    """The clearances recorded on a trade, oldest first."""
+    with uow_factory() as uow:
+        if uow.trades.get(trade_id) is None:
+            raise NotFoundError(f"trade {trade_id} does not exist")
+        return uow.signal_clearances.for_trades([trade_id])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,8 @@
-"""Registration exports: each pledge of a debt item as a 中登网 receivable-pledge registration.
+"""Registration exports: every financing's pledge as a 中登网 registration record.
+
+A receivable financing's pledged holding is an 应收账款质押 registration; a goods financing's
+pledged warehouse receipt a 仓单质押 one (``every_registration`` exports both kinds, the whole
+book or one bank's; ``pledge_registrations`` one debt item's).
 
 Under the Civil Code (art. 445) a pledge of receivables is created on registration, and since
 2021 the registry is the PBoC Credit Reference Center's 动产融资统一登记公示系统 (中登网,
@@ -14,19 +18,20 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import NotFoundError
-from fourflow.domain.financing import Financing, FinancingStatus
+from fourflow.domain.errors import DomainValueError, NotFoundError
+from fourflow.domain.financing import Financing, FinancingKind, FinancingStatus, GoodsFinancing
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
-from fourflow.services.common import get_item, get_org, get_trade
+from fourflow.services.common import find_org, get_item, get_org, get_trade
 from fourflow.services.ports import UnitOfWork, UnitOfWorkFactory
 
 PLEDGE_TYPE = "应收账款质押"
+GOODS_PLEDGE_TYPE = "仓单质押"
 MIN_PERIOD_MONTHS = 1
 MAX_PERIOD_MONTHS = 360  # the registry accepts 1 month to 30 years
 DEFAULT_MARGIN_MONTHS = 6  # beyond maturity, to cover overdue collection and grace
@@ -61,19 +66,23 @@ class RegistrationField:
 
 @dataclass(frozen=True, slots=True)
 class RegistrationRecord:
-    """The registration of one pledge of a debt-item holding.
+    """The registration of one financing's pledge.
 
     Attributes:
-        item_id: the debt item.
-        holding_id: the pledged holding.
+        item_id: the debt item (a receivable pledge; ``""`` for goods).
+        holding_id: the pledged holding (a receivable pledge; ``""`` for goods).
         financing_id: the financing the pledge secures.
         fields: the form's fields in the registry's order.
+        kind: ``receivable`` (应收账款质押) or ``goods`` (仓单质押).
+        receipt_id: the pledged warehouse receipt (goods).
     """
 
     item_id: str
     holding_id: str
     financing_id: str
     fields: tuple[RegistrationField, ...]
+    kind: FinancingKind = FinancingKind.RECEIVABLE
+    receipt_id: str | None = None
 
     def value(self, key: str) -> str | None:
         """The value of field ``key`` (KeyError if no such field)."""
@@ -90,8 +99,10 @@ class RegistrationRecord:
     def as_dict(self) -> dict[str, object]:
         """Plain data for JSON output."""
         return {
-            "item_id": self.item_id,
-            "holding_id": self.holding_id,
+            "kind": self.kind.value,
+            "item_id": self.item_id or None,
+            "holding_id": self.holding_id or None,
+            "receipt_id": self.receipt_id,
             "financing_id": self.financing_id,
             "to_fill": list(self.to_fill),
             "fields": [
@@ -271,10 +282,13 @@ def _fill(record: RegistrationRecord, overrides: Mapping[str, str]) -> Registrat
         else f
         for f in record.fields
     )
-    return RegistrationRecord(record.item_id, record.holding_id, record.financing_id, fields)
+    return replace(record, fields=fields)
 
 
-CSV_COLUMNS = ("financing_id", "holding_id", "key", "label", "value", "source", "required")
+CSV_COLUMNS = (
+    "financing_id", "holding_id", "key", "label", "value", "source", "required", "kind",
+    "receipt_id",
+)  # fmt: skip
 
 
 def to_csv(records: Sequence[RegistrationRecord]) -> str:
@@ -286,6 +300,115 @@ def to_csv(records: Sequence[RegistrationRecord]) -> str:
         for f in r.fields:
             writer.writerow(
                 [r.financing_id, r.holding_id, f.key, f.label, f.value or "", f.source,
-                 "yes" if f.required else "no"]
+                 "yes" if f.required else "no", r.kind.value, r.receipt_id or ""]
             )  # fmt: skip
     return out.getvalue()
+
+
+def _goods_record(
+    uow: UnitOfWork, financing: GoodsFinancing, margin_months: int
+) -> RegistrationRecord:
+    """The 仓单质押 registration record of one goods financing's pledged receipt."""
+    receipt = uow.receipts.get(financing.receipt_id)
+    if receipt is None:
+        raise NotFoundError(
+            f"warehouse receipt {financing.receipt_id} of financing {financing.id} is not in "
+            "the store"
+        )
+    pledgor = get_org(uow, financing.borrower_id)
+    pledgee = get_org(uow, financing.bank_id)
+    warehouse = get_org(uow, receipt.warehouse_id)
+    pledge_op = uow.outbox.get(financing.pledge_op_id) if financing.pledge_op_id else None
+    principal = Money.from_minor(financing.principal, financing.currency)
+    value = financing.decision.value if financing.decision else None
+    worth = None if value is None else Money.from_minor(value, financing.currency)
+    end = financing.maturity_date
+    months = None if end is None else period_months(financing.start_date, end, margin_months)
+    lines = [
+        f"出质人持有的{warehouse.name}(统一社会信用代码{warehouse.uscc})签发的仓单{receipt.id}:",
+        f"货物{receipt.description}(编码{receipt.goods_code}),数量{financing.quantity}{receipt.unit},",
+        f"存放于{receipt.location};",
+    ]
+    if worth is not None:
+        lines.append(f"质押时估值(扣除折扣后){worth.currency} {worth.plain()};")
+    lines.append(f"FourFlow融资{financing.id}")
+    if pledge_op is not None and pledge_op.tx_hash:
+        lines[-1] += f",链上质押交易{pledge_op.tx_hash}"
+    fields = [
+        _ours("registration.type", "登记类型 / registration type", GOODS_PLEDGE_TYPE),
+        _ours("registration.period_months", "登记期限(月) / registration period, months "
+              "(1-360; suggested: the financing term plus a margin)", months),
+        *_party("pledgor", "出质人", pledgor, bank=False),
+        *_party("pledgee", "质权人", pledgee, bank=pledgee.has_role(Role.BANK)),
+        _ours("secured.principal", "主债权金额 / principal amount secured", principal.plain()),
+        _ours("secured.currency", "币种 / currency", principal.currency),
+        _ours("secured.term_start", "主债权履行期限起 / financing term from",
+              financing.start_date.isoformat()),
+        _ours("secured.term_end", "主债权履行期限止 / financing term to",
+              None if end is None else end.isoformat()),
+        _theirs("secured.contract_number", "主合同号码 / financing contract number",
+                required=False),
+        _ours("secured.maximum_amount", "是否最高额担保 / maximum-amount security", "否"),
+        _ours("property.receipt_number", "仓单编号 / warehouse receipt number", receipt.id),
+        _ours("property.warehouse_name", "保管人(仓储企业) / warehouse keeper", warehouse.name),
+        _ours("property.warehouse_uscc", "保管人统一社会信用代码 / warehouse keeper USCC",
+              warehouse.uscc),
+        _ours("property.goods", "货物名称 / goods", receipt.description),
+        _ours("property.goods_code", "货物编码 / goods code", receipt.goods_code,
+              required=False),
+        _ours("property.quantity", "数量 / quantity", financing.quantity),
+        _ours("property.unit", "计量单位 / unit", receipt.unit),
+        _ours("property.location", "存放地点 / where the goods are kept", receipt.location),
+        _ours("property.value", "担保财产价值 / value (after haircut) when pledged",
+              None if worth is None else worth.plain(), required=False),
+        _ours("property.description", "担保财产描述 / description of the pledged property",
+              "".join(lines) + "。"),
+        _theirs("filer.account", "填表人(中登网用户) / filer's registry account"),
+    ]  # fmt: skip
+    return RegistrationRecord(
+        "", "", financing.id, tuple(fields), FinancingKind.GOODS, financing.receipt_id
+    )
+
+
+def every_registration(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    bank: str | None = None,
+    kind: str | None = None,
+    margin_months: int = DEFAULT_MARGIN_MONTHS,
+    overrides: Mapping[str, str] | None = None,
+) -> list[RegistrationRecord]:
+    """The registration record of every financing's pledge, receivable and goods: approved,
+    active, repaid or defaulted (of ``bank`` (USCC or id) and of ``kind`` (``receivable``,
+    ``goods``), if given), receivable financings first, each kind oldest first.
+
+    ``overrides`` fills member fields for every record (a key no record has is refused).
+    """
+    if kind is not None and kind not in {k.value for k in FinancingKind}:
+        raise DomainValueError(f"kind {kind!r} is not one of {[k.value for k in FinancingKind]}")
+    records: list[RegistrationRecord] = []
+    with uow_factory() as uow:
+        bank_id = None if bank is None else find_org(uow, bank).id
+        if kind in (None, FinancingKind.RECEIVABLE.value):
+            for fin in uow.financings.list():
+                if fin.status not in _REGISTERED or bank_id not in (None, fin.bank_id):
+                    continue
+                holding = uow.items.get_holding(fin.holding_id)
+                if holding is None:
+                    raise NotFoundError(f"holding {fin.holding_id} of financing {fin.id} is gone")
+                item = get_item(uow, fin.item_id)
+                records.append(_record(uow, item, holding, fin, margin_months))
+        if kind in (None, FinancingKind.GOODS.value):
+            for goods in uow.goods_financings.list():
+                if goods.status in _REGISTERED and bank_id in (None, goods.bank_id):
+                    records.append(_goods_record(uow, goods, margin_months))
+    if overrides:
+        known = {f.key for r in records for f in r.fields}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise NotFoundError(f"no registration field named {', '.join(unknown)}")
+        records = [
+            _fill(r, {k: v for k, v in overrides.items() if k in {f.key for f in r.fields}})
+            for r in records
+        ]
+    return records

@@ -1,13 +1,14 @@
 """CLI commands for the credit review robot (docs/risk.md), registered by main.
 
-``fourflow finance request|decide|list|show|policy`` and the platform side of ``fourflow risk``:
-``train``, ``models``, ``monitor``, ``alerts``, ``value``.
+``fourflow finance request|decide|list|show|registrations|policy`` and the platform side of
+``fourflow risk``: ``train``, ``models``, ``monitor``, ``alerts``, ``value``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +21,7 @@ from fourflow.domain.financing import Decision, Financing, GoodsFinancing
 from fourflow.domain.money import Money
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
-from fourflow.services import credit, financing, onboarding
+from fourflow.services import credit, financing, onboarding, registration
 
 finance_app = typer.Typer(
     help="Financing requests and the credit review robot.", no_args_is_help=True
@@ -222,6 +223,45 @@ def finance_show(request: str, json_out: JsonOpt = False) -> None:
         emit_json(view)
     else:
         _print_financing(view)
+
+
+@finance_app.command("registrations")
+def finance_registrations(
+    bank: Annotated[str | None, typer.Option(help="Only this bank's (USCC or id).")] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Only this kind: receivable, or goods (warehouse receipts).")
+    ] = None,
+    fill: Annotated[list[str] | None, typer.Option("--set", help="KEY=VALUE for a field.")] = None,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV, one row per field.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """The 中登网 registration record of every financing's pledge: receivable pledges
+    (应收账款质押) and warehouse-receipt pledges (仓单质押), approved, active, repaid or
+    defaulted; fields FourFlow cannot know are marked for the filing bank to fill."""
+    bad = [part for part in fill or [] if "=" not in part]
+    if bad:
+        raise DomainValueError(f"--set takes KEY=VALUE, not {bad[0]!r}")
+    overrides = dict(part.split("=", 1) for part in fill or [])
+    with platform() as p:
+        records = registration.every_registration(
+            uow_factory=p.uow_factory, bank=bank, kind=kind, overrides=overrides
+        )
+    if csv_out:
+        sys.stdout.write(registration.to_csv(records))
+        return
+    if json_out:
+        emit_json([r.as_dict() for r in records])
+        return
+    for r in records:
+        asset = f"receipt {r.receipt_id}" if r.receipt_id else f"holding {r.holding_id}"
+        console.print(
+            f"[bold]{r.value('registration.type')}[/bold] {asset} (financing {r.financing_id})"
+        )
+        for f in r.fields:
+            value = f.value if f.value is not None else "[yellow]<member fills>[/yellow]"
+            console.print(f"  {f.label}: {value}")
+    if not records:
+        console.print("no pledges to register")
 
 
 @policy_app.command("show")

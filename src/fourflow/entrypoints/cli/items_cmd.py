@@ -642,14 +642,16 @@ def receipt_pledge(
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         minor = _minor(amount, currency)
-        receipts.pledge_receipt(
+        fin = receipts.pledge_receipt(
             uow_factory=p.uow_factory,
             receipt_id=receipt_id,
             bank_id=_org(p, bank),
             amount=minor,
             actor_id=_org(p, as_org),
         )
-        return {"receipt_id": receipt_id, **items.money_view(minor, currency)}, "pledged"
+        data = {"receipt_id": receipt_id, "financing": fin.id, "status": fin.status.value,
+                **items.money_view(minor, currency)}  # fmt: skip
+        return data, f"pledged (goods financing {fin.id})"
 
     _run(act, json_out)
 

@@ -133,6 +133,8 @@ SPEC: dict[str, dict[str, list[str]]] = {
         ],
         "transfer": ["op_id", "receipt_id", "to"],
         "pledge": ["op_id", "receipt_id", "bank", "amount"],
+        "accept_pledge": ["op_id", "receipt_id", "amount"],
+        "pledge_offer": ["receipt_id"],
         "release_pledge": ["op_id", "receipt_id"],
         "offer": [
             "op_id",

@@ -217,6 +217,7 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
         "issue": _r(set(), "warehouse_receipt: caller is not a warehouse"),
         "transfer": _r({"holder"}, "warehouse_receipt: caller is not the holder"),
         "pledge": _r({"holder"}, "warehouse_receipt: caller is not the holder"),
+        "accept_pledge": _r({"pledgee"}, "warehouse_receipt: caller is not the offered bank"),
         "release_pledge": _r({"pledgee"}, "warehouse_receipt: caller is not the pledgee"),
         "offer": _r({"holder"}, "warehouse_receipt: caller is not the holder"),
         "pay": _r({"other_holder"}, "warehouse_receipt: caller is not the buyer"),
@@ -224,7 +225,15 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
         "request_release": _r({"holder"}, "warehouse_receipt: caller is not the holder"),
         "confirm_release": _r(set(), "warehouse_receipt: caller is not the warehouse"),
         **{
-            v: VIEW for v in ("receipt", "sale", "applied", "settlement_token", "release_requested")
+            v: VIEW
+            for v in (
+                "receipt",
+                "sale",
+                "applied",
+                "settlement_token",
+                "release_requested",
+                "pledge_offer",
+            )
         },
     },
 }
@@ -304,6 +313,8 @@ def stage(consortium: Consortium, deployers: dict[str, Any]) -> Stage:
             new_op(), lot, c.tier1, b32("g"), b32("d"), 100, b"TNE".ljust(32, b"\0"), b32("l"),
             b32("e"),
         )  # fmt: skip
+    with boa.env.prank(c.tier1):  # the holder's offer of the lot, waiting for the bank
+        c.receipts.pledge(new_op(), lot, c.bank, 7)
     # Hand the registry and the token to a council of the operator and both banks.
     gov = deployers["Governance"].deploy([operator_org, c.bank, c.bank2], 2, 86_400)
     with boa.env.prank(c.operator):
@@ -422,6 +433,7 @@ def _args(s: Stage, contract: str, fn: str) -> tuple[Any, ...]:
         ),
         ("WarehouseReceipt", "transfer"): (op(), s.lot, c.tier2),
         ("WarehouseReceipt", "pledge"): (op(), s.lot, c.bank, 1),
+        ("WarehouseReceipt", "accept_pledge"): (op(), s.lot, 7),
         ("WarehouseReceipt", "offer"): (op(), b32("sale"), s.lot, c.tier2, b32("lot3"), 1, 1),
         ("WarehouseReceipt", "request_release"): (op(), s.lot, 1),
         ("WarehouseReceipt", "confirm_release"): (op(), s.lot, 1, b32("ship")),

@@ -88,7 +88,8 @@ def measure(c: Consortium) -> dict[str, int]:
     g["WarehouseReceipt.issue"] = _gas(
         w, c.warehouse, "issue", lot, c.tier1, b32("g"), b32("d"), 100, TNE, b32("l"), b32("e")
     )
-    g["WarehouseReceipt.pledge"] = _gas(w, c.tier1, "pledge", lot, c.bank, 400)
+    g["WarehouseReceipt.pledge (offer)"] = _gas(w, c.tier1, "pledge", lot, c.bank, 400)
+    g["WarehouseReceipt.accept_pledge"] = _gas(w, c.bank, "accept_pledge", lot, 400)
     g["WarehouseReceipt.offer"] = _gas(
         w, c.tier1, "offer", b32("gs"), lot, c.tier2, b32("gb"), 80, 1_000
     )

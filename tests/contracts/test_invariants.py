@@ -283,9 +283,14 @@ def make_machine(c: Consortium) -> type[RuleBasedStateMachine]:
         @rule(amount=st.integers(1, 10_000), second=st.booleans())
         def pledge_lot(self, amount: int, second: bool) -> None:
             r = c.receipts.receipt(self.lot)
-            applied = _call(r.holder, c.receipts.pledge, self.lot, self.banks[int(second)], amount)
+            bank, other = self.banks[int(second)], self.banks[1 - int(second)]
+            applied = _call(r.holder, c.receipts.pledge, self.lot, bank, amount)
             if r.pledge_amount:
                 assert not applied
+            if applied:  # an offer pledges nothing until its own bank accepts it
+                assert not _call(other, c.receipts.accept_pledge, self.lot, amount)
+                assert c.receipts.receipt(self.lot).pledge_amount == 0
+                assert _call(bank, c.receipts.accept_pledge, self.lot, amount)
 
         @rule(pct=fractions)
         def offer_lot(self, pct: int) -> None:

@@ -36,6 +36,12 @@ def _issue(c: Consortium, name: str = "lot-1", quantity: int = 100) -> bytes:
     return b32(name)
 
 
+def _pledge(c: Consortium, lot: bytes, bank: str, amount: int, holder: str | None = None) -> None:
+    """The holder offers the pledge and the bank accepts the same amount."""
+    _as(holder or c.tier1, c.receipts.pledge, lot, bank, amount)
+    _as(bank, c.receipts.accept_pledge, lot, amount)
+
+
 def _fund(c: Consortium, who: str, amount: int) -> None:
     _as(c.bank2, c.token.mint, who, amount, new_op())
     with boa.env.prank(who):
@@ -119,7 +125,7 @@ def test_a_pledged_receipt_is_locked_until_released(consortium: Consortium) -> N
         _as(c.tier1, c.receipts.pledge, lot, c.tier2, 1)
     with boa.reverts("warehouse_receipt: amount is zero"):
         _as(c.tier1, c.receipts.pledge, lot, c.bank, 0)
-    _as(c.tier1, c.receipts.pledge, lot, c.bank, 500)
+    _pledge(c, lot, c.bank, 500)
     assert named(c.receipts, "ReceiptPledged") == [
         {"receipt_id": lot, "bank": c.bank, "amount": 500}
     ]
@@ -138,12 +144,57 @@ def test_a_pledged_receipt_is_locked_until_released(consortium: Consortium) -> N
     _as(c.tier1, c.receipts.transfer, lot, c.tier2)
 
 
+def test_a_receipt_pledge_needs_the_banks_acceptance(consortium: Consortium) -> None:
+    """The holder's word alone pledges nothing: the bank accepts at the amount offered, and
+    nobody else (another bank, the warehouse, the holder) can accept for it."""
+    c = consortium
+    lot = _issue(c)
+    op = new_op()
+    with boa.env.prank(c.tier1):
+        c.receipts.pledge(op, lot, c.bank, 500)
+    assert events(c.receipts) == [
+        ("OperationApplied", {"op_id": op, "kind": 3}),
+        ("PledgeOffered", {"receipt_id": lot, "holder": c.tier1, "bank": c.bank, "amount": 500}),
+    ]
+    assert c.receipts.pledge_offer(lot) == (c.tier1, c.bank, 500)
+    r = c.receipts.receipt(lot)
+    assert (r.pledge_bank, r.pledge_amount) == ("0x" + "00" * 20, 0)  # nothing pledged yet
+    for who in (c.bank2, c.tier1, c.tier2, c.warehouse, c.outsider):
+        with boa.reverts("warehouse_receipt: caller is not the offered bank"):
+            _as(who, c.receipts.accept_pledge, lot, 500)
+    with boa.reverts("warehouse_receipt: amount differs from the offer"):
+        _as(c.bank, c.receipts.accept_pledge, lot, 501)
+    with boa.reverts("warehouse_receipt: amount too large"):
+        _as(c.tier1, c.receipts.pledge, lot, c.bank, 2**128)
+    # The offer does not lock the receipt; once it moves, the offer is stale.
+    with boa.env.anchor():
+        _as(c.tier1, c.receipts.transfer, lot, c.tier2)
+        with boa.reverts("warehouse_receipt: holder changed"):
+            _as(c.bank, c.receipts.accept_pledge, lot, 500)
+    with boa.env.anchor():
+        _as(c.tier1, c.receipts.offer, b32("sale"), lot, c.tier2, b32("lot-b"), 10, 100)
+        with boa.reverts("warehouse_receipt: receipt is on sale"):
+            _as(c.bank, c.receipts.accept_pledge, lot, 500)
+    op = new_op()
+    with boa.env.prank(c.bank):
+        c.receipts.accept_pledge(op, lot, 500)
+    assert events(c.receipts) == [
+        ("OperationApplied", {"op_id": op, "kind": 10}),
+        ("ReceiptPledged", {"receipt_id": lot, "bank": c.bank, "amount": 500}),
+    ]
+    r = c.receipts.receipt(lot)
+    assert (r.pledge_bank, r.pledge_amount) == (c.bank, 500)
+    assert c.receipts.pledge_offer(lot).bank == "0x" + "00" * 20
+    with boa.reverts("warehouse_receipt: caller is not the offered bank"):
+        _as(c.bank, c.receipts.accept_pledge, lot, 500)  # the offer is used up
+
+
 def test_delivery_versus_payment_pays_the_bank_first_and_passes_title_pro_rata(
     consortium: Consortium,
 ) -> None:
     c = consortium
     lot = _issue(c)
-    _as(c.tier1, c.receipts.pledge, lot, c.bank, 400)
+    _pledge(c, lot, c.bank, 400)
     _as(c.tier1, c.receipts.offer, b32("sale"), lot, c.tier2, b32("lot-1/b"), 80, 1_000)
     assert named(c.receipts, "SaleOffered") == [
         {
@@ -193,7 +244,7 @@ def test_offer_and_pay_refuse(consortium: Consortium) -> None:
     c = consortium
     lot = _issue(c)
     _issue(c, "other")
-    _as(c.tier1, c.receipts.pledge, lot, c.bank, 500)
+    _pledge(c, lot, c.bank, 500)
     for args, message in [
         ((b32("s"), lot, c.outsider, b32("b"), 1, 500), "warehouse_receipt: buyer is not a member"),
         ((b32("s"), lot, c.tier1, b32("b"), 1, 500), "warehouse_receipt: sale to self"),
@@ -260,7 +311,7 @@ def test_the_warehouse_releases_only_what_the_holder_asked_for(consortium: Conso
     with boa.reverts("warehouse_receipt: release not requested by the holder"):
         _as(c.warehouse, c.receipts.confirm_release, lot, 1, b32("ship"))
     # Pledged goods stay until the pledgee releases the pledge.
-    _as(c.tier1, c.receipts.pledge, lot, c.bank, 10)
+    _pledge(c, lot, c.bank, 10)
     with boa.reverts("warehouse_receipt: receipt is pledged"):
         _as(c.tier1, c.receipts.request_release, lot, 1)
 

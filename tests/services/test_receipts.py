@@ -132,3 +132,39 @@ def test_a_receipt_is_pledged_once(world: World) -> None:
         )  # fmt: skip
     with world.uow() as uow:
         assert [p.action for p in uow.receipts.pledges(receipt_id)] == [PledgeAction.PLEDGED]
+
+
+def test_a_receipt_pledge_is_the_holders_offer_and_the_banks_acceptance(world: World) -> None:
+    """An approved pledge queues the holder's offer and then the bank's own acceptance (signed
+    by the bank, at the approved amount); if the chain refuses the acceptance, the receipt is
+    unpledged in the store and the goods financing failed."""
+    receipt_id = _issue(world)
+    fin = receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+        amount=30_000_000, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    with world.uow() as uow:
+        ops = uow.outbox.for_subject(receipt_id)
+    offer, accept = (o for o in ops if o.kind in (OpKind.RECEIPT_PLEDGE,
+                                                 OpKind.RECEIPT_ACCEPT_PLEDGE))  # fmt: skip
+    assert (offer.kind, offer.sender_org_id) == (OpKind.RECEIPT_PLEDGE, world.id("tier1"))
+    assert (accept.kind, accept.sender_org_id) == (OpKind.RECEIPT_ACCEPT_PLEDGE, world.id("bank"))
+    assert accept.command.amount == 30_000_000 and accept.command.offer_op_id == offer.op_id  # type: ignore[union-attr]
+
+    world.ledger.refuse(OpKind.RECEIPT_ACCEPT_PLEDGE, "warehouse_receipt: holder changed")
+    failed = world.relay().failed
+    assert [op_id for op_id, _ in failed] == [accept.op_id]
+    with world.uow() as uow:
+        assert uow.receipts.pledges(receipt_id) == []
+        (stored,) = uow.goods_financings.for_receipt(receipt_id)
+    assert stored.id == fin.id and stored.status.value == "failed"
+    # Nothing is pledged: the holder may offer again, and this time the bank accepts.
+    world.ledger.allow(OpKind.RECEIPT_ACCEPT_PLEDGE)
+    receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+        amount=30_000_000, actor_id=world.id("tier1"),
+    )  # fmt: skip
+    assert world.relay().failed == ()
+    with world.uow() as uow:
+        (pledged,) = uow.receipts.pledges(receipt_id)
+    assert pledged.action is PledgeAction.PLEDGED and pledged.bank_id == world.id("bank")

@@ -60,6 +60,13 @@ struct Sale:
     state: uint8
 
 
+# @dev A holder's pledge offer, waiting for the bank's acceptance.
+struct PledgeOffer:
+    holder: address
+    bank: address
+    amount: uint256
+
+
 # @dev Role bits in the registry.
 _ROLE_WAREHOUSE: constant(uint256) = 16
 _ROLE_BANK: constant(uint256) = 32
@@ -79,6 +86,10 @@ _KIND_PAY: constant(uint8) = 6
 _KIND_CLOSE_SALE: constant(uint8) = 7
 _KIND_CONFIRM_RELEASE: constant(uint8) = 8
 _KIND_REQUEST_RELEASE: constant(uint8) = 9
+_KIND_ACCEPT_PLEDGE: constant(uint8) = 10
+
+# @dev Largest pledge amount (as DebtItem's face values): sums never overflow.
+_MAX_AMOUNT: constant(uint256) = 2**128
 
 
 # @dev The consortium registry.
@@ -92,6 +103,7 @@ applied: public(HashMap[bytes32, bool])
 
 _receipts: HashMap[bytes32, Receipt]
 _sales: HashMap[bytes32, Sale]
+_offers: HashMap[bytes32, PledgeOffer]
 
 
 # @dev Quantity the holder asked the warehouse to release, not yet released.
@@ -126,6 +138,12 @@ event TitleTransferred:
 
 event ReceiptPledged:
     receipt_id: indexed(bytes32)
+    bank: indexed(address)
+    amount: uint256
+
+event PledgeOffered:
+    receipt_id: indexed(bytes32)
+    holder: indexed(address)
     bank: indexed(address)
     amount: uint256
 
@@ -258,22 +276,46 @@ def transfer(op_id: bytes32, receipt_id: bytes32, to: address):
 @external
 def pledge(op_id: bytes32, receipt_id: bytes32, bank: address, amount: uint256):
     """
-    @notice Pledges the receipt to `bank` for `amount` (inventory
-            financing); the receipt is locked until the bank is paid.
+    @notice The holder offers the receipt to `bank` as a pledge for `amount`
+            (inventory financing). Nothing is pledged until the bank accepts
+            the same amount (`accept_pledge`); a new offer replaces an
+            earlier one.
     @param op_id The operation id; an id is applied at most once.
     @param receipt_id The receipt; not pledged, not on sale.
-    @param bank The pledgee: an active member with the bank role.
-    @param amount What the bank is owed, minor units; not zero.
+    @param bank The bank offered the pledge: an active member with the bank role.
+    @param amount What the bank would be owed, minor units; not zero, below 2**128.
     """
     self._apply(op_id, _KIND_PLEDGE)
     r: Receipt = self._receipts[receipt_id]
     self._check_free(r)
-    assert staticcall IRegistry(_REGISTRY).has_role(bank, _ROLE_BANK), "warehouse_receipt: pledgee is not a bank"
-    assert amount != 0, "warehouse_receipt: amount is zero"
-    assert r.quantity != 0, "warehouse_receipt: nothing held"
-    self._receipts[receipt_id].pledge_bank = bank
+    self._check_pledgeable(r, bank, amount)
+    self._offers[receipt_id] = PledgeOffer(holder=msg.sender, bank=bank, amount=amount)
+    log PledgeOffered(receipt_id=receipt_id, holder=msg.sender, bank=bank, amount=amount)
+
+
+@external
+def accept_pledge(op_id: bytes32, receipt_id: bytes32, amount: uint256):
+    """
+    @notice The bank accepts the holder's pledge offer at the amount it set:
+            the receipt is locked until the bank is paid or releases it.
+    @param op_id The operation id; an id is applied at most once.
+    @param receipt_id The receipt offered.
+    @param amount The amount the bank lends against it; must equal the offer's.
+    """
+    self._apply(op_id, _KIND_ACCEPT_PLEDGE)
+    o: PledgeOffer = self._offers[receipt_id]
+    assert o.bank == msg.sender and msg.sender != empty(address), "warehouse_receipt: caller is not the offered bank"
+    assert o.amount == amount, "warehouse_receipt: amount differs from the offer"
+    r: Receipt = self._receipts[receipt_id]
+    assert r.holder == o.holder, "warehouse_receipt: holder changed"
+    assert staticcall IRegistry(_REGISTRY).is_member(o.holder), "warehouse_receipt: holder is not a member"
+    assert r.pledge_amount == 0, "warehouse_receipt: receipt is pledged"
+    assert r.sale_id == empty(bytes32), "warehouse_receipt: receipt is on sale"
+    self._check_pledgeable(r, msg.sender, amount)
+    self._offers[receipt_id] = empty(PledgeOffer)
+    self._receipts[receipt_id].pledge_bank = msg.sender
     self._receipts[receipt_id].pledge_amount = amount
-    log ReceiptPledged(receipt_id=receipt_id, bank=bank, amount=amount)
+    log ReceiptPledged(receipt_id=receipt_id, bank=msg.sender, amount=amount)
 
 
 @external
@@ -467,6 +509,17 @@ def receipt(receipt_id: bytes32) -> Receipt:
 
 @external
 @view
+def pledge_offer(receipt_id: bytes32) -> PledgeOffer:
+    """
+    @notice The holder's pledge offer waiting for its bank (all zero if none).
+    @param receipt_id The receipt id.
+    @return PledgeOffer The offer.
+    """
+    return self._offers[receipt_id]
+
+
+@external
+@view
 def sale(sale_id: bytes32) -> Sale:
     """
     @notice The sale `sale_id` (all zero, state 0, if none).
@@ -507,6 +560,18 @@ def _check_free(r: Receipt):
     self._check_holder(r)
     assert r.pledge_amount == 0, "warehouse_receipt: receipt is pledged"
     assert r.sale_id == empty(bytes32), "warehouse_receipt: receipt is on sale"
+
+
+@internal
+@view
+def _check_pledgeable(r: Receipt, bank: address, amount: uint256):
+    """
+    @dev Checks shared by the offer and its acceptance.
+    """
+    assert staticcall IRegistry(_REGISTRY).has_role(bank, _ROLE_BANK), "warehouse_receipt: pledgee is not a bank"
+    assert amount != 0, "warehouse_receipt: amount is zero"
+    assert amount < _MAX_AMOUNT, "warehouse_receipt: amount too large"
+    assert r.quantity != 0, "warehouse_receipt: nothing held"
 
 
 @internal

@@ -65,6 +65,7 @@ class OpKind(StrEnum):
     RECEIPT_PAY = "receipt_pay"
     RECEIPT_CLOSE_SALE = "receipt_close_sale"
     RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
+    RECEIPT_ACCEPT_PLEDGE = "receipt_accept_pledge"
     ACCEPT_PLEDGE = "accept_pledge"
     SET_ACCOUNT_BANK = "set_account_bank"
     SET_MINT_CAP = "set_mint_cap"
@@ -462,6 +463,20 @@ class ReceiptPledge:
 
 
 @dataclass(frozen=True, slots=True)
+class ReceiptAcceptPledge:
+    """WarehouseReceipt.accept_pledge: the bank accepts the holder's pledge offer at its amount.
+
+    ``offer_op_id`` is the holder's offer (``ReceiptPledge``) whose store record this acceptance
+    makes effective; a refused acceptance forgets that record.
+    """
+
+    kind: ClassVar[OpKind] = OpKind.RECEIPT_ACCEPT_PLEDGE
+    receipt_id: str
+    amount: int
+    offer_op_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptReleasePledge:
     """WarehouseReceipt.release_pledge."""
 
@@ -545,6 +560,7 @@ Command = (
     | ReceiptIssue
     | ReceiptTransfer
     | ReceiptPledge
+    | ReceiptAcceptPledge
     | ReceiptReleasePledge
     | ReceiptOffer
     | ReceiptPay

@@ -148,7 +148,9 @@ def pledge_receipt(
     waiting for the chain) is refused, naming the bank it is pledged to. The bank's review
     decides first, like every financing (``risk.review.review_goods``): within the goods'
     value (units still in the warehouse × the latest price × (1 − the bank's haircut)) and the
-    bank's limits, which count every live receipt pledge. Every decision is stored as a goods
+    bank's limits, which count every live receipt pledge. An approved pledge queues the holder's
+    offer and the bank's own acceptance (``WarehouseReceipt.accept_pledge``: the contract pledges
+    nothing on the holder's word). Every decision is stored as a goods
     financing (``GoodsFinancing``: listed, counted by the regulator, exported for 中登网) and
     its input hash queued for the chain. A declined pledge pledges nothing and raises
     ``PledgeDeclinedError`` with the reasons and the stored request. The approved financing.
@@ -211,6 +213,11 @@ def pledge_receipt(
                               amount)
             )  # fmt: skip
             financing = replace(financing, pledge_op_id=op.op_id)
+            # The holder's pledge is an offer; the bank's own transaction accepts it at the
+            # amount its review approved (the platform signs for the bank only as the bank,
+            # after the bank's robot approved). Refused, it unpledges the receipt.
+            accept = cmd.ReceiptAcceptPledge(receipt_id, decision.principal, op.op_id)
+            _queue(uow, accept, bank.id, receipt_id)
         uow.goods_financings.add(financing)
         queue_decision_anchor(uow, financing.id, decision)
         uow.commit()

@@ -171,6 +171,12 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
         case cmd.MarkDefault():
             restore(uow, op.undo)
             uow.default_marks.forget_op(op.op_id)
+        case cmd.ReceiptAcceptPledge():
+            # The holder's offer carried the pledge's record: without the bank's acceptance
+            # nothing is pledged (an offer alone pledges nothing on the chain either).
+            restore(uow, op.undo)
+            uow.receipts.forget_op(c.offer_op_id)
+            receipts.forget_financing_op(uow, replace(op, op_id=c.offer_op_id))  # failed
         case (
             cmd.ReceiptIssue()
             | cmd.ReceiptTransfer()

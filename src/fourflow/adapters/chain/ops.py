@@ -59,6 +59,7 @@ GAS = {
     OpKind.RECEIPT_PAY: 900_000,
     OpKind.RECEIPT_CLOSE_SALE: 150_000,
     OpKind.RECEIPT_CONFIRM_RELEASE: 200_000,
+    OpKind.RECEIPT_ACCEPT_PLEDGE: 200_000,
     OpKind.ACCEPT_PLEDGE: 250_000,
     OpKind.SET_ACCOUNT_BANK: 150_000,
     OpKind.SET_MINT_CAP: 120_000,
@@ -105,6 +106,7 @@ CONTRACT_OF = {
             OpKind.RECEIPT_ISSUE, OpKind.RECEIPT_TRANSFER, OpKind.RECEIPT_PLEDGE,
             OpKind.RECEIPT_RELEASE_PLEDGE, OpKind.RECEIPT_OFFER, OpKind.RECEIPT_PAY,
             OpKind.RECEIPT_CLOSE_SALE, OpKind.RECEIPT_CONFIRM_RELEASE,
+            OpKind.RECEIPT_ACCEPT_PLEDGE,
         )
     },
 }  # fmt: skip
@@ -259,6 +261,8 @@ def _call_of(c: cmd.Command) -> Args:
             return "transfer", (key32(c.receipt_id), address(c.to_address))
         case cmd.ReceiptPledge():
             return "pledge", (key32(c.receipt_id), address(c.bank_address), c.amount)
+        case cmd.ReceiptAcceptPledge():
+            return "accept_pledge", (key32(c.receipt_id), c.amount)
         case cmd.ReceiptReleasePledge():
             return "release_pledge", (key32(c.receipt_id),)
         case cmd.ReceiptOffer():

@@ -23,10 +23,13 @@ from fourflow.adapters.chain.ids import key32
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.ops import REGISTRY
 from fourflow.bootstrap import Platform
+from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.financing import FinancingStatus
-from fourflow.services import common, credit, financing, items, receipts, relay
+from fourflow.domain.scenarios import Scenario
+from fourflow.services import common, credit, financing, ingest, items, linking, receipts, relay
 from fourflow.services.audit import audit
+from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
 from tests.integration.test_lifecycle import YUAN, Story, _story
 from tests.integration.test_settlement_paths import _warehouse
@@ -40,7 +43,7 @@ TABLES = (
     "debt_items", "holdings", "financings", "repayments", "routed_parts", "dispute_events",
     "dilution_events", "cancel_approvals", "default_marks", "warehouse_receipts",
     "receipt_pledges", "receipt_sales", "receipt_sale_events", "goods_releases",
-    "report_anchors", "invoice_presentations",
+    "report_anchors", "invoice_presentations", "invoice_transfer_payments",
 )  # fmt: skip
 VOLATILE = {"updated_at", "created_at", "seq"}
 
@@ -192,6 +195,63 @@ def test_a_refused_transfer_is_undone(platform: Platform) -> None:
         _refused_and_undone(platform, transfer_shown_pending, "recipient is not a member")
     view = items.describe_item(uow_factory=platform.uow_factory, item_id=s.item.id)
     assert view["pending"] == [] and not any(h["pending"] for h in view["holdings"])
+    _audit_clean(platform)
+
+
+def _supply_invoice(s: Story) -> tuple[str, str]:
+    """Tier 2 sold to tier 1 (its invoice on the platform, linked): (trade id, invoice number)."""
+    member = {m.key: m for m in MEMBERS}
+    tag = uuid.uuid4().hex[:8]
+    raw = trade_bundle(
+        prefix=f"SUP-{tag}", seller=member["tier2"], buyer=member["tier1"],
+        carrier=member["logistics"], day0=s.today - dt.timedelta(days=20), terms_days=60,
+        received_factor="1", lines=[("CASTING-HT250", "100", "EA", "800.00")],
+        scenario=Scenario.MANUFACTURING,
+    )  # fmt: skip
+    tier2 = s.org["tier2"].id
+    outcomes = ingest.ingest_bytes(
+        uow_factory=s.p.uow_factory, reader=s.p.reader_for(tier2), clock=s.p.clock, raw=raw,
+        source="supply.json", submitter_id=tier2,
+    )  # fmt: skip
+    assert all(o.status == "accepted" for o in outcomes)
+    linking.link_documents(uow_factory=s.p.uow_factory)
+    s.relay()  # the submitter's document fingerprints on the chain
+    number = f"INV-SUP-{tag}"
+    with s.p.uow_factory() as uow:
+        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, number)
+    assert invoice.trade_id is not None
+    return invoice.trade_id, number
+
+
+def test_a_refused_transfer_forgets_the_invoices_it_would_have_paid(platform: Platform) -> None:
+    """A transfer naming the supplier invoice it pays, refused by the chain: the holding
+    and the paid-invoice rows (invoice_transfer_payments) are gone, not merely hidden."""
+    s = _story(platform)
+    (first,) = s.holdings()
+    trade_id, number = _supply_invoice(s)
+
+    def pay_tier2() -> None:
+        items.transfer(
+            uow_factory=platform.uow_factory, holding_id=first.id, amount=20_000 * YUAN,
+            to_org_id=s.org["tier2"].id, actor_id=s.org["tier1"].id, pays=[number],
+            as_of=s.today,
+        )  # fmt: skip
+        with platform.uow_factory() as uow:  # while it waits for the chain, the invoice is paid
+            (paid,) = uow.transfer_payments.for_trades([trade_id])
+        assert (paid.invoice_number, paid.amount) == (number, 20_000 * YUAN)
+
+    with _suspended(platform, s.org["tier2"].id):
+        failed = _refused_and_undone(platform, pay_tier2, "recipient is not a member")
+    assert len(failed) == 1
+    with platform.uow_factory() as uow:
+        assert uow.transfer_payments.for_trades([trade_id]) == []
+    _audit_clean(platform)
+    # paid again once the recipient is back: recorded and applied
+    pay_tier2()
+    assert relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts()
+                       ).failed == ()  # fmt: skip
+    with platform.uow_factory() as uow:
+        assert [p.amount for p in uow.transfer_payments.for_trades([trade_id])] == [20_000 * YUAN]
     _audit_clean(platform)
 
 
@@ -353,6 +413,9 @@ def test_every_other_refusable_command_is_undone_in_turn(platform: Platform) -> 
             ),
             ":",
         )
+    with uow() as unit:  # the goods financing stays on record, refused by the chain: nothing lent
+        (goods,) = unit.goods_financings.for_receipt(receipt_id)
+    assert goods.status is FinancingStatus.FAILED
 
     # The debtor's dispute, lifted by a suspended debtor: refused, the dispute stays open.
     items.dispute_item(

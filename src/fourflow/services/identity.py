@@ -608,7 +608,7 @@ def sign_out(ids: Identities, *, principal: Principal) -> None:
     now = ids.clock.now()
     with ids.store() as store:
         used = store.credentials.get(principal.credential_id)
-        if used is not None:
+        if used is not None and used.kind is CredentialKind.ACCESS:  # an API key stays
             store.credentials.revoke(used.id, now)
             if used.parent_id:
                 store.credentials.revoke(used.parent_id, now)

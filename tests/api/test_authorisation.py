@@ -1,0 +1,361 @@
+"""The authorisation table is the API's only answer to "who may call what".
+
+Every route of the app has an entry (a route without one fails here), and every route is
+walked for every organisation type × user role, on objects of the caller's own organisation
+and of another one: refused by the table -> 403; allowed on another organisation's object ->
+404 (as if it did not exist); allowed on its own -> neither (the service then decides).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Route
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.identity import OrgType, Principal, UserRole, org_types
+from fourflow.domain.parties import Role
+from fourflow.entrypoints.api import policy
+from fourflow.entrypoints.api.app import create_app
+from fourflow.services import identity, onboarding, relay
+from fourflow.services.demo import demo_uscc
+from tests.api.conftest import api_settings
+from tests.api.world import (
+    API,
+    PASSWORD,
+    documents_by_issuer,
+    invite,
+    ok,
+    operator_admin,
+    register_and_admit,
+)
+
+pytestmark = pytest.mark.chain
+
+OUTSIDERS = {
+    OrgType.ENTERPRISE: Role.SUPPLIER,
+    OrgType.CORE_ENTERPRISE: Role.CORE_ENTERPRISE,
+    OrgType.BANK: Role.BANK,
+    OrgType.LOGISTICS: Role.LOGISTICS,
+    OrgType.WAREHOUSE: Role.WAREHOUSE,
+}
+#: Whose object each object kind is, by the caller's organisation type (the main path's world).
+OWNERS: dict[str, dict[OrgType, str]] = {
+    "trade": {OrgType.ENTERPRISE: "tier1", OrgType.CORE_ENTERPRISE: "core"},
+    "item": {OrgType.ENTERPRISE: "tier1", OrgType.CORE_ENTERPRISE: "core", OrgType.BANK: "bank"},
+    "holding": {OrgType.ENTERPRISE: "tier2"},
+    "financing": {OrgType.ENTERPRISE: "tier2", OrgType.BANK: "bank"},
+}
+ALL_SEEING = {
+    "trade": {OrgType.PLATFORM_OPERATOR},
+    "item": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
+    "holding": set(),
+    "financing": {OrgType.REGULATOR},
+}
+FUTURE = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+
+
+@dataclass(frozen=True)
+class Case:
+    """How the walk calls a route: the object its path names, and a valid body."""
+
+    kind: str | None = None
+    body: dict[str, Any] | None = None
+    raw: bytes | None = None
+
+
+#: Every non-public route, with a body valid enough to pass validation (so the table and the
+#: object rules, not the schema, answer). A new route must be added here.
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/me"): Case(),
+    ("DELETE", "/sessions/current"): Case(),
+    ("GET", "/users"): Case(),
+    ("POST", "/invitations"): Case(
+        body={"email": "new@x.example.cn", "name": "N", "role": "clerk"}
+    ),
+    ("POST", "/users/{user_id}/disable"): Case(),
+    ("POST", "/api-keys"): Case(body={"role": "clerk", "label": "erp"}),
+    ("GET", "/api-keys"): Case(),
+    ("DELETE", "/api-keys/{key_id}"): Case(),
+    ("GET", "/registrations"): Case(),
+    ("POST", "/registrations/{application_id}/review"): Case(
+        body={"admit": False, "checks": {}, "note": "walk"}
+    ),
+    ("POST", "/documents"): Case(raw=b'{"format": "fourflow-native/1", "documents": []}'),
+    ("POST", "/trades/{trade_id}/verification"): Case("trade", {}),
+    ("POST", "/items"): Case("trade_body", None),
+    ("GET", "/items/{item_id}"): Case("item"),
+    ("POST", "/items/{item_id}/confirmation"): Case("item"),
+    ("POST", "/holdings/{holding_id}/split"): Case("holding", {"amount": "0.01"}),
+    ("POST", "/holdings/{holding_id}/transfers"): Case(
+        "holding", {"amount": "0.01", "to": "nobody"}
+    ),
+    ("GET", "/position"): Case(),
+    ("POST", "/financings"): Case("holding_body", None),
+    ("GET", "/financings"): Case(),
+    ("GET", "/financings/{financing_id}"): Case("financing"),
+    ("POST", "/financings/{financing_id}/decision"): Case(
+        "financing", {"approve": False, "reason": "walk"}
+    ),
+    ("POST", "/financings/{financing_id}/decision/approval"): Case("financing", {"agree": False}),
+    ("GET", "/policy"): Case(),
+    ("PUT", "/policy"): Case(body={"fields": {"refer_pd": 0.5}}),
+    ("POST", "/policy/approval"): Case(body={"agree": False}),
+    ("POST", "/items/{item_id}/payments"): Case(
+        "item", {"amount": "0.01", "value_date": FUTURE, "reference": "walk"}
+    ),
+    ("GET", "/regulator/figures"): Case(),
+}
+
+
+def _declared(app_routes: list[Any]) -> set[tuple[str, str]]:
+    found = set()
+    for r in app_routes:
+        if isinstance(r, APIRoute | Route):
+            for method in (r.methods or set()) - {"HEAD", "OPTIONS"}:
+                found.add((method, r.path))
+    return found
+
+
+def test_every_route_has_an_entry_in_the_table(world: World) -> None:
+    app = create_app(world.platform)
+    declared = _declared(app.routes)
+    assert declared, "the app has no routes"
+    missing = sorted(declared - set(policy.ROUTES))
+    assert not missing, f"routes without an authorisation entry: {missing}"
+    for key in declared:
+        action = policy.ROUTES[key]
+        assert action in policy.PUBLIC or action in policy.TABLE, (key, action)
+    walked = {(m, API + p) for m, p in CASES}
+    not_walked = sorted(
+        k for k in declared if policy.ROUTES[k] not in policy.PUBLIC and k not in walked
+    )
+    assert not not_walked, f"routes the authorisation walk does not call: {not_walked}"
+
+
+def test_an_unknown_action_cannot_be_declared() -> None:
+    from fastapi import APIRouter
+
+    from fourflow.entrypoints.api.routing import route
+
+    with pytest.raises(KeyError, match="no entry in the authorisation table"):
+        route(APIRouter(), "GET", "/nowhere", "no.such.action")
+
+
+# ----------------------------------------------------------------------------- the walk
+
+
+@dataclass
+class World:
+    client: TestClient
+    platform: Platform
+    orgs: dict[str, str]  # key -> org id
+    objects: dict[str, str]  # kind -> id
+    keys: dict[tuple[str, UserRole], str]
+
+    def key(self, org_key: str, role: UserRole) -> str:
+        if (org_key, role) not in self.keys:
+            org_id = self.orgs[org_key]
+            with self.platform.uow_factory() as uow:
+                org = uow.organisations.get(org_id)
+            assert org is not None
+            admin = Principal(org_id, org_types(org.roles), UserRole.ADMIN, None, "walk", "walk")
+            issued = identity.create_api_key(
+                self.platform.identities, admin=admin, role=role, label=f"walk {role}"
+            )
+            self.keys[(org_key, role)] = issued.secret
+        return self.keys[(org_key, role)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    """The main path's world up to a referred financing (SQLite), and an outsider
+    organisation of every type that has no part in it."""
+    home: Path = tmp_path_factory.mktemp("authz") / "home"
+    db = f"sqlite:///{home.parent / 'store.db'}"
+    with Platform(api_settings(home, db, anvil.url)) as platform:
+        platform.initialise()
+        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+            operator = operator_admin(client, platform)
+            parties = {
+                k: register_and_admit(client, operator, k)
+                for k in ("core", "tier1", "tier2", "logistics", "bank", "regulator")
+            }
+            invite(client, parties["bank"], "credit_officer")
+            orgs = {k: p.org_id for k, p in parties.items()}
+            orgs["operator"] = platform.operator_id()
+            for n, (kind, role) in enumerate(OUTSIDERS.items()):
+                org = onboarding.onboard(
+                    uow_factory=platform.uow_factory, keystore=platform.keystore,
+                    name=f"Outsider {kind.value}", uscc=demo_uscc("110000", f"MA1WALK0{n}"),
+                    roles=[role], accounts=[f"62148800000000{n:05d}"],
+                )  # fmt: skip
+                orgs[f"outsider:{kind.value}"] = org.id
+            relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
+            objects = _main_path_objects(client, platform, parties)
+            yield World(client, platform, orgs, objects, {})
+
+
+def _main_path_objects(
+    client: TestClient, platform: Platform, parties: dict[str, Any]
+) -> dict[str, str]:
+    today = platform.clock.today()
+    start = today - dt.timedelta(days=110)
+    trade_ids = set()
+    for key, raw in documents_by_issuer("WALK", start):
+        rows = ok(
+            client.post(f"{API}/documents", content=raw, headers=parties[key].admin.auth), 201
+        )
+        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
+    (trade_id,) = trade_ids
+    tier1, tier2, bank = parties["tier1"], parties["tier2"], parties["bank"]
+    day = (start + dt.timedelta(days=8)).isoformat()
+    ok(
+        client.post(
+            f"{API}/trades/{trade_id}/verification", json={"as_of": day}, headers=tier1.admin.auth
+        )
+    )
+    item = ok(
+        client.post(
+            f"{API}/items", json={"trade_id": trade_id, "as_of": day}, headers=tier1.admin.auth
+        ),
+        201,
+    )
+    holding = item["holdings"][0]["holding_id"]
+    moved = ok(
+        client.post(
+            f"{API}/holdings/{holding}/transfers",
+            json={"amount": "300000.00", "to": tier2.org_id},
+            headers=tier1.admin.auth,
+        ),
+        201,
+    )
+    ok(
+        client.put(
+            f"{API}/policy",
+            json={"fields": {"refer_pd": 0.0, "max_pd": 1.0}},
+            headers=bank.admin.auth,
+        ),
+        202,
+    )
+    approver = invite(client, bank, "approver")
+    ok(client.post(f"{API}/policy/approval", json={"agree": True}, headers=approver.auth))
+    fin = ok(
+        client.post(
+            f"{API}/financings",
+            json={
+                "holding_id": moved["holding_id"],
+                "bank": bank.org_id,
+                "amount": "225000.00",
+                "as_of": day,
+            },
+            headers=tier2.admin.auth,
+        ),
+        201,
+    )
+    assert fin["status"] == "referred"
+    return {
+        "trade": trade_id,
+        "item": item["item_id"],
+        "holding": moved["holding_id"],
+        "financing": fin["financing_id"],
+    }
+
+
+def _object_kind(case: Case) -> str | None:
+    return {"trade_body": "trade", "holding_body": "holding"}.get(case.kind or "", case.kind)
+
+
+def _call(
+    world: World, method: str, path: str, case: Case, secret: str, object_id: str | None
+) -> Any:
+    kind = _object_kind(case)
+    url = API + path
+    body = case.body
+    if kind and object_id is not None and "{" in path:
+        url = API + path.split("{", maxsplit=1)[0] + object_id + path.split("}")[1]
+    elif "{" in path:
+        url = API + path.split("{", maxsplit=1)[0] + "nope-0" + path.split("}")[1]
+    if case.kind == "trade_body":
+        body = {"trade_id": object_id}
+    if path.endswith("/transfers"):
+        body = {"amount": "0.01", "to": world.orgs["tier1"]}
+    if case.kind == "holding_body":
+        body = {"holding_id": object_id, "bank": world.orgs["bank"], "amount": "0.01"}
+    headers = {"X-API-Key": secret}
+    if case.raw is not None:
+        return world.client.request(method, url, content=case.raw, headers=headers)
+    return world.client.request(method, url, json=body, headers=headers)
+
+
+def _table_refusal(response: Any) -> bool:
+    return response.status_code == 403 and " may not " in response.json()["detail"]
+
+
+def _callers(kind: str | None) -> Iterator[tuple[OrgType, str, str]]:
+    """(type, org key, whose) for every organisation type: its own organisation where the
+    object is its own, and an organisation with no part in the object."""
+    for t in OrgType:
+        if t is OrgType.PLATFORM_OPERATOR:
+            yield t, "operator", "all" if kind and t in ALL_SEEING[kind] else "own"
+            continue
+        if t is OrgType.REGULATOR:
+            yield t, "regulator", "all" if kind and t in ALL_SEEING[kind] else "other"
+            continue
+        owner = OWNERS.get(kind or "", {}).get(t)
+        if owner is not None:
+            yield t, owner, "own"
+        yield t, f"outsider:{t.value}", "other" if kind else "own"
+
+
+@pytest.mark.parametrize("route_key", sorted(CASES), ids=lambda k: f"{k[0]} {k[1]}")
+def test_the_table_answers_every_route_role_and_owner(
+    world: World, route_key: tuple[str, str]
+) -> None:
+    method, path = route_key
+    case = CASES[route_key]
+    action = policy.ROUTES[(method, API + path)]
+    kind = _object_kind(case)
+    object_id = world.objects.get(kind) if kind else None
+    for org_type, org_key, whose in _callers(kind):
+        for role in UserRole:
+            response = _call(world, method, path, case, world.key(org_key, role), object_id)
+            where = (org_type.value, org_key, role.value, response.status_code, response.text[:200])
+            assert response.status_code != 401, where
+            if not policy.allowed(action, frozenset({org_type}), role):
+                assert _table_refusal(response), where
+            elif kind and whose == "other":
+                assert response.status_code == 404, where
+            else:
+                assert not _table_refusal(response), where
+                if kind:
+                    assert response.status_code != 404, where
+                assert response.status_code < 500, where
+
+
+def test_secrets_are_stored_hashed_and_revocation_works(world: World) -> None:
+    secret = world.key("tier1", UserRole.AUDITOR)
+    assert ok(world.client.get(f"{API}/me", headers={"X-API-Key": secret}))["role"] == "auditor"
+    from sqlalchemy import text
+
+    with world.platform.engine.connect() as connection:
+        stored = [r[0] for r in connection.execute(text("SELECT secret_hash FROM credentials"))]
+        hashes = [
+            r[0] for r in connection.execute(text("SELECT password_hash FROM platform_users"))
+        ]
+    assert secret not in stored and all(len(h) == 64 for h in stored)
+    assert all(h.startswith("$argon2id$") for h in hashes) and PASSWORD not in hashes
+    admin = world.key("tier1", UserRole.ADMIN)
+    keys = ok(world.client.get(f"{API}/api-keys", headers={"X-API-Key": admin}))
+    auditor = next(k for k in keys if k["label"] == "walk auditor")
+    ok(world.client.delete(f"{API}/api-keys/{auditor['id']}", headers={"X-API-Key": admin}))
+    assert world.client.get(f"{API}/me", headers={"X-API-Key": secret}).status_code == 401
+    del world.keys[("tier1", UserRole.AUDITOR)]

@@ -214,3 +214,61 @@ def test_a_pledge_needs_the_banks_acceptance_and_a_bounded_rate(consortium: Cons
     with boa.env.prank(c.core.address):
         c.debt.repay(new_op(), item.item_id, 1_000_000, DAY0 + 30)
     assert c.debt.item(item.item_id).state == 2
+
+
+def test_the_council_sets_a_verifier_quorum_of_two(
+    governed: tuple[Consortium, Any, str],
+) -> None:
+    """k of n verifiers, configured by governance: once the council raises the quorum to 2,
+    one verifier's signature issues nothing, the same verifier twice issues nothing, and two
+    distinct verifiers (admitted by the council too) issue the item."""
+    from eth_account import Account
+    from eth_utils import keccak
+
+    from tests.contracts.conftest import CNY, VERIFIER, report_signature
+
+    c, gov, operator_org = governed
+    for who in (c.operator, operator_org):  # the operator alone may no longer change it
+        with boa.env.prank(who), boa.reverts("issuer: caller is not the operator"):
+            c.issuer.set_verifier_quorum(new_op(), 2)
+    second_key = keccak(text="council-second-verifier")
+    second = Account.from_key(second_key).address
+    admit = _call(
+        "admit(bytes32,address,bytes32,uint256)",
+        ["bytes32", "address", "bytes32", "uint256"],
+        [new_op(), second, b32("org-verifier-2"), VERIFIER],
+    )
+    quorum = _call("set_verifier_quorum(bytes32,uint256)", ["bytes32", "uint256"], [new_op(), 2])
+    with boa.env.prank(operator_org):
+        p_admit = gov.propose(c.registry.address, admit)
+        p_quorum = gov.propose(c.issuer.address, quorum)
+    with boa.env.prank(c.bank):
+        gov.vote(p_admit)
+        gov.vote(p_quorum)
+    boa.env.time_travel(seconds=DAY)
+    gov.execute(p_admit)
+    gov.execute(p_quorum)
+    assert c.issuer.verifier_quorum() == 2 and c.registry.has_role(second, VERIFIER)
+
+    item, face, maturity = b32("k2-item"), 1_000_000, DAY0 + 90
+    trade, report = b32("k2-trade"), b32("k2-report")
+    args = (
+        new_op(), item, b32("k2-item/h0"), c.core.address, CNY, face, DAY0, maturity, 1,
+        trade, report, c.bank,
+    )  # fmt: skip
+
+    def sig(key: bytes | None = None) -> bytes:
+        extra = {"key": key} if key else {}
+        return report_signature(
+            c, item, c.tier1, c.core.address, face, maturity, trade, report, c.bank, **extra
+        )
+
+    one, two = sig(), sig(second_key)
+    ordered = [one, two] if c.verifier.address.lower() < second.lower() else [two, one]
+    with boa.env.prank(c.tier1):
+        with boa.reverts("issuer: too few verifier signatures"):
+            c.issuer.issue(*args, [one])
+        with boa.reverts("issuer: signers not distinct and ascending"):
+            c.issuer.issue(new_op(), *args[1:], [one, one])
+        c.issuer.issue(new_op(), *args[1:], ordered)
+    assert c.debt.item(item).state == 1 and c.debt.item(item).basis == 1

@@ -1,16 +1,21 @@
 """Compile an official Schematron (XSLT 2.0 binding) into one XSLT 1.0 stylesheet for libxslt.
 
 The rule text, id and flag are the Schematron's own; each assert's XPath 2.0 test is
-translated by :mod:`fourflow.adapters.documents.xpath2`. The stylesheet follows the ISO
-skeleton's semantics: one mode per pattern, walking every element and attribute; within a
-pattern the first rule whose context matches a node fires (rules get falling priorities);
-every assert of that rule is tested there. Instead of SVRL it writes one line per failed
-assert: the assert's number and the offending node's path, which keeps the output cheap.
+translated by :mod:`fourflow.adapters.documents.xpath2`. The stylesheet keeps the ISO
+skeleton's semantics (within a pattern, a node is the context of the first rule whose
+context matches it; every assert of that rule is tested there) without walking the
+document once per pattern: each rule selects its context nodes directly, named elements
+from one name index (``xsl:key``) built per document, leaving out the nodes an earlier rule
+of its pattern may match (unless the two contexts are provably disjoint). Absolute
+``//name`` walks in the asserts are made once per document (global variables). Instead of
+SVRL it writes one line per failed assert: the assert's number and the offending node's
+path, which keeps the output cheap.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +86,8 @@ class _Writer:
         self.functions = dict(functions)
         self.asserts: list[Assertion] = []
         self.out: list[str] = []
+        # Absolute //name walks, each computed once per document as a global variable.
+        self.walks: dict[str, str] = {}
 
     def check(self, xpath: str) -> None:
         etree.XPath(xpath, namespaces=self.namespaces)
@@ -97,22 +104,33 @@ class _Writer:
             )
 
     def let(self, name: str, value: str, prefix: str) -> None:
-        t = translate(value, prefix=prefix, functions=self.functions)
+        t = translate(value, prefix=prefix, functions=self.functions, walks=self.walks)
         if t.hoisted:
             raise UntranslatableError("quantifier in a let")
         self.check(t.xpath)
         self.out.append(f'<xsl:variable name="{name}" select="{_attr(t.xpath)}"/>')
 
     def rule(
-        self, mode: str, priority: int, rule: etree._Element, lets: list[etree._Element]
+        self, earlier: list[_Context], rule: etree._Element, lets: list[etree._Element]
     ) -> None:
+        """One rule: its context nodes selected (from the name index), its asserts at each.
+
+        Within a pattern a node is the context of the first rule that matches it only, so
+        the nodes an earlier rule of the pattern may match are left out.
+        """
         context = rule.get("context", "")
         match = translate(context, functions=self.functions, pattern=True)
         if match.hoisted:
             raise UntranslatableError(f"quantifier in rule context {context!r}")
+        this = _context(match.xpath)
+        select = this.select
+        excluded = [e.test for e in earlier if e.overlaps(this)]
+        if excluded:
+            select = f"({select})[not({' or '.join(excluded)})]"
+        earlier.append(this)
+        self.check(select)
         self.out.append(
-            f'<xsl:template match="{_attr(match.xpath)}" priority="{priority}" mode="{mode}">'
-            '<xsl:variable name="ctx" select="."/>'
+            f'<xsl:for-each select="{_attr(select)}"><xsl:variable name="ctx" select="."/>'
         )
         for n, let in enumerate([*lets, *rule.iterfind("s:let", _S)]):
             self.let(let.get("name", ""), let.get("value", ""), f"l{n}")
@@ -131,7 +149,9 @@ class _Writer:
                 "test": test,
             }
             try:
-                t = translate(test, prefix=f"a{number}q", functions=self.functions)
+                t = translate(
+                    test, prefix=f"a{number}q", functions=self.functions, walks=self.walks
+                )
                 self.check(t.xpath)
             except (UntranslatableError, etree.XPathError) as exc:
                 self.asserts.append(Assertion(**common, xpath=None, reason=str(exc)))
@@ -149,7 +169,224 @@ class _Writer:
             any_fails = " or ".join(f"({fails})" for _number, fails in failing)
             each = f'<xsl:if test="{_attr(any_fails)}">{each}</xsl:if>'
         self.out.append(each)
-        self.out.append(f'<xsl:apply-templates select="@*|*" mode="{mode}"/></xsl:template>')
+        self.out.append("</xsl:for-each>")
+
+
+Step3 = tuple[str, str, str]  # (separator before: "", "/" or "//"; name test; predicates)
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    """A rule context (an XSLT match pattern) as a selection and as a test of one node.
+
+    Attributes:
+        select: every node the pattern matches, in document order (elements named in a
+            step come from the ``ff-names`` index, not a walk of the document).
+        test: true at a node the pattern matches.
+        alternatives: each ``|`` alternative's steps.
+    """
+
+    select: str
+    test: str
+    alternatives: tuple[tuple[Step3, ...], ...]
+
+    def overlaps(self, other: _Context) -> bool:
+        """Whether a node may match both (unless provably disjoint, see :func:`_disjoint`)."""
+        return any(not _disjoint(a, b) for a in self.alternatives for b in other.alternatives)
+
+
+def _disjoint(a: tuple[Step3, ...], b: tuple[Step3, ...]) -> bool:
+    """Whether no node can match both step sequences (checked from the last step upwards).
+
+    Proven only from: name tests that differ; a wildcard that requires a name suffix
+    (``ends-with(name(), 'Amount')``) another name or suffix cannot have; predicates
+    ``f(...) = 'x'`` / ``. = 'x'`` (one string) with different literals; the same proofs
+    for parents while both steps are joined by ``/``.
+    """
+    i, j = len(a) - 1, len(b) - 1
+    while i >= 0 and j >= 0:
+        (sep_a, name_a, preds_a), (sep_b, name_b, preds_b) = a[i], b[j]
+        if name_a.startswith("@") != name_b.startswith("@"):
+            return True
+        local_a, local_b = name_a.rpartition(":")[2], name_b.rpartition(":")[2]
+        if "*" not in (local_a, local_b) and local_a != local_b:
+            return True
+        suffix_a, suffix_b = _suffix(local_a, preds_a), _suffix(local_b, preds_b)
+        if (
+            suffix_a is not None
+            and suffix_b is not None
+            and not (suffix_a.endswith(suffix_b) or suffix_b.endswith(suffix_a))
+        ):
+            return True
+        values_a, values_b = _values(preds_a), _values(preds_b)
+        if any(e in values_b and values_b[e] != v for e, v in values_a.items()):
+            return True
+        if sep_a != "/" or sep_b != "/" or i == 0 or j == 0:
+            return False
+        i, j = i - 1, j - 1
+    return False
+
+
+_ENDS_WITH = re.compile(
+    r"\(substring\(name\(\.\), string-length\(name\(\.\)\) - string-length\('([\w.-]+)'\) \+ 1\)"
+    r" = '\1'\)"
+)
+
+
+def _suffix(local: str, preds: str) -> str | None:
+    """The name suffix a step requires: its local name, or a wildcard's ``ends-with``.
+
+    A wildcard requires one when its first predicate has no ``or`` and starts with the
+    translated ``ends-with(name(), 'x')`` as its first conjunct.
+    """
+    if local != "*":
+        return local
+    groups = _groups(preds)
+    if not groups or " or " in groups[0]:
+        return None
+    found = _ENDS_WITH.match("(" + groups[0].lstrip("("))
+    return found.group(1) if found is not None else None
+
+
+def _groups(preds: str) -> list[str]:
+    """The bodies of the top-level ``[...]`` predicates of a step."""
+    out: list[str] = []
+    depth, quote, start = 0, "", 0
+    for i, ch in enumerate(preds):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            if depth == 0 and ch == "[":
+                start = i + 1
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0 and ch == "]":
+                out.append(preds[start:i])
+    return out
+
+
+_ONE_STRING = re.compile(r"(?:normalize-space|string|translate|substring)\(.*\)")
+
+
+def _closes_at_end(text: str, opening: int) -> bool:
+    """Whether the bracket opened at ``opening`` closes at the end of ``text``."""
+    depth, quote = 0, ""
+    for i in range(opening, len(text)):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+def _values(preds: str) -> dict[str, str]:
+    """Predicates ``expr = 'literal'`` whose ``expr`` is one string (a call, or ``.``)."""
+    out: dict[str, str] = {}
+    for body in _groups(preds):
+        cut = _split(body, (" = ",))
+        if len(cut) != 3:
+            continue
+        expr, literal = cut[0].strip(), cut[2].strip()
+        one = expr == "." or (
+            _ONE_STRING.fullmatch(expr) is not None and _closes_at_end(expr, expr.index("("))
+        )
+        if one and re.fullmatch(r"'[^']*'", literal):
+            out[expr] = literal
+    return out
+
+
+def _split(text: str, separators: tuple[str, ...]) -> list[str]:
+    """``text`` cut at the top-level separators (outside brackets and quotes), kept in."""
+    out: list[str] = []
+    depth, quote, start, i = 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0:
+            for sep in separators:
+                if text.startswith(sep, i):
+                    out.append(text[start:i])
+                    out.append(sep)
+                    i += len(sep)
+                    start = i
+                    break
+            else:
+                i += 1
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
+
+
+_NAME_TEST = re.compile(r"(@?)((?:[\w.-]+:)?(?:[\w.-]+|\*))(.*)", re.S)
+
+
+def _context(pattern: str) -> _Context:
+    """The selection and node test of an XSLT 1.0 match pattern (child/attribute steps)."""
+    selects: list[str] = []
+    tests: list[str] = []
+    alternatives: list[tuple[Step3, ...]] = []
+    for alternative in _split(pattern, ("|",))[::2]:
+        parts = [p.strip() for p in _split(alternative.strip(), ("//", "/"))]
+        root = ""
+        if parts[0] == "" and len(parts) > 1:
+            root, parts = parts[1], parts[2:]
+        steps: list[tuple[str, str, str]] = []  # (separator before, name test, predicates)
+        sep = root
+        for i, part in enumerate(parts):
+            if i % 2:
+                sep = part
+                continue
+            found = _NAME_TEST.fullmatch(part)
+            if found is None or (found.group(3) and not found.group(3).startswith("[")):
+                raise UntranslatableError(f"rule context step {part!r}")
+            if found.group(1) and i != len(parts) - 1:
+                raise UntranslatableError(f"attribute step inside rule context {pattern!r}")
+            steps.append((sep, found.group(1) + found.group(2), found.group(3)))
+        # The node test, from the last step up through its parents or ancestors.
+        cond = ""
+        for n, (before, name, preds) in enumerate(steps):
+            anchor = "[not(parent::*)]" if n == 0 and before == "/" else ""
+            if n:
+                axis = "parent" if before == "/" else "ancestor"
+                anchor += f"[{axis}::{cond}]"
+            cond = f"{name}{preds}{anchor}"
+        last = steps[-1][1]
+        alternatives.append(tuple(steps))
+        if last.startswith("@"):
+            attr = last[1:]
+            rest = cond[len(last) :]
+            test = f"self::node()[count(. | ../@{attr}) = count(../@{attr})]{rest}"
+            select = f"//@{attr}{rest}"
+        else:
+            test = f"self::{cond}"
+            prefix, _, local = last.rpartition(":")
+            if root == "/" and all(b == "/" for b, _n, _p in steps):
+                select = alternative.strip()  # absolute child steps: as cheap as they come
+            elif local != "*" and prefix:
+                select = f"key('ff-names', '{local}')[{test}]"
+            else:
+                select = f"/descendant::*[{test}]"
+        selects.append(select)
+        tests.append(test)
+    return _Context(" | ".join(selects), " or ".join(f"({t})" for t in tests), tuple(alternatives))
 
 
 _LOCATION = """
@@ -183,31 +420,29 @@ def compile_schematron(
         writer.let(let.get("name", ""), let.get("value", ""), f"g{n}")
         globals_.extend(writer.out[before:])
         del writer.out[before:]
-    modes: list[str] = []
-    for p, pattern in enumerate(schema.iterfind("s:pattern", _S)):
+    for pattern in schema.iterfind("s:pattern", _S):
         if phase_filter is not None and not phase_filter(pattern):
             continue
-        mode = f"M{p}"
-        modes.append(mode)
         lets = list(pattern.iterfind("s:let", _S))
-        rules = list(pattern.iterfind("s:rule", _S))
-        for r, rule in enumerate(rules):
-            writer.rule(mode, 1000 + len(rules) - r, rule, lets)
-        writer.out.append(
-            f'<xsl:template match="text()" priority="-1" mode="{mode}"/>'
-            f'<xsl:template match="@*|node()" priority="-2" mode="{mode}">'
-            f'<xsl:apply-templates select="@*|*" mode="{mode}"/></xsl:template>'
-        )
+        earlier: list[_Context] = []
+        for rule in pattern.iterfind("s:rule", _S):
+            writer.rule(earlier, rule, lets)
+    walks = "".join(
+        f'<xsl:variable name="{name}" select="{_attr(select)}"/>'
+        for select, name in writer.walks.items()
+    )
     declarations = " ".join(f'xmlns:{p}="{_attr(u)}"' for p, u in all_ns.items() if p)
     prefixes = " ".join(p for p in all_ns if p)
-    start = "".join(f'<xsl:apply-templates select="/" mode="{m}"/>' for m in modes)
     xslt = (
         f'<xsl:stylesheet version="1.0" xmlns:xsl="{XSL}" {declarations} '
         f'exclude-result-prefixes="{prefixes}"><xsl:output method="text"/>'
+        + walks
         + "".join(globals_)
-        + f'<xsl:template match="/">{start}</xsl:template>'
-        + _LOCATION
+        + '<xsl:key name="ff-names" match="*" use="local-name()"/>'
+        + '<xsl:template match="/">'
         + "".join(writer.out)
+        + "</xsl:template>"
+        + _LOCATION
         + "</xsl:stylesheet>"
     )
     return CompiledSchematron(tuple(writer.asserts), xslt, namespaces)

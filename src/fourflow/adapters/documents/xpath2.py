@@ -455,8 +455,15 @@ class Translation:
 
 
 class _Emitter:
-    def __init__(self, prefix: str, known_functions: dict[str, str], pattern: bool) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        known_functions: dict[str, str],
+        pattern: bool,
+        walks: dict[str, str] | None = None,
+    ) -> None:
         self.pattern = pattern  # an XSLT match pattern: child and attribute axes only
+        self.walks = walks  # absolute //name walks -> the variable computed once per document
         self.hoisted: list[Hoisted] = []
         self.prefix = prefix
         self.count = 0
@@ -654,16 +661,60 @@ class _Emitter:
                     )
                 tail = "".join(s + self._step(st) for s, st in steps[i + 1 :])
                 preds = "".join(self._pred(p) for p in step.preds)
-                return f"({union}){preds}{tail}"
+                return self._absolute(node, f"({union}){preds}{tail}")
             if _descendant(sep if i else node.root, step) and not self.pattern:
                 # //x[p] as /descendant::x[p]: the same nodes for predicates that do not
                 # count positions, found in one walk instead of a child step from every node.
+                if i == 0 and self.walks is not None:
+                    # The document's walk for x is made once (a global variable), not once
+                    # per assert: $w[p] is /descendant::x[p] (same nodes, document order).
+                    assert isinstance(step, Step)
+                    prefix = ""
+                    parts.append(self._walk(_indexed(step.test), _preds(self, step)))
+                    continue
                 if i == 0:
                     prefix = "/"
                 parts.append(("/" if i else "") + "descendant::" + self._step(step))
                 continue
+            if (
+                i == 0
+                and node.root == "//"
+                and self.walks is not None
+                and not self.pattern
+                and isinstance(step, Step)
+                and step.axis == "attribute"
+                and _plain_preds(step)
+            ):
+                # //@a[p]: the document's attributes named a, found once per document.
+                prefix = ""
+                parts.append(self._walk("//@" + step.test, _preds(self, step)))
+                continue
             parts.append(sep + self._step(step))
-        return prefix + "".join(parts)
+        return self._absolute(node, prefix + "".join(parts))
+
+    def _absolute(self, node: Path, xpath: str) -> str:
+        """An absolute path that needs no context: the document's value, computed once."""
+        if (
+            self.walks is None
+            or self.pattern
+            or node.root not in ("/", "//")
+            or xpath == "/"
+            or _GLOBAL_REF.fullmatch(xpath)
+            or _LOCAL_REF.search(xpath)
+            or "current()" in xpath
+        ):
+            return xpath
+        return self._walk(xpath)
+
+    def _walk(self, select: str, preds: str = "") -> str:
+        """The global variable holding ``select`` (filtered by ``preds``, each once)."""
+        assert self.walks is not None
+        name = self.walks.get(select)
+        if name is None:
+            name = self.walks[select] = f"ffw{len(self.walks)}"
+        if preds and not _LOCAL_REF.search(preds) and "current()" not in preds:
+            return self._walk(f"${name}{preds}")
+        return f"${name}{preds}"
 
     def _mapped(self, base: Path, sep: str, call: Call) -> str:
         name = call.name
@@ -873,6 +924,22 @@ def _descendant(sep: str, step: Node) -> bool:
     return sep == "//" and isinstance(step, Step) and step.axis == "child" and _plain_preds(step)
 
 
+def _indexed(test: str) -> str:
+    """All the document's elements passing a name test: from the name index if it is a name."""
+    prefix, _, local = test.rpartition(":")
+    if prefix and local != "*" and "(" not in test:
+        return f"key('ff-names', '{local}')[self::{test}]"
+    return "/descendant::" + test
+
+
+_LOCAL_REF = re.compile(r"\$(?!ffw\d)")
+_GLOBAL_REF = re.compile(r"\$ffw\d+")
+
+
+def _preds(emitter: _Emitter, step: Step) -> str:
+    return "".join(emitter._pred(p) for p in step.preds)
+
+
 def _plain_preds(step: Node) -> bool:
     """Predicates that do not depend on position (so they filter a shared node-set alike)."""
     preds = step.preds if isinstance(step, (Step, Filter)) else []
@@ -991,12 +1058,17 @@ def translate(
     prefix: str = "h",
     functions: dict[str, str] | None = None,
     pattern: bool = False,
+    walks: dict[str, str] | None = None,
 ) -> Translation:
     """The XPath 1.0 form of ``text`` and the quantifiers to compute before it.
+
+    With ``walks``, an absolute ``//name`` or ``//@name`` step becomes a variable reference
+    (``$ffw3``) and ``walks`` maps its select (``/descendant::cac:TaxCategory``) to the
+    variable's name: the caller computes each walk once per document, not once per assert.
 
     Raises:
         UntranslatableError: ``text`` uses XPath 2.0 this translator does not render.
     """
-    emitter = _Emitter(prefix, functions or {}, pattern)
+    emitter = _Emitter(prefix, functions or {}, pattern, walks)
     xpath = emitter.emit(parse(text))
     return Translation(xpath, emitter.hoisted)

@@ -51,6 +51,7 @@ from fourflow.domain.receipts import (
     SaleEvent,
     WarehouseReceipt,
 )
+from fourflow.domain.settlement import Notice, RouteEvent
 from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services import commands as cmd
 from fourflow.services.ports import (
@@ -103,6 +104,8 @@ class _Store:
     dilutions: list[DilutionEvent] = field(default_factory=list)
     cancel_approvals: list[CancelApproval] = field(default_factory=list)
     default_marks: list[DefaultMark] = field(default_factory=list)
+    route_events: list[RouteEvent] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     receipts: dict[str, WarehouseReceipt] = field(default_factory=dict)
     receipt_pledges: list[ReceiptPledge] = field(default_factory=list)
     sales: dict[str, ReceiptSale] = field(default_factory=dict)
@@ -685,6 +688,40 @@ class FakeDefaultMarks(_Repo):
         self._s.default_marks = [m for m in self._s.default_marks if m.op_id != op_id]
 
 
+class FakeSettlementRecords(_Repo):
+    """``ports.SettlementRecords``."""
+
+    def add_route(self, event: RouteEvent) -> None:
+        self._s.route_events.append(replace(event, seq=self._s.next_seq()))
+
+    def routes(self, item_id: str) -> builtins.list[RouteEvent]:
+        rows = [e for e in self._s.route_events if e.item_id == item_id]
+        return _standing(self._s, rows, lambda e: e.op_id)
+
+    def routed_items(self) -> dict[str, RouteEvent]:
+        return {e.item_id: e for e in _standing(self._s, self._s.route_events, lambda e: e.op_id)}
+
+    def notify(self, notice: Notice) -> bool:
+        if any(n.key == notice.key for n in self._s.notices):
+            return False
+        self._s.notices.append(replace(notice, seq=self._s.next_seq()))
+        return True
+
+    def notices(
+        self, *, subject_id: str | None = None, kind: str | None = None
+    ) -> builtins.list[Notice]:
+        rows = [
+            n for n in self._s.notices
+            if (subject_id is None or n.subject_id == subject_id)
+            and (kind is None or n.kind == kind)
+        ]  # fmt: skip
+        return _standing(self._s, rows, lambda n: n.op_id or "")
+
+    def forget_op(self, op_id: str) -> None:
+        self._s.route_events = [e for e in self._s.route_events if e.op_id != op_id]
+        self._s.notices = [n for n in self._s.notices if n.op_id != op_id]
+
+
 class FakeWarehouseReceipts(_Repo):
     """``ports.WarehouseReceipts``."""
 
@@ -946,6 +983,7 @@ class FakeUnitOfWork:
     dilutions: FakeDilutions
     cancel_approvals: FakeCancelApprovals
     default_marks: FakeDefaultMarks
+    settlement: FakeSettlementRecords
     receipts: FakeWarehouseReceipts
     prices: FakeGoodsPrices
     policies: FakeProductPolicies
@@ -989,6 +1027,7 @@ class FakeUnitOfWork:
         self.dilutions = FakeDilutions(self)
         self.cancel_approvals = FakeCancelApprovals(self)
         self.default_marks = FakeDefaultMarks(self)
+        self.settlement = FakeSettlementRecords(self)
         self.receipts = FakeWarehouseReceipts(self)
         self.prices = FakeGoodsPrices(self)
         self.policies = FakeProductPolicies(self)

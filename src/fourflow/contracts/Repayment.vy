@@ -235,7 +235,8 @@ def change_route(
     if kind == _ROUTE_ACCOUNT:
         new_bank = bank
     collection_bank: address = self._check_kind(kind, account_hash, new_bank)
-    digest: bytes32 = self._digest(item_id, kind, new_bank, account_hash, r.nonce, deadline)
+    # The signers sign the change exactly as submitted.
+    digest: bytes32 = self._digest(item_id, kind, bank, account_hash, r.nonce, deadline)
     signers: DynArray[address, _MAX_SIGNATURES] = []
     for signature: Bytes[65] in signatures:
         signer: address = self._signer_of(digest, signature)

@@ -71,6 +71,10 @@ class OpKind(StrEnum):
     SET_MINT_CAP = "set_mint_cap"
     RECEIPT_REQUEST_RELEASE = "receipt_request_release"
     SET_ISSUER = "set_issuer"
+    LOCK_ROUTE = "lock_route"
+    CHANGE_ROUTE = "change_route"
+    SETTLE_AT_MATURITY = "settle_at_maturity"
+    SET_REPAYMENT = "set_repayment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +529,59 @@ class ReceiptConfirmRelease:
     evidence_hash: str
 
 
+# --------------------------------------------------------------------------- repayment routes
+
+
+@dataclass(frozen=True, slots=True)
+class LockRoute:
+    """Repayment.lock_route: the debtor fixes its item's repayment route (once)."""
+
+    kind: ClassVar[OpKind] = OpKind.LOCK_ROUTE
+    item_id: str
+    route_kind: int  # 1 settlement tokens, 2 collection account
+    account_hash: str  # hex; zeros for a token route
+    allowance: int = 0  # token route: the debtor's standing approval of DebtItem, minor units
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSignature:
+    """One party's EIP-712 signature of a route change."""
+
+    org_id: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRoute:
+    """Repayment.change_route: a new route signed by the debtor and every pledgee."""
+
+    kind: ClassVar[OpKind] = OpKind.CHANGE_ROUTE
+    item_id: str
+    route_kind: int
+    bank_address: str  # the new collection bank (account routes; zero address otherwise)
+    account_hash: str
+    deadline: int
+    signatures: tuple[RouteSignature, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SettleAtMaturity:
+    """Repayment.settle: collect what the token route holds on or after maturity."""
+
+    kind: ClassVar[OpKind] = OpKind.SETTLE_AT_MATURITY
+    item_id: str
+    amount: int
+    value_day: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetRepayment:
+    """DebtItem.set_repayment (operator, at deployment)."""
+
+    kind: ClassVar[OpKind] = OpKind.SET_REPAYMENT
+    repayment_address: str
+
+
 Command = (
     AdmitMember
     | RegisterFingerprints
@@ -566,6 +623,10 @@ Command = (
     | ReceiptPay
     | ReceiptCloseSale
     | ReceiptConfirmRelease
+    | LockRoute
+    | ChangeRoute
+    | SettleAtMaturity
+    | SetRepayment
 )
 
 COMMAND_TYPES: dict[OpKind, type[Any]] = {cls.kind: cls for cls in typing.get_args(Command)}

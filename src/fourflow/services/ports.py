@@ -40,6 +40,7 @@ from fourflow.domain.receipts import (
     WarehouseReceipt,
 )
 from fourflow.domain.scenarios import Scenario
+from fourflow.domain.settlement import Notice, RouteEvent
 from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services.commands import Command, Confirmation, ConfirmationTerms, IssueItem
 from fourflow.services.commands import OpKind as OpKind  # noqa: PLC0414  (re-exported)
@@ -583,6 +584,30 @@ class CancelApprovals(Protocol):
         ...
 
 
+class SettlementRecords(Protocol):
+    """Locked repayment routes and the settlement notices given (issue 20)."""
+
+    def add_route(self, event: RouteEvent) -> None: ...
+    def routes(self, item_id: str) -> builtins.list[RouteEvent]:
+        """The item's route events (standing: their op not refused), oldest first."""
+        ...
+
+    def routed_items(self) -> dict[str, RouteEvent]:
+        """Every item's current route (its latest standing event)."""
+        ...
+
+    def notify(self, notice: Notice) -> bool:
+        """Record a notice; False (nothing written) when its key was given before."""
+        ...
+
+    def notices(
+        self, *, subject_id: str | None = None, kind: str | None = None
+    ) -> builtins.list[Notice]: ...
+    def forget_op(self, op_id: str) -> None:
+        """Delete the route events and notices ``op_id`` carried (the chain refused it)."""
+        ...
+
+
 class DefaultMarks(Protocol):
     """Debt items marked defaulted."""
 
@@ -758,6 +783,8 @@ class UnitOfWork(Protocol):
     def cancel_approvals(self) -> CancelApprovals: ...
     @property
     def default_marks(self) -> DefaultMarks: ...
+    @property
+    def settlement(self) -> SettlementRecords: ...
     @property
     def receipts(self) -> WarehouseReceipts: ...
     @property

@@ -205,8 +205,14 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.SetMintCap()
             | cmd.SetIssuer()
             | cmd.SetAccountBank()
+            | cmd.SetRepayment()
         ):
             restore(uow, op.undo)
+        case cmd.LockRoute() | cmd.ChangeRoute() | cmd.SettleAtMaturity():
+            # A route that was never locked or changed, a collection that never happened: its
+            # payment (undo log), route event and the notices it gave go.
+            restore(uow, op.undo)
+            uow.settlement.forget_op(op.op_id)
         case _:
             assert_never(c)
 

@@ -28,6 +28,7 @@ CONTRACT_NAMES = (
     "WarehouseReceipt",
     "Issuer",
     "Governance",
+    "Repayment",
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from fourflow.adapters.chain import confirmation
+from fourflow.adapters.chain import confirmation, routes
 from fourflow.adapters.chain.abi import ContractAbi
 from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
 from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
@@ -43,6 +43,7 @@ from fourflow.adapters.chain.ops import (
     ISSUER,
     NOTARY,
     REGISTRY,
+    REPAYMENT,
     SETTLEMENT_TOKEN,
     TOKEN_PULLING,
     WAREHOUSE_RECEIPT,
@@ -200,6 +201,25 @@ class ChainLedger:
             self._addresses[WAREHOUSE_RECEIPT] = self._deploy_one(
                 operator, self.artifacts()[WAREHOUSE_RECEIPT], args
             )
+        self._deploy_repayment(operator_org_id)
+
+    def _deploy_repayment(self, operator_org_id: str) -> None:
+        """Deploy the Repayment contract (locked routes, settlement at maturity) where missing
+        and make it DebtItem's one payer besides the debtor (``set_repayment``, once)."""
+        if self._has_code(REPAYMENT):
+            return
+        operator = self.account(operator_org_id)
+        debt = self._address(DEBT_ITEM)
+        args = (self._address(REGISTRY), debt)
+        repayment = self._deploy_one(operator, self.artifacts()[REPAYMENT], args)
+        self._addresses[REPAYMENT] = repayment
+        self.apply(
+            ChainOp(
+                op_id=f"deploy:{debt}:set-repayment",
+                command=cmd.SetRepayment(repayment_address=repayment),
+                sender_org_id=operator_org_id,
+            )
+        )
 
     def _has_code(self, name: str) -> bool:
         """True when contract ``name`` has an address holding code."""
@@ -414,6 +434,33 @@ class ChainLedger:
             verifying_contract=self._address(ISSUER),
         )
 
+    def sign_route_change(
+        self,
+        org_id: str,
+        item_id: str,
+        route_kind: int,
+        bank_address: str,
+        account_hash: str,
+        deadline: int,
+    ) -> str:
+        """A party's EIP-712 signature of a new route for an item (Repayment.change_route);
+        bound to the route's current change nonce."""
+        route = self.view(REPAYMENT, "route", key32(item_id))
+        change = routes.RouteChange(
+            item_id=key32(item_id),
+            kind=int(route_kind),
+            bank=address(bank_address),
+            account_hash=hash32(account_hash),
+            nonce=int(route["nonce"]),
+            deadline=int(deadline),
+        )
+        return routes.sign(
+            change,
+            bytes(self.account(org_id).key),
+            chain_id=self.client.chain_id,
+            verifying_contract=self._address(REPAYMENT),
+        )
+
     def chain_today(self) -> dt.date:
         """The date (UTC) of the chain's latest block: value dates after it are refused."""
         block = self.client.request("eth_getBlockByNumber", ["latest", False])
@@ -472,6 +519,11 @@ class ChainLedger:
             if op.kind not in TOKEN_PULLING:
                 continue
             command = op.command
+            if isinstance(command, cmd.LockRoute):
+                if command.allowance:  # a token route: the debtor's standing approval
+                    key = (op.sender_org_id, self._address(DEBT_ITEM))
+                    needed[key] = needed.get(key, 0) + command.allowance
+                continue
             if isinstance(command, cmd.BuyBack):
                 amount = int(self.view(DEBT_ITEM, "buy_back_price", key32(command.holding_id)))
             elif isinstance(command, cmd.PayWithToken | cmd.ReceiptPay):
@@ -817,12 +869,31 @@ def _read_anchored_batches(ledger: ChainLedger) -> list[dict[str, Any]]:
     return _events(ledger, NOTARY, "BatchAnchored")
 
 
+def _read_route(ledger: ChainLedger, item_id: str) -> dict[str, Any]:
+    """The item's repayment route on the Repayment contract (kind 0 when none is locked)."""
+    return dict(ledger.view(REPAYMENT, "route", key32(item_id)))
+
+
+def _read_collectable(ledger: ChainLedger, item_id: str) -> int:
+    """What Repayment.settle would collect now: min(outstanding, debtor's balance, allowance)."""
+    return int(ledger.view(REPAYMENT, "collectable", key32(item_id)))
+
+
+def _read_token_allowance(ledger: ChainLedger, owner: str, spender: str) -> int:
+    """An owner's settlement-token allowance to a spender (a contract name or an address)."""
+    target = ledger.addresses.get(spender, spender)
+    return int(ledger.view(SETTLEMENT_TOKEN, "allowance", address(owner), address(target)))
+
+
 def _read_pledges(ledger: ChainLedger, holding_id: str) -> list[dict[str, Any]]:
     """Every pledge of a holding: bank, principal, rate_bps, start_day, tx_hash; oldest first."""
     return _events(ledger, DEBT_ITEM, "HoldingPledged", None, key32(holding_id))
 
 
 _READERS: dict[str, Callable[..., Any]] = {
+    "route": _read_route,
+    "collectable": _read_collectable,
+    "token_allowance": _read_token_allowance,
     "item_life": _read_item_life,
     "recourse": _read_recourse,
     "buy_back_price": _read_buy_back_price,

@@ -20,6 +20,7 @@ SETTLEMENT_TOKEN = "SettlementToken"  # noqa: S105  (a contract name)
 WAREHOUSE_RECEIPT = "WarehouseReceipt"
 ISSUER = "Issuer"
 GOVERNANCE = "Governance"
+REPAYMENT = "Repayment"
 
 # Gas limits for pipelined sends (a dependent op cannot be estimated before its parent is
 # mined): measured use (anvil, paris) plus 60-80 %; gas is free on the consortium chain.
@@ -65,10 +66,17 @@ GAS = {
     OpKind.SET_MINT_CAP: 120_000,
     OpKind.RECEIPT_REQUEST_RELEASE: 150_000,
     OpKind.SET_ISSUER: 120_000,
+    # Repayment (issue 20): a settlement is a pay_with_token through the Repayment contract.
+    OpKind.LOCK_ROUTE: 200_000,
+    OpKind.CHANGE_ROUTE: 1_500_000,
+    OpKind.SETTLE_AT_MATURITY: 9_500_000,
+    OpKind.SET_REPAYMENT: 120_000,
 }
 # Ops whose contract pulls settlement tokens from the sender with transferFrom: the ledger
 # approves the spender first when the allowance is short.
-TOKEN_PULLING = frozenset({OpKind.PAY_WITH_TOKEN, OpKind.BUY_BACK, OpKind.RECEIPT_PAY})
+TOKEN_PULLING = frozenset(
+    {OpKind.PAY_WITH_TOKEN, OpKind.BUY_BACK, OpKind.RECEIPT_PAY, OpKind.LOCK_ROUTE}
+)  # a token route (LOCK_ROUTE) approves DebtItem for what the debtor's routes will collect
 REGISTER_GAS_BASE = 100_000
 UINT256 = 2**256
 REGISTER_GAS_PER_FINGERPRINT = 40_000
@@ -82,6 +90,10 @@ CONTRACT_OF = {
     OpKind.ACCEPT_PLEDGE: DEBT_ITEM,
     OpKind.SET_ACCOUNT_BANK: DEBT_ITEM,
     OpKind.SET_ISSUER: DEBT_ITEM,
+    OpKind.SET_REPAYMENT: DEBT_ITEM,
+    OpKind.LOCK_ROUTE: REPAYMENT,
+    OpKind.CHANGE_ROUTE: REPAYMENT,
+    OpKind.SETTLE_AT_MATURITY: REPAYMENT,
     OpKind.SET_MINT_CAP: SETTLEMENT_TOKEN,
     OpKind.RECEIPT_REQUEST_RELEASE: WAREHOUSE_RECEIPT,
     OpKind.SPLIT: DEBT_ITEM,
@@ -280,6 +292,22 @@ def _call_of(c: cmd.Command) -> Args:
             return "close_sale", (key32(c.sale_id),)
         case cmd.ReceiptConfirmRelease():
             return "confirm_release", (key32(c.receipt_id), c.quantity, hash32(c.evidence_hash))
+        case cmd.LockRoute():
+            return "lock_route", (key32(c.item_id), c.route_kind, hash32(c.account_hash))
+        case cmd.ChangeRoute():
+            signatures = [bytes.fromhex(s.signature.removeprefix("0x")) for s in c.signatures]
+            return "change_route", (
+                key32(c.item_id),
+                c.route_kind,
+                address(c.bank_address),
+                hash32(c.account_hash),
+                c.deadline,
+                signatures,
+            )
+        case cmd.SettleAtMaturity():
+            return "settle", (key32(c.item_id), c.amount, c.value_day)
+        case cmd.SetRepayment():
+            return "set_repayment", (address(c.repayment_address),)
         case _:
             assert_never(c)
 

@@ -397,6 +397,41 @@ default_marks = Table(
     **ENTITY_OPTIONS,
 )
 
+# Issue 20 (0016): each lock or change of an item's repayment route, and what the maturity job
+# and the margin watcher told whom (one row per notice key: a second run notifies nobody again).
+repayment_routes = Table(
+    "repayment_routes",
+    metadata,
+    _seq(),
+    Column("item_id", String, ForeignKey("debt_items.id"), nullable=False, index=True),
+    Column("action", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("bank_id", String, nullable=True),
+    Column("account", String, nullable=True),
+    Column("signers", JSON, nullable=False),
+    Column("actor_id", String, nullable=False),
+    _op_id(),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+settlement_notices = Table(
+    "settlement_notices",
+    metadata,
+    _seq(),
+    Column("key", String, nullable=False, unique=True),
+    Column("kind", String, nullable=False, index=True),
+    Column("subject_id", String, nullable=False, index=True),
+    Column("recipient_id", String, nullable=False, index=True),
+    Column("on_day", Date, nullable=False),
+    Column("amount", BigInteger, nullable=True),
+    Column("deadline", Date, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("op_id", String, nullable=True, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
 warehouse_receipts = Table(
     "warehouse_receipts",
     metadata,

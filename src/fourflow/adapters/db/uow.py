@@ -18,6 +18,7 @@ from fourflow.adapters.db.repositories import (
     SqlDocumentFindings,
     SqlDocuments,
     SqlFinancings,
+    SqlGoodsFinancings,
     SqlGoodsPrices,
     SqlMandates,
     SqlOrganisations,
@@ -33,9 +34,9 @@ from fourflow.adapters.db.repositories import (
     SqlSignalClearances,
     SqlTrades,
     SqlTransferPayments,
-    SqlGoodsFinancings,
     SqlWarehouseReceipts,
 )
+from fourflow.adapters.db.settlement import SqlSettlementRecords
 from fourflow.services.undo import UndoJournal
 
 
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     dilutions: SqlDilutions
     cancel_approvals: SqlCancelApprovals
     default_marks: SqlDefaultMarks
+    settlement: SqlSettlementRecords
     receipts: SqlWarehouseReceipts
     prices: SqlGoodsPrices
     policies: SqlProductPolicies
@@ -99,6 +101,7 @@ class SqlUnitOfWork:
         self.dilutions = SqlDilutions(session)
         self.cancel_approvals = SqlCancelApprovals(session)
         self.default_marks = SqlDefaultMarks(session)
+        self.settlement = SqlSettlementRecords(session)
         self.receipts = SqlWarehouseReceipts(session)
         self.prices = SqlGoodsPrices(session)
         self.policies = SqlProductPolicies(session)

@@ -1,0 +1,521 @@
+"""Payment on its day (issue 20): the locked repayment route and settlement at maturity.
+
+* ``lock_route``: right after issuance or confirmation the debtor fixes how it pays the item,
+  on chain (``Repayment.lock_route``): settlement tokens approved to the DebtItem contract, or
+  a collection account (回款专户) at its account bank whose attested statements alone count.
+* ``change_route``: a new route needs the EIP-712 signatures of the debtor and every bank
+  holding an open pledge on the item; the service refuses without them and so does the chain.
+* ``settle_due``: the job run every day (``fourflow settle-due``): reminds debtors before
+  maturity; on and after maturity collects what a token route holds (the Repayment contract
+  decides the amount: min of outstanding, the debtor's balance and allowance) routed banks
+  first, and tells holders and banks; short or unrouted, the item is overdue and they are told;
+  past the grace days the product's default rule runs (pledged holdings pass to their banks,
+  recourse to the pledgor kept on chain). Every chain change goes through the outbox, so a
+  refused operation changes nothing. Run twice on one day it collects and notifies once.
+* ``statement_payment``: a statement line paying the creditor's (or any holder's) own account
+  instead of the route's collection account is not a payment of the item: the holders' banks
+  are told (a ``bypass`` notice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from fourflow.domain.debt import DebtItem, ItemStatus, day_number
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.parties import Role
+from fourflow.domain.settlement import Notice, NoticeKind, RouteAction, RouteEvent, RouteKind
+from fourflow.services import commands as cmd
+from fourflow.services.accounts import account_bank
+from fourflow.services.common import chain_address, get_item, get_org
+from fourflow.services.items.common import is_cancelled, item_outstanding, queue, text_hash
+from fourflow.services.items.payments import _route as route_payment_in_store
+from fourflow.services.items.pledges import mark_default
+from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
+
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_HASH = "00" * 32
+DEFAULT_REMINDER_DAYS = 7
+ROUTE_SIGNATURE_VALIDITY = dt.timedelta(days=1)
+
+
+class RouteSigner(Protocol):
+    """Signs a party's consent to a new route (the chain adapter, for keys the platform holds;
+    in production each party signs client-side)."""
+
+    def sign_route_change(
+        self,
+        org_id: str,
+        item_id: str,
+        route_kind: int,
+        bank_address: str,
+        account_hash: str,
+        deadline: int,
+    ) -> str: ...
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def current_route(uow: UnitOfWork, item_id: str) -> RouteEvent | None:
+    """The item's route as last locked or changed (None when the debtor never locked one)."""
+    events = uow.settlement.routes(item_id)
+    return events[-1] if events else None
+
+
+def _token_allowance(uow: UnitOfWork, debtor_id: str, plus: DebtItem | None) -> int:
+    """What the debtor's token routes may still collect: the outstanding of every item of the
+    debtor on a token route (and ``plus``), the standing approval DebtItem needs."""
+    total = 0
+    for item_id, route in uow.settlement.routed_items().items():
+        if route.kind is RouteKind.TOKENS and (plus is None or item_id != plus.id):
+            item = uow.items.get(item_id)
+            if item is not None and item.debtor_id == debtor_id:
+                total += item_outstanding(uow, item_id)
+    if plus is not None:
+        total += item_outstanding(uow, plus.id)
+    return total
+
+
+def lock_route(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    actor_id: str,
+    kind: RouteKind,
+    account: str | None = None,
+) -> RouteEvent:
+    """The debtor fixes its item's repayment route, once (``Repayment.lock_route``).
+
+    ``tokens``: the debtor approves DebtItem for what its token routes will collect and the
+    Repayment contract collects at maturity. ``account``: ``account`` (default: the debtor's
+    first registered account) at the debtor's account bank is the collection account; only
+    that bank's attested statements pay the item.
+    """
+    with uow_factory() as uow:
+        uow.items.lock_item(item_id)
+        item = get_item(uow, item_id)
+        if actor_id != item.debtor_id:
+            raise PermissionDeniedError(f"only the debtor locks the repayment route of {item_id}")
+        if item.status not in (ItemStatus.PENDING, ItemStatus.ACTIVE) or is_cancelled(uow, item_id):
+            raise ConflictError(f"debt item {item_id} is {item.status}: no route can be locked")
+        if current_route(uow, item_id) is not None:
+            raise ConflictError(f"the repayment route of {item_id} is locked already")
+        debtor = get_org(uow, item.debtor_id)
+        bank_id: str | None = None
+        number: str | None = None
+        allowance = 0
+        if kind is RouteKind.ACCOUNT:
+            number = (account or (debtor.accounts[0] if debtor.accounts else "")).replace(" ", "")
+            if not number:
+                raise DomainValueError(f"{debtor.name} names no collection account")
+            bank_id = account_bank(uow, debtor).id
+            account_hash = text_hash(number)
+        else:
+            account_hash = ZERO_HASH
+            allowance = _token_allowance(uow, debtor.id, item)
+        command = cmd.LockRoute(item_id, kind.code, account_hash, allowance=allowance)
+        op = queue(uow, command, actor_id, item_id)
+        event = RouteEvent(
+            item_id, RouteAction.LOCKED, kind, bank_id, number, (actor_id,), actor_id, op.op_id
+        )
+        uow.settlement.add_route(event)
+        uow.commit()
+    return event
+
+
+def change_route(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    signer: RouteSigner,
+    item_id: str,
+    actor_id: str,
+    kind: RouteKind,
+    signer_ids: Sequence[str],
+    account: str | None = None,
+    bank_id: str | None = None,
+    deadline: int | None = None,
+    now: dt.datetime | None = None,
+) -> RouteEvent:
+    """A new route for the item, signed by each of ``signer_ids``; the debtor and every bank
+    holding an open pledge on the item must be among them (PermissionDeniedError naming who
+    is missing; the chain refuses the same change)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    valid_until = deadline or int((moment + ROUTE_SIGNATURE_VALIDITY).timestamp())
+    with uow_factory() as uow:
+        uow.items.lock_item(item_id)
+        item = get_item(uow, item_id)
+        if current_route(uow, item_id) is None:
+            raise ConflictError(f"debt item {item_id} has no locked route to change")
+        pledgees = sorted(
+            {
+                h.pledge_bank_id
+                for h in uow.items.holdings(item_id)
+                if h.locked and h.pledge_bank_id and h.outstanding
+            }
+        )
+        missing = [o for o in (item.debtor_id, *pledgees) if o not in set(signer_ids)]
+        if missing:
+            names = ", ".join(get_org(uow, o).name for o in missing)
+            raise PermissionDeniedError(
+                f"the route of {item_id} changes only with the debtor's and every pledgee's "
+                f"signature: {names} did not sign"
+            )
+        number: str | None = None
+        bank_address = ZERO_ADDRESS
+        account_hash = ZERO_HASH
+        if kind is RouteKind.ACCOUNT:
+            if not account or not bank_id:
+                raise DomainValueError("an account route needs the collection account and bank")
+            bank = get_org(uow, bank_id)
+            if not bank.has_role(Role.BANK):
+                raise DomainValueError(f"{bank.name} is not a bank")
+            number = account.replace(" ", "")
+            bank_address = chain_address(bank)
+            account_hash = text_hash(number)
+        signatures = tuple(
+            cmd.RouteSignature(
+                org_id,
+                signer.sign_route_change(
+                    org_id, item_id, kind.code, bank_address, account_hash, valid_until
+                ),
+            )
+            for org_id in dict.fromkeys(signer_ids)
+        )
+        command = cmd.ChangeRoute(
+            item_id, kind.code, bank_address, account_hash, valid_until, signatures
+        )
+        op = queue(uow, command, actor_id, item_id)
+        event = RouteEvent(
+            item_id,
+            RouteAction.CHANGED,
+            kind,
+            bank_id if kind is RouteKind.ACCOUNT else None,
+            number,
+            tuple(s.org_id for s in signatures),
+            actor_id,
+            op.op_id,
+        )
+        uow.settlement.add_route(event)
+        uow.commit()
+    return event
+
+
+# --------------------------------------------------------------------------- settle-due
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What the job did with one item.
+
+    ``action``: ``reminded``, ``collected`` (paid in full), ``partial`` (collected what the
+    route held), ``short`` (nothing to collect: overdue), ``unrouted`` (no token route: overdue
+    unless its bank attests a payment), ``defaulted`` (the default rule ran), ``done`` (already
+    collected today).
+    """
+
+    item_id: str
+    action: str
+    amount: int = 0
+    outstanding: int = 0
+    op_id: str | None = None
+
+
+@dataclass(slots=True)
+class SettleReport:
+    """One run of the job."""
+
+    day: dt.date
+    outcomes: list[ItemOutcome] = field(default_factory=list)
+    notices: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        count: dict[str, int] = {}
+        for o in self.outcomes:
+            count[o.action] = count.get(o.action, 0) + 1
+        return {
+            "day": self.day.isoformat(),
+            "counts": dict(sorted(count.items())),
+            "collected": sum(o.amount for o in self.outcomes),
+            "notices": self.notices,
+            "items": [
+                {
+                    "item": o.item_id,
+                    "action": o.action,
+                    "amount": o.amount,
+                    "outstanding": o.outstanding,
+                    "op_id": o.op_id,
+                }
+                for o in self.outcomes
+            ],
+        }
+
+
+def _parties(uow: UnitOfWork, item_id: str) -> tuple[list[str], list[str]]:
+    """(holders with something outstanding, banks holding an open pledge) of the item."""
+    holders: list[str] = []
+    banks: list[str] = []
+    for h in uow.items.holdings(item_id):
+        if h.outstanding and h.holder_id not in holders:
+            holders.append(h.holder_id)
+        if h.locked and h.pledge_bank_id and h.pledge_bank_id not in banks:
+            banks.append(h.pledge_bank_id)
+    return holders, banks
+
+
+def _notify(
+    uow: UnitOfWork,
+    kind: NoticeKind,
+    subject_id: str,
+    recipients: Sequence[str],
+    on_day: dt.date,
+    text: str,
+    *,
+    key_day: dt.date | None = None,
+    amount: int | None = None,
+    deadline: dt.date | None = None,
+    op_id: str | None = None,
+) -> int:
+    """Give a notice to each recipient once (per ``key_day``, default ``on_day``)."""
+    given = 0
+    for recipient in dict.fromkeys(recipients):
+        notice = Notice(
+            key=Notice.key_of(kind, subject_id, recipient, key_day or on_day),
+            kind=kind,
+            subject_id=subject_id,
+            recipient_id=recipient,
+            on_day=on_day,
+            text=text,
+            amount=amount,
+            deadline=deadline,
+            op_id=op_id,
+        )
+        given += uow.settlement.notify(notice)
+    return given
+
+
+def collection_reference(item_id: str, day: dt.date) -> str:
+    """The reference of the job's collection of an item on a day (one per item and day)."""
+    return f"maturity:{item_id}:{day.isoformat()}"
+
+
+def settle_due(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
+    operator_id: str,
+    reminder_days: int = DEFAULT_REMINDER_DAYS,
+    progress: Callable[[str], None] | None = None,
+) -> SettleReport:
+    """Settle every item due by the chain's today (see the module's docstring).
+
+    Queues the chain operations (collections, defaults); the caller relays them. Items still
+    waiting for the chain are left for the next run.
+    """
+    if reminder_days < 0:
+        raise DomainValueError("reminder days must not be negative")
+    today = ledger.chain_today()
+    grace_days = int(ledger.read("terms")["grace_days"])
+    report = SettleReport(today)
+    with uow_factory() as uow:
+        candidates = [
+            i.id
+            for i in uow.items.list()
+            if i.status in (ItemStatus.ACTIVE, ItemStatus.DEFAULTED)
+            and i.maturity_date - dt.timedelta(days=reminder_days) <= today
+        ]
+    for index, item_id in enumerate(candidates, 1):
+        if progress is not None:
+            progress(f"{index}/{len(candidates)} {item_id}")
+        outcome = _settle_one(uow_factory, ledger, operator_id, item_id, today, report)
+        if outcome is not None:
+            report.outcomes.append(outcome)
+        defaulted = _default_if_due(uow_factory, operator_id, item_id, today, grace_days, report)
+        if defaulted is not None:
+            report.outcomes.append(defaulted)
+    return report
+
+
+def _settle_one(
+    uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
+    operator_id: str,
+    item_id: str,
+    today: dt.date,
+    report: SettleReport,
+) -> ItemOutcome | None:
+    """Remind, collect or flag one item."""
+    with uow_factory() as uow:
+        uow.items.lock_item(item_id)
+        item = get_item(uow, item_id)
+        outstanding = item_outstanding(uow, item_id)
+        if outstanding == 0 or is_cancelled(uow, item_id):
+            return None
+        holders, banks = _parties(uow, item_id)
+        if today < item.maturity_date:
+            report.notices += _notify(
+                uow, NoticeKind.REMINDER, item_id, [item.debtor_id], today,
+                f"debt item {item_id} of {outstanding} minor units falls due on "
+                f"{item.maturity_date}: the repayment route must hold it by then",
+                key_day=item.maturity_date, amount=outstanding,
+            )  # fmt: skip
+            uow.commit()
+            return ItemOutcome(item_id, "reminded", 0, outstanding)
+        reference = collection_reference(item_id, today)
+        if any(r.reference == reference for r in uow.repayments.for_item(item_id)):
+            return ItemOutcome(item_id, "done", 0, outstanding)
+        route = current_route(uow, item_id)
+        amount = 0
+        if route is not None and route.kind is RouteKind.TOKENS:
+            amount = min(int(ledger.read("collectable", item_id)), outstanding)
+        if amount:
+            route_payment_in_store(uow, item, amount, today, reference)
+            command = cmd.SettleAtMaturity(item_id, amount, day_number(today))
+            op = queue(uow, command, operator_id, item_id)
+            left = outstanding - amount
+            kind = NoticeKind.COLLECTED if left == 0 else NoticeKind.SHORT
+            recipients = [*holders, *banks] + ([] if left == 0 else [item.debtor_id])
+            text = (
+                f"debt item {item_id}: {amount} minor units collected at maturity through its "
+                f"locked route, banks first; {left} outstanding"
+            )
+            report.notices += _notify(
+                uow, kind, item_id, recipients, today, text, amount=amount, op_id=op.op_id
+            )
+            uow.commit()
+            return ItemOutcome(
+                item_id, "collected" if left == 0 else "partial", amount, left, op.op_id
+            )
+        kind = NoticeKind.SHORT if route is not None and route.kind is RouteKind.TOKENS else (
+            NoticeKind.UNROUTED
+        )  # fmt: skip
+        why = (
+            "its token route holds nothing to collect"
+            if kind is NoticeKind.SHORT
+            else "it has no token route (only its collection bank's attested statement pays it)"
+        )
+        report.notices += _notify(
+            uow, kind, item_id, [*holders, *banks, item.debtor_id], today,
+            f"debt item {item_id} is overdue since {item.maturity_date}: {why}; "
+            f"{outstanding} minor units outstanding",
+            key_day=item.maturity_date, amount=outstanding,
+        )  # fmt: skip
+        uow.commit()
+        return ItemOutcome(item_id, kind.value, 0, outstanding)
+
+
+def _default_if_due(
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    item_id: str,
+    today: dt.date,
+    grace_days: int,
+    report: SettleReport,
+) -> ItemOutcome | None:
+    """Run the product's default rule on an item unpaid past maturity plus grace."""
+    with uow_factory() as uow:
+        item = get_item(uow, item_id)
+        if item.status is not ItemStatus.ACTIVE or today <= item.maturity_date + dt.timedelta(
+            days=grace_days
+        ):
+            return None
+        outstanding = item_outstanding(uow, item_id)
+        if outstanding == 0 or is_cancelled(uow, item_id):
+            return None
+        holders, banks = _parties(uow, item_id)
+        pledgors = [h.holder_id for h in uow.items.holdings(item_id) if h.locked]
+    # A pledgee bank enforces its pledge; with no pledge the operator marks the default.
+    actor = banks[0] if banks else operator_id
+    foreclosed = mark_default(
+        uow_factory=uow_factory, item_id=item_id, actor_id=actor, as_of=today,
+        operator_id=operator_id, grace_days=grace_days,
+    )  # fmt: skip
+    with uow_factory() as uow:
+        marks = uow.default_marks.for_item(item_id)
+        op_id = marks[-1].op_id if marks else None
+        passed = ", ".join(f"{h.id} to {get_org(uow, h.holder_id).name}" for h in foreclosed)
+        report.notices += _notify(
+            uow, NoticeKind.DEFAULTED, item_id, [*holders, *banks, *pledgors, item.debtor_id],
+            today,
+            f"debt item {item_id} defaulted: unpaid {grace_days} days after maturity "
+            f"({outstanding} minor units); pledged holdings passed to their banks"
+            + (f" ({passed})" if passed else ""),
+            amount=outstanding, op_id=op_id,
+        )  # fmt: skip
+        uow.commit()
+    return ItemOutcome(item_id, "defaulted", 0, outstanding, op_id)
+
+
+# --------------------------------------------------------------------------- bypass
+
+
+def statement_payment(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    item_id: str,
+    bank_id: str,
+    payee_account: str,
+    amount: int,
+    value_date: dt.date,
+    reference: str,
+) -> list[Notice]:
+    """A bank's statement line of the debtor paying ``amount`` to ``payee_account`` for the
+    item. Paid to the route's collection account, it is an ordinary attested payment (returns
+    no notice: the bank attests it with ``item pay --method attested``). Paid to any other
+    account (the creditor's or a holder's own account elsewhere), it is not a payment of the
+    item: the holders' banks (and the collection bank) are told, once per statement line."""
+    if amount <= 0:
+        raise DomainValueError("a statement payment's amount must be positive")
+    if not reference.strip():
+        raise DomainValueError("a statement payment needs the bank's reference")
+    number = payee_account.replace(" ", "")
+    with uow_factory() as uow:
+        get_item(uow, item_id)  # NotFoundError for an unknown item
+        bank = get_org(uow, bank_id)
+        if not bank.has_role(Role.BANK):
+            raise PermissionDeniedError(f"{bank.name} is not a bank: its statement is no evidence")
+        route = current_route(uow, item_id)
+        if route is not None and route.kind is RouteKind.ACCOUNT and route.account == number:
+            return []
+        _holders, banks = _parties(uow, item_id)
+        recipients = [*banks] + ([route.bank_id] if route and route.bank_id else [])
+        if not recipients:
+            recipients = [bank_id]
+        owner = next(
+            (
+                o.name
+                for o in uow.organisations.list()
+                if number in {a.replace(" ", "") for a in o.accounts}
+            ),
+            "an account outside the route",
+        )
+        text = (
+            f"statement {reference} of {bank.name}: the debtor paid {amount} minor units for debt "
+            f"item {item_id} on {value_date} to {owner} ({number}), not through the item's "
+            "locked route: it is not a payment of the item"
+        )
+        notices: list[Notice] = []
+        for recipient in dict.fromkeys(recipients):
+            notice = Notice(
+                key=f"bypass|{item_id}|{recipient}|{reference}",
+                kind=NoticeKind.BYPASS,
+                subject_id=item_id,
+                recipient_id=recipient,
+                on_day=value_date,
+                text=text,
+                amount=amount,
+            )
+            if uow.settlement.notify(notice):
+                notices.append(notice)
+        uow.commit()
+    return notices
+
+
+def notices_for(*, uow_factory: UnitOfWorkFactory, subject_id: str | None = None) -> list[Notice]:
+    """The notices given (about one item or receipt, or all), oldest first."""
+    with uow_factory() as uow:
+        return uow.settlement.notices(subject_id=subject_id)

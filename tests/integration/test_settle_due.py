@@ -1,0 +1,261 @@
+"""Payment on its day (issue 20), on a real anvil node whose clock the test moves forward.
+
+Each test runs a platform on its own node (moving the clock must not disturb other tests):
+* an item on a token route settles at maturity with no ``item pay``, routed bank first, and the
+  job run twice that day pays once;
+* a short-funded item is partly paid, overdue, then defaulted after grace with the pledge
+  enforced (the bank becomes the holder; the pledgor's recourse is on chain);
+* a route change without the pledgee's signature is refused by the service and by the chain;
+  with it, the account bank moves;
+* a statement showing the debtor paying the creditor's own account is no payment: the
+  holders' banks are told.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fourflow.adapters.chain.errors import OperationRejectedError
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.errors import PermissionDeniedError
+from fourflow.domain.settlement import NoticeKind, RouteKind
+from fourflow.services import commands as cmd
+from fourflow.services import items, settlement
+from fourflow.services.audit import audit
+from fourflow.services.ports import ChainOp
+from tests.integration.test_lifecycle import YUAN, Story, _pass_and_pledge, _story
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture
+def own(tmp_path: Path) -> Iterator[Platform]:
+    """A platform with its own local node (its clock is this test's to move), on SQLite."""
+    settings = Settings(
+        home=tmp_path / "home",
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        chain_url=None,
+        keystore_password="settle-test",
+    )
+    with Platform(settings) as opened:
+        opened.initialise()
+        yield opened
+        opened.stop_node()
+
+
+def _move_clock(p: Platform, to: dt.date) -> None:
+    """Move the chain's clock forward to ``to`` (noon UTC) through anvil's admin URL."""
+    ledger = p.require_contracts()
+    now = ledger.chain_today()
+    assert to >= now
+    seconds = int(dt.datetime(to.year, to.month, to.day, 12, tzinfo=dt.UTC).timestamp())
+    admin = AnvilNode(p.settings.home).admin_url()
+    for method, params in (("evm_setNextBlockTimestamp", [seconds]), ("evm_mine", [])):
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+        request = urllib.request.Request(  # our own http://127.0.0.1 node
+            admin, data=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=10) as response:
+            answer = json.loads(response.read())
+        assert "error" not in answer, answer
+    assert ledger.chain_today() == to
+
+
+def _settle(s: Story) -> settlement.SettleReport:
+    report = settlement.settle_due(
+        uow_factory=s.p.uow_factory, ledger=s.p.require_contracts(), operator_id=s.p.operator_id()
+    )
+    s.relay()
+    return report
+
+
+def _balances(s: Story) -> dict[str, int]:
+    ledger = s.p.require_contracts()
+    return {k: int(ledger.read("token_balance", o.chain_address)) for k, o in s.org.items()}
+
+
+def _audit_ok(p: Platform) -> None:
+    report = audit(uow_factory=p.uow_factory, ledger=p.require_contracts(), reader_for=p.reader_for)
+    assert report.ok, report.discrepancies
+
+
+def _future_item(p: Platform) -> Story:
+    """The worked example's item issued recently, so it matures after the chain's today."""
+    s = _story(p, days_ago=40)
+    assert s.item.maturity_date > p.require_contracts().chain_today()
+    return s
+
+
+def _lock_tokens(s: Story, funds: int) -> None:
+    core, bank = s.org["core"], s.org["bank"]
+    items.mint_tokens(uow_factory=s.p.uow_factory, bank_id=bank.id, to_org_id=core.id,
+                      amount=funds)  # fmt: skip
+    settlement.lock_route(uow_factory=s.p.uow_factory, item_id=s.item.id, actor_id=core.id,
+                          kind=RouteKind.TOKENS)  # fmt: skip
+    s.relay()
+    ledger = s.p.require_contracts()
+    assert int(ledger.read("route", s.item.id)["kind"]) == 1
+    assert ledger.read("token_allowance", core.chain_address, "DebtItem") == 1_000_000 * YUAN
+
+
+def test_an_item_settles_at_maturity_by_itself_bank_first_and_only_once(own: Platform) -> None:
+    s = _future_item(own)
+    _kept, _passed, _rate, _start = _pass_and_pledge(s)
+    _lock_tokens(s, 1_000_000 * YUAN)
+    maturity = s.item.maturity_date
+
+    # A week before maturity the debtor is reminded, nothing is collected.
+    _move_clock(own, maturity - dt.timedelta(days=5))
+    early = _settle(s)
+    assert [(o.item_id, o.action) for o in early.outcomes] == [(s.item.id, "reminded")]
+    reminders = settlement.notices_for(uow_factory=own.uow_factory, subject_id=s.item.id)
+    assert [(n.kind, n.recipient_id) for n in reminders] == [
+        (NoticeKind.REMINDER, s.org["core"].id)
+    ]
+
+    _move_clock(own, maturity)
+    before = _balances(s)
+    report = _settle(s)
+    assert [(o.action, o.amount) for o in report.outcomes] == [("collected", 1_000_000 * YUAN)]
+    after = _balances(s)
+    moved = {k: after[k] - before[k] for k in after}
+    assert moved["core"] == -1_000_000 * YUAN
+    assert moved["tier1"] == 700_000 * YUAN
+    assert moved["bank"] > 270_000 * YUAN  # the pledgee: principal and interest, first
+    assert moved["bank"] + moved["tier2"] == 300_000 * YUAN
+    ledger = own.require_contracts()
+    assert int(ledger.read("item", s.item.id)["state"]) == 2  # settled on chain
+    with own.uow_factory() as uow:
+        (repayment,) = uow.repayments.for_item(s.item.id)
+        assert repayment.value_date == maturity
+        assert uow.items.get(s.item.id).paid == 1_000_000 * YUAN  # type: ignore[union-attr]
+
+    # Run twice the same day: nothing more is paid, nobody is told again.
+    notices = len(settlement.notices_for(uow_factory=own.uow_factory, subject_id=s.item.id))
+    again = _settle(s)
+    assert all(o.amount == 0 for o in again.outcomes)
+    assert _balances(s) == after
+    assert len(settlement.notices_for(uow_factory=own.uow_factory, subject_id=s.item.id)) == (
+        notices
+    )
+    _audit_ok(own)
+
+
+def test_short_funds_pay_part_then_default_after_grace_enforces_the_pledge(
+    own: Platform,
+) -> None:
+    s = _future_item(own)
+    _kept, passed, _rate, _start = _pass_and_pledge(s)
+    _lock_tokens(s, 400_000 * YUAN)  # the debtor holds less than is due
+    maturity = s.item.maturity_date
+    _move_clock(own, maturity)
+    report = _settle(s)
+    assert [(o.action, o.amount) for o in report.outcomes] == [("partial", 400_000 * YUAN)]
+    with own.uow_factory() as uow:
+        outstanding = sum(h.outstanding for h in uow.items.holdings(s.item.id))
+        shorts = uow.settlement.notices(subject_id=s.item.id, kind=NoticeKind.SHORT.value)
+    assert outstanding == 600_000 * YUAN
+    told = {n.recipient_id for n in shorts}
+    assert {s.org["bank"].id, s.org["tier1"].id, s.org["tier2"].id, s.org["core"].id} <= told
+
+    # Within grace: overdue, nothing else happens (the route holds nothing more today).
+    grace = int(own.require_contracts().read("terms")["grace_days"])
+    _move_clock(own, maturity + dt.timedelta(days=grace))
+    assert [o.action for o in _settle(s).outcomes] == ["short"]
+
+    # After grace the default rule runs: the pledged holding passes to its bank.
+    _move_clock(own, maturity + dt.timedelta(days=grace + 1))
+    late = _settle(s)
+    assert [o.action for o in late.outcomes] == ["short", "defaulted"]
+    ledger = own.require_contracts()
+    assert int(ledger.read("item", s.item.id)["state"]) == 3  # defaulted on chain
+    holding = ledger.read("holding", passed.id)
+    assert holding["holder"] == s.org["bank"].chain_address
+    recourse = ledger.read("recourse", passed.id)
+    assert recourse is not None and recourse["pledgor"] == s.org["tier2"].chain_address
+    with own.uow_factory() as uow:
+        assert uow.items.get_holding(passed.id).holder_id == s.org["bank"].id  # type: ignore[union-attr]
+    # The job run again that day defaults nothing twice.
+    assert "defaulted" not in [o.action for o in _settle(s).outcomes]
+    _audit_ok(own)
+
+
+def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> None:
+    s = _future_item(own)
+    _pass_and_pledge(s)
+    core, bank = s.org["core"], s.org["bank"]
+    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id, actor_id=core.id,
+                          kind=RouteKind.ACCOUNT)  # fmt: skip
+    s.relay()
+    ledger = own.require_contracts()
+    assert int(ledger.read("route", s.item.id)["kind"]) == 2
+    with pytest.raises(PermissionDeniedError, match="did not sign"):
+        settlement.change_route(
+            uow_factory=own.uow_factory, signer=ledger, item_id=s.item.id, actor_id=core.id,
+            kind=RouteKind.TOKENS, signer_ids=[core.id],
+        )  # fmt: skip
+    # Straight to the chain without the pledgee: the contract refuses it too.
+    deadline = int(dt.datetime.now(dt.UTC).timestamp()) + 3_600
+    zero = "00" * 32
+    alone = ledger.sign_route_change(core.id, s.item.id, 1, "0x" + "00" * 20, zero, deadline)
+    op = ChainOp(
+        f"route-change-{s.item.id}",
+        cmd.ChangeRoute(
+            s.item.id, 1, "0x" + "00" * 20, zero, deadline, (cmd.RouteSignature(core.id, alone),)
+        ),
+        core.id,
+    )
+    with pytest.raises(OperationRejectedError, match="repayment: a pledgee has not signed"):
+        ledger.apply(op)
+    # The debtor cannot move the account bank alone on DebtItem either.
+    moved = ChainOp(f"set-bank-{s.item.id}", cmd.SetAccountBank(s.item.id, bank.chain_address),
+                    core.id)  # fmt: skip
+    with pytest.raises(OperationRejectedError, match="caller is not the debtor"):
+        ledger.apply(moved)
+    # With the pledgee's signature the route changes.
+    settlement.change_route(
+        uow_factory=own.uow_factory, signer=ledger, item_id=s.item.id, actor_id=core.id,
+        kind=RouteKind.TOKENS, signer_ids=[core.id, bank.id],
+    )  # fmt: skip
+    s.relay()
+    assert int(ledger.read("route", s.item.id)["kind"]) == 1
+    with own.uow_factory() as uow:
+        route = settlement.current_route(uow, s.item.id)
+    assert route is not None and route.kind is RouteKind.TOKENS
+    assert set(route.signers) == {core.id, bank.id}
+
+
+def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) -> None:
+    s = _future_item(own)
+    _pass_and_pledge(s)
+    core, bank, tier1 = s.org["core"], s.org["bank"], s.org["tier1"]
+    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id, actor_id=core.id,
+                          kind=RouteKind.ACCOUNT)  # fmt: skip
+    s.relay()
+    found = settlement.statement_payment(
+        uow_factory=own.uow_factory, item_id=s.item.id, bank_id=bank.id,
+        payee_account=tier1.accounts[0], amount=100_000 * YUAN,
+        value_date=own.require_contracts().chain_today(), reference="CAMT053-BYPASS-1",
+    )  # fmt: skip
+    assert [n.kind for n in found] == [NoticeKind.BYPASS]
+    assert found[0].recipient_id == bank.id  # the pledgee bank (and collection bank) is told
+    assert tier1.name in found[0].text
+    with own.uow_factory() as uow:
+        assert uow.repayments.for_item(s.item.id) == []  # no payment was recorded
+    with own.uow_factory() as uow:
+        route = settlement.current_route(uow, s.item.id)
+    assert route is not None and route.account is not None
+    paid_in = settlement.statement_payment(
+        uow_factory=own.uow_factory, item_id=s.item.id, bank_id=bank.id,
+        payee_account=route.account, amount=100_000 * YUAN,
+        value_date=own.require_contracts().chain_today(), reference="CAMT053-ROUTE-1",
+    )  # fmt: skip
+    assert paid_in == []  # paid into the collection account: the bank attests it as usual

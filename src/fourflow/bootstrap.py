@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +23,7 @@ from fourflow.adapters.chain.clique import DEFAULT_CHAIN_ID as CLIQUE_CHAIN_ID
 from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
+from fourflow.adapters.chain.ops import GOVERNANCE
 from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.adapters.crypto.passwords import Argon2Passwords, Totp
 from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, verify_signature
@@ -293,6 +294,21 @@ class Platform:
             self._node.release(stop_if_last=False)
             self._started_node = False
         return self._anvil().stop()
+
+    def govern(
+        self, council_org_ids: Sequence[str], threshold: int | None = None, delay: int = 86_400
+    ) -> str:
+        """End the founding phase once: Governance, with this council (``threshold`` votes,
+        default a bare majority; a ``delay``-second timelock), owns the Registry and the
+        settlement token. Returns its address (the existing one if already handed over)."""
+        ledger = self.require_contracts()
+        existing = ledger.contracts.get(GOVERNANCE)
+        if existing:
+            return existing
+        votes = threshold if threshold is not None else len(council_org_ids) // 2 + 1
+        address = ledger.hand_over(self.operator_id(), list(council_org_ids), votes, delay)
+        self.save_contracts(ledger)
+        return address
 
     def save_contracts(self, ledger: ChainLedger) -> None:
         """Store the ledger's contract addresses (after Governance took over, for instance)."""

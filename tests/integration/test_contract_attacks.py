@@ -108,7 +108,7 @@ def test_a_self_registered_bank_waits_for_the_councils_votes(platform: Platform)
 
 def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run) -> None:  # type: ignore[no-untyped-def]
     """`org add --role bank` after the hand-over admits nobody; the council votes it in."""
-    code, out, _ = run("init", "--json")
+    code, out, _ = run("init", "--demo", "--json")
     assert code == 0, out
     operator = json.loads(out)["operator"]["id"]
     a, b, newcomer = _uscc(), _uscc(), _uscc()
@@ -134,3 +134,32 @@ def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run) -> None:  
     assert code == 0, err
     code, _, err = run("governance", "execute", proposal, "--as", b)
     assert code == 1 and "already executed" in err
+
+
+def test_after_fourflow_demo_the_operator_alone_admits_no_bank(run) -> None:  # type: ignore[no-untyped-def]
+    """`fourflow demo` ends in the governed phase: `org add --role bank` afterwards is refused
+    on chain, and the operator's proposal runs only with the council's votes."""
+    from fourflow.services.demo import MEMBERS
+
+    code, out, err = run("demo", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert "Governance" in report["chain"]["contracts"]
+    uscc = {m.key: m.uscc for m in MEMBERS}
+    code, out, _ = run("init", "--json")
+    operator = json.loads(out)["operator"]["id"]
+
+    newcomer = _uscc()
+    code, out, err = run(
+        "org", "add", "--name", "演示后自注册银行", "--uscc", newcomer, "--role", "bank"
+    )
+    assert "ownable: caller is not the owner" in " ".join(err.split())
+    code, out, err = run("governance", "propose-admit", newcomer, "--as", operator, "--json")
+    assert code == 0, err
+    proposal = str(json.loads(out)["proposal"])
+    code, _, err = run("governance", "execute", proposal, "--as", operator)
+    assert code == 1 and "not enough votes" in err
+    assert run("governance", "vote", proposal, "--as", uscc["bank"])[0] == 0
+    assert run("governance", "vote", proposal, "--as", uscc["core"])[0] == 0
+    code, _, err = run("governance", "execute", proposal, "--as", operator)
+    assert code == 0, err

@@ -30,6 +30,7 @@ def _run(platform: Platform) -> DemoReport:
         reader_for=platform.reader_for,
         operator_id=platform.operator_id(),
         cold_start=platform.cold_start,
+        govern=platform.govern,
     )
     return run_demo(ctx, today=platform.clock.today())
 
@@ -89,11 +90,19 @@ def test_the_main_path_routes_the_repayment_bank_first(platform: Platform) -> No
     }
     assert sum(parts1.values()) == sum(parts2.values()) == 500_000 * YUAN
 
+    # Issue 20: a fourth trade's item, on a locked token route, settles at maturity by itself
+    # (no `item pay`): the daily job collects it on its maturity day, and run again pays nothing.
+    due = report.settled_at_maturity
+    assert due["collected"] == "141250.00" and due["value_date"] == due["maturity"]
+    assert (due["action"], due["second_run"], due["payments"]) == ("collected", "none", 1)
+    assert due["tx"].startswith("0x")
+    assert [(p["payee"], p["kind"]) for p in due["parts"]] == [(names["tier1"], "holder")]
+
     regulator = report.regulator["manufacturing"]
-    assert regulator["trades"] == 3 and regulator["verified"] == 2 and regulator["failed"] == 1
-    assert regulator["items_issued"] == 2 and regulator["settled"] == 1
+    assert regulator["trades"] == 4 and regulator["verified"] == 3 and regulator["failed"] == 1
+    assert regulator["items_issued"] == 3 and regulator["settled"] == 2
     assert regulator["financed_amount"] == {"CNY": "225000.00"}
-    assert regulator["settled_amount"] == {"CNY": "1000000.00"}
+    assert regulator["settled_amount"] == {"CNY": "1141250.00"}
 
     result = audit(
         uow_factory=platform.uow_factory,
@@ -101,7 +110,7 @@ def test_the_main_path_routes_the_repayment_bank_first(platform: Platform) -> No
         reader_for=platform.reader_for,
     )
     assert result.ok, result.discrepancies
-    assert result.items_checked == 2 and result.holdings_checked == 4
+    assert result.items_checked == 3 and result.holdings_checked == 5
     assert result.pending_ops == 0
 
 
@@ -129,7 +138,7 @@ def test_running_twice_continues_the_same_chain_and_store(platform: Platform) ->
     second = _run(platform)
     assert second.run == first.run + 1
     assert second.chain["block_number"] > first.chain["block_number"]
-    assert second.regulator["all"]["trades"] == 6
+    assert second.regulator["all"]["trades"] == 8
     assert {p["address"] for p in first.parties} == {p["address"] for p in second.parties}
     result = audit(
         uow_factory=platform.uow_factory,
@@ -137,4 +146,48 @@ def test_running_twice_continues_the_same_chain_and_store(platform: Platform) ->
         reader_for=platform.reader_for,
     )
     assert result.ok, result.discrepancies
-    assert result.items_checked == 4
+    assert result.items_checked == 6
+
+
+def test_after_the_demo_the_council_not_the_operator_admits_a_bank(platform: Platform) -> None:
+    """The demo ends the founding phase: Governance (operator, bank, core; 2 of 3, one day's
+    timelock) owns the Registry, so a bank onboarded afterwards is not admitted on the
+    operator's word; the council's votes admit it."""
+    from fourflow.adapters.chain.errors import ChainError
+    from fourflow.adapters.chain.ops import GOVERNANCE
+    from fourflow.domain.parties import ROLE_BITS, Role
+    from fourflow.services import onboarding, relay
+    from fourflow.services.demo import MEMBERS, demo_uscc
+
+    report = _run(platform)
+    ledger = platform.require_contracts()
+    governance = report.chain["contracts"][GOVERNANCE]
+    assert ledger.view("Registry", "owner").lower() == governance.lower()
+    assert platform.govern(["ignored"]) == governance  # handed over once
+    by_uscc = {m.uscc: m.key for m in MEMBERS}
+    keys = {by_uscc[p["uscc"]]: p for p in report.parties}
+
+    newcomer = onboarding.onboard(
+        uow_factory=platform.uow_factory, keystore=platform.keystore, name="自荐新银行",
+        uscc=demo_uscc("320500", "MA1GG0001"), roles=[Role.BANK],
+        accounts=["6222020001000009999"],
+    )  # fmt: skip
+    result = relay.relay(uow_factory=platform.uow_factory, ledger=ledger)
+    assert result.failed[0][1] == "ownable: caller is not the owner"
+    assert not ledger.read("member", newcomer.chain_address)["active"]
+
+    operator = platform.operator_id()
+    with platform.uow_factory() as uow:
+        ids = {o.chain_address: o.id for o in uow.organisations.list()}
+    bank, core = ids[keys["bank"]["address"]], ids[keys["core"]["address"]]
+    proposal = ledger.propose_admission(
+        operator, newcomer.id, newcomer.chain_address, ROLE_BITS[Role.BANK]
+    )
+    with pytest.raises(ChainError, match="not enough votes"):
+        ledger.execute(operator, proposal)
+    ledger.vote(bank, proposal)
+    with pytest.raises(ChainError, match="timelock"):  # 2 of 3: a minority sees it a day first
+        ledger.execute(operator, proposal)
+    ledger.vote(core, proposal)  # unanimous: no delay
+    ledger.execute(operator, proposal)
+    assert ledger.read("member", newcomer.chain_address)["roles"] == ROLE_BITS[Role.BANK]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -174,6 +174,9 @@ class DemoContext:
     operator_id: str
     cold_start: HistorySource
     progress: Callable[[str], None] = lambda _msg: None
+    # Ends the founding phase with the given council (org ids): Governance then owns the
+    # Registry and the settlement token (``Platform.govern``); None stays in the founding phase.
+    govern: Callable[[Sequence[str]], str] | None = None
 
 
 def _next_run(ctx: DemoContext) -> int:
@@ -253,6 +256,11 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
              "roles": [r.value for r in m.roles], "address": org.chain_address}
         )  # fmt: skip
     _relay(ctx)
+    if ctx.govern is not None:
+        # The founding members are in: the operator, the bank and the core enterprise become
+        # the council (2 of 3) and no single key admits, suspends or pauses from here on.
+        say("handing the registry over to the consortium council")
+        ctx.govern([ctx.operator_id, by_key["bank"].id, by_key["core"].id])
     with ctx.uow_factory() as uow:
         orgs.update({o.id: o for o in uow.organisations.list()})
     member = {m.key: m for m in MEMBERS}

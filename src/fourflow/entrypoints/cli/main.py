@@ -364,6 +364,7 @@ def demo(json_out: JsonOpt = False) -> None:
             operator_id=p.operator_id(),
             cold_start=p.cold_start,
             progress=progress,
+            govern=p.govern,  # the founding phase ends once the demo's members are in
         )
         report = run_demo(ctx, today=p.clock.today())
     if json_out:

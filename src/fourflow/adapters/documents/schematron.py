@@ -166,13 +166,80 @@ class _Writer:
             for number, fails in failing
         )
         if len(failing) > 1:
-            any_fails = " or ".join(f"({fails})" for _number, fails in failing)
+            any_fails = _any_fails([fails for _number, fails in failing])
             each = f'<xsl:if test="{_attr(any_fails)}">{each}</xsl:if>'
         self.out.append(each)
         self.out.append("</xsl:for-each>")
 
 
 Step3 = tuple[str, str, str]  # (separator before: "", "/" or "//"; name test; predicates)
+
+
+def _any_fails(failing: list[str]) -> str:
+    """One test that is true when any of ``failing`` is, cheapest first.
+
+    An assert ``not(a/b/x:c)`` can only fail when the document holds an element named
+    ``c``: such tests are grouped by that name behind one look-up in the name index, so
+    the paths of the (many) asserts forbidding elements that are absent are not walked.
+    """
+    by_name: dict[str, list[str]] = {}
+    rest: list[str] = []
+    for fails in failing:
+        name = _needs_element(fails)
+        if name is None:
+            rest.append(fails)
+        else:
+            by_name.setdefault(name, []).append(fails)
+    guarded = [
+        f"(key('ff-names', '{name}') and ({' or '.join(f'({f})' for f in group)}))"
+        for name, group in by_name.items()
+    ]
+    return " or ".join([*guarded, *(f"({f})" for f in rest)])
+
+
+_NAME = re.compile(r"(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")
+_FIRST = re.compile(r"\$ffw\d+|\((?:[A-Za-z_][\w.:-]*)(?: \| [A-Za-z_][\w.:-]*)*\)")
+
+
+def _name_step(step: str) -> str | None:
+    """The local name of a step ``p:name[...]...`` (only predicates after the name)."""
+    found = _NAME.match(step)
+    if found is None:
+        return None
+    rest = step[found.end() :]
+    if rest != "".join(f"[{g}]" for g in _groups(rest)):
+        return None
+    return found.group(1)
+
+
+def _needs_element(fails: str) -> str | None:
+    """For ``not(not(P))``, P a path of named child steps: the last element step's name.
+
+    P can only select something when the document holds an element of that name.
+    """
+    if not (fails.startswith("not(not(") and _closes_at_end(fails, 3)):
+        return None
+    path = fails[len("not(not(") : -2]
+    if not _closes_at_end("(" + path + ")", 0) or len(_split(path, ("|",))) != 1:
+        return None
+    steps = [step.strip() for step in _split(path, ("/",))[::2]]
+    if steps[-1].startswith("@"):
+        if _name_step(steps[-1][1:]) is None:
+            return None
+        steps = steps[:-1]
+    if not steps:
+        return None
+    first = _FIRST.match(steps[0])
+    if (
+        first is not None
+        and len(steps) > 1
+        and steps[0][first.end() :] == "".join(f"[{g}]" for g in _groups(steps[0][first.end() :]))
+    ):
+        steps = steps[1:]
+    names = [_name_step(step) for step in steps]
+    if any(name is None for name in names):
+        return None
+    return names[-1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,6 +449,9 @@ def _context(pattern: str) -> _Context:
                 select = alternative.strip()  # absolute child steps: as cheap as they come
             elif local != "*" and prefix:
                 select = f"key('ff-names', '{local}')[{test}]"
+            elif (suffix := _suffix(local, steps[-1][2])) is not None:
+                # ends-with(name(), 'x'): x holds no ':', so it is within the local name
+                select = f"/descendant::*[contains(local-name(), '{suffix}')][{test}]"
             else:
                 select = f"/descendant::*[{test}]"
         selects.append(select)
@@ -439,6 +509,7 @@ def compile_schematron(
         + walks
         + "".join(globals_)
         + '<xsl:key name="ff-names" match="*" use="local-name()"/>'
+        + '<xsl:key name="ff-attributes" match="@*" use="local-name()"/>'
         + '<xsl:template match="/">'
         + "".join(writer.out)
         + "</xsl:template>"

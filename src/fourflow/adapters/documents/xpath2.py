@@ -687,7 +687,7 @@ class _Emitter:
             ):
                 # //@a[p]: the document's attributes named a, found once per document.
                 prefix = ""
-                parts.append(self._walk("//@" + step.test, _preds(self, step)))
+                parts.append(self._walk(_indexed_attribute(step.test), _preds(self, step)))
                 continue
             parts.append(sep + self._step(step))
         return self._absolute(node, prefix + "".join(parts))
@@ -930,6 +930,13 @@ def _indexed(test: str) -> str:
     if prefix and local != "*" and "(" not in test:
         return f"key('ff-names', '{local}')[self::{test}]"
     return "/descendant::" + test
+
+
+def _indexed_attribute(test: str) -> str:
+    """All the document's attributes passing a name test: from the attribute index."""
+    if re.fullmatch(r"[A-Za-z_][\w.-]*", test):
+        return f"key('ff-attributes', '{test}')[namespace-uri() = '']"
+    return "//@" + test
 
 
 _LOCAL_REF = re.compile(r"\$(?!ffw\d)")

@@ -98,6 +98,8 @@ class Settings:
         four_eyes_limit: FOURFLOW_FOUR_EYES_LIMIT, the requested amount (in the item's
             currency) above which a bank's decision needs an officer and an approver
             (default 1000000).
+        price_feed: FOURFLOW_PRICE_FEED, the goods price feed file (CSV ``goods_code,price,
+            currency,as_of``) ``fourflow margin watch`` revalues pledged receipts from.
     """
 
     home: Path
@@ -116,6 +118,7 @@ class Settings:
     api_max_body_bytes: int = 10 * 1024 * 1024
     api_cors_origins: tuple[str, ...] = ()
     four_eyes_limit: str = "1000000"
+    price_feed: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -147,6 +150,7 @@ class Settings:
                 if o.strip()
             ),
             four_eyes_limit=env.get("FOURFLOW_FOUR_EYES_LIMIT") or "1000000",
+            price_feed=Path(env["FOURFLOW_PRICE_FEED"]) if env.get("FOURFLOW_PRICE_FEED") else None,
         )
 
     def password(self) -> str:

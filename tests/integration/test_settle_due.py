@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,12 @@ from fourflow.adapters.chain.errors import OperationRejectedError
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.errors import PermissionDeniedError
+from fourflow.domain.parties import Role
 from fourflow.domain.settlement import NoticeKind, RouteKind
 from fourflow.services import commands as cmd
-from fourflow.services import items, settlement
+from fourflow.services import items, margin, onboarding, receipts, settlement, settlement_figures
 from fourflow.services.audit import audit
+from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import ChainOp
 from tests.integration.test_lifecycle import YUAN, Story, _pass_and_pledge, _story
 
@@ -259,3 +262,83 @@ def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) 
         value_date=own.require_contracts().chain_today(), reference="CAMT053-ROUTE-1",
     )  # fmt: skip
     assert paid_in == []  # paid into the collection account: the bank attests it as usual
+
+
+def test_a_price_drop_calls_the_margin_and_an_unmet_call_sells_the_goods_bank_first(
+    own: Platform, tmp_path: Path
+) -> None:
+    s = _future_item(own)
+    ledger = own.require_contracts()
+    warehouse = onboarding.onboard(
+        uow_factory=own.uow_factory, keystore=own.keystore, name="苏州保税仓储有限公司",
+        uscc=demo_uscc("320500", "MA1FF0008"), roles=[Role.WAREHOUSE],
+    )  # fmt: skip
+    s.relay()
+    seller, buyer, bank = s.org["tier1"], s.org["core"], s.org["bank"]
+    code = "STEEL-COIL-Q235"
+    receipt_id = receipts.issue_receipt(
+        uow_factory=own.uow_factory, warehouse_id=warehouse.id, holder_id=seller.id,
+        goods_code=code, description="Q235 hot-rolled coil, 1,000 t", quantity=1_000,
+        unit="TNE", location="Suzhou bonded warehouse B-12",
+        evidence="epcis:urn:uuid:storing-event",
+    )  # fmt: skip
+    s.relay()
+    feed = tmp_path / "prices.csv"
+
+    def price(value: str) -> None:  # the simulated feed: the operator's file, rewritten
+        today = ledger.chain_today()
+        margin.write_price_feed(feed, [margin.FeedPrice(code, Decimal(value), "CNY", today)])
+        margin.load_price_feed(uow_factory=own.uow_factory, path=feed)
+
+    def watch() -> list[tuple[str, str]]:
+        report = margin.margin_watch(uow_factory=own.uow_factory, ledger=ledger,
+                                     buyer_id=buyer.id)  # fmt: skip
+        s.relay()
+        return [(r.receipt_id, r.action) for r in report.receipts]
+
+    price("4000")
+    receipts.pledge_receipt(uow_factory=own.uow_factory, receipt_id=receipt_id,
+                            bank_id=bank.id, amount=2_000_000 * YUAN, actor_id=seller.id)  # fmt: skip
+    s.relay()
+    assert watch() == [(receipt_id, "ok")]  # 2,800,000 after the haircut >= 1.2 x 2,000,000
+
+    price("3200")  # 2,240,000 after the haircut: below the maintenance ratio
+    assert watch() == [(receipt_id, "called")]
+    calls = settlement.notices_for(uow_factory=own.uow_factory, subject_id=receipt_id)
+    assert {(n.kind, n.recipient_id) for n in calls} == {
+        (NoticeKind.MARGIN_CALL, bank.id),
+        (NoticeKind.MARGIN_CALL, seller.id),
+    }
+    assert watch() == [(receipt_id, "open")]  # once: no second call the same day
+    price("3600")  # 2,520,000: the margin is restored
+    assert watch() == [(receipt_id, "met")]
+
+    price("3000")  # 2,100,000: called again, and this time nobody restores it
+    assert watch() == [(receipt_id, "called")]
+    with own.uow_factory() as uow:
+        call = margin.open_call(uow, receipt_id)
+    assert call is not None and call.deadline is not None
+    _move_clock(own, call.deadline)
+    assert watch() == [(receipt_id, "open")]  # the deadline day is still the pledgor's
+    _move_clock(own, call.deadline + dt.timedelta(days=1))
+    report = margin.margin_watch(uow_factory=own.uow_factory, ledger=ledger, buyer_id=buyer.id)
+    s.relay()
+    (sold,) = report.receipts
+    assert sold.action == "sold" and sold.sale_id is not None
+    sale = ledger.read("sale", sold.sale_id)
+    assert int(sale["price"]) == 3_000_000 * YUAN  # the market value, above the 2,000,000 owed
+    # The buyer pays through the existing DvP sale: the bank is paid first.
+    items.mint_tokens(uow_factory=own.uow_factory, bank_id=bank.id, to_org_id=buyer.id,
+                      amount=3_000_000 * YUAN)  # fmt: skip
+    s.relay()
+    before = _balances(s)
+    receipts.pay_for_receipt(uow_factory=own.uow_factory, receipt_id=receipt_id,
+                             sale_id=sold.sale_id, amount=1_500_000 * YUAN,
+                             actor_id=buyer.id)  # fmt: skip
+    s.relay()
+    after = _balances(s)
+    assert after["bank"] - before["bank"] == 1_500_000 * YUAN  # all of it to the bank first
+    assert after["tier1"] == before["tier1"]
+    figures = settlement_figures.figures(uow_factory=own.uow_factory,
+                                         as_of=ledger.chain_today())  # fmt: skip
+    assert figures["margin_calls"] == {"open": 0, "met": 1, "sold": 1, "opened": 2}

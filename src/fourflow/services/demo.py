@@ -25,7 +25,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.scenarios import Scenario
 from fourflow.risk.bootstrap import HistorySource
-from fourflow.services import financing, ingest, items, linking, onboarding, relay
+from fourflow.services import demo_settlement, financing, ingest, items, linking, onboarding, relay
 from fourflow.services.items import IssuanceRefusedError
 from fourflow.services.ports import Clock, KeyStore, Ledger, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader
@@ -86,6 +86,7 @@ class DemoReport:
     repayments: list[dict[str, Any]] = field(default_factory=list)
     regulator: dict[str, Any] = field(default_factory=dict)
     chain: dict[str, Any] = field(default_factory=dict)
+    settled_at_maturity: dict[str, Any] = field(default_factory=dict)
 
 
 def _party(m: Member) -> dict[str, str]:
@@ -401,6 +402,9 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
                         "amount": Money.from_minor(p.amount, "CNY").plain()}
                        for p in repayment.parts]}
         )  # fmt: skip
+
+    say("an item on a locked token route settles at maturity by itself")
+    report.settled_at_maturity = demo_settlement.settle_at_maturity(ctx, by_key, run, today)
 
     report.items = [_item_row(i, ctx, orgs) for i in (item_a, item_b)]
     summary = regulator_summary(uow_factory=ctx.uow_factory, as_of=today)

@@ -149,4 +149,16 @@ def render_demo(report: DemoReport) -> None:
             table.add_row(part["payee"], part["kind"], part["amount"])
         console.print(table)
 
+    due = report.settled_at_maturity
+    if due:
+        table = Table(
+            "payee", "part", "amount",
+            title=f"Settled at maturity by itself: item {short(due['item_id'])} "
+            f"{due['collected']} CNY on {due['value_date']} (locked {due['route']} route, "
+            f"settle-due run twice: {due['action']}, then {due['second_run']})",
+        )  # fmt: skip
+        for part in due["parts"]:
+            table.add_row(part["payee"], part["kind"], part["amount"])
+        console.print(table)
+
     console.print(regulator_table(report.regulator))

@@ -21,6 +21,7 @@ from fourflow.entrypoints.cli import (
     evidence_cmd,
     finance_cmd,
     items_cmd,
+    settlement_cmd,
     simulate_cmd,
     verify_cmd,
 )
@@ -375,6 +376,7 @@ def demo(json_out: JsonOpt = False) -> None:
 
 documents_cmd.register(app)
 items_cmd.register(app)
+settlement_cmd.register(app)
 simulate_cmd.register(app)
 verify_cmd.register(app)
 app.add_typer(risk_app, name="risk")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,13 +183,17 @@ def _any_fails(failing: list[str]) -> str:
     ``c``: such tests are grouped by that name behind one look-up in the name index, so
     the paths of the (many) asserts forbidding elements that are absent are not walked.
     """
+    needs = [_needs_element(fails) for fails in failing]
+    # Any named step of the path is a valid guard: take the one fewest paths name (the
+    # forbidden leaf is mostly absent; a common name such as ID is mostly present).
+    seen = Counter(name for names in needs for name in names)
     by_name: dict[str, list[str]] = {}
     rest: list[str] = []
-    for fails in failing:
-        name = _needs_element(fails)
-        if name is None:
+    for fails, names in zip(failing, needs, strict=True):
+        if not names:
             rest.append(fails)
         else:
+            name = min(reversed(names), key=seen.__getitem__)
             by_name.setdefault(name, []).append(fails)
     guarded = [
         f"(key('ff-names', '{name}') and ({' or '.join(f'({f})' for f in group)}))"
@@ -212,23 +217,24 @@ def _name_step(step: str) -> str | None:
     return found.group(1)
 
 
-def _needs_element(fails: str) -> str | None:
-    """For ``not(not(P))``, P a path of named child steps: the last element step's name.
+def _needs_element(fails: str) -> list[str]:
+    """For ``not(not(P))``, P a path of named child steps: the element steps' local names.
 
-    P can only select something when the document holds an element of that name.
+    P can only select something when the document holds an element of each name; empty
+    when ``fails`` is not of that form.
     """
     if not (fails.startswith("not(not(") and _closes_at_end(fails, 3)):
-        return None
+        return []
     path = fails[len("not(not(") : -2]
     if not _closes_at_end("(" + path + ")", 0) or len(_split(path, ("|",))) != 1:
-        return None
+        return []
     steps = [step.strip() for step in _split(path, ("/",))[::2]]
     if steps[-1].startswith("@"):
         if _name_step(steps[-1][1:]) is None:
-            return None
+            return []
         steps = steps[:-1]
     if not steps:
-        return None
+        return []
     first = _FIRST.match(steps[0])
     if (
         first is not None
@@ -237,9 +243,7 @@ def _needs_element(fails: str) -> str | None:
     ):
         steps = steps[1:]
     names = [_name_step(step) for step in steps]
-    if any(name is None for name in names):
-        return None
-    return names[-1]
+    return [] if None in names else [name for name in names if name is not None]
 
 
 @dataclass(frozen=True, slots=True)

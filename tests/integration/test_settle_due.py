@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from fourflow.adapters.chain.client import TxRequest
 from fourflow.adapters.chain.errors import OperationRejectedError
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
@@ -29,7 +30,15 @@ from fourflow.domain.errors import PermissionDeniedError
 from fourflow.domain.parties import Role
 from fourflow.domain.settlement import NoticeKind, RouteKind
 from fourflow.services import commands as cmd
-from fourflow.services import items, margin, onboarding, receipts, settlement, settlement_figures
+from fourflow.services import (
+    items,
+    margin,
+    onboarding,
+    receipts,
+    relay,
+    settlement,
+    settlement_figures,
+)
 from fourflow.services.audit import audit
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import ChainOp
@@ -342,3 +351,54 @@ def test_a_price_drop_calls_the_margin_and_an_unmet_call_sells_the_goods_bank_fi
     figures = settlement_figures.figures(uow_factory=own.uow_factory,
                                          as_of=ledger.chain_today())  # fmt: skip
     assert figures["margin_calls"] == {"open": 0, "met": 1, "sold": 1, "opened": 2}
+
+
+def test_a_collection_the_chain_refuses_changes_nothing(own: Platform) -> None:
+    s = _future_item(own)
+    _pass_and_pledge(s)
+    _lock_tokens(s, 1_000_000 * YUAN)
+    _move_clock(own, s.item.maturity_date)
+    with own.uow_factory() as uow:
+        before = [
+            (h.id, h.holder_id, h.outstanding, h.pledge) for h in uow.items.holdings(s.item.id)
+        ]
+    ledger = own.require_contracts()
+    report = settlement.settle_due(
+        uow_factory=own.uow_factory, ledger=ledger, operator_id=own.operator_id()
+    )
+    assert [o.action for o in report.outcomes] == ["collected"]
+    # Before the relay sends it, the debtor withdraws its approval: the contract refuses the
+    # collection (the route no longer holds what was routed).
+    core = ledger.account(s.org["core"].id)
+    token = ledger.addresses["SettlementToken"]
+    data = ledger.abi("SettlementToken").encode_call("approve", (ledger.addresses["DebtItem"], 0))
+    tx_hash = ledger.client.send(core, TxRequest(token, data, 120_000))
+    assert ledger.client.wait([tx_hash])[tx_hash].status == 1
+    result = relay.relay(uow_factory=own.uow_factory, ledger=ledger)
+    assert [reason for _op, reason in result.failed] == ["repayment: nothing to collect"]
+    with own.uow_factory() as uow:
+        after = [
+            (h.id, h.holder_id, h.outstanding, h.pledge) for h in uow.items.holdings(s.item.id)
+        ]
+        assert uow.repayments.for_item(s.item.id) == []
+        assert uow.settlement.notices(subject_id=s.item.id, kind="collected") == []
+    assert after == before
+    assert int(ledger.read("item", s.item.id)["paid"]) == 0
+    # The next run finds nothing to collect: the item is overdue, the holders are told.
+    assert [o.action for o in _settle(s).outcomes] == ["short"]
+    _audit_ok(own)
+
+
+def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = run("init", "--json")
+    assert code == 0, err
+    code, out, err = run("settle-due", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["counts"] == {} and data["collected"] == 0
+    assert set(data["figures"]) >= {
+        "due_today", "paid_on_time", "paid_late", "overdue_by_age", "defaulted",
+        "margin_calls", "bypassed_route",
+    }  # fmt: skip
+    code, _out, err = run("route", "lock", "item-none", "--as", "nobody")
+    assert code == 1 and "error" in err

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.chain
 
 
 def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run("init", "--json")
+    code, out, _ = run("init", "--demo", "--json")
     assert code == 0
     init = json.loads(out)
     assert set(init["contracts"]) >= {"Registry", "Notary", "DebtItem"}

@@ -34,7 +34,7 @@ def _samples(folder: Path) -> Path:
 
 
 def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    code, _, _ = run("init")
+    code, _, _ = run("init", "--demo")
     assert code == 0
     code, _, _ = run("org", "add", "--name", "Submitter", "--uscc", "91110000600037341L",
                      "--role", "supplier")  # fmt: skip

@@ -53,7 +53,7 @@ def _report_ops() -> list[tuple[str, OpStatus, list[str]]]:
 
 
 def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    assert run("init")[0] == 0
+    assert run("init", "--demo")[0] == 0
     for key, role in (
         ("tier1", "supplier"),
         ("core", "core_enterprise"),

@@ -13,6 +13,7 @@ from rich.progress import Progress
 
 from fourflow.bootstrap import parse_json, validate_document
 from fourflow.domain.scenarios import Scenario
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import evidence, linking
@@ -89,7 +90,12 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders of documents.")],
     as_org: Annotated[
         str,
-        typer.Option("--as", help="Submitting organisation (USCC or id; `operator` for bulk)."),
+        typer.Option(
+            "--as",
+            help="Submitting organisation (`operator`; another organisation's USCC or id in "
+            "demo and simulation homes).",
+            callback=home_mode.as_org_callback,
+        ),
     ],
     mapping: Annotated[
         Path | None, typer.Option(help="Column-mapping file for CSV/XLSX exports.")
@@ -101,7 +107,8 @@ def ingest(
         Path | None,
         typer.Option(
             help="A simulated platform's senders.jsonl: each file is submitted as the member "
-            "it names (with `--as operator`; demo and simulation homes)."
+            "it names (with `--as operator`; demo and simulation homes).",
+            callback=home_mode.acting_path_callback,
         ),
     ] = None,
     json_out: JsonOpt = False,
@@ -225,7 +232,14 @@ def validate(
 
 def sign(
     path: Annotated[Path, typer.Argument(help="The document file to sign.")],
-    as_org: Annotated[str, typer.Option("--as", help="Signing organisation (USCC or id).")],
+    as_org: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="Signing organisation (USCC or id; demo and simulation homes).",
+            callback=home_mode.as_org_callback,
+        ),
+    ],
     sm2_private_key: Annotated[
         str | None, typer.Option(help="Sign with this SM2 private key (hex) instead.")
     ] = None,

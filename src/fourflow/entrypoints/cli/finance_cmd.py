@@ -19,6 +19,7 @@ from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.financing import Decision, Financing, GoodsFinancing
 from fourflow.domain.money import Money
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import credit, financing, onboarding, registration
@@ -30,7 +31,12 @@ policy_app = typer.Typer(help="A bank's financing product policy.", no_args_is_h
 finance_app.add_typer(policy_app, name="policy")
 
 AsOrg = Annotated[
-    str | None, typer.Option("--as", help="Requesting holder (USCC or id); default: the creditor.")
+    str | None,
+    typer.Option(
+        "--as",
+        help="Requesting holder (USCC or id; demo and simulation homes); default: the creditor.",
+        callback=home_mode.as_org_callback,
+    ),
 ]
 DateOpt = Annotated[str | None, typer.Option(help="Business date YYYY-MM-DD (default today).")]
 

@@ -13,6 +13,7 @@ import typer
 
 from fourflow.domain.errors import ConflictError
 from fourflow.domain.parties import role_mask
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, platform
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import onboarding
@@ -21,7 +22,14 @@ governance_app = typer.Typer(
     help="The consortium council: hand-over, proposals, votes.", no_args_is_help=True
 )
 
-AsOrg = Annotated[str, typer.Option("--as", help="The councillor acting (USCC, name or id).")]
+AsOrg = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        help="The councillor acting (USCC, name or id; demo and simulation homes).",
+        callback=home_mode.as_org_callback,
+    ),
+]
 
 
 def _emit(result: dict[str, Any], text: str, json_out: bool) -> None:

@@ -19,7 +19,7 @@ import typer
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
-from fourflow.entrypoints.cli import consortium_cmd
+from fourflow.entrypoints.cli import consortium_cmd, home_mode
 from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import (
@@ -46,7 +46,14 @@ consortium_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
-AsOrg = Annotated[str, typer.Option("--as", help="Acting organisation (USCC or id).")]
+AsOrg = Annotated[
+    str,
+    typer.Option(
+        "--as",
+        help="Acting organisation (USCC or id; demo and simulation homes).",
+        callback=home_mode.as_org_callback,
+    ),
+]
 DateOpt = Annotated[str | None, typer.Option(help="Business date YYYY-MM-DD (default today).")]
 
 
@@ -122,7 +129,13 @@ def _run(action: Callable[[Platform], tuple[dict[str, Any], str]], json_out: boo
 @item_app.command("issue")
 def item_issue(
     trade_id: Annotated[str, typer.Argument(help="The verified trade.")],
-    confirm: Annotated[bool, typer.Option(help="The debtor signs a confirmation.")] = False,
+    confirm: Annotated[
+        bool,
+        typer.Option(
+            help="The debtor signs a confirmation (demo and simulation homes).",
+            callback=home_mode.acting_flag_callback,
+        ),
+    ] = False,
     as_of: DateOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

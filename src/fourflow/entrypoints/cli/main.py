@@ -20,6 +20,7 @@ from fourflow.entrypoints.cli import (
     documents_cmd,
     evidence_cmd,
     finance_cmd,
+    home_mode,
     items_cmd,
     settlement_cmd,
     simulate_cmd,
@@ -71,10 +72,23 @@ def _org_row(org: Organisation) -> dict[str, Any]:
 def init(
     operator_name: Annotated[str | None, typer.Option(help="Operator's legal name.")] = None,
     operator_uscc: Annotated[str | None, typer.Option(help="Operator's USCC.")] = None,
+    demo_home: Annotated[
+        bool, typer.Option("--demo", help="Create a demo home (where --as ORG is allowed).")
+    ] = False,
+    simulation_home: Annotated[
+        bool,
+        typer.Option("--simulation", help="Create a simulation home (where --as ORG is allowed)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Create the store, the operator's account and deploy the contracts (idempotent)."""
+    """Create the store, the operator's account and deploy the contracts (idempotent).
+
+    A platform home by default: the CLI acts as the operator, every other party through the
+    API. ``--demo`` or ``--simulation`` creates a home where ``--as ORG`` acts as anyone."""
     with platform() as p:
+        if demo_home or simulation_home:
+            mode = home_mode.HomeMode.DEMO if demo_home else home_mode.HomeMode.SIMULATION
+            home_mode.mark(p.settings.home, mode, fresh=p.operator() is None)
         kwargs: dict[str, Any] = {}
         if operator_name:
             kwargs["operator_name"] = operator_name
@@ -347,6 +361,8 @@ def demo(json_out: JsonOpt = False) -> None:
     """Run the whole main path on a small three-tier network and show what happened."""
 
     with platform() as p:
+        if home_mode.mode_of(p.settings.home) is None:  # the demo acts as every party
+            home_mode.mark(p.settings.home, home_mode.HomeMode.DEMO, fresh=p.operator() is None)
         steps: list[str] = []
 
         def progress(message: str) -> None:

@@ -1,0 +1,79 @@
+"""`--as ORG` acts as another organisation only in homes created as demos or simulations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fourflow.entrypoints.cli.home_mode import MARK_FILE
+from fourflow.entrypoints.cli.main import app
+from tests.integration.conftest import run  # noqa: F401  (fixture)
+
+SUPPLIER = "91110000600037341L"
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``fourflow`` on an empty home (no chain: the refusals come before anything opens)."""
+    monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "home-mode-test")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, list(args))
+        text = result.stdout + result.stderr
+        for box in "│╭╮╰╯─":  # rich's error panel
+            text = text.replace(box, " ")
+        return result.exit_code, " ".join(text.split())
+
+    return invoke
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("item", "list", "--as", SUPPLIER),
+        ("item", "split", "h-1", "1.00", "--as", SUPPLIER),
+        ("item", "confirm", "item-1", "--as", SUPPLIER),
+        ("item", "issue", "trade-1", "--confirm"),
+        ("finance", "request", "item-1", "--bank", "b", "--amount", "1", "--as", SUPPLIER),
+        ("governance", "vote", "1", "--as", SUPPLIER),
+        ("ingest", "nowhere", "--as", SUPPLIER),
+        ("ingest", "nowhere", "--as", "operator", "--senders", "senders.jsonl"),
+        ("sign", "file.xml", "--as", SUPPLIER),
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_acting_as_another_organisation_is_refused_in_a_platform_home(cli, args) -> None:  # type: ignore[no-untyped-def]
+    code, out = cli(*args)
+    assert code == 2, out
+    assert "only demo and simulation homes allow" in out and "fourflow serve" in out
+
+
+def test_acting_as_the_operator_is_not_acting_as_another(cli) -> None:  # type: ignore[no-untyped-def]
+    _code, out = cli("ingest", "nowhere", "--as", "operator")
+    assert "only demo and simulation homes allow" not in out
+
+
+def test_a_marked_home_allows_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / MARK_FILE).write_text("simulation\n")
+    _code, out = cli("item", "split", "h-1", "1.00", "--as", SUPPLIER)
+    assert "only demo and simulation homes allow" not in out
+
+
+@pytest.mark.chain
+def test_homes_are_marked_when_created_and_only_then(run, tmp_path: Path) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    home = tmp_path / "home"
+    code, _, err = run("init")
+    assert code == 0, err
+    assert not (home / MARK_FILE).exists()
+    code, _, err = run("init", "--demo")  # a platform home never becomes a demo home
+    assert code == 1 and "already holds a platform" in " ".join(err.split())
+    code, _, err = run("demo", "--json")
+    assert code == 1 and "already holds a platform" in " ".join(err.split())
+    code, _, err = run("item", "list", "--as", SUPPLIER)
+    panel = " ".join("".join(" " if c in "│╭╮╰╯─" else c for c in err).split())
+    assert code == 2 and "only demo and simulation homes allow" in panel

@@ -12,7 +12,7 @@ import pytest
 
 from fourflow.domain.financing import FinancingKind, FinancingStatus, GoodsFinancing
 from fourflow.services import commands as cmd
-from fourflow.services import credit, financing, receipts
+from fourflow.services import credit, financing, position, receipts
 from fourflow.services.ports import OpKind
 from fourflow.services.supervision import regulator_summary
 from tests.services.conftest import World, no_cold_start
@@ -92,6 +92,13 @@ def test_every_decision_is_a_goods_financing_listed_counted_and_anchored(
     assert shown.financing.status is FinancingStatus.DECLINED
     with pytest.raises(Exception, match="kind 'bond'"):
         financing.list_financings(uow_factory=world.uow, kind="bond")
+
+    # the borrower sees them in its own position (`item list --as`), beside its receivable one
+    mine = position.member_position(uow_factory=world.uow, org_id=world.id("tier1"))
+    kinds = sorted((f["kind"], f["status"]) for f in mine["financed"])
+    assert kinds[:2] == [("goods", "active"), ("goods", "declined")]
+    assert kinds[2][0] == "receivable"
+    assert {f["receipt"] for f in mine["financed"] if f["kind"] == "goods"} == {receipt_id}
 
     # the regulator counts them under warehouse_receipt and in all
     figures = regulator_summary(uow_factory=world.uow, as_of=world.clock.today())

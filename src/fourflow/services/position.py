@@ -16,8 +16,8 @@ def _money(minor: int, currency: str) -> dict[str, Any]:
 def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str, Any]:
     """``holds``: the member's holdings with outstanding value (item, debtor, maturity, pledge
     bank); ``owes``: items it is the debtor of, with what is outstanding; ``financed``: its
-    financing requests (bank, status, principal); ``pending``: its chain operations not yet
-    applied. Names, not ids, for the parties."""
+    financing requests, receivable and goods (bank, status, principal); ``pending``: its chain
+    operations not yet applied. Names, not ids, for the parties."""
     with uow_factory() as uow:
         me = get_org(uow, org_id)
         names: dict[str, str] = {}
@@ -54,10 +54,20 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
                 "request": f.id, "bank": name(f.bank_id), "status": f.status.value,
                 "requested": _money(f.requested, items[f.item_id].currency),
                 "principal": _money(f.principal, items[f.item_id].currency),
-                "rate_bps": f.rate_bps,
+                "rate_bps": f.rate_bps, "kind": f.kind.value,
             }
             for f in uow.financings.list()
             if f.borrower_id == me.id and f.item_id in items
+        ]  # fmt: skip
+        financed += [
+            {
+                "request": g.id, "bank": name(g.bank_id), "status": g.status.value,
+                "requested": _money(g.requested, g.currency),
+                "principal": _money(g.principal, g.currency), "rate_bps": g.rate_bps,
+                "kind": g.kind.value, "receipt": g.receipt_id,
+            }
+            for g in uow.goods_financings.list()
+            if g.borrower_id == me.id
         ]  # fmt: skip
         pending = [
             {"op": o.op_id, "kind": o.kind.value, "subject": o.subject_id,

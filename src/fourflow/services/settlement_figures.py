@@ -46,8 +46,8 @@ def figures(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> dict[str, Any]
             if item.status is ItemStatus.PENDING or is_cancelled(uow, item.id):
                 continue
             outstanding = item_outstanding(uow, item.id)
-            if item.maturity_date == as_of:
-                _add(due_today, item.currency, outstanding)
+            if item.maturity_date == as_of:  # what fell due today, paid or not
+                _add(due_today, item.currency, item.face_value)
             if outstanding == 0:
                 payments = uow.repayments.for_item(item.id)
                 if payments:

@@ -147,6 +147,26 @@ def test_the_status_follows_the_chain_pledge_release_and_refusal(credit_world: W
     assert wr.financed == 1 and wr.outstanding_amount == {}  # repaid; the failed one lent nothing
 
 
+def test_a_pledge_the_bank_does_not_accept_on_chain_fails(credit_world: World) -> None:
+    """The holder's offer applies, the bank's acceptance is refused: nothing is pledged, the
+    goods financing is failed (it turns active only on the bank's acceptance)."""
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=3)
+    world.ledger.refuse(OpKind.RECEIPT_ACCEPT_PLEDGE, "WarehouseReceipt: bank suspended")
+    fin = _pledge(world, receipt_id, 10_000 * YUAN)
+    failed = world.relay().failed
+    assert [reason for _, reason in failed] == ["WarehouseReceipt: bank suspended"]
+    assert OpKind.RECEIPT_PLEDGE in world.ledger.kinds()  # the offer itself was applied
+    assert _stored(world, fin.id).status is FinancingStatus.FAILED
+    with world.uow() as uow:
+        assert receipts.live_pledge(uow, receipt_id) == (None, 0)
+    world.ledger.allow(OpKind.RECEIPT_ACCEPT_PLEDGE)
+    again = _pledge(world, receipt_id, 10_000 * YUAN)
+    assert _stored(world, again.id).status is FinancingStatus.APPROVED
+    assert world.relay().failed == ()
+    assert _stored(world, again.id).status is FinancingStatus.ACTIVE
+
+
 def test_a_buyer_paying_the_pledgee_in_full_repays_the_goods_financing(
     credit_world: World,
 ) -> None:

@@ -244,9 +244,12 @@ def _close_financing(uow: UnitOfWork, receipt_id: str, op_id: str) -> None:
 
 
 def pledge_applied(uow: UnitOfWork, op: ChainOp) -> None:
-    """The chain applied a receipt pledge: its approved financing is active (relay)."""
+    """The chain applied the bank's acceptance of a receipt pledge (``ReceiptAcceptPledge``,
+    naming the holder's offer): the offer's approved financing is active (relay)."""
+    c = op.command
+    offer = c.offer_op_id if isinstance(c, cmd.ReceiptAcceptPledge) else op.op_id
     for fin in uow.goods_financings.for_receipt(op.subject_id or ""):
-        if fin.pledge_op_id == op.op_id and fin.status is FinancingStatus.APPROVED:
+        if fin.pledge_op_id == offer and fin.status is FinancingStatus.APPROVED:
             uow.goods_financings.update(replace(fin, status=FinancingStatus.ACTIVE))
 
 

@@ -70,8 +70,8 @@ def _on_applied(uow: UnitOfWork, op: ChainOp, receipt: ChainReceipt) -> None:
         financing = uow.financings.get(op.subject_id)
         if financing is not None and financing.status is FinancingStatus.APPROVED:
             uow.financings.update(replace(financing, status=FinancingStatus.ACTIVE))
-    elif op.kind is OpKind.RECEIPT_PLEDGE and op.subject_id:
-        receipts.pledge_applied(uow, op)  # its goods financing is active
+    elif op.kind is OpKind.RECEIPT_ACCEPT_PLEDGE and op.subject_id:
+        receipts.pledge_applied(uow, op)  # the bank accepted: its goods financing is active
     elif isinstance(op.command, cmd.MarkDefault):
         # The contract closes each foreclosed pledge on the chain's own day of default.
         days = [int(e["day"]) for e in receipt.events if e.get("event") == "ItemDefaulted"]

@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fourflow.domain.errors import (
@@ -38,6 +39,38 @@ TITLES = {
     422: "Invalid request",
     429: "Too many requests",
     500: "Internal error",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": Problem.model_json_schema()}},
+    }
+
+
+#: The error responses every route may give, documented in the OpenAPI.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("Bad request"),
+    401: _documented("Not signed in, or the credential is unknown, expired or revoked"),
+    403: _documented("The authorisation table or the service refuses it"),
+    404: _documented("Not found (or another organisation's)"),
+    409: _documented("Conflicts with the current state, or the chain refused it"),
+    413: _documented("Request body too large"),
+    422: _documented("Invalid request"),
+    429: _documented("Too many failed sign-ins"),
+    500: _documented("Internal error (an error id, nothing more)"),
 }
 
 

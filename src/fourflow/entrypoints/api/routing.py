@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.identity import AuthenticationError, Principal
-from fourflow.entrypoints.api import policy
+from fourflow.entrypoints.api import policy, problems
 from fourflow.entrypoints.api.problems import ProblemError
 from fourflow.services import identity, relay
 
@@ -80,7 +80,10 @@ def route(
     """Declare a route of ``router`` (mounted at PREFIX) with its action."""
     policy.ROUTES[(method, PREFIX + path)] = action
     dependencies = [Depends(guard(action)), *kwargs.pop("dependencies", [])]
-    return router.api_route(path, methods=[method], dependencies=dependencies, **kwargs)
+    responses = {**problems.RESPONSES, **kwargs.pop("responses", {})}
+    return router.api_route(
+        path, methods=[method], dependencies=dependencies, responses=responses, **kwargs
+    )
 
 
 def caller(request: Request) -> Principal:

@@ -124,3 +124,20 @@ def test_receivable_pledges_are_registered_and_signals_listed_after_the_demo(run
     assert code == 1 and "has no open VOLUME_SPIKE signal" in " ".join(err.split())
     code, _, err = run("signal", "list", "trade-nope")
     assert code == 1 and "trade trade-nope does not exist" in err
+
+
+def _words(text: str) -> str:
+    """Text without the error box's borders and line breaks."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def test_acting_for_another_party_needs_a_demo_home(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("init")  # a platform home: the CLI acts as the operator only
+    assert code == 0, err
+    code, _, err = run("mandate", "revoke", "mandate-1", "--as", SUPPLIER[1], "--reason", "x")
+    assert code == 2 and "acts as another organisation" in _words(err)
+    code, _, err = run("signal", "clear", "trade-1", "VOLUME_SPIKE", "--reason", "x",
+                       "--by", "wang.li", "--as", BANK[1])  # fmt: skip
+    assert code == 2 and "acts as another organisation" in _words(err)
+    code, _, err = run("mandate", "revoke", "mandate-1", "--as", "operator", "--reason", "x")
+    assert code == 1 and "mandate mandate-1 does not exist" in err

@@ -12,6 +12,7 @@ import typer
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.mandates import Mandate, SignalClearance
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import evidence, onboarding
@@ -130,7 +131,15 @@ def mandate_grant(
 @mandate_app.command("revoke")
 def mandate_revoke(
     mandate_id: Annotated[str, typer.Argument(help="The mandate (id from `mandate list`).")],
-    as_org: Annotated[str, typer.Option("--as", help="The principal revoking (or operator).")],
+    as_org: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="The principal revoking, or `operator` (another party: demo and simulation "
+            "homes).",
+            callback=home_mode.as_org_callback,
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Why (recorded with the revocation).")],
     on: Annotated[str | None, typer.Option(help="From this day (default today).")] = None,
     json_out: JsonOpt = False,
@@ -138,10 +147,11 @@ def mandate_revoke(
     """Revoke a mandate from a day: the agent's documents of that day or later no longer
     count as the principal's evidence. Who and why are recorded."""
     with platform() as p:
+        actor = p.operator_id() if as_org == "operator" else as_org
         mandate = evidence.revoke_mandate(
             uow_factory=p.uow_factory,
             mandate_id=mandate_id,
-            actor_id=onboarding.org_id(uow_factory=p.uow_factory, ref=as_org),
+            actor_id=onboarding.org_id(uow_factory=p.uow_factory, ref=actor),
             reason=reason,
             on=business_day(p, on),
         )
@@ -223,7 +233,11 @@ def signal_clear(
     by: Annotated[str, typer.Option(help="The officer who decides (recorded).")],
     as_org: Annotated[
         str | None,
-        typer.Option("--as", help="The operator organisation (default: the platform's)."),
+        typer.Option(
+            "--as",
+            help="The operator organisation (default: the platform's).",
+            callback=home_mode.as_org_callback,
+        ),
     ] = None,
     as_of: DateOpt = None,
     json_out: JsonOpt = False,
@@ -232,7 +246,9 @@ def signal_clear(
     reason are recorded; the signal no longer gates issuance and financing."""
     with platform() as p:
         operator = (
-            onboarding.org_id(uow_factory=p.uow_factory, ref=as_org) if as_org else p.operator_id()
+            onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
+            if as_org and as_org != "operator"
+            else p.operator_id()
         )
         clearance = evidence.clear_signal(
             uow_factory=p.uow_factory,

@@ -26,6 +26,8 @@ SPEC: dict[str, dict[str, list[str]]] = {
         "has_role": ["a", "role_bit"],
         "member_of": ["a"],
         "member_count": [],
+        "set_account": ["op_id", "bank", "account_hash"],
+        "account_of": ["member"],
         "paused": [],
         "applied": ["arg0"],
         "owner": [],

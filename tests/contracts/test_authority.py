@@ -64,6 +64,8 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
         "set_guardian": _r(GOV, OWNER),
         "transfer_ownership": _r(GOV, OWNER),
         "guardian_pause": _r({"guardian"}, "registry: caller is not the guardian"),
+        # A member's own settlement account: its own transaction, nobody else's.
+        "set_account": _r(MEMBERS, "registry: caller is not a member"),
         **{
             v: VIEW
             for v in (
@@ -71,6 +73,7 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
                 "has_role",
                 "member_of",
                 "member_count",
+                "account_of",
                 "paused",
                 "applied",
                 "owner",
@@ -363,6 +366,7 @@ def _args(s: Stage, contract: str, fn: str) -> tuple[Any, ...]:
         ("Registry", "set_guardian"): (a["guardian"],),
         ("Registry", "transfer_ownership"): (s.gov.address,),
         ("Registry", "guardian_pause"): (),
+        ("Registry", "set_account"): (op(), c.bank, b32("account")),
         ("Governance", "propose"): (c.registry.address, b"\x8a\x5f\x1d\x0e"),
         ("Governance", "vote"): (1,),
         ("Governance", "cancel"): (1,),

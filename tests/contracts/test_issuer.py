@@ -226,3 +226,25 @@ def test_issuer_writes_wait_while_paused_and_apply_once(consortium: Consortium) 
         c.issuer.issue(op, *a.values(), [sig])
         with boa.reverts("issuer: operation already applied"):
             c.issuer.issue(op, *a.values(), [sig])
+
+
+def test_a_registered_account_names_the_account_bank(consortium: Consortium) -> None:
+    """Once the debtor registered its settlement account, no creditor, verifier or debtor's
+    signature issues an item naming another bank as its account bank."""
+    c = consortium
+    with boa.env.prank(c.core.address):
+        c.registry.set_account(new_op(), c.bank, b32("core-account"))
+    a = _args(c, account_bank=c.bank2)  # the verifier signed bank2: not the registered bank
+    with boa.env.prank(c.tier1), boa.reverts("issuer: not the debtor's registered account bank"):
+        c.issuer.issue(new_op(), *a.values(), [_sig(c, c.tier1, a)])
+    deadline = _now() + 3_600
+    key = keccak(text="fourflow-test-core")
+    confirmed = _confirmation(c, c.tier1, a, c.issuer.nonces(c.core.address), deadline, key)
+    with boa.env.prank(c.tier1), boa.reverts("issuer: not the debtor's registered account bank"):
+        c.issuer.issue_confirmed(
+            new_op(), *a.values(), c.issuer.nonces(c.core.address), deadline, confirmed
+        )
+    good = _args(c, "registered", account_bank=c.bank)
+    with boa.env.prank(c.tier1):
+        c.issuer.issue(new_op(), *good.values(), [_sig(c, c.tier1, good)])
+    assert c.debt.account_bank(good["item_id"]) == c.bank

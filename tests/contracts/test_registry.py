@@ -234,3 +234,37 @@ def test_an_operation_applies_once(consortium: Consortium, function: str, args: 
         assert c.registry.applied(op)
         with boa.reverts("registry: operation already applied"):
             getattr(c.registry, function)(op, *resolved)
+
+
+def test_a_member_registers_its_own_settlement_account(consortium: Consortium) -> None:
+    """The debtor's account bank is a registered fact: the member's own transaction sets and
+    changes it; nobody else (operator, bank) can, and the bank must be an active bank."""
+    c = consortium
+    core = c.core.address
+    account = b32("6222020001000000011")
+    assert c.registry.account_of(core) == ("0x" + "00" * 20, b"\x00" * 32)
+    with boa.env.prank(c.outsider), boa.reverts("registry: caller is not a member"):
+        c.registry.set_account(new_op(), c.bank, account)
+    with boa.env.prank(core):
+        with boa.reverts("registry: account bank is not a bank"):
+            c.registry.set_account(new_op(), c.tier1, account)
+        with boa.reverts("registry: no account"):
+            c.registry.set_account(new_op(), c.bank, b"\x00" * 32)
+        op = new_op()
+        c.registry.set_account(op, c.bank, account)
+    assert [type(e).__name__ for e in c.registry.get_logs()] == [
+        "OperationApplied",
+        "AccountRegistered",
+    ]
+    assert c.registry.account_of(core) == (c.bank, account)
+    # The operator's or a bank's call sets *its own* account, never the debtor's.
+    with boa.env.prank(c.bank2):
+        c.registry.set_account(new_op(), c.bank2, b32("bank2-own"))
+    assert c.registry.account_of(core) == (c.bank, account)
+    with boa.env.prank(c.operator), boa.reverts("registry: caller is not a member"):
+        c.registry.set_account(new_op(), c.bank2, account)
+    with boa.env.prank(core):  # the debtor moves its account
+        c.registry.set_account(new_op(), c.bank2, b32("new-account"))
+    assert c.registry.account_of(core).bank == c.bank2
+    with boa.env.prank(core), boa.reverts("registry: operation already applied"):
+        c.registry.set_account(op, c.bank, account)

@@ -163,3 +163,62 @@ def test_after_fourflow_demo_the_operator_alone_admits_no_bank(run) -> None:  # 
     assert run("governance", "vote", proposal, "--as", uscc["core"])[0] == 0
     code, _, err = run("governance", "execute", proposal, "--as", operator)
     assert code == 0, err
+
+
+def test_the_debtors_registered_account_bank_binds_its_new_items(platform: Platform) -> None:
+    """The account bank is a registered fact: only the debtor registers or moves it (its own
+    transaction); items issued before keep the bank named for them; a new item naming another
+    bank than the registered one is refused by the Issuer, whoever signed its report."""
+    from dataclasses import replace
+
+    from fourflow.services import accounts
+
+    s = _story(platform)
+    second = _rogue_bank(platform, "第二开户银行")
+    s.relay()
+    ledger = platform.require_contracts()
+    core, old_bank = s.org["core"], s.org["bank"]
+    with pytest.raises(PermissionDeniedError, match=r"only .* itself may"):
+        accounts.register_account(
+            uow_factory=platform.uow_factory, org_id=core.id, bank_id=second,
+            account="6228480001000000011", actor_id=old_bank.id,
+        )  # fmt: skip
+    accounts.register_account(
+        uow_factory=platform.uow_factory, org_id=core.id, bank_id=second,
+        account="6228480001000000011", actor_id=core.id,
+    )  # fmt: skip
+    s.relay()
+    with platform.uow_factory() as uow:
+        second_org = uow.organisations.get(second)
+        assert second_org is not None
+        assert accounts.account_bank(uow, core).id == second
+        assert accounts.item_account_bank(uow, s.item.id, core).id == old_bank.id
+        issue = next(
+            o for o in uow.outbox.for_subject(s.item.id) if o.kind is cmd.OpKind.ISSUE_ITEM
+        )
+    on_chain = ledger.view("Registry", "account_of", core.chain_address)
+    bank_on_chain = on_chain["bank"] if isinstance(on_chain, dict) else on_chain[0]
+    assert bank_on_chain.lower() == (second_org.chain_address or "").lower()
+
+    # The item issued before: its own account bank still attests, the new one may not.
+    with pytest.raises(PermissionDeniedError, match="does not hold the debtor's account"):
+        items.pay(
+            ledger=ledger, uow_factory=platform.uow_factory, item_id=s.item.id,
+            amount=1_000 * YUAN, value_date=s.item.issue_date + dt.timedelta(days=10),
+            reference="STMT-NEW-BANK", payer_id=second, method="attested",
+        )  # fmt: skip
+
+    # A new item naming the old bank: the Issuer refuses it though the verifier signed it.
+    assert isinstance(issue.command, cmd.IssueItem)
+    tag = uuid.uuid4().hex[:8]
+    stale = replace(
+        issue.command, item_id=f"item-{tag}", holding_id=f"holding-{tag}", confirmation=None,
+        account_bank_address=old_bank.chain_address or "",
+    )  # fmt: skip
+    stale = replace(stale, report_signatures=(ledger.sign_report(platform.operator_id(), stale),))
+    with pytest.raises(OperationRejectedError, match="registered account bank"):
+        ledger.apply(ChainOp(f"stale-{tag}", stale, issue.sender_org_id))
+    fresh = replace(stale, account_bank_address=second_org.chain_address or "")
+    fresh = replace(fresh, report_signatures=(ledger.sign_report(platform.operator_id(), fresh),))
+    ledger.apply(ChainOp(f"fresh-{tag}", fresh, issue.sender_org_id))
+    assert ledger.read("item", fresh.item_id)["state"] == 1

@@ -27,11 +27,18 @@ from snekmate.utils import ecdsa
 exports: eip712.eip712Domain
 
 
+# @dev A member's registered settlement account, as the registry returns it.
+struct Account:
+    bank: address
+    account_hash: bytes32
+
+
 interface IRegistry:
     def is_member(a: address) -> bool: view
     def has_role(a: address, role_bit: uint256) -> bool: view
     def paused() -> bool: view
     def owner() -> address: view
+    def account_of(member: address) -> Account: view
 
 
 # @dev The item as DebtItem returns it.
@@ -343,6 +350,13 @@ def _register(
     basis: uint8,
     account_bank: address,
 ):
+    """
+    @dev Has DebtItem record the item. A debtor that registered its settlement
+         account names its account bank: no creditor, verifier or signature
+         can name another.
+    """
+    registered: address = (staticcall IRegistry(_REGISTRY).account_of(debtor)).bank
+    assert registered == empty(address) or registered == account_bank, "issuer: not the debtor's registered account bank"
     extcall IDebtItem(debt_item).register_issue(
         item_id, holding_id, msg.sender, debtor, currency, face_value, issue_day, maturity_day,
         asset_type, trade_hash, report_hash, basis, account_bank,

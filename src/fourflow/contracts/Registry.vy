@@ -45,6 +45,17 @@ _KIND_ADMIT: constant(uint8) = 1
 _KIND_SET_ROLES: constant(uint8) = 2
 _KIND_SUSPEND: constant(uint8) = 3
 _KIND_REINSTATE: constant(uint8) = 4
+_KIND_SET_ACCOUNT: constant(uint8) = 5
+
+# @dev Role bit of banks.
+_ROLE_BANK: constant(uint256) = 32
+
+
+# @dev A member's registered settlement account: the bank holding it and the
+# hash of the account number (the number itself stays off chain).
+struct Account:
+    bank: address
+    account_hash: bytes32
 
 
 # @dev Whether an operation id has been applied.
@@ -54,6 +65,9 @@ applied: public(HashMap[bytes32, bool])
 member_count: public(uint256)
 
 _members: HashMap[address, Member]
+
+# @dev Each member's registered settlement account (set by the member alone).
+_accounts: HashMap[address, Account]
 
 # @dev The pause the owner (governance) set or ratified.
 _paused: bool
@@ -94,6 +108,11 @@ event Unpaused:
 
 event GuardianSet:
     guardian: indexed(address)
+
+event AccountRegistered:
+    member: indexed(address)
+    bank: indexed(address)
+    account_hash: bytes32
 
 
 @deploy
@@ -220,6 +239,38 @@ def guardian_pause():
     until: uint256 = block.timestamp + GUARDIAN_PAUSE_SECONDS
     self.guardian_pause_until = until
     log Paused(by=msg.sender, until=until)
+
+
+@external
+def set_account(op_id: bytes32, bank: address, account_hash: bytes32):
+    """
+    @notice The caller registers its settlement account: the bank that holds
+            it (the only bank whose word that the caller paid counts for the
+            items issued on it afterwards) and the account number's hash.
+            Only the member's own transaction sets or changes it: no owner,
+            operator or bank can move a member's account.
+    @param op_id The operation id; an id is applied at most once.
+    @param bank The account's bank: an active member with the bank role.
+    @param account_hash keccak256 of the account number; not zero.
+    """
+    self._apply(op_id, _KIND_SET_ACCOUNT)
+    assert self._members[msg.sender].active, "registry: caller is not a member"
+    m: Member = self._members[bank]
+    assert m.active and m.roles & _ROLE_BANK != 0, "registry: account bank is not a bank"
+    assert account_hash != empty(bytes32), "registry: no account"
+    self._accounts[msg.sender] = Account(bank=bank, account_hash=account_hash)
+    log AccountRegistered(member=msg.sender, bank=bank, account_hash=account_hash)
+
+
+@external
+@view
+def account_of(member: address) -> Account:
+    """
+    @notice A member's registered settlement account (all zero if none).
+    @param member The member's account.
+    @return Account The bank and the account number's hash.
+    """
+    return self._accounts[member]
 
 
 @external

@@ -66,6 +66,7 @@ class OpKind(StrEnum):
     RECEIPT_CLOSE_SALE = "receipt_close_sale"
     RECEIPT_CONFIRM_RELEASE = "receipt_confirm_release"
     RECEIPT_ACCEPT_PLEDGE = "receipt_accept_pledge"
+    SET_ACCOUNT = "set_account"
     ACCEPT_PLEDGE = "accept_pledge"
     SET_ACCOUNT_BANK = "set_account_bank"
     SET_MINT_CAP = "set_mint_cap"
@@ -220,6 +221,21 @@ class SetAccountBank:
     kind: ClassVar[OpKind] = OpKind.SET_ACCOUNT_BANK
     item_id: str
     bank_address: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAccount:
+    """Registry.set_account: a member registers its settlement account (its own transaction).
+
+    ``bank_id`` and ``account`` are the store's side of the fact (the chain keeps the bank's
+    address and the account number's hash).
+    """
+
+    kind: ClassVar[OpKind] = OpKind.SET_ACCOUNT
+    bank_address: str
+    account_hash: str
+    bank_id: str = ""
+    account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -611,6 +627,7 @@ Command = (
     | TokenBurn
     | AcceptPledge
     | SetAccountBank
+    | SetAccount
     | SetMintCap
     | SetIssuer
     | ReceiptRequestRelease

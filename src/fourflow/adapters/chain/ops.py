@@ -61,6 +61,7 @@ GAS = {
     OpKind.RECEIPT_CLOSE_SALE: 150_000,
     OpKind.RECEIPT_CONFIRM_RELEASE: 200_000,
     OpKind.RECEIPT_ACCEPT_PLEDGE: 200_000,
+    OpKind.SET_ACCOUNT: 150_000,
     OpKind.ACCEPT_PLEDGE: 250_000,
     OpKind.SET_ACCOUNT_BANK: 150_000,
     OpKind.SET_MINT_CAP: 120_000,
@@ -83,6 +84,7 @@ REGISTER_GAS_PER_FINGERPRINT = 40_000
 
 CONTRACT_OF = {
     OpKind.ADMIT_MEMBER: REGISTRY,
+    OpKind.SET_ACCOUNT: REGISTRY,
     OpKind.REGISTER_FINGERPRINTS: NOTARY,
     OpKind.ANCHOR_BATCH: NOTARY,
     OpKind.ISSUE_ITEM: ISSUER,
@@ -208,6 +210,8 @@ def _call_of(c: cmd.Command) -> Args:
             return "accept_pledge", (key32(c.holding_id), c.principal, c.rate_bps)
         case cmd.SetAccountBank():
             return "set_account_bank", (key32(c.item_id), address(c.bank_address))
+        case cmd.SetAccount():
+            return "set_account", (address(c.bank_address), hash32(c.account_hash))
         case cmd.SetMintCap():
             return "set_mint_cap", (address(c.bank_address), c.cap)
         case cmd.SetIssuer():

@@ -594,16 +594,26 @@ def token_mint(
     to: Annotated[str, typer.Option(help="Member credited (USCC or id).")],
     as_org: AsOrg,
     currency: Annotated[str, typer.Option(help="The token's currency.")] = "CNY",
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The bank's statement reference of the deposit minted against (each once; "
+            "a fresh one when omitted)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """A bank mints settlement tokens against deposits it holds."""
+    """A bank mints settlement tokens against deposits it holds (its deposit attestation)."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         minor = _minor(amount, currency)
-        items.mint_tokens(
-            uow_factory=p.uow_factory, bank_id=_org(p, as_org), to_org_id=_org(p, to), amount=minor
-        )
-        return items.money_view(minor, currency), f"minted {amount} {currency}"
+        op = items.mint_tokens(
+            uow_factory=p.uow_factory, bank_id=_org(p, as_org), to_org_id=_org(p, to),
+            amount=minor, deposit_reference=reference,
+        )  # fmt: skip
+        deposit = getattr(op.command, "deposit_reference", "")
+        data = {**items.money_view(minor, currency), "op_id": op.op_id, "deposit": deposit}
+        return data, f"minted {amount} {currency} against deposit {deposit}"
 
     _run(act, json_out)
 

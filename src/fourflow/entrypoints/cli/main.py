@@ -26,6 +26,7 @@ from fourflow.entrypoints.cli import (
     simulate_cmd,
     verify_cmd,
 )
+from fourflow.entrypoints.cli.accounts_cmd import account_app
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
 from fourflow.entrypoints.cli.governance_cmd import governance_app
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
@@ -46,6 +47,7 @@ org_app = typer.Typer(help="Consortium members.", no_args_is_help=True)
 chain_app = typer.Typer(help="The chain node and contracts.", no_args_is_help=True)
 node_app = typer.Typer(help="FourFlow's own local chain node.", no_args_is_help=True)
 app.add_typer(org_app, name="org")
+org_app.add_typer(account_app, name="account")
 app.add_typer(chain_app, name="chain")
 chain_app.add_typer(node_app, name="node")
 

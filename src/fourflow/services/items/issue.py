@@ -15,7 +15,7 @@ from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
 from fourflow.services import commands as cmd
 from fourflow.services import evidence
-from fourflow.services.accounts import account_bank
+from fourflow.services.accounts import account_bank, item_account_bank
 from fourflow.services.common import canonical_json, chain_address, get_org, get_trade, new_id
 from fourflow.services.items.common import CONFIRMATION_VALIDITY, open_item, queue
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
@@ -172,7 +172,7 @@ def confirm_item(
             face_value=item.face_value,
             maturity_day=day_number(item.maturity_date),
             report_hash=item.report_hash,
-            account_bank_address=chain_address(account_bank(uow, debtor)),
+            account_bank_address=chain_address(item_account_bank(uow, item.id, debtor)),
         )
         deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
         signed = ledger.sign_confirmation(debtor.id, terms, deadline)

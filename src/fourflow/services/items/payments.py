@@ -12,7 +12,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDe
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
 from fourflow.services import commands as cmd
-from fourflow.services.accounts import account_bank
+from fourflow.services.accounts import item_account_bank
 from fourflow.services.common import chain_address, get_item, get_org, new_id
 from fourflow.services.items.common import is_cancelled, item_outstanding, queue, text_hash
 from fourflow.services.ports import (
@@ -58,7 +58,7 @@ def pay(
         if method == "attested" and not payer.has_role(Role.BANK):
             raise PermissionDeniedError(f"{payer.name} is not a bank: it cannot attest payments")
         if method == "attested":
-            holder_bank = account_bank(uow, get_org(uow, item.debtor_id))
+            holder_bank = item_account_bank(uow, item_id, get_org(uow, item.debtor_id))
             if holder_bank.id != payer.id:
                 raise PermissionDeniedError(
                     f"{payer.name} does not hold the debtor's account: only {holder_bank.name} "

@@ -734,3 +734,23 @@ goods_financings = Table(
     *_timestamps(),
     **ENTITY_OPTIONS,
 )
+
+# Issue 16: the API's audit trail, append-only and hash-chained; a unique prev_hash forbids a
+# fork (0017).
+api_audit = Table(
+    "api_audit",
+    metadata,
+    _seq(),
+    Column("at", UtcDateTime, nullable=False),
+    Column("org_id", String, nullable=True, index=True),
+    Column("actor", String, nullable=True),
+    Column("role", String, nullable=True),
+    Column("action", String, nullable=False),
+    Column("method", String, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("client", String, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("prev_hash", String, nullable=False, unique=True),
+    Column("hash", String, nullable=False, unique=True),
+    **ENTITY_OPTIONS,
+)

@@ -21,6 +21,7 @@ from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.services import commands as cmd
 from fourflow.services import receipts
+from fourflow.services.accounts import forget_account
 from fourflow.services.ports import (
     ChainOp,
     ChainReceipt,
@@ -191,6 +192,8 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             restore(uow, op.undo)
             uow.receipts.forget_op(op.op_id)
             receipts.forget_financing_op(uow, op)  # a pledge failed, a release undone
+        case cmd.SetAccount():
+            forget_account(uow, op.sender_org_id, op.op_id)  # the earlier account stands
         case cmd.RegisterFingerprints():
             uow.report_anchors.forget_op(op.op_id)
             uow.presentations.forget_op(op.op_id)

@@ -498,12 +498,10 @@ def set_account_bank(op_id: bytes32, item_id: bytes32, bank: address):
     """
     self._apply(op_id, _KIND_SET_ACCOUNT_BANK)
     it: Item = self._existing(item_id)
-    if self.repayment != empty(address):
-        # Routes are locked: the Repayment contract checks the debtor's and every
-        # pledgee's signatures before it moves the account bank.
-        self._check_debtor(self.repayment)
-    else:
-        self._check_debtor(it.debtor)
+    # Routes are locked once the Repayment contract is set: only it (having checked the
+    # debtor's and every pledgee's signatures) moves the account bank; before, the debtor.
+    if msg.sender != self.repayment:
+        self._check_debtor(it.debtor if self.repayment == empty(address) else empty(address))
     if it.state != _STATE_ACTIVE:
         self._fail("debt_item: item is not active")
     if not self._is_bank(bank):

@@ -92,6 +92,7 @@ def deployers() -> dict[str, Any]:
             "WarehouseReceipt",
             "Issuer",
             "Governance",
+            "Repayment",
         )
     }
 

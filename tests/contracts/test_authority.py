@@ -216,6 +216,25 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
             )
         },
     },
+    # Issue 20's locked repayment routes: the debtor locks; a route changes only with the
+    # debtor's and every pledgee's signatures (whoever submits them); settlement at maturity is
+    # permissionless (it collects exactly what is due, from the debtor's approved tokens).
+    "Repayment": {
+        "lock_route": _r({"debtor"}, "repayment: caller is not the debtor"),
+        "change_route": _r({"debtor"}, "repayment: debtor has not signed"),
+        "settle": Rule(ANYONE),
+        **{
+            v: VIEW
+            for v in (
+                "eip712Domain",
+                "route",
+                "collectable",
+                "route_change_digest",
+                "debt_item",
+                "applied",
+            )
+        },
+    },
     "WarehouseReceipt": {
         "issue": _r(set(), "warehouse_receipt: caller is not a warehouse"),
         "transfer": _r({"holder"}, "warehouse_receipt: caller is not the holder"),
@@ -252,6 +271,10 @@ PROVED_ELSEWHERE = {
     ("Governance", "execute"): "test_governance.py",
     ("DebtItem", "buy_back"): "test_debt_item_lifecycle.py::test_buy_back_refuses",
     ("WarehouseReceipt", "pay"): "test_warehouse_receipt.py",
+    (
+        "Repayment",
+        "change_route",
+    ): "test_repayment.py (the debtor's and every pledgee's signatures)",
     ("WarehouseReceipt", "close_sale"): "test_warehouse_receipt.py",
     ("WarehouseReceipt", "release_pledge"): "test_warehouse_receipt.py",
 }
@@ -281,6 +304,7 @@ def test_every_external_function_has_an_entry(deployers: dict[str, Any]) -> None
 class Stage:
     c: Consortium
     gov: Any
+    repayment: Any  # deployed, not set on DebtItem (set, it would own set_account_bank)
     actors: dict[str, str]
     item: bytes
     held: bytes  # the holder's free holding
@@ -337,7 +361,8 @@ def stage(consortium: Consortium, deployers: dict[str, Any]) -> Stage:
         "guardian": guardian,
         "governance": gov.address,
     }
-    return Stage(c, gov, actors, item.item_id, h, b32("pledged"), b32("offered"), lot)
+    repayment = deployers["Repayment"].deploy(c.registry.address, c.debt.address)
+    return Stage(c, gov, repayment, actors, item.item_id, h, b32("pledged"), b32("offered"), lot)
 
 
 def _target(s: Stage, contract: str) -> Any:
@@ -349,6 +374,7 @@ def _target(s: Stage, contract: str) -> Any:
         "DebtItem": s.c.debt,
         "SettlementToken": s.c.token,
         "WarehouseReceipt": s.c.receipts,
+        "Repayment": s.repayment,
     }[contract]
 
 
@@ -440,6 +466,7 @@ def _args(s: Stage, contract: str, fn: str) -> tuple[Any, ...]:
         ("WarehouseReceipt", "accept_pledge"): (op(), s.lot, 7),
         ("WarehouseReceipt", "offer"): (op(), b32("sale"), s.lot, c.tier2, b32("lot3"), 1, 1),
         ("WarehouseReceipt", "request_release"): (op(), s.lot, 1),
+        ("Repayment", "lock_route"): (op(), s.item, 2, b32("collection-account")),
         ("WarehouseReceipt", "confirm_release"): (op(), s.lot, 1, b32("ship")),
     }
     return table[(contract, fn)]

@@ -1,0 +1,198 @@
+"""The Schematron compiler's shortcuts keep the ISO semantics.
+
+The compiled stylesheet selects each rule's context nodes from a name index instead of walking
+the document per pattern, leaves out nodes an earlier rule of the pattern may match unless the
+two contexts are provably disjoint, and guards asserts that forbid an element with a look-up of
+that element's name. These tests hold each shortcut to what the skeleton would report, on a
+small Schematron written here (the official rule sets are held to Saxon by
+``test_rule_engine_agreement.py``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from fourflow.adapters.documents.business_rules import _xslt
+from fourflow.adapters.documents.schematron import (
+    _context,
+    _needs_element,
+    compile_schematron,
+)
+from fourflow.adapters.documents.xpath2 import translate
+
+Fired = Callable[[etree._Element], Counter[str]]
+A = "urn:example:a"
+B = "urn:example:b"
+
+SCHEMA = f"""<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <ns prefix="a" uri="{A}"/>
+  <ns prefix="b" uri="{B}"/>
+  <pattern id="first-match">
+    <rule context="a:Tax[normalize-space(b:ID) = 'S']">
+      <assert id="S-RATE" flag="fatal" test="b:Rate &gt; 0">S needs a rate</assert>
+    </rule>
+    <rule context="a:Tax[normalize-space(b:ID) = 'Z']">
+      <assert id="Z-RATE" flag="fatal" test="not(b:Rate) or b:Rate = 0">Z has no rate</assert>
+    </rule>
+    <rule context="a:Line/a:Tax">
+      <assert id="LINE-TAX" flag="warning" test="b:ID">a line's tax names its category</assert>
+    </rule>
+    <rule context="a:Tax">
+      <assert id="ANY-TAX" flag="warning" test="false()">every other tax</assert>
+    </rule>
+  </pattern>
+  <pattern id="forbidden">
+    <rule context="/a:Doc">
+      <assert id="NO-EXT" flag="fatal" test="not(a:Head/b:Extension)">no extension</assert>
+      <assert id="NO-NOTE-LANG" flag="fatal" test="not(a:Line/b:Note/@lang)">no note lang</assert>
+      <assert id="ONE-HEAD" flag="fatal" test="count(a:Head) = 1">one head</assert>
+      <assert id="NO-DEEP" flag="warning" test="not(//b:Deep)">nothing deep</assert>
+    </rule>
+  </pattern>
+  <pattern id="wildcard">
+    <rule context="//*[ends-with(name(), 'Amount')]">
+      <assert id="AMOUNT-CCY" flag="fatal" test="@currency">an amount has a currency</assert>
+    </rule>
+    <rule context="b:TotalAmount">
+      <assert id="NEVER" flag="fatal" test="false()">shadowed by the wildcard rule</assert>
+    </rule>
+    <rule context="b:Rate">
+      <assert id="RATE-NUM" flag="fatal" test="number(.) = number(.)">a rate is a number</assert>
+    </rule>
+  </pattern>
+</schema>"""
+
+
+def _doc(body: str) -> etree._Element:
+    return etree.fromstring(f'<a:Doc xmlns:a="{A}" xmlns:b="{B}">{body}</a:Doc>')
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Fired:
+    path: Path = tmp_path_factory.mktemp("sch") / "rules.sch"
+    path.write_text(SCHEMA, encoding="utf-8")
+    compiled = compile_schematron(path)
+    assert not compiled.untranslated
+    sheet = _xslt(compiled.xslt)
+
+    def fired(document: etree._Element) -> Counter[str]:
+        out = str(sheet(document.getroottree()))
+        return Counter(compiled.asserts[int(line.split("\t")[0])].rule for line in out.splitlines())
+
+    return fired
+
+
+def test_a_node_is_the_context_of_the_first_matching_rule_only(run: Fired) -> None:
+    got = run(
+        _doc(
+            "<a:Head/>"
+            "<a:Tax><b:ID> S </b:ID><b:Rate>0</b:Rate></a:Tax>"  # S, rate 0: S-RATE only
+            "<a:Tax><b:ID>Z</b:ID><b:Rate>5</b:Rate></a:Tax>"  # Z with a rate: Z-RATE only
+            "<a:Line><a:Tax><b:Rate>1</b:Rate></a:Tax></a:Line>"  # line rule, not ANY-TAX
+            "<a:Tax><b:ID>E</b:ID></a:Tax>"  # no earlier rule: ANY-TAX
+        )
+    )
+    assert got == Counter({"S-RATE": 1, "Z-RATE": 1, "LINE-TAX": 1, "ANY-TAX": 1})
+
+
+def test_a_line_tax_of_category_s_gets_the_s_rule_not_the_line_rule(run: Fired) -> None:
+    got = run(_doc("<a:Head/><a:Line><a:Tax><b:ID>S</b:ID><b:Rate>-1</b:Rate></a:Tax></a:Line>"))
+    assert got == Counter({"S-RATE": 1})
+
+
+def test_forbidden_elements_fire_when_present_and_only_then(run: Fired) -> None:
+    assert run(_doc("<a:Head/><a:Line><b:Note>x</b:Note></a:Line>")) == Counter()
+    got = run(
+        _doc(
+            '<a:Head><b:Extension/></a:Head><a:Head/><a:Line><b:Note lang="en">x</b:Note></a:Line>'
+            "<a:Other><b:Deep/><b:Deep/></a:Other>"
+        )
+    )
+    assert got == Counter({"NO-EXT": 1, "NO-NOTE-LANG": 1, "ONE-HEAD": 1, "NO-DEEP": 1})
+    got = run(_doc('<a:Head/><a:Line><b:Note lang="en">x</b:Note></a:Line>'))
+    assert got == Counter({"NO-NOTE-LANG": 1})
+    # An element of the forbidden name elsewhere does not make the path select anything.
+    assert run(_doc("<a:Head/><a:Other><b:Extension/></a:Other>")) == Counter()
+
+
+def test_wildcard_context_shadows_later_rules_and_needs_its_suffix(run: Fired) -> None:
+    got = run(
+        _doc(
+            '<a:Head/><b:TotalAmount>1</b:TotalAmount><b:TaxAmount currency="EUR">1</b:TaxAmount>'
+            "<b:AmountDue>2</b:AmountDue><a:Tax><b:ID>E</b:ID><b:Rate>x</b:Rate></a:Tax>"
+        )
+    )
+    # TotalAmount: the wildcard rule (no currency), never the later b:TotalAmount rule;
+    # AmountDue contains "Amount" but does not end with it; the rate is not a number.
+    assert got == Counter({"AMOUNT-CCY": 1, "RATE-NUM": 1, "ANY-TAX": 1})
+
+
+def test_a_failure_names_the_offending_node(tmp_path: Path) -> None:
+    path = tmp_path / "rules.sch"
+    path.write_text(SCHEMA, encoding="utf-8")
+    compiled = compile_schematron(path)
+    out = str(
+        _xslt(compiled.xslt)(
+            _doc("<a:Head/><a:Head/><a:Tax><b:ID>Z</b:ID><b:Rate>2</b:Rate></a:Tax>").getroottree()
+        )
+    )
+    located = {
+        compiled.asserts[int(n)].rule: where
+        for n, where in (line.split("\t") for line in out.splitlines())
+    }
+    assert located == {"ONE-HEAD": "/a:Doc[1]", "Z-RATE": "/a:Doc[1]/a:Tax[1]"}
+
+
+@pytest.mark.parametrize(
+    ("fails", "names"),
+    [
+        ("not(not(cac:Delivery/cbc:ID))", ["Delivery", "ID"]),
+        ("not(not((cac:InvoiceLine | cac:CreditNoteLine)/cbc:UUID))", ["UUID"]),
+        ("not(not(cac:A/cbc:ID/@schemeAgencyID))", ["A", "ID"]),
+        ("not(not($ffw3[x]/cac:AllowanceCharge/cbc:Reason))", ["AllowanceCharge", "Reason"]),
+        ("not(not(a:b[c/d = 'x']))", ["b"]),
+        # not provably "needs an element of that name": no guard
+        ("not(not((a | b)/c | d/e))", []),
+        ("not(not(a/b[1] + c[2]))", []),
+        ("not(not(a/b = 'x'))", []),
+        ("not(not(a/b[x]/..))", []),
+        ("not(not(a//b))", []),
+        ("not(not(a/*))", []),
+        ("not(not(@x))", []),
+        ("not(not(a)) or not(not(b))", []),
+        ("not(not(a/b) and c)", []),
+    ],
+)
+def test_only_pure_paths_of_named_steps_are_guarded(fails: str, names: list[str]) -> None:
+    assert _needs_element(fails) == names
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlap"),
+    [
+        ("a:T[normalize-space(b:ID) = 'S']", "a:T[normalize-space(b:ID) = 'Z']", False),
+        ("a:T[normalize-space(b:ID) = 'S']", "a:T", True),
+        # a node-set compared with a value may equal both: not disjoint
+        ("a:T[b:ID = 'S']", "a:T[b:ID = 'Z']", True),
+        ("a:T[. = 'S']", "a:T[. = 'Z']", False),
+        ("a:P/a:T", "a:Q/a:T", False),
+        ("a:P//a:T", "a:Q/a:T", True),
+        ("a:T", "a:U", False),
+        ("//*[ends-with(name(), 'Amount')]", "b:TaxAmount", True),
+        ("//*[ends-with(name(), 'Amount')]", "b:Rate", False),
+        ("//*[ends-with(name(), 'Amount') or true()]", "b:Rate", True),
+        ("//*[ends-with(name(), 'Amount')]", "//*[ends-with(name(), 'Object')]", False),
+        ("//*[ends-with(name(), 'Amount')]", "//*[ends-with(name(), 'TaxAmount')]", True),
+    ],
+)
+def test_contexts_are_disjoint_only_when_provably_so(
+    first: str, second: str, overlap: bool
+) -> None:
+    a, b = (_context(translate(c, pattern=True).xpath) for c in (first, second))
+    assert a.overlaps(b) is overlap
+    assert b.overlaps(a) is overlap

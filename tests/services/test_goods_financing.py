@@ -6,11 +6,13 @@ bank releases the pledge or a buyer's payment clears it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 import pytest
 
-from fourflow.domain.financing import FinancingKind, FinancingStatus, GoodsFinancing
+from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.financing import FinancingKind, FinancingStatus, GoodsFinancing, Outcome
 from fourflow.services import commands as cmd
 from fourflow.services import credit, financing, position, receipts
 from fourflow.services.ports import OpKind
@@ -189,3 +191,76 @@ def test_a_buyer_paying_the_pledgee_in_full_repays_the_goods_financing(
         actor_id=world.id("core"),
     )  # fmt: skip
     assert _stored(world, fin.id).status is FinancingStatus.REPAID
+
+
+def test_a_stale_price_refers_the_pledge_to_a_person_who_decides_with_a_reason(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=3)  # priced today: 3 t × 6,200.00 less 30% = 13,020.00
+    later = world.clock.today() + dt.timedelta(days=45)  # the product accepts a 30-day price
+    referred = receipts.pledge_receipt(
+        uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+        amount=10_000 * YUAN, actor_id=world.id("tier1"), as_of=later,
+    )  # fmt: skip
+    assert referred.status is FinancingStatus.REFERRED and referred.pledge_op_id is None
+    assert referred.decision is not None
+    (stale,) = referred.decision.reasons
+    assert stale.code == "PRICE_STALE" and "45 days before the decision" in stale.message
+    with world.uow() as uow:
+        assert uow.receipts.pledges(receipt_id) == []  # nothing pledged while a person decides
+    assert _anchor(world, referred.id).fingerprints == (f"sha256:{referred.decision.input_hash}",)
+    with pytest.raises(DomainValueError, match="reason"):
+        financing.decide(uow_factory=world.uow, financing_id=referred.id, approve=True,
+                         reason=" ", person="li.na", as_of=later)  # fmt: skip
+    row = financing.decide(
+        uow_factory=world.uow, financing_id=referred.id, approve=True,
+        reason="price checked with the exchange: unchanged", person="li.na", as_of=later,
+    )  # fmt: skip
+    approved = row.financing
+    assert isinstance(approved, GoodsFinancing)
+    assert (approved.status, approved.principal) == (FinancingStatus.APPROVED, 10_000 * YUAN)
+    decision = approved.decision
+    assert decision is not None and decision.decided_by == "person:li.na"
+    assert decision.review is not None and decision.review.outcome is Outcome.REFER
+    assert [r.code for r in decision.reasons] == ["PERSON_APPROVE", "PRICE_STALE"]
+    assert decision.input_hash != referred.decision.input_hash
+    assert world.relay().failed == ()
+    assert _stored(world, referred.id).status is FinancingStatus.ACTIVE
+    with pytest.raises(ConflictError, match="only referred requests"):
+        financing.decide(uow_factory=world.uow, financing_id=referred.id, approve=False,
+                         reason="no", person="li.na", as_of=later)  # fmt: skip
+
+
+def test_a_person_cannot_approve_beyond_the_goods_value_or_a_pledged_receipt(
+    credit_world: World,
+) -> None:
+    world = credit_world
+    receipt_id = _receipt(world, tonnes=3)
+    later = world.clock.today() + dt.timedelta(days=45)
+
+    def ask(amount: int) -> GoodsFinancing:
+        return receipts.pledge_receipt(
+            uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"),
+            amount=amount, actor_id=world.id("tier1"), as_of=later,
+        )  # fmt: skip
+
+    first, second = ask(10_000 * YUAN), ask(12_000 * YUAN)  # both referred: nothing pledged yet
+    # the price falls meanwhile: 3 t × 4,000.00 less 30% = 8,400.00, under what was asked
+    credit.set_price(uow_factory=world.uow, goods_code="REBAR-HRB400", price=4_000.0,
+                     currency="CNY", as_of=later)  # fmt: skip
+    with pytest.raises(ConflictError, match="GOODS_VALUE"):
+        financing.decide(uow_factory=world.uow, financing_id=first.id, approve=True,
+                         reason="known client", person="li.na", as_of=later)  # fmt: skip
+    assert _stored(world, first.id).status is FinancingStatus.REFERRED  # nothing changed
+    credit.set_price(uow_factory=world.uow, goods_code="REBAR-HRB400", price=6_200.0,
+                     currency="CNY", as_of=later)  # fmt: skip
+    financing.decide(uow_factory=world.uow, financing_id=first.id, approve=True,
+                     reason="price back", person="li.na", as_of=later)  # fmt: skip
+    with pytest.raises(ConflictError, match="already pledged"):
+        financing.decide(uow_factory=world.uow, financing_id=second.id, approve=True,
+                         reason="also", person="li.na", as_of=later)  # fmt: skip
+    declined = financing.decide(uow_factory=world.uow, financing_id=second.id, approve=False,
+                                reason="one pledge per receipt", person="li.na", as_of=later)  # fmt: skip
+    assert declined.financing.status is FinancingStatus.DECLINED
+    assert declined.financing.principal == 0

@@ -103,6 +103,8 @@ class ProductPolicy:
             ``rules_in_force``); None: not checked.
         sme_payment_days: when set (60 under the 2025 SME payment regulation), the debtor's
             payments to SME suppliers later than this after delivery or acceptance are named.
+        goods_price_max_age_days: a warehouse-receipt pledge valued at a price older than this
+            on the decision day goes to a person (``PRICE_STALE``); None: not checked.
     """
 
     bank_id: str
@@ -139,6 +141,7 @@ class ProductPolicy:
     term_days_in_principle: int | None = None
     term_days_max: int | None = None
     sme_payment_days: int | None = None
+    goods_price_max_age_days: int | None = 30
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.refer_pd <= self.max_pd <= 1.0:
@@ -158,6 +161,8 @@ class ProductPolicy:
             raise ValueError("base_rate_bps and margin_bps must not be negative")
         if self.concentration_cap_bps is not None and self.programme_limit is None:
             raise ValueError("a concentration cap needs a programme_limit")
+        if self.goods_price_max_age_days is not None and self.goods_price_max_age_days < 0:
+            raise ValueError("goods_price_max_age_days must not be negative")
 
     def loss_given_bad(self, asset: AssetClass) -> float:
         """Loss per unit of exposure once a receivable is 30+ days past due: (1 − cure) × LGD."""
@@ -569,6 +574,7 @@ class GoodsRequest:
         amount: what the holder asks to owe against it, minor units.
         currency: its currency.
         as_of: the decision day.
+        price_as_of: the day of the price (None: not known).
     """
 
     id: str
@@ -580,6 +586,7 @@ class GoodsRequest:
     amount: int
     currency: str
     as_of: dt.date
+    price_as_of: dt.date | None = None
 
 
 #: The scenario a warehouse-receipt pledge counts under in the bank's limits.
@@ -587,9 +594,11 @@ GOODS_SCENARIO = "warehouse_receipt"
 
 
 def review_goods(*, request: GoodsRequest, policy: ProductPolicy, exposure: Exposure) -> Decision:
-    """Approve or decline a warehouse-receipt pledge: within the goods' value (price ×
+    """Approve, refer or decline a warehouse-receipt pledge: within the goods' value (price ×
     quantity × (1 − the bank's haircut)) and within the bank's limits (borrower, scenario
-    ``warehouse_receipt``, programme), with every reason that applies and an input hash."""
+    ``warehouse_receipt``, programme), with every reason that applies and an input hash; a
+    pledge valued at a price older than the policy's ``goods_price_max_age_days`` goes to a
+    person (``PRICE_STALE``)."""
     cur = request.currency
     haircut = policy.goods_haircut_bps / 10_000
     goods = value_goods(quantity=request.quantity, price=request.price, haircut=haircut)
@@ -638,6 +647,20 @@ def review_goods(*, request: GoodsRequest, policy: ProductPolicy, exposure: Expo
             outcome=Outcome.DECLINE, reasons=tuple(reasons), principal=0, rate_bps=0,
             policy_version=policy.version, model_version="goods-collateral",
             value=value, input_hash=digest,
+        )  # fmt: skip
+    age = None if request.price_as_of is None else (request.as_of - request.price_as_of).days
+    limit = policy.goods_price_max_age_days
+    if limit is not None and age is not None and age > limit:
+        stale = Reason(
+            "PRICE_STALE",
+            f"the latest price of {request.goods} ({request.price:,.2f}) is from "
+            f"{request.price_as_of}, {age} days before the decision (the product accepts "
+            f"{limit}): a person checks the goods' value",
+        )
+        return Decision(
+            outcome=Outcome.REFER, reasons=(stale,), principal=0,
+            rate_bps=policy.base_rate_bps + policy.margin_bps, policy_version=policy.version,
+            model_version="goods-collateral", value=value, input_hash=digest,
         )  # fmt: skip
     approve = Reason(
         "APPROVED",

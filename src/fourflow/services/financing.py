@@ -35,7 +35,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, evidence, fraud
+from fourflow.services import credit, evidence, fraud, receipts
 from fourflow.services.common import (
     find_org,
     get_holding,
@@ -219,7 +219,8 @@ def finance(
         cold_start=cold_start,
         ledger=ledger,
     )
-    return FinancingRow(fin, currency)
+    with uow_factory() as uow:
+        return _row(uow, fin)
 
 
 def decide(
@@ -231,7 +232,16 @@ def decide(
     person: str,
     as_of: dt.date,
 ) -> FinancingRow:
-    """A person decides a referred request (``credit.decide_referral``), with its currency."""
+    """A person decides a referred request, receivable (``credit.decide_referral``) or goods
+    (``receipts.decide_goods_referral``), with its currency and names."""
+    with uow_factory() as uow:
+        goods = uow.goods_financings.get(financing_id) is not None
+    if goods:
+        decided = receipts.decide_goods_referral(
+            uow_factory=uow_factory, financing_id=financing_id, approve=approve, reason=reason,
+            person=person, as_of=as_of,
+        )  # fmt: skip
+        return get_financing(uow_factory=uow_factory, financing_id=decided.id)
     fin = credit.decide_referral(
         uow_factory=uow_factory,
         financing_id=financing_id,
@@ -241,7 +251,7 @@ def decide(
         as_of=as_of,
     )
     with uow_factory() as uow:
-        return FinancingRow(fin, get_item(uow, fin.item_id).currency)
+        return _row(uow, fin)
 
 
 def list_financings(

@@ -12,6 +12,7 @@ releases: ``fourflow.domain.receipts``); the chain holds the receipt's current s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -22,8 +23,8 @@ from fourflow.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from fourflow.domain.financing import Decision, FinancingStatus, GoodsFinancing, Outcome
-from fourflow.domain.parties import Role
+from fourflow.domain.financing import Decision, FinancingStatus, GoodsFinancing, Outcome, Reason
+from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.receipts import (
     GoodsRelease,
     PledgeAction,
@@ -35,7 +36,7 @@ from fourflow.domain.receipts import (
 )
 from fourflow.risk.review import GoodsRequest, review_goods
 from fourflow.services import commands as cmd
-from fourflow.services.common import chain_address, get_org, new_id
+from fourflow.services.common import canonical_json, chain_address, get_org, new_id
 from fourflow.services.credit.policies import LIMITS_LOCK, exposure, policy_in_force
 from fourflow.services.credit.review import queue_decision_anchor
 from fourflow.services.items import text_hash
@@ -133,6 +134,72 @@ class PledgeDeclinedError(DomainValueError):
         )
 
 
+def _review(
+    uow: UnitOfWork,
+    receipt: WarehouseReceipt,
+    bank_id: str,
+    amount: int,
+    request_id: str,
+    as_of: dt.date | None,
+) -> tuple[Decision, GoodsRequest]:
+    """The bank's robot on a pledge of ``receipt`` for ``amount``, inside the caller's unit of
+    work (which holds the bank's limits and the receipt's row): the decision and its request."""
+    events = uow.receipts.pledges(receipt.id)
+    if events and events[-1].action is PledgeAction.PLEDGED:
+        live = events[-1]
+        raise ConflictError(
+            f"warehouse receipt {receipt.id} is already pledged to {live.bank_id} "
+            f"(operation {live.op_id})"
+        )
+    price = uow.prices.latest(receipt.goods_code)
+    if price is None:
+        raise NotFoundError(
+            f"no price for goods {receipt.goods_code}; record one with "
+            f"`fourflow risk price {receipt.goods_code} PRICE` before pledging"
+        )
+    left = (
+        receipt.quantity
+        - sum(r.quantity for r in uow.receipts.releases(receipt.id))
+        - sum(x.quantity for x in uow.receipts.sales(receipt.id))
+    )
+    policy, version = policy_in_force(uow, bank_id)
+    request = GoodsRequest(
+        id=request_id, borrower=receipt.holder_id, bank=bank_id, goods=receipt.goods_code,
+        quantity=float(max(left, 0)), price=price.price, amount=amount, currency=price.currency,
+        as_of=as_of or price.as_of, price_as_of=price.as_of,
+    )  # fmt: skip
+    decision = review_goods(request=request, policy=policy, exposure=exposure(uow, bank_id))
+    return replace(decision, policy_revision=version), request
+
+
+def _queue_pledge(
+    uow: UnitOfWork, financing: GoodsFinancing, bank: Organisation, actor_id: str
+) -> GoodsFinancing:
+    """Queue the holder's pledge offer and the bank's acceptance of an approved financing,
+    with the pledge's record; the financing with its pledge operation."""
+    command = cmd.ReceiptPledge(
+        financing.receipt_id, chain_address(bank), _positive(financing.principal, "pledge amount")
+    )
+    op = _queue(uow, command, actor_id, financing.receipt_id)
+    uow.receipts.add_pledge(
+        ReceiptPledge(financing.receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id,
+                      financing.principal)
+    )  # fmt: skip
+    # The holder's pledge is an offer; the bank's own transaction accepts it at the amount its
+    # review approved (the platform signs for the bank only as the bank, after the bank's robot
+    # or its officer approved). Refused, it unpledges the receipt.
+    accept = cmd.ReceiptAcceptPledge(financing.receipt_id, financing.principal, op.op_id)
+    _queue(uow, accept, bank.id, financing.receipt_id)
+    return replace(financing, pledge_op_id=op.op_id)
+
+
+STATUS = {
+    Outcome.APPROVE: FinancingStatus.APPROVED,
+    Outcome.DECLINE: FinancingStatus.DECLINED,
+    Outcome.REFER: FinancingStatus.REFERRED,
+}
+
+
 def pledge_receipt(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -148,12 +215,14 @@ def pledge_receipt(
     waiting for the chain) is refused, naming the bank it is pledged to. The bank's review
     decides first, like every financing (``risk.review.review_goods``): within the goods'
     value (units still in the warehouse × the latest price × (1 − the bank's haircut)) and the
-    bank's limits, which count every live receipt pledge. An approved pledge queues the holder's
-    offer and the bank's own acceptance (``WarehouseReceipt.accept_pledge``: the contract pledges
-    nothing on the holder's word). Every decision is stored as a goods
+    bank's limits, which count every live receipt pledge; a price older than the product
+    accepts refers it to a person (``decide_goods_referral``). An approved pledge queues the
+    holder's offer and the bank's own acceptance (``WarehouseReceipt.accept_pledge``: the
+    contract pledges nothing on the holder's word). Every decision is stored as a goods
     financing (``GoodsFinancing``: listed, counted by the regulator, exported for 中登网) and
     its input hash queued for the chain. A declined pledge pledges nothing and raises
-    ``PledgeDeclinedError`` with the reasons and the stored request. The approved financing.
+    ``PledgeDeclinedError`` with the reasons and the stored request. The approved (or
+    referred) financing. ``as_of``: the decision day (default: the price's day).
     """
     with uow_factory() as uow:
         bank = get_org(uow, bank_id)
@@ -163,67 +232,88 @@ def pledge_receipt(
         uow.settings.lock(LIMITS_LOCK + bank.id)
         uow.receipts.lock(receipt_id)
         receipt = _issued(uow, receipt_id)
-        events = uow.receipts.pledges(receipt_id)
-        if events and events[-1].action is PledgeAction.PLEDGED:
-            live = events[-1]
-            raise ConflictError(
-                f"warehouse receipt {receipt_id} is already pledged to {live.bank_id} "
-                f"(operation {live.op_id})"
-            )
-        price = uow.prices.latest(receipt.goods_code)
-        if price is None:
-            raise NotFoundError(
-                f"no price for goods {receipt.goods_code}; record one with "
-                f"`fourflow risk price {receipt.goods_code} PRICE` before pledging"
-            )
-        left = (
-            receipt.quantity
-            - sum(r.quantity for r in uow.receipts.releases(receipt_id))
-            - sum(x.quantity for x in uow.receipts.sales(receipt_id))
-        )
-        policy, version = policy_in_force(uow, bank.id)
-        day = as_of or price.as_of
         financing_id = new_id("fin")
-        decision = review_goods(
-            request=GoodsRequest(
-                id=financing_id, borrower=receipt.holder_id, bank=bank.id,
-                goods=receipt.goods_code, quantity=float(max(left, 0)), price=price.price,
-                amount=amount, currency=price.currency, as_of=day,
-            ),
-            policy=policy,
-            exposure=exposure(uow, bank.id),
-        )  # fmt: skip
-        decision = replace(decision, policy_revision=version)
+        decision, request = _review(uow, receipt, bank.id, amount, financing_id, as_of)
         financing = GoodsFinancing(
             id=financing_id, receipt_id=receipt_id, borrower_id=receipt.holder_id,
             bank_id=bank.id, requested=amount, principal=decision.principal,
-            rate_bps=decision.rate_bps, start_date=day, currency=price.currency,
-            goods_code=receipt.goods_code, quantity=max(left, 0),
-            status=(FinancingStatus.APPROVED if decision.outcome is Outcome.APPROVE
-                    else FinancingStatus.DECLINED),
-            decision=decision,
+            rate_bps=decision.rate_bps, start_date=request.as_of, currency=request.currency,
+            goods_code=receipt.goods_code, quantity=int(request.quantity),
+            status=STATUS[decision.outcome], decision=decision,
         )  # fmt: skip
         if decision.outcome is Outcome.APPROVE:
-            command = cmd.ReceiptPledge(
-                receipt_id, chain_address(bank), _positive(amount, "pledge amount")
-            )
-            op = _queue(uow, command, actor_id, receipt_id)
-            uow.receipts.add_pledge(
-                ReceiptPledge(receipt_id, PledgeAction.PLEDGED, actor_id, op.op_id, bank.id,
-                              amount)
-            )  # fmt: skip
-            financing = replace(financing, pledge_op_id=op.op_id)
-            # The holder's pledge is an offer; the bank's own transaction accepts it at the
-            # amount its review approved (the platform signs for the bank only as the bank,
-            # after the bank's robot approved). Refused, it unpledges the receipt.
-            accept = cmd.ReceiptAcceptPledge(receipt_id, decision.principal, op.op_id)
-            _queue(uow, accept, bank.id, receipt_id)
+            financing = _queue_pledge(uow, financing, bank, actor_id)
         uow.goods_financings.add(financing)
         queue_decision_anchor(uow, financing.id, decision)
         uow.commit()
     if financing.status is FinancingStatus.DECLINED:
         raise PledgeDeclinedError(receipt_id, financing)
     return financing
+
+
+def decide_goods_referral(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    financing_id: str,
+    approve: bool,
+    reason: str,
+    person: str,
+    as_of: dt.date,
+) -> GoodsFinancing:
+    """A person decides a referred warehouse-receipt pledge, with a recorded reason; the
+    decision keeps the robot's review. Approving pledges the receipt as an approval by the
+    robot does, and only if it is still free and the pledge is still within the goods' value
+    and the bank's limits as they are now (ConflictError naming what it would break)."""
+    if not reason.strip():
+        raise DomainValueError("a person's decision needs a reason")
+    with uow_factory() as uow:
+        fin = uow.goods_financings.get(financing_id)
+        if fin is None:
+            raise NotFoundError(f"financing request {financing_id} does not exist")
+        uow.settings.lock(LIMITS_LOCK + fin.bank_id)
+        uow.receipts.lock(fin.receipt_id)
+        fin = uow.goods_financings.get(financing_id) or fin  # as it is under the locks
+        if fin.status is not FinancingStatus.REFERRED or fin.decision is None:
+            raise ConflictError(
+                f"request {financing_id} is {fin.status.value}; only referred requests "
+                "are decided by a person"
+            )
+        robot = fin.decision
+        revision = robot.policy_revision
+        if approve:  # the goods' value and the bank's limits bind a person too: as they are now
+            now, _ = _review(uow, _issued(uow, fin.receipt_id), fin.bank_id, fin.requested,
+                             fin.id, as_of)  # fmt: skip
+            if now.outcome is Outcome.DECLINE:
+                raise ConflictError(
+                    "approving would break the bank's product: "
+                    + "; ".join(f"{r.code}: {r.message}" for r in now.reasons)
+                )
+            revision = now.policy_revision
+        outcome = Outcome.APPROVE if approve else Outcome.DECLINE
+        payload = {"review": robot.input_hash, "outcome": outcome.value, "person": person,
+                   "reason": reason.strip(), "day": as_of.isoformat()}  # fmt: skip
+        decision = replace(
+            robot,
+            outcome=outcome,
+            reasons=(Reason("PERSON_" + outcome.name, reason.strip()), *robot.reasons),
+            principal=fin.requested if approve else 0,
+            rate_bps=robot.rate_bps if approve else 0,
+            decided_by=f"person:{person}",
+            note=reason.strip(),
+            review=robot,
+            input_hash=hashlib.sha256(canonical_json(payload)).hexdigest(),
+            policy_revision=revision,
+        )
+        updated = replace(
+            fin, status=STATUS[outcome], decision=decision, principal=decision.principal,
+            rate_bps=decision.rate_bps, start_date=as_of,
+        )  # fmt: skip
+        if approve:
+            updated = _queue_pledge(uow, updated, get_org(uow, fin.bank_id), fin.borrower_id)
+        uow.goods_financings.update(updated)
+        queue_decision_anchor(uow, fin.id, decision)
+        uow.commit()
+    return updated
 
 
 def _live_financing(uow: UnitOfWork, receipt_id: str) -> GoodsFinancing | None:

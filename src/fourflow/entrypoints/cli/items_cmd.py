@@ -659,9 +659,11 @@ def receipt_pledge(
     amount: Annotated[str, typer.Option(help="What the holder owes the bank.")],
     as_org: AsOrg,
     currency: Annotated[str, typer.Option()] = "CNY",
+    as_of: DateOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The holder pledges a receipt to a bank (inventory financing)."""
+    """The holder pledges a receipt to a bank (inventory financing); the bank's robot decides
+    now (a referral waits for `fourflow finance decide`)."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         minor = _minor(amount, currency)
@@ -671,9 +673,13 @@ def receipt_pledge(
             bank_id=_org(p, bank),
             amount=minor,
             actor_id=_org(p, as_org),
+            as_of=business_day(p, as_of),
         )
         data = {"receipt_id": receipt_id, "financing": fin.id, "status": fin.status.value,
                 **items.money_view(minor, currency)}  # fmt: skip
+        if fin.status.value == "referred":
+            why = "; ".join(r.message for r in fin.decision.reasons) if fin.decision else ""
+            return data, f"referred to a person (goods financing {fin.id}): {why}"
         return data, f"pledged (goods financing {fin.id})"
 
     _run(act, json_out)

@@ -400,5 +400,24 @@ def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
         "due_today", "paid_on_time", "paid_late", "overdue_by_age", "defaulted",
         "margin_calls", "bypassed_route",
     }  # fmt: skip
+    code, out, err = run("route", "figures", "--json")
+    assert code == 0, err
+    assert json.loads(out)["margin_calls"]["open"] == 0
     code, _out, err = run("route", "lock", "item-none", "--as", "nobody")
     assert code == 1 and "error" in err
+
+
+def test_an_unpledged_item_unpaid_after_grace_is_left_to_the_consortium(own: Platform) -> None:
+    s = _future_item(own)  # nothing pledged; a collection-account route whose bank saw nothing
+    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id,
+                          actor_id=s.org["core"].id, kind=RouteKind.ACCOUNT)  # fmt: skip
+    s.relay()
+    grace = int(own.require_contracts().read("terms")["grace_days"])
+    _move_clock(own, s.item.maturity_date + dt.timedelta(days=grace + 1))
+    assert [o.action for o in _settle(s).outcomes] == ["unrouted", "past_grace"]
+    assert int(own.require_contracts().read("item", s.item.id)["state"]) == 1  # still active
+    figures = settlement_figures.figures(
+        uow_factory=own.uow_factory, as_of=own.require_contracts().chain_today()
+    )
+    assert figures["overdue_by_age"]["1-30"]["count"] == 1
+    assert figures["defaulted"]["count"] == 0

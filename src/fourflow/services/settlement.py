@@ -213,8 +213,9 @@ class ItemOutcome:
 
     ``action``: ``reminded``, ``collected`` (paid in full), ``partial`` (collected what the
     route held), ``short`` (nothing to collect: overdue), ``unrouted`` (no token route: overdue
-    unless its bank attests a payment), ``defaulted`` (the default rule ran), ``done`` (already
-    collected today).
+    unless its bank attests a payment), ``defaulted`` (the default rule ran: pledged holdings
+    passed to their banks), ``past_grace`` (unpaid after grace with nothing pledged: marking it
+    defaulted is left to Governance or a bank), ``done`` (already collected today).
     """
 
     item_id: str
@@ -428,8 +429,12 @@ def _default_if_due(
             return None
         holders, banks = _parties(uow, item_id)
         pledgors = [h.holder_id for h in uow.items.holdings(item_id) if h.locked]
-    # A pledgee bank enforces its pledge; with no pledge the operator marks the default.
-    actor = banks[0] if banks else operator_id
+    if not banks:
+        # The product's default rule passes pledged holdings to their banks; with nothing
+        # pledged there is nothing to enforce, and marking the item defaulted is the
+        # consortium's (Governance's) or a bank's decision (`item default`), not the job's.
+        return ItemOutcome(item_id, "past_grace", 0, outstanding)
+    actor = banks[0]  # the pledgee bank enforces its pledge
     foreclosed = mark_default(
         uow_factory=uow_factory, item_id=item_id, actor_id=actor, as_of=today,
         operator_id=operator_id, grace_days=grace_days,

@@ -194,6 +194,19 @@ def route_notices(
         console.print(f"{r['day']} {r['kind']:<12} {r['subject']} -> {r['to']}: {r['text']}")
 
 
+@route_app.command("figures")
+def route_figures(
+    as_of: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: chain today).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The regulator's settlement figures: due today, paid on time and late, overdue by age
+    band, defaulted, without a locked route, margin calls, payments that bypassed the route."""
+    with platform() as p:
+        day = dt.date.fromisoformat(as_of) if as_of else p.require_contracts().chain_today()
+        data = settlement_figures.figures(uow_factory=p.uow_factory, as_of=day)
+    _show(data, json_out)
+
+
 @margin_app.command("watch")
 def margin_watch(
     feed: Annotated[

@@ -98,6 +98,8 @@ class Settings:
         four_eyes_limit: FOURFLOW_FOUR_EYES_LIMIT, the requested amount (in the item's
             currency) above which a bank's decision needs an officer and an approver
             (default 1000000).
+        api_rate_per_minute: FOURFLOW_API_RATE_PER_MINUTE, requests per minute one API key,
+            access token or (for public routes) client address may make (default 600).
         price_feed: FOURFLOW_PRICE_FEED, the goods price feed file (CSV ``goods_code,price,
             currency,as_of``) ``fourflow margin watch`` revalues pledged receipts from.
     """
@@ -118,6 +120,7 @@ class Settings:
     api_max_body_bytes: int = 10 * 1024 * 1024
     api_cors_origins: tuple[str, ...] = ()
     four_eyes_limit: str = "1000000"
+    api_rate_per_minute: int = 600
     price_feed: Path | None = None
 
     @classmethod
@@ -150,6 +153,7 @@ class Settings:
                 if o.strip()
             ),
             four_eyes_limit=env.get("FOURFLOW_FOUR_EYES_LIMIT") or "1000000",
+            api_rate_per_minute=int(env.get("FOURFLOW_API_RATE_PER_MINUTE") or 600),
             price_feed=Path(env["FOURFLOW_PRICE_FEED"]) if env.get("FOURFLOW_PRICE_FEED") else None,
         )
 

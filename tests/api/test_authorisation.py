@@ -113,6 +113,8 @@ CASES: dict[tuple[str, str], Case] = {
         "item", {"amount": "0.01", "value_date": FUTURE, "reference": "walk"}
     ),
     ("GET", "/regulator/figures"): Case(),
+    ("GET", "/audit-trail"): Case(),
+    ("GET", "/audit-trail/verification"): Case(),
 }
 
 

@@ -5,6 +5,7 @@ disabling, problem details, body limits, CORS, security headers, OpenAPI 3.1, lo
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -292,3 +293,61 @@ def test_logs_never_carry_secrets_or_addresses() -> None:
     assert cleaned["headers"] == {"Authorization": REDACTED, "accept": "json"}
     assert "ffa_" not in cleaned["event"] and "xyz.abc" not in cleaned["event"]
     assert cleaned["path"] == "/api/v1/me"
+
+
+def test_each_caller_is_rate_limited(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, api_rate_per_minute=3)
+    with Platform(settings) as platform, TestClient(create_app(platform)) as client:
+        for _ in range(3):
+            assert client.get(f"{API}/health").status_code == 200
+        limited = _problem(client.get(f"{API}/health"), 429)
+        assert "3 requests a minute" in str(limited["detail"])
+
+
+def test_an_unreachable_chain_is_503_not_an_internal_error(home: Home) -> None:
+    clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
+    tokens = home.sign_in(clerk.user.email).json()  # type: ignore[attr-defined]
+    response = home.client.post(
+        f"{API}/documents?source=x.json",
+        content=b'{"format": "fourflow-native/1", "documents": []}',
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    _problem(response, 503)
+
+
+def test_the_audit_trail_records_changes_and_proves_tampering(home: Home) -> None:
+    operator_id = home.platform.operator_id()
+    auditor = home.user(operator_id, "auditor@operator.example.cn", UserRole.AUDITOR)
+    clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
+    home.sign_in(clerk.user.email, password="wrong password!")  # a failed attempt, recorded
+    clerk_token = home.sign_in(clerk.user.email).json()["access_token"]  # type: ignore[attr-defined]
+    clerk_auth = {"Authorization": f"Bearer {clerk_token}"}
+    assert home.client.get(f"{API}/me", headers=clerk_auth).status_code == 200  # not recorded
+    home.client.post(f"{API}/invitations", json={"email": "x@y.example.cn", "name": "X",
+                                                 "role": "clerk"}, headers=clerk_auth)  # fmt: skip
+    token = home.sign_in(auditor.user.email, totp=home.code(auditor.totp_uri)).json()  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    _problem(home.client.get(f"{API}/audit-trail", headers=clerk_auth), 403)
+
+    trail = home.client.get(f"{API}/audit-trail", headers=auth).json()
+    assert [(r["action"], r["status"]) for r in trail] == [
+        ("sign_in", 401), ("sign_in", 201), ("users.invite", 403), ("sign_in", 201),
+    ]  # fmt: skip
+    assert trail[2]["org_id"] == home.supplier_id and trail[2]["actor"] == clerk.user.id
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(trail))
+    assert "clerk@supplier" not in str(trail)  # who by id, never by e-mail
+    check = home.client.get(f"{API}/audit-trail/verification", headers=auth).json()
+    assert check["ok"] and check["records"] == 4 and check["head"] == trail[-1]["hash"]
+
+    from sqlalchemy import text
+
+    with home.platform.engine.begin() as connection:
+        connection.execute(text("UPDATE api_audit SET status = 200 WHERE seq = :s"),
+                           {"s": trail[2]["seq"]})  # fmt: skip
+    check = home.client.get(f"{API}/audit-trail/verification", headers=auth).json()
+    assert not check["ok"]
+    assert check["problems"] == [f"record {trail[2]['seq']}: its content does not match its hash"]
+    with home.platform.engine.begin() as connection:
+        connection.execute(text("DELETE FROM api_audit WHERE seq = :s"), {"s": trail[1]["seq"]})
+    check = home.client.get(f"{API}/audit-trail/verification", headers=auth).json()
+    assert any("links to" in p for p in check["problems"])

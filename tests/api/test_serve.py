@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,10 +75,28 @@ def test_serve_initialises_a_fresh_home_and_answers_on_loopback(tmp_path: Path) 
         finally:
             if server.poll() is None:
                 server.kill()
-            subprocess.run(
-                [sys.executable, "-m", "fourflow", "chain", "node", "stop"],
-                env=env, capture_output=True, timeout=120, check=False,
-            )  # fmt: skip
     logs = err.decode()
     assert '"path": "/api/v1/registrations"' in logs and '"status": 201' in logs
     assert PASSWORD not in logs and "admin@serve.example.cn" not in logs
+
+    def fourflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fourflow", *args],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+
+    try:
+        # `fourflow audit` proves the API's audit trail: registration, sign-in, 413 ...
+        audited = fourflow("audit", "--json")
+        result = json.loads(audited.stdout)
+        assert audited.returncode == 0 and result["ok"], result
+        assert result["api_audit_trail"]["records"] >= 2
+        with sqlite3.connect(tmp_path / "home" / "fourflow.db") as db:
+            db.execute("UPDATE api_audit SET client = '10.9.9.9' WHERE seq = 1")
+        tampered = fourflow("audit", "--json")
+        assert tampered.returncode == 1
+        assert json.loads(tampered.stdout)["api_audit_trail"]["problems"] == [
+            "record 1: its content does not match its hash"
+        ]
+    finally:
+        fourflow("chain", "node", "stop")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -314,3 +315,58 @@ class Principal:
     def person(self) -> str:
         """How decisions record who took them."""
         return f"{self.name} ({self.role.value})"
+
+
+#: The ``prev_hash`` of the audit trail's first record.
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One request in the API's audit trail.
+
+    Attributes:
+        seq: its place in the trail (0 before it is stored).
+        at: when it was answered (UTC).
+        org_id: the organisation the caller acted for (None: not signed in).
+        actor: the user id or API key id (never an e-mail address).
+        role: the role it acted with.
+        action: the authorisation table's action.
+        method: the HTTP method.
+        path: the path called.
+        client: the client's address.
+        status: the HTTP status answered (the outcome).
+        prev_hash: the hash of the record before it (``GENESIS`` for the first).
+        hash: SHA-256 of its fields and ``prev_hash`` (``record_hash``).
+    """
+
+    seq: int
+    at: dt.datetime
+    org_id: str | None
+    actor: str | None
+    role: str | None
+    action: str
+    method: str
+    path: str
+    client: str
+    status: int
+    prev_hash: str
+    hash: str = ""
+
+
+def record_hash(record: AuditRecord) -> str:
+    """The SHA-256 (hex) over a record's fields and its predecessor's hash, canonical JSON."""
+    fields = {
+        "at": record.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "org_id": record.org_id,
+        "actor": record.actor,
+        "role": record.role,
+        "action": record.action,
+        "method": record.method,
+        "path": record.path,
+        "client": record.client,
+        "status": record.status,
+        "prev_hash": record.prev_hash,
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

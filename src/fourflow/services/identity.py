@@ -19,6 +19,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundErro
 from fourflow.domain.errors import PermissionDeniedError as Forbidden
 from fourflow.domain.identifiers import validate_uscc
 from fourflow.domain.identity import (
+    GENESIS,
     KYC_CHECKS,
     SECRET_PREFIX,
     SELF_REGISTERING,
@@ -26,6 +27,7 @@ from fourflow.domain.identity import (
     Application,
     ApplicationStatus,
     Approval,
+    AuditRecord,
     AuthenticationError,
     Credential,
     CredentialKind,
@@ -39,6 +41,7 @@ from fourflow.domain.identity import (
     needs_second_factor,
     normalise_email,
     org_types,
+    record_hash,
     secret_digest,
 )
 from fourflow.services import onboarding
@@ -86,6 +89,12 @@ class Approvals(Protocol):
     def update(self, approval: Approval) -> None: ...
 
 
+class AuditTrail(Protocol):
+    def head(self) -> AuditRecord | None: ...
+    def append(self, record: AuditRecord) -> None: ...
+    def records(self, after: int = 0, limit: int = 1000) -> list[AuditRecord]: ...
+
+
 class IdentityStore(Protocol):
     """One transaction over the identity records."""
 
@@ -99,6 +108,8 @@ class IdentityStore(Protocol):
     def applications(self) -> Applications: ...
     @property
     def approvals(self) -> Approvals: ...
+    @property
+    def trail(self) -> AuditTrail: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -758,3 +769,85 @@ def settle(ids: Identities, *, proposal: Approval, approver: Principal, approve:
         store.approvals.update(settled)
         store.commit()
     return settled
+
+
+# ----------------------------------------------------------------------------- audit trail
+
+#: How often an append is retried when another process appended first.
+APPEND_ATTEMPTS = 50
+
+
+def record_request(
+    ids: Identities,
+    *,
+    principal: Principal | None,
+    action: str,
+    method: str,
+    path: str,
+    client: str,
+    status: int,
+) -> AuditRecord:
+    """Append a request to the audit trail, after its head (retried, bounded, when another
+    process appended first: the unique ``prev_hash`` refuses a fork)."""
+    for _ in range(APPEND_ATTEMPTS):
+        with ids.store() as store:
+            head = store.trail.head()
+            record = AuditRecord(
+                seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
+                actor=(principal.user_id or principal.credential_id) if principal else None,
+                role=principal.role.value if principal else None, action=action,
+                method=method, path=path[:2000], client=client, status=status,
+                prev_hash=head.hash if head else GENESIS,
+            )  # fmt: skip
+            record = replace(record, hash=record_hash(record))
+            try:
+                store.trail.append(record)
+                store.commit()
+            except ConflictError:
+                continue
+            return record
+    raise ConflictError(f"could not append to the audit trail in {APPEND_ATTEMPTS} attempts")
+
+
+@dataclass(frozen=True, slots=True)
+class TrailCheck:
+    """What verifying the audit trail found."""
+
+    records: int
+    head: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every record's hash and link hold."""
+        return not self.problems
+
+
+def verify_trail(ids: Identities, *, batch: int = 1000) -> TrailCheck:
+    """Recompute every record's hash and check each links to the one before it."""
+    problems: list[str] = []
+    previous = GENESIS
+    count, after = 0, 0
+    while True:
+        with ids.store() as store:
+            chunk = store.trail.records(after, batch)
+        if not chunk:
+            break
+        for record in chunk:
+            count += 1
+            if record.prev_hash != previous:
+                problems.append(
+                    f"record {record.seq}: links to {record.prev_hash[:12]}..., "
+                    f"not to the record before it ({previous[:12]}...)"
+                )
+            if record_hash(record) != record.hash:
+                problems.append(f"record {record.seq}: its content does not match its hash")
+            previous = record.hash
+        after = chunk[-1].seq
+    return TrailCheck(count, previous, tuple(problems))
+
+
+def trail_records(ids: Identities, *, after: int = 0, limit: int = 100) -> list[AuditRecord]:
+    """Records of the audit trail after ``after``, at most ``limit`` (at most 1000)."""
+    with ids.store() as store:
+        return store.trail.records(after, max(1, min(limit, 1000)))

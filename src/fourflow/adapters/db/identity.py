@@ -17,6 +17,7 @@ from fourflow.domain.identity import (
     Application,
     ApplicationStatus,
     Approval,
+    AuditRecord,
     Credential,
     CredentialKind,
     OrgType,
@@ -263,6 +264,41 @@ class SqlApprovals(_Repository):
         self._update(stmt, f"pending approval {approval.id}")
 
 
+def _audit(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        seq=row.seq, at=row.at, org_id=row.org_id, actor=row.actor, role=row.role,
+        action=row.action, method=row.method, path=row.path, client=row.client,
+        status=row.status, prev_hash=row.prev_hash, hash=row.hash,
+    )  # fmt: skip
+
+
+class SqlAuditTrail(_Repository):
+    """The API's audit trail: appended to, never changed."""
+
+    def head(self) -> AuditRecord | None:
+        """The last record."""
+        a = t.api_audit
+        row = self._row(select(a).order_by(a.c.seq.desc()).limit(1))
+        return None if row is None else _audit(row)
+
+    def append(self, record: AuditRecord) -> None:
+        """Store a record after the head; a record already following the same predecessor
+        (another process appended first) is a ConflictError."""
+        r = record
+        stmt = t.api_audit.insert().values(
+            at=r.at, org_id=r.org_id, actor=r.actor, role=r.role, action=r.action,
+            method=r.method, path=r.path, client=r.client, status=r.status,
+            prev_hash=r.prev_hash, hash=r.hash,
+        )  # fmt: skip
+        self._insert(stmt, lambda: f"the audit trail moved past {r.prev_hash[:12]}")
+
+    def records(self, after: int = 0, limit: int = 1000) -> builtins.list[AuditRecord]:
+        """Records after ``seq`` ``after``, in order, at most ``limit``."""
+        a = t.api_audit
+        stmt = select(a).where(a.c.seq > after).order_by(a.c.seq).limit(limit)
+        return [_audit(r) for r in self._rows(stmt)]
+
+
 class SqlIdentityStore:
     """One transaction over the identity repositories (``services.identity.IdentityStore``)."""
 
@@ -271,6 +307,7 @@ class SqlIdentityStore:
     attempts: SqlSignInAttempts
     applications: SqlApplications
     approvals: SqlApprovals
+    trail: SqlAuditTrail
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -287,6 +324,7 @@ class SqlIdentityStore:
         self.attempts = SqlSignInAttempts(session)
         self.applications = SqlApplications(session)
         self.approvals = SqlApprovals(session)
+        self.trail = SqlAuditTrail(session)
         return self
 
     def __exit__(

@@ -3,18 +3,22 @@ security headers, request logs."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from decimal import Decimal, InvalidOperation
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
+from fourflow.domain.identity import OrgType, Principal
 from fourflow.entrypoints.api import business_routes, identity_routes, policy, problems
-from fourflow.entrypoints.api.routing import PREFIX, ApiState
+from fourflow.entrypoints.api.routing import PREFIX, ApiState, RateLimiter
+from fourflow.services import identity
 
 log = structlog.get_logger("fourflow.api")
 
@@ -120,10 +124,59 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, with_headers)
         finally:
-            log.info(
-                "request", method=scope.get("method"), path=scope.get("path"), status=status,
-                ms=round((time.perf_counter() - start) * 1000, 1),
-            )  # fmt: skip
+            with contextlib.suppress(Exception):  # a broken log sink never breaks an answer
+                log.info(
+                    "request", method=scope.get("method"), path=scope.get("path"),
+                    status=status, ms=round((time.perf_counter() - start) * 1000, 1),
+                )  # fmt: skip
+
+
+#: Reads recorded in the audit trail: by the operator and the regulator, of others' data.
+ALL_SEEING = frozenset({OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR})
+
+
+class AuditTrail:
+    """Record every state-changing request, and every read by the operator or the regulator
+    (of other organisations' data), in the hash-chained audit trail: before the response
+    starts, so that no answered change goes unrecorded."""
+
+    def __init__(self, app: ASGIApp, api: ApiState) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def recorded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self._record(scope, int(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, recorded)
+
+    async def _record(self, scope: Scope, status: int) -> None:
+        found = scope.get("state") or {}
+        action = found.get("action")
+        if action is None or action in ("openapi", "health"):
+            return
+        principal: Principal | None = found.get("principal")
+        method = str(scope.get("method"))
+        reading = principal is not None and bool(principal.org_types & ALL_SEEING)
+        if method == "GET" and not (reading and action not in ("me", "audit.read")):
+            return
+        client = scope.get("client")
+        await run_in_threadpool(
+            identity.record_request,
+            self.api.platform.identities,
+            principal=principal,
+            action=str(action),
+            method=method,
+            path=str(scope.get("path")),
+            client=str(client[0]) if client else "unknown",
+            status=status,
+        )
 
 
 def create_app(platform: Platform) -> FastAPI:
@@ -145,7 +198,11 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
     )
     policy.ROUTES[("GET", f"{PREFIX}/openapi.json")] = "openapi"
-    app.state.fourflow = ApiState(platform=platform, four_eyes_limit=limit)
+    app.state.fourflow = ApiState(
+        platform=platform,
+        four_eyes_limit=limit,
+        limiter=RateLimiter(settings.api_rate_per_minute),
+    )
     problems.install(app)
     app.include_router(identity_routes.router, prefix=PREFIX)
     app.include_router(business_routes.router, prefix=PREFIX)
@@ -156,6 +213,7 @@ def create_app(platform: Platform) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    app.add_middleware(AuditTrail, api=app.state.fourflow)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -3,6 +3,7 @@ invitations, users and API keys."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -180,6 +181,47 @@ def _tokens(pair: identity.TokenPair, now: dt.datetime) -> TokensOut:
         refresh_token=pair.refresh.secret,
         expires_in=int((pair.access.credential.expires_at - now).total_seconds()),
         refresh_expires_in=int((pair.refresh.credential.expires_at - now).total_seconds()),
+    )
+
+
+class AuditRecordOut(BaseModel):
+    seq: int
+    at: dt.datetime
+    org_id: str | None
+    actor: str | None
+    role: str | None
+    action: str
+    method: str
+    path: str
+    client: str
+    status: int
+    prev_hash: str
+    hash: str
+
+
+class TrailCheckOut(BaseModel):
+    records: int
+    head: str
+    ok: bool
+    problems: list[str]
+
+
+@route(router, "GET", "/audit-trail", "audit.read")
+def audit_trail(request: Request, after: int = 0, limit: int = 100) -> list[AuditRecordOut]:
+    """The API's audit trail after record ``after`` (at most ``limit``, up to 1000)."""
+    ids = state(request).platform.identities
+    return [
+        AuditRecordOut(**dataclasses.asdict(r))
+        for r in identity.trail_records(ids, after=max(0, after), limit=limit)
+    ]
+
+
+@route(router, "GET", "/audit-trail/verification", "audit.read")
+def verify_audit_trail(request: Request) -> TrailCheckOut:
+    """Recompute the trail's hashes and links: how many records, the head, what is wrong."""
+    check = identity.verify_trail(state(request).platform.identities)
+    return TrailCheckOut(
+        records=check.records, head=check.head, ok=check.ok, problems=list(check.problems)
     )
 
 

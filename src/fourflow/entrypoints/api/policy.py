@@ -79,6 +79,8 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "policy.approve": {T.BANK: frozenset({R.APPROVER})},
     "payments.attest": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     "regulator.figures": {T.REGULATOR: EVERY_ROLE, T.PLATFORM_OPERATOR: OVERSIGHT},
+    # the API's own audit trail
+    "audit.read": {T.REGULATOR: OVERSIGHT, T.PLATFORM_OPERATOR: OVERSIGHT},
 }
 
 #: (HTTP method, path template) -> action; filled as routes are declared (``api.routing``).

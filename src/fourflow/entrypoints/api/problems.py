@@ -3,6 +3,7 @@ detail naming what and where, never a stack trace."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from typing import Any
 
@@ -21,6 +22,7 @@ from fourflow.domain.errors import (
     PermissionDeniedError,
 )
 from fourflow.domain.identity import AuthenticationError, ThrottledError
+from fourflow.services.ports import ChainRejectedError
 
 log = structlog.get_logger("fourflow.api")
 
@@ -39,6 +41,7 @@ TITLES = {
     422: "Invalid request",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable",
 }
 
 
@@ -69,19 +72,28 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _documented("Conflicts with the current state, or the chain refused it"),
     413: _documented("Request body too large"),
     422: _documented("Invalid request"),
-    429: _documented("Too many failed sign-ins"),
+    429: _documented("Too many requests, or too many failed sign-ins (see Retry-After)"),
     500: _documented("Internal error (an error id, nothing more)"),
+    503: _documented("The chain node or another dependency is unavailable"),
 }
 
 
 class ProblemError(Exception):
     """An error the API answers with a given status (raised by routes)."""
 
-    def __init__(self, status: int, detail: str, *, kind: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        kind: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.kind = kind
+        self.headers = headers
 
 
 def problem(
@@ -121,7 +133,11 @@ def status_of(exc: FourFlowError) -> int:
         return 409
     if isinstance(exc, DomainValueError):
         return 422
-    return 400 if not isinstance(exc, PermissionError) else 403
+    if isinstance(exc, ChainRejectedError):
+        return 409
+    if isinstance(exc, RuntimeError):  # the chain node, the key store, the rule artefacts
+        return 503
+    return 400
 
 
 def install(app: FastAPI) -> None:
@@ -129,7 +145,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ProblemError)
     async def _api(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.detail, kind=exc.kind, instance=request.url.path)
+        return problem(
+            exc.status, exc.detail, kind=exc.kind, instance=request.url.path, headers=exc.headers
+        )
 
     @app.exception_handler(FourFlowError)
     async def _domain(request: Request, exc: FourFlowError) -> JSONResponse:
@@ -158,10 +176,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         error_id = secrets.token_hex(8)
-        log.error(
-            "unexpected error", error_id=error_id, path=request.url.path,
-            error=type(exc).__name__,
-        )  # fmt: skip
+        with contextlib.suppress(Exception):  # a broken log sink must not break the answer
+            log.error(
+                "unexpected error", error_id=error_id, path=request.url.path,
+                error=type(exc).__name__,
+            )  # fmt: skip
         return problem(
             500,
             f"an internal error occurred (error id {error_id}); nothing more is disclosed",

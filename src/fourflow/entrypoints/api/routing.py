@@ -8,6 +8,8 @@ with ``caller(request)``. A route cannot be declared without an action.
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,12 +27,47 @@ PREFIX = "/api/v1"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class RateLimiter:
+    """At most ``per_minute`` requests per caller in any 60 seconds (a sliding window kept in
+    this process; several API processes each count their own)."""
+
+    WINDOW = 60.0
+    MAX_CALLERS = 100_000
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._seen: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, caller: str) -> None:
+        """Count a request; ProblemError 429 (with Retry-After) when over the limit."""
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > self.MAX_CALLERS:  # forget the idle ones
+                self._seen = {
+                    k: v for k, v in self._seen.items() if v and v[-1] > now - self.WINDOW
+                }
+            times = self._seen.setdefault(caller, deque())
+            while times and times[0] <= now - self.WINDOW:
+                times.popleft()
+            if len(times) >= self.per_minute:
+                wait = max(1, int(times[0] + self.WINDOW - now) + 1)
+                raise ProblemError(
+                    429,
+                    f"more than {self.per_minute} requests a minute; try again in {wait} s",
+                    kind="rate-limited",
+                    headers={"Retry-After": str(wait)},
+                )
+            times.append(now)
+
+
 @dataclass(slots=True)
 class ApiState:
-    """What the routes share: the platform and one lock around the chain's relay."""
+    """What the routes share: the platform, one lock around the chain's relay, the limiter."""
 
     platform: Platform
     four_eyes_limit: Decimal
+    limiter: RateLimiter
     chain_lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -56,12 +93,16 @@ def guard(action: str) -> Callable[[Request], None]:
 
     def check(request: Request) -> None:
         request.state.principal = None
+        request.state.action = action
+        api = state(request)
         if action in policy.PUBLIC:
+            api.limiter.hit("client:" + (request.client.host if request.client else "unknown"))
             return
         secret = _bearer(request)
         if secret is None:
             raise AuthenticationError("sign in: send 'Authorization: Bearer <token>' or X-API-Key")
-        who = identity.authenticate(state(request).platform.identities, secret)
+        who = identity.authenticate(api.platform.identities, secret)
+        api.limiter.hit(who.credential_id)
         request.state.principal = who
         if not policy.allowed(action, who.org_types, who.role):
             types = ", ".join(sorted(t.value for t in who.org_types))

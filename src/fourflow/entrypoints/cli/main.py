@@ -33,7 +33,7 @@ from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
 from fourflow.entrypoints.cli.risk_cmd import risk_app
 from fourflow.services import audit as audit_service
-from fourflow.services import onboarding, relay
+from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import DemoContext, run_demo
 from fourflow.services.supervision import regulator_summary
 
@@ -316,7 +316,8 @@ def relay_cmd(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def audit(json_out: JsonOpt = False) -> None:
-    """Prove the store, its documents and the chain agree; exit 1 on any finding.
+    """Prove the store, its documents and the chain agree, and the API's audit trail is
+    unbroken; exit 1 on any finding.
 
     Names every discrepancy with its record (kind and id), field, store and chain value;
     operations pending or failed and documents not yet on the chain are findings too.
@@ -327,7 +328,14 @@ def audit(json_out: JsonOpt = False) -> None:
             ledger=p.require_contracts(),
             reader_for=p.stored_reader_for,
         )
+        trail = identity.verify_trail(p.identities)
     data = report.as_dict()
+    data["api_audit_trail"] = {
+        "records": trail.records,
+        "head": trail.head,
+        "problems": list(trail.problems),
+    }
+    data["ok"] = report.ok and trail.ok
     if json_out:
         emit_json(data)
     else:
@@ -338,7 +346,9 @@ def audit(json_out: JsonOpt = False) -> None:
                 console.print(f"  {key:<18} {value}")
         for found in report.discrepancies:
             console.print(f"  [red]-[/red] {rich_escape(str(found))}")
-    if not report.ok:
+        for problem in trail.problems:
+            console.print(f"  [red]- API audit trail:[/red] {rich_escape(problem)}")
+    if not data["ok"]:
         raise typer.Exit(1)
 
 

@@ -132,7 +132,7 @@ def _check_and_restore(
 def test_the_untouched_platform_is_ok(built: Built) -> None:
     report = _audit(built.platform)
     assert report.ok, [str(d) for d in report.discrepancies]
-    assert report.items_checked == 2 and report.holdings_checked == 4
+    assert report.items_checked == 3 and report.holdings_checked == 5
     assert report.financings_checked == 2 and report.batches_checked >= 1
     assert report.documents_checked >= 16 and report.pending_ops == report.failed_ops == 0
 

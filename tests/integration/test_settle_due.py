@@ -39,7 +39,7 @@ from fourflow.services import (
     settlement,
     settlement_figures,
 )
-from fourflow.services.audit import audit
+from fourflow.services.audit import audit, names
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import ChainOp
 from tests.integration.test_lifecycle import YUAN, Story, _pass_and_pledge, _story
@@ -243,6 +243,7 @@ def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> No
         route = settlement.current_route(uow, s.item.id)
     assert route is not None and route.kind is RouteKind.TOKENS
     assert set(route.signers) == {core.id, bank.id}
+    _audit_ok(own)  # the store's route is the chain's (audit compares kind, bank, account)
 
 
 def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) -> None:
@@ -271,6 +272,7 @@ def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) 
         value_date=own.require_contracts().chain_today(), reference="CAMT053-ROUTE-1",
     )  # fmt: skip
     assert paid_in == []  # paid into the collection account: the bank attests it as usual
+    _audit_ok(own)
 
 
 def test_a_price_drop_calls_the_margin_and_an_unmet_call_sells_the_goods_bank_first(
@@ -409,9 +411,12 @@ def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_an_unpledged_item_unpaid_after_grace_is_left_to_the_consortium(own: Platform) -> None:
     s = _future_item(own)  # nothing pledged; a collection-account route whose bank saw nothing
-    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id,
-                          actor_id=s.org["core"].id, kind=RouteKind.ACCOUNT)  # fmt: skip
-    s.relay()
+    # The debtor locks it straight on the chain, outside the platform: the audit names it.
+    ledger = own.require_contracts()
+    lock = cmd.LockRoute(s.item.id, 2, "ab" * 32)
+    ledger.apply(ChainOp(f"lock-{s.item.id}", lock, s.org["core"].id))
+    report = audit(uow_factory=own.uow_factory, ledger=ledger, reader_for=own.reader_for)
+    assert names(report, "route") == {(s.item.id, "kind")}
     grace = int(own.require_contracts().read("terms")["grace_days"])
     _move_clock(own, s.item.maturity_date + dt.timedelta(days=grace + 1))
     assert [o.action for o in _settle(s).outcomes] == ["unrouted", "past_grace"]

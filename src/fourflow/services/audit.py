@@ -32,8 +32,10 @@ from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_byte
 from fourflow.domain.money import CURRENCY_NUMERIC
 from fourflow.domain.parties import Organisation
 from fourflow.domain.receipts import GoodsRelease, ReceiptPledge, WarehouseReceipt
+from fourflow.domain.settlement import RouteEvent
 from fourflow.services import commands as cmd
 from fourflow.services.common import canonical_json
+from fourflow.services.items.common import text_hash
 from fourflow.services.ports import (
     Batch,
     ChainOp,
@@ -606,6 +608,26 @@ class _Auditor:
         cmp("receipt", r.id, "pledge_bank", bank, chain_bank)
         cmp("receipt", r.id, "pledge_amount", owed, int(chain["pledge_amount"]))
 
+    def routes(self, routes: Mapping[str, RouteEvent]) -> None:
+        """Each issued item's locked repayment route (issue 20) against Repayment.route: a
+        route the store records but the chain does not hold, or one locked on the chain
+        outside the platform, is named."""
+        status = {o.op_id: o.status for o in self.store.ops}
+        for item in self.store.items:
+            route = routes.get(item.id)
+            if not self.applied(item.id, OpKind.ISSUE_ITEM):
+                continue
+            if route is not None and status.get(route.op_id) is not OpStatus.DONE:
+                continue  # its lock or change op waits for the chain (named among the ops)
+            chain = self.ledger.read("route", item.id)
+            kind = int(chain["kind"])
+            self.compare("route", item.id, "kind", route.kind.code if route else 0, kind)
+            if route is not None and route.kind.value == "account" and kind == route.kind.code:
+                self.compare("route", item.id, "bank", self.address_of(route.bank_id),
+                             _hex(chain["bank"]))  # fmt: skip
+                account = _hex(text_hash(route.account or "-"))
+                self.compare("route", item.id, "account_hash", account, _hex(chain["account_hash"]))
+
     def tokens(self) -> None:
         flows = {OpKind.TOKEN_MINT: 0, OpKind.TOKEN_BURN: 0}
         for o in self.store.ops:
@@ -648,6 +670,8 @@ def audit(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, reader_for: ReaderF
     auditor.batches()
     auditor.receipts()
     auditor.tokens()
+    with uow_factory() as uow:
+        auditor.routes(uow.settlement.routed_items())
     return AuditReport(
         items_checked=auditor.counts["items"],
         holdings_checked=auditor.counts["holdings"],

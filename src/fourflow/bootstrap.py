@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +56,8 @@ DEFAULT_HOME = Path.home() / ".fourflow"
 CONTRACTS_KEY = "chain.{chain_id}.contracts"
 #: The store-wide lock held while the platform is initialised (operator, contracts).
 INIT_LOCK = "fourflow.initialise"
+#: The store-wide lock around the API's chain work (``Platform.chain_writer``).
+CHAIN_WRITER_LOCK = "fourflow.chain-writer"
 OPERATOR_NAME = "FourFlow 平台运营方"
 OPERATOR_USCC_BASE = "91310000MA1FF0000"  # a valid structure; the check char is computed
 
@@ -457,6 +460,12 @@ class Platform:
         return ChainLedger(
             url or self.chain_url(), self.keystore, addresses, artifacts_home=self.settings.home
         )
+
+    def chain_writer(self) -> AbstractContextManager[None]:
+        """The store-wide lock the API's processes take around their chain work (queueing
+        and relaying chain operations), so that of several processes on one store one at a
+        time sends transactions."""
+        return held(self.engine, CHAIN_WRITER_LOCK, timeout_s=300.0)
 
     # ------------------------------------------------------------------ identities
 

@@ -17,7 +17,7 @@ from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identity import OrgType, Principal
 from fourflow.entrypoints.api import business_routes, identity_routes, policy, problems
-from fourflow.entrypoints.api.routing import PREFIX, ApiState, RateLimiter
+from fourflow.entrypoints.api.routing import PREFIX, ApiState, ChainGuard, RateLimiter
 from fourflow.services import identity
 
 log = structlog.get_logger("fourflow.api")
@@ -202,6 +202,7 @@ def create_app(platform: Platform) -> FastAPI:
         platform=platform,
         four_eyes_limit=limit,
         limiter=RateLimiter(settings.api_rate_per_minute),
+        chain_lock=ChainGuard(platform.chain_writer),
     )
     problems.install(app)
     app.include_router(identity_routes.router, prefix=PREFIX)

@@ -11,7 +11,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -61,6 +62,38 @@ class RateLimiter:
             times.append(now)
 
 
+class ChainGuard:
+    """One thread of one process at a time does chain work: a re-entrant lock in the process
+    and, at the outermost level, the store-wide lock shared by every API process."""
+
+    def __init__(self, store_lock: Callable[[], AbstractContextManager[None]]) -> None:
+        self._store_lock = store_lock
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._held: AbstractContextManager[None] | None = None
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        try:
+            if self._depth == 0:
+                held = self._store_lock()
+                held.__enter__()
+                self._held = held
+            self._depth += 1
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0 and self._held is not None:
+                held, self._held = self._held, None
+                held.__exit__(None, None, None)
+        finally:
+            self._lock.release()
+
+
 @dataclass(slots=True)
 class ApiState:
     """What the routes share: the platform, one lock around the chain's relay, the limiter."""
@@ -68,7 +101,7 @@ class ApiState:
     platform: Platform
     four_eyes_limit: Decimal
     limiter: RateLimiter
-    chain_lock: threading.RLock = field(default_factory=threading.RLock)
+    chain_lock: ChainGuard
 
 
 def state(request: Request) -> ApiState:

@@ -19,11 +19,14 @@ user_app = typer.Typer(help="Platform users (the operator's side).", no_args_is_
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="API processes sharing the store and the port.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /api/v1/openapi.json) on an initialised platform."""
     from fourflow.entrypoints.api.server import serve as run  # noqa: PLC0415 (uvicorn only when serving)
 
-    run(host=host, port=port)
+    run(host=host, port=port, workers=workers)
 
 
 @user_app.command("add")

@@ -1,0 +1,94 @@
+"""The main path over HTTP against `fourflow serve --workers 2` on PostgreSQL: two API
+processes on one store and one chain, every request going to either; then `fourflow audit`
+proves the store, the chain and the API's audit trail agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fourflow.adapters.chain.node import AnvilNode
+from tests.api.main_path_flow import main_path
+from tests.api.world import PASSWORD, Person, sign_in
+from tests.store.fixtures import pg_schema_url, require_postgres
+
+pytestmark = [pytest.mark.chain, pytest.mark.postgres]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg_schema_url(require_postgres()) as url:
+        yield url
+
+
+def test_two_api_processes_on_postgresql_run_the_main_path(
+    tmp_path: Path, pg_url: str, anvil: AnvilNode
+) -> None:
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(tmp_path / "home"),
+        "FOURFLOW_KEYSTORE_PASSWORD": "two-processes",
+        "FOURFLOW_DATABASE_URL": pg_url,
+        "FOURFLOW_CHAIN_URL": anvil.url,
+        "FOURFLOW_FOUR_EYES_LIMIT": "100000",
+        "FOURFLOW_NEW_USER_PASSWORD": PASSWORD,
+    }
+
+    def fourflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "fourflow", *args],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "2"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            try:
+                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API did not answer within 240 s"
+            time.sleep(0.5)
+        added = fourflow("user", "add", "--org", "operator", "--email", "admin@operator.example.cn",
+                         "--name", "Operator Admin", "--json")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        operator = Person("admin@operator.example.cn", json.loads(added.stdout)["totp_uri"])
+        with httpx.Client(base_url=base, timeout=120) as client:
+            sign_in(client, operator)  # type: ignore[arg-type]
+            main_path(client, operator, dt.datetime.now(dt.UTC).date())
+    finally:
+        server.terminate()
+        try:
+            server.communicate(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+    audited = fourflow("audit", "--json")
+    result = json.loads(audited.stdout)
+    assert audited.returncode == 0 and result["ok"], result
+    assert result["api_audit_trail"]["records"] > 20 and not result["api_audit_trail"]["problems"]

@@ -8,6 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +23,7 @@ WAREHOUSE = ("苏州港保税仓储有限公司", "91320500MA1FF0009R")
 BANK, SUPPLIER = ((m.name, m.uscc) for key in ("bank", "tier1") for m in MEMBERS if m.key == key)
 
 
-def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run) -> None:  # type: ignore[no-untyped-def]
+def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run("init", "--demo")  # members act with --as in a demo home
     assert code == 0, err
     members = [(WAREHOUSE, "warehouse"), (BANK, "bank"), (SUPPLIER, "supplier")]
@@ -81,6 +84,20 @@ def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run) -> N
     assert next(r for r in rows if r["key"] == "secured.term_end")["value"] == "2027-06-30"
     code, _, err = run("finance", "registrations", "--set", "pledgor.adress=x")
     assert code == 1 and "no registration field named pledgor.adress" in err
+
+    # audit: the active goods financing is the chain's pledge; a store that says otherwise is named
+    code, out, err = run("audit", "--json")
+    assert code == 0 and json.loads(out)["ok"], out + err
+    moved = "UPDATE goods_financings SET bank_id = (SELECT id FROM organisations WHERE uscc = ?) "
+    with closing(sqlite3.connect(tmp_path / "home" / "fourflow.db")) as db, db:
+        db.execute(moved + "WHERE id = ?", (WAREHOUSE[1], pledged["financing"]))
+    code, out, _ = run("audit", "--json")
+    found = [(d["kind"], d["id"], d["field"]) for d in json.loads(out)["discrepancies"]]
+    assert code == 1 and found == [("goods_financing", pledged["financing"], "pledge_bank")]
+    with closing(sqlite3.connect(tmp_path / "home" / "fourflow.db")) as db, db:
+        db.execute(moved + "WHERE id = ?", (bank, pledged["financing"]))
+    code, out, _ = run("audit", "--json")
+    assert code == 0, out
 
     # mandates: granted by the principal, revoked only by it (or the operator), with a reason
     code, out, err = run("mandate", "grant", "--principal", tier1, "--agent", WAREHOUSE[1],

@@ -27,7 +27,7 @@ from fourflow.domain.debt import Basis, DebtItem, Holding, ItemStatus, day_numbe
 from fourflow.domain.documents import Document
 from fourflow.domain.errors import FourFlowError
 from fourflow.domain.facts import DisputeEvent, is_disputed
-from fourflow.domain.financing import Financing, FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus, GoodsFinancing
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_root
 from fourflow.domain.money import CURRENCY_NUMERIC
 from fourflow.domain.parties import Organisation
@@ -59,7 +59,7 @@ class Discrepancy:
 
     Attributes:
         kind: the record's kind (``item``, ``holding``, ``financing``, ``document``,
-            ``batch``, ``dispute``, ``receipt``, ``operation``, ``token``).
+            ``batch``, ``dispute``, ``receipt``, ``goods_financing``, ``operation``, ``token``).
         record_id: the record's id (a fingerprint or chain key for a record the store lacks).
         field: what differs (``pledge_bank``, ``principal``, ``raw``, ``payload.total`` ...).
         store: the store's value (None: the store has no such record or value).
@@ -207,11 +207,13 @@ class _Store:
 
 @dataclass(frozen=True, slots=True)
 class ReceiptOnRecord:
-    """A warehouse receipt as the store records it: the lot, its pledges and its releases."""
+    """A warehouse receipt as the store records it: the lot, its pledges and its releases, and
+    the goods financings against it."""
 
     receipt: WarehouseReceipt
     pledge: tuple[ReceiptPledge | None, int]
     releases: list[GoodsRelease]
+    financings: tuple[GoodsFinancing, ...] = ()
 
 
 def _snapshot(uow: UnitOfWork) -> _Store:
@@ -237,6 +239,7 @@ def _snapshot(uow: UnitOfWork) -> _Store:
                     record,
                     live_pledge(uow, record.id, lambda op_id: op_id in applied),
                     uow.receipts.releases(record.id),
+                    tuple(uow.goods_financings.for_receipt(record.id)),
                 )
     return _Store(
         ops=ops,
@@ -607,6 +610,11 @@ class _Auditor:
         chain_bank = _hex(chain["pledge_bank"]) if int(chain["pledge_amount"]) else None
         cmp("receipt", r.id, "pledge_bank", bank, chain_bank)
         cmp("receipt", r.id, "pledge_amount", owed, int(chain["pledge_amount"]))
+        # an active goods financing is a pledge the chain holds for its bank (issue 15)
+        for fin in on_record.financings:
+            if fin.status is FinancingStatus.ACTIVE:
+                cmp("goods_financing", fin.id, "pledge_bank", self.address_of(fin.bank_id),
+                    chain_bank)  # fmt: skip
 
     def routes(self, routes: Mapping[str, RouteEvent]) -> None:
         """Each issued item's locked repayment route (issue 20) against Repayment.route: a

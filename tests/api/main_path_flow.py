@@ -7,12 +7,21 @@ from typing import Any
 
 import pytest
 
-from tests.api.world import API, Person, documents_by_issuer, invite, ok, register_and_admit
+from tests.api.world import (
+    API,
+    Party,
+    Person,
+    documents_by_issuer,
+    invite,
+    ok,
+    register_and_admit,
+)
 
 
-def main_path(client: Any, operator: Person, today: dt.date) -> None:
+def main_path(client: Any, operator: Person, today: dt.date) -> tuple[dict[str, Party], Person]:
     """The whole main path over HTTP with ``client`` (an in-process TestClient or an httpx
-    client of a served API), the operator's admin signed in; asserting every step."""
+    client of a served API), the operator's admin signed in; asserting every step. Returns the
+    parties and the bank's approver."""
     parties = {
         key: register_and_admit(client, operator, key)
         for key in ("core", "tier1", "tier2", "logistics", "bank", "regulator")
@@ -146,3 +155,29 @@ def main_path(client: Any, operator: Person, today: dt.date) -> None:
         "CNY": "225000.00"
     }
     assert client.get(f"{API}/regulator/figures", headers=tier1.admin.auth).status_code == 403
+    return parties, approver
+
+
+def confirmed_holding(client: Any, parties: dict[str, Party], run: str, today: dt.date) -> str:
+    """Another trade of tier 1 to the core enterprise, uploaded by its parties, verified,
+    issued and confirmed over HTTP: tier 1's holding of its item."""
+    start = today - dt.timedelta(days=110)
+    trade_ids: set[str] = set()
+    for key, raw in documents_by_issuer(run, start):
+        rows = ok(
+            client.post(f"{API}/documents?source={key}.json", content=raw,
+                        headers={**parties[key].admin.auth, "Content-Type": "application/json"}),
+            201,
+        )  # fmt: skip
+        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
+    (trade_id,) = trade_ids
+    tier1, core = parties["tier1"], parties["core"]
+    day = (start + dt.timedelta(days=8)).isoformat()
+    ok(client.post(f"{API}/trades/{trade_id}/verification", json={"as_of": day},
+                   headers=tier1.admin.auth))  # fmt: skip
+    item = ok(client.post(f"{API}/items", json={"trade_id": trade_id, "as_of": day},
+                          headers=tier1.admin.auth), 201)  # fmt: skip
+    confirmed = ok(
+        client.post(f"{API}/items/{item['item_id']}/confirmation", headers=core.admin.auth)
+    )
+    return str(confirmed["holdings"][0]["holding_id"])

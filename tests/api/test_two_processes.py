@@ -12,14 +12,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
 from fourflow.adapters.chain.node import AnvilNode
-from tests.api.main_path_flow import main_path
-from tests.api.world import PASSWORD, Person, sign_in
+from tests.api.main_path_flow import confirmed_holding, main_path
+from tests.api.world import API, PASSWORD, Party, Person, ok, sign_in
 from tests.store.fixtures import pg_schema_url, require_postgres
 
 pytestmark = [pytest.mark.chain, pytest.mark.postgres]
@@ -35,6 +36,33 @@ def _free_port() -> int:
 def pg_url() -> Iterator[str]:
     with pg_schema_url(require_postgres()) as url:
         yield url
+
+
+def _fifty_pledges_of_one_holding(
+    client: httpx.Client, parties: dict[str, Party], approver: Person, today: dt.date
+) -> None:
+    """50 requests at once to finance one holding, spread over both processes: exactly one
+    is approved and pledges it; every other one is refused (409) and changes nothing."""
+    holding = confirmed_holding(client, parties, "HTTP-C", today)
+    bank, tier1 = parties["bank"], parties["tier1"]
+    policy = {"fields": {"refer_pd": 0.9, "max_pd": 1.0}}  # the robot decides alone again
+    ok(client.put(f"{API}/policy", json=policy, headers=bank.admin.auth), 202)
+    ok(client.post(f"{API}/policy/approval", json={"agree": True}, headers=approver.auth))
+    body = {"holding_id": holding, "bank": bank.org_id, "amount": "500000.00",
+            "as_of": (today - dt.timedelta(days=90)).isoformat()}  # fmt: skip
+
+    def ask(_: int) -> httpx.Response:
+        with httpx.Client(base_url=str(client.base_url), timeout=300) as own:
+            return own.post(f"{API}/financings", json=body, headers=tier1.admin.auth)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(ask, range(50)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] + [409] * 49, [a.text[:200] for a in answers if a.status_code != 409]
+    (won,) = [a.json() for a in answers if a.status_code == 201]
+    assert won["status"] == "approved" and won["principal"] == "500000.00"
+    mine = ok(client.get(f"{API}/financings", headers=tier1.admin.auth))
+    assert [f["financing_id"] for f in mine] == [won["financing_id"]]
 
 
 def test_two_api_processes_on_postgresql_run_the_main_path(
@@ -80,7 +108,9 @@ def test_two_api_processes_on_postgresql_run_the_main_path(
         operator = Person("admin@operator.example.cn", json.loads(added.stdout)["totp_uri"])
         with httpx.Client(base_url=base, timeout=120) as client:
             sign_in(client, operator)  # type: ignore[arg-type]
-            main_path(client, operator, dt.datetime.now(dt.UTC).date())
+            today = dt.datetime.now(dt.UTC).date()
+            parties, approver = main_path(client, operator, today)
+            _fifty_pledges_of_one_holding(client, parties, approver, today)
     finally:
         server.terminate()
         try:

@@ -38,7 +38,7 @@ from tests.api.world import (
     register_and_admit,
 )
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-authorisation")]
 
 OUTSIDERS = {
     OrgType.ENTERPRISE: Role.SUPPLIER,

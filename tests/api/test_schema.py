@@ -26,7 +26,7 @@ from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import demo_uscc
 from tests.api.conftest import api_settings
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-schema")]
 
 EXAMPLES = 10
 CHECKS = [

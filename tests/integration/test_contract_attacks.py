@@ -163,6 +163,23 @@ def test_after_fourflow_demo_the_operator_alone_admits_no_bank(run) -> None:  # 
     assert run("governance", "vote", proposal, "--as", uscc["core"])[0] == 0
     code, _, err = run("governance", "execute", proposal, "--as", operator)
     assert code == 0, err
+    # Its mint cap is the council's too: until then it mints nothing.
+    code, out, err = run("token", "mint", "10", "--to", uscc["core"], "--as", newcomer)
+    assert "mint cap exceeded" in " ".join((out + err).split())
+    code, out, err = run(
+        "governance", "propose-mint-cap", newcomer, "--cap", "100000", "--as", operator, "--json"
+    )
+    assert code == 0, err
+    cap = str(json.loads(out)["proposal"])
+    for councillor in (uscc["bank"], uscc["core"]):
+        assert run("governance", "vote", cap, "--as", councillor)[0] == 0
+    assert run("governance", "execute", cap, "--as", operator)[0] == 0
+    code, out, err = run(
+        "token", "mint", "10", "--to", uscc["core"], "--reference", "STMT-NEW-1", "--as", newcomer,
+        "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["deposit"] == "STMT-NEW-1"
 
 
 def test_the_debtors_registered_account_bank_binds_its_new_items(platform: Platform) -> None:

@@ -338,6 +338,15 @@ class ChainLedger:
         args = (key32(f"admit-{member_org_id}"), address(member_address), key32(member_org_id))
         return self.propose(org_id, REGISTRY, "admit", (*args, int(roles)))
 
+    def propose_mint_cap(self, org_id: str, bank_org_id: str, bank_address: str, cap: int) -> int:
+        """A councillor proposes capping the outstanding settlement tokens the bank
+        ``bank_address`` (organisation ``bank_org_id``) may mint at ``cap`` minor units;
+        returns the proposal id."""
+        op = key32(f"mint-cap-{bank_org_id}-{int(cap)}")
+        return self.propose(
+            org_id, SETTLEMENT_TOKEN, "set_mint_cap", (op, address(bank_address), int(cap))
+        )
+
     def vote(self, org_id: str, proposal_id: int) -> None:
         """A councillor backs a proposal."""
         self._send_call(self.account(org_id), GOVERNANCE, "vote", (int(proposal_id),))

@@ -73,6 +73,31 @@ def propose_admit(org: str, as_org: AsOrg, json_out: JsonOpt = False) -> None:
     _emit({"proposal": proposal, "org": org_id}, f"proposal {proposal}: admit {org}", json_out)
 
 
+@governance_app.command("propose-mint-cap")
+def propose_mint_cap(
+    bank: str,
+    as_org: AsOrg,
+    cap: Annotated[
+        int, typer.Option(help="Outstanding tokens the bank may mint, minor units (fen).")
+    ] = onboarding.DEFAULT_MINT_CAP,
+    json_out: JsonOpt = False,
+) -> None:
+    """Propose the mint cap of a bank the council admitted (the token's owner sets it)."""
+    with platform() as p:
+        bank_id = onboarding.org_id(uow_factory=p.uow_factory, ref=bank)
+        with p.uow_factory() as uow:
+            record = uow.organisations.get(bank_id)
+        if record is None or not record.chain_address:
+            raise ConflictError(f"organisation {bank} has no chain account")
+        actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
+        proposal = p.require_contracts().propose_mint_cap(actor, bank_id, record.chain_address, cap)
+    _emit(
+        {"proposal": proposal, "bank": bank_id, "cap": cap},
+        f"proposal {proposal}: mint cap {cap} for {bank}",
+        json_out,
+    )
+
+
 @governance_app.command("vote")
 def vote(proposal: int, as_org: AsOrg, json_out: JsonOpt = False) -> None:
     """Back a proposal."""

@@ -244,6 +244,18 @@ def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> No
     assert route is not None and route.kind is RouteKind.TOKENS
     assert set(route.signers) == {core.id, bank.id}
     _audit_ok(own)  # the store's route is the chain's (audit compares kind, bank, account)
+    # A change the chain refuses (its signatures expired) changes nothing in the store.
+    settlement.change_route(
+        uow_factory=own.uow_factory, signer=ledger, item_id=s.item.id, actor_id=core.id,
+        kind=RouteKind.ACCOUNT, signer_ids=[core.id, bank.id], account=core.accounts[0],
+        bank_id=bank.id, deadline=1,
+    )  # fmt: skip
+    refused = relay.relay(uow_factory=own.uow_factory, ledger=ledger)
+    assert [reason for _op, reason in refused.failed] == ["repayment: signatures expired"]
+    with own.uow_factory() as uow:
+        kept = settlement.current_route(uow, s.item.id)
+    assert kept == route
+    _audit_ok(own)
 
 
 def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) -> None:

@@ -75,6 +75,7 @@ def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run, tmp_
     (wr,) = json.loads(out)
     fields = {f["key"]: f["value"] for f in wr["fields"]}
     assert wr["kind"] == "goods" and fields["registration.type"] == "仓单质押"
+    assert fields["registration.action"] == "初始登记"  # a live pledge: register it
     assert fields["property.receipt_number"] == receipt and fields["pledgee.uscc"] == bank
     code, out, err = run("finance", "registrations", "--kind", "goods", "--csv",
                          "--set", "secured.term_end=2027-06-30")  # fmt: skip
@@ -128,6 +129,7 @@ def test_receivable_pledges_are_registered_and_signals_listed_after_the_demo(run
     (record,) = json.loads(out)  # the demo's repaid financing; its declined one has no pledge
     fields = {f["key"]: f["value"] for f in record["fields"]}
     assert record["kind"] == "receivable" and fields["registration.type"] == "应收账款质押"
+    assert fields["registration.action"] == "注销登记"  # repaid and released: discharge it
     code, out, _ = run("finance", "list", "--kind", "receivable", "--json")
     assert [r["kind"] for r in json.loads(out)] == ["receivable", "receivable"]
 

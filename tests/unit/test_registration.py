@@ -19,8 +19,10 @@ from fourflow.domain.parties import Identifier, Role
 from fourflow.domain.receipts import WarehouseReceipt
 from fourflow.services.registration import (
     CSV_COLUMNS,
+    DISCHARGE,
     FOURFLOW,
     GOODS_PLEDGE_TYPE,
+    INITIAL,
     MEMBER,
     PLEDGE_TYPE,
     every_registration,
@@ -187,6 +189,9 @@ def test_every_financing_is_exported_receivable_and_goods(
     receivable, goods = records
     assert receivable.value("registration.type") == PLEDGE_TYPE
     assert goods.value("registration.type") == GOODS_PLEDGE_TYPE == "仓单质押"
+    # both pledges are live: an initial registration each
+    assert receivable.value("registration.action") == goods.value("registration.action")
+    assert goods.value("registration.action") == INITIAL == "初始登记"
     assert goods.receipt_id == "wr-1" and goods.item_id == "" and goods.holding_id == ""
     assert goods.value("pledgor.uscc") == b.uscc(1) and goods.value("pledgee.uscc") == b.uscc(3)
     assert goods.value("pledgee.lei") == LEI
@@ -208,9 +213,10 @@ def test_every_registration_filters_by_bank_and_kind_and_fills_both(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
     _with_goods(uow_factory, FinancingStatus.REPAID)
-    assert [r.kind.value for r in every_registration(uow_factory=uow_factory, kind="goods")] == [
-        "goods"
-    ]
+    (repaid,) = every_registration(uow_factory=uow_factory, kind="goods")
+    assert repaid.kind.value == "goods"
+    assert repaid.value("registration.action") == DISCHARGE == "注销登记"  # released: discharge
+    assert "registration.number" in repaid.to_fill  # the initial registration's, the filer's
     assert [r.financing_id for r in every_registration(uow_factory=uow_factory,
                                                         kind="receivable")] == ["fin-1"]  # fmt: skip
     assert len(every_registration(uow_factory=uow_factory, bank=b.uscc(3))) == 2

@@ -132,6 +132,25 @@ def _ours(key: str, label: str, value: object, *, required: bool = True) -> Regi
     return RegistrationField(key, label, text, FOURFLOW if text is not None else MEMBER, required)
 
 
+#: What the filer does with the record: register a live pledge; discharge one that ended.
+INITIAL, DISCHARGE = "初始登记", "注销登记"
+
+
+def _action(financing: Financing | GoodsFinancing) -> list[RegistrationField]:
+    """The filing the record is for: an initial registration of a live pledge (approved,
+    active, defaulted), or the discharge of one the bank was repaid on (its release), which
+    names the initial registration's number (the filer's to fill)."""
+    ended = financing.status is FinancingStatus.REPAID
+    action = _ours(
+        "registration.action",
+        "登记业务 / filing (初始登记: register; 注销登记: discharge, once repaid)",
+        DISCHARGE if ended else INITIAL,
+    )
+    if not ended:
+        return [action]
+    return [action, _theirs("registration.number", "登记编号 / the initial registration's number")]
+
+
 def _theirs(key: str, label: str, *, required: bool = True) -> RegistrationField:
     """A field only the member can fill."""
     return RegistrationField(key, label, None, MEMBER, required)
@@ -212,6 +231,7 @@ def _record(
     principal = Money.from_minor(financing.principal, item.currency)
     months = period_months(financing.start_date, financing.maturity_date, margin_months)
     fields = [
+        *_action(financing),
         _ours("registration.type", "登记类型 / registration type", PLEDGE_TYPE),
         _ours("registration.period_months", "登记期限(月) / registration period, months "
               "(1-360; suggested: the financing term plus a margin)", months),
@@ -335,6 +355,7 @@ def _goods_record(
     if pledge_op is not None and pledge_op.tx_hash:
         lines[-1] += f",链上质押交易{pledge_op.tx_hash}"
     fields = [
+        *_action(financing),
         _ours("registration.type", "登记类型 / registration type", GOODS_PLEDGE_TYPE),
         _ours("registration.period_months", "登记期限(月) / registration period, months "
               "(1-360; suggested: the financing term plus a margin)", months),

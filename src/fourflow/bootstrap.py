@@ -103,6 +103,8 @@ class Settings:
             (default 1000000).
         api_rate_per_minute: FOURFLOW_API_RATE_PER_MINUTE, requests per minute one API key,
             access token or (for public routes) client address may make (default 600).
+        new_user_password: FOURFLOW_NEW_USER_PASSWORD, the password ``fourflow user add``
+            gives the user it creates (unset: it is prompted for).
         price_feed: FOURFLOW_PRICE_FEED, the goods price feed file (CSV ``goods_code,price,
             currency,as_of``) ``fourflow margin watch`` revalues pledged receipts from.
     """
@@ -124,6 +126,7 @@ class Settings:
     api_cors_origins: tuple[str, ...] = ()
     four_eyes_limit: str = "1000000"
     api_rate_per_minute: int = 600
+    new_user_password: str | None = None
     price_feed: Path | None = None
 
     @classmethod
@@ -157,6 +160,7 @@ class Settings:
             ),
             four_eyes_limit=env.get("FOURFLOW_FOUR_EYES_LIMIT") or "1000000",
             api_rate_per_minute=int(env.get("FOURFLOW_API_RATE_PER_MINUTE") or 600),
+            new_user_password=env.get("FOURFLOW_NEW_USER_PASSWORD") or None,
             price_feed=Path(env["FOURFLOW_PRICE_FEED"]) if env.get("FOURFLOW_PRICE_FEED") else None,
         )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
 
+from fourflow.bootstrap import Settings
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identity import UserRole
 from fourflow.entrypoints.cli.common import JsonOpt, platform
@@ -38,8 +38,8 @@ def user_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a user directly: the first admin of an organisation onboarded with `org add`, or
-    the operator's own. The password is read from FOURFLOW_NEW_USER_PASSWORD or prompted."""
-    password = os.environ.get("FOURFLOW_NEW_USER_PASSWORD") or typer.prompt(
+    the operator's own. The password is prompted, or read from FOURFLOW_NEW_USER_PASSWORD."""
+    password = Settings.from_env().new_user_password or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )
     with platform() as p:

@@ -260,8 +260,8 @@ def run_demo(ctx: DemoContext, *, today: dt.date) -> DemoReport:
     if ctx.govern is not None:
         # The founding members are in: the operator, the bank and the core enterprise become
         # the council (2 of 3) and no single key admits, suspends or pauses from here on.
-        say("handing the registry over to the consortium council")
-        ctx.govern([ctx.operator_id, by_key["bank"].id, by_key["core"].id])
+        council = ctx.govern([ctx.operator_id, by_key["bank"].id, by_key["core"].id])
+        say(f"the consortium council governs the registry (Governance {council})")
     with ctx.uow_factory() as uow:
         orgs.update({o.id: o for o in uow.organisations.list()})
     member = {m.key: m for m in MEMBERS}

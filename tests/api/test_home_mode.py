@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from fourflow.entrypoints.cli.home_mode import MARK_FILE
@@ -43,6 +46,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
         ("ingest", "nowhere", "--as", SUPPLIER),
         ("ingest", "nowhere", "--as", "operator", "--senders", "senders.jsonl"),
         ("sign", "file.xml", "--as", SUPPLIER),
+        ("route", "lock", "item-1", "--as", SUPPLIER),
+        ("route", "change", "item-1", "--as", "operator", "--signer", SUPPLIER),
+        ("org", "account", "set", "--as", SUPPLIER, "--bank", "b", "--account", "1"),
     ],
     ids=lambda a: " ".join(a[:2]),
 )
@@ -77,3 +83,27 @@ def test_homes_are_marked_when_created_and_only_then(run, tmp_path: Path) -> Non
     code, _, err = run("item", "list", "--as", SUPPLIER)
     panel = " ".join("".join(" " if c in "│╭╮╰╯─" else c for c in err).split())
     assert code == 2 and "only demo and simulation homes allow" in panel
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """Every leaf command under a (Typer's) click group, with its path."""
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+        else:
+            yield " ".join((*path, name)), command
+
+
+def test_every_acting_option_of_the_cli_is_guarded() -> None:
+    """Every ``--as`` (and ``--signer``) option of every command goes through the home-mode
+    check, so a new command cannot act as another organisation in a platform home."""
+    root = typer.main.get_command(app)
+    acting = [
+        (path, param)
+        for path, command in _commands(root)
+        for param in command.params
+        if {"--as", "--signer"} & set(param.opts)
+    ]
+    assert len(acting) > 20
+    unguarded = [path for path, param in acting if param.callback is None]
+    assert unguarded == []

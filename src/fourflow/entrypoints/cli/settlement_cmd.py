@@ -13,9 +13,10 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from fourflow.bootstrap import Platform
+from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.settlement import RouteKind
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import margin, onboarding, settlement, settlement_figures
@@ -28,7 +29,21 @@ margin_app = typer.Typer(
     help="Pledged goods revalued from the price feed: margin calls and forced sales.",
     no_args_is_help=True,
 )
-AsOrg = Annotated[str, typer.Option("--as", help="Acting organisation (USCC or id).")]
+AsOrg = Annotated[
+    str,
+    typer.Option(
+        "--as", help="Acting organisation (USCC or id).", callback=home_mode.as_org_callback
+    ),
+]
+
+
+def _signers_callback(value: list[str]) -> list[str]:
+    """``route change --signer`` signs for each named party with its key held here: another
+    organisation's signature is made here only in demo and simulation homes."""
+    for ref in value:
+        if ref != "operator":
+            home_mode.allow_acting(Settings.from_env().home, f"--signer {ref}")
+    return value
 
 
 def register(app: typer.Typer) -> None:
@@ -116,7 +131,10 @@ def route_change(
     item_id: str,
     as_org: AsOrg,
     signer: Annotated[
-        list[str], typer.Option(help="A signing party (the debtor and every pledgee).")
+        list[str],
+        typer.Option(
+            help="A signing party (the debtor and every pledgee).", callback=_signers_callback
+        ),
     ],
     kind: Annotated[str, typer.Option(help="tokens or account.")] = "tokens",
     account: Annotated[str | None, typer.Option(help="New collection account.")] = None,

@@ -754,3 +754,43 @@ api_audit = Table(
     Column("hash", String, nullable=False, unique=True),
     **ENTITY_OPTIONS,
 )
+
+# Issue 16: per-organisation webhooks (0018): receivers, the event outbox (written with the
+# fact), and one delivery row per (endpoint, event).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("org_id", String, nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("secret", String, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    _seq(),
+    Column("event_id", String, nullable=False, unique=True),
+    Column("org_id", String, nullable=False, index=True),
+    Column("kind", String, nullable=False),
+    Column("subject_id", String, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    **ENTITY_OPTIONS,
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("endpoint_id", String, primary_key=True),
+    Column("event_id", String, primary_key=True),
+    Column("status", String, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", UtcDateTime, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_deliveries_status", "status", "next_at"),
+)

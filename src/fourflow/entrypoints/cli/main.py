@@ -25,6 +25,7 @@ from fourflow.entrypoints.cli import (
     settlement_cmd,
     simulate_cmd,
     verify_cmd,
+    worker_cmd,
 )
 from fourflow.entrypoints.cli.accounts_cmd import account_app
 from fourflow.entrypoints.cli.common import JsonOpt, configure_logging, platform, relay_now
@@ -412,6 +413,7 @@ app.add_typer(governance_app, name="governance")
 finance_cmd.register(app, risk_app)
 evidence_cmd.register(app)
 api_cmd.register(app)
+worker_cmd.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,98 @@
+"""``fourflow worker``: the relay and the scheduled jobs outside the API's requests
+(``services.worker``; docs/api.md, "The worker")."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from fourflow.entrypoints.cli.common import JsonOpt, platform
+from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.services import worker as worker_service
+
+PARENT_POLL_S = 1.0
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Set ``stop`` once the process that started this worker is gone (``serve`` killed)."""
+    while not stop.wait(PARENT_POLL_S):
+        if os.getppid() != parent_pid:
+            stop.set()
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one pass, then exit.")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.1, max=86_400.0, help="Seconds between passes.")
+    ] = worker_service.DEFAULT_INTERVAL_S,
+    max_passes: Annotated[
+        int | None,
+        typer.Option(min=1, help="Stop after this many passes (default: run until stopped)."),
+    ] = None,
+    parent_pid: Annotated[
+        int | None, typer.Option(hidden=True, help="Stop when this parent process is gone.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Relay queued chain operations and run the scheduled jobs: settle-due once per chain
+    day, the margin watch once per chain day when a price feed is configured. Runs a pass every
+    --interval seconds until SIGTERM or SIGINT (a pass under way finishes first); --once runs
+    one pass and exits 1 if a step of it failed."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
+    failed = False
+    try:
+        with platform() as p:
+            ctx = worker_service.WorkerContext(
+                uow_factory=p.uow_factory, ledger=p.require_contracts(),
+                operator_id=p.operator_id(), chain_lock=p.chain_writer,
+                price_feed=p.settings.price_feed,
+            )  # fmt: skip
+            for report in worker_service.passes(
+                ctx, interval_s=interval, stop=stop, max_passes=1 if once else max_passes
+            ):
+                failed = bool(report.errors)
+                if json_out:
+                    emit_json(report.as_dict(), line=True)
+                else:
+                    _print(report)
+    finally:
+        stop.set()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if once and failed:
+        raise typer.Exit(1)
+
+
+def _print(report: worker_service.PassReport) -> None:
+    r = report.relayed
+    line = (
+        f"pass {report.number} (chain day {report.chain_day}): relayed {r['applied']} applied, "
+        f"{r['recovered']} recovered, {len(r['failed'])} refused"
+    )
+    if report.settle_due is not None:
+        s = report.settle_due
+        line += f"; settle-due {s['day']}: {s['counts']}, collected {s['collected']}"
+    if report.margin_watch is not None:
+        line += f"; margin watch: {len(report.margin_watch['receipts'])} receipts"
+    console.print(line)
+    for op_id, reason in r["failed"]:
+        err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
+    for error in report.errors:
+        err_console.print(f"[red]error:[/red] {error}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``worker`` to ``fourflow``."""
+    app.command("worker")(worker)

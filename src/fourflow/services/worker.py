@@ -1,0 +1,185 @@
+"""The platform's worker (issues 16 and 20): the relay and the scheduled jobs, outside requests.
+
+One pass (``run_pass``):
+
+1. **relay**: apply every queued chain operation (``relay.relay``), whoever queued it (the
+   API, the CLI, ingest's batch anchors, the jobs below);
+2. **settle-due**, once per chain day: ``settlement.settle_due`` on the chain's today, then a
+   relay of what it queued; the day done is recorded in the store (``SETTLED_DAY_KEY``) so that
+   several workers, and later passes, run it once a day (the job is idempotent besides: run
+   twice on one day it pays once);
+3. **margin watch**, once per chain day and only when a goods price feed is configured: the
+   feed's prices recorded, every pledged receipt revalued, margin calls given (no buyer is
+   named here, so an unmet call stays open for the bank to sell with ``fourflow margin watch
+   --buyer``), then a relay.
+
+Every step that sends transactions runs under ``chain_lock`` (``Platform.chain_writer``: a
+PostgreSQL advisory lock, or a file lock beside SQLite), the lock the API's processes take
+around their chain work too: of any number of API processes and workers on one store, one at a
+time relays, so one relay per sender runs at a time and nonces never race. Operations are keyed
+by their id on the chain besides, so nothing is applied twice even after a crash.
+
+A step that fails (the node unreachable, a lock held too long) is reported in the pass's
+``errors`` and the next step still runs; the next pass tries again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fourflow.domain.errors import DomainValueError, FourFlowError
+from fourflow.services import margin, relay, settlement
+from fourflow.services.ports import Ledger, UnitOfWorkFactory
+
+#: The store setting naming the last chain day settle-due ran for (ISO date).
+SETTLED_DAY_KEY = "worker.settle_due.day"
+#: The store setting naming the last chain day the margin watch ran for (ISO date).
+MARGIN_DAY_KEY = "worker.margin_watch.day"
+DEFAULT_INTERVAL_S = 30.0
+
+
+@dataclass(slots=True)
+class PassReport:
+    """What one pass did (``as_dict`` for ``fourflow worker --json``)."""
+
+    number: int
+    started: dt.datetime
+    chain_day: dt.date | None = None
+    relayed: dict[str, Any] = field(
+        default_factory=lambda: {"applied": 0, "recovered": 0, "failed": []}
+    )
+    settle_due: dict[str, Any] | None = None
+    margin_watch: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add_relay(self, result: relay.RelayResult) -> None:
+        """Count a relay's applied, recovered and refused operations into the pass."""
+        self.relayed["applied"] += result.applied
+        self.relayed["recovered"] += result.recovered
+        self.relayed["failed"].extend([op_id, reason] for op_id, reason in result.failed)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return {
+            "pass": self.number,
+            "started": self.started.isoformat(),
+            "chain_day": self.chain_day.isoformat() if self.chain_day else None,
+            "relayed": self.relayed,
+            "settle_due": self.settle_due,
+            "margin_watch": self.margin_watch,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerContext:
+    """What a pass needs: the store, the chain, the operator and the lock around chain work.
+
+    ``price_feed``: the goods price feed file (``Settings.price_feed``), or None (no margin
+    watch).
+    """
+
+    uow_factory: UnitOfWorkFactory
+    ledger: Ledger
+    operator_id: str
+    chain_lock: Callable[[], AbstractContextManager[None]]
+    price_feed: Path | None = None
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def _relay(ctx: WorkerContext, report: PassReport) -> None:
+    with ctx.chain_lock():
+        report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+
+
+def _done_for(ctx: WorkerContext, key: str) -> str | None:
+    with ctx.uow_factory() as uow:
+        return uow.settings.get(key)
+
+
+def _mark_done(ctx: WorkerContext, key: str, day: dt.date) -> None:
+    with ctx.uow_factory() as uow:
+        uow.settings.put(key, day.isoformat())
+        uow.commit()
+
+
+def _settle(ctx: WorkerContext, report: PassReport, day: dt.date) -> None:
+    with ctx.chain_lock():
+        if _done_for(ctx, SETTLED_DAY_KEY) == day.isoformat():  # read again under the lock
+            return
+        done = settlement.settle_due(
+            uow_factory=ctx.uow_factory, ledger=ctx.ledger, operator_id=ctx.operator_id
+        )
+        report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+        _mark_done(ctx, SETTLED_DAY_KEY, done.day)
+    report.settle_due = done.as_dict()
+
+
+def _margin(ctx: WorkerContext, report: PassReport, day: dt.date, feed: Path) -> None:
+    with ctx.chain_lock():
+        if _done_for(ctx, MARGIN_DAY_KEY) == day.isoformat():
+            return
+        margin.load_price_feed(uow_factory=ctx.uow_factory, path=feed)
+        watched = margin.margin_watch(uow_factory=ctx.uow_factory, ledger=ctx.ledger)
+        report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+        _mark_done(ctx, MARGIN_DAY_KEY, watched.day)
+    report.margin_watch = watched.as_dict()
+
+
+def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
+    """One pass: relay, settle-due once per chain day, margin watch once per chain day."""
+    report = PassReport(number, ctx.now())
+    started = time.monotonic()
+    steps: list[tuple[str, Callable[[], None]]] = [("relay", lambda: _relay(ctx, report))]
+    try:
+        report.chain_day = ctx.ledger.chain_today()
+    except (FourFlowError, OSError) as exc:
+        report.errors.append(f"chain: {exc}")
+    day = report.chain_day
+    if day is not None:
+        if _done_for(ctx, SETTLED_DAY_KEY) != day.isoformat():
+            steps.append(("settle-due", lambda: _settle(ctx, report, day)))
+        feed = ctx.price_feed
+        if feed is not None and _done_for(ctx, MARGIN_DAY_KEY) != day.isoformat():
+            steps.append(("margin watch", lambda: _margin(ctx, report, day, feed)))
+    for name, step in steps:
+        try:
+            step()
+        except (FourFlowError, OSError) as exc:
+            report.errors.append(f"{name}: {exc}")
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def passes(
+    ctx: WorkerContext,
+    *,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    stop: threading.Event,
+    max_passes: int | None = None,
+) -> Iterator[PassReport]:
+    """Run passes every ``interval_s`` seconds until ``stop`` is set (or ``max_passes`` ran).
+
+    Waiting between passes is on ``stop``, so a stop request ends the wait at once; a pass
+    under way finishes first.
+    """
+    if interval_s <= 0:
+        raise DomainValueError("the worker's interval must be positive")
+    if max_passes is not None and max_passes < 1:
+        raise DomainValueError("the worker's number of passes must be at least 1")
+    number = 0
+    while not stop.is_set() and (max_passes is None or number < max_passes):
+        number += 1
+        yield run_pass(ctx, number)
+        if max_passes is not None and number >= max_passes:
+            return
+        stop.wait(interval_s)

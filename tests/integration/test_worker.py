@@ -1,0 +1,200 @@
+"""`fourflow worker` (issues 16 and 20): the relay and the scheduled jobs outside requests.
+
+* on SQLite with the managed local node, an operation a service queued is applied by
+  `worker --once`, and settle-due runs in that pass once for the chain's day;
+* an item due on a locked token route is collected by a worker pass on its maturity day; a
+  second pass that day pays nothing, and a pass on the next chain day runs the job again and
+  still pays nothing more;
+* two workers (separate processes) on one PostgreSQL store run at the same time: every queued
+  operation is applied exactly once (no op recovered as applied by the other, none refused),
+  and settle-due runs in one of them only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.parties import Role
+from fourflow.entrypoints.cli.main import app
+from fourflow.services import onboarding
+from fourflow.services import worker as worker_service
+from fourflow.services.demo import demo_uscc
+from fourflow.services.ports import OpStatus
+from tests.integration.test_lifecycle import YUAN, _pass_and_pledge
+from tests.integration.test_settle_due import (
+    _balances,
+    _future_item,
+    _lock_tokens,
+    _move_clock,
+    own,  # noqa: F401  (fixture: a platform on its own node, SQLite)
+)
+from tests.store.fixtures import pg_schema_url, require_postgres
+
+pytestmark = pytest.mark.chain
+
+WORKER_TIMEOUT_S = 300
+
+
+def _worker_once(p: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """`fourflow worker --once --json` on ``p``'s home and store; its pass report."""
+    monkeypatch.delenv("FOURFLOW_CHAIN_URL", raising=False)
+    monkeypatch.setenv("FOURFLOW_HOME", str(p.settings.home))
+    monkeypatch.setenv("FOURFLOW_DATABASE_URL", p.settings.database_url)
+    monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", str(p.settings.keystore_password))
+    result = CliRunner().invoke(app, ["worker", "--once", "--json"])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    (line,) = result.stdout.strip().splitlines()
+    report: dict[str, object] = json.loads(line)
+    assert report["errors"] == []
+    return report
+
+
+def _onboard(p: Platform, count: int, tag: str) -> list[str]:
+    """Onboard ``count`` banks (each queues its admission and its mint cap): their ids."""
+    return [
+        onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name=f"Worker test bank {tag}{i}",
+            uscc=demo_uscc("310000", f"MA{tag}{i:03d}"), roles=[Role.BANK],
+        ).id
+        for i in range(count)
+    ]  # fmt: skip
+
+
+def test_worker_once_applies_what_a_service_queued_and_settles_once_a_day(
+    own: Platform,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (bank_id,) = _onboard(own, 1, "WK1A")
+    with own.uow_factory() as uow:
+        queued = uow.outbox.for_subject(bank_id)
+    assert len(queued) == 2 and all(op.status is OpStatus.PENDING for op in queued)
+
+    first = _worker_once(own, monkeypatch)
+    assert first["relayed"] == {"applied": 2, "recovered": 0, "failed": []}
+    today = own.require_contracts().chain_today()
+    assert first["chain_day"] == today.isoformat()
+    settled = first["settle_due"]
+    assert isinstance(settled, dict) and settled["day"] == today.isoformat()
+    ledger = own.require_contracts()
+    with own.uow_factory() as uow:
+        applied = uow.outbox.for_subject(bank_id)
+        assert uow.settings.get(worker_service.SETTLED_DAY_KEY) == today.isoformat()
+    assert all(op.status is OpStatus.DONE and op.tx_hash for op in applied)
+    assert all(ledger.is_applied(op) for op in applied)
+
+    second = _worker_once(own, monkeypatch)
+    assert second["relayed"] == {"applied": 0, "recovered": 0, "failed": []}
+    assert second["settle_due"] is None  # once per chain day
+    assert second["margin_watch"] is None  # no price feed configured
+
+
+def test_a_worker_pass_settles_a_due_item_and_a_second_pass_pays_nothing(
+    own: Platform,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    s = _future_item(own)
+    _pass_and_pledge(s)
+    _lock_tokens(s, 1_000_000 * YUAN)
+    _move_clock(own, s.item.maturity_date)
+    before = _balances(s)
+
+    report = _worker_once(own, monkeypatch)
+    settled = report["settle_due"]
+    assert isinstance(settled, dict)
+    assert settled["day"] == s.item.maturity_date.isoformat()
+    assert settled["counts"] == {"collected": 1}
+    assert settled["collected"] == 1_000_000 * YUAN
+    relayed = report["relayed"]
+    assert isinstance(relayed, dict) and relayed["applied"] >= 1 and relayed["failed"] == []
+    after = _balances(s)
+    assert after["core"] - before["core"] == -1_000_000 * YUAN
+    assert after["bank"] - before["bank"] > 270_000 * YUAN  # the pledgee first
+    assert int(own.require_contracts().read("item", s.item.id)["state"]) == 2  # settled
+
+    again = _worker_once(own, monkeypatch)
+    assert again["settle_due"] is None
+    assert again["relayed"] == {"applied": 0, "recovered": 0, "failed": []}
+    assert _balances(s) == after
+
+    # The next chain day the job runs again (it is idempotent): the settled item pays nothing.
+    _move_clock(own, s.item.maturity_date + dt.timedelta(days=1))
+    next_day = _worker_once(own, monkeypatch)
+    settled_again = next_day["settle_due"]
+    assert isinstance(settled_again, dict) and settled_again["collected"] == 0
+    assert _balances(s) == after
+    with own.uow_factory() as uow:
+        assert len(uow.repayments.for_item(s.item.id)) == 1
+
+
+@pytest.fixture
+def pg_platform(tmp_path: Path, anvil: AnvilNode) -> Iterator[Platform]:
+    """An initialised platform on PostgreSQL (a schema of its own) and this worker's node."""
+    with pg_schema_url(require_postgres()) as url:
+        settings = Settings(
+            home=tmp_path / "home", database_url=url, chain_url=anvil.url,
+            keystore_password="worker-test",
+        )  # fmt: skip
+        with Platform(settings) as opened:
+            opened.initialise()
+            yield opened
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_apply_every_op_once(pg_platform: Platform) -> None:
+    p = pg_platform
+    tag = uuid.uuid4().hex[:4].upper()
+    banks = _onboard(p, 6, tag)
+    with p.uow_factory() as uow:
+        queued = [op for op in uow.outbox.list() if op.subject_id in banks]
+        operator_id = p.operator_id()
+    assert len(queued) == 12 and all(op.status is OpStatus.PENDING for op in queued)
+    assert {op.sender_org_id for op in queued} == {operator_id}
+
+    env = {
+        **os.environ,
+        "FOURFLOW_HOME": str(p.settings.home),
+        "FOURFLOW_DATABASE_URL": p.settings.database_url,
+        "FOURFLOW_CHAIN_URL": str(p.settings.chain_url),
+        "FOURFLOW_KEYSTORE_PASSWORD": "worker-test",
+    }
+    command = [sys.executable, "-m", "fourflow", "worker", "--once", "--json"]
+    workers = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    reports = []
+    for w in workers:
+        try:
+            out, err = w.communicate(timeout=WORKER_TIMEOUT_S)
+        finally:
+            if w.poll() is None:
+                w.kill()
+                w.wait(timeout=30)
+        assert w.returncode == 0, err.decode()
+        (line,) = out.decode().strip().splitlines()
+        reports.append(json.loads(line))
+
+    assert all(r["errors"] == [] for r in reports)
+    assert sum(r["relayed"]["applied"] for r in reports) == 12
+    assert all(r["relayed"]["recovered"] == 0 and r["relayed"]["failed"] == [] for r in reports)
+    # settle-due ran for the chain's day in exactly one of the two.
+    assert sum(r["settle_due"] is not None for r in reports) == 1
+    ledger = p.require_contracts()
+    with p.uow_factory() as uow:
+        done = [uow.outbox.get(op.op_id) for op in queued]
+    assert all(op is not None and op.status is OpStatus.DONE for op in done)
+    hashes = [op.tx_hash for op in done if op is not None]
+    assert len(set(hashes)) == 12  # one transaction each
+    assert all(ledger.is_applied(op) for op in done if op is not None)

@@ -7,7 +7,9 @@
   still pays nothing more;
 * two workers (separate processes) on one PostgreSQL store run at the same time: every queued
   operation is applied exactly once (no op recovered as applied by the other, none refused),
-  and settle-due runs in one of them only.
+  and settle-due runs in one of them only;
+* `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
+  with itself; `--no-worker` starts none.
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -198,3 +204,93 @@ def test_two_workers_on_postgresql_apply_every_op_once(pg_platform: Platform) ->
     hashes = [op.tx_hash for op in done if op is not None]
     assert len(set(hashes)) == 12  # one transaction each
     assert all(ledger.is_applied(op) for op in done if op is not None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes whose parent is ``pid`` (Linux /proc)."""
+    found: list[tuple[int, str]] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append((int(entry.name), cmdline))
+    return found
+
+
+def _serve(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+         *extra],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while True:
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the API did not answer within 240 s"
+        time.sleep(0.5)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.communicate(timeout=120)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+
+
+def _setting(db: Path, key: str) -> str | None:
+    with sqlite3.connect(db) as connection:
+        row = connection.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def test_serve_runs_a_worker_beside_the_api_unless_told_not_to(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(tmp_path / "home"),
+        "FOURFLOW_KEYSTORE_PASSWORD": "serve-worker-test",
+    }
+    db = tmp_path / "home" / "fourflow.db"
+    try:
+        server = _serve(env, _free_port(), "--worker-interval", "0.5")
+        try:
+            workers = [c for c in _children(server.pid) if " worker " in c[1]]
+            assert len(workers) == 1, _children(server.pid)
+            worker_pid = workers[0][0]
+            deadline = time.monotonic() + 120
+            while _setting(db, worker_service.SETTLED_DAY_KEY) is None:  # its first pass
+                assert time.monotonic() < deadline, "the worker ran no pass within 120 s"
+                time.sleep(0.2)
+        finally:
+            _stop(server)
+        assert not Path(f"/proc/{worker_pid}").exists()  # stopped with the API
+
+        quiet = _serve(env, _free_port(), "--no-worker")
+        try:
+            assert not [c for c in _children(quiet.pid) if " worker " in c[1]]
+        finally:
+            _stop(quiet)
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "fourflow", "chain", "node", "stop"],
+            env=env, capture_output=True, timeout=120, check=False,
+        )  # fmt: skip

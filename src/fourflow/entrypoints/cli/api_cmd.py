@@ -22,11 +22,18 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="API processes sharing the store and the port.")
     ] = 1,
+    worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="Run `fourflow worker` beside the API.")
+    ] = True,
+    worker_interval: Annotated[
+        float, typer.Option(min=0.1, max=86_400.0, help="Seconds between the worker's passes.")
+    ] = 30.0,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /api/v1/openapi.json) on an initialised platform."""
+    """Serve the HTTP API (OpenAPI at /api/v1/openapi.json) on an initialised platform, with
+    the worker (relay, settle-due, margin watch) beside it unless --no-worker."""
     from fourflow.entrypoints.api.server import serve as run  # noqa: PLC0415 (uvicorn only when serving)
 
-    run(host=host, port=port, workers=workers)
+    run(host=host, port=port, workers=workers, worker=worker, worker_interval_s=worker_interval)
 
 
 @user_app.command("add")

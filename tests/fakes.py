@@ -964,6 +964,22 @@ class FakeGoodsFinancings(_Repo):
         return list(self._s.goods_financings.values())
 
 
+class FakeNotifications:
+    """The event outbox (``ports.Notifications``): events kept on the unit of work."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, dict[str, Any]] = {}
+
+    def add(
+        self, *, event_id: str, org_id: str, kind: str, subject_id: str | None,
+        data: dict[str, Any],
+    ) -> bool:  # fmt: skip
+        if event_id in self.added:
+            return False
+        self.added[event_id] = {"org_id": org_id, "kind": kind, "subject_id": subject_id}
+        return True
+
+
 class FakeUnitOfWork:
     """One "transaction" over a private copy of the store (``ports.UnitOfWork``)."""
 
@@ -984,6 +1000,7 @@ class FakeUnitOfWork:
     cancel_approvals: FakeCancelApprovals
     default_marks: FakeDefaultMarks
     settlement: FakeSettlementRecords
+    notifications: FakeNotifications
     receipts: FakeWarehouseReceipts
     prices: FakeGoodsPrices
     policies: FakeProductPolicies
@@ -1028,6 +1045,7 @@ class FakeUnitOfWork:
         self.cancel_approvals = FakeCancelApprovals(self)
         self.default_marks = FakeDefaultMarks(self)
         self.settlement = FakeSettlementRecords(self)
+        self.notifications = FakeNotifications()
         self.receipts = FakeWarehouseReceipts(self)
         self.prices = FakeGoodsPrices(self)
         self.policies = FakeProductPolicies(self)

@@ -33,12 +33,14 @@ from fourflow.adapters.db.identity import SqlIdentityStoreFactory
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
+from fourflow.adapters.db.webhooks import SqlWebhookStore
 from fourflow.adapters.documents import standards
 from fourflow.adapters.documents.business_rules import InvoiceRules, RuleEngine
 from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.adapters.documents.validation import DocumentValidation, validate_document
 from fourflow.adapters.documents.writers.output import DirectorySink
+from fourflow.adapters.webhook_http import UrllibPoster
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.parties import Organisation, Role
@@ -48,6 +50,7 @@ from fourflow.services import onboarding
 from fourflow.services.identity import Identities, IdentityPolicy
 from fourflow.services.ports import Clock, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader, SignatureVerifier
+from fourflow.services.webhooks import DeliveryResult, deliver_webhooks
 from fourflow.simulation.generator import Simulation, SimulationParams
 
 log = structlog.get_logger("fourflow.bootstrap")
@@ -107,6 +110,14 @@ class Settings:
             gives the user it creates (unset: it is prompted for).
         price_feed: FOURFLOW_PRICE_FEED, the goods price feed file (CSV ``goods_code,price,
             currency,as_of``) ``fourflow margin watch`` revalues pledged receipts from.
+        webhook_timeout_seconds: FOURFLOW_WEBHOOK_TIMEOUT_SECONDS, how long one webhook POST
+            may take (default 5).
+        webhook_max_attempts: FOURFLOW_WEBHOOK_MAX_ATTEMPTS, attempts before a delivery is
+            dead-lettered (default 6).
+        webhook_backoff_seconds: FOURFLOW_WEBHOOK_BACKOFF_SECONDS, the first retry's wait,
+            doubled at each further attempt (default 2).
+        events_stream_seconds: FOURFLOW_EVENTS_STREAM_SECONDS, how long one server-sent event
+            stream stays open (default 300; the browser reconnects with Last-Event-ID).
     """
 
     home: Path
@@ -128,6 +139,10 @@ class Settings:
     api_rate_per_minute: int = 600
     new_user_password: str | None = None
     price_feed: Path | None = None
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 6
+    webhook_backoff_seconds: float = 2.0
+    events_stream_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -162,6 +177,10 @@ class Settings:
             api_rate_per_minute=int(env.get("FOURFLOW_API_RATE_PER_MINUTE") or 600),
             new_user_password=env.get("FOURFLOW_NEW_USER_PASSWORD") or None,
             price_feed=Path(env["FOURFLOW_PRICE_FEED"]) if env.get("FOURFLOW_PRICE_FEED") else None,
+            webhook_timeout_seconds=float(env.get("FOURFLOW_WEBHOOK_TIMEOUT_SECONDS") or 5),
+            webhook_max_attempts=int(env.get("FOURFLOW_WEBHOOK_MAX_ATTEMPTS") or 6),
+            webhook_backoff_seconds=float(env.get("FOURFLOW_WEBHOOK_BACKOFF_SECONDS") or 2),
+            events_stream_seconds=float(env.get("FOURFLOW_EVENTS_STREAM_SECONDS") or 300),
         )
 
     def password(self) -> str:
@@ -489,6 +508,21 @@ class Platform:
                 ),
             )
         return self._identities
+
+    @property
+    def webhooks(self) -> SqlWebhookStore:
+        """Webhook endpoints, the event outbox and deliveries (issue 16)."""
+        return SqlWebhookStore(self.engine)
+
+    def deliver_webhooks(self, *, limit: int = 200) -> DeliveryResult:
+        """One bounded webhook delivery pass with this platform's settings (for the worker
+        and ``fourflow webhooks deliver --once``)."""
+        s = self.settings
+        return deliver_webhooks(
+            self.webhooks, UrllibPoster(), now=lambda: dt.datetime.now(dt.UTC),
+            max_attempts=s.webhook_max_attempts, backoff_seconds=s.webhook_backoff_seconds,
+            timeout_seconds=s.webhook_timeout_seconds, limit=limit,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ lifetime
 

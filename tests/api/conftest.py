@@ -26,6 +26,7 @@ def api_settings(home: Path, database_url: str, chain_url: str) -> Settings:
         chain_url=chain_url,
         keystore_password="api-test-password",
         four_eyes_limit=FOUR_EYES_LIMIT,
+        events_stream_seconds=0.2,  # an event stream opened without ?seconds= ends soon
     )
 
 

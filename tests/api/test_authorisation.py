@@ -115,6 +115,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/regulator/figures"): Case(),
     ("GET", "/audit-trail"): Case(),
     ("GET", "/audit-trail/verification"): Case(),
+    ("POST", "/webhooks"): Case(body={"url": "http://127.0.0.1:9/walk", "kinds": ["item.issued"]}),
+    ("GET", "/webhooks"): Case(),
+    ("GET", "/webhooks/dead-letters"): Case(),
+    ("DELETE", "/webhooks/{webhook_id}"): Case(),
+    ("GET", "/events/stream"): Case(),  # ends after the settings' events_stream_seconds
 }
 
 

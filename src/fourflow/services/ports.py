@@ -584,6 +584,18 @@ class CancelApprovals(Protocol):
         ...
 
 
+class Notifications(Protocol):
+    """The event outbox of webhooks and the event stream (issue 16): written in the
+    transaction that records the fact."""
+
+    def add(
+        self, *, event_id: str, org_id: str, kind: str, subject_id: str | None,
+        data: dict[str, Any],
+    ) -> bool:  # fmt: skip
+        """Record an event for ``org_id`` once per ``event_id``; False when it was already."""
+        ...
+
+
 class SettlementRecords(Protocol):
     """Locked repayment routes and the settlement notices given (issue 20)."""
 
@@ -785,6 +797,8 @@ class UnitOfWork(Protocol):
     def default_marks(self) -> DefaultMarks: ...
     @property
     def settlement(self) -> SettlementRecords: ...
+    @property
+    def notifications(self) -> Notifications: ...
     @property
     def receipts(self) -> WarehouseReceipts: ...
     @property

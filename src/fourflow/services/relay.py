@@ -20,7 +20,7 @@ from typing import assert_never
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.services import commands as cmd
-from fourflow.services import receipts
+from fourflow.services import receipts, webhooks
 from fourflow.services.accounts import forget_account
 from fourflow.services.ports import (
     ChainOp,
@@ -97,6 +97,7 @@ def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) 
             )
         )
         _on_applied(uow, op, receipt)
+        webhooks.on_applied(uow, op)  # its events, with the fact
         uow.commit()
 
 

@@ -37,6 +37,7 @@ from fourflow.adapters.db.repositories import (
     SqlWarehouseReceipts,
 )
 from fourflow.adapters.db.settlement import SqlSettlementRecords
+from fourflow.adapters.db.webhooks import SqlNotifications
 from fourflow.services.undo import UndoJournal
 
 
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
     cancel_approvals: SqlCancelApprovals
     default_marks: SqlDefaultMarks
     settlement: SqlSettlementRecords
+    notifications: SqlNotifications
     receipts: SqlWarehouseReceipts
     prices: SqlGoodsPrices
     policies: SqlProductPolicies
@@ -102,6 +104,7 @@ class SqlUnitOfWork:
         self.cancel_approvals = SqlCancelApprovals(session)
         self.default_marks = SqlDefaultMarks(session)
         self.settlement = SqlSettlementRecords(session)
+        self.notifications = SqlNotifications(session)
         self.receipts = SqlWarehouseReceipts(session)
         self.prices = SqlGoodsPrices(session)
         self.policies = SqlProductPolicies(session)

@@ -16,7 +16,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identity import OrgType, Principal
-from fourflow.entrypoints.api import business_routes, identity_routes, policy, problems
+from fourflow.entrypoints.api import (
+    business_routes,
+    identity_routes,
+    policy,
+    problems,
+    webhook_routes,
+)
 from fourflow.entrypoints.api.routing import PREFIX, ApiState, ChainGuard, RateLimiter
 from fourflow.services import identity
 
@@ -207,6 +213,7 @@ def create_app(platform: Platform) -> FastAPI:
     problems.install(app)
     app.include_router(identity_routes.router, prefix=PREFIX)
     app.include_router(business_routes.router, prefix=PREFIX)
+    app.include_router(webhook_routes.router, prefix=PREFIX)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

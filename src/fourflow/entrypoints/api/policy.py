@@ -79,6 +79,9 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "policy.approve": {T.BANK: frozenset({R.APPROVER})},
     "payments.attest": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     "regulator.figures": {T.REGULATOR: EVERY_ROLE, T.PLATFORM_OPERATOR: OVERSIGHT},
+    # notifications: each organisation's admin manages its webhooks; its people read its events
+    "webhooks.manage": _each(OrgType, ADMIN),
+    "events.stream": _each(OrgType, EVERY_ROLE),
     # the API's own audit trail
     "audit.read": {T.REGULATOR: OVERSIGHT, T.PLATFORM_OPERATOR: OVERSIGHT},
 }

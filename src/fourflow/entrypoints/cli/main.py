@@ -25,6 +25,7 @@ from fourflow.entrypoints.cli import (
     settlement_cmd,
     simulate_cmd,
     verify_cmd,
+    webhooks_cmd,
     worker_cmd,
 )
 from fourflow.entrypoints.cli.accounts_cmd import account_app
@@ -414,6 +415,7 @@ finance_cmd.register(app, risk_app)
 evidence_cmd.register(app)
 api_cmd.register(app)
 worker_cmd.register(app)
+webhooks_cmd.register(app)
 
 
 def main() -> None:

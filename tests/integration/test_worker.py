@@ -8,6 +8,7 @@
 * two workers (separate processes) on one PostgreSQL store run at the same time: every queued
   operation is applied exactly once (no op recovered as applied by the other, none refused),
   and settle-due runs in one of them only;
+* a looping worker relays what is queued while it runs and stops cleanly on SIGTERM;
 * `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
   with itself; `--no-worker` starts none.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -294,3 +296,41 @@ def test_serve_runs_a_worker_beside_the_api_unless_told_not_to(tmp_path: Path) -
             [sys.executable, "-m", "fourflow", "chain", "node", "stop"],
             env=env, capture_output=True, timeout=120, check=False,
         )  # fmt: skip
+
+
+def test_a_looping_worker_stops_cleanly_on_sigterm(
+    own: Platform,  # noqa: F811
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(own.settings.home),
+        "FOURFLOW_DATABASE_URL": own.settings.database_url,
+        "FOURFLOW_KEYSTORE_PASSWORD": str(own.settings.keystore_password),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "worker", "--interval", "0.2", "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert worker.stdout is not None
+        first = json.loads(worker.stdout.readline())  # blocks until its first pass is out
+        assert first["pass"] == 1 and first["errors"] == []
+        (bank_id,) = _onboard(own, 1, "WK9T")  # queued while the worker loops
+        deadline = time.monotonic() + 120
+        applied = 0
+        while applied < 2:
+            assert time.monotonic() < deadline, "the looping worker relayed nothing in 120 s"
+            line = worker.stdout.readline()
+            assert line, worker.stderr.read().decode() if worker.stderr else ""
+            applied += json.loads(line)["relayed"]["applied"]
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=120)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(timeout=30)
+    assert worker.returncode == 0, err.decode()
+    with own.uow_factory() as uow:
+        assert all(op.status is OpStatus.DONE for op in uow.outbox.for_subject(bank_id))
+    for line in out.decode().splitlines():  # the pass under way when stopped finished whole
+        assert json.loads(line)["errors"] == []

@@ -43,7 +43,8 @@ def platform() -> Iterator[Platform]:
 
 
 def relay_now(p: Platform) -> None:
-    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    with p.chain_writer():  # one relay at a time beside the API and `fourflow worker`
+        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
     for op_id, reason in result.failed:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
 

@@ -76,7 +76,8 @@ def _org(p: Platform, ref: str) -> str:
 
 def _relay(p: Platform) -> list[tuple[str, str]]:
     """Relay queued chain ops; report refusals on stderr."""
-    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    with p.chain_writer():  # one relay at a time beside the API and `fourflow worker`
+        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
     for op_id, reason in result.failed:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
     return list(result.failed)

@@ -307,7 +307,7 @@ def node_stop() -> None:
 @app.command("relay")
 def relay_cmd(json_out: JsonOpt = False) -> None:
     """Apply queued chain operations (normally done by every command that queues them)."""
-    with platform() as p:
+    with platform() as p, p.chain_writer():  # one relay at a time beside API and worker
         result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
     data = {"applied": result.applied, "recovered": result.recovered, "failed": list(result.failed)}
     if json_out:

@@ -332,5 +332,5 @@ def test_a_looping_worker_stops_cleanly_on_sigterm(
     assert worker.returncode == 0, err.decode()
     with own.uow_factory() as uow:
         assert all(op.status is OpStatus.DONE for op in uow.outbox.for_subject(bank_id))
-    for line in out.decode().splitlines():  # the pass under way when stopped finished whole
-        assert json.loads(line)["errors"] == []
+    for text in out.decode().splitlines():  # the pass under way when stopped finished whole
+        assert json.loads(text)["errors"] == []

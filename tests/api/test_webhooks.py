@@ -18,7 +18,14 @@ from fastapi.testclient import TestClient
 from fourflow.adapters.webhook_http import UrllibPoster
 from fourflow.bootstrap import Platform
 from fourflow.services import webhooks
-from tests.api.world import API, Party, ok, operator_admin, register_and_admit
+from tests.api.world import (
+    API,
+    Party,
+    documents_by_issuer,
+    ok,
+    operator_admin,
+    register_and_admit,
+)
 
 pytestmark = [pytest.mark.chain]
 
@@ -26,13 +33,14 @@ pytestmark = [pytest.mark.chain]
 @dataclass
 class Receiver:
     """A real HTTP receiver on 127.0.0.1: answers each POST with the next status of
-    ``statuses`` (then 200), or hangs until released when the status is 0."""
+    ``statuses`` (then 200); a POST to ``hang_path`` hangs until ``release`` is set."""
 
     statuses: list[int] = field(default_factory=list)
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    hang_path: str | None = None
 
     def seen(self) -> dict[str, bytes]:
         """What an idempotent receiver keeps: one body per event id."""
@@ -49,7 +57,8 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             with state.lock:
                 state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = state.statuses.pop(0) if state.statuses else 200
+                hang = self.path == state.hang_path and not state.release.is_set()
+                status = 0 if hang else state.statuses.pop(0) if state.statuses else 200
             if status == 0:
                 state.release.wait(20)  # hang (bounded) until the test is done
                 status = 200
@@ -201,7 +210,7 @@ def test_a_redelivered_event_keeps_its_id_and_a_hanging_receiver_blocks_no_other
     client: TestClient, api_platform: Platform, two: dict[str, Party], receiver: Receiver
 ) -> None:
     tier1, core = two["tier1"], two["core"]
-    receiver.statuses = [0]  # the first POST hangs
+    receiver.hang_path = "/hook/core"  # core's receiver hangs until released
     hanging = _register(client, core, receiver.url + "/core", ["item.disputed"])
     _register(client, tier1, receiver.url, ["item.disputed"])
     clock = Clock()
@@ -216,7 +225,6 @@ def test_a_redelivered_event_keeps_its_id_and_a_hanging_receiver_blocks_no_other
     first = deliver()  # core's receiver hangs past the timeout
     assert (first.delivered, first.retried) == (0, 1)
     _event(api_platform, "op-8", "item.disputed", [tier1.org_id])
-    receiver.statuses = [0]  # hangs again, now for core's retry; tier1's goes through
     clock.at += dt.timedelta(seconds=1)
     second = deliver()
     assert (second.delivered, second.retried) == (1, 1), second
@@ -272,3 +280,51 @@ def test_the_event_stream_sends_the_callers_organisations_events(
     # a stream with nothing to send ends after its time
     quiet = client.get(f"{API}/events/stream?seconds=0.3", headers=core.admin.auth)
     assert quiet.status_code == 200 and "id: " not in quiet.text
+
+
+def test_the_main_path_writes_its_events_and_delivers_them(
+    client: TestClient, api_platform: Platform, receiver: Receiver
+) -> None:
+    """Real facts: the seller verifies the trade and issues the item over HTTP; the events are
+    written with the facts (the item's by the relay once the chain applied it)."""
+    operator = operator_admin(client, api_platform)
+    members = ("core", "tier1", "logistics", "bank")
+    parties = {k: register_and_admit(client, operator, k) for k in members}
+    tier1, core = parties["tier1"], parties["core"]
+    made = _register(client, tier1, receiver.url, ["document.verified", "item.issued"])
+    start = api_platform.clock.today() - dt.timedelta(days=110)
+    trade_ids = set()
+    for key, raw in documents_by_issuer("HOOK", start):
+        rows = ok(
+            client.post(f"{API}/documents", content=raw, headers=parties[key].admin.auth), 201
+        )
+        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
+    (trade_id,) = trade_ids
+    day = (start + dt.timedelta(days=8)).isoformat()
+    verified = ok(
+        client.post(
+            f"{API}/trades/{trade_id}/verification", json={"as_of": day}, headers=tier1.admin.auth
+        )
+    )
+    assert verified["status"] == "verified"
+    item = ok(
+        client.post(
+            f"{API}/items", json={"trade_id": trade_id, "as_of": day}, headers=tier1.admin.auth
+        ),
+        201,
+    )
+    kinds = {
+        org: [e.kind for e in api_platform.webhooks.events(org, 0, 100)]
+        for org in (tier1.org_id, core.org_id)
+    }
+    assert kinds[tier1.org_id] == ["document.verified", "item.issued"], kinds
+    assert kinds[core.org_id] == ["document.verified", "item.issued"], kinds
+    result = api_platform.deliver_webhooks()
+    assert result.delivered == 2 and result.dead == 0, result
+    bodies = {json.loads(b)["kind"]: json.loads(b) for _, b in receiver.received}  # parallel
+    assert sorted(bodies) == ["document.verified", "item.issued"]
+    assert bodies["item.issued"]["subject_id"] == item["item_id"]
+    assert bodies["document.verified"]["data"]["trade_id"] == trade_id
+    for h, b in receiver.received:
+        stamp = int(h["fourflow-timestamp"])
+        assert webhooks.verify(made["secret"], h["fourflow-signature"], b, now=stamp)

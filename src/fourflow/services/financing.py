@@ -35,7 +35,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, evidence, fraud, receipts
+from fourflow.services import credit, evidence, fraud, receipts, webhooks
 from fourflow.services.common import (
     find_org,
     get_holding,
@@ -144,6 +144,8 @@ def request_financing(
         if decision.outcome is Outcome.APPROVE:
             credit.pledge(uow, financing, holding, bank)
         credit.queue_decision_anchor(uow, financing.id, decision)
+        if decision.outcome is Outcome.DECLINE:
+            webhooks.financing_declined(uow, financing)
         uow.commit()
     return financing
 

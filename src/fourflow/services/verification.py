@@ -19,6 +19,7 @@ from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
 from fourflow.domain.trades import Trade
 from fourflow.services import commands as cmd
+from fourflow.services import webhooks
 from fourflow.services.common import get_trade, new_id, report_hash
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
@@ -151,6 +152,10 @@ def _verify_in(
             )
         )  # fmt: skip
         results.append((record, trade, report, digest))
+        webhooks.trade_verified(
+            uow, trade_id=record.id, org_ids=(record.seller_id, record.buyer_id),
+            status=report.status.value, report_hash=digest,
+        )  # fmt: skip
     ops = _queue_anchors(uow, [(r.id, d) for r, _, _, d in results])
     orgs: dict[str, Organisation | None] = {}
     out = []

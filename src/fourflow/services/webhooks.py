@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from fourflow.domain.errors import DomainValueError, NotFoundError
+from fourflow.domain.financing import Financing
 from fourflow.services import commands as cmd
 from fourflow.services.ports import ChainOp, UnitOfWork
 
@@ -190,6 +191,30 @@ def record(
         ):
             new.append(eid)
     return new
+
+
+def trade_verified(
+    uow: UnitOfWork, *, trade_id: str, org_ids: Sequence[str], status: str, report_hash: str
+) -> None:
+    """``document.verified`` (the trade's documents verified) or ``document.failed`` (partial
+    or failed) for its seller and buyer; once per report."""
+    kind = "document.verified" if status == "verified" else "document.failed"
+    record(
+        uow, key=f"verify:{trade_id}:{report_hash}", kind=kind, org_ids=org_ids,
+        subject_id=trade_id,
+        data={"trade_id": trade_id, "status": status, "report_hash": report_hash},
+    )  # fmt: skip
+
+
+def financing_declined(uow: UnitOfWork, financing: Financing) -> None:
+    """``financing.decided`` (declined) for the borrower and the bank; an approval's event is
+    written when the chain applies its pledge (``on_applied``)."""
+    record(
+        uow, key=f"decline:{financing.id}", kind="financing.decided",
+        org_ids=(financing.borrower_id, financing.bank_id), subject_id=financing.id,
+        data={"financing_id": financing.id, "item_id": financing.item_id,
+              "decision": "declined", "status": "declined", "principal": 0},
+    )  # fmt: skip
 
 
 def on_applied(uow: UnitOfWork, op: ChainOp) -> None:

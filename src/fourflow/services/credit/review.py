@@ -18,6 +18,7 @@ from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics
 from fourflow.risk.review import Request, Scorer, limit_reasons, review
 from fourflow.risk.rules_in_force import sme_late_payments
 from fourflow.services import commands as cmd
+from fourflow.services import webhooks
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -269,6 +270,8 @@ def decide_referral(
         uow.financings.update(updated)
         if approve:
             pledge(uow, updated, holding, get_org(uow, fin.bank_id))
+        else:
+            webhooks.financing_declined(uow, updated)
         queue_decision_anchor(uow, fin.id, decision)
         uow.commit()
     return updated

@@ -328,3 +328,29 @@ def test_the_main_path_writes_its_events_and_delivers_them(
     for h, b in receiver.received:
         stamp = int(h["fourflow-timestamp"])
         assert webhooks.verify(made["secret"], h["fourflow-signature"], b, now=stamp)
+
+
+def test_an_overdue_notice_is_an_item_overdue_event_once(
+    api_platform: Platform, two: dict[str, Party]
+) -> None:
+    from fourflow.domain.settlement import Notice, NoticeKind
+
+    tier1 = two["tier1"]
+    day = dt.date(2026, 9, 30)
+
+    def notice(kind: NoticeKind, op_id: str | None) -> Notice:
+        return Notice(
+            key=Notice.key_of(kind, "item-9", tier1.org_id, day), kind=kind, subject_id="item-9",
+            recipient_id=tier1.org_id, on_day=day, text="due today, no route", amount=100,
+            op_id=op_id,
+        )  # fmt: skip
+
+    with api_platform.uow_factory() as uow:
+        webhooks.notice_given(uow, notice(NoticeKind.UNROUTED, None))
+        webhooks.notice_given(uow, notice(NoticeKind.UNROUTED, None))  # the same notice
+        webhooks.notice_given(uow, notice(NoticeKind.SHORT, "op-settle"))  # told when applied
+        webhooks.notice_given(uow, notice(NoticeKind.REMINDER, None))  # not overdue
+        uow.commit()
+    (event,) = api_platform.webhooks.events(tier1.org_id, 0, 10)
+    assert event.kind == "item.overdue" and event.subject_id == "item-9"
+    assert event.data["notice"] == "unrouted" and event.data["amount"] == 100

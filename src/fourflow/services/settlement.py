@@ -29,6 +29,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDe
 from fourflow.domain.parties import Role
 from fourflow.domain.settlement import Notice, NoticeKind, RouteAction, RouteEvent, RouteKind
 from fourflow.services import commands as cmd
+from fourflow.services import webhooks
 from fourflow.services.accounts import account_bank
 from fourflow.services.common import chain_address, get_item, get_org
 from fourflow.services.items.common import is_cancelled, item_outstanding, queue, text_hash
@@ -295,7 +296,9 @@ def _notify(
             deadline=deadline,
             op_id=op_id,
         )
-        given += uow.settlement.notify(notice)
+        if uow.settlement.notify(notice):
+            given += 1
+            webhooks.notice_given(uow, notice)  # item.overdue, with the notice
     return given
 
 

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.financing import Financing
+from fourflow.domain.settlement import Notice
 from fourflow.services import commands as cmd
 from fourflow.services.ports import ChainOp, UnitOfWork
 
@@ -217,6 +218,28 @@ def financing_declined(uow: UnitOfWork, financing: Financing) -> None:
     )  # fmt: skip
 
 
+OVERDUE_NOTICES = frozenset({"short", "unrouted"})
+
+
+def notice_given(uow: UnitOfWork, notice: Notice) -> None:
+    """``item.overdue`` for the recipient of a settlement notice saying the item was not paid
+    in full on its day. A notice that came with a chain operation is told when the chain
+    applied it (``on_applied``): a refused operation's notice is forgotten with it."""
+    if notice.kind.value not in OVERDUE_NOTICES or notice.op_id is not None:
+        return
+    _overdue(uow, notice)
+
+
+def _overdue(uow: UnitOfWork, notice: Notice) -> None:
+    record(
+        uow, key=f"notice:{notice.key}", kind="item.overdue", org_ids=(notice.recipient_id,),
+        subject_id=notice.subject_id,
+        data={"item_id": notice.subject_id, "notice": notice.kind.value,
+              "on_day": notice.on_day.isoformat(), "amount": notice.amount,
+              "text": notice.text},
+    )  # fmt: skip
+
+
 def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
     """Record the events of a chain operation just applied (the relay's transaction)."""
     c = op.command
@@ -247,6 +270,10 @@ def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
             return
         case _:
             return
+    if isinstance(c, cmd.SettleAtMaturity):  # a short collection: the item is overdue
+        for notice in uow.settlement.notices(subject_id=c.item_id):
+            if notice.op_id == op.op_id and notice.kind.value in OVERDUE_NOTICES:
+                _overdue(uow, notice)
     item = uow.items.get(item_id)
     if item is None:
         return

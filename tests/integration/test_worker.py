@@ -1,5 +1,6 @@
 """`fourflow worker` (issues 16 and 20): the relay and the scheduled jobs outside requests.
 
+* documents an ingest left unanchored are batched and anchored by a pass;
 * on SQLite with the managed local node, an operation a service queued is applied by
   `worker --once`, and settle-due runs in that pass once for the chain's day;
 * an item due on a locked token route is collected by a worker pass on its maturity day; a
@@ -36,10 +37,12 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role
 from fourflow.entrypoints.cli.main import app
-from fourflow.services import onboarding
+from fourflow.services import ingest, onboarding
 from fourflow.services import worker as worker_service
 from fourflow.services.demo import demo_uscc
+from fourflow.services.ingest import SubmittedFile
 from fourflow.services.ports import OpStatus
+from tests.integration.test_documents_ingest import _bundle, _members
 from tests.integration.test_lifecycle import YUAN, _pass_and_pledge
 from tests.integration.test_settle_due import (
     _balances,
@@ -106,6 +109,31 @@ def test_worker_once_applies_what_a_service_queued_and_settles_once_a_day(
     assert second["relayed"] == {"applied": 0, "recovered": 0, "failed": []}
     assert second["settle_due"] is None  # once per chain day
     assert second["margin_watch"] is None  # no price feed configured
+
+
+def test_a_worker_pass_anchors_documents_an_ingest_left_unanchored(
+    own: Platform,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    orgs = _members(own)
+    outcomes = ingest.ingest_files(
+        uow_factory=own.uow_factory, reader=own.reader_for(orgs["tier1"].id), clock=own.clock,
+        files=[SubmittedFile("wa.json", _bundle("WA1"))], submitter_id=orgs["tier1"].id,
+    )  # fmt: skip
+    assert [o.status for o in outcomes] == ["accepted"] * 5
+    with own.uow_factory() as uow:
+        assert len(uow.documents.unanchored_fingerprints(100)) == 5  # stopped before anchoring
+        queued = len(uow.outbox.pending(100))  # what ingest queued itself
+
+    report = _worker_once(own, monkeypatch)
+    anchored = report["anchored"]
+    assert isinstance(anchored, dict) and anchored["documents"] == 5
+    assert report["relayed"] == {"applied": queued + 1, "recovered": 0, "failed": []}
+    with own.uow_factory() as uow:
+        assert uow.documents.unanchored_fingerprints(100) == []
+        (op,) = uow.outbox.for_subject(str(anchored["batch"]))
+    assert op.status is OpStatus.DONE and own.require_contracts().is_applied(op)
+    assert _worker_once(own, monkeypatch)["anchored"] is None  # nothing left
 
 
 def test_a_worker_pass_settles_a_due_item_and_a_second_pass_pays_nothing(

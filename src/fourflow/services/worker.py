@@ -2,6 +2,8 @@
 
 One pass (``run_pass``):
 
+0. **anchor**: documents stored but not yet in a batch (an ingest that stopped before
+   anchoring) are put into one batch whose Merkle root is queued for the chain;
 1. **relay**: apply every queued chain operation (``relay.relay``), whoever queued it (the
    API, the CLI, ingest's batch anchors, the jobs below);
 2. **settle-due**, once per chain day: ``settlement.settle_due`` on the chain's today, then a
@@ -35,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from fourflow.domain.errors import DomainValueError, FourFlowError
-from fourflow.services import margin, relay, settlement
-from fourflow.services.ports import Ledger, UnitOfWorkFactory
+from fourflow.services import ingest, margin, relay, settlement
+from fourflow.services.ports import Clock, Ledger, UnitOfWorkFactory
 
 #: The store setting naming the last chain day settle-due ran for (ISO date).
 SETTLED_DAY_KEY = "worker.settle_due.day"
@@ -52,6 +54,7 @@ class PassReport:
     number: int
     started: dt.datetime
     chain_day: dt.date | None = None
+    anchored: dict[str, Any] | None = None
     relayed: dict[str, Any] = field(
         default_factory=lambda: {"applied": 0, "recovered": 0, "failed": []}
     )
@@ -72,6 +75,7 @@ class PassReport:
             "pass": self.number,
             "started": self.started.isoformat(),
             "chain_day": self.chain_day.isoformat() if self.chain_day else None,
+            "anchored": self.anchored,
             "relayed": self.relayed,
             "settle_due": self.settle_due,
             "margin_watch": self.margin_watch,
@@ -82,7 +86,8 @@ class PassReport:
 
 @dataclass(frozen=True, slots=True)
 class WorkerContext:
-    """What a pass needs: the store, the chain, the operator and the lock around chain work.
+    """What a pass needs: the store, the chain, the clock, the operator and the lock around
+    chain work.
 
     ``price_feed``: the goods price feed file (``Settings.price_feed``), or None (no margin
     watch).
@@ -90,10 +95,19 @@ class WorkerContext:
 
     uow_factory: UnitOfWorkFactory
     ledger: Ledger
+    clock: Clock
     operator_id: str
     chain_lock: Callable[[], AbstractContextManager[None]]
     price_feed: Path | None = None
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def _anchor(ctx: WorkerContext, report: PassReport) -> None:
+    with ctx.chain_lock():  # the API anchors under it too: no document in two batches
+        batch = ingest.anchor_pending(
+            uow_factory=ctx.uow_factory, clock=ctx.clock, operator_id=ctx.operator_id
+        )
+    if batch is not None:
+        report.anchored = {"batch": batch.id, "documents": batch.count}
 
 
 def _relay(ctx: WorkerContext, report: PassReport) -> None:
@@ -136,10 +150,13 @@ def _margin(ctx: WorkerContext, report: PassReport, day: dt.date, feed: Path) ->
 
 
 def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
-    """One pass: relay, settle-due once per chain day, margin watch once per chain day."""
-    report = PassReport(number, ctx.now())
+    """One pass: anchor, relay, settle-due and margin watch once per chain day."""
+    report = PassReport(number, ctx.clock.now())
     started = time.monotonic()
-    steps: list[tuple[str, Callable[[], None]]] = [("relay", lambda: _relay(ctx, report))]
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("anchor", lambda: _anchor(ctx, report)),
+        ("relay", lambda: _relay(ctx, report)),
+    ]
     try:
         report.chain_day = ctx.ledger.chain_today()
     except (FourFlowError, OSError) as exc:

@@ -158,9 +158,10 @@ def ingest(
                         )
                     )
                     progress.advance(task, len(chunk))
-        ingest_service.anchor_pending(
-            uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
-        )
+        with p.chain_writer():  # as the API and the worker: no document in two batches
+            ingest_service.anchor_pending(
+                uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
+            )
         linked = linking.link_documents(uow_factory=p.uow_factory)
         # a trade that gained documents (one that waited for its order ...) is verified again
         evidence.reverify_extended(

@@ -48,14 +48,16 @@ def worker(
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signals reach the main thread
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     if parent_pid is not None:
         threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
     failed = False
     try:
         with platform() as p:
             ctx = worker_service.WorkerContext(
-                uow_factory=p.uow_factory, ledger=p.require_contracts(),
+                uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
                 operator_id=p.operator_id(), chain_lock=p.chain_writer,
                 price_feed=p.settings.price_feed,
             )  # fmt: skip
@@ -81,6 +83,8 @@ def _print(report: worker_service.PassReport) -> None:
         f"pass {report.number} (chain day {report.chain_day}): relayed {r['applied']} applied, "
         f"{r['recovered']} recovered, {len(r['failed'])} refused"
     )
+    if report.anchored is not None:
+        line += f"; anchored {report.anchored['documents']} documents"
     if report.settle_due is not None:
         s = report.settle_due
         line += f"; settle-due {s['day']}: {s['counts']}, collected {s['collected']}"

@@ -9,6 +9,7 @@
 * two workers (separate processes) on one PostgreSQL store run at the same time: every queued
   operation is applied exactly once (no op recovered as applied by the other, none refused),
   and settle-due runs in one of them only;
+* a pass delivers the webhooks due (signed), the next pass has nothing to deliver;
 * a looping worker relays what is queued while it runs and stops cleanly on SIGTERM;
 * `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
   with itself; `--no-worker` starts none.
@@ -37,11 +38,12 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role
 from fourflow.entrypoints.cli.main import app
-from fourflow.services import ingest, onboarding
+from fourflow.services import ingest, onboarding, webhooks
 from fourflow.services import worker as worker_service
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ingest import SubmittedFile
 from fourflow.services.ports import OpStatus
+from tests.api.test_webhooks import Receiver, receiver  # noqa: F401  (fixture)
 from tests.integration.test_documents_ingest import _bundle, _members
 from tests.integration.test_lifecycle import YUAN, _pass_and_pledge
 from tests.integration.test_settle_due import (
@@ -134,6 +136,35 @@ def test_a_worker_pass_anchors_documents_an_ingest_left_unanchored(
         (op,) = uow.outbox.for_subject(str(anchored["batch"]))
     assert op.status is OpStatus.DONE and own.require_contracts().is_applied(op)
     assert _worker_once(own, monkeypatch)["anchored"] is None  # nothing left
+
+
+def test_a_worker_pass_delivers_webhooks(
+    own: Platform,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    receiver: Receiver,  # noqa: F811
+) -> None:
+    (bank_id,) = _onboard(own, 1, "WKH1")
+    endpoint, secret = webhooks.register(
+        own.webhooks, org_id=bank_id, url=receiver.url, kinds=["item.issued"],
+        now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+    with own.uow_factory() as uow:
+        (event_id,) = webhooks.record(
+            uow, key=f"worker-test-{uuid.uuid4().hex}", kind="item.issued", org_ids=[bank_id],
+            subject_id="item-worker-test", data={"item": "item-worker-test"},
+        )  # fmt: skip
+        uow.commit()
+
+    report = _worker_once(own, monkeypatch)
+    assert report["webhooks"] == {"queued": 1, "delivered": 1, "retried": 0, "dead": 0}
+    seen = receiver.seen()
+    assert list(seen) == [event_id]
+    ((headers, body),) = receiver.received
+    signature = headers[webhooks.SIGNATURE_HEADER.lower()]
+    assert webhooks.verify(secret, signature, body, now=int(time.time()))  # signed
+    again = _worker_once(own, monkeypatch)
+    assert again["webhooks"] == {"queued": 0, "delivered": 0, "retried": 0, "dead": 0}
+    assert endpoint.org_id == bank_id
 
 
 def test_a_worker_pass_settles_a_due_item_and_a_second_pass_pays_nothing(

@@ -13,7 +13,11 @@ One pass (``run_pass``):
 3. **margin watch**, once per chain day and only when a goods price feed is configured: the
    feed's prices recorded, every pledged receipt revalued, margin calls given (no buyer is
    named here, so an unmet call stays open for the bank to sell with ``fourflow margin watch
-   --buyer``), then a relay.
+   --buyer``), then a relay;
+4. **webhooks**, every pass when the platform delivers them: one bounded delivery pass
+   (``webhooks.deliver_webhooks``: new events queued for their endpoints, due deliveries
+   posted, retried with backoff, dead-lettered); it sends no transaction, so it runs outside
+   the chain lock (deliverers may run side by side: delivery is at least once, by event id).
 
 Every step that sends transactions runs under ``chain_lock`` (``Platform.chain_writer``: a
 PostgreSQL advisory lock, or a file lock beside SQLite), the lock the API's processes take
@@ -32,13 +36,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.services import ingest, margin, relay, settlement
 from fourflow.services.ports import Clock, Ledger, UnitOfWorkFactory
+from fourflow.services.webhooks import DeliveryResult
 
 #: The store setting naming the last chain day settle-due ran for (ISO date).
 SETTLED_DAY_KEY = "worker.settle_due.day"
@@ -60,6 +65,7 @@ class PassReport:
     )
     settle_due: dict[str, Any] | None = None
     margin_watch: dict[str, Any] | None = None
+    webhooks: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -79,6 +85,7 @@ class PassReport:
             "relayed": self.relayed,
             "settle_due": self.settle_due,
             "margin_watch": self.margin_watch,
+            "webhooks": self.webhooks,
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
         }
@@ -90,7 +97,7 @@ class WorkerContext:
     chain work.
 
     ``price_feed``: the goods price feed file (``Settings.price_feed``), or None (no margin
-    watch).
+    watch); ``deliver_webhooks``: one webhook delivery pass, or None (no webhook step).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -99,6 +106,7 @@ class WorkerContext:
     operator_id: str
     chain_lock: Callable[[], AbstractContextManager[None]]
     price_feed: Path | None = None
+    deliver_webhooks: Callable[[], DeliveryResult] | None = None
 
 
 def _anchor(ctx: WorkerContext, report: PassReport) -> None:
@@ -149,6 +157,10 @@ def _margin(ctx: WorkerContext, report: PassReport, day: dt.date, feed: Path) ->
     report.margin_watch = watched.as_dict()
 
 
+def _webhooks(report: PassReport, deliver: Callable[[], DeliveryResult]) -> None:
+    report.webhooks = asdict(deliver())
+
+
 def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
     """One pass: anchor, relay, settle-due and margin watch once per chain day."""
     report = PassReport(number, ctx.clock.now())
@@ -168,6 +180,9 @@ def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
         feed = ctx.price_feed
         if feed is not None and _done_for(ctx, MARGIN_DAY_KEY) != day.isoformat():
             steps.append(("margin watch", lambda: _margin(ctx, report, day, feed)))
+    deliver = ctx.deliver_webhooks
+    if deliver is not None:
+        steps.append(("webhooks", lambda: _webhooks(report, deliver)))
     for name, step in steps:
         try:
             step()

@@ -9,6 +9,8 @@
 * two workers (separate processes) on one PostgreSQL store run at the same time: every queued
   operation is applied exactly once (no op recovered as applied by the other, none refused),
   and settle-due runs in one of them only;
+* with a price feed configured, a pass calls the margin of a pledged receipt whose goods
+  fell, once a chain day;
 * a pass delivers the webhooks due (signed), the next pass has nothing to deliver;
 * a looping worker relays what is queued while it runs and stops cleanly on SIGTERM;
 * `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
@@ -28,6 +30,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -37,8 +40,9 @@ from typer.testing import CliRunner
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role
+from fourflow.domain.settlement import NoticeKind
 from fourflow.entrypoints.cli.main import app
-from fourflow.services import ingest, onboarding, webhooks
+from fourflow.services import ingest, margin, onboarding, receipts, settlement, webhooks
 from fourflow.services import worker as worker_service
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ingest import SubmittedFile
@@ -165,6 +169,49 @@ def test_a_worker_pass_delivers_webhooks(
     again = _worker_once(own, monkeypatch)
     assert again["webhooks"] == {"queued": 0, "delivered": 0, "retried": 0, "dead": 0}
     assert endpoint.org_id == bank_id
+
+
+def test_a_worker_pass_with_a_price_feed_calls_a_margin_once_a_day(
+    own: Platform,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    s = _future_item(own)
+    warehouse = onboarding.onboard(
+        uow_factory=own.uow_factory, keystore=own.keystore, name="苏州保税仓储有限公司",
+        uscc=demo_uscc("320500", "MA1FF0008"), roles=[Role.WAREHOUSE],
+    )  # fmt: skip
+    s.relay()
+    seller, bank = s.org["tier1"], s.org["bank"]
+    code = "STEEL-COIL-Q235"
+    receipt_id = receipts.issue_receipt(
+        uow_factory=own.uow_factory, warehouse_id=warehouse.id, holder_id=seller.id,
+        goods_code=code, description="Q235 hot-rolled coil, 1,000 t", quantity=1_000,
+        unit="TNE", location="Suzhou bonded warehouse B-12",
+        evidence="epcis:urn:uuid:storing-event",
+    )  # fmt: skip
+    s.relay()
+    feed = tmp_path / "prices.csv"
+    today = own.require_contracts().chain_today()
+    margin.write_price_feed(feed, [margin.FeedPrice(code, Decimal("4000"), "CNY", today)])
+    margin.load_price_feed(uow_factory=own.uow_factory, path=feed)
+    receipts.pledge_receipt(uow_factory=own.uow_factory, receipt_id=receipt_id,
+                            bank_id=bank.id, amount=2_000_000 * YUAN, actor_id=seller.id)  # fmt: skip
+    s.relay()
+
+    # The feed drops: 2,240,000 after the haircut, below 1.2 x 2,000,000.
+    margin.write_price_feed(feed, [margin.FeedPrice(code, Decimal("3200"), "CNY", today)])
+    monkeypatch.setenv("FOURFLOW_PRICE_FEED", str(feed))
+    report = _worker_once(own, monkeypatch)
+    watched = report["margin_watch"]
+    assert isinstance(watched, dict)
+    assert [(r["receipt"], r["action"]) for r in watched["receipts"]] == [(receipt_id, "called")]
+    calls = settlement.notices_for(uow_factory=own.uow_factory, subject_id=receipt_id)
+    assert {(n.kind, n.recipient_id) for n in calls} == {
+        (NoticeKind.MARGIN_CALL, bank.id),
+        (NoticeKind.MARGIN_CALL, seller.id),
+    }
+    assert _worker_once(own, monkeypatch)["margin_watch"] is None  # once per chain day
 
 
 def test_a_worker_pass_settles_a_due_item_and_a_second_pass_pays_nothing(

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -249,6 +249,8 @@ def test_the_event_stream_sends_the_callers_organisations_events(
     client: TestClient, api_platform: Platform, two: dict[str, Party]
 ) -> None:
     tier1, core = two["tier1"], two["core"]
+    # streams here may stay open up to 60 s (the tests' settings end them after 0.2 s)
+    api_platform.settings = replace(api_platform.settings, events_stream_seconds=60)
     after = api_platform.webhooks.last_seq(tier1.org_id)
     got: dict[str, Any] = {}
 

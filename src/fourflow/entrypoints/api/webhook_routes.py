@@ -112,7 +112,8 @@ def event_stream(
 ) -> StreamingResponse:
     """The caller's organisation's events as server-sent events (``id`` is the event's
     sequence number: reconnect with ``Last-Event-ID`` or ``after`` to resume). The stream ends
-    after ``limit`` events or ``seconds`` (default FOURFLOW_EVENTS_STREAM_SECONDS)."""
+    after ``limit`` events or ``seconds`` (at most, and by default,
+    FOURFLOW_EVENTS_STREAM_SECONDS)."""
     api = state(request)
     org_id = caller(request).org_id
     store = api.platform.webhooks
@@ -120,7 +121,8 @@ def event_stream(
     start_after = after if after is not None else int(last) if last.isdigit() else None
     if start_after is None:
         start_after = store.last_seq(org_id)  # only what happens from now on
-    budget = seconds if seconds is not None else api.platform.settings.events_stream_seconds
+    longest = api.platform.settings.events_stream_seconds
+    budget = min(seconds, longest) if seconds is not None else longest
 
     def stream() -> Iterator[str]:
         cursor, sent = start_after, 0

@@ -86,6 +86,8 @@ class Settings:
         confirmations: FOURFLOW_CHAIN_CONFIRMATIONS, blocks on top of an operation's block
             before it counts as done (0 on anvil; a few on a Clique network, which has no
             finality).
+        receipt_timeout: FOURFLOW_CHAIN_RECEIPT_TIMEOUT, seconds an operation may wait to be
+            mined (and confirmed) before the relay gives up on it for this run (default 60).
         standards_dir: FOURFLOW_STANDARDS_DIR, the folder of official schemas and rule
             artefacts (the layout of ``shared/data``); unset: ``shared/data`` beside the
             checkout.
@@ -128,6 +130,7 @@ class Settings:
     anvil_bin: Path | None = None
     project_root: Path | None = None
     confirmations: int = 0
+    receipt_timeout: float = 60.0
     standards_dir: Path | None = None
     date_tolerance_days: int = 1
     geth_bin: Path | None = None
@@ -160,6 +163,7 @@ class Settings:
                 Path(env["FOURFLOW_PROJECT_ROOT"]) if env.get("FOURFLOW_PROJECT_ROOT") else None
             ),
             confirmations=int(env.get("FOURFLOW_CHAIN_CONFIRMATIONS") or 0),
+            receipt_timeout=float(env.get("FOURFLOW_CHAIN_RECEIPT_TIMEOUT") or 60),
             standards_dir=(
                 Path(env["FOURFLOW_STANDARDS_DIR"]) if env.get("FOURFLOW_STANDARDS_DIR") else None
             ),
@@ -364,6 +368,7 @@ class Platform:
                 self.keystore,
                 artifacts_home=self.settings.home,
                 managed_node=self.managed_node,
+                receipt_timeout=self.settings.receipt_timeout,
             )
             ledger.client.confirmations = self.settings.confirmations
             with self.uow_factory() as uow:

@@ -51,6 +51,9 @@ def _settings(home: Path, urls: list[str], confirmations: int = CONFIRMATIONS) -
         chain_url=",".join(urls),
         keystore_password=PASSWORD,
         confirmations=confirmations,
+        # A loaded 2-core machine runs four geth nodes and other tests: one signer down or cut
+        # off leaves three that must seal in turn, which can take far longer than on a server.
+        receipt_timeout=180.0,
     )
 
 

@@ -70,6 +70,7 @@ def test_deploy_admits_the_operator(consortium: Consortium) -> None:
     assert info.client_version.startswith("anvil/")
     assert set(info.contracts) == {
         "Registry", "Notary", "DebtItem", "SettlementToken", "WarehouseReceipt", "Issuer",
+        "Repayment",
     }  # fmt: skip
     assert info.managed_node is True
     operator = consortium.ledger.read("member", consortium.addresses["operator"])

@@ -288,14 +288,22 @@ class CliqueNetwork:
     def up(self) -> list[CliqueMember]:
         """Start every member's node that is not running; wait until all are peered."""
         members = self.members()
+        started = []
         for i, m in enumerate(members):
             if not self._running(m):
-                members[i] = self._start(m)
+                # Not sealing until peered: signers that each seal their own block 1 before
+                # they see each other fork four ways, and no fork can grow (a signer of 4 seals
+                # one block in 3), so the network never makes block 2.
+                members[i] = self._start(m, mine=False)
+                started.append(members[i])
                 self._write(members)
         for m in members:
             self._wait_rpc(m)
         self.connect_all()
         self.wait_peers(len(members) - 1)
+        for m in started:
+            if _rpc(m.url, "miner_start", [], timeout=5.0) is None and not self._running(m):
+                raise NodeError(f"{m.name}'s node did not start sealing: {self._log_tail(m)}")
         return members
 
     def down(self) -> int:
@@ -420,8 +428,8 @@ class CliqueNetwork:
         """The geth executable."""
         return find_geth(self._geth)
 
-    def command(self, m: CliqueMember) -> list[str]:
-        """The geth command line of one member's node."""
+    def command(self, m: CliqueMember, *, mine: bool = True) -> list[str]:
+        """The geth command line of one member's node (sealing from the start when ``mine``)."""
         datadir = self.dir / m.slug
         return [
             str(self.binary()),
@@ -438,7 +446,7 @@ class CliqueNetwork:
             "--http.vhosts", "localhost,127.0.0.1",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(m.auth_port),
             "--syncmode", "full",
-            "--mine", "--miner.etherbase", m.address,
+            *(["--mine"] if mine else []), "--miner.etherbase", m.address,
             "--unlock", m.address, "--password", str(datadir / "password"),
             "--allow-insecure-unlock",
             "--miner.gasprice", "0",
@@ -449,13 +457,13 @@ class CliqueNetwork:
             "--verbosity", "3",
         ]  # fmt: skip
 
-    def _start(self, m: CliqueMember) -> CliqueMember:
+    def _start(self, m: CliqueMember, *, mine: bool = True) -> CliqueMember:
         datadir = self.dir / m.slug
         with (datadir / "geth.log").open("ab") as log:
             log.write(f"\n--- start {time.ctime()}\n".encode())
             log.flush()
             process = subprocess.Popen(
-                self.command(m),
+                self.command(m, mine=mine),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -8,15 +8,12 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from fourflow.adapters.chain import confirmation
+
 DOMAIN_NAME = "FourFlow Repayment"
 DOMAIN_VERSION = "1"
 TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": confirmation.TYPES["EIP712Domain"],
     "RouteChange": [
         {"name": "itemId", "type": "bytes32"},
         {"name": "kind", "type": "uint8"},

@@ -14,7 +14,7 @@ import pytest
 
 from fourflow.adapters.chain.errors import NodeBinaryMissingError
 from fourflow.adapters.chain.ledger import ChainLedger
-from fourflow.adapters.chain.node import AnvilNode, find_anvil
+from fourflow.adapters.chain.node import AnvilNode, _rpc, find_anvil
 from fourflow.adapters.crypto.keystore import FileKeyStore
 from fourflow.services.commands import AdmitMember
 from fourflow.services.ports import ChainOp
@@ -124,3 +124,25 @@ def test_binary_is_found_in_the_npm_package() -> None:
     binary = find_anvil()
     assert binary.is_file()
     assert binary.stat().st_mode & stat.S_IXUSR
+
+
+def test_past_block_states_stay_off_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anvil writes older block states under ~/.foundry/anvil/tmp unless told to prune them:
+    gigabytes per busy node, left behind when it is killed. The node keeps them in memory only."""
+    home = tmp_path / "user-home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    node = AnvilNode(tmp_path / "fourflow")
+    node.ensure_running()
+    try:
+        url = node.admin_url()
+        _rpc(url, "anvil_setBalance", ["0x" + "11" * 20, hex(10**18)])
+        for _ in range(15):
+            _rpc(url, "anvil_mine", [hex(100)], timeout=30)
+        assert int(_rpc(url, "eth_blockNumber", []), 16) >= 1500
+    finally:
+        node.stop()
+    written = [p for p in (home / ".foundry").rglob("*") if p.is_file()]
+    assert written == [], f"anvil wrote {len(written)} files under the user's home"

@@ -41,6 +41,9 @@ from fourflow.adapters.chain.errors import NodeBinaryMissingError, NodeError
 DEFAULT_CHAIN_ID = 1337
 DEFAULT_STATE_INTERVAL = 2
 BLOCK_GAS_LIMIT = 1_000_000_000
+# Block states anvil keeps for calls at past blocks (a failed transaction is replayed at its
+# block and the one before to read its revert reason, right after it is mined).
+HISTORY_STATES = 256
 STARTUP_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
 _LISTENING = re.compile(r"Listening on 127\.0\.0\.1:(\d+)")
@@ -248,6 +251,10 @@ class AnvilNode:
             # again until a new transaction arrives, so ready ones beyond a full block wait.
             "--gas-limit", str(BLOCK_GAS_LIMIT),
             "--accounts", "0",
+            # Keep the states of the last blocks in memory only. By default anvil writes the
+            # state of every older block to ~/.foundry/anvil/tmp as JSON and leaves it there
+            # when it is killed: gigabytes per busy node, and a full disk on a long test run.
+            "--prune-history", str(HISTORY_STATES),
         ]  # fmt: skip
         if self.hardfork:
             cmd += ["--hardfork", self.hardfork]

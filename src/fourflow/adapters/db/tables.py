@@ -794,3 +794,53 @@ webhook_deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_webhook_deliveries_status", "status", "next_at"),
 )
+
+# Issue 16 item 5: scenario platforms as tenants (0019): a platform, its operator (a local
+# government) and scenarios; the members its operator admitted (with the KYC review), the
+# banks taking part and their products.
+scenario_platforms = Table(
+    "scenario_platforms",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("operator_org_id", String, nullable=False, index=True),
+    Column("scenarios", JSON, nullable=False),
+    Column("region", String, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+scenario_platform_members = Table(
+    "scenario_platform_members",
+    metadata,
+    Column("platform_id", String, primary_key=True),
+    Column("org_id", String, primary_key=True, index=True),
+    Column("kyc", JSON, nullable=False),
+    Column("admitted_by", String, nullable=False),
+    Column("admitted_at", UtcDateTime, nullable=False),
+)
+
+scenario_platform_banks = Table(
+    "scenario_platform_banks",
+    metadata,
+    Column("platform_id", String, primary_key=True),
+    Column("bank_id", String, primary_key=True, index=True),
+    Column("added_by", String, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+
+scenario_platform_products = Table(
+    "scenario_platform_products",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("platform_id", String, nullable=False),
+    Column("bank_id", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("scenario", String, nullable=False),
+    Column("currency", String, nullable=False),
+    Column("max_amount", BigInteger, nullable=False),
+    Column("max_term_days", Integer, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("platform_id", "bank_id", "name"),
+)

@@ -34,7 +34,7 @@ from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
 from fourflow.adapters.db.webhooks import SqlWebhookStore
-from fourflow.adapters.documents import standards
+from fourflow.adapters.documents import standards, standards_fetch
 from fourflow.adapters.documents.business_rules import InvoiceRules, RuleEngine
 from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.registry import DetectingReader
@@ -249,6 +249,49 @@ def clique_network(
     return CliqueNetwork(where, geth=geth or settings.geth_bin)
 
 
+def configure_standards(settings: Settings) -> None:
+    """Point the validators at the standards directory of ``settings`` (docs/standards.md)."""
+    standards.configure(settings.standards_dir, settings.project_root, settings.home)
+
+
+def standards_status(
+    settings: Settings, *, verify: bool = False
+) -> tuple[Path | None, list[standards_fetch.ArtefactState]]:
+    """The standards directory the validators use (None: none found) and each artefact's
+    state in it (``verify``: SHA-256 checked too)."""
+    configure_standards(settings)
+    try:
+        root = standards.standards_dir()
+    except standards.StandardsMissingError:
+        root = None
+    target = root if root is not None else standards.fetch_target()
+    return root, standards_fetch.status(target, verify=verify)
+
+
+def standards_fetch_into(
+    settings: Settings,
+    *,
+    only: Sequence[str] = (),
+    mirror: str | None = None,
+    timeout: float = standards_fetch.DEFAULT_TIMEOUT,
+    force: bool = False,
+    progress: standards_fetch.Progress | None = None,
+) -> standards_fetch.FetchResult:
+    """``fourflow standards fetch``: FOURFLOW_STANDARDS_DIR, else ``home/standards``."""
+    configure_standards(settings)
+    target = standards.fetch_target()
+    result = standards_fetch.fetch(
+        target, only=only, mirror=mirror, timeout=timeout, force=force, progress=progress
+    )
+    configure_standards(settings)  # forget lookups made before the install
+    return result
+
+
+def standards_manifest() -> tuple[standards.Artefact, ...]:
+    """The pinned official artefacts (the package's manifest)."""
+    return standards.manifest()
+
+
 def parse_json(raw: bytes, source: str) -> object:
     """Parse a JSON file given by a user (a column mapping ...) strictly and safely."""
     value: object = load_json(raw, source)
@@ -280,7 +323,7 @@ class Platform:
         migrate(self.engine)
         self.uow_factory: UnitOfWorkFactory = SqlUnitOfWorkFactory(self.engine)
         self.keystore = FileKeyStore(settings.home, settings.password())
-        standards.configure(settings.standards_dir, settings.project_root)
+        configure_standards(settings)
         self._rules: InvoiceRules | None = None
         self._node: AnvilNode | None = None
         self._started_node = False

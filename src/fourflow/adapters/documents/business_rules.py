@@ -22,6 +22,7 @@ from fourflow.adapters.documents import order_rules
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
 from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
+from fourflow.adapters.documents.standards import missing_path_error
 from fourflow.domain.errors import FourFlowError
 
 
@@ -104,7 +105,7 @@ class RuleEngine:
         """The Schematron a rule set is compiled from."""
         path = self._dir.joinpath(*SOURCES[rule_set].parts)
         if not path.is_file():
-            raise RulesUnavailableError(f"{path} is missing from the standards directory")
+            raise RulesUnavailableError(str(missing_path_error(path)))
         return path
 
     def compiled(self, rule_set: RuleSet) -> CompiledSchematron:
@@ -182,9 +183,10 @@ class InvoiceRules:
 
     def check_order(self, root: etree._Element) -> list[ValidationIssue]:
         """The Peppol Order (T01) arithmetic rules ``root`` (a UBL Order) breaks."""
-        return order_rules.check_order(
-            root, self.engine.standards.joinpath(*order_rules.SCHEMATRON)
-        )
+        path = self.engine.standards.joinpath(*order_rules.SCHEMATRON)
+        if not path.is_file():
+            raise RulesUnavailableError(str(missing_path_error(path)))
+        return order_rules.check_order(root, path)
 
 
 def enforce(

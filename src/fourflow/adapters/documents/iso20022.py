@@ -27,7 +27,7 @@ from lxml import etree
 
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffed, ValidationIssue
-from fourflow.adapters.documents.standards import StandardsMissingError, artefact
+from fourflow.adapters.documents.standards import StandardsMissingError, artefact, require
 from fourflow.adapters.documents.xml import canonical_xml, parse_xml, text
 from fourflow.adapters.documents.xsd import validate_xsd
 from fourflow.domain.documents import Document, DocumentKind, DocumentRef
@@ -107,10 +107,11 @@ def xsd_path(message: Message) -> Path | None:
     """The official XSD of the message's version, if the standards directory has it."""
     if not message.iso:
         return None  # national variants have their own XSDs, not in the standards directory
+    require("iso20022")  # the artefact itself must be there: a clear error naming it if not
     try:
         return artefact("iso20022", "xsd", f"{message.name}.xsd")
     except StandardsMissingError:
-        return None
+        return None  # a version the official set does not publish
 
 
 def _check_schema(root: etree._Element, message: Message, source: str) -> None:

@@ -17,7 +17,7 @@ from lxml import etree
 
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
-from fourflow.adapters.documents.standards import StandardsMissingError
+from fourflow.adapters.documents.standards import StandardsMissingError, missing_path_error
 
 MAX_XSD_ISSUES = 50
 
@@ -60,7 +60,7 @@ def _entry(schema_path: Path) -> _Compiled:
 
 def _compile(path: Path) -> etree.XMLSchema:
     if not path.is_file():
-        raise StandardsMissingError(f"XML schema {path} is missing from the standards directory")
+        raise missing_path_error(path)
     try:
         return etree.XMLSchema(etree.parse(str(path), _schema_parser()))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from fourflow.bootstrap import Platform
+from fourflow.bootstrap import Platform, Settings, configure_standards
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
@@ -24,6 +24,7 @@ from fourflow.entrypoints.cli import (
     items_cmd,
     settlement_cmd,
     simulate_cmd,
+    standards_cmd,
     verify_cmd,
     webhooks_cmd,
     worker_cmd,
@@ -57,6 +58,7 @@ chain_app.add_typer(node_app, name="node")
 @app.callback()
 def _root() -> None:
     configure_logging()
+    configure_standards(Settings.from_env())  # FOURFLOW_STANDARDS_DIR for every command
 
 
 def _org_row(org: Organisation) -> dict[str, Any]:
@@ -416,6 +418,7 @@ evidence_cmd.register(app)
 api_cmd.register(app)
 worker_cmd.register(app)
 webhooks_cmd.register(app)
+standards_cmd.register(app)
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from fourflow.domain.consents import Consent, DataPrice, DataUsage
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, NotFoundError
@@ -120,6 +121,9 @@ class _Store:
     clearances: list[SignalClearance] = field(default_factory=list)
     transfer_payments: list[InvoicePaidByTransfer] = field(default_factory=list)
     document_findings: list[DocumentFinding] = field(default_factory=list)
+    consents: dict[str, Consent] = field(default_factory=dict)
+    data_prices: dict[tuple[str, str], DataPrice] = field(default_factory=dict)
+    data_usage: list[DataUsage] = field(default_factory=list)
     seq: int = 0
 
     def copy(self) -> _Store:
@@ -941,6 +945,55 @@ class FakeTransferPayments(_Repo):
         self._s.transfer_payments = [p for p in self._s.transfer_payments if p.op_id != op_id]
 
 
+class FakeDataConsents(_Repo):
+    """``ports.DataConsents``."""
+
+    def add(self, consent: Consent) -> None:
+        if consent.id in self._s.consents:
+            raise ConflictError(f"consent {consent.id} exists")
+        self._s.consents[consent.id] = consent
+
+    def get(self, consent_id: str) -> Consent | None:
+        return self._s.consents.get(consent_id)
+
+    def revoke(self, consent: Consent) -> None:
+        if consent.id not in self._s.consents:
+            raise NotFoundError(f"consent {consent.id} does not exist")
+        self._s.consents[consent.id] = consent
+
+    def between(
+        self, *, grantor_id: str | None = None, grantee_id: str | None = None
+    ) -> list[Consent]:
+        return [
+            c for c in self._s.consents.values()
+            if grantor_id in (None, c.grantor_id) and grantee_id in (None, c.grantee_id)
+        ]  # fmt: skip
+
+    def set_price(self, price: DataPrice) -> None:
+        self._s.data_prices[(price.grantor_id, price.kind.value)] = price
+
+    def prices(self, grantor_id: str) -> list[DataPrice]:
+        return sorted(
+            (p for p in self._s.data_prices.values() if p.grantor_id == grantor_id),
+            key=lambda p: p.kind.value,
+        )
+
+    def record(self, usage: DataUsage) -> None:
+        if any(u.id == usage.id for u in self._s.data_usage):
+            raise ConflictError(f"read {usage.id} was metered before")
+        self._s.data_usage.append(usage)
+
+    def usage(
+        self, *, grantor_id: str | None = None, grantee_id: str | None = None,
+        start: dt.datetime | None = None, end: dt.datetime | None = None,
+    ) -> list[DataUsage]:  # fmt: skip
+        return [
+            u for u in self._s.data_usage
+            if grantor_id in (None, u.grantor_id) and grantee_id in (None, u.grantee_id)
+            and (start is None or u.read_at >= start) and (end is None or u.read_at < end)
+        ]  # fmt: skip
+
+
 class FakeGoodsFinancings(_Repo):
     """``ports.GoodsFinancings``."""
 
@@ -1010,6 +1063,7 @@ class FakeUnitOfWork:
     mandates: FakeMandates
     signal_clearances: FakeSignalClearances
     document_findings: FakeDocumentFindings
+    consents: FakeDataConsents
 
     def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
         self.factory = factory
@@ -1056,6 +1110,7 @@ class FakeUnitOfWork:
         self.signal_clearances = FakeSignalClearances(self)
         self.transfer_payments = FakeTransferPayments(self)
         self.document_findings = FakeDocumentFindings(self)
+        self.consents = FakeDataConsents(self)
         self.factory.opened += 1
         return self
 

@@ -44,7 +44,7 @@ from fourflow.services.common import (
     new_id,
     refuse_if_disputed,
 )
-from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import Clock, Ledger, UnitOfWork, UnitOfWorkFactory
 
 STATUS = {
     Outcome.APPROVE: FinancingStatus.APPROVED,
@@ -77,6 +77,7 @@ def request_financing(
     as_of: dt.date,
     cold_start: HistorySource,
     ledger: Ledger | None = None,
+    clock: Clock | None = None,
 ) -> Financing:
     """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; the robot decides.
 
@@ -84,7 +85,9 @@ def request_financing(
     queues the pledge on the chain. With a ``ledger`` the trade's invoices are first
     presented to the consortium (salted fingerprints on the chain): an invoice another
     member was presented first declines the request as a duplicate. ``cold_start`` gives the
-    history the first champion model learns from when the platform has none yet.
+    history the first champion model learns from when the platform has none yet. ``clock``
+    dates the robot's metered read of a core enterprise's data (``consents``); without one,
+    the read is dated ``as_of``.
     """
     scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     elsewhere: tuple[str, ...] = ()
@@ -125,6 +128,7 @@ def request_financing(
             as_of=as_of,
             duplicates=len(elsewhere),
             fraud_signals=signals,
+            clock=clock,
         )
         financing = Financing(
             id=financing_id,
@@ -202,6 +206,7 @@ def finance(
     cold_start: HistorySource,
     holder: str | None = None,
     ledger: Ledger | None = None,
+    clock: Clock | None = None,
 ) -> FinancingRow:
     """Ask ``bank`` (USCC or id) to lend ``amount`` (a decimal in the item's currency) against
     ``target``, an item or a holding (``holding_to_finance``); ``holder`` (USCC or id) asks,
@@ -220,6 +225,7 @@ def finance(
         as_of=as_of,
         cold_start=cold_start,
         ledger=ledger,
+        clock=clock,
     )
     with uow_factory() as uow:
         return _row(uow, fin)

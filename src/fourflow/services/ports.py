@@ -14,6 +14,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+from fourflow.domain.consents import Consent, DataPrice, DataUsage
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import FourFlowError
@@ -742,6 +743,42 @@ class Mandates(Protocol):
     def list(self) -> builtins.list[Mandate]: ...
 
 
+class DataConsents(Protocol):
+    """A core enterprise's data consents, its price list, and the metered reads (issue 16)."""
+
+    def add(self, consent: Consent) -> None:
+        """Record a consent (an id already stored is a ConflictError)."""
+        ...
+
+    def get(self, consent_id: str) -> Consent | None: ...
+    def revoke(self, consent: Consent) -> None:
+        """Record ``consent``'s revocation (its ``revoked_at``, ``revoked_by``, reason)."""
+        ...
+
+    def between(
+        self, *, grantor_id: str | None = None, grantee_id: str | None = None
+    ) -> builtins.list[Consent]:
+        """Consents of ``grantor_id`` and/or to ``grantee_id``, oldest first."""
+        ...
+
+    def set_price(self, price: DataPrice) -> None:
+        """Set the grantor's price of a read of ``price.kind`` (replacing the former one)."""
+        ...
+
+    def prices(self, grantor_id: str) -> builtins.list[DataPrice]: ...
+    def record(self, usage: DataUsage) -> None:
+        """Meter one read."""
+        ...
+
+    def usage(
+        self, *, grantor_id: str | None = None, grantee_id: str | None = None,
+        start: dt.datetime | None = None, end: dt.datetime | None = None,
+    ) -> builtins.list[DataUsage]:  # fmt: skip
+        """Reads of ``grantor_id``'s data and/or by ``grantee_id``, ``start`` <= read_at <
+        ``end``, oldest first."""
+        ...
+
+
 class SignalClearances(Protocol):
     """Fraud signals an operator cleared, each with its reason."""
 
@@ -819,6 +856,8 @@ class UnitOfWork(Protocol):
     def transfer_payments(self) -> TransferPayments: ...
     @property
     def document_findings(self) -> DocumentFindings: ...
+    @property
+    def consents(self) -> DataConsents: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -844,3 +844,56 @@ scenario_platform_products = Table(
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("platform_id", "bank_id", "name"),
 )
+
+# Issue 16 item 6: a core enterprise's data consents, its price list and the metered reads of
+# its data by banks (0020).
+data_consents = Table(
+    "data_consents",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("grantor_id", String, nullable=False),
+    Column("grantee_id", String, nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("counterparties", JSON, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("granted_by", String, nullable=False),
+    Column("granted_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String, nullable=True),
+    Column("revoked_reason", Text, nullable=True),
+    Index("ix_data_consents_grantor_grantee", "grantor_id", "grantee_id"),
+)
+
+data_prices = Table(
+    "data_prices",
+    metadata,
+    Column("grantor_id", String, primary_key=True),
+    Column("kind", String, primary_key=True),
+    Column("price_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("set_by", String, nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+)
+
+data_usage = Table(
+    "data_usage",
+    metadata,
+    _seq(),
+    Column("id", String, nullable=False, unique=True),
+    Column("grantor_id", String, nullable=False),
+    Column("grantee_id", String, nullable=False),
+    Column("reader", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("object_id", String, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("purpose", String, nullable=False),
+    Column("consent_id", String, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("read_at", UtcDateTime, nullable=False),
+    Index("ix_data_usage_grantor_read_at", "grantor_id", "read_at"),
+    Index("ix_data_usage_grantee_read_at", "grantee_id", "read_at"),
+    **ENTITY_OPTIONS,
+)

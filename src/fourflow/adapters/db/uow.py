@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from fourflow.adapters.db.consents import SqlDataConsents
 from fourflow.adapters.db.repositories import (
     SqlBatches,
     SqlCancelApprovals,
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
     signal_clearances: SqlSignalClearances
     transfer_payments: SqlTransferPayments
     goods_financings: SqlGoodsFinancings
+    consents: SqlDataConsents
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -116,6 +118,7 @@ class SqlUnitOfWork:
         self.signal_clearances = SqlSignalClearances(session)
         self.transfer_payments = SqlTransferPayments(session)
         self.goods_financings = SqlGoodsFinancings(session)
+        self.consents = SqlDataConsents(session)
         return self
 
     def __exit__(

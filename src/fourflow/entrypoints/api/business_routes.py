@@ -413,7 +413,7 @@ def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
         row = financing.finance(
             uow_factory=p.uow_factory, target=body.holding_id, bank=body.bank,
             amount=body.amount, holder=who.org_id, as_of=_today(api, body.as_of),
-            cold_start=p.cold_start, ledger=p.require_contracts(),
+            cold_start=p.cold_start, ledger=p.require_contracts(), clock=p.clock,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
     return _financing_view(row.financing, row.currency)

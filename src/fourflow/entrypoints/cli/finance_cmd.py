@@ -145,6 +145,7 @@ def finance_request(
             as_of=business_day(p, as_of),
             cold_start=p.cold_start,
             ledger=p.require_contracts(),
+            clock=p.clock,
         )
         relay_now(p)
     view = financing_view(row.financing, row.currency)

@@ -263,6 +263,7 @@ def item_pay(
         "attested"
     ),
     json_out: JsonOpt = False,
+            clock=p.clock,
 ) -> None:
     """Record a payment of an item; the contract routes it to banks first, then holders."""
     if method not in ("attested", "token", "debtor"):

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import replace
 
+from fourflow.domain.consents import DataKind
 from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
@@ -18,7 +19,7 @@ from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics
 from fourflow.risk.review import Request, Scorer, limit_reasons, review
 from fourflow.risk.rules_in_force import sme_late_payments
 from fourflow.services import commands as cmd
-from fourflow.services import webhooks
+from fourflow.services import consents, webhooks
 from fourflow.services.common import (
     canonical_json,
     chain_address,
@@ -31,7 +32,7 @@ from fourflow.services.common import (
 from fourflow.services.credit.history import FACTS
 from fourflow.services.credit.policies import LIMITS_LOCK, exposure, policy_in_force
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
-from fourflow.services.ports import ChainOp, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, Clock, UnitOfWork, UnitOfWorkFactory
 
 
 def _depth(uow: UnitOfWork, holding: Holding) -> int:
@@ -112,12 +113,33 @@ def review_request(
     as_of: dt.date,
     duplicates: int = 0,
     fraud_signals: tuple[tuple[str, str], ...] = (),
+    clock: Clock | None = None,
 ) -> Decision:
     """The robot's decision on one request, inside the caller's unit of work
-    (``fraud_signals``: (code, message) of the trade's open fraud signals)."""
+    (``fraud_signals``: (code, message) of the trade's open fraud signals).
+
+    A core enterprise's trades with others than the creditor are read only under its consent
+    (``consents.debtor_records``), and that read is metered in this unit of work; without a
+    consent the robot reads none of them and refers the request (``NO_CONSENT``) instead of
+    approving it. ``clock`` dates the read (the consent must be in force today); without
+    one, ``as_of``."""
     item = get_item(uow, holding.item_id)
-    # The features read the debtor's invoices and the creditor's sales, nothing else.
-    history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
+    # The features read the debtor's invoices and the creditor's sales, nothing else; the
+    # debtor's trades with others only under its consent.
+    day = clock.today() if clock else as_of
+    readable, consent, read, lacking = consents.debtor_records(
+        uow, records=uow.trades.involving([item.debtor_id, item.creditor_id]),
+        debtor_id=item.debtor_id, presenters={item.creditor_id, holding.holder_id},
+        bank_id=bank_id, day=day,
+    )  # fmt: skip
+    history = FACTS.history(uow, readable)
+    if consent is not None:
+        ids = {r.id for r in read}
+        consents.meter(
+            uow, consent=consent, reader=consents.ROBOT, kind=DataKind.PAYMENT_HISTORY,
+            object_id=request_id, records=sum(1 for f in history.all() if f.trade_id in ids),
+            at=clock.now() if clock else dt.datetime.combine(as_of, dt.time(), dt.UTC),
+        )  # fmt: skip
     own = [f for f in history.all() if f.trade_id == item.trade_id]
     terms, skeleton = asset_terms(uow, item, holding, own, as_of)
     vector = features(history, terms, as_of)
@@ -143,7 +165,21 @@ def review_request(
         policy=policy,
         exposure=exposure(uow, bank_id),
     )
-    return replace(decision, policy_revision=version)
+    decision = replace(decision, policy_revision=version)
+    return decision if lacking is None else _without_consent(decision, lacking)
+
+
+def _without_consent(decision: Decision, lacking: str) -> Decision:
+    """The robot did not read the debtor's own data: it approves nothing on less than the
+    bank would see with consent, it refers (a decline stays a decline)."""
+    reason = Reason(
+        "NO_CONSENT",
+        f"{lacking}; the robot did not read the debtor's data and refers the request",
+    )
+    if decision.outcome is Outcome.DECLINE:
+        return replace(decision, reasons=(*decision.reasons, reason))
+    kept = tuple(r for r in decision.reasons if r.code != "APPROVED")
+    return replace(decision, outcome=Outcome.REFER, principal=0, reasons=(reason, *kept))
 
 
 def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision) -> str | None:

@@ -25,7 +25,8 @@ from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.chain.ops import GOVERNANCE
-from fourflow.adapters.crypto.keystore import FileKeyStore
+from fourflow.adapters.crypto.envelope import read_master_key_file, write_key_file
+from fourflow.adapters.crypto.keystore import EnvelopeKeyStore, MasterKeySource
 from fourflow.adapters.crypto.passwords import Argon2Passwords, Totp
 from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, verify_signature
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
@@ -77,8 +78,14 @@ class Settings:
         home: FOURFLOW_HOME, default ``~/.fourflow``: database, keys, chain state, artifacts.
         database_url: FOURFLOW_DATABASE_URL, default SQLite under ``home``.
         chain_url: FOURFLOW_CHAIN_URL, an external node; unset means FourFlow runs its own.
-        keystore_password: FOURFLOW_KEYSTORE_PASSWORD; unset means a random secret kept in
-            ``home/keystore.secret`` (mode 0600), fit for a local single-machine platform.
+        keystore_password: FOURFLOW_KEYSTORE_PASSWORD, the password of key files of the older
+            layout (one password for every key), read only to convert them on opening; unset
+            means the secret in ``home/keystore.secret``.
+        master_key: FOURFLOW_MASTER_KEY, the master key (base64 of 32 bytes) wrapping every
+            organisation's data key (docs/security.md, Keys).
+        master_key_file: FOURFLOW_MASTER_KEY_FILE, a file holding the master key instead. Both
+            unset: a key generated in ``home/master.key`` (mode 0600), fit for a local
+            single-machine platform only.
         chain_id: FOURFLOW_CHAIN_ID for the local node (default 1337).
         anvil_bin: FOURFLOW_ANVIL_BIN, the anvil executable (default: the npm package, PATH).
         project_root: FOURFLOW_PROJECT_ROOT, where ``node_modules`` (anvil) and the geth build
@@ -146,6 +153,8 @@ class Settings:
     webhook_max_attempts: int = 6
     webhook_backoff_seconds: float = 2.0
     events_stream_seconds: float = 300.0
+    master_key: str | None = None
+    master_key_file: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -185,7 +194,21 @@ class Settings:
             webhook_max_attempts=int(env.get("FOURFLOW_WEBHOOK_MAX_ATTEMPTS") or 6),
             webhook_backoff_seconds=float(env.get("FOURFLOW_WEBHOOK_BACKOFF_SECONDS") or 2),
             events_stream_seconds=float(env.get("FOURFLOW_EVENTS_STREAM_SECONDS") or 300),
+            master_key=env.get("FOURFLOW_MASTER_KEY") or None,
+            master_key_file=(
+                Path(env["FOURFLOW_MASTER_KEY_FILE"]).expanduser()
+                if env.get("FOURFLOW_MASTER_KEY_FILE")
+                else None
+            ),
         )
+
+    def master_key_source(self) -> MasterKeySource:
+        """Where the master key comes from (FOURFLOW_MASTER_KEY, FOURFLOW_MASTER_KEY_FILE,
+        else ``home/master.key``)."""
+        return MasterKeySource(
+            value=self.master_key, file=self.master_key_file,
+            default_file=self.home / "master.key",
+        )  # fmt: skip
 
     def password(self) -> str:
         """The key store password, creating the local secret on first use."""
@@ -322,7 +345,12 @@ class Platform:
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.uow_factory: UnitOfWorkFactory = SqlUnitOfWorkFactory(self.engine)
-        self.keystore = FileKeyStore(settings.home, settings.password())
+        self.keystore = EnvelopeKeyStore(
+            settings.home, settings.master_key_source(), legacy_password=settings.password
+        )
+        self.keystore.open()  # checks the master key; converts key files of the older layout
+        self._webhook_secrets = self.keystore.secret_box("webhooks")
+        self.webhooks.seal_plaintext_secrets()  # endpoints registered before secrets were sealed
         configure_standards(settings)
         self._rules: InvoiceRules | None = None
         self._node: AnvilNode | None = None
@@ -538,6 +566,12 @@ class Platform:
         time sends transactions."""
         return held(self.engine, CHAIN_WRITER_LOCK, timeout_s=300.0)
 
+    def rotate_master_key(self, new_key_file: Path) -> tuple[int, str]:
+        """Rewrap every data key under the master key in ``new_key_file``, atomically
+        (``fourflow keys rotate-master``); returns (data keys rewrapped, the new key's id)."""
+        new = read_master_key_file(new_key_file, "--new-key-file")
+        return self.keystore.rotate_master(new), new.key_id
+
     # ------------------------------------------------------------------ identities
 
     @property
@@ -560,7 +594,7 @@ class Platform:
     @property
     def webhooks(self) -> SqlWebhookStore:
         """Webhook endpoints, the event outbox and deliveries (issue 16)."""
-        return SqlWebhookStore(self.engine)
+        return SqlWebhookStore(self.engine, secrets=self._webhook_secrets)
 
     def deliver_webhooks(self, *, limit: int = 200) -> DeliveryResult:
         """One bounded webhook delivery pass with this platform's settings (for the worker
@@ -591,6 +625,11 @@ class Platform:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def create_master_key_file(path: Path) -> str:
+    """Write a new random master key to ``path`` (mode 0600, never overwriting); its id."""
+    return write_key_file(path).key_id
 
 
 def open_platform(settings: Settings | None = None) -> Platform:

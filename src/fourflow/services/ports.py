@@ -948,6 +948,14 @@ class KeyStore(Protocol):
         """Decrypt the organisation's key (for local signing inside the chain adapter)."""
         ...
 
+    def holds_own_key(self, org_id: str) -> bool:
+        """True when the organisation holds its own key (the platform never signs for it)."""
+        ...
+
+    def hold_own(self, org_id: str, address: str) -> str:
+        """Record that ``org_id`` holds its own key at ``address``; the checksummed address."""
+        ...
+
 
 class Clock(Protocol):
     """Today's business date (tests and the demo replay a timeline)."""

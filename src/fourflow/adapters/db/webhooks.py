@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +15,8 @@ from fourflow.adapters.db import tables as t
 from fourflow.adapters.db.repositories import utc_now
 from fourflow.services.webhooks import Delivery, Endpoint, Event
 
+#: How a sealed secret begins (``envelope.SEALED_PREFIX``; the adapters are independent).
+SEALED_PREFIX = "enc1:"
 E, V, D = t.webhook_endpoints, t.webhook_events, t.webhook_deliveries
 
 
@@ -57,18 +59,31 @@ def _delivery(r: Row[Any]) -> Delivery:
     )
 
 
-class SqlWebhookStore:
-    """Endpoints, events and deliveries, each call its own short transaction."""
+class SecretSealer(Protocol):
+    """Seals the endpoints' signing secrets at rest (the key store's ``SecretBox``: AES-256-GCM
+    under a data key wrapped by the master key)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def seal(self, secret: str) -> str: ...
+    def open(self, value: str) -> str: ...
+    def is_sealed(self, value: str) -> bool: ...
+
+
+class SqlWebhookStore:
+    """Endpoints, events and deliveries, each call its own short transaction. Signing secrets
+    are stored sealed by ``secrets``; a plaintext one (stored before they were) still reads,
+    and ``seal_plaintext_secrets`` seals it in place."""
+
+    def __init__(self, engine: Engine, secrets: SecretSealer) -> None:
         self.engine = engine
+        self._secrets = secrets
 
     def add_endpoint(self, endpoint: Endpoint, secret: str) -> None:
         with self.engine.begin() as c:
             c.execute(
                 insert(E).values(
                     id=endpoint.id, org_id=endpoint.org_id, url=endpoint.url,
-                    kinds=list(endpoint.kinds), secret=secret, active=endpoint.active,
+                    kinds=list(endpoint.kinds), secret=self._secrets.seal(secret),
+                    active=endpoint.active,
                     created_at=endpoint.created_at,
                 )
             )  # fmt: skip
@@ -88,8 +103,25 @@ class SqlWebhookStore:
 
     def secret(self, endpoint_id: str) -> str:
         with self.engine.connect() as c:
-            found = c.execute(select(E.c.secret).where(E.c.id == endpoint_id)).scalar_one()
-        return str(found)
+            found = str(c.execute(select(E.c.secret).where(E.c.id == endpoint_id)).scalar_one())
+        return self._secrets.open(found) if self._secrets.is_sealed(found) else found
+
+    def seal_plaintext_secrets(self) -> int:
+        """Seal every secret still stored in plaintext (each row only if unchanged since it
+        was read); returns how many were sealed."""
+        sealed = 0
+        with self.engine.begin() as c:
+            plain = select(E.c.id, E.c.secret).where(E.c.secret.not_like(f"{SEALED_PREFIX}%"))
+            for row in c.execute(plain).all():
+                if self._secrets.is_sealed(row.secret):
+                    continue
+                done = c.execute(
+                    update(E)
+                    .where(and_(E.c.id == row.id, E.c.secret == row.secret))
+                    .values(secret=self._secrets.seal(row.secret))
+                )
+                sealed += done.rowcount
+        return sealed
 
     def deactivate(self, endpoint_id: str) -> None:
         with self.engine.begin() as c:

@@ -22,6 +22,7 @@ from fourflow.entrypoints.cli import (
     finance_cmd,
     home_mode,
     items_cmd,
+    keys_cmd,
     settlement_cmd,
     simulate_cmd,
     standards_cmd,
@@ -418,6 +419,7 @@ evidence_cmd.register(app)
 api_cmd.register(app)
 worker_cmd.register(app)
 webhooks_cmd.register(app)
+keys_cmd.register(app)
 standards_cmd.register(app)
 
 

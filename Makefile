@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.fourflow-installed
 NODE_STAMP := node_modules/.fourflow-installed
 export FOURFLOW_PROJECT_ROOT := $(CURDIR)
 
-.PHONY: all setup demo test bench lint typecheck fmt clean lock geth
+.PHONY: all setup demo test bench lint typecheck fmt clean lock geth wheel
 
 all: test
 
@@ -48,6 +48,11 @@ geth:
 test: setup lint typecheck geth
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
+# The installable wheel (contracts, migrations, manifest inside; the official schemas are
+# fetched after install with `fourflow standards fetch`): dist/fourflow-*.whl.
+wheel: $(PY_STAMP)
+	$(BIN)/uv build --wheel --out-dir dist
+
 bench: setup
 	@$(BIN)/python -m bench
 
@@ -60,4 +65,4 @@ lock: $(PY_STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build dist

@@ -248,8 +248,15 @@ def artefact(*parts: str) -> Path:
     A path of a manifest artefact also needs the rest of that artefact (an XSD's imports, a
     Schematron's includes): an incomplete artefact is refused with its name and fetch command.
     """
-    path = standards_dir().joinpath(*parts)
     owning = owner(parts)
+    try:
+        path = standards_dir().joinpath(*parts)
+    except StandardsMissingError as exc:
+        if owning is None:
+            raise
+        raise StandardsMissingError(
+            f"the official artefact {owning.name!r} ({owning.title}) is needed, but {exc}"
+        ) from None
     if owning is not None:
         try:
             _complete(owning.name)

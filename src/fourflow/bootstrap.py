@@ -95,9 +95,10 @@ class Settings:
             finality).
         receipt_timeout: FOURFLOW_CHAIN_RECEIPT_TIMEOUT, seconds an operation may wait to be
             mined (and confirmed) before the relay gives up on it for this run (default 60).
-        standards_dir: FOURFLOW_STANDARDS_DIR, the folder of official schemas and rule
-            artefacts (the layout of ``shared/data``); unset: ``shared/data`` beside the
-            checkout.
+        standards_dir: FOURFLOW_STANDARDS_DIR, the one folder of official schemas and rule
+            artefacts every validator reads (the layout of ``shared/data``; filled by
+            ``fourflow standards fetch``); unset: ``home/standards`` once fetched, else
+            ``shared/data`` beside the checkout.
         geth_bin: FOURFLOW_GETH_BIN, the geth v1.13.15 executable of the Clique development
             network (default: the ``make geth`` build in ``~/.cache/fourflow``).
         date_tolerance_days: FOURFLOW_DATE_TOLERANCE_DAYS, how many days after the day of

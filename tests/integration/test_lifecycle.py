@@ -22,6 +22,7 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
+from fourflow.domain.settlement import RouteKind
 from fourflow.risk.features import features
 from fourflow.services import common, credit, financing, ingest, items, linking, onboarding, relay
 from fourflow.services.audit import audit
@@ -52,8 +53,11 @@ class Story:
             return uow.items.holdings(self.item.id)
 
 
-def _story(p: Platform, *, days_ago: int = 110) -> Story:
-    """Onboard the demo network, ingest and verify one trade, issue its confirmed item."""
+def _story(
+    p: Platform, *, days_ago: int = 110, route: RouteKind | None = None, confirm: bool = True
+) -> Story:
+    """Onboard the demo network, ingest and verify one trade, issue its confirmed item (its
+    repayment route locked with the confirmation: ``route``, default the debtor's account)."""
     today = p.clock.today()
     org: dict[str, Organisation] = {}
     for m in MEMBERS:
@@ -85,7 +89,7 @@ def _story(p: Platform, *, days_ago: int = 110) -> Story:
     verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=issue_day)
     item = items.issue_item(
         uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-        trade_id=invoice.trade_id, as_of=issue_day, confirm=True,
+        trade_id=invoice.trade_id, as_of=issue_day, confirm=confirm, route=route,
     )  # fmt: skip
     story = Story(p, org, item, today)
     story.relay()

@@ -99,19 +99,21 @@ def _audit_ok(p: Platform) -> None:
     assert report.ok, report.discrepancies
 
 
-def _future_item(p: Platform) -> Story:
-    """The worked example's item issued recently, so it matures after the chain's today."""
-    s = _story(p, days_ago=40)
+def _future_item(
+    p: Platform, route: RouteKind | None = None, *, confirm: bool = True
+) -> Story:
+    """The worked example's item issued recently, so it matures after the chain's today; the
+    debtor's confirmation locks its route (``route``, default its collection account)."""
+    s = _story(p, days_ago=40, route=route, confirm=confirm)
     assert s.item.maturity_date > p.require_contracts().chain_today()
     return s
 
 
-def _lock_tokens(s: Story, funds: int) -> None:
+def _fund_token_route(s: Story, funds: int) -> None:
+    """The debtor's bank mints ``funds`` to it; the route its confirmation locked is tokens."""
     core, bank = s.org["core"], s.org["bank"]
     items.mint_tokens(uow_factory=s.p.uow_factory, bank_id=bank.id, to_org_id=core.id,
                       amount=funds)  # fmt: skip
-    settlement.lock_route(uow_factory=s.p.uow_factory, item_id=s.item.id, actor_id=core.id,
-                          kind=RouteKind.TOKENS)  # fmt: skip
     s.relay()
     ledger = s.p.require_contracts()
     assert int(ledger.read("route", s.item.id)["kind"]) == 1
@@ -119,9 +121,9 @@ def _lock_tokens(s: Story, funds: int) -> None:
 
 
 def test_an_item_settles_at_maturity_by_itself_bank_first_and_only_once(own: Platform) -> None:
-    s = _future_item(own)
+    s = _future_item(own, RouteKind.TOKENS)
     _kept, _passed, _rate, _start = _pass_and_pledge(s)
-    _lock_tokens(s, 1_000_000 * YUAN)
+    _fund_token_route(s, 1_000_000 * YUAN)
     maturity = s.item.maturity_date
 
     # A week before maturity the debtor is reminded, nothing is collected.
@@ -164,9 +166,9 @@ def test_an_item_settles_at_maturity_by_itself_bank_first_and_only_once(own: Pla
 def test_short_funds_pay_part_then_default_after_grace_enforces_the_pledge(
     own: Platform,
 ) -> None:
-    s = _future_item(own)
+    s = _future_item(own, RouteKind.TOKENS)
     _kept, passed, _rate, _start = _pass_and_pledge(s)
-    _lock_tokens(s, 400_000 * YUAN)  # the debtor holds less than is due
+    _fund_token_route(s, 400_000 * YUAN)  # the debtor holds less than is due
     maturity = s.item.maturity_date
     _move_clock(own, maturity)
     report = _settle(s)
@@ -204,11 +206,8 @@ def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> No
     s = _future_item(own)
     _pass_and_pledge(s)
     core, bank = s.org["core"], s.org["bank"]
-    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id, actor_id=core.id,
-                          kind=RouteKind.ACCOUNT)  # fmt: skip
-    s.relay()
     ledger = own.require_contracts()
-    assert int(ledger.read("route", s.item.id)["kind"]) == 2
+    assert int(ledger.read("route", s.item.id)["kind"]) == 2  # locked with the confirmation
     with pytest.raises(PermissionDeniedError, match="did not sign"):
         settlement.change_route(
             uow_factory=own.uow_factory, signer=ledger, item_id=s.item.id, actor_id=core.id,
@@ -261,10 +260,7 @@ def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> No
 def test_a_payment_to_the_creditors_own_account_is_not_a_payment(own: Platform) -> None:
     s = _future_item(own)
     _pass_and_pledge(s)
-    core, bank, tier1 = s.org["core"], s.org["bank"], s.org["tier1"]
-    settlement.lock_route(uow_factory=own.uow_factory, item_id=s.item.id, actor_id=core.id,
-                          kind=RouteKind.ACCOUNT)  # fmt: skip
-    s.relay()
+    bank, tier1 = s.org["bank"], s.org["tier1"]
     found = settlement.statement_payment(
         uow_factory=own.uow_factory, item_id=s.item.id, bank_id=bank.id,
         payee_account=tier1.accounts[0], amount=100_000 * YUAN,
@@ -368,9 +364,9 @@ def test_a_price_drop_calls_the_margin_and_an_unmet_call_sells_the_goods_bank_fi
 
 
 def test_a_collection_the_chain_refuses_changes_nothing(own: Platform) -> None:
-    s = _future_item(own)
+    s = _future_item(own, RouteKind.TOKENS)
     _pass_and_pledge(s)
-    _lock_tokens(s, 1_000_000 * YUAN)
+    _fund_token_route(s, 1_000_000 * YUAN)
     _move_clock(own, s.item.maturity_date)
     with own.uow_factory() as uow:
         before = [
@@ -422,13 +418,23 @@ def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_an_unpledged_item_unpaid_after_grace_is_left_to_the_consortium(own: Platform) -> None:
-    s = _future_item(own)  # nothing pledged; a collection-account route whose bank saw nothing
-    # The debtor locks it straight on the chain, outside the platform: the audit names it.
+    # Nothing pledged; a collection-account route (locked with the confirmation) whose bank saw
+    # nothing. The debtor alone (no pledgee to sign) moves the route straight on the chain,
+    # outside the platform: the audit names the difference.
+    s = _future_item(own)
     ledger = own.require_contracts()
-    lock = cmd.LockRoute(s.item.id, 2, "ab" * 32)
-    ledger.apply(ChainOp(f"lock-{s.item.id}", lock, s.org["core"].id))
+    core = s.org["core"]
+    deadline = int(dt.datetime.now(dt.UTC).timestamp()) + 3_600
+    elsewhere = "ab" * 32
+    bank = s.org["bank"].chain_address
+    assert bank is not None
+    signed = ledger.sign_route_change(core.id, s.item.id, 2, bank, elsewhere, deadline)
+    change = cmd.ChangeRoute(
+        s.item.id, 2, bank, elsewhere, deadline, (cmd.RouteSignature(core.id, signed),)
+    )
+    ledger.apply(ChainOp(f"change-{s.item.id}", change, core.id))
     report = audit(uow_factory=own.uow_factory, ledger=ledger, reader_for=own.reader_for)
-    assert names(report, "route") == {(s.item.id, "kind")}
+    assert names(report, "route") == {(s.item.id, "account_hash")}
     grace = int(own.require_contracts().read("terms")["grace_days"])
     _move_clock(own, s.item.maturity_date + dt.timedelta(days=grace + 1))
     assert [o.action for o in _settle(s).outcomes] == ["unrouted", "past_grace"]

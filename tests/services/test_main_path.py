@@ -115,7 +115,8 @@ def test_issue_on_the_evidence_and_confirmed_by_the_debtor(world: World) -> None
     confirmed = world.item(confirm=True)
     assert confirmed.basis is Basis.CONFIRMED
     with world.uow() as uow:
-        (op,) = uow.outbox.for_subject(confirmed.id)
+        op, lock = uow.outbox.for_subject(confirmed.id)  # the debtor's route is locked with it
+    assert lock.kind is OpKind.LOCK_ROUTE and lock.sender_org_id == confirmed.debtor_id
     assert isinstance(op.command, cmd.IssueItem) and op.command.confirmation is not None
     assert op.command.confirmation.signature.startswith("0x")
     assert world.ledger.kinds().count(OpKind.ISSUE_ITEM) == 2

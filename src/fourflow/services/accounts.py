@@ -151,7 +151,9 @@ def item_account_bank(uow: UnitOfWork, item_id: str, debtor: Organisation) -> Or
         c = op.command
         if isinstance(c, cmd.IssueItem) and c.account_bank_address:
             named = c.account_bank_address
-        elif isinstance(c, cmd.SetAccountBank):
+        elif isinstance(c, cmd.SetAccountBank) or (
+            isinstance(c, cmd.ChangeRoute) and c.route_kind == 2  # a new collection bank
+        ):
             named = c.bank_address
     if named is not None:
         for org in uow.organisations.list():

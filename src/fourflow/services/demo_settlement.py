@@ -2,7 +2,8 @@
 maturity by itself.
 
 The core enterprise buys once more from tier 1 on 30-day terms that end today; the item is
-confirmed, the debtor locks a token route (its settlement tokens approved to DebtItem), its
+issued with the debtor's confirmation, which locks its token route on the chain (its
+settlement tokens approved to DebtItem); its
 bank mints the deposit, and the daily job (``settle_due``) collects the item on its maturity
 day through the Repayment contract with nobody typing a payment in. Run again, it pays nothing.
 """
@@ -55,12 +56,10 @@ def settle_at_maturity(
     verify(uow_factory=ctx.uow_factory, trade_id=trade_id, as_of=issued_on)
     item = items.issue_item(
         uow_factory=ctx.uow_factory, ledger=ctx.ledger, clock=ctx.clock, trade_id=trade_id,
-        as_of=issued_on, confirm=True,
-    )  # fmt: skip
+        as_of=issued_on, confirm=True, route=RouteKind.TOKENS,
+    )  # fmt: skip  # the debtor's confirmation locks its token route on the chain with it
     _relay(ctx)
     core, bank = by_key["core"], by_key["bank"]
-    settlement.lock_route(uow_factory=ctx.uow_factory, item_id=item.id, actor_id=core.id,
-                          kind=RouteKind.TOKENS)  # fmt: skip
     items.mint_tokens(uow_factory=ctx.uow_factory, bank_id=bank.id, to_org_id=core.id,
                       amount=item.face_value)  # fmt: skip
     _relay(ctx)

@@ -21,26 +21,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from fourflow.domain.debt import DebtItem, ItemStatus, day_number
-from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import (
+    ConflictError,
+    DomainValueError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from fourflow.domain.parties import Role
 from fourflow.domain.settlement import Notice, NoticeKind, RouteAction, RouteEvent, RouteKind
 from fourflow.services import commands as cmd
 from fourflow.services import webhooks
-from fourflow.services.accounts import account_bank
 from fourflow.services.common import chain_address, get_item, get_org
+from fourflow.services.items import routes as _routes
 from fourflow.services.items.common import is_cancelled, item_outstanding, queue, text_hash
 from fourflow.services.items.payments import _route as route_payment_in_store
 from fourflow.services.items.pledges import mark_default
-from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.items.routes import ZERO_HASH, queue_route_lock
+from fourflow.services.ports import Ledger, StoredDocument, UnitOfWork, UnitOfWorkFactory
 
 ZERO_ADDRESS = "0x" + "00" * 20
-ZERO_HASH = "00" * 32
 DEFAULT_REMINDER_DAYS = 7
 ROUTE_SIGNATURE_VALIDITY = dt.timedelta(days=1)
+
+current_route = _routes.current_route  # the item's route as last locked or changed
+default_route = _routes.default_route  # the route locked when the debtor names none
 
 
 class RouteSigner(Protocol):
@@ -61,40 +70,22 @@ class RouteSigner(Protocol):
 # --------------------------------------------------------------------------- routes
 
 
-def current_route(uow: UnitOfWork, item_id: str) -> RouteEvent | None:
-    """The item's route as last locked or changed (None when the debtor never locked one)."""
-    events = uow.settlement.routes(item_id)
-    return events[-1] if events else None
-
-
-def _token_allowance(uow: UnitOfWork, debtor_id: str, plus: DebtItem | None) -> int:
-    """What the debtor's token routes may still collect: the outstanding of every item of the
-    debtor on a token route (and ``plus``), the standing approval DebtItem needs."""
-    total = 0
-    for item_id, route in uow.settlement.routed_items().items():
-        if route.kind is RouteKind.TOKENS and (plus is None or item_id != plus.id):
-            item = uow.items.get(item_id)
-            if item is not None and item.debtor_id == debtor_id:
-                total += item_outstanding(uow, item_id)
-    if plus is not None:
-        total += item_outstanding(uow, plus.id)
-    return total
-
-
 def lock_route(
     *,
     uow_factory: UnitOfWorkFactory,
     item_id: str,
     actor_id: str,
-    kind: RouteKind,
+    kind: RouteKind | None,
     account: str | None = None,
 ) -> RouteEvent:
-    """The debtor fixes its item's repayment route, once (``Repayment.lock_route``).
+    """The debtor fixes its item's repayment route, once (``Repayment.lock_route``): for an
+    item issued on the evidence alone before the debtor confirms it (issuance with the
+    debtor's confirmation, and the confirmation, lock it themselves).
 
     ``tokens``: the debtor approves DebtItem for what its token routes will collect and the
     Repayment contract collects at maturity. ``account``: ``account`` (default: the debtor's
-    first registered account) at the debtor's account bank is the collection account; only
-    that bank's attested statements pay the item.
+    registered or first account) at the item's account bank is the collection account; only
+    that bank's attested statements pay the item. ``None``: ``default_route``.
     """
     with uow_factory() as uow:
         uow.items.lock_item(item_id)
@@ -103,27 +94,7 @@ def lock_route(
             raise PermissionDeniedError(f"only the debtor locks the repayment route of {item_id}")
         if item.status not in (ItemStatus.PENDING, ItemStatus.ACTIVE) or is_cancelled(uow, item_id):
             raise ConflictError(f"debt item {item_id} is {item.status}: no route can be locked")
-        if current_route(uow, item_id) is not None:
-            raise ConflictError(f"the repayment route of {item_id} is locked already")
-        debtor = get_org(uow, item.debtor_id)
-        bank_id: str | None = None
-        number: str | None = None
-        allowance = 0
-        if kind is RouteKind.ACCOUNT:
-            number = (account or (debtor.accounts[0] if debtor.accounts else "")).replace(" ", "")
-            if not number:
-                raise DomainValueError(f"{debtor.name} names no collection account")
-            bank_id = account_bank(uow, debtor).id
-            account_hash = text_hash(number)
-        else:
-            account_hash = ZERO_HASH
-            allowance = _token_allowance(uow, debtor.id, item)
-        command = cmd.LockRoute(item_id, kind.code, account_hash, allowance=allowance)
-        op = queue(uow, command, actor_id, item_id)
-        event = RouteEvent(
-            item_id, RouteAction.LOCKED, kind, bank_id, number, (actor_id,), actor_id, op.op_id
-        )
-        uow.settlement.add_route(event)
+        event = queue_route_lock(uow, item, kind, account)
         uow.commit()
     return event
 
@@ -233,6 +204,7 @@ class SettleReport:
     day: dt.date
     outcomes: list[ItemOutcome] = field(default_factory=list)
     notices: int = 0
+    bypasses: list[StatementCheck] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -244,6 +216,17 @@ class SettleReport:
             "counts": dict(sorted(count.items())),
             "collected": sum(o.amount for o in self.outcomes),
             "notices": self.notices,
+            "bypasses": [
+                {
+                    "document": c.document_id,
+                    "reference": c.reference,
+                    "item": c.item_id,
+                    "payee_account": c.payee_account,
+                    "amount": c.amount,
+                    "told": c.notices,
+                }
+                for c in self.bypasses
+            ],
             "items": [
                 {
                     "item": o.item_id,
@@ -325,6 +308,11 @@ def settle_due(
     today = ledger.chain_today()
     grace_days = int(ledger.read("terms")["grace_days"])
     report = SettleReport(today)
+    # Statements ingested since the last run that show a payment outside an item's route.
+    report.bypasses = [
+        c for c in check_statements(uow_factory=uow_factory) if c.outcome == "bypass"
+    ]
+    report.notices += sum(c.notices for c in report.bypasses)
     with uow_factory() as uow:
         candidates = [
             i.id
@@ -461,6 +449,57 @@ def _default_if_due(
 # --------------------------------------------------------------------------- bypass
 
 
+def _bypass(
+    uow: UnitOfWork,
+    item: DebtItem,
+    *,
+    reporter: str,
+    payee_account: str,
+    amount: int,
+    value_date: dt.date,
+    reference: str,
+    fallback: str,
+) -> list[Notice]:
+    """Notices for a payment of ``item`` by its debtor to ``payee_account`` (not committed):
+    none when that is the route's collection account, else one per holder's bank and the
+    collection bank (``fallback`` when there is neither) per statement entry."""
+    number = payee_account.replace(" ", "")
+    route = current_route(uow, item.id)
+    if route is not None and route.kind is RouteKind.ACCOUNT and route.account == number:
+        return []
+    _holders, banks = _parties(uow, item.id)
+    recipients = [*banks] + ([route.bank_id] if route and route.bank_id else [])
+    if not recipients:
+        recipients = [fallback]
+    owner = next(
+        (
+            o.name
+            for o in uow.organisations.list()
+            if number in {a.replace(" ", "") for a in o.accounts}
+        ),
+        "an account outside the route",
+    )
+    text = (
+        f"statement {reference} of {reporter}: the debtor paid {amount} minor units for debt "
+        f"item {item.id} on {value_date} to {owner} ({number}), not through the item's "
+        "locked route: it is not a payment of the item"
+    )
+    notices: list[Notice] = []
+    for recipient in dict.fromkeys(recipients):
+        notice = Notice(
+            key=f"bypass|{item.id}|{recipient}|{reference}",
+            kind=NoticeKind.BYPASS,
+            subject_id=item.id,
+            recipient_id=recipient,
+            on_day=value_date,
+            text=text,
+            amount=amount,
+        )
+        if uow.settlement.notify(notice):
+            notices.append(notice)
+    return notices
+
+
 def statement_payment(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -471,56 +510,141 @@ def statement_payment(
     value_date: dt.date,
     reference: str,
 ) -> list[Notice]:
-    """A bank's statement line of the debtor paying ``amount`` to ``payee_account`` for the
-    item. Paid to the route's collection account, it is an ordinary attested payment (returns
-    no notice: the bank attests it with ``item pay --method attested``). Paid to any other
-    account (the creditor's or a holder's own account elsewhere), it is not a payment of the
-    item: the holders' banks (and the collection bank) are told, once per statement line."""
+    """A bank reports one statement line by hand (``route statement``): the debtor paying
+    ``amount`` to ``payee_account`` for the item. Paid to the route's collection account, it
+    is an ordinary attested payment (returns no notice: the bank attests it with ``item pay
+    --method attested``). Paid to any other account (the creditor's or a holder's own account
+    elsewhere), it is not a payment of the item: the holders' banks (and the collection bank)
+    are told, once per statement line. ``check_statements`` does the same from ingested
+    camt.052/053/054 statements."""
     if amount <= 0:
         raise DomainValueError("a statement payment's amount must be positive")
     if not reference.strip():
         raise DomainValueError("a statement payment needs the bank's reference")
-    number = payee_account.replace(" ", "")
     with uow_factory() as uow:
-        get_item(uow, item_id)  # NotFoundError for an unknown item
+        item = get_item(uow, item_id)  # NotFoundError for an unknown item
         bank = get_org(uow, bank_id)
         if not bank.has_role(Role.BANK):
             raise PermissionDeniedError(f"{bank.name} is not a bank: its statement is no evidence")
-        route = current_route(uow, item_id)
-        if route is not None and route.kind is RouteKind.ACCOUNT and route.account == number:
-            return []
-        _holders, banks = _parties(uow, item_id)
-        recipients = [*banks] + ([route.bank_id] if route and route.bank_id else [])
-        if not recipients:
-            recipients = [bank_id]
-        owner = next(
-            (
-                o.name
-                for o in uow.organisations.list()
-                if number in {a.replace(" ", "") for a in o.accounts}
-            ),
-            "an account outside the route",
-        )
-        text = (
-            f"statement {reference} of {bank.name}: the debtor paid {amount} minor units for debt "
-            f"item {item_id} on {value_date} to {owner} ({number}), not through the item's "
-            "locked route: it is not a payment of the item"
-        )
-        notices: list[Notice] = []
-        for recipient in dict.fromkeys(recipients):
-            notice = Notice(
-                key=f"bypass|{item_id}|{recipient}|{reference}",
-                kind=NoticeKind.BYPASS,
-                subject_id=item_id,
-                recipient_id=recipient,
-                on_day=value_date,
-                text=text,
-                amount=amount,
-            )
-            if uow.settlement.notify(notice):
-                notices.append(notice)
+        notices = _bypass(
+            uow, item, reporter=bank.name, payee_account=payee_account, amount=amount,
+            value_date=value_date, reference=reference, fallback=bank.id,
+        )  # fmt: skip
         uow.commit()
     return notices
+
+
+#: Ingested statement entries the bypass check reads: camt.054 notifications (``payment``) and
+#: camt.052/053 account reports and statements (``bank_statement_entry``).
+STATEMENT_KINDS = (DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementCheck:
+    """What the bypass check made of one ingested statement entry.
+
+    ``outcome``: ``bypass`` (paid outside the route: ``notices`` were given, or had been),
+    ``route`` (paid into the route's collection account), or why it is not a payment of an
+    item by its debtor: ``no_item``, ``not_debtor``, ``before_issue``, ``no_payee_account``.
+    """
+
+    document_id: str
+    reference: str
+    outcome: str
+    item_id: str | None = None
+    payee_account: str | None = None
+    amount: int = 0
+    notices: int = 0
+
+
+def _paid_into_route(uow: UnitOfWork, item_id: str, payee_account: str) -> bool:
+    route = current_route(uow, item_id)
+    return (
+        route is not None
+        and route.kind is RouteKind.ACCOUNT
+        and route.account == payee_account.replace(" ", "")
+    )
+
+
+def _item_of(uow: UnitOfWork, stored: StoredDocument) -> DebtItem | None:
+    """The debt item an entry pays: its trade's (once linked), else the trade of an invoice it
+    names in its remittance information."""
+    trade_ids = [stored.trade_id] if stored.trade_id else []
+    for number in stored.document.refs_to(DocumentKind.INVOICE):
+        trade_ids += [d.trade_id for d in uow.documents.by_number(DocumentKind.INVOICE, number)
+                      if d.trade_id]  # fmt: skip
+    for trade_id in dict.fromkeys(trade_ids):
+        item = uow.items.by_trade(trade_id)
+        if item is not None:
+            return item
+    return None
+
+
+def _check_entry(uow: UnitOfWork, stored: StoredDocument) -> StatementCheck:
+    doc = stored.document
+    check = StatementCheck(doc.id, doc.number, "no_item")
+    item = _item_of(uow, stored)
+    if item is None or is_cancelled(uow, item.id):
+        return check
+    payer = next((o for k in sorted(doc.buyer.keys()) if (o := uow.organisations.by_key(k))), None)
+    amount = doc.total.minor if doc.total is not None else 0
+    check = replace(check, item_id=item.id, payee_account=doc.seller.account, amount=amount)
+    if payer is None or payer.id != item.debtor_id:
+        return replace(check, outcome="not_debtor")
+    if doc.issue_date < item.issue_date:  # paid before issuance: the face value is net of it
+        return replace(check, outcome="before_issue")
+    if not doc.seller.account or amount <= 0:
+        return replace(check, outcome="no_payee_account")
+    reporter = get_org(uow, doc.submitted_by).name if doc.submitted_by else "its bank"
+    reference = f"{doc.source_format}:{doc.number}"
+    notices = _bypass(
+        uow, item, reporter=f"{reporter} ({doc.source_format})",
+        payee_account=doc.seller.account, amount=amount, value_date=doc.issue_date,
+        reference=reference, fallback=doc.submitted_by or item.creditor_id,
+    )  # fmt: skip
+    if not notices and _paid_into_route(uow, item.id, doc.seller.account):
+        return replace(check, outcome="route")
+    return replace(check, outcome="bypass", notices=len(notices))
+
+
+def check_statements(
+    *, uow_factory: UnitOfWorkFactory, document_ids: Sequence[str] | None = None
+) -> list[StatementCheck]:
+    """Read ingested bank statements (camt.052/053/054 entries, as the documents adapter
+    parsed them) for payments that bypassed an item's locked route.
+
+    An entry pays an item when it is linked to the item's trade or names one of its invoices,
+    and its payer is the item's debtor (by identifier or account). Paid after issuance into
+    any account but the route's collection account (the creditor's own account elsewhere, a
+    holder's), it is not a payment of the item: the holders' banks and the collection bank are
+    told (a ``bypass`` notice, once per entry). ``document_ids`` None: every statement entry
+    linked to an issued item's trade (``settle-due`` runs this each day).
+    """
+    with uow_factory() as uow:
+        if document_ids is None:
+            wanted: list[str] = []
+            for item in uow.items.list():
+                record = uow.trades.get(item.trade_id)
+                if record is not None:
+                    wanted += record.document_ids
+            stored = [
+                s for s in uow.documents.get_many(wanted) if s.document.kind in STATEMENT_KINDS
+            ]
+        else:
+            stored = []
+            for doc_id in document_ids:
+                found = uow.documents.get(doc_id)
+                if found is None:
+                    raise NotFoundError(f"no document {doc_id}")
+                if found.document.kind not in STATEMENT_KINDS:
+                    raise DomainValueError(
+                        f"document {doc_id} is a {found.document.kind.value}, not a bank "
+                        "statement entry or payment notification (camt.052/053/054)"
+                    )
+                stored.append(found)
+        checks = [_check_entry(uow, s) for s in stored]
+        uow.commit()
+    return checks
 
 
 def notices_for(*, uow_factory: UnitOfWorkFactory, subject_id: str | None = None) -> list[Notice]:

@@ -19,6 +19,7 @@ import typer
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.domain.money import Money
+from fourflow.domain.settlement import RouteKind
 from fourflow.entrypoints.cli import consortium_cmd, home_mode
 from fourflow.entrypoints.cli.common import business_day, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
@@ -77,7 +78,9 @@ def _org(p: Platform, ref: str) -> str:
 def _relay(p: Platform) -> list[tuple[str, str]]:
     """Relay queued chain ops; report refusals on stderr."""
     with p.chain_writer():  # one relay at a time beside the API and `fourflow worker`
-        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        result = relay.relay(  # on PostgreSQL one relay per sender beside the workers
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), claims=p.relay_claims()
+        )
     for op_id, reason in result.failed:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
     return list(result.failed)
@@ -126,6 +129,27 @@ def _run(action: Callable[[Platform], tuple[dict[str, Any], str]], json_out: boo
 
 # --------------------------------------------------------------------------- item
 
+RouteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--route",
+        help="The debtor's repayment route, locked with its confirmation: tokens or account "
+        "(default: account at its account bank if it has an account, else tokens).",
+    ),
+]
+RouteAccountOpt = Annotated[
+    str | None, typer.Option("--route-account", help="Collection account (account routes).")
+]
+
+
+def _route_kind(text: str | None) -> RouteKind | None:
+    if text is None:
+        return None
+    try:
+        return RouteKind(text)
+    except ValueError:
+        raise DomainValueError(f"route kind {text!r} is not 'tokens' or 'account'") from None
+
 
 @item_app.command("issue")
 def item_issue(
@@ -137,10 +161,13 @@ def item_issue(
             callback=home_mode.acting_flag_callback,
         ),
     ] = False,
+    route: RouteOpt = None,
+    route_account: RouteAccountOpt = None,
     as_of: DateOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Issue the digital debt item of a verified trade's receivable."""
+    """Issue the digital debt item of a verified trade's receivable (with --confirm the
+    debtor's repayment route is locked on the chain with it)."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         item = items.issue_item(
@@ -150,6 +177,8 @@ def item_issue(
             trade_id=trade_id,
             as_of=business_day(p, as_of),
             confirm=confirm,
+            route=_route_kind(route),
+            route_account=route_account,
         )
         view = items.describe_item(uow_factory=p.uow_factory, item_id=item.id)
         return view, f"issued {item.id}: {view['face_value']['amount']} {item.currency}"
@@ -234,6 +263,7 @@ def item_pledge(
             holder=as_org,
             as_of=business_day(p, as_of),
             cold_start=p.cold_start,
+            clock=p.clock,
         )
         fin, cur = row.financing, row.currency
         reasons = [
@@ -263,7 +293,6 @@ def item_pay(
         "attested"
     ),
     json_out: JsonOpt = False,
-            clock=p.clock,
 ) -> None:
     """Record a payment of an item; the contract routes it to banks first, then holders."""
     if method not in ("attested", "token", "debtor"):
@@ -412,8 +441,15 @@ def item_registration(
 
 
 @item_app.command("confirm")
-def item_confirm(item_id: str, as_org: AsOrg, json_out: JsonOpt = False) -> None:
-    """The debtor confirms an item issued on the evidence (EIP-712 signature)."""
+def item_confirm(
+    item_id: str,
+    as_org: AsOrg,
+    route: RouteOpt = None,
+    route_account: RouteAccountOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The debtor confirms an item issued on the evidence (EIP-712 signature); its repayment
+    route is locked on the chain with it, unless it locked one already."""
 
     def act(p: Platform) -> tuple[dict[str, Any], str]:
         items.confirm_item(
@@ -422,6 +458,8 @@ def item_confirm(item_id: str, as_org: AsOrg, json_out: JsonOpt = False) -> None
             clock=p.clock,
             item_id=item_id,
             actor_id=_org(p, as_org),
+            route=_route_kind(route),
+            route_account=route_account,
         )
         return {"item_id": item_id, "basis": "confirmed"}, f"{item_id} confirmed"
 

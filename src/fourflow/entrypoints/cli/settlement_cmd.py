@@ -189,6 +189,35 @@ def route_statement(
     _show(data, json_out)
 
 
+@route_app.command("statements")
+def route_statements(
+    documents: Annotated[
+        list[str] | None,
+        typer.Argument(help="Ingested statement entries (default: every one linked to an item)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check ingested bank statements (camt.052/053/054, `fourflow documents ingest`) for
+    payments of an item outside its locked route: the holders' banks are told (once)."""
+    with platform() as p:
+        checks = settlement.check_statements(
+            uow_factory=p.uow_factory, document_ids=documents or None
+        )
+    rows = [
+        {"document": c.document_id, "reference": c.reference, "outcome": c.outcome,
+         "item": c.item_id, "payee_account": c.payee_account, "amount": c.amount,
+         "told": c.notices}
+        for c in checks
+    ]  # fmt: skip
+    if json_out:
+        emit_json(rows)
+        return
+    for r in rows:
+        console.print(f"{r['reference']} {r['outcome']:<16} {r['item'] or '-'} -> {r['told']} told")
+    if not rows:
+        console.print("no statement entries to check")
+
+
 @route_app.command("notices")
 def route_notices(
     subject: Annotated[str | None, typer.Argument(help="An item or receipt id.")] = None,

@@ -9,15 +9,17 @@ from dataclasses import replace
 
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, day_number
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, PermissionDeniedError
+from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.facts import CancelApproval
 from fourflow.domain.findings import VerificationStatus
 from fourflow.domain.money import Money
+from fourflow.domain.settlement import RouteKind
 from fourflow.services import commands as cmd
 from fourflow.services import evidence
 from fourflow.services.accounts import account_bank, item_account_bank
 from fourflow.services.common import canonical_json, chain_address, get_org, get_trade, new_id
 from fourflow.services.items.common import CONFIRMATION_VALIDITY, open_item, queue
+from fourflow.services.items.routes import current_route, queue_route_lock
 from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import Clock, Ledger, UnitOfWork, UnitOfWorkFactory
 from fourflow.services.verification import load_trade
@@ -54,13 +56,22 @@ def issue_item(
     confirm: bool,
     asset_type: AssetType = AssetType.RECEIVABLE,
     max_tenor_days: int = DEFAULT_MAX_TENOR_DAYS,
+    route: RouteKind | None = None,
+    route_account: str | None = None,
 ) -> DebtItem:
     """Issue the digital debt item for a verified trade's open receivable.
 
     With ``confirm`` the debtor signs an EIP-712 confirmation of the payable (basis
-    ``confirmed``); without it the item rests on the verified four flows (basis ``verified``),
-    and an open fraud signal on the trade refuses it (``evidence.open_signals``).
+    ``confirmed``) and its repayment route is locked on the chain right after the issuance,
+    in the same operation (``route``/``route_account``, default ``settlement.default_route``);
+    without it the item rests on the verified four flows (basis ``verified``), an open fraud
+    signal on the trade refuses it (``evidence.open_signals``), and the route is locked when
+    the debtor confirms it (or locks it with ``settlement.lock_route``).
     """
+    if not confirm and (route is not None or route_account is not None):
+        raise DomainValueError(
+            "the repayment route is the debtor's: it is locked with the debtor's confirmation"
+        )
     signals = (
         [] if confirm
         else evidence.open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
@@ -147,14 +158,25 @@ def issue_item(
         uow.items.add(item)
         uow.items.add_holding(holding)
         queue(uow, command, creditor.id, item.id)
+        if confirm:  # the debtor's route, fixed on the chain right after the issuance
+            queue_route_lock(uow, item, route, route_account)
         uow.commit()
     return item
 
 
 def confirm_item(
-    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, clock: Clock, item_id: str, actor_id: str
+    *,
+    uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
+    clock: Clock,
+    item_id: str,
+    actor_id: str,
+    route: RouteKind | None = None,
+    route_account: str | None = None,
 ) -> DebtItem:
-    """The debtor confirms an item issued on the evidence: its EIP-712 signature, basis 2."""
+    """The debtor confirms an item issued on the evidence: its EIP-712 signature, basis 2;
+    with it the debtor's repayment route is locked on the chain (``route``/``route_account``,
+    default ``settlement.default_route``) unless the debtor locked one already."""
     with uow_factory() as uow:
         item = open_item(uow, item_id, frozen_by_dispute=True)
         if actor_id != item.debtor_id:
@@ -176,9 +198,14 @@ def confirm_item(
         )
         deadline = int((clock.now() + CONFIRMATION_VALIDITY).timestamp())
         signed = ledger.sign_confirmation(debtor.id, terms, deadline)
+        locked = current_route(uow, item.id) is not None
+        if locked and (route is not None or route_account is not None):
+            raise ConflictError(f"the repayment route of {item_id} is locked already")
         confirmed = replace(item, basis=Basis.CONFIRMED)
         uow.items.update(confirmed)
         queue(uow, cmd.ConfirmItem(item.id, signed), actor_id, item.id)
+        if not locked:
+            queue_route_lock(uow, confirmed, route, route_account)
         uow.commit()
     return confirmed
 

@@ -1,0 +1,110 @@
+"""A payment of an item outside its locked route, read from an ingested ISO 20022 statement
+(issue 20): the camt.054 credit notification of the creditor's own account showing the debtor
+paying the item's invoice is not a payment of the item, and the banks are told once; the same
+payment into the route's collection account is the route; a public camt.053 of unrelated
+accounts raises nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from fourflow.adapters.documents.registry import DetectingReader
+from fourflow.adapters.documents.writers.camt import camt054_xml
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.issued import Party, Payment
+from fourflow.domain.settlement import NoticeKind
+from fourflow.services import ingest, linking, settlement, settlement_figures
+from tests.services.conftest import MEMBERS, World
+
+SAMPLES = Path("/work/shared/data/iso20022")
+
+
+def _party(key: str) -> Party:
+    m = MEMBERS[key]
+    return Party(
+        id=key, name=m.name, uscc=m.uscc, gln="6901234000002", roles=(), tier=None,
+        accounts=(m.account,), bank_bic="JNCBCNBSXXX", address="", legal_representative="",
+        phone="", industry="", city="",
+    )  # fmt: skip
+
+
+def _ingest_camt(world: World, payee: str, account: str, number: str, invoice: str) -> str:
+    """The payee's bank notifies a credit of 50,000.00 from the debtor for ``invoice``; the
+    payee submits the notification. The stored entry's id."""
+    core = MEMBERS["core"]
+    raw = camt054_xml(
+        Payment(
+            number=number, msg_id=f"MSG-{number}", booking_date=world.clock.today(),
+            amount=Decimal("50000.00"), currency="CNY", payee=_party(payee),
+            payee_account=account, payer_name=core.name, payer_uscc=core.uscc,
+            payer_account=core.account, payer_bic="JNCBCNBSXXX", invoice_number=invoice,
+        )
+    )  # fmt: skip
+    outcomes = ingest.ingest_bytes(
+        uow_factory=world.uow, reader=DetectingReader(submitter=world.id(payee)),
+        clock=world.clock, raw=raw, source=f"{number}.xml", submitter_id=world.id(payee),
+    )  # fmt: skip
+    assert [o.status for o in outcomes] == ["accepted"], outcomes
+    linking.link_documents(uow_factory=world.uow)
+    with world.uow() as uow:
+        (stored,) = uow.documents.by_number(DocumentKind.PAYMENT, number)
+    return stored.document.id
+
+
+def test_a_camt054_payment_to_the_creditors_own_account_is_a_bypass(world: World) -> None:
+    item = world.item(confirm=True)  # its route: the debtor's collection account at its bank
+    with world.uow() as uow:
+        (invoice,) = [
+            d.document.number
+            for d in uow.documents.get_many(uow.trades.get(item.trade_id).document_ids)  # type: ignore[union-attr]
+            if d.document.kind is DocumentKind.INVOICE
+        ]
+    doc_id = _ingest_camt(world, "tier1", MEMBERS["tier1"].account, "E2E-BYPASS-1", invoice)
+
+    (check,) = settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id])
+    assert (check.outcome, check.item_id, check.amount) == ("bypass", item.id, 5_000_000)
+    assert check.payee_account == MEMBERS["tier1"].account and check.notices == 1
+    notices = settlement.notices_for(uow_factory=world.uow, subject_id=item.id)
+    assert [(n.kind, n.recipient_id) for n in notices] == [(NoticeKind.BYPASS, world.id("bank"))]
+    assert MEMBERS["tier1"].name in notices[0].text and "camt.054" in notices[0].text
+    with world.uow() as uow:
+        assert uow.repayments.for_item(item.id) == []  # no payment of the item was recorded
+
+    # The daily job reads every linked statement again: nobody is told twice.
+    again = settlement.check_statements(uow_factory=world.uow)
+    assert [(c.document_id, c.outcome, c.notices) for c in again] == [(doc_id, "bypass", 0)]
+    assert len(settlement.notices_for(uow_factory=world.uow, subject_id=item.id)) == 1
+    figures = settlement_figures.figures(uow_factory=world.uow, as_of=world.clock.today())
+    assert figures["bypassed_route"] == {"count": 1, "items": 1, "amount": 5_000_000}
+
+    # Paid into the route's collection account instead, it is the route: nobody is told.
+    paid_in = _ingest_camt(world, "core", MEMBERS["core"].account, "E2E-ROUTE-1", invoice)
+    (routed,) = settlement.check_statements(uow_factory=world.uow, document_ids=[paid_in])
+    assert (routed.outcome, routed.notices) == ("route", 0)
+
+
+def test_a_public_camt053_statement_of_unrelated_accounts_raises_nothing(world: World) -> None:
+    world.item(confirm=True)
+    raw = (SAMPLES / "samples-genkgo" / "camt053.v2.minimal.xml").read_bytes()
+    outcomes = ingest.ingest_bytes(
+        uow_factory=world.uow, reader=DetectingReader(submitter=world.id("bank")),
+        clock=world.clock, raw=raw, source="camt053.v2.minimal.xml", submitter_id=world.id("bank"),
+    )  # fmt: skip
+    ids = [o.document_id for o in outcomes if o.document_id]
+    assert ids and all(o.status == "accepted" for o in outcomes)
+    checks = settlement.check_statements(uow_factory=world.uow, document_ids=ids)
+    assert {c.outcome for c in checks} == {"no_item"}
+    assert settlement.notices_for(uow_factory=world.uow) == []
+
+
+def test_only_statement_entries_are_checked(world: World) -> None:
+    item = world.item(confirm=True)
+    with world.uow() as uow:
+        doc_id = uow.trades.get(item.trade_id).document_ids[0]  # type: ignore[union-attr]
+    with pytest.raises(DomainValueError, match="not a bank statement entry"):
+        settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id])
+    assert settlement.notices_for(uow_factory=world.uow) == []

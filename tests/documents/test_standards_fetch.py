@@ -11,7 +11,9 @@ import hashlib
 import http.server
 import re
 import shutil
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -135,6 +137,16 @@ def test_fetch_over_http_from_127_0_0_1_and_from_a_file_url(tmp_path: Path) -> N
         directory = standards.by_name(name).directory
         assert _tree(root / directory) == _tree(SHARED / directory)
         assert sorted(p.name for p in root.iterdir()) == [directory.split("/")[0]]
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_timeout(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # listens, never answers
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(StandardsFetchError, match="timed out"):
+            fetch(tmp_path / "s", only=[SMALL], mirror=f"http://127.0.0.1:{port}", timeout=1)
+        assert time.monotonic() - started < 30
+    assert not (tmp_path / "s").exists() or list((tmp_path / "s").iterdir()) == []
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -16,6 +16,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -145,12 +146,17 @@ def _open(address: str, timeout: float) -> IO[bytes]:
 def _download(
     file: ArtefactFile, artefact: Artefact, address: str, dest: Path, timeout: float
 ) -> int:
-    """Copy ``address`` to ``dest``, refusing more than the pinned size or another hash."""
+    """Copy ``address`` to ``dest``, refusing more than the pinned size or another hash.
+
+    ``timeout`` bounds the connection, each read, and the whole file."""
     digest = hashlib.sha256()
     size = 0
+    deadline = time.monotonic() + timeout
     try:
         with _open(address, timeout) as source, dest.open("wb") as out:
             while chunk := source.read(_CHUNK):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"took longer than {timeout:g} s")
                 size += len(chunk)
                 if size > file.size:
                     raise StandardsFetchError(

@@ -101,6 +101,9 @@ class Settings:
             ``shared/data`` beside the checkout.
         geth_bin: FOURFLOW_GETH_BIN, the geth v1.13.15 executable of the Clique development
             network (default: the ``make geth`` build in ``~/.cache/fourflow``).
+        artifacts_cache: FOURFLOW_ARTIFACTS_CACHE, the folder whose ``artifacts/`` caches the
+            compiled contracts, keyed by the hash of their sources and compiler, shared by every
+            home (default ``~/.cache/fourflow``; None, as in Settings built in code: the home).
         date_tolerance_days: FOURFLOW_DATE_TOLERANCE_DAYS, how many days after the day of
             submission a document may be dated before ingest refuses it (default 1).
         log_level: FOURFLOW_LOG_LEVEL, the lowest level logged to stderr (default
@@ -142,6 +145,7 @@ class Settings:
     standards_dir: Path | None = None
     date_tolerance_days: int = 1
     geth_bin: Path | None = None
+    artifacts_cache: Path | None = None
     log_level: str = "warning"
     api_access_minutes: int = 15
     api_max_body_bytes: int = 10 * 1024 * 1024
@@ -179,6 +183,10 @@ class Settings:
             ),
             date_tolerance_days=int(env.get("FOURFLOW_DATE_TOLERANCE_DAYS") or 1),
             geth_bin=Path(env["FOURFLOW_GETH_BIN"]) if env.get("FOURFLOW_GETH_BIN") else None,
+            artifacts_cache=Path(
+                env.get("FOURFLOW_ARTIFACTS_CACHE")
+                or Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fourflow"
+            ).expanduser(),
             log_level=env.get("FOURFLOW_LOG_LEVEL") or "warning",
             api_access_minutes=int(env.get("FOURFLOW_API_ACCESS_MINUTES") or 15),
             api_max_body_bytes=int(env.get("FOURFLOW_API_MAX_BODY_BYTES") or 10 * 1024 * 1024),
@@ -438,7 +446,7 @@ class Platform:
             ledger = ChainLedger(
                 self.chain_url(),
                 self.keystore,
-                artifacts_home=self.settings.home,
+                artifacts_home=self.settings.artifacts_cache or self.settings.home,
                 managed_node=self.managed_node,
                 receipt_timeout=self.settings.receipt_timeout,
             )
@@ -558,7 +566,10 @@ class Platform:
     def ledger_at(self, url: str | None, addresses: dict[str, str]) -> ChainLedger:
         """A read-only view of contracts at given addresses (for checking proofs)."""
         return ChainLedger(
-            url or self.chain_url(), self.keystore, addresses, artifacts_home=self.settings.home
+            url or self.chain_url(),
+            self.keystore,
+            addresses,
+            artifacts_home=self.settings.artifacts_cache or self.settings.home,
         )
 
     def chain_writer(self) -> AbstractContextManager[None]:

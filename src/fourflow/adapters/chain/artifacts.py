@@ -3,7 +3,9 @@
 Sources are the ``*.vy`` files of the package ``fourflow.contracts``. A compiled artifact is
 cached as ``<home>/artifacts/<Name>-<key>.json`` where ``key`` is the SHA-256 of every source
 in the contracts directory, the vyper version and the snekmate version: a contract's bytecode
-depends on the modules it imports, so any change to any of them makes a new key.
+depends on the modules it imports, so any change to any of them makes a new key. The
+platform passes ``Settings.artifacts_cache`` (``~/.cache/fourflow`` by default, shared by every
+home) as ``home``; a process also remembers what it has compiled or read.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import importlib.resources
 import json
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,11 @@ CONTRACT_NAMES = (
     "Governance",
     "Repayment",
 )
+
+
+#: Artifacts this process has compiled or read, by (source path, cache key): compiling the
+#: contracts takes tens of seconds, and a process may open many homes (tests, simulations).
+_COMPILED: dict[tuple[str, str], Artifact] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +87,19 @@ def load_artifact(
     if not source_path.is_file():
         raise ContractBuildError(f"contract source {source_path} does not exist")
     key = cache_key(directory)
+    remembered = _COMPILED.get((str(source_path), key))
+    if remembered is not None:
+        if home is not None and not (Path(home) / "artifacts" / f"{name}-{key}.json").is_file():
+            _write_cache(Path(home) / "artifacts" / f"{name}-{key}.json", remembered)
+        return remembered
     cache = Path(home) / "artifacts" / f"{name}-{key}.json" if home is not None else None
     if cache is not None and cache.is_file():
         cached = _read_cache(cache)
         if cached is not None:
+            _COMPILED[(str(source_path), key)] = cached
             return cached
     artifact = compile_contract(source_path, key)
+    _COMPILED[(str(source_path), key)] = artifact
     if cache is not None:
         _write_cache(cache, artifact)
     return artifact
@@ -139,7 +154,7 @@ def _read_cache(path: Path) -> Artifact | None:
 def _write_cache(path: Path, artifact: Artifact) -> None:
     """Write an artifact's cache file atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
     payload = {
         "name": artifact.name,
         "abi": artifact.abi,

@@ -413,6 +413,18 @@ def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run("route", "figures", "--json")
     assert code == 0, err
     assert json.loads(out)["margin_calls"]["open"] == 0
+    # The regulator's view carries the same figures, under ``all``.
+    code, out, err = run("regulator", "--json")
+    assert code == 0, err
+    settled = json.loads(out)["all"]["settlement"]
+    assert settled["routes"] == {"locked": 0, "changed": 0, "items_changed": 0}
+    assert settled["bypassed_route"]["count"] == 0 and "overdue_by_age" in settled
+    code, out, err = run("regulator")
+    assert code == 0, err
+    assert "Payment on its day" in out and "payments that bypassed the route" in out
+    code, out, err = run("route", "statements", "--json")
+    assert code == 0, err
+    assert json.loads(out) == []
     code, _out, err = run("route", "lock", "item-none", "--as", "nobody")
     assert code == 2 and "only demo and simulation homes allow" in " ".join(err.split())
 

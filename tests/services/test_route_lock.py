@@ -9,7 +9,7 @@ import pytest
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.settlement import RouteAction, RouteKind
 from fourflow.services import commands as cmd
-from fourflow.services import items, settlement
+from fourflow.services import items, settlement, supervision
 from fourflow.services.items.common import text_hash
 from fourflow.services.ports import OpKind, OpStatus
 from tests.services.conftest import MEMBERS, World
@@ -116,3 +116,31 @@ def test_a_refused_lock_changes_nothing_but_the_confirmation_stands(world: World
     with world.uow() as uow:
         route = settlement.current_route(uow, item.id)
     assert route is not None and route.kind is RouteKind.ACCOUNT
+
+
+class _Signer:
+    """Signs route changes as the parties' wallets would (the fake chain checks none)."""
+
+    def sign_route_change(
+        self, org_id: str, item_id: str, route_kind: int, bank_address: str,
+        account_hash: str, deadline: int,
+    ) -> str:  # fmt: skip
+        return "0x" + text_hash(f"{org_id}|{item_id}|{route_kind}|{account_hash}|{deadline}")
+
+
+def test_the_regulator_sees_routes_locked_and_changed(world: World) -> None:
+    item = world.item(confirm=True)
+    world.item(confirm=False)  # no route yet: the debtor has not confirmed it
+    settlement.change_route(
+        uow_factory=world.uow, signer=_Signer(), item_id=item.id, actor_id=world.id("core"),
+        kind=RouteKind.TOKENS, signer_ids=[world.id("core")],  # nothing pledged: the debtor
+    )  # fmt: skip
+    assert not world.relay().failed
+    summary = supervision.regulator_summary(uow_factory=world.uow, as_of=world.clock.today())
+    figures = summary["all"].as_dict()["settlement"]
+    assert isinstance(figures, dict)
+    assert figures["routes"] == {"locked": 1, "changed": 1, "items_changed": 1}
+    assert figures["without_locked_route"]["count"] == 1
+    assert figures["due_today"]["count"] == 0 and figures["defaulted"]["count"] == 0
+    assert figures["bypassed_route"]["count"] == 0
+    assert "settlement" not in summary["manufacturing"].as_dict()  # one view, under ``all``

@@ -1,8 +1,10 @@
 """What the regulator sees of payment on its day (issue 20), live from the store.
 
 Due today, paid on time, paid late, overdue by age band, defaulted, items without a locked
-route, margin calls open, met and sold, and payments that bypassed the locked route. Amounts
-are minor units per currency.
+route, routes locked and changed (with the debtor's and every pledgee's signatures), margin
+calls open, met and sold, and payments that bypassed the locked route. Amounts are minor
+units per currency. ``fourflow regulator`` (and the API's regulator figures) show them under
+``all`` -> ``settlement``; ``settle-due`` and ``route figures`` print them too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from fourflow.domain.debt import ItemStatus
-from fourflow.domain.settlement import NoticeKind
+from fourflow.domain.settlement import NoticeKind, RouteAction
 from fourflow.services.items.common import is_cancelled, item_outstanding
 from fourflow.services.ports import UnitOfWorkFactory
 
@@ -40,9 +42,15 @@ def figures(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> dict[str, Any]
     due_today, on_time, late = _bucket(), _bucket(), _bucket()
     defaulted, unrouted = _bucket(), _bucket()
     overdue = {name: _bucket() for _low, _high, name in AGE_BANDS}
+    routes = {"locked": 0, "changed": 0, "items_changed": 0}
     with uow_factory() as uow:
         routed = uow.settlement.routed_items()
         for item in uow.items.list():
+            events = uow.settlement.routes(item.id) if item.id in routed else []
+            changes = sum(1 for e in events if e.action is RouteAction.CHANGED)
+            routes["locked"] += 1 if events else 0
+            routes["changed"] += changes
+            routes["items_changed"] += 1 if changes else 0
             if item.status is ItemStatus.PENDING or is_cancelled(uow, item.id):
                 continue
             outstanding = item_outstanding(uow, item.id)
@@ -86,6 +94,7 @@ def figures(*, uow_factory: UnitOfWorkFactory, as_of: dt.date) -> dict[str, Any]
         "overdue_by_age": overdue,
         "defaulted": defaulted,
         "without_locked_route": unrouted,
+        "routes": routes,
         "margin_calls": {
             "open": sum(1 for state in calls.values() if state == "open"),
             "met": counts["met"],

@@ -6,12 +6,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
 from fourflow.risk.review import GOODS_SCENARIO
+from fourflow.services import settlement_figures
 from fourflow.services.ports import UnitOfWorkFactory
 from fourflow.services.receipts import live_pledge
 
@@ -41,6 +43,7 @@ class ScenarioFigures:
     risk_alerts: int = 0
     term_days: dict[str, int] = field(default_factory=dict)
     days_to_pay: list[int] = field(default_factory=list)
+    settlement: dict[str, Any] | None = None  # payment on its day (``all`` only)
 
     def as_dict(self) -> dict[str, object]:
         """Plain data with amounts as decimal strings."""
@@ -48,7 +51,8 @@ class ScenarioFigures:
         def amounts(values: dict[str, Decimal]) -> dict[str, str]:
             return {c: Money(v, c).plain() for c, v in sorted(values.items())}
 
-        return {
+        extra = {} if self.settlement is None else {"settlement": self.settlement}
+        return extra | {
             "trades": self.trades,
             "verified": self.verified,
             "failed": self.failed,
@@ -99,8 +103,10 @@ def regulator_summary(
     settled, overdue (count and amount), requests declined and referred by the review robot,
     the items' term distribution (77号 buckets) and days to pay (issue to the last repayment
     of settled items, and how many took over 60 days); ``all`` also counts the risk engine's
-    monitoring alerts. Financings against warehouse receipts count under
-    ``warehouse_receipt`` and ``all``: financed (count, amount), declined, and what the
+    monitoring alerts and carries the settlement figures (``settlement_figures``: due today,
+    paid on time and late, overdue by age band, defaulted, routes locked and changed, margin
+    calls, payments that bypassed the locked route). Financings against warehouse receipts
+    count under ``warehouse_receipt`` and ``all``: financed (count, amount), declined, and what the
     holders still owe on live pledges (outstanding)."""
     figures: dict[str, ScenarioFigures] = defaultdict(ScenarioFigures)
     with uow_factory() as uow:
@@ -115,6 +121,9 @@ def regulator_summary(
         }  # fmt: skip
         repayments = uow.repayments.list()
         figures["all"].risk_alerts = len(uow.risk_alerts.list())
+    # Payment on its day (issue 20): due today, paid on time and late, overdue by age,
+    # defaulted, routes locked and changed, margin calls, payments that bypassed the route.
+    figures["all"].settlement = settlement_figures.figures(uow_factory=uow_factory, as_of=as_of)
     last_paid: dict[str, dt.date] = {}
     for r in repayments:
         if r.value_date <= as_of:

@@ -101,7 +101,7 @@ def settle_due(
         table.add_row(row["item"], row["action"], str(row["amount"]), str(row["outstanding"]))
     console.print(table)
     console.print(f"notices given: {report.notices}")
-    console.print(figures)
+    console.print(settlement_table(figures))
 
 
 @route_app.command("lock")
@@ -251,7 +251,10 @@ def route_figures(
     with platform() as p:
         day = dt.date.fromisoformat(as_of) if as_of else p.require_contracts().chain_today()
         data = settlement_figures.figures(uow_factory=p.uow_factory, as_of=day)
-    _show(data, json_out)
+    if json_out:
+        emit_json(data)
+    else:
+        console.print(settlement_table(data))
 
 
 @margin_app.command("watch")
@@ -282,6 +285,42 @@ def margin_watch(
         )  # fmt: skip
         relay_now(p)
     _show(report.as_dict(), json_out)
+
+
+def _bucket_text(bucket: dict[str, Any]) -> str:
+    amounts = ", ".join(f"{v} {c}" for c, v in sorted(bucket["amount"].items()))
+    return f"{bucket['count']}" + (f" · {amounts} (minor units)" if amounts else "")
+
+
+def settlement_table(figures: dict[str, Any]) -> Table:
+    """The regulator's payment-on-its-day figures (``settlement_figures.figures``)."""
+    table = Table("measure", "figure", title=f"Payment on its day (到期结算) {figures['as_of']}")
+    for key, label in (
+        ("due_today", "due today"),
+        ("paid_on_time", "paid on time"),
+        ("paid_late", "paid late"),
+        ("defaulted", "defaulted"),
+        ("without_locked_route", "without a locked route"),
+    ):
+        table.add_row(label, _bucket_text(figures[key]))
+    for band, bucket in figures["overdue_by_age"].items():
+        table.add_row(f"overdue {band} days", _bucket_text(bucket))
+    routes = figures["routes"]
+    table.add_row(
+        "routes locked · changed",
+        f"{routes['locked']} · {routes['changed']} changes on {routes['items_changed']} items",
+    )
+    calls = figures["margin_calls"]
+    table.add_row(
+        "margin calls open · met · sold",
+        f"{calls['open']} · {calls['met']} · {calls['sold']} (of {calls['opened']})",
+    )
+    bypassed = figures["bypassed_route"]
+    table.add_row(
+        "payments that bypassed the route",
+        f"{bypassed['count']} on {bypassed['items']} items · {bypassed['amount']} (minor units)",
+    )
+    return table
 
 
 def _route_view(p: Platform, item_id: str) -> dict[str, Any]:

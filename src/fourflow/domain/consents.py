@@ -38,6 +38,8 @@ class DataPurpose(StrEnum):
     POST_LOAN_MONITORING = "post_loan_monitoring"
 
 
+#: The highest price of one read, minor units (one million in the currency).
+MAX_PRICE_MINOR = 100_000_000
 #: A consent's longest term, in days (a consent is renewed, not granted for ever).
 MAX_TERM_DAYS = 3 * 366
 
@@ -155,8 +157,11 @@ class DataPrice:
     set_at: dt.datetime
 
     def __post_init__(self) -> None:
-        if self.price_minor < 0:
-            raise DomainValueError(f"the price of a {self.kind.value} read cannot be negative")
+        if not 0 <= self.price_minor <= MAX_PRICE_MINOR:
+            raise DomainValueError(
+                f"the price of a {self.kind.value} read is between 0 and {MAX_PRICE_MINOR} "
+                "minor units"
+            )
 
 
 @dataclass(frozen=True, slots=True)

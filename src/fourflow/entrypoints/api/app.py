@@ -18,6 +18,7 @@ from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identity import OrgType, Principal
 from fourflow.entrypoints.api import (
     business_routes,
+    consent_routes,
     identity_routes,
     policy,
     problems,
@@ -173,6 +174,7 @@ class AuditTrail:
         if method == "GET" and not (reading and action not in ("me", "audit.read")):
             return
         client = scope.get("client")
+        reading = reading or action == "data.read"  # a bank reading a core enterprise's data
         await run_in_threadpool(
             identity.record_request,
             self.api.platform.identities,
@@ -216,6 +218,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router, prefix=PREFIX)
     if settings.api_cors_origins:
         app.add_middleware(
+    app.include_router(consent_routes.router, prefix=PREFIX)
             CORSMiddleware,
             allow_origins=list(settings.api_cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE"],

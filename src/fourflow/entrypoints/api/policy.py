@@ -79,6 +79,29 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "policy.approve": {T.BANK: frozenset({R.APPROVER})},
     "payments.attest": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     "regulator.figures": {T.REGULATOR: EVERY_ROLE, T.PLATFORM_OPERATOR: OVERSIGHT},
+    # a core enterprise's data reaches a bank only under its consent, every read metered
+    # (the service refuses a read without consent, 403 naming it; another's consent: 404)
+    "consents.grant": {T.CORE_ENTERPRISE: ADMIN},
+    "consents.revoke": {T.CORE_ENTERPRISE: ADMIN},
+    "consents.read": {
+        T.CORE_ENTERPRISE: frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR}),
+        T.BANK: BANK_READERS,
+        T.REGULATOR: OVERSIGHT,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
+    "data.prices.set": {T.CORE_ENTERPRISE: ADMIN},
+    "data.prices.read": {
+        T.CORE_ENTERPRISE: frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR}),
+        T.BANK: BANK_READERS,
+    },
+    "data.read": {T.BANK: frozenset({R.CREDIT_OFFICER, R.APPROVER})},
+    "data.usage": {
+        T.CORE_ENTERPRISE: frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR}),
+        T.BANK: OVERSIGHT,
+        T.REGULATOR: OVERSIGHT,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
+    "data.statement": {T.CORE_ENTERPRISE: frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR})},
     # notifications: each organisation's admin manages its webhooks; its people read its events
     "webhooks.manage": _each(OrgType, ADMIN),
     "events.stream": _each(OrgType, EVERY_ROLE),

@@ -17,6 +17,7 @@ from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
     api_cmd,
+    consent_cmd,
     documents_cmd,
     evidence_cmd,
     finance_cmd,
@@ -427,6 +428,7 @@ keys_cmd.register(app)
 standards_cmd.register(app)
 
 
+consent_cmd.register(app)
 def main() -> None:
     """Entry point of the ``fourflow`` command and of ``python -m fourflow``."""
     # Everything alive after start-up (modules, classes, constants) lives as long as the

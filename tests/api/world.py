@@ -11,6 +11,7 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from fourflow.bootstrap import Platform
+from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.identity import UserRole
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import identity
@@ -111,6 +112,35 @@ def register_and_admit(client: TestClient, operator: Person, key: str) -> Party:
     )
     assert admitted["status"] == "admitted" and admitted["org_id"]
     admin = sign_in(client, Person(body["admin_email"], registered["totp_uri"]))
+    return Party(key, admitted["org_id"], {"admin": admin})
+
+
+#: Local governments that run scenario platforms: key -> (name, USCC of a government body).
+LOCAL_GOVERNMENTS = {
+    "district": ("苏州市姑苏区文化体育和旅游局", "11320508MB1958601"),
+    "county": ("苏州市吴中区农业农村局", "11320506MB1958602"),
+}
+
+
+def register_local_government(client: TestClient, operator: Person, key: str) -> Party:
+    """A local government (``LOCAL_GOVERNMENTS``) registers over HTTP with its USCC, the
+    operator admits it after KYC, and its admin signs in (with TOTP)."""
+    name, first17 = LOCAL_GOVERNMENTS[key]
+    uscc = first17 + uscc_check_character(first17)
+    body = {
+        "name": name, "uscc": uscc, "org_type": "local_government",
+        "licence": {"address": f"{key} government building", "legal_representative": "Director",
+                    "licence_number": uscc},
+        "accounts": [], "admin_email": f"admin@{key}.gov.example.cn",
+        "admin_name": f"{key} admin", "admin_password": PASSWORD,
+    }  # fmt: skip
+    registered = ok(client.post(f"{API}/registrations", json=body), 201)
+    app_id = registered["application"]["id"]
+    review = {"admit": True, "checks": KYC, "note": "government body's registration checked"}
+    admitted = ok(
+        client.post(f"{API}/registrations/{app_id}/review", json=review, headers=operator.auth)
+    )
+    admin = sign_in(client, Person(f"admin@{key}.gov.example.cn", registered["totp_uri"]))
     return Party(key, admitted["org_id"], {"admin": admin})
 
 

@@ -43,6 +43,8 @@ class OrgType(StrEnum):
     WAREHOUSE = "warehouse"
     PLATFORM_OPERATOR = "platform_operator"
     REGULATOR = "regulator"
+    #: A local government body operating scenario platforms (it sees its own platforms only).
+    LOCAL_GOVERNMENT = "local_government"
 
 
 class UserRole(StrEnum):
@@ -90,6 +92,7 @@ ROLE_TYPES: Mapping[Role, OrgType] = {
     Role.WAREHOUSE: OrgType.WAREHOUSE,
     Role.OPERATOR: OrgType.PLATFORM_OPERATOR,
     Role.REGULATOR: OrgType.REGULATOR,
+    Role.LOCAL_GOVERNMENT: OrgType.LOCAL_GOVERNMENT,
 }
 
 #: The organisation's roles on the chain registry when it is admitted as this type.
@@ -101,10 +104,11 @@ TYPE_ROLES: Mapping[OrgType, Role] = {
     OrgType.WAREHOUSE: Role.WAREHOUSE,
     OrgType.PLATFORM_OPERATOR: Role.OPERATOR,
     OrgType.REGULATOR: Role.REGULATOR,
+    OrgType.LOCAL_GOVERNMENT: Role.LOCAL_GOVERNMENT,
 }
 
 #: Users of these organisation types sign in with a second factor (TOTP).
-SECOND_FACTOR_TYPES = frozenset({OrgType.BANK, OrgType.PLATFORM_OPERATOR})
+SECOND_FACTOR_TYPES = frozenset({OrgType.BANK, OrgType.PLATFORM_OPERATOR, OrgType.LOCAL_GOVERNMENT})
 
 #: Types that may register themselves (then wait for the operator's admission).
 SELF_REGISTERING = frozenset(set(OrgType) - {OrgType.PLATFORM_OPERATOR})

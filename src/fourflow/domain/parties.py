@@ -20,10 +20,16 @@ class Role(StrEnum):
     BANK = "bank"
     REGULATOR = "regulator"
     OPERATOR = "operator"
+    LOCAL_GOVERNMENT = "local_government"
 
 
+#: The Issuer's verifier bit (set by governance, never a role an organisation is onboarded
+#: with); roles after the first eight take the bits above it.
+_VERIFIER_BIT = 8
 # Bit of each role in the on-chain registry's role mask.
-ROLE_BITS: dict[Role, int] = {role: 1 << i for i, role in enumerate(Role)}
+ROLE_BITS: dict[Role, int] = {
+    role: 1 << (i if i < _VERIFIER_BIT else i + 1) for i, role in enumerate(Role)
+}
 
 
 def role_mask(roles: tuple[Role, ...]) -> int:

@@ -107,6 +107,27 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "events.stream": _each(OrgType, EVERY_ROLE),
     # the API's own audit trail
     "audit.read": {T.REGULATOR: OVERSIGHT, T.PLATFORM_OPERATOR: OVERSIGHT},
+    # scenario platforms as tenants: FourFlow's operator creates them; a local government runs
+    # its own (members, banks, figures); the regulator sees all; a bank the platforms it takes
+    # part in, any other organisation those it is a member of (others answer 404)
+    "platforms.create": {T.PLATFORM_OPERATOR: ADMIN},
+    "platforms.read": {
+        **_each(TRADERS, EVERY_ROLE),
+        T.LOCAL_GOVERNMENT: EVERY_ROLE,
+        T.REGULATOR: EVERY_ROLE,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
+    "platforms.figures": {
+        T.LOCAL_GOVERNMENT: EVERY_ROLE,
+        T.REGULATOR: EVERY_ROLE,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
+    "platforms.admit": {T.LOCAL_GOVERNMENT: ADMIN},
+    "platforms.banks": {T.LOCAL_GOVERNMENT: ADMIN},
+    "platforms.products": {
+        T.LOCAL_GOVERNMENT: ADMIN,
+        T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER}),
+    },
 }
 
 #: (HTTP method, path template) -> action; filled as routes are declared (``api.routing``).

@@ -12,6 +12,7 @@ nothing is kept, the target is as it was.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import secrets
@@ -203,6 +204,7 @@ def fetch(
             todo.append(artefact)
     if not todo:
         return result
+    created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     staging = target / f"{_STAGING_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
@@ -221,6 +223,9 @@ def fetch(
             result.installed.append(artefact.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not result.installed:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # made for this fetch, which installed nothing
     return result
 
 

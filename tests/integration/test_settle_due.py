@@ -99,9 +99,7 @@ def _audit_ok(p: Platform) -> None:
     assert report.ok, report.discrepancies
 
 
-def _future_item(
-    p: Platform, route: RouteKind | None = None, *, confirm: bool = True
-) -> Story:
+def _future_item(p: Platform, route: RouteKind | None = None, *, confirm: bool = True) -> Story:
     """The worked example's item issued recently, so it matures after the chain's today; the
     debtor's confirmation locks its route (``route``, default its collection account)."""
     s = _story(p, days_ago=40, route=route, confirm=confirm)
@@ -170,6 +168,17 @@ def test_short_funds_pay_part_then_default_after_grace_enforces_the_pledge(
     _kept, passed, _rate, _start = _pass_and_pledge(s)
     _fund_token_route(s, 400_000 * YUAN)  # the debtor holds less than is due
     maturity = s.item.maturity_date
+    # Nothing is escrowed: before maturity the holders and their banks hear that the token
+    # route would fall short (once), beside the debtor's reminder.
+    _move_clock(own, maturity - dt.timedelta(days=3))
+    assert [o.action for o in _settle(s).outcomes] == ["reminded"]
+    assert [o.action for o in _settle(s).outcomes] == ["reminded"]
+    with own.uow_factory() as uow:
+        warned = uow.settlement.notices(subject_id=s.item.id, kind=NoticeKind.UNDERFUNDED.value)
+    assert sorted(n.recipient_id for n in warned) == sorted(
+        {s.org["bank"].id, s.org["tier1"].id, s.org["tier2"].id}
+    )
+    assert {n.amount for n in warned} == {600_000 * YUAN}
     _move_clock(own, maturity)
     report = _settle(s)
     assert [(o.action, o.amount) for o in report.outcomes] == [("partial", 400_000 * YUAN)]

@@ -70,6 +70,7 @@ class NoticeKind(StrEnum):
     """What a settlement notice tells its recipient."""
 
     REMINDER = "reminder"  # the debtor: maturity is near, the route must hold the funds
+    UNDERFUNDED = "underfunded"  # holders and banks: near maturity, the token route holds less
     COLLECTED = "collected"  # holders and banks: paid at maturity through the route
     SHORT = "short"  # holders and banks: the route held less than was due; item overdue
     UNROUTED = "unrouted"  # holders and banks: due today, no collectable route

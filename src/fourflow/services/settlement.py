@@ -355,6 +355,20 @@ def _settle_one(
                 f"{item.maturity_date}: the repayment route must hold it by then",
                 key_day=item.maturity_date, amount=outstanding,
             )  # fmt: skip
+            route = current_route(uow, item_id)
+            if route is not None and route.kind is RouteKind.TOKENS:
+                # The allowance route's early warning: the debtor may spend its balance or
+                # withdraw its approval before maturity (nothing is escrowed), so the holders
+                # and their banks hear of a token route that would fall short, once.
+                collectable = min(int(ledger.read("collectable", item_id)), outstanding)
+                if collectable < outstanding:
+                    report.notices += _notify(
+                        uow, NoticeKind.UNDERFUNDED, item_id, [*holders, *banks], today,
+                        f"debt item {item_id} falls due on {item.maturity_date}: its token "
+                        f"route holds {collectable} of the {outstanding} minor units due (the "
+                        "debtor's balance or its approval to DebtItem is short)",
+                        key_day=item.maturity_date, amount=outstanding - collectable,
+                    )  # fmt: skip
             uow.commit()
             return ItemOutcome(item_id, "reminded", 0, outstanding)
         reference = collection_reference(item_id, today)

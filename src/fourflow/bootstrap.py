@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import socket
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.identity import SqlIdentityStoreFactory
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
-from fourflow.adapters.db.scenario_platforms import SqlPlatformStore
+from fourflow.adapters.db.relay_claims import SenderClaims
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
 from fourflow.adapters.db.webhooks import SqlWebhookStore
 from fourflow.adapters.documents import standards, standards_fetch
@@ -579,6 +580,14 @@ class Platform:
         time sends transactions."""
         return held(self.engine, CHAIN_WRITER_LOCK, timeout_s=300.0)
 
+    def relay_claims(self) -> SenderClaims | None:
+        """On PostgreSQL, one relay per sender at a time by row lock (``relay.relay`` with
+        ``claims``: several workers relay different senders side by side); None on SQLite,
+        whose one writer relays under ``chain_writer``."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        return SenderClaims(self.engine, holder=f"{socket.gethostname()}:{os.getpid()}")
+
     def rotate_master_key(self, new_key_file: Path) -> tuple[int, str]:
         """Rewrap every data key under the master key in ``new_key_file``, atomically
         (``fourflow keys rotate-master``); returns (data keys rewrapped, the new key's id)."""
@@ -603,11 +612,6 @@ class Platform:
                 ),
             )
         return self._identities
-
-    @property
-    def scenario_platforms(self) -> SqlPlatformStore:
-        """Scenario platforms as tenants (issue 16 item 5): members, banks, products."""
-        return SqlPlatformStore(self.engine)
 
     @property
     def webhooks(self) -> SqlWebhookStore:

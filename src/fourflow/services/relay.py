@@ -14,8 +14,9 @@ nothing in the store.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import assert_never
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
+from typing import Protocol, assert_never, runtime_checkable
 
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
@@ -280,36 +281,179 @@ def _fail(
     return failed
 
 
-def relay(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, limit: int = 10_000) -> RelayResult:
-    """Apply every pending operation (up to ``limit``), oldest first."""
+class SenderClaims(Protocol):
+    """One relay per sender at a time across processes (``adapters.db.relay_claims``)."""
+
+    def claim(self, sender_org_id: str, *, wait: bool) -> AbstractContextManager[bool]:
+        """Hold the sender for the block; yields False when another relay holds it and
+        ``wait`` is False."""
+        ...
+
+
+@runtime_checkable
+class NonceResync(Protocol):
+    """A ledger that can forget its count of a sender's nonces (another process sent)."""
+
+    def resync_nonce(self, org_id: str) -> None:
+        """Ask the node for the sender's next nonce before its next transaction."""
+        ...
+
+
+@dataclass(slots=True)
+class _Tally:
+    applied: int = 0
+    recovered: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+
+    def result(self) -> RelayResult:
+        return RelayResult(self.applied, self.recovered, tuple(self.failed))
+
+
+def _apply_run(
+    uow_factory: UnitOfWorkFactory, ledger: Ledger, whole: Sequence[ChainOp], tally: _Tally
+) -> None:
+    """Apply one sender's consecutive ops pipelined; on a refusal one by one to find it."""
+    run = [op for op in whole if op.op_id not in tally.gone]
+    if not run:
+        return
+    done: list[tuple[ChainOp, ChainReceipt]] = []
+    try:
+        done = list(zip(run, ledger.apply_many(run), strict=True))
+    except ChainRejectedError:
+        # Somewhere in the run the chain refused an op: apply one by one to find it,
+        # keeping every op that does apply (those applied already come back as such).
+        for op in run:
+            if op.op_id in tally.gone:
+                continue
+            try:
+                done.append((op, ledger.apply(op)))
+            except ChainRejectedError as exc:
+                refused = _fail(uow_factory, ledger, op, exc.reason)
+                tally.gone.update(op_id for op_id, _ in refused)
+                tally.failed.extend(refused)
+    for op, receipt in done:
+        _record(uow_factory, op, receipt)
+        if receipt.already_applied:
+            tally.recovered += 1
+        else:
+            tally.applied += 1
+
+
+def relay(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
+    limit: int = 10_000,
+    claims: SenderClaims | None = None,
+    wait: bool = True,
+) -> RelayResult:
+    """Apply every pending operation (up to ``limit``), oldest first.
+
+    Without ``claims`` the caller is the only relay (it holds the store-wide chain-writer
+    lock: SQLite, tests, the demo). With ``claims`` (PostgreSQL) the relay works sender by
+    sender, each under its claim (``relay_by_sender``); ``wait`` False skips a sender another
+    relay holds (a worker), True waits for it (a request that reports its refusals).
+    """
+    if claims is not None:
+        return relay_by_sender(
+            uow_factory=uow_factory, ledger=ledger, claims=claims, limit=limit, wait=wait
+        )
     with uow_factory() as uow:
         pending = uow.outbox.pending(limit)
-    applied = recovered = 0
-    failed: list[tuple[str, str]] = []
-    gone: set[str] = set()
+    tally = _Tally()
     for whole in _runs(pending):
-        run = [op for op in whole if op.op_id not in gone]
-        if not run:
+        _apply_run(uow_factory, ledger, whole, tally)
+    return tally.result()
+
+
+def _records(op: ChainOp) -> frozenset[str]:
+    """What an op builds on or changes: its undo log's records, its subject, its own id, its
+    sender, and every ``*_id`` field of its command (an item, a holding, an offer, a member)."""
+    named = {
+        str(value)
+        for name in getattr(op.command, "__dataclass_fields__", {})
+        if name.endswith("_id") and (value := getattr(op.command, name))
+    }
+    return frozenset(
+        {op.op_id, op.sender_org_id, *named, *op.undo.touches()}
+        | ({op.subject_id} if op.subject_id else set())
+    )
+
+
+def _global(op: ChainOp) -> bool:
+    """An op on no particular record (a registry setting, fingerprints, a mint cap): every
+    later op of another sender waits for it, and it for every earlier one."""
+    return not (op.subject_id or op.undo.touches()) and not any(
+        name.endswith("_id") and getattr(op.command, name)
+        for name in getattr(op.command, "__dataclass_fields__", {})
+    )
+
+
+def eligible(pending: Sequence[ChainOp], sender_org_id: str) -> list[ChainOp]:
+    """The ops of ``sender_org_id`` that may be sent now: its queue up to the first op that
+    builds on an earlier op of another sender still open (shared records, or either of the
+    two global), so that no op overtakes one it depends on. ``pending`` is in queue order."""
+    others: list[tuple[frozenset[str], bool]] = []
+    ready: list[ChainOp] = []
+    for op in pending:
+        if op.sender_org_id != sender_org_id:
+            others.append((_records(op), _global(op)))
             continue
-        done: list[tuple[ChainOp, ChainReceipt]] = []
-        try:
-            done = list(zip(run, ledger.apply_many(run), strict=True))
-        except ChainRejectedError:
-            # Somewhere in the run the chain refused an op: apply one by one to find it,
-            # keeping every op that does apply (those applied already come back as such).
-            for op in run:
-                if op.op_id in gone:
+        mine, is_global = _records(op), _global(op)
+        if any(is_global or theirs_global or (mine & theirs) for theirs, theirs_global in others):
+            break
+        ready.append(op)
+    return ready
+
+
+def relay_by_sender(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    ledger: Ledger,
+    claims: SenderClaims,
+    limit: int = 10_000,
+    wait: bool = False,
+) -> RelayResult:
+    """Apply pending operations sender by sender, each sender under its claim.
+
+    Under the claim the sender's open ops are read again (another relay may have sent them)
+    and those eligible now (``eligible``) are sent in one pipelined run. Rounds repeat while
+    they make progress (an op that waited for another sender's may go once that one is
+    applied), at most once per op first found. Ops first found pending that another relay
+    refused meanwhile are reported as failed too, so a caller learns its ops' refusals.
+    """
+    with uow_factory() as uow:
+        first = uow.outbox.pending(limit)
+    tally = _Tally()
+    skipped: set[str] = set()
+    for _round in range(len(first) + 1):
+        with uow_factory() as uow:
+            pending = uow.outbox.pending(limit)
+        senders = [s for s in dict.fromkeys(op.sender_org_id for op in pending) if s not in skipped]
+        progress = False
+        for sender in senders:
+            with claims.claim(sender, wait=wait) as claimed:
+                if not claimed:
+                    skipped.add(sender)  # another relay sends its ops
                     continue
-                try:
-                    done.append((op, ledger.apply(op)))
-                except ChainRejectedError as exc:
-                    refused = _fail(uow_factory, ledger, op, exc.reason)
-                    gone.update(op_id for op_id, _ in refused)
-                    failed.extend(refused)
-        for op, receipt in done:
-            _record(uow_factory, op, receipt)
-            if receipt.already_applied:
-                recovered += 1
-            else:
-                applied += 1
-    return RelayResult(applied, recovered, tuple(failed))
+                with uow_factory() as uow:
+                    open_ops = uow.outbox.pending(limit)
+                ready = [op for op in eligible(open_ops, sender) if op.op_id not in tally.gone]
+                if not ready:
+                    continue
+                if isinstance(ledger, NonceResync):
+                    ledger.resync_nonce(sender)  # another process may have sent for it
+                _apply_run(uow_factory, ledger, ready, tally)
+                progress = True
+        if not progress:
+            break
+    reported = {op_id for op_id, _ in tally.failed}
+    with uow_factory() as uow:
+        for op in first:
+            if op.op_id in reported:
+                continue
+            now = uow.outbox.get(op.op_id)
+            if now is not None and now.status in (OpStatus.REFUSED, OpStatus.FAILED):
+                tally.failed.append((op.op_id, now.error or "refused by the chain"))
+    return tally.result()

@@ -4,26 +4,34 @@ One pass (``run_pass``):
 
 0. **anchor**: documents stored but not yet in a batch (an ingest that stopped before
    anchoring) are put into one batch whose Merkle root is queued for the chain;
-1. **relay**: apply every queued chain operation (``relay.relay``), whoever queued it (the
+1. **audit head**, once per chain day when the platform keeps an API audit trail: the trail's
+   head (last record's number and hash) queued for anchoring on chain
+   (``trail_anchor.anchor_head``, op id ``op-audit-head-<day>``: a second pass or worker that
+   day queues nothing), applied by this pass's relay;
+2. **relay**: apply every queued chain operation (``relay.relay``), whoever queued it (the
    API, the CLI, ingest's batch anchors, the jobs below);
-2. **settle-due**, once per chain day: ``settlement.settle_due`` on the chain's today, then a
+3. **settle-due**, once per chain day: ``settlement.settle_due`` on the chain's today, then a
    relay of what it queued; the day done is recorded in the store (``SETTLED_DAY_KEY``) so that
    several workers, and later passes, run it once a day (the job is idempotent besides: run
    twice on one day it pays once);
-3. **margin watch**, once per chain day and only when a goods price feed is configured: the
+4. **margin watch**, once per chain day and only when a goods price feed is configured: the
    feed's prices recorded, every pledged receipt revalued, margin calls given (no buyer is
    named here, so an unmet call stays open for the bank to sell with ``fourflow margin watch
    --buyer``), then a relay;
-4. **webhooks**, every pass when the platform delivers them: one bounded delivery pass
+5. **webhooks**, every pass when the platform delivers them: one bounded delivery pass
    (``webhooks.deliver_webhooks``: new events queued for their endpoints, due deliveries
    posted, retried with backoff, dead-lettered); it sends no transaction, so it runs outside
    the chain lock (deliverers may run side by side: delivery is at least once, by event id).
 
-Every step that sends transactions runs under ``chain_lock`` (``Platform.chain_writer``: a
-PostgreSQL advisory lock, or a file lock beside SQLite), the lock the API's processes take
-around their chain work too: of any number of API processes and workers on one store, one at a
-time relays, so one relay per sender runs at a time and nonces never race. Operations are keyed
-by their id on the chain besides, so nothing is applied twice even after a crash.
+On PostgreSQL (``claims``, ``Platform.relay_claims``) the relay step claims one sender at a
+time by row lock with ``SKIP LOCKED`` (``relay.relay_by_sender``): several workers relay
+different senders side by side, never one sender at once (its nonces stay in order), and an
+op waits for an earlier op of another sender it builds on. On SQLite (no claims) the relay
+runs under ``chain_lock`` (``Platform.chain_writer``: a file lock beside the database), as the
+API's and the CLI's relays do: one relay at a time. The steps that queue and relay in one go
+(anchor, settle-due, margin watch) run under ``chain_lock`` on either store, the lock the API's
+processes take around their chain work too. Operations are keyed by their id on the chain
+besides, so nothing is applied twice even after a crash.
 
 A step that fails (the node unreachable, a lock held too long) is reported in the pass's
 ``errors`` and the next step still runs; the next pass tries again.
@@ -41,7 +49,9 @@ from pathlib import Path
 from typing import Any
 
 from fourflow.domain.errors import DomainValueError, FourFlowError
-from fourflow.services import ingest, margin, relay, settlement
+from fourflow.services import commands as cmd
+from fourflow.services import ingest, margin, relay, settlement, trail_anchor
+from fourflow.services.identity import Identities
 from fourflow.services.ports import Clock, Ledger, UnitOfWorkFactory
 from fourflow.services.webhooks import DeliveryResult
 
@@ -60,6 +70,7 @@ class PassReport:
     started: dt.datetime
     chain_day: dt.date | None = None
     anchored: dict[str, Any] | None = None
+    audit_head: dict[str, Any] | None = None
     relayed: dict[str, Any] = field(
         default_factory=lambda: {"applied": 0, "recovered": 0, "failed": []}
     )
@@ -82,6 +93,7 @@ class PassReport:
             "started": self.started.isoformat(),
             "chain_day": self.chain_day.isoformat() if self.chain_day else None,
             "anchored": self.anchored,
+            "audit_head": self.audit_head,
             "relayed": self.relayed,
             "settle_due": self.settle_due,
             "margin_watch": self.margin_watch,
@@ -97,7 +109,10 @@ class WorkerContext:
     chain work.
 
     ``price_feed``: the goods price feed file (``Settings.price_feed``), or None (no margin
-    watch); ``deliver_webhooks``: one webhook delivery pass, or None (no webhook step).
+    watch); ``deliver_webhooks``: one webhook delivery pass, or None (no webhook step);
+    ``claims``: one relay per sender by row lock (PostgreSQL), or None (SQLite: the relay runs
+    under ``chain_lock``); ``identities``: the API audit trail's store, or None (no head
+    anchoring).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -107,6 +122,8 @@ class WorkerContext:
     chain_lock: Callable[[], AbstractContextManager[None]]
     price_feed: Path | None = None
     deliver_webhooks: Callable[[], DeliveryResult] | None = None
+    claims: relay.SenderClaims | None = None
+    identities: Identities | None = None
 
 
 def _anchor(ctx: WorkerContext, report: PassReport) -> None:
@@ -119,8 +136,23 @@ def _anchor(ctx: WorkerContext, report: PassReport) -> None:
 
 
 def _relay(ctx: WorkerContext, report: PassReport) -> None:
+    if ctx.claims is not None:  # sender by sender, skipping those another relay holds
+        report.add_relay(
+            relay.relay(
+                uow_factory=ctx.uow_factory, ledger=ctx.ledger, claims=ctx.claims, wait=False
+            )
+        )
+        return
     with ctx.chain_lock():
         report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+
+
+def _audit_head(ctx: WorkerContext, report: PassReport, ids: Identities, day: dt.date) -> None:
+    op = trail_anchor.anchor_head(
+        ids=ids, uow_factory=ctx.uow_factory, operator_id=ctx.operator_id, day=day
+    )
+    if op is not None and isinstance(op.command, cmd.AnchorBatch):
+        report.audit_head = {"day": day.isoformat(), "seq": op.command.count, "op_id": op.op_id}
 
 
 def _done_for(ctx: WorkerContext, key: str) -> str | None:
@@ -141,7 +173,9 @@ def _settle(ctx: WorkerContext, report: PassReport, day: dt.date) -> None:
         done = settlement.settle_due(
             uow_factory=ctx.uow_factory, ledger=ctx.ledger, operator_id=ctx.operator_id
         )
-        report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+        report.add_relay(
+            relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger, claims=ctx.claims)
+        )
         _mark_done(ctx, SETTLED_DAY_KEY, done.day)
     report.settle_due = done.as_dict()
 
@@ -152,7 +186,9 @@ def _margin(ctx: WorkerContext, report: PassReport, day: dt.date, feed: Path) ->
             return
         margin.load_price_feed(uow_factory=ctx.uow_factory, path=feed)
         watched = margin.margin_watch(uow_factory=ctx.uow_factory, ledger=ctx.ledger)
-        report.add_relay(relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger))
+        report.add_relay(
+            relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger, claims=ctx.claims)
+        )
         _mark_done(ctx, MARGIN_DAY_KEY, watched.day)
     report.margin_watch = watched.as_dict()
 
@@ -162,18 +198,20 @@ def _webhooks(report: PassReport, deliver: Callable[[], DeliveryResult]) -> None
 
 
 def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
-    """One pass: anchor, relay, settle-due and margin watch once per chain day."""
+    """One pass: anchor, the audit head once per chain day, relay, settle-due and margin
+    watch once per chain day, webhooks."""
     report = PassReport(number, ctx.clock.now())
     started = time.monotonic()
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("anchor", lambda: _anchor(ctx, report)),
-        ("relay", lambda: _relay(ctx, report)),
-    ]
+    steps: list[tuple[str, Callable[[], None]]] = [("anchor", lambda: _anchor(ctx, report))]
     try:
         report.chain_day = ctx.ledger.chain_today()
     except (FourFlowError, OSError) as exc:
         report.errors.append(f"chain: {exc}")
     day = report.chain_day
+    ids = ctx.identities
+    if day is not None and ids is not None:
+        steps.append(("audit head", lambda: _audit_head(ctx, report, ids, day)))
+    steps.append(("relay", lambda: _relay(ctx, report)))
     if day is not None:
         if _done_for(ctx, SETTLED_DAY_KEY) != day.isoformat():
             steps.append(("settle-due", lambda: _settle(ctx, report, day)))

@@ -248,6 +248,11 @@ class ChainLedger:
                 self._accounts[org_id] = Account.from_key(key)
             return self._accounts[org_id]
 
+    def resync_nonce(self, org_id: str) -> None:
+        """Forget this process's count of the organisation's nonces: the next transaction asks
+        the node (another process may have sent for it since; ``relay.relay_by_sender``)."""
+        self.client.nonces.resync(self.account(org_id).address)
+
     # ----------------------------------------------------------------- Ledger port
 
     def apply(self, op: ChainOp) -> ChainReceipt:

@@ -755,6 +755,13 @@ api_audit = Table(
     **ENTITY_OPTIONS,
 )
 
+# Issue 16: one relay per sender at a time (0021): a relay locks its sender's row while it sends.
+relay_senders = Table(
+    "relay_senders",
+    metadata,
+    Column("sender_org_id", String, primary_key=True),
+)
+
 # Issue 16: per-organisation webhooks (0018): receivers, the event outbox (written with the
 # fact), and one delivery row per (endpoint, event).
 webhook_endpoints = Table(

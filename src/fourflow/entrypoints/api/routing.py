@@ -175,8 +175,9 @@ def relay_now(api: ApiState) -> list[tuple[str, str]]:
     """
     with api.chain_lock:
         result = relay.relay(
-            uow_factory=api.platform.uow_factory, ledger=api.platform.require_contracts()
-        )
+            uow_factory=api.platform.uow_factory, ledger=api.platform.require_contracts(),
+            claims=api.platform.relay_claims(),  # PostgreSQL: waits for a sender a worker holds
+        )  # fmt: skip
     return list(result.failed)
 
 

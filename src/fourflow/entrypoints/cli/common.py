@@ -44,7 +44,9 @@ def platform() -> Iterator[Platform]:
 
 def relay_now(p: Platform) -> None:
     with p.chain_writer():  # one relay at a time beside the API and `fourflow worker`
-        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        result = relay.relay(  # on PostgreSQL one relay per sender beside the workers
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), claims=p.relay_claims()
+        )
     for op_id, reason in result.failed:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")
 

@@ -17,7 +17,6 @@ from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
     api_cmd,
-    consent_cmd,
     documents_cmd,
     evidence_cmd,
     finance_cmd,
@@ -38,7 +37,7 @@ from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.entrypoints.cli.render import regulator_table, render_demo
 from fourflow.entrypoints.cli.risk_cmd import risk_app
 from fourflow.services import audit as audit_service
-from fourflow.services import identity, onboarding, relay
+from fourflow.services import identity, onboarding, relay, trail_anchor
 from fourflow.services.demo import DemoContext, run_demo
 from fourflow.services.supervision import regulator_summary
 
@@ -312,7 +311,9 @@ def node_stop() -> None:
 def relay_cmd(json_out: JsonOpt = False) -> None:
     """Apply queued chain operations (normally done by every command that queues them)."""
     with platform() as p, p.chain_writer():  # one relay at a time beside API and worker
-        result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        result = relay.relay(  # on PostgreSQL one relay per sender beside the workers
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), claims=p.relay_claims()
+        )
     data = {"applied": result.applied, "recovered": result.recovered, "failed": list(result.failed)}
     if json_out:
         emit_json(data)
@@ -335,13 +336,18 @@ def audit(json_out: JsonOpt = False) -> None:
             reader_for=p.stored_reader_for,
         )
         trail = identity.verify_trail(p.identities)
+        anchors = trail_anchor.check_anchors(  # the heads anchored on chain daily still hold
+            ids=p.identities, uow_factory=p.uow_factory, ledger=p.require_contracts()
+        )
     data = report.as_dict()
     data["api_audit_trail"] = {
         "records": trail.records,
         "head": trail.head,
-        "problems": list(trail.problems),
+        "anchored_heads": anchors.anchors,
+        "latest_anchor": anchors.latest,
+        "problems": [*trail.problems, *anchors.problems],
     }
-    data["ok"] = report.ok and trail.ok
+    data["ok"] = report.ok and trail.ok and anchors.ok
     if json_out:
         emit_json(data)
     else:
@@ -352,7 +358,7 @@ def audit(json_out: JsonOpt = False) -> None:
                 console.print(f"  {key:<18} {value}")
         for found in report.discrepancies:
             console.print(f"  [red]-[/red] {rich_escape(str(found))}")
-        for problem in trail.problems:
+        for problem in [*trail.problems, *anchors.problems]:
             console.print(f"  [red]- API audit trail:[/red] {rich_escape(problem)}")
     if not data["ok"]:
         raise typer.Exit(1)
@@ -428,7 +434,6 @@ keys_cmd.register(app)
 standards_cmd.register(app)
 
 
-consent_cmd.register(app)
 def main() -> None:
     """Entry point of the ``fourflow`` command and of ``python -m fourflow``."""
     # Everything alive after start-up (modules, classes, constants) lives as long as the

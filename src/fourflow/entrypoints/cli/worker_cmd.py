@@ -60,6 +60,7 @@ def worker(
                 uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
                 operator_id=p.operator_id(), chain_lock=p.chain_writer,
                 price_feed=p.settings.price_feed, deliver_webhooks=p.deliver_webhooks,
+                claims=p.relay_claims(), identities=p.identities,
             )  # fmt: skip
             for report in worker_service.passes(
                 ctx, interval_s=interval, stop=stop, max_passes=1 if once else max_passes

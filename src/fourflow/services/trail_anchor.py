@@ -1,0 +1,150 @@
+"""The API audit trail's head, anchored on chain daily (issue 16, item 8).
+
+The audit trail (``identity.record_request``) is hash-chained: each record's hash covers its
+fields and the hash of the record before it, so ``verify_trail`` finds a record changed in
+place. Someone able to write the store could still rewrite a record *and* every hash after it;
+the chain keeps that from passing unseen. Once per chain day the worker anchors the trail's
+head (its last record's sequence number and hash) through the notary's batch anchoring
+(``AnchorBatch``: batch id ``audit-head-<day>``, root = the head's hash, count = its sequence
+number), queued in the outbox by the operator like any batch anchor and applied by the relay.
+
+Idempotent per day: the op id is ``op-audit-head-<day>`` (the outbox refuses a second one, so
+two workers, or a second pass that day, queue nothing more) and the notary refuses to anchor
+one batch id twice.
+
+``check_anchors`` (part of ``fourflow audit``): for each head the chain anchored, the anchor on
+the chain matches the op, the trail still holds a record with that sequence number, and that
+record's stored and recomputed hashes both equal the anchored hash. A trail rewritten after an
+anchor (even with every hash recomputed) is named with the records that changed: after the
+last anchor that still matches, up to the first that does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fourflow.domain.errors import ConflictError
+from fourflow.domain.identity import record_hash
+from fourflow.services import commands as cmd
+from fourflow.services.identity import Identities
+from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWorkFactory
+
+PREFIX = "audit-head-"
+
+
+def anchor_id(day: dt.date) -> str:
+    """The notary batch id of the head anchored for ``day``."""
+    return f"{PREFIX}{day.isoformat()}"
+
+
+def op_id(day: dt.date) -> str:
+    """The outbox op id of the head anchored for ``day`` (one per day)."""
+    return f"op-{anchor_id(day)}"
+
+
+def anchor_head(
+    *, ids: Identities, uow_factory: UnitOfWorkFactory, operator_id: str, day: dt.date
+) -> ChainOp | None:
+    """Queue the anchoring of the trail's head for chain day ``day``; None when the trail is
+    empty or that day's head is queued already (by this or another process)."""
+    with ids.store() as store:
+        head = store.trail.head()
+    if head is None:
+        return None
+    op = ChainOp(
+        op_id=op_id(day),
+        command=cmd.AnchorBatch(anchor_id(day), head.hash, head.seq),
+        sender_org_id=operator_id,
+        subject_id=anchor_id(day),
+    )
+    with uow_factory() as uow:
+        if uow.outbox.get(op.op_id) is not None:
+            return None
+        try:
+            uow.outbox.add(op)
+            uow.commit()
+        except ConflictError:  # another worker queued it first
+            return None
+    return op
+
+
+def is_head_anchor(op: ChainOp) -> bool:
+    """True for an op anchoring the audit trail's head."""
+    return isinstance(op.command, cmd.AnchorBatch) and op.command.batch_id.startswith(PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorCheck:
+    """What comparing the anchored heads with the trail found.
+
+    Attributes:
+        anchors: heads anchored on the chain (their ops applied).
+        latest: the latest anchored head (day, seq, hash), or None.
+        problems: one sentence per mismatch, naming the anchor and the records.
+    """
+
+    anchors: int
+    latest: dict[str, object] | None
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every anchored head is still the trail's record at its place."""
+        return not self.problems
+
+
+def _hex(value: object) -> str:
+    return str(value).lower().split(":", 1)[-1].removeprefix("0x")
+
+
+def check_anchors(
+    *, ids: Identities, uow_factory: UnitOfWorkFactory, ledger: Ledger
+) -> AnchorCheck:
+    """Compare every head anchored on the chain with the trail (oldest first)."""
+    with uow_factory() as uow:
+        ops = [
+            op
+            for op in uow.outbox.list()
+            if op.kind is OpKind.ANCHOR_BATCH and op.status is OpStatus.DONE and is_head_anchor(op)
+        ]
+    problems: list[str] = []
+    latest: dict[str, object] | None = None
+    matched_seq = 0
+    for op in sorted(ops, key=_count):
+        c = op.command
+        assert isinstance(c, cmd.AnchorBatch)
+        day = c.batch_id.removeprefix(PREFIX)
+        chain = ledger.read("anchor", c.batch_id)
+        if chain is None:
+            problems.append(f"audit head of {day} (op {op.op_id}): not anchored on the chain")
+            continue
+        root, seq = _hex(chain["root"]), int(chain["count"])
+        if (root, seq) != (_hex(c.root), c.count):
+            problems.append(
+                f"audit head of {day} (op {op.op_id}): the store says record {c.count} "
+                f"{_hex(c.root)[:12]}..., the chain anchored record {seq} {root[:12]}..."
+            )
+        latest = {"day": day, "seq": seq, "hash": root, "op_id": op.op_id}
+        with ids.store() as store:
+            found = store.trail.records(seq - 1, 1)
+        record = found[0] if found and found[0].seq == seq else None
+        if record is None:
+            problems.append(
+                f"audit trail record {seq}: missing, but its hash was anchored on chain as "
+                f"the head of {day} (op {op.op_id})"
+            )
+        elif record.hash != root or record_hash(record) != root:
+            problems.append(
+                f"audit trail records {matched_seq + 1} to {seq}: changed after they were "
+                f"anchored on chain (head of {day}, op {op.op_id}: record {seq} hashes to "
+                f"{record_hash(record)[:12]}..., the chain holds {root[:12]}...)"
+            )
+        else:
+            matched_seq = seq
+    return AnchorCheck(len(ops), latest, tuple(problems))
+
+
+def _count(op: ChainOp) -> int:
+    c = op.command
+    return c.count if isinstance(c, cmd.AnchorBatch) else 0

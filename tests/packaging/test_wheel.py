@@ -92,6 +92,15 @@ def test_the_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
     shipped = [n for n in names if n.endswith((".xsd", ".sch", ".xslt", ".yaml", ".jsonld"))]
     assert shipped == []
 
+    # pip itself takes it (no index, no dependencies: the metadata and layout it installs).
+    target = tmp_path / "pip-target"
+    _run(
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--no-index", "--target", target, wheel,
+    )  # fmt: skip
+    assert (target / "fourflow" / "adapters" / "documents" / "standards_manifest.json").is_file()
+    assert "fourflow.entrypoints.cli.main" in (target / "bin" / "fourflow").read_text()
+
     venv = tmp_path / "venv"
     _run(_uv(), "venv", "--quiet", "--python", sys.executable, venv)
     python = venv / "bin" / "python"

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from fourflow.domain.consents import ConsentRequiredError, DataKind, Statement
+from fourflow.domain.consents import ConsentRequiredError, DataKind, DataUsage, Statement
 from fourflow.domain.errors import DomainValueError, NotFoundError, PermissionDeniedError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.risk.review import ProductPolicy
@@ -52,7 +52,7 @@ def _grant(world: World, bank: str = "bank", **kw: object) -> str:
     return consent.id
 
 
-def _usage(world: World) -> list[consents.DataUsage]:
+def _usage(world: World) -> list[DataUsage]:
     return consents.usage(uow_factory=world.uow, org_id=None)
 
 

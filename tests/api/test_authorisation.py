@@ -96,6 +96,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/items"): Case("trade_body", None),
     ("GET", "/items/{item_id}"): Case("item"),
     ("POST", "/items/{item_id}/confirmation"): Case("item"),
+    ("GET", "/items/{item_id}/confirmation/typed-data"): Case("item"),
+    ("POST", "/items/{item_id}/confirmation/signature"): Case(
+        "item", {"nonce": 0, "deadline": 1, "signature": "0x00"}
+    ),
+    ("GET", "/custody/operations"): Case(),
+    ("GET", "/custody/operations/{op_id}/transaction"): Case(),
+    ("POST", "/custody/operations/{op_id}/transaction"): Case(body={"raw_transaction": "0x00"}),
     ("POST", "/holdings/{holding_id}/split"): Case("holding", {"amount": "0.01"}),
     ("POST", "/holdings/{holding_id}/transfers"): Case(
         "holding", {"amount": "0.01", "to": "nobody"}

@@ -48,8 +48,12 @@ def onboard(
     accounts: Sequence[str] = (),
     profile: Mapping[str, str] | None = None,
     admit: bool = True,
+    own_address: str | None = None,
 ) -> Organisation:
     """Register an organisation, create its encrypted chain account and queue its admission.
+
+    With ``own_address`` the organisation holds its own key: the platform records the address
+    only and never signs for it (its chain operations wait for its signed transactions).
 
     Onboarding the same USCC again with the same name returns the existing organisation
     (so scripts can be re-run); a different name for a known USCC is a conflict.
@@ -72,8 +76,12 @@ def onboard(
             other = uow.organisations.by_key(f"account:{account}")
             if other is not None:
                 raise ConflictError(f"account {account} already belongs to {other.name!r}")
+        if own_address:
+            for other in uow.organisations.list():
+                if (other.chain_address or "").lower() == own_address.lower():
+                    raise ConflictError(f"chain address {own_address} belongs to {other.name!r}")
         org_id = new_id("org")
-        address = keystore.create(org_id)
+        address = keystore.hold_own(org_id, own_address) if own_address else keystore.create(org_id)
         org = Organisation(
             id=org_id,
             name=name,

@@ -13,7 +13,7 @@ nothing in the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Protocol, assert_never, runtime_checkable
@@ -68,7 +68,7 @@ def _on_applied(uow: UnitOfWork, op: ChainOp, receipt: ChainReceipt) -> None:
         if item is not None and item.status is ItemStatus.PENDING:
             status = ItemStatus.SETTLED if item.paid == item.face_value else ItemStatus.ACTIVE
             uow.items.update(replace(item, status=status))
-    elif op.kind is OpKind.PLEDGE and op.subject_id:
+    elif op.kind is OpKind.ACCEPT_PLEDGE and op.subject_id:  # the bank took the offer
         financing = uow.financings.get(op.subject_id)
         if financing is not None and financing.status is FinancingStatus.APPROVED:
             uow.financings.update(replace(financing, status=FinancingStatus.ACTIVE))
@@ -222,6 +222,26 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             assert_never(c)
 
 
+def held_for_signature(pending: Sequence[ChainOp], ledger: Ledger) -> set[str]:
+    """Ids of the ``pending`` ops the relay must leave alone: those of a sender holding its own
+    key (the platform never signs for it; its signed transaction comes over the API,
+    ``services.custody``) and every later op building on one of them (same records)."""
+    holds: Callable[[str], bool] | None = getattr(ledger, "holds_own_key", None)
+    if holds is None:
+        return set()
+    own: dict[str, bool] = {}
+    held: set[str] = set()
+    touched: set[str] = set()
+    for op in pending:
+        records = set(op.undo.touches()) | {op.subject_id or op.op_id}
+        if op.sender_org_id not in own:
+            own[op.sender_org_id] = holds(op.sender_org_id)
+        if own[op.sender_org_id] or records & touched:
+            held.add(op.op_id)
+            touched |= records
+    return held
+
+
 def _dependents(
     uow: UnitOfWork, ledger: Ledger, refused: ChainOp
 ) -> tuple[list[ChainOp], list[ChainOp]]:
@@ -361,6 +381,8 @@ def relay(
         )
     with uow_factory() as uow:
         pending = uow.outbox.pending(limit)
+    held = held_for_signature(pending, ledger)  # waiting for their senders' own signatures
+    pending = [op for op in pending if op.op_id not in held]
     tally = _Tally()
     for whole in _runs(pending):
         _apply_run(uow_factory, ledger, whole, tally)

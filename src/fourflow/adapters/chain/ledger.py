@@ -19,7 +19,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from fourflow.adapters.chain import confirmation, routes
+from fourflow.adapters.chain import confirmation, custody, routes
 from fourflow.adapters.chain.abi import ContractAbi
 from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
 from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
@@ -377,6 +377,37 @@ class ChainLedger:
         if receipt.status != 1:
             raise ChainError(f"{contract}.{function} failed in {tx_hash}")
         return receipt
+
+    # ----------------------------------------------------------------- self-held keys
+
+    def holds_own_key(self, org_id: str) -> bool:
+        """True when the organisation holds its own key: the platform never signs for it
+        (its queued operations wait for its signed transactions; adapters/chain/custody.py)."""
+        return self.keystore.holds_own_key(org_id)
+
+    def unsigned_transaction(self, op: ChainOp, sender: str) -> dict[str, Any]:
+        """The transaction of ``op`` for ``sender`` to sign itself."""
+        return custody.unsigned_transaction(self, op, sender)
+
+    def send_signed(self, op: ChainOp, raw: bytes, sender: str) -> ChainReceipt:
+        """Relay ``sender``'s signed transaction of ``op`` once it is exactly that call."""
+        return custody.send_signed(self, op, raw, sender)
+
+    def confirmation_nonce(self, debtor_address: str) -> int:
+        """The debtor's current EIP-712 confirmation nonce."""
+        return custody.confirmation_nonce(self, debtor_address)
+
+    def confirmation_to_sign(
+        self, terms: cmd.ConfirmationTerms, nonce: int, deadline: int
+    ) -> dict[str, Any]:
+        """The debtor's EIP-712 confirmation of ``terms`` for it to sign itself."""
+        return custody.confirmation_typed_data(self, terms, nonce, deadline)
+
+    def confirmation_signer(
+        self, terms: cmd.ConfirmationTerms, nonce: int, deadline: int, signature: str
+    ) -> str:
+        """Who signed a confirmation of ``terms`` (the debtor's address when it is valid)."""
+        return custody.confirmation_signer(self, terms, nonce, deadline, signature)
 
     def info(self) -> ChainInfo:
         """The node and the deployed contracts."""

@@ -19,6 +19,7 @@ from fourflow.domain.identity import OrgType, Principal
 from fourflow.entrypoints.api import (
     business_routes,
     consent_routes,
+    custody_routes,
     identity_routes,
     policy,
     problems,
@@ -216,6 +217,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(identity_routes.router, prefix=PREFIX)
     app.include_router(business_routes.router, prefix=PREFIX)
     app.include_router(webhook_routes.router, prefix=PREFIX)
+    app.include_router(custody_routes.router, prefix=PREFIX)
     if settings.api_cors_origins:
         app.add_middleware(
     app.include_router(consent_routes.router, prefix=PREFIX)

@@ -102,6 +102,14 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
         T.PLATFORM_OPERATOR: OVERSIGHT,
     },
     "data.statement": {T.CORE_ENTERPRISE: frozenset({R.ADMIN, R.FINANCE_MANAGER, R.AUDITOR})},
+    # an organisation holding its own key: its queued operations, signed by itself (the
+    # debtor's own confirmation is "items.confirm")
+    "custody.read": _each(OrgType, EVERY_ROLE),
+    "custody.sign": {
+        **_each(OrgType, ADMIN),
+        **_each(ENTERPRISES, MANAGERS),
+        T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER, R.APPROVER}),
+    },
     # notifications: each organisation's admin manages its webhooks; its people read its events
     "webhooks.manage": _each(OrgType, ADMIN),
     "events.stream": _each(OrgType, EVERY_ROLE),

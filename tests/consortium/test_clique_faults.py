@@ -177,7 +177,10 @@ class MainPath:
 def _applied_counts(ledger: ChainLedger) -> collections.Counter[tuple[str, str]]:
     """How many ``OperationApplied`` logs each (contract, op key) has on the canonical chain."""
     counts: collections.Counter[tuple[str, str]] = collections.Counter()
-    for name in ("Registry", "Notary", "Issuer", "DebtItem", "SettlementToken", "WarehouseReceipt"):
+    for name in (
+        "Registry", "Notary", "Issuer", "DebtItem", "SettlementToken", "WarehouseReceipt",
+        "Repayment",  # a confirmed item's route is locked with its confirmation
+    ):  # fmt: skip
         topic = ledger.abi(name).event_topic("OperationApplied")
         for log in ledger.client.logs(ledger.addresses[name], [topic], ledger.from_block):
             counts[(name, str(log["topics"][1]).lower())] += 1

@@ -40,7 +40,7 @@ from typer.testing import CliRunner
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role
-from fourflow.domain.settlement import NoticeKind
+from fourflow.domain.settlement import NoticeKind, RouteKind
 from fourflow.entrypoints.cli.main import app
 from fourflow.services import ingest, margin, onboarding, receipts, settlement, webhooks
 from fourflow.services import worker as worker_service
@@ -52,8 +52,8 @@ from tests.integration.test_documents_ingest import _bundle, _members
 from tests.integration.test_lifecycle import YUAN, _pass_and_pledge
 from tests.integration.test_settle_due import (
     _balances,
+    _fund_token_route,
     _future_item,
-    _lock_tokens,
     _move_clock,
     own,  # noqa: F401  (fixture: a platform on its own node, SQLite)
 )
@@ -218,9 +218,9 @@ def test_a_worker_pass_settles_a_due_item_and_a_second_pass_pays_nothing(
     own: Platform,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    s = _future_item(own)
+    s = _future_item(own, RouteKind.TOKENS)  # the debtor's confirmation locked a token route
     _pass_and_pledge(s)
-    _lock_tokens(s, 1_000_000 * YUAN)
+    _fund_token_route(s, 1_000_000 * YUAN)
     _move_clock(own, s.item.maturity_date)
     before = _balances(s)
 

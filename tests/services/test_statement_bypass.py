@@ -14,7 +14,7 @@ import pytest
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.adapters.documents.writers.camt import camt054_xml
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import DomainValueError
+from fourflow.domain.errors import DomainValueError, PermissionDeniedError
 from fourflow.domain.issued import Party, Payment
 from fourflow.domain.settlement import NoticeKind
 from fourflow.services import ingest, linking, settlement, settlement_figures
@@ -108,3 +108,29 @@ def test_only_statement_entries_are_checked(world: World) -> None:
     with pytest.raises(DomainValueError, match="not a bank statement entry"):
         settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id])
     assert settlement.notices_for(uow_factory=world.uow) == []
+
+
+def test_a_statement_line_a_bank_reports_by_hand(world: World) -> None:
+    item = world.item(confirm=True)
+    bank, tier1 = world.org["bank"], world.org["tier1"]
+    found = settlement.statement_payment(
+        uow_factory=world.uow, item_id=item.id, bank_id=bank.id,
+        payee_account=tier1.accounts[0], amount=100_000, value_date=world.clock.today(),
+        reference="CAMT053-BYPASS-1",
+    )  # fmt: skip
+    assert [(n.kind, n.recipient_id) for n in found] == [(NoticeKind.BYPASS, bank.id)]
+    assert tier1.name in found[0].text
+    paid_in = settlement.statement_payment(
+        uow_factory=world.uow, item_id=item.id, bank_id=bank.id,
+        payee_account=MEMBERS["core"].account, amount=100_000,
+        value_date=world.clock.today(), reference="CAMT053-ROUTE-1",
+    )  # fmt: skip
+    assert paid_in == []  # the route's collection account: the bank attests it as usual
+    with pytest.raises(PermissionDeniedError, match="is not a bank"):
+        settlement.statement_payment(
+            uow_factory=world.uow, item_id=item.id, bank_id=tier1.id,
+            payee_account=tier1.accounts[0], amount=100_000,
+            value_date=world.clock.today(), reference="CAMT053-BYPASS-2",
+        )  # fmt: skip
+    with world.uow() as uow:
+        assert uow.repayments.for_item(item.id) == []

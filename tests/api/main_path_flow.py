@@ -9,12 +9,14 @@ import pytest
 
 from tests.api.world import (
     API,
+    KYC,
     Party,
     Person,
     documents_by_issuer,
     invite,
     ok,
     register_and_admit,
+    register_local_government,
 )
 
 
@@ -155,6 +157,28 @@ def main_path(client: Any, operator: Person, today: dt.date) -> tuple[dict[str, 
         "CNY": "225000.00"
     }
     assert client.get(f"{API}/regulator/figures", headers=tier1.admin.auth).status_code == 403
+
+    # The district's local government runs a scenario platform: FourFlow's operator creates
+    # it, the local government admits the trade's parties and the bank after KYC, and reads
+    # its platform's figures (not the regulator's).
+    district = register_local_government(client, operator, "district")
+    created = ok(client.post(f"{API}/platforms", headers=operator.auth, json={
+        "name": "姑苏区供应链金融服务平台", "operator": district.org_id,
+        "scenarios": ["manufacturing", "culture_tourism"], "region": "苏州市姑苏区"}), 201)  # fmt: skip
+    platform = f"{API}/platforms/{created['id']}"
+    for party in (core, tier1, tier2):
+        admit = {"org": party.org_id, "checks": KYC, "note": "licence checked on site"}
+        ok(client.post(f"{platform}/members", json=admit, headers=district.admin.auth), 201)
+    ok(client.post(f"{platform}/banks", json={"bank": bank.org_id},
+                   headers=district.admin.auth), 201)  # fmt: skip
+    local = ok(client.get(f"{platform}/figures", headers=district.admin.auth))
+    assert (local["members"], local["banks"], local["trades"], local["items_issued"]) == (
+        3, 1, 1, 1,
+    )  # fmt: skip
+    assert local["settled"] == 1 and local["overdue"] == 0
+    assert local["financed"] == 1 and local["financed_amount"] == {"CNY": "225000.00"}
+    assert ok(client.get(f"{platform}/figures", headers=parties["regulator"].admin.auth)) == local
+    assert client.get(f"{API}/regulator/figures", headers=district.admin.auth).status_code == 403
     return parties, approver
 
 

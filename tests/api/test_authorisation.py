@@ -30,12 +30,14 @@ from fourflow.services.demo import demo_uscc
 from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
+    KYC,
     PASSWORD,
     documents_by_issuer,
     invite,
     ok,
     operator_admin,
     register_and_admit,
+    register_local_government,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-authorisation")]
@@ -46,20 +48,29 @@ OUTSIDERS = {
     OrgType.BANK: Role.BANK,
     OrgType.LOGISTICS: Role.LOGISTICS,
     OrgType.WAREHOUSE: Role.WAREHOUSE,
+    OrgType.LOCAL_GOVERNMENT: Role.LOCAL_GOVERNMENT,
 }
 #: Whose object each object kind is, by the caller's organisation type (the main path's world).
 OWNERS: dict[str, dict[OrgType, str]] = {
     "trade": {OrgType.ENTERPRISE: "tier1", OrgType.CORE_ENTERPRISE: "core"},
     "item": {OrgType.ENTERPRISE: "tier1", OrgType.CORE_ENTERPRISE: "core", OrgType.BANK: "bank"},
     "holding": {OrgType.ENTERPRISE: "tier2"},
+    "consent": {OrgType.CORE_ENTERPRISE: "core"},
     "financing": {OrgType.ENTERPRISE: "tier2", OrgType.BANK: "bank"},
+    "platform": {
+        OrgType.LOCAL_GOVERNMENT: "district",
+        OrgType.BANK: "bank",
+        OrgType.ENTERPRISE: "tier1",
+        OrgType.CORE_ENTERPRISE: "core",
+    },
 }
 ALL_SEEING = {
-    "consent": {OrgType.CORE_ENTERPRISE: "core"},
     "trade": {OrgType.PLATFORM_OPERATOR},
     "item": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
     "holding": set(),
+    "consent": set(),
     "financing": {OrgType.REGULATOR},
+    "platform": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
 }
 FUTURE = (dt.date.today() + dt.timedelta(days=400)).isoformat()
 
@@ -68,7 +79,6 @@ FUTURE = (dt.date.today() + dt.timedelta(days=400)).isoformat()
 class Case:
     """How the walk calls a route: the object its path names, and a valid body."""
 
-    "consent": set(),
     kind: str | None = None
     body: dict[str, Any] | None = None
     raw: bytes | None = None
@@ -122,23 +132,6 @@ CASES: dict[tuple[str, str], Case] = {
         "item", {"amount": "0.01", "value_date": FUTURE, "reference": "walk"}
     ),
     ("GET", "/regulator/figures"): Case(),
-    ("GET", "/audit-trail"): Case(),
-    ("GET", "/audit-trail/verification"): Case(),
-    ("POST", "/webhooks"): Case(body={"url": "http://127.0.0.1:9/walk", "kinds": ["item.issued"]}),
-    ("GET", "/webhooks"): Case(),
-    ("GET", "/webhooks/dead-letters"): Case(),
-    ("DELETE", "/webhooks/{webhook_id}"): Case(),
-    ("GET", "/events/stream"): Case(),  # ends after the settings' events_stream_seconds
-}
-
-
-def _declared(app_routes: list[Any]) -> set[tuple[str, str]]:
-    found = set()
-    for r in app_routes:
-        if isinstance(r, APIRoute | Route):
-            for method in (r.methods or set()) - {"HEAD", "OPTIONS"}:
-                found.add((method, r.path))
-    return found
     ("POST", "/consents"): Case(
         body={
             "grantee": "nope",
@@ -155,6 +148,35 @@ def _declared(app_routes: list[Any]) -> set[tuple[str, str]]:
     ("GET", "/data/{grantor}/trades"): Case(),
     ("GET", "/data/usage"): Case(),
     ("GET", "/data/statement"): Case(),
+    ("GET", "/audit-trail"): Case(),
+    ("GET", "/audit-trail/verification"): Case(),
+    ("POST", "/webhooks"): Case(body={"url": "http://127.0.0.1:9/walk", "kinds": ["item.issued"]}),
+    ("GET", "/webhooks"): Case(),
+    ("GET", "/webhooks/dead-letters"): Case(),
+    ("DELETE", "/webhooks/{webhook_id}"): Case(),
+    ("GET", "/events/stream"): Case(),  # ends after the settings' events_stream_seconds
+    ("POST", "/platforms"): Case(
+        body={"name": "walk", "operator": "nope", "scenarios": ["manufacturing"]}
+    ),
+    ("GET", "/platforms"): Case(),
+    ("GET", "/platforms/{platform_id}"): Case("platform"),
+    ("GET", "/platforms/{platform_id}/figures"): Case("platform"),
+    ("POST", "/platforms/{platform_id}/members"): Case("platform", {}),  # body set in _call
+    ("POST", "/platforms/{platform_id}/banks"): Case("platform", {}),  # body set in _call
+    ("POST", "/platforms/{platform_id}/products"): Case(
+        "platform",
+        {"name": "walk", "scenario": "manufacturing", "max_amount": "1.00", "max_term_days": 30},
+    ),
+}
+
+
+def _declared(app_routes: list[Any]) -> set[tuple[str, str]]:
+    found = set()
+    for r in app_routes:
+        if isinstance(r, APIRoute | Route):
+            for method in (r.methods or set()) - {"HEAD", "OPTIONS"}:
+                found.add((method, r.path))
+    return found
 
 
 def test_every_route_has_an_entry_in_the_table(world: World) -> None:
@@ -233,6 +255,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
                 orgs[f"outsider:{kind.value}"] = org.id
             relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
             objects = _main_path_objects(client, platform, parties)
+            district = register_local_government(client, operator, "district")
+            orgs["district"] = district.org_id
+            objects["platform"] = _scenario_platform(client, operator, district, orgs)
             yield World(client, platform, orgs, objects, {})
 
 
@@ -294,12 +319,38 @@ def _main_path_objects(
         201,
     )
     assert fin["status"] == "referred"
+    until = (today + dt.timedelta(days=30)).isoformat()
+    consent = ok(
+        client.post(
+            f"{API}/consents",
+            json={"grantee": bank.org_id, "kinds": ["trades"], "purpose": "credit_review",
+                  "valid_to": until},
+            headers=parties["core"].admin.auth,
+        ),
+        201,
+    )  # fmt: skip
     return {
+        "consent": consent["consent_id"],
         "trade": trade_id,
         "item": item["item_id"],
         "holding": moved["holding_id"],
         "financing": fin["financing_id"],
     }
+
+
+def _scenario_platform(
+    client: TestClient, operator: Any, district: Any, orgs: dict[str, str]
+) -> str:
+    """A scenario platform run by the district: core and tier 1 its members, the bank in it."""
+    body = {"name": "walk platform", "operator": district.org_id, "scenarios": ["manufacturing"]}
+    made = ok(client.post(f"{API}/platforms", json=body, headers=operator.auth), 201)
+    for key in ("core", "tier1"):
+        admit = {"org": orgs[key], "checks": KYC, "note": "walk"}
+        ok(client.post(f"{API}/platforms/{made['id']}/members", json=admit,
+                       headers=district.admin.auth), 201)  # fmt: skip
+    ok(client.post(f"{API}/platforms/{made['id']}/banks", json={"bank": orgs["bank"]},
+                   headers=district.admin.auth), 201)  # fmt: skip
+    return str(made["id"])
 
 
 def _object_kind(case: Case) -> str | None:
@@ -318,6 +369,10 @@ def _call(
         url = API + path.split("{", maxsplit=1)[0] + "nope-0" + path.split("}")[1]
     if case.kind == "trade_body":
         body = {"trade_id": object_id}
+    if path.endswith("/members"):  # already a member: 409 where allowed, nothing changes
+        body = {"org": world.orgs["tier1"], "checks": KYC, "note": "walk"}
+    if path.endswith("/banks"):  # already in: 409 where allowed
+        body = {"bank": world.orgs["bank"]}
     if path.endswith("/transfers"):
         body = {"amount": "0.01", "to": world.orgs["tier1"]}
     if case.kind == "holding_body":
@@ -326,18 +381,7 @@ def _call(
     if case.raw is not None:
         return world.client.request(method, url, content=case.raw, headers=headers)
     return world.client.request(method, url, json=body, headers=headers)
-    until = (today + dt.timedelta(days=30)).isoformat()
-    consent = ok(
-        client.post(
-            f"{API}/consents",
-            json={"grantee": bank.org_id, "kinds": ["trades"], "purpose": "credit_review",
-                  "valid_to": until},
-            headers=parties["core"].admin.auth,
-        ),
-        201,
-    )  # fmt: skip
 
-        "consent": consent["consent_id"],
 
 def _table_refusal(response: Any) -> bool:
     return response.status_code == 403 and " may not " in response.json()["detail"]

@@ -1,7 +1,8 @@
 """The main path over HTTP only, on a fresh home: six organisations register and are admitted,
 each party uploads its own documents, the seller issues, the debtor confirms with its own
 signature, a part is passed on and financed after a four-eyes decision, the debtor's bank
-attests the payment, the regulator reads its figures; the store and the chain agree."""
+attests the payment, the regulator and the district's local government read their figures;
+the store and the chain agree."""
 
 from __future__ import annotations
 

@@ -17,12 +17,14 @@ from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
     api_cmd,
+    consent_cmd,
     documents_cmd,
     evidence_cmd,
     finance_cmd,
     home_mode,
     items_cmd,
     keys_cmd,
+    platform_cmd,
     settlement_cmd,
     simulate_cmd,
     standards_cmd,
@@ -427,6 +429,8 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(governance_app, name="governance")
 finance_cmd.register(app, risk_app)
 evidence_cmd.register(app)
+consent_cmd.register(app)
+platform_cmd.register(app)
 api_cmd.register(app)
 worker_cmd.register(app)
 webhooks_cmd.register(app)

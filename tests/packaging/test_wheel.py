@@ -108,15 +108,14 @@ def test_the_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
         _uv(), "pip", "install", "--quiet", "--offline", "--python", python,
         "-c", ROOT / "requirements.lock", wheel,
     )  # fmt: skip
-    where = _run(python, "-c", "import fourflow; print(fourflow.__file__)")
-    assert Path(where.strip()).is_relative_to(venv)  # not the checkout's editable install
-
     home = tmp_path / "home"
     work = tmp_path / "work"  # no shared/data above it: only the fetched artefacts count
     work.mkdir()
-    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "UV_CACHE_DIR"}
+    keep = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "UV_CACHE_DIR"}  # no PYTHONPATH
     env = {k: v for k, v in os.environ.items() if k in keep}
     env |= {"FOURFLOW_HOME": str(home), "FOURFLOW_KEYSTORE_PASSWORD": "wheel-test"}
+    where = _run(python, "-c", "import fourflow; print(fourflow.__file__)", env=env, cwd=work)
+    assert Path(where.strip()).is_relative_to(venv)  # not the checkout's editable install
     fourflow = venv / "bin" / "fourflow"
 
     assert "standards" in _run(fourflow, "--help", env=env, cwd=work)

@@ -137,6 +137,13 @@ def org_add(
     legal_representative: Annotated[str | None, typer.Option(help="Legal representative.")] = None,
     phone: Annotated[str | None, typer.Option(help="Registered phone number.")] = None,
     industry: Annotated[str | None, typer.Option(help="Industry (e.g. GB/T 4754 code).")] = None,
+    own_key_address: Annotated[
+        str | None,
+        typer.Option(
+            help="It holds its own key at this address: the platform keeps no key for it and "
+            "never signs for it (it sends signatures over the API)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Onboard an organisation with its own chain account and admit it to the registry."""
@@ -167,6 +174,7 @@ def org_add(
                 "phone": phone or "",
                 "industry": industry or "",
             },
+            own_address=own_key_address,
         )
         relay_now(p)
     if json_out:

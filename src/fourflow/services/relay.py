@@ -429,6 +429,16 @@ def eligible(pending: Sequence[ChainOp], sender_org_id: str) -> list[ChainOp]:
     return ready
 
 
+def _before(ops: Sequence[ChainOp], held: set[str]) -> list[ChainOp]:
+    """``ops`` up to the first held one."""
+    ready: list[ChainOp] = []
+    for op in ops:
+        if op.op_id in held:
+            break
+        ready.append(op)
+    return ready
+
+
 def relay_by_sender(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -462,6 +472,7 @@ def relay_by_sender(
                 with uow_factory() as uow:
                     open_ops = uow.outbox.pending(limit)
                 ready = [op for op in eligible(open_ops, sender) if op.op_id not in tally.gone]
+                ready = _before(ready, held_for_signature(open_ops, ledger))  # sign themselves
                 if not ready:
                     continue
                 if isinstance(ledger, NonceResync):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import consortium, documents, fraud, risk, rule_engine
+from bench import api, consortium, documents, fraud, risk, rule_engine
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
@@ -267,4 +267,5 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("fraud", bench_fraud),
     ("risk", bench_risk),
     ("consortium", consortium.bench_consortium),
+    ("api", lambda: api.bench_api(line)),
 ]

@@ -251,13 +251,15 @@ def _ingest(
     api: ApiState, who: Principal, source: str, raw: bytes, scenario: Scenario | None
 ) -> list[dict[str, Any]]:
     p = api.platform
+    # Reading, validating and storing need no chain lock (several processes ingest at once,
+    # as the CLI does); anchoring, linking into trades and the relay do.
+    outcomes = ingest.ingest_files(
+        uow_factory=p.uow_factory, reader=p.reader_for(who.org_id), clock=p.clock,
+        files=[ingest.SubmittedFile(source, raw, None)], submitter_id=who.org_id,
+        verifier=p.verifier, scenario=scenario,
+        date_tolerance=dt.timedelta(days=p.settings.date_tolerance_days),
+    )  # fmt: skip
     with api.chain_lock:
-        outcomes = ingest.ingest_files(
-            uow_factory=p.uow_factory, reader=p.reader_for(who.org_id), clock=p.clock,
-            files=[ingest.SubmittedFile(source, raw, None)], submitter_id=who.org_id,
-            verifier=p.verifier, scenario=scenario,
-            date_tolerance=dt.timedelta(days=p.settings.date_tolerance_days),
-        )  # fmt: skip
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
         linked = linking.link_documents(uow_factory=p.uow_factory)
         evidence.reverify_extended(uow_factory=p.uow_factory, result=linked, as_of=p.clock.today())

@@ -1,0 +1,354 @@
+"""The HTTP API under load: `fourflow serve --workers 2` on PostgreSQL, loopback clients.
+
+A fresh home on its own PostgreSQL database (``bench_api``, dropped and made again) and its own
+anvil node is seeded in this process through the services (members, one confirmed item split
+into holdings, API keys); then ``fourflow serve --workers 2`` serves it on 127.0.0.1 and async
+httpx clients (bounded concurrency) measure:
+
+* ``api.health_per_s``: the yardstick, a trivial public route through the same stack;
+* ``api.documents_per_s``: batch upload, native bundles of many trades' documents per request;
+* ``api.reads_per_s``: ``GET /items/{id}`` of the caller's own item (authenticated);
+* ``api.financing_decision_ms``: p50/p99 of ``POST /financings`` (the robot decides, the
+  holding is pledged on the chain) with 50 requests in flight at once, each for its own holding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.identity import OrgType, Principal, UserRole
+from fourflow.domain.scenarios import Scenario
+from fourflow.services import financing, identity, ingest, linking, onboarding, relay
+from fourflow.services.credit import champion_scorer
+from fourflow.services.demo import MEMBERS, trade_bundle
+from fourflow.services.items import issue_item, split
+from fourflow.services.verification import verify
+
+PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DATABASE = "bench_api"
+API = "/api/v1"
+PASSWORD = "bench-api-keystore"
+TARGETS = {"documents": 1000.0, "reads": 1000.0, "decision_p99_ms": 100.0}
+#: Holdings the financing decisions need (one per request), trades per upload request.
+HOLDINGS, ITEMS, CONCURRENT, WARM = 54, 2, 50, 4
+TRADES_PER_UPLOAD, UPLOADS, UPLOAD_CONCURRENCY = 40, 24, 4
+READS, READ_CONCURRENCY = 1500, 32
+MEMBER = {m.key: m for m in MEMBERS}
+Line = Callable[..., str]
+
+
+def _database_url() -> str:
+    base = PG_URL.rsplit("/", 1)[0]
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    return f"{base}/{DATABASE}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _relay(p: Platform) -> None:
+    result = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    assert not result.failed, result.failed
+
+
+def _bundle(prefix: str, day0: dt.date, trades: int) -> bytes:
+    """One native bundle: ``trades`` trades of tier 1 selling to the core enterprise."""
+    docs: list[Any] = []
+    for t in range(trades):
+        raw = trade_bundle(
+            prefix=f"{prefix}-{t}", seller=MEMBER["tier1"], buyer=MEMBER["core"],
+            carrier=MEMBER["logistics"], day0=day0, terms_days=90, received_factor="1",
+            lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00")],
+            scenario=Scenario.MANUFACTURING,
+        )  # fmt: skip
+        docs.extend(json.loads(raw)["documents"])
+    bundle = {"format": "fourflow-native/1", "scenario": "manufacturing", "documents": docs}
+    return json.dumps(bundle, ensure_ascii=False).encode()
+
+
+def _key(p: Platform, org_id: str, role: UserRole) -> str:
+    admin = Principal(
+        org_id=p.operator_id(), org_types=frozenset({OrgType.PLATFORM_OPERATOR}),
+        role=UserRole.ADMIN, user_id=None, credential_id="bench", name="bench",
+    )  # fmt: skip
+    return identity.create_api_key(
+        p.identities, admin=admin, role=role, label="bench", org_id=org_id
+    ).secret
+
+
+def _seed(p: Platform, today: dt.date) -> dict[str, Any]:
+    """Members, one confirmed item of tier 1 split into ``HOLDINGS`` holdings, API keys, and
+    the bank's policy letting the robot decide alone."""
+    p.initialise()
+    orgs = {
+        k: onboarding.onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=m.name,
+                              uscc=m.uscc, roles=m.roles, accounts=[m.account])
+        for k, m in MEMBER.items() if k in ("core", "tier1", "logistics", "bank")
+    }  # fmt: skip
+    _relay(p)
+    start = today - dt.timedelta(days=20)
+    tier1 = orgs["tier1"].id
+    ingest.ingest_bytes(
+        uow_factory=p.uow_factory, reader=p.reader_for(tier1), clock=p.clock,
+        raw=_bundle("SEED", start, ITEMS + 1), source="seed.json", submitter_id=tier1,
+    )  # fmt: skip
+    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
+    trade_ids = linking.link_documents(uow_factory=p.uow_factory).created
+    assert len(trade_ids) == ITEMS + 1, trade_ids
+    _relay(p)
+    issue_day = start + dt.timedelta(days=8)
+    item_ids, holdings = [], []
+    per_item = HOLDINGS // ITEMS  # an item has at most 64 holdings on the chain
+    for trade_id in trade_ids:
+        verify(uow_factory=p.uow_factory, trade_id=trade_id, as_of=issue_day)
+        item = issue_item(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
+            trade_id=trade_id, as_of=issue_day, confirm=True,
+        )  # fmt: skip
+        _relay(p)  # the next confirmation's signature takes the debtor's nonce after this one
+        item_ids.append(item.id)
+        with p.uow_factory() as uow:
+            (first,) = uow.items.holdings(item.id)
+        if len(item_ids) > ITEMS:  # the item read: as an item usually is, in a few parts
+            split(uow_factory=p.uow_factory, holding_id=first.id, amount=first.amount // 3,
+                  actor_id=tier1)  # fmt: skip
+            continue
+        part = first.amount // (per_item + 1)
+        holdings += [
+            split(uow_factory=p.uow_factory, holding_id=first.id, amount=part, actor_id=tier1).id
+            for _ in range(per_item)
+        ]
+    _relay(p)
+    financing.set_product_policy(
+        uow_factory=p.uow_factory, bank=orgs["bank"].id, fields={"refer_pd": 0.9, "max_pd": 1.0}
+    )
+    # The platform's first champion model is trained once, on first use (a minute here): a
+    # running platform has one, so it is made now, not in the first timed request.
+    champion_scorer(uow_factory=p.uow_factory, as_of=issue_day, cold_start=p.cold_start)
+    return {
+        "read_item": item_ids[-1], "holdings": holdings, "part": part, "bank": orgs["bank"].id,
+        "as_of": (issue_day + dt.timedelta(days=2)).isoformat(),
+        "tier1_key": _key(p, tier1, UserRole.ADMIN),
+    }  # fmt: skip
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _run(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run ``one(i)`` for i < n with at most ``concurrency`` in flight; the seconds taken."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def bounded(i: int) -> None:
+        async with gate:
+            await one(i)
+
+    start = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(bounded(i) for i in range(n))), timeout=600)
+    return time.perf_counter() - start
+
+
+def _api_cpu_s(server_pid: int) -> float:
+    """CPU seconds (user + system) used so far by the API processes of ``fourflow serve``
+    (its children but its ``fourflow worker``); unlike wall time, hardly moved by others' load."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != server_pid:
+                continue
+            if b"fourflow\x00worker" in (stat.parent / "cmdline").read_bytes():
+                continue
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class _Phase:
+    """One measured phase: a client, bounded concurrency, wall and API CPU time."""
+
+    def __init__(self, base: str, server_pid: int) -> None:
+        self.base, self.server_pid = base, server_pid
+
+    def client(self) -> httpx.AsyncClient:
+        # idle connections are dropped before the server's 5 s keep-alive ends (else a request
+        # sent on a connection the server is closing fails)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=2)
+        return httpx.AsyncClient(base_url=self.base, timeout=900, limits=limits)
+
+    def run(
+        self,
+        n: int,
+        concurrency: int,
+        one: Callable[[httpx.AsyncClient, int], Awaitable[None]],
+        warm: int = 0,
+    ) -> tuple[float, float]:
+        """``one(client, i)`` for i < n, at most ``concurrency`` at once, after ``warm``
+        untimed calls; (wall seconds, API CPU seconds)."""
+
+        async def go() -> tuple[float, float]:
+            async with self.client() as client:
+                gate = asyncio.Semaphore(concurrency)
+
+                async def bounded(i: int) -> None:
+                    async with gate:
+                        await one(client, i)
+
+                await asyncio.gather(*(bounded(-1 - i) for i in range(warm)))
+                cpu, start = _api_cpu_s(self.server_pid), time.perf_counter()
+                await asyncio.wait_for(asyncio.gather(*(bounded(i) for i in range(n))), timeout=900)
+                return time.perf_counter() - start, _api_cpu_s(self.server_pid) - cpu
+
+        return asyncio.run(go())
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def _measure(phase: _Phase, seed: dict[str, Any], today: dt.date, line: Line) -> Iterator[str]:
+    auth = {"X-API-Key": seed["tier1_key"]}
+    common = {"api_processes": 2, "cpus": os.cpu_count()}
+
+    async def health(client: httpx.AsyncClient, _: int) -> None:
+        assert (await client.get(f"{API}/health")).status_code == 200
+
+    n = 2000
+    seconds, cpu = phase.run(n, READ_CONCURRENCY, health, warm=200)
+    yardstick = n / seconds
+    yield line("api.health_per_s", yardstick, "requests/s", yardstick=True, requests=n,
+               concurrency=READ_CONCURRENCY, cpu_ms_per_request=round(1000 * cpu / n, 3),
+               load=_load(), **common)  # fmt: skip
+
+    async def read(client: httpx.AsyncClient, _: int) -> None:
+        r = await client.get(f"{API}/items/{seed['read_item']}", headers=auth)
+        assert r.status_code == 200, r.text[:300]
+
+    seconds, cpu = phase.run(READS, READ_CONCURRENCY, read, warm=200)
+    rate = READS / seconds
+    yield line("api.reads_per_s", rate, "requests/s", route="GET /items/{id}",
+               requests=READS, concurrency=READ_CONCURRENCY, vs_health=round(rate / yardstick, 3),
+               cpu_ms_per_request=round(1000 * cpu / READS, 3), target=TARGETS["reads"],
+               load=_load(), **common)  # fmt: skip
+
+    day0 = today - dt.timedelta(days=40)
+    bodies = {i: _bundle(f"UP{i}", day0, TRADES_PER_UPLOAD) for i in range(-1, UPLOADS)}
+    docs_each = len(json.loads(bodies[0])["documents"])
+    headers = {**auth, "Content-Type": "application/json"}
+
+    async def upload(client: httpx.AsyncClient, i: int) -> None:
+        r = await client.post(f"{API}/documents?source=up{i}.json", content=bodies[i],
+                              headers=headers)  # fmt: skip
+        assert r.status_code == 201, r.text[:300]
+        assert all(row["status"] == "accepted" for row in r.json()), r.text[:300]
+
+    seconds, cpu = phase.run(UPLOADS, UPLOAD_CONCURRENCY, upload, warm=1)
+    docs = UPLOADS * docs_each
+    yield line("api.documents_per_s", docs / seconds, "documents/s", documents=docs,
+               per_request=docs_each, requests=UPLOADS, concurrency=UPLOAD_CONCURRENCY,
+               kind="fourflow-native/1 trade bundles, 5 documents a trade, linked into trades",
+               cpu_ms_per_document=round(1000 * cpu / docs, 3), target=TARGETS["documents"],
+               load=_load(), **common)  # fmt: skip
+
+    latencies: list[float] = []
+    part = seed["part"] * 9 // 10
+    amount = f"{part // 100}.{part % 100:02d}"
+
+    async def decide(client: httpx.AsyncClient, i: int) -> None:
+        body = {"holding_id": seed["holdings"][i % HOLDINGS], "bank": seed["bank"],
+                "amount": amount, "as_of": seed["as_of"]}  # fmt: skip
+        start = time.perf_counter()
+        r = await client.post(f"{API}/financings", json=body, headers=auth)
+        latencies.append((time.perf_counter() - start) * 1000)
+        assert r.status_code == 201 and r.json()["status"] == "approved", r.text[:300]
+
+    # each API process loads the model and its libraries on its first decision: not timed
+    seconds, cpu = phase.run(HOLDINGS - WARM, CONCURRENT, decide, warm=WARM)
+    latencies = latencies[WARM:]
+    context = {"requests": len(latencies), "concurrency": CONCURRENT,
+               "outcome": "approved, pledged on the chain", **common}  # fmt: skip
+    yield line("api.financing_decision_ms.p50", _pct(latencies, 0.5), "ms", load=_load(),
+               **context)  # fmt: skip
+    yield line("api.financing_decision_ms.p99", _pct(latencies, 0.99), "ms",
+               target=TARGETS["decision_p99_ms"], per_s=round(len(latencies) / seconds, 1),
+               cpu_ms_per_request=round(1000 * cpu / len(latencies), 3), load=_load(),
+               **context)  # fmt: skip
+
+
+def bench_api(line: Line) -> Iterator[str]:
+    """Start the home, seed it, serve it with 2 API processes, measure, stop everything."""
+    home = Path(tempfile.mkdtemp(prefix="fourflow-bench-api-"))
+    node = AnvilNode(home)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        url = _database_url()
+        chain = node.ensure_running()
+        today = dt.datetime.now(dt.UTC).date()
+        with Platform(Settings(home, url, chain, PASSWORD)) as p:
+            seed = _seed(p, today)
+        port = _free_port()
+        log = (home / "serve.log").open("wb")
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+            "FOURFLOW_HOME": str(home), "FOURFLOW_DATABASE_URL": url,
+            "FOURFLOW_CHAIN_URL": chain, "FOURFLOW_KEYSTORE_PASSWORD": PASSWORD,
+            # one API key makes every request here: the per-key limit would stop it first
+            "FOURFLOW_API_RATE_PER_MINUTE": "10000000",
+        }  # fmt: skip
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", "2"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, "fourflow serve ended before it answered"
+            try:
+                if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "fourflow serve did not answer within 240 s"
+            time.sleep(0.5)
+        yield from _measure(_Phase(base, server.pid), seed, today, line)
+    except BaseException:
+        served = home / "serve.log"
+        if served.exists():
+            print(served.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        node.stop()
+        shutil.rmtree(home, ignore_errors=True)

@@ -173,6 +173,9 @@ def test_each_party_lists_only_the_platforms_it_may_see(world: World) -> None:
     assert listed(p["logistics"].admin) == set()
     shown = ok(world.client.get(f"{API}/platforms/{world.a}", headers=p["bank"].admin.auth))
     assert {m["org_id"] for m in shown["members"]} == {p["core"].org_id, p["tier1"].org_id}
+    # the members' KYC reviews are for the local government, the regulator and the operator
+    assert {m["kyc"] for m in shown["members"]} == {None}
+    shown = ok(world.client.get(f"{API}/platforms/{world.a}", headers=p["district"].admin.auth))
     assert shown["members"][0]["kyc"]["checks"] == KYC
     assert shown["members"][0]["admitted_by"] == "admin@district.gov.example.cn (admin)"
 

@@ -150,11 +150,17 @@ def viewer_of(uow_factory: UnitOfWorkFactory, org_id: str) -> Viewer:
 
 
 def _sees(store: PlatformStore, viewer: Viewer, platform: ScenarioPlatform) -> bool:
-    if viewer.types & ALL_SEEING or platform.operator_org_id == viewer.org_id:
+    if oversees(viewer, platform):
         return True
     if OrgType.BANK in viewer.types and platform.id in store.bank_of(viewer.org_id):
         return True
     return platform.id in store.member_of(viewer.org_id)
+
+
+def oversees(viewer: Viewer, platform: ScenarioPlatform) -> bool:
+    """True for the platform's local government, the regulator and FourFlow's operator: they
+    see its members' KYC reviews and its figures (members and banks do not)."""
+    return bool(viewer.types & ALL_SEEING) or platform.operator_org_id == viewer.org_id
 
 
 def visible(store: PlatformStore, viewer: Viewer) -> list[ScenarioPlatform]:

@@ -68,8 +68,11 @@ class PlatformOut(BaseModel):
 class MemberOut(BaseModel):
     org_id: str
     name: str
-    kyc: dict[str, Any]
-    admitted_by: str
+    kyc: dict[str, Any] | None = Field(
+        description="The KYC review (the platform's local government, the regulator and the "
+        "operator see it; members and banks: null)."
+    )
+    admitted_by: str | None
     admitted_at: dt.datetime
 
 
@@ -112,10 +115,10 @@ def _product(p: sp.PlatformProduct) -> ProductOut:
     )  # fmt: skip
 
 
-def _member(m: sp.PlatformMember, name: str) -> MemberOut:
+def _member(m: sp.PlatformMember, name: str, *, review: bool = True) -> MemberOut:
     return MemberOut(
-        org_id=m.org_id, name=name, kyc=dict(m.kyc), admitted_by=m.admitted_by,
-        admitted_at=m.admitted_at,
+        org_id=m.org_id, name=name, kyc=dict(m.kyc) if review else None,
+        admitted_by=m.admitted_by if review else None, admitted_at=m.admitted_at,
     )  # fmt: skip
 
 
@@ -149,16 +152,19 @@ def list_platforms(request: Request) -> list[PlatformOut]:
 
 @route(router, "GET", "/platforms/{platform_id}", "platforms.read")
 def show_platform(request: Request, platform_id: str) -> PlatformDetailOut:
-    """A platform with its members, banks and products."""
+    """A platform with its members, banks and products (the members' KYC reviews for its
+    local government, the regulator and the operator only)."""
     api = state(request)
+    viewer = _viewer(caller(request))
     view = sp.details(
-        api.platform.scenario_platforms, api.platform.uow_factory,
-        viewer=_viewer(caller(request)), platform_id=platform_id,
+        api.platform.scenario_platforms, api.platform.uow_factory, viewer=viewer,
+        platform_id=platform_id,
     )  # fmt: skip
+    review = sp.oversees(viewer, view.platform)
     return PlatformDetailOut(
         **_platform(view.platform).model_dump(),
         operator_name=view.operator_name,
-        members=[_member(m, n) for m, n in view.members],
+        members=[_member(m, n, review=review) for m, n in view.members],
         banks=[BankOut(bank_id=b.bank_id, name=n, added_at=b.added_at) for b, n in view.banks],
         products=[_product(p) for p in view.products],
     )

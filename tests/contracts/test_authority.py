@@ -62,6 +62,8 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
         "pause": _r(GOV, OWNER),
         "unpause": _r(GOV, OWNER),
         "set_guardian": _r(GOV, OWNER),
+        # A member's node and its signer vote, recorded after the network decided.
+        "set_node": _r(GOV, OWNER),
         "transfer_ownership": _r(GOV, OWNER),
         "guardian_pause": _r({"guardian"}, "registry: caller is not the guardian"),
         # A member's own settlement account: its own transaction, nobody else's.
@@ -74,6 +76,10 @@ AUTHORITY: dict[str, dict[str, Rule]] = {
                 "member_of",
                 "member_count",
                 "account_of",
+                "node_of",
+                "member_of_node",
+                "is_signer",
+                "signer_count",
                 "paused",
                 "applied",
                 "owner",
@@ -393,6 +399,7 @@ def _args(s: Stage, contract: str, fn: str) -> tuple[Any, ...]:
         ("Registry", "transfer_ownership"): (s.gov.address,),
         ("Registry", "guardian_pause"): (),
         ("Registry", "set_account"): (op(), c.bank, b32("account")),
+        ("Registry", "set_node"): (op(), c.bank, a["guardian"], True),
         ("Governance", "propose"): (c.registry.address, b"\x8a\x5f\x1d\x0e"),
         ("Governance", "vote"): (1,),
         ("Governance", "cancel"): (1,),

@@ -268,3 +268,38 @@ def test_a_member_registers_its_own_settlement_account(consortium: Consortium) -
     assert c.registry.account_of(core).bank == c.bank2
     with boa.env.prank(core), boa.reverts("registry: operation already applied"):
         c.registry.set_account(op, c.bank, account)
+
+
+def test_a_members_node_and_its_signer_vote_are_recorded_by_the_owner(
+    consortium: Consortium,
+) -> None:
+    """Registry.set_node: the owner records the node a member runs and whether the network's
+    signers voted it in or out; a node belongs to one member, a member runs one node."""
+    c = consortium
+    node = boa.env.generate_address("bank-node")
+    other = boa.env.generate_address("other-node")
+    with boa.env.prank(c.bank), boa.reverts("ownable: caller is not the owner"):
+        c.registry.set_node(new_op(), c.bank, node, True)  # not the member itself
+    with boa.env.prank(c.operator):
+        with boa.reverts("registry: not a member"):
+            c.registry.set_node(new_op(), c.outsider, node, False)
+        with boa.reverts("registry: zero address"):
+            c.registry.set_node(new_op(), c.bank, ZERO, False)
+        c.registry.set_node(new_op(), c.bank, node, False)  # it joined: a plain node
+        assert (c.registry.node_of(c.bank), c.registry.member_of_node(node)) == (node, c.bank)
+        assert not c.registry.is_signer(node) and c.registry.signer_count() == 0
+        c.registry.set_node(new_op(), c.bank, node, True)  # voted in
+        assert [type(e).__name__ for e in c.registry.get_logs()] == [
+            "OperationApplied",
+            "NodeRecorded",
+        ]
+        assert c.registry.is_signer(node) and c.registry.signer_count() == 1
+        c.registry.set_node(new_op(), c.bank, node, True)  # recorded again: counted once
+        assert c.registry.signer_count() == 1
+        with boa.reverts("registry: node of another member"):
+            c.registry.set_node(new_op(), c.bank2, node, True)
+        with boa.reverts("registry: member has another node"):
+            c.registry.set_node(new_op(), c.bank, other, True)
+        c.registry.set_node(new_op(), c.bank, node, False)  # voted out
+        assert not c.registry.is_signer(node) and c.registry.signer_count() == 0
+        assert c.registry.node_of(c.bank) == node

@@ -46,6 +46,7 @@ _KIND_SET_ROLES: constant(uint8) = 2
 _KIND_SUSPEND: constant(uint8) = 3
 _KIND_REINSTATE: constant(uint8) = 4
 _KIND_SET_ACCOUNT: constant(uint8) = 5
+_KIND_SET_NODE: constant(uint8) = 6
 
 # @dev Role bit of banks.
 _ROLE_BANK: constant(uint256) = 32
@@ -68,6 +69,16 @@ _members: HashMap[address, Member]
 
 # @dev Each member's registered settlement account (set by the member alone).
 _accounts: HashMap[address, Account]
+
+# @dev The consortium-chain node each member runs (its node/signer address; zero: none),
+# the member running each node, and whether the network's signers voted that node in
+# (recorded by the owner after the vote was decided on the network: docs/consortium.md).
+node_of: public(HashMap[address, address])
+member_of_node: public(HashMap[address, address])
+is_signer: public(HashMap[address, bool])
+
+# @dev How many recorded nodes are signers.
+signer_count: public(uint256)
 
 # @dev The pause the owner (governance) set or ratified.
 _paused: bool
@@ -98,6 +109,11 @@ event MemberSuspended:
 
 event MemberReinstated:
     member: indexed(address)
+
+event NodeRecorded:
+    member: indexed(address)
+    node: indexed(address)
+    signer: bool
 
 event Paused:
     by: indexed(address)
@@ -187,6 +203,37 @@ def reinstate(op_id: bytes32, member: address):
     assert self._members[member].admitted, "registry: not a member"
     self._members[member].active = True
     log MemberReinstated(member=member)
+
+
+@external
+def set_node(op_id: bytes32, member: address, node: address, signer: bool):
+    """
+    @notice Records the consortium-chain node `node` that the admitted member
+            `member` runs, and whether the network's signers voted it in as
+            a signer (`signer`) or out. Owner (the operator before the
+            handover, then governance) only: the contract cannot see the
+            network's votes, so the caller records a decision the network
+            has already taken (FourFlow checks it first). A member runs one
+            node and a node belongs to one member.
+    @param op_id The operation id; an id is applied at most once.
+    @param member The member's chain account.
+    @param node The node's address (its Clique signer / p2p key address).
+    @param signer Whether the node is a signer of the network.
+    """
+    self._apply(op_id, _KIND_SET_NODE)
+    ownable._check_owner()
+    assert self._members[member].admitted, "registry: not a member"
+    assert node != empty(address), "registry: zero address"
+    assert self.member_of_node[node] in [empty(address), member], "registry: node of another member"
+    assert self.node_of[member] in [empty(address), node], "registry: member has another node"
+    if signer and not self.is_signer[node]:
+        self.signer_count += 1
+    elif not signer and self.is_signer[node]:
+        self.signer_count -= 1
+    self.node_of[member] = node
+    self.member_of_node[node] = member
+    self.is_signer[node] = signer
+    log NodeRecorded(member=member, node=node, signer=signer)
 
 
 @external

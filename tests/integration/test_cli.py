@@ -72,7 +72,8 @@ def test_item_show_and_history_after_the_demo(run) -> None:  # type: ignore[no-u
     code, out, _ = run("item", "history", item_id, "--json")
     assert code == 0
     ops = [entry["op"] for entry in json.loads(out)]
-    assert ops[:2] == ["issue_item", "transfer"] and ops.count("repay") == 2
+    # the debtor's route is locked with its confirmation, right after the issuance
+    assert ops[:3] == ["issue_item", "lock_route", "transfer"] and ops.count("repay") == 2
 
 
 def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -201,13 +201,17 @@ def test_history_shows_who_held_what_from_whom(platform: Platform) -> None:
     s = _story(platform)
     _, passed, _, _ = _pass_and_pledge(s)
     history = items.item_history(uow_factory=platform.uow_factory, item_id=s.item.id)
-    # The holder's pledge offer, then the bank's own acceptance.
-    assert [e["op"] for e in history] == ["issue_item", "transfer", "pledge", "accept_pledge"]
-    assert history[3]["by"] == s.org["bank"].name
-    transfer = history[1]
+    # The debtor's route, locked with its confirmation; the holder's pledge offer, then the
+    # bank's own acceptance.
+    assert [e["op"] for e in history] == [
+        "issue_item", "lock_route", "transfer", "pledge", "accept_pledge",
+    ]  # fmt: skip
+    assert history[1]["by"] == s.org["core"].name
+    assert history[4]["by"] == s.org["bank"].name
+    transfer = history[2]
     assert transfer["by"] == s.org["tier1"].name and transfer["to"] == s.org["tier2"].name
     assert transfer["amount"] == {"amount": "300000.00", "minor": 30_000_000, "currency": "CNY"}
-    assert history[2]["to"] == s.org["bank"].name and history[2]["holding"] == passed.id
+    assert history[3]["to"] == s.org["bank"].name and history[3]["holding"] == passed.id
     assert all(e["status"] == "done" and str(e["tx"]).startswith("0x") for e in history)
 
 
@@ -336,7 +340,7 @@ def test_a_dispute_freezes_the_item_and_counts_for_the_risk_engine_from_its_day(
         assert uow.items.disputes([trade_id]) == {trade_id: [day, again]}
         assert uow.items.disputes()[trade_id] == [day, again]
     history = items.item_history(uow_factory=platform.uow_factory, item_id=s.item.id)
-    assert [e["op"] for e in history][1:5] == [
+    assert [e["op"] for e in history][2:6] == [  # after issue_item and the route's lock_route
         "dispute", "withdraw_dispute", "dispute", "resolve_dispute"
     ]  # fmt: skip
     _audit_ok(platform)

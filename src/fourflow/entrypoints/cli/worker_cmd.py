@@ -39,8 +39,9 @@ def worker(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Relay queued chain operations and run the scheduled jobs: settle-due once per chain
-    day, the margin watch once per chain day when a price feed is configured. Runs a pass every
+    """Relay queued chain operations and run the scheduled jobs: the API audit trail's head
+    anchored on chain, settle-due, and the margin watch when a price feed is configured, each
+    once per chain day; webhook deliveries every pass. Runs a pass every
     --interval seconds until SIGTERM or SIGINT (a pass under way finishes first); --once runs
     one pass and exits 1 if a step of it failed."""
     stop = threading.Event()
@@ -86,6 +87,8 @@ def _print(report: worker_service.PassReport) -> None:
     )
     if report.anchored is not None:
         line += f"; anchored {report.anchored['documents']} documents"
+    if report.audit_head is not None:
+        line += f"; audit head {report.audit_head['seq']} queued for anchoring"
     if report.settle_due is not None:
         s = report.settle_due
         line += f"; settle-due {s['day']}: {s['counts']}, collected {s['collected']}"

@@ -108,17 +108,24 @@ def settle_due(
 def route_lock(
     item_id: str,
     as_org: AsOrg,
-    kind: Annotated[str, typer.Option(help="tokens or account.")] = "tokens",
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            help="tokens or account (default: account at the debtor's account bank if it has "
+            "an account, else tokens)."
+        ),
+    ] = None,
     account: Annotated[
         str | None, typer.Option(help="Collection account number (account routes).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The debtor locks its item's repayment route (once)."""
+    """The debtor locks the repayment route (once) of an item issued on the evidence and not
+    confirmed yet (its confirmation locks it otherwise)."""
     with platform() as p:
         event = settlement.lock_route(
             uow_factory=p.uow_factory, item_id=item_id, actor_id=_org(p, as_org),
-            kind=_kind(kind), account=account,
+            kind=_kind(kind) if kind else None, account=account,
         )  # fmt: skip
         relay_now(p)
         data = _route_view(p, item_id)

@@ -29,7 +29,12 @@ from fourflow.adapters.chain.ops import GOVERNANCE
 from fourflow.adapters.crypto.envelope import read_master_key_file, write_key_file
 from fourflow.adapters.crypto.keystore import EnvelopeKeyStore, MasterKeySource
 from fourflow.adapters.crypto.passwords import Argon2Passwords, Totp
-from fourflow.adapters.crypto.signatures import sign_secp256k1, sign_sm2, verify_signature
+from fourflow.adapters.crypto.signatures import (
+    recover_text_signer,
+    sign_secp256k1,
+    sign_sm2,
+    verify_signature,
+)
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.identity import SqlIdentityStoreFactory
 from fourflow.adapters.db.locks import held
@@ -610,6 +615,7 @@ class Platform:
                 policy=IdentityPolicy(
                     access_ttl=dt.timedelta(minutes=self.settings.api_access_minutes)
                 ),
+                recover_signer=recover_text_signer,
             )
         return self._identities
 

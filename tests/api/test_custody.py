@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
-from eth_account.messages import encode_typed_data
+from eth_account.messages import encode_defunct, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
@@ -30,11 +30,20 @@ from fourflow.domain.parties import Organisation
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import financing, identity, ingest, items, linking, onboarding, relay
 from fourflow.services.commands import OpKind
-from fourflow.services.demo import MEMBERS
+from fourflow.services.demo import MEMBERS, demo_uscc
 from fourflow.services.ports import OpStatus
 from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
-from tests.api.world import API, PASSWORD, Person, documents_by_issuer, ok, sign_in
+from tests.api.world import (
+    API,
+    KYC,
+    PASSWORD,
+    Person,
+    documents_by_issuer,
+    ok,
+    operator_admin,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-custody")]
 YUAN = 100
@@ -259,3 +268,43 @@ def test_a_bank_accepts_a_pledge_with_its_own_transaction(world: World) -> None:
     replay = submit(raw)  # the same signed transaction again
     assert replay.status_code == 409 and "not awaiting a signature" in replay.text
     assert ok(c.get(f"{API}/custody/operations", headers=auth)) == []
+
+
+def test_an_organisation_registers_over_http_holding_its_own_key(world: World) -> None:
+    c, p = world.client, world.p
+    operator = operator_admin(c, p)
+    key, uscc = Account.create(), demo_uscc("110000", "MA1KEYWN1")
+    body = {
+        "name": "自持密钥银行", "uscc": uscc, "org_type": "bank",
+        "licence": {"address": "1 Bund", "legal_representative": "Rep"},
+        "accounts": [], "admin_email": "admin@ownkey.example.cn", "admin_name": "admin",
+        "admin_password": PASSWORD, "own_key_address": key.address,
+    }  # fmt: skip
+    message = identity.own_key_message(uscc, key.address)
+
+    def proof(signer: LocalAccount) -> str:
+        return "0x" + bytes(signer.sign_message(encode_defunct(text=message)).signature).hex()
+
+    refused = c.post(
+        f"{API}/registrations", json={**body, "own_key_proof": proof(Account.create())}
+    )
+    assert refused.status_code == 403 and "not with the key of" in refused.text
+    missing = c.post(f"{API}/registrations", json=body)
+    assert missing.status_code == 422 and "own_key_proof" in missing.text
+    listed = ok(c.get(f"{API}/registrations", headers=operator.auth))
+    assert uscc not in {a["uscc"] for a in listed}  # nothing was registered
+    made = ok(c.post(f"{API}/registrations", json={**body, "own_key_proof": proof(key)}), 201)
+    assert made["application"]["own_key_address"] == key.address
+    review = {"admit": True, "checks": KYC, "note": "licence checked; key proved"}
+    admitted = ok(
+        c.post(
+            f"{API}/registrations/{made['application']['id']}/review",
+            json=review, headers=operator.auth,
+        )
+    )  # fmt: skip
+    org_id = admitted["org_id"]
+    assert p.keystore.holds_own_key(org_id) and p.keystore.address(org_id) == key.address
+    with pytest.raises(SelfCustodyError):
+        p.keystore.private_key(org_id)
+    world.relay()  # the operator admits it on the chain at its own address
+    assert p.require_contracts().read("member", key.address)["active"]

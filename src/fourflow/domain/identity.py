@@ -264,6 +264,7 @@ class Application:
     reviewed_by: str | None
     reviewed_at: dt.datetime | None
     created_at: dt.datetime
+    own_address: str | None = None  # it holds its own chain key at this (proved) address
 
 
 @dataclass(frozen=True, slots=True)

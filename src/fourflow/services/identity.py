@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -176,6 +176,14 @@ class Identities:
     second_factor: SecondFactor
     clock: Clock
     policy: IdentityPolicy = IdentityPolicy()
+    #: Who signed a text (EIP-191): checks an applicant's proof that it holds its own key.
+    recover_signer: Callable[[str, str], str] | None = None
+
+
+def own_key_message(uscc: str, address: str) -> str:
+    """What an applicant holding its own chain key signs with it (EIP-191 ``personal_sign``)
+    to prove it: its USCC and the address, lower case."""
+    return f"FourFlow registration: {uscc} holds the key of {address.lower()}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,10 +308,17 @@ def register(
     admin_email: str,
     admin_name: str,
     admin_password: str,
+    own_address: str | None = None,
+    own_address_proof: str | None = None,
 ) -> tuple[Application, NewUser]:
     """An organisation registers itself: its USCC checked, its licence details kept, its first
-    user (the admin) created waiting for the operator's admission."""
+    user (the admin) created waiting for the operator's admission.
+
+    With ``own_address`` it holds its own chain key: ``own_address_proof`` is its EIP-191
+    signature of ``own_key_message`` made with that key; admitted, it is onboarded with the
+    address only and the platform never signs for it."""
     code = validate_uscc(uscc)
+    own = _proved_address(ids, code, own_address, own_address_proof)
     try:
         kind = OrgType(org_type)
     except ValueError:
@@ -331,6 +346,7 @@ def register(
         reviewed_by=None,
         reviewed_at=None,
         created_at=ids.clock.now(),
+        own_address=own,
     )
     admin = _new_user(
         ids,
@@ -352,6 +368,24 @@ def register(
         store.users.add(admin.user)
         store.commit()
     return application, admin
+
+
+def _proved_address(
+    ids: Identities, uscc: str, address: str | None, proof: str | None
+) -> str | None:
+    """The applicant's own key's address once its proof checks (None without one)."""
+    if address is None:
+        return None
+    if not proof:
+        raise DomainValueError(
+            "own_key_proof: sign the text of identity.own_key_message with that key (EIP-191)"
+        )
+    if ids.recover_signer is None:
+        raise ConflictError("this platform cannot check signatures of applicants' own keys")
+    signer = ids.recover_signer(own_key_message(uscc, address), proof)
+    if signer.lower() != address.lower():
+        raise Forbidden(f"own_key_proof: signed by {signer}, not with the key of {address}")
+    return signer
 
 
 def review(
@@ -389,6 +423,7 @@ def review(
             uscc=application.uscc,
             roles=[TYPE_ROLES[application.org_type]],
             accounts=list(application.accounts),
+            own_address=application.own_address,
             profile={
                 k: v
                 for k, v in application.licence.items()

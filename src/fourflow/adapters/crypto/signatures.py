@@ -94,3 +94,12 @@ def verify_signature(
     else:
         raise SignatureError(f"signature: algorithm {algorithm!r} is not one of {ALGORITHMS}")
     return {"algorithm": algorithm, "signer": signer, "signature": value, "message": message}
+
+
+def recover_text_signer(text: str, signature: str) -> str:
+    """The checksummed address whose key signed ``text`` per EIP-191 (``personal_sign``);
+    SignatureError when the signature is malformed."""
+    try:
+        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
+    except Exception as exc:  # eth_account raises several types for malformed input
+        raise SignatureError(f"signature: not a valid secp256k1 signature ({exc})") from None

@@ -52,6 +52,7 @@ def _application(row: Row[Any]) -> Application:
         licence=dict(row.licence), accounts=tuple(row.accounts),
         status=ApplicationStatus(row.status), org_id=row.org_id, kyc=row.kyc,
         reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at, created_at=row.created_at,
+        own_address=row.own_address,
     )  # fmt: skip
 
 
@@ -193,6 +194,7 @@ class SqlApplications(_Repository):
             id=a.id, name=a.name, uscc=a.uscc, org_type=a.org_type.value, licence=a.licence,
             accounts=list(a.accounts), status=a.status.value, org_id=a.org_id, kyc=a.kyc,
             reviewed_by=a.reviewed_by, reviewed_at=a.reviewed_at, created_at=a.created_at,
+            own_address=a.own_address,
         )  # fmt: skip
         self._insert(stmt, lambda: f"application {a.id} exists")
 

@@ -690,6 +690,7 @@ org_applications = Table(
     Column("reviewed_by", String, nullable=True),
     Column("reviewed_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("own_address", String, nullable=True),  # it holds its own key (0022)
     **ENTITY_OPTIONS,
 )
 

@@ -46,6 +46,18 @@ class RegistrationIn(Strict):
     admin_email: str = Field(min_length=3, max_length=320)
     admin_name: str = Short
     admin_password: str = Field(min_length=12, max_length=256)
+    own_key_address: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="It holds its own chain key at this address: the platform never signs for "
+        "it (docs/security.md). Needs own_key_proof.",
+    )
+    own_key_proof: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="EIP-191 signature with that key of 'FourFlow registration: <uscc> holds "
+        "the key of <address in lower case>'.",
+    )
 
 
 class ApplicationOut(BaseModel):
@@ -60,6 +72,7 @@ class ApplicationOut(BaseModel):
     kyc: dict[str, Any] | None
     reviewed_at: dt.datetime | None
     created_at: dt.datetime
+    own_key_address: str | None = None
 
 
 class RegistrationOut(BaseModel):
@@ -157,7 +170,7 @@ def _application(a: Application) -> ApplicationOut:
     return ApplicationOut(
         id=a.id, name=a.name, uscc=a.uscc, org_type=a.org_type.value, licence=a.licence,
         accounts=list(a.accounts), status=a.status.value, org_id=a.org_id, kyc=a.kyc,
-        reviewed_at=a.reviewed_at, created_at=a.created_at,
+        reviewed_at=a.reviewed_at, created_at=a.created_at, own_key_address=a.own_address,
     )  # fmt: skip
 
 
@@ -239,7 +252,8 @@ def register(request: Request, body: RegistrationIn) -> RegistrationOut:
     application, admin = identity.register(
         ids, name=body.name, uscc=body.uscc, org_type=body.org_type.value, licence=body.licence,
         accounts=body.accounts, admin_email=body.admin_email, admin_name=body.admin_name,
-        admin_password=body.admin_password,
+        admin_password=body.admin_password, own_address=body.own_key_address,
+        own_address_proof=body.own_key_proof,
     )  # fmt: skip
     return RegistrationOut(
         application=_application(application), admin_user_id=admin.user.id,

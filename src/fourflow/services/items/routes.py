@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from fourflow.domain.debt import DebtItem
 from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.parties import Organisation
 from fourflow.domain.settlement import RouteAction, RouteEvent, RouteKind
 from fourflow.services import commands as cmd
-from fourflow.services.accounts import item_account_bank, registered_account
+from fourflow.services.accounts import BIN_DIGITS, item_account_bank, registered_account
 from fourflow.services.common import get_org
 from fourflow.services.items.common import item_outstanding, queue, text_hash
 from fourflow.services.ports import UnitOfWork
@@ -49,6 +50,19 @@ def default_route(uow: UnitOfWork, debtor_id: str) -> tuple[RouteKind, str | Non
     return RouteKind.TOKENS, None
 
 
+def _collection_account(uow: UnitOfWork, debtor: Organisation, bank: Organisation) -> str:
+    """The debtor's account at ``bank`` (the item's account bank): its registered settlement
+    account if held there, else its first account carrying the bank's identification number,
+    else its first account ("" for none)."""
+    registered = registered_account(uow, debtor.id)
+    if registered is not None and registered.bank_id == bank.id:
+        return registered.account
+    numbers = [a.replace(" ", "") for a in debtor.accounts]
+    bins = {a[:BIN_DIGITS] for a in bank.accounts}
+    at_bank = [n for n in numbers if n[:BIN_DIGITS] in bins]
+    return (at_bank or numbers or [""])[0]
+
+
 def queue_route_lock(
     uow: UnitOfWork, item: DebtItem, kind: RouteKind | None, account: str | None = None
 ) -> RouteEvent:
@@ -60,16 +74,16 @@ def queue_route_lock(
         raise ConflictError(f"the repayment route of {item.id} is locked already")
     debtor = get_org(uow, item.debtor_id)
     if kind is None:
-        kind, default_account = default_route(uow, debtor.id)
-        account = account or default_account
+        kind, _account = default_route(uow, debtor.id)
     bank_id: str | None = None
     number: str | None = None
     allowance = 0
     if kind is RouteKind.ACCOUNT:
-        number = (account or (debtor.accounts[0] if debtor.accounts else "")).replace(" ", "")
+        bank = item_account_bank(uow, item.id, debtor)
+        number = (account or _collection_account(uow, debtor, bank)).replace(" ", "")
         if not number:
             raise DomainValueError(f"{debtor.name} names no collection account")
-        bank_id = item_account_bank(uow, item.id, debtor).id
+        bank_id = bank.id
         account_hash = text_hash(number)
     else:
         account_hash = ZERO_HASH

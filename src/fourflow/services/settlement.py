@@ -632,12 +632,14 @@ def check_statements(
     any account but the route's collection account (the creditor's own account elsewhere, a
     holder's), it is not a payment of the item: the holders' banks and the collection bank are
     told (a ``bypass`` notice, once per entry). ``document_ids`` None: every statement entry
-    linked to an issued item's trade (``settle-due`` runs this each day).
+    linked to the trade of an item still owed (``settle-due`` runs this each day).
     """
     with uow_factory() as uow:
         if document_ids is None:
             wanted: list[str] = []
             for item in uow.items.list():
+                if item.status not in (ItemStatus.ACTIVE, ItemStatus.DEFAULTED):
+                    continue  # paid in full or not on the chain yet: nothing to divert
                 record = uow.trades.get(item.trade_id)
                 if record is not None:
                     wanted += record.document_ids

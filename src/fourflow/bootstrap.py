@@ -667,6 +667,7 @@ def open_platform(settings: Settings | None = None) -> Platform:
 
 __all__ = [
     "CLIQUE_CHAIN_ID",
+    "CliqueNetwork",
     "ConflictError",
     "DocumentValidation",
     "NotInitialisedError",

@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.node import _rpc
 from fourflow.entrypoints.cli.main import app
+from fourflow.services.demo import MEMBERS
 from tests.consortium.conftest import geth_or_skip
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("clique")]
@@ -84,3 +86,102 @@ def test_a_fifth_node_is_voted_in_as_signer_by_a_majority_and_voted_out(
     _until("five blocks after", lambda: _block(network.urls()[0]) >= left + 5)
     assert address not in _sealers(network.urls()[0], left + 1, left + 5)
     assert _block(new.url) >= left + 3  # it still follows the chain, as a plain node
+
+
+def test_admitting_a_member_with_its_node_and_the_registry_following_the_votes(
+    network: CliqueNetwork, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 item 3: a member admitted with its node (`org add --node-enode`) brings the
+    node onto the network as a static peer and the Registry records it; the signers' votes
+    go to the Registry only once decided (`consortium record`); `consortium status` shows
+    where the Registry and the network disagree."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "consortium").symlink_to(network.dir)  # the network of FOURFLOW_HOME
+    founders = [m for m in network.members() if m.joined][:4]
+    for name, value in {
+        "FOURFLOW_HOME": str(home),
+        "FOURFLOW_CHAIN_URL": ",".join(m.url for m in founders),
+        "FOURFLOW_CHAIN_CONFIRMATIONS": "1",
+        "FOURFLOW_CHAIN_RECEIPT_TIMEOUT": "180",  # a loaded 2-core machine (see the faults)
+        "FOURFLOW_GETH_BIN": str(geth_or_skip()),
+    }.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+
+    def run(*args: str) -> tuple[int, dict[str, Any], str]:
+        result = runner.invoke(app, [*args, "--json"])
+        text = result.stdout + result.stderr
+        start = result.stdout.find("{")
+        return result.exit_code, json.loads(result.stdout[start:]) if start >= 0 else {}, text
+
+    def registry() -> dict[str, Any]:
+        code, status, out = run("consortium", "status")
+        assert code == 0, out
+        assert status["registry"] is not None, out
+        return status["registry"]  # type: ignore[no-any-return]
+
+    code, _, out = run("init")
+    assert code == 0, out
+    signers = sorted(network.signers())
+    assert registry() == {"agrees": False, "signers": signers, "not_recorded": signers,
+                          "not_signing": [], "elsewhere": 0, "members": {}}  # fmt: skip
+
+    # The founding members, admitted with their nodes: recorded as the signers they are.
+    for member, node in zip(MEMBERS[:4], founders, strict=True):
+        roles = [a for r in member.roles for a in ("--role", r.value)]
+        code, org, out = run("org", "add", "--name", member.name, "--uscc", member.uscc,
+                             *roles, "--node-enode", node.enode)  # fmt: skip
+        assert code == 0, out
+        assert org["node"]["node"].lower() == node.address.lower() and org["node"]["signer"]
+    assert registry()["agrees"] is True
+
+    # A bank starts its own node apart; a malformed enode is refused before anything changes.
+    bank = next(m for m in MEMBERS if m.key == "bank")
+    new = network.add_member("Bank's own node", join=False)
+    assert network.peer_count(new) == 0
+    add = ("org", "add", "--name", bank.name, "--uscc", bank.uscc, "--role", "bank")
+    code, _, out = run(*add, "--node-enode", "enode://1234@127.0.0.1:30303")
+    assert code == 1 and "not an enode URL" in out, out
+    code, org, out = run(*add, "--node-enode", new.enode)
+    assert code == 0, out  # the same USCC again: the refused admission changed nothing
+    assert org["node"] == {**org["node"], "node": new.address, "signer": False, "recorded": True}
+    _until(
+        "the bank's node peering with every founder", lambda: (network.peer_count(new) or 0) >= 4
+    )
+    assert all(new.enode in (network.dir / m.slug / "config.toml").read_text() for m in founders)
+    code, result, out = run("consortium", "record", bank.uscc)
+    assert code == 0 and result["already"] is True and result["signer"] is False, out
+
+    # Two votes of four are pending: the Registry is not to follow yet.
+    address = new.address.lower()
+    code, _, out = run("consortium", "vote", new.address, "--add", "--by", "node1,node2",
+                       "--wait", "0")  # fmt: skip
+    assert code == 0, out
+    _until("both votes sealed", lambda: all(
+        v is None or v[1].get(address) == 2 for v in network.views()[:4]), timeout=60)  # fmt: skip
+    code, _, out = run("consortium", "record", bank.uscc)
+    assert code == 1 and "has not decided" in out and "2 of 4 signers voted" in out, out
+    # The third decides: the network and the Registry now disagree until it is recorded.
+    code, _, out = run("consortium", "vote", new.address, "--add", "--by", "node3", "--wait", "120")
+    assert code == 0, out
+    _until(
+        "every founder counting it", lambda: all(address in network.signers(i) for i in range(4))
+    )
+    seen = registry()
+    assert seen["agrees"] is False and seen["not_recorded"] == [address], seen
+    code, result, out = run("consortium", "record", bank.uscc)
+    assert code == 0 and result["recorded"] is True and result["signer"] is True, out
+    assert registry()["agrees"] is True
+
+    # Voted out by the signers (every one votes): the Registry follows once recorded.
+    code, _, out = run("consortium", "vote", new.address, "--remove", "--wait", "120")
+    assert code == 0, out
+    _until("every founder dropping it", lambda: all(
+        address not in network.signers(i) for i in range(4)))  # fmt: skip
+    seen = registry()
+    assert seen["agrees"] is False and seen["not_signing"] == [address], seen
+    code, result, out = run("consortium", "record", bank.uscc)
+    assert code == 0 and result["recorded"] is True and result["signer"] is False, out
+    final = registry()
+    assert final["agrees"] is True and final["members"][address] == org["address"], final

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from eth_keys.datatypes import PrivateKey
+from eth_keys.datatypes import PrivateKey, PublicKey
+from eth_utils.exceptions import ValidationError as KeyValidationError
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
@@ -554,3 +555,87 @@ fourflow init      # deploys FourFlow's contracts from the operator's account (o
 fourflow chain info
 ```
 """
+
+
+def enode_public_key(enode: str) -> str:
+    """The 64-byte public key (hex) of ``enode://<public key>@<host>:<port>``; DomainValueError
+    naming the URL when it is not one."""
+    head = enode.strip().removeprefix("enode://").split("@")[0]
+    if not enode.strip().startswith("enode://") or "@" not in enode or len(head) != 128:
+        raise DomainValueError(
+            f"not an enode URL (enode://<128 hex digits>@<host>:<port>): {enode!r}"
+        )
+    try:
+        PublicKey(bytes.fromhex(head))
+    except (ValueError, KeyValidationError) as exc:
+        raise DomainValueError(f"enode {enode!r}: not a secp256k1 public key ({exc})") from None
+    return head
+
+
+# ----------------------------------------------------------------- signers and the Registry
+
+NodeView = tuple[Sequence[str], Mapping[str, int]] | None
+"""What one node sees: the signers (0x addresses) and the pending votes per address."""
+
+
+def decided_signer(views: Sequence[NodeView], node: str) -> bool:
+    """Whether the network's signers decided that ``node`` signs (True) or not (False).
+
+    Decided means: every node that answers counts it the same way and no vote about it is
+    pending. Otherwise ConflictError names what is open (nothing is to be recorded yet).
+    """
+    wanted = node.lower()
+    answers = [v for v in views if v is not None]
+    if not answers:
+        raise ConflictError("no node of the network answers: is it running?")
+    counted = [wanted in {a.lower() for a in signers} for signers, _ in answers]
+    pending = max(tally.get(wanted, 0) for _, tally in answers)
+    if pending:
+        signers = max(len(s) for s, _ in answers)
+        raise ConflictError(
+            f"the network has not decided on {node}: {pending} of {signers} signers voted "
+            "and more than half must; record it once the vote is decided"
+        )
+    if len(set(counted)) != 1:
+        raise ConflictError(
+            f"the network has not settled on {node}: {sum(counted)} of {len(counted)} "
+            "nodes count it as a signer; try again after a few blocks"
+        )
+    return counted[0]
+
+
+@dataclass(frozen=True, slots=True)
+class SignerAgreement:
+    """The network's signers beside the Registry's record of them.
+
+    Attributes:
+        agrees: True when both name the same signers.
+        not_recorded: signers of the network the Registry does not record as signers.
+        not_signing: nodes of the network the Registry records as signers that do not sign.
+        elsewhere: recorded signers that are no node of this network.
+    """
+
+    agrees: bool
+    not_recorded: tuple[str, ...]
+    not_signing: tuple[str, ...]
+    elsewhere: int
+
+
+def compare_signers(
+    network_signers: Sequence[str],
+    recorded: Mapping[str, tuple[str | None, bool]],
+    recorded_signers: int,
+) -> SignerAgreement:
+    """Compare the signers a node of the network counts with the Registry's record
+    (``recorded``: node address -> (member, signer?) for every node of the network)."""
+    signing = {a.lower() for a in network_signers}
+    not_recorded = sorted(a for a in signing if not recorded.get(a, (None, False))[1])
+    not_signing = sorted(a for a, (_, s) in recorded.items() if s and a not in signing)
+    here = sum(1 for _, s in recorded.values() if s)
+    elsewhere = max(recorded_signers - here, 0)
+    return SignerAgreement(
+        agrees=not not_recorded and not not_signing and not elsewhere,
+        not_recorded=tuple(not_recorded),
+        not_signing=tuple(not_signing),
+        elsewhere=elsewhere,
+    )

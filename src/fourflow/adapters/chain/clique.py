@@ -35,11 +35,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from eth_keys.datatypes import PrivateKey
+from eth_keys.datatypes import PrivateKey, PublicKey
 
 from fourflow.adapters.chain.errors import NodeBinaryMissingError, NodeError
 from fourflow.adapters.chain.node import _rpc, pid_alive
-from fourflow.services.consortium import NetworkSpec
+from fourflow.services.consortium import NetworkSpec, enode_public_key
 
 GETH_VERSION = "v1.13.15"
 GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
@@ -79,6 +79,8 @@ class CliqueMember:
         p2p_port, rpc_port, auth_port: its loopback ports.
         pid: the running geth process (0 when stopped).
         uscc: the member's USCC when the network was made from a members description.
+        joined: False for a member's node started apart, before the member's admission
+            connects it (``connect_node``): no static peers either way until then.
     """
 
     name: str
@@ -90,6 +92,7 @@ class CliqueMember:
     auth_port: int
     pid: int = 0
     uscc: str = ""
+    joined: bool = True
 
     @property
     def url(self) -> str:
@@ -246,11 +249,13 @@ class CliqueNetwork:
         self._write(members)
         return members
 
-    def add_member(self, name: str, *, uscc: str = "") -> CliqueMember:
+    def add_member(self, name: str, *, uscc: str = "", join: bool = True) -> CliqueMember:
         """A new member's node joins the network (not a signer until the signers vote it in).
 
         It gets its own key and data directory, the network's genesis, every member as a
-        static and trusted peer, and every running node adds it as one too.
+        static and trusted peer, and every running node adds it as one too. With
+        ``join=False`` the node is started apart (no peers either way) until the member's
+        admission connects it (``connect_node``).
         """
         members = self.members()
         if any(name == m.name for m in members):
@@ -271,6 +276,7 @@ class CliqueNetwork:
             rpc_port=free_port(),
             auth_port=free_port(),
             uscc=uscc,
+            joined=join,
         )
         self._init_datadir(datadir)
         everyone = [*members, member]
@@ -280,8 +286,43 @@ class CliqueNetwork:
         started = self._start(member)
         self._write([*members, started])
         self._wait_rpc(started)
-        self.connect_all()
+        if join:
+            self.connect_all()
         return started
+
+    def connect_node(self, enode: str) -> str:
+        """A member admitted with its node ``enode``: every member writes it into its static
+        and trusted peers and every running node connects to it (a node started apart with
+        ``add_member(join=False)`` gets the members as peers too). Returns the node's address.
+        """
+        public = enode_public_key(enode)
+        address = PublicKey(bytes.fromhex(public)).to_checksum_address()
+        members = self.members()
+        data = json.loads(self.record_path.read_text(encoding="utf-8"))
+        mine = [m for m in members if enode_public_key(m.enode) == public]
+        if mine:
+            members = [replace(m, joined=True) if m in mine else m for m in members]
+            self._write(members)
+        elif enode not in data.get("peers", []):
+            data["peers"] = [*data.get("peers", []), enode]
+            tmp = self.record_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.record_path)
+        for m in members:
+            self._write_config(m, members)
+        self.connect_all()
+        return address
+
+    def node_addresses(self) -> list[str]:
+        """The address of every node of the network: the joined members' and the connected
+        outside nodes' (lower-case 0x)."""
+        data = json.loads(self.record_path.read_text(encoding="utf-8"))
+        joined = [m.address.lower() for m in self.members() if m.joined]
+        outside = [
+            PublicKey(bytes.fromhex(enode_public_key(e))).to_checksum_address().lower()
+            for e in data.get("peers", [])
+        ]
+        return [*joined, *outside]
 
     # ----------------------------------------------------------------- run
 
@@ -300,7 +341,7 @@ class CliqueNetwork:
         for m in members:
             self._wait_rpc(m)
         self.connect_all()
-        self.wait_peers(len(members) - 1)
+        self.wait_peers(sum(m.joined for m in members) - 1)
         for m in started:
             if _rpc(m.url, "miner_start", [], timeout=5.0) is None and not self._running(m):
                 raise NodeError(f"{m.name}'s node did not start sealing: {self._log_tail(m)}")
@@ -360,19 +401,20 @@ class CliqueNetwork:
         raise NodeError(f"{member.name}'s node could not be cut off from its peers")
 
     def connect_all(self) -> None:
-        """Every running node adds every other as a static and trusted peer."""
-        members = self.members()
+        """Every running joined node adds every other joined node and every connected
+        outside node as a static and trusted peer."""
+        members = [m for m in self.members() if m.joined]
+        outside = json.loads(self.record_path.read_text(encoding="utf-8")).get("peers", [])
         for a in members:
-            for b in members:
-                if a.slug != b.slug:
-                    _rpc(a.url, "admin_addPeer", [b.enode], timeout=5.0)
-                    _rpc(a.url, "admin_addTrustedPeer", [b.enode], timeout=5.0)
+            for enode in [*(b.enode for b in members if b.slug != a.slug), *outside]:
+                _rpc(a.url, "admin_addPeer", [enode], timeout=5.0)
+                _rpc(a.url, "admin_addTrustedPeer", [enode], timeout=5.0)
 
     def wait_peers(self, count: int, timeout: float = 60.0) -> None:
-        """Wait until every running node has at least ``count`` peers."""
+        """Wait until every running joined node has at least ``count`` peers."""
         deadline = time.monotonic() + timeout
         while True:
-            counts = [self.peer_count(m) for m in self.members() if self._running(m)]
+            counts = [self.peer_count(m) for m in self.members() if m.joined and self._running(m)]
             if all(c is not None and c >= count for c in counts):
                 return
             if time.monotonic() > deadline:
@@ -408,6 +450,21 @@ class CliqueNetwork:
         """The signers as one node sees them (lower-case 0x addresses)."""
         result = _rpc(self.member(which).url, "clique_getSigners", [])
         return [str(a).lower() for a in result] if isinstance(result, list) else []
+
+    def views(self) -> list[tuple[list[str], dict[str, int]] | None]:
+        """What each node sees (None: it does not answer): the signers (lower-case) and the
+        pending votes about each address (its Clique snapshot's tally)."""
+        out: list[tuple[list[str], dict[str, int]] | None] = []
+        for m in self.members():
+            snap = _rpc(m.url, "clique_getSnapshot", [None], timeout=5.0) if m.joined else None
+            if not isinstance(snap, dict):
+                out.append(None)
+                continue
+            tally = {
+                str(a).lower(): int(t.get("votes", 0)) for a, t in snap.get("tally", {}).items()
+            }
+            out.append(([str(a).lower() for a in snap.get("signers", {})], tally))
+        return out
 
     def propose(self, address: str, authorize: bool, voters: Sequence[int | str]) -> None:
         """``clique_propose`` (add when ``authorize``, else remove) on each voter's node."""
@@ -530,7 +587,9 @@ class CliqueNetwork:
         os.replace(tmp, self.record_path)
 
     def _write_config(self, m: CliqueMember, members: Sequence[CliqueMember]) -> None:
-        peers = ", ".join(json.dumps(o.enode) for o in members if o.slug != m.slug)
+        outside = json.loads(self.record_path.read_text(encoding="utf-8")).get("peers", [])
+        others = [o.enode for o in members if o.slug != m.slug and o.joined] + list(outside)
+        peers = ", ".join(json.dumps(e) for e in others) if m.joined else ""
         text = f"[Node.P2P]\nStaticNodes = [{peers}]\nTrustedNodes = [{peers}]\n"
         (self.dir / m.slug / "config.toml").write_text(text, encoding="utf-8")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -50,7 +51,7 @@ from fourflow.adapters.chain.ops import (
     ContractCall,
     build_call,
 )
-from fourflow.domain.errors import DomainValueError, FourFlowError
+from fourflow.domain.errors import ConflictError, DomainValueError, FourFlowError
 from fourflow.domain.parties import ROLE_BITS, Role
 from fourflow.services import commands as cmd
 from fourflow.services.ports import ChainInfo, ChainOp, ChainReceipt, KeyStore
@@ -351,6 +352,59 @@ class ChainLedger:
         return self.propose(
             org_id, SETTLEMENT_TOKEN, "set_mint_cap", (op, address(bank_address), int(cap))
         )
+
+    # ----------------------------------------------------------------- consortium nodes
+
+    def node_record(self, member_address: str) -> tuple[str | None, bool]:
+        """The node the Registry records for a member (None: none) and whether it is
+        recorded as a signer."""
+        node = str(self.view(REGISTRY, "node_of", address(member_address)))
+        if int(node, 16) == 0:
+            return None, False
+        return node, bool(self.view(REGISTRY, "is_signer", address(node)))
+
+    def recorded_nodes(
+        self, nodes: Sequence[str]
+    ) -> tuple[dict[str, tuple[str | None, bool]], int]:
+        """For each node address: the member the Registry records running it (None: none)
+        and whether it is recorded as a signer; and how many recorded signers there are."""
+        out: dict[str, tuple[str | None, bool]] = {}
+        for node in nodes:
+            member = str(self.view(REGISTRY, "member_of_node", address(node)))
+            signer = bool(self.view(REGISTRY, "is_signer", address(node)))
+            out[node.lower()] = (None if int(member, 16) == 0 else member, signer)
+        return out, int(self.view(REGISTRY, "signer_count"))
+
+    def record_node(
+        self, operator_org_id: str, member_address: str, node: str, signer: bool
+    ) -> str:
+        """The operator records on the Registry the node a member runs and whether the
+        network's signers voted it in (a decision the caller checked on the network).
+        Refused (nothing sent) once Governance owns the Registry: the council proposes it
+        (``propose_node``). Returns the transaction hash."""
+        operator = self.account(operator_org_id)
+        owner = str(self.view(REGISTRY, "owner"))
+        if owner.lower() != operator.address.lower():
+            raise ConflictError(
+                f"the Registry is governed by the council (owner {owner}): a councillor "
+                "proposes the record (`fourflow consortium record ... --as <councillor>`), "
+                "then `fourflow governance vote` and `execute`"
+            )
+        receipt = self._send_call(operator, REGISTRY, "set_node", self._node_args(
+            member_address, node, signer))  # fmt: skip
+        return receipt.tx_hash
+
+    def propose_node(self, org_id: str, member_address: str, node: str, signer: bool) -> int:
+        """A councillor proposes recording a member's node and its signer vote; returns the
+        proposal id."""
+        return self.propose(
+            org_id, REGISTRY, "set_node", self._node_args(member_address, node, signer)
+        )
+
+    @staticmethod
+    def _node_args(member_address: str, node: str, signer: bool) -> tuple[Any, ...]:
+        op = key32(f"node-{member_address.lower()}-{node.lower()}-{signer}-{uuid.uuid4().hex}")
+        return (op, address(member_address), address(node), bool(signer))
 
     def vote(self, org_id: str, proposal_id: int) -> None:
         """A councillor backs a proposal."""

@@ -16,10 +16,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fourflow.bootstrap import CLIQUE_CHAIN_ID, clique_network
-from fourflow.domain.errors import FourFlowError
+from fourflow.bootstrap import CLIQUE_CHAIN_ID, CliqueNetwork, Platform, Settings, clique_network
+from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.entrypoints.cli.common import platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
-from fourflow.services import consortium
+from fourflow.services import consortium, onboarding
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 DirOpt = Annotated[
@@ -44,6 +45,7 @@ def register(group: typer.Typer) -> None:
     group.command("status")(status)
     group.command("join")(join)
     group.command("vote")(vote)
+    group.command("record")(record)
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -138,8 +140,9 @@ def status(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = F
         }
         for s in rows
     ]
+    registry = _registry_agreement(net)
     if json_out:
-        emit_json({"directory": str(net.dir), "nodes": data})
+        emit_json({"directory": str(net.dir), "nodes": data, "registry": registry})
         return
     table = Table(title=f"consortium network in {net.dir}")
     for column in ("member", "url", "running", "block", "head", "peers", "signers", "signs"):
@@ -156,6 +159,16 @@ def status(directory: DirOpt = None, geth: GethOpt = None, json_out: JsonOpt = F
             "yes" if row["signer"] else "no",
         )
     console.print(table)
+    if registry is None:
+        console.print("registry: not compared (no FourFlow platform on this network here)")
+    elif registry["agrees"]:
+        console.print(f"registry: agrees with the network ({len(registry['signers'])} signers)")
+    else:
+        console.print(
+            "registry: DISAGREES with the network: signers not recorded "
+            f"{registry['not_recorded'] or '-'}, recorded but not signing "
+            f"{registry['not_signing'] or '-'}, recorded signers elsewhere {registry['elsewhere']}"
+        )
 
 
 def join(
@@ -169,7 +182,7 @@ def join(
     net = clique_network(directory, geth=geth)
     try:
         member = net.add_member(name, uscc=uscc)
-        net.wait_peers(len(net.members()) - 1)
+        net.wait_peers(sum(m.joined for m in net.members()) - 1)
     except (FourFlowError, OSError) as exc:
         raise _fail(exc) from None
     data = {"name": member.name, "uscc": member.uscc, "address": member.address,
@@ -237,3 +250,137 @@ def vote(
     verb = "voted in" if add else "voted out"
     state = f"{verb} by {len(voters)} of {len(signers)} signers" if decided else "votes cast"
     console.print(f"{address}: {state}")
+
+
+def _registry_agreement(net: CliqueNetwork) -> dict[str, Any] | None:
+    """The network's signers beside FourFlow's Registry, when this home has a platform on
+    this network (FOURFLOW_CHAIN_URL set, contracts deployed, same chain id); else None."""
+    settings = Settings.from_env()
+    if not settings.chain_url:
+        return None
+    try:
+        views = net.views()
+        seen = next((v for v in views if v is not None), None)
+        if seen is None:
+            return None
+        with Platform(settings) as p:
+            ledger = p.ledger
+            if not ledger.contracts or ledger.chain_id != net.chain_id():
+                return None
+            nodes = sorted({*net.node_addresses(), *seen[0]})
+            recorded, count = ledger.recorded_nodes(nodes)
+    except (FourFlowError, OSError):
+        return None
+    agreement = consortium.compare_signers(seen[0], recorded, count)
+    return {
+        "agrees": agreement.agrees,
+        "signers": sorted(seen[0]),
+        "not_recorded": list(agreement.not_recorded),
+        "not_signing": list(agreement.not_signing),
+        "elsewhere": agreement.elsewhere,
+        "members": {n: m for n, (m, _) in recorded.items() if m},
+    }
+
+
+def _decided(net: CliqueNetwork, node: str) -> bool:
+    """The network's decision on ``node`` (ConflictError when it has none yet, or when the
+    node is not on the network)."""
+    if node.lower() not in net.node_addresses():
+        raise ConflictError(
+            f"{node} is no node of the network in {net.dir}: admit its member with "
+            "`fourflow org add ... --node-enode` (or `fourflow consortium join`) first"
+        )
+    return consortium.decided_signer(net.views(), node)
+
+
+def record_decided_node(
+    p: Platform, net: CliqueNetwork, org_id: str, node: str | None, as_org: str | None = None
+) -> dict[str, Any]:
+    """Record on the Registry the node organisation ``org_id`` runs and the network's decided
+    signer vote on it; nothing is sent when the Registry already says so, or when the
+    network has not decided (ConflictError). Governed: ``as_org`` (a councillor) proposes."""
+    with p.uow_factory() as uow:
+        org = uow.organisations.get(org_id)
+    if org is None or not org.chain_address:
+        raise ConflictError(f"organisation {org_id} has no chain account")
+    ledger = p.require_contracts()
+    recorded, recorded_signer = ledger.node_record(org.chain_address)
+    node = node or recorded
+    if node is None:
+        raise ConflictError(f"the Registry records no node for {org.name}: name it with --node")
+    if recorded is not None and recorded.lower() != node.lower():
+        raise ConflictError(f"the Registry records node {recorded} for {org.name}, not {node}")
+    signer = _decided(net, node)
+    data: dict[str, Any] = {"org": org_id, "member": org.chain_address, "node": node,
+                            "signer": signer, "recorded": False}  # fmt: skip
+    if recorded is not None and recorded_signer == signer:
+        data["already"] = True
+        return data
+    if as_org:
+        actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
+        data["proposal"] = ledger.propose_node(actor, org.chain_address, node, signer)
+        return data
+    data["tx_hash"] = ledger.record_node(p.operator_id(), org.chain_address, node, signer)
+    data["recorded"] = True
+    return data
+
+
+def record(
+    org: Annotated[str, typer.Argument(help="The member organisation (id, USCC or name).")],
+    node: Annotated[
+        str | None,
+        typer.Option(help="Its node's address (default: the node the Registry records)."),
+    ] = None,
+    as_org: Annotated[
+        str | None,
+        typer.Option("--as", help="Governed Registry: the councillor proposing the record."),
+    ] = None,
+    directory: DirOpt = None,
+    geth: GethOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record on the Registry a member's node and the signers' decided vote on it.
+
+    Refused when the network has not decided (a vote pending, nodes not agreeing) or the
+    node is not on the network; nothing is sent when the Registry already says so.
+    """
+    net = clique_network(directory, geth=geth)
+    with platform() as p:
+        org_id = onboarding.org_id(uow_factory=p.uow_factory, ref=org)
+        try:
+            data = record_decided_node(p, net, org_id, node, as_org)
+        except (FourFlowError, OSError) as exc:
+            raise _fail(exc) from None
+    if json_out:
+        emit_json(data)
+        return
+    role = "a signer" if data["signer"] else "not a signer"
+    if data.get("already"):
+        console.print(f"already recorded: {data['node']} of {org} is {role}")
+    elif "proposal" in data:
+        console.print(f"proposal {data['proposal']}: record {data['node']} of {org} as {role}")
+    else:
+        console.print(f"recorded: {data['node']} of {org} is {role} ({data['tx_hash']})")
+
+
+def check_node_enode(enode: str) -> CliqueNetwork:
+    """Before a member is admitted with its node: the enode URL is well formed and the
+    development network exists here (otherwise FourFlowError, nothing changed)."""
+    consortium.enode_public_key(enode)
+    net = clique_network(None)
+    net.members()  # NodeError naming the directory when there is no network
+    return net
+
+
+def connect_admitted_node(
+    p: Platform, net: CliqueNetwork, org_id: str, enode: str
+) -> dict[str, Any]:
+    """The member ``org_id`` was admitted with its node ``enode``: every member's node takes it
+    as a static and trusted peer, and the Registry records the node with the network's
+    decision on it (a new node: not a signer)."""
+    node = net.connect_node(enode)
+    try:
+        net.wait_peers(1, timeout=30)
+    except FourFlowError as exc:
+        err_console.print(f"[yellow]warning:[/yellow] {exc}")
+    return record_decided_node(p, net, org_id, node)

@@ -18,6 +18,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
     api_cmd,
     consent_cmd,
+    consortium_cmd,
     documents_cmd,
     evidence_cmd,
     finance_cmd,
@@ -144,6 +145,13 @@ def org_add(
             "never signs for it (it sends signatures over the API)."
         ),
     ] = None,
+    node_enode: Annotated[
+        str | None,
+        typer.Option(
+            help="It runs a node of the consortium network (enode://...): admitted, the node "
+            "joins the development network as a static peer and the Registry records it."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Onboard an organisation with its own chain account and admit it to the registry."""
@@ -160,6 +168,7 @@ def org_add(
     ]
     with platform() as p:
         p.operator_id()
+        net = consortium_cmd.check_node_enode(node_enode) if node_enode else None
         org = onboarding.onboard(
             uow_factory=p.uow_factory,
             keystore=p.keystore,
@@ -177,12 +186,17 @@ def org_add(
             own_address=own_key_address,
         )
         relay_now(p)
+        node = None
+        if net is not None and node_enode:
+            node = consortium_cmd.connect_admitted_node(p, net, org.id, node_enode)
     if json_out:
-        emit_json(_org_row(org))
+        emit_json({**_org_row(org), **({"node": node} if node else {})})
     else:
         console.print(
             f"Onboarded {org.name} ({org.uscc}) as {org.id}, chain account {org.chain_address}"
         )
+        if node:
+            console.print(f"its node {node['node']} joined the network (recorded on the Registry)")
 
 
 @org_app.command("import")

@@ -161,6 +161,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/platforms"): Case(),
     ("GET", "/platforms/{platform_id}"): Case("platform"),
     ("GET", "/platforms/{platform_id}/figures"): Case("platform"),
+    ("GET", "/platforms/{platform_id}/trades"): Case("platform"),
     ("POST", "/platforms/{platform_id}/members"): Case("platform", {}),  # body set in _call
     ("POST", "/platforms/{platform_id}/banks"): Case("platform", {}),  # body set in _call
     ("POST", "/platforms/{platform_id}/products"): Case(

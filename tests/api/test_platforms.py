@@ -146,6 +146,17 @@ def test_each_local_government_reads_its_own_platforms_figures(world: World) -> 
     # trade stays on A.
     b = ok(_figures(world, world.b, p["county"].admin))
     assert (b["members"], b["banks"], b["trades"], b["items_issued"]) == (2, 0, 0, 0)
+    # the drill-down: the trades behind A's figures, with their items
+    (row,) = ok(world.client.get(f"{API}/platforms/{world.a}/trades",
+                                 headers=p["district"].admin.auth))  # fmt: skip
+    assert row["trade_id"] == world.trade_id and row["status"] == "verified"
+    assert [(i["face_value"], i["status"]) for i in row["items"]] == [("1000000.00", "overdue")]
+    assert ok(world.client.get(f"{API}/platforms/{world.b}/trades",
+                               headers=p["county"].admin.auth)) == []  # fmt: skip
+    assert world.client.get(f"{API}/platforms/{world.a}/trades",
+                            headers=p["county"].admin.auth).status_code == 404  # fmt: skip
+    assert world.client.get(f"{API}/platforms/{world.a}/trades",
+                            headers=p["tier1"].admin.auth).status_code == 403  # fmt: skip
     # the regulator and FourFlow's operator read the same figures of both
     assert ok(_figures(world, world.a, p["regulator"].admin)) == a
     assert ok(_figures(world, world.b, p["regulator"].admin)) == b

@@ -136,6 +136,10 @@ def test_figures_count_only_trades_between_members_and_financings_by_its_banks(
     assert fb.financings == 0
     assert fa.as_dict()["issued_amount"] == {"CNY": "51550.10"}
     assert sp.figures(store, uow_factory, viewer=REGULATOR, platform_id=b, as_of=day) == fb
+    rows = sp.trades(store, uow_factory, viewer=LG_A, platform_id=a, as_of=day)
+    assert [(r["trade_id"], [f["financing_id"] for f in r["financings"]]) for r in rows] == [
+        ("trade-1", ["fin-1"])
+    ]
 
 
 def test_each_viewer_sees_only_its_platforms_and_refusals_change_nothing(

@@ -27,15 +27,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from fourflow.domain.debt import ItemStatus
+from fourflow.domain.debt import DebtItem, ItemStatus
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.errors import PermissionDeniedError as Forbidden
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identity import KYC_CHECKS, OrgType, org_types
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
 from fourflow.services.common import find_org, new_id
-from fourflow.services.ports import UnitOfWorkFactory
+from fourflow.services.ports import TradeRecord, UnitOfWorkFactory
 
 #: Organisation types a platform admits as members (banks take part as banks instead).
 MEMBER_TYPES = frozenset(
@@ -446,6 +446,77 @@ def _add(bucket: dict[str, Decimal], minor: int, currency: str) -> None:
     bucket[currency] = bucket.get(currency, Decimal(0)) + Money.from_minor(minor, currency).amount
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """What belongs to a platform: trades between two of its members in its scenarios, their
+    items, and those items' financings by its banks."""
+
+    members: int
+    banks: int
+    trades: dict[str, TradeRecord]
+    items: list[DebtItem]
+    financings: list[Financing]
+
+
+def _scope(
+    store: PlatformStore, uow_factory: UnitOfWorkFactory, platform: ScenarioPlatform
+) -> _Scope:
+    members = {m.org_id for m in store.members(platform.id)}
+    banks = {b.bank_id for b in store.banks(platform.id)}
+    with uow_factory() as uow:
+        trades = {
+            t.id: t
+            for t in uow.trades.list()
+            if t.seller_id in members and t.buyer_id in members and t.scenario in platform.scenarios
+        }
+        items = [i for i in uow.items.list() if i.trade_id in trades]
+        ids = {i.id for i in items}
+        financings = [f for f in uow.financings.list() if f.item_id in ids and f.bank_id in banks]
+    return _Scope(len(members), len(banks), trades, items, financings)
+
+
+def trades(
+    store: PlatformStore,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    viewer: Viewer,
+    platform_id: str,
+    as_of: dt.date,
+    grace_days: int = 5,
+) -> list[dict[str, Any]]:
+    """The trades behind the platform's figures (who sees the figures sees them): each with
+    its items (face value, outstanding, status as of ``as_of``) and their financings by the
+    platform's banks; amounts as decimal strings."""
+    platform = platform_for(store, viewer, platform_id)
+    scope = _scope(store, uow_factory, platform)
+    currency = {i.id: i.currency for i in scope.items}
+
+    def amount(minor: int, code: str) -> str:
+        return Money.from_minor(minor, code).plain()
+
+    rows = []
+    for t in scope.trades.values():
+        mine = [i for i in scope.items if i.trade_id == t.id]
+        rows.append({
+            "trade_id": t.id, "scenario": t.scenario.value, "seller_id": t.seller_id,
+            "buyer_id": t.buyer_id, "status": t.status,
+            "items": [
+                {"item_id": i.id, "currency": i.currency,
+                 "face_value": amount(i.face_value, i.currency),
+                 "outstanding": amount(i.outstanding, i.currency),
+                 "status": i.status_on(as_of, grace_days).value,
+                 "maturity_date": i.maturity_date.isoformat()}
+                for i in mine
+            ],
+            "financings": [
+                {"financing_id": f.id, "item_id": f.item_id, "bank_id": f.bank_id,
+                 "status": f.status.value, "principal": amount(f.principal, currency[f.item_id])}
+                for f in scope.financings if f.item_id in {i.id for i in mine}
+            ],
+        })  # fmt: skip
+    return rows
+
+
 def figures(
     store: PlatformStore,
     uow_factory: UnitOfWorkFactory,
@@ -460,21 +531,11 @@ def figures(
     outstanding, settled, overdue after ``grace_days``); those items' financings by its banks
     (requested, financed, declined, referred)."""
     platform = platform_for(store, viewer, platform_id)
-    members = {m.org_id for m in store.members(platform.id)}
-    banks = {b.bank_id for b in store.banks(platform.id)}
-    fig = PlatformFigures(platform.id, as_of, members=len(members), banks=len(banks))
+    scope = _scope(store, uow_factory, platform)
+    trades, items, financings = scope.trades, scope.items, scope.financings
+    item_ids = {i.id: i for i in items}
+    fig = PlatformFigures(platform.id, as_of, members=scope.members, banks=scope.banks)
     fig.products = len(store.products(platform.id))
-    with uow_factory() as uow:
-        trades = {
-            t.id: t
-            for t in uow.trades.list()
-            if t.seller_id in members and t.buyer_id in members and t.scenario in platform.scenarios
-        }
-        items = [i for i in uow.items.list() if i.trade_id in trades]
-        item_ids = {i.id: i for i in items}
-        financings = [
-            f for f in uow.financings.list() if f.item_id in item_ids and f.bank_id in banks
-        ]
     for trade in trades.values():
         fig.trades += 1
         fig.verified += trade.status in ("verified", "partial")

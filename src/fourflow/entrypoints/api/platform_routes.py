@@ -186,6 +186,21 @@ def platform_figures(
     return found.as_dict()
 
 
+@route(router, "GET", "/platforms/{platform_id}/trades", "platforms.figures")
+def platform_trades(
+    request: Request, platform_id: str, as_of: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """The trades behind the platform's figures (between two of its members, in its
+    scenarios), with their items and their financings by its banks: the drill-down of whoever
+    reads the figures."""
+    api = state(request)
+    return sp.trades(
+        api.platform.scenario_platforms, api.platform.uow_factory,
+        viewer=_viewer(caller(request)), platform_id=platform_id,
+        as_of=as_of or api.platform.clock.today(),
+    )  # fmt: skip
+
+
 @route(router, "POST", "/platforms/{platform_id}/members", "platforms.admit", status_code=201)
 def admit_member(request: Request, platform_id: str, body: MemberIn) -> MemberOut:
     """The platform's local government admits an organisation of FourFlow after a KYC

@@ -308,3 +308,30 @@ def test_an_organisation_registers_over_http_holding_its_own_key(world: World) -
         p.keystore.private_key(org_id)
     world.relay()  # the operator admits it on the chain at its own address
     assert p.require_contracts().read("member", key.address)["active"]
+
+
+def test_the_operator_onboards_an_organisation_holding_its_own_key_from_the_cli(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from fourflow.entrypoints.cli.main import app
+
+    s = world.p.settings
+    for name, value in {
+        "FOURFLOW_HOME": str(s.home), "FOURFLOW_DATABASE_URL": s.database_url,
+        "FOURFLOW_CHAIN_URL": str(s.chain_url),
+        "FOURFLOW_KEYSTORE_PASSWORD": str(s.keystore_password),
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    key = Account.create()
+    args = ["org", "add", "--name", "自持密钥物流", "--uscc", demo_uscc("110000", "MA1KEYWN2"),
+            "--role", "logistics", "--own-key-address", key.address, "--json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    with world.p.uow_factory() as uow:
+        (org,) = [o for o in uow.organisations.list() if o.chain_address == key.address]
+    assert world.p.keystore.holds_own_key(org.id)
+    assert world.p.require_contracts().read("member", key.address)["active"]
+    again = CliRunner().invoke(app, [*args[:5], demo_uscc("110000", "MA1KEYWN3"), *args[6:]])
+    assert again.exit_code == 1 and "belongs to" in again.stderr  # one address, one member

@@ -8,8 +8,8 @@ import pytest
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.settlement import RouteAction, RouteKind
+from fourflow.services import accounts, items, settlement, supervision
 from fourflow.services import commands as cmd
-from fourflow.services import items, settlement, supervision
 from fourflow.services.items.common import text_hash
 from fourflow.services.ports import OpKind, OpStatus
 from tests.services.conftest import MEMBERS, World
@@ -144,3 +144,27 @@ def test_the_regulator_sees_routes_locked_and_changed(world: World) -> None:
     assert figures["due_today"]["count"] == 0 and figures["defaulted"]["count"] == 0
     assert figures["bypassed_route"]["count"] == 0
     assert "settlement" not in summary["manufacturing"].as_dict()  # one view, under ``all``
+
+
+def test_the_default_collection_account_is_held_at_the_items_account_bank(world: World) -> None:
+    item = world.item(confirm=False)  # account bank named at issuance: the bank of core's BIN
+    core = world.org["core"]
+    # Later the debtor registers a settlement account at another bank: items issued from now
+    # on name that bank; this item keeps its own, and so does its route's account.
+    accounts.register_account(
+        uow_factory=world.uow, org_id=core.id, bank_id=world.id("bank2"),
+        account="6228880009990001", actor_id=core.id,
+    )  # fmt: skip
+    assert not world.relay().failed
+    items.confirm_item(uow_factory=world.uow, ledger=world.ledger, clock=world.clock,
+                       item_id=item.id, actor_id=core.id)  # fmt: skip
+    assert not world.relay().failed
+    with world.uow() as uow:
+        route = settlement.current_route(uow, item.id)
+    assert route is not None and route.kind is RouteKind.ACCOUNT
+    assert (route.bank_id, route.account) == (world.id("bank"), MEMBERS["core"].account)
+    fresh = world.item(confirm=True)
+    with world.uow() as uow:
+        route = settlement.current_route(uow, fresh.id)
+    assert route is not None
+    assert (route.bank_id, route.account) == (world.id("bank2"), "6228880009990001")

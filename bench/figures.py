@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import api, consortium, documents, fraud, risk, rule_engine
+from bench import relay as relay_bench
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
 from fourflow.domain.scenarios import Scenario
@@ -268,4 +269,5 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("risk", bench_risk),
     ("consortium", consortium.bench_consortium),
     ("api", lambda: api.bench_api(line)),
+    ("relay", lambda: relay_bench.bench_relay(line)),
 ]

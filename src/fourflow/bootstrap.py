@@ -367,6 +367,10 @@ class Platform:
         self.keystore.open()  # checks the master key; converts key files of the older layout
         self._webhook_secrets = self.keystore.secret_box("webhooks")
         self.webhooks.seal_plaintext_secrets()  # endpoints registered before secrets were sealed
+        self._identity_store = SqlIdentityStoreFactory(
+            self.engine, secrets=self.keystore.secret_box("totp")
+        )
+        self._identity_store.seal_plaintext_totp()  # second factors enrolled before, likewise
         configure_standards(settings)
         self._rules: InvoiceRules | None = None
         self._node: AnvilNode | None = None
@@ -606,7 +610,7 @@ class Platform:
         """Users, credentials and sign-in (issue 16), on this platform's database."""
         if self._identities is None:
             self._identities = Identities(
-                store=SqlIdentityStoreFactory(self.engine),
+                store=self._identity_store,
                 uow_factory=self.uow_factory,
                 keystore=self.keystore,
                 hasher=Argon2Passwords(),

@@ -105,7 +105,7 @@ def test_rotate_master_rewraps_every_key_and_the_old_key_opens_nothing(tmp_path:
     code, out, err = cli("keys", "rotate-master", "--new-key-file", str(new_file),
                          "--json", key_file=old_file)  # fmt: skip
     assert code == 0, err
-    assert '"rewrapped": 3' in out  # two organisations and the webhook secrets' key
+    assert '"rewrapped": 4' in out  # two organisations, the webhook and TOTP secrets' keys
     code, _, err = cli("webhooks", "deliver", "--once", key_file=old_file)
     assert code == 1 and "FOURFLOW_MASTER_KEY_FILE" in err and "not the master key" in err
     code, _, err = cli("webhooks", "deliver", "--once", key_file=new_file)
@@ -120,3 +120,40 @@ def test_rotate_master_rewraps_every_key_and_the_old_key_opens_nothing(tmp_path:
                        key_file=new_file)  # fmt: skip
     assert code == 1 and "is the current one" in err
     assert (home / "keys" / "data-keys.json").read_bytes() == before
+
+
+def test_totp_secrets_are_sealed_at_rest_and_old_rows_sealed_on_opening(tmp_path: Path) -> None:
+    import pyotp
+    from sqlalchemy import update
+
+    from fourflow.domain.identity import UserRole
+    from fourflow.domain.parties import Role
+    from fourflow.services import identity, onboarding
+    from fourflow.services.demo import demo_uscc
+
+    home = tmp_path / "home"
+    users = t.platform_users
+    with Platform(_settings(home)) as p:
+        bank = onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name="密钥测试银行",
+            uscc=demo_uscc("310000", "MA1KEYTT1"), roles=[Role.BANK], admit=False,
+        )  # fmt: skip
+        new = identity.add_user(
+            p.identities, org_id=bank.id, email="co@keys.example.cn", name="Officer",
+            role=UserRole.CREDIT_OFFICER, password="a long enough password",
+        )  # fmt: skip
+        assert new.totp_uri is not None
+        secret = pyotp.parse_uri(new.totp_uri).secret
+        with p.engine.begin() as c:
+            stored = c.execute(select(users.c.totp_secret)).scalar_one()
+        assert stored.startswith("enc1:") and secret not in stored
+        with p.identities.store() as store:
+            assert store.users.get(new.user.id).totp_secret == secret  # type: ignore[union-attr]
+        with p.engine.begin() as c:  # as an older FourFlow stored it
+            c.execute(update(users).values(totp_secret=secret))
+    with Platform(_settings(home)) as p:  # opening seals it
+        with p.engine.connect() as c:
+            stored = c.execute(select(users.c.totp_secret)).scalar_one()
+        assert stored.startswith("enc1:")
+        with p.identities.store() as store:
+            assert store.users.get(new.user.id).totp_secret == secret  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db import tables as t
 from fourflow.adapters.db.repositories import _Repository
+from fourflow.adapters.db.webhooks import SEALED_PREFIX, SecretSealer
 from fourflow.domain.identity import (
     Application,
     ApplicationStatus,
@@ -27,11 +28,14 @@ from fourflow.domain.identity import (
 )
 
 
-def _user(row: Row[Any]) -> User:
+def _user(row: Row[Any], secrets: SecretSealer | None = None) -> User:
+    totp = row.totp_secret
+    if totp is not None and secrets is not None and secrets.is_sealed(totp):
+        totp = secrets.open(totp)
     return User(
         id=row.id, org_id=row.org_id, application_id=row.application_id, email=row.email,
         name=row.name, role=UserRole(row.role), password_hash=row.password_hash,
-        totp_secret=row.totp_secret, status=UserStatus(row.status), created_by=row.created_by,
+        totp_secret=totp, status=UserStatus(row.status), created_by=row.created_by,
         created_at=row.created_at,
     )  # fmt: skip
 
@@ -65,14 +69,22 @@ def _approval(row: Row[Any]) -> Approval:
 
 
 class SqlUsers(_Repository):
-    """Users of organisations."""
+    """Users of organisations; their TOTP secrets stored sealed by ``secrets`` (when given)."""
+
+    secrets: SecretSealer | None = None
+
+    def _sealed(self, totp: str | None) -> str | None:
+        return totp if totp is None or self.secrets is None else self.secrets.seal(totp)
+
+    def _user(self, row: Row[Any]) -> User:
+        return _user(row, self.secrets)
 
     def add(self, user: User) -> None:
         """Store a new user; a taken e-mail is a ConflictError."""
         stmt = t.platform_users.insert().values(
             id=user.id, org_id=user.org_id, application_id=user.application_id,
             email=user.email, name=user.name, role=user.role.value,
-            password_hash=user.password_hash, totp_secret=user.totp_secret,
+            password_hash=user.password_hash, totp_secret=self._sealed(user.totp_secret),
             status=user.status.value, created_by=user.created_by, created_at=user.created_at,
         )  # fmt: skip
         self._insert(stmt, lambda: f"email {user.email} already has an account")
@@ -80,24 +92,25 @@ class SqlUsers(_Repository):
     def get(self, user_id: str) -> User | None:
         """The user with this id."""
         row = self._row(select(t.platform_users).where(t.platform_users.c.id == user_id))
-        return None if row is None else _user(row)
+        return None if row is None else self._user(row)
 
     def by_email(self, email: str) -> User | None:
         """The user with this (normalised) e-mail address."""
         row = self._row(select(t.platform_users).where(t.platform_users.c.email == email))
-        return None if row is None else _user(row)
+        return None if row is None else self._user(row)
 
     def of_application(self, application_id: str) -> builtins.list[User]:
         """The users an application created."""
         u = t.platform_users
         stmt = select(u).where(u.c.application_id == application_id).order_by(u.c.seq)
-        return [_user(r) for r in self._rows(stmt)]
+        return [self._user(r) for r in self._rows(stmt)]
 
     def of_org(self, org_id: str) -> builtins.list[User]:
         """The users of an organisation, oldest first."""
         u = t.platform_users
         return [
-            _user(r) for r in self._rows(select(u).where(u.c.org_id == org_id).order_by(u.c.seq))
+            self._user(r)
+            for r in self._rows(select(u).where(u.c.org_id == org_id).order_by(u.c.seq))
         ]
 
     def update(self, user: User) -> None:
@@ -107,7 +120,8 @@ class SqlUsers(_Repository):
             update(u)
             .where(u.c.id == user.id)
             .values(org_id=user.org_id, role=user.role.value, status=user.status.value,
-                    totp_secret=user.totp_secret, password_hash=user.password_hash)
+                    totp_secret=self._sealed(user.totp_secret),
+                    password_hash=user.password_hash)
         )  # fmt: skip
         self._update(stmt, f"user {user.id}")
 
@@ -311,9 +325,12 @@ class SqlIdentityStore:
     approvals: SqlApprovals
     trail: SqlAuditTrail
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], secrets: SecretSealer | None = None
+    ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
+        self._secrets = secrets
 
     def __enter__(self) -> Self:
         """Open a session and the repositories over it."""
@@ -322,6 +339,7 @@ class SqlIdentityStore:
         session = self._sessions()
         self._session = session
         self.users = SqlUsers(session)
+        self.users.secrets = self._secrets
         self.credentials = SqlCredentials(session)
         self.attempts = SqlSignInAttempts(session)
         self.applications = SqlApplications(session)
@@ -353,9 +371,30 @@ class SqlIdentityStore:
 class SqlIdentityStoreFactory:
     """Makes a fresh identity store per use (``services.identity.IdentityStoreFactory``)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, secrets: SecretSealer | None = None) -> None:
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False, close_resets_only=False)
+        self._engine = engine
+        self._secrets = secrets
 
     def __call__(self) -> SqlIdentityStore:
         """A new identity store on this engine."""
-        return SqlIdentityStore(self._sessions)
+        return SqlIdentityStore(self._sessions, self._secrets)
+
+    def seal_plaintext_totp(self) -> int:
+        """Seal every TOTP secret still stored in plaintext (each row only if unchanged since
+        it was read); returns how many were sealed."""
+        if self._secrets is None:
+            return 0
+        u, sealed = t.platform_users, 0
+        with self._engine.begin() as c:
+            plain = select(u.c.id, u.c.totp_secret).where(
+                u.c.totp_secret.is_not(None), u.c.totp_secret.not_like(f"{SEALED_PREFIX}%")
+            )
+            for row in c.execute(plain).all():
+                done = c.execute(
+                    update(u)
+                    .where(u.c.id == row.id, u.c.totp_secret == row.totp_secret)
+                    .values(totp_secret=self._secrets.seal(row.totp_secret))
+                )
+                sealed += done.rowcount
+        return sealed

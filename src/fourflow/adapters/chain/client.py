@@ -17,6 +17,13 @@ On a consortium network (``url`` lists several nodes, comma-separated):
   its block is N blocks deep in the node's canonical chain (Clique has no finality). A
   transaction whose block left the canonical chain (a reorganisation) is sent again, with the
   same signed bytes, nonce and op id, and waited for anew; ``reorgs`` counts such returns.
+
+On a priced network (gas price above 0), a transaction left in the pool below the price the
+blocks now need (the base fee or the signers' minimum rose) is **replaced**: the same call
+with the same nonce, signed again at a fee at least 10 % higher (and at least the node's
+current ``eth_gasPrice``), at most ``MAX_REPLACEMENTS`` times. Only one transaction of a
+nonce can be mined, so the operation is applied once; ``wait`` answers for the original hash
+with whichever version was mined; ``replacements`` counts them.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ REQUEST_TIMEOUT = 30.0
 STALL = 1.0  # seconds without a new receipt before stalled transactions are nudged
 SEND_BATCH = 256  # transactions per JSON-RPC batch (Besu accepts 1024 by default)
 FILLER_GAS = 21_000
+MAX_REPLACEMENTS = 5  # fee bumps of one stuck transaction
+PRICE_BUMP_PERCENT = 10  # geth's and Besu's minimum for replacing a pooled transaction
 _ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 _PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
 _NONCE_CLASH = ("nonce too low", "replacement transaction underpriced", "nonce has already")
@@ -186,11 +195,15 @@ class ChainClient:
         self._switch = threading.Lock()
         self.failovers = 0
         self.reorgs = 0
+        self.replacements = 0
         self.nonces = NonceManager(self)
         self._chain_id: int | None = None
         self._gas_price: int | None = None
         self._anvil: bool | None = None
         self._unmined: dict[str, bytes] = {}  # signed bytes of sent transactions, by hash
+        # What each transaction was signed from (to replace it at a higher fee), by hash.
+        self._signed_from: dict[str, tuple[LocalAccount, TxRequest, int, int]] = {}
+        self._versions: dict[str, list[str]] = {}  # original hash -> its replacements
 
     @property
     def url(self) -> str:
@@ -396,11 +409,15 @@ class ChainClient:
 
     # ----------------------------------------------------------------- writes
 
-    def sign(self, account: LocalAccount, tx: TxRequest, nonce: int) -> tuple[bytes, str]:
-        """Sign a legacy transaction; return the raw bytes and the 0x-hex hash."""
+    def sign(
+        self, account: LocalAccount, tx: TxRequest, nonce: int, price: int | None = None
+    ) -> tuple[bytes, str]:
+        """Sign a legacy transaction (at ``price``, default the gas price); return the raw
+        bytes and the 0x-hex hash."""
+        price = self.gas_price() if price is None else price
         fields: dict[str, Any] = {
             "nonce": nonce,
-            "gasPrice": self.gas_price(),
+            "gasPrice": price,
             "gas": tx.gas,
             "value": 0,
             "data": tx.data,
@@ -409,7 +426,10 @@ class ChainClient:
         if tx.to is not None:
             fields["to"] = tx.to
         signed = account.sign_transaction(fields)
-        return bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex()
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        if price > 0:
+            self._signed_from[tx_hash] = (account, tx, nonce, price)
+        return bytes(signed.raw_transaction), tx_hash
 
     def send(self, account: LocalAccount, tx: TxRequest) -> str:
         """Sign with the next nonce and send; resynchronise and retry once on a nonce clash."""
@@ -505,16 +525,21 @@ class ChainClient:
         pause, progress = 0.005, time.monotonic()
         while waiting:
             before = len(found)
+            asked = [(h, v) for h in waiting for v in [h, *self._versions.get(h, ())]]
             calls: list[tuple[str, Sequence[Any]]] = [
-                ("eth_getTransactionReceipt", [h]) for h in waiting
+                ("eth_getTransactionReceipt", [v]) for _, v in asked
             ]
             if self.confirmations:
                 calls.append(("eth_blockNumber", []))
-            results = self.batch(calls)
-            head = int(results.pop(), 16) if self.confirmations else 0
-            for tx_hash, raw in zip(waiting, results, strict=True):
-                if isinstance(raw, RpcError):
-                    raise raw
+            answers = self.batch(calls)
+            head = int(answers.pop(), 16) if self.confirmations else 0
+            mined: dict[str, Any] = {}
+            for (tx_hash, _), answer in zip(asked, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise answer
+                if answer or tx_hash not in mined:
+                    mined[tx_hash] = answer  # one version of a nonce at most is mined
+            for tx_hash, raw in mined.items():
                 receipt = Receipt.from_rpc(raw) if raw else None
                 earlier = seen.get(tx_hash)
                 if earlier is not None and (
@@ -526,7 +551,7 @@ class ChainClient:
                     continue
                 if not self.confirmations or head - receipt.block_number >= self.confirmations:
                     found[tx_hash] = receipt
-                    self._unmined.pop(tx_hash, None)
+                    self._forget(tx_hash)
                 else:
                     seen[tx_hash] = receipt
             if len(found) > before:
@@ -550,10 +575,54 @@ class ChainClient:
         transactions that arrive in one concurrent JSON-RPC batch, leaving them ready but
         unmined. Re-sending the same signed bytes is harmless (same hash).
         """
-        raws = [self._unmined[h] for h in waiting if h in self._unmined]
-        self.batch([("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws])
-        self._broadcast(raws)
+        latest = [(h, self._versions.get(h, [h])[-1]) for h in waiting]
+        resent = [(h, self._unmined[v]) for h, v in latest if v in self._unmined]
+        answers = self.batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for _, r in resent])
+        self._broadcast([raw for _, raw in resent])
+        priced = [h for h, v in latest if v in self._signed_from]
+        if priced:  # a priced transaction may sit below the price the blocks need now
+            refused = {
+                h for (h, _), a in zip(resent, answers, strict=True)
+                if isinstance(a, RpcError) and not _is_known(a)
+            }  # fmt: skip
+            with contextlib.suppress(ChainError):
+                now = int(self.request("eth_gasPrice"), 16)
+                for original in priced:
+                    self._replace(original, now, refused=original in refused)
         self._mine_now()
+
+    def _replace(self, original: str, now: int, *, refused: bool) -> None:
+        """A priced transaction still unmined below the node's price ``now`` (or refused when
+        sent again): sign the same call with the same nonce at a fee ``PRICE_BUMP_PERCENT``
+        higher (at least ``now``) and send it; at most ``MAX_REPLACEMENTS`` times each."""
+        versions = self._versions.setdefault(original, [])
+        current = versions[-1] if versions else original
+        source = self._signed_from.get(current)
+        if source is None or len(versions) >= MAX_REPLACEMENTS:
+            return
+        account, tx, nonce, price = source
+        if price >= now and not refused:
+            return  # priced right: it waits for a block, not for a fee
+        bumped = max(-(-price * (100 + PRICE_BUMP_PERCENT) // 100), now)
+        raw, tx_hash = self.sign(account, tx, nonce, bumped)
+        try:
+            self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+        except RpcError as exc:
+            self._signed_from.pop(tx_hash, None)
+            if not _is_known(exc):
+                return  # mined meanwhile (nonce too low), or still underpriced: next stall
+        versions.append(tx_hash)
+        self._unmined[tx_hash] = raw
+        self._broadcast([raw])
+        self.replacements += 1
+        if self._gas_price is not None and bumped > self._gas_price:
+            self._gas_price = bumped  # later transactions are signed at the price that works
+
+    def _forget(self, original: str) -> None:
+        """A transaction is done: drop its signed bytes and those of its replacements."""
+        for h in [original, *self._versions.pop(original, ())]:
+            self._unmined.pop(h, None)
+            self._signed_from.pop(h, None)
 
     def _reorganised(self, tx_hash: str, earlier: Receipt) -> None:
         """A transaction's block left the canonical chain: send the same bytes again.
@@ -562,12 +631,13 @@ class ChainClient:
         reorganised transaction back in its pool itself, and sending it again is harmless.
         """
         self.reorgs += 1
-        raw = self._unmined.get(tx_hash)
-        if raw is None:
-            return
-        with contextlib.suppress(ChainError):
-            self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
-        self._broadcast([raw])
+        for version in [tx_hash, *self._versions.get(tx_hash, ())]:  # one of a nonce is mined
+            raw = self._unmined.get(version)
+            if raw is None:
+                continue
+            with contextlib.suppress(ChainError):
+                self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+            self._broadcast([raw])
 
     def _mine_now(self) -> None:
         """On anvil, mine every ready transaction in one block now.

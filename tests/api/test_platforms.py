@@ -280,6 +280,9 @@ def test_the_operators_cli_lists_shows_and_manages_platforms(world: World) -> No
     api = ok(_figures(world, world.a, p["regulator"].admin))
     cli = json.loads(_cli(world, "platform", "figures", world.a, "--json"))
     assert cli == api
+    drill = ok(world.client.get(f"{API}/platforms/{world.a}/trades",
+                                headers=p["regulator"].admin.auth))  # fmt: skip
+    assert json.loads(_cli(world, "platform", "trades", world.a, "--json")) == drill
     # FourFlow's operator manages a platform from its own home; acting as the local
     # government is for demo homes only
     checks = "licence_verified,legal_representative_verified,sanctions_screened"

@@ -191,6 +191,35 @@ def figures(
         console.print(f"{key:<20} {value}")
 
 
+@platform_app.command("trades")
+def trades(
+    platform_id: Annotated[str, typer.Argument(help="The platform's id.")],
+    as_of: Annotated[str | None, typer.Option(help="The day, YYYY-MM-DD (today).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The trades behind the platform's figures, with their items and financings."""
+    with platform() as p:
+        try:
+            day = dt.date.fromisoformat(as_of) if as_of else None
+        except ValueError:
+            raise DomainValueError(f"--as-of {as_of!r} is not a date YYYY-MM-DD") from None
+        rows = sp.trades(
+            p.scenario_platforms, p.uow_factory, viewer=_viewer(p), platform_id=platform_id,
+            as_of=day or p.clock.today(),
+        )  # fmt: skip
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        items = ", ".join(
+            f"{i['item_id']} {i['face_value']} {i['currency']} {i['status']}" for i in r["items"]
+        )
+        console.print(
+            f"{r['trade_id']}  {r['scenario']}  {r['seller_id']} -> {r['buyer_id']}  "
+            f"{r['status']}  items: {items or '-'}  financings: {len(r['financings'])}"
+        )
+
+
 @platform_app.command("admit")
 def admit(
     platform_id: Annotated[str, typer.Argument(help="The platform's id.")],

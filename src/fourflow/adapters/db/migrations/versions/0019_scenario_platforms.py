@@ -50,9 +50,7 @@ def upgrade() -> None:
         sa.Column("admitted_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("platform_id", "org_id", name="pk_scenario_platform_members"),
     )
-    op.create_index(
-        "ix_scenario_platform_members_org_id", "scenario_platform_members", ["org_id"]
-    )
+    op.create_index("ix_scenario_platform_members_org_id", "scenario_platform_members", ["org_id"])
     op.create_table(
         "scenario_platform_banks",
         sa.Column("platform_id", sa.String(), nullable=False),
@@ -76,9 +74,11 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_scenario_platform_products"),
         sa.UniqueConstraint(
-            "platform_id", "bank_id", "name",
+            "platform_id",
+            "bank_id",
+            "name",
             name="uq_scenario_platform_products_platform_id_bank_id_name",
-        ),  # fmt: skip
+        ),
     )
 
 

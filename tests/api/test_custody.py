@@ -335,3 +335,30 @@ def test_the_operator_onboards_an_organisation_holding_its_own_key_from_the_cli(
     assert world.p.require_contracts().read("member", key.address)["active"]
     again = CliRunner().invoke(app, [*args[:5], demo_uscc("110000", "MA1KEYWN3"), *args[6:]])
     assert again.exit_code == 1 and "belongs to" in again.stderr  # one address, one member
+
+
+def test_a_transaction_the_organisation_sent_to_the_node_itself_is_recorded(
+    world: World,
+) -> None:
+    p, c, auth = world.p, world.client, world.debtor.auth
+    core = world.org["core"].id
+    start = p.clock.today() - dt.timedelta(days=30)
+    key, raw = documents_by_issuer(f"SD-{uuid.uuid4().hex[:8]}", start)[0]
+    assert key == "core"
+    ingest.ingest_bytes(
+        uow_factory=p.uow_factory, reader=p.reader_for(core), clock=p.clock,
+        raw=raw, source="direct.json", submitter_id=core,
+    )  # fmt: skip
+    world.relay()
+    (op,) = ok(c.get(f"{API}/custody/operations", headers=auth))  # its fingerprints wait
+    unsigned = ok(c.get(f"{API}/custody/operations/{op['op_id']}/transaction", headers=auth))
+    ledger = p.require_contracts()
+    tx_hash = ledger.client.request(  # straight to the node, not through the API
+        "eth_sendRawTransaction", [_sign_raw(world.debtor_key, unsigned["transaction"])]
+    )
+    ledger.client.wait([tx_hash])
+    world.relay()  # finds it applied: recorded from its log, nothing signed
+    with p.uow_factory() as uow:
+        done = uow.outbox.get(op["op_id"])
+    assert done is not None and done.status is OpStatus.DONE and done.tx_hash == tx_hash
+    assert ok(c.get(f"{API}/custody/operations", headers=auth)) == []

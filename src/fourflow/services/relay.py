@@ -225,7 +225,9 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
 def held_for_signature(pending: Sequence[ChainOp], ledger: Ledger) -> set[str]:
     """Ids of the ``pending`` ops the relay must leave alone: those of a sender holding its own
     key (the platform never signs for it; its signed transaction comes over the API,
-    ``services.custody``) and every later op building on one of them (same records)."""
+    ``services.custody``) and every later op building on one of them (same records). One the
+    chain has applied already (its sender sent the transaction itself, or a submission timed
+    out) is not held: the relay records it from its log, signing nothing."""
     holds: Callable[[str], bool] | None = getattr(ledger, "holds_own_key", None)
     if holds is None:
         return set()
@@ -236,7 +238,7 @@ def held_for_signature(pending: Sequence[ChainOp], ledger: Ledger) -> set[str]:
         records = set(op.undo.touches()) | {op.subject_id or op.op_id}
         if op.sender_org_id not in own:
             own[op.sender_org_id] = holds(op.sender_org_id)
-        if own[op.sender_org_id] or records & touched:
+        if (own[op.sender_org_id] or records & touched) and not ledger.is_applied(op):
             held.add(op.op_id)
             touched |= records
     return held

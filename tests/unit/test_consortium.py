@@ -12,8 +12,9 @@ import rlp
 import yaml
 from eth_keys import keys
 
-from fourflow.domain.errors import ConflictError
+from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import uscc_check_character
+from fourflow.services import consortium
 from fourflow.services.consortium import (
     QBFT_MIX_HASH,
     ConsortiumConfigError,
@@ -170,3 +171,45 @@ def test_duplicate_members_are_refused() -> None:
     data["members"].append(dict(data["members"][0]))
     with pytest.raises(ConsortiumConfigError, match="listed twice"):
         parse_members(data)
+
+
+# ----------------------------------------------------------------- signers and the Registry
+
+NODE = "0x" + "ab" * 20
+FOUNDERS = ["0x" + f"{i:02x}" * 20 for i in range(1, 5)]
+
+
+def test_a_vote_is_decided_only_with_no_pending_tally_and_every_node_agreeing() -> None:
+    plain = (FOUNDERS, {})
+    assert consortium.decided_signer([plain, plain, None], NODE) is False  # a node down: fine
+    voted_in = ([*FOUNDERS, NODE], {})
+    assert consortium.decided_signer([voted_in, voted_in], "0x" + NODE[2:].upper()) is True
+    with pytest.raises(ConflictError, match="2 of 4 signers voted"):
+        consortium.decided_signer([(FOUNDERS, {NODE: 2}), plain], NODE)
+    with pytest.raises(ConflictError, match="1 of 2 nodes count it as a signer"):
+        consortium.decided_signer([voted_in, plain], NODE)
+    with pytest.raises(ConflictError, match="no node of the network answers"):
+        consortium.decided_signer([None, None], NODE)
+
+
+def test_the_networks_signers_beside_the_registry() -> None:
+    recorded = {a: ("0xmember", True) for a in FOUNDERS}
+    agree = consortium.compare_signers(FOUNDERS, {**recorded, NODE: ("0xbank", False)}, 4)
+    assert agree.agrees and agree == consortium.SignerAgreement(True, (), (), 0)
+    voted_in = consortium.compare_signers([*FOUNDERS, NODE], recorded, 4)
+    assert not voted_in.agrees and voted_in.not_recorded == (NODE,)
+    voted_out = consortium.compare_signers(FOUNDERS[:3], recorded, 5)
+    assert voted_out.not_signing == (FOUNDERS[3],) and voted_out.elsewhere == 1
+
+
+@pytest.mark.parametrize(
+    "enode",
+    [
+        "enode://1234@127.0.0.1:30303",
+        "http://" + "ab" * 64 + "@h:1",
+        "enode://" + "zz" * 64 + "@h:1",
+    ],
+)
+def test_a_malformed_enode_is_refused_naming_it(enode: str) -> None:
+    with pytest.raises(DomainValueError, match="enode"):
+        consortium.enode_public_key(enode)

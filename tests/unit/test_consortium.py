@@ -180,9 +180,9 @@ FOUNDERS = ["0x" + f"{i:02x}" * 20 for i in range(1, 5)]
 
 
 def test_a_vote_is_decided_only_with_no_pending_tally_and_every_node_agreeing() -> None:
-    plain = (FOUNDERS, {})
+    plain: consortium.NodeView = (FOUNDERS, {})
     assert consortium.decided_signer([plain, plain, None], NODE) is False  # a node down: fine
-    voted_in = ([*FOUNDERS, NODE], {})
+    voted_in: consortium.NodeView = ([*FOUNDERS, NODE], {})
     assert consortium.decided_signer([voted_in, voted_in], "0x" + NODE[2:].upper()) is True
     with pytest.raises(ConflictError, match="2 of 4 signers voted"):
         consortium.decided_signer([(FOUNDERS, {NODE: 2}), plain], NODE)

@@ -168,6 +168,9 @@ def test_a_debtor_confirms_with_its_own_eip712_signature(world: World) -> None:
         assert not [op for op in world.pending() if op.kind is OpKind.CONFIRM_ITEM]
         assert world.chain_item()["basis"] != 2  # not confirmed on the chain
 
+    signs_for_it = c.post(url, headers=auth)  # the route where the platform would sign
+    assert signs_for_it.status_code == 409 and "holds its own key" in signs_for_it.text
+    unchanged()
     attacker = Account.create()
     refused = submit(_sign_typed(attacker, typed))  # signed by another key
     assert refused.status_code == 403 and "not by the debtor's address" in refused.text

@@ -143,8 +143,9 @@ DATA_KEYS_FILE = "data-keys.json"
 LEGACY_PASSWORD_SETTING = "FOURFLOW_KEYSTORE_PASSWORD (or the home's keystore.secret)"  # noqa: S105
 
 
-class SelfCustodyError(KeyStoreError, PermissionError):
-    """The organisation holds its own key: the platform has only its address."""
+class SelfCustodyError(ConflictError, KeyStoreError):
+    """The organisation holds its own key: the platform has only its address (a conflict with
+    what was asked: the organisation signs itself, docs/security.md)."""
 
 
 class MasterKeySource:
@@ -293,7 +294,9 @@ class EnvelopeKeyStore:
             record = self._read(org_id, path)
         if record.get("custody") == "self":
             raise SelfCustodyError(
-                f"key store: {org_id} holds its own key; the platform never signs for it"
+                f"key store: {org_id} holds its own key; the platform never signs for it (it "
+                "signs itself: /api/v1/custody/operations, /api/v1/items/{id}/confirmation/"
+                "typed-data)"
             )
         address = _checksum(str(record.get("address", "")))
         data_key = self._data_key(org_id)

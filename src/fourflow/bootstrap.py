@@ -40,6 +40,7 @@ from fourflow.adapters.db.identity import SqlIdentityStoreFactory
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.relay_claims import SenderClaims
+from fourflow.adapters.db.scenario_platforms import SqlPlatformStore
 from fourflow.adapters.db.uow import SqlUnitOfWorkFactory
 from fourflow.adapters.db.webhooks import SqlWebhookStore
 from fourflow.adapters.documents import standards, standards_fetch
@@ -622,6 +623,11 @@ class Platform:
                 recover_signer=recover_text_signer,
             )
         return self._identities
+
+    @property
+    def scenario_platforms(self) -> SqlPlatformStore:
+        """Scenario platforms as tenants (issue 16 item 5): members, banks, products."""
+        return SqlPlatformStore(self.engine)
 
     @property
     def webhooks(self) -> SqlWebhookStore:

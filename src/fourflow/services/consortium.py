@@ -578,6 +578,10 @@ NodeView = tuple[Sequence[str], Mapping[str, int]] | None
 """What one node sees: the signers (0x addresses) and the pending votes per address."""
 
 
+class NotSettledError(ConflictError):
+    """The nodes do not count a node the same way yet (one of them is a block behind)."""
+
+
 def decided_signer(views: Sequence[NodeView], node: str) -> bool:
     """Whether the network's signers decided that ``node`` signs (True) or not (False).
 
@@ -597,7 +601,7 @@ def decided_signer(views: Sequence[NodeView], node: str) -> bool:
             "and more than half must; record it once the vote is decided"
         )
     if len(set(counted)) != 1:
-        raise ConflictError(
+        raise NotSettledError(
             f"the network has not settled on {node}: {sum(counted)} of {len(counted)} "
             "nodes count it as a signer; try again after a few blocks"
         )

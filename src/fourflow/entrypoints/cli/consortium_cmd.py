@@ -36,6 +36,7 @@ GethOpt = Annotated[
     ),
 ]
 CONFIRMATIONS = 2  # what `up` suggests for FOURFLOW_CHAIN_CONFIRMATIONS
+SETTLE_SECONDS = 20.0  # how long `record` waits for the nodes to count a node the same way
 
 
 def register(group: typer.Typer) -> None:
@@ -258,6 +259,9 @@ def _registry_agreement(net: CliqueNetwork) -> dict[str, Any] | None:
     settings = Settings.from_env()
     if not settings.chain_url:
         return None
+    sqlite = settings.database_url.partition(":///")
+    if sqlite[0].startswith("sqlite") and not Path(sqlite[2]).is_file():
+        return None  # no platform in this home: opening one would create it
     try:
         views = net.views()
         seen = next((v for v in views if v is not None), None)
@@ -290,7 +294,14 @@ def _decided(net: CliqueNetwork, node: str) -> bool:
             f"{node} is no node of the network in {net.dir}: admit its member with "
             "`fourflow org add ... --node-enode` (or `fourflow consortium join`) first"
         )
-    return consortium.decided_signer(net.views(), node)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:  # a node a block behind the others settles within a few blocks
+        try:
+            return consortium.decided_signer(net.views(), node)
+        except consortium.NotSettledError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def record_decided_node(

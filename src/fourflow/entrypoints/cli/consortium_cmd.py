@@ -18,6 +18,7 @@ from rich.table import Table
 
 from fourflow.bootstrap import CLIQUE_CHAIN_ID, CliqueNetwork, Platform, Settings, clique_network
 from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
 from fourflow.services import consortium, onboarding
@@ -344,7 +345,12 @@ def record(
     ] = None,
     as_org: Annotated[
         str | None,
-        typer.Option("--as", help="Governed Registry: the councillor proposing the record."),
+        typer.Option(
+            "--as",
+            help="Governed Registry: the councillor proposing the record (demo and simulation "
+            "homes).",
+            callback=home_mode.as_org_callback,
+        ),
     ] = None,
     directory: DirOpt = None,
     geth: GethOpt = None,

@@ -54,17 +54,24 @@ class Story:
 
 
 def _story(
-    p: Platform, *, days_ago: int = 110, route: RouteKind | None = None, confirm: bool = True
+    p: Platform,
+    *,
+    days_ago: int = 110,
+    route: RouteKind | None = None,
+    confirm: bool = True,
+    org: dict[str, Organisation] | None = None,
 ) -> Story:
-    """Onboard the demo network, ingest and verify one trade, issue its confirmed item (its
-    repayment route locked with the confirmation: ``route``, default the debtor's account)."""
+    """Onboard the demo network (unless ``org`` holds it already), ingest and verify one trade,
+    issue its confirmed item (its repayment route locked with the confirmation: ``route``,
+    default the debtor's account)."""
     today = p.clock.today()
-    org: dict[str, Organisation] = {}
-    for m in MEMBERS:
-        org[m.key] = onboarding.onboard(
-            uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
-            roles=m.roles, accounts=[m.account],
-        )  # fmt: skip
+    if org is None:
+        org = {}
+        for m in MEMBERS:
+            org[m.key] = onboarding.onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
+                roles=m.roles, accounts=[m.account],
+            )  # fmt: skip
     member = {m.key: m for m in MEMBERS}
     start = today - dt.timedelta(days=days_ago)
     tag = uuid.uuid4().hex[:8]

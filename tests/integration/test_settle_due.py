@@ -163,6 +163,35 @@ def test_an_item_settles_at_maturity_by_itself_bank_first_and_only_once(own: Pla
     _audit_ok(own)
 
 
+def test_two_items_of_one_debtor_due_the_same_day_share_its_funds_without_a_refusal(
+    own: Platform,
+) -> None:
+    """The chain's `collectable` of the second item still counts the funds the first one's
+    collection takes: the job defers it to its next run instead of queuing a collection the
+    chain would refuse, and the next run collects what is left (funds for one and a half)."""
+    s = _future_item(own, RouteKind.TOKENS)
+    other = _story(own, days_ago=40, route=RouteKind.TOKENS, org=s.org)
+    assert other.item.maturity_date == s.item.maturity_date
+    core, bank = s.org["core"], s.org["bank"]
+    items.mint_tokens(uow_factory=own.uow_factory, bank_id=bank.id, to_org_id=core.id,
+                      amount=1_500_000 * YUAN)  # fmt: skip
+    s.relay()
+    ledger = own.require_contracts()  # each confirmation approved its own item's face value
+    assert ledger.read("token_allowance", core.chain_address, "DebtItem") == 2_000_000 * YUAN
+    _move_clock(own, s.item.maturity_date)
+    before = _balances(s)
+    first = _settle(s)  # relays: nothing refused
+    actions = sorted(o.action for o in first.outcomes)
+    assert actions == ["collected", "deferred"], first.outcomes
+    second = _settle(s)
+    assert [(o.action, o.amount) for o in second.outcomes] == [("partial", 500_000 * YUAN)]
+    assert _balances(s)["core"] - before["core"] == -1_500_000 * YUAN
+    states = sorted(int(ledger.read("item", i.item.id)["state"]) for i in (s, other))
+    assert states[1] == 2 and states[0] != 2  # one settled, the other half paid
+    assert all(o.amount == 0 for o in _settle(s).outcomes)  # a third run pays nothing
+    _audit_ok(own)
+
+
 def test_short_funds_pay_part_then_default_after_grace_enforces_the_pledge(
     own: Platform,
 ) -> None:

@@ -187,7 +187,9 @@ class ItemOutcome:
     route held), ``short`` (nothing to collect: overdue), ``unrouted`` (no token route: overdue
     unless its bank attests a payment), ``defaulted`` (the default rule ran: pledged holdings
     passed to their banks), ``past_grace`` (unpaid after grace with nothing pledged: marking it
-    defaulted is left to Governance or a bank), ``done`` (already collected today).
+    defaulted is left to Governance or a bank), ``done`` (already collected today),
+    ``deferred`` (the debtor's other item was collected in this run: the next run, after the
+    relay, collects this one from what is left).
     """
 
     item_id: str
@@ -320,10 +322,14 @@ def settle_due(
             if i.status in (ItemStatus.ACTIVE, ItemStatus.DEFAULTED)
             and i.maturity_date - dt.timedelta(days=reminder_days) <= today
         ]
+    # Debtors with a collection queued in this run: the chain's `collectable` of their other
+    # items still counts the funds that collection will take, so those wait for the next run
+    # (after the relay), never queued on the same funds to be refused.
+    collecting: set[str] = set()
     for index, item_id in enumerate(candidates, 1):
         if progress is not None:
             progress(f"{index}/{len(candidates)} {item_id}")
-        outcome = _settle_one(uow_factory, ledger, operator_id, item_id, today, report)
+        outcome = _settle_one(uow_factory, ledger, operator_id, item_id, today, report, collecting)
         if outcome is not None:
             report.outcomes.append(outcome)
         defaulted = _default_if_due(uow_factory, operator_id, item_id, today, grace_days, report)
@@ -339,8 +345,10 @@ def _settle_one(
     item_id: str,
     today: dt.date,
     report: SettleReport,
+    collecting: set[str],
 ) -> ItemOutcome | None:
-    """Remind, collect or flag one item."""
+    """Remind, collect or flag one item (``collecting``: debtors with a collection queued in
+    this run; their further items are deferred to the next run)."""
     with uow_factory() as uow:
         uow.items.lock_item(item_id)
         item = get_item(uow, item_id)
@@ -377,11 +385,14 @@ def _settle_one(
         route = current_route(uow, item_id)
         amount = 0
         if route is not None and route.kind is RouteKind.TOKENS:
+            if item.debtor_id in collecting:
+                return ItemOutcome(item_id, "deferred", 0, outstanding)
             amount = min(int(ledger.read("collectable", item_id)), outstanding)
         if amount:
             route_payment_in_store(uow, item, amount, today, reference)
             command = cmd.SettleAtMaturity(item_id, amount, day_number(today))
             op = queue(uow, command, operator_id, item_id)
+            collecting.add(item.debtor_id)
             left = outstanding - amount
             kind = NoticeKind.COLLECTED if left == 0 else NoticeKind.SHORT
             recipients = [*holders, *banks] + ([] if left == 0 else [item.debtor_id])

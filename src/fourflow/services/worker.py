@@ -176,7 +176,8 @@ def _settle(ctx: WorkerContext, report: PassReport, day: dt.date) -> None:
         report.add_relay(
             relay.relay(uow_factory=ctx.uow_factory, ledger=ctx.ledger, claims=ctx.claims)
         )
-        _mark_done(ctx, SETTLED_DAY_KEY, done.day)
+        if not any(o.action == "deferred" for o in done.outcomes):
+            _mark_done(ctx, SETTLED_DAY_KEY, done.day)  # else again next pass, after the relay
     report.settle_due = done.as_dict()
 
 

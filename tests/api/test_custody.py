@@ -348,12 +348,15 @@ def test_a_transaction_the_organisation_sent_to_the_node_itself_is_recorded(
     start = p.clock.today() - dt.timedelta(days=30)
     key, raw = documents_by_issuer(f"SD-{uuid.uuid4().hex[:8]}", start)[0]
     assert key == "core"
+    # Earlier tests of this world may have left the debtor's other operations waiting.
+    waiting = {o["op_id"] for o in ok(c.get(f"{API}/custody/operations", headers=auth))}
     ingest.ingest_bytes(
         uow_factory=p.uow_factory, reader=p.reader_for(core), clock=p.clock,
         raw=raw, source="direct.json", submitter_id=core,
     )  # fmt: skip
     world.relay()
-    (op,) = ok(c.get(f"{API}/custody/operations", headers=auth))  # its fingerprints wait
+    listed = ok(c.get(f"{API}/custody/operations", headers=auth))
+    (op,) = [o for o in listed if o["op_id"] not in waiting]  # its fingerprints wait
     unsigned = ok(c.get(f"{API}/custody/operations/{op['op_id']}/transaction", headers=auth))
     ledger = p.require_contracts()
     tx_hash = ledger.client.request(  # straight to the node, not through the API
@@ -364,4 +367,5 @@ def test_a_transaction_the_organisation_sent_to_the_node_itself_is_recorded(
     with p.uow_factory() as uow:
         done = uow.outbox.get(op["op_id"])
     assert done is not None and done.status is OpStatus.DONE and done.tx_hash == tx_hash
-    assert ok(c.get(f"{API}/custody/operations", headers=auth)) == []
+    left = {o["op_id"] for o in ok(c.get(f"{API}/custody/operations", headers=auth))}
+    assert op["op_id"] not in left and left <= waiting

@@ -58,10 +58,17 @@ def _bundle(prefix: str) -> bytes:
     )  # fmt: skip
 
 
-def _state(p: Platform) -> tuple[int, int, int]:
+def _state(p: Platform) -> tuple[int, list[tuple[str, str]], list[int]]:
+    """Documents stored, the outbox's operations and their states, and how many transactions
+    each of this platform's accounts has sent (the worker's node is shared with other tests,
+    so its block number is no measure of what this platform did)."""
     with p.uow_factory() as uow:
-        docs, ops = uow.documents.count(), len(uow.outbox.list())
-    return docs, ops, p.require_contracts().info().block_number
+        docs = uow.documents.count()
+        ops = sorted((op.op_id, str(op.status)) for op in uow.outbox.list())
+        org_ids = [o.id for o in uow.organisations.list()]
+    ledger = p.require_contracts()
+    sent = [ledger.client.pending_nonce(ledger.account(o).address) for o in sorted(org_ids)]
+    return docs, ops, sent
 
 
 def test_hostile_inputs_are_refused_and_change_nothing(platform: Platform) -> None:

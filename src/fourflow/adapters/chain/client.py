@@ -196,6 +196,7 @@ class ChainClient:
         self.failovers = 0
         self.reorgs = 0
         self.replacements = 0
+        self.price_reads_failed = 0  # stalls whose fee replacement was skipped: no gas price
         self.nonces = NonceManager(self)
         self._chain_id: int | None = None
         self._gas_price: int | None = None
@@ -585,11 +586,20 @@ class ChainClient:
                 h for (h, _), a in zip(resent, answers, strict=True)
                 if isinstance(a, RpcError) and not _is_known(a)
             }  # fmt: skip
-            with contextlib.suppress(ChainError):
-                now = int(self.request("eth_gasPrice"), 16)
+            now = self._price_now()
+            if now is not None:
                 for original in priced:
                     self._replace(original, now, refused=original in refused)
         self._mine_now()
+
+    def _price_now(self) -> int | None:
+        """The node's gas price now; None when it does not answer (no replacement this stall:
+        the transactions were sent again above, and the next stall asks again)."""
+        try:
+            return int(self.request("eth_gasPrice"), 16)
+        except ChainError:
+            self.price_reads_failed += 1
+            return None
 
     def _replace(self, original: str, now: int, *, refused: bool) -> None:
         """A priced transaction still unmined below the node's price ``now`` (or refused when

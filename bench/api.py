@@ -43,7 +43,8 @@ from fourflow.services.items import issue_item, split
 from fourflow.services.verification import verify
 
 PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-DATABASE = "bench_api"
+#: Its own database; ``FOURFLOW_BENCH_API_DATABASE`` picks another (two runs side by side).
+DATABASE = os.environ.get("FOURFLOW_BENCH_API_DATABASE", "bench_api")
 API = "/api/v1"
 PASSWORD = "bench-api-keystore"
 TARGETS = {"documents": 1000.0, "reads": 1000.0, "decision_p99_ms": 100.0}

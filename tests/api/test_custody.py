@@ -327,17 +327,46 @@ def test_the_operator_onboards_an_organisation_holding_its_own_key_from_the_cli(
         "FOURFLOW_KEYSTORE_PASSWORD": str(s.keystore_password),
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    key = Account.create()
-    args = ["org", "add", "--name", "自持密钥物流", "--uscc", demo_uscc("110000", "MA1KEYWN2"),
+    key, uscc = Account.create(), demo_uscc("110000", "MA1KEYWN2")
+    args = ["org", "add", "--name", "自持密钥物流", "--uscc", uscc,
             "--role", "logistics", "--own-key-address", key.address, "--json"]  # fmt: skip
+
+    def proof(signer: LocalAccount, text: str) -> list[str]:
+        signed = signer.sign_message(encode_defunct(text=text)).signature
+        return ["--own-key-proof", "0x" + bytes(signed).hex()]
+
+    def members() -> int:
+        with world.p.uow_factory() as uow:
+            return len(uow.organisations.list())
+
+    before = members()
+    # no proof, a proof by another key, a proof of another text: refused, nothing onboarded
+    missing = CliRunner().invoke(app, args)
+    assert missing.exit_code == 1 and "needs --own-key-proof" in " ".join(missing.stderr.split())
+    message = identity.own_key_message(uscc, key.address)
+    other = CliRunner().invoke(app, [*args, *proof(Account.create(), message)])
+    assert other.exit_code == 1 and "not with the key of" in " ".join(other.stderr.split())
+    wrong = CliRunner().invoke(app, [*args, *proof(key, message + " and more")])
+    assert wrong.exit_code == 1 and "not with the key of" in " ".join(wrong.stderr.split())
+    alone = CliRunner().invoke(app, [*args[:8], *proof(key, message)])
+    assert alone.exit_code == 1 and "give both" in alone.stderr
+    assert members() == before
+    args = [*args, *proof(key, message)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stderr
     with world.p.uow_factory() as uow:
         (org,) = [o for o in uow.organisations.list() if o.chain_address == key.address]
     assert world.p.keystore.holds_own_key(org.id)
     assert world.p.require_contracts().read("member", key.address)["active"]
-    again = CliRunner().invoke(app, [*args[:5], demo_uscc("110000", "MA1KEYWN3"), *args[6:]])
-    assert again.exit_code == 1 and "belongs to" in again.stderr  # one address, one member
+    uscc3 = demo_uscc("110000", "MA1KEYWN3")  # one address, one member
+    again = [
+        *args[:5],
+        uscc3,
+        *args[6:-2],
+        *proof(key, identity.own_key_message(uscc3, key.address)),
+    ]
+    refused = CliRunner().invoke(app, again)
+    assert refused.exit_code == 1 and "belongs to" in refused.stderr
 
 
 def test_a_transaction_the_organisation_sent_to_the_node_itself_is_recorded(

@@ -318,7 +318,7 @@ def register(
     signature of ``own_key_message`` made with that key; admitted, it is onboarded with the
     address only and the platform never signs for it."""
     code = validate_uscc(uscc)
-    own = _proved_address(ids, code, own_address, own_address_proof)
+    own = proved_address(ids, code, own_address, own_address_proof)
     try:
         kind = OrgType(org_type)
     except ValueError:
@@ -370,10 +370,13 @@ def register(
     return application, admin
 
 
-def _proved_address(
+def proved_address(
     ids: Identities, uscc: str, address: str | None, proof: str | None
 ) -> str | None:
-    """The applicant's own key's address once its proof checks (None without one)."""
+    """The address of a key an organisation holds itself, once ``proof`` (its EIP-191
+    signature of ``own_key_message(uscc, address)``) checks; None without an address.
+    DomainValueError without a proof, Forbidden when another key signed it. Registration over
+    the API and the operator's ``fourflow org add --own-key-address`` both require it."""
     if address is None:
         return None
     if not proof:

@@ -13,7 +13,8 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from fourflow.bootstrap import Platform, Settings, configure_standards
-from fourflow.domain.identifiers import IdScheme
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.identifiers import IdScheme, validate_uscc
 from fourflow.domain.parties import Organisation, Role
 from fourflow.entrypoints.cli import (
     api_cmd,
@@ -142,7 +143,15 @@ def org_add(
         str | None,
         typer.Option(
             help="It holds its own key at this address: the platform keeps no key for it and "
-            "never signs for it (it sends signatures over the API)."
+            "never signs for it (it sends signatures over the API). Needs --own-key-proof."
+        ),
+    ] = None,
+    own_key_proof: Annotated[
+        str | None,
+        typer.Option(
+            help="Its EIP-191 (personal_sign) signature, made with that key, of 'FourFlow "
+            "registration: <USCC> holds the key of <address in lower case>' (the text the "
+            "API's registration signs)."
         ),
     ] = None,
     node_enode: Annotated[
@@ -168,6 +177,16 @@ def org_add(
     ]
     with platform() as p:
         p.operator_id()
+        if bool(own_key_proof) != bool(own_key_address):
+            raise DomainValueError(
+                "--own-key-address needs --own-key-proof: the EIP-191 signature, with that key, "
+                f"of {identity.own_key_message(uscc.strip().upper(), own_key_address or '')!r}"
+                if own_key_address
+                else "--own-key-proof proves the key of --own-key-address: give both"
+            )
+        own = identity.proved_address(  # refused without a proof by that key
+            p.identities, validate_uscc(uscc), own_key_address, own_key_proof
+        )
         net = consortium_cmd.check_node_enode(node_enode) if node_enode else None
         org = onboarding.onboard(
             uow_factory=p.uow_factory,
@@ -183,7 +202,7 @@ def org_add(
                 "phone": phone or "",
                 "industry": industry or "",
             },
-            own_address=own_key_address,
+            own_address=own,
         )
         relay_now(p)
         node = None

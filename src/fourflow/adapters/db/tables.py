@@ -905,3 +905,11 @@ data_usage = Table(
     Index("ix_data_usage_grantee_read_at", "grantee_id", "read_at"),
     **ENTITY_OPTIONS,
 )
+
+# The item view's version (0023): triggers add a row of the item's id for every change of what
+# its view shows (``adapters.db.item_views``); rows are only added.
+item_changes = Table(
+    "item_changes",
+    metadata,
+    Column("item_id", String, nullable=False, index=True),
+)

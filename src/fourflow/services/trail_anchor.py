@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from fourflow.domain.errors import ConflictError
 from fourflow.services import commands as cmd
-from fourflow.services.identity import Identities
+from fourflow.services.identity import Identities, verify_trail
 from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWorkFactory
 
 PREFIX = "audit-head-"
@@ -148,3 +148,55 @@ def check_anchors(
 def _count(op: ChainOp) -> int:
     c = op.command
     return c.count if isinstance(c, cmd.AnchorBatch) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrailVerification:
+    """The audit trail verified: its hash chain (``identity.verify_trail``) and every head
+    anchored on chain (``check_anchors``). What ``fourflow audit`` and
+    ``GET /audit-trail/verification`` both report.
+
+    Attributes:
+        records: records in the trail.
+        head: the last record's hash.
+        anchored_heads: heads anchored on the chain.
+        latest_anchor: the latest anchored head (day, seq, hash, op id), or None.
+        problems: one sentence per finding (a record changed or missing, a link broken, a
+            rewrite before an anchor).
+    """
+
+    records: int
+    head: str
+    anchored_heads: int
+    latest_anchor: dict[str, object] | None
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when the hash chain holds and every anchored head is still in the trail."""
+        return not self.problems
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data (``api_audit_trail`` in ``fourflow audit --json``)."""
+        return {
+            "records": self.records,
+            "head": self.head,
+            "anchored_heads": self.anchored_heads,
+            "latest_anchor": self.latest_anchor,
+            "problems": list(self.problems),
+            "ok": self.ok,
+        }
+
+
+def verify(*, ids: Identities, uow_factory: UnitOfWorkFactory, ledger: Ledger) -> TrailVerification:
+    """Verify the audit trail: every record against its hash and link, and every head
+    anchored on chain against the record at its place (one check for the CLI and the API)."""
+    trail = verify_trail(ids)
+    anchors = check_anchors(ids=ids, uow_factory=uow_factory, ledger=ledger)
+    return TrailVerification(
+        records=trail.records,
+        head=trail.head,
+        anchored_heads=anchors.anchors,
+        latest_anchor=anchors.latest,
+        problems=(*trail.problems, *anchors.problems),
+    )

@@ -19,7 +19,7 @@ from fourflow.domain.identity import (
     UserRole,
 )
 from fourflow.entrypoints.api.routing import caller, relay_now, route, state
-from fourflow.services import identity
+from fourflow.services import identity, trail_anchor
 
 router = APIRouter()
 
@@ -217,6 +217,10 @@ class TrailCheckOut(BaseModel):
     head: str
     ok: bool
     problems: list[str]
+    anchored_heads: int = Field(description="Heads of the trail anchored on chain (daily).")
+    latest_anchor: dict[str, Any] | None = Field(
+        description="The latest anchored head: day, seq, hash, op_id."
+    )
 
 
 @route(router, "GET", "/audit-trail", "audit.read")
@@ -231,11 +235,18 @@ def audit_trail(request: Request, after: int = 0, limit: int = 100) -> list[Audi
 
 @route(router, "GET", "/audit-trail/verification", "audit.read")
 def verify_audit_trail(request: Request) -> TrailCheckOut:
-    """Recompute the trail's hashes and links: how many records, the head, what is wrong."""
-    check = identity.verify_trail(state(request).platform.identities)
+    """Recompute the trail's hashes and links, and check every head anchored on chain is
+    still the record at its place (as ``fourflow audit``): how many records, the head, the
+    anchors, what is wrong."""
+    platform = state(request).platform
+    check = trail_anchor.verify(
+        ids=platform.identities, uow_factory=platform.uow_factory,
+        ledger=platform.require_contracts(),
+    )  # fmt: skip
     return TrailCheckOut(
-        records=check.records, head=check.head, ok=check.ok, problems=list(check.problems)
-    )
+        records=check.records, head=check.head, ok=check.ok, problems=list(check.problems),
+        anchored_heads=check.anchored_heads, latest_anchor=check.latest_anchor,
+    )  # fmt: skip
 
 
 @route(router, "GET", "/health", "health")

@@ -299,6 +299,10 @@ class FakeDocuments(_Repo):
             if stored is not None:
                 self._s.documents[doc_id] = replace(stored, trade_id=trade_id)
 
+    def set_trades(self, links: Mapping[str, str]) -> None:
+        for doc_id, trade_id in links.items():
+            self.set_trade([doc_id], trade_id)
+
     def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:
         for doc_id in doc_ids:
             stored = self._s.documents.get(doc_id)
@@ -328,6 +332,12 @@ class FakeTrades(_Repo):
             raise ConflictError(f"trade {trade.id} already exists")
         self._s.trades[trade.id] = trade
 
+    def add_many(self, trades: Sequence[TradeRecord]) -> None:
+        if any(trade.id in self._s.trades for trade in trades):
+            raise ConflictError(f"one of {len(trades)} trades already exists")
+        for trade in trades:
+            self._s.trades[trade.id] = trade
+
     def update(self, trade: TradeRecord) -> None:
         if trade.id not in self._s.trades:
             raise NotFoundError(f"trade {trade.id} does not exist")
@@ -335,6 +345,9 @@ class FakeTrades(_Repo):
 
     def get(self, trade_id: str) -> TradeRecord | None:
         return self._s.trades.get(trade_id)
+
+    def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
+        return [self._s.trades[i] for i in dict.fromkeys(trade_ids) if i in self._s.trades]
 
     def list(self) -> builtins.list[TradeRecord]:
         return list(self._s.trades.values())

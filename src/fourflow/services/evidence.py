@@ -198,13 +198,17 @@ def placements(
 ) -> dict[str, Placement]:
     """For each document: the trade it joined and that trade's status, or why it waits."""
     waits = dict(result.unlinked)
+    wanted = list(dict.fromkeys(document_ids))
+    with uow_factory() as uow:  # two look-ups for them all, not two per document
+        trade_of = {s.document.id: s.trade_id for s in uow.documents.get_many(wanted)}
+        status = {
+            r.id: r.status
+            for r in uow.trades.get_many([t for t in trade_of.values() if t is not None])
+        }
     out: dict[str, Placement] = {}
-    with uow_factory() as uow:
-        for doc_id in dict.fromkeys(document_ids):
-            stored = uow.documents.get(doc_id)
-            trade_id = stored.trade_id if stored is not None else None
-            record = uow.trades.get(trade_id) if trade_id else None
-            out[doc_id] = Placement(
-                trade_id, record.status if record is not None else None, waits.get(doc_id, "")
-            )
+    for doc_id in wanted:
+        trade_id = trade_of.get(doc_id)
+        out[doc_id] = Placement(
+            trade_id, status.get(trade_id) if trade_id else None, waits.get(doc_id, "")
+        )
     return out

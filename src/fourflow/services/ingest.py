@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-from fourflow.domain.documents import DocumentKind, business_key_text
+from fourflow.domain.documents import Document, DocumentKind, business_key_text
 from fourflow.domain.errors import ConflictError, FourFlowError
 from fourflow.domain.facts import DocumentFinding
 from fourflow.domain.hashing import HashAlgorithm, fingerprint, fingerprint_bytes, merkle_proofs
@@ -159,6 +159,7 @@ def _store(
     known = uow.documents.known_fingerprints([fp for read in reads for fp, _key in read.prints])
     new: list[StoredDocument] = []
     now = clock.now()
+    cited = _cited_documents(uow, reads)
     for read in reads:
         source = read.file.source
         if read.errors:
@@ -168,7 +169,7 @@ def _store(
                 outcomes.append(DocumentOutcome(source, "duplicate", known[fp], item, fp, bkey))
                 continue
             known[fp] = item.document.id
-            found = (*item.findings, *_dated_before_references(uow, item, reads))
+            found = (*item.findings, *_dated_before_references(item, cited))
             uow.document_findings.add_many(
                 [
                     DocumentFinding(
@@ -218,27 +219,43 @@ _BEFORE = {
 }
 
 
+def _citing_refs(doc: Document) -> list[tuple[DocumentKind, str]]:
+    """The orders and despatch advices an invoice or credit note cites (else none)."""
+    if doc.kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE):
+        return []
+    return [(r.kind, r.number) for r in doc.references if r.kind in _BEFORE]
+
+
+def _cited_documents(
+    uow: UnitOfWork, reads: Sequence[_Read]
+) -> dict[tuple[DocumentKind, str], list[Document]]:
+    """Every order and despatch advice the batch's invoices cite, by ``(kind, number)``: the
+    stored ones (one look-up for the whole batch) and those read in this batch."""
+    docs = [p.document for read in reads for p in read.parsed]
+    refs = list(dict.fromkeys(ref for doc in docs for ref in _citing_refs(doc)))
+    if not refs:
+        return {}
+    wanted = set(refs)
+    cited: dict[tuple[DocumentKind, str], list[Document]] = {}
+    for doc in [s.document for s in uow.documents.by_numbers(refs)] + docs:
+        if (doc.kind, doc.number) in wanted:
+            cited.setdefault((doc.kind, doc.number), []).append(doc)
+    return cited
+
+
 def _dated_before_references(
-    uow: UnitOfWork, item: ParsedDocument, reads: Sequence[_Read]
+    item: ParsedDocument, cited_by_ref: Mapping[tuple[DocumentKind, str], Sequence[Document]]
 ) -> tuple[dict[str, str], ...]:
     """Findings for an invoice or credit note dated before the order or despatch it cites.
 
-    The cited document is looked for among the stored ones and those read in this batch,
-    between the same buyer or seller.
+    The cited document is looked for among the stored ones and those read in this batch
+    (``cited_by_ref``, from ``_cited_documents``), between the same buyer or seller.
     """
     doc = item.document
-    if doc.kind not in (DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE):
-        return ()
-    refs = [(r.kind, r.number) for r in doc.references if r.kind in _BEFORE]
+    refs = _citing_refs(doc)
     if not refs:
         return ()
-    cited = [s.document for s in uow.documents.by_numbers(refs)]
-    cited += [
-        p.document
-        for read in reads
-        for p in read.parsed
-        if (p.document.kind, p.document.number) in refs
-    ]
+    cited = [other for ref in dict.fromkeys(refs) for other in cited_by_ref.get(ref, ())]
     return tuple(
         {
             "code": _BEFORE[other.kind],

@@ -234,13 +234,18 @@ def _write(run: _Run) -> tuple[str, ...]:
     """Store new trades and the documents added to existing ones; the extended trade ids."""
     extended: list[str] = []
     created = set(run.created)
+    new_trades: list[TradeRecord] = []
+    links: dict[str, str] = {}
     for trade_id, doc_ids in run.added.items():
         record = run.records[trade_id]
         record = replace(record, document_ids=record.document_ids + tuple(doc_ids))
         if trade_id in created:
-            run.uow.trades.add(record)
+            new_trades.append(record)
         else:
             run.uow.trades.update(record)
             extended.append(trade_id)
-        run.uow.documents.set_trade(doc_ids, trade_id)
+        links.update(dict.fromkeys(doc_ids, trade_id))
+    # New trades in one statement, every document's link in another (not one per trade).
+    run.uow.trades.add_many(new_trades)
+    run.uow.documents.set_trades(links)
     return tuple(extended)

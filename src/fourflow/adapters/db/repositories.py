@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, delete, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -334,6 +334,13 @@ class SqlDocuments(_Repository):
             stmt = update(t.documents).where(t.documents.c.id.in_(chunk)).values(trade_id=trade_id)
             self._session.execute(stmt)
 
+    def set_trades(self, links: Mapping[str, str]) -> None:
+        """Link each document (key) to its trade (value): one ``executemany`` for them all."""
+        if links:
+            self._session.connection().execute(
+                _SET_TRADE, [{"b_id": doc_id, "b_trade": trade} for doc_id, trade in links.items()]
+            )
+
     def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:
         """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
         if not doc_ids:
@@ -385,6 +392,11 @@ class SqlDocuments(_Repository):
 _ANCHORS = t.document_anchors
 _INSERT_DOCUMENT = insert(t.documents)
 _INSERT_ANCHOR = insert(_ANCHORS)
+_SET_TRADE = (
+    update(t.documents)
+    .where(t.documents.c.id == bindparam("b_id"))
+    .values(trade_id=bindparam("b_trade"))
+)
 # A document with its batch: every document has an anchoring row (the outer join is a guard).
 _SELECT_DOCUMENTS = select(t.documents, _ANCHORS.c.batch_id).select_from(
     t.documents.outerjoin(_ANCHORS, _ANCHORS.c.doc_id == t.documents.c.id)
@@ -462,6 +474,23 @@ class SqlTrades(_Repository):
         )
         self._insert(stmt, lambda: f"trade {trade.id} already exists")
 
+    def add_many(self, trades: Sequence[TradeRecord]) -> None:
+        """Store new trades in one statement; a known id is a ConflictError."""
+        if not trades:
+            return
+        now = utc_now()
+        rows = [
+            {"id": trade.id, "created_at": now, "updated_at": now, **_trade_values(trade)}
+            for trade in trades
+        ]
+        try:
+            with self._session.begin_nested():
+                self._session.connection().execute(insert(t.trades), rows)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"one of {len(trades)} trades already exists ({_first_line(exc)})"
+            ) from exc
+
     def update(self, trade: TradeRecord) -> None:
         """Replace a trade's documents, status and report."""
         stmt = (
@@ -475,6 +504,14 @@ class SqlTrades(_Repository):
         """The trade with id ``trade_id``."""
         row = self._row(select(t.trades).where(t.trades.c.id == trade_id))
         return None if row is None else _trade_from_row(row)
+
+    def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
+        """The trades with these ids (unknown ids are skipped), oldest first."""
+        found: builtins.list[TradeRecord] = []
+        for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+            stmt = select(t.trades).where(t.trades.c.id.in_(chunk)).order_by(t.trades.c.seq)
+            found.extend(_trade_from_row(r) for r in self._rows(stmt))
+        return found
 
     def list(self) -> builtins.list[TradeRecord]:
         """Every trade, oldest first."""

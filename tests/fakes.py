@@ -881,10 +881,10 @@ class FakePresentations(_Repo):
     def add(self, presentation: InvoicePresentation) -> None:
         self._s.presentations.append(presentation)
 
-    def known(self, fingerprints: Sequence[str]) -> set[str]:
+    def known(self, fingerprints: Sequence[str], *, except_op: str | None = None) -> set[str]:
         wanted = set(fingerprints)
         rows = _standing(self._s, self._s.presentations, lambda p: p.op_id)
-        return {p.fingerprint for p in rows if p.fingerprint in wanted}
+        return {p.fingerprint for p in rows if p.fingerprint in wanted and p.op_id != except_op}
 
     def forget_op(self, op_id: str) -> None:
         self._s.presentations = [p for p in self._s.presentations if p.op_id != op_id]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ from fourflow.domain.financing import (
     Outcome,
 )
 from fourflow.domain.money import Money
-from fourflow.domain.parties import Role
+from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, evidence, fraud, receipts, webhooks
@@ -44,7 +44,7 @@ from fourflow.services.common import (
     new_id,
     refuse_if_disputed,
 )
-from fourflow.services.ports import Clock, Ledger, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import Clock, Ledger, OpStatus, UnitOfWork, UnitOfWorkFactory
 
 STATUS = {
     Outcome.APPROVE: FinancingStatus.APPROVED,
@@ -67,6 +67,20 @@ def refuse_if_financed(uow: UnitOfWork, holding: Holding) -> None:
         )
 
 
+def _refuse_unless_requestable(
+    uow: UnitOfWork, holding: Holding, actor_id: str, bank: Organisation
+) -> None:
+    """The store's own rules on a request (a ConflictError, PermissionDeniedError or
+    DomainValueError naming the reason): the holder asks, the holding is free, the bank is
+    a bank, the item is not disputed."""
+    if holding.holder_id != actor_id:
+        raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
+    refuse_if_financed(uow, holding)
+    if not bank.has_role(Role.BANK):
+        raise DomainValueError(f"{bank.name} is not a bank")
+    refuse_if_disputed(uow, holding.item_id)
+
+
 def request_financing(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -81,16 +95,22 @@ def request_financing(
 ) -> Financing:
     """Ask ``bank_id`` to lend ``amount`` (minor units) against a holding; the robot decides.
 
-    Approval pledges the whole holding to the bank (split first to pledge a part) and
-    queues the pledge on the chain. With a ``ledger`` the trade's invoices are first
-    presented to the consortium (salted fingerprints on the chain): an invoice another
-    member was presented first declines the request as a duplicate. ``cold_start`` gives the
-    history the first champion model learns from when the platform has none yet. ``clock``
-    dates the robot's metered read of a core enterprise's data (``consents``); without one,
-    the read is dated ``as_of``.
+    The decision is made and stored in one transaction, and nothing in it waits for the
+    chain: approval pledges the whole holding in the store (split first to pledge a part) and
+    queues the pledge, shown as pending (``approved``) until the relay has applied it
+    (``active``). With a ``ledger`` (the platform's chain) the trade's invoices are presented
+    to the consortium too: their salted fingerprints are queued with the decision, ahead of
+    the pledge (``fraud.queue_presentation``), and the relay asks the chain before it sends
+    them; an invoice another member was presented first makes the relay refuse the
+    presentation, and the pledge queued behind it fails with it (the financing ``failed``,
+    the holding free, the parties told). ``cold_start`` gives the history the first champion
+    model learns from when the platform has none yet. ``clock`` dates the robot's metered
+    read of a core enterprise's data (``consents``); without one, the read is dated ``as_of``.
+
+    Of two requests on one holding, one wins: the second waits for the holding's row lock and
+    then sees the first one's decision (a ConflictError).
     """
     scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
-    elsewhere: tuple[str, ...] = ()
     with uow_factory() as uow:
         trade_id = get_item(uow, get_holding(uow, holding_id).item_id).trade_id
     # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
@@ -98,38 +118,38 @@ def request_financing(
         (s.fraud.value, s.message)
         for s in evidence.open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
     )
-    if ledger is not None:
-        elsewhere = fraud.present_invoices(
-            uow_factory=uow_factory, ledger=ledger, trade_id=trade_id, presenter_id=bank_id
-        ).presented_elsewhere
     with uow_factory() as uow:
-        # Locks, always in this order (docs/architecture.md, "Concurrency"): the bank's limits,
-        # read and used in one transaction; then the holding's row, so of two requests on one
-        # holding the second waits and then sees the first one's decision.
-        uow.settings.lock(credit.LIMITS_LOCK + bank_id)
-        uow.items.lock_holding(holding_id)
         holding = get_holding(uow, holding_id)
-        if holding.holder_id != actor_id:
-            raise PermissionDeniedError(f"holding {holding_id} is not held by {actor_id}")
-        refuse_if_financed(uow, holding)
         bank = get_org(uow, bank_id)
-        if not bank.has_role(Role.BANK):
-            raise DomainValueError(f"{bank.name} is not a bank")
-        item = get_item(uow, holding.item_id)
-        refuse_if_disputed(uow, item.id)
+        _refuse_unless_requestable(uow, holding, actor_id, bank)
         financing_id = new_id("fin")
-        decision = credit.review_request(
-            uow=uow,
-            scorer=scorer,
-            request_id=financing_id,
-            holding=holding,
-            bank_id=bank.id,
-            amount=amount,
-            as_of=as_of,
-            duplicates=len(elsewhere),
-            fraud_signals=signals,
-            clock=clock,
-        )
+
+        def prepare(on: Holding) -> credit.PreparedReview:
+            return credit.prepare_review(
+                uow=uow, scorer=scorer, request_id=financing_id, holding=on, bank_id=bank.id,
+                amount=amount, as_of=as_of, fraud_signals=signals, clock=clock,
+            )  # fmt: skip
+
+        prepared = prepare(holding)  # the reads and the scoring, before any lock
+        # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to
+        # the commit only: the bank's limits, read and used in one transaction; then the
+        # holding's row, so of two requests on one holding the second waits and then sees the
+        # first one's decision.
+        uow.settings.lock(credit.LIMITS_LOCK + bank.id)
+        locked = uow.items.lock_holding(holding_id)
+        if locked != holding:  # changed while it was reviewed: as it is now
+            holding = get_holding(uow, holding_id)
+            _refuse_unless_requestable(uow, holding, actor_id, bank)
+            prepared = prepare(holding)
+        else:
+            refuse_if_financed(uow, holding)
+            refuse_if_disputed(uow, holding.item_id)
+        item = get_item(uow, holding.item_id)
+        decision = credit.decide_review(uow, prepared, bank.id)
+        if ledger is not None:  # ahead of the pledge: it waits for it, and fails with it
+            fraud.queue_presentation(
+                uow, trade_id=item.trade_id, presenter_id=bank.id, financing_id=financing_id
+            )
         financing = Financing(
             id=financing_id,
             item_id=item.id,
@@ -158,6 +178,33 @@ def request_financing(
 
 
 @dataclass(frozen=True, slots=True)
+class ChainWork:
+    """Where a financing's own chain operations (its presentation, its pledge and the bank's
+    acceptance) stand.
+
+    Attributes:
+        state: ``pending`` (queued, the relay has not applied them all yet), ``applied``, or
+            ``refused`` (the chain refused one: nothing was lent, the financing ``failed``).
+        refusal: the chain's reason, when refused.
+    """
+
+    state: str
+    refusal: str | None = None
+
+
+def chain_work(uow: UnitOfWork, financing_id: str) -> ChainWork | None:
+    """Where the financing's chain operations stand; None when it has none (a decline or a
+    referral without a presentation)."""
+    ops = uow.outbox.for_subject(financing_id)
+    refused = [o for o in ops if o.status in (OpStatus.REFUSED, OpStatus.FAILED)]
+    if refused:
+        return ChainWork("refused", refused[0].error)
+    if any(o.status in (OpStatus.PENDING, OpStatus.SENT) for o in ops):
+        return ChainWork("pending")
+    return ChainWork("applied") if ops else None
+
+
+@dataclass(frozen=True, slots=True)
 class FinancingRow:
     """A financing with the currency of its asset (what every view of it needs).
 
@@ -168,6 +215,7 @@ class FinancingRow:
         currency: the ISO 4217 currency of the financed item or of the goods' price.
         borrower_name, bank_name: their names.
         debtor_name: the item's debtor (a receivable), or the warehouse holding the goods.
+        chain: where its chain operations stand (``chain_work``), where read (one financing).
     """
 
     financing: Financing | GoodsFinancing
@@ -175,6 +223,7 @@ class FinancingRow:
     borrower_name: str = ""
     bank_name: str = ""
     debtor_name: str = ""
+    chain: ChainWork | None = None
 
     @property
     def kind(self) -> FinancingKind:
@@ -228,7 +277,7 @@ def finance(
         clock=clock,
     )
     with uow_factory() as uow:
-        return _row(uow, fin)
+        return replace(_row(uow, fin), chain=chain_work(uow, fin.id))
 
 
 def decide(
@@ -317,7 +366,7 @@ def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> Finan
             fin = uow.goods_financings.get(financing_id)
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
-        return _row(uow, fin)
+        return replace(_row(uow, fin), chain=chain_work(uow, fin.id))
 
 
 def product_policy(*, uow_factory: UnitOfWorkFactory, bank: str) -> ProductPolicy:

@@ -142,6 +142,59 @@ def present_invoices(
     return Presentation(trade_id, tuple(new), tuple(sorted(elsewhere)))
 
 
+def queue_presentation(
+    uow: UnitOfWork, *, trade_id: str, presenter_id: str, financing_id: str
+) -> str | None:
+    """Queue the presentation of a trade's invoices to the consortium for a financing request,
+    in the caller's transaction, reading nothing from the chain; the op id (None: no invoice
+    has a business key).
+
+    The op carries every salted fingerprint of the trade's invoices (the Notary skips those the
+    presenter registered before) and is the financing's (``subject_id``), so its pledge waits
+    for it and fails with it. Fingerprints this platform had not presented yet are recorded
+    as presented by it. Before the relay sends it, ``presented_elsewhere`` asks the chain
+    whether another member was presented an invoice first: then the relay refuses it and the
+    financing fails (``services.relay``), as a decline for a duplicate did when the request
+    read the chain itself.
+    """
+    trade = load_trades(uow, [get_trade(uow, trade_id)])[0]
+    prints = invoice_fingerprints(consortium_salt(uow), trade)
+    if not prints:
+        return None
+    every = sorted(set(prints.values()))
+    own = _own_presentations(uow, every)
+    first: str | None = None
+    for start in range(0, len(every), MAX_FINGERPRINTS_PER_OP):
+        chunk = every[start : start + MAX_FINGERPRINTS_PER_OP]
+        op = ChainOp(
+            op_id=new_id("op"),
+            command=cmd.RegisterFingerprints(tuple(chunk)),
+            sender_org_id=presenter_id,
+            subject_id=financing_id,
+        )
+        uow.outbox.add(op)
+        first = first or op.op_id
+        for fp in chunk:
+            if fp not in own:
+                uow.presentations.add(InvoicePresentation(fp, trade_id, presenter_id, op.op_id))
+    return first
+
+
+def presented_elsewhere(uow: UnitOfWork, ledger: Ledger, op: ChainOp) -> tuple[str, ...]:
+    """The fingerprints of a financing's presentation (``queue_presentation``) that another
+    consortium member registered on the chain first: registered there, and not by an
+    operation of this platform still standing (this op's own records left out). Empty when
+    the chain applied ``op`` already (found after a crash)."""
+    if not isinstance(op.command, cmd.RegisterFingerprints):
+        return ()
+    prints = op.command.fingerprints
+    own = uow.presentations.known(list(prints), except_op=op.op_id)
+    unknown = [fp for fp in prints if fp not in own]
+    if not unknown or ledger.is_applied(op):
+        return ()
+    return tuple(fp for fp in unknown if ledger.read("fingerprint", fp))
+
+
 # --------------------------------------------------------------------------- the platform view
 
 

@@ -717,8 +717,9 @@ class Presentations(Protocol):
     """Invoice fingerprints this platform registered on the consortium's Notary."""
 
     def add(self, presentation: InvoicePresentation) -> None: ...
-    def known(self, fingerprints: Sequence[str]) -> set[str]:
-        """Which of ``fingerprints`` this platform registered or queued."""
+    def known(self, fingerprints: Sequence[str], *, except_op: str | None = None) -> set[str]:
+        """Which of ``fingerprints`` this platform registered or queued (by another operation
+        than ``except_op``, if given)."""
         ...
 
     def forget_op(self, op_id: str) -> None:

@@ -21,7 +21,7 @@ from typing import Protocol, assert_never, runtime_checkable
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.financing import FinancingStatus
 from fourflow.services import commands as cmd
-from fourflow.services import receipts, webhooks
+from fourflow.services import fraud, receipts, webhooks
 from fourflow.services.accounts import forget_account
 from fourflow.services.ports import (
     ChainOp,
@@ -34,6 +34,14 @@ from fourflow.services.ports import (
     UnitOfWorkFactory,
 )
 from fourflow.services.undo import UndoLog
+
+#: A financing in these states fails when the chain refuses its presentation or its pledge.
+LENDABLE = (FinancingStatus.APPROVED, FinancingStatus.REFERRED, FinancingStatus.ACTIVE)
+#: Why the relay refuses a financing's presentation (``fraud.presented_elsewhere``).
+PRESENTED_ELSEWHERE = (
+    "{count} invoice(s) of this trade were presented to another member of the consortium "
+    "first (salted fingerprint on the chain): nothing is lent on them"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +207,11 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
         case cmd.RegisterFingerprints():
             uow.report_anchors.forget_op(op.op_id)
             uow.presentations.forget_op(op.op_id)
+            # A financing's presentation (``fraud.queue_presentation``): refused, nothing is
+            # lent on it (its pledge, queued behind it, fails with it); a decline stays one.
+            financing = uow.financings.get(op.subject_id) if op.subject_id else None
+            if financing is not None and financing.status in LENDABLE:
+                uow.financings.update(replace(financing, status=FinancingStatus.FAILED))
         case (
             cmd.AdmitMember()
             | cmd.AnchorBatch()
@@ -298,6 +311,11 @@ def _fail(
         uow.outbox.update(
             replace(current, status=status, error=reason, attempts=current.attempts + 1)
         )
+        if not applied:  # the parties of a financing that failed with it are told
+            for subject in dict.fromkeys(o.subject_id for o in (current, *doomed)):
+                financing = uow.financings.get(subject) if subject else None
+                if financing is not None and financing.status is FinancingStatus.FAILED:
+                    webhooks.financing_failed(uow, financing, reason)
         uow.commit()
     failed.insert(0, (op.op_id, reason))
     return failed
@@ -332,11 +350,37 @@ class _Tally:
         return RelayResult(self.applied, self.recovered, tuple(self.failed))
 
 
+def _without_presented_elsewhere(
+    uow_factory: UnitOfWorkFactory, ledger: Ledger, run: Sequence[ChainOp], tally: _Tally
+) -> list[ChainOp]:
+    """``run`` less each financing's presentation showing an invoice another consortium
+    member was presented first (``fraud.presented_elsewhere``, asked of the chain now, one op
+    after the other): those are refused as the chain would, with the pledge built on them."""
+    kept: list[ChainOp] = []
+    for op in run:
+        if op.op_id in tally.gone:
+            continue
+        if isinstance(op.command, cmd.RegisterFingerprints) and op.subject_id:
+            with uow_factory() as uow:
+                ours = uow.financings.get(op.subject_id) is not None
+                elsewhere = fraud.presented_elsewhere(uow, ledger, op) if ours else ()
+            if elsewhere:
+                reason = PRESENTED_ELSEWHERE.format(count=len(elsewhere))
+                refused = _fail(uow_factory, ledger, op, reason)
+                tally.gone.update(op_id for op_id, _ in refused)
+                tally.failed.extend(refused)
+                continue
+        kept.append(op)
+    return kept
+
+
 def _apply_run(
     uow_factory: UnitOfWorkFactory, ledger: Ledger, whole: Sequence[ChainOp], tally: _Tally
 ) -> None:
     """Apply one sender's consecutive ops pipelined; on a refusal one by one to find it."""
-    run = [op for op in whole if op.op_id not in tally.gone]
+    run = _without_presented_elsewhere(
+        uow_factory, ledger, [op for op in whole if op.op_id not in tally.gone], tally
+    )
     if not run:
         return
     done: list[tuple[ChainOp, ChainReceipt]] = []

@@ -218,6 +218,18 @@ def financing_declined(uow: UnitOfWork, financing: Financing) -> None:
     )  # fmt: skip
 
 
+def financing_failed(uow: UnitOfWork, financing: Financing, reason: str) -> None:
+    """``financing.decided`` (failed: the chain refused its presentation or its pledge after
+    the robot's decision, so nothing was lent) for the borrower and the bank."""
+    record(
+        uow, key=f"failed:{financing.id}", kind="financing.decided",
+        org_ids=(financing.borrower_id, financing.bank_id), subject_id=financing.id,
+        data={"financing_id": financing.id, "item_id": financing.item_id,
+              "decision": financing.decision.outcome.value if financing.decision else None,
+              "status": "failed", "principal": 0, "reason": reason},
+    )  # fmt: skip
+
+
 OVERDUE_NOTICES = frozenset({"short", "unrouted"})
 
 

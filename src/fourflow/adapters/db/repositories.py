@@ -1551,12 +1551,14 @@ class SqlPresentations(_FactRepository):
             presenter_id=presentation.presenter_id, op_id=presentation.op_id,
         )  # fmt: skip
 
-    def known(self, fingerprints: Sequence[str]) -> set[str]:
-        """Which of ``fingerprints`` this platform registered or queued (not failed)."""
+    def known(self, fingerprints: Sequence[str], *, except_op: str | None = None) -> set[str]:
+        """Which of ``fingerprints`` this platform registered or queued (not failed), by
+        another operation than ``except_op`` if given."""
         p = self.table
         found: set[str] = set()
+        other = [] if except_op is None else [p.c.op_id != except_op]
         for chunk in iter_chunks(list(dict.fromkeys(fingerprints)), IN_CHUNK):
-            stmt = select(p.c.fingerprint).where(p.c.fingerprint.in_(chunk), _standing(p))
+            stmt = select(p.c.fingerprint).where(p.c.fingerprint.in_(chunk), _standing(p), *other)
             found.update(self._session.execute(stmt).scalars())
         return found
 

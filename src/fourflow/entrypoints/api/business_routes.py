@@ -187,9 +187,12 @@ def _money(minor: int | None, currency: str) -> str | None:
     return None if minor is None else Money.from_minor(minor, currency).plain()
 
 
-def _financing_view(fin: Financing | GoodsFinancing, currency: str) -> dict[str, Any]:
+def _financing_view(
+    fin: Financing | GoodsFinancing, currency: str, chain: financing.ChainWork | None = None
+) -> dict[str, Any]:
     d = fin.decision
     return {
+        **({} if chain is None else {"chain": {"state": chain.state, "refusal": chain.refusal}}),
         "financing_id": fin.id,
         "status": fin.status.value,
         "item_id": getattr(fin, "item_id", None),
@@ -407,18 +410,23 @@ def member_position(request: Request) -> dict[str, Any]:
 @route(router, "POST", "/financings", "financings.request", status_code=201)
 def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
     """Ask a bank to finance the caller's holding; the review robot decides now (approve,
-    decline, or refer to the bank's people)."""
+    decline, or refer to the bank's people).
+
+    Answered when the decision is stored: an approval's pledge (and the presentation of the
+    trade's invoices to the consortium) is queued for the chain, ``chain.state`` ``pending``,
+    and the worker's relay applies it (the financing turns ``active``). If the chain then
+    refuses (an invoice presented to another member first, the pledge refused), the
+    financing turns ``failed``, the holding is free again, the parties are told
+    (``financing.decided`` webhook) and ``GET /financings/{id}`` gives the reason."""
     api, who = state(request), caller(request)
     _holding(api, who, body.holding_id)
     p = api.platform
-    with api.chain_lock:
-        row = financing.finance(
-            uow_factory=p.uow_factory, target=body.holding_id, bank=body.bank,
-            amount=body.amount, holder=who.org_id, as_of=_today(api, body.as_of),
-            cold_start=p.cold_start, ledger=p.require_contracts(), clock=p.clock,
-        )  # fmt: skip
-        refuse_on_chain_failure(relay_now(api))
-    return _financing_view(row.financing, row.currency)
+    row = financing.finance(
+        uow_factory=p.uow_factory, target=body.holding_id, bank=body.bank,
+        amount=body.amount, holder=who.org_id, as_of=_today(api, body.as_of),
+        cold_start=p.cold_start, ledger=p.require_contracts(), clock=p.clock,
+    )  # fmt: skip
+    return _financing_view(row.financing, row.currency, row.chain)
 
 
 @route(router, "GET", "/financings", "financings.read")
@@ -436,9 +444,9 @@ def list_financings(request: Request, status: str | None = None) -> list[dict[st
 
 @route(router, "GET", "/financings/{financing_id}", "financings.read")
 def get_financing(request: Request, financing_id: str) -> dict[str, Any]:
-    """One financing request with its decision."""
+    """One financing request with its decision, and where its chain work stands."""
     row = _financing(state(request), caller(request), financing_id)
-    return _financing_view(row.financing, row.currency)
+    return _financing_view(row.financing, row.currency, row.chain)
 
 
 def _bank_financing(api: ApiState, who: Principal, financing_id: str) -> financing.FinancingRow:

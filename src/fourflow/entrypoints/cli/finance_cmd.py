@@ -134,7 +134,11 @@ def finance_request(
     as_of: DateOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Ask a bank to finance an item (the holder's holding); the review robot decides now."""
+    """Ask a bank to finance an item (the holder's holding); the review robot decides now.
+
+    The decision is stored first and its chain work (the invoices' presentation, the pledge)
+    relayed at once: the financing is shown as it stands after that relay (``failed`` with
+    the chain's reason, and exit 1, when the chain refused it)."""
     with platform() as p:
         row = financing.finance(
             uow_factory=p.uow_factory,
@@ -148,11 +152,18 @@ def finance_request(
             clock=p.clock,
         )
         relay_now(p)
+        row = financing.get_financing(uow_factory=p.uow_factory, financing_id=row.financing.id)
     view = financing_view(row.financing, row.currency)
+    if row.chain is not None:
+        view["chain"] = {"state": row.chain.state, "refusal": row.chain.refusal}
     if json_out:
         emit_json(view)
     else:
         _print_financing(view)
+        if row.chain is not None and row.chain.state != "applied":
+            console.print(f"  chain: {row.chain.state}  {row.chain.refusal or ''}".rstrip())
+    if row.chain is not None and row.chain.state == "refused":
+        raise typer.Exit(1)
 
 
 @finance_app.command("decide")

@@ -50,9 +50,12 @@ from fourflow.services.credit.registry import (
     train,
 )
 from fourflow.services.credit.review import (
+    PreparedReview,
     asset_terms,
     decide_referral,
+    decide_review,
     pledge,
+    prepare_review,
     queue_decision_anchor,
     review_request,
 )
@@ -76,6 +79,7 @@ __all__ = [
     "REALISED_LOSS_RATIO",
     "REFERENCE_SIZE",
     "MonitorReport",
+    "PreparedReview",
     "Price",
     "TrainingReport",
     "_bank_figures",
@@ -83,6 +87,7 @@ __all__ = [
     "bootstrap_champion",
     "champion_scorer",
     "decide_referral",
+    "decide_review",
     "exposure",
     "get_policy",
     "get_price",
@@ -91,6 +96,7 @@ __all__ = [
     "platform_history",
     "pledge",
     "policy_in_force",
+    "prepare_review",
     "queue_decision_anchor",
     "recent_population",
     "review_request",

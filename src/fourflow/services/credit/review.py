@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from fourflow.domain.consents import DataKind
 from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
@@ -16,7 +16,14 @@ from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outc
 from fourflow.domain.findings import Severity
 from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics_share
-from fourflow.risk.review import Request, Scorer, limit_reasons, review
+from fourflow.risk.review import (
+    ProductPolicy,
+    Request,
+    Scored,
+    Scorer,
+    limit_reasons,
+    review,
+)
 from fourflow.risk.rules_in_force import sme_late_payments
 from fourflow.services import commands as cmd
 from fourflow.services import consents, webhooks
@@ -102,7 +109,27 @@ def asset_terms(
     return terms, request
 
 
-def review_request(
+@dataclass(frozen=True, slots=True)
+class PreparedReview:
+    """A request read, scored and put to the bank's policy, before the bank's limits.
+
+    Attributes:
+        request: the request as the policy sees it.
+        features: its point-in-time feature vector.
+        scored: the champion model's score of it.
+        policy: the bank's product policy in force, and ``version`` its stored version.
+        lacking: why the robot read none of the debtor's own data (no consent), or None.
+    """
+
+    request: Request
+    features: Mapping[str, float | str]
+    scored: Scored
+    policy: ProductPolicy
+    version: int | None
+    lacking: str | None
+
+
+def prepare_review(
     *,
     uow: UnitOfWork,
     scorer: Scorer,
@@ -114,9 +141,10 @@ def review_request(
     duplicates: int = 0,
     fraud_signals: tuple[tuple[str, str], ...] = (),
     clock: Clock | None = None,
-) -> Decision:
-    """The robot's decision on one request, inside the caller's unit of work
-    (``fraud_signals``: (code, message) of the trade's open fraud signals).
+) -> PreparedReview:
+    """Everything of the robot's review but the bank's limits, inside the caller's unit of work
+    (``fraud_signals``: (code, message) of the trade's open fraud signals): the reads and the
+    scoring, done before the bank's limits are locked (``decide_review``).
 
     A core enterprise's trades with others than the creditor are read only under its consent
     (``consents.debtor_records``), and that read is metered in this unit of work; without a
@@ -158,15 +186,45 @@ def review_request(
         smes = {c for c in creditors if not get_org(uow, c).has_role(Role.CORE_ENTERPRISE)}
         late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
+    return PreparedReview(request, vector, scorer.score(vector), policy, version, lacking)
+
+
+def decide_review(uow: UnitOfWork, prepared: PreparedReview, bank_id: str) -> Decision:
+    """The robot's decision on a prepared request against the bank's exposure as it is now
+    (the caller holds the bank's limits lock, ``LIMITS_LOCK``, until it stores the decision)."""
     decision = review(
-        request=request,
-        features=vector,
-        scored=scorer.score(vector),
-        policy=policy,
+        request=prepared.request,
+        features=prepared.features,
+        scored=prepared.scored,
+        policy=prepared.policy,
         exposure=exposure(uow, bank_id),
     )
-    decision = replace(decision, policy_revision=version)
+    decision = replace(decision, policy_revision=prepared.version)
+    lacking = prepared.lacking
     return decision if lacking is None else _without_consent(decision, lacking)
+
+
+def review_request(
+    *,
+    uow: UnitOfWork,
+    scorer: Scorer,
+    request_id: str,
+    holding: Holding,
+    bank_id: str,
+    amount: int,
+    as_of: dt.date,
+    duplicates: int = 0,
+    fraud_signals: tuple[tuple[str, str], ...] = (),
+    clock: Clock | None = None,
+) -> Decision:
+    """The robot's decision on one request, inside the caller's unit of work: ``prepare_review``
+    then ``decide_review``."""
+    prepared = prepare_review(
+        uow=uow, scorer=scorer, request_id=request_id, holding=holding, bank_id=bank_id,
+        amount=amount, as_of=as_of, duplicates=duplicates, fraud_signals=fraud_signals,
+        clock=clock,
+    )  # fmt: skip
+    return decide_review(uow, prepared, bank_id)
 
 
 def _without_consent(decision: Decision, lacking: str) -> Decision:

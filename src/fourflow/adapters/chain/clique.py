@@ -11,9 +11,10 @@ One directory holds the whole network (``network.json`` describes it)::
         geth.log            geth's output
 
 Every node listens on 127.0.0.1 only (p2p, JSON-RPC, auth RPC), on ports free at ``up``, with
-``--nodiscover``; JSON-RPC offers ``eth,net,web3,clique,admin,txpool`` (admin and clique are for
-the operator's and the tests' hands: adding and removing peers, votes). Nodes run in their own
-sessions and outlive the process that started them, until ``down``.
+``--nodiscover``; JSON-RPC offers ``eth,net,web3,clique,admin,txpool,miner,personal`` (admin and
+clique are for the operator's and the tests' hands: adding and removing peers, votes; miner and
+personal for ``up``, which unlocks the signers one by one). Nodes run in their own sessions and
+outlive the process that started them, until ``down``.
 
 Gas is free as on the production Besu network: base fee 0 from genesis, ``--miner.gasprice 0``.
 geth admits a zero-price transaction only from its own JSON-RPC (a *local* one), not from
@@ -288,6 +289,7 @@ class CliqueNetwork:
         self._wait_rpc(started)
         if join:
             self.connect_all()
+        self._release(started)
         return started
 
     def connect_node(self, enode: str) -> str:
@@ -327,25 +329,123 @@ class CliqueNetwork:
     # ----------------------------------------------------------------- run
 
     def up(self) -> list[CliqueMember]:
-        """Start every member's node that is not running; wait until all are peered."""
+        """Start every member's node that is not running, peer them all, then let them seal.
+
+        Every node starts sealing (``--mine``) with its signer key locked, so it accepts the
+        blocks its peers propagate (geth 1.13 discards them while not mining: "Syncing,
+        discarded propagated block") but cannot seal one itself. When no node was running,
+        one signer allowed to seal the next block is unlocked first; only once every node has
+        its block are the others unlocked. Signers that each sealed their own block 1 before
+        seeing each other's would fork, and no fork could grow (a signer of 4 seals one block
+        in 3). When some node was running already, the started ones simply join and seal.
+        """
         members = self.members()
+        live = any(self._running(m) for m in members)
         started = []
         for i, m in enumerate(members):
             if not self._running(m):
-                # Not sealing until peered: signers that each seal their own block 1 before
-                # they see each other fork four ways, and no fork can grow (a signer of 4 seals
-                # one block in 3), so the network never makes block 2.
-                members[i] = self._start(m, mine=False)
+                members[i] = self._start(m)
                 started.append(members[i])
                 self._write(members)
         for m in members:
             self._wait_rpc(m)
         self.connect_all()
         self.wait_peers(sum(m.joined for m in members) - 1)
-        for m in started:
-            if _rpc(m.url, "miner_start", [], timeout=5.0) is None and not self._running(m):
-                raise NodeError(f"{m.name}'s node did not start sealing: {self._log_tail(m)}")
+        if live:
+            for m in started:
+                self._release(m)
+        elif started:
+            self._first_block(started)
         return members
+
+    def _first_block(self, members: Sequence[CliqueMember]) -> None:
+        """One eligible signer seals the next block while the others wait, then all seal.
+
+        Only the joined nodes take part; a node started apart is released with the others.
+        """
+        every = list(members)
+        members = [m for m in every if m.joined]
+        if not members:
+            for m in every:
+                self._release(m)
+            return
+        heads = self._wait_same_head(members)
+        number = max(heads.values())
+        source = next(m for m in members if heads[m.slug] == number)
+        snap = _rpc(source.url, "clique_getSnapshot", [hex(number)], timeout=5.0)
+        if not isinstance(snap, dict):
+            raise NodeError(f"{source.name}'s node gave no Clique snapshot at block {number}")
+        signers = sorted(str(a).lower() for a in snap.get("signers", {}))
+        limit = len(signers) // 2 + 1
+        blocked = {
+            str(who).lower()
+            for seen, who in snap.get("recents", {}).items()
+            if int(seen) > number + 1 - limit
+        }
+        in_turn = signers[(number + 1) % len(signers)] if signers else ""
+        eligible = [a for a in (m.address.lower() for m in members) if a not in blocked]
+        eligible = sorted((a for a in eligible if a in signers), key=lambda a: a != in_turn)
+        if not eligible:
+            for m in every:
+                self._release(m)
+            return
+        first = next(m for m in members if m.address.lower() == eligible[0])
+        self._release(first)
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            behind = [
+                m.name for m in members
+                if not _block_at_least(m.url, number + 1)
+            ]  # fmt: skip
+            if not behind:
+                break
+            if time.monotonic() > deadline:
+                raise NodeError(
+                    f"block {number + 1}, sealed by {first.name}'s node, did not reach "
+                    f"{', '.join(behind)} within {self.start_timeout:.0f} s"
+                )
+            time.sleep(0.2)
+        for m in every:
+            if m.slug != first.slug:
+                self._release(m)
+
+    def _wait_same_head(self, members: Sequence[CliqueMember]) -> dict[str, int]:
+        """Each node's head number, once all agree on the head (or after a bounded wait)."""
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            heads = {}
+            hashes = set()
+            for m in members:
+                head = _rpc(m.url, "eth_getBlockByNumber", ["latest", False], timeout=5.0)
+                if isinstance(head, dict):
+                    heads[m.slug] = int(head["number"], 16)
+                    hashes.add(head["hash"])
+            if len(heads) == len(members) and (len(hashes) == 1 or time.monotonic() > deadline):
+                return heads
+            if time.monotonic() > deadline:
+                raise NodeError(f"nodes did not answer within {self.start_timeout:.0f} s")
+            time.sleep(0.2)
+
+    def _release(self, m: CliqueMember) -> None:
+        """Unlock the node's signer key and restart its sealing, so it seals from now on."""
+        password = (self.dir / m.slug / "password").read_text(encoding="utf-8")
+        unlocked = _rpc(m.url, "personal_unlockAccount", [m.address, password, 0], timeout=10.0)
+        if unlocked is not True:
+            raise NodeError(f"{m.name}'s node did not unlock its signer: {self._log_tail(m)}")
+        # Sealing failed while the key was locked; the miner tries again only on new work,
+        # and skips work whose seal hash it tried last: new extra data makes it new.
+        _rpc(m.url, "miner_setExtra", [f"fourflow {secrets.token_hex(4)}"], timeout=5.0)
+        _rpc(m.url, "miner_stop", [], timeout=5.0)
+        deadline = time.monotonic() + self.start_timeout
+        while _rpc(m.url, "eth_mining", [], timeout=5.0) is not False:
+            if time.monotonic() > deadline:
+                raise NodeError(f"{m.name}'s node did not stop sealing")
+            time.sleep(0.05)
+        _rpc(m.url, "miner_start", [], timeout=5.0)  # answers null
+        while _rpc(m.url, "eth_mining", [], timeout=5.0) is not True:
+            if time.monotonic() > deadline:
+                raise NodeError(f"{m.name}'s node did not start sealing: {self._log_tail(m)}")
+            time.sleep(0.05)
 
     def down(self) -> int:
         """Stop every node (SIGTERM, then SIGKILL after a timeout); how many were running."""
@@ -381,6 +481,7 @@ class CliqueNetwork:
             self._write([member if m.slug == member.slug else m for m in self.members()])
         self._wait_rpc(member)
         self.connect_all()
+        self._release(member)
         return member
 
     def isolate(self, which: int | str) -> None:
@@ -485,8 +586,9 @@ class CliqueNetwork:
         """The geth executable."""
         return find_geth(self._geth)
 
-    def command(self, m: CliqueMember, *, mine: bool = True) -> list[str]:
-        """The geth command line of one member's node (sealing from the start when ``mine``)."""
+    def command(self, m: CliqueMember) -> list[str]:
+        """The geth command line of one member's node: sealing from the start, with its
+        signer key locked until ``_release`` unlocks it (so it cannot seal a block yet)."""
         datadir = self.dir / m.slug
         return [
             str(self.binary()),
@@ -499,13 +601,13 @@ class CliqueNetwork:
             "--nodiscover",
             "--ipcdisable",
             "--http", "--http.addr", "127.0.0.1", "--http.port", str(m.rpc_port),
-            "--http.api", "eth,net,web3,clique,admin,txpool,miner",
+            "--http.api", "eth,net,web3,clique,admin,txpool,miner,personal",
             "--http.vhosts", "localhost,127.0.0.1",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(m.auth_port),
             "--syncmode", "full",
-            *(["--mine"] if mine else []), "--miner.etherbase", m.address,
-            "--unlock", m.address, "--password", str(datadir / "password"),
-            "--allow-insecure-unlock",
+            "--mine", "--miner.etherbase", m.address,
+            # The signer is unlocked over the loopback JSON-RPC (personal_unlockAccount).
+            "--allow-insecure-unlock", "--rpc.enabledeprecatedpersonal",
             "--miner.gasprice", "0",
             "--miner.gaslimit", str(GAS_LIMIT),
             "--rpc.gascap", str(GAS_LIMIT),
@@ -514,13 +616,13 @@ class CliqueNetwork:
             "--verbosity", "3",
         ]  # fmt: skip
 
-    def _start(self, m: CliqueMember, *, mine: bool = True) -> CliqueMember:
+    def _start(self, m: CliqueMember) -> CliqueMember:
         datadir = self.dir / m.slug
         with (datadir / "geth.log").open("ab") as log:
             log.write(f"\n--- start {time.ctime()}\n".encode())
             log.flush()
             process = subprocess.Popen(
-                self.command(m, mine=mine),
+                self.command(m),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -606,6 +708,11 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def _block_at_least(url: str, number: int) -> bool:
+    head = _rpc(url, "eth_blockNumber", [], timeout=5.0)
+    return isinstance(head, str) and int(head, 16) >= number
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:

@@ -37,6 +37,7 @@ from fourflow.adapters.crypto.signatures import (
 )
 from fourflow.adapters.db.engine import default_sqlite_url, make_engine
 from fourflow.adapters.db.identity import SqlIdentityStoreFactory
+from fourflow.adapters.db.item_views import SqlItemViewVersions
 from fourflow.adapters.db.locks import held
 from fourflow.adapters.db.migration import migrate
 from fourflow.adapters.db.relay_claims import SenderClaims
@@ -56,7 +57,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.bootstrap import Collector, HistorySource
 from fourflow.risk.features import InvoiceFacts
 from fourflow.services import onboarding
-from fourflow.services.identity import Identities, IdentityPolicy
+from fourflow.services.identity import CredentialCache, Identities, IdentityPolicy
 from fourflow.services.ports import Clock, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader, SignatureVerifier
 from fourflow.services.webhooks import DeliveryResult, deliver_webhooks
@@ -127,6 +128,10 @@ class Settings:
             (default 1000000).
         api_rate_per_minute: FOURFLOW_API_RATE_PER_MINUTE, requests per minute one API key,
             access token or (for public routes) client address may make (default 600).
+        api_auth_cache_seconds: FOURFLOW_API_AUTH_CACHE_SECONDS, how long an API process
+            trusts a bearer credential it verified before checking it again: the bound after
+            which a key or token revoked elsewhere stops working in every process (default 5;
+            0 checks every request).
         new_user_password: FOURFLOW_NEW_USER_PASSWORD, the password ``fourflow user add``
             gives the user it creates (unset: it is prompted for).
         price_feed: FOURFLOW_PRICE_FEED, the goods price feed file (CSV ``goods_code,price,
@@ -160,6 +165,7 @@ class Settings:
     api_cors_origins: tuple[str, ...] = ()
     four_eyes_limit: str = "1000000"
     api_rate_per_minute: int = 600
+    api_auth_cache_seconds: float = 5.0
     new_user_password: str | None = None
     price_feed: Path | None = None
     webhook_timeout_seconds: float = 5.0
@@ -205,6 +211,7 @@ class Settings:
             ),
             four_eyes_limit=env.get("FOURFLOW_FOUR_EYES_LIMIT") or "1000000",
             api_rate_per_minute=int(env.get("FOURFLOW_API_RATE_PER_MINUTE") or 600),
+            api_auth_cache_seconds=float(env.get("FOURFLOW_API_AUTH_CACHE_SECONDS") or 5),
             new_user_password=env.get("FOURFLOW_NEW_USER_PASSWORD") or None,
             price_feed=Path(env["FOURFLOW_PRICE_FEED"]) if env.get("FOURFLOW_PRICE_FEED") else None,
             webhook_timeout_seconds=float(env.get("FOURFLOW_WEBHOOK_TIMEOUT_SECONDS") or 5),
@@ -598,6 +605,11 @@ class Platform:
             return None
         return SenderClaims(self.engine, holder=f"{socket.gethostname()}:{os.getpid()}")
 
+    def item_view_versions(self) -> SqlItemViewVersions:
+        """The version of each item's view (issue 16, reads): ``items.ItemViews`` keeps the
+        views it rendered at their version and renders again once it grows."""
+        return SqlItemViewVersions(self.engine)
+
     def rotate_master_key(self, new_key_file: Path) -> tuple[int, str]:
         """Rewrap every data key under the master key in ``new_key_file``, atomically
         (``fourflow keys rotate-master``); returns (data keys rewrapped, the new key's id)."""
@@ -621,6 +633,7 @@ class Platform:
                     access_ttl=dt.timedelta(minutes=self.settings.api_access_minutes)
                 ),
                 recover_signer=recover_text_signer,
+                credential_cache=CredentialCache(self.settings.api_auth_cache_seconds),
             )
         return self._identities
 

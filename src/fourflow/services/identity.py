@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -178,6 +180,68 @@ class Identities:
     policy: IdentityPolicy = IdentityPolicy()
     #: Who signed a text (EIP-191): checks an applicant's proof that it holds its own key.
     recover_signer: Callable[[str, str], str] | None = None
+    #: This process's verified bearer credentials (``authenticate``); None: none kept.
+    credential_cache: CredentialCache | None = None
+
+
+class CredentialCache:
+    """The bearer credentials this process verified against the store, keyed by the secret's
+    digest, each trusted for at most ``seconds`` after its check (and never past its own
+    expiry): a credential revoked, expired or whose user was disabled in another process stops
+    working here within ``seconds``; in this process at once (the revoking use cases
+    ``clear`` it). Only a credential found live is kept: an unknown, expired or revoked one is
+    checked against the store on every request.
+    """
+
+    CAPACITY = 10_000
+
+    def __init__(self, seconds: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if seconds < 0:
+            raise DomainValueError("the credential cache's bound must not be negative")
+        self.seconds = seconds
+        self._monotonic = monotonic
+        self._kept: dict[str, tuple[Principal, float, dt.datetime]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str, now: dt.datetime) -> Principal | None:
+        """The principal of a credential verified less than ``seconds`` ago, still unexpired
+        at ``now``; else None."""
+        kept = self._kept.get(digest)
+        if kept is None:
+            return None
+        principal, until, expires_at = kept
+        if self._monotonic() >= until or now >= expires_at:
+            with self._lock:
+                self._kept.pop(digest, None)
+            return None
+        return principal
+
+    def keep(self, digest: str, principal: Principal, expires_at: dt.datetime) -> None:
+        """Remember a credential just found live in the store."""
+        if self.seconds <= 0:
+            return
+        until = self._monotonic() + self.seconds
+        with self._lock:
+            if len(self._kept) >= self.CAPACITY:
+                now = self._monotonic()
+                self._kept = {k: v for k, v in self._kept.items() if v[1] > now}
+                if len(self._kept) >= self.CAPACITY:
+                    self._kept.clear()
+            self._kept[digest] = (principal, until, expires_at)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        """Forget every credential (this process revoked or disabled something)."""
+        with self._lock:
+            self._kept.clear()
+
+
+def _forget_credentials(ids: Identities) -> None:
+    """After a revocation committed: this process checks every credential again."""
+    if ids.credential_cache is not None:
+        ids.credential_cache.clear()
 
 
 def own_key_message(uscc: str, address: str) -> str:
@@ -561,6 +625,7 @@ def disable_user(ids: Identities, *, admin: Principal, user_id: str) -> User:
         store.users.update(disabled)
         store.credentials.revoke_user(user.id, ids.clock.now())
         store.commit()
+    _forget_credentials(ids)
     return disabled
 
 
@@ -636,6 +701,7 @@ def refresh(ids: Identities, *, refresh_token: str) -> TokenPair:
         if found.revoked_at is not None:
             store.credentials.revoke_user(found.user_id, now)
             store.commit()
+            _forget_credentials(ids)
             raise AuthenticationError("the refresh token was already used; signed out everywhere")
         if not found.live(now):
             raise AuthenticationError("the refresh token has expired; sign in again")
@@ -649,6 +715,7 @@ def refresh(ids: Identities, *, refresh_token: str) -> TokenPair:
         store.credentials.add(pair.refresh.credential)
         store.credentials.add(pair.access.credential)
         store.commit()
+    _forget_credentials(ids)
     return pair
 
 
@@ -662,14 +729,33 @@ def sign_out(ids: Identities, *, principal: Principal) -> None:
             if used.parent_id:
                 store.credentials.revoke(used.parent_id, now)
         store.commit()
+    _forget_credentials(ids)
+
+
+def cached_principal(ids: Identities, secret: str) -> Principal | None:
+    """The principal of a bearer secret this process verified within its cache's bound, else
+    None (then ``authenticate`` checks it in the store). No store access."""
+    if ids.credential_cache is None:
+        return None
+    return ids.credential_cache.get(secret_digest(secret), ids.clock.now())
 
 
 def authenticate(ids: Identities, secret: str) -> Principal:
     """The principal of a bearer secret (an access token or an API key); AuthenticationError
-    when it is unknown, expired or revoked, or its user is disabled."""
+    when it is unknown, expired or revoked, or its user is disabled.
+
+    With a ``credential_cache``, a credential verified less than its bound ago is not looked
+    up again (see ``CredentialCache``).
+    """
     now = ids.clock.now()
+    digest = secret_digest(secret)
+    cache = ids.credential_cache
+    if cache is not None:
+        kept = cache.get(digest, now)
+        if kept is not None:
+            return kept
     with ids.store() as store:
-        found = store.credentials.by_hash(secret_digest(secret))
+        found = store.credentials.by_hash(digest)
         if (
             found is None
             or found.kind not in (CredentialKind.ACCESS, CredentialKind.API_KEY)
@@ -684,7 +770,7 @@ def authenticate(ids: Identities, secret: str) -> Principal:
             if user is None or user.status is not UserStatus.ACTIVE:
                 raise AuthenticationError("the account is disabled")
             name = user.email
-    return Principal(
+    principal = Principal(
         org_id=found.org_id,
         org_types=_org_types_of(ids, found.org_id),
         role=found.role,
@@ -692,6 +778,9 @@ def authenticate(ids: Identities, secret: str) -> Principal:
         credential_id=found.id,
         name=name,
     )
+    if cache is not None:
+        cache.keep(digest, principal, found.expires_at)
+    return principal
 
 
 # ----------------------------------------------------------------------------- API keys
@@ -738,6 +827,7 @@ def revoke_api_key(ids: Identities, *, admin: Principal, key_id: str) -> Credent
         store.credentials.revoke(key.id, now)
         store.commit()
         revoked = store.credentials.get(key.id)
+    _forget_credentials(ids)
     assert revoked is not None
     return revoked
 

@@ -28,6 +28,7 @@ from fourflow.entrypoints.api import (
 )
 from fourflow.entrypoints.api.routing import PREFIX, ApiState, ChainGuard, RateLimiter
 from fourflow.services import identity
+from fourflow.services.items import ItemViews
 
 log = structlog.get_logger("fourflow.api")
 
@@ -214,6 +215,7 @@ def create_app(platform: Platform) -> FastAPI:
         four_eyes_limit=limit,
         limiter=RateLimiter(settings.api_rate_per_minute),
         chain_lock=ChainGuard(platform.chain_writer),
+        item_views=ItemViews(platform.uow_factory, platform.item_view_versions()),
     )
     problems.install(app)
     app.include_router(identity_routes.router, prefix=PREFIX)

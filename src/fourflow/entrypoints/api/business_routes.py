@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -336,12 +336,30 @@ def issue_item(request: Request, body: IssueIn) -> dict[str, Any]:
     return items.describe_item(uow_factory=p.uow_factory, item_id=item.id)
 
 
-@route(router, "GET", "/items/{item_id}", "items.read")
-def get_item(request: Request, item_id: str) -> dict[str, Any]:
-    """An item the caller has a part in: holdings, pledges, what was settled to whom."""
-    api = state(request)
-    _item(api, caller(request), item_id)
-    return items.describe_item(uow_factory=api.platform.uow_factory, item_id=item_id)
+@route(router, "GET", "/items/{item_id}", "items.read", response_model=dict[str, Any])
+def get_item(request: Request, item_id: str) -> Response:
+    """An item the caller has a part in: holdings, pledges, what was settled to whom.
+
+    Answered from the view this process keeps at the item's current version (one indexed
+    lookup; ``items.ItemViews``), which also names who has a part in the item.
+    """
+    api, who = state(request), caller(request)
+    view = api.item_views.get(item_id)
+    if not (_sees_all(who) or who.org_id in view.parties or _account_bank_of(api, who, view)):
+        raise NotFoundError(f"debt item {item_id} does not exist")
+    return Response(view.json, media_type="application/json")
+
+
+def _account_bank_of(api: ApiState, who: Principal, view: items.ItemView) -> bool:
+    """Whether the caller is the bank holding the item's debtor's settlement account."""
+    if OrgType.BANK not in who.org_types:
+        return False
+    with api.platform.uow_factory() as uow:
+        debtor = uow.organisations.get(view.debtor_id)
+        try:
+            return debtor is not None and account_bank(uow, debtor).id == who.org_id
+        except ConflictError:
+            return False
 
 
 @route(router, "POST", "/items/{item_id}/confirmation", "items.confirm")

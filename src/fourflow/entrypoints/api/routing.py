@@ -17,12 +17,14 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.identity import AuthenticationError, Principal
 from fourflow.entrypoints.api import policy, problems
 from fourflow.entrypoints.api.problems import ProblemError
 from fourflow.services import identity, relay
+from fourflow.services.items import ItemViews
 
 PREFIX = "/api/v1"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,12 +98,14 @@ class ChainGuard:
 
 @dataclass(slots=True)
 class ApiState:
-    """What the routes share: the platform, one lock around the chain's relay, the limiter."""
+    """What the routes share: the platform, one lock around the chain's relay, the limiter,
+    the item views this process rendered."""
 
     platform: Platform
     four_eyes_limit: Decimal
     limiter: RateLimiter
     chain_lock: ChainGuard
+    item_views: ItemViews
 
 
 def state(request: Request) -> ApiState:
@@ -119,12 +123,16 @@ def _bearer(request: Request) -> str | None:
     return key or None
 
 
-def guard(action: str) -> Callable[[Request], None]:
-    """The dependency that authenticates the caller and checks ``action`` in the table."""
+def guard(action: str) -> Callable[[Request], Any]:
+    """The dependency that authenticates the caller and checks ``action`` in the table.
+
+    It runs on the event loop: a credential this process verified within its bound
+    (``identity.CredentialCache``) costs no store access; any other is checked in a thread.
+    """
     if action not in policy.PUBLIC and action not in policy.TABLE:
         raise KeyError(f"action {action!r} has no entry in the authorisation table")
 
-    def check(request: Request) -> None:
+    async def check(request: Request) -> None:
         request.state.principal = None
         request.state.action = action
         api = state(request)
@@ -134,7 +142,10 @@ def guard(action: str) -> Callable[[Request], None]:
         secret = _bearer(request)
         if secret is None:
             raise AuthenticationError("sign in: send 'Authorization: Bearer <token>' or X-API-Key")
-        who = identity.authenticate(api.platform.identities, secret)
+        ids = api.platform.identities
+        who = identity.cached_principal(ids, secret)
+        if who is None:
+            who = await run_in_threadpool(identity.authenticate, ids, secret)
         api.limiter.hit(who.credential_id)
         request.state.principal = who
         if not policy.allowed(action, who.org_types, who.role):

@@ -54,7 +54,13 @@ from fourflow.services.items.issue import (
 from fourflow.services.items.moves import merge, split, transfer
 from fourflow.services.items.payments import PaymentMethod, mint_tokens, pay
 from fourflow.services.items.pledges import buy_back, mark_default, release_pledge
-from fourflow.services.items.views import describe_item, item_history, money_view
+from fourflow.services.items.views import (
+    ItemView,
+    ItemViews,
+    describe_item,
+    item_history,
+    money_view,
+)
 from fourflow.services.ports import Repayment
 
 __all__ = [
@@ -67,6 +73,8 @@ __all__ = [
     "DomainValueError",
     "Holding",
     "IssuanceRefusedError",
+    "ItemView",
+    "ItemViews",
     "NotFoundError",
     "PaymentMethod",
     "PermissionDeniedError",

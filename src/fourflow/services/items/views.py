@@ -1,17 +1,25 @@
-"""Views of an item: ``describe_item`` (holdings, pledges, what each party was paid) and
+"""Views of an item: ``describe_item`` (holdings, pledges, what each party was paid),
+``ItemViews`` (the rendered views of this process, one version lookup a read) and
 ``item_history`` (its provenance)."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from fourflow.domain.debt import Holding
 from fourflow.domain.financing import Financing
 from fourflow.domain.money import Money
+from fourflow.domain.parties import Organisation
 from fourflow.services import commands as cmd
 from fourflow.services.common import get_item, is_disputed
 from fourflow.services.items.common import is_cancelled, item_outstanding
-from fourflow.services.ports import ChainOp, OpKind, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import ChainOp, OpKind, OpStatus, UnitOfWork, UnitOfWorkFactory
+
+#: Operations the chain has not confirmed or refused yet.
+OPEN = (OpStatus.PENDING, OpStatus.SENT)
 
 
 def money_view(minor: int, currency: str) -> dict[str, Any]:
@@ -23,17 +31,96 @@ def money_view(minor: int, currency: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """An item's rendered view and who has a part in it.
+
+    Attributes:
+        body: what ``describe_item`` returns.
+        json: ``body`` as compact UTF-8 JSON.
+        parties: the debtor, the creditor, every holder and pledgee bank (the object rule:
+            they see the item; the operator, the regulator and the debtor's account bank too).
+        debtor_id: the debtor (a bank not among the parties sees the item as its account bank).
+    """
+
+    body: dict[str, Any]
+    json: bytes
+    parties: frozenset[str]
+    debtor_id: str
+
+
+class ItemViewVersions(Protocol):
+    """The version of an item's view: it grows with every committed change of what the view
+    shows (``adapters.db.item_views``); None when the store cannot tell."""
+
+    def version(self, item_id: str) -> int | None:
+        """The item's view version."""
+        ...
+
+
+class ItemViews:
+    """The item views this process rendered, each kept with the version it was rendered at.
+
+    A read looks the item's version up (one indexed statement) and answers from the view kept
+    at that version, or renders it again from the store. The version is read *before* the view
+    is rendered and only grows as changes commit, so a kept view is never older than its
+    version: a change committed anywhere (another process, the worker's relay) shows in the
+    next read. At most ``capacity`` items are kept (least recently read forgotten first).
+    """
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, versions: ItemViewVersions, capacity: int = 4096
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._versions = versions
+        self._capacity = capacity
+        self._kept: OrderedDict[str, tuple[int, ItemView]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.rendered = 0  # how many reads rendered the view (the others were kept ones)
+
+    def get(self, item_id: str) -> ItemView:
+        """The item's current view; NotFoundError when there is no such item."""
+        version = self._versions.version(item_id)
+        if version is not None:
+            with self._lock:
+                kept = self._kept.get(item_id)
+                if kept is not None and kept[0] == version:
+                    self._kept.move_to_end(item_id)
+                    return kept[1]
+        view = render_item(uow_factory=self._uow_factory, item_id=item_id)
+        with self._lock:
+            self.rendered += 1
+            if version is not None:
+                kept = self._kept.get(item_id)
+                if kept is None or kept[0] <= version:
+                    self._kept[item_id] = (version, view)
+                    self._kept.move_to_end(item_id)
+                while len(self._kept) > self._capacity:
+                    self._kept.popitem(last=False)
+        return view
+
+
 def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, Any]:
     """The item with its holdings (holder, value, pledge) and what each party has been paid."""
+    return render_item(uow_factory=uow_factory, item_id=item_id).body
+
+
+def render_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> ItemView:
+    """The item's view from the store: only its own records, the organisations it names and
+    the open operations about it (the item and its financings)."""
     with uow_factory() as uow:
         item = get_item(uow, item_id)
-        orgs = {o.id: o for o in uow.organisations.list()}
         holdings = uow.items.holdings(item_id)
         repayments = uow.repayments.for_item(item_id)
         disputed, cancelled = is_disputed(uow, item_id), is_cancelled(uow, item_id)
         outstanding = item_outstanding(uow, item_id)
         financings = {h.id: uow.financings.by_holding(h.id) for h in holdings}
-        waiting = _waiting_ops(uow, item_id, holdings, financings)
+        waiting = _waiting_ops(uow, item_id, financings)
+        named: set[str | None] = {item.debtor_id, item.creditor_id}
+        for h in holdings:
+            named |= {h.holder_id, h.pledge_bank_id, h.acquired_from}
+        named |= {p.payee_id for r in repayments for p in r.parts}
+        orgs = _organisations(uow, named)
     cur = item.currency
 
     def name(org_id: str | None) -> str | None:
@@ -79,7 +166,7 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
             }
         )
     status = "cancelled" if cancelled else item.status.value
-    return {
+    body = {
         "item_id": item.id,
         "trade_id": item.trade_id,
         "debtor": name(item.debtor_id),
@@ -103,22 +190,35 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
             for org_id, total in sorted(settled.items(), key=lambda kv: -kv[1])
         ],
     }
+    parties = {item.debtor_id, item.creditor_id}
+    parties |= {h.holder_id for h in holdings}
+    parties |= {h.pledge_bank_id for h in holdings if h.pledge_bank_id}
+    return ItemView(
+        body=body,
+        json=json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+        parties=frozenset(parties),
+        debtor_id=item.debtor_id,
+    )
+
+
+def _organisations(uow: UnitOfWork, ids: set[str | None]) -> dict[str, Organisation]:
+    """The organisations of ``ids`` that exist (a view names a few, not the platform's all)."""
+    found = {}
+    for org_id in sorted(i for i in ids if i):
+        org = uow.organisations.get(org_id)
+        if org is not None:
+            found[org_id] = org
+    return found
 
 
 def _waiting_ops(
-    uow: UnitOfWork,
-    item_id: str,
-    holdings: list[Holding],
-    financings: dict[str, Financing | None],
+    uow: UnitOfWork, item_id: str, financings: dict[str, Financing | None]
 ) -> list[ChainOp]:
-    """Queued ops (not yet confirmed by the chain) that change this item or its holdings."""
-    subjects = {item_id} | {f.id for f in financings.values() if f is not None}
-    records = {item_id} | {h.id for h in holdings}
-    return [
-        op
-        for op in uow.outbox.pending(10_000)
-        if op.subject_id in subjects or op.undo.touches() & records
-    ]
+    """Queued ops (not yet confirmed by the chain) about this item or its financings: what
+    changes the item, its holdings and their pledges is queued about one of them."""
+    subjects = [item_id, *sorted({f.id for f in financings.values() if f is not None})]
+    ops = [op for subject in subjects for op in uow.outbox.for_subject(subject)]
+    return sorted((op for op in ops if op.status in OPEN), key=lambda op: op.seq or 0)
 
 
 def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[str, Any]]:

@@ -1,0 +1,154 @@
+"""Verified credentials kept in each API process (``identity.CredentialCache``): a revoked API
+key stops working at once in the process that revoked it and within the bound
+(``FOURFLOW_API_AUTH_CACHE_SECONDS``) in any other; an unknown or revoked credential is
+never kept; on SQLite and PostgreSQL.
+
+Two platforms over one store, each with its own app and cache, stand for two API processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.identity import OrgType, Principal, UserRole, secret_digest
+from fourflow.entrypoints.api.app import create_app
+from fourflow.services import identity
+from fourflow.services.identity import CredentialCache
+from tests.api.conftest import api_settings
+
+API = "/api/v1"
+BOUND = 1.5  # seconds
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _principal(name: str = "erp") -> Principal:
+    return Principal(
+        org_id="org-1", org_types=frozenset({OrgType.ENTERPRISE}), role=UserRole.CLERK,
+        user_id=None, credential_id="key-1", name=name,
+    )  # fmt: skip
+
+
+def test_a_kept_credential_is_trusted_within_the_bound_and_its_own_expiry() -> None:
+    clock = FakeMonotonic()
+    cache = CredentialCache(5.0, monotonic=clock)
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    who = _principal()
+    cache.keep("digest", who, expires_at=now + dt.timedelta(minutes=1))
+    assert cache.get("digest", now) == who
+    assert cache.get("other", now) is None
+    clock.now += 4.9
+    assert cache.get("digest", now) == who
+    assert cache.get("digest", now + dt.timedelta(minutes=1)) is None  # the key's own expiry
+    cache.keep("digest", who, expires_at=now + dt.timedelta(minutes=1))
+    clock.now += 5.0
+    assert cache.get("digest", now) is None  # past the bound: checked in the store again
+    cache.keep("digest", who, expires_at=now + dt.timedelta(minutes=1))
+    cache.clear()
+    assert cache.get("digest", now) is None
+
+
+def test_a_bound_of_zero_keeps_nothing_and_a_negative_one_is_refused() -> None:
+    cache = CredentialCache(0.0)
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    cache.keep("digest", _principal(), expires_at=now + dt.timedelta(minutes=1))
+    assert cache.get("digest", now) is None
+    with pytest.raises(DomainValueError, match="must not be negative"):
+        CredentialCache(-1.0)
+
+
+def test_the_cache_stays_within_its_capacity() -> None:
+    clock = FakeMonotonic()
+    cache = CredentialCache(5.0, monotonic=clock)
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    for i in range(CredentialCache.CAPACITY + 10):
+        cache.keep(f"d{i}", _principal(), expires_at=now + dt.timedelta(minutes=1))
+    assert len(cache) <= CredentialCache.CAPACITY
+
+
+@pytest.fixture
+def two_processes(
+    tmp_path: Path,
+    store_url: str,
+    anvil: AnvilNode,
+) -> Iterator[tuple[Platform, TestClient, Platform, TestClient]]:
+    settings = dataclasses.replace(
+        api_settings(tmp_path / "home", store_url, anvil.url), api_auth_cache_seconds=BOUND
+    )
+    with Platform(settings) as a:
+        a.initialise()
+        with (
+            Platform(settings) as b,
+            TestClient(create_app(a)) as ca,
+            TestClient(create_app(b)) as cb,
+        ):
+            yield a, ca, b, cb
+
+
+def _operator(p: Platform) -> Principal:
+    return Principal(
+        org_id=p.operator_id(), org_types=frozenset({OrgType.PLATFORM_OPERATOR}),
+        role=UserRole.ADMIN, user_id=None, credential_id="test", name="test",
+    )  # fmt: skip
+
+
+def test_a_revoked_key_stops_working_here_at_once_and_elsewhere_within_the_bound(
+    two_processes: tuple[Platform, TestClient, Platform, TestClient],
+) -> None:
+    a, client_a, b, client_b = two_processes
+    issued = identity.create_api_key(
+        a.identities, admin=_operator(a), role=UserRole.AUDITOR, label="erp"
+    )
+    key = {"X-API-Key": issued.secret}
+    for client in (client_a, client_b):
+        assert client.get(f"{API}/me", headers=key).status_code == 200
+    digest = secret_digest(issued.secret)
+    cache_b = b.identities.credential_cache
+    assert cache_b is not None and cache_b.get(digest, b.clock.now()) is not None  # kept
+
+    identity.revoke_api_key(a.identities, admin=_operator(a), key_id=issued.credential.id)
+    revoked_at = time.monotonic()
+    assert client_a.get(f"{API}/me", headers=key).status_code == 401  # this process: at once
+    # the other process checks it again once the bound has passed since it verified it
+    time.sleep(max(0.0, revoked_at + BOUND - time.monotonic()))
+    assert client_b.get(f"{API}/me", headers=key).status_code == 401
+    for platform in (a, b):
+        cache = platform.identities.credential_cache
+        assert cache is not None and cache.get(digest, platform.clock.now()) is None
+    assert client_a.get(f"{API}/me", headers=key).status_code == 401
+
+
+def test_an_unknown_or_revoked_credential_is_never_kept(
+    two_processes: tuple[Platform, TestClient, Platform, TestClient],
+) -> None:
+    a, client_a, _, _ = two_processes
+    cache = a.identities.credential_cache
+    assert cache is not None
+    unknown = "ffk_" + "x" * 40
+    for _ in range(2):
+        assert client_a.get(f"{API}/me", headers={"X-API-Key": unknown}).status_code == 401
+    assert cache.get(secret_digest(unknown), a.clock.now()) is None
+    issued = identity.create_api_key(
+        a.identities, admin=_operator(a), role=UserRole.AUDITOR, label="old"
+    )
+    identity.revoke_api_key(a.identities, admin=_operator(a), key_id=issued.credential.id)
+    for _ in range(2):
+        response = client_a.get(f"{API}/me", headers={"X-API-Key": issued.secret})
+        assert response.status_code == 401
+    assert cache.get(secret_digest(issued.secret), a.clock.now()) is None

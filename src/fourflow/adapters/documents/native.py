@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import rfc8785
 
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
@@ -38,12 +39,35 @@ def native_schema() -> dict[str, Any]:
     return schema
 
 
-@cache
-def _validator(root: str) -> jsonschema.Draft202012Validator:
+def _branch(root: str) -> dict[str, Any]:
     # Validate against the one branch the data claims to be, so errors name real fields
     # rather than "not valid under any of the given schemas".
-    schema = native_schema()
-    return jsonschema.Draft202012Validator({"$ref": f"#/$defs/{root}", "$defs": schema["$defs"]})
+    return {"$ref": f"#/$defs/{root}", "$defs": native_schema()["$defs"]}
+
+
+@cache
+def _validator(root: str) -> jsonschema.Draft202012Validator:
+    """The validator that names every problem (``jsonschema``: interpreted, slow)."""
+    return jsonschema.Draft202012Validator(_branch(root))
+
+
+@cache
+def _fast_validator(root: str) -> jsonschema_rs.Draft202012Validator:
+    """The same schema compiled by ``jsonschema-rs`` (some fifty times faster): it says
+    whether a document is valid; only a document it refuses goes to ``_validator`` for the
+    problems. Formats are not asserted by either (2020-12's default); its patterns are
+    ECMA-262 regular expressions, whose ``$`` does not match before a final newline as
+    Python's does: stricter, so at worst a valid document is checked twice."""
+    return jsonschema_rs.Draft202012Validator(_branch(root), validate_formats=False)
+
+
+def schema_errors(root: str, data: Any) -> list[jsonschema.ValidationError]:
+    """The schema errors of ``data`` against the ``root`` branch, in document order."""
+    if _fast_validator(root).is_valid(data):
+        return []
+    return sorted(
+        _validator(root).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
+    )
 
 
 def looks_native(raw: bytes) -> bool:
@@ -138,9 +162,7 @@ class NativeJsonReader:
         if not isinstance(data, dict):
             raise DocumentRejectedError([Problem("SCHEMA", "expected a JSON object", "/")])
         root = "bundle" if "documents" in data else "document"
-        errors = sorted(
-            _validator(root).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
-        )
+        errors = schema_errors(root, data)
         if errors:
             raise DocumentRejectedError(
                 [Problem("SCHEMA", e.message, _pointer(e.absolute_path)) for e in errors[:20]]
@@ -157,12 +179,12 @@ class NativeJsonReader:
             except DomainValueError as exc:
                 problems.append(Problem("BAD_VALUE", str(exc), where))
                 continue
-            one = {k: v for k, v in item.items() if k != "format"}
+            canonical = _canonical({k: v for k, v in item.items() if k != "format"})
             parsed.append(
                 ParsedDocument(
                     document=document,
-                    canonical=_canonical(one),
-                    raw=_canonical(one) if "documents" in data else raw,
+                    canonical=canonical,
+                    raw=canonical if "documents" in data else raw,
                     media_type="application/json",
                     scenario=Scenario(scenario) if scenario else None,
                 )

@@ -31,7 +31,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -127,8 +127,16 @@ def clique_extra_data(signers: Sequence[str]) -> str:
     return "0x" + (bytes(32) + b"".join(ordered) + bytes(65)).hex()
 
 
-def clique_genesis(signers: Sequence[str], *, chain_id: int, period: int) -> dict[str, Any]:
-    """A Clique genesis: London rules from block 0, no Shanghai, zero base fee."""
+def clique_genesis(
+    signers: Sequence[str],
+    *,
+    chain_id: int,
+    period: int,
+    base_fee: int = 0,
+    alloc: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
+    """A Clique genesis: London rules from block 0, no Shanghai, base fee ``base_fee`` (wei;
+    0: free gas), ``alloc`` funding accounts (address -> wei)."""
     forks = [
         "homesteadBlock", "eip150Block", "eip155Block", "eip158Block", "byzantiumBlock",
         "constantinopleBlock", "petersburgBlock", "istanbulBlock", "muirGlacierBlock",
@@ -143,10 +151,10 @@ def clique_genesis(signers: Sequence[str], *, chain_id: int, period: int) -> dic
         "extraData": clique_extra_data(signers),
         "gasLimit": hex(GAS_LIMIT),
         "difficulty": "0x1",
-        "baseFeePerGas": "0x0",
+        "baseFeePerGas": hex(base_fee),
         "mixHash": "0x" + "00" * 32,
         "coinbase": "0x" + "00" * 20,
-        "alloc": {},
+        "alloc": {a: {"balance": hex(v)} for a, v in (alloc or {}).items()},
     }
 
 
@@ -182,6 +190,10 @@ class CliqueNetwork:
         """The network's chain id."""
         return int(json.loads(self.record_path.read_text(encoding="utf-8"))["chain_id"])
 
+    def min_tip(self) -> int:
+        """The least tip (wei) its signers take; 0 on a free-gas network."""
+        return int(json.loads(self.record_path.read_text(encoding="utf-8")).get("min_tip", 0))
+
     def urls(self) -> list[str]:
         """Every member's JSON-RPC URL, in member order."""
         return [m.url for m in self.members()]
@@ -199,9 +211,22 @@ class CliqueNetwork:
     # ----------------------------------------------------------------- create
 
     def create(
-        self, names: Sequence[str], *, chain_id: int = DEFAULT_CHAIN_ID, period: int = 1
+        self,
+        names: Sequence[str],
+        *,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        period: int = 1,
+        min_tip: int = 0,
+        base_fee: int = 0,
+        alloc: Mapping[str, int] | None = None,
     ) -> list[CliqueMember]:
-        """Generate keys, genesis and data directories for ``names`` (one signer each)."""
+        """Generate keys, genesis and data directories for ``names`` (one signer each).
+
+        Free gas by default. A priced network (for the stuck-transaction tests): ``base_fee``
+        in the genesis, ``alloc`` funding accounts, and signers that take only transactions
+        paying a tip of at least ``min_tip`` wei (``--miner.gasprice``), their own JSON-RPC's
+        included (``--txpool.nolocals``).
+        """
         if self.exists():
             raise NodeError(f"a consortium network already exists in {self.dir}")
         if len(names) < 1 or len(set(names)) != len(names):
@@ -227,11 +252,14 @@ class CliqueNetwork:
                     auth_port=free_port(),
                 )
             )
-        genesis = clique_genesis([m.address for m in members], chain_id=chain_id, period=period)
+        genesis = clique_genesis(
+            [m.address for m in members], chain_id=chain_id, period=period, base_fee=base_fee,
+            alloc=alloc,
+        )  # fmt: skip
         (self.dir / "genesis.json").write_text(json.dumps(genesis, indent=2), encoding="utf-8")
         for m in members:
             self._init_datadir(self.dir / m.slug)
-        self._write(members, chain_id=chain_id, period=period)
+        self._write(members, chain_id=chain_id, period=period, min_tip=min_tip)
         for m in members:
             self._write_config(m, members)
         return members
@@ -608,7 +636,8 @@ class CliqueNetwork:
             "--mine", "--miner.etherbase", m.address,
             # The signer is unlocked over the loopback JSON-RPC (personal_unlockAccount).
             "--allow-insecure-unlock", "--rpc.enabledeprecatedpersonal",
-            "--miner.gasprice", "0",
+            "--miner.gasprice", str(self.min_tip()),
+            *(["--txpool.nolocals"] if self.min_tip() else []),
             "--miner.gaslimit", str(GAS_LIMIT),
             "--rpc.gascap", str(GAS_LIMIT),
             "--txpool.globalslots", "20000", "--txpool.accountslots", "5000",
@@ -676,13 +705,20 @@ class CliqueNetwork:
             raise NodeError(f"geth {args[0]} failed: {done.stderr.strip()[-600:]}")
 
     def _write(
-        self, members: Sequence[CliqueMember], *, chain_id: int | None = None, period: int = 0
+        self,
+        members: Sequence[CliqueMember],
+        *,
+        chain_id: int | None = None,
+        period: int = 0,
+        min_tip: int = 0,
     ) -> None:
         data: dict[str, Any] = {}
         if self.exists():
             data = json.loads(self.record_path.read_text(encoding="utf-8"))
         if chain_id is not None:
             data.update(chain_id=chain_id, period=period, geth=GETH_VERSION)
+            if min_tip:
+                data["min_tip"] = min_tip
         data["members"] = [asdict(m) for m in members]
         tmp = self.record_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")

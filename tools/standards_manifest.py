@@ -63,6 +63,8 @@ CAMT = github("genkgo/camt", "c99e4fe37347cd6d0daf9dc211186aa28794e60f")
 SEPAXML = github("raphaelm/python-sepaxml", "ff5e7bd066586ec2b6597ed0fc9e2173974d37b0")
 DCSA = github("dcsaorg/Conformance-Gateway", "283bf7a1dcbcd9ea8fa6a25230af7c45c136e892")
 POACC = github("OpenPEPPOL/poacc-upgrade-3", "0e7e5c790f786350fafb6384c46ca40d3db0b777")
+#: Peppol BIS Billing 3.0.19 (May 2025 release).
+BILLING = github("OpenPEPPOL/peppol-bis-invoice-3", "78d7f7dfa223f39f8ebd8d35c127f2690e646322")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,16 @@ SPECS = (
         ("Peppol Order (T01) arithmetic rules",),
         "(c) OpenPeppol AISBL, published as Peppol BIS artefacts",
         (POACC,),
+        ("rules/sch/",),
+    ),
+    Spec(
+        "peppol-billing",
+        "Peppol BIS Billing 3 Schematron (PEPPOL-EN16931-UBL/CII and the CEN rules it bundles)",
+        "3.0.19",
+        "peppol-billing/schematron",
+        ("Peppol BIS Billing 3 rules (native rule engine)",),
+        "(c) OpenPeppol AISBL, published as Peppol BIS artefacts; CEN-EN16931-*.sch EUPL-1.2",
+        (BILLING,),
         ("rules/sch/",),
     ),
 )

@@ -244,7 +244,7 @@ def test_a_failure_names_rule_text_and_path() -> None:
 
 
 def test_every_official_assert_is_compiled() -> None:
-    for rule_set in RuleSet:
+    for rule_set in (RuleSet.EN16931_UBL, RuleSet.EN16931_CII):
         rules = engine().compiled(rule_set)
         assert len(rules.asserts) > 700
         assert rules.untranslated == (), [(a.rule, a.reason) for a in rules.untranslated]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from fourflow.adapters.documents import order_rules
+from fourflow.adapters.documents import order_rules, peppol_functions
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
 from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
@@ -31,6 +31,8 @@ class RuleSet(StrEnum):
 
     EN16931_UBL = "en16931-ubl"
     EN16931_CII = "en16931-cii"
+    PEPPOL_UBL = "peppol-bis3-ubl"
+    PEPPOL_CII = "peppol-bis3-cii"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,20 @@ SOURCES: dict[RuleSet, RuleSetSource] = {
             "EN16931-CII-validation-preprocessed.sch",
         ),
     ),
+    RuleSet.PEPPOL_UBL: RuleSetSource(
+        "Peppol BIS Billing 3 rules, UBL (OpenPeppol)",
+        "3.0.19",
+        ("peppol-billing", "schematron", "PEPPOL-EN16931-UBL.sch"),
+    ),
+    RuleSet.PEPPOL_CII: RuleSetSource(
+        "Peppol BIS Billing 3 rules, CII (OpenPeppol)",
+        "3.0.19",
+        ("peppol-billing", "schematron", "PEPPOL-EN16931-CII.sch"),
+    ),
 }
+
+# The Schematron's own functions (u:gln ...) and the XPath 2.0 helpers the translation calls.
+peppol_functions.register()
 
 
 class RulesUnavailableError(FourFlowError, RuntimeError):
@@ -84,7 +99,7 @@ class RulesUnavailableError(FourFlowError, RuntimeError):
 def compiled(path: Path) -> CompiledSchematron:
     """The compiled form of the Schematron at ``path`` (once per process)."""
     try:
-        return compile_schematron(path)
+        return compile_schematron(path, functions=peppol_functions.PEPPOL_FUNCTIONS)
     except (OSError, etree.XMLSyntaxError) as exc:
         raise RulesUnavailableError(f"cannot compile the rules in {path}: {exc}") from None
 
@@ -166,6 +181,36 @@ def fired(issues: list[ValidationIssue]) -> dict[str, str]:
 
 
 _SYNTAX_RULES = {"ubl": (RuleSet.EN16931_UBL,), "cii": (RuleSet.EN16931_CII,)}
+_PEPPOL_RULES = {"ubl": RuleSet.PEPPOL_UBL, "cii": RuleSet.PEPPOL_CII}
+# Peppol BIS Billing 3's specification identifier (PEPPOL-EN16931-R004 tests this prefix);
+# Peppol's validation selects its rules by it, so a document claiming it gets them.
+PEPPOL_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+_CUSTOMIZATION = {
+    "ubl": "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}CustomizationID",
+    "cii": (
+        "{urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100}ExchangedDocumentContext/"
+        "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}"
+        "GuidelineSpecifiedDocumentContextParameter/"
+        "{urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100}ID"
+    ),
+}
+
+
+def claims_peppol(root: etree._Element, syntax: str) -> bool:
+    """Whether an invoice or credit note claims Peppol BIS Billing 3 (its CustomizationID,
+    CII's guideline ID, starts with :data:`PEPPOL_CUSTOMIZATION`, extensions included)."""
+    for element in root.iterfind(_CUSTOMIZATION[syntax]):
+        if " ".join((element.text or "").split()).startswith(PEPPOL_CUSTOMIZATION):
+            return True
+    return False
+
+
+def rule_sets_for(root: etree._Element, syntax: str) -> tuple[RuleSet, ...]:
+    """The rule sets an invoice or credit note of ``syntax`` is checked against: EN 16931
+    always, Peppol BIS Billing 3 when it claims that specification."""
+    if claims_peppol(root, syntax):
+        return (*_SYNTAX_RULES[syntax], _PEPPOL_RULES[syntax])
+    return _SYNTAX_RULES[syntax]
 
 
 class InvoiceRules:
@@ -177,7 +222,7 @@ class InvoiceRules:
     def check_invoice(self, root: etree._Element, syntax: str) -> list[ValidationIssue]:
         """Every rule of the syntax's rule sets that ``root`` breaks or is warned about."""
         issues: list[ValidationIssue] = []
-        for rule_set in _SYNTAX_RULES[syntax]:
+        for rule_set in rule_sets_for(root, syntax):
             issues.extend(self.engine.check(root, rule_set))
         return issues
 

@@ -23,7 +23,13 @@ from pathlib import Path
 
 from lxml import etree
 
-from fourflow.adapters.documents.xpath2 import Hoisted, UntranslatableError, translate
+from fourflow.adapters.documents.xpath2 import (
+    Hoisted,
+    Node,
+    UntranslatableError,
+    constant_value,
+    translate,
+)
 
 SCH = "http://purl.oclc.org/dsdl/schematron"
 XSL = "http://www.w3.org/1999/XSL/Transform"
@@ -89,6 +95,8 @@ class _Writer:
         self.out: list[str] = []
         # Absolute //name walks, each computed once per document as a global variable.
         self.walks: dict[str, str] = {}
+        # lets whose value is a literal or a literal list (code lists): put in place
+        self.constants: dict[str, Node] = {}
 
     def check(self, xpath: str) -> None:
         etree.XPath(xpath, namespaces=self.namespaces)
@@ -105,7 +113,17 @@ class _Writer:
             )
 
     def let(self, name: str, value: str, prefix: str) -> None:
-        t = translate(value, prefix=prefix, functions=self.functions, walks=self.walks)
+        constant = constant_value(value, self.constants)
+        if constant is not None:
+            self.constants[name] = constant
+            return
+        t = translate(
+            value,
+            prefix=prefix,
+            functions=self.functions,
+            walks=self.walks,
+            constants=self.constants,
+        )
         if t.hoisted:
             raise UntranslatableError("quantifier in a let")
         self.check(t.xpath)
@@ -120,7 +138,9 @@ class _Writer:
         the nodes an earlier rule of the pattern may match are left out.
         """
         context = rule.get("context", "")
-        match = translate(context, functions=self.functions, pattern=True)
+        match = translate(
+            context, functions=self.functions, pattern=True, constants=self.constants
+        )
         if match.hoisted:
             raise UntranslatableError(f"quantifier in rule context {context!r}")
         this = _context(match.xpath)
@@ -151,7 +171,11 @@ class _Writer:
             }
             try:
                 t = translate(
-                    test, prefix=f"a{number}q", functions=self.functions, walks=self.walks
+                    test,
+                    prefix=f"a{number}q",
+                    functions=self.functions,
+                    walks=self.walks,
+                    constants=self.constants,
                 )
                 self.check(t.xpath)
             except (UntranslatableError, etree.XPathError) as exc:
@@ -497,10 +521,16 @@ def compile_schematron(
     for pattern in schema.iterfind("s:pattern", _S):
         if phase_filter is not None and not phase_filter(pattern):
             continue
-        lets = list(pattern.iterfind("s:let", _S))
+        # A pattern's lets are global variables (as the ISO skeleton writes them): evaluated
+        # at the document, and visible in the rule contexts.
+        for n, let in enumerate(pattern.iterfind("s:let", _S), start=len(globals_)):
+            before = len(writer.out)
+            writer.let(let.get("name", ""), let.get("value", ""), f"p{n}")
+            globals_.extend(writer.out[before:])
+            del writer.out[before:]
         earlier: list[_Context] = []
         for rule in pattern.iterfind("s:rule", _S):
-            writer.rule(earlier, rule, lets)
+            writer.rule(earlier, rule, [])
     walks = "".join(
         f'<xsl:variable name="{name}" select="{_attr(select)}"/>'
         for select, name in writer.walks.items()

@@ -12,10 +12,15 @@ the caller into XSLT loops (see :class:`Hoisted`).
 
 from __future__ import annotations
 
+import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
 
-__all__ = ["Hoisted", "Translation", "UntranslatableError", "translate"]
+from fourflow.adapters.documents import peppol_functions
+
+__all__ = ["Hoisted", "Translation", "UntranslatableError", "constant_value", "translate"]
 
 
 class UntranslatableError(ValueError):
@@ -171,6 +176,13 @@ class If(Node):
 
 
 @dataclass(slots=True)
+class For(Node):
+    var: str
+    seq: Node
+    body: Node
+
+
+@dataclass(slots=True)
 class Cast(Node):
     operand: Node
     type: str
@@ -226,7 +238,14 @@ class _Parser:
             self.take("satisfies")
             return Quant(tok.text, var, seq, self.single())
         if tok is not None and tok.kind == "op" and tok.text == "for":
-            raise UntranslatableError("for expression")
+            self.take()
+            var = self.take().text[1:]
+            self.take("in")
+            seq = self.single()
+            if self.at(","):
+                raise UntranslatableError("for over several variables")
+            self.take("return")
+            return For(var, seq, self.single())
         if tok is not None and tok.kind == "op" and tok.text == "if":
             self.take()
             self.take("(")
@@ -407,6 +426,15 @@ def parse(text: str) -> Node:
 # --- emitter ------------------------------------------------------------------------------
 
 _UPPER = "'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'"
+# Latin letters beyond ASCII with a one-letter upper case (U+00B5 to U+024F), for rules whose
+# text has such letters ('GODKÄND FÖR F-SKATT'): upper-case() maps them as Unicode does.
+_LATIN_LOWER = "".join(
+    chr(c) for c in range(0xB5, 0x250) if len(chr(c).upper()) == 1 and chr(c).upper() != chr(c)
+)
+_UPPER_LATIN = (
+    f"'abcdefghijklmnopqrstuvwxyz{_LATIN_LOWER}', "
+    f"'ABCDEFGHIJKLMNOPQRSTUVWXYZ{''.join(c.upper() for c in _LATIN_LOWER)}'"
+)
 _LOWER = "'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'"
 # Casts that keep a value's identity for comparisons and sums: on a node, drop them.
 _VALUE_CASTS = {"xs:decimal", "xs:double", "xs:float", "number", "data", "xs:integer"}
@@ -470,6 +498,7 @@ class _Emitter:
         self.functions = known_functions  # XPath 2.0 user function -> extension function
         self.base: str | None = None  # rebase relative paths at top level onto this
         self.in_pred = 0
+        self.latin = False  # the expression has letters beyond ASCII (see _UPPER_LATIN)
 
     # entry points
     def emit(self, node: Node) -> str:
@@ -503,10 +532,26 @@ class _Emitter:
             return f"({self.emit(node.items[0])})"
         if not node.items:
             return "/.."  # the empty sequence as an empty node-set
+        if all(_is_nodeish(i) for i in node.items):
+            # (a, b) of nodes: the same nodes as a | b (order aside), e.g. for exists()
+            return "(" + " | ".join(self.emit(i) for i in node.items) + ")"
         raise UntranslatableError("sequence of several values outside a membership test")
 
     def _if(self, node: If) -> str:
         cond = self.emit(node.cond)
+        if not (_booleanish(node.then) and _booleanish(node.other)):
+            if _is_nodeish(node.then) and _is_nodeish(node.other):
+                if not _context_free(node.cond):
+                    raise UntranslatableError("if over nodes with a context-relative condition")
+                # nodes: those of the branch the (document-wide) condition chooses
+                then, other = self.emit(node.then), self.emit(node.other)
+                return f"(({then})[{cond}] | ({other})[not({cond})])"
+            # a string or number: the chosen branch's string (substring(s, 1 div false()) is '')
+            then, other = self.emit(node.then), self.emit(node.other)
+            return (
+                f"concat(substring(string({then}), 1 div boolean({cond})), "
+                f"substring(string({other}), 1 div not({cond})))"
+            )
         return (
             f"((boolean({cond}) and boolean({self.emit(node.then)})) or "
             f"(not({cond}) and boolean({self.emit(node.other)})))"
@@ -527,11 +572,11 @@ class _Emitter:
         raise UntranslatableError(f"cast as {node.type}")
 
     def _quant(self, node: Quant) -> str:
-        if self.in_pred:
-            raise UntranslatableError("quantifier inside a predicate")
         member = _membership(node)
         if member is not None:
             return self.emit(member)
+        if self.in_pred:
+            raise UntranslatableError("quantifier inside a predicate")
         self.count += 1
         name = f"{self.prefix}q{self.count}"
         seq_node, numeric = _strip_value_cast(node.seq)
@@ -553,6 +598,18 @@ class _Emitter:
             return self._compare(op, node.left, node.right)
         if op == "idiv":
             return f"floor(({self.emit(node.left)}) div ({self.emit(node.right)}))"
+        if (
+            op == "mod"
+            and isinstance(node.left, Call)
+            and node.left.name in ("xs:integer", "xs:decimal")
+            and len(node.left.args) == 1
+            and isinstance(node.left.args[0], Call)
+            and node.left.args[0].name == "string-join"
+        ):
+            # a number built of digits (an IBAN's): exact, not as a double
+            kind = "integer" if node.left.name == "xs:integer" else "decimal"
+            value = self.emit(node.left.args[0])
+            return f"ff:{kind}-mod({value}, {self.emit(node.right)})"
         if op == "is":
             raise UntranslatableError("node identity")
         if op in ("and", "or"):
@@ -598,6 +655,14 @@ class _Emitter:
                     self.in_pred -= 1
                 return f"boolean(({base_x})[{inner}])"
             seq = _literal_seq(b)
+            if seq is not None and op == "=" and _one_string(a):
+                listed = _word_list(seq)
+                if listed is not None:
+                    value = self.emit(a)
+                    return (
+                        f"(not(contains({value}, ' ')) and "
+                        f"contains({listed}, concat(' ', {value}, ' ')))"
+                    )
             if seq is not None and op in ("=", "!="):
                 value = self.emit(a)
                 tests = " or ".join(f"{value} = {self.emit(item)}" for item in seq)
@@ -609,6 +674,11 @@ class _Emitter:
             if op == "=":
                 return f"(({lx}) - ({rx}) <= {_EPSILON} and ({rx}) - ({lx}) <= {_EPSILON})"
             return f"(({lx}) - ({rx}) > {_EPSILON} or ({rx}) - ({lx}) > {_EPSILON})"
+        if op in ("<", ">", "<=", ">=") and _untyped(left) and _untyped(right):
+            # two untyped values compare as strings in XPath 2.0 (dates as written), not
+            # as the numbers XPath 1.0 would make of them
+            lx, rx = self.emit(_unwrap(left)), self.emit(_unwrap(right))
+            return f"ff:compare-strings({lx}, '{op}', {rx})"
         if op in ("<", ">", "<=", ">=") and _numeric(left, right):
             # strictly less: less by more than the rounding error; at most: not more by it.
             lx, rx = self._number(left), self._number(right)
@@ -628,9 +698,36 @@ class _Emitter:
         if len(steps) > 1 and isinstance(steps[-1][1], Filter):
             last = steps[-1][1]
             assert isinstance(last, Filter)
+            call = last.primary
+            if (
+                isinstance(call, Call)
+                and call.name == "tokenize"
+                and len(call.args) == 2
+                and isinstance(call.args[0], Ctx)
+                and steps[-1][0] == "/"
+            ):
+                # P/tokenize(., re)[p]: the tokens of each node of P, then filtered
+                base_x = self.emit(Path(node.root, steps[:-1]))
+                preds = "".join(self._pred(p) for p in last.preds)
+                return f"(ff:tokenize({base_x}, {self.emit(call.args[1])})){preds}"
             if isinstance(last.primary, Call) and not last.preds:
                 base = Path(node.root, steps[:-1])
                 return self._mapped(base, steps[-1][0], last.primary)
+        first_step = steps[0][1]
+        if (
+            self.pattern
+            and len(steps) == 1
+            and node.root == ""
+            and isinstance(first_step, Filter)
+            and isinstance(first_step.primary, Seq)
+            and first_step.preds
+            and _plain_preds(first_step)
+        ):
+            # a pattern (A | B)[p] (XSLT 3.0) as A[p] | B[p]
+            alternatives = [
+                _with_preds(a, first_step.preds) for a in _union_members(first_step.primary)
+            ]
+            return " | ".join(self.emit(a) for a in alternatives)
         parts: list[str] = []
         prefix = node.root
         if node.root == "" and self.base is not None and not self.in_pred:
@@ -772,6 +869,17 @@ class _Emitter:
         finally:
             self.in_pred -= 1
 
+    def _for(self, node: For) -> str:
+        seq = node.seq
+        if not (
+            isinstance(seq, Call) and seq.name == "string-to-codepoints" and len(seq.args) == 1
+        ):
+            raise UntranslatableError("for over anything but string-to-codepoints()")
+        body = _codepoint_body(node.body, node.var)
+        key = "cp" + hashlib.sha256(repr(node.body).encode()).hexdigest()[:12]
+        peppol_functions.register_body(key, body)
+        return f"ff:map-codepoints(string({self.emit(seq.args[0])}), '{key}')"
+
     def _filter(self, node: Filter) -> str:
         preds = "".join(self._pred(p) for p in node.preds)
         inner = self.emit(node.primary)
@@ -801,12 +909,19 @@ class _Emitter:
         if name == "empty":
             return f"not({emitted(0)})"
         if name == "upper-case":
-            return f"translate({emitted(0)}, {_UPPER})"
+            return f"translate({emitted(0)}, {_UPPER_LATIN if self.latin else _UPPER})"
         if name == "lower-case":
             return f"translate({emitted(0)}, {_LOWER})"
         if name == "abs":
             x = emitted(0)
             return f"(({x}) * (({x} >= 0) - ({x} < 0)))"
+        if name == "tokenize" and len(args) == 2:
+            return f"ff:tokenize({emitted(0)}, {emitted(1)})"
+        if name == "string-join":
+            sep = emitted(1) if len(args) > 1 else "''"
+            return f"ff:string-join({emitted(0)}, {sep})"
+        if name == "replace" and len(args) == 3:
+            return f"ff:replace(string({emitted(0)}), {emitted(1)}, {emitted(2)})"
         if name == "matches":
             return f"regexp:test(string({emitted(0)}), {emitted(1)})"
         if name == "ends-with":
@@ -821,6 +936,121 @@ class _Emitter:
         if name in self.functions:
             return f"{self.functions[name]}({', '.join(self.emit(a) for a in args)})"
         raise UntranslatableError(f"function {name}()")
+
+
+def _with_preds(node: Node, preds: list[Node]) -> Node:
+    """``node`` (a path) with ``preds`` added to its last step."""
+    if isinstance(node, Path) and isinstance(node.steps[-1][1], Step):
+        sep, last = node.steps[-1]
+        assert isinstance(last, Step)
+        step = Step(last.axis, last.test, [*last.preds, *preds])
+        return Path(node.root, [*node.steps[:-1], (sep, step)])
+    raise UntranslatableError("predicate on a union of non-paths")
+
+
+def _unwrap(node: Node) -> Node:
+    while isinstance(node, Seq) and len(node.items) == 1:
+        node = node.items[0]
+    return node
+
+
+def _untyped(node: Node) -> bool:
+    """A path to elements or attributes (an untyped value, not a number or a cast)."""
+    node = _unwrap(node)
+    if not isinstance(node, Path) or _mapped_call(node) is not None:
+        return False
+    return all(isinstance(step, Step) for _sep, step in node.steps)
+
+
+_STRING_CALLS = {
+    "normalize-space", "string", "upper-case", "lower-case", "substring", "concat",
+    "translate", "substring-before", "substring-after", "xs:string",
+}  # fmt: skip
+
+
+def _one_string(node: Node) -> bool:
+    """An expression with at most one string value (so membership can be containment)."""
+    node = _unwrap(node)
+    if isinstance(node, Call):
+        return node.name in _STRING_CALLS
+    if isinstance(node, Path) and node.root == "" and len(node.steps) == 1:
+        step = node.steps[0][1]
+        return isinstance(step, Step) and step.axis == "attribute" and not step.preds
+    return False
+
+
+def _word_list(items: list[Node]) -> str | None:
+    """A literal ``' A B C '`` for membership by containment, if the items allow it."""
+    words: list[str] = []
+    for item in items:
+        if not isinstance(item, Lit) or len(items) < 4:
+            return None
+        words.append(_unquote(item.value))
+    text = " " + " ".join(words) + " "
+    if any(any(c in w for c in " '\"\t\n\r") for w in words):
+        return None
+    return f"'{text}'"
+
+
+def _unquote(literal: str) -> str:
+    quote = literal[0]
+    return literal[1:-1].replace(quote + quote, quote)
+
+
+def _codepoint_body(node: Node, var: str) -> Callable[[int], str]:
+    """The body of ``for $var in string-to-codepoints(...) return BODY`` as Python.
+
+    Atomic values only: the code point (an xs:integer), integer literals, arithmetic,
+    comparisons, ``if``, ``string()`` and ``codepoints-to-string()``.
+    """
+    fn = _atomic(node, var)
+    return lambda cp: peppol_functions.string_value(_xpath_value(fn(cp)))
+
+
+def _xpath_value(value: object) -> object:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _atomic(node: Node, var: str) -> Callable[[int], object]:
+    node = _unwrap(node)
+    if isinstance(node, Var) and node.name == var:
+        return lambda cp: cp
+    if isinstance(node, Num) and node.text.isdigit():
+        value = int(node.text)
+        return lambda _cp: value
+    if isinstance(node, Lit):
+        text = _unquote(node.value)
+        return lambda _cp: text
+    if isinstance(node, If):
+        cond, then, other = (_atomic(n, var) for n in (node.cond, node.then, node.other))
+        return lambda cp: then(cp) if cond(cp) else other(cp)
+    if isinstance(node, Bin) and node.op in _INT_OPS:
+        left, right, op = _atomic(node.left, var), _atomic(node.right, var), _INT_OPS[node.op]
+        return lambda cp: op(left(cp), right(cp))
+    if isinstance(node, Call) and len(node.args) == 1:
+        arg = _atomic(node.args[0], var)
+        if node.name in ("string", "xs:string"):
+            return lambda cp: str(arg(cp))
+        if node.name == "codepoints-to-string":
+            return lambda cp: chr(int(arg(cp)))  # type: ignore[call-overload]
+    raise UntranslatableError("for body outside integer arithmetic")
+
+
+_INT_OPS: dict[str, Callable[[Any, Any], object]] = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
 
 
 def _as_step(node: Node) -> Node:
@@ -998,8 +1228,12 @@ def _mapped_call(node: Node) -> tuple[Path, Call] | None:
 def _context_free(node: Node) -> bool:
     if isinstance(node, (Lit, Num, Var)):
         return True
+    if isinstance(node, Filter):
+        return _context_free(node.primary) and all(_context_free(p) for p in node.preds)
     if isinstance(node, Path):
-        return node.root != ""
+        first = node.steps[0][1] if node.steps else None
+        # $v[1]/x: rooted in a variable, not in the context
+        return node.root != "" or (isinstance(first, Filter) and isinstance(first.primary, Var))
     if isinstance(node, Call):
         return all(_context_free(a) for a in node.args)
     if isinstance(node, (Seq,)):
@@ -1059,6 +1293,48 @@ def _membership(node: Quant) -> Node | None:
     return Bin("=", other, Seq(seq))
 
 
+def _fold(node: Node, constants: dict[str, Node]) -> Node:
+    """``node`` with constant variables replaced by their values and ``tokenize`` of
+    literals done (a literal sequence)."""
+    if isinstance(node, Var):
+        return constants.get(node.name, node)
+    if (
+        isinstance(node, Call)
+        and node.name == "tokenize"
+        and len(node.args) == 2
+        and all(isinstance(a, Lit) for a in node.args)
+    ):
+        text, regex = (_unquote(a.value) for a in node.args)  # type: ignore[attr-defined]
+        words = peppol_functions.tokenize(text, regex)
+        return Seq([Lit("'" + w.replace("'", "''") + "'") for w in words])
+    for f in fields(node):
+        value = getattr(node, f.name)
+        if isinstance(value, Node):
+            setattr(node, f.name, _fold(value, constants))
+        elif isinstance(value, list):
+            setattr(node, f.name, [_fold_item(v, constants) for v in value])
+    return node
+
+
+def _fold_item(value: Any, constants: dict[str, Node]) -> Any:
+    if isinstance(value, Node):
+        return _fold(value, constants)
+    if isinstance(value, tuple):
+        return tuple(_fold(v, constants) if isinstance(v, Node) else v for v in value)
+    return value
+
+
+def constant_value(text: str, constants: dict[str, Node] | None = None) -> Node | None:
+    """The value of a ``let`` that is a literal or a sequence of literals (a code list such
+    as ``tokenize('AD AE ...', '\\s')``), else None."""
+    node = _fold(parse(text), constants or {})
+    if isinstance(node, (Lit, Num)):
+        return node
+    if isinstance(node, Seq) and all(isinstance(i, (Lit, Num)) for i in node.items):
+        return node
+    return None
+
+
 def translate(
     text: str,
     *,
@@ -1066,6 +1342,7 @@ def translate(
     functions: dict[str, str] | None = None,
     pattern: bool = False,
     walks: dict[str, str] | None = None,
+    constants: dict[str, Node] | None = None,
 ) -> Translation:
     """The XPath 1.0 form of ``text`` and the quantifiers to compute before it.
 
@@ -1077,5 +1354,6 @@ def translate(
         UntranslatableError: ``text`` uses XPath 2.0 this translator does not render.
     """
     emitter = _Emitter(prefix, functions or {}, pattern, walks)
-    xpath = emitter.emit(parse(text))
+    emitter.latin = any(ord(c) > 127 for c in text)
+    xpath = emitter.emit(_fold(parse(text), constants or {}))
     return Translation(xpath, emitter.hoisted)

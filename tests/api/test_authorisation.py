@@ -164,6 +164,11 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/platforms/{platform_id}/trades"): Case("platform"),
     ("POST", "/platforms/{platform_id}/members"): Case("platform", {}),  # body set in _call
     ("POST", "/platforms/{platform_id}/banks"): Case("platform", {}),  # body set in _call
+    ("GET", "/platforms/{platform_id}/registrations"): Case("platform"),
+    # the walk's application to the platform (rejected by the first allowed caller: 409 after)
+    ("POST", "/platforms/{platform_id}/registrations/{application_id}/review"): Case(
+        "platform", {"admit": False, "checks": {}, "note": "walk"}
+    ),
     ("POST", "/platforms/{platform_id}/products"): Case(
         "platform",
         {"name": "walk", "scenario": "manufacturing", "max_amount": "1.00", "max_term_days": 30},
@@ -259,6 +264,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
             district = register_local_government(client, operator, "district")
             orgs["district"] = district.org_id
             objects["platform"] = _scenario_platform(client, operator, district, orgs)
+            objects["application"] = _platform_application(client, objects["platform"])
             yield World(client, platform, orgs, objects, {})
 
 
@@ -354,6 +360,17 @@ def _scenario_platform(
     return str(made["id"])
 
 
+def _platform_application(client: TestClient, platform_id: str) -> str:
+    """An enterprise's application straight to the walk's platform, waiting for review."""
+    body = {
+        "name": "Walk applicant", "uscc": demo_uscc("110000", "MA1WALKAP"),
+        "org_type": "enterprise", "licence": {"address": "walk"}, "accounts": [],
+        "admin_email": "admin@applicant.example.cn", "admin_name": "applicant",
+        "admin_password": PASSWORD, "platform_id": platform_id,
+    }  # fmt: skip
+    return str(ok(client.post(f"{API}/registrations", json=body), 201)["application"]["id"])
+
+
 def _object_kind(case: Case) -> str | None:
     return {"trade_body": "trade", "holding_body": "holding"}.get(case.kind or "", case.kind)
 
@@ -364,8 +381,10 @@ def _call(
     kind = _object_kind(case)
     url = API + path
     body = case.body
+    if "{application_id}" in path and "{platform_id}" in path:
+        path = path.replace("{application_id}", world.objects["application"])
     if kind and object_id is not None and "{" in path:
-        url = API + path.split("{", maxsplit=1)[0] + object_id + path.split("}")[1]
+        url = API + path.split("{", maxsplit=1)[0] + object_id + path.split("}", maxsplit=1)[1]
     elif "{" in path:
         url = API + path.split("{", maxsplit=1)[0] + "nope-0" + path.split("}")[1]
     if case.kind == "trade_body":

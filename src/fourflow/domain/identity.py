@@ -250,6 +250,10 @@ class Application:
         reviewed_by: the operator user who reviewed it.
         reviewed_at: when.
         created_at: when it was filed.
+        own_address: the address of the key it holds itself (proved), or None.
+        platform_id: the scenario platform it applies to (its operator reviews it; admitted,
+            it is a member of FourFlow and of that platform), or None (FourFlow's operator
+            reviews it).
     """
 
     id: str
@@ -265,6 +269,7 @@ class Application:
     reviewed_at: dt.datetime | None
     created_at: dt.datetime
     own_address: str | None = None  # it holds its own chain key at this (proved) address
+    platform_id: str | None = None  # it applies to this scenario platform (0024)
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,9 @@ class Applications(Protocol):
     def add(self, application: Application) -> None: ...
     def get(self, application_id: str) -> Application | None: ...
     def update(self, application: Application) -> None: ...
-    def list(self, status: ApplicationStatus | None = None) -> list[Application]: ...
+    def list(
+        self, status: ApplicationStatus | None = None, platform_id: str | None = None
+    ) -> list[Application]: ...
     def pending_by_uscc(self, uscc: str) -> Application | None: ...
 
 
@@ -374,9 +376,11 @@ def register(
     admin_password: str,
     own_address: str | None = None,
     own_address_proof: str | None = None,
+    platform_id: str | None = None,
 ) -> tuple[Application, NewUser]:
     """An organisation registers itself: its USCC checked, its licence details kept, its first
-    user (the admin) created waiting for the operator's admission.
+    user (the admin) created waiting for the operator's admission (with ``platform_id``, the
+    admission of that scenario platform's operator: ``platform_registration``).
 
     With ``own_address`` it holds its own chain key: ``own_address_proof`` is its EIP-191
     signature of ``own_key_message`` made with that key; admitted, it is onboarded with the
@@ -411,6 +415,7 @@ def register(
         reviewed_at=None,
         created_at=ids.clock.now(),
         own_address=own,
+        platform_id=platform_id,
     )
     admin = _new_user(
         ids,
@@ -463,10 +468,18 @@ def review(
     admit: bool,
     checks: Mapping[str, bool],
     note: str,
+    platform_id: str | None = None,
+    admitted: Callable[[str], None] | None = None,
 ) -> Application:
     """The operator's KYC review of an application, recorded; admitted, the organisation is
     onboarded with its own chain account (its admission queued for the chain) and its first
-    user becomes active as its admin."""
+    user becomes active as its admin.
+
+    An application to a scenario platform is reviewed only with its ``platform_id`` (by that
+    platform's operator, ``platform_registration.review``; another platform's: NotFoundError;
+    FourFlow's own review of it: ConflictError); ``admitted(org_id)`` then runs after the
+    onboarding and before the review is recorded (it makes the organisation a member of the
+    platform)."""
     if not note.strip():
         raise DomainValueError("note: record what the KYC review found")
     unknown = sorted(set(checks) - set(KYC_CHECKS))
@@ -474,8 +487,14 @@ def review(
         raise DomainValueError(f"checks: unknown check(s) {unknown}; known: {list(KYC_CHECKS)}")
     with ids.store() as store:
         application = store.applications.get(application_id)
-    if application is None:
+    if application is None or (platform_id and application.platform_id != platform_id):
         raise NotFoundError(f"application {application_id} does not exist")
+    if application.platform_id and not platform_id:
+        raise ConflictError(
+            f"application {application_id} applies to scenario platform "
+            f"{application.platform_id}: its operator reviews it "
+            f"(POST /platforms/{application.platform_id}/registrations/{application_id}/review)"
+        )
     if application.status is not ApplicationStatus.PENDING:
         raise ConflictError(f"application {application_id} is already {application.status}")
     missing = [c for c in KYC_CHECKS if not checks.get(c)]
@@ -498,6 +517,8 @@ def review(
             },
         )
         org_id = org.id
+        if admitted is not None:
+            admitted(org.id)
     now = ids.clock.now()
     reviewed = replace(
         application,
@@ -522,8 +543,11 @@ def review(
     return reviewed
 
 
-def applications(ids: Identities, status: str | None = None) -> list[Application]:
-    """Applications, oldest first (only those in ``status`` if given)."""
+def applications(
+    ids: Identities, status: str | None = None, platform_id: str | None = None
+) -> list[Application]:
+    """Applications, oldest first (only those in ``status``, or to the scenario platform
+    ``platform_id``, if given)."""
     wanted = None
     if status is not None:
         try:
@@ -533,7 +557,7 @@ def applications(ids: Identities, status: str | None = None) -> list[Application
                 f"status {status!r}: one of {[s.value for s in ApplicationStatus]}"
             ) from None
     with ids.store() as store:
-        return store.applications.list(wanted)
+        return store.applications.list(wanted, platform_id)
 
 
 # ----------------------------------------------------------------------------- users

@@ -56,7 +56,7 @@ def _application(row: Row[Any]) -> Application:
         licence=dict(row.licence), accounts=tuple(row.accounts),
         status=ApplicationStatus(row.status), org_id=row.org_id, kyc=row.kyc,
         reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at, created_at=row.created_at,
-        own_address=row.own_address,
+        own_address=row.own_address, platform_id=row.platform_id,
     )  # fmt: skip
 
 
@@ -208,7 +208,7 @@ class SqlApplications(_Repository):
             id=a.id, name=a.name, uscc=a.uscc, org_type=a.org_type.value, licence=a.licence,
             accounts=list(a.accounts), status=a.status.value, org_id=a.org_id, kyc=a.kyc,
             reviewed_by=a.reviewed_by, reviewed_at=a.reviewed_at, created_at=a.created_at,
-            own_address=a.own_address,
+            own_address=a.own_address, platform_id=a.platform_id,
         )  # fmt: skip
         self._insert(stmt, lambda: f"application {a.id} exists")
 
@@ -230,12 +230,16 @@ class SqlApplications(_Repository):
         )  # fmt: skip
         self._update(stmt, f"application {a.id}")
 
-    def list(self, status: ApplicationStatus | None = None) -> builtins.list[Application]:
-        """Applications, oldest first."""
+    def list(
+        self, status: ApplicationStatus | None = None, platform_id: str | None = None
+    ) -> builtins.list[Application]:
+        """Applications, oldest first (to one scenario platform, with ``platform_id``)."""
         o = t.org_applications
         stmt = select(o).order_by(o.c.seq)
         if status is not None:
             stmt = stmt.where(o.c.status == status.value)
+        if platform_id is not None:
+            stmt = stmt.where(o.c.platform_id == platform_id)
         return [_application(r) for r in self._rows(stmt)]
 
     def pending_by_uscc(self, uscc: str) -> Application | None:

@@ -691,6 +691,7 @@ org_applications = Table(
     Column("reviewed_at", UtcDateTime, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("own_address", String, nullable=True),  # it holds its own key (0022)
+    Column("platform_id", String, nullable=True, index=True),  # applies to a platform (0024)
     **ENTITY_OPTIONS,
 )
 

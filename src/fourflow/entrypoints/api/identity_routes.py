@@ -19,7 +19,7 @@ from fourflow.domain.identity import (
     UserRole,
 )
 from fourflow.entrypoints.api.routing import caller, relay_now, route, state
-from fourflow.services import identity, trail_anchor
+from fourflow.services import identity, platform_registration, trail_anchor
 
 router = APIRouter()
 
@@ -58,6 +58,13 @@ class RegistrationIn(Strict):
         description="EIP-191 signature with that key of 'FourFlow registration: <uscc> holds "
         "the key of <address in lower case>'.",
     )
+    platform_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The scenario platform it applies to: that platform's operator reviews it "
+        "once and admits it to FourFlow and the platform at once. Omitted: FourFlow's operator "
+        "reviews it.",
+    )
 
 
 class ApplicationOut(BaseModel):
@@ -73,6 +80,7 @@ class ApplicationOut(BaseModel):
     reviewed_at: dt.datetime | None
     created_at: dt.datetime
     own_key_address: str | None = None
+    platform_id: str | None = None
 
 
 class RegistrationOut(BaseModel):
@@ -166,11 +174,12 @@ class NewApiKeyOut(ApiKeyOut):
     key: str = Field(description="Shown once: send it as 'X-API-Key' or a Bearer token.")
 
 
-def _application(a: Application) -> ApplicationOut:
+def application_out(a: Application) -> ApplicationOut:
     return ApplicationOut(
         id=a.id, name=a.name, uscc=a.uscc, org_type=a.org_type.value, licence=a.licence,
         accounts=list(a.accounts), status=a.status.value, org_id=a.org_id, kyc=a.kyc,
         reviewed_at=a.reviewed_at, created_at=a.created_at, own_key_address=a.own_address,
+        platform_id=a.platform_id,
     )  # fmt: skip
 
 
@@ -241,7 +250,7 @@ def verify_audit_trail(request: Request) -> TrailCheckOut:
     platform = state(request).platform
     check = trail_anchor.verify(
         ids=platform.identities, uow_factory=platform.uow_factory,
-        ledger=platform.require_contracts(),
+        ledger=platform.require_contracts,  # read only when a head was anchored
     )  # fmt: skip
     return TrailCheckOut(
         records=check.records, head=check.head, ok=check.ok, problems=list(check.problems),
@@ -258,16 +267,25 @@ def health() -> dict[str, str]:
 @route(router, "POST", "/registrations", "register", status_code=201)
 def register(request: Request, body: RegistrationIn) -> RegistrationOut:
     """An organisation registers itself with its USCC (checked) and licence details; its first
-    user is its admin, active once the operator admits it after a KYC review."""
-    ids = state(request).platform.identities
-    application, admin = identity.register(
-        ids, name=body.name, uscc=body.uscc, org_type=body.org_type.value, licence=body.licence,
-        accounts=body.accounts, admin_email=body.admin_email, admin_name=body.admin_name,
-        admin_password=body.admin_password, own_address=body.own_key_address,
-        own_address_proof=body.own_key_proof,
-    )  # fmt: skip
+    user is its admin, active once the operator admits it after a KYC review (with
+    ``platform_id``: the operator of that scenario platform, admitting it to FourFlow and the
+    platform at once)."""
+    platform = state(request).platform
+    fields: dict[str, Any] = {
+        "name": body.name, "uscc": body.uscc, "org_type": body.org_type.value,
+        "licence": body.licence, "accounts": body.accounts, "admin_email": body.admin_email,
+        "admin_name": body.admin_name, "admin_password": body.admin_password,
+        "own_address": body.own_key_address, "own_address_proof": body.own_key_proof,
+    }  # fmt: skip
+    if body.platform_id is not None:
+        application, admin = platform_registration.register(
+            platform.identities, platform.scenario_platforms, platform_id=body.platform_id,
+            **fields,
+        )  # fmt: skip
+    else:
+        application, admin = identity.register(platform.identities, **fields)
     return RegistrationOut(
-        application=_application(application), admin_user_id=admin.user.id,
+        application=application_out(application), admin_user_id=admin.user.id,
         totp_uri=admin.totp_uri,
     )  # fmt: skip
 
@@ -276,7 +294,7 @@ def register(request: Request, body: RegistrationIn) -> RegistrationOut:
 def list_registrations(request: Request, status: str | None = None) -> list[ApplicationOut]:
     """Applications, oldest first (``status``: pending, admitted, rejected)."""
     ids = state(request).platform.identities
-    return [_application(a) for a in identity.applications(ids, status)]
+    return [application_out(a) for a in identity.applications(ids, status)]
 
 
 @route(router, "POST", "/registrations/{application_id}/review", "applications.review")
@@ -291,7 +309,7 @@ def review_registration(request: Request, application_id: str, body: ReviewIn) -
         )  # fmt: skip
         if reviewed.org_id is not None:
             relay_now(api)
-    return _application(reviewed)
+    return application_out(reviewed)
 
 
 @route(router, "POST", "/sessions", "sign_in", status_code=201)

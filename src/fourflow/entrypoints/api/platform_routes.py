@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from fourflow.domain.identity import KYC_CHECKS, Principal
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
-from fourflow.entrypoints.api.routing import caller, route, state
+from fourflow.entrypoints.api.identity_routes import ApplicationOut, ReviewIn, application_out
+from fourflow.entrypoints.api.routing import caller, relay_now, route, state
+from fourflow.services import platform_registration
 from fourflow.services import scenario_platforms as sp
 
 router = APIRouter()
@@ -215,6 +217,45 @@ def admit_member(request: Request, platform_id: str, body: MemberIn) -> MemberOu
     with api.platform.uow_factory() as uow:
         org = uow.organisations.get(member.org_id)
     return _member(member, org.name if org else member.org_id)
+
+
+@route(router, "GET", "/platforms/{platform_id}/registrations", "platforms.applications.list")
+def platform_registrations(
+    request: Request, platform_id: str, status: str | None = None
+) -> list[ApplicationOut]:
+    """The applications to the platform (``POST /registrations`` with its ``platform_id``),
+    oldest first, for its local government (``status``: pending, admitted, rejected)."""
+    api = state(request)
+    found = platform_registration.applications(
+        api.platform.identities, api.platform.scenario_platforms,
+        viewer=_viewer(caller(request)), platform_id=platform_id, status=status,
+    )  # fmt: skip
+    return [application_out(a) for a in found]
+
+
+@route(
+    router,
+    "POST",
+    "/platforms/{platform_id}/registrations/{application_id}/review",
+    "platforms.applications.review",
+)
+def review_platform_registration(
+    request: Request, platform_id: str, application_id: str, body: ReviewIn
+) -> ApplicationOut:
+    """The platform's local government reviews an application to its platform, once and
+    recorded: admitted, the organisation is a member of FourFlow (its own chain account, its
+    admission put on the chain) and of the platform, and its first user its admin."""
+    api = state(request)
+    who = caller(request)
+    with api.chain_lock:  # one review of an application at a time, across API processes
+        reviewed = platform_registration.review(
+            api.platform.identities, api.platform.scenario_platforms, viewer=_viewer(who),
+            reviewer=who, platform_id=platform_id, application_id=application_id,
+            admit=body.admit, checks=body.checks, note=body.note,
+        )  # fmt: skip
+        if reviewed.org_id is not None:
+            relay_now(api)
+    return application_out(reviewed)
 
 
 @route(router, "POST", "/platforms/{platform_id}/banks", "platforms.banks", status_code=201)

@@ -131,6 +131,10 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
         T.PLATFORM_OPERATOR: OVERSIGHT,
     },
     "platforms.admit": {T.LOCAL_GOVERNMENT: ADMIN},
+    # registrations straight to a platform: its local government reviews them (one KYC review
+    # admits to FourFlow and the platform; another platform's applications answer 404)
+    "platforms.applications.list": {T.LOCAL_GOVERNMENT: frozenset({R.ADMIN, R.CLERK, R.AUDITOR})},
+    "platforms.applications.review": {T.LOCAL_GOVERNMENT: ADMIN},
     "platforms.banks": {T.LOCAL_GOVERNMENT: ADMIN},
     "platforms.products": {
         T.LOCAL_GOVERNMENT: ADMIN,

@@ -299,6 +299,9 @@ class FakeDocuments(_Repo):
             if stored is not None:
                 self._s.documents[doc_id] = replace(stored, trade_id=trade_id)
 
+    def trade_ids(self, doc_ids: Sequence[str]) -> dict[str, str | None]:
+        return {d: s.trade_id for d in doc_ids if (s := self._s.documents.get(d)) is not None}
+
     def set_trades(self, links: Mapping[str, str]) -> None:
         for doc_id, trade_id in links.items():
             self.set_trade([doc_id], trade_id)

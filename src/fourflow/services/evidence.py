@@ -200,7 +200,7 @@ def placements(
     waits = dict(result.unlinked)
     wanted = list(dict.fromkeys(document_ids))
     with uow_factory() as uow:  # two look-ups for them all, not two per document
-        trade_of = {s.document.id: s.trade_id for s in uow.documents.get_many(wanted)}
+        trade_of = uow.documents.trade_ids(wanted)
         status = {
             r.id: r.status
             for r in uow.trades.get_many([t for t in trade_of.values() if t is not None])

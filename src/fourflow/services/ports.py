@@ -377,6 +377,10 @@ class Documents(Protocol):
         """Link each document (key) to its trade (value), all at once."""
         ...
 
+    def trade_ids(self, doc_ids: Sequence[str]) -> dict[str, str | None]:
+        """The trade of each stored document (None while unlinked); unknown ids left out."""
+        ...
+
     def set_batch(self, doc_ids: Sequence[str], batch_id: str, proofs: Mapping[str, str]) -> None:
         """Record batch membership; ``proofs`` maps doc id to its JSON-encoded Merkle proof."""
         ...

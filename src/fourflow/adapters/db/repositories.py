@@ -334,6 +334,17 @@ class SqlDocuments(_Repository):
             stmt = update(t.documents).where(t.documents.c.id.in_(chunk)).values(trade_id=trade_id)
             self._session.execute(stmt)
 
+    def trade_ids(self, doc_ids: Sequence[str]) -> dict[str, str | None]:
+        """The trade of each stored document of ``doc_ids`` (None while unlinked); unknown
+        ids are left out. Reads two columns, not the documents."""
+        found: dict[str, str | None] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
+            stmt = select(t.documents.c.id, t.documents.c.trade_id).where(
+                t.documents.c.id.in_(chunk)
+            )
+            found.update({doc_id: trade for doc_id, trade in self._session.execute(stmt).all()})
+        return found
+
     def set_trades(self, links: Mapping[str, str]) -> None:
         """Link each document (key) to its trade (value): one ``executemany`` for them all."""
         if links:

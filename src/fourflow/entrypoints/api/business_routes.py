@@ -266,12 +266,13 @@ def _ingest(
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
         linked = linking.link_documents(uow_factory=p.uow_factory)
         evidence.reverify_extended(uow_factory=p.uow_factory, result=linked, as_of=p.clock.today())
-        placed = evidence.placements(
-            uow_factory=p.uow_factory,
-            document_ids=[o.document_id for o in outcomes if o.document_id],
-            result=linked,
-        )
         refuse_on_chain_failure(relay_now(api))
+    # Where each document went is read after the lock: the next request need not wait for it.
+    placed = evidence.placements(
+        uow_factory=p.uow_factory,
+        document_ids=[o.document_id for o in outcomes if o.document_id],
+        result=linked,
+    )
     rows = []
     for o in outcomes:
         where = placed.get(o.document_id or "")

@@ -93,8 +93,8 @@ def test_admitting_a_member_with_its_node_and_the_registry_following_the_votes(
 ) -> None:
     """Issue 18 item 3: a member admitted with its node (`org add --node-enode`) brings the
     node onto the network as a static peer and the Registry records it; the signers' votes
-    go to the Registry only once decided (`consortium record`); `consortium status` shows
-    where the Registry and the network disagree."""
+    go to the Registry only once decided (`consortium record`, or the worker's pass on its own);
+    `consortium status` shows where the Registry and the network disagree."""
     home = tmp_path / "home"
     home.mkdir()
     (home / "consortium").symlink_to(network.dir)  # the network of FOURFLOW_HOME
@@ -162,6 +162,10 @@ def test_admitting_a_member_with_its_node_and_the_registry_following_the_votes(
         v is None or v[1].get(address) == 2 for v in network.views()[:4]), timeout=60)  # fmt: skip
     code, _, out = run("consortium", "record", bank.uscc)
     assert code == 1 and "has not decided" in out and "2 of 4 signers voted" in out, out
+    # The worker leaves an open vote for a later pass too.
+    code, report, out = run("worker", "--once")
+    assert code == 0 and report["signers"]["recorded"] == [], out
+    assert [o["node"] for o in report["signers"]["open"]] == [address], out
     # The third decides: the network and the Registry now disagree until it is recorded.
     code, _, out = run("consortium", "vote", new.address, "--add", "--by", "node3", "--wait", "120")
     assert code == 0, out
@@ -183,7 +187,15 @@ def test_admitting_a_member_with_its_node_and_the_registry_following_the_votes(
         v is not None and address not in v[0] for v in network.views()), timeout=90)  # fmt: skip
     seen = registry()
     assert seen["agrees"] is False and seen["not_signing"] == [address], seen
-    code, result, out = run("consortium", "record", bank.uscc)
-    assert code == 0 and result["recorded"] is True and result["signer"] is False, out
+    # Nobody runs `consortium record` this time: the worker's pass records the decision.
+    code, report, out = run("worker", "--once")
+    assert code == 0 and not report["errors"], out
+    assert report["signers"] == {
+        "recorded": [{"node": address, "org": org["id"], "signer": False}],
+        "open": [],
+        "unknown": [],
+    }, out
+    code, report, out = run("worker", "--once")  # idempotent: nothing left to record
+    assert code == 0 and report["signers"]["recorded"] == [], out
     final = registry()
     assert final["agrees"] is True and final["members"][address] == org["address"], final

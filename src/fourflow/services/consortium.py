@@ -21,10 +21,11 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from eth_keys.datatypes import PrivateKey, PublicKey
@@ -33,6 +34,7 @@ from eth_utils.exceptions import ValidationError as KeyValidationError
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import validate_uscc
 from fourflow.services.demo import MEMBERS
+from fourflow.services.ports import UnitOfWorkFactory
 
 QBFT_VANITY = bytes(32)
 # QBFT's genesis mixHash: "ctical byzantine fault tolerance" (Besu refuses other values).
@@ -643,3 +645,161 @@ def compare_signers(
         not_signing=tuple(not_signing),
         elsewhere=elsewhere,
     )
+
+
+# ----------------------------------------------------------------- the Registry follows votes
+
+
+class SignerNetwork(Protocol):
+    """The consortium's nodes as the Registry's follower sees them
+    (``fourflow.adapters.chain.clique.CliqueNetwork``)."""
+
+    def views(self) -> Sequence[NodeView]:
+        """Each node's signers and pending votes (None: it does not answer)."""
+        ...
+
+    def node_addresses(self) -> list[str]:
+        """The address of every node of the network (lower-case 0x)."""
+        ...
+
+
+class NodeRegistry(Protocol):
+    """The Registry contract's record of members' nodes
+    (``fourflow.adapters.chain.ledger.ChainLedger``)."""
+
+    def node_record(self, member_address: str) -> tuple[str | None, bool]:
+        """The node recorded for a member (None: none) and whether it is a signer."""
+        ...
+
+    def recorded_nodes(
+        self, nodes: Sequence[str]
+    ) -> tuple[dict[str, tuple[str | None, bool]], int]:
+        """Per node: its recorded member (None) and signer state; the recorded signers."""
+        ...
+
+    def record_node(
+        self, operator_org_id: str, member_address: str, node: str, signer: bool
+    ) -> str:
+        """The operator records a member's node and its signer state; the tx hash."""
+        ...
+
+    def propose_node(self, org_id: str, member_address: str, node: str, signer: bool) -> int:
+        """A councillor proposes that record; the proposal id."""
+        ...
+
+
+#: How long ``record_decided_node`` waits for a node a block behind to count a node like the
+#: others (``consortium record``; the worker does not wait: it tries again next pass).
+SETTLE_SECONDS = 20.0
+
+
+def decided_on_network(network: SignerNetwork, node: str, *, settle_s: float) -> bool:
+    """The network's decision on ``node`` (ConflictError when it has none yet, or when the
+    node is not on the network; NotSettledError after ``settle_s`` while nodes disagree)."""
+    if node.lower() not in network.node_addresses():
+        raise ConflictError(
+            f"{node} is no node of the network: admit its member with "
+            "`fourflow org add ... --node-enode` (or `fourflow consortium join`) first"
+        )
+    deadline = time.monotonic() + settle_s
+    while True:  # a node a block behind the others settles within a few blocks
+        try:
+            return decided_signer(network.views(), node)
+        except NotSettledError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def record_decided_node(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    registry: NodeRegistry,
+    network: SignerNetwork,
+    operator_id: str,
+    org_id: str,
+    node: str | None = None,
+    as_org_id: str | None = None,
+    settle_s: float = SETTLE_SECONDS,
+) -> dict[str, Any]:
+    """Record on the Registry the node organisation ``org_id`` runs and the network's decided
+    signer vote on it (``fourflow consortium record`` and the worker). Nothing is sent when
+    the Registry already says so, or when the network has not decided (ConflictError).
+    Governed Registry: ``as_org_id`` (a councillor) proposes instead."""
+    with uow_factory() as uow:
+        org = uow.organisations.get(org_id)
+    if org is None or not org.chain_address:
+        raise ConflictError(f"organisation {org_id} has no chain account")
+    recorded, recorded_signer = registry.node_record(org.chain_address)
+    node = node or recorded
+    if node is None:
+        raise ConflictError(f"the Registry records no node for {org.name}: name it with --node")
+    if recorded is not None and recorded.lower() != node.lower():
+        raise ConflictError(f"the Registry records node {recorded} for {org.name}, not {node}")
+    signer = decided_on_network(network, node, settle_s=settle_s)
+    data: dict[str, Any] = {"org": org_id, "member": org.chain_address, "node": node,
+                            "signer": signer, "recorded": False}  # fmt: skip
+    if recorded is not None and recorded_signer == signer:
+        data["already"] = True
+        return data
+    if as_org_id:
+        data["proposal"] = registry.propose_node(as_org_id, org.chain_address, node, signer)
+        return data
+    data["tx_hash"] = registry.record_node(operator_id, org.chain_address, node, signer)
+    data["recorded"] = True
+    return data
+
+
+def follow_signers(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    registry: NodeRegistry,
+    network: SignerNetwork,
+    operator_id: str,
+) -> dict[str, Any]:
+    """The Registry follows the signers' decided votes (the worker's ``signers`` step).
+
+    For every node of the network that the Registry records for a member, when the network's
+    decision (every answering node counting it the same way, no vote about it pending)
+    differs from the record, the decision is recorded with ``record_decided_node``, as
+    ``consortium record`` does. Idempotent (a record that already agrees sends nothing) and
+    bounded (one record per node, no waiting: an open vote or a node a block behind is left
+    for the next run). Returns what was recorded and what was left open.
+    """
+    views = network.views()
+    seen = next((v for v in views if v is not None), None)
+    if seen is None:
+        raise ConflictError("no node of the network answers: is it running?")
+    nodes = sorted({*network.node_addresses(), *(a.lower() for v in views if v for a in v[0])})
+    recorded, _ = registry.recorded_nodes(nodes)
+    out: dict[str, Any] = {"recorded": [], "open": [], "unknown": []}
+    with uow_factory() as uow:
+        members = {o.chain_address.lower(): o for o in uow.organisations.list() if o.chain_address}
+    for node in nodes:
+        member, signer = recorded.get(node, (None, False))
+        if member is None:
+            if any(v is not None and node in {a.lower() for a in v[0]} for v in views):
+                out["unknown"].append(node)  # a signer no admitted member runs
+            continue
+        try:
+            decided = decided_signer(views, node)
+        except ConflictError as exc:  # a vote pending, or nodes not agreeing yet
+            out["open"].append({"node": node, "reason": str(exc)})
+            continue
+        if decided == signer:
+            continue
+        org = members.get(member.lower())
+        if org is None:
+            out["unknown"].append(node)
+            continue
+        try:
+            done = record_decided_node(
+                uow_factory=uow_factory, registry=registry, network=network,
+                operator_id=operator_id, org_id=org.id, node=node, settle_s=0.0,
+            )  # fmt: skip
+        except ConflictError as exc:  # it changed since, or the Registry is governed
+            out["open"].append({"node": node, "reason": str(exc)})
+            continue
+        if done["recorded"]:
+            out["recorded"].append({"node": node, "org": org.id, "signer": done["signer"]})
+    return out

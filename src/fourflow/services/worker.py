@@ -18,7 +18,11 @@ One pass (``run_pass``):
    feed's prices recorded, every pledged receipt revalued, margin calls given (no buyer is
    named here, so an unmet call stays open for the bank to sell with ``fourflow margin watch
    --buyer``), then a relay;
-5. **webhooks**, every pass when the platform delivers them: one bounded delivery pass
+5. **signers**, every pass when the platform runs on the consortium's development network
+   (``follow_signers``, ``consortium.follow_signers``): the Registry follows the signers'
+   decided Clique votes, as ``fourflow consortium record`` does, under ``chain_lock``
+   (idempotent: a record that agrees sends nothing; an open vote waits for a later pass);
+6. **webhooks**, every pass when the platform delivers them: one bounded delivery pass
    (``webhooks.deliver_webhooks``: new events queued for their endpoints, due deliveries
    posted, retried with backoff, dead-lettered); it sends no transaction, so it runs outside
    the chain lock (deliverers may run side by side: delivery is at least once, by event id).
@@ -77,6 +81,7 @@ class PassReport:
     settle_due: dict[str, Any] | None = None
     margin_watch: dict[str, Any] | None = None
     webhooks: dict[str, Any] | None = None
+    signers: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -98,6 +103,7 @@ class PassReport:
             "settle_due": self.settle_due,
             "margin_watch": self.margin_watch,
             "webhooks": self.webhooks,
+            "signers": self.signers,
             "errors": self.errors,
             "seconds": round(self.seconds, 3),
         }
@@ -112,7 +118,8 @@ class WorkerContext:
     watch); ``deliver_webhooks``: one webhook delivery pass, or None (no webhook step);
     ``claims``: one relay per sender by row lock (PostgreSQL), or None (SQLite: the relay runs
     under ``chain_lock``); ``identities``: the API audit trail's store, or None (no head
-    anchoring).
+    anchoring); ``follow_signers``: the Registry follows the network's decided signer votes
+    (``consortium.follow_signers`` bound to the network), or None (no consortium network).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -124,6 +131,7 @@ class WorkerContext:
     deliver_webhooks: Callable[[], DeliveryResult] | None = None
     claims: relay.SenderClaims | None = None
     identities: Identities | None = None
+    follow_signers: Callable[[], dict[str, Any]] | None = None
 
 
 def _anchor(ctx: WorkerContext, report: PassReport) -> None:
@@ -194,6 +202,11 @@ def _margin(ctx: WorkerContext, report: PassReport, day: dt.date, feed: Path) ->
     report.margin_watch = watched.as_dict()
 
 
+def _signers(ctx: WorkerContext, report: PassReport, follow: Callable[[], dict[str, Any]]) -> None:
+    with ctx.chain_lock():  # the operator sends the records
+        report.signers = follow()
+
+
 def _webhooks(report: PassReport, deliver: Callable[[], DeliveryResult]) -> None:
     report.webhooks = asdict(deliver())
 
@@ -219,6 +232,9 @@ def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
         feed = ctx.price_feed
         if feed is not None and _done_for(ctx, MARGIN_DAY_KEY) != day.isoformat():
             steps.append(("margin watch", lambda: _margin(ctx, report, day, feed)))
+    follow = ctx.follow_signers
+    if follow is not None:
+        steps.append(("signers", lambda: _signers(ctx, report, follow)))
     deliver = ctx.deliver_webhooks
     if deliver is not None:
         steps.append(("webhooks", lambda: _webhooks(report, deliver)))

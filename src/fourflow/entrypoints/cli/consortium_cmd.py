@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from fourflow.bootstrap import CLIQUE_CHAIN_ID, CliqueNetwork, Platform, Settings, clique_network
-from fourflow.domain.errors import ConflictError, FourFlowError
+from fourflow.domain.errors import FourFlowError
 from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
@@ -287,54 +287,18 @@ def _registry_agreement(net: CliqueNetwork) -> dict[str, Any] | None:
     }
 
 
-def _decided(net: CliqueNetwork, node: str) -> bool:
-    """The network's decision on ``node`` (ConflictError when it has none yet, or when the
-    node is not on the network)."""
-    if node.lower() not in net.node_addresses():
-        raise ConflictError(
-            f"{node} is no node of the network in {net.dir}: admit its member with "
-            "`fourflow org add ... --node-enode` (or `fourflow consortium join`) first"
-        )
-    deadline = time.monotonic() + SETTLE_SECONDS
-    while True:  # a node a block behind the others settles within a few blocks
-        try:
-            return consortium.decided_signer(net.views(), node)
-        except consortium.NotSettledError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-
-
 def record_decided_node(
     p: Platform, net: CliqueNetwork, org_id: str, node: str | None, as_org: str | None = None
 ) -> dict[str, Any]:
     """Record on the Registry the node organisation ``org_id`` runs and the network's decided
-    signer vote on it; nothing is sent when the Registry already says so, or when the
-    network has not decided (ConflictError). Governed: ``as_org`` (a councillor) proposes."""
-    with p.uow_factory() as uow:
-        org = uow.organisations.get(org_id)
-    if org is None or not org.chain_address:
-        raise ConflictError(f"organisation {org_id} has no chain account")
-    ledger = p.require_contracts()
-    recorded, recorded_signer = ledger.node_record(org.chain_address)
-    node = node or recorded
-    if node is None:
-        raise ConflictError(f"the Registry records no node for {org.name}: name it with --node")
-    if recorded is not None and recorded.lower() != node.lower():
-        raise ConflictError(f"the Registry records node {recorded} for {org.name}, not {node}")
-    signer = _decided(net, node)
-    data: dict[str, Any] = {"org": org_id, "member": org.chain_address, "node": node,
-                            "signer": signer, "recorded": False}  # fmt: skip
-    if recorded is not None and recorded_signer == signer:
-        data["already"] = True
-        return data
-    if as_org:
-        actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
-        data["proposal"] = ledger.propose_node(actor, org.chain_address, node, signer)
-        return data
-    data["tx_hash"] = ledger.record_node(p.operator_id(), org.chain_address, node, signer)
-    data["recorded"] = True
-    return data
+    signer vote on it (``consortium.record_decided_node``, which the worker runs too).
+    Governed: ``as_org`` (a councillor) proposes."""
+    actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org) if as_org else None
+    return consortium.record_decided_node(
+        uow_factory=p.uow_factory, registry=p.require_contracts(), network=net,
+        operator_id=p.operator_id(), org_id=org_id, node=node, as_org_id=actor,
+        settle_s=SETTLE_SECONDS,
+    )  # fmt: skip
 
 
 def record(

@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from fourflow.bootstrap import Platform, clique_network
 from fourflow.entrypoints.cli.common import JsonOpt, platform
 from fourflow.entrypoints.cli.output import console, emit_json, err_console
+from fourflow.services import consortium
 from fourflow.services import worker as worker_service
 
 PARENT_POLL_S = 1.0
@@ -23,6 +26,22 @@ def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
     while not stop.wait(PARENT_POLL_S):
         if os.getppid() != parent_pid:
             stop.set()
+
+
+def _signer_follower(p: Platform) -> Callable[[], dict[str, Any]] | None:
+    """The Registry follows the signers' votes when this home's consortium development
+    network (``FOURFLOW_HOME/consortium``) is the chain the platform runs on; else None."""
+    net = clique_network(None, settings=p.settings)
+    if not net.exists() or p.ledger.chain_id != net.chain_id():
+        return None
+    ledger, operator = p.require_contracts(), p.operator_id()
+
+    def follow() -> dict[str, Any]:
+        return consortium.follow_signers(
+            uow_factory=p.uow_factory, registry=ledger, network=net, operator_id=operator
+        )
+
+    return follow
 
 
 def worker(
@@ -62,6 +81,7 @@ def worker(
                 operator_id=p.operator_id(), chain_lock=p.chain_writer,
                 price_feed=p.settings.price_feed, deliver_webhooks=p.deliver_webhooks,
                 claims=p.relay_claims(), identities=p.identities,
+                follow_signers=_signer_follower(p),
             )  # fmt: skip
             for report in worker_service.passes(
                 ctx, interval_s=interval, stop=stop, max_passes=1 if once else max_passes
@@ -94,6 +114,8 @@ def _print(report: worker_service.PassReport) -> None:
         line += f"; settle-due {s['day']}: {s['counts']}, collected {s['collected']}"
     if report.margin_watch is not None:
         line += f"; margin watch: {len(report.margin_watch['receipts'])} receipts"
+    if report.signers is not None and report.signers["recorded"]:
+        line += f"; signer votes recorded: {len(report.signers['recorded'])}"
     console.print(line)
     for op_id, reason in r["failed"]:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")

@@ -385,6 +385,7 @@ class Platform:
         self._started_node = False
         self._ledger: ChainLedger | None = None
         self._identities: Identities | None = None
+        self._item_view_versions: SqlItemViewVersions | None = None
 
     # ------------------------------------------------------------------ chain
 
@@ -608,7 +609,9 @@ class Platform:
     def item_view_versions(self) -> SqlItemViewVersions:
         """The version of each item's view (issue 16, reads): ``items.ItemViews`` keeps the
         views it rendered at their version and renders again once it grows."""
-        return SqlItemViewVersions(self.engine)
+        if self._item_view_versions is None:
+            self._item_view_versions = SqlItemViewVersions(self.engine)
+        return self._item_view_versions
 
     def rotate_master_key(self, new_key_file: Path) -> tuple[int, str]:
         """Rewrap every data key under the master key in ``new_key_file``, atomically
@@ -664,6 +667,8 @@ class Platform:
         if self._node is not None and self._started_node:
             self._node.release(stop_if_last=not self._keep_path().exists())
             self._started_node = False
+        if self._item_view_versions is not None:
+            self._item_view_versions.close()
         self.engine.dispose()
 
     def __enter__(self) -> Self:

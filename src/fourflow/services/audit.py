@@ -567,12 +567,13 @@ class _Auditor:
                 root = merkle_root([fingerprint_bytes(s.fingerprint) for s in docs]).hex()
                 self.compare("batch", batch.id, "members_root", root, _hex(anchor["root"]))
         anchored_roots |= {_hex(b.root) for b in self.store.batches}  # its op is named if off
-        # The API audit trail's daily heads (trail_anchor) are anchored as batches of their own.
+        # The API audit trail's daily heads (trail_anchor) and consents' grants and
+        # revocations (consent_anchor) are anchored as batches of their own.
         anchored_roots |= {
             _hex(o.command.root)
             for o in self.store.ops
             if isinstance(o.command, cmd.AnchorBatch)
-            and o.command.batch_id.startswith("audit-head-")
+            and o.command.batch_id.startswith(("audit-head-", "consent-"))
         }
         for event in self.ledger.read("anchored_batches"):
             if _hex(event["root"]) not in anchored_roots:

@@ -40,6 +40,7 @@ from fourflow.domain.errors import PermissionDeniedError as Denied
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.features import invoice_facts
+from fourflow.services import consent_anchor
 from fourflow.services.common import find_org, get_org, new_id
 from fourflow.services.ports import Clock, TradeRecord, UnitOfWork, UnitOfWorkFactory
 from fourflow.services.verification import load_trades
@@ -100,6 +101,7 @@ def grant(
             granted_by=person, granted_at=clock.now(), counterparties=named,
         )  # fmt: skip
         uow.consents.add(consent)
+        consent_anchor.queue(uow, consent.id, "granted")  # its hash on chain (notary anchor)
         uow.commit()
     return consent
 
@@ -127,6 +129,7 @@ def revoke(
             consent, revoked_at=clock.now(), revoked_by=person, revoked_reason=reason.strip()
         )
         uow.consents.revoke(revoked)
+        consent_anchor.queue(uow, consent.id, "revoked")  # its hash on chain (notary anchor)
         uow.commit()
     return revoked
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from fourflow.domain.errors import ConflictError
 from fourflow.services import commands as cmd
+from fourflow.services import consent_anchor
 from fourflow.services.identity import Identities, verify_trail
 from fourflow.services.ports import ChainOp, Ledger, OpKind, OpStatus, UnitOfWorkFactory
 
@@ -168,7 +169,9 @@ class TrailVerification:
         anchored_heads: heads anchored on the chain.
         latest_anchor: the latest anchored head (day, seq, hash, op id), or None.
         problems: one sentence per finding (a record changed or missing, a link broken, a
-            rewrite before an anchor).
+            rewrite before an anchor, a consent changed after its anchor).
+        anchored_consents: consent grants and revocations anchored on chain
+            (``consent_anchor.check``, whose findings are in ``problems``).
     """
 
     records: int
@@ -176,6 +179,7 @@ class TrailVerification:
     anchored_heads: int
     latest_anchor: dict[str, object] | None
     problems: tuple[str, ...]
+    anchored_consents: int = 0
 
     @property
     def ok(self) -> bool:
@@ -189,6 +193,7 @@ class TrailVerification:
             "head": self.head,
             "anchored_heads": self.anchored_heads,
             "latest_anchor": self.latest_anchor,
+            "anchored_consents": self.anchored_consents,
             "problems": list(self.problems),
             "ok": self.ok,
         }
@@ -198,14 +203,17 @@ def verify(
     *, ids: Identities, uow_factory: UnitOfWorkFactory, ledger: Ledger | Callable[[], Ledger]
 ) -> TrailVerification:
     """Verify the audit trail: every record against its hash and link, and every head
-    anchored on chain against the record at its place (one check for the CLI and the API;
+    anchored on chain against the record at its place, and every consent's anchored grant
+    and revocation against the consent's record (one check for the CLI and the API;
     ``ledger`` as for ``check_anchors``)."""
     trail = verify_trail(ids)
     anchors = check_anchors(ids=ids, uow_factory=uow_factory, ledger=ledger)
+    consents = consent_anchor.check(uow_factory=uow_factory, ledger=ledger)
     return TrailVerification(
         records=trail.records,
         head=trail.head,
         anchored_heads=anchors.anchors,
         latest_anchor=anchors.latest,
-        problems=(*trail.problems, *anchors.problems),
+        problems=(*trail.problems, *anchors.problems, *consents.problems),
+        anchored_consents=consents.anchored,
     )

@@ -230,6 +230,9 @@ class TrailCheckOut(BaseModel):
     latest_anchor: dict[str, Any] | None = Field(
         description="The latest anchored head: day, seq, hash, op_id."
     )
+    anchored_consents: int = Field(
+        default=0, description="Consent grants and revocations anchored on chain."
+    )
 
 
 @route(router, "GET", "/audit-trail", "audit.read")
@@ -255,6 +258,7 @@ def verify_audit_trail(request: Request) -> TrailCheckOut:
     return TrailCheckOut(
         records=check.records, head=check.head, ok=check.ok, problems=list(check.problems),
         anchored_heads=check.anchored_heads, latest_anchor=check.latest_anchor,
+        anchored_consents=check.anchored_consents,
     )  # fmt: skip
 
 

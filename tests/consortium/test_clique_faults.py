@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fourflow.adapters.chain.clique import CliqueNetwork
+from fourflow.adapters.chain.clique import CliqueMember, CliqueNetwork
 from fourflow.adapters.chain.ledger import ChainLedger
 from fourflow.adapters.chain.node import _rpc
 from fourflow.adapters.chain.ops import build_call
@@ -214,6 +214,10 @@ def assert_nothing_lost_or_doubled(p: Platform) -> int:
     return len(ops)
 
 
+def _others(network: CliqueNetwork, index: int) -> list[CliqueMember]:
+    return [m for i, m in enumerate(network.members()) if i != index]
+
+
 def _heads(network: CliqueNetwork) -> list[int | None]:
     return [s.block for s in network.status()]
 
@@ -250,6 +254,8 @@ def test_a_killed_signer_under_the_main_path_loses_and_doubles_nothing(
     time.sleep(4.0)
     network.kill(active)  # kill -9 of the signer FourFlow is sending to, mid-path
     killed_at = max(h for h in _heads(network) if h is not None)
+    # The 3 left seal in strict turn; a tie fork right after the kill is mended.
+    network.wait_growing(_others(network, active), blocks=3)
     worker.join(150)
     assert not worker.is_alive(), "the main path did not finish within 150 s"
     assert errors == []
@@ -284,6 +290,8 @@ def test_partition_and_heal_of_one_node_under_the_main_path(
     cut = (ledger.client.urls.index(ledger.client.url) + 1) % 4  # not the active node
     network.isolate(cut)
     try:
+        # The 3 left seal in strict turn; a tie fork right after the cut is mended.
+        network.wait_growing(_others(network, cut), blocks=3)
         MainPath(platform, org).round(1)  # the other three signers go on sealing
         cut_head = _heads(network)[cut]
         assert cut_head is not None and cut_head < ledger.client.block_number() - 3
@@ -332,7 +340,8 @@ def test_an_op_whose_block_is_reorganised_away_is_applied_again_once(
     try:
         stopped_at = _block(x_url)
         # X is absent from the last sealers, so alone it may seal the next block.
-        _until("three blocks by the others", lambda: _block(others[0]) >= stopped_at + 3)
+        network.wait_growing(_others(network, x), blocks=3)
+        assert _block(others[0]) >= stopped_at + 3
         network.isolate(x)
         with Platform(_settings(platform.settings.home, [x_url])) as on_x:
             onboarding.onboard(

@@ -11,11 +11,12 @@ time every node passes three blocks past its head promptly, on one chain.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from fourflow.adapters.chain.clique import CliqueNetwork
+from fourflow.adapters.chain.clique import CliqueMember, CliqueNetwork
 from fourflow.adapters.chain.node import _rpc
 from tests.consortium.conftest import MEMBERS, geth_or_skip
 
@@ -72,3 +73,105 @@ def test_a_fresh_network_grows_every_time_and_again_after_a_restart(tmp_path: Pa
                 assert {s.peers for s in net.status()} == {3}
         finally:
             net.down()
+
+
+def _stop(url: str) -> None:
+    _rpc(url, "miner_stop", [])
+    deadline = time.monotonic() + 10
+    while _rpc(url, "eth_mining", []) is not False:
+        assert time.monotonic() < deadline, f"{url} did not stop sealing"
+        time.sleep(0.05)
+
+
+def _head(url: str) -> tuple[int, str]:
+    head = _rpc(url, "eth_getBlockByNumber", ["latest", False])
+    return int(head["number"], 16), str(head["hash"])
+
+
+def _until(what: str, done: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+def _quiet(urls: list[str], seconds: float = 3.0, timeout: float = 30.0) -> int:
+    """Once no node got a new block for ``seconds`` (a seal under way when sealing stopped
+    lands within a period and the out-of-turn delay): the common head."""
+    deadline = time.monotonic() + timeout
+    last, since = [_head(u) for u in urls], time.monotonic()
+    while True:
+        heads = [_head(u) for u in urls]
+        if heads != last:
+            last, since = heads, time.monotonic()
+        elif time.monotonic() - since >= seconds and len(set(heads)) == 1:
+            return heads[0][0]
+        assert time.monotonic() < deadline, f"the nodes did not settle: {heads}"
+        time.sleep(0.1)
+
+
+def _link(a: CliqueMember, b: CliqueMember) -> None:
+    for x, y in ((a, b), (b, a)):
+        _rpc(x.url, "admin_addPeer", [y.enode])
+        _rpc(x.url, "admin_addTrustedPeer", [y.enode])
+
+
+def test_three_signers_deadlocked_on_a_tie_fork_are_mended_and_seal_on(tmp_path: Path) -> None:
+    """Three signers of 4 left must seal in strict turn. Built on purpose here: the in-turn
+    signer T of block n+1 seals block n out of turn, so the two others X and Y may both seal
+    block n+1 out of turn (equal difficulty); each seals it cut off from the other, the fourth
+    (W) is cut off, and X, Y, T meet again: X and Y each keep their own block, and every one
+    of the three is a recent signer on its own chain: no block can come. ``wait_growing``
+    finds the stall and rewinds the node off the chain most hold; the three seal on."""
+    net = CliqueNetwork(tmp_path / "tie", geth=geth_or_skip())
+    net.create(MEMBERS, period=1)
+    try:
+        net.up()
+        _grows_past(net, 3)
+        members = net.members()
+        by_address = {m.address.lower(): m for m in members}
+        signers = sorted(by_address)
+        urls = [m.url for m in members]
+        for _ in range(8):  # until the in-turn signer of n+2 may seal n+1 (bounded)
+            for u in urls:
+                _stop(u)
+            n = _quiet(urls)
+            snap = _rpc(urls[0], "clique_getSnapshot", [hex(n)])
+            recent = {str(a).lower() for s, a in snap["recents"].items() if int(s) > n - 2}
+            t = signers[(n + 2) % 4]
+            if t not in recent:
+                break
+            for u in urls:
+                _rpc(u, "miner_start", [])
+            _until("a block", lambda n=n: _head(urls[0])[0] > n)  # type: ignore[misc]
+        else:
+            pytest.fail("no height where the next block's in-turn signer could seal first")
+        big_t = by_address[t]
+        _rpc(big_t.url, "miner_start", [])
+        _until("T's block n+1", lambda: all(_head(u)[0] == n + 1 for u in urls))
+        _stop(big_t.url)
+        w = by_address[str(_rpc(urls[0], "clique_getSigner", [hex(n)])).lower()]
+        x, y = (by_address[a] for a in signers if by_address[a] not in (big_t, w))
+        net.isolate(x.slug)
+        net.isolate(y.slug)
+        for m in (x, y):  # each seals block n+2 alone, out of turn
+            _rpc(m.url, "miner_start", [])
+        _until("X's and Y's own blocks n+2", lambda: _head(x.url)[0] == _head(y.url)[0] == n + 2)
+        net.isolate(w.slug)
+        _link(x, y)
+        _link(x, big_t)
+        _link(y, big_t)
+        _rpc(big_t.url, "miner_start", [])
+        _until("T taking one of them", lambda: _head(big_t.url)[0] == n + 2, timeout=60)
+        # Deadlocked: every one of the three signed one of the last 2 blocks of its own chain.
+        assert _head(x.url)[1] != _head(y.url)[1]
+        for m in (x, y, big_t):
+            number, block = _head(m.url)
+            snap = _rpc(m.url, "clique_getSnapshotAtHash", [block])
+            recent = {str(a).lower() for s, a in snap["recents"].items() if int(s) > number - 2}
+            assert m.address.lower() in recent, (m.name, number, snap["recents"])
+        heads = net.wait_growing([x, y, big_t], blocks=3, timeout=120)
+        assert min(heads) >= n + 5
+        assert len({_block_hash(net, members.index(m), n + 4) for m in (x, y, big_t)}) == 1
+    finally:
+        net.down()

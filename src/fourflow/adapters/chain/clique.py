@@ -23,6 +23,7 @@ peers, so FourFlow's client sends each transaction to every node it can reach.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -47,6 +48,9 @@ GETH_MODULE = "github.com/ethereum/go-ethereum/cmd/geth"
 DEFAULT_CHAIN_ID = 20_241
 GAS_LIMIT = 1_000_000_000
 START_TIMEOUT = 60.0
+#: Seconds without a new block on any sealing node after which ``wait_growing`` looks for a
+#: tie fork to mend (blocks come every period plus at most 1.5 s of out-of-turn delay).
+STALL_S = 10.0
 STOP_TIMEOUT = 20.0
 EPOCH = 30_000
 
@@ -529,6 +533,103 @@ class CliqueNetwork:
                     return
         raise NodeError(f"{member.name}'s node could not be cut off from its peers")
 
+    def wait_growing(
+        self,
+        nodes: Sequence[CliqueMember] | None = None,
+        *,
+        blocks: int = 3,
+        timeout: float = 120.0,
+    ) -> list[int]:
+        """Wait until every node of ``nodes`` (default: every running joined one) is ``blocks``
+        blocks past the highest head now; mend a tie fork when they stall. Returns the heads.
+
+        With 4 signers a signer seals at most one block in 3, so 3 signers left (one down or
+        cut off) must seal in strict turn. Right after the fourth stopped, two of them may be
+        allowed to seal the same block; if both do, out of turn (equal difficulty), and each
+        keeps its own, no chain has a signer allowed to extend it and no new block ever comes
+        (geth breaks equal-difficulty ties by chance, once). ``_mend_tie`` then rewinds the
+        nodes off the chain most nodes hold onto it.
+        """
+        chosen = list(nodes) if nodes is not None else [
+            m for m in self.members() if m.joined and self._running(m)
+        ]  # fmt: skip
+        heads = self._heads(chosen)
+        target = max(n for n, _ in heads.values()) + blocks
+        deadline = time.monotonic() + timeout
+        changed, last = time.monotonic(), heads
+        while True:
+            heads = self._heads(chosen)
+            if len(heads) == len(chosen) and all(n >= target for n, _ in heads.values()):
+                return [heads[m.slug][0] for m in chosen]
+            now = time.monotonic()
+            if heads != last:
+                changed, last = now, heads
+            elif now - changed > STALL_S:
+                self._mend_tie(chosen, heads)
+                changed = time.monotonic()
+            if now > deadline:
+                raise NodeError(
+                    f"the network did not grow {blocks} blocks within {timeout:.0f} s: "
+                    + ", ".join(f"{m.name} at {heads.get(m.slug, (None,))[0]}" for m in chosen)
+                )
+            time.sleep(0.2)
+
+    def _heads(self, nodes: Sequence[CliqueMember]) -> dict[str, tuple[int, str]]:
+        out = {}
+        for m in nodes:
+            head = _rpc(m.url, "eth_getBlockByNumber", ["latest", False], timeout=5.0)
+            if isinstance(head, dict):
+                out[m.slug] = (int(head["number"], 16), str(head["hash"]))
+        return out
+
+    def _mend_tie(
+        self, nodes: Sequence[CliqueMember], heads: dict[str, tuple[int, str]]
+    ) -> list[str]:
+        """The stalled ``nodes`` hold different heads: those off the head most of them hold
+        (then the lowest hash) stop sealing, rewind to where they left it (``debug_setHead``),
+        meet a node on it again (a new handshake tells them its total difficulty, and they
+        sync to it) and seal again. Returns the names of the nodes moved."""
+        counts = collections.Counter(h for _, h in heads.values())
+        if len(counts) < 2:
+            return []  # one chain: slow, not forked
+        best = min(counts, key=lambda h: (-counts[h], h))
+        winner = next(m for m in nodes if heads.get(m.slug, (0, ""))[1] == best)
+        moved = []
+        for m in nodes:
+            if m.slug not in heads or heads[m.slug][1] == best:
+                continue
+            ancestor = self._common_ancestor(
+                m, winner, min(heads[m.slug][0], heads[winner.slug][0])
+            )
+            _rpc(m.url, "miner_stop", [], timeout=5.0)
+            stop_by = time.monotonic() + 10.0
+            while _rpc(m.url, "eth_mining", [], timeout=5.0) and time.monotonic() < stop_by:
+                time.sleep(0.05)
+            _rpc(m.url, "debug_setHead", [hex(ancestor)], timeout=10.0)
+            for a, b in ((m, winner), (winner, m)):
+                for method in ("admin_removeTrustedPeer", "admin_removePeer"):
+                    _rpc(a.url, method, [b.enode], timeout=5.0)
+            for a, b in ((m, winner), (winner, m)):
+                for method in ("admin_addPeer", "admin_addTrustedPeer"):
+                    _rpc(a.url, method, [b.enode], timeout=5.0)
+            deadline = time.monotonic() + 45.0
+            while self._heads([m]).get(m.slug, (0, ""))[0] < heads[winner.slug][0]:
+                if time.monotonic() > deadline:
+                    break  # sealing again below: the next stall tries again
+                time.sleep(0.2)
+            _rpc(m.url, "miner_start", [], timeout=5.0)
+            moved.append(m.name)
+        return moved
+
+    def _common_ancestor(self, a: CliqueMember, b: CliqueMember, number: int) -> int:
+        """The highest block number at or below ``number`` where ``a`` and ``b`` agree."""
+        for n in range(number, max(number - 64, 0), -1):
+            ha = _rpc(a.url, "eth_getBlockByNumber", [hex(n), False], timeout=5.0)
+            hb = _rpc(b.url, "eth_getBlockByNumber", [hex(n), False], timeout=5.0)
+            if isinstance(ha, dict) and isinstance(hb, dict) and ha["hash"] == hb["hash"]:
+                return n
+        return max(number - 64, 0)
+
     def connect_all(self) -> None:
         """Every running joined node adds every other joined node and every connected
         outside node as a static and trusted peer."""
@@ -629,7 +730,7 @@ class CliqueNetwork:
             "--nodiscover",
             "--ipcdisable",
             "--http", "--http.addr", "127.0.0.1", "--http.port", str(m.rpc_port),
-            "--http.api", "eth,net,web3,clique,admin,txpool,miner,personal",
+            "--http.api", "eth,net,web3,clique,admin,txpool,miner,personal,debug",
             "--http.vhosts", "localhost,127.0.0.1",
             "--authrpc.addr", "127.0.0.1", "--authrpc.port", str(m.auth_port),
             "--syncmode", "full",

@@ -61,8 +61,18 @@ def _fifty_pledges_of_one_holding(
     assert statuses == [201] + [409] * 49, [a.text[:200] for a in answers if a.status_code != 409]
     (won,) = [a.json() for a in answers if a.status_code == 201]
     assert won["status"] == "approved" and won["principal"] == "500000.00"
+    assert won["chain"]["state"] == "pending"  # answered at the store commit
     mine = ok(client.get(f"{API}/financings", headers=tier1.admin.auth))
     assert [f["financing_id"] for f in mine] == [won["financing_id"]]
+    # The worker's relay applies the pledge: the financing turns active (bounded wait).
+    deadline = time.monotonic() + 180
+    while True:
+        now = ok(client.get(f"{API}/financings/{won['financing_id']}", headers=tier1.admin.auth))
+        if now["chain"]["state"] != "pending":
+            break
+        assert time.monotonic() < deadline, f"the pledge was not applied within 180 s: {now}"
+        time.sleep(0.5)
+    assert now["status"] == "active" and now["chain"] == {"state": "applied", "refusal": None}
 
 
 def test_two_api_processes_on_postgresql_run_the_main_path(
@@ -87,7 +97,7 @@ def test_two_api_processes_on_postgresql_run_the_main_path(
 
     server = subprocess.Popen(
         [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "2"],
+         "--workers", "2", "--worker-interval", "1"],  # the relay applies what was answered
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from fourflow.domain.debt import Holding
+from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.errors import (
     ConflictError,
     DomainValueError,
@@ -34,8 +34,8 @@ from fourflow.domain.financing import (
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.bootstrap import HistorySource
-from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, evidence, fraud, receipts, webhooks
+from fourflow.risk.review import ProductPolicy, Scorer
+from fourflow.services import credit, fraud, receipts, webhooks
 from fourflow.services.common import (
     find_org,
     get_holding,
@@ -65,20 +65,6 @@ def refuse_if_financed(uow: UnitOfWork, holding: Holding) -> None:
         raise ConflictError(
             f"holding {holding.id} is already pledged to bank {holding.pledge_bank_id}"
         )
-
-
-def _refuse_unless_requestable(
-    uow: UnitOfWork, holding: Holding, actor_id: str, bank: Organisation
-) -> None:
-    """The store's own rules on a request (a ConflictError, PermissionDeniedError or
-    DomainValueError naming the reason): the holder asks, the holding is free, the bank is
-    a bank, the item is not disputed."""
-    if holding.holder_id != actor_id:
-        raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
-    refuse_if_financed(uow, holding)
-    if not bank.has_role(Role.BANK):
-        raise DomainValueError(f"{bank.name} is not a bank")
-    refuse_if_disputed(uow, holding.item_id)
 
 
 def request_financing(
@@ -112,66 +98,98 @@ def request_financing(
     """
     scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
-        trade_id = get_item(uow, get_holding(uow, holding_id).item_id).trade_id
-    # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
-    signals = tuple(
-        (s.fraud.value, s.message)
-        for s in evidence.open_signals(uow_factory=uow_factory, trade_id=trade_id, as_of=as_of)
-    )
-    with uow_factory() as uow:
-        holding = get_holding(uow, holding_id)
-        bank = get_org(uow, bank_id)
-        _refuse_unless_requestable(uow, holding, actor_id, bank)
-        financing_id = new_id("fin")
-
-        def prepare(on: Holding) -> credit.PreparedReview:
-            return credit.prepare_review(
-                uow=uow, scorer=scorer, request_id=financing_id, holding=on, bank_id=bank.id,
-                amount=amount, as_of=as_of, fraud_signals=signals, clock=clock,
-            )  # fmt: skip
-
-        prepared = prepare(holding)  # the reads and the scoring, before any lock
-        # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to
-        # the commit only: the bank's limits, read and used in one transaction; then the
-        # holding's row, so of two requests on one holding the second waits and then sees the
-        # first one's decision.
-        uow.settings.lock(credit.LIMITS_LOCK + bank.id)
-        locked = uow.items.lock_holding(holding_id)
-        if locked != holding:  # changed while it was reviewed: as it is now
-            holding = get_holding(uow, holding_id)
-            _refuse_unless_requestable(uow, holding, actor_id, bank)
-            prepared = prepare(holding)
-        else:
-            refuse_if_financed(uow, holding)
-            refuse_if_disputed(uow, holding.item_id)
-        item = get_item(uow, holding.item_id)
-        decision = credit.decide_review(uow, prepared, bank.id)
-        if ledger is not None:  # ahead of the pledge: it waits for it, and fails with it
-            fraud.queue_presentation(
-                uow, trade_id=item.trade_id, presenter_id=bank.id, financing_id=financing_id
-            )
-        financing = Financing(
-            id=financing_id,
-            item_id=item.id,
-            holding_id=holding.id,
-            borrower_id=actor_id,
-            bank_id=bank.id,
-            requested=amount,
-            principal=decision.principal,
-            rate_bps=decision.rate_bps,
-            start_date=as_of,
-            maturity_date=item.maturity_date,
-            status=STATUS[decision.outcome],
-            decision=decision,
-        )
-        uow.financings.add(financing)
-        if decision.outcome is Outcome.APPROVE:
-            credit.pledge(uow, financing, holding, bank)
-        credit.queue_decision_anchor(uow, financing.id, decision)
-        if decision.outcome is Outcome.DECLINE:
-            webhooks.financing_declined(uow, financing)
+        decided = _decide(
+            uow, scorer=scorer, holding_id=holding_id, bank=get_org(uow, bank_id),
+            amount=amount, actor_id=actor_id, as_of=as_of, present=ledger is not None,
+            clock=clock,
+        )  # fmt: skip
         uow.commit()
-    return financing
+    return decided.financing
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    financing: Financing
+    item: DebtItem
+    queued: bool  # chain operations of the financing's own were queued
+
+
+def _decide(
+    uow: UnitOfWork,
+    *,
+    scorer: Scorer,
+    holding_id: str,
+    bank: Organisation,
+    amount: int,
+    actor_id: str,
+    as_of: dt.date,
+    present: bool,
+    clock: Clock | None,
+    read: tuple[Holding, DebtItem] | None = None,
+) -> _Decided:
+    """``request_financing``'s decision in the caller's unit of work (it commits); ``read``:
+    the holding and its item, read already in this transaction."""
+    holding = read[0] if read is not None else get_holding(uow, holding_id)
+    if holding.holder_id != actor_id:
+        raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
+    refuse_if_financed(uow, holding)  # a loser of a race learns it before any work
+    if not bank.has_role(Role.BANK):
+        raise DomainValueError(f"{bank.name} is not a bank")
+    item = read[1] if read is not None else get_item(uow, holding.item_id)
+    # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
+    found, trade = fraud.open_signals_in(uow, trade_id=item.trade_id, as_of=as_of)
+    signals = tuple((s.fraud.value, s.message) for s in found)
+    financing_id = new_id("fin")
+
+    def prepare(on: Holding) -> credit.PreparedReview:
+        return credit.prepare_review(
+            uow=uow, scorer=scorer, request_id=financing_id, holding=on, bank_id=bank.id,
+            amount=amount, as_of=as_of, fraud_signals=signals, clock=clock, item=item,
+        )  # fmt: skip
+
+    prepared = prepare(holding)  # the reads and the scoring, before any lock
+    # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to the
+    # commit only: the bank's limits, read and used in one transaction; then the holding's
+    # row, so of two requests on one holding the second waits and then sees the first one's
+    # decision.
+    uow.settings.lock(credit.LIMITS_LOCK + bank.id)
+    locked = uow.items.lock_holding(holding_id)
+    if locked != holding:  # changed while it was reviewed: as it is now
+        if locked is None:
+            raise NotFoundError(f"holding {holding_id} does not exist")
+        holding = locked
+        if holding.holder_id != actor_id:
+            raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
+        refuse_if_financed(uow, holding)
+        prepared = prepare(holding)
+    refuse_if_disputed(uow, item.id)
+    decision = credit.decide_review(uow, prepared, bank.id)
+    queued = present and (
+        fraud.queue_presentation(uow, trade=trade, presenter_id=bank.id, financing_id=financing_id)
+        is not None
+    )  # ahead of the pledge: it waits for it, and fails with it
+    financing = Financing(
+        id=financing_id,
+        item_id=item.id,
+        holding_id=holding.id,
+        borrower_id=actor_id,
+        bank_id=bank.id,
+        requested=amount,
+        principal=decision.principal,
+        rate_bps=decision.rate_bps,
+        start_date=as_of,
+        maturity_date=item.maturity_date,
+        status=STATUS[decision.outcome],
+        decision=decision,
+    )
+    uow.financings.add(financing)
+    if decision.outcome is Outcome.APPROVE:
+        credit.pledge(uow, financing, holding, bank)
+        queued = True
+    credit.queue_decision_anchor(uow, financing.id, decision)
+    if decision.outcome is Outcome.DECLINE:
+        webhooks.financing_declined(uow, financing)
+    return _Decided(financing, item, queued)
 
 
 # ------------------------------------------------------------------- entry points' use cases
@@ -259,25 +277,27 @@ def finance(
 ) -> FinancingRow:
     """Ask ``bank`` (USCC or id) to lend ``amount`` (a decimal in the item's currency) against
     ``target``, an item or a holding (``holding_to_finance``); ``holder`` (USCC or id) asks,
-    by default the holder of the holding, or the item's creditor. The robot decides now."""
+    by default the holder of the holding, or the item's creditor. The robot decides now, in
+    one transaction (``request_financing``); the row says whether chain work waits
+    (``chain``: pending)."""
+    scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
-        holder_id = find_org(uow, holder).id if holder else None
-        holding = holding_to_finance(uow, target, holder_id)
-        currency = get_item(uow, holding.item_id).currency
-        bank_id = find_org(uow, bank).id
-    fin = request_financing(
-        uow_factory=uow_factory,
-        holding_id=holding.id,
-        bank_id=bank_id,
-        amount=Money.of(amount, currency).minor,
-        actor_id=holder_id or holding.holder_id,
-        as_of=as_of,
-        cold_start=cold_start,
-        ledger=ledger,
-        clock=clock,
-    )
-    with uow_factory() as uow:
-        return replace(_row(uow, fin), chain=chain_work(uow, fin.id))
+        asker = find_org(uow, holder) if holder else None
+        holding = holding_to_finance(uow, target, asker.id if asker else None)
+        asset = get_item(uow, holding.item_id)
+        lender = find_org(uow, bank)
+        decided = _decide(
+            uow, scorer=scorer, holding_id=holding.id, bank=lender,
+            amount=Money.of(amount, asset.currency).minor,
+            actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
+            present=ledger is not None, clock=clock, read=(holding, asset),
+        )  # fmt: skip
+        fin, item = decided.financing, decided.item
+        borrower = asker if asker is not None else get_org(uow, fin.borrower_id)
+        debtor = get_org(uow, item.debtor_id)
+        uow.commit()
+    chain = ChainWork("pending") if decided.queued else None
+    return FinancingRow(fin, item.currency, borrower.name, lender.name, debtor.name, chain)
 
 
 def decide(

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fourflow.domain.documents import DocumentKind, business_key_text
+from fourflow.domain.errors import NotFoundError
 from fourflow.domain.facts import InvoicePresentation
 from fourflow.domain.fraud import FraudLabel, FraudType
 from fourflow.domain.parties import Organisation
@@ -143,11 +144,11 @@ def present_invoices(
 
 
 def queue_presentation(
-    uow: UnitOfWork, *, trade_id: str, presenter_id: str, financing_id: str
+    uow: UnitOfWork, *, trade: Trade, presenter_id: str, financing_id: str
 ) -> str | None:
-    """Queue the presentation of a trade's invoices to the consortium for a financing request,
-    in the caller's transaction, reading nothing from the chain; the op id (None: no invoice
-    has a business key).
+    """Queue the presentation of a trade's invoices (``trade``, with its documents) to the
+    consortium for a financing request, in the caller's transaction, reading nothing from the
+    chain; the first op's id (None: no invoice has a business key).
 
     The op carries every salted fingerprint of the trade's invoices (the Notary skips those the
     presenter registered before) and is the financing's (``subject_id``), so its pledge waits
@@ -157,7 +158,7 @@ def queue_presentation(
     financing fails (``services.relay``), as a decline for a duplicate did when the request
     read the chain itself.
     """
-    trade = load_trades(uow, [get_trade(uow, trade_id)])[0]
+    trade_id = trade.id
     prints = invoice_fingerprints(consortium_salt(uow), trade)
     if not prints:
         return None
@@ -248,6 +249,21 @@ def fraud_signals(
         view = load_view(uow, as_of=as_of, ledger=ledger)
         uow.commit()  # the consortium salt, if it was created now
     return view, scan(view)
+
+
+def open_signals_in(
+    uow: UnitOfWork, *, trade_id: str, as_of: dt.date
+) -> tuple[list[FraudSignal], Trade]:
+    """The fraud signals on ``trade_id`` no operator has cleared (a platform-wide scan, as
+    ``evidence.open_signals``, in the caller's unit of work), and the trade with its
+    documents."""
+    view = load_view(uow, as_of=as_of)
+    trade = next((t for t in view.trades if t.id == trade_id), None)
+    if trade is None:
+        raise NotFoundError(f"trade {trade_id} not found")
+    cleared = {c.code for c in uow.signal_clearances.for_trades([trade_id])}
+    found = [s for s in scan(view) if s.trade_id == trade_id and s.fraud.value not in cleared]
+    return found, trade
 
 
 def fraud_signals_by_trade(

@@ -123,10 +123,28 @@ def _first_line(exc: IntegrityError) -> str:
 
 
 class SqlOrganisations(_Repository):
-    """Consortium members, and the ``scheme:value`` keys that identify them."""
+    """Consortium members, and the ``scheme:value`` keys that identify them.
+
+    An organisation read by id (or listed) is kept for the rest of the transaction, so the
+    same member is not read again and again by one use case (a financing decision reads the
+    debtor four times); what this repository writes replaces it, and a new transaction starts
+    afresh."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self._read: dict[str, Organisation] = {}
+        self._read_in: object = None
+
+    def _seen(self) -> dict[str, Organisation]:
+        """The organisations read in the current transaction, by id."""
+        current = self._session.get_transaction()
+        if current is not self._read_in:
+            self._read_in, self._read = current, {}
+        return self._read
 
     def add(self, org: Organisation) -> None:
         """Store a new organisation and claim its keys."""
+        self._seen().pop(org.id, None)
         now = utc_now()
         stmt = insert(t.organisations).values(
             id=org.id, created_at=now, updated_at=now, **_org_values(org)
@@ -136,6 +154,7 @@ class SqlOrganisations(_Repository):
 
     def update(self, org: Organisation) -> None:
         """Replace an organisation's details and keys."""
+        self._seen().pop(org.id, None)
         stmt = (
             update(t.organisations)
             .where(t.organisations.c.id == org.id)
@@ -148,7 +167,12 @@ class SqlOrganisations(_Repository):
 
     def get(self, org_id: str) -> Organisation | None:
         """The organisation with id ``org_id``."""
-        return self._one(t.organisations.c.id == org_id)
+        found = self._seen().get(org_id)
+        if found is None:
+            found = self._one(t.organisations.c.id == org_id)
+            if found is not None:
+                self._seen()[org_id] = found
+        return found
 
     def by_uscc(self, uscc: str) -> Organisation | None:
         """The organisation registered under a Unified Social Credit Code."""
@@ -162,7 +186,9 @@ class SqlOrganisations(_Repository):
     def list(self) -> builtins.list[Organisation]:
         """Every organisation, in the order they joined."""
         rows = self._rows(select(t.organisations).order_by(t.organisations.c.seq))
-        return [_org_from_row(r) for r in rows]
+        every = [_org_from_row(r) for r in rows]
+        self._seen().update((o.id, o) for o in every)
+        return every
 
     def _one(self, where: Any) -> Organisation | None:
         row = self._row(select(t.organisations).where(where))

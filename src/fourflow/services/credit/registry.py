@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -30,6 +32,10 @@ BOOTSTRAP_SEED = 20_261_129
 BOOTSTRAP_TRADES = 2_000
 #: PDs kept with a model as its reference population for PSI.
 REFERENCE_SIZE = 2_000
+#: Loaded champion scorers kept per process (by model id and artifact hash), oldest dropped.
+_SCORERS_KEPT = 4
+_SCORERS: dict[tuple[str, bytes], learning.ModelScorer] = {}
+_SCORERS_LOCK = threading.Lock()
 
 
 def _next_id(uow: UnitOfWork, kind: str) -> str:
@@ -122,7 +128,19 @@ def champion_scorer(
         record = uow.risk_models.champion()
     if record is None:
         record = bootstrap_champion(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
-    return learning.ModelScorer.from_artifact(record.id, record.artifact)
+    # A registered model never changes (a retraining registers a new version): its loaded
+    # scorer is kept in this process by version and its artifact, and a promotion is seen
+    # at once (the champion is read from the store each time).
+    key = (record.id, hashlib.sha256(record.artifact.encode()).digest())
+    with _SCORERS_LOCK:
+        scorer = _SCORERS.get(key)
+    if scorer is None:
+        scorer = learning.ModelScorer.from_artifact(record.id, record.artifact)
+        with _SCORERS_LOCK:
+            if len(_SCORERS) >= _SCORERS_KEPT:
+                _SCORERS.pop(next(iter(_SCORERS)))
+            _SCORERS[key] = scorer
+    return scorer
 
 
 @dataclass(frozen=True, slots=True)

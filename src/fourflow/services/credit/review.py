@@ -141,6 +141,7 @@ def prepare_review(
     duplicates: int = 0,
     fraud_signals: tuple[tuple[str, str], ...] = (),
     clock: Clock | None = None,
+    item: DebtItem | None = None,
 ) -> PreparedReview:
     """Everything of the robot's review but the bank's limits, inside the caller's unit of work
     (``fraud_signals``: (code, message) of the trade's open fraud signals): the reads and the
@@ -150,8 +151,10 @@ def prepare_review(
     (``consents.debtor_records``), and that read is metered in this unit of work; without a
     consent the robot reads none of them and refers the request (``NO_CONSENT``) instead of
     approving it. ``clock`` dates the read (the consent must be in force today); without
-    one, ``as_of``."""
-    item = get_item(uow, holding.item_id)
+    one, ``as_of``. ``item``: the holding's item, if the caller has read it."""
+    item = (
+        item if item is not None and item.id == holding.item_id else get_item(uow, holding.item_id)
+    )
     # The features read the debtor's invoices and the creditor's sales, nothing else; the
     # debtor's trades with others only under its consent.
     day = clock.today() if clock else as_of

@@ -373,6 +373,13 @@ def ingest_files(
         return result
 
     outcomes: list[DocumentOutcome] = []
+    if isinstance(files, Sequence) and len(files) <= 1:
+        # One file (an upload): read on this thread. New reading threads would have nothing
+        # to overlap, and each would first prepare its own copy of the rules' stylesheets.
+        with _fewer_collections():
+            for chunk in _chunks((read(file) for file in files), batch_size):
+                outcomes.extend(_store_batch(uow_factory, chunk, clock, submitter_id, algorithm))
+        return outcomes
     threads = max(1, read_threads)
     with _fewer_collections(), ThreadPoolExecutor(max_workers=threads) as pool:
         # Read ahead: the threads read the next batch while this one is stored.

@@ -412,6 +412,16 @@ def test_peppol_rules_apply_to_documents_claiming_peppol_only() -> None:
     cen = etree.parse(str(standards_dir() / "en16931" / "ubl-examples" / "ubl-tc434-example1.xml"))
     assert not claims_peppol(cen.getroot(), "ubl")
     assert rule_sets_for(cen.getroot(), "ubl") == (RuleSet.EN16931_UBL,)
+    cii_path = standards_dir() / "en16931" / "cii-examples" / "CII_example1.xml"
+    cii = etree.parse(str(cii_path)).getroot()
+    assert rule_sets_for(cii, "cii") == (RuleSet.EN16931_CII,)
+    [claimed] = [d for _w, d, _s in simulated_cii(1)]
+    guideline = claimed.find(
+        "{*}ExchangedDocumentContext/{*}GuidelineSpecifiedDocumentContextParameter/{*}ID"
+    )
+    assert guideline is not None
+    guideline.text = f"  {guideline.text}#conformant#urn:example:extension "  # an extension
+    assert rule_sets_for(claimed, "cii") == (RuleSet.EN16931_CII, RuleSet.PEPPOL_CII)
 
 
 def test_a_broken_peppol_rule_refuses_the_invoice_naming_rule_text_and_path() -> None:

@@ -28,6 +28,7 @@ from fourflow.risk.models import (
     PDO,
     CreditModel,
     FeatureSpec,
+    ScorecardModel,
     fit_lightgbm,
     fit_scorecard,
     model_from_json,
@@ -393,17 +394,18 @@ class ModelScorer:
     def score(self, features: Mapping[str, float | str]) -> Scored:
         """PD, explanation and (for a scorecard) points of one feature vector."""
         frame = model_frame(self.model, [features])
-        pd_ = float(self.model.predict_pd(frame)[0])
-        points = None
-        score_points = getattr(self.model, "score_points", None)
-        if score_points is not None:
-            points = float(score_points(frame)[0])
+        if isinstance(self.model, ScorecardModel):  # its points once, not three times
+            pd_, total, explained = self.model.assess(frame, top=5)
+            points: float | None = total
+        else:
+            pd_ = float(self.model.predict_pd(frame)[0])
+            points, explained = None, self.model.explain(frame, top=5)
         # a scorecard explains in points lost (PDO points double the odds), LightGBM in
         # log-odds: both become their effect on the PD
         per_unit = math.log(2.0) / PDO if points is not None else 1.0
         factors = tuple(
             Factor(f.feature, f.value, f.contribution, DESCRIPTIONS.get(f.feature, f.description),
                    pd_effect(pd_, f.contribution * per_unit))
-            for f in self.model.explain(frame, top=5)
+            for f in explained
         )  # fmt: skip
         return Scored(pd_, factors, points, self.version)

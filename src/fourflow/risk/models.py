@@ -363,10 +363,19 @@ class ScorecardModel:
 
     def explain(self, frame: pd.DataFrame, top: int = 5) -> list[Factor]:
         """Characteristics ranked by points lost against their training average."""
+        return self.assess(frame, top)[2]
+
+    def assess(self, frame: pd.DataFrame, top: int = 5) -> tuple[float, float, list[Factor]]:
+        """PD, total points and explanation (``explain``) of one row, its characteristics'
+        points computed once (what ``predict_pd``, ``score_points`` and ``explain`` give)."""
         one_row(frame)
+        per = self._points(frame)
+        total: FloatArray = np.zeros(1)
+        for points in per.values():
+            total += points
         described = {s.name: s.description or s.name for s in self.specs}
         factors = []
-        for name, points in self._points(frame).items():
+        for name, points in per.items():
             value = display_value(frame[name].iloc[0])
             got = float(points[0])
             factors.append(
@@ -377,7 +386,7 @@ class ScorecardModel:
                     f"{described[name]}: {got:.1f} points (average {self.average[name]:.1f})",
                 )
             )
-        return rank_factors(factors, top)
+        return float(self.calibration(total)[0]), float(total[0]), rank_factors(factors, top)
 
     def to_json(self) -> dict[str, Any]:
         """The compiled tables, the scaling and the calibration as plain JSON."""

@@ -60,6 +60,9 @@ TARGETS = {"documents": 1000.0, "reads": 1000.0, "decision_p99_ms": 100.0}
 HOLDINGS, ITEMS, CONCURRENT, WARM = 54, 2, 50, 4
 TRADES_PER_UPLOAD, UPLOADS, UPLOAD_CONCURRENCY = 40, 24, 4
 READS, READ_CONCURRENCY = 6000, 32
+#: Seconds between the worker's passes: decisions are answered before their chain work, which
+#: the worker's relay applies (``api.financing_pledges_applied_s``).
+WORKER_INTERVAL_S = 1.0
 #: The figures, in the order they are measured.
 FIGURES = ("health", "reads", "decisions", "uploads")
 MEMBER = {m.key: m for m in MEMBERS}
@@ -435,7 +438,10 @@ def _measure(
     line: Line,
     only: tuple[str, ...],
 ) -> Iterator[str]:
-    common: dict[str, Any] = {"fixed": {"api_processes": 2, "cpus": os.cpu_count()}}
+    common: dict[str, Any] = {
+        "fixed": {"api_processes": 2, "cpus": os.cpu_count()},
+        "worker_interval_s": WORKER_INTERVAL_S,
+    }
     if "health" in only:
         yield from _health(raw, line, common)
     if "reads" in only:
@@ -469,7 +475,7 @@ def bench_api(line: Line) -> Iterator[str]:
         }  # fmt: skip
         server = subprocess.Popen(
             [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "2"],
+             str(port), "--workers", "2", "--worker-interval", str(WORKER_INTERVAL_S)],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
             start_new_session=True,  # its API processes and worker: one group to stop
         )  # fmt: skip

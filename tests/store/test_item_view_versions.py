@@ -1,0 +1,111 @@
+"""The item view's version (migration 0023's triggers, ``adapters.db.item_views``) on SQLite
+and PostgreSQL: every committed change of what the view shows grows it, a change of another
+item or an uncommitted one does not, and the triggers are all there at the head revision (a
+later migration rebuilding one of the tables without them fails here)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+
+from fourflow.adapters.db import SqlUnitOfWorkFactory
+from fourflow.adapters.db.item_views import SqlItemViewVersions
+from fourflow.domain.facts import CancelApproval, DisputeAction, DisputeEvent
+from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.parties import Role
+from fourflow.services.ports import OpStatus
+
+from . import builders as b
+
+
+@pytest.fixture
+def versions(store_engine: Engine) -> Iterator[SqlItemViewVersions]:
+    found = SqlItemViewVersions(store_engine)
+    yield found
+    found.close()
+
+
+def test_every_change_of_the_view_grows_its_version(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine, versions: SqlItemViewVersions
+) -> None:
+    uow = uow_factory
+    with uow() as u:
+        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
+            u.organisations.add(b.org(n, role))
+        u.trades.add(b.trade(1))
+        u.trades.add(b.trade(2))
+        u.commit()
+    assert versions.version("item-1") is not None  # the triggers are all there
+    seen = [versions.version("item-1")]
+
+    def grew() -> None:
+        now = versions.version("item-1")
+        assert now is not None and seen[-1] is not None and now > seen[-1], (seen, now)
+        seen.append(now)
+
+    def same() -> None:
+        assert versions.version("item-1") == seen[-1]
+
+    with uow() as u:
+        u.items.add(b.item(1, "trade-1"))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.items.add(b.item(2, "trade-2"))  # another item
+        u.items.add_holding(b.holding("h-2", "item-2", "org-1", 10))
+        u.commit()
+    same()
+    with uow() as u:
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000_000))
+        u.commit()
+    grew()
+    with uow() as u:  # not committed: not seen
+        u.items.add_holding(b.holding("h-x", "item-1", "org-1", 5))
+        u.rollback()
+    same()
+    with uow() as u:
+        holding = u.items.get_holding("h-1")
+        assert holding is not None
+        u.items.update_holding(dataclasses.replace(holding, holder_id="org-2"))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.financings.add(b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.outbox.add(b.op("op-item", subject="item-1"))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.outbox.add(b.op("op-fin", subject="fin-1"))  # about the item's financing
+        u.commit()
+    grew()
+    with uow() as u:
+        u.outbox.add(b.op("op-other", subject="item-2"))
+        u.commit()
+    same()
+    with uow() as u:
+        op = u.outbox.get("op-item")
+        assert op is not None
+        u.outbox.update(dataclasses.replace(op, status=OpStatus.DONE))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.repayments.add(b.repayment("pay-1", "item-1", "h-1"))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.disputes.add(DisputeEvent("item-1", DisputeAction.RAISED, "org-2", "op-item"))
+        u.commit()
+    grew()
+    with uow() as u:
+        u.cancel_approvals.add(CancelApproval("item-1", "org-1", "op-item"))
+        u.commit()
+    grew()
+    with store_engine.begin() as connection:  # a rename, by another connection
+        connection.execute(text("UPDATE organisations SET name = 'Renamed' WHERE id = 'org-3'"))
+    grew()

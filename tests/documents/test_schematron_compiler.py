@@ -19,8 +19,10 @@ from lxml import etree
 
 from fourflow.adapters.documents.business_rules import _xslt
 from fourflow.adapters.documents.schematron import (
+    _boolean_predicates,
     _context,
     _needs_element,
+    _repeated_sums,
     compile_schematron,
 )
 from fourflow.adapters.documents.xpath2 import translate
@@ -196,3 +198,86 @@ def test_contexts_are_disjoint_only_when_provably_so(
     a, b = (_context(translate(c, pattern=True).xpath) for c in (first, second))
     assert a.overlaps(b) is overlap
     assert b.overlaps(a) is overlap
+
+
+VALUES = f"""<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <ns prefix="a" uri="{A}"/>
+  <ns prefix="b" uri="{B}"/>
+  <pattern id="values">
+    <rule context="/a:Doc">
+      <assert id="HAS-S" flag="fatal"
+        test="exists(//a:Tax[normalize-space(b:ID) = 'S'])">a tax of category S</assert>
+      <assert id="NO-CHARGE-Z" flag="warning"
+        test="not(//a:Charge[b:Flag = 'true']/a:Tax[normalize-space(b:ID) = 'Z'])">no Z charge</assert>
+      <assert id="RATE-IS-SUM" flag="fatal" test="every $r in a:Tax/b:Rate satisfies
+        (sum(//b:Amt) - 1 &lt; $r and sum(//b:Amt) + 1 &gt; $r)">each rate is the total</assert>
+    </rule>
+  </pattern>
+</schema>"""
+
+
+@pytest.fixture(scope="module")
+def values(tmp_path_factory: pytest.TempPathFactory) -> tuple[Fired, str]:
+    path: Path = tmp_path_factory.mktemp("sch") / "values.sch"
+    path.write_text(VALUES, encoding="utf-8")
+    compiled = compile_schematron(path)
+    assert not compiled.untranslated
+    sheet = _xslt(compiled.xslt)
+
+    def fired(document: etree._Element) -> Counter[str]:
+        out = str(sheet(document.getroottree()))
+        return Counter(compiled.asserts[int(line.split("\t")[0])].rule for line in out.splitlines())
+
+    return fired, compiled.xslt
+
+
+def test_value_indexes_and_bound_sums_keep_the_semantics(values: tuple[Fired, str]) -> None:
+    run, xslt = values
+    # the shortcuts under test are in the sheet: a value index, a sum bound once
+    assert "key(&#x27;ff-v0&#x27;, &#x27;S&#x27;)" in xslt
+    assert "[parent::a:Charge[b:Flag = &#x27;true&#x27;]]" in xslt
+    assert xslt.count("sum(") == 1
+    tax = "<a:Tax><b:ID>{}</b:ID><b:Rate>{}</b:Rate></a:Tax>"
+    assert run(_doc(tax.format(" S ", 10) + "<b:Amt>4</b:Amt><b:Amt>6</b:Amt>")) == Counter()
+    # normalize-space(b:ID) is the first ID's: a second ID of S does not make an S tax
+    two_ids = "<a:Tax><b:ID>Z</b:ID><b:ID>S</b:ID><b:Rate>10</b:Rate></a:Tax><b:Amt>10</b:Amt>"
+    assert run(_doc(two_ids)) == Counter({"HAS-S": 1})
+    # only a Z tax of a charge flagged true, and each rate against the total
+    got = run(
+        _doc(
+            tax.format("S", 10)
+            + "<a:Charge><b:Flag>true</b:Flag>" + tax.format("Z", 12) + "</a:Charge>"
+            + "<a:Charge><b:Flag>false</b:Flag>" + tax.format("Z", 10) + "</a:Charge>"
+            + "<b:Amt>10</b:Amt>"
+        )
+    )  # fmt: skip
+    assert got == Counter({"NO-CHARGE-Z": 1})
+    got = run(_doc("<a:Charge><b:Flag>false</b:Flag>" + tax.format("Z", 1) + "</a:Charge>"
+                   + tax.format("S", 3) + tax.format("E", 7) + "<b:Amt>3</b:Amt>"))  # fmt: skip
+    assert got == Counter({"RATE-IS-SUM": 1})
+
+
+@pytest.mark.parametrize(
+    ("preds", "boolean"),
+    [
+        ("[boolean(a/b)]", True),
+        ("[not(a)][b = 'x']", True),
+        ("[a = 'x' or b]", True),
+        ("[normalize-space(.) != 'O']", True),
+        ("", True),
+        # a number, a node-set, or a position: the node's place in the set matters or may
+        ("[1]", False),
+        ("[count(a)]", False),
+        ("[a]", False),
+        ("[position() = 1]", False),
+        ("[not(a)][last()]", False),
+        ("[boolean(a)] x", False),
+    ],
+)
+def test_only_boolean_predicates_move_to_another_set(preds: str, boolean: bool) -> None:
+    assert _boolean_predicates(preds) is boolean
+
+
+def test_only_sums_written_twice_are_bound_outermost_first() -> None:
+    xpath = "sum(a[sum(b) > 1]) < $r and sum(a[sum(b) > 1]) > sum(c) and ff:checksum(d) = sum(c) - sum(e)"
+    assert _repeated_sums(xpath, "v") == [("sum(a[sum(b) > 1])", "v0"), ("sum(c)", "v1")]

@@ -97,6 +97,8 @@ class _Writer:
         self.walks: dict[str, str] = {}
         # lets whose value is a literal or a literal list (code lists): put in place
         self.constants: dict[str, Node] = {}
+        # Value indexes: child test (``cbc:ID``) -> the element names indexed by it.
+        self.value_keys: dict[str, list[str]] = {}
 
     def check(self, xpath: str) -> None:
         etree.XPath(xpath, namespaces=self.namespaces)
@@ -108,9 +110,66 @@ class _Writer:
             self.out.append(f'<xsl:variable name="{h.var}" select="{member}"/>')
             self.hoisted(h.inner)
             cond = f"not({h.cond})" if h.kind == "every" else h.cond
+            for total, name in _repeated_sums(cond, f"{h.name}s"):
+                self.out.append(f'<xsl:variable name="{name}" select="{_attr(total)}"/>')
+                cond = cond.replace(total, f"${name}")
             self.out.append(
                 f'<xsl:if test="{_attr(cond)}">x</xsl:if></xsl:for-each></xsl:variable>'
             )
+
+    def value_key(self, element: str, child: str) -> str:
+        """The name of the index of ``element`` nodes by ``normalize-space(child)``."""
+        names = self.value_keys.setdefault(child, [])
+        if element not in names:
+            names.append(element)
+        return f"ff-v{list(self.value_keys).index(child)}"
+
+    def _by_value(self, found: re.Match[str]) -> str:
+        element, child, value = found["element"], found["child"], found["value"]
+        return (
+            f"key('{self.value_key(element, child)}', '{value}')"
+            f"[self::{element}[normalize-space({child}) = '{value}']"
+        )
+
+    def walk_by_value(self, select: str) -> str:
+        """A global ``$ffwK[normalize-space(c) = 'v']…`` or ``$ffwK/e[normalize-space(c) =
+        'v']…`` taken from a value index instead of testing every node of ``$ffwK``.
+
+        Exact: the index holds every ``e`` element under its ``normalize-space(c)`` (the
+        same string the predicate compares), in document order; ``$ffwK``'s own selection
+        (a name index hit, then boolean predicates, see :meth:`_resolve`) becomes a test of
+        the node or of its parent; the predicates after it are boolean, so they see the
+        same nodes whatever the positions.
+        """
+        found = _VALUE_WALK.fullmatch(select)
+        if found is None or not _boolean_predicates(found["rest"]):
+            return select
+        base = self._resolve(found["walk"])
+        if base is None:
+            return select
+        element, preds = base
+        child, value, rest = found["child"], found["value"], found["rest"]
+        if found["step"] is None:
+            key = self.value_key(element, child)
+            return f"key('{key}', '{value}')[self::{element}]{preds}{rest}"
+        step = found["step"]
+        key = self.value_key(step, child)
+        return f"key('{key}', '{value}')[self::{step}][parent::{element}{preds}]{rest}"
+
+    def _resolve(self, walk: str, depth: int = 0) -> tuple[str, str] | None:
+        """``$ffwK`` as (element name, boolean predicates) when it is the name index's hit
+        for one element name, filtered only by boolean predicates; else None."""
+        select = next((s for s, n in self.walks.items() if n == walk), None)
+        if select is None or depth > 8:
+            return None
+        direct = _NAME_HIT.fullmatch(select)
+        if direct is not None:
+            return direct["element"], ""
+        chained = re.fullmatch(r"\$(ffw\d+)(\[.*\])", select, re.S)
+        if chained is None or not _boolean_predicates(chained[2]):
+            return None
+        base = self._resolve(chained[1], depth + 1)
+        return None if base is None else (base[0], base[1] + chained[2])
 
     def let(self, name: str, value: str, prefix: str) -> None:
         constant = constant_value(value, self.constants)
@@ -144,15 +203,14 @@ class _Writer:
         if match.hoisted:
             raise UntranslatableError(f"quantifier in rule context {context!r}")
         this = _context(match.xpath)
-        select = this.select
+        select = _BY_VALUE.sub(self._by_value, this.select)
         excluded = [e.test for e in earlier if e.overlaps(this)]
         if excluded:
             select = f"({select})[not({' or '.join(excluded)})]"
         earlier.append(this)
         self.check(select)
-        self.out.append(
-            f'<xsl:for-each select="{_attr(select)}"><xsl:variable name="ctx" select="."/>'
-        )
+        opening = len(self.out)
+        self.out.append(f'<xsl:for-each select="{_attr(select)}">')
         for n, let in enumerate([*lets, *rule.iterfind("s:let", _S)]):
             self.let(let.get("name", ""), let.get("value", ""), f"l{n}")
         failing: list[tuple[int, str]] = []
@@ -195,9 +253,91 @@ class _Writer:
             each = f'<xsl:if test="{_attr(any_fails)}">{each}</xsl:if>'
         self.out.append(each)
         self.out.append("</xsl:for-each>")
+        # The rule's context as $ctx only where a quantifier's body needs it: binding a
+        # variable at each context node costs about as much as a simple assert.
+        if any("$ctx" in part for part in self.out[opening + 1 :]):
+            self.out[opening] += '<xsl:variable name="ctx" select="."/>'
 
 
 Step3 = tuple[str, str, str]  # (separator before: "", "/" or "//"; name test; predicates)
+
+
+_BY_VALUE = re.compile(
+    r"key\('ff-names', '(?P<local>[\w.-]+)'\)"
+    r"\[self::(?P<element>[\w.-]+:(?P=local))"
+    r"\[normalize-space\((?P<child>[\w.-]+:[\w.-]+)\) = '(?P<value>[^']*)'\]"
+)
+_VALUE_WALK = re.compile(
+    r"\$(?P<walk>ffw\d+)(?:/(?P<step>[\w.-]+:[\w.-]+))?"
+    r"\[normalize-space\((?P<child>[\w.-]+:[\w.-]+)\) = '(?P<value>[^']*)'\](?P<rest>.*)",
+    re.S,
+)
+_NAME_HIT = re.compile(
+    r"key\('ff-names', '(?P<local>[\w.-]+)'\)\[self::(?P<element>[\w.-]+:(?P=local))\]"
+)
+
+
+def _boolean_predicates(preds: str) -> bool:
+    """Whether ``preds`` is a run of predicates whose value is a boolean (a comparison,
+    ``and``/``or``, ``boolean(…)``, ``not(…)``) that never asks for a position: their truth
+    at a node does not depend on the node's position in the set filtered."""
+    groups = _groups(preds)
+    return (
+        preds == "".join(f"[{g}]" for g in groups)
+        and all(_is_boolean(g) for g in groups)
+        and "position()" not in preds
+        and "last()" not in preds
+    )
+
+
+_BOOLEAN_OPERATORS = (" or ", " and ", " = ", " != ", " < ", " > ", " <= ", " >= ")
+
+
+def _is_boolean(expr: str) -> bool:
+    """Whether ``expr`` (XPath 1.0) is a boolean at its top level, never a number."""
+    expr = expr.strip()
+    if len(_split(expr, _BOOLEAN_OPERATORS)) > 1:
+        return True
+    call = re.match(r"(boolean|not|true|false)\(", expr)
+    return call is not None and _closes_at_end(expr, call.end() - 1)
+
+
+def _repeated_sums(xpath: str, prefix: str) -> list[tuple[str, str]]:
+    """The ``sum(...)`` calls written more than once in ``xpath``, each with a variable name.
+
+    A quantifier's body (``every $rate in … satisfies T - 1 < sum(…) and T + 1 > sum(…)``,
+    BR-S-08 and its siblings) repeats the same sums over the lines; bound once to a variable
+    each is evaluated once. Exact: a sum has no side effect and cannot fail in XPath 1.0, so
+    evaluating it before the test, where the test might have skipped it, changes no result.
+    Longest first, so a sum inside another is replaced inside the longer one's text only
+    after the longer one is bound.
+    """
+    found: Counter[str] = Counter()
+    for start in (m.start() for m in re.finditer(r"(?<![\w.:-])sum\(", xpath)):
+        end = _closing(xpath, start + len("sum"))
+        if end is not None:
+            found[xpath[start : end + 1]] += 1
+    repeated = sorted((s for s, n in found.items() if n > 1), key=len, reverse=True)
+    outer = [s for s in repeated if not any(s in other for other in repeated if other != s)]
+    return [(s, f"{prefix}{n}") for n, s in enumerate(outer)]
+
+
+def _closing(text: str, opening: int) -> int | None:
+    """Where the bracket opened at ``opening`` closes (outside quotes), or None."""
+    depth, quote = 0, ""
+    for i in range(opening, len(text)):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
 
 
 def _any_fails(failing: list[str]) -> str:
@@ -532,8 +672,13 @@ def compile_schematron(
         for rule in pattern.iterfind("s:rule", _S):
             writer.rule(earlier, rule, [])
     walks = "".join(
-        f'<xsl:variable name="{name}" select="{_attr(select)}"/>'
+        f'<xsl:variable name="{name}" select="{_attr(writer.walk_by_value(select))}"/>'
         for select, name in writer.walks.items()
+    )
+    value_keys = "".join(
+        f'<xsl:key name="ff-v{n}" match="{_attr(" | ".join(names))}" '
+        f'use="normalize-space({_attr(child)})"/>'
+        for n, (child, names) in enumerate(writer.value_keys.items())
     )
     declarations = " ".join(f'xmlns:{p}="{_attr(u)}"' for p, u in all_ns.items() if p)
     prefixes = " ".join(p for p in all_ns if p)
@@ -544,6 +689,7 @@ def compile_schematron(
         + "".join(globals_)
         + '<xsl:key name="ff-names" match="*" use="local-name()"/>'
         + '<xsl:key name="ff-attributes" match="@*" use="local-name()"/>'
+        + value_keys
         + '<xsl:template match="/">'
         + "".join(writer.out)
         + "</xsl:template>"

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from fourflow.adapters.chain.clique import CliqueNetwork
 from fourflow.adapters.chain.node import _rpc
+from fourflow.bootstrap import Platform, Settings
+from fourflow.entrypoints.api.app import create_app
 from fourflow.entrypoints.cli.main import app
 from fourflow.services.demo import MEMBERS
+from tests.api.world import API, KYC, PASSWORD, ok, operator_admin
 from tests.consortium.conftest import geth_or_skip
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("clique")]
@@ -199,3 +203,30 @@ def test_admitting_a_member_with_its_node_and_the_registry_following_the_votes(
     assert code == 0 and report["signers"]["recorded"] == [], out
     final = registry()
     assert final["agrees"] is True and final["members"][address] == org["address"], final
+
+    # Over the API: the operator's admission takes the member's node too (issue 18 item 4).
+    their = network.add_member("Logistics node", join=False)
+    m = next(m for m in MEMBERS if m.key == "logistics")
+    with Platform(Settings.from_env()) as p, TestClient(create_app(p)) as client:
+        operator = operator_admin(client, p)
+        body = {"name": m.name, "uscc": m.uscc, "org_type": "logistics",
+                "licence": {"address": "1 Xinghu Street", "legal_representative": "Legal Rep"},
+                "accounts": [m.account], "admin_email": "admin@logistics.example.cn",
+                "admin_name": "logistics admin", "admin_password": PASSWORD}  # fmt: skip
+        app_id = ok(client.post(f"{API}/registrations", json=body), 201)["application"]["id"]
+        review = {"admit": True, "checks": KYC, "note": "licence checked"}
+        path = f"{API}/registrations/{app_id}/review"
+        bad = client.post(path, json={**review, "node_enode": "enode://12@127.0.0.1:1"},
+                          headers=operator.auth)  # fmt: skip
+        assert bad.status_code == 422 and "not an enode URL" in bad.text, bad.text
+        listed = ok(client.get(f"{API}/registrations", headers=operator.auth))
+        assert next(a for a in listed if a["id"] == app_id)["status"] == "pending"  # unchanged
+        admitted = ok(client.post(path, json={**review, "node_enode": their.enode},
+                                  headers=operator.auth))  # fmt: skip
+    assert admitted["status"] == "admitted", admitted
+    node = admitted["node"]
+    assert node["node"].lower() == their.address.lower() and node["signer"] is False, admitted
+    assert node["recorded"] is True and node["org"] == admitted["org_id"], admitted
+    _until("the logistics node peering with every founder",
+           lambda: (network.peer_count(their) or 0) >= 4)  # fmt: skip
+    assert registry()["agrees"] is True

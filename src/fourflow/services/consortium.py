@@ -31,7 +31,7 @@ import yaml
 from eth_keys.datatypes import PrivateKey, PublicKey
 from eth_utils.exceptions import ValidationError as KeyValidationError
 
-from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.errors import ConflictError, DomainValueError, FourFlowError
 from fourflow.domain.identifiers import validate_uscc
 from fourflow.services.demo import MEMBERS
 from fourflow.services.ports import UnitOfWorkFactory
@@ -803,3 +803,66 @@ def follow_signers(
         if done["recorded"]:
             out["recorded"].append({"node": node, "org": org.id, "signer": done["signer"]})
     return out
+
+
+# ----------------------------------------------------------------- a member admitted with its node
+
+
+class NodeNetwork(SignerNetwork, Protocol):
+    """The development network a member's node joins on admission (``CliqueNetwork``)."""
+
+    dir: Path
+
+    def exists(self) -> bool:
+        """True when the network was created."""
+        ...
+
+    def connect_node(self, enode: str) -> str:
+        """Every member's node takes ``enode`` as a static and trusted peer; its address."""
+        ...
+
+    def wait_peers(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until every running node has at least ``count`` peers."""
+        ...
+
+
+def check_admitted_node(network: NodeNetwork, enode: str) -> str:
+    """Before a member is admitted with its node (``fourflow org add --node-enode``, the API's
+    admission): the enode URL is well formed (DomainValueError) and the development network
+    exists (ConflictError), so a refused admission changes nothing. Returns the public key."""
+    public = enode_public_key(enode)
+    if not network.exists():
+        raise ConflictError(
+            f"no consortium network in {network.dir} (run `fourflow consortium up`): a member's "
+            "node joins the development network of this home"
+        )
+    return public
+
+
+def connect_admitted_node(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    registry: NodeRegistry,
+    network: NodeNetwork,
+    operator_id: str,
+    org_id: str,
+    enode: str,
+    peer_timeout: float = 30.0,
+) -> dict[str, Any]:
+    """The member ``org_id`` was admitted (its Registry admission applied) with its node
+    ``enode``: every member's node takes it as a static and trusted peer, and the Registry
+    records the node with the network's decision on it (a new node: not a signer;
+    ``record_decided_node``). A node slow to peer is named in ``warning``."""
+    node = network.connect_node(enode)
+    warning = None
+    try:
+        network.wait_peers(1, timeout=peer_timeout)
+    except FourFlowError as exc:
+        warning = str(exc)
+    data = record_decided_node(
+        uow_factory=uow_factory, registry=registry, network=network, operator_id=operator_id,
+        org_id=org_id, node=node,
+    )  # fmt: skip
+    if warning:
+        data["warning"] = warning
+    return data

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from fourflow.bootstrap import clique_network
 from fourflow.domain.identity import (
     KYC_CHECKS,
     Application,
@@ -18,8 +19,14 @@ from fourflow.domain.identity import (
     User,
     UserRole,
 )
-from fourflow.entrypoints.api.routing import caller, relay_now, route, state
-from fourflow.services import identity, platform_registration, trail_anchor
+from fourflow.entrypoints.api.routing import (
+    caller,
+    refuse_on_chain_failure,
+    relay_now,
+    route,
+    state,
+)
+from fourflow.services import consortium, identity, platform_registration, trail_anchor
 
 router = APIRouter()
 
@@ -95,6 +102,19 @@ class ReviewIn(Strict):
     admit: bool
     checks: dict[str, bool] = Field(description=f"The KYC checks done: {', '.join(KYC_CHECKS)}")
     note: str = Field(min_length=1, max_length=2000)
+    node_enode: str | None = Field(
+        default=None,
+        max_length=300,
+        description="It runs a node of the consortium network (enode://<public key>@<host>:"
+        "<port>): admitted, the node joins this home's development network as a static peer "
+        "and the Registry records it, as `fourflow org add --node-enode` does.",
+    )
+
+
+class ReviewOut(ApplicationOut):
+    node: dict[str, Any] | None = Field(
+        default=None, description="The admitted member's node as the Registry records it."
+    )
 
 
 class SignInIn(Strict):
@@ -302,18 +322,33 @@ def list_registrations(request: Request, status: str | None = None) -> list[Appl
 
 
 @route(router, "POST", "/registrations/{application_id}/review", "applications.review")
-def review_registration(request: Request, application_id: str, body: ReviewIn) -> ApplicationOut:
+def review_registration(request: Request, application_id: str, body: ReviewIn) -> ReviewOut:
     """The operator's recorded KYC review: admitted, the organisation gets its own chain
-    account and its admission is put on the chain."""
+    account and its admission is put on the chain; with ``node_enode`` its node joins the
+    consortium's development network and the Registry records it (the enode and the network
+    are checked first: refused, nothing changes)."""
     api = state(request)
+    net = None
+    if body.node_enode is not None:
+        net = clique_network(None, settings=api.platform.settings)
+        consortium.check_admitted_node(net, body.node_enode)
     with api.chain_lock:
         reviewed = identity.review(
             api.platform.identities, reviewer=caller(request), application_id=application_id,
             admit=body.admit, checks=body.checks, note=body.note,
         )  # fmt: skip
+        node = None
         if reviewed.org_id is not None:
-            relay_now(api)
-    return application_out(reviewed)
+            failed = relay_now(api)
+            if net is not None and body.node_enode is not None:
+                refuse_on_chain_failure(failed)  # a node is recorded for an admitted member
+                platform = api.platform
+                node = consortium.connect_admitted_node(
+                    uow_factory=platform.uow_factory, registry=platform.require_contracts(),
+                    network=net, operator_id=platform.operator_id(), org_id=reviewed.org_id,
+                    enode=body.node_enode,
+                )  # fmt: skip
+    return ReviewOut(**application_out(reviewed).model_dump(), node=node)
 
 
 @route(router, "POST", "/sessions", "sign_in", status_code=201)

@@ -347,21 +347,21 @@ def record(
 def check_node_enode(enode: str) -> CliqueNetwork:
     """Before a member is admitted with its node: the enode URL is well formed and the
     development network exists here (otherwise FourFlowError, nothing changed)."""
-    consortium.enode_public_key(enode)
     net = clique_network(None)
-    net.members()  # NodeError naming the directory when there is no network
+    consortium.check_admitted_node(net, enode)
     return net
 
 
 def connect_admitted_node(
     p: Platform, net: CliqueNetwork, org_id: str, enode: str
 ) -> dict[str, Any]:
-    """The member ``org_id`` was admitted with its node ``enode``: every member's node takes it
-    as a static and trusted peer, and the Registry records the node with the network's
-    decision on it (a new node: not a signer)."""
-    node = net.connect_node(enode)
-    try:
-        net.wait_peers(1, timeout=30)
-    except FourFlowError as exc:
-        err_console.print(f"[yellow]warning:[/yellow] {exc}")
-    return record_decided_node(p, net, org_id, node)
+    """The member ``org_id`` was admitted with its node ``enode``: it joins the network and the
+    Registry records it (``consortium.connect_admitted_node``, which the API's admission runs
+    too)."""
+    data = consortium.connect_admitted_node(
+        uow_factory=p.uow_factory, registry=p.require_contracts(), network=net,
+        operator_id=p.operator_id(), org_id=org_id, enode=enode,
+    )  # fmt: skip
+    if "warning" in data:
+        err_console.print(f"[yellow]warning:[/yellow] {data.pop('warning')}")
+    return data

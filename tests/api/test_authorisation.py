@@ -117,6 +117,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/holdings/{holding_id}/transfers"): Case(
         "holding", {"amount": "0.01", "to": "nobody"}
     ),
+    # a proof that does not check (422) and a key the platform keeps already (409): the walk
+    # never moves an organisation's key
+    ("POST", "/custody/own-key"): Case(
+        body={"address": "0x" + "11" * 20, "proof": "0x" + "22" * 65}
+    ),
+    ("POST", "/custody/platform-key"): Case(),
     ("GET", "/position"): Case(),
     ("POST", "/financings"): Case("holding_body", None),
     ("GET", "/financings"): Case(),

@@ -32,6 +32,7 @@ class OpKind(StrEnum):
     """Chain operations the outbox relays; each maps to one contract call."""
 
     ADMIT_MEMBER = "admit_member"
+    SUSPEND_MEMBER = "suspend_member"
     REGISTER_FINGERPRINTS = "register_fingerprints"
     ANCHOR_BATCH = "anchor_batch"
     ISSUE_ITEM = "issue_item"
@@ -112,6 +113,16 @@ class AdmitMember:
     member_org_id: str
     address: str
     roles: int
+
+
+@dataclass(frozen=True, slots=True)
+class SuspendMember:
+    """Registry.suspend: a member's address stops being a member (its organisation moved to
+    another address: ``key_custody``)."""
+
+    kind: ClassVar[OpKind] = OpKind.SUSPEND_MEMBER
+    member_org_id: str
+    address: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,6 +611,7 @@ class SetRepayment:
 
 Command = (
     AdmitMember
+    | SuspendMember
     | RegisterFingerprints
     | AnchorBatch
     | IssueItem

@@ -214,6 +214,7 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
                 uow.financings.update(replace(financing, status=FinancingStatus.FAILED))
         case (
             cmd.AdmitMember()
+            | cmd.SuspendMember()
             | cmd.AnchorBatch()
             | cmd.SetMaxTenor()
             | cmd.SetGraceDays()

@@ -242,8 +242,15 @@ class ChainLedger:
         return self._abis[contract]
 
     def account(self, org_id: str) -> LocalAccount:
-        """The signing account of an organisation (decrypted once)."""
+        """The signing account of an organisation (decrypted once; decrypted again when its
+        key store entry names another address: its custody changed, ``key_custody``)."""
         with self._lock:
+            cached = self._accounts.get(org_id)
+            if cached is not None and cached.address != self.keystore.address(org_id):
+                forget = getattr(self.keystore, "forget", None)
+                if callable(forget):
+                    forget(org_id)
+                del self._accounts[org_id]
             if org_id not in self._accounts:
                 key = self.keystore.private_key(org_id)
                 self._accounts[org_id] = Account.from_key(key)

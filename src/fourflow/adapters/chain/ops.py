@@ -28,6 +28,7 @@ REPAYMENT = "Repayment"
 # pledge 177k, register 54k + 24.3k per fingerprint, repay 4.0M with 63 holdings (40 pledged).
 GAS = {
     OpKind.ADMIT_MEMBER: 250_000,
+    OpKind.SUSPEND_MEMBER: 120_000,
     OpKind.ANCHOR_BATCH: 300_000,
     OpKind.ISSUE_ITEM: 850_000,
     OpKind.SPLIT: 450_000,
@@ -84,6 +85,7 @@ REGISTER_GAS_PER_FINGERPRINT = 40_000
 
 CONTRACT_OF = {
     OpKind.ADMIT_MEMBER: REGISTRY,
+    OpKind.SUSPEND_MEMBER: REGISTRY,
     OpKind.SET_ACCOUNT: REGISTRY,
     OpKind.REGISTER_FINGERPRINTS: NOTARY,
     OpKind.ANCHOR_BATCH: NOTARY,
@@ -170,6 +172,8 @@ def _call_of(c: cmd.Command) -> Args:
     match c:
         case cmd.AdmitMember():
             return "admit", (address(c.address), key32(c.member_org_id), roles(c.roles))
+        case cmd.SuspendMember():
+            return "suspend", (address(c.address),)
         case cmd.RegisterFingerprints():
             return "register", ([hash32(f) for f in c.fingerprints],)
         case cmd.AnchorBatch():

@@ -271,6 +271,57 @@ class EnvelopeKeyStore:
         path = self._path(org_id)
         return path.exists() and self._read(org_id, path).get("custody") == "self"
 
+    def forget(self, org_id: str) -> None:
+        """Drop this process's decrypted key of ``org_id`` (its custody changed elsewhere)."""
+        with self._lock:
+            self._keys.pop(org_id, None)
+
+    def change_custody(
+        self, org_id: str, own_address: str | None, *, at: str = ""
+    ) -> tuple[str, str]:
+        """Move an organisation between the two custody modes; returns (old, new) address.
+
+        With ``own_address`` it holds its own key from now on: its file records that address
+        only, the sealed platform key is not carried over, and its data key is deleted from
+        the data-key file (the key is destroyed: nothing left opens it). Without, the platform
+        keeps a new key for it (generated here, sealed under a new data key). Either way the
+        previous address is listed under ``retired`` (address only) with ``at``.
+        """
+        path = self._path(org_id)
+        with self._locked():
+            if not path.exists():
+                raise NotFoundError(f"key store: no account for {org_id}")
+            record = self._read(org_id, path)
+            if _is_legacy(record):
+                self._convert(org_id)
+                record = self._read(org_id, path)
+            old = _checksum(str(record.get("address", "")))
+            custody = record.get("custody")
+            retired = [*record.get("retired", []), {"address": old, "custody": custody, "at": at}]
+            if own_address is not None:
+                if custody == "self":
+                    raise ConflictError(f"key store: {org_id} already holds its own key")
+                try:
+                    new = _checksum(own_address)
+                except ValueError as exc:
+                    raise DomainValueError(f"key store: {own_address!r} is not an address") from exc
+                _write_replace(path, {"format": KEY_FORMAT, "org_id": org_id, "address": new,
+                                      "custody": "self", "retired": retired})  # fmt: skip
+                self._drop_data_key(org_id)
+            else:
+                if custody != "self":
+                    raise ConflictError(f"key store: the platform already keeps {org_id}'s key")
+                account = Account.create()
+                new = str(account.address)
+                data_key = self._add_data_key(org_id)
+                sealed = envelope.seal(data_key, bytes(account.key), _chain_aad(org_id, new))
+                _write_replace(path, {"format": KEY_FORMAT, "org_id": org_id, "address": new,
+                                      "custody": "platform", "chain_key": sealed,
+                                      "retired": retired})  # fmt: skip
+            with self._lock:
+                self._keys.pop(org_id, None)
+        return old, new
+
     def address(self, org_id: str) -> str | None:
         """The organisation's checksummed address, or None when it has no account."""
         path = self._path(org_id)
@@ -415,6 +466,14 @@ class EnvelopeKeyStore:
             {"format": RING_FORMAT, "master_key_id": master.key_id, "keys": keys},
         )
         return data_key
+
+    def _drop_data_key(self, name: str) -> None:
+        """Delete ``name``'s data key from the data-key file (caller holds the lock)."""
+        ring = self._ring()
+        if ring is None or name not in ring["keys"]:
+            return
+        keys = {k: v for k, v in ring["keys"].items() if k != name}
+        _write_replace(self._dir / DATA_KEYS_FILE, {**ring, "keys": keys})
 
     def _convert(self, org_id: str) -> int:
         """Convert one key file of the older layout (caller holds the lock); 1 if converted."""

@@ -22,7 +22,7 @@ from fourflow.entrypoints.api.routing import (
     route,
     state,
 )
-from fourflow.services import custody, items
+from fourflow.services import custody, items, key_custody
 
 router = APIRouter()
 HEX = r"^0x([0-9a-fA-F]{2})+$"
@@ -121,3 +121,62 @@ def submit_confirmation(
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
     return items.describe_item(uow_factory=p.uow_factory, item_id=item_id)
+
+
+class OwnKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$", description="the new key's address")
+    proof: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="EIP-191 signature with that key of 'FourFlow registration: <USCC> holds "
+        "the key of <address in lower case>'",
+    )
+
+
+class CustodySwitchOut(BaseModel):
+    org_id: str
+    custody: str = Field(description="self: it holds its own key; platform: the platform does")
+    old_address: str = Field(description="suspended on the Registry; its key retired")
+    new_address: str = Field(description="admitted on the Registry with the same roles")
+    ops: list[str] = Field(description="the chain operations that moved it (applied)")
+
+
+def _custody(request: Request) -> key_custody.Context:
+    api = state(request)
+    p = api.platform
+    return key_custody.Context(
+        uow_factory=p.uow_factory, keys=p.keystore, ledger=p.require_contracts(), clock=p.clock,
+        relay=lambda: relay_now(api),
+    )  # fmt: skip
+
+
+def _switched(done: key_custody.Switch) -> CustodySwitchOut:
+    return CustodySwitchOut(
+        org_id=done.org_id, custody=done.custody, old_address=done.old_address,
+        new_address=done.new_address, ops=list(done.ops),
+    )  # fmt: skip
+
+
+@route(router, "POST", "/custody/own-key", "custody.switch")
+def move_to_own_key(request: Request, body: OwnKeyIn) -> CustodySwitchOut:
+    """The caller's organisation holds its own key from now on (with the proof of it): the
+    Registry admits the new address and suspends the old one, and the platform's key of it is
+    destroyed. Refused while it has chain operations open or records on chain the contracts
+    cannot move to another address."""
+    api, who = state(request), caller(request)
+    with api.chain_lock:  # the chain side is relayed within this request
+        done = key_custody.to_own_key(
+            _custody(request), api.platform.identities, org_id=who.org_id,
+            address=body.address, proof=body.proof,
+        )  # fmt: skip
+    return _switched(done)
+
+
+@route(router, "POST", "/custody/platform-key", "custody.switch")
+def move_to_platform_key(request: Request) -> CustodySwitchOut:
+    """The platform keeps a new key for the caller's organisation from now on (it held its
+    own): the Registry admits the new key's address and suspends its own key's."""
+    api, who = state(request), caller(request)
+    with api.chain_lock:
+        done = key_custody.to_platform_key(_custody(request), org_id=who.org_id)
+    return _switched(done)

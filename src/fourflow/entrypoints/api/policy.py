@@ -110,6 +110,9 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
         **_each(ENTERPRISES, MANAGERS),
         T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER, R.APPROVER}),
     },
+    # an organisation's admin moves it between holding its own key and the platform holding
+    # it (the platform operator's own key does not move)
+    "custody.switch": {t: ADMIN for t in OrgType if t is not T.PLATFORM_OPERATOR},
     # notifications: each organisation's admin manages its webhooks; its people read its events
     "webhooks.manage": _each(OrgType, ADMIN),
     "events.stream": _each(OrgType, EVERY_ROLE),

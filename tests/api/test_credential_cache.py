@@ -3,17 +3,24 @@ key stops working at once in the process that revoked it and within the bound
 (``FOURFLOW_API_AUTH_CACHE_SECONDS``) in any other; an unknown or revoked credential is
 never kept; on SQLite and PostgreSQL.
 
-Two platforms over one store, each with its own app and cache, stand for two API processes.
+Two platforms over one store, each with its own app and cache, stand for two API processes;
+the last test revokes a key from a third process while `fourflow serve --workers 2` serves it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -152,3 +159,71 @@ def test_an_unknown_or_revoked_credential_is_never_kept(
         response = client_a.get(f"{API}/me", headers={"X-API-Key": issued.secret})
         assert response.status_code == 401
     assert cache.get(secret_digest(issued.secret), a.clock.now()) is None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _statuses(base: str, key: str, n: int = 16) -> list[int]:
+    """``n`` requests, each on a connection of its own (spread over the server's processes)."""
+    return [
+        httpx.get(f"{base}/me", headers={"X-API-Key": key}, timeout=30).status_code
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_key_revoked_elsewhere_stops_working_in_both_served_processes_within_the_bound(
+    tmp_path: Path, store_url: str, anvil: AnvilNode
+) -> None:
+    settings = api_settings(tmp_path / "home", store_url, anvil.url)
+    with Platform(settings) as p:
+        p.initialise()
+        issued = identity.create_api_key(
+            p.identities, admin=_operator(p), role=UserRole.AUDITOR, label="erp"
+        )
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(settings.home), "FOURFLOW_DATABASE_URL": store_url,
+        "FOURFLOW_CHAIN_URL": anvil.url, "FOURFLOW_KEYSTORE_PASSWORD": settings.keystore_password,
+        "FOURFLOW_API_AUTH_CACHE_SECONDS": str(BOUND), "FOURFLOW_API_RATE_PER_MINUTE": "100000",
+    }  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "2"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "serve.log").open("wb"), start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}{API}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API did not answer within 240 s"
+            time.sleep(0.5)
+        assert _statuses(base, issued.secret) == [200] * 16  # kept by the processes answering
+        with Platform(settings) as third:  # another process revokes it
+            identity.revoke_api_key(
+                third.identities, admin=_operator(third), key_id=issued.credential.id
+            )
+        revoked_at = time.monotonic()
+        soon = _statuses(base, issued.secret)  # within the bound: kept ones may still answer
+        assert set(soon) <= {200, 401}
+        time.sleep(max(0.0, revoked_at + BOUND - time.monotonic()))
+        assert _statuses(base, issued.secret) == [401] * 16
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)

@@ -11,10 +11,11 @@ One directory holds the whole network (``network.json`` describes it)::
         geth.log            geth's output
 
 Every node listens on 127.0.0.1 only (p2p, JSON-RPC, auth RPC), on ports free at ``up``, with
-``--nodiscover``; JSON-RPC offers ``eth,net,web3,clique,admin,txpool,miner,personal`` (admin and
-clique are for the operator's and the tests' hands: adding and removing peers, votes; miner and
-personal for ``up``, which unlocks the signers one by one). Nodes run in their own sessions and
-outlive the process that started them, until ``down``.
+``--nodiscover``; JSON-RPC offers ``eth,net,web3,clique,admin,txpool,miner,personal,debug`` (admin
+and clique are for the operator's and the tests' hands: adding and removing peers, votes; miner
+and personal for ``up``, which unlocks the signers one by one; debug for ``wait_growing``, which
+mends a tie fork). Nodes run in their own sessions and outlive the process that started them,
+until ``down``.
 
 Gas is free as on the production Besu network: base fee 0 from genesis, ``--miner.gasprice 0``.
 geth admits a zero-price transaction only from its own JSON-RPC (a *local* one), not from

@@ -160,6 +160,7 @@ def _store(
     new: list[StoredDocument] = []
     now = clock.now()
     cited = _cited_documents(uow, reads)
+    findings: list[DocumentFinding] = []  # the batch's warnings: one statement for them all
     for read in reads:
         source = read.file.source
         if read.errors:
@@ -170,17 +171,15 @@ def _store(
                 continue
             known[fp] = item.document.id
             found = (*item.findings, *_dated_before_references(item, cited))
-            uow.document_findings.add_many(
-                [
-                    DocumentFinding(
-                        doc_id=item.document.id,
-                        code=str(f.get("code", "")),
-                        flag=str(f.get("flag", "warning")),
-                        message=str(f.get("message", "")),
-                        location=f.get("location") or None,
-                    )
-                    for f in found
-                ]
+            findings.extend(
+                DocumentFinding(
+                    doc_id=item.document.id,
+                    code=str(f.get("code", "")),
+                    flag=str(f.get("flag", "warning")),
+                    message=str(f.get("message", "")),
+                    location=f.get("location") or None,
+                )
+                for f in found
             )
             new.append(
                 StoredDocument(
@@ -198,6 +197,7 @@ def _store(
                 DocumentOutcome(source, "accepted", item.document.id, item, fp, bkey, (), found)
             )
     uow.documents.add_many(new)
+    uow.document_findings.add_many(findings)
     _record_presentations(uow, outcomes)
     new_fingerprints = [s.fingerprint for s in new]
     for start in range(0, len(new_fingerprints), MAX_FINGERPRINTS_PER_OP):

@@ -217,3 +217,48 @@ def test_an_organisation_with_records_at_its_address_cannot_move_its_key(world: 
     assert "cannot move to another address" in refused.text
     assert world.address("core") == before and not p.keystore.holds_own_key(core)
     assert world.member(own.address)["active"] is False  # nothing was admitted
+
+
+def test_once_governance_owns_the_registry_the_switch_is_refused_and_changes_nothing(
+    tmp_path: Path, anvil: AnvilNode
+) -> None:
+    """In the governed phase the operator cannot admit or suspend: the switch says so before
+    queuing anything."""
+    home = tmp_path / "home"
+    with (
+        Platform(api_settings(home, f"sqlite:///{tmp_path / 'store.db'}", anvil.url)) as p,
+        TestClient(create_app(p), raise_server_exceptions=False) as client,
+    ):
+        p.initialise()
+        org = {
+            m.key: onboarding.onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
+                roles=m.roles, accounts=[m.account],
+            )
+            for m in MEMBERS
+            if m.key in ("core", "tier1", "bank")
+        }  # fmt: skip
+        ledger = p.require_contracts()
+        relay.relay(uow_factory=p.uow_factory, ledger=ledger)
+        council = [p.operator_id(), org["core"].id, org["bank"].id]
+        governance = ledger.hand_over(p.operator_id(), council, 2, 60)
+        assert str(ledger.read("registry_owner")).lower() == governance.lower()
+        new = identity.add_user(
+            p.identities, org_id=org["tier1"].id, email="admin@tier1.example.cn", name="admin",
+            role=UserRole.ADMIN, password=PASSWORD,
+        )  # fmt: skip
+        admin = sign_in(client, Person(new.user.email, new.totp_uri))
+        with p.uow_factory() as uow:
+            ops_before = len(uow.outbox.list())
+        own = Account.create()
+        body = {"address": own.address, "proof": _proof(own, org["tier1"].uscc, own.address)}
+        refused = client.post(f"{API}/custody/own-key", json=body, headers=admin.auth)
+        assert (
+            refused.status_code == 409 and "belongs to the consortium's Governance" in refused.text
+        )
+        with p.uow_factory() as uow:
+            assert len(uow.outbox.list()) == ops_before
+            current = uow.organisations.get(org["tier1"].id)
+        assert current is not None and current.chain_address == org["tier1"].chain_address
+        assert not p.keystore.holds_own_key(org["tier1"].id)
+        assert ledger.read("member", own.address)["active"] is False

@@ -89,12 +89,21 @@ def _org(ctx: Context, org_id: str) -> tuple[Organisation, str]:
     with ctx.uow_factory() as uow:
         org = uow.organisations.get(org_id)
         operator = uow.settings.get(OPERATOR_ORG_KEY)
+        operator_org = uow.organisations.get(operator) if operator else None
     if org is None or not org.chain_address:
         raise NotFoundError(f"organisation {org_id} has no chain account")
-    if operator is None:
+    if operator is None or operator_org is None:
         raise ConflictError("the platform has no operator yet; run `fourflow init`")
     if org.id == operator:
         raise Forbidden("the platform operator's own key is the platform's; it does not move")
+    owner = str(ctx.ledger.read("registry_owner"))
+    if owner.lower() != (operator_org.chain_address or "").lower():
+        raise ConflictError(
+            f"the Registry belongs to the consortium's Governance ({owner}), not the operator: "
+            "moving a member to another address is an admission of the new address and a "
+            "suspension of the old one by council proposal, which this switch does not make; "
+            "nothing was changed"
+        )
     return org, operator
 
 

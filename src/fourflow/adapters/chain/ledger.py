@@ -874,6 +874,11 @@ def _read_batch_of_root(ledger: ChainLedger, root: str) -> str | None:
     return None if int(batch, 16) == 0 else batch
 
 
+def _read_registry_owner(ledger: ChainLedger) -> str:
+    """The Registry's owner: the operator's account in the founding phase, then Governance."""
+    return str(ledger.view(REGISTRY, "owner"))
+
+
 def _read_member(ledger: ChainLedger, member: str) -> dict[str, Any]:
     """A member's org key, role mask and whether it is active (org_id zero if never admitted)."""
     org_id, roles, active = ledger.view(REGISTRY, "member_of", address(member))
@@ -1018,6 +1023,7 @@ _READERS: dict[str, Callable[..., Any]] = {
     "anchor": _read_anchor,
     "batch_of_root": _read_batch_of_root,
     "member": _read_member,
+    "registry_owner": _read_registry_owner,
     "nonce": _read_nonce,
     "registered_fingerprints": _read_registered_fingerprints,
     "anchored_batches": _read_anchored_batches,

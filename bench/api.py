@@ -299,44 +299,56 @@ class _Raw:
 
     def run(
         self, request: bytes, n: int, connections: int, warm: int, seconds: float = 300.0
-    ) -> tuple[float, float, float]:
-        async def go() -> tuple[float, float, float]:
+    ) -> tuple[float, dict[str, float]]:
+        """(wall seconds, CPU ms a request of the API processes, of this run's PostgreSQL
+        backends and of this client)."""
+
+        async def go() -> tuple[float, dict[str, float]]:
             deadline = time.monotonic() + seconds
             share = [warm // connections + (i < warm % connections) for i in range(connections)]
             await asyncio.gather(*(self._connection(request, k, deadline) for k in share if k))
             share = [n // connections + (i < n % connections) for i in range(connections)]
-            cpu, mine, start = _api_cpu_s(self.server_pid), time.process_time(), time.perf_counter()
+            api, (pg, _) = _api_cpu_s(self.server_pid), _helpers_cpu_s(self.server_pid)
+            mine, start = time.process_time(), time.perf_counter()
             await asyncio.gather(*(self._connection(request, k, deadline) for k in share if k))
-            return (
-                time.perf_counter() - start,
-                _api_cpu_s(self.server_pid) - cpu,
-                time.process_time() - mine,
-            )
+            wall = time.perf_counter() - start
+            used = {
+                "api": _api_cpu_s(self.server_pid) - api,
+                "postgresql": _helpers_cpu_s(self.server_pid)[0] - pg,
+                "client": time.process_time() - mine,
+            }
+            return wall, {k: round(1000 * v / n, 3) for k, v in used.items()}
 
         return asyncio.run(go())
 
 
+def _raw_figures(per_request: dict[str, float]) -> dict[str, Any]:
+    """What a raw-client line carries about CPU: the API processes' per request (and the
+    ceiling it alone implies on 2 idle cores), and with PostgreSQL's and the client's."""
+    return {
+        "cpu_ms_per_request": per_request["api"],
+        "cpu_ms_per_request_all": per_request,
+        "ceiling_2_cores_api_alone": round(2000 / per_request["api"]),
+        "ceiling_2_cores_all": round(2000 / sum(per_request.values())),
+    }
+
+
 def _health(raw: _Raw, line: Line, common: dict[str, Any]) -> Iterator[str]:
-    seconds, cpu, client = raw.run(raw.request(f"{API}/health"), READS, READ_CONCURRENCY, 400)
+    seconds, cpu = raw.run(raw.request(f"{API}/health"), READS, READ_CONCURRENCY, 400)
     rate = READS / seconds
     common["yardstick"] = rate
     yield line("api.health_per_s", rate, "requests/s", yardstick=True, requests=READS,
-               concurrency=READ_CONCURRENCY, cpu_ms_per_request=round(1000 * cpu / READS, 3),
-               client_cpu_ms_per_request=round(1000 * client / READS, 3),
-               ceiling_2_cores_per_s=round(2000 / (1000 * cpu / READS)), load=_load(),
+               concurrency=READ_CONCURRENCY, **_raw_figures(cpu), load=_load(),
                **common["fixed"])  # fmt: skip
 
 
 def _reads(raw: _Raw, seed: dict[str, Any], line: Line, common: dict[str, Any]) -> Iterator[str]:
     request = raw.request(f"{API}/items/{seed['read_item']}", {"X-API-Key": seed["tier1_key"]})
-    seconds, cpu, client = raw.run(request, READS, READ_CONCURRENCY, 400)
+    seconds, cpu = raw.run(request, READS, READ_CONCURRENCY, 400)
     rate = READS / seconds
     ratio = {"vs_health": round(rate / common["yardstick"], 3)} if "yardstick" in common else {}
     yield line("api.reads_per_s", rate, "requests/s", route="GET /items/{id}",
-               requests=READS, concurrency=READ_CONCURRENCY, **ratio,
-               cpu_ms_per_request=round(1000 * cpu / READS, 3),
-               client_cpu_ms_per_request=round(1000 * client / READS, 3),
-               ceiling_2_cores_per_s=round(2000 / (1000 * cpu / READS)),
+               requests=READS, concurrency=READ_CONCURRENCY, **ratio, **_raw_figures(cpu),
                target=TARGETS["reads"], load=_load(), **common["fixed"])  # fmt: skip
 
 

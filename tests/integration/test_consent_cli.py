@@ -57,3 +57,7 @@ def test_consent_and_metered_reads_from_the_cli(run) -> None:  # type: ignore[no
     assert [u["read_id"] for u in json.loads(out)] == [done["read"]["read_id"]]
     code, out, _ = run("consent", "list", "--org", core, "--json")
     assert [c["status"] for c in json.loads(out)] == ["revoked"]
+    # the grant and the revocation were anchored on chain as the CLI recorded them
+    code, out, err = run("audit", "--json")
+    trail = json.loads(out)["api_audit_trail"]
+    assert trail["anchored_consents"] == 2 and trail["problems"] == [], (trail, err)

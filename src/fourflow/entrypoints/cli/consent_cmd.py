@@ -19,7 +19,7 @@ from rich.table import Table
 from fourflow.domain.consents import DataKind, parse_kind
 from fourflow.domain.errors import DomainValueError
 from fourflow.entrypoints.cli import home_mode
-from fourflow.entrypoints.cli.common import JsonOpt, platform
+from fourflow.entrypoints.cli.common import JsonOpt, platform, relay_now
 from fourflow.entrypoints.cli.output import console, emit_json
 from fourflow.services import consents, onboarding
 
@@ -106,6 +106,7 @@ def consent_grant(
             valid_from=_day(valid_from, "--from"), valid_to=_day(until, "--until") or dt.date.min,
             counterparties=_list(counterparties),
         )  # fmt: skip
+        relay_now(p)  # its anchor on chain (consent_anchor)
         view = consents.consent_view(consent, p.clock.today())
     emit_json(view) if json_out else _print_consent(view)
 
@@ -124,6 +125,7 @@ def consent_revoke(
             uow_factory=p.uow_factory, clock=p.clock, grantor_id=_actor(p, as_org), person=by,
             consent_id=consent_id, reason=reason,
         )  # fmt: skip
+        relay_now(p)  # its anchor on chain (consent_anchor)
         view = consents.consent_view(consent, p.clock.today())
     emit_json(view) if json_out else _print_consent(view)
 

@@ -281,3 +281,43 @@ def test_only_boolean_predicates_move_to_another_set(preds: str, boolean: bool) 
 def test_only_sums_written_twice_are_bound_outermost_first() -> None:
     xpath = "sum(a[sum(b) > 1]) < $r and sum(a[sum(b) > 1]) > sum(c) and ff:checksum(d) = sum(c) - sum(e)"
     assert _repeated_sums(xpath, "v") == [("sum(a[sum(b) > 1])", "v0"), ("sum(c)", "v1")]
+
+
+SHARED = f"""<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <ns prefix="a" uri="{A}"/>
+  <ns prefix="b" uri="{B}"/>
+  <pattern id="ids">
+    <rule context="a:P/b:ID[@scheme]">
+      <assert id="P-SCHEME" flag="fatal" test="@scheme = 'x'">a P's ID scheme is x</assert>
+    </rule>
+    <rule context="a:P/b:ID">
+      <assert id="P-ID" flag="fatal" test="string-length(.) = 2">a P's ID has 2 characters</assert>
+    </rule>
+    <rule context="a:Q/b:ID">
+      <assert id="Q-ID" flag="warning" test="false()">every Q's ID</assert>
+    </rule>
+    <rule context="a:R[b:On = 'yes']/b:ID">
+      <assert id="R-ID" flag="fatal" test="false()">every ID of an R that is on</assert>
+    </rule>
+  </pattern>
+</schema>"""
+
+
+def test_a_leaf_name_under_many_parents_is_selected_from_its_parents(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sch"
+    path.write_text(SHARED, encoding="utf-8")
+    compiled = compile_schematron(path)
+    assert "key(&#x27;ff-names&#x27;, &#x27;P&#x27;)/b:ID[" in compiled.xslt
+    sheet = _xslt(compiled.xslt)
+
+    def run(body: str) -> Counter[str]:
+        out = str(sheet(_doc(body).getroottree()))
+        return Counter(compiled.asserts[int(line.split("\t")[0])].rule for line in out.splitlines())
+
+    got = run(
+        '<a:P><b:ID scheme="y">ab</b:ID><b:ID>abc</b:ID></a:P>'  # first rule, then second
+        f'<a:Q><b:ID>1</b:ID></a:Q><x:P xmlns:x="{B}"><b:ID>abc</b:ID></x:P>'  # b:P: no rule
+        "<a:R><b:On>no</b:On><b:ID>1</b:ID></a:R><a:R><b:On>yes</b:On><b:ID>2</b:ID></a:R>"
+        "<a:S><b:ID>abc</b:ID></a:S><a:P><a:Q><b:ID>1</b:ID></a:Q></a:P>"  # S: none; Q: one
+    )
+    assert got == Counter({"P-SCHEME": 1, "P-ID": 1, "Q-ID": 2, "R-ID": 1})

@@ -97,6 +97,8 @@ class _Writer:
         self.walks: dict[str, str] = {}
         # lets whose value is a literal or a literal list (code lists): put in place
         self.constants: dict[str, Node] = {}
+        # Each rule's for-each (its place in out), context pattern and excluded tests.
+        self.contexts: list[tuple[int, str, list[str]]] = []
         # Value indexes: child test (``cbc:ID``) -> the element names indexed by it.
         self.value_keys: dict[str, list[str]] = {}
 
@@ -116,6 +118,40 @@ class _Writer:
             self.out.append(
                 f'<xsl:if test="{_attr(cond)}">x</xsl:if></xsl:for-each></xsl:variable>'
             )
+
+    def opening(self, select: str, excluded: list[str]) -> str:
+        """A rule's ``xsl:for-each`` over its context nodes, leaving out ``excluded``."""
+        select = _BY_VALUE.sub(self._by_value, select)
+        if excluded:
+            select = f"({select})[not({' or '.join(excluded)})]"
+        self.check(select)
+        return f'<xsl:for-each select="{_attr(select)}">'
+
+    def reselect(self) -> None:
+        """Select again, from the parent's name index hit, the contexts whose last step is
+        a leaf name under many parents in this Schematron (``ID``: dozens of hits in an
+        invoice, each tested against the whole context, where its parent has a few).
+
+        Leaf: the name is never a parent step of a context; many: at least
+        :data:`_SHARED_PARENTS` different parent names.
+        """
+        parents: dict[str, set[str]] = {}
+        inner: set[str] = set()
+        for _opening, xpath, _excluded in self.contexts:
+            for steps in _context(xpath).alternatives:
+                inner.update(name.rpartition(":")[2] for _sep, name, _preds in steps[:-1])
+                if (parent := _parent_local(list(steps))) is not None:
+                    parents.setdefault(steps[-1][1].rpartition(":")[2], set()).add(parent)
+        shared = frozenset(
+            n for n, p in parents.items() if len(p) >= _SHARED_PARENTS and n not in inner
+        )
+        if not shared:
+            return
+        for opening, xpath, excluded in self.contexts:
+            this = _context(xpath, shared)
+            bound = '<xsl:variable name="ctx" select="."/>'
+            suffix = bound if self.out[opening].endswith(bound) else ""
+            self.out[opening] = self.opening(this.select, excluded) + suffix
 
     def value_key(self, element: str, child: str) -> str:
         """The name of the index of ``element`` nodes by ``normalize-space(child)``."""
@@ -197,20 +233,15 @@ class _Writer:
         the nodes an earlier rule of the pattern may match are left out.
         """
         context = rule.get("context", "")
-        match = translate(
-            context, functions=self.functions, pattern=True, constants=self.constants
-        )
+        match = translate(context, functions=self.functions, pattern=True, constants=self.constants)
         if match.hoisted:
             raise UntranslatableError(f"quantifier in rule context {context!r}")
         this = _context(match.xpath)
-        select = _BY_VALUE.sub(self._by_value, this.select)
         excluded = [e.test for e in earlier if e.overlaps(this)]
-        if excluded:
-            select = f"({select})[not({' or '.join(excluded)})]"
         earlier.append(this)
-        self.check(select)
         opening = len(self.out)
-        self.out.append(f'<xsl:for-each select="{_attr(select)}">')
+        self.out.append(self.opening(this.select, excluded))
+        self.contexts.append((opening, match.xpath, excluded))
         for n, let in enumerate([*lets, *rule.iterfind("s:let", _S)]):
             self.let(let.get("name", ""), let.get("value", ""), f"l{n}")
         failing: list[tuple[int, str]] = []
@@ -573,8 +604,12 @@ def _split(text: str, separators: tuple[str, ...]) -> list[str]:
 _NAME_TEST = re.compile(r"(@?)((?:[\w.-]+:)?(?:[\w.-]+|\*))(.*)", re.S)
 
 
-def _context(pattern: str) -> _Context:
-    """The selection and node test of an XSLT 1.0 match pattern (child/attribute steps)."""
+def _context(pattern: str, shared: frozenset[str] = frozenset()) -> _Context:
+    """The selection and node test of an XSLT 1.0 match pattern (child/attribute steps).
+
+    A last step named in ``shared`` (a leaf name under many parents, such as ``ID``) is
+    selected from its parent's name index hit when the parent is a named step.
+    """
     selects: list[str] = []
     tests: list[str] = []
     alternatives: list[tuple[Step3, ...]] = []
@@ -615,6 +650,11 @@ def _context(pattern: str) -> _Context:
             prefix, _, local = last.rpartition(":")
             if root == "/" and all(b == "/" for b, _n, _p in steps):
                 select = alternative.strip()  # absolute child steps: as cheap as they come
+            elif local in shared and prefix and (parent := _parent_local(steps)) is not None:
+                # From the parent's name index hit down one step: a common name (ID) has
+                # many hits to test, its parent few. Every node the test accepts has a
+                # parent of that local name, so it is among the parent hits' children.
+                select = f"key('ff-names', '{parent}')/{last}[{test}]"
             elif local != "*" and prefix:
                 select = f"key('ff-names', '{local}')[{test}]"
             elif (suffix := _suffix(local, steps[-1][2])) is not None:
@@ -625,6 +665,20 @@ def _context(pattern: str) -> _Context:
         selects.append(select)
         tests.append(test)
     return _Context(" | ".join(selects), " or ".join(f"({t})" for t in tests), tuple(alternatives))
+
+
+_SHARED_PARENTS = 3
+
+
+def _parent_local(steps: list[tuple[str, str, str]]) -> str | None:
+    """The local name of the last step's parent step, when the two are joined by ``/``
+    and the parent is a named element; else None."""
+    if len(steps) < 2 or steps[-1][0] != "/":
+        return None
+    prefix, _, local = steps[-2][1].rpartition(":")
+    if not prefix or local == "*" or steps[-2][1].startswith("@"):
+        return None
+    return local
 
 
 _LOCATION = """
@@ -671,6 +725,7 @@ def compile_schematron(
         earlier: list[_Context] = []
         for rule in pattern.iterfind("s:rule", _S):
             writer.rule(earlier, rule, [])
+    writer.reselect()
     walks = "".join(
         f'<xsl:variable name="{name}" select="{_attr(writer.walk_by_value(select))}"/>'
         for select, name in writer.walks.items()

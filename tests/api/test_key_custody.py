@@ -26,6 +26,7 @@ from fourflow.adapters.crypto.keystore import SelfCustodyError
 from fourflow.bootstrap import Platform
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identity import UserRole
+from fourflow.domain.parties import role_mask
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import commands as cmd
 from fourflow.services import identity, ingest, items, linking, onboarding, relay
@@ -217,6 +218,43 @@ def test_an_organisation_with_records_at_its_address_cannot_move_its_key(world: 
     assert "cannot move to another address" in refused.text
     assert world.address("core") == before and not p.keystore.holds_own_key(core)
     assert world.member(own.address)["active"] is False  # nothing was admitted
+
+
+def test_a_switch_that_stopped_after_the_admission_resumes(world: World) -> None:
+    """The chain admitted the new address for this organisation, then the switch stopped (a
+    crash before the suspension): a retry suspends the old address and finishes it."""
+    p, tier2 = world.p, world.org["tier2"]
+    old, own, operator = world.address("tier2"), Account.create(), p.operator_id()
+    with p.uow_factory() as uow:
+        org = uow.organisations.get(tier2)
+        assert org is not None
+        admit = ChainOp(new_id("op"), cmd.AdmitMember(tier2, own.address, role_mask(org.roles)),
+                        operator, subject_id=tier2)  # fmt: skip
+        uow.outbox.add(admit)
+        uow.commit()
+    assert not relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts()).failed
+    body = {"address": own.address, "proof": _proof(own, _uscc(world, "tier2"), own.address)}
+    done = ok(world.client.post(f"{API}/custody/own-key", json=body,
+                                headers=world.people["other"].auth))  # fmt: skip
+    assert done["new_address"] == own.address and len(done["ops"]) == 1  # the suspension only
+    assert world.address("tier2") == own.address and p.keystore.holds_own_key(tier2)
+    assert world.member(old)["active"] is False and world.member(own.address)["active"]
+    # an address admitted for another organisation is refused, not taken over
+    stranger = Account.create()
+    with p.uow_factory() as uow:
+        uow.outbox.add(ChainOp(new_id("op"), cmd.AdmitMember("org-someone-else", stranger.address, 1),
+                               operator, subject_id="org-someone-else"))  # fmt: skip
+        uow.commit()
+    assert not relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts()).failed
+    new = identity.add_user(
+        p.identities, org_id=world.org["logistics"], email="admin@logistics.example.cn",
+        name="admin", role=UserRole.ADMIN, password=PASSWORD,
+    )  # fmt: skip
+    carrier = sign_in(world.client, Person(new.user.email, new.totp_uri))
+    taken = {"address": stranger.address,
+             "proof": _proof(stranger, _uscc(world, "logistics"), stranger.address)}  # fmt: skip
+    refused = world.client.post(f"{API}/custody/own-key", json=taken, headers=carrier.auth)
+    assert refused.status_code == 409 and "already a consortium member" in refused.text
 
 
 def test_once_governance_owns_the_registry_the_switch_is_refused_and_changes_nothing(

@@ -107,8 +107,10 @@ def _org(ctx: Context, org_id: str) -> tuple[Organisation, str]:
     return org, operator
 
 
-def _refuse_open(ctx: Context, org: Organisation, new_address: str | None) -> None:
-    """ConflictError naming what keeps ``org`` at its address."""
+def _refuse_open(ctx: Context, org: Organisation, new_address: str | None) -> bool:
+    """ConflictError naming what keeps ``org`` at its address. True when ``new_address`` is
+    already admitted as this organisation (a switch that stopped after the chain admitted it:
+    it resumes from the suspension)."""
     with ctx.uow_factory() as uow:
         waiting = [
             op.op_id
@@ -156,7 +158,11 @@ def _refuse_open(ctx: Context, org: Organisation, new_address: str | None) -> No
             raise ConflictError(f"chain address {new_address} is taken")
         member = ctx.ledger.read("member", new_address)
         if member and int(str(member.get("org_id", "0")), 16) != 0:
+            mine = ctx.ledger.read("member", org.chain_address)
+            if mine and str(mine.get("org_id")) == str(member.get("org_id")):
+                return True  # admitted for this organisation by a switch that stopped there
             raise ConflictError(f"chain address {new_address} is already a consortium member")
+    return False
 
 
 def _run(ctx: Context, ops: list[ChainOp], what: str) -> None:
@@ -180,16 +186,19 @@ def _run(ctx: Context, ops: list[ChainOp], what: str) -> None:
         raise ConflictError(f"the chain did not apply {what}{owner}: {reasons}")
 
 
-def _move(ctx: Context, org: Organisation, operator: str, new_address: str) -> tuple[str, ...]:
-    """The chain side: admit the new address, then suspend the old one (and cap a bank's
-    minting at the new one)."""
+def _move(
+    ctx: Context, org: Organisation, operator: str, new_address: str, *, admitted: bool = False
+) -> tuple[str, ...]:
+    """The chain side: admit the new address (unless ``admitted`` already), then suspend the
+    old one (and cap a bank's minting at the new one)."""
     assert org.chain_address is not None
     admit = ChainOp(
         op_id=new_id("op"),
         command=cmd.AdmitMember(org.id, new_address, role_mask(org.roles)),
         sender_org_id=operator, subject_id=org.id,
     )  # fmt: skip
-    _run(ctx, [admit], f"the admission of {new_address}")
+    if not admitted:
+        _run(ctx, [admit], f"the admission of {new_address}")
     after = [
         ChainOp(
             op_id=new_id("op"),
@@ -208,7 +217,7 @@ def _move(ctx: Context, org: Organisation, operator: str, new_address: str) -> t
             )
         )
     _run(ctx, after, f"the suspension of {org.chain_address}")
-    return (admit.op_id, *(op.op_id for op in after))
+    return (*([] if admitted else [admit.op_id]), *(op.op_id for op in after))
 
 
 def _record(ctx: Context, org: Organisation, new_address: str) -> None:
@@ -230,8 +239,8 @@ def to_own_key(
         raise ConflictError(f"{org.name} already holds its own key")
     own = identity.proved_address(ids, org.uscc, address, proof)
     assert own is not None and org.chain_address is not None
-    _refuse_open(ctx, org, own)
-    ops = _move(ctx, org, operator, own)
+    resumed = _refuse_open(ctx, org, own)
+    ops = _move(ctx, org, operator, own, admitted=resumed)
     _record(ctx, org, own)
     old, new = ctx.keys.change_custody(org.id, own, at=ctx.clock.now().isoformat())
     return Switch(org.id, "self", old, new, ops)

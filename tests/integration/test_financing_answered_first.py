@@ -26,10 +26,13 @@ from fourflow.domain.financing import FinancingStatus
 from fourflow.services import commands as cmd
 from fourflow.services import financing, relay
 from fourflow.services.ports import OpStatus
+from tests.api.test_custody import World, _sign_raw, world  # noqa: F401  (fixture)
+from tests.api.world import API
 from tests.integration.test_lifecycle import YUAN, _story
 from tests.integration.test_refusals import _audit_clean, _snapshot
 
-pytestmark = [pytest.mark.chain, pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)]
+pytestmark = pytest.mark.chain
+SQLITE = pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 
 
 def _register_elsewhere(ledger: ChainLedger, member_id: str, fingerprint: str) -> None:
@@ -42,6 +45,7 @@ def _register_elsewhere(ledger: ChainLedger, member_id: str, fingerprint: str) -
     assert ledger.client.wait([sent])[sent].status == 1
 
 
+@SQLITE
 def test_an_approval_answered_before_its_chain_work_and_then_refused_ends_failed(
     platform: Platform,
 ) -> None:
@@ -102,3 +106,44 @@ def test_an_approval_answered_before_its_chain_work_and_then_refused_ends_failed
         k: v for k, v in before.items() if k != "financings"
     }
     _audit_clean(platform)
+
+
+def test_a_bank_holding_its_own_key_cannot_send_a_presentation_another_member_had_first(
+    world: World,  # noqa: F811
+) -> None:
+    """The same check where the bank signs its own transactions: the relay leaves its
+    presentation (and the offer queued behind it) for the bank to sign; when the bank sends it,
+    the chain shows the invoice presented elsewhere first, and nothing is sent or kept."""
+    p, client, auth = world.p, world.client, world.bank.auth
+    ledger = p.require_contracts()
+    with p.uow_factory() as uow:
+        (holding,) = uow.items.holdings(world.item_id)
+    fin = financing.request_financing(
+        uow_factory=p.uow_factory, cold_start=p.cold_start, holding_id=holding.id,
+        bank_id=world.org["bank"].id, amount=270_000 * YUAN, actor_id=world.org["tier1"].id,
+        as_of=world.day + dt.timedelta(days=5), ledger=ledger,
+    )  # fmt: skip
+    assert fin.status is FinancingStatus.APPROVED, fin.decision
+    world.relay()  # the bank's presentation waits for its signature, the offer behind it too
+    with p.uow_factory() as uow:
+        ops = uow.outbox.for_subject(fin.id)
+    assert [o.status for o in ops] == [OpStatus.PENDING] * 3
+    presentation = ops[0].command
+    assert isinstance(presentation, cmd.RegisterFingerprints)
+
+    _register_elsewhere(ledger, world.org["logistics"].id, presentation.fingerprints[0])
+    url = f"{API}/custody/operations/{ops[0].op_id}/transaction"
+    unsigned = client.get(url, headers=auth)
+    assert unsigned.status_code == 200, unsigned.text
+    raw = _sign_raw(world.bank_key, unsigned.json()["transaction"])
+    refused = client.post(url, json={"raw_transaction": raw}, headers=auth)
+    assert refused.status_code == 409, refused.text
+    assert "presented to another member of the consortium first" in refused.text
+    assert ledger.client.pending_nonce(world.bank_key.address) == 0  # nothing was sent
+    with p.uow_factory() as uow:
+        stored = uow.financings.get(fin.id)
+        after = uow.items.get_holding(holding.id)
+        states = [o.status for o in uow.outbox.for_subject(fin.id)]
+    assert stored is not None and stored.status is FinancingStatus.FAILED
+    assert after == holding
+    assert states == [OpStatus.REFUSED] * 3

@@ -122,6 +122,11 @@ def submit_signed_transaction(
     with uow_factory() as uow:
         op = _own_pending(uow, org_id, op_id)
         sender = chain_address(get_org(uow, org_id))
+    presented = relay.presentation_refusal(uow_factory, ledger, op)  # as the relay asks
+    if presented is not None:
+        refused = relay._fail(uow_factory, ledger, op, presented)
+        named = "; ".join(f"{o}: {why}" for o, why in refused)
+        raise ConflictError(f"refused and nothing was recorded: {named}")
     try:
         receipt = ledger.send_signed(op, raw, sender)
     except ChainRejectedError as exc:

@@ -361,18 +361,27 @@ def _without_presented_elsewhere(
     for op in run:
         if op.op_id in tally.gone:
             continue
-        if isinstance(op.command, cmd.RegisterFingerprints) and op.subject_id:
-            with uow_factory() as uow:
-                ours = uow.financings.get(op.subject_id) is not None
-                elsewhere = fraud.presented_elsewhere(uow, ledger, op) if ours else ()
-            if elsewhere:
-                reason = PRESENTED_ELSEWHERE.format(count=len(elsewhere))
-                refused = _fail(uow_factory, ledger, op, reason)
-                tally.gone.update(op_id for op_id, _ in refused)
-                tally.failed.extend(refused)
-                continue
+        reason = presentation_refusal(uow_factory, ledger, op)
+        if reason is not None:
+            refused = _fail(uow_factory, ledger, op, reason)
+            tally.gone.update(op_id for op_id, _ in refused)
+            tally.failed.extend(refused)
+            continue
         kept.append(op)
     return kept
+
+
+def presentation_refusal(uow_factory: UnitOfWorkFactory, ledger: Ledger, op: ChainOp) -> str | None:
+    """Why ``op``, a financing's presentation (``fraud.queue_presentation``), must not be sent:
+    the chain shows an invoice of it presented to another consortium member first; None for
+    any other op, or when none was. Asked before the relay sends it, and before a presenter
+    holding its own key has its signed transaction sent (``services.custody``)."""
+    if not (isinstance(op.command, cmd.RegisterFingerprints) and op.subject_id):
+        return None
+    with uow_factory() as uow:
+        ours = uow.financings.get(op.subject_id) is not None
+        elsewhere = fraud.presented_elsewhere(uow, ledger, op) if ours else ()
+    return PRESENTED_ELSEWHERE.format(count=len(elsewhere)) if elsewhere else None
 
 
 def _apply_run(

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from fourflow.domain.documents import Carriage, Document, DocumentKind, DocumentLine, DocumentRef
 from fourflow.domain.financing import Decision, Outcome, Reason
 from fourflow.domain.findings import Finding, Severity, VerificationReport, VerificationStatus
 from fourflow.domain.identifiers import IdScheme
@@ -38,6 +38,12 @@ lines = st.builds(
     amount=st.none() | decimals,
 )
 references = st.builds(DocumentRef, st.sampled_from(DocumentKind), names)
+carriages = st.builds(
+    Carriage,
+    shipment_ids=st.lists(names, max_size=2).map(tuple),
+    consignor=st.none() | parties,
+    consignee=st.none() | parties,
+)
 
 
 @st.composite
@@ -71,6 +77,7 @@ def documents(draw: st.DrawFn) -> Document:
         source_format=draw(names),
         submitted_by=draw(st.none() | names),
         scenario=draw(st.none() | st.sampled_from(Scenario)),
+        carriage=draw(st.none() | carriages),
     )
 
 

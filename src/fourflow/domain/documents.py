@@ -36,6 +36,7 @@ class DocumentKind(StrEnum):
     TRANSPORT_EVENT = "transport_event"
     BILL_OF_LADING = "bill_of_lading"
     WAREHOUSE_RECEIPT = "warehouse_receipt"
+    FREIGHT_INVOICE = "freight_invoice"  # a carrier's invoice for a transport: its evidence
     PAYMENT = "payment"
     BANK_STATEMENT_ENTRY = "bank_statement_entry"
     REMITTANCE = "remittance"
@@ -57,6 +58,9 @@ KIND_FLOW: dict[DocumentKind, Flow] = {
     DocumentKind.TRANSPORT_EVENT: Flow.LOGISTICS,
     DocumentKind.BILL_OF_LADING: Flow.LOGISTICS,
     DocumentKind.WAREHOUSE_RECEIPT: Flow.LOGISTICS,
+    # The carrier bills for carrying the goods: transport evidence of the goods trade, never
+    # the seller's invoice (not a receivable, not in invoiced quantities or amounts).
+    DocumentKind.FREIGHT_INVOICE: Flow.LOGISTICS,
     DocumentKind.PAYMENT: Flow.CAPITAL,
     DocumentKind.BANK_STATEMENT_ENTRY: Flow.CAPITAL,
     DocumentKind.REMITTANCE: Flow.CAPITAL,
@@ -104,6 +108,28 @@ class DocumentLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Carriage:
+    """What a carrier's document says it carried: the consignment and its two ends.
+
+    The carrier itself is the document's seller (the party that bills for the carriage); the
+    party billed is its buyer, which may be the shipper or the consignee.
+
+    Attributes:
+        shipment_ids: the carrier's shipment (consignment, waybill) numbers.
+        consignor: the shipper who handed the goods to the carrier, when stated.
+        consignee: the party the goods were carried to, when stated.
+    """
+
+    shipment_ids: tuple[str, ...] = ()
+    consignor: PartyRef | None = None
+    consignee: PartyRef | None = None
+
+    def parties(self) -> tuple[PartyRef, ...]:
+        """The consignor and consignee that are stated."""
+        return tuple(p for p in (self.consignor, self.consignee) if p is not None)
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """A trade document of any of the four flows.
 
@@ -125,6 +151,7 @@ class Document:
         source_format: the format it arrived in (``native-json``, ``ubl-2.1`` ...).
         submitted_by: id of the organisation that submitted it.
         scenario: the business scenario the submitter declared, if any.
+        carriage: for a carrier's document (a freight invoice), the consignment it concerns.
     """
 
     id: str
@@ -143,6 +170,7 @@ class Document:
     source_format: str = "native-json"
     submitted_by: str | None = None
     scenario: Scenario | None = None
+    carriage: Carriage | None = None
 
     def __post_init__(self) -> None:
         if not self.number.strip():
@@ -157,6 +185,14 @@ class Document:
     def flow(self) -> Flow:
         """The flow this document belongs to."""
         return self.kind.flow
+
+    def party_keys(self) -> frozenset[str]:
+        """Every key of the parties it names: seller, buyer, and a carriage's two ends."""
+        keys = self.seller.keys() | self.buyer.keys()
+        if self.carriage is not None:
+            for party in self.carriage.parties():
+                keys |= party.keys()
+        return keys
 
     def refs_to(self, kind: DocumentKind) -> tuple[str, ...]:
         """Numbers of the documents of ``kind`` this document references."""

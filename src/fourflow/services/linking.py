@@ -27,6 +27,7 @@ from fourflow.services.common import new_id
 from fourflow.services.ports import StoredDocument, TradeRecord, UnitOfWork, UnitOfWorkFactory
 from fourflow.verification.linking import (
     ANCHORS,
+    BY_REFERENCE_ONLY,
     GOODS_WINDOW_DAYS,
     PAYMENT_KINDS,
     PAYMENT_WINDOW_DAYS,
@@ -202,7 +203,11 @@ def _infer(
     # earlier ones already took.
     pending.sort(key=lambda c: (min(d.issue_date for d in c), c[0].kind in PAYMENT_KINDS))
     for component in pending:
-        lead = min(component, key=lambda d: (d.issue_date, d.id))
+        # goods documents lead: a carrier's freight invoice names the carrier, not the seller
+        lead = min(
+            [d for d in component if d.kind not in BY_REFERENCE_ONLY] or component,
+            key=lambda d: (d.issue_date, d.id),
+        )
         pair = run.pair(lead)
         reason = "seller or buyer is not an onboarded organisation"
         if pair is not None and not any(d.kind in ANCHORS for d in component):

@@ -39,6 +39,10 @@ ANCHORS = frozenset({DocumentKind.ORDER, DocumentKind.CONTRACT})
 PAYMENT_KINDS = frozenset(
     {DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY, DocumentKind.REMITTANCE}
 )
+# A carrier's freight invoice joins a goods trade only through the order or despatch advice it
+# names: its parties (carrier and the party billed) are not the trade's seller and buyer, and
+# its lines are charges, not goods, so nothing could be inferred from them.
+BY_REFERENCE_ONLY = frozenset({DocumentKind.FREIGHT_INVOICE})
 # Weights of each piece of evidence; a confidence is the weight earned over the weight that
 # could be earned for that kind of document.
 _W_PARTIES = 0.2
@@ -95,8 +99,9 @@ class InferredLink:
 
 
 def parties_overlap(a: Document, b: Document) -> bool:
-    """True when two documents name at least one party by the same identifier or account."""
-    return not (a.seller.keys() | a.buyer.keys()).isdisjoint(b.seller.keys() | b.buyer.keys())
+    """True when two documents name at least one party by the same identifier or account
+    (a freight invoice's consignor and consignee count as parties it names)."""
+    return not a.party_keys().isdisjoint(b.party_keys())
 
 
 class _UnionFind:
@@ -122,13 +127,14 @@ def reference_components(documents: Sequence[Document]) -> list[list[Document]]:
     """Group documents joined by references among themselves, in first-seen order.
 
     A reference joins two documents when it names the other's kind and number and the two
-    share a party (an invoice number reused by another seller does not join).
+    share a party (an invoice number reused by another seller does not join; a freight
+    invoice's consignor and consignee are parties it names).
     """
     by_number: dict[tuple[DocumentKind, str], list[Document]] = {}
     keys: dict[str, frozenset[str]] = {}
     for doc in documents:
         by_number.setdefault((doc.kind, doc.number), []).append(doc)
-        keys[doc.id] = doc.seller.keys() | doc.buyer.keys()
+        keys[doc.id] = doc.party_keys()
     groups = _UnionFind()
     for doc in documents:
         groups.find(doc.id)
@@ -181,7 +187,7 @@ def _goods_score(component: Sequence[Document], trade: Sequence[Document]) -> Li
     basis.append(f"dated {days} days after the trade began")
     orders = [d for d in trade if d.kind is DocumentKind.ORDER]
     ordered = _qty(orders)
-    items = _qty(d for d in component if d.lines)
+    items = _qty(d for d in component if d.lines and d.kind not in BY_REFERENCE_ONLY)
     if ordered and items:
         known = [i for i in items if i in ordered]
         if not known:
@@ -293,7 +299,7 @@ def score_link(component: Sequence[Document], trade: Sequence[Document]) -> Link
     no party with the trade, or fall outside its date window, or name none of its items, or
     pay a trade without invoices, do not fit at all.
     """
-    if not component or not trade:
+    if not component or not trade or all(d.kind in BY_REFERENCE_ONLY for d in component):
         return None
     if not any(parties_overlap(c, t) for c in component[:1] for t in trade):
         return None
@@ -310,6 +316,10 @@ def choose_trade(
     component: Sequence[Document], candidates: Mapping[str, Sequence[Document]]
 ) -> LinkChoice:
     """The one candidate trade the documents fit well enough, clearly better than the rest."""
+    if all(d.kind in BY_REFERENCE_ONLY for d in component):
+        return LinkChoice(
+            None, None, "a freight invoice joins a trade only by the order or despatch it names"
+        )
     scored = sorted(
         ((s, key) for key, docs in candidates.items() if (s := score_link(component, docs))),
         key=lambda pair: (-pair[0].confidence, pair[1]),

@@ -44,6 +44,7 @@ ISSUERS: dict[DocumentKind, tuple[Issuer, ...]] = {
     DocumentKind.TRANSPORT_EVENT: (Issuer.CARRIER,),
     DocumentKind.BILL_OF_LADING: (Issuer.CARRIER,),
     DocumentKind.WAREHOUSE_RECEIPT: (Issuer.CARRIER,),
+    DocumentKind.FREIGHT_INVOICE: (Issuer.CARRIER,),  # the carrier bills its carriage
     DocumentKind.PAYMENT: (Issuer.BANK, Issuer.BUYER),
     DocumentKind.BANK_STATEMENT_ENTRY: (Issuer.BANK,),
     DocumentKind.REMITTANCE: (Issuer.BUYER,),

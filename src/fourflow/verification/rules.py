@@ -35,6 +35,9 @@ ORDERS = (DocumentKind.ORDER, DocumentKind.ORDER_RESPONSE, DocumentKind.CONTRACT
 DESPATCHES = (DocumentKind.DESPATCH_ADVICE, DocumentKind.BILL_OF_LADING)
 RECEIPTS = (DocumentKind.RECEIPT_ADVICE,)
 PAYMENTS = (DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY, DocumentKind.REMITTANCE)
+# A carrier's invoice for carrying the goods: transport evidence (``check_transport``), never
+# the seller's invoice (not in invoiced quantities, amounts, currency or the receivable).
+FREIGHT = DocumentKind.FREIGHT_INVOICE
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,11 +226,14 @@ def _acts_for_seller(org: Organisation | None, doc: Document) -> bool:
 def check_parties(ctx: TradeContext) -> list[Finding]:
     """The same seller and buyer across all four flows (a logistics firm may act for the seller).
 
-    A payment's payer is left to ``check_payer``, which also looks at the paying account.
+    A payment's payer is left to ``check_payer``, which also looks at the paying account; a
+    freight invoice's parties (the carrier, the party billed) to ``check_transport``.
     """
     findings = []
     seller_id, buyer_id = ctx.trade.seller_id, ctx.trade.buyer_id
     for doc in ctx.trade.documents:
+        if doc.kind is FREIGHT:
+            continue
         seller = ctx.org_of(doc.seller)
         if (seller is None or seller.id != seller_id) and not _acts_for_seller(seller, doc):
             who = seller.name if seller else (doc.seller.name or "an unknown party")
@@ -297,15 +303,15 @@ def check_payer(ctx: TradeContext) -> list[Finding]:
 
 
 def check_currency(ctx: TradeContext) -> list[Finding]:
-    """All amounts of a trade are in one currency."""
-    currencies = {d.currency for d in ctx.trade.documents if d.currency}
+    """All amounts of a trade are in one currency (a carrier may bill its freight in another)."""
+    currencies = {d.currency for d in ctx.trade.documents if d.currency and d.kind is not FREIGHT}
     if len(currencies) > 1:
         return [
             Finding(
                 "CURRENCY_MISMATCH",
                 ERR,
                 f"the trade mixes currencies {', '.join(sorted(currencies))}",
-                _ids([d for d in ctx.trade.documents if d.currency]),
+                _ids([d for d in ctx.trade.documents if d.currency and d.kind is not FREIGHT]),
             )
         ]
     return []
@@ -370,11 +376,12 @@ def check_logistics_evidence(ctx: TradeContext) -> list[Finding]:
     """Every invoiced item shows on a logistics document; delivered goods have a receipt.
 
     Despatch advices, receipt advices, transport (EPCIS) events, bills of lading and warehouse
-    receipts all count. Only documents that list goods are compared item by item.
+    receipts all count. Only documents that list goods are compared item by item (a freight
+    invoice lists the carrier's charges, so it stands for the logistics flow but lists no goods).
     """
     invoices = ctx.of_kind(DocumentKind.INVOICE)
     logistics = ctx.of_kind(*LOGISTICS)
-    if not invoices or not logistics:
+    if not invoices or not (logistics or ctx.of_kind(FREIGHT)):
         return []  # FLOW_MISSING says it
     findings = []
     listed = ctx.quantities(*LOGISTICS)
@@ -532,9 +539,10 @@ def _sum_money(docs: tuple[Document, ...], currency: str) -> Money:
 
 
 def trade_currency(trade: Trade) -> str | None:
-    """The trade's currency, taken from its invoices first, then any document."""
+    """The trade's currency, taken from its invoices first, then any document (a carrier's
+    freight invoice never: its charges are not the trade's)."""
     for doc in trade.of_kind(DocumentKind.INVOICE) + trade.documents:
-        if doc.currency:
+        if doc.currency and doc.kind is not FREIGHT:
             return doc.currency
     return None
 
@@ -769,6 +777,95 @@ def _payment_totals(
     return []
 
 
+def _freight_words(ctx: TradeContext, doc: Document) -> str:
+    carrier = ctx.org_of(doc.seller)
+    name = carrier.name if carrier else (doc.seller.name or "an unknown carrier")
+    if carrier is not None and carrier.id in (ctx.trade.seller_id, ctx.trade.buyer_id):
+        side = "the seller" if carrier.id == ctx.trade.seller_id else "the buyer"
+        return f"{name} ({side} itself, so not independent)"
+    return name
+
+
+def check_transport(ctx: TradeContext) -> list[Finding]:
+    """A carrier's freight invoice as transport evidence (docs/verification.md, "Freight").
+
+    It corroborates the carriage of the goods: who carried which consignment, for which order
+    and despatch (``TRANSPORT_EVIDENCED``, informational). Its charges are the carrier's, not
+    the seller's: no other rule counts it as an invoice. The party it bills, its consignor or
+    its consignee must be the trade's seller or buyer (``PARTY_MISMATCH``); goods carried to an
+    onboarded firm other than the buyer (or a logistics or warehouse member) and a freight
+    invoice dated before the despatch it bills for are warnings (``TRANSPORT_MISMATCH``).
+    """
+    findings: list[Finding] = []
+    trade_parties = (ctx.trade.seller_id, ctx.trade.buyer_id)
+    despatched = {d.number: d for d in ctx.of_kind(*DESPATCHES)}
+    for doc in ctx.of_kind(FREIGHT):
+        carriage = doc.carriage
+        ends = [doc.buyer, *(carriage.parties() if carriage else ())]
+        orgs = [o for p in ends if (o := ctx.org_of(p)) is not None]
+        if not any(o.id in trade_parties for o in orgs):
+            findings.append(
+                Finding(
+                    "PARTY_MISMATCH",
+                    ERR,
+                    f"freight invoice {doc.number}: neither the party billed nor the consignor "
+                    "or consignee is the trade's seller or buyer",
+                    (doc.id,),
+                )
+            )
+        consignee = ctx.org_of(carriage.consignee) if carriage and carriage.consignee else None
+        if (
+            consignee is not None
+            and consignee.id != ctx.trade.buyer_id
+            and not (consignee.has_role(Role.LOGISTICS) or consignee.has_role(Role.WAREHOUSE))
+        ):
+            findings.append(
+                Finding(
+                    "TRANSPORT_MISMATCH",
+                    WARN,
+                    f"freight invoice {doc.number}: the goods were carried to {consignee.name}, "
+                    "not to the trade's buyer",
+                    (doc.id,),
+                )
+            )
+        cited = [
+            despatched[n] for n in doc.refs_to(DocumentKind.DESPATCH_ADVICE) if n in despatched
+        ]
+        early = [d for d in cited if doc.issue_date < d.issue_date]
+        if early:
+            findings.append(
+                Finding(
+                    "TRANSPORT_MISMATCH",
+                    WARN,
+                    f"freight invoice {doc.number} ({doc.issue_date}) is dated before "
+                    f"despatch {early[0].number} ({early[0].issue_date}) whose carriage it bills",
+                    (doc.id, *_ids(early)),
+                )
+            )
+        what = (
+            [f"shipment {', '.join(carriage.shipment_ids)}"]
+            if carriage and carriage.shipment_ids
+            else []
+        )
+        what += [f"despatch {d.number}" for d in cited]
+        what += [f"order {n}" for n in doc.refs_to(DocumentKind.ORDER)]
+        charged = (
+            f"; its charges ({doc.total}) are the carrier's, not the receivable"
+            if doc.total
+            else ""
+        )
+        findings.append(
+            Finding(
+                "TRANSPORT_EVIDENCED",
+                INFO,
+                f"freight invoice {doc.number}: carrier {_freight_words(ctx, doc)} billed the "
+                f"carriage of {', '.join(what) or 'the goods'} on {doc.issue_date}{charged}",
+                (doc.id, *_ids(cited)),
+            )
+        )
+    return findings
+
+
 BASIC_RULES: tuple[Rule, ...] = (
     check_flows_present,
     check_references,
@@ -778,6 +875,7 @@ BASIC_RULES: tuple[Rule, ...] = (
     check_currency,
     check_quantities,
     check_logistics_evidence,
+    check_transport,
     check_prices,
     check_arithmetic,
     check_dates,

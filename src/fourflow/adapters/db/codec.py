@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
+from fourflow.domain.documents import (
+    Carriage,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentRef,
+)
 from fourflow.domain.financing import Decision, Outcome, Reason
 from fourflow.domain.findings import Finding, Severity, VerificationReport, VerificationStatus
 from fourflow.domain.identifiers import IdScheme
@@ -116,6 +122,27 @@ def decode_line(data: JsonObject) -> DocumentLine:
     )
 
 
+def encode_carriage(carriage: Carriage) -> JsonObject:
+    """A carrier's consignment (a freight invoice's shipment) as JSON."""
+    return {
+        "shipment_ids": list(carriage.shipment_ids),
+        "consignor": None if carriage.consignor is None else encode_party(carriage.consignor),
+        "consignee": None if carriage.consignee is None else encode_party(carriage.consignee),
+    }
+
+
+def decode_carriage(data: JsonObject | None) -> Carriage | None:
+    """The carriage of an ``encode_carriage`` object, or None."""
+    if data is None:
+        return None
+    consignor, consignee = data["consignor"], data["consignee"]
+    return Carriage(
+        shipment_ids=tuple(data["shipment_ids"]),
+        consignor=None if consignor is None else decode_party(consignor),
+        consignee=None if consignee is None else decode_party(consignee),
+    )
+
+
 def encode_document(doc: Document) -> JsonObject:
     """A whole document as JSON: every field, so that it can be rebuilt exactly."""
     return {
@@ -135,6 +162,7 @@ def encode_document(doc: Document) -> JsonObject:
         "source_format": doc.source_format,
         "submitted_by": doc.submitted_by,
         "scenario": None if doc.scenario is None else doc.scenario.value,
+        "carriage": None if doc.carriage is None else encode_carriage(doc.carriage),
     }
 
 
@@ -160,6 +188,7 @@ def decode_document(data: JsonObject) -> Document:
         submitted_by=data["submitted_by"],
         # Fields added after the first release are optional, so older rows still read.
         scenario=_optional_scenario(data.get("scenario")),
+        carriage=decode_carriage(data.get("carriage")),
     )
 
 

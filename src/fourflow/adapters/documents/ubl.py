@@ -1,9 +1,10 @@
 """OASIS UBL 2.0/2.1, Peppol BIS 3, EN 16931: detect, XSD-validate, map (docs/formats/ubl.md).
 
 Order, OrderResponse(Simple), DespatchAdvice, ReceiptAdvice, Invoice, CreditNote and their
-self-billed variants are read; the root element's namespace and name say which. Every document
-is validated against its UBL 2.1 maindoc schema before it is mapped; ``validate`` with
-``rules`` also runs the EN 16931 business rules on invoices and credit notes.
+self-billed variants, and FreightInvoice (a carrier's invoice for a transport, read as
+transport evidence with its consignment) are read; the root element's namespace and name say
+which. Every document is validated against its UBL 2.1 maindoc schema before it is mapped;
+``validate`` with ``rules`` also runs the EN 16931 business rules on invoices and credit notes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffe
 from fourflow.adapters.documents.standards import artefact
 from fourflow.adapters.documents.xml import canonical_xml, parse_xml, text
 from fourflow.adapters.documents.xsd import issues_as_problems, validate_xsd
-from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef, Flow
+from fourflow.domain.documents import (
+    Carriage,
+    Document,
+    DocumentKind,
+    DocumentLine,
+    DocumentRef,
+    Flow,
+)
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identifiers import IdScheme, validate_iban, validate_uscc
 from fourflow.domain.money import Money
@@ -106,8 +114,9 @@ KINDS: dict[str, UblKind] = {
               "cbc:InvoicedQuantity", _PAYABLE),
         _kind("SelfBilledInvoice", DocumentKind.INVOICE, _INVOICE_PARTIES, "cac:InvoiceLine",
               "cbc:InvoicedQuantity", _PAYABLE),
-        # A carrier's invoice for transport: the carrier is the seller.
-        _kind("FreightInvoice", DocumentKind.INVOICE, _INVOICE_PARTIES, "cac:InvoiceLine",
+        # A carrier's invoice for transport: the carrier is the seller, the party billed the
+        # buyer, its lines the charges; transport evidence, not the goods seller's invoice.
+        _kind("FreightInvoice", DocumentKind.FREIGHT_INVOICE, _INVOICE_PARTIES, "cac:InvoiceLine",
               "cbc:InvoicedQuantity", _PAYABLE),
         _kind("CreditNote", DocumentKind.CREDIT_NOTE, _INVOICE_PARTIES, "cac:CreditNoteLine",
               "cbc:CreditedQuantity", _PAYABLE),
@@ -438,6 +447,11 @@ _REFERENCE_LOOKUPS: tuple[tuple[Steps | etree.XPath, DocumentKind], ...] = tuple
 
 def _party(holder: etree._Element | None, account: str | None = None) -> PartyRef:
     party = _find(_index(holder), _PARTY) if holder is not None else None
+    return _party_of(party, account)
+
+
+def _party_of(party: etree._Element | None, account: str | None = None) -> PartyRef:
+    """The party reference of a ``cac:Party`` (or any element of UBL's PartyType)."""
     if party is None:
         return PartyRef(account=account)
     index = _index(party)
@@ -539,6 +553,36 @@ def _references(root: etree._Element, index: Index) -> tuple[DocumentRef, ...]:
     return tuple(dict.fromkeys(refs))
 
 
+# A freight invoice's consignment: its shipment and consignment ids, consignor and consignee
+# (the consignment's parties, else the delivery's despatch and delivery parties).
+_SHIPMENT = _steps("cac:Shipment")
+_SHIPMENT_IDS = (_steps("cbc:ID"), _steps("cac:Consignment/cbc:ID"))
+_CONSIGNOR = (
+    _steps("cac:Consignment/cac:ConsignorParty"),
+    _steps("cac:Delivery/cac:Despatch/cac:DespatchParty"),
+)
+_CONSIGNEE = (
+    _steps("cac:Consignment/cac:ConsigneeParty"),
+    _steps("cac:Delivery/cac:DeliveryParty"),
+)
+_BILLING_KINDS = frozenset({DocumentKind.INVOICE, DocumentKind.CREDIT_NOTE})
+
+
+def _carriage(index: Index) -> Carriage:
+    """The consignment a freight invoice bills for: ids and its two ends, from every Shipment."""
+    ids: list[str] = []
+    consignor: PartyRef | None = None
+    consignee: PartyRef | None = None
+    for shipment in index.get(_SHIPMENT[0], ()):
+        at = _index(shipment)
+        ids.extend(n for steps in _SHIPMENT_IDS for e in _all(at, steps) if (n := text(e)))
+        if consignor is None and (found := _first(at, _CONSIGNOR)) is not None:
+            consignor = _party_of(found)
+        if consignee is None and (found := _first(at, _CONSIGNEE)) is not None:
+            consignee = _party_of(found)
+    return Carriage(tuple(dict.fromkeys(ids)), consignor, consignee)
+
+
 def _money(element: etree._Element | None, currency: str | None, where: str) -> Money | None:
     amount = parse_decimal(text(element), where)
     if amount is None or element is None:
@@ -578,7 +622,11 @@ def map_document(
     )
     issue_date = parse_date(_text(index, _ISSUE_DATE), "IssueDate")
     assert issue_date is not None  # every supported maindoc requires IssueDate
-    account = _payee_account(index) if ubl.kind.flow is Flow.INFORMATION else None
+    freight = ubl.kind is DocumentKind.FREIGHT_INVOICE
+    account = _payee_account(index) if ubl.kind.flow is Flow.INFORMATION or freight else None
+    references = _references(root, index)
+    if freight:  # it cites the goods' order and despatch; a billing reference is its own
+        references = tuple(r for r in references if r.kind not in _BILLING_KINDS)
     return Document(
         id=doc_id,
         kind=ubl.kind,
@@ -592,9 +640,10 @@ def map_document(
         tax_total=_tax_total(index, currency),
         due_date=parse_date(text(_first(index, _DUE_DATE_STEPS)), "DueDate"),
         delivery_date=parse_date(text(_first(index, _DELIVERY_DATE_STEPS)), "delivery date"),
-        references=_references(root, index),
+        references=references,
         source_format=_source_format(index),
         submitted_by=submitter,
+        carriage=_carriage(index) if freight else None,
     )
 
 

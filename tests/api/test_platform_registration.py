@@ -4,7 +4,7 @@ recorded, which makes it a member of FourFlow (its chain admission included) and
 platform at once; its first user is its admin and invites the others. FourFlow's operator
 does not review it a second time; the operator of another platform, the applicant itself, a
 clerk and an admitted enterprise cannot admit it and change nothing. Two reviews of one
-application at once admit it once (SQLite and PostgreSQL)."""
+application at once, through two apps on one store, admit it once (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import uscc_check_character
+from fourflow.entrypoints.api.app import create_app
 from fourflow.services import relay
 from fourflow.services.commands import AdmitMember
 from tests.api.world import (
@@ -89,7 +90,9 @@ def test_an_enterprise_registers_straight_to_a_platform_and_its_operator_admits_
     # refused applications: a platform that does not exist, a bank (banks take part as banks)
     uscc = _uscc("91320508MA1PLT001")
     body = _application(uscc, "tour1", platform_id=a)
-    assert c.post(f"{API}/registrations", json={**body, "platform_id": "plt-nope"}).status_code == 404
+    assert (
+        c.post(f"{API}/registrations", json={**body, "platform_id": "plt-nope"}).status_code == 404
+    )
     bank = c.post(f"{API}/registrations", json={**body, "org_type": "bank"})
     assert bank.status_code == 422 and "a bank registers with FourFlow" in bank.json()["detail"]
     made = ok(c.post(f"{API}/registrations", json=body), 201)
@@ -172,16 +175,25 @@ def test_two_reviews_of_one_application_at_once_admit_it_once(
     before = _orgs(p)
     answers: list[int] = []
     gate = threading.Barrier(2, timeout=30)
+    # a second platform on the same home and store: its own app and chain guard, as a second
+    # API process has (the store-wide lock, not this process's, keeps the reviews apart)
+    with (
+        Platform(p.settings) as other,
+        TestClient(create_app(other), raise_server_exceptions=False) as c2,
+    ):
 
-    def review(by: Person) -> None:
-        gate.wait()
-        answers.append(_review(c, by, a, app_id).status_code)
+        def review(client: TestClient, by: Person) -> None:
+            gate.wait()
+            answers.append(_review(client, by, a, app_id).status_code)
 
-    threads = [threading.Thread(target=review, args=(who,)) for who in (district.admin, second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+        threads = [
+            threading.Thread(target=review, args=(c, district.admin)),
+            threading.Thread(target=review, args=(c2, second)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
     assert sorted(answers) == [200, 409], answers
     assert _orgs(p) == before + 1
     shown = ok(c.get(f"{API}/platforms/{a}", headers=district.admin.auth))

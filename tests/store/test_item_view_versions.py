@@ -109,3 +109,35 @@ def test_every_change_of_the_view_grows_its_version(
     with store_engine.begin() as connection:  # a rename, by another connection
         connection.execute(text("UPDATE organisations SET name = 'Renamed' WHERE id = 'org-3'"))
     grew()
+
+
+def test_folding_keeps_the_version_and_few_rows(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
+) -> None:
+    versions = SqlItemViewVersions(store_engine, fold_at=3)
+    try:
+        with uow_factory() as u:
+            u.organisations.add(b.org(1, Role.SUPPLIER))
+            u.organisations.add(b.org(2, Role.CORE_ENTERPRISE))
+            u.trades.add(b.trade(1))
+            u.items.add(b.item(1, "trade-1"))
+            u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+            u.commit()
+        first = versions.version("item-1")
+        assert first == 2  # the item and its holding
+        for n in range(1, 13):
+            with uow_factory() as u:
+                holding = u.items.get_holding("h-1")
+                assert holding is not None
+                u.items.update_holding(dataclasses.replace(holding, outstanding=1_000 - n))
+                u.commit()
+            assert versions.version("item-1") == first + n  # one more each change, folded or not
+            with store_engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT count(*) FROM item_changes WHERE item_id = 'item-1'")
+                ).scalar_one()
+            assert rows <= 4  # folded once over 3
+        versions.fold("item-1")
+        assert versions.version("item-1") == first + 12
+    finally:
+        versions.close()

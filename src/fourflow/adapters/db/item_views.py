@@ -1,10 +1,15 @@
 """The version of an item's view (issue 16, reads): one indexed count a read.
 
-Triggers (migration 0023) add a row to ``item_changes`` for every change of what the item's
-view shows, in the writer's own transaction; the version is the number of the item's rows
-and of the ``*organisations`` rows (a renamed organisation). It only grows as changes commit,
-so a view rendered after reading version *v* shows a state at least as new as *v*: a cache
-keyed by (item, version) never serves a view older than the store.
+Triggers (migration 0023) add a row of weight 1 to ``item_changes`` for every change of what
+the item's view shows, in the writer's own transaction; the version is the sum of the weights
+of the item's rows and of the ``*organisations`` rows (a renamed organisation). It only grows
+as changes commit, so a view rendered after reading version *v* shows a state at least as new
+as *v*: a cache keyed by (item, version) never serves a view older than the store.
+
+Once a key has more than ``fold_at`` rows, the lookup folds them (0025): in one transaction it
+deletes the rows it sees and adds one row of their total weight, so the sum (the version) is
+unchanged, rows written meanwhile by other transactions are kept, and the lookup stays a few
+index entries however long an item lives.
 
 A store whose triggers are missing (a table rebuilt without them) gives no version: every
 read renders the view from the store.
@@ -17,8 +22,10 @@ server dropped is replaced and the lookup tried once more.
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
-from sqlalchemy import Engine, bindparam, func, select, text
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from fourflow.adapters.db import tables as t
@@ -26,8 +33,16 @@ from fourflow.adapters.db.engine import make_engine
 
 #: The row a renamed organisation adds (names are part of every view).
 ORGANISATIONS = "*organisations"
-#: The lookup on PostgreSQL, through the driver.
-PG_COUNT = "SELECT count(*) FROM item_changes WHERE item_id = %s OR item_id = %s"
+#: The lookup on PostgreSQL, through the driver: (version, rows).
+PG_VERSION = (
+    "SELECT coalesce(sum(weight), 0), count(*) FROM item_changes WHERE item_id = %s OR item_id = %s"
+)
+#: Fold a key's rows into one of their total, in one statement (one transaction).
+PG_FOLD = (
+    "WITH gone AS (DELETE FROM item_changes WHERE item_id = %s RETURNING weight) "
+    "INSERT INTO item_changes (item_id, weight) SELECT %s, sum(weight) FROM gone "
+    "HAVING count(*) > 0"
+)
 #: The triggers migration 0023 makes: (SQLite, PostgreSQL).
 TRIGGERS = {"sqlite": 24, "postgresql": 9}
 
@@ -35,10 +50,11 @@ TRIGGERS = {"sqlite": 24, "postgresql": 9}
 class SqlItemViewVersions:
     """``version(item_id)``: the item's view version, or None when it cannot be trusted."""
 
-    def __init__(self, engine: Engine, *, pool_size: int = 8) -> None:
+    def __init__(self, engine: Engine, *, pool_size: int = 8, fold_at: int = 256) -> None:
         self._engine = engine
-        self._count = (
-            select(func.count())
+        self._fold_at = fold_at
+        self._sum = (
+            select(func.coalesce(func.sum(t.item_changes.c.weight), 0), func.count())
             .select_from(t.item_changes)
             .where(t.item_changes.c.item_id.in_([bindparam("item_id"), ORGANISATIONS]))
         )
@@ -58,20 +74,51 @@ class SqlItemViewVersions:
             return None
         if self._lookups is self._engine:
             with self._engine.connect() as connection:
-                found: int = connection.execute(self._count, {"item_id": item_id}).scalar_one()
-            return found
+                version, rows = connection.execute(self._sum, {"item_id": item_id}).one()
+            if rows > self._fold_at:
+                self.fold(item_id)
+            return int(version)
         try:
             return self._pg_lookup(item_id)
         except psycopg.OperationalError:
             return self._pg_lookup(item_id)  # the server dropped it: once more, on a new one
 
+    def fold(self, item_id: str) -> None:
+        """Fold the rows of the item and of ``*organisations`` into one row each (the
+        version is unchanged)."""
+        for key in (item_id, ORGANISATIONS):
+            if self._lookups is not self._engine:
+                self._pg_run(PG_FOLD, (key, key))
+                continue
+            with self._engine.begin() as connection:  # SQLite: the one writer meanwhile
+                rows = t.item_changes.c.item_id == key
+                total, count = connection.execute(
+                    select(func.coalesce(func.sum(t.item_changes.c.weight), 0), func.count()).where(
+                        rows
+                    )
+                ).one()
+                if count > 1:
+                    connection.execute(delete(t.item_changes).where(rows))
+                    connection.execute(insert(t.item_changes).values(item_id=key, weight=total))
+
     def _pg_lookup(self, item_id: str) -> int:
+        row = self._pg_run(PG_VERSION, (item_id, ORGANISATIONS))
+        if row is None:  # a sum always has its row
+            raise RuntimeError("the item view's version lookup returned no row")
+        if int(row[1]) > self._fold_at:
+            self.fold(item_id)
+        return int(row[0])
+
+    def _pg_run(self, statement: str, values: tuple[str, str]) -> tuple[Any, ...] | None:
+        """Run one statement in autocommit on the lookups' pool; its first row, if any."""
         raw = self._lookups.raw_connection()
         try:
             cursor = raw.cursor()
             try:
-                cursor.execute(PG_COUNT, (item_id, ORGANISATIONS))
-                row = cursor.fetchone()
+                cursor.execute(statement, values)
+                row: tuple[Any, ...] | None = (
+                    cursor.fetchone() if cursor.description is not None else None
+                )
             finally:
                 cursor.close()
         except psycopg.OperationalError:
@@ -79,9 +126,7 @@ class SqlItemViewVersions:
             raise
         finally:
             raw.close()
-        if row is None:  # a count always has its row
-            raise RuntimeError("the item view's version lookup returned no row")
-        return int(row[0])
+        return row
 
     def close(self) -> None:
         """Close the lookups' own connections."""

@@ -913,4 +913,6 @@ item_changes = Table(
     "item_changes",
     metadata,
     Column("item_id", String, nullable=False, index=True),
+    # The version is the sum (0025): an item's rows are folded into one of their total.
+    Column("weight", BigInteger, nullable=False, server_default=text("1")),
 )

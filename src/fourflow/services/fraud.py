@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -262,8 +263,27 @@ def open_signals_in(
     if trade is None:
         raise NotFoundError(f"trade {trade_id} not found")
     cleared = {c.code for c in uow.signal_clearances.for_trades([trade_id])}
-    found = [s for s in scan(view) if s.trade_id == trade_id and s.fraud.value not in cleared]
+    found = [s for s in scan_once(view) if s.trade_id == trade_id and s.fraud.value not in cleared]
     return found, trade
+
+
+_LAST_SCAN: list[tuple[PlatformView, tuple[FraudSignal, ...]]] = []
+_LAST_SCAN_LOCK = threading.Lock()
+
+
+def scan_once(view: PlatformView) -> tuple[FraudSignal, ...]:
+    """``scan(view)``, run once per platform state in this process: the detectors are pure, so
+    the last view scanned (compared by value: every trade, document, organisation, mandate and
+    resubmission, and the date) answers again while the store has not changed; any change
+    gives another view, scanned afresh. The store is still read for every view."""
+    with _LAST_SCAN_LOCK:
+        kept = _LAST_SCAN[0] if _LAST_SCAN else None
+    if kept is not None and kept[0] == view:
+        return kept[1]
+    signals = tuple(scan(view))
+    with _LAST_SCAN_LOCK:
+        _LAST_SCAN[:] = [(view, signals)]
+    return signals
 
 
 def fraud_signals_by_trade(

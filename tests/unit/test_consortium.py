@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import stat
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rlp
@@ -14,6 +16,7 @@ from eth_keys import keys
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import uscc_check_character
+from fourflow.domain.parties import Organisation, Role
 from fourflow.services import consortium
 from fourflow.services.consortium import (
     QBFT_MIX_HASH,
@@ -24,6 +27,8 @@ from fourflow.services.consortium import (
     qbft_extra_data,
     rlp_encode,
 )
+from fourflow.services.demo import demo_uscc
+from tests.fakes import FakeUnitOfWorkFactory
 
 
 def _uscc(n: int) -> str:
@@ -213,3 +218,95 @@ def test_the_networks_signers_beside_the_registry() -> None:
 def test_a_malformed_enode_is_refused_naming_it(enode: str) -> None:
     with pytest.raises(DomainValueError, match="enode"):
         consortium.enode_public_key(enode)
+
+
+# ----------------------------------------------------------------- the worker follows the votes
+
+BANK = "0x" + "bb" * 20
+BANK_USCC = demo_uscc("320000", "MA1FB0001")
+
+
+class _Network:
+    def __init__(self, views: list[consortium.NodeView]) -> None:
+        self.seen = views
+
+    def views(self) -> list[consortium.NodeView]:
+        return self.seen
+
+    def node_addresses(self) -> list[str]:
+        return [*FOUNDERS, NODE]
+
+
+class _Registry:
+    """The Registry's node records: node -> (member, signer?)."""
+
+    def __init__(self, governed: bool = False) -> None:
+        self.records = {a: (f"0x{i:040x}", True) for i, a in enumerate(FOUNDERS, 1)}
+        self.records[NODE] = (BANK, False)
+        self.sent: list[tuple[str, str, bool]] = []
+        self.governed = governed
+
+    def node_record(self, member: str) -> tuple[str | None, bool]:
+        return next(((n, s) for n, (m, s) in self.records.items() if m == member), (None, False))
+
+    def recorded_nodes(
+        self, nodes: Sequence[str]
+    ) -> tuple[dict[str, tuple[str | None, bool]], int]:
+        out = {n: self.records.get(n, (None, False)) for n in nodes}
+        return {n: (m, s) for n, (m, s) in out.items()}, sum(s for _, s in self.records.values())
+
+    def record_node(self, operator: str, member: str, node: str, signer: bool) -> str:
+        if self.governed:
+            raise ConflictError("the Registry is governed by the council")
+        self.sent.append((member, node, signer))
+        self.records[node] = (member, signer)
+        return "0x" + "00" * 32
+
+    def propose_node(self, org_id: str, member: str, node: str, signer: bool) -> int:
+        raise AssertionError("the worker never proposes")
+
+
+def _bank_store() -> FakeUnitOfWorkFactory:
+    factory = FakeUnitOfWorkFactory()
+    with factory() as uow:
+        uow.organisations.add(Organisation("org-bank", "Bank", BANK_USCC, (Role.BANK,),
+                                           chain_address=BANK))  # fmt: skip
+        uow.commit()
+    return factory
+
+
+def test_the_worker_records_only_decided_votes_once() -> None:
+    factory, registry = _bank_store(), _Registry()
+
+    def follow(net: _Network) -> dict[str, Any]:
+        return consortium.follow_signers(
+            uow_factory=factory, registry=registry, network=net, operator_id="operator"
+        )
+
+    # Two of four voted: open, nothing sent.
+    pending = follow(_Network([(FOUNDERS, {NODE: 2})] * 4))
+    assert pending["recorded"] == [] and [o["node"] for o in pending["open"]] == [NODE]
+    # One node a block behind: not settled, nothing sent (the next pass tries again).
+    voted_in: consortium.NodeView = ([*FOUNDERS, NODE], {})
+    lagging = follow(_Network([voted_in, voted_in, (FOUNDERS, {NODE: 2}), voted_in]))
+    assert lagging["recorded"] == [] and registry.sent == []
+    # Decided: recorded once; the next pass sends nothing.
+    done = follow(_Network([voted_in] * 4))
+    assert done == {"recorded": [{"node": NODE, "org": "org-bank", "signer": True}],
+                    "open": [], "unknown": []}  # fmt: skip
+    assert registry.sent == [(BANK, NODE, True)]
+    assert follow(_Network([voted_in] * 4))["recorded"] == [] and len(registry.sent) == 1
+    # A signer no admitted member runs is named, not recorded.
+    stranger = "0x" + "cc" * 20
+    odd = follow(_Network([([*FOUNDERS, NODE, stranger], {})] * 4))
+    assert odd["unknown"] == [stranger] and len(registry.sent) == 1
+
+
+def test_the_worker_leaves_a_vote_open_when_the_registry_is_governed() -> None:
+    factory, registry = _bank_store(), _Registry(governed=True)
+    voted_in: consortium.NodeView = ([*FOUNDERS, NODE], {})
+    result = consortium.follow_signers(
+        uow_factory=factory, registry=registry, network=_Network([voted_in] * 4),
+        operator_id="operator",
+    )  # fmt: skip
+    assert result["recorded"] == [] and "governed" in result["open"][0]["reason"]

@@ -127,7 +127,7 @@ def test_a_revoked_key_stops_working_here_at_once_and_elsewhere_within_the_bound
         assert client.get(f"{API}/me", headers=key).status_code == 200
     digest = secret_digest(issued.secret)
     cache_b = b.identities.credential_cache
-    assert cache_b is not None and cache_b.get(digest, b.clock.now()) is not None  # kept
+    assert cache_b is not None and len(cache_b) == 1  # kept (how long: the unit tests above)
 
     identity.revoke_api_key(a.identities, admin=_operator(a), key_id=issued.credential.id)
     revoked_at = time.monotonic()

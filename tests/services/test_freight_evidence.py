@@ -40,11 +40,18 @@ def party(member: Member, tag: str = "cac:Party") -> str:
 
 
 def freight_invoice(
-    number: str, prefix: str, day0: dt.date, *, cites: bool = True, currency: str = "CNY"
+    number: str,
+    prefix: str,
+    day0: dt.date,
+    *,
+    cites: bool = True,
+    currency: str = "CNY",
+    consignee: str = "core",
 ) -> bytes:
     """The carrier's (logistics) FreightInvoice billing the seller (tier1) for carrying
-    ``prefix``'s goods from tier1 to core: 100 EA of the goods' own item at 12.00 plus 9% tax,
-    due 90 days after the goods invoice. ``cites``: it names the order and despatch advice."""
+    ``prefix``'s goods from tier1 to ``consignee``: 100 EA of the goods' own item at 12.00
+    plus 9% tax, due 90 days after the goods invoice. ``cites``: it names the order and
+    despatch advice."""
     issued = day0 + dt.timedelta(days=5)  # after the despatch (day 3), before the goods invoice
     due = day0 + dt.timedelta(days=6 + TERMS + 90)
     refs = (
@@ -54,7 +61,7 @@ def freight_invoice(
         if cites
         else ""
     )
-    tier1, core, carrier = MEMBERS["tier1"], MEMBERS["core"], MEMBERS["logistics"]
+    tier1, core, carrier = MEMBERS["tier1"], MEMBERS[consignee], MEMBERS["logistics"]
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <FreightInvoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:FreightInvoice-2"
   xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
@@ -242,3 +249,14 @@ def test_naming_an_order_not_yet_on_the_platform_it_waits_and_then_joins(world: 
         record = uow.trades.get(trade_id)
         assert record is not None and doc_id in record.document_ids
         assert record.seller_id == world.id("tier1") and record.buyer_id == world.id("core")
+
+
+def test_goods_carried_to_another_member_make_the_trade_partial(world: World) -> None:
+    trade_id = world.trade(days_ago=DAYS_AGO, terms_days=TERMS)
+    raw = freight_invoice("FRT-ELSE", "T001", day0(world), consignee="tier2")
+    submit(world, raw, "else.xml")
+    assert linking.link_documents(uow_factory=world.uow).extended == (trade_id,)
+    found = verification.verify(uow_factory=world.uow, trade_id=trade_id, as_of=world.clock.today())
+    assert found.status.value == "partial"
+    (warned,) = [f for f in found.findings if f.code == "TRANSPORT_MISMATCH"]
+    assert MEMBERS["tier2"].name in warned.message and "not to the trade's buyer" in warned.message

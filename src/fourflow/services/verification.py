@@ -87,7 +87,7 @@ def load_trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
 def _parties(uow: UnitOfWork, trade: Trade) -> dict[str, Organisation]:
     parties: dict[str, Organisation] = {}
     for doc in trade.documents:
-        for key in doc.seller.keys() | doc.buyer.keys():
+        for key in doc.party_keys():  # a freight invoice's consignor and consignee too
             if key not in parties:
                 org = uow.organisations.by_key(key)
                 if org is not None:

@@ -68,7 +68,7 @@ ALL_SEEING = {
     "trade": {OrgType.PLATFORM_OPERATOR},
     "item": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
     "holding": set(),
-    "consent": set(),
+    "consent": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
     "financing": {OrgType.REGULATOR},
     "platform": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
 }
@@ -148,6 +148,7 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", "/consents"): Case(),
     ("POST", "/consents/{consent_id}/revocation"): Case("consent", {"reason": "walk"}),
+    ("GET", "/consents/{consent_id}/anchor"): Case("consent"),
     ("PUT", "/data/prices"): Case(body={"prices": {"trades": "0.01"}}),
     ("GET", "/data/prices"): Case(),
     ("GET", "/data/{grantor}/payment-history"): Case(),  # ?purpose= missing: 422 where allowed

@@ -18,10 +18,11 @@ from typer.testing import CliRunner
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
 from fourflow.domain.identity import Principal, UserRole, org_types
+from fourflow.domain.parties import Role
 from fourflow.entrypoints.api.app import create_app
 from fourflow.entrypoints.cli.main import app as cli_app
 from fourflow.services import consent_anchor, identity, onboarding, relay
-from fourflow.services.demo import MEMBERS
+from fourflow.services.demo import MEMBERS, demo_uscc
 from tests.api.conftest import api_settings
 from tests.api.world import API, ok
 
@@ -90,6 +91,26 @@ def test_consents_are_anchored_and_a_change_after_the_anchor_is_named(
         assert str(anchor["root"]).removeprefix("0x") == consent_anchor.digest(record, "granted")
         assert ledger.read("anchor", consent_anchor.batch_id(kept, "revoked")) is None
 
+        # the grantee and the grantor get the proof over the API; another bank does not
+        bank = _key(p, orgs["bank"])
+        shown = ok(c.get(f"{API}/consents/{kept}/anchor", headers=bank))
+        (granted,) = shown["events"]
+        assert granted["matches"] and granted["digest"] == consent_anchor.digest(record, "granted")
+        assert granted["anchor"]["block_number"] == int(anchor["block_number"])
+        assert json.loads(granted["canonical"]) == granted["record"]
+        assert granted["record"]["valid_to"] == until and granted["record"]["kinds"] == ["trades"]
+        both = ok(c.get(f"{API}/consents/{ended}/anchor", headers=core))["events"]
+        assert [(e["event"], e["matches"]) for e in both] == [("granted", True), ("revoked", True)]
+        other_bank = onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name="太湖农村商业银行股份有限公司",
+            uscc=demo_uscc("320000", "MA1FF0008"), roles=[Role.BANK],
+        )  # fmt: skip
+        relay.relay(uow_factory=p.uow_factory, ledger=ledger)  # its admission
+        assert (
+            c.get(f"{API}/consents/{kept}/anchor", headers=_key(p, other_bank.id)).status_code
+            == 404
+        )
+
         clean = ok(c.get(f"{API}/audit-trail/verification", headers=operator))
         assert clean["ok"] and clean["anchored_consents"] == 3, clean
         code, data = _audit(p)
@@ -99,6 +120,8 @@ def test_consents_are_anchored_and_a_change_after_the_anchor_is_named(
         with p.engine.begin() as conn:
             conn.execute(text("UPDATE data_consents SET valid_to = :d WHERE id = :i"),
                          {"d": dt.date.fromisoformat(until) + dt.timedelta(days=300), "i": kept})  # fmt: skip
+        changed = ok(c.get(f"{API}/consents/{kept}/anchor", headers=bank))["events"][0]
+        assert not changed["matches"] and changed["anchor"]["root"] == granted["digest"]
         tampered = ok(c.get(f"{API}/audit-trail/verification", headers=operator))
         assert not tampered["ok"]
         (problem,) = tampered["problems"]

@@ -42,10 +42,10 @@ def op_id(consent_id: str, event: Event) -> str:
     return f"op-{batch_id(consent_id, event)}"
 
 
-def digest(consent: Consent, event: Event) -> str:
-    """SHA-256 (hex) of the consent's record at ``event``: the grant's terms (and, for the
-    revocation, when, by whom and why), as canonical JSON (sorted keys, UTC timestamps)."""
-    record: dict[str, object] = {
+def record(consent: Consent, event: Event) -> dict[str, object]:
+    """The consent's record at ``event``: the grant's terms (and, for the revocation, when, by
+    whom and why); ``digest`` hashes it."""
+    fields: dict[str, object] = {
         "event": event,
         "id": consent.id,
         "grantor_id": consent.grantor_id,
@@ -59,15 +59,52 @@ def digest(consent: Consent, event: Event) -> str:
         "granted_at": consent.granted_at.isoformat(timespec="microseconds"),
     }
     if event == "revoked":
-        record |= {
+        fields |= {
             "revoked_at": consent.revoked_at.isoformat(timespec="microseconds")
             if consent.revoked_at
             else None,
             "revoked_by": consent.revoked_by,
             "revoked_reason": consent.revoked_reason,
         }
-    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return fields
+
+
+def canonical(fields: dict[str, object]) -> str:
+    """The canonical JSON a digest is taken of: sorted keys, no spaces, UTF-8 as is."""
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def digest(consent: Consent, event: Event) -> str:
+    """SHA-256 (hex) of the canonical JSON of the consent's ``record`` at ``event`` (UTC
+    timestamps to the microsecond): what the chain anchors."""
+    return hashlib.sha256(canonical(record(consent, event)).encode()).hexdigest()
+
+
+def proof(*, uow_factory: UnitOfWorkFactory, ledger: Ledger, consent: Consent) -> dict[str, object]:
+    """What the grantor or the grantee shows to prove what was granted (and revoked) when: for
+    each event, the record, its canonical JSON and digest, the anchor the chain holds (root,
+    block, submitter; None while it is not applied) and whether the record still matches it."""
+    events: list[Event] = ["granted", "revoked"] if consent.revoked_at else ["granted"]
+    with uow_factory() as uow:
+        ops = {e: uow.outbox.get(op_id(consent.id, e)) for e in events}
+    found = []
+    for event in events:
+        op = ops[event]
+        done = op is not None and op.status is OpStatus.DONE
+        anchor = ledger.read("anchor", batch_id(consent.id, event)) if done else None
+        fields = record(consent, event)
+        mine = digest(consent, event)
+        found.append({
+            "event": event, "batch_id": batch_id(consent.id, event),
+            "op_id": op.op_id if op else None, "op_status": op.status.value if op else None,
+            "record": fields, "canonical": canonical(fields), "digest": mine,
+            "anchor": None if anchor is None else {
+                "root": _hex(anchor["root"]), "block_number": int(anchor["block_number"]),
+                "submitter": str(anchor["submitter"]),
+            },
+            "matches": anchor is not None and _hex(anchor["root"]) == mine,
+        })  # fmt: skip
+    return {"consent_id": consent.id, "events": found}
 
 
 def queue(uow: UnitOfWork, consent_id: str, event: Event) -> ChainOp | None:

@@ -14,7 +14,7 @@ from fourflow.domain.consents import MAX_TERM_DAYS, DataKind, DataPurpose
 from fourflow.domain.errors import NotFoundError
 from fourflow.domain.identity import OrgType
 from fourflow.entrypoints.api.routing import caller, route, state
-from fourflow.services import consents
+from fourflow.services import consent_anchor, consents
 from fourflow.services.common import find_org
 
 router = APIRouter()
@@ -80,6 +80,23 @@ def list_consents(request: Request) -> list[dict[str, Any]]:
     org = None if who.org_types & ALL_SEEING else who.org_id
     found = consents.list_consents(uow_factory=api.platform.uow_factory, org_id=org)
     return [consents.consent_view(c, _today(request)) for c in found]
+
+
+@route(router, "GET", "/consents/{consent_id}/anchor", "consents.read")
+def consent_anchor_proof(request: Request, consent_id: str) -> dict[str, Any]:
+    """What proves the consent on chain: for its grant (and revocation) the record, its
+    canonical JSON and SHA-256, the notary's anchor (root, block, submitter) and whether they
+    match. Its grantor and grantee (the operator and the regulator: any); another's: 404."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    with p.uow_factory() as uow:
+        found = uow.consents.get(consent_id)
+    mine = found is not None and who.org_id in (found.grantor_id, found.grantee_id)
+    if found is None or not (mine or who.org_types & ALL_SEEING):
+        raise NotFoundError(f"consent {consent_id} does not exist")
+    return consent_anchor.proof(
+        uow_factory=p.uow_factory, ledger=p.require_contracts(), consent=found
+    )
 
 
 @route(router, "POST", "/consents/{consent_id}/revocation", "consents.revoke")

@@ -179,6 +179,8 @@ def test_it_links_into_the_goods_trade_as_logistics_evidence_and_changes_no_figu
     assert shown.severity is Severity.INFO and doc_id in shown.documents
     assert "Shunchang Logistics" in shown.message or MEMBERS["logistics"].name in shown.message
     assert "WB-T002" in shown.message and "DN-T002" in shown.message
+    # the carrier's waybill event of the same shipment (WB-T002) is named beside it
+    assert "the same shipment as transport event WB-T002" in shown.message
     assert "not the receivable" in shown.message
     # the verification's summary of the trade names only the seller's invoice
     (summary,) = verification.verify_many(

@@ -799,6 +799,10 @@ def check_transport(ctx: TradeContext) -> list[Finding]:
     findings: list[Finding] = []
     trade_parties = (ctx.trade.seller_id, ctx.trade.buyer_id)
     despatched = {d.number: d for d in ctx.of_kind(*DESPATCHES)}
+    # a transport event or bill of lading numbered as its shipment: the same consignment
+    waybills = {
+        d.number: d for d in ctx.of_kind(DocumentKind.TRANSPORT_EVENT, DocumentKind.BILL_OF_LADING)
+    }
     for doc in ctx.of_kind(FREIGHT):
         carriage = doc.carriage
         ends = [doc.buyer, *(carriage.parties() if carriage else ())]
@@ -849,6 +853,8 @@ def check_transport(ctx: TradeContext) -> list[Finding]:
         )
         what += [f"despatch {d.number}" for d in cited]
         what += [f"order {n}" for n in doc.refs_to(DocumentKind.ORDER)]
+        same = [waybills[n] for n in (carriage.shipment_ids if carriage else ()) if n in waybills]
+        matched = "".join(f"; the same shipment as {_name(d)}" for d in same)
         charged = (
             f"; its charges ({doc.total}) are the carrier's, not the receivable"
             if doc.total
@@ -859,8 +865,9 @@ def check_transport(ctx: TradeContext) -> list[Finding]:
                 "TRANSPORT_EVIDENCED",
                 INFO,
                 f"freight invoice {doc.number}: carrier {_freight_words(ctx, doc)} billed the "
-                f"carriage of {', '.join(what) or 'the goods'} on {doc.issue_date}{charged}",
-                (doc.id, *_ids(cited)),
+                f"carriage of {', '.join(what) or 'the goods'} on {doc.issue_date}"
+                f"{matched}{charged}",
+                (doc.id, *_ids(cited), *_ids(same)),
             )
         )
     return findings

@@ -123,6 +123,12 @@ def test_an_enterprise_registers_straight_to_a_platform_and_its_operator_admits_
     tier1 = register_and_admit(c, operator, "tier1")
     before += 1
     assert _review(c, tier1.admin, a, app_id).status_code == 403
+    # an application to FourFlow itself is not the platform's to review (404), nor listed
+    to_fourflow = _application(_uscc("91320508MA1PLT003"), "tour3")
+    plain = ok(c.post(f"{API}/registrations", json=to_fourflow), 201)["application"]["id"]
+    assert _review(c, district.admin, a, plain).status_code == 404
+    assert plain not in {x["id"] for x in ok(c.get(f"{API}/platforms/{a}/registrations",
+                                                   headers=district.admin.auth))}  # fmt: skip
     # the KYC checks must pass to admit
     short = _review(c, district.admin, a, app_id, checks={"licence_verified": True})
     assert short.status_code == 422 and "KYC checks pass" in short.text

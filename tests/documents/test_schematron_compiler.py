@@ -321,3 +321,40 @@ def test_a_leaf_name_under_many_parents_is_selected_from_its_parents(tmp_path: P
         "<a:S><b:ID>abc</b:ID></a:S><a:P><a:Q><b:ID>1</b:ID></a:Q></a:P>"  # S: none; Q: one
     )
     assert got == Counter({"P-SCHEME": 1, "P-ID": 1, "Q-ID": 2, "R-ID": 1})
+
+
+def test_alternatives_differing_in_their_parents_are_one_selection(tmp_path: Path) -> None:
+    path = tmp_path / "either.sch"
+    path.write_text(
+        f"""<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <ns prefix="a" uri="{A}"/>
+  <ns prefix="b" uri="{B}"/>
+  <pattern id="either">
+    <rule context="a:P/b:Amt[. &gt; 1] | a:Q/a:R/b:Amt[. &gt; 1] | a:S//b:Amt[. &gt; 1]">
+      <assert id="AMT" flag="fatal" test="false()">every large amount of a P or an R</assert>
+    </rule>
+  </pattern>
+</schema>""",
+        encoding="utf-8",
+    )
+    compiled = compile_schematron(path)
+    select = _context(compiled.asserts[0].context.replace("&gt;", ">")).select
+    assert select == (
+        "key('ff-names', 'Amt')[self::b:Amt[. > 1]"
+        "[(parent::a:P) or (parent::a:R[parent::a:Q]) or (ancestor::a:S)]]"
+    )
+    sheet = _xslt(compiled.xslt)
+    out = str(
+        sheet(
+            _doc(
+                "<a:P><b:Amt>2</b:Amt><b:Amt>1</b:Amt></a:P><a:Q><a:R><b:Amt>5</b:Amt></a:R>"
+                "<b:Amt>5</b:Amt></a:Q><a:S><a:T><b:Amt>3</b:Amt></a:T></a:S><a:R><b:Amt>9</b:Amt>"
+                "</a:R>"
+            ).getroottree()
+        )
+    )
+    assert [line.split("\t")[1] for line in out.splitlines()] == [
+        "/a:Doc[1]/a:P[1]/b:Amt[1]",
+        "/a:Doc[1]/a:Q[1]/a:R[1]/b:Amt[1]",
+        "/a:Doc[1]/a:S[1]/a:T[1]/b:Amt[1]",
+    ]

@@ -613,6 +613,9 @@ def _context(pattern: str, shared: frozenset[str] = frozenset()) -> _Context:
     selects: list[str] = []
     tests: list[str] = []
     alternatives: list[tuple[Step3, ...]] = []
+    # alternatives selected as key('ff-names', local)[self::name preds anchor]: their
+    # place in selects, by (local, name, preds), with the anchor (parent conditions)
+    by_key: dict[tuple[str, str, str], list[tuple[int, str]]] = {}
     for alternative in _split(pattern, ("|",))[::2]:
         parts = [p.strip() for p in _split(alternative.strip(), ("//", "/"))]
         root = ""
@@ -657,6 +660,10 @@ def _context(pattern: str, shared: frozenset[str] = frozenset()) -> _Context:
                 select = f"key('ff-names', '{parent}')/{last}[{test}]"
             elif local != "*" and prefix:
                 select = f"key('ff-names', '{local}')[{test}]"
+                if anchor:
+                    by_key.setdefault((local, last, steps[-1][2]), []).append(
+                        (len(selects), anchor)
+                    )
             elif (suffix := _suffix(local, steps[-1][2])) is not None:
                 # ends-with(name(), 'x'): x holds no ':', so it is within the local name
                 select = f"/descendant::*[contains(local-name(), '{suffix}')][{test}]"
@@ -664,6 +671,20 @@ def _context(pattern: str, shared: frozenset[str] = frozenset()) -> _Context:
                 select = f"/descendant::*[{test}]"
         selects.append(select)
         tests.append(test)
+    # Alternatives differing only in their parents (a line's X under cac:InvoiceLine or
+    # cac:CreditNoteLine) as one selection: the node's own predicates are tested once.
+    # Exact: each anchor is one boolean test of the node itself (its parent's or an
+    # ancestor's conditions), so K[self::x[p][a1]] | K[self::x[p][a2]] is
+    # K[self::x[p][a1 or a2]].
+    for (local, name, preds), places in by_key.items():
+        if len(places) < 2:
+            continue
+        either = " or ".join(f"({' and '.join(_groups(anchor))})" for _place, anchor in places)
+        first = places[0][0]
+        selects[first] = f"key('ff-names', '{local}')[self::{name}{preds}[{either}]]"
+        for place, _anchor in places[1:]:
+            selects[place] = ""
+    selects = [select for select in selects if select]
     return _Context(" | ".join(selects), " or ".join(f"({t})" for t in tests), tuple(alternatives))
 
 

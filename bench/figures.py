@@ -222,8 +222,11 @@ def bench_demo() -> Iterator[str]:
     home = _home()
     with Platform(Settings(home, f"sqlite:///{home}/b.db", None, "bench")) as p:
         p.initialise()
-        ctx = DemoContext(p.uow_factory, p.keystore, p.require_contracts(), p.clock,
-                          p.reader_for, p.operator_id())  # fmt: skip
+        ctx = DemoContext(
+            uow_factory=p.uow_factory, keystore=p.keystore, ledger=p.require_contracts(),
+            clock=p.clock, reader_for=p.reader_for, operator_id=p.operator_id(),
+            cold_start=p.cold_start, govern=p.govern,
+        )  # fmt: skip
         start = time.perf_counter()
         report = run_demo(ctx, today=p.clock.today())
         seconds = time.perf_counter() - start

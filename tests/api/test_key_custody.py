@@ -257,11 +257,12 @@ def test_a_switch_that_stopped_after_the_admission_resumes(world: World) -> None
     assert refused.status_code == 409 and "already a consortium member" in refused.text
 
 
-def test_once_governance_owns_the_registry_the_switch_is_refused_and_changes_nothing(
+def test_once_governance_owns_the_registry_the_council_moves_the_member(
     tmp_path: Path, anvil: AnvilNode
 ) -> None:
-    """In the governed phase the operator cannot admit or suspend: the switch says so before
-    queuing anything."""
+    """In the governed phase the operator cannot admit or suspend alone: the switch proposes
+    both to the council (202, nothing changed yet), and finishes when sent again after the
+    council executed them. Moving back to platform custody is refused there."""
     home = tmp_path / "home"
     with (
         Platform(api_settings(home, f"sqlite:///{tmp_path / 'store.db'}", anvil.url)) as p,
@@ -278,25 +279,51 @@ def test_once_governance_owns_the_registry_the_switch_is_refused_and_changes_not
         }  # fmt: skip
         ledger = p.require_contracts()
         relay.relay(uow_factory=p.uow_factory, ledger=ledger)
-        council = [p.operator_id(), org["core"].id, org["bank"].id]
-        governance = ledger.hand_over(p.operator_id(), council, 2, 60)
+        operator = p.operator_id()
+        council = [operator, org["core"].id, org["bank"].id]
+        governance = ledger.hand_over(operator, council, 2, 3600)
         assert str(ledger.read("registry_owner")).lower() == governance.lower()
+        tier1 = org["tier1"]
         new = identity.add_user(
-            p.identities, org_id=org["tier1"].id, email="admin@tier1.example.cn", name="admin",
+            p.identities, org_id=tier1.id, email="admin@tier1.example.cn", name="admin",
             role=UserRole.ADMIN, password=PASSWORD,
         )  # fmt: skip
         admin = sign_in(client, Person(new.user.email, new.totp_uri))
         with p.uow_factory() as uow:
             ops_before = len(uow.outbox.list())
         own = Account.create()
-        body = {"address": own.address, "proof": _proof(own, org["tier1"].uscc, own.address)}
-        refused = client.post(f"{API}/custody/own-key", json=body, headers=admin.auth)
-        assert (
-            refused.status_code == 409 and "belongs to the consortium's Governance" in refused.text
-        )
-        with p.uow_factory() as uow:
+        body = {"address": own.address, "proof": _proof(own, tier1.uscc, own.address)}
+
+        proposed = client.post(f"{API}/custody/own-key", json=body, headers=admin.auth)
+        assert proposed.status_code == 202, proposed.text
+        shown = proposed.json()
+        assert not shown["done"] and len(shown["proposals"]) == 2 and shown["ops"] == []
+        waiting = client.post(f"{API}/custody/own-key", json=body, headers=admin.auth)
+        assert waiting.status_code == 202 and waiting.json()["proposals"] == shown["proposals"]
+        other = Account.create()
+        elsewhere = {"address": other.address,
+                     "proof": _proof(other, tier1.uscc, other.address)}  # fmt: skip
+        clash = client.post(f"{API}/custody/own-key", json=elsewhere, headers=admin.auth)
+        assert clash.status_code == 409 and "proposed to the council already" in clash.text
+        with p.uow_factory() as uow:  # nothing queued, nothing moved yet
             assert len(uow.outbox.list()) == ops_before
-            current = uow.organisations.get(org["tier1"].id)
-        assert current is not None and current.chain_address == org["tier1"].chain_address
-        assert not p.keystore.holds_own_key(org["tier1"].id)
+            current = uow.organisations.get(tier1.id)
+        assert current is not None and current.chain_address == tier1.chain_address
+        assert not p.keystore.holds_own_key(tier1.id)
         assert ledger.read("member", own.address)["active"] is False
+
+        for proposal in shown["proposals"]:  # every councillor backs it: no timelock
+            for councillor in council[1:]:
+                ledger.vote(councillor, proposal)
+            ledger.execute(operator, proposal)
+        done = ok(client.post(f"{API}/custody/own-key", json=body, headers=admin.auth))
+        assert done["done"] and done["new_address"] == own.address
+        assert done["old_address"] == tier1.chain_address
+        with p.uow_factory() as uow:
+            moved = uow.organisations.get(tier1.id)
+        assert moved is not None and moved.chain_address == own.address
+        assert p.keystore.holds_own_key(tier1.id)
+        assert ledger.read("member", own.address)["active"]
+        assert ledger.read("member", str(tier1.chain_address))["active"] is False
+        back = client.post(f"{API}/custody/platform-key", headers=admin.auth)
+        assert back.status_code == 409 and "Governance" in back.text

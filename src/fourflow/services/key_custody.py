@@ -31,12 +31,13 @@ would be stranded at the old address.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from fourflow.domain.debt import ItemStatus
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, FourFlowError, NotFoundError
 from fourflow.domain.errors import PermissionDeniedError as Forbidden
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Organisation, Role, role_mask
@@ -72,6 +73,8 @@ class Switch:
     old_address: str
     new_address: str
     ops: tuple[str, ...]
+    proposals: tuple[int, ...] = ()
+    done: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +86,21 @@ class Context:
     ledger: Ledger
     clock: Clock
     relay: Relay
+    #: Governed phase: a councillor (the operator) proposes the move (old, new address) and
+    #: returns the proposal ids (``ChainLedger.propose_member_move``); None: not offered.
+    propose_move: Callable[[str, str, str, str, int], list[int]] | None = None
 
 
-def _org(ctx: Context, org_id: str) -> tuple[Organisation, str]:
+GOVERNED = (
+    "the Registry belongs to the consortium's Governance ({owner}), not the operator: moving a "
+    "member to another address is an admission of the new address and a suspension of the old "
+    "one by council proposal"
+)
+
+
+def _org(ctx: Context, org_id: str) -> tuple[Organisation, str, str | None]:
+    """The organisation, the operator's org id, and the Registry's owner when it is not the
+    operator (Governance: the governed phase), else None."""
     with ctx.uow_factory() as uow:
         org = uow.organisations.get(org_id)
         operator = uow.settings.get(OPERATOR_ORG_KEY)
@@ -97,14 +112,8 @@ def _org(ctx: Context, org_id: str) -> tuple[Organisation, str]:
     if org.id == operator:
         raise Forbidden("the platform operator's own key is the platform's; it does not move")
     owner = str(ctx.ledger.read("registry_owner"))
-    if owner.lower() != (operator_org.chain_address or "").lower():
-        raise ConflictError(
-            f"the Registry belongs to the consortium's Governance ({owner}), not the operator: "
-            "moving a member to another address is an admission of the new address and a "
-            "suspension of the old one by council proposal, which this switch does not make; "
-            "nothing was changed"
-        )
-    return org, operator
+    governed = owner.lower() != (operator_org.chain_address or "").lower()
+    return org, operator, owner if governed else None
 
 
 def _refuse_open(ctx: Context, org: Organisation, new_address: str | None) -> bool:
@@ -234,11 +243,13 @@ def to_own_key(
     """The organisation holds its own key at ``address`` from now on (``proof``: its EIP-191
     signature with that key of ``identity.own_key_message``); the platform's key of it is
     destroyed once the chain moved it. Run under the chain-writer lock."""
-    org, operator = _org(ctx, org_id)
+    org, operator, governed = _org(ctx, org_id)
     if ctx.keys.holds_own_key(org.id):
         raise ConflictError(f"{org.name} already holds its own key")
     own = identity.proved_address(ids, org.uscc, address, proof)
     assert own is not None and org.chain_address is not None
+    if governed is not None:
+        return _governed_to_own(ctx, org, operator, own, governed)
     resumed = _refuse_open(ctx, org, own)
     ops = _move(ctx, org, operator, own, admitted=resumed)
     _record(ctx, org, own)
@@ -249,7 +260,13 @@ def to_own_key(
 def to_platform_key(ctx: Context, *, org_id: str) -> Switch:
     """The platform keeps a new key for the organisation from now on (it held its own); its
     own key's address is suspended on chain. Run under the chain-writer lock."""
-    org, operator = _org(ctx, org_id)
+    org, operator, governed = _org(ctx, org_id)
+    if governed is not None:
+        raise ConflictError(
+            GOVERNED.format(owner=governed) + ", and a new platform key would have to wait "
+            "unused for the council's vote: moving back to platform custody is not offered in "
+            "the governed phase; nothing was changed"
+        )
     if not ctx.keys.holds_own_key(org.id):
         raise ConflictError(f"the platform already keeps {org.name}'s key")
     _refuse_open(ctx, org, None)
@@ -264,3 +281,58 @@ def to_platform_key(ctx: Context, *, org_id: str) -> Switch:
         raise
     _record(ctx, org, new)
     return Switch(org.id, "platform", old, new, ops)
+
+
+def _pending_key(org_id: str) -> str:
+    return f"custody.switch.{org_id}"
+
+
+def _governed_to_own(
+    ctx: Context, org: Organisation, operator: str, own: str, owner: str
+) -> Switch:
+    """The governed phase: the operator (a councillor) proposes admitting ``own`` for the
+    organisation and suspending its current address; the council votes and executes. Sent
+    again (the same address and proof) once the chain shows both done, the switch finishes:
+    the store's address changes and the platform's key is destroyed. Until then it answers
+    the proposals (``done`` False) and the platform keeps signing with the current key."""
+    assert org.chain_address is not None
+    with ctx.uow_factory() as uow:
+        raw = uow.settings.get(_pending_key(org.id))
+    state = json.loads(raw) if raw else None
+    if state is not None and str(state["address"]).lower() == own.lower():
+        proposals = tuple(int(p) for p in state["proposals"])
+        new_member = ctx.ledger.read("member", own) or {}
+        old_member = ctx.ledger.read("member", org.chain_address) or {}
+        admitted = int(str(new_member.get("org_id", "0")), 16) != 0 and str(
+            new_member.get("org_id")
+        ) == str(old_member.get("org_id"))
+        if not (admitted and old_member.get("active") is False):
+            return Switch(org.id, "self", org.chain_address, own, (), proposals, done=False)
+        _record(ctx, org, own)
+        old, new = ctx.keys.change_custody(org.id, own, at=ctx.clock.now().isoformat())
+        with ctx.uow_factory() as uow:
+            uow.settings.put(_pending_key(org.id), "")
+            uow.commit()
+        return Switch(org.id, "self", old, new, (), proposals)
+    if state is not None:
+        raise ConflictError(
+            f"{org.name}: a move to {state['address']} is proposed to the council already "
+            f"(proposals {state['proposals']})"
+        )
+    _refuse_open(ctx, org, own)
+    if ctx.propose_move is None:
+        raise ConflictError(GOVERNED.format(owner=owner) + "; nothing was changed")
+    try:
+        proposals = tuple(
+            ctx.propose_move(operator, org.id, org.chain_address, own, role_mask(org.roles))
+        )
+    except FourFlowError as exc:
+        raise ConflictError(
+            GOVERNED.format(owner=owner) + f", and the operator could not propose it: {exc}"
+        ) from None
+    with ctx.uow_factory() as uow:
+        uow.settings.put(
+            _pending_key(org.id), json.dumps({"address": own, "proposals": list(proposals)})
+        )
+        uow.commit()
+    return Switch(org.id, "self", org.chain_address, own, (), proposals, done=False)

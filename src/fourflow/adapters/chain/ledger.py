@@ -360,6 +360,27 @@ class ChainLedger:
             org_id, SETTLEMENT_TOKEN, "set_mint_cap", (op, address(bank_address), int(cap))
         )
 
+    def propose_member_move(
+        self, org_id: str, member_org_id: str, old: str, new: str, roles: int
+    ) -> list[int]:
+        """A councillor proposes moving organisation ``member_org_id`` from address ``old``
+        to ``new``: ``Registry.admit(new, its org key, roles)`` and ``Registry.suspend(old)``
+        (and, for a bank, its mint cap at ``new``); returns the proposal ids."""
+        tag = f"{member_org_id}-{new.lower()}"
+        proposals = [
+            self.propose(
+                org_id, REGISTRY, "admit",
+                (key32(f"custody-admit-{tag}"), address(new), key32(member_org_id), int(roles)),
+            ),
+            self.propose(
+                org_id, REGISTRY, "suspend", (key32(f"custody-suspend-{tag}"), address(old))
+            ),
+        ]  # fmt: skip
+        if int(roles) & 32:  # a bank: the token's owner caps its minting at the new address
+            cap = (key32(f"custody-mint-cap-{tag}"), address(new), 10**13)
+            proposals.append(self.propose(org_id, SETTLEMENT_TOKEN, "set_mint_cap", cap))
+        return proposals
+
     # ----------------------------------------------------------------- consortium nodes
 
     def node_record(self, member_address: str) -> tuple[str | None, bool]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fourflow.entrypoints.api.business_routes import _item
@@ -139,36 +139,56 @@ class CustodySwitchOut(BaseModel):
     old_address: str = Field(description="suspended on the Registry; its key retired")
     new_address: str = Field(description="admitted on the Registry with the same roles")
     ops: list[str] = Field(description="the chain operations that moved it (applied)")
+    proposals: list[int] = Field(
+        default_factory=list,
+        description="governed phase: the council's proposals that move it (admit, suspend)",
+    )
+    done: bool = Field(
+        default=True,
+        description="false (202): proposed to the council; send the same request again once "
+        "the council executed them",
+    )
 
 
 def _custody(request: Request) -> key_custody.Context:
     api = state(request)
     p = api.platform
+    ledger = p.require_contracts()
     return key_custody.Context(
-        uow_factory=p.uow_factory, keys=p.keystore, ledger=p.require_contracts(), clock=p.clock,
-        relay=lambda: relay_now(api),
+        uow_factory=p.uow_factory, keys=p.keystore, ledger=ledger, clock=p.clock,
+        relay=lambda: relay_now(api), propose_move=ledger.propose_member_move,
     )  # fmt: skip
 
 
 def _switched(done: key_custody.Switch) -> CustodySwitchOut:
     return CustodySwitchOut(
         org_id=done.org_id, custody=done.custody, old_address=done.old_address,
-        new_address=done.new_address, ops=list(done.ops),
+        new_address=done.new_address, ops=list(done.ops), proposals=list(done.proposals),
+        done=done.done,
     )  # fmt: skip
 
 
-@route(router, "POST", "/custody/own-key", "custody.switch")
-def move_to_own_key(request: Request, body: OwnKeyIn) -> CustodySwitchOut:
+@route(
+    router,
+    "POST",
+    "/custody/own-key",
+    "custody.switch",
+    responses={202: {"model": CustodySwitchOut, "description": "Proposed to the council."}},
+)
+def move_to_own_key(request: Request, response: Response, body: OwnKeyIn) -> CustodySwitchOut:
     """The caller's organisation holds its own key from now on (with the proof of it): the
     Registry admits the new address and suspends the old one, and the platform's key of it is
     destroyed. Refused while it has chain operations open or records on chain the contracts
-    cannot move to another address."""
+    cannot move to another address. Once Governance owns the Registry: 202 with the council's
+    proposals; the same request again, after the council executed them, finishes it."""
     api, who = state(request), caller(request)
     with api.chain_lock:  # the chain side is relayed within this request
         done = key_custody.to_own_key(
             _custody(request), api.platform.identities, org_id=who.org_id,
             address=body.address, proof=body.proof,
         )  # fmt: skip
+    if not done.done:
+        response.status_code = 202
     return _switched(done)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -25,8 +26,10 @@ from fourflow.entrypoints.api import (
     policy,
     problems,
     webhook_routes,
+    webui,
 )
 from fourflow.entrypoints.api.routing import PREFIX, ApiState, ChainGuard, RateLimiter
+from fourflow.entrypoints.api.webui import WebApp
 from fourflow.services import identity
 from fourflow.services.items import ItemViews
 
@@ -191,15 +194,8 @@ class AuditTrail:
         )
 
 
-def create_app(platform: Platform) -> FastAPI:
-    """The API over an opened, initialised platform."""
-    settings = platform.settings
-    try:
-        limit = Decimal(settings.four_eyes_limit)
-    except InvalidOperation:
-        raise DomainValueError(
-            f"FOURFLOW_FOUR_EYES_LIMIT {settings.four_eyes_limit!r} is not a decimal amount"
-        ) from None
+def _routed_app() -> FastAPI:
+    """The application's routes and problem details, without a platform."""
     app = FastAPI(
         title="FourFlow",
         version="1",
@@ -210,13 +206,6 @@ def create_app(platform: Platform) -> FastAPI:
         redoc_url=None,
     )
     policy.ROUTES[("GET", f"{PREFIX}/openapi.json")] = "openapi"
-    app.state.fourflow = ApiState(
-        platform=platform,
-        four_eyes_limit=limit,
-        limiter=RateLimiter(settings.api_rate_per_minute),
-        chain_lock=ChainGuard(platform.chain_writer),
-        item_views=ItemViews(platform.uow_factory, platform.item_view_versions()),
-    )
     problems.install(app)
     app.include_router(identity_routes.router, prefix=PREFIX)
     app.include_router(business_routes.router, prefix=PREFIX)
@@ -224,6 +213,32 @@ def create_app(platform: Platform) -> FastAPI:
     app.include_router(webhook_routes.router, prefix=PREFIX)
     app.include_router(custody_routes.router, prefix=PREFIX)
     app.include_router(platform_routes.router, prefix=PREFIX)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, as /api/v1/openapi.json serves it (no platform needed:
+    the web app's typed client is generated from it at build time)."""
+    return _routed_app().openapi()
+
+
+def create_app(platform: Platform) -> FastAPI:
+    """The API over an opened, initialised platform."""
+    settings = platform.settings
+    try:
+        limit = Decimal(settings.four_eyes_limit)
+    except InvalidOperation:
+        raise DomainValueError(
+            f"FOURFLOW_FOUR_EYES_LIMIT {settings.four_eyes_limit!r} is not a decimal amount"
+        ) from None
+    app = _routed_app()
+    app.state.fourflow = ApiState(
+        platform=platform,
+        four_eyes_limit=limit,
+        limiter=RateLimiter(settings.api_rate_per_minute),
+        chain_lock=ChainGuard(platform.chain_writer),
+        item_views=ItemViews(platform.uow_factory, platform.item_view_versions()),
+    )
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -231,6 +246,7 @@ def create_app(platform: Platform) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
+    app.add_middleware(WebApp, directory=webui.BUILT)
     app.add_middleware(AuditTrail, api=app.state.fourflow)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -75,7 +78,25 @@ def user_add(
         console.print(f"enrol the second factor (shown once): {new.totp_uri}")
 
 
+def openapi(
+    out: Annotated[
+        Path | None, typer.Option(help="Write it to this file (default: standard output).")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document (what /api/v1/openapi.json serves) without opening a
+    platform: the web app's typed client is generated from it (docs/web.md)."""
+    from fourflow.entrypoints.api.app import openapi_document  # noqa: PLC0415 (FastAPI only here)
+
+    text = json.dumps(openapi_document(), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``user`` to ``fourflow``."""
+    """Add ``serve``, ``openapi`` and ``user`` to ``fourflow``."""
     app.command("serve")(serve)
+    app.command("openapi")(openapi)
     app.add_typer(user_app, name="user")

@@ -1,0 +1,182 @@
+"""The web application in a real browser: `fourflow serve` on a fresh home on 127.0.0.1, then
+web/e2e/main-path.mjs drives Debian's chromium through playwright-core (no downloaded
+browser): a supplier signs in in Chinese, switches to English, drops real public documents
+(../shared/data) on the upload screen and sees a result per file; an enterprise registers and
+the platform operator, signed in with its TOTP, admits it. axe-core checks every page visited.
+Screenshots are in the test's tmp directory. Needs `make setup` (the built app, chromium,
+the web's node modules): it fails, never skips, without them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+import pytest
+
+from fourflow.adapters.documents import standards
+from fourflow.domain.identifiers import uscc_check_character
+from fourflow.entrypoints.api.webui import BUILT
+from tests.api.world import API, KYC, PASSWORD
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "web" / "e2e" / "main-path.mjs"
+#: Public UBL 2.1 examples (OASIS): an order, an invoice, a despatch advice, a quotation.
+DOCUMENTS = [
+    "ubl/examples-2.1/UBL-Order-2.1-Example.xml",
+    "ubl/examples-2.1/UBL-Invoice-2.1-Example.xml",
+    "ubl/examples-2.1/UBL-DespatchAdvice-2.0-Example.xml",
+    "ubl/examples-2.1/UBL-Quotation-2.1-Example.xml",
+]
+BROWSER_TIMEOUT_S = 420
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _uscc(first17: str) -> str:
+    return first17 + uscc_check_character(first17)
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    env: dict[str, str]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """`fourflow serve` on a fresh home (its own anvil node) on a free loopback port."""
+    assert (BUILT / "index.html").is_file(), "the web app is not built: run `make setup`"
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(tmp_path / "home"),
+        "FOURFLOW_KEYSTORE_PASSWORD": "web-browser-test",
+        "FOURFLOW_NEW_USER_PASSWORD": PASSWORD,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--worker-interval", "1"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            try:
+                if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API did not answer within 240 s"
+            time.sleep(0.5)
+        yield Served(base, env)
+    finally:
+        server.terminate()
+        try:
+            server.communicate(timeout=60)
+        finally:
+            if server.poll() is None:
+                server.kill()
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "Debian's chromium is not installed: run `make setup`"
+    return found
+
+
+def test_supplier_uploads_and_operator_admits_in_the_browser(
+    served: Served, tmp_path: Path
+) -> None:
+    added = subprocess.run(
+        [sys.executable, "-m", "fourflow", "user", "add", "--org", "operator",
+         "--email", "admin@operator.example.cn", "--name", "Operator Admin", "--json"],
+        env=served.env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    operator_secret = pyotp.parse_uri(json.loads(added.stdout)["totp_uri"]).secret
+    with httpx.Client(base_url=served.base, timeout=120) as client:
+        code = pyotp.TOTP(operator_secret).now()
+        signed = client.post(
+            f"{API}/sessions",
+            json={"email": "admin@operator.example.cn", "password": PASSWORD, "totp": code},
+        )
+        assert signed.status_code == 201, signed.text
+        operator = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        supplier: dict[str, Any] = {
+            "name": "苏州精密齿轮有限公司", "uscc": _uscc("91320505MA1WEB001"),
+            "org_type": "enterprise", "licence": {"address": "苏州市虎丘区星湖街 1 号"},
+            "admin_email": "admin@supplier.example.cn", "admin_name": "供应商管理员",
+            "admin_password": PASSWORD,
+        }  # fmt: skip
+        registered = client.post(f"{API}/registrations", json=supplier)
+        assert registered.status_code == 201, registered.text
+        review = {"admit": True, "checks": KYC, "note": "licence checked"}
+        app_id = registered.json()["application"]["id"]
+        admitted = client.post(
+            f"{API}/registrations/{app_id}/review", json=review, headers=operator
+        )
+        assert admitted.status_code == 200, admitted.text
+    applicant = {
+        "name": "无锡新材料科技有限公司", "uscc": _uscc("91320214MA1WEB002"),
+        "legal_representative": "王芳", "address": "无锡市新吴区太湖大道 8 号",
+        "admin_name": "王芳", "admin_email": "admin@applicant.example.cn",
+    }  # fmt: skip
+    shared = standards.standards_dir()
+    documents = [str(shared / d) for d in DOCUMENTS]
+    for d in documents:
+        assert Path(d).is_file(), f"the public sample {d} is missing"
+    out = tmp_path / "screenshots"
+    env: dict[str, str] = {
+        **os.environ,
+        "BASE_URL": served.base, "OUT_DIR": str(out), "CHROMIUM": _chromium(),
+        "PASSWORD": PASSWORD, "SUPPLIER_EMAIL": supplier["admin_email"],
+        "OPERATOR_EMAIL": "admin@operator.example.cn", "OPERATOR_TOTP_SECRET": operator_secret,
+        "DOCUMENTS": json.dumps(documents), "APPLICANT": json.dumps(applicant),
+    }  # fmt: skip
+    run = subprocess.run(
+        ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True, text=True,
+        timeout=BROWSER_TIMEOUT_S, check=False,
+    )  # fmt: skip
+    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
+    result = json.loads(lines[-1])
+    assert run.returncode == 0 and result["ok"], json.dumps(result, ensure_ascii=False, indent=1)
+    # One result per file dropped, each with its finding in words.
+    assert sorted(u["file"] for u in result["uploads"]) == sorted(Path(d).name for d in documents)
+    for u in result["uploads"]:
+        assert u["result"] in ("Accepted", "Duplicate", "Rejected"), u
+        assert u["finding"].strip(), u
+    assert not result["violations"] and not result["csp"]
+    visited = {p["name"] for p in result["pages"]}
+    assert {"sign-in-zh", "upload-en-results", "register-zh", "admissions-zh"} <= visited
+    assert all((out / f"{name}.png").is_file() for name in visited)
+    # The admission is real: the applicant's admin signs in (an enterprise: no second factor).
+    with httpx.Client(base_url=served.base, timeout=60) as client:
+        signed = client.post(
+            f"{API}/sessions",
+            json={"email": applicant["admin_email"], "password": PASSWORD, "totp": None},
+        )
+        assert signed.status_code == 201, signed.text
+        me = client.get(
+            f"{API}/me", headers={"Authorization": f"Bearer {signed.json()['access_token']}"}
+        ).json()
+        assert me["org_types"] == ["enterprise"] and me["role"] == "admin"

@@ -1,0 +1,165 @@
+import { useEffect, useState } from "react";
+import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Typography } from "antd";
+import {
+  ApiOutlined, AuditOutlined, CloudUploadOutlined, HomeOutlined, LogoutOutlined, TeamOutlined,
+} from "@ant-design/icons";
+import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
+import { useI18n } from "./i18n";
+import { SessionProvider, can, useSession } from "./session";
+import { SignIn } from "./pages/SignIn";
+import { Register } from "./pages/Register";
+import { Home } from "./pages/Home";
+import { Upload } from "./pages/Upload";
+import { Admissions } from "./pages/Admissions";
+import { Users } from "./pages/Users";
+import { ApiKeys } from "./pages/ApiKeys";
+import { Notifications } from "./pages/Notifications";
+
+/** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
+const THEME = {
+  token: {
+    colorPrimary: "#1456b8",
+    colorLink: "#1456b8",
+    colorError: "#cf1322",
+    colorTextDescription: "#595959",
+    colorTextTertiary: "#595959",
+    colorTextSecondary: "#434343",
+  },
+};
+
+export function App() {
+  const { antd } = useI18n();
+  return (
+    <ConfigProvider locale={antd} theme={THEME} button={{ autoInsertSpace: false }}>
+      <AntApp>
+        <SessionProvider>
+          <Shell />
+        </SessionProvider>
+      </AntApp>
+    </ConfigProvider>
+  );
+}
+
+function LanguageSwitch() {
+  const { locale, setLocale, t } = useI18n();
+  return (
+    <Button
+      data-testid="language"
+      type="text"
+      style={{ color: "#fff" }}
+      lang={locale === "zh" ? "en" : "zh-CN"}
+      onClick={() => setLocale(locale === "zh" ? "en" : "zh")}
+    >
+      {t("lang.switch")}
+    </Button>
+  );
+}
+
+function Shell() {
+  const { me, ready } = useSession();
+  const { t } = useI18n();
+  if (!ready) {
+    return (
+      <main style={{ display: "grid", placeItems: "center", minHeight: "100vh" }}>
+        <Spin aria-label={t("common.loading")} />
+      </main>
+    );
+  }
+  if (!me) {
+    return (
+      <Layout style={{ minHeight: "100vh" }}>
+        <Layout.Header style={headerStyle}>
+          <Typography.Text strong style={{ color: "#fff", fontSize: 18 }}>{t("app.title")}</Typography.Text>
+          <span style={{ color: "#fff" }}><LanguageSwitch /></span>
+        </Layout.Header>
+        <Layout.Content style={{ padding: 16 }}>
+          <main>
+            <Routes>
+              <Route path="/register" element={<Register />} />
+              <Route path="*" element={<SignIn />} />
+            </Routes>
+          </main>
+        </Layout.Content>
+      </Layout>
+    );
+  }
+  return <Workbench />;
+}
+
+const headerStyle = {
+  display: "flex", alignItems: "center", justifyContent: "space-between", gap: 12,
+  paddingInline: 16, background: "#0b2e66",
+} as const;
+
+function Workbench() {
+  const { me, signOut } = useSession();
+  const { t, tOr } = useI18n();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const screens = Grid.useBreakpoint();
+  const [collapsed, setCollapsed] = useState(false);
+  useEffect(() => setCollapsed(!screens.lg), [screens.lg]);
+  const items = [
+    { key: "/", icon: <HomeOutlined />, label: t("nav.home") },
+    can(me, "upload") && { key: "/upload", icon: <CloudUploadOutlined />, label: t("nav.upload") },
+    can(me, "admissions") && { key: "/admissions", icon: <AuditOutlined />, label: t("nav.admissions") },
+    can(me, "users") && { key: "/users", icon: <TeamOutlined />, label: t("nav.users") },
+    can(me, "apiKeys") && { key: "/api-keys", icon: <ApiOutlined />, label: t("nav.apiKeys") },
+  ].filter((i): i is Exclude<typeof i, false | null | undefined> => Boolean(i));
+  return (
+    <Layout style={{ minHeight: "100vh" }}>
+      <Layout.Header style={headerStyle}>
+        <Typography.Text strong style={{ color: "#fff", fontSize: 18, whiteSpace: "nowrap" }}>
+          {t("app.title")}
+        </Typography.Text>
+        <Space size={4} wrap style={{ color: "#fff" }}>
+          <Notifications />
+          <span data-testid="whoami" style={{ color: "#fff" }}>
+            {me?.org_types.map((o) => tOr(`orgType.${o}`, o)).join(" · ")} · {tOr(`role.${me?.role}`, me?.role ?? "")}
+          </span>
+          <LanguageSwitch />
+          <Button
+            type="text"
+            style={{ color: "#fff" }}
+            icon={<LogoutOutlined />}
+            onClick={() => void signOut().then(() => navigate("/"))}
+          >
+            {t("nav.signOut")}
+          </Button>
+        </Space>
+      </Layout.Header>
+      <Layout>
+        <Layout.Sider
+          collapsible
+          collapsed={collapsed}
+          onCollapse={setCollapsed}
+          breakpoint="lg"
+          collapsedWidth={screens.md ? 64 : 0}
+          width={200}
+          theme="light"
+        >
+          <nav aria-label={t("nav.menu")}>
+            <Menu
+              mode="inline"
+              selectedKeys={[location.pathname]}
+              items={items}
+              onClick={(e) => navigate(e.key)}
+            />
+          </nav>
+        </Layout.Sider>
+        <Layout.Content style={{ padding: screens.md ? 24 : 12, minWidth: 0 }}>
+          <main>
+            <Routes>
+              <Route path="/" element={<Home />} />
+              {can(me, "upload") && <Route path="/upload" element={<Upload />} />}
+              {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
+              {can(me, "users") && <Route path="/users" element={<Users />} />}
+              {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
+              <Route path="*" element={<Navigate to="/" replace />} />
+            </Routes>
+          </main>
+        </Layout.Content>
+      </Layout>
+    </Layout>
+  );
+}

@@ -1,0 +1,141 @@
+import { useCallback, useEffect, useState } from "react";
+import { App, Button, Card, Checkbox, Descriptions, Form, Input, Modal, Segmented, Space, Table, Typography } from "antd";
+import dayjs from "dayjs";
+import { must, type Schemas } from "../api/client";
+import { StatusTag, type Tone } from "../components/StatusTag";
+import { useI18n } from "../i18n";
+import { useSession } from "../session";
+
+type Application = Schemas["ApplicationOut"];
+const CHECKS = ["licence_verified", "legal_representative_verified", "sanctions_screened"] as const;
+
+interface Review {
+  checks: string[];
+  note: string;
+}
+
+const STATUS_TONE: Record<string, Tone> = { pending: "info", admitted: "good", rejected: "bad" };
+
+/** The operator's admission review of registrations (POST /registrations/{id}/review). */
+export function Admissions() {
+  const { t, tOr } = useI18n();
+  const { api } = useSession();
+  const { message } = App.useApp();
+  const [which, setWhich] = useState<"pending" | "all">("pending");
+  const [rows, setRows] = useState<Application[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [open, setOpen] = useState<Application | null>(null);
+  const [form] = Form.useForm<Review>();
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const query = which === "pending" ? { status: "pending" } : {};
+      setRows(must(await api.client.GET("/api/v1/registrations", { params: { query } })));
+    } catch (e) {
+      void message.error(t("common.error", { detail: String(e) }));
+    } finally {
+      setLoading(false);
+    }
+  }, [api, which, message, t]);
+  useEffect(() => void load(), [load]);
+
+  const decide = async (admit: boolean) => {
+    if (!open) return;
+    const f = await form.validateFields();
+    const checks = Object.fromEntries(CHECKS.map((c) => [c, f.checks?.includes(c) ?? false]));
+    try {
+      must(
+        await api.client.POST("/api/v1/registrations/{application_id}/review", {
+          params: { path: { application_id: open.id } },
+          body: { admit, checks, note: f.note },
+        }),
+      );
+      void message.success(t(admit ? "admissions.admitted" : "admissions.rejected", { name: open.name }));
+      setOpen(null);
+      form.resetFields();
+      await load();
+    } catch (e) {
+      void message.error(t("common.error", { detail: e instanceof Error ? e.message : String(e) }));
+    }
+  };
+
+  return (
+    <Card>
+      <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
+        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>{t("admissions.title")}</Typography.Title>
+        <Space>
+          <Segmented
+            value={which}
+            onChange={(v) => setWhich(v as "pending" | "all")}
+            options={[
+              { value: "pending", label: t("admissions.pending") },
+              { value: "all", label: t("admissions.all") },
+            ]}
+          />
+          <Button onClick={() => void load()}>{t("common.refresh")}</Button>
+        </Space>
+      </Space>
+      <Table<Application>
+        style={{ marginTop: 16 }}
+        rowKey="id"
+        loading={loading}
+        dataSource={rows}
+        size="small"
+        scroll={{ x: 800 }}
+        locale={{ emptyText: t("admissions.empty") }}
+        columns={[
+          { title: t("admissions.name"), dataIndex: "name" },
+          { title: t("admissions.uscc"), dataIndex: "uscc" },
+          { title: t("admissions.type"), dataIndex: "org_type", render: (v: string) => tOr(`orgType.${v}`, v) },
+          {
+            title: t("admissions.status"),
+            dataIndex: "status",
+            render: (v: string) => <StatusTag tone={STATUS_TONE[v] ?? "plain"}>{tOr(`status.${v}`, v)}</StatusTag>,
+          },
+          { title: t("admissions.created"), dataIndex: "created_at", render: (v: string) => dayjs(v).format("YYYY-MM-DD HH:mm") },
+          {
+            title: t("admissions.review"),
+            render: (_, a) =>
+              a.status === "pending" ? (
+                <Button size="small" type="primary" onClick={() => setOpen(a)} aria-label={`${t("admissions.review")} ${a.name}`}>
+                  {t("admissions.review")}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <Modal
+        open={open !== null}
+        title={open ? `${t("admissions.review")}: ${open.name}` : ""}
+        onCancel={() => setOpen(null)}
+        footer={[
+          <Button key="reject" danger onClick={() => void decide(false)}>{t("admissions.reject")}</Button>,
+          <Button key="admit" type="primary" onClick={() => void decide(true)}>{t("admissions.admit")}</Button>,
+        ]}
+      >
+        {open && (
+          <>
+            <Descriptions column={1} size="small" bordered title={t("admissions.licence")}>
+              <Descriptions.Item label={t("admissions.uscc")}>{open.uscc}</Descriptions.Item>
+              <Descriptions.Item label={t("admissions.type")}>{tOr(`orgType.${open.org_type}`, open.org_type)}</Descriptions.Item>
+              {Object.entries(open.licence).map(([k, v]) => (
+                <Descriptions.Item key={k} label={k}>{v}</Descriptions.Item>
+              ))}
+            </Descriptions>
+            <Form<Review> form={form} layout="vertical" style={{ marginTop: 16 }}>
+              <Form.Item name="checks" label={t("admissions.checks")}>
+                <Checkbox.Group
+                  options={CHECKS.map((c) => ({ value: c, label: t(`admissions.check.${c}`) }))}
+                />
+              </Form.Item>
+              <Form.Item name="note" label={t("admissions.note")} rules={[{ required: true, message: t("common.required") }]}>
+                <Input.TextArea rows={3} maxLength={2000} />
+              </Form.Item>
+            </Form>
+          </>
+        )}
+      </Modal>
+    </Card>
+  );
+}

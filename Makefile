@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.fourflow-installed
 NODE_STAMP := node_modules/.fourflow-installed
 export FOURFLOW_PROJECT_ROOT := $(CURDIR)
 
-.PHONY: all setup demo test bench lint typecheck fmt clean lock geth wheel
+.PHONY: all setup demo test bench lint typecheck fmt clean lock geth wheel browser web web-check
 
 all: test
 
@@ -24,7 +24,47 @@ $(NODE_STAMP): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+# The web app (web/, docs/web.md): its npm packages, its typed client generated from the API's
+# own OpenAPI (rewritten only when the schema changed), built by Vite into the package.
+WEB_NODE_STAMP := web/node_modules/.fourflow-installed
+WEB_STAMP := web/node_modules/.fourflow-built
+WEB_SCHEMA := web/src/api/schema.d.ts
+OPENAPI_STAMP := build/.openapi-checked
+
+$(WEB_NODE_STAMP): web/package.json web/package-lock.json
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(OPENAPI_STAMP): $(PY_STAMP) $(WEB_NODE_STAMP) $(shell find src/fourflow -name '*.py' -newer $(OPENAPI_STAMP) 2>/dev/null | head -n 1)
+	@mkdir -p build
+	@$(BIN)/fourflow openapi --out build/openapi.json
+	@cd web && npx --no-install openapi-typescript ../build/openapi.json -o ../build/schema.d.ts --silent
+	@cmp -s build/schema.d.ts $(WEB_SCHEMA) || cp build/schema.d.ts $(WEB_SCHEMA)
+	@touch $@
+
+$(WEB_SCHEMA): $(OPENAPI_STAMP)
+	@:
+
+$(WEB_STAMP): $(WEB_NODE_STAMP) $(WEB_SCHEMA) $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -newer $(WEB_STAMP) 2>/dev/null | head -n 1)
+	@cd web && npx --no-install vite build --logLevel warn
+	@touch $@
+
+# Debian's chromium (the browser tests drive it through playwright-core; Playwright's own
+# browser download is never used) and CJK fonts for the Chinese pages; only when missing.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+		echo "make setup: installing chromium and fonts-noto-cjk from Debian" >&2; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+web: $(WEB_STAMP)
+
+# Type-check the web app and run its unit tests (Vitest).
+web-check: $(WEB_STAMP)
+	cd web && npx --no-install tsc --noEmit && npx --no-install vitest run --reporter=dot
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
 
 demo: setup
 	@$(BIN)/fourflow demo
@@ -45,7 +85,7 @@ geth:
 	@test -x $(GETH_DIR)/geth || ! test -x $(GO) || GOFLAGS= GOBIN=$(GETH_DIR) $(GO) install \
 		-ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v1.13.15
 
-test: setup lint typecheck geth
+test: setup lint typecheck geth web-check
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The installable wheel (contracts, migrations, manifest inside; the official schemas are
@@ -65,4 +105,4 @@ lock: $(PY_STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache build dist
+	rm -rf $(VENV) node_modules web/node_modules src/fourflow/webui .mypy_cache .ruff_cache .pytest_cache build dist

@@ -83,10 +83,13 @@ def test_the_wheel_installs_offline_and_runs(tmp_path: Path) -> None:
             "adapters/documents/schemas/*.json",
             "adapters/documents/standards_manifest.json",
             "py.typed",
+            "webui/*.html",  # the web app, built by make setup (docs/web.md)
+            "webui/assets/*",
         )
         for p in SRC.glob(pattern)
     }
     assert len([n for n in package if n.endswith(".vy")]) >= 8
+    assert "fourflow/webui/index.html" in names, "the built web app is not in the wheel"
     assert package <= names, sorted(package - names)
     # Third-party artefacts are fetched, never shipped.
     shipped = [n for n in names if n.endswith((".xsd", ".sch", ".xslt", ".yaml", ".jsonld"))]

@@ -16,10 +16,11 @@ so the chain side is:
    platform custody the new key is sealed under a new data key. The old address is kept as
    retired (address only).
 
-The Registry's owner is the operator during the founding phase; once Governance owns it
-(``fourflow governance hand-over``) the operator's admit is refused on chain and the switch is
-refused with that reason, having changed nothing: the council would have to admit the new
-address and suspend the old one by proposal (not built).
+The Registry's owner is the operator during the founding phase. Once Governance owns it
+(``fourflow governance hand-over``) the operator cannot admit or suspend alone: moving to
+self-custody is proposed to the council (``Context.propose_move``; the switch answers the
+proposals, ``done`` False) and finished when asked again after the council executed them
+(``_governed_to_own``); moving back to platform custody is refused there.
 
 Refused, changing nothing, while the organisation has chain operations open (waiting for its
 signature or the relay), and while it has records on chain at its address that the contracts

@@ -123,6 +123,7 @@ CASES: dict[tuple[str, str], Case] = {
         body={"address": "0x" + "11" * 20, "proof": "0x" + "22" * 65}
     ),
     ("POST", "/custody/platform-key"): Case(),
+    ("DELETE", "/custody/own-key"): Case(),  # nothing proposed: 404 where allowed
     ("GET", "/position"): Case(),
     ("POST", "/financings"): Case("holding_body", None),
     ("GET", "/financings"): Case(),

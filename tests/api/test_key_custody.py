@@ -312,10 +312,28 @@ def test_once_governance_owns_the_registry_the_council_moves_the_member(
         assert not p.keystore.holds_own_key(tier1.id)
         assert ledger.read("member", own.address)["active"] is False
 
-        for proposal in shown["proposals"]:  # every councillor backs it: no timelock
+        # withdrawn before the council acted: its proposals cancelled, nothing pending
+        withdrawn = ok(client.delete(f"{API}/custody/own-key", headers=admin.auth))
+        assert withdrawn["cancelled"] == shown["proposals"]
+        assert all(ledger.proposal_state(x) == (False, True) for x in shown["proposals"])
+        assert client.delete(f"{API}/custody/own-key", headers=admin.auth).status_code == 404
+        again = client.post(f"{API}/custody/own-key", json=body, headers=admin.auth)
+        assert again.status_code == 202, again.text
+        proposals = again.json()["proposals"]
+        assert not set(proposals) & set(shown["proposals"])
+
+        def carry(proposal: int) -> None:  # every councillor backs it: no timelock
             for councillor in council[1:]:
                 ledger.vote(councillor, proposal)
             ledger.execute(operator, proposal)
+
+        carry(proposals[0])  # the admission executed: the move can no longer be withdrawn
+        late = client.delete(f"{API}/custody/own-key", headers=admin.auth)
+        assert late.status_code == 409 and "executed" in late.text
+        assert client.post(f"{API}/custody/own-key", json=body,
+                           headers=admin.auth).status_code == 202  # fmt: skip
+        for proposal in proposals[1:]:
+            carry(proposal)
         done = ok(client.post(f"{API}/custody/own-key", json=body, headers=admin.auth))
         assert done["done"] and done["new_address"] == own.address
         assert done["old_address"] == tier1.chain_address

@@ -64,6 +64,16 @@ class CustodyKeys(Protocol):
     ) -> tuple[str, str]: ...
 
 
+class Council(Protocol):
+    """Governance proposals (``adapters.chain.ledger.ChainLedger``)."""
+
+    def propose_member_move(
+        self, org_id: str, member_org_id: str, old: str, new: str, roles: int
+    ) -> list[int]: ...
+    def proposal_state(self, proposal_id: int) -> tuple[bool, bool]: ...
+    def cancel_proposal(self, org_id: str, proposal_id: int) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Switch:
     """A custody change done: the organisation, its custody now, its old and new address and
@@ -87,9 +97,8 @@ class Context:
     ledger: Ledger
     clock: Clock
     relay: Relay
-    #: Governed phase: a councillor (the operator) proposes the move (old, new address) and
-    #: returns the proposal ids (``ChainLedger.propose_member_move``); None: not offered.
-    propose_move: Callable[[str, str, str, str, int], list[int]] | None = None
+    #: Governed phase: the council's proposals (``ChainLedger``); None: not offered.
+    council: Council | None = None
 
 
 GOVERNED = (
@@ -321,11 +330,13 @@ def _governed_to_own(
             f"(proposals {state['proposals']})"
         )
     _refuse_open(ctx, org, own)
-    if ctx.propose_move is None:
+    if ctx.council is None:
         raise ConflictError(GOVERNED.format(owner=owner) + "; nothing was changed")
     try:
         proposals = tuple(
-            ctx.propose_move(operator, org.id, org.chain_address, own, role_mask(org.roles))
+            ctx.council.propose_member_move(
+                operator, org.id, org.chain_address, own, role_mask(org.roles)
+            )
         )
     except FourFlowError as exc:
         raise ConflictError(
@@ -337,3 +348,32 @@ def _governed_to_own(
         )
         uow.commit()
     return Switch(org.id, "self", org.chain_address, own, (), proposals, done=False)
+
+
+def withdraw_own_key(ctx: Context, *, org_id: str) -> tuple[int, ...]:
+    """Withdraw a move to self-custody proposed to the council and not carried out: the
+    operator cancels its proposals and the pending move is forgotten (the platform keeps its
+    key). Refused once the council executed any of them (the move then finishes when asked
+    again after the rest); NotFoundError when none is pending. Returns the proposals."""
+    org, operator, _governed = _org(ctx, org_id)
+    with ctx.uow_factory() as uow:
+        raw = uow.settings.get(_pending_key(org.id))
+    if not raw:
+        raise NotFoundError(f"{org.name} has no move of its key proposed to the council")
+    if ctx.council is None:
+        raise ConflictError("this platform cannot reach the council's proposals")
+    proposals = tuple(int(p) for p in json.loads(raw)["proposals"])
+    states = {p: ctx.council.proposal_state(p) for p in proposals}
+    executed = [p for p, (done, _cancelled) in states.items() if done]
+    if executed:
+        raise ConflictError(
+            f"the council executed proposal(s) {executed} of {org.name}'s move already: it is "
+            "not withdrawn; it finishes once the rest are executed (send the move again)"
+        )
+    for proposal, (_done, cancelled) in states.items():
+        if not cancelled:
+            ctx.council.cancel_proposal(operator, proposal)
+    with ctx.uow_factory() as uow:
+        uow.settings.put(_pending_key(org.id), "")
+        uow.commit()
+    return proposals

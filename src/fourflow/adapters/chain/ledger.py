@@ -381,6 +381,15 @@ class ChainLedger:
             proposals.append(self.propose(org_id, SETTLEMENT_TOKEN, "set_mint_cap", cap))
         return proposals
 
+    def proposal_state(self, proposal_id: int) -> tuple[bool, bool]:
+        """Whether a Governance proposal was executed, and whether it was cancelled."""
+        found = self.view(GOVERNANCE, "proposal", int(proposal_id))
+        return bool(found[3]), bool(found[4])
+
+    def cancel_proposal(self, org_id: str, proposal_id: int) -> None:
+        """The proposer ``org_id`` withdraws its open proposal."""
+        self._send_call(self.account(org_id), GOVERNANCE, "cancel", (int(proposal_id),))
+
     # ----------------------------------------------------------------- consortium nodes
 
     def node_record(self, member_address: str) -> tuple[str | None, bool]:

@@ -156,7 +156,7 @@ def _custody(request: Request) -> key_custody.Context:
     ledger = p.require_contracts()
     return key_custody.Context(
         uow_factory=p.uow_factory, keys=p.keystore, ledger=ledger, clock=p.clock,
-        relay=lambda: relay_now(api), propose_move=ledger.propose_member_move,
+        relay=lambda: relay_now(api), council=ledger,
     )  # fmt: skip
 
 
@@ -200,3 +200,19 @@ def move_to_platform_key(request: Request) -> CustodySwitchOut:
     with api.chain_lock:
         done = key_custody.to_platform_key(_custody(request), org_id=who.org_id)
     return _switched(done)
+
+
+class WithdrawnOut(BaseModel):
+    org_id: str
+    cancelled: list[int] = Field(description="the council's proposals withdrawn")
+
+
+@route(router, "DELETE", "/custody/own-key", "custody.switch")
+def withdraw_own_key(request: Request) -> WithdrawnOut:
+    """Withdraw the caller's organisation's move to its own key proposed to the council and not
+    carried out (the operator cancels its proposals); 404 when none is pending, 409 once the
+    council executed any of them."""
+    api, who = state(request), caller(request)
+    with api.chain_lock:
+        cancelled = key_custody.withdraw_own_key(_custody(request), org_id=who.org_id)
+    return WithdrawnOut(org_id=who.org_id, cancelled=list(cancelled))

@@ -256,6 +256,15 @@ def test_a_switch_that_stopped_after_the_admission_resumes(world: World) -> None
     refused = world.client.post(f"{API}/custody/own-key", json=taken, headers=carrier.auth)
     assert refused.status_code == 409 and "already a consortium member" in refused.text
 
+    # a switch back to platform custody that stopped right after the key store made its new
+    # key (before the chain): sent again, it moves the chain and the store to that key
+    _old, fresh = p.keystore.change_custody(tier2, None)
+    assert world.address("tier2") == own.address  # the store and the chain still say "own"
+    back = ok(world.client.post(f"{API}/custody/platform-key", headers=world.people["other"].auth))
+    assert back["new_address"] == fresh and back["old_address"] == own.address
+    assert world.address("tier2") == fresh and not p.keystore.holds_own_key(tier2)
+    assert world.member(fresh)["active"] and world.member(own.address)["active"] is False
+
 
 def test_once_governance_owns_the_registry_the_council_moves_the_member(
     tmp_path: Path, anvil: AnvilNode

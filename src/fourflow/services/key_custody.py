@@ -278,6 +278,13 @@ def to_platform_key(ctx: Context, *, org_id: str) -> Switch:
             "the governed phase; nothing was changed"
         )
     if not ctx.keys.holds_own_key(org.id):
+        kept = ctx.keys.address(org.id)
+        if kept and org.chain_address and kept.lower() != org.chain_address.lower():
+            # a switch back that stopped after the key store had its new key: resume it
+            resumed = _refuse_open(ctx, org, kept)
+            ops = _move(ctx, org, operator, kept, admitted=resumed)
+            _record(ctx, org, kept)
+            return Switch(org.id, "platform", org.chain_address, kept, ops)
         raise ConflictError(f"the platform already keeps {org.name}'s key")
     _refuse_open(ctx, org, None)
     assert org.chain_address is not None

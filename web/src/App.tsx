@@ -3,6 +3,7 @@ import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin,
 import {
   ApiOutlined, AuditOutlined, CloudUploadOutlined, HomeOutlined, LogoutOutlined, TeamOutlined,
 } from "@ant-design/icons";
+import { BankOutlined, DashboardOutlined, PieChartOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { useI18n } from "./i18n";
 import { SessionProvider, can, useSession } from "./session";
@@ -14,6 +15,11 @@ import { Admissions } from "./pages/Admissions";
 import { Users } from "./pages/Users";
 import { ApiKeys } from "./pages/ApiKeys";
 import { Notifications } from "./pages/Notifications";
+import { canSee } from "./pages/bank/access";
+import { ReviewQueue } from "./pages/bank/ReviewQueue";
+import { Portfolio } from "./pages/bank/Portfolio";
+import { Policy } from "./pages/bank/Policy";
+import { Dashboard } from "./pages/supervision/Dashboard";
 
 /** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
 const THEME = {
@@ -105,6 +111,10 @@ function Workbench() {
     can(me, "admissions") && { key: "/admissions", icon: <AuditOutlined />, label: t("nav.admissions") },
     can(me, "users") && { key: "/users", icon: <TeamOutlined />, label: t("nav.users") },
     can(me, "apiKeys") && { key: "/api-keys", icon: <ApiOutlined />, label: t("nav.apiKeys") },
+    canSee(me, "bankQueue") && { key: "/bank/queue", icon: <BankOutlined />, label: t("nav.bankQueue") },
+    canSee(me, "bankPortfolio") && { key: "/bank/portfolio", icon: <PieChartOutlined />, label: t("nav.bankPortfolio") },
+    canSee(me, "bankPolicy") && { key: "/bank/policy", icon: <SafetyCertificateOutlined />, label: t("nav.bankPolicy") },
+    canSee(me, "supervision") && { key: "/supervision", icon: <DashboardOutlined />, label: t("nav.supervision") },
   ].filter((i): i is Exclude<typeof i, false | null | undefined> => Boolean(i));
   return (
     <Layout style={{ minHeight: "100vh" }}>
@@ -155,6 +165,10 @@ function Workbench() {
               {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
               {can(me, "users") && <Route path="/users" element={<Users />} />}
               {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
+              {canSee(me, "bankQueue") && <Route path="/bank/queue" element={<ReviewQueue />} />}
+              {canSee(me, "bankPortfolio") && <Route path="/bank/portfolio" element={<Portfolio />} />}
+              {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Policy />} />}
+              {canSee(me, "supervision") && <Route path="/supervision" element={<Dashboard />} />}
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </main>

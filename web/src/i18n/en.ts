@@ -1,4 +1,6 @@
 import type { Messages } from "./index";
+import { bankEn } from "../pages/bank/messages";
+import { supervisionEn } from "../pages/supervision/messages";
 
 // English: the same keys as zh.ts (the type makes a missing key a compile error).
 export const en: Messages = {
@@ -153,4 +155,6 @@ export const en: Messages = {
   "common.close": "Close",
   "common.loading": "Loading",
   "common.notFound": "No such page",
+  ...bankEn,
+  ...supervisionEn,
 };

@@ -1,3 +1,6 @@
+import { bankZh } from "../pages/bank/messages";
+import { supervisionZh } from "../pages/supervision/messages";
+
 // 中文 (default). Every string the screens show is here and in en.ts, under the same keys.
 export const zh = {
   "app.title": "FourFlow 四流合一",
@@ -151,4 +154,6 @@ export const zh = {
   "common.close": "关闭",
   "common.loading": "加载中",
   "common.notFound": "页面不存在",
+  ...bankZh,
+  ...supervisionZh,
 } as const;

@@ -1,0 +1,261 @@
+// The bank's review queue (issue 17 item 4): requests the review robot referred to people,
+// with its reasons and PD; a credit officer approves or declines with a reason (above the
+// four-eyes limit that is a proposal: 202), an approver gives the second approval. The API's
+// refusals (problem details) are shown in words.
+import { useCallback, useEffect, useState } from "react";
+import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Radio, Segmented, Space, Table, Tooltip, Typography } from "antd";
+import { must } from "../../api/client";
+import { StatusTag, type Tone } from "../../components/StatusTag";
+import { useI18n } from "../../i18n";
+import { useSession } from "../../session";
+import { ItemDrawer, useRefusal } from "./common";
+import { pdText, type FinancingView } from "./model";
+
+const STATUS_TONE: Record<string, Tone> = {
+  referred: "warn", approved: "info", active: "good", repaid: "good", declined: "bad", failed: "bad", defaulted: "bad",
+};
+
+interface DecideForm {
+  approve: boolean;
+  reason: string;
+}
+
+export function ReviewQueue() {
+  const { t, tOr } = useI18n();
+  const { api, me } = useSession();
+  const { message } = App.useApp();
+  const words = useRefusal();
+  const [which, setWhich] = useState<"referred" | "all">("referred");
+  const [rows, setRows] = useState<FinancingView[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [deciding, setDeciding] = useState<FinancingView | null>(null);
+  const [approving, setApproving] = useState<FinancingView | null>(null);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [itemId, setItemId] = useState<string | null>(null);
+  const [form] = Form.useForm<DecideForm>();
+  const [note, setNote] = useState("");
+  const officer = me?.role === "credit_officer";
+  const approver = me?.role === "approver";
+
+  const load = useCallback(async () => {
+    setLoading(true);
+    try {
+      const query = which === "referred" ? { status: "referred" } : {};
+      setRows(must(await api.client.GET("/api/v1/financings", { params: { query } })) as unknown as FinancingView[]);
+      setLoadError(null);
+    } catch (e) {
+      setLoadError(words(e));
+    } finally {
+      setLoading(false);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, which]);
+  useEffect(() => void load(), [load]);
+
+  const close = () => {
+    setDeciding(null);
+    setApproving(null);
+    setRefusal(null);
+    setNote("");
+    form.resetFields();
+  };
+
+  const decide = async () => {
+    if (!deciding) return;
+    const f = await form.validateFields();
+    setBusy(true);
+    setRefusal(null);
+    try {
+      const answer = await api.client.POST("/api/v1/financings/{financing_id}/decision", {
+        params: { path: { financing_id: deciding.financing_id } },
+        body: { approve: f.approve, reason: f.reason },
+      });
+      const view = must(answer) as unknown as FinancingView;
+      const text =
+        answer.response.status === 202 && view.awaiting_approval
+          ? t("bank.proposed", { id: deciding.financing_id, proposal: view.awaiting_approval.proposal_id })
+          : t("bank.decided", { id: deciding.financing_id, outcome: tOr(`bank.finStatus.${view.status}`, view.status) });
+      setOutcome(text);
+      void message.success(text);
+      close();
+      await load();
+    } catch (e) {
+      setRefusal(words(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const approve = async (agree: boolean) => {
+    if (!approving) return;
+    setBusy(true);
+    setRefusal(null);
+    try {
+      const view = must(
+        await api.client.POST("/api/v1/financings/{financing_id}/decision/approval", {
+          params: { path: { financing_id: approving.financing_id } },
+          body: { agree, note },
+        }),
+      ) as unknown as FinancingView & { proposal?: string };
+      const text =
+        view.proposal === "rejected"
+          ? t("bank.approval.rejected", { id: approving.financing_id })
+          : t("bank.decided", { id: approving.financing_id, outcome: tOr(`bank.finStatus.${view.status}`, view.status) });
+      setOutcome(text);
+      void message.success(text);
+      close();
+      await load();
+    } catch (e) {
+      setRefusal(words(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const notGiven = (
+    <Tooltip title={t("bank.notGivenHelp")}>
+      <span style={{ color: "#595959" }}>{t("bank.notGiven")}</span>
+    </Tooltip>
+  );
+
+  return (
+    <Card>
+      <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
+        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>{t("bank.queue.title")}</Typography.Title>
+        <Space>
+          <Segmented
+            value={which}
+            onChange={(v) => setWhich(v as "referred" | "all")}
+            options={[
+              { value: "referred", label: t("bank.queue.referred") },
+              { value: "all", label: t("bank.queue.all") },
+            ]}
+          />
+          <Button onClick={() => void load()}>{t("common.refresh")}</Button>
+        </Space>
+      </Space>
+      {loadError && <Alert style={{ marginTop: 12 }} type="error" showIcon message={loadError} />}
+      {outcome && (
+        <Alert style={{ marginTop: 12 }} type="info" showIcon closable onClose={() => setOutcome(null)} message={outcome} data-testid="queue-outcome" />
+      )}
+      <Table<FinancingView>
+        data-testid="review-queue"
+        style={{ marginTop: 16 }}
+        rowKey="financing_id"
+        loading={loading}
+        dataSource={rows}
+        size="small"
+        scroll={{ x: 1100 }}
+        locale={{ emptyText: t("bank.queue.empty") }}
+        expandable={{
+          expandedRowRender: (f) => (
+            <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+              <Descriptions.Item label={t("bank.detail.decidedBy")}>{f.decision?.decided_by ?? "—"}</Descriptions.Item>
+              <Descriptions.Item label={t("bank.detail.note")}>{f.decision?.note || "—"}</Descriptions.Item>
+              <Descriptions.Item label={t("bank.detail.inputHash")}>
+                <code style={{ wordBreak: "break-all" }}>{f.decision?.input_hash ?? "—"}</code>
+              </Descriptions.Item>
+              <Descriptions.Item label={t("bank.col.principal")}>{f.principal ?? "—"}</Descriptions.Item>
+            </Descriptions>
+          ),
+        }}
+        columns={[
+          { title: t("bank.col.id"), dataIndex: "financing_id", width: 150, render: (v: string) => <code>{v}</code> },
+          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 150 },
+          { title: t("bank.col.requested"), align: "right", width: 130, render: (_, f) => `${f.currency} ${f.requested ?? ""}` },
+          { title: t("bank.col.pd"), align: "right", width: 90, render: (_, f) => pdText(f.decision?.pd) ?? "—" },
+          { title: t("bank.col.el"), width: 100, render: () => notGiven },
+          { title: t("bank.col.value"), width: 100, render: () => notGiven },
+          {
+            title: t("bank.col.reasons"),
+            render: (_, f) => (
+              <ul style={{ margin: 0, paddingInlineStart: 16 }}>
+                {(f.decision?.reasons ?? []).map((r) => (
+                  <li key={r.code}>
+                    <code>{r.code}</code> {r.message}
+                  </li>
+                ))}
+              </ul>
+            ),
+          },
+          {
+            title: t("bank.col.status"),
+            dataIndex: "status",
+            width: 120,
+            render: (v: string) => <StatusTag tone={STATUS_TONE[v] ?? "plain"}>{tOr(`bank.finStatus.${v}`, v)}</StatusTag>,
+          },
+          {
+            title: t("bank.col.evidence"),
+            width: 110,
+            render: (_, f) =>
+              f.item_id ? (
+                <Button type="link" size="small" onClick={() => setItemId(f.item_id)} aria-label={`${t("bank.evidence")} ${f.item_id}`}>
+                  {t("bank.evidence")}
+                </Button>
+              ) : (
+                "—"
+              ),
+          },
+          {
+            title: t("bank.col.actions"),
+            width: 130,
+            fixed: "right",
+            render: (_, f) =>
+              f.status !== "referred" ? null : officer ? (
+                <Button size="small" type="primary" onClick={() => setDeciding(f)} aria-label={`${t("bank.decide")} ${f.financing_id}`}>
+                  {t("bank.decide")}
+                </Button>
+              ) : approver ? (
+                <Button size="small" type="primary" onClick={() => setApproving(f)} aria-label={`${t("bank.secondApproval")} ${f.financing_id}`}>
+                  {t("bank.secondApproval")}
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
+      <Modal
+        open={deciding !== null}
+        title={deciding ? t("bank.decide.title", { id: deciding.financing_id }) : ""}
+        onCancel={close}
+        okText={t("common.submit")}
+        cancelText={t("common.cancel")}
+        confirmLoading={busy}
+        onOk={() => void decide()}
+      >
+        <Typography.Paragraph>{t("bank.decide.fourEyes")}</Typography.Paragraph>
+        <Form<DecideForm> form={form} layout="vertical" initialValues={{ approve: true }}>
+          <Form.Item name="approve" label={t("bank.decide.outcome")}>
+            <Radio.Group
+              options={[
+                { value: true, label: t("bank.decide.approve") },
+                { value: false, label: t("bank.decide.decline") },
+              ]}
+            />
+          </Form.Item>
+          <Form.Item name="reason" label={t("bank.decide.reason")} rules={[{ required: true, whitespace: true, message: t("common.required") }]}>
+            <Input.TextArea rows={3} maxLength={2000} />
+          </Form.Item>
+        </Form>
+        {refusal && <Alert type="error" showIcon message={refusal} data-testid="refusal" />}
+      </Modal>
+      <Modal
+        open={approving !== null}
+        title={approving ? t("bank.approval.title", { id: approving.financing_id }) : ""}
+        onCancel={close}
+        footer={[
+          <Button key="no" danger loading={busy} onClick={() => void approve(false)}>{t("bank.approval.disagree")}</Button>,
+          <Button key="yes" type="primary" loading={busy} onClick={() => void approve(true)}>{t("bank.approval.agree")}</Button>,
+        ]}
+      >
+        <Typography.Paragraph>{t("bank.approval.help")}</Typography.Paragraph>
+        <label htmlFor="approval-note">{t("bank.approval.note")}</label>
+        <Input.TextArea id="approval-note" rows={2} maxLength={2000} value={note} onChange={(e) => setNote(e.target.value)} />
+        {refusal && <Alert style={{ marginTop: 12 }} type="error" showIcon message={refusal} data-testid="refusal" />}
+      </Modal>
+      <ItemDrawer itemId={itemId} onClose={() => setItemId(null)} />
+    </Card>
+  );
+}

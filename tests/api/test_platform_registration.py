@@ -136,8 +136,18 @@ def test_an_enterprise_registers_straight_to_a_platform_and_its_operator_admits_
     assert ok(c.get(f"{API}/platforms/{a}/registrations?status=pending",
                     headers=district.admin.auth))[0]["id"] == app_id  # fmt: skip
 
+    # a member's node is checked before anything changes: a malformed enode (422), and one
+    # for a home without a consortium development network (409)
+    bad = _review(c, district.admin, a, app_id, node_enode="enode://not-a-key@127.0.0.1:1")
+    assert bad.status_code == 422, bad.text
+    enode = "enode://" + "ab" * 64 + "@127.0.0.1:30399"
+    no_network = _review(c, district.admin, a, app_id, node_enode=enode)
+    assert no_network.status_code == 409 and "no consortium network in" in no_network.text
+    assert _orgs(p) == before
+
     # the district admits it: one review, recorded; a member of FourFlow and of A at once
     admitted = ok(_review(c, district.admin, a, app_id))
+    assert admitted["node"] is None
     org_id = admitted["org_id"]
     assert admitted["status"] == "admitted" and org_id and _orgs(p) == before + 1
     assert admitted["kyc"]["checks"] == KYC and admitted["kyc"]["admit"] is True

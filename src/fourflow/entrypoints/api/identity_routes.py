@@ -20,6 +20,7 @@ from fourflow.domain.identity import (
     UserRole,
 )
 from fourflow.entrypoints.api.routing import (
+    ApiState,
     caller,
     refuse_on_chain_failure,
     relay_now,
@@ -328,27 +329,42 @@ def review_registration(request: Request, application_id: str, body: ReviewIn) -
     consortium's development network and the Registry records it (the enode and the network
     are checked first: refused, nothing changes)."""
     api = state(request)
-    net = None
-    if body.node_enode is not None:
-        net = clique_network(None, settings=api.platform.settings)
-        consortium.check_admitted_node(net, body.node_enode)
+    net = checked_node_network(api, body)
     with api.chain_lock:
         reviewed = identity.review(
             api.platform.identities, reviewer=caller(request), application_id=application_id,
             admit=body.admit, checks=body.checks, note=body.note,
         )  # fmt: skip
-        node = None
-        if reviewed.org_id is not None:
-            failed = relay_now(api)
-            if net is not None and body.node_enode is not None:
-                refuse_on_chain_failure(failed)  # a node is recorded for an admitted member
-                platform = api.platform
-                node = consortium.connect_admitted_node(
-                    uow_factory=platform.uow_factory, registry=platform.require_contracts(),
-                    network=net, operator_id=platform.operator_id(), org_id=reviewed.org_id,
-                    enode=body.node_enode,
-                )  # fmt: skip
+        node = admit_node(api, reviewed, net, body.node_enode)
     return ReviewOut(**application_out(reviewed).model_dump(), node=node)
+
+
+def checked_node_network(api: ApiState, body: ReviewIn) -> consortium.NodeNetwork | None:
+    """The development network a reviewed member's node joins, its enode checked first (a
+    malformed enode or a home without a network refuses the review before anything changes)."""
+    if body.node_enode is None:
+        return None
+    net = clique_network(None, settings=api.platform.settings)
+    consortium.check_admitted_node(net, body.node_enode)
+    return net
+
+
+def admit_node(
+    api: ApiState, reviewed: Application, net: consortium.NodeNetwork | None, enode: str | None
+) -> dict[str, Any] | None:
+    """Relay an admission and, with a node, connect it and record it in the Registry (under the
+    caller's chain lock); the node as recorded, or ``None``."""
+    if reviewed.org_id is None:
+        return None
+    failed = relay_now(api)
+    if net is None or enode is None:
+        return None
+    refuse_on_chain_failure(failed)  # a node is recorded for an admitted member
+    platform = api.platform
+    return consortium.connect_admitted_node(
+        uow_factory=platform.uow_factory, registry=platform.require_contracts(),
+        network=net, operator_id=platform.operator_id(), org_id=reviewed.org_id, enode=enode,
+    )  # fmt: skip
 
 
 @route(router, "POST", "/sessions", "sign_in", status_code=201)

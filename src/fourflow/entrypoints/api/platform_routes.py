@@ -14,8 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from fourflow.domain.identity import KYC_CHECKS, Principal
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
-from fourflow.entrypoints.api.identity_routes import ApplicationOut, ReviewIn, application_out
-from fourflow.entrypoints.api.routing import caller, relay_now, route, state
+from fourflow.entrypoints.api.identity_routes import (
+    ApplicationOut,
+    ReviewIn,
+    ReviewOut,
+    admit_node,
+    application_out,
+    checked_node_network,
+)
+from fourflow.entrypoints.api.routing import caller, route, state
 from fourflow.services import platform_registration
 from fourflow.services import scenario_platforms as sp
 
@@ -241,21 +248,23 @@ def platform_registrations(
 )
 def review_platform_registration(
     request: Request, platform_id: str, application_id: str, body: ReviewIn
-) -> ApplicationOut:
+) -> ReviewOut:
     """The platform's local government reviews an application to its platform, once and
     recorded: admitted, the organisation is a member of FourFlow (its own chain account, its
-    admission put on the chain) and of the platform, and its first user its admin."""
+    admission put on the chain) and of the platform, and its first user its admin; with
+    ``node_enode`` its node joins the consortium's development network and the Registry
+    records it (checked first: refused, nothing changes)."""
     api = state(request)
     who = caller(request)
+    net = checked_node_network(api, body)
     with api.chain_lock:  # one review of an application at a time, across API processes
         reviewed = platform_registration.review(
             api.platform.identities, api.platform.scenario_platforms, viewer=_viewer(who),
             reviewer=who, platform_id=platform_id, application_id=application_id,
             admit=body.admit, checks=body.checks, note=body.note,
         )  # fmt: skip
-        if reviewed.org_id is not None:
-            relay_now(api)
-    return application_out(reviewed)
+        node = admit_node(api, reviewed, net, body.node_enode)
+    return ReviewOut(**application_out(reviewed).model_dump(), node=node)
 
 
 @route(router, "POST", "/platforms/{platform_id}/banks", "platforms.banks", status_code=201)

@@ -131,6 +131,7 @@ export interface PortfolioRow {
   status: string;
   borrower: string;
   borrower_id: string;
+  bank_id: string;
   debtor: string;
   item_id: string | null;
   currency: string;
@@ -162,6 +163,7 @@ export function portfolioRows(
         status: f.status,
         borrower: holder?.holder ?? f.borrower_id,
         borrower_id: f.borrower_id,
+        bank_id: f.bank_id,
         debtor: item?.debtor ?? "",
         item_id: f.item_id,
         currency: f.currency,

@@ -2,6 +2,9 @@
 // EventSource cannot send the bearer token; resumes after the last id it saw.
 import type { Api } from "./client";
 
+/** One connection's length: the server keeps a closed tab's stream until it ends, so short. */
+export const STREAM_SECONDS = 60;
+
 export interface LiveEvent {
   id: number | null;
   kind: string;
@@ -57,7 +60,7 @@ export async function followEvents(api: Api, f: Follow): Promise<void> {
       const headers: Record<string, string> = { Accept: "text/event-stream" };
       if (last !== null) headers["Last-Event-ID"] = String(last);
       const answer = await api.authorised(
-        new Request(`${api.baseUrl}/api/v1/events/stream`, { headers, signal: f.signal }),
+        new Request(`${api.baseUrl}/api/v1/events/stream?seconds=${STREAM_SECONDS}`, { headers, signal: f.signal }),
       );
       if (!answer.ok || !answer.body) throw new Error(`events: HTTP ${answer.status}`);
       f.onState?.(true);

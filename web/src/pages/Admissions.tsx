@@ -83,7 +83,7 @@ export function Admissions() {
         dataSource={rows}
         size="small"
         scroll={{ x: 800 }}
-        locale={{ emptyText: t("admissions.empty") }}
+        locale={{ emptyText: <Typography.Text>{t("admissions.empty")}</Typography.Text> }}
         columns={[
           { title: t("admissions.name"), dataIndex: "name" },
           { title: t("admissions.uscc"), dataIndex: "uscc" },

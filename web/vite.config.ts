@@ -19,6 +19,11 @@ export default defineConfig({
       },
     },
   },
+  // `npx vite` in web/ for development: the API of a `fourflow serve` on port 8000 behind it.
+  server: {
+    host: "127.0.0.1",
+    proxy: { "/api": { target: "http://127.0.0.1:8000", changeOrigin: false } },
+  },
   test: {
     environment: "node",
     include: ["src/**/*.test.ts"],

@@ -20,6 +20,13 @@ import { ReviewQueue } from "./pages/bank/ReviewQueue";
 import { Portfolio } from "./pages/bank/Portfolio";
 import { Policy } from "./pages/bank/Policy";
 import { Dashboard } from "./pages/supervision/Dashboard";
+import { AccountBookOutlined, AuditOutlined as ConfirmOutlined, FileSearchOutlined, FundOutlined, KeyOutlined } from "@ant-design/icons";
+import { canOpen } from "./pages/enterprise/access";
+import { TradeView } from "./pages/enterprise/TradeView";
+import { Position } from "./pages/enterprise/Position";
+import { Financings } from "./pages/enterprise/Financings";
+import { Payables } from "./pages/core/Payables";
+import { Consents } from "./pages/core/Consents";
 
 /** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
 const THEME = {
@@ -111,6 +118,11 @@ function Workbench() {
     can(me, "admissions") && { key: "/admissions", icon: <AuditOutlined />, label: t("nav.admissions") },
     can(me, "users") && { key: "/users", icon: <TeamOutlined />, label: t("nav.users") },
     can(me, "apiKeys") && { key: "/api-keys", icon: <ApiOutlined />, label: t("nav.apiKeys") },
+    canOpen(me, "trade") && { key: "/trade", icon: <FileSearchOutlined />, label: t("nav.trade") },
+    canOpen(me, "position") && { key: "/position", icon: <AccountBookOutlined />, label: t("nav.position") },
+    canOpen(me, "financing") && { key: "/financing", icon: <FundOutlined />, label: t("nav.financing") },
+    canOpen(me, "payables") && { key: "/payables", icon: <ConfirmOutlined />, label: t("nav.payables") },
+    canOpen(me, "consents") && { key: "/consents", icon: <KeyOutlined />, label: t("nav.consents") },
     canSee(me, "bankQueue") && { key: "/bank/queue", icon: <BankOutlined />, label: t("nav.bankQueue") },
     canSee(me, "bankPortfolio") && { key: "/bank/portfolio", icon: <PieChartOutlined />, label: t("nav.bankPortfolio") },
     canSee(me, "bankPolicy") && { key: "/bank/policy", icon: <SafetyCertificateOutlined />, label: t("nav.bankPolicy") },
@@ -165,6 +177,11 @@ function Workbench() {
               {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
               {can(me, "users") && <Route path="/users" element={<Users />} />}
               {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
+              {canOpen(me, "trade") && <Route path="/trade" element={<TradeView />} />}
+              {canOpen(me, "position") && <Route path="/position" element={<Position />} />}
+              {canOpen(me, "financing") && <Route path="/financing" element={<Financings />} />}
+              {canOpen(me, "payables") && <Route path="/payables" element={<Payables />} />}
+              {canOpen(me, "consents") && <Route path="/consents" element={<Consents />} />}
               {canSee(me, "bankQueue") && <Route path="/bank/queue" element={<ReviewQueue />} />}
               {canSee(me, "bankPortfolio") && <Route path="/bank/portfolio" element={<Portfolio />} />}
               {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Policy />} />}

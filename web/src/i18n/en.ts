@@ -1,6 +1,7 @@
 import type { Messages } from "./index";
 import { bankEn } from "../pages/bank/messages";
 import { supervisionEn } from "../pages/supervision/messages";
+import { enterpriseEn } from "../pages/enterprise/messages";
 
 // English: the same keys as zh.ts (the type makes a missing key a compile error).
 export const en: Messages = {
@@ -157,4 +158,5 @@ export const en: Messages = {
   "common.notFound": "No such page",
   ...bankEn,
   ...supervisionEn,
+  ...enterpriseEn,
 };

@@ -1,5 +1,6 @@
 import { bankZh } from "../pages/bank/messages";
 import { supervisionZh } from "../pages/supervision/messages";
+import { enterpriseZh } from "../pages/enterprise/messages";
 
 // 中文 (default). Every string the screens show is here and in en.ts, under the same keys.
 export const zh = {
@@ -156,4 +157,5 @@ export const zh = {
   "common.notFound": "页面不存在",
   ...bankZh,
   ...supervisionZh,
+  ...enterpriseZh,
 } as const;

@@ -1,0 +1,122 @@
+// Core enterprise (issue 17 item 3): payables issued on the verified four flows alone, to
+// confirm with the company's signature (POST /items/{id}/confirmation). The API has no
+// dispute route: the page says so.
+import { useCallback, useEffect, useState } from "react";
+import { Alert, App as AntApp, Button, Popconfirm, Space, Table, Tag, Tooltip, Typography } from "antd";
+import { ReloadOutlined } from "@ant-design/icons";
+import { must } from "../../api/client";
+import { useI18n } from "../../i18n";
+import { useSession } from "../../session";
+import { money, useWords } from "../enterprise/common";
+import { ItemPanel } from "../enterprise/ItemPanel";
+import { awaitsConfirmation, type ItemView, type PositionView } from "../enterprise/model";
+
+/** At most this many payables are read per visit (one GET /items/{id} each). */
+const MAX_READ = 100;
+
+export function Payables() {
+  const { t, tOr } = useI18n();
+  const { api } = useSession();
+  const { message } = AntApp.useApp();
+  const words = useWords();
+  const [rows, setRows] = useState<ItemView[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [open, setOpen] = useState<string | null>(null);
+  const load = useCallback(async () => {
+    setError(null);
+    try {
+      const position = must(await api.client.GET("/api/v1/position")) as unknown as PositionView;
+      const items = await Promise.all(
+        position.owes.slice(0, MAX_READ).map(async (o) =>
+          must(await api.client.GET("/api/v1/items/{item_id}", { params: { path: { item_id: o.item } } })) as unknown as ItemView,
+        ),
+      );
+      setRows(items);
+    } catch (e) {
+      setError(words(e));
+      setRows([]);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api]);
+  useEffect(() => void load(), [load]);
+
+  async function confirm(id: string) {
+    setBusy(id);
+    setError(null);
+    try {
+      must(await api.client.POST("/api/v1/items/{item_id}/confirmation", { params: { path: { item_id: id } } }));
+      void message.success(t("payables.confirmed", { id }));
+      await load();
+    } catch (e) {
+      setError(words(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const waiting = (rows ?? []).filter(awaitsConfirmation);
+  return (
+    <Space direction="vertical" size="middle" style={{ width: "100%" }}>
+      <Space wrap style={{ justifyContent: "space-between", width: "100%" }}>
+        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>{t("payables.title")}</Typography.Title>
+        <Button icon={<ReloadOutlined />} onClick={() => void load()}>{t("common.refresh")}</Button>
+      </Space>
+      <Alert type="info" showIcon message={t("payables.help")} />
+      {error && <Alert type="error" showIcon message={error} data-testid="payables-error" />}
+      <Table
+        data-testid="payables"
+        size="small"
+        rowKey="item_id"
+        loading={rows === null}
+        dataSource={rows ?? []}
+        pagination={{ pageSize: 10, hideOnSinglePage: true }}
+        scroll={{ x: 900 }}
+        locale={{ emptyText: t("payables.allConfirmed") }}
+        columns={[
+          {
+            title: t("position.item"),
+            dataIndex: "item_id",
+            render: (id: string) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setOpen(id)}>{id}</Button>,
+          },
+          { title: t("position.creditor"), dataIndex: "creditor" },
+          { title: t("item.maturity"), dataIndex: "maturity_date" },
+          { title: t("item.face"), render: (_, r) => money(r.face_value), align: "right" },
+          { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
+          {
+            title: t("payables.basis"),
+            render: (_, r) => (
+              <Tag color={r.basis === "confirmed" ? "green" : "orange"}>{tOr(`item.basis.${r.basis}`, r.basis)}</Tag>
+            ),
+          },
+          { title: t("item.status"), render: (_, r) => `${tOr(`item.status.${r.status}`, r.status)}${r.disputed ? ` · ${t("item.disputed")}` : ""}` },
+          {
+            title: t("bank.col.actions"),
+            render: (_, r) =>
+              awaitsConfirmation(r) ? (
+                <Space>
+                  <Popconfirm
+                    title={t("payables.confirmAsk", { id: r.item_id, amount: money(r.outstanding) })}
+                    okText={t("payables.confirm")}
+                    cancelText={t("common.cancel")}
+                    onConfirm={() => confirm(r.item_id)}
+                  >
+                    <Button type="primary" size="small" loading={busy === r.item_id} data-testid={`confirm-${r.item_id}`}>
+                      {t("payables.confirm")}
+                    </Button>
+                  </Popconfirm>
+                  <Tooltip title={t("payables.disputeGap")}>
+                    <span>
+                      <Button size="small" disabled aria-label={`${t("payables.dispute")}: ${t("payables.disputeGap")}`}>{t("payables.dispute")}</Button>
+                    </span>
+                  </Tooltip>
+                </Space>
+              ) : "—",
+          },
+        ]}
+      />
+      {rows !== null && rows.length > 0 && !waiting.length && <Typography.Text>{t("payables.allConfirmed")}</Typography.Text>}
+      <ItemPanel itemId={open} onClose={() => setOpen(null)} onChanged={() => void load()} />
+    </Space>
+  );
+}

@@ -26,6 +26,7 @@ import pytest
 
 from fourflow.adapters.documents import standards
 from fourflow.domain.identifiers import uscc_check_character
+from fourflow.entrypoints.api.app import openapi_document
 from fourflow.entrypoints.api.webui import BUILT
 from tests.api.world import API, KYC, PASSWORD
 
@@ -119,6 +120,9 @@ def test_supplier_uploads_and_operator_admits_in_the_browser(
         env=served.env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
+    # The typed client is generated from `fourflow openapi`: the very document served.
+    served_spec = httpx.get(f"{served.base}{API}/openapi.json", timeout=30).json()
+    assert served_spec == json.loads(json.dumps(openapi_document()))
     operator_secret = pyotp.parse_uri(json.loads(added.stdout)["totp_uri"]).secret
     with httpx.Client(base_url=served.base, timeout=120) as client:
         code = pyotp.TOTP(operator_secret).now()

@@ -3,13 +3,16 @@ page for its own paths, never in place of an API answer or any route, its own CS
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from fourflow.entrypoints.api.app import SecurityHeaders
+from fourflow.entrypoints.api.app import SecurityHeaders, openapi_document
 from fourflow.entrypoints.api.webui import PAGE_CSP, WebApp
+from fourflow.entrypoints.cli.main import app as cli_app
 
 PAGE = "<!doctype html><title>FourFlow</title>"
 
@@ -72,3 +75,14 @@ def test_says_how_to_build_it_when_missing(tmp_path: Path) -> None:
     answer = client.get("/")
     assert answer.status_code == 404 and "make setup" in answer.text
     assert client.get("/api/v1/health").status_code == 200
+
+
+def test_fourflow_openapi_writes_the_document_the_client_is_generated_from(tmp_path: Path) -> None:
+    out = tmp_path / "build" / "openapi.json"
+    done = CliRunner().invoke(cli_app, ["openapi", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(openapi_document()))
+    assert written["openapi"].startswith("3.1")
+    for path in ("/api/v1/sessions", "/api/v1/registrations", "/api/v1/documents"):
+        assert path in written["paths"], path

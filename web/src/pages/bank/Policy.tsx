@@ -5,7 +5,7 @@ import { Alert, App, Button, Card, Input, Space, Table, Typography } from "antd"
 import { must } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
-import { CsvButton, useRefusal } from "./common";
+import { CsvButton, emptyText, useRefusal } from "./common";
 import { parseFields, policyRows, type PolicyRow } from "./model";
 
 const EXAMPLE = '{"refer_pd": 0.08, "limit_per_borrower": 500000000}';
@@ -80,7 +80,7 @@ export function Policy() {
         extra={<Space><CsvButton name="policy" columns={columns} rows={rows} /><Button onClick={() => void load()}>{t("common.refresh")}</Button></Space>}
       >
         {error && <Alert type="error" showIcon message={error} />}
-        <Table<PolicyRow>
+        <Table<PolicyRow> locale={emptyText(t("sup.noRows"))}
           size="small"
           rowKey="field"
           loading={loading}

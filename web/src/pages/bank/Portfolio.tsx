@@ -8,7 +8,7 @@ import { must } from "../../api/client";
 import { EChart } from "../../components/EChart";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
-import { CsvButton, ItemDrawer, readItem, useRefusal } from "./common";
+import { CsvButton, ItemDrawer, readItem, emptyText, useRefusal } from "./common";
 import {
   exposureBy, formatMinor, LIVE, OVERDUE_BANDS, portfolioRows, TENOR_BANDS,
   type Exposure, type FinancingView, type ItemView, type PortfolioRow,
@@ -67,7 +67,7 @@ export function ExposureBlock({ title, data, label, kind }: {
         rowKey={(e) => `${e.currency}:${e.key}`}
         pagination={{ pageSize: 5, hideOnSinglePage: true }}
         dataSource={data}
-        locale={{ emptyText: t("portfolio.empty") }}
+        locale={emptyText(t("portfolio.empty"))}
         columns={[
           { title: t("portfolio.key"), render: (_, e) => label(e.key) },
           { title: t("portfolio.count"), dataIndex: "count", align: "right", width: 60 },
@@ -165,7 +165,7 @@ export function Portfolio() {
           loading={loading}
           dataSource={rows}
           scroll={{ x: 900 }}
-          locale={{ emptyText: t("portfolio.empty") }}
+          locale={emptyText(t("portfolio.empty"))}
           columns={[
             ...detail.slice(0, 4).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) })),
             { title: t("bank.col.principal"), align: "right" as const, render: (_: unknown, r: PortfolioRow) => `${r.currency} ${formatMinor(r.principal)}` },

@@ -8,7 +8,7 @@ import { must } from "../../api/client";
 import { StatusTag, type Tone } from "../../components/StatusTag";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
-import { ItemDrawer, useRefusal } from "./common";
+import { ItemDrawer, emptyText, useRefusal } from "./common";
 import { pdText, type FinancingView } from "./model";
 
 const STATUS_TONE: Record<string, Tone> = {
@@ -149,7 +149,7 @@ export function ReviewQueue() {
         dataSource={rows}
         size="small"
         scroll={{ x: 1100 }}
-        locale={{ emptyText: t("bank.queue.empty") }}
+        locale={emptyText(t("bank.queue.empty"))}
         expandable={{
           expandedRowRender: (f) => (
             <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>

@@ -11,7 +11,7 @@ import { must } from "../../api/client";
 import { EChart } from "../../components/EChart";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
-import { CsvButton, ItemDrawer, useRefusal } from "../bank/common";
+import { CsvButton, ItemDrawer, emptyText, useRefusal } from "../bank/common";
 import { formatMinor, LIVE, portfolioRows, type FinancingView } from "../bank/model";
 import { readItems } from "../bank/Portfolio";
 import {
@@ -54,7 +54,7 @@ function ShareBlock({ title, data, name }: { title: string; data: Share[]; name:
   return (
     <Card size="small" title={<H2>{title}</H2>} extra={<CsvButton name={title} columns={columns} rows={data} />}>
       {data.length > 0 && <EChart option={option} height={200} label={title} />}
-      <Table<Share>
+      <Table<Share> locale={emptyText(t("sup.noRows"))}
         size="small" rowKey={(s) => `${s.currency}:${s.key}`} dataSource={data} pagination={{ pageSize: 5, hideOnSinglePage: true }}
         columns={[
           { title: t("sup.party"), render: (_, s) => name(s.key) },
@@ -247,7 +247,7 @@ function AllScenarios() {
             })),
           }}
         />
-        <Table
+        <Table locale={emptyText(t("sup.noRows"))}
           size="small" rowKey="scenario" dataSource={scenarios} pagination={false} scroll={{ x: 1200 }}
           columns={scenarioColumns.map((c) => ({ title: c.title, render: (_: unknown, r: (typeof scenarios)[number]) => c.value(r) }))}
         />
@@ -260,7 +260,7 @@ function AllScenarios() {
               height={200}
               option={{ tooltip: { trigger: "item" }, series: [{ type: "pie", radius: ["35%", "65%"], data: terms.map((r) => ({ name: r.bucket, value: r.count })) }] }}
             />
-            <Table size="small" rowKey="bucket" dataSource={terms} pagination={false}
+            <Table size="small" rowKey="bucket" locale={emptyText(t("sup.noRows"))} dataSource={terms} pagination={false}
               columns={termColumns.map((c) => ({ title: c.title, render: (_: unknown, r: (typeof terms)[number]) => c.value(r) }))} />
           </Card>
         </Col>
@@ -272,7 +272,7 @@ function AllScenarios() {
                   open: all.settlement.margin_calls.open, met: all.settlement.margin_calls.met, sold: all.settlement.margin_calls.sold })}
               </Typography.Paragraph>
             )}
-            <Table size="small" rowKey="key" dataSource={settlement} pagination={false}
+            <Table size="small" rowKey="key" locale={emptyText(t("sup.noRows"))} dataSource={settlement} pagination={false}
               columns={stColumns.map((c) => ({ title: c.title, render: (_: unknown, r: (typeof settlement)[number]) => c.value(r) }))} />
           </Card>
         </Col>
@@ -297,7 +297,7 @@ function AllScenarios() {
             </Space>
           }
         >
-          <Table<FinancingView>
+          <Table<FinancingView> locale={emptyText(t("sup.noRows"))}
             size="small" rowKey="financing_id" dataSource={shown} scroll={{ x: 1000 }} pagination={{ pageSize: 10 }}
             columns={[
               ...finColumns.map((c) => ({ title: c.title, render: (_: unknown, f: FinancingView) => c.value(f) })),
@@ -398,7 +398,7 @@ function PlatformScope({ platformId }: { platformId: string }) {
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={8}>
           <Card size="small" title={<H2>{t("sup.byScenario")}</H2>}>
-            <Table size="small" rowKey="scenario" dataSource={scen} pagination={false}
+            <Table size="small" rowKey="scenario" locale={emptyText(t("sup.noRows"))} dataSource={scen} pagination={false}
               columns={[
                 { title: t("sup.scenario"), render: (_, r) => tOr(`scenario.${r.scenario}`, r.scenario) },
                 { title: t("sup.trades"), dataIndex: "trades", align: "right" },
@@ -420,7 +420,7 @@ function PlatformScope({ platformId }: { platformId: string }) {
           </Space>
         }
       >
-        <Table<Flat>
+        <Table<Flat> locale={emptyText(t("sup.noRows"))}
           size="small" rowKey={(r) => `${r.tr.trade_id}:${r.i?.item_id ?? ""}`} dataSource={flat} scroll={{ x: 1300 }} pagination={{ pageSize: 10 }}
           columns={[
             ...columns.map((c) => ({ title: c.title, render: (_: unknown, r: Flat) => c.value(r) })),

@@ -79,6 +79,7 @@ export const supervisionZh = {
   "sup.missingPlatform": "平台范围：核验失败数、期限分布、支付天数、结算情况与风险预警（平台指标接口不含）；按层级的中小企业融资；融资利率；链上证据（贸易明细不含）；XLSX 与 PDF 导出。",
   "sup.openItem": "查看债权",
   "sup.noPlatforms": "没有可查看的平台",
+  "sup.noRows": "暂无数据",
 } as const;
 
 export const supervisionEn: { readonly [K in keyof typeof supervisionZh]: string } = {
@@ -160,4 +161,5 @@ export const supervisionEn: { readonly [K in keyof typeof supervisionZh]: string
   "sup.missingPlatform": "A platform: failed verifications, term distribution, days to pay, settlement and risk alerts (not in the platform's figures); SMEs financed by tier; rates; on-chain evidence (not in its trades); XLSX and PDF exports.",
   "sup.openItem": "Open the item",
   "sup.noPlatforms": "No platform to show",
+  "sup.noRows": "No rows",
 };

@@ -1,7 +1,8 @@
 // Core enterprise (issue 17 item 3): its consents to banks (grant, revoke with a reason) and
 // the monthly data-use statement (reads, records and fees per bank and data kind).
 import { useCallback, useEffect, useState } from "react";
-import { Alert, App as AntApp, Button, Card, Checkbox, DatePicker, Form, Input, Modal, Radio, Space, Table, Tag, Typography } from "antd";
+import { Alert, App as AntApp, Button, Card, Checkbox, DatePicker, Form, Input, Modal, Radio, Space, Table, Typography } from "antd";
+import { StatusTag, type Tone } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import dayjs, { type Dayjs } from "dayjs";
 import { must } from "../../api/client";
@@ -13,7 +14,7 @@ import { monthOf, type ConsentView, type StatementView } from "../enterprise/mod
 
 const KINDS = ["payment_history", "trades"] as const;
 const PURPOSES = ["credit_review", "post_loan_monitoring"] as const;
-const STATUS_COLOR: Record<string, string> = { active: "green", revoked: "red", expired: "default", pending: "blue" };
+const STATUS_TONE: Record<string, Tone> = { active: "good", revoked: "bad", expired: "plain", pending: "info" };
 
 export function Consents() {
   const { t, tOr } = useI18n();
@@ -103,7 +104,11 @@ export function Consents() {
             <Form.Item name="grantee" label={t("consents.grantee")} htmlFor="consent-grantee" rules={[{ required: true, message: t("common.required") }]}>
               <Input id="consent-grantee" />
             </Form.Item>
-            <Form.Item name="kinds" label={t("consents.kinds")} rules={[{ required: true, message: t("common.required") }]}>
+            <Form.Item
+              name="kinds"
+              label={t("consents.kinds")}
+              rules={[{ validator: (_, v: string[] | undefined) => (v?.length ? Promise.resolve() : Promise.reject(new Error(t("common.required")))) }]}
+            >
               <Checkbox.Group options={KINDS.map((k) => ({ value: k, label: t(`consents.kind.${k}`) }))} />
             </Form.Item>
             <Form.Item name="purpose" label={t("consents.purpose")}>
@@ -138,7 +143,7 @@ export function Consents() {
             title: t("consents.status"),
             render: (_, c) => (
               <span>
-                <Tag color={STATUS_COLOR[c.status] ?? "default"}>{tOr(`consents.status.${c.status}`, c.status)}</Tag>
+                <StatusTag tone={STATUS_TONE[c.status] ?? "plain"}>{tOr(`consents.status.${c.status}`, c.status)}</StatusTag>
                 {c.revoked_reason ?? ""}
               </span>
             ),

@@ -2,7 +2,8 @@
 // confirm with the company's signature (POST /items/{id}/confirmation). The API has no
 // dispute route: the page says so.
 import { useCallback, useEffect, useState } from "react";
-import { Alert, App as AntApp, Button, Popconfirm, Space, Table, Tag, Tooltip, Typography } from "antd";
+import { Alert, App as AntApp, Button, Popconfirm, Space, Table, Tooltip, Typography } from "antd";
+import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
 import { useI18n } from "../../i18n";
@@ -86,7 +87,7 @@ export function Payables() {
           {
             title: t("payables.basis"),
             render: (_, r) => (
-              <Tag color={r.basis === "confirmed" ? "green" : "orange"}>{tOr(`item.basis.${r.basis}`, r.basis)}</Tag>
+              <StatusTag tone={r.basis === "confirmed" ? "good" : "warn"}>{tOr(`item.basis.${r.basis}`, r.basis)}</StatusTag>
             ),
           },
           { title: t("item.status"), render: (_, r) => `${tOr(`item.status.${r.status}`, r.status)}${r.disputed ? ` · ${t("item.disputed")}` : ""}` },

@@ -1,7 +1,8 @@
 // Financing (issue 17 item 2): the request form (a holding of mine, the bank, the amount) and
 // my requests with the review robot's decision, its reasons and where the chain work stands.
 import { useCallback, useEffect, useState } from "react";
-import { Alert, App as AntApp, Button, Card, Form, Input, Select, Space, Table, Tag, Typography } from "antd";
+import { Alert, App as AntApp, Button, Card, Form, Input, Select, Space, Table, Typography } from "antd";
+import { StatusTag, type Tone } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
 import { useI18n } from "../../i18n";
@@ -11,8 +12,13 @@ import { useWords } from "./common";
 import { chainState, plainAmount, type FinancingView } from "./model";
 import { usePosition } from "./Position";
 
-const CHAIN_COLOR: Record<string, string> = { pending: "blue", applied: "green", refused: "red", none: "default" };
-const OUTCOME_COLOR: Record<string, string> = { approve: "green", decline: "red", refer: "orange" };
+const CHAIN_TONE: Record<string, Tone> = { pending: "info", applied: "good", refused: "bad", none: "plain" };
+const OUTCOME_TONE: Record<string, Tone> = { approve: "good", decline: "bad", refer: "warn" };
+
+/** A choice is needed (a validator, not `required`: antd would put aria-required on the Select's div). */
+const chosen = (words: string) => ({
+  validator: (_: unknown, v: unknown) => (v ? Promise.resolve() : Promise.reject(new Error(words))),
+});
 
 export function Financings() {
   const { t, tOr } = useI18n();
@@ -58,7 +64,7 @@ export function Financings() {
         <Button icon={<ReloadOutlined />} onClick={() => void load()} loading={loading}>{t("common.refresh")}</Button>
       </Space>
       {error && <Alert type="error" showIcon message={error} />}
-      <Typography.Text type="secondary">{t("financing.chainHelp")}</Typography.Text>
+      <Typography.Text>{t("financing.chainHelp")}</Typography.Text>
       <Table
         data-testid="financings"
         size="small"
@@ -77,7 +83,7 @@ export function Financings() {
             return (
               <Space direction="vertical">
                 <span>
-                  {t("financing.chain")}: <Tag color={CHAIN_COLOR[state]}>{tOr(`financing.chain.${state}`, state)}</Tag>
+                  {t("financing.chain")}: <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>
                 </span>
                 {d.chain?.refusal && <Alert type="error" showIcon message={t("financing.refusal", { reason: d.chain.refusal })} />}
                 {d.decision?.decided_by && <span>{t("financing.decidedBy", { who: d.decision.decided_by })}</span>}
@@ -92,12 +98,12 @@ export function Financings() {
           { title: t("financing.requested"), render: (_, r) => (r.requested ? `${r.currency} ${r.requested}` : "—"), align: "right" },
           { title: t("financing.principal"), render: (_, r) => (r.principal ? `${r.currency} ${r.principal}` : "—"), align: "right" },
           { title: t("financing.rate"), render: (_, r) => (r.rate_bps === null ? "—" : `${(r.rate_bps / 100).toFixed(2)}%`) },
-          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <Tag>{tOr(`bank.finStatus.${s}`, s)}</Tag> },
+          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
           {
             title: t("financing.decision"),
             render: (_, r) =>
               r.decision ? (
-                <Tag color={OUTCOME_COLOR[r.decision.outcome] ?? "default"}>{tOr(`bank.outcome.${r.decision.outcome}`, r.decision.outcome)}</Tag>
+                <StatusTag tone={OUTCOME_TONE[r.decision.outcome] ?? "plain"}>{tOr(`bank.outcome.${r.decision.outcome}`, r.decision.outcome)}</StatusTag>
               ) : "—",
           },
           {
@@ -114,7 +120,7 @@ export function Financings() {
             render: (_, r) => {
               const d = details[r.financing_id];
               const state = chainState(typeof d === "object" ? d : r);
-              return <Tag color={CHAIN_COLOR[state]}>{tOr(`financing.chain.${state}`, state)}</Tag>;
+              return <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>;
             },
           },
         ]}
@@ -155,7 +161,7 @@ function RequestForm({ onDone }: { onDone: () => void }) {
       {error && <Alert type="error" showIcon message={error} style={{ marginBottom: 12 }} data-testid="financing-error" />}
       {position && !free.length && <Alert type="info" showIcon message={t("financing.noHoldings")} />}
       <Form layout="vertical" onFinish={(v) => void submit(v)} style={{ maxWidth: 560 }}>
-        <Form.Item name="holding" label={t("financing.holding")} htmlFor="fin-holding" rules={[{ required: true, message: t("common.required") }]}>
+        <Form.Item name="holding" label={t("financing.holding")} htmlFor="fin-holding" rules={[chosen(t("common.required"))]}>
           <Select
             id="fin-holding"
             options={free.map((h) => ({ value: h.holding, label: `${h.holding} · ${h.debtor ?? ""} · ${h.outstanding.currency} ${h.outstanding.amount} · ${h.maturity}` }))}

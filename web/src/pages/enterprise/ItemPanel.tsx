@@ -17,6 +17,11 @@ interface TreeRow {
   children: TreeRow[];
 }
 
+/** A choice is needed (a validator, not `required`: antd would put aria-required on the Select's div). */
+const chosen = (words: string) => ({
+  validator: (_: unknown, v: unknown) => (v ? Promise.resolve() : Promise.reject(new Error(words))),
+});
+
 export function ItemPanel({ itemId, onClose, onChanged }: { itemId: string | null; onClose: () => void; onChanged?: () => void }) {
   const { t, tOr } = useI18n();
   const { api, me } = useSession();
@@ -79,7 +84,10 @@ export function ItemPanel({ itemId, onClose, onChanged }: { itemId: string | nul
             <Alert type="info" showIcon message={t("item.pending", { ops: item.pending.map((p) => `${p.op} (${p.status})`).join(", ") })} />
           )}
           <Card size="small" title={<h2 style={{ fontSize: 15, margin: 0 }}>{t("item.tree")}</h2>}>
-            <Tree data-testid="item-tree" defaultExpandAll selectable={false} treeData={treeData(provenanceTree(item.holdings))} />
+            <Tree
+              data-testid="item-tree"
+              key={item.holdings.map((h) => h.holding_id).join(" ")}
+              defaultExpandAll selectable={false} treeData={treeData(provenanceTree(item.holdings))} />
           </Card>
           <h2 style={{ fontSize: 15, margin: 0 }}>{t("item.holdings")}</h2>
           <Table
@@ -157,7 +165,7 @@ function HoldingForms({ item, onChanged }: { item: ItemView; onChanged: () => vo
   }
 
   const holdingField = (form: string) => (
-    <Form.Item name="holding" label={t("item.fromHolding")} rules={[{ required: true, message: t("common.required") }]} htmlFor={`${form}-holding`}>
+    <Form.Item name="holding" label={t("item.fromHolding")} rules={[chosen(t("common.required"))]} htmlFor={`${form}-holding`}>
       <Select id={`${form}-holding`} options={holdingOptions} />
     </Form.Item>
   );

@@ -1,7 +1,8 @@
 // My receivables and payables (issue 17 item 2): GET /position's holdings, payables,
 // financings and operations waiting for the chain; an item opens its view (ItemPanel).
 import { useCallback, useEffect, useState } from "react";
-import { Alert, Button, Space, Table, Tag, Typography } from "antd";
+import { Alert, Button, Space, Table, Typography } from "antd";
+import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
@@ -94,7 +95,7 @@ export function Position() {
         scroll={{ x: 560 }}
         columns={[
           { title: t("financing.id"), dataIndex: "request" },
-          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <Tag>{tOr(`bank.finStatus.${s}`, s)}</Tag> },
+          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
           { title: t("financing.bank"), dataIndex: "bank" },
           { title: t("financing.requested"), render: (_, r) => money(r.requested), align: "right" },
           { title: t("financing.principal"), render: (_, r) => money(r.principal), align: "right" },

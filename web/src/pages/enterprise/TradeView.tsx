@@ -1,7 +1,8 @@
 // A trade's four flows side by side (issue 17 item 2): the verification's verdict, score,
 // payment state and the report hash registered on chain, its findings in words by flow.
 import { useEffect, useState } from "react";
-import { Alert, Button, Card, Col, Descriptions, Form, Input, List, Row, Space, Tag, Typography } from "antd";
+import { Alert, Button, Card, Col, Descriptions, Form, Input, List, Row, Space, Typography } from "antd";
+import { StatusTag, type Tone } from "../../components/StatusTag";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
@@ -9,8 +10,8 @@ import { useSession } from "../../session";
 import { useWords } from "./common";
 import { groupFindings, type VerificationView } from "./model";
 
-const STATE_COLOR = { ok: "green", warning: "orange", error: "red", missing: "red" } as const;
-const SEVERITY_COLOR: Record<string, string> = { error: "red", warning: "orange", info: "blue" };
+const STATE_TONE: Record<string, Tone> = { ok: "good", warning: "warn", error: "bad", missing: "bad" };
+const SEVERITY_TONE: Record<string, Tone> = { error: "bad", warning: "warn", info: "info" };
 
 export function TradeView() {
   const { t, tOr } = useI18n();
@@ -66,9 +67,9 @@ export function TradeView() {
           <Descriptions bordered size="small" column={{ xs: 1, md: 2 }} data-testid="trade-report">
             <Descriptions.Item label={t("trade.id")}>{report.trade_id}</Descriptions.Item>
             <Descriptions.Item label={t("trade.status")}>
-              <Tag color={report.status === "verified" ? "green" : report.status === "failed" ? "red" : "orange"}>
+              <StatusTag tone={report.status === "verified" ? "good" : report.status === "failed" ? "bad" : "warn"}>
                 {tOr(`trade.verdict.${report.status}`, report.status)}
-              </Tag>
+              </StatusTag>
             </Descriptions.Item>
             <Descriptions.Item label={t("trade.score")}>{report.score}</Descriptions.Item>
             <Descriptions.Item label={t("trade.paymentState")}>
@@ -85,18 +86,18 @@ export function TradeView() {
                 <Card
                   size="small"
                   title={<h2 style={{ fontSize: 14, margin: 0, whiteSpace: "normal" }}>{t(`trade.flow.${col.flow}` as MessageKey)}</h2>}
-                  extra={<Tag color={STATE_COLOR[col.state]}>{t(`trade.state.${col.state}` as MessageKey)}</Tag>}
+                  extra={<StatusTag tone={STATE_TONE[col.state]}>{t(`trade.state.${col.state}` as MessageKey)}</StatusTag>}
                   data-flow={col.flow}
                 >
                   <List
                     size="small"
                     dataSource={col.findings}
-                    locale={{ emptyText: t("trade.state.ok") }}
+                    locale={{ emptyText: <Typography.Text>{t("trade.state.ok")}</Typography.Text> }}
                     renderItem={(f) => (
                       <List.Item>
                         <span>
-                          <Tag color={SEVERITY_COLOR[f.severity] ?? "default"}>{tOr(`trade.severity.${f.severity}`, f.severity)}</Tag>
-                          {f.message} <Typography.Text type="secondary">({f.code})</Typography.Text>
+                          <StatusTag tone={SEVERITY_TONE[f.severity] ?? "plain"}>{tOr(`trade.severity.${f.severity}`, f.severity)}</StatusTag>
+                          {f.message} <Typography.Text>({f.code})</Typography.Text>
                         </span>
                       </List.Item>
                     )}

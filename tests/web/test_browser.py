@@ -1,15 +1,18 @@
 """The web application in a real browser: `fourflow serve` on a fresh home on 127.0.0.1, then
 web/e2e/main-path.mjs drives Debian's chromium through playwright-core (no downloaded
 browser): a supplier signs in in Chinese, switches to English, drops real public documents
-(../shared/data) on the upload screen and sees a result per file; an enterprise registers and
+(../shared/data) and its own part of a trade on the upload screen and sees a result per file;
+the trade's verification arrives live on the page's event stream; an enterprise registers and
 the platform operator, signed in with its TOTP, admits it. axe-core checks every page visited.
 Screenshots are in the test's tmp directory. Needs `make setup` (the built app, chromium,
 the web's node modules): it fails, never skips, without them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,7 +21,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pyotp
@@ -28,7 +30,15 @@ from fourflow.adapters.documents import standards
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.entrypoints.api.app import openapi_document
 from fourflow.entrypoints.api.webui import BUILT
-from tests.api.world import API, KYC, PASSWORD
+from tests.api.world import (
+    API,
+    PASSWORD,
+    Person,
+    documents_by_issuer,
+    ok,
+    register_and_admit,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
 
@@ -123,29 +133,29 @@ def test_supplier_uploads_and_operator_admits_in_the_browser(
     # The typed client is generated from `fourflow openapi`: the very document served.
     served_spec = httpx.get(f"{served.base}{API}/openapi.json", timeout=30).json()
     assert served_spec == json.loads(json.dumps(openapi_document()))
-    operator_secret = pyotp.parse_uri(json.loads(added.stdout)["totp_uri"]).secret
+    added_uri = json.loads(added.stdout)["totp_uri"]
+    operator_secret = pyotp.parse_uri(added_uri).secret
     with httpx.Client(base_url=served.base, timeout=120) as client:
-        code = pyotp.TOTP(operator_secret).now()
-        signed = client.post(
-            f"{API}/sessions",
-            json={"email": "admin@operator.example.cn", "password": PASSWORD, "totp": code},
-        )
-        assert signed.status_code == 201, signed.text
-        operator = {"Authorization": f"Bearer {signed.json()['access_token']}"}
-        supplier: dict[str, Any] = {
-            "name": "苏州精密齿轮有限公司", "uscc": _uscc("91320505MA1WEB001"),
-            "org_type": "enterprise", "licence": {"address": "苏州市虎丘区星湖街 1 号"},
-            "admin_email": "admin@supplier.example.cn", "admin_name": "供应商管理员",
-            "admin_password": PASSWORD,
-        }  # fmt: skip
-        registered = client.post(f"{API}/registrations", json=supplier)
-        assert registered.status_code == 201, registered.text
-        review = {"admit": True, "checks": KYC, "note": "licence checked"}
-        app_id = registered.json()["application"]["id"]
-        admitted = client.post(
-            f"{API}/registrations/{app_id}/review", json=review, headers=operator
-        )
-        assert admitted.status_code == 200, admitted.text
+        operator = sign_in(client, Person("admin@operator.example.cn", added_uri))  # type: ignore[arg-type]
+        # The supplier (tier 1) sells to the core enterprise; the logistics firm carries.
+        parties = {
+            k: register_and_admit(client, operator, k)  # type: ignore[arg-type]
+            for k in ("core", "logistics", "tier1")
+        }
+        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
+        bundles = dict(documents_by_issuer("WEB-1", start))
+        for key in ("core", "logistics"):  # the buyer's and the carrier's own evidence
+            rows = ok(
+                client.post(
+                    f"{API}/documents?source={key}.json", content=bundles[key],
+                    headers={**parties[key].admin.auth, "Content-Type": "application/json"},
+                ),
+                201,
+            )  # fmt: skip
+            assert all(r["status"] == "accepted" for r in rows), rows
+    # The seller's part (its invoice completes the trade) goes through the browser.
+    seller_bundle = tmp_path / "tier1-trade-WEB-1.json"
+    seller_bundle.write_bytes(bundles["tier1"])
     applicant = {
         "name": "无锡新材料科技有限公司", "uscc": _uscc("91320214MA1WEB002"),
         "legal_representative": "王芳", "address": "无锡市新吴区太湖大道 8 号",
@@ -155,11 +165,12 @@ def test_supplier_uploads_and_operator_admits_in_the_browser(
     documents = [str(shared / d) for d in DOCUMENTS]
     for d in documents:
         assert Path(d).is_file(), f"the public sample {d} is missing"
+    documents.append(str(seller_bundle))
     out = tmp_path / "screenshots"
     env: dict[str, str] = {
         **os.environ,
         "BASE_URL": served.base, "OUT_DIR": str(out), "CHROMIUM": _chromium(),
-        "PASSWORD": PASSWORD, "SUPPLIER_EMAIL": supplier["admin_email"],
+        "PASSWORD": PASSWORD, "SUPPLIER_EMAIL": parties["tier1"].admin.email,
         "OPERATOR_EMAIL": "admin@operator.example.cn", "OPERATOR_TOTP_SECRET": operator_secret,
         "DOCUMENTS": json.dumps(documents), "APPLICANT": json.dumps(applicant),
     }  # fmt: skip
@@ -175,9 +186,11 @@ def test_supplier_uploads_and_operator_admits_in_the_browser(
     # One result per file dropped, each with its finding in words.
     assert sorted(u["file"] for u in result["uploads"]) == sorted(Path(d).name for d in documents)
     for u in result["uploads"]:
-        assert u["result"] in ("Accepted", "Duplicate", "Rejected"), u
+        assert re.fullmatch(r"(?:(?:Accepted|Duplicate|Rejected)\s*)+", u["result"]), u
         assert u["finding"].strip(), u
     assert not result["violations"] and not result["csp"]
+    # The seller's bundle completed the trade; its verification arrived live in the page.
+    assert result["trade_id"] and result["notifications"] >= 1, result
     visited = {p["name"] for p in result["pages"]}
     assert {"sign-in-zh", "upload-en-results", "register-zh", "admissions-zh"} <= visited
     assert all((out / f"{name}.png").is_file() for name in visited)

@@ -1,7 +1,8 @@
 // The web app's main path in Debian's chromium (playwright-core, no downloaded browser), run
 // by tests/web/test_browser.py against a real `fourflow serve`. Two browser contexts:
-//   1. a supplier signs in in Chinese, switches to English, drops real documents on the
-//      upload screen and sees a result per file; the phone-sized home page; signs out;
+//   1. a supplier signs in in Chinese, switches to English, drops real documents and its part
+//      of a trade on the upload screen and sees a result per file; the trade's verification
+//      arrives live (event stream) in the open page; the phone-sized home page; signs out;
 //   2. an enterprise registers, then the platform operator signs in with its TOTP and
 //      admits it.
 // axe-core runs on every page visited (serious or critical violations fail); a Content
@@ -52,17 +53,25 @@ export function totp(secret, at = Date.now()) {
 
 const report = { pages: [], uploads: [], violations: [], csp: [], registered: null, admitted: false };
 
+let current = null; // the page being driven: its screenshot is taken on failure
+
 function watch(page, who) {
+  current = page;
   page.on("console", (m) => {
     if (/Content Security Policy/i.test(m.text())) report.csp.push(`${who}: ${m.text()}`);
   });
   page.on("pageerror", (e) => report.csp.push(`${who}: page error: ${e.message}`));
 }
 
+/** Until no CSS animation or transition runs on the page. */
+async function settled(page) {
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
+}
+
 /** axe-core on the page as it is now; serious and critical violations are kept. */
 async function audit(page, name) {
   // Colours are judged after Ant Design's motions end (a fading drawer is not a contrast bug).
-  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
+  await settled(page);
   await page.evaluate(`${AXE}\n;0`);
   const found = await page.evaluate(async () => {
     // eslint-disable-next-line no-undef
@@ -133,9 +142,28 @@ async function supplier(browser) {
   }
   await page.getByTestId("upload-summary").waitFor();
   await audit(page, "upload-en-results");
+  // The seller's bundle completed a trade: the seller verifies it over the API (a second
+  // client) and the page, open all along, hears of it on its event stream.
+  const placed = report.uploads.map((u) => /Placed in trade (\S+) /.exec(u.finding)?.[1]).find(Boolean);
+  if (placed) {
+    report.trade_id = placed;
+    const signed = await fetch(`${BASE}/api/v1/sessions`, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: SUPPLIER, password: PASSWORD }),
+    });
+    const token = (await signed.json()).access_token;
+    const verified = await fetch(`${BASE}/api/v1/trades/${placed}/verification`, {
+      method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+      body: "{}",
+    });
+    if (verified.status !== 200) throw new Error(`verification: ${verified.status} ${await verified.text()}`);
+    report.verification = (await verified.json()).status;
+    await page.locator("[data-testid=notifications-count] .ant-badge-count").waitFor({ timeout: STEP_MS });
+  }
   await page.getByTestId("notifications").click();
   await page.getByRole("dialog").waitFor({ timeout: STEP_MS });
   report.notifications = await page.getByTestId("notification").count();
+  report.notified = await page.getByTestId("notification").allInnerTexts();
   await audit(page, "notifications-en");
   await page.keyboard.press("Escape");
   await page.setViewportSize({ width: 390, height: 844 });
@@ -179,9 +207,14 @@ async function operator(browser) {
   await review.click();
   const dialog = page.getByRole("dialog");
   await dialog.waitFor({ timeout: STEP_MS });
+  await settled(page); // the dialog zooms in: a click during the motion can land elsewhere
   for (const c of ["营业执照已核验", "法定代表人已核验", "制裁名单已筛查"]) {
-    await dialog.getByText(c, { exact: true }).click();
-    if (!(await dialog.getByLabel(c).isChecked())) throw new Error(`the check ${c} did not tick`);
+    const box = dialog.getByLabel(c);
+    for (let attempt = 0; attempt < 5 && !(await box.isChecked()); attempt += 1) {
+      await dialog.getByText(c, { exact: true }).click();
+      await page.waitForFunction((el) => el.checked, await box.elementHandle(), { timeout: 2000 }).catch(() => {});
+    }
+    if (!(await box.isChecked())) throw new Error(`the KYC check ${c} does not tick`);
   }
   await dialog.getByLabel("审核意见").fill("营业执照与法定代表人已核验");
   await audit(page, "admission-review-zh");
@@ -200,6 +233,7 @@ try {
   await operator(browser);
 } catch (e) {
   failure = String(e?.stack ?? e);
+  await current?.screenshot({ path: join(OUT, "failure.png"), fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
 }

@@ -148,7 +148,7 @@ export function ReviewQueue() {
         loading={loading}
         dataSource={rows}
         size="small"
-        scroll={{ x: 1100 }}
+        scroll={{ x: 1460 }}
         locale={emptyText(t("bank.queue.empty"))}
         expandable={{
           expandedRowRender: (f) => (
@@ -163,14 +163,15 @@ export function ReviewQueue() {
           ),
         }}
         columns={[
-          { title: t("bank.col.id"), dataIndex: "financing_id", width: 150, render: (v: string) => <code>{v}</code> },
-          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 150 },
+          { title: t("bank.col.id"), dataIndex: "financing_id", width: 170, render: (v: string) => <code style={{ wordBreak: "break-all" }}>{v}</code> },
+          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 170, render: (v: string) => <span style={{ wordBreak: "break-all" }}>{v}</span> },
           { title: t("bank.col.requested"), align: "right", width: 130, render: (_, f) => `${f.currency} ${f.requested ?? ""}` },
           { title: t("bank.col.pd"), align: "right", width: 90, render: (_, f) => pdText(f.decision?.pd) ?? "—" },
           { title: t("bank.col.el"), width: 100, render: () => notGiven },
           { title: t("bank.col.value"), width: 100, render: () => notGiven },
           {
             title: t("bank.col.reasons"),
+            width: 380,
             render: (_, f) => (
               <ul style={{ margin: 0, paddingInlineStart: 16 }}>
                 {(f.decision?.reasons ?? []).map((r) => (

@@ -213,7 +213,7 @@ function AllScenarios() {
   ];
   const days = all.days_to_pay;
   return (
-    <>
+    <Space direction="vertical" size={16} style={{ width: "100%" }}>
       <Kpis
         items={[
           [t("sup.trades"), `${all.trades} (${t("sup.verified")} ${all.verified} · ${t("sup.failed")} ${all.failed})`],
@@ -310,7 +310,7 @@ function AllScenarios() {
       )}
       <Missing text={t("sup.missingAll")} />
       <ItemDrawer itemId={itemId} onClose={() => setItemId(null)} />
-    </>
+    </Space>
   );
 }
 
@@ -379,7 +379,7 @@ function PlatformScope({ platformId }: { platformId: string }) {
   ];
   const scen = Object.entries(fig.by_scenario).map(([scenario, v]) => ({ scenario, ...v }));
   return (
-    <>
+    <Space direction="vertical" size={16} style={{ width: "100%" }}>
       <Kpis
         items={[
           [t("sup.members"), fig.members],
@@ -432,7 +432,7 @@ function PlatformScope({ platformId }: { platformId: string }) {
       </Card>
       <Missing text={t("sup.missingPlatform")} />
       <ItemDrawer itemId={itemId} onClose={() => setItemId(null)} />
-    </>
+    </Space>
   );
 }
 

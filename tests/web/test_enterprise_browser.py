@@ -104,7 +104,10 @@ def test_trade_position_split_confirmation_and_consent_in_two_browsers(
     assert run.returncode == 0 and result["ok"], json.dumps(result, ensure_ascii=False, indent=1)
     assert not result["violations"] and not result["csp"]
     visited = {p["name"] for p in result["pages"]}
-    assert {"trade-zh", "position-item-zh", "payables-en", "consents-en"} <= visited, visited
+    assert {"trade-zh", "position-item-zh", "financing-zh", "payables-en", "consents-en"} <= visited
+    # The financing request was answered with the robot's decision, listed with it.
+    assert "已提交" in result["financing"], result["financing"]
+    assert "900.00" in result["financingRow"], result["financingRow"]
     assert all((out / f"{name}.png").is_file() for name in visited)
     # The four flows were shown side by side, the split and the confirmation are real.
     assert result["flows"] == ["commercial", "logistics", "capital", "information", "trade"]

@@ -51,7 +51,7 @@ function totp(secret, at = Date.now()) {
   return String(n % 1_000_000).padStart(6, "0");
 }
 
-const report = { pages: [], violations: [], csp: [], endless: [], flows: [], tree: 0, split: null, confirmed: null, granted: null };
+const report = { pages: [], violations: [], csp: [], endless: [], flows: [], tree: 0, split: null, financing: null, financingRow: null, confirmed: null, granted: null };
 
 function watch(page, who) {
   page.on("console", (m) => {
@@ -131,6 +131,24 @@ try {
   );
   report.tree = await treeNodes(p);
   await audit(p, "position-split-zh");
+  // ... and asks the bank to finance the new holding: the robot's answer, then the row
+  const child = /holding-[0-9a-f]+/.exec(report.split)[0];
+  await p.keyboard.press("Escape");
+  await p.getByRole("menuitem", { name: "融资申请" }).click();
+  await p.locator("#fin-holding").click();
+  await p.locator(".ant-select-item-option").filter({ hasText: child }).click();
+  await p.getByLabel("银行（统一社会信用代码或编号）").fill(BANK);
+  await p.getByLabel("金额").fill("900.00");
+  await p.getByRole("button", { name: "申请融资" }).click();
+  const answer = p.getByText(/^申请 .+ 已提交：|^接口拒绝/);
+  await answer.waitFor({ timeout: STEP_MS });
+  report.financing = await answer.innerText();
+  const row = p.getByTestId("financings").locator("tr.ant-table-row").first();
+  await row.waitFor({ timeout: STEP_MS });
+  await row.locator(".ant-table-row-expand-icon").click();
+  await p.getByText(/^链上状态: /).waitFor({ timeout: STEP_MS });
+  report.financingRow = await row.innerText();
+  await audit(p, "financing-zh");
   await tier1.context.close();
 
   // 2. the core enterprise, in English: confirm the payable, grant a consent, the statement

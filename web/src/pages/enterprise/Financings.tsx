@@ -72,7 +72,7 @@ export function Financings() {
         loading={loading}
         dataSource={rows}
         pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 960 }}
+        scroll={{ x: 1200 }}
         expandable={{
           onExpand: (open, r) => void (open && !details[r.financing_id] && detail(r.financing_id)),
           expandedRowRender: (r) => {
@@ -108,6 +108,7 @@ export function Financings() {
           },
           {
             title: t("financing.reasons"),
+            width: 380,
             render: (_, r) =>
               r.decision?.reasons.length ? (
                 <ul style={{ margin: 0, paddingInlineStart: 16 }}>

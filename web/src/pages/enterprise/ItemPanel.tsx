@@ -9,7 +9,7 @@ import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { mayAct } from "./access";
 import { money, useWords } from "./common";
-import { ownFreeHoldings, plainAmount, provenanceTree, type ItemView, type ProvenanceNode } from "./model";
+import { ownFreeHoldings, plainAmount, provenanceTree, type ItemView, type ProvenanceNode, type Settlement } from "./model";
 
 interface TreeRow {
   key: string;
@@ -104,6 +104,7 @@ export function ItemPanel({ itemId, onClose, onChanged }: { itemId: string | nul
               { title: t("position.pledgedTo"), render: (_, h) => (h.pledge ? `${h.pledge.bank ?? ""} (${h.pledge.status})` : "—") },
             ]}
           />
+          <Repayments item={item as ItemView & Settlement} />
           {mayAct(me, "manage") && <HoldingForms item={item} onChanged={changed} />}
         </Space>
       )}
@@ -200,5 +201,36 @@ function HoldingForms({ item, onChanged }: { item: ItemView; onChanged: () => vo
         </Form>
       </Card>
     </>
+  );
+}
+
+/** How the debtor's repayments were routed: to each party, and per holding to its holder or
+ * its pledgee bank (render_item's settled_by_party, paid_to_holder, paid_to_bank). */
+function Repayments({ item }: { item: ItemView & Settlement }) {
+  const { t } = useI18n();
+  const parties = item.settled_by_party ?? [];
+  return (
+    <Card size="small" title={<h2 style={{ fontSize: 15, margin: 0 }}>{t("item.repayments")}</h2>} data-testid="item-repayments">
+      {parties.length === 0 ? (
+        <span>{t("item.noRepayment")}</span>
+      ) : (
+        <Space direction="vertical" style={{ width: "100%" }}>
+          <span>{t("item.settledTo", { parties: parties.map((p) => `${p.party ?? p.party_id} ${p.currency} ${p.amount}`).join("; ") })}</span>
+          <Table
+            size="small"
+            rowKey="holding_id"
+            pagination={false}
+            dataSource={item.holdings}
+            scroll={{ x: 480 }}
+            columns={[
+              { title: t("position.holding"), dataIndex: "holding_id" },
+              { title: t("item.holder"), render: (_, h) => h.holder ?? h.holder_id },
+              { title: t("item.paidToHolder"), render: (_, h) => money(h.paid_to_holder), align: "right" },
+              { title: t("item.paidToBank"), render: (_, h) => money(h.paid_to_bank), align: "right" },
+            ]}
+          />
+        </Space>
+      )}
+    </Card>
   );
 }

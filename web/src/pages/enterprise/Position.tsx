@@ -96,7 +96,7 @@ export function Position() {
         columns={[
           { title: t("financing.id"), dataIndex: "request" },
           { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
-          { title: t("financing.bank"), dataIndex: "bank" },
+          { title: t("statement.bank"), dataIndex: "bank" },
           { title: t("financing.requested"), render: (_, r) => money(r.requested), align: "right" },
           { title: t("financing.principal"), render: (_, r) => money(r.principal), align: "right" },
         ]}

@@ -80,6 +80,8 @@ describe("item helpers", () => {
     expect(chainState({ status: "active" })).toBe("applied");
     expect(chainState({ status: "failed" })).toBe("refused");
     expect(chainState({ status: "declined" })).toBe("none");
+    expect(chainState({ status: "declined", chain: { state: "applied", refusal: null } })).toBe("none");
+    expect(chainState({ status: "active", chain: { state: "applied", refusal: null } })).toBe("applied");
   });
 
   it("takes amounts as the API does and names a month", () => {

@@ -7,6 +7,12 @@ import type { HoldingView, ItemView } from "../bank/model";
 
 export type { FinancingView, HoldingView, ItemView } from "../bank/model";
 
+/** What render_item adds beside the bank's view of an item: how repayments were routed. */
+export interface Settlement {
+  settled_by_party?: { party: string | null; party_id: string; amount: string; minor: number; currency: string }[];
+  holdings: (HoldingView & { paid_to_holder?: { amount: string; currency: string }; paid_to_bank?: { amount: string; currency: string } })[];
+}
+
 export interface Finding {
   code: string;
   severity: string;
@@ -166,6 +172,9 @@ export function ownFreeHoldings(item: ItemView, myOrgId: string): HoldingView[] 
 /** Where a financing's chain work stands, in one word: the detail's chain state when the API
  * gave it, else what the status implies. */
 export function chainState(f: { status: string; chain?: { state: string; refusal: string | null } }): string {
+  // Declined, referred or only requested: nothing was queued for the chain (the detail's
+  // "applied" then only means no operation is waiting).
+  if (["requested", "declined", "referred"].includes(f.status)) return "none";
   if (f.chain) return f.chain.state;
   if (f.status === "failed") return "refused";
   if (f.status === "approved") return "pending";

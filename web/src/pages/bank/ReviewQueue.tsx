@@ -37,6 +37,7 @@ export function ReviewQueue() {
   const [itemId, setItemId] = useState<string | null>(null);
   const [form] = Form.useForm<DecideForm>();
   const [note, setNote] = useState("");
+  const [expanded, setExpanded] = useState<string[]>([]);
   const officer = me?.role === "credit_officer";
   const approver = me?.role === "approver";
 
@@ -44,7 +45,10 @@ export function ReviewQueue() {
     setLoading(true);
     try {
       const query = which === "referred" ? { status: "referred" } : {};
-      setRows(must(await api.client.GET("/api/v1/financings", { params: { query } })) as unknown as FinancingView[]);
+      const found = must(await api.client.GET("/api/v1/financings", { params: { query } })) as unknown as FinancingView[];
+      setRows(found);
+      // the robot's reasons in full for the requests waiting for people
+      setExpanded(found.filter((f) => f.status === "referred").map((f) => f.financing_id));
       setLoadError(null);
     } catch (e) {
       setLoadError(words(e));
@@ -148,38 +152,46 @@ export function ReviewQueue() {
         loading={loading}
         dataSource={rows}
         size="small"
-        scroll={{ x: 1460 }}
+        scroll={{ x: 1000 }}
         locale={emptyText(t("bank.queue.empty"))}
         expandable={{
+          expandedRowKeys: expanded,
+          onExpandedRowsChange: (keys) => setExpanded(keys.map(String)),
           expandedRowRender: (f) => (
-            <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
-              <Descriptions.Item label={t("bank.detail.decidedBy")}>{f.decision?.decided_by ?? "—"}</Descriptions.Item>
-              <Descriptions.Item label={t("bank.detail.note")}>{f.decision?.note || "—"}</Descriptions.Item>
-              <Descriptions.Item label={t("bank.detail.inputHash")}>
-                <code style={{ wordBreak: "break-all" }}>{f.decision?.input_hash ?? "—"}</code>
-              </Descriptions.Item>
-              <Descriptions.Item label={t("bank.col.principal")}>{f.principal ?? "—"}</Descriptions.Item>
-            </Descriptions>
+            <Space direction="vertical" style={{ width: "100%" }}>
+              <div>
+                <Typography.Text strong>{t("bank.col.reasons")}</Typography.Text>
+                <ul style={{ margin: "4px 0 0", paddingInlineStart: 20 }}>
+                  {(f.decision?.reasons ?? []).map((r) => (
+                    <li key={r.code}>
+                      <code>{r.code}</code> {r.message}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+              <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+                <Descriptions.Item label={t("bank.detail.decidedBy")}>{f.decision?.decided_by ?? "—"}</Descriptions.Item>
+                <Descriptions.Item label={t("bank.detail.note")}>{f.decision?.note || "—"}</Descriptions.Item>
+                <Descriptions.Item label={t("bank.detail.inputHash")}>
+                  <code style={{ wordBreak: "break-all" }}>{f.decision?.input_hash ?? "—"}</code>
+                </Descriptions.Item>
+                <Descriptions.Item label={t("bank.col.principal")}>{f.principal ?? "—"}</Descriptions.Item>
+              </Descriptions>
+            </Space>
           ),
         }}
         columns={[
-          { title: t("bank.col.id"), dataIndex: "financing_id", width: 170, render: (v: string) => <code style={{ wordBreak: "break-all" }}>{v}</code> },
-          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 170, render: (v: string) => <span style={{ wordBreak: "break-all" }}>{v}</span> },
+          { title: t("bank.col.id"), dataIndex: "financing_id", width: 150, render: (v: string) => <code style={{ wordBreak: "break-all" }}>{v}</code> },
+          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 150, render: (v: string) => <span style={{ wordBreak: "break-all" }}>{v}</span> },
           { title: t("bank.col.requested"), align: "right", width: 130, render: (_, f) => `${f.currency} ${f.requested ?? ""}` },
-          { title: t("bank.col.pd"), align: "right", width: 90, render: (_, f) => pdText(f.decision?.pd) ?? "—" },
-          { title: t("bank.col.el"), width: 100, render: () => notGiven },
-          { title: t("bank.col.value"), width: 100, render: () => notGiven },
+          { title: t("bank.col.pd"), align: "right", width: 80, render: (_, f) => pdText(f.decision?.pd) ?? "—" },
+          { title: `${t("bank.col.el")} / ${t("bank.col.value")}`, width: 110, render: () => notGiven },
           {
             title: t("bank.col.reasons"),
-            width: 380,
             render: (_, f) => (
-              <ul style={{ margin: 0, paddingInlineStart: 16 }}>
-                {(f.decision?.reasons ?? []).map((r) => (
-                  <li key={r.code}>
-                    <code>{r.code}</code> {r.message}
-                  </li>
-                ))}
-              </ul>
+              <Space size={[4, 4]} wrap>
+                {(f.decision?.reasons ?? []).map((r) => <StatusTag key={r.code} tone="plain">{r.code}</StatusTag>)}
+              </Space>
             ),
           },
           {
@@ -189,31 +201,28 @@ export function ReviewQueue() {
             render: (v: string) => <StatusTag tone={STATUS_TONE[v] ?? "plain"}>{tOr(`bank.finStatus.${v}`, v)}</StatusTag>,
           },
           {
-            title: t("bank.col.evidence"),
-            width: 110,
-            render: (_, f) =>
-              f.item_id ? (
-                <Button type="link" size="small" onClick={() => setItemId(f.item_id)} aria-label={`${t("bank.evidence")} ${f.item_id}`}>
-                  {t("bank.evidence")}
-                </Button>
-              ) : (
-                "—"
-              ),
-          },
-          {
             title: t("bank.col.actions"),
-            width: 130,
+            width: 140,
             fixed: "right",
-            render: (_, f) =>
-              f.status !== "referred" ? null : officer ? (
-                <Button size="small" type="primary" onClick={() => setDeciding(f)} aria-label={`${t("bank.decide")} ${f.financing_id}`}>
-                  {t("bank.decide")}
-                </Button>
-              ) : approver ? (
-                <Button size="small" type="primary" onClick={() => setApproving(f)} aria-label={`${t("bank.secondApproval")} ${f.financing_id}`}>
-                  {t("bank.secondApproval")}
-                </Button>
-              ) : null,
+            render: (_, f) => (
+              <Space direction="vertical" size={4}>
+                {f.status === "referred" && officer && (
+                  <Button size="small" type="primary" onClick={() => setDeciding(f)} aria-label={`${t("bank.decide")} ${f.financing_id}`}>
+                    {t("bank.decide")}
+                  </Button>
+                )}
+                {f.status === "referred" && approver && (
+                  <Button size="small" type="primary" onClick={() => setApproving(f)} aria-label={`${t("bank.secondApproval")} ${f.financing_id}`}>
+                    {t("bank.secondApproval")}
+                  </Button>
+                )}
+                {f.item_id && (
+                  <Button type="link" size="small" style={{ paddingInline: 0 }} onClick={() => setItemId(f.item_id)} aria-label={`${t("bank.evidence")} ${f.item_id}`}>
+                    {t("bank.evidence")}
+                  </Button>
+                )}
+              </Space>
+            ),
           },
         ]}
       />

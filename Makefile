@@ -47,6 +47,9 @@ $(WEB_SCHEMA): $(OPENAPI_STAMP)
 
 $(WEB_STAMP): $(WEB_NODE_STAMP) $(WEB_SCHEMA) $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json -newer $(WEB_STAMP) 2>/dev/null | head -n 1)
 	@cd web && npx --no-install vite build --logLevel warn
+	@rm -rf src/fourflow/webui.old
+	@if [ -d src/fourflow/webui ]; then mv src/fourflow/webui src/fourflow/webui.old; fi
+	@mv build/webui src/fourflow/webui && rm -rf src/fourflow/webui.old
 	@touch $@
 
 # Debian's chromium (the browser tests drive it through playwright-core; Playwright's own

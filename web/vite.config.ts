@@ -2,12 +2,14 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 
-// Built into the Python package, where `fourflow serve` answers it at / (docs/web.md).
+// Built into build/webui; `make web` then moves it into the package (src/fourflow/webui) in one
+// rename, where `fourflow serve` answers it at / (docs/web.md): a build in progress or a
+// failed one never leaves the served directory empty.
 export default defineConfig({
   plugins: [react()],
   base: "/",
   build: {
-    outDir: "../src/fourflow/webui",
+    outDir: "../build/webui",
     emptyOutDir: true,
     chunkSizeWarningLimit: 2000,
     rollupOptions: {

@@ -137,7 +137,7 @@ export function Consents() {
           { title: t("statement.bank"), dataIndex: "grantee_id" },
           { title: t("consents.kinds"), render: (_, c) => c.kinds.map((k) => tOr(`consents.kind.${k}`, k)).join("、") },
           { title: t("consents.purpose"), render: (_, c) => tOr(`consents.purpose.${c.purpose}`, c.purpose) },
-          { title: t("consents.counterparties"), render: (_, c) => (c.counterparties === "all" ? t("consents.all") : c.counterparties.join(", ")) },
+          { title: t("consents.counterpartiesCol"), render: (_, c) => (c.counterparties === "all" ? t("consents.all") : c.counterparties.join(", ")) },
           { title: t("consents.term"), render: (_, c) => `${c.valid_from} – ${c.valid_to}` },
           {
             title: t("consents.status"),

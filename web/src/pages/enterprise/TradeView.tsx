@@ -1,14 +1,17 @@
 // A trade's four flows side by side (issue 17 item 2): the verification's verdict, score,
 // payment state and the report hash registered on chain, its findings in words by flow.
 import { useEffect, useState } from "react";
-import { Alert, Button, Card, Col, Descriptions, Form, Input, List, Row, Space, Typography } from "antd";
+import { Alert, AutoComplete, Button, Card, Col, Descriptions, Form, List, Row, Space, Typography } from "antd";
 import { StatusTag, type Tone } from "../../components/StatusTag";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
 import { useWords } from "./common";
-import { groupFindings, type VerificationView } from "./model";
+import { groupFindings, positionItems, tradesOfItems, type ItemView, type PositionView, type VerificationView } from "./model";
+
+/** At most this many of my items are read to list my trades (one GET /items/{id} each). */
+const MAX_ITEMS = 50;
 
 const STATE_TONE: Record<string, Tone> = { ok: "good", warning: "warn", error: "bad", missing: "bad" };
 const SEVERITY_TONE: Record<string, Tone> = { error: "bad", warning: "warn", info: "info" };
@@ -22,6 +25,22 @@ export function TradeView() {
   const [report, setReport] = useState<VerificationView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [mine, setMine] = useState<{ trade_id: string; label: string }[]>([]);
+
+  useEffect(() => {
+    // My trades, from the items my position names (the API has no list of a member's trades).
+    let gone = false;
+    (async () => {
+      const position = must(await api.client.GET("/api/v1/position")) as unknown as PositionView;
+      const items = await Promise.all(
+        positionItems(position, MAX_ITEMS).map(async (id) =>
+          must(await api.client.GET("/api/v1/items/{item_id}", { params: { path: { item_id: id } } })) as unknown as ItemView,
+        ),
+      );
+      if (!gone) setMine(tradesOfItems(items));
+    })().catch(() => undefined); // only suggestions: a trade id can still be typed
+    return () => void (gone = true);
+  }, [api]);
 
   async function verify(id: string) {
     const trimmed = id.trim();
@@ -53,7 +72,15 @@ export function TradeView() {
       <Typography.Title level={1} style={{ fontSize: 22 }}>{t("trade.title")}</Typography.Title>
       <Form layout="inline" onFinish={() => void verify(tradeId)}>
         <Form.Item label={t("trade.id")} htmlFor="trade-id" extra={t("trade.idHelp")} style={{ maxWidth: 640 }}>
-          <Input id="trade-id" data-testid="trade-id" value={tradeId} onChange={(e) => setTradeId(e.target.value)} style={{ width: 280 }} />
+          <AutoComplete
+            id="trade-id"
+            data-testid="trade-id"
+            value={tradeId}
+            onChange={(v: string) => setTradeId(v)}
+            options={mine.filter((m) => m.label.includes(tradeId.trim())).map((m) => ({ value: m.trade_id, label: m.label }))}
+            style={{ width: 420 }}
+            popupMatchSelectWidth={560}
+          />
         </Form.Item>
         <Form.Item>
           <Button type="primary" htmlType="submit" loading={busy} disabled={!tradeId.trim()} data-testid="trade-verify">

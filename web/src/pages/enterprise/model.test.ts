@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  awaitsConfirmation, chainState, findingFlow, groupFindings, monthOf, ownFreeHoldings, plainAmount, provenanceTree,
+  awaitsConfirmation, chainState, positionItems, tradesOfItems, findingFlow, groupFindings, monthOf, ownFreeHoldings, plainAmount, provenanceTree,
   type HoldingView, type ItemView,
 } from "./model";
 import { canOpen, mayAct } from "./access";
@@ -106,5 +106,27 @@ describe("who opens which screen", () => {
     expect(mayAct(me(["core_enterprise"], "admin"), "grantConsent")).toBe(true);
     expect(mayAct(me(["enterprise"], "auditor"), "manage")).toBe(false);
     expect(canOpen(null, "position")).toBe(false);
+  });
+});
+
+describe("my trades from my position", () => {
+  it("names each item once, bounded, and each trade once with its parties and items", () => {
+    const money = { minor: 1, amount: "0.01", currency: "CNY" };
+    const pos = {
+      holds: [{ holding: "h1", item: "i1", debtor: "D", maturity: "", outstanding: money, pledged_to: null },
+              { holding: "h2", item: "i1", debtor: "D", maturity: "", outstanding: money, pledged_to: null }],
+      owes: [{ item: "i2", creditor: "C", maturity: "", outstanding: money }, { item: "i3", creditor: "C", maturity: "", outstanding: money }],
+    };
+    expect(positionItems(pos, 10)).toEqual(["i1", "i2", "i3"]);
+    expect(positionItems(pos, 2)).toEqual(["i1", "i2"]);
+    const trades = tradesOfItems([
+      { item_id: "i2", trade_id: "t-b", debtor: "Me", creditor: "C" },
+      { item_id: "i1", trade_id: "t-a", debtor: "D", creditor: "Me" },
+      { item_id: "i3", trade_id: "t-b", debtor: "Me", creditor: "C" },
+    ]);
+    expect(trades).toEqual([
+      { trade_id: "t-a", label: "t-a · Me → D · i1" },
+      { trade_id: "t-b", label: "t-b · C → Me · i2, i3" },
+    ]);
   });
 });

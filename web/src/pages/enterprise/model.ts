@@ -198,3 +198,26 @@ export function plainAmount(text: string): string | null {
   const t = text.trim().replace(/[,\s]/g, "");
   return /^[0-9]+(\.[0-9]+)?$/.test(t) ? t : null;
 }
+
+/** The items a position names (held or owed), each once, at most `limit`. */
+export function positionItems(position: Pick<PositionView, "holds" | "owes">, limit: number): string[] {
+  const seen = new Set<string>();
+  for (const r of [...position.holds, ...position.owes]) {
+    if (seen.size >= limit) break;
+    seen.add(r.item);
+  }
+  return [...seen];
+}
+
+/** My trades, from my items: one entry per trade, its parties and items. */
+export function tradesOfItems(items: Pick<ItemView, "item_id" | "trade_id" | "debtor" | "creditor">[]): { trade_id: string; label: string }[] {
+  const by = new Map<string, { parties: string; items: string[] }>();
+  for (const i of items) {
+    const found = by.get(i.trade_id) ?? { parties: `${i.creditor ?? "?"} → ${i.debtor ?? "?"}`, items: [] };
+    found.items.push(i.item_id);
+    by.set(i.trade_id, found);
+  }
+  return [...by.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([trade_id, v]) => ({ trade_id, label: `${trade_id} · ${v.parties} · ${v.items.join(", ")}` }));
+}

@@ -188,10 +188,13 @@ export function ReviewQueue() {
           { title: `${t("bank.col.el")} / ${t("bank.col.value")}`, width: 110, render: () => notGiven },
           {
             title: t("bank.col.reasons"),
+            width: 200,
             render: (_, f) => (
-              <Space size={[4, 4]} wrap>
-                {(f.decision?.reasons ?? []).map((r) => <StatusTag key={r.code} tone="plain">{r.code}</StatusTag>)}
-              </Space>
+              <div style={{ display: "grid", gap: 2 }}>
+                {(f.decision?.reasons ?? []).map((r) => (
+                  <code key={r.code} style={{ wordBreak: "break-all", fontSize: 12 }}>{r.code}</code>
+                ))}
+              </div>
             ),
           },
           {

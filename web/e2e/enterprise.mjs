@@ -111,7 +111,10 @@ try {
   const tier1 = await signedIn(browser, "tier1", "zh");
   const p = tier1.page;
   await p.getByRole("menuitem", { name: "贸易与四流核验" }).click();
-  await p.getByLabel("贸易编号").fill(TRADE);
+  // my trades are offered from my items: pick this one
+  await p.getByLabel("贸易编号").click();
+  await p.getByLabel("贸易编号").pressSequentially(TRADE.slice(0, 12));
+  await p.locator(".ant-select-item-option").filter({ hasText: TRADE }).click();
   await p.getByTestId("trade-verify").click();
   await p.getByTestId("trade-flows").waitFor({ timeout: STEP_MS });
   report.flows = await p.getByTestId("trade-flows").locator("[data-flow]").evaluateAll((els) => els.map((e) => e.dataset.flow));
@@ -154,7 +157,7 @@ try {
   // 2. the core enterprise, in English: confirm the payable, grant a consent, the statement
   const core = await signedIn(browser, "core", "en");
   const c = core.page;
-  await c.getByRole("menuitem", { name: "Payables to confirm" }).click();
+  await c.getByRole("menuitem", { name: "Payables" }).click();
   await c.getByTestId(`confirm-${ITEM}`).click();
   await c.locator(".ant-popconfirm").getByRole("button", { name: "Confirm" }).click();
   const confirmed = c.getByText(`Item ${ITEM} confirmed`);
@@ -162,7 +165,7 @@ try {
   report.confirmed = await confirmed.innerText();
   await c.getByTestId(`confirm-${ITEM}`).waitFor({ state: "detached", timeout: STEP_MS });
   await audit(c, "payables-en");
-  await c.getByRole("menuitem", { name: "Data consents and statement" }).click();
+  await c.getByRole("menuitem", { name: "Data consents" }).click();
   await c.getByLabel("Bank (USCC or id)").fill(BANK);
   await c.getByRole("button", { name: "Let a bank read my data" }).click();
   const granted = c.getByText(/^Granted: /);
@@ -174,6 +177,9 @@ try {
   await core.context.close();
 } catch (e) {
   failure = String(e?.stack ?? e);
+  for (const ctx of browser.contexts()) {
+    for (const pg of ctx.pages()) await pg.screenshot({ path: join(OUT, "failure.png"), fullPage: true }).catch(() => undefined);
+  }
 } finally {
   await browser.close();
 }

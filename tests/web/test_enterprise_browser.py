@@ -5,9 +5,9 @@ confirmed). Then web/e2e/enterprise.mjs drives Debian's chromium through playwri
 tier 1 (Chinese) verifies the trade and sees its four flows side by side, opens its position
 and the item's provenance tree and splits an amount off its holding; the core enterprise
 (English) confirms the payable and grants the bank a consent, and sees the month's data-use
-statement. axe-core checks every page visited. Screenshots are in the test's tmp directory.
-Needs `make setup` (the built app, chromium, the web's node modules): it fails, never skips,
-without them."""
+statement, then revokes the consent with a reason. axe-core checks every page visited.
+Screenshots are in the test's tmp directory. Needs `make setup` (the built app, chromium, the
+web's node modules): it fails, never skips, without them."""
 
 from __future__ import annotations
 
@@ -120,4 +120,6 @@ def test_trade_position_split_confirmation_and_consent_in_two_browsers(
     amounts = sorted(h["value"]["amount"] for h in after["holdings"])
     assert "1000.00" in amounts and len(after["holdings"]) == 2, after["holdings"]
     assert [c["grantee_id"] for c in consents] == [parties["bank"].org_id], consents
+    assert consents[0]["status"] == "revoked", consents
+    assert consents[0]["revoked_reason"] == "The credit review is finished", consents
     assert result["tree"] >= 2, result

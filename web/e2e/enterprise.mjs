@@ -174,6 +174,15 @@ try {
   await c.getByTestId("consents").getByText(BANK).waitFor({ timeout: STEP_MS });
   await c.getByTestId("statement-total").waitFor({ timeout: STEP_MS });
   await audit(c, "consents-en");
+  // ... and revokes it with a reason
+  await c.getByTestId("consents").getByRole("button", { name: "Revoke" }).click();
+  const revoke = c.getByRole("dialog");
+  await revoke.getByLabel("Reason for revoking").fill("The credit review is finished");
+  await revoke.getByRole("button", { name: "Revoke" }).click();
+  await c.getByText(/^Revoked: /).waitFor({ timeout: STEP_MS });
+  await c.getByTestId("consents").getByText("The credit review is finished").waitFor({ timeout: STEP_MS });
+  await revoke.waitFor({ state: "hidden", timeout: STEP_MS });
+  await audit(c, "consents-revoked-en");
   await core.context.close();
 } catch (e) {
   failure = String(e?.stack ?? e);

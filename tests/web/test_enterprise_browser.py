@@ -2,12 +2,13 @@
 fresh home on 127.0.0.1; the world is built over HTTP (the parties registered and admitted, a
 trade uploaded by its parties, verified and its item issued by tier 1 on the evidence, not yet
 confirmed). Then web/e2e/enterprise.mjs drives Debian's chromium through playwright-core:
-tier 1 (Chinese) verifies the trade and sees its four flows side by side, opens its position
-and the item's provenance tree and splits an amount off its holding; the core enterprise
-(English) confirms the payable and grants the bank a consent, and sees the month's data-use
-statement, then revokes the consent with a reason. axe-core checks every page visited.
-Screenshots are in the test's tmp directory. Needs `make setup` (the built app, chromium, the
-web's node modules): it fails, never skips, without them."""
+tier 1 (Chinese) picks its trade and sees its four flows side by side, opens its position and
+the item's provenance tree, splits 1000.00 off its holding, passes 500.00 to the carrier (the
+tree grows each time) and asks the bank to finance the new holding; the core enterprise
+(English) confirms the payable, grants the bank a consent, reads the month's data-use statement
+and revokes the consent with a reason. axe-core checks every page visited. Screenshots are in
+the test's tmp directory. Needs `make setup` (the built app, chromium, the web's node modules):
+it fails, never skips, without them."""
 
 from __future__ import annotations
 
@@ -93,6 +94,7 @@ def test_trade_position_split_confirmation_and_consent_in_two_browsers(
         "BASE_URL": served.base, "OUT_DIR": str(out), "CHROMIUM": _chromium(),
         "PASSWORD": PASSWORD, "PEOPLE": json.dumps(people), "TRADE_ID": trade_id,
         "ITEM_ID": item["item_id"], "BANK_ID": parties["bank"].org_id,
+        "CARRIER_ID": parties["logistics"].org_id,
     }  # fmt: skip
     run = subprocess.run(
         ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True, text=True,
@@ -118,8 +120,10 @@ def test_trade_position_split_confirmation_and_consent_in_two_browsers(
         consents = ok(client.get(f"{API}/consents", headers=grantor.auth))
     assert after["basis"] == "confirmed", after
     amounts = sorted(h["value"]["amount"] for h in after["holdings"])
-    assert "1000.00" in amounts and len(after["holdings"]) == 2, after["holdings"]
+    assert "1000.00" in amounts and len(after["holdings"]) == 3, after["holdings"]
+    (passed,) = [h for h in after["holdings"] if h["holder_id"] == parties["logistics"].org_id]
+    assert passed["value"]["amount"] == "500.00", passed
     assert [c["grantee_id"] for c in consents] == [parties["bank"].org_id], consents
     assert consents[0]["status"] == "revoked", consents
     assert consents[0]["revoked_reason"] == "The credit review is finished", consents
-    assert result["tree"] >= 2, result
+    assert result["tree"] == 3, result

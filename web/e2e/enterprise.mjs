@@ -3,7 +3,7 @@
 // verified and its item issued by tier 1 on the evidence. Two browser contexts:
 //   1. tier 1 (Chinese) verifies the trade: its four flows side by side with the findings;
 //      opens its position and the item (holdings, provenance tree), splits 1000.00 off its
-//      holding and sees the tree grow;
+//      holding, passes 500.00 to the carrier and sees the tree grow; asks the bank to finance;
 //   2. the core enterprise (English) confirms the payable, grants the bank a consent and
 //      reads this month's data-use statement.
 // axe-core runs on every page visited (serious or critical violations fail); a Content
@@ -30,6 +30,7 @@ const PEOPLE = JSON.parse(env("PEOPLE")); // {tier1|core: {email, totp_secret}}
 const TRADE = env("TRADE_ID");
 const ITEM = env("ITEM_ID");
 const BANK = env("BANK_ID");
+const CARRIER = env("CARRIER_ID");
 const STEP_MS = Number(process.env.STEP_MS ?? 60_000);
 mkdirSync(OUT, { recursive: true });
 
@@ -51,7 +52,7 @@ function totp(secret, at = Date.now()) {
   return String(n % 1_000_000).padStart(6, "0");
 }
 
-const report = { pages: [], violations: [], csp: [], endless: [], flows: [], tree: 0, split: null, financing: null, financingRow: null, confirmed: null, granted: null };
+const report = { pages: [], violations: [], csp: [], endless: [], flows: [], tree: 0, split: null, transfer: null, financing: null, financingRow: null, confirmed: null, granted: null };
 
 function watch(page, who) {
   page.on("console", (m) => {
@@ -134,6 +135,18 @@ try {
   );
   report.tree = await treeNodes(p);
   await audit(p, "position-split-zh");
+  // ... passes 500.00 of its first holding to the carrier: the tree grows again
+  await p.locator("#transfer-amount").fill("500.00");
+  await p.locator("#transfer-to").fill(CARRIER);
+  await p.getByRole("button", { name: "转让" }).click();
+  const passed = p.getByText(/^已转让给 /);
+  await passed.waitFor({ timeout: STEP_MS });
+  report.transfer = await passed.innerText();
+  await p.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="item-tree"] .ant-tree-treenode').length > n, report.tree, { timeout: STEP_MS },
+  );
+  report.tree = await treeNodes(p);
+  await audit(p, "position-transfer-zh");
   // ... and asks the bank to finance the new holding: the robot's answer, then the row
   const child = /holding-[0-9a-f]+/.exec(report.split)[0];
   await p.keyboard.press("Escape");

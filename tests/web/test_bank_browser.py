@@ -5,7 +5,8 @@ confirmed; the bank's policy refers every request, changed with four eyes; tier 
 225,000.00: referred). Then web/e2e/bank-queue.mjs drives Debian's chromium through
 playwright-core: the approver's early second approval is refused in words, the credit officer
 approves in English (a proposal above the limit), the approver's second approval takes effect,
-the regulator finds the financing on its dashboard. axe-core checks every page visited.
+the regulator finds the financing on its dashboard and the district's local government (in
+English) its platform's trade. axe-core checks every page visited.
 Screenshots are in the test's tmp directory. Needs `make setup` (the built app, chromium, the
 web's node modules): it fails, never skips, without them."""
 
@@ -28,12 +29,14 @@ import pytest
 from fourflow.entrypoints.api.webui import BUILT
 from tests.api.world import (
     API,
+    KYC,
     PASSWORD,
     Person,
     documents_by_issuer,
     invite,
     ok,
     register_and_admit,
+    register_local_government,
     sign_in,
 )
 from tests.web.test_browser import BROWSER_TIMEOUT_S, Served, _chromium, _free_port
@@ -144,18 +147,32 @@ def test_referral_decided_with_four_eyes_in_two_browsers(
             201,
         )  # fmt: skip
         assert fin["status"] == "referred", fin
+        # The district's scenario platform: its local government admits the trade's parties
+        # and the bank, and reads its figures on the dashboard.
+        district = register_local_government(client, operator, "district")  # type: ignore[arg-type]
+        created = ok(client.post(f"{API}/platforms", headers=operator.auth, json={
+            "name": "姑苏区供应链金融服务平台", "operator": district.org_id,
+            "scenarios": ["manufacturing"], "region": "苏州市姑苏区"}), 201)  # fmt: skip
+        platform = f"{API}/platforms/{created['id']}"
+        for party in (core, tier1):
+            admit = {"org": party.org_id, "checks": KYC, "note": "licence checked on site"}
+            ok(client.post(f"{platform}/members", json=admit, headers=district.admin.auth), 201)
+        ok(client.post(f"{platform}/banks", json={"bank": bank.org_id},
+                       headers=district.admin.auth), 201)  # fmt: skip
     fin_id = fin["financing_id"]
     people = {
         "officer": {"email": officer.email, "totp_secret": _secret(officer)},
         "approver": {"email": approver.email, "totp_secret": _secret(approver)},
         "regulator": {"email": parties["regulator"].admin.email,
                       "totp_secret": _secret(parties["regulator"].admin)},
+        "district": {"email": district.admin.email, "totp_secret": _secret(district.admin)},
     }  # fmt: skip
     out = tmp_path / "screenshots"
     env: dict[str, str] = {
         **os.environ,
         "BASE_URL": served.base, "OUT_DIR": str(out), "CHROMIUM": _chromium(),
         "PASSWORD": PASSWORD, "PEOPLE": json.dumps(people), "FINANCING_ID": fin_id,
+        "TRADE_ID": trade_id, "PLATFORM_NAME": created["name"],
     }  # fmt: skip
     run = subprocess.run(
         ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True, text=True,
@@ -174,7 +191,7 @@ def test_referral_decided_with_four_eyes_in_two_browsers(
     visited = {p["name"] for p in result["pages"]}
     assert {"bank-queue-zh-approver", "bank-approval-refused-zh", "bank-decide-en",
             "bank-portfolio-en", "bank-policy-en", "bank-queue-zh-after",
-            "bank-portfolio-zh", "supervision-zh"} <= visited  # fmt: skip
+            "bank-portfolio-zh", "supervision-zh", "supervision-platform-en"} <= visited  # fmt: skip
     assert all((out / f"{name}.png").is_file() for name in visited)
     # The decision is real, taken by both people.
     with httpx.Client(base_url=served.base, timeout=60) as client:

@@ -6,7 +6,8 @@
 //   2. the credit officer (English) approves the referral with a reason: above the limit it
 //      becomes a proposal waiting for a second person; it opens the portfolio and policy;
 //   3. the approver gives the second approval: the request is approved and leaves the queue;
-//   4. the regulator opens the supervision dashboard and finds the financing in its rows.
+//   4. the regulator opens the supervision dashboard and finds the financing in its rows;
+//   5. the district's local government (English) finds its platform's trade on the dashboard.
 // axe-core runs on every page visited (serious or critical violations fail); a Content
 // Security Policy violation or a page error fails; screenshots go to OUT_DIR. Prints one JSON line.
 import { createHmac } from "node:crypto";
@@ -29,6 +30,8 @@ const CHROMIUM = env("CHROMIUM");
 const PASSWORD = env("PASSWORD");
 const PEOPLE = JSON.parse(env("PEOPLE")); // {officer|approver|regulator: {email, totp_secret}}
 const FINANCING = env("FINANCING_ID");
+const TRADE = env("TRADE_ID");
+const PLATFORM_NAME = env("PLATFORM_NAME");
 const STEP_MS = Number(process.env.STEP_MS ?? 60_000);
 mkdirSync(OUT, { recursive: true });
 
@@ -183,6 +186,16 @@ try {
   report.supervision = await regulator.page.getByTestId("kpis").innerText();
   await audit(regulator.page, "supervision-zh");
   await regulator.context.close();
+
+  // 5. the district's local government, in English: its scenario platform's figures and trades
+  const district = await signedIn(browser, "district", "en");
+  await district.page.getByRole("menuitem", { name: "Supervision" }).click();
+  await district.page.getByTestId("kpis").waitFor({ timeout: STEP_MS });
+  await district.page.getByText(PLATFORM_NAME).first().waitFor({ timeout: STEP_MS });
+  await district.page.getByText(TRADE, { exact: true }).waitFor({ timeout: STEP_MS });
+  report.platform = await district.page.getByTestId("kpis").innerText();
+  await audit(district.page, "supervision-platform-en");
+  await district.context.close();
 } catch (e) {
   failure = String(e?.stack ?? e);
 } finally {

@@ -35,7 +35,11 @@ from tests.api.world import (
 )
 from tests.web.test_browser import BROWSER_TIMEOUT_S, Served, _chromium, served
 
-pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.xdist_group("web-browser")]
+pytestmark = [
+    pytest.mark.chain,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("web-browser-enterprise"),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "web" / "e2e" / "enterprise.mjs"

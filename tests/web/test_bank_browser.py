@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ import httpx
 import pyotp
 import pytest
 
-from fourflow.entrypoints.api.webui import BUILT
 from tests.api.world import (
     API,
     KYC,
@@ -39,7 +37,7 @@ from tests.api.world import (
     register_local_government,
     sign_in,
 )
-from tests.web.test_browser import BROWSER_TIMEOUT_S, Served, _chromium, _free_port
+from tests.web.test_browser import BROWSER_TIMEOUT_S, Served, _chromium, serve_home
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow, pytest.mark.xdist_group("web-browser-bank")]
 
@@ -52,43 +50,8 @@ FOUR_EYES_LIMIT = "100000"
 def served_limit(tmp_path: Path) -> Iterator[Served]:
     """`fourflow serve` on a fresh home (its own anvil node) on a free loopback port, with a
     four-eyes limit below the request."""
-    assert (BUILT / "index.html").is_file(), "the web app is not built: run `make setup`"
-    port = _free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
-        "FOURFLOW_HOME": str(tmp_path / "home"),
-        "FOURFLOW_KEYSTORE_PASSWORD": "web-browser-test",
-        "FOURFLOW_NEW_USER_PASSWORD": PASSWORD,
-        "FOURFLOW_FOUR_EYES_LIMIT": FOUR_EYES_LIMIT,
-        # an open event stream holds a server thread until its time is up: short, so the
-        # server stops promptly at the end (as in test_browser.py)
-        "FOURFLOW_EVENTS_STREAM_SECONDS": "10",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--worker-interval", "1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
-            try:
-                if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not answer within 240 s"
-            time.sleep(0.5)
-        yield Served(base, env)
-    finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=60)
-        finally:
-            if server.poll() is None:
-                server.kill()
+    with serve_home(tmp_path, FOURFLOW_FOUR_EYES_LIMIT=FOUR_EYES_LIMIT) as served:
+        yield served
 
 
 def _secret(person: Person) -> str:

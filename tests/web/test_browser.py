@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,9 +71,10 @@ class Served:
     env: dict[str, str]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    """`fourflow serve` on a fresh home (its own anvil node) on a free loopback port."""
+@contextmanager
+def serve_home(tmp_path: Path, **extra_env: str) -> Iterator[Served]:
+    """`fourflow serve` on a fresh home (its own anvil node) on a free loopback port, with
+    ``extra_env`` on top; stopped, and its node with it, at the end."""
     assert (BUILT / "index.html").is_file(), "the web app is not built: run `make setup`"
     port = _free_port()
     env = {
@@ -83,6 +85,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
         # An open event stream holds the server's shutdown until it ends: keep them short
         # (the page reconnects after each, from the last event it saw).
         "FOURFLOW_EVENTS_STREAM_SECONDS": "10",
+        **extra_env,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -113,6 +116,13 @@ def served(tmp_path: Path) -> Iterator[Served]:
                 [sys.executable, "-m", "fourflow", "chain", "node", "stop"],
                 env=env, capture_output=True, timeout=120, check=False,
             )  # fmt: skip
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    """`fourflow serve` on a fresh home (its own anvil node) on a free loopback port."""
+    with serve_home(tmp_path) as served:
+        yield served
 
 
 def _chromium() -> str:

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from eth_utils.address import to_checksum_address
+
 from fourflow.domain.consents import Consent, DataPrice, DataUsage
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.documents import DocumentKind
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.facts import (
     CancelApproval,
     DefaultMark,
@@ -1185,13 +1187,20 @@ class FixedClock:
 
 
 class FakeKeyStore:
-    """``ports.KeyStore`` with deterministic accounts derived from the organisation id."""
+    """``ports.KeyStore`` with deterministic accounts derived from the organisation id.
+
+    As the real key store (``adapters.crypto.keystore.EnvelopeKeyStore``): an organisation
+    has at most one account, either a key the store keeps (``create``) or its own key, of
+    which only the address is recorded (``hold_own``); the store never gives out a key it
+    does not keep.
+    """
 
     def __init__(self) -> None:
         self._keys: dict[str, bytes] = {}
+        self._own: dict[str, str] = {}  # organisations holding their own key: their address
 
     def create(self, org_id: str) -> str:
-        if org_id in self._keys:
+        if org_id in self._keys or org_id in self._own:
             raise ConflictError(f"{org_id} already has an account")
         self._keys[org_id] = hashlib.sha256(f"key:{org_id}".encode()).digest()
         return self._address(org_id)
@@ -1200,12 +1209,31 @@ class FakeKeyStore:
         return "0x" + hashlib.sha256(self._keys[org_id]).hexdigest()[:40]
 
     def address(self, org_id: str) -> str | None:
+        if org_id in self._own:
+            return self._own[org_id]
         return self._address(org_id) if org_id in self._keys else None
 
     def private_key(self, org_id: str) -> bytes:
+        if org_id in self._own:
+            raise ConflictError(f"{org_id} holds its own key; the platform never signs for it")
         if org_id not in self._keys:
             raise NotFoundError(f"{org_id} has no account")
         return self._keys[org_id]
+
+    def holds_own_key(self, org_id: str) -> bool:
+        return org_id in self._own
+
+    def hold_own(self, org_id: str, address: str) -> str:
+        """Record that ``org_id`` holds its own key at ``address``; the checksummed address
+        (DomainValueError when it is not one; ConflictError when it has an account)."""
+        try:
+            checksummed = str(to_checksum_address(address))
+        except ValueError as exc:
+            raise DomainValueError(f"key store: {address!r} is not an address") from exc
+        if org_id in self._keys or org_id in self._own:
+            raise ConflictError(f"{org_id} already has an account")
+        self._own[org_id] = checksummed
+        return checksummed
 
 
 # --------------------------------------------------------------------------- ledger

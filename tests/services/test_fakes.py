@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
+from fourflow.adapters.crypto import envelope
+from fourflow.adapters.crypto.keystore import EnvelopeKeyStore, MasterKeySource
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.services import commands as cmd
-from fourflow.services.ports import ChainOp
-from tests.fakes import FakeUnitOfWorkFactory
+from fourflow.services.ports import ChainOp, KeyStore
+from tests.fakes import FakeKeyStore, FakeUnitOfWorkFactory
 
 ITEM = DebtItem(
     id="item-1", trade_id="trade-1", debtor_id="core", creditor_id="tier1", currency="CNY",
@@ -79,3 +82,44 @@ def test_writes_are_journalled_into_the_next_ops_undo_log() -> None:
     assert second.undo.holdings == (HOLDING,)  # the state before the first change only
     assert second.undo.added_holdings == ("h-2",)
     assert (first.seq or 0) < (second.seq or 0)
+
+
+def _key_store_story(store: KeyStore) -> list[object]:
+    """What a key store answers to one sequence: a kept key, a self-held key, refusals."""
+    seen: list[object] = []
+    kept = store.create("org-kept")
+    own = "0x" + "ab" * 20
+    seen += [store.holds_own_key("org-kept"), store.address("org-kept") == kept]
+    seen.append(len(store.private_key("org-kept")))
+    seen.append(store.hold_own("org-own", own))
+    seen += [store.holds_own_key("org-own"), store.address("org-own")]
+    for refused in (
+        lambda: store.private_key("org-own"),  # the platform never signs for it
+        lambda: store.hold_own("org-own", own),  # it has an account already
+        lambda: store.hold_own("org-kept", own),
+        lambda: store.create("org-own"),
+        lambda: store.hold_own("org-bad", "0x12"),  # not an address
+    ):
+        with pytest.raises((ConflictError, DomainValueError)) as caught:
+            refused()
+        seen.append("conflict" if isinstance(caught.value, ConflictError) else "invalid")
+    seen += [store.holds_own_key("org-bad"), store.address("org-bad")]
+    with pytest.raises(NotFoundError):
+        store.private_key("org-none")
+    return seen
+
+
+def test_the_fake_key_store_holds_own_keys_as_the_real_one(tmp_path: Path) -> None:
+    master = tmp_path / "master.b64"
+    envelope.write_key_file(master)
+    real = EnvelopeKeyStore(
+        tmp_path / "home", MasterKeySource(file=master, default_file=tmp_path / "unused")
+    )
+    real.open()
+    story = _key_store_story(FakeKeyStore())
+    assert story == _key_store_story(real)
+    checksummed = "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"  # EIP-55 of 0xabab...ab
+    assert story == [
+        False, True, 32, checksummed, True, checksummed,
+        "conflict", "conflict", "conflict", "conflict", "invalid", False, None,
+    ]  # fmt: skip

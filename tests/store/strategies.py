@@ -13,6 +13,7 @@ from fourflow.domain.findings import Finding, Severity, VerificationReport, Veri
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import CURRENCY_MINOR_UNITS, Money
 from fourflow.domain.parties import Identifier, PartyRef
+from fourflow.domain.payment_status import STATUS_CODES, PaymentStatus
 from fourflow.domain.scenarios import Scenario
 
 # Text a database column can hold: no NUL (PostgreSQL refuses it) and no lone surrogates.
@@ -45,6 +46,16 @@ carriages = st.builds(
     consignee=st.none() | parties,
 )
 
+payment_statuses = st.builds(
+    PaymentStatus,
+    code=st.sampled_from(sorted(STATUS_CODES)),
+    payment_ids=st.lists(names, min_size=1, max_size=3).map(tuple),
+    reasons=st.lists(names, max_size=2).map(tuple),
+    original_message=st.none() | names,
+    original_message_type=st.none() | names,
+    accepted_at=st.none() | names,
+)
+
 
 @st.composite
 def money(draw: st.DrawFn, currency: str) -> Money:
@@ -60,9 +71,10 @@ def money(draw: st.DrawFn, currency: str) -> Money:
 def documents(draw: st.DrawFn) -> Document:
     """Any valid document: parties, lines, money in its currency, dates and references."""
     currency = draw(currencies)
+    kind = draw(st.sampled_from(DocumentKind))
     return Document(
         id=draw(names),
-        kind=draw(st.sampled_from(DocumentKind)),
+        kind=kind,
         number=draw(names),
         issue_date=draw(dates),
         seller=draw(parties),
@@ -78,6 +90,7 @@ def documents(draw: st.DrawFn) -> Document:
         submitted_by=draw(st.none() | names),
         scenario=draw(st.none() | st.sampled_from(Scenario)),
         carriage=draw(st.none() | carriages),
+        payment_status=(draw(payment_statuses) if kind is DocumentKind.PAYMENT_STATUS else None),
     )
 
 

@@ -13,6 +13,7 @@ from enum import StrEnum
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.money import Money
 from fourflow.domain.parties import PartyRef
+from fourflow.domain.payment_status import PaymentStatus
 from fourflow.domain.scenarios import Scenario
 
 
@@ -40,6 +41,7 @@ class DocumentKind(StrEnum):
     PAYMENT = "payment"
     BANK_STATEMENT_ENTRY = "bank_statement_entry"
     REMITTANCE = "remittance"
+    PAYMENT_STATUS = "payment_status"  # a bank's status of a payment (pacs.002): not money
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
 
@@ -64,6 +66,8 @@ KIND_FLOW: dict[DocumentKind, Flow] = {
     DocumentKind.PAYMENT: Flow.CAPITAL,
     DocumentKind.BANK_STATEMENT_ENTRY: Flow.CAPITAL,
     DocumentKind.REMITTANCE: Flow.CAPITAL,
+    # What a bank says became of a payment (rejected, settled ...): never a payment itself.
+    DocumentKind.PAYMENT_STATUS: Flow.CAPITAL,
     DocumentKind.INVOICE: Flow.INFORMATION,
     DocumentKind.CREDIT_NOTE: Flow.INFORMATION,
 }
@@ -152,6 +156,7 @@ class Document:
         submitted_by: id of the organisation that submitted it.
         scenario: the business scenario the submitter declared, if any.
         carriage: for a carrier's document (a freight invoice), the consignment it concerns.
+        payment_status: for a payment status (pacs.002), the status and the payment it names.
     """
 
     id: str
@@ -171,8 +176,14 @@ class Document:
     submitted_by: str | None = None
     scenario: Scenario | None = None
     carriage: Carriage | None = None
+    payment_status: PaymentStatus | None = None
 
     def __post_init__(self) -> None:
+        if (self.kind is DocumentKind.PAYMENT_STATUS) != (self.payment_status is not None):
+            raise DomainValueError(
+                f"{self.kind.value} {self.number}: a payment status (and only it) carries "
+                "the status of a payment"
+            )
         if not self.number.strip():
             raise DomainValueError(f"{self.kind.value}: document number must not be empty")
         if self.total is not None and self.currency and self.total.currency != self.currency:

@@ -42,7 +42,7 @@ PAYMENT_KINDS = frozenset(
 # A carrier's freight invoice joins a goods trade only through the order or despatch advice it
 # names: its parties (carrier and the party billed) are not the trade's seller and buyer, and
 # its lines are charges, not goods, so nothing could be inferred from them.
-BY_REFERENCE_ONLY = frozenset({DocumentKind.FREIGHT_INVOICE})
+BY_REFERENCE_ONLY = frozenset({DocumentKind.FREIGHT_INVOICE, DocumentKind.PAYMENT_STATUS})
 # Weights of each piece of evidence; a confidence is the weight earned over the weight that
 # could be earned for that kind of document.
 _W_PARTIES = 0.2

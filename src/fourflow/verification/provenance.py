@@ -48,6 +48,7 @@ ISSUERS: dict[DocumentKind, tuple[Issuer, ...]] = {
     DocumentKind.PAYMENT: (Issuer.BANK, Issuer.BUYER),
     DocumentKind.BANK_STATEMENT_ENTRY: (Issuer.BANK,),
     DocumentKind.REMITTANCE: (Issuer.BUYER,),
+    DocumentKind.PAYMENT_STATUS: (Issuer.BANK,),  # the bank reports what became of a payment
     DocumentKind.INVOICE: (Issuer.SELLER,),
     DocumentKind.CREDIT_NOTE: (Issuer.SELLER,),
 }

@@ -19,6 +19,7 @@ from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
 from fourflow.verification.linking import STRONG_LINK, explain_links
+from fourflow.verification.payments import payment_outcomes, unmatched_statuses
 from fourflow.verification.provenance import Orgs, assess
 
 RULES_VERSION = "basic-3"
@@ -38,6 +39,9 @@ PAYMENTS = (DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY, DocumentKin
 # A carrier's invoice for carrying the goods: transport evidence (``check_transport``), never
 # the seller's invoice (not in invoiced quantities, amounts, currency or the receivable).
 FREIGHT = DocumentKind.FREIGHT_INVOICE
+# A bank's status of a payment (pacs.002): never money itself; a rejected payment it names is
+# left out of every payment rule (``TradeContext``) and of the open receivable.
+STATUS = DocumentKind.PAYMENT_STATUS
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +70,10 @@ class TradeContext:
 
     def __post_init__(self) -> None:
         by_kind: dict[DocumentKind, list[Document]] = {}
+        rejected = _rejected(self.trade)
         for doc in self.trade.documents:
-            by_kind.setdefault(doc.kind, []).append(doc)
+            if doc.id not in rejected:  # a payment its bank rejected did not happen
+                by_kind.setdefault(doc.kind, []).append(doc)
         object.__setattr__(self, "_by_kind", {k: tuple(v) for k, v in by_kind.items()})
         # Memos: rules ask the same questions (who is this party, how much of each item).
         object.__setattr__(self, "_orgs", {})
@@ -110,6 +116,13 @@ class TradeContext:
 
 
 Rule = Callable[[TradeContext], list[Finding]]
+
+
+def _rejected(trade: Trade) -> frozenset[str]:
+    """The trade's payments a bank reported rejected or cancelled (pacs.002)."""
+    if not trade.of_kind(STATUS):
+        return frozenset()
+    return frozenset(p for p, o in payment_outcomes(trade.documents).items() if not o.counts)
 
 
 def _ids(docs: tuple[Document, ...] | list[Document]) -> tuple[str, ...]:
@@ -232,7 +245,7 @@ def check_parties(ctx: TradeContext) -> list[Finding]:
     findings = []
     seller_id, buyer_id = ctx.trade.seller_id, ctx.trade.buyer_id
     for doc in ctx.trade.documents:
-        if doc.kind is FREIGHT:
+        if doc.kind in (FREIGHT, STATUS):  # a status's parties are its payment's
             continue
         seller = ctx.org_of(doc.seller)
         if (seller is None or seller.id != seller_id) and not _acts_for_seller(seller, doc):
@@ -554,7 +567,8 @@ def open_receivable(trade: Trade) -> Money | None:
         return None
     invoiced = _sum_money(trade.of_kind(DocumentKind.INVOICE), currency)
     credited = _sum_money(trade.of_kind(DocumentKind.CREDIT_NOTE), currency)
-    paid = _sum_money(trade.of_kind(*PAYMENTS), currency)
+    rejected = _rejected(trade)
+    paid = _sum_money(tuple(p for p in trade.of_kind(*PAYMENTS) if p.id not in rejected), currency)
     return invoiced - credited - paid
 
 
@@ -873,6 +887,68 @@ def check_transport(ctx: TradeContext) -> list[Finding]:
     return findings
 
 
+def check_payment_status(ctx: TradeContext) -> list[Finding]:
+    """What banks reported about the trade's payments (pacs.002; docs/verification.md).
+
+    A rejected or cancelled payment did not happen: a warning against the payment flow (the
+    payment is left out of every payment rule, so what it was to pay is still owed). A
+    settlement the bank confirms strengthens the payment flow (info). Both reported for one
+    payment is a contradiction (warning); a status naming no payment of the trade is info.
+    """
+    statuses = ctx.of_kind(STATUS)
+    if not statuses:
+        return []
+    by_id = {d.id: d for d in ctx.trade.documents}
+    findings = []
+    for payment_id, outcome in sorted(payment_outcomes(ctx.trade.documents).items()):
+        payment = by_id[payment_id]
+        if outcome.rejected:
+            words = "; ".join(
+                f"{_name(by_id[s])}: {status.describe()}"
+                for s in outcome.rejected
+                if (status := by_id[s].payment_status) is not None
+            )
+            findings.append(
+                Finding(
+                    "PAYMENT_REJECTED",
+                    WARN,
+                    f"{_name(payment)} did not happen: its bank reported it rejected or "
+                    f"cancelled ({words}); it is no evidence of settlement",
+                    (payment_id, *outcome.rejected),
+                )
+            )
+        if outcome.rejected and outcome.settled:
+            findings.append(
+                Finding(
+                    "PAYMENT_STATUS_CONFLICT",
+                    WARN,
+                    f"{_name(payment)} is reported both settled and rejected; it is counted "
+                    "as not paid",
+                    (payment_id, *outcome.rejected, *outcome.settled),
+                )
+            )
+        elif outcome.settled:
+            findings.append(
+                Finding(
+                    "PAYMENT_SETTLEMENT_CONFIRMED",
+                    INFO,
+                    f"{_name(payment)}: its bank confirms the settlement "
+                    f"({', '.join(_name(by_id[s]) for s in outcome.settled)})",
+                    (payment_id, *outcome.settled),
+                )
+            )
+    for status_doc in unmatched_statuses(ctx.trade.documents):
+        findings.append(
+            Finding(
+                "PAYMENT_STATUS_UNMATCHED",
+                INFO,
+                f"{_name(status_doc)} names no payment of the trade",
+                (status_doc.id,),
+            )
+        )
+    return findings
+
+
 BASIC_RULES: tuple[Rule, ...] = (
     check_flows_present,
     check_references,
@@ -888,6 +964,7 @@ BASIC_RULES: tuple[Rule, ...] = (
     check_dates,
     check_amounts,
     check_payments,
+    check_payment_status,
     check_provenance,
 )
 

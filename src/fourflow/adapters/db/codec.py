@@ -26,6 +26,7 @@ from fourflow.domain.findings import Finding, Severity, VerificationReport, Veri
 from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, PartyRef
+from fourflow.domain.payment_status import PaymentStatus
 from fourflow.domain.scenarios import Scenario
 
 JsonObject = dict[str, Any]
@@ -143,6 +144,34 @@ def decode_carriage(data: JsonObject | None) -> Carriage | None:
     )
 
 
+def encode_payment_status(status: PaymentStatus | None) -> JsonObject | None:
+    """A payment status (pacs.002) as JSON, or None."""
+    if status is None:
+        return None
+    return {
+        "code": status.code,
+        "payment_ids": list(status.payment_ids),
+        "reasons": list(status.reasons),
+        "original_message": status.original_message,
+        "original_message_type": status.original_message_type,
+        "accepted_at": status.accepted_at,
+    }
+
+
+def decode_payment_status(data: JsonObject | None) -> PaymentStatus | None:
+    """The payment status of an ``encode_payment_status`` object, or None."""
+    if data is None:
+        return None
+    return PaymentStatus(
+        code=data["code"],
+        payment_ids=tuple(data["payment_ids"]),
+        reasons=tuple(data["reasons"]),
+        original_message=data["original_message"],
+        original_message_type=data["original_message_type"],
+        accepted_at=data["accepted_at"],
+    )
+
+
 def encode_document(doc: Document) -> JsonObject:
     """A whole document as JSON: every field, so that it can be rebuilt exactly."""
     return {
@@ -163,6 +192,7 @@ def encode_document(doc: Document) -> JsonObject:
         "submitted_by": doc.submitted_by,
         "scenario": None if doc.scenario is None else doc.scenario.value,
         "carriage": None if doc.carriage is None else encode_carriage(doc.carriage),
+        "payment_status": encode_payment_status(doc.payment_status),
     }
 
 
@@ -189,6 +219,7 @@ def decode_document(data: JsonObject) -> Document:
         # Fields added after the first release are optional, so older rows still read.
         scenario=_optional_scenario(data.get("scenario")),
         carriage=decode_carriage(data.get("carriage")),
+        payment_status=decode_payment_status(data.get("payment_status")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fourflow.domain.errors import FourFlowError
@@ -32,3 +33,12 @@ class DocumentRejectedError(FourFlowError, ValueError):
         )
         more = f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(text + more)
+
+
+class PartlyRejectedError(DocumentRejectedError):
+    """Some documents of a file were refused, the others read: ``problems`` says why, and
+    ``partial`` holds the documents read (ingest keeps them and reports the problems)."""
+
+    def __init__(self, problems: list[Problem], partial: Sequence[object]) -> None:
+        super().__init__(problems)
+        self.partial = list(partial)

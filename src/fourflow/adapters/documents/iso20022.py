@@ -4,6 +4,8 @@
 * camt.054 (debit/credit notifications): each entry -> ``payment``;
 * pain.001 (customer credit transfer initiation): each transaction -> ``payment``;
 * pain.002 (payment status report): validated and recognised, maps to no document;
+* pacs.002 (FI-to-FI payment status report): each transaction status -> ``payment_status``
+  naming the payment it reports on (``pacs002``; checked structurally: no official XSD here);
 * remt.001 (remittance advice): each ``RmtInf`` -> ``remittance``, referencing the invoices
   (and credit notes) the payment settles and the payment itself (its end-to-end id).
 
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from fourflow.adapters.documents import pacs002
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffed, ValidationIssue
 from fourflow.adapters.documents.standards import StandardsMissingError, artefact, require
@@ -38,7 +41,8 @@ from fourflow.domain.parties import Identifier, PartyRef
 from fourflow.services.reading import ParsedDocument
 
 _ISO_NS = re.compile(
-    r"^urn:iso:std:iso:20022:tech:xsd:(?P<msg>(?:camt\.05[234]|pain\.00[12]|remt\.001)\.001\.\d{2})$"
+    r"^urn:iso:std:iso:20022:tech:xsd:"
+    r"(?P<msg>(?:camt\.05[234]|pain\.00[12]|pacs\.002|remt\.001)\.001\.\d{2})$"
 )
 # Swiss SIX implementation of pain.001/pain.002 (a restriction of the ISO version it names).
 _SIX_NS = re.compile(
@@ -587,6 +591,10 @@ def read_iso20022(raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDo
     body = root[0]
     if message.family == "pain.002":
         return []  # a status report moves no money and evidences nothing (docs: iso20022.md)
+    if message.family == "pacs.002":
+        msg_id, created = pacs002.header(t, body, source)
+        rctx = _Ctx(message, msg_id, created, ctx.submitter, ctx.new_id)
+        return pacs002.read_pacs002(t, body, rctx, raw, source)
     msg_id, created = _header(t, body, source)
     rctx = _Ctx(message, msg_id, created, ctx.submitter, ctx.new_id)
     readers = {"pain.001": _read_pain001, "remt.001": _read_remt}
@@ -608,6 +616,10 @@ def validate_iso20022(raw: bytes, *, source: str, rules: bool) -> list[Validatio
     root = parse_xml(raw, source)
     message = _message_or_refuse(root, source)
     path = xsd_path(message)
+    if path is None and message.family == "pacs.002" and len(root):
+        # no official XSD here: the structural checks of the reader (docs: iso20022.md)
+        problems = pacs002.check_pacs002(_Tree(root, message.namespace), root[0], source)
+        return [ValidationIssue(p.code, "fatal", p.message, p.location) for p in problems]
     return validate_xsd(root, path) if path else []
 
 

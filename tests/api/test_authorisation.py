@@ -139,6 +139,14 @@ CASES: dict[tuple[str, str], Case] = {
         "item", {"amount": "0.01", "value_date": FUTURE, "reference": "walk"}
     ),
     ("GET", "/regulator/figures"): Case(),
+    ("GET", "/trades"): Case(),
+    ("GET", "/trades/{trade_id}/documents"): Case("trade"),
+    # dated before the item's issue: the debtor is refused (422), nothing changes
+    ("POST", "/items/{item_id}/dispute"): Case("item", {"reason": "walk", "as_of": "2000-01-01"}),
+    ("GET", "/bank/review-queue"): Case(),
+    ("GET", "/bank/proposals"): Case(),
+    ("GET", "/bank/four-eyes"): Case(),
+    ("GET", "/bank/models"): Case(),
     ("POST", "/consents"): Case(
         body={
             "grantee": "nope",

@@ -27,6 +27,7 @@ from fourflow.entrypoints.api import (
     problems,
     webhook_routes,
     webui,
+    workbench_routes,
 )
 from fourflow.entrypoints.api.routing import PREFIX, ApiState, ChainGuard, RateLimiter
 from fourflow.entrypoints.api.webui import WebApp
@@ -213,6 +214,7 @@ def _routed_app() -> FastAPI:
     app.include_router(webhook_routes.router, prefix=PREFIX)
     app.include_router(custody_routes.router, prefix=PREFIX)
     app.include_router(platform_routes.router, prefix=PREFIX)
+    app.include_router(workbench_routes.router, prefix=PREFIX)
     return app
 
 

@@ -63,6 +63,13 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
         T.REGULATOR: OVERSIGHT,
     },
     "items.confirm": _each(ENTERPRISES, MANAGERS),
+    # the debtor disputes an item (the service refuses anyone but the debtor)
+    "items.dispute": _each(ENTERPRISES, MANAGERS),
+    # my trades and a trade's evidence chain (a trade the caller sells or buys in: operator any)
+    "trades.read": {
+        **_each(ENTERPRISES, EVERY_ROLE),
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
     "holdings.split": _each(ENTERPRISES, MANAGERS),
     "holdings.transfer": _each(ENTERPRISES, MANAGERS),
     "position.read": _each(TRADERS, EVERY_ROLE),
@@ -75,6 +82,12 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "financings.decide": {T.BANK: frozenset({R.CREDIT_OFFICER})},
     "financings.approve": {T.BANK: frozenset({R.APPROVER})},
     "policy.read": {T.BANK: EVERY_ROLE},
+    # the bank's workbench: its queue valued today, the four-eyes proposals waiting with
+    # their content, the four-eyes limit, the model registry and its alerts
+    "bank.queue": {T.BANK: BANK_READERS},
+    "bank.proposals": {T.BANK: BANK_READERS},
+    "bank.four_eyes": {T.BANK: EVERY_ROLE},
+    "models.read": {T.BANK: BANK_READERS, T.REGULATOR: OVERSIGHT},
     "policy.propose": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
     "policy.approve": {T.BANK: frozenset({R.APPROVER})},
     "payments.attest": {T.BANK: frozenset({R.ADMIN, R.CLERK})},

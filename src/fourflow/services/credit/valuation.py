@@ -33,10 +33,16 @@ def value_item(
     as_of: dt.date,
     cold_start: HistorySource,
     bank_id: str | None = None,
+    pd: float | None = None,
 ) -> tuple[Valuation, Mapping[str, float | str]]:
     """A receivable's value on ``as_of`` (outstanding face less expected dilution and loss,
-    discounted at the bank's rate), from the champion's PD on that day's features."""
-    scorer = champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
+    discounted at the bank's rate), from the champion's PD on that day's features, or from
+    ``pd`` when given (a credit review's own PD: the champion is then not asked)."""
+    scorer = (
+        None
+        if pd is not None
+        else champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
+    )
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
@@ -49,7 +55,8 @@ def value_item(
         terms, _ = asset_terms(uow, item, whole, own, as_of)
         vector = features(history, terms, as_of)
         policy = get_policy(uow, bank_id) if bank_id else ProductPolicy(bank_id="")
-    scored = scorer.score(vector)
+    chance = scorer.score(vector).pd if scorer is not None else pd
+    assert chance is not None
     asset = (
         AssetClass.CONFIRMED_RECEIVABLE
         if terms.basis == "confirmed"
@@ -58,7 +65,7 @@ def value_item(
     lgd = policy.loss_given_bad(asset)
     valuation = value_receivable(
         face=item.outstanding / 100,
-        pd=scored.pd,
+        pd=chance,
         lgd=lgd,
         dilution_rate=float(vector["rel_dilution_rate"]),
         rate_bps=policy.base_rate_bps + policy.min_spread_bps,

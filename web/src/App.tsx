@@ -3,7 +3,7 @@ import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin,
 import {
   ApiOutlined, AuditOutlined, CloudUploadOutlined, HomeOutlined, LogoutOutlined, TeamOutlined,
 } from "@ant-design/icons";
-import { BankOutlined, DashboardOutlined, PieChartOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
+import { BankOutlined, DashboardOutlined, ExperimentOutlined, PieChartOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { useI18n } from "./i18n";
 import { SessionProvider, can, useSession } from "./session";
@@ -19,6 +19,7 @@ import { canSee } from "./pages/bank/access";
 import { ReviewQueue } from "./pages/bank/ReviewQueue";
 import { Portfolio } from "./pages/bank/Portfolio";
 import { Policy } from "./pages/bank/Policy";
+import { Models } from "./pages/bank/Models";
 import { Dashboard } from "./pages/supervision/Dashboard";
 import { AccountBookOutlined, AuditOutlined as ConfirmOutlined, FileSearchOutlined, FundOutlined, KeyOutlined } from "@ant-design/icons";
 import { canOpen } from "./pages/enterprise/access";
@@ -126,6 +127,7 @@ function Workbench() {
     canSee(me, "bankQueue") && { key: "/bank/queue", icon: <BankOutlined />, label: t("nav.bankQueue") },
     canSee(me, "bankPortfolio") && { key: "/bank/portfolio", icon: <PieChartOutlined />, label: t("nav.bankPortfolio") },
     canSee(me, "bankPolicy") && { key: "/bank/policy", icon: <SafetyCertificateOutlined />, label: t("nav.bankPolicy") },
+    canSee(me, "bankModels") && { key: "/bank/models", icon: <ExperimentOutlined />, label: t("nav.bankModels") },
     canSee(me, "supervision") && { key: "/supervision", icon: <DashboardOutlined />, label: t("nav.supervision") },
   ].filter((i): i is Exclude<typeof i, false | null | undefined> => Boolean(i));
   return (
@@ -185,6 +187,7 @@ function Workbench() {
               {canSee(me, "bankQueue") && <Route path="/bank/queue" element={<ReviewQueue />} />}
               {canSee(me, "bankPortfolio") && <Route path="/bank/portfolio" element={<Portfolio />} />}
               {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Policy />} />}
+              {canSee(me, "bankModels") && <Route path="/bank/models" element={<Models />} />}
               {canSee(me, "supervision") && <Route path="/supervision" element={<Dashboard />} />}
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>

@@ -1,7 +1,9 @@
 // The bank's review queue (issue 17 item 4): requests the review robot referred to people,
 // with its reasons and PD; a credit officer approves or declines with a reason (above the
-// four-eyes limit that is a proposal: 202), an approver gives the second approval. The API's
-// refusals (problem details) are shown in words.
+// four-eyes limit that is a proposal: 202), an approver gives the second approval seeing the
+// proposal's content. Expected loss and value today come from GET /bank/review-queue (the
+// credit review's PD, the policy's LGD and discount rate, the item's due date), the limit from
+// GET /bank/four-eyes. The API's refusals (problem details) are shown in words.
 import { useCallback, useEffect, useState } from "react";
 import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Radio, Segmented, Space, Table, Tooltip, Typography } from "antd";
 import { must } from "../../api/client";
@@ -10,6 +12,9 @@ import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { ItemDrawer, emptyText, useRefusal } from "./common";
 import { pdText, type FinancingView } from "./model";
+import { aboveFourEyes, proposalLines, valuationText, type FourEyes, type QueueRow } from "./queue";
+
+type Row = FinancingView & Partial<Omit<QueueRow, keyof FinancingView>>;
 
 const STATUS_TONE: Record<string, Tone> = {
   referred: "warn", approved: "info", active: "good", repaid: "good", declined: "bad", failed: "bad", defaulted: "bad",
@@ -26,11 +31,12 @@ export function ReviewQueue() {
   const { message } = App.useApp();
   const words = useRefusal();
   const [which, setWhich] = useState<"referred" | "all">("referred");
-  const [rows, setRows] = useState<FinancingView[]>([]);
+  const [rows, setRows] = useState<Row[]>([]);
+  const [fourEyes, setFourEyes] = useState<FourEyes | null>(null);
   const [loading, setLoading] = useState(false);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [deciding, setDeciding] = useState<FinancingView | null>(null);
-  const [approving, setApproving] = useState<FinancingView | null>(null);
+  const [deciding, setDeciding] = useState<Row | null>(null);
+  const [approving, setApproving] = useState<Row | null>(null);
   const [refusal, setRefusal] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -44,9 +50,17 @@ export function ReviewQueue() {
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const query = which === "referred" ? { status: "referred" } : {};
-      const found = must(await api.client.GET("/api/v1/financings", { params: { query } })) as unknown as FinancingView[];
+      // the referrals valued today with their proposals; "all" adds the rest of the bank's requests
+      const queue = must(await api.client.GET("/api/v1/bank/review-queue")) as unknown as QueueRow[];
+      const byId = new Map<string, Row>(queue.map((q) => [q.financing_id, q]));
+      const found: Row[] =
+        which === "referred"
+          ? queue
+          : (must(await api.client.GET("/api/v1/financings", { params: { query: {} } })) as unknown as FinancingView[]).map(
+              (f) => byId.get(f.financing_id) ?? f,
+            );
       setRows(found);
+      if (!fourEyes) setFourEyes(must(await api.client.GET("/api/v1/bank/four-eyes")) as unknown as FourEyes);
       // the robot's reasons in full for the requests waiting for people
       setExpanded(found.filter((f) => f.status === "referred").map((f) => f.financing_id));
       setLoadError(null);
@@ -145,7 +159,12 @@ export function ReviewQueue() {
       {outcome && (
         <Alert style={{ marginTop: 12 }} type="info" showIcon closable onClose={() => setOutcome(null)} message={outcome} data-testid="queue-outcome" />
       )}
-      <Table<FinancingView>
+      {fourEyes && (
+        <Typography.Paragraph style={{ marginTop: 8, marginBottom: 0 }} data-testid="four-eyes-limit">
+          {t("bank.fourEyesLimit", { limit: `${fourEyes.currency} ${fourEyes.limit}` })}
+        </Typography.Paragraph>
+      )}
+      <Table<Row>
         data-testid="review-queue"
         style={{ marginTop: 16 }}
         rowKey="financing_id"
@@ -176,16 +195,63 @@ export function ReviewQueue() {
                   <code style={{ wordBreak: "break-all" }}>{f.decision?.input_hash ?? "—"}</code>
                 </Descriptions.Item>
                 <Descriptions.Item label={t("bank.col.principal")}>{f.principal ?? "—"}</Descriptions.Item>
+                {f.valuation?.state === "valued" && (
+                  <>
+                    <Descriptions.Item label={t("bank.val.basis")}>
+                      {t("bank.val.basisText", {
+                        pd: pdText(f.valuation.pd) ?? "—",
+                        lgd: `${((f.valuation.lgd ?? 0) * 100).toFixed(1)}%`,
+                        exposure: `${f.currency} ${f.valuation.exposure ?? ""}`,
+                      })}
+                    </Descriptions.Item>
+                    <Descriptions.Item label={t("bank.val.discount")}>
+                      {t("bank.val.discountText", {
+                        rate: `${((f.valuation.discount_rate_bps ?? 0) / 100).toFixed(2)}%`,
+                        days: f.valuation.days_to_maturity ?? 0,
+                        maturity: f.valuation.maturity_date ?? "—",
+                      })}
+                    </Descriptions.Item>
+                    <Descriptions.Item label={t("bank.val.atDecision")}>
+                      {`${f.currency} ${f.valuation.expected_loss_at_decision ?? "—"} / ${f.currency} ${f.valuation.value_at_decision ?? "—"}`}
+                    </Descriptions.Item>
+                    <Descriptions.Item label={t("bank.val.scenario")}>{f.scenario ?? "—"}</Descriptions.Item>
+                  </>
+                )}
               </Descriptions>
+              {f.proposal && <ProposalCard row={f} />}
             </Space>
           ),
         }}
         columns={[
           { title: t("bank.col.id"), dataIndex: "financing_id", width: 150, render: (v: string) => <code style={{ wordBreak: "break-all" }}>{v}</code> },
-          { title: t("bank.col.borrower"), dataIndex: "borrower_id", width: 150, render: (v: string) => <span style={{ wordBreak: "break-all" }}>{v}</span> },
+          {
+            title: t("bank.col.borrower"),
+            width: 150,
+            render: (_, f) => (
+              <span style={{ wordBreak: "break-all" }}>
+                {f.borrower_name || f.borrower_id}
+                {f.debtor_name && <span style={{ display: "block", fontSize: 12 }}>{t("bank.col.debtorOf", { debtor: f.debtor_name })}</span>}
+              </span>
+            ),
+          },
           { title: t("bank.col.requested"), align: "right", width: 130, render: (_, f) => `${f.currency} ${f.requested ?? ""}` },
           { title: t("bank.col.pd"), align: "right", width: 80, render: (_, f) => pdText(f.decision?.pd) ?? "—" },
-          { title: `${t("bank.col.el")} / ${t("bank.col.value")}`, width: 110, render: () => notGiven },
+          {
+            title: `${t("bank.col.el")} / ${t("bank.col.value")}`,
+            width: 140,
+            align: "right",
+            render: (_, f) => {
+              const v = valuationText(f.valuation, f.currency);
+              return v ? (
+                <span data-testid={`valuation-${f.financing_id}`}>
+                  <span style={{ display: "block" }}>{v.el}</span>
+                  <span style={{ display: "block" }}>{v.value}</span>
+                </span>
+              ) : (
+                notGiven
+              );
+            },
+          },
           {
             title: t("bank.col.reasons"),
             width: 200,
@@ -239,6 +305,9 @@ export function ReviewQueue() {
         onOk={() => void decide()}
       >
         <Typography.Paragraph>{t("bank.decide.fourEyes")}</Typography.Paragraph>
+        {deciding && fourEyes && aboveFourEyes(deciding.requested, fourEyes.limit) && (
+          <Alert style={{ marginBottom: 12 }} type="info" showIcon message={t("bank.decide.aboveLimit", { limit: `${fourEyes.currency} ${fourEyes.limit}` })} />
+        )}
         <Form<DecideForm> form={form} layout="vertical" initialValues={{ approve: true }}>
           <Form.Item name="approve" label={t("bank.decide.outcome")}>
             <Radio.Group
@@ -264,11 +333,43 @@ export function ReviewQueue() {
         ]}
       >
         <Typography.Paragraph>{t("bank.approval.help")}</Typography.Paragraph>
+        {approving?.proposal ? (
+          <ProposalCard row={approving} />
+        ) : (
+          <Alert style={{ marginBottom: 12 }} type="warning" showIcon message={t("bank.proposal.none")} data-testid="no-proposal" />
+        )}
         <label htmlFor="approval-note">{t("bank.approval.note")}</label>
         <Input.TextArea id="approval-note" rows={2} maxLength={2000} value={note} onChange={(e) => setNote(e.target.value)} />
         {refusal && <Alert style={{ marginTop: 12 }} type="error" showIcon message={refusal} data-testid="refusal" />}
       </Modal>
       <ItemDrawer itemId={itemId} onClose={() => setItemId(null)} />
     </Card>
+  );
+}
+
+/** What the approver agrees to: the officer's proposed outcome and reason, who proposed it, when. */
+function ProposalCard({ row }: { row: Row }) {
+  const { t, tOr } = useI18n();
+  const p = row.proposal;
+  if (!p) return null;
+  return (
+    <Descriptions
+      data-testid={`proposal-${row.financing_id}`}
+      size="small"
+      bordered
+      column={1}
+      title={<span style={{ fontSize: 14 }}>{t("bank.proposal.title", { by: p.proposed_by, at: p.proposed_at.replace("T", " ").slice(0, 16) })}</span>}
+      style={{ marginBottom: 12 }}
+    >
+      {proposalLines(p).map((l) => (
+        <Descriptions.Item key={l.label} label={tOr(`bank.proposal.${l.label}`, l.label)}>
+          {l.label === "outcome" ? (
+            <StatusTag tone={l.value === "approve" ? "good" : "bad"}>{tOr(`bank.decide.${l.value}`, l.value)}</StatusTag>
+          ) : (
+            l.value
+          )}
+        </Descriptions.Item>
+      ))}
+    </Descriptions>
   );
 }

@@ -5,7 +5,7 @@ import type { Me } from "../../api/client";
 const BANK_READERS = new Set(["admin", "credit_officer", "approver", "auditor"]);
 const OVERSIGHT = new Set(["admin", "auditor"]);
 
-export type Screen = "bankQueue" | "bankPortfolio" | "bankPolicy" | "supervision";
+export type Screen = "bankQueue" | "bankPortfolio" | "bankPolicy" | "bankModels" | "supervision";
 
 export function canSee(me: Me | null, screen: Screen): boolean {
   if (!me) return false;
@@ -16,6 +16,8 @@ export function canSee(me: Me | null, screen: Screen): boolean {
       return types.has("bank") && BANK_READERS.has(me.role);
     case "bankPolicy": // policy.read
       return types.has("bank");
+    case "bankModels": // models.read
+      return (types.has("bank") && BANK_READERS.has(me.role)) || (types.has("regulator") && OVERSIGHT.has(me.role));
     case "supervision": // regulator.figures / platforms.figures
       return (
         types.has("regulator") || types.has("local_government") || (types.has("platform_operator") && OVERSIGHT.has(me.role))

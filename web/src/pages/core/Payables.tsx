@@ -1,8 +1,8 @@
 // Core enterprise (issue 17 item 3): payables issued on the verified four flows alone, to
-// confirm with the company's signature (POST /items/{id}/confirmation). The API has no
-// dispute route: the page says so.
+// confirm with the company's signature (POST /items/{id}/confirmation), or to dispute with a
+// reason (POST /items/{id}/dispute: recorded on the chain, the creditor told).
 import { useCallback, useEffect, useState } from "react";
-import { Alert, App as AntApp, Button, Popconfirm, Space, Table, Tooltip, Typography } from "antd";
+import { Alert, App as AntApp, Button, Form, Input, Modal, Popconfirm, Space, Table, Typography } from "antd";
 import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
@@ -11,6 +11,7 @@ import { useSession } from "../../session";
 import { money, useWords } from "../enterprise/common";
 import { ItemPanel } from "../enterprise/ItemPanel";
 import { awaitsConfirmation, type ItemView, type PositionView } from "../enterprise/model";
+import { disputable } from "../enterprise/evidence";
 
 /** At most this many payables are read per visit (one GET /items/{id} each). */
 const MAX_READ = 100;
@@ -24,6 +25,9 @@ export function Payables() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [open, setOpen] = useState<string | null>(null);
+  const [disputing, setDisputing] = useState<ItemView | null>(null);
+  const [disputeError, setDisputeError] = useState<string | null>(null);
+  const [form] = Form.useForm<{ reason: string }>();
   const load = useCallback(async () => {
     setError(null);
     try {
@@ -51,6 +55,25 @@ export function Payables() {
       await load();
     } catch (e) {
       setError(words(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function dispute() {
+    if (!disputing) return;
+    const { reason } = await form.validateFields();
+    const id = disputing.item_id;
+    setBusy(id);
+    setDisputeError(null);
+    try {
+      must(await api.client.POST("/api/v1/items/{item_id}/dispute", { params: { path: { item_id: id } }, body: { reason } }));
+      void message.success(t("payables.disputed", { id }));
+      setDisputing(null);
+      form.resetFields();
+      await load();
+    } catch (e) {
+      setDisputeError(words(e));
     } finally {
       setBusy(null);
     }
@@ -93,9 +116,9 @@ export function Payables() {
           { title: t("item.status"), render: (_, r) => `${tOr(`item.status.${r.status}`, r.status)}${r.disputed ? ` · ${t("item.disputed")}` : ""}` },
           {
             title: t("bank.col.actions"),
-            render: (_, r) =>
-              awaitsConfirmation(r) ? (
-                <Space>
+            render: (_, r) => (
+              <Space>
+                {awaitsConfirmation(r) && (
                   <Popconfirm
                     title={t("payables.confirmAsk", { id: r.item_id, amount: money(r.outstanding) })}
                     okText={t("payables.confirm")}
@@ -106,17 +129,48 @@ export function Payables() {
                       {t("payables.confirm")}
                     </Button>
                   </Popconfirm>
-                  <Tooltip title={t("payables.disputeGap")}>
-                    <span>
-                      <Button size="small" disabled aria-label={`${t("payables.dispute")}: ${t("payables.disputeGap")}`}>{t("payables.dispute")}</Button>
-                    </span>
-                  </Tooltip>
-                </Space>
-              ) : "—",
+                )}
+                {disputable(r) && (
+                  <Button
+                    size="small"
+                    danger
+                    data-testid={`dispute-${r.item_id}`}
+                    onClick={() => {
+                      setDisputeError(null);
+                      setDisputing(r);
+                    }}
+                  >
+                    {t("payables.dispute")}
+                  </Button>
+                )}
+                {!awaitsConfirmation(r) && !disputable(r) && "—"}
+              </Space>
+            ),
           },
         ]}
       />
       {rows !== null && rows.length > 0 && !waiting.length && <Typography.Text>{t("payables.allConfirmed")}</Typography.Text>}
+      <Modal
+        open={disputing !== null}
+        title={disputing ? t("payables.disputeAsk", { id: disputing.item_id }) : ""}
+        okText={t("payables.dispute")}
+        okButtonProps={{ danger: true, ...({ "data-testid": "dispute-submit" } as Record<string, string>) }}
+        cancelText={t("common.cancel")}
+        confirmLoading={busy !== null}
+        onOk={() => void dispute()}
+        onCancel={() => {
+          setDisputing(null);
+          form.resetFields();
+        }}
+      >
+        <Typography.Paragraph>{t("payables.disputeHelp")}</Typography.Paragraph>
+        <Form form={form} layout="vertical">
+          <Form.Item name="reason" label={t("payables.disputeReason")} rules={[{ required: true, whitespace: true, message: t("common.required") }]}>
+            <Input.TextArea rows={3} maxLength={2000} data-testid="dispute-reason" />
+          </Form.Item>
+        </Form>
+        {disputeError && <Alert type="error" showIcon message={disputeError} data-testid="dispute-error" />}
+      </Modal>
       <ItemPanel itemId={open} onClose={() => setOpen(null)} onChanged={() => void load()} />
     </Space>
   );

@@ -1,17 +1,21 @@
-// A trade's four flows side by side (issue 17 item 2): the verification's verdict, score,
-// payment state and the report hash registered on chain, its findings in words by flow.
-import { useEffect, useState } from "react";
-import { Alert, AutoComplete, Button, Card, Col, Descriptions, Form, List, Row, Space, Typography } from "antd";
+// A trade's four flows side by side (issue 17 item 2): my trades (GET /trades, a page at a
+// time, with their verification state); the verification's verdict, score, payment state and
+// the report hash registered on chain, its findings in words by flow; and the evidence chain:
+// each document's submitter, signer, time, fingerprint and on-chain anchor (GET
+// /trades/{id}/documents).
+import { useCallback, useEffect, useState } from "react";
+import { Alert, AutoComplete, Button, Card, Col, Descriptions, Form, List, Row, Space, Table, Tooltip, Typography } from "antd";
 import { StatusTag, type Tone } from "../../components/StatusTag";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
 import { useWords } from "./common";
-import { groupFindings, positionItems, tradesOfItems, type ItemView, type PositionView, type VerificationView } from "./model";
+import { groupFindings, type VerificationView } from "./model";
+import { evidenceLines, evidenceSummary, pageQuery, shortHash, type TradeDocuments, type TradesPage } from "./evidence";
 
-/** At most this many of my items are read to list my trades (one GET /items/{id} each). */
-const MAX_ITEMS = 50;
+/** My trades listed a page at a time. */
+const PAGE_SIZE = 10;
 
 const STATE_TONE: Record<string, Tone> = { ok: "good", warning: "warn", error: "bad", missing: "bad" };
 const SEVERITY_TONE: Record<string, Tone> = { error: "bad", warning: "warn", info: "info" };
@@ -25,22 +29,32 @@ export function TradeView() {
   const [report, setReport] = useState<VerificationView | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [mine, setMine] = useState<{ trade_id: string; label: string }[]>([]);
+  const [mine, setMine] = useState<TradesPage | null>(null);
+  const [page, setPage] = useState(1);
+  const [evidence, setEvidence] = useState<TradeDocuments | null>(null);
+  const [evidenceError, setEvidenceError] = useState<string | null>(null);
 
-  useEffect(() => {
-    // My trades, from the items my position names (the API has no list of a member's trades).
-    let gone = false;
-    (async () => {
-      const position = must(await api.client.GET("/api/v1/position")) as unknown as PositionView;
-      const items = await Promise.all(
-        positionItems(position, MAX_ITEMS).map(async (id) =>
-          must(await api.client.GET("/api/v1/items/{item_id}", { params: { path: { item_id: id } } })) as unknown as ItemView,
-        ),
-      );
-      if (!gone) setMine(tradesOfItems(items));
-    })().catch(() => undefined); // only suggestions: a trade id can still be typed
-    return () => void (gone = true);
-  }, [api]);
+  const loadTrades = useCallback(async () => {
+    try {
+      const found = must(await api.client.GET("/api/v1/trades", { params: { query: pageQuery(page, PAGE_SIZE) } }));
+      setMine(found as unknown as TradesPage);
+    } catch (e) {
+      setError(words(e));
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [api, page]);
+  useEffect(() => void loadTrades(), [loadTrades]);
+
+  async function loadEvidence(id: string) {
+    setEvidence(null);
+    setEvidenceError(null);
+    try {
+      const found = must(await api.client.GET("/api/v1/trades/{trade_id}/documents", { params: { path: { trade_id: id } } }));
+      setEvidence(found as unknown as TradeDocuments);
+    } catch (e) {
+      setEvidenceError(words(e));
+    }
+  }
 
   async function verify(id: string) {
     const trimmed = id.trim();
@@ -54,6 +68,8 @@ export function TradeView() {
       ) as unknown as VerificationView;
       setReport(found);
       setParams({ trade: trimmed }, { replace: true });
+      void loadEvidence(trimmed);
+      void loadTrades();
     } catch (e) {
       setError(words(e));
     } finally {
@@ -77,7 +93,9 @@ export function TradeView() {
             data-testid="trade-id"
             value={tradeId}
             onChange={(v: string) => setTradeId(v)}
-            options={mine.filter((m) => m.label.includes(tradeId.trim())).map((m) => ({ value: m.trade_id, label: m.label }))}
+            options={(mine?.trades ?? [])
+              .filter((m) => m.trade_id.includes(tradeId.trim()))
+              .map((m) => ({ value: m.trade_id, label: `${m.trade_id} · ${m.role === "buyer" ? m.seller_name : m.buyer_name}` }))}
             style={{ width: 420 }}
             popupMatchSelectWidth={560}
           />
@@ -89,6 +107,61 @@ export function TradeView() {
         </Form.Item>
       </Form>
       {error && <Alert type="error" showIcon message={error} data-testid="trade-error" />}
+      <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("trade.mine")}</h2>}>
+        <Table
+          data-testid="my-trades"
+          size="small"
+          rowKey="trade_id"
+          loading={mine === null}
+          dataSource={mine?.trades ?? []}
+          scroll={{ x: 900 }}
+          locale={{ emptyText: t("trade.mineEmpty") }}
+          pagination={{
+            current: page,
+            pageSize: PAGE_SIZE,
+            total: mine?.total ?? 0,
+            hideOnSinglePage: true,
+            showSizeChanger: false,
+            onChange: (p) => setPage(p),
+          }}
+          columns={[
+            {
+              title: t("trade.id"),
+              dataIndex: "trade_id",
+              render: (id: string) => (
+                <Button
+                  type="link"
+                  size="small"
+                  style={{ padding: 0 }}
+                  data-testid={`trade-open-${id}`}
+                  onClick={() => {
+                    setTradeId(id);
+                    void verify(id);
+                  }}
+                >
+                  {id}
+                </Button>
+              ),
+            },
+            { title: t("trade.role"), dataIndex: "role", render: (r: string | null) => (r ? t(`trade.role.${r}` as MessageKey) : "—") },
+            {
+              title: t("trade.counterparty"),
+              render: (_, r) => (r.role === "buyer" ? r.seller_name : r.buyer_name) || "—",
+            },
+            { title: t("trade.scenario"), dataIndex: "scenario", render: (v: string) => tOr(`scenario.${v}`, v) },
+            { title: t("trade.documents"), dataIndex: "documents", align: "right" },
+            {
+              title: t("trade.status"),
+              dataIndex: "status",
+              render: (v: string) => (
+                <StatusTag tone={v === "verified" ? "good" : v === "failed" ? "bad" : "warn"}>{tOr(`trade.verdict.${v}`, v)}</StatusTag>
+              ),
+            },
+            { title: t("trade.score"), dataIndex: "score", align: "right", render: (v: number | null) => v ?? "—" },
+            { title: t("position.item"), dataIndex: "item_id", render: (v: string | null) => v ?? "—" },
+          ]}
+        />
+      </Card>
       {report && (
         <>
           <Descriptions bordered size="small" column={{ xs: 1, md: 2 }} data-testid="trade-report">
@@ -106,7 +179,6 @@ export function TradeView() {
               <Typography.Text code copyable style={{ wordBreak: "break-all" }}>{report.report_hash}</Typography.Text>
             </Descriptions.Item>
           </Descriptions>
-          <Alert type="info" showIcon message={t("trade.noDocs")} />
           <Row gutter={[12, 12]} data-testid="trade-flows">
             {groupFindings(report.findings).map((col) => (
               <Col key={col.flow} xs={24} md={12} xl={col.flow === "trade" ? 24 : 6}>
@@ -133,8 +205,82 @@ export function TradeView() {
               </Col>
             ))}
           </Row>
+          {evidenceError && <Alert type="error" showIcon message={evidenceError} data-testid="evidence-error" />}
+          {evidence && <EvidenceChain evidence={evidence} />}
         </>
       )}
     </Space>
+  );
+}
+
+/** Each document of the trade: who submitted and signed it, when, its fingerprint and its
+ *  anchor on the chain (transaction, block, Merkle root and the proof's length). */
+function EvidenceChain({ evidence }: { evidence: TradeDocuments }) {
+  const { t, tOr } = useI18n();
+  const sum = evidenceSummary(evidence.documents);
+  return (
+    <Card
+      size="small"
+      title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("trade.evidence")}</h2>}
+      extra={<span data-testid="evidence-summary">{t("trade.evidenceSummary", sum)}</span>}
+    >
+      <Table
+        data-testid="trade-evidence"
+        size="small"
+        rowKey="key"
+        pagination={false}
+        scroll={{ x: 1100 }}
+        dataSource={evidenceLines(evidence.documents)}
+        columns={[
+          { title: t("trade.doc.kind"), render: (_, l) => `${tOr(`doc.kind.${l.kind}`, l.kind)} ${l.number}` },
+          { title: t("trade.doc.submitter"), dataIndex: "submitter" },
+          { title: t("trade.doc.at"), dataIndex: "at", width: 180 },
+          {
+            title: t("trade.doc.signer"),
+            render: (_, l) =>
+              l.signer ? (
+                <Tooltip title={l.algorithm ?? ""}>
+                  <code style={{ wordBreak: "break-all" }}>{shortHash(l.signer, 6)}</code>
+                </Tooltip>
+              ) : (
+                t("trade.doc.unsigned")
+              ),
+          },
+          {
+            title: t("trade.doc.fingerprint"),
+            render: (_, l) => (
+              <Typography.Text code copyable={{ text: l.fingerprint }} title={l.fingerprint}>
+                {shortHash(l.fingerprint, 6)}
+              </Typography.Text>
+            ),
+          },
+          {
+            title: t("trade.doc.anchor"),
+            render: (_, l) =>
+              l.anchored ? (
+                <span data-testid={`anchor-${l.key}`}>
+                  <StatusTag tone="good">{t("trade.doc.anchored")}</StatusTag>
+                  <span style={{ display: "block", fontSize: 12 }}>
+                    {t("trade.doc.block", { block: l.block ?? "—" })} · tx{" "}
+                    <Typography.Text code copyable={{ text: l.tx ?? "" }} title={l.tx ?? ""}>
+                      {shortHash(l.tx, 6)}
+                    </Typography.Text>
+                  </span>
+                  <span style={{ display: "block", fontSize: 12 }}>
+                    {t("trade.doc.root", { n: l.proofLength })}{" "}
+                    <code title={l.root ?? ""}>{shortHash(l.root, 6)}</code>
+                  </span>
+                </span>
+              ) : (
+                <Tooltip title={l.waits ?? ""}>
+                  <span data-testid={`anchor-${l.key}`}>
+                    <StatusTag tone="warn">{t("trade.doc.pending")}</StatusTag>
+                  </span>
+                </Tooltip>
+              ),
+          },
+        ]}
+      />
+    </Card>
   );
 }

@@ -1,0 +1,130 @@
+// The shapes of the workbench routes (entrypoints/api/workbench_routes.py, services/workbench.py)
+// for my trades, a trade's evidence chain and the payables' dispute, and their data shaping
+// (tested in evidence.test.ts).
+
+export interface TradeRow {
+  trade_id: string;
+  scenario: string;
+  role: "seller" | "buyer" | null;
+  seller_id: string;
+  seller_name: string;
+  buyer_id: string;
+  buyer_name: string;
+  documents: number;
+  status: string;
+  score: number | null;
+  report_hash: string | null;
+  item_id: string | null;
+}
+
+export interface TradesPage {
+  total: number;
+  offset: number;
+  limit: number;
+  trades: TradeRow[];
+}
+
+export interface Anchor {
+  state: "anchored" | "pending";
+  batch_id?: string | null;
+  chain_id?: number;
+  notary?: string | null;
+  count?: number;
+  tx_hash?: string | null;
+  block_number?: number | null;
+  merkle?: { scheme: string; leaf_index: number; siblings: string[]; root: string };
+  reason?: string;
+}
+
+export interface DocumentEvidence {
+  document_id: string;
+  kind: string;
+  number: string;
+  issue_date: string;
+  source_format: string;
+  media_type: string;
+  source: string | null;
+  submitted_by: string | null;
+  submitted_by_name: string;
+  submitted_at: string | null;
+  signature: { algorithm: string | null; signer: string | null } | null;
+  fingerprint: string;
+  anchor: Anchor;
+}
+
+export interface TradeDocuments {
+  trade_id: string;
+  status: string;
+  score: number | null;
+  report_hash: string | null;
+  documents: DocumentEvidence[];
+}
+
+/** The page of the API's offset/limit for a table page (1-based) of ``size`` rows. */
+export function pageQuery(page: number, size: number): { offset: number; limit: number } {
+  const p = Math.max(1, Math.floor(page));
+  const s = Math.min(200, Math.max(1, Math.floor(size)));
+  return { offset: (p - 1) * s, limit: s };
+}
+
+/** A long hash shortened for a table cell: its head and tail (the whole is in the title). */
+export function shortHash(h: string | null | undefined, keep = 10): string {
+  if (!h) return "—";
+  const body = h.includes(":") ? h.slice(h.indexOf(":") + 1) : h;
+  const prefix = h.includes(":") ? h.slice(0, h.indexOf(":") + 1) : "";
+  return body.length <= keep * 2 + 1 ? h : `${prefix}${body.slice(0, keep)}…${body.slice(-keep)}`;
+}
+
+/** One line of the evidence chain: who submitted (name, else id), when (UTC, to the second),
+ *  who signed (the signer, else "unsigned"), and where it is anchored. */
+export interface EvidenceLine {
+  key: string;
+  kind: string;
+  number: string;
+  submitter: string;
+  at: string;
+  signer: string | null;
+  algorithm: string | null;
+  fingerprint: string;
+  anchored: boolean;
+  tx: string | null;
+  block: number | null;
+  root: string | null;
+  proofLength: number;
+  waits: string | null;
+}
+
+export function evidenceLines(docs: readonly DocumentEvidence[]): EvidenceLine[] {
+  return [...docs]
+    .sort((a, b) => (a.submitted_at ?? "").localeCompare(b.submitted_at ?? "") || a.document_id.localeCompare(b.document_id))
+    .map((d) => ({
+      key: d.document_id,
+      kind: d.kind,
+      number: d.number,
+      submitter: d.submitted_by_name || d.submitted_by || "—",
+      at: d.submitted_at ? d.submitted_at.replace("T", " ").slice(0, 19) + " UTC" : "—",
+      signer: d.signature?.signer ?? null,
+      algorithm: d.signature?.algorithm ?? null,
+      fingerprint: d.fingerprint,
+      anchored: d.anchor.state === "anchored",
+      tx: d.anchor.tx_hash ?? null,
+      block: d.anchor.block_number ?? null,
+      root: d.anchor.merkle?.root ?? null,
+      proofLength: d.anchor.merkle?.siblings.length ?? 0,
+      waits: d.anchor.state === "anchored" ? null : d.anchor.reason ?? "",
+    }));
+}
+
+/** How many of a trade's documents are anchored, signed, and in all. */
+export function evidenceSummary(docs: readonly DocumentEvidence[]): { total: number; anchored: number; signed: number } {
+  return {
+    total: docs.length,
+    anchored: docs.filter((d) => d.anchor.state === "anchored").length,
+    signed: docs.filter((d) => d.signature !== null).length,
+  };
+}
+
+/** Whether the debtor may dispute an item (the API refuses the rest: settled, already disputed). */
+export function disputable(item: { status: string; disputed?: boolean }): boolean {
+  return item.status !== "settled" && !item.disputed;
+}

@@ -5,6 +5,7 @@ later migration rebuilding one of the tables without them fails here)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator
 
@@ -41,13 +42,19 @@ def test_every_change_of_the_view_grows_its_version(
     assert versions.version("item-1") is not None  # the triggers are all there
     seen = [versions.version("item-1")]
 
+    def version() -> int | None:
+        found = versions.version("item-1")
+        if versions.asynchronous:  # on an event loop (a new one each time), the same
+            assert asyncio.run(versions.aversion("item-1")) == found
+        return found
+
     def grew() -> None:
-        now = versions.version("item-1")
+        now = version()
         assert now is not None and seen[-1] is not None and now > seen[-1], (seen, now)
         seen.append(now)
 
     def same() -> None:
-        assert versions.version("item-1") == seen[-1]
+        assert version() == seen[-1]
 
     with uow() as u:
         u.items.add(b.item(1, "trade-1"))
@@ -141,3 +148,36 @@ def test_folding_keeps_the_version_and_few_rows(
         assert versions.version("item-1") == first + 12
     finally:
         versions.close()
+
+
+def test_lookups_on_an_event_loop_are_sent_together(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine, versions: SqlItemViewVersions
+) -> None:
+    """On PostgreSQL, lookups asked while one runs go as one statement, each answered with its
+    own item's version; elsewhere there is no event-loop lookup (the API uses a thread)."""
+    if store_engine.dialect.name != "postgresql":
+        assert not versions.asynchronous
+        with pytest.raises(RuntimeError, match="PostgreSQL"):
+            asyncio.run(versions.aversion("item-1"))
+        return
+    assert versions.asynchronous
+    with uow_factory() as u:
+        u.organisations.add(b.org(1, Role.SUPPLIER))
+        u.organisations.add(b.org(2, Role.CORE_ENTERPRISE))
+        for n in range(1, 5):
+            u.trades.add(b.trade(n))
+            u.items.add(b.item(n, f"trade-{n}"))
+            for h in range(n):  # item-n: its own row and n holdings' rows
+                u.items.add_holding(b.holding(f"h-{n}-{h}", f"item-{n}", "org-1", 10))
+        u.commit()
+    asked = [f"item-{1 + i % 5}" for i in range(60)]  # item-5 does not exist
+    expected = [versions.version(i) for i in asked]
+    assert len(set(expected)) == 5
+
+    async def all_at_once() -> list[int | None]:
+        return list(await asyncio.gather(*(versions.aversion(i) for i in asked)))
+
+    before = versions.statements_sent
+    assert asyncio.run(all_at_once()) == expected
+    sent = versions.statements_sent - before
+    assert 1 <= sent <= 2, sent  # the first alone (or with all), the others together

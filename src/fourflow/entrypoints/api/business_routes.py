@@ -338,15 +338,23 @@ def issue_item(request: Request, body: IssueIn) -> dict[str, Any]:
 
 
 @route(router, "GET", "/items/{item_id}", "items.read", response_model=dict[str, Any])
-def get_item(request: Request, item_id: str) -> Response:
+async def get_item(request: Request, item_id: str) -> Response:
     """An item the caller has a part in: holdings, pledges, what was settled to whom.
 
     Answered from the view this process keeps at the item's current version (one indexed
-    lookup; ``items.ItemViews``), which also names who has a part in the item.
+    lookup, on the event loop on PostgreSQL; ``items.ItemViews``), which also names who has a
+    part in the item.
     """
     api, who = state(request), caller(request)
-    view = api.item_views.get(item_id)
-    if not (_sees_all(who) or who.org_id in view.parties or _account_bank_of(api, who, view)):
+    view = await api.item_views.aget(item_id, run_in_threadpool)
+    if not (
+        _sees_all(who)
+        or who.org_id in view.parties
+        or (
+            OrgType.BANK in who.org_types
+            and await run_in_threadpool(_account_bank_of, api, who, view)
+        )
+    ):
         raise NotFoundError(f"debt item {item_id} does not exist")
     return Response(view.json, media_type="application/json")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -57,6 +58,19 @@ class ItemViewVersions(Protocol):
         """The item's view version."""
         ...
 
+    @property
+    def asynchronous(self) -> bool:
+        """True when ``aversion`` may be awaited on an event loop."""
+        ...
+
+    async def aversion(self, item_id: str) -> int | None:
+        """``version``, awaited on an event loop (without a thread)."""
+        ...
+
+
+#: Runs a blocking call off the event loop (the API's thread pool).
+Offload = Callable[[Callable[[], ItemView]], Awaitable[ItemView]]
+
 
 class ItemViews:
     """The item views this process rendered, each kept with the version it was rendered at.
@@ -81,12 +95,28 @@ class ItemViews:
     def get(self, item_id: str) -> ItemView:
         """The item's current view; NotFoundError when there is no such item."""
         version = self._versions.version(item_id)
-        if version is not None:
-            with self._lock:
-                kept = self._kept.get(item_id)
-                if kept is not None and kept[0] == version:
-                    self._kept.move_to_end(item_id)
-                    return kept[1]
+        return self._kept_at(item_id, version) or self._render(item_id, version)
+
+    async def aget(self, item_id: str, offload: Offload) -> ItemView:
+        """``get`` on an event loop: the version looked up without a thread where the store
+        allows it, a view rendered by ``offload`` (a thread); NotFoundError as ``get``."""
+        if not self._versions.asynchronous:
+            return await offload(lambda: self.get(item_id))
+        version = await self._versions.aversion(item_id)
+        kept = self._kept_at(item_id, version)
+        return kept or await offload(lambda: self._render(item_id, version))
+
+    def _kept_at(self, item_id: str, version: int | None) -> ItemView | None:
+        if version is None:
+            return None
+        with self._lock:
+            kept = self._kept.get(item_id)
+            if kept is not None and kept[0] == version:
+                self._kept.move_to_end(item_id)
+                return kept[1]
+        return None
+
+    def _render(self, item_id: str, version: int | None) -> ItemView:
         view = render_item(uow_factory=self._uow_factory, item_id=item_id)
         with self._lock:
             self.rendered += 1

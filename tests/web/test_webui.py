@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from fourflow.entrypoints.api.app import SecurityHeaders, openapi_document
-from fourflow.entrypoints.api.webui import PAGE_CSP, WebApp
+from fourflow.entrypoints.api.webui import WebApp, page_csp
 from fourflow.entrypoints.cli.main import app as cli_app
 
 PAGE = "<!doctype html><title>FourFlow</title>"
@@ -38,9 +38,12 @@ def test_files_pages_and_headers(tmp_path: Path) -> None:
     client = _client(_built(tmp_path / "webui"))
     for path in ("/", "/upload", "/admissions/", "/deep/link/in/the/app"):
         page = client.get(path)
-        assert page.status_code == 200 and page.text == PAGE, path
-        assert page.headers["content-security-policy"] == PAGE_CSP
-        assert page.headers["cache-control"] == "no-cache"
+        # the page with a fresh nonce (tests/web/test_csp.py checks the nonce in full)
+        nonce = page.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+        assert page.status_code == 200, path
+        assert page.text == f'<meta name="csp-nonce" content="{nonce}">' + PAGE, path
+        assert page.headers["content-security-policy"] == page_csp(nonce)
+        assert page.headers["cache-control"] == "no-store"
         assert page.headers["x-frame-options"] == "DENY"  # the API's other headers still added
     asset = client.get("/assets/index-abc123.js")
     assert asset.status_code == 200 and asset.text == "console.log(1)"

@@ -6,6 +6,7 @@ import {
 import { BankOutlined, DashboardOutlined, ExperimentOutlined, PieChartOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { useI18n } from "./i18n";
+import { cspNonce } from "./csp";
 import { SessionProvider, can, useSession } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { Register } from "./pages/Register";
@@ -44,7 +45,7 @@ const THEME = {
 export function App() {
   const { antd } = useI18n();
   return (
-    <ConfigProvider locale={antd} theme={THEME} button={{ autoInsertSpace: false }}>
+    <ConfigProvider locale={antd} theme={THEME} button={{ autoInsertSpace: false }} csp={{ nonce: cspNonce() }}>
       <AntApp>
         <SessionProvider>
           <Shell />

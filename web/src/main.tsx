@@ -3,6 +3,9 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";
 import { App } from "./App";
 import { I18nProvider } from "./i18n";
+import { cspNonce, nonceNewStyles } from "./csp";
+
+nonceNewStyles(cspNonce()); // before any component inserts its styles
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -5,13 +5,21 @@ carries it). A GET or HEAD outside ``/api/`` that no route of the application an
 answered from that directory: a file that exists as itself, any other path without a file
 extension with ``index.html`` (the app routes in the browser). ``/api/`` is never shadowed: it
 always goes to the API, which answers its own 404. The pages get their own
-Content-Security-Policy (scripts only from this origin; Ant Design writes its styles into
-<style> elements, hence ``style-src 'unsafe-inline'``); the API's ``default-src 'none'`` stays
-on every API answer.
+Content-Security-Policy; the API's ``default-src 'none'`` stays on every API answer.
+
+The page is answered with a fresh nonce each time (``page_csp``): scripts only from this
+origin or carrying the nonce (the page's own script tags get it; there is no inline script),
+``<style>`` elements only from this origin or carrying the nonce (Ant Design's CSS-in-JS is
+given it by the page: ``<meta name="csp-nonce">``, read by web/src/csp.ts), and ``style``
+attributes allowed (``style-src-attr 'unsafe-inline'``: the components position popups and
+charts through them; an attribute cannot run script).
 """
 
 from __future__ import annotations
 
+import base64
+import os
+import re
 from pathlib import Path, PurePosixPath
 
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -26,6 +34,15 @@ PAGE_CSP = (
     "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+#: The page's policy, with its nonce (``{n}``).
+NONCED_CSP = (
+    "default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'nonce-{n}'; "
+    "style-src-attr 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_TAGS = re.compile(rb"<(script|link|style)\b", re.IGNORECASE)
+_HEAD = re.compile(rb"<head[^>]*>", re.IGNORECASE)
 #: FastAPI's documentation pages: switched off (docs_url=None), never answered by the app.
 FRAMEWORK_PAGES = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 #: Vite names every asset by its content's hash: a browser may keep it for good.
@@ -81,12 +98,47 @@ class WebApp:
         found = self.directory.joinpath(*parts).resolve() if parts else index
         if not found.is_relative_to(self.directory):
             return PlainTextResponse("not found", status_code=404)
+        if found == index:
+            return page(index)
         if found.is_file():
             cache = IMMUTABLE if parts[:1] == ("assets",) else "no-cache"
             return FileResponse(found, headers=_headers(cache))
         if parts and "." in parts[-1]:
             return PlainTextResponse("not found", status_code=404)  # a missing file, not a page
-        return FileResponse(index, headers=_headers("no-cache"))
+        return page(index)
+
+
+def new_nonce() -> str:
+    """128 random bits, base64: a nonce used for one answer only."""
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def page_csp(nonce: str) -> str:
+    """The page's Content-Security-Policy with ``nonce``."""
+    return NONCED_CSP.format(n=nonce)
+
+
+def with_nonce(html: bytes, nonce: str) -> bytes:
+    """The page with ``nonce`` on each of its script, link and style tags, and told to the
+    app in ``<meta name="csp-nonce">`` (after ``<head>``, or first when there is none)."""
+    attr = f' nonce="{nonce}"'.encode()
+    tagged = _TAGS.sub(lambda m: m.group(0) + attr, html)
+    meta = f'<meta name="csp-nonce" content="{nonce}">'.encode()
+    head = _HEAD.search(tagged)
+    if head is None:
+        return meta + tagged
+    return tagged[: head.end()] + meta + tagged[head.end() :]
+
+
+def page(index: Path) -> Response:
+    """The app's page with a fresh nonce in its policy and its tags (never cached: the nonce
+    is for this answer only)."""
+    nonce = new_nonce()
+    return Response(
+        with_nonce(index.read_bytes(), nonce),
+        media_type="text/html; charset=utf-8",
+        headers={"content-security-policy": page_csp(nonce), "cache-control": "no-store"},
+    )
 
 
 def _headers(cache: str) -> dict[str, str]:

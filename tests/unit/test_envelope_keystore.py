@@ -169,3 +169,36 @@ def test_an_organisation_holding_its_own_key_is_never_signed_for(tmp_path: Path)
     assert not (home / "keys" / DATA_KEYS_FILE).exists()  # no data key made for it
     with pytest.raises(ConflictError):
         store.hold_own("org-own", own.address)
+
+
+def test_the_address_is_read_again_only_when_the_key_file_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``address`` (asked before every signature) reads a key file once while it is unchanged,
+    and sees a custody change made by another store on the same home (another process)."""
+    key_file, _ = _key_file(tmp_path, "master.b64")
+    home = tmp_path / "home"
+    mine, other = _store(home, key_file), _store(home, key_file)
+    first = mine.create("org-a")
+    reads: list[str] = []
+    real = EnvelopeKeyStore._read
+
+    def counted(what: str, path: Path) -> dict[str, object]:
+        reads.append(what)
+        return real(what, path)
+
+    monkeypatch.setattr(EnvelopeKeyStore, "_read", staticmethod(counted))
+    assert [mine.address("org-a") for _ in range(50)] == [first] * 50
+    assert not mine.holds_own_key("org-a")
+    assert reads == ["org-a"]  # once, then from the cache
+    own = Account.create().address
+    old, new = other.change_custody("org-a", own, at="now")
+    assert (old, new) == (first, own)
+    assert mine.address("org-a") == own  # the file changed: read again
+    assert mine.holds_own_key("org-a")
+    with pytest.raises(SelfCustodyError):
+        mine.private_key("org-a")
+    _, back = mine.change_custody("org-a", None, at="later")
+    assert other.address("org-a") == back != own
+    assert not other.holds_own_key("org-a")
+    assert mine.address("org-none") is None

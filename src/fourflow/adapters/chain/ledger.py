@@ -243,7 +243,9 @@ class ChainLedger:
 
     def account(self, org_id: str) -> LocalAccount:
         """The signing account of an organisation (decrypted once; decrypted again when its
-        key store entry names another address: its custody changed, ``key_custody``)."""
+        key store entry names another address: its custody changed, ``key_custody``, in this
+        process or another). The key store answers the address from its cache while the key
+        file is unchanged (``EnvelopeKeyStore.address``: a stat, not a read of the file)."""
         with self._lock:
             cached = self._accounts.get(org_id)
             if cached is not None and cached.address != self.keystore.address(org_id):

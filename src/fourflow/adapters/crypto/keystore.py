@@ -210,7 +210,10 @@ class EnvelopeKeyStore:
         self._source = master
         self._legacy_password = legacy_password
         self._master: envelope.MasterKey | None = None
-        self._keys: dict[str, bytes] = {}
+        self._keys: dict[str, tuple[bytes, str]] = {}  # decrypted: (key, its address)
+        #: Each key file read, by organisation: (its stamp, the record, its checksummed
+        #: address); used while the file keeps that stamp (``_record``).
+        self._records: dict[str, tuple[tuple[int, int, int], dict[str, Any], str]] = {}
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ opening
@@ -248,7 +251,7 @@ class EnvelopeKeyStore:
                 "chain_key": sealed,
             }
             _write_new(path, record)
-            self._keys[org_id] = bytes(account.key)
+            self._keys[org_id] = (bytes(account.key), address)
         return address
 
     def hold_own(self, org_id: str, address: str) -> str:
@@ -268,13 +271,14 @@ class EnvelopeKeyStore:
 
     def holds_own_key(self, org_id: str) -> bool:
         """True when the organisation holds its own key (the platform never signs for it)."""
-        path = self._path(org_id)
-        return path.exists() and self._read(org_id, path).get("custody") == "self"
+        found = self._record(org_id)
+        return found is not None and found[0].get("custody") == "self"
 
     def forget(self, org_id: str) -> None:
         """Drop this process's decrypted key of ``org_id`` (its custody changed elsewhere)."""
         with self._lock:
             self._keys.pop(org_id, None)
+            self._records.pop(org_id, None)
 
     def change_custody(
         self, org_id: str, own_address: str | None, *, at: str = ""
@@ -320,25 +324,52 @@ class EnvelopeKeyStore:
                                       "retired": retired})  # fmt: skip
             with self._lock:
                 self._keys.pop(org_id, None)
+                self._records.pop(org_id, None)
         return old, new
 
     def address(self, org_id: str) -> str | None:
-        """The organisation's checksummed address, or None when it has no account."""
+        """The organisation's checksummed address, or None when it has no account.
+
+        Its key file is read again only once it changed (a custody change, in any process:
+        ``_record``), so asking before every signature (``ChainLedger.account``) costs a stat.
+        """
+        found = self._record(org_id)
+        return None if found is None else found[1]
+
+    def _record(self, org_id: str) -> tuple[dict[str, Any], str] | None:
+        """The organisation's key file record and checksummed address (None without one),
+        read again only when the file's stamp (inode, modification time, size) changed: every
+        write replaces the file whole under a new inode (``_write_new``, ``_write_replace``)."""
         path = self._path(org_id)
-        if not path.exists():
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            with self._lock:
+                self._records.pop(org_id, None)
             return None
-        return _checksum(str(self._read(org_id, path).get("address", "")))
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            kept = self._records.get(org_id)
+        if kept is not None and kept[0] == stamp:
+            return kept[1], kept[2]
+        record = self._read(org_id, path)
+        address = _checksum(str(record.get("address", "")))
+        with self._lock:
+            self._records[org_id] = (stamp, record, address)
+        return record, address
 
     def private_key(self, org_id: str) -> bytes:
-        """Decrypt the organisation's chain key (cached for the rest of the process)."""
+        """Decrypt the organisation's chain key (kept decrypted while its key file names the
+        same address: a custody change in another process is seen here)."""
+        found = self._record(org_id)
+        if found is None:
+            raise NotFoundError(f"key store: no account for {org_id}")
+        record, address = found
         with self._lock:
             cached = self._keys.get(org_id)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[1] == address and record.get("custody") != "self":
+            return cached[0]
         path = self._path(org_id)
-        if not path.exists():
-            raise NotFoundError(f"key store: no account for {org_id}")
-        record = self._read(org_id, path)
         if _is_legacy(record):
             with self._locked():
                 self._convert(org_id)
@@ -361,7 +392,7 @@ class EnvelopeKeyStore:
         if Account.from_key(key).address != address:
             raise KeyStoreError(f"key store: the chain key of {org_id} is not of {address}")
         with self._lock:
-            self._keys[org_id] = key
+            self._keys[org_id] = (key, address)
         return key
 
     def org_ids(self) -> list[str]:
@@ -503,7 +534,7 @@ class EnvelopeKeyStore:
         }
         _write_replace(path, record)
         with self._lock:
-            self._keys[org_id] = key
+            self._keys[org_id] = (key, address)
         return 1
 
     def _path(self, org_id: str) -> Path:

@@ -22,6 +22,7 @@ import { Portfolio } from "./pages/bank/Portfolio";
 import { Policy } from "./pages/bank/Policy";
 import { Models } from "./pages/bank/Models";
 import { Dashboard } from "./pages/supervision/Dashboard";
+import { Network } from "./pages/supervision/Network";
 import { AccountBookOutlined, AuditOutlined as ConfirmOutlined, FileSearchOutlined, FundOutlined, KeyOutlined } from "@ant-design/icons";
 import { canOpen } from "./pages/enterprise/access";
 import { TradeView } from "./pages/enterprise/TradeView";
@@ -104,6 +105,8 @@ function Shell() {
 const headerStyle = {
   display: "flex", alignItems: "center", justifyContent: "space-between", gap: 12,
   paddingInline: 16, background: "#0b2e66",
+  // On a phone the title and the header's controls wrap onto two lines instead of spilling.
+  flexWrap: "wrap", height: "auto", minHeight: 64, lineHeight: "32px", paddingBlock: 8,
 } as const;
 
 function Workbench() {
@@ -190,6 +193,7 @@ function Workbench() {
               {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Policy />} />}
               {canSee(me, "bankModels") && <Route path="/bank/models" element={<Models />} />}
               {canSee(me, "supervision") && <Route path="/supervision" element={<Dashboard />} />}
+              {canSee(me, "supervision") && <Route path="/supervision/network" element={<Network />} />}
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </main>

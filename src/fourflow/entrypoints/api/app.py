@@ -25,6 +25,7 @@ from fourflow.entrypoints.api import (
     platform_routes,
     policy,
     problems,
+    supervision_routes,
     webhook_routes,
     webui,
     workbench_routes,
@@ -214,6 +215,7 @@ def _routed_app() -> FastAPI:
     app.include_router(webhook_routes.router, prefix=PREFIX)
     app.include_router(custody_routes.router, prefix=PREFIX)
     app.include_router(platform_routes.router, prefix=PREFIX)
+    app.include_router(supervision_routes.router, prefix=PREFIX)
     app.include_router(workbench_routes.router, prefix=PREFIX)
     return app
 

@@ -146,6 +146,14 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
         T.REGULATOR: EVERY_ROLE,
         T.PLATFORM_OPERATOR: OVERSIGHT,
     },
+    # supervision: the figures by platform and scenario, the trades behind them and their
+    # evidence, alerts, the supply network (a local government its own platforms only: the
+    # service answers 404 for another's, 403 for the whole platform)
+    "supervision.read": {
+        T.LOCAL_GOVERNMENT: EVERY_ROLE,
+        T.REGULATOR: EVERY_ROLE,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+    },
     "platforms.admit": {T.LOCAL_GOVERNMENT: ADMIN},
     # registrations straight to a platform: its local government reviews them (one KYC review
     # admits to FourFlow and the platform; another platform's applications answer 404)

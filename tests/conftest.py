@@ -1,6 +1,10 @@
-"""Test ordering for the whole suite."""
+"""Test ordering for the whole suite, and the compiled contracts shared by its processes."""
 
 from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +22,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Move the longest tests to the front, keeping every other order as collected (the same
     on every xdist worker, as the scheduler requires)."""
     items.sort(key=lambda item: 0 if item.nodeid.startswith(LONGEST_FIRST) else 1)
+
+
+def _shared_artifacts_cache() -> Path | None:
+    """The machine's shared cache of compiled contracts (``FOURFLOW_ARTIFACTS_CACHE``, else
+    ``~/.cache/fourflow``), as every process started from the environment uses it."""
+    from fourflow.bootstrap import Settings
+
+    return Settings.from_env().artifacts_cache
+
+
+def _cached(name: str, cache: Path) -> bool:
+    from fourflow.adapters.chain.artifacts import cache_key, contracts_dir
+
+    return (cache / "artifacts" / f"{name}-{cache_key(contracts_dir())}.json").is_file()
+
+
+def _compile_into(name: str, cache: str) -> str:
+    """Compile contract ``name`` into the shared cache (run in a pool process)."""
+    from fourflow.adapters.chain.artifacts import load_artifact
+
+    return load_artifact(name, cache).name
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile FourFlow's contracts once for the whole run, and let every process use them.
+
+    Tests build ``Settings`` in code (no shared cache: each home keeps its own artifacts), so
+    each xdist worker compiled all eight contracts again, and each server a test started from
+    the environment compiled them too while the shared cache was still empty. Now the
+    controller of an xdist run fills the shared cache before the workers start (two
+    compilations at a time, the machine's two cores), and every test process reads it into
+    its memory, where ``load_artifact`` looks first: the same sources, compiler and cache key,
+    compiled once instead of two to five times. A run without xdist compiles nothing here.
+    """
+    from fourflow.adapters.chain import artifacts
+
+    cache = _shared_artifacts_cache()
+    if cache is None:
+        return
+    is_worker = hasattr(config, "workerinput")
+    if not is_worker and config.getoption("numprocesses", None):
+        missing = [n for n in artifacts.CONTRACT_NAMES if not _cached(n, cache)]
+        if missing:
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+                list(pool.map(_compile_into, missing, [str(cache)] * len(missing)))
+    # Read what the shared cache holds (never compiles here: a contract not cached is
+    # compiled on first use, as before).
+    for name in artifacts.CONTRACT_NAMES:
+        if _cached(name, cache):
+            artifacts.load_artifact(name, cache)

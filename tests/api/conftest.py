@@ -13,7 +13,12 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform, Settings
 from fourflow.entrypoints.api.app import create_app
 from tests.integration.conftest import anvil, worker_home  # noqa: F401  (fixtures)
-from tests.store.fixtures import store_url  # noqa: F401  (fixture)
+from tests.store.fixtures import (  # noqa: F401  (fixtures)
+    migrated_store_url,
+    pg_template,
+    sqlite_template,
+    store_url,
+)
 
 #: Requests over this amount need a credit officer and an approver.
 FOUR_EYES_LIMIT = "100000"
@@ -31,9 +36,14 @@ def api_settings(home: Path, database_url: str, chain_url: str) -> Settings:
 
 
 @pytest.fixture
-def api_platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
-    """A fresh, initialised platform (operator and contracts) over each store backend."""
-    with Platform(api_settings(tmp_path / "home", store_url, anvil.url)) as opened:
+def api_platform(
+    tmp_path: Path,
+    migrated_store_url: str,  # noqa: F811
+    anvil: AnvilNode,  # noqa: F811
+) -> Iterator[Platform]:
+    """A fresh, initialised platform (operator and contracts) over each store backend (a store
+    already at the head revision: opening it checks the revision)."""
+    with Platform(api_settings(tmp_path / "home", migrated_store_url, anvil.url)) as opened:
         opened.initialise()
         yield opened
 

@@ -20,7 +20,12 @@ from fourflow.domain.parties import Role, role_mask
 from fourflow.entrypoints.cli.main import app
 from fourflow.services.commands import AdmitMember
 from fourflow.services.ports import ChainOp
-from tests.store.fixtures import store_url  # noqa: F401  (fixture, used by `platform`)
+from tests.store.fixtures import (  # noqa: F401  (fixtures, used by `platform`)
+    migrated_store_url,
+    pg_template,
+    sqlite_template,
+    store_url,
+)
 
 PASSWORD = "integration-test-password"
 MEMBERS = {
@@ -84,11 +89,12 @@ def consortium(worker_home: Path, anvil: AnvilNode) -> Consortium:
 
 
 @pytest.fixture
-def platform(tmp_path: Path, store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
-    """An initialised platform on this worker's node, over SQLite and over PostgreSQL."""
+def platform(tmp_path: Path, migrated_store_url: str, anvil: AnvilNode) -> Iterator[Platform]:  # noqa: F811
+    """An initialised platform on this worker's node, over SQLite and over PostgreSQL (a store
+    already at the head revision: opening it checks the revision)."""
     settings = Settings(
         home=tmp_path / "home",
-        database_url=store_url,
+        database_url=migrated_store_url,
         chain_url=anvil.url,
         keystore_password="test-password",
     )

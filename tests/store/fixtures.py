@@ -6,7 +6,12 @@ sibling of this file, ``from .fixtures import *``). The fixtures:
 * ``store_url``: a database URL, parametrised over ``sqlite`` (a file under ``tmp_path``) and
   ``postgresql`` (marked ``postgres``; a fresh schema per test in the database named by
   ``FOURFLOW_TEST_PG_URL``, dropped afterwards, so tests run in parallel and rerun cleanly);
-* ``store_engine``: an engine on ``store_url``, migrated to head;
+* ``migrated_store_url``: the same, already at the head revision: a copy of a database this
+  process migrated once (SQLite: into ``store_url``'s own file; PostgreSQL: a database created
+  from a migrated template database, dropped afterwards), so that each test does not run every
+  migration again;
+* ``store_engine``: an engine on ``migrated_store_url`` (``migrate`` run on it once more: it
+  checks the revision and changes nothing);
 * ``uow_factory``: a ``SqlUnitOfWorkFactory`` on that engine.
 
 When PostgreSQL cannot be reached its tests are skipped with the reason, except when the
@@ -18,6 +23,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,9 +44,12 @@ BACKENDS = [
 
 __all__ = [
     "BACKENDS",
+    "migrated_store_url",
     "pg_base_url",
     "pg_schema_url",
+    "pg_template",
     "require_postgres",
+    "sqlite_template",
     "sqlite_url",
     "store_engine",
     "store_url",
@@ -111,10 +120,82 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database file this process migrated to head once."""
+    directory = tmp_path_factory.mktemp("migrated-template")
+    engine = make_engine(sqlite_url(directory))
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return directory / "fourflow.db"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """The name of a PostgreSQL database this process migrated to head once (a template for
+    the tests' databases); dropped at the end of the session."""
+    base = require_postgres()
+    name = f"ff_template_{secrets.token_hex(6)}"
+    admin = make_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        # NullPool: no connection stays open on a template (CREATE DATABASE ... TEMPLATE
+        # refuses a template others are connected to).
+        engine = make_engine(_pg_database_url(base, name), poolclass=NullPool)
+        try:
+            migrate(engine)
+        finally:
+            engine.dispose()
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_database_url(base_url: str, database: str) -> str:
+    return make_url(base_url).set(database=database).render_as_string(hide_password=False)
+
+
 @pytest.fixture
-def store_engine(store_url: str) -> Iterator[Engine]:
-    """An engine on ``store_url``, migrated to the head revision."""
-    engine = make_engine(store_url)
+def migrated_store_url(store_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """``store_url``'s backend, with a database already at the head revision.
+
+    SQLite: the migrated template is copied into ``store_url``'s own file (the same URL).
+    PostgreSQL: a fresh database created from the migrated template (another URL on the same
+    server), dropped afterwards even if connections are left open on it.
+    """
+    if make_url(store_url).get_backend_name() == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = make_url(store_url).database
+        assert target, store_url
+        with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
+            source.backup(copy)
+        source.close()
+        copy.close()
+        yield store_url
+        return
+    template_name: str = request.getfixturevalue("pg_template")
+    base = pg_base_url()
+    name = f"ff_{secrets.token_hex(6)}"
+    admin = make_engine(base, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
+        yield _pg_database_url(base, name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def store_engine(migrated_store_url: str) -> Iterator[Engine]:
+    """An engine on ``migrated_store_url``, at the head revision (``migrate`` checks it)."""
+    engine = make_engine(migrated_store_url)
     migrate(engine)
     yield engine
     engine.dispose()

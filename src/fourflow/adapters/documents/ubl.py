@@ -485,16 +485,55 @@ def _payee_account(index: Index) -> str | None:
     return _text(index, _PAYEE_ACCOUNT)
 
 
-def _item(line: Index, line_id: str) -> str:
-    items = line.get(_ITEM_TAG)
-    if not items:
+_ITEM_NAME_TAG = _steps("cbc:Name")[0]
+_ITEM_DESCRIPTION_TAG = _steps("cbc:Description")[0]
+_SELLERS_ITEM_TAG = _steps("cac:SellersItemIdentification")[0]
+_STANDARD_ITEM_TAG = _steps("cac:StandardItemIdentification")[0]
+_BUYERS_ITEM_TAG = _steps("cac:BuyersItemIdentification")[0]
+
+
+def _first_id(parents: list[etree._Element]) -> str | None:
+    """``_text`` of ``X/cbc:ID`` over the ``X`` elements: the string value of the first
+    ``cbc:ID`` of the first of ``parents`` that has one (None when that one is empty)."""
+    id_tag = _ID[0]
+    for parent in parents:
+        for child in parent:
+            if child.tag == id_tag:
+                return _string(child)
+    return None
+
+
+def _item(item: etree._Element | None, line_id: str) -> str:
+    """The item's name: its seller's id, standard id, name, buyer's id or description (the
+    first of them present and not empty, as in ``_ITEM_NAMES``), else the line id. One pass
+    over the item's children."""
+    if item is None:
         return line_id
-    index = _index(items[0])
-    for steps in _ITEM_NAMES:
-        name = _text(index, steps)
-        if name:
-            return name
-    return line_id
+    sellers: list[etree._Element] = []
+    standard: list[etree._Element] = []
+    buyers: list[etree._Element] = []
+    name = description = None
+    for child in item:
+        tag = child.tag
+        if tag == _SELLERS_ITEM_TAG:
+            sellers.append(child)
+        elif tag == _ITEM_NAME_TAG:
+            if name is None:
+                name = child
+        elif tag == _STANDARD_ITEM_TAG:
+            standard.append(child)
+        elif tag == _BUYERS_ITEM_TAG:
+            buyers.append(child)
+        elif tag == _ITEM_DESCRIPTION_TAG and description is None:
+            description = child
+    return (
+        _first_id(sellers)
+        or _first_id(standard)
+        or _string(name)
+        or _first_id(buyers)
+        or _string(description)
+        or line_id
+    )
 
 
 def _unit_price(line: Index, where: str) -> Decimal | None:
@@ -517,27 +556,70 @@ def _unit_price(line: Index, where: str) -> Decimal | None:
     return price
 
 
+_PRICE_AMOUNT_TAG = _PRICE_AMOUNT[1]
+_BASE_QUANTITY_TAG = _BASE_QUANTITY[1]
+
+
+def _one_price(price: etree._Element, where: str) -> Decimal | None:
+    """``_unit_price`` of a line with one ``cac:Price``, in one pass over its children."""
+    amount = base = None
+    for child in price:
+        tag = child.tag
+        if tag == _PRICE_AMOUNT_TAG:
+            if amount is None:
+                amount = child
+        elif tag == _BASE_QUANTITY_TAG and base is None:
+            base = child
+    value = _decimal_at(_string(amount), where, "Price")
+    per = _decimal_at(_string(base), where, "BaseQuantity")
+    if value is not None and per not in (None, 0):
+        assert per is not None
+        return value / per
+    return value
+
+
 def _lines(root: Index, ubl: UblKind) -> tuple[DocumentLine, ...]:
+    """The document's lines. Each line's children are visited once (its first ``cbc:ID``,
+    quantity, ``cbc:LineExtensionAmount`` and ``cac:Item``, every ``cac:Price``), then read
+    in the order the checks have always run, so a bad value is reported the same way."""
     lines: list[DocumentLine] = []
     quantity_steps = _steps(ubl.quantity)
+    id_tag, quantity_tag, amount_tag = _ID[0], quantity_steps[0], _LINE_AMOUNT[0]
+    plain = len(quantity_steps) == 1  # every kind's quantity is a child of its line
     for n, element in enumerate(_all(root, _steps(ubl.line)), start=1):
-        line = _index(element)
-        line_id = _text(line, _ID) or str(n)
+        id_el = quantity_el = amount_el = item = None
+        prices: list[etree._Element] = []
+        for child in element:
+            tag = child.tag
+            if tag == id_tag:
+                if id_el is None:
+                    id_el = child
+            elif tag == quantity_tag:
+                if quantity_el is None:
+                    quantity_el = child
+            elif tag == amount_tag:
+                if amount_el is None:
+                    amount_el = child
+            elif tag == _ITEM_TAG:
+                if item is None:
+                    item = child
+            elif tag == _PRICE_TAG:
+                prices.append(child)
+        if not plain:
+            quantity_el = _find(_index(element), quantity_steps)
+        line_id = _string(id_el) or str(n)
         where = f"{ubl.line}[{n}]"
-        quantity_el = _find(line, quantity_steps)
         quantity = _decimal_at(text(quantity_el), where, ubl.quantity)
         if quantity is None or quantity_el is None:
             continue  # a line that states no quantity (a bare receipt line) carries no goods
-        amount = _decimal_at(_text(line, _LINE_AMOUNT), where, "amount")
+        amount = _decimal_at(_string(amount_el), where, "amount")
+        name = _item(item, line_id)
+        if len(prices) == 1:
+            price = _one_price(prices[0], where)
+        else:
+            price = _unit_price(_index(element), where) if prices else None
         lines.append(
-            signed_line(
-                line_id,
-                _item(line, line_id),
-                quantity,
-                quantity_el.get("unitCode", ""),
-                _unit_price(line, where),
-                amount,
-            )
+            signed_line(line_id, name, quantity, quantity_el.get("unitCode", ""), price, amount)
         )
     return tuple(lines)
 

@@ -1,8 +1,9 @@
 // Core enterprise (issue 17 item 3): payables issued on the verified four flows alone, to
 // confirm with the company's signature (POST /items/{id}/confirmation), or to dispute with a
-// reason (POST /items/{id}/dispute: recorded on the chain, the creditor told).
+// reason (POST /items/{id}/dispute: recorded on the chain, the creditor told). An organisation
+// holding its own key signs the EIP-712 confirmation in the page (ownKey.ts): the key stays here.
 import { useCallback, useEffect, useState } from "react";
-import { Alert, App as AntApp, Button, Form, Input, Modal, Popconfirm, Space, Table, Typography } from "antd";
+import { Alert, App as AntApp, Button, Descriptions, Form, Input, Modal, Popconfirm, Space, Table, Typography } from "antd";
 import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
@@ -12,6 +13,7 @@ import { money, useWords } from "../enterprise/common";
 import { ItemPanel } from "../enterprise/ItemPanel";
 import { awaitsConfirmation, type ItemView, type PositionView } from "../enterprise/model";
 import { disputable } from "../enterprise/evidence";
+import { normaliseKey, signTypedData, signsAsDebtor, type ToSign } from "./ownKey";
 
 /** At most this many payables are read per visit (one GET /items/{id} each). */
 const MAX_READ = 100;
@@ -28,6 +30,9 @@ export function Payables() {
   const [disputing, setDisputing] = useState<ItemView | null>(null);
   const [disputeError, setDisputeError] = useState<string | null>(null);
   const [form] = Form.useForm<{ reason: string }>();
+  const [signing, setSigning] = useState<{ item: ItemView; toSign: ToSign | null } | null>(null);
+  const [signError, setSignError] = useState<string | null>(null);
+  const [key, setKey] = useState("");
   const load = useCallback(async () => {
     setError(null);
     try {
@@ -74,6 +79,54 @@ export function Payables() {
       await load();
     } catch (e) {
       setDisputeError(words(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function openOwnKey(item: ItemView) {
+    setSignError(null);
+    setKey("");
+    setSigning({ item, toSign: null });
+    try {
+      const toSign = must(
+        await api.client.GET("/api/v1/items/{item_id}/confirmation/typed-data", { params: { path: { item_id: item.item_id } } }),
+      ) as unknown as ToSign;
+      setSigning({ item, toSign });
+    } catch (e) {
+      setSignError(words(e));
+    }
+  }
+
+  async function signAndSend() {
+    const toSign = signing?.toSign;
+    if (!signing || !toSign) return;
+    const parsed = normaliseKey(key);
+    if ("error" in parsed) {
+      setSignError(t(parsed.error === "empty" ? "payables.ownKey.empty" : "payables.ownKey.format"));
+      return;
+    }
+    if (!signsAsDebtor(toSign.typed_data, parsed.key)) {
+      setSignError(t("payables.ownKey.notDebtor", { debtor: String(toSign.typed_data.message.debtor) }));
+      return;
+    }
+    const id = signing.item.item_id;
+    setBusy(id);
+    setSignError(null);
+    try {
+      const signature = await signTypedData(toSign.typed_data, parsed.key);
+      setKey(""); // the key is forgotten as soon as it has signed
+      must(
+        await api.client.POST("/api/v1/items/{item_id}/confirmation/signature", {
+          params: { path: { item_id: id } },
+          body: { nonce: toSign.nonce, deadline: toSign.deadline, signature },
+        }),
+      );
+      void message.success(t("payables.confirmed", { id }));
+      setSigning(null);
+      await load();
+    } catch (e) {
+      setSignError(words(e));
     } finally {
       setBusy(null);
     }
@@ -130,6 +183,11 @@ export function Payables() {
                     </Button>
                   </Popconfirm>
                 )}
+                {awaitsConfirmation(r) && (
+                  <Button size="small" data-testid={`own-key-${r.item_id}`} onClick={() => void openOwnKey(r)}>
+                    {t("payables.ownKey")}
+                  </Button>
+                )}
                 {disputable(r) && (
                   <Button
                     size="small"
@@ -170,6 +228,41 @@ export function Payables() {
           </Form.Item>
         </Form>
         {disputeError && <Alert type="error" showIcon message={disputeError} data-testid="dispute-error" />}
+      </Modal>
+      <Modal
+        open={signing !== null}
+        title={signing ? t("payables.ownKey.title", { id: signing.item.item_id }) : ""}
+        okText={t("payables.ownKey.sign")}
+        okButtonProps={{ disabled: !signing?.toSign, ...({ "data-testid": "own-key-sign" } as Record<string, string>) }}
+        cancelText={t("common.cancel")}
+        confirmLoading={busy !== null}
+        onOk={() => void signAndSend()}
+        onCancel={() => {
+          setKey("");
+          setSigning(null);
+        }}
+        destroyOnClose
+      >
+        <Typography.Paragraph>{t("payables.ownKey.help")}</Typography.Paragraph>
+        {signing?.toSign && (
+          <Descriptions size="small" bordered column={1} data-testid="own-key-terms" style={{ marginBottom: 12 }}>
+            {Object.entries(signing.toSign.typed_data.message).map(([k, v]) => (
+              <Descriptions.Item key={k} label={k}>
+                <code style={{ wordBreak: "break-all" }}>{String(v)}</code>
+              </Descriptions.Item>
+            ))}
+          </Descriptions>
+        )}
+        <label htmlFor="own-key">{t("payables.ownKey.key")}</label>
+        <Input.Password
+          id="own-key"
+          data-testid="own-key-input"
+          autoComplete="off"
+          value={key}
+          onChange={(e) => setKey(e.target.value)}
+          placeholder="0x…"
+        />
+        {signError && <Alert style={{ marginTop: 12 }} type="error" showIcon message={signError} data-testid="own-key-error" />}
       </Modal>
       <ItemPanel itemId={open} onClose={() => setOpen(null)} onChanged={() => void load()} />
     </Space>

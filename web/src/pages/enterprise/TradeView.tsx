@@ -87,7 +87,7 @@ export function TradeView() {
     <Space direction="vertical" size="middle" style={{ width: "100%" }}>
       <Typography.Title level={1} style={{ fontSize: 22 }}>{t("trade.title")}</Typography.Title>
       <Form layout="inline" onFinish={() => void verify(tradeId)}>
-        <Form.Item label={t("trade.id")} htmlFor="trade-id" extra={t("trade.idHelp")} style={{ maxWidth: 640 }}>
+        <Form.Item label={t("trade.id")} htmlFor="trade-id" extra={t("trade.idHelp")} style={{ maxWidth: "min(640px, 100%)" }}>
           <AutoComplete
             id="trade-id"
             data-testid="trade-id"
@@ -96,7 +96,7 @@ export function TradeView() {
             options={(mine?.trades ?? [])
               .filter((m) => m.trade_id.includes(tradeId.trim()))
               .map((m) => ({ value: m.trade_id, label: `${m.trade_id} · ${m.role === "buyer" ? m.seller_name : m.buyer_name}` }))}
-            style={{ width: 420 }}
+            style={{ width: "min(420px, calc(100vw - 48px))" }}
             popupMatchSelectWidth={560}
           />
         </Form.Item>

@@ -10,6 +10,9 @@ One run prints, on the same machine and load:
 * ``rules.native_engine_peppol_cpu_ms``: CPU per invoice of EN 16931 + Peppol BIS Billing 3 on
   Peppol's ``base-example.xml`` (what ingest runs on an invoice claiming Peppol), and of each
   rule set alone on it;
+* ``rules.python_backend_cpu_ms``: CPU per invoice of the experimental Python backend
+  (asserts compiled to Python over a one-pass index, the rest on a reduced XSLT) beside the
+  XSLT engine's, alternated in one sitting, and how many asserts it leaves to the XSLT;
 * ``rules.ubl_ingest_per_s.<backend>.<n>proc``: UBL ingest end to end with the rules on
   (parse, XSD, rules, map, fingerprint, store, anchor) on SQLite and PostgreSQL, one and two
   processes (targets: 700/s and 1,200/s).
@@ -101,6 +104,35 @@ def peppol_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]:
     return out
 
 
+def python_backend_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]:
+    """CPU milliseconds per invoice (best of ``passes``) of the EN 16931 UBL rules on the
+    Python backend (``RuleEngine(backend="python")``: asserts compiled to Python, the rest
+    on a reduced XSLT) and on the XSLT engine, alternated in one sitting; and how many of the
+    rule set's asserts the Python backend leaves to the XSLT."""
+    engines = {
+        "python": RuleEngine(standards_dir(), backend="python"),
+        "xslt": RuleEngine(standards_dir(), backend="xslt"),
+    }
+    trees = _trees(count)
+    for engine in engines.values():
+        engine.prepare(RuleSet.EN16931_UBL)
+        assert not [i for i in engine.check(trees[0], RuleSet.EN16931_UBL) if i.flag == "fatal"]
+    best = dict.fromkeys(engines, float("inf"))
+    for _ in range(passes):
+        for name, engine in engines.items():
+            cpu = time.process_time()
+            for tree in trees:
+                engine.check(tree, RuleSet.EN16931_UBL)
+            best[name] = min(best[name], (time.process_time() - cpu) / count)
+    backend = engines["python"].python(RuleSet.EN16931_UBL).python
+    return {
+        "python": round(1000 * best["python"], 3),
+        "xslt": round(1000 * best["xslt"], 3),
+        "fallback_asserts": float(len(backend.fallback)),
+        "asserts": float(len(backend.asserts)),
+    }
+
+
 def bench_rule_engine(line: Line) -> Iterator[str]:
     """Every figure of the module docstring, in one run."""
     load = lambda: round(os.getloadavg()[0], 2)  # noqa: E731
@@ -122,6 +154,11 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
                rules="EN16931-UBL 1.3.16 + Peppol BIS Billing 3.0.19",
                en16931_alone=peppol["en16931"], peppol_alone=peppol["peppol"],
                document="peppol-billing base-example.xml", load=load())  # fmt: skip
+    py = python_backend_cpu_ms()
+    yield line("rules.python_backend_cpu_ms", py["python"], "ms CPU/invoice",
+               rules="EN16931-UBL 1.3.16", xslt_engine_cpu_ms=py["xslt"],
+               fallback_asserts=int(py["fallback_asserts"]), asserts=int(py["asserts"]),
+               load=load())  # fmt: skip
     count = 600
     for backend in ("sqlite", "postgresql"):
         for workers in (1, 2):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from fourflow.adapters.documents import order_rules, peppol_functions
+from fourflow.adapters.documents import order_rules, peppol_functions, pyrules
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
 from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
@@ -104,16 +104,51 @@ def compiled(path: Path) -> CompiledSchematron:
         raise RulesUnavailableError(f"cannot compile the rules in {path}: {exc}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """A rule set as the engine runs it: the asserts compiled to Python, and the XSLT for
+    the asserts left to it (None when there are none)."""
+
+    python: pyrules.PythonRules
+    xslt: CompiledSchematron | None
+    # each assert's rule (its place among the Schematron's rules): issues keep that order
+    rule_of: tuple[int, ...]
+
+
+@cache
+def python_backend(path: Path) -> Backend:
+    """The Python form of the Schematron at ``path``, and the XSLT of its fallbacks
+    (once per process)."""
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+        schema = etree.parse(str(path), parser).getroot()
+        python = pyrules.compile_rules(schema)
+        xslt = None
+        if python.fallback:
+            xslt = compile_schematron(
+                path, functions=peppol_functions.PEPPOL_FUNCTIONS, only=frozenset(python.fallback)
+            )
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise RulesUnavailableError(f"cannot compile the rules in {path}: {exc}") from None
+    return Backend(python, xslt, tuple(a.rule_index for a in python.asserts))
+
+
 class RuleEngine:
     """Applies the compiled rule sets to parsed documents (thread-safe).
 
-    Each thread gets its own libxslt stylesheet objects: a transformation then needs no lock
-    and runs without the GIL, so reading threads check documents in parallel.
+    ``backend="python"`` (the default): each rule set's asserts run as generated Python
+    (:mod:`fourflow.adapters.documents.pyrules`) over a one-pass index of the tree, and the
+    few the generator does not render as a reduced XSLT stylesheet. ``backend="xslt"``: the
+    whole rule set as one XSLT 1.0 stylesheet (the engine before; kept as a reference).
+    Each thread gets its own libxslt stylesheet objects: a transformation then needs no lock.
     """
 
-    def __init__(self, standards_dir: Path) -> None:
+    def __init__(self, standards_dir: Path, backend: str = "python") -> None:
+        if backend not in ("python", "xslt"):
+            raise ValueError(f"unknown rule engine backend {backend!r}")
         self._dir = standards_dir
         self.standards = standards_dir
+        self.backend = backend
         self._local = threading.local()
 
     def path_of(self, rule_set: RuleSet) -> Path:
@@ -127,16 +162,23 @@ class RuleEngine:
         """The compiled rule set (its asserts, and the XSLT it runs)."""
         return compiled(self.path_of(rule_set))
 
-    def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT]:
-        sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT]] | None = getattr(
+    def python(self, rule_set: RuleSet) -> Backend:
+        """The rule set as the Python backend runs it (its fallbacks included)."""
+        return python_backend(self.path_of(rule_set))
+
+    def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT] | None:
+        sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT] | None] | None = getattr(
             self._local, "sheets", None
         )
         if sheets is None:
             sheets = self._local.sheets = {}
-        found = sheets.get(rule_set)
-        if found is None:
-            rules = self.compiled(rule_set)
-            found = sheets[rule_set] = (rules, _xslt(rules.xslt))
+        if rule_set in sheets:
+            return sheets[rule_set]
+        if self.backend == "xslt":
+            rules: CompiledSchematron | None = self.compiled(rule_set)
+        else:
+            rules = self.python(rule_set).xslt
+        found = sheets[rule_set] = None if rules is None else (rules, _xslt(rules.xslt))
         return found
 
     def prepare(self, *rule_sets: RuleSet) -> None:
@@ -146,14 +188,29 @@ class RuleEngine:
 
     def check(self, document: etree._Element, rule_set: RuleSet) -> list[ValidationIssue]:
         """The rules of ``rule_set`` that ``document`` breaks or is warned about."""
-        rules, xslt = self._stylesheet(rule_set)
+        sheet = self._stylesheet(rule_set)
         tree = document.getroottree() if document.getparent() is None else _own_tree(document)
-        report = str(xslt(tree))
+        found: list[tuple[int, str]] = []
+        if self.backend == "python":
+            backend = self.python(rule_set)
+            found.extend((n, pyrules.loc(node)) for n, node in backend.python.run(tree.getroot()))
+        if sheet is not None:
+            for line in str(sheet[1](tree)).splitlines():
+                text, _, location = line.partition("\t")
+                found.append((int(text), location))
+        if self.backend == "python" and sheet is not None:
+            rule_of = backend.rule_of
+            found.sort(key=lambda f: rule_of[f[0]])
+        asserts = self.python(rule_set).python.asserts if self.backend == "python" else None
         issues: list[ValidationIssue] = []
-        for line in report.splitlines():
-            number, _, location = line.partition("\t")
-            a = rules.asserts[int(number)]
-            issues.append(ValidationIssue(a.rule, a.flag, a.text, location))
+        for number, location in found:
+            if asserts is not None:
+                p = asserts[number]
+                issues.append(ValidationIssue(p.rule, p.flag, p.text, location))
+            else:
+                assert sheet is not None
+                a = sheet[0].asserts[number]
+                issues.append(ValidationIssue(a.rule, a.flag, a.text, location))
         return issues
 
 

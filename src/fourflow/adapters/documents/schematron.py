@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,7 +88,14 @@ def _message(node: etree._Element) -> str:
 
 
 class _Writer:
-    def __init__(self, namespaces: Mapping[str, str], functions: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        namespaces: Mapping[str, str],
+        functions: Mapping[str, str],
+        only: Collection[int] | None = None,
+    ) -> None:
+        # The asserts to emit (numbers in the Schematron's order); None: every one.
+        self.only = only
         self.namespaces = dict(namespaces)
         self.functions = dict(functions)
         self.asserts: list[Assertion] = []
@@ -239,6 +246,14 @@ class _Writer:
         this = _context(match.xpath)
         excluded = [e.test for e in earlier if e.overlaps(this)]
         earlier.append(this)
+        if self.only is not None:
+            first = len(self.asserts)
+            tests = [n for n in rule if n.tag in (f"{{{SCH}}}assert", f"{{{SCH}}}report")]
+            if not any(first + k in self.only for k in range(len(tests))):
+                # no assert of this rule here: its context still shadows later rules
+                for node in tests:
+                    self.asserts.append(_skipped(node, context))
+                return
         opening = len(self.out)
         self.out.append(self.opening(this.select, excluded))
         self.contexts.append((opening, match.xpath, excluded))
@@ -251,6 +266,9 @@ class _Writer:
             number = len(self.asserts)
             test = node.get("test", "")
             report = node.tag == f"{{{SCH}}}report"
+            if self.only is not None and number not in self.only:
+                self.asserts.append(_skipped(node, context))
+                continue
             common = {
                 "rule": node.get("id", ""),
                 "flag": node.get("flag", "fatal") or "fatal",
@@ -288,6 +306,19 @@ class _Writer:
         # variable at each context node costs about as much as a simple assert.
         if any("$ctx" in part for part in self.out[opening + 1 :]):
             self.out[opening] += '<xsl:variable name="ctx" select="."/>'
+
+
+def _skipped(node: etree._Element, context: str) -> Assertion:
+    """An assert left out of this stylesheet (another engine tests it)."""
+    return Assertion(
+        node.get("id", ""),
+        node.get("flag", "fatal") or "fatal",
+        _message(node),
+        context,
+        node.get("test", ""),
+        "",
+        "tested elsewhere",
+    )
 
 
 Step3 = tuple[str, str, str]  # (separator before: "", "/" or "//"; name test; predicates)
@@ -715,18 +746,21 @@ def compile_schematron(
     *,
     functions: Mapping[str, str] | None = None,
     phase_filter: Callable[[etree._Element], bool] | None = None,
+    only: Collection[int] | None = None,
 ) -> CompiledSchematron:
     """Compile the (include-free) Schematron at ``path`` into an XSLT 1.0 stylesheet.
 
     ``functions`` maps the Schematron's own XPath functions (``u:gln``) to extension
     functions registered under :data:`EXTENSIONS_NS` (``ff:gln``). Asserts whose XPath 2.0
     cannot be translated are kept in the result with the reason, and left out of the sheet.
+    With ``only``, the sheet tests only the asserts of those numbers (their order in the
+    Schematron); the others are listed with an empty ``xpath`` and the reason "tested elsewhere".
     """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     schema = etree.parse(str(path), parser).getroot()
     namespaces = {ns.get("prefix", ""): ns.get("uri", "") for ns in schema.iterfind("s:ns", _S)}
     all_ns = {**namespaces, **_FIXED_NS}
-    writer = _Writer(all_ns, functions or {})
+    writer = _Writer(all_ns, functions or {}, only)
     globals_: list[str] = []
     for n, let in enumerate(schema.iterfind("s:let", _S)):
         before = len(writer.out)

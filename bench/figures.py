@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bench import api, consortium, documents, fraud, risk, rule_engine
+from bench import api, consortium, documents, fraud, risk, rule_engine, web_pages
 from bench import relay as relay_bench
 from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.debt import HoldingClaim, PledgeState, route_payment
@@ -275,4 +275,5 @@ BENCHMARKS: list[tuple[str, Callable[[], Iterator[str]]]] = [
     ("consortium", consortium.bench_consortium),
     ("api", lambda: api.bench_api(line)),
     ("relay", lambda: relay_bench.bench_relay(line)),
+    ("web_pages", lambda: web_pages.bench_web_pages(line)),
 ]

@@ -351,11 +351,18 @@ class FakeTrades(_Repo):
     def get(self, trade_id: str) -> TradeRecord | None:
         return self._s.trades.get(trade_id)
 
+    def verdicts(self) -> builtins.list[TradeRecord]:
+        return [replace(t, report=None) for t in self._s.trades.values()]
+
     def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
         return [self._s.trades[i] for i in dict.fromkeys(trade_ids) if i in self._s.trades]
 
     def list(self) -> builtins.list[TradeRecord]:
         return list(self._s.trades.values())
+
+    def heads(self) -> builtins.list[TradeRecord]:
+        return [replace(t, status="unverified", score=None, report=None, report_hash=None)
+                for t in self._s.trades.values()]  # fmt: skip
 
     def involving(self, org_ids: Sequence[str]) -> builtins.list[TradeRecord]:
         ids = set(org_ids)
@@ -403,8 +410,8 @@ class FakeDebtItems(_Repo):
             raise ConflictError(f"holding {holding.id}: debt item {holding.item_id} is unknown")
         self._s.holdings[holding.id] = holding
 
-    def update_holding(self, holding: Holding) -> None:
-        before = self.get_holding(holding.id)
+    def update_holding(self, holding: Holding, *, before: Holding | None = None) -> None:
+        before = self.get_holding(holding.id)  # the store's own, whatever the caller read
         self._journal.holding_before(before)
         if before is None:
             raise NotFoundError(f"holding {holding.id} does not exist")

@@ -145,7 +145,9 @@ def test_the_regulator_sees_every_figure_of_the_whole_platform(world: World) -> 
     rows = {r["platform_id"]: r for r in found["by_platform"]}
     assert (rows[world.a]["trades"], rows[world.b]["trades"]) == (1, 0)
     assert rows[world.a]["financing"]["issued"]["count"] == 1
-    assert "settlement" in found and found["alerts"]["model"] == 0
+    assert "settlement" not in found and found["alerts"]["model"] == 0
+    with_settlement = _get(world, "/supervision/figures", p["regulator"].admin, settlement=True)
+    assert ok(with_settlement)["settlement"]["routes"]["locked"] == 1
     # one scenario only: none in agriculture
     empty = ok(_get(world, "/supervision/figures", p["regulator"].admin, scenario="agriculture"))
     assert empty["all"]["trades"] == 0

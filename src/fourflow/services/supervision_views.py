@@ -131,7 +131,7 @@ def _in_scope(scope: Scope, trade: TradeRecord) -> bool:
 
 def _load(uow_factory: UnitOfWorkFactory, scope: Scope, as_of: dt.date) -> _Data:
     with uow_factory() as uow:
-        trades = {t.id: t for t in uow.trades.list() if _in_scope(scope, t)}
+        trades = {t.id: t for t in uow.trades.verdicts() if _in_scope(scope, t)}
         items = [i for i in uow.items.list() if i.trade_id in trades]
         ids = {i.id for i in items}
         financings = [
@@ -374,10 +374,12 @@ def figures(
     scenario: str | None,
     as_of: dt.date,
     grace_days: int = DEFAULT_GRACE_DAYS,
+    settlement: bool = False,
 ) -> dict[str, Any]:
     """The figures in scope: ``all`` and ``by_scenario`` blocks (``_block``); for the whole
-    platform also ``by_platform`` (each scenario platform's block) and ``settlement``
-    (``settlement_figures``); the alerts (``alerts``)."""
+    platform also ``by_platform`` (each scenario platform's block) and, with ``settlement``,
+    the settlement figures (``settlement_figures``: one read per item, slow on a large
+    platform); the model alerts (``alerts``)."""
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
     data = _load(uow_factory, scope, as_of)
     facts = _facts(data, grace_days)
@@ -405,7 +407,8 @@ def figures(
             block = _block(sub, facts, ids, members)
             rows.append({"platform_id": platform.id, "name": platform.name, **block})
         out["by_platform"] = rows
-        out["settlement"] = settlement_figures.figures(uow_factory=uow_factory, as_of=as_of)
+        if settlement:
+            out["settlement"] = settlement_figures.figures(uow_factory=uow_factory, as_of=as_of)
     out["alerts"] = _model_alerts(uow_factory, scope)
     return out
 
@@ -446,7 +449,7 @@ def fraud_alerts(
     model alerts."""
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
     with uow_factory() as uow:
-        in_scope = {t.id for t in uow.trades.list() if _in_scope(scope, t)}
+        in_scope = {t.id for t in uow.trades.verdicts() if _in_scope(scope, t)}
     codes = _fraud_codes(uow_factory, as_of, in_scope)
     by_type: Counter[str] = Counter(c for cs in codes.values() for c in cs)
     return {
@@ -697,7 +700,7 @@ def network(
     (seller -> buyer with the number of trades), and how many organisations sit at each tier."""
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
     with uow_factory() as uow:
-        found = [t for t in uow.trades.list() if _in_scope(scope, t)]
+        found = [t for t in uow.trades.verdicts() if _in_scope(scope, t)]
         orgs = {o.id: o for o in uow.organisations.list()}
     tier_of = tiers(found, orgs)
     edges: Counter[tuple[str, str]] = Counter((t.seller_id, t.buyer_id) for t in found)

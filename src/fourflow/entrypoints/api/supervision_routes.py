@@ -42,17 +42,21 @@ def supervision_figures(
     platform_id: PlatformQ = None,
     scenario: ScenarioQ = None,
     as_of: dt.date | None = None,
+    settlement: Annotated[
+        bool, Query(description="Whole platform: add the settlement figures (slower).")
+    ] = False,
 ) -> dict[str, Any]:
     """The figures in scope (``all``, ``by_scenario``; the whole platform also
-    ``by_platform`` and ``settlement``): enterprises registered and financed, SMEs financed
-    by tier, trades verified and failed, items, financing issued/outstanding/settled,
-    declined and referred, rates, overdue and non-performing ratios, days to pay against the
-    60-day rule, the term distribution, concentration by core enterprise and by bank, the
-    model alerts. Amounts are decimal strings per currency."""
+    ``by_platform``, and ``settlement`` when asked): enterprises registered and financed,
+    SMEs financed by tier, trades verified and failed, items, financing issued, outstanding
+    and settled, declined and referred, rates, overdue and non-performing ratios, days to pay
+    against the 60-day rule, the term distribution, concentration by core enterprise and by
+    bank, the model alerts. Amounts are decimal strings per currency."""
     p = state(request).platform
     return views.figures(
         p.scenario_platforms, p.uow_factory, viewer=_viewer(request),
         platform_id=platform_id, scenario=scenario, as_of=_as_of(request, as_of),
+        settlement=settlement,
     )  # fmt: skip
 
 

@@ -1,0 +1,351 @@
+"""The supervision pages in a browser over a simulated platform of 10,000 trades (issue 17).
+
+A fresh home on its own PostgreSQL database (``bench_web``, dropped and made again) and its own
+anvil node is filled through the services from the simulator (``fourflow simulate``: 10,000
+trades of a tiered supply network): its parties onboarded, every document ingested, linked
+and verified, debt items issued on the trades still open, financing requested for some of them
+(the robot decides), a district's scenario platform with every trader as a member and the banks
+taking part, a regulator and the district's local government with a user each. Chain
+operations stay queued (the pages read the store). A progress bar on stderr shows each phase.
+
+Then ``fourflow serve`` (2 API processes) serves it on 127.0.0.1 and ``web/e2e/bench-pages.mjs``
+(playwright-core driving Debian's chromium, headless, 1366x768) signs in as the regulator and
+as the district, and times each page: navigation until the page's main content is visible
+(its ``data-testid``) and the network is idle, the median of 5 loads after one warm-up. The
+yardstick is ``GET /api/v1/health`` timed in the same browser (``fetch``).
+
+Figures (one JSON line each): ``web_pages.<page>_ms`` (median, p90 and the largest API answer
+of the page), ``web_pages.health_ms``. Target: every page under 1,000 ms on loopback.
+
+``FOURFLOW_BENCH_WEB_HOME`` names a directory to keep the built home in (built once, reused by
+later runs with the same directory: its ``built.json`` says what it holds);
+``FOURFLOW_BENCH_WEB_TRADES`` another number of trades.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import httpx
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.adapters.documents.writers.output import DirectorySink
+from fourflow.bootstrap import Platform, Settings
+from fourflow.domain.errors import FourFlowError
+from fourflow.domain.identity import KYC_CHECKS, OrgType, UserRole
+from fourflow.domain.parties import Role
+from fourflow.services import financing, identity, items
+from fourflow.services import scenario_platforms as sp
+from fourflow.services.ingest import SubmittedFile, ingest_files
+from fourflow.services.linking import link_documents
+from fourflow.services.onboarding import onboard
+from fourflow.services.verification import verify_many
+from fourflow.simulation.generator import Simulation, SimulationParams
+
+PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+DATABASE = os.environ.get("FOURFLOW_BENCH_WEB_DATABASE", "bench_web")
+TRADES = int(os.environ.get("FOURFLOW_BENCH_WEB_TRADES", "10000"))
+API = "/api/v1"
+PASSWORD = "bench-web-password-1"
+#: Items issued on open trades, financings requested on them (the robot decides each).
+ITEMS, FINANCINGS = 3000, 600
+TARGET_MS = 1000.0
+ROOT = Path(__file__).resolve().parents[1]
+Line = Callable[..., str]
+T = TypeVar("T")
+err = Console(stderr=True)
+
+
+def _database_url() -> str:
+    base = PG_URL.rsplit("/", 1)[0]
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    return f"{base}/{DATABASE}"
+
+
+@contextmanager
+def _bar(what: str, total: int) -> Iterator[Callable[[int], None]]:
+    columns = (TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    started = time.perf_counter()
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda n: bar.update(task, advance=n)
+    err.print(f"  {what}: {time.perf_counter() - started:.1f} s")
+
+
+def _chunks(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _admin_of(p: Platform, org_id: str, email: str, name: str) -> dict[str, Any]:
+    new = identity.add_user(
+        p.identities, org_id=org_id, email=email, name=name, role=UserRole.ADMIN,
+        password=PASSWORD,
+    )  # fmt: skip
+    secret = None
+    if new.totp_uri:
+        secret = new.totp_uri.split("secret=", 1)[1].split("&", 1)[0]
+    return {"email": email, "totp_secret": secret}
+
+
+def _filed_on(sim: Path, f: Path) -> dt.date:
+    """The day a simulated document was filed (its folder: documents/YYYY-MM/DD/...)."""
+    return dt.date.fromisoformat("-".join(f.relative_to(sim / "documents").parts[:2]))
+
+
+def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
+    """Fill the home (see the module's text); what it holds, for ``built.json``."""
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=365)
+    sim = root / "sim"
+    params = SimulationParams(seed=1717, trades=trades, fraud_rate=0.02, start=start, months=12)
+    with _bar("simulating trades", trades) as step, DirectorySink(sim) as sink:
+        done = [0]
+
+        def progress(n: int) -> None:
+            step(n - done[0])
+            done[0] = n
+
+        Simulation(params, sink).run(progress)
+    p.initialise()
+    parties = json.loads((sim / "parties.json").read_text("utf-8"))
+    # Each debtor's account bank is the bank member sharing its account's bank identification
+    # number (``accounts.account_bank``): the simulated banks hold the traders' BINs in turn.
+    bank_parties = [x for x in parties if "bank" in x["roles"]]
+    bins = sorted({a[:6] for x in parties if "bank" not in x["roles"] for a in x["accounts"]})
+    for n, bin_ in enumerate(bins):
+        owner = bank_parties[n % len(bank_parties)]
+        owner["accounts"] = [*owner["accounts"], f"{bin_}{n:013d}"]
+    orgs: dict[str, Any] = {}
+    with _bar("onboarding parties", len(parties)) as step:
+        for party in parties:
+            org = onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name=party["name"],
+                uscc=party["uscc"], roles=[Role(r) for r in party["roles"]],
+                identifiers=[("gln", party["gln"])], accounts=list(party["accounts"]),
+                profile=dict(party["profile"]), admit=False,
+            )  # fmt: skip
+            orgs[org.id] = org
+            step(1)
+    submitter = next(iter(orgs))
+    files = [
+        SubmittedFile(str(f.relative_to(sim)), f.read_bytes())
+        for f in sorted((sim / "documents").rglob("*"))
+        if f.is_file() and _filed_on(sim, f) <= today
+    ]
+    with _bar("ingesting documents", len(files)) as step:
+        for chunk in _chunks(files, 2000):
+            ingest_files(uow_factory=p.uow_factory, reader=p.reader_for(submitter), clock=p.clock,
+                         files=chunk, submitter_id=submitter)  # fmt: skip
+            step(len(chunk))
+    link_documents(uow_factory=p.uow_factory)
+    with p.uow_factory() as uow:
+        trade_ids = [t.id for t in uow.trades.list()]
+    with _bar("verifying trades", len(trade_ids)) as step:
+        for ids in _chunks(trade_ids, 1000):
+            verify_many(uow_factory=p.uow_factory, trade_ids=list(ids), as_of=today)
+            step(len(ids))
+    with p.uow_factory() as uow:
+        open_trades = [t.id for t in uow.trades.list() if t.status in ("verified", "partial")]
+    ledger = p.require_contracts()  # the debtor confirms (signs); operations stay queued
+    issued: list[str] = []
+    with _bar("issuing debt items", ITEMS) as step:
+        for trade_id in reversed(open_trades):
+            if len(issued) == ITEMS:
+                break
+            try:
+                item = items.issue_item(uow_factory=p.uow_factory, ledger=ledger, clock=p.clock,
+                                        trade_id=trade_id, as_of=today, confirm=True)  # fmt: skip
+            except FourFlowError:
+                continue  # paid, no open receivable, a fraud signal open: not issuable
+            issued.append(item.id)
+            step(1)
+    banks = [o.id for o in orgs.values() if o.has_role(Role.BANK)]
+    with _bar("financing requests", FINANCINGS) as step:
+        for n, item_id in enumerate(issued[:FINANCINGS]):
+            with p.uow_factory() as uow:
+                (holding,) = uow.items.holdings(item_id)[:1]
+            with suppress(FourFlowError):  # refused: the robot's decision stands as stored
+                financing.request_financing(
+                    uow_factory=p.uow_factory, holding_id=holding.id,
+                    bank_id=banks[n % len(banks)], amount=holding.amount * 8 // 10,
+                    actor_id=holding.holder_id, as_of=today, cold_start=p.cold_start,
+                )  # fmt: skip
+            step(1)
+    # the district's platform, its local government and the regulator, one user each
+    district = onboard(
+        uow_factory=p.uow_factory, keystore=p.keystore, name="姑苏区人民政府",
+        uscc="11320508MB0000017H", roles=[Role.LOCAL_GOVERNMENT], admit=False,
+    )  # fmt: skip
+    regulator = onboard(
+        uow_factory=p.uow_factory, keystore=p.keystore, name="国家金融监督管理总局苏州监管分局",
+        uscc="11320500MB0000017X", roles=[Role.REGULATOR], admit=False,
+    )  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    store = p.scenario_platforms
+    platform = sp.create(
+        store, p.uow_factory, name="姑苏区供应链金融服务平台", operator=district.id,
+        scenarios=["manufacturing"], region="苏州市姑苏区", by="bench", now=now,
+    )  # fmt: skip
+    viewer = sp.Viewer(district.id, frozenset({OrgType.LOCAL_GOVERNMENT}))
+    members = [o for o in orgs.values() if not o.has_role(Role.BANK)]
+    with _bar("admitting members", len(members)) as step:
+        for org in members:
+            with suppress(FourFlowError):  # not a member type
+                sp.admit(
+                    store, p.uow_factory, viewer=viewer, platform_id=platform.id, org=org.id,
+                    checks=dict.fromkeys(KYC_CHECKS, True), note="bench", by="bench", now=now,
+                )  # fmt: skip
+            step(1)
+    for bank in banks:
+        sp.add_bank(store, p.uow_factory, viewer=viewer, platform_id=platform.id, bank=bank,
+                    by="bench", now=now)  # fmt: skip
+    people = {
+        "regulator": _admin_of(p, regulator.id, "admin@regulator.bench.cn", "监管员"),
+        "district": _admin_of(p, district.id, "admin@district.bench.cn", "平台管理员"),
+    }
+    with p.uow_factory() as uow:
+        counts = {
+            "trades": len(uow.trades.list()), "items": len(uow.items.list()),
+            "financings": len(uow.financings.list()),
+            "organisations": len(uow.organisations.list()),
+        }  # fmt: skip
+    return {
+        "people": people,
+        "platform_id": platform.id,
+        "counts": counts,
+        "built": today.isoformat(),
+    }
+
+
+def _prepare(home: Path, keep: bool) -> tuple[dict[str, Any], str, AnvilNode, str]:
+    """The built home (made now, or the kept one): (built.json, database URL, node, chain)."""
+    node = AnvilNode(home)
+    chain = node.ensure_running()
+    marker = home / "built.json"
+    if keep and marker.exists():
+        built = json.loads(marker.read_text("utf-8"))
+        return built, str(built["database_url"]), node, chain
+    url = _database_url()
+    started = time.perf_counter()
+    with Platform(Settings(home, url, chain, None)) as p:
+        built = build(p, home / "work", TRADES)
+    built["database_url"], built["build_s"] = url, round(time.perf_counter() - started, 1)
+    shutil.rmtree(home / "work", ignore_errors=True)
+    marker.write_text(json.dumps(built, ensure_ascii=False, indent=1), "utf-8")
+    return built, url, node, chain
+
+
+def _serve(home: Path, url: str, chain: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(home), "FOURFLOW_DATABASE_URL": url, "FOURFLOW_CHAIN_URL": chain,
+        "FOURFLOW_API_RATE_PER_MINUTE": "10000000",
+    }  # fmt: skip
+    log = (home / "serve.log").open("ab")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "2"],
+        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
+        start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while True:
+        assert server.poll() is None, "fourflow serve ended before it answered"
+        try:
+            if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "fourflow serve did not answer within 240 s"
+        time.sleep(0.5)
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise RuntimeError("Debian's chromium is not installed (apt-get install chromium)")
+
+
+def _browse(base: str, built: dict[str, Any]) -> dict[str, Any]:
+    env = {
+        **os.environ, "BASE_URL": base, "CHROMIUM": _chromium(), "PASSWORD": PASSWORD,
+        "PEOPLE": json.dumps(built["people"]), "PLATFORM_ID": built["platform_id"],
+    }  # fmt: skip
+    done = subprocess.run(
+        ["node", str(ROOT / "web" / "e2e" / "bench-pages.mjs")], env=env, capture_output=True,
+        text=True, timeout=900, check=False, cwd=ROOT / "web",
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"bench-pages.mjs failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return cast(dict[str, Any], json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def _figures(found: dict[str, Any], built: dict[str, Any], line: Line) -> Iterable[str]:
+    common = {
+        "trades": built["counts"]["trades"], "items": built["counts"]["items"],
+        "financings": built["counts"]["financings"], "cpus": os.cpu_count(),
+        "load": round(os.getloadavg()[0], 2),
+    }  # fmt: skip
+    yield line("web_pages.health_ms", found["health_ms"], "ms", **common)
+    for page in found["pages"]:
+        yield line(
+            f"web_pages.{page['name']}_ms", page["median_ms"], "ms", target=TARGET_MS,
+            p90_ms=page["p90_ms"], runs=page["runs"], largest_answer_bytes=page["largest_bytes"],
+            slowest_request=page["slowest"], **common,
+        )  # fmt: skip
+
+
+def bench_web_pages(line: Line) -> Iterator[str]:
+    """Build (or reuse) the home, serve it, time the pages in chromium, stop everything."""
+    kept = os.environ.get("FOURFLOW_BENCH_WEB_HOME")
+    home = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="fourflow-bench-web-"))
+    home.mkdir(parents=True, exist_ok=True)
+    node: AnvilNode | None = None
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        built, url, node, chain = _prepare(home, keep=bool(kept))
+        server, base = _serve(home, url, chain)
+        found = _browse(base, built)
+        yield from _figures(found, built, line)
+    except BaseException:
+        served = home / "serve.log"
+        if served.exists():
+            print(served.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=30)
+        if node is not None:
+            node.stop()
+        if not kept:
+            shutil.rmtree(home, ignore_errors=True)

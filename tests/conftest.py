@@ -38,8 +38,18 @@ def _cached(name: str, cache: Path) -> bool:
     return (cache / "artifacts" / f"{name}-{cache_key(contracts_dir())}.json").is_file()
 
 
-def _compile_into(name: str, cache: str) -> str:
-    """Compile contract ``name`` into the shared cache (run in a pool process)."""
+def _compile_into(name: str, cache: str | None) -> str:
+    """Compile contract ``name`` into the shared cache, and (``cache`` None) for titanoboa into
+    its own disk cache (``~/.cache/titanoboa``: the contract tests' ``deployers``); run in a
+    pool process."""
+    if cache is None:
+        import boa
+
+        from fourflow.adapters.chain.artifacts import contracts_dir
+
+        deployer = boa.load_partial(str(contracts_dir() / f"{name}.vy"))
+        assert deployer.compiler_data.bytecode, name
+        return name
     from fourflow.adapters.chain.artifacts import load_artifact
 
     return load_artifact(name, cache).name
@@ -54,7 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
     controller of an xdist run fills the shared cache before the workers start (two
     compilations at a time, the machine's two cores), and every test process reads it into
     its memory, where ``load_artifact`` looks first: the same sources, compiler and cache key,
-    compiled once instead of two to five times. A run without xdist compiles nothing here.
+    compiled once instead of two to five times. It fills titanoboa's disk cache the same way
+    for the contract tests. A run without xdist compiles nothing here.
     """
     from fourflow.adapters.chain import artifacts
 
@@ -64,10 +75,12 @@ def pytest_configure(config: pytest.Config) -> None:
     is_worker = hasattr(config, "workerinput")
     if not is_worker and config.getoption("numprocesses", None):
         missing = [n for n in artifacts.CONTRACT_NAMES if not _cached(n, cache)]
-        if missing:
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
-                list(pool.map(_compile_into, missing, [str(cache)] * len(missing)))
+        # titanoboa's compilations too (read from its disk cache when already there), so
+        # that the two workers' contract tests do not both compile every contract at once.
+        jobs = [(n, str(cache)) for n in missing] + [(n, None) for n in artifacts.CONTRACT_NAMES]
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
+            list(pool.map(_compile_into, *zip(*jobs, strict=True)))
     # Read what the shared cache holds (never compiles here: a contract not cached is
     # compiled on first use, as before).
     for name in artifacts.CONTRACT_NAMES:

@@ -64,8 +64,10 @@ browser:
 web: $(WEB_STAMP)
 
 # Type-check the web app and run its unit tests (Vitest).
+WEB_CHECK := cd web && npx --no-install tsc --noEmit && npx --no-install vitest run --reporter=dot
+
 web-check: $(WEB_STAMP)
-	cd web && npx --no-install tsc --noEmit && npx --no-install vitest run --reporter=dot
+	$(WEB_CHECK)
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
 
@@ -88,8 +90,17 @@ geth:
 	@test -x $(GETH_DIR)/geth || ! test -x $(GO) || GOFLAGS= GOBIN=$(GETH_DIR) $(GO) install \
 		-ldflags=-checklinkname=0 github.com/ethereum/go-ethereum/cmd/geth@v1.13.15
 
-test: setup lint typecheck geth web-check
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+# mypy and the web check (tsc, Vitest) run beside pytest, not before it: much of pytest's time
+# is waiting (the geth network's 1-second blocks, browsers, servers starting), so they mostly
+# use idle CPU. Their output follows pytest's; either failing fails `make test`.
+test: setup lint geth
+	@mkdir -p build
+	@( $(BIN)/mypy; typed=$$?; ( $(WEB_CHECK) ); web=$$?; exit $$((typed | web)) ) \
+		>build/checks.log 2>&1 & checks=$$!; \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup; tests=$$?; \
+	wait $$checks; checked=$$?; \
+	echo "mypy, tsc, vitest (run beside pytest): exit $$checked"; cat build/checks.log; \
+	test $$tests = 0 -a $$checked = 0
 
 # The installable wheel (contracts, migrations, manifest inside; the official schemas are
 # fetched after install with `fourflow standards fetch`): dist/fourflow-*.whl.

@@ -1,0 +1,138 @@
+"""An organisation holding its own key confirms its payable in the browser (issue 17 item 3):
+the core enterprise (the debtor) is onboarded with its own address, tier 1's item on it issued
+on the evidence; web/e2e/own-key.mjs signs in its finance manager in Debian's chromium, who
+types the key into the payables page: the EIP-712 confirmation is signed in the page (viem) and
+only the signature is sent (every request is recorded: the key is in none); a wrong key is
+refused in the page first. Then the payable is disputed with a reason. Checked over the store
+and the chain: confirmed by the debtor's own signature, disputed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from eth_account import Account
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.debt import Basis
+from fourflow.domain.documents import DocumentKind
+from fourflow.domain.identity import UserRole
+from fourflow.entrypoints.api import webui
+from fourflow.entrypoints.api.app import create_app
+from fourflow.services import identity, ingest, items, linking, onboarding, relay
+from fourflow.services.demo import MEMBERS
+from fourflow.services.verification import verify
+from tests.api.conftest import api_settings
+from tests.api.world import PASSWORD, documents_by_issuer
+from tests.integration.conftest import anvil, worker_home  # noqa: F401  (fixtures)
+from tests.web.test_csp import _free_port
+
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("web-own-key")]
+SCRIPT = Path(__file__).resolve().parents[2] / "web" / "e2e" / "own-key.mjs"
+EMAIL = "fm@core.example.cn"
+
+
+def _serve(platform: Platform) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the API did not start in 60 s"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def test_the_debtor_signs_with_its_own_key_in_the_browser_then_disputes(
+    tmp_path: Path,
+    anvil: AnvilNode,  # noqa: F811
+) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "Debian's chromium is not installed: run `make setup`"
+    assert (webui.BUILT / "index.html").is_file(), "the web app is not built: run `make setup`"
+    key = Account.create()
+    home = tmp_path / "home"
+    with Platform(api_settings(home, f"sqlite:///{tmp_path / 'store.db'}", anvil.url)) as p:
+        p.initialise()
+        org = {
+            m.key: onboarding.onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
+                roles=m.roles, accounts=[m.account],
+                own_address=key.address if m.key == "core" else None,
+            )
+            for m in MEMBERS
+        }  # fmt: skip
+        start = p.clock.today() - dt.timedelta(days=110)
+        tag = f"OK-{uuid.uuid4().hex[:8]}"
+        for who, raw in documents_by_issuer(tag, start):
+            ingest.ingest_bytes(
+                uow_factory=p.uow_factory, reader=p.reader_for(org[who].id), clock=p.clock,
+                raw=raw, source=f"{who}.json", submitter_id=org[who].id,
+            )  # fmt: skip
+        ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
+        linking.link_documents(uow_factory=p.uow_factory)
+        with p.uow_factory() as uow:
+            (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-{tag}")
+        assert invoice.trade_id is not None
+        day = start + dt.timedelta(days=8)
+        verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
+        item = items.issue_item(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
+            trade_id=invoice.trade_id, as_of=day, confirm=False,
+        )  # fmt: skip
+        done = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+        assert not done.failed, done.failed
+        identity.add_user(
+            p.identities, org_id=org["core"].id, email=EMAIL, name="core finance manager",
+            role=UserRole.FINANCE_MANAGER, password=PASSWORD,
+        )  # fmt: skip
+        served = _serve(p)
+        base = next(served)
+        try:
+            env = {
+                **os.environ, "BASE_URL": base, "CHROMIUM": chromium, "EMAIL": EMAIL,
+                "PASSWORD": PASSWORD, "ITEM": item.id, "OWN_KEY": "0x" + bytes(key.key).hex(),
+                "OUT_DIR": str(tmp_path / "screenshots"),
+            }  # fmt: skip
+            run = subprocess.run(
+                ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True,
+                text=True, timeout=420, check=False,
+            )  # fmt: skip
+        finally:
+            next(served, None)
+        lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
+        assert lines, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
+        report = json.loads(lines[-1])
+        assert run.returncode == 0 and report["ok"], json.dumps(
+            report, ensure_ascii=False, indent=1
+        )
+        assert report["keySent"] is False  # the key never left the page
+        assert report["csp"] == [] and report["errors"] == []
+        assert "债务人地址" in report["wrongKey"]  # refused in the page, before anything is sent
+        path = f"/api/v1/items/{item.id}"
+        assert f"POST {path}/confirmation/signature" in report["sent"]
+        assert f"POST {path}/confirmation" not in report["sent"]  # never the platform's signing
+        assert f"POST {path}/dispute" in report["sent"]
+        with p.uow_factory() as uow:
+            stored = uow.items.get(item.id)
+            (raised,) = uow.disputes.for_item(item.id)
+        assert stored is not None and stored.basis is Basis.CONFIRMED
+        assert p.require_contracts().read("item", item.id)["basis"] == 2  # confirmed on chain
+        assert raised.actor_id == org["core"].id and raised.text == "到货短少 20 件，质量不符"

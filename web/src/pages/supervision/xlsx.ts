@@ -4,9 +4,10 @@ import writeXlsxFile from "write-excel-file/browser";
 import type { ReportTable } from "./report";
 import { sheetName } from "./report";
 
-export async function downloadXlsx(name: string, tables: ReportTable[]): Promise<void> {
+/** The workbook's sheets: a bold header row, then the rows (empty cells left empty). */
+export function sheetsOf(tables: ReportTable[]) {
   const used = new Set<string>();
-  const sheets = tables.map((table) => {
+  return tables.map((table) => {
     const title = sheetName(table.name, used);
     used.add(title);
     return {
@@ -19,5 +20,12 @@ export async function downloadXlsx(name: string, tables: ReportTable[]): Promise
       ],
     };
   });
-  await writeXlsxFile(sheets).toFile(`${name}.xlsx`);
+}
+
+export async function xlsxBlob(tables: ReportTable[]): Promise<Blob> {
+  return writeXlsxFile(sheetsOf(tables)).toBlob();
+}
+
+export async function downloadXlsx(name: string, tables: ReportTable[]): Promise<void> {
+  await writeXlsxFile(sheetsOf(tables)).toFile(`${name}.xlsx`);
 }

@@ -193,7 +193,12 @@ class RuleEngine:
         found: list[tuple[int, str]] = []
         if self.backend == "python":
             backend = self.python(rule_set)
-            found.extend((n, pyrules.loc(node)) for n, node in backend.python.run(tree.getroot()))
+            failed = backend.python.run(tree.getroot())
+            if len(failed) > 1:
+                # as the stylesheet lists them: by rule, then node, then assert
+                order = {id(e): i for i, e in enumerate(tree.getroot().iter())}
+                failed.sort(key=lambda f: (backend.rule_of[f[0]], _order_of(order, f[1]), f[0]))
+            found.extend((n, pyrules.loc(node)) for n, node in failed)
         if sheet is not None:
             for line in str(sheet[1](tree)).splitlines():
                 text, _, location = line.partition("\t")
@@ -212,6 +217,15 @@ class RuleEngine:
                 a = sheet[0].asserts[number]
                 issues.append(ValidationIssue(a.rule, a.flag, a.text, location))
         return issues
+
+
+def _order_of(order: dict[int, int], node: object) -> int:
+    """A failed node's place in document order (an attribute at its element's)."""
+    if isinstance(node, pyrules.Attr):
+        node = node.parent
+    if isinstance(node, pyrules.DocNode):
+        return -1
+    return order.get(id(node), -1)
 
 
 @cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,13 +68,12 @@ def pytest_configure(config: pytest.Config) -> None:
     compiled once instead of two to five times. It fills titanoboa's disk cache the same way
     for the contract tests. A run without xdist compiles nothing here.
     """
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
     from fourflow.adapters.chain import artifacts
 
     cache = _shared_artifacts_cache()
-    if cache is None:
-        return
-    is_worker = hasattr(config, "workerinput")
-    if not is_worker and config.getoption("numprocesses", None):
+    if cache is not None:
         missing = [n for n in artifacts.CONTRACT_NAMES if not _cached(n, cache)]
         # titanoboa's compilations too (read from its disk cache when already there), so
         # that the two workers' contract tests do not both compile every contract at once.
@@ -81,8 +81,19 @@ def pytest_configure(config: pytest.Config) -> None:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(2, mp_context=context) as pool:
             list(pool.map(_compile_into, *zip(*jobs, strict=True)))
-    # Read what the shared cache holds (never compiles here: a contract not cached is
-    # compiled on first use, as before).
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Read what the shared cache holds into this process's memory, when the tests collected
+    use the chain adapters (a unit-test run pays nothing). Never compiles: a contract not
+    cached is compiled on first use, as before."""
+    if "fourflow.adapters.chain.artifacts" not in sys.modules:
+        return
+    from fourflow.adapters.chain import artifacts
+
+    cache = _shared_artifacts_cache()
+    if cache is None:
+        return
     for name in artifacts.CONTRACT_NAMES:
         if _cached(name, cache):
             artifacts.load_artifact(name, cache)

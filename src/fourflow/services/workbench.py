@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fourflow.domain.debt import Basis
-from fourflow.domain.errors import ConflictError, DomainValueError
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identity import Approval
 from fourflow.domain.money import Money
@@ -269,10 +269,13 @@ def review_queue(
         if isinstance(fin, Financing) and fin.status not in LIVE:
             valued = {"state": fin.status.value}
         elif isinstance(fin, Financing):
-            valued = _valuation(
-                uow_factory=uow_factory, fin=fin, currency=r.currency, as_of=as_of,
-                cold_start=cold_start,
-            )  # fmt: skip
+            try:
+                valued = _valuation(
+                    uow_factory=uow_factory, fin=fin, currency=r.currency, as_of=as_of,
+                    cold_start=cold_start,
+                )  # fmt: skip
+            except (NotFoundError, ValueError) as exc:  # one request's data, not the queue
+                valued = {"state": "not_valued", "reason": str(exc)}
         waiting = (
             _proposal(ids, identity.pending_proposal(ids, kind=decision_kind, subject_id=fin.id))
             if fin.status is FinancingStatus.REFERRED

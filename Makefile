@@ -97,7 +97,7 @@ test: setup lint geth
 	@mkdir -p build
 	@( $(BIN)/mypy; typed=$$?; ( $(WEB_CHECK) ); web=$$?; exit $$((typed | web)) ) \
 		>build/checks.log 2>&1 & checks=$$!; \
-	$(BIN)/python -m pytest -n 2 --dist loadgroup; tests=$$?; \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30; tests=$$?; \
 	wait $$checks; checked=$$?; \
 	echo "mypy, tsc, vitest (run beside pytest): exit $$checked"; cat build/checks.log; \
 	test $$tests = 0 -a $$checked = 0

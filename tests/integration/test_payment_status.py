@@ -23,6 +23,7 @@ from fourflow.domain.scenarios import Scenario
 from fourflow.services import ingest, linking, onboarding, verification
 from fourflow.services.demo import trade_bundle
 from fourflow.services.verification import load_trade
+from fourflow.verification import fraud
 from fourflow.verification.rules import TradeContext, open_receivable, payment_state
 from tests.documents.test_iso20022_pacs002 import Tx, pacs002
 from tests.fakes import FakeKeyStore, FixedClock
@@ -124,6 +125,7 @@ def test_a_rejected_payment_is_no_evidence_of_settlement(
     trade = _trade(uow_factory, trade_id)
     assert open_receivable(trade) == Money(Decimal("0.00"), "CNY")
     assert payment_state(TradeContext(trade, {}, TODAY)) == "paid"
+    assert fraud._paid_numbers(trade) == {"INV-T001"}  # its invoice counts as the paid one
 
     (status,) = _ingest(uow_factory, pacs002([Tx(end_to_end="E2E-T001", **parties())]), org["bank"])
     linked = linking.link_documents(uow_factory=uow_factory)
@@ -143,6 +145,8 @@ def test_a_rejected_payment_is_no_evidence_of_settlement(
     # the rejected payment pays nothing: the invoice is owed again
     assert open_receivable(trade) == Money(Decimal("113000.00"), "CNY")
     assert payment_state(TradeContext(trade, {}, TODAY)) == "open"
+    # nor for the fraud detectors (which invoice of two copies was paid, money flows)
+    assert fraud._paid_numbers(trade) == set()
 
     after = verification.verify(uow_factory=uow_factory, trade_id=trade_id, as_of=TODAY)
     (rejected,) = [f for f in after.findings if f.code == "PAYMENT_REJECTED"]

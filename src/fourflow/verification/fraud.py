@@ -26,6 +26,7 @@ from fourflow.domain.identifiers import IdScheme
 from fourflow.domain.mandates import Mandate
 from fourflow.domain.parties import Organisation, PartyRef, Role
 from fourflow.domain.trades import Trade
+from fourflow.verification.payments import rejected_payments
 from fourflow.verification.provenance import Orgs, assess
 
 # Near-duplicates: how close an invoice must be to another of the same relationship.
@@ -235,8 +236,14 @@ def _name(ctx: ScanContext, org_id: str) -> str:
 
 
 def _paid_numbers(trade: Trade) -> set[str]:
-    """Invoice numbers the trade's payments name."""
-    return {n for d in trade.of_kind(*PAYMENT_KINDS) for n in d.refs_to(DocumentKind.INVOICE)}
+    """Invoice numbers the trade's payments name (not those its bank rejected: pacs.002)."""
+    rejected = rejected_payments(trade.documents)
+    return {
+        n
+        for d in trade.of_kind(*PAYMENT_KINDS)
+        if d.id not in rejected
+        for n in d.refs_to(DocumentKind.INVOICE)
+    }
 
 
 # --------------------------------------------------------------------------- goods evidence
@@ -781,7 +788,12 @@ def _payment(ctx: ScanContext, doc: Document, trade_id: str | None) -> _Payment:
 
 
 def _trade_payments(ctx: ScanContext, trade: Trade) -> list[_Payment]:
-    return [_payment(ctx, d, trade.id) for d in trade.of_kind(*PAYMENT_KINDS)]
+    """The trade's payments; one its bank reported rejected or cancelled (pacs.002) moved no
+    money and is left out."""
+    rejected = rejected_payments(trade.documents)
+    return [
+        _payment(ctx, d, trade.id) for d in trade.of_kind(*PAYMENT_KINDS) if d.id not in rejected
+    ]
 
 
 def detect_third_party_payers(ctx: ScanContext) -> list[FraudSignal]:

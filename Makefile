@@ -7,7 +7,7 @@ PY_STAMP := $(VENV)/.fourflow-installed
 NODE_STAMP := node_modules/.fourflow-installed
 export FOURFLOW_PROJECT_ROOT := $(CURDIR)
 
-.PHONY: all setup demo test bench lint typecheck fmt clean lock geth wheel browser web web-check
+.PHONY: all setup demo test bench lint typecheck fmt clean lock geth wheel browser web web-check screenshots
 
 all: test
 
@@ -68,6 +68,10 @@ WEB_CHECK := cd web && npx --no-install tsc --noEmit && npx --no-install vitest 
 
 web-check: $(WEB_STAMP)
 	$(WEB_CHECK)
+
+# docs/ui.md and docs/ui/*.png: every page in Chinese and English, shot by the browser main path.
+screenshots: setup
+	$(BIN)/python tools/ui_screenshots.py
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
 

@@ -36,6 +36,8 @@ const THEME = {
   token: {
     colorPrimary: "#1456b8",
     colorLink: "#1456b8",
+    // a link under the pointer keeps AA contrast (Ant Design's derived hover blue is lighter)
+    colorLinkHover: "#0d3f8a",
     colorError: "#cf1322",
     colorTextDescription: "#595959",
     colorTextTertiary: "#595959",

@@ -28,6 +28,7 @@ from fourflow.entrypoints.api.routing import (
     ApiState,
     caller,
     refuse_on_chain_failure,
+    relay_claimed,
     relay_now,
     route,
     state,
@@ -255,7 +256,10 @@ def _ingest(
 ) -> list[dict[str, Any]]:
     p = api.platform
     # Reading, validating and storing need no chain lock (several processes ingest at once,
-    # as the CLI does); anchoring, linking into trades and the relay do.
+    # as the CLI does); anchoring and linking into trades do. On PostgreSQL the relay runs
+    # after the lock, each sender under its claim (as the worker's): the next upload anchors
+    # and links meanwhile, and its relay sends what has queued since. On SQLite, under it.
+    claimed = p.relay_claims() is not None
     outcomes = ingest.ingest_files(
         uow_factory=p.uow_factory, reader=p.reader_for(who.org_id), clock=p.clock,
         files=[ingest.SubmittedFile(source, raw, None)], submitter_id=who.org_id,
@@ -266,7 +270,10 @@ def _ingest(
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
         linked = linking.link_documents(uow_factory=p.uow_factory)
         evidence.reverify_extended(uow_factory=p.uow_factory, result=linked, as_of=p.clock.today())
-        refuse_on_chain_failure(relay_now(api))
+        if not claimed:
+            refuse_on_chain_failure(relay_now(api))
+    if claimed:
+        refuse_on_chain_failure(relay_claimed(api) or [])
     # Where each document went is read after the lock: the next request need not wait for it.
     placed = evidence.placements(
         uow_factory=p.uow_factory,

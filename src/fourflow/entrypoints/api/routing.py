@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -98,14 +98,16 @@ class ChainGuard:
 
 @dataclass(slots=True)
 class ApiState:
-    """What the routes share: the platform, one lock around the chain's relay, the limiter,
-    the item views this process rendered."""
+    """What the routes share: the platform, the chain lock, the limiter, the item views this
+    process rendered, and ``relay_lock``: one relay at a time in this process (they share its
+    ledger client), taken inside ``chain_lock`` where both are held."""
 
     platform: Platform
     four_eyes_limit: Decimal
     limiter: RateLimiter
     chain_lock: ChainGuard
     item_views: ItemViews
+    relay_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def state(request: Request) -> ApiState:
@@ -184,10 +186,25 @@ def relay_now(api: ApiState) -> list[tuple[str, str]]:
 
     A refused operation was undone in the store by the relay.
     """
-    with api.chain_lock:
+    with api.chain_lock, api.relay_lock:
         result = relay.relay(
             uow_factory=api.platform.uow_factory, ledger=api.platform.require_contracts(),
             claims=api.platform.relay_claims(),  # PostgreSQL: waits for a sender a worker holds
+        )  # fmt: skip
+    return list(result.failed)
+
+
+def relay_claimed(api: ApiState) -> list[tuple[str, str]] | None:
+    """On PostgreSQL, ``relay_now`` without the platform-wide chain lock (as the worker
+    relays): each sender under its claim (one relay per sender across processes), one relay at
+    a time in this process; None on SQLite, where the relay needs ``chain_lock``."""
+    claims = api.platform.relay_claims()
+    if claims is None:
+        return None
+    with api.relay_lock:
+        result = relay.relay(
+            uow_factory=api.platform.uow_factory, ledger=api.platform.require_contracts(),
+            claims=claims,
         )  # fmt: skip
     return list(result.failed)
 

@@ -29,6 +29,12 @@ def worker_app() -> FastAPI:
     return create_app(platform)
 
 
+#: Seconds an API process may take to answer uvicorn's health check before uvicorn kills it
+#: (uvicorn's default, 5 s, can kill a busy process on loaded shared cores, dropping its
+#: connections (the likely cause of one disconnect in test_two_processes at load 28); a hung
+#: process is still replaced).
+WORKER_HEALTHCHECK_S = 60
+
 #: Seconds ``serve`` gives its worker to finish its pass after SIGTERM before killing it.
 WORKER_STOP_S = 60.0
 
@@ -90,7 +96,7 @@ def serve(
         uvicorn.run(
             "fourflow.entrypoints.api.server:worker_app", factory=True, workers=workers,
             host=host, port=port, log_config=None, access_log=False, server_header=False,
-            proxy_headers=False,
+            proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
     finally:
         signal.signal(signal.SIGTERM, previous)

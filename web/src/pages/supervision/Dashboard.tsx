@@ -129,7 +129,8 @@ export function Dashboard() {
       {figures && (
         <FigureView figures={figures} onDrill={setDrill} fraud={fraud} scanning={scanning} onScan={() => void scan()} tables={tables} />
       )}
-      {figures && <DrillDown key={`${platform}:${scenario}:${drill.figure}:${drill.key ?? ""}`} drill={drill} onDrill={setDrill} platform={platform} scenario={scenario} />}
+      {/* the drill-down's first page is asked for beside the figures, not after them */}
+      {ready && <DrillDown key={`${platform}:${scenario}:${drill.figure}:${drill.key ?? ""}`} drill={drill} onDrill={setDrill} platform={platform} scenario={scenario} />}
       {figures && <Alert type="info" showIcon message={t("sup.missingTitle")} description={t("sup.missingAll")} data-testid="missing-figures" />}
     </Space>
   );

@@ -274,28 +274,63 @@ def finance(
     holder: str | None = None,
     ledger: Ledger | None = None,
     clock: Clock | None = None,
+    own_holding_of: str | None = None,
 ) -> FinancingRow:
     """Ask ``bank`` (USCC or id) to lend ``amount`` (a decimal in the item's currency) against
     ``target``, an item or a holding (``holding_to_finance``); ``holder`` (USCC or id) asks,
     by default the holder of the holding, or the item's creditor. The robot decides now, in
     one transaction (``request_financing``); the row says whether chain work waits
-    (``chain``: pending)."""
-    scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
-    with uow_factory() as uow:
-        asker = find_org(uow, holder) if holder else None
+    (``chain``: pending). ``own_holding_of`` (an organisation id, the API's caller): ``target``
+    must be a holding it holds, else the holding "does not exist" (NotFoundError), as the
+    caller may not learn of others' holdings."""
+    for _ in range(2):  # the champion read in the decision's own transaction
+        with uow_factory() as uow:
+            scorer = credit.champion_in(uow)
+            if scorer is not None:
+                return _finance(
+                    uow, scorer=scorer, target=target, bank=bank, amount=amount, as_of=as_of,
+                    holder=holder, present=ledger is not None, clock=clock,
+                    own_holding_of=own_holding_of,
+                )  # fmt: skip
+        # none registered yet: the first champion is learnt (in transactions of its own)
+        credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
+    raise RuntimeError("no champion model was registered")  # pragma: no cover
+
+
+def _finance(
+    uow: UnitOfWork,
+    *,
+    scorer: Scorer,
+    target: str,
+    bank: str,
+    amount: str | Decimal,
+    as_of: dt.date,
+    holder: str | None,
+    present: bool,
+    clock: Clock | None,
+    own_holding_of: str | None,
+) -> FinancingRow:
+    """``finance`` in the caller's unit of work, which it commits."""
+    asker = find_org(uow, holder) if holder else None
+    if own_holding_of is not None:
+        found = uow.items.get_holding(target)
+        if found is None or found.holder_id != own_holding_of:
+            raise NotFoundError(f"holding {target} does not exist")
+        holding = found
+    else:
         holding = holding_to_finance(uow, target, asker.id if asker else None)
-        asset = get_item(uow, holding.item_id)
-        lender = find_org(uow, bank)
-        decided = _decide(
-            uow, scorer=scorer, holding_id=holding.id, bank=lender,
-            amount=Money.of(amount, asset.currency).minor,
-            actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
-            present=ledger is not None, clock=clock, read=(holding, asset),
-        )  # fmt: skip
-        fin, item = decided.financing, decided.item
-        borrower = asker if asker is not None else get_org(uow, fin.borrower_id)
-        debtor = get_org(uow, item.debtor_id)
-        uow.commit()
+    asset = get_item(uow, holding.item_id)
+    lender = find_org(uow, bank)
+    decided = _decide(
+        uow, scorer=scorer, holding_id=holding.id, bank=lender,
+        amount=Money.of(amount, asset.currency).minor,
+        actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
+        present=present, clock=clock, read=(holding, asset),
+    )  # fmt: skip
+    fin, item = decided.financing, decided.item
+    borrower = asker if asker is not None else get_org(uow, fin.borrower_id)
+    debtor = get_org(uow, item.debtor_id)
+    uow.commit()
     chain = ChainWork("pending") if decided.queued else None
     return FinancingRow(fin, item.currency, borrower.name, lender.name, debtor.name, chain)
 

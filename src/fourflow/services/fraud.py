@@ -25,6 +25,7 @@ import hashlib
 import json
 import secrets
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -222,10 +223,47 @@ def record_resubmissions(*, uow_factory: UnitOfWorkFactory, outcomes: Iterable[A
     return len(again)
 
 
+class _TradeCache:
+    """Trades with their decoded documents, kept in this process by their stored heads (id,
+    scenario, parties and document ids): documents never change, and a trade that gains or
+    loses a document has another head, so a kept trade is never stale. A platform scan then
+    decodes only the documents of trades it has not seen; the trades it has seen are the same
+    objects as before, which also makes the comparison of a view with the last one scanned
+    (``scan_once``) cheap."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._size = size
+        self._kept: OrderedDict[tuple[object, ...], Trade] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def trades(self, uow: UnitOfWork) -> tuple[Trade, ...]:
+        """Every trade of the store, oldest first, with its documents."""
+        heads = uow.trades.heads()
+        keys = [(r.id, r.scenario, r.seller_id, r.buyer_id, r.document_ids) for r in heads]
+        with self._lock:
+            found = {k: self._kept[k] for k in keys if k in self._kept}
+        missing = [r for r, k in zip(heads, keys, strict=True) if k not in found]
+        for record, trade in zip(missing, load_trades(uow, missing), strict=True):
+            found[(record.id, record.scenario, record.seller_id, record.buyer_id,
+                   record.document_ids)] = trade  # fmt: skip
+        with self._lock:
+            for k in keys:
+                self._kept[k] = found[k]
+                self._kept.move_to_end(k)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return tuple(found[k] for k in keys)
+
+
+_TRADES = _TradeCache()
+
+
 def load_view(uow: UnitOfWork, *, as_of: dt.date, ledger: Ledger | None = None) -> PlatformView:
-    """Every trade, organisation and unlinked document, in a handful of batch queries; with a
-    ledger, which invoices another member presented first (one chain read per invoice)."""
-    trades = tuple(load_trades(uow, uow.trades.list()))
+    """Every trade, organisation and unlinked document, in a handful of batch queries (the
+    documents of trades seen before in this process are not read again, ``_TradeCache``);
+    with a ledger, which invoices another member presented first (one chain read per
+    invoice)."""
+    trades = _TRADES.trades(uow)
     organisations: tuple[Organisation, ...] = tuple(uow.organisations.list())
     loose = tuple(s.document for s in uow.documents.unlinked())
     resubmitted = frozenset(uow.resubmissions.counts())

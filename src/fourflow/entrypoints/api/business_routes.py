@@ -453,12 +453,12 @@ def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
     financing turns ``failed``, the holding is free again, the parties are told
     (``financing.decided`` webhook) and ``GET /financings/{id}`` gives the reason."""
     api, who = state(request), caller(request)
-    _holding(api, who, body.holding_id)
     p = api.platform
     row = financing.finance(
         uow_factory=p.uow_factory, target=body.holding_id, bank=body.bank,
         amount=body.amount, holder=who.org_id, as_of=_today(api, body.as_of),
         cold_start=p.cold_start, ledger=p.require_contracts(), clock=p.clock,
+        own_holding_of=who.org_id,  # another's holding: 404, in the decision's transaction
     )  # fmt: skip
     return _financing_view(row.financing, row.currency, row.chain)
 

@@ -46,6 +46,7 @@ from fourflow.services.credit.registry import (
     REFERENCE_SIZE,
     TrainingReport,
     bootstrap_champion,
+    champion_in,
     champion_scorer,
     train,
 )
@@ -85,6 +86,7 @@ __all__ = [
     "_bank_figures",
     "asset_terms",
     "bootstrap_champion",
+    "champion_in",
     "champion_scorer",
     "decide_referral",
     "decide_review",

@@ -122,15 +122,26 @@ def champion_scorer(
     *, uow_factory: UnitOfWorkFactory, as_of: dt.date, cold_start: HistorySource
 ) -> learning.ModelScorer:
     """The champion model, ready to score (bootstrapped from ``cold_start`` on first use)."""
-    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
-
     with uow_factory() as uow:
         record = uow.risk_models.champion()
     if record is None:
         record = bootstrap_champion(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
-    # A registered model never changes (a retraining registers a new version): its loaded
-    # scorer is kept in this process by version and its artifact, and a promotion is seen
-    # at once (the champion is read from the store each time).
+    return _loaded(record)
+
+
+def champion_in(uow: UnitOfWork) -> learning.ModelScorer | None:
+    """The champion model, ready to score, read in the caller's unit of work; None while none
+    is registered (``champion_scorer`` bootstraps one, in transactions of its own)."""
+    record = uow.risk_models.champion()
+    return None if record is None else _loaded(record)
+
+
+def _loaded(record: ModelRecord) -> learning.ModelScorer:
+    """A registered model's scorer. A registered model never changes (a retraining registers
+    a new version): its loaded scorer is kept in this process by version and its artifact,
+    and a promotion is seen at once (the champion is read from the store each time)."""
+    from fourflow.risk import learning  # noqa: PLC0415 (heavy: loaded on first use)
+
     key = (record.id, hashlib.sha256(record.artifact.encode()).digest())
     with _SCORERS_LOCK:
         scorer = _SCORERS.get(key)

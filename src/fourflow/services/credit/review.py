@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -109,6 +111,39 @@ def asset_terms(
     return terms, request
 
 
+class _ScoreMemo:
+    """The last scorer's answers by feature vector, in this process: a model's score (PD,
+    explanation, points) is a pure function of the vector, so a vector scored before by the
+    same scorer object (the champion, kept per version by ``registry.champion_scorer``) is
+    answered again without running the model; another scorer starts afresh."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._owner: Scorer | None = None
+        self._kept: OrderedDict[tuple[tuple[str, float | str], ...], Scored] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def score(self, scorer: Scorer, vector: Mapping[str, float | str]) -> Scored:
+        key = tuple(vector.items())
+        with self._lock:
+            if self._owner is not scorer:
+                self._owner, self._kept = scorer, OrderedDict()
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+                return kept
+        scored = scorer.score(vector)
+        with self._lock:
+            if self._owner is scorer:
+                self._kept[key] = scored
+                while len(self._kept) > self._size:
+                    self._kept.popitem(last=False)
+        return scored
+
+
+_SCORES = _ScoreMemo()
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedReview:
     """A request read, scored and put to the bank's policy, before the bank's limits.
@@ -189,7 +224,7 @@ def prepare_review(
         smes = {c for c in creditors if not get_org(uow, c).has_role(Role.CORE_ENTERPRISE)}
         late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
-    return PreparedReview(request, vector, scorer.score(vector), policy, version, lacking)
+    return PreparedReview(request, vector, _SCORES.score(scorer, vector), policy, version, lacking)
 
 
 def decide_review(uow: UnitOfWork, prepared: PreparedReview, bank_id: str) -> Decision:
@@ -261,8 +296,8 @@ def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision
 
 
 def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organisation) -> None:
-    """Pledge the whole holding to the bank and queue the pledge on the chain: the holder's
-    offer, then the bank's acceptance."""
+    """Pledge the whole holding (as read under its row lock, ``lock_holding``) to the bank
+    and queue the pledge on the chain: the holder's offer, then the bank's acceptance."""
     state = PledgeState(
         bank=bank.id,
         principal=financing.principal,
@@ -270,7 +305,8 @@ def pledge(uow: UnitOfWork, financing: Financing, holding: Holding, bank: Organi
         rate_bps=financing.rate_bps,
         accrued_to=day_number(financing.start_date),
     )
-    uow.items.update_holding(replace(holding, pledge_bank_id=bank.id, pledge=state))
+    # ``holding`` was read under its row lock (the caller's): the store's state, journalled
+    uow.items.update_holding(replace(holding, pledge_bank_id=bank.id, pledge=state), before=holding)
     uow.outbox.add(
         ChainOp(
             new_id("op"),

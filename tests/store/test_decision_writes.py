@@ -1,0 +1,82 @@
+"""What a financing decision writes and reads with fewer statements, on SQLite and PostgreSQL:
+a chain operation queued without a savepoint (a known op id is still refused, and the
+transaction goes on), trades listed without their reports, a holding updated from the state
+its caller read under the row lock."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from fourflow.adapters.db import SqlUnitOfWorkFactory
+from fourflow.domain.errors import ConflictError
+from fourflow.domain.parties import Role
+
+from . import builders as b
+
+
+@pytest.fixture
+def uow(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
+    with uow_factory() as u:
+        u.organisations.add(b.org(1, Role.SUPPLIER))
+        u.organisations.add(b.org(2, Role.CORE_ENTERPRISE))
+        u.organisations.add(b.org(3, Role.BANK))
+        u.commit()
+    return uow_factory
+
+
+def test_a_known_op_id_is_refused_and_the_transaction_goes_on(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as u:
+        u.outbox.add(b.op("op-1"))
+        u.commit()
+    with uow() as u:
+        with pytest.raises(ConflictError, match="chain operation op-1 is already queued"):
+            u.outbox.add(dataclasses.replace(b.op("op-1"), subject_id="item-2"))
+        u.outbox.add(b.op("op-2"))  # the same transaction is still usable
+        u.commit()
+    with uow() as u:
+        assert [op.op_id for op in u.outbox.pending(10)] == ["op-1", "op-2"]
+        first = u.outbox.get("op-1")
+        assert first is not None and first.subject_id == "item-1"  # not overwritten
+        # as queued, fields and all (its seq is the store's)
+        assert first.undo.empty and dataclasses.replace(first, seq=None) == b.op("op-1")
+
+
+def test_trade_heads_are_the_trades_without_their_reports(uow: SqlUnitOfWorkFactory) -> None:
+    verified = dataclasses.replace(
+        b.trade(1), document_ids=("doc-1", "doc-4"), status="partial", score=72,
+        report=b.report("trade-1"), report_hash="ef" * 32,
+    )  # fmt: skip
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.trades.add(b.trade(2))
+        u.trades.update(verified)
+        u.commit()
+    with uow() as u:
+        heads = u.trades.heads()
+        assert [(h.id, h.document_ids) for h in heads] == [
+            (t.id, t.document_ids) for t in u.trades.list()
+        ]
+        assert heads[0] == dataclasses.replace(verified, status="unverified", score=None,
+                                               report=None, report_hash=None)  # fmt: skip
+        assert heads[1] == b.trade(2)
+
+
+def test_a_holding_updated_from_the_state_read_under_its_lock(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.commit()
+    with uow() as u:
+        locked = u.items.lock_holding("h-1")
+        assert locked is not None
+        pledged = dataclasses.replace(locked, pledge_bank_id="org-3", pledge=b.pledge())
+        u.items.update_holding(pledged, before=locked)
+        u.outbox.add(b.op("op-pledge", subject="fin-1"))  # takes the journal as its undo
+        u.commit()
+    with uow() as u:
+        assert u.items.get_holding("h-1") == pledged
+        op = u.outbox.get("op-pledge")
+        assert op is not None and op.undo.holdings == (locked,)  # put back on a refusal

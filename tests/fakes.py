@@ -402,6 +402,10 @@ class FakeDebtItems(_Repo):
     def list(self) -> builtins.list[DebtItem]:
         return list(self._s.items.values())
 
+    def get_many(self, item_ids: Sequence[str]) -> builtins.list[DebtItem]:
+        wanted = set(item_ids)
+        return [i for i in self._s.items.values() if i.id in wanted]
+
     def add_holding(self, holding: Holding) -> None:
         self._journal.added_holdings.append(holding.id)
         if holding.id in self._s.holdings:

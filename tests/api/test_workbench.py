@@ -198,6 +198,24 @@ def test_a_trades_evidence_chain_checks_against_the_chain_alone(world: World) ->
 # ----------------------------------------------------------------------------- the bank
 
 
+def test_financings_carry_the_items_scenario_and_debtor(world: World) -> None:
+    """The portfolio's exposure by scenario: ``GET /financings`` (and one financing) gives
+    the financed item's scenario (its trade's, as stored) and its debtor."""
+    w = world
+    core = w.parties["core"]
+    with w.platform.uow_factory() as uow:
+        trade = uow.trades.get(w.trade_id)
+        debtor = uow.organisations.get(core.org_id)
+    assert trade is not None and debtor is not None
+    for who in (w.parties["bank"].admin.auth, w.parties["tier2"].admin.auth, w.officer.auth):
+        (row,) = [r for r in _get(w, "/financings", who) if r["financing_id"] == w.financing_id]
+        one = _get(w, f"/financings/{w.financing_id}", who)
+        for view in (row, one):
+            assert view["scenario"] == trade.scenario.value == "manufacturing"
+            assert view["debtor_id"] == core.org_id and view["debtor_name"] == debtor.name
+    assert _get(w, "/financings", w.other_bank) == []  # another bank sees none of it
+
+
 def test_the_review_queue_values_today_and_shows_the_proposal_waiting(world: World) -> None:
     w = world
     bank, tier2 = w.parties["bank"], w.parties["tier2"]

@@ -301,6 +301,19 @@ def test_debt_items_add_update_get_list(uow: SqlUnitOfWorkFactory) -> None:
             u.items.update(b.item(9, "trade-1"))
 
 
+def test_debt_items_get_many_in_one_read(uow: SqlUnitOfWorkFactory) -> None:
+    _with_item(uow)
+    with uow() as u:
+        u.trades.add(b.trade(2))
+        u.items.add(b.item(2, "trade-2"))
+        u.commit()
+    with uow() as u:
+        first, second = u.items.get("item-1"), u.items.get("item-2")
+        # oldest first, whatever the order asked; unknown and repeated ids skipped
+        assert u.items.get_many(["item-2", "nope", "item-1", "item-2"]) == [first, second]
+        assert u.items.get_many([]) == []
+
+
 def test_disputes_by_trade_with_their_business_days(uow: SqlUnitOfWorkFactory) -> None:
     _with_item(uow)
     queued_on = dt.datetime.now(dt.UTC).date()

@@ -135,6 +135,32 @@ def trade_documents(
     return rows
 
 
+# ----------------------------------------------------------------------------- financed items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAbout:
+    """What a financing view shows of its receivable: the trade's scenario and the debtor."""
+
+    scenario: str
+    debtor_id: str
+
+
+def items_about(*, uow_factory: UnitOfWorkFactory, item_ids: list[str]) -> dict[str, ItemAbout]:
+    """The scenario and debtor of each of these debt items, by item id (unknown ids left
+    out), read in bulk: one query for the items and one for their trades, however many."""
+    if not item_ids:
+        return {}
+    with uow_factory() as uow:
+        items = uow.items.get_many(item_ids)
+        trades = {tr.id: tr for tr in uow.trades.get_many([i.trade_id for i in items])}
+    return {
+        i.id: ItemAbout(trades[i.trade_id].scenario.value, i.debtor_id)
+        for i in items
+        if i.trade_id in trades
+    }
+
+
 # ----------------------------------------------------------------------------- the bank's queue
 
 

@@ -655,6 +655,15 @@ class SqlDebtItems(_Repository):
         rows = self._rows(select(t.debt_items).order_by(t.debt_items.c.seq))
         return [_item_from_row(r) for r in rows]
 
+    def get_many(self, item_ids: Sequence[str]) -> builtins.list[DebtItem]:
+        """The debt items with these ids (unknown ids are skipped), oldest first."""
+        c = t.debt_items.c
+        found: builtins.list[DebtItem] = []
+        for chunk in iter_chunks(list(dict.fromkeys(item_ids)), IN_CHUNK):
+            rows = self._rows(select(t.debt_items).where(c.id.in_(chunk)).order_by(c.seq))
+            found.extend(_item_from_row(r) for r in rows)
+        return found
+
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
         """The business days on which each trade's item was disputed by its debtor, in order
         (the ``dispute_events`` records: ``SqlDisputes.raised_days``)."""

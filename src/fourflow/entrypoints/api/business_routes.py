@@ -43,6 +43,7 @@ from fourflow.services import (
     linking,
     onboarding,
     position,
+    workbench,
 )
 from fourflow.services.accounts import account_bank
 from fourflow.services.ports import TradeRecord
@@ -189,7 +190,10 @@ def _money(minor: int | None, currency: str) -> str | None:
 
 
 def _financing_view(
-    fin: Financing | GoodsFinancing, currency: str, chain: financing.ChainWork | None = None
+    fin: Financing | GoodsFinancing,
+    currency: str,
+    chain: financing.ChainWork | None = None,
+    about: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     d = fin.decision
     return {
@@ -205,6 +209,7 @@ def _financing_view(
         "requested": _money(fin.requested, currency),
         "principal": _money(fin.principal, currency),
         "rate_bps": fin.rate_bps,
+        **({} if about is None else about),
         "decision": None
         if d is None
         else {
@@ -468,19 +473,39 @@ def list_financings(request: Request, status: str | None = None) -> list[dict[st
     """Financing requests the caller may see: its bank's, or its own as borrower."""
     api, who = state(request), caller(request)
     rows = financing.list_financings(uow_factory=api.platform.uow_factory, status=status)
-    return [
-        _financing_view(r.financing, r.currency)
+    seen = [
+        r
         for r in rows
         if OrgType.REGULATOR in who.org_types
         or who.org_id in (r.financing.bank_id, r.financing.borrower_id)
     ]
+    abouts = _items_about(api, seen)
+    return [_financing_view(r.financing, r.currency, about=abouts[r.financing.id]) for r in seen]
+
+
+def _items_about(api: ApiState, rows: list[financing.FinancingRow]) -> dict[str, dict[str, Any]]:
+    """By financing id: its receivable's ``scenario`` (the trade's) and debtor (``debtor_id``,
+    ``debtor_name``), read in bulk; a goods financing's are null."""
+    item_ids = [i for r in rows if (i := getattr(r.financing, "item_id", None)) is not None]
+    found = workbench.items_about(uow_factory=api.platform.uow_factory, item_ids=item_ids)
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        about = found.get(getattr(r.financing, "item_id", None) or "")
+        out[r.financing.id] = {
+            "scenario": about.scenario if about else None,
+            "debtor_id": about.debtor_id if about else None,
+            "debtor_name": r.debtor_name if about else None,
+        }
+    return out
 
 
 @route(router, "GET", "/financings/{financing_id}", "financings.read")
 def get_financing(request: Request, financing_id: str) -> dict[str, Any]:
     """One financing request with its decision, and where its chain work stands."""
-    row = _financing(state(request), caller(request), financing_id)
-    return _financing_view(row.financing, row.currency, row.chain)
+    api = state(request)
+    row = _financing(api, caller(request), financing_id)
+    about = _items_about(api, [row])[row.financing.id]
+    return _financing_view(row.financing, row.currency, row.chain, about)
 
 
 def _bank_financing(api: ApiState, who: Principal, financing_id: str) -> financing.FinancingRow:

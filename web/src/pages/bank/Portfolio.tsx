@@ -1,6 +1,7 @@
 // The bank's portfolio (issue 17 item 4): its live financings (GET /financings) joined with
 // their items (GET /items/{id}: debtor, maturity, outstanding), exposure by borrower, debtor,
-// remaining tenor and days overdue as charts and tables, each table exportable as CSV.
+// scenario (the financing's item's trade's, given by GET /financings), remaining tenor and days
+// overdue as charts and tables, each table exportable as CSV.
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { Alert, Button, Card, Col, Row, Space, Statistic, Table, Typography } from "antd";
 import dayjs from "dayjs";
@@ -10,7 +11,7 @@ import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
 import { CsvButton, ItemDrawer, readItem, emptyText, useRefusal } from "./common";
 import {
-  exposureBy, formatMinor, LIVE, OVERDUE_BANDS, portfolioRows, TENOR_BANDS,
+  exposureBy, exposureByScenario, formatMinor, LIVE, OVERDUE_BANDS, portfolioRows, TENOR_BANDS,
   type Exposure, type FinancingView, type ItemView, type PortfolioRow,
 } from "./model";
 
@@ -113,6 +114,11 @@ export function Portfolio() {
     [t],
   );
   const plain = useCallback((k: string) => k, []);
+  const scenario = useCallback(
+    (k: string) => (k === "unknown" ? t("portfolio.unknown") : tOr(`portfolio.scenario.${k}`, k)),
+    [t, tOr],
+  );
+  const byScenario = useMemo(() => exposureByScenario(rows), [rows]);
   const byBorrower = useMemo(() => exposureBy(rows, (r) => r.borrower), [rows]);
   const byDebtor = useMemo(() => exposureBy(rows, (r) => r.debtor || t("portfolio.unknown")), [rows, t]);
   const byTenor = useMemo(() => exposureBy(rows, (r) => r.tenor, [...TENOR_BANDS, "unknown"]), [rows]);
@@ -123,6 +129,7 @@ export function Portfolio() {
     { title: t("bank.col.status"), value: (r: PortfolioRow) => tOr(`bank.finStatus.${r.status}`, r.status) },
     { title: t("bank.col.borrower"), value: (r: PortfolioRow) => r.borrower },
     { title: t("bank.item.debtor"), value: (r: PortfolioRow) => r.debtor },
+    { title: t("portfolio.scenario"), value: (r: PortfolioRow) => scenario(r.scenario) },
     { title: t("portfolio.currency"), value: (r: PortfolioRow) => r.currency },
     { title: t("bank.col.principal"), value: (r: PortfolioRow) => (r.principal / 100).toFixed(2) },
     { title: t("portfolio.maturity"), value: (r: PortfolioRow) => r.maturity_date },
@@ -143,7 +150,6 @@ export function Portfolio() {
         </Space>
         {error && <Alert style={{ marginTop: 12 }} type="error" showIcon message={error} />}
         {unread > 0 && <Alert style={{ marginTop: 12 }} type="warning" showIcon message={t("portfolio.itemsUnread", { count: unread })} />}
-        <Alert style={{ marginTop: 12 }} type="info" showIcon message={t("portfolio.noScenario")} />
         <Row gutter={16} style={{ marginTop: 12 }}>
           {totals.map((e) => (
             <Col key={e.currency}>
@@ -155,6 +161,7 @@ export function Portfolio() {
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={12}><ExposureBlock title={titleOf("portfolio.byBorrower")} data={byBorrower} label={plain} kind="bar" /></Col>
         <Col xs={24} xl={12}><ExposureBlock title={titleOf("portfolio.byDebtor")} data={byDebtor} label={plain} kind="pie" /></Col>
+        <Col xs={24} xl={12} data-testid="exposure-by-scenario"><ExposureBlock title={titleOf("portfolio.byScenario")} data={byScenario} label={scenario} kind="pie" /></Col>
         <Col xs={24} xl={12}><ExposureBlock title={titleOf("portfolio.byTenor")} data={byTenor} label={band} kind="bar" /></Col>
         <Col xs={24} xl={12}><ExposureBlock title={titleOf("portfolio.byOverdue")} data={byOverdue} label={band} kind="bar" /></Col>
       </Row>
@@ -167,9 +174,9 @@ export function Portfolio() {
           scroll={{ x: 900 }}
           locale={emptyText(t("portfolio.empty"))}
           columns={[
-            ...detail.slice(0, 4).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) })),
+            ...detail.slice(0, 5).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) })),
             { title: t("bank.col.principal"), align: "right" as const, render: (_: unknown, r: PortfolioRow) => `${r.currency} ${formatMinor(r.principal)}` },
-            ...detail.slice(6).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) ?? "—" })),
+            ...detail.slice(7).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) ?? "—" })),
             {
               title: t("bank.col.evidence"),
               render: (_: unknown, r: PortfolioRow) =>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  daysBetween, exposureBy, formatMinor, overdueBand, parseFields, pdText, policyRows, portfolioRows, referrals, tenorBand, toMinor,
+  daysBetween, exposureBy, exposureByScenario, formatMinor, overdueBand, parseFields, pdText, policyRows, portfolioRows, referrals, tenorBand, toMinor,
   OVERDUE_BANDS, TENOR_BANDS, type FinancingView, type ItemView,
 } from "./model";
 import { toCsv } from "../supervision/csv";
@@ -106,6 +106,37 @@ describe("portfolio", () => {
 
   it("lists the referrals", () => {
     expect(referrals(financings).map((f) => f.financing_id)).toEqual(["f4"]);
+  });
+});
+
+describe("exposure by scenario", () => {
+  const withScenario = (f: FinancingView, scenario: string | null, debtor: string | null = null) =>
+    ({ ...f, scenario, debtor_id: debtor && `id-${debtor}`, debtor_name: debtor });
+  const financings = [
+    withScenario(fin("a", "active", "s1", "100000.00", "i1"), "agriculture"),
+    withScenario(fin("b", "active", "s2", "300000.00", "i2"), "manufacturing"),
+    withScenario(fin("c", "approved", "s1", "50000.00", "i3"), "agriculture"),
+    withScenario(fin("d", "active", "s3", "400000.00", "i4"), null, "Core Z"),
+    withScenario(fin("e", "referred", "s3", "999999.00", "i5"), "medical"),
+    { ...withScenario(fin("u", "active", "s1", "10.00", "i6"), "medical"), currency: "USD" },
+  ];
+  const rows = portfolioRows(financings, new Map(), "2026-12-07");
+
+  it("takes the scenario and, when the item is unread, the debtor from the financing", () => {
+    expect(rows.map((r) => [r.financing_id, r.scenario, r.debtor])).toEqual([
+      ["a", "agriculture", ""], ["b", "manufacturing", ""], ["c", "agriculture", ""], ["d", "unknown", "Core Z"], ["u", "medical", ""],
+    ]);
+  });
+
+  it("groups live exposure by scenario per currency, largest first, unknown last", () => {
+    const by = exposureByScenario(rows);
+    expect(by.map((e) => [e.currency, e.key, e.count, e.amount])).toEqual([
+      ["CNY", "manufacturing", 1, 30_000_000], ["CNY", "agriculture", 2, 15_000_000], ["CNY", "unknown", 1, 40_000_000],
+      ["USD", "medical", 1, 1000],
+    ]);
+    expect(by.filter((e) => e.currency === "CNY").reduce((s, e) => s + e.share, 0)).toBeCloseTo(1);
+    expect(by[1].share).toBeCloseTo(15 / 85);
+    expect(by[3].share).toBe(1);
   });
 });
 

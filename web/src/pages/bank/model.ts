@@ -29,6 +29,11 @@ export interface FinancingView {
   requested: string | null;
   principal: string | null;
   rate_bps: number | null;
+  /** The financed item's trade's scenario, and its debtor (GET /financings and /financings/{id};
+   * null for a goods financing). */
+  scenario?: string | null;
+  debtor_id?: string | null;
+  debtor_name?: string | null;
   decision: Decision | null;
   chain?: { state: string; refusal: string | null };
   awaiting_approval?: { proposal_id: string; proposed_by: string };
@@ -133,6 +138,7 @@ export interface PortfolioRow {
   borrower_id: string;
   bank_id: string;
   debtor: string;
+  scenario: string; // "unknown" when the API gave none
   item_id: string | null;
   currency: string;
   principal: number; // minor units
@@ -164,7 +170,8 @@ export function portfolioRows(
         borrower: holder?.holder ?? f.borrower_id,
         borrower_id: f.borrower_id,
         bank_id: f.bank_id,
-        debtor: item?.debtor ?? "",
+        debtor: item?.debtor ?? f.debtor_name ?? "",
+        scenario: f.scenario || "unknown",
         item_id: f.item_id,
         currency: f.currency,
         principal: toMinor(f.principal),
@@ -211,6 +218,14 @@ export function exposureBy(
   const rank = (k: string) => (order ? (order.indexOf(k) < 0 ? order.length : order.indexOf(k)) : 0);
   return out.sort(
     (a, b) => a.currency.localeCompare(b.currency) || rank(a.key) - rank(b.key) || b.amount - a.amount || a.key.localeCompare(b.key),
+  );
+}
+
+/** Exposure by the financed trade's scenario, per currency, largest first ("unknown" last). */
+export function exposureByScenario(rows: PortfolioRow[]): Exposure[] {
+  // exposureBy sorts by currency then amount; the (stable) sort moves "unknown" last in each.
+  return exposureBy(rows, (r) => r.scenario).sort(
+    (a, b) => a.currency.localeCompare(b.currency) || Number(a.key === "unknown") - Number(b.key === "unknown"),
   );
 }
 

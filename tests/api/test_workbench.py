@@ -356,3 +356,55 @@ def test_only_the_debtor_disputes_and_the_creditor_is_told(world: World) -> None
     frozen = w.client.post(f"{API}/holdings/{w.tier1_holding}/split", json={"amount": "1.00"},
                            headers=tier1.admin.auth)  # fmt: skip
     assert frozen.status_code == 409
+
+
+def _audit(w: World) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for _ in range(100):  # bounded: pages of 1000
+        page = ok(w.client.get(f"{API}/audit-trail?after={len(records)}&limit=1000",
+                               headers=w.operator.auth))  # fmt: skip
+        records += page
+        if len(page) < 1000:
+            return records
+    raise AssertionError("the audit trail has more than 100,000 records")
+
+
+def test_only_the_debtor_withdraws_its_dispute_and_the_creditor_is_told(world: World) -> None:
+    w = world
+    core, tier1 = w.parties["core"], w.parties["tier1"]
+    url = f"{API}/items/{w.item_id}/dispute/withdrawal"
+    if not ok(w.client.get(f"{API}/items/{w.item_id}", headers=core.admin.auth))["disputed"]:
+        ok(w.client.post(f"{API}/items/{w.item_id}/dispute", json={"reason": "short"},
+                         headers=core.admin.auth))  # fmt: skip
+    with w.platform.uow_factory() as uow:
+        before = uow.disputes.for_item(w.item_id)
+    assert before[-1].action.value == "raised"
+    # refused, nothing changes: the creditor (403), another core enterprise (404), a bank (403)
+    assert w.client.post(url, headers=tier1.admin.auth).status_code == 403
+    assert w.client.post(url, headers=w.other_core).status_code == 404
+    assert w.client.post(url, headers=w.parties["bank"].admin.auth).status_code == 403
+    with w.platform.uow_factory() as uow:
+        assert uow.disputes.for_item(w.item_id) == before
+    done = ok(w.client.post(url, headers=core.admin.auth))
+    assert done == {"item_id": w.item_id, "disputed": False, "withdrawn": True}
+    with w.platform.uow_factory() as uow:
+        after = uow.disputes.for_item(w.item_id)
+    assert after[: len(before)] == before and len(after) == len(before) + 1
+    assert after[-1].action.value == "withdrawn" and after[-1].actor_id == core.org_id
+    assert not ok(w.client.get(f"{API}/items/{w.item_id}", headers=tier1.admin.auth))["disputed"]
+    # the creditor is told as of the dispute (webhooks and event stream)
+    told = [
+        e
+        for e in w.platform.webhooks.events(tier1.org_id, 0, 1000)
+        if e.kind == "item.dispute_withdrawn"
+    ]
+    assert [e.subject_id for e in told] == [w.item_id]
+    # audited, the refusals too
+    statuses = [r["status"] for r in _audit(w) if r.get("action") == "items.withdraw_dispute"]
+    assert statuses[-1] == 200 and 403 in statuses and 404 in statuses
+    # not disputed any more: a second withdrawal is refused, the creditor's holding moves again
+    again = w.client.post(url, headers=core.admin.auth)
+    assert again.status_code == 409 and "not disputed" in again.json()["detail"]
+    moved = w.client.post(f"{API}/holdings/{w.tier1_holding}/split", json={"amount": "1.00"},
+                          headers=tier1.admin.auth)  # fmt: skip
+    assert moved.status_code == 201, moved.text

@@ -3,8 +3,9 @@ the core enterprise (the debtor) is onboarded with its own address, tier 1's ite
 on the evidence; web/e2e/own-key.mjs signs in its finance manager in Debian's chromium, who
 types the key into the payables page: the EIP-712 confirmation is signed in the page (viem) and
 only the signature is sent (every request is recorded: the key is in none); a wrong key is
-refused in the page first. Then the payable is disputed with a reason. Checked over the store
-and the chain: confirmed by the debtor's own signature, disputed."""
+refused in the page first. Then the payable is disputed with a reason, and the dispute
+withdrawn. Checked over the store and the chain: confirmed by the debtor's own signature,
+disputed, the dispute withdrawn."""
 
 from __future__ import annotations
 
@@ -27,11 +28,13 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
 from fourflow.domain.debt import Basis
 from fourflow.domain.documents import DocumentKind
+from fourflow.domain.facts import DisputeAction
 from fourflow.domain.identity import UserRole
 from fourflow.entrypoints.api import webui
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import identity, ingest, items, linking, onboarding, relay
 from fourflow.services.demo import MEMBERS
+from fourflow.services.ports import OpStatus
 from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
 from tests.api.world import PASSWORD, documents_by_issuer
@@ -130,9 +133,19 @@ def test_the_debtor_signs_with_its_own_key_in_the_browser_then_disputes(
         assert f"POST {path}/confirmation/signature" in report["sent"]
         assert f"POST {path}/confirmation" not in report["sent"]  # never the platform's signing
         assert f"POST {path}/dispute" in report["sent"]
+        assert f"POST {path}/dispute/withdrawal" in report["sent"]
         with p.uow_factory() as uow:
             stored = uow.items.get(item.id)
-            (raised,) = uow.disputes.for_item(item.id)
+            raised, withdrawn = uow.disputes.for_item(item.id)
         assert stored is not None and stored.basis is Basis.CONFIRMED
         assert p.require_contracts().read("item", item.id)["basis"] == 2  # confirmed on chain
         assert raised.actor_id == org["core"].id and raised.text == "到货短少 20 件，质量不符"
+        assert withdrawn.action is DisputeAction.WITHDRAWN and withdrawn.actor_id == org["core"].id
+        # the debtor holds its own key: the withdrawal, as the dispute, waits in the outbox for
+        # its signature (custody/operations), the relay leaves both alone
+        with p.uow_factory() as uow:
+            ops = [uow.outbox.get(e.op_id) for e in (raised, withdrawn)]
+        assert [(o.command.kind.value, o.status) for o in ops if o is not None] == [
+            ("dispute", OpStatus.PENDING),
+            ("withdraw_dispute", OpStatus.PENDING),
+        ]

@@ -1,5 +1,6 @@
 // The core enterprise, holding its own key, confirms its payable in the browser with that key
-// (EIP-712 signed in the page by viem) and then disputes it with a reason; run by
+// (EIP-712 signed in the page by viem), then disputes it with a reason and withdraws the
+// dispute; run by
 // tests/web/test_own_key_browser.py. Every request the page sends is recorded: the private key
 // must appear in none. Prints one JSON line. Bounded: STEP_MS a step.
 import { mkdirSync } from "node:fs";
@@ -66,6 +67,13 @@ try {
   report.disputed = await disputed.innerText();
   await page.getByTestId(`dispute-${ITEM}`).waitFor({ state: "detached", timeout: STEP_MS });
   await page.screenshot({ path: join(OUT, "payables-own-key-zh.png"), fullPage: true });
+  // and its withdrawal, confirmed in the popconfirm: the item may be disputed again
+  await page.getByTestId(`withdraw-dispute-${ITEM}`).click();
+  await page.locator(".ant-popconfirm").getByRole("button", { name: "撤回异议" }).click();
+  const withdrawn = page.getByText(`已撤回对债权 ${ITEM} 的异议`);
+  await withdrawn.waitFor({ timeout: STEP_MS });
+  report.withdrawn = await withdrawn.innerText();
+  await page.getByTestId(`dispute-${ITEM}`).waitFor({ timeout: STEP_MS });
   report.ok = true;
 } catch (e) {
   report.failure = String(e?.stack ?? e).replaceAll(bare, "<key>");

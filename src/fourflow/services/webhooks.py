@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "item.issued",
     "item.confirmed",
     "item.disputed",
+    "item.dispute_withdrawn",
     "item.overdue",
     "item.defaulted",
     "financing.decided",
@@ -264,6 +265,8 @@ def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
             kind, item_id = "item.confirmed", c.item_id
         case cmd.Dispute():
             kind, item_id = "item.disputed", c.item_id
+        case cmd.WithdrawDispute():
+            kind, item_id = "item.dispute_withdrawn", c.item_id
         case cmd.MarkDefault():
             kind, item_id = "item.defaulted", c.item_id
         case cmd.AttestPayment() | cmd.SettleAtMaturity():

@@ -65,6 +65,8 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.confirm": _each(ENTERPRISES, MANAGERS),
     # the debtor disputes an item (the service refuses anyone but the debtor)
     "items.dispute": _each(ENTERPRISES, MANAGERS),
+    # ... and withdraws its dispute (the service refuses anyone but the debtor)
+    "items.withdraw_dispute": _each(ENTERPRISES, MANAGERS),
     # my trades and a trade's evidence chain (a trade the caller sells or buys in: operator any)
     "trades.read": {
         **_each(ENTERPRISES, EVERY_ROLE),

@@ -5,6 +5,8 @@
   fingerprint, the anchor on the chain with its Merkle proof);
 - ``POST /items/{id}/dispute``: the debtor disputes an item (``items.dispute_item``: recorded,
   frozen on the chain, the creditor and holders told by the ``item.disputed`` event);
+- ``POST /items/{id}/dispute/withdrawal``: the debtor withdraws its dispute
+  (``items.lift_dispute``: recorded, lifted on the chain, ``item.dispute_withdrawn``);
 - ``GET /bank/review-queue``: the bank's requests with expected loss and value today,
   scenario, debtor and names, and the four-eyes proposal waiting on each;
 - ``GET /bank/proposals``: every four-eyes proposal of the bank waiting, with its content;
@@ -108,6 +110,23 @@ def dispute_item(request: Request, item_id: str, body: DisputeIn) -> dict[str, A
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
     return {"item_id": item_id, "disputed": True, "reason_hash": digest, "on": day.isoformat()}
+
+
+@route(router, "POST", "/items/{item_id}/dispute/withdrawal", "items.withdraw_dispute")
+def withdraw_dispute(request: Request, item_id: str) -> dict[str, Any]:
+    """The debtor withdraws its dispute of an item: the chain lifts it (moves, pledges and
+    confirmation are open again); the creditor and holders are told
+    (``item.dispute_withdrawn``). Refused (nothing changes) when the item is not disputed
+    (409) or the caller is not its debtor (403). An operator's resolution is not this route's
+    (the CLI's ``item dispute --resolution``)."""
+    api, who = state(request), caller(request)
+    _item(api, who, item_id)
+    with api.chain_lock:
+        items.lift_dispute(
+            uow_factory=api.platform.uow_factory, item_id=item_id, actor_id=who.org_id
+        )
+        refuse_on_chain_failure(relay_now(api))
+    return {"item_id": item_id, "disputed": False, "withdrawn": True}
 
 
 @route(router, "GET", "/bank/review-queue", "bank.queue")

@@ -1,6 +1,7 @@
 // Core enterprise (issue 17 item 3): payables issued on the verified four flows alone, to
 // confirm with the company's signature (POST /items/{id}/confirmation), or to dispute with a
-// reason (POST /items/{id}/dispute: recorded on the chain, the creditor told). An organisation
+// reason (POST /items/{id}/dispute: recorded on the chain, the creditor told) and to withdraw
+// that dispute (POST /items/{id}/dispute/withdrawal: lifted on the chain, told). An organisation
 // holding its own key signs the EIP-712 confirmation in the page (ownKey.ts): the key stays here.
 import { useCallback, useEffect, useState } from "react";
 import { Alert, App as AntApp, Button, Descriptions, Form, Input, Modal, Popconfirm, Space, Table, Typography } from "antd";
@@ -12,7 +13,7 @@ import { useSession } from "../../session";
 import { money, useWords } from "../enterprise/common";
 import { ItemPanel } from "../enterprise/ItemPanel";
 import { awaitsConfirmation, type ItemView, type PositionView } from "../enterprise/model";
-import { disputable } from "../enterprise/evidence";
+import { disputable, withdrawable } from "../enterprise/evidence";
 import { normaliseKey, signTypedData, signsAsDebtor, type ToSign } from "./ownKey";
 
 /** At most this many payables are read per visit (one GET /items/{id} each). */
@@ -79,6 +80,20 @@ export function Payables() {
       await load();
     } catch (e) {
       setDisputeError(words(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function withdraw(id: string) {
+    setBusy(id);
+    setError(null);
+    try {
+      must(await api.client.POST("/api/v1/items/{item_id}/dispute/withdrawal", { params: { path: { item_id: id } } }));
+      void message.success(t("payables.withdrawn", { id }));
+      await load();
+    } catch (e) {
+      setError(words(e));
     } finally {
       setBusy(null);
     }
@@ -201,7 +216,19 @@ export function Payables() {
                     {t("payables.dispute")}
                   </Button>
                 )}
-                {!awaitsConfirmation(r) && !disputable(r) && "—"}
+                {withdrawable(r) && (
+                  <Popconfirm
+                    title={t("payables.withdrawAsk", { id: r.item_id })}
+                    okText={t("payables.withdraw")}
+                    cancelText={t("common.cancel")}
+                    onConfirm={() => withdraw(r.item_id)}
+                  >
+                    <Button size="small" loading={busy === r.item_id} data-testid={`withdraw-dispute-${r.item_id}`}>
+                      {t("payables.withdraw")}
+                    </Button>
+                  </Popconfirm>
+                )}
+                {!awaitsConfirmation(r) && !disputable(r) && !withdrawable(r) && "—"}
               </Space>
             ),
           },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { disputable, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence } from "./evidence";
+import { disputable, withdrawable, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence } from "./evidence";
 
 function doc(id: string, at: string | null, anchored: boolean, signer: string | null = null): DocumentEvidence {
   return {
@@ -64,5 +64,8 @@ describe("paging and disputes", () => {
     expect(disputable({ status: "overdue" })).toBe(true);
     expect(disputable({ status: "settled", disputed: false })).toBe(false);
     expect(disputable({ status: "active", disputed: true })).toBe(false);
+    expect(withdrawable({ disputed: true })).toBe(true);
+    expect(withdrawable({ disputed: false })).toBe(false);
+    expect(withdrawable({})).toBe(false);
   });
 });

@@ -128,3 +128,8 @@ export function evidenceSummary(docs: readonly DocumentEvidence[]): { total: num
 export function disputable(item: { status: string; disputed?: boolean }): boolean {
   return item.status !== "settled" && !item.disputed;
 }
+
+/** Whether the debtor may withdraw its dispute of an item (the API refuses an item not disputed). */
+export function withdrawable(item: { disputed?: boolean }): boolean {
+  return item.disputed === true;
+}

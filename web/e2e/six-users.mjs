@@ -206,6 +206,9 @@ try {
   // 4. the core enterprise confirms its payable, grants the bank a consent, reads the statement
   await menu(c, "Payables");
   await c.getByTestId(`confirm-${ITEM}`).click();
+  // the popconfirm zooms in: a click during the motion can be lost (seen under load)
+  await c.locator(".ant-popconfirm").waitFor({ timeout: STEP_MS });
+  await c.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
   await c.locator(".ant-popconfirm").getByRole("button", { name: "Confirm" }).click();
   const confirmed = c.getByText(`Item ${ITEM} confirmed`);
   await confirmed.waitFor({ timeout: STEP_MS });

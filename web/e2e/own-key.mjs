@@ -69,6 +69,9 @@ try {
   await page.screenshot({ path: join(OUT, "payables-own-key-zh.png"), fullPage: true });
   // and its withdrawal, confirmed in the popconfirm: the item may be disputed again
   await page.getByTestId(`withdraw-dispute-${ITEM}`).click();
+  // the popconfirm zooms in: a click during the motion can be lost under load (as 17-M found)
+  await page.locator(".ant-popconfirm").waitFor({ timeout: STEP_MS });
+  await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
   await page.locator(".ant-popconfirm").getByRole("button", { name: "撤回异议" }).click();
   const withdrawn = page.getByText(`已撤回对债权 ${ITEM} 的异议`);
   await withdrawn.waitFor({ timeout: STEP_MS });

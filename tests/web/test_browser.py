@@ -267,7 +267,7 @@ def test_main_path_as_six_people_in_six_browsers(served_limit: Served, tmp_path:
     visited = {p["name"] for p in result["pages"]}
     assert all((out / f"{name}.png").is_file() for name in visited)
     assert {"sign-in-zh", "register-zh", "admissions-zh", "upload-zh-results", "trade-zh",
-            "payables-en", "consents-en", "position-transfer-zh", "financing-zh",
+            "trade-issue-zh", "trade-issued-zh", "payables-en", "consents-en", "position-transfer-zh", "financing-zh",
             "bank-decide-en", "bank-queue-zh-after", "supervision-zh",
             "supervision-platform-en"} <= visited  # fmt: skip
     # Each dropped file has its result and its finding in words.

@@ -9,7 +9,7 @@
 //      receipt advice, the supplier (tier 1, Chinese) its invoice and despatch advice, which
 //      complete the trade;
 //   3. the supplier verifies the trade: the four flows side by side; the verification arrives
-//      live in its notifications; the item is issued on the evidence;
+//      live in its notifications; it issues the item on the evidence from the trade view;
 //   4. the core enterprise confirms its payable (the company's signature) and grants the bank
 //      a data consent, reads the statement and revokes it with a reason;
 //   5. the supplier splits its holding and transfers a part to the tier-2 supplier (the
@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import {
   DESKTOP, STEP_MS, audit, dropFiles, env, finish, language, newPerson, onPhone, signIn, signedIn,
-  startRun, totp, uploadResults,
+  startRun, uploadResults,
 } from "./lib.mjs";
 
 const BASE = env("BASE_URL");
@@ -78,17 +78,6 @@ async function see(page, name, docName) {
 
 async function menu(page, name) {
   await page.getByRole("menuitem", { name }).click();
-}
-
-/** A bearer token of `who` over the API, for the steps that have no screen yet. */
-async function token(who) {
-  const p = PEOPLE[who];
-  const signed = await fetch(`${BASE}/api/v1/sessions`, {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: p.email, password: PASSWORD, totp: p.totp_secret ? totp(p.totp_secret) : null }),
-  });
-  if (signed.status !== 201) throw new Error(`sign-in of ${who} over the API: ${signed.status} ${await signed.text()}`);
-  return (await signed.json()).access_token;
 }
 
 const treeNodes = (page) => page.getByTestId("item-tree").locator(".ant-tree-treenode").count();
@@ -194,14 +183,22 @@ try {
     await p.getByTestId("trade-flows").waitFor({ timeout: STEP_MS });
     await p.getByTestId("trade-evidence").locator("tr.ant-table-row").first().waitFor({ timeout: STEP_MS });
   });
-  // The item is issued on the evidence (no screen issues it yet: over the API, as the supplier).
-  const issued = await fetch(`${BASE}/api/v1/items`, {
-    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${await token("tier1")}` },
-    body: JSON.stringify({ trade_id: r.trade_id }),
-  });
-  if (issued.status !== 201) throw new Error(`issuing the item: ${issued.status} ${await issued.text()}`);
-  r.item_id = (await issued.json()).item_id;
+  // The supplier issues the item on the evidence from the trade view; the new item opens
+  await p.getByTestId("issue-item").click();
+  await p.getByTestId("issue-item-submit").waitFor({ timeout: STEP_MS });
+  await see(p, "trade-issue-zh");
+  await p.getByTestId("issue-item-submit").click();
+  const issued = p.getByTestId("trade-item"); // the new item's id in the trade's report
+  const refused = p.getByTestId("issue-item-error");
+  await issued.or(refused).waitFor({ timeout: STEP_MS });
+  if (await refused.isVisible()) throw new Error(`issuing the item: ${await refused.innerText()}`);
+  r.item_id = /^item-\S+$/.exec((await issued.innerText()).trim())?.[0] ?? null;
+  if (!r.item_id) throw new Error(`the issued item's id is not shown: ${await issued.innerText()}`);
   const ITEM = r.item_id;
+  await p.getByTestId("item-view").waitFor({ timeout: STEP_MS }); // the new item opened
+  await see(p, "trade-issued-zh");
+  await p.keyboard.press("Escape");
+  await p.locator(".ant-drawer-mask").waitFor({ state: "hidden", timeout: STEP_MS });
 
   // 4. the core enterprise confirms its payable, grants the bank a consent, reads the statement
   await menu(c, "Payables");

@@ -2,17 +2,22 @@
 // time, with their verification state); the verification's verdict, score, payment state and
 // the report hash registered on chain, its findings in words by flow; and the evidence chain:
 // each document's submitter, signer, time, fingerprint and on-chain anchor (GET
-// /trades/{id}/documents).
+// /trades/{id}/documents); on a verified trade I sell with no item yet, issuing its debt item
+// (POST /items), the new item then opened (ItemPanel).
 import { useCallback, useEffect, useState } from "react";
-import { Alert, AutoComplete, Button, Card, Col, Descriptions, Form, List, Row, Space, Table, Tooltip, Typography } from "antd";
+import { Alert, App as AntApp, AutoComplete, Button, Card, Col, Descriptions, Form, Input, List, Row, Space, Table, Tooltip, Typography } from "antd";
 import { StatusTag, type Tone } from "../../components/StatusTag";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
+import { mayAct } from "./access";
 import { useWords } from "./common";
+import { ItemPanel } from "./ItemPanel";
 import { groupFindings, type VerificationView } from "./model";
-import { evidenceLines, evidenceSummary, pageQuery, shortHash, type TradeDocuments, type TradesPage } from "./evidence";
+import {
+  evidenceLines, evidenceSummary, issuable, pageQuery, plainDay, shortHash, type TradeDocuments, type TradesPage,
+} from "./evidence";
 
 /** My trades listed a page at a time. */
 const PAGE_SIZE = 10;
@@ -22,7 +27,8 @@ const SEVERITY_TONE: Record<string, Tone> = { error: "bad", warning: "warn", inf
 
 export function TradeView() {
   const { t, tOr } = useI18n();
-  const { api } = useSession();
+  const { api, me } = useSession();
+  const { message } = AntApp.useApp();
   const words = useWords();
   const [params, setParams] = useSearchParams();
   const [tradeId, setTradeId] = useState(params.get("trade") ?? "");
@@ -33,6 +39,12 @@ export function TradeView() {
   const [page, setPage] = useState(1);
   const [evidence, setEvidence] = useState<TradeDocuments | null>(null);
   const [evidenceError, setEvidenceError] = useState<string | null>(null);
+  const [issuing, setIssuing] = useState(false);
+  const [issueBusy, setIssueBusy] = useState(false);
+  const [issueError, setIssueError] = useState<string | null>(null);
+  const [issuedItem, setIssuedItem] = useState<string | null>(null);
+  const [openItem, setOpenItem] = useState<string | null>(null);
+  const [issueForm] = Form.useForm<{ as_of?: string }>();
 
   const loadTrades = useCallback(async () => {
     try {
@@ -62,6 +74,9 @@ export function TradeView() {
     setBusy(true);
     setError(null);
     setReport(null);
+    setIssuing(false);
+    setIssueError(null);
+    setIssuedItem(null);
     try {
       const found = must(
         await api.client.POST("/api/v1/trades/{trade_id}/verification", { params: { path: { trade_id: trimmed } }, body: {} }),
@@ -76,6 +91,32 @@ export function TradeView() {
       setBusy(false);
     }
   }
+
+  /** Issue the verified trade's debt item (POST /items); the new item is opened. */
+  async function issue(tradeOf: string, asOf: string | undefined) {
+    setIssueBusy(true);
+    setIssueError(null);
+    try {
+      const day = plainDay(asOf);
+      const item = must(
+        await api.client.POST("/api/v1/items", { body: { trade_id: tradeOf, ...(day ? { as_of: day } : {}) } }),
+      ) as unknown as { item_id: string };
+      setIssuedItem(item.item_id);
+      setIssuing(false);
+      issueForm.resetFields();
+      void message.success(t("trade.issued", { id: item.item_id }));
+      setOpenItem(item.item_id);
+      void loadTrades();
+    } catch (e) {
+      setIssueError(words(e));
+    } finally {
+      setIssueBusy(false);
+    }
+  }
+
+  const row = report ? (mine?.trades.find((m) => m.trade_id === report.trade_id) ?? null) : null;
+  const itemOf = issuedItem ?? row?.item_id ?? null;
+  const mayIssue = report !== null && itemOf === null && mayAct(me, "manage") && issuable(report.status, row);
 
   useEffect(() => {
     const given = params.get("trade");
@@ -178,7 +219,56 @@ export function TradeView() {
             <Descriptions.Item label={t("trade.reportHash")} span={2}>
               <Typography.Text code copyable style={{ wordBreak: "break-all" }}>{report.report_hash}</Typography.Text>
             </Descriptions.Item>
+            <Descriptions.Item label={t("trade.item")} span={2}>
+              {itemOf ? (
+                <Button type="link" size="small" style={{ padding: 0 }} data-testid="trade-item" onClick={() => setOpenItem(itemOf)}>
+                  {itemOf}
+                </Button>
+              ) : mayIssue && !issuing ? (
+                <Button type="primary" size="small" data-testid="issue-item" onClick={() => setIssuing(true)}>
+                  {t("trade.issue")}
+                </Button>
+              ) : (
+                "—"
+              )}
+            </Descriptions.Item>
           </Descriptions>
+          {mayIssue && issuing && (
+            <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("trade.issueTitle", { id: report.trade_id })}</h2>}>
+              <Typography.Paragraph>{t("trade.issueHelp")}</Typography.Paragraph>
+              <Form form={issueForm} layout="vertical" onFinish={(v) => void issue(report.trade_id, v.as_of)} style={{ maxWidth: 420 }}>
+                <Form.Item
+                  name="as_of"
+                  label={t("trade.issueAsOf")}
+                  htmlFor="issue-as-of"
+                  rules={[
+                    {
+                      validator: (_: unknown, v: string | undefined) =>
+                        !v?.trim() || plainDay(v) ? Promise.resolve() : Promise.reject(new Error(t("trade.issueAsOfBad"))),
+                    },
+                  ]}
+                >
+                  <Input id="issue-as-of" placeholder="YYYY-MM-DD" autoComplete="off" />
+                </Form.Item>
+                {issueError && (
+                  <Alert type="error" showIcon message={issueError} data-testid="issue-item-error" style={{ marginBottom: 12 }} />
+                )}
+                <Space>
+                  <Button type="primary" htmlType="submit" loading={issueBusy} data-testid="issue-item-submit">
+                    {t("trade.issueSubmit")}
+                  </Button>
+                  <Button
+                    onClick={() => {
+                      setIssuing(false);
+                      setIssueError(null);
+                    }}
+                  >
+                    {t("common.cancel")}
+                  </Button>
+                </Space>
+              </Form>
+            </Card>
+          )}
           <Row gutter={[12, 12]} data-testid="trade-flows">
             {groupFindings(report.findings).map((col) => (
               <Col key={col.flow} xs={24} md={12} xl={col.flow === "trade" ? 24 : 6}>
@@ -209,6 +299,7 @@ export function TradeView() {
           {evidence && <EvidenceChain evidence={evidence} />}
         </>
       )}
+      <ItemPanel itemId={openItem} onClose={() => setOpenItem(null)} onChanged={() => void loadTrades()} />
     </Space>
   );
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { disputable, withdrawable, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence } from "./evidence";
+import { disputable, withdrawable, issuable, plainDay, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence } from "./evidence";
 
 function doc(id: string, at: string | null, anchored: boolean, signer: string | null = null): DocumentEvidence {
   return {
@@ -67,5 +67,27 @@ describe("paging and disputes", () => {
     expect(withdrawable({ disputed: true })).toBe(true);
     expect(withdrawable({ disputed: false })).toBe(false);
     expect(withdrawable({})).toBe(false);
+  });
+});
+
+describe("issuing the item from the trade view", () => {
+  it("is offered on a verified trade I sell with no item yet", () => {
+    expect(issuable("verified", { role: "seller", item_id: null })).toBe(true);
+    expect(issuable("partial", { role: "seller", item_id: null })).toBe(true);
+    expect(issuable("verified", null)).toBe(true); // typed, not on the listed page: the API decides
+  });
+  it("is not offered before verification, to the buyer, or once issued", () => {
+    expect(issuable("failed", { role: "seller", item_id: null })).toBe(false);
+    expect(issuable("failed", null)).toBe(false);
+    expect(issuable(undefined, null)).toBe(false);
+    expect(issuable("verified", { role: "buyer", item_id: null })).toBe(false);
+    expect(issuable("verified", { role: null, item_id: null })).toBe(false);
+    expect(issuable("verified", { role: "seller", item_id: "item-1" })).toBe(false);
+  });
+  it("takes a business date as YYYY-MM-DD only", () => {
+    expect(plainDay(" 2026-12-07 ")).toBe("2026-12-07");
+    expect(plainDay("2026-02-30")).toBeNull();
+    expect(plainDay("07/12/2026")).toBeNull();
+    expect(plainDay("")).toBeNull();
   });
 });

@@ -133,3 +133,21 @@ export function disputable(item: { status: string; disputed?: boolean }): boolea
 export function withdrawable(item: { disputed?: boolean }): boolean {
   return item.disputed === true;
 }
+
+/** Whether the trade view offers to issue the trade's debt item (POST /items): the trade was
+ *  verified, not failed (the service issues on a verified or partial report) and, when it is listed among my trades, I am its seller and no item was issued on
+ *  it yet. A trade typed but not on the page listed is offered too: the API refuses in words
+ *  anyone but the seller (403) and a second item (409). */
+export function issuable(status: string | null | undefined, row: Pick<TradeRow, "role" | "item_id"> | null | undefined): boolean {
+  if (status !== "verified" && status !== "partial") return false;
+  if (!row) return true;
+  return row.role === "seller" && !row.item_id;
+}
+
+/** A business date typed as YYYY-MM-DD (empty: today on the server). */
+export function plainDay(text: string | null | undefined): string | null {
+  const v = (text ?? "").trim();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) return null;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v ? v : null;
+}

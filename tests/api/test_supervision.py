@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ class World:
     b: str  # the county's platform: tier2 only
     trade_id: str
     financing: dict[str, Any]
+    platform: Platform
+    start: dt.date
 
 
 def _platform(client: TestClient, operator: Person, by: Party, name: str) -> str:
@@ -54,11 +57,17 @@ def _platform(client: TestClient, operator: Person, by: Party, name: str) -> str
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    """The world of ``built_world`` on SQLite."""
+    home: Path = tmp_path_factory.mktemp("supervision") / "home"
+    with built_world(home, f"sqlite:///{home.parent / 'store.db'}", anvil.url) as found:
+        yield found
+
+
+@contextmanager
+def built_world(home: Path, db: str, chain: str) -> Iterator[World]:
     """One trade tier1 -> core, verified, issued, confirmed by the core enterprise and financed
     by the bank (a stated champion model: no cold-start training); two platforms."""
-    home: Path = tmp_path_factory.mktemp("supervision") / "home"
-    db = f"sqlite:///{home.parent / 'store.db'}"
-    with Platform(api_settings(home, db, anvil.url)) as platform:
+    with Platform(api_settings(home, db, chain)) as platform:
         platform.initialise()
         with platform.uow_factory() as uow:
             uow.risk_models.add(small_champion())
@@ -108,7 +117,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
                 201)  # fmt: skip
             assert fin["status"] in ("approved", "active"), fin
             relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
-            yield World(client, operator, parties, a, b, trade_id, fin)
+            yield World(client, operator, parties, a, b, trade_id, fin, platform, start)
 
 
 def _get(world: World, path: str, who: Person, **params: Any) -> Any:

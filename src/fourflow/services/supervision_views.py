@@ -14,12 +14,22 @@ engine's monitoring alerts (model drift and performance).
 Tier: an organisation's distance from the nearest core enterprise along the trades (a supplier
 selling to a core enterprise is tier 1, its own supplier tier 2), computed with networkx over
 the trades in scope; a core enterprise is tier 0, an organisation with no path to one has none.
+
+Cache: a unit-of-work factory with a ``change_mark()`` (PostgreSQL's ``SqlUnitOfWorkFactory``)
+lets this process compute a scope's records, facts, figures and each drill-down's trade list
+once per store state: the mark is read before the store, and an answer is kept under the mark
+(with the scope, the date and the grace days), so a repeated request and every page of a
+drill-down reuse one computation until a write commits (a new mark). The scenario platforms'
+store is read on every request (the scope), and lives in the same database. Without a mark
+(SQLite) every request computes afresh.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections import Counter, defaultdict
+import threading
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +137,72 @@ def _in_scope(scope: Scope, trade: TradeRecord) -> bool:
         and trade.buyer_id in scope.members
         and trade.scenario in scope.platform.scenarios
     )
+
+
+#: Answers kept per (store mark, what was asked), the newest last; at most this many.
+CACHE_SIZE = 64
+_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def _mark(uow_factory: UnitOfWorkFactory) -> str | None:
+    """The store's change mark (``SqlUnitOfWorkFactory.change_mark``), or None: no cache."""
+    read = getattr(uow_factory, "change_mark", None)
+    found = read() if callable(read) else None
+    return found if isinstance(found, str) else None
+
+
+def _cached(key: tuple[Any, ...] | None, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept under ``key`` (None: not kept); answers of older marks are dropped."""
+    if key is None:
+        return compute()
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    found = compute()
+    with _CACHE_LOCK:
+        for old in [k for k in _CACHE if k[0] != key[0]]:
+            del _CACHE[old]
+        _CACHE[key] = found
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every kept answer (tests compare a cold computation with a kept one)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _scope_key(scope: Scope) -> tuple[Any, ...]:
+    platform = scope.platform
+    return (
+        None
+        if platform is None
+        else (platform.id, tuple(sorted(s.value for s in platform.scenarios))),
+        scope.scenario,
+        scope.members,
+        scope.banks,
+    )
+
+
+def _key(mark: str | None, scope: Scope, *rest: Any) -> tuple[Any, ...] | None:
+    return None if mark is None else (mark, _scope_key(scope), *rest)
+
+
+def _scoped(
+    uow_factory: UnitOfWorkFactory, scope: Scope, as_of: dt.date, grace: int, mark: str | None
+) -> tuple[_Data, _Facts]:
+    """The records in scope and their facts, computed once per store mark."""
+
+    def compute() -> tuple[_Data, _Facts]:
+        data = _load(uow_factory, scope, as_of)
+        return data, _facts(data, grace)
+
+    found: tuple[_Data, _Facts] = _cached(_key(mark, scope, "data", as_of, grace), compute)
+    return found
 
 
 def _load(uow_factory: UnitOfWorkFactory, scope: Scope, as_of: dt.date) -> _Data:
@@ -380,9 +456,26 @@ def figures(
     platform also ``by_platform`` (each scenario platform's block) and, with ``settlement``,
     the settlement figures (``settlement_figures``: one read per item, slow on a large
     platform); the model alerts (``alerts``)."""
+    mark = _mark(uow_factory)
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
-    data = _load(uow_factory, scope, as_of)
-    facts = _facts(data, grace_days)
+    key = _key(mark, scope, "figures", as_of, grace_days, settlement)
+    found = _cached(
+        key, lambda: _figures(store, uow_factory, scope, as_of, grace_days, settlement, mark)
+    )
+    return copy.deepcopy(found) if key is not None else found  # type: ignore[no-any-return]
+
+
+def _figures(
+    store: sp.PlatformStore,
+    uow_factory: UnitOfWorkFactory,
+    scope: Scope,
+    as_of: dt.date,
+    grace_days: int,
+    settlement: bool,
+    mark: str | None,
+) -> dict[str, Any]:
+    scenario = scope.scenario
+    data, facts = _scoped(uow_factory, scope, as_of, grace_days, mark)
     by_scenario: dict[str, set[str]] = defaultdict(set)
     for t in data.trades.values():
         by_scenario[t.scenario.value].add(t.id)
@@ -493,11 +586,17 @@ def trades(
         raise DomainValueError(f"figure {figure!r} needs a key")
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise DomainValueError(f"limit: 1 to {MAX_PAGE}; offset: 0 or more")
+    mark = _mark(uow_factory)
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
-    data = _load(uow_factory, scope, as_of)
-    facts = _facts(data, grace_days)
-    pick = _picker(data, facts, figure, key, uow_factory)
-    chosen = [t for t in reversed(list(data.trades.values())) if pick(t.id)]
+    data, facts = _scoped(uow_factory, scope, as_of, grace_days, mark)
+
+    def choose() -> list[TradeRecord]:
+        pick = _picker(data, facts, figure, key, uow_factory)
+        return [t for t in reversed(list(data.trades.values())) if pick(t.id)]
+
+    chosen: list[TradeRecord] = _cached(
+        _key(mark, scope, "trades", as_of, grace_days, figure, key), choose
+    )
     page = chosen[offset : offset + limit]
     return {
         "figure": figure, "key": key, "total": len(chosen), "offset": offset, "limit": limit,
@@ -698,7 +797,14 @@ def network(
 ) -> dict[str, Any]:
     """The supply network in scope: nodes (organisations with their type and tier), edges
     (seller -> buyer with the number of trades), and how many organisations sit at each tier."""
+    mark = _mark(uow_factory)
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
+    key = _key(mark, scope, "network")
+    answer = _cached(key, lambda: _network(uow_factory, scope))
+    return copy.deepcopy(answer) if key is not None else answer  # type: ignore[no-any-return]
+
+
+def _network(uow_factory: UnitOfWorkFactory, scope: Scope) -> dict[str, Any]:
     with uow_factory() as uow:
         found = [t for t in uow.trades.verdicts() if _in_scope(scope, t)]
         orgs = {o.id: o for o in uow.organisations.list()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db.consents import SqlDataConsents
@@ -162,3 +163,26 @@ class SqlUnitOfWorkFactory:
     def __call__(self) -> SqlUnitOfWork:
         """A new unit of work on this factory's engine."""
         return SqlUnitOfWork(self._sessions)
+
+    def change_mark(self) -> str | None:
+        """A mark of the store's state: the same mark means the same committed data.
+
+        PostgreSQL: the server, database and schema with the current snapshot
+        (``pg_current_snapshot()``: the next transaction id and those in progress). Every write
+        has a transaction id; one that commits after the mark was read either started after it
+        (a higher next id) or was in progress then (no longer listed), so every later mark
+        differs. Data read after the mark is at least as new, so a cache keyed by it never
+        answers older than the store. Other databases' writes also change it (a new mark, no
+        harm). SQLite, or a server that cannot tell: None, nothing to cache under."""
+        if self.engine.dialect.name != "postgresql":
+            return None
+        query = text(
+            "SELECT concat_ws('/', inet_server_addr(), inet_server_port(), current_database(), "
+            "current_schema(), pg_current_snapshot())"
+        )
+        try:
+            with self.engine.connect() as connection:
+                found = connection.execute(query).scalar_one()
+        except DBAPIError:
+            return None
+        return str(found)

@@ -54,6 +54,7 @@ PG_URL = os.environ.get("FOURFLOW_TEST_PG_URL", "postgresql+psycopg://postgres@1
 #: Its own database; ``FOURFLOW_BENCH_API_DATABASE`` picks another (two runs side by side).
 DATABASE = os.environ.get("FOURFLOW_BENCH_API_DATABASE", "bench_api")
 API = "/api/v1"
+
 PASSWORD = "bench-api-keystore"
 TARGETS = {"documents": 1000.0, "reads": 1000.0, "decision_p99_ms": 100.0}
 #: Holdings the financing decisions need (one per request), trades per upload request.
@@ -63,6 +64,23 @@ READS, READ_CONCURRENCY = 6000, 32
 #: Seconds between the worker's passes: decisions are answered before their chain work, which
 #: the worker's relay applies (``api.financing_pledges_applied_s``).
 WORKER_INTERVAL_S = 1.0
+
+
+def wait_serving(server: subprocess.Popen[bytes], base: str, seconds: float = 240) -> None:
+    """Wait until ``fourflow serve`` at ``base`` answers its health route (bounded in time);
+    fail at once if the process ends first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert server.poll() is None, "fourflow serve ended before it answered"
+        try:
+            if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"fourflow serve did not answer within {seconds:g} s"
+        time.sleep(0.5)
+
+
 #: The figures, in the order they are measured.
 FIGURES = ("health", "reads", "decisions", "uploads")
 MEMBER = {m.key: m for m in MEMBERS}
@@ -525,16 +543,7 @@ def bench_api(line: Line) -> Iterator[str]:
             start_new_session=True,  # its API processes and worker: one group to stop
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, "fourflow serve ended before it answered"
-            try:
-                if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "fourflow serve did not answer within 240 s"
-            time.sleep(0.5)
+        wait_serving(server, base)
         raw = _Raw("127.0.0.1", port, server.pid)
         yield from _measure(_Phase(base, server.pid), raw, seed, today, line, only)
     except BaseException:

@@ -39,11 +39,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import httpx
 import psycopg
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.api import wait_serving
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.documents.writers.output import DirectorySink
 from fourflow.bootstrap import Platform, Settings
@@ -271,16 +271,8 @@ def _serve(home: Path, url: str, chain: str) -> tuple[subprocess.Popen[bytes], s
         start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        assert server.poll() is None, "fourflow serve ended before it answered"
-        try:
-            if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "fourflow serve did not answer within 240 s"
-        time.sleep(0.5)
+    wait_serving(server, base)
+    return server, base
 
 
 def _chromium() -> str:

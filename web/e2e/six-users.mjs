@@ -340,7 +340,8 @@ try {
   await approve(false);
   await see(a, "bank-queue-zh-after");
   await menu(a, "资产组合");
-  await a.getByText(FIN).waitFor({ timeout: STEP_MS });
+  // the portfolio's row (the decision's toast may still show the same id beside it)
+  await a.getByRole("cell", { name: FIN, exact: true }).waitFor({ timeout: STEP_MS });
   await see(a, "bank-portfolio-zh", "bank-portfolio");
 
   // 7. the tier-2 supplier sees its financing approved

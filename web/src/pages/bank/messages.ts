@@ -46,7 +46,7 @@ export const bankZh = {
   "bank.decide.decline": "拒绝",
   "bank.decide.reason": "理由",
   "bank.decide.fourEyes": "申请金额超过双人复核限额时，您的结论将成为提议，须由本行另一名审批人复核后生效。",
-  "bank.decided": "{id} 已{outcome}",
+  "bank.decided": "{id}：{outcome}",
   "bank.proposed": "{id}：您的结论已提交复核（提议 {proposal}），等待本行另一名审批人批准。",
   "bank.approval.title": "复核 {id} 的审批提议",
   "bank.approval.help": "接口不返回待复核提议的内容；同意即按信贷员的提议（批准或拒绝及其理由）生效，不同意则申请保持转人工状态。",

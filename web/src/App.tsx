@@ -3,6 +3,7 @@ import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin,
 import {
   ApiOutlined, AuditOutlined, CloudUploadOutlined, HomeOutlined, LogoutOutlined, TeamOutlined,
 } from "@ant-design/icons";
+import { LinkOutlined } from "@ant-design/icons";
 import { BankOutlined, DashboardOutlined, ExperimentOutlined, PieChartOutlined, SafetyCertificateOutlined } from "@ant-design/icons";
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { useI18n } from "./i18n";
@@ -15,6 +16,7 @@ import { Upload } from "./pages/Upload";
 import { Admissions } from "./pages/Admissions";
 import { Users } from "./pages/Users";
 import { ApiKeys } from "./pages/ApiKeys";
+import { Webhooks } from "./pages/Webhooks";
 import { Notifications } from "./pages/Notifications";
 import { canSee } from "./pages/bank/access";
 import { ReviewQueue } from "./pages/bank/ReviewQueue";
@@ -125,6 +127,7 @@ function Workbench() {
     can(me, "admissions") && { key: "/admissions", icon: <AuditOutlined />, label: t("nav.admissions") },
     can(me, "users") && { key: "/users", icon: <TeamOutlined />, label: t("nav.users") },
     can(me, "apiKeys") && { key: "/api-keys", icon: <ApiOutlined />, label: t("nav.apiKeys") },
+    can(me, "webhooks") && { key: "/webhooks", icon: <LinkOutlined />, label: t("nav.webhooks") },
     canOpen(me, "trade") && { key: "/trade", icon: <FileSearchOutlined />, label: t("nav.trade") },
     canOpen(me, "position") && { key: "/position", icon: <AccountBookOutlined />, label: t("nav.position") },
     canOpen(me, "financing") && { key: "/financing", icon: <FundOutlined />, label: t("nav.financing") },
@@ -185,6 +188,7 @@ function Workbench() {
               {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
               {can(me, "users") && <Route path="/users" element={<Users />} />}
               {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
+              {can(me, "webhooks") && <Route path="/webhooks" element={<Webhooks />} />}
               {canOpen(me, "trade") && <Route path="/trade" element={<TradeView />} />}
               {canOpen(me, "position") && <Route path="/position" element={<Position />} />}
               {canOpen(me, "financing") && <Route path="/financing" element={<Financings />} />}

@@ -59,7 +59,7 @@ export function useSession(): Session {
 }
 
 /** What the caller may open: the menu follows the API's policy table (docs/api.md). */
-export function can(me: Me | null, screen: "upload" | "admissions" | "users" | "apiKeys"): boolean {
+export function can(me: Me | null, screen: "upload" | "admissions" | "users" | "apiKeys" | "webhooks"): boolean {
   if (!me) return false;
   const types = new Set(me.org_types);
   const admin = me.role === "admin";
@@ -70,6 +70,7 @@ export function can(me: Me | null, screen: "upload" | "admissions" | "users" | "
       return types.has("platform_operator");
     case "users":
     case "apiKeys":
+    case "webhooks":
       return admin;
   }
 }

@@ -2,6 +2,7 @@ import type { Messages } from "./index";
 import { bankEn } from "../pages/bank/messages";
 import { supervisionEn } from "../pages/supervision/messages";
 import { enterpriseEn } from "../pages/enterprise/messages";
+import { webhooksEn } from "../pages/webhooksMessages";
 
 // English: the same keys as zh.ts (the type makes a missing key a compile error).
 export const en: Messages = {
@@ -159,4 +160,5 @@ export const en: Messages = {
   ...bankEn,
   ...supervisionEn,
   ...enterpriseEn,
+  ...webhooksEn,
 };

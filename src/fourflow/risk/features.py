@@ -3,9 +3,15 @@
 Every feature of a decision on day ``D`` is computed from what the platform knew on ``D``:
 invoices issued before ``D``, payments and credit notes dated on or before ``D``, and, for
 an invoice still open on ``D``, only how overdue it is *so far* (a censored observation, never
-its later outcome). The same code computes the features of a live financing request and of
-every training row (each past invoice on its own issue date), so what a model learns from is
-exactly what it will be shown.
+its later outcome). A payment its bank reported rejected or cancelled (ISO 20022 pacs.002
+``RJCT``/``CANC``) did not happen: it counts for nothing paid from the day the report is dated
+(before that day the platform could not know, so it counted then). Other statuses (pending
+``PDNG``, partially accepted ``PART``, accepted, settled) change nothing: a status that is not a
+rejection is no reason to doubt the payment (docs/risk.md, docs/formats/iso20022.md).
+
+The same code computes the features of a live financing request and of every training row
+(each past invoice on its own issue date), so what a model learns from is exactly what it will
+be shown.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.trades import Trade
+from fourflow.verification.payments import payment_outcomes
 
 #: Days past due from which an invoice counts as bad (the training label; docs/risk.md).
 BAD_DAYS_PAST_DUE = 30
@@ -47,6 +54,8 @@ class InvoiceFacts:
         due_date: the payment due date (issue date + 30 days when the invoice states none).
         amount: payable total.
         payments: (value date, amount) paid towards it, in date order.
+        rejected: (value date, amount, day reported) of payments towards it that its bank
+            reported rejected or cancelled (pacs.002): paid only as seen before that day.
         credits: (date, amount) of credit notes against it, in date order.
         disputes: dates on which the debtor disputed it (debt-item disputes).
         logistics: (date, kind) of the trade's logistics documents.
@@ -66,6 +75,14 @@ class InvoiceFacts:
     disputes: tuple[dt.date, ...] = ()
     logistics: tuple[tuple[dt.date, str], ...] = ()
     ordered_on: dt.date | None = None
+    rejected: tuple[tuple[dt.date, float, dt.date], ...] = ()
+
+    def paid(self, day: dt.date) -> list[tuple[dt.date, float]]:
+        """The payments towards it as known on ``day``, in date order: a rejected payment only
+        while its rejection was not yet reported (``day`` before the report's date)."""
+        if not self.rejected:
+            return list(self.payments)
+        return sorted([*self.payments, *((d, a) for d, a, seen in self.rejected if seen > day)])
 
     def credited(self, day: dt.date) -> float:
         """Credit notes against it dated on or before ``day``."""
@@ -77,7 +94,7 @@ class InvoiceFacts:
         if owed <= 0.005:
             return self.issue_date
         paid = 0.0
-        for d, a in self.payments:
+        for d, a in self.paid(day):
             if d > day:
                 break
             paid += a
@@ -115,6 +132,20 @@ def _refers_to(doc: Document, number: str) -> bool:
     )
 
 
+def rejections(trade: Trade) -> dict[str, dt.date]:
+    """The trade's payments its bank reported rejected or cancelled (pacs.002 ``RJCT``,
+    ``CANC``; also when another report calls it settled: docs/verification.md), each with the
+    day the first such report is dated (from then on the platform knew)."""
+    if not trade.of_kind(DocumentKind.PAYMENT_STATUS):
+        return {}
+    dated = {d.id: d.issue_date for d in trade.documents}
+    return {
+        payment: min(dated[s] for s in outcome.rejected)
+        for payment, outcome in payment_outcomes(trade.documents).items()
+        if outcome.rejected
+    }
+
+
 def invoice_facts(
     trade: Trade, disputes: Mapping[str, Sequence[dt.date]] | None = None
 ) -> list[InvoiceFacts]:
@@ -122,31 +153,41 @@ def invoice_facts(
 
     Payments and credit notes are matched to the invoice they reference; those that reference
     none are applied to the trade's invoices oldest first (what a cash-allocation clerk does).
+    A payment its bank reported rejected or cancelled (pacs.002) is allocated after the others
+    the same way and kept apart (``InvoiceFacts.rejected``, with the report's date).
     ``disputes`` maps a trade id to the dates its debt item was disputed.
     """
     invoices = sorted(trade.of_kind(DocumentKind.INVOICE), key=lambda d: (d.issue_date, d.number))
     if not invoices:
         return []
     owed = {inv.number: _money(inv) for inv in invoices}
-    pays: dict[str, list[tuple[dt.date, float]]] = {n: [] for n in owed}
-    credits: dict[str, list[tuple[dt.date, float]]] = {n: [] for n in owed}
-    for kind, target in ((DocumentKind.CREDIT_NOTE, credits), (DocumentKind.PAYMENT, pays)):
-        for doc in sorted(trade.of_kind(kind), key=lambda d: d.issue_date):
+    reported = rejections(trade)
+    payments = sorted(trade.of_kind(DocumentKind.PAYMENT), key=lambda d: d.issue_date)
+    credits: dict[str, list[tuple[Document, float]]] = {n: [] for n in owed}
+    pays: dict[str, list[tuple[Document, float]]] = {n: [] for n in owed}
+    voided: dict[str, list[tuple[Document, float]]] = {n: [] for n in owed}
+    for docs, target in (
+        (sorted(trade.of_kind(DocumentKind.CREDIT_NOTE), key=lambda d: d.issue_date), credits),
+        ([d for d in payments if d.id not in reported], pays),
+        ([d for d in payments if d.id in reported], voided),
+    ):
+        for doc in docs:
             amount = _money(doc)
             number = next((n for n in owed if _refers_to(doc, n)), None)
             if number is not None:
-                target[number].append((doc.issue_date, amount))
+                target[number].append((doc, amount))
                 continue
             for n, total in owed.items():  # unreferenced: oldest open invoice first
                 if amount <= 0:
                     break
-                room = total - sum(a for _, a in pays[n]) - sum(a for _, a in credits[n])
+                taken = [*pays[n], *credits[n], *(voided[n] if target is voided else ())]
+                room = total - sum(a for _, a in taken)
                 if room > 0.005:
                     part = min(room, amount)
-                    target[n].append((doc.issue_date, part))
+                    target[n].append((doc, part))
                     amount -= part
             if amount > 0.005:
-                target[invoices[-1].number].append((doc.issue_date, amount))
+                target[invoices[-1].number].append((doc, amount))
     logistics = tuple(
         sorted(
             (d.delivery_date or d.issue_date, d.kind.value)
@@ -167,8 +208,11 @@ def invoice_facts(
             issue_date=inv.issue_date,
             due_date=inv.due_date or inv.issue_date + dt.timedelta(days=30),
             amount=owed[inv.number],
-            payments=tuple(sorted(pays[inv.number])),
-            credits=tuple(sorted(credits[inv.number])),
+            payments=tuple(sorted((d.issue_date, a) for d, a in pays[inv.number])),
+            credits=tuple(sorted((d.issue_date, a) for d, a in credits[inv.number])),
+            rejected=tuple(
+                sorted((d.issue_date, a, reported[d.id]) for d, a in voided[inv.number])
+            ),
             disputes=disputed,
             logistics=logistics,
             ordered_on=ordered_on,

@@ -18,6 +18,7 @@ from fourflow.domain.errors import DomainValueError, PermissionDeniedError
 from fourflow.domain.issued import Party, Payment
 from fourflow.domain.settlement import NoticeKind
 from fourflow.services import ingest, linking, settlement, settlement_figures
+from tests.documents.test_iso20022_pacs002 import Tx, pacs002
 from tests.services.conftest import MEMBERS, World
 
 SAMPLES = Path("/work/shared/data/iso20022")
@@ -134,3 +135,94 @@ def test_a_statement_line_a_bank_reports_by_hand(world: World) -> None:
         )  # fmt: skip
     with world.uow() as uow:
         assert uow.repayments.for_item(item.id) == []
+
+
+def _status(world: World, end_to_end: str, status: str, *, link: bool = True) -> str:
+    """The debtor's bank reports (pacs.002) the payment ``end_to_end`` from the debtor's
+    account to the creditor's with ``status``; the status document's id (linked if it can,
+    when ``link``)."""
+    core, tier1 = MEMBERS["core"], MEMBERS["tier1"]
+    raw = pacs002(
+        [Tx(status=status, end_to_end=end_to_end, uetr=None, tx_id=None, amount="50000.00",
+            reasons=("AM04",) if status == "RJCT" else (), debtor=(core.name, core.account),
+            creditor=(tier1.name, tier1.account))],
+        created=f"{world.clock.today().isoformat()}T12:00:00",
+    )  # fmt: skip
+    (outcome,) = ingest.ingest_bytes(
+        uow_factory=world.uow, reader=DetectingReader(submitter=world.id("bank")),
+        clock=world.clock, raw=raw, source=f"psr-{end_to_end}.xml", submitter_id=world.id("bank"),
+    )  # fmt: skip
+    assert outcome.status == "accepted" and outcome.document_id, outcome
+    if link:
+        linking.link_documents(uow_factory=world.uow)
+    return outcome.document_id
+
+
+def _invoice_of(world: World, trade_id: str) -> str:
+    with world.uow() as uow:
+        record = uow.trades.get(trade_id)
+        assert record is not None
+        (number,) = [
+            d.document.number
+            for d in uow.documents.get_many(record.document_ids)
+            if d.document.kind is DocumentKind.INVOICE
+        ]
+    return number
+
+
+def test_a_payment_its_bank_rejected_bypassed_nothing(world: World) -> None:
+    item = world.item(confirm=True)
+    invoice = _invoice_of(world, item.trade_id)
+    pending = _ingest_camt(world, "tier1", MEMBERS["tier1"].account, "E2E-BYPASS-P", invoice)
+    doc_id = _ingest_camt(world, "tier1", MEMBERS["tier1"].account, "E2E-BYPASS-R", invoice)
+    _status(world, "E2E-BYPASS-P", "PDNG")  # pending: the payment stands
+    status_id = _status(world, "E2E-BYPASS-R", "RJCT")
+    with world.uow() as uow:  # joined the entry's trade by the end-to-end id it names
+        record = uow.trades.get(item.trade_id)
+        assert record is not None and status_id in record.document_ids
+
+    checks = settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id, pending])
+    rejected, bypass = checks
+    assert (rejected.outcome, rejected.item_id, rejected.notices) == ("rejected", item.id, 0)
+    assert rejected.statuses == (status_id,)
+    assert (bypass.outcome, bypass.notices) == ("bypass", 1)
+    notices = settlement.notices_for(uow_factory=world.uow, subject_id=item.id)
+    assert [n.amount for n in notices] == [5_000_000]  # the pending payment's only
+    assert all("E2E-BYPASS-R" not in n.text for n in notices)
+    # the daily run (every entry of the item's trade) agrees, and tells nobody again
+    daily = {c.document_id: c for c in settlement.check_statements(uow_factory=world.uow)}
+    assert (daily[doc_id].outcome, daily[doc_id].statuses) == ("rejected", (status_id,))
+    assert daily[pending].outcome == "bypass" and daily[pending].notices == 0
+    assert len(settlement.notices_for(uow_factory=world.uow, subject_id=item.id)) == 1
+
+
+def test_a_rejection_not_linked_yet_counts_too(world: World) -> None:
+    item = world.item(confirm=True)
+    invoice = _invoice_of(world, item.trade_id)
+    doc_id = _ingest_camt(world, "tier1", MEMBERS["tier1"].account, "E2E-BYPASS-U", invoice)
+    # the bank's rejection is ingested but linking has not run since: it is still unlinked
+    status_id = _status(world, "E2E-BYPASS-U", "RJCT", link=False)
+    with world.uow() as uow:
+        assert status_id in {s.document.id for s in uow.documents.unlinked()}
+    (check,) = settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id])
+    assert (check.outcome, check.statuses, check.notices) == ("rejected", (status_id,), 0)
+    assert settlement.notices_for(uow_factory=world.uow, subject_id=item.id) == []
+
+
+def test_a_rejection_of_another_payers_payment_is_not_this_ones(world: World) -> None:
+    item = world.item(confirm=True)
+    invoice = _invoice_of(world, item.trade_id)
+    doc_id = _ingest_camt(world, "tier1", MEMBERS["tier1"].account, "E2E-BYPASS-O", invoice)
+    raw = pacs002(
+        [Tx(end_to_end="E2E-BYPASS-O", uetr=None, tx_id=None, amount="50000.00",
+            debtor=("Someone Else Ltd", "9999000011112222"),
+            creditor=("Another Payee Ltd", "9999000033334444"))],
+    )  # fmt: skip
+    (outcome,) = ingest.ingest_bytes(
+        uow_factory=world.uow, reader=DetectingReader(submitter=world.id("bank")),
+        clock=world.clock, raw=raw, source="psr-other.xml", submitter_id=world.id("bank"),
+    )  # fmt: skip
+    assert outcome.status == "accepted"
+    linking.link_documents(uow_factory=world.uow)  # shares no party: it stays unlinked
+    (check,) = settlement.check_statements(uow_factory=world.uow, document_ids=[doc_id])
+    assert (check.outcome, check.statuses, check.notices) == ("bypass", (), 1)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from fourflow.domain.debt import DebtItem, ItemStatus, day_number
-from fourflow.domain.documents import DocumentKind
+from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import (
     ConflictError,
     DomainValueError,
@@ -43,6 +43,8 @@ from fourflow.services.items.payments import _route as route_payment_in_store
 from fourflow.services.items.pledges import mark_default
 from fourflow.services.items.routes import ZERO_HASH, queue_route_lock
 from fourflow.services.ports import Ledger, StoredDocument, UnitOfWork, UnitOfWorkFactory
+from fourflow.verification.linking import parties_overlap
+from fourflow.verification.payments import payment_outcomes
 
 ZERO_ADDRESS = "0x" + "00" * 20
 DEFAULT_REMINDER_DAYS = 7
@@ -570,7 +572,9 @@ class StatementCheck:
 
     ``outcome``: ``bypass`` (paid outside the route: ``notices`` were given, or had been),
     ``route`` (paid into the route's collection account), or why it is not a payment of an
-    item by its debtor: ``no_item``, ``not_debtor``, ``before_issue``, ``no_payee_account``.
+    item by its debtor: ``no_item``, ``rejected`` (a bank reported the payment rejected or
+    cancelled, pacs.002: no money moved, ``statuses`` names the reports), ``not_debtor``,
+    ``before_issue``, ``no_payee_account``.
     """
 
     document_id: str
@@ -580,6 +584,44 @@ class StatementCheck:
     payee_account: str | None = None
     amount: int = 0
     notices: int = 0
+    statuses: tuple[str, ...] = ()
+
+
+class _Statuses:
+    """The payment statuses (pacs.002 ``payment_status`` documents) that may concern a
+    statement entry: those linked to its trade, and those still unlinked that share a party
+    with it (an end-to-end id alone is not unique across payers). Read once per run."""
+
+    def __init__(self, uow: UnitOfWork, by_trade: dict[str, list[Document]] | None = None):
+        self._uow = uow
+        self._by_trade = by_trade if by_trade is not None else {}
+        self._unlinked: list[Document] | None = None
+
+    def of(self, stored: StoredDocument) -> list[Document]:
+        found: list[Document] = []
+        if stored.trade_id is not None:
+            if stored.trade_id not in self._by_trade:
+                record = self._uow.trades.get(stored.trade_id)
+                docs = self._uow.documents.get_many(record.document_ids) if record else []
+                self._by_trade[stored.trade_id] = _only_statuses(docs)
+            found += self._by_trade[stored.trade_id]
+        if self._unlinked is None:
+            self._unlinked = _only_statuses(self._uow.documents.unlinked())
+        found += [d for d in self._unlinked if parties_overlap(d, stored.document)]
+        return found
+
+
+def _only_statuses(stored: Sequence[StoredDocument]) -> list[Document]:
+    return [s.document for s in stored if s.document.kind is DocumentKind.PAYMENT_STATUS]
+
+
+def _rejected_by(doc: Document, statuses: Sequence[Document]) -> tuple[str, ...]:
+    """The status reports that say ``doc``'s payment was rejected or cancelled (as
+    verification counts them: also when another report calls it settled)."""
+    if not statuses:
+        return ()
+    outcome = payment_outcomes([doc, *statuses]).get(doc.id)
+    return outcome.rejected if outcome is not None and not outcome.counts else ()
 
 
 def _paid_into_route(uow: UnitOfWork, item_id: str, payee_account: str) -> bool:
@@ -605,7 +647,7 @@ def _item_of(uow: UnitOfWork, stored: StoredDocument) -> DebtItem | None:
     return None
 
 
-def _check_entry(uow: UnitOfWork, stored: StoredDocument) -> StatementCheck:
+def _check_entry(uow: UnitOfWork, stored: StoredDocument, statuses: _Statuses) -> StatementCheck:
     doc = stored.document
     check = StatementCheck(doc.id, doc.number, "no_item")
     item = _item_of(uow, stored)
@@ -614,6 +656,9 @@ def _check_entry(uow: UnitOfWork, stored: StoredDocument) -> StatementCheck:
     payer = next((o for k in sorted(doc.buyer.keys()) if (o := uow.organisations.by_key(k))), None)
     amount = doc.total.minor if doc.total is not None else 0
     check = replace(check, item_id=item.id, payee_account=doc.seller.account, amount=amount)
+    rejected = _rejected_by(doc, statuses.of(stored))
+    if rejected:  # no money moved: nothing bypassed the route (nobody is told)
+        return replace(check, outcome="rejected", statuses=rejected)
     if payer is None or payer.id != item.debtor_id:
         return replace(check, outcome="not_debtor")
     if doc.issue_date < item.issue_date:  # paid before issuance: the face value is net of it
@@ -642,10 +687,13 @@ def check_statements(
     and its payer is the item's debtor (by identifier or account). Paid after issuance into
     any account but the route's collection account (the creditor's own account elsewhere, a
     holder's), it is not a payment of the item: the holders' banks and the collection bank are
-    told (a ``bypass`` notice, once per entry). ``document_ids`` None: every statement entry
-    linked to the trade of an item still owed (``settle-due`` runs this each day).
+    told (a ``bypass`` notice, once per entry). An entry whose payment a bank reported
+    rejected or cancelled (pacs.002, linked to its trade or unlinked and sharing a party with
+    it) moved no money: ``rejected``, nobody is told. ``document_ids`` None: every statement
+    entry linked to the trade of an item still owed (``settle-due`` runs this each day).
     """
     with uow_factory() as uow:
+        statuses = _Statuses(uow)
         if document_ids is None:
             wanted: list[str] = []
             for item in uow.items.list():
@@ -654,9 +702,13 @@ def check_statements(
                 record = uow.trades.get(item.trade_id)
                 if record is not None:
                     wanted += record.document_ids
-            stored = [
-                s for s in uow.documents.get_many(wanted) if s.document.kind in STATEMENT_KINDS
-            ]
+            loaded = uow.documents.get_many(wanted)
+            stored = [s for s in loaded if s.document.kind in STATEMENT_KINDS]
+            by_trade: dict[str, list[Document]] = {s.trade_id: [] for s in loaded if s.trade_id}
+            for s in loaded:
+                if s.trade_id and s.document.kind is DocumentKind.PAYMENT_STATUS:
+                    by_trade[s.trade_id].append(s.document)
+            statuses = _Statuses(uow, by_trade)
         else:
             stored = []
             for doc_id in document_ids:
@@ -669,7 +721,7 @@ def check_statements(
                         "statement entry or payment notification (camt.052/053/054)"
                     )
                 stored.append(found)
-        checks = [_check_entry(uow, s) for s in stored]
+        checks = [_check_entry(uow, s, statuses) for s in stored]
         uow.commit()
     return checks
 

@@ -213,7 +213,7 @@ def route_statements(
     rows = [
         {"document": c.document_id, "reference": c.reference, "outcome": c.outcome,
          "item": c.item_id, "payee_account": c.payee_account, "amount": c.amount,
-         "told": c.notices}
+         "told": c.notices, "statuses": list(c.statuses)}
         for c in checks
     ]  # fmt: skip
     if json_out:

@@ -1,8 +1,8 @@
 """The supervision pages in a browser over a simulated platform of 10,000 trades (issue 17).
 
-A fresh home on its own PostgreSQL database (``bench_web``, dropped and made again) and its own
-anvil node is filled through the services from the simulator (``fourflow simulate``: 10,000
-trades of a tiered supply network): its parties onboarded, every document ingested, linked
+A home on its own PostgreSQL database and its own anvil node is filled through the services
+from the simulator (``fourflow simulate``: 10,000 trades of a tiered supply network): its
+parties onboarded, every document ingested, linked
 and verified, debt items issued on the trades still open, financing requested for some of them
 (the robot decides), a district's scenario platform with every trader as a member and the banks
 taking part, a regulator and the district's local government with a user each. Chain
@@ -17,14 +17,24 @@ yardstick is ``GET /api/v1/health`` timed in the same browser (``fetch``).
 Figures (one JSON line each): ``web_pages.<page>_ms`` (median, p90 and the largest API answer
 of the page), ``web_pages.health_ms``. Target: every page under 1,000 ms on loopback.
 
-``FOURFLOW_BENCH_WEB_HOME`` names a directory to keep the built home in (built once, reused by
+The platform is built once and kept: a PostgreSQL template database ``bench_web_tpl_<key>`` and
+its home (keys, master key, contract artifacts, the chain node's dumped state) under
+``build/bench-web/<key>/``, the key naming the recipe (``RECIPE``), the number of trades and the
+simulator's source. Each run copies it (``CREATE DATABASE ... TEMPLATE``, seconds), migrates
+the copy to the code's schema (``Platform.initialise``, as ``fourflow init`` on an older store)
+and adds its people (one admin for each role whose pages are timed).
+``FOURFLOW_BENCH_WEB_REBUILD`` set builds the template again.
+
+``FOURFLOW_BENCH_WEB_HOME`` names a directory to keep the run's copy in (prepared once, reused by
 later runs with the same directory: its ``built.json`` says what it holds);
-``FOURFLOW_BENCH_WEB_TRADES`` another number of trades.
+``FOURFLOW_BENCH_WEB_TRADES`` another number of trades; ``FOURFLOW_BENCH_WEB_DATABASE`` the
+copy's database (default ``bench_web``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -34,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -65,19 +76,16 @@ API = "/api/v1"
 PASSWORD = "bench-web-password-1"
 #: Items issued on open trades, financings requested on them (the robot decides each).
 ITEMS, FINANCINGS = 3000, 600
+#: Issuing stops after this many refusals in a row (the trades, newest first, fell due).
+REFUSED_IN_A_ROW = 400
 TARGET_MS = 1000.0
+#: The build recipe's version: raise it when ``build`` changes what it makes (a new template).
+RECIPE = 2
+REBUILD = bool(os.environ.get("FOURFLOW_BENCH_WEB_REBUILD"))
 ROOT = Path(__file__).resolve().parents[1]
 Line = Callable[..., str]
 T = TypeVar("T")
 err = Console(stderr=True)
-
-
-def _database_url() -> str:
-    base = PG_URL.rsplit("/", 1)[0]
-    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
-    return f"{base}/{DATABASE}"
 
 
 @contextmanager
@@ -167,15 +175,18 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
         open_trades = [t.id for t in uow.trades.list() if t.status in ("verified", "partial")]
     ledger = p.require_contracts()  # the debtor confirms (signs); operations stay queued
     issued: list[str] = []
+    refused = 0  # in a row: newest first, so past a long run of refusals the rest fell due too
     with _bar("issuing debt items", ITEMS) as step:
         for trade_id in reversed(open_trades):
-            if len(issued) == ITEMS:
+            if len(issued) == ITEMS or refused == REFUSED_IN_A_ROW:
                 break
             try:
                 item = items.issue_item(uow_factory=p.uow_factory, ledger=ledger, clock=p.clock,
                                         trade_id=trade_id, as_of=today, confirm=True)  # fmt: skip
             except FourFlowError:
-                continue  # paid, no open receivable, a fraud signal open: not issuable
+                refused += 1  # paid, no open receivable, fallen due: not issuable
+                continue
+            refused = 0
             issued.append(item.id)
             step(1)
     banks = [o.id for o in orgs.values() if o.has_role(Role.BANK)]
@@ -218,10 +229,6 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
     for bank in banks:
         sp.add_bank(store, p.uow_factory, viewer=viewer, platform_id=platform.id, bank=bank,
                     by="bench", now=now)  # fmt: skip
-    people = {
-        "regulator": _admin_of(p, regulator.id, "admin@regulator.bench.cn", "监管员"),
-        "district": _admin_of(p, district.id, "admin@district.bench.cn", "平台管理员"),
-    }
     with p.uow_factory() as uow:
         counts = {
             "trades": len(uow.trades.list()), "items": len(uow.items.list()),
@@ -229,27 +236,141 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
             "organisations": len(uow.organisations.list()),
         }  # fmt: skip
     return {
-        "people": people,
         "platform_id": platform.id,
+        "regulator_id": regulator.id,
+        "district_id": district.id,
         "counts": counts,
         "built": today.isoformat(),
     }
 
 
-def _prepare(home: Path, keep: bool) -> tuple[dict[str, Any], str, AnvilNode, str]:
-    """The built home (made now, or the kept one): (built.json, database URL, node, chain)."""
+def _people(p: Platform, built: dict[str, Any]) -> dict[str, Any]:
+    """One admin user for each role whose pages are timed (made in the run's copy): the
+    regulator, the district, the operator (admissions), the supplier with the most financings,
+    the core enterprise owing the most items, the bank with the most financings."""
+    with p.uow_factory() as uow:
+        fins = uow.financings.list()
+        debtors = Counter(i.debtor_id for i in uow.items.list())
+        orgs = {o.id: o for o in uow.organisations.list()}
+    borrowers = Counter(f.borrower_id for f in fins)
+    banks = Counter(f.bank_id for f in fins)
+    core = next(o for o, _ in debtors.most_common() if orgs[o].has_role(Role.CORE_ENTERPRISE))
+    who = {
+        "regulator": built["regulator_id"], "district": built["district_id"],
+        "operator": p.operator_id(),
+        "supplier": next(o for o, _ in borrowers.most_common() if o != core),
+        "core": core, "bank": banks.most_common(1)[0][0],
+    }  # fmt: skip
+    return {
+        role: {"org_id": org, **_admin_of(p, org, f"admin@{role}.bench.cn", f"{role} admin")}
+        for role, org in who.items()
+    }
+
+
+# ----------------------------------------------------------------------------- the template
+
+
+def _recipe_key(trades: int) -> str:
+    """What the built platform depends on: the recipe's version, the number of trades and the
+    simulator's source (the same seed gives the same trades)."""
+    found = hashlib.sha256(f"{RECIPE}:{trades}".encode())
+    for f in sorted((ROOT / "src" / "fourflow" / "simulation").rglob("*.py")):
+        found.update(f.read_bytes())
+    return found.hexdigest()[:12]
+
+
+def _pg(sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        cur = conn.execute(sql, args or None)  # type: ignore[arg-type]
+        return list(cur.fetchall()) if cur.description else []
+
+
+def _exists(database: str) -> bool:
+    return bool(_pg("SELECT 1 FROM pg_database WHERE datname = %s", database))
+
+
+def _url(database: str) -> str:
+    return f"{PG_URL.rsplit('/', 1)[0]}/{database}"
+
+
+def _quiet(database: str) -> None:
+    """Close other sessions on ``database`` (a template is copied only when no one is on it)."""
+    _pg("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()", database)  # fmt: skip
+
+
+def _copy_home(source: Path, target: Path) -> None:
+    """The home's files (keys, master key, contract artifacts, the chain's dumped state), not
+    a running node's record, locks or logs."""
+    shutil.copytree(
+        source, target, dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns("node.json", "*.lock", "*.log", "work", "built.json"),
+    )  # fmt: skip
+
+
+def template(trades: int) -> tuple[str, Path, dict[str, Any]]:
+    """The built platform for ``trades``: (template database, its home, what it holds), built
+    now unless ``build/bench-web/<key>`` and its database exist (``FOURFLOW_BENCH_WEB_REBUILD``
+    set: built again)."""
+    key = _recipe_key(trades)
+    kept = ROOT / "build" / "bench-web" / key
+    name = f"bench_web_tpl_{key}"
+    if (kept / "built.json").exists() and _exists(name) and not REBUILD:
+        return name, kept / "home", json.loads((kept / "built.json").read_text("utf-8"))
+    fresh = kept.with_name(f"{key}.new")
+    shutil.rmtree(fresh, ignore_errors=True)
+    home = fresh / "home"
+    home.mkdir(parents=True)
+    building = f"{name}_new"
+    _pg(f"DROP DATABASE IF EXISTS {building} WITH (FORCE)")
+    _pg(f"CREATE DATABASE {building}")
     node = AnvilNode(home)
-    chain = node.ensure_running()
+    started = time.perf_counter()
+    try:
+        chain = node.ensure_running()
+        with Platform(Settings(home, _url(building), chain, None)) as p:
+            built = build(p, fresh / "work", trades)
+    finally:
+        node.stop()  # anvil dumps its state: the copies start from it
+    shutil.rmtree(fresh / "work", ignore_errors=True)
+    built["build_s"] = round(time.perf_counter() - started, 1)
+    built["recipe"], built["commit"] = key, _commit()
+    _quiet(building)
+    _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _pg(f"ALTER DATABASE {building} RENAME TO {name}")
+    (fresh / "built.json").write_text(json.dumps(built, ensure_ascii=False, indent=1), "utf-8")
+    shutil.rmtree(kept, ignore_errors=True)
+    fresh.rename(kept)
+    return name, kept / "home", built
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    return done.stdout.strip() or "unknown"
+
+
+def _prepare(home: Path, keep: bool) -> tuple[dict[str, Any], str, AnvilNode, str]:
+    """The run's platform: a copy of the template (its database and home), migrated to this
+    code's schema by ``initialise`` (as ``fourflow init`` on an older store), with its people;
+    or, with a kept home already prepared, that one. (built.json, database URL, node, chain)."""
+    node = AnvilNode(home)
     marker = home / "built.json"
     if keep and marker.exists():
         built = json.loads(marker.read_text("utf-8"))
-        return built, str(built["database_url"]), node, chain
-    url = _database_url()
+        return built, str(built["database_url"]), node, node.ensure_running()
     started = time.perf_counter()
+    name, kept, built = template(TRADES)
+    _copy_home(kept, home)
+    _pg(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    _quiet(name)
+    _pg(f"CREATE DATABASE {DATABASE} TEMPLATE {name}")
+    url = _url(DATABASE)
+    chain = node.ensure_running()
     with Platform(Settings(home, url, chain, None)) as p:
-        built = build(p, home / "work", TRADES)
-    built["database_url"], built["build_s"] = url, round(time.perf_counter() - started, 1)
-    shutil.rmtree(home / "work", ignore_errors=True)
+        p.initialise()
+        built["people"] = _people(p, built)
+    built["database_url"], built["prepare_s"] = url, round(time.perf_counter() - started, 1)
     marker.write_text(json.dumps(built, ensure_ascii=False, indent=1), "utf-8")
     return built, url, node, chain
 

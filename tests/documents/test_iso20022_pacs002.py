@@ -34,6 +34,7 @@ class Tx:
     status_id: str | None = "STS-1"
     reasons: tuple[str, ...] = ("AC04",)
     accepted: str | None = None
+    account_ref: str | None = None  # AcctSvcrRef: the account servicer's reference
     amount: str | None = "113000.00"
     currency: str = "CNY"
     debtor: tuple[str, str] | None = ("East China Heavy Equipment Group", "6222020001000000011")
@@ -94,6 +95,7 @@ def pacs002(
             + _el("TxSts", tx.status)
             + reasons
             + _el("AccptncDtTm", tx.accepted)
+            + _el("AcctSvcrRef", tx.account_ref)
             + ref
             + tx.extra
             + "</TxInfAndSts>"
@@ -257,3 +259,22 @@ def test_other_pacs_messages_are_still_not_claimed() -> None:
     raw = pacs002().replace(b"pacs.002.001.10", b"pacs.008.001.08")
     (problem,) = refused(raw).problems
     assert problem.code == "UNKNOWN_FORMAT"
+
+
+def test_the_account_servicers_reference_names_the_payment_too() -> None:
+    # AcctSvcrRef (after AccptncDtTm, before OrgnlTxRef in every version): the reference a
+    # camt.053/054 entry of the same bank carries; it is enough to name the payment
+    for version in ("03", "10"):
+        (parsed,) = read(
+            pacs002([Tx(end_to_end=None, uetr=None, tx_id=None, instr_id="INSTR-7",
+                        account_ref="ASR-2026-0042")], version=version)
+        )  # fmt: skip
+        status = parsed.document.payment_status
+        assert status is not None and status.payment_ids == ("INSTR-7", "ASR-2026-0042")
+        (alone,) = read(
+            pacs002([Tx(end_to_end=None, uetr=None, tx_id=None, account_ref="ASR-9")],
+                    version=version)
+        )  # fmt: skip
+        assert alone.document.references == (DocumentRef(DocumentKind.PAYMENT, "ASR-9"),)
+    too_long = refused(pacs002([Tx(account_ref="A" * 36)]))
+    assert "AcctSvcrRef is longer than 35 characters" in str(too_long)

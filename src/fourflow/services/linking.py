@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.parties import PartyRef
 from fourflow.domain.scenarios import Scenario
+from fourflow.services import status_links
 from fourflow.services.common import new_id
 from fourflow.services.ports import StoredDocument, TradeRecord, UnitOfWork, UnitOfWorkFactory
 from fourflow.verification.linking import (
@@ -146,7 +147,7 @@ def _referenced_in_store(
         for doc in docs
         for ref in doc.references
         if (ref.kind, ref.number) not in batch
-    ]
+    ] + status_links.store_lookups(docs)
     return [s for s in uow.documents.by_numbers(wanted) if s.trade_id is not None] if wanted else []
 
 
@@ -211,7 +212,11 @@ def _infer(
         pair = run.pair(lead)
         reason = "seller or buyer is not an onboarded organisation"
         if pair is not None and not any(d.kind in ANCHORS for d in component):
-            choice = choose_trade(component, run.candidates(lead, pair))
+            candidates = run.candidates(lead, pair)
+            if (held := status_links.trade_of(component, candidates)) is not None:
+                run.add(held, component)  # by the payment it names: not inferred
+                continue
+            choice = choose_trade(component, candidates)
             if choice.trade_key is not None and choice.score is not None:
                 run.add(choice.trade_key, component)
                 inferred.extend(
@@ -232,6 +237,7 @@ def _infer(
                 continue
             reason = "seller or buyer is not an onboarded organisation"
         left.extend((d.id, reason) for d in component)
+        status_links.note_unmatched(run.uow, component)
     return inferred, left
 
 

@@ -10,18 +10,22 @@ the caller's (the API's routes) to apply before calling.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fourflow.domain.debt import Basis
+from fourflow.domain.documents import Document
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.identity import Approval
 from fourflow.domain.money import Money
+from fourflow.domain.payment_status import STATUS_CODES
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.valuation import AssetClass, expected_loss
 from fourflow.services import credit, financing, identity, proofs
 from fourflow.services.ports import Ledger, TradeRecord, UnitOfWorkFactory
+from fourflow.verification.payments import payment_outcomes
 
 #: The most trades one page of ``my_trades`` gives.
 MAX_PAGE = 200
@@ -99,11 +103,13 @@ def trade_documents(
     """The trade's documents in link order, each with its evidence: who submitted it and
     when, who signed it (the verified signature's signer and algorithm), its content
     fingerprint, and its anchor on the chain with the Merkle proof (``proofs.document_proof``:
-    checkable against the chain alone), or the anchor's state while it waits."""
+    checkable against the chain alone), or the anchor's state while it waits; beside a payment
+    and a bank's status of it (pacs.002), what the one says of the other (``payment_flow``)."""
     with uow_factory() as uow:
         stored = uow.documents.get_many(list(record.document_ids))
         names = _names(uow, {s.document.submitted_by for s in stored if s.document.submitted_by})
     by_id = {s.document.id: s for s in stored}
+    flow = payment_flow([s.document for s in stored])
     rows = []
     for doc_id in record.document_ids:
         s = by_id.get(doc_id)
@@ -130,9 +136,45 @@ def trade_documents(
                 },
                 "fingerprint": s.fingerprint,
                 "anchor": anchor,
+                "payment_status": flow.get(d.id),
             }
         )  # fmt: skip
     return rows
+
+
+def _status_report(doc: Document) -> dict[str, Any]:
+    status = doc.payment_status
+    assert status is not None
+    return {
+        "document_id": doc.id, "number": doc.number, "issue_date": doc.issue_date.isoformat(),
+        "code": status.code, "meaning": STATUS_CODES[status.code],
+        "reasons": list(status.reasons), "rejected": status.rejected, "settled": status.settled,
+    }  # fmt: skip
+
+
+def payment_flow(documents: Sequence[Document]) -> dict[str, dict[str, Any]]:
+    """What banks reported (pacs.002) about a trade's payments, by document id: beside each
+    payment, statement entry or remittance a status names, ``counts`` (False when rejected or
+    cancelled: it paid nothing) and the ``reports`` (code, meaning, reasons, date); beside each
+    status, its own report and the ``payments`` it names. Documents without are left out."""
+    if not any(d.payment_status is not None for d in documents):
+        return {}
+    by_id = {d.id: d for d in documents}
+    outcomes = payment_outcomes(documents)
+    named: dict[str, list[str]] = {}
+    flow: dict[str, dict[str, Any]] = {}
+    for payment_id, outcome in outcomes.items():
+        reports = [*outcome.rejected, *outcome.settled, *outcome.other]
+        for status_id in reports:
+            named.setdefault(status_id, []).append(payment_id)
+        flow[payment_id] = {
+            "counts": outcome.counts,
+            "reports": [_status_report(by_id[s]) for s in reports],
+        }
+    for doc in documents:
+        if doc.payment_status is not None:
+            flow[doc.id] = {**_status_report(doc), "payments": sorted(named.get(doc.id, []))}
+    return flow
 
 
 # ----------------------------------------------------------------------------- financed items

@@ -128,24 +128,50 @@ def reference_components(documents: Sequence[Document]) -> list[list[Document]]:
 
     A reference joins two documents when it names the other's kind and number and the two
     share a party (an invoice number reused by another seller does not join; a freight
-    invoice's consignor and consignee are parties it names).
+    invoice's consignor and consignee are parties it names). A bank's payment status
+    (pacs.002) joins every payment, statement entry or remittance it names by any of its
+    payment ids: the document's number or a payment reference it carries (a camt entry's
+    end-to-end id, instruction id, UETR or servicer's reference; ``payment_names``).
     """
     by_number: dict[tuple[DocumentKind, str], list[Document]] = {}
     keys: dict[str, frozenset[str]] = {}
     for doc in documents:
         by_number.setdefault((doc.kind, doc.number), []).append(doc)
         keys[doc.id] = doc.party_keys()
+    paid = _by_payment_name(documents)
     groups = _UnionFind()
     for doc in documents:
         groups.find(doc.id)
         for ref in doc.references:
-            for target in by_number.get((ref.kind, ref.number), ()):
+            targets = by_number.get((ref.kind, ref.number), ())
+            if doc.kind is DocumentKind.PAYMENT_STATUS and ref.kind is DocumentKind.PAYMENT:
+                targets = paid.get(ref.number, ())
+            for target in targets:
                 if target.id != doc.id and not keys[doc.id].isdisjoint(keys[target.id]):
                     groups.union(doc.id, target.id)
     components: dict[str, list[Document]] = {}
     for doc in documents:
         components.setdefault(groups.find(doc.id), []).append(doc)
     return list(components.values())
+
+
+def payment_names(doc: Document) -> frozenset[str]:
+    """What a payment, statement entry or remittance answers to when a bank's status report
+    names it: its number and the payment references it carries."""
+    return frozenset((doc.number, *doc.refs_to(DocumentKind.PAYMENT)))
+
+
+def _by_payment_name(documents: Sequence[Document]) -> dict[str, list[Document]]:
+    """The documents that move money, by each name a status may call them (empty without a
+    status among ``documents``)."""
+    found: dict[str, list[Document]] = {}
+    if not any(d.kind is DocumentKind.PAYMENT_STATUS for d in documents):
+        return found
+    for doc in documents:
+        if doc.kind in PAYMENT_KINDS:
+            for name in payment_names(doc):
+                found.setdefault(name, []).append(doc)
+    return found
 
 
 def _qty(docs: Iterable[Document]) -> dict[str, Decimal]:
@@ -301,6 +327,8 @@ def score_link(component: Sequence[Document], trade: Sequence[Document]) -> Link
     """
     if not component or not trade or all(d.kind in BY_REFERENCE_ONLY for d in component):
         return None
+    # a bank's status of a payment goes where its payment goes: the payment is scored
+    component = [d for d in component if d.kind is not DocumentKind.PAYMENT_STATUS]
     if not any(parties_overlap(c, t) for c in component[:1] for t in trade):
         return None
     if missing_references(component, trade):  # it names another order, delivery or invoice
@@ -317,6 +345,13 @@ def choose_trade(
 ) -> LinkChoice:
     """The one candidate trade the documents fit well enough, clearly better than the rest."""
     if all(d.kind in BY_REFERENCE_ONLY for d in component):
+        if any(d.kind is DocumentKind.PAYMENT_STATUS for d in component):
+            named = sorted({n for d in component for n in d.refs_to(DocumentKind.PAYMENT)})
+            return LinkChoice(
+                None,
+                None,
+                f"a payment status names no payment on the platform ({', '.join(named)})",
+            )
         return LinkChoice(
             None, None, "a freight invoice joins a trade only by the order or despatch it names"
         )

@@ -15,15 +15,12 @@ from collections.abc import Iterable, Sequence
 
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.payment_status import PaymentOutcome
+from fourflow.verification.linking import payment_names as _names
 
 #: The documents that move (or report moving) money, which a status may name.
 PAID_KINDS = frozenset(
     {DocumentKind.PAYMENT, DocumentKind.BANK_STATEMENT_ENTRY, DocumentKind.REMITTANCE}
 )
-
-
-def _names(doc: Document) -> frozenset[str]:
-    return frozenset((doc.number, *doc.refs_to(DocumentKind.PAYMENT)))
 
 
 def payment_outcomes(documents: Sequence[Document]) -> dict[str, PaymentOutcome]:

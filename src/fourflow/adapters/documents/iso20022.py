@@ -286,7 +286,16 @@ def _references(t: _Tree, tx: etree._Element) -> list[DocumentRef]:
     end_to_end = t.text(tx, "Refs/EndToEndId") or t.text(tx, "PmtId/EndToEndId")
     if end_to_end and end_to_end != NOT_PROVIDED:
         refs.append(DocumentRef(DocumentKind.PAYMENT, end_to_end))
+    # a camt booking's other identifiers of the payment it books, by which a bank's status
+    # report (pacs.002) may name it: instruction id, transaction id, UETR, servicer's reference
+    for path in _BOOKED_PAYMENT_IDS:
+        value = t.text(tx, path)
+        if value and value != NOT_PROVIDED:
+            refs.append(DocumentRef(DocumentKind.PAYMENT, value))
     return refs
+
+
+_BOOKED_PAYMENT_IDS = ("Refs/InstrId", "Refs/TxId", "Refs/UETR", "Refs/AcctSvcrRef")
 
 
 def _unique(refs: list[DocumentRef]) -> tuple[DocumentRef, ...]:

@@ -35,8 +35,9 @@ _TOP_LEVEL = frozenset({"GrpHdr", "OrgnlGrpInfAndSts", "TxInfAndSts", "SplmtryDa
 _MAX35 = 35
 _UETR = re.compile(r"^[a-f0-9]{8}-[a-f0-9]{4}-4[a-f0-9]{3}-[89ab][a-f0-9]{3}-[a-f0-9]{12}$")
 _REASON = re.compile(r"^[A-Za-z0-9]{1,4}$")
-# Identifiers of the original payment, in the order a payment document's number is looked for.
-_ORIGINAL_IDS = ("OrgnlEndToEndId", "OrgnlUETR", "OrgnlTxId", "OrgnlInstrId")
+# Identifiers of the original payment, in the order a payment document's number is looked for;
+# last the account servicer's reference of the transaction (a camt.053/054 entry's number).
+_ORIGINAL_IDS = ("OrgnlEndToEndId", "OrgnlUETR", "OrgnlTxId", "OrgnlInstrId", "AcctSvcrRef")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +161,7 @@ def _payment_ids(check: _Problems, tx: etree._Element) -> tuple[str, ...]:
         check.add(
             tx,
             "TxInfAndSts names no original payment: one of OrgnlEndToEndId, OrgnlUETR, "
-            "OrgnlTxId, OrgnlInstrId is required",
+            "OrgnlTxId, OrgnlInstrId, AcctSvcrRef is required",
         )
     return tuple(dict.fromkeys(ids))
 

@@ -323,7 +323,23 @@ function EvidenceChain({ evidence }: { evidence: TradeDocuments }) {
         scroll={{ x: 1100 }}
         dataSource={evidenceLines(evidence.documents)}
         columns={[
-          { title: t("trade.doc.kind"), render: (_, l) => `${tOr(`doc.kind.${l.kind}`, l.kind)} ${l.number}` },
+          {
+            title: t("trade.doc.kind"),
+            render: (_, l) => (
+              <>
+                {`${tOr(`doc.kind.${l.kind}`, l.kind)} ${l.number}`}
+                {l.bank && (
+                  <Tooltip title={l.bank.title}>
+                    <span data-testid={`bank-status-${l.key}`} style={{ marginLeft: 6 }}>
+                      <StatusTag tone={l.bank.tone}>
+                        {t(l.bank.tone === "bad" ? "trade.doc.bankRejected" : "trade.doc.bank", { codes: l.bank.codes })}
+                      </StatusTag>
+                    </span>
+                  </Tooltip>
+                )}
+              </>
+            ),
+          },
           { title: t("trade.doc.submitter"), dataIndex: "submitter" },
           { title: t("trade.doc.at"), dataIndex: "at", width: 180 },
           {

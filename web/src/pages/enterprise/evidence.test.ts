@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { disputable, withdrawable, issuable, plainDay, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence } from "./evidence";
+import { bankStatus, disputable, withdrawable, issuable, plainDay, evidenceLines, evidenceSummary, pageQuery, shortHash, type DocumentEvidence, type StatusReport } from "./evidence";
 
 function doc(id: string, at: string | null, anchored: boolean, signer: string | null = null): DocumentEvidence {
   return {
@@ -89,5 +89,28 @@ describe("issuing the item from the trade view", () => {
     expect(plainDay("2026-02-30")).toBeNull();
     expect(plainDay("07/12/2026")).toBeNull();
     expect(plainDay("")).toBeNull();
+  });
+});
+
+describe("a bank's payment status beside the payment (pacs.002)", () => {
+  const report = (code: string, over: Partial<StatusReport> = {}): StatusReport => ({
+    document_id: `sts-${code}`, number: `STS-${code}`, issue_date: "2019-04-25", code,
+    meaning: code === "RJCT" ? "rejected" : code === "ACSC" ? "accepted, settlement completed on the debtor's account" : "pending",
+    reasons: code === "RJCT" ? ["AM04"] : [], rejected: code === "RJCT", settled: code === "ACSC", ...over,
+  });
+  it("tags a rejected payment, a settled one, a pending one, and the status itself", () => {
+    const rejected = bankStatus({ counts: false, reports: [report("PDNG"), report("RJCT")] });
+    expect(rejected).toEqual({
+      tone: "bad", codes: "PDNG, RJCT",
+      title: "STS-PDNG: PDNG (pending) 2019-04-25 · STS-RJCT: RJCT (rejected; AM04) 2019-04-25",
+    });
+    expect(bankStatus({ counts: true, reports: [report("ACSC")] })?.tone).toBe("good");
+    expect(bankStatus({ counts: true, reports: [report("PDNG")] })?.tone).toBe("info");
+    expect(bankStatus({ ...report("RJCT"), payments: ["p1"] })?.tone).toBe("bad");
+    expect(bankStatus(null)).toBeNull();
+    expect(bankStatus(undefined)).toBeNull();
+    const [line] = evidenceLines([{ ...doc("p1", null, false), payment_status: { counts: false, reports: [report("RJCT")] } }]);
+    expect(line.bank?.codes).toBe("RJCT");
+    expect(evidenceLines([doc("x", null, false)])[0].bank).toBeNull();
   });
 });

@@ -50,6 +50,47 @@ export interface DocumentEvidence {
   signature: { algorithm: string | null; signer: string | null } | null;
   fingerprint: string;
   anchor: Anchor;
+  /** What banks reported (ISO 20022 pacs.002): beside a payment, ``counts`` and the
+   *  ``reports``; beside a status, its own report and the ``payments`` it names. */
+  payment_status?: PaymentStatusView | null;
+}
+
+export interface StatusReport {
+  document_id: string;
+  number: string;
+  issue_date: string;
+  code: string;
+  meaning: string;
+  reasons: string[];
+  rejected: boolean;
+  settled: boolean;
+}
+
+export type PaymentStatusView =
+  | { counts: boolean; reports: StatusReport[] }
+  | (StatusReport & { payments: string[] });
+
+/** A bank's word on a payment, for a tag beside it: rejected (it paid nothing), settled, or
+ *  a stage on the way (pending ...); the codes and reasons as the bank wrote them. */
+export interface BankStatus {
+  tone: "bad" | "good" | "info";
+  codes: string;
+  title: string;
+}
+
+export function bankStatus(view: PaymentStatusView | null | undefined): BankStatus | null {
+  if (!view) return null;
+  const reports = "reports" in view ? view.reports : [view];
+  if (reports.length === 0) return null;
+  const rejected = "counts" in view ? !view.counts : view.rejected;
+  const settled = reports.some((r) => r.settled);
+  return {
+    tone: rejected ? "bad" : settled ? "good" : "info",
+    codes: [...new Set(reports.map((r) => r.code))].join(", "),
+    title: reports
+      .map((r) => `${r.number}: ${r.code} (${r.meaning}${r.reasons.length ? `; ${r.reasons.join(", ")}` : ""}) ${r.issue_date}`)
+      .join(" · "),
+  };
 }
 
 export interface TradeDocuments {
@@ -92,6 +133,7 @@ export interface EvidenceLine {
   root: string | null;
   proofLength: number;
   waits: string | null;
+  bank: BankStatus | null;
 }
 
 export function evidenceLines(docs: readonly DocumentEvidence[]): EvidenceLine[] {
@@ -112,6 +154,7 @@ export function evidenceLines(docs: readonly DocumentEvidence[]): EvidenceLine[]
       root: d.anchor.merkle?.root ?? null,
       proofLength: d.anchor.merkle?.siblings.length ?? 0,
       waits: d.anchor.state === "anchored" ? null : d.anchor.reason ?? "",
+      bank: bankStatus(d.payment_status),
     }));
 }
 

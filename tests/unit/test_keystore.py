@@ -44,9 +44,11 @@ def test_a_wrong_password_is_refused(tmp_path: Path) -> None:
 
 def test_decryption_is_fast_enough_for_a_cli_start(tmp_path: Path) -> None:
     FileKeyStore(tmp_path, "s3cret").create("org-1")
-    started = time.perf_counter()
+    # The work of one decryption (scrypt: about 0.07 s of CPU), not the wall clock: on a loaded
+    # 2-core machine a 0.07 s decryption took 1.5 s of wall time, waiting for a core.
+    started = time.thread_time()
     FileKeyStore(tmp_path, "s3cret").private_key("org-1")
-    assert time.perf_counter() - started < 0.5
+    assert time.thread_time() - started < 0.5
 
 
 def test_unknown_org_duplicates_and_unsafe_ids(tmp_path: Path) -> None:

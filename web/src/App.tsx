@@ -11,6 +11,7 @@ import { cspNonce } from "./csp";
 import { SessionProvider, can, useSession } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { Register } from "./pages/Register";
+import { AcceptInvitation } from "./pages/AcceptInvitation";
 import { Home } from "./pages/Home";
 import { Upload } from "./pages/Upload";
 import { Admissions } from "./pages/Admissions";
@@ -96,6 +97,7 @@ function Shell() {
           <main>
             <Routes>
               <Route path="/register" element={<Register />} />
+              <Route path="/invitation" element={<AcceptInvitation />} />
               <Route path="*" element={<SignIn />} />
             </Routes>
           </main>

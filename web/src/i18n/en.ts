@@ -2,7 +2,7 @@ import type { Messages } from "./index";
 import { bankEn } from "../pages/bank/messages";
 import { supervisionEn } from "../pages/supervision/messages";
 import { enterpriseEn } from "../pages/enterprise/messages";
-import { webhooksEn } from "../pages/webhooksMessages";
+import { adminEn } from "../pages/adminMessages";
 
 // English: the same keys as zh.ts (the type makes a missing key a compile error).
 export const en: Messages = {
@@ -160,5 +160,5 @@ export const en: Messages = {
   ...bankEn,
   ...supervisionEn,
   ...enterpriseEn,
-  ...webhooksEn,
+  ...adminEn,
 };

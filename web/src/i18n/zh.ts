@@ -1,7 +1,7 @@
 import { bankZh } from "../pages/bank/messages";
 import { supervisionZh } from "../pages/supervision/messages";
 import { enterpriseZh } from "../pages/enterprise/messages";
-import { webhooksZh } from "../pages/webhooksMessages";
+import { adminZh } from "../pages/adminMessages";
 
 // 中文 (default). Every string the screens show is here and in en.ts, under the same keys.
 export const zh = {
@@ -159,5 +159,5 @@ export const zh = {
   ...bankZh,
   ...supervisionZh,
   ...enterpriseZh,
-  ...webhooksZh,
+  ...adminZh,
 } as const;

@@ -44,6 +44,8 @@ export function SignIn() {
       </Form>
       <div style={{ marginTop: 16 }}>
         <Link to="/register">{t("signIn.register")}</Link>
+        {" · "}
+        <Link to="/invitation">{t("invitation.link")}</Link>
       </div>
     </Card>
   );

@@ -36,7 +36,9 @@ function Graph({ net, label }: { net: NetworkView; label: string }) {
         series: [{
           type: "graph", layout: "none", roam: true, draggable: false, edgeSymbol: ["none", "arrow"], edgeSymbolSize: 5,
           categories: graph.categories.map((c) => ({ name: c.name === "none" ? t("sup.noTier") : t("sup.tierN", { n: c.name }) })),
-          data: graph.nodes, links: graph.links, label: { show: graph.nodes.length <= 60, position: "right", fontSize: 10 },
+          // the rightmost column (the core enterprises) labelled on its left: not cut at the edge
+          data: graph.nodes.map((n) => (graph.nodes.length > 1 && n.x === Math.max(...graph.nodes.map((m) => m.x ?? 0)) && (n.x ?? 0) > 0 ? { ...n, label: { position: "left" } } : n)),
+          links: graph.links, label: { show: graph.nodes.length <= 60, position: "right", fontSize: 10 },
           lineStyle: { color: "source", opacity: 0.5, curveness: 0.1 }, emphasis: { focus: "adjacency" },
         }],
       });

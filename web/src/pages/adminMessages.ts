@@ -1,6 +1,7 @@
-// The webhooks screen's messages (issue 17 item 1), spread into i18n/zh.ts and i18n/en.ts.
+// The webhooks and invitation screens' messages (issue 17 item 1), spread into i18n/zh.ts and
+// i18n/en.ts.
 
-export const webhooksZh = {
+export const adminZh = {
   "nav.webhooks": "Webhook 推送",
   "webhooks.title": "Webhook 推送",
   "webhooks.help": "本机构的事件（单据核验、债权凭证、融资决策、还款划付）以 HTTP POST 推送到您的系统，每次推送带 HMAC-SHA256 签名（FourFlow-Signature）。",
@@ -22,9 +23,18 @@ export const webhooksZh = {
   "webhooks.lastError": "最后错误",
   "webhooks.deadSince": "放弃时间",
   "event.item.dispute_withdrawn": "债权凭证争议已撤回",
+  "invitation.title": "接受邀请",
+  "invitation.intro": "输入机构管理员交给您的邀请码，设置登录密码。",
+  "invitation.code": "邀请码",
+  "invitation.password": "登录密码（至少 12 位）",
+  "invitation.repeat": "再次输入密码",
+  "invitation.mismatch": "两次输入的密码不一致",
+  "invitation.submit": "设置密码",
+  "invitation.done": "{email} 已开通（{role}），现在可以登录。",
+  "invitation.link": "收到了邀请码？",
 } as const;
 
-export const webhooksEn: { readonly [K in keyof typeof webhooksZh]: string } = {
+export const adminEn: { readonly [K in keyof typeof adminZh]: string } = {
   "nav.webhooks": "Webhooks",
   "webhooks.title": "Webhooks",
   "webhooks.help": "Your organisation's events (document checks, items, financing decisions, routed repayments) are POSTed to your system over HTTP, each delivery signed with HMAC-SHA256 (FourFlow-Signature).",
@@ -46,4 +56,13 @@ export const webhooksEn: { readonly [K in keyof typeof webhooksZh]: string } = {
   "webhooks.lastError": "Last error",
   "webhooks.deadSince": "Given up at",
   "event.item.dispute_withdrawn": "Item dispute withdrawn",
+  "invitation.title": "Accept an invitation",
+  "invitation.intro": "Enter the invitation code your organisation's administrator gave you and set your password.",
+  "invitation.code": "Invitation code",
+  "invitation.password": "Password (at least 12 characters)",
+  "invitation.repeat": "Password again",
+  "invitation.mismatch": "The two passwords differ",
+  "invitation.submit": "Set password",
+  "invitation.done": "{email} is set up ({role}): you can sign in now.",
+  "invitation.link": "Got an invitation code?",
 };

@@ -31,60 +31,198 @@ from tests.web.test_browser import (  # noqa: E402
     serve_home,
 )
 
-#: The pages in the order of the main path, each with what it is for.
-PAGES: dict[str, str] = {
-    "sign-in": "Sign in (everyone): e-mail, password and, for banks, the operator, regulators "
-    "and local governments, the one-time code of the second factor. Chinese by default; the "
-    "header switches to English.",
-    "register": "Registration (anyone): an organisation applies to join with its USCC, licence "
-    "details, bank account and first administrator; the operator (or a scenario platform's "
-    "local government) reviews it.",
-    "admissions": "Admissions (the platform operator): the pending applications.",
-    "admission-review": "An admission review: the KYC checks (licence, legal representative, "
-    "sanctions screening), a note, admit or reject.",
-    "upload": "Upload documents (enterprises, core enterprises, logistics): many files dropped "
-    "at once, two sent at a time with progress; a result per file with its finding in words "
-    "(here public UBL examples: two accepted, an invoice rejected with each EN 16931 rule it "
-    "breaks, a quotation FourFlow does not read).",
-    "home": "Home (signed in): who I am, my organisation and role.",
-    "trade": "Trades (enterprises, core enterprises): my trades; a trade's verification with "
-    "its four flows side by side (commercial, logistics, capital, information, and the checks "
-    "across them) and the evidence chain: each document's submitter, signer, time and on-chain "
-    "anchor.",
-    "notifications": "Live notifications (everyone signed in): events of my organisation "
-    "arriving over server-sent events (here the trade's verification).",
-    "payables": "Payables (core enterprises): what I owe by item; confirm one (the company's "
-    "EIP-712 signature, through custody or with its own key) or dispute it with a reason.",
-    "consents": "Data consents (core enterprises): let a bank read my data (kinds, purpose, "
-    "counterparties, term), revoke with a reason; the monthly data-use statement per bank.",
-    "position": "My position (enterprises): my receivables (holdings), payables and financings; "
-    "an item's facts, the provenance tree of its holdings (split and transferred up the chain), "
-    "repayments and how they were routed, and the split and transfer forms.",
-    "financing": "Financing (enterprises): request financing on one of my free holdings from a "
-    "bank; the robot's decision and reasons at once; my requests with their chain state.",
-    "bank-approval": "Second approval (a bank's approver): the credit officer's proposal above "
-    "the four-eyes limit, shown before agreeing or disagreeing.",
-    "bank-queue": "Review queue (a bank's credit officers and approvers): referred requests "
-    "with the borrower, amount, the robot's PD and reasons, expected loss and value today.",
-    "bank-evidence": "The evidence behind a request: the item (trade, debtor, creditor, basis, "
-    "dates, amounts, holdings and pledges).",
-    "bank-decide": "A credit officer's decision: approve or decline with a reason; above the "
-    "four-eyes limit it becomes a proposal for a second person.",
-    "bank-policy": "Policy and limits (a bank): the product policy; a change proposed and "
-    "approved by a second person.",
-    "bank-portfolio": "Portfolio (a bank): live financings by borrower, debtor, tenor and days "
-    "overdue, with totals and CSV exports.",
-    "supervision": "Supervision dashboard (the regulator): trades verified and failed, items, "
-    "financing issued, outstanding and settled, overdue and non-performing ratios, days to pay "
-    "against 60 days, terms against 6 months and 1 year, concentration, alerts; each figure "
-    "drills down to the trades and financings behind it.",
-    "supervision-platform": "Supervision of a scenario platform (its local government): the "
-    "platform's members, banks, trades, items and financings.",
-    "users": "Users and roles (an organisation's administrator): invite, disable, second factor.",
-    "api-keys": "API keys (an organisation's administrator): create (shown once), revoke.",
-    "bank-models": "Model registry (a bank): the champion and challengers, validation figures "
-    "and drift alerts.",
-    "supervision-network": "Supply network (supervision): the members drawn by tier.",
+#: The pages and states in the order of the main path: each with the route it is on (App.tsx)
+#: and what it is for. tests/web/test_ui_doc.py checks that docs/ui.md shows every route.
+PAGES: dict[str, tuple[str, str]] = {
+    "sign-in": (
+        "/",
+        "Sign in (everyone): e-mail, password and, for banks, the operator, "
+        "regulators and local governments, the one-time code of the second factor "
+        "(TOTP). Chinese by default; the header switches to English.",
+    ),
+    "register": (
+        "/register",
+        "Registration (anyone): an organisation applies to join with "
+        "its USCC, licence details, bank account and first administrator; the operator "
+        "(or a scenario platform's local government) reviews it.",
+    ),
+    "register-done": (
+        "/register",
+        "The application sent: its number, and that the operator "
+        "reviews it before anyone can sign in.",
+    ),
+    "admissions": ("/admissions", "Admissions (the platform operator): the pending applications."),
+    "admission-review": (
+        "/admissions",
+        "An admission review: the KYC checks (licence, legal "
+        "representative, sanctions screening), a note, admit or reject.",
+    ),
+    "upload": (
+        "/upload",
+        "Upload documents (enterprises, core enterprises, logistics): many "
+        "files dropped at once, two sent at a time with progress; a result per file with "
+        "its finding in words (here public UBL examples: two accepted, an invoice "
+        "rejected with each EN 16931 rule it breaks, a quotation FourFlow does not read).",
+    ),
+    "home": ("/", "Home (signed in): who I am, my organisation and role."),
+    "trade": (
+        "/trade",
+        "Trades (enterprises, core enterprises): my trades; a trade's "
+        "verification with its four flows side by side (commercial, logistics, capital, "
+        "information, and the checks across them) and the evidence chain: each document's "
+        "submitter, signer, time and on-chain anchor.",
+    ),
+    "notifications": (
+        "/trade",
+        "Live notifications (everyone signed in, from the bell in the "
+        "header on every page): events of my organisation arriving over "
+        "server-sent events (here the trade's verification).",
+    ),
+    "trade-issue": (
+        "/trade",
+        "Issuing the item on a verified trade I sell: the trade, an "
+        "optional business date; face value and due date come from the invoice.",
+    ),
+    "payables-confirm": (
+        "/payables",
+        "Confirming a payable: what the company signs (the "
+        "item and its amount) before the EIP-712 signature through custody.",
+    ),
+    "payables": (
+        "/payables",
+        "Payables (core enterprises): what I owe by item; confirm one "
+        "(the company's EIP-712 signature, through custody or with its own key) or "
+        "dispute it with a reason.",
+    ),
+    "payables-dispute": (
+        "/payables",
+        "Disputing a payable: the reason, recorded on the chain "
+        "and sent to the creditor (a dispute can later be withdrawn).",
+    ),
+    "consents": (
+        "/consents",
+        "Data consents (core enterprises): let a bank read my data "
+        "(kinds, purpose, counterparties, term), revoke with a reason; the monthly "
+        "data-use statement per bank.",
+    ),
+    "consents-revoke": ("/consents", "Revoking a consent: the reason, kept with the consent."),
+    "position": (
+        "/position",
+        "My position (enterprises): my receivables (holdings), payables "
+        "and financings; an item's facts, the provenance tree of its holdings (split "
+        "and transferred up the chain), repayments and how they were routed, and the "
+        "split and transfer forms.",
+    ),
+    "position-split": (
+        "/position",
+        "After a split: the holding in two, the provenance tree grown by a branch.",
+    ),
+    "position-transfer": (
+        "/position",
+        "After a transfer to the tier-2 supplier: the new "
+        "holding in the provenance tree, with its holder.",
+    ),
+    "financing": (
+        "/financing",
+        "Financing (enterprises): request financing on one of my free "
+        "holdings from a bank; the robot's decision and reasons at once; my requests "
+        "with their chain state.",
+    ),
+    "bank-approval-refused": (
+        "/bank/queue",
+        "A second approval before any proposal: the API's refusal in words, nothing changed.",
+    ),
+    "bank-queue": (
+        "/bank/queue",
+        "Review queue (a bank's credit officers and approvers): "
+        "referred requests with the borrower, amount, the robot's PD and reasons, "
+        "expected loss and value today.",
+    ),
+    "bank-evidence": (
+        "/bank/queue",
+        "The evidence behind a request: the item (trade, debtor, "
+        "creditor, basis, dates, amounts, holdings and pledges).",
+    ),
+    "bank-decide": (
+        "/bank/queue",
+        "A credit officer's decision: approve or decline with a "
+        "reason; above the four-eyes limit it becomes a proposal for a second "
+        "person.",
+    ),
+    "bank-policy": (
+        "/bank/policy",
+        "Policy and limits (a bank): the product policy; a change "
+        "proposed and approved by a second person.",
+    ),
+    "bank-approval": (
+        "/bank/queue",
+        "Second approval (a bank's approver): the credit "
+        "officer's proposal above the four-eyes limit, shown before agreeing or "
+        "disagreeing.",
+    ),
+    "bank-portfolio": (
+        "/bank/portfolio",
+        "Portfolio (a bank): live financings by borrower, "
+        "debtor, scenario, tenor and days overdue, with totals and CSV exports.",
+    ),
+    "supervision": (
+        "/supervision",
+        "Supervision dashboard (the regulator): trades verified "
+        "and failed, items, financing issued, outstanding and settled, overdue and "
+        "non-performing ratios, days to pay against 60 days, terms against 6 months "
+        "and 1 year, concentration, alerts; each figure drills down to the trades "
+        "and financings behind it; exports (CSV, XLSX, a PDF report).",
+    ),
+    "supervision-platform": (
+        "/supervision",
+        "Supervision of a scenario platform (its local "
+        "government): the platform's members, banks, trades, items and "
+        "financings.",
+    ),
+    "supervision-drill": (
+        "/supervision",
+        "A figure drilled down (financing issued): the "
+        "trades and financings behind it, page by page, with CSV.",
+    ),
+    "supervision-evidence": (
+        "/supervision",
+        "A trade's on-chain evidence, opened from the "
+        "drill-down: its documents, their anchors and the verification.",
+    ),
+    "supervision-network": (
+        "/supervision/network",
+        "Supply network (supervision): the members drawn by tier, and listed.",
+    ),
+    "users": (
+        "/users",
+        "Users and roles (an organisation's administrator): the users, their "
+        "roles and second factor, disable; invite (the invitation code shown once).",
+    ),
+    "invitation": (
+        "/invitation",
+        "Accepting an invitation (the invited person, signed out; linked from the sign-in "
+        "page): the invitation code and a password; where the role needs a second factor, its "
+        "TOTP enrolment shown once.",
+    ),
+    "invitation-done": (
+        "/invitation",
+        "The invitation accepted: the new user and its role; signing in follows.",
+    ),
+    "api-keys": (
+        "/api-keys",
+        "API keys (an organisation's administrator): create (the key shown once), list, revoke.",
+    ),
+    "webhooks": (
+        "/webhooks",
+        "Webhooks (an organisation's administrator): an endpoint for "
+        "chosen event kinds (its signing secret shown once), list, delete; deliveries "
+        "given up after the last attempt.",
+    ),
+    "bank-models": (
+        "/bank/models",
+        "Model registry (a bank): the champion and challengers, "
+        "validation figures and drift alerts.",
+    ),
 }
 
 
@@ -111,10 +249,11 @@ def write_markdown(out: Path, names: list[str]) -> Path:
     ]
     ordered = [n for n in PAGES if n in names] + sorted(n for n in names if n not in PAGES)
     for name in ordered:
+        route, what = PAGES.get(name, ("?", "(not described: add it to PAGES in this tool)"))
         lines += [
             f"## {name}",
             "",
-            PAGES.get(name, "(no description yet: add it to PAGES in tools/ui_screenshots.py)"),
+            f"Route: `{route}`. {what}",
             "",
             f"![{name} (中文)](ui/{name}.zh.png)",
             f"![{name} (English)](ui/{name}.en.png)",

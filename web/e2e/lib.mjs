@@ -116,6 +116,13 @@ export async function onPhone(run, page, name, ready) {
   await page.setViewportSize(DESKTOP);
 }
 
+/** The toast (Ant Design's message) whose text matches `text`, the newest if several do: never
+ * a table cell, a dialog's title or an alert that shows the same words (a bare getByText
+ * can match those too: a strict-mode failure, or a wait that ends on the wrong element). */
+export function toast(page, text) {
+  return page.locator(".ant-message-notice").filter({ hasText: text }).last();
+}
+
 /** Switch the page's language to `locale` ("zh" or "en") with the header's switch. */
 export async function language(page, locale) {
   const want = locale === "en" ? "en" : "zh-CN";

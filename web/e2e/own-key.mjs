@@ -6,6 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { toast } from "./lib.mjs";
 
 const need = (n) => {
   const v = process.env[n];
@@ -54,7 +55,7 @@ try {
   // the debtor's key: signed in the page, the signature sent, the item confirmed
   await page.getByTestId("own-key-input").fill(KEY);
   await page.getByTestId("own-key-sign").click();
-  const confirmed = page.getByText(`债权 ${ITEM} 已确认`);
+  const confirmed = toast(page, `债权 ${ITEM} 已确认`);
   await confirmed.waitFor({ timeout: STEP_MS });
   report.confirmed = await confirmed.innerText();
   await page.getByTestId(`own-key-${ITEM}`).waitFor({ state: "detached", timeout: STEP_MS });
@@ -62,7 +63,7 @@ try {
   await page.getByTestId(`dispute-${ITEM}`).click();
   await page.getByTestId("dispute-reason").fill("到货短少 20 件，质量不符");
   await page.getByTestId("dispute-submit").click();
-  const disputed = page.getByText(`已对债权 ${ITEM} 提出异议`);
+  const disputed = toast(page, `已对债权 ${ITEM} 提出异议`);
   await disputed.waitFor({ timeout: STEP_MS });
   report.disputed = await disputed.innerText();
   await page.getByTestId(`dispute-${ITEM}`).waitFor({ state: "detached", timeout: STEP_MS });
@@ -73,7 +74,7 @@ try {
   await page.locator(".ant-popconfirm").waitFor({ timeout: STEP_MS });
   await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
   await page.locator(".ant-popconfirm").getByRole("button", { name: "撤回异议" }).click();
-  const withdrawn = page.getByText(`已撤回对债权 ${ITEM} 的异议`);
+  const withdrawn = toast(page, `已撤回对债权 ${ITEM} 的异议`);
   await withdrawn.waitFor({ timeout: STEP_MS });
   report.withdrawn = await withdrawn.innerText();
   await page.getByTestId(`dispute-${ITEM}`).waitFor({ timeout: STEP_MS });

@@ -30,7 +30,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import {
   DESKTOP, STEP_MS, audit, dropFiles, env, finish, language, newPerson, onPhone, signIn, signedIn,
-  startRun, uploadResults,
+  startRun, toast, uploadResults,
 } from "./lib.mjs";
 
 const BASE = env("BASE_URL");
@@ -50,7 +50,7 @@ Object.assign(r, { registered: null, uploads: {}, trade_id: null, flows: [], not
 
 /** In gallery mode, the page as it is now at 1366x768 in Chinese and in English
  * (GALLERY_DIR/<doc>.zh.png, .en.png); the page's language is put back. */
-async function doc(page, name) {
+async function doc(page, name, focus) {
   if (!GALLERY || r.gallery.includes(name)) return;
   mkdirSync(GALLERY, { recursive: true });
   const was = (await page.getAttribute("html", "lang")) === "en" ? "en" : "zh";
@@ -61,6 +61,8 @@ async function doc(page, name) {
       await page.waitForFunction((l) => document.documentElement.lang === l, lang === "en" ? "en" : "zh-CN", { timeout: STEP_MS });
     }
     await page.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running" || a.effect?.getComputedTiming().iterations === Infinity), null, { timeout: STEP_MS });
+    if (focus) await focus.scrollIntoViewIfNeeded({ timeout: STEP_MS });
+    await chartsStill(page);
     await page.screenshot({ path: join(GALLERY, `${name}.${lang}.png`) });
   }
   if (((await page.getAttribute("html", "lang")) === "en") !== (was === "en")) {
@@ -70,10 +72,26 @@ async function doc(page, name) {
   r.gallery.push(name);
 }
 
-/** axe + the step's screenshot, and the docs' shot when `docName` is given. */
-async function see(page, name, docName) {
+/** Until the page's charts (ECharts draws on canvases, outside the Web Animations the other
+ * waits see) look the same twice 250 ms apart: a chart drawn again for the other language
+ * animates in. Bounded by STEP_MS. */
+async function chartsStill(page) {
+  const look = () => page.evaluate(() => [...document.querySelectorAll("canvas")].map((c) => c.toDataURL()).join("|"));
+  const until = Date.now() + STEP_MS;
+  let last = await look();
+  while (last && Date.now() < until) {
+    await page.waitForTimeout(250);
+    const now = await look();
+    if (now === last) return;
+    last = now;
+  }
+}
+
+/** axe + the step's screenshot, and the docs' shot when `docName` is given (`focus`: an
+ * element scrolled into view for it). */
+async function see(page, name, docName, focus) {
   await audit(run, page, name);
-  if (docName) await doc(page, docName);
+  if (docName) await doc(page, docName, focus);
 }
 
 async function menu(page, name) {
@@ -106,7 +124,7 @@ try {
   await t2.getByRole("button", { name: /提\s*交申请/ }).click();
   await t2.getByTestId("registered").waitFor({ timeout: STEP_MS });
   r.registered = await t2.getByTestId("registered").innerText();
-  await see(t2, "registered-zh");
+  await see(t2, "registered-zh", "register-done");
 
   const operator = await signedIn(run, BASE, "operator", PEOPLE.operator, PASSWORD, "zh");
   const op = operator.page;
@@ -129,7 +147,7 @@ try {
   await dialog.getByLabel("审核意见").fill("营业执照与法定代表人已核验");
   await see(op, "admission-review-zh", "admission-review");
   await dialog.getByRole("button", { name: /准予入驻/ }).click();
-  await op.getByText(`${TIER2.name} 已准予入驻`).waitFor({ timeout: STEP_MS });
+  await toast(op, `${TIER2.name} 已准予入驻`).waitFor({ timeout: STEP_MS });
   await review.waitFor({ state: "detached", timeout: STEP_MS });
   await see(op, "admissions-after-zh");
 
@@ -186,7 +204,7 @@ try {
   // The supplier issues the item on the evidence from the trade view; the new item opens
   await p.getByTestId("issue-item").click();
   await p.getByTestId("issue-item-submit").waitFor({ timeout: STEP_MS });
-  await see(p, "trade-issue-zh");
+  await see(p, "trade-issue-zh", "trade-issue");
   await p.getByTestId("issue-item-submit").click();
   const issued = p.getByTestId("trade-item"); // the new item's id in the trade's report
   const refused = p.getByTestId("issue-item-error");
@@ -206,8 +224,9 @@ try {
   // the popconfirm zooms in: a click during the motion can be lost (seen under load)
   await c.locator(".ant-popconfirm").waitFor({ timeout: STEP_MS });
   await c.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
+  await see(c, "payables-confirm-en", "payables-confirm");
   await c.locator(".ant-popconfirm").getByRole("button", { name: "Confirm" }).click();
-  const confirmed = c.getByText(`Item ${ITEM} confirmed`);
+  const confirmed = toast(c, `Item ${ITEM} confirmed`);
   await confirmed.waitFor({ timeout: STEP_MS });
   r.confirmed = await confirmed.innerText();
   await c.getByTestId(`confirm-${ITEM}`).waitFor({ state: "detached", timeout: STEP_MS });
@@ -215,12 +234,13 @@ try {
   await menu(c, "Data consents");
   await c.getByLabel("Bank (USCC or id)").fill(BANK);
   await c.getByRole("button", { name: "Let a bank read my data" }).click();
-  await c.getByText(/^Granted: /).waitFor({ timeout: STEP_MS });
+  await toast(c, /^Granted: /).waitFor({ timeout: STEP_MS });
   await c.getByTestId("statement-total").waitFor({ timeout: STEP_MS });
   await see(c, "consents-en", "consents");
   await c.getByTestId("consents").getByRole("button", { name: "Revoke" }).click();
   const revoke = c.getByRole("dialog");
   await revoke.getByLabel("Reason for revoking").fill("The credit review is finished");
+  await see(c, "consents-revoke-en", "consents-revoke");
   await revoke.getByRole("button", { name: "Revoke" }).click();
   await c.getByTestId("consents").getByText("The credit review is finished").waitFor({ timeout: STEP_MS });
   await revoke.waitFor({ state: "hidden", timeout: STEP_MS });
@@ -234,23 +254,23 @@ try {
   await see(p, "position-item-zh", "position");
   const before = await treeNodes(p);
   await p.locator("#split-amount").fill("1000.00");
-  await p.getByRole("button", { name: "拆分" }).click();
-  const split = p.getByText(/已拆分：新份额/);
+  await p.getByRole("button", { name: "拆分", exact: true }).click();
+  const split = toast(p, /^已拆分：新份额/);
   await split.waitFor({ timeout: STEP_MS });
   r.split = await split.innerText();
   await p.waitForFunction((n) => document.querySelectorAll('[data-testid="item-tree"] .ant-tree-treenode').length > n, before, { timeout: STEP_MS });
-  await see(p, "position-split-zh");
+  await see(p, "position-split-zh", "position-split");
   const grown = await treeNodes(p);
   await p.locator("#transfer-amount").fill("300000.00");
   await p.locator("#transfer-to").fill(TIER2.uscc);
-  await p.getByRole("button", { name: "转让" }).click();
-  const passed = p.getByText(/^已转让给 .+：新份额/);
+  await p.getByRole("button", { name: "转让", exact: true }).click();
+  const passed = toast(p, /^已转让给 .+：新份额/);
   await passed.waitFor({ timeout: STEP_MS });
   r.transfer = await passed.innerText();
   r.tier2Holding = /holding-[0-9a-f]+/.exec(r.transfer)?.[0] ?? null;
   await p.waitForFunction((n) => document.querySelectorAll('[data-testid="item-tree"] .ant-tree-treenode').length > n, grown, { timeout: STEP_MS });
   r.tree = await treeNodes(p);
-  await see(p, "position-transfer-zh");
+  await see(p, "position-transfer-zh", "position-transfer");
 
   // ... the tier-2 supplier sees its holding and asks the bank to finance it: referred
   await menu(t2, "我的应收应付");
@@ -265,10 +285,12 @@ try {
   await t2.locator(".ant-select-item-option").filter({ hasText: r.tier2Holding }).click();
   await t2.getByLabel("银行（统一社会信用代码或编号）").fill(BANK);
   await t2.getByLabel("金额").fill("225000.00");
-  await t2.getByRole("button", { name: "申请融资" }).click();
-  const answer = t2.getByText(/^申请 .+ 已提交：|^接口拒绝/);
-  await answer.waitFor({ timeout: STEP_MS });
-  r.financing = await answer.innerText();
+  await t2.getByRole("button", { name: "申请融资", exact: true }).click();
+  // the toast, or the refusal in the form's alert
+  const submitted = toast(t2, /^申请 \S+ 已提交：/);
+  const refusedFin = t2.getByTestId("financing-error");
+  await submitted.or(refusedFin).first().waitFor({ timeout: STEP_MS });
+  r.financing = await ((await refusedFin.isVisible()) ? refusedFin : submitted).innerText();
   r.financing_id = /^申请 (\S+) 已提交/.exec(r.financing)?.[1] ?? null;
   if (!r.financing_id) throw new Error(`the financing request was refused: ${r.financing}`);
   const FIN = r.financing_id;
@@ -294,7 +316,7 @@ try {
     if (expectRefusal) {
       await d.getByTestId("refusal").waitFor({ timeout: STEP_MS });
       r.refusal = await d.getByTestId("refusal").innerText();
-      await see(a, "bank-approval-refused-zh");
+      await see(a, "bank-approval-refused-zh", "bank-approval-refused");
       await d.getByRole("button", { name: /关闭|Close/ }).first().click();
       await d.waitFor({ state: "hidden", timeout: STEP_MS });
     } else {
@@ -314,7 +336,8 @@ try {
   await see(o, "bank-queue-en-officer", "bank-queue");
   await o.getByRole("button", { name: "Open the item" }).first().click();
   await o.getByRole("dialog").waitFor({ timeout: STEP_MS });
-  await o.getByText(/The item cannot be read|Trade/).first().waitFor({ timeout: STEP_MS });
+  // the item's evidence, or the drawer's alert saying why it cannot be read
+  await o.getByRole("dialog").getByTestId("item-evidence").or(o.getByRole("dialog").getByRole("alert")).first().waitFor({ timeout: STEP_MS });
   await see(o, "bank-evidence-en", "bank-evidence");
   await o.keyboard.press("Escape");
   await o.getByRole("dialog").waitFor({ state: "hidden", timeout: STEP_MS });
@@ -379,6 +402,72 @@ try {
   await p.locator(".ant-drawer-mask").waitFor({ state: "hidden", timeout: STEP_MS });
   await p.getByRole("button", { name: /退出登录|Sign out/ }).click();
   await p.getByRole("heading", { name: "登录" }).waitFor({ timeout: STEP_MS });
+
+  // Gallery: the states a person works in that the main path passes by, each on its page
+  // (nothing here changes what the run proves: the dispute is cancelled, the rest is new).
+  if (GALLERY) {
+    // the core enterprise's dispute dialog, filled in and then cancelled
+    await menu(c, "Payables");
+    await c.getByTestId(`dispute-${ITEM}`).click();
+    const disputing = c.getByRole("dialog").filter({ has: c.getByTestId("dispute-reason") });
+    await disputing.getByTestId("dispute-reason").fill("The second delivery was not received");
+    await see(c, "gallery-payables-dispute-en", "payables-dispute");
+    await c.keyboard.press("Escape");
+    await disputing.waitFor({ state: "hidden", timeout: STEP_MS });
+    // the regulator: a figure drilled down to its trades, a trade's on-chain evidence, the network
+    await g.getByRole("button", { name: "明细: 融资发放金额", exact: true }).click();
+    const drill = g.getByTestId("drill");
+    await drill.getByRole("heading", { name: /^贸易明细: 已融资/ }).waitFor({ timeout: STEP_MS });
+    const evidenceOf = drill.getByRole("button", { name: `查看链上证据 ${r.trade_id}`, exact: true }).first();
+    await evidenceOf.waitFor({ timeout: STEP_MS });
+    await see(g, "gallery-supervision-drill-zh", "supervision-drill", drill);
+    await evidenceOf.click();
+    await g.getByTestId("evidence").waitFor({ timeout: STEP_MS });
+    await see(g, "gallery-supervision-evidence-zh", "supervision-evidence");
+    await g.keyboard.press("Escape");
+    await g.getByTestId("evidence").waitFor({ state: "hidden", timeout: STEP_MS });
+    await g.getByTestId("network-link").click();
+    await g.getByTestId("network").waitFor({ timeout: STEP_MS });
+    await see(g, "gallery-supervision-network-zh", "supervision-network");
+    await onPhone(run, g, "supervision-network-zh-phone", () => g.getByTestId("network").waitFor({ timeout: STEP_MS }));
+    // the tier-2 supplier's administrator: a user invited, an API key and a webhook created
+    // (each secret shown once)
+    await menu(t2, "用户与角色");
+    await t2.getByLabel("姓名", { exact: true }).fill("李明");
+    await t2.getByLabel("电子邮箱", { exact: true }).fill("clerk@tier2.example.cn");
+    await t2.getByRole("button", { name: "邀请用户", exact: true }).click();
+    await t2.getByText("邀请码（仅显示一次，请交给被邀请人）：").waitFor({ timeout: STEP_MS });
+    await see(t2, "gallery-users-zh", "users");
+    // ... the invited person sets its password on the invitation page and signs in
+    const code = (await t2.locator(".ant-alert").filter({ hasText: "邀请码（仅显示一次" }).locator("code").innerText()).trim();
+    const invited = await newPerson(run, "invited");
+    const iv = invited.page;
+    await iv.goto(BASE, { timeout: STEP_MS });
+    await iv.getByRole("link", { name: "收到了邀请码？", exact: true }).click();
+    await iv.getByRole("heading", { name: "接受邀请" }).waitFor({ timeout: STEP_MS });
+    await iv.getByLabel("邀请码", { exact: true }).fill(code);
+    await iv.getByLabel("登录密码（至少 12 位）", { exact: true }).fill(PASSWORD);
+    await iv.getByLabel("再次输入密码", { exact: true }).fill(PASSWORD);
+    await see(iv, "gallery-invitation-zh", "invitation");
+    await iv.getByRole("button", { name: "设置密码", exact: true }).click();
+    await iv.getByTestId("invitation-accepted").waitFor({ timeout: STEP_MS });
+    await see(iv, "gallery-invitation-done-zh", "invitation-done");
+    await iv.getByRole("link", { name: "返回登录", exact: true }).click();
+    await signIn(iv, { email: "clerk@tier2.example.cn" }, PASSWORD);
+    await invited.context.close();
+    await menu(t2, "API 密钥");
+    await t2.getByLabel("名称", { exact: true }).fill("ERP 对接");
+    await t2.getByRole("button", { name: "创建密钥", exact: true }).click();
+    await t2.getByText("新密钥（仅显示一次，请妥善保存）：").waitFor({ timeout: STEP_MS });
+    await t2.getByRole("cell", { name: "ERP 对接", exact: true }).waitFor({ timeout: STEP_MS });
+    await see(t2, "gallery-api-keys-zh", "api-keys");
+    await menu(t2, "Webhook 推送");
+    await t2.getByLabel("接收地址（http 或 https）").fill("https://erp.tier2.example.cn/fourflow/events");
+    await t2.getByTestId("webhook-create").click();
+    await t2.getByTestId("webhook-secret").waitFor({ timeout: STEP_MS });
+    await t2.getByTestId("webhooks").getByRole("cell", { name: "https://erp.tier2.example.cn/fourflow/events", exact: true }).waitFor({ timeout: STEP_MS });
+    await see(t2, "gallery-webhooks-zh", "webhooks");
+  }
 
   // Gallery: every other page a menu offers these people, in both languages.
   if (GALLERY) {

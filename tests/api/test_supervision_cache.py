@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.domain.identity import OrgType
@@ -144,3 +145,30 @@ def test_a_write_gives_the_new_answer_not_the_kept_one(world: World) -> None:
     )  # fmt: skip
     assert after == _json(fresh)
     assert views._mark(world.platform.uow_factory) != mark
+
+
+def test_the_regulators_audited_reads_keep_the_mark(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each GET of the regulator writes an audit row (a committed write): the mark counts only
+    the tables the views read, so the next requests are answered from what was kept (the
+    store is not read again)."""
+    who = world.parties["regulator"].admin
+    engine = world.platform.engine
+
+    def audited() -> int:
+        with engine.connect() as connection:
+            return int(connection.execute(text("SELECT count(*) FROM api_audit")).scalar_one())
+
+    first = _get(world, "/supervision/figures", who)
+    mark = views._mark(world.platform.uow_factory)
+    rows = audited()
+    loads: list[object] = []
+    real = views._load
+    monkeypatch.setattr(views, "_load", lambda *a: loads.append(a) or real(*a))
+    assert _get(world, "/supervision/figures", who) == first
+    _get(world, "/supervision/trades", who, figure="trades", limit=5)
+    _get(world, "/supervision/trades", who, figure="trades", limit=5, offset=5)
+    assert audited() > rows  # the reads were audited (written)
+    assert views._mark(world.platform.uow_factory) == mark
+    assert loads == []  # nothing computed again

@@ -15,13 +15,15 @@ Tier: an organisation's distance from the nearest core enterprise along the trad
 selling to a core enterprise is tier 1, its own supplier tier 2), computed with networkx over
 the trades in scope; a core enterprise is tier 0, an organisation with no path to one has none.
 
-Cache: a unit-of-work factory with a ``change_mark()`` (PostgreSQL's ``SqlUnitOfWorkFactory``)
-lets this process compute a scope's records, facts, figures and each drill-down's trade list
-once per store state: the mark is read before the store, and an answer is kept under the mark
-(with the scope, the date and the grace days), so a repeated request and every page of a
-drill-down reuse one computation until a write commits (a new mark). The scenario platforms'
-store is read on every request (the scope), and lives in the same database. Without a mark
-(SQLite) every request computes afresh.
+Cache: a unit-of-work factory with a ``change_mark()`` (``SqlUnitOfWorkFactory``: the store and
+a count of the committed changes of the tables these views read, kept by triggers, migration
+0026) lets this process compute a scope's records, facts, figures and each drill-down's trade
+list once per state of those tables: the mark is read before the store, and an answer is kept
+under the mark (with the scope, the date and the grace days), so a repeated request and every
+page of a drill-down reuse one computation until a write of those tables commits (a new mark).
+Writes elsewhere (the API's audit row of each GET, the outbox, sessions) keep the mark. The
+scenario platforms' store is read on every request (the scope), and lives in the same database.
+Without a mark every request computes afresh.
 """
 
 from __future__ import annotations

@@ -916,3 +916,11 @@ item_changes = Table(
     # The version is the sum (0025): an item's rows are folded into one of their total.
     Column("weight", BigInteger, nullable=False, server_default=text("1")),
 )
+
+#: The supervision views' change mark (0026): a row per change of the tables they read,
+#: written by triggers; the mark is the sum of the weights (folded like item_changes).
+supervision_changes = Table(
+    "supervision_changes",
+    metadata,
+    Column("weight", BigInteger, nullable=False, server_default=text("1")),
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(session)
         self.trades = SqlTrades(session)
         journal = UndoJournal()
+        self._journal = journal
         self.items = SqlDebtItems(session, journal)
         self.financings = SqlFinancings(session, journal)
         self.repayments = SqlRepayments(session, journal)
@@ -144,11 +147,30 @@ class SqlUnitOfWork:
         """Roll back the transaction."""
         self._require_session().rollback()
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A SQL savepoint (``ports.UnitOfWork.savepoint``): an exception in the block rolls
+        back to it, forgets what was journalled for undo since, and is raised again."""
+        session = self._require_session()
+        self._journal.take()  # what was journalled before belongs to no later op
+        nested = session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            self._journal.take()
+            raise
+        nested.commit()
+
     def _require_session(self) -> Session:
         """The open session, or an error saying the unit of work is not entered."""
         if self._session is None:
             raise RuntimeError("use the unit of work inside a 'with' block")
         return self._session
+
+
+#: The change mark's rows are folded into one past this many (``change_mark``).
+CHANGES_FOLD = 256
 
 
 class SqlUnitOfWorkFactory:
@@ -165,24 +187,55 @@ class SqlUnitOfWorkFactory:
         return SqlUnitOfWork(self._sessions)
 
     def change_mark(self) -> str | None:
-        """A mark of the store's state: the same mark means the same committed data.
+        """A mark of the data the supervision views read: the same mark means the same
+        committed trades, items, financings, repayments, organisations and scenario platforms.
 
-        PostgreSQL: the server, database and schema with the current snapshot
-        (``pg_current_snapshot()``: the next transaction id and those in progress). Every write
-        has a transaction id; one that commits after the mark was read either started after it
-        (a higher next id) or was in progress then (no longer listed), so every later mark
-        differs. Data read after the mark is at least as new, so a cache keyed by it never
-        answers older than the store. Other databases' writes also change it (a new mark, no
-        harm). SQLite, or a server that cannot tell: None, nothing to cache under."""
-        if self.engine.dialect.name != "postgresql":
-            return None
-        query = text(
-            "SELECT concat_ws('/', inet_server_addr(), inet_server_port(), current_database(), "
-            "current_schema(), pg_current_snapshot())"
-        )
+        The store (the server, database and schema on PostgreSQL; the engine's URL and this
+        factory on SQLite) with the sum of ``supervision_changes`` (migration 0026: a row per
+        change of those tables, written by triggers in the writer's transaction; rows are only
+        added, so the sum grows with every committed change and with nothing else: the API's
+        audit rows, the outbox, users leave it). Past ``CHANGES_FOLD`` rows they are folded into
+        one row of their total (the sum unchanged). None if the store cannot tell (a store not
+        migrated to 0026): nothing to cache under."""
+        if self.engine.dialect.name == "postgresql":
+            where = (
+                "concat_ws('/', inet_server_addr(), inet_server_port(), current_database(), "
+                "current_schema())"
+            )
+        else:
+            where = "''"
+        query = text(f"SELECT {where}, count(*), sum(weight) FROM supervision_changes")  # noqa: S608
         try:
             with self.engine.connect() as connection:
-                found = connection.execute(query).scalar_one()
+                store, rows, total = connection.execute(query).one()
         except DBAPIError:
             return None
-        return str(found)
+        if rows > CHANGES_FOLD:
+            self._fold()
+        if self.engine.dialect.name != "postgresql":
+            store = f"{self.engine.url}#{id(self)}"
+        return f"{store}/{total}"
+
+    def _fold(self) -> None:
+        """The mark's rows folded into one of their total, in one transaction (a writer
+        meanwhile: tried again at a later read)."""
+        try:
+            with self.engine.begin() as connection:
+                if self.engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text(
+                            "WITH gone AS (DELETE FROM supervision_changes RETURNING weight) "
+                            "INSERT INTO supervision_changes (weight) "
+                            "SELECT sum(weight) FROM gone HAVING count(*) > 0"
+                        )
+                    )
+                    return
+                total = connection.execute(
+                    text("SELECT sum(weight) FROM supervision_changes")
+                ).scalar_one()
+                connection.execute(text("DELETE FROM supervision_changes"))
+                connection.execute(
+                    text("INSERT INTO supervision_changes (weight) VALUES (:w)"), {"w": total}
+                )
+        except DBAPIError:
+            return

@@ -250,8 +250,9 @@ def _people(p: Platform, built: dict[str, Any]) -> dict[str, Any]:
     the core enterprise owing the most items, the bank with the most financings."""
     with p.uow_factory() as uow:
         fins = uow.financings.list()
-        debtors = Counter(i.debtor_id for i in uow.items.list())
+        issued = uow.items.list()
         orgs = {o.id: o for o in uow.organisations.list()}
+    debtors = Counter(i.debtor_id for i in issued)
     borrowers = Counter(f.borrower_id for f in fins)
     banks = Counter(f.bank_id for f in fins)
     core = next(o for o, _ in debtors.most_common() if orgs[o].has_role(Role.CORE_ENTERPRISE))
@@ -261,10 +262,14 @@ def _people(p: Platform, built: dict[str, Any]) -> dict[str, Any]:
         "supplier": next(o for o, _ in borrowers.most_common() if o != core),
         "core": core, "bank": banks.most_common(1)[0][0],
     }  # fmt: skip
-    return {
+    people = {
         role: {"org_id": org, **_admin_of(p, org, f"admin@{role}.bench.cn", f"{role} admin")}
         for role, org in who.items()
     }
+    financed = {f.item_id for f in fins if f.borrower_id == who["supplier"]}
+    item = next(i for i in issued if i.id in financed)  # its trade's and its item's view
+    people["supplier"] |= {"trade_id": item.trade_id, "item_id": item.id}
+    return people
 
 
 # ----------------------------------------------------------------------------- the template
@@ -405,14 +410,16 @@ def _chromium() -> str:
 
 
 def _browse(base: str, built: dict[str, Any]) -> dict[str, Any]:
+    """Every page timed in chromium (``web/e2e/bench-pages.mjs``): what it printed."""
     env = {
         **os.environ, "BASE_URL": base, "CHROMIUM": _chromium(), "PASSWORD": PASSWORD,
         "PEOPLE": json.dumps(built["people"]), "PLATFORM_ID": built["platform_id"],
     }  # fmt: skip
     done = subprocess.run(
         ["node", str(ROOT / "web" / "e2e" / "bench-pages.mjs")], env=env, capture_output=True,
-        text=True, timeout=900, check=False, cwd=ROOT / "web",
+        text=True, timeout=1800, check=False, cwd=ROOT / "web",
     )  # fmt: skip
+    print(done.stderr[-6000:], file=sys.stderr)  # a line per page
     if done.returncode != 0:
         raise RuntimeError(f"bench-pages.mjs failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return cast(dict[str, Any], json.loads(done.stdout.strip().splitlines()[-1]))
@@ -422,14 +429,24 @@ def _figures(found: dict[str, Any], built: dict[str, Any], line: Line) -> Iterab
     common = {
         "trades": built["counts"]["trades"], "items": built["counts"]["items"],
         "financings": built["counts"]["financings"], "cpus": os.cpu_count(),
-        "load": round(os.getloadavg()[0], 2),
+        "load": round(os.getloadavg()[0], 2), "built_by": built.get("commit"),
     }  # fmt: skip
-    yield line("web_pages.health_ms", found["health_ms"], "ms", **common)
+    health, blank = found["health_ms"], found["blank_page_ms"]
+    yield line("web_pages.health_ms", health, "ms", **common)
+    yield line("web_pages.blank_page_ms", blank, "ms", **common)
     for page in found["pages"]:
+        if "error" in page:  # not rendered: no value, the reason
+            failed = {"bench": f"web_pages.{page['name']}_ms", "value": None, "unit": "ms"}
+            yield json.dumps(failed | {k: page[k] for k in ("role", "path", "error")} | common)
+            continue
         yield line(
             f"web_pages.{page['name']}_ms", page["median_ms"], "ms", target=TARGET_MS,
-            p90_ms=page["p90_ms"], runs=page["runs"], largest_answer_bytes=page["largest_bytes"],
-            slowest_request=page["slowest"], **common,
+            max_ms=page["max_ms"], p90_ms=page["p90_ms"], runs=page["runs"], role=page["role"],
+            path=page["path"], kind=page["kind"],
+            x_blank_page=round(page["median_ms"] / blank, 2) if blank else None,
+            x_health=round(page["median_ms"] / health, 1) if health else None,
+            largest_answer_bytes=page["largest_bytes"], slowest_request=page["slowest"],
+            **common,
         )  # fmt: skip
 
 

@@ -9,21 +9,17 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from fourflow.entrypoints.api import webui
 from fourflow.entrypoints.api.app import SecurityHeaders
 from fourflow.entrypoints.api.webui import WebApp, page_csp, with_nonce
+from tests.web.serving import run_script, served
 
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "e2e" / "csp.mjs"
 PAGE = (
@@ -81,12 +77,6 @@ def test_a_page_without_a_head_gets_the_meta_first() -> None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served_app() -> Iterator[str]:
     """The built app (make setup / make web) behind WebApp on 127.0.0.1, in a thread."""
@@ -94,19 +84,8 @@ def served_app() -> Iterator[str]:
     app = FastAPI(docs_url=None, redoc_url=None)
     app.add_middleware(WebApp, directory=webui.BUILT)
     app.add_middleware(SecurityHeaders)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the test server did not start in 30 s"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    with served(app, start_timeout=30, what="the test server") as base:
+        yield base
 
 
 @pytest.mark.xdist_group("web-csp")
@@ -115,14 +94,8 @@ def test_the_built_app_loads_under_the_nonce_policy(served_app: str) -> None:
     assert chromium, "Debian's chromium is not installed: run `make setup`"
     assert (SCRIPT.parents[1] / "node_modules" / "playwright-core").is_dir(), "run `make setup`"
     env = {**os.environ, "BASE_URL": served_app, "CHROMIUM": chromium}
-    run = subprocess.run(
-        ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-    lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert lines, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
-    report = json.loads(lines[-1])
-    assert run.returncode == 0 and report["ok"], json.dumps(report, indent=1)
+    code, report = run_script(SCRIPT, env, timeout=180)
+    assert code == 0 and report["ok"], json.dumps(report, indent=1)
     (nonce,) = set(NONCE.findall(report["header"]))
     assert report["nonceInPage"] == nonce
     assert report["errors"] == []

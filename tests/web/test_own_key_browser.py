@@ -13,15 +13,10 @@ import datetime as dt
 import json
 import os
 import shutil
-import subprocess
-import threading
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from eth_account import Account
 
 from fourflow.adapters.chain.node import AnvilNode
@@ -39,28 +34,11 @@ from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
 from tests.api.world import PASSWORD, documents_by_issuer
 from tests.integration.conftest import anvil, worker_home  # noqa: F401  (fixtures)
-from tests.web.test_csp import _free_port
+from tests.web.serving import run_script, served
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("web-own-key")]
 SCRIPT = Path(__file__).resolve().parents[2] / "web" / "e2e" / "own-key.mjs"
 EMAIL = "fm@core.example.cn"
-
-
-def _serve(platform: Platform) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(platform), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the API did not start in 60 s"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def test_the_debtor_signs_with_its_own_key_in_the_browser_then_disputes(
@@ -106,26 +84,14 @@ def test_the_debtor_signs_with_its_own_key_in_the_browser_then_disputes(
             p.identities, org_id=org["core"].id, email=EMAIL, name="core finance manager",
             role=UserRole.FINANCE_MANAGER, password=PASSWORD,
         )  # fmt: skip
-        served = _serve(p)
-        base = next(served)
-        try:
+        with served(create_app(p), what="the API") as base:
             env = {
                 **os.environ, "BASE_URL": base, "CHROMIUM": chromium, "EMAIL": EMAIL,
                 "PASSWORD": PASSWORD, "ITEM": item.id, "OWN_KEY": "0x" + bytes(key.key).hex(),
                 "OUT_DIR": str(tmp_path / "screenshots"),
             }  # fmt: skip
-            run = subprocess.run(
-                ["node", str(SCRIPT)], cwd=SCRIPT.parent, env=env, capture_output=True,
-                text=True, timeout=420, check=False,
-            )  # fmt: skip
-        finally:
-            next(served, None)
-        lines = [line for line in run.stdout.splitlines() if line.startswith("{")]
-        assert lines, f"exit {run.returncode}\n{run.stdout}\n{run.stderr}"
-        report = json.loads(lines[-1])
-        assert run.returncode == 0 and report["ok"], json.dumps(
-            report, ensure_ascii=False, indent=1
-        )
+            code, report = run_script(SCRIPT, env, timeout=420)
+        assert code == 0 and report["ok"], json.dumps(report, ensure_ascii=False, indent=1)
         assert report["keySent"] is False  # the key never left the page
         assert report["csp"] == [] and report["errors"] == []
         assert "债务人地址" in report["wrongKey"]  # refused in the page, before anything is sent

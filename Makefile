@@ -97,11 +97,13 @@ geth:
 # mypy and the web check (tsc, Vitest) run beside pytest, not before it: much of pytest's time
 # is waiting (the geth network's 1-second blocks, browsers, servers starting), so they mostly
 # use idle CPU. Their output follows pytest's; either failing fails `make test`.
+# Tests marked with one xdist_group run on one worker; the work goes out in the order
+# tests/conftest.py sorts it (START_ORDER: the longest first), not re-sorted by group size.
 test: setup lint geth
 	@mkdir -p build
 	@( $(BIN)/mypy; typed=$$?; ( $(WEB_CHECK) ); web=$$?; exit $$((typed | web)) ) \
 		>build/checks.log 2>&1 & checks=$$!; \
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=30; tests=$$?; \
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --durations=30; tests=$$?; \
 	wait $$checks; checked=$$?; \
 	echo "mypy, tsc, vitest (run beside pytest): exit $$checked"; cat build/checks.log; \
 	test $$tests = 0 -a $$checked = 0

@@ -19,7 +19,8 @@ import builtins
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -1161,6 +1162,18 @@ class FakeUnitOfWork:
         """Discard the changes since the last commit."""
         self._store = self.factory.committed.copy()
         self._journal.take()
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """An exception in the block puts the working copy back as it was at its start."""
+        kept = self.store.copy()
+        self._journal.take()
+        try:
+            yield
+        except BaseException:
+            self._store = kept
+            self._journal.take()
+            raise
 
 
 class FakeUnitOfWorkFactory:

@@ -80,3 +80,43 @@ def test_a_holding_updated_from_the_state_read_under_its_lock(uow: SqlUnitOfWork
         assert u.items.get_holding("h-1") == pledged
         op = u.outbox.get("op-pledge")
         assert op is not None and op.undo.holdings == (locked,)  # put back on a refusal
+
+
+def test_a_savepoint_undoes_its_part_alone(uow: SqlUnitOfWorkFactory) -> None:
+    """What a savepoint's block wrote is rolled back with its exception, the transaction goes
+    on, and what the block journalled for undo reaches no later op."""
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 2_000))
+        u.commit()
+    with uow() as u:
+        with u.savepoint():
+            kept = u.items.lock_holding("h-1")
+            assert kept is not None
+            pledged = dataclasses.replace(kept, pledge_bank_id="org-3", pledge=b.pledge())
+            u.items.update_holding(pledged, before=kept)
+            u.outbox.add(b.op("op-kept", subject="fin-1"))
+        with pytest.raises(ConflictError, match="refused"), u.savepoint():
+            gone = u.items.lock_holding("h-2")
+            assert gone is not None
+            u.items.update_holding(
+                dataclasses.replace(gone, pledge_bank_id="org-3", pledge=b.pledge()), before=gone
+            )
+            u.outbox.add(b.op("op-gone", subject="fin-2"))
+            u.items.update_holding(  # journalled, then rolled back with the block
+                dataclasses.replace(gone, amount=1), before=gone
+            )
+            raise ConflictError("refused")
+        u.outbox.add(b.op("op-after", subject="fin-3"))  # the transaction goes on
+        u.commit()
+    with uow() as u:
+        assert u.items.get_holding("h-1") == pledged
+        untouched = u.items.get_holding("h-2")
+        assert untouched is not None and not untouched.locked and untouched.amount == 2_000
+        assert [op.op_id for op in u.outbox.pending(10)] == ["op-kept", "op-after"]
+        after = u.outbox.get("op-after")
+        assert after is not None and after.undo.empty  # nothing of the rolled-back block
+        first = u.outbox.get("op-kept")
+        assert first is not None and [h.id for h in first.undo.holdings] == ["h-1"]

@@ -12,15 +12,17 @@ currency): the CLI now, the API later.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.errors import (
     ConflictError,
     DomainValueError,
+    FourFlowError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -33,8 +35,9 @@ from fourflow.domain.financing import (
 )
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation, Role
+from fourflow.domain.trades import Trade
 from fourflow.risk.bootstrap import HistorySource
-from fourflow.risk.review import ProductPolicy, Scorer
+from fourflow.risk.review import Exposure, ProductPolicy, Scorer
 from fourflow.services import credit, fraud, receipts, webhooks
 from fourflow.services.common import (
     find_org,
@@ -45,6 +48,7 @@ from fourflow.services.common import (
     refuse_if_disputed,
 )
 from fourflow.services.ports import Clock, Ledger, OpStatus, UnitOfWork, UnitOfWorkFactory
+from fourflow.verification.fraud import PlatformView
 
 STATUS = {
     Outcome.APPROVE: FinancingStatus.APPROVED,
@@ -114,6 +118,42 @@ class _Decided:
     queued: bool  # chain operations of the financing's own were queued
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """A request read and checked before any lock (``_prepare``)."""
+
+    holding: Holding
+    item: DebtItem
+    bank: Organisation
+    actor_id: str
+    amount: int
+    as_of: dt.date
+    scorer: Scorer
+    financing_id: str
+    signals: tuple[tuple[str, str], ...]
+    trade: Trade
+    present: bool
+    clock: Clock | None
+    meter: bool
+
+    def review(self, uow: UnitOfWork, holding: Holding) -> credit.PreparedReview:
+        """The robot's reads and scoring of the request on ``holding`` as read."""
+        return credit.prepare_review(
+            uow=uow, scorer=self.scorer, request_id=self.financing_id, holding=holding,
+            bank_id=self.bank.id, amount=self.amount, as_of=self.as_of,
+            fraud_signals=self.signals, clock=self.clock, item=self.item, meter=self.meter,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A request read, checked and scored before any lock; ``_settle`` decides it under the
+    locks."""
+
+    asked: _Asked
+    prepared: credit.PreparedReview
+
+
 def _decide(
     uow: UnitOfWork,
     *,
@@ -129,6 +169,37 @@ def _decide(
 ) -> _Decided:
     """``request_financing``'s decision in the caller's unit of work (it commits); ``read``:
     the holding and its item, read already in this transaction."""
+    ready = _prepare(
+        uow, scorer=scorer, holding_id=holding_id, bank=bank, amount=amount,
+        actor_id=actor_id, as_of=as_of, present=present, clock=clock, read=read,
+    )  # fmt: skip
+    # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to the
+    # commit only: the bank's limits, read and used in one transaction; then the holding's
+    # row, so of two requests on one holding the second waits and then sees the first one's
+    # decision.
+    uow.settings.lock(credit.LIMITS_LOCK + bank.id)
+    return _settle(uow, ready)
+
+
+def _prepare(
+    uow: UnitOfWork,
+    *,
+    scorer: Scorer,
+    holding_id: str,
+    bank: Organisation,
+    amount: int,
+    actor_id: str,
+    as_of: dt.date,
+    present: bool,
+    clock: Clock | None,
+    read: tuple[Holding, DebtItem] | None = None,
+    view: PlatformView | None = None,
+    meter: bool = True,
+) -> _Ready:
+    """The reads, checks and scoring of a decision, before any lock (nothing written but,
+    with ``meter``, the metered read of a core enterprise's data; without it, the read is
+    metered by ``_settle``). ``view``: the fraud scan's platform view as of ``as_of``, if
+    read already in this transaction."""
     holding = read[0] if read is not None else get_holding(uow, holding_id)
     if holding.holder_id != actor_id:
         raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
@@ -137,35 +208,39 @@ def _decide(
         raise DomainValueError(f"{bank.name} is not a bank")
     item = read[1] if read is not None else get_item(uow, holding.item_id)
     # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
-    found, trade = fraud.open_signals_in(uow, trade_id=item.trade_id, as_of=as_of)
+    found, trade = fraud.open_signals_in(uow, trade_id=item.trade_id, as_of=as_of, view=view)
     signals = tuple((s.fraud.value, s.message) for s in found)
-    financing_id = new_id("fin")
+    asked = _Asked(
+        holding=holding, item=item, bank=bank, actor_id=actor_id, amount=amount, as_of=as_of,
+        scorer=scorer, financing_id=new_id("fin"), signals=signals, trade=trade,
+        present=present, clock=clock, meter=meter,
+    )  # fmt: skip
+    return _Ready(asked, asked.review(uow, holding))  # the reads and scoring, before any lock
 
-    def prepare(on: Holding) -> credit.PreparedReview:
-        return credit.prepare_review(
-            uow=uow, scorer=scorer, request_id=financing_id, holding=on, bank_id=bank.id,
-            amount=amount, as_of=as_of, fraud_signals=signals, clock=clock, item=item,
-        )  # fmt: skip
 
-    prepared = prepare(holding)  # the reads and the scoring, before any lock
-    # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to the
-    # commit only: the bank's limits, read and used in one transaction; then the holding's
-    # row, so of two requests on one holding the second waits and then sees the first one's
-    # decision.
-    uow.settings.lock(credit.LIMITS_LOCK + bank.id)
-    locked = uow.items.lock_holding(holding_id)
+def _settle(uow: UnitOfWork, ready: _Ready, now: Exposure | None = None) -> _Decided:
+    """Decide a prepared request and store it; the caller holds the bank's limits lock.
+    Takes the holding's row lock (a holding changed since it was read is checked and
+    reviewed again as it is now). ``now``: the bank's exposure, if the caller keeps it."""
+    asked, prepared = ready.asked, ready.prepared
+    holding, item, bank, actor_id = asked.holding, asked.item, asked.bank, asked.actor_id
+    locked = uow.items.lock_holding(holding.id)
     if locked != holding:  # changed while it was reviewed: as it is now
         if locked is None:
-            raise NotFoundError(f"holding {holding_id} does not exist")
+            raise NotFoundError(f"holding {holding.id} does not exist")
         holding = locked
         if holding.holder_id != actor_id:
             raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
         refuse_if_financed(uow, holding)
-        prepared = prepare(holding)
+        prepared = asked.review(uow, holding)
     refuse_if_disputed(uow, item.id)
-    decision = credit.decide_review(uow, prepared, bank.id)
-    queued = present and (
-        fraud.queue_presentation(uow, trade=trade, presenter_id=bank.id, financing_id=financing_id)
+    decision = credit.decide_review(uow, prepared, bank.id, now)
+    credit.meter_read(uow, prepared)  # when ``_prepare`` left it unmetered
+    financing_id = asked.financing_id
+    queued = asked.present and (
+        fraud.queue_presentation(
+            uow, trade=asked.trade, presenter_id=bank.id, financing_id=financing_id
+        )
         is not None
     )  # ahead of the pledge: it waits for it, and fails with it
     financing = Financing(
@@ -174,10 +249,10 @@ def _decide(
         holding_id=holding.id,
         borrower_id=actor_id,
         bank_id=bank.id,
-        requested=amount,
+        requested=asked.amount,
         principal=decision.principal,
         rate_bps=decision.rate_bps,
-        start_date=as_of,
+        start_date=asked.as_of,
         maturity_date=item.maturity_date,
         status=STATUS[decision.outcome],
         decision=decision,
@@ -311,28 +386,318 @@ def _finance(
     own_holding_of: str | None,
 ) -> FinancingRow:
     """``finance`` in the caller's unit of work, which it commits."""
-    asker = find_org(uow, holder) if holder else None
-    if own_holding_of is not None:
-        found = uow.items.get_holding(target)
-        if found is None or found.holder_id != own_holding_of:
-            raise NotFoundError(f"holding {target} does not exist")
-        holding = found
-    else:
-        holding = holding_to_finance(uow, target, asker.id if asker else None)
-    asset = get_item(uow, holding.item_id)
-    lender = find_org(uow, bank)
+    asked = FinanceRequest(target, bank, amount, as_of, holder, own_holding_of)
+    asker, holding, asset, lender, minor = _read_request(uow, asked)
     decided = _decide(
-        uow, scorer=scorer, holding_id=holding.id, bank=lender,
-        amount=Money.of(amount, asset.currency).minor,
+        uow, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
         actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
         present=present, clock=clock, read=(holding, asset),
     )  # fmt: skip
+    row = _answer(uow, decided, asker, lender)
+    uow.commit()
+    return row
+
+
+def _read_request(
+    uow: UnitOfWork, asked: FinanceRequest
+) -> tuple[Organisation | None, Holding, DebtItem, Organisation, int]:
+    """The asker (None: the holder), the holding and its item, the bank, and the amount in
+    minor units of the item's currency, as ``finance`` reads them."""
+    asker = find_org(uow, asked.holder) if asked.holder else None
+    if asked.own_holding_of is not None:
+        found = uow.items.get_holding(asked.target)
+        if found is None or found.holder_id != asked.own_holding_of:
+            raise NotFoundError(f"holding {asked.target} does not exist")
+        holding = found
+    else:
+        holding = holding_to_finance(uow, asked.target, asker.id if asker else None)
+    asset = get_item(uow, holding.item_id)
+    lender = find_org(uow, asked.bank)
+    return asker, holding, asset, lender, Money.of(asked.amount, asset.currency).minor
+
+
+def _answer(
+    uow: UnitOfWork, decided: _Decided, asker: Organisation | None, lender: Organisation
+) -> FinancingRow:
     fin, item = decided.financing, decided.item
     borrower = asker if asker is not None else get_org(uow, fin.borrower_id)
     debtor = get_org(uow, item.debtor_id)
-    uow.commit()
     chain = ChainWork("pending") if decided.queued else None
     return FinancingRow(fin, item.currency, borrower.name, lender.name, debtor.name, chain)
+
+
+# ------------------------------------------------------------------- decisions in batches
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceRequest:
+    """One request as ``finance`` takes it (its own arguments; ``finance_many``)."""
+
+    target: str
+    bank: str
+    amount: str | Decimal
+    as_of: dt.date
+    holder: str | None = None
+    own_holding_of: str | None = None
+
+
+#: What ``finance_many`` answers a request: its row, or why it was refused.
+Answer = FinancingRow | Exception
+
+
+def finance_many(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    requests: Sequence[FinanceRequest],
+    cold_start: HistorySource,
+    ledger: Ledger | None = None,
+    clock: Clock | None = None,
+) -> list[Answer]:
+    """Decide several requests in ONE transaction, each exactly as ``finance`` would decide
+    it alone, one after another; the answers in the order of ``requests``.
+
+    The reads and the scoring of every request come first, without locks (the fraud scan's
+    platform view read once for the batch); then the banks' limits locks (by bank id) and
+    each request in the order of its holding id, under its holding's row lock: decided
+    against the bank's exposure as the requests before it in the batch left it (read once
+    under the lock, then kept, ``credit.with_financing``), and stored in a savepoint of its
+    own. A request refused (a ``FourFlowError``: not the holder's, financed meanwhile, ...)
+    is answered with that error and nothing of it is written; the others go on. One commit
+    stores them all. Anything else going wrong (a database error, a deadlock with another
+    process) rolls the whole batch back and each request is decided alone (``finance``).
+    """
+    if not requests:
+        return []
+    for _ in range(2):  # the champion read in the batch's own transaction
+        try:
+            with uow_factory() as uow:
+                scorer = credit.champion_in(uow)
+                if scorer is not None:
+                    answers = _finance_many(
+                        uow, scorer=scorer, requests=requests, present=ledger is not None,
+                        clock=clock,
+                    )  # fmt: skip
+                    uow.commit()
+                    return answers
+        except Exception:  # the batch is broken: each request alone, below
+            return [_alone(uow_factory, r, cold_start, ledger, clock) for r in requests]
+        # none registered yet: the first champion is learnt (in transactions of its own)
+        credit.champion_scorer(
+            uow_factory=uow_factory, as_of=requests[0].as_of, cold_start=cold_start
+        )
+    raise RuntimeError("no champion model was registered")  # pragma: no cover
+
+
+def _alone(
+    uow_factory: UnitOfWorkFactory,
+    asked: FinanceRequest,
+    cold_start: HistorySource,
+    ledger: Ledger | None,
+    clock: Clock | None,
+) -> Answer:
+    try:
+        return finance(
+            uow_factory=uow_factory, target=asked.target, bank=asked.bank, amount=asked.amount,
+            as_of=asked.as_of, cold_start=cold_start, holder=asked.holder, ledger=ledger,
+            clock=clock, own_holding_of=asked.own_holding_of,
+        )  # fmt: skip
+    except Exception as exc:  # answered to its own request only
+        return exc
+
+
+def _finance_many(
+    uow: UnitOfWork,
+    *,
+    scorer: Scorer,
+    requests: Sequence[FinanceRequest],
+    present: bool,
+    clock: Clock | None,
+) -> list[Answer]:
+    """``finance_many`` in the caller's unit of work (the caller commits); a FourFlowError
+    of one request is its answer, anything else is raised."""
+    answers: list[Answer | None] = [None] * len(requests)
+    views: dict[dt.date, PlatformView] = {}
+    ready: list[tuple[int, _Ready, Organisation | None]] = []
+    reads = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE))
+    for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
+        try:
+            asker, holding, asset, lender, minor = _read_request(reads, asked)
+            if asked.as_of not in views:
+                views[asked.as_of] = fraud.load_view(uow, as_of=asked.as_of)
+            prepared = _prepare(
+                reads, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
+                actor_id=asker.id if asker else holding.holder_id, as_of=asked.as_of,
+                present=present, clock=clock, read=(holding, asset),
+                view=views[asked.as_of], meter=False,
+            )  # fmt: skip
+        except FourFlowError as exc:
+            answers[i] = exc
+            continue
+        ready.append((i, prepared, asker))
+    for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
+        uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
+    exposures: dict[str, Exposure] = {}
+    locked = _BatchReads(uow, _READ_ONCE_LOCKED)
+    for i, one, asker in sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])):
+        bank = one.asked.bank
+        now = exposures.get(bank.id)
+        if now is None:
+            now = exposures[bank.id] = credit.exposure(uow, bank.id)
+        try:
+            with uow.savepoint():
+                decided = _settle(cast(UnitOfWork, locked), one, now)
+                answers[i] = _answer(uow, decided, asker, bank)
+        except FourFlowError as exc:
+            answers[i] = exc
+            locked.forget()  # what its savepoint read may be gone with it
+            continue
+        fin, request = decided.financing, one.prepared.request
+        if fin.status in credit.ACTIVE:  # the next request sees it in the bank's exposure
+            exposures[bank.id] = credit.with_financing(
+                now, principal=fin.principal, borrower=fin.borrower_id,
+                debtor=decided.item.debtor_id, scenario=request.scenario,
+                industry=request.industry,
+            )  # fmt: skip
+    return [a if a is not None else RuntimeError("not decided") for a in answers]
+
+
+#: Reads a batch's requests repeat and its decisions do not change, answered once per batch:
+#: before the locks (nothing written yet), and under them (the platform's settings and the
+#: banks' policies only; forgotten when a request's savepoint is rolled back).
+_READ_ONCE = {
+    "items": frozenset({"get", "get_holding"}),
+    "trades": frozenset({"get", "involving"}),
+    "disputes": frozenset({"raised_days", "for_item"}),
+    "transfer_payments": frozenset({"for_trades"}),
+    "signal_clearances": frozenset({"for_trades"}),
+    "policies": frozenset({"latest"}),
+    "settings": frozenset({"get"}),
+}
+_READ_ONCE_LOCKED = {"settings": frozenset({"get"}), "policies": frozenset({"latest"})}
+
+
+class _Once:
+    """A repository whose ``names`` read methods answer again what they answered before in
+    this batch (``kept``; a None answer is read again); the rest pass through."""
+
+    def __init__(self, inner: object, names: frozenset[str], kept: dict[Any, Any]) -> None:
+        self._inner, self._names, self._kept = inner, names, kept
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._inner, name)
+        if name not in self._names:
+            return found
+
+        def once(*args: Any) -> Any:
+            key = (id(self), name, *(tuple(a) if isinstance(a, list) else a for a in args))
+            if key in self._kept:
+                kept = self._kept[key]
+                return list(kept) if isinstance(kept, list) else kept
+            value = found(*args)
+            if value is not None:
+                self._kept[key] = list(value) if isinstance(value, list) else value
+            return value
+
+        return once
+
+
+class _BatchReads:
+    """The batch's unit of work with the reads of ``repositories`` answered once (``_Once``);
+    everything else is the unit of work's own."""
+
+    def __init__(self, uow: UnitOfWork, repositories: Mapping[str, frozenset[str]]) -> None:
+        self._uow = uow
+        self._kept: dict[Any, Any] = {}
+        self._once = {
+            name: _Once(getattr(uow, name), methods, self._kept)
+            for name, methods in repositories.items()
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        found = self._once.get(name)
+        return found if found is not None else getattr(self._uow, name)
+
+    def forget(self) -> None:
+        """Read everything afresh from now on."""
+        self._kept.clear()
+
+
+@dataclass(slots=True)
+class _Slot:
+    asked: FinanceRequest
+    answer: Answer | None = None
+
+
+class DecisionBatcher:
+    """Group commit of financing decisions in one process (the API's ``POST /financings``).
+
+    A request arriving while no batch runs is decided at once (a batch of one); requests
+    arriving while a batch runs wait, and the next batch takes all of them (at most
+    ``max_batch``), decided by ``finance_many`` in one transaction: each answered exactly
+    its own result. Nothing waits for a timer: a lone request costs nothing more, and under
+    load the batches grow with the requests in flight. Several processes stay safe as
+    ``finance`` is: the banks' limits locks and the holdings' row locks are taken in one
+    order, and a batch that fails as a whole is decided request by request.
+    """
+
+    def __init__(
+        self,
+        *,
+        uow_factory: UnitOfWorkFactory,
+        cold_start: HistorySource,
+        ledger: Ledger | None = None,
+        clock: Clock | None = None,
+        max_batch: int = 64,
+    ) -> None:
+        if max_batch < 1:
+            raise DomainValueError(f"a batch holds at least one request, not {max_batch}")
+        self._uow_factory = uow_factory
+        self._cold_start = cold_start
+        self._ledger = ledger
+        self._clock = clock
+        self.max_batch = max_batch
+        self._changed = threading.Condition()
+        self._waiting: list[_Slot] = []
+        self._busy = False
+        self.batches = 0  # batches decided so far (for the bench and tests)
+        self.largest = 0  # the most requests one batch held
+
+    def finance(self, asked: FinanceRequest) -> FinancingRow:
+        """Decide ``asked`` in the next batch; its row, or its refusal raised."""
+        slot = _Slot(asked)
+        with self._changed:
+            self._waiting.append(slot)
+            while slot.answer is None:
+                if self._busy:  # a batch runs: the next one takes this request
+                    self._changed.wait(timeout=1.0)
+                    continue
+                self._busy = True
+                batch = self._waiting[: self.max_batch]
+                del self._waiting[: self.max_batch]
+                self._changed.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._changed.acquire()
+                    self._busy = False
+                    self._changed.notify_all()
+        answer = slot.answer
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def _run(self, batch: list[_Slot]) -> None:
+        try:
+            answers = finance_many(
+                uow_factory=self._uow_factory, requests=[s.asked for s in batch],
+                cold_start=self._cold_start, ledger=self._ledger, clock=self._clock,
+            )  # fmt: skip
+        except Exception as exc:  # every request of the batch is told
+            answers = [exc] * len(batch)
+        for slot, answer in zip(batch, answers, strict=True):
+            slot.answer = answer
+        self.batches += 1
+        self.largest = max(self.largest, len(batch))
 
 
 def decide(

@@ -291,12 +291,13 @@ def fraud_signals(
 
 
 def open_signals_in(
-    uow: UnitOfWork, *, trade_id: str, as_of: dt.date
+    uow: UnitOfWork, *, trade_id: str, as_of: dt.date, view: PlatformView | None = None
 ) -> tuple[list[FraudSignal], Trade]:
     """The fraud signals on ``trade_id`` no operator has cleared (a platform-wide scan, as
     ``evidence.open_signals``, in the caller's unit of work), and the trade with its
-    documents."""
-    view = load_view(uow, as_of=as_of)
+    documents; ``view``: the platform as of ``as_of``, if the caller read it in this
+    transaction already (``load_view``: decisions read nothing it holds)."""
+    view = load_view(uow, as_of=as_of) if view is None else view
     trade = next((t for t in view.trades if t.id == trade_id), None)
     if trade is None:
         raise NotFoundError(f"trade {trade_id} not found")

@@ -927,6 +927,11 @@ def settle(ids: Identities, *, proposal: Approval, approver: Principal, approve:
 
 #: How often an append is retried when another process appended first.
 APPEND_ATTEMPTS = 50
+#: One appender at a time in this process: threads of one process appending at once would
+#: only refuse each other's forks and retry (answers released together, as a batch of
+#: financing decisions is, made every append retry several times); across processes the
+#: unique ``prev_hash`` still decides.
+_APPENDING = threading.Lock()
 
 
 def record_request(
@@ -940,7 +945,25 @@ def record_request(
     status: int,
 ) -> AuditRecord:
     """Append a request to the audit trail, after its head (retried, bounded, when another
-    process appended first: the unique ``prev_hash`` refuses a fork)."""
+    process appended first: the unique ``prev_hash`` refuses a fork); one append at a time in
+    this process (``_APPENDING``)."""
+    with _APPENDING:
+        return _append_request(
+            ids, principal=principal, action=action, method=method, path=path, client=client,
+            status=status,
+        )  # fmt: skip
+
+
+def _append_request(
+    ids: Identities,
+    *,
+    principal: Principal | None,
+    action: str,
+    method: str,
+    path: str,
+    client: str,
+    status: int,
+) -> AuditRecord:
     for _ in range(APPEND_ATTEMPTS):
         with ids.store() as store:
             head = store.trail.head()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import TracebackType
@@ -907,6 +908,11 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A part of the transaction undone alone: an exception inside the block rolls back
+        what the block wrote (and what the repositories journalled for undo since it began,
+        ``services.undo``) and is raised again; the rest of the transaction goes on."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):

@@ -10,6 +10,7 @@ only: the organisation comes from the credential, never from the request body.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -458,14 +459,33 @@ def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
     financing turns ``failed``, the holding is free again, the parties are told
     (``financing.decided`` webhook) and ``GET /financings/{id}`` gives the reason."""
     api, who = state(request), caller(request)
-    p = api.platform
-    row = financing.finance(
-        uow_factory=p.uow_factory, target=body.holding_id, bank=body.bank,
-        amount=body.amount, holder=who.org_id, as_of=_today(api, body.as_of),
-        cold_start=p.cold_start, ledger=p.require_contracts(), clock=p.clock,
+    asked = financing.FinanceRequest(
+        target=body.holding_id, bank=body.bank, amount=body.amount,
+        as_of=_today(api, body.as_of), holder=who.org_id,
         own_holding_of=who.org_id,  # another's holding: 404, in the decision's transaction
     )  # fmt: skip
+    row = _decisions(request, api).finance(asked)  # decided with those in flight beside it
     return _financing_view(row.financing, row.currency, row.chain)
+
+
+_DECISIONS_MADE = threading.Lock()
+
+
+def _decisions(request: Request, api: ApiState) -> financing.DecisionBatcher:
+    """This app's group commit of financing decisions (``financing.DecisionBatcher``), made on
+    first use: concurrent requests in this process are decided together in one transaction."""
+    found: financing.DecisionBatcher | None = getattr(request.app.state, "decisions", None)
+    if found is None:
+        with _DECISIONS_MADE:
+            found = getattr(request.app.state, "decisions", None)
+            if found is None:
+                p = api.platform
+                found = financing.DecisionBatcher(
+                    uow_factory=p.uow_factory, cold_start=p.cold_start,
+                    ledger=p.require_contracts(), clock=p.clock,
+                )  # fmt: skip
+                request.app.state.decisions = found
+    return found
 
 
 @route(router, "GET", "/financings", "financings.read")

@@ -38,6 +38,7 @@ from fourflow.services.credit.policies import (
     policy_in_force,
     set_policy,
     set_policy_version,
+    with_financing,
 )
 from fourflow.services.credit.registry import (
     BOOTSTRAP_LOCK,
@@ -51,10 +52,12 @@ from fourflow.services.credit.registry import (
     train,
 )
 from fourflow.services.credit.review import (
+    MeteredRead,
     PreparedReview,
     asset_terms,
     decide_referral,
     decide_review,
+    meter_read,
     pledge,
     prepare_review,
     queue_decision_anchor,
@@ -79,6 +82,7 @@ __all__ = [
     "POPULATION_DAYS",
     "REALISED_LOSS_RATIO",
     "REFERENCE_SIZE",
+    "MeteredRead",
     "MonitorReport",
     "PreparedReview",
     "Price",
@@ -93,6 +97,7 @@ __all__ = [
     "exposure",
     "get_policy",
     "get_price",
+    "meter_read",
     "monitor",
     "parties_by_key",
     "platform_history",
@@ -109,4 +114,5 @@ __all__ = [
     "train",
     "value_item",
     "value_receipt",
+    "with_financing",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from fourflow.domain.errors import DomainValueError
 from fourflow.domain.facts import PolicyVersion
@@ -46,6 +47,31 @@ def exposure(uow: UnitOfWork, bank_id: str) -> Exposure:
         by_debtor=dict(by["debtor"]),
         by_scenario=dict(by["scenario"]),
         by_industry=dict(by["industry"]),
+    )
+
+
+def with_financing(
+    exposure: Exposure,
+    *,
+    principal: int,
+    borrower: str,
+    debtor: str,
+    scenario: str,
+    industry: str,
+) -> Exposure:
+    """``exposure`` with one more approved financing of ``principal`` (as ``exposure`` would
+    read it once stored: the borrower, the item's debtor, the trade's scenario and the
+    debtor's industry), for decisions that follow one another in one transaction."""
+
+    def plus(by: Mapping[str, int], key: str) -> dict[str, int]:
+        return {**by, key: by.get(key, 0) + principal}
+
+    return Exposure(
+        total=exposure.total + principal,
+        by_borrower=plus(exposure.by_borrower, borrower),
+        by_debtor=plus(exposure.by_debtor, debtor),
+        by_scenario=plus(exposure.by_scenario, scenario),
+        by_industry=plus(exposure.by_industry, industry),
     )
 
 

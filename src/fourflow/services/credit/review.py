@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from fourflow.domain.consents import DataKind
+from fourflow.domain.consents import Consent, DataKind
 from fourflow.domain.debt import DebtItem, Holding, PledgeState, day_number
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.financing import Decision, Financing, FinancingStatus, Outcome, Reason
@@ -19,6 +19,7 @@ from fourflow.domain.findings import Severity
 from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.features import AssetTerms, InvoiceFacts, features, logistics_share
 from fourflow.risk.review import (
+    Exposure,
     ProductPolicy,
     Request,
     Scored,
@@ -154,6 +155,8 @@ class PreparedReview:
         scored: the champion model's score of it.
         policy: the bank's product policy in force, and ``version`` its stored version.
         lacking: why the robot read none of the debtor's own data (no consent), or None.
+        unmetered: the read of the debtor's data under its consent still to be metered
+            (``meter_read``), when ``prepare_review`` was asked not to meter it.
     """
 
     request: Request
@@ -162,6 +165,27 @@ class PreparedReview:
     policy: ProductPolicy
     version: int | None
     lacking: str | None
+    unmetered: MeteredRead | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeteredRead:
+    """A read of a core enterprise's data under its consent, to be metered (``meter_read``)."""
+
+    consent: Consent
+    object_id: str
+    records: int
+    at: dt.datetime
+
+
+def meter_read(uow: UnitOfWork, prepared: PreparedReview) -> None:
+    """Meter the read ``prepare_review(meter=False)`` left unmetered, if any."""
+    read = prepared.unmetered
+    if read is not None:
+        consents.meter(
+            uow, consent=read.consent, reader=consents.ROBOT, kind=DataKind.PAYMENT_HISTORY,
+            object_id=read.object_id, records=read.records, at=read.at,
+        )  # fmt: skip
 
 
 def prepare_review(
@@ -177,6 +201,7 @@ def prepare_review(
     fraud_signals: tuple[tuple[str, str], ...] = (),
     clock: Clock | None = None,
     item: DebtItem | None = None,
+    meter: bool = True,
 ) -> PreparedReview:
     """Everything of the robot's review but the bank's limits, inside the caller's unit of work
     (``fraud_signals``: (code, message) of the trade's open fraud signals): the reads and the
@@ -186,7 +211,9 @@ def prepare_review(
     (``consents.debtor_records``), and that read is metered in this unit of work; without a
     consent the robot reads none of them and refers the request (``NO_CONSENT``) instead of
     approving it. ``clock`` dates the read (the consent must be in force today); without
-    one, ``as_of``. ``item``: the holding's item, if the caller has read it."""
+    one, ``as_of``. ``item``: the holding's item, if the caller has read it. ``meter``
+    False: the read is not metered here but kept in ``unmetered`` (nothing is written), for
+    the caller to meter with the decision (``meter_read``)."""
     item = (
         item if item is not None and item.id == holding.item_id else get_item(uow, holding.item_id)
     )
@@ -199,13 +226,20 @@ def prepare_review(
         bank_id=bank_id, day=day,
     )  # fmt: skip
     history = FACTS.history(uow, readable)
+    unmetered = None
     if consent is not None:
         ids = {r.id for r in read}
-        consents.meter(
-            uow, consent=consent, reader=consents.ROBOT, kind=DataKind.PAYMENT_HISTORY,
-            object_id=request_id, records=sum(1 for f in history.all() if f.trade_id in ids),
+        unmetered = MeteredRead(
+            consent=consent, object_id=request_id,
+            records=sum(1 for f in history.all() if f.trade_id in ids),
             at=clock.now() if clock else dt.datetime.combine(as_of, dt.time(), dt.UTC),
         )  # fmt: skip
+        if meter:
+            consents.meter(
+                uow, consent=consent, reader=consents.ROBOT, kind=DataKind.PAYMENT_HISTORY,
+                object_id=request_id, records=unmetered.records, at=unmetered.at,
+            )  # fmt: skip
+            unmetered = None
     own = [f for f in history.all() if f.trade_id == item.trade_id]
     terms, skeleton = asset_terms(uow, item, holding, own, as_of)
     vector = features(history, terms, as_of)
@@ -224,18 +258,23 @@ def prepare_review(
         smes = {c for c in creditors if not get_org(uow, c).has_role(Role.CORE_ENTERPRISE)}
         late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
-    return PreparedReview(request, vector, _SCORES.score(scorer, vector), policy, version, lacking)
+    scored = _SCORES.score(scorer, vector)
+    return PreparedReview(request, vector, scored, policy, version, lacking, unmetered)
 
 
-def decide_review(uow: UnitOfWork, prepared: PreparedReview, bank_id: str) -> Decision:
+def decide_review(
+    uow: UnitOfWork, prepared: PreparedReview, bank_id: str, now: Exposure | None = None
+) -> Decision:
     """The robot's decision on a prepared request against the bank's exposure as it is now
-    (the caller holds the bank's limits lock, ``LIMITS_LOCK``, until it stores the decision)."""
+    (the caller holds the bank's limits lock, ``LIMITS_LOCK``, until it stores the decision);
+    ``now``: that exposure, if the caller keeps it (read under the lock, plus the approvals
+    stored since in this transaction, ``policies.with_financing``)."""
     decision = review(
         request=prepared.request,
         features=prepared.features,
         scored=prepared.scored,
         policy=prepared.policy,
-        exposure=exposure(uow, bank_id),
+        exposure=exposure(uow, bank_id) if now is None else now,
     )
     decision = replace(decision, policy_revision=prepared.version)
     lacking = prepared.lacking

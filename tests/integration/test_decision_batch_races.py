@@ -1,0 +1,95 @@
+"""Decisions in batches racing each other on SQLite and PostgreSQL, with the real anvil node:
+two group commits (``financing.DecisionBatcher``, one per API process in ``serve``; here two in
+threads, each batch in its own transaction and connection) decide requests released at once,
+some for the same holdings; the bank's borrower limit holds exactly, a holding is financed once,
+the chain takes every pledge and the audit finds store and chain agreeing."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.errors import ConflictError
+from fourflow.domain.financing import FinancingStatus
+from fourflow.services import financing
+from fourflow.services.audit import audit
+from tests.integration.test_lifecycle import _story
+from tests.integration.test_races import ASK, _parts
+
+pytestmark = pytest.mark.chain
+
+APPROVALS = 5  # the borrower's limit fits this many requests of ASK
+
+
+def test_two_batchers_keep_the_limit_and_one_winner_per_holding(platform: Platform) -> None:
+    s = _story(platform)
+    parts = [h.id for h in _parts(s, 8)]
+    bank = s.org["bank"].id
+    financing.set_product_policy(
+        uow_factory=platform.uow_factory, bank=bank,
+        fields={"refer_pd": 0.9, "max_pd": 1.0, "limit_per_borrower": APPROVALS * ASK + 1},
+    )  # fmt: skip
+    tier1 = s.org["tier1"].id
+    ledger = platform.require_contracts()
+    batchers = [
+        financing.DecisionBatcher(
+            uow_factory=platform.uow_factory,
+            cold_start=platform.cold_start,
+            ledger=ledger,
+            clock=platform.clock,
+        )
+        for _ in range(2)
+    ]
+    amount = f"{ASK // 100}.{ASK % 100:02d}"
+    # each side asks for 5 holdings; holdings 3 and 4 are asked for by both sides
+    sides = [parts[:5], parts[3:8]]
+    calls = [(b, h) for b, side in zip(batchers, sides, strict=True) for h in side]
+    barrier = threading.Barrier(len(calls), timeout=120)
+    answers: list[Any] = [None] * len(calls)
+
+    def call(i: int) -> None:
+        batcher, holding = calls[i]
+        asked = financing.FinanceRequest(
+            target=holding, bank=bank, amount=amount, as_of=s.item.issue_date, holder=tier1,
+            own_holding_of=tier1,
+        )  # fmt: skip
+        barrier.wait()
+        try:
+            answers[i] = batcher.finance(asked)
+        except Exception as exc:  # a loser's refusal is its answer
+            answers[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads)
+    rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
+    refused = [a for a in answers if isinstance(a, Exception)]
+    # a holding asked for twice: the second sees the first one's approval and is refused
+    # (or, the first declined on the limit, is decided too)
+    assert all(isinstance(r, ConflictError) for r in refused), refused
+    assert len(rows) + len(refused) == len(calls) and len(refused) <= 2
+    approved = [r for r in rows if r.financing.status is FinancingStatus.APPROVED]
+    assert len(approved) == APPROVALS  # exactly the limit, across both batchers
+    assert len({r.financing.holding_id for r in approved}) == APPROVALS
+    for r in rows:
+        if r.financing.status is not FinancingStatus.APPROVED:
+            reasons = r.financing.decision.reasons  # type: ignore[union-attr]
+            assert any(x.code == "LIMIT_BORROWER" for x in reasons), reasons
+    s.relay()
+    with platform.uow_factory() as uow:
+        stored = [f for f in uow.financings.list() if f.holding_id in set(parts)]
+        live = [f for f in stored if f.status is FinancingStatus.ACTIVE]
+    assert len(stored) == len(rows) and {f.holding_id for f in stored} == set(parts)
+    assert len(live) == APPROVALS and len({f.holding_id for f in live}) == APPROVALS
+    assert sum(f.principal for f in live) <= APPROVALS * ASK
+    report = audit(
+        uow_factory=platform.uow_factory, ledger=platform.require_contracts(),
+        reader_for=platform.reader_for,
+    )  # fmt: skip
+    assert report.ok, report.discrepancies

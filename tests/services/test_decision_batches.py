@@ -1,0 +1,190 @@
+"""Financing decisions in batches (``financing.finance_many``, ``DecisionBatcher``), on the
+fakes: a batch decides every request exactly as one by one (limits binding within the batch
+included), a refused request writes nothing and refuses no other, and the group commit answers
+each caller its own result."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import pytest
+
+from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
+from fourflow.domain.financing import FinancingStatus
+from fourflow.risk.review import ProductPolicy
+from fourflow.services import credit, financing, fraud, items
+from tests.services.conftest import World, no_cold_start
+
+PART = 1_000_000  # 10,000.00 CNY a holding
+ASK = "8000.00"
+
+
+def _parts(world: World, count: int) -> list[str]:
+    """``count`` holdings of PART of tier 1, each of its own item (trade)."""
+    ids = []
+    for _ in range(count):
+        item = world.item()
+        (root,) = world.holdings(item.id)
+        part = items.split(
+            uow_factory=world.uow, holding_id=root.id, amount=PART, actor_id=world.id("tier1")
+        )
+        ids.append(part.id)
+    assert not world.relay().failed
+    return ids
+
+
+def _limit(world: World, approvals: int) -> None:
+    """The bank approves up to ``approvals`` requests of ASK for one borrower."""
+    policy = ProductPolicy(
+        bank_id=world.id("bank"), refer_pd=0.9, max_pd=1.0,
+        limit_per_borrower=approvals * 800_000 + 1,
+    )  # fmt: skip
+    credit.set_policy(uow_factory=world.uow, policy=policy)
+
+
+def _ask(world: World, holding_id: str, **changes: Any) -> financing.FinanceRequest:
+    asked = financing.FinanceRequest(
+        target=holding_id, bank=world.id("bank"), amount=ASK, as_of=world.clock.today(),
+        holder=world.id("tier1"), own_holding_of=world.id("tier1"),
+    )  # fmt: skip
+    return dataclasses.replace(asked, **changes)
+
+
+def _decided(row: financing.FinancingRow) -> tuple[Any, ...]:
+    """What must not differ between a batch and one by one (ids and input hashes do)."""
+    fin = row.financing
+    assert isinstance(fin, financing.Financing) and fin.decision is not None
+    decision = dataclasses.replace(fin.decision, input_hash=None)  # the rest of it, all
+    return (fin.holding_id, fin.status, fin.principal, fin.rate_bps, decision, row.chain,
+            row.borrower_name, row.bank_name, row.debtor_name)  # fmt: skip
+
+
+def test_a_batch_decides_every_request_as_one_by_one(credit_world: World) -> None:
+    world = credit_world
+    holdings = _parts(world, 6)
+    _limit(world, 4)  # the fifth and sixth break the borrower's limit
+    before = world.uow.committed.copy()
+    asked = [_ask(world, h) for h in reversed(holdings)]  # decided in holding-id order
+    alone = [
+        financing.finance(
+            uow_factory=world.uow, target=a.target, bank=a.bank, amount=a.amount,
+            as_of=a.as_of, cold_start=no_cold_start, holder=a.holder, ledger=world.ledger,
+            own_holding_of=a.own_holding_of,
+        )
+        for a in sorted(asked, key=lambda a: a.target)
+    ]  # fmt: skip
+    world.uow.committed = before
+    commits = world.uow.commits
+    batch = financing.finance_many(
+        uow_factory=world.uow, requests=asked, cold_start=no_cold_start, ledger=world.ledger
+    )
+    assert world.uow.commits == commits + 1  # one transaction for the batch
+    rows = [r for r in batch if isinstance(r, financing.FinancingRow)]
+    assert [r.financing.holding_id for r in rows] == [a.target for a in asked]  # in order
+    by_holding = {_decided(r)[0]: _decided(r) for r in rows}
+    assert [by_holding[r.financing.holding_id] for r in alone] == [_decided(r) for r in alone]
+    statuses = [r.financing.status for r in alone]
+    assert statuses.count(FinancingStatus.APPROVED) == 4, statuses
+    limited = [r for r in alone if r.financing.status is not FinancingStatus.APPROVED]
+    assert all(
+        any(x.code == "LIMIT_BORROWER" for x in r.financing.decision.reasons)  # type: ignore[union-attr]
+        for r in limited
+    )
+    with world.uow() as uow:  # the exposure kept in the batch is the store's sum
+        stored = credit.exposure(uow, world.id("bank"))
+        assert stored.by_borrower == {world.id("tier1"): 4 * 800_000}
+        assert len(uow.financings.list()) == 6
+
+
+def test_a_refused_request_writes_nothing_and_refuses_no_other(credit_world: World) -> None:
+    world = credit_world
+    good, taken, other, disputed = _parts(world, 4)
+    (root,) = world.holdings(world.item().id)
+    theirs = items.transfer(
+        uow_factory=world.uow, holding_id=root.id, amount=PART, to_org_id=world.id("tier2"),
+        actor_id=world.id("tier1"),
+    ).id  # fmt: skip
+    with world.uow() as uow:  # the fourth holding's item is disputed meanwhile
+        holding = uow.items.get_holding(disputed)
+        assert holding is not None
+        item_id = holding.item_id
+    items.dispute_item(
+        uow_factory=world.uow, item_id=item_id, actor_id=world.id("core"), reason="short",
+        on=world.clock.today(),
+    )  # fmt: skip
+    assert not world.relay().failed
+    before = world.uow.committed.copy()
+    asked = [
+        _ask(world, good),
+        _ask(world, taken),
+        _ask(world, taken),  # the same holding again: the second one loses
+        _ask(world, theirs),  # another's holding: 404
+        _ask(world, other, amount="0.001"),  # three decimals
+        _ask(world, other, bank=world.id("tier2")),  # not a bank
+        _ask(world, disputed),  # refused under the locks
+    ]
+    answers = financing.finance_many(
+        uow_factory=world.uow, requests=asked, cold_start=no_cold_start, ledger=world.ledger
+    )
+    kinds = [type(a).__name__ for a in answers]
+    assert kinds == ["FinancingRow", "FinancingRow", "ConflictError", "NotFoundError",
+                     "DomainValueError", "DomainValueError", "ConflictError"], answers  # fmt: skip
+    assert isinstance(answers[3], NotFoundError) and theirs in str(answers[3])
+    assert isinstance(answers[4], DomainValueError) and "decimal places" in str(answers[4])
+    assert isinstance(answers[6], ConflictError) and "disputed" in str(answers[6])
+    assert isinstance(answers[2], ConflictError) and taken in str(answers[2])
+    with world.uow() as uow:
+        stored = {f.holding_id: f for f in uow.financings.list()}
+        assert set(stored) == {good, taken}
+        assert all(f.status is FinancingStatus.APPROVED for f in stored.values())
+        for refused in (theirs, other, disputed):
+            found = uow.items.get_holding(refused)
+            assert found is not None and not found.locked
+        # chain work only of the two stored financings: nothing of a refused request
+        added = [o for k, o in world.uow.committed.outbox.items() if k not in before.outbox]
+        shown = [o for o in added if (o.subject_id or "").startswith(fraud.PRESENTATION_SUBJECT)]
+        assert len(shown) <= 2
+        assert {o.subject_id for o in added if o not in shown} == {
+            *(f.id for f in stored.values()), *(f"decision:{f.id}" for f in stored.values())
+        }  # fmt: skip
+    assert not world.relay().failed
+    with world.uow() as uow:
+        assert {f.status for f in uow.financings.list()} == {FinancingStatus.ACTIVE}
+
+
+def test_group_commit_answers_each_caller_its_own_result(credit_world: World) -> None:
+    world = credit_world
+    holdings = _parts(world, 8)
+    batcher = financing.DecisionBatcher(
+        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger
+    )
+    asked = [_ask(world, h) for h in holdings] + [_ask(world, holdings[0])]  # one loses
+    barrier = threading.Barrier(len(asked), timeout=60)
+    answers: list[Any] = [None] * len(asked)
+
+    def call(i: int) -> None:
+        barrier.wait()
+        try:
+            answers[i] = batcher.finance(asked[i])
+        except Exception as exc:  # the loser's refusal is its answer
+            answers[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(asked))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads)
+    rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
+    refused = [a for a in answers if isinstance(a, Exception)]
+    assert len(rows) == 8 and len(refused) == 1 and isinstance(refused[0], ConflictError)
+    for a, answer in zip(asked, answers, strict=True):  # each its own holding's answer
+        if isinstance(answer, financing.FinancingRow):
+            assert answer.financing.holding_id == a.target
+    assert 1 <= batcher.batches <= len(asked) and batcher.largest >= 1
+    with world.uow() as uow:
+        assert {f.holding_id for f in uow.financings.list()} == set(holdings)
+    with pytest.raises(DomainValueError, match="at least one request"):
+        financing.DecisionBatcher(uow_factory=world.uow, cold_start=no_cold_start, max_batch=0)

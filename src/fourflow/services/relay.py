@@ -18,8 +18,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Protocol, assert_never, runtime_checkable
 
-from fourflow.domain.debt import ItemStatus
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.debt import Holding, ItemStatus
+from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.services import commands as cmd
 from fourflow.services import fraud, receipts, webhooks
 from fourflow.services.accounts import forget_account
@@ -110,8 +110,30 @@ def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) 
         uow.commit()
 
 
-def restore(uow: UnitOfWork, log: UndoLog) -> None:
-    """Put back what a command's business change replaced (its ``UndoLog``)."""
+#: A financing in these states stays as it is when the holding it was asked on goes (a
+#: decision given, or a financing over); any other (requested, referred, approved, active)
+#: fails with the holding: nothing can be lent on a holding that never existed.
+CLOSED = (
+    FinancingStatus.DECLINED,
+    FinancingStatus.FAILED,
+    FinancingStatus.REPAID,
+    FinancingStatus.DEFAULTED,
+)
+#: At most this many financings are moved off one holding, and this many parents walked up.
+_MOST = 10_000
+
+
+def restore(uow: UnitOfWork, log: UndoLog, told: list[Financing] | None = None) -> None:
+    """Put back what a command's business change replaced (its ``UndoLog``).
+
+    The financings the change added go with it. A financing kept (one the change did not
+    add: a request on a part the change split off, on a holding it passed, on the item it
+    issued) never points at a holding or item the undo removes: before the holding goes, each
+    financing asked on it moves to the holding the part was split off (the same holder's,
+    still there: the financing keeps its record on the holding the borrower asked about, as it
+    stands now), else goes with it (nothing it was asked on ever existed). Either way one
+    still open fails (``CLOSED``). Each financing failed or removed here is appended to
+    ``told`` (its parties are told it failed, ``_fail``)."""
     for repayment_id in log.added_repayments:
         uow.repayments.remove(repayment_id)
     for holding in log.holdings:
@@ -124,13 +146,61 @@ def restore(uow: UnitOfWork, log: UndoLog) -> None:
             uow.financings.update(replace(financing, status=status))
     for financing_id in log.added_financings:
         uow.financings.remove(financing_id)
+    going = set(log.added_holdings)
     for holding_id in log.added_holdings:
+        _move_financings(uow, holding_id, going, told)
         uow.items.remove_holding(holding_id)
     for item_id in log.added_items:
+        holdings = uow.items.holdings(item_id)  # all go with the item
+        going |= {h.id for h in holdings}
+        for holding in holdings:
+            _move_financings(uow, holding.id, going, told)
         uow.items.remove(item_id)
 
 
-def compensate(uow: UnitOfWork, op: ChainOp) -> None:
+def _move_financings(
+    uow: UnitOfWork, holding_id: str, going: set[str], told: list[Financing] | None
+) -> None:
+    """Move (or remove) every financing asked on ``holding_id`` before the holding goes."""
+    holding = uow.items.get_holding(holding_id)
+    for _ in range(_MOST):
+        financing = uow.financings.by_holding(holding_id)
+        if financing is None:
+            return
+        home = None if holding is None else _home(uow, holding, financing, going)
+        status = financing.status if financing.status in CLOSED else FinancingStatus.FAILED
+        moved = replace(financing, status=status, holding_id=home.id if home else holding_id)
+        if home is None:
+            uow.financings.remove(financing.id)
+        else:
+            uow.financings.update(moved)
+        if told is not None and (status is not financing.status or home is None):
+            told.append(moved)
+    raise RuntimeError(f"more than {_MOST} financings asked on holding {holding_id}")
+
+
+def _home(
+    uow: UnitOfWork, holding: Holding, financing: Financing, going: set[str]
+) -> Holding | None:
+    """The holding ``holding`` was split off, of the financing's borrower, of the same item and
+    staying (the nearest such ancestor); None when there is none (a part passed by another
+    holder, an item's first holding)."""
+    parent_id = holding.parent_id
+    for _ in range(_MOST):
+        parent = uow.items.get_holding(parent_id) if parent_id else None
+        if (
+            parent is None
+            or parent.holder_id != financing.borrower_id
+            or parent.item_id != financing.item_id
+        ):
+            return None
+        if parent.id not in going:
+            return parent
+        parent_id = parent.parent_id
+    return None
+
+
+def compensate(uow: UnitOfWork, op: ChainOp, told: list[Financing] | None = None) -> None:
     """Undo ``op``'s business change after the chain refused it: one step per command kind.
 
     Commands that change debt items, holdings, financings or repayments put back their undo
@@ -138,11 +208,17 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
     transfer the invoices it paid, a receipt step its records; a refused receipt pledge leaves
     its goods financing ``failed``);
     commands that change no business record (registry, notary, settings, tokens) need nothing.
+    A financing kept on a holding or item the undo removes is moved or removed (``restore``),
+    and appended to ``told``.
     """
+
+    def put_back(log: UndoLog) -> None:
+        restore(uow, log, told)
+
     c = op.command
     match c:
         case cmd.Transfer():
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.transfer_payments.forget_op(op.op_id)  # the invoices it would have paid
         case (
             cmd.IssueItem()
@@ -156,12 +232,12 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.ConfirmItem()
             | cmd.AcceptDilution()
         ):
-            restore(uow, op.undo)
+            put_back(op.undo)
             if isinstance(c, cmd.AcceptDilution):
                 uow.dilutions.forget_op(op.op_id)
         case cmd.Pledge() | cmd.AcceptPledge():
             # The financing stays on record as refused by the chain, the holding unpledged.
-            restore(uow, replace(op.undo, added_financings=()))
+            put_back(replace(op.undo, added_financings=()))
             if isinstance(c, cmd.AcceptPledge):  # the offer carried the holding's undo
                 holding = uow.items.get_holding(c.holding_id)
                 if holding is not None and holding.pledge is not None:
@@ -171,21 +247,21 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
                 if financing is not None:
                     uow.financings.update(replace(financing, status=FinancingStatus.FAILED))
         case cmd.Dispute() | cmd.WithdrawDispute() | cmd.ResolveDispute():
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.disputes.forget_op(op.op_id)
         case cmd.ProposeDilution():
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.dilutions.forget_op(op.op_id)
         case cmd.CancelItem():
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.cancel_approvals.forget_op(op.op_id)
         case cmd.MarkDefault():
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.default_marks.forget_op(op.op_id)
         case cmd.ReceiptAcceptPledge():
             # The holder's offer carried the pledge's record: without the bank's acceptance
             # nothing is pledged (an offer alone pledges nothing on the chain either).
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.receipts.forget_op(c.offer_op_id)
             receipts.forget_financing_op(uow, replace(op, op_id=c.offer_op_id))  # failed
         case (
@@ -199,7 +275,7 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.ReceiptConfirmRelease()
             | cmd.ReceiptRequestRelease()
         ):
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.receipts.forget_op(op.op_id)
             receipts.forget_financing_op(uow, op)  # a pledge failed, a release undone
         case cmd.SetAccount():
@@ -226,11 +302,11 @@ def compensate(uow: UnitOfWork, op: ChainOp) -> None:
             | cmd.SetAccountBank()
             | cmd.SetRepayment()
         ):
-            restore(uow, op.undo)
+            put_back(op.undo)
         case cmd.LockRoute() | cmd.ChangeRoute() | cmd.SettleAtMaturity():
             # A route that was never locked or changed, a collection that never happened: its
             # payment (undo log), route event and the notices it gave go.
-            restore(uow, op.undo)
+            put_back(op.undo)
             uow.settlement.forget_op(op.op_id)
         case _:
             assert_never(c)
@@ -290,6 +366,7 @@ def _fail(
     it) were queued. Returns ``(op_id, reason)`` of each op failed.
     """
     failed: list[tuple[str, str]] = []
+    told: list[Financing] = []  # failed (or removed) by an undo: their holding went
     with uow_factory() as uow:
         current = uow.outbox.get(op.op_id) or op
         doomed, applied = _dependents(uow, ledger, current)
@@ -301,21 +378,27 @@ def _fail(
             reason = f"{reason} (not undone in the store: {names} applied after it)"
         else:
             for later in reversed(doomed):
-                compensate(uow, later)
+                compensate(uow, later, told)
                 why = f"not applied: it depends on {op.op_id}, which the chain refused"
                 uow.outbox.update(
                     replace(later, status=OpStatus.REFUSED, error=why, attempts=later.attempts)
                 )
                 failed.append((later.op_id, why))
-            compensate(uow, current)
+            compensate(uow, current, told)
         status = OpStatus.FAILED if applied else OpStatus.REFUSED
         uow.outbox.update(
             replace(current, status=status, error=reason, attempts=current.attempts + 1)
         )
         if not applied:  # the parties of a financing that failed with it are told
+            failing: dict[str, Financing] = {}
             for subject in dict.fromkeys(o.subject_id for o in (current, *doomed)):
                 financing = uow.financings.get(subject) if subject else None
-                if financing is not None and financing.status is FinancingStatus.FAILED:
+                if financing is not None:
+                    failing[financing.id] = financing
+            for financing in told:  # as they are now, or as they were when they went
+                failing[financing.id] = uow.financings.get(financing.id) or financing
+            for financing in failing.values():
+                if financing.status is FinancingStatus.FAILED:
                     webhooks.financing_failed(uow, financing, reason)
         uow.commit()
     failed.insert(0, (op.op_id, reason))

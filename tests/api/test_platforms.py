@@ -9,7 +9,6 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,21 +17,19 @@ from typer.testing import CliRunner
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
-from fourflow.entrypoints.api.app import create_app
 from fourflow.entrypoints.cli.main import app as cli_app
 from fourflow.services import identity
-from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
     KYC,
     Party,
     Person,
-    documents_by_issuer,
+    http_world,
     invite,
     ok,
-    operator_admin,
-    register_and_admit,
     register_local_government,
+    upload_trade,
+    verify_and_issue,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-platforms")]
@@ -59,72 +56,52 @@ def _admit(client: TestClient, by: Party, platform_id: str, org_id: str) -> Any:
 def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
     """Two platforms on one SQLite home: A (district: core, tier1; the bank) and B (county:
     tier1, tier2); one verified, issued trade tier1 -> core."""
-    home: Path = tmp_path_factory.mktemp("platforms") / "home"
-    db = f"sqlite:///{home.parent / 'store.db'}"
-    with Platform(api_settings(home, db, anvil.url)) as platform:
-        platform.initialise()
-        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
-            operator = operator_admin(client, platform)
-            parties = {
-                k: register_and_admit(client, operator, k)
-                for k in ("core", "tier1", "tier2", "logistics", "bank", "regulator")
-            }
-            for key in ("district", "county"):
-                parties[key] = register_local_government(client, operator, key)
-            invite(client, parties["bank"], "credit_officer")
-            ids = {}
-            for key, name, scenarios in (
-                ("district", "姑苏区文旅金融服务平台", ["culture_tourism", "manufacturing"]),
-                ("county", "吴中区农产品金融服务平台", ["agriculture", "manufacturing"]),
-            ):
-                created = ok(
-                    client.post(
-                        f"{API}/platforms",
-                        json={"name": name, "operator": parties[key].org_id,
-                              "scenarios": scenarios, "region": key},
-                        headers=operator.auth,
-                    ),
-                    201,
-                )  # fmt: skip
-                ids[key] = created["id"]
-            district, county = parties["district"], parties["county"]
-            for key in ("core", "tier1"):
-                ok(_admit(client, district, ids["district"], parties[key].org_id), 201)
-            for key in ("tier1", "tier2"):
-                ok(_admit(client, county, ids["county"], parties[key].org_id), 201)
-            ok(
+    with http_world(tmp_path_factory.mktemp("platforms"), anvil.url) as w:
+        client, platform, operator, parties = w.client, w.platform, w.operator, w.parties
+        for key in ("district", "county"):
+            parties[key] = register_local_government(client, operator, key)
+        invite(client, parties["bank"], "credit_officer")
+        ids = {}
+        for key, name, scenarios in (
+            ("district", "姑苏区文旅金融服务平台", ["culture_tourism", "manufacturing"]),
+            ("county", "吴中区农产品金融服务平台", ["agriculture", "manufacturing"]),
+        ):
+            created = ok(
                 client.post(
-                    f"{API}/platforms/{ids['district']}/banks",
-                    json={"bank": parties["bank"].org_id}, headers=district.admin.auth,
+                    f"{API}/platforms",
+                    json={"name": name, "operator": parties[key].org_id,
+                          "scenarios": scenarios, "region": key},
+                    headers=operator.auth,
                 ),
                 201,
             )  # fmt: skip
-            trade_id = _issued_trade(client, platform, parties)
-            env = {
-                "FOURFLOW_HOME": str(home), "FOURFLOW_DATABASE_URL": db,
-                "FOURFLOW_CHAIN_URL": anvil.url, "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
-            }  # fmt: skip
-            yield World(
-                client, platform, operator, parties, ids["district"], ids["county"], trade_id,
-                env,
-            )  # fmt: skip
+            ids[key] = created["id"]
+        district, county = parties["district"], parties["county"]
+        for key in ("core", "tier1"):
+            ok(_admit(client, district, ids["district"], parties[key].org_id), 201)
+        for key in ("tier1", "tier2"):
+            ok(_admit(client, county, ids["county"], parties[key].org_id), 201)
+        ok(
+            client.post(
+                f"{API}/platforms/{ids['district']}/banks",
+                json={"bank": parties["bank"].org_id}, headers=district.admin.auth,
+            ),
+            201,
+        )  # fmt: skip
+        trade_id = _issued_trade(client, platform, parties)
+        env = {
+            "FOURFLOW_HOME": str(w.home), "FOURFLOW_DATABASE_URL": w.database_url,
+            "FOURFLOW_CHAIN_URL": anvil.url, "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
+        }  # fmt: skip
+        yield World(
+            client, platform, operator, parties, ids["district"], ids["county"], trade_id, env
+        )
 
 
 def _issued_trade(client: TestClient, platform: Platform, parties: dict[str, Party]) -> str:
     start = platform.clock.today() - dt.timedelta(days=110)
-    trade_ids: set[str] = set()
-    for key, raw in documents_by_issuer("PLT", start):
-        rows = ok(
-            client.post(f"{API}/documents", content=raw, headers=parties[key].admin.auth), 201
-        )
-        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
-    (trade_id,) = trade_ids
-    tier1 = parties["tier1"]
-    day = (start + dt.timedelta(days=8)).isoformat()
-    ok(client.post(f"{API}/trades/{trade_id}/verification", json={"as_of": day},
-                   headers=tier1.admin.auth))  # fmt: skip
-    ok(client.post(f"{API}/items", json={"trade_id": trade_id, "as_of": day},
-                   headers=tier1.admin.auth), 201)  # fmt: skip
+    trade_id = upload_trade(client, parties, "PLT", start)
+    verify_and_issue(client, parties["tier1"], trade_id, start + dt.timedelta(days=8))
     return trade_id
 
 

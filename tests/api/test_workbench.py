@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,21 +17,19 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
 from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.parties import Role
-from fourflow.entrypoints.api.app import create_app
 from fourflow.risk.valuation import AssetClass
 from fourflow.services import credit, identity, onboarding, proofs
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import RiskAlert
-from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
     Party,
     Person,
-    documents_by_issuer,
+    http_world,
     invite,
     ok,
-    operator_admin,
-    register_and_admit,
+    upload_trade,
+    verify_and_issue,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-workbench")]
@@ -72,56 +69,36 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
     """Tier 1 sells to the core enterprise (uploaded by each party), verified and issued;
     300,000.00 passed to tier 2, who asks the bank for 225,000.00: referred (the bank's
     policy refers everything; above the four-eyes limit of 100,000)."""
-    home: Path = tmp_path_factory.mktemp("workbench") / "home"
-    db = f"sqlite:///{home.parent / 'store.db'}"
-    with Platform(api_settings(home, db, anvil.url)) as platform:
-        platform.initialise()
-        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
-            operator = operator_admin(client, platform)
-            parties = {
-                k: register_and_admit(client, operator, k)
-                for k in ("core", "tier1", "tier2", "logistics", "bank", "regulator")
-            }
-            officer = invite(client, parties["bank"], "credit_officer")
-            approver = invite(client, parties["bank"], "approver")
-            other_bank = _outsider_key(platform, 1, Role.BANK, OrgType.BANK)
-            other_core = _outsider_key(platform, 2, Role.CORE_ENTERPRISE, OrgType.CORE_ENTERPRISE)
-            today = platform.clock.today()
-            start = today - dt.timedelta(days=100)
-            trade_ids = set()
-            for key, raw in documents_by_issuer("WB", start):
-                rows = ok(
-                    client.post(f"{API}/documents?source={key}.json", content=raw,
-                                headers=parties[key].admin.auth),
-                    201,
-                )  # fmt: skip
-                trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
-            (trade_id,) = trade_ids
-            tier1, tier2, bank = parties["tier1"], parties["tier2"], parties["bank"]
-            day = (start + dt.timedelta(days=8)).isoformat()
-            ok(client.post(f"{API}/trades/{trade_id}/verification", json={"as_of": day},
-                           headers=tier1.admin.auth))  # fmt: skip
-            item = ok(client.post(f"{API}/items", json={"trade_id": trade_id, "as_of": day},
-                                  headers=tier1.admin.auth), 201)  # fmt: skip
-            holding = item["holdings"][0]["holding_id"]
-            moved = ok(client.post(f"{API}/holdings/{holding}/transfers",
-                                   json={"amount": "300000.00", "to": tier2.org_id},
-                                   headers=tier1.admin.auth), 201)  # fmt: skip
-            ok(client.put(f"{API}/policy", json={"fields": {"refer_pd": 0.0, "max_pd": 1.0}},
-                          headers=bank.admin.auth), 202)  # fmt: skip
-            ok(client.post(f"{API}/policy/approval", json={"agree": True}, headers=approver.auth))
-            fin = ok(
-                client.post(f"{API}/financings",
-                            json={"holding_id": moved["holding_id"], "bank": bank.org_id,
-                                  "amount": "225000.00", "as_of": day},
-                            headers=tier2.admin.auth),
-                201,
-            )  # fmt: skip
-            assert fin["status"] == "referred", fin
-            yield World(
-                client, platform, parties, officer, approver, operator, other_bank, other_core,
-                trade_id, item["item_id"], holding, fin["financing_id"],
-            )  # fmt: skip
+    with http_world(tmp_path_factory.mktemp("workbench"), anvil.url) as w:
+        client, platform, operator, parties = w.client, w.platform, w.operator, w.parties
+        officer = invite(client, parties["bank"], "credit_officer")
+        approver = invite(client, parties["bank"], "approver")
+        other_bank = _outsider_key(platform, 1, Role.BANK, OrgType.BANK)
+        other_core = _outsider_key(platform, 2, Role.CORE_ENTERPRISE, OrgType.CORE_ENTERPRISE)
+        start = platform.clock.today() - dt.timedelta(days=100)
+        trade_id = upload_trade(client, parties, "WB", start, named=True)
+        tier1, tier2, bank = parties["tier1"], parties["tier2"], parties["bank"]
+        item = verify_and_issue(client, tier1, trade_id, start + dt.timedelta(days=8))
+        day = (start + dt.timedelta(days=8)).isoformat()
+        holding = item["holdings"][0]["holding_id"]
+        moved = ok(client.post(f"{API}/holdings/{holding}/transfers",
+                               json={"amount": "300000.00", "to": tier2.org_id},
+                               headers=tier1.admin.auth), 201)  # fmt: skip
+        ok(client.put(f"{API}/policy", json={"fields": {"refer_pd": 0.0, "max_pd": 1.0}},
+                      headers=bank.admin.auth), 202)  # fmt: skip
+        ok(client.post(f"{API}/policy/approval", json={"agree": True}, headers=approver.auth))
+        fin = ok(
+            client.post(f"{API}/financings",
+                        json={"holding_id": moved["holding_id"], "bank": bank.org_id,
+                              "amount": "225000.00", "as_of": day},
+                        headers=tier2.admin.auth),
+            201,
+        )  # fmt: skip
+        assert fin["status"] == "referred", fin
+        yield World(
+            client, platform, parties, officer, approver, operator, other_bank, other_core,
+            trade_id, item["item_id"], holding, fin["financing_id"],
+        )  # fmt: skip
 
 
 def _get(w: World, path: str, headers: dict[str, str], status: int = 200) -> Any:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -14,8 +17,10 @@ from fourflow.bootstrap import Platform
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.identity import UserRole
 from fourflow.domain.scenarios import Scenario
+from fourflow.entrypoints.api.app import create_app
 from fourflow.services import identity
 from fourflow.services.demo import MEMBERS, Member, trade_bundle
+from tests.api.conftest import api_settings
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -181,3 +186,59 @@ def documents_by_issuer(run: str, start: dt.date) -> list[tuple[str, bytes]]:
         (k, json.dumps({**bundle, "documents": parts[k]}, ensure_ascii=False).encode())
         for k in order
     ]
+
+
+#: The demo members ``http_world`` registers and admits.
+SIX_MEMBERS = ("core", "tier1", "tier2", "logistics", "bank", "regulator")
+
+
+@dataclass
+class HttpWorld:
+    """A platform and its API over HTTP, with the operator's admin and the six members."""
+
+    platform: Platform
+    client: TestClient
+    operator: Person
+    parties: dict[str, Party]
+    home: Path
+    database_url: str
+
+
+@contextmanager
+def http_world(folder: Path, chain_url: str) -> Iterator[HttpWorld]:
+    """A platform on a fresh SQLite home in ``folder`` on the chain at ``chain_url``,
+    initialised; its API through an in-process client (server errors answered, not raised);
+    the operator's admin signed in; and ``SIX_MEMBERS`` registered over HTTP, admitted after
+    KYC and their admins signed in. Closed at the end."""
+    home, database_url = folder / "home", f"sqlite:///{folder / 'store.db'}"
+    with Platform(api_settings(home, database_url, chain_url)) as platform:
+        platform.initialise()
+        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+            operator = operator_admin(client, platform)
+            parties = {k: register_and_admit(client, operator, k) for k in SIX_MEMBERS}
+            yield HttpWorld(platform, client, operator, parties, home, database_url)
+
+
+def upload_trade(
+    client: TestClient, parties: dict[str, Party], run: str, start: dt.date, *, named: bool = False
+) -> str:
+    """``documents_by_issuer(run, start)`` uploaded by each issuer's admin (POST /documents,
+    with ``?source=<issuer>.json`` when ``named``); the one trade they make."""
+    trade_ids: set[str] = set()
+    for key, raw in documents_by_issuer(run, start):
+        query = f"?source={key}.json" if named else ""
+        rows = ok(
+            client.post(f"{API}/documents{query}", content=raw, headers=parties[key].admin.auth),
+            201,
+        )
+        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
+    (trade_id,) = trade_ids
+    return trade_id
+
+
+def verify_and_issue(client: TestClient, seller: Party, trade_id: str, day: dt.date) -> Any:
+    """The seller's admin verifies the trade as of ``day`` and issues its debt item; the item."""
+    ok(client.post(f"{API}/trades/{trade_id}/verification", json={"as_of": day.isoformat()},
+                   headers=seller.admin.auth))  # fmt: skip
+    return ok(client.post(f"{API}/items", json={"trade_id": trade_id, "as_of": day.isoformat()},
+                          headers=seller.admin.auth), 201)  # fmt: skip

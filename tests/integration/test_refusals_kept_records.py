@@ -22,9 +22,11 @@ from sqlalchemy import create_engine, text
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.documents import DocumentKind
+from fourflow.domain.errors import ConflictError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
+from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, financing, ingest, items, linking, relay
 from fourflow.services.audit import audit
 from fourflow.services.demo import MEMBERS, trade_bundle
@@ -67,12 +69,12 @@ def _diff(
     before: dict[str, list[tuple[Any, ...]]],
     after: dict[str, list[tuple[Any, ...]]],
     *,
-    but: str = "",
+    but: tuple[str, ...] = (),
 ) -> dict[str, tuple[list[Any], list[Any]]]:
     """Per table (except ``but``): (rows only before, rows only after); {} when the same."""
     out = {}
     for table in sorted(set(before) | set(after)):
-        if table == but:
+        if table in but:
             continue
         was, now = before.get(table, []), after.get(table, [])
         if was != now:
@@ -151,7 +153,7 @@ def test_a_refused_split_keeps_the_financing_on_the_part_failed_on_its_parent(
     states = _refused_ops(platform)
     assert all(states[op_id] is OpStatus.REFUSED for op_id in reasons)
     after = _tables(platform)
-    assert _diff(before, after, but="financings") == {}
+    assert _diff(before, after, but=("financings",)) == {}
     with platform.uow_factory() as uow:
         stored = uow.financings.get(fin.id)
         assert uow.items.get_holding(part.id) is None
@@ -177,6 +179,65 @@ def test_a_refused_split_keeps_the_financing_on_the_part_failed_on_its_parent(
     assert live is not None and live.status is FinancingStatus.ACTIVE
     assert failed is not None and failed.status is FinancingStatus.FAILED
     _audit_clean(platform)
+
+
+def test_a_refused_split_fails_a_referral_on_the_part_and_keeps_a_decline(
+    platform: Platform,
+) -> None:
+    """Requests on the part that queued no pledge (a referral waiting for a person, a
+    decline): the split refused, both stay on record on the holding the part came from, the
+    referral failed (nothing can be lent on a part that never existed; its parties told), the
+    decline still a decline; no person can approve the referral any more."""
+    s = _story(platform)
+    (first,) = s.holdings()
+    tier1, bank = s.org["tier1"].id, s.org["bank"].id
+    day = s.item.issue_date + dt.timedelta(days=5)
+    _warm(platform, day)
+    refer_all = ProductPolicy(bank_id=bank, refer_pd=0.0, max_pd=1.0, min_verification_score=0,
+                              max_findings_warnings=99)  # fmt: skip
+    credit.set_policy(uow_factory=platform.uow_factory, policy=refer_all)
+    before = _tables(platform)
+    part = items.split(
+        uow_factory=platform.uow_factory, holding_id=first.id, amount=200_000 * YUAN,
+        actor_id=tier1,
+    )  # fmt: skip
+
+    def ask() -> Financing:
+        return financing.request_financing(
+            uow_factory=platform.uow_factory, holding_id=part.id, bank_id=bank,
+            cold_start=platform.cold_start, amount=100_000 * YUAN, actor_id=tier1, as_of=day,
+        )  # fmt: skip
+
+    referred = ask()
+    assert referred.status is FinancingStatus.REFERRED
+    credit.set_policy(uow_factory=platform.uow_factory,
+                      policy=ProductPolicy(bank_id=bank, refer_pd=0.0, max_pd=0.0,
+                                           min_verification_score=0, max_findings_warnings=99))  # fmt: skip
+    declined = ask()
+    assert declined.status is FinancingStatus.DECLINED
+    with _suspended(platform, tier1):
+        result = _relay(platform)
+    assert any("not a member" in r for _, r in result.failed), result.failed
+    after = _tables(platform)
+    assert _diff(before, after, but=("financings", "product_policies")) == {}
+    with platform.uow_factory() as uow:
+        now_referred = uow.financings.get(referred.id)
+        now_declined = uow.financings.get(declined.id)
+        assert uow.items.get_holding(part.id) is None
+    assert now_referred is not None and now_declined is not None
+    assert (now_referred.status, now_referred.holding_id) == (FinancingStatus.FAILED, first.id)
+    assert (now_declined.status, now_declined.holding_id) == (FinancingStatus.DECLINED, first.id)
+    assert now_referred.decision == referred.decision
+    assert now_declined.decision == declined.decision
+    assert _failed_told(platform, referred.id)
+    assert not _failed_told(platform, declined.id)
+    with pytest.raises(ConflictError):
+        credit.decide_referral(
+            uow_factory=platform.uow_factory, financing_id=referred.id, approve=True,
+            reason="looks fine", person="li.wei", as_of=day,
+        )  # fmt: skip
+    _audit_clean(platform)
+    assert _relay(platform).failed == ()
 
 
 def test_a_refused_transfer_takes_the_recipients_request_on_it_along(
@@ -281,7 +342,7 @@ def test_a_refused_issuance_takes_the_request_on_its_holding_along(platform: Pla
     assert split_ops == [], "the unrelated split was applied"
     assert _failed_told(platform, fin.id)
     after = _tables(platform)
-    assert _diff(platform_before, after, but="holdings") == {}
+    assert _diff(platform_before, after, but=("holdings",)) == {}
     assert len(after["holdings"]) == len(platform_before["holdings"]) + 1  # the split part
     _audit_clean(platform)
     assert _relay(platform).failed == ()

@@ -20,6 +20,8 @@ START_ORDER = (
     "tests/consortium/",  # the clique group: four geth nodes, 1 s blocks, about 400 s serial
     "tests/web/test_browser.py",  # six people in six browsers: 90-120 s
     "tests/integration/test_credit_robot.py",  # one 700-trade platform built, trained: 100-150 s
+    "tests/documents/test_en16931_conformance.py",  # two groups: 145 and 53 CEN unit tests
+    "tests/api/test_authorisation.py",  # one group of 79: every route, role and owner
     "tests/web/",
     "tests/risk/test_evaluate.py",
     "tests/packaging/",
@@ -27,6 +29,9 @@ START_ORDER = (
     "tests/api/test_kill_restart.py",
     "tests/integration/test_races.py",
     "tests/integration/test_crash_recovery.py",
+    "tests/documents/test_rule_engine_agreement.py",  # the rule-engine-agreement group (24)
+    "tests/documents/test_python_rule_backend.py",
+    "tests/documents/test_peppol_rules.py",
 )
 
 

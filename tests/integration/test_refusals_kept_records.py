@@ -115,10 +115,13 @@ def _audit_clean(p: Platform) -> None:
 
 
 def _request(p: Platform, holding_id: str, bank_id: str, borrower: str, amount: int,
-             as_of: dt.date) -> Financing:  # fmt: skip
+             as_of: dt.date, *, present: bool = False) -> Financing:  # fmt: skip
+    """An approved request; ``present``: the trade's invoices presented to the bank first, as
+    the API does (their fingerprints queued ahead of the pledge)."""
     fin = financing.request_financing(
         uow_factory=p.uow_factory, holding_id=holding_id, bank_id=bank_id,
         cold_start=p.cold_start, amount=amount, actor_id=borrower, as_of=as_of,
+        ledger=p.require_contracts() if present else None,
     )  # fmt: skip
     assert fin.status is FinancingStatus.APPROVED, fin
     return fin
@@ -319,7 +322,10 @@ def test_a_refused_issuance_takes_the_request_on_its_holding_along(platform: Pla
     with platform.uow_factory() as uow:
         (holding,) = uow.items.holdings(item.id)
     fin = _request(platform, holding.id, bank, tier1, 300_000 * YUAN,
-                   issue_day + dt.timedelta(days=5))  # fmt: skip
+                   issue_day + dt.timedelta(days=5), present=True)  # fmt: skip
+    with platform.uow_factory() as uow:
+        kinds = {o.kind.value for o in uow.outbox.for_subject(fin.id)}
+    assert kinds == {"register_fingerprints", "pledge", "accept_pledge"}, kinds
     # A later, unrelated op of another sender: applied whatever the refusal.
     (first,) = s.holdings()
     other = items.split(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,17 +26,16 @@ from fourflow.entrypoints.api import policy
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import demo_uscc
-from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
     KYC,
     PASSWORD,
-    documents_by_issuer,
+    http_world,
     invite,
     ok,
-    operator_admin,
-    register_and_admit,
     register_local_government,
+    upload_trade,
+    verify_and_issue,
 )
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-authorisation")]
@@ -262,33 +260,25 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
     """The main path's world up to a referred financing (SQLite), and an outsider
     organisation of every type that has no part in it."""
-    home: Path = tmp_path_factory.mktemp("authz") / "home"
-    db = f"sqlite:///{home.parent / 'store.db'}"
-    with Platform(api_settings(home, db, anvil.url)) as platform:
-        platform.initialise()
-        with TestClient(create_app(platform), raise_server_exceptions=False) as client:
-            operator = operator_admin(client, platform)
-            parties = {
-                k: register_and_admit(client, operator, k)
-                for k in ("core", "tier1", "tier2", "logistics", "bank", "regulator")
-            }
-            invite(client, parties["bank"], "credit_officer")
-            orgs = {k: p.org_id for k, p in parties.items()}
-            orgs["operator"] = platform.operator_id()
-            for n, (kind, role) in enumerate(OUTSIDERS.items()):
-                org = onboarding.onboard(
-                    uow_factory=platform.uow_factory, keystore=platform.keystore,
-                    name=f"Outsider {kind.value}", uscc=demo_uscc("110000", f"MA1WALK0{n}"),
-                    roles=[role], accounts=[f"62148800000000{n:05d}"],
-                )  # fmt: skip
-                orgs[f"outsider:{kind.value}"] = org.id
-            relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
-            objects = _main_path_objects(client, platform, parties)
-            district = register_local_government(client, operator, "district")
-            orgs["district"] = district.org_id
-            objects["platform"] = _scenario_platform(client, operator, district, orgs)
-            objects["application"] = _platform_application(client, objects["platform"])
-            yield World(client, platform, orgs, objects, {})
+    with http_world(tmp_path_factory.mktemp("authz"), anvil.url) as w:
+        client, platform, operator, parties = w.client, w.platform, w.operator, w.parties
+        invite(client, parties["bank"], "credit_officer")
+        orgs = {k: p.org_id for k, p in parties.items()}
+        orgs["operator"] = platform.operator_id()
+        for n, (kind, role) in enumerate(OUTSIDERS.items()):
+            org = onboarding.onboard(
+                uow_factory=platform.uow_factory, keystore=platform.keystore,
+                name=f"Outsider {kind.value}", uscc=demo_uscc("110000", f"MA1WALK0{n}"),
+                roles=[role], accounts=[f"62148800000000{n:05d}"],
+            )  # fmt: skip
+            orgs[f"outsider:{kind.value}"] = org.id
+        relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
+        objects = _main_path_objects(client, platform, parties)
+        district = register_local_government(client, operator, "district")
+        orgs["district"] = district.org_id
+        objects["platform"] = _scenario_platform(client, operator, district, orgs)
+        objects["application"] = _platform_application(client, objects["platform"])
+        yield World(client, platform, orgs, objects, {})
 
 
 def _main_path_objects(
@@ -296,26 +286,10 @@ def _main_path_objects(
 ) -> dict[str, str]:
     today = platform.clock.today()
     start = today - dt.timedelta(days=110)
-    trade_ids = set()
-    for key, raw in documents_by_issuer("WALK", start):
-        rows = ok(
-            client.post(f"{API}/documents", content=raw, headers=parties[key].admin.auth), 201
-        )
-        trade_ids |= {r["trade_id"] for r in rows if r["trade_id"]}
-    (trade_id,) = trade_ids
+    trade_id = upload_trade(client, parties, "WALK", start)
     tier1, tier2, bank = parties["tier1"], parties["tier2"], parties["bank"]
+    item = verify_and_issue(client, tier1, trade_id, start + dt.timedelta(days=8))
     day = (start + dt.timedelta(days=8)).isoformat()
-    ok(
-        client.post(
-            f"{API}/trades/{trade_id}/verification", json={"as_of": day}, headers=tier1.admin.auth
-        )
-    )
-    item = ok(
-        client.post(
-            f"{API}/items", json={"trade_id": trade_id, "as_of": day}, headers=tier1.admin.auth
-        ),
-        201,
-    )
     holding = item["holdings"][0]["holding_id"]
     moved = ok(
         client.post(

@@ -267,6 +267,9 @@ class FakeDocuments(_Repo):
     def unlinked(self) -> builtins.list[StoredDocument]:
         return self._where(lambda s: s.trade_id is None)
 
+    def unlinked_ids(self) -> builtins.list[str]:
+        return [s.document.id for s in self.unlinked()]
+
     def get_many(self, doc_ids: Sequence[str]) -> builtins.list[StoredDocument]:
         wanted = set(doc_ids)
         return self._where(lambda s: s.document.id in wanted)

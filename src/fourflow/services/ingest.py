@@ -272,6 +272,11 @@ def _dated_before_references(
     )
 
 
+def stored(outcomes: Iterable[DocumentOutcome]) -> list[Document]:
+    """The documents ``outcomes`` accepted, exactly as stored (for ``link_documents``)."""
+    return [o.parsed.document for o in outcomes if o.status == "accepted" and o.parsed]
+
+
 def _future_dated(
     parsed: Sequence[ParsedDocument], today: dt.date, tolerance: dt.timedelta
 ) -> tuple[dict[str, str], ...]:

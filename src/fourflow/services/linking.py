@@ -152,15 +152,24 @@ def _referenced_in_store(
 
 
 def link_documents(
-    *, uow_factory: UnitOfWorkFactory, default_scenario: Scenario = Scenario.MANUFACTURING
+    *,
+    uow_factory: UnitOfWorkFactory,
+    default_scenario: Scenario = Scenario.MANUFACTURING,
+    in_hand: Sequence[Document] = (),
 ) -> LinkResult:
-    """Link every unlinked document into a new or existing trade, or say why it waits."""
+    """Link every unlinked document into a new or existing trade, or say why it waits.
+
+    ``in_hand``: documents the caller has just stored (ingest's accepted ones), exactly as
+    stored. Those still unlinked are taken from there instead of being read and decoded from
+    the store again; any other unlinked document is read. Which documents are unlinked is the
+    store's answer either way, so one linked meanwhile by another process is left alone.
+    """
     with uow_factory() as uow:
-        unlinked = uow.documents.unlinked()
-        if not unlinked:
+        unlinked_ids = uow.documents.unlinked_ids()
+        if not unlinked_ids:
             return LinkResult((), (), ())
         run = _Run(uow)
-        new_docs = [sd.document for sd in unlinked]
+        new_docs = _unlinked_documents(uow, unlinked_ids, in_hand)
         new_ids = {d.id for d in new_docs}
         in_store = _referenced_in_store(uow, new_docs, {(d.kind, d.number) for d in new_docs})
         trade_of = {s.document.id: s.trade_id for s in in_store}
@@ -181,6 +190,17 @@ def link_documents(
         extended = _write(run)
         uow.commit()
     return LinkResult(tuple(run.created), extended, tuple(left), tuple(inferred))
+
+
+def _unlinked_documents(
+    uow: UnitOfWork, unlinked_ids: Sequence[str], in_hand: Sequence[Document]
+) -> list[Document]:
+    """The unlinked documents, oldest first: those in hand as they are, the rest read."""
+    held = {d.id: d for d in in_hand}
+    missing = [doc_id for doc_id in unlinked_ids if doc_id not in held]
+    if missing:
+        held.update((s.document.id, s.document) for s in uow.documents.get_many(missing))
+    return [held[doc_id] for doc_id in unlinked_ids if doc_id in held]
 
 
 def _start_trade(

@@ -304,6 +304,15 @@ class SqlDocuments(_Repository):
         """Documents not yet linked to a trade, oldest first."""
         return self._many(t.documents.c.trade_id.is_(None))
 
+    def unlinked_ids(self) -> builtins.list[str]:
+        """The ids of the documents not yet linked to a trade, oldest first (one column)."""
+        stmt = (
+            select(t.documents.c.id)
+            .where(t.documents.c.trade_id.is_(None))
+            .order_by(t.documents.c.seq)
+        )
+        return list(self._session.execute(stmt).scalars())
+
     def get_many(self, doc_ids: Sequence[str]) -> builtins.list[StoredDocument]:
         """The stored documents with these ids (unknown ids are skipped), oldest first."""
         found: builtins.list[StoredDocument] = []

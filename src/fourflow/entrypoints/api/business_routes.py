@@ -274,7 +274,7 @@ def _ingest(
     )  # fmt: skip
     with api.chain_lock:
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-        linked = linking.link_documents(uow_factory=p.uow_factory)
+        linked = linking.link_documents(uow_factory=p.uow_factory, in_hand=ingest.stored(outcomes))
         evidence.reverify_extended(uow_factory=p.uow_factory, result=linked, as_of=p.clock.today())
         if not claimed:
             refuse_on_chain_failure(relay_now(api))

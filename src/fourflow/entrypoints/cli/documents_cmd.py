@@ -162,7 +162,9 @@ def ingest(
             ingest_service.anchor_pending(
                 uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id()
             )
-        linked = linking.link_documents(uow_factory=p.uow_factory)
+        linked = linking.link_documents(
+            uow_factory=p.uow_factory, in_hand=ingest_service.stored(outcomes)
+        )
         # a trade that gained documents (one that waited for its order ...) is verified again
         evidence.reverify_extended(
             uow_factory=p.uow_factory, result=linked, as_of=business_day(p, None)

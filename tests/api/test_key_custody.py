@@ -24,19 +24,17 @@ from fastapi.testclient import TestClient
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.crypto.keystore import SelfCustodyError
 from fourflow.bootstrap import Platform
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identity import UserRole
 from fourflow.domain.parties import role_mask
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import commands as cmd
-from fourflow.services import identity, ingest, items, linking, onboarding, relay
+from fourflow.services import identity, onboarding, relay
 from fourflow.services.common import new_id
 from fourflow.services.demo import MEMBERS
 from fourflow.services.ports import ChainOp, OpStatus
-from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
 from tests.api.test_custody import _sign_raw
-from tests.api.world import API, PASSWORD, Person, documents_by_issuer, ok, sign_in
+from tests.api.world import API, PASSWORD, Person, issued_item, ok, sign_in
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-key-custody")]
 
@@ -190,24 +188,7 @@ def test_an_organisation_with_records_at_its_address_cannot_move_its_key(world: 
     unsettled item keeps its address (409 naming the item), and nothing changes."""
     p, core = world.p, world.org["core"]
     start = p.clock.today() - dt.timedelta(days=20)
-    tag = f"KC-{uuid.uuid4().hex[:8]}"
-    for key, raw in documents_by_issuer(tag, start):
-        ingest.ingest_bytes(
-            uow_factory=p.uow_factory, reader=p.reader_for(world.org[key]), clock=p.clock,
-            raw=raw, source=f"{key}.json", submitter_id=world.org[key],
-        )  # fmt: skip
-    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-    linking.link_documents(uow_factory=p.uow_factory)
-    with p.uow_factory() as uow:
-        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-{tag}")
-    assert invoice.trade_id is not None
-    day = start + dt.timedelta(days=8)
-    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
-    item = items.issue_item(
-        uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-        trade_id=invoice.trade_id, as_of=day, confirm=False,
-    )  # fmt: skip
-    assert not relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts()).failed
+    item = issued_item(p, world.org, f"KC-{uuid.uuid4().hex[:8]}", start)
     before = world.address("core")
     own = Account.create()
     body = {"address": own.address, "proof": _proof(own, _uscc(world, "core"), own.address)}

@@ -1,4 +1,6 @@
-"""Parties signing in over HTTP: registration, the operator's admission, invitations, TOTP."""
+"""Parties signing in over HTTP: registration, the operator's admission, invitations, TOTP;
+the worlds the API tests share (``http_world``), and a demo trade uploaded, verified and its
+item issued (``upload_trade``, ``verify_and_issue``; through the services: ``issued_item``)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,15 @@ import pyotp
 from fastapi.testclient import TestClient
 
 from fourflow.bootstrap import Platform
+from fourflow.domain.debt import DebtItem
+from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.identity import UserRole
 from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import identity
+from fourflow.services import identity, ingest, items, linking, relay
 from fourflow.services.demo import MEMBERS, Member, trade_bundle
+from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
 
 API = "/api/v1"
@@ -242,3 +247,29 @@ def verify_and_issue(client: TestClient, seller: Party, trade_id: str, day: dt.d
                    headers=seller.admin.auth))  # fmt: skip
     return ok(client.post(f"{API}/items", json={"trade_id": trade_id, "as_of": day.isoformat()},
                           headers=seller.admin.auth), 201)  # fmt: skip
+
+
+def issued_item(p: Platform, org: dict[str, str], run: str, start: dt.date) -> DebtItem:
+    """The trade of ``documents_by_issuer(run, start)`` ingested by each issuer (``org`` maps
+    a member's key to its organisation id; through the services, not HTTP), anchored, linked,
+    verified on its eighth day and its debt item issued then on the evidence; the chain
+    operations relayed, none failing. The item."""
+    for key, raw in documents_by_issuer(run, start):
+        ingest.ingest_bytes(
+            uow_factory=p.uow_factory, reader=p.reader_for(org[key]), clock=p.clock, raw=raw,
+            source=f"{key}.json", submitter_id=org[key],
+        )  # fmt: skip
+    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
+    linking.link_documents(uow_factory=p.uow_factory)
+    with p.uow_factory() as uow:
+        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-{run}")
+    assert invoice.trade_id is not None
+    day = start + dt.timedelta(days=8)
+    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
+    item = items.issue_item(
+        uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
+        trade_id=invoice.trade_id, as_of=day, confirm=False,
+    )  # fmt: skip
+    done = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    assert not done.failed, done.failed
+    return item

@@ -22,17 +22,15 @@ from eth_account import Account
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
 from fourflow.domain.debt import Basis
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.facts import DisputeAction
 from fourflow.domain.identity import UserRole
 from fourflow.entrypoints.api import webui
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import identity, ingest, items, linking, onboarding, relay
+from fourflow.services import identity, onboarding
 from fourflow.services.demo import MEMBERS
 from fourflow.services.ports import OpStatus
-from fourflow.services.verification import verify
 from tests.api.conftest import api_settings
-from tests.api.world import PASSWORD, documents_by_issuer
+from tests.api.world import PASSWORD, issued_item
 from tests.integration.conftest import anvil, worker_home  # noqa: F401  (fixtures)
 from tests.web.serving import run_script, served
 
@@ -61,25 +59,8 @@ def test_the_debtor_signs_with_its_own_key_in_the_browser_then_disputes(
             for m in MEMBERS
         }  # fmt: skip
         start = p.clock.today() - dt.timedelta(days=110)
-        tag = f"OK-{uuid.uuid4().hex[:8]}"
-        for who, raw in documents_by_issuer(tag, start):
-            ingest.ingest_bytes(
-                uow_factory=p.uow_factory, reader=p.reader_for(org[who].id), clock=p.clock,
-                raw=raw, source=f"{who}.json", submitter_id=org[who].id,
-            )  # fmt: skip
-        ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-        linking.link_documents(uow_factory=p.uow_factory)
-        with p.uow_factory() as uow:
-            (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-{tag}")
-        assert invoice.trade_id is not None
-        day = start + dt.timedelta(days=8)
-        verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
-        item = items.issue_item(
-            uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-            trade_id=invoice.trade_id, as_of=day, confirm=False,
-        )  # fmt: skip
-        done = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
-        assert not done.failed, done.failed
+        ids = {k: o.id for k, o in org.items()}
+        item = issued_item(p, ids, f"OK-{uuid.uuid4().hex[:8]}", start)
         identity.add_user(
             p.identities, org_id=org["core"].id, email=EMAIL, name="core finance manager",
             role=UserRole.FINANCE_MANAGER, password=PASSWORD,

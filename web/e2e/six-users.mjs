@@ -355,7 +355,7 @@ try {
   await o.getByText("By borrower").waitFor({ timeout: STEP_MS });
   await see(o, "bank-portfolio-en");
   await menu(o, "Policy and limits");
-  await o.getByText("refer_pd", { exact: true }).waitFor({ timeout: STEP_MS });
+  await o.getByRole("cell", { name: "refer_pd", exact: true }).waitFor({ timeout: STEP_MS }); // the policy's row
   await see(o, "bank-policy-en", "bank-policy");
 
   // ... the approver's second approval takes effect
@@ -414,6 +414,15 @@ try {
     await see(c, "gallery-payables-dispute-en", "payables-dispute");
     await c.keyboard.press("Escape");
     await disputing.waitFor({ state: "hidden", timeout: STEP_MS });
+    // read-only views on a phone (390x844): none may scroll sideways
+    await onPhone(run, c, "payables-en-phone", () => c.getByTestId("payables").locator("tr.ant-table-row").first().waitFor({ timeout: STEP_MS }));
+    await onPhone(run, a, "bank-portfolio-zh-phone", () => a.getByRole("cell", { name: FIN, exact: true }).waitFor({ timeout: STEP_MS }));
+    await menu(a, "授信审批队列");
+    await onPhone(run, a, "bank-queue-zh-phone", () => a.getByTestId("review-queue").waitFor({ timeout: STEP_MS }));
+    await menu(o, "Model registry");
+    await onPhone(run, o, "bank-models-en-phone", () => o.getByTestId("model-registry").waitFor({ timeout: STEP_MS }));
+    await menu(t2, "融资申请");
+    await onPhone(run, t2, "financing-zh-phone", () => t2.getByTestId("financings").locator("tr.ant-table-row").first().waitFor({ timeout: STEP_MS }));
     // the regulator: a figure drilled down to its trades, a trade's on-chain evidence, the network
     await g.getByRole("button", { name: "明细: 融资发放金额", exact: true }).click();
     const drill = g.getByTestId("drill");

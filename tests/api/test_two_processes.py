@@ -95,16 +95,20 @@ def test_two_api_processes_on_postgresql_run_the_main_path(
             env=env, capture_output=True, text=True, timeout=300, check=False,
         )  # fmt: skip
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "2", "--worker-interval", "1"],  # the relay applies what was answered
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    # The server's log goes to a file (a pipe nobody reads would block it once full), shown
+    # below when the test fails: an error id in a 500 answer is found there.
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "2", "--worker-interval", "1"],  # the relay applies what was answered
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 240
         while True:
-            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            assert server.poll() is None, log.read_text(errors="replace")[-5000:]
             try:
                 if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
                     break
@@ -124,10 +128,11 @@ def test_two_api_processes_on_postgresql_run_the_main_path(
     finally:
         server.terminate()
         try:
-            server.communicate(timeout=60)
+            server.wait(timeout=60)
         finally:
             if server.poll() is None:
                 server.kill()
+            print(log.read_text(errors="replace")[-20000:])  # shown by pytest on failure
     audited = fourflow("audit", "--json")
     result = json.loads(audited.stdout)
     assert audited.returncode == 0 and result["ok"], result

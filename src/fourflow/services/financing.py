@@ -671,6 +671,9 @@ class DecisionBatcher:
                 if self._busy:  # a batch runs: the next one takes this request
                     self._changed.wait(timeout=1.0)
                     continue
+                if not any(s is slot for s in self._waiting):  # its batch ended unanswered
+                    slot.answer = RuntimeError("the batch deciding this request was interrupted")
+                    break
                 self._busy = True
                 batch = self._waiting[: self.max_batch]
                 del self._waiting[: self.max_batch]

@@ -318,14 +318,7 @@ def test_only_the_debtor_disputes_and_the_creditor_is_told(world: World) -> None
     ]
     assert [e.subject_id for e in told] == [w.item_id]
     # recorded in the audit trail
-    records: list[dict[str, Any]] = []
-    for _ in range(100):  # bounded: pages of 1000
-        page = ok(w.client.get(f"{API}/audit-trail?after={len(records)}&limit=1000",
-                               headers=w.operator.auth))  # fmt: skip
-        records += page
-        if len(page) < 1000:
-            break
-    disputes = [r for r in records if r.get("action") == "items.dispute"]
+    disputes = [r for r in _audit(w) if r.get("action") == "items.dispute"]
     assert [r["status"] for r in disputes][-1] == 200 and 403 in [r["status"] for r in disputes]
     # disputed: again refused, and the creditor's holding is frozen
     again = w.client.post(url, json=body, headers=core.admin.auth)

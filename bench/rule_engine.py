@@ -10,6 +10,9 @@ One run prints, on the same machine and load:
 * ``rules.native_engine_peppol_cpu_ms``: CPU per invoice of EN 16931 + Peppol BIS Billing 3 on
   Peppol's ``base-example.xml`` (what ingest runs on an invoice claiming Peppol), and of each
   rule set alone on it;
+* ``rules.native_engine_family_cpu_ms``: the stylesheet's CPU per invoice, whole and without
+  each structural rule family (:func:`family_cpu_ms`), beside a one-walk Python index of
+  the document's paths (what deciding those families outside the stylesheet would cost);
 * ``rules.python_backend_cpu_ms``: CPU per invoice of the experimental Python backend
   (asserts compiled to Python over a one-pass index, the rest on a reduced XSLT) beside the
   XSLT engine's, alternated in one sitting, and how many asserts it leaves to the XSLT;
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -31,8 +35,9 @@ from pathlib import Path
 from lxml import etree
 
 from bench import documents
-from fourflow.adapters.documents import en16931
+from fourflow.adapters.documents import en16931, peppol_functions
 from fourflow.adapters.documents.business_rules import RuleEngine, RuleSet
+from fourflow.adapters.documents.schematron import compile_schematron
 from fourflow.adapters.documents.standards import standards_dir
 
 Line = Callable[..., str]
@@ -133,6 +138,72 @@ def python_backend_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]
     }
 
 
+def family(rule: str) -> str:
+    """A rule id's family: ``UBL-CR``, ``UBL-SR``, ``BR-CL``, ``BR-DEC``, ``BR-CO``, a VAT
+    category's ``BR-S`` ..., or ``BR`` for the plain ``BR-nn``."""
+    found = re.match(r"(UBL-CR|UBL-SR|UBL-DT|BR-CL|BR-DEC|BR-CO|BR-[A-Z]+(?=-)|BR)", rule)
+    return found.group(1) if found else rule
+
+
+STRUCTURAL = ("UBL-CR", "UBL-SR", "BR-CL", "BR-DEC")
+
+
+def family_cpu_ms(count: int = 200, passes: int = 5) -> dict[str, float]:
+    """What the structural rule families cost in the EN 16931 UBL stylesheet, and what one
+    walk of the tree in Python costs (best of ``passes`` over ``count`` parsed invoices, all
+    alternated in one sitting).
+
+    ``all``: the whole sheet; ``without_<family>``: the sheet compiled without that family's
+    asserts (``compile_schematron(only=...)``: every rule context still shadows later rules),
+    so ``all - without_<family>`` is what the family costs; ``without_structural``: without
+    the families one walk of the tree could decide (:data:`STRUCTURAL`: forbidden elements,
+    cardinality, code lists, decimal places); ``python_walk``: that one walk in Python (every
+    element's path from the root counted, and its attributes), the least a Python evaluator
+    of those families would spend.
+    """
+    engine = RuleEngine(standards_dir())
+    path = engine.path_of(RuleSet.EN16931_UBL)
+    full = engine.compiled(RuleSet.EN16931_UBL)
+    numbers = range(len(full.asserts))
+    leave = {f"without_{f}": {f} for f in STRUCTURAL}
+    leave["without_structural"] = set(STRUCTURAL)
+    sheets: dict[str, etree.XSLT] = {"all": etree.XSLT(etree.fromstring(full.xslt.encode()))}
+    for name, left in leave.items():
+        only = frozenset(n for n in numbers if family(full.asserts[n].rule) not in left)
+        reduced = compile_schematron(path, functions=peppol_functions.PEPPOL_FUNCTIONS, only=only)
+        sheets[name] = etree.XSLT(etree.fromstring(reduced.xslt.encode()))
+    trees = [tree.getroottree() for tree in _trees(count)]
+    runs: dict[str, Callable[[etree._ElementTree], object]] = {
+        **sheets,
+        "python_walk": lambda tree: _paths(tree.getroot()),
+    }
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(passes):
+        for name, run in runs.items():
+            cpu = time.process_time()
+            for tree in trees:
+                run(tree)
+            best[name] = min(best[name], (time.process_time() - cpu) / count)
+    return {name: round(1000 * seconds, 3) for name, seconds in best.items()}
+
+
+def _paths(root: etree._Element) -> dict[str, int]:
+    """Every element's path from ``root`` (Clark names) with how many elements have it, and
+    each attribute's path: what the structural families read."""
+    paths: dict[str, int] = {}
+    stack = [(root, "")]
+    while stack:
+        element, prefix = stack.pop()
+        for child in element.iterchildren(etree.Element):
+            here = prefix + "/" + child.tag
+            paths[here] = paths.get(here, 0) + 1
+            if len(child):
+                stack.append((child, here))
+            for name in child.attrib:
+                paths[here + "/@" + str(name)] = 1
+    return paths
+
+
 def bench_rule_engine(line: Line) -> Iterator[str]:
     """Every figure of the module docstring, in one run."""
     load = lambda: round(os.getloadavg()[0], 2)  # noqa: E731
@@ -154,6 +225,10 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
                rules="EN16931-UBL 1.3.16 + Peppol BIS Billing 3.0.19",
                en16931_alone=peppol["en16931"], peppol_alone=peppol["peppol"],
                document="peppol-billing base-example.xml", load=load())  # fmt: skip
+    families = family_cpu_ms()
+    yield line("rules.native_engine_family_cpu_ms", families["all"], "ms CPU/invoice",
+               rules="EN16931-UBL 1.3.16", load=load(),
+               **{k: v for k, v in families.items() if k != "all"})  # fmt: skip
     py = python_backend_cpu_ms()
     yield line("rules.python_backend_cpu_ms", py["python"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", xslt_engine_cpu_ms=py["xslt"],

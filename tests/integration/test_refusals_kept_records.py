@@ -27,13 +27,14 @@ from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.parties import Organisation
 from fourflow.domain.scenarios import Scenario
 from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, financing, ingest, items, linking, relay
+from fourflow.services import credit, financing, ingest, items, linking, receipts, relay
 from fourflow.services.audit import audit
 from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
 from fourflow.services.verification import verify
 from tests.integration.test_lifecycle import YUAN, _story
 from tests.integration.test_refusals import _suspended
+from tests.integration.test_settlement_paths import _warehouse
 
 pytestmark = pytest.mark.chain
 
@@ -350,5 +351,46 @@ def test_a_refused_issuance_takes_the_request_on_its_holding_along(platform: Pla
     after = _tables(platform)
     assert _diff(platform_before, after, but=("holdings",)) == {}
     assert len(after["holdings"]) == len(platform_before["holdings"]) + 1  # the split part
+    _audit_clean(platform)
+    assert _relay(platform).failed == ()
+
+
+def test_a_refused_receipt_issue_fails_the_goods_financing_asked_on_it(
+    platform: Platform,
+) -> None:
+    """A warehouse receipt issued (its issuance queued) and pledged at once by its holder; the
+    chain refuses the issuance: the receipt and the pledge's records go, the goods financing
+    stays on record as failed (goods financings name their receipt by id only), nothing
+    else changes, the relay goes on and `audit` is clean."""
+    s = _story(platform)
+    tier1, bank = s.org["tier1"].id, s.org["bank"].id
+    warehouse = _warehouse(platform)
+    credit.set_price(
+        uow_factory=platform.uow_factory, goods_code="STEEL-COIL", price=4_000.0,
+        currency="CNY", as_of=s.today,
+    )  # fmt: skip
+    assert _relay(platform).failed == ()
+    before = _tables(platform)
+    receipt_id = receipts.issue_receipt(
+        uow_factory=platform.uow_factory, warehouse_id=warehouse.id, holder_id=tier1,
+        goods_code="STEEL-COIL", description="热轧卷板 Q235", quantity=10, unit="TNE",
+        location="WX-A1", evidence="urn:epcis:receiving:kept",
+    )  # fmt: skip
+    goods = receipts.pledge_receipt(
+        uow_factory=platform.uow_factory, receipt_id=receipt_id, bank_id=bank,
+        amount=1_000 * YUAN, actor_id=tier1,
+    )  # fmt: skip
+    assert goods.status is FinancingStatus.APPROVED, goods
+    with _suspended(platform, warehouse.id):
+        result = _relay(platform)
+    assert len(result.failed) == 3, result.failed  # the issuance, the offer, the acceptance
+    states = _refused_ops(platform)
+    assert all(states[op_id] is OpStatus.REFUSED for op_id, _ in result.failed)
+    after = _tables(platform)
+    assert _diff(before, after, but=("goods_financings",)) == {}
+    with platform.uow_factory() as uow:
+        assert uow.receipts.get(receipt_id) is None
+        stored = uow.goods_financings.get(goods.id)
+    assert stored is not None and stored.status is FinancingStatus.FAILED
     _audit_clean(platform)
     assert _relay(platform).failed == ()

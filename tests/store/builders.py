@@ -22,10 +22,18 @@ from fourflow.services.ports import (
     RoutedPart,
     StoredDocument,
     TradeRecord,
+    UnitOfWork,
 )
 
 DAY = dt.date(2025, 3, 1)
 NOW = dt.datetime(2025, 3, 1, 8, 30, tzinfo=dt.UTC)
+
+
+def add_parties(u: UnitOfWork) -> None:
+    """Add the three organisations most store tests start from (not committed): org-1 a
+    supplier, org-2 a core enterprise, org-3 a bank."""
+    for n, role in enumerate((Role.SUPPLIER, Role.CORE_ENTERPRISE, Role.BANK), start=1):
+        u.organisations.add(org(n, role))
 
 
 def uscc(n: int) -> str:

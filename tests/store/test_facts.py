@@ -26,7 +26,6 @@ from fourflow.domain.facts import (
     ReportAnchor,
     is_disputed,
 )
-from fourflow.domain.parties import Role
 from fourflow.domain.receipts import (
     GoodsRelease,
     PledgeAction,
@@ -44,9 +43,7 @@ from . import builders as b
 def uow(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
     """Three organisations (supplier, core enterprise, bank) and item-1 on trade-1."""
     with uow_factory() as u:
-        u.organisations.add(b.org(1, Role.SUPPLIER))
-        u.organisations.add(b.org(2, Role.CORE_ENTERPRISE))
-        u.organisations.add(b.org(3, Role.BANK))
+        b.add_parties(u)
         u.trades.add(b.trade(1))
         u.items.add(b.item(1, "trade-1"))
         u.commit()

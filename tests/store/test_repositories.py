@@ -27,9 +27,7 @@ from . import builders as b
 def uow(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
     """The factory, with three organisations committed: supplier, core enterprise, bank."""
     with uow_factory() as u:
-        u.organisations.add(b.org(1, Role.SUPPLIER))
-        u.organisations.add(b.org(2, Role.CORE_ENTERPRISE))
-        u.organisations.add(b.org(3, Role.BANK))
+        b.add_parties(u)
         u.commit()
     return uow_factory
 

@@ -135,3 +135,37 @@ def test_refused_facts_are_forgotten(world: World) -> None:
     with world.uow() as uow:
         assert uow.receipts.get(receipt_id) is None
         assert uow.items.disputes() == {}
+
+
+def test_a_financing_on_a_refused_part_moves_to_its_parent_or_goes(credit_world: World) -> None:
+    """Financings asked on parts whose split or transfer the chain refused: never left on a
+    holding the undo removes. The holder's own part: kept, failed, on the holding it was split
+    off; a part passed to another member: the request on it goes (the parties are told, as the
+    integration tests check on SQLite and PostgreSQL)."""
+    world = credit_world
+    item = world.item()
+    (root,) = world.holdings(item.id)
+    tier1, tier2, bank = world.id("tier1"), world.id("tier2"), world.id("bank")
+    world.ledger.refuse(OpKind.SPLIT, "DebtItem: holding is frozen")
+    world.ledger.refuse(OpKind.TRANSFER, "DebtItem: recipient is not a member")
+    part = items.split(uow_factory=world.uow, holding_id=root.id, amount=2_000_000, actor_id=tier1)
+    passed = items.transfer(
+        uow_factory=world.uow, holding_id=root.id, amount=2_000_000, to_org_id=tier2,
+        actor_id=tier1,
+    )  # fmt: skip
+    asked = []
+    for h in (part, passed):
+        fin = financing.request_financing(
+            uow_factory=world.uow, holding_id=h.id, bank_id=bank, amount=1_000_000,
+            actor_id=h.holder_id, as_of=world.clock.today(), cold_start=no_cold_start,
+        )  # fmt: skip
+        asked.append(fin)
+    assert [f.status for f in asked] == [FinancingStatus.APPROVED] * 2
+    result = world.relay()
+    assert len(result.failed) == 6  # the split, the transfer, 2 x (offer, acceptance)
+    assert world.holdings(item.id) == [root]
+    with world.uow() as uow:
+        on_part, on_passed = (uow.financings.get(f.id) for f in asked)
+    assert on_part is not None and on_part.status is FinancingStatus.FAILED
+    assert on_part.holding_id == root.id and on_part.decision == asked[0].decision
+    assert on_passed is None

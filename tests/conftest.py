@@ -9,6 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+#: Property tests judge what a function returns, not how fast it returns it: no deadline per
+#: example (200 ms by default) and no "too slow" health check, which a loaded 2-core CI machine
+#: trips while the test waits for a core (a timing assertion, as the project has none).
+settings.register_profile("fourflow", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fourflow")
 
 #: Where each test starts in an ``xdist`` run (``make test``: ``-n 2 --dist loadgroup
 #: --no-loadscope-reorder``, so the work units go out in collection order): the longest units

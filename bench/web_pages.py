@@ -5,8 +5,9 @@ from the simulator (``fourflow simulate``: 10,000 trades of a tiered supply netw
 parties onboarded, every document ingested, linked
 and verified, debt items issued on the trades still open, financing requested for some of them
 (the robot decides), a district's scenario platform with every trader as a member and the banks
-taking part, a regulator and the district's local government with a user each. Chain
-operations stay queued (the pages read the store). A progress bar on stderr shows each phase.
+taking part, a regulator and the district's local government; every organisation admitted on
+the chain and every queued chain operation applied by the relay at the end. A progress bar on
+stderr shows each phase.
 
 Then ``fourflow serve`` (2 API processes) serves it on 127.0.0.1 and ``web/e2e/bench-pages.mjs``
 (playwright-core driving Debian's chromium, headless, 1366x768) signs in as the regulator and
@@ -61,7 +62,7 @@ from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.errors import FourFlowError
 from fourflow.domain.identity import KYC_CHECKS, OrgType, UserRole
 from fourflow.domain.parties import Role
-from fourflow.services import financing, identity, items
+from fourflow.services import financing, identity, items, relay
 from fourflow.services import scenario_platforms as sp
 from fourflow.services.ingest import SubmittedFile, ingest_files
 from fourflow.services.linking import link_documents
@@ -80,7 +81,7 @@ ITEMS, FINANCINGS = 3000, 600
 REFUSED_IN_A_ROW = 400
 TARGET_MS = 1000.0
 #: The build recipe's version: raise it when ``build`` changes what it makes (a new template).
-RECIPE = 2
+RECIPE = 4
 REBUILD = bool(os.environ.get("FOURFLOW_BENCH_WEB_REBUILD"))
 ROOT = Path(__file__).resolve().parents[1]
 Line = Callable[..., str]
@@ -149,7 +150,7 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
                 uow_factory=p.uow_factory, keystore=p.keystore, name=party["name"],
                 uscc=party["uscc"], roles=[Role(r) for r in party["roles"]],
                 identifiers=[("gln", party["gln"])], accounts=list(party["accounts"]),
-                profile=dict(party["profile"]), admit=False,
+                profile=dict(party["profile"]),
             )  # fmt: skip
             orgs[org.id] = org
             step(1)
@@ -173,7 +174,8 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
             step(len(ids))
     with p.uow_factory() as uow:
         open_trades = [t.id for t in uow.trades.list() if t.status in ("verified", "partial")]
-    ledger = p.require_contracts()  # the debtor confirms (signs); operations stay queued
+    ledger = p.require_contracts()  # the debtor confirms (signs)
+    _relay(p, ledger)  # the admissions and the documents' fingerprints first
     issued: list[str] = []
     refused = 0  # in a row: newest first, so past a long run of refusals the rest fell due too
     with _bar("issuing debt items", ITEMS) as step:
@@ -188,6 +190,9 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
                 continue
             refused = 0
             issued.append(item.id)
+            # applied before the debtor signs again (as the API's worker does): its next
+            # confirmation's nonce is read from the chain
+            _relay(p, ledger)
             step(1)
     banks = [o.id for o in orgs.values() if o.has_role(Role.BANK)]
     with _bar("financing requests", FINANCINGS) as step:
@@ -204,11 +209,11 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
     # the district's platform, its local government and the regulator, one user each
     district = onboard(
         uow_factory=p.uow_factory, keystore=p.keystore, name="姑苏区人民政府",
-        uscc="11320508MB0000017H", roles=[Role.LOCAL_GOVERNMENT], admit=False,
+        uscc="11320508MB0000017H", roles=[Role.LOCAL_GOVERNMENT],
     )  # fmt: skip
     regulator = onboard(
         uow_factory=p.uow_factory, keystore=p.keystore, name="国家金融监督管理总局苏州监管分局",
-        uscc="11320500MB0000017X", roles=[Role.REGULATOR], admit=False,
+        uscc="11320500MB0000017X", roles=[Role.REGULATOR],
     )  # fmt: skip
     now = dt.datetime.now(dt.UTC)
     store = p.scenario_platforms
@@ -229,6 +234,11 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
     for bank in banks:
         sp.add_bank(store, p.uow_factory, viewer=viewer, platform_id=platform.id, bank=bank,
                     by="bench", now=now)  # fmt: skip
+    # Every queued chain operation applied, as the API's worker does: admissions, anchors of the
+    # documents, items issued and confirmed, financings.
+    with _bar("relaying chain operations", 1) as step:
+        relayed = _relay(p, ledger)
+        step(1)
     with p.uow_factory() as uow:
         counts = {
             "trades": len(uow.trades.list()), "items": len(uow.items.list()),
@@ -240,8 +250,14 @@ def build(p: Platform, root: Path, trades: int) -> dict[str, Any]:
         "regulator_id": regulator.id,
         "district_id": district.id,
         "counts": counts,
+        "relayed": {"applied": relayed.applied, "failed": len(relayed.failed)},
         "built": today.isoformat(),
     }
+
+
+def _relay(p: Platform, ledger: Any) -> relay.RelayResult:
+    with p.chain_writer():
+        return relay.relay(uow_factory=p.uow_factory, ledger=ledger, claims=p.relay_claims())
 
 
 def _people(p: Platform, built: dict[str, Any]) -> dict[str, Any]:

@@ -90,7 +90,11 @@ def _warm(p: Platform, as_of: dt.date) -> None:
 
 
 def _relay(p: Platform) -> relay.RelayResult:
-    return relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+    """Relay as the worker does: on PostgreSQL sender by sender under claims, waiting."""
+    return relay.relay(
+        uow_factory=p.uow_factory, ledger=p.require_contracts(), claims=p.relay_claims(),
+        wait=True,
+    )  # fmt: skip
 
 
 def _failed_told(p: Platform, financing_id: str) -> list[dict[str, Any]]:

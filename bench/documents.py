@@ -57,7 +57,12 @@ def _submitter(p: Platform) -> str:
 
 
 def _ingest(
-    url: str, home: str, count: int, offset: int, rules: bool = True
+    url: str,
+    home: str,
+    count: int,
+    offset: int,
+    rules: bool = True,
+    read_threads: int = ingest.READ_THREADS,
 ) -> tuple[float, float, float]:
     """Ingest ``count`` invoices and anchor them; return the seconds, the warm-up, the CPU.
 
@@ -67,7 +72,8 @@ def _ingest(
     the imports. The CPU seconds are this process's (all its threads; not PostgreSQL's
     server): unlike the wall time, they hardly change with the machine's load. ``rules``
     False reads with the platform's reader less the business rules (everything else alike),
-    so the rest of the pipeline shows beside the rules.
+    so the rest of the pipeline shows beside the rules. ``read_threads``: the process's
+    reading threads (``reading_threads``).
     """
     files = [
         SubmittedFile(f"inv-{offset + i}.xml", raw) for i, raw in enumerate(invoices(count, offset))
@@ -78,11 +84,12 @@ def _ingest(
         reader = p.reader_for(submitter) if rules else DetectingReader(submitter=submitter)
         warm = time.perf_counter()
         reader.read(invoices(1, -1)[0], source="warm-up.xml")
-        ingest.warm_readers(reader, invoices(1, -2)[0])  # each reading thread's first use
+        # each reading thread's first use
+        ingest.warm_readers(reader, invoices(1, -2)[0], read_threads=read_threads)
         start, cpu = time.perf_counter(), time.process_time()
         outcomes = ingest.ingest_files(
             uow_factory=p.uow_factory, reader=reader, clock=p.clock,
-            files=files, submitter_id=submitter,
+            files=files, submitter_id=submitter, read_threads=read_threads,
         )  # fmt: skip
         ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=submitter)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -141,6 +148,16 @@ def bench_ubl_ingest(line) -> Iterator[str]:  # type: ignore[no-untyped-def]
                 yield _ingest_line(line, backend, workers, rules, count)
 
 
+def reading_threads(workers: int) -> int:
+    """Reading threads for each of ``workers`` ingesting processes: the cores shared out.
+
+    Two processes with two reading threads each put four readers on two cores; with the
+    rules on, a second reading thread in a process that has no core of its own cost 0.5-1.0 ms
+    of CPU an invoice more (docs/benchmarks.md).
+    """
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
 def _ingest_line(
     line: Callable[..., str], backend: str, workers: int, rules: bool, count: int
 ) -> str:
@@ -158,7 +175,11 @@ def _ingest_line(
         # compilation excluded); the slowest worker's time bounds the throughput.
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             timed = pool.starmap(
-                _ingest, [(url, home, per, w * per, rules) for w in range(workers)]
+                _ingest,
+                [
+                    (url, home, per, w * per, rules, reading_threads(workers))
+                    for w in range(workers)
+                ],
             )
     finally:
         if schema:
@@ -169,7 +190,8 @@ def _ingest_line(
         f"{name}{backend}.{workers}proc",
         per * workers / max(t for t, _, _ in timed), "invoices/s",
         rules="EN16931-UBL" if rules else "off", invoices=per * workers, bytes_each=21501,
-        warmup_s=round(max(w for _, w, _ in timed), 2), cpu_ms_per_invoice=round(cpu_ms, 3),
+        warmup_s=round(max(w for _, w, _ in timed), 2), read_threads=reading_threads(workers),
+        cpu_ms_per_invoice=round(cpu_ms, 3),
         ceiling_2cpu=round(2000 / cpu_ms), target=(ONE_PROC if workers == 1 else TWO_PROC)
         if rules else None, load=round(os.getloadavg()[0], 2),
     )  # fmt: skip

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -207,8 +208,12 @@ class SqlUnitOfWorkFactory:
         query = text(f"SELECT {where}, count(*), sum(weight) FROM supervision_changes")  # noqa: S608
         try:
             with self.engine.connect() as connection:
-                store, rows, total = connection.execute(query).one()
-        except DBAPIError:
+                if self.engine.dialect.name == "sqlite":  # a plain read: no BEGIN IMMEDIATE
+                    raw: Any = connection.connection.dbapi_connection
+                    store, rows, total = raw.execute(str(query)).fetchone()
+                else:
+                    store, rows, total = connection.execute(query).one()
+        except (DBAPIError, sqlite3.Error):
             return None
         if rows > CHANGES_FOLD:
             self._fold()
@@ -217,25 +222,36 @@ class SqlUnitOfWorkFactory:
         return f"{store}/{total}"
 
     def _fold(self) -> None:
-        """The mark's rows folded into one of their total, in one transaction (a writer
-        meanwhile: tried again at a later read)."""
-        try:
-            with self.engine.begin() as connection:
-                if self.engine.dialect.name == "postgresql":
-                    connection.execute(
-                        text(
-                            "WITH gone AS (DELETE FROM supervision_changes RETURNING weight) "
-                            "INSERT INTO supervision_changes (weight) "
-                            "SELECT sum(weight) FROM gone HAVING count(*) > 0"
+        """The mark's rows folded into one of their total, in one transaction. Never waits on a
+        writer: SQLite's busy wait is off for it (a writer holding the lock: folded at a later
+        read); PostgreSQL's delete does not see a writer's uncommitted rows."""
+        sqlite = self.engine.dialect.name == "sqlite"
+        with self.engine.connect() as connection:
+            waited = 0
+            raw: Any = connection.connection.dbapi_connection  # outside a transaction
+            if sqlite:
+                waited = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+                raw.execute("PRAGMA busy_timeout = 0")
+            try:
+                with connection.begin():
+                    if not sqlite:
+                        connection.execute(
+                            text(
+                                "WITH gone AS (DELETE FROM supervision_changes RETURNING weight) "
+                                "INSERT INTO supervision_changes (weight) "
+                                "SELECT sum(weight) FROM gone HAVING count(*) > 0"
+                            )
                         )
+                        return
+                    total = connection.execute(
+                        text("SELECT sum(weight) FROM supervision_changes")
+                    ).scalar_one()
+                    connection.execute(text("DELETE FROM supervision_changes"))
+                    connection.execute(
+                        text("INSERT INTO supervision_changes (weight) VALUES (:w)"), {"w": total}
                     )
-                    return
-                total = connection.execute(
-                    text("SELECT sum(weight) FROM supervision_changes")
-                ).scalar_one()
-                connection.execute(text("DELETE FROM supervision_changes"))
-                connection.execute(
-                    text("INSERT INTO supervision_changes (weight) VALUES (:w)"), {"w": total}
-                )
-        except DBAPIError:
-            return
+            except DBAPIError:
+                return
+            finally:
+                if sqlite:
+                    raw.execute(f"PRAGMA busy_timeout = {waited}")

@@ -580,6 +580,17 @@ class FakeOutbox(_Repo):
             raise ConflictError(f"chain operation {op.op_id} is already queued")
         self._s.outbox[op.op_id] = replace(op, seq=self._s.next_seq())
 
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Ops are stored as added; a block that raises takes back those it added."""
+        before = set(self._s.outbox)
+        try:
+            yield
+        except BaseException:
+            for op_id in set(self._s.outbox) - before:
+                del self._s.outbox[op_id]
+            raise
+
     def get(self, op_id: str) -> ChainOp | None:
         return self._s.outbox.get(op_id)
 

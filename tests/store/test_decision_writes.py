@@ -120,3 +120,42 @@ def test_a_savepoint_undoes_its_part_alone(uow: SqlUnitOfWorkFactory) -> None:
         assert after is not None and after.undo.empty  # nothing of the rolled-back block
         first = u.outbox.get("op-kept")
         assert first is not None and [h.id for h in first.undo.holdings] == ["h-1"]
+
+
+def test_ops_added_together_are_stored_at_the_end_in_order(uow: SqlUnitOfWorkFactory) -> None:
+    """A decision's chain operations in one insert: in the order added, each with the undo
+    journalled before it; a known op id is refused at the block's end; a block that raises
+    stores none of its ops."""
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.outbox.add(b.op("op-known"))
+        u.commit()
+    with uow() as u:
+        with u.outbox.together():
+            u.outbox.add(b.op("op-a", subject="fin-1"))
+            locked = u.items.lock_holding("h-1")
+            assert locked is not None
+            pledged = dataclasses.replace(locked, pledge_bank_id="org-3", pledge=b.pledge())
+            u.items.update_holding(pledged, before=locked)
+            u.outbox.add(b.op("op-b", subject="fin-1"))
+            u.outbox.add(b.op("op-c", subject="fin-1"))
+            assert u.outbox.get("op-a") is None  # not stored before the block's end
+        with pytest.raises(RuntimeError, match="gone"), u.outbox.together():
+            u.outbox.add(b.op("op-gone", subject="fin-2"))
+            raise RuntimeError("gone")
+        refused = pytest.raises(ConflictError, match="op-known is already queued")
+        with refused, u.savepoint(), u.outbox.together():
+            u.outbox.add(b.op("op-d", subject="fin-3"))
+            u.outbox.add(dataclasses.replace(b.op("op-known"), subject_id="fin-3"))
+        u.commit()
+    with uow() as u:
+        ops = [op for op in u.outbox.pending(10) if op.subject_id == "fin-1"]
+        assert [op.op_id for op in ops] == ["op-a", "op-b", "op-c"]
+        assert ops[0].seq is not None and ops[0].seq < ops[1].seq < ops[2].seq  # type: ignore[operator]
+        assert ops[0].undo.empty and [h.id for h in ops[1].undo.holdings] == ["h-1"]
+        assert ops[2].undo.empty
+        assert u.outbox.get("op-gone") is None and u.outbox.get("op-d") is None
+        known = u.outbox.get("op-known")
+        assert known is not None and known.subject_id == "item-1"

@@ -27,6 +27,7 @@ from fourflow.domain.errors import (
     PermissionDeniedError,
 )
 from fourflow.domain.financing import (
+    Decision,
     Financing,
     FinancingKind,
     FinancingStatus,
@@ -236,6 +237,13 @@ def _settle(uow: UnitOfWork, ready: _Ready, now: Exposure | None = None) -> _Dec
     refuse_if_disputed(uow, item.id)
     decision = credit.decide_review(uow, prepared, bank.id, now)
     credit.meter_read(uow, prepared)  # when ``_prepare`` left it unmetered
+    with uow.outbox.together():  # the request's chain operations in one insert
+        return _store(uow, asked, holding, decision)
+
+
+def _store(uow: UnitOfWork, asked: _Asked, holding: Holding, decision: Decision) -> _Decided:
+    """Store a decided request: the financing, its pledge and chain operations."""
+    item, bank, actor_id = asked.item, asked.bank, asked.actor_id
     financing_id = asked.financing_id
     queued = asked.present and (
         fraud.queue_presentation(

@@ -542,6 +542,11 @@ class Outbox(Protocol):
     """Chain operations waiting to be relayed, and their outcomes."""
 
     def add(self, op: ChainOp) -> None: ...
+    def together(self) -> AbstractContextManager[None]:
+        """Ops added in the block are stored at its end, in order, in one write (none of them
+        if the block raises)."""
+        ...
+
     def get(self, op_id: str) -> ChainOp | None: ...
     def pending(self, limit: int) -> builtins.list[ChainOp]:
         """Ops not yet done or failed, oldest first (``seq`` order)."""

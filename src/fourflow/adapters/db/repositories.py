@@ -10,11 +10,12 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -1071,9 +1072,43 @@ class SqlOutbox(_Repository):
     def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
         super().__init__(session)
         self._journal = journal or UndoJournal()
+        self._held: builtins.list[dict[str, Any]] | None = None
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Operations added in the block are inserted at its end, in order, in one statement
+        (a known op id is still a ConflictError, raised there); an exception in the block
+        inserts none of them."""
+        if self._held is not None:  # inside another block: that one inserts them
+            yield
+            return
+        self._held = []
+        try:
+            yield
+            rows = self._held
+        finally:
+            self._held = None
+        if rows:
+            self._insert_rows(rows)
+
+    def _insert_rows(self, rows: builtins.list[dict[str, Any]]) -> None:
+        dialect = self._session.get_bind().dialect.name
+        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values = [{**r, "undo": r.get("undo", null())} for r in rows]  # SQL NULL, not JSON null
+        stmt = (
+            make(t.outbox)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[t.outbox.c.op_id])
+            .returning(t.outbox.c.op_id)
+        )
+        stored = {r.op_id for r in self._session.execute(stmt)}
+        for r in rows:
+            if r["op_id"] not in stored:
+                raise ConflictError(f"chain operation {r['op_id']} is already queued")
 
     def add(self, op: ChainOp) -> None:
-        """Queue an operation; its ``seq`` is assigned here (the op's own is ignored).
+        """Queue an operation; its ``seq`` is assigned here (the op's own is ignored), or, in
+        a ``together`` block, at the block's end.
 
         The op takes what the transaction's repositories journalled since the last op as its
         undo log, unless it brings its own.
@@ -1084,6 +1119,11 @@ class SqlOutbox(_Repository):
         now = utc_now()
         row = {"op_id": op.op_id, "kind": op.kind.value, "created_at": now, "updated_at": now,
                **_op_values(op)}  # fmt: skip
+        if self._held is not None:
+            if row["undo"] is None:
+                del row["undo"]
+            self._held.append(row)
+            return
         # The op id is the table's one constraint besides its seq: a known id is skipped and
         # told, with no savepoint around the insert (two statements less per op); one
         # statement object per dialect, its values bound at execution.

@@ -76,12 +76,12 @@ TRADES = int(os.environ.get("FOURFLOW_BENCH_WEB_TRADES", "10000"))
 API = "/api/v1"
 PASSWORD = "bench-web-password-1"
 #: Items issued on open trades, financings requested on them (the robot decides each).
-ITEMS, FINANCINGS = 3000, 600
+ITEMS, FINANCINGS = 400, 400
 #: Issuing stops after this many refusals in a row (the trades, newest first, fell due).
 REFUSED_IN_A_ROW = 400
 TARGET_MS = 1000.0
 #: The build recipe's version: raise it when ``build`` changes what it makes (a new template).
-RECIPE = 6
+RECIPE = 7
 REBUILD = bool(os.environ.get("FOURFLOW_BENCH_WEB_REBUILD"))
 ROOT = Path(__file__).resolve().parents[1]
 Line = Callable[..., str]

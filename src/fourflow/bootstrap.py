@@ -104,6 +104,9 @@ class Settings:
             finality).
         receipt_timeout: FOURFLOW_CHAIN_RECEIPT_TIMEOUT, seconds an operation may wait to be
             mined (and confirmed) before the relay gives up on it for this run (default 60).
+        chain_batch_calls: FOURFLOW_CHAIN_BATCH_CALLS, the most calls of one JSON-RPC batch
+            request to the node (default 256; a request is also kept under 1 MiB, half of
+            anvil's body limit): a large queue's calls go in several requests.
         standards_dir: FOURFLOW_STANDARDS_DIR, the one folder of official schemas and rule
             artefacts every validator reads (the layout of ``shared/data``; filled by
             ``fourflow standards fetch``); unset: ``home/standards`` once fetched, else
@@ -155,6 +158,7 @@ class Settings:
     project_root: Path | None = None
     confirmations: int = 0
     receipt_timeout: float = 60.0
+    chain_batch_calls: int = 256
     standards_dir: Path | None = None
     date_tolerance_days: int = 1
     geth_bin: Path | None = None
@@ -192,6 +196,7 @@ class Settings:
             ),
             confirmations=int(env.get("FOURFLOW_CHAIN_CONFIRMATIONS") or 0),
             receipt_timeout=float(env.get("FOURFLOW_CHAIN_RECEIPT_TIMEOUT") or 60),
+            chain_batch_calls=int(env.get("FOURFLOW_CHAIN_BATCH_CALLS") or 256),
             standards_dir=(
                 Path(env["FOURFLOW_STANDARDS_DIR"]) if env.get("FOURFLOW_STANDARDS_DIR") else None
             ),
@@ -469,6 +474,7 @@ class Platform:
                 artifacts_home=self.settings.artifacts_cache or self.settings.home,
                 managed_node=self.managed_node,
                 receipt_timeout=self.settings.receipt_timeout,
+                batch_calls=self.settings.chain_batch_calls,
             )
             ledger.client.confirmations = self.settings.confirmations
             with self.uow_factory() as uow:

@@ -29,6 +29,7 @@ with whichever version was mined; ``replacements`` counts them.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -47,7 +48,13 @@ from fourflow.adapters.chain.errors import ChainError, ChainTimeoutError, NodeEr
 RECEIPT_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
 STALL = 1.0  # seconds without a new receipt before stalled transactions are nudged
-SEND_BATCH = 256  # transactions per JSON-RPC batch (Besu accepts 1024 by default)
+#: Calls per JSON-RPC batch request (``Settings.chain_batch_calls``; Besu accepts 1024 by
+#: default, geth 1000).
+BATCH_CALLS = 256
+#: Bytes per JSON-RPC batch request: half of anvil's body limit (2 MiB; geth's is 5 MB), so
+#: that a large queue's batch goes in parts instead of being refused (``rpcguard``).
+BATCH_BYTES = 1024 * 1024
+_CALL_FRAME = 64  # bytes of a call's JSON besides its method and params ({"jsonrpc": ...})
 FILLER_GAS = 21_000
 MAX_REPLACEMENTS = 5  # fee bumps of one stuck transaction
 PRICE_BUMP_PERCENT = 10  # geth's and Besu's minimum for replacing a pooled transaction
@@ -152,6 +159,19 @@ class NonceManager:
             self._next.clear()
 
 
+def too_large(error: requests.HTTPError, calls: int) -> None:
+    """Raise a clear ``NodeError`` when the node (or FourFlow's JSON-RPC guard) refused a
+    request as too large (HTTP 413): a smaller request would pass, another node would not."""
+    response = error.response
+    if response is None or response.status_code != 413:
+        return
+    try:
+        said = str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        said = response.text[:300]
+    raise NodeError(f"a JSON-RPC request of {calls} call(s) is too large for the node: {said}")
+
+
 def _session(url: str) -> requests.Session:
     session = requests.Session()
     # A loopback node must never be reached through a proxy from the environment.
@@ -167,6 +187,10 @@ class ChainClient:
         receipt_timeout: seconds to wait for transactions to be mined (and confirmed).
         request_timeout: seconds for one JSON-RPC request to the active node.
         confirmations: blocks needed on top of a transaction's block (see the module).
+        batch_calls: the most calls one JSON-RPC batch request carries (``batch`` sends
+            more in several requests).
+        batch_bytes: the most bytes (about) of one batch request; a single call larger than
+            this goes alone.
     """
 
     def __init__(
@@ -176,10 +200,21 @@ class ChainClient:
         receipt_timeout: float = RECEIPT_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
         confirmations: int = 0,
+        batch_calls: int = BATCH_CALLS,
+        batch_bytes: int = BATCH_BYTES,
     ) -> None:
         self.urls = [u.strip() for u in url.split(",") if u.strip()]
         if not self.urls:
             raise NodeError("no chain node URL given")
+        if batch_calls < 1 or batch_bytes < 1:
+            raise ValueError(
+                f"chain client: a JSON-RPC batch needs room for at least one call "
+                f"(batch_calls {batch_calls}, batch_bytes {batch_bytes}; "
+                "FOURFLOW_CHAIN_BATCH_CALLS must be 1 or more)"
+            )
+        self.batch_calls = batch_calls
+        self.batch_bytes = batch_bytes
+        self.batch_requests = 0  # HTTP requests ``batch`` made (a batch may take several)
         self.receipt_timeout = receipt_timeout
         self.confirmations = confirmations
         self._w3s = [
@@ -230,6 +265,10 @@ class ChainClient:
                     method,  # type: ignore[arg-type]
                     list(params),
                 )
+            except requests.HTTPError as exc:
+                too_large(exc, 1)
+                self._fail_over(active, exc)
+                continue
             except (requests.RequestException, OSError) as exc:
                 self._fail_over(active, exc)
                 continue
@@ -239,16 +278,44 @@ class ChainClient:
         raise NodeError(f"no chain node answers (tried {', '.join(self.urls)})")
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
-        """Several JSON-RPC calls in one HTTP request; each result or its ``RpcError``."""
-        if not calls:
-            return []
+        """Several JSON-RPC calls, in as few HTTP requests as ``batch_calls`` and
+        ``batch_bytes`` allow (one after another, in order); each result or its ``RpcError``."""
+        out: list[Any] = []
+        for part in self._parts(calls):
+            out.extend(self._batch_request(part))
+        return out
+
+    def _parts(
+        self, calls: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[Sequence[tuple[str, Sequence[Any]]]]:
+        """``calls`` cut into consecutive parts within ``batch_calls`` and ``batch_bytes``."""
+        parts: list[Sequence[tuple[str, Sequence[Any]]]] = []
+        start, size = 0, 0
+        for index, (method, params) in enumerate(calls):
+            length = _CALL_FRAME + len(method) + len(json.dumps(list(params)))
+            if index > start and (
+                index - start >= self.batch_calls or size + length > self.batch_bytes
+            ):
+                parts.append(calls[start:index])
+                start, size = index, 0
+            size += length
+        if start < len(calls):
+            parts.append(calls[start:])
+        return parts
+
+    def _batch_request(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        """One HTTP request of ``calls``; each result or its ``RpcError``."""
         for _ in range(len(self.urls)):
             active = self._active
             try:
+                self.batch_requests += 1
                 responses = self._w3s[active].provider.make_batch_request(  # type: ignore[attr-defined]
                     [(method, list(params)) for method, params in calls]
                 )
                 break
+            except requests.HTTPError as exc:
+                too_large(exc, len(calls))
+                self._fail_over(active, exc)
             except (requests.RequestException, OSError) as exc:
                 self._fail_over(active, exc)
         else:
@@ -303,10 +370,10 @@ class ChainClient:
             if (only is None and index == self._active) or self._down_until[index] > now:
                 continue
             calls = [("eth_sendRawTransaction", ["0x" + raw.hex()]) for raw in raws]
-            for start in range(0, len(calls), SEND_BATCH):
+            for chunk in self._parts(calls):
                 try:
-                    chunk: Any = calls[start : start + SEND_BATCH]
-                    self._probes[index].make_batch_request(chunk)
+                    part: Any = list(chunk)
+                    self._probes[index].make_batch_request(part)
                 except (requests.RequestException, OSError):
                     self._down_until[index] = time.monotonic() + DOWN_FOR
                     break
@@ -466,8 +533,8 @@ class ChainClient:
             nonce = self.nonces.take(account.address)
             signed.append((account, tx, nonce, *self.sign(account, tx, nonce)))
         hashes: list[str | ChainError] = []
-        for start in range(0, len(signed), SEND_BATCH):
-            chunk = signed[start : start + SEND_BATCH]
+        for start in range(0, len(signed), self.batch_calls):
+            chunk = signed[start : start + self.batch_calls]
             answers = self.batch(
                 [("eth_sendRawTransaction", ["0x" + raw.hex()]) for *_, raw, _ in chunk]
             )

@@ -23,7 +23,13 @@ from eth_account.signers.local import LocalAccount
 from fourflow.adapters.chain import confirmation, custody, routes
 from fourflow.adapters.chain.abi import ContractAbi
 from fourflow.adapters.chain.artifacts import Artifact, load_artifacts
-from fourflow.adapters.chain.client import CallRevertedError, ChainClient, Receipt, TxRequest
+from fourflow.adapters.chain.client import (
+    BATCH_CALLS,
+    CallRevertedError,
+    ChainClient,
+    Receipt,
+    TxRequest,
+)
 from fourflow.adapters.chain.errors import (
     ChainError,
     ChainTimeoutError,
@@ -92,6 +98,7 @@ class ChainLedger:
         managed_node: True when FourFlow runs the node itself (reported by ``info``).
         from_block: the block the contracts were deployed in (where log searches start).
         receipt_timeout: seconds to wait for a transaction to be mined.
+        batch_calls: the most calls of one JSON-RPC batch request (``ChainClient``).
     """
 
     def __init__(
@@ -104,8 +111,9 @@ class ChainLedger:
         managed_node: bool = False,
         from_block: int = 0,
         receipt_timeout: float = 60.0,
+        batch_calls: int = BATCH_CALLS,
     ) -> None:
-        self.client = ChainClient(url, receipt_timeout=receipt_timeout)
+        self.client = ChainClient(url, receipt_timeout=receipt_timeout, batch_calls=batch_calls)
         self.keystore = keystore
         self.managed_node = managed_node
         self.from_block = from_block

@@ -8,6 +8,12 @@ guard, which forwards ``eth_*``, ``net_*`` and ``web3_*`` methods and ``evm_mine
 parameters (mining now, which FourFlow's client uses; a timestamp would move the clock), and
 answers every other method with a JSON-RPC error.
 
+A request body over the node's own limit (anvil takes at most 2 MiB: ``NODE_MAX_BODY``,
+``--max-body``) is answered by the guard itself, HTTP 413 with a JSON-RPC error naming the size,
+the limit and the remedy (smaller batches: ``FOURFLOW_CHAIN_BATCH_CALLS``); forwarded, anvil
+would answer ``Invalid request``, or drop the connection mid-body (a 502 here). A body up to
+``DRAIN_MAX`` is read to its end first, so the client gets the answer on a clean connection.
+
 Run as ``python -m fourflow.adapters.chain.rpcguard --upstream URL --tag TEXT``; it prints
 ``Listening on 127.0.0.1:<port>`` once ready. ``--tag`` only identifies the process (the node
 puts its state path there).
@@ -29,8 +35,27 @@ from urllib.parse import urlparse
 ALLOWED_PREFIXES = ("eth_", "net_", "web3_")
 # Standard-looking names that are anvil cheats: they send as an account without its key.
 REFUSED = frozenset({"eth_sendUnsignedTransaction", "eth_sendTransaction", "eth_sign"})
-MAX_BODY = 64 * 1024 * 1024
+#: The largest request body anvil takes (bytes): a larger one is not forwarded.
+NODE_MAX_BODY = 2 * 1024 * 1024
+#: The largest refused body still read to its end before the answer (then the connection stays
+#: usable); a larger one is answered at once and the connection closed.
+DRAIN_MAX = 64 * 1024 * 1024
 NOT_ALLOWED = -32601
+INVALID_REQUEST = -32600
+
+
+def too_large(size: int, limit: int) -> dict[str, Any]:
+    """The JSON-RPC error answer to a request body over ``limit`` bytes."""
+    return {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {
+            "code": INVALID_REQUEST,
+            "message": f"request body of {size:,} bytes is larger than the node takes "
+            f"({limit:,} bytes): send smaller JSON-RPC batches "
+            "(FOURFLOW_CHAIN_BATCH_CALLS)",
+        },
+    }
 
 
 def allowed(call: Any) -> bool:
@@ -70,8 +95,11 @@ class Guard(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, listen: tuple[str, int], upstream: str) -> None:
+    def __init__(
+        self, listen: tuple[str, int], upstream: str, max_body: int = NODE_MAX_BODY
+    ) -> None:
         parsed = urlparse(upstream)
+        self.max_body = max_body
         if parsed.hostname is None or parsed.port is None:
             raise ValueError(f"upstream {upstream!r} needs a host and a port")
         self.upstream_host = parsed.hostname
@@ -114,8 +142,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length <= 0 or length > MAX_BODY:
-            self._reply(413 if length > 0 else 400, b'{"error":"bad request size"}')
+        if length <= 0:
+            self._reply(400, b'{"error":"bad request size"}')
+            return
+        if length > self.server.max_body:
+            self._drain(length)
+            self._reply(413, json.dumps(too_large(length, self.server.max_body)).encode())
             return
         body = self.rfile.read(length)
         try:
@@ -148,8 +180,23 @@ class _Handler(BaseHTTPRequestHandler):
         by_position = iter(answers)
         return [next(by_position) if allowed(c) else refusal(c) for c in calls]
 
+    def _drain(self, length: int) -> None:
+        """Read and drop a refused body (up to ``DRAIN_MAX``; beyond, close after answering)."""
+        if length > DRAIN_MAX:
+            self.close_connection = True
+            return
+        left = length
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1024 * 1024))
+            if not chunk:
+                self.close_connection = True
+                return
+            left -= len(chunk)
+
     def _reply(self, status: int, data: bytes) -> None:
         self.send_response(status)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -166,8 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--upstream", required=True, help="the node's JSON-RPC URL")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--tag", default="", help="identifies this guard's node")
+    parser.add_argument(
+        "--max-body", type=int, default=NODE_MAX_BODY,
+        help=f"the node's largest request body in bytes (default {NODE_MAX_BODY}, anvil's)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    server = Guard(("127.0.0.1", args.port), args.upstream)
+    server = Guard(("127.0.0.1", args.port), args.upstream, args.max_body)
 
     def _stop(signum: int, frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

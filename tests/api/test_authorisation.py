@@ -143,6 +143,12 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/items/{item_id}/dispute"): Case("item", {"reason": "walk", "as_of": "2000-01-01"}),
     # the walk's item is not disputed: the withdrawal is refused (409), nothing changes
     ("POST", "/items/{item_id}/dispute/withdrawal"): Case("item"),
+    # the operator's list of disputed items, and its resolution of the walk's item, which is
+    # not disputed: refused (409) where allowed, nothing changes
+    ("GET", "/disputes"): Case(),
+    ("POST", "/items/{item_id}/dispute/resolution"): Case(
+        "item", {"outcome": "rejected", "reason": "walk"}
+    ),
     ("GET", "/bank/review-queue"): Case(),
     ("GET", "/bank/proposals"): Case(),
     ("GET", "/bank/four-eyes"): Case(),

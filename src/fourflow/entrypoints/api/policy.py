@@ -67,6 +67,10 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.dispute": _each(ENTERPRISES, MANAGERS),
     # ... and withdraws its dispute (the service refuses anyone but the debtor)
     "items.withdraw_dispute": _each(ENTERPRISES, MANAGERS),
+    # the platform operator lists the items disputed now and resolves a dispute (upheld or
+    # rejected, recorded; the service refuses anyone but the operator)
+    "disputes.read": {T.PLATFORM_OPERATOR: frozenset({R.ADMIN, R.CLERK, R.AUDITOR})},
+    "items.resolve_dispute": {T.PLATFORM_OPERATOR: ADMIN},
     # my trades and a trade's evidence chain (a trade the caller sells or buys in: operator any)
     "trades.read": {
         **_each(ENTERPRISES, EVERY_ROLE),

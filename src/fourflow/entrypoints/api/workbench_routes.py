@@ -7,6 +7,10 @@
   frozen on the chain, the creditor and holders told by the ``item.disputed`` event);
 - ``POST /items/{id}/dispute/withdrawal``: the debtor withdraws its dispute
   (``items.lift_dispute``: recorded, lifted on the chain, ``item.dispute_withdrawn``);
+- ``GET /disputes``: the operator's list of items disputed now (``items.open_disputes``);
+- ``POST /items/{id}/dispute/resolution``: the operator resolves a dispute, upheld or
+  rejected with its reason (``items.lift_dispute`` with the resolution, as the CLI's
+  ``item dispute --resolution``: recorded, lifted on the chain);
 - ``GET /bank/review-queue``: the bank's requests with expected loss and value today,
   scenario, debtor and names, and the four-eyes proposal waiting on each;
 - ``GET /bank/proposals``: every four-eyes proposal of the bank waiting, with its content;
@@ -18,12 +22,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from fourflow.domain.errors import DomainValueError
 from fourflow.domain.identity import OrgType
 from fourflow.domain.money import Money
 from fourflow.entrypoints.api.business_routes import (
@@ -52,6 +57,47 @@ class DisputeIn(BaseModel):
     as_of: dt.date | None = Field(
         default=None, description="The dispute's business day YYYY-MM-DD (default today)."
     )
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["upheld", "rejected"] = Field(
+        description="upheld: the debtor's dispute is found right (the creditor then cancels or "
+        "dilutes the item); rejected: the item stands as issued."
+    )
+    reason: str = Field(
+        min_length=1, max_length=2000, description="The operator's reasons, recorded."
+    )
+
+
+class AmountOut(BaseModel):
+    amount: str = Field(description="Decimal, in the currency's minor unit's precision.")
+    minor: int
+    currency: str
+
+
+class DisputeOut(BaseModel):
+    item_id: str
+    trade_id: str
+    status: str = Field(description="The item's status (active, overdue ...).")
+    debtor_id: str
+    debtor_name: str
+    creditor_id: str
+    creditor_name: str
+    face_value: AmountOut
+    outstanding: AmountOut
+    maturity_date: dt.date
+    raised_on: dt.date | None = Field(description="The dispute's business day.")
+    raised_by: str
+    reason: str | None
+    reason_hash: str | None = Field(description="Hex SHA-256 of the reason, as on the chain.")
+
+
+class ResolutionOut(BaseModel):
+    item_id: str
+    disputed: bool
+    outcome: Literal["upheld", "rejected"]
+    resolution_hash: str = Field(description="Hex SHA-256 of the recorded resolution.")
 
 
 @route(router, "GET", "/trades", "trades.read")
@@ -117,8 +163,8 @@ def withdraw_dispute(request: Request, item_id: str) -> dict[str, Any]:
     """The debtor withdraws its dispute of an item: the chain lifts it (moves, pledges and
     confirmation are open again); the creditor and holders are told
     (``item.dispute_withdrawn``). Refused (nothing changes) when the item is not disputed
-    (409) or the caller is not its debtor (403). An operator's resolution is not this route's
-    (the CLI's ``item dispute --resolution``)."""
+    (409) or the caller is not its debtor (403). The operator's resolution is
+    ``POST /items/{id}/dispute/resolution``."""
     api, who = state(request), caller(request)
     _item(api, who, item_id)
     with api.chain_lock:
@@ -127,6 +173,42 @@ def withdraw_dispute(request: Request, item_id: str) -> dict[str, Any]:
         )
         refuse_on_chain_failure(relay_now(api))
     return {"item_id": item_id, "disputed": False, "withdrawn": True}
+
+
+@route(router, "GET", "/disputes", "disputes.read")
+def open_disputes(request: Request) -> list[DisputeOut]:
+    """The items their debtors dispute now (raised, not withdrawn or resolved), oldest
+    dispute first: item, trade, debtor and creditor with names, face value, outstanding,
+    maturity, and the dispute's day, reason and its hash. What the operator resolves."""
+    api = state(request)
+    return [DisputeOut(**row) for row in items.open_disputes(uow_factory=api.platform.uow_factory)]
+
+
+@route(router, "POST", "/items/{item_id}/dispute/resolution", "items.resolve_dispute")
+def resolve_dispute(request: Request, item_id: str, body: ResolutionIn) -> ResolutionOut:
+    """The platform operator resolves a debtor's dispute: its resolution (``upheld: ...`` or
+    ``rejected: ...`` with the reason) is recorded, its hash put on the chain, and the item
+    is open again to moves, pledges and confirmation (an upheld dispute is then settled by the
+    creditor's cancellation or dilution). Refused (nothing changes) when the item is not
+    disputed (409); 404 for an item that does not exist."""
+    api, who = state(request), caller(request)
+    _item(api, who, item_id)
+    if not body.reason.strip():
+        raise DomainValueError("reason: give the operator's reasons for the resolution")
+    p = api.platform
+    resolution = f"{body.outcome}: {body.reason.strip()}"
+    with api.chain_lock:
+        items.lift_dispute(
+            uow_factory=p.uow_factory, item_id=item_id, actor_id=who.org_id,
+            resolution=resolution, operator_id=p.operator_id(),
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return ResolutionOut(
+        item_id=item_id,
+        disputed=False,
+        outcome=body.outcome,
+        resolution_hash=items.text_hash(resolution),
+    )
 
 
 @route(router, "GET", "/bank/review-queue", "bank.queue")

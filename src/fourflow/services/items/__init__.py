@@ -43,7 +43,7 @@ from fourflow.services.items.dilutions import (
     dilution_plan,
     propose_dilution,
 )
-from fourflow.services.items.disputes import dispute_item, lift_dispute
+from fourflow.services.items.disputes import dispute_item, lift_dispute, open_disputes
 from fourflow.services.items.issue import (
     DEFAULT_MAX_TENOR_DAYS,
     IssuanceRefusedError,
@@ -98,6 +98,7 @@ __all__ = [
     "merge",
     "mint_tokens",
     "money_view",
+    "open_disputes",
     "open_item",
     "pay",
     "propose_dilution",

@@ -1,14 +1,18 @@
-"""The debtor's dispute of an item, its withdrawal and the operator's resolution."""
+"""The debtor's dispute of an item, its withdrawal and the operator's resolution; the items
+disputed now (what the operator resolves)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
+from fourflow.domain import facts
 from fourflow.domain.errors import ConflictError, DomainValueError, PermissionDeniedError
 from fourflow.domain.facts import DisputeAction, DisputeEvent
 from fourflow.services import commands as cmd
 from fourflow.services.common import get_item, is_disputed
-from fourflow.services.items.common import open_item, queue, text_hash
+from fourflow.services.items.common import item_outstanding, open_item, queue, text_hash
+from fourflow.services.items.views import money_view
 from fourflow.services.ports import UnitOfWorkFactory
 
 
@@ -78,3 +82,42 @@ def lift_dispute(
                 "with a recorded resolution"
             )
         uow.commit()
+
+
+def open_disputes(*, uow_factory: UnitOfWorkFactory) -> list[dict[str, Any]]:
+    """Every item its debtor disputes now (raised, not withdrawn or resolved), oldest dispute
+    first: the item, its trade, debtor and creditor (with names), face value and outstanding
+    amount, maturity, and the dispute's day, reason, its hash and the organisation that raised
+    it. What the operator resolves (``lift_dispute`` with a resolution)."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    with uow_factory() as uow:
+        for trade_id in sorted(uow.disputes.raised_days(None)):
+            item = uow.items.by_trade(trade_id)
+            if item is None:
+                continue
+            events = uow.disputes.for_item(item.id)
+            if not facts.is_disputed(events):
+                continue
+            raised = [e for e in events if e.action is DisputeAction.RAISED][-1]
+            names = {}
+            for org_id in {item.debtor_id, item.creditor_id}:
+                org = uow.organisations.get(org_id)
+                names[org_id] = org.name if org is not None else ""
+            row = {
+                "item_id": item.id,
+                "trade_id": item.trade_id,
+                "status": item.status.value,
+                "debtor_id": item.debtor_id,
+                "debtor_name": names[item.debtor_id],
+                "creditor_id": item.creditor_id,
+                "creditor_name": names[item.creditor_id],
+                "face_value": money_view(item.face_value, item.currency),
+                "outstanding": money_view(item_outstanding(uow, item.id), item.currency),
+                "maturity_date": item.maturity_date.isoformat(),
+                "raised_on": raised.on.isoformat() if raised.on else None,
+                "raised_by": raised.actor_id,
+                "reason": raised.text,
+                "reason_hash": raised.text_hash,
+            }
+            rows.append((raised.seq or 0, row))
+    return [row for _, row in sorted(rows, key=lambda r: r[0])]

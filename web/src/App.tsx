@@ -33,6 +33,9 @@ import { Position } from "./pages/enterprise/Position";
 import { Financings } from "./pages/enterprise/Financings";
 import { Payables } from "./pages/core/Payables";
 import { Consents } from "./pages/core/Consents";
+import { ExceptionOutlined, SolutionOutlined } from "@ant-design/icons";
+import { PlatformAdmissions } from "./pages/operator/PlatformAdmissions";
+import { Disputes } from "./pages/operator/Disputes";
 
 /** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
 const THEME = {
@@ -127,6 +130,8 @@ function Workbench() {
     { key: "/", icon: <HomeOutlined />, label: t("nav.home") },
     can(me, "upload") && { key: "/upload", icon: <CloudUploadOutlined />, label: t("nav.upload") },
     can(me, "admissions") && { key: "/admissions", icon: <AuditOutlined />, label: t("nav.admissions") },
+    can(me, "platformAdmissions") && { key: "/platform-admissions", icon: <SolutionOutlined />, label: t("nav.platformAdmissions") },
+    can(me, "disputes") && { key: "/disputes", icon: <ExceptionOutlined />, label: t("nav.disputes") },
     can(me, "users") && { key: "/users", icon: <TeamOutlined />, label: t("nav.users") },
     can(me, "apiKeys") && { key: "/api-keys", icon: <ApiOutlined />, label: t("nav.apiKeys") },
     can(me, "webhooks") && { key: "/webhooks", icon: <LinkOutlined />, label: t("nav.webhooks") },
@@ -188,6 +193,8 @@ function Workbench() {
               <Route path="/" element={<Home />} />
               {can(me, "upload") && <Route path="/upload" element={<Upload />} />}
               {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
+              {can(me, "platformAdmissions") && <Route path="/platform-admissions" element={<PlatformAdmissions />} />}
+              {can(me, "disputes") && <Route path="/disputes" element={<Disputes />} />}
               {can(me, "users") && <Route path="/users" element={<Users />} />}
               {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
               {can(me, "webhooks") && <Route path="/webhooks" element={<Webhooks />} />}

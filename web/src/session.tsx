@@ -1,6 +1,7 @@
 // The signed-in caller: the API client, who they are (GET /me), sign-in and sign-out.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { createApi, must, storageTokens, type Api, type Me } from "./api/client";
+import { mayOpen } from "./pages/operator/model";
 
 interface Session {
   api: Api;
@@ -59,7 +60,10 @@ export function useSession(): Session {
 }
 
 /** What the caller may open: the menu follows the API's policy table (docs/api.md). */
-export function can(me: Me | null, screen: "upload" | "admissions" | "users" | "apiKeys" | "webhooks"): boolean {
+export function can(
+  me: Me | null,
+  screen: "upload" | "admissions" | "users" | "apiKeys" | "webhooks" | "platformAdmissions" | "disputes",
+): boolean {
   if (!me) return false;
   const types = new Set(me.org_types);
   const admin = me.role === "admin";
@@ -72,5 +76,8 @@ export function can(me: Me | null, screen: "upload" | "admissions" | "users" | "
     case "apiKeys":
     case "webhooks":
       return admin;
+    case "platformAdmissions": // a local government's own platform (platforms.applications.list)
+    case "disputes": // the operator's disputed items (disputes.read)
+      return mayOpen(me, screen);
   }
 }

@@ -3,6 +3,7 @@ import { bankEn } from "../pages/bank/messages";
 import { supervisionEn } from "../pages/supervision/messages";
 import { enterpriseEn } from "../pages/enterprise/messages";
 import { adminEn } from "../pages/adminMessages";
+import { operatorEn } from "../pages/operator/messages";
 
 // English: the same keys as zh.ts (the type makes a missing key a compile error).
 export const en: Messages = {
@@ -161,4 +162,5 @@ export const en: Messages = {
   ...supervisionEn,
   ...enterpriseEn,
   ...adminEn,
+  ...operatorEn,
 };

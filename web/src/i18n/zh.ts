@@ -2,6 +2,7 @@ import { bankZh } from "../pages/bank/messages";
 import { supervisionZh } from "../pages/supervision/messages";
 import { enterpriseZh } from "../pages/enterprise/messages";
 import { adminZh } from "../pages/adminMessages";
+import { operatorZh } from "../pages/operator/messages";
 
 // 中文 (default). Every string the screens show is here and in en.ts, under the same keys.
 export const zh = {
@@ -160,4 +161,5 @@ export const zh = {
   ...supervisionZh,
   ...enterpriseZh,
   ...adminZh,
+  ...operatorZh,
 } as const;

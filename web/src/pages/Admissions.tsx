@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { App, Button, Card, Checkbox, Descriptions, Form, Input, Modal, Segmented, Space, Table, Typography } from "antd";
 import dayjs from "dayjs";
 import { must, type Schemas } from "../api/client";
 import { StatusTag, type Tone } from "../components/StatusTag";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
+import { mayDecide } from "./operator/model";
 
 type Application = Schemas["ApplicationOut"];
 const CHECKS = ["licence_verified", "legal_representative_verified", "sanctions_screened"] as const;
@@ -16,10 +17,44 @@ interface Review {
 
 const STATUS_TONE: Record<string, Tone> = { pending: "info", admitted: "good", rejected: "bad" };
 
+/** Where the applications come from and where a review goes (the operator's own, or a
+ * scenario platform's local government's). */
+export interface AdmissionSource {
+  list: (status: "pending" | undefined) => Promise<Application[]>;
+  review: (applicationId: string, body: Schemas["ReviewIn"]) => Promise<void>;
+}
+
 /** The operator's admission review of registrations (POST /registrations/{id}/review). */
 export function Admissions() {
+  const { t } = useI18n();
+  const { api, me } = useSession();
+  const source = useMemo<AdmissionSource>(
+    () => ({
+      list: async (status) =>
+        must(await api.client.GET("/api/v1/registrations", { params: { query: status ? { status } : {} } })),
+      review: async (applicationId, body) => {
+        must(
+          await api.client.POST("/api/v1/registrations/{application_id}/review", {
+            params: { path: { application_id: applicationId } },
+            body,
+          }),
+        );
+      },
+    }),
+    [api],
+  );
+  return <AdmissionReview title={t("admissions.title")} source={source} mayReview={mayDecide(me, "admissions")} />;
+}
+
+/** Applications listed (pending or all) and reviewed: the KYC checks, a note, admit or
+ * reject (the review button only where `mayReview`). */
+export function AdmissionReview({ title, source, mayReview, extra }: {
+  title: string;
+  source: AdmissionSource;
+  mayReview: boolean;
+  extra?: ReactNode;
+}) {
   const { t, tOr } = useI18n();
-  const { api } = useSession();
   const { message } = App.useApp();
   const [which, setWhich] = useState<"pending" | "all">("pending");
   const [rows, setRows] = useState<Application[]>([]);
@@ -30,14 +65,13 @@ export function Admissions() {
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const query = which === "pending" ? { status: "pending" } : {};
-      setRows(must(await api.client.GET("/api/v1/registrations", { params: { query } })));
+      setRows(await source.list(which === "pending" ? "pending" : undefined));
     } catch (e) {
-      void message.error(t("common.error", { detail: String(e) }));
+      void message.error(t("common.error", { detail: e instanceof Error ? e.message : String(e) }));
     } finally {
       setLoading(false);
     }
-  }, [api, which, message, t]);
+  }, [source, which, message, t]);
   useEffect(() => void load(), [load]);
 
   const decide = async (admit: boolean) => {
@@ -45,12 +79,7 @@ export function Admissions() {
     const f = await form.validateFields();
     const checks = Object.fromEntries(CHECKS.map((c) => [c, f.checks?.includes(c) ?? false]));
     try {
-      must(
-        await api.client.POST("/api/v1/registrations/{application_id}/review", {
-          params: { path: { application_id: open.id } },
-          body: { admit, checks, note: f.note },
-        }),
-      );
+      await source.review(open.id, { admit, checks, note: f.note });
       void message.success(t(admit ? "admissions.admitted" : "admissions.rejected", { name: open.name }));
       setOpen(null);
       form.resetFields();
@@ -63,7 +92,7 @@ export function Admissions() {
   return (
     <Card>
       <Space style={{ width: "100%", justifyContent: "space-between" }} wrap>
-        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>{t("admissions.title")}</Typography.Title>
+        <Typography.Title level={1} style={{ fontSize: 22, margin: 0 }}>{title}</Typography.Title>
         <Space>
           <Segmented
             value={which}
@@ -76,6 +105,7 @@ export function Admissions() {
           <Button onClick={() => void load()}>{t("common.refresh")}</Button>
         </Space>
       </Space>
+      {extra}
       <Table<Application>
         style={{ marginTop: 16 }}
         rowKey="id"
@@ -97,7 +127,7 @@ export function Admissions() {
           {
             title: t("admissions.review"),
             render: (_, a) =>
-              a.status === "pending" ? (
+              a.status === "pending" && mayReview ? (
                 <Button size="small" type="primary" onClick={() => setOpen(a)} aria-label={`${t("admissions.review")} ${a.name}`}>
                   {t("admissions.review")}
                 </Button>

@@ -5,13 +5,21 @@
 // that uses each) RUNS+1 times, the first a warm-up. A navigation is timed from its start to the
 // later of (a) rendered(): the page's main content there (its data-testid) and nothing in the
 // content area or an open drawer still spinning, and (b) the end of the last network answer
-// (Resource Timing); network idle is awaited (bounded) but its 500 ms quiet period is not counted.
-// Two interactions on the dashboard are timed from the click the same way: a KPI's drill-down
-// and a drill-down row's evidence drawer. Yardsticks in the same browser: GET /api/v1/health by
-// fetch(), and the load of a page with no app (the health answer opened as a page). Prints one
-// JSON line: {health_ms, blank_page_ms, pages: [{name, role, path, kind, median_ms, max_ms,
-// p90_ms, runs, largest_bytes, slowest}]}.
+// (Resource Timing), every request but the live notifications' stream answered and none for
+// QUIET_MS (not counted). Two interactions on the dashboard are timed from the click the same way:
+// a KPI's drill-down and a drill-down row's evidence drawer. The supervision pages are also
+// loaded COLD_RUNS times right after a write to the tables they read (their cache cold): the
+// script prints {"write": page} and waits for "written" on stdin (bench/web_pages.py writes).
+// Yardsticks first, in the same browser: GET /api/v1/health by fetch(), and the load of a page
+// with no app (the health answer opened as a page).
+// Prints one JSON line as soon as each is known: {yardsticks: {health_ms, blank_page_ms}}, then
+// per page {page: {name, role, path, kind, median_ms, max_ms, p90_ms, runs, largest_bytes,
+// slowest[, cold_median_ms, cold_max_ms, cold_runs, cold_slowest]}} or {page: {name, role, path,
+// kind, error}}: a page's first failure (not rendered within PAGE_MS, a request unanswered after
+// SETTLE_MS) ends it, with what it shows. ONLY=name,name times those pages; no page is begun after
+// TOTAL_MS. Progress on stderr.
 import { createHmac } from "node:crypto";
+import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const env = (name) => {
@@ -25,8 +33,12 @@ const PASSWORD = env("PASSWORD");
 const PLATFORM = env("PLATFORM_ID");
 const RUNS = Number(process.env.RUNS ?? 5);
 const STEP_MS = 60_000;
-// a page not rendered within this long is reported as failed (and the run goes on)
-const PAGE_MS = Number(process.env.PAGE_MS ?? 30_000);
+// a page not rendered within this long is reported as failed at once (and the next page timed)
+const PAGE_MS = Number(process.env.PAGE_MS ?? 15_000);
+// the whole run's bound: the pages not begun by then are reported as not timed
+const TOTAL_MS = Number(process.env.TOTAL_MS ?? 20 * 60_000);
+// loads after a write (the supervision views' cache cold), for the supervision pages
+const COLD_RUNS = Number(process.env.COLD_RUNS ?? 3);
 
 function totp(secret, at = Date.now()) {
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -69,22 +81,50 @@ function rendered(selector) {
   return main.innerText.trim().length > 0;
 }
 
+// The live notifications' stream (server-sent events, open as long as a page is) is not waited for.
+const LIVE = "/api/v1/events/stream";
+const QUIET_MS = 300;
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 10_000);
+const inflight = new Map(); // page -> Set of requests not answered yet (the stream aside)
+
+function track(page) {
+  const open = new Set();
+  inflight.set(page, open);
+  page.on("request", (r) => { if (!r.url().includes(LIVE)) open.add(r); });
+  const done = (r) => open.delete(r);
+  page.on("requestfinished", done);
+  page.on("requestfailed", done);
+  return page;
+}
+
+// Every request answered (the stream aside) and none for QUIET_MS, within SETTLE_MS; then the
+// end of the last answer since `since` (Resource Timing), the largest API answer, the slowest.
 async function settle(page, since) {
-  await page.waitForLoadState("networkidle", { timeout: 15_000 }).catch(() => {});
-  return page.evaluate((t0) => {
-    const entries = performance.getEntriesByType("resource").filter((e) => e.startTime >= t0);
+  const open = inflight.get(page);
+  const deadline = Date.now() + SETTLE_MS;
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    if (open.size > 0) quietSince = Date.now();
+    else if (Date.now() - quietSince >= QUIET_MS) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const pending = [...open].map((r) => new URL(r.url()).pathname);
+  const net = await page.evaluate(([t0, live]) => {
+    const entries = performance.getEntriesByType("resource").filter((e) => e.startTime >= t0 && !e.name.includes(live));
     const end = entries.reduce((a, e) => Math.max(a, e.responseEnd), 0);
     const api = entries.filter((e) => e.name.includes("/api/"));
     const largest = api.reduce((a, e) => Math.max(a, e.encodedBodySize || e.transferSize || 0), 0);
     const slowest = api.reduce((a, e) => (e.duration > a.duration ? e : a), { duration: 0, name: "" });
     return { end, largest, slowestMs: slowest.duration, slowest: slowest.name ? `${new URL(slowest.name).pathname} ${Math.round(slowest.duration)} ms` : "" };
-  }, since);
+  }, [since, LIVE]);
+  if (pending.length) throw new Error(`requests still unanswered after ${SETTLE_MS} ms: ${pending.join(", ")}`);
+  return net;
 }
 
 // One navigation: from its start (performance.now() = 0 in the new document) to the later of
 // rendered() and the end of the last network answer.
 async function load(page, path, selector) {
-  await page.goto(`${BASE}${path}`, { waitUntil: "commit", timeout: STEP_MS });
+  await page.goto(`${BASE}${path}`, { waitUntil: "commit", timeout: PAGE_MS });
   await page.waitForFunction(rendered, selector, { timeout: PAGE_MS, polling: "raf" });
   const visible = await page.evaluate(() => performance.now());
   const net = await settle(page, 0);
@@ -92,9 +132,10 @@ async function load(page, path, selector) {
 }
 
 // One interaction on a loaded page: from the click to the later of rendered() and the end of
-// the last network answer it caused.
-async function interact(page, path, before, click, selector) {
+// the last network answer it caused (`between`: run after the page is loaded, before the click).
+async function interact(page, path, before, click, selector, between) {
   await load(page, path, before);
+  if (between) await between();
   const t0 = await page.evaluate(() => performance.now());
   await click(page);
   await page.waitForFunction(rendered, selector, { timeout: PAGE_MS, polling: "raf" });
@@ -103,18 +144,46 @@ async function interact(page, path, before, click, selector) {
   return { ms: Math.max(visible, net.end) - t0, largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
+// A write to the tables the supervision views read (a new change mark: their cache is cold),
+// done by bench/web_pages.py when it reads {"write": ...} here; it answers one line on stdin.
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+async function write(name) {
+  console.log(JSON.stringify({ write: name }));
+  const answer = await stdinLines.next();
+  if (answer.done || answer.value.trim() !== "written") throw new Error(`bench-pages: the write before ${name} failed: ${answer.value}`);
+}
+
 const dashboard = '[data-testid="drill"] .ant-table-tbody tr.ant-table-row';
 const rows = (id) => `[data-testid="${id}"] .ant-table-tbody tr`;
 const table = ".ant-table-tbody tr";
+const started = Date.now();
+const emit = (what) => console.log(JSON.stringify(what));
+const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
 
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), headless: true, args: ["--no-sandbox"] });
-const out = { pages: [] };
 try {
   const who = {};
-  for (const role of Object.keys(PEOPLE)) who[role] = (await signedIn(browser, role)).page;
+  for (const role of Object.keys(PEOPLE)) who[role] = track((await signedIn(browser, role)).page);
+  console.error(`signed in as ${Object.keys(PEOPLE).join(", ")} (${elapsed()})`);
+  // the yardsticks: the health endpoint by fetch() in the page, and an empty page's load
+  const health = [];
+  for (let i = 0; i < 25; i++) {
+    health.push(await who.regulator.evaluate(async () => {
+      const t0 = performance.now();
+      await (await fetch("/api/v1/health", { cache: "no-store" })).text();
+      return performance.now() - t0;
+    }));
+  }
+  const blank = [];
+  for (let i = 0; i <= RUNS; i++) {
+    await who.regulator.goto(`${BASE}/api/v1/health`, { waitUntil: "load", timeout: STEP_MS });
+    blank.push(await who.regulator.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd));
+  }
+  emit({ yardsticks: { health_ms: Math.round(pct(health.slice(5), 0.5) * 10) / 10, blank_page_ms: Math.round(pct(blank.slice(1), 0.5) * 10) / 10 } });
   const supplier = PEOPLE.supplier;
   const kpis = '[data-testid="kpis"]';
-  // [name, role, path, selector] (a navigation) or [name, role, path, selector, click, after] (an interaction)
+  // [name, role, path, selector, cold] (a navigation) or [..., click, after] (an interaction);
+  // cold: the supervision views' cache, also timed after a write
   const pages = [
     ["home", "supplier", "/", null],
     ["upload", "supplier", "/upload", '[data-testid="dropzone"]'],
@@ -133,56 +202,67 @@ try {
     ["bank_policy", "bank", "/bank/policy", null],
     ["bank_models", "bank", "/bank/models", '[data-testid="model-registry"]'],
     ["admissions", "operator", "/admissions", ".ant-table"],
-    ["supervision_all", "regulator", "/supervision", dashboard],
-    ["supervision_scenario", "regulator", "/supervision?scenario=manufacturing", dashboard],
-    ["supervision_platform", "district", `/supervision?platform=${PLATFORM}`, dashboard],
-    ["supervision_drill", "regulator", "/supervision", dashboard,
+    ["supervision_all", "regulator", "/supervision", dashboard, true],
+    ["supervision_scenario", "regulator", "/supervision?scenario=manufacturing", dashboard, true],
+    ["supervision_platform", "district", `/supervision?platform=${PLATFORM}`, dashboard, true],
+    ["supervision_drill", "regulator", "/supervision", dashboard, true,
       (page) => page.locator(`${kpis} .ant-card button`).nth(3).click(), dashboard],
-    ["supervision_evidence", "regulator", "/supervision", dashboard,
+    ["supervision_evidence", "regulator", "/supervision", dashboard, true,
       (page) => page.locator(`${dashboard} button`).first().click(), '[data-testid="evidence"]'],
-    ["network_all", "regulator", "/supervision/network", '[data-testid="network"] canvas'],
-    ["network_platform", "district", `/supervision/network?platform=${PLATFORM}`, '[data-testid="network"] canvas'],
+    ["network_all", "regulator", "/supervision/network", '[data-testid="network"] canvas', true],
+    ["network_platform", "district", `/supervision/network?platform=${PLATFORM}`, '[data-testid="network"] canvas', true],
   ];
-  const only = process.env.ONLY ? new Set(process.env.ONLY.split(",")) : null;
-  for (const [name, role, path, selector, click, after] of pages) {
+  const only = process.env.ONLY ? new Set(process.env.ONLY.split(",").map((x) => x.trim()).filter(Boolean)) : null;
+  const unknown = only ? [...only].filter((n) => !pages.some((p) => p[0] === n)) : [];
+  if (unknown.length) throw new Error(`bench-pages: ONLY names no page ${unknown.join(", ")}; pages: ${pages.map((p) => p[0]).join(", ")}`);
+  for (const [name, role, path, selector, cold, click, after] of pages) {
     if (only && !only.has(name)) continue;
+    const kind = click ? "interaction" : "navigation";
+    const base = { name, role, path, kind };
+    if (Date.now() - started > TOTAL_MS) {
+      emit({ page: { ...base, error: `not timed: the run's time bound (${TOTAL_MS} ms) was reached` } });
+      console.error(`${name}: not timed (time bound)`);
+      continue;
+    }
     const page = who[role];
+    const once = (between) => (click ? interact(page, path, selector, click, after, between) : load(page, path, selector));
     const runs = [];
+    const colds = [];
     try {
-      for (let i = 0; i <= RUNS; i++) {
-        runs.push(click ? await interact(page, path, selector, click, after) : await load(page, path, selector));
+      for (let i = 0; i <= RUNS; i++) runs.push(await once());
+      if (cold) {
+        for (let i = 0; i < COLD_RUNS; i++) {
+          if (click) colds.push(await once(() => write(name)));
+          else {
+            await write(name);
+            colds.push(await once());
+          }
+        }
       }
     } catch (e) {
-      // not rendered in time: said, with what the page shows, and the other pages still timed
-      const shown = await page.evaluate(() => document.body.innerText.slice(0, 600)).catch(() => "");
-      out.pages.push({ name, role, path, kind: click ? "interaction" : "navigation", error: `${String(e).split("\n")[0]}; the page shows: ${shown}` });
-      console.error(`${name}: ${out.pages.at(-1).error}`);
+      // the first failure ends the page: said, with what the page shows, and the next page timed
+      const shown = await page.evaluate(() => document.body.innerText.replace(/\s+/g, " ").slice(0, 600)).catch(() => "");
+      const error = `${String(e).split("\n")[0]}; after ${runs.length + colds.length} loads; the page shows: ${shown}`;
+      emit({ page: { ...base, error } });
+      console.error(`${name}: FAILED ${error} (${elapsed()})`);
       continue;
     }
     const timed = runs.slice(1);
     const ms = timed.map((r) => r.ms);
-    out.pages.push({ name, role, path, kind: click ? "interaction" : "navigation",
+    const found = { ...base,
       median_ms: Math.round(pct(ms, 0.5)), max_ms: Math.round(Math.max(...ms)), p90_ms: Math.round(pct(ms, 0.9)), runs: RUNS,
-      largest_bytes: Math.max(...timed.map((r) => r.largest)), slowest: timed.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest });
-    console.error(`${name}: median ${out.pages.at(-1).median_ms} ms, max ${out.pages.at(-1).max_ms} ms`);
+      largest_bytes: Math.max(...timed.map((r) => r.largest)), slowest: timed.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest };
+    if (colds.length) {
+      const c = colds.map((r) => r.ms);
+      Object.assign(found, { cold_median_ms: Math.round(pct(c, 0.5)), cold_max_ms: Math.round(Math.max(...c)), cold_runs: c.length,
+        cold_slowest: colds.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest });
+    }
+    emit({ page: found });
+    console.error(`${name}: median ${found.median_ms} ms, p90 ${found.p90_ms} ms, max ${found.max_ms} ms` +
+      (colds.length ? `; after a write: median ${found.cold_median_ms} ms, max ${found.cold_max_ms} ms` : "") +
+      `; slowest ${found.slowest} (${elapsed()})`);
   }
-  // the yardsticks: the health endpoint by fetch() in the page, and an empty page's load
-  const health = [];
-  for (let i = 0; i < 25; i++) {
-    health.push(await who.regulator.evaluate(async () => {
-      const t0 = performance.now();
-      await (await fetch("/api/v1/health", { cache: "no-store" })).text();
-      return performance.now() - t0;
-    }));
-  }
-  out.health_ms = Math.round(pct(health.slice(5), 0.5) * 10) / 10;
-  const blank = [];
-  for (let i = 0; i <= RUNS; i++) {
-    await who.regulator.goto(`${BASE}/api/v1/health`, { waitUntil: "load", timeout: STEP_MS });
-    blank.push(await who.regulator.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd));
-  }
-  out.blank_page_ms = Math.round(pct(blank.slice(1), 0.5) * 10) / 10;
 } finally {
   await browser.close();
 }
-console.log(JSON.stringify(out));
+process.exit(0);

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from fourflow.adapters.documents import order_rules, peppol_functions, pyrules
+from fourflow.adapters.documents import native_rules, order_rules, peppol_functions, pyrules
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import ValidationIssue
 from fourflow.adapters.documents.schematron import CompiledSchematron, compile_schematron
@@ -105,6 +105,34 @@ def compiled(path: Path) -> CompiledSchematron:
 
 
 @dataclass(frozen=True, slots=True)
+class Hybrid:
+    """A rule set as the native pass and the XSLT share it: the path asserts the C extension
+    decides (:mod:`fourflow.adapters.documents.native_rules`) and the stylesheet of the rest."""
+
+    native: native_rules.NativePass
+    xslt: CompiledSchematron
+
+
+@cache
+def hybrid(path: Path) -> Hybrid | None:
+    """The Schematron at ``path`` split between the native pass and the XSLT (once per
+    process), or None when the extension is not built or decides none of its asserts."""
+    module = native_rules.load()
+    if module is None:
+        return None
+    full = compiled(path)
+    found = native_rules.native_pass(full, module)
+    if found is None:
+        return None
+    rest = frozenset(range(len(full.asserts))) - found.numbers
+    try:
+        reduced = compile_schematron(path, functions=peppol_functions.PEPPOL_FUNCTIONS, only=rest)
+    except (OSError, etree.XMLSyntaxError) as exc:
+        raise RulesUnavailableError(f"cannot compile the rules in {path}: {exc}") from None
+    return Hybrid(found, reduced)
+
+
+@dataclass(frozen=True, slots=True)
 class Backend:
     """A rule set as the engine runs it: the asserts compiled to Python, and the XSLT for
     the asserts left to it (None when there are none)."""
@@ -136,7 +164,10 @@ def python_backend(path: Path) -> Backend:
 class RuleEngine:
     """Applies the compiled rule sets to parsed documents (thread-safe).
 
-    ``backend="xslt"`` (the default): the whole rule set as one XSLT 1.0 stylesheet.
+    ``backend="xslt"`` (the default): the whole rule set as one XSLT 1.0 stylesheet; with
+    ``native=True`` (the default) the asserts the native pass decides
+    (:mod:`fourflow.adapters.documents.native_rules`, when its C extension is built) run
+    there and the stylesheet tests the rest, with the same issues in the same order.
     ``backend="python"`` (experimental; 2-3 times slower per invoice, so not the default):
     each rule set's asserts run as generated Python (:mod:`fourflow.adapters.documents.pyrules`)
     over a one-pass index of the tree, and those the generator does not render as a reduced
@@ -144,12 +175,13 @@ class RuleEngine:
     Each thread gets its own libxslt stylesheet objects: a transformation then needs no lock.
     """
 
-    def __init__(self, standards_dir: Path, backend: str = "xslt") -> None:
+    def __init__(self, standards_dir: Path, backend: str = "xslt", native: bool = True) -> None:
         if backend not in ("python", "xslt"):
             raise ValueError(f"unknown rule engine backend {backend!r}")
         self._dir = standards_dir
         self.standards = standards_dir
         self.backend = backend
+        self.native = native and backend == "xslt"
         self._local = threading.local()
 
     def path_of(self, rule_set: RuleSet) -> Path:
@@ -167,6 +199,10 @@ class RuleEngine:
         """The rule set as the Python backend runs it (its fallbacks included)."""
         return python_backend(self.path_of(rule_set))
 
+    def hybrid(self, rule_set: RuleSet) -> Hybrid | None:
+        """The rule set split between the native pass and the XSLT, or None (not native)."""
+        return hybrid(self.path_of(rule_set)) if self.native else None
+
     def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT] | None:
         sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT] | None] | None = getattr(
             self._local, "sheets", None
@@ -175,12 +211,29 @@ class RuleEngine:
             sheets = self._local.sheets = {}
         if rule_set in sheets:
             return sheets[rule_set]
+        natives: dict[RuleSet, native_rules.NativePass | None] = self._natives()
+        natives[rule_set] = None
         if self.backend == "xslt":
             rules: CompiledSchematron | None = self.compiled(rule_set)
+            split = self.hybrid(rule_set)
+            if split is not None:
+                # the whole rule set's asserts (numbers and texts), the stylesheet of the rest
+                assert rules is not None
+                natives[rule_set] = split.native
+                sheets[rule_set] = (rules, _xslt(split.xslt.xslt))
+                return sheets[rule_set]
         else:
             rules = self.python(rule_set).xslt
         found = sheets[rule_set] = None if rules is None else (rules, _xslt(rules.xslt))
         return found
+
+    def _natives(self) -> dict[RuleSet, native_rules.NativePass | None]:
+        natives: dict[RuleSet, native_rules.NativePass | None] | None = getattr(
+            self._local, "natives", None
+        )
+        if natives is None:
+            natives = self._local.natives = {}
+        return natives
 
     def prepare(self, *rule_sets: RuleSet) -> None:
         """Compile ``rule_sets`` now for this thread (the first check would do it anyway)."""
@@ -204,6 +257,15 @@ class RuleEngine:
             for line in str(sheet[1](tree)).splitlines():
                 text, _, location = line.partition("\t")
                 found.append((int(text), location))
+        native = self._local.natives.get(rule_set)
+        if native is not None:
+            root = tree.getroot()
+            failed = native.failures(root)
+            if failed:
+                location = pyrules.loc(root)
+                found.extend((number, location) for number in failed)
+                # as the whole stylesheet writes them: by rule, then node, then assert
+                found.sort(key=lambda f: native.sort_key(f[0]))
         if self.backend == "python" and sheet is not None:
             rule_of = backend.rule_of
             found.sort(key=lambda f: rule_of[f[0]])

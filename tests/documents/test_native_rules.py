@@ -1,0 +1,116 @@
+"""The rule engine's native pass (:mod:`fourflow.adapters.documents.native_rules`) changes
+nothing but the speed: with it, the engine gives the same issues (rule, flag, text, location,
+in the same order) as the whole XSLT stylesheet alone, which the agreement tests hold to the
+official XSLT on Saxon.
+
+* the pass builds from the Makefile's command into any directory, passes its self-test, and
+  decides most of the EN 16931 UBL asserts (the forbidden and at-most-once elements);
+* every UBL and CII invoice or credit note in the standards directory (embedded ones too) and
+  300 simulated invoices: identical issue lists with and without it, for each rule set ingest
+  applies to the document; the pass itself finds failures on them (it is exercised);
+* a forbidden element and a repeated one are reported at the document element, as the
+  stylesheet reports them;
+* without the built extension the engine says so once and runs the stylesheet alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from fourflow.adapters.documents import native_rules
+from fourflow.adapters.documents.business_rules import RuleEngine, RuleSet, rule_sets_for
+from fourflow.adapters.documents.standards import standards_dir
+from tests.documents.test_rule_engine_agreement import sample_documents, simulated
+
+pytestmark = pytest.mark.xdist_group("rule-engine-agreement")
+EXAMPLE = ("en16931", "ubl-examples", "ubl-tc434-example1.xml")
+
+
+@cache
+def engines() -> tuple[RuleEngine, RuleEngine]:
+    assert native_rules.load() is not None, (
+        f"{native_rules.module_path()} is not built or unusable: run make setup"
+    )
+    return RuleEngine(standards_dir()), RuleEngine(standards_dir(), native=False)
+
+
+def test_the_pass_builds_passes_its_self_test_and_takes_the_path_asserts(tmp_path: Path) -> None:
+    built = native_rules.build(tmp_path)
+    assert built == native_rules.module_path(tmp_path)
+    module = native_rules.load(tmp_path)
+    assert module is not None
+    native, _ = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    rules = {native.compiled(RuleSet.EN16931_UBL).asserts[n].rule for n in split.native.numbers}
+    assert len(split.native.numbers) > 600
+    assert {"UBL-CR-001", "UBL-CR-004", "UBL-SR-01", "BR-08"} <= rules
+    # the stylesheet left to the XSLT no longer tests them
+    assert "UBL-CR-001" not in split.xslt.xslt
+    left = {a.rule for a in split.xslt.asserts if a.xpath}
+    assert not rules & left
+
+
+def _differences(documents: list[tuple[str, etree._Element, str]]) -> tuple[int, int, list[str]]:
+    native, whole = engines()
+    compared, found, differ = 0, 0, []
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    for where, document, syntax in documents:
+        for rule_set in rule_sets_for(document, syntax):
+            mine, theirs = native.check(document, rule_set), whole.check(document, rule_set)
+            compared += 1
+            if mine != theirs:
+                differ.append(f"{where} {rule_set}: native {mine[:3]}..., XSLT {theirs[:3]}...")
+        if syntax == "ubl":
+            own = etree.fromstring(etree.tostring(document))
+            found += len(split.native.failures(own))
+    return compared, found, differ
+
+
+def test_same_issues_with_and_without_the_pass_on_every_sample(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    compared, found, differ = _differences(list(sample_documents()))
+    with capsys.disabled():
+        print(f"\nnative pass vs whole stylesheet on samples: {compared - len(differ)}/{compared}"
+              f" identical issue lists; the pass found {found} failures")  # fmt: skip
+    assert compared > 1500
+    assert found > 1000
+    assert not differ, "\n".join(differ)
+
+
+def test_same_issues_with_and_without_the_pass_on_simulated_invoices() -> None:
+    compared, _, differ = _differences(list(simulated(300)))
+    assert compared > 250
+    assert not differ, "\n".join(differ)
+
+
+def test_a_forbidden_and_a_repeated_element_are_reported_at_the_document_element() -> None:
+    xml = standards_dir().joinpath(*EXAMPLE).read_text(encoding="utf-8")
+    period = "<cac:InvoicePeriod><cbc:StartDate>2017-01-01</cbc:StartDate></cac:InvoicePeriod>"
+    xml = re.sub(r"(<cbc:DocumentCurrencyCode)", f"<cbc:UUID>1</cbc:UUID>{period}{period}\\1",
+                 xml, count=1)  # fmt: skip
+    document = etree.fromstring(xml.encode("utf-8"))
+    native, whole = engines()
+    issues = native.check(document, RuleSet.EN16931_UBL)
+    assert issues == whole.check(document, RuleSet.EN16931_UBL)
+    where = {i.rule: i.location for i in issues}
+    assert where["UBL-CR-005"] == "/Invoice[1]"  # cbc:UUID: not used by EN 16931
+    assert where["UBL-SR-08"] == "/Invoice[1]"  # cac:InvoicePeriod: at most once
+
+
+def test_without_the_extension_the_engine_says_so_and_runs_the_stylesheet(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger=native_rules.__name__):
+        assert native_rules.load(tmp_path / "absent") is None
+    assert "native rule pass off" in caplog.text
+    assert "make setup" in caplog.text
+    assert RuleEngine(standards_dir(), native=False).hybrid(RuleSet.EN16931_UBL) is None

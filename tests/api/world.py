@@ -17,15 +17,13 @@ from fastapi.testclient import TestClient
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.debt import DebtItem
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.identity import UserRole
-from fourflow.domain.scenarios import Scenario
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import identity, ingest, items, linking, relay
-from fourflow.services.demo import MEMBERS, Member, trade_bundle
-from fourflow.services.verification import verify
+from fourflow.services import identity, items, relay
+from fourflow.services.demo import MEMBERS, Member
 from tests.api.conftest import api_settings
+from tests.trades import TWO_LINES, tier1_sale, verified_trade
 
 API = "/api/v1"
 PASSWORD = "correct horse battery staple"
@@ -102,6 +100,7 @@ def register_and_admit(client: TestClient, operator: Person, key: str) -> Party:
     """``key`` (a demo member) registers over HTTP, the operator admits it after KYC, and its
     admin signs in."""
     m: Member = MEMBER[key]
+    email = f"admin@{key}.example.cn"
     body = {
         "name": m.name,
         "uscc": m.uscc,
@@ -110,7 +109,7 @@ def register_and_admit(client: TestClient, operator: Person, key: str) -> Party:
                     "legal_representative": f"Legal Rep of {m.name_en}",
                     "licence_number": m.uscc, "registered_capital": "CNY 50,000,000"},
         "accounts": [m.account],
-        "admin_email": f"admin@{key}.example.cn",
+        "admin_email": email,
         "admin_name": f"{key} admin",
         "admin_password": PASSWORD,
     }  # fmt: skip
@@ -121,7 +120,7 @@ def register_and_admit(client: TestClient, operator: Person, key: str) -> Party:
         client.post(f"{API}/registrations/{app_id}/review", json=review, headers=operator.auth)
     )
     assert admitted["status"] == "admitted" and admitted["org_id"]
-    admin = sign_in(client, Person(body["admin_email"], registered["totp_uri"]))
+    admin = sign_in(client, Person(email, registered["totp_uri"]))
     return Party(key, admitted["org_id"], {"admin": admin})
 
 
@@ -174,14 +173,7 @@ def invite(client: TestClient, party: Party, role: str) -> Person:
 def documents_by_issuer(run: str, start: dt.date) -> list[tuple[str, bytes]]:
     """One trade, tier 1 selling to the core enterprise, as (submitter key, bundle): the buyer
     its order and receipt advice, the carrier its waybill, the seller the rest."""
-    raw = trade_bundle(
-        prefix=run, seller=MEMBER["tier1"], buyer=MEMBER["core"], carrier=MEMBER["logistics"],
-        day0=start, terms_days=90, received_factor="1",
-        lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
-               ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
-        scenario=Scenario.MANUFACTURING,
-    )  # fmt: skip
-    bundle = json.loads(raw)
+    bundle = json.loads(tier1_sale(run, start, TWO_LINES))
     issuer = {"order": "core", "receipt_advice": "core", "transport_event": "logistics"}
     parts: dict[str, list[Any]] = {}
     for doc in bundle["documents"]:
@@ -254,21 +246,11 @@ def issued_item(p: Platform, org: dict[str, str], run: str, start: dt.date) -> D
     a member's key to its organisation id; through the services, not HTTP), anchored, linked,
     verified on its eighth day and its debt item issued then on the evidence; the chain
     operations relayed, none failing. The item."""
-    for key, raw in documents_by_issuer(run, start):
-        ingest.ingest_bytes(
-            uow_factory=p.uow_factory, reader=p.reader_for(org[key]), clock=p.clock, raw=raw,
-            source=f"{key}.json", submitter_id=org[key],
-        )  # fmt: skip
-    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-    linking.link_documents(uow_factory=p.uow_factory)
-    with p.uow_factory() as uow:
-        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-{run}")
-    assert invoice.trade_id is not None
-    day = start + dt.timedelta(days=8)
-    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
+    submitted = [(org[key], raw, f"{key}.json") for key, raw in documents_by_issuer(run, start)]
+    trade_id, day = verified_trade(p, submitted, f"INV-{run}", start)
     item = items.issue_item(
         uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-        trade_id=invoice.trade_id, as_of=day, confirm=False,
+        trade_id=trade_id, as_of=day, confirm=False,
     )  # fmt: skip
     done = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
     assert not done.failed, done.failed

@@ -18,17 +18,15 @@ import pytest
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.debt import DebtItem, accrued_interest
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Organisation
-from fourflow.domain.scenarios import Scenario
 from fourflow.domain.settlement import RouteKind
 from fourflow.risk.features import features
-from fourflow.services import common, credit, financing, ingest, items, linking, onboarding, relay
+from fourflow.services import common, credit, financing, items, onboarding, relay
 from fourflow.services.audit import audit
-from fourflow.services.demo import MEMBERS, trade_bundle
+from fourflow.services.demo import MEMBERS
 from fourflow.services.ports import OpStatus
-from fourflow.services.verification import verify
+from tests.trades import TWO_LINES, tier1_sale, verified_trade
 
 pytestmark = pytest.mark.chain
 
@@ -72,31 +70,15 @@ def _story(
                 uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
                 roles=m.roles, accounts=[m.account],
             )  # fmt: skip
-    member = {m.key: m for m in MEMBERS}
     start = today - dt.timedelta(days=days_ago)
     tag = uuid.uuid4().hex[:8]
-    raw = trade_bundle(
-        prefix=f"LC-{tag}", seller=member["tier1"], buyer=member["core"],
-        carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
-        lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00"),
-               ("DRIVE-SHAFT-S45C", "225", "EA", "1266.47")],
-        scenario=Scenario.MANUFACTURING,
-    )  # fmt: skip
-    outcomes = ingest.ingest_bytes(
-        uow_factory=p.uow_factory, reader=p.reader_for(org["tier1"].id), clock=p.clock,
-        raw=raw, source="lifecycle.json", submitter_id=org["tier1"].id,
-    )  # fmt: skip
-    assert all(o.status == "accepted" for o in outcomes)
-    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-    linking.link_documents(uow_factory=p.uow_factory)
-    with p.uow_factory() as uow:
-        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-LC-{tag}")
-    assert invoice.trade_id is not None
-    issue_day = start + dt.timedelta(days=8)
-    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=issue_day)
+    raw = tier1_sale(f"LC-{tag}", start, TWO_LINES)
+    trade_id, issue_day = verified_trade(
+        p, [(org["tier1"].id, raw, "lifecycle.json")], f"INV-LC-{tag}", start
+    )
     item = items.issue_item(
         uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-        trade_id=invoice.trade_id, as_of=issue_day, confirm=confirm, route=route,
+        trade_id=trade_id, as_of=issue_day, confirm=confirm, route=route,
     )  # fmt: skip
     story = Story(p, org, item, today)
     story.relay()
@@ -250,10 +232,10 @@ def test_default_passes_the_pledged_holding_to_the_bank(platform: Platform) -> N
     ledger = platform.require_contracts()
     assert int(ledger.read("item", s.item.id)["state"]) == 3
     chain_h = ledger.read("holding", passed.id)
-    assert chain_h["holder"].lower() == s.org["bank"].chain_address.lower()
+    assert chain_h["holder"].lower() == str(s.org["bank"].chain_address).lower()
     recourse = ledger.read("recourse", passed.id)
     assert recourse is not None and int(recourse["principal"]) == 270_000 * YUAN
-    assert recourse["pledgor"].lower() == s.org["tier2"].chain_address.lower()
+    assert recourse["pledgor"].lower() == str(s.org["tier2"].chain_address).lower()
     _audit_ok(platform)
 
     # A late payment still routes: the bank now holds tier 2's part outright.

@@ -21,20 +21,17 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from fourflow.bootstrap import Platform
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError
 from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.domain.parties import Organisation
-from fourflow.domain.scenarios import Scenario
 from fourflow.risk.review import ProductPolicy
-from fourflow.services import credit, financing, ingest, items, linking, receipts, relay
+from fourflow.services import credit, financing, items, receipts, relay
 from fourflow.services.audit import audit
-from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ports import OpStatus
-from fourflow.services.verification import verify
 from tests.integration.test_lifecycle import YUAN, _story
 from tests.integration.test_refusals import _suspended
 from tests.integration.test_settlement_paths import _warehouse
+from tests.trades import ONE_LINE, tier1_sale, verified_trade
 
 pytestmark = pytest.mark.chain
 
@@ -281,29 +278,10 @@ def test_a_refused_transfer_takes_the_recipients_request_on_it_along(
 
 def _verified_trade(p: Platform, org: dict[str, Organisation]) -> tuple[str, dt.date]:
     """A trade ingested and verified (documents anchored): its id and issue day."""
-    today = p.clock.today()
-    member = {m.key: m for m in MEMBERS}
-    start = today - dt.timedelta(days=110)
+    start = p.clock.today() - dt.timedelta(days=110)
     tag = uuid.uuid4().hex[:8]
-    raw = trade_bundle(
-        prefix=f"KR-{tag}", seller=member["tier1"], buyer=member["core"],
-        carrier=member["logistics"], day0=start, terms_days=90, received_factor="1",
-        lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00")],
-        scenario=Scenario.MANUFACTURING,
-    )  # fmt: skip
-    outcomes = ingest.ingest_bytes(
-        uow_factory=p.uow_factory, reader=p.reader_for(org["tier1"].id), clock=p.clock,
-        raw=raw, source="kept.json", submitter_id=org["tier1"].id,
-    )  # fmt: skip
-    assert all(o.status == "accepted" for o in outcomes)
-    ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-    linking.link_documents(uow_factory=p.uow_factory)
-    with p.uow_factory() as uow:
-        (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, f"INV-KR-{tag}")
-    assert invoice.trade_id is not None
-    issue_day = start + dt.timedelta(days=8)
-    verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=issue_day)
-    return invoice.trade_id, issue_day
+    raw = tier1_sale(f"KR-{tag}", start, ONE_LINE)
+    return verified_trade(p, [(org["tier1"].id, raw, "kept.json")], f"INV-KR-{tag}", start)
 
 
 def test_a_refused_issuance_takes_the_request_on_its_holding_along(platform: Platform) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
+
+from sqlalchemy import Engine, text
 
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, PledgeState
 from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
@@ -23,9 +26,12 @@ from fourflow.services.ports import (
     StoredDocument,
     TradeRecord,
     UnitOfWork,
+    UnitOfWorkFactory,
 )
 
 DAY = dt.date(2025, 3, 1)
+#: A rename of the bank of ``add_parties`` (a change every page of the organisation shows).
+RENAME_BANK = "UPDATE organisations SET name = 'Renamed' WHERE id = 'org-3'"
 NOW = dt.datetime(2025, 3, 1, 8, 30, tzinfo=dt.UTC)
 
 
@@ -227,3 +233,50 @@ def op(op_id: str, subject: str | None = "item-1", kind: OpKind = OpKind.ISSUE_I
         sender_org_id="org-1",
         subject_id=subject,
     )
+
+
+class Mark:
+    """A mark a page cache reads (the supervision views' change mark, an item view's version)
+    checked after each step of a test: ``moved`` asserts a value not seen before (larger than
+    the last when ``grows``), ``same`` the last value again."""
+
+    def __init__(self, read: Callable[[], int | str | None], *, grows: bool = False) -> None:
+        self.read = read
+        self.grows = grows
+        first = read()
+        assert first is not None
+        self.seen: list[int | str] = [first]
+
+    def moved(self) -> None:
+        now, last = self.read(), self.seen[-1]
+        assert now is not None and now not in self.seen, (self.seen, now)
+        if self.grows:
+            assert isinstance(now, int) and isinstance(last, int) and now > last, (self.seen, now)
+        self.seen.append(now)
+
+    def same(self) -> None:
+        assert self.read() == self.seen[-1], (self.seen, self.read())
+
+    def after(
+        self, uow_factory: UnitOfWorkFactory, *writes: Callable[[UnitOfWork], object], moves: bool
+    ) -> None:
+        """``writes`` in one unit of work, committed; then ``moved`` (``moves``) or ``same``."""
+        with uow_factory() as u:
+            for write in writes:
+                write(u)
+            u.commit()
+        self.check(moves)
+
+    def after_sql(self, engine: Engine, statement: str, *, moves: bool) -> None:
+        """``statement`` run and committed by a connection of its own (not a unit of work);
+        then ``moved`` or ``same``."""
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+        self.check(moves)
+
+    def check(self, moves: bool) -> None:
+        """``moved`` when ``moves``, else ``same``."""
+        if moves:
+            self.moved()
+        else:
+            self.same()

@@ -17,7 +17,7 @@ from fourflow.adapters.db.item_views import SqlItemViewVersions
 from fourflow.domain.facts import CancelApproval, DisputeAction, DisputeEvent
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
-from fourflow.services.ports import OpStatus
+from fourflow.services.ports import OpStatus, UnitOfWork
 
 from . import builders as b
 
@@ -34,13 +34,10 @@ def test_every_change_of_the_view_grows_its_version(
 ) -> None:
     uow = uow_factory
     with uow() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
+        b.add_parties(u)
         u.trades.add(b.trade(1))
         u.trades.add(b.trade(2))
         u.commit()
-    assert versions.version("item-1") is not None  # the triggers are all there
-    seen = [versions.version("item-1")]
 
     def version() -> int | None:
         found = versions.version("item-1")
@@ -48,74 +45,45 @@ def test_every_change_of_the_view_grows_its_version(
             assert asyncio.run(versions.aversion("item-1")) == found
         return found
 
-    def grew() -> None:
-        now = version()
-        assert now is not None and seen[-1] is not None and now > seen[-1], (seen, now)
-        seen.append(now)
+    mark = b.Mark(version, grows=True)  # not None: the triggers are all there
 
-    def same() -> None:
-        assert version() == seen[-1]
-
-    with uow() as u:
-        u.items.add(b.item(1, "trade-1"))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.items.add(b.item(2, "trade-2"))  # another item
-        u.items.add_holding(b.holding("h-2", "item-2", "org-1", 10))
-        u.commit()
-    same()
-    with uow() as u:
-        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000_000))
-        u.commit()
-    grew()
-    with uow() as u:  # not committed: not seen
-        u.items.add_holding(b.holding("h-x", "item-1", "org-1", 5))
-        u.rollback()
-    same()
-    with uow() as u:
+    def to_org_2(u: UnitOfWork) -> None:
         holding = u.items.get_holding("h-1")
         assert holding is not None
         u.items.update_holding(dataclasses.replace(holding, holder_id="org-2"))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.financings.add(b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.outbox.add(b.op("op-item", subject="item-1"))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.outbox.add(b.op("op-fin", subject="fin-1"))  # about the item's financing
-        u.commit()
-    grew()
-    with uow() as u:
-        u.outbox.add(b.op("op-other", subject="item-2"))
-        u.commit()
-    same()
-    with uow() as u:
+
+    def op_done(u: UnitOfWork) -> None:
         op = u.outbox.get("op-item")
         assert op is not None
         u.outbox.update(dataclasses.replace(op, status=OpStatus.DONE))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.repayments.add(b.repayment("pay-1", "item-1", "h-1"))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.disputes.add(DisputeEvent("item-1", DisputeAction.RAISED, "org-2", "op-item"))
-        u.commit()
-    grew()
-    with uow() as u:
-        u.cancel_approvals.add(CancelApproval("item-1", "org-1", "op-item"))
-        u.commit()
-    grew()
-    with store_engine.begin() as connection:  # a rename, by another connection
-        connection.execute(text("UPDATE organisations SET name = 'Renamed' WHERE id = 'org-3'"))
-    grew()
+
+    mark.after(uow, lambda u: u.items.add(b.item(1, "trade-1")), moves=True)
+    mark.after(  # another item
+        uow,
+        lambda u: u.items.add(b.item(2, "trade-2")),
+        lambda u: u.items.add_holding(b.holding("h-2", "item-2", "org-1", 10)),
+        moves=False,
+    )
+    first = b.holding("h-1", "item-1", "org-1", 1_000_000)
+    mark.after(uow, lambda u: u.items.add_holding(first), moves=True)
+    with uow() as u:  # not committed: not seen
+        u.items.add_holding(b.holding("h-x", "item-1", "org-1", 5))
+        u.rollback()
+    mark.same()
+    mark.after(uow, to_org_2, moves=True)
+    approved = b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED)
+    mark.after(uow, lambda u: u.financings.add(approved), moves=True)
+    mark.after(uow, lambda u: u.outbox.add(b.op("op-item", subject="item-1")), moves=True)
+    # An op about the item's financing, then one about another item.
+    mark.after(uow, lambda u: u.outbox.add(b.op("op-fin", subject="fin-1")), moves=True)
+    mark.after(uow, lambda u: u.outbox.add(b.op("op-other", subject="item-2")), moves=False)
+    mark.after(uow, op_done, moves=True)
+    mark.after(uow, lambda u: u.repayments.add(b.repayment("pay-1", "item-1", "h-1")), moves=True)
+    raised = DisputeEvent("item-1", DisputeAction.RAISED, "org-2", "op-item")
+    mark.after(uow, lambda u: u.disputes.add(raised), moves=True)
+    approval = CancelApproval("item-1", "org-1", "op-item")
+    mark.after(uow, lambda u: u.cancel_approvals.add(approval), moves=True)
+    mark.after_sql(store_engine, b.RENAME_BANK, moves=True)  # by another connection
 
 
 def test_folding_keeps_the_version_and_few_rows(

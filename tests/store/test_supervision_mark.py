@@ -15,6 +15,7 @@ from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.adapters.db.uow import CHANGES_FOLD
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
+from fourflow.services.ports import UnitOfWork
 
 from . import builders as b
 
@@ -29,67 +30,39 @@ def test_every_change_the_views_read_gives_a_new_mark(
     uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
 ) -> None:
     uow = uow_factory
-    seen = [uow.change_mark()]
-    assert seen[0] is not None
+    mark = b.Mark(uow.change_mark)
 
-    def changed() -> None:
-        now = uow.change_mark()
-        assert now is not None and now not in seen, (seen, now)
-        seen.append(now)
-
-    def same() -> None:
-        assert uow.change_mark() == seen[-1]
-
-    same()  # reading the mark is no change
-    with uow() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
-        u.commit()
-    changed()
-    with uow() as u:
-        u.trades.add(b.trade(1))
-        u.commit()
-    changed()
-    with uow() as u:  # reads only
-        assert len(u.trades.verdicts()) == 1 and len(u.organisations.list()) == 3
-    same()
-    with uow() as u:  # not committed: not seen
-        u.trades.add(b.trade(2))
-        u.rollback()
-    same()
-    with uow() as u:
-        u.items.add(b.item(1, "trade-1"))
-        u.commit()
-    changed()
-    with uow() as u:  # a holding: not read by the views
-        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000_000))
-        u.commit()
-    same()
-    with uow() as u:
-        u.financings.add(b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED))
-        u.commit()
-    changed()
-    with uow() as u:
+    def activate(u: UnitOfWork) -> None:
         found = u.financings.get("fin-1")
         assert found is not None
         u.financings.update(dataclasses.replace(found, status=FinancingStatus.ACTIVE))
-        u.commit()
-    changed()
-    with uow() as u:  # the relay's and the audit trail's kind of write
-        u.outbox.add(b.op("op-item", subject="item-1"))
-        u.settings.put("bench-note", "x")
-        u.commit()
-    same()
-    with uow() as u:
-        u.repayments.add(b.repayment("pay-1", "item-1", "h-1"))
-        u.commit()
-    changed()
-    with store_engine.begin() as connection:  # a rename, by another connection
-        connection.execute(text("UPDATE organisations SET name = 'Renamed' WHERE id = 'org-3'"))
-    changed()
-    with store_engine.begin() as connection:
-        connection.execute(text("DELETE FROM repayments WHERE id = 'pay-1'"))
-    changed()
+
+    mark.same()  # reading the mark is no change
+    mark.after(uow, b.add_parties, moves=True)
+    mark.after(uow, lambda u: u.trades.add(b.trade(1)), moves=True)
+    with uow() as u:  # reads only
+        assert len(u.trades.verdicts()) == 1 and len(u.organisations.list()) == 3
+    mark.same()
+    with uow() as u:  # not committed: not seen
+        u.trades.add(b.trade(2))
+        u.rollback()
+    mark.same()
+    mark.after(uow, lambda u: u.items.add(b.item(1, "trade-1")), moves=True)
+    holding = b.holding("h-1", "item-1", "org-1", 1_000_000)
+    mark.after(uow, lambda u: u.items.add_holding(holding), moves=False)  # not read by the views
+    approved = b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED)
+    mark.after(uow, lambda u: u.financings.add(approved), moves=True)
+    mark.after(uow, activate, moves=True)
+    mark.after(  # the relay's and the audit trail's kind of write
+        uow,
+        lambda u: u.outbox.add(b.op("op-item", subject="item-1")),
+        lambda u: u.settings.put("bench-note", "x"),
+        moves=False,
+    )
+    mark.after(uow, lambda u: u.repayments.add(b.repayment("pay-1", "item-1", "h-1")), moves=True)
+    # A rename, then a deletion, each by another connection.
+    mark.after_sql(store_engine, b.RENAME_BANK, moves=True)
+    mark.after_sql(store_engine, "DELETE FROM repayments WHERE id = 'pay-1'", moves=True)
 
 
 def test_folding_keeps_the_mark_and_few_rows(

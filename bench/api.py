@@ -66,19 +66,27 @@ READS, READ_CONCURRENCY = 6000, 32
 WORKER_INTERVAL_S = 1.0
 
 
-def wait_serving(server: subprocess.Popen[bytes], base: str, seconds: float = 240) -> None:
-    """Wait until ``fourflow serve`` at ``base`` answers its health route (bounded in time);
-    fail at once if the process ends first."""
+def wait_serving(
+    server: subprocess.Popen[bytes],
+    base: str,
+    seconds: float = 240,
+    *,
+    poll_s: float = 0.5,
+    why: Callable[[], str] | None = None,
+) -> None:
+    """Wait until ``fourflow serve`` at ``base`` answers its health route (bounded in time,
+    asked every ``poll_s``); fail at once if the process ends first (saying ``why()``, its
+    log, when given). Also the kill-and-restart test's wait (tests/api/test_kill_restart.py)."""
     deadline = time.monotonic() + seconds
     while True:
-        assert server.poll() is None, "fourflow serve ended before it answered"
+        assert server.poll() is None, why() if why else "fourflow serve ended before it answered"
         try:
             if httpx.get(f"{base}{API}/health", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, f"fourflow serve did not answer within {seconds:g} s"
-        time.sleep(0.5)
+        time.sleep(poll_s)
 
 
 #: The figures, in the order they are measured.

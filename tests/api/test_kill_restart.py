@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.api import wait_serving
 from sqlalchemy import text
 
 from fourflow.adapters.chain.node import AnvilNode
@@ -88,25 +89,14 @@ class Processes:
                  str(self.port)],
                 env=self.env, stdout=subprocess.DEVNULL, stderr=api_log,
             )  # fmt: skip
-        self._wait_healthy()
+        wait_serving(
+            self.api, self.base, START_TIMEOUT_S, poll_s=POLL_S, why=lambda: self.log("api")
+        )
         with (self.logs / f"worker-{self.starts}.log").open("wb") as worker_log:
             self.worker = subprocess.Popen(
                 [*fourflow, "worker", "--interval", "0.2", "--json"],
                 env=self.env, stdout=worker_log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-
-    def _wait_healthy(self) -> None:
-        assert self.api is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert self.api.poll() is None, self.log("api")
-            try:
-                if httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"no answer in {START_TIMEOUT_S} s"
-            time.sleep(POLL_S)
 
     def kill(self) -> None:
         """SIGKILL both, and wait until they are gone."""

@@ -19,6 +19,7 @@ import builtins
 import dataclasses
 import datetime as dt
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -71,6 +72,8 @@ from fourflow.services.ports import (
     Repayment,
     RiskAlert,
     StoredDocument,
+    TradePair,
+    TradeQuery,
     TradeRecord,
     UnitOfWork,
 )
@@ -355,8 +358,29 @@ class FakeTrades(_Repo):
     def get(self, trade_id: str) -> TradeRecord | None:
         return self._s.trades.get(trade_id)
 
-    def verdicts(self) -> builtins.list[TradeRecord]:
-        return [replace(t, report=None) for t in self._s.trades.values()]
+    def verdicts(self, trade_ids: Sequence[str] | None = None) -> builtins.list[TradeRecord]:
+        wanted = None if trade_ids is None else set(trade_ids)
+        return [replace(t, report=None) for t in self._s.trades.values()
+                if wanted is None or t.id in wanted]  # fmt: skip
+
+    def pairs(self) -> builtins.list[TradePair]:
+        counted = Counter((t.seller_id, t.buyer_id, t.scenario, t.status)
+                          for t in self._s.trades.values())  # fmt: skip
+        found = [TradePair(*k, n) for k, n in counted.items()]
+        return sorted(found, key=lambda p: (p.seller_id, p.buyer_id, p.scenario.value, p.status))
+
+    def page(self, query: TradeQuery) -> tuple[int, builtins.list[TradeRecord]]:
+        def wanted(t: TradeRecord) -> bool:
+            q = query
+            return (
+                (q.involving is None or t.seller_id in q.involving or t.buyer_id in q.involving)
+                and (q.between is None or (t.seller_id in q.between and t.buyer_id in q.between))
+                and (q.scenarios is None or t.scenario.value in q.scenarios)
+                and (q.statuses is None or t.status in q.statuses)
+            )
+
+        found = [t for t in reversed(self.verdicts()) if wanted(t)]
+        return len(found), found[query.offset : query.offset + query.limit]
 
     def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
         return [self._s.trades[i] for i in dict.fromkeys(trade_ids) if i in self._s.trades]
@@ -440,11 +464,22 @@ class FakeDebtItems(_Repo):
     def lock_holding(self, holding_id: str) -> Holding | None:
         return self.get_holding(holding_id)
 
+    def lock_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
+        found = (self.get_holding(h) for h in sorted(set(holding_ids)))
+        return {h.id: h for h in found if h is not None}
+
     def lock_item(self, item_id: str) -> DebtItem | None:
         return self.get(item_id)
 
     def holdings(self, item_id: str) -> builtins.list[Holding]:
         return [h for h in self._s.holdings.values() if h.item_id == item_id]
+
+    def holdings_many(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Holding]]:
+        found: dict[str, builtins.list[Holding]] = {}
+        for h in self._s.holdings.values():
+            if h.item_id in set(item_ids):
+                found.setdefault(h.item_id, []).append(h)
+        return found
 
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
         """As the SQL store: the dispute records' raised days (``Disputes.raised_days``)."""
@@ -594,9 +629,12 @@ class FakeOutbox(_Repo):
     def get(self, op_id: str) -> ChainOp | None:
         return self._s.outbox.get(op_id)
 
-    def pending(self, limit: int) -> builtins.list[ChainOp]:
+    def pending(self, limit: int, sender_org_id: str | None = None) -> builtins.list[ChainOp]:
         open_states = (OpStatus.PENDING, OpStatus.SENT)
-        return [op for op in self._s.outbox.values() if op.status in open_states][:limit]
+        return [
+            op for op in self._s.outbox.values()
+            if op.status in open_states and sender_org_id in (None, op.sender_org_id)
+        ][:limit]  # fmt: skip
 
     def update(self, op: ChainOp) -> None:
         stored = self._s.outbox.get(op.op_id)
@@ -1187,6 +1225,17 @@ class FakeUnitOfWork:
         except BaseException:
             self._store = kept
             self._journal.take()
+            raise
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Writes are stored as made; a block that raises takes back what it wrote (the
+        store's ``together`` stores none of them)."""
+        kept = self.store.copy()
+        try:
+            yield
+        except BaseException:
+            self._store = kept
             raise
 
 

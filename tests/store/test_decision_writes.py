@@ -11,6 +11,8 @@ import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.errors import ConflictError
+from fourflow.domain.facts import InvoicePresentation
+from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
 
 from . import builders as b
@@ -159,3 +161,64 @@ def test_ops_added_together_are_stored_at_the_end_in_order(uow: SqlUnitOfWorkFac
         assert u.outbox.get("op-gone") is None and u.outbox.get("op-d") is None
         known = u.outbox.get("op-known")
         assert known is not None and known.subject_id == "item-1"
+
+
+def _two_holdings(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 2_000))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.commit()
+
+
+def test_writes_held_together_are_read_back_and_stored_at_the_end(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    """A batch's writes in one statement a table (``UnitOfWork.together``): reads in the
+    block see them, nothing is stored before the block ends, each op takes the
+    undo journalled before it, and the holdings are locked in one read."""
+    _two_holdings(uow)
+    with uow() as u:
+        with u.together():
+            locked = u.items.lock_holdings(["h-2", "h-1", "h-9", "h-1"])
+            assert sorted(locked) == ["h-1", "h-2"]  # an unknown id left out
+            fin = b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED)
+            u.financings.add(fin)
+            pledged = dataclasses.replace(locked["h-1"], pledge_bank_id="org-3", pledge=b.pledge())
+            u.items.update_holding(pledged, before=locked["h-1"])
+            u.outbox.add(b.op("op-pledge", subject="fin-1"))
+            u.presentations.add(InvoicePresentation("sha256:aa", "trade-1", "org-3", "op-pledge"))
+            # read back in the block, as stored
+            assert u.items.get_holding("h-1") == pledged == u.items.lock_holding("h-1")
+            assert u.items.lock_holdings(["h-1"]) == {"h-1": pledged}
+            assert u.financings.by_holding("h-1") == fin
+            assert u.presentations.known(["sha256:aa", "sha256:bb"]) == {"sha256:aa"}
+            assert u.presentations.known(["sha256:aa"], except_op="op-pledge") == set()
+            # nothing stored yet: the reads with no view of the held writes find none
+            assert u.financings.list() == [] and u.outbox.get("op-pledge") is None
+        u.commit()
+    with uow() as u:
+        assert u.financings.get("fin-1") == fin
+        assert u.items.get_holding("h-1") == pledged
+        op = u.outbox.get("op-pledge")
+        assert op is not None and op.undo.holdings == (locked["h-1"],)
+        assert op.undo.added_financings == ("fin-1",)
+        assert u.presentations.known(["sha256:aa"]) == {"sha256:aa"}
+
+
+def test_a_block_held_together_that_raises_stores_nothing(uow: SqlUnitOfWorkFactory) -> None:
+    _two_holdings(uow)
+    with uow() as u:
+        with pytest.raises(RuntimeError, match="broken"), u.together():
+            u.financings.add(b.financing("fin-1", "item-1", "h-1", FinancingStatus.APPROVED))
+            kept = u.items.lock_holding("h-1")
+            assert kept is not None
+            u.items.update_holding(dataclasses.replace(kept, amount=7), before=kept)
+            u.outbox.add(b.op("op-gone", subject="fin-1"))
+            raise RuntimeError("broken")
+        u.commit()
+    with uow() as u:
+        assert u.financings.get("fin-1") is None and u.outbox.get("op-gone") is None
+        found = u.items.get_holding("h-1")
+        assert found is not None and found.amount == 1_000

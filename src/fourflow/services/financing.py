@@ -103,11 +103,12 @@ def request_financing(
     """
     scorer = credit.champion_scorer(uow_factory=uow_factory, as_of=as_of, cold_start=cold_start)
     with uow_factory() as uow:
-        decided = _decide(
+        ready = _prepare(
             uow, scorer=scorer, holding_id=holding_id, bank=get_org(uow, bank_id),
             amount=amount, actor_id=actor_id, as_of=as_of, present=ledger is not None,
             clock=clock,
         )  # fmt: skip
+        decided = _decide(uow, ready)
         uow.commit()
     return decided.financing
 
@@ -155,30 +156,14 @@ class _Ready:
     prepared: credit.PreparedReview
 
 
-def _decide(
-    uow: UnitOfWork,
-    *,
-    scorer: Scorer,
-    holding_id: str,
-    bank: Organisation,
-    amount: int,
-    actor_id: str,
-    as_of: dt.date,
-    present: bool,
-    clock: Clock | None,
-    read: tuple[Holding, DebtItem] | None = None,
-) -> _Decided:
-    """``request_financing``'s decision in the caller's unit of work (it commits); ``read``:
-    the holding and its item, read already in this transaction."""
-    ready = _prepare(
-        uow, scorer=scorer, holding_id=holding_id, bank=bank, amount=amount,
-        actor_id=actor_id, as_of=as_of, present=present, clock=clock, read=read,
-    )  # fmt: skip
+def _decide(uow: UnitOfWork, ready: _Ready) -> _Decided:
+    """A request prepared (``_prepare``) decided and stored alone, in the caller's unit of
+    work (it commits)."""
     # Locks, always in this order (docs/architecture.md, "Concurrency"), held from here to the
     # commit only: the bank's limits, read and used in one transaction; then the holding's
     # row, so of two requests on one holding the second waits and then sees the first one's
     # decision.
-    uow.settings.lock(credit.LIMITS_LOCK + bank.id)
+    uow.settings.lock(credit.LIMITS_LOCK + ready.asked.bank.id)
     return _settle(uow, ready)
 
 
@@ -219,13 +204,25 @@ def _prepare(
     return _Ready(asked, asked.review(uow, holding))  # the reads and scoring, before any lock
 
 
-def _settle(uow: UnitOfWork, ready: _Ready, now: Exposure | None = None) -> _Decided:
+def _settle(uow: UnitOfWork, ready: _Ready) -> _Decided:
     """Decide a prepared request and store it; the caller holds the bank's limits lock.
-    Takes the holding's row lock (a holding changed since it was read is checked and
-    reviewed again as it is now). ``now``: the bank's exposure, if the caller keeps it."""
+    Takes the holding's row lock (``_judge``)."""
+    holding, prepared, decision = _judge(uow, ready, uow.items.lock_holding(ready.asked.holding.id))
+    with uow.together():  # the request's writes, one statement a table
+        return _store(uow, ready.asked, holding, prepared, decision)
+
+
+def _judge(
+    uow: UnitOfWork, ready: _Ready, locked: Holding | None, now: Exposure | None = None
+) -> tuple[Holding, credit.PreparedReview, Decision]:
+    """The checks and the decision of a prepared request under the bank's limits lock, with
+    ``locked`` its holding as read under its row lock (a holding changed since it was read is
+    checked and reviewed again as it is now): the holding, the review and the decision; a
+    refusal raised. Nothing is written but, on the way of a request alone (``meter``), the
+    metered read of a review made again. ``now``: the bank's exposure, if the caller keeps
+    it."""
     asked, prepared = ready.asked, ready.prepared
     holding, item, bank, actor_id = asked.holding, asked.item, asked.bank, asked.actor_id
-    locked = uow.items.lock_holding(holding.id)
     if locked != holding:  # changed while it was reviewed: as it is now
         if locked is None:
             raise NotFoundError(f"holding {holding.id} does not exist")
@@ -235,19 +232,26 @@ def _settle(uow: UnitOfWork, ready: _Ready, now: Exposure | None = None) -> _Dec
         refuse_if_financed(uow, holding)
         prepared = asked.review(uow, holding)
     refuse_if_disputed(uow, item.id)
-    decision = credit.decide_review(uow, prepared, bank.id, now)
-    credit.meter_read(uow, prepared)  # when ``_prepare`` left it unmetered
-    with uow.outbox.together():  # the request's chain operations in one insert
-        return _store(uow, asked, holding, decision)
+    return holding, prepared, credit.decide_review(uow, prepared, bank.id, now)
 
 
-def _store(uow: UnitOfWork, asked: _Asked, holding: Holding, decision: Decision) -> _Decided:
-    """Store a decided request: the financing, its pledge and chain operations."""
+def _store(
+    uow: UnitOfWork,
+    asked: _Asked,
+    holding: Holding,
+    prepared: credit.PreparedReview,
+    decision: Decision,
+    seen: dict[str, bool] | None = None,
+) -> _Decided:
+    """Store a decided request: the metered read its review left unmetered, the financing,
+    its pledge and chain operations (``seen``: the batch's fingerprints known presented,
+    ``fraud.queue_presentation``)."""
     item, bank, actor_id = asked.item, asked.bank, asked.actor_id
     financing_id = asked.financing_id
+    credit.meter_read(uow, prepared)  # when ``_prepare`` left it unmetered
     queued = asked.present and (
         fraud.queue_presentation(
-            uow, trade=asked.trade, presenter_id=bank.id, financing_id=financing_id
+            uow, trade=asked.trade, presenter_id=bank.id, financing_id=financing_id, seen=seen
         )
         is not None
     )  # ahead of the pledge: it waits for it, and fails with it
@@ -396,11 +400,12 @@ def _finance(
     """``finance`` in the caller's unit of work, which it commits."""
     asked = FinanceRequest(target, bank, amount, as_of, holder, own_holding_of)
     asker, holding, asset, lender, minor = _read_request(uow, asked)
-    decided = _decide(
+    ready = _prepare(
         uow, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
         actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
         present=present, clock=clock, read=(holding, asset),
     )  # fmt: skip
+    decided = _decide(uow, ready)
     row = _answer(uow, decided, asker, lender)
     uow.commit()
     return row
@@ -465,14 +470,16 @@ def finance_many(
     it alone, one after another; the answers in the order of ``requests``.
 
     The reads and the scoring of every request come first, without locks (the fraud scan's
-    platform view read once for the batch); then the banks' limits locks (by bank id) and
-    each request in the order of its holding id, under its holding's row lock: decided
-    against the bank's exposure as the requests before it in the batch left it (read once
-    under the lock, then kept, ``credit.with_financing``), and stored in a savepoint of its
-    own. A request refused (a ``FourFlowError``: not the holder's, financed meanwhile, ...)
-    is answered with that error and nothing of it is written; the others go on. One commit
-    stores them all. Anything else going wrong (a database error, a deadlock with another
-    process) rolls the whole batch back and each request is decided alone (``finance``).
+    platform view read once for the batch); then the banks' limits locks (by bank id), the
+    holdings' row locks (in one read, in id order), and each request in the order of its
+    holding id: checked and decided against the bank's exposure as the requests before it in
+    the batch left it (read once under the lock, then kept, ``credit.with_financing``), then
+    stored. A request refused (a ``FourFlowError``: not the holder's, financed meanwhile,
+    ...) is refused before it writes anything and answered with that error; the others go
+    on. The batch's writes are held and stored at its end, one statement a table
+    (``UnitOfWork.together``), and one commit stores them all. Anything else going wrong (a
+    database error, a deadlock with another process, a write refused) rolls the whole batch
+    back and each request is decided alone (``finance``).
     """
     if not requests:
         return []
@@ -545,20 +552,43 @@ def _finance_many(
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
     exposures: dict[str, Exposure] = {}
-    locked = _BatchReads(uow, _READ_ONCE_LOCKED)
-    for i, one, asker in sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])):
-        bank = one.asked.bank
+    locked = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE_LOCKED))
+    with uow.together():  # every write of the batch at its end, one statement a table
+        _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
+                      answers, exposures)  # fmt: skip
+    return [a if a is not None else RuntimeError("not decided") for a in answers]
+
+
+def _settle_batch(
+    uow: UnitOfWork,
+    ready: Sequence[tuple[int, _Ready, Organisation | None]],
+    answers: list[Answer | None],
+    exposures: dict[str, Exposure],
+) -> None:
+    """Decide and store a batch's requests under the banks' limits locks, in holding-id order,
+    their writes held (``UnitOfWork.together``): the holdings' rows locked in one read, each
+    request judged (``_judge``: a refusal is its answer, and it wrote nothing), then stored;
+    anything going wrong while storing is raised (the batch is broken)."""
+    rows = uow.items.lock_holdings([r.asked.holding.id for _, r, _ in ready])
+    decided_on: set[str] = set()  # holdings of requests decided before in the batch
+    seen: dict[str, bool] = {}  # fingerprints known presented, or not
+    for i, one, asker in ready:
+        bank, holding_id = one.asked.bank, one.asked.holding.id
         now = exposures.get(bank.id)
         if now is None:
             now = exposures[bank.id] = credit.exposure(uow, bank.id)
+        # a holding decided on before in the batch: as that decision left it
+        locked = (
+            uow.items.get_holding(holding_id) if holding_id in decided_on else rows.get(holding_id)
+        )
+        decided_on.add(holding_id)
         try:
-            with uow.savepoint():
-                decided = _settle(cast(UnitOfWork, locked), one, now)
-                answers[i] = _answer(uow, decided, asker, bank)
+            holding, prepared, decision = _judge(uow, one, locked, now)
         except FourFlowError as exc:
             answers[i] = exc
-            locked.forget()  # what its savepoint read may be gone with it
             continue
+        decided = _store(uow, one.asked, holding, prepared, decision, seen)
+        answers[i] = _answer(uow, decided, asker, bank)
         fin, request = decided.financing, one.prepared.request
         if fin.status in credit.ACTIVE:  # the next request sees it in the bank's exposure
             exposures[bank.id] = credit.with_financing(
@@ -566,12 +596,11 @@ def _finance_many(
                 debtor=decided.item.debtor_id, scenario=request.scenario,
                 industry=request.industry,
             )  # fmt: skip
-    return [a if a is not None else RuntimeError("not decided") for a in answers]
 
 
 #: Reads a batch's requests repeat and its decisions do not change, answered once per batch:
-#: before the locks (nothing written yet), and under them (the platform's settings and the
-#: banks' policies only; forgotten when a request's savepoint is rolled back).
+#: before the locks (nothing written yet), and under them (the platform's settings, the banks'
+#: policies and the items' disputes: none of them written by a decision).
 _READ_ONCE = {
     "items": frozenset({"get", "get_holding"}),
     "trades": frozenset({"get", "involving"}),
@@ -581,7 +610,11 @@ _READ_ONCE = {
     "policies": frozenset({"latest"}),
     "settings": frozenset({"get"}),
 }
-_READ_ONCE_LOCKED = {"settings": frozenset({"get"}), "policies": frozenset({"latest"})}
+_READ_ONCE_LOCKED = {
+    "settings": frozenset({"get"}),
+    "policies": frozenset({"latest"}),
+    "disputes": frozenset({"for_item"}),
+}
 
 
 class _Once:
@@ -624,10 +657,6 @@ class _BatchReads:
     def __getattr__(self, name: str) -> Any:
         found = self._once.get(name)
         return found if found is not None else getattr(self._uow, name)
-
-    def forget(self) -> None:
-        """Read everything afresh from now on."""
-        self._kept.clear()
 
 
 @dataclass(slots=True)

@@ -146,7 +146,12 @@ def present_invoices(
 
 
 def queue_presentation(
-    uow: UnitOfWork, *, trade: Trade, presenter_id: str, financing_id: str
+    uow: UnitOfWork,
+    *,
+    trade: Trade,
+    presenter_id: str,
+    financing_id: str,
+    seen: dict[str, bool] | None = None,
 ) -> str | None:
     """Queue the presentation of a trade's invoices (``trade``, with its documents) to the
     consortium for a financing request, in the caller's transaction, reading nothing from the
@@ -158,14 +163,16 @@ def queue_presentation(
     as presented by it. Before the relay sends it, ``presented_elsewhere`` asks the chain
     whether another member was presented an invoice first: then the relay refuses it and the
     financing fails (``services.relay``), as a decline for a duplicate did when the request
-    read the chain itself.
+    read the chain itself. ``seen``: whether each fingerprint is known presented, kept by the
+    caller across the requests of one transaction (a batch of decisions): only those it does
+    not hold are read, and those recorded here are added to it.
     """
     trade_id = trade.id
     prints = invoice_fingerprints(consortium_salt(uow), trade)
     if not prints:
         return None
     every = sorted(set(prints.values()))
-    own = _own_presentations(uow, every)
+    own = _own_presentations(uow, every) if seen is None else _own_seen(uow, every, seen)
     first: str | None = None
     for start in range(0, len(every), MAX_FINGERPRINTS_PER_OP):
         chunk = every[start : start + MAX_FINGERPRINTS_PER_OP]
@@ -180,7 +187,18 @@ def queue_presentation(
         for fp in chunk:
             if fp not in own:
                 uow.presentations.add(InvoicePresentation(fp, trade_id, presenter_id, op.op_id))
+                if seen is not None:
+                    seen[fp] = True
     return first
+
+
+def _own_seen(uow: UnitOfWork, prints: Sequence[str], seen: dict[str, bool]) -> set[str]:
+    """``_own_presentations`` with the answers kept in ``seen`` (those it lacks read now)."""
+    unread = [fp for fp in prints if fp not in seen]
+    if unread:
+        known = _own_presentations(uow, unread)
+        seen.update((fp, fp in known) for fp in unread)
+    return {fp for fp in prints if seen[fp]}
 
 
 def presented_elsewhere(uow: UnitOfWork, ledger: Ledger, op: ChainOp) -> tuple[str, ...]:

@@ -394,6 +394,31 @@ class Documents(Protocol):
     def count(self) -> int: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TradePair:
+    """How many trades ``seller_id`` sold to ``buyer_id`` in ``scenario`` with ``status``."""
+
+    seller_id: str
+    buyer_id: str
+    scenario: Scenario
+    status: str
+    trades: int
+
+
+@dataclass(frozen=True, slots=True)
+class TradeQuery:
+    """Which trades a page shows (each condition None: none): those in which one of
+    ``involving`` sells or buys; those between two of ``between`` (seller and buyer both); in
+    one of ``scenarios``; with a status of ``statuses``."""
+
+    involving: frozenset[str] | None = None
+    between: frozenset[str] | None = None
+    scenarios: frozenset[str] | None = None
+    statuses: frozenset[str] | None = None
+    offset: int = 0
+    limit: int = 50
+
+
 class Trades(Protocol):
     """Trades and their latest verification."""
 
@@ -404,9 +429,20 @@ class Trades(Protocol):
 
     def update(self, trade: TradeRecord) -> None: ...
     def get(self, trade_id: str) -> TradeRecord | None: ...
-    def verdicts(self) -> builtins.list[TradeRecord]:
-        """Every trade, oldest first, with its status, score and report hash but not its
-        report (``report`` None; not decoded): for figures over many trades."""
+    def verdicts(self, trade_ids: Sequence[str] | None = None) -> builtins.list[TradeRecord]:
+        """Every trade (or those of ``trade_ids``; unknown ids skipped), oldest first, with its
+        status, score and report hash but not its report (``report`` None; not decoded): for
+        figures over many trades."""
+        ...
+
+    def pairs(self) -> builtins.list[TradePair]:
+        """The trades counted by seller, buyer, scenario and status, one row each (ordered by
+        those): the supply network and the trade counts without reading each trade."""
+        ...
+
+    def page(self, query: TradeQuery) -> tuple[int, builtins.list[TradeRecord]]:
+        """How many trades ``query`` matches, and ``query.limit`` of them from
+        ``query.offset``, newest first, as ``verdicts`` gives them (no report)."""
         ...
 
     def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
@@ -456,12 +492,21 @@ class DebtItems(Protocol):
         """The holding, its row locked until the transaction ends (one writer at a time)."""
         ...
 
+    def lock_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
+        """The holdings by id (unknown ids left out), their rows locked in id order until the
+        transaction ends, in one read."""
+        ...
+
     def lock_item(self, item_id: str) -> DebtItem | None:
         """The debt item, its row locked until the transaction ends (one writer at a time)."""
         ...
 
     def holdings(self, item_id: str) -> builtins.list[Holding]:
         """The item's holdings in creation order (the routing order)."""
+        ...
+
+    def holdings_many(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Holding]]:
+        """Each of these items' holdings in creation order (an item without any: absent)."""
         ...
 
     def disputes(self, trade_ids: Sequence[str] | None = None) -> dict[str, builtins.list[dt.date]]:
@@ -548,8 +593,9 @@ class Outbox(Protocol):
         ...
 
     def get(self, op_id: str) -> ChainOp | None: ...
-    def pending(self, limit: int) -> builtins.list[ChainOp]:
-        """Ops not yet done or failed, oldest first (``seq`` order)."""
+    def pending(self, limit: int, sender_org_id: str | None = None) -> builtins.list[ChainOp]:
+        """Ops not yet done or failed (of ``sender_org_id`` if given), oldest first (``seq``
+        order)."""
         ...
 
     def update(self, op: ChainOp) -> None: ...
@@ -921,6 +967,15 @@ class UnitOfWork(Protocol):
         """A part of the transaction undone alone: an exception inside the block rolls back
         what the block wrote (and what the repositories journalled for undo since it began,
         ``services.undo``) and is raised again; the rest of the transaction goes on."""
+        ...
+
+    def together(self) -> AbstractContextManager[None]:
+        """Writes held to the block's end and stored there set-based, one statement a table:
+        new financings, holding updates, presentations and chain operations (in the order
+        added, ``Outbox.together``). Reads in the block see them. What the repositories
+        journal for undo is journalled as each write is made. If the block raises, none is
+        stored; a write refused when stored is raised at the block's end (the transaction
+        can then only be rolled back)."""
         ...
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, bindparam, delete, func, insert, null, select, update
+from sqlalchemy import JSON, Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -65,6 +65,8 @@ from fourflow.services.ports import (
     RiskAlert,
     RoutedPart,
     StoredDocument,
+    TradePair,
+    TradeQuery,
     TradeRecord,
     iter_chunks,
 )
@@ -552,16 +554,46 @@ class SqlTrades(_Repository):
         row = self._row(select(t.trades).where(t.trades.c.id == trade_id))
         return None if row is None else _trade_from_row(row)
 
-    def verdicts(self) -> builtins.list[TradeRecord]:
-        """Every trade, oldest first, with its status, score and report hash, not its report."""
+    def verdicts(self, trade_ids: Sequence[str] | None = None) -> builtins.list[TradeRecord]:
+        """Every trade (or those of ``trade_ids``), oldest first, with its status, score and
+        report hash, not its report."""
         c = t.trades.c
-        stmt = select(c.id, c.scenario, c.seller_id, c.buyer_id, c.document_ids, c.status,
-                      c.score, c.report_hash).order_by(c.seq)  # fmt: skip
-        return [
-            TradeRecord(r.id, Scenario(r.scenario), r.seller_id, r.buyer_id,
-                        tuple(r.document_ids), r.status, r.score, None, r.report_hash)
-            for r in self._rows(stmt)
-        ]  # fmt: skip
+        if trade_ids is None:
+            return [_verdict(r) for r in self._rows(_VERDICT.order_by(c.seq))]
+        rows: builtins.list[Row[Any]] = []
+        for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+            rows.extend(self._rows(_VERDICT.where(c.id.in_(chunk))))
+        return [_verdict(r) for r in sorted(rows, key=lambda r: r.seq)]
+
+    def pairs(self) -> builtins.list[TradePair]:
+        """The trades counted by seller, buyer, scenario and status (GROUP BY), in that order."""
+        c = t.trades.c
+        keys = (c.seller_id, c.buyer_id, c.scenario, c.status)
+        rows = self._rows(select(*keys, func.count().label("n")).group_by(*keys))
+        found = [TradePair(r.seller_id, r.buyer_id, Scenario(r.scenario), r.status, int(r.n))
+                 for r in rows]  # fmt: skip
+        return sorted(found, key=lambda p: (p.seller_id, p.buyer_id, p.scenario.value, p.status))
+
+    def page(self, query: TradeQuery) -> tuple[int, builtins.list[TradeRecord]]:
+        """How many trades match ``query``, and a page of them newest first (no report)."""
+        c = t.trades.c
+        where: builtins.list[Any] = []
+        if query.involving is not None:
+            ids = sorted(query.involving)
+            where.append(c.seller_id.in_(ids) | c.buyer_id.in_(ids))
+        if query.between is not None:
+            ids = sorted(query.between)
+            where.append(c.seller_id.in_(ids) & c.buyer_id.in_(ids))
+        if query.scenarios is not None:
+            where.append(c.scenario.in_(sorted(query.scenarios)))
+        if query.statuses is not None:
+            where.append(c.status.in_(sorted(query.statuses)))
+        total = self._session.execute(
+            select(func.count()).select_from(t.trades).where(*where)
+        ).scalar_one()
+        stmt = _VERDICT.where(*where).order_by(c.seq.desc()).offset(query.offset)
+        rows = self._rows(stmt.limit(query.limit))
+        return int(total), [_verdict(r) for r in rows]
 
     def get_many(self, trade_ids: Sequence[str]) -> builtins.list[TradeRecord]:
         """The trades with these ids (unknown ids are skipped), oldest first."""
@@ -591,6 +623,19 @@ class SqlTrades(_Repository):
         c = t.trades.c
         stmt = select(t.trades).where(c.seller_id.in_(ids) | c.buyer_id.in_(ids)).order_by(c.seq)
         return [_trade_from_row(r) for r in self._rows(stmt)]
+
+
+_VERDICT = select(
+    t.trades.c.seq, t.trades.c.id, t.trades.c.scenario, t.trades.c.seller_id,
+    t.trades.c.buyer_id, t.trades.c.document_ids, t.trades.c.status, t.trades.c.score,
+    t.trades.c.report_hash,
+)  # fmt: skip
+
+
+def _verdict(r: Row[Any]) -> TradeRecord:
+    """A trade from a ``_VERDICT`` row: its verification's status, score and hash, no report."""
+    return TradeRecord(r.id, Scenario(r.scenario), r.seller_id, r.buyer_id,
+                       tuple(r.document_ids), r.status, r.score, None, r.report_hash)  # fmt: skip
 
 
 def _trade_values(trade: TradeRecord) -> dict[str, Any]:
@@ -631,6 +676,39 @@ class SqlDebtItems(_Repository):
     def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
         super().__init__(session)
         self._journal = journal or UndoJournal()
+        self._held: dict[str, Holding] | None = None  # holding updates (``hold``)
+
+    def hold(self) -> None:
+        """Hold holding updates until ``store_held`` (``SqlUnitOfWork.together``); reads of
+        a holding see its held state."""
+        self._held = {}
+
+    def take_held(self) -> dict[str, Holding]:
+        """The held holding updates, holding no more."""
+        held, self._held = self._held or {}, None
+        return held
+
+    def store_held(self, held: Mapping[str, Holding]) -> None:
+        """Store held holding updates in one statement (executed for many)."""
+        if not held:
+            return
+        h = t.holdings
+        names = ["updated_at", *_holding_values(next(iter(held.values())))]
+        stmt = (
+            update(h)
+            .where(h.c.id == bindparam("b_id"))
+            .values({name: bindparam("b_" + name) for name in names})
+        )
+        now = utc_now()
+        rows = [
+            {"b_id": holding.id, "b_updated_at": now,
+             **{"b_" + k: v for k, v in _holding_values(holding).items()}}
+            for holding in held.values()
+        ]  # fmt: skip
+        try:
+            self._session.execute(stmt, rows)
+        except IntegrityError as exc:
+            raise ConflictError(f"holdings {', '.join(held)}: {_first_line(exc)}") from exc
 
     def add(self, item: DebtItem) -> None:
         """Store a new debt item; one item per trade."""
@@ -694,6 +772,9 @@ class SqlDebtItems(_Repository):
         holding as stored, if the caller read it under its row lock (not read again)."""
         stored = before if before is not None and before.id == holding.id else None
         self._journal.holding_before(stored or self.get_holding(holding.id))
+        if self._held is not None:
+            self._held[holding.id] = holding
+            return
         stmt = (
             update(t.holdings)
             .where(t.holdings.c.id == holding.id)
@@ -712,6 +793,8 @@ class SqlDebtItems(_Repository):
 
     def get_holding(self, holding_id: str) -> Holding | None:
         """The holding with id ``holding_id``."""
+        if self._held and holding_id in self._held:
+            return self._held[holding_id]
         row = self._row(select(t.holdings).where(t.holdings.c.id == holding_id))
         return None if row is None else _holding_from_row(row)
 
@@ -724,7 +807,20 @@ class SqlDebtItems(_Repository):
         """
         stmt = select(t.holdings).where(t.holdings.c.id == holding_id).with_for_update()
         row = self._row(stmt)
+        if self._held and holding_id in self._held:
+            return self._held[holding_id]
         return None if row is None else _holding_from_row(row)
+
+    def lock_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
+        """The holdings by id, their rows locked in id order (``lock_holding``), in one read
+        (chunks of ``IN_CHUNK``, in id order too)."""
+        h = t.holdings
+        found: dict[str, Holding] = {}
+        for chunk in iter_chunks(sorted(set(holding_ids)), IN_CHUNK):
+            stmt = select(h).where(h.c.id.in_(chunk)).order_by(h.c.id).with_for_update()
+            found.update((r.id, _holding_from_row(r)) for r in self._rows(stmt))
+        held = self._held or {}
+        return {k: held.get(k, v) for k, v in found.items()}
 
     def lock_item(self, item_id: str) -> DebtItem | None:
         """The debt item, its row locked until the transaction ends (see ``lock_holding``)."""
@@ -735,6 +831,16 @@ class SqlDebtItems(_Repository):
         """The item's holdings in creation order (the routing order)."""
         stmt = select(t.holdings).where(t.holdings.c.item_id == item_id).order_by(t.holdings.c.seq)
         return [_holding_from_row(r) for r in self._rows(stmt)]
+
+    def holdings_many(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Holding]]:
+        """Each of these items' holdings in creation order (an item without any: absent)."""
+        rows: builtins.list[Row[Any]] = []
+        for chunk in iter_chunks(list(dict.fromkeys(item_ids)), IN_CHUNK):
+            rows.extend(self._rows(select(t.holdings).where(t.holdings.c.item_id.in_(chunk))))
+        found: dict[str, builtins.list[Holding]] = {}
+        for r in sorted(rows, key=lambda r: r.seq):
+            found.setdefault(r.item_id, []).append(_holding_from_row(r))
+        return found
 
     def _one(self, where: Any) -> DebtItem | None:
         row = self._row(select(t.debt_items).where(where))
@@ -830,10 +936,39 @@ class SqlFinancings(_Repository):
     def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
         super().__init__(session)
         self._journal = journal or UndoJournal()
+        self._held: builtins.list[Financing] | None = None  # new financings (``hold``)
+
+    def hold(self) -> None:
+        """Hold new financings until ``store_held`` (``SqlUnitOfWork.together``);
+        ``by_holding`` sees them."""
+        self._held = []
+
+    def take_held(self) -> builtins.list[Financing]:
+        """The held new financings, holding no more."""
+        held, self._held = self._held or [], None
+        return held
+
+    def store_held(self, held: Sequence[Financing]) -> None:
+        """Store held new financings in one insert."""
+        if not held:
+            return
+        now = utc_now()
+        rows = [{"id": f.id, "created_at": now, "updated_at": now, **_financing_values(f)}
+                for f in held]  # fmt: skip
+        try:
+            self._session.execute(insert(t.financings), rows)
+        except IntegrityError as exc:
+            raise ConflictError(
+                f"financings {', '.join(f.id for f in held)}: one exists, or its holding "
+                f"already has an approved or active financing ({_first_line(exc)})"
+            ) from exc
 
     def add(self, financing: Financing) -> None:
         """Store a new financing request."""
         self._journal.added_financings.append(financing.id)
+        if self._held is not None:
+            self._held.append(financing)
+            return
         now = utc_now()
         stmt = insert(t.financings).values(
             id=financing.id, created_at=now, updated_at=now, **_financing_values(financing)
@@ -868,6 +1003,9 @@ class SqlFinancings(_Repository):
 
     def by_holding(self, holding_id: str) -> Financing | None:
         """The latest financing requested on a holding."""
+        for held in reversed(self._held or ()):
+            if held.holding_id == holding_id:
+                return held
         stmt = (
             select(t.financings)
             .where(t.financings.c.holding_id == holding_id)
@@ -1064,6 +1202,7 @@ def _batch_from_row(row: Row[Any]) -> Batch:
 
 
 _OUTBOX_INSERT: dict[str, Any] = {}
+_OUTBOX_INSERT_MANY: dict[str, Any] = {}
 
 
 class SqlOutbox(_Repository):
@@ -1092,16 +1231,21 @@ class SqlOutbox(_Repository):
             self._insert_rows(rows)
 
     def _insert_rows(self, rows: builtins.list[dict[str, Any]]) -> None:
+        # one statement object per dialect, executed for many rows (one insert of them all,
+        # compiled once); an op without undo gets SQL NULL, not JSON null
         dialect = self._session.get_bind().dialect.name
-        make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        values = [{**r, "undo": r.get("undo", null())} for r in rows]  # SQL NULL, not JSON null
-        stmt = (
-            make(t.outbox)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[t.outbox.c.op_id])
-            .returning(t.outbox.c.op_id)
-        )
-        stored = {r.op_id for r in self._session.execute(stmt)}
+        stmt = _OUTBOX_INSERT_MANY.get(dialect)
+        if stmt is None:
+            make = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            stmt = _OUTBOX_INSERT_MANY.setdefault(
+                dialect,
+                make(t.outbox)
+                .values(undo=bindparam("undo", type_=JSON(none_as_null=True)))
+                .on_conflict_do_nothing(index_elements=[t.outbox.c.op_id])
+                .returning(t.outbox.c.op_id),
+            )
+        values = [{**r, "undo": r.get("undo")} for r in rows]
+        stored = {r.op_id for r in self._session.execute(stmt, values)}
         for r in rows:
             if r["op_id"] not in stored:
                 raise ConflictError(f"chain operation {r['op_id']} is already queued")
@@ -1147,10 +1291,14 @@ class SqlOutbox(_Repository):
         row = self._row(select(t.outbox).where(t.outbox.c.op_id == op_id))
         return None if row is None else _op_from_row(row)
 
-    def pending(self, limit: int) -> builtins.list[ChainOp]:
-        """Up to ``limit`` ops not yet done or failed (pending or sent), oldest first."""
+    def pending(self, limit: int, sender_org_id: str | None = None) -> builtins.list[ChainOp]:
+        """Up to ``limit`` ops not yet done or failed (pending or sent; of ``sender_org_id``
+        if given), oldest first."""
         open_states = (OpStatus.PENDING.value, OpStatus.SENT.value)
-        return self._many(t.outbox.c.status.in_(open_states), limit=limit)
+        where: builtins.list[Any] = [t.outbox.c.status.in_(open_states)]
+        if sender_org_id is not None:
+            where.append(t.outbox.c.sender_org_id == sender_org_id)
+        return self._many(*where, limit=limit)
 
     def update(self, op: ChainOp) -> None:
         """Record an operation's progress (status, tx hash, block, error, attempts, params)."""
@@ -1677,9 +1825,34 @@ class SqlPresentations(_FactRepository):
     """Invoice fingerprints this platform registered (``ports.Presentations``)."""
 
     table = t.invoice_presentations
+    _held: builtins.list[InvoicePresentation] | None = None  # new ones (``hold``)
+
+    def hold(self) -> None:
+        """Hold new presentations until ``store_held`` (``SqlUnitOfWork.together``);
+        ``known`` sees them."""
+        self._held = []
+
+    def take_held(self) -> builtins.list[InvoicePresentation]:
+        """The held presentations, holding no more."""
+        held, self._held = self._held or [], None
+        return held
+
+    def store_held(self, held: Sequence[InvoicePresentation]) -> None:
+        """Store held presentations in one insert."""
+        if held:
+            now = utc_now()
+            rows = [
+                {"fingerprint": p.fingerprint, "trade_id": p.trade_id,
+                 "presenter_id": p.presenter_id, "op_id": p.op_id, "created_at": now}
+                for p in held
+            ]  # fmt: skip
+            self._session.execute(insert(self.table), rows)
 
     def add(self, presentation: InvoicePresentation) -> None:
         """Record a fingerprint presented."""
+        if self._held is not None:
+            self._held.append(presentation)
+            return
         self._add(
             f"presentation of {presentation.fingerprint} by {presentation.op_id}",
             fingerprint=presentation.fingerprint, trade_id=presentation.trade_id,
@@ -1690,7 +1863,8 @@ class SqlPresentations(_FactRepository):
         """Which of ``fingerprints`` this platform registered or queued (not failed), by
         another operation than ``except_op`` if given."""
         p = self.table
-        found: set[str] = set()
+        wanted = set(fingerprints)
+        found = {h.fingerprint for h in self._held or () if h.op_id != except_op} & wanted
         other = [] if except_op is None else [p.c.op_id != except_op]
         for chunk in iter_chunks(list(dict.fromkeys(fingerprints)), IN_CHUNK):
             stmt = select(p.c.fingerprint).where(p.c.fingerprint.in_(chunk), _standing(p), *other)

@@ -86,6 +86,7 @@ class SqlUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._session: Session | None = None
+        self._together = False
 
     def __enter__(self) -> Self:
         """Open a session and the repositories over it."""
@@ -162,6 +163,31 @@ class SqlUnitOfWork:
             self._journal.take()
             raise
         nested.commit()
+
+    @contextmanager
+    def together(self) -> Iterator[None]:
+        """Writes held to the block's end, one statement a table (``ports.UnitOfWork.together``):
+        the new financings, the holding updates and the presentations, then the chain
+        operations (``SqlOutbox.together``; the outbox's trigger finds the financings they
+        name). Inside another such block: that one stores them."""
+        self._require_session()
+        if self._together:
+            yield
+            return
+        self._together = True
+        with self.outbox.together():
+            for repository in (self.presentations, self.financings, self.items):
+                repository.hold()
+            try:
+                yield
+            finally:
+                self._together = False
+                presentations = self.presentations.take_held()
+                financings = self.financings.take_held()
+                holdings = self.items.take_held()
+            self.financings.store_held(financings)
+            self.items.store_held(holdings)
+            self.presentations.store_held(presentations)
 
     def _require_session(self) -> Session:
         """The open session, or an error saying the unit of work is not entered."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from fourflow.services.common import get_org
-from fourflow.services.ports import OpStatus, UnitOfWorkFactory
+from fourflow.services.ports import UnitOfWorkFactory
+
+#: Chain operations waiting shown, at most (the oldest).
+PENDING_SHOWN = 1000
 
 
 def _money(minor: int, currency: str) -> dict[str, Any]:
@@ -17,7 +20,7 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
     """``holds``: the member's holdings with outstanding value (item, debtor, maturity, pledge
     bank); ``owes``: items it is the debtor of, with what is outstanding; ``financed``: its
     financing requests, receivable and goods (bank, status, principal); ``pending``: its chain
-    operations not yet applied. Names, not ids, for the parties."""
+    operations not yet applied (the oldest ``PENDING_SHOWN``). Names, not ids, for the parties."""
     with uow_factory() as uow:
         me = get_org(uow, org_id)
         names: dict[str, str] = {}
@@ -31,8 +34,9 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
 
         holds, owes = [], []
         items = {i.id: i for i in uow.items.list()}
+        every = uow.items.holdings_many(list(items))  # one read, not one per item
         for item in items.values():
-            holdings = uow.items.holdings(item.id)
+            holdings = every.get(item.id, [])
             for h in holdings:
                 if h.holder_id == me.id and h.outstanding > 0:
                     holds.append({
@@ -72,8 +76,7 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
         pending = [
             {"op": o.op_id, "kind": o.kind.value, "subject": o.subject_id,
              "status": o.status.value}
-            for o in uow.outbox.list()
-            if o.sender_org_id == me.id and o.status in (OpStatus.PENDING, OpStatus.SENT)
+            for o in uow.outbox.pending(PENDING_SHOWN, sender_org_id=me.id)
         ]  # fmt: skip
     return {"member": me.name, "holds": holds, "owes": owes, "financed": financed,
             "pending": pending}  # fmt: skip

@@ -24,7 +24,7 @@ from fourflow.domain.payment_status import STATUS_CODES
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.valuation import AssetClass, expected_loss
 from fourflow.services import credit, financing, identity, proofs
-from fourflow.services.ports import Ledger, TradeRecord, UnitOfWorkFactory
+from fourflow.services.ports import Ledger, TradeQuery, TradeRecord, UnitOfWorkFactory
 from fourflow.verification.payments import payment_outcomes
 
 #: The most trades one page of ``my_trades`` gives.
@@ -70,13 +70,13 @@ def my_trades(
     if offset < 0:
         raise DomainValueError(f"offset {offset} is negative")
     with uow_factory() as uow:
-        found: list[TradeRecord] = (
-            uow.trades.list() if org_id is None else uow.trades.involving([org_id])
-        )
-        if status is not None:
-            found = [t for t in found if t.status == status]
-        found.reverse()  # newest first
-        page = found[offset : offset + limit]
+        total, page = uow.trades.page(
+            TradeQuery(
+                involving=None if org_id is None else frozenset({org_id}),
+                statuses=None if status is None else frozenset({status}),
+                offset=offset, limit=limit,
+            )
+        )  # fmt: skip
         names = _names(uow, {t.seller_id for t in page} | {t.buyer_id for t in page})
         rows = []
         for t in page:
@@ -94,7 +94,7 @@ def my_trades(
                     "item_id": item.id if item is not None else None,
                 }
             )  # fmt: skip
-    return TradePage(len(found), offset, limit, rows)
+    return TradePage(total, offset, limit, rows)
 
 
 def trade_documents(

@@ -142,14 +142,19 @@ def test_a_refused_split_keeps_the_financing_on_the_part_failed_on_its_parent(
     s = _story(platform)
     (first,) = s.holdings()
     tier1, bank = s.org["tier1"].id, s.org["bank"].id
-    _warm(platform, s.item.issue_date + dt.timedelta(days=5))
+    day = s.item.issue_date + dt.timedelta(days=5)
+    _warm(platform, day)
+
+    def split_and_finance() -> tuple[items.Holding, Financing]:
+        """Tier 1 splits 200,000.00 off its holding and asks the bank 150,000.00 on it."""
+        part = items.split(
+            uow_factory=platform.uow_factory, holding_id=first.id, amount=200_000 * YUAN,
+            actor_id=tier1,
+        )  # fmt: skip
+        return part, _request(platform, part.id, bank, tier1, 150_000 * YUAN, day)
+
     before = _tables(platform)
-    part = items.split(
-        uow_factory=platform.uow_factory, holding_id=first.id, amount=200_000 * YUAN,
-        actor_id=tier1,
-    )  # fmt: skip
-    fin = _request(platform, part.id, bank, tier1, 150_000 * YUAN,
-                   s.item.issue_date + dt.timedelta(days=5))  # fmt: skip
+    part, fin = split_and_finance()
     with _suspended(platform, tier1):
         result = _relay(platform)
     reasons = dict(result.failed)
@@ -171,12 +176,7 @@ def test_a_refused_split_keeps_the_financing_on_the_part_failed_on_its_parent(
     assert _failed_told(platform, fin.id), "the borrower and the bank are told it failed"
     _audit_clean(platform)
     # The relay goes on: the same request again, now relayed and applied.
-    part = items.split(
-        uow_factory=platform.uow_factory, holding_id=first.id, amount=200_000 * YUAN,
-        actor_id=tier1,
-    )  # fmt: skip
-    again = _request(platform, part.id, bank, tier1, 150_000 * YUAN,
-                     s.item.issue_date + dt.timedelta(days=5))  # fmt: skip
+    _, again = split_and_finance()
     assert _relay(platform).failed == ()
     with platform.uow_factory() as uow:
         live = uow.financings.get(again.id)

@@ -4,7 +4,8 @@ in the same order) as the whole XSLT stylesheet alone, which the agreement tests
 official XSLT on Saxon.
 
 * the pass builds from the Makefile's command into any directory, passes its self-test, and
-  decides most of the EN 16931 UBL asserts (the forbidden and at-most-once elements);
+  decides most of the EN 16931 UBL asserts (forbidden and at-most-once elements, required
+  values, code lists);
 * every UBL and CII invoice or credit note in the standards directory (embedded ones too) and
   300 simulated invoices: identical issue lists with and without it, for each rule set ingest
   applies to the document; the pass itself finds failures on them (it is exercised);
@@ -50,7 +51,7 @@ def test_the_pass_builds_passes_its_self_test_and_takes_the_path_asserts(tmp_pat
     assert split is not None
     rules = {native.compiled(RuleSet.EN16931_UBL).asserts[n].rule for n in split.native.numbers}
     assert len(split.native.numbers) > 600
-    assert {"UBL-CR-001", "UBL-CR-004", "UBL-SR-01", "BR-08"} <= rules
+    assert {"UBL-CR-001", "UBL-CR-004", "UBL-SR-01", "BR-08", "BR-01", "BR-CL-23"} <= rules
     # the stylesheet left to the XSLT no longer tests them
     assert "UBL-CR-001" not in split.xslt.xslt
     left = {a.rule for a in split.xslt.asserts if a.xpath}

@@ -262,10 +262,14 @@ class RuleEngine:
             root = tree.getroot()
             failed = native.failures(root)
             if failed:
-                location = pyrules.loc(root)
-                found.extend((number, location) for number in failed)
+                elements = list(root.iter(etree.Element)) if any(i for _, i in failed) else [root]
                 # as the whole stylesheet writes them: by rule, then node, then assert
-                found.sort(key=lambda f: native.sort_key(f[0]))
+                ordered = [(native.sort_key(n, 0), n, location) for n, location in found]
+                ordered.extend(
+                    (native.sort_key(n, i), n, pyrules.loc(elements[i])) for n, i in failed
+                )
+                ordered.sort(key=lambda f: f[0])
+                found = [(n, location) for _, n, location in ordered]
         if self.backend == "python" and sheet is not None:
             rule_of = backend.rule_of
             found.sort(key=lambda f: rule_of[f[0]])

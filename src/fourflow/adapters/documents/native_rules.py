@@ -54,14 +54,41 @@ MODULE = "_rulesnative"
 _NAME = r"[A-Za-z_][\w.-]*"
 _STEP = rf"{_NAME}:{_NAME}"
 _FIRST = rf"\(\s*{_STEP}(?:\s*\|\s*{_STEP})+\s*\)|{_STEP}"
-_PATH = rf"(?:{_FIRST})(?:/{_STEP})*(?:/@{_NAME})?"
-# kind 0: fails when P selects a node; 1: when it selects none; 2: when it selects two or more
+# child steps (the first may be a union), an optional last attribute step; or . or @name
+_PATH = rf"(?:(?:{_FIRST})(?:/{_STEP})*(?:/@{_NAME})?|@{_NAME}|\.)"
+_LIST = r"'( [^']*)'"
+# The assert tests the pass decides (as the stylesheet writes them: the test that fails),
+# each with its kind (rulesnative.c's decide()); the second group, if any, is the kind's aux.
 _FORMS = (
+    # P selects a node
     (re.compile(rf"not\(not\(({_PATH})\)\)"), 0),
+    # P selects none
     (re.compile(rf"not\(boolean\(({_PATH})\)\)"), 1),
-    (re.compile(rf"not\(\(?\(count\(({_PATH})\)\) <= \(1\) \+ 0\.000001\)?\)"), 2),
-)
+    (re.compile(rf"not\(\(({_PATH})\)\)"), 1),
+    # P selects more than N
+    (re.compile(rf"not\(\(?\(count\(({_PATH})\)\) <= \((\d+)\) \+ 0\.000001\)?\)"), 2),
+    # the first node of P normalizes to ''
+    (re.compile(rf"not\(normalize-space\(({_PATH})\) != ''\)"), 3),
+    # the first node of P, normalized, holds a space or is not in the code list
+    (re.compile(
+        rf"not\(\(\(not\(contains\(normalize-space\(({_PATH})\), ' '\)\) and "
+        rf"contains\({_LIST}, concat\(' ', normalize-space\(\1\), ' '\)\)\)\)\)"
+    ), 4),
+    # more than N characters after the first '.' of the first node of P
+    (re.compile(
+        rf"not\(\(string-length\(substring-after\(({_PATH}), '\.'\)\)\) <= \((\d+)\) \+ 0\.000001\)"
+    ), 5),
+)  # fmt: skip
 _ROOTS = re.compile(rf"/{_STEP}(?:\s*\|\s*/{_STEP})*")
+# a rule context selecting elements by name, optionally with an attribute and a parent
+_BY_NAME = re.compile(
+    rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})(?:\[@({_NAME})\])?"
+    rf"(?:\[parent::({_STEP})\])?\]"
+)
+_BY_PARENT = re.compile(
+    rf"key\('ff-names', '({_NAME})'\)/({_STEP})\[self::({_STEP})(?:\[@({_NAME})\])?"
+    rf"\[parent::({_STEP})\]\]"
+)
 
 
 def module_path(directory: Path = BUILD_DIR) -> Path:
@@ -134,42 +161,61 @@ def load(directory: Path = BUILD_DIR) -> ModuleType | None:
 
 
 def _self_test(module: ModuleType) -> None:
-    """The extension counts as the XPath does on a small document, or it is not used."""
+    """The extension decides as the XPath does on a small document, or it is not used."""
     ns = "urn:t"
     root = etree.fromstring(
-        f'<r xmlns="{ns}" xmlns:o="urn:o"><a><b x="1"/><b/><o:b/></a><a><b/></a><c y="2"/></r>'
+        f'<r xmlns="{ns}" xmlns:o="urn:o"><a><b x="1"/><b/><o:b/></a><a><b> </b></a>'
+        '<c y=" EUR ">1.255<d>x</d></c></r>'
     )
-    paths = ["a/b", "a/b/@x", "c/@x", "(a | c)", "a/o:b", "d"]
-    trie = _Trie()
-    for number, text in enumerate(paths):
-        trie.add(_parse_path(text, {"t": ns, "o": "urn:o"}, default="t"), number)
-    checks = [(n, n, 0) for n in range(len(paths))]
-    capsule = module.prepare(trie.nodes(), len(paths), checks, etree._Element)
-    got = list(module.count(capsule, root))
-    if got != [3, 1, 0, 3, 1, 0]:
-        raise RuntimeError(f"self-test counted {got}")
-    if module.failures(capsule, root) != [0, 1, 3, 4]:
-        raise RuntimeError("self-test verdicts differ")
+    spaces = {"t": ns, "o": "urn:o"}
+    tests = [
+        ("not(not(t:a/t:b))", 1), ("not(boolean(t:a/t:b/@x))", 0), ("not(boolean(t:c/@x))", 1),
+        ("not(((count((t:a | t:c))) <= (2) + 0.000001))", 1), ("not(not(t:a/o:b))", 1),
+        ("not(normalize-space(t:a/t:b) != '')", 1), ("not(normalize-space(t:c) != '')", 0),
+        ("not(((not(contains(normalize-space(t:c/@y), ' ')) and contains(' USD EUR ', "
+         "concat(' ', normalize-space(t:c/@y), ' ')))))", 0),
+        ("not(((not(contains(normalize-space(t:c), ' ')) and contains(' 1.255x ', "
+         "concat(' ', normalize-space(t:c), ' ')))))", 0),
+        ("not((string-length(substring-after(t:c, '.'))) <= (2) + 0.000001)", 1),
+        ("not((string-length(substring-after(t:a, '.'))) <= (2) + 0.000001)", 0),
+    ]  # fmt: skip
+    builder = _Builder(spaces)
+    for number, (test, _) in enumerate(tests):
+        parsed = _check(test, spaces)
+        if parsed is None:
+            raise RuntimeError(f"self-test cannot read {test}")
+        builder.add_rule([(ns, "r", None, None, None, True)], [(number, *parsed)])
+    capsule = builder.prepare(module)
+    got = module.failures(capsule, root)
+    want = [x for number, (_, fails) in enumerate(tests) if fails for x in (number, 0)]
+    if got != want:
+        raise RuntimeError(f"self-test failed {got[::2]}, not {want[::2]}")
+
+
+Alternatives = list[tuple[list[tuple[str, str]], str | None]]
 
 
 class _Trie:
-    """Paths from one context node, as a trie of (namespace, local name) steps."""
+    """Paths from the context nodes of rules, as tries of (namespace, local name) steps."""
 
     def __init__(self) -> None:
-        self.edges: list[dict[tuple[str, str], int]] = [{}]
-        self.ends: list[list[int]] = [[]]
-        self.attrs: list[list[tuple[str, int]]] = [[]]
+        self.edges: list[dict[tuple[str, str], int]] = []
+        self.ends: list[list[int]] = []
+        self.attrs: list[list[tuple[str, int]]] = []
 
-    def add(self, alternatives: Alternatives, path: int) -> None:
+    def node(self) -> int:
+        self.edges.append({})
+        self.ends.append([])
+        self.attrs.append([])
+        return len(self.edges) - 1
+
+    def add(self, root: int, alternatives: Alternatives, path: int) -> None:
         for steps, attribute in alternatives:
-            at = 0
+            at = root
             for step in steps:
                 found = self.edges[at].get(step)
                 if found is None:
-                    found = self.edges[at][step] = len(self.edges)
-                    self.edges.append({})
-                    self.ends.append([])
-                    self.attrs.append([])
+                    found = self.edges[at][step] = self.node()
                 at = found
             if attribute is None:
                 self.ends[at].append(path)
@@ -190,37 +236,99 @@ class _Trie:
         ]
 
 
-Alternatives = list[tuple[list[tuple[str, str]], str | None]]
+# a rule context: (namespace, local name, attribute, parent namespace, parent local name,
+# the document element only)
+ContextSpec = tuple[str, str, str | None, str | None, str | None, bool]
+# a parsed check: (alternatives of its path, kind, aux or a code list)
+Parsed = tuple[Alternatives, int, Any]
 
 
-def _parse_path(text: str, namespaces: dict[str, str], default: str | None = None) -> Alternatives:
-    """A path of :data:`_PATH` as its alternatives: (element steps, last attribute or None).
-    ``default``: a prefix for unprefixed names (the self-test only)."""
+class _Builder:
+    """The rules the pass runs: each a program (a trie of its checks' paths) and the
+    contexts that run it."""
+
+    def __init__(self, namespaces: dict[str, str]) -> None:
+        self.namespaces = namespaces
+        self.trie = _Trie()
+        self.paths = 0
+        self.programs: list[tuple[int, int, int]] = []
+        self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int]] = []
+        self.checks: list[tuple[int, int, int, int, int]] = []
+        self.lists: list[list[str]] = []
+
+    def add_rule(
+        self, contexts: list[ContextSpec], checks: list[tuple[int, Alternatives, int, Any]]
+    ) -> None:
+        program = len(self.programs)
+        root = self.trie.node()
+        first = self.paths
+        for number, alternatives, kind, aux in checks:
+            path = self.paths
+            self.paths += 1
+            self.trie.add(root, alternatives, path)
+            value = aux
+            if kind == 4:
+                self.lists.append(sorted(set(aux), key=str.encode))
+                value = len(self.lists) - 1
+            self.checks.append((program, number, path, kind, value))
+        self.programs.append((root, first, self.paths))
+        for ns, local, attribute, parent_ns, parent_local, at_root in contexts:
+            self.contexts.append(
+                (ns, local, attribute, parent_ns, parent_local, int(at_root), program)
+            )
+
+    def prepare(self, module: ModuleType) -> Any:
+        contexts = sorted(self.contexts, key=lambda c: c[1].encode())
+        return module.prepare(
+            self.trie.nodes(), self.paths, self.programs, contexts, self.checks, self.lists,
+            etree._Element,
+        )  # fmt: skip
+
+
+def _check(test: str, namespaces: dict[str, str]) -> Parsed | None:
+    """An assert's failing test as the pass decides it, or None."""
+    for form, kind in _FORMS:
+        found = form.fullmatch(test)
+        if found is None:
+            continue
+        try:
+            alternatives = _parse_path(found.group(1), namespaces)
+        except KeyError:
+            return None
+        aux: int | list[str] = 0
+        if kind == 4:
+            # ' v ' is in ' c1 c2 ... ' for a v without spaces iff v is a code between two
+            # spaces (an empty v only where the list has two spaces in a row)
+            aux = found.group(2).split(" ")[1:-1]
+        elif found.lastindex and found.lastindex >= 2:
+            aux = int(found.group(2))
+        return alternatives, kind, aux
+    return None
+
+
+def _parse_path(text: str, namespaces: dict[str, str]) -> Alternatives:
+    """A path of :data:`_PATH` as its alternatives: (element steps, last attribute or None)."""
 
     def step(name: str) -> tuple[str, str]:
-        name = name.strip()
-        prefix, _, local = name.rpartition(":")
-        if not prefix:
-            if default is None:
-                raise KeyError(name)
-            prefix = default
+        prefix, _, local = name.strip().rpartition(":")
         return namespaces[prefix], local
 
+    if text == ".":
+        return [([], None)]
     attribute = None
+    if text.startswith("@"):
+        return [([], text[1:])]
     if "/@" in text:
         text, _, attribute = text.rpartition("/@")
-    elif text.startswith("@"):
-        raise KeyError(text)
-    first, _, rest = text.partition(")") if text.startswith("(") else ("", "", text)
-    if first:
+    if text.startswith("("):
+        first, _, rest = text.partition(")")
         starts = [step(s) for s in first[1:].split("|")]
         rest = rest.lstrip("/")
     else:
         head, _, rest = text.partition("/")
         starts = [step(head)]
     tail = [step(s) for s in rest.split("/")] if rest else []
-    unique = list(dict.fromkeys(starts))
-    return [([s, *tail], attribute) for s in unique]
+    return [([s, *tail], attribute) for s in dict.fromkeys(starts)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,97 +337,138 @@ class NativePass:
 
     Attributes:
         numbers: their numbers (the rule set's assert numbering).
-        roots: the Clark names of the document elements their rule context selects.
-        order: each assert number's rule context (its ``xsl:for-each``) in the stylesheet,
-            and whether that context is the document element alone; issues keep that order.
+        order: each assert number's rule (its ``xsl:for-each``) in the stylesheet, and
+            whether that rule's context is the document element alone; issues keep the
+            stylesheet's order (by rule, then node, then assert).
     """
 
     numbers: frozenset[int]
-    roots: frozenset[str]
     order: dict[int, tuple[int, bool]]
     _module: Any
     _capsule: Any
 
-    def failures(self, root: etree._Element) -> list[int]:
-        """The numbers of the asserts of this pass that ``root`` (a document element) fails."""
-        if root.tag not in self.roots:
-            return []
-        failed: list[int] = self._module.failures(self._capsule, root)
-        return failed
+    def failures(self, root: etree._Element) -> list[tuple[int, int]]:
+        """The asserts of this pass that the document of ``root`` (its document element)
+        fails: (assert number, the context element's place in document order, root 0)."""
+        flat: list[int] = self._module.failures(self._capsule, root)
+        return list(zip(flat[::2], flat[1::2], strict=True))
 
-    def sort_key(self, number: int) -> tuple[int, int]:
-        """Where an issue of assert ``number`` goes among the stylesheet's output."""
+    def sort_key(self, number: int, element: int) -> tuple[int, int, int]:
+        """Where an issue goes among the stylesheet's: ``element`` is its context element's
+        place in document order for an issue of this pass, 0 for one of the stylesheet."""
         rule, document_element = self.order.get(number, (-1, False))
-        return (rule, number if document_element else 0)
+        if document_element:
+            return (rule, 0, number)
+        return (rule, element, number if element else 0)
 
 
 def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass | None:
     """The asserts of ``compiled`` (the whole rule set's stylesheet) the extension decides,
-    or None when there are none."""
+    or None when there are none: at the document element every assert of the pass's forms;
+    elsewhere only rules whose every assert is of those forms (a rule's issues are listed
+    node by node, so a rule is decided in one place)."""
     template = etree.fromstring(compiled.xslt.encode("utf-8")).find(f"{{{XSL}}}template")
     assert template is not None
     namespaces = dict(compiled.namespaces)
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
-    # per set of document elements a rule context selects: (assert, its path, kind)
-    candidates: dict[frozenset[str], list[tuple[int, Alternatives, int]]] = {}
+    rules: list[tuple[list[ContextSpec], list[tuple[int, Alternatives, int, Any]], bool]] = []
     for index, rule in enumerate(template):
-        tags = _document_elements(rule, namespaces)
+        contexts = _contexts(rule, namespaces)
+        at_root = contexts is not None and all(c[5] for c in contexts)
+        numbers: list[int] = []
+        decided: list[tuple[int, Alternatives, int, Any]] = []
         for test in rule.iter(f"{{{XSL}}}if"):
             number = _assert_number(test)
             if number is None:
                 continue
+            numbers.append(number)
             seen[number] = seen.get(number, 0) + 1
-            order[number] = (index, tags is not None)
+            order[number] = (index, at_root)
             parent = test.getparent()
-            if tags is None or not (
+            if contexts is None or not (
                 parent is rule or (parent is not None and parent.tag == test.tag
                                    and parent.getparent() is rule)
             ):  # fmt: skip
                 continue
-            for form, kind in _FORMS:
-                found = form.fullmatch(test.get("test", ""))
-                if found is None:
-                    continue
-                try:
-                    alternatives = _parse_path(found.group(1), namespaces)
-                except KeyError:
-                    break
-                candidates.setdefault(tags, []).append((number, alternatives, kind))
-                break
-    if not candidates:
+            parsed = _check(test.get("test", ""), namespaces)
+            if parsed is not None:
+                decided.append((number, *parsed))
+        if contexts is None or not decided:
+            continue
+        if not at_root and len(decided) != len(numbers):
+            continue
+        rules.append((contexts, decided, at_root))
+    builder = _Builder(namespaces)
+    numbers_done: set[int] = set()
+    for contexts, decided, at_root in rules:
+        checks = [c for c in decided if seen[c[0]] == 1]
+        if not checks or (not at_root and len(checks) != len(decided)):
+            continue
+        builder.add_rule(contexts, checks)
+        numbers_done |= {c[0] for c in checks}
+    if not numbers_done:
         return None
-    # the document elements most of them are tested at (EN 16931 UBL: Invoice or CreditNote)
-    roots, most = max(candidates.items(), key=lambda c: len(c[1]))
-    chosen = [(n, a, k) for n, a, k in most if seen[n] == 1]
-    if not chosen:
-        return None
-    trie = _Trie()
-    checks: list[tuple[int, int, int]] = []
-    for path, (number, alternatives, kind) in enumerate(chosen):
-        trie.add(alternatives, path)
-        checks.append((number, path, kind))
-    capsule = module.prepare(trie.nodes(), len(chosen), checks, etree._Element)
-    return NativePass(frozenset(n for n, _, _ in chosen), roots, order, module, capsule)
+    capsule = builder.prepare(module)
+    return NativePass(frozenset(numbers_done), order, module, capsule)
 
 
-def _document_elements(rule: etree._Element, namespaces: dict[str, str]) -> frozenset[str] | None:
-    """The Clark names of the document elements a rule's ``xsl:for-each`` selects when it
-    selects nothing else (``/ubl:Invoice | /cn:CreditNote``), else None."""
+def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextSpec] | None:
+    """The elements a rule's ``xsl:for-each`` selects, when it selects elements by name only
+    (with an attribute, a parent, or being the document element), else None."""
     select = rule.get("select") or ""
-    if rule.tag != f"{{{XSL}}}for-each" or _ROOTS.fullmatch(select) is None:
+    if rule.tag != f"{{{XSL}}}for-each":
         return None
-    tags: set[str] = set()
+
+    def step(name: str) -> tuple[str, str]:
+        prefix, _, local = name.rpartition(":")
+        return namespaces[prefix], local
+
+    out: list[ContextSpec] = []
     try:
-        for alternative in select.split("|"):
-            ((steps, attribute),) = _parse_path(alternative.strip().lstrip("/"), namespaces)
-            if len(steps) != 1 or attribute is not None:
+        if _ROOTS.fullmatch(select):
+            for alternative in select.split("|"):
+                ns, local = step(alternative.strip().lstrip("/"))
+                out.append((ns, local, None, None, None, True))
+            return out
+        for alternative in _union(select):
+            if found := _BY_NAME.fullmatch(alternative):
+                key, name, attribute, parent = found.groups()
+                ns, local = step(name)
+                if local != key:
+                    return None
+                pns, plocal = step(parent) if parent else (None, None)
+            elif found := _BY_PARENT.fullmatch(alternative):
+                key, child, name, attribute, parent = found.groups()
+                ns, local = step(name)
+                pns, plocal = step(parent)
+                if child != name or plocal != key:
+                    return None
+            else:
                 return None
-            ns, local = steps[0]
-            tags.add(f"{{{ns}}}{local}")
-    except (KeyError, ValueError):
+            out.append((ns, local, attribute, pns, plocal, False))
+    except KeyError:
         return None
-    return frozenset(tags)
+    return out
+
+
+def _union(select: str) -> list[str]:
+    """The alternatives of a union, split at ``|`` outside brackets and parentheses."""
+    out, depth, start, quoted = [], 0, 0, False
+    for i, ch in enumerate(select):
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            out.append(select[start:i].strip())
+            start = i + 1
+    out.append(select[start:].strip())
+    return out
 
 
 def _assert_number(test: etree._Element) -> int | None:

@@ -1,10 +1,14 @@
 /* The native pass of the business-rule engine (fourflow.adapters.documents.native_rules).
  *
- * It counts, over libxml2's tree of an lxml element, how many nodes each of a set of pure
- * paths selects from that element: child steps with a name test (namespace URI and local
- * name) and an optional last attribute step (no namespace). The paths come from the
- * Schematron's asserts, compiled in Python into a trie (one node per distinct path prefix);
- * the pass walks the tree once along that trie. Counts stop at 255.
+ * One walk of libxml2's tree (an lxml document element and its descendants, in document
+ * order) finds the rule contexts (elements by namespace and local name, optionally with an
+ * attribute, a parent, or being the document element); at each, the context's program walks
+ * its trie of pure paths (child steps with a name test, an optional last attribute step, no
+ * namespace) once, counting the nodes each path selects (up to 255) and keeping the first,
+ * and decides the program's checks from that: a path selects a node / none / more than N;
+ * the first node's normalized string is not empty; it is in a code list; it has at most N
+ * characters after its first '.'. The programs come from the Schematron's asserts, compiled
+ * in Python (native_rules.py).
  *
  * Built by `make setup` (python -m fourflow.adapters.documents.native_rules --build);
  * without it the rules run on the XSLT engine alone.
@@ -42,43 +46,94 @@ typedef struct {
 } TrieNode;
 
 typedef struct {
+    int root;                   /* its trie's node for the context element */
+    int path_start, path_end;   /* its paths */
+    int check_start, check_end; /* its checks */
+    int last;                   /* the element it last ran on (one run per element) */
+} Program;
+
+typedef struct {
+    char *ns, *local;
+    char *attr;                    /* required attribute, or NULL */
+    char *parent_ns, *parent_local; /* required parent, or NULL */
+    int at_root;                   /* must be the document element */
+    int program;
+} Context;
+
+typedef struct {
+    int number, path, kind, aux;
+} Check;
+
+typedef struct {
+    char **codes; /* sorted (strcmp) */
+    int count;
+} CodeList;
+
+typedef struct {
     TrieNode *nodes;
     int node_count;
     Edge *edges;
+    int edge_count;
     int *ends;
     AttrEnd *attrs;
+    int attr_count;
     int paths;
-    int *checks; /* per check: assert number, path, kind */
+    Program *programs;
+    int program_count;
+    Context *contexts; /* sorted by local name */
+    int context_count;
+    Check *checks;
     int check_count;
+    CodeList *lists;
+    int list_count;
     PyTypeObject *element_type;
-} Trie;
+} Pass;
 
-static void trie_free(Trie *t) {
+typedef struct {
+    unsigned char *counts;
+    const void **first; /* xmlNode* or xmlAttr* */
+    int *failed;        /* pairs: assert number, element index */
+    int failed_count, failed_cap;
+    int oom;
+} Run;
+
+static void pass_free(Pass *t) {
     if (t == NULL) return;
-    /* strings are owned by the edges and attribute ends */
-    for (int i = 0; t->nodes && i < t->node_count; i++) {
-        TrieNode *n = &t->nodes[i];
-        for (int e = n->edge_start; t->edges && e < n->edge_start + n->edge_count; e++) {
-            free(t->edges[e].ns);
-            free(t->edges[e].local);
-        }
-        for (int a = n->attr_start; t->attrs && a < n->attr_start + n->attr_count; a++)
-            free(t->attrs[a].name);
+    for (int i = 0; t->edges && i < t->edge_count; i++) {
+        free(t->edges[i].ns);
+        free(t->edges[i].local);
+    }
+    for (int i = 0; t->attrs && i < t->attr_count; i++) free(t->attrs[i].name);
+    for (int i = 0; t->contexts && i < t->context_count; i++) {
+        Context *c = &t->contexts[i];
+        free(c->ns);
+        free(c->local);
+        free(c->attr);
+        free(c->parent_ns);
+        free(c->parent_local);
+    }
+    for (int i = 0; t->lists && i < t->list_count; i++) {
+        for (int j = 0; j < t->lists[i].count; j++) free(t->lists[i].codes[j]);
+        free(t->lists[i].codes);
     }
     free(t->nodes);
     free(t->edges);
     free(t->ends);
     free(t->attrs);
+    free(t->programs);
+    free(t->contexts);
     free(t->checks);
+    free(t->lists);
     Py_XDECREF(t->element_type);
     free(t);
 }
 
 static void capsule_free(PyObject *capsule) {
-    trie_free((Trie *)PyCapsule_GetPointer(capsule, "fourflow.rulesnative.trie"));
+    pass_free((Pass *)PyCapsule_GetPointer(capsule, "fourflow.rulesnative.pass"));
 }
 
 static char *copy_str(PyObject *s) {
+    if (s == NULL || s == Py_None) return NULL;
     const char *text = PyUnicode_AsUTF8(s);
     if (text == NULL) return NULL;
     char *out = strdup(text);
@@ -86,16 +141,28 @@ static char *copy_str(PyObject *s) {
     return out;
 }
 
-/* prepare(nodes, paths, checks, element_type) -> capsule
- * nodes: a list of (edges, ends, attrs) with edges a list of (ns, local, child) sorted by
- * (local, ns), ends a list of path numbers, attrs a list of (name, path); checks: a list of
- * (assert number, path, kind), kind 0: fails when the path selects a node, 1: when it
- * selects none, 2: when it selects more than one. */
+static int in_range(long v, long lo, long hi, const char *what) {
+    if (v < lo || v >= hi) {
+        PyErr_Format(PyExc_ValueError, "%s out of range", what);
+        return 0;
+    }
+    return 1;
+}
+
+/* prepare(nodes, paths, programs, contexts, checks, lists, element_type) -> capsule
+ * nodes: [(edges [(ns, local, child)] sorted by (local, ns) as bytes, ends [path],
+ *          attrs [(name, path)])];
+ * programs: [(root node, first path, end path)] (paths of a program are contiguous);
+ * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program)]
+ *           sorted by local as bytes;
+ * checks: [(program, assert number, path, kind, aux)] grouped by program;
+ * lists: [[code, ...] sorted as bytes]. */
 static PyObject *prepare(PyObject *self, PyObject *args) {
-    PyObject *nodes, *checks, *element_type;
+    PyObject *nodes, *programs, *contexts, *checks, *lists, *element_type;
     int paths;
-    if (!PyArg_ParseTuple(args, "O!iO!O!", &PyList_Type, &nodes, &paths, &PyList_Type, &checks,
-                          &PyType_Type, &element_type))
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
+                          &programs, &PyList_Type, &contexts, &PyList_Type, &checks,
+                          &PyList_Type, &lists, &PyType_Type, &element_type))
         return NULL;
     if (paths < 0) {
         PyErr_SetString(PyExc_ValueError, "negative path count");
@@ -115,20 +182,27 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         ends += PyList_GET_SIZE(PyTuple_GET_ITEM(node, 1));
         attrs += PyList_GET_SIZE(PyTuple_GET_ITEM(node, 2));
     }
-    Trie *t = calloc(1, sizeof(Trie));
+    Pass *t = calloc(1, sizeof(Pass));
     if (t == NULL) return PyErr_NoMemory();
-    t->nodes = calloc(count ? count : 1, sizeof(TrieNode));
-    t->edges = calloc(edges ? edges : 1, sizeof(Edge));
-    t->ends = calloc(ends ? ends : 1, sizeof(int));
-    t->attrs = calloc(attrs ? attrs : 1, sizeof(AttrEnd));
-    t->check_count = (int)PyList_GET_SIZE(checks);
-    t->checks = calloc(t->check_count ? 3 * t->check_count : 1, sizeof(int));
-    t->node_count = (int)count;
-    t->paths = paths;
     t->element_type = (PyTypeObject *)element_type;
     Py_INCREF(element_type);
-    if (!t->nodes || !t->edges || !t->ends || !t->attrs || !t->checks) {
-        trie_free(t);
+    t->node_count = (int)count;
+    t->paths = paths;
+    t->program_count = (int)PyList_GET_SIZE(programs);
+    t->context_count = (int)PyList_GET_SIZE(contexts);
+    t->check_count = (int)PyList_GET_SIZE(checks);
+    t->list_count = (int)PyList_GET_SIZE(lists);
+    t->nodes = calloc(count + 1, sizeof(TrieNode));
+    t->edges = calloc(edges + 1, sizeof(Edge));
+    t->ends = calloc(ends + 1, sizeof(int));
+    t->attrs = calloc(attrs + 1, sizeof(AttrEnd));
+    t->programs = calloc(t->program_count + 1, sizeof(Program));
+    t->contexts = calloc(t->context_count + 1, sizeof(Context));
+    t->checks = calloc(t->check_count + 1, sizeof(Check));
+    t->lists = calloc(t->list_count + 1, sizeof(CodeList));
+    if (!t->nodes || !t->edges || !t->ends || !t->attrs || !t->programs || !t->contexts ||
+        !t->checks || !t->lists) {
+        pass_free(t);
         return PyErr_NoMemory();
     }
     int e = 0, d = 0, a = 0;
@@ -141,15 +215,12 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         n->end_start = d;
         n->attr_start = a;
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(es); j++, e++) {
-            PyObject *edge = PyList_GET_ITEM(es, j);
-            int child;
             PyObject *ns, *local;
-            if (!PyArg_ParseTuple(edge, "UUi", &ns, &local, &child)) goto fail;
-            if (child < 0 || child >= count) {
-                PyErr_SetString(PyExc_ValueError, "trie edge to an unknown node");
-                goto fail;
-            }
+            int child;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(es, j), "UUi", &ns, &local, &child)) goto fail;
+            if (!in_range(child, 0, count, "trie edge")) goto fail;
             n->edge_count++;
+            t->edge_count++;
             t->edges[e].child = child;
             if ((t->edges[e].ns = copy_str(ns)) == NULL) goto fail;
             if ((t->edges[e].local = copy_str(local)) == NULL) goto fail;
@@ -157,10 +228,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(ds); j++, d++) {
             long path = PyLong_AsLong(PyList_GET_ITEM(ds, j));
             if (path == -1 && PyErr_Occurred()) goto fail;
-            if (path < 0 || path >= paths) {
-                PyErr_SetString(PyExc_ValueError, "path number out of range");
-                goto fail;
-            }
+            if (!in_range(path, 0, paths, "path")) goto fail;
             n->end_count++;
             t->ends[d] = (int)path;
         }
@@ -168,45 +236,98 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             PyObject *name;
             int path;
             if (!PyArg_ParseTuple(PyList_GET_ITEM(as, j), "Ui", &name, &path)) goto fail;
-            if (path < 0 || path >= paths) {
-                PyErr_SetString(PyExc_ValueError, "path number out of range");
-                goto fail;
-            }
+            if (!in_range(path, 0, paths, "path")) goto fail;
             n->attr_count++;
+            t->attr_count++;
             t->attrs[a].path = path;
             if ((t->attrs[a].name = copy_str(name)) == NULL) goto fail;
         }
     }
+    for (int i = 0; i < t->program_count; i++) {
+        Program *p = &t->programs[i];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(programs, i), "iii", &p->root, &p->path_start,
+                              &p->path_end))
+            goto fail;
+        if (!in_range(p->root, 0, count, "program root") ||
+            !in_range(p->path_start, 0, paths + 1, "program paths") ||
+            !in_range(p->path_end, p->path_start, paths + 1, "program paths"))
+            goto fail;
+        p->check_start = p->check_end = 0;
+        p->last = -1;
+    }
+    for (int i = 0; i < t->context_count; i++) {
+        Context *c = &t->contexts[i];
+        PyObject *ns, *local, *attr, *pns, *plocal;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(contexts, i), "UUOOOii", &ns, &local, &attr, &pns,
+                              &plocal, &c->at_root, &c->program))
+            goto fail;
+        if (!in_range(c->program, 0, t->program_count, "context program")) goto fail;
+        if ((c->ns = copy_str(ns)) == NULL || (c->local = copy_str(local)) == NULL) goto fail;
+        if (attr != Py_None && (c->attr = copy_str(attr)) == NULL) goto fail;
+        if (pns != Py_None && (c->parent_ns = copy_str(pns)) == NULL) goto fail;
+        if (plocal != Py_None && (c->parent_local = copy_str(plocal)) == NULL) goto fail;
+    }
     for (int i = 0; i < t->check_count; i++) {
-        int number, path, kind;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(checks, i), "iii", &number, &path, &kind)) goto fail;
-        if (path < 0 || path >= paths || kind < 0 || kind > 2) {
-            PyErr_SetString(PyExc_ValueError, "a check is (assert number, path, kind 0-2)");
+        Check *k = &t->checks[i];
+        int program;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(checks, i), "iiiii", &program, &k->number, &k->path,
+                              &k->kind, &k->aux))
+            goto fail;
+        if (!in_range(program, 0, t->program_count, "check program") ||
+            !in_range(k->path, 0, paths, "check path") || !in_range(k->kind, 0, 6, "check kind"))
+            goto fail;
+        if (k->kind == 4 && !in_range(k->aux, 0, t->list_count, "code list")) goto fail;
+        Program *p = &t->programs[program];
+        if (p->check_end == 0) p->check_start = p->check_end = i;
+        if (p->check_end != i) {
+            PyErr_SetString(PyExc_ValueError, "checks are not grouped by program");
             goto fail;
         }
-        t->checks[3 * i] = number;
-        t->checks[3 * i + 1] = path;
-        t->checks[3 * i + 2] = kind;
+        p->check_end = i + 1;
     }
-    return PyCapsule_New(t, "fourflow.rulesnative.trie", capsule_free);
+    for (int i = 0; i < t->list_count; i++) {
+        PyObject *codes = PyList_GET_ITEM(lists, i);
+        if (!PyList_Check(codes)) {
+            PyErr_SetString(PyExc_TypeError, "a code list is a list");
+            goto fail;
+        }
+        CodeList *l = &t->lists[i];
+        l->codes = calloc(PyList_GET_SIZE(codes) + 1, sizeof(char *));
+        if (l->codes == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(codes); j++) {
+            if ((l->codes[j] = copy_str(PyList_GET_ITEM(codes, j))) == NULL) goto fail;
+            l->count++;
+        }
+    }
+    return PyCapsule_New(t, "fourflow.rulesnative.pass", capsule_free);
 fail:
-    trie_free(t);
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad native pass");
+    pass_free(t);
     return NULL;
 }
 
-static inline void bump(unsigned char *counts, int path) {
-    if (counts[path] < 255) counts[path]++;
+static inline void hit(Run *r, int path, const void *node) {
+    if (r->counts[path] == 0) r->first[path] = node;
+    if (r->counts[path] < 255) r->counts[path]++;
 }
 
-static void walk(const Trie *t, int at, const xmlNode *node, unsigned char *counts, int depth) {
+static inline int ns_is(const xmlNode *n, const char *ns) {
+    const char *href = (n->ns != NULL && n->ns->href != NULL) ? (const char *)n->ns->href : "";
+    return strcmp(href, ns) == 0;
+}
+
+static void walk(const Pass *t, int at, const xmlNode *node, Run *r, int depth) {
     const TrieNode *n = &t->nodes[at];
-    for (int i = 0; i < n->end_count; i++) bump(counts, t->ends[n->end_start + i]);
+    for (int i = 0; i < n->end_count; i++) hit(r, t->ends[n->end_start + i], node);
     if (n->attr_count) {
         for (const xmlAttr *p = node->properties; p != NULL; p = p->next) {
             if (p->type != XML_ATTRIBUTE_NODE || p->ns != NULL || p->name == NULL) continue;
             for (int i = 0; i < n->attr_count; i++) {
                 const AttrEnd *x = &t->attrs[n->attr_start + i];
-                if (strcmp((const char *)p->name, x->name) == 0) bump(counts, x->path);
+                if (strcmp((const char *)p->name, x->name) == 0) hit(r, x->path, p);
             }
         }
     }
@@ -215,8 +336,6 @@ static void walk(const Trie *t, int at, const xmlNode *node, unsigned char *coun
     for (const xmlNode *c = node->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->name == NULL) continue;
         const char *local = (const char *)c->name;
-        const char *ns = (c->ns != NULL && c->ns->href != NULL) ? (const char *)c->ns->href : "";
-        /* the first edge with this local name (edges sorted by local, then ns) */
         int lo = 0, hi = n->edge_count;
         while (lo < hi) {
             int mid = (lo + hi) / 2;
@@ -225,60 +344,241 @@ static void walk(const Trie *t, int at, const xmlNode *node, unsigned char *coun
             else
                 hi = mid;
         }
-        for (int i = lo; i < n->edge_count && strcmp(edges[i].local, local) == 0; i++) {
-            if (strcmp(edges[i].ns, ns) == 0) walk(t, edges[i].child, c, counts, depth + 1);
-        }
+        for (int i = lo; i < n->edge_count && strcmp(edges[i].local, local) == 0; i++)
+            if (ns_is(c, edges[i].ns)) walk(t, edges[i].child, c, r, depth + 1);
     }
 }
 
-/* count(capsule, element) -> bytes: for each path, how many nodes it selects from element
- * (at most 255); failures(capsule, element) -> the assert numbers of the failed checks, in
- * the order of the checks. */
-static PyObject *run(PyObject *args, int verdicts) {
-    PyObject *capsule, *element;
-    if (!PyArg_ParseTuple(args, "OO", &capsule, &element)) return NULL;
-    Trie *t = (Trie *)PyCapsule_GetPointer(capsule, "fourflow.rulesnative.trie");
-    if (t == NULL) return NULL;
+/* The string value of an element (its descendant text, in document order) or attribute. */
+typedef struct {
+    char *text;
+    size_t len, cap;
+    int oom;
+} Buf;
+
+static void put(Buf *b, const char *s) {
+    size_t n = strlen(s);
+    if (b->oom || n == 0) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *text = realloc(b->text, cap);
+        if (text == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->text = text;
+        b->cap = cap;
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+    b->text[b->len] = 0;
+}
+
+static void text_of(const xmlNode *n, Buf *b, int depth) {
+    for (const xmlNode *c = n->children; c != NULL; c = c->next) {
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
+            put(b, (const char *)c->content);
+        else if (c->type == XML_ELEMENT_NODE && depth < 256)
+            text_of(c, b, depth + 1);
+    }
+}
+
+static void string_value(const void *node, Buf *b) {
+    b->len = 0;
+    if (b->text) b->text[0] = 0;
+    if (node == NULL) return;
+    const xmlNode *n = (const xmlNode *)node;
+    if (n->type == XML_ATTRIBUTE_NODE) {
+        for (const xmlNode *c = n->children; c != NULL; c = c->next)
+            if (c->content) put(b, (const char *)c->content);
+    } else {
+        text_of(n, b, 0);
+    }
+}
+
+static inline int xml_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+static int decide(const Pass *t, const Check *k, Run *r, Buf *b) {
+    int c = r->counts[k->path];
+    switch (k->kind) {
+    case 0: return c >= 1;
+    case 1: return c == 0;
+    case 2: return c > k->aux;
+    case 3: { /* normalize-space(first) = '' */
+        if (c == 0) return 1;
+        string_value(r->first[k->path], b);
+        if (b->oom) return -1;
+        for (size_t i = 0; i < b->len; i++)
+            if (!xml_space(b->text[i])) return 0;
+        return 1;
+    }
+    case 4: { /* normalize-space(first) has a space, or is not in the code list */
+        string_value(c ? r->first[k->path] : NULL, b);
+        if (b->oom) return -1;
+        const char *s = b->text ? b->text : "";
+        size_t i = 0, j = b->len;
+        while (i < j && xml_space(s[i])) i++;
+        while (j > i && xml_space(s[j - 1])) j--;
+        for (size_t x = i; x < j; x++)
+            if (xml_space(s[x])) return 1;
+        char saved = b->len ? b->text[j] : 0;
+        if (b->len) b->text[j] = 0;
+        const char *v = b->len ? b->text + i : "";
+        const CodeList *l = &t->lists[k->aux];
+        int lo = 0, hi = l->count, found = 0;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2, cmp = strcmp(l->codes[mid], v);
+            if (cmp == 0) {
+                found = 1;
+                break;
+            }
+            if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (b->len) b->text[j] = saved;
+        return !found;
+    }
+    case 5: { /* more than aux characters after the first '.' */
+        string_value(c ? r->first[k->path] : NULL, b);
+        if (b->oom) return -1;
+        const char *dot = b->len ? strchr(b->text, '.') : NULL;
+        if (dot == NULL) return 0;
+        long chars = 0;
+        for (const unsigned char *p = (const unsigned char *)dot + 1; *p; p++)
+            if ((*p & 0xC0) != 0x80) chars++;
+        return chars > k->aux;
+    }
+    }
+    return 0;
+}
+
+static void fail_at(Run *r, int number, int index) {
+    if (r->oom) return;
+    if (r->failed_count + 2 > r->failed_cap) {
+        int cap = r->failed_cap ? 2 * r->failed_cap : 64;
+        int *failed = realloc(r->failed, (size_t)cap * sizeof(int));
+        if (failed == NULL) {
+            r->oom = 1;
+            return;
+        }
+        r->failed = failed;
+        r->failed_cap = cap;
+    }
+    r->failed[r->failed_count++] = number;
+    r->failed[r->failed_count++] = index;
+}
+
+static void run_program(const Pass *t, Program *p, const xmlNode *node, int index, Run *r, Buf *b) {
+    if (p->last == index) return;
+    p->last = index;
+    int span = p->path_end - p->path_start;
+    memset(r->counts + p->path_start, 0, (size_t)span);
+    memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
+    walk(t, p->root, node, r, 0);
+    for (int i = p->check_start; i < p->check_end; i++) {
+        int failed = decide(t, &t->checks[i], r, b);
+        if (failed < 0) r->oom = 1;
+        if (failed > 0) fail_at(r, t->checks[i].number, index);
+    }
+}
+
+static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int depth) {
+    int here = (*index)++;
+    const char *local = (const char *)node->name;
+    int lo = 0, hi = t->context_count;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(t->contexts[mid].local, local) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; i < t->context_count && strcmp(t->contexts[i].local, local) == 0; i++) {
+        const Context *c = &t->contexts[i];
+        if (!ns_is(node, c->ns)) continue;
+        const xmlNode *parent = node->parent;
+        if (c->at_root && (parent == NULL || parent->type != XML_DOCUMENT_NODE)) continue;
+        if (c->parent_local != NULL) {
+            if (parent == NULL || parent->type != XML_ELEMENT_NODE || parent->name == NULL ||
+                strcmp((const char *)parent->name, c->parent_local) != 0 ||
+                !ns_is(parent, c->parent_ns))
+                continue;
+        }
+        if (c->attr != NULL) {
+            int found = 0;
+            for (const xmlAttr *p = node->properties; p != NULL && !found; p = p->next)
+                found = p->type == XML_ATTRIBUTE_NODE && p->ns == NULL && p->name != NULL &&
+                        strcmp((const char *)p->name, c->attr) == 0;
+            if (!found) continue;
+        }
+        run_program(t, &t->programs[c->program], node, here, r, b);
+    }
+    if (depth > 256) return 0;
+    for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && c->name != NULL) visit(t, c, index, r, b, depth + 1);
+    return 0;
+}
+
+static const xmlNode *node_of(const Pass *t, PyObject *element) {
     if (!PyObject_TypeCheck(element, t->element_type)) {
         PyErr_SetString(PyExc_TypeError, "an lxml element is required");
         return NULL;
     }
     const xmlNode *node = ((ElementHead *)element)->_c_node;
-    if (node == NULL || node->type != XML_ELEMENT_NODE) {
+    if (node == NULL || node->type != XML_ELEMENT_NODE || node->name == NULL) {
         PyErr_SetString(PyExc_ValueError, "not an element");
         return NULL;
     }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, t->paths);
-    if (out == NULL) return NULL;
-    unsigned char *counts = (unsigned char *)PyBytes_AS_STRING(out);
-    memset(counts, 0, (size_t)t->paths);
-    if (t->node_count > 0) {
-        Py_BEGIN_ALLOW_THREADS
-        walk(t, 0, node, counts, 0);
-        Py_END_ALLOW_THREADS
-    }
-    if (!verdicts) return out;
-    PyObject *failed = PyList_New(0);
-    for (int i = 0; failed != NULL && i < t->check_count; i++) {
-        int c = counts[t->checks[3 * i + 1]], kind = t->checks[3 * i + 2];
-        if ((kind == 0 && c >= 1) || (kind == 1 && c == 0) || (kind == 2 && c >= 2)) {
-            PyObject *number = PyLong_FromLong(t->checks[3 * i]);
-            if (number == NULL || PyList_Append(failed, number) < 0) Py_CLEAR(failed);
-            Py_XDECREF(number);
-        }
-    }
-    Py_DECREF(out);
-    return failed;
+    return node;
 }
 
-static PyObject *count(PyObject *self, PyObject *args) { return run(args, 0); }
-
-static PyObject *failures(PyObject *self, PyObject *args) { return run(args, 1); }
+/* failures(capsule, document element) -> [assert number, element index, ...]: each failed
+ * check with its context element's place among the document's elements (document order,
+ * the document element 0), by element, then program, then check. */
+static PyObject *failures(PyObject *self, PyObject *args) {
+    PyObject *capsule, *element;
+    if (!PyArg_ParseTuple(args, "OO", &capsule, &element)) return NULL;
+    Pass *t = (Pass *)PyCapsule_GetPointer(capsule, "fourflow.rulesnative.pass");
+    if (t == NULL) return NULL;
+    const xmlNode *node = node_of(t, element);
+    if (node == NULL) return NULL;
+    Run r = {0};
+    Buf b = {0};
+    r.counts = calloc((size_t)t->paths + 1, 1);
+    r.first = calloc((size_t)t->paths + 1, sizeof(void *));
+    if (r.counts == NULL || r.first == NULL) {
+        free(r.counts);
+        free(r.first);
+        return PyErr_NoMemory();
+    }
+    int index = 0;
+    /* the walk reads the tree only; the GIL stays held (the programs' run marks are shared) */
+    for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
+    visit(t, node, &index, &r, &b, 0);
+    for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
+    PyObject *out = NULL;
+    if (!r.oom && !b.oom) {
+        out = PyList_New(r.failed_count);
+        for (int i = 0; out != NULL && i < r.failed_count; i++) {
+            PyObject *v = PyLong_FromLong(r.failed[i]);
+            if (v == NULL) Py_CLEAR(out);
+            else PyList_SET_ITEM(out, i, v);
+        }
+    } else {
+        PyErr_NoMemory();
+    }
+    free(r.counts);
+    free(r.first);
+    free(r.failed);
+    free(b.text);
+    return out;
+}
 
 static PyMethodDef methods[] = {
-    {"prepare", prepare, METH_VARARGS, "Compile a trie of paths."},
-    {"count", count, METH_VARARGS, "Count the nodes each path selects from an element."},
-    {"failures", failures, METH_VARARGS, "The assert numbers whose checks fail on an element."},
+    {"prepare", prepare, METH_VARARGS, "Compile the contexts, tries and checks of a rule set."},
+    {"failures", failures, METH_VARARGS, "The failed checks over a document element."},
     {NULL, NULL, 0, NULL},
 };
 

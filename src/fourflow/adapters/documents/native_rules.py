@@ -57,28 +57,33 @@ _FIRST = rf"\(\s*{_STEP}(?:\s*\|\s*{_STEP})+\s*\)|{_STEP}"
 # child steps (the first may be a union), an optional last attribute step; or . or @name
 _PATH = rf"(?:(?:{_FIRST})(?:/{_STEP})*(?:/@{_NAME})?|@{_NAME}|\.)"
 _LIST = r"'( [^']*)'"
-# The assert tests the pass decides (as the stylesheet writes them: the test that fails),
-# each with its kind (rulesnative.c's decide()); the second group, if any, is the kind's aux.
-_FORMS = (
+AND, OR, NOT = -1, -2, -3
+# The atoms of the tests the pass decides (as the stylesheet writes them), each with its
+# kind (rulesnative.c's atom()) and whether the atom is the kind's negation; the second
+# group, if any, is the kind's aux. A test is atoms joined by and, or, not() and parentheses.
+_ATOMS = (
     # P selects a node
-    (re.compile(rf"not\(not\(({_PATH})\)\)"), 0),
-    # P selects none
-    (re.compile(rf"not\(boolean\(({_PATH})\)\)"), 1),
-    (re.compile(rf"not\(\(({_PATH})\)\)"), 1),
-    # P selects more than N
-    (re.compile(rf"not\(\(?\(count\(({_PATH})\)\) <= \((\d+)\) \+ 0\.000001\)?\)"), 2),
-    # the first node of P normalizes to ''
-    (re.compile(rf"not\(normalize-space\(({_PATH})\) != ''\)"), 3),
-    # the first node of P, normalized, holds a space or is not in the code list
+    (re.compile(rf"boolean\(({_PATH})\)"), 0, False),
+    # the first node of P does not normalize to ''
+    (re.compile(rf"normalize-space\(({_PATH})\) != ''"), 3, True),
+    # P selects at most N
+    (re.compile(rf"\(count\(({_PATH})\)\) <= \((\d+)\) \+ 0\.000001"), 2, True),
+    # P selects exactly N
     (re.compile(
-        rf"not\(\(\(not\(contains\(normalize-space\(({_PATH})\), ' '\)\) and "
-        rf"contains\({_LIST}, concat\(' ', normalize-space\(\1\), ' '\)\)\)\)\)"
-    ), 4),
-    # more than N characters after the first '.' of the first node of P
+        rf"\(\(count\(({_PATH})\)\) - \((\d+)\) <= 0\.000001 and "
+        rf"\(\2\) - \(count\(\1\)\) <= 0\.000001\)"
+    ), 7, False),
+    # the first node of P, normalized, has no space and is in the code list
     (re.compile(
-        rf"not\(\(string-length\(substring-after\(({_PATH}), '\.'\)\)\) <= \((\d+)\) \+ 0\.000001\)"
-    ), 5),
+        rf"\(not\(contains\(normalize-space\(({_PATH})\), ' '\)\) and "
+        rf"contains\({_LIST}, concat\(' ', normalize-space\(\1\), ' '\)\)\)"
+    ), 4, True),
+    # at most N characters after the first '.' of the first node of P
+    (re.compile(
+        rf"\(string-length\(substring-after\(({_PATH}), '\.'\)\)\) <= \((\d+)\) \+ 0\.000001"
+    ), 5, True),
 )  # fmt: skip
+_BARE = re.compile(_PATH)
 _ROOTS = re.compile(rf"/{_STEP}(?:\s*\|\s*/{_STEP})*")
 # a rule context selecting elements by name, optionally with an attribute and a parent
 _BY_NAME = re.compile(
@@ -178,13 +183,17 @@ def _self_test(module: ModuleType) -> None:
          "concat(' ', normalize-space(t:c), ' ')))))", 0),
         ("not((string-length(substring-after(t:c, '.'))) <= (2) + 0.000001)", 1),
         ("not((string-length(substring-after(t:a, '.'))) <= (2) + 0.000001)", 0),
+        ("not((boolean(t:x) or (boolean(t:c) and not(t:a/t:b/@x))))", 1),
+        ("not((boolean(t:x) or (boolean(t:c) and not(t:a/t:b/@y))))", 0),
+        ("not(((count(t:a)) - (2) <= 0.000001 and (2) - (count(t:a)) <= 0.000001))", 0),
+        ("not(((count(t:a/t:b)) - (2) <= 0.000001 and (2) - (count(t:a/t:b)) <= 0.000001))", 1),
     ]  # fmt: skip
     builder = _Builder(spaces)
     for number, (test, _) in enumerate(tests):
         parsed = _check(test, spaces)
         if parsed is None:
             raise RuntimeError(f"self-test cannot read {test}")
-        builder.add_rule([(ns, "r", None, None, None, True)], [(number, *parsed)])
+        builder.add_rule([(ns, "r", None, None, None, True)], [(number, parsed)])
     capsule = builder.prepare(module)
     got = module.failures(capsule, root)
     want = [x for number, (_, fails) in enumerate(tests) if fails for x in (number, 0)]
@@ -240,7 +249,7 @@ class _Trie:
 # the document element only)
 ContextSpec = tuple[str, str, str | None, str | None, str | None, bool]
 # a parsed check: (alternatives of its path, kind, aux or a code list)
-Parsed = tuple[Alternatives, int, Any]
+Parsed = tuple[list[tuple[Alternatives, int, Any]], list[int]]
 
 
 class _Builder:
@@ -253,24 +262,26 @@ class _Builder:
         self.paths = 0
         self.programs: list[tuple[int, int, int]] = []
         self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int]] = []
-        self.checks: list[tuple[int, int, int, int, int]] = []
+        self.checks: list[tuple[int, int, list[int]]] = []
+        self.atoms: list[tuple[int, int, int]] = []
         self.lists: list[list[str]] = []
 
-    def add_rule(
-        self, contexts: list[ContextSpec], checks: list[tuple[int, Alternatives, int, Any]]
-    ) -> None:
+    def add_rule(self, contexts: list[ContextSpec], checks: list[tuple[int, Parsed]]) -> None:
         program = len(self.programs)
         root = self.trie.node()
         first = self.paths
-        for number, alternatives, kind, aux in checks:
-            path = self.paths
-            self.paths += 1
-            self.trie.add(root, alternatives, path)
-            value = aux
-            if kind == 4:
-                self.lists.append(sorted(set(aux), key=str.encode))
-                value = len(self.lists) - 1
-            self.checks.append((program, number, path, kind, value))
+        for number, (atoms, code) in checks:
+            base = len(self.atoms)
+            for alternatives, kind, aux in atoms:
+                path = self.paths
+                self.paths += 1
+                self.trie.add(root, alternatives, path)
+                value = aux
+                if kind == 4:
+                    self.lists.append(sorted(set(aux), key=str.encode))
+                    value = len(self.lists) - 1
+                self.atoms.append((path, kind, value))
+            self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
         self.programs.append((root, first, self.paths))
         for ns, local, attribute, parent_ns, parent_local, at_root in contexts:
             self.contexts.append(
@@ -280,30 +291,97 @@ class _Builder:
     def prepare(self, module: ModuleType) -> Any:
         contexts = sorted(self.contexts, key=lambda c: c[1].encode())
         return module.prepare(
-            self.trie.nodes(), self.paths, self.programs, contexts, self.checks, self.lists,
-            etree._Element,
+            self.trie.nodes(), self.paths, self.programs, contexts, self.checks, self.atoms,
+            self.lists, etree._Element,
         )  # fmt: skip
 
 
+class _UnreadableError(Exception):
+    """A test outside what the pass decides."""
+
+
 def _check(test: str, namespaces: dict[str, str]) -> Parsed | None:
-    """An assert's failing test as the pass decides it, or None."""
-    for form, kind in _FORMS:
-        found = form.fullmatch(test)
-        if found is None:
-            continue
+    """An assert's failing test as the pass decides it: its atoms (path alternatives, kind,
+    aux) and its postfix code over them, or None."""
+    atoms: list[tuple[Alternatives, int, Any]] = []
+    code: list[int] = []
+    at = 0
+
+    def expect(text: str) -> None:
+        nonlocal at
+        if not test.startswith(text, at):
+            raise _UnreadableError(test)
+        at += len(text)
+
+    def either() -> None:
+        nonlocal at
+        both()
+        while test.startswith(" or ", at):
+            at += 4
+            both()
+            code.append(OR)
+
+    def both() -> None:
+        nonlocal at
+        unary()
+        while test.startswith(" and ", at):
+            at += 5
+            unary()
+            code.append(AND)
+
+    def unary() -> None:
+        nonlocal at
+        if test.startswith("not(", at):
+            at += 4
+            either()
+            expect(")")
+            code.append(NOT)
+            return
+        for form, kind, negated in _ATOMS:
+            found = form.match(test, at)
+            if found is None:
+                continue
+            aux: Any = 0
+            if kind == 4:
+                # ' v ' is in ' c1 c2 ... ' for a v without spaces iff v is a code between
+                # two spaces (an empty v only where the list has two spaces in a row)
+                aux = found.group(2).split(" ")[1:-1]
+            elif found.lastindex and found.lastindex >= 2:
+                aux = int(found.group(2))
+            atom(found.group(1), kind, aux)
+            if negated:
+                code.append(NOT)
+            at = found.end()
+            return
+        found = _BARE.match(test, at)
+        if found is not None and (
+            found.end() == len(test) or test.startswith((")", " and ", " or "), found.end())
+        ):
+            atom(found.group(0), 0, 0)
+            at = found.end()
+            return
+        if test.startswith("(", at):
+            at += 1
+            either()
+            expect(")")
+            return
+        raise _UnreadableError(test)
+
+    def atom(path: str, kind: int, aux: Any) -> None:
         try:
-            alternatives = _parse_path(found.group(1), namespaces)
+            alternatives = _parse_path(path, namespaces)
         except KeyError:
-            return None
-        aux: int | list[str] = 0
-        if kind == 4:
-            # ' v ' is in ' c1 c2 ... ' for a v without spaces iff v is a code between two
-            # spaces (an empty v only where the list has two spaces in a row)
-            aux = found.group(2).split(" ")[1:-1]
-        elif found.lastindex and found.lastindex >= 2:
-            aux = int(found.group(2))
-        return alternatives, kind, aux
-    return None
+            raise _UnreadableError(path) from None
+        code.append(len(atoms))
+        atoms.append((alternatives, kind, aux))
+
+    try:
+        either()
+    except _UnreadableError:
+        return None
+    if at != len(test):
+        return None
+    return atoms, code
 
 
 def _parse_path(text: str, namespaces: dict[str, str]) -> Alternatives:
@@ -372,12 +450,12 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     namespaces = dict(compiled.namespaces)
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
-    rules: list[tuple[list[ContextSpec], list[tuple[int, Alternatives, int, Any]], bool]] = []
+    rules: list[tuple[list[ContextSpec], list[tuple[int, Parsed]], bool]] = []
     for index, rule in enumerate(template):
         contexts = _contexts(rule, namespaces)
         at_root = contexts is not None and all(c[5] for c in contexts)
         numbers: list[int] = []
-        decided: list[tuple[int, Alternatives, int, Any]] = []
+        decided: list[tuple[int, Parsed]] = []
         for test in rule.iter(f"{{{XSL}}}if"):
             number = _assert_number(test)
             if number is None:
@@ -393,7 +471,7 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                 continue
             parsed = _check(test.get("test", ""), namespaces)
             if parsed is not None:
-                decided.append((number, *parsed))
+                decided.append((number, parsed))
         if contexts is None or not decided:
             continue
         if not at_root and len(decided) != len(numbers):

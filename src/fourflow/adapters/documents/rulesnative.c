@@ -61,7 +61,12 @@ typedef struct {
 } Context;
 
 typedef struct {
-    int number, path, kind, aux;
+    int path, kind, aux;
+} Atom;
+
+typedef struct {
+    int number;
+    int code_start, code_len; /* its test in postfix: atoms (>= 0), AND -1, OR -2, NOT -3 */
 } Check;
 
 typedef struct {
@@ -84,6 +89,10 @@ typedef struct {
     int context_count;
     Check *checks;
     int check_count;
+    Atom *atoms;
+    int atom_count;
+    int *code;
+    int code_count;
     CodeList *lists;
     int list_count;
     PyTypeObject *element_type;
@@ -123,6 +132,8 @@ static void pass_free(Pass *t) {
     free(t->programs);
     free(t->contexts);
     free(t->checks);
+    free(t->atoms);
+    free(t->code);
     free(t->lists);
     Py_XDECREF(t->element_type);
     free(t);
@@ -149,21 +160,37 @@ static int in_range(long v, long lo, long hi, const char *what) {
     return 1;
 }
 
-/* prepare(nodes, paths, programs, contexts, checks, lists, element_type) -> capsule
+/* prepare(nodes, paths, programs, contexts, checks, atoms, lists, element_type) -> capsule
  * nodes: [(edges [(ns, local, child)] sorted by (local, ns) as bytes, ends [path],
  *          attrs [(name, path)])];
  * programs: [(root node, first path, end path)] (paths of a program are contiguous);
  * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program)]
  *           sorted by local as bytes;
- * checks: [(program, assert number, path, kind, aux)] grouped by program;
+ * checks: [(program, assert number, [postfix code])] grouped by program: the test that
+ *         fails, of atoms (their numbers), AND (-1), OR (-2), NOT (-3);
+ * atoms: [(path, kind, aux)]: kind 0: the path selects a node; 2: more than aux nodes;
+ *        3: its first node's normalized string is ''; 4: that string has a space or is not
+ *        in code list aux; 5: that string has more than aux characters after its first '.';
+ *        7: the path selects exactly aux nodes;
  * lists: [[code, ...] sorted as bytes]. */
 static PyObject *prepare(PyObject *self, PyObject *args) {
-    PyObject *nodes, *programs, *contexts, *checks, *lists, *element_type;
+    PyObject *nodes, *programs, *contexts, *checks, *atoms, *lists, *element_type;
     int paths;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
                           &programs, &PyList_Type, &contexts, &PyList_Type, &checks,
-                          &PyList_Type, &lists, &PyType_Type, &element_type))
+                          &PyList_Type, &atoms, &PyList_Type, &lists, &PyType_Type,
+                          &element_type))
         return NULL;
+    Py_ssize_t code = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checks); i++) {
+        PyObject *check = PyList_GET_ITEM(checks, i);
+        if (!PyTuple_Check(check) || PyTuple_GET_SIZE(check) != 3 ||
+            !PyList_Check(PyTuple_GET_ITEM(check, 2))) {
+            PyErr_SetString(PyExc_TypeError, "a check is (program, number, code)");
+            return NULL;
+        }
+        code += PyList_GET_SIZE(PyTuple_GET_ITEM(check, 2));
+    }
     if (paths < 0) {
         PyErr_SetString(PyExc_ValueError, "negative path count");
         return NULL;
@@ -192,6 +219,9 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->context_count = (int)PyList_GET_SIZE(contexts);
     t->check_count = (int)PyList_GET_SIZE(checks);
     t->list_count = (int)PyList_GET_SIZE(lists);
+    t->atom_count = (int)PyList_GET_SIZE(atoms);
+    t->atoms = calloc(t->atom_count + 1, sizeof(Atom));
+    t->code = calloc(code + 1, sizeof(int));
     t->nodes = calloc(count + 1, sizeof(TrieNode));
     t->edges = calloc(edges + 1, sizeof(Edge));
     t->ends = calloc(ends + 1, sizeof(int));
@@ -201,7 +231,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->checks = calloc(t->check_count + 1, sizeof(Check));
     t->lists = calloc(t->list_count + 1, sizeof(CodeList));
     if (!t->nodes || !t->edges || !t->ends || !t->attrs || !t->programs || !t->contexts ||
-        !t->checks || !t->lists) {
+        !t->checks || !t->lists || !t->atoms || !t->code) {
         pass_free(t);
         return PyErr_NoMemory();
     }
@@ -267,16 +297,40 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (pns != Py_None && (c->parent_ns = copy_str(pns)) == NULL) goto fail;
         if (plocal != Py_None && (c->parent_local = copy_str(plocal)) == NULL) goto fail;
     }
+    for (int i = 0; i < t->atom_count; i++) {
+        Atom *x = &t->atoms[i];
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii", &x->path, &x->kind, &x->aux))
+            goto fail;
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 8, "atom kind"))
+            goto fail;
+        if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
+    }
     for (int i = 0; i < t->check_count; i++) {
         Check *k = &t->checks[i];
         int program;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(checks, i), "iiiii", &program, &k->number, &k->path,
-                              &k->kind, &k->aux))
+        PyObject *ops;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(checks, i), "iiO!", &program, &k->number,
+                              &PyList_Type, &ops))
             goto fail;
-        if (!in_range(program, 0, t->program_count, "check program") ||
-            !in_range(k->path, 0, paths, "check path") || !in_range(k->kind, 0, 6, "check kind"))
+        if (!in_range(program, 0, t->program_count, "check program")) goto fail;
+        k->code_start = t->code_count;
+        k->code_len = (int)PyList_GET_SIZE(ops);
+        int depth = 0;
+        for (int j = 0; j < k->code_len; j++) {
+            long op = PyLong_AsLong(PyList_GET_ITEM(ops, j));
+            if (op == -1 && PyErr_Occurred()) goto fail;
+            if (!in_range(op, -3, t->atom_count, "check code")) goto fail;
+            depth += op >= 0 ? 1 : (op == -3 ? 0 : -1);
+            if (depth < 1 || depth > 64) {
+                PyErr_SetString(PyExc_ValueError, "a check's code is not a test");
+                goto fail;
+            }
+            t->code[t->code_count++] = (int)op;
+        }
+        if (depth != 1) {
+            PyErr_SetString(PyExc_ValueError, "a check's code is not a test");
             goto fail;
-        if (k->kind == 4 && !in_range(k->aux, 0, t->list_count, "code list")) goto fail;
+        }
         Program *p = &t->programs[program];
         if (p->check_end == 0) p->check_start = p->check_end = i;
         if (p->check_end != i) {
@@ -398,12 +452,12 @@ static void string_value(const void *node, Buf *b) {
 
 static inline int xml_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-static int decide(const Pass *t, const Check *k, Run *r, Buf *b) {
+static int atom(const Pass *t, const Atom *k, Run *r, Buf *b) {
     int c = r->counts[k->path];
     switch (k->kind) {
     case 0: return c >= 1;
-    case 1: return c == 0;
     case 2: return c > k->aux;
+    case 7: return c == k->aux;
     case 3: { /* normalize-space(first) = '' */
         if (c == 0) return 1;
         string_value(r->first[k->path], b);
@@ -478,9 +532,26 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
     memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
     walk(t, p->root, node, r, 0);
     for (int i = p->check_start; i < p->check_end; i++) {
-        int failed = decide(t, &t->checks[i], r, b);
-        if (failed < 0) r->oom = 1;
-        if (failed > 0) fail_at(r, t->checks[i].number, index);
+        const Check *k = &t->checks[i];
+        int stack[64], top = 0;
+        for (int j = 0; j < k->code_len; j++) {
+            int op = t->code[k->code_start + j];
+            if (op >= 0) {
+                int v = atom(t, &t->atoms[op], r, b);
+                if (v < 0) {
+                    r->oom = 1;
+                    v = 0;
+                }
+                stack[top++] = v;
+            } else if (op == -3) {
+                stack[top - 1] = !stack[top - 1];
+            } else {
+                top--;
+                stack[top - 1] = op == -1 ? (stack[top - 1] && stack[top])
+                                          : (stack[top - 1] || stack[top]);
+            }
+        }
+        if (stack[0]) fail_at(r, k->number, index);
     }
 }
 

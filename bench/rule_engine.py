@@ -248,15 +248,18 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
                     documents._submitter(p)
                 per = count // workers
                 with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                    # each process reads on its share of the cores, as in ingest.ubl_invoices_per_s
+                    threads = documents.reading_threads(workers)
                     timed = pool.starmap(
-                        documents._ingest, [(url, home, per, w * per) for w in range(workers)]
+                        documents._ingest,
+                        [(url, home, per, w * per, True, threads) for w in range(workers)],
                     )
                 yield line(
                     f"rules.ubl_ingest_per_s.{backend}.{workers}proc",
                     per * workers / max(t for t, _, _ in timed), "invoices/s",
                     rules="on", target=ONE_PROC_TARGET if workers == 1 else TWO_PROC_TARGET,
                     cpu_ms_per_invoice=round(1000 * sum(c for _, _, c in timed) / count, 3),
-                    load=load(),
+                    read_threads=threads, load=load(),
                 )  # fmt: skip
             finally:
                 if schema:

@@ -307,3 +307,15 @@ def test_main_path_as_six_people_in_six_browsers(served_limit: Served, tmp_path:
         assert decided["principal"] == "225000.00"
         by = decided["decision"]["decided_by"]
         assert people["officer"]["email"] in by and people["approver"]["email"] in by, by
+        # The core enterprise's dispute, resolved by the operator on its disputes screen: the
+        # item is open again and its history keeps the resolution.
+        assert not item["disputed"], item
+        # The applicant to the district's platform, admitted on the district's own admission
+        # screen: its admin signs in, a member of FourFlow and of that platform.
+        applicant = sign_in(client, Person("admin@applicant.example.cn", None))  # type: ignore[arg-type]
+        joined = ok(client.get(f"{API}/platforms", headers=applicant.auth))
+        assert [p["name"] for p in joined] == [world["PLATFORM_NAME"]], joined
+    assert {"disputes-zh", "dispute-resolve-zh", "disputes-after-zh", "platform-admissions-en",
+            "platform-admission-review-en", "platform-admissions-after-en"} <= visited  # fmt: skip
+    assert result["resolved"].endswith("已处理，争议不成立"), result["resolved"]
+    assert result["platformAdmitted"].endswith(" admitted"), result["platformAdmitted"]

@@ -41,12 +41,26 @@ const DOCUMENTS = JSON.parse(env("DOCUMENTS")); // who -> [paths]
 const BANK = env("BANK"); // the bank's USCC
 const PLATFORM_NAME = env("PLATFORM_NAME");
 const GALLERY = process.env.GALLERY_DIR ?? "";
+// An enterprise applying to the district's scenario platform (step 9): a USCC of its own.
+const APPLICANT = {
+  name: "苏州平江文创有限公司",
+  uscc: withCheckCharacter("91320508MA1WEB0AP"),
+  admin_email: "admin@applicant.example.cn",
+};
+
+/** A USCC's 18th character (GB 32100-2015) after its first 17. */
+function withCheckCharacter(first17) {
+  const chars = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+  const weights = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  const sum = [...first17].reduce((s, c, i) => s + chars.indexOf(c) * weights[i], 0);
+  return first17 + chars[(31 - (sum % 31)) % 31];
+}
 
 const run = await startRun(env("OUT_DIR"));
 const r = run.report;
 Object.assign(r, { registered: null, uploads: {}, trade_id: null, flows: [], notified: [], item_id: null, confirmed: null,
   consent: null, split: null, transfer: null, tree: 0, tier2Holding: null, financing_id: null, financing: null,
-  refusal: null, proposed: null, approved: null, tier2Financing: null, evidence: null, supervision: null, platform: null, gallery: [] });
+  refusal: null, proposed: null, approved: null, tier2Financing: null, evidence: null, supervision: null, platform: null, disputed: null, resolved: null, platformAdmitted: null, gallery: [] });
 
 /** In gallery mode, the page as it is now at 1366x768 in Chinese and in English
  * (GALLERY_DIR/<doc>.zh.png, .en.png); the page's language is put back. */
@@ -396,6 +410,82 @@ try {
   await dg.getByText(r.trade_id, { exact: true }).first().waitFor({ timeout: STEP_MS });
   r.platform = await dg.getByTestId("kpis").innerText();
   await see(dg, "supervision-platform-en", "supervision-platform");
+
+  // 8. the core enterprise (English) disputes its payable; the operator (Chinese) finds it on
+  //    the disputes screen and resolves it (rejected, with its reasons): the item is open again
+  await menu(c, "Payables");
+  await c.getByTestId(`dispute-${ITEM}`).click();
+  const disputeDialog = c.getByRole("dialog").filter({ has: c.getByTestId("dispute-reason") });
+  await disputeDialog.getByTestId("dispute-reason").fill("The second delivery was not received");
+  await disputeDialog.getByTestId("dispute-submit").click();
+  await toast(c, `Item ${ITEM} disputed`).waitFor({ timeout: STEP_MS });
+  await c.getByTestId(`withdraw-dispute-${ITEM}`).waitFor({ timeout: STEP_MS });
+  await menu(op, "争议处理");
+  const resolveIt = op.getByTestId(`resolve-${ITEM}`);
+  await resolveIt.waitFor({ timeout: STEP_MS });
+  r.disputed = await op.getByTestId("disputes").locator("tr.ant-table-row").filter({ has: resolveIt }).innerText();
+  await see(op, "disputes-zh", "disputes");
+  await resolveIt.click();
+  const resolveDialog = op.getByRole("dialog").filter({ has: op.getByTestId("resolution-reason") });
+  await resolveDialog.waitFor({ timeout: STEP_MS });
+  await op.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
+  await resolveDialog.getByLabel("争议不成立（凭证按原样有效）").check();
+  await resolveDialog.getByTestId("resolution-reason").fill("收货单显示第二批货物已全部签收");
+  await see(op, "dispute-resolve-zh", "dispute-resolve");
+  await resolveDialog.getByTestId("resolve-submit").click();
+  const resolvedToast = toast(op, `${ITEM}：已处理，争议不成立`);
+  await resolvedToast.waitFor({ timeout: STEP_MS });
+  r.resolved = await resolvedToast.innerText();
+  await resolveIt.waitFor({ state: "detached", timeout: STEP_MS });
+  await see(op, "disputes-after-zh");
+  await c.reload({ timeout: STEP_MS });
+  await c.getByTestId(`dispute-${ITEM}`).waitFor({ timeout: STEP_MS }); // not disputed any more
+
+  // 9. an enterprise applies to the district's platform (Chinese); the district's local
+  //    government (English) reviews it on its platform's admission screen and admits it
+  await menu(dg, "Platform admissions");
+  await dg.getByRole("heading", { name: "Admissions to my scenario platform" }).waitFor({ timeout: STEP_MS });
+  const platformId = (await dg.getByTestId("platform-id").innerText()).trim();
+  const applicant = await newPerson(run, "applicant");
+  const ap = applicant.page;
+  await ap.goto(`${BASE}/register`, { timeout: STEP_MS });
+  await ap.getByRole("heading", { name: "企业注册入驻" }).waitFor({ timeout: STEP_MS });
+  await ap.getByLabel("企业名称").fill(APPLICANT.name);
+  await ap.getByLabel("统一社会信用代码").fill(APPLICANT.uscc);
+  await ap.getByLabel("申请加入的场景平台（可选）").fill(platformId);
+  await ap.getByLabel("营业执照编号").fill(APPLICANT.uscc);
+  await ap.getByLabel("法定代表人").fill("周文");
+  await ap.getByLabel("住所").fill("苏州市姑苏区平江路 88 号");
+  await ap.getByLabel("管理员姓名").fill("周文");
+  await ap.getByLabel("管理员电子邮箱").fill(APPLICANT.admin_email);
+  await ap.getByLabel(/管理员密码/).fill(PASSWORD);
+  await ap.getByRole("button", { name: /提\s*交申请/ }).click();
+  await ap.getByTestId("registered").waitFor({ timeout: STEP_MS });
+  await applicant.context.close();
+  await dg.getByRole("button", { name: "Refresh", exact: true }).click();
+  const reviewIt = dg.getByRole("button", { name: `Review ${APPLICANT.name}`, exact: true });
+  await reviewIt.waitFor({ timeout: STEP_MS });
+  await see(dg, "platform-admissions-en", "platform-admissions");
+  await reviewIt.click();
+  const admitDialog = dg.getByRole("dialog");
+  await admitDialog.waitFor({ timeout: STEP_MS });
+  await dg.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running"), null, { timeout: STEP_MS });
+  for (const check of ["Licence verified", "Legal representative verified", "Sanctions screened"]) {
+    const box = admitDialog.getByLabel(check, { exact: true });
+    for (let attempt = 0; attempt < 5 && !(await box.isChecked()); attempt += 1) {
+      await admitDialog.getByText(check, { exact: true }).click();
+      await dg.waitForFunction((el) => el.checked, await box.elementHandle(), { timeout: 2000 }).catch(() => undefined);
+    }
+    if (!(await box.isChecked())) throw new Error(`the KYC check ${check} does not tick`);
+  }
+  await admitDialog.getByLabel("Review note").fill("Licence and legal representative checked against the registry");
+  await see(dg, "platform-admission-review-en", "platform-admission-review");
+  await admitDialog.getByRole("button", { name: "Admit", exact: true }).click();
+  const admittedToast = toast(dg, `${APPLICANT.name} admitted`);
+  await admittedToast.waitFor({ timeout: STEP_MS });
+  r.platformAdmitted = await admittedToast.innerText();
+  await reviewIt.waitFor({ state: "detached", timeout: STEP_MS });
+  await see(dg, "platform-admissions-after-en");
 
   // The supplier closes the item and signs out.
   await p.keyboard.press("Escape");

@@ -149,7 +149,13 @@ export function Disputes() {
               <Descriptions.Item label={t("disputes.reason")}>{resolving.reason ?? "—"}</Descriptions.Item>
             </Descriptions>
             <Form<Resolution> form={form} layout="vertical">
-              <Form.Item name="outcome" label={t("disputes.outcome")} rules={[{ required: true, message: t("common.required") }]}>
+              <Form.Item
+                name="outcome"
+                label={t("disputes.outcome")}
+                // checked by a validator, not `required`: Ant Design would put aria-required on
+                // the radio group's plain div (axe: aria-allowed-attr)
+                rules={[{ validator: (_, v) => (OUTCOMES.includes(v as Outcome) ? Promise.resolve() : Promise.reject(new Error(t("common.required")))) }]}
+              >
                 <Radio.Group>
                   <Space direction="vertical">
                     {OUTCOMES.map((o) => (

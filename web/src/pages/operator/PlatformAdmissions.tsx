@@ -65,7 +65,7 @@ export function PlatformAdmissions() {
   const extra = (
     <div style={{ marginTop: 16 }}>
       <Typography.Paragraph>{t("platformAdmissions.help")}</Typography.Paragraph>
-      <Descriptions size="small" column={{ xs: 1, md: 2 }} bordered>
+      <Descriptions size="small" column={1} bordered labelStyle={{ width: 280 }}>
         <Descriptions.Item label={t("platformAdmissions.platform")}>
           <Select
             aria-label={t("platformAdmissions.platform")}
@@ -79,7 +79,7 @@ export function PlatformAdmissions() {
         <Descriptions.Item label={t("platformAdmissions.platformId")}>
           <Typography.Text code copyable data-testid="platform-id">{platform.id}</Typography.Text>
         </Descriptions.Item>
-        <Descriptions.Item label={t("platformAdmissions.scenarios")} span={2}>
+        <Descriptions.Item label={t("platformAdmissions.scenarios")}>
           {platform.scenarios.map((s) => tOr(`portfolio.scenario.${s}`, s)).join(" · ")}
         </Descriptions.Item>
       </Descriptions>

@@ -90,6 +90,17 @@ _BY_NAME = re.compile(
     rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})(?:\[@({_NAME})\])?"
     rf"(?:\[parent::({_STEP})\])?\]"
 )
+_ENDS = (
+    rf"\(substring\(name\(\.\), string-length\(name\(\.\)\) - string-length\('({_NAME})'\) \+ 1\)"
+    rf" = '({_NAME})'\)"
+)
+_EVERY = rf"/descendant::\*\[contains\(local-name\(\), '({_NAME})'\)\]\[self::\*\["
+# rule contexts selecting every element whose name ends with a suffix (UBL-DT-*: *Amount),
+# optionally not with another and without an ancestor holding a given child
+_BY_SUFFIX = re.compile(rf"{_EVERY}{_ENDS}\]\]")
+_BY_SUFFIX_BUT = re.compile(
+    rf"{_EVERY}\(\({_ENDS} and not\({_ENDS}\)\) and not\(ancestor::({_STEP})/({_STEP})\)\)\]\]"
+)
 _BY_PARENT = re.compile(
     rf"key\('ff-names', '({_NAME})'\)/({_STEP})\[self::({_STEP})(?:\[@({_NAME})\])?"
     rf"\[parent::({_STEP})\]\]"
@@ -193,12 +204,24 @@ def _self_test(module: ModuleType) -> None:
         parsed = _check(test, spaces)
         if parsed is None:
             raise RuntimeError(f"self-test cannot read {test}")
-        builder.add_rule([(ns, "r", None, None, None, True)], [(number, parsed)])
+        builder.add_rule([(ns, "r", None, None, None, True, None)], [(number, parsed)])
+    # every element named *b without @x; none under an element holding a t:c
+    suffixed = _check("not((@x))", spaces)
+    assert suffixed is not None
+    number = len(tests)
+    builder.add_rule(
+        [("", "", None, None, None, False, ("b", None, None, None))], [(number, suffixed)]
+    )
+    builder.add_rule(
+        [("", "", None, None, None, False, ("b", "ob", (ns, "r"), (ns, "c")))],
+        [(number + 1, suffixed)],
+    )
     capsule = builder.prepare(module)
     got = module.failures(capsule, root)
     want = [x for number, (_, fails) in enumerate(tests) if fails for x in (number, 0)]
+    want += [len(tests), 3, len(tests), 4, len(tests), 6]
     if got != want:
-        raise RuntimeError(f"self-test failed {got[::2]}, not {want[::2]}")
+        raise RuntimeError(f"self-test failed {got}, not {want}")
 
 
 Alternatives = list[tuple[list[tuple[str, str]], str | None]]
@@ -246,8 +269,10 @@ class _Trie:
 
 
 # a rule context: (namespace, local name, attribute, parent namespace, parent local name,
-# the document element only)
-ContextSpec = tuple[str, str, str | None, str | None, str | None, bool]
+# the document element only, or for every element by a suffix of its name: (suffix, but not
+# this suffix, without this ancestor, holding this child))
+Suffix = tuple[str, str | None, tuple[str, str] | None, tuple[str, str] | None]
+ContextSpec = tuple[str, str, str | None, str | None, str | None, bool, Suffix | None]
 # a parsed check: (alternatives of its path, kind, aux or a code list)
 Parsed = tuple[list[tuple[Alternatives, int, Any]], list[int]]
 
@@ -262,6 +287,7 @@ class _Builder:
         self.paths = 0
         self.programs: list[tuple[int, int, int]] = []
         self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int]] = []
+        self.suffixed: list[tuple[Any, ...]] = []
         self.checks: list[tuple[int, int, list[int]]] = []
         self.atoms: list[tuple[int, int, int]] = []
         self.lists: list[list[str]] = []
@@ -283,7 +309,13 @@ class _Builder:
                 self.atoms.append((path, kind, value))
             self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
         self.programs.append((root, first, self.paths))
-        for ns, local, attribute, parent_ns, parent_local, at_root in contexts:
+        for ns, local, attribute, parent_ns, parent_local, at_root, suffix in contexts:
+            if suffix is not None:
+                end, but, ancestor, kid = suffix
+                self.suffixed.append(
+                    (end, but, *(ancestor or (None, None)), *(kid or (None, None)), program)
+                )
+                continue
             self.contexts.append(
                 (ns, local, attribute, parent_ns, parent_local, int(at_root), program)
             )
@@ -291,8 +323,8 @@ class _Builder:
     def prepare(self, module: ModuleType) -> Any:
         contexts = sorted(self.contexts, key=lambda c: c[1].encode())
         return module.prepare(
-            self.trie.nodes(), self.paths, self.programs, contexts, self.checks, self.atoms,
-            self.lists, etree._Element,
+            self.trie.nodes(), self.paths, self.programs, contexts, self.suffixed, self.checks,
+            self.atoms, self.lists, etree._Element,
         )  # fmt: skip
 
 
@@ -504,10 +536,20 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
 
     out: list[ContextSpec] = []
     try:
+        if found := _BY_SUFFIX.fullmatch(select):
+            suffix, one, two = found.groups()
+            if not suffix == one == two:
+                return None
+            return [("", "", None, None, None, False, (suffix, None, None, None))]
+        if found := _BY_SUFFIX_BUT.fullmatch(select):
+            suffix, one, two, but, but2, ancestor, kid = found.groups()
+            if not (suffix == one == two and but == but2):
+                return None
+            return [("", "", None, None, None, False, (suffix, but, step(ancestor), step(kid)))]
         if _ROOTS.fullmatch(select):
             for alternative in select.split("|"):
                 ns, local = step(alternative.strip().lstrip("/"))
-                out.append((ns, local, None, None, None, True))
+                out.append((ns, local, None, None, None, True, None))
             return out
         for alternative in _union(select):
             if found := _BY_NAME.fullmatch(alternative):
@@ -524,7 +566,7 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
                     return None
             else:
                 return None
-            out.append((ns, local, attribute, pns, plocal, False))
+            out.append((ns, local, attribute, pns, plocal, False, None))
     except KeyError:
         return None
     return out

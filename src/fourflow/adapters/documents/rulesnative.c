@@ -53,7 +53,10 @@ typedef struct {
 } Program;
 
 typedef struct {
-    char *ns, *local;
+    char *ns, *local;              /* local NULL: a suffix context (below) */
+    char *suffix, *not_suffix;     /* the local name ends with suffix, not with not_suffix */
+    char *anc_ns, *anc_local;      /* no ancestor anc (with a child kid) */
+    char *kid_ns, *kid_local;
     char *attr;                    /* required attribute, or NULL */
     char *parent_ns, *parent_local; /* required parent, or NULL */
     int at_root;                   /* must be the document element */
@@ -87,6 +90,8 @@ typedef struct {
     int program_count;
     Context *contexts; /* sorted by local name */
     int context_count;
+    Context *suffixed; /* contexts by a suffix of the local name */
+    int suffixed_count;
     Check *checks;
     int check_count;
     Atom *atoms;
@@ -113,13 +118,19 @@ static void pass_free(Pass *t) {
         free(t->edges[i].local);
     }
     for (int i = 0; t->attrs && i < t->attr_count; i++) free(t->attrs[i].name);
-    for (int i = 0; t->contexts && i < t->context_count; i++) {
-        Context *c = &t->contexts[i];
+    for (int i = 0; t->contexts && i < t->context_count + t->suffixed_count; i++) {
+        Context *c = i < t->context_count ? &t->contexts[i] : &t->suffixed[i - t->context_count];
         free(c->ns);
         free(c->local);
         free(c->attr);
         free(c->parent_ns);
         free(c->parent_local);
+        free(c->suffix);
+        free(c->not_suffix);
+        free(c->anc_ns);
+        free(c->anc_local);
+        free(c->kid_ns);
+        free(c->kid_local);
     }
     for (int i = 0; t->lists && i < t->list_count; i++) {
         for (int j = 0; j < t->lists[i].count; j++) free(t->lists[i].codes[j]);
@@ -131,6 +142,7 @@ static void pass_free(Pass *t) {
     free(t->attrs);
     free(t->programs);
     free(t->contexts);
+    free(t->suffixed);
     free(t->checks);
     free(t->atoms);
     free(t->code);
@@ -160,12 +172,16 @@ static int in_range(long v, long lo, long hi, const char *what) {
     return 1;
 }
 
-/* prepare(nodes, paths, programs, contexts, checks, atoms, lists, element_type) -> capsule
+/* prepare(nodes, paths, programs, contexts, suffixed, checks, atoms, lists, element_type)
+ * -> capsule
  * nodes: [(edges [(ns, local, child)] sorted by (local, ns) as bytes, ends [path],
  *          attrs [(name, path)])];
  * programs: [(root node, first path, end path)] (paths of a program are contiguous);
  * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program)]
  *           sorted by local as bytes;
+ * suffixed: [(suffix, not_suffix|None, anc_ns|None, anc_local|None, kid_ns|None,
+ *             kid_local|None, program)]: every element whose local name ends with suffix,
+ *           not with not_suffix, and that has no ancestor anc with a child kid;
  * checks: [(program, assert number, [postfix code])] grouped by program: the test that
  *         fails, of atoms (their numbers), AND (-1), OR (-2), NOT (-3);
  * atoms: [(path, kind, aux)]: kind 0: the path selects a node; 2: more than aux nodes;
@@ -174,12 +190,12 @@ static int in_range(long v, long lo, long hi, const char *what) {
  *        7: the path selects exactly aux nodes;
  * lists: [[code, ...] sorted as bytes]. */
 static PyObject *prepare(PyObject *self, PyObject *args) {
-    PyObject *nodes, *programs, *contexts, *checks, *atoms, *lists, *element_type;
+    PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
     int paths;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
-                          &programs, &PyList_Type, &contexts, &PyList_Type, &checks,
-                          &PyList_Type, &atoms, &PyList_Type, &lists, &PyType_Type,
-                          &element_type))
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
+                          &programs, &PyList_Type, &contexts, &PyList_Type, &suffixed,
+                          &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type, &lists,
+                          &PyType_Type, &element_type))
         return NULL;
     Py_ssize_t code = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checks); i++) {
@@ -217,6 +233,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->paths = paths;
     t->program_count = (int)PyList_GET_SIZE(programs);
     t->context_count = (int)PyList_GET_SIZE(contexts);
+    t->suffixed_count = (int)PyList_GET_SIZE(suffixed);
+    t->suffixed = calloc(t->suffixed_count + 1, sizeof(Context));
     t->check_count = (int)PyList_GET_SIZE(checks);
     t->list_count = (int)PyList_GET_SIZE(lists);
     t->atom_count = (int)PyList_GET_SIZE(atoms);
@@ -231,7 +249,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->checks = calloc(t->check_count + 1, sizeof(Check));
     t->lists = calloc(t->list_count + 1, sizeof(CodeList));
     if (!t->nodes || !t->edges || !t->ends || !t->attrs || !t->programs || !t->contexts ||
-        !t->checks || !t->lists || !t->atoms || !t->code) {
+        !t->checks || !t->lists || !t->atoms || !t->code || !t->suffixed) {
         pass_free(t);
         return PyErr_NoMemory();
     }
@@ -296,6 +314,21 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (attr != Py_None && (c->attr = copy_str(attr)) == NULL) goto fail;
         if (pns != Py_None && (c->parent_ns = copy_str(pns)) == NULL) goto fail;
         if (plocal != Py_None && (c->parent_local = copy_str(plocal)) == NULL) goto fail;
+    }
+    for (int i = 0; i < t->suffixed_count; i++) {
+        Context *c = &t->suffixed[i];
+        PyObject *sx, *nx, *ans, *anl, *kns, *knl;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(suffixed, i), "UOOOOOi", &sx, &nx, &ans, &anl, &kns,
+                              &knl, &c->program))
+            goto fail;
+        if (!in_range(c->program, 0, t->program_count, "context program")) goto fail;
+        if ((c->suffix = copy_str(sx)) == NULL) goto fail;
+        if (nx != Py_None && (c->not_suffix = copy_str(nx)) == NULL) goto fail;
+        if (anl != Py_None) {
+            if ((c->anc_ns = copy_str(ans)) == NULL || (c->anc_local = copy_str(anl)) == NULL ||
+                (c->kid_ns = copy_str(kns)) == NULL || (c->kid_local = copy_str(knl)) == NULL)
+                goto fail;
+        }
     }
     for (int i = 0; i < t->atom_count; i++) {
         Atom *x = &t->atoms[i];
@@ -555,6 +588,26 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
     }
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static int is_element(const xmlNode *n, const char *ns, const char *local) {
+    return n != NULL && n->type == XML_ELEMENT_NODE && n->name != NULL &&
+           strcmp((const char *)n->name, local) == 0 && ns_is(n, ns);
+}
+
+/* ancestor::anc/kid selects a node */
+static int has_ancestor_with_child(const xmlNode *node, const Context *c) {
+    for (const xmlNode *a = node->parent; a != NULL && a->type == XML_ELEMENT_NODE; a = a->parent) {
+        if (!is_element(a, c->anc_ns, c->anc_local)) continue;
+        for (const xmlNode *k = a->children; k != NULL; k = k->next)
+            if (is_element(k, c->kid_ns, c->kid_local)) return 1;
+    }
+    return 0;
+}
+
 static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int depth) {
     int here = (*index)++;
     const char *local = (const char *)node->name;
@@ -584,6 +637,13 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
                         strcmp((const char *)p->name, c->attr) == 0;
             if (!found) continue;
         }
+        run_program(t, &t->programs[c->program], node, here, r, b);
+    }
+    for (int i = 0; i < t->suffixed_count; i++) {
+        const Context *c = &t->suffixed[i];
+        if (!ends_with(local, c->suffix) || (c->not_suffix && ends_with(local, c->not_suffix)))
+            continue;
+        if (c->anc_local != NULL && has_ancestor_with_child(node, c)) continue;
         run_program(t, &t->programs[c->program], node, here, r, b);
     }
     if (depth > 256) return 0;

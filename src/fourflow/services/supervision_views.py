@@ -34,6 +34,7 @@ import threading
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import networkx as nx
@@ -47,7 +48,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import fraud, settlement_figures
 from fourflow.services import scenario_platforms as sp
-from fourflow.services.ports import TradeRecord, UnitOfWorkFactory
+from fourflow.services.ports import TradePair, TradeQuery, TradeRecord, UnitOfWorkFactory
 from fourflow.services.supervision import (
     DEFAULT_GRACE_DAYS,
     SME_PAYMENT_DAYS,
@@ -70,6 +71,8 @@ FINANCED = frozenset(
 )
 LIVE = frozenset({FinancingStatus.APPROVED, FinancingStatus.ACTIVE, FinancingStatus.DEFAULTED})
 ENTERPRISE_TYPES = frozenset({OrgType.ENTERPRISE, OrgType.CORE_ENTERPRISE})
+#: The verification statuses counted as verified.
+VERIFIED = ("verified", "partial")
 #: The figures a drill-down names (``figure``; some take a ``key``).
 FIGURES = (
     "trades", "verified", "failed", "items", "financed", "outstanding", "settled", "declined",
@@ -119,8 +122,10 @@ def _scenario_values() -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class _Data:
-    """The records in scope, read once."""
+    """The records in scope, read once: every trade counted by seller, buyer, scenario and
+    status (``pairs``, in SQL), and only the trades with an item (``trades``, oldest first)."""
 
+    pairs: list[TradePair]
     trades: dict[str, TradeRecord]
     items: list[DebtItem]
     financings: list[Financing]
@@ -129,7 +134,7 @@ class _Data:
     as_of: dt.date
 
 
-def _in_scope(scope: Scope, trade: TradeRecord) -> bool:
+def _in_scope(scope: Scope, trade: TradeRecord | TradePair) -> bool:
     if scope.scenario is not None and trade.scenario.value != scope.scenario:
         return False
     if scope.platform is None or scope.members is None:
@@ -208,9 +213,16 @@ def _scoped(
 
 
 def _load(uow_factory: UnitOfWorkFactory, scope: Scope, as_of: dt.date) -> _Data:
+    """The trades counted in SQL (``Trades.pairs``), not read one by one: only those with an
+    item are (a few hundred where there are tens of thousands of trades)."""
     with uow_factory() as uow:
-        trades = {t.id: t for t in uow.trades.verdicts() if _in_scope(scope, t)}
-        items = [i for i in uow.items.list() if i.trade_id in trades]
+        pairs = [p for p in uow.trades.pairs() if _in_scope(scope, p)]
+        every = uow.items.list()
+        trades = {
+            t.id: t for t in uow.trades.verdicts([i.trade_id for i in every])
+            if _in_scope(scope, t)
+        }  # fmt: skip
+        items = [i for i in every if i.trade_id in trades]
         ids = {i.id for i in items}
         financings = [
             f for f in uow.financings.list()
@@ -221,16 +233,19 @@ def _load(uow_factory: UnitOfWorkFactory, scope: Scope, as_of: dt.date) -> _Data
         for r in uow.repayments.list():
             if r.item_id in ids and r.value_date <= as_of:
                 last_paid[r.item_id] = max(r.value_date, last_paid.get(r.item_id, r.value_date))
-    return _Data(trades, items, financings, orgs, last_paid, as_of)
+    return _Data(pairs, trades, items, financings, orgs, last_paid, as_of)
 
 
 # ----------------------------------------------------------------------------- tiers
 
 
-def tiers(trades: Iterable[TradeRecord], orgs: dict[str, Organisation]) -> dict[str, int]:
+def tiers(
+    trades: Iterable[TradeRecord | TradePair], orgs: dict[str, Organisation]
+) -> dict[str, int]:
     """Organisation id -> tier: 0 for a core enterprise trading in scope, n for a seller n
     trades up the supply chain from the nearest one (networkx, multi-source shortest paths
-    on the buyer -> seller graph). Organisations with no path to a core enterprise are absent."""
+    on the buyer -> seller graph; a trade or a pair of ``Trades.pairs``, the same edges).
+    Organisations with no path to a core enterprise are absent."""
     graph: nx.DiGraph[str] = nx.DiGraph()
     for t in trades:
         graph.add_edge(t.buyer_id, t.seller_id)
@@ -302,18 +317,22 @@ def _facts(data: _Data, grace: int) -> _Facts:
         status,
         npl,
         financed,
-        tiers(data.trades.values(), data.orgs),
+        tiers(data.pairs, data.orgs),
         {i.id: i.currency for i in data.items},
     )
 
 
+#: Which trades of a scope a block of figures is about (None: all of them).
+Where = Callable[[TradeRecord | TradePair], bool] | None
+
+
 def _block(
-    data: _Data, facts: _Facts, trade_ids: set[str] | None, members: frozenset[str] | None
+    data: _Data, facts: _Facts, where: Where, members: frozenset[str] | None
 ) -> dict[str, Any]:
-    """The figures over the trades ``trade_ids`` of ``data`` (None: all of them); enterprises
-    registered: those of ``members`` (None: every one of FourFlow)."""
-    trades = [t for t in data.trades.values() if trade_ids is None or t.id in trade_ids]
-    chosen = {t.id for t in trades}
+    """The figures over the trades of ``data`` ``where`` says; enterprises registered: those
+    of ``members`` (None: every one of FourFlow). Trades are counted from the pairs."""
+    pairs = [p for p in data.pairs if where is None or where(p)]
+    chosen = {t.id for t in data.trades.values() if where is None or where(t)}
     items = [i for i in data.items if i.trade_id in chosen]
     item_ids = {i.id for i in items}
     fins = [f for f in data.financings if f.item_id in item_ids]
@@ -378,9 +397,9 @@ def _block(
             {"tier": t, "enterprises": len(v["borrowers"]), **v["sums"].as_dict()}
             for t, v in sorted(by_tier.items(), key=lambda kv: (kv[0] is None, kv[0] or 0))
         ],
-        "trades": len(trades),
-        "verified": sum(t.status in ("verified", "partial") for t in trades),
-        "failed": sum(t.status == "failed" for t in trades),
+        "trades": sum(p.trades for p in pairs),
+        "verified": sum(p.trades for p in pairs if p.status in VERIFIED),
+        "failed": sum(p.trades for p in pairs if p.status == "failed"),
         "items": issued.as_dict(),
         "outstanding": outstanding.as_dict(),
         "settled": settled.as_dict(),
@@ -478,17 +497,13 @@ def _figures(
 ) -> dict[str, Any]:
     scenario = scope.scenario
     data, facts = _scoped(uow_factory, scope, as_of, grace_days, mark)
-    by_scenario: dict[str, set[str]] = defaultdict(set)
-    for t in data.trades.values():
-        by_scenario[t.scenario.value].add(t.id)
+    by_scenario = sorted({p.scenario.value for p in data.pairs})
     out: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "platform_id": scope.platform.id if scope.platform else None,
         "scenario": scenario,
         "all": _block(data, facts, None, scope.members),
-        "by_scenario": {
-            k: _block(data, facts, v, scope.members) for k, v in sorted(by_scenario.items())
-        },
+        "by_scenario": {k: _block(data, facts, _of(k), scope.members) for k in by_scenario},
     }
     if scope.platform is None:
         rows = []
@@ -496,16 +511,20 @@ def _figures(
             members = frozenset(m.org_id for m in store.members(platform.id))
             banks = frozenset(b.bank_id for b in store.banks(platform.id))
             part = Scope(platform, scenario, members, banks)
-            ids = {t.id for t in data.trades.values() if _in_scope(part, t)}
             theirs = [f for f in data.financings if f.bank_id in banks]
-            sub = _Data(data.trades, data.items, theirs, data.orgs, data.last_paid, as_of)
-            block = _block(sub, facts, ids, members)
+            sub = _Data(data.pairs, data.trades, data.items, theirs, data.orgs, data.last_paid,
+                        as_of)  # fmt: skip
+            block = _block(sub, facts, partial(_in_scope, part), members)
             rows.append({"platform_id": platform.id, "name": platform.name, **block})
         out["by_platform"] = rows
         if settlement:
             out["settlement"] = settlement_figures.figures(uow_factory=uow_factory, as_of=as_of)
     out["alerts"] = _model_alerts(uow_factory, scope)
     return out
+
+
+def _of(scenario: str) -> Callable[[TradeRecord | TradePair], bool]:
+    return lambda t: t.scenario.value == scenario
 
 
 def _model_alerts(uow_factory: UnitOfWorkFactory, scope: Scope) -> dict[str, Any]:
@@ -543,9 +562,7 @@ def fraud_alerts(
     the whole platform, cached while the store is unchanged), counted by type, and the
     model alerts."""
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
-    with uow_factory() as uow:
-        in_scope = {t.id for t in uow.trades.verdicts() if _in_scope(scope, t)}
-    codes = _fraud_codes(uow_factory, as_of, in_scope)
+    codes = _fraud_codes(uow_factory, as_of, scope)
     by_type: Counter[str] = Counter(c for cs in codes.values() for c in cs)
     return {
         "fraud_signals": sum(len(c) for c in codes.values()),
@@ -556,10 +573,14 @@ def fraud_alerts(
 
 
 def _fraud_codes(
-    uow_factory: UnitOfWorkFactory, as_of: dt.date, in_scope: set[str]
+    uow_factory: UnitOfWorkFactory, as_of: dt.date, scope: Scope
 ) -> dict[str, list[str]]:
+    """The signals of each trade in scope with any (only the signalled trades read)."""
     found = fraud.fraud_signals_by_trade(uow_factory=uow_factory, as_of=as_of)
-    return {k: v for k, v in found.items() if v and k in in_scope}
+    signalled = [k for k, v in found.items() if v]
+    with uow_factory() as uow:
+        kept = {t.id for t in uow.trades.verdicts(signalled) if _in_scope(scope, t)}
+    return {k: found[k] for k in signalled if k in kept}
 
 
 # ----------------------------------------------------------------------------- drill-down
@@ -591,24 +612,49 @@ def trades(
     mark = _mark(uow_factory)
     scope = scope_for(store, viewer=viewer, platform_id=platform_id, scenario=scenario)
     data, facts = _scoped(uow_factory, scope, as_of, grace_days, mark)
+    if figure in BY_STATUS:  # any trade: a page in SQL
+        with uow_factory() as uow:
+            total, page = uow.trades.page(
+                TradeQuery(between=scope.members, scenarios=_scenarios(scope),
+                           statuses=BY_STATUS[figure], offset=offset, limit=limit)
+            )  # fmt: skip
+    else:  # the trades with an item, or signalled ones
 
-    def choose() -> list[TradeRecord]:
-        pick = _picker(data, facts, figure, key, uow_factory)
-        return [t for t in reversed(list(data.trades.values())) if pick(t.id)]
+        def choose() -> list[TradeRecord]:
+            if figure == "alerts":
+                codes = _fraud_codes(uow_factory, data.as_of, scope)
+                with uow_factory() as uow:
+                    return list(reversed(uow.trades.verdicts(list(codes))))
+            pick = _picker(data, facts, figure, key)
+            return [t for t in reversed(list(data.trades.values())) if pick(t.id)]
 
-    chosen: list[TradeRecord] = _cached(
-        _key(mark, scope, "trades", as_of, grace_days, figure, key), choose
-    )
-    page = chosen[offset : offset + limit]
+        chosen: list[TradeRecord] = _cached(
+            _key(mark, scope, "trades", as_of, grace_days, figure, key), choose
+        )
+        total, page = len(chosen), chosen[offset : offset + limit]
     return {
-        "figure": figure, "key": key, "total": len(chosen), "offset": offset, "limit": limit,
+        "figure": figure, "key": key, "total": total, "offset": offset, "limit": limit,
         "rows": [_row(data, facts, t) for t in page],
     }  # fmt: skip
 
 
-def _picker(
-    data: _Data, facts: _Facts, figure: str, key: str | None, uow_factory: UnitOfWorkFactory
-) -> Callable[[str], bool]:
+#: The drill-downs of the trades of some verification statuses (None: every trade).
+BY_STATUS: dict[str, frozenset[str] | None] = {
+    "trades": None, "verified": frozenset(VERIFIED), "failed": frozenset({"failed"}),
+}  # fmt: skip
+
+
+def _scenarios(scope: Scope) -> frozenset[str] | None:
+    """The scenarios of a scope's trades (None: any), as ``_in_scope`` has them."""
+    found = None if scope.scenario is None else frozenset({scope.scenario})
+    if scope.platform is not None and scope.members is not None:
+        theirs = frozenset(s.value for s in scope.platform.scenarios)
+        found = theirs if found is None else found & theirs
+    return found
+
+
+def _picker(data: _Data, facts: _Facts, figure: str, key: str | None) -> Callable[[str], bool]:
+    """Whether a trade with an item is behind ``figure`` (``key``)."""
     items_of: dict[str, list[DebtItem]] = defaultdict(list)
     for i in data.items:
         items_of[i.trade_id].append(i)
@@ -624,12 +670,6 @@ def _picker(
     def fin_is(wanted: frozenset[FinancingStatus]) -> Callable[[str], bool]:
         return lambda t: any(f.status in wanted for f in fins_of[t])
 
-    if figure == "trades":
-        return lambda t: True
-    if figure == "verified":
-        return lambda t: data.trades[t].status in ("verified", "partial")
-    if figure == "failed":
-        return lambda t: data.trades[t].status == "failed"
     if figure == "items":
         return lambda t: bool(items_of[t])
     if figure == "financed":
@@ -665,10 +705,9 @@ def _picker(
             f.status in FINANCED and i.debtor_id == key
             for i in items_of[t] for f in fins_of[t] if f.item_id == i.id
         )  # fmt: skip
-    if figure == "bank":
-        return lambda t: any(f.status in FINANCED and f.bank_id == key for f in fins_of[t])
-    codes = _fraud_codes(uow_factory, data.as_of, set(data.trades))  # alerts
-    return lambda t: t in codes
+    if figure != "bank":
+        raise DomainValueError(f"figure {figure!r}: not one of the trades with an item")
+    return lambda t: any(f.status in FINANCED and f.bank_id == key for f in fins_of[t])
 
 
 def _int(key: str | None) -> int:
@@ -808,10 +847,12 @@ def network(
 
 def _network(uow_factory: UnitOfWorkFactory, scope: Scope) -> dict[str, Any]:
     with uow_factory() as uow:
-        found = [t for t in uow.trades.verdicts() if _in_scope(scope, t)]
+        found = [p for p in uow.trades.pairs() if _in_scope(scope, p)]  # counted in SQL
         orgs = {o.id: o for o in uow.organisations.list()}
     tier_of = tiers(found, orgs)
-    edges: Counter[tuple[str, str]] = Counter((t.seller_id, t.buyer_id) for t in found)
+    edges: Counter[tuple[str, str]] = Counter()
+    for p in found:
+        edges[(p.seller_id, p.buyer_id)] += p.trades
     ids = sorted({a for a, _ in edges} | {b for _, b in edges})
     nodes = [
         {"id": i, "name": orgs[i].name if i in orgs else i,

@@ -122,6 +122,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("POST", "/custody/platform-key"): Case(),
     ("DELETE", "/custody/own-key"): Case(),  # nothing proposed: 404 where allowed
+    # the walk's holding merged with itself (422); its item, moved, cannot be cancelled (409);
+    # a dilution finer than a cent (422); a pledge release of a holding no bank has pledged
+    # (404 for a bank with no part in it): nothing changes
+    ("POST", "/holdings/{holding_id}/merge"): Case("holding", {}),  # body set in _call
+    ("POST", "/items/{item_id}/cancellation"): Case("item"),
+    ("POST", "/items/{item_id}/dilutions"): Case(
+        "item", {"amount": "0.001", "credit_note": "walk"}
+    ),
+    ("POST", "/holdings/{holding_id}/pledge/release"): Case("holding"),
     ("GET", "/position"): Case(),
     ("POST", "/financings"): Case("holding_body", None),
     ("GET", "/financings"): Case(),
@@ -396,6 +405,8 @@ def _call(
         body = {"org": world.orgs["tier1"], "checks": KYC, "note": "walk"}
     if path.endswith("/banks"):  # already in: 409 where allowed
         body = {"bank": world.orgs["bank"]}
+    if path.endswith("/merge"):
+        body = {"other_holding_id": object_id or "nope-0"}
     if path.endswith("/transfers"):
         body = {"amount": "0.01", "to": world.orgs["tier1"]}
     if case.kind == "holding_body":

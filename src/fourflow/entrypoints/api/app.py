@@ -22,6 +22,7 @@ from fourflow.entrypoints.api import (
     consent_routes,
     custody_routes,
     identity_routes,
+    item_routes,
     platform_routes,
     policy,
     problems,
@@ -217,6 +218,7 @@ def _routed_app() -> FastAPI:
     app.include_router(platform_routes.router, prefix=PREFIX)
     app.include_router(supervision_routes.router, prefix=PREFIX)
     app.include_router(workbench_routes.router, prefix=PREFIX)
+    app.include_router(item_routes.router, prefix=PREFIX)
     return app
 
 

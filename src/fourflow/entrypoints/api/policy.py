@@ -78,6 +78,12 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     },
     "holdings.split": _each(ENTERPRISES, MANAGERS),
     "holdings.transfer": _each(ENTERPRISES, MANAGERS),
+    # the rest of an item's life (api/item_routes.py; the services refuse anyone but the
+    # holder, the creditor and debtor, the pledgee bank)
+    "holdings.merge": _each(ENTERPRISES, MANAGERS),
+    "items.cancel": _each(ENTERPRISES, MANAGERS),
+    "items.dilute": _each(ENTERPRISES, MANAGERS),
+    "pledges.release": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
     "position.read": _each(TRADERS, EVERY_ROLE),
     "financings.request": _each(ENTERPRISES, MANAGERS),
     "financings.read": {

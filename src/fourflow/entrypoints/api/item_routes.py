@@ -1,0 +1,183 @@
+"""The rest of an item's life over HTTP (issue 16 item 1: every party action of the CLI has an
+endpoint calling the same service function):
+
+- ``POST /holdings/{id}/merge``: the holder merges another of its holdings of the same item
+  into this one (``items.merge``, as ``fourflow item merge``);
+- ``POST /items/{id}/cancellation``: the creditor or the debtor approves cancelling an item
+  (``items.cancel_item``, as ``fourflow item cancel``): cancelled once both approved;
+- ``POST /items/{id}/dilutions``: a credit note reduces an item: the creditor proposes, the
+  debtor accepts the same note and amount (``items.dilute``, as ``fourflow item dilute``);
+- ``POST /holdings/{id}/pledge/release``: the pledgee bank releases a pledged holding, repaid
+  off chain or waived (``items.release_pledge``, as ``fourflow item release``).
+
+Each is refused (nothing changes) by the service's rules, answered as problem details: 403 for
+a party the service refuses, 404 for an object that is not the caller's, 409 for a state that
+refuses it, 422 for a bad amount; the chain's refusal of the queued operation is 409.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fourflow.domain.errors import NotFoundError
+from fourflow.domain.money import Money
+from fourflow.entrypoints.api.business_routes import Amount, _holding, _item
+from fourflow.entrypoints.api.routing import (
+    caller,
+    refuse_on_chain_failure,
+    relay_now,
+    route,
+    state,
+)
+from fourflow.services import items
+
+router = APIRouter()
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MergeIn(Strict):
+    other_holding_id: str = Field(
+        min_length=1, max_length=100, description="The caller's holding merged into this one."
+    )
+
+
+class MergeOut(BaseModel):
+    holding_id: str
+    merged: str = Field(description="The holding merged in (now zero).")
+    amount: str = Field(description="The merged holding's face amount.")
+    outstanding: str
+
+
+class CancellationOut(BaseModel):
+    item_id: str
+    cancelled: bool = Field(
+        description="True when this approval completed the cancellation (both parties "
+        "approved); false while the other party's approval is waited for."
+    )
+
+
+class DilutionIn(Strict):
+    amount: str = Amount
+    credit_note: str = Field(
+        min_length=1, max_length=200, description="The credit note's number (the same for both)."
+    )
+
+
+class DilutedHolding(BaseModel):
+    holding_id: str
+    reduced_by: str
+
+
+class DilutionOut(BaseModel):
+    item_id: str
+    state: Literal["proposed", "applied"] = Field(
+        description="proposed: the creditor's step (the debtor must accept); applied: the "
+        "debtor accepted and the creditor's holdings fell by the amount."
+    )
+    credit_note_hash: str
+    amount: str
+    holdings: list[DilutedHolding]
+
+
+class ReleaseOut(BaseModel):
+    holding_id: str
+    pledge: Literal["released"]
+    financing_id: str | None = Field(description="The financing marked repaid, if any.")
+
+
+@route(router, "POST", "/holdings/{holding_id}/merge", "holdings.merge")
+def merge_holdings(request: Request, holding_id: str, body: MergeIn) -> MergeOut:
+    """Merge another of the caller's holdings of the same item into this one (neither pledged,
+    the item open and not disputed). 404 for a holding that is not the caller's."""
+    api, who = state(request), caller(request)
+    _holding(api, who, holding_id)
+    _holding(api, who, body.other_holding_id)
+    p = api.platform
+    with api.chain_lock:
+        merged = items.merge(
+            uow_factory=p.uow_factory, holding_id=holding_id,
+            other_holding_id=body.other_holding_id, actor_id=who.org_id,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    with p.uow_factory() as uow:
+        found = uow.items.get(merged.item_id)
+    currency = found.currency if found else "CNY"
+    return MergeOut(
+        holding_id=merged.id,
+        merged=body.other_holding_id,
+        amount=Money.from_minor(merged.amount, currency).plain(),
+        outstanding=Money.from_minor(merged.outstanding, currency).plain(),
+    )
+
+
+@route(router, "POST", "/items/{item_id}/cancellation", "items.cancel")
+def cancel_item(request: Request, item_id: str) -> CancellationOut:
+    """The creditor or the debtor approves cancelling an item never moved, paid or pledged;
+    cancelled (its holding falls to zero, on the chain too) once both approved. 409 when the
+    item moved, was paid or pledged, or the caller approved already."""
+    api, who = state(request), caller(request)
+    _item(api, who, item_id)
+    with api.chain_lock:
+        done = items.cancel_item(
+            uow_factory=api.platform.uow_factory, item_id=item_id, actor_id=who.org_id
+        )
+        refuse_on_chain_failure(relay_now(api))
+    return CancellationOut(item_id=item_id, cancelled=done)
+
+
+@route(router, "POST", "/items/{item_id}/dilutions", "items.dilute")
+def dilute_item(request: Request, item_id: str, body: DilutionIn) -> DilutionOut:
+    """A credit note reduces an item: the creditor proposes (the note and the amount; its
+    unpledged holdings must cover it), then the debtor accepts the same note and amount and
+    the creditor's holdings fall by it. 403 for anyone else; 409 when the note was used."""
+    api, who = state(request), caller(request)
+    item, _ = _item(api, who, item_id)
+    p = api.platform
+    with api.chain_lock:
+        minor = items.amount_of(uow_factory=p.uow_factory, amount=body.amount, item_id=item_id)
+        done = items.dilute(
+            uow_factory=p.uow_factory, item_id=item_id, amount=minor.minor,
+            credit_note=body.credit_note, actor_id=who.org_id,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return DilutionOut(
+        item_id=item_id,
+        state=done.state,
+        credit_note_hash=done.credit_note_hash,
+        amount=minor.plain(),
+        holdings=[
+            DilutedHolding(holding_id=h, reduced_by=Money.from_minor(cut, item.currency).plain())
+            for h, cut in done.plan
+        ],
+    )
+
+
+@route(router, "POST", "/holdings/{holding_id}/pledge/release", "pledges.release")
+def release_pledge(request: Request, holding_id: str) -> ReleaseOut:
+    """The pledgee bank releases its pledge of a holding (repaid off chain, or waived): the
+    holding is free again and its financing repaid. 404 for a holding the caller's bank has
+    no pledge of; 409 when it is not pledged."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    with p.uow_factory() as uow:
+        holding = uow.items.get_holding(holding_id)
+        financing = uow.financings.by_holding(holding_id)
+    if holding is None or who.org_id not in (
+        holding.pledge_bank_id,
+        financing.bank_id if financing else None,
+    ):
+        raise NotFoundError(f"holding {holding_id} does not exist")
+    with api.chain_lock:
+        items.release_pledge(uow_factory=p.uow_factory, holding_id=holding_id, actor_id=who.org_id)
+        refuse_on_chain_failure(relay_now(api))
+    return ReleaseOut(
+        holding_id=holding_id,
+        pledge="released",
+        financing_id=financing.id if financing else None,
+    )

@@ -1,0 +1,229 @@
+"""The rest of an item's life over HTTP on a real chain (issue 16 item 1: the CLI's `item
+merge`, `item cancel`, `item dilute` and `item release` have endpoints calling the same
+service functions): each allowed for its party, refused for a wrong role (403), another
+organisation's object (404) and a state that refuses it (409), and a refusal changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.financing import FinancingStatus
+from fourflow.services import financing, relay
+from tests.api.world import (
+    API,
+    Party,
+    Person,
+    http_world,
+    invite,
+    ok,
+    upload_trade,
+    verify_and_issue,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-item-routes")]
+
+
+@dataclass
+class World:
+    client: TestClient
+    platform: Platform
+    parties: dict[str, Party]
+    clerk: Person  # tier 1's clerk (no right to move or cancel)
+    officer: Person  # the bank's credit officer
+    approver: Person  # the bank's approver (no right to release)
+    start: dt.date
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    """The six members over HTTP; the bank's robot approves alone (refer_pd 0.99)."""
+    with http_world(tmp_path_factory.mktemp("item-routes"), anvil.url) as w:
+        parties = w.parties
+        clerk = invite(w.client, parties["tier1"], "clerk")
+        officer = invite(w.client, parties["bank"], "credit_officer")
+        approver = invite(w.client, parties["bank"], "approver")
+        financing.set_product_policy(
+            uow_factory=w.platform.uow_factory, bank=parties["bank"].org_id,
+            fields={"refer_pd": 0.99, "max_pd": 1.0},
+        )  # fmt: skip
+        start = w.platform.clock.today() - dt.timedelta(days=100)
+        yield World(w.client, w.platform, parties, clerk, officer, approver, start)
+
+
+def _issued(w: World, run: str, start: dt.date | None = None) -> dict[str, Any]:
+    """A new trade of tier 1 selling to the core enterprise from ``start`` (default the
+    world's), verified on its eighth day and its item issued then."""
+    day0 = start or w.start
+    trade_id = upload_trade(w.client, w.parties, run, day0)
+    return dict(verify_and_issue(w.client, w.parties["tier1"], trade_id, day0 + dt.timedelta(8)))
+
+
+def _post(w: World, path: str, who: Person | Party, body: Any = None) -> Any:
+    auth = who.admin.auth if isinstance(who, Party) else who.auth
+    return w.client.post(f"{API}{path}", json=body, headers=auth)
+
+
+def _refused(response: Any, status: int, words: str = "") -> None:
+    assert response.status_code == status, (status, response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert words in response.json()["detail"], response.json()
+
+
+def _snapshot(w: World, item_id: str) -> tuple[Any, ...]:
+    with w.platform.uow_factory() as uow:
+        return (
+            uow.items.get(item_id),
+            sorted(uow.items.holdings(item_id), key=lambda h: h.id),
+            list(uow.dilutions.for_item(item_id)),
+            list(uow.cancel_approvals.for_item(item_id)),
+        )
+
+
+def test_the_holder_merges_its_holdings(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    item = _issued(w, "IRM")
+    parent = item["holdings"][0]["holding_id"]
+    child = ok(_post(w, f"/holdings/{parent}/split", tier1, {"amount": "1000.00"}), 201)
+    child_id = child["holding_id"]
+    url = f"/holdings/{parent}/merge"
+    body = {"other_holding_id": child_id}
+    before = _snapshot(w, item["item_id"])
+    _refused(_post(w, url, w.clerk, body), 403, " may not holdings.merge")
+    _refused(_post(w, url, w.parties["bank"], body), 403, " may not ")
+    _refused(_post(w, url, tier2, body), 404, "does not exist")  # not its holding
+    _refused(_post(w, url, core, body), 404, "does not exist")
+    _refused(_post(w, url, tier1, {"other_holding_id": parent}), 422, "itself")
+    # disputed by its debtor: the item is frozen (409)
+    ok(_post(w, f"/items/{item['item_id']}/dispute", core, {"reason": "short delivery"}))
+    frozen = _snapshot(w, item["item_id"])
+    _refused(_post(w, url, tier1, body), 409, "disputed")
+    assert _snapshot(w, item["item_id"]) == frozen
+    ok(_post(w, f"/items/{item['item_id']}/dispute/withdrawal", core))
+    assert _snapshot(w, item["item_id"])[1] == before[1]  # the refusals moved nothing
+    merged = ok(_post(w, url, tier1, body))
+    assert merged == {"holding_id": parent, "merged": child_id, "amount": "1000000.00",
+                      "outstanding": "1000000.00"}  # fmt: skip
+    holdings = {h.id: h for h in _snapshot(w, item["item_id"])[1]}
+    assert holdings[parent].outstanding == 100_000_000 and holdings[child_id].outstanding == 0
+    # merged already: the other holding has nothing left to merge
+    _refused(_post(w, url, tier1, body), 422, "nothing outstanding")
+
+
+def test_creditor_and_debtor_cancel_an_item_together(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    item = _issued(w, "IRC")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/cancellation"
+    before = _snapshot(w, item_id)
+    _refused(_post(w, url, w.clerk), 403, " may not items.cancel")
+    _refused(_post(w, url, w.officer), 403, " may not ")
+    _refused(_post(w, url, tier2), 404, "does not exist")
+    assert _snapshot(w, item_id) == before
+    assert ok(_post(w, url, tier1)) == {"item_id": item_id, "cancelled": False}
+    waiting = _snapshot(w, item_id)
+    _refused(_post(w, url, tier1), 409, "already approved")
+    assert _snapshot(w, item_id) == waiting
+    assert ok(_post(w, url, core)) == {"item_id": item_id, "cancelled": True}
+    view = ok(w.client.get(f"{API}/items/{item_id}", headers=tier1.admin.auth))
+    assert view["status"] == "cancelled" and view["outstanding"]["minor"] == 0, view
+    _refused(_post(w, url, core), 409, "cancelled")
+    # an item that moved (split) cannot be cancelled: 409, nothing changes
+    moved = _issued(w, "IRC2")
+    ok(_post(w, f"/holdings/{moved['holdings'][0]['holding_id']}/split", tier1,
+             {"amount": "10.00"}), 201)  # fmt: skip
+    kept = _snapshot(w, moved["item_id"])
+    _refused(_post(w, f"/items/{moved['item_id']}/cancellation", tier1), 409, "has moved")
+    assert _snapshot(w, moved["item_id"]) == kept
+
+
+def test_a_credit_note_dilutes_an_item_proposed_and_accepted(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    item = _issued(w, "IRD")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/dilutions"
+    note = {"amount": "2500.00", "credit_note": "CN-IRD-1"}
+    before = _snapshot(w, item_id)
+    _refused(_post(w, url, w.clerk, note), 403, " may not items.dilute")
+    _refused(_post(w, url, tier2, note), 404, "does not exist")
+    _refused(_post(w, url, tier1, {**note, "amount": "0.001"}), 422, "")
+    _refused(_post(w, url, tier1, {**note, "amount": "99999999.00"}), 422, "exceeds")
+    _refused(_post(w, url, core, note), 404, "was proposed")  # nothing proposed yet
+    assert _snapshot(w, item_id) == before
+    proposed = ok(_post(w, url, tier1, note))
+    assert proposed["state"] == "proposed" and proposed["amount"] == "2500.00"
+    assert proposed["holdings"] == [] and proposed["credit_note_hash"]
+    _refused(_post(w, url, tier1, note), 409, "already used")
+    waiting = _snapshot(w, item_id)
+    _refused(_post(w, url, core, {**note, "amount": "2000.00"}), 422, "differs")
+    assert _snapshot(w, item_id) == waiting
+    applied = ok(_post(w, url, core, note))
+    holding = item["holdings"][0]["holding_id"]
+    assert applied == {
+        "item_id": item_id, "state": "applied", "credit_note_hash": proposed["credit_note_hash"],
+        "amount": "2500.00", "holdings": [{"holding_id": holding, "reduced_by": "2500.00"}],
+    }  # fmt: skip
+    (h,) = _snapshot(w, item_id)[1]
+    assert h.outstanding == 100_000_000 - 250_000
+    _refused(_post(w, url, core, note), 409, "already applied")
+
+
+def test_the_pledgee_bank_releases_its_pledge(world: World) -> None:
+    w = world
+    tier1, core, bank = w.parties["tier1"], w.parties["core"], w.parties["bank"]
+    item = _issued(w, "IRR", w.platform.clock.today() - dt.timedelta(days=30))  # not yet due
+    ok(_post(w, f"/items/{item['item_id']}/confirmation", core))
+    holding = item["holdings"][0]["holding_id"]
+    url = f"/holdings/{holding}/pledge/release"
+    # nothing pledged yet: the bank has no pledge of it (404)
+    _refused(_post(w, url, w.officer), 404, "does not exist")
+    asked = {"holding_id": holding, "bank": bank.org_id, "amount": "100000.00"}
+    fin = ok(_post(w, "/financings", tier1, asked), 201)
+    assert fin["status"] in ("approved", "active"), fin["decision"]
+    done = relay.relay(uow_factory=w.platform.uow_factory, ledger=w.platform.require_contracts())
+    assert not done.failed, done.failed
+    before = _snapshot(w, item["item_id"])
+    _refused(_post(w, url, tier1), 403, " may not pledges.release")
+    _refused(_post(w, url, w.approver), 403, " may not pledges.release")
+    other = _outsider_bank(w)
+    _refused(w.client.post(f"{API}{url}", headers=other), 404, "does not exist")
+    assert _snapshot(w, item["item_id"]) == before
+    frozen = _post(w, f"/holdings/{holding}/split", tier1, {"amount": "1.00"})
+    assert frozen.status_code == 409, frozen.text  # pledged and locked
+    released = ok(_post(w, url, w.officer))
+    assert released == {"holding_id": holding, "pledge": "released",
+                        "financing_id": fin["financing_id"]}  # fmt: skip
+    with w.platform.uow_factory() as uow:
+        found = uow.financings.get(fin["financing_id"])
+    assert found is not None and found.status is FinancingStatus.REPAID
+    # released: the holding moves again; a second release is refused (409)
+    assert _post(w, f"/holdings/{holding}/split", tier1, {"amount": "1.00"}).status_code == 201
+    _refused(_post(w, url, w.officer), 409, "not pledged")
+
+
+def _outsider_bank(w: World) -> dict[str, str]:
+    """An admitted bank with no part in anything: its admin's API key header."""
+    from fourflow.domain.identity import OrgType, Principal, UserRole
+    from fourflow.domain.parties import Role
+    from fourflow.services import identity, onboarding
+    from fourflow.services.demo import demo_uscc
+
+    org = onboarding.onboard(
+        uow_factory=w.platform.uow_factory, keystore=w.platform.keystore, name="Outsider bank",
+        uscc=demo_uscc("110000", "MA1BANKR9"), roles=[Role.BANK], accounts=["6214880000099001"],
+    )  # fmt: skip
+    admin = Principal(org.id, frozenset({OrgType.BANK}), UserRole.ADMIN, None, "ir", "ir")
+    issued = identity.create_api_key(
+        w.platform.identities, admin=admin, role=UserRole.CREDIT_OFFICER, label="ir"
+    )
+    return {"X-API-Key": issued.secret}

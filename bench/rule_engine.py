@@ -13,6 +13,10 @@ One run prints, on the same machine and load:
 * ``rules.native_engine_family_cpu_ms``: the stylesheet's CPU per invoice, whole and without
   each structural rule family (:func:`family_cpu_ms`), beside a one-walk Python index of
   the document's paths (what deciding those families outside the stylesheet would cost);
+* ``rules.native_pass_cpu_ms``: CPU per invoice of the engine as it runs (the C native pass
+  for the path, code-list and cardinality asserts, the stylesheet for the rest) beside the
+  whole stylesheet alone (``RuleEngine(native=False)``), alternated in one sitting, and how
+  many of the rule set's asserts the native pass decides;
 * ``rules.python_backend_cpu_ms``: CPU per invoice of the experimental Python backend
   (asserts compiled to Python over a one-pass index, the rest on a reduced XSLT) beside the
   XSLT engine's, alternated in one sitting, and how many asserts it leaves to the XSLT;
@@ -138,6 +142,33 @@ def python_backend_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]
     }
 
 
+def native_pass_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]:
+    """CPU milliseconds per invoice (best of ``passes``) of the EN 16931 UBL rules with the
+    native pass (the default engine) and with the whole stylesheet alone, alternated in one
+    sitting; and how many asserts the native pass decides (0: its extension is not built)."""
+    engines = {
+        "native": RuleEngine(standards_dir()),
+        "xslt_alone": RuleEngine(standards_dir(), native=False),
+    }
+    trees = _trees(count)
+    for engine in engines.values():
+        engine.prepare(RuleSet.EN16931_UBL)
+        assert not [i for i in engine.check(trees[0], RuleSet.EN16931_UBL) if i.flag == "fatal"]
+    best = dict.fromkeys(engines, float("inf"))
+    for _ in range(passes):
+        for name, engine in engines.items():
+            cpu = time.process_time()
+            for tree in trees:
+                engine.check(tree, RuleSet.EN16931_UBL)
+            best[name] = min(best[name], (time.process_time() - cpu) / count)
+    split = engines["native"].hybrid(RuleSet.EN16931_UBL)
+    return {
+        **{name: round(1000 * seconds, 3) for name, seconds in best.items()},
+        "native_asserts": float(0 if split is None else len(split.native.numbers)),
+        "asserts": float(len(engines["native"].compiled(RuleSet.EN16931_UBL).asserts)),
+    }
+
+
 def family(rule: str) -> str:
     """A rule id's family: ``UBL-CR``, ``UBL-SR``, ``BR-CL``, ``BR-DEC``, ``BR-CO``, a VAT
     category's ``BR-S`` ..., or ``BR`` for the plain ``BR-nn``."""
@@ -229,6 +260,11 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
     yield line("rules.native_engine_family_cpu_ms", families["all"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", load=load(),
                **{k: v for k, v in families.items() if k != "all"})  # fmt: skip
+    split = native_pass_cpu_ms()
+    yield line("rules.native_pass_cpu_ms", split["native"], "ms CPU/invoice",
+               rules="EN16931-UBL 1.3.16", xslt_alone_cpu_ms=split["xslt_alone"],
+               native_asserts=int(split["native_asserts"]), asserts=int(split["asserts"]),
+               load=load())  # fmt: skip
     py = python_backend_cpu_ms()
     yield line("rules.python_backend_cpu_ms", py["python"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", xslt_engine_cpu_ms=py["xslt"],

@@ -115,3 +115,34 @@ def test_without_the_extension_the_engine_says_so_and_runs_the_stylesheet(
     assert "native rule pass off" in caplog.text
     assert "make setup" in caplog.text
     assert RuleEngine(standards_dir(), native=False).hybrid(RuleSet.EN16931_UBL) is None
+
+
+def test_a_rule_shared_with_the_stylesheet_keeps_the_node_order() -> None:
+    # BR-21 (a line's identifier) is decided natively, BR-27 (a line's price not negative)
+    # by the stylesheet; both run at every invoice line
+    path = standards_dir().joinpath(*EXAMPLE)
+    document = etree.parse(str(path)).getroot()
+    ns = {
+        "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+        "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    }
+    lines = document.findall("cac:InvoiceLine", ns)
+    assert len(lines) >= 2
+    for line, (identifier, price) in zip(lines, ((" ", "-1"), ("2", "-2")), strict=False):
+        line.find("cbc:ID", ns).text = identifier  # type: ignore[union-attr]
+        line.find("cac:Price/cbc:PriceAmount", ns).text = price  # type: ignore[union-attr]
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    rule_of = {a.rule: n for n, a in enumerate(native.compiled(RuleSet.EN16931_UBL).asserts)}
+    assert rule_of["BR-21"] in split.native.numbers
+    assert rule_of["BR-27"] not in split.native.numbers
+    assert split.native.rule_of(rule_of["BR-21"]) in split.native.mixed
+    issues = native.check(document, RuleSet.EN16931_UBL)
+    assert issues == whole.check(document, RuleSet.EN16931_UBL)
+    ordered = [(i.rule, i.location) for i in issues if i.rule in ("BR-21", "BR-27")]
+    assert ordered == [
+        ("BR-21", "/Invoice[1]/cac:InvoiceLine[1]"),
+        ("BR-27", "/Invoice[1]/cac:InvoiceLine[1]"),
+        ("BR-27", "/Invoice[1]/cac:InvoiceLine[2]"),
+    ]

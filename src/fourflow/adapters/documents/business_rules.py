@@ -262,14 +262,7 @@ class RuleEngine:
             root = tree.getroot()
             failed = native.failures(root)
             if failed:
-                elements = list(root.iter(etree.Element)) if any(i for _, i in failed) else [root]
-                # as the whole stylesheet writes them: by rule, then node, then assert
-                ordered = [(native.sort_key(n, 0), n, location) for n, location in found]
-                ordered.extend(
-                    (native.sort_key(n, i), n, pyrules.loc(elements[i])) for n, i in failed
-                )
-                ordered.sort(key=lambda f: f[0])
-                found = [(n, location) for _, n, location in ordered]
+                found = _merged(native, root, found, failed)
         if self.backend == "python" and sheet is not None:
             rule_of = backend.rule_of
             found.sort(key=lambda f: rule_of[f[0]])
@@ -284,6 +277,30 @@ class RuleEngine:
                 a = sheet[0].asserts[number]
                 issues.append(ValidationIssue(a.rule, a.flag, a.text, location))
         return issues
+
+
+def _merged(
+    native: native_rules.NativePass,
+    root: etree._Element,
+    found: list[tuple[int, str]],
+    failed: list[tuple[int, int]],
+) -> list[tuple[int, str]]:
+    """The stylesheet's issues (assert number, location) and the native pass's (assert
+    number, element place) in the whole stylesheet's order: by rule, then node, then assert.
+    In a rule the two share, a stylesheet issue's node is found by its location."""
+    shared = {native.rule_of(n) for n, _ in failed} & native.mixed
+    located = bool(shared) and any(native.rule_of(n) in shared for n, _ in found)
+    whole = located or any(i for _, i in failed)
+    elements = list(root.iter(etree.Element)) if whole else [root]
+    places = {pyrules.loc(e): i for i, e in enumerate(elements)} if located else {}
+    ordered = [
+        (native.sort_key(n, places.get(location) if places and native.rule_of(n) in shared
+                         else None), n, location)
+        for n, location in found
+    ]  # fmt: skip
+    ordered.extend((native.sort_key(n, i), n, pyrules.loc(elements[i])) for n, i in failed)
+    ordered.sort(key=lambda f: f[0])
+    return [(n, location) for _, n, location in ordered]
 
 
 def _order_of(order: dict[int, int], node: object) -> int:

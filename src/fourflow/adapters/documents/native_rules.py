@@ -447,12 +447,15 @@ class NativePass:
 
     Attributes:
         numbers: their numbers (the rule set's assert numbering).
+        mixed: the rules (``xsl:for-each`` places) whose asserts the pass and the stylesheet
+            share, at contexts other than the document element.
         order: each assert number's rule (its ``xsl:for-each``) in the stylesheet, and
             whether that rule's context is the document element alone; issues keep the
             stylesheet's order (by rule, then node, then assert).
     """
 
     numbers: frozenset[int]
+    mixed: frozenset[int]
     order: dict[int, tuple[int, bool]]
     _module: Any
     _capsule: Any
@@ -463,13 +466,18 @@ class NativePass:
         flat: list[int] = self._module.failures(self._capsule, root)
         return list(zip(flat[::2], flat[1::2], strict=True))
 
-    def sort_key(self, number: int, element: int) -> tuple[int, int, int]:
-        """Where an issue goes among the stylesheet's: ``element`` is its context element's
-        place in document order for an issue of this pass, 0 for one of the stylesheet."""
+    def rule_of(self, number: int) -> int:
+        """An assert's rule (its ``xsl:for-each`` place in the stylesheet)."""
+        return self.order.get(number, (-1, False))[0]
+
+    def sort_key(self, number: int, element: int | None) -> tuple[int, int, int]:
+        """Where an issue goes among the stylesheet's (by rule, then node, then assert):
+        ``element`` is its context element's place in document order, None for an issue of
+        the stylesheet whose element is not known (its rule's issues keep their order)."""
         rule, document_element = self.order.get(number, (-1, False))
-        if document_element:
-            return (rule, 0, number)
-        return (rule, element, number if element else 0)
+        if element is None:
+            return (rule, 0, number if document_element else 0)
+        return (rule, element, number)
 
 
 def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass | None:
@@ -506,21 +514,22 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                 decided.append((number, parsed))
         if contexts is None or not decided:
             continue
-        if not at_root and len(decided) != len(numbers):
-            continue
-        rules.append((contexts, decided, at_root))
+        rules.append((contexts, decided, at_root, index, len(numbers)))
     builder = _Builder(namespaces)
     numbers_done: set[int] = set()
-    for contexts, decided, at_root in rules:
+    mixed: set[int] = set()
+    for contexts, decided, at_root, index, count in rules:
         checks = [c for c in decided if seen[c[0]] == 1]
-        if not checks or (not at_root and len(checks) != len(decided)):
+        if not checks:
             continue
         builder.add_rule(contexts, checks)
         numbers_done |= {c[0] for c in checks}
+        if not at_root and len(checks) != count:
+            mixed.add(index)
     if not numbers_done:
         return None
     capsule = builder.prepare(module)
-    return NativePass(frozenset(numbers_done), order, module, capsule)
+    return NativePass(frozenset(numbers_done), frozenset(mixed), order, module, capsule)
 
 
 def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextSpec] | None:

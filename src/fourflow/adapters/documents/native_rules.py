@@ -490,7 +490,7 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     namespaces = dict(compiled.namespaces)
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
-    rules: list[tuple[list[ContextSpec], list[tuple[int, Parsed]], bool]] = []
+    rules: list[tuple[list[ContextSpec], list[tuple[int, Parsed]], bool, int, int]] = []
     for index, rule in enumerate(template):
         contexts = _contexts(rule, namespaces)
         at_root = contexts is not None and all(c[5] for c in contexts)

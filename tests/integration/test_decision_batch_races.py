@@ -6,6 +6,7 @@ the chain takes every pledge and the audit finds store and chain agreeing."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import ConflictError
 from fourflow.domain.financing import FinancingStatus
-from fourflow.services import financing
+from fourflow.domain.identity import AuditRecord
+from fourflow.services import financing, identity
 from fourflow.services.audit import audit
 from tests.integration.test_lifecycle import _story
 from tests.integration.test_races import ASK, _parts
@@ -76,7 +78,7 @@ def test_two_batchers_keep_the_limit_and_one_winner_per_holding(platform: Platfo
     assert len(rows) + len(refused) == len(calls) and len(refused) <= 2
     approved = [r for r in rows if r.financing.status is FinancingStatus.APPROVED]
     assert len(approved) == APPROVALS  # exactly the limit, across both batchers
-    assert len({r.financing.holding_id for r in approved}) == APPROVALS
+    assert len({r.financing.holding_id for r in approved}) == APPROVALS  # type: ignore[union-attr]
     for r in rows:
         if r.financing.status is not FinancingStatus.APPROVED:
             reasons = r.financing.decision.reasons  # type: ignore[union-attr]
@@ -93,3 +95,45 @@ def test_two_batchers_keep_the_limit_and_one_winner_per_holding(platform: Platfo
         reader_for=platform.reader_for,
     )  # fmt: skip
     assert report.ok, report.discrepancies
+
+
+def test_audit_appends_at_once_from_two_processes_keep_one_chain(platform: Platform) -> None:
+    """Requests recorded at once in the audit trail by two processes (here two ``Identities``
+    over one store, as two API processes have): each process appends those arriving together
+    in one transaction (``identity._TrailAppender``), the two race on the head (the unique
+    ``prev_hash`` refuses a fork, and the loser chains again), and the trail verifies with
+    every record in it once."""
+    processes = [platform.identities, dataclasses.replace(platform.identities)]
+    before = identity.verify_trail(platform.identities).records
+    calls = [(ids, n, p) for n in range(24) for p, ids in enumerate(processes)]
+    barrier = threading.Barrier(len(calls), timeout=120)
+    answers: list[Any] = [None] * len(calls)
+
+    def call(i: int) -> None:
+        ids, n, p = calls[i]
+        barrier.wait()
+        try:
+            answers[i] = identity.record_request(
+                ids, principal=None, action="financings.request", method="POST",
+                path=f"/api/v1/financings?n={n}&p={p}", client="127.0.0.1",
+                status=201,
+            )  # fmt: skip
+        except Exception as exc:  # reported below
+            answers[i] = exc
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads)
+    assert all(isinstance(a, AuditRecord) for a in answers), answers
+    check = identity.verify_trail(platform.identities)
+    assert check.ok, check.problems
+    assert check.records == before + len(calls)
+    stored = identity.trail_records(platform.identities, after=0, limit=1000)
+    by_hash = {r.hash: r for r in stored}
+    for asked, answer in zip(calls, answers, strict=True):  # each its own record, stored
+        assert by_hash[answer.hash].path == answer.path
+        assert answer.path.endswith(f"?n={asked[1]}&p={asked[2]}")
+    assert len({a.hash for a in answers}) == len(calls)

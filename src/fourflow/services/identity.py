@@ -95,7 +95,11 @@ class Approvals(Protocol):
 
 class AuditTrail(Protocol):
     def head(self) -> AuditRecord | None: ...
-    def append(self, record: AuditRecord) -> None: ...
+    def append_many(self, records: Sequence[AuditRecord]) -> None:
+        """Store records chained after the head, in order, in one write; the first one
+        following a predecessor another record follows already is a ConflictError."""
+        ...
+
     def records(self, after: int = 0, limit: int = 1000) -> list[AuditRecord]: ...
 
 
@@ -927,11 +931,93 @@ def settle(ids: Identities, *, proposal: Approval, approver: Principal, approve:
 
 #: How often an append is retried when another process appended first.
 APPEND_ATTEMPTS = 50
-#: One appender at a time in this process: threads of one process appending at once would
-#: only refuse each other's forks and retry (answers released together, as a batch of
-#: financing decisions is, made every append retry several times); across processes the
-#: unique ``prev_hash`` still decides.
-_APPENDING = threading.Lock()
+
+
+@dataclass(slots=True)
+class _Waiting:
+    """A record waiting for its append (``_TrailAppender``): its answer once appended."""
+
+    ids: Identities
+    record: AuditRecord
+    answer: AuditRecord | BaseException | None = None
+
+
+class _TrailAppender:
+    """Group appends to the audit trail in this process: a record arriving while no append
+    runs is appended at once; records arriving while one runs wait, and the next append takes
+    all of them (those of one ``Identities`` chained in one transaction and one insert).
+    Threads of one process appending one by one would only refuse each other's forks and
+    retry (answers released together, as a batch of financing decisions is, made every
+    append retry several times); across processes the unique ``prev_hash`` still decides,
+    and a group refused for it is chained again after the new head (bounded)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._waiting: list[_Waiting] = []
+        self._busy = False
+
+    def append(self, ids: Identities, record: AuditRecord) -> AuditRecord:
+        mine = _Waiting(ids, record)
+        with self._changed:
+            self._waiting.append(mine)
+            while mine.answer is None:
+                if self._busy:  # an append runs: the next one takes this record
+                    self._changed.wait(timeout=1.0)
+                    continue
+                self._busy = True
+                group, self._waiting = self._waiting, []
+                self._changed.release()
+                try:
+                    _append_groups(group)
+                finally:
+                    self._changed.acquire()
+                    self._busy = False
+                    self._changed.notify_all()
+        if isinstance(mine.answer, BaseException):
+            raise mine.answer
+        return mine.answer
+
+
+def _append_groups(waiting: Sequence[_Waiting]) -> None:
+    """Append the waiting records, those of one ``Identities`` together; each told its
+    record, or why it was not appended."""
+    by_store: dict[int, list[_Waiting]] = {}
+    for w in waiting:
+        by_store.setdefault(id(w.ids), []).append(w)
+    for group in by_store.values():
+        try:
+            chained = _append_chained(group[0].ids, [w.record for w in group])
+        except Exception as exc:  # every record of the group is told
+            for w in group:
+                w.answer = exc
+            continue
+        for w, record in zip(group, chained, strict=True):
+            w.answer = record
+
+
+def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[AuditRecord]:
+    """Chain ``records`` after the trail's head, in order, and store them in one transaction;
+    chained again after the new head when another process appended first (bounded)."""
+    for _ in range(APPEND_ATTEMPTS):
+        with ids.store() as store:
+            head = store.trail.head()
+            previous = head.hash if head else GENESIS
+            chained = []
+            for record in records:
+                linked = replace(record, prev_hash=previous)
+                linked = replace(linked, hash=record_hash(linked))
+                chained.append(linked)
+                previous = linked.hash
+            try:
+                store.trail.append_many(chained)
+                store.commit()
+            except ConflictError:
+                continue
+            return chained
+    raise ConflictError(f"could not append to the audit trail in {APPEND_ATTEMPTS} attempts")
+
+
+_APPENDER = _TrailAppender()
 
 
 def record_request(
@@ -944,44 +1030,16 @@ def record_request(
     client: str,
     status: int,
 ) -> AuditRecord:
-    """Append a request to the audit trail, after its head (retried, bounded, when another
-    process appended first: the unique ``prev_hash`` refuses a fork); one append at a time in
-    this process (``_APPENDING``)."""
-    with _APPENDING:
-        return _append_request(
-            ids, principal=principal, action=action, method=method, path=path, client=client,
-            status=status,
-        )  # fmt: skip
-
-
-def _append_request(
-    ids: Identities,
-    *,
-    principal: Principal | None,
-    action: str,
-    method: str,
-    path: str,
-    client: str,
-    status: int,
-) -> AuditRecord:
-    for _ in range(APPEND_ATTEMPTS):
-        with ids.store() as store:
-            head = store.trail.head()
-            record = AuditRecord(
-                seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
-                actor=(principal.user_id or principal.credential_id) if principal else None,
-                role=principal.role.value if principal else None, action=action,
-                method=method, path=path[:2000], client=client, status=status,
-                prev_hash=head.hash if head else GENESIS,
-            )  # fmt: skip
-            record = replace(record, hash=record_hash(record))
-            try:
-                store.trail.append(record)
-                store.commit()
-            except ConflictError:
-                continue
-            return record
-    raise ConflictError(f"could not append to the audit trail in {APPEND_ATTEMPTS} attempts")
+    """Append a request to the audit trail, after its head: with the requests recorded at the
+    same time in this process, in one transaction (``_TrailAppender``; retried, bounded,
+    when another process appended first: the unique ``prev_hash`` refuses a fork)."""
+    record = AuditRecord(
+        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
+        actor=(principal.user_id or principal.credential_id) if principal else None,
+        role=principal.role.value if principal else None, action=action,
+        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
+    )  # fmt: skip
+    return _APPENDER.append(ids, record)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Engine, Row, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db import tables as t
 from fourflow.adapters.db.repositories import _Repository
 from fourflow.adapters.db.webhooks import SEALED_PREFIX, SecretSealer
+from fourflow.domain.errors import ConflictError
 from fourflow.domain.identity import (
     Application,
     ApplicationStatus,
@@ -301,16 +304,22 @@ class SqlAuditTrail(_Repository):
         row = self._row(select(a).order_by(a.c.seq.desc()).limit(1))
         return None if row is None else _audit(row)
 
-    def append(self, record: AuditRecord) -> None:
-        """Store a record after the head; a record already following the same predecessor
-        (another process appended first) is a ConflictError."""
-        r = record
-        stmt = t.api_audit.insert().values(
-            at=r.at, org_id=r.org_id, actor=r.actor, role=r.role, action=r.action,
-            method=r.method, path=r.path, client=r.client, status=r.status,
-            prev_hash=r.prev_hash, hash=r.hash,
-        )  # fmt: skip
-        self._insert(stmt, lambda: f"the audit trail moved past {r.prev_hash[:12]}")
+    def append_many(self, records: Sequence[AuditRecord]) -> None:
+        """Store records chained after the head, in order, in one insert; one following a
+        predecessor another record follows already (another process appended first) is a
+        ConflictError, and the transaction can then only be rolled back."""
+        if not records:
+            return
+        rows = [
+            {"at": r.at, "org_id": r.org_id, "actor": r.actor, "role": r.role,
+             "action": r.action, "method": r.method, "path": r.path, "client": r.client,
+             "status": r.status, "prev_hash": r.prev_hash, "hash": r.hash}
+            for r in records
+        ]  # fmt: skip
+        try:
+            self._session.execute(t.api_audit.insert(), rows)
+        except IntegrityError as exc:
+            raise ConflictError(f"the audit trail moved past {records[0].prev_hash[:12]}") from exc
 
     def records(self, after: int = 0, limit: int = 1000) -> builtins.list[AuditRecord]:
         """Records after ``seq`` ``after``, in order, at most ``limit``."""

@@ -57,6 +57,16 @@ PAGES: dict[str, tuple[str, str]] = {
         "An admission review: the KYC checks (licence, legal "
         "representative, sanctions screening), a note, admit or reject.",
     ),
+    "platform-admissions": (
+        "/platform-admissions",
+        "Admissions to a scenario platform (its local government): the platform it runs, the "
+        "platform id applicants give when they register, and the applications to it.",
+    ),
+    "platform-admission-review": (
+        "/platform-admissions",
+        "A local government's admission review: the same KYC checks and note; admitted, the "
+        "organisation is a member of FourFlow and of the platform at once.",
+    ),
     "upload": (
         "/upload",
         "Upload documents (enterprises, core enterprises, logistics): many "
@@ -98,6 +108,17 @@ PAGES: dict[str, tuple[str, str]] = {
         "/payables",
         "Disputing a payable: the reason, recorded on the chain "
         "and sent to the creditor (a dispute can later be withdrawn).",
+    ),
+    "disputes": (
+        "/disputes",
+        "Disputes (the platform operator): the items their debtors dispute now, with the "
+        "debtor, creditor, outstanding amount, due date, the dispute's day and reason; each "
+        "item opens in the evidence drawer.",
+    ),
+    "dispute-resolve": (
+        "/disputes",
+        "Resolving a dispute (the operator's administrator): upheld or rejected, with the "
+        "reasons recorded and their hash put on the chain; the item is open again.",
     ),
     "consents": (
         "/consents",

@@ -430,6 +430,7 @@ def _serve(home: Path, url: str, chain: str) -> tuple[subprocess.Popen[bytes], s
         **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
         "FOURFLOW_HOME": str(home), "FOURFLOW_DATABASE_URL": url, "FOURFLOW_CHAIN_URL": chain,
         "FOURFLOW_API_RATE_PER_MINUTE": "10000000",
+        "FOURFLOW_LOG_LEVEL": "info",  # serve.log: each request with its duration (ms)
     }  # fmt: skip
     log = (home / "serve.log").open("ab")
     server = subprocess.Popen(

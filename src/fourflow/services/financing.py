@@ -799,22 +799,34 @@ def list_financings(
             and (bank_id is None or f.bank_id == bank_id)
             and (kind is None or f.kind.value == kind)
         ]  # fmt: skip
-        rows = [_row(uow, f) for f in wanted]
+        # names and items read once, not per financing (hundreds of them)
+        names = {o.id: o.name for o in uow.organisations.list()}
+        ids = [f.item_id for f in wanted if isinstance(f, Financing)]
+        items = {i.id: i for i in uow.items.get_many(ids)}
+        rows = [_row(uow, f, names, items) for f in wanted]
     return sorted(rows, key=lambda r: r.financing.start_date)
 
 
-def _row(uow: UnitOfWork, fin: Financing | GoodsFinancing) -> FinancingRow:
-    """The financing with its currency and the names of its parties."""
+def _row(
+    uow: UnitOfWork,
+    fin: Financing | GoodsFinancing,
+    names: Mapping[str, str] | None = None,
+    items: Mapping[str, DebtItem] | None = None,
+) -> FinancingRow:
+    """The financing with its currency and the names of its parties (``names`` and ``items``:
+    read already; what they lack is read)."""
+
+    def name(org_id: str) -> str:
+        return names[org_id] if names and org_id in names else get_org(uow, org_id).name
+
     if isinstance(fin, GoodsFinancing):
         receipt = uow.receipts.get(fin.receipt_id)
-        other = get_org(uow, receipt.warehouse_id).name if receipt is not None else ""
+        other = name(receipt.warehouse_id) if receipt is not None else ""
         currency = fin.currency
     else:
-        item = get_item(uow, fin.item_id)
-        other, currency = get_org(uow, item.debtor_id).name, item.currency
-    return FinancingRow(
-        fin, currency, get_org(uow, fin.borrower_id).name, get_org(uow, fin.bank_id).name, other
-    )
+        item = items[fin.item_id] if items and fin.item_id in items else get_item(uow, fin.item_id)
+        other, currency = name(item.debtor_id), item.currency
+    return FinancingRow(fin, currency, name(fin.borrower_id), name(fin.bank_id), other)
 
 
 def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> FinancingRow:

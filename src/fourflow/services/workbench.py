@@ -195,7 +195,8 @@ def items_about(*, uow_factory: UnitOfWorkFactory, item_ids: list[str]) -> dict[
         return {}
     with uow_factory() as uow:
         items = uow.items.get_many(item_ids)
-        trades = {tr.id: tr for tr in uow.trades.get_many([i.trade_id for i in items])}
+        # the trades' scenarios only: their reports are not decoded
+        trades = {tr.id: tr for tr in uow.trades.verdicts([i.trade_id for i in items])}
     return {
         i.id: ItemAbout(trades[i.trade_id].scenario.value, i.debtor_id)
         for i in items

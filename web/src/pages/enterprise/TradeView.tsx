@@ -77,13 +77,15 @@ export function TradeView() {
     setIssuing(false);
     setIssueError(null);
     setIssuedItem(null);
+    // the documents' evidence does not wait for the verification (asked beside it, not after)
+    const evidenceLoaded = loadEvidence(trimmed);
     try {
       const found = must(
         await api.client.POST("/api/v1/trades/{trade_id}/verification", { params: { path: { trade_id: trimmed } }, body: {} }),
       ) as unknown as VerificationView;
       setReport(found);
       setParams({ trade: trimmed }, { replace: true });
-      void loadEvidence(trimmed);
+      void evidenceLoaded;
       void loadTrades();
     } catch (e) {
       setError(words(e));

@@ -227,3 +227,58 @@ def _outsider_bank(w: World) -> dict[str, str]:
         w.platform.identities, admin=admin, role=UserRole.CREDIT_OFFICER, label="ir"
     )
     return {"X-API-Key": issued.secret}
+
+
+def test_the_debtor_locks_the_repayment_route_once(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    item = _issued(w, "IRL")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/route"
+
+    def routes() -> list[Any]:
+        with w.platform.uow_factory() as uow:
+            return list(uow.settlement.routes(item_id))
+
+    assert routes() == []
+    _refused(_post(w, url, w.clerk, {"kind": "tokens"}), 403, " may not items.route_lock")
+    _refused(_post(w, url, w.officer, {"kind": "tokens"}), 403, " may not ")
+    _refused(_post(w, url, tier1, {"kind": "tokens"}), 403, "only the debtor")
+    _refused(_post(w, url, tier2, {"kind": "tokens"}), 404, "does not exist")
+    _refused(_post(w, url, core, {"kind": "cheque"}), 422, "")
+    assert routes() == []
+    locked = ok(_post(w, url, core, {"kind": "tokens"}))
+    assert locked["item_id"] == item_id and locked["kind"] == "tokens"
+    assert locked["signers"] == [core.org_id] and locked["op_id"]
+    (event,) = routes()
+    assert event.op_id == locked["op_id"]
+    with w.platform.uow_factory() as uow:
+        op = uow.outbox.get(locked["op_id"])
+    assert op is not None and op.status.value == "done", op  # applied on the chain
+    _refused(_post(w, url, core, {"kind": "tokens"}), 409, "locked already")
+    assert routes() == [event]
+
+
+def test_a_member_registers_its_own_settlement_account(world: World) -> None:
+    w = world
+    tier2, bank = w.parties["tier2"], w.parties["bank"]
+    before = ok(w.client.get(f"{API}/account", headers=tier2.admin.auth))
+    assert before["org_id"] == tier2.org_id and before["registered"] is False
+    body = {"bank": bank.org_id, "account": "6214 8800 0001 2345"}
+    invite(w.client, tier2, "clerk")
+    _refused(w.client.put(f"{API}/account", json=body, headers=tier2.people["clerk"].auth),
+             403, " may not accounts.set")  # fmt: skip
+    _refused(w.client.put(f"{API}/account", json=body,
+                          headers=w.parties["regulator"].admin.auth), 403, " may not ")  # fmt: skip
+    _refused(w.client.put(f"{API}/account", json={**body, "bank": "nope"},
+                          headers=tier2.admin.auth), 404, "")  # fmt: skip
+    _refused(w.client.put(f"{API}/account", json={**body, "bank": w.parties["tier1"].org_id},
+                          headers=tier2.admin.auth), 422, "is not a bank")  # fmt: skip
+    assert ok(w.client.get(f"{API}/account", headers=tier2.admin.auth)) == before
+    done = ok(w.client.put(f"{API}/account", json=body, headers=tier2.admin.auth))
+    assert done["registered"] is True and done["account"] == "6214880000012345"
+    assert done["bank_id"] == bank.org_id and done["op_id"]
+    with w.platform.uow_factory() as uow:
+        op = uow.outbox.get(done["op_id"])
+    assert op is not None and op.status.value == "done", op  # its own transaction, applied
+    assert ok(w.client.get(f"{API}/account", headers=tier2.admin.auth)) == done

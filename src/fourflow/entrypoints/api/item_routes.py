@@ -8,7 +8,12 @@ endpoint calling the same service function):
 - ``POST /items/{id}/dilutions``: a credit note reduces an item: the creditor proposes, the
   debtor accepts the same note and amount (``items.dilute``, as ``fourflow item dilute``);
 - ``POST /holdings/{id}/pledge/release``: the pledgee bank releases a pledged holding, repaid
-  off chain or waived (``items.release_pledge``, as ``fourflow item release``).
+  off chain or waived (``items.release_pledge``, as ``fourflow item release``);
+- ``POST /items/{id}/route``: the debtor locks the repayment route of an item issued on the
+  evidence before confirming it (``settlement.lock_route``, as ``fourflow route lock``);
+- ``PUT /account`` and ``GET /account``: a member registers (or changes) its own settlement
+  account and reads it with its account bank (``accounts.register_account``, as ``fourflow org
+  account set`` / ``show``).
 
 Each is refused (nothing changes) by the service's rules, answered as problem details: 403 for
 a party the service refuses, 404 for an object that is not the caller's, 409 for a state that
@@ -22,17 +27,19 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fourflow.domain.errors import NotFoundError
+from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.money import Money
+from fourflow.domain.settlement import RouteKind
 from fourflow.entrypoints.api.business_routes import Amount, _holding, _item
 from fourflow.entrypoints.api.routing import (
+    ApiState,
     caller,
     refuse_on_chain_failure,
     relay_now,
     route,
     state,
 )
-from fourflow.services import items
+from fourflow.services import accounts, items, onboarding, settlement
 
 router = APIRouter()
 
@@ -181,3 +188,97 @@ def release_pledge(request: Request, holding_id: str) -> ReleaseOut:
         pledge="released",
         financing_id=financing.id if financing else None,
     )
+
+
+class RouteIn(Strict):
+    kind: Literal["tokens", "account"] | None = Field(
+        default=None,
+        description="tokens, or account (a collection account at the item's account bank); "
+        "omitted: account if the debtor has one, else tokens.",
+    )
+    account: str | None = Field(
+        default=None, min_length=1, max_length=64, description="The collection account number."
+    )
+
+
+class RouteOut(BaseModel):
+    item_id: str
+    kind: str
+    bank_id: str | None
+    account: str | None
+    signers: list[str]
+    op_id: str
+
+
+class AccountIn(Strict):
+    bank: str = Field(min_length=1, max_length=100, description="The bank (USCC or id).")
+    account: str = Field(min_length=1, max_length=64, description="The account number.")
+
+
+class AccountOut(BaseModel):
+    org_id: str
+    registered: bool = Field(description="False: the bank is inferred from the account's BIN.")
+    account: str | None
+    bank_id: str | None
+    bank: str | None
+    op_id: str | None
+
+
+@route(router, "POST", "/items/{item_id}/route", "items.route_lock")
+def lock_route(request: Request, item_id: str, body: RouteIn) -> RouteOut:
+    """The debtor locks its item's repayment route, once, on the chain (an item issued on the
+    evidence, before its confirmation, which locks one otherwise). 403 for anyone but the
+    debtor; 409 when a route is locked already or the item is settled or cancelled."""
+    api, who = state(request), caller(request)
+    _item(api, who, item_id)
+    p = api.platform
+    with api.chain_lock:
+        event = settlement.lock_route(
+            uow_factory=p.uow_factory, item_id=item_id, actor_id=who.org_id,
+            kind=RouteKind(body.kind) if body.kind else None, account=body.account,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return RouteOut(
+        item_id=item_id, kind=event.kind.value, bank_id=event.bank_id, account=event.account,
+        signers=list(event.signers), op_id=event.op_id,
+    )  # fmt: skip
+
+
+def _account(api: ApiState, org_id: str) -> AccountOut:
+    with api.platform.uow_factory() as uow:
+        org = uow.organisations.get(org_id)
+        registered = accounts.registered_account(uow, org_id)
+        try:
+            bank = accounts.account_bank(uow, org) if org is not None else None
+        except ConflictError:
+            bank = None
+    return AccountOut(
+        org_id=org_id, registered=registered is not None,
+        account=registered.account if registered else None,
+        bank_id=bank.id if bank else None, bank=bank.name if bank else None,
+        op_id=registered.op_id if registered else None,
+    )  # fmt: skip
+
+
+@route(router, "GET", "/account", "accounts.read")
+def show_account(request: Request) -> AccountOut:
+    """The caller's organisation's settlement account and account bank (registered, or
+    inferred from the account number's BIN)."""
+    return _account(state(request), caller(request).org_id)
+
+
+@route(router, "PUT", "/account", "accounts.set")
+def set_account(request: Request, body: AccountIn) -> AccountOut:
+    """The caller's organisation registers (or changes) its settlement account at a bank: its
+    own transaction on the chain (``Registry.set_account``); items issued to it as debtor
+    afterwards name that bank. 404 for an unknown bank; 422 for a bank that is not one."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    with api.chain_lock:
+        bank_id = onboarding.org_id(uow_factory=p.uow_factory, ref=body.bank)
+        accounts.register_account(
+            uow_factory=p.uow_factory, org_id=who.org_id, bank_id=bank_id,
+            account=body.account, actor_id=who.org_id,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return _account(api, who.org_id)

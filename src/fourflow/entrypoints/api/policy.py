@@ -84,6 +84,10 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.cancel": _each(ENTERPRISES, MANAGERS),
     "items.dilute": _each(ENTERPRISES, MANAGERS),
     "pledges.release": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
+    "items.route_lock": _each(ENTERPRISES, MANAGERS),
+    # a member's own settlement account (the service refuses another's)
+    "accounts.read": _each(TRADERS, EVERY_ROLE),
+    "accounts.set": _each(TRADERS, ADMIN),
     "position.read": _each(TRADERS, EVERY_ROLE),
     "financings.request": _each(ENTERPRISES, MANAGERS),
     "financings.read": {

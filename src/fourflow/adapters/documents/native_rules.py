@@ -84,6 +84,11 @@ _ATOMS = (
     ), 5, True),
 )  # fmt: skip
 _BARE = re.compile(_PATH)
+_VARIABLE = re.compile(r"(?:boolean\(\$(ffw\d+)\)|\$(ffw\d+))")
+# document-wide node sets (the stylesheet's globals) the pass can tell empty or not
+_ANY_ATTRIBUTE = re.compile(rf"key\('ff-attributes', '({_NAME})'\)\[namespace-uri\(\) = ''\]")
+_ANY_ELEMENT = re.compile(rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})\]")
+_UNDER = re.compile(rf"\$(ffw\d+)/({_PATH})")
 _ROOTS = re.compile(rf"/{_STEP}(?:\s*\|\s*/{_STEP})*")
 # a rule context selecting elements by name, optionally with an attribute and a parent
 _BY_NAME = re.compile(
@@ -216,10 +221,39 @@ def _self_test(module: ModuleType) -> None:
         [("", "", None, None, None, False, ("b", "ob", (ns, "r"), (ns, "c")))],
         [(number + 1, suffixed)],
     )
+    # document-wide node sets: an element with @x anywhere; @z on any t:c; any t:d
+    template = etree.fromstring(
+        f'<xsl:stylesheet xmlns:xsl="{XSL}">'
+        "<xsl:variable name=\"ffw0\" select=\"key('ff-attributes', 'x')[namespace-uri() = '']\"/>"
+        "<xsl:variable name=\"ffw1\" select=\"key('ff-names', 'c')[self::t:c]\"/>"
+        '<xsl:variable name="ffw2" select="$ffw1/@z"/>'
+        "<xsl:variable name=\"ffw3\" select=\"key('ff-names', 'd')[self::t:d]\"/>"
+        f'<xsl:template match="/"/></xsl:stylesheet>'
+    ).find(f"{{{XSL}}}template")
+    assert template is not None
+    flags = _Flags(template, spaces)
+    flagged = [
+        ("not(not($ffw0))", 1),
+        ("not(not($ffw2))", 0),
+        ("not((boolean($ffw3) and $ffw1))", 0),
+    ]
+    for offset, (test, _) in enumerate(flagged, start=number + 2):
+        parsed = _check(test, spaces, flags)
+        if parsed is None:
+            raise RuntimeError(f"self-test cannot read {test}")
+        builder.add_rule(
+            [(ns, "r", None, None, None, True, None)], [(offset, parsed)], deferred=True
+        )
+    for flag, (contexts, alternatives) in enumerate(flags.sources):
+        builder.add_rule(contexts, [(-(flag + 1), ([(alternatives, 0, 0)], [0]))])
+    builder.flags = len(flags.sources)
     capsule = builder.prepare(module)
     got = module.failures(capsule, root)
     want = [x for number, (_, fails) in enumerate(tests) if fails for x in (number, 0)]
     want += [len(tests), 3, len(tests), 4, len(tests), 6]
+    want += [
+        x for n, (_, fails) in enumerate(flagged, start=len(tests) + 2) if fails for x in (n, 0)
+    ]
     if got != want:
         raise RuntimeError(f"self-test failed {got}, not {want}")
 
@@ -285,14 +319,17 @@ class _Builder:
         self.namespaces = namespaces
         self.trie = _Trie()
         self.paths = 0
-        self.programs: list[tuple[int, int, int]] = []
+        self.programs: list[tuple[int, int, int, int]] = []
+        self.flags = 0
         self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int]] = []
         self.suffixed: list[tuple[Any, ...]] = []
         self.checks: list[tuple[int, int, list[int]]] = []
         self.atoms: list[tuple[int, int, int]] = []
         self.lists: list[list[str]] = []
 
-    def add_rule(self, contexts: list[ContextSpec], checks: list[tuple[int, Parsed]]) -> None:
+    def add_rule(
+        self, contexts: list[ContextSpec], checks: list[tuple[int, Parsed]], deferred: bool = False
+    ) -> None:
         program = len(self.programs)
         root = self.trie.node()
         first = self.paths
@@ -308,7 +345,7 @@ class _Builder:
                     value = len(self.lists) - 1
                 self.atoms.append((path, kind, value))
             self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
-        self.programs.append((root, first, self.paths))
+        self.programs.append((root, first, self.paths, int(deferred)))
         for ns, local, attribute, parent_ns, parent_local, at_root, suffix in contexts:
             if suffix is not None:
                 end, but, ancestor, kid = suffix
@@ -324,17 +361,67 @@ class _Builder:
         contexts = sorted(self.contexts, key=lambda c: c[1].encode())
         return module.prepare(
             self.trie.nodes(), self.paths, self.programs, contexts, self.suffixed, self.checks,
-            self.atoms, self.lists, etree._Element,
+            self.atoms, self.lists, self.flags, etree._Element,
         )  # fmt: skip
+
+
+class _Flags:
+    """The stylesheet's globals the pass can tell empty or not: every element with a no-
+    namespace attribute, every element by name, a path below every element by name. Each
+    one used is a flag set during the walk by a program of its own."""
+
+    def __init__(self, template: etree._Element, namespaces: dict[str, str]) -> None:
+        stylesheet = template.getparent()
+        assert stylesheet is not None
+        self.selects = {
+            v.get("name", ""): v.get("select", "")
+            for v in stylesheet.iterfind(f"{{{XSL}}}variable")
+        }
+        self.namespaces = namespaces
+        self.flags: dict[str, int] = {}
+        # per flag: the contexts and the path that make it set
+        self.sources: list[tuple[list[ContextSpec], Alternatives]] = []
+
+    def flag(self, name: str) -> int | None:
+        found = self.flags.get(name)
+        if found is not None:
+            return found
+        source = self._source(self.selects.get(name, ""))
+        if source is None:
+            return None
+        self.flags[name] = len(self.sources)
+        self.sources.append(source)
+        return self.flags[name]
+
+    def _source(self, select: str) -> tuple[list[ContextSpec], Alternatives] | None:
+        try:
+            if found := _ANY_ATTRIBUTE.fullmatch(select):
+                every: ContextSpec = ("", "", None, None, None, False, ("", None, None, None))
+                return [every], [([], found.group(1))]
+            if found := _ANY_ELEMENT.fullmatch(select):
+                prefix, _, local = found.group(2).rpartition(":")
+                if local != found.group(1):
+                    return None
+                named: ContextSpec = (self.namespaces[prefix], local, None, None, None, False, None)
+                return [named], [([], None)]
+            if found := _UNDER.fullmatch(select):
+                base = self._source(self.selects.get(found.group(1), ""))
+                if base is None or base[1] != [([], None)] or base[0][0][6] is not None:
+                    return None
+                return base[0], _parse_path(found.group(2), self.namespaces)
+        except KeyError:
+            return None
+        return None
 
 
 class _UnreadableError(Exception):
     """A test outside what the pass decides."""
 
 
-def _check(test: str, namespaces: dict[str, str]) -> Parsed | None:
+def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -> Parsed | None:
     """An assert's failing test as the pass decides it: its atoms (path alternatives, kind,
-    aux) and its postfix code over them, or None."""
+    aux) and its postfix code over them, or None. With ``flags``, a global node set the pass
+    can tell empty or not (``$ffwN``) is an atom too (kind 9)."""
     atoms: list[tuple[Alternatives, int, Any]] = []
     code: list[int] = []
     at = 0
@@ -383,6 +470,19 @@ def _check(test: str, namespaces: dict[str, str]) -> Parsed | None:
             atom(found.group(1), kind, aux)
             if negated:
                 code.append(NOT)
+            at = found.end()
+            return
+        found = _VARIABLE.match(test, at)
+        if (
+            found is not None
+            and flags is not None
+            and (found.end() == len(test) or test.startswith((")", " and ", " or "), found.end()))
+        ):
+            flag = flags.flag(found.group(1) or found.group(2))
+            if flag is None:
+                raise _UnreadableError(test)
+            code.append(len(atoms))
+            atoms.append(([], 9, flag))
             at = found.end()
             return
         found = _BARE.match(test, at)
@@ -491,6 +591,7 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
     rules: list[tuple[list[ContextSpec], list[tuple[int, Parsed]], bool, int, int]] = []
+    flags = _Flags(template, namespaces)
     for index, rule in enumerate(template):
         contexts = _contexts(rule, namespaces)
         at_root = contexts is not None and all(c[5] for c in contexts)
@@ -509,7 +610,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                                    and parent.getparent() is rule)
             ):  # fmt: skip
                 continue
-            parsed = _check(test.get("test", ""), namespaces)
+            # document-wide node sets only where the rule runs once: after the walk
+            parsed = _check(test.get("test", ""), namespaces, flags if at_root else None)
             if parsed is not None:
                 decided.append((number, parsed))
         if contexts is None or not decided:
@@ -522,12 +624,21 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
         checks = [c for c in decided if seen[c[0]] == 1]
         if not checks:
             continue
-        builder.add_rule(contexts, checks)
+        flagged = [c for c in checks if any(kind == 9 for _, kind, _ in c[1][0])]
+        plain = [c for c in checks if c not in flagged]
+        if plain:
+            builder.add_rule(contexts, plain)
+        if flagged:
+            builder.add_rule(contexts, flagged, deferred=True)
         numbers_done |= {c[0] for c in checks}
         if not at_root and len(checks) != count:
             mixed.add(index)
     if not numbers_done:
         return None
+    for flag, (contexts, alternatives) in enumerate(flags.sources):
+        # a check numbered -(flag + 1) sets the flag where its path selects a node
+        builder.add_rule(contexts, [(-(flag + 1), ([(alternatives, 0, 0)], [0]))])
+    builder.flags = len(flags.sources)
     capsule = builder.prepare(module)
     return NativePass(frozenset(numbers_done), frozenset(mixed), order, module, capsule)
 

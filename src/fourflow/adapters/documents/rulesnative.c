@@ -50,6 +50,7 @@ typedef struct {
     int path_start, path_end;   /* its paths */
     int check_start, check_end; /* its checks */
     int last;                   /* the element it last ran on (one run per element) */
+    int deferred;               /* decide its checks after the walk (they read flags) */
 } Program;
 
 typedef struct {
@@ -98,6 +99,7 @@ typedef struct {
     int atom_count;
     int *code;
     int code_count;
+    int flag_count; /* document-wide flags: a check numbered -(f + 1) sets flag f */
     CodeList *lists;
     int list_count;
     PyTypeObject *element_type;
@@ -105,6 +107,7 @@ typedef struct {
 
 typedef struct {
     unsigned char *counts;
+    unsigned char *flags;
     const void **first; /* xmlNode* or xmlAttr* */
     int *failed;        /* pairs: assert number, element index */
     int failed_count, failed_cap;
@@ -172,11 +175,13 @@ static int in_range(long v, long lo, long hi, const char *what) {
     return 1;
 }
 
-/* prepare(nodes, paths, programs, contexts, suffixed, checks, atoms, lists, element_type)
- * -> capsule
+/* prepare(nodes, paths, programs, contexts, suffixed, checks, atoms, lists, flags,
+ *         element_type) -> capsule
  * nodes: [(edges [(ns, local, child)] sorted by (local, ns) as bytes, ends [path],
  *          attrs [(name, path)])];
- * programs: [(root node, first path, end path)] (paths of a program are contiguous);
+ * programs: [(root node, first path, end path, deferred)] (paths of a program are
+ *           contiguous; a deferred program runs at the document element only and decides
+ *           its checks after the walk, when every flag is set);
  * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program)]
  *           sorted by local as bytes;
  * suffixed: [(suffix, not_suffix|None, anc_ns|None, anc_local|None, kid_ns|None,
@@ -187,15 +192,15 @@ static int in_range(long v, long lo, long hi, const char *what) {
  * atoms: [(path, kind, aux)]: kind 0: the path selects a node; 2: more than aux nodes;
  *        3: its first node's normalized string is ''; 4: that string has a space or is not
  *        in code list aux; 5: that string has more than aux characters after its first '.';
- *        7: the path selects exactly aux nodes;
- * lists: [[code, ...] sorted as bytes]. */
+ *        7: the path selects exactly aux nodes; 9: flag aux is set;
+ * lists: [[code, ...] sorted as bytes]; flags: how many document-wide flags. */
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
-    int paths;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!O!", &PyList_Type, &nodes, &paths, &PyList_Type,
+    int paths, flags;
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!", &PyList_Type, &nodes, &paths, &PyList_Type,
                           &programs, &PyList_Type, &contexts, &PyList_Type, &suffixed,
                           &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type, &lists,
-                          &PyType_Type, &element_type))
+                          &flags, &PyType_Type, &element_type))
         return NULL;
     Py_ssize_t code = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checks); i++) {
@@ -207,8 +212,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         }
         code += PyList_GET_SIZE(PyTuple_GET_ITEM(check, 2));
     }
-    if (paths < 0) {
-        PyErr_SetString(PyExc_ValueError, "negative path count");
+    if (paths < 0 || flags < 0) {
+        PyErr_SetString(PyExc_ValueError, "negative path or flag count");
         return NULL;
     }
     Py_ssize_t count = PyList_GET_SIZE(nodes);
@@ -231,6 +236,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     Py_INCREF(element_type);
     t->node_count = (int)count;
     t->paths = paths;
+    t->flag_count = flags;
     t->program_count = (int)PyList_GET_SIZE(programs);
     t->context_count = (int)PyList_GET_SIZE(contexts);
     t->suffixed_count = (int)PyList_GET_SIZE(suffixed);
@@ -293,8 +299,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->program_count; i++) {
         Program *p = &t->programs[i];
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(programs, i), "iii", &p->root, &p->path_start,
-                              &p->path_end))
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(programs, i), "iiii", &p->root, &p->path_start,
+                              &p->path_end, &p->deferred))
             goto fail;
         if (!in_range(p->root, 0, count, "program root") ||
             !in_range(p->path_start, 0, paths + 1, "program paths") ||
@@ -334,9 +340,10 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         Atom *x = &t->atoms[i];
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii", &x->path, &x->kind, &x->aux))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 8, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 10, "atom kind"))
             goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
+        if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
     }
     for (int i = 0; i < t->check_count; i++) {
         Check *k = &t->checks[i];
@@ -346,6 +353,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
                               &PyList_Type, &ops))
             goto fail;
         if (!in_range(program, 0, t->program_count, "check program")) goto fail;
+        if (k->number < 0 && !in_range(-(long)k->number - 1, 0, t->flag_count, "check flag"))
+            goto fail;
         k->code_start = t->code_count;
         k->code_len = (int)PyList_GET_SIZE(ops);
         int depth = 0;
@@ -491,6 +500,7 @@ static int atom(const Pass *t, const Atom *k, Run *r, Buf *b) {
     case 0: return c >= 1;
     case 2: return c > k->aux;
     case 7: return c == k->aux;
+    case 9: return r->flags[k->aux];
     case 3: { /* normalize-space(first) = '' */
         if (c == 0) return 1;
         string_value(r->first[k->path], b);
@@ -557,13 +567,7 @@ static void fail_at(Run *r, int number, int index) {
     r->failed[r->failed_count++] = index;
 }
 
-static void run_program(const Pass *t, Program *p, const xmlNode *node, int index, Run *r, Buf *b) {
-    if (p->last == index) return;
-    p->last = index;
-    int span = p->path_end - p->path_start;
-    memset(r->counts + p->path_start, 0, (size_t)span);
-    memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
-    walk(t, p->root, node, r, 0);
+static void decide_checks(const Pass *t, const Program *p, int index, Run *r, Buf *b) {
     for (int i = p->check_start; i < p->check_end; i++) {
         const Check *k = &t->checks[i];
         int stack[64], top = 0;
@@ -584,8 +588,22 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
                                           : (stack[top - 1] || stack[top]);
             }
         }
-        if (stack[0]) fail_at(r, k->number, index);
+        if (!stack[0]) continue;
+        if (k->number < 0)
+            r->flags[-k->number - 1] = 1;
+        else
+            fail_at(r, k->number, index);
     }
+}
+
+static void run_program(const Pass *t, Program *p, const xmlNode *node, int index, Run *r, Buf *b) {
+    if (p->last == index) return;
+    p->last = index;
+    int span = p->path_end - p->path_start;
+    memset(r->counts + p->path_start, 0, (size_t)span);
+    memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
+    walk(t, p->root, node, r, 0);
+    if (!p->deferred) decide_checks(t, p, index, r, b);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -679,15 +697,23 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     Buf b = {0};
     r.counts = calloc((size_t)t->paths + 1, 1);
     r.first = calloc((size_t)t->paths + 1, sizeof(void *));
-    if (r.counts == NULL || r.first == NULL) {
+    r.flags = calloc((size_t)t->flag_count + 1, 1);
+    if (r.counts == NULL || r.first == NULL || r.flags == NULL) {
         free(r.counts);
         free(r.first);
+        free(r.flags);
         return PyErr_NoMemory();
     }
     int index = 0;
     /* the walk reads the tree only; the GIL stays held (the programs' run marks are shared) */
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     visit(t, node, &index, &r, &b, 0);
+    /* deferred programs (at the document element, reading flags) decide now; their paths'
+     * counts are their own, so still those of their run */
+    for (int i = 0; i < t->program_count; i++) {
+        Program *p = &t->programs[i];
+        if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, &r, &b);
+    }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     PyObject *out = NULL;
     if (!r.oom && !b.oom) {
@@ -702,6 +728,7 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     }
     free(r.counts);
     free(r.first);
+    free(r.flags);
     free(r.failed);
     free(b.text);
     return out;

@@ -136,6 +136,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/items/{item_id}/route"): Case("item", {"kind": "tokens"}),
     ("GET", "/account"): Case(),
     ("PUT", "/account"): Case(body={"bank": "nope", "account": "6214880000000000"}),
+    # an agent that does not exist, a mandate that does not exist (404): nothing changes
+    ("POST", "/mandates"): Case(body={"agent": "nope", "kinds": ["order"]}),
+    ("GET", "/mandates"): Case(),
+    ("POST", "/mandates/{mandate_id}/revocation"): Case(body={"reason": "walk"}),
     ("GET", "/position"): Case(),
     ("POST", "/financings"): Case("holding_body", None),
     ("GET", "/financings"): Case(),

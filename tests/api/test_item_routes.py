@@ -282,3 +282,44 @@ def test_a_member_registers_its_own_settlement_account(world: World) -> None:
         op = uow.outbox.get(done["op_id"])
     assert op is not None and op.status.value == "done", op  # its own transaction, applied
     assert ok(w.client.get(f"{API}/account", headers=tier2.admin.auth)) == done
+
+
+def test_a_principal_grants_and_revokes_a_mandate(world: World) -> None:
+    w = world
+    core, logistics, tier1 = w.parties["core"], w.parties["logistics"], w.parties["tier1"]
+    body = {"agent": logistics.org_id, "kinds": ["receipt_advice"], "note": "goods receipt"}
+
+    def stored() -> list[Any]:
+        with w.platform.uow_factory() as uow:
+            return list(uow.mandates.list())
+
+    before = stored()
+    _refused(_post(w, "/mandates", w.clerk, body), 403, " may not mandates.grant")
+    _refused(_post(w, "/mandates", w.parties["regulator"], body), 403, " may not ")
+    _refused(_post(w, "/mandates", core, {**body, "agent": "nope"}), 404, "")
+    _refused(_post(w, "/mandates", core, {**body, "agent": core.org_id}), 422, "itself")
+    _refused(_post(w, "/mandates", core, {**body, "kinds": ["letter"]}), 422, "")
+    _refused(_post(w, "/mandates", core, {**body, "valid_from": "2026-12-01",
+                                          "valid_to": "2026-11-01"}), 422, "before")  # fmt: skip
+    assert stored() == before
+    granted = ok(_post(w, "/mandates", core, body), 201)
+    assert granted["principal"] == core.org_id and granted["agent"] == logistics.org_id
+    assert granted["kinds"] == ["receipt_advice"] and granted["revoked_on"] is None
+    assert granted["valid_from"] == w.platform.clock.today().isoformat()
+    mandate_id = granted["id"]
+    # principal and agent see it; a third party does not; the operator sees every one
+    for party in (core, logistics):
+        listed = ok(w.client.get(f"{API}/mandates", headers=party.admin.auth))
+        assert mandate_id in [m["id"] for m in listed], party.key
+    assert ok(w.client.get(f"{API}/mandates", headers=tier1.admin.auth)) == []
+    url = f"/mandates/{mandate_id}/revocation"
+    revoke = {"reason": "the carrier no longer receives for us"}
+    kept = stored()
+    _refused(_post(w, url, tier1, revoke), 404, "does not exist")  # no part in it
+    _refused(_post(w, url, logistics, revoke), 403, "only its principal")  # the agent
+    _refused(_post(w, url, core, {"reason": "  "}), 422, "reason")
+    assert stored() == kept
+    revoked = ok(_post(w, url, core, revoke))
+    assert revoked["revoked_by"] == core.org_id and revoked["revoke_reason"] == revoke["reason"]
+    assert revoked["revoked_on"] == w.platform.clock.today().isoformat()
+    _refused(_post(w, url, core, revoke), 409, "was revoked")

@@ -21,6 +21,7 @@ from fourflow.entrypoints.api import (
     business_routes,
     consent_routes,
     custody_routes,
+    evidence_routes,
     identity_routes,
     item_routes,
     platform_routes,
@@ -219,6 +220,7 @@ def _routed_app() -> FastAPI:
     app.include_router(supervision_routes.router, prefix=PREFIX)
     app.include_router(workbench_routes.router, prefix=PREFIX)
     app.include_router(item_routes.router, prefix=PREFIX)
+    app.include_router(evidence_routes.router, prefix=PREFIX)
     return app
 
 

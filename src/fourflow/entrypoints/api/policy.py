@@ -88,6 +88,10 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     # a member's own settlement account (the service refuses another's)
     "accounts.read": _each(TRADERS, EVERY_ROLE),
     "accounts.set": _each(TRADERS, ADMIN),
+    # mandates: a principal lets an agent send its documents (the operator may revoke one too)
+    "mandates.grant": _each(TRADERS, ADMIN),
+    "mandates.read": {**_each(TRADERS, EVERY_ROLE), T.PLATFORM_OPERATOR: OVERSIGHT},
+    "mandates.revoke": {**_each(TRADERS, ADMIN), T.PLATFORM_OPERATOR: ADMIN},
     "position.read": _each(TRADERS, EVERY_ROLE),
     "financings.request": _each(ENTERPRISES, MANAGERS),
     "financings.read": {

@@ -2,7 +2,10 @@
 
 The official Schematron of each rule set is compiled once per process (on first use) into
 one XSLT 1.0 stylesheet (:mod:`fourflow.adapters.documents.schematron`), which libxslt runs
-over the tree the reader already parsed: no serialisation, no second parse, no JVM. Rule id,
+over the tree the reader already parsed: no serialisation, no second parse, no JVM. The
+asserts that are plain paths, counts, required values, code lists and decimals are decided
+first by a native pass in C (:mod:`fourflow.adapters.documents.native_rules`, built by
+``make setup``; without it the stylesheet tests them too), the stylesheet the rest. Rule id,
 text and flag are the Schematron's own; each failure names the offending node's path.
 Agreement with the official XSLT (run by Saxon, :mod:`fourflow.adapters.documents.en16931`)
 is checked rule by rule by the tests (``tests/documents/test_rule_engine_agreement.py``).

@@ -20,7 +20,7 @@ from fourflow.domain.hashing import (
     fingerprint_bytes,
     verify_merkle_proof,
 )
-from fourflow.services.ports import Ledger, OpKind, OpStatus, UnitOfWorkFactory
+from fourflow.services.ports import ChainInfo, Ledger, OpKind, OpStatus, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader
 
 PROOF_FORMAT = "fourflow-proof/1"
@@ -28,9 +28,10 @@ MERKLE_SCHEME = "sha256; leaf = H(0x00 || digest); node = H(0x01 || min(a,b) || 
 
 
 def document_proof(
-    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, doc_id: str
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, doc_id: str, info: ChainInfo | None = None
 ) -> dict[str, Any]:
-    """The proof of a stored, anchored document."""
+    """The proof of a stored, anchored document (``info``: the ledger's, read already for
+    many documents; else read here)."""
     with uow_factory() as uow:
         stored = uow.documents.get(doc_id)
         if stored is None:
@@ -44,7 +45,7 @@ def document_proof(
     if batch is None or anchor is None or anchor.status is not OpStatus.DONE:
         raise ConflictError(f"the batch of document {doc_id} is not anchored on the chain yet")
     path = json.loads(proof_text)
-    info = ledger.info()
+    info = info or ledger.info()
     doc = stored.document
     return {
         "format": PROOF_FORMAT,

@@ -111,6 +111,7 @@ def trade_documents(
     by_id = {s.document.id: s for s in stored}
     flow = payment_flow([s.document for s in stored])
     rows = []
+    info = ledger.info() if stored else None  # once for the trade, not per document
     for doc_id in record.document_ids:
         s = by_id.get(doc_id)
         if s is None:
@@ -119,7 +120,9 @@ def trade_documents(
         sig = s.signature
         anchor: dict[str, Any]
         try:
-            proof = proofs.document_proof(uow_factory=uow_factory, ledger=ledger, doc_id=doc_id)
+            proof = proofs.document_proof(
+                uow_factory=uow_factory, ledger=ledger, doc_id=doc_id, info=info
+            )
             anchor = {"state": "anchored", **proof["anchor"], "merkle": proof["merkle"]}
         except ConflictError as exc:
             anchor = {"state": "pending", "batch_id": s.batch_id, "reason": str(exc)}

@@ -23,7 +23,10 @@ from fourflow.services.credit.history import FACTS
 from fourflow.services.credit.policies import get_policy
 from fourflow.services.credit.registry import champion_scorer
 from fourflow.services.credit.review import asset_terms
-from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.ports import Ledger, TradeQuery, UnitOfWork, UnitOfWorkFactory
+
+#: A page limit no platform reaches: every trade.
+EVERY_TRADE = 2**31 - 1
 
 
 def value_item(
@@ -46,7 +49,11 @@ def value_item(
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
-        history = FACTS.history(uow, uow.trades.involving([item.debtor_id, item.creditor_id]))
+        # the parties' trades as verdicts (their reports are not decoded: thousands for a
+        # core enterprise), oldest first as ``involving`` gives them
+        parties = frozenset({item.debtor_id, item.creditor_id})
+        _, newest = uow.trades.page(TradeQuery(involving=parties, limit=EVERY_TRADE))
+        history = FACTS.history(uow, newest[::-1])
         own = [f for f in history.all() if f.trade_id == item.trade_id]
         root = holdings[0] if holdings else None
         if root is None:

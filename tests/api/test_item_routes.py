@@ -6,6 +6,7 @@ organisation's object (404) and a state that refuses it (409), and a refusal cha
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from tests.api.world import (
     API,
     Party,
     Person,
+    documents_by_issuer,
     http_world,
     invite,
     ok,
@@ -40,6 +42,7 @@ class World:
     officer: Person  # the bank's credit officer
     approver: Person  # the bank's approver (no right to release)
     start: dt.date
+    operator: Person  # the platform operator's admin
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
             fields={"refer_pd": 0.99, "max_pd": 1.0},
         )  # fmt: skip
         start = w.platform.clock.today() - dt.timedelta(days=100)
-        yield World(w.client, w.platform, parties, clerk, officer, approver, start)
+        yield World(w.client, w.platform, parties, clerk, officer, approver, start, w.operator)
 
 
 def _issued(w: World, run: str, start: dt.date | None = None) -> dict[str, Any]:
@@ -323,3 +326,49 @@ def test_a_principal_grants_and_revokes_a_mandate(world: World) -> None:
     assert revoked["revoked_by"] == core.org_id and revoked["revoke_reason"] == revoke["reason"]
     assert revoked["revoked_on"] == w.platform.clock.today().isoformat()
     _refused(_post(w, url, core, revoke), 409, "was revoked")
+
+
+def test_the_operator_clears_a_fraud_signal_with_its_reason(world: World) -> None:
+    w = world
+    tier1 = w.parties["tier1"]
+    # the seller submits every document of a trade itself: self-asserted evidence, a signal
+    docs = [
+        d for _, raw in documents_by_issuer("IRS", w.start) for d in json.loads(raw)["documents"]
+    ]
+    bundle = {**json.loads(documents_by_issuer("IRS", w.start)[0][1]), "documents": docs}
+    rows = ok(w.client.post(f"{API}/documents", content=json.dumps(bundle, ensure_ascii=False)
+                            .encode(), headers=tier1.admin.auth), 201)  # fmt: skip
+    (trade_id,) = {r["trade_id"] for r in rows if r["trade_id"]}
+    ok(_post(w, f"/trades/{trade_id}/verification", tier1, {}))
+    url = f"{API}/trades/{trade_id}/signals"
+    found = ok(w.client.get(url, headers=w.operator.auth))
+    assert found["trade"] == trade_id and found["cleared"] == []
+    codes = [s["code"] for s in found["open"]]
+    assert "SELF_ASSERTED_EVIDENCE" in codes, found
+    assert ok(w.client.get(url, headers=w.parties["regulator"].admin.auth))["open"] == found["open"]
+    _refused(w.client.get(url, headers=tier1.admin.auth), 403, " may not signals.read")
+    _refused(w.client.get(f"{API}/trades/nope-0/signals", headers=w.operator.auth), 404, "")
+    clear = f"/trades/{trade_id}/signals/SELF_ASSERTED_EVIDENCE/clearance"
+    body = {"reason": "the buyer confirmed the documents by phone", "officer": "Li Wei"}
+
+    def kept() -> list[Any]:
+        with w.platform.uow_factory() as uow:
+            return list(uow.signal_clearances.for_trades([trade_id]))
+
+    _refused(_post(w, clear, tier1, body), 403, " may not signals.clear")
+    _refused(_post(w, clear, w.parties["regulator"], body), 403, " may not ")
+    _refused(_post(w, clear, w.operator, {"reason": "  "}), 422, "reason")
+    _refused(_post(w, f"/trades/{trade_id}/signals/VOLUME_SPIKE/clearance", w.operator, body),
+             422, "no open VOLUME_SPIKE")  # fmt: skip
+    _refused(_post(w, "/trades/nope-0/signals/SELF_ASSERTED_EVIDENCE/clearance", w.operator,
+                   body), 404, "")  # fmt: skip
+    assert kept() == []
+    done = ok(_post(w, clear, w.operator, body))
+    assert done["code"] == "SELF_ASSERTED_EVIDENCE" and done["person"] == "Li Wei"
+    assert done["reason"] == body["reason"] and done["trade"] == trade_id
+    after = ok(w.client.get(url, headers=w.operator.auth))
+    assert "SELF_ASSERTED_EVIDENCE" not in [s["code"] for s in after["open"]]
+    assert [c["code"] for c in after["cleared"]] == ["SELF_ASSERTED_EVIDENCE"]
+    # cleared: no longer open, a second clearance is refused (nothing recorded)
+    _refused(_post(w, clear, w.operator, body), 422, "no open SELF_ASSERTED_EVIDENCE")
+    assert len(kept()) == 1

@@ -1,5 +1,6 @@
-"""Mandates over HTTP (issue 16 item 1: the CLI's ``mandate grant`` / ``revoke`` / ``list``
-have endpoints calling the same service functions, ``services.evidence``):
+"""Mandates and fraud-signal clearances over HTTP (issue 16 item 1: the CLI's ``mandate
+grant`` / ``revoke`` / ``list`` and ``signal list`` / ``clear`` have endpoints calling the same
+service functions, ``services.evidence``):
 
 - ``POST /mandates``: the caller's organisation (the principal) lets an agent (e.g. its
   carrier or its warehouse) send its documents of some kinds: within the term, they count as
@@ -7,7 +8,11 @@ have endpoints calling the same service functions, ``services.evidence``):
 - ``GET /mandates``: the mandates the caller's organisation is principal or agent of (the
   operator: every one), revoked ones included;
 - ``POST /mandates/{id}/revocation``: the principal (or the platform operator) revokes a
-  mandate from a day, with the reason recorded.
+  mandate from a day, with the reason recorded;
+- ``GET /trades/{id}/signals``: a trade's open fraud signals (they gate issuance and
+  financing) and the clearances recorded on it (the operator, the regulator);
+- ``POST /trades/{id}/signals/{code}/clearance``: the operator's admin clears one open signal
+  with the reason and the officer who decided, recorded.
 
 Another organisation's mandate answers 404; refusals change nothing.
 """
@@ -23,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.identity import OrgType, Principal
-from fourflow.domain.mandates import Mandate
+from fourflow.domain.mandates import Mandate, SignalClearance
 from fourflow.entrypoints.api.routing import ApiState, caller, route, state
 from fourflow.services import evidence, onboarding
 
@@ -132,3 +137,77 @@ def revoke_mandate(request: Request, mandate_id: str, body: RevocationIn) -> Man
         reason=body.reason, on=body.on or p.clock.today(),
     )  # fmt: skip
     return _out(api, revoked)
+
+
+class ClearanceIn(Strict):
+    reason: str = Field(min_length=1, max_length=2000, description="Why it is explained.")
+    officer: str | None = Field(
+        default=None, max_length=200, description="The officer who decided (default: the caller)."
+    )
+    as_of: dt.date | None = Field(default=None, description="Business day (default today).")
+
+
+class SignalOut(BaseModel):
+    code: str
+    message: str
+
+
+class ClearanceOut(BaseModel):
+    trade: str
+    code: str
+    cleared_by: str
+    cleared_by_name: str
+    person: str | None
+    on: dt.date
+    reason: str
+
+
+class SignalsOut(BaseModel):
+    trade: str
+    as_of: dt.date
+    open: list[SignalOut]
+    cleared: list[ClearanceOut]
+
+
+def _clearance(api: ApiState, c: SignalClearance) -> ClearanceOut:
+    with api.platform.uow_factory() as uow:
+        org = uow.organisations.get(c.cleared_by)
+    return ClearanceOut(
+        trade=c.trade_id, code=c.code, cleared_by=c.cleared_by,
+        cleared_by_name=org.name if org else c.cleared_by, person=c.person, on=c.on_day,
+        reason=c.reason,
+    )  # fmt: skip
+
+
+@route(router, "GET", "/trades/{trade_id}/signals", "signals.read")
+def trade_signals(request: Request, trade_id: str, as_of: dt.date | None = None) -> SignalsOut:
+    """A trade's open fraud signals as of ``as_of`` (default today; a platform-wide scan) and
+    the clearances recorded on it. 404 for a trade that does not exist."""
+    api = state(request)
+    p = api.platform
+    day = as_of or p.clock.today()
+    cleared = evidence.signal_clearances(uow_factory=p.uow_factory, trade_id=trade_id)
+    found = evidence.open_signals(uow_factory=p.uow_factory, trade_id=trade_id, as_of=day)
+    return SignalsOut(
+        trade=trade_id, as_of=day,
+        open=[SignalOut(code=s.fraud.value, message=s.message) for s in found],
+        cleared=[_clearance(api, c) for c in cleared],
+    )  # fmt: skip
+
+
+@route(router, "POST", "/trades/{trade_id}/signals/{code}/clearance", "signals.clear")
+def clear_signal(request: Request, trade_id: str, code: str, body: ClearanceIn) -> ClearanceOut:
+    """The operator clears one open fraud signal of a trade: the reason, the officer (default:
+    the caller) and the day are recorded; the signal no longer gates issuance and financing.
+    404 for a trade that does not exist; 422 for a signal not open on it or a blank reason."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    evidence.signal_clearances(uow_factory=p.uow_factory, trade_id=trade_id)  # 404 if none
+    if not body.reason.strip():
+        raise DomainValueError("reason: say why the signal is explained")
+    officer = (body.officer or "").strip() or who.person
+    clearance = evidence.clear_signal(
+        uow_factory=p.uow_factory, operator_id=who.org_id, trade_id=trade_id, code=code,
+        reason=body.reason, as_of=body.as_of or p.clock.today(), person=officer,
+    )  # fmt: skip
+    return _clearance(api, clearance)

@@ -92,6 +92,12 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "mandates.grant": _each(TRADERS, ADMIN),
     "mandates.read": {**_each(TRADERS, EVERY_ROLE), T.PLATFORM_OPERATOR: OVERSIGHT},
     "mandates.revoke": {**_each(TRADERS, ADMIN), T.PLATFORM_OPERATOR: ADMIN},
+    # a trade's fraud signals and their clearance by the operator (with the officer named)
+    "signals.read": {
+        T.PLATFORM_OPERATOR: frozenset({R.ADMIN, R.CLERK, R.AUDITOR}),
+        T.REGULATOR: OVERSIGHT,
+    },
+    "signals.clear": {T.PLATFORM_OPERATOR: ADMIN},
     "position.read": _each(TRADERS, EVERY_ROLE),
     "financings.request": _each(ENTERPRISES, MANAGERS),
     "financings.read": {

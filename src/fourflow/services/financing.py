@@ -665,6 +665,13 @@ class _Slot:
     answer: Answer | None = None
 
 
+def warm_up(*, uow_factory: UnitOfWorkFactory) -> None:
+    """Load the champion model, and the libraries it scores with, in this process now (an API
+    process as it starts), not in the batch of its first decision (a third of a second)."""
+    with uow_factory() as uow:
+        credit.champion_in(uow)
+
+
 class DecisionBatcher:
     """Group commit of financing decisions in one process (the API's ``POST /financings``).
 

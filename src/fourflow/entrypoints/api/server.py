@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fourflow.bootstrap import Settings, open_platform
 from fourflow.entrypoints.api import logging as api_logging
 from fourflow.entrypoints.api.app import create_app
+from fourflow.services import financing
 
 
 def worker_app() -> FastAPI:
@@ -26,6 +27,7 @@ def worker_app() -> FastAPI:
     api_logging.configure(settings.log_level)
     platform = open_platform(settings)
     atexit.register(platform.close)
+    financing.warm_up(uow_factory=platform.uow_factory)  # not in its first decision's batch
     return create_app(platform)
 
 

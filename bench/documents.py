@@ -98,10 +98,33 @@ def _ingest(
 
 
 def _pg_schema() -> tuple[str, str]:
+    """A new schema for one measurement and the URL that uses it; its connections carry the
+    schema's name as their ``application_name`` (``_server_cpu_s`` finds them by it)."""
     schema = f"bench_{secrets.token_hex(4)}"
     with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    return schema, f"{PG_URL}?options=-csearch_path%3D{schema}"
+    return schema, f"{PG_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
+
+
+def _server_cpu_s(schema: str) -> dict[int, float] | None:
+    """CPU seconds so far of each PostgreSQL backend serving ``schema``'s connections, by pid,
+    from ``/proc`` (None when the server's processes are not visible here: not local)."""
+    with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
+        pids = [
+            int(row[0])
+            for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (schema,)
+            )
+        ]
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        used[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
 
 
 def _drop_schema(schema: str) -> None:
@@ -197,10 +220,14 @@ def _ingest_line(
     )  # fmt: skip
 
 
-def _store_cpu(backend: str, home: str, reads: list[ingest._Read]) -> tuple[float, float, float]:
+def _store_cpu(
+    backend: str, home: str, reads: list[ingest._Read]
+) -> tuple[float, float, float, float | None]:
     """CPU ms per invoice of storing ``reads`` (a transaction per 256), of anchoring them and
     of linking them (the documents in hand, as the upload route and ``documents ingest`` do;
-    their parties are not onboarded here, so every one is looked at and left unlinked)."""
+    their parties are not onboarded here, so every one is looked at and left unlinked); and on
+    PostgreSQL the server's own CPU ms per invoice for storing and anchoring them (None when
+    its processes are not visible from here)."""
     from fourflow.domain.hashing import HashAlgorithm  # noqa: PLC0415
 
     schema = None
@@ -213,6 +240,7 @@ def _store_cpu(backend: str, home: str, reads: list[ingest._Read]) -> tuple[floa
             submitter = _submitter(p)
             size = ingest.FILES_PER_TRANSACTION
             gc.collect()
+            server = _server_cpu_s(schema) if schema else None
             start = time.process_time()
             for i in range(0, len(reads), size):
                 ingest._store_batch(
@@ -221,6 +249,7 @@ def _store_cpu(backend: str, home: str, reads: list[ingest._Read]) -> tuple[floa
             stored = time.process_time()
             ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=submitter)
             anchored = time.process_time()
+            after = _server_cpu_s(schema) if schema and server is not None else None
             in_hand = [item.document for read in reads for item in read.parsed]
             linking.link_documents(uow_factory=p.uow_factory, in_hand=in_hand)
             linked = time.process_time()
@@ -228,7 +257,10 @@ def _store_cpu(backend: str, home: str, reads: list[ingest._Read]) -> tuple[floa
         if schema:
             _drop_schema(schema)
     per = 1000 / len(reads)
-    return (stored - start) * per, (anchored - stored) * per, (linked - anchored) * per
+    server_ms = None
+    if server is not None and after is not None:
+        server_ms = sum(after[pid] - server.get(pid, 0.0) for pid in after) * per
+    return (stored - start) * per, (anchored - stored) * per, (linked - anchored) * per, server_ms
 
 
 def stage_cpu(line, count: int = 500) -> Iterator[str]:  # type: ignore[no-untyped-def]
@@ -238,7 +270,10 @@ def stage_cpu(line, count: int = 500) -> Iterator[str]:  # type: ignore[no-untyp
     before it, outside its clock): detection, parse, XSD, EN 16931 rules, mapping to the
     domain, C14N, fingerprints, then storing them (one transaction per 256, on SQLite and on
     PostgreSQL), the anchor batch and linking (``link.*``: not in the end-to-end figures,
-    which ingest and anchor; the upload route and ``documents ingest`` link too). ``total`` is
+    which ingest and anchor; the upload route and ``documents ingest`` link too), and
+    PostgreSQL's own CPU for storing and anchoring them (``store_anchor.postgresql_server``,
+    its backends' CPU from ``/proc`` when the server runs on this machine: the ingest
+    process's figures leave it out, but it shares the cores). ``total`` is
     the sum of the stages but linking; ``ceiling_2cpu`` what it
     allows on two idle cores with the work spread perfectly.
     """
@@ -281,9 +316,11 @@ def stage_cpu(line, count: int = 500) -> Iterator[str]:  # type: ignore[no-untyp
         for i, (pd, pr) in enumerate(zip(parsed, prints, strict=True))
     ]
     for backend in ("sqlite", "postgresql"):
-        stages[f"store.{backend}"], stages[f"anchor.{backend}"], stages[f"link.{backend}"] = (
-            _store_cpu(backend, home, reads)
-        )
+        store, anchor, link, server = _store_cpu(backend, home, reads)
+        stages[f"store.{backend}"], stages[f"anchor.{backend}"] = store, anchor
+        stages[f"link.{backend}"] = link
+        if server is not None:  # PostgreSQL's own processes: not in the ingest process's CPU
+            stages[f"store_anchor.{backend}_server"] = server
     load = round(os.getloadavg()[0], 2)
     for name, ms in stages.items():
         yield line(f"ingest.ubl_stage_cpu_ms.{name}", ms, "ms/invoice", invoices=count, load=load)

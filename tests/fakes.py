@@ -461,6 +461,9 @@ class FakeDebtItems(_Repo):
     def get_holding(self, holding_id: str) -> Holding | None:
         return self._s.holdings.get(holding_id)
 
+    def get_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
+        return {h: self._s.holdings[h] for h in holding_ids if h in self._s.holdings}
+
     def lock_holding(self, holding_id: str) -> Holding | None:
         return self.get_holding(holding_id)
 
@@ -531,6 +534,10 @@ class FakeFinancings(_Repo):
     def by_holding(self, holding_id: str) -> Financing | None:
         found = [f for f in self._s.financings.values() if f.holding_id == holding_id]
         return found[-1] if found else None
+
+    def by_holdings(self, holding_ids: Sequence[str]) -> dict[str, Financing]:
+        wanted = set(holding_ids)
+        return {f.holding_id: f for f in self._s.financings.values() if f.holding_id in wanted}
 
     def remove(self, financing_id: str) -> None:
         self._s.financings.pop(financing_id, None)

@@ -222,3 +222,20 @@ def test_a_block_held_together_that_raises_stores_nothing(uow: SqlUnitOfWorkFact
         assert u.financings.get("fin-1") is None and u.outbox.get("op-gone") is None
         found = u.items.get_holding("h-1")
         assert found is not None and found.amount == 1_000
+
+
+def test_holdings_and_their_latest_financings_read_in_one_read(uow: SqlUnitOfWorkFactory) -> None:
+    _two_holdings(uow)
+    with uow() as u:
+        u.financings.add(b.financing("fin-1", "item-1", "h-1", FinancingStatus.DECLINED))
+        u.financings.add(b.financing("fin-2", "item-1", "h-1", FinancingStatus.APPROVED))
+        u.commit()
+    with uow() as u:
+        found = u.items.get_holdings(["h-2", "h-9", "h-1", "h-2"])
+        assert found == {"h-1": u.items.get_holding("h-1"), "h-2": u.items.get_holding("h-2")}
+        latest = u.financings.by_holdings(["h-1", "h-2", "h-9"])
+        assert latest == {"h-1": u.financings.by_holding("h-1")}
+        assert latest["h-1"].id == "fin-2"
+        with u.together():  # a financing held in the block is the latest
+            u.financings.add(b.financing("fin-3", "item-1", "h-2", FinancingStatus.REFERRED))
+            assert u.financings.by_holdings(["h-2"])["h-2"].id == "fin-3"

@@ -533,7 +533,9 @@ def _finance_many(
     answers: list[Answer | None] = [None] * len(requests)
     views: dict[dt.date, PlatformView] = {}
     ready: list[tuple[int, _Ready, Organisation | None]] = []
-    reads = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE))
+    batch = _BatchReads(uow, _READ_ONCE)
+    _read_ahead(uow, batch, requests)
+    reads = cast(UnitOfWork, batch)
     for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
         try:
             asker, holding, asset, lender, minor = _read_request(reads, asked)
@@ -557,6 +559,18 @@ def _finance_many(
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
                       answers, exposures)  # fmt: skip
     return [a if a is not None else RuntimeError("not decided") for a in answers]
+
+
+def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceRequest]) -> None:
+    """Read what every request of the batch reads first, in one read a table: the holdings
+    named (as the API names them, ``own_holding_of``) and the latest financing of each."""
+    named = [r.target for r in requests if r.own_holding_of is not None]
+    if not named:
+        return
+    holdings = uow.items.get_holdings(named)
+    batch.prime("items", "get_holding", holdings)  # an unknown one is read (and told) alone
+    latest = uow.financings.by_holdings(list(holdings))
+    batch.prime("financings", "by_holding", {h: latest.get(h) for h in holdings})
 
 
 def _settle_batch(
@@ -603,6 +617,7 @@ def _settle_batch(
 #: policies and the items' disputes: none of them written by a decision).
 _READ_ONCE = {
     "items": frozenset({"get", "get_holding"}),
+    "financings": frozenset({"by_holding"}),
     "trades": frozenset({"get", "involving"}),
     "disputes": frozenset({"raised_days", "for_item"}),
     "transfer_payments": frozenset({"for_trades"}),
@@ -619,7 +634,8 @@ _READ_ONCE_LOCKED = {
 
 class _Once:
     """A repository whose ``names`` read methods answer again what they answered before in
-    this batch (``kept``; a None answer is read again); the rest pass through."""
+    this batch (``kept``; a None answer is read again, unless primed, ``_BatchReads.prime``);
+    the rest pass through."""
 
     def __init__(self, inner: object, names: frozenset[str], kept: dict[Any, Any]) -> None:
         self._inner, self._names, self._kept = inner, names, kept
@@ -657,6 +673,13 @@ class _BatchReads:
     def __getattr__(self, name: str) -> Any:
         found = self._once.get(name)
         return found if found is not None else getattr(self._uow, name)
+
+    def prime(self, repository: str, method: str, answers: Mapping[str, Any]) -> None:
+        """Answer ``repository.method(key)`` with ``answers[key]`` (None included), as if
+        read already in this batch."""
+        once = self._once[repository]
+        for key, answer in answers.items():
+            self._kept[(id(once), method, key)] = answer
 
 
 @dataclass(slots=True)

@@ -811,6 +811,16 @@ class SqlDebtItems(_Repository):
             return self._held[holding_id]
         return None if row is None else _holding_from_row(row)
 
+    def get_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
+        """The holdings by id (unknown ids left out), in one read (chunks of ``IN_CHUNK``)."""
+        h = t.holdings
+        found: dict[str, Holding] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(holding_ids)), IN_CHUNK):
+            rows = self._rows(select(h).where(h.c.id.in_(chunk)))
+            found.update((r.id, _holding_from_row(r)) for r in rows)
+        held = self._held or {}
+        return {k: held.get(k, v) for k, v in found.items()}
+
     def lock_holdings(self, holding_ids: Sequence[str]) -> dict[str, Holding]:
         """The holdings by id, their rows locked in id order (``lock_holding``), in one read
         (chunks of ``IN_CHUNK``, in id order too)."""
@@ -1014,6 +1024,18 @@ class SqlFinancings(_Repository):
         )
         row = self._row(stmt)
         return None if row is None else _financing_from_row(row)
+
+    def by_holdings(self, holding_ids: Sequence[str]) -> dict[str, Financing]:
+        """The latest financing requested on each of the holdings that has one, in one read
+        (chunks of ``IN_CHUNK``)."""
+        f = t.financings
+        found: dict[str, Financing] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(holding_ids)), IN_CHUNK):
+            rows = self._rows(select(f).where(f.c.holding_id.in_(chunk)).order_by(f.c.seq))
+            found.update((r.holding_id, _financing_from_row(r)) for r in rows)
+        wanted = set(holding_ids)
+        found.update((h.holding_id, h) for h in self._held or () if h.holding_id in wanted)
+        return found
 
     def list(self) -> builtins.list[Financing]:
         """Every financing, oldest first."""

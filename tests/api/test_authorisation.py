@@ -134,6 +134,11 @@ CASES: dict[tuple[str, str], Case] = {
     # the walk's item has its route locked by its confirmation (409 for the debtor); a bank
     # that does not exist (404): nothing changes
     ("POST", "/items/{item_id}/route"): Case("item", {"kind": "tokens"}),
+    # a debtor's payment finer than a cent, a mint to no one: refused (422, 404)
+    ("POST", "/items/{item_id}/repayments"): Case(
+        "item", {"amount": "0.001", "value_date": FUTURE, "reference": "walk", "method": "token"}
+    ),
+    ("POST", "/tokens"): Case(body={"to": "nope", "amount": "1.00"}),
     ("GET", "/account"): Case(),
     ("PUT", "/account"): Case(body={"bank": "nope", "account": "6214880000000000"}),
     # an agent that does not exist, a mandate that does not exist (404): nothing changes

@@ -372,3 +372,61 @@ def test_the_operator_clears_a_fraud_signal_with_its_reason(world: World) -> Non
     # cleared: no longer open, a second clearance is refused (nothing recorded)
     _refused(_post(w, clear, w.operator, body), 422, "no open SELF_ASSERTED_EVIDENCE")
     assert len(kept()) == 1
+
+
+def test_a_bank_mints_tokens_and_the_debtor_pays_with_them(world: World) -> None:
+    w = world
+    tier1, core, tier2, bank = (w.parties[k] for k in ("tier1", "core", "tier2", "bank"))
+    ledger = w.platform.require_contracts()
+    with w.platform.uow_factory() as uow:
+        core_org = uow.organisations.get(core.org_id)
+    assert core_org is not None
+
+    def balance() -> int:
+        return int(ledger.read("token_balance", core_org.chain_address))
+
+    start = balance()
+    mint = {"to": core.org_id, "amount": "1000.00", "reference": "DEP-IRT-1"}
+    _refused(_post(w, "/tokens", core, mint), 403, " may not tokens.mint")
+    _refused(_post(w, "/tokens", w.officer, mint), 403, " may not tokens.mint")
+    _refused(_post(w, "/tokens", bank, {**mint, "to": "nope"}), 404, "")
+    _refused(_post(w, "/tokens", bank, {**mint, "amount": "0.001"}), 422, "")
+    assert balance() == start
+    minted = ok(_post(w, "/tokens", bank, mint), 201)
+    assert minted == {"to": core.org_id, "amount": "1000.00", "currency": "CNY",
+                      "deposit": "DEP-IRT-1", "op_id": minted["op_id"]}  # fmt: skip
+    assert balance() == start + 100_000
+    # the same deposit minted again: the contract refuses it, nothing recorded
+    _refused(_post(w, "/tokens", bank, mint), 409, "refused")
+    assert balance() == start + 100_000
+    # the debtor pays 600.00 of an item in tokens: routed to the holder (tier 1)
+    item = _issued(w, "IRT", w.platform.clock.today() - dt.timedelta(days=30))
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/repayments"
+    today = w.platform.clock.today().isoformat()
+    pay = {"amount": "600.00", "value_date": today, "reference": "PAY-IRT-1", "method": "token"}
+
+    def repayments() -> list[Any]:
+        with w.platform.uow_factory() as uow:
+            return list(uow.repayments.for_item(item_id))
+
+    _refused(_post(w, url, tier1, pay), 403, "only the debtor")
+    _refused(_post(w, url, w.clerk, pay), 403, " may not items.repay")
+    _refused(_post(w, url, tier2, pay), 404, "does not exist")
+    _refused(_post(w, url, core, {**pay, "method": "cheque"}), 422, "")
+    _refused(_post(w, url, core, {**pay, "amount": "99999999.00"}), 422, "exceeds")
+    # more tokens than the debtor holds: the chain refuses, nothing recorded
+    _refused(_post(w, url, core, {**pay, "amount": "2000.00", "reference": "PAY-IRT-X"}), 409,
+             "refused")  # fmt: skip
+    assert repayments() == [] and balance() == start + 100_000
+    paid = ok(_post(w, url, core, pay), 201)
+    assert paid["method"] == "token" and paid["amount"] == "600.00" and paid["currency"] == "CNY"
+    assert [(x["payee_id"], x["amount"]) for x in paid["parts"]] == [(tier1.org_id, "600.00")]
+    assert balance() == start + 40_000
+    (recorded,) = repayments()
+    assert recorded.reference == "PAY-IRT-1"
+    _refused(_post(w, url, core, pay), 409, "already recorded")
+    # a payment the debtor declares itself (method debtor)
+    declared = ok(_post(w, url, core, {**pay, "reference": "PAY-IRT-2", "method": "debtor",
+                                       "amount": "10.00"}), 201)  # fmt: skip
+    assert declared["method"] == "debtor" and len(repayments()) == 2

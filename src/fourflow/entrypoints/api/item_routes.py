@@ -11,6 +11,10 @@ endpoint calling the same service function):
   off chain or waived (``items.release_pledge``, as ``fourflow item release``);
 - ``POST /items/{id}/route``: the debtor locks the repayment route of an item issued on the
   evidence before confirming it (``settlement.lock_route``, as ``fourflow route lock``);
+- ``POST /items/{id}/repayments``: the debtor pays in settlement tokens (``token``) or
+  declares a payment itself (``debtor``) (``items.pay``, as ``fourflow item pay --method``);
+- ``POST /tokens``: a bank mints settlement tokens to a member against a deposit it holds
+  (``items.mint_tokens``, as ``fourflow token mint``);
 - ``PUT /account`` and ``GET /account``: a member registers (or changes) its own settlement
   account and reads it with its account bank (``accounts.register_account``, as ``fourflow org
   account set`` / ``show``).
@@ -22,6 +26,7 @@ refuses it, 422 for a bad amount; the chain's refusal of the queued operation is
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -30,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.money import Money
 from fourflow.domain.settlement import RouteKind
-from fourflow.entrypoints.api.business_routes import Amount, _holding, _item
+from fourflow.entrypoints.api.business_routes import Amount, _holding, _item, _money
 from fourflow.entrypoints.api.routing import (
     ApiState,
     caller,
@@ -282,3 +287,99 @@ def set_account(request: Request, body: AccountIn) -> AccountOut:
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
     return _account(api, who.org_id)
+
+
+class RepaymentIn(Strict):
+    amount: str = Amount
+    value_date: dt.date
+    reference: str = Field(min_length=1, max_length=100, description="The payment's reference.")
+    method: Literal["token", "debtor"] = Field(
+        description="token: paid in settlement tokens the debtor holds; debtor: the debtor "
+        "declares the payment itself (the account bank attests with POST /items/{id}/payments)."
+    )
+
+
+class RepaymentPart(BaseModel):
+    holding_id: str
+    payee_id: str
+    kind: str
+    amount: str
+
+
+class RepaymentOut(BaseModel):
+    payment_id: str
+    item_id: str
+    method: str
+    amount: str
+    currency: str
+    parts: list[RepaymentPart]
+
+
+class MintIn(Strict):
+    to: str = Field(min_length=1, max_length=100, description="The member credited (USCC or id).")
+    amount: str = Amount
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    reference: str | None = Field(
+        default=None,
+        max_length=100,
+        description="The deposit's statement reference (each once; a fresh one when omitted).",
+    )
+
+
+class MintOut(BaseModel):
+    to: str
+    amount: str
+    currency: str
+    deposit: str
+    op_id: str
+
+
+@route(router, "POST", "/items/{item_id}/repayments", "items.repay", status_code=201)
+def repay_item(request: Request, item_id: str, body: RepaymentIn) -> RepaymentOut:
+    """The debtor pays its item: in settlement tokens (the contract moves them, banks first,
+    then holders) or by declaring it. 403 for anyone but the debtor; 409 for a reference used
+    already, a settled or cancelled item, or the chain's refusal (e.g. too few tokens: nothing
+    recorded); 422 for an amount above the outstanding or a value date ahead of the chain."""
+    api, who = state(request), caller(request)
+    _item(api, who, item_id)
+    p = api.platform
+    with api.chain_lock:
+        paid = items.amount_of(uow_factory=p.uow_factory, amount=body.amount, item_id=item_id)
+        repayment = items.pay(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), item_id=item_id,
+            amount=paid.minor, value_date=body.value_date, reference=body.reference,
+            payer_id=who.org_id, method=body.method,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    cur = paid.currency
+    return RepaymentOut(
+        payment_id=repayment.id, item_id=item_id, method=body.method,
+        amount=_money(repayment.amount, cur) or "0", currency=cur,
+        parts=[
+            RepaymentPart(holding_id=x.holding_id, payee_id=x.payee_id, kind=x.kind,
+                          amount=_money(x.amount, cur) or "0")
+            for x in repayment.parts
+        ],
+    )  # fmt: skip
+
+
+@route(router, "POST", "/tokens", "tokens.mint", status_code=201)
+def mint_tokens(request: Request, body: MintIn) -> MintOut:
+    """The caller's bank mints settlement tokens (tokenised deposits) to a member against a
+    deposit it holds, named by its statement reference (the contract takes each reference
+    once, within the bank's mint cap: a refusal is 409 and nothing is recorded). 404 for an
+    unknown member."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    minor = Money.of(body.amount, body.currency).minor
+    with api.chain_lock:
+        to = onboarding.org_id(uow_factory=p.uow_factory, ref=body.to)
+        op = items.mint_tokens(
+            uow_factory=p.uow_factory, bank_id=who.org_id, to_org_id=to, amount=minor,
+            deposit_reference=body.reference,
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return MintOut(
+        to=to, amount=Money.from_minor(minor, body.currency).plain(), currency=body.currency,
+        deposit=str(getattr(op.command, "deposit_reference", "")), op_id=op.op_id,
+    )  # fmt: skip

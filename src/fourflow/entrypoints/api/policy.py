@@ -85,6 +85,9 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.dilute": _each(ENTERPRISES, MANAGERS),
     "pledges.release": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
     "items.route_lock": _each(ENTERPRISES, MANAGERS),
+    # the debtor pays (tokens, or declared); a bank mints settlement tokens against deposits
+    "items.repay": _each(ENTERPRISES, MANAGERS),
+    "tokens.mint": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     # a member's own settlement account (the service refuses another's)
     "accounts.read": _each(TRADERS, EVERY_ROLE),
     "accounts.set": _each(TRADERS, ADMIN),

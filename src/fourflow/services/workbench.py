@@ -22,8 +22,10 @@ from fourflow.domain.identity import Approval
 from fourflow.domain.money import Money
 from fourflow.domain.payment_status import STATUS_CODES
 from fourflow.risk.bootstrap import HistorySource
+from fourflow.risk.features import History
 from fourflow.risk.valuation import AssetClass, expected_loss
 from fourflow.services import credit, financing, identity, proofs
+from fourflow.services.credit.valuation import parties_history
 from fourflow.services.ports import Ledger, TradeQuery, TradeRecord, UnitOfWorkFactory
 from fourflow.verification.payments import payment_outcomes
 
@@ -264,6 +266,7 @@ def _valuation(
     currency: str,
     as_of: dt.date,
     cold_start: HistorySource,
+    history: History | None = None,
 ) -> dict[str, Any]:
     """Expected loss and value today of a receivable financing, from its credit review's PD,
     the bank's policy's LGD and discount rate, and the item's due date
@@ -281,7 +284,7 @@ def _valuation(
         return {"state": "settled"}
     valuation, _ = credit.value_item(
         uow_factory=uow_factory, item_id=item.id, as_of=as_of, cold_start=cold_start,
-        bank_id=fin.bank_id, pd=d.pd,
+        bank_id=fin.bank_id, pd=d.pd, history=history,
     )  # fmt: skip
     share = min(1.0, holding.outstanding / item.outstanding)
     asset = (
@@ -334,6 +337,7 @@ def review_queue(
     rows = financing.list_financings(
         uow_factory=uow_factory, status=status or FinancingStatus.REFERRED.value, bank=bank_id
     )
+    history = _queue_history(uow_factory, rows)
     out = []
     for r in rows:
         fin = r.financing
@@ -344,7 +348,7 @@ def review_queue(
             try:
                 valued = _valuation(
                     uow_factory=uow_factory, fin=fin, currency=r.currency, as_of=as_of,
-                    cold_start=cold_start,
+                    cold_start=cold_start, history=history,
                 )  # fmt: skip
             except (NotFoundError, ValueError) as exc:  # one request's data, not the queue
                 valued = {"state": "not_valued", "reason": str(exc)}
@@ -355,6 +359,20 @@ def review_queue(
         )
         out.append((r, valued, waiting))
     return out
+
+
+def _queue_history(
+    uow_factory: UnitOfWorkFactory, rows: list[financing.FinancingRow]
+) -> History | None:
+    """One invoice history for every receivable the queue values: the trades of all their
+    debtors and creditors, read once (each valuation reads only its own parties' facts)."""
+    fins = [r.financing for r in rows if isinstance(r.financing, Financing)]
+    wanted = [f.item_id for f in fins if f.status in LIVE]
+    if not wanted:
+        return None
+    with uow_factory() as uow:
+        found = uow.items.get_many(wanted)
+        return parties_history(uow, {p for i in found for p in (i.debtor_id, i.creditor_id)})
 
 
 #: Requests valued in the queue: those still at stake.

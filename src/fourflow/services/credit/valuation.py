@@ -9,7 +9,7 @@ from dataclasses import replace
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.facts import GoodsPrice
 from fourflow.risk.bootstrap import HistorySource
-from fourflow.risk.features import features
+from fourflow.risk.features import History, features
 from fourflow.risk.review import ProductPolicy
 from fourflow.risk.valuation import (
     AssetClass,
@@ -29,6 +29,13 @@ from fourflow.services.ports import Ledger, TradeQuery, UnitOfWork, UnitOfWorkFa
 EVERY_TRADE = 2**31 - 1
 
 
+def parties_history(uow: UnitOfWork, parties: set[str]) -> History:
+    """The invoice history of every trade in which one of ``parties`` sells or buys (read as
+    verdicts: their reports are not decoded, thousands for a core enterprise)."""
+    _, newest = uow.trades.page(TradeQuery(involving=frozenset(parties), limit=EVERY_TRADE))
+    return FACTS.history(uow, newest[::-1])
+
+
 def value_item(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -37,10 +44,13 @@ def value_item(
     cold_start: HistorySource,
     bank_id: str | None = None,
     pd: float | None = None,
+    history: History | None = None,
 ) -> tuple[Valuation, Mapping[str, float | str]]:
     """A receivable's value on ``as_of`` (outstanding face less expected dilution and loss,
     discounted at the bank's rate), from the champion's PD on that day's features, or from
-    ``pd`` when given (a credit review's own PD: the champion is then not asked)."""
+    ``pd`` when given (a credit review's own PD: the champion is then not asked).
+    ``history``: one read already holding every trade of the item's debtor and creditor (the
+    features read only theirs; a queue values many items on one read), else read here."""
     scorer = (
         None
         if pd is not None
@@ -49,11 +59,8 @@ def value_item(
     with uow_factory() as uow:
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
-        # the parties' trades as verdicts (their reports are not decoded: thousands for a
-        # core enterprise), oldest first as ``involving`` gives them
-        parties = frozenset({item.debtor_id, item.creditor_id})
-        _, newest = uow.trades.page(TradeQuery(involving=parties, limit=EVERY_TRADE))
-        history = FACTS.history(uow, newest[::-1])
+        if history is None:
+            history = parties_history(uow, {item.debtor_id, item.creditor_id})
         own = [f for f in history.all() if f.trade_id == item.trade_id]
         root = holdings[0] if holdings else None
         if root is None:

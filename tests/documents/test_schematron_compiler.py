@@ -21,6 +21,7 @@ from fourflow.adapters.documents.business_rules import _xslt
 from fourflow.adapters.documents.schematron import (
     _boolean_predicates,
     _context,
+    _descendants_by_name,
     _needs_element,
     _repeated_sums,
     compile_schematron,
@@ -358,3 +359,41 @@ def test_alternatives_differing_in_their_parents_are_one_selection(tmp_path: Pat
         "/a:Doc[1]/a:Q[1]/a:R[1]/b:Amt[1]",
         "/a:Doc[1]/a:S[1]/a:T[1]/b:Amt[1]",
     ]
+
+
+@pytest.mark.parametrize(
+    ("walk", "expected"),
+    [
+        ("(//cac:InvoiceLine | //cac:CreditNoteLine)/cbc:LineExtensionAmount",
+         "(key('ff-names', 'InvoiceLine')[self::cac:InvoiceLine] | "
+         "key('ff-names', 'CreditNoteLine')[self::cac:CreditNoteLine])/cbc:LineExtensionAmount"),
+        ("//cbc:X/@a", "key('ff-names', 'X')[self::cbc:X]/@a"),
+        ("//cbc:X//cbc:Y", "key('ff-names', 'X')[self::cbc:X]//cbc:Y"),
+        ("//cbc:X[1]", "//cbc:X[1]"),  # a position counts along the walk
+        ("a//cbc:X", "a//cbc:X"),
+        ("//cbc:X[. = 'a']", "//cbc:X[. = 'a']"),
+    ],
+)  # fmt: skip
+def test_a_walk_by_name_comes_from_the_name_index(walk: str, expected: str) -> None:
+    assert _descendants_by_name(walk) == expected
+
+
+def test_a_walk_from_the_name_index_selects_the_same_nodes() -> None:
+    xml = (
+        '<r xmlns:c="urn:c" xmlns:d="urn:d"><c:L><c:A>1</c:A></c:L><d:L><c:A>2</c:A></d:L>'
+        "<x><c:L><c:A>3</c:A><c:L><c:A>4</c:A></c:L></c:L></x><c:M><c:A>5</c:A></c:M></r>"
+    )
+    walk = "(//c:L | //c:M)/c:A"
+    keyed = _descendants_by_name(walk)
+    assert keyed != walk
+    sheet = (
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" '
+        'xmlns:c="urn:c"><xsl:output method="text"/>'
+        '<xsl:key name="ff-names" match="*" use="local-name()"/>'
+        '<xsl:template match="/"><xsl:for-each select="{}"><xsl:value-of select="."/>'
+        "</xsl:for-each></xsl:template></xsl:stylesheet>"
+    )
+    document = etree.fromstring(xml).getroottree()
+    walked = str(_xslt(sheet.format(walk))(document))
+    assert walked == "1345"
+    assert str(_xslt(sheet.format(keyed.replace("'", "&apos;")))(document)) == walked

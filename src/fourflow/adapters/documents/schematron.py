@@ -339,6 +339,21 @@ _NAME_HIT = re.compile(
 )
 
 
+_DESCENDANTS = re.compile(
+    r"(?:(?<=^)|(?<=\()|(?<=\| ))//([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)(?=\)| \||/|$)"
+)
+
+
+def _descendants_by_name(select: str) -> str:
+    """``//p:name`` (every such element, in document order) taken from the name index:
+    ``key('ff-names', 'name')[self::p:name]`` holds the same elements in the same order,
+    without a walk of the whole document. Only where no predicate follows the step (a
+    position would count differently) and the expression has no string literal."""
+    if "'" in select or '"' in select:
+        return select
+    return _DESCENDANTS.sub(lambda m: f"key('ff-names', '{m[2]}')[self::{m[1]}:{m[2]}]", select)
+
+
 def _boolean_predicates(preds: str) -> bool:
     """Whether ``preds`` is a run of predicates whose value is a boolean (a comparison,
     ``and``/``or``, ``boolean(…)``, ``not(…)``) that never asks for a position: their truth
@@ -782,7 +797,8 @@ def compile_schematron(
             writer.rule(earlier, rule, [])
     writer.reselect()
     walks = "".join(
-        f'<xsl:variable name="{name}" select="{_attr(writer.walk_by_value(select))}"/>'
+        f'<xsl:variable name="{name}" '
+        f'select="{_attr(_descendants_by_name(writer.walk_by_value(select)))}"/>'
         for select, name in writer.walks.items()
     )
     value_keys = "".join(

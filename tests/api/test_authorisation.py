@@ -181,6 +181,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/bank/proposals"): Case(),
     ("GET", "/bank/four-eyes"): Case(),
     ("GET", "/bank/models"): Case(),
+    ("GET", "/bank/registrations"): Case(),
     ("POST", "/consents"): Case(
         body={
             "grantee": "nope",

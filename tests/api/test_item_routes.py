@@ -203,6 +203,15 @@ def test_the_pledgee_bank_releases_its_pledge(world: World) -> None:
     assert _snapshot(w, item["item_id"]) == before
     frozen = _post(w, f"/holdings/{holding}/split", tier1, {"amount": "1.00"})
     assert frozen.status_code == 409, frozen.text  # pledged and locked
+    # the pledge's 中登网 registration record: the pledgee bank's, no other's
+    regs = ok(w.client.get(f"{API}/bank/registrations?item_id={item['item_id']}",
+                           headers=w.officer.auth))  # fmt: skip
+    (reg,) = regs
+    assert reg["kind"] == "receivable" and reg["financing_id"] == fin["financing_id"]
+    assert reg["holding_id"] == holding and reg["fields"] and isinstance(reg["to_fill"], list)
+    assert ok(w.client.get(f"{API}/bank/registrations", headers=other)) == []
+    _refused(w.client.get(f"{API}/bank/registrations", headers=tier1.admin.auth), 403,
+             " may not registrations.read")  # fmt: skip
     released = ok(_post(w, url, w.officer))
     assert released == {"holding_id": holding, "pledge": "released",
                         "financing_id": fin["financing_id"]}  # fmt: skip

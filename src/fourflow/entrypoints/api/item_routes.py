@@ -15,6 +15,9 @@ endpoint calling the same service function):
   declares a payment itself (``debtor``) (``items.pay``, as ``fourflow item pay --method``);
 - ``POST /tokens``: a bank mints settlement tokens to a member against a deposit it holds
   (``items.mint_tokens``, as ``fourflow token mint``);
+- ``GET /bank/registrations``: the 中登网 registration record of each of the caller's bank's
+  pledges (``registration.every_registration``, as ``fourflow finance registrations`` and
+  ``fourflow item registration``);
 - ``PUT /account`` and ``GET /account``: a member registers (or changes) its own settlement
   account and reads it with its account bank (``accounts.register_account``, as ``fourflow org
   account set`` / ``show``).
@@ -29,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from fourflow.domain.errors import ConflictError, NotFoundError
@@ -44,7 +47,7 @@ from fourflow.entrypoints.api.routing import (
     route,
     state,
 )
-from fourflow.services import accounts, items, onboarding, settlement
+from fourflow.services import accounts, items, onboarding, registration, settlement
 
 router = APIRouter()
 
@@ -383,3 +386,41 @@ def mint_tokens(request: Request, body: MintIn) -> MintOut:
         to=to, amount=Money.from_minor(minor, body.currency).plain(), currency=body.currency,
         deposit=str(getattr(op.command, "deposit_reference", "")), op_id=op.op_id,
     )  # fmt: skip
+
+
+class RegistrationField(BaseModel):
+    key: str
+    label: str
+    value: str | None = Field(description="None: a field the filing member fills.")
+    source: str
+    required: bool
+
+
+class RegistrationOut(BaseModel):
+    kind: str = Field(description="receivable (应收账款质押) or goods (仓单质押).")
+    item_id: str | None
+    holding_id: str | None
+    receipt_id: str | None
+    financing_id: str
+    to_fill: list[str]
+    fields: list[RegistrationField]
+
+
+@route(router, "GET", "/bank/registrations", "registrations.read")
+def bank_registrations(
+    request: Request,
+    kind: Literal["receivable", "goods"] | None = None,
+    item_id: str | None = Query(default=None, max_length=100),
+) -> list[RegistrationOut]:
+    """The 中登网 registration record of every pledge of the caller's bank (approved, active,
+    repaid or defaulted), receivable pledges first; ``kind`` and ``item_id`` narrow it. The
+    fields FourFlow cannot know are listed in ``to_fill`` for the filing bank."""
+    api, who = state(request), caller(request)
+    records = registration.every_registration(
+        uow_factory=api.platform.uow_factory, bank=who.org_id, kind=kind
+    )
+    return [
+        RegistrationOut.model_validate(r.as_dict())
+        for r in records
+        if item_id is None or r.item_id == item_id
+    ]

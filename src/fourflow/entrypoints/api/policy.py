@@ -88,6 +88,7 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     # the debtor pays (tokens, or declared); a bank mints settlement tokens against deposits
     "items.repay": _each(ENTERPRISES, MANAGERS),
     "tokens.mint": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
+    "registrations.read": {T.BANK: BANK_READERS},
     # a member's own settlement account (the service refuses another's)
     "accounts.read": _each(TRADERS, EVERY_ROLE),
     "accounts.set": _each(TRADERS, ADMIN),

@@ -139,6 +139,8 @@ CASES: dict[tuple[str, str], Case] = {
         "item", {"amount": "0.001", "value_date": FUTURE, "reference": "walk", "method": "token"}
     ),
     ("POST", "/tokens"): Case(body={"to": "nope", "amount": "1.00"}),
+    # the walk's item is not overdue (409): nothing changes
+    ("POST", "/items/{item_id}/default"): Case("item", {}),
     ("GET", "/account"): Case(),
     ("PUT", "/account"): Case(body={"bank": "nope", "account": "6214880000000000"}),
     # an agent that does not exist, a mandate that does not exist (404): nothing changes

@@ -439,3 +439,33 @@ def test_a_bank_mints_tokens_and_the_debtor_pays_with_them(world: World) -> None
     declared = ok(_post(w, url, core, {**pay, "reference": "PAY-IRT-2", "method": "debtor",
                                        "amount": "10.00"}), 201)  # fmt: skip
     assert declared["method"] == "debtor" and len(repayments()) == 2
+
+
+def test_the_operator_marks_an_overdue_item_defaulted(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    today = w.platform.clock.today()
+    old = _issued(w, "IRF", today - dt.timedelta(days=200))  # due about 100 days ago
+    item_id = old["item_id"]
+    url = f"/items/{item_id}/default"
+    before = _snapshot(w, item_id)
+    _refused(_post(w, url, tier1, {}), 403, " may not items.default")
+    _refused(_post(w, url, core, {}), 403, " may not items.default")
+    _refused(_post(w, url, w.officer, {}), 403, "open pledge")  # the account bank, no pledge
+    _refused(_post(w, url, w.approver, {}), 403, " may not items.default")
+    # not overdue yet on a day before its maturity
+    early = (today - dt.timedelta(days=150)).isoformat()
+    _refused(_post(w, url, w.operator, {"as_of": early}), 409, "not overdue")
+    assert _snapshot(w, item_id) == before
+    done = ok(_post(w, url, w.operator, {}))
+    assert done == {"item_id": item_id, "status": "defaulted", "foreclosed": []}
+    view = ok(w.client.get(f"{API}/items/{item_id}", headers=tier1.admin.auth))
+    assert view["status"] == "defaulted", view
+    _refused(_post(w, url, w.operator, {}), 409, "already defaulted")
+    # a recent item is not overdue: refused, nothing changes
+    fresh = _issued(w, "IRF2", today - dt.timedelta(days=30))
+    kept = _snapshot(w, fresh["item_id"])
+    _refused(_post(w, f"/items/{fresh['item_id']}/default", w.operator, {}), 409, "not overdue")
+    assert _snapshot(w, fresh["item_id"]) == kept
+    assert tier2  # the tier-2 supplier has no part: its view of the items is 404
+    _refused(w.client.get(f"{API}/items/{item_id}", headers=tier2.admin.auth), 404, "")

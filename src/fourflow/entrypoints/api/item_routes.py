@@ -15,6 +15,9 @@ endpoint calling the same service function):
   declares a payment itself (``debtor``) (``items.pay``, as ``fourflow item pay --method``);
 - ``POST /tokens``: a bank mints settlement tokens to a member against a deposit it holds
   (``items.mint_tokens``, as ``fourflow token mint``);
+- ``POST /items/{id}/default``: the operator, or a bank holding an open pledge of it, marks an
+  overdue item defaulted past its grace days; pledged holdings pass to their banks
+  (``items.mark_default``, as ``fourflow item default``);
 - ``GET /bank/registrations``: the 中登网 registration record of each of the caller's bank's
   pledges (``registration.every_registration``, as ``fourflow finance registrations`` and
   ``fourflow item registration``);
@@ -35,7 +38,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from fourflow.domain.errors import ConflictError, NotFoundError
+from fourflow.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from fourflow.domain.money import Money
 from fourflow.domain.settlement import RouteKind
 from fourflow.entrypoints.api.business_routes import Amount, _holding, _item, _money
@@ -424,3 +427,46 @@ def bank_registrations(
         for r in records
         if item_id is None or r.item_id == item_id
     ]
+
+
+class DefaultIn(Strict):
+    as_of: dt.date | None = Field(default=None, description="Business day (default today).")
+
+
+class Foreclosed(BaseModel):
+    holding_id: str
+    bank_id: str
+
+
+class DefaultOut(BaseModel):
+    item_id: str
+    status: Literal["defaulted"]
+    foreclosed: list[Foreclosed]
+
+
+@route(router, "POST", "/items/{item_id}/default", "items.default")
+def mark_default(request: Request, item_id: str, body: DefaultIn) -> DefaultOut:
+    """The platform operator, or a bank holding an open pledge of the item, marks it
+    defaulted: past maturity plus the grace days while something is unpaid; each pledged
+    holding passes to its bank (recourse kept). 403 for another bank; 409 when the item is
+    not overdue on the day, or defaulted already."""
+    api, who = state(request), caller(request)
+    _, holdings = _item(api, who, item_id)
+    p = api.platform
+    if who.org_id != p.operator_id() and not any(
+        h.pledge_bank_id == who.org_id and h.locked and h.outstanding > 0 for h in holdings
+    ):  # the service's own rule, worded as the object rule it is
+        raise PermissionDeniedError(
+            f"only a bank holding an open pledge of debt item {item_id}, or the operator, "
+            "marks its default"
+        )
+    with api.chain_lock:
+        held = items.mark_default(
+            uow_factory=p.uow_factory, item_id=item_id, actor_id=who.org_id,
+            as_of=body.as_of or p.clock.today(), operator_id=p.operator_id(),
+        )  # fmt: skip
+        refuse_on_chain_failure(relay_now(api))
+    return DefaultOut(
+        item_id=item_id, status="defaulted",
+        foreclosed=[Foreclosed(holding_id=h.id, bank_id=h.holder_id) for h in held],
+    )  # fmt: skip

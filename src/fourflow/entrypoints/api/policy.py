@@ -89,6 +89,12 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.repay": _each(ENTERPRISES, MANAGERS),
     "tokens.mint": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     "registrations.read": {T.BANK: BANK_READERS},
+    # an overdue item marked defaulted: the operator, or a bank holding an open pledge of it
+    # (the service refuses any other bank)
+    "items.default": {
+        T.PLATFORM_OPERATOR: ADMIN,
+        T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER}),
+    },
     # a member's own settlement account (the service refuses another's)
     "accounts.read": _each(TRADERS, EVERY_ROLE),
     "accounts.set": _each(TRADERS, ADMIN),

@@ -2,7 +2,9 @@
 look-ups run: ``_references`` skips the three ``*/...LineReference`` XPath evaluations when no
 child of the root holds a line reference (most documents), for ingest speed. Checked against
 the unconditional look-ups on every UBL document in the standards directory and on written
-documents that do hold order, despatch and receipt line references."""
+documents that do hold order, despatch and receipt line references. Whether a document holds
+one is told by a walk of libxml2 over the tree (``_has_line_references``), checked here against
+the boolean XPath it replaced (``ANY_LINE_REFERENCE``) on the same documents."""
 
 from __future__ import annotations
 
@@ -16,6 +18,12 @@ from fourflow.adapters.documents import ubl
 from fourflow.adapters.documents.standards import standards_dir
 from fourflow.adapters.documents.xml import parse_xml, text
 from fourflow.domain.documents import DocumentKind, DocumentRef
+
+# The boolean XPath ``_has_line_references`` replaced (17625a4), as the reference.
+ANY_LINE_REFERENCE = etree.XPath(
+    "boolean(*/cac:OrderLineReference | */cac:DespatchLineReference | */cac:ReceiptLineReference)",
+    namespaces=ubl.NS,
+)
 
 
 def reference_references(root: etree._Element) -> tuple[DocumentRef, ...]:
@@ -52,7 +60,9 @@ def test_every_ubl_sample_states_the_same_references() -> None:
         expected = reference_references(root)
         assert ubl._references(root, ubl._index(root)) == expected, path
         compared += 1
-        with_line_refs += bool(ubl._ANY_LINE_REFERENCE(root))
+        holds = bool(ANY_LINE_REFERENCE(root))
+        assert ubl._has_line_references(root) == holds, path
+        with_line_refs += holds
     assert compared > 100
     assert with_line_refs > 0  # some samples do hold line references
 
@@ -91,4 +101,17 @@ def test_line_references_are_found_and_their_absence_changes_nothing() -> None:
         found = ubl._references(root, ubl._index(root))
         assert found == (DocumentRef(DocumentKind.ORDER, "O-HEAD"), *from_lines), lines
         assert found == reference_references(root)
-        assert bool(ubl._ANY_LINE_REFERENCE(root)) == (b"LineReference" in lines)
+        assert bool(ANY_LINE_REFERENCE(root)) == (b"LineReference" in lines)
+        assert ubl._has_line_references(root) == (b"LineReference" in lines)
+
+
+def test_only_a_line_reference_under_a_child_of_the_root_counts() -> None:
+    deeper = (
+        b"<cac:DespatchLine><cac:Item><cac:OrderLineReference><cbc:LineID>1</cbc:LineID>"
+        b"</cac:OrderLineReference></cac:Item></cac:DespatchLine>"
+    )
+    direct = b"<cac:ReceiptLineReference><cbc:LineID>1</cbc:LineID></cac:ReceiptLineReference>"
+    for lines in (deeper, direct):
+        root = parse_xml(DOC % lines, "refs.xml")
+        assert not ANY_LINE_REFERENCE(root)
+        assert not ubl._has_line_references(root)

@@ -146,3 +146,40 @@ def test_a_rule_shared_with_the_stylesheet_keeps_the_node_order() -> None:
         ("BR-27", "/Invoice[1]/cac:InvoiceLine[1]"),
         ("BR-27", "/Invoice[1]/cac:InvoiceLine[2]"),
     ]
+
+
+def test_the_vat_category_families_are_decided_natively_with_the_stylesheets_verdicts() -> None:
+    # BR-S/-Z/-E/-AE/-IC/-G/-O/-AF/-AG at the document element test the invoice's VAT
+    # categories: node sets filtered by predicates (the VAT scheme, upper-cased and
+    # normalized; a category's normalized ID; a charge indicator), decided by the pass
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    rule_of = {a.rule: n for n, a in enumerate(native.compiled(RuleSet.EN16931_UBL).asserts)}
+    families = ("BR-AE-0", "BR-S-0", "BR-Z-0", "BR-E-0", "BR-IC-0", "BR-G-0", "BR-O-0", "BR-AF-0")
+    natively = {r for r, n in rule_of.items() if n in split.native.numbers}
+    for rule in ("BR-AE-01", "BR-AE-02", "BR-S-01", "BR-S-02", "BR-E-04", "BR-AF-01", "BR-O-02"):
+        assert rule in natively
+    assert len([r for r in natively if r.startswith(families)]) >= 30
+    xml = standards_dir().joinpath(*EXAMPLE).read_text(encoding="utf-8")
+    variants = {
+        # a line's category AE (normalized from " AE ") without an AE subtotal, nor VAT ids
+        "line AE": xml.replace(
+            "<cac:ClassifiedTaxCategory>\n", "<cac:ClassifiedTaxCategory><cbc:ID> AE </cbc:ID>", 1
+        ),
+        # the VAT scheme written in lower case with spaces is still VAT (BR-S-*)
+        "scheme vat": re.sub(
+            r"(<cac:TaxScheme>\s*<cbc:ID>)VAT(</cbc:ID>)", r"\1 vat \2", xml, count=2
+        ),
+        # another scheme: the categories are no longer VAT categories
+        "scheme GST": re.sub(r"(<cac:TaxScheme>\s*<cbc:ID>)VAT(</cbc:ID>)", r"\1GST\2", xml),
+        # every standard-rated category zero-rated
+        "all Z": re.sub(r"(<cbc:ID>)S(</cbc:ID>)", r"\1Z\2", xml),
+    }
+    fired: set[str] = set()
+    for name, text in variants.items():
+        document = etree.fromstring(text.encode("utf-8"))
+        mine = native.check(document, RuleSet.EN16931_UBL)
+        assert mine == whole.check(document, RuleSet.EN16931_UBL), name
+        fired |= {i.rule for i in mine if i.rule.startswith(families)}
+    assert len(fired) >= 3, fired

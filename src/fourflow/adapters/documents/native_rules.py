@@ -15,6 +15,11 @@ Which asserts: those whose test in the compiled stylesheet is ``not(P)``, ``bool
 ``count(P) <= 1`` with ``P`` child steps of prefixed names (the first may be a union of
 such steps) and an optional last attribute step, and whose rule's context is the document
 element itself (an ``xsl:for-each`` selecting ``/p:Name | /q:Name`` only: nothing shadows it).
+A step may carry the predicates the VAT-category rules use (see :data:`_PREDICATES`: the
+VAT-scheme test, a normalized ID, a charge indicator, a plain string comparison), and a
+document-wide node set (a stylesheet global, ``$ffwN``) is a flag when it is elements by
+name, by a value key (``key('ff-v0', 'S')``, with a parent), filtered by such predicates, or
+a path below one of those.
 
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
@@ -32,6 +37,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -53,9 +59,36 @@ MODULE = "_rulesnative"
 
 _NAME = r"[A-Za-z_][\w.-]*"
 _STEP = rf"{_NAME}:{_NAME}"
-_FIRST = rf"\(\s*{_STEP}(?:\s*\|\s*{_STEP})+\s*\)|{_STEP}"
-# child steps (the first may be a union), an optional last attribute step; or . or @name
-_PATH = rf"(?:(?:{_FIRST})(?:/{_STEP})*(?:/@{_NAME})?|@{_NAME}|\.)"
+# a string literal without XML whitespace (so normalize-space(s) = it iff s trimmed is it)
+_LIT = r"[^'\s]*"
+_LOWER, _UPPER = "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# The predicates a step may carry (as the stylesheet writes them), see _predicate():
+# some child whose first X upper-cased and normalized is (not) 'L' (the VAT-scheme test);
+# the first child's (or the node's own) normalized string is (not) 'L'; some child whose
+# normalized string is 'L1' or 'L2' (a charge indicator); some child whose string is 'L'.
+_SCHEME = re.compile(
+    rf"boolean\(\(({_STEP})\)\[normalize-space\(translate\(({_STEP}), '{_LOWER}', '{_UPPER}'\)\)"
+    rf" (!?=) '({_LIT})'\]\)"
+)
+_NORMALIZED = re.compile(rf"normalize-space\(({_STEP}|\.)\) (!?=) '({_LIT})'")
+_EITHER = re.compile(
+    rf"boolean\(\(({_STEP})\)\[normalize-space\(\.\) = '({_LIT})' or "
+    rf"normalize-space\(\.\) = '({_LIT})'\]\)"
+)
+_EQUALS = re.compile(rf"({_STEP}) = '({_LIT})'")
+_PREDICATES = (_SCHEME, _NORMALIZED, _EITHER, _EQUALS)
+_PRED = "".join(
+    (
+        r"\[(?:",
+        "|".join(re.sub(r"\((?!\?)(?<!\\\()", "(?:", p.pattern) for p in _PREDICATES),
+        r")\]",
+    )
+)
+_STEPP = rf"{_STEP}(?:{_PRED})*"
+_FIRST = rf"\(\s*{_STEP}(?:\s*\|\s*{_STEP})+\s*\)|{_STEPP}"
+# child steps (the first may be a union of plain steps), each with predicates of _PREDICATES,
+# an optional last attribute step; or . or @name
+_PATH = rf"(?:(?:{_FIRST})(?:/{_STEPP})*(?:/@{_NAME})?|@{_NAME}|\.)"
 _LIST = r"'( [^']*)'"
 AND, OR, NOT = -1, -2, -3
 # The atoms of the tests the pass decides (as the stylesheet writes them), each with its
@@ -68,6 +101,8 @@ _ATOMS = (
     (re.compile(rf"normalize-space\(({_PATH})\) != ''"), 3, True),
     # P selects at most N
     (re.compile(rf"\(count\(({_PATH})\)\) <= \((\d+)\) \+ 0\.000001"), 2, True),
+    # P selects more than N
+    (re.compile(rf"\(count\(({_PATH})\)\) > \((\d+)\) \+ 0\.000001"), 2, False),
     # P selects exactly N
     (re.compile(
         rf"\(\(count\(({_PATH})\)\) - \((\d+)\) <= 0\.000001 and "
@@ -84,11 +119,29 @@ _ATOMS = (
     ), 5, True),
 )  # fmt: skip
 _BARE = re.compile(_PATH)
+# counts of globals the pass can tell empty or not: A + B > 0 (A or B), A + B = 0, A = 0
+_FLAG_FORMS = (
+    (re.compile(r"\(\(\(count\(\$(ffw\d+)\) \+ count\(\$(ffw\d+)\)\)\)\) > \(0\) \+ 0\.000001"),
+     False),
+    (re.compile(
+        r"\(\(\(count\(\$(ffw\d+)\) \+ count\(\$(ffw\d+)\)\)\)\) - \(0\) <= 0\.000001 and "
+        r"\(0\) - \(\(\(count\(\$\1\) \+ count\(\$\2\)\)\)\) <= 0\.000001"
+    ), True),
+    (re.compile(
+        r"\(count\(\$(ffw\d+)\)\) - \(0\) <= 0\.000001 and "
+        r"\(0\) - \(count\(\$\1\)\) <= 0\.000001"
+    ), True),
+)  # fmt: skip
 _VARIABLE = re.compile(r"(?:boolean\(\$(ffw\d+)\)|\$(ffw\d+))")
 # document-wide node sets (the stylesheet's globals) the pass can tell empty or not
 _ANY_ATTRIBUTE = re.compile(rf"key\('ff-attributes', '({_NAME})'\)\[namespace-uri\(\) = ''\]")
 _ANY_ELEMENT = re.compile(rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})\]")
 _UNDER = re.compile(rf"\$(ffw\d+)/({_PATH})")
+_FILTERED = re.compile(rf"\$(ffw\d+)((?:{_PRED})+)")
+_BY_KEY = re.compile(
+    rf"key\('(ff-v\d+)', '({_LIT})'\)\[self::({_STEP})\](?:\[parent::({_STEP})((?:{_PRED})*)\])?"
+    rf"((?:{_PRED})*)"
+)
 _ROOTS = re.compile(rf"/{_STEP}(?:\s*\|\s*/{_STEP})*")
 # a rule context selecting elements by name, optionally with an attribute and a parent
 _BY_NAME = re.compile(
@@ -186,7 +239,8 @@ def _self_test(module: ModuleType) -> None:
     ns = "urn:t"
     root = etree.fromstring(
         f'<r xmlns="{ns}" xmlns:o="urn:o"><a><b x="1"/><b/><o:b/></a><a><b> </b></a>'
-        '<c y=" EUR ">1.255<d>x</d></c></r>'
+        '<c y=" EUR ">1.255<d>x</d></c><e><s><i> vat </i></s><i>AE</i></e>'
+        "<e><s><i>x</i></s><i> AE </i><k>true </k></e></r>"
     )
     spaces = {"t": ns, "o": "urn:o"}
     tests = [
@@ -203,22 +257,36 @@ def _self_test(module: ModuleType) -> None:
         ("not((boolean(t:x) or (boolean(t:c) and not(t:a/t:b/@y))))", 0),
         ("not(((count(t:a)) - (2) <= 0.000001 and (2) - (count(t:a)) <= 0.000001))", 0),
         ("not(((count(t:a/t:b)) - (2) <= 0.000001 and (2) - (count(t:a/t:b)) <= 0.000001))", 1),
+        # predicates on steps (the answers are libxml2's XPath's on this document)
+        (f"not(boolean(t:e[boolean((t:s)[normalize-space(translate(t:i, '{_LOWER}', '{_UPPER}'))"
+         " = 'VAT'])]/t:i[normalize-space(.) = 'AE']))", 0),
+        ("not(((count(t:e[normalize-space(t:i) = 'AE'])) - (2) <= 0.000001 and "
+         "(2) - (count(t:e[normalize-space(t:i) = 'AE'])) <= 0.000001))", 0),
+        ("not((count(t:e[boolean((t:k)[normalize-space(.) = 'true' or normalize-space(.) = '1'])]))"
+         " > (1) + 0.000001)", 1),
+        ("not((count(t:e[boolean((t:k)[normalize-space(.) = 'true' or normalize-space(.) = '1'])]))"
+         " > (0) + 0.000001)", 0),
+        ("not(boolean(t:e[t:i = 'AE'][normalize-space(t:i) != 'AE']))", 1),
+        (f"not(boolean(t:e[boolean((t:s)[normalize-space(translate(t:i, '{_LOWER}', '{_UPPER}'))"
+         " != 'VAT'])]))", 0),
+        ("not(boolean(t:e/t:i[normalize-space(.) = 'ae']))", 1),
     ]  # fmt: skip
     builder = _Builder(spaces)
     for number, (test, _) in enumerate(tests):
         parsed = _check(test, spaces)
         if parsed is None:
             raise RuntimeError(f"self-test cannot read {test}")
-        builder.add_rule([(ns, "r", None, None, None, True, None)], [(number, parsed)])
+        builder.add_rule([(ns, "r", None, None, None, True, None, None, None)], [(number, parsed)])
     # every element named *b without @x; none under an element holding a t:c
     suffixed = _check("not((@x))", spaces)
     assert suffixed is not None
     number = len(tests)
     builder.add_rule(
-        [("", "", None, None, None, False, ("b", None, None, None))], [(number, suffixed)]
+        [("", "", None, None, None, False, ("b", None, None, None), None, None)],
+        [(number, suffixed)],
     )
     builder.add_rule(
-        [("", "", None, None, None, False, ("b", "ob", (ns, "r"), (ns, "c")))],
+        [("", "", None, None, None, False, ("b", "ob", (ns, "r"), (ns, "c")), None, None)],
         [(number + 1, suffixed)],
     )
     # document-wide node sets: an element with @x anywhere; @z on any t:c; any t:d
@@ -228,6 +296,11 @@ def _self_test(module: ModuleType) -> None:
         "<xsl:variable name=\"ffw1\" select=\"key('ff-names', 'c')[self::t:c]\"/>"
         '<xsl:variable name="ffw2" select="$ffw1/@z"/>'
         "<xsl:variable name=\"ffw3\" select=\"key('ff-names', 'd')[self::t:d]\"/>"
+        '<xsl:key name="ff-v0" match="t:e | t:c" use="normalize-space(t:i)"/>'
+        "<xsl:variable name=\"ffw4\" select=\"key('ff-v0', 'AE')[self::t:e][boolean((t:k)"
+        "[normalize-space(.) = 'true' or normalize-space(.) = '1'])]\"/>"
+        '<xsl:variable name="ffw5" select="$ffw1[normalize-space(t:d) = \'x\']"/>'
+        '<xsl:variable name="ffw6" select="$ffw5/t:d[normalize-space(.) = \'y\']"/>'
         f'<xsl:template match="/"/></xsl:stylesheet>'
     ).find(f"{{{XSL}}}template")
     assert template is not None
@@ -236,13 +309,20 @@ def _self_test(module: ModuleType) -> None:
         ("not(not($ffw0))", 1),
         ("not(not($ffw2))", 0),
         ("not((boolean($ffw3) and $ffw1))", 0),
-    ]
+        ("not(boolean($ffw4))", 0),
+        ("not(boolean($ffw6))", 1),
+        ("not(boolean($ffw5))", 0),
+        ("not((((count($ffw6) + count($ffw4)))) > (0) + 0.000001)", 0),
+        ("not(((((count($ffw6) + count($ffw6)))) - (0) <= 0.000001 and "
+         "(0) - (((count($ffw6) + count($ffw6)))) <= 0.000001))", 0),
+        ("not(((count($ffw4)) - (0) <= 0.000001 and (0) - (count($ffw4)) <= 0.000001))", 1),
+    ]  # fmt: skip
     for offset, (test, _) in enumerate(flagged, start=number + 2):
         parsed = _check(test, spaces, flags)
         if parsed is None:
             raise RuntimeError(f"self-test cannot read {test}")
         builder.add_rule(
-            [(ns, "r", None, None, None, True, None)], [(offset, parsed)], deferred=True
+            [(ns, "r", None, None, None, True, None, None, None)], [(offset, parsed)], deferred=True
         )
     for flag, (contexts, alternatives) in enumerate(flags.sources):
         builder.add_rule(contexts, [(-(flag + 1), ([(alternatives, 0, 0)], [0]))])
@@ -258,14 +338,20 @@ def _self_test(module: ModuleType) -> None:
         raise RuntimeError(f"self-test failed {got}, not {want}")
 
 
-Alternatives = list[tuple[list[tuple[str, str]], str | None]]
+# A predicate on an element, as rulesnative.c decides it: ("exists", ns, local, sub or None),
+# ("first", ns, local, transform, literal), ("self", transform, literal), ("and", a, b),
+# ("or", a, b), ("not", a); transform 0 as is, 1 normalize-space, 2 upper-case then that.
+Pred = tuple[Any, ...]
+# a path's alternatives: child steps (namespace, local name, predicate or None), and the
+# last attribute step or None
+Alternatives = list[tuple[list[tuple[str, str, Pred | None]], str | None]]
 
 
 class _Trie:
     """Paths from the context nodes of rules, as tries of (namespace, local name) steps."""
 
     def __init__(self) -> None:
-        self.edges: list[dict[tuple[str, str], int]] = []
+        self.edges: list[dict[tuple[str, str, Pred | None], int]] = []
         self.ends: list[list[int]] = []
         self.attrs: list[list[tuple[str, int]]] = []
 
@@ -288,11 +374,16 @@ class _Trie:
             else:
                 self.attrs[at].append((attribute, path))
 
-    def nodes(self) -> list[tuple[list[tuple[str, str, int]], list[int], list[tuple[str, int]]]]:
+    def nodes(
+        self, intern: Callable[[Pred | None], int]
+    ) -> list[tuple[list[tuple[str, str, int, int]], list[int], list[tuple[str, int]]]]:
         return [
             (
                 sorted(
-                    ((ns, local, child) for (ns, local), child in edges.items()),
+                    (
+                        (ns, local, child, intern(pred))
+                        for (ns, local, pred), child in edges.items()
+                    ),
                     key=lambda e: (e[1].encode(), e[0].encode()),
                 ),
                 ends,
@@ -306,7 +397,10 @@ class _Trie:
 # the document element only, or for every element by a suffix of its name: (suffix, but not
 # this suffix, without this ancestor, holding this child))
 Suffix = tuple[str, str | None, tuple[str, str] | None, tuple[str, str] | None]
-ContextSpec = tuple[str, str, str | None, str | None, str | None, bool, Suffix | None]
+# ... and the predicates the element and its parent must satisfy (see Pred)
+ContextSpec = tuple[
+    str, str, str | None, str | None, str | None, bool, Suffix | None, "Pred | None", "Pred | None"
+]
 # a parsed check: (alternatives of its path, kind, aux or a code list)
 Parsed = tuple[list[tuple[Alternatives, int, Any]], list[int]]
 
@@ -321,7 +415,10 @@ class _Builder:
         self.paths = 0
         self.programs: list[tuple[int, int, int, int]] = []
         self.flags = 0
-        self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int]] = []
+        self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int, int, int]]
+        self.contexts = []
+        self.preds: list[tuple[int, str | None, str | None, int, str | None, int, int]] = []
+        self._pred_index: dict[Pred, int] = {}
         self.suffixed: list[tuple[Any, ...]] = []
         self.checks: list[tuple[int, int, list[int]]] = []
         self.atoms: list[tuple[int, int, int]] = []
@@ -346,22 +443,51 @@ class _Builder:
                 self.atoms.append((path, kind, value))
             self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
         self.programs.append((root, first, self.paths, int(deferred)))
-        for ns, local, attribute, parent_ns, parent_local, at_root, suffix in contexts:
+        for ns, local, attribute, parent_ns, parent_local, at_root, suffix, own, up in contexts:
             if suffix is not None:
+                if own is not None or up is not None:
+                    raise ValueError("a suffix context has no predicates")
                 end, but, ancestor, kid = suffix
                 self.suffixed.append(
                     (end, but, *(ancestor or (None, None)), *(kid or (None, None)), program)
                 )
                 continue
-            self.contexts.append(
-                (ns, local, attribute, parent_ns, parent_local, int(at_root), program)
-            )
+            self.contexts.append((
+                ns, local, attribute, parent_ns, parent_local, int(at_root), program,
+                self.intern(own), self.intern(up),
+            ))  # fmt: skip
+
+    def intern(self, pred: Pred | None) -> int:
+        """A predicate's place in the table the extension gets (its operands first), or -1."""
+        if pred is None:
+            return -1
+        found = self._pred_index.get(pred)
+        if found is not None:
+            return found
+        op = pred[0]
+        if op == "exists":
+            row = (0, pred[1], pred[2], 0, None, self.intern(pred[3]), -1)
+        elif op == "first":
+            row = (1, pred[1], pred[2], pred[3], pred[4], -1, -1)
+        elif op == "self":
+            row = (2, None, None, pred[1], pred[2], -1, -1)
+        elif op in ("and", "or"):
+            row = (3 if op == "and" else 4, None, None, 0, None,
+                   self.intern(pred[1]), self.intern(pred[2]))  # fmt: skip
+        elif op == "not":
+            row = (5, None, None, 0, None, self.intern(pred[1]), -1)
+        else:
+            raise ValueError(f"unknown predicate {pred!r}")
+        self.preds.append(row)
+        self._pred_index[pred] = len(self.preds) - 1
+        return len(self.preds) - 1
 
     def prepare(self, module: ModuleType) -> Any:
         contexts = sorted(self.contexts, key=lambda c: c[1].encode())
+        nodes = self.trie.nodes(self.intern)
         return module.prepare(
-            self.trie.nodes(), self.paths, self.programs, contexts, self.suffixed, self.checks,
-            self.atoms, self.lists, self.flags, etree._Element,
+            nodes, self.paths, self.programs, contexts, self.suffixed, self.checks,
+            self.atoms, self.lists, self.flags, etree._Element, self.preds,
         )  # fmt: skip
 
 
@@ -378,6 +504,14 @@ class _Flags:
             for v in stylesheet.iterfind(f"{{{XSL}}}variable")
         }
         self.namespaces = namespaces
+        # the keys: name -> (the names their match selects, their use expression)
+        self.keys = {
+            k.get("name", ""): (
+                tuple(m.strip() for m in k.get("match", "").split("|")),
+                k.get("use", ""),
+            )
+            for k in stylesheet.iterfind(f"{{{XSL}}}key")
+        }
         self.flags: dict[str, int] = {}
         # per flag: the contexts and the path that make it set
         self.sources: list[tuple[list[ContextSpec], Alternatives]] = []
@@ -395,21 +529,71 @@ class _Flags:
 
     def _source(self, select: str) -> tuple[list[ContextSpec], Alternatives] | None:
         try:
+            if found := _BY_KEY.fullmatch(select):
+                key, value, name, parent, parent_preds, preds = found.groups()
+                matches, use = self.keys.get(key, ((), ""))
+                use_step = re.fullmatch(rf"normalize-space\(({_STEP})\)", use)
+                if name not in matches or use_step is None:
+                    return None
+                ns, local = _qname(name, self.namespaces)
+                own = _all(
+                    ("first", *_qname(use_step.group(1), self.namespaces), 1, value),
+                    _predicates(preds or "", self.namespaces),
+                )
+                pns, plocal = _qname(parent, self.namespaces) if parent else (None, None)
+                up = _all(None, _predicates(parent_preds or "", self.namespaces))
+                keyed: ContextSpec = (ns, local, None, pns, plocal, False, None, own, up)
+                return [keyed], [([], None)]
+            if found := _FILTERED.fullmatch(select):
+                base = self._source(self.selects.get(found.group(1), ""))
+                if base is None or base[1] != [([], None)]:
+                    return None
+                extra = _predicates(found.group(2), self.namespaces)
+                contexts = []
+                for c in base[0]:
+                    if c[6] is not None or c[0] == "":
+                        return None
+                    contexts.append((*c[:7], _all(c[7], extra), c[8]))
+                return contexts, [([], None)]
             if found := _ANY_ATTRIBUTE.fullmatch(select):
-                every: ContextSpec = ("", "", None, None, None, False, ("", None, None, None))
+                every: ContextSpec = (
+                    "",
+                    "",
+                    None,
+                    None,
+                    None,
+                    False,
+                    ("", None, None, None),
+                    None,
+                    None,
+                )
                 return [every], [([], found.group(1))]
             if found := _ANY_ELEMENT.fullmatch(select):
                 prefix, _, local = found.group(2).rpartition(":")
                 if local != found.group(1):
                     return None
-                named: ContextSpec = (self.namespaces[prefix], local, None, None, None, False, None)
+                named: ContextSpec = (
+                    self.namespaces[prefix],
+                    local,
+                    None,
+                    None,
+                    None,
+                    False,
+                    None,
+                    None,
+                    None,
+                )
                 return [named], [([], None)]
             if found := _UNDER.fullmatch(select):
                 base = self._source(self.selects.get(found.group(1), ""))
-                if base is None or base[1] != [([], None)] or base[0][0][6] is not None:
+                if (
+                    base is None
+                    or base[1] != [([], None)]
+                    or any(c[6] is not None for c in base[0])
+                ):
                     return None
                 return base[0], _parse_path(found.group(2), self.namespaces)
-        except KeyError:
+        except (KeyError, _UnreadableError):
             return None
         return None
 
@@ -467,7 +651,28 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
                 aux = found.group(2).split(" ")[1:-1]
             elif found.lastindex and found.lastindex >= 2:
                 aux = int(found.group(2))
+                if aux >= 255:  # counts stop at 255
+                    raise _UnreadableError(test)
             atom(found.group(1), kind, aux)
+            if negated:
+                code.append(NOT)
+            at = found.end()
+            return
+        for form, negated in _FLAG_FORMS if flags is not None else ():
+            found = form.match(test, at)
+            if found is None or not (
+                found.end() == len(test) or test.startswith((")", " and ", " or "), found.end())
+            ):
+                continue
+            names = [found.group(1)] if form.groups == 1 else [found.group(1), found.group(2)]
+            for n, name in enumerate(names):
+                flag = flags.flag(name) if flags is not None else None
+                if flag is None:
+                    raise _UnreadableError(test)
+                code.append(len(atoms))
+                atoms.append(([], 9, flag))
+                if n:
+                    code.append(OR)
             if negated:
                 code.append(NOT)
             at = found.end()
@@ -519,26 +724,109 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
 def _parse_path(text: str, namespaces: dict[str, str]) -> Alternatives:
     """A path of :data:`_PATH` as its alternatives: (element steps, last attribute or None)."""
 
-    def step(name: str) -> tuple[str, str]:
-        prefix, _, local = name.strip().rpartition(":")
-        return namespaces[prefix], local
+    def step(text: str) -> tuple[str, str, Pred | None]:
+        name, bracket, preds = text.strip().partition("[")
+        return (*_qname(name, namespaces), _all(None, _predicates(bracket + preds, namespaces)))
 
     if text == ".":
         return [([], None)]
     attribute = None
     if text.startswith("@"):
         return [([], text[1:])]
-    if "/@" in text:
-        text, _, attribute = text.rpartition("/@")
-    if text.startswith("("):
-        first, _, rest = text.partition(")")
-        starts = [step(s) for s in first[1:].split("|")]
-        rest = rest.lstrip("/")
+    parts = _outside(text, "/")
+    if parts[-1].startswith("@"):
+        attribute = parts.pop()[1:]
+    if parts[0].startswith("("):
+        starts = [step(s) for s in parts[0][1:-1].split("|")]
     else:
-        head, _, rest = text.partition("/")
-        starts = [step(head)]
-    tail = [step(s) for s in rest.split("/")] if rest else []
+        starts = [step(parts[0])]
+    tail = [step(s) for s in parts[1:]]
     return [([s, *tail], attribute) for s in dict.fromkeys(starts)]
+
+
+def _outside(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside brackets, parentheses and quotes."""
+    out, depth, start, quoted = [], 0, 0, False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == separator and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
+
+
+def _qname(name: str, namespaces: dict[str, str]) -> tuple[str, str]:
+    prefix, _, local = name.strip().rpartition(":")
+    return namespaces[prefix], local
+
+
+def _all(first: Pred | None, more: list[Pred]) -> Pred | None:
+    """The conjunction of predicates (None: none)."""
+    out = first
+    for p in more:
+        out = p if out is None else ("and", out, p)
+    return out
+
+
+def _predicates(text: str, namespaces: dict[str, str]) -> list[Pred]:
+    """The predicates ``[..][..]`` of a step (each one of :data:`_PREDICATES`).
+
+    Raises:
+        KeyError: an unknown prefix; _UnreadableError: another predicate.
+    """
+    out: list[Pred] = []
+    depth, start, quoted = 0, 0, False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch in "[(":
+            if depth == 0 and (ch != "[" or i != start):
+                raise _UnreadableError(text)
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+            if depth == 0:
+                if ch != "]":
+                    raise _UnreadableError(text)
+                out.append(_predicate(text[start + 1 : i], namespaces))
+                start = i + 1
+        elif depth == 0:
+            raise _UnreadableError(text)
+    if depth or start != len(text):
+        raise _UnreadableError(text)
+    return out
+
+
+def _predicate(body: str, namespaces: dict[str, str]) -> Pred:
+    pred: Pred
+    if found := _SCHEME.fullmatch(body):
+        kid, inner, op, literal = found.groups()
+        test: Pred = ("first", *_qname(inner, namespaces), 2, literal)
+        return ("exists", *_qname(kid, namespaces), test if op == "=" else ("not", test))
+    if found := _NORMALIZED.fullmatch(body):
+        what, op, literal = found.groups()
+        if what == ".":
+            pred = ("self", 1, literal)
+        else:
+            pred = ("first", *_qname(what, namespaces), 1, literal)
+        return pred if op == "=" else ("not", pred)
+    if found := _EITHER.fullmatch(body):
+        kid, one, two = found.groups()
+        return ("exists", *_qname(kid, namespaces), ("or", ("self", 1, one), ("self", 1, two)))
+    if found := _EQUALS.fullmatch(body):
+        kid, literal = found.groups()
+        return ("exists", *_qname(kid, namespaces), ("self", 0, literal))
+    raise _UnreadableError(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -660,16 +948,28 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
             suffix, one, two = found.groups()
             if not suffix == one == two:
                 return None
-            return [("", "", None, None, None, False, (suffix, None, None, None))]
+            return [("", "", None, None, None, False, (suffix, None, None, None), None, None)]
         if found := _BY_SUFFIX_BUT.fullmatch(select):
             suffix, one, two, but, but2, ancestor, kid = found.groups()
             if not (suffix == one == two and but == but2):
                 return None
-            return [("", "", None, None, None, False, (suffix, but, step(ancestor), step(kid)))]
+            return [
+                (
+                    "",
+                    "",
+                    None,
+                    None,
+                    None,
+                    False,
+                    (suffix, but, step(ancestor), step(kid)),
+                    None,
+                    None,
+                )
+            ]
         if _ROOTS.fullmatch(select):
             for alternative in select.split("|"):
                 ns, local = step(alternative.strip().lstrip("/"))
-                out.append((ns, local, None, None, None, True, None))
+                out.append((ns, local, None, None, None, True, None, None, None))
             return out
         for alternative in _union(select):
             if found := _BY_NAME.fullmatch(alternative):
@@ -686,7 +986,7 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
                     return None
             else:
                 return None
-            out.append((ns, local, attribute, pns, plocal, False, None))
+            out.append((ns, local, attribute, pns, plocal, False, None, None, None))
     except KeyError:
         return None
     return out

@@ -6,6 +6,8 @@
  * its trie of pure paths (child steps with a name test, an optional last attribute step, no
  * namespace) once, counting the nodes each path selects (up to 255) and keeping the first,
  * and decides the program's checks from that: a path selects a node / none / more than N;
+ * (a step, and a context, may carry a predicate: some child, or the first child's or the
+ * element's own string, normalized and perhaps upper-cased, is a literal; and/or/not);
  * the first node's normalized string is not empty; it is in a code list; it has at most N
  * characters after its first '.'. The programs come from the Schematron's asserts, compiled
  * in Python (native_rules.py).
@@ -32,7 +34,21 @@ typedef struct {
     char *ns;    /* namespace URI ("" for none) */
     char *local; /* local name */
     int child;   /* trie node */
+    int pred;    /* predicate the child must satisfy, or -1 */
 } Edge;
+
+/* A predicate on an element (a step's [..], a context's filter), as XPath 1.0 decides it:
+ * op 0: some child (ns, local) satisfies predicate a (a -1: any such child);
+ *    1: the string of the first child (ns, local) ('' without one), transformed, is lit;
+ *    2: the element's own string, transformed, is lit;
+ *    3: a and b; 4: a or b; 5: not a.
+ * transform 0: as it is; 1: normalize-space; 2: translate a-z to A-Z, then normalize-space.
+ * lit never holds XML whitespace, so normalize-space(s) = lit iff s without its leading and
+ * trailing whitespace is lit. */
+typedef struct {
+    int op, transform, a, b;
+    char *ns, *local, *lit;
+} Pred;
 
 typedef struct {
     char *name;
@@ -60,6 +76,7 @@ typedef struct {
     char *kid_ns, *kid_local;
     char *attr;                    /* required attribute, or NULL */
     char *parent_ns, *parent_local; /* required parent, or NULL */
+    int pred, parent_pred;         /* predicates on it and its parent, or -1 */
     int at_root;                   /* must be the document element */
     int program;
 } Context;
@@ -102,6 +119,8 @@ typedef struct {
     int flag_count; /* document-wide flags: a check numbered -(f + 1) sets flag f */
     CodeList *lists;
     int list_count;
+    Pred *preds;
+    int pred_count;
     PyTypeObject *element_type;
 } Pass;
 
@@ -150,6 +169,12 @@ static void pass_free(Pass *t) {
     free(t->atoms);
     free(t->code);
     free(t->lists);
+    for (int i = 0; t->preds && i < t->pred_count; i++) {
+        free(t->preds[i].ns);
+        free(t->preds[i].local);
+        free(t->preds[i].lit);
+    }
+    free(t->preds);
     Py_XDECREF(t->element_type);
     free(t);
 }
@@ -176,14 +201,14 @@ static int in_range(long v, long lo, long hi, const char *what) {
 }
 
 /* prepare(nodes, paths, programs, contexts, suffixed, checks, atoms, lists, flags,
- *         element_type) -> capsule
- * nodes: [(edges [(ns, local, child)] sorted by (local, ns) as bytes, ends [path],
- *          attrs [(name, path)])];
+ *         element_type, preds) -> capsule
+ * nodes: [(edges [(ns, local, child, pred|-1)] sorted by (local, ns) as bytes, ends [path],
+ *          attrs [(name, path)])]: an edge is taken only by a child satisfying its pred;
  * programs: [(root node, first path, end path, deferred)] (paths of a program are
  *           contiguous; a deferred program runs at the document element only and decides
  *           its checks after the walk, when every flag is set);
- * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program)]
- *           sorted by local as bytes;
+ * contexts: [(ns, local, attr|None, parent_ns|None, parent_local|None, at_root, program,
+ *             pred|-1, parent_pred|-1)] sorted by local as bytes;
  * suffixed: [(suffix, not_suffix|None, anc_ns|None, anc_local|None, kid_ns|None,
  *             kid_local|None, program)]: every element whose local name ends with suffix,
  *           not with not_suffix, and that has no ancestor anc with a child kid;
@@ -193,14 +218,16 @@ static int in_range(long v, long lo, long hi, const char *what) {
  *        3: its first node's normalized string is ''; 4: that string has a space or is not
  *        in code list aux; 5: that string has more than aux characters after its first '.';
  *        7: the path selects exactly aux nodes; 9: flag aux is set;
- * lists: [[code, ...] sorted as bytes]; flags: how many document-wide flags. */
+ * lists: [[code, ...] sorted as bytes]; flags: how many document-wide flags;
+ * preds: [(op, ns|None, local|None, transform, lit|None, a, b)] (Pred; operands first). */
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
+    PyObject *preds;
     int paths, flags;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!", &PyList_Type, &nodes, &paths, &PyList_Type,
-                          &programs, &PyList_Type, &contexts, &PyList_Type, &suffixed,
-                          &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type, &lists,
-                          &flags, &PyType_Type, &element_type))
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!", &PyList_Type, &nodes, &paths,
+                          &PyList_Type, &programs, &PyList_Type, &contexts, &PyList_Type,
+                          &suffixed, &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type,
+                          &lists, &flags, &PyType_Type, &element_type, &PyList_Type, &preds))
         return NULL;
     Py_ssize_t code = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checks); i++) {
@@ -243,6 +270,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->suffixed = calloc(t->suffixed_count + 1, sizeof(Context));
     t->check_count = (int)PyList_GET_SIZE(checks);
     t->list_count = (int)PyList_GET_SIZE(lists);
+    t->pred_count = (int)PyList_GET_SIZE(preds);
+    t->preds = calloc(t->pred_count + 1, sizeof(Pred));
     t->atom_count = (int)PyList_GET_SIZE(atoms);
     t->atoms = calloc(t->atom_count + 1, sizeof(Atom));
     t->code = calloc(code + 1, sizeof(int));
@@ -255,9 +284,31 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->checks = calloc(t->check_count + 1, sizeof(Check));
     t->lists = calloc(t->list_count + 1, sizeof(CodeList));
     if (!t->nodes || !t->edges || !t->ends || !t->attrs || !t->programs || !t->contexts ||
-        !t->checks || !t->lists || !t->atoms || !t->code || !t->suffixed) {
+        !t->checks || !t->lists || !t->atoms || !t->code || !t->suffixed || !t->preds) {
         pass_free(t);
         return PyErr_NoMemory();
+    }
+    for (int i = 0; i < t->pred_count; i++) {
+        Pred *p = &t->preds[i];
+        PyObject *ns, *local, *lit;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(preds, i), "iOOiOii", &p->op, &ns, &local,
+                              &p->transform, &lit, &p->a, &p->b))
+            goto fail;
+        /* operands come before the predicate that uses them: no cycles */
+        if (!in_range(p->op, 0, 6, "predicate op") || !in_range(p->transform, 0, 3, "transform") ||
+            !in_range(p->a, -1, i, "predicate operand") || !in_range(p->b, -1, i, "predicate operand"))
+            goto fail;
+        if ((p->op == 3 || p->op == 4) && (p->a < 0 || p->b < 0)) goto bad_pred;
+        if (p->op == 5 && p->a < 0) goto bad_pred;
+        if (p->op <= 1 && (ns == Py_None || local == Py_None)) goto bad_pred;
+        if ((p->op == 1 || p->op == 2) && lit == Py_None) goto bad_pred;
+        if (ns != Py_None && (p->ns = copy_str(ns)) == NULL) goto fail;
+        if (local != Py_None && (p->local = copy_str(local)) == NULL) goto fail;
+        if (lit != Py_None && (p->lit = copy_str(lit)) == NULL) goto fail;
+        continue;
+    bad_pred:
+        PyErr_SetString(PyExc_ValueError, "bad predicate");
+        goto fail;
     }
     int e = 0, d = 0, a = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -270,12 +321,16 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         n->attr_start = a;
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(es); j++, e++) {
             PyObject *ns, *local;
-            int child;
-            if (!PyArg_ParseTuple(PyList_GET_ITEM(es, j), "UUi", &ns, &local, &child)) goto fail;
-            if (!in_range(child, 0, count, "trie edge")) goto fail;
+            int child, pred;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(es, j), "UUii", &ns, &local, &child, &pred))
+                goto fail;
+            if (!in_range(child, 0, count, "trie edge") ||
+                !in_range(pred, -1, t->pred_count, "edge predicate"))
+                goto fail;
             n->edge_count++;
             t->edge_count++;
             t->edges[e].child = child;
+            t->edges[e].pred = pred;
             if ((t->edges[e].ns = copy_str(ns)) == NULL) goto fail;
             if ((t->edges[e].local = copy_str(local)) == NULL) goto fail;
         }
@@ -312,10 +367,17 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     for (int i = 0; i < t->context_count; i++) {
         Context *c = &t->contexts[i];
         PyObject *ns, *local, *attr, *pns, *plocal;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(contexts, i), "UUOOOii", &ns, &local, &attr, &pns,
-                              &plocal, &c->at_root, &c->program))
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(contexts, i), "UUOOOiiii", &ns, &local, &attr, &pns,
+                              &plocal, &c->at_root, &c->program, &c->pred, &c->parent_pred))
             goto fail;
-        if (!in_range(c->program, 0, t->program_count, "context program")) goto fail;
+        if (!in_range(c->program, 0, t->program_count, "context program") ||
+            !in_range(c->pred, -1, t->pred_count, "context predicate") ||
+            !in_range(c->parent_pred, -1, t->pred_count, "context predicate"))
+            goto fail;
+        if (c->parent_pred >= 0 && plocal == Py_None) {
+            PyErr_SetString(PyExc_ValueError, "a parent predicate needs a parent");
+            goto fail;
+        }
         if ((c->ns = copy_str(ns)) == NULL || (c->local = copy_str(local)) == NULL) goto fail;
         if (attr != Py_None && (c->attr = copy_str(attr)) == NULL) goto fail;
         if (pns != Py_None && (c->parent_ns = copy_str(pns)) == NULL) goto fail;
@@ -323,6 +385,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->suffixed_count; i++) {
         Context *c = &t->suffixed[i];
+        c->pred = c->parent_pred = -1;
         PyObject *sx, *nx, *ans, *anl, *kns, *knl;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(suffixed, i), "UOOOOOi", &sx, &nx, &ans, &anl, &kns,
                               &knl, &c->program))
@@ -415,7 +478,10 @@ static inline int ns_is(const xmlNode *n, const char *ns) {
     return strcmp(href, ns) == 0;
 }
 
-static void walk(const Pass *t, int at, const xmlNode *node, Run *r, int depth) {
+typedef struct Buf Buf;
+static int pred_eval(const Pass *t, int p, const xmlNode *node, Buf *b, int depth);
+
+static void walk(const Pass *t, int at, const xmlNode *node, Run *r, Buf *b, int depth) {
     const TrieNode *n = &t->nodes[at];
     for (int i = 0; i < n->end_count; i++) hit(r, t->ends[n->end_start + i], node);
     if (n->attr_count) {
@@ -440,17 +506,24 @@ static void walk(const Pass *t, int at, const xmlNode *node, Run *r, int depth) 
             else
                 hi = mid;
         }
-        for (int i = lo; i < n->edge_count && strcmp(edges[i].local, local) == 0; i++)
-            if (ns_is(c, edges[i].ns)) walk(t, edges[i].child, c, r, depth + 1);
+        for (int i = lo; i < n->edge_count && strcmp(edges[i].local, local) == 0; i++) {
+            if (!ns_is(c, edges[i].ns)) continue;
+            if (edges[i].pred >= 0) {
+                int v = pred_eval(t, edges[i].pred, c, b, 0);
+                if (v < 0) r->oom = 1;
+                if (v != 1) continue;
+            }
+            walk(t, edges[i].child, c, r, b, depth + 1);
+        }
     }
 }
 
 /* The string value of an element (its descendant text, in document order) or attribute. */
-typedef struct {
+struct Buf {
     char *text;
     size_t len, cap;
     int oom;
-} Buf;
+};
 
 static void put(Buf *b, const char *s) {
     size_t n = strlen(s);
@@ -493,6 +566,53 @@ static void string_value(const void *node, Buf *b) {
 }
 
 static inline int xml_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* The string of node ('' for NULL), transformed, equals lit: 1, 0, or -1 (no memory). */
+static int string_is(const xmlNode *node, int transform, const char *lit, Buf *b) {
+    string_value(node, b);
+    if (b->oom) return -1;
+    char *s = b->text ? b->text : "";
+    size_t i = 0, j = b->len;
+    if (transform == 2)
+        for (size_t x = 0; x < j; x++)
+            if (s[x] >= 'a' && s[x] <= 'z') s[x] = (char)(s[x] - 'a' + 'A');
+    if (transform >= 1) {
+        while (i < j && xml_space(s[i])) i++;
+        while (j > i && xml_space(s[j - 1])) j--;
+    }
+    size_t n = strlen(lit);
+    return j - i == n && memcmp(s + i, lit, n) == 0;
+}
+
+static int pred_eval(const Pass *t, int p, const xmlNode *node, Buf *b, int depth) {
+    const Pred *x = &t->preds[p];
+    if (depth > 32) return -1;
+    switch (x->op) {
+    case 0:
+    case 1:
+        for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE || c->name == NULL ||
+                strcmp((const char *)c->name, x->local) != 0 || !ns_is(c, x->ns))
+                continue;
+            if (x->op == 1) return string_is(c, x->transform, x->lit, b);
+            int v = x->a < 0 ? 1 : pred_eval(t, x->a, c, b, depth + 1);
+            if (v != 0) return v;
+        }
+        return x->op == 1 ? string_is(NULL, x->transform, x->lit, b) : 0;
+    case 2: return string_is(node, x->transform, x->lit, b);
+    case 3:
+    case 4: {
+        int v = pred_eval(t, x->a, node, b, depth + 1);
+        if (v < 0 || v == (x->op == 4)) return v;
+        return pred_eval(t, x->b, node, b, depth + 1);
+    }
+    case 5: {
+        int v = pred_eval(t, x->a, node, b, depth + 1);
+        return v < 0 ? v : !v;
+    }
+    }
+    return -1;
+}
 
 static int atom(const Pass *t, const Atom *k, Run *r, Buf *b) {
     int c = r->counts[k->path];
@@ -602,7 +722,7 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
     int span = p->path_end - p->path_start;
     memset(r->counts + p->path_start, 0, (size_t)span);
     memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
-    walk(t, p->root, node, r, 0);
+    walk(t, p->root, node, r, b, 0);
     if (!p->deferred) decide_checks(t, p, index, r, b);
 }
 
@@ -647,6 +767,12 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
                 strcmp((const char *)parent->name, c->parent_local) != 0 ||
                 !ns_is(parent, c->parent_ns))
                 continue;
+        }
+        if (c->parent_pred >= 0 || c->pred >= 0) {
+            int v = c->parent_pred >= 0 ? pred_eval(t, c->parent_pred, parent, b, 0) : 1;
+            if (v == 1 && c->pred >= 0) v = pred_eval(t, c->pred, node, b, 0);
+            if (v < 0) r->oom = 1;
+            if (v != 1) continue;
         }
         if (c->attr != NULL) {
             int found = 0;

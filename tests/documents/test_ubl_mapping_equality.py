@@ -28,6 +28,9 @@ from lxml import etree
 
 from fourflow.adapters.documents import ubl
 from fourflow.adapters.documents.standards import standards_dir
+from fourflow.domain.errors import DomainValueError
+from fourflow.domain.identifiers import IdScheme, uscc_check_character, validate_uscc
+from fourflow.domain.parties import Identifier
 
 DIGESTS = Path(__file__).with_name("ubl_mapping_digests.json")
 VEFA = "http://difi.no/xsd/vefa/validator/1.0"
@@ -166,6 +169,38 @@ def test_the_mutations_reach_refusals_and_comments() -> None:
     assert sum(not o.startswith("Document(") for o in outputs) > 5  # some are refused
     assert sum(o.startswith("Document(") for o in outputs) > 300
     assert sum("<!-- c -->" in etree.tostring(root).decode() for _w, root in simulated(600)) > 50
+
+
+def _reference_company_identifier(value: str, *, scheme_id: str | None, tax: bool) -> Identifier:
+    """``company_identifier`` before it skipped short ASCII values: every value tried."""
+    try:
+        return Identifier(IdScheme.USCC, validate_uscc(value))
+    except DomainValueError:
+        pass
+    if tax:
+        return Identifier(IdScheme.VAT, "".join(value.split()))
+    return ubl.scheme_identifier(scheme_id, value)
+
+
+def test_a_company_id_is_read_as_before_whatever_its_length() -> None:
+    valid = "91110000600037341L"
+    values = [
+        valid, valid.lower(), "9111 0000-6000 3734 1L", valid[:-1], valid[:-1] + "X", "",
+        "57151520", "NL8200.98.395.B.01", " " * 20, "91110000600037341",
+        "\ufb00" + valid[2:],  # a ligature that upper-cases to two letters
+        "9111000060003734\u00df", "911100006000373\ufb001L",
+    ]  # fmt: skip
+    first17 = "91110000FF0037341"  # a USCC with "FF" in it, written with the ligature
+    ligature = "91110000\ufb000037341" + uscc_check_character(first17)
+    assert len(ligature) == 17 and validate_uscc(ligature) == first17 + ligature[-1]
+    values.append(ligature)
+    for value in values:
+        for scheme_id in (None, "0088", "VAT"):
+            for tax in (False, True):
+                got = ubl.company_identifier(value, scheme_id=scheme_id, tax=tax)
+                assert got == _reference_company_identifier(value, scheme_id=scheme_id, tax=tax)
+    assert ubl.company_identifier(valid.lower(), scheme_id=None, tax=True).scheme is IdScheme.USCC
+    assert ubl.company_identifier(ligature, scheme_id=None, tax=True).scheme is IdScheme.USCC
 
 
 if __name__ == "__main__":  # rewrite the digests: only when the mapping is meant to change

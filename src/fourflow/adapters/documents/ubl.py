@@ -48,6 +48,7 @@ NS = {"cac": CAC, "cbc": CBC}
 GLN_SCHEMES = frozenset({"0088", "GLN"})
 LEI_SCHEMES = frozenset({"0199", "LEI"})
 EN16931_ROOTS = frozenset({"Invoice", "CreditNote"})  # what the CEN rules bind to
+_USCC_LENGTH = 18  # GB 32100-2015
 _GS1_AGENCY = "9"  # UN/CEFACT 3055 agency code of GS1: a UBL 2.0 way of saying "GLN"
 
 
@@ -186,11 +187,17 @@ def scheme_identifier(
 
 
 def company_identifier(value: str, *, scheme_id: str | None, tax: bool) -> Identifier:
-    """A company id: a USCC when it validates as one, else VAT (tax ids) or by its scheme."""
-    try:
-        return Identifier(IdScheme.USCC, validate_uscc(value))
-    except DomainValueError:
-        pass
+    """A company id: a USCC when it validates as one, else VAT (tax ids) or by its scheme.
+
+    An ASCII value shorter than a USCC's 18 characters cannot compact to one (compacting only
+    removes characters; only a non-ASCII letter can grow when upper-cased), so it is not
+    tried: the refusal's exception was about 2 us of the 2.2 an id took.
+    """
+    if not (len(value) < _USCC_LENGTH and value.isascii()):
+        try:
+            return Identifier(IdScheme.USCC, validate_uscc(value))
+        except DomainValueError:
+            pass
     if tax:
         return Identifier(IdScheme.VAT, "".join(value.split()))
     return scheme_identifier(scheme_id, value)

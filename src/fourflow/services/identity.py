@@ -964,6 +964,9 @@ class _TrailAppender:
                 if self._busy:  # an append runs: the next one takes this record
                     self._changed.wait(timeout=1.0)
                     continue
+                if all(w is not mine for w in self._waiting):  # its append ended unanswered
+                    mine.answer = RuntimeError("the audit append of this request was interrupted")
+                    break
                 self._busy = True
                 group, self._waiting = self._waiting, []
                 self._changed.release()

@@ -453,7 +453,7 @@ _REFERENCE_LOOKUPS: tuple[tuple[Steps | etree.XPath, DocumentKind], ...] = tuple
 
 
 def _party(holder: etree._Element | None, account: str | None = None) -> PartyRef:
-    party = _find(_index(holder), _PARTY) if holder is not None else None
+    party = _first_below(holder, _PARTY) if holder is not None else None
     return _party_of(party, account)
 
 

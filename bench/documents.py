@@ -322,8 +322,9 @@ def stage_cpu(line, count: int = 500) -> Iterator[str]:  # type: ignore[no-untyp
         if server is not None:  # PostgreSQL's own processes: not in the ingest process's CPU
             stages[f"store_anchor.{backend}_server"] = server
     load = round(os.getloadavg()[0], 2)
-    for name, ms in stages.items():
-        yield line(f"ingest.ubl_stage_cpu_ms.{name}", ms, "ms/invoice", invoices=count, load=load)
+    for name, ms in stages.items():  # ``us``: the same in microseconds, to tell 0.01 ms apart
+        yield line(f"ingest.ubl_stage_cpu_ms.{name}", ms, "ms/invoice", us=round(1000 * ms, 1),
+                   invoices=count, load=load)  # fmt: skip
     reading = sum(v for k, v in stages.items() if "." not in k and k != "rules")
     for rules_on in (False, True):
         total = reading + stages["store.sqlite"] + stages["anchor.sqlite"]

@@ -131,6 +131,8 @@ CASES: dict[tuple[str, str], Case] = {
         "item", {"amount": "0.001", "credit_note": "walk"}
     ),
     ("POST", "/holdings/{holding_id}/pledge/release"): Case("holding"),
+    # the walk's holding was never foreclosed: refused (409 for its holder)
+    ("POST", "/holdings/{holding_id}/buyback"): Case("holding"),
     # the walk's item has its route locked by its confirmation (409 for the debtor); a bank
     # that does not exist (404): nothing changes
     ("POST", "/items/{item_id}/route"): Case("item", {"kind": "tokens"}),

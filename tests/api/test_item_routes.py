@@ -469,3 +469,45 @@ def test_the_operator_marks_an_overdue_item_defaulted(world: World) -> None:
     assert _snapshot(w, fresh["item_id"]) == kept
     assert tier2  # the tier-2 supplier has no part: its view of the items is 404
     _refused(w.client.get(f"{API}/items/{item_id}", headers=tier2.admin.auth), 404, "")
+
+
+def test_a_bank_forecloses_on_default_and_the_pledgor_buys_the_holding_back(world: World) -> None:
+    w = world
+    tier1, core, tier2, bank = (w.parties[k] for k in ("tier1", "core", "tier2", "bank"))
+    start = w.platform.clock.today() - dt.timedelta(days=200)
+    item = _issued(w, "IRB", start)  # due about 100 days ago, unpaid
+    item_id = item["item_id"]
+    ok(_post(w, f"/items/{item_id}/confirmation", core))
+    holding = item["holdings"][0]["holding_id"]
+    asked = {
+        "holding_id": holding,
+        "bank": bank.org_id,
+        "amount": "100000.00",
+        "as_of": (start + dt.timedelta(days=10)).isoformat(),
+    }  # financed back then
+    fin = ok(_post(w, "/financings", tier1, asked), 201)
+    assert fin["status"] in ("approved", "active"), fin["decision"]
+    done = relay.relay(uow_factory=w.platform.uow_factory, ledger=w.platform.require_contracts())
+    assert not done.failed, done.failed
+    back_url = f"/holdings/{holding}/buyback"
+    _refused(_post(w, back_url, tier1), 403, "not the pledgor of foreclosed")  # not foreclosed
+    # the pledgee bank marks the default: the pledged holding passes to it
+    defaulted = ok(_post(w, f"/items/{item_id}/default", w.officer, {}))
+    assert defaulted["foreclosed"] == [{"holding_id": holding, "bank_id": bank.org_id}]
+    before = _snapshot(w, item_id)
+    _refused(_post(w, back_url, w.clerk), 403, " may not holdings.buyback")
+    _refused(_post(w, back_url, tier2), 404, "does not exist")
+    _refused(_post(w, back_url, core), 404, "does not exist")
+    _refused(_post(w, back_url, bank), 403, " may not ")
+    assert _snapshot(w, item_id) == before
+    # the recourse price is paid in settlement tokens: minted to the pledgor by its bank
+    ok(_post(w, "/tokens", bank, {"to": tier1.org_id, "amount": "500000.00",
+                                  "reference": "DEP-IRB-1"}), 201)  # fmt: skip
+    got = ok(_post(w, back_url, tier1))
+    assert got == {"holding_id": holding, "holder_id": tier1.org_id, "from_bank": bank.org_id}
+    with w.platform.uow_factory() as uow:
+        found = uow.financings.get(fin["financing_id"])
+        held = uow.items.get_holding(holding)
+    assert found is not None and found.status is FinancingStatus.REPAID
+    assert held is not None and held.holder_id == tier1.org_id
+    _refused(_post(w, back_url, tier1), 403, "not the pledgor")  # taken back already

@@ -18,6 +18,9 @@ endpoint calling the same service function):
 - ``POST /items/{id}/default``: the operator, or a bank holding an open pledge of it, marks an
   overdue item defaulted past its grace days; pledged holdings pass to their banks
   (``items.mark_default``, as ``fourflow item default``);
+- ``POST /holdings/{id}/buyback``: the pledgor takes a foreclosed holding back from its bank,
+  paying the recourse price in settlement tokens (``items.buy_back``, as ``fourflow item
+  buyback``);
 - ``GET /bank/registrations``: the 中登网 registration record of each of the caller's bank's
   pledges (``registration.every_registration``, as ``fourflow finance registrations`` and
   ``fourflow item registration``);
@@ -470,3 +473,26 @@ def mark_default(request: Request, item_id: str, body: DefaultIn) -> DefaultOut:
         item_id=item_id, status="defaulted",
         foreclosed=[Foreclosed(holding_id=h.id, bank_id=h.holder_id) for h in held],
     )  # fmt: skip
+
+
+class BuyBackOut(BaseModel):
+    holding_id: str
+    holder_id: str
+    from_bank: str | None = Field(description="The bank it was taken back from.")
+
+
+@route(router, "POST", "/holdings/{holding_id}/buyback", "holdings.buyback")
+def buy_back(request: Request, holding_id: str) -> BuyBackOut:
+    """The pledgor takes back a holding its bank foreclosed on the item's default, paying the
+    recourse price in settlement tokens (the chain refuses it without enough: 409, nothing
+    recorded); its financing is repaid. 404 for a holding the caller never pledged."""
+    api, who = state(request), caller(request)
+    p = api.platform
+    with p.uow_factory() as uow:
+        holding = uow.items.get_holding(holding_id)
+    if holding is None or who.org_id not in (holding.acquired_from, holding.holder_id):
+        raise NotFoundError(f"holding {holding_id} does not exist")
+    with api.chain_lock:
+        back = items.buy_back(uow_factory=p.uow_factory, holding_id=holding_id, actor_id=who.org_id)
+        refuse_on_chain_failure(relay_now(api))
+    return BuyBackOut(holding_id=back.id, holder_id=back.holder_id, from_bank=back.acquired_from)

@@ -81,6 +81,7 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     # the rest of an item's life (api/item_routes.py; the services refuse anyone but the
     # holder, the creditor and debtor, the pledgee bank)
     "holdings.merge": _each(ENTERPRISES, MANAGERS),
+    "holdings.buyback": _each(ENTERPRISES, MANAGERS),
     "items.cancel": _each(ENTERPRISES, MANAGERS),
     "items.dilute": _each(ENTERPRISES, MANAGERS),
     "pledges.release": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},

@@ -30,7 +30,7 @@ from eth_utils.address import to_checksum_address
 
 from fourflow.domain.consents import Consent, DataPrice, DataUsage
 from fourflow.domain.debt import DebtItem, Holding
-from fourflow.domain.documents import DocumentKind
+from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.facts import (
     CancelApproval,
@@ -276,6 +276,9 @@ class FakeDocuments(_Repo):
     def get_many(self, doc_ids: Sequence[str]) -> builtins.list[StoredDocument]:
         wanted = set(doc_ids)
         return self._where(lambda s: s.document.id in wanted)
+
+    def contents_many(self, doc_ids: Sequence[str]) -> builtins.list[Document]:
+        return [s.document for s in self.get_many(doc_ids)]
 
     def by_numbers(self, refs: Sequence[tuple[DocumentKind, str]]) -> builtins.list[StoredDocument]:
         wanted = set(refs)

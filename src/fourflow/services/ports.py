@@ -362,6 +362,11 @@ class Documents(Protocol):
         """The stored documents with these ids (unknown ids are skipped)."""
         ...
 
+    def contents_many(self, doc_ids: Sequence[str]) -> builtins.list[Document]:
+        """The contents of the documents with these ids (unknown ids are skipped), oldest
+        first: the decoded documents only, without their raw bytes, anchoring or signature."""
+        ...
+
     def by_numbers(self, refs: Sequence[tuple[DocumentKind, str]]) -> builtins.list[StoredDocument]:
         """Documents matching any ``(kind, number)`` of ``refs``."""
         ...

@@ -24,7 +24,7 @@ from sqlalchemy.sql.dml import Insert, Update
 from fourflow.adapters.db import codec
 from fourflow.adapters.db import tables as t
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, PledgeState
-from fourflow.domain.documents import DocumentKind
+from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
 from fourflow.domain.facts import (
     CancelApproval,
@@ -321,6 +321,16 @@ class SqlDocuments(_Repository):
         found: builtins.list[StoredDocument] = []
         for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
             found.extend(self._many(t.documents.c.id.in_(chunk)))
+        return found
+
+    def contents_many(self, doc_ids: Sequence[str]) -> builtins.list[Document]:
+        """The documents' contents only (no raw bytes, anchoring or signature), oldest first:
+        a fraction of ``get_many``'s read for a reader of thousands (the credit history)."""
+        c = t.documents.c
+        found: builtins.list[Document] = []
+        for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
+            stmt = select(c.payload).where(c.id.in_(chunk)).order_by(c.seq)
+            found.extend(codec.decode_document(r.payload) for r in self._rows(stmt))
         return found
 
     def by_numbers(self, refs: Sequence[tuple[DocumentKind, str]]) -> builtins.list[StoredDocument]:

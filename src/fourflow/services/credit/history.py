@@ -57,6 +57,23 @@ def scores_at_issue(
     return out
 
 
+def trade_contents(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
+    """Domain trades with their documents' contents (``load_trades`` without each document's
+    raw bytes and anchoring, which the invoice facts never read: a quarter of its time)."""
+    wanted = [doc_id for r in records for doc_id in r.document_ids]
+    docs = {d.id: d for d in uow.documents.contents_many(wanted)}
+    return [
+        Trade(
+            id=r.id,
+            scenario=r.scenario,
+            seller_id=r.seller_id,
+            buyer_id=r.buyer_id,
+            documents=tuple(docs[i] for i in r.document_ids if i in docs),
+        )
+        for r in records
+    ]
+
+
 class _FactsCache:
     """Invoice facts per trade, keyed by the trade's document ids (documents never change).
 
@@ -79,7 +96,7 @@ class _FactsCache:
             for k in found:
                 self._facts.move_to_end(k)
         missing = [r for r, k in zip(records, keys, strict=True) if k not in found]
-        for record, trade in zip(missing, load_trades(uow, missing), strict=True):
+        for record, trade in zip(missing, trade_contents(uow, missing), strict=True):
             found[(record.id, record.document_ids)] = invoice_facts(trade)
         with self._lock:
             for k in keys:

@@ -7,8 +7,6 @@ the chain takes every pledge and the audit finds store and chain agreeing."""
 from __future__ import annotations
 
 import dataclasses
-import threading
-from typing import Any
 
 import pytest
 
@@ -20,6 +18,7 @@ from fourflow.services import financing, identity
 from fourflow.services.audit import audit
 from tests.integration.test_lifecycle import _story
 from tests.integration.test_races import ASK, _parts
+from tests.services.test_decision_batches import at_once
 
 pytestmark = pytest.mark.chain
 
@@ -49,27 +48,17 @@ def test_two_batchers_keep_the_limit_and_one_winner_per_holding(platform: Platfo
     # each side asks for 5 holdings; holdings 3 and 4 are asked for by both sides
     sides = [parts[:5], parts[3:8]]
     calls = [(b, h) for b, side in zip(batchers, sides, strict=True) for h in side]
-    barrier = threading.Barrier(len(calls), timeout=120)
-    answers: list[Any] = [None] * len(calls)
 
-    def call(i: int) -> None:
+    def call(i: int) -> financing.FinancingRow:
         batcher, holding = calls[i]
-        asked = financing.FinanceRequest(
-            target=holding, bank=bank, amount=amount, as_of=s.item.issue_date, holder=tier1,
-            own_holding_of=tier1,
+        return batcher.finance(
+            financing.FinanceRequest(
+                target=holding, bank=bank, amount=amount, as_of=s.item.issue_date,
+                holder=tier1, own_holding_of=tier1,
+            )
         )  # fmt: skip
-        barrier.wait()
-        try:
-            answers[i] = batcher.finance(asked)
-        except Exception as exc:  # a loser's refusal is its answer
-            answers[i] = exc
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads)
+    answers = at_once(len(calls), call)  # a loser's refusal is its answer
     rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
     refused = [a for a in answers if isinstance(a, Exception)]
     # a holding asked for twice: the second sees the first one's approval and is refused
@@ -100,33 +89,21 @@ def test_two_batchers_keep_the_limit_and_one_winner_per_holding(platform: Platfo
 def test_audit_appends_at_once_from_two_processes_keep_one_chain(platform: Platform) -> None:
     """Requests recorded at once in the audit trail by two processes (here two ``Identities``
     over one store, as two API processes have): each process appends those arriving together
-    in one transaction (``identity._TrailAppender``), the two race on the head (the unique
+    in one transaction (``identity._APPENDER``, a ``GroupCommit``), the two race on the head (the unique
     ``prev_hash`` refuses a fork, and the loser chains again), and the trail verifies with
     every record in it once."""
     processes = [platform.identities, dataclasses.replace(platform.identities)]
     before = identity.verify_trail(platform.identities).records
     calls = [(ids, n, p) for n in range(24) for p, ids in enumerate(processes)]
-    barrier = threading.Barrier(len(calls), timeout=120)
-    answers: list[Any] = [None] * len(calls)
 
-    def call(i: int) -> None:
+    def call(i: int) -> AuditRecord:
         ids, n, p = calls[i]
-        barrier.wait()
-        try:
-            answers[i] = identity.record_request(
-                ids, principal=None, action="financings.request", method="POST",
-                path=f"/api/v1/financings?n={n}&p={p}", client="127.0.0.1",
-                status=201,
-            )  # fmt: skip
-        except Exception as exc:  # reported below
-            answers[i] = exc
+        return identity.record_request(
+            ids, principal=None, action="financings.request", method="POST",
+            path=f"/api/v1/financings?n={n}&p={p}", client="127.0.0.1", status=201,
+        )  # fmt: skip
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads)
+    answers = at_once(len(calls), call)
     assert all(isinstance(a, AuditRecord) for a in answers), answers
     check = identity.verify_trail(platform.identities)
     assert check.ok, check.problems

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,6 +20,28 @@ from tests.services.conftest import World, no_cold_start
 
 PART = 1_000_000  # 10,000.00 CNY a holding
 ASK = "8000.00"
+
+
+def at_once(count: int, call: Callable[[int], Any]) -> list[Any]:
+    """``call(i)`` for each i < ``count``, in as many threads released together; their answers
+    in order (an exception raised is its call's answer)."""
+    barrier = threading.Barrier(count, timeout=120)
+    answers: list[Any] = [None] * count
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            answers[i] = call(i)
+        except Exception as exc:  # a refusal is an answer
+            answers[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads)
+    return answers
 
 
 def _parts(world: World, count: int) -> list[str]:
@@ -161,22 +184,7 @@ def test_group_commit_answers_each_caller_its_own_result(credit_world: World) ->
         uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger
     )
     asked = [_ask(world, h) for h in holdings] + [_ask(world, holdings[0])]  # one loses
-    barrier = threading.Barrier(len(asked), timeout=60)
-    answers: list[Any] = [None] * len(asked)
-
-    def call(i: int) -> None:
-        barrier.wait()
-        try:
-            answers[i] = batcher.finance(asked[i])
-        except Exception as exc:  # the loser's refusal is its answer
-            answers[i] = exc
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(asked))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads)
+    answers = at_once(len(asked), lambda i: batcher.finance(asked[i]))
     rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
     refused = [a for a in answers if isinstance(a, Exception)]
     assert len(rows) == 8 and len(refused) == 1 and isinstance(refused[0], ConflictError)

@@ -12,7 +12,6 @@ currency): the CLI now, the API later.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -48,6 +47,7 @@ from fourflow.services.common import (
     new_id,
     refuse_if_disputed,
 )
+from fourflow.services.group_commit import GroupCommit
 from fourflow.services.ports import Clock, Ledger, OpStatus, UnitOfWork, UnitOfWorkFactory
 from fourflow.verification.fraud import PlatformView
 
@@ -682,12 +682,6 @@ class _BatchReads:
             self._kept[(id(once), method, key)] = answer
 
 
-@dataclass(slots=True)
-class _Slot:
-    asked: FinanceRequest
-    answer: Answer | None = None
-
-
 def warm_up(*, uow_factory: UnitOfWorkFactory) -> None:
     """Load the champion model, and the libraries it scores with, in this process now (an API
     process as it starts), not in the batch of its first decision (a third of a second)."""
@@ -722,52 +716,34 @@ class DecisionBatcher:
         self._cold_start = cold_start
         self._ledger = ledger
         self._clock = clock
-        self.max_batch = max_batch
-        self._changed = threading.Condition()
-        self._waiting: list[_Slot] = []
-        self._busy = False
-        self.batches = 0  # batches decided so far (for the bench and tests)
-        self.largest = 0  # the most requests one batch held
+        self._group: GroupCommit[FinanceRequest, FinancingRow] = GroupCommit(
+            self._decide_all, max_batch
+        )
+
+    @property
+    def max_batch(self) -> int:
+        """The most requests one batch takes."""
+        return self._group.max_batch or 0
+
+    @property
+    def batches(self) -> int:
+        """Batches decided so far (for the bench and tests)."""
+        return self._group.batches
+
+    @property
+    def largest(self) -> int:
+        """The most requests one batch held."""
+        return self._group.largest
 
     def finance(self, asked: FinanceRequest) -> FinancingRow:
         """Decide ``asked`` in the next batch; its row, or its refusal raised."""
-        slot = _Slot(asked)
-        with self._changed:
-            self._waiting.append(slot)
-            while slot.answer is None:
-                if self._busy:  # a batch runs: the next one takes this request
-                    self._changed.wait(timeout=1.0)
-                    continue
-                if not any(s is slot for s in self._waiting):  # its batch ended unanswered
-                    slot.answer = RuntimeError("the batch deciding this request was interrupted")
-                    break
-                self._busy = True
-                batch = self._waiting[: self.max_batch]
-                del self._waiting[: self.max_batch]
-                self._changed.release()
-                try:
-                    self._run(batch)
-                finally:
-                    self._changed.acquire()
-                    self._busy = False
-                    self._changed.notify_all()
-        answer = slot.answer
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+        return self._group.submit(asked)
 
-    def _run(self, batch: list[_Slot]) -> None:
-        try:
-            answers = finance_many(
-                uow_factory=self._uow_factory, requests=[s.asked for s in batch],
-                cold_start=self._cold_start, ledger=self._ledger, clock=self._clock,
-            )  # fmt: skip
-        except Exception as exc:  # every request of the batch is told
-            answers = [exc] * len(batch)
-        for slot, answer in zip(batch, answers, strict=True):
-            slot.answer = answer
-        self.batches += 1
-        self.largest = max(self.largest, len(batch))
+    def _decide_all(self, batch: list[FinanceRequest]) -> list[Answer]:
+        return finance_many(
+            uow_factory=self._uow_factory, requests=batch, cold_start=self._cold_start,
+            ledger=self._ledger, clock=self._clock,
+        )  # fmt: skip
 
 
 def decide(

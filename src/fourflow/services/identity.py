@@ -48,6 +48,7 @@ from fourflow.domain.identity import (
 )
 from fourflow.services import onboarding
 from fourflow.services.common import new_id
+from fourflow.services.group_commit import GroupCommit
 from fourflow.services.ports import Clock, KeyStore, UnitOfWorkFactory
 
 # ----------------------------------------------------------------------------- ports
@@ -933,69 +934,27 @@ def settle(ids: Identities, *, proposal: Approval, approver: Principal, approve:
 APPEND_ATTEMPTS = 50
 
 
-@dataclass(slots=True)
-class _Waiting:
-    """A record waiting for its append (``_TrailAppender``): its answer once appended."""
-
-    ids: Identities
-    record: AuditRecord
-    answer: AuditRecord | BaseException | None = None
-
-
-class _TrailAppender:
-    """Group appends to the audit trail in this process: a record arriving while no append
-    runs is appended at once; records arriving while one runs wait, and the next append takes
-    all of them (those of one ``Identities`` chained in one transaction and one insert).
-    Threads of one process appending one by one would only refuse each other's forks and
-    retry (answers released together, as a batch of financing decisions is, made every
-    append retry several times); across processes the unique ``prev_hash`` still decides,
-    and a group refused for it is chained again after the new head (bounded)."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._waiting: list[_Waiting] = []
-        self._busy = False
-
-    def append(self, ids: Identities, record: AuditRecord) -> AuditRecord:
-        mine = _Waiting(ids, record)
-        with self._changed:
-            self._waiting.append(mine)
-            while mine.answer is None:
-                if self._busy:  # an append runs: the next one takes this record
-                    self._changed.wait(timeout=1.0)
-                    continue
-                if all(w is not mine for w in self._waiting):  # its append ended unanswered
-                    mine.answer = RuntimeError("the audit append of this request was interrupted")
-                    break
-                self._busy = True
-                group, self._waiting = self._waiting, []
-                self._changed.release()
-                try:
-                    _append_groups(group)
-                finally:
-                    self._changed.acquire()
-                    self._busy = False
-                    self._changed.notify_all()
-        if isinstance(mine.answer, BaseException):
-            raise mine.answer
-        return mine.answer
-
-
-def _append_groups(waiting: Sequence[_Waiting]) -> None:
-    """Append the waiting records, those of one ``Identities`` together; each told its
-    record, or why it was not appended."""
-    by_store: dict[int, list[_Waiting]] = {}
-    for w in waiting:
-        by_store.setdefault(id(w.ids), []).append(w)
-    for group in by_store.values():
+def _append_all(waiting: list[tuple[Identities, AuditRecord]]) -> list[AuditRecord | Exception]:
+    """Append a batch of records (``_APPENDER``), those of one ``Identities`` chained together
+    in one transaction (``_append_chained``); each answered its record, or why it was not
+    appended. Threads of one process appending one by one would only refuse each other's forks
+    and retry (answers released together, as a batch of financing decisions is, made every
+    append retry several times); across processes the unique ``prev_hash`` still decides."""
+    answers: list[AuditRecord | Exception | None] = [None] * len(waiting)
+    by_store: dict[int, list[int]] = {}
+    for i, (ids, _) in enumerate(waiting):
+        by_store.setdefault(id(ids), []).append(i)
+    for places in by_store.values():
+        ids = waiting[places[0]][0]
         try:
-            chained = _append_chained(group[0].ids, [w.record for w in group])
+            chained: list[AuditRecord] = _append_chained(ids, [waiting[i][1] for i in places])
         except Exception as exc:  # every record of the group is told
-            for w in group:
-                w.answer = exc
+            for i in places:
+                answers[i] = exc
             continue
-        for w, record in zip(group, chained, strict=True):
-            w.answer = record
+        for i, record in zip(places, chained, strict=True):
+            answers[i] = record
+    return [a if a is not None else RuntimeError("not appended") for a in answers]
 
 
 def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[AuditRecord]:
@@ -1020,7 +979,8 @@ def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[Aud
     raise ConflictError(f"could not append to the audit trail in {APPEND_ATTEMPTS} attempts")
 
 
-_APPENDER = _TrailAppender()
+#: Group appends to the audit trail in this process (``services.group_commit``).
+_APPENDER: GroupCommit[tuple[Identities, AuditRecord], AuditRecord] = GroupCommit(_append_all)
 
 
 def record_request(
@@ -1034,7 +994,7 @@ def record_request(
     status: int,
 ) -> AuditRecord:
     """Append a request to the audit trail, after its head: with the requests recorded at the
-    same time in this process, in one transaction (``_TrailAppender``; retried, bounded,
+    same time in this process, in one transaction (``_APPENDER``; retried, bounded,
     when another process appended first: the unique ``prev_hash`` refuses a fork)."""
     record = AuditRecord(
         seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
@@ -1042,7 +1002,7 @@ def record_request(
         role=principal.role.value if principal else None, action=action,
         method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
     )  # fmt: skip
-    return _APPENDER.append(ids, record)
+    return _APPENDER.submit((ids, record))
 
 
 @dataclass(frozen=True, slots=True)

@@ -135,10 +135,10 @@ def mapped(root: etree._Element, where: str) -> str:
     """The ``repr`` of the mapped document, or the error the mapping raised."""
     kind = _kind(root)
     assert kind is not None
-    # A unit price over a base quantity is divided in the current decimal context, which an
-    # import elsewhere in the suite widens (prec 78): the comparison pins Python's default.
+    # Vyper, imported elsewhere in the suite, sets the thread's decimal context to 78 digits; the
+    # mapping rounds unit prices in its own context, so the digests hold under that one too.
     try:
-        with decimal.localcontext(decimal.Context(prec=28)):
+        with decimal.localcontext(decimal.Context(prec=78)):
             return repr(ubl.map_document(root, kind, doc_id=where, submitter="org-1"))
     except Exception as exc:  # the same refusal is part of the same output
         return f"{type(exc).__name__}: {exc}"

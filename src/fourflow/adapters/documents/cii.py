@@ -20,6 +20,7 @@ from fourflow.adapters.documents.ubl import (
     account_identifiers,
     company_identifier,
     parse_decimal,
+    per_unit,
     scheme_identifier,
     signed_line,
     unique,
@@ -142,7 +143,7 @@ def _unit_price(line: etree._Element, where: str) -> Decimal | None:
     price = parse_decimal(_text(line, f"{net}/ram:ChargeAmount"), f"{where}/ChargeAmount")
     base = parse_decimal(_text(line, f"{net}/ram:BasisQuantity"), f"{where}/BasisQuantity")
     if price is not None and base is not None and base != 0:
-        return price / base
+        return per_unit(price, base)
     return price
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from functools import cache
 from typing import cast
 
@@ -376,6 +376,16 @@ def parse_date(value: str | None, where: str) -> dt.date | None:
         raise DomainValueError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
+# A unit price divided by its base quantity is rounded in this context, not the thread's: a
+# library imported in the same process (Vyper sets 78 digits) must not change a mapped price.
+_PRICE_CONTEXT = Context(prec=28)
+
+
+def per_unit(price: Decimal, base: Decimal) -> Decimal:
+    """``price / base`` to 28 significant digits, whatever the thread's decimal context."""
+    return _PRICE_CONTEXT.divide(price, base)
+
+
 def parse_decimal(value: str | None, where: str) -> Decimal | None:
     """A decimal number or None when absent."""
     if value is None:
@@ -559,7 +569,7 @@ def _unit_price(line: Index, where: str) -> Decimal | None:
     base = _decimal_at(base_text, where, "BaseQuantity")
     if price is not None and base not in (None, 0):
         assert base is not None
-        return price / base
+        return per_unit(price, base)
     return price
 
 
@@ -581,7 +591,7 @@ def _one_price(price: etree._Element, where: str) -> Decimal | None:
     per = _decimal_at(_string(base), where, "BaseQuantity")
     if value is not None and per not in (None, 0):
         assert per is not None
-        return value / per
+        return per_unit(value, per)
     return value
 
 

@@ -181,7 +181,7 @@ def test_group_commit_answers_each_caller_its_own_result(credit_world: World) ->
     world = credit_world
     holdings = _parts(world, 8)
     batcher = financing.DecisionBatcher(
-        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger
+        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger, max_batch=4
     )
     asked = [_ask(world, h) for h in holdings] + [_ask(world, holdings[0])]  # one loses
     answers = at_once(len(asked), lambda i: batcher.finance(asked[i]))
@@ -191,7 +191,10 @@ def test_group_commit_answers_each_caller_its_own_result(credit_world: World) ->
     for a, answer in zip(asked, answers, strict=True):  # each its own holding's answer
         if isinstance(answer, financing.FinancingRow):
             assert answer.financing.holding_id == a.target
-    assert 1 <= batcher.batches <= len(asked) and batcher.largest >= 1
+    # how the 9 requests fall into batches depends on thread timing; that no batch went over
+    # max_batch, and that the batches held every request, does not
+    assert batcher.largest <= 4 and batcher.batches >= 3
+    assert batcher.batches * batcher.largest >= len(asked)
     with world.uow() as uow:
         assert {f.holding_id for f in uow.financings.list()} == set(holdings)
     with pytest.raises(DomainValueError, match="at least one request"):

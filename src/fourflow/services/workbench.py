@@ -25,7 +25,7 @@ from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.features import History
 from fourflow.risk.valuation import AssetClass, expected_loss
 from fourflow.services import credit, financing, identity, proofs
-from fourflow.services.credit.valuation import parties_history
+from fourflow.services.credit.valuation import items_history
 from fourflow.services.ports import Ledger, TradeQuery, TradeRecord, UnitOfWorkFactory
 from fourflow.verification.payments import payment_outcomes
 
@@ -372,7 +372,7 @@ def _queue_history(
         return None
     with uow_factory() as uow:
         found = uow.items.get_many(wanted)
-        return parties_history(uow, {p for i in found for p in (i.debtor_id, i.creditor_id)})
+        return items_history(uow, found)
 
 
 #: Requests valued in the queue: those still at stake.

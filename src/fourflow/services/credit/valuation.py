@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from fourflow.domain.debt import DebtItem
 from fourflow.domain.errors import DomainValueError, NotFoundError
 from fourflow.domain.facts import GoodsPrice
 from fourflow.risk.bootstrap import HistorySource
@@ -29,11 +30,23 @@ from fourflow.services.ports import Ledger, TradeQuery, UnitOfWork, UnitOfWorkFa
 EVERY_TRADE = 2**31 - 1
 
 
-def parties_history(uow: UnitOfWork, parties: set[str]) -> History:
-    """The invoice history of every trade in which one of ``parties`` sells or buys (read as
-    verdicts: their reports are not decoded, thousands for a core enterprise)."""
-    _, newest = uow.trades.page(TradeQuery(involving=frozenset(parties), limit=EVERY_TRADE))
-    return FACTS.history(uow, newest[::-1])
+def items_history(uow: UnitOfWork, items: Iterable[DebtItem]) -> History:
+    """The invoice history the features of ``items`` read, and no more: the trades in which
+    one of their debtors buys (``History.debtor_before``) or one of their creditors sells
+    (``creditor_before``), and their own trades; not those in which a debtor sells or a
+    creditor buys (a core enterprise's sales: most of its trades). Read as verdicts."""
+    wanted = list(items)
+    debtors = {i.debtor_id for i in wanted}
+    creditors = {i.creditor_id for i in wanted}
+    own = {i.trade_id for i in wanted}
+    _, newest = uow.trades.page(
+        TradeQuery(involving=frozenset(debtors | creditors), limit=EVERY_TRADE)
+    )
+    read = [r for r in newest if r.buyer_id in debtors or r.seller_id in creditors or r.id in own]
+    missing = own - {r.id for r in read}  # an item's trade between others (not expected)
+    if missing:
+        read.extend(uow.trades.verdicts(sorted(missing)))
+    return FACTS.history(uow, read[::-1])
 
 
 def value_item(
@@ -60,7 +73,7 @@ def value_item(
         item = get_item(uow, item_id)
         holdings = uow.items.holdings(item.id)
         if history is None:
-            history = parties_history(uow, {item.debtor_id, item.creditor_id})
+            history = items_history(uow, [item])
         own = [f for f in history.all() if f.trade_id == item.trade_id]
         root = holdings[0] if holdings else None
         if root is None:

@@ -24,7 +24,7 @@ from fourflow.domain.identity import OrgType, Principal, UserRole, org_types
 from fourflow.domain.parties import Role
 from fourflow.entrypoints.api import policy
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import identity, onboarding, relay
+from fourflow.services import identity, onboarding, receipts, relay
 from fourflow.services.demo import demo_uscc
 from tests.api.world import (
     API,
@@ -54,6 +54,7 @@ OWNERS: dict[str, dict[OrgType, str]] = {
     "item": {OrgType.ENTERPRISE: "tier1", OrgType.CORE_ENTERPRISE: "core", OrgType.BANK: "bank"},
     "holding": {OrgType.ENTERPRISE: "tier2"},
     "consent": {OrgType.CORE_ENTERPRISE: "core"},
+    "receipt": {OrgType.WAREHOUSE: "warehouse", OrgType.ENTERPRISE: "tier2"},
     "financing": {OrgType.ENTERPRISE: "tier2", OrgType.BANK: "bank"},
     "platform": {
         OrgType.LOCAL_GOVERNMENT: "district",
@@ -67,6 +68,7 @@ ALL_SEEING = {
     "item": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
     "holding": set(),
     "consent": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
+    "receipt": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
     "financing": {OrgType.REGULATOR},
     "platform": {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR},
 }
@@ -103,6 +105,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/trades/{trade_id}/verification"): Case("trade", {}),
     ("POST", "/items"): Case("trade_body", None),
     ("GET", "/items/{item_id}"): Case("item"),
+    ("GET", "/items"): Case(),  # a list: the items asked the caller sees (none asked here)
     ("POST", "/items/{item_id}/confirmation"): Case("item"),
     ("GET", "/items/{item_id}/confirmation/typed-data"): Case("item"),
     ("POST", "/items/{item_id}/confirmation/signature"): Case(
@@ -229,6 +232,33 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/platforms/{platform_id}/registrations/{application_id}/review"): Case(
         "platform", {"admit": False, "checks": {}, "note": "walk"}
     ),
+    # warehouse receipts: an issue to no one (404); the walk's receipt (the warehouse's, held
+    # by tier 2) pledged or sold for an amount finer than a cent, goods asked for or released
+    # in no units (422), a sale that does not exist paid (409): nothing changes
+    ("POST", "/receipts"): Case(
+        body={
+            "holder": "nope",
+            "goods_code": "G",
+            "description": "walk",
+            "quantity": 1,
+            "unit": "EA",
+            "location": "L",
+            "evidence": "walk",
+        }
+    ),
+    ("GET", "/receipts/{receipt_id}"): Case("receipt"),
+    ("POST", "/receipts/{receipt_id}/pledge"): Case("receipt", {"bank": "nope", "amount": "0.001"}),
+    ("POST", "/receipts/{receipt_id}/pledge/release"): Case("receipt"),
+    ("POST", "/receipts/{receipt_id}/release-requests"): Case("receipt", {"quantity": 0}),
+    ("POST", "/receipts/{receipt_id}/releases"): Case(
+        "receipt", {"quantity": 0, "evidence": "walk"}
+    ),
+    ("POST", "/receipts/{receipt_id}/sales"): Case(
+        "receipt", {"buyer": "nope", "quantity": 1, "price": "0.001"}
+    ),
+    ("POST", "/receipts/{receipt_id}/payments"): Case(
+        "receipt", {"sale_id": "nope", "amount": "0.01"}
+    ),
     ("POST", "/platforms/{platform_id}/products"): Case(
         "platform",
         {"name": "walk", "scenario": "manufacturing", "max_amount": "1.00", "max_term_days": 30},
@@ -311,8 +341,18 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
                 roles=[role], accounts=[f"62148800000000{n:05d}"],
             )  # fmt: skip
             orgs[f"outsider:{kind.value}"] = org.id
+        orgs["warehouse"] = onboarding.onboard(
+            uow_factory=platform.uow_factory, keystore=platform.keystore, name="Walk warehouse",
+            uscc=demo_uscc("110000", "MA1WALKWH"), roles=[Role.WAREHOUSE], accounts=[],
+        ).id  # fmt: skip
         relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
         objects = _main_path_objects(client, platform, parties)
+        objects["receipt"] = receipts.issue_receipt(
+            uow_factory=platform.uow_factory, warehouse_id=orgs["warehouse"],
+            holder_id=orgs["tier2"], goods_code="WALK", description="walk", quantity=10,
+            unit="EA", location="L", evidence="walk",
+        )  # fmt: skip
+        relay.relay(uow_factory=platform.uow_factory, ledger=platform.require_contracts())
         district = register_local_government(client, operator, "district")
         orgs["district"] = district.org_id
         objects["platform"] = _scenario_platform(client, operator, district, orgs)

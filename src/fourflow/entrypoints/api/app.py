@@ -27,6 +27,7 @@ from fourflow.entrypoints.api import (
     platform_routes,
     policy,
     problems,
+    receipt_routes,
     supervision_routes,
     webhook_routes,
     webui,
@@ -221,6 +222,7 @@ def _routed_app() -> FastAPI:
     app.include_router(workbench_routes.router, prefix=PREFIX)
     app.include_router(item_routes.router, prefix=PREFIX)
     app.include_router(evidence_routes.router, prefix=PREFIX)
+    app.include_router(receipt_routes.router, prefix=PREFIX)
     return app
 
 

@@ -90,6 +90,22 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.repay": _each(ENTERPRISES, MANAGERS),
     "tokens.mint": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
     "registrations.read": {T.BANK: BANK_READERS},
+    # warehouse receipts (api/receipt_routes.py): the warehouse issues and confirms goods
+    # released; the holder pledges, sells and asks for goods; the pledgee bank releases its
+    # pledge; the buyer pays (the routes refuse any other party: 403); a receipt is read by
+    # its parties (others 404), the operator and the regulator
+    "receipts.issue": {T.WAREHOUSE: UPLOADERS},
+    "receipts.confirm_release": {T.WAREHOUSE: UPLOADERS},
+    "receipts.read": {
+        **_each(TRADERS, EVERY_ROLE),
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+        T.REGULATOR: OVERSIGHT,
+    },
+    "receipts.pledge": _each(ENTERPRISES, MANAGERS),
+    "receipts.sell": _each(ENTERPRISES, MANAGERS),
+    "receipts.request_release": _each(ENTERPRISES, MANAGERS),
+    "receipts.pay": _each(ENTERPRISES, MANAGERS),
+    "receipts.release_pledge": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
     # an overdue item marked defaulted: the operator, or a bank holding an open pledge of it
     # (the service refuses any other bank)
     "items.default": {

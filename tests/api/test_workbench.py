@@ -378,3 +378,22 @@ def test_only_the_debtor_withdraws_its_dispute_and_the_creditor_is_told(world: W
     moved = w.client.post(f"{API}/holdings/{w.tier1_holding}/split", json={"amount": "1.00"},
                           headers=tier1.admin.auth)  # fmt: skip
     assert moved.status_code == 201, moved.text
+
+
+def test_many_items_are_read_at_once_as_each_alone(world: World) -> None:
+    """``GET /items?ids=``: the items asked the caller sees, each as ``GET /items/{id}``
+    answers it, in the order asked, once; one unknown or not the caller's is left out."""
+    w = world
+    core, tier1 = w.parties["core"], w.parties["tier1"]
+    asked = f"/items?ids={w.item_id},nope-1, {w.item_id}"
+    for who in (core.admin.auth, tier1.admin.auth, w.operator.auth):
+        one = _get(w, f"/items/{w.item_id}", who)
+        assert _get(w, asked, who) == [one]
+        assert one["item_id"] == w.item_id
+    for outsider in (w.other_core, w.other_bank):
+        _get(w, f"/items/{w.item_id}", outsider, 404)
+        assert _get(w, asked, outsider) == []
+    assert _get(w, "/items?ids=", core.admin.auth) == []
+    many = ",".join(f"nope-{k}" for k in range(201))
+    refused = _get(w, f"/items?ids={many}", core.admin.auth, 422)
+    assert "at most 200" in refused["detail"]

@@ -360,16 +360,49 @@ async def get_item(request: Request, item_id: str) -> Response:
     """
     api, who = state(request), caller(request)
     view = await api.item_views.aget(item_id, run_in_threadpool)
-    if not (
+    if not await _sees_item(api, who, view):
+        raise NotFoundError(f"debt item {item_id} does not exist")
+    return Response(view.json, media_type="application/json")
+
+
+#: At most this many items are read by one ``GET /items?ids=``.
+ITEMS_READ_MAX = 200
+
+
+@route(router, "GET", "/items", "items.read", response_model=list[dict[str, Any]])
+async def get_items(request: Request, ids: str) -> Response:
+    """The items of ``ids`` (comma-separated, at most 200) the caller has a part in, each as
+    ``GET /items/{item_id}`` answers it, in the order asked; an item that does not exist or
+    that the caller may not see is left out. One request for a page that shows many items
+    (the bank's portfolio, the core enterprise's payables) instead of one a row."""
+    api, who = state(request), caller(request)
+    wanted = list(dict.fromkeys(i.strip() for i in ids.split(",") if i.strip()))
+    if len(wanted) > ITEMS_READ_MAX:
+        raise ProblemError(
+            422, f"ids: {len(wanted)} items asked, at most {ITEMS_READ_MAX} in one read"
+        )
+    found: list[bytes] = []
+    for item_id in wanted:
+        try:
+            view = await api.item_views.aget(item_id, run_in_threadpool)
+        except NotFoundError:
+            continue
+        if await _sees_item(api, who, view):
+            found.append(view.json)
+    return Response(b"[" + b",".join(found) + b"]", media_type="application/json")
+
+
+async def _sees_item(api: ApiState, who: Principal, view: items.ItemView) -> bool:
+    """Whether the caller sees the item: the operator and the regulator, a party to it, the
+    bank holding its debtor's settlement account."""
+    return (
         _sees_all(who)
         or who.org_id in view.parties
         or (
             OrgType.BANK in who.org_types
             and await run_in_threadpool(_account_bank_of, api, who, view)
         )
-    ):
-        raise NotFoundError(f"debt item {item_id} does not exist")
-    return Response(view.json, media_type="application/json")
+    )
 
 
 def _account_bank_of(api: ApiState, who: Principal, view: items.ItemView) -> bool:

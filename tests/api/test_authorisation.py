@@ -106,7 +106,6 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/items"): Case("trade_body", None),
     ("GET", "/items/{item_id}"): Case("item"),
     ("GET", "/items"): Case(),  # a list: the items asked the caller sees (none asked here)
-    ("GET", "/items"): Case(),  # a list: the items asked the caller sees (none asked here)
     ("POST", "/items/{item_id}/confirmation"): Case("item"),
     ("GET", "/items/{item_id}/confirmation/typed-data"): Case("item"),
     ("POST", "/items/{item_id}/confirmation/signature"): Case(

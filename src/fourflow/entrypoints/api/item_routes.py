@@ -402,7 +402,7 @@ class RegistrationField(BaseModel):
     required: bool
 
 
-class RegistrationOut(BaseModel):
+class PledgeRegistrationOut(BaseModel):
     kind: str = Field(description="receivable (应收账款质押) or goods (仓单质押).")
     item_id: str | None
     holding_id: str | None
@@ -417,7 +417,7 @@ def bank_registrations(
     request: Request,
     kind: Literal["receivable", "goods"] | None = None,
     item_id: str | None = Query(default=None, max_length=100),
-) -> list[RegistrationOut]:
+) -> list[PledgeRegistrationOut]:
     """The 中登网 registration record of every pledge of the caller's bank (approved, active,
     repaid or defaulted), receivable pledges first; ``kind`` and ``item_id`` narrow it. The
     fields FourFlow cannot know are listed in ``to_fill`` for the filing bank."""
@@ -426,7 +426,7 @@ def bank_registrations(
         uow_factory=api.platform.uow_factory, bank=who.org_id, kind=kind
     )
     return [
-        RegistrationOut.model_validate(r.as_dict())
+        PledgeRegistrationOut.model_validate(r.as_dict())
         for r in records
         if item_id is None or r.item_id == item_id
     ]

@@ -59,7 +59,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IssueIn(Strict):
+class ReceiptIssueIn(Strict):
     holder: str = Field(min_length=1, max_length=100, description="The depositor (USCC or id).")
     goods_code: str = Field(min_length=1, max_length=64, description="GTIN or SKU.")
     description: str = Field(min_length=1, max_length=500, description="What the lot is.")
@@ -73,7 +73,7 @@ class IssueIn(Strict):
     )
 
 
-class IssueOut(BaseModel):
+class ReceiptIssueOut(BaseModel):
     receipt_id: str
     warehouse_id: str
     holder_id: str
@@ -87,14 +87,14 @@ class ReceiptOut(BaseModel):
     history: list[dict[str, Any]] = Field(description="Its operations, oldest first.")
 
 
-class PledgeIn(Strict):
+class ReceiptPledgeIn(Strict):
     bank: str = Field(min_length=1, max_length=100, description="The pledgee bank (USCC or id).")
     amount: str = Amount
     currency: str = Currency
     as_of: dt.date | None = Field(default=None, description="Decision day (default today).")
 
 
-class PledgeOut(BaseModel):
+class ReceiptPledgeOut(BaseModel):
     receipt_id: str
     financing_id: str
     status: Literal["approved", "referred"] = Field(
@@ -105,7 +105,7 @@ class PledgeOut(BaseModel):
     reasons: list[str]
 
 
-class PledgeReleaseOut(BaseModel):
+class ReceiptPledgeReleaseOut(BaseModel):
     receipt_id: str
     pledge: Literal["released"]
 
@@ -119,32 +119,32 @@ class ConfirmIn(Strict):
     evidence: str = Field(min_length=1, max_length=500, description="EPCIS shipping event.")
 
 
-class ReleaseOut(BaseModel):
+class GoodsReleaseOut(BaseModel):
     receipt_id: str
     state: Literal["requested", "released"]
     quantity: int
 
 
-class SaleIn(Strict):
+class ReceiptSaleIn(Strict):
     buyer: str = Field(min_length=1, max_length=100, description="The buyer (USCC or id).")
     quantity: int = Units
     price: str = Amount
     currency: str = Currency
 
 
-class SaleOut(BaseModel):
+class ReceiptSaleOut(BaseModel):
     receipt_id: str
     sale_id: str
     buyer_receipt_id: str = Field(description="The receipt the buyer's units pass into.")
 
 
-class PaymentIn(Strict):
+class ReceiptPaymentIn(Strict):
     sale_id: str = Field(min_length=1, max_length=100)
     amount: str = Amount
     currency: str = Currency
 
 
-class PaymentOut(BaseModel):
+class ReceiptPaymentOut(BaseModel):
     receipt_id: str
     sale_id: str
     amount: str
@@ -173,7 +173,7 @@ def _holder(receipt: WarehouseReceipt, who: Principal, what: str) -> None:
 
 
 @route(router, "POST", "/receipts", "receipts.issue", status_code=201)
-def issue_receipt(request: Request, body: IssueIn) -> IssueOut:
+def issue_receipt(request: Request, body: ReceiptIssueIn) -> ReceiptIssueOut:
     """The caller's warehouse issues a receipt to the depositor for a lot it holds, the EPCIS
     receiving event hashed on the chain. 403 for an organisation that is not a warehouse; 404
     for an unknown holder; 422 for a quantity that is not positive."""
@@ -190,7 +190,7 @@ def issue_receipt(request: Request, body: IssueIn) -> IssueOut:
     with p.uow_factory() as uow:
         issued = uow.receipts.get(receipt_id)
     assert issued is not None
-    return IssueOut(
+    return ReceiptIssueOut(
         receipt_id=receipt_id, warehouse_id=issued.warehouse_id, holder_id=issued.holder_id,
         quantity=issued.quantity, op_id=issued.op_id,
     )  # fmt: skip
@@ -209,7 +209,7 @@ def show_receipt(request: Request, receipt_id: str) -> ReceiptOut:
 
 
 @route(router, "POST", "/receipts/{receipt_id}/pledge", "receipts.pledge", status_code=201)
-def pledge_receipt(request: Request, receipt_id: str, body: PledgeIn) -> PledgeOut:
+def pledge_receipt(request: Request, receipt_id: str, body: ReceiptPledgeIn) -> ReceiptPledgeOut:
     """The holder pledges its receipt to a bank for what it owes it (inventory financing); the
     bank's robot decides now: approved (pledged on the chain) or referred to a person. 403 for
     anyone but the holder; 409 when it is pledged already; 422 for a declined pledge (the
@@ -227,7 +227,7 @@ def pledge_receipt(request: Request, receipt_id: str, body: PledgeIn) -> PledgeO
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
     reasons = [f"{r.code}: {r.message}" for r in fin.decision.reasons] if fin.decision else []
-    return PledgeOut(
+    return ReceiptPledgeOut(
         receipt_id=receipt_id, financing_id=fin.id,
         status="referred" if fin.status.value == "referred" else "approved",
         amount=minor.plain(), currency=body.currency, reasons=reasons,
@@ -235,7 +235,7 @@ def pledge_receipt(request: Request, receipt_id: str, body: PledgeIn) -> PledgeO
 
 
 @route(router, "POST", "/receipts/{receipt_id}/pledge/release", "receipts.release_pledge")
-def release_pledge(request: Request, receipt_id: str) -> PledgeReleaseOut:
+def release_pledge(request: Request, receipt_id: str) -> ReceiptPledgeReleaseOut:
     """The pledgee bank releases its pledge of a receipt (repaid off chain); its goods
     financing is repaid. 403 for a party that is not the pledgee; 409 when not pledged."""
     api, who = state(request), caller(request)
@@ -254,7 +254,7 @@ def release_pledge(request: Request, receipt_id: str) -> PledgeReleaseOut:
             uow_factory=p.uow_factory, receipt_id=receipt_id, actor_id=who.org_id
         )
         refuse_on_chain_failure(relay_now(api))
-    return PledgeReleaseOut(receipt_id=receipt_id, pledge="released")
+    return ReceiptPledgeReleaseOut(receipt_id=receipt_id, pledge="released")
 
 
 @route(
@@ -264,7 +264,7 @@ def release_pledge(request: Request, receipt_id: str) -> PledgeReleaseOut:
     "receipts.request_release",
     status_code=201,
 )
-def request_release(request: Request, receipt_id: str, body: QuantityIn) -> ReleaseOut:
+def request_release(request: Request, receipt_id: str, body: QuantityIn) -> GoodsReleaseOut:
     """The holder asks the issuing warehouse to release units of its goods (the warehouse
     releases no more than asked). 403 for anyone but the holder; 422 for a quantity that is
     not positive; the chain's refusal is 409."""
@@ -277,13 +277,13 @@ def request_release(request: Request, receipt_id: str, body: QuantityIn) -> Rele
             actor_id=who.org_id,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
-    return ReleaseOut(receipt_id=receipt_id, state="requested", quantity=body.quantity)
+    return GoodsReleaseOut(receipt_id=receipt_id, state="requested", quantity=body.quantity)
 
 
 @route(
     router, "POST", "/receipts/{receipt_id}/releases", "receipts.confirm_release", status_code=201
 )
-def confirm_release(request: Request, receipt_id: str, body: ConfirmIn) -> ReleaseOut:
+def confirm_release(request: Request, receipt_id: str, body: ConfirmIn) -> GoodsReleaseOut:
     """The issuing warehouse records goods released to the holder, within what the holder
     asked for (the chain refuses more: 409, nothing recorded), with the EPCIS shipping event.
     403 for anyone but the issuing warehouse; 422 for a quantity that is not positive."""
@@ -296,11 +296,11 @@ def confirm_release(request: Request, receipt_id: str, body: ConfirmIn) -> Relea
             evidence=body.evidence, actor_id=who.org_id,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
-    return ReleaseOut(receipt_id=receipt_id, state="released", quantity=body.quantity)
+    return GoodsReleaseOut(receipt_id=receipt_id, state="released", quantity=body.quantity)
 
 
 @route(router, "POST", "/receipts/{receipt_id}/sales", "receipts.sell", status_code=201)
-def sell_receipt(request: Request, receipt_id: str, body: SaleIn) -> SaleOut:
+def sell_receipt(request: Request, receipt_id: str, body: ReceiptSaleIn) -> ReceiptSaleOut:
     """The holder offers units of its receipt to a buyer for a price in settlement tokens;
     title passes to the buyer's receipt as the buyer pays (DvP). 403 for anyone but the
     holder; 404 for an unknown buyer; 422 for a quantity or price that is not positive."""
@@ -315,11 +315,11 @@ def sell_receipt(request: Request, receipt_id: str, body: SaleIn) -> SaleOut:
             quantity=body.quantity, price=price.minor, actor_id=who.org_id,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
-    return SaleOut(receipt_id=receipt_id, sale_id=sale_id, buyer_receipt_id=buyer_receipt)
+    return ReceiptSaleOut(receipt_id=receipt_id, sale_id=sale_id, buyer_receipt_id=buyer_receipt)
 
 
 @route(router, "POST", "/receipts/{receipt_id}/payments", "receipts.pay", status_code=201)
-def pay_for_receipt(request: Request, receipt_id: str, body: PaymentIn) -> PaymentOut:
+def pay_for_receipt(request: Request, receipt_id: str, body: ReceiptPaymentIn) -> ReceiptPaymentOut:
     """The buyer pays (part of) a sale in settlement tokens; title to the units paid for
     passes in the same transaction (a pledgee bank is paid first). 403 for anyone but the
     buyer; 409 for a sale of another receipt or the chain's refusal (too few tokens)."""
@@ -333,6 +333,6 @@ def pay_for_receipt(request: Request, receipt_id: str, body: PaymentIn) -> Payme
             amount=paid.minor, actor_id=who.org_id,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
-    return PaymentOut(
+    return ReceiptPaymentOut(
         receipt_id=receipt_id, sale_id=body.sale_id, amount=paid.plain(), currency=body.currency
     )

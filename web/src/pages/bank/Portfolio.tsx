@@ -1,5 +1,5 @@
 // The bank's portfolio (issue 17 item 4): its live financings (GET /financings) joined with
-// their items (GET /items/{id}: debtor, maturity, outstanding), exposure by borrower, debtor,
+// their items (one GET /items?ids=: debtor, maturity, outstanding), exposure by borrower, debtor,
 // scenario (the financing's item's trade's, given by GET /financings), remaining tenor and days
 // overdue as charts and tables, each table exportable as CSV.
 import { useCallback, useEffect, useMemo, useState } from "react";
@@ -9,31 +9,18 @@ import { must } from "../../api/client";
 import { EChart } from "../../components/EChart";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
-import { CsvButton, ItemDrawer, readItem, emptyText, useRefusal } from "./common";
+import { CsvButton, ItemDrawer, emptyText, useRefusal } from "./common";
 import {
-  exposureBy, exposureByScenario, formatMinor, LIVE, OVERDUE_BANDS, portfolioRows, TENOR_BANDS,
+  exposureBy, exposureByScenario, formatMinor, LIVE, OVERDUE_BANDS, portfolioRows, readItemsAt, TENOR_BANDS,
   type Exposure, type FinancingView, type ItemView, type PortfolioRow,
 } from "./model";
 
-/** At most `limit` calls of `fn` at once, in order. */
-export async function mapLimited<T, R>(xs: T[], limit: number, fn: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(xs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < xs.length) {
-      const i = next++;
-      out[i] = await fn(xs[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, worker));
-  return out;
-}
-
-/** Reads the items of `financings` (null where the API refused one). */
+/** Reads the items of `financings` in one `GET /items?ids=` (null where the API answered none). */
 export async function readItems(api: ReturnType<typeof useSession>["api"], financings: FinancingView[]) {
-  const ids = [...new Set(financings.map((f) => f.item_id).filter((i): i is string => Boolean(i)))];
-  const found = await mapLimited(ids, 6, (id) => readItem(api, id).catch(() => null));
-  return new Map<string, ItemView | null>(ids.map((id, i) => [id, found[i]]));
+  const ids = financings.map((f) => f.item_id).filter((i): i is string => Boolean(i));
+  return readItemsAt<ItemView>(ids, async (joined) =>
+    must(await api.client.GET("/api/v1/items", { params: { query: { ids: joined } } })) as unknown as ItemView[],
+  );
 }
 
 export function ExposureBlock({ title, data, label, kind }: {

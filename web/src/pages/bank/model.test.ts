@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  daysBetween, exposureBy, exposureByScenario, formatMinor, overdueBand, parseFields, pdText, policyRows, portfolioRows, referrals, tenorBand, toMinor,
+  daysBetween, exposureBy, exposureByScenario, formatMinor, overdueBand, parseFields, pdText, policyRows, portfolioRows, readItemsAt, referrals, tenorBand, toMinor,
   OVERDUE_BANDS, TENOR_BANDS, type FinancingView, type ItemView,
 } from "./model";
 import { toCsv } from "../supervision/csv";
@@ -166,5 +166,24 @@ describe("policy", () => {
     expect(parseFields("[1]")).toHaveProperty("error");
     expect(parseFields("{}")).toHaveProperty("error");
     expect(parseFields("{refer_pd")).toHaveProperty("error");
+  });
+});
+
+describe("readItemsAt", () => {
+  it("reads the items in one request per 200 ids, each once, null for one not answered", async () => {
+    const asked: string[][] = [];
+    const ids = Array.from({ length: 450 }, (_, i) => `item-${i}`);
+    const found = await readItemsAt([...ids, "item-3", "gone"], async (joined) => {
+      const some = joined.split(",");
+      asked.push(some);
+      return some.filter((id) => id !== "gone" && id !== "item-7").reverse().map((item_id) => ({ item_id }));
+    });
+    expect(asked.map((a) => a.length)).toEqual([200, 200, 51]);
+    expect(new Set(asked.flat()).size).toBe(451);
+    expect(found.size).toBe(451);
+    expect(found.get("item-449")).toEqual({ item_id: "item-449" });
+    expect(found.get("item-7")).toBeNull();
+    expect(found.get("gone")).toBeNull();
+    expect(await readItemsAt([], async () => { throw new Error("no read for no ids"); })).toEqual(new Map());
   });
 });

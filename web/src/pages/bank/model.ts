@@ -280,3 +280,21 @@ export function parseFields(text: string): { fields: Record<string, unknown> } |
     return { error: e instanceof Error ? e.message : String(e) };
   }
 }
+
+/** At most this many ids in one `GET /items?ids=` (the API's bound). */
+export const ITEMS_PER_READ = 200;
+
+/** The items of `ids` in as few `GET /items?ids=` as the API's bound allows (`read` makes one:
+ * the items the caller sees among the comma-joined ids), null for an item not answered
+ * (unknown, or not the caller's): one request for a page of items, not one an item. */
+export async function readItemsAt<T extends { item_id: string }>(
+  ids: string[],
+  read: (joined: string) => Promise<T[]>,
+): Promise<Map<string, T | null>> {
+  const unique = [...new Set(ids)];
+  const chunks: string[][] = [];
+  for (let i = 0; i < unique.length; i += ITEMS_PER_READ) chunks.push(unique.slice(i, i + ITEMS_PER_READ));
+  const answered = await Promise.all(chunks.map((c) => read(c.join(","))));
+  const found = new Map(answered.flat().map((v) => [v.item_id, v] as const));
+  return new Map(unique.map((id) => [id, found.get(id) ?? null]));
+}

@@ -13,10 +13,11 @@ import { useSession } from "../../session";
 import { money, useWords } from "../enterprise/common";
 import { ItemPanel } from "../enterprise/ItemPanel";
 import { awaitsConfirmation, type ItemView, type PositionView } from "../enterprise/model";
+import { readItemsAt } from "../bank/model";
 import { disputable, withdrawable } from "../enterprise/evidence";
 import { normaliseKey, signTypedData, signsAsDebtor, type ToSign } from "./ownKey";
 
-/** At most this many payables are read per visit (one GET /items/{id} each). */
+/** At most this many payables are read per visit (in one GET /items?ids=). */
 const MAX_READ = 100;
 
 export function Payables() {
@@ -38,12 +39,11 @@ export function Payables() {
     setError(null);
     try {
       const position = must(await api.client.GET("/api/v1/position")) as unknown as PositionView;
-      const items = await Promise.all(
-        position.owes.slice(0, MAX_READ).map(async (o) =>
-          must(await api.client.GET("/api/v1/items/{item_id}", { params: { path: { item_id: o.item } } })) as unknown as ItemView,
-        ),
+      const ids = position.owes.slice(0, MAX_READ).map((o) => o.item);
+      const found = await readItemsAt<ItemView>(ids, async (joined) =>
+        must(await api.client.GET("/api/v1/items", { params: { query: { ids: joined } } })) as unknown as ItemView[],
       );
-      setRows(items);
+      setRows(ids.map((id) => found.get(id)).filter((v): v is ItemView => Boolean(v)));
     } catch (e) {
       setError(words(e));
       setRows([]);

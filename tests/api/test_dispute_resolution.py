@@ -163,5 +163,13 @@ def test_an_upheld_dispute_is_recorded_as_upheld(world: World) -> None:
     last = _events(w)[-1]
     assert last.action is DisputeAction.RESOLVED
     assert last.text == "upheld: the invoice exceeds the order by 2%"
+    # the debtor and the creditor are told (webhooks and event stream), with the outcome
+    for party in ("core", "tier1"):
+        told = [
+            e
+            for e in w.platform.webhooks.events(w.parties[party].org_id, 0, 10_000)
+            if e.kind == "item.dispute_resolved" and e.data.get("resolution") == last.text
+        ]
+        assert [e.subject_id for e in told] == [w.item_id], party
     history = ok(w.client.get(f"{API}/items/{w.item_id}", headers=w.operator.admin.auth))
     assert history["disputed"] is False

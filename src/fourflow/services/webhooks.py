@@ -38,6 +38,7 @@ EVENT_KINDS = (
     "item.confirmed",
     "item.disputed",
     "item.dispute_withdrawn",
+    "item.dispute_resolved",
     "item.overdue",
     "item.defaulted",
     "financing.decided",
@@ -267,6 +268,8 @@ def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
             kind, item_id = "item.disputed", c.item_id
         case cmd.WithdrawDispute():
             kind, item_id = "item.dispute_withdrawn", c.item_id
+        case cmd.ResolveDispute():
+            kind, item_id = "item.dispute_resolved", c.item_id
         case cmd.MarkDefault():
             kind, item_id = "item.defaulted", c.item_id
         case cmd.AttestPayment() | cmd.SettleAtMaturity():
@@ -295,6 +298,8 @@ def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
     data: dict[str, Any] = {"item_id": item.id, "trade_id": item.trade_id, "op_id": op.op_id}
     if isinstance(c, cmd.AttestPayment | cmd.SettleAtMaturity):
         data["amount"] = c.amount
+    if isinstance(c, cmd.ResolveDispute):  # the operator's recorded outcome and reason
+        data["resolution"] = c.resolution
     holders = [h.holder_id for h in uow.items.holdings(item.id)]
     record(
         uow, key=op.op_id, kind=kind, org_ids=(item.debtor_id, item.creditor_id, *holders),

@@ -3,7 +3,8 @@
 /** The event kinds an endpoint can ask for (fourflow.services.webhooks.EVENT_KINDS). */
 export const EVENT_KINDS = [
   "document.verified", "document.failed", "item.issued", "item.confirmed", "item.disputed",
-  "item.dispute_withdrawn", "item.overdue", "item.defaulted", "financing.decided", "payment.routed",
+  "item.dispute_withdrawn", "item.dispute_resolved", "item.overdue", "item.defaulted",
+  "financing.decided", "payment.routed",
 ] as const;
 
 /** An absolute http(s) URL with a host (the API's check, so that the form says it first). */

@@ -201,6 +201,11 @@ def test_sell_and_pay_delivery_versus_payment(world: World) -> None:
     paid = ok(_post(w, pay, p["tier2"], {"sale_id": sale_id, "amount": "1000000.00"}), 201)
     assert paid == {"receipt_id": receipt_id, "sale_id": sale_id, "amount": "1000000.00",
                     "currency": "CNY"}  # fmt: skip
+    # the buyer's receipt: the units paid for passed into it; its buyer and seller read it
+    bought = ok(_show(w, offered["buyer_receipt_id"], p["tier2"]))
+    assert bought["chain"]["holder"] and bought["chain"]["quantity"] > 0, bought
+    assert ok(_show(w, offered["buyer_receipt_id"], p["tier1"]))["chain"] == bought["chain"]
+    _refused(_show(w, offered["buyer_receipt_id"], p["core"]), 404, "does not exist")
     history = ok(_show(w, receipt_id, p["tier1"]))["history"]
     assert [h["op"] for h in history if h["status"] == "done"] == [
         "receipt_issue", "receipt_offer", "receipt_pay"

@@ -151,6 +151,10 @@ class ReceiptPaymentOut(BaseModel):
     currency: str
 
 
+def _sees_all(who: Principal) -> bool:
+    return bool(who.org_types & {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR})
+
+
 def _receipt(api: ApiState, who: Principal, receipt_id: str) -> WarehouseReceipt:
     """A receipt issued here that the caller is a party of (or, the operator and the
     regulator, any), else 404."""
@@ -161,8 +165,7 @@ def _receipt(api: ApiState, who: Principal, receipt_id: str) -> WarehouseReceipt
             parties = {receipt.warehouse_id, receipt.holder_id}
             parties |= {p.bank_id for p in uow.receipts.pledges(receipt_id)}
             parties |= {s.buyer_id for s in uow.receipts.sales(receipt_id)}
-    sees_all = bool(who.org_types & {OrgType.PLATFORM_OPERATOR, OrgType.REGULATOR})
-    if receipt is None or (who.org_id not in parties and not sees_all):
+    if receipt is None or (who.org_id not in parties and not _sees_all(who)):
         raise NotFoundError(f"warehouse receipt {receipt_id} does not exist")
     return receipt
 
@@ -198,9 +201,21 @@ def issue_receipt(request: Request, body: ReceiptIssueIn) -> ReceiptIssueOut:
 
 @route(router, "GET", "/receipts/{receipt_id}", "receipts.read")
 def show_receipt(request: Request, receipt_id: str) -> ReceiptOut:
-    """A receipt as the chain holds it now (holder and pledgee named), with its operations."""
+    """A receipt as the chain holds it now (holder and pledgee named), with its operations;
+    also a buyer's receipt, which the units paid for pass into (read by the buyer, the seller
+    and the warehouse)."""
     api, who = state(request), caller(request)
-    _receipt(api, who, receipt_id)
+    with api.platform.uow_factory() as uow:
+        sale = uow.receipts.sale_into(receipt_id)
+        parent = uow.receipts.get(sale.receipt_id) if sale is not None else None
+    if sale is None:
+        _receipt(api, who, receipt_id)
+    elif not _sees_all(who) and who.org_id not in (
+        sale.buyer_id,
+        sale.seller_id,
+        parent.warehouse_id if parent else None,
+    ):
+        raise NotFoundError(f"warehouse receipt {receipt_id} does not exist")
     p = api.platform
     view = receipts.describe_receipt(
         uow_factory=p.uow_factory, ledger=p.require_contracts(), receipt_id=receipt_id

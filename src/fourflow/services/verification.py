@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fourflow.domain.documents import DocumentKind
+from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.facts import ReportAnchor
 from fourflow.domain.findings import VerificationReport
 from fourflow.domain.parties import Organisation
@@ -71,7 +71,13 @@ def load_trade(uow: UnitOfWork, record: TradeRecord) -> Trade:
 def load_trades(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trade]:
     """Domain trades with their documents, read in one batched query."""
     wanted = [doc_id for r in records for doc_id in r.document_ids]
-    docs = {s.document.id: s.document for s in uow.documents.get_many(wanted)}
+    return assemble_trades(
+        records, {s.document.id: s.document for s in uow.documents.get_many(wanted)}
+    )
+
+
+def assemble_trades(records: Sequence[TradeRecord], docs: Mapping[str, Document]) -> list[Trade]:
+    """The domain trades of ``records`` with their documents found in ``docs``, in link order."""
     return [
         Trade(
             id=r.id,

@@ -673,10 +673,11 @@ def approve_policy(request: Request, body: ApprovalIn) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- payments, figures
 
 
-@route(router, "POST", "/items/{item_id}/payments", "payments.attest", status_code=201)
-def attest_payment(request: Request, item_id: str, body: PaymentIn) -> dict[str, Any]:
-    """The debtor's account bank attests a payment it saw on the debtor's account; the
-    contract routes it to the banks first, then the holders."""
+def pay_item(
+    request: Request, item_id: str, body: PaymentIn, method: items.PaymentMethod
+) -> tuple[items.Repayment, str]:
+    """``items.pay`` for the caller, routed on the chain at once: the repayment and its
+    currency (a refusal on the chain is raised, nothing recorded)."""
     api, who = state(request), caller(request)
     _item(api, who, item_id)
     p = api.platform
@@ -685,10 +686,17 @@ def attest_payment(request: Request, item_id: str, body: PaymentIn) -> dict[str,
         repayment = items.pay(
             uow_factory=p.uow_factory, ledger=p.require_contracts(), item_id=item_id,
             amount=paid.minor, value_date=body.value_date, reference=body.reference,
-            payer_id=who.org_id, method="attested",
+            payer_id=who.org_id, method=method,
         )  # fmt: skip
         refuse_on_chain_failure(relay_now(api))
-    cur = paid.currency
+    return repayment, paid.currency
+
+
+@route(router, "POST", "/items/{item_id}/payments", "payments.attest", status_code=201)
+def attest_payment(request: Request, item_id: str, body: PaymentIn) -> dict[str, Any]:
+    """The debtor's account bank attests a payment it saw on the debtor's account; the
+    contract routes it to the banks first, then the holders."""
+    repayment, cur = pay_item(request, item_id, body, "attested")
     return {
         "payment_id": repayment.id,
         "item_id": item_id,

@@ -44,7 +44,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from fourflow.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from fourflow.domain.money import Money
 from fourflow.domain.settlement import RouteKind
-from fourflow.entrypoints.api.business_routes import Amount, _holding, _item, _money
+from fourflow.entrypoints.api.business_routes import (
+    Amount,
+    PaymentIn,
+    _holding,
+    _item,
+    _money,
+    pay_item,
+)
 from fourflow.entrypoints.api.routing import (
     ApiState,
     caller,
@@ -298,9 +305,7 @@ def set_account(request: Request, body: AccountIn) -> AccountOut:
     return _account(api, who.org_id)
 
 
-class RepaymentIn(Strict):
-    amount: str = Amount
-    value_date: dt.date
+class RepaymentIn(PaymentIn):
     reference: str = Field(min_length=1, max_length=100, description="The payment's reference.")
     method: Literal["token", "debtor"] = Field(
         description="token: paid in settlement tokens the debtor holds; debtor: the debtor "
@@ -349,18 +354,7 @@ def repay_item(request: Request, item_id: str, body: RepaymentIn) -> RepaymentOu
     then holders) or by declaring it. 403 for anyone but the debtor; 409 for a reference used
     already, a settled or cancelled item, or the chain's refusal (e.g. too few tokens: nothing
     recorded); 422 for an amount above the outstanding or a value date ahead of the chain."""
-    api, who = state(request), caller(request)
-    _item(api, who, item_id)
-    p = api.platform
-    with api.chain_lock:
-        paid = items.amount_of(uow_factory=p.uow_factory, amount=body.amount, item_id=item_id)
-        repayment = items.pay(
-            uow_factory=p.uow_factory, ledger=p.require_contracts(), item_id=item_id,
-            amount=paid.minor, value_date=body.value_date, reference=body.reference,
-            payer_id=who.org_id, method=body.method,
-        )  # fmt: skip
-        refuse_on_chain_failure(relay_now(api))
-    cur = paid.currency
+    repayment, cur = pay_item(request, item_id, body, body.method)
     return RepaymentOut(
         payment_id=repayment.id, item_id=item_id, method=body.method,
         amount=_money(repayment.amount, cur) or "0", currency=cur,

@@ -21,7 +21,7 @@ from fourflow.risk.features import (
     logistics_share,
 )
 from fourflow.services.ports import TradeRecord, UnitOfWork
-from fourflow.services.verification import load_trades
+from fourflow.services.verification import assemble_trades, load_trades
 from fourflow.verification.rules import TradeContext, verify_trade
 
 
@@ -61,17 +61,7 @@ def trade_contents(uow: UnitOfWork, records: Sequence[TradeRecord]) -> list[Trad
     """Domain trades with their documents' contents (``load_trades`` without each document's
     raw bytes and anchoring, which the invoice facts never read: a quarter of its time)."""
     wanted = [doc_id for r in records for doc_id in r.document_ids]
-    docs = {d.id: d for d in uow.documents.contents_many(wanted)}
-    return [
-        Trade(
-            id=r.id,
-            scenario=r.scenario,
-            seller_id=r.seller_id,
-            buyer_id=r.buyer_id,
-            documents=tuple(docs[i] for i in r.document_ids if i in docs),
-        )
-        for r in records
-    ]
+    return assemble_trades(records, {d.id: d for d in uow.documents.contents_many(wanted)})
 
 
 class _FactsCache:

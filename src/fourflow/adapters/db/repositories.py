@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import JSON, Row, Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -82,6 +82,23 @@ BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 def utc_now() -> dt.datetime:
     """The current time, aware UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+_New = TypeVar("_New")
+
+
+class _HeldNew(Generic[_New]):
+    """New rows held in memory until ``store_held`` (``SqlUnitOfWork.together``): ``hold``
+    starts holding, ``take_held`` ends it and gives what was held."""
+
+    _held: builtins.list[_New] | None = None
+
+    def hold(self) -> None:
+        self._held = []
+
+    def take_held(self) -> builtins.list[_New]:
+        held, self._held = self._held or [], None
+        return held
 
 
 class _Repository:
@@ -950,23 +967,13 @@ def _holding_from_row(row: Row[Any]) -> Holding:
 # --------------------------------------------------------------------------- financings
 
 
-class SqlFinancings(_Repository):
-    """Financing requests and financings (status changes journalled for undo)."""
+class SqlFinancings(_HeldNew[Financing], _Repository):
+    """Financing requests and financings (status changes journalled for undo); new ones held
+    in a ``together`` block are seen by ``by_holding`` and ``by_holdings``."""
 
     def __init__(self, session: Session, journal: UndoJournal | None = None) -> None:
         super().__init__(session)
         self._journal = journal or UndoJournal()
-        self._held: builtins.list[Financing] | None = None  # new financings (``hold``)
-
-    def hold(self) -> None:
-        """Hold new financings until ``store_held`` (``SqlUnitOfWork.together``);
-        ``by_holding`` sees them."""
-        self._held = []
-
-    def take_held(self) -> builtins.list[Financing]:
-        """The held new financings, holding no more."""
-        held, self._held = self._held or [], None
-        return held
 
     def store_held(self, held: Sequence[Financing]) -> None:
         """Store held new financings in one insert."""
@@ -1853,21 +1860,11 @@ class SqlWarehouseReceipts(_FactRepository):
         ]
 
 
-class SqlPresentations(_FactRepository):
-    """Invoice fingerprints this platform registered (``ports.Presentations``)."""
+class SqlPresentations(_HeldNew[InvoicePresentation], _FactRepository):
+    """Invoice fingerprints this platform registered (``ports.Presentations``); new ones held
+    in a ``together`` block are seen by ``known``."""
 
     table = t.invoice_presentations
-    _held: builtins.list[InvoicePresentation] | None = None  # new ones (``hold``)
-
-    def hold(self) -> None:
-        """Hold new presentations until ``store_held`` (``SqlUnitOfWork.together``);
-        ``known`` sees them."""
-        self._held = []
-
-    def take_held(self) -> builtins.list[InvoicePresentation]:
-        """The held presentations, holding no more."""
-        held, self._held = self._held or [], None
-        return held
 
     def store_held(self, held: Sequence[InvoicePresentation]) -> None:
         """Store held presentations in one insert."""

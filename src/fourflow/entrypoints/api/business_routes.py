@@ -382,27 +382,30 @@ async def get_items(request: Request, ids: str) -> Response:
             422, f"ids: {len(wanted)} items asked, at most {ITEMS_READ_MAX} in one read"
         )
     found: list[bytes] = []
+    banks: dict[str, bool] = {}  # debtor id: the caller holds its account (read once a debtor)
     for item_id in wanted:
         try:
             view = await api.item_views.aget(item_id, run_in_threadpool)
         except NotFoundError:
             continue
-        if await _sees_item(api, who, view):
+        if await _sees_item(api, who, view, banks):
             found.append(view.json)
     return Response(b"[" + b",".join(found) + b"]", media_type="application/json")
 
 
-async def _sees_item(api: ApiState, who: Principal, view: items.ItemView) -> bool:
+async def _sees_item(
+    api: ApiState, who: Principal, view: items.ItemView, banks: dict[str, bool] | None = None
+) -> bool:
     """Whether the caller sees the item: the operator and the regulator, a party to it, the
-    bank holding its debtor's settlement account."""
-    return (
-        _sees_all(who)
-        or who.org_id in view.parties
-        or (
-            OrgType.BANK in who.org_types
-            and await run_in_threadpool(_account_bank_of, api, who, view)
-        )
-    )
+    bank holding its debtor's settlement account (``banks``: answers known, by debtor)."""
+    if _sees_all(who) or who.org_id in view.parties:
+        return True
+    if OrgType.BANK not in who.org_types:
+        return False
+    known = banks if banks is not None else {}
+    if view.debtor_id not in known:
+        known[view.debtor_id] = await run_in_threadpool(_account_bank_of, api, who, view)
+    return known[view.debtor_id]
 
 
 def _account_bank_of(api: ApiState, who: Principal, view: items.ItemView) -> bool:

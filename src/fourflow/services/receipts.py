@@ -58,6 +58,14 @@ def _issued(uow: UnitOfWork, receipt_id: str) -> WarehouseReceipt:
     return receipt
 
 
+def _held(uow: UnitOfWork, receipt_id: str, actor_id: str, what: str) -> WarehouseReceipt:
+    """The receipt as issued, when ``actor_id`` holds it (PermissionDeniedError otherwise)."""
+    receipt = _issued(uow, receipt_id)
+    if receipt.holder_id != actor_id:
+        raise PermissionDeniedError(f"only the holder of warehouse receipt {receipt_id} {what}")
+    return receipt
+
+
 def _positive(value: int, what: str) -> int:
     """``value`` if positive, else DomainValueError naming ``what``."""
     if value <= 0:
@@ -231,7 +239,7 @@ def pledge_receipt(
         # Lock order as every financing: the bank's limits, then the asset's row.
         uow.settings.lock(LIMITS_LOCK + bank.id)
         uow.receipts.lock(receipt_id)
-        receipt = _issued(uow, receipt_id)
+        receipt = _held(uow, receipt_id, actor_id, "pledges it")
         financing_id = new_id("fin")
         decision, request = _review(uow, receipt, bank.id, amount, financing_id, as_of)
         financing = GoodsFinancing(
@@ -363,6 +371,13 @@ def release_receipt_pledge(
     """The pledgee bank releases its pledge of a receipt (repaid off chain)."""
     with uow_factory() as uow:
         _issued(uow, receipt_id)
+        live, _owed = live_pledge(uow, receipt_id)
+        if live is None:
+            raise ConflictError(f"warehouse receipt {receipt_id} is not pledged")
+        if live.bank_id != actor_id:
+            raise PermissionDeniedError(
+                f"only the pledgee bank releases the pledge of warehouse receipt {receipt_id}"
+            )
         op = _queue(uow, cmd.ReceiptReleasePledge(receipt_id), actor_id, receipt_id)
         uow.receipts.add_pledge(
             ReceiptPledge(receipt_id, PledgeAction.RELEASED, actor_id, op.op_id)
@@ -385,7 +400,7 @@ def sell_receipt(
     Title passes to the buyer's receipt as the buyer pays (``pay_for_receipt``), pro rata.
     """
     with uow_factory() as uow:
-        _issued(uow, receipt_id)
+        _held(uow, receipt_id, actor_id, "sells it")
         if buyer_id == actor_id:
             raise DomainValueError("a receipt cannot be sold to its own holder")
         buyer = get_org(uow, buyer_id)
@@ -481,7 +496,7 @@ def request_release(
     """The holder asks the issuing warehouse to release ``quantity`` of its goods: the
     warehouse releases no more than its holder asked for (the contract holds it to that)."""
     with uow_factory() as uow:
-        _issued(uow, receipt_id)
+        _held(uow, receipt_id, actor_id, "asks for its goods")
         command = cmd.ReceiptRequestRelease(receipt_id, _positive(quantity, "quantity"))
         _queue(uow, command, actor_id, receipt_id)
         uow.commit()

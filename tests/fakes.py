@@ -202,6 +202,9 @@ class FakeOrganisations(_Repo):
     def get(self, org_id: str) -> Organisation | None:
         return self._s.orgs.get(org_id)
 
+    def get_many(self, org_ids: Sequence[str]) -> dict[str, Organisation]:
+        return {i: self._s.orgs[i] for i in org_ids if i in self._s.orgs}
+
     def by_uscc(self, uscc: str) -> Organisation | None:
         return next((o for o in self._s.orgs.values() if o.uscc == uscc), None)
 
@@ -588,6 +591,9 @@ class FakeRepayments(_Repo):
     def for_item(self, item_id: str) -> builtins.list[Repayment]:
         return [r for r in self._s.repayments.values() if r.item_id == item_id]
 
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Repayment]]:
+        return {i: found for i in item_ids if (found := self.for_item(i))}
+
     def list(self) -> builtins.list[Repayment]:
         return list(self._s.repayments.values())
 
@@ -654,6 +660,9 @@ class FakeOutbox(_Repo):
 
     def for_subject(self, subject_id: str) -> builtins.list[ChainOp]:
         return [op for op in self._s.outbox.values() if op.subject_id == subject_id]
+
+    def for_subjects(self, subject_ids: Sequence[str]) -> dict[str, builtins.list[ChainOp]]:
+        return {i: found for i in subject_ids if (found := self.for_subject(i))}
 
     def list(self) -> builtins.list[ChainOp]:
         return list(self._s.outbox.values())
@@ -725,6 +734,9 @@ class FakeDisputes(_Repo):
         rows = [e for e in self._s.disputes if e.item_id == item_id]
         return _standing(self._s, rows, lambda e: e.op_id)
 
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[DisputeEvent]]:
+        return {i: found for i in item_ids if (found := self.for_item(i))}
+
     def raised_days(
         self, trade_ids: Sequence[str] | None = None
     ) -> dict[str, builtins.list[dt.date]]:
@@ -779,6 +791,9 @@ class FakeDefaultMarks(_Repo):
     def for_item(self, item_id: str) -> builtins.list[DefaultMark]:
         rows = [m for m in self._s.default_marks if m.item_id == item_id]
         return _standing(self._s, rows, lambda m: m.op_id)
+
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
+        return {i: found for i in item_ids if (found := self.for_item(i))}
 
     def forget_op(self, op_id: str) -> None:
         self._s.default_marks = [m for m in self._s.default_marks if m.op_id != op_id]

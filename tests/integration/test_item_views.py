@@ -6,25 +6,120 @@ a payment, a dispute and its lifting, an operation the chain applies or refuses,
 organisation renamed by another connection) both answer exactly what ``describe_item`` renders
 from the store at that moment, and the change is visible in it; reading again with nothing
 changed renders nothing (the kept view is used).
+
+Each view is also checked equal to the one the store gave before views were rendered many at a
+time (``_one_at_a_time``: the reads of one item each, as ``describe_item`` made them until
+``items.render_items``), and the many-items read (``ItemViews.aget_many``, what
+``GET /items?ids=`` answers from) to the one-item read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from fourflow.bootstrap import Platform
+from fourflow.domain import facts
 from fourflow.domain.financing import Outcome
 from fourflow.services import financing, items, relay
 from fourflow.services.items import ItemViews
+from fourflow.services.items.views import OPEN, money_view
+from fourflow.services.ports import UnitOfWorkFactory
 from tests.integration.test_lifecycle import YUAN, Story, _story
 from tests.integration.test_refusals import _suspended
 
 pytestmark = pytest.mark.chain
+T = TypeVar("T")
+
+
+def _one_at_a_time(uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, Any]:
+    """An item's view as ``describe_item`` read it before ``render_items``: each record of
+    the one item by its own reads (the reference the batched rendering must equal)."""
+    with uow_factory() as uow:
+        item = uow.items.get(item_id)
+        assert item is not None
+        holdings = uow.items.holdings(item_id)
+        repayments = uow.repayments.for_item(item_id)
+        disputed = facts.is_disputed(uow.disputes.for_item(item_id))
+        approvals = {a.party_id for a in uow.cancel_approvals.for_item(item_id)}
+        cancelled = {item.creditor_id, item.debtor_id} <= approvals
+        outstanding = sum(h.outstanding for h in uow.items.holdings(item_id))
+        fins = {h.id: uow.financings.by_holding(h.id) for h in holdings}
+        subjects = [item_id, *sorted({f.id for f in fins.values() if f is not None})]
+        ops = [op for subject in subjects for op in uow.outbox.for_subject(subject)]
+        waiting = sorted((op for op in ops if op.status in OPEN), key=lambda op: op.seq or 0)
+        named: set[str | None] = {item.debtor_id, item.creditor_id}
+        for h in holdings:
+            named |= {h.holder_id, h.pledge_bank_id, h.acquired_from}
+        named |= {p.payee_id for r in repayments for p in r.parts}
+        orgs = {i: o for i in named if i and (o := uow.organisations.get(i)) is not None}
+    cur = item.currency
+
+    def name(org_id: str | None) -> str | None:
+        return orgs[org_id].name if org_id in orgs else org_id
+
+    settled: dict[str, int] = {}
+    by_holding: dict[str, dict[str, int]] = {}
+    for r in repayments:
+        for p in r.parts:
+            settled[p.payee_id] = settled.get(p.payee_id, 0) + p.amount
+            slot = by_holding.setdefault(p.holding_id, {})
+            slot[p.kind] = slot.get(p.kind, 0) + p.amount
+    rows = []
+    for h in holdings:
+        pledge = None
+        if h.pledge is not None:
+            fin = fins.get(h.id)
+            pledge = {
+                "bank": name(h.pledge_bank_id), "bank_id": h.pledge_bank_id,
+                "principal": money_view(h.pledge.principal, cur),
+                "interest": money_view(h.pledge.interest, cur), "rate_bps": h.pledge.rate_bps,
+                "status": "active" if h.pledge.active else "released",
+                "financed_principal": money_view(fin.principal, cur) if fin else None,
+            }  # fmt: skip
+        paid = by_holding.get(h.id, {})
+        rows.append({
+            "holding_id": h.id, "holder": name(h.holder_id), "holder_id": h.holder_id,
+            "value": money_view(h.amount, cur), "outstanding": money_view(h.outstanding, cur),
+            "parent_id": h.parent_id, "acquired_from": name(h.acquired_from), "pledge": pledge,
+            "paid_to_holder": money_view(paid.get("holder", 0), cur),
+            "paid_to_bank": money_view(
+                paid.get("bank_interest", 0) + paid.get("bank_principal", 0), cur
+            ),
+            "pending": any(h.id in op.undo.touches() for op in waiting),
+        })  # fmt: skip
+    return {
+        "item_id": item.id, "trade_id": item.trade_id, "debtor": name(item.debtor_id),
+        "creditor": name(item.creditor_id), "basis": item.basis.name.lower(),
+        "status": "cancelled" if cancelled else item.status.value, "disputed": disputed,
+        "issue_date": item.issue_date.isoformat(),
+        "maturity_date": item.maturity_date.isoformat(),
+        "face_value": money_view(item.face_value, cur), "paid": money_view(item.paid, cur),
+        "outstanding": money_view(outstanding, cur), "holdings": rows,
+        "pending": [
+            {"op_id": op.op_id, "op": op.kind.value, "status": op.status.value} for op in waiting
+        ],
+        "settled_by_party": [
+            {"party": name(org_id), "party_id": org_id, **money_view(total, cur)}
+            for org_id, total in sorted(settled.items(), key=lambda kv: -kv[1])
+        ],
+    }  # fmt: skip
+
+
+async def _in_thread(func: Callable[[], T]) -> T:
+    return await asyncio.to_thread(func)
+
+
+def _many(cache: ItemViews, ids: list[str]) -> dict[str, items.ItemView]:
+    """``aget_many`` on an event loop of its own (as ``GET /items?ids=`` awaits it)."""
+    return asyncio.run(cache.aget_many(ids, _in_thread))
 
 
 class Readers:
@@ -38,11 +133,16 @@ class Readers:
         ]
 
     def read(self) -> dict[str, Any]:
-        """Both caches' view: equal to a fresh render from the store."""
-        truth = items.describe_item(uow_factory=self.s.p.uow_factory, item_id=self.s.item.id)
-        for cache in self.caches:
-            view = cache.get(self.s.item.id)
-            assert view.body == truth
+        """Both caches' view (one read alone, the other with others): equal to a fresh render
+        from the store, and to the store's view read one record at a time."""
+        item_id = self.s.item.id
+        truth = items.describe_item(uow_factory=self.s.p.uow_factory, item_id=item_id)
+        assert truth == _one_at_a_time(self.s.p.uow_factory, item_id)
+        alone = self.caches[0].get(item_id)
+        with_others = _many(self.caches[1], ["item-does-not-exist", item_id, item_id])
+        assert list(with_others) == [item_id]
+        for view in (alone, with_others[item_id]):
+            assert view.body == truth and json.loads(view.json) == truth
             assert view.parties >= {self.s.item.debtor_id, self.s.item.creditor_id}
         return truth
 
@@ -165,4 +265,5 @@ def test_a_missing_item_is_not_found_and_not_kept(platform: Platform) -> None:
     for _ in range(2):
         with pytest.raises(items.NotFoundError):
             cache.get("item-does-not-exist")
+        assert _many(cache, ["item-does-not-exist"]) == {}
     assert cache.rendered == 0

@@ -194,6 +194,17 @@ class SqlOrganisations(_Repository):
                 self._seen()[org_id] = found
         return found
 
+    def get_many(self, org_ids: Sequence[str]) -> dict[str, Organisation]:
+        """The organisations of ``org_ids`` that exist, by id: those read in this transaction
+        from what was read, the others in one read (chunks of ``IN_CHUNK``)."""
+        seen = self._seen()
+        found = {i: seen[i] for i in org_ids if i in seen}
+        missing = [i for i in dict.fromkeys(org_ids) if i not in found]
+        for chunk in iter_chunks(missing, IN_CHUNK):
+            for r in self._rows(select(t.organisations).where(t.organisations.c.id.in_(chunk))):
+                found[r.id] = seen[r.id] = _org_from_row(r)
+        return found
+
     def by_uscc(self, uscc: str) -> Organisation | None:
         """The organisation registered under a Unified Social Credit Code."""
         return self._one(t.organisations.c.uscc == uscc)
@@ -1151,6 +1162,14 @@ class SqlRepayments(_Repository):
         """The repayments of a debt item, oldest first."""
         return self._load(t.repayments.c.item_id == item_id)
 
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Repayment]]:
+        """The repayments of each of ``item_ids`` that has any, oldest first."""
+        found: dict[str, builtins.list[Repayment]] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(item_ids)), IN_CHUNK):
+            for r in self._load(t.repayments.c.item_id.in_(chunk)):
+                found.setdefault(r.item_id, []).append(r)
+        return found
+
     def list(self) -> builtins.list[Repayment]:
         """Every repayment, oldest first."""
         return self._load()
@@ -1351,6 +1370,16 @@ class SqlOutbox(_Repository):
     def for_subject(self, subject_id: str) -> builtins.list[ChainOp]:
         """The operations about one business record, oldest first."""
         return self._many(t.outbox.c.subject_id == subject_id)
+
+    def for_subjects(self, subject_ids: Sequence[str]) -> dict[str, builtins.list[ChainOp]]:
+        """The operations about each of ``subject_ids`` that has any, oldest first."""
+        rows: builtins.list[ChainOp] = []
+        for chunk in iter_chunks(list(dict.fromkeys(subject_ids)), IN_CHUNK):
+            rows.extend(self._many(t.outbox.c.subject_id.in_(chunk)))
+        found: dict[str, builtins.list[ChainOp]] = {}
+        for op in sorted(rows, key=lambda o: o.seq or 0):
+            found.setdefault(op.subject_id or "", []).append(op)
+        return found
 
     def list(self) -> builtins.list[ChainOp]:
         """Every operation, oldest first."""
@@ -1576,6 +1605,16 @@ class _FactRepository(_Repository):
         stmt = select(table).where(_standing(table), *where).order_by(table.c.seq)
         return self._rows(stmt)
 
+    def _rows_of_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[Row[Any]]]:
+        """The standing rows of each of ``item_ids`` that has any, in store order."""
+        rows: builtins.list[Row[Any]] = []
+        for chunk in iter_chunks(list(dict.fromkeys(item_ids)), IN_CHUNK):
+            rows.extend(self._standing_rows(self.table.c.item_id.in_(chunk)))
+        found: dict[str, builtins.list[Row[Any]]] = {}
+        for r in sorted(rows, key=lambda r: r.seq):
+            found.setdefault(r.item_id, []).append(r)
+        return found
+
     def _add(self, what: str, **values: Any) -> None:
         stmt = insert(self.table).values(created_at=utc_now(), **values)
         self._insert(stmt, lambda: what)
@@ -1635,6 +1674,10 @@ class SqlDisputes(_FactRepository):
     def for_item(self, item_id: str) -> builtins.list[DisputeEvent]:
         """The item's dispute events, oldest first."""
         return [_dispute(r) for r in self._standing_rows(self.table.c.item_id == item_id)]
+
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[DisputeEvent]]:
+        """The dispute events of each of ``item_ids`` that has any, oldest first."""
+        return {k: [_dispute(r) for r in rows] for k, rows in self._rows_of_items(item_ids).items()}
 
     def raised_days(
         self, trade_ids: Sequence[str] | None = None
@@ -1720,6 +1763,13 @@ class SqlDefaultMarks(_FactRepository):
             DefaultMark(r.item_id, r.marked_by, r.op_id, as_of=r.as_of, seq=r.seq)
             for r in self._standing_rows(self.table.c.item_id == item_id)
         ]
+
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
+        """The approvals of each of ``item_ids`` that has any, oldest first."""
+        return {
+            k: [CancelApproval(r.item_id, r.party_id, r.op_id, seq=r.seq) for r in rows]
+            for k, rows in self._rows_of_items(item_ids).items()
+        }
 
 
 class SqlWarehouseReceipts(_FactRepository):

@@ -4,21 +4,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from fourflow.domain import facts
+from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.financing import Financing
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Organisation
 from fourflow.services import commands as cmd
-from fourflow.services.common import get_item, is_disputed
-from fourflow.services.items.common import is_cancelled, item_outstanding
-from fourflow.services.ports import ChainOp, OpKind, OpStatus, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.common import get_item
+from fourflow.services.ports import ChainOp, OpKind, OpStatus, Repayment, UnitOfWorkFactory
 
+_T = TypeVar("_T")
 #: Operations the chain has not confirmed or refused yet.
 OPEN = (OpStatus.PENDING, OpStatus.SENT)
 
@@ -68,8 +71,10 @@ class ItemViewVersions(Protocol):
         ...
 
 
-#: Runs a blocking call off the event loop (the API's thread pool).
-Offload = Callable[[Callable[[], ItemView]], Awaitable[ItemView]]
+class Offload(Protocol):
+    """Runs a blocking call off the event loop (the API's thread pool)."""
+
+    def __call__(self, func: Callable[[], _T], /) -> Awaitable[_T]: ...
 
 
 class ItemViews:
@@ -104,7 +109,40 @@ class ItemViews:
             return await offload(lambda: self.get(item_id))
         version = await self._versions.aversion(item_id)
         kept = self._kept_at(item_id, version)
-        return kept or await offload(lambda: self._render(item_id, version))
+        if kept is not None:
+            return kept
+        return await offload(lambda: self._render(item_id, version))
+
+    async def aget_many(self, item_ids: Sequence[str], offload: Offload) -> dict[str, ItemView]:
+        """``aget`` of each of ``item_ids``, by id (an item that does not exist is left out):
+        the versions looked up together (one statement on PostgreSQL), the views not kept at
+        their version rendered together (``render_items``: a few statements for all)."""
+        wanted = list(dict.fromkeys(item_ids))
+        if self._versions.asynchronous:
+            found = await asyncio.gather(*(self._versions.aversion(i) for i in wanted))
+            versions = dict(zip(wanted, found, strict=True))
+        else:
+            versions = await offload(lambda: {i: self._versions.version(i) for i in wanted})
+        kept = {i: self._kept_at(i, versions[i]) for i in wanted}
+        missing = [i for i in wanted if kept[i] is None]
+        if missing:
+            rendered = await offload(lambda: self._render_many(missing, versions))
+        else:
+            rendered = {}
+        out = {}
+        for i in wanted:
+            view = kept[i] or rendered.get(i)
+            if view is not None:
+                out[i] = view
+        return out
+
+    def _render_many(
+        self, item_ids: list[str], versions: dict[str, int | None]
+    ) -> dict[str, ItemView]:
+        views = render_items(uow_factory=self._uow_factory, item_ids=item_ids)
+        for item_id, view in views.items():
+            self._keep(item_id, versions[item_id], view)
+        return views
 
     def _kept_at(self, item_id: str, version: int | None) -> ItemView | None:
         if version is None:
@@ -118,6 +156,10 @@ class ItemViews:
 
     def _render(self, item_id: str, version: int | None) -> ItemView:
         view = render_item(uow_factory=self._uow_factory, item_id=item_id)
+        self._keep(item_id, version, view)
+        return view
+
+    def _keep(self, item_id: str, version: int | None, view: ItemView) -> None:
         with self._lock:
             self.rendered += 1
             if version is not None:
@@ -127,7 +169,6 @@ class ItemViews:
                     self._kept.move_to_end(item_id)
                 while len(self._kept) > self._capacity:
                     self._kept.popitem(last=False)
-        return view
 
 
 def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, Any]:
@@ -137,20 +178,68 @@ def describe_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, 
 
 def render_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> ItemView:
     """The item's view from the store: only its own records, the organisations it names and
-    the open operations about it (the item and its financings)."""
+    the open operations about it (the item and its financings). NotFoundError when there is
+    no such item."""
+    found = render_items(uow_factory=uow_factory, item_ids=[item_id])
+    if item_id not in found:
+        with uow_factory() as uow:
+            get_item(uow, item_id)  # raises NotFoundError
+    return found[item_id]
+
+
+def render_items(*, uow_factory: UnitOfWorkFactory, item_ids: Sequence[str]) -> dict[str, ItemView]:
+    """The views of the items of ``item_ids`` that exist, by id, each as ``render_item``
+    gives it, from one read of each kind of record for all of them (one transaction, a few
+    statements whatever their number; not a dozen statements an item)."""
     with uow_factory() as uow:
-        item = get_item(uow, item_id)
-        holdings = uow.items.holdings(item_id)
-        repayments = uow.repayments.for_item(item_id)
-        disputed, cancelled = is_disputed(uow, item_id), is_cancelled(uow, item_id)
-        outstanding = item_outstanding(uow, item_id)
-        financings = {h.id: uow.financings.by_holding(h.id) for h in holdings}
-        waiting = _waiting_ops(uow, item_id, financings)
-        named: set[str | None] = {item.debtor_id, item.creditor_id}
-        for h in holdings:
-            named |= {h.holder_id, h.pledge_bank_id, h.acquired_from}
-        named |= {p.payee_id for r in repayments for p in r.parts}
-        orgs = _organisations(uow, named)
+        found = uow.items.get_many(list(dict.fromkeys(item_ids)))
+        wanted = [i.id for i in found]
+        holdings = uow.items.holdings_many(wanted)
+        repayments = uow.repayments.for_items(wanted)
+        disputes = uow.disputes.for_items(wanted)
+        approvals = uow.cancel_approvals.for_items(wanted)
+        every_holding = [h.id for hs in holdings.values() for h in hs]
+        financed = uow.financings.by_holdings(every_holding)
+        subjects = [*wanted, *sorted({f.id for f in financed.values()})]
+        ops = uow.outbox.for_subjects(subjects)
+        named: set[str] = set()
+        for item in found:
+            named |= {item.debtor_id, item.creditor_id}
+            for h in holdings.get(item.id, []):
+                named |= {x for x in (h.holder_id, h.pledge_bank_id, h.acquired_from) if x}
+            named |= {p.payee_id for r in repayments.get(item.id, []) for p in r.parts}
+        orgs = uow.organisations.get_many(sorted(named))
+    views = {}
+    for item in found:
+        own = holdings.get(item.id, [])
+        fins = {h.id: financed.get(h.id) for h in own}
+        subjects_of = [item.id, *sorted({f.id for f in fins.values() if f is not None})]
+        waiting = sorted(
+            (op for subject in subjects_of for op in ops.get(subject, []) if op.status in OPEN),
+            key=lambda op: op.seq or 0,
+        )
+        parties = {a.party_id for a in approvals.get(item.id, [])}
+        views[item.id] = _view(
+            item, own, repayments.get(item.id, []), fins, waiting, orgs,
+            disputed=facts.is_disputed(disputes.get(item.id, [])),
+            cancelled={item.creditor_id, item.debtor_id} <= parties,
+        )  # fmt: skip
+    return views
+
+
+def _view(
+    item: DebtItem,
+    holdings: list[Holding],
+    repayments: list[Repayment],
+    financings: dict[str, Financing | None],
+    waiting: list[ChainOp],
+    orgs: dict[str, Organisation],
+    *,
+    disputed: bool,
+    cancelled: bool,
+) -> ItemView:
+    """The view of ``item`` from its records (read by ``render_items``)."""
+    outstanding = sum(h.outstanding for h in holdings)
     cur = item.currency
 
     def name(org_id: str | None) -> str | None:
@@ -229,26 +318,6 @@ def render_item(*, uow_factory: UnitOfWorkFactory, item_id: str) -> ItemView:
         parties=frozenset(parties),
         debtor_id=item.debtor_id,
     )
-
-
-def _organisations(uow: UnitOfWork, ids: set[str | None]) -> dict[str, Organisation]:
-    """The organisations of ``ids`` that exist (a view names a few, not the platform's all)."""
-    found = {}
-    for org_id in sorted(i for i in ids if i):
-        org = uow.organisations.get(org_id)
-        if org is not None:
-            found[org_id] = org
-    return found
-
-
-def _waiting_ops(
-    uow: UnitOfWork, item_id: str, financings: dict[str, Financing | None]
-) -> list[ChainOp]:
-    """Queued ops (not yet confirmed by the chain) about this item or its financings: what
-    changes the item, its holdings and their pledges is queued about one of them."""
-    subjects = [item_id, *sorted({f.id for f in financings.values() if f is not None})]
-    ops = [op for subject in subjects for op in uow.outbox.for_subject(subject)]
-    return sorted((op for op in ops if op.status in OPEN), key=lambda op: op.seq or 0)
 
 
 def item_history(*, uow_factory: UnitOfWorkFactory, item_id: str) -> list[dict[str, Any]]:

@@ -263,6 +263,29 @@ CASES: dict[tuple[str, str], Case] = {
         "platform",
         {"name": "walk", "scenario": "manufacturing", "max_amount": "1.00", "max_term_days": 30},
     ),
+    # a route change: the debtor's account route without its account and bank (422; 409 when
+    # the route cannot change); nothing is pending to approve, sign or refuse (409); the
+    # platform holds every walk party's key (typed data and signatures: 409)
+    ("GET", "/items/{item_id}/route/changes"): Case("item"),
+    ("POST", "/items/{item_id}/route/changes"): Case("item", {"kind": "account"}),
+    ("POST", "/items/{item_id}/route/changes/approval"): Case("item"),
+    ("GET", "/items/{item_id}/route/changes/typed-data"): Case("item"),
+    ("POST", "/items/{item_id}/route/changes/signature"): Case("item", {"signature": "0x00"}),
+    ("POST", "/items/{item_id}/route/changes/refusal"): Case("item", {"reason": "walk"}),
+    # a statement line finer than a cent (422); a check of a document nobody uploaded (404)
+    ("POST", "/items/{item_id}/statement-lines"): Case(
+        "item",
+        {"payee_account": "1", "amount": "0.001", "value_date": "2026-01-01", "reference": "w"},
+    ),
+    ("POST", "/bank/statement-checks"): Case(body={"document_ids": ["nope-0"]}),
+    ("GET", "/bank/statement-notices"): Case(),
+    # the council: the walk's chain is in its founding phase (409), an unknown organisation
+    # (404), a proposal id that is not one (422): nothing is sent
+    ("GET", "/governance"): Case(),
+    ("GET", "/governance/proposals/{proposal_id}"): Case(),
+    ("POST", "/governance/proposals"): Case(body={"action": "admit", "org": "nope"}),
+    ("POST", "/governance/proposals/{proposal_id}/votes"): Case(),
+    ("POST", "/governance/proposals/{proposal_id}/execution"): Case(),
 }
 
 

@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -121,60 +121,96 @@ def change_route(
     valid_until = deadline or int((moment + ROUTE_SIGNATURE_VALIDITY).timestamp())
     with uow_factory() as uow:
         uow.items.lock_item(item_id)
-        item = get_item(uow, item_id)
-        if current_route(uow, item_id) is None:
-            raise ConflictError(f"debt item {item_id} has no locked route to change")
-        pledgees = sorted(
-            {
-                h.pledge_bank_id
-                for h in uow.items.holdings(item_id)
-                if h.locked and h.pledge_bank_id and h.outstanding
-            }
-        )
-        missing = [o for o in (item.debtor_id, *pledgees) if o not in set(signer_ids)]
-        if missing:
-            names = ", ".join(get_org(uow, o).name for o in missing)
-            raise PermissionDeniedError(
-                f"the route of {item_id} changes only with the debtor's and every pledgee's "
-                f"signature: {names} did not sign"
-            )
-        number: str | None = None
-        bank_address = ZERO_ADDRESS
-        account_hash = ZERO_HASH
-        if kind is RouteKind.ACCOUNT:
-            if not account or not bank_id:
-                raise DomainValueError("an account route needs the collection account and bank")
-            bank = get_org(uow, bank_id)
-            if not bank.has_role(Role.BANK):
-                raise DomainValueError(f"{bank.name} is not a bank")
-            number = account.replace(" ", "")
-            bank_address = chain_address(bank)
-            account_hash = text_hash(number)
-        signatures = tuple(
-            cmd.RouteSignature(
-                org_id,
-                signer.sign_route_change(
-                    org_id, item_id, kind.code, bank_address, account_hash, valid_until
-                ),
-            )
-            for org_id in dict.fromkeys(signer_ids)
-        )
-        command = cmd.ChangeRoute(
-            item_id, kind.code, bank_address, account_hash, valid_until, signatures
-        )
-        op = queue(uow, command, actor_id, item_id)
-        event = RouteEvent(
-            item_id,
-            RouteAction.CHANGED,
-            kind,
-            bank_id if kind is RouteKind.ACCOUNT else None,
-            number,
-            tuple(s.org_id for s in signatures),
-            actor_id,
-            op.op_id,
-        )
-        uow.settlement.add_route(event)
+        event = queue_route_change(
+            uow, signer=signer, item_id=item_id, actor_id=actor_id, kind=kind,
+            signer_ids=signer_ids, account=account, bank_id=bank_id, deadline=valid_until,
+        )  # fmt: skip
         uow.commit()
+    return event
+
+
+def route_signers(uow: UnitOfWork, item: DebtItem) -> list[str]:
+    """Who must sign a change of the item's route: its debtor and every bank holding an open
+    pledge on it."""
+    pledgees = sorted(
+        {
+            h.pledge_bank_id
+            for h in uow.items.holdings(item.id)
+            if h.locked and h.pledge_bank_id and h.outstanding
+        }
+    )
+    return list(dict.fromkeys((item.debtor_id, *pledgees)))
+
+
+def route_terms(
+    uow: UnitOfWork, kind: RouteKind, account: str | None, bank_id: str | None
+) -> tuple[str | None, str, str]:
+    """A new route's collection account (spaces taken out), bank address and account hash as
+    the chain takes them (zero for a token route); DomainValueError for an account route
+    without its account and bank, or a bank that is not one."""
+    if kind is not RouteKind.ACCOUNT:
+        return None, ZERO_ADDRESS, ZERO_HASH
+    if not account or not bank_id:
+        raise DomainValueError("an account route needs the collection account and bank")
+    bank = get_org(uow, bank_id)
+    if not bank.has_role(Role.BANK):
+        raise DomainValueError(f"{bank.name} is not a bank")
+    number = account.replace(" ", "")
+    return number, chain_address(bank), text_hash(number)
+
+
+def queue_route_change(
+    uow: UnitOfWork,
+    *,
+    signer: RouteSigner,
+    item_id: str,
+    actor_id: str,
+    kind: RouteKind,
+    signer_ids: Sequence[str],
+    account: str | None,
+    bank_id: str | None,
+    deadline: int,
+    signed: Mapping[str, str] | None = None,
+) -> RouteEvent:
+    """``change_route`` in ``uow`` (not committed; the item locked by the caller): the
+    signatures in ``signed`` (org id -> 0x signature, made by parties holding their own key)
+    are used as given, the others made by ``signer`` with the keys the platform holds."""
+    item = get_item(uow, item_id)
+    if current_route(uow, item_id) is None:
+        raise ConflictError(f"debt item {item_id} has no locked route to change")
+    missing = [o for o in route_signers(uow, item) if o not in set(signer_ids)]
+    if missing:
+        names = ", ".join(get_org(uow, o).name for o in missing)
+        raise PermissionDeniedError(
+            f"the route of {item_id} changes only with the debtor's and every pledgee's "
+            f"signature: {names} did not sign"
+        )
+    number, bank_address, account_hash = route_terms(uow, kind, account, bank_id)
+    given = signed or {}
+    signatures = tuple(
+        cmd.RouteSignature(
+            org_id,
+            given[org_id]
+            if org_id in given
+            else signer.sign_route_change(
+                org_id, item_id, kind.code, bank_address, account_hash, deadline
+            ),
+        )
+        for org_id in dict.fromkeys(signer_ids)
+    )
+    command = cmd.ChangeRoute(item_id, kind.code, bank_address, account_hash, deadline, signatures)
+    op = queue(uow, command, actor_id, item_id)
+    event = RouteEvent(
+        item_id,
+        RouteAction.CHANGED,
+        kind,
+        bank_id if kind is RouteKind.ACCOUNT else None,
+        number,
+        tuple(s.org_id for s in signatures),
+        actor_id,
+        op.op_id,
+    )
+    uow.settlement.add_route(event)
     return event
 
 

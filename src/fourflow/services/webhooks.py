@@ -41,6 +41,7 @@ EVENT_KINDS = (
     "item.dispute_resolved",
     "item.overdue",
     "item.defaulted",
+    "item.route_change",
     "financing.decided",
     "payment.routed",
 )

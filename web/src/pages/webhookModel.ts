@@ -4,7 +4,7 @@
 export const EVENT_KINDS = [
   "document.verified", "document.failed", "item.issued", "item.confirmed", "item.disputed",
   "item.dispute_withdrawn", "item.dispute_resolved", "item.overdue", "item.defaulted",
-  "financing.decided", "payment.routed",
+  "item.route_change", "financing.decided", "payment.routed",
 ] as const;
 
 /** An absolute http(s) URL with a host (the API's check, so that the form says it first). */

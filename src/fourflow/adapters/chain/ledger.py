@@ -391,6 +391,32 @@ class ChainLedger:
             proposals.append(self.propose(org_id, SETTLEMENT_TOKEN, "set_mint_cap", cap))
         return proposals
 
+    def council(self) -> dict[str, Any] | None:
+        """The council (addresses), its threshold, timelock and proposal count; None in the
+        founding phase (no Governance deployed)."""
+        if GOVERNANCE not in self._addresses:
+            return None
+        return {
+            "address": self._addresses[GOVERNANCE],
+            "council": [str(a) for a in self.view(GOVERNANCE, "council")],
+            "threshold": int(self.view(GOVERNANCE, "threshold")),
+            "delay": int(self.view(GOVERNANCE, "delay")),
+            "proposal_count": int(self.view(GOVERNANCE, "proposal_count")),
+        }
+
+    def proposal(self, proposal_id: int) -> dict[str, Any]:
+        """A Governance proposal: its proposer and target addresses, when it was made (chain
+        time), whether it was executed or cancelled, and its votes."""
+        found = self.view(GOVERNANCE, "proposal", int(proposal_id))
+        return {
+            "proposer": str(found[0]), "target": str(found[1]), "created": int(found[2]),
+            "executed": bool(found[3]), "cancelled": bool(found[4]), "votes": int(found[5]),
+        }  # fmt: skip
+
+    def voted(self, proposal_id: int, councillor: str) -> bool:
+        """Whether ``councillor`` (an address) backs the proposal."""
+        return bool(self.view(GOVERNANCE, "voted", int(proposal_id), address(councillor)))
+
     def proposal_state(self, proposal_id: int) -> tuple[bool, bool]:
         """Whether a Governance proposal was executed, and whether it was cancelled."""
         found = self.view(GOVERNANCE, "proposal", int(proposal_id))
@@ -607,11 +633,57 @@ class ChainLedger:
             verifying_contract=self._address(REPAYMENT),
         )
 
+    def _route_change(
+        self, item_id: str, route_kind: int, bank_address: str, account_hash: str, deadline: int
+    ) -> routes.RouteChange:
+        route = self.view(REPAYMENT, "route", key32(item_id))
+        return routes.RouteChange(
+            item_id=key32(item_id),
+            kind=int(route_kind),
+            bank=address(bank_address),
+            account_hash=hash32(account_hash),
+            nonce=int(route["nonce"]),
+            deadline=int(deadline),
+        )
+
+    def route_change_to_sign(
+        self, item_id: str, route_kind: int, bank_address: str, account_hash: str, deadline: int
+    ) -> dict[str, Any]:
+        """The EIP-712 route change a party holding its own key signs itself (JSON shape),
+        bound to the route's current change nonce."""
+        change = self._route_change(item_id, route_kind, bank_address, account_hash, deadline)
+        return routes.typed_data_json(
+            change, chain_id=self.client.chain_id, verifying_contract=self._address(REPAYMENT)
+        )
+
+    def route_change_signer(
+        self,
+        item_id: str,
+        route_kind: int,
+        bank_address: str,
+        account_hash: str,
+        deadline: int,
+        signature: str,
+    ) -> str:
+        """The address that signed this route change at the route's current nonce
+        (DomainValueError for a malformed signature)."""
+        change = self._route_change(item_id, route_kind, bank_address, account_hash, deadline)
+        try:
+            return routes.signer(
+                change, signature, chain_id=self.client.chain_id,
+                verifying_contract=self._address(REPAYMENT),
+            )  # fmt: skip
+        except ValueError as exc:
+            raise DomainValueError(str(exc)) from None
+
     def chain_today(self) -> dt.date:
         """The date (UTC) of the chain's latest block: value dates after it are refused."""
+        return dt.datetime.fromtimestamp(self.chain_time(), dt.UTC).date()
+
+    def chain_time(self) -> int:
+        """The timestamp (seconds) of the chain's latest block."""
         block = self.client.request("eth_getBlockByNumber", ["latest", False])
-        stamp = int(str(block["timestamp"]), 16)
-        return dt.datetime.fromtimestamp(stamp, dt.UTC).date()
+        return int(str(block["timestamp"]), 16)
 
     def read(self, what: str, *args: Any) -> Any:
         """Contract state as plain values.

@@ -66,3 +66,25 @@ def sign(change: RouteChange, private_key: bytes, *, chain_id: int, verifying_co
     )
     signed = Account.sign_message(message, private_key)
     return "0x" + bytes(signed.signature).hex()
+
+
+def typed_data_json(
+    change: RouteChange, *, chain_id: int, verifying_contract: str
+) -> dict[str, Any]:
+    """``typed_data`` with its bytes32 fields as 0x-hex (``eth_signTypedData_v4`` over JSON)."""
+    found = typed_data(change, chain_id=chain_id, verifying_contract=verifying_contract)
+    message = dict(found["message"])
+    message["itemId"] = "0x" + bytes(change.item_id).hex()
+    message["accountHash"] = "0x" + bytes(change.account_hash).hex()
+    return {**found, "message": message}
+
+
+def signer(change: RouteChange, signature: str, *, chain_id: int, verifying_contract: str) -> str:
+    """The address that signed ``change`` (ValueError for a malformed signature)."""
+    message = encode_typed_data(
+        full_message=typed_data(change, chain_id=chain_id, verifying_contract=verifying_contract)
+    )
+    try:
+        return str(Account.recover_message(message, signature=signature))
+    except Exception as exc:  # eth_account raises several types for malformed input
+        raise ValueError(f"not a valid EIP-712 signature ({exc})") from None

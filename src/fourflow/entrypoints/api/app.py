@@ -22,12 +22,14 @@ from fourflow.entrypoints.api import (
     consent_routes,
     custody_routes,
     evidence_routes,
+    governance_routes,
     identity_routes,
     item_routes,
     platform_routes,
     policy,
     problems,
     receipt_routes,
+    settlement_routes,
     supervision_routes,
     webhook_routes,
     webui,
@@ -223,6 +225,8 @@ def _routed_app() -> FastAPI:
     app.include_router(item_routes.router, prefix=PREFIX)
     app.include_router(evidence_routes.router, prefix=PREFIX)
     app.include_router(receipt_routes.router, prefix=PREFIX)
+    app.include_router(settlement_routes.router, prefix=PREFIX)
+    app.include_router(governance_routes.router, prefix=PREFIX)
     return app
 
 

@@ -86,6 +86,25 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     "items.dilute": _each(ENTERPRISES, MANAGERS),
     "pledges.release": {T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER})},
     "items.route_lock": _each(ENTERPRISES, MANAGERS),
+    # a locked route changed by its parties (api/settlement_routes.py): the debtor proposes;
+    # the debtor and every bank with an open pledge sign, each for itself (the service refuses
+    # any other party: 403); the item's parties read the proposals (others 404)
+    "routes.change.propose": _each(ENTERPRISES, MANAGERS),
+    "routes.change.sign": {
+        **_each(ENTERPRISES, MANAGERS),
+        T.BANK: frozenset({R.ADMIN, R.CREDIT_OFFICER}),
+    },
+    "routes.changes.read": {
+        **_each(ENTERPRISES, EVERY_ROLE),
+        T.BANK: BANK_READERS,
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+        T.REGULATOR: OVERSIGHT,
+    },
+    # a bank's statement lines: reported by hand for an item it has a part in, its uploaded
+    # camt entries checked for payments that bypassed a route, the bypass notices it was given
+    "statements.report": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
+    "statements.check": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
+    "statements.read": {T.BANK: BANK_READERS | {R.CLERK}},
     # the debtor pays (tokens, or declared); a bank mints settlement tokens against deposits
     "items.repay": _each(ENTERPRISES, MANAGERS),
     "tokens.mint": {T.BANK: frozenset({R.ADMIN, R.CLERK})},
@@ -182,6 +201,17 @@ TABLE: Mapping[str, Mapping[OrgType, frozenset[UserRole]]] = {
     # notifications: each organisation's admin manages its webhooks; its people read its events
     "webhooks.manage": _each(OrgType, ADMIN),
     "events.stream": _each(OrgType, EVERY_ROLE),
+    # the consortium council (api/governance_routes.py): a member organisation's admin
+    # proposes, votes and executes for it (the service refuses one not on the council: 403);
+    # the members' oversight and the regulator read it
+    "governance.read": {
+        **_each(TRADERS, OVERSIGHT),
+        T.PLATFORM_OPERATOR: OVERSIGHT,
+        T.REGULATOR: EVERY_ROLE,
+    },
+    "governance.propose": {**_each(TRADERS, ADMIN), T.PLATFORM_OPERATOR: ADMIN},
+    "governance.vote": {**_each(TRADERS, ADMIN), T.PLATFORM_OPERATOR: ADMIN},
+    "governance.execute": {**_each(TRADERS, ADMIN), T.PLATFORM_OPERATOR: ADMIN},
     # the API's own audit trail
     "audit.read": {T.REGULATOR: OVERSIGHT, T.PLATFORM_OPERATOR: OVERSIGHT},
     # scenario platforms as tenants: FourFlow's operator creates them; a local government runs

@@ -11,12 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from fourflow.domain.errors import ConflictError
-from fourflow.domain.parties import role_mask
 from fourflow.entrypoints.cli import home_mode
 from fourflow.entrypoints.cli.common import JsonOpt, platform
 from fourflow.entrypoints.cli.output import console, emit_json
-from fourflow.services import onboarding
+from fourflow.services import governance, onboarding
 
 governance_app = typer.Typer(
     help="The consortium council: hand-over, proposals, votes.", no_args_is_help=True
@@ -62,14 +60,11 @@ def propose_admit(org: str, as_org: AsOrg, json_out: JsonOpt = False) -> None:
     """Propose admitting an onboarded organisation with the roles it registered."""
     with platform() as p:
         org_id = onboarding.org_id(uow_factory=p.uow_factory, ref=org)
-        with p.uow_factory() as uow:
-            record = uow.organisations.get(org_id)
-        if record is None or not record.chain_address:
-            raise ConflictError(f"organisation {org} has no chain account")
         actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
-        proposal = p.require_contracts().propose_admission(
-            actor, org_id, record.chain_address, role_mask(record.roles)
-        )
+        proposal = governance.propose_admission(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), actor_id=actor,
+            org_id=org_id,
+        )  # fmt: skip
     _emit({"proposal": proposal, "org": org_id}, f"proposal {proposal}: admit {org}", json_out)
 
 
@@ -85,12 +80,11 @@ def propose_mint_cap(
     """Propose the mint cap of a bank the council admitted (the token's owner sets it)."""
     with platform() as p:
         bank_id = onboarding.org_id(uow_factory=p.uow_factory, ref=bank)
-        with p.uow_factory() as uow:
-            record = uow.organisations.get(bank_id)
-        if record is None or not record.chain_address:
-            raise ConflictError(f"organisation {bank} has no chain account")
         actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
-        proposal = p.require_contracts().propose_mint_cap(actor, bank_id, record.chain_address, cap)
+        proposal = governance.propose_mint_cap(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), actor_id=actor,
+            bank_id=bank_id, cap=cap,
+        )  # fmt: skip
     _emit(
         {"proposal": proposal, "bank": bank_id, "cap": cap},
         f"proposal {proposal}: mint cap {cap} for {bank}",
@@ -103,14 +97,20 @@ def vote(proposal: int, as_org: AsOrg, json_out: JsonOpt = False) -> None:
     """Back a proposal."""
     with platform() as p:
         actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
-        p.require_contracts().vote(actor, proposal)
+        governance.vote(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), actor_id=actor,
+            proposal_id=proposal,
+        )  # fmt: skip
     _emit({"proposal": proposal, "voted": actor}, f"voted for proposal {proposal}", json_out)
 
 
 @governance_app.command("execute")
 def execute(proposal: int, as_org: AsOrg, json_out: JsonOpt = False) -> None:
-    """Run a proposal the council backs (refused with the contract's reason otherwise)."""
+    """Run a proposal the council backs (refused with the reason otherwise)."""
     with platform() as p:
         actor = onboarding.org_id(uow_factory=p.uow_factory, ref=as_org)
-        p.require_contracts().execute(actor, proposal)
+        governance.execute(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), actor_id=actor,
+            proposal_id=proposal,
+        )  # fmt: skip
     _emit({"proposal": proposal, "executed": True}, f"proposal {proposal} executed", json_out)

@@ -22,6 +22,7 @@ from fourflow.domain.identity import UserRole
 from fourflow.entrypoints.api.app import create_app
 from fourflow.services import identity, items, relay
 from fourflow.services.demo import MEMBERS, Member
+from fourflow.services.ports import Clock
 from tests.api.conftest import api_settings
 from tests.trades import TWO_LINES, tier1_sale, verified_trade
 
@@ -202,13 +203,14 @@ class HttpWorld:
 
 
 @contextmanager
-def http_world(folder: Path, chain_url: str) -> Iterator[HttpWorld]:
+def http_world(folder: Path, chain_url: str, clock: Clock | None = None) -> Iterator[HttpWorld]:
     """A platform on a fresh SQLite home in ``folder`` on the chain at ``chain_url``,
     initialised; its API through an in-process client (server errors answered, not raised);
     the operator's admin signed in; and ``SIX_MEMBERS`` registered over HTTP, admitted after
-    KYC and their admins signed in. Closed at the end."""
+    KYC and their admins signed in (``clock``: the platform's, default the system's). Closed at
+    the end."""
     home, database_url = folder / "home", f"sqlite:///{folder / 'store.db'}"
-    with Platform(api_settings(home, database_url, chain_url)) as platform:
+    with Platform(api_settings(home, database_url, chain_url), clock) as platform:
         platform.initialise()
         with TestClient(create_app(platform), raise_server_exceptions=False) as client:
             operator = operator_admin(client, platform)

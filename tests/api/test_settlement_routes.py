@@ -1,0 +1,361 @@
+"""A locked route changed by its parties, and a bank's statement lines, over HTTP on a real
+chain (issue 16 item 1: the CLI's `route change` and `route statement` / `statements` have
+endpoints calling the same service functions): each allowed for its party, refused for a
+wrong role (403), a party not asked (403), another organisation's item (404), a state that
+refuses it (409) and bad input (422); a refusal changes nothing; the parties are told
+(webhook events) and every request is in the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.adapters.documents.writers.camt import camt054_xml
+from fourflow.bootstrap import Platform
+from fourflow.domain.identity import OrgType, Principal, UserRole
+from fourflow.domain.issued import Party as IssuedParty
+from fourflow.domain.issued import Payment
+from fourflow.domain.parties import Role
+from fourflow.services import financing, identity, onboarding, relay
+from fourflow.services.demo import demo_uscc
+from tests.api.world import (
+    API,
+    MEMBER,
+    Party,
+    Person,
+    http_world,
+    invite,
+    ok,
+    upload_trade,
+    verify_and_issue,
+)
+
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-settlement-routes")]
+
+
+class MovingClock:
+    """The system's time, moved forward by the test (a proposal's expiry)."""
+
+    def __init__(self) -> None:
+        self.ahead = dt.timedelta()
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.ahead
+
+    def today(self) -> dt.date:
+        return self.now().date()
+
+
+@dataclass
+class World:
+    client: TestClient
+    platform: Platform
+    parties: dict[str, Party]
+    clerk: Person  # tier 1's clerk
+    officer: Person  # the bank's credit officer
+    approver: Person  # the bank's approver (no right to sign a route change)
+    bank_clerk: Person  # the bank's clerk (reports statement lines)
+    outsider: dict[str, str]  # an admitted bank with no part in anything (credit officer)
+    outsider_clerk: dict[str, str]  # its clerk
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    """The six members over HTTP; the bank's robot approves alone (refer_pd 0.99)."""
+    with http_world(tmp_path_factory.mktemp("settlement-routes"), anvil.url, MovingClock()) as w:
+        parties = w.parties
+        clerk = invite(w.client, parties["tier1"], "clerk")
+        officer = invite(w.client, parties["bank"], "credit_officer")
+        approver = invite(w.client, parties["bank"], "approver")
+        bank_clerk = invite(w.client, parties["bank"], "clerk")
+        financing.set_product_policy(
+            uow_factory=w.platform.uow_factory, bank=parties["bank"].org_id,
+            fields={"refer_pd": 0.99, "max_pd": 1.0},
+        )  # fmt: skip
+        org = onboarding.onboard(
+            uow_factory=w.platform.uow_factory, keystore=w.platform.keystore,
+            name="Outsider bank", uscc=demo_uscc("110000", "MA1BANKR8"), roles=[Role.BANK],
+            accounts=["6214880000099002"],
+        )  # fmt: skip
+        admin = Principal(org.id, frozenset({OrgType.BANK}), UserRole.ADMIN, None, "sr", "sr")
+        keys = [
+            identity.create_api_key(w.platform.identities, admin=admin, role=role, label="sr")
+            for role in (UserRole.CREDIT_OFFICER, UserRole.CLERK)
+        ]
+        yield World(w.client, w.platform, parties, clerk, officer, approver, bank_clerk,
+                    {"X-API-Key": keys[0].secret}, {"X-API-Key": keys[1].secret})  # fmt: skip
+
+
+def _post(w: World, path: str, who: Person | Party | dict[str, str], body: Any = None) -> Any:
+    auth = who.admin.auth if isinstance(who, Party) else who if isinstance(who, dict) else who.auth
+    return w.client.post(f"{API}{path}", json=body, headers=auth)
+
+
+def _get(w: World, path: str, who: Person | Party | dict[str, str]) -> Any:
+    auth = who.admin.auth if isinstance(who, Party) else who if isinstance(who, dict) else who.auth
+    return w.client.get(f"{API}{path}", headers=auth)
+
+
+def _refused(response: Any, status: int, words: str = "") -> None:
+    assert response.status_code == status, (status, response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert words in response.json()["detail"], response.json()
+
+
+def _pledged_item(w: World, run: str) -> dict[str, Any]:
+    """A new item of tier 1 on the core enterprise, not yet due, confirmed by its debtor (its
+    route locked so), part of it pledged to the bank (approved by its robot, relayed)."""
+    start = w.platform.clock.today() - dt.timedelta(days=30)
+    trade_id = upload_trade(w.client, w.parties, run, start)
+    item = verify_and_issue(w.client, w.parties["tier1"], trade_id, start + dt.timedelta(8))
+    ok(_post(w, f"/items/{item['item_id']}/confirmation", w.parties["core"]))
+    holding = item["holdings"][0]["holding_id"]
+    asked = {"holding_id": holding, "bank": w.parties["bank"].org_id, "amount": "100000.00"}
+    fin = ok(_post(w, "/financings", w.parties["tier1"], asked), 201)
+    assert fin["status"] in ("approved", "active"), fin["decision"]
+    done = relay.relay(uow_factory=w.platform.uow_factory, ledger=w.platform.require_contracts())
+    assert not done.failed, done.failed
+    return dict(item)
+
+
+def _state(w: World, item_id: str) -> tuple[Any, ...]:
+    """What a refused request must leave as it was: the route's events, the proposals, the
+    chain operations of the item, the chain's route."""
+    with w.platform.uow_factory() as uow:
+        routes = list(uow.settlement.routes(item_id))
+        proposals = uow.settings.get(f"route.change.{item_id}")
+        ops = sorted(op.op_id for op in uow.outbox.for_subjects([item_id]).get(item_id, []))
+    chain = w.platform.require_contracts().read("route", item_id)
+    return routes, proposals, ops, chain
+
+
+def _events(w: World, key: str, kind: str) -> list[Any]:
+    return [e for e in w.platform.webhooks.events(w.parties[key].org_id, 0, 10_000)
+            if e.kind == kind]  # fmt: skip
+
+
+def test_a_route_changes_once_the_debtor_and_every_pledgee_signed(world: World) -> None:
+    w = world
+    tier1, core, tier2 = w.parties["tier1"], w.parties["core"], w.parties["tier2"]
+    bank = w.parties["bank"]
+    item = _pledged_item(w, "SRC")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/route/changes"
+    assert ok(_get(w, url, core)) == [] and ok(_get(w, url, w.officer)) == []
+    _refused(_get(w, url, tier2), 404, "does not exist")
+    _refused(_get(w, url, w.outsider), 404, "does not exist")
+    before = _state(w, item_id)
+    assert before[0][-1].kind.value == "account"  # locked by the confirmation
+    tokens = {"kind": "tokens"}
+    _refused(_post(w, url, w.clerk, tokens), 403, " may not routes.change.propose")
+    _refused(_post(w, url, w.officer, tokens), 403, " may not routes.change.propose")
+    _refused(_post(w, url, tier1, tokens), 403, "only the debtor")
+    _refused(_post(w, url, tier2, tokens), 404, "does not exist")
+    _refused(_post(w, url, core, {"kind": "account"}), 422, "collection account and bank")
+    _refused(_post(w, url, core, {"kind": "account", "account": "1", "bank": tier1.org_id}), 422,
+             "is not a bank")  # fmt: skip
+    _refused(_post(w, url, core, {"kind": "cheque"}), 422)
+    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    assert _state(w, item_id) == before  # the refusals changed nothing
+
+    proposed = ok(_post(w, url, core, tokens), 201)
+    assert proposed["status"] == "pending" and proposed["kind"] == "tokens"
+    assert proposed["required"] == [core.org_id, bank.org_id]
+    assert proposed["signed"] == {core.org_id: "platform"}  # its proposal is its approval
+    assert proposed["waiting_for"] == [bank.org_id]
+    assert ok(_get(w, url, w.officer))[0]["proposal_id"] == proposed["proposal_id"]
+    asked = _events(w, "bank", "item.route_change")
+    assert [e.data["status"] for e in asked] == ["pending"]  # the pledgee is told it is asked
+    assert asked[0].data["proposal_id"] == proposed["proposal_id"]
+    pending = _state(w, item_id)
+    assert pending[0] == before[0] and pending[2] == before[2]  # nothing on the route yet
+    _refused(_post(w, url, core, tokens), 409, "still waiting")
+    _refused(_post(w, f"{url}/approval", tier1), 403, "not by this organisation")
+    _refused(_post(w, f"{url}/approval", w.approver), 403, " may not routes.change.sign")
+    _refused(_post(w, f"{url}/approval", w.outsider), 404, "does not exist")
+    _refused(_post(w, f"{url}/approval", core), 409, "signed by it already")
+    _refused(_get(w, f"{url}/typed-data", w.officer), 409, "the platform holds the key")
+    _refused(_post(w, f"{url}/signature", w.officer, {"signature": "0x" + "11" * 65}), 409,
+             "the platform holds the key")  # fmt: skip
+    _refused(_post(w, f"{url}/refusal", w.officer, {"reason": ""}), 422)
+    assert _state(w, item_id) == pending
+
+    applied = ok(_post(w, f"{url}/approval", w.officer))
+    assert applied["status"] == "applied" and applied["waiting_for"] == []
+    assert applied["signed"] == {core.org_id: "platform", bank.org_id: "platform"}
+    routes, _, _, chain = _state(w, item_id)
+    assert routes[-1].op_id == applied["op_id"] and routes[-1].kind.value == "tokens"
+    assert routes[-1].signers == (core.org_id, bank.org_id)
+    assert chain["kind"] == 1 and chain["nonce"] == before[3]["nonce"] + 1  # on the chain
+    with w.platform.uow_factory() as uow:
+        op = uow.outbox.get(applied["op_id"])
+    assert op is not None and op.status.value == "done", op
+    told = [e.data["status"] for e in _events(w, "core", "item.route_change")]
+    assert told == ["pending", "applied"]
+    assert [e.data["status"] for e in _events(w, "tier1", "item.route_change")] == [
+        "pending", "applied"]  # fmt: skip
+    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    listed = ok(_get(w, url, core))
+    assert [c["status"] for c in listed] == ["applied"]
+    # every request, allowed or refused, is in the API's audit trail
+    trail = identity.trail_records(w.platform.identities, after=0, limit=100_000)
+    mine = [(r.action, r.status) for r in trail if r.path == f"{API}{url}/approval"]
+    assert ("routes.change.sign", 200) in mine and ("routes.change.sign", 403) in mine
+    assert ("routes.change.sign", 409) in mine
+
+
+def test_a_pledgee_refuses_and_a_proposal_expires(world: World) -> None:
+    w = world
+    core, bank = w.parties["core"], w.parties["bank"]
+    item = _pledged_item(w, "SRX")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/route/changes"
+    before = _state(w, item_id)
+    body = {"kind": "account", "account": "6214 8800 0000 7777", "bank": bank.org_id}
+    proposed = ok(_post(w, url, core, body), 201)
+    assert proposed["account"] == "6214880000007777" and proposed["bank_id"] == bank.org_id
+    refused = ok(_post(w, f"{url}/refusal", w.officer, {"reason": "the pledge needs tokens"}))
+    assert refused["status"] == "refused" and refused["closed_by"] == bank.org_id
+    assert refused["reason"] == "the pledge needs tokens"
+    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    after = _state(w, item_id)
+    assert after[0] == before[0] and after[2] == before[2] and after[3] == before[3]
+    assert [e.data["status"] for e in _events(w, "core", "item.route_change")
+            if e.subject_id == item_id] == ["pending", "refused"]  # fmt: skip
+    # a new proposal, left past its deadline: expired, nothing more can be signed (two days
+    # on, the people's sessions have ended: their API keys act)
+    again = ok(_post(w, url, core, {"kind": "tokens"}), 201)
+    clock = w.platform.clock
+    assert isinstance(clock, MovingClock)
+    debtor, officer = (
+        _key(w, "core", UserRole.FINANCE_MANAGER),
+        _key(w, "bank", UserRole.CREDIT_OFFICER),
+    )
+    clock.ahead = dt.timedelta(days=2)
+    try:
+        assert ok(_get(w, url, officer))[0]["status"] == "expired"
+        _refused(_post(w, f"{url}/approval", officer), 409, "expired")
+        assert [c["status"] for c in ok(_get(w, url, debtor))] == ["expired", "refused"]
+        routes, _, ops, chain = _state(w, item_id)
+        assert routes == before[0] and ops == before[2] and chain == before[3]
+        assert [e.data["status"] for e in _events(w, "bank", "item.route_change")
+                if e.subject_id == item_id] == ["pending", "refused", "pending", "expired"]  # fmt: skip
+        # expired: the debtor may propose again
+        fresh = ok(_post(w, url, debtor, {"kind": "tokens"}), 201)
+        assert fresh["proposal_id"] != again["proposal_id"] and fresh["status"] == "pending"
+        ok(_post(w, f"{url}/refusal", debtor, {"reason": "withdrawn"}))  # the debtor withdraws
+    finally:
+        clock.ahead = dt.timedelta()
+
+
+def _key(w: World, party: str, role: UserRole) -> dict[str, str]:
+    """An API key of ``party`` for ``role`` (its admin issues it)."""
+    org_id = w.parties[party].org_id
+    types = frozenset({OrgType.BANK if party == "bank" else OrgType.CORE_ENTERPRISE})
+    admin = Principal(org_id, types, UserRole.ADMIN, None, "sr", "sr")
+    issued = identity.create_api_key(w.platform.identities, admin=admin, role=role, label="sr")
+    return {"X-API-Key": issued.secret}
+
+
+def test_a_bank_reports_statement_lines_and_checks_its_statements(world: World) -> None:
+    w = world
+    tier1, core, bank = w.parties["tier1"], w.parties["core"], w.parties["bank"]
+    item = _pledged_item(w, "SRS")
+    item_id = item["item_id"]
+    url = f"/items/{item_id}/statement-lines"
+    today = w.platform.clock.today().isoformat()
+    with w.platform.uow_factory() as uow:
+        route = uow.settlement.routes(item_id)[-1]
+        creditor = uow.organisations.get(tier1.org_id)
+    assert creditor is not None and route.account
+    line = {"payee_account": creditor.accounts[0], "amount": "5000.00", "value_date": today,
+            "reference": "STMT-SRS-1"}  # fmt: skip
+
+    def notices() -> list[Any]:
+        with w.platform.uow_factory() as uow:
+            return uow.settlement.notices(subject_id=item_id)
+
+    before = notices()
+    _refused(_post(w, url, tier1, line), 403, " may not statements.report")
+    _refused(_post(w, url, w.officer, line), 403, " may not statements.report")
+    _refused(_post(w, url, w.outsider, line), 403, " may not ")  # a credit officer
+    _refused(_post(w, url, w.outsider_clerk, line), 404, "does not exist")  # no part in it
+    _refused(_post(w, url, w.bank_clerk, {**line, "amount": "0.001"}), 422, "")
+    _refused(_post(w, "/items/nope-1/statement-lines", w.bank_clerk, line), 404, "")
+    assert notices() == before
+    # paid to the creditor's own account, not the route's collection account: no payment
+    told = ok(_post(w, url, w.bank_clerk, line), 201)
+    assert told["bypassed"] is True and bank.org_id in told["told"]
+    assert "not through the item's locked route" in told["text"]
+    assert len(notices()) == len(before) + len(told["told"])
+    again = ok(_post(w, url, w.bank_clerk, line), 201)  # the same line: told once
+    assert again["bypassed"] is False and again["told"] == []
+    into_route = ok(_post(w, url, w.bank_clerk, {**line, "payee_account": route.account,
+                                                  "reference": "STMT-SRS-2"}), 201)  # fmt: skip
+    assert into_route["bypassed"] is False
+    listed = ok(_get(w, "/bank/statement-notices", w.officer))
+    assert [n for n in listed if n["item_id"] == item_id][-1]["amount"] == 500_000
+    assert ok(_get(w, "/bank/statement-notices", w.outsider)) == []
+    _refused(_get(w, "/bank/statement-notices", core), 403, " may not statements.read")
+    # a camt.054 the bank uploaded: the debtor paid the creditor's own account for the item
+    raw = _camt054(w, "SRS-E2E-1", "INV-SRS", creditor.accounts[0])
+    uploaded = ok(w.client.post(f"{API}/documents?source=SRS-E2E-1.xml", content=raw,
+                                headers=bank.admin.auth), 201)  # fmt: skip
+    (doc_id,) = [r["document_id"] for r in uploaded]
+    checks = "/bank/statement-checks"
+    seller_doc = item_documents(w, item["trade_id"])[0]
+    _refused(_post(w, checks, w.bank_clerk, {"document_ids": ["nope-1"]}), 404, "does not exist")
+    _refused(_post(w, checks, w.bank_clerk, {"document_ids": [seller_doc]}), 404,
+             "does not exist")  # not the bank's upload  # fmt: skip
+    _refused(_post(w, checks, w.outsider, {"document_ids": [doc_id]}), 403, " may not ")
+    _refused(_post(w, checks, w.outsider_clerk, {"document_ids": [doc_id]}), 404, "not exist")
+    _refused(_post(w, checks, core, {"document_ids": [doc_id]}), 403, " may not statements.check")
+    _refused(_post(w, checks, w.bank_clerk, {"document_ids": []}), 422)
+    counted = len(notices())
+    (check,) = ok(_post(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
+    assert (check["outcome"], check["item_id"], check["amount"]) == ("bypass", item_id, 5_000_000)
+    assert check["notices"] >= 1 and len(notices()) == counted + check["notices"]
+    (again,) = ok(_post(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
+    assert again["outcome"] == "bypass" and again["notices"] == 0  # told once
+    assert len(notices()) == counted + check["notices"]
+
+
+def item_documents(w: World, trade_id: str) -> list[str]:
+    with w.platform.uow_factory() as uow:
+        record = uow.trades.get(trade_id)
+    assert record is not None
+    return list(record.document_ids)
+
+
+def _camt054(w: World, number: str, invoice: str, payee_account: str) -> bytes:
+    """The creditor's bank notifies a credit of 50,000.00 from the debtor for ``invoice``
+    (the project's own camt.054 writer)."""
+    core, tier1 = MEMBER["core"], MEMBER["tier1"]
+    payee = IssuedParty(
+        id="tier1", name=tier1.name, uscc=tier1.uscc, gln="6901234000002", roles=(), tier=None,
+        accounts=(tier1.account,), bank_bic="JNCBCNBSXXX", address="", legal_representative="",
+        phone="", industry="", city="",
+    )  # fmt: skip
+    return camt054_xml(
+        Payment(
+            number=number,
+            msg_id=f"MSG-{number}",
+            booking_date=w.platform.clock.today(),
+            amount=Decimal("50000.00"),
+            currency="CNY",
+            payee=payee,
+            payee_account=payee_account,
+            payer_name=core.name,
+            payer_uscc=core.uscc,
+            payer_account=core.account,
+            payer_bic="JNCBCNBSXXX",
+            invoice_number=invoice,
+        )
+    )

@@ -1,7 +1,8 @@
 // The page-load bench (bench/web_pages.py): playwright-core driving Debian's chromium (headless,
 // 1366x768) over a served platform of 10,000 trades. Signs in once per person (PEOPLE: the
 // supplier, the core enterprise, the bank, the operator, the regulator, the district; tokens stay
-// in each tab's sessionStorage), then loads every page of the app (App.tsx's routes, for the role
+// in each tab's sessionStorage) and opens one tab signed in as no one (the visitor: the pages
+// shown before signing in), then loads every page of the app (App.tsx's routes, for the role
 // that uses each) RUNS+1 times, the first a warm-up. A navigation is timed from its start to the
 // later of (a) rendered(): the page's main content there (its data-testid) and nothing in the
 // content area or an open drawer still spinning, and (b) the end of the last network answer
@@ -164,6 +165,9 @@ const browser = await chromium.launch({ executablePath: env("CHROMIUM"), headles
 try {
   const who = {};
   for (const role of Object.keys(PEOPLE)) who[role] = track((await signedIn(browser, role)).page);
+  // the pages before signing in (an invitation's acceptance), in a context of their own
+  const visitor = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "zh-CN" });
+  who.visitor = track(await visitor.newPage());
   console.error(`signed in as ${Object.keys(PEOPLE).join(", ")} (${elapsed()})`);
   // the yardsticks: the health endpoint by fetch() in the page, and an empty page's load
   const health = [];
@@ -202,6 +206,9 @@ try {
     ["bank_policy", "bank", "/bank/policy", null],
     ["bank_models", "bank", "/bank/models", '[data-testid="model-registry"]'],
     ["admissions", "operator", "/admissions", ".ant-table"],
+    ["disputes", "operator", "/disputes", '[data-testid="disputes"]'],
+    ["platform_admissions", "district", "/platform-admissions", ".ant-table-tbody"],
+    ["invitation", "visitor", "/invitation", "input#invitation"],
     ["supervision_all", "regulator", "/supervision", dashboard, true],
     ["supervision_scenario", "regulator", "/supervision?scenario=manufacturing", dashboard, true],
     ["supervision_platform", "district", `/supervision?platform=${PLATFORM}`, dashboard, true],

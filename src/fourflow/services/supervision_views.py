@@ -150,6 +150,8 @@ def _in_scope(scope: Scope, trade: TradeRecord | TradePair) -> bool:
 CACHE_SIZE = 64
 _CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+#: The answers being computed: a lock each, held by the computing request.
+_COMPUTING: dict[tuple[Any, ...], threading.Lock] = {}
 
 
 def _mark(uow_factory: UnitOfWorkFactory) -> str | None:
@@ -160,20 +162,36 @@ def _mark(uow_factory: UnitOfWorkFactory) -> str | None:
 
 
 def _cached(key: tuple[Any, ...] | None, compute: Callable[[], Any]) -> Any:
-    """``compute()``, kept under ``key`` (None: not kept); answers of older marks are dropped."""
+    """``compute()``, kept under ``key`` (None: not kept); answers of older marks are dropped.
+    Computed once however many requests ask at the same time: a page asks for its figures and
+    its drill-down's first page at once, and both need the scope's records (``_scoped``);
+    the later caller waits for the first one's answer instead of computing it again beside it
+    (two computations on the same cores take about twice as long each)."""
     if key is None:
         return compute()
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    found = compute()
-    with _CACHE_LOCK:
-        for old in [k for k in _CACHE if k[0] != key[0]]:
-            del _CACHE[old]
-        _CACHE[key] = found
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
+        computing = _COMPUTING.setdefault(key, threading.Lock())
+    with computing:
+        with _CACHE_LOCK:
+            if key in _CACHE:  # computed by the caller this one waited for
+                _CACHE.move_to_end(key)
+                return _CACHE[key]
+        try:
+            found = compute()
+        except BaseException:
+            with _CACHE_LOCK:
+                _COMPUTING.pop(key, None)  # a waiting caller computes it itself
+            raise
+        with _CACHE_LOCK:
+            _COMPUTING.pop(key, None)
+            for old in [k for k in _CACHE if k[0] != key[0]]:
+                del _CACHE[old]
+            _CACHE[key] = found
+            while len(_CACHE) > CACHE_SIZE:
+                _CACHE.popitem(last=False)
     return found
 
 

@@ -72,6 +72,7 @@ from fourflow.services.ports import (
     Repayment,
     RiskAlert,
     StoredDocument,
+    StoredFacts,
     TradePair,
     TradeQuery,
     TradeRecord,
@@ -97,6 +98,7 @@ class _Store:
     documents: dict[str, StoredDocument] = field(default_factory=dict)
     proofs: dict[str, str] = field(default_factory=dict)
     trades: dict[str, TradeRecord] = field(default_factory=dict)
+    trade_facts: dict[str, StoredFacts] = field(default_factory=dict)
     items: dict[str, DebtItem] = field(default_factory=dict)
     holdings: dict[str, Holding] = field(default_factory=dict)
     financings: dict[str, Financing] = field(default_factory=dict)
@@ -404,6 +406,19 @@ class FakeTrades(_Repo):
 
 
 # --------------------------------------------------------------------------- debt items
+
+
+class FakeTradeFacts(_Repo):
+    """``ports.TradeFacts``."""
+
+    def get_many(self, trade_ids: Sequence[str]) -> dict[str, StoredFacts]:
+        return {i: self._s.trade_facts[i] for i in trade_ids if i in self._s.trade_facts}
+
+    def keys(self) -> dict[str, tuple[str, int]]:
+        return {i: (r.documents_key, r.version) for i, r in self._s.trade_facts.items()}
+
+    def put_many(self, rows: Sequence[StoredFacts]) -> None:
+        self._s.trade_facts.update((r.trade_id, r) for r in rows)
 
 
 class FakeDebtItems(_Repo):
@@ -1146,6 +1161,7 @@ class FakeUnitOfWork:
     organisations: FakeOrganisations
     documents: FakeDocuments
     trades: FakeTrades
+    trade_facts: FakeTradeFacts
     items: FakeDebtItems
     financings: FakeFinancings
     goods_financings: FakeGoodsFinancings
@@ -1192,6 +1208,7 @@ class FakeUnitOfWork:
         self.organisations = FakeOrganisations(self)
         self.documents = FakeDocuments(self)
         self.trades = FakeTrades(self)
+        self.trade_facts = FakeTradeFacts(self)
         self.items = FakeDebtItems(self, journal)
         self.financings = FakeFinancings(self, journal)
         self.goods_financings = FakeGoodsFinancings(self)

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.risk.bootstrap import Collector, HistorySource
 from fourflow.risk.features import InvoiceFacts
 from fourflow.services import onboarding
+from fourflow.services.credit import history as credit_history
 from fourflow.services.identity import CredentialCache, Identities, IdentityPolicy
 from fourflow.services.ports import Clock, UnitOfWorkFactory
 from fourflow.services.reading import DocumentReader, SignatureVerifier
@@ -509,14 +511,22 @@ class Platform:
     def initialise(
         self, *, operator_name: str = OPERATOR_NAME, operator_uscc: str | None = None
     ) -> dict[str, str]:
-        """Create the operator and deploy the contracts; safe to run again.
+        """Create the operator and deploy the contracts; keep the invoice facts of the trades
+        that have none kept (``credit.history.fill``: every trade of a store older than
+        revision 0028, once); safe to run again.
 
         Processes opening one fresh platform at once create one operator and deploy once: the
         first holds the store's init lock while it works, the others wait for it and then
         find its operator and contracts (read again under the lock).
         """
         with held(self.engine, INIT_LOCK):
-            return self._initialise(operator_name, operator_uscc)
+            addresses = self._initialise(operator_name, operator_uscc)
+            started = time.perf_counter()
+            kept = credit_history.fill(self.uow_factory)
+            if kept:
+                log.info("trade facts kept", trades=kept,
+                         seconds=round(time.perf_counter() - started, 1))  # fmt: skip
+            return addresses
 
     def _initialise(self, operator_name: str, operator_uscc: str | None) -> dict[str, str]:
         operator = self.operator()

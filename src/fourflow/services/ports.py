@@ -922,6 +922,39 @@ class TransferPayments(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredFacts:
+    """A trade's invoice facts as kept in the store (``services.trade_facts``).
+
+    Attributes:
+        trade_id: the trade.
+        documents_key: the key of the document set they were computed from.
+        version: the version of the computation.
+        facts: the facts as JSON text.
+    """
+
+    trade_id: str
+    documents_key: str
+    version: int
+    facts: str
+
+
+class TradeFacts(Protocol):
+    """Each trade's invoice facts, kept so that readers need not decode its documents."""
+
+    def get_many(self, trade_ids: Sequence[str]) -> dict[str, StoredFacts]:
+        """The kept facts of each of ``trade_ids`` that has a row, by trade id."""
+        ...
+
+    def keys(self) -> dict[str, tuple[str, int]]:
+        """(documents key, version) of every trade with a row, by trade id."""
+        ...
+
+    def put_many(self, rows: Sequence[StoredFacts]) -> None:
+        """Keep these rows, replacing a trade's earlier row."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction over every repository. Repositories never commit."""
 
@@ -931,6 +964,8 @@ class UnitOfWork(Protocol):
     def documents(self) -> Documents: ...
     @property
     def trades(self) -> Trades: ...
+    @property
+    def trade_facts(self) -> TradeFacts: ...
     @property
     def items(self) -> DebtItems: ...
     @property

@@ -65,6 +65,7 @@ from fourflow.services.ports import (
     RiskAlert,
     RoutedPart,
     StoredDocument,
+    StoredFacts,
     TradePair,
     TradeQuery,
     TradeRecord,
@@ -1463,6 +1464,40 @@ def _upsert(session: Session, table: Table, *, key: str, value: str) -> Insert:
 
 
 # --------------------------------------------------------------------------- risk engine
+
+
+class SqlTradeFacts(_Repository):
+    """Each trade's invoice facts (``ports.TradeFacts``; migration 0028)."""
+
+    def get_many(self, trade_ids: Sequence[str]) -> dict[str, StoredFacts]:
+        """The kept facts of each of ``trade_ids`` that has a row (chunks of ``IN_CHUNK``)."""
+        c = t.trade_facts.c
+        found: dict[str, StoredFacts] = {}
+        for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+            for r in self._rows(select(t.trade_facts).where(c.trade_id.in_(chunk))):
+                found[r.trade_id] = StoredFacts(r.trade_id, r.documents_key, r.version, r.facts)
+        return found
+
+    def keys(self) -> dict[str, tuple[str, int]]:
+        """(documents key, version) of every trade with a row."""
+        c = t.trade_facts.c
+        rows = self._rows(select(c.trade_id, c.documents_key, c.version))
+        return {r.trade_id: (r.documents_key, r.version) for r in rows}
+
+    def put_many(self, rows: Sequence[StoredFacts]) -> None:
+        """Keep these rows (the last of a trade given twice), replacing earlier ones."""
+        latest = {r.trade_id: r for r in rows}
+        c = t.trade_facts.c
+        for chunk in iter_chunks(list(latest), IN_CHUNK):
+            self._session.execute(delete(t.trade_facts).where(c.trade_id.in_(chunk)))
+            self._session.execute(
+                insert(t.trade_facts),
+                [
+                    {"trade_id": k, "documents_key": latest[k].documents_key,
+                     "version": latest[k].version, "facts": latest[k].facts}
+                    for k in chunk
+                ],
+            )  # fmt: skip
 
 
 class SqlRiskModels(_Repository):

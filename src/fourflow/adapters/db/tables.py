@@ -924,3 +924,15 @@ supervision_changes = Table(
     metadata,
     Column("weight", BigInteger, nullable=False, server_default=text("1")),
 )
+
+#: Each trade's invoice facts (0028; ``services.trade_facts``): the JSON of
+#: ``risk.features.invoice_facts`` computed from the trade's documents of ``documents_key`` by
+#: the computation of ``version``.
+trade_facts = Table(
+    "trade_facts",
+    metadata,
+    Column("trade_id", String, primary_key=True),
+    Column("documents_key", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("facts", Text, nullable=False),
+)

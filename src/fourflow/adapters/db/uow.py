@@ -37,6 +37,7 @@ from fourflow.adapters.db.repositories import (
     SqlRiskModels,
     SqlSettings,
     SqlSignalClearances,
+    SqlTradeFacts,
     SqlTrades,
     SqlTransferPayments,
     SqlWarehouseReceipts,
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
     organisations: SqlOrganisations
     documents: SqlDocuments
     trades: SqlTrades
+    trade_facts: SqlTradeFacts
     items: SqlDebtItems
     financings: SqlFinancings
     repayments: SqlRepayments
@@ -97,6 +99,7 @@ class SqlUnitOfWork:
         self.organisations = SqlOrganisations(session)
         self.documents = SqlDocuments(session)
         self.trades = SqlTrades(session)
+        self.trade_facts = SqlTradeFacts(session)
         journal = UndoJournal()
         self._journal = journal
         self.items = SqlDebtItems(session, journal)

@@ -20,7 +20,8 @@ from fourflow.risk.features import (
     invoice_facts,
     logistics_share,
 )
-from fourflow.services.ports import TradeRecord, UnitOfWork
+from fourflow.services import trade_facts
+from fourflow.services.ports import TradeRecord, UnitOfWork, UnitOfWorkFactory, iter_chunks
 from fourflow.services.verification import assemble_trades, load_trades
 from fourflow.verification.rules import TradeContext, verify_trade
 
@@ -69,7 +70,9 @@ class _FactsCache:
 
     A decision reads the debtor's and the creditor's trades; decoding their documents again
     for every decision would dominate its latency. A trade whose documents change (a payment
-    linked to it) gets a new key, so a stale entry is never served. Disputes are not
+    linked to it) gets a new key, so a stale entry is never served. Facts not kept here are
+    read from the store's ``trade_facts`` when it holds them for the trade's documents now
+    (``services.trade_facts``), else decoded from the documents. Disputes are not
     documents: they are read afresh on every call and added to the cached facts.
     """
 
@@ -86,7 +89,15 @@ class _FactsCache:
             for k in found:
                 self._facts.move_to_end(k)
         missing = [r for r, k in zip(records, keys, strict=True) if k not in found]
-        for record, trade in zip(missing, trade_contents(uow, missing), strict=True):
+        kept = uow.trade_facts.get_many([r.id for r in missing]) if missing else {}
+        undecoded = []
+        for record in missing:
+            row = kept.get(record.id)
+            if row is not None and trade_facts.current(row, record.document_ids):
+                found[(record.id, record.document_ids)] = trade_facts.decode(row.facts)
+            else:
+                undecoded.append(record)
+        for record, trade in zip(undecoded, trade_contents(uow, undecoded), strict=True):
             found[(record.id, record.document_ids)] = invoice_facts(trade)
         with self._lock:
             for k in keys:
@@ -104,6 +115,33 @@ class _FactsCache:
 
 
 FACTS = _FactsCache()
+#: Trades whose facts ``fill`` computes in one transaction.
+FILL_CHUNK = 500
+
+
+def fill(uow_factory: UnitOfWorkFactory) -> int:
+    """Keep the invoice facts of every trade that has no current row in ``trade_facts`` (a
+    store older than revision 0028, trades given documents since they were verified, a new
+    ``trade_facts.VERSION``), ``FILL_CHUNK`` trades a transaction; how many were computed.
+    With nothing to do it costs one read of every trade's id and document ids and one of the
+    kept keys."""
+    with uow_factory() as uow:
+        kept = uow.trade_facts.keys()
+        stale = [
+            r
+            for r in uow.trades.verdicts()
+            if kept.get(r.id) != (trade_facts.documents_key(r.document_ids), trade_facts.VERSION)
+        ]
+    for chunk in iter_chunks(stale, FILL_CHUNK):
+        with uow_factory() as uow:
+            trades = trade_contents(uow, chunk)
+            uow.trade_facts.put_many(
+                trade_facts.rows_of((r.document_ids, t) for r, t in zip(chunk, trades, strict=True))
+            )
+            uow.commit()
+    return len(stale)
+
+
 #: Days of invoices that make a scoring population (the reference at training, and now).
 POPULATION_DAYS = 90
 

@@ -85,6 +85,10 @@ class _Sent:
     tx_hash: str
 
 
+#: Governance.vy's _MAX_COUNCIL.
+_MAX_COUNCIL = 32
+
+
 class ChainLedger:
     """FourFlow's contracts on any EVM JSON-RPC node (anvil locally, Besu/GoQuorum in production).
 
@@ -396,9 +400,15 @@ class ChainLedger:
         founding phase (no Governance deployed)."""
         if GOVERNANCE not in self._addresses:
             return None
+        council: list[str] = []
+        for index in range(_MAX_COUNCIL):  # the public array's getter takes an index
+            try:
+                council.append(str(self.view(GOVERNANCE, "council", index)))
+            except CallRevertedError:  # past its end
+                break
         return {
             "address": self._addresses[GOVERNANCE],
-            "council": [str(a) for a in self.view(GOVERNANCE, "council")],
+            "council": council,
             "threshold": int(self.view(GOVERNANCE, "threshold")),
             "delay": int(self.view(GOVERNANCE, "delay")),
             "proposal_count": int(self.view(GOVERNANCE, "proposal_count")),

@@ -1,0 +1,147 @@
+"""The consortium council over HTTP on a real chain (issue 16 item 1: the CLI's `governance
+propose-admit`, `propose-mint-cap`, `vote` and `execute` have endpoints calling the same
+service functions): councillors propose, vote and execute for their own organisation; an
+organisation not on the council (403), a wrong role (403), an unknown proposal or
+organisation (404), the founding phase, a second vote, too few votes or a proposal executed
+(409) and a bad cap (422) are refused and send nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.parties import Organisation, Role
+from fourflow.services import identity, onboarding, relay
+from fourflow.services.demo import demo_uscc
+from tests.api.world import API, Party, Person, http_world, invite, ok
+
+pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-governance-routes")]
+
+
+@dataclass
+class World:
+    client: TestClient
+    platform: Platform
+    parties: dict[str, Party]
+    operator: Person
+    bank_clerk: Person
+    newcomer: Organisation  # a bank onboarded after the hand-over: not admitted on chain
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+    with http_world(tmp_path_factory.mktemp("governance-routes"), anvil.url) as w:
+        bank_clerk = invite(w.client, w.parties["bank"], "clerk")
+        founding = ok(w.client.get(f"{API}/governance", headers=w.operator.auth))
+        assert founding["phase"] == "founding" and founding["council"] == []
+        refused = w.client.post(
+            f"{API}/governance/proposals",
+            json={"action": "admit", "org": w.parties["tier2"].org_id},
+            headers=w.operator.auth,
+        )
+        assert refused.status_code == 409 and "founding phase" in refused.text
+        p = w.platform
+        council = [p.operator_id(), w.parties["bank"].org_id, w.parties["core"].org_id]
+        ledger = p.require_contracts()
+        ledger.hand_over(p.operator_id(), council, 2, 0)
+        p.save_contracts(ledger)
+        newcomer = onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name="Council newcomer bank",
+            uscc=demo_uscc("110000", "MA1BANKG7"), roles=[Role.BANK], accounts=[],
+        )  # fmt: skip
+        relay.relay(uow_factory=p.uow_factory, ledger=ledger)  # its admission: refused
+        yield World(w.client, p, w.parties, w.operator, bank_clerk, newcomer)
+
+
+def _post(w: World, path: str, who: Person | Party, body: Any = None) -> Any:
+    auth = who.admin.auth if isinstance(who, Party) else who.auth
+    return w.client.post(f"{API}{path}", json=body, headers=auth)
+
+
+def _refused(response: Any, status: int, words: str = "") -> None:
+    assert response.status_code == status, (status, response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert words in response.json()["detail"], response.json()
+
+
+def _chain(w: World) -> tuple[int, bool]:
+    """The council's proposal count, and whether the newcomer is an active member."""
+    ledger = w.platform.require_contracts()
+    found = ledger.council()
+    assert found is not None and w.newcomer.chain_address
+    member = ledger.read("member", w.newcomer.chain_address) or {}
+    return found["proposal_count"], bool(member.get("active"))
+
+
+def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
+    w = world
+    bank, core, tier1 = w.parties["bank"], w.parties["core"], w.parties["tier1"]
+    council = ok(w.client.get(f"{API}/governance", headers=w.parties["regulator"].admin.auth))
+    assert council["phase"] == "governed" and council["threshold"] == 2
+    assert {c["org_id"] for c in council["council"]} == {
+        w.platform.operator_id(), bank.org_id, core.org_id}  # fmt: skip
+    _refused(w.client.get(f"{API}/governance", headers=w.bank_clerk.auth), 403,
+             " may not governance.read")  # fmt: skip
+    admit = {"action": "admit", "org": w.newcomer.id}
+    before = _chain(w)
+    assert before[1] is False
+    _refused(_post(w, "/governance/proposals", tier1, admit), 403, "not on the consortium")
+    _refused(_post(w, "/governance/proposals", w.bank_clerk, admit), 403,
+             " may not governance.propose")  # fmt: skip
+    _refused(_post(w, "/governance/proposals", w.parties["regulator"], admit), 403, " may not ")
+    _refused(_post(w, "/governance/proposals", bank, {**admit, "org": "nope"}), 404, "")
+    _refused(_post(w, "/governance/proposals", bank, {"action": "mint_cap", "org": tier1.org_id}),
+             422, "is not a bank")  # fmt: skip
+    _refused(_post(w, "/governance/proposals", bank,
+                   {"action": "mint_cap", "org": w.newcomer.id, "cap": 0}), 422, "positive")  # fmt: skip
+    _refused(_post(w, "/governance/proposals", bank, {"action": "admit", "org": tier1.org_id}),
+             409, "active member already")  # fmt: skip
+    assert _chain(w) == before  # nothing was sent
+
+    made = ok(_post(w, "/governance/proposals", bank, admit), 201)
+    number = made["proposal_id"]
+    assert made["state"] == "open" and made["votes"] == 1 and made["target"] == "Registry"
+    assert made["proposer_org_id"] == bank.org_id and made["threshold"] == 2
+    assert _chain(w) == (before[0] + 1, False)
+    read = ok(w.client.get(f"{API}/governance/proposals/{number}",
+                           headers=w.parties["regulator"].admin.auth))  # fmt: skip
+    assert read == made
+    _refused(w.client.get(f"{API}/governance/proposals/999", headers=bank.admin.auth), 404,
+             "does not exist")  # fmt: skip
+    url = f"/governance/proposals/{number}"
+    _refused(_post(w, f"{url}/execution", core), 409, "not enough votes")
+    _refused(_post(w, f"{url}/votes", bank), 409, "vote already")
+    _refused(_post(w, f"{url}/votes", tier1), 403, "not on the consortium")
+    _refused(_post(w, f"{url}/votes", w.bank_clerk), 403, " may not governance.vote")
+    _refused(_post(w, "/governance/proposals/999/votes", core), 404, "does not exist")
+    assert _chain(w) == (before[0] + 1, False)
+    assert ok(w.client.get(f"{API}{url}", headers=bank.admin.auth))["votes"] == 1
+
+    voted = ok(_post(w, f"{url}/votes", core))
+    assert voted["votes"] == 2 and voted["state"] == "ready"
+    assert len(voted["voters"]) == 2
+    done = ok(_post(w, f"{url}/execution", w.operator))
+    assert done["state"] == "executed"
+    assert _chain(w) == (before[0] + 1, True)  # admitted on the chain
+    _refused(_post(w, f"{url}/execution", core), 409, "already executed")
+    _refused(_post(w, f"{url}/votes", w.operator), 409, "already executed")
+
+    # its mint cap: the council's too
+    cap = ok(_post(w, "/governance/proposals", w.operator,
+                   {"action": "mint_cap", "org": w.newcomer.id, "cap": 100_000}), 201)  # fmt: skip
+    assert cap["target"] == "SettlementToken" and cap["state"] == "open"
+    ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/votes", bank))
+    ran = ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/execution", core))
+    assert ran["state"] == "executed"
+    # every request, allowed or refused, is in the API's audit trail
+    trail = identity.trail_records(w.platform.identities, after=0, limit=100_000)
+    seen = {(r.action, r.status) for r in trail if r.path.startswith(f"{API}/governance")}
+    assert {("governance.propose", 201), ("governance.propose", 403),
+            ("governance.vote", 200), ("governance.vote", 409),
+            ("governance.execute", 200), ("governance.execute", 409)} <= seen  # fmt: skip

@@ -13,6 +13,7 @@
   fell, once a chain day;
 * a pass delivers the webhooks due (signed), the next pass has nothing to deliver;
 * a looping worker relays what is queued while it runs and stops cleanly on SIGTERM;
+* a pass asked to stop during a step finishes that step and leaves the rest to the next pass;
 * `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
   with itself; `--no-worker` starts none.
 """
@@ -27,9 +28,11 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -438,5 +441,39 @@ def test_a_looping_worker_stops_cleanly_on_sigterm(
     assert worker.returncode == 0, err.decode()
     with own.uow_factory() as uow:
         assert all(op.status is OpStatus.DONE for op in uow.outbox.for_subject(bank_id))
-    for text in out.decode().splitlines():  # the pass under way when stopped finished whole
+    for text in out.decode().splitlines():  # the pass under way when stopped ended cleanly
         assert json.loads(text)["errors"] == []
+
+
+def test_a_pass_stopped_during_a_step_ends_it_and_leaves_the_rest_to_the_next_pass(
+    own: Platform,  # noqa: F811
+) -> None:
+    (bank_id,) = _onboard(own, 1, "WKP1")
+    stop = threading.Event()
+
+    @contextmanager
+    def lock_then_stop() -> Iterator[None]:
+        with own.chain_writer():
+            yield
+        stop.set()  # SIGTERM during the pass's first step (anchor, under the lock)
+
+    ctx = worker_service.WorkerContext(
+        uow_factory=own.uow_factory, ledger=own.require_contracts(), clock=own.clock,
+        operator_id=own.operator_id(), chain_lock=lock_then_stop,
+    )  # fmt: skip
+    stopped = worker_service.run_pass(ctx, 1, stop)
+    assert stopped.errors == [] and stopped.abandoned[0] == "relay", stopped.as_dict()
+    assert "anchor" not in stopped.abandoned
+    assert stopped.relayed == {"applied": 0, "recovered": 0, "failed": []}
+    with own.uow_factory() as uow:
+        assert all(op.status is OpStatus.PENDING for op in uow.outbox.for_subject(bank_id))
+
+    ctx = worker_service.WorkerContext(
+        uow_factory=own.uow_factory, ledger=own.require_contracts(), clock=own.clock,
+        operator_id=own.operator_id(), chain_lock=own.chain_writer,
+    )  # fmt: skip
+    after = worker_service.run_pass(ctx, 2, threading.Event())
+    assert after.abandoned == [] and after.errors == []
+    assert after.relayed == {"applied": 2, "recovered": 0, "failed": []}
+    with own.uow_factory() as uow:
+        assert all(op.status is OpStatus.DONE for op in uow.outbox.for_subject(bank_id))

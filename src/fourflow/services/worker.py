@@ -38,7 +38,9 @@ processes take around their chain work too. Operations are keyed by their id on 
 besides, so nothing is applied twice even after a crash.
 
 A step that fails (the node unreachable, a lock held too long) is reported in the pass's
-``errors`` and the next step still runs; the next pass tries again.
+``errors`` and the next step still runs; the next pass tries again. A stop asked during a pass
+(SIGTERM) lets the step under way finish and skips the rest (``abandoned``): each step leaves
+the store whole, and what a skipped step would have done is done by the next pass.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class PassReport:
     webhooks: dict[str, Any] | None = None
     signers: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def add_relay(self, result: relay.RelayResult) -> None:
@@ -105,6 +108,7 @@ class PassReport:
             "webhooks": self.webhooks,
             "signers": self.signers,
             "errors": self.errors,
+            "abandoned": self.abandoned,
             "seconds": round(self.seconds, 3),
         }
 
@@ -211,9 +215,12 @@ def _webhooks(report: PassReport, deliver: Callable[[], DeliveryResult]) -> None
     report.webhooks = asdict(deliver())
 
 
-def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
+def run_pass(
+    ctx: WorkerContext, number: int = 1, stop: threading.Event | None = None
+) -> PassReport:
     """One pass: anchor, the audit head once per chain day, relay, settle-due and margin
-    watch once per chain day, webhooks."""
+    watch once per chain day, webhooks. Once ``stop`` is set, the steps not yet begun are
+    skipped (named in ``abandoned``)."""
     report = PassReport(number, ctx.clock.now())
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], None]]] = [("anchor", lambda: _anchor(ctx, report))]
@@ -239,6 +246,9 @@ def run_pass(ctx: WorkerContext, number: int = 1) -> PassReport:
     if deliver is not None:
         steps.append(("webhooks", lambda: _webhooks(report, deliver)))
     for name, step in steps:
+        if stop is not None and stop.is_set():
+            report.abandoned.append(name)
+            continue
         try:
             step()
         except (FourFlowError, OSError) as exc:
@@ -257,7 +267,7 @@ def passes(
     """Run passes every ``interval_s`` seconds until ``stop`` is set (or ``max_passes`` ran).
 
     Waiting between passes is on ``stop``, so a stop request ends the wait at once; a pass
-    under way finishes first.
+    under way finishes the step it is in and skips the rest.
     """
     if interval_s <= 0:
         raise DomainValueError("the worker's interval must be positive")
@@ -266,7 +276,7 @@ def passes(
     number = 0
     while not stop.is_set() and (max_passes is None or number < max_passes):
         number += 1
-        yield run_pass(ctx, number)
+        yield run_pass(ctx, number, stop)
         if max_passes is not None and number >= max_passes:
             return
         stop.wait(interval_s)

@@ -99,8 +99,10 @@ class ChainGuard:
 @dataclass(slots=True)
 class ApiState:
     """What the routes share: the platform, the chain lock, the limiter, the item views this
-    process rendered, and ``relay_lock``: one relay at a time in this process (they share its
-    ledger client), taken inside ``chain_lock`` where both are held."""
+    process rendered, ``relay_lock``: one relay at a time in this process (they share its
+    ledger client), taken inside ``chain_lock`` where both are held, and ``stopping``: set
+    when the server was asked to stop (``server.EndsStreamsOnStop``), so that open event
+    streams end instead of holding the graceful shutdown open."""
 
     platform: Platform
     four_eyes_limit: Decimal
@@ -108,6 +110,7 @@ class ApiState:
     chain_lock: ChainGuard
     item_views: ItemViews
     relay_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 def state(request: Request) -> ApiState:

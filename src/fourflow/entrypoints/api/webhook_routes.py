@@ -113,7 +113,8 @@ def event_stream(
     """The caller's organisation's events as server-sent events (``id`` is the event's
     sequence number: reconnect with ``Last-Event-ID`` or ``after`` to resume). The stream ends
     after ``limit`` events or ``seconds`` (at most, and by default,
-    FOURFLOW_EVENTS_STREAM_SECONDS)."""
+    FOURFLOW_EVENTS_STREAM_SECONDS), and when the server stops (within ``POLL_SECONDS``: a
+    stream would otherwise hold uvicorn's graceful shutdown open until it ends)."""
     api = state(request)
     org_id = caller(request).org_id
     store = api.platform.webhooks
@@ -124,18 +125,22 @@ def event_stream(
     longest = api.platform.settings.events_stream_seconds
     budget = min(seconds, longest) if seconds is not None else longest
 
+    stopping = api.stopping
+
     def stream() -> Iterator[str]:
         cursor, sent = start_after, 0
         deadline = time.monotonic() + budget
         yield "retry: 2000\n: connected\n\n"
-        while sent < limit and time.monotonic() < deadline:
+        while sent < limit and time.monotonic() < deadline and not stopping.is_set():
             found = store.events(org_id, cursor, min(100, limit - sent))
             for e in found:
                 payload = json.loads(webhooks.body_of(e))
                 yield f"id: {e.seq}\nevent: {e.kind}\ndata: {json.dumps(payload)}\n\n"
                 cursor, sent = e.seq, sent + 1
             if not found:
-                time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+                stopping.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        if stopping.is_set():
+            yield ": server stopping\n\n"  # the client reconnects (Last-Event-ID) after retry
 
     return StreamingResponse(
         stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}

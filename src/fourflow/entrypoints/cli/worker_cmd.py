@@ -61,8 +61,8 @@ def worker(
     """Relay queued chain operations and run the scheduled jobs: the API audit trail's head
     anchored on chain, settle-due, and the margin watch when a price feed is configured, each
     once per chain day; webhook deliveries every pass. Runs a pass every
-    --interval seconds until SIGTERM or SIGINT (a pass under way finishes first); --once runs
-    one pass and exits 1 if a step of it failed."""
+    --interval seconds until SIGTERM or SIGINT (a pass under way finishes the step it is in and
+    skips the rest); --once runs one pass and exits 1 if a step of it failed."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -116,6 +116,8 @@ def _print(report: worker_service.PassReport) -> None:
         line += f"; margin watch: {len(report.margin_watch['receipts'])} receipts"
     if report.signers is not None and report.signers["recorded"]:
         line += f"; signer votes recorded: {len(report.signers['recorded'])}"
+    if report.abandoned:
+        line += f"; stopped before: {', '.join(report.abandoned)}"
     console.print(line)
     for op_id, reason in r["failed"]:
         err_console.print(f"[red]chain refused {op_id}:[/red] {reason}")

@@ -21,6 +21,21 @@ document-wide node set (a stylesheet global, ``$ffwN``) is a flag when it is ele
 name, by a value key (``key('ff-v0', 'S')``, with a parent), filtered by such predicates, or
 a path below one of those.
 
+The VAT breakdown's per-category rules (BR-S-05..10, BR-Z-, BR-E-, BR-AE-, BR-IC-, BR-G-,
+BR-O-, BR-AF-, BR-AG-) are native too. Their contexts: a subtotal's category
+(``/*/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory[..]``, a grandparent under the document
+element), a category by its code key under an allowance or a charge (the charges less those
+that are also allowances), or under a line's item (a grandparent). Their numeric tests
+(:data:`_NUMERIC`: a rate or a tax amount within 0.000001 of 0, a rate above or at 0) read
+numbers with libxml2's own number() (``xmlXPathCastStringToNumber`` of lxml's libxml2, the
+stylesheet's) and compare them as XPath's doubles; their sums by category and rate and the
+tax amount's rounding (-08, -09) are C functions (``vat_sum_rate``, ``vat_sum_plain``,
+``vat_amount``) taken only where the stylesheet's test is, character for character, the
+text they implement (:data:`_RATE_SUM_STRICT`, :data:`_RATE_SUM`, :data:`_CATEGORY_SUM`,
+:data:`_TAX_AMOUNT`): XPath's sum() in document order, round() as libxml2's (halves up),
+built with ``-ffp-contract=off`` so no multiply-add changes a rounding. Hypothesis-drawn
+breakdowns at those rules' edges hold them to the stylesheet's verdicts.
+
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
 whole stylesheet.
@@ -28,6 +43,7 @@ whole stylesheet.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
 import re
@@ -165,6 +181,118 @@ _BY_PARENT = re.compile(
 )
 
 
+# Numeric atoms (rulesnative.c's kinds 10-12) over one child step from the context element,
+# or from its parent (``../``): number(translate(first, '+', '')) within 0.000001 of N; some
+# node's number > N; >= N.
+_ONE_STEP = rf"(?:\.\./)?{_STEP}"
+_NUMERIC = (
+    (re.compile(
+        rf"\(number\(translate\(({_ONE_STEP}), '\+', ''\)\)\) - \((\d+)\) <= 0\.000001 and "
+        rf"\(\2\) - \(number\(translate\(\1, '\+', ''\)\)\) <= 0\.000001"
+    ), 10),
+    (re.compile(rf"\(({_ONE_STEP})\) > (\d+)(?![\d.])"), 11),
+    (re.compile(rf"\(({_ONE_STEP})\) >= (\d+)(?![\d.])"), 12),
+)  # fmt: skip
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+# The VAT breakdown's arithmetic asserts of the EN 16931 UBL rules, exactly as the compiled
+# stylesheet writes them (with the category {cat}, the assert {n} and the globals of every
+# cac:InvoiceLine {il}, cac:CreditNoteLine {cl} and cac:AllowanceCharge {ac}): the pass
+# decides them in C (rulesnative.c's vat_sum_rate, vat_sum_plain, vat_amount) only where the
+# stylesheet's text is one of these; any other text stays with the stylesheet.
+_RATE_SUM_STRICT = (
+    '<xsl:variable name="a{n}qq1"><xsl:for-each select="cbc:Percent"><xsl:variable name="rate" '
+    'select="number(.)"/><xsl:variable name="a{n}qq1s0" select="sum($ctx/../../../cac:Allowance'
+    "Charge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = "
+    "'0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:"
+    'Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s1" select="sum($ctx/../../../ca'
+    "c:AllowanceCharge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-s"
+    "pace(.) = '1'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCat"
+    'egory/cbc:Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s2" select="sum($ctx/.'
+    "./../../cac:CreditNoteLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cb"
+    "c:ID) = '{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensi"
+    'onAmount)"/><xsl:variable name="a{n}qq1s3" select="sum($ctx/../../../cac:InvoiceLine[boole'
+    "an((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/cac:"
+    'ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensionAmount)"/><xsl:if test="not((('
+    "((((boolean(${il}[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '"
+    "{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boolea"
+    "n((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $ra"
+    "te]))) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s3 + $a{n"
+    "}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1))))"
+    " &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or (((boolean(${cl}[boo"
+    "lean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/ca"
+    "c:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boolean((cac:TaxCategory)[n"
+    "ormalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $rate]))) and ((((number"
+    "(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0)"
+    ")) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1)))) &gt; (((($a{n}qq1s2 "
+    '+ $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001)))))))">x</xsl:if></xsl:for-each></xsl:variable>'
+)
+_RATE_SUM = (
+    '<xsl:variable name="a{n}qq1"><xsl:for-each select="cbc:Percent"><xsl:variable name="rate" '
+    'select="number(.)"/><xsl:variable name="a{n}qq1s0" select="sum($ctx/../../../cac:Allowance'
+    "Charge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = "
+    "'0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:"
+    'Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s1" select="sum($ctx/../../../ca'
+    "c:AllowanceCharge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-s"
+    "pace(.) = '1'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCat"
+    'egory/cbc:Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s2" select="sum($ctx/.'
+    "./../../cac:CreditNoteLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cb"
+    "c:ID) = '{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensi"
+    'onAmount)"/><xsl:variable name="a{n}qq1s3" select="sum($ctx/../../../cac:InvoiceLine[boole'
+    "an((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/cac:"
+    'ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensionAmount)"/><xsl:if test="not((('
+    "((boolean(${il}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq"
+    "1s3 + $a{n}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmou"
+    "nt + 1)))) &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or ((boolean("
+    "${cl}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{n"
+    "}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1))))"
+    ' &gt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))))))">x</xsl:if></xsl:for'
+    "-each></xsl:variable>"
+)
+_CATEGORY_SUM = (
+    "not((((boolean(${il}) and (((number(translate(../cbc:TaxableAmount, '+', ''))) - ((((sum(."
+    "./../../cac:InvoiceLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:I"
+    "D) = '{cat}'])]/cbc:LineExtensionAmount) + sum(../../../cac:AllowanceCharge[boolean((cbc:C"
+    "hargeIndicator)[normalize-space(.) = 'true' or normalize-space(.) = '1'])][boolean((cac:Ta"
+    "xCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)) - sum(../../../cac:AllowanceC"
+    "harge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = '"
+    "0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)))) <= 0.0"
+    "00001 and ((((sum(../../../cac:InvoiceLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[no"
+    "rmalize-space(cbc:ID) = '{cat}'])]/cbc:LineExtensionAmount) + sum(../../../cac:AllowanceCh"
+    "arge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-space(.) = '1'"
+    "])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)) - sum(../."
+    "./../cac:AllowanceCharge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or nor"
+    "malize-space(.) = '0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cb"
+    "c:Amount)))) - (number(translate(../cbc:TaxableAmount, '+', ''))) <= 0.000001)))) or ((boo"
+    "lean(${cl}) and (((number(translate(../cbc:TaxableAmount, '+', ''))) - ((((sum(../../../ca"
+    "c:CreditNoteLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{"
+    "cat}'])]/cbc:LineExtensionAmount) + sum(../../../cac:AllowanceCharge[boolean((cbc:ChargeIn"
+    "dicator)[normalize-space(.) = 'true' or normalize-space(.) = '1'])][boolean((cac:TaxCatego"
+    "ry)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)) - sum(../../../cac:AllowanceCharge[b"
+    "oolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = '0'])][b"
+    "oolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)))) <= 0.000001 a"
+    "nd ((((sum(../../../cac:CreditNoteLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normal"
+    "ize-space(cbc:ID) = '{cat}'])]/cbc:LineExtensionAmount) + sum(../../../cac:AllowanceCharge"
+    "[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-space(.) = '1'])]["
+    "boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Amount)) - sum(../../.."
+    "/cac:AllowanceCharge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normali"
+    "ze-space(.) = '0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])]/cbc:Am"
+    "ount)))) - (number(translate(../cbc:TaxableAmount, '+', ''))) <= 0.000001))))))"
+)
+_TAX_AMOUNT = (
+    "not(((((((number(translate(../cbc:TaxAmount, '+', ''))) * ((number(translate(../cbc:TaxAmo"
+    "unt, '+', '')) >= 0) - (number(translate(../cbc:TaxAmount, '+', '')) < 0))) - 1)) < ((roun"
+    "d(((((((number(translate(../cbc:TaxableAmount, '+', ''))) * ((number(translate(../cbc:Taxa"
+    "bleAmount, '+', '')) >= 0) - (number(translate(../cbc:TaxableAmount, '+', '')) < 0))) * (("
+    "number(translate(cbc:Percent, '+', '')) div 100)))) * 10) * 10)) div 100)) - 0.000001) and"
+    " (((((number(translate(../cbc:TaxAmount, '+', ''))) * ((number(translate(../cbc:TaxAmount,"
+    " '+', '')) >= 0) - (number(translate(../cbc:TaxAmount, '+', '')) < 0))) + 1)) > ((round((("
+    "((((number(translate(../cbc:TaxableAmount, '+', ''))) * ((number(translate(../cbc:TaxableA"
+    "mount, '+', '')) >= 0) - (number(translate(../cbc:TaxableAmount, '+', '')) < 0))) * ((numb"
+    "er(translate(cbc:Percent, '+', '')) div 100)))) * 10) * 10)) div 100)) + 0.000001)))"
+)
+
+
 def module_path(directory: Path = BUILD_DIR) -> Path:
     """Where the built extension is (its name carries this Python's ABI suffix)."""
     return directory / (MODULE + str(sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
@@ -188,6 +316,7 @@ def build(directory: Path = BUILD_DIR) -> Path:
             "-shared",
             "-fPIC",
             "-Wall",
+            "-ffp-contract=off",
             *(f"-I{i}" for i in includes),
             str(SOURCE),
             "-o",
@@ -401,6 +530,8 @@ Suffix = tuple[str, str | None, tuple[str, str] | None, tuple[str, str] | None]
 ContextSpec = tuple[
     str, str, str | None, str | None, str | None, bool, Suffix | None, "Pred | None", "Pred | None"
 ]
+# a context's grandparent (namespace, local name) and whether its parent is the document element
+Grand = tuple[str, str, bool]
 # a parsed check: (alternatives of its path, kind, aux or a code list)
 Parsed = tuple[list[tuple[Alternatives, int, Any]], list[int]]
 
@@ -415,17 +546,22 @@ class _Builder:
         self.paths = 0
         self.programs: list[tuple[int, int, int, int]] = []
         self.flags = 0
-        self.contexts: list[tuple[str, str, str | None, str | None, str | None, int, int, int, int]]
-        self.contexts = []
+        self.contexts: list[tuple[Any, ...]] = []
+        self.steps: list[tuple[int, str, str]] = []
+        self.cats: list[str] = []
         self.preds: list[tuple[int, str | None, str | None, int, str | None, int, int]] = []
         self._pred_index: dict[Pred, int] = {}
         self.suffixed: list[tuple[Any, ...]] = []
         self.checks: list[tuple[int, int, list[int]]] = []
-        self.atoms: list[tuple[int, int, int]] = []
+        self.atoms: list[tuple[int, int, int, int]] = []
         self.lists: list[list[str]] = []
 
     def add_rule(
-        self, contexts: list[ContextSpec], checks: list[tuple[int, Parsed]], deferred: bool = False
+        self,
+        contexts: list[ContextSpec],
+        checks: list[tuple[int, Parsed]],
+        deferred: bool = False,
+        grands: list[Grand | None] | None = None,
     ) -> None:
         program = len(self.programs)
         root = self.trie.node()
@@ -436,14 +572,32 @@ class _Builder:
                 path = self.paths
                 self.paths += 1
                 self.trie.add(root, alternatives, path)
-                value = aux
+                value, step = aux, 0
                 if kind == 4:
                     self.lists.append(sorted(set(aux), key=str.encode))
                     value = len(self.lists) - 1
-                self.atoms.append((path, kind, value))
+                elif kind in (10, 11, 12):
+                    value, (up, ns, local) = aux
+                    self.steps.append((up, ns, local))
+                    step = len(self.steps) - 1
+                elif kind in (13, 14, 15):
+                    self.cats.append(aux)
+                    value = len(self.cats) - 1
+                self.atoms.append((path, kind, value, step))
             self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
         self.programs.append((root, first, self.paths, int(deferred)))
-        for ns, local, attribute, parent_ns, parent_local, at_root, suffix, own, up in contexts:
+        for at, (
+            ns,
+            local,
+            attribute,
+            parent_ns,
+            parent_local,
+            at_root,
+            suffix,
+            own,
+            up,
+        ) in enumerate(contexts):
+            grand = grands[at] if grands is not None else None
             if suffix is not None:
                 if own is not None or up is not None:
                     raise ValueError("a suffix context has no predicates")
@@ -455,6 +609,7 @@ class _Builder:
             self.contexts.append((
                 ns, local, attribute, parent_ns, parent_local, int(at_root), program,
                 self.intern(own), self.intern(up),
+                *(grand if grand is not None else (None, None, False)),
             ))  # fmt: skip
 
     def intern(self, pred: Pred | None) -> int:
@@ -487,7 +642,8 @@ class _Builder:
         nodes = self.trie.nodes(self.intern)
         return module.prepare(
             nodes, self.paths, self.programs, contexts, self.suffixed, self.checks,
-            self.atoms, self.lists, self.flags, etree._Element, self.preds,
+            self.atoms, self.lists, self.flags, etree._Element, self.preds, self.steps,
+            self.cats, _to_number(), _EPSILON,
         )  # fmt: skip
 
 
@@ -640,6 +796,19 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
             expect(")")
             code.append(NOT)
             return
+        for numeric, kind in _NUMERIC:
+            found = numeric.match(test, at)
+            if found is None or not (
+                found.end() == len(test) or test.startswith((")", " and ", " or "), found.end())
+            ):
+                continue
+            path = found.group(1)
+            up = path.startswith("../")
+            ns, local = _qname(path.removeprefix("../"), namespaces)
+            code.append(len(atoms))
+            atoms.append(([], kind, (int(found.group(2)), (int(up), ns, local))))
+            at = found.end()
+            return
         for form, kind, negated in _ATOMS:
             found = form.match(test, at)
             if found is None:
@@ -714,7 +883,7 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
 
     try:
         either()
-    except _UnreadableError:
+    except (_UnreadableError, KeyError):
         return None
     if at != len(test):
         return None
@@ -878,10 +1047,19 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     namespaces = dict(compiled.namespaces)
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
-    rules: list[tuple[list[ContextSpec], list[tuple[int, Parsed]], bool, int, int]] = []
+    rules: list[
+        tuple[list[ContextSpec], list[tuple[int, Parsed]], bool, int, int, list[Grand | None]]
+    ] = []
     flags = _Flags(template, namespaces)
     for index, rule in enumerate(template):
         contexts = _contexts(rule, namespaces)
+        grands: list[Grand | None] = [None] * len(contexts or ())
+        if contexts is None and rule.tag == f"{{{XSL}}}for-each":
+            found = _vat_contexts(rule.get("select") or "", namespaces, flags.keys)
+            if found is not None:
+                contexts, grands = found
+        # a subtotal's category (its grandparent under the document element)
+        subtotal = len(grands) == 1 and grands[0] is not None and grands[0][2]
         at_root = contexts is not None and all(c[5] for c in contexts)
         numbers: list[int] = []
         decided: list[tuple[int, Parsed]] = []
@@ -899,25 +1077,29 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
             ):  # fmt: skip
                 continue
             # document-wide node sets only where the rule runs once: after the walk
-            parsed = _check(test.get("test", ""), namespaces, flags if at_root else None)
-            if parsed is not None:
+            parsed = _vat_check(test, rule, namespaces, flags) if subtotal else None
+            if parsed is None:
+                parsed = _check(test.get("test", ""), namespaces, flags if at_root else None)
+            kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
+            if parsed is not None and not (9 in kinds and max(kinds) >= 10):
+                # (numeric atoms read the context element: not in a check run after the walk)
                 decided.append((number, parsed))
         if contexts is None or not decided:
             continue
-        rules.append((contexts, decided, at_root, index, len(numbers)))
+        rules.append((contexts, decided, at_root, index, len(numbers), grands))
     builder = _Builder(namespaces)
     numbers_done: set[int] = set()
     mixed: set[int] = set()
-    for contexts, decided, at_root, index, count in rules:
+    for contexts, decided, at_root, index, count, grands in rules:
         checks = [c for c in decided if seen[c[0]] == 1]
         if not checks:
             continue
         flagged = [c for c in checks if any(kind == 9 for _, kind, _ in c[1][0])]
         plain = [c for c in checks if c not in flagged]
         if plain:
-            builder.add_rule(contexts, plain)
+            builder.add_rule(contexts, plain, grands=grands)
         if flagged:
-            builder.add_rule(contexts, flagged, deferred=True)
+            builder.add_rule(contexts, flagged, deferred=True, grands=grands)
         numbers_done |= {c[0] for c in checks}
         if not at_root and len(checks) != count:
             mixed.add(index)
@@ -990,6 +1172,164 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
     except KeyError:
         return None
     return out
+
+
+def _to_number() -> int:
+    """The address of libxml2's ``xmlXPathCastStringToNumber`` (XPath's number() of a
+    string) in lxml's module, the libxml2 the stylesheet runs on: the pass converts as it."""
+    library = ctypes.CDLL(etree.__file__)
+    return int(ctypes.cast(library.xmlXPathCastStringToNumber, ctypes.c_void_p).value or 0)
+
+
+# the literal 0.000001 of the stylesheet's tests as libxml2 reads it
+_EPSILON = float(etree.XPath("0.000001")(etree.Element("e")))  # type: ignore[arg-type]
+
+_PREDS = rf"(?:{_PRED})*"
+# the rule contexts of the VAT breakdown's categories: a subtotal's category; a category by
+# its code (key 'ff-v0') under an allowance or charge (the charges but not the allowances),
+# or under a line's item
+_SUBTOTAL = re.compile(rf"/\*/({_STEP})/({_STEP})/({_STEP})({_PREDS})")
+_KEYED = rf"key\('(ff-v\d+)', '({_LIT})'\)\[self::({_STEP})({_PREDS})"
+_UNDER_PARENT = re.compile(rf"{_KEYED}\[parent::({_STEP})({_PREDS})\]\]")
+_UNDER_PARENT_BUT = re.compile(
+    rf"\({_KEYED}\[parent::({_STEP})({_PREDS})\]\]\)"
+    rf"\[not\(\(self::({_STEP})({_PREDS})\[parent::({_STEP})({_PREDS})\]\)\)\]"
+)
+_UNDER_GRANDPARENTS = re.compile(
+    rf"{_KEYED}\[\(parent::({_STEP})\[parent::({_STEP})\]\) or "
+    rf"\(parent::({_STEP})\[parent::({_STEP})\]\)\]\]"
+)
+
+
+def _vat_contexts(
+    select: str, namespaces: dict[str, str], keys: dict[str, tuple[tuple[str, ...], str]]
+) -> tuple[list[ContextSpec], list[Grand | None]] | None:
+    """The elements a VAT-category rule's ``xsl:for-each`` selects (see :data:`_SUBTOTAL`),
+    with their grandparents, or None."""
+
+    def keyed(key: str, value: str, name: str, preds: str) -> tuple[str, str, Pred | None]:
+        matches, use = keys.get(key, ((), ""))
+        use_step = re.fullmatch(rf"normalize-space\(({_STEP})\)", use)
+        if name not in matches or use_step is None:
+            raise _UnreadableError(select)
+        own = _all(
+            ("first", *_qname(use_step.group(1), namespaces), 1, value),
+            _predicates(preds, namespaces),
+        )
+        return (*_qname(name, namespaces), own)
+
+    try:
+        if found := _SUBTOTAL.fullmatch(select):
+            grand, parent, name, preds = found.groups()
+            ns, local = _qname(name, namespaces)
+            pns, plocal = _qname(parent, namespaces)
+            own = _all(None, _predicates(preds, namespaces))
+            spec: ContextSpec = (ns, local, None, pns, plocal, False, None, own, None)
+            return [spec], [(*_qname(grand, namespaces), True)]
+        if found := _UNDER_PARENT.fullmatch(select):
+            key, value, name, preds, parent, parent_preds = found.groups()
+            ns, local, own = keyed(key, value, name, preds)
+            pns, plocal = _qname(parent, namespaces)
+            up = _all(None, _predicates(parent_preds, namespaces))
+            return [(ns, local, None, pns, plocal, False, None, own, up)], [None]
+        if found := _UNDER_PARENT_BUT.fullmatch(select):
+            key, value, name, preds, parent, parent_preds, name2, preds2, parent2, but = (
+                found.groups()
+            )
+            if (name2, preds2, parent2) != (name, preds, parent):
+                return None
+            ns, local, own = keyed(key, value, name, preds)
+            pns, plocal = _qname(parent, namespaces)
+            up = _all(None, _predicates(parent_preds, namespaces))
+            shadow = _all(None, _predicates(but, namespaces))
+            if up is None or shadow is None:
+                return None
+            up = ("and", up, ("not", shadow))
+            return [(ns, local, None, pns, plocal, False, None, own, up)], [None]
+        if found := _UNDER_GRANDPARENTS.fullmatch(select):
+            key, value, name, preds, parent, grand, parent2, grand2 = found.groups()
+            if parent2 != parent:
+                return None
+            ns, local, own = keyed(key, value, name, preds)
+            pns, plocal = _qname(parent, namespaces)
+            specs: list[ContextSpec] = [
+                (ns, local, None, pns, plocal, False, None, own, None) for _ in (grand, grand2)
+            ]
+            grands: list[Grand | None] = [
+                (*_qname(g, namespaces), False) for g in dict.fromkeys((grand, grand2))
+            ]
+            return specs[: len(grands)], grands
+    except (KeyError, _UnreadableError):
+        return None
+    return None
+
+
+_ALL_OF = "key('ff-names', '{0}')[self::cac:{0}]"
+_NAMESPACE_DECLARATION = re.compile(r' xmlns:[\w.-]+="[^"]*"')
+
+
+def _vat_check(
+    test: etree._Element, rule: etree._Element, namespaces: dict[str, str], flags: _Flags
+) -> Parsed | None:
+    """An assert of the VAT breakdown's arithmetic at a subtotal's category, as the pass
+    decides it (one atom of kind 13-16), when its text is one of :data:`_TAX_AMOUNT`,
+    :data:`_CATEGORY_SUM`, :data:`_RATE_SUM`, :data:`_RATE_SUM_STRICT`; else None."""
+    if namespaces.get("cac") != CAC or namespaces.get("cbc") != CBC:
+        return None
+    if flags.keys.get("ff-names") != (("*",), "local-name()"):
+        return None
+    text = test.get("test", "")
+    if text == _TAX_AMOUNT:
+        return [([], 16, 0)], [0]
+
+    def all_of(variable: str, name: str) -> bool:
+        return flags.selects.get(variable) == _ALL_OF.format(name)
+
+    cat = re.search(rf"normalize-space\(cbc:ID\) = '({_LIT})'", text)
+    lines = re.findall(r"boolean\(\$(ffw\d+)\)", text)
+    if cat and len(lines) == 2:
+        il, cl = lines
+        if (
+            cat.group(1)
+            and text == _CATEGORY_SUM.format(cat=cat.group(1), il=il, cl=cl)
+            and all_of(il, "InvoiceLine")
+            and all_of(cl, "CreditNoteLine")
+        ):
+            return [([], 13, cat.group(1))], [0]
+        return None
+    found = re.fullmatch(r"not\(\(string\(\$a(\d+)qq1\) = ''\)\)", text)
+    ctx = rule.find(f"{{{XSL}}}variable")
+    if found is None or ctx is None or (ctx.get("name"), ctx.get("select")) != ("ctx", "."):
+        return None
+    n = found.group(1)
+    variable = next(
+        (v for v in rule.iter(f"{{{XSL}}}variable") if v.get("name") == f"a{n}qq1"), None
+    )
+    if variable is None:
+        return None
+    body = _NAMESPACE_DECLARATION.sub("", etree.tostring(variable, encoding="unicode"))
+    cat = re.search(rf"normalize-space\(cbc:ID\) = '({_LIT})'", body)
+    names = dict.fromkeys(re.findall(r"\$(ffw\d+)", body))
+    if cat is None or not cat.group(1):
+        return None
+    roles = {
+        role: v
+        for v in names
+        for role, name in (
+            ("il", "InvoiceLine"),
+            ("cl", "CreditNoteLine"),
+            ("ac", "AllowanceCharge"),
+        )
+        if all_of(v, name)
+    }
+    for template, kind in ((_RATE_SUM_STRICT, 15), (_RATE_SUM, 14)):
+        try:
+            expected = template.format(n=n, cat=cat.group(1), **roles)
+        except KeyError:
+            continue
+        if body == expected:
+            return [([], kind, cat.group(1))], [0]
+    return None
 
 
 def _union(select: str) -> list[str]:

@@ -17,6 +17,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
+#include <stdint.h>
 #include <string.h>
 #include <libxml/tree.h>
 
@@ -35,6 +37,7 @@ typedef struct {
     char *local; /* local name */
     int child;   /* trie node */
     int pred;    /* predicate the child must satisfy, or -1 */
+    int sym, nsid; /* local and ns as symbols (see Pass.syms) */
 } Edge;
 
 /* A predicate on an element (a step's [..], a context's filter), as XPath 1.0 decides it:
@@ -48,6 +51,7 @@ typedef struct {
 typedef struct {
     int op, transform, a, b;
     char *ns, *local, *lit;
+    int sym, nsid;
 } Pred;
 
 typedef struct {
@@ -79,15 +83,30 @@ typedef struct {
     int pred, parent_pred;         /* predicates on it and its parent, or -1 */
     int at_root;                   /* must be the document element */
     int program;
+    int sym, nsid, parent_sym, parent_nsid; /* names as symbols (-1 for none) */
+    char *gp_ns, *gp_local;        /* required grandparent, or NULL */
+    int gp_root;                   /* the grandparent's parent is the document element */
 } Context;
 
 typedef struct {
-    int path, kind, aux;
+    int path, kind, aux, aux2;
 } Atom;
+
+/* A step from the context element for the numeric atoms: up to its parent first (up 1),
+ * then the children (ns, local). */
+typedef struct {
+    int up;
+    char *ns, *local;
+} Step;
+
+/* number() of a string as libxml2 converts it (its xmlXPathCastStringToNumber). */
+typedef double (*ToNumber)(const unsigned char *);
 
 typedef struct {
     int number;
     int code_start, code_len; /* its test in postfix: atoms (>= 0), AND -1, OR -2, NOT -3 */
+    int simple_path;          /* the test is "P selects a node" (or its negation): P, or -1 */
+    int simple_not;
 } Check;
 
 typedef struct {
@@ -122,7 +141,38 @@ typedef struct {
     Pred *preds;
     int pred_count;
     PyTypeObject *element_type;
+    Step *steps;
+    int step_count;
+    char **cats; /* VAT category codes of the VAT atoms */
+    int cat_count;
+    ToNumber to_number;
+    double eps; /* the literal 0.000001 as libxml2 reads it */
+    /* Every local name and namespace the pass tests, sorted (strcmp): a name's symbol is
+     * its place. A run maps each name pointer (and xmlNs) of the tree to its symbol once
+     * (caches below, valid for the run whose generation they carry), so the walk compares
+     * integers; a name outside the table is -1, a namespace -2: they match nothing. */
+    char **syms;
+    int sym_count;
+    char **nss;
+    int ns_count;
+    unsigned gen;
+    struct NameSlot *names; /* NAME_SLOTS */
+    struct NsSlot *spaces;  /* NS_SLOTS */
 } Pass;
+
+#define NAME_SLOTS 2048
+#define NS_SLOTS 64
+struct NameSlot {
+    const void *key;
+    unsigned gen;
+    int sym;
+    int suffixes; /* bit i: suffixed context i's name test holds (-1: not computed) */
+};
+struct NsSlot {
+    const void *key;
+    unsigned gen;
+    int id;
+};
 
 typedef struct {
     unsigned char *counts;
@@ -131,6 +181,11 @@ typedef struct {
     int *failed;        /* pairs: assert number, element index */
     int failed_count, failed_cap;
     int oom;
+    /* every cac:InvoiceLine, cac:CreditNoteLine and cac:AllowanceCharge of the document
+     * (in document order), gathered the first time a VAT atom needs them */
+    int gathered;
+    const xmlNode **lines[3];
+    int line_count[3], line_cap[3];
 } Run;
 
 static void pass_free(Pass *t) {
@@ -175,6 +230,23 @@ static void pass_free(Pass *t) {
         free(t->preds[i].lit);
     }
     free(t->preds);
+    for (int i = 0; t->steps && i < t->step_count; i++) {
+        free(t->steps[i].ns);
+        free(t->steps[i].local);
+    }
+    free(t->steps);
+    for (int i = 0; t->cats && i < t->cat_count; i++) free(t->cats[i]);
+    free(t->cats);
+    for (int i = 0; t->contexts && i < t->context_count; i++) {
+        free(t->contexts[i].gp_ns);
+        free(t->contexts[i].gp_local);
+    }
+    for (int i = 0; t->syms && i < t->sym_count; i++) free(t->syms[i]);
+    free(t->syms);
+    for (int i = 0; t->nss && i < t->ns_count; i++) free(t->nss[i]);
+    free(t->nss);
+    free(t->names);
+    free(t->spaces);
     Py_XDECREF(t->element_type);
     free(t);
 }
@@ -190,6 +262,95 @@ static char *copy_str(PyObject *s) {
     char *out = strdup(text);
     if (out == NULL) PyErr_NoMemory();
     return out;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted, distinct strings of words (count of them; NULLs skipped) into *out. */
+static int intern_table(char **words, int count, char ***out, int *out_count) {
+    char **w = calloc((size_t)count + 1, sizeof(char *));
+    if (w == NULL) return 0;
+    int n = 0;
+    for (int i = 0; i < count; i++)
+        if (words[i] != NULL) w[n++] = words[i];
+    qsort(w, (size_t)n, sizeof(char *), cmp_str);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (m == 0 || strcmp(w[m - 1], w[i]) != 0) w[m++] = w[i];
+    for (int i = 0; i < m; i++) {
+        if ((w[i] = strdup(w[i])) == NULL) {
+            for (int j = 0; j < i; j++) free(w[j]);
+            free(w);
+            return 0;
+        }
+    }
+    *out = w;
+    *out_count = m;
+    return 1;
+}
+
+/* A string's place in a sorted table, or missing. */
+static int find_in(char **table, int count, const char *s, int missing) {
+    if (s == NULL) return missing;
+    int lo = 0, hi = count;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2, c = strcmp(table[mid], s);
+        if (c == 0) return mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return missing;
+}
+
+/* The symbol tables of a prepared pass, and each name's symbol. */
+static int intern_all(Pass *t) {
+    int cap = 2 * t->edge_count + 2 * t->context_count + t->pred_count + 1, n = 0, m = 0;
+    char **locals = calloc((size_t)cap, sizeof(char *));
+    char **spaces = calloc((size_t)cap, sizeof(char *));
+    int ok = locals != NULL && spaces != NULL;
+    for (int i = 0; ok && i < t->edge_count; i++) {
+        locals[n++] = t->edges[i].local;
+        spaces[m++] = t->edges[i].ns;
+    }
+    for (int i = 0; ok && i < t->context_count; i++) {
+        locals[n++] = t->contexts[i].local;
+        locals[n++] = t->contexts[i].parent_local;
+        spaces[m++] = t->contexts[i].ns;
+        spaces[m++] = t->contexts[i].parent_ns;
+    }
+    for (int i = 0; ok && i < t->pred_count; i++) {
+        locals[n++] = t->preds[i].local;
+        spaces[m++] = t->preds[i].ns;
+    }
+    ok = ok && intern_table(locals, n, &t->syms, &t->sym_count) &&
+         intern_table(spaces, m, &t->nss, &t->ns_count);
+    free(locals);
+    free(spaces);
+    t->names = calloc(NAME_SLOTS, sizeof(struct NameSlot));
+    t->spaces = calloc(NS_SLOTS, sizeof(struct NsSlot));
+    if (!ok || t->names == NULL || t->spaces == NULL) return 0;
+    for (int i = 0; i < t->edge_count; i++) {
+        Edge *e = &t->edges[i];
+        e->sym = find_in(t->syms, t->sym_count, e->local, -1);
+        e->nsid = find_in(t->nss, t->ns_count, e->ns, -1);
+    }
+    for (int i = 0; i < t->context_count; i++) {
+        Context *c = &t->contexts[i];
+        c->sym = find_in(t->syms, t->sym_count, c->local, -1);
+        c->nsid = find_in(t->nss, t->ns_count, c->ns, -1);
+        c->parent_sym = find_in(t->syms, t->sym_count, c->parent_local, -1);
+        c->parent_nsid = find_in(t->nss, t->ns_count, c->parent_ns, -1);
+    }
+    for (int i = 0; i < t->pred_count; i++) {
+        Pred *p = &t->preds[i];
+        p->sym = find_in(t->syms, t->sym_count, p->local, -1);
+        p->nsid = find_in(t->nss, t->ns_count, p->ns, -1);
+    }
+    return 1;
 }
 
 static int in_range(long v, long lo, long hi, const char *what) {
@@ -222,13 +383,20 @@ static int in_range(long v, long lo, long hi, const char *what) {
  * preds: [(op, ns|None, local|None, transform, lit|None, a, b)] (Pred; operands first). */
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
-    PyObject *preds;
+    PyObject *preds, *steps, *cats;
+    unsigned long long to_number;
+    double eps;
     int paths, flags;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!", &PyList_Type, &nodes, &paths,
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!O!O!Kd", &PyList_Type, &nodes, &paths,
                           &PyList_Type, &programs, &PyList_Type, &contexts, &PyList_Type,
                           &suffixed, &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type,
-                          &lists, &flags, &PyType_Type, &element_type, &PyList_Type, &preds))
+                          &lists, &flags, &PyType_Type, &element_type, &PyList_Type, &preds,
+                          &PyList_Type, &steps, &PyList_Type, &cats, &to_number, &eps))
         return NULL;
+    if (to_number == 0) {
+        PyErr_SetString(PyExc_ValueError, "no number conversion");
+        return NULL;
+    }
     Py_ssize_t code = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(checks); i++) {
         PyObject *check = PyList_GET_ITEM(checks, i);
@@ -261,6 +429,24 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     if (t == NULL) return PyErr_NoMemory();
     t->element_type = (PyTypeObject *)element_type;
     Py_INCREF(element_type);
+    t->to_number = (ToNumber)(uintptr_t)to_number;
+    t->eps = eps;
+    t->step_count = (int)PyList_GET_SIZE(steps);
+    t->steps = calloc(t->step_count + 1, sizeof(Step));
+    t->cat_count = (int)PyList_GET_SIZE(cats);
+    t->cats = calloc(t->cat_count + 1, sizeof(char *));
+    if (t->steps == NULL || t->cats == NULL) {
+        pass_free(t);
+        return PyErr_NoMemory();
+    }
+    for (int i = 0; i < t->step_count; i++) {
+        Step *x = &t->steps[i];
+        PyObject *ns, *local;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(steps, i), "iUU", &x->up, &ns, &local)) goto fail;
+        if ((x->ns = copy_str(ns)) == NULL || (x->local = copy_str(local)) == NULL) goto fail;
+    }
+    for (int i = 0; i < t->cat_count; i++)
+        if ((t->cats[i] = copy_str(PyList_GET_ITEM(cats, i))) == NULL) goto fail;
     t->node_count = (int)count;
     t->paths = paths;
     t->flag_count = flags;
@@ -366,9 +552,17 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->context_count; i++) {
         Context *c = &t->contexts[i];
-        PyObject *ns, *local, *attr, *pns, *plocal;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(contexts, i), "UUOOOiiii", &ns, &local, &attr, &pns,
-                              &plocal, &c->at_root, &c->program, &c->pred, &c->parent_pred))
+        PyObject *ns, *local, *attr, *pns, *plocal, *gns, *glocal;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(contexts, i), "UUOOOiiiiOOi", &ns, &local, &attr,
+                              &pns, &plocal, &c->at_root, &c->program, &c->pred,
+                              &c->parent_pred, &gns, &glocal, &c->gp_root))
+            goto fail;
+        if (glocal != Py_None && plocal == Py_None) {
+            PyErr_SetString(PyExc_ValueError, "a grandparent needs a parent");
+            goto fail;
+        }
+        if (glocal != Py_None &&
+            ((c->gp_ns = copy_str(gns)) == NULL || (c->gp_local = copy_str(glocal)) == NULL))
             goto fail;
         if (!in_range(c->program, 0, t->program_count, "context program") ||
             !in_range(c->pred, -1, t->pred_count, "context predicate") ||
@@ -401,9 +595,14 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->atom_count; i++) {
         Atom *x = &t->atoms[i];
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii", &x->path, &x->kind, &x->aux))
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
+                              &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 10, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 17, "atom kind"))
+            goto fail;
+        if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
+            goto fail;
+        if (x->kind >= 13 && x->kind <= 15 && !in_range(x->aux, 0, t->cat_count, "atom category"))
             goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
         if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
@@ -436,6 +635,13 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "a check's code is not a test");
             goto fail;
         }
+        k->simple_path = -1;
+        int first = t->code[k->code_start];
+        if (first >= 0 && t->atoms[first].kind == 0 &&
+            (k->code_len == 1 || (k->code_len == 2 && t->code[k->code_start + 1] == -3))) {
+            k->simple_path = t->atoms[first].path;
+            k->simple_not = k->code_len == 2;
+        }
         Program *p = &t->programs[program];
         if (p->check_end == 0) p->check_start = p->check_end = i;
         if (p->check_end != i) {
@@ -461,6 +667,10 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             l->count++;
         }
     }
+    if (!intern_all(t)) {
+        PyErr_NoMemory();
+        goto fail;
+    }
     return PyCapsule_New(t, "fourflow.rulesnative.pass", capsule_free);
 fail:
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad native pass");
@@ -471,6 +681,56 @@ fail:
 static inline void hit(Run *r, int path, const void *node) {
     if (r->counts[path] == 0) r->first[path] = node;
     if (r->counts[path] < 255) r->counts[path]++;
+}
+
+static inline unsigned slot_of(const void *p, unsigned mask) {
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x ^= x >> 29;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (unsigned)(x >> 40) & mask;
+}
+
+/* The cache slot of an element's name for this run (NULL: the table is crowded). */
+static struct NameSlot *name_slot(const Pass *t, const xmlNode *n) {
+    const void *key = n->name;
+    unsigned h = slot_of(key, NAME_SLOTS - 1);
+    for (int probe = 0; probe < 16; probe++, h = (h + 1) & (NAME_SLOTS - 1)) {
+        struct NameSlot *s = &t->names[h];
+        if (s->gen != t->gen) {
+            s->gen = t->gen;
+            s->key = key;
+            s->sym = find_in(t->syms, t->sym_count, (const char *)key, -1);
+            s->suffixes = -1;
+            return s;
+        }
+        if (s->key == key) return s;
+    }
+    return NULL;
+}
+
+/* An element's local name as a symbol, -1 outside the table. */
+static inline int sym_of(const Pass *t, const xmlNode *n) {
+    struct NameSlot *s = name_slot(t, n);
+    return s != NULL ? s->sym : find_in(t->syms, t->sym_count, (const char *)n->name, -1);
+}
+
+/* An element's namespace as a symbol, -2 outside the table. */
+static int nsid_of(const Pass *t, const xmlNode *n) {
+    const xmlNs *ns = n->ns;
+    const char *href = (ns != NULL && ns->href != NULL) ? (const char *)ns->href : "";
+    const void *key = ns;
+    unsigned h = slot_of(key, NS_SLOTS - 1);
+    for (int probe = 0; probe < 8; probe++, h = (h + 1) & (NS_SLOTS - 1)) {
+        struct NsSlot *s = &t->spaces[h];
+        if (s->gen != t->gen) {
+            s->gen = t->gen;
+            s->key = key;
+            s->id = find_in(t->nss, t->ns_count, href, -2);
+            return s->id;
+        }
+        if (s->key == key) return s->id;
+    }
+    return find_in(t->nss, t->ns_count, href, -2);
 }
 
 static inline int ns_is(const xmlNode *n, const char *ns) {
@@ -497,17 +757,19 @@ static void walk(const Pass *t, int at, const xmlNode *node, Run *r, Buf *b, int
     const Edge *edges = &t->edges[n->edge_start];
     for (const xmlNode *c = node->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->name == NULL) continue;
-        const char *local = (const char *)c->name;
+        int sym = sym_of(t, c);
+        if (sym < 0) continue;
         int lo = 0, hi = n->edge_count;
         while (lo < hi) {
             int mid = (lo + hi) / 2;
-            if (strcmp(edges[mid].local, local) < 0)
+            if (edges[mid].sym < sym)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        for (int i = lo; i < n->edge_count && strcmp(edges[i].local, local) == 0; i++) {
-            if (!ns_is(c, edges[i].ns)) continue;
+        int nsid = lo < n->edge_count && edges[lo].sym == sym ? nsid_of(t, c) : -2;
+        for (int i = lo; i < n->edge_count && edges[i].sym == sym; i++) {
+            if (edges[i].nsid != nsid) continue;
             if (edges[i].pred >= 0) {
                 int v = pred_eval(t, edges[i].pred, c, b, 0);
                 if (v < 0) r->oom = 1;
@@ -591,8 +853,8 @@ static int pred_eval(const Pass *t, int p, const xmlNode *node, Buf *b, int dept
     case 0:
     case 1:
         for (const xmlNode *c = node->children; c != NULL; c = c->next) {
-            if (c->type != XML_ELEMENT_NODE || c->name == NULL ||
-                strcmp((const char *)c->name, x->local) != 0 || !ns_is(c, x->ns))
+            if (c->type != XML_ELEMENT_NODE || c->name == NULL || sym_of(t, c) != x->sym ||
+                nsid_of(t, c) != x->nsid)
                 continue;
             if (x->op == 1) return string_is(c, x->transform, x->lit, b);
             int v = x->a < 0 ? 1 : pred_eval(t, x->a, c, b, depth + 1);
@@ -614,8 +876,11 @@ static int pred_eval(const Pass *t, int p, const xmlNode *node, Buf *b, int dept
     return -1;
 }
 
-static int atom(const Pass *t, const Atom *k, Run *r, Buf *b) {
+static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b);
+
+static int atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
     int c = r->counts[k->path];
+    if (k->kind >= 10) return node == NULL ? -1 : numeric_atom(t, k, node, r, b);
     switch (k->kind) {
     case 0: return c >= 1;
     case 2: return c > k->aux;
@@ -671,6 +936,271 @@ static int atom(const Pass *t, const Atom *k, Run *r, Buf *b) {
     return 0;
 }
 
+/* ---- Numbers, as libxml2's XPath computes them ----------------------------------------- */
+
+static const char CAC[] = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2";
+static const char CBC[] = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
+
+static inline int named(const xmlNode *n, const char *ns, const char *local) {
+    return n->type == XML_ELEMENT_NODE && n->name != NULL &&
+           strcmp((const char *)n->name, local) == 0 && ns_is(n, ns);
+}
+
+static const xmlNode *first_named(const xmlNode *n, const char *ns, const char *local) {
+    for (const xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next)
+        if (named(c, ns, local)) return c;
+    return NULL;
+}
+
+/* number(string(node)) (node NULL: number('') = NaN); drop_plus: of translate(., '+', '') */
+static double number_of(const Pass *t, const xmlNode *node, int drop_plus, Buf *b, Run *r) {
+    string_value(node, b);
+    if (b->oom) {
+        r->oom = 1;
+        return NAN;
+    }
+    if (b->text == NULL || b->len == 0) return t->to_number((const unsigned char *)"");
+    if (drop_plus) {
+        size_t j = 0;
+        for (size_t i = 0; i < b->len; i++)
+            if (b->text[i] != '+') b->text[j++] = b->text[i];
+        b->text[j] = 0;
+        b->len = j;
+    }
+    return t->to_number((const unsigned char *)b->text);
+}
+
+/* XPath round() (libxml2: halves up, -0.5 <= f < 0.5 to a zero of f's sign) */
+static double xpath_round(double f) {
+    if (f >= -0.5 && f < 0.5) return f * 0.0;
+    double rounded = floor(f);
+    if (f - rounded >= 0.5) rounded += 1.0;
+    return rounded;
+}
+
+/* (x >= 0) - (x < 0) as XPath computes it */
+static inline double sign_of(double x) { return (double)(x >= 0) - (double)(x < 0); }
+
+/* some child (ns, local) of node whose normalized string is one of two literals */
+static int child_is(const xmlNode *node, const char *ns, const char *local, const char *one,
+                    const char *two, Buf *b) {
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (!named(c, ns, local)) continue;
+        int v = string_is(c, 1, one, b);
+        if (v == 0 && two != NULL) v = string_is(c, 1, two, b);
+        if (v != 0) return v;
+    }
+    return 0;
+}
+
+/* boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-space(.) = '1']),
+ * or 'false' / '0' */
+static int charge_is(const xmlNode *ac, int charge, Buf *b) {
+    return charge ? child_is(ac, CBC, "ChargeIndicator", "true", "1", b)
+                  : child_is(ac, CBC, "ChargeIndicator", "false", "0", b);
+}
+
+/* some category child (ns, local) of node whose first cbc:ID normalizes to cat */
+static int category_is(const xmlNode *node, const char *local, const char *cat, Buf *b) {
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, local)) continue;
+        int v = string_is(first_named(c, CBC, "ID"), 1, cat, b);
+        if (v != 0) return v;
+    }
+    return 0;
+}
+
+/* boolean((cac:TaxCategory)[normalize-space(cbc:ID) = cat]) of an allowance or charge */
+static int ac_category(const xmlNode *ac, const char *cat, Buf *b) {
+    return category_is(ac, "TaxCategory", cat, b);
+}
+
+/* boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = cat]) of a line */
+static int line_category(const xmlNode *line, const char *cat, Buf *b) {
+    for (const xmlNode *item = line->children; item != NULL; item = item->next) {
+        if (!named(item, CAC, "Item")) continue;
+        int v = category_is(item, "ClassifiedTaxCategory", cat, b);
+        if (v != 0) return v;
+    }
+    return 0;
+}
+
+/* some Percent child of a category child (local) of node whose number is rate
+ * (cac:TaxCategory/cbc:Percent = $rate) */
+static int rate_is(const Pass *t, const xmlNode *node, const char *local, double rate, Buf *b,
+                   Run *r) {
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, local)) continue;
+        for (const xmlNode *p = c->children; p != NULL; p = p->next)
+            if (named(p, CBC, "Percent") && number_of(t, p, 0, b, r) == rate) return 1;
+    }
+    return 0;
+}
+
+static int line_rate(const Pass *t, const xmlNode *line, double rate, Buf *b, Run *r) {
+    for (const xmlNode *item = line->children; item != NULL; item = item->next)
+        if (named(item, CAC, "Item") && rate_is(t, item, "ClassifiedTaxCategory", rate, b, r))
+            return 1;
+    return 0;
+}
+
+/* sum() of the children (ns, local) of the nodes, in document order */
+static double add_children(const Pass *t, double sum, const xmlNode *node, const char *local,
+                           Buf *b, Run *r) {
+    for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        if (named(c, CBC, local)) sum += number_of(t, c, 0, b, r);
+    return sum;
+}
+
+static void gather_in(Run *r, const xmlNode *node, int depth) {
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) continue;
+        int which = named(c, CAC, "InvoiceLine") ? 0 : named(c, CAC, "CreditNoteLine") ? 1
+                  : named(c, CAC, "AllowanceCharge") ? 2 : -1;
+        if (which >= 0) {
+            if (r->line_count[which] == r->line_cap[which]) {
+                int cap = r->line_cap[which] ? 2 * r->line_cap[which] : 32;
+                const xmlNode **grown = realloc(r->lines[which], (size_t)cap * sizeof(void *));
+                if (grown == NULL) {
+                    r->oom = 1;
+                    return;
+                }
+                r->lines[which] = grown;
+                r->line_cap[which] = cap;
+            }
+            r->lines[which][r->line_count[which]++] = c;
+        }
+        if (depth < 256) gather_in(r, c, depth + 1);
+    }
+}
+
+/* the document's lines and allowances or charges (key('ff-names', ...) of the stylesheet) */
+static void gather(Run *r, const xmlNode *node) {
+    if (r->gathered) return;
+    r->gathered = 1;
+    while (node->parent != NULL && node->parent->type == XML_ELEMENT_NODE) node = node->parent;
+    const xmlNode *top = node->parent != NULL ? node->parent : node;
+    gather_in(r, top, 0);
+}
+
+/* BR-<cat>-08 without a rate (E, AE, G, K, O, Z): fails (1) unless, for an invoice (some
+ * cac:InvoiceLine in the document) or a credit note, the subtotal's taxable amount is the
+ * category's line amounts plus charges minus allowances of the document element, within
+ * 0.000001. node: a TaxCategory of a TaxSubtotal of a TaxTotal of the document element. */
+static int vat_sum_plain(const Pass *t, const xmlNode *node, const char *cat, Run *r, Buf *b) {
+    const xmlNode *top = node->parent->parent->parent;
+    gather(r, node);
+    double taxable = number_of(t, first_named(node->parent, CBC, "TaxableAmount"), 1, b, r);
+    double charges = 0, allowances = 0, lines[2] = {0, 0};
+    for (const xmlNode *c = top->children; c != NULL; c = c->next) {
+        if (named(c, CAC, "AllowanceCharge")) {
+            /* the charges' sum, the allowances' sum: each over its own node set */
+            if (charge_is(c, 1, b) == 1 && ac_category(c, cat, b) == 1)
+                charges = add_children(t, charges, c, "Amount", b, r);
+            if (charge_is(c, 0, b) == 1 && ac_category(c, cat, b) == 1)
+                allowances = add_children(t, allowances, c, "Amount", b, r);
+        } else if (named(c, CAC, "InvoiceLine") || named(c, CAC, "CreditNoteLine")) {
+            int which = named(c, CAC, "CreditNoteLine");
+            if (line_category(c, cat, b) == 1)
+                lines[which] = add_children(t, lines[which], c, "LineExtensionAmount", b, r);
+        }
+    }
+    for (int which = 0; which < 2; which++) {
+        if (r->line_count[which] == 0) continue;
+        double expected = (lines[which] + charges) - allowances;
+        if (taxable - expected <= t->eps && expected - taxable <= t->eps) return 0;
+    }
+    return 1;
+}
+
+/* BR-<cat>-08 by rate (S with its lines' or allowances' rate test, strict; L, M plain):
+ * fails (1) when, for some cbc:Percent of the category, neither the invoice nor the credit
+ * note reading has the taxable amount within 1 of the lines plus charges minus allowances
+ * of that category and rate. */
+static int vat_sum_rate(const Pass *t, const xmlNode *node, const char *cat, int strict, Run *r,
+                        Buf *b) {
+    const xmlNode *top = node->parent->parent->parent;
+    gather(r, node);
+    double taxable = number_of(t, first_named(node->parent, CBC, "TaxableAmount"), 0, b, r);
+    for (const xmlNode *p = node->children; p != NULL; p = p->next) {
+        if (!named(p, CBC, "Percent")) continue;
+        double rate = number_of(t, p, 0, b, r);
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (const xmlNode *c = top->children; c != NULL; c = c->next) {
+            if (named(c, CAC, "AllowanceCharge")) {
+                if (ac_category(c, cat, b) != 1 || !rate_is(t, c, "TaxCategory", rate, b, r))
+                    continue;
+                if (charge_is(c, 0, b) == 1) s0 = add_children(t, s0, c, "Amount", b, r);
+                if (charge_is(c, 1, b) == 1) s1 = add_children(t, s1, c, "Amount", b, r);
+            } else if (named(c, CAC, "CreditNoteLine")) {
+                if (line_category(c, cat, b) == 1 && line_rate(t, c, rate, b, r))
+                    s2 = add_children(t, s2, c, "LineExtensionAmount", b, r);
+            } else if (named(c, CAC, "InvoiceLine")) {
+                if (line_category(c, cat, b) == 1 && line_rate(t, c, rate, b, r))
+                    s3 = add_children(t, s3, c, "LineExtensionAmount", b, r);
+            }
+        }
+        int allowed = 0; /* some allowance or charge of the document of this category and rate */
+        if (strict)
+            for (int i = 0; i < r->line_count[2] && !allowed; i++)
+                allowed = ac_category(r->lines[2][i], cat, b) == 1 &&
+                          rate_is(t, r->lines[2][i], "TaxCategory", rate, b, r);
+        int ok = 0;
+        for (int which = 0; which < 2 && !ok; which++) {
+            int any = 0;
+            for (int i = 0; i < r->line_count[which] && !any; i++)
+                any = !strict || (line_category(r->lines[which][i], cat, b) == 1 &&
+                                  line_rate(t, r->lines[which][i], rate, b, r));
+            if (!(any || allowed)) continue;
+            double sum = ((which == 0 ? s3 : s2) + s1) - s0;
+            ok = taxable - 1 < sum - t->eps && taxable + 1 > sum + t->eps;
+        }
+        if (!ok) return 1;
+    }
+    return 0;
+}
+
+/* BR-S-09 (and -AF-, -AG-): fails (1) unless |TaxAmount| is within 1 (exclusive, less
+ * 0.000001) of round(|TaxableAmount| * Percent div 100, 2 places), as the stylesheet
+ * computes it. */
+static int vat_amount(const Pass *t, const xmlNode *node, Run *r, Buf *b) {
+    double amount = number_of(t, first_named(node->parent, CBC, "TaxAmount"), 1, b, r);
+    double taxable = number_of(t, first_named(node->parent, CBC, "TaxableAmount"), 1, b, r);
+    double percent = number_of(t, first_named(node, CBC, "Percent"), 1, b, r);
+    double magnitude = amount * sign_of(amount);
+    double expected = xpath_round(((taxable * sign_of(taxable)) * (percent / 100)) * 10 * 10) / 100;
+    return !(magnitude - 1 < expected - t->eps && magnitude + 1 > expected + t->eps);
+}
+
+/* kinds 10-12: the nodes of a step (aux2) from node; 10: number(translate(first, '+', ''))
+ * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
+ * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount. */
+static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
+    switch (k->kind) {
+    case 10:
+    case 11:
+    case 12: {
+        const Step *s = &t->steps[k->aux2];
+        const xmlNode *from = s->up ? node->parent : node;
+        double limit = (double)k->aux;
+        for (const xmlNode *c = from != NULL ? from->children : NULL; c != NULL; c = c->next) {
+            if (!named(c, s->ns, s->local)) continue;
+            double x = number_of(t, c, k->kind == 10, b, r);
+            if (k->kind == 10) return x - limit <= t->eps && limit - x <= t->eps;
+            if (k->kind == 11 ? x > limit : x >= limit) return 1;
+        }
+        if (k->kind != 10) return 0;
+        double x = t->to_number((const unsigned char *)"");
+        return x - limit <= t->eps && limit - x <= t->eps;
+    }
+    case 13: return vat_sum_plain(t, node, t->cats[k->aux], r, b);
+    case 14:
+    case 15: return vat_sum_rate(t, node, t->cats[k->aux], k->kind == 15, r, b);
+    case 16: return vat_amount(t, node, r, b);
+    }
+    return -1;
+}
+
 static void fail_at(Run *r, int number, int index) {
     if (r->oom) return;
     if (r->failed_count + 2 > r->failed_cap) {
@@ -687,14 +1217,23 @@ static void fail_at(Run *r, int number, int index) {
     r->failed[r->failed_count++] = index;
 }
 
-static void decide_checks(const Pass *t, const Program *p, int index, Run *r, Buf *b) {
+static void decide_checks(const Pass *t, const Program *p, int index, const xmlNode *node, Run *r,
+                          Buf *b) {
     for (int i = p->check_start; i < p->check_end; i++) {
         const Check *k = &t->checks[i];
+        if (k->simple_path >= 0) {
+            if ((r->counts[k->simple_path] >= 1) == k->simple_not) continue;
+            if (k->number < 0)
+                r->flags[-k->number - 1] = 1;
+            else
+                fail_at(r, k->number, index);
+            continue;
+        }
         int stack[64], top = 0;
         for (int j = 0; j < k->code_len; j++) {
             int op = t->code[k->code_start + j];
             if (op >= 0) {
-                int v = atom(t, &t->atoms[op], r, b);
+                int v = atom(t, &t->atoms[op], node, r, b);
                 if (v < 0) {
                     r->oom = 1;
                     v = 0;
@@ -723,7 +1262,7 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
     memset(r->counts + p->path_start, 0, (size_t)span);
     memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
     walk(t, p->root, node, r, b, 0);
-    if (!p->deferred) decide_checks(t, p, index, r, b);
+    if (!p->deferred) decide_checks(t, p, index, node, r, b);
 }
 
 static int ends_with(const char *s, const char *suffix) {
@@ -749,24 +1288,35 @@ static int has_ancestor_with_child(const xmlNode *node, const Context *c) {
 static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int depth) {
     int here = (*index)++;
     const char *local = (const char *)node->name;
-    int lo = 0, hi = t->context_count;
+    struct NameSlot *slot = name_slot(t, node);
+    int sym = slot != NULL ? slot->sym : find_in(t->syms, t->sym_count, local, -1);
+    int lo = 0, hi = sym < 0 ? 0 : t->context_count;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (strcmp(t->contexts[mid].local, local) < 0)
+        if (t->contexts[mid].sym < sym)
             lo = mid + 1;
         else
             hi = mid;
     }
-    for (int i = lo; i < t->context_count && strcmp(t->contexts[i].local, local) == 0; i++) {
+    int nsid = sym >= 0 && lo < t->context_count && t->contexts[lo].sym == sym ? nsid_of(t, node)
+                                                                               : -2;
+    for (int i = lo; sym >= 0 && i < t->context_count && t->contexts[i].sym == sym; i++) {
         const Context *c = &t->contexts[i];
-        if (!ns_is(node, c->ns)) continue;
+        if (c->nsid != nsid) continue;
         const xmlNode *parent = node->parent;
         if (c->at_root && (parent == NULL || parent->type != XML_DOCUMENT_NODE)) continue;
         if (c->parent_local != NULL) {
             if (parent == NULL || parent->type != XML_ELEMENT_NODE || parent->name == NULL ||
-                strcmp((const char *)parent->name, c->parent_local) != 0 ||
-                !ns_is(parent, c->parent_ns))
+                sym_of(t, parent) != c->parent_sym || nsid_of(t, parent) != c->parent_nsid)
                 continue;
+            if (c->gp_local != NULL) {
+                const xmlNode *gp = parent->parent;
+                if (!is_element(gp, c->gp_ns, c->gp_local)) continue;
+                if (c->gp_root && (gp->parent == NULL || gp->parent->type != XML_ELEMENT_NODE ||
+                                   gp->parent->parent == NULL ||
+                                   gp->parent->parent->type != XML_DOCUMENT_NODE))
+                    continue;
+            }
         }
         if (c->parent_pred >= 0 || c->pred >= 0) {
             int v = c->parent_pred >= 0 ? pred_eval(t, c->parent_pred, parent, b, 0) : 1;
@@ -783,9 +1333,25 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
         }
         run_program(t, &t->programs[c->program], node, here, r, b);
     }
-    for (int i = 0; i < t->suffixed_count; i++) {
+    int suffixes = -1;
+    if (slot != NULL && t->suffixed_count <= 30) {
+        if (slot->suffixes < 0) {
+            int mask = 0;
+            for (int i = 0; i < t->suffixed_count; i++) {
+                const Context *c = &t->suffixed[i];
+                if (ends_with(local, c->suffix) &&
+                    !(c->not_suffix && ends_with(local, c->not_suffix)))
+                    mask |= 1 << i;
+            }
+            slot->suffixes = mask;
+        }
+        suffixes = slot->suffixes;
+    }
+    for (int i = 0; i < t->suffixed_count && suffixes != 0; i++) {
         const Context *c = &t->suffixed[i];
-        if (!ends_with(local, c->suffix) || (c->not_suffix && ends_with(local, c->not_suffix)))
+        if (suffixes > 0 ? !(suffixes & (1 << i))
+                         : (!ends_with(local, c->suffix) ||
+                            (c->not_suffix && ends_with(local, c->not_suffix))))
             continue;
         if (c->anc_local != NULL && has_ancestor_with_child(node, c)) continue;
         run_program(t, &t->programs[c->program], node, here, r, b);
@@ -831,6 +1397,11 @@ static PyObject *failures(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     int index = 0;
+    if (++t->gen == 0) { /* the caches' generations wrapped: forget every slot */
+        memset(t->names, 0, NAME_SLOTS * sizeof(struct NameSlot));
+        memset(t->spaces, 0, NS_SLOTS * sizeof(struct NsSlot));
+        t->gen = 1;
+    }
     /* the walk reads the tree only; the GIL stays held (the programs' run marks are shared) */
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     visit(t, node, &index, &r, &b, 0);
@@ -838,7 +1409,7 @@ static PyObject *failures(PyObject *self, PyObject *args) {
      * counts are their own, so still those of their run */
     for (int i = 0; i < t->program_count; i++) {
         Program *p = &t->programs[i];
-        if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, &r, &b);
+        if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, NULL, &r, &b);
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     PyObject *out = NULL;
@@ -856,6 +1427,7 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     free(r.first);
     free(r.flags);
     free(r.failed);
+    for (int i = 0; i < 3; i++) free(r.lines[i]);
     free(b.text);
     return out;
 }

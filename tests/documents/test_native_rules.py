@@ -271,7 +271,9 @@ def _vat_breakdowns(draw: st.DrawFn) -> bytes:
         _text(subtotal, "cac:TaxCategory/cbc:ID", category)
         _text(subtotal, "cac:TaxCategory/cbc:Percent", rate)
         if draw(st.integers(0, 9)) == 0:  # a second rate in one category
-            extra = etree.SubElement(subtotal.find("cac:TaxCategory", _NS), f"{{{_CBC}}}Percent")
+            category_element = subtotal.find("cac:TaxCategory", _NS)
+            assert category_element is not None
+            extra = etree.SubElement(category_element, f"{{{_CBC}}}Percent")
             extra.text = draw(st.sampled_from(_RATES))
     sums = [Decimal(0)] * len(subtotals)
     for line in root.findall("cac:InvoiceLine", _NS):
@@ -282,7 +284,9 @@ def _vat_breakdowns(draw: st.DrawFn) -> bytes:
         _text(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:Percent", rates[which])
         with contextlib.suppress(InvalidOperation):
             sums[which] += Decimal(amount)
-    at = list(root).index(root.find("cac:TaxTotal", _NS))
+    tax_total = root.find("cac:TaxTotal", _NS)
+    assert tax_total is not None
+    at = list(root).index(tax_total)
     for _ in range(draw(st.integers(0, 3))):
         which = draw(st.integers(0, len(subtotals) - 1))
         charge = draw(st.sampled_from(["true", "false", "1", "0", " false "]))

@@ -14,25 +14,35 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.documents.writers.camt import camt054_xml
 from fourflow.bootstrap import Platform
+from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.issued import Party as IssuedParty
 from fourflow.domain.issued import Payment
 from fourflow.domain.parties import Role
-from fourflow.services import financing, identity, onboarding, relay
-from fourflow.services.demo import demo_uscc
+from fourflow.entrypoints.api.app import create_app
+from fourflow.services import financing, identity, ingest, items, linking, onboarding, relay
+from fourflow.services.demo import MEMBERS, demo_uscc
+from fourflow.services.verification import verify
+from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
     MEMBER,
+    PASSWORD,
     Party,
     Person,
+    documents_by_issuer,
     http_world,
     invite,
     ok,
+    sign_in,
     upload_trade,
     verify_and_issue,
 )
@@ -359,3 +369,125 @@ def _camt054(w: World, number: str, invoice: str, payee_account: str) -> bytes:
             invoice_number=invoice,
         )
     )
+
+
+# ----------------------------------------------------------------------------- own key
+
+
+@dataclass
+class OwnKeyWorld:
+    client: TestClient
+    platform: Platform
+    item_id: str
+    debtor_key: LocalAccount
+    debtor: Person  # the core enterprise's finance manager; the core holds its own key
+
+    def sign_pending(self) -> None:
+        """The debtor signs and sends the transaction of each of its queued operations."""
+        c, auth = self.client, self.debtor.auth
+        for _ in range(20):
+            waiting = ok(c.get(f"{API}/custody/operations", headers=auth))
+            if not waiting:
+                return
+            url = f"{API}/custody/operations/{waiting[0]['op_id']}/transaction"
+            unsigned = ok(c.get(url, headers=auth))
+            raw = self.debtor_key.sign_transaction(unsigned["transaction"]).raw_transaction
+            ok(c.post(url, json={"raw_transaction": "0x" + bytes(raw).hex()}, headers=auth))
+        raise AssertionError("the debtor's operations kept coming")
+
+
+@pytest.fixture(scope="module")
+def own_key_world(
+    tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> Iterator[OwnKeyWorld]:
+    """The demo members, the core enterprise (the debtor) holding its own key; tier 1's item
+    on it issued on the evidence, its route locked by the debtor's own transaction (SQLite)."""
+    home = tmp_path_factory.mktemp("settlement-own-key") / "home"
+    debtor_key = Account.create()
+    with Platform(api_settings(home, f"sqlite:///{home.parent / 'store.db'}", anvil.url)) as p:
+        p.initialise()
+        org = {
+            m.key: onboarding.onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name=m.name, uscc=m.uscc,
+                roles=m.roles, accounts=[m.account],
+                own_address=debtor_key.address if m.key == "core" else None,
+            )
+            for m in MEMBERS
+        }  # fmt: skip
+        start = p.clock.today() - dt.timedelta(days=30)
+        for key, raw in documents_by_issuer("SROWN", start):
+            ingest.ingest_bytes(
+                uow_factory=p.uow_factory, reader=p.reader_for(org[key].id), clock=p.clock,
+                raw=raw, source=f"{key}.json", submitter_id=org[key].id,
+            )  # fmt: skip
+        ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
+        linking.link_documents(uow_factory=p.uow_factory)
+        with p.uow_factory() as uow:
+            (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, "INV-SROWN")
+        assert invoice.trade_id is not None
+        day = start + dt.timedelta(days=8)
+        verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
+        item = items.issue_item(
+            uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
+            trade_id=invoice.trade_id, as_of=day, confirm=False,
+        )  # fmt: skip
+        with TestClient(create_app(p), raise_server_exceptions=True) as client:
+            new = identity.add_user(
+                p.identities, org_id=org["core"].id, email="fm@core.example.cn", name="fm",
+                role=UserRole.FINANCE_MANAGER, password=PASSWORD,
+            )  # fmt: skip
+            debtor = sign_in(client, Person(new.user.email, new.totp_uri))
+            w = OwnKeyWorld(client, p, item.id, debtor_key, debtor)
+            relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())  # admissions
+            w.sign_pending()  # its documents' fingerprints
+            relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())  # the issuance
+            ok(client.post(f"{API}/items/{item.id}/route", json={"kind": "account"},
+                           headers=debtor.auth))  # fmt: skip
+            w.sign_pending()  # its route lock
+            done = relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts())
+            assert not done.failed, done.failed
+            yield w
+
+
+def test_a_debtor_holding_its_own_key_signs_the_route_change_itself(
+    own_key_world: OwnKeyWorld,
+) -> None:
+    w = own_key_world
+    c, auth, item_id = w.client, w.debtor.auth, w.item_id
+    url = f"{API}/items/{item_id}/route/changes"
+    ledger = w.platform.require_contracts()
+    before_chain = ledger.read("route", item_id)
+    assert before_chain["kind"] == 2  # the collection account its own transaction locked
+    proposed = ok(c.post(url, json={"kind": "tokens"}, headers=auth), 201)
+    assert proposed["signed"] == {} and proposed["waiting_for"] == proposed["required"]
+    refused = c.post(f"{url}/approval", headers=auth)  # where the platform would sign
+    assert refused.status_code == 409 and "holds its own key" in refused.text
+    offer = ok(c.get(f"{url}/typed-data", headers=auth))
+    typed = offer["typed_data"]
+    assert typed["primaryType"] == "RouteChange" and offer["deadline"] == proposed["deadline"]
+
+    def sign(key: LocalAccount, message: dict[str, Any]) -> str:
+        signed = key.sign_message(encode_typed_data(full_message=message))
+        return "0x" + bytes(signed.signature).hex()
+
+    def unchanged() -> None:
+        listed = ok(c.get(url, headers=auth))
+        assert listed[0]["status"] == "pending" and listed[0]["signed"] == {}
+        assert ledger.read("route", item_id) == before_chain
+
+    attacker = sign(Account.create(), typed)
+    forged = c.post(f"{url}/signature", json={"signature": attacker}, headers=auth)
+    assert forged.status_code == 403 and "not by this organisation's address" in forged.text
+    other = {**typed, "message": {**typed["message"], "kind": 2}}  # not this change
+    wrong = c.post(f"{url}/signature", json={"signature": sign(w.debtor_key, other)},
+                   headers=auth)  # fmt: skip
+    assert wrong.status_code == 403, wrong.text
+    bad = c.post(f"{url}/signature", json={"signature": "0x1234"}, headers=auth)
+    assert bad.status_code == 403 and "signature" in bad.text
+    unchanged()
+    applied = ok(c.post(f"{url}/signature", json={"signature": sign(w.debtor_key, typed)},
+                        headers=auth))  # fmt: skip
+    assert applied["status"] == "applied" and applied["signed"] == {applied["required"][0]: "own"}
+    assert applied["proposed_by"] == applied["required"][0]  # the debtor alone: no pledge
+    after = ledger.read("route", item_id)
+    assert after["kind"] == 1 and after["nonce"] == before_chain["nonce"] + 1

@@ -46,8 +46,20 @@ from tests.api.world import (
     upload_trade,
     verify_and_issue,
 )
+from tests.store.fixtures import pg_schema_url, require_postgres
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-settlement-routes")]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The route-change and statement tests on SQLite and on PostgreSQL."""
+    if "store" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "store",
+            ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+            indirect=True,
+            scope="module",
+        )
 
 
 class MovingClock:
@@ -77,9 +89,22 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
+def store(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The world's store: SQLite (None: http_world's), or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with pg_schema_url(require_postgres()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode, store: str | None
+) -> Iterator[World]:
     """The six members over HTTP; the bank's robot approves alone (refer_pd 0.99)."""
-    with http_world(tmp_path_factory.mktemp("settlement-routes"), anvil.url, MovingClock()) as w:
+    folder = tmp_path_factory.mktemp("settlement-routes")
+    with http_world(folder, anvil.url, MovingClock(), store) as w:
         parties = w.parties
         clerk = invite(w.client, parties["tier1"], "clerk")
         officer = invite(w.client, parties["bank"], "credit_officer")

@@ -203,13 +203,16 @@ class HttpWorld:
 
 
 @contextmanager
-def http_world(folder: Path, chain_url: str, clock: Clock | None = None) -> Iterator[HttpWorld]:
+def http_world(
+    folder: Path, chain_url: str, clock: Clock | None = None, database_url: str | None = None
+) -> Iterator[HttpWorld]:
     """A platform on a fresh SQLite home in ``folder`` on the chain at ``chain_url``,
     initialised; its API through an in-process client (server errors answered, not raised);
     the operator's admin signed in; and ``SIX_MEMBERS`` registered over HTTP, admitted after
-    KYC and their admins signed in (``clock``: the platform's, default the system's). Closed at
-    the end."""
-    home, database_url = folder / "home", f"sqlite:///{folder / 'store.db'}"
+    KYC and their admins signed in (``clock``: the platform's, default the system's;
+    ``database_url``: the store, default SQLite in ``folder``). Closed at the end."""
+    home = folder / "home"
+    database_url = database_url or f"sqlite:///{folder / 'store.db'}"
     with Platform(api_settings(home, database_url, chain_url), clock) as platform:
         platform.initialise()
         with TestClient(create_app(platform), raise_server_exceptions=False) as client:

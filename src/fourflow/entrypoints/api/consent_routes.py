@@ -43,7 +43,7 @@ class ConsentIn(Strict):
     valid_to: dt.date = Field(description=f"Last day, at most {MAX_TERM_DAYS} days on.")
 
 
-class RevocationIn(Strict):
+class ConsentRevocationIn(Strict):
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -100,7 +100,7 @@ def consent_anchor_proof(request: Request, consent_id: str) -> dict[str, Any]:
 
 
 @route(router, "POST", "/consents/{consent_id}/revocation", "consents.revoke")
-def revoke_consent(request: Request, consent_id: str, body: RevocationIn) -> dict[str, Any]:
+def revoke_consent(request: Request, consent_id: str, body: ConsentRevocationIn) -> dict[str, Any]:
     """The grantor revokes its consent now (another organisation's consent: 404)."""
     api, who = state(request), caller(request)
     p = api.platform

@@ -47,7 +47,7 @@ class MandateIn(Strict):
     note: str = Field(default="", max_length=500, description="What the mandate is for.")
 
 
-class RevocationIn(Strict):
+class MandateRevocationIn(Strict):
     reason: str = Field(min_length=1, max_length=2000, description="Why (recorded).")
     on: dt.date | None = Field(default=None, description="From this day (default today).")
 
@@ -121,7 +121,7 @@ def list_mandates(request: Request) -> list[MandateOut]:
 
 
 @route(router, "POST", "/mandates/{mandate_id}/revocation", "mandates.revoke")
-def revoke_mandate(request: Request, mandate_id: str, body: RevocationIn) -> MandateOut:
+def revoke_mandate(request: Request, mandate_id: str, body: MandateRevocationIn) -> MandateOut:
     """The principal (or the platform operator) revokes a mandate from ``on`` (default
     today): the agent's documents of that day or later no longer count as the principal's.
     403 for the agent; 404 for a mandate the caller has no part in; 409 when revoked

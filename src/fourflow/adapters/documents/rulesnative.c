@@ -86,6 +86,7 @@ typedef struct {
     int sym, nsid, parent_sym, parent_nsid; /* names as symbols (-1 for none) */
     char *gp_ns, *gp_local;        /* required grandparent, or NULL */
     int gp_root;                   /* the grandparent's parent is the document element */
+    int gp_sym, gp_nsid;
 } Context;
 
 typedef struct {
@@ -308,7 +309,7 @@ static int find_in(char **table, int count, const char *s, int missing) {
 
 /* The symbol tables of a prepared pass, and each name's symbol. */
 static int intern_all(Pass *t) {
-    int cap = 2 * t->edge_count + 2 * t->context_count + t->pred_count + 1, n = 0, m = 0;
+    int cap = 2 * t->edge_count + 3 * t->context_count + t->pred_count + 1, n = 0, m = 0;
     char **locals = calloc((size_t)cap, sizeof(char *));
     char **spaces = calloc((size_t)cap, sizeof(char *));
     int ok = locals != NULL && spaces != NULL;
@@ -319,8 +320,10 @@ static int intern_all(Pass *t) {
     for (int i = 0; ok && i < t->context_count; i++) {
         locals[n++] = t->contexts[i].local;
         locals[n++] = t->contexts[i].parent_local;
+        locals[n++] = t->contexts[i].gp_local;
         spaces[m++] = t->contexts[i].ns;
         spaces[m++] = t->contexts[i].parent_ns;
+        spaces[m++] = t->contexts[i].gp_ns;
     }
     for (int i = 0; ok && i < t->pred_count; i++) {
         locals[n++] = t->preds[i].local;
@@ -344,6 +347,8 @@ static int intern_all(Pass *t) {
         c->nsid = find_in(t->nss, t->ns_count, c->ns, -1);
         c->parent_sym = find_in(t->syms, t->sym_count, c->parent_local, -1);
         c->parent_nsid = find_in(t->nss, t->ns_count, c->parent_ns, -1);
+        c->gp_sym = find_in(t->syms, t->sym_count, c->gp_local, -1);
+        c->gp_nsid = find_in(t->nss, t->ns_count, c->gp_ns, -1);
     }
     for (int i = 0; i < t->pred_count; i++) {
         Pred *p = &t->preds[i];
@@ -1260,7 +1265,7 @@ static void run_program(const Pass *t, Program *p, const xmlNode *node, int inde
     p->last = index;
     int span = p->path_end - p->path_start;
     memset(r->counts + p->path_start, 0, (size_t)span);
-    memset(r->first + p->path_start, 0, (size_t)span * sizeof(void *));
+    /* first[path] is read only where counts[path] > 0, and set when it becomes 1 */
     walk(t, p->root, node, r, b, 0);
     if (!p->deferred) decide_checks(t, p, index, node, r, b);
 }
@@ -1311,7 +1316,9 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
                 continue;
             if (c->gp_local != NULL) {
                 const xmlNode *gp = parent->parent;
-                if (!is_element(gp, c->gp_ns, c->gp_local)) continue;
+                if (gp == NULL || gp->type != XML_ELEMENT_NODE || gp->name == NULL ||
+                    sym_of(t, gp) != c->gp_sym || nsid_of(t, gp) != c->gp_nsid)
+                    continue;
                 if (c->gp_root && (gp->parent == NULL || gp->parent->type != XML_ELEMENT_NODE ||
                                    gp->parent->parent == NULL ||
                                    gp->parent->parent->type != XML_DOCUMENT_NODE))
@@ -1388,7 +1395,7 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     Run r = {0};
     Buf b = {0};
     r.counts = calloc((size_t)t->paths + 1, 1);
-    r.first = calloc((size_t)t->paths + 1, sizeof(void *));
+    r.first = malloc(((size_t)t->paths + 1) * sizeof(void *));
     r.flags = calloc((size_t)t->flag_count + 1, 1);
     if (r.counts == NULL || r.first == NULL || r.flags == NULL) {
         free(r.counts);

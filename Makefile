@@ -81,15 +81,15 @@ $(NATIVE_STAMP): $(PY_STAMP) src/fourflow/adapters/documents/rulesnative.c
 	@$(BIN)/python -m fourflow.adapters.documents.native_rules --build >/dev/null || true
 	@touch $@
 
-# C14N 1.0 for the content fingerprints (the same bytes as libxml2's, docs/formats/README.md);
-# without it libxml2 canonicalises.
-C14N_STAMP := build/native/.c14n-built
-$(C14N_STAMP): $(PY_STAMP) src/fourflow/adapters/documents/c14nnative.c
+# C over lxml's tree: C14N 1.0 for the content fingerprints (libxml2's bytes, docs/formats/README.md)
+# and UBL line values for the mapping; without it libxml2 canonicalises and lxml reads the lines.
+XMLNATIVE_STAMP := build/native/.xmlnative-built
+$(XMLNATIVE_STAMP): $(PY_STAMP) src/fourflow/adapters/documents/xmlnative.c
 	@mkdir -p build/native
-	@$(BIN)/python -m fourflow.adapters.documents.c14n_native --build >/dev/null || true
+	@$(BIN)/python -m fourflow.adapters.documents.xml_native --build >/dev/null || true
 	@touch $@
 
-setup: $(PY_STAMP) $(NATIVE_STAMP) $(C14N_STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
+setup: $(PY_STAMP) $(NATIVE_STAMP) $(XMLNATIVE_STAMP) $(NODE_STAMP) $(WEB_STAMP) browser
 
 demo: setup
 	@$(BIN)/fourflow demo

@@ -18,7 +18,7 @@ from typing import cast
 
 from lxml import etree
 
-from fourflow.adapters.documents import business_rules, en16931
+from fourflow.adapters.documents import business_rules, en16931, xml_native
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.registry import FormatSpec, ReadContext, Sniffed, ValidationIssue
 from fourflow.adapters.documents.standards import artefact
@@ -600,102 +600,189 @@ def _lines(root: Index, ubl: UblKind) -> tuple[DocumentLine, ...]:
     quantity, ``cbc:LineExtensionAmount`` and ``cac:Item``, every ``cac:Price``), then read
     in the order the checks have always run, so a bad value is reported the same way.
 
-    The common case is inlined (leaf values read from ``text``, decimals parsed in place, one
-    price read in one pass): the per-line helper calls were about a third of the mapping's
-    time. Anything else (values with comments inside, bad numbers, several prices, a line
-    without a price amount) takes the helpers, which say where a bad value is.
+    The values of a line are read in C when the extension of
+    :mod:`~fourflow.adapters.documents.xml_native` is built (``_line_from_values``: no Python
+    proxy per element); a line it leaves (comments or elements inside a value, several
+    prices), and every line without the extension, is read through lxml (``_line_of``).
     """
+    steps = _steps(ubl.line)
+    quantity_steps = _steps(ubl.quantity)
+    native = xml_native.native_ubl_lines()
+    elements: list[etree._Element]
+    if native is not None and len(steps) == 1 and len(quantity_steps) == 1:
+        elements = root.get(steps[0], [])
+        values = native(elements, ubl.quantity.partition(":")[2])
+    else:
+        elements = list(_all(root, steps))
+        values = [None] * len(elements)
     lines: list[DocumentLine] = []
     append = lines.append
-    quantity_steps = _steps(ubl.quantity)
-    id_tag, quantity_tag, amount_tag = _ID[0], quantity_steps[0], _LINE_AMOUNT[0]
-    item_tag, price_tag = _ITEM_TAG, _PRICE_TAG
-    amount_tag_p, base_tag_p = _PRICE_AMOUNT_TAG, _BASE_QUANTITY_TAG
-    plain = len(quantity_steps) == 1  # every kind's quantity is a child of its line
-    n = 0
-    for element in _all(root, _steps(ubl.line)):
-        n += 1
-        id_el = quantity_el = amount_el = item = None
-        prices: list[etree._Element] = []
-        for child in element:
-            tag = child.tag
-            if tag == id_tag:
-                if id_el is None:
-                    id_el = child
-            elif tag == quantity_tag:
-                if quantity_el is None:
-                    quantity_el = child
-            elif tag == amount_tag:
-                if amount_el is None:
-                    amount_el = child
-            elif tag == item_tag:
-                if item is None:
-                    item = child
-            elif tag == price_tag:
-                prices.append(child)
-        if not plain:
-            quantity_el = _find(_index(element), quantity_steps)
-        if quantity_el is None:
-            continue  # a line that states no quantity (a bare receipt line) carries no goods
-        where = f"{ubl.line}[{n}]"
-        value = quantity_el.text
-        if value is None or not (value := value.strip()):
-            continue
+    for n, (element, found) in enumerate(zip(elements, values, strict=True), start=1):
+        line = (
+            _line_of(element, n, ubl, quantity_steps)
+            if found is None
+            else _line_from_values(found, n, ubl)
+        )
+        if line is not None:
+            append(line)
+    return tuple(lines)
+
+
+def _stripped(value: str | None) -> str | None:
+    """``_string``'s answer for a leaf whose text is ``value`` (None: no such element)."""
+    return None if value is None else (value.strip() or None)
+
+
+def _line_from_values(
+    values: tuple[str | int | None, ...], n: int, ubl: UblKind
+) -> DocumentLine | None:
+    """``_line_of`` over the texts the C pass read from a line whose values are all leaves
+    (``xml_native.UblLines``: id, quantity, unit, amount, seller's, standard, name, buyer's,
+    description, how many prices, price amount, base quantity; "" for an element without
+    text, None for one that is absent), with the same checks in the same order."""
+    (id_text, quantity_text, unit, amount_text, sellers, standard, name, buyers,
+     description, prices, price_text, base_text) = values  # fmt: skip
+    if not isinstance(quantity_text, str) or not (value := quantity_text.strip()):
+        return None  # no quantity: no goods
+    try:
+        quantity = Decimal(value)
+        if not quantity.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        parse_decimal(value, f"{ubl.line}[{n}]/{ubl.quantity}")  # raises, saying where
+        raise
+    line_id = (id_text.strip() if isinstance(id_text, str) else "") or str(n)
+    amount: Decimal | None = None
+    if isinstance(amount_text, str) and (value := amount_text.strip()):
         try:
-            quantity = Decimal(value)
-            if not quantity.is_finite():
+            amount = Decimal(value)
+            if not amount.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
-            parse_decimal(value, f"{where}/{ubl.quantity}")  # raises, saying where
-            raise
-        if id_el is not None and len(id_el) == 0:
-            line_id = (id_el.text or "").strip() or str(n)
-        else:
-            line_id = _string(id_el) or str(n)
-        if amount_el is None:
-            amount = None
-        elif len(amount_el) == 0 and (value := (amount_el.text or "").strip()):
+            amount = _decimal_at(value, f"{ubl.line}[{n}]", "amount")
+    item = (
+        _stripped(cast("str | None", sellers))
+        or _stripped(cast("str | None", standard))
+        or _stripped(cast("str | None", name))
+        or _stripped(cast("str | None", buyers))
+        or _stripped(cast("str | None", description))
+        or line_id
+    )
+    price: Decimal | None = None
+    if prices:
+        if base_text is None and isinstance(price_text, str) and (value := price_text.strip()):
             try:
-                amount = Decimal(value)
-                if not amount.is_finite():
+                price = Decimal(value)
+                if not price.is_finite():
                     raise InvalidOperation
             except InvalidOperation:
-                amount = _decimal_at(value, where, "amount")
+                price = _decimal_at(value, f"{ubl.line}[{n}]", "Price")
+        else:  # ``_one_price``
+            where = f"{ubl.line}[{n}]"
+            price = _decimal_at(_stripped(cast("str | None", price_text)), where, "Price")
+            per = _decimal_at(_stripped(cast("str | None", base_text)), where, "BaseQuantity")
+            if price is not None and per not in (None, 0):
+                assert per is not None
+                price = per_unit(price, per)
+    if quantity < 0:  # ``signed_line``: kept positive at a negative price
+        quantity = -quantity
+        price = -price if price is not None else None
+    return DocumentLine(line_id, item, quantity, cast("str", unit), price, amount)
+
+
+_LINE_ID_TAG, _LINE_AMOUNT_TAG = _ID[0], _LINE_AMOUNT[0]
+
+
+def _line_of(
+    element: etree._Element, n: int, ubl: UblKind, quantity_steps: Steps
+) -> DocumentLine | None:
+    """One line through lxml (None for a line that states no quantity). The common case is
+    inlined (leaf values read from ``text``, decimals parsed in place, one price read in one
+    pass); anything else (values with comments inside, bad numbers, several prices, a line
+    without a price amount) takes the helpers, which say where a bad value is."""
+    id_tag, quantity_tag, amount_tag = _LINE_ID_TAG, quantity_steps[0], _LINE_AMOUNT_TAG
+    item_tag, price_tag = _ITEM_TAG, _PRICE_TAG
+    amount_tag_p, base_tag_p = _PRICE_AMOUNT_TAG, _BASE_QUANTITY_TAG
+    id_el = quantity_el = amount_el = item = None
+    prices: list[etree._Element] = []
+    for child in element:
+        tag = child.tag
+        if tag == id_tag:
+            if id_el is None:
+                id_el = child
+        elif tag == quantity_tag:
+            if quantity_el is None:
+                quantity_el = child
+        elif tag == amount_tag:
+            if amount_el is None:
+                amount_el = child
+        elif tag == item_tag:
+            if item is None:
+                item = child
+        elif tag == price_tag:
+            prices.append(child)
+    if len(quantity_steps) != 1:
+        quantity_el = _find(_index(element), quantity_steps)
+    if quantity_el is None:
+        return None  # a line that states no quantity (a bare receipt line) carries no goods
+    where = f"{ubl.line}[{n}]"
+    value = quantity_el.text
+    if value is None or not (value := value.strip()):
+        return None
+    try:
+        quantity = Decimal(value)
+        if not quantity.is_finite():
+            raise InvalidOperation
+    except InvalidOperation:
+        parse_decimal(value, f"{where}/{ubl.quantity}")  # raises, saying where
+        raise
+    if id_el is not None and len(id_el) == 0:
+        line_id = (id_el.text or "").strip() or str(n)
+    else:
+        line_id = _string(id_el) or str(n)
+    if amount_el is None:
+        amount = None
+    elif len(amount_el) == 0 and (value := (amount_el.text or "").strip()):
+        try:
+            amount = Decimal(value)
+            if not amount.is_finite():
+                raise InvalidOperation
+        except InvalidOperation:
+            amount = _decimal_at(value, where, "amount")
+    else:
+        amount = _decimal_at(_string(amount_el), where, "amount")
+    name = _item(item, line_id)
+    price: Decimal | None
+    if len(prices) == 1:
+        price_amount = price_base = None
+        for child in prices[0]:
+            tag = child.tag
+            if tag == amount_tag_p:
+                if price_amount is None:
+                    price_amount = child
+            elif tag == base_tag_p and price_base is None:
+                price_base = child
+        if (
+            price_base is None
+            and price_amount is not None
+            and len(price_amount) == 0
+            and (value := (price_amount.text or "").strip())
+        ):
+            try:
+                price = Decimal(value)
+                if not price.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                price = _decimal_at(value, where, "Price")
         else:
-            amount = _decimal_at(_string(amount_el), where, "amount")
-        name = _item(item, line_id)
-        price: Decimal | None
-        if len(prices) == 1:
-            price_amount = price_base = None
-            for child in prices[0]:
-                tag = child.tag
-                if tag == amount_tag_p:
-                    if price_amount is None:
-                        price_amount = child
-                elif tag == base_tag_p and price_base is None:
-                    price_base = child
-            if (
-                price_base is None
-                and price_amount is not None
-                and len(price_amount) == 0
-                and (value := (price_amount.text or "").strip())
-            ):
-                try:
-                    price = Decimal(value)
-                    if not price.is_finite():
-                        raise InvalidOperation
-                except InvalidOperation:
-                    price = _decimal_at(value, where, "Price")
-            else:
-                price = _one_price(prices[0], where)
-        else:
-            price = _unit_price(_index(element), where) if prices else None
-        if quantity < 0:  # ``signed_line``: kept positive at a negative price
-            quantity = -quantity
-            price = -price if price is not None else None
-        unit = quantity_el.get("unitCode", "")
-        append(DocumentLine(line_id, name, quantity, unit, price, amount))
-    return tuple(lines)
+            price = _one_price(prices[0], where)
+    else:
+        price = _unit_price(_index(element), where) if prices else None
+    if quantity < 0:  # ``signed_line``: kept positive at a negative price
+        quantity = -quantity
+        price = -price if price is not None else None
+    unit = quantity_el.get("unitCode", "")
+    return DocumentLine(line_id, name, quantity, unit, price, amount)
 
 
 # What the ``*/...`` look-ups start from: a line's order, despatch or receipt line reference,

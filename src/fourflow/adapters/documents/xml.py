@@ -8,11 +8,10 @@ bound nesting depth and text node size.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 from lxml import etree
 
-from fourflow.adapters.documents import c14n_native
+from fourflow.adapters.documents import xml_native
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 
 MAX_XML_BYTES = 32 * 1024 * 1024
@@ -98,11 +97,6 @@ def root_name(raw: bytes) -> tuple[str, str] | None:
     return ("", local.decode("utf-8", "replace")) if not prefix else None
 
 
-@cache
-def _native_canonical() -> c14n_native.Canonical | None:
-    return c14n_native.native_canonical()
-
-
 def canonical_xml(root: etree._Element) -> bytes:
     """The element's canonical form (W3C C14N 1.0, comments removed).
 
@@ -111,11 +105,11 @@ def canonical_xml(root: etree._Element) -> bytes:
     libxml2's C14N of the element as lxml hands it over (``etree.tostring(root,
     method="c14n", with_comments=False)``), quirks included, so that every stored
     fingerprint still verifies. A document element is written by the C extension of
-    :mod:`~fourflow.adapters.documents.c14n_native` (the same bytes in about a quarter of
+    :mod:`~fourflow.adapters.documents.xml_native` (the same bytes in about a quarter of
     the time) when it is built and the tree holds nothing it leaves to libxml2; anything else
     by libxml2 (C14N 1.0 in C; lxml's C14N 2.0 is pure Python and several times slower).
     """
-    native = _native_canonical()
+    native = xml_native.native_canonical()
     if native is not None:
         found = native(root)
         if found is not None:

@@ -1,7 +1,8 @@
-"""Canonical XML 1.0 of a document element in C: libxml2's C14N bytes, in a quarter of the time.
+"""C over lxml's tree: C14N 1.0 of a document element (libxml2's bytes, a quarter of the time),
+and the values of UBL lines (:func:`fourflow.adapters.documents.ubl._lines`).
 
 libxml2's inclusive C14N searches the ancestors for every namespace in scope at every element
-(about 0.2 ms a 21 KB UBL invoice, as much as parsing it). ``c14nnative.c`` walks the tree
+(about 0.2 ms a 21 KB UBL invoice, as much as parsing it). ``xmlnative.c`` walks the tree
 once, keeping the bindings in scope as it goes down, and writes the same bytes: the namespace
 axis as libxml2 decides it, including the quirk of lxml's C14N of a document element that has
 siblings (a comment before it, a DOCTYPE): lxml canonicalises a shallow copy of the element
@@ -13,11 +14,19 @@ It answers None for what it does not handle (entity references, attribute values
 plain text, namespace URIs that are not plain absolute ones, more than 64 declarations or
 attributes on an element, an element that is not the document element), and
 :func:`fourflow.adapters.documents.xml.canonical_xml` then asks libxml2.
-``tests/documents/test_c14n_native.py`` holds the two to the same bytes on every XML file of
+``tests/documents/test_xml_native.py`` holds the two to the same bytes on every XML file of
 the standards directory and on written edge cases.
 
+``ubl_lines`` reads, for each UBL line element, the texts the mapping reads (id, quantity
+and unit, amount, the item's names, the price) in one C pass over its children, where lxml
+made a Python proxy of every element; a line holding anything the mapping reads otherwise
+(comments or elements inside a value, several prices) is None and read through lxml
+(``tests/documents/test_ubl_lines_mapping.py`` and the mapping digests hold it to the same
+lines).
+
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
-tree); when it is absent, or fails its self-test, libxml2 canonicalises (logged once).
+tree); when it is absent, or fails its self-test, libxml2 canonicalises and lxml reads the lines
+(logged once).
 """
 
 from __future__ import annotations
@@ -31,22 +40,26 @@ import sysconfig
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from types import ModuleType
+from typing import cast
 
 import lxml
 from lxml import etree
 
-__all__ = ["build", "load", "native_canonical"]
+__all__ = ["build", "load", "native_canonical", "native_ubl_lines"]
 
 log = logging.getLogger(__name__)
 
-SOURCE = Path(__file__).with_name("c14nnative.c")
+SOURCE = Path(__file__).with_name("xmlnative.c")
 # build/native of the source tree (src/fourflow/adapters/documents -> the repository root)
 BUILD_DIR = Path(__file__).resolve().parents[4] / "build" / "native"
-MODULE = "_c14nnative"
+MODULE = "_xmlnative"
 
 Canonical = Callable[[etree._Element], "bytes | None"]
+# (line elements, the quantity's local name) -> each line's texts, or None to read it in Python
+UblLines = Callable[[list[etree._Element], str], "list[tuple[str | int | None, ...] | None]"]
 
 
 def module_path(directory: Path = BUILD_DIR) -> Path:
@@ -55,7 +68,7 @@ def module_path(directory: Path = BUILD_DIR) -> Path:
 
 
 def build(directory: Path = BUILD_DIR) -> Path:
-    """Compile ``c14nnative.c`` against this Python and lxml's libxml2 headers.
+    """Compile ``xmlnative.c`` against this Python and lxml's libxml2 headers.
 
     Raises:
         RuntimeError: the compiler is missing or failed (its output in the message).
@@ -85,7 +98,7 @@ def build(directory: Path = BUILD_DIR) -> Path:
 
 
 _LOCK = threading.Lock()
-_LOADED: dict[Path, Canonical | None] = {}
+_LOADED: dict[Path, ModuleType | None] = {}
 
 # The self-test: namespaces declared below the root (again, changed, undone), attributes in
 # several namespaces, text and attribute characters C14N escapes, CDATA, a comment and a
@@ -99,14 +112,14 @@ _SELF_TEST = (
 )
 
 
-def load(directory: Path = BUILD_DIR) -> Canonical | None:
-    """The extension's ``canonical``, or None (logged once) when it is absent or fails its
-    self-test (its bytes differ from libxml2's on a small document)."""
+def load(directory: Path = BUILD_DIR) -> ModuleType | None:
+    """The built extension, or None (logged once) when it is absent or fails its self-test
+    (its C14N differs from libxml2's on a small document, or its line values from lxml's)."""
     path = module_path(directory)
     with _LOCK:
         if path in _LOADED:
             return _LOADED[path]
-        canonical: Canonical | None = None
+        module: ModuleType | None = None
         reason = ""
         if not path.is_file():
             reason = f"{path} is not built (make setup builds it)"
@@ -115,32 +128,67 @@ def load(directory: Path = BUILD_DIR) -> Canonical | None:
                 spec = importlib.util.spec_from_file_location(MODULE, path)
                 if spec is None or spec.loader is None:
                     raise ImportError(f"no loader for {path}")
-                module: ModuleType = importlib.util.module_from_spec(spec)
+                module = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(module)
-                module.prepare(etree._Element)
-                root = etree.fromstring(_SELF_TEST)
-                want = etree.tostring(root, method="c14n", with_comments=False)
-                got = module.canonical(root)
-                if got != want:
-                    raise RuntimeError(f"self-test gave {got!r}, not {want!r}")
-                canonical = module.canonical
+                _self_test(module)
             except Exception as exc:  # an extension for another Python, or a wrong build
                 reason = f"{path} cannot be used: {exc}"
-        if canonical is None:
-            log.warning("native C14N off: %s; libxml2 canonicalises", reason)
-        _LOADED[path] = canonical
-        return canonical
+                module = None
+        if module is None:
+            log.warning(
+                "native XML helpers off: %s; libxml2 canonicalises, lxml reads UBL lines", reason
+            )
+        _LOADED[path] = module
+        return module
 
 
+_SELF_TEST_LINES = (
+    b'<Invoice xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"'
+    b' xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">'
+    b'<cac:InvoiceLine><cbc:ID>1</cbc:ID><cbc:InvoicedQuantity unitCode="C62">2'
+    b"</cbc:InvoicedQuantity><cbc:LineExtensionAmount>3</cbc:LineExtensionAmount><cac:Item>"
+    b"<cbc:Description>d</cbc:Description><cbc:Name>n<![CDATA[m]]></cbc:Name>"
+    b"<cac:SellersItemIdentification/><cac:SellersItemIdentification><cbc:ID>s</cbc:ID>"
+    b"</cac:SellersItemIdentification></cac:Item><cac:Price><cbc:PriceAmount>4</cbc:PriceAmount>"
+    b"</cac:Price></cac:InvoiceLine>"
+    b"<cac:InvoiceLine><cbc:ID/><cbc:InvoicedQuantity>1<!-- c --></cbc:InvoicedQuantity>"
+    b"</cac:InvoiceLine></Invoice>"
+)
+
+
+def _self_test(module: ModuleType) -> None:
+    """The extension gives libxml2's C14N and lxml's line values on small documents."""
+    module.prepare(etree._Element)
+    root = etree.fromstring(_SELF_TEST)
+    want = etree.tostring(root, method="c14n", with_comments=False)
+    got = module.canonical(root)
+    if got != want:
+        raise RuntimeError(f"C14N self-test gave {got!r}, not {want!r}")
+    lines = list(etree.fromstring(_SELF_TEST_LINES))
+    values = module.ubl_lines(lines, "InvoicedQuantity")
+    expected = [("1", "2", "C62", "3", "s", None, "nm", None, "d", 1, "4", None), None]
+    if values != expected:
+        raise RuntimeError(f"UBL lines self-test gave {values!r}, not {expected!r}")
+
+
+@cache
 def native_canonical() -> Canonical | None:
     """The built extension's ``canonical`` (None without it): loaded once a process."""
-    return load()
+    module = load()
+    return None if module is None else cast("Canonical", module.canonical)
+
+
+@cache
+def native_ubl_lines() -> UblLines | None:
+    """The built extension's ``ubl_lines`` (None without it): loaded once a process."""
+    module = load()
+    return None if module is None else cast("UblLines", module.ubl_lines)
 
 
 def main(argv: list[str]) -> int:
-    """``python -m fourflow.adapters.documents.c14n_native --build``: compile the extension."""
+    """``python -m fourflow.adapters.documents.xml_native --build``: compile the extension."""
     if argv != ["--build"]:
-        print("usage: python -m fourflow.adapters.documents.c14n_native --build", file=sys.stderr)
+        print("usage: python -m fourflow.adapters.documents.xml_native --build", file=sys.stderr)
         return 2
     try:
         print(build())

@@ -1,20 +1,23 @@
-/* W3C Canonical XML 1.0 (inclusive, comments removed) of a document element, in one walk of
- * libxml2's tree (fourflow.adapters.documents.c14n_native).
+/* C over lxml's tree (fourflow.adapters.documents.xml_native): W3C Canonical XML 1.0
+ * (inclusive, comments removed) of a document element in one walk, and the values of UBL
+ * lines (below).
+ *
+ * C14N:
  *
  * The bytes are those of libxml2's own C14N (lxml's etree.tostring(root, method="c14n",
  * with_comments=False)) for the trees a safe parse gives: elements, text, CDATA sections,
  * comments (dropped) and processing instructions under the document element. libxml2 walks
  * every namespace in scope at every element (a search up the ancestors for each), which is
- * most of its time; here an element renders only the declarations it carries itself that its
- * parent does not already have in scope with the same URI (for a whole document that is what
- * the inclusive namespace axis comes to), attributes sorted as C14N sorts them.
+ * most of its time; here the bindings in scope are kept as the walk descends, and each
+ * element's namespace axis is decided as libxml2 decides it (write_element), lxml's copy of a
+ * document element with siblings included.
  *
  * Anything else answers None and the caller canonicalises with libxml2: a node of another
  * type (an entity reference, an XInclude marker), an attribute value that is not plain text,
  * a namespace URI outside a plain absolute form (libxml2 refuses relative ones and writes URIs
  * unescaped), an element that is not the document element.
  *
- * Built by `make setup` (python -m fourflow.adapters.documents.c14n_native --build).
+ * Built by `make setup` (python -m fourflow.adapters.documents.xml_native --build).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -415,6 +418,182 @@ attributes:;
     return OK;
 }
 
+/* --- UBL lines ---------------------------------------------------------------------------
+ *
+ * The values ubl._lines reads from each line element, read without a Python proxy per element:
+ * for each line, a tuple of the texts of its first cbc:ID, quantity (with its unitCode), first
+ * cbc:LineExtensionAmount, its item's names (the first seller's, standard and buyer's
+ * identification that has a cbc:ID, the first cbc:Name and cbc:Description) and its price's
+ * first cbc:PriceAmount and cbc:BaseQuantity. A text is lxml's .text of a leaf element (every
+ * child text or CDATA; "" without any), None when the element is absent. A line holding
+ * anything else the mapping reads differently (a value with a comment or an element inside,
+ * several prices) is None: ubl._lines reads that one through lxml. */
+
+static const char CAC[] = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2";
+static const char CBC[] = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2";
+
+static int named(const xmlNode *n, const char *ns, const char *local) {
+    return n->type == XML_ELEMENT_NODE && n->ns != NULL && n->ns->href != NULL &&
+           strcmp((const char *)n->name, local) == 0 && strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+/* 1 when every child of el is text or CDATA (lxml: len(el) == 0 and .text joins them all). */
+static int is_leaf(const xmlNode *el) {
+    for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) return 0;
+    }
+    return 1;
+}
+
+/* The text of a leaf (new reference; "" without text), or Py_None (new) when el is NULL. */
+static PyObject *leaf_text(const xmlNode *el) {
+    if (el == NULL) return Py_NewRef(Py_None);
+    const xmlNode *c = el->children;
+    if (c == NULL) return PyUnicode_FromStringAndSize("", 0);
+    if (c->next == NULL) {
+        const char *t = c->content != NULL ? (const char *)c->content : "";
+        return PyUnicode_DecodeUTF8(t, (Py_ssize_t)strlen(t), "strict");
+    }
+    Buf b = {0};
+    for (; c != NULL; c = c->next) {
+        if (c->content != NULL) put_s(&b, (const char *)c->content);
+    }
+    PyObject *out = b.oom ? PyErr_NoMemory()
+                          : PyUnicode_DecodeUTF8(b.data != NULL ? b.data : "", (Py_ssize_t)b.len,
+                                                 "strict");
+    free(b.data);
+    return out;
+}
+
+/* The first child of el named (ns, local), or NULL. */
+static const xmlNode *first_child(const xmlNode *el, const char *ns, const char *local) {
+    for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+        if (named(c, ns, local)) return c;
+    }
+    return NULL;
+}
+
+/* The unqualified attribute ``name`` of el (new reference), "" when absent. */
+static PyObject *attribute(const xmlNode *el, const char *name) {
+    for (const xmlAttr *a = el->properties; a != NULL; a = a->next) {
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) {
+            Buf b = {0};
+            for (const xmlNode *v = a->children; v != NULL; v = v->next) {
+                if (v->content != NULL) put_s(&b, (const char *)v->content);
+            }
+            PyObject *out = b.oom ? PyErr_NoMemory()
+                                  : PyUnicode_DecodeUTF8(b.data != NULL ? b.data : "",
+                                                         (Py_ssize_t)b.len, "strict");
+            free(b.data);
+            return out;
+        }
+    }
+    return PyUnicode_FromStringAndSize("", 0);
+}
+
+enum { L_ID, L_QUANTITY, L_UNIT, L_AMOUNT, L_SELLERS, L_STANDARD, L_NAME, L_BUYERS,
+       L_DESCRIPTION, L_PRICES, L_PRICE, L_BASE, L_FIELDS };
+
+/* One line's tuple, Py_None (new) when lxml must read it, NULL on an error. */
+static PyObject *line_values(const xmlNode *line, const char *quantity_local) {
+    const xmlNode *id = NULL, *quantity = NULL, *amount = NULL, *item = NULL, *price = NULL;
+    long prices = 0;
+    for (const xmlNode *c = line->children; c != NULL; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) continue;
+        if (named(c, CBC, "ID")) {
+            if (id == NULL) id = c;
+        } else if (named(c, CBC, quantity_local)) {
+            if (quantity == NULL) quantity = c;
+        } else if (named(c, CBC, "LineExtensionAmount")) {
+            if (amount == NULL) amount = c;
+        } else if (named(c, CAC, "Item")) {
+            if (item == NULL) item = c;
+        } else if (named(c, CAC, "Price")) {
+            if (price == NULL) price = c;
+            prices++;
+        }
+    }
+    const xmlNode *sellers = NULL, *standard = NULL, *name = NULL, *buyers = NULL;
+    const xmlNode *description = NULL, *price_amount = NULL, *base = NULL;
+    if (item != NULL) {
+        for (const xmlNode *c = item->children; c != NULL; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE) continue;
+            if (sellers == NULL && named(c, CAC, "SellersItemIdentification")) {
+                sellers = first_child(c, CBC, "ID");
+            } else if (standard == NULL && named(c, CAC, "StandardItemIdentification")) {
+                standard = first_child(c, CBC, "ID");
+            } else if (buyers == NULL && named(c, CAC, "BuyersItemIdentification")) {
+                buyers = first_child(c, CBC, "ID");
+            } else if (name == NULL && named(c, CBC, "Name")) {
+                name = c;
+            } else if (description == NULL && named(c, CBC, "Description")) {
+                description = c;
+            }
+        }
+    }
+    if (price != NULL) {
+        price_amount = first_child(price, CBC, "PriceAmount");
+        base = first_child(price, CBC, "BaseQuantity");
+    }
+    const xmlNode *read[] = {id, quantity, amount, sellers, standard, name, buyers, description,
+                             price_amount, base};
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++) {
+        if (read[i] != NULL && !is_leaf(read[i])) return Py_NewRef(Py_None);
+    }
+    if (prices > 1) return Py_NewRef(Py_None);
+    PyObject *t = PyTuple_New(L_FIELDS);
+    if (t == NULL) return NULL;
+    PyTuple_SET_ITEM(t, L_ID, leaf_text(id));
+    PyTuple_SET_ITEM(t, L_QUANTITY, leaf_text(quantity));
+    PyTuple_SET_ITEM(t, L_UNIT, quantity != NULL ? attribute(quantity, "unitCode")
+                                                 : PyUnicode_FromStringAndSize("", 0));
+    PyTuple_SET_ITEM(t, L_AMOUNT, leaf_text(amount));
+    PyTuple_SET_ITEM(t, L_SELLERS, leaf_text(sellers));
+    PyTuple_SET_ITEM(t, L_STANDARD, leaf_text(standard));
+    PyTuple_SET_ITEM(t, L_NAME, leaf_text(name));
+    PyTuple_SET_ITEM(t, L_BUYERS, leaf_text(buyers));
+    PyTuple_SET_ITEM(t, L_DESCRIPTION, leaf_text(description));
+    PyTuple_SET_ITEM(t, L_PRICES, PyLong_FromLong(prices));
+    PyTuple_SET_ITEM(t, L_PRICE, leaf_text(price_amount));
+    PyTuple_SET_ITEM(t, L_BASE, leaf_text(base));
+    for (int i = 0; i < L_FIELDS; i++) {
+        if (PyTuple_GET_ITEM(t, i) == NULL) {
+            Py_DECREF(t);
+            return NULL;
+        }
+    }
+    return t;
+}
+
+/* ubl_lines([line element, ...], quantity local name) -> [tuple or None, ...] */
+static PyObject *ubl_lines(PyObject *self, PyObject *args) {
+    PyObject *elements;
+    const char *quantity_local;
+    if (!PyArg_ParseTuple(args, "O!s", &PyList_Type, &elements, &quantity_local)) return NULL;
+    if (element_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "prepare() first");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(elements);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(elements, i);
+        if (!PyObject_TypeCheck(e, element_type) || ((ElementHead *)e)->_c_node == NULL) {
+            Py_DECREF(out);
+            PyErr_SetString(PyExc_TypeError, "lxml elements are required");
+            return NULL;
+        }
+        PyObject *v = line_values(((ElementHead *)e)->_c_node, quantity_local);
+        if (v == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
 /* prepare(lxml.etree._Element): the element type canonical() accepts. */
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *type;
@@ -467,15 +646,16 @@ static PyObject *canonical(PyObject *self, PyObject *element) {
 static PyMethodDef methods[] = {
     {"prepare", prepare, METH_VARARGS, "Say which type is lxml's element."},
     {"canonical", canonical, METH_O, "C14N 1.0 (no comments) of a document element, or None."},
+    {"ubl_lines", ubl_lines, METH_VARARGS, "The values of UBL line elements, or None for each."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_c14nnative", "Canonical XML 1.0 of a document element.", -1,
+    PyModuleDef_HEAD_INIT, "_xmlnative", "C14N and UBL line values over lxml's tree.", -1,
     methods,
 };
 
-PyMODINIT_FUNC PyInit__c14nnative(void) {
+PyMODINIT_FUNC PyInit__xmlnative(void) {
     init_special();
     return PyModule_Create(&module);
 }

@@ -1,4 +1,5 @@
-"""C14N in C (:mod:`fourflow.adapters.documents.c14n_native`) writes libxml2's bytes.
+"""The C helpers (:mod:`fourflow.adapters.documents.xml_native`): C14N writes libxml2's bytes,
+and the UBL line values give the lines lxml gives.
 
 Content fingerprints are taken over ``canonical_xml``; stored ones must still verify, so the
 extension must give exactly what ``etree.tostring(root, method="c14n", with_comments=False)``
@@ -13,7 +14,10 @@ gives, quirks of lxml's copy of a document element with siblings included:
   attributes, CDATA, processing instructions inside, other encodings) and 400 seeded random
   documents with namespaces declared at random depths, with and without a comment before the
   root: the same bytes;
-* an element below the root, and a tree it does not handle, are left to libxml2.
+* an element below the root, and a tree it does not handle, are left to libxml2;
+* UBL lines: every line of every UBL document of the standards directory maps to the same
+  ``DocumentLine`` (or the same error) from the C pass's values as through lxml, and without
+  the extension ``ubl._lines`` gives the same lines.
 """
 
 from __future__ import annotations
@@ -27,16 +31,17 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from fourflow.adapters.documents import c14n_native, xml
+from fourflow.adapters.documents import ubl, xml, xml_native
 from fourflow.adapters.documents.standards import standards_dir
+from fourflow.domain.errors import DomainValueError
 
 VEFA = "http://difi.no/xsd/vefa/validator/1.0"
 
 
 @cache
-def native() -> c14n_native.Canonical:
-    found = c14n_native.load()
-    assert found is not None, f"{c14n_native.module_path()} is not built: run make setup"
+def native() -> xml_native.Canonical:
+    found = xml_native.native_canonical()
+    assert found is not None, f"{xml_native.module_path()} is not built: run make setup"
     return found
 
 
@@ -45,21 +50,21 @@ def libxml2(root: etree._Element) -> bytes:
 
 
 def test_it_builds_anywhere_and_passes_its_self_test(tmp_path: Path) -> None:
-    built = c14n_native.build(tmp_path)
-    assert built == c14n_native.module_path(tmp_path)
-    canonical = c14n_native.load(tmp_path)
-    assert canonical is not None
-    root = etree.fromstring(c14n_native._SELF_TEST)
-    assert canonical(root) == libxml2(root)
+    built = xml_native.build(tmp_path)
+    assert built == xml_native.module_path(tmp_path)
+    module = xml_native.load(tmp_path)
+    assert module is not None
+    root = etree.fromstring(xml_native._SELF_TEST)
+    assert module.canonical(root) == libxml2(root)
 
 
 def test_without_the_extension_libxml2_canonicalises(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        assert c14n_native.load(tmp_path / "absent") is None
-    assert "native C14N off" in caplog.text
-    root = etree.fromstring(c14n_native._SELF_TEST)
+        assert xml_native.load(tmp_path / "absent") is None
+    assert "native XML helpers off" in caplog.text
+    root = etree.fromstring(xml_native._SELF_TEST)
     assert xml.canonical_xml(root) == libxml2(root)
 
 
@@ -200,3 +205,50 @@ def test_below_the_root_and_unhandled_trees_are_left_to_libxml2() -> None:
     assert native()(relative) is None  # libxml2 decides what a relative URI does
     with pytest.raises(TypeError):
         native()("not an element")  # type: ignore[arg-type]
+
+
+def _ubl_documents() -> Iterator[tuple[str, etree._Element, ubl.UblKind]]:
+    for where, root in _standards_documents():
+        if not isinstance(root.tag, str):
+            continue
+        qname = etree.QName(root)
+        kind = ubl.ROOTS.get((qname.namespace or "", qname.localname))
+        if kind is not None:
+            yield where, root, kind
+
+
+def _outcome(fn, *args) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return fn(*args)
+    except DomainValueError as exc:
+        return ("error", str(exc))
+
+
+def test_ubl_line_values_map_as_lxml_reads_them() -> None:
+    lines = xml_native.native_ubl_lines()
+    assert lines is not None
+    from_c = through_lxml = 0
+    for where, root, kind in _ubl_documents():
+        steps, quantity = ubl._steps(kind.line), ubl._steps(kind.quantity)
+        if len(steps) != 1:
+            continue
+        elements = ubl._index(root).get(steps[0], [])
+        values = lines(elements, kind.quantity.partition(":")[2])
+        assert len(values) == len(elements)
+        for n, (element, found) in enumerate(zip(elements, values, strict=True), start=1):
+            want = _outcome(ubl._line_of, element, n, kind, quantity)
+            if found is None:
+                through_lxml += 1
+                continue
+            assert _outcome(ubl._line_from_values, found, n, kind) == want, (where, n)
+            from_c += 1
+    assert from_c > 800, from_c
+    assert through_lxml < from_c // 20, through_lxml
+
+
+def test_without_the_extension_the_lines_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    documents = [(root, kind) for _, root, kind in _ubl_documents()][::3]
+    with_c = [_outcome(ubl._lines, ubl._index(root), kind) for root, kind in documents]
+    monkeypatch.setattr(xml_native, "native_ubl_lines", lambda: None)
+    assert [_outcome(ubl._lines, ubl._index(root), kind) for root, kind in documents] == with_c
+    assert sum(isinstance(lines, tuple) and len(lines) > 0 for lines in with_c) > 40

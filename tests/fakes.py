@@ -637,6 +637,7 @@ class FakeOutbox(_Repo):
     def __init__(self, uow: FakeUnitOfWork, journal: UndoJournal) -> None:
         super().__init__(uow)
         self._journal = journal
+        self._block: set[str] | None = None  # the op ids before the ``together`` block
 
     def add(self, op: ChainOp) -> None:
         journalled = self._journal.take()
@@ -649,13 +650,32 @@ class FakeOutbox(_Repo):
     @contextmanager
     def together(self) -> Iterator[None]:
         """Ops are stored as added; a block that raises takes back those it added."""
+        if self._block is not None:  # inside another block: that one answers for them
+            yield
+            return
         before = set(self._s.outbox)
+        self._block = before
         try:
             yield
         except BaseException:
             for op_id in set(self._s.outbox) - before:
                 del self._s.outbox[op_id]
             raise
+        finally:
+            self._block = None
+
+    def order_held(self, key: Callable[[ChainOp], int]) -> None:
+        """The ops added in the ``together`` block, stably sorted by ``key`` (their seqs
+        given again in that order)."""
+        before = self._block
+        if before is None:
+            raise RuntimeError("order_held is for ops held in a 'together' block")
+        added = [op for op_id, op in self._s.outbox.items() if op_id not in before]
+        seqs = sorted(op.seq or 0 for op in added)
+        for op_id in [op.op_id for op in added]:
+            del self._s.outbox[op_id]
+        for seq, op in zip(seqs, sorted(added, key=key), strict=True):
+            self._s.outbox[op.op_id] = replace(op, seq=seq)
 
     def get(self, op_id: str) -> ChainOp | None:
         return self._s.outbox.get(op_id)
@@ -672,6 +692,16 @@ class FakeOutbox(_Repo):
         if stored is None:
             raise NotFoundError(f"chain operation {op.op_id} does not exist")
         self._s.outbox[op.op_id] = replace(op, seq=stored.seq)
+
+    def update_status_many(self, ops: Sequence[ChainOp]) -> None:
+        for op in ops:
+            stored = self._s.outbox.get(op.op_id)
+            if stored is None:
+                raise NotFoundError(f"chain operation {op.op_id} does not exist")
+            self._s.outbox[op.op_id] = replace(
+                stored, status=op.status, tx_hash=op.tx_hash, block_number=op.block_number,
+                error=op.error, attempts=op.attempts,
+            )  # fmt: skip
 
     def for_subject(self, subject_id: str) -> builtins.list[ChainOp]:
         return [op for op in self._s.outbox.values() if op.subject_id == subject_id]
@@ -1275,7 +1305,8 @@ class FakeUnitOfWork:
         store's ``together`` stores none of them)."""
         kept = self.store.copy()
         try:
-            yield
+            with self.outbox.together():  # its ops may be ordered (``order_held``)
+                yield
         except BaseException:
             self._store = kept
             raise

@@ -5,6 +5,7 @@ each caller its own result."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundErro
 from fourflow.domain.financing import FinancingStatus
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, financing, fraud, items
+from fourflow.services.group_commit import AsyncGroupCommit
 from tests.services.conftest import World, no_cold_start
 
 PART = 1_000_000  # 10,000.00 CNY a holding
@@ -177,6 +179,43 @@ def test_a_refused_request_writes_nothing_and_refuses_no_other(credit_world: Wor
         assert {f.status for f in uow.financings.list()} == {FinancingStatus.ACTIVE}
 
 
+def test_a_batch_queues_its_chain_work_stage_by_stage(credit_world: World) -> None:
+    """A batch's ops are queued every presentation first, then every pledge offer, every
+    acceptance, every decision anchor (``financing._queue_stage``), each request's own in
+    its order; the relay applies them all."""
+    world = credit_world
+    holdings = _parts(world, 4)
+    _limit(world, 3)  # the fourth is declined: its anchor alone
+    before = set(world.uow.committed.outbox)
+    answers = financing.finance_many(
+        uow_factory=world.uow, requests=[_ask(world, h) for h in holdings],
+        cold_start=no_cold_start, ledger=world.ledger,
+    )  # fmt: skip
+    rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
+    rows.sort(key=lambda r: r.financing.holding_id)  # the order they were decided in
+    approved = [r.financing.id for r in rows if r.financing.status is FinancingStatus.APPROVED]
+    assert len(rows) == 4 and len(approved) == 3
+    added = sorted(
+        (o for k, o in world.uow.committed.outbox.items() if k not in before),
+        key=lambda o: o.seq or 0,
+    )
+    stages = [financing._queue_stage(o) for o in added]
+    assert stages == sorted(stages) and set(stages) == {0, 1, 2, 3}, stages
+    assert [o.subject_id for o in added if financing._queue_stage(o) == 1] == approved
+    assert [o.subject_id for o in added if financing._queue_stage(o) == 2] == approved
+    anchors = [o.subject_id for o in added if financing._queue_stage(o) == 3]
+    assert anchors == [credit.DECISION_SUBJECT + r.financing.id for r in rows]
+    assert not world.relay().failed
+    with world.uow() as uow:
+        assert sorted(f.status.value for f in uow.financings.list()) == [
+            "active",
+            "active",
+            "active",
+            "declined",
+        ]
+        assert not uow.outbox.pending(100)
+
+
 def test_group_commit_answers_each_caller_its_own_result(credit_world: World) -> None:
     world = credit_world
     holdings = _parts(world, 8)
@@ -199,3 +238,49 @@ def test_group_commit_answers_each_caller_its_own_result(credit_world: World) ->
         assert {f.holding_id for f in uow.financings.list()} == set(holdings)
     with pytest.raises(DomainValueError, match="at least one request"):
         financing.DecisionBatcher(uow_factory=world.uow, cold_start=no_cold_start, max_batch=0)
+
+
+def test_async_group_commit_answers_each_caller_on_the_loop(credit_world: World) -> None:
+    """``finance_async``: callers on one event loop, sent at once, are decided in batches of
+    at most ``max_batch`` (the first takes every caller that arrived in the loop's turn),
+    each answered its own result or refusal."""
+    world = credit_world
+    holdings = _parts(world, 8)
+    batcher = financing.DecisionBatcher(
+        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger, max_batch=4
+    )
+    asked = [_ask(world, h) for h in holdings] + [_ask(world, holdings[0])]  # one loses
+
+    async def send() -> list[Any]:
+        return await asyncio.gather(
+            *(batcher.finance_async(a) for a in asked), return_exceptions=True
+        )
+
+    answers = asyncio.run(send())
+    assert [type(a).__name__ for a in answers] == ["FinancingRow"] * 8 + ["ConflictError"]
+    for a, answer in zip(asked, answers, strict=True):
+        if isinstance(answer, financing.FinancingRow):
+            assert answer.financing.holding_id == a.target
+    assert (batcher.batches, batcher.largest) == (3, 4)  # 4, 4 and 1
+    with world.uow() as uow:
+        assert {f.holding_id for f in uow.financings.list()} == set(holdings)
+
+
+def test_async_group_commit_tells_a_failed_batch_to_each_caller() -> None:
+    ran: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int | BaseException]:
+        ran.append(items)
+        if 3 in items:
+            raise RuntimeError("broken")
+        return [i * 10 if i != 2 else ValueError("two") for i in items]
+
+    group: AsyncGroupCommit[int, int] = AsyncGroupCommit(run, max_batch=2)
+
+    async def send() -> list[Any]:
+        return await asyncio.gather(*(group.submit(i) for i in range(5)), return_exceptions=True)
+
+    answers = asyncio.run(send())
+    assert ran == [[0, 1], [2, 3], [4]]
+    assert answers[:2] == [0, 10] and answers[4] == 40
+    assert isinstance(answers[2], RuntimeError) and isinstance(answers[3], RuntimeError)

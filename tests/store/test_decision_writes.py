@@ -10,10 +10,11 @@ import dataclasses
 import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
-from fourflow.domain.errors import ConflictError
+from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.facts import InvoicePresentation
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
+from fourflow.services.ports import OpStatus
 
 from . import builders as b
 
@@ -161,6 +162,65 @@ def test_ops_added_together_are_stored_at_the_end_in_order(uow: SqlUnitOfWorkFac
         assert u.outbox.get("op-gone") is None and u.outbox.get("op-d") is None
         known = u.outbox.get("op-known")
         assert known is not None and known.subject_id == "item-1"
+
+
+def test_ops_held_together_are_stored_in_the_order_given(uow: SqlUnitOfWorkFactory) -> None:
+    """``order_held`` sorts the block's ops stably by its key, each keeping the undo it was
+    added with; outside a block it is refused."""
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.commit()
+    stage = {"fin-a": 1, "fin-b": 0}
+    with uow() as u:
+        with u.outbox.together():
+            u.outbox.add(b.op("op-1", subject="fin-a"))
+            locked = u.items.lock_holding("h-1")
+            assert locked is not None
+            u.items.update_holding(dataclasses.replace(locked, amount=900), before=locked)
+            u.outbox.add(b.op("op-2", subject="fin-b"))  # takes the holding's undo
+            u.outbox.add(b.op("op-3", subject="fin-a"))
+            u.outbox.add(b.op("op-4", subject="fin-b"))
+            u.outbox.order_held(lambda op: stage[op.subject_id or ""])
+        with pytest.raises(RuntimeError, match="together"):
+            u.outbox.order_held(lambda op: 0)
+        u.commit()
+    with uow() as u:
+        ops = u.outbox.pending(10)
+        assert [op.op_id for op in ops] == ["op-2", "op-4", "op-1", "op-3"]
+        assert [h.id for h in ops[0].undo.holdings] == ["h-1"]
+        assert all(op.undo.empty for op in ops[1:])
+
+
+def test_progress_of_many_ops_recorded_in_one_write(uow: SqlUnitOfWorkFactory) -> None:
+    """``update_status_many``: status, tx hash, block, error and attempts of each op, its
+    command and undo as stored; an op not queued is refused."""
+    with uow() as u:
+        for n in (1, 2, 3):
+            u.outbox.add(b.op(f"op-{n}", subject=f"fin-{n}"))
+        u.commit()
+    with uow() as u:
+        done = [
+            dataclasses.replace(op, status=OpStatus.DONE, tx_hash=f"0x{n}", block_number=n,
+                                attempts=op.attempts + 1)
+            for n, op in enumerate(u.outbox.pending(10)[:2], start=7)
+        ]  # fmt: skip
+        u.outbox.update_status_many(done)
+        u.commit()
+    with uow() as u:
+        assert [op.op_id for op in u.outbox.pending(10)] == ["op-3"]
+        first = u.outbox.get("op-1")
+        assert first is not None and (first.status, first.tx_hash, first.block_number) == (
+            OpStatus.DONE,
+            "0x7",
+            7,
+        )
+        assert first.attempts == 1 and dataclasses.replace(
+            first, status=OpStatus.PENDING, tx_hash=None, block_number=None, attempts=0, seq=None
+        ) == b.op("op-1", subject="fin-1")
+    with uow() as u, pytest.raises(NotFoundError):
+        u.outbox.update_status_many([b.op("op-unknown")])
 
 
 def _two_holdings(uow: SqlUnitOfWorkFactory) -> None:

@@ -698,18 +698,35 @@ def command_from_json(kind: OpKind | str, data: Mapping[str, Any]) -> Command:
     return typing.cast(Command, _load(cls, data, str(op_kind)))
 
 
+#: ``_fields`` of each class read so far.
+_FIELDS: dict[type[Any], tuple[tuple[str, Any, bool], ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[tuple[str, Any, bool], ...]:
+    """A command class's fields: (name, type, required), worked out once a class (the type
+    hints are evaluated from their strings: the relay reads every queued op of the outbox,
+    again and again, and the hints were most of its CPU)."""
+    found = _FIELDS.get(cls)
+    if found is None:
+        hints = typing.get_type_hints(cls)
+        found = _FIELDS[cls] = tuple(
+            (f.name, hints[f.name], f.default is dataclasses.MISSING)
+            for f in dataclasses.fields(cls)
+        )
+    return found
+
+
 def _load(cls: type[Any], data: Mapping[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data or data[f.name] is None:
-            if f.default is dataclasses.MISSING:
-                raise DomainValueError(f"{where} command lacks field {f.name!r}")
+    for name, hint, required in _fields(cls):
+        if name not in data or data[name] is None:
+            if required:
+                raise DomainValueError(f"{where} command lacks field {name!r}")
             continue
         try:
-            values[f.name] = _coerce(hints[f.name], data[f.name], f"{where}.{f.name}")
+            values[name] = _coerce(hint, data[name], f"{where}.{name}")
         except (TypeError, ValueError) as exc:
-            raise DomainValueError(f"{where} command: bad {f.name!r}: {exc}") from exc
+            raise DomainValueError(f"{where} command: bad {name!r}: {exc}") from exc
     return cls(**values)
 
 

@@ -38,6 +38,7 @@ from fourflow.domain.parties import Organisation, Role
 from fourflow.domain.trades import Trade
 from fourflow.risk.bootstrap import HistorySource
 from fourflow.risk.review import Exposure, ProductPolicy, Scorer
+from fourflow.services import commands as cmd
 from fourflow.services import credit, fraud, receipts, webhooks
 from fourflow.services.common import (
     find_org,
@@ -47,8 +48,15 @@ from fourflow.services.common import (
     new_id,
     refuse_if_disputed,
 )
-from fourflow.services.group_commit import GroupCommit
-from fourflow.services.ports import Clock, Ledger, OpStatus, UnitOfWork, UnitOfWorkFactory
+from fourflow.services.group_commit import AsyncGroupCommit, GroupCommit
+from fourflow.services.ports import (
+    ChainOp,
+    Clock,
+    Ledger,
+    OpStatus,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from fourflow.verification.fraud import PlatformView
 
 STATUS = {
@@ -558,7 +566,27 @@ def _finance_many(
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
                       answers, exposures)  # fmt: skip
+        uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
     return [a if a is not None else RuntimeError("not decided") for a in answers]
+
+
+def _queue_stage(op: ChainOp) -> int:
+    """Where a batch's chain op is queued: every presentation (in the order of the requests),
+    then every holder's pledge offer, then every bank's acceptance, then every decision
+    anchor. Each request's own ops keep their order (presentation, offer, acceptance,
+    anchor), and those of two requests name different financings and holdings (one holding
+    is pledged once a batch), so no op comes before one it builds on; and the relay, which
+    sends a sender's ops up to the first that waits for another sender's, sends the batch in
+    about four runs (one per stage) instead of two or three ops a run, alternating senders.
+    """
+    c = op.command
+    if isinstance(c, cmd.Pledge):
+        return 1
+    if isinstance(c, cmd.AcceptPledge):
+        return 2
+    if isinstance(c, cmd.RegisterFingerprints):
+        return 3 if (op.subject_id or "").startswith(credit.DECISION_SUBJECT) else 0
+    raise RuntimeError(f"a decision does not queue {op.kind} operations")
 
 
 def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceRequest]) -> None:
@@ -719,6 +747,9 @@ class DecisionBatcher:
         self._group: GroupCommit[FinanceRequest, FinancingRow] = GroupCommit(
             self._decide_all, max_batch
         )
+        self._async: AsyncGroupCommit[FinanceRequest, FinancingRow] = AsyncGroupCommit(
+            self._decide_all, max_batch
+        )
 
     @property
     def max_batch(self) -> int:
@@ -728,16 +759,23 @@ class DecisionBatcher:
     @property
     def batches(self) -> int:
         """Batches decided so far (for the bench and tests)."""
-        return self._group.batches
+        return self._group.batches + self._async.batches
 
     @property
     def largest(self) -> int:
         """The most requests one batch held."""
-        return self._group.largest
+        return max(self._group.largest, self._async.largest)
 
     def finance(self, asked: FinanceRequest) -> FinancingRow:
         """Decide ``asked`` in the next batch; its row, or its refusal raised."""
         return self._group.submit(asked)
+
+    async def finance_async(self, asked: FinanceRequest) -> FinancingRow:
+        """``finance`` for a caller on the event loop (an API request): it waits on the loop,
+        and one thread of the loop's executor decides the batches. Callers of ``finance``
+        (threads) are batched apart, and a batch of each may run at the same time, as two
+        processes' do (the limits and row locks keep them apart)."""
+        return await self._async.submit(asked)
 
     def _decide_all(self, batch: list[FinanceRequest]) -> list[Answer]:
         return finance_many(

@@ -1,9 +1,11 @@
 """Group commit in one process: callers arriving while a batch runs wait, and the next batch
-takes all of them (``GroupCommit``): the financing decisions of ``POST /financings``
-(``financing.DecisionBatcher``) and the audit trail's appends (``identity.record_request``)."""
+takes all of them (``GroupCommit``, callers on threads; ``AsyncGroupCommit``, callers on one
+event loop): the financing decisions of ``POST /financings`` (``financing.DecisionBatcher``)
+and the audit trail's appends (``identity.record_request``)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -82,3 +84,68 @@ class GroupCommit(Generic[Item, Answer]):
             slot.answer, slot.done = answer, True
         self.batches += 1
         self.largest = max(self.largest, len(batch))
+
+
+class AsyncGroupCommit(Generic[Item, Answer]):
+    """``GroupCommit`` for callers on one asyncio event loop (an API process's requests): a
+    caller waits on a future, not on a thread of its own, and one thread of the loop's
+    executor runs the batches, one at a time, by ``run``.
+
+    An item arriving while no batch runs starts one as soon as the loop comes round (with the
+    items that arrived in that same turn); items arriving while one runs wait, and the next
+    batch takes all of them (at most ``max_batch``). ``run`` raising tells every caller of
+    its batch that exception. A caller that stops waiting (its client went away) does not
+    take its item back: it is decided with its batch, as a thread's would be.
+    """
+
+    def __init__(
+        self,
+        run: Callable[[list[Item]], Sequence[Answer | BaseException]],
+        max_batch: int | None = None,
+    ) -> None:
+        self._run = run
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Item, asyncio.Future[Answer]]] = []
+        self._draining: asyncio.Task[None] | None = None
+        self.batches = 0  # batches run so far
+        self.largest = 0  # the most items one batch held
+
+    async def submit(self, item: Item) -> Answer:
+        """Run ``item`` in the next batch; its answer, or its exception raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        self._waiting.append((item, future))
+        if self._draining is None:
+            self._draining = loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                size = len(self._waiting) if self.max_batch is None else self.max_batch
+                batch = self._waiting[:size]
+                del self._waiting[:size]
+                items = [i for i, _ in batch]
+                try:
+                    answers: Sequence[Answer | BaseException] = await loop.run_in_executor(
+                        None, self._run, items
+                    )
+                except Exception as exc:  # every caller of the batch is told
+                    answers = [exc] * len(batch)
+                for (_, future), answer in zip(batch, answers, strict=True):
+                    if future.done():  # its caller stopped waiting
+                        continue
+                    if isinstance(answer, BaseException):
+                        future.set_exception(answer)
+                    else:
+                        future.set_result(answer)
+                self.batches += 1
+                self.largest = max(self.largest, len(batch))
+        finally:
+            self._draining = None
+            for _, future in self._waiting:  # only if this task itself was cancelled
+                if not future.done():
+                    future.set_exception(RuntimeError("the batch of this call was interrupted"))
+            if self._waiting:
+                self._waiting.clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -613,6 +613,13 @@ class Outbox(Protocol):
         if the block raises)."""
         ...
 
+    def order_held(self, key: Callable[[ChainOp], int]) -> None:
+        """Sort the ops added so far in the ``together`` block by ``key``, stably (those of
+        one key stay in the order added): the order they are stored, so relayed, in. Each
+        keeps its undo log. The caller answers for the order: an op must not come before
+        one it builds on."""
+        ...
+
     def get(self, op_id: str) -> ChainOp | None: ...
     def pending(self, limit: int, sender_org_id: str | None = None) -> builtins.list[ChainOp]:
         """Ops not yet done or failed (of ``sender_org_id`` if given), oldest first (``seq``
@@ -620,6 +627,11 @@ class Outbox(Protocol):
         ...
 
     def update(self, op: ChainOp) -> None: ...
+    def update_status_many(self, ops: Sequence[ChainOp]) -> None:
+        """Record the progress of each of ``ops`` (status, tx hash, block, error, attempts),
+        in one write; NotFoundError if one of them is not queued."""
+        ...
+
     def for_subject(self, subject_id: str) -> builtins.list[ChainOp]: ...
     def for_subjects(self, subject_ids: Sequence[str]) -> dict[str, builtins.list[ChainOp]]:
         """``for_subject`` of each of ``subject_ids`` that has operations, in one read."""

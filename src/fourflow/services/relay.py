@@ -94,19 +94,35 @@ def _on_applied(uow: UnitOfWork, op: ChainOp, receipt: ChainReceipt) -> None:
 
 
 def _record(uow_factory: UnitOfWorkFactory, op: ChainOp, receipt: ChainReceipt) -> None:
+    """Record one op the chain applied (``_record_all``)."""
+    _record_all(uow_factory, [(op, receipt)])
+
+
+def _record_all(
+    uow_factory: UnitOfWorkFactory, done: Sequence[tuple[ChainOp, ChainReceipt]]
+) -> None:
+    """Record the ops of a run the chain applied, in order, in one transaction (one commit a
+    run, not one an op: an op whose record is lost to a crash is found applied by the next
+    relay, ``already_applied``)."""
+    if not done:
+        return
     with uow_factory() as uow:
-        uow.outbox.update(
-            replace(
-                op,
-                status=OpStatus.DONE,
-                tx_hash=receipt.tx_hash,
-                block_number=receipt.block_number,
-                attempts=op.attempts + 1,
-                error=None,
-            )
+        uow.outbox.update_status_many(
+            [
+                replace(
+                    op,
+                    status=OpStatus.DONE,
+                    tx_hash=receipt.tx_hash,
+                    block_number=receipt.block_number,
+                    attempts=op.attempts + 1,
+                    error=None,
+                )
+                for op, receipt in done
+            ]
         )
-        _on_applied(uow, op, receipt)
-        webhooks.on_applied(uow, op)  # its events, with the fact
+        for op, receipt in done:
+            _on_applied(uow, op, receipt)
+            webhooks.on_applied(uow, op)  # its events, with the fact
         uow.commit()
 
 
@@ -491,8 +507,8 @@ def _apply_run(
                 refused = _fail(uow_factory, ledger, op, exc.reason)
                 tally.gone.update(op_id for op_id, _ in refused)
                 tally.failed.extend(refused)
-    for op, receipt in done:
-        _record(uow_factory, op, receipt)
+    _record_all(uow_factory, done)
+    for _op, receipt in done:
         if receipt.already_applied:
             tally.recovered += 1
         else:

@@ -1271,6 +1271,7 @@ class SqlOutbox(_Repository):
         super().__init__(session)
         self._journal = journal or UndoJournal()
         self._held: builtins.list[dict[str, Any]] | None = None
+        self._held_ops: builtins.list[ChainOp] = []  # the ops of ``_held``, row for row
 
     @contextmanager
     def together(self) -> Iterator[None]:
@@ -1280,14 +1281,23 @@ class SqlOutbox(_Repository):
         if self._held is not None:  # inside another block: that one inserts them
             yield
             return
-        self._held = []
+        self._held, self._held_ops = [], []
         try:
             yield
             rows = self._held
         finally:
-            self._held = None
+            self._held, self._held_ops = None, []
         if rows:
             self._insert_rows(rows)
+
+    def order_held(self, key: Callable[[ChainOp], int]) -> None:
+        """Sort the ops held so far in this ``together`` block by ``key`` (stable: ops of
+        one key keep the order they were added in)."""
+        if self._held is None:
+            raise RuntimeError("order_held is for ops held in a 'together' block")
+        order = sorted(range(len(self._held)), key=lambda i: key(self._held_ops[i]))
+        self._held = [self._held[i] for i in order]
+        self._held_ops = [self._held_ops[i] for i in order]
 
     def _insert_rows(self, rows: builtins.list[dict[str, Any]]) -> None:
         # one statement object per dialect, executed for many rows (one insert of them all,
@@ -1326,6 +1336,7 @@ class SqlOutbox(_Repository):
             if row["undo"] is None:
                 del row["undo"]
             self._held.append(row)
+            self._held_ops.append(op)
             return
         # The op id is the table's one constraint besides its seq: a known id is skipped and
         # told, with no savepoint around the insert (two statements less per op); one
@@ -1368,6 +1379,36 @@ class SqlOutbox(_Repository):
         )
         self._update(stmt, f"chain operation {op.op_id}")
 
+    def update_status_many(self, ops: Sequence[ChainOp]) -> None:
+        """Record the progress of each of ``ops`` (status, tx hash, block, error, attempts; its
+        command and undo log as stored) in one statement executed for many, no savepoint (the
+        relay's record of a run); NotFoundError if one of them is not queued."""
+        if not ops:
+            return
+        now = utc_now()
+        stmt = _OUTBOX_STATUS.get("")
+        if stmt is None:
+            o = t.outbox.c
+            stmt = _OUTBOX_STATUS.setdefault(
+                "",
+                update(t.outbox)
+                .where(o.op_id == bindparam("b_op_id"))
+                .values(
+                    status=bindparam("b_status"), tx_hash=bindparam("b_tx_hash"),
+                    block_number=bindparam("b_block_number"), error=bindparam("b_error"),
+                    attempts=bindparam("b_attempts"), updated_at=bindparam("b_updated_at"),
+                ),
+            )  # fmt: skip
+        rows = [
+            {"b_op_id": op.op_id, "b_status": op.status.value, "b_tx_hash": op.tx_hash,
+             "b_block_number": op.block_number, "b_error": op.error, "b_attempts": op.attempts,
+             "b_updated_at": now}
+            for op in ops
+        ]  # fmt: skip
+        result = self._session.execute(stmt, rows)
+        if 0 <= getattr(result, "rowcount", -1) < len(rows):
+            raise NotFoundError(f"one of chain operations {ops[0].op_id}... does not exist")
+
     def for_subject(self, subject_id: str) -> builtins.list[ChainOp]:
         """The operations about one business record, oldest first."""
         return self._many(t.outbox.c.subject_id == subject_id)
@@ -1389,6 +1430,10 @@ class SqlOutbox(_Repository):
     def _many(self, *where: Any, limit: int | None = None) -> builtins.list[ChainOp]:
         stmt = select(t.outbox).where(*where).order_by(t.outbox.c.seq).limit(limit)
         return [_op_from_row(r) for r in self._rows(stmt)]
+
+
+#: ``SqlOutbox.update_status_many``'s statement, made once.
+_OUTBOX_STATUS: dict[str, Update] = {}
 
 
 def _op_values(op: ChainOp) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, Row, and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -30,19 +31,23 @@ class SqlNotifications:
         self, *, event_id: str, org_id: str, kind: str, subject_id: str | None,
         data: dict[str, Any],
     ) -> bool:  # fmt: skip
-        """Record the event; False when its id was recorded before."""
-        if self._session.execute(select(V.c.seq).where(V.c.event_id == event_id)).first():
-            return False
-        stmt = insert(V).values(
-            event_id=event_id, org_id=org_id, kind=kind, subject_id=subject_id, data=data,
-            created_at=utc_now(),
+        """Record the event; False when its id was recorded before (by anyone: one statement,
+        ``ON CONFLICT DO NOTHING``, no savepoint; the relay records two a pledge)."""
+        make = (
+            postgresql.insert
+            if self._session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        stmt = (
+            make(V)
+            .values(
+                event_id=event_id, org_id=org_id, kind=kind, subject_id=subject_id, data=data,
+                created_at=utc_now(),
+            )
+            .on_conflict_do_nothing(index_elements=[V.c.event_id])
+            .returning(V.c.seq)
         )  # fmt: skip
-        try:
-            with self._session.begin_nested():
-                self._session.execute(stmt)
-        except IntegrityError:  # a concurrent writer recorded it first
-            return False
-        return True
+        return self._session.execute(stmt).first() is not None
 
 
 def _endpoint(r: Row[Any]) -> Endpoint:

@@ -482,7 +482,7 @@ def member_position(request: Request) -> dict[str, Any]:
 
 
 @route(router, "POST", "/financings", "financings.request", status_code=201)
-def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
+async def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
     """Ask a bank to finance the caller's holding; the review robot decides now (approve,
     decline, or refer to the bank's people).
 
@@ -498,7 +498,9 @@ def request_financing(request: Request, body: FinancingIn) -> dict[str, Any]:
         as_of=_today(api, body.as_of), holder=who.org_id,
         own_holding_of=who.org_id,  # another's holding: 404, in the decision's transaction
     )  # fmt: skip
-    row = _decisions(request, api).finance(asked)  # decided with those in flight beside it
+    # decided with those in flight beside it: the request waits on the event loop, not on a
+    # thread of its own (``DecisionBatcher.finance_async``)
+    row = await _decisions(request, api).finance_async(asked)
     return _financing_view(row.financing, row.currency, row.chain)
 
 

@@ -52,6 +52,7 @@ from fourflow.services.credit.registry import (
     train,
 )
 from fourflow.services.credit.review import (
+    DECISION_SUBJECT,
     MeteredRead,
     PreparedReview,
     asset_terms,
@@ -76,6 +77,7 @@ __all__ = [
     "BOOTSTRAP_LOCK",
     "BOOTSTRAP_SEED",
     "BOOTSTRAP_TRADES",
+    "DECISION_SUBJECT",
     "FACTS",
     "LIMITS_LOCK",
     "MIN_FINANCINGS",

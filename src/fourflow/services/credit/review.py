@@ -317,6 +317,10 @@ def _without_consent(decision: Decision, lacking: str) -> Decision:
     return replace(decision, outcome=Outcome.REFER, principal=0, reasons=(reason, *kept))
 
 
+#: The subject of a decision's anchor op (its input hash registered on the chain).
+DECISION_SUBJECT = "decision:"
+
+
 def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision) -> str | None:
     """Queue the registration of the decision's input hash on the chain; the op id."""
     operator = uow.settings.get(OPERATOR_ORG_KEY)
@@ -328,7 +332,7 @@ def queue_decision_anchor(uow: UnitOfWork, financing_id: str, decision: Decision
             op_id=op_id,
             command=cmd.RegisterFingerprints((f"sha256:{decision.input_hash}",)),
             sender_org_id=operator,
-            subject_id=f"decision:{financing_id}",
+            subject_id=DECISION_SUBJECT + financing_id,
         )
     )
     return op_id

@@ -633,16 +633,14 @@ def _stripped(value: str | None) -> str | None:
     return None if value is None else (value.strip() or None)
 
 
-def _line_from_values(
-    values: tuple[str | int | None, ...], n: int, ubl: UblKind
-) -> DocumentLine | None:
+def _line_from_values(values: xml_native.LineValues, n: int, ubl: UblKind) -> DocumentLine | None:
     """``_line_of`` over the texts the C pass read from a line whose values are all leaves
-    (``xml_native.UblLines``: id, quantity, unit, amount, seller's, standard, name, buyer's,
+    (``xml_native.LineValues``: id, quantity, unit, amount, seller's, standard, name, buyer's,
     description, how many prices, price amount, base quantity; "" for an element without
     text, None for one that is absent), with the same checks in the same order."""
     (id_text, quantity_text, unit, amount_text, sellers, standard, name, buyers,
      description, prices, price_text, base_text) = values  # fmt: skip
-    if not isinstance(quantity_text, str) or not (value := quantity_text.strip()):
+    if quantity_text is None or not (value := quantity_text.strip()):
         return None  # no quantity: no goods
     try:
         quantity = Decimal(value)
@@ -651,26 +649,27 @@ def _line_from_values(
     except InvalidOperation:
         parse_decimal(value, f"{ubl.line}[{n}]/{ubl.quantity}")  # raises, saying where
         raise
-    line_id = (id_text.strip() if isinstance(id_text, str) else "") or str(n)
+    line_id = (id_text and id_text.strip()) or str(n)
     amount: Decimal | None = None
-    if isinstance(amount_text, str) and (value := amount_text.strip()):
+    if amount_text and (value := amount_text.strip()):
         try:
             amount = Decimal(value)
             if not amount.is_finite():
                 raise InvalidOperation
         except InvalidOperation:
             amount = _decimal_at(value, f"{ubl.line}[{n}]", "amount")
+    # the first of them present and not empty (``_item``)
     item = (
-        _stripped(cast("str | None", sellers))
-        or _stripped(cast("str | None", standard))
-        or _stripped(cast("str | None", name))
-        or _stripped(cast("str | None", buyers))
-        or _stripped(cast("str | None", description))
+        (sellers and sellers.strip())
+        or (standard and standard.strip())
+        or (name and name.strip())
+        or (buyers and buyers.strip())
+        or (description and description.strip())
         or line_id
     )
     price: Decimal | None = None
     if prices:
-        if base_text is None and isinstance(price_text, str) and (value := price_text.strip()):
+        if base_text is None and price_text and (value := price_text.strip()):
             try:
                 price = Decimal(value)
                 if not price.is_finite():
@@ -679,15 +678,15 @@ def _line_from_values(
                 price = _decimal_at(value, f"{ubl.line}[{n}]", "Price")
         else:  # ``_one_price``
             where = f"{ubl.line}[{n}]"
-            price = _decimal_at(_stripped(cast("str | None", price_text)), where, "Price")
-            per = _decimal_at(_stripped(cast("str | None", base_text)), where, "BaseQuantity")
+            price = _decimal_at(_stripped(price_text), where, "Price")
+            per = _decimal_at(_stripped(base_text), where, "BaseQuantity")
             if price is not None and per not in (None, 0):
                 assert per is not None
                 price = per_unit(price, per)
     if quantity < 0:  # ``signed_line``: kept positive at a negative price
         quantity = -quantity
         price = -price if price is not None else None
-    return DocumentLine(line_id, item, quantity, cast("str", unit), price, amount)
+    return DocumentLine(line_id, item, quantity, unit, price, amount)
 
 
 _LINE_ID_TAG, _LINE_AMOUNT_TAG = _ID[0], _LINE_AMOUNT[0]

@@ -58,8 +58,14 @@ BUILD_DIR = Path(__file__).resolve().parents[4] / "build" / "native"
 MODULE = "_xmlnative"
 
 Canonical = Callable[[etree._Element], "bytes | None"]
+# A UBL line's texts (see ubl._line_from_values): id, quantity, unit, amount, seller's,
+# standard and buyer's item ids, name, description, how many prices, price amount, base quantity
+LineValues = tuple[
+    str | None, str | None, str, str | None, str | None, str | None, str | None, str | None,
+    str | None, int, str | None, str | None,
+]  # fmt: skip
 # (line elements, the quantity's local name) -> each line's texts, or None to read it in Python
-UblLines = Callable[[list[etree._Element], str], "list[tuple[str | int | None, ...] | None]"]
+UblLines = Callable[[list[etree._Element], str], list[LineValues | None]]
 
 
 def module_path(directory: Path = BUILD_DIR) -> Path:

@@ -1,5 +1,5 @@
-import { useEffect, useState } from "react";
-import { App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Typography } from "antd";
+import { Component, Suspense, lazy, useEffect, useState, type ComponentType, type LazyExoticComponent, type ReactNode } from "react";
+import { Alert, App as AntApp, Button, ConfigProvider, Grid, Layout, Menu, Space, Spin, Typography } from "antd";
 import {
   ApiOutlined, AuditOutlined, CloudUploadOutlined, HomeOutlined, LogoutOutlined, TeamOutlined,
 } from "@ant-design/icons";
@@ -12,30 +12,67 @@ import { SessionProvider, can, useSession } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { Register } from "./pages/Register";
 import { AcceptInvitation } from "./pages/AcceptInvitation";
-import { Home } from "./pages/Home";
-import { Upload } from "./pages/Upload";
-import { Admissions } from "./pages/Admissions";
-import { Users } from "./pages/Users";
-import { ApiKeys } from "./pages/ApiKeys";
-import { Webhooks } from "./pages/Webhooks";
 import { Notifications } from "./pages/Notifications";
 import { canSee } from "./pages/bank/access";
-import { ReviewQueue } from "./pages/bank/ReviewQueue";
-import { Portfolio } from "./pages/bank/Portfolio";
-import { Policy } from "./pages/bank/Policy";
-import { Models } from "./pages/bank/Models";
-import { Dashboard } from "./pages/supervision/Dashboard";
-import { Network } from "./pages/supervision/Network";
 import { AccountBookOutlined, AuditOutlined as ConfirmOutlined, FileSearchOutlined, FundOutlined, KeyOutlined } from "@ant-design/icons";
 import { canOpen } from "./pages/enterprise/access";
-import { TradeView } from "./pages/enterprise/TradeView";
-import { Position } from "./pages/enterprise/Position";
-import { Financings } from "./pages/enterprise/Financings";
-import { Payables } from "./pages/core/Payables";
-import { Consents } from "./pages/core/Consents";
 import { ExceptionOutlined, SolutionOutlined } from "@ant-design/icons";
-import { PlatformAdmissions } from "./pages/operator/PlatformAdmissions";
-import { Disputes } from "./pages/operator/Disputes";
+
+/** Each signed-in page is its own chunk, fetched when first shown (`lazy`), so a page does not
+ * wait for the code of every other page (the supervision pages' charts, a core enterprise's
+ * own-key signing) to be downloaded and run. The page at the address the app starts on is
+ * fetched at once, beside the sign-in check (GET /me), not after it (`preloadPage`). */
+const PAGES = {
+  "/": () => import("./pages/Home").then((m) => m.Home),
+  "/upload": () => import("./pages/Upload").then((m) => m.Upload),
+  "/admissions": () => import("./pages/Admissions").then((m) => m.Admissions),
+  "/platform-admissions": () => import("./pages/operator/PlatformAdmissions").then((m) => m.PlatformAdmissions),
+  "/disputes": () => import("./pages/operator/Disputes").then((m) => m.Disputes),
+  "/users": () => import("./pages/Users").then((m) => m.Users),
+  "/api-keys": () => import("./pages/ApiKeys").then((m) => m.ApiKeys),
+  "/webhooks": () => import("./pages/Webhooks").then((m) => m.Webhooks),
+  "/trade": () => import("./pages/enterprise/TradeView").then((m) => m.TradeView),
+  "/position": () => import("./pages/enterprise/Position").then((m) => m.Position),
+  "/financing": () => import("./pages/enterprise/Financings").then((m) => m.Financings),
+  "/payables": () => import("./pages/core/Payables").then((m) => m.Payables),
+  "/consents": () => import("./pages/core/Consents").then((m) => m.Consents),
+  "/bank/queue": () => import("./pages/bank/ReviewQueue").then((m) => m.ReviewQueue),
+  "/bank/portfolio": () => import("./pages/bank/Portfolio").then((m) => m.Portfolio),
+  "/bank/policy": () => import("./pages/bank/Policy").then((m) => m.Policy),
+  "/bank/models": () => import("./pages/bank/Models").then((m) => m.Models),
+  "/supervision": () => import("./pages/supervision/Dashboard").then((m) => m.Dashboard),
+  "/supervision/network": () => import("./pages/supervision/Network").then((m) => m.Network),
+} satisfies Record<string, () => Promise<ComponentType>>;
+type PagePath = keyof typeof PAGES;
+
+const LAZY = Object.fromEntries(
+  Object.entries(PAGES).map(([path, load]) => [path, lazy(() => load().then((page) => ({ default: page })))]),
+) as Record<PagePath, LazyExoticComponent<ComponentType>>;
+
+/** The code of the page at `pathname` fetched now (a signed-out visitor's too: a few kB). */
+export function preloadPage(pathname: string): void {
+  const path = pathname.replace(/\/+$/, "") || "/";
+  if (path in PAGES) void PAGES[path as PagePath]().catch(() => undefined); // shown (and said) by the route
+}
+
+/** The page at `at` (a route's own path), its code fetched while a spinner shows. */
+function Page({ at }: { at: PagePath }) {
+  const Shown = LAZY[at];
+  return <Shown />;
+}
+
+/** A page that could not be shown (its code not fetched: a lost connection, a newer build
+ * served since the app was opened) says so instead of leaving the content area blank (keyed by
+ * the address: the next page shown starts afresh). */
+class PageFailed extends Component<{ children: ReactNode; message: string }, { failed: boolean }> {
+  state = { failed: false };
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+  render() {
+    return this.state.failed ? <Alert type="error" showIcon message={this.props.message} /> : this.props.children;
+  }
+}
 
 /** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
 const THEME = {
@@ -189,28 +226,32 @@ function Workbench() {
         </Layout.Sider>
         <Layout.Content style={{ padding: screens.md ? 24 : 12, minWidth: 0 }}>
           <main>
-            <Routes>
-              <Route path="/" element={<Home />} />
-              {can(me, "upload") && <Route path="/upload" element={<Upload />} />}
-              {can(me, "admissions") && <Route path="/admissions" element={<Admissions />} />}
-              {can(me, "platformAdmissions") && <Route path="/platform-admissions" element={<PlatformAdmissions />} />}
-              {can(me, "disputes") && <Route path="/disputes" element={<Disputes />} />}
-              {can(me, "users") && <Route path="/users" element={<Users />} />}
-              {can(me, "apiKeys") && <Route path="/api-keys" element={<ApiKeys />} />}
-              {can(me, "webhooks") && <Route path="/webhooks" element={<Webhooks />} />}
-              {canOpen(me, "trade") && <Route path="/trade" element={<TradeView />} />}
-              {canOpen(me, "position") && <Route path="/position" element={<Position />} />}
-              {canOpen(me, "financing") && <Route path="/financing" element={<Financings />} />}
-              {canOpen(me, "payables") && <Route path="/payables" element={<Payables />} />}
-              {canOpen(me, "consents") && <Route path="/consents" element={<Consents />} />}
-              {canSee(me, "bankQueue") && <Route path="/bank/queue" element={<ReviewQueue />} />}
-              {canSee(me, "bankPortfolio") && <Route path="/bank/portfolio" element={<Portfolio />} />}
-              {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Policy />} />}
-              {canSee(me, "bankModels") && <Route path="/bank/models" element={<Models />} />}
-              {canSee(me, "supervision") && <Route path="/supervision" element={<Dashboard />} />}
-              {canSee(me, "supervision") && <Route path="/supervision/network" element={<Network />} />}
-              <Route path="*" element={<Navigate to="/" replace />} />
-            </Routes>
+            <PageFailed key={location.pathname} message={t("common.pageFailed")}>
+              <Suspense fallback={<Spin aria-label={t("common.loading")} />}>
+                <Routes>
+                  <Route path="/" element={<Page at="/" />} />
+                  {can(me, "upload") && <Route path="/upload" element={<Page at="/upload" />} />}
+                  {can(me, "admissions") && <Route path="/admissions" element={<Page at="/admissions" />} />}
+                  {can(me, "platformAdmissions") && <Route path="/platform-admissions" element={<Page at="/platform-admissions" />} />}
+                  {can(me, "disputes") && <Route path="/disputes" element={<Page at="/disputes" />} />}
+                  {can(me, "users") && <Route path="/users" element={<Page at="/users" />} />}
+                  {can(me, "apiKeys") && <Route path="/api-keys" element={<Page at="/api-keys" />} />}
+                  {can(me, "webhooks") && <Route path="/webhooks" element={<Page at="/webhooks" />} />}
+                  {canOpen(me, "trade") && <Route path="/trade" element={<Page at="/trade" />} />}
+                  {canOpen(me, "position") && <Route path="/position" element={<Page at="/position" />} />}
+                  {canOpen(me, "financing") && <Route path="/financing" element={<Page at="/financing" />} />}
+                  {canOpen(me, "payables") && <Route path="/payables" element={<Page at="/payables" />} />}
+                  {canOpen(me, "consents") && <Route path="/consents" element={<Page at="/consents" />} />}
+                  {canSee(me, "bankQueue") && <Route path="/bank/queue" element={<Page at="/bank/queue" />} />}
+                  {canSee(me, "bankPortfolio") && <Route path="/bank/portfolio" element={<Page at="/bank/portfolio" />} />}
+                  {canSee(me, "bankPolicy") && <Route path="/bank/policy" element={<Page at="/bank/policy" />} />}
+                  {canSee(me, "bankModels") && <Route path="/bank/models" element={<Page at="/bank/models" />} />}
+                  {canSee(me, "supervision") && <Route path="/supervision" element={<Page at="/supervision" />} />}
+                  {canSee(me, "supervision") && <Route path="/supervision/network" element={<Page at="/supervision/network" />} />}
+                  <Route path="*" element={<Navigate to="/" replace />} />
+                </Routes>
+              </Suspense>
+            </PageFailed>
           </main>
         </Layout.Content>
       </Layout>

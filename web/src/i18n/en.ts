@@ -157,6 +157,7 @@ export const en: Messages = {
   "common.error": "It failed: {detail}",
   "common.close": "Close",
   "common.loading": "Loading",
+  "common.pageFailed": "This page could not be shown: reload the page.",
   "common.notFound": "No such page",
   ...bankEn,
   ...supervisionEn,

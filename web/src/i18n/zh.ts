@@ -156,6 +156,7 @@ export const zh = {
   "common.error": "操作失败：{detail}",
   "common.close": "关闭",
   "common.loading": "加载中",
+  "common.pageFailed": "页面未能显示，请刷新页面。",
   "common.notFound": "页面不存在",
   ...bankZh,
   ...supervisionZh,

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Alert, Button, Card, Col, Descriptions, Drawer, Row, Select, Space, Spin, Statistic, Table, Tag, Typography } from "antd";
 import { must } from "../../api/client";
-import { EChart } from "../../components/EChart";
+import { EChart, loadEcharts } from "../../components/EChart";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { CsvButton, emptyText, useRefusal } from "../bank/common";
@@ -19,6 +19,10 @@ import {
   type Alerts, type Block, type Drill, type Evidence, type Figures, type ShareRow, type TradePage,
 } from "./model";
 import type { ReportTable } from "./report";
+
+// The charts' code fetched as soon as this page's code runs, beside its API requests, not once
+// the figures are in (should it fail, each chart asks again).
+void loadEcharts().catch(() => undefined);
 
 const H2 = ({ children }: { children: string }) => <h2 style={{ fontSize: 16, margin: 0 }}>{children}</h2>;
 const pct = (r: number | null | undefined) => (r === null || r === undefined ? "—" : `${(r * 100).toFixed(2)}%`);

@@ -7,16 +7,13 @@ import { Alert, Card, Space, Spin, Table, Typography } from "antd";
 import { must } from "../../api/client";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
+import { loadEcharts } from "../../components/EChart";
 import { CsvButton, emptyText, useRefusal } from "../bank/common";
 import { networkGraph, type Network as NetworkView } from "./model";
 
-async function graphCharts() {
-  const [core, charts, components, renderers] = await Promise.all([
-    import("echarts/core"), import("echarts/charts"), import("echarts/components"), import("echarts/renderers"),
-  ]);
-  core.use([charts.GraphChart, components.TooltipComponent, components.LegendComponent, components.AriaComponent, renderers.CanvasRenderer]);
-  return core;
-}
+// The charts' code fetched as soon as this page's code runs, beside its API requests, not once
+// the figures are in (should it fail, each chart asks again).
+void loadEcharts().catch(() => undefined);
 
 function Graph({ net, label }: { net: NetworkView; label: string }) {
   const { t } = useI18n();
@@ -26,7 +23,7 @@ function Graph({ net, label }: { net: NetworkView; label: string }) {
     let gone = false;
     let chart: { setOption: (o: object) => void; dispose: () => void; resize: () => void } | null = null;
     const resize = () => chart?.resize();
-    void graphCharts().then((core) => {
+    void loadEcharts().then((core) => {
       if (gone || !box.current) return;
       chart = core.init(box.current);
       chart.setOption({

@@ -342,3 +342,58 @@ def test_the_vat_breakdowns_arithmetic_asserts_are_native() -> None:
     for category in ("S", "Z", "E", "AE", "IC", "G", "O", "AF", "AG"):
         for n in ("05", "06", "07", "08", "09", "10"):
             assert f"BR-{category}-{n}" in natively
+
+
+def _allowance(indicator: str, amount: str | None = "1.00", reason: bool = True) -> str:
+    return (
+        f'<cac:AllowanceCharge xmlns:cac="{_CAC}" xmlns:cbc="{_CBC}">'
+        + "".join(f"<cbc:ChargeIndicator>{i}</cbc:ChargeIndicator>" for i in indicator.split("|"))
+        + ("<cbc:AllowanceChargeReason>r</cbc:AllowanceChargeReason>" if reason else "")
+        + (f'<cbc:Amount currencyID="EUR">{amount}</cbc:Amount>' if amount is not None else "")
+        + "<cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>6</cbc:Percent>"
+        "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>"
+        "</cac:AllowanceCharge>"
+    )
+
+
+def test_allowances_and_charges_of_the_document_and_of_lines_are_native_with_its_verdicts() -> None:
+    # BR-31..33, BR-36..38, BR-41..44, BR-CO-05/-06/-07/-08/-21..24, BR-DEC-01/02/05/06/24/25/
+    # 27/28: contexts under the document element or a line, charges less those also
+    # allowances (both indicators), true(); the stylesheet's issues on each variant
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    natively = {asserts[n].rule for n in split.native.numbers}
+    assert {"BR-31", "BR-36", "BR-41", "BR-43", "BR-CO-21", "BR-DEC-01", "BR-DEC-27"} <= natively
+    base = standards_dir().joinpath(*EXAMPLE).read_bytes()
+    variants: dict[str, list[tuple[str | None, str]]] = {
+        "allowance": [(None, _allowance("false"))],
+        "allowance without amount or reason": [(None, _allowance("false", None, False))],
+        "line charge without amount or reason": [("line", _allowance("true", None, False))],
+        "charge without amount or reason": [(None, _allowance("true", None, False))],
+        "both indicators": [(None, _allowance("true|false", "1.005"))],
+        "odd indicator": [(None, _allowance(" 1 ", "2.123"))],
+        "line allowance without amount": [("line", _allowance("false", None))],
+        "line charge, three decimals": [("line", _allowance("1|0", "0.125", False))],
+        "line charge": [("line", _allowance("true", "3"))],
+    }
+    fired: set[str] = set()
+    for name, additions in variants.items():
+        root = etree.fromstring(base)
+        for where, xml in additions:
+            element = etree.fromstring(xml)
+            if where == "line":
+                line = root.find("cac:InvoiceLine", _NS)
+                assert line is not None
+                line.insert(3, element)
+            else:
+                tax_total = root.find("cac:TaxTotal", _NS)
+                assert tax_total is not None
+                root.insert(list(root).index(tax_total), element)
+        mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+        assert mine == theirs, name
+        fired |= {i.rule for i in mine}
+    wanted = {"BR-31", "BR-33", "BR-36", "BR-38", "BR-41", "BR-42", "BR-43", "BR-44", "BR-DEC-01",
+              "BR-DEC-05", "BR-DEC-24", "BR-CO-22", "BR-CO-23"}  # fmt: skip
+    assert wanted <= fired, wanted - fired

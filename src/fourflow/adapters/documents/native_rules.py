@@ -530,8 +530,9 @@ Suffix = tuple[str, str | None, tuple[str, str] | None, tuple[str, str] | None]
 ContextSpec = tuple[
     str, str, str | None, str | None, str | None, bool, Suffix | None, "Pred | None", "Pred | None"
 ]
-# a context's grandparent (namespace, local name) and whether its parent is the document element
-Grand = tuple[str, str, bool]
+# a context's grandparent (namespace, local name; None: any) and whether the grandparent's
+# parent (without a grandparent name: the parent's parent) is the document element (node)
+Grand = tuple[str | None, str | None, bool]
 # a parsed check: (alternatives of its path, kind, aux or a code list)
 Parsed = tuple[list[tuple[Alternatives, int, Any]], list[int]]
 
@@ -790,6 +791,11 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
 
     def unary() -> None:
         nonlocal at
+        if test.startswith("true()", at):
+            code.append(len(atoms))
+            atoms.append(([], 19, 0))
+            at += len("true()")
+            return
         if test.startswith("not(", at):
             at += 4
             either()
@@ -1056,6 +1062,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
         grands: list[Grand | None] = [None] * len(contexts or ())
         if contexts is None and rule.tag == f"{{{XSL}}}for-each":
             found = _vat_contexts(rule.get("select") or "", namespaces, flags.keys)
+            if found is None:
+                found = _element_contexts(rule.get("select") or "", namespaces, flags.keys)
             if found is not None:
                 contexts, grands = found
         # a subtotal's category (its grandparent under the document element)
@@ -1262,6 +1270,131 @@ def _vat_contexts(
     except (KeyError, _UnreadableError):
         return None
     return None
+
+
+_ROOT_CHILD = re.compile(rf"/({_STEP})/({_STEP})({_PREDS})")
+_NAMED_UNDER_EITHER = re.compile(
+    rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})({_PREDS})"
+    rf"\[\(parent::({_STEP})\) or \(parent::({_STEP})\)\]\]"
+)
+_NAMED_UNDER = re.compile(
+    rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})({_PREDS})"
+    rf"(?:\[parent::({_STEP})({_PREDS})(?:\[parent::({_STEP})\])?\])?\]"
+)
+_SHADOW = re.compile(
+    rf"\(self::({_STEP})({_PREDS})"
+    rf"(?:\[parent::({_STEP})({_PREDS})(\[not\(parent::\*\)\])?\])?\)"
+)
+
+
+def _element_contexts(
+    select: str, namespaces: dict[str, str], keys: dict[str, tuple[tuple[str, ...], str]]
+) -> tuple[list[ContextSpec], list[Grand | None]] | None:
+    """The elements of an ``xsl:for-each`` selecting elements by name and predicates, with
+    a parent (and its predicates), a grandparent, or one of two parents
+    (``key('ff-names', 'N')[self::q:N[..][parent::P[..][parent::G]]]``,
+    ``key('ff-names', 'N')[self::q:N[..][(parent::A) or (parent::B)]]``,
+    ``/p:A/q:N[..] | /p:B/q:N[..]`` under the document element), perhaps less those an
+    earlier rule of its pattern took (``(..)[not((self::q:N[..][parent::A[..]]) or ..)]``),
+    or None."""
+    shadows: list[tuple[str, str, str | None, str, bool]] = []
+    if select.startswith("(") and select.endswith(")]"):
+        depth, end = 0, 0
+        for end, ch in enumerate(select):  # noqa: B007 (the end of the first parenthesis)
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                break
+        rest = select[end + 1 :]
+        if not (rest.startswith("[not(") and rest.endswith(")]")):
+            return None
+        for alternative in _outside_or(rest[len("[not(") : -2]):
+            found = _SHADOW.fullmatch(alternative)
+            if found is None:
+                return None
+            name, preds, parent, parent_preds, root = found.groups()
+            shadows.append((name, preds, parent, parent_preds or "", root is not None))
+        select = select[1:end]
+    # (name, predicates, parent or None, its predicates, grandparent or None, parent at root)
+    contexts: list[tuple[str, str, str | None, str, str | None, bool]] = []
+    named_keys = keys.get("ff-names") == (("*",), "local-name()")
+    if found := _NAMED_UNDER_EITHER.fullmatch(select):
+        key, name, preds, one, two = found.groups()
+        if not named_keys or name.partition(":")[2] != key:
+            return None
+        contexts = [(name, preds, p, "", None, False) for p in dict.fromkeys((one, two))]
+    elif found := _NAMED_UNDER.fullmatch(select):
+        key, name, preds, parent, parent_preds, grand = found.groups()
+        if not named_keys or name.partition(":")[2] != key:
+            return None
+        contexts = [(name, preds, parent, parent_preds or "", grand, False)]
+    else:
+        for alternative in _union(select):
+            found = _ROOT_CHILD.fullmatch(alternative)
+            if found is None:
+                return None
+            parent, name, preds = found.groups()
+            contexts.append((name, preds, parent, "", None, True))
+    specs: list[ContextSpec] = []
+    grands: list[Grand | None] = []
+    try:
+        for name, preds, parent, parent_preds, grand, root in contexts:
+            own = _all(None, _predicates(preds, namespaces))
+            up = _all(None, _predicates(parent_preds, namespaces))
+            for shadow_name, shadow_preds, shadow_parent, shadow_up, shadow_root in shadows:
+                if _qname(shadow_name, namespaces) != _qname(name, namespaces):
+                    continue  # another element: it never shadows this context
+                taken = _all(None, _predicates(shadow_preds, namespaces))
+                taken_up = _all(None, _predicates(shadow_up, namespaces))
+                if shadow_parent is not None:
+                    if parent is None:
+                        return None
+                    if _qname(shadow_parent, namespaces) != _qname(parent, namespaces):
+                        continue  # under another parent: never this context's elements
+                    if shadow_root and not root:
+                        return None
+                if taken is not None and taken_up is not None:
+                    return None
+                if taken is not None:
+                    own = _all(own, [("not", taken)])
+                elif taken_up is not None:
+                    up = _all(up, [("not", taken_up)])
+                else:
+                    return None  # every such element is shadowed: not read
+            ns, local = _qname(name, namespaces)
+            pns, plocal = _qname(parent, namespaces) if parent is not None else (None, None)
+            if up is not None and parent is None:
+                return None
+            specs.append((ns, local, None, pns, plocal, False, None, own, up))
+            if grand is not None:
+                grands.append((*_qname(grand, namespaces), False))
+            else:
+                grands.append((None, None, True) if root else None)
+    except (KeyError, _UnreadableError):
+        return None
+    return specs, grands
+
+
+def _outside_or(text: str) -> list[str]:
+    """``text`` split at `` or `` outside brackets, parentheses and quotes."""
+    out, depth, start, quoted = [], 0, 0, False
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch in "[(":
+            depth += 1
+        elif not quoted and ch in "])":
+            depth -= 1
+        elif not quoted and depth == 0 and text.startswith(" or ", i):
+            out.append(text[start:i])
+            start = i + 4
+            i += 4
+            continue
+        i += 1
+    out.append(text[start:])
+    return out
 
 
 _ALL_OF = "key('ff-names', '{0}')[self::cac:{0}]"

@@ -562,7 +562,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
                               &pns, &plocal, &c->at_root, &c->program, &c->pred,
                               &c->parent_pred, &gns, &glocal, &c->gp_root))
             goto fail;
-        if (glocal != Py_None && plocal == Py_None) {
+        if ((glocal != Py_None || c->gp_root) && plocal == Py_None) {
             PyErr_SetString(PyExc_ValueError, "a grandparent needs a parent");
             goto fail;
         }
@@ -603,7 +603,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 17, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 20, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -885,6 +885,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
 
 static int atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
     int c = r->counts[k->path];
+    if (k->kind == 19) return 1; /* true() */
     if (k->kind >= 10) return node == NULL ? -1 : numeric_atom(t, k, node, r, b);
     switch (k->kind) {
     case 0: return c >= 1;
@@ -1313,6 +1314,9 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
         if (c->parent_local != NULL) {
             if (parent == NULL || parent->type != XML_ELEMENT_NODE || parent->name == NULL ||
                 sym_of(t, parent) != c->parent_sym || nsid_of(t, parent) != c->parent_nsid)
+                continue;
+            if (c->gp_local == NULL && c->gp_root &&
+                (parent->parent == NULL || parent->parent->type != XML_DOCUMENT_NODE))
                 continue;
             if (c->gp_local != NULL) {
                 const xmlNode *gp = parent->parent;

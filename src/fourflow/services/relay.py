@@ -457,17 +457,29 @@ def _without_presented_elsewhere(
     member was presented first (``fraud.presented_elsewhere``, asked of the chain now, one op
     after the other): those are refused as the chain would, with the pledge built on them."""
     kept: list[ChainOp] = []
+    asked = [op for op in run if op.op_id not in tally.gone and _presentation(op)]
+    first: dict[str, str | None] = {}
+    if asked:  # the run's presentations asked in one transaction
+        with uow_factory() as uow:
+            first = {op.op_id: _refusal_in(uow, ledger, op) for op in asked}
+    refusing = False  # after a refusal, each is asked again alone (its undo changed the store)
     for op in run:
         if op.op_id in tally.gone:
             continue
-        reason = presentation_refusal(uow_factory, ledger, op)
+        alone = refusing and _presentation(op)
+        reason = presentation_refusal(uow_factory, ledger, op) if alone else first.get(op.op_id)
         if reason is not None:
             refused = _fail(uow_factory, ledger, op, reason)
             tally.gone.update(op_id for op_id, _ in refused)
             tally.failed.extend(refused)
+            refusing = True
             continue
         kept.append(op)
     return kept
+
+
+def _presentation(op: ChainOp) -> bool:
+    return isinstance(op.command, cmd.RegisterFingerprints) and bool(op.subject_id)
 
 
 def presentation_refusal(uow_factory: UnitOfWorkFactory, ledger: Ledger, op: ChainOp) -> str | None:
@@ -475,11 +487,18 @@ def presentation_refusal(uow_factory: UnitOfWorkFactory, ledger: Ledger, op: Cha
     the chain shows an invoice of it presented to another consortium member first; None for
     any other op, or when none was. Asked before the relay sends it, and before a presenter
     holding its own key has its signed transaction sent (``services.custody``)."""
-    if not (isinstance(op.command, cmd.RegisterFingerprints) and op.subject_id):
+    if not _presentation(op):
         return None
     with uow_factory() as uow:
-        ours = uow.financings.get(op.subject_id) is not None
-        elsewhere = fraud.presented_elsewhere(uow, ledger, op) if ours else ()
+        return _refusal_in(uow, ledger, op)
+
+
+def _refusal_in(uow: UnitOfWork, ledger: Ledger, op: ChainOp) -> str | None:
+    """``presentation_refusal`` in the caller's unit of work."""
+    if not _presentation(op) or op.subject_id is None:
+        return None
+    ours = uow.financings.get(op.subject_id) is not None
+    elsewhere = fraud.presented_elsewhere(uow, ledger, op) if ours else ()
     return PRESENTED_ELSEWHERE.format(count=len(elsewhere)) if elsewhere else None
 
 

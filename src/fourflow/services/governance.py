@@ -74,7 +74,8 @@ class Proposal:
     """A council proposal as the chain holds it.
 
     ``target``: the contract it calls (``Registry``, ``SettlementToken``, ... or its address);
-    ``runs_from``: the chain time its timelock ends; ``state``: ``open`` (voting),
+    ``runs_from``: the chain time its timelock ends (its creation once every councillor backs
+    it); ``state``: ``open`` (voting),
     ``ready`` (enough votes and past its timelock: it can be executed), ``executed`` or
     ``cancelled``."""
 
@@ -121,13 +122,16 @@ def council(*, uow_factory: UnitOfWorkFactory, ledger: CouncilLedger) -> Council
     )
 
 
-def _councillor(uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, actor_id: str) -> str:
-    """The actor's chain address when it is on the council and the platform holds its key."""
+def _councillor(
+    uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, actor_id: str, *, council: bool = True
+) -> str:
+    """The actor's chain address when it is on the council (``council``; the contract lets
+    anyone execute a proposal the council backs) and the platform holds its key."""
     found = _council(ledger)
     with uow_factory() as uow:
         org = get_org(uow, actor_id)
     address = (org.chain_address or "").lower()
-    if address not in {a.lower() for a in found["council"]}:
+    if council and address not in {a.lower() for a in found["council"]}:
         raise PermissionDeniedError(f"{org.name} is not on the consortium's council")
     if ledger.holds_own_key(actor_id):
         raise ConflictError(
@@ -147,7 +151,9 @@ def proposal(
     p = ledger.proposal(proposal_id)
     names = {a.lower(): n for n, a in ledger.addresses.items()}
     voters = tuple(a for a in found["council"] if ledger.voted(proposal_id, a))
-    runs_from = p["created"] + found["delay"]
+    # backed by every councillor it runs at once; else once the timelock has passed
+    everyone = p["votes"] >= len(found["council"])
+    runs_from = p["created"] + (0 if everyone else found["delay"])
     state: ProposalState
     if p["executed"]:
         state = "executed"
@@ -223,8 +229,9 @@ def vote(
 def execute(
     *, uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, actor_id: str, proposal_id: int
 ) -> Proposal:
-    """A councillor runs a proposal the council backs once its timelock has passed."""
-    _councillor(uow_factory, ledger, actor_id)
+    """A member runs a proposal the council backs once its timelock has passed (at once when
+    every councillor backs it)."""
+    _councillor(uow_factory, ledger, actor_id, council=False)
     found = proposal(uow_factory=uow_factory, ledger=ledger, proposal_id=proposal_id)
     if found.state in ("executed", "cancelled"):
         raise ConflictError(f"council proposal {proposal_id} is already {found.state}")

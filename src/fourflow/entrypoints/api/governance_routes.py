@@ -7,8 +7,8 @@ functions, ``services.governance``):
   cap (its vote counts);
 - ``GET /governance/proposals/{id}``: a proposal, its votes and state;
 - ``POST /governance/proposals/{id}/votes``: a councillor backs it;
-- ``POST /governance/proposals/{id}/execution``: a councillor runs it once enough councillors
-  back it and its timelock has passed.
+- ``POST /governance/proposals/{id}/execution``: a member runs it once enough councillors
+  back it and its timelock has passed (at once when every councillor backs it).
 
 The councillor is the caller's organisation; its transaction is signed with the key the
 platform holds for it. Refusals send nothing: 403 for an organisation not on the council,
@@ -152,8 +152,8 @@ def vote(request: Request, proposal_id: int) -> CouncilProposalOut:
 
 @route(router, "POST", "/governance/proposals/{proposal_id}/execution", "governance.execute")
 def execute(request: Request, proposal_id: int) -> CouncilProposalOut:
-    """The caller's organisation, a councillor, runs a proposal the council backs once its
-    timelock has passed."""
+    """The caller's organisation (a member: the contract lets anyone) runs a proposal the
+    council backs once its timelock has passed, at once when every councillor backs it."""
     api, who = state(request), caller(request)
     with api.chain_lock:
         found = governance.execute(

@@ -127,34 +127,33 @@ def test_without_the_extension_the_engine_says_so_and_runs_the_stylesheet(
 
 
 def test_a_rule_shared_with_the_stylesheet_keeps_the_node_order() -> None:
-    # BR-21 (a line's identifier) is decided natively, BR-27 (a line's price not negative)
-    # by the stylesheet; both run at every invoice line
+    # BR-CO-20 (a line's invoice period has a date) is decided natively, BR-30 (its end not
+    # before its start) by the stylesheet; both run at every line's invoice period
     path = standards_dir().joinpath(*EXAMPLE)
     document = etree.parse(str(path)).getroot()
-    ns = {
-        "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-        "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-    }
-    lines = document.findall("cac:InvoiceLine", ns)
+    lines = document.findall("cac:InvoiceLine", _NS)
     assert len(lines) >= 2
-    for line, (identifier, price) in zip(lines, ((" ", "-1"), ("2", "-2")), strict=False):
-        line.find("cbc:ID", ns).text = identifier  # type: ignore[union-attr]
-        line.find("cac:Price/cbc:PriceAmount", ns).text = price  # type: ignore[union-attr]
+    periods = (
+        "<cac:InvoicePeriod/>",
+        "<cac:InvoicePeriod><cbc:StartDate>2017-12-01</cbc:StartDate>"
+        "<cbc:EndDate>2017-11-01</cbc:EndDate></cac:InvoicePeriod>",
+    )
+    declared = f'<cac:InvoicePeriod xmlns:cac="{_CAC}" xmlns:cbc="{_CBC}"'
+    # the first line: an empty period, then one ending before it starts; the second: the latter
+    for line, at, xml in ((lines[0], 3, periods[0]), (lines[0], 4, periods[1]),
+                          (lines[1], 3, periods[1])):  # fmt: skip
+        line.insert(at, etree.fromstring(xml.replace("<cac:InvoicePeriod", declared, 1)))
     native, whole = engines()
     split = native.hybrid(RuleSet.EN16931_UBL)
     assert split is not None
     rule_of = {a.rule: n for n, a in enumerate(native.compiled(RuleSet.EN16931_UBL).asserts)}
-    assert rule_of["BR-21"] in split.native.numbers
-    assert rule_of["BR-27"] not in split.native.numbers
-    assert split.native.rule_of(rule_of["BR-21"]) in split.native.mixed
+    assert rule_of["BR-CO-20"] in split.native.numbers
+    assert rule_of["BR-30"] not in split.native.numbers
+    assert split.native.rule_of(rule_of["BR-CO-20"]) in split.native.mixed
     issues = native.check(document, RuleSet.EN16931_UBL)
     assert issues == whole.check(document, RuleSet.EN16931_UBL)
-    ordered = [(i.rule, i.location) for i in issues if i.rule in ("BR-21", "BR-27")]
-    assert ordered == [
-        ("BR-21", "/Invoice[1]/cac:InvoiceLine[1]"),
-        ("BR-27", "/Invoice[1]/cac:InvoiceLine[1]"),
-        ("BR-27", "/Invoice[1]/cac:InvoiceLine[2]"),
-    ]
+    ordered = [i.rule for i in issues if i.rule in ("BR-CO-20", "BR-30")]
+    assert ordered == ["BR-CO-20", "BR-30", "BR-30"]
 
 
 def test_the_vat_category_families_are_decided_natively_with_the_stylesheets_verdicts() -> None:
@@ -397,3 +396,31 @@ def test_allowances_and_charges_of_the_document_and_of_lines_are_native_with_its
     wanted = {"BR-31", "BR-33", "BR-36", "BR-38", "BR-41", "BR-42", "BR-43", "BR-44", "BR-DEC-01",
               "BR-DEC-05", "BR-DEC-24", "BR-CO-22", "BR-CO-23"}  # fmt: skip
     assert wanted <= fired, wanted - fired
+
+
+@pytest.mark.parametrize(
+    "price", ["-1", "0", "-0", "+5", " 5 ", "", "x", "-0.000001", "1e-7", "-1e-7", "NaN"]
+)
+def test_line_prices_and_base_amounts_against_zero_give_the_stylesheets_issues(price: str) -> None:
+    # BR-27 ((cac:Price/cbc:PriceAmount) >= 0) and BR-28 (its base amount): numeric atoms
+    # over a two- and three-step path, any node, libxml2's number()
+    native, whole = engines()
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    line = root.find("cac:InvoiceLine", _NS)
+    assert line is not None
+    _text(line, "cac:Price/cbc:PriceAmount", price)
+    price_element = line.find("cac:Price", _NS)
+    assert price_element is not None
+    price_element.append(etree.fromstring(
+        f'<cac:AllowanceCharge xmlns:cac="{_CAC}" xmlns:cbc="{_CBC}"><cbc:ChargeIndicator>false'
+        f'</cbc:ChargeIndicator><cbc:Amount currencyID="EUR">0</cbc:Amount><cbc:BaseAmount '
+        f'currencyID="EUR">{price}</cbc:BaseAmount></cac:AllowanceCharge>'
+    ))  # fmt: skip
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    assert {"BR-27", "BR-28"} <= {asserts[n].rule for n in split.native.numbers}
+    if price == "-1":
+        assert {"BR-27", "BR-28"} <= {i.rule for i in mine}

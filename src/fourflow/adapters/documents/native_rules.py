@@ -184,7 +184,7 @@ _BY_PARENT = re.compile(
 # Numeric atoms (rulesnative.c's kinds 10-12) over one child step from the context element,
 # or from its parent (``../``): number(translate(first, '+', '')) within 0.000001 of N; some
 # node's number > N; >= N.
-_ONE_STEP = rf"(?:\.\./)?{_STEP}"
+_ONE_STEP = rf"(?:\.\./)?{_STEP}(?:/{_STEP}){{0,3}}"
 _NUMERIC = (
     (re.compile(
         rf"\(number\(translate\(({_ONE_STEP}), '\+', ''\)\)\) - \((\d+)\) <= 0\.000001 and "
@@ -548,7 +548,7 @@ class _Builder:
         self.programs: list[tuple[int, int, int, int]] = []
         self.flags = 0
         self.contexts: list[tuple[Any, ...]] = []
-        self.steps: list[tuple[int, str, str]] = []
+        self.steps: list[tuple[int, list[tuple[str, str]]]] = []
         self.cats: list[str] = []
         self.preds: list[tuple[int, str | None, str | None, int, str | None, int, int]] = []
         self._pred_index: dict[Pred, int] = {}
@@ -578,8 +578,8 @@ class _Builder:
                     self.lists.append(sorted(set(aux), key=str.encode))
                     value = len(self.lists) - 1
                 elif kind in (10, 11, 12):
-                    value, (up, ns, local) = aux
-                    self.steps.append((up, ns, local))
+                    value, (up, names) = aux
+                    self.steps.append((up, names))
                     step = len(self.steps) - 1
                 elif kind in (13, 14, 15):
                     self.cats.append(aux)
@@ -810,9 +810,9 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
                 continue
             path = found.group(1)
             up = path.startswith("../")
-            ns, local = _qname(path.removeprefix("../"), namespaces)
+            steps = [_qname(n, namespaces) for n in path.removeprefix("../").split("/")]
             code.append(len(atoms))
-            atoms.append(([], kind, (int(found.group(2)), (int(up), ns, local))))
+            atoms.append(([], kind, (int(found.group(2)), (int(up), steps))))
             at = found.end()
             return
         for form, kind, negated in _ATOMS:

@@ -93,11 +93,12 @@ typedef struct {
     int path, kind, aux, aux2;
 } Atom;
 
-/* A step from the context element for the numeric atoms: up to its parent first (up 1),
- * then the children (ns, local). */
+/* A path from the context element for the numeric atoms: up to its parent first (up 1),
+ * then child steps (ns, local), at most 4. */
+#define MAX_STEPS 4
 typedef struct {
-    int up;
-    char *ns, *local;
+    int up, count;
+    char *ns[MAX_STEPS], *local[MAX_STEPS];
 } Step;
 
 /* number() of a string as libxml2 converts it (its xmlXPathCastStringToNumber). */
@@ -232,8 +233,10 @@ static void pass_free(Pass *t) {
     }
     free(t->preds);
     for (int i = 0; t->steps && i < t->step_count; i++) {
-        free(t->steps[i].ns);
-        free(t->steps[i].local);
+        for (int j = 0; j < t->steps[i].count; j++) {
+            free(t->steps[i].ns[j]);
+            free(t->steps[i].local[j]);
+        }
     }
     free(t->steps);
     for (int i = 0; t->cats && i < t->cat_count; i++) free(t->cats[i]);
@@ -446,9 +449,17 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->step_count; i++) {
         Step *x = &t->steps[i];
-        PyObject *ns, *local;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(steps, i), "iUU", &x->up, &ns, &local)) goto fail;
-        if ((x->ns = copy_str(ns)) == NULL || (x->local = copy_str(local)) == NULL) goto fail;
+        PyObject *names;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(steps, i), "iO!", &x->up, &PyList_Type, &names))
+            goto fail;
+        if (!in_range((long)PyList_GET_SIZE(names), 1, MAX_STEPS + 1, "numeric path")) goto fail;
+        for (Py_ssize_t j = 0; j < PyList_GET_SIZE(names); j++) {
+            PyObject *ns, *local;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(names, j), "UU", &ns, &local)) goto fail;
+            x->count++;
+            if ((x->ns[j] = copy_str(ns)) == NULL || (x->local[j] = copy_str(local)) == NULL)
+                goto fail;
+        }
     }
     for (int i = 0; i < t->cat_count; i++)
         if ((t->cats[i] = copy_str(PyList_GET_ITEM(cats, i))) == NULL) goto fail;
@@ -1178,7 +1189,26 @@ static int vat_amount(const Pass *t, const xmlNode *node, Run *r, Buf *b) {
     return !(magnitude - 1 < expected - t->eps && magnitude + 1 > expected + t->eps);
 }
 
-/* kinds 10-12: the nodes of a step (aux2) from node; 10: number(translate(first, '+', ''))
+/* The nodes of steps [at, count) below node, in document order: kind 10: the first one's
+ * number(translate(., '+', '')) is within 0.000001 of limit (1), not (0); 11: some node's
+ * number > limit; 12: >= limit. -1: no node (kind 10 decides on ''). */
+static int numeric_nodes(const Pass *t, const Step *s, int at, const xmlNode *node, int kind,
+                         double limit, Run *r, Buf *b) {
+    for (const xmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next) {
+        if (!named(c, s->ns[at], s->local[at])) continue;
+        if (at + 1 < s->count) {
+            int v = numeric_nodes(t, s, at + 1, c, kind, limit, r, b);
+            if (v >= 0 && (kind == 10 || v == 1)) return v;
+            continue;
+        }
+        double x = number_of(t, c, kind == 10, b, r);
+        if (kind == 10) return x - limit <= t->eps && limit - x <= t->eps;
+        if (kind == 11 ? x > limit : x >= limit) return 1;
+    }
+    return kind == 10 ? -1 : 0;
+}
+
+/* kinds 10-12: the nodes of a path (aux2) from node; 10: number(translate(first, '+', ''))
  * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
  * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount. */
 static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
@@ -1189,13 +1219,8 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
         const Step *s = &t->steps[k->aux2];
         const xmlNode *from = s->up ? node->parent : node;
         double limit = (double)k->aux;
-        for (const xmlNode *c = from != NULL ? from->children : NULL; c != NULL; c = c->next) {
-            if (!named(c, s->ns, s->local)) continue;
-            double x = number_of(t, c, k->kind == 10, b, r);
-            if (k->kind == 10) return x - limit <= t->eps && limit - x <= t->eps;
-            if (k->kind == 11 ? x > limit : x >= limit) return 1;
-        }
-        if (k->kind != 10) return 0;
+        int v = numeric_nodes(t, s, 0, from, k->kind, limit, r, b);
+        if (v >= 0) return v;
         double x = t->to_number((const unsigned char *)"");
         return x - limit <= t->eps && limit - x <= t->eps;
     }

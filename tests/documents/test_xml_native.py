@@ -203,6 +203,10 @@ def test_below_the_root_and_unhandled_trees_are_left_to_libxml2() -> None:
     assert xml.canonical_xml(child) == libxml2(child)
     relative = xml.parse_xml(b'<D xmlns:u="utils"><u:A/></D>', "rel.xml")
     assert native()(relative) is None  # libxml2 decides what a relative URI does
+    deep = b"<D>" + b"<E>" * 600 + b"x" + b"</E>" * 600 + b"</D>"  # past the walk's depth
+    huge = etree.fromstring(deep, etree.XMLParser(huge_tree=True))
+    assert native()(huge) is None
+    assert xml.canonical_xml(huge) == libxml2(huge)
     with pytest.raises(TypeError):
         native()("not an element")  # type: ignore[arg-type]
 

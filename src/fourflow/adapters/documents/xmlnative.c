@@ -207,6 +207,7 @@ static int attr_before(const xmlAttr *a, const xmlAttr *b) {
 }
 
 #define MAX_ON_STACK 64
+#define MAX_DEPTH 512
 
 typedef struct {
     size_t scope_at, scope_n;     /* the parent's bindings in scope */
@@ -233,6 +234,7 @@ static int children(Walk *w, const xmlNode *node, const Context *here, int depth
         case XML_COMMENT_NODE:
             break;
         case XML_PI_NODE:
+            if (c->name == NULL) return UNSUPPORTED;
             put_s(b, "<?");
             put_s(b, (const char *)c->name);
             if (!is_empty(c->content)) {
@@ -272,7 +274,8 @@ static int root_index_of(const xmlNode *root, const xmlNs *ns) {
  * binding in sight and the nearest ancestor's was not empty. */
 static int write_element(Walk *w, const xmlNode *node, const Context *up, int depth) {
     Buf *b = &w->out;
-    if (node->name == NULL || depth > 10000) return UNSUPPORTED;
+    /* deeper trees (a huge_tree parse) go to libxml2: this recursion's frames stay < 1 MB */
+    if (node->name == NULL || depth > MAX_DEPTH) return UNSUPPORTED;
     int is_root = node == w->root;
     size_t base = w->len;
     Context here;

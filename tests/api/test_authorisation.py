@@ -286,6 +286,10 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", "/governance/proposals"): Case(body={"action": "admit", "org": "nope"}),
     ("POST", "/governance/proposals/{proposal_id}/votes"): Case(),
     ("POST", "/governance/proposals/{proposal_id}/execution"): Case(),
+    ("GET", "/governance/proposals/{proposal_id}/votes/transaction"): Case(),
+    ("POST", "/governance/proposals/{proposal_id}/votes/transaction"): Case(
+        body={"raw_transaction": "0x00"}
+    ),
 }
 
 

@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
+from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.parties import Organisation, Role
 from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import demo_uscc
@@ -32,6 +35,8 @@ class World:
     operator: Person
     bank_clerk: Person
     newcomer: Organisation  # a bank onboarded after the hand-over: not admitted on chain
+    own_key: LocalAccount  # the key of a councillor holding its own
+    own_admin: dict[str, str]  # that councillor's admin (an API key)
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +52,28 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
         )
         assert refused.status_code == 409 and "founding phase" in refused.text
         p = w.platform
-        council = [p.operator_id(), w.parties["bank"].org_id, w.parties["core"].org_id]
+        own_key = Account.create()
+        own = onboarding.onboard(
+            uow_factory=p.uow_factory, keystore=p.keystore, name="Own-key councillor",
+            uscc=demo_uscc("110000", "MA1WNKG62"), roles=[Role.SUPPLIER], accounts=[],
+            own_address=own_key.address,
+        )  # fmt: skip
         ledger = p.require_contracts()
-        ledger.hand_over(p.operator_id(), council, 2, 0)
+        done = relay.relay(uow_factory=p.uow_factory, ledger=ledger)  # its admission
+        assert not done.failed, done.failed
+        admin = Principal(own.id, frozenset({OrgType.ENTERPRISE}), UserRole.ADMIN, None, "g", "g")
+        own_admin = identity.create_api_key(p.identities, admin=admin, role=UserRole.ADMIN,
+                                            label="g")  # fmt: skip
+        council = [p.operator_id(), w.parties["bank"].org_id, w.parties["core"].org_id, own.id]
+        ledger.hand_over(p.operator_id(), council, 3, 0)
         p.save_contracts(ledger)
         newcomer = onboarding.onboard(
             uow_factory=p.uow_factory, keystore=p.keystore, name="Council newcomer bank",
             uscc=demo_uscc("110000", "MA1BANKG7"), roles=[Role.BANK], accounts=[],
         )  # fmt: skip
         relay.relay(uow_factory=p.uow_factory, ledger=ledger)  # its admission: refused
-        yield World(w.client, p, w.parties, w.operator, bank_clerk, newcomer)
+        yield World(w.client, p, w.parties, w.operator, bank_clerk, newcomer, own_key,
+                    {"X-API-Key": own_admin.secret})  # fmt: skip
 
 
 def _post(w: World, path: str, who: Person | Party, body: Any = None) -> Any:
@@ -83,9 +100,9 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     w = world
     bank, core, tier1 = w.parties["bank"], w.parties["core"], w.parties["tier1"]
     council = ok(w.client.get(f"{API}/governance", headers=w.parties["regulator"].admin.auth))
-    assert council["phase"] == "governed" and council["threshold"] == 2
-    assert {c["org_id"] for c in council["council"]} == {
-        w.platform.operator_id(), bank.org_id, core.org_id}  # fmt: skip
+    assert council["phase"] == "governed" and council["threshold"] == 3
+    assert len(council["council"]) == 4 and {
+        w.platform.operator_id(), bank.org_id, core.org_id} < {c["org_id"] for c in council["council"]}  # fmt: skip
     _refused(w.client.get(f"{API}/governance", headers=w.bank_clerk.auth), 403,
              " may not governance.read")  # fmt: skip
     admit = {"action": "admit", "org": w.newcomer.id}
@@ -107,7 +124,7 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     made = ok(_post(w, "/governance/proposals", bank, admit), 201)
     number = made["proposal_id"]
     assert made["state"] == "open" and made["votes"] == 1 and made["target"] == "Registry"
-    assert made["proposer_org_id"] == bank.org_id and made["threshold"] == 2
+    assert made["proposer_org_id"] == bank.org_id and made["threshold"] == 3
     assert _chain(w) == (before[0] + 1, False)
     read = ok(w.client.get(f"{API}/governance/proposals/{number}",
                            headers=w.parties["regulator"].admin.auth))  # fmt: skip
@@ -124,8 +141,10 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     assert ok(w.client.get(f"{API}{url}", headers=bank.admin.auth))["votes"] == 1
 
     voted = ok(_post(w, f"{url}/votes", core))
-    assert voted["votes"] == 2 and voted["state"] == "ready"
-    assert len(voted["voters"]) == 2
+    assert voted["votes"] == 2 and voted["state"] == "open"
+    _refused(_post(w, f"{url}/execution", tier1), 409, "not enough votes")  # any member runs it
+    voted = ok(_post(w, f"{url}/votes", w.operator))
+    assert voted["votes"] == 3 and voted["state"] == "ready" and len(voted["voters"]) == 3
     done = ok(_post(w, f"{url}/execution", w.operator))
     assert done["state"] == "executed"
     assert _chain(w) == (before[0] + 1, True)  # admitted on the chain
@@ -137,6 +156,7 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
                    {"action": "mint_cap", "org": w.newcomer.id, "cap": 100_000}), 201)  # fmt: skip
     assert cap["target"] == "SettlementToken" and cap["state"] == "open"
     ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/votes", bank))
+    ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/votes", core))
     ran = ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/execution", core))
     assert ran["state"] == "executed"
     # every request, allowed or refused, is in the API's audit trail
@@ -145,3 +165,42 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     assert {("governance.propose", 201), ("governance.propose", 403),
             ("governance.vote", 200), ("governance.vote", 409),
             ("governance.execute", 200), ("governance.execute", 409)} <= seen  # fmt: skip
+
+
+def test_a_councillor_holding_its_own_key_signs_its_vote(world: World) -> None:
+    w = world
+    bank = w.parties["bank"]
+    made = ok(_post(w, "/governance/proposals", bank,
+                    {"action": "mint_cap", "org": w.newcomer.id, "cap": 300_000}), 201)  # fmt: skip
+    url = f"{API}/governance/proposals/{made['proposal_id']}"
+    own = w.own_admin
+    refused = w.client.post(f"{url}/votes", headers=own)  # where the platform would sign
+    assert refused.status_code == 409 and "holds its own key" in refused.text
+    custodial = w.client.get(f"{url}/votes/transaction", headers=bank.admin.auth)
+    assert custodial.status_code == 409 and "platform holds the key" in custodial.text
+    unsigned = ok(w.client.get(f"{url}/votes/transaction", headers=own))
+    assert (unsigned["contract"], unsigned["function"]) == ("Governance", "vote")
+    assert unsigned["from"] == w.own_key.address
+    tx = unsigned["transaction"]
+
+    def send(key: LocalAccount, transaction: dict[str, Any]) -> Any:
+        raw = "0x" + bytes(key.sign_transaction(transaction).raw_transaction).hex()
+        return w.client.post(f"{url}/votes/transaction", json={"raw_transaction": raw},
+                             headers=own)  # fmt: skip
+
+    def votes() -> int:
+        return int(ok(w.client.get(url, headers=bank.admin.auth))["votes"])
+
+    forged = send(Account.create(), tx)  # another sender
+    assert forged.status_code == 403 and "not by the organisation's address" in forged.text
+    ledger = w.platform.require_contracts()
+    other = "0x" + ledger.abi("Governance").encode_call("vote", (1,)).hex()
+    wrong = send(w.own_key, {**tx, "data": other})  # a vote on another proposal
+    assert wrong.status_code == 403 and "not Governance.vote" in wrong.text
+    bad = w.client.post(f"{url}/votes/transaction", json={"raw_transaction": "0x00"}, headers=own)
+    assert bad.status_code == 403, bad.text
+    assert votes() == 1 and ledger.client.pending_nonce(w.own_key.address) == 0  # nothing sent
+    voted = ok(send(w.own_key, tx))
+    assert voted["votes"] == 2 and w.own_key.address in voted["voters"]
+    again = w.client.get(f"{url}/votes/transaction", headers=own)
+    assert again.status_code == 409 and "vote already" in again.text

@@ -5,8 +5,9 @@ admitting a member and a bank's mint cap are a councillor's proposal that runs o
 councillors back it and its timelock has passed. Each function checks first what the
 contract would refuse (not a councillor, no such proposal, voted already, too few votes, the
 timelock) and names it, so that a refused request sends nothing; the councillor's transaction
-is signed with the key the platform holds for it (a councillor holding its own key votes with
-its own wallet on Governance directly: refused here, 409).
+is signed with the key the platform holds for it. A councillor holding its own key votes with
+the transaction it signs itself (``vote_to_sign``, ``submit_vote``); it proposes and executes
+from its own wallet on the Governance contract.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class CouncilLedger(Protocol):
         self, org_id: str, bank_org_id: str, bank_address: str, cap: int
     ) -> int: ...
     def vote(self, org_id: str, proposal_id: int) -> None: ...
+    def council_transaction(
+        self, function: str, proposal_id: int, sender: str
+    ) -> dict[str, Any]: ...
+    def send_council_signed(
+        self, function: str, proposal_id: int, raw: bytes, sender: str
+    ) -> str: ...
     def execute(self, org_id: str, proposal_id: int) -> None: ...
 
 
@@ -122,21 +129,37 @@ def council(*, uow_factory: UnitOfWorkFactory, ledger: CouncilLedger) -> Council
     )
 
 
+class CouncilSignatureRefusedError(PermissionDeniedError):
+    """A council transaction that is not the councillor's own for this vote."""
+
+
 def _councillor(
-    uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, actor_id: str, *, council: bool = True
+    uow_factory: UnitOfWorkFactory,
+    ledger: CouncilLedger,
+    actor_id: str,
+    *,
+    council: bool = True,
+    own: bool = False,
 ) -> str:
     """The actor's chain address when it is on the council (``council``; the contract lets
-    anyone execute a proposal the council backs) and the platform holds its key."""
+    anyone execute a proposal the council backs) and the platform holds its key (``own``: it
+    holds its own key)."""
     found = _council(ledger)
     with uow_factory() as uow:
         org = get_org(uow, actor_id)
-    address = (org.chain_address or "").lower()
-    if council and address not in {a.lower() for a in found["council"]}:
+    address = org.chain_address or ""
+    if council and address.lower() not in {a.lower() for a in found["council"]}:
         raise PermissionDeniedError(f"{org.name} is not on the consortium's council")
-    if ledger.holds_own_key(actor_id):
+    if own and not ledger.holds_own_key(actor_id):
         raise ConflictError(
-            f"{org.name} holds its own key: it sends its council transactions to the "
-            "Governance contract itself (the platform signs only with keys it holds)"
+            f"the platform holds the key of {org.name}: it votes with POST "
+            "/governance/proposals/{id}/votes"
+        )
+    if not own and ledger.holds_own_key(actor_id):
+        raise ConflictError(
+            f"{org.name} holds its own key: it signs its vote itself (GET "
+            "/governance/proposals/{id}/votes/transaction); the platform signs only with keys "
+            "it holds"
         )
     return address
 
@@ -217,12 +240,48 @@ def vote(
 ) -> Proposal:
     """A councillor backs an open proposal (once)."""
     address = _councillor(uow_factory, ledger, actor_id)
+    _votable(uow_factory, ledger, proposal_id, address)
+    ledger.vote(actor_id, proposal_id)
+    return proposal(uow_factory=uow_factory, ledger=ledger, proposal_id=proposal_id)
+
+
+def _votable(
+    uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, proposal_id: int, address: str
+) -> None:
     found = proposal(uow_factory=uow_factory, ledger=ledger, proposal_id=proposal_id)
     if found.state in ("executed", "cancelled"):
         raise ConflictError(f"council proposal {proposal_id} is already {found.state}")
-    if address in {v.lower() for v in found.voters}:
+    if address.lower() in {v.lower() for v in found.voters}:
         raise ConflictError(f"council proposal {proposal_id} has this councillor's vote already")
-    ledger.vote(actor_id, proposal_id)
+
+
+def vote_to_sign(
+    *, uow_factory: UnitOfWorkFactory, ledger: CouncilLedger, actor_id: str, proposal_id: int
+) -> dict[str, Any]:
+    """For a councillor holding its own key: the unsigned ``Governance.vote`` transaction of
+    its vote (EIP-155, its next nonce) to sign and send back."""
+    address = _councillor(uow_factory, ledger, actor_id, own=True)
+    _votable(uow_factory, ledger, proposal_id, address)
+    return ledger.council_transaction("vote", proposal_id, address)
+
+
+def submit_vote(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    ledger: CouncilLedger,
+    actor_id: str,
+    proposal_id: int,
+    raw: bytes,
+) -> Proposal:
+    """A councillor holding its own key votes with its own signed transaction: refused
+    (``CouncilSignatureRefusedError``, nothing sent) unless signed by its address for this
+    chain with its next nonce and making exactly this vote."""
+    address = _councillor(uow_factory, ledger, actor_id, own=True)
+    _votable(uow_factory, ledger, proposal_id, address)
+    try:
+        ledger.send_council_signed("vote", proposal_id, raw, address)
+    except DomainValueError as exc:
+        raise CouncilSignatureRefusedError(f"vote on proposal {proposal_id}: {exc}") from exc
     return proposal(uow_factory=uow_factory, ledger=ledger, proposal_id=proposal_id)
 
 

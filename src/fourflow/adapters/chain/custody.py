@@ -23,8 +23,9 @@ from hexbytes import HexBytes
 
 from fourflow.adapters.chain import confirmation
 from fourflow.adapters.chain.client import CallRevertedError, TxRequest
+from fourflow.adapters.chain.errors import OperationRejectedError
 from fourflow.adapters.chain.ids import address, currency_code, hash32, key32
-from fourflow.adapters.chain.ops import ISSUER, build_call
+from fourflow.adapters.chain.ops import GOVERNANCE, ISSUER, build_call
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.services import commands as cmd
 from fourflow.services.ports import ChainOp, ChainReceipt
@@ -204,3 +205,77 @@ def confirmation_signer(
         return str(Account.recover_message(message, signature=signature))
     except Exception as exc:  # eth_account raises several types for malformed input
         raise SignedTransactionError(f"not a valid EIP-712 signature ({exc})") from None
+
+
+# ------------------------------------------------------------------ council transactions
+
+
+def council_transaction(
+    ledger: ChainLedger, function: str, args: tuple[Any, ...], sender: str
+) -> dict[str, Any]:
+    """The legacy (EIP-155) transaction of ``Governance.function(*args)`` for ``sender`` (a
+    councillor holding its own key) to sign. ConflictError when the contract would refuse it."""
+    data = ledger.abi(GOVERNANCE).encode_call(function, args)
+    tx = TxRequest(ledger._address(GOVERNANCE), data, 0)
+    try:
+        gas = ledger.client.estimate_gas(sender, tx)
+    except CallRevertedError as exc:
+        raise ConflictError(f"the chain would refuse Governance.{function} now: {exc}") from exc
+    return {
+        "contract": GOVERNANCE,
+        "function": function,
+        "from": sender,
+        "transaction": {
+            "chainId": ledger.client.chain_id,
+            "nonce": ledger.client.pending_nonce(sender),
+            "to": tx.to,
+            "value": 0,
+            "gas": int(gas * _GAS_HEADROOM) + 25_000,
+            "gasPrice": ledger.client.gas_price(),
+            "data": "0x" + data.hex(),
+        },
+    }
+
+
+def send_council_signed(
+    ledger: ChainLedger, function: str, args: tuple[Any, ...], raw: bytes, sender: str
+) -> str:
+    """Relay ``raw`` as ``sender``'s ``Governance.function(*args)`` and wait for it; refused,
+    with nothing sent, unless signed by ``sender`` for this chain with its next nonce, without
+    value, making exactly that call. Returns the transaction hash (OperationRejectedError when
+    the contract reverted it)."""
+    try:
+        fields = _decode(raw)
+        signer = str(Account.recover_transaction(raw))
+    except SignedTransactionError:
+        raise
+    except Exception as exc:  # rlp and eth_account raise several types for malformed input
+        raise SignedTransactionError(f"not a signed transaction: {exc}") from None
+    if signer != address(sender):
+        raise SignedTransactionError(
+            f"the transaction is signed by {signer}, not by the organisation's address {sender}"
+        )
+    if fields["chain_id"] != ledger.client.chain_id:
+        raise SignedTransactionError(
+            f"the transaction is for chain {fields['chain_id']}, not {ledger.client.chain_id}"
+        )
+    data = ledger.abi(GOVERNANCE).encode_call(function, args)
+    if fields["to"] != ledger._address(GOVERNANCE) or fields["data"] != data:
+        what = describe_call(ledger, fields["to"], fields["data"])
+        raise SignedTransactionError(
+            f"the transaction calls {what}, not Governance.{function} with the arguments of the "
+            "request (fetch its unsigned transaction)"
+        )
+    if fields["value"]:
+        raise SignedTransactionError("the transaction sends value; FourFlow's calls send none")
+    expected_nonce = ledger.client.pending_nonce(signer)
+    if fields["nonce"] != expected_nonce:
+        raise SignedTransactionError(
+            f"the transaction has nonce {fields['nonce']}; the account's next is "
+            f"{expected_nonce} (fetch the unsigned transaction again)"
+        )
+    tx_hash = str(ledger.client.request("eth_sendRawTransaction", ["0x" + raw.hex()]))
+    receipt = ledger.client.wait([tx_hash])[tx_hash]
+    if receipt.status != 1:
+        raise OperationRejectedError(f"Governance.{function}", "reverted", tx_hash)
+    return tx_hash

@@ -337,13 +337,18 @@ class ChainLedger:
         Returns the Governance contract's address.
         """
         operator = self.account(operator_org_id)
-        council = [self.account(org_id).address for org_id in council_org_ids]
+        council = [self._address_of(org_id) for org_id in council_org_ids]
         args = (council, int(threshold), int(delay))
         governance = self._deploy_one(operator, self.artifacts()[GOVERNANCE], args)
         self._addresses[GOVERNANCE] = governance
         for name in (REGISTRY, SETTLEMENT_TOKEN):
             self._send_call(operator, name, "transfer_ownership", (governance,))
         return governance
+
+    def _address_of(self, org_id: str) -> str:
+        """An organisation's chain address (one holding its own key too)."""
+        own = self.keystore.address(org_id) if self.keystore.holds_own_key(org_id) else None
+        return own or self.account(org_id).address
 
     def propose(self, org_id: str, contract: str, function: str, args: Sequence[Any]) -> int:
         """A councillor proposes calling ``contract.function(*args)``; its vote counts. Returns
@@ -422,6 +427,15 @@ class ChainLedger:
             "proposer": str(found[0]), "target": str(found[1]), "created": int(found[2]),
             "executed": bool(found[3]), "cancelled": bool(found[4]), "votes": int(found[5]),
         }  # fmt: skip
+
+    def council_transaction(self, function: str, proposal_id: int, sender: str) -> dict[str, Any]:
+        """The unsigned ``Governance.function(proposal_id)`` (``vote``, ``execute``) for a
+        councillor holding its own key, ``sender``, to sign."""
+        return custody.council_transaction(self, function, (int(proposal_id),), sender)
+
+    def send_council_signed(self, function: str, proposal_id: int, raw: bytes, sender: str) -> str:
+        """Relay the councillor's own signed ``Governance.function(proposal_id)``; its hash."""
+        return custody.send_council_signed(self, function, (int(proposal_id),), raw, sender)
 
     def voted(self, proposal_id: int, councillor: str) -> bool:
         """Whether ``councillor`` (an address) backs the proposal."""

@@ -19,7 +19,7 @@ holding its own key (it sends its transactions to Governance itself); 422 for a 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -159,5 +159,48 @@ def execute(request: Request, proposal_id: int) -> CouncilProposalOut:
         found = governance.execute(
             uow_factory=api.platform.uow_factory, ledger=_ledger(api), actor_id=who.org_id,
             proposal_id=proposal_id,
+        )  # fmt: skip
+    return _proposal(found)
+
+
+class CouncilTransactionOut(BaseModel):
+    contract: str
+    function: str
+    sender: str = Field(alias="from", description="The councillor's own address.")
+    transaction: dict[str, Any] = Field(description="Legacy (EIP-155) transaction to sign.")
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class CouncilSignedIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    raw_transaction: str = Field(
+        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=200_000, description="signed, 0x-hex"
+    )
+
+
+@route(router, "GET", "/governance/proposals/{proposal_id}/votes/transaction", "governance.vote")
+def vote_to_sign(request: Request, proposal_id: int) -> CouncilTransactionOut:
+    """For a councillor holding its own key: the unsigned ``Governance.vote`` transaction of
+    its vote (its next nonce) to sign and send back raw. 409 for one whose key the platform
+    holds (it votes with POST …/votes), a proposal executed or voted already."""
+    api, who = state(request), caller(request)
+    found = governance.vote_to_sign(
+        uow_factory=api.platform.uow_factory, ledger=_ledger(api), actor_id=who.org_id,
+        proposal_id=proposal_id,
+    )  # fmt: skip
+    return CouncilTransactionOut.model_validate(found)
+
+
+@route(router, "POST", "/governance/proposals/{proposal_id}/votes/transaction", "governance.vote")
+def submit_vote(request: Request, proposal_id: int, body: CouncilSignedIn) -> CouncilProposalOut:
+    """A councillor holding its own key votes with its own signed transaction: refused (403,
+    nothing sent) unless signed by its address for this chain with its next nonce and making
+    exactly this vote."""
+    api, who = state(request), caller(request)
+    with api.chain_lock:
+        found = governance.submit_vote(
+            uow_factory=api.platform.uow_factory, ledger=_ledger(api), actor_id=who.org_id,
+            proposal_id=proposal_id, raw=bytes.fromhex(body.raw_transaction[2:]),
         )  # fmt: skip
     return _proposal(found)

@@ -424,3 +424,29 @@ def test_line_prices_and_base_amounts_against_zero_give_the_stylesheets_issues(p
     assert {"BR-27", "BR-28"} <= {asserts[n].rule for n in split.native.numbers}
     if price == "-1":
         assert {"BR-27", "BR-28"} <= {i.rule for i in mine}
+
+
+@pytest.mark.parametrize(
+    ("where", "fires"),
+    [("cbc:PaymentMeansCode", False), ("cbc:IssueDate", True), ("cac:InvoiceLine", True)],
+)
+def test_a_name_attribute_outside_payment_means_codes_gives_the_stylesheets_issues(
+    where: str, fires: bool
+) -> None:
+    # UBL-DT-18 (count of every @name minus those of cbc:PaymentMeansCode > 0) is decided
+    # natively, so the reduced stylesheet no longer declares (nor builds) the attribute index
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    assert "UBL-DT-18" in {asserts[n].rule for n in split.native.numbers}
+    assert "ff-attributes" in native.compiled(RuleSet.EN16931_UBL).xslt
+    assert "ff-attributes" not in split.xslt.xslt
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    element = root.find(f".//{where}", _NS)
+    assert element is not None
+    element.set("name", "x")
+    element.set(f"{{{_CBC}}}name", "in a namespace: not counted")
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs
+    assert ("UBL-DT-18" in {i.rule for i in mine}) == fires

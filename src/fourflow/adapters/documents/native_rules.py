@@ -584,6 +584,12 @@ class _Builder:
                 elif kind in (13, 14, 15):
                     self.cats.append(aux)
                     value = len(self.cats) - 1
+                elif kind == 17:
+                    name, (ns, local) = aux
+                    self.cats.append(name)
+                    value = len(self.cats) - 1
+                    self.steps.append((0, [(ns, local)]))
+                    step = len(self.steps) - 1
                 self.atoms.append((path, kind, value, step))
             self.checks.append((program, number, [op + base if op >= 0 else op for op in code]))
         self.programs.append((root, first, self.paths, int(deferred)))
@@ -1086,6 +1092,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                 continue
             # document-wide node sets only where the rule runs once: after the walk
             parsed = _vat_check(test, rule, namespaces, flags) if subtotal else None
+            if parsed is None and at_root:
+                parsed = _attribute_check(test.get("test", ""), namespaces, flags)
             if parsed is None:
                 parsed = _check(test.get("test", ""), namespaces, flags if at_root else None)
             kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
@@ -1399,6 +1407,42 @@ def _outside_or(text: str) -> list[str]:
 
 _ALL_OF = "key('ff-names', '{0}')[self::cac:{0}]"
 _NAMESPACE_DECLARATION = re.compile(r' xmlns:[\w.-]+="[^"]*"')
+
+
+_ATTRIBUTES_ELSEWHERE = re.compile(
+    r"not\(\(\(count\(\$(ffw\d+)\) - count\(\$(ffw\d+)\)\)\) <= \(0\) \+ 0\.000001\)"
+)
+
+
+def _attribute_check(test: str, namespaces: dict[str, str], flags: _Flags) -> Parsed | None:
+    """``count($a) - count($b) > 0`` at the document element where ``$a`` is every
+    no-namespace attribute ``@x`` of the document and ``$b`` every ``q:N/@x`` (UBL-DT-18's
+    form): some element other than ``q:N`` has ``@x`` (``$b`` is part of ``$a``). One atom
+    of kind 17, or None."""
+    found = _ATTRIBUTES_ELSEWHERE.fullmatch(test)
+    if found is None:
+        return None
+    if flags.keys.get("ff-attributes") != (("@*",), "local-name()"):
+        return None
+    if flags.keys.get("ff-names") != (("*",), "local-name()"):
+        return None
+    every = re.fullmatch(
+        rf"key\('ff-attributes', '({_NAME})'\)\[namespace-uri\(\) = ''\]",
+        flags.selects.get(found.group(1), ""),
+    )
+    some = re.fullmatch(rf"\$(ffw\d+)/@({_NAME})", flags.selects.get(found.group(2), ""))
+    if every is None or some is None or some.group(2) != every.group(1):
+        return None
+    named = re.fullmatch(
+        rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})\]", flags.selects.get(some.group(1), "")
+    )
+    if named is None or named.group(2).partition(":")[2] != named.group(1):
+        return None
+    try:
+        element = _qname(named.group(2), namespaces)
+    except KeyError:
+        return None
+    return [([], 17, (every.group(1), element))], [0]
 
 
 def _vat_check(

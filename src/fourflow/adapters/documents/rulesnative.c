@@ -618,8 +618,10 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
-        if (x->kind >= 13 && x->kind <= 15 && !in_range(x->aux, 0, t->cat_count, "atom category"))
+        if (((x->kind >= 13 && x->kind <= 15) || x->kind == 17) &&
+            !in_range(x->aux, 0, t->cat_count, "atom category"))
             goto fail;
+        if (x->kind == 17 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
         if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
     }
@@ -1208,6 +1210,23 @@ static int numeric_nodes(const Pass *t, const Step *s, int at, const xmlNode *no
     return kind == 10 ? -1 : 0;
 }
 
+/* some element of node's subtree, other than the element (ns, local), has a no-namespace
+ * attribute named name */
+static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *local,
+                               const char *name, int depth) {
+    if (node->type == XML_ELEMENT_NODE && !named(node, ns, local)) {
+        for (const xmlAttr *a = node->properties; a != NULL; a = a->next)
+            if (a->type == XML_ATTRIBUTE_NODE && a->ns == NULL && a->name != NULL &&
+                strcmp((const char *)a->name, name) == 0)
+                return 1;
+    }
+    if (depth > 256) return 0;
+    for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && attribute_elsewhere(c, ns, local, name, depth + 1))
+            return 1;
+    return 0;
+}
+
 /* kinds 10-12: the nodes of a path (aux2) from node; 10: number(translate(first, '+', ''))
  * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
  * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount. */
@@ -1228,6 +1247,10 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 14:
     case 15: return vat_sum_rate(t, node, t->cats[k->aux], k->kind == 15, r, b);
     case 16: return vat_amount(t, node, r, b);
+    case 17: { /* count(every @name) - count(every q:N/@name) > 0 at the document element */
+        const Step *s = &t->steps[k->aux2];
+        return attribute_elsewhere(node, s->ns[0], s->local[0], t->cats[k->aux], 0);
+    }
     }
     return -1;
 }

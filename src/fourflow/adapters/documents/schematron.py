@@ -808,13 +808,20 @@ def compile_schematron(
     )
     declarations = " ".join(f'xmlns:{p}="{_attr(u)}"' for p, u in all_ns.items() if p)
     prefixes = " ".join(p for p in all_ns if p)
+    # libxslt builds every declared key of a document at the first key() call: a sheet
+    # declares only the indexes its rules use (a reduced sheet may use neither)
+    used = walks + "".join(globals_) + "".join(writer.out)
     xslt = (
         f'<xsl:stylesheet version="1.0" xmlns:xsl="{XSL}" {declarations} '
         f'exclude-result-prefixes="{prefixes}"><xsl:output method="text"/>'
         + walks
         + "".join(globals_)
-        + '<xsl:key name="ff-names" match="*" use="local-name()"/>'
-        + '<xsl:key name="ff-attributes" match="@*" use="local-name()"/>'
+        + ('<xsl:key name="ff-names" match="*" use="local-name()"/>' if "ff-names" in used else "")
+        + (
+            '<xsl:key name="ff-attributes" match="@*" use="local-name()"/>'
+            if "ff-attributes" in used
+            else ""
+        )
         + value_keys
         + '<xsl:template match="/">'
         + "".join(writer.out)

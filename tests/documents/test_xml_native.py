@@ -17,7 +17,11 @@ gives, quirks of lxml's copy of a document element with siblings included:
 * an element below the root, and a tree it does not handle, are left to libxml2;
 * UBL lines: every line of every UBL document of the standards directory maps to the same
   ``DocumentLine`` (or the same error) from the C pass's values as through lxml, and without
-  the extension ``ubl._lines`` gives the same lines.
+  the extension ``ubl._lines`` gives the same lines;
+* UBL parties: every party (any element with a ``cac:PartyName``, ``cac:PartyIdentification``,
+  ``cbc:EndpointID``, ``cac:PartyTaxScheme`` or ``cac:PartyLegalEntity`` child) of those documents,
+  and written odd ones (comments inside ids and names, empty elements, several tax schemes),
+  gives the same ``PartyRef`` from the C pass's values as through lxml.
 """
 
 from __future__ import annotations
@@ -256,3 +260,49 @@ def test_without_the_extension_the_lines_are_the_same(monkeypatch: pytest.Monkey
     monkeypatch.setattr(xml_native, "native_ubl_lines", lambda: None)
     assert [_outcome(ubl._lines, ubl._index(root), kind) for root, kind in documents] == with_c
     assert sum(isinstance(lines, tuple) and len(lines) > 0 for lines in with_c) > 40
+
+
+_PARTY_CHILDREN = {
+    f"{{{ubl.CAC}}}{name}"
+    for name in ("PartyName", "PartyIdentification", "PartyTaxScheme", "PartyLegalEntity")
+} | {f"{{{ubl.CBC}}}EndpointID"}
+
+_ODD_PARTY = (
+    f'<cac:Party xmlns:cac="{ubl.CAC}" xmlns:cbc="{ubl.CBC}">'
+    '<cbc:EndpointID schemeID="0088">4<!-- c -->1</cbc:EndpointID><cbc:EndpointID/>'
+    '<cac:PartyIdentification><cbc:ID schemeAgencyID="9"> 5790000435968 </cbc:ID><cbc:ID/>'
+    "</cac:PartyIdentification><cac:PartyName><cbc:Name/></cac:PartyName><cac:PartyName>"
+    "<cbc:Name> N </cbc:Name></cac:PartyName><cac:PartyTaxScheme><cbc:CompanyID> DE123"
+    "</cbc:CompanyID><cac:TaxScheme/><cac:TaxScheme><cbc:ID>gst</cbc:ID></cac:TaxScheme>"
+    "</cac:PartyTaxScheme><cac:PartyTaxScheme><cbc:CompanyID/></cac:PartyTaxScheme>"
+    '<cac:PartyLegalEntity><cbc:CompanyID schemeID="0199"><!-- x -->L</cbc:CompanyID>'
+    "<cbc:CompanyID>91110000600037341L</cbc:CompanyID></cac:PartyLegalEntity>"
+    "<cac:PartyLegalEntity><cbc:RegistrationName>R<![CDATA[ 2]]></cbc:RegistrationName>"
+    "</cac:PartyLegalEntity></cac:Party>"
+)
+
+
+def test_ubl_party_values_map_as_lxml_reads_them() -> None:
+    party_of = xml_native.native_ubl_party()
+    assert party_of is not None
+    parties = [etree.fromstring(_ODD_PARTY)]
+    for _, root, _ in _ubl_documents():
+        parties.extend(
+            e for e in root.iter() if any(isinstance(c.tag, str) and c.tag in _PARTY_CHILDREN
+                                          for c in e)
+        )  # fmt: skip
+    from_c = 0
+    for party in parties:
+        for account in (None, "DE89 3704 0044 0532 0130 00"):
+            want = _outcome(ubl._party_through_lxml, party, account)
+            values = party_of(party)
+            if values is None:
+                continue
+            assert _outcome(ubl._party_from_values, values, account) == want, etree.tostring(party)[
+                :300
+            ]
+            from_c += 1
+    assert party_of(etree.fromstring(_ODD_PARTY)) is not None
+    assert from_c > 500, from_c
+    with_comment = _ODD_PARTY.replace("R<![CDATA[ 2]]>", "R<!-- c -->")
+    assert party_of(etree.fromstring(with_comment)) is None  # read through lxml

@@ -471,6 +471,16 @@ def _party_of(party: etree._Element | None, account: str | None = None) -> Party
     """The party reference of a ``cac:Party`` (or any element of UBL's PartyType)."""
     if party is None:
         return PartyRef(account=account)
+    native = xml_native.native_ubl_party()
+    values = native(party) if native is not None else None
+    if values is not None:
+        return _party_from_values(values, account)
+    return _party_through_lxml(party, account)
+
+
+def _party_through_lxml(party: etree._Element, account: str | None) -> PartyRef:
+    """``_party_of`` reading the party's elements through lxml (the extension not built, or
+    a name or tax value with a comment or element inside)."""
     index = _index(party)
     found: list[Identifier] = []
     for legal in _all(index, _LEGAL_COMPANY_ID):
@@ -493,6 +503,30 @@ def _party_of(party: etree._Element | None, account: str | None = None) -> Party
     account, iban = account_identifiers(account)
     name = _text(index, _REGISTRATION_NAME) or _text(index, _PARTY_NAME)
     return PartyRef(name=name, identifiers=unique(found + iban), account=account)
+
+
+def _party_from_values(values: xml_native.PartyValues, account: str | None) -> PartyRef:
+    """``_party_of`` over the texts the C pass read from a party (``xml_native.PartyValues``;
+    the ids' texts as lxml's ``text``, the names and tax values as leaves' texts)."""
+    legal, tax, ids, registration, party_name = values
+    found: list[Identifier] = []
+    for value, scheme_id in legal:
+        if value and (value := value.strip()):
+            found.append(company_identifier(value, scheme_id=scheme_id, tax=False))
+    for tax_text, scheme_text in tax:
+        tax_id = tax_text.strip() if tax_text else None
+        scheme = (scheme_text.strip() if scheme_text else None) or "VAT"
+        if tax_id:
+            is_vat = scheme.upper() == "VAT"
+            found.append(company_identifier(tax_id, scheme_id=scheme, tax=is_vat))
+    for value, scheme_id, agency in ids:
+        if value and (value := value.strip()):
+            found.append(scheme_identifier(scheme_id, value, agency=agency))
+    account, iban = account_identifiers(account)
+    name = (registration.strip() if registration else None) or (
+        party_name.strip() if party_name else None
+    )
+    return PartyRef(name=name or None, identifiers=unique(found + iban), account=account)
 
 
 def _payee_account(index: Index) -> str | None:

@@ -48,7 +48,7 @@ from typing import cast
 import lxml
 from lxml import etree
 
-__all__ = ["build", "load", "native_canonical", "native_ubl_lines"]
+__all__ = ["build", "load", "native_canonical", "native_ubl_lines", "native_ubl_party"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,17 @@ LineValues = tuple[
 ]  # fmt: skip
 # (line elements, the quantity's local name) -> each line's texts, or None to read it in Python
 UblLines = Callable[[list[etree._Element], str], list[LineValues | None]]
+# A UBL party's texts (see ubl._party_from_values): legal company ids with their schemeID, tax
+# schemes' company id and scheme id, endpoint and party ids with schemeID and schemeAgencyID,
+# the registration name and the party name
+PartyValues = tuple[
+    list[tuple[str | None, str | None]],
+    list[tuple[str | None, str | None]],
+    list[tuple[str | None, str | None, str | None]],
+    str | None,
+    str | None,
+]
+UblParty = Callable[[etree._Element], PartyValues | None]
 
 
 def module_path(directory: Path = BUILD_DIR) -> Path:
@@ -162,6 +173,19 @@ _SELF_TEST_LINES = (
 )
 
 
+_SELF_TEST_PARTY = (
+    b"<cac:Party"
+    b' xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"'
+    b' xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">'
+    b'<cbc:EndpointID schemeID="0088">E</cbc:EndpointID><cac:PartyIdentification>'
+    b'<cbc:ID schemeAgencyID="9">P</cbc:ID></cac:PartyIdentification><cac:PartyTaxScheme>'
+    b"<cbc:CompanyID>DE1</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme>"
+    b"</cac:PartyTaxScheme><cac:PartyTaxScheme/><cac:PartyLegalEntity><cbc:RegistrationName>R"
+    b'</cbc:RegistrationName><cbc:CompanyID schemeID="0002"> L1 </cbc:CompanyID>'
+    b"<cbc:CompanyID><!-- c --></cbc:CompanyID></cac:PartyLegalEntity></cac:Party>"
+)
+
+
 def _self_test(module: ModuleType) -> None:
     """The extension gives libxml2's C14N and lxml's line values on small documents."""
     module.prepare(etree._Element)
@@ -175,6 +199,17 @@ def _self_test(module: ModuleType) -> None:
     expected = [("1", "2", "C62", "3", "s", None, "nm", None, "d", 1, "4", None), None]
     if values != expected:
         raise RuntimeError(f"UBL lines self-test gave {values!r}, not {expected!r}")
+    party = etree.fromstring(_SELF_TEST_PARTY)
+    got_party = module.ubl_party(party)
+    want_party = (
+        [(" L1 ", "0002"), (None, None)],
+        [("DE1", "VAT"), (None, None)],
+        [("E", "0088", None), ("P", None, "9")],
+        "R",
+        None,
+    )
+    if got_party != want_party:
+        raise RuntimeError(f"UBL party self-test gave {got_party!r}, not {want_party!r}")
 
 
 @cache
@@ -182,6 +217,13 @@ def native_canonical() -> Canonical | None:
     """The built extension's ``canonical`` (None without it): loaded once a process."""
     module = load()
     return None if module is None else cast("Canonical", module.canonical)
+
+
+@cache
+def native_ubl_party() -> UblParty | None:
+    """The built extension's ``ubl_party`` (None without it): loaded once a process."""
+    module = load()
+    return None if module is None else cast("UblParty", module.ubl_party)
 
 
 @cache

@@ -568,6 +568,139 @@ static PyObject *line_values(const xmlNode *line, const char *quantity_local) {
     return t;
 }
 
+/* lxml's .text (new reference): the text and CDATA children before the first other child
+ * joined, None when there is none; NULL with *odd set for an XInclude marker (lxml skips it). */
+static PyObject *leading_text(const xmlNode *el, int *odd) {
+    Buf b = {0};
+    int any = 0;
+    for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+        if (c->type == XML_XINCLUDE_START || c->type == XML_XINCLUDE_END) {
+            *odd = 1;
+            free(b.data);
+            return NULL;
+        }
+        if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) break;
+        any = 1;
+        if (c->content != NULL) put_s(&b, (const char *)c->content);
+    }
+    PyObject *out;
+    if (b.oom) out = PyErr_NoMemory();
+    else if (!any) out = Py_NewRef(Py_None);
+    else out = PyUnicode_DecodeUTF8(b.data != NULL ? b.data : "", (Py_ssize_t)b.len, "strict");
+    free(b.data);
+    return out;
+}
+
+/* An unqualified attribute's value (new reference), None when absent. */
+static PyObject *attribute_or_none(const xmlNode *el, const char *name) {
+    for (const xmlAttr *a = el->properties; a != NULL; a = a->next) {
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) return attribute(el, name);
+    }
+    return Py_NewRef(Py_None);
+}
+
+/* The first child (ns, local) of the first child (ns1, local1) of el that has one. */
+static const xmlNode *first_below(const xmlNode *el, const char *ns1, const char *local1,
+                                  const char *ns, const char *local) {
+    for (const xmlNode *c = el->children; c != NULL; c = c->next) {
+        if (named(c, ns1, local1)) {
+            const xmlNode *found = first_child(c, ns, local);
+            if (found != NULL) return found;
+        }
+    }
+    return NULL;
+}
+
+static int append_new(PyObject *list, PyObject *item) {
+    if (item == NULL) return -1;
+    int r = PyList_Append(list, item);
+    Py_DECREF(item);
+    return r;
+}
+
+/* ubl_party(cac:Party element) -> (legal, tax, ids, registration name, party name) or None:
+ * legal [(text, schemeID)] of every cac:PartyLegalEntity/cbc:CompanyID; tax [(company id,
+ * tax scheme id)] of every cac:PartyTaxScheme (its first cbc:CompanyID, its first
+ * cac:TaxScheme/cbc:ID); ids [(text, schemeID, schemeAgencyID)] of every cbc:EndpointID then
+ * every cac:PartyIdentification/cbc:ID; the first cac:PartyLegalEntity/cbc:RegistrationName and
+ * cac:PartyName/cbc:Name. Texts are lxml's .text for the ids, a leaf's text for the rest; None
+ * when one of the latter is not a leaf (ubl._party_of then reads the party through lxml). */
+static PyObject *ubl_party(PyObject *self, PyObject *element) {
+    if (element_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "prepare() first");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(element, element_type) || ((ElementHead *)element)->_c_node == NULL) {
+        PyErr_SetString(PyExc_TypeError, "an lxml element is required");
+        return NULL;
+    }
+    const xmlNode *party = ((ElementHead *)element)->_c_node;
+    const xmlNode *registration = first_below(party, CAC, "PartyLegalEntity", CBC, "RegistrationName");
+    const xmlNode *name = first_below(party, CAC, "PartyName", CBC, "Name");
+    if ((registration != NULL && !is_leaf(registration)) || (name != NULL && !is_leaf(name)))
+        return Py_NewRef(Py_None);
+    for (const xmlNode *c = party->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, "PartyTaxScheme")) continue;
+        const xmlNode *company = first_child(c, CBC, "CompanyID");
+        const xmlNode *scheme = first_below(c, CAC, "TaxScheme", CBC, "ID");
+        if ((company != NULL && !is_leaf(company)) || (scheme != NULL && !is_leaf(scheme)))
+            return Py_NewRef(Py_None);
+    }
+    PyObject *legal = PyList_New(0), *tax = PyList_New(0), *ids = PyList_New(0);
+    PyObject *out = NULL;
+    int odd = 0;
+    if (legal == NULL || tax == NULL || ids == NULL) goto done;
+    for (const xmlNode *c = party->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, "PartyLegalEntity")) continue;
+        for (const xmlNode *d = c->children; d != NULL; d = d->next) {
+            if (!named(d, CBC, "CompanyID")) continue;
+            PyObject *t = leading_text(d, &odd);
+            if (odd) goto odd;
+            if (t == NULL) goto done;
+            if (append_new(legal, Py_BuildValue("(NN)", t, attribute_or_none(d, "schemeID"))) < 0)
+                goto done;
+        }
+    }
+    for (const xmlNode *c = party->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, "PartyTaxScheme")) continue;
+        const xmlNode *company = first_child(c, CBC, "CompanyID");
+        const xmlNode *scheme = first_below(c, CAC, "TaxScheme", CBC, "ID");
+        if (append_new(tax, Py_BuildValue("(NN)", leaf_text(company), leaf_text(scheme))) < 0)
+            goto done;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (const xmlNode *c = party->children; c != NULL; c = c->next) {
+            const xmlNode *first = NULL, *only = NULL;
+            if (pass == 0) {
+                if (!named(c, CBC, "EndpointID")) continue;
+                only = c;
+            } else {
+                if (!named(c, CAC, "PartyIdentification")) continue;
+                first = c->children;
+            }
+            for (const xmlNode *d = only != NULL ? only : first; d != NULL;
+                 d = only != NULL ? NULL : d->next) {
+                if (only == NULL && !named(d, CBC, "ID")) continue;
+                PyObject *t = leading_text(d, &odd);
+                if (odd) goto odd;
+                if (t == NULL) goto done;
+                if (append_new(ids, Py_BuildValue("(NNN)", t, attribute_or_none(d, "schemeID"),
+                                                  attribute_or_none(d, "schemeAgencyID"))) < 0)
+                    goto done;
+            }
+        }
+    }
+    out = Py_BuildValue("(OOONN)", legal, tax, ids, leaf_text(registration), leaf_text(name));
+    goto done;
+odd:
+    out = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(legal);
+    Py_XDECREF(tax);
+    Py_XDECREF(ids);
+    return out;
+}
+
 /* ubl_lines([line element, ...], quantity local name) -> [tuple or None, ...] */
 static PyObject *ubl_lines(PyObject *self, PyObject *args) {
     PyObject *elements;
@@ -650,6 +783,7 @@ static PyMethodDef methods[] = {
     {"prepare", prepare, METH_VARARGS, "Say which type is lxml's element."},
     {"canonical", canonical, METH_O, "C14N 1.0 (no comments) of a document element, or None."},
     {"ubl_lines", ubl_lines, METH_VARARGS, "The values of UBL line elements, or None for each."},
+    {"ubl_party", ubl_party, METH_O, "The values of a UBL party element, or None."},
     {NULL, NULL, 0, NULL},
 };
 

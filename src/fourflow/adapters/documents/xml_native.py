@@ -1,5 +1,6 @@
 """C over lxml's tree: C14N 1.0 of a document element (libxml2's bytes, a quarter of the time),
-and the values of UBL lines (:func:`fourflow.adapters.documents.ubl._lines`).
+and the values of UBL lines and parties (:func:`fourflow.adapters.documents.ubl._lines`,
+``ubl._party_of``).
 
 libxml2's inclusive C14N searches the ancestors for every namespace in scope at every element
 (about 0.2 ms a 21 KB UBL invoice, as much as parsing it). ``xmlnative.c`` walks the tree
@@ -22,7 +23,7 @@ and unit, amount, the item's names, the price) in one C pass over its children, 
 made a Python proxy of every element; a line holding anything the mapping reads otherwise
 (comments or elements inside a value, several prices) is None and read through lxml
 (``tests/documents/test_ubl_lines_mapping.py`` and the mapping digests hold it to the same
-lines).
+lines). ``ubl_party`` does the same for a party's ids, tax schemes and names.
 
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, libxml2 canonicalises and lxml reads the lines

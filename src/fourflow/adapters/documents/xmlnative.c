@@ -1,6 +1,6 @@
 /* C over lxml's tree (fourflow.adapters.documents.xml_native): W3C Canonical XML 1.0
  * (inclusive, comments removed) of a document element in one walk, and the values of UBL
- * lines (below).
+ * lines and parties (below).
  *
  * C14N:
  *

@@ -371,6 +371,12 @@ class FakeTrades(_Repo):
         return [replace(t, report=None) for t in self._s.trades.values()
                 if wanted is None or t.id in wanted]  # fmt: skip
 
+    def verdicts_of(
+        self, buyers: Sequence[str], sellers: Sequence[str]
+    ) -> builtins.list[TradeRecord]:
+        return [replace(t, report=None) for t in self._s.trades.values()
+                if t.buyer_id in buyers or t.seller_id in sellers]  # fmt: skip
+
     def pairs(self) -> builtins.list[TradePair]:
         counted = Counter((t.seller_id, t.buyer_id, t.scenario, t.status)
                           for t in self._s.trades.values())  # fmt: skip

@@ -444,6 +444,13 @@ class Trades(Protocol):
         figures over many trades."""
         ...
 
+    def verdicts_of(
+        self, buyers: Sequence[str], sellers: Sequence[str]
+    ) -> builtins.list[TradeRecord]:
+        """The trades in which one of ``buyers`` buys or one of ``sellers`` sells, oldest
+        first, as ``verdicts`` gives them (the history a set of items' features read)."""
+        ...
+
     def pairs(self) -> builtins.list[TradePair]:
         """The trades counted by seller, buyer, scenario and status, one row each (ordered by
         those): the supply network and the trade counts without reading each trade."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from fourflow.domain.debt import Basis
 from fourflow.domain.documents import Document
@@ -26,7 +26,13 @@ from fourflow.risk.features import History
 from fourflow.risk.valuation import AssetClass, expected_loss
 from fourflow.services import credit, financing, identity, proofs
 from fourflow.services.credit.valuation import items_history
-from fourflow.services.ports import Ledger, TradeQuery, TradeRecord, UnitOfWorkFactory
+from fourflow.services.ports import (
+    Ledger,
+    TradeQuery,
+    TradeRecord,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from fourflow.verification.payments import payment_outcomes
 
 #: The most trades one page of ``my_trades`` gives.
@@ -334,24 +340,33 @@ def review_queue(
 ) -> list[tuple[financing.FinancingRow, dict[str, Any], dict[str, Any] | None]]:
     """The bank's requests (``status``; default referred), each with its valuation today
     (``_valuation``; receivables still open) and the four-eyes proposal waiting on it."""
-    rows = financing.list_financings(
-        uow_factory=uow_factory, status=status or FinancingStatus.REFERRED.value, bank=bank_id
-    )
-    history = _queue_history(uow_factory, rows)
     out = []
-    for r in rows:
+    # every read in one transaction: the valuations' reads (a dozen a row, each in a unit of
+    # work of its own) would otherwise each begin and end one (a connection's checkout, ping,
+    # BEGIN and ROLLBACK: more round trips than the reads themselves)
+    with uow_factory() as uow:
+        lent = _lent(uow)
+        rows = financing.list_financings(
+            uow_factory=lent, status=status or FinancingStatus.REFERRED.value, bank=bank_id
+        )
+        history = _queue_history(lent, rows)
+        valuations: list[dict[str, Any]] = []
+        for r in rows:
+            fin = r.financing
+            valued: dict[str, Any] = {"state": "not_a_receivable"}
+            if isinstance(fin, Financing) and fin.status not in LIVE:
+                valued = {"state": fin.status.value}
+            elif isinstance(fin, Financing):
+                try:
+                    valued = _valuation(
+                        uow_factory=lent, fin=fin, currency=r.currency, as_of=as_of,
+                        cold_start=cold_start, history=history,
+                    )  # fmt: skip
+                except (NotFoundError, ValueError) as exc:  # one request's data, not the queue
+                    valued = {"state": "not_valued", "reason": str(exc)}
+            valuations.append(valued)
+    for r, valued in zip(rows, valuations, strict=True):
         fin = r.financing
-        valued: dict[str, Any] = {"state": "not_a_receivable"}
-        if isinstance(fin, Financing) and fin.status not in LIVE:
-            valued = {"state": fin.status.value}
-        elif isinstance(fin, Financing):
-            try:
-                valued = _valuation(
-                    uow_factory=uow_factory, fin=fin, currency=r.currency, as_of=as_of,
-                    cold_start=cold_start, history=history,
-                )  # fmt: skip
-            except (NotFoundError, ValueError) as exc:  # one request's data, not the queue
-                valued = {"state": "not_valued", "reason": str(exc)}
         waiting = (
             _proposal(ids, identity.pending_proposal(ids, kind=decision_kind, subject_id=fin.id))
             if fin.status is FinancingStatus.REFERRED
@@ -359,6 +374,26 @@ def review_queue(
         )
         out.append((r, valued, waiting))
     return out
+
+
+class _Lent:
+    """A unit of work already open, lent to reads that open their own (``with factory()``):
+    entering and leaving it neither begins nor ends its transaction. Only for reads (those of
+    the review queue: none commits)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def __enter__(self) -> UnitOfWork:
+        return self._uow
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _lent(uow: UnitOfWork) -> UnitOfWorkFactory:
+    """A factory whose units of work are ``uow`` (``_Lent``)."""
+    return lambda: cast(UnitOfWork, _Lent(uow))
 
 
 def _queue_history(

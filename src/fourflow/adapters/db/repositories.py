@@ -604,6 +604,17 @@ class SqlTrades(_Repository):
             rows.extend(self._rows(_VERDICT.where(c.id.in_(chunk))))
         return [_verdict(r) for r in sorted(rows, key=lambda r: r.seq)]
 
+    def verdicts_of(
+        self, buyers: Sequence[str], sellers: Sequence[str]
+    ) -> builtins.list[TradeRecord]:
+        """The trades in which one of ``buyers`` buys or one of ``sellers`` sells, oldest
+        first, without their reports (one statement; a few parties)."""
+        c = t.trades.c
+        stmt = _VERDICT.where(
+            c.buyer_id.in_(sorted(set(buyers))) | c.seller_id.in_(sorted(set(sellers)))
+        )
+        return [_verdict(r) for r in self._rows(stmt.order_by(c.seq))]
+
     def pairs(self) -> builtins.list[TradePair]:
         """The trades counted by seller, buyer, scenario and status (GROUP BY), in that order."""
         c = t.trades.c

@@ -24,10 +24,7 @@ from fourflow.services.credit.history import FACTS
 from fourflow.services.credit.policies import get_policy
 from fourflow.services.credit.registry import champion_scorer
 from fourflow.services.credit.review import asset_terms
-from fourflow.services.ports import Ledger, TradeQuery, UnitOfWork, UnitOfWorkFactory
-
-#: A page limit no platform reaches: every trade.
-EVERY_TRADE = 2**31 - 1
+from fourflow.services.ports import Ledger, UnitOfWork, UnitOfWorkFactory
 
 
 def items_history(uow: UnitOfWork, items: Iterable[DebtItem]) -> History:
@@ -39,14 +36,12 @@ def items_history(uow: UnitOfWork, items: Iterable[DebtItem]) -> History:
     debtors = {i.debtor_id for i in wanted}
     creditors = {i.creditor_id for i in wanted}
     own = {i.trade_id for i in wanted}
-    _, newest = uow.trades.page(
-        TradeQuery(involving=frozenset(debtors | creditors), limit=EVERY_TRADE)
-    )
-    read = [r for r in newest if r.buyer_id in debtors or r.seller_id in creditors or r.id in own]
-    missing = own - {r.id for r in read}  # an item's trade between others (not expected)
+    # one statement for only the trades read (not every trade of the parties and a count)
+    oldest = uow.trades.verdicts_of(sorted(debtors), sorted(creditors))
+    missing = own - {r.id for r in oldest}  # an item's trade between others (not expected)
     if missing:
-        read.extend(uow.trades.verdicts(sorted(missing)))
-    return FACTS.history(uow, read[::-1])
+        oldest = [*uow.trades.verdicts(sorted(missing))[::-1], *oldest]
+    return FACTS.history(uow, oldest)
 
 
 def value_item(

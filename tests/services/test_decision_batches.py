@@ -284,3 +284,27 @@ def test_async_group_commit_tells_a_failed_batch_to_each_caller() -> None:
     assert ran == [[0, 1], [2, 3], [4]]
     assert answers[:2] == [0, 10] and answers[4] == 40
     assert isinstance(answers[2], RuntimeError) and isinstance(answers[3], RuntimeError)
+
+
+def test_async_group_commit_gathers_callers_still_arriving() -> None:
+    """Callers a few turns of the loop behind the first join its batch (no timer); a lone
+    caller is answered alone."""
+    ran: list[list[int]] = []
+
+    def run(items: list[int]) -> list[int | BaseException]:
+        ran.append(list(items))
+        return [i * 10 for i in items]
+
+    group: AsyncGroupCommit[int, int] = AsyncGroupCommit(run)
+
+    async def caller(i: int) -> int:
+        for _ in range(i % 3):  # on its way: a few awaits, as a request's middlewares
+            await asyncio.sleep(0)
+        return await group.submit(i)
+
+    async def send() -> list[int]:
+        return list(await asyncio.gather(*(caller(i) for i in range(6))))
+
+    assert asyncio.run(send()) == [0, 10, 20, 30, 40, 50]
+    assert len(ran) == 1 and sorted(ran[0]) == list(range(6)), ran
+    assert asyncio.run(group.submit(7)) == 70 and ran[-1] == [7]

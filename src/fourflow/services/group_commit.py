@@ -86,6 +86,11 @@ class GroupCommit(Generic[Item, Answer]):
         self.largest = max(self.largest, len(batch))
 
 
+#: The most turns of the event loop a batch waits for callers still arriving
+#: (``AsyncGroupCommit._gathered``).
+GATHER_TURNS = 16
+
+
 class AsyncGroupCommit(Generic[Item, Answer]):
     """``GroupCommit`` for callers on one asyncio event loop (an API process's requests): a
     caller waits on a future, not on a thread of its own, and one thread of the loop's
@@ -119,10 +124,25 @@ class AsyncGroupCommit(Generic[Item, Answer]):
             self._draining = loop.create_task(self._drain())
         return await future
 
+    async def _gathered(self) -> None:
+        """Let the loop go round while callers keep arriving (at most ``GATHER_TURNS`` turns,
+        no timer): requests the loop has already read are on their way here, a few awaits
+        each, and join this batch instead of waiting for it. A lone caller costs a few turns
+        of an idle loop."""
+        for _ in range(GATHER_TURNS):
+            if self.max_batch is not None and len(self._waiting) >= self.max_batch:
+                return
+            before = len(self._waiting)
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            if len(self._waiting) == before:
+                return
+
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
+                await self._gathered()
                 size = len(self._waiting) if self.max_batch is None else self.max_batch
                 batch = self._waiting[:size]
                 del self._waiting[:size]

@@ -44,24 +44,18 @@ whole stylesheet.
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import logging
 import re
-import shlex
-import subprocess
 import sys
-import sysconfig
-import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import lxml
 from lxml import etree
 
+from fourflow.adapters.documents import cextension
 from fourflow.adapters.documents.schematron import XSL, CompiledSchematron
 
 __all__ = ["NativePass", "build", "load", "native_pass"]
@@ -69,8 +63,7 @@ __all__ = ["NativePass", "build", "load", "native_pass"]
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("rulesnative.c")
-# build/native of the source tree (src/fourflow/adapters/documents -> the repository root)
-BUILD_DIR = Path(__file__).resolve().parents[4] / "build" / "native"
+BUILD_DIR = cextension.BUILD_DIR
 MODULE = "_rulesnative"
 
 _NAME = r"[A-Za-z_][\w.-]*"
@@ -295,72 +288,26 @@ _TAX_AMOUNT = (
 
 def module_path(directory: Path = BUILD_DIR) -> Path:
     """Where the built extension is (its name carries this Python's ABI suffix)."""
-    return directory / (MODULE + str(sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    return cextension.module_path(MODULE, directory)
 
 
 def build(directory: Path = BUILD_DIR) -> Path:
-    """Compile ``rulesnative.c`` against this Python and lxml's libxml2 headers.
+    """Compile ``rulesnative.c`` against this Python and lxml's libxml2 headers (without
+    contracted multiply-adds: XPath's double arithmetic rounds every operation).
 
     Raises:
         RuntimeError: the compiler is missing or failed (its output in the message).
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    target = module_path(directory)
-    compiler = shlex.split(str(sysconfig.get_config_var("CC") or "cc"))
-    includes = [sysconfig.get_paths()["include"], *lxml.get_include()]  # type: ignore[attr-defined]
-    with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        out = Path(scratch) / target.name
-        command = [
-            *compiler,
-            "-O2",
-            "-shared",
-            "-fPIC",
-            "-Wall",
-            "-ffp-contract=off",
-            *(f"-I{i}" for i in includes),
-            str(SOURCE),
-            "-o",
-            str(out),
-        ]
-        try:
-            done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(f"cannot run the C compiler {compiler[0]}: {exc}") from None
-        if done.returncode != 0:
-            raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stderr.strip()}")
-        out.replace(target)
-    return target
+    return cextension.build(SOURCE, MODULE, directory, ["-ffp-contract=off"])
 
 
-_LOCK = threading.Lock()
-_LOADED: dict[Path, ModuleType | None] = {}
+def _off(reason: str) -> None:
+    log.warning("native rule pass off: %s; the rules run on the XSLT engine alone", reason)
 
 
 def load(directory: Path = BUILD_DIR) -> ModuleType | None:
     """The built extension, or None (logged once) when it is absent or fails its self-test."""
-    path = module_path(directory)
-    with _LOCK:
-        if path in _LOADED:
-            return _LOADED[path]
-        module: ModuleType | None = None
-        reason = ""
-        if not path.is_file():
-            reason = f"{path} is not built (make setup builds it)"
-        else:
-            try:
-                spec = importlib.util.spec_from_file_location(MODULE, path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"no loader for {path}")
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                _self_test(module)
-            except Exception as exc:  # an extension for another Python, or a wrong build
-                reason = f"{path} cannot be used: {exc}"
-                module = None
-        if module is None:
-            log.warning("native rule pass off: %s; the rules run on the XSLT engine alone", reason)
-        _LOADED[path] = module
-        return module
+    return cextension.load(MODULE, directory, _self_test, _off)
 
 
 def _self_test(module: ModuleType) -> None:

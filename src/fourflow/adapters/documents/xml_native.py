@@ -32,30 +32,24 @@ tree); when it is absent, or fails its self-test, libxml2 canonicalises and lxml
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import shlex
-import subprocess
 import sys
-import sysconfig
-import tempfile
-import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import cast
 
-import lxml
 from lxml import etree
+
+from fourflow.adapters.documents import cextension
 
 __all__ = ["build", "load", "native_canonical", "native_ubl_lines", "native_ubl_party"]
 
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("xmlnative.c")
-# build/native of the source tree (src/fourflow/adapters/documents -> the repository root)
-BUILD_DIR = Path(__file__).resolve().parents[4] / "build" / "native"
+BUILD_DIR = cextension.BUILD_DIR
 MODULE = "_xmlnative"
 
 Canonical = Callable[[etree._Element], "bytes | None"]
@@ -82,7 +76,7 @@ UblParty = Callable[[etree._Element], PartyValues | None]
 
 def module_path(directory: Path = BUILD_DIR) -> Path:
     """Where the built extension is (its name carries this Python's ABI suffix)."""
-    return directory / (MODULE + str(sysconfig.get_config_var("EXT_SUFFIX") or ".so"))
+    return cextension.module_path(MODULE, directory)
 
 
 def build(directory: Path = BUILD_DIR) -> Path:
@@ -91,32 +85,8 @@ def build(directory: Path = BUILD_DIR) -> Path:
     Raises:
         RuntimeError: the compiler is missing or failed (its output in the message).
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    target = module_path(directory)
-    compiler = shlex.split(str(sysconfig.get_config_var("CC") or "cc"))
-    includes = [sysconfig.get_paths()["include"], *lxml.get_include()]  # type: ignore[attr-defined]
-    with tempfile.TemporaryDirectory(dir=directory) as scratch:
-        out = Path(scratch) / target.name
-        command = [
-            *compiler,
-            *("-O2", "-shared", "-fPIC", "-Wall"),
-            *(f"-I{i}" for i in includes),
-            str(SOURCE),
-            "-o",
-            str(out),
-        ]
-        try:
-            done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise RuntimeError(f"cannot run the C compiler {compiler[0]}: {exc}") from None
-        if done.returncode != 0:
-            raise RuntimeError(f"{shlex.join(command)} failed:\n{done.stderr.strip()}")
-        out.replace(target)
-    return target
+    return cextension.build(SOURCE, MODULE, directory)
 
-
-_LOCK = threading.Lock()
-_LOADED: dict[Path, ModuleType | None] = {}
 
 # The self-test: namespaces declared below the root (again, changed, undone), attributes in
 # several namespaces, text and attribute characters C14N escapes, CDATA, a comment and a
@@ -130,34 +100,14 @@ _SELF_TEST = (
 )
 
 
+def _off(reason: str) -> None:
+    log.warning("native XML helpers off: %s; libxml2 canonicalises, lxml reads UBL lines", reason)
+
+
 def load(directory: Path = BUILD_DIR) -> ModuleType | None:
     """The built extension, or None (logged once) when it is absent or fails its self-test
     (its C14N differs from libxml2's on a small document, or its line values from lxml's)."""
-    path = module_path(directory)
-    with _LOCK:
-        if path in _LOADED:
-            return _LOADED[path]
-        module: ModuleType | None = None
-        reason = ""
-        if not path.is_file():
-            reason = f"{path} is not built (make setup builds it)"
-        else:
-            try:
-                spec = importlib.util.spec_from_file_location(MODULE, path)
-                if spec is None or spec.loader is None:
-                    raise ImportError(f"no loader for {path}")
-                module = importlib.util.module_from_spec(spec)
-                spec.loader.exec_module(module)
-                _self_test(module)
-            except Exception as exc:  # an extension for another Python, or a wrong build
-                reason = f"{path} cannot be used: {exc}"
-                module = None
-        if module is None:
-            log.warning(
-                "native XML helpers off: %s; libxml2 canonicalises, lxml reads UBL lines", reason
-            )
-        _LOADED[path] = module
-        return module
+    return cextension.load(MODULE, directory, _self_test, _off)
 
 
 _SELF_TEST_LINES = (
@@ -236,15 +186,7 @@ def native_ubl_lines() -> UblLines | None:
 
 def main(argv: list[str]) -> int:
     """``python -m fourflow.adapters.documents.xml_native --build``: compile the extension."""
-    if argv != ["--build"]:
-        print("usage: python -m fourflow.adapters.documents.xml_native --build", file=sys.stderr)
-        return 2
-    try:
-        print(build())
-    except RuntimeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
+    return cextension.main(argv, "fourflow.adapters.documents.xml_native", build)
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ def test_serve_stops_promptly_and_cleanly_on_sigterm_with_an_event_stream_open(
         "FOURFLOW_DATABASE_URL": migrated_store_url,
         "FOURFLOW_CHAIN_URL": anvil.url,
         "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
+        "FOURFLOW_API_RATE_PER_MINUTE": "1000000",  # the caller's requests never answered 429
     }
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -26,6 +28,7 @@ from tests.api.world import (
     operator_admin,
     register_and_admit,
 )
+from tests.web.serving import served
 
 pytestmark = [pytest.mark.chain]
 
@@ -356,3 +359,35 @@ def test_an_overdue_notice_is_an_item_overdue_event_once(
     (event,) = api_platform.webhooks.events(tier1.org_id, 0, 10)
     assert event.kind == "item.overdue" and event.subject_id == "item-9"
     assert event.data["notice"] == "unrouted" and event.data["amount"] == 100
+
+
+def test_a_stream_whose_client_went_away_ends_at_once(
+    client: TestClient, api_platform: Platform, two: dict[str, Party], monkeypatch: Any
+) -> None:
+    """A browser leaving a page closes its stream: the server stops polling for it within a
+    poll or two, not after the stream's time (each page left used to keep a thread polling
+    the store five times a second for a minute). Over a real socket (uvicorn on 127.0.0.1)."""
+    api_platform.settings = replace(api_platform.settings, events_stream_seconds=60)
+    polls: list[float] = []
+    store = type(api_platform.webhooks)  # a new store object each time: its class counts
+    events = store.events
+
+    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+        polls.append(time.monotonic())
+        return events(self, *args, **kwargs)
+
+    monkeypatch.setattr(store, "events", counted)
+    with served(client.app, what="the API") as base:
+        url = f"{base}{API}/events/stream?seconds=60"
+        with httpx.stream("GET", url, headers=two["tier1"].admin.auth, timeout=10) as answer:
+            assert answer.status_code == 200
+            chunks = answer.iter_text()
+            next(chunks)  # connected
+            deadline = time.monotonic() + 10
+            while len(polls) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(polls) >= 3, list(chunks)  # polling while the client is there
+        closed = time.monotonic()
+        time.sleep(1.5)
+        after = [t for t in polls if t > closed + 0.5]
+        assert after == [], f"{len(after)} polls after the client went away"

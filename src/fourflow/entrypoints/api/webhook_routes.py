@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from fourflow.entrypoints.api.routing import caller, route, state
 from fourflow.services import webhooks
@@ -127,18 +129,23 @@ def event_stream(
 
     stopping = api.stopping
 
-    def stream() -> Iterator[str]:
+    async def stream() -> AsyncIterator[str]:
+        # An async generator: a stream waits between polls without holding a thread, and ends
+        # when its client goes away (StreamingResponse cancels it on the disconnect). A
+        # generator run in the thread pool was not cancelled: every page a browser left kept
+        # its stream polling the store five times a second, in a thread of its own, until the
+        # stream's time ran out (a minute for the web app).
         cursor, sent = start_after, 0
         deadline = time.monotonic() + budget
         yield "retry: 2000\n: connected\n\n"
         while sent < limit and time.monotonic() < deadline and not stopping.is_set():
-            found = store.events(org_id, cursor, min(100, limit - sent))
+            found = await run_in_threadpool(store.events, org_id, cursor, min(100, limit - sent))
             for e in found:
                 payload = json.loads(webhooks.body_of(e))
                 yield f"id: {e.seq}\nevent: {e.kind}\ndata: {json.dumps(payload)}\n\n"
                 cursor, sent = e.seq, sent + 1
             if not found:
-                stopping.wait(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+                await anyio.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
         if stopping.is_set():
             yield ": server stopping\n\n"  # the client reconnects (Last-Event-ID) after retry
 

@@ -18,22 +18,29 @@ export function loadEcharts(): Promise<typeof import("./echarts")> {
 export function EChart({ option, height = 240, label }: { option: EChartsCoreOption; height?: number; label: string }) {
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<{ setOption: (o: EChartsCoreOption) => void; dispose: () => void; resize: () => void } | null>(null);
+  const latest = useRef(option);
+  latest.current = option;
   useEffect(() => {
     let gone = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const resize = () => chart.current?.resize();
     void loadEcharts().then((core) => {
-      if (gone || !box.current) return;
-      chart.current = core.init(box.current);
-      chart.current.setOption({ aria: { enabled: true }, ...option });
-      window.addEventListener("resize", resize);
+      // drawn in a task of its own once the page around it is painted: a page's tables and
+      // figures are not held back by its charts, nor one chart by the others
+      timer = setTimeout(() => {
+        if (gone || !box.current) return;
+        chart.current = core.init(box.current);
+        chart.current.setOption({ aria: { enabled: true }, ...latest.current });
+        window.addEventListener("resize", resize);
+      });
     });
     return () => {
       gone = true;
+      clearTimeout(timer);
       window.removeEventListener("resize", resize);
       chart.current?.dispose();
       chart.current = null;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   useEffect(() => chart.current?.setOption({ aria: { enabled: true }, ...option }), [option]);
   return <div ref={box} role="img" aria-label={label} style={{ width: "100%", height }} />;

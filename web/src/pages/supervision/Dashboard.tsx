@@ -20,10 +20,6 @@ import {
 } from "./model";
 import type { ReportTable } from "./report";
 
-// The charts' code fetched as soon as this page's code runs, beside its API requests, not once
-// the figures are in (should it fail, each chart asks again).
-void loadEcharts().catch(() => undefined);
-
 const H2 = ({ children }: { children: string }) => <h2 style={{ fontSize: 16, margin: 0 }}>{children}</h2>;
 const pct = (r: number | null | undefined) => (r === null || r === undefined ? "—" : `${(r * 100).toFixed(2)}%`);
 const PAGE = 10;
@@ -79,6 +75,11 @@ export function Dashboard() {
     return () => void (gone = true);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, platform, scenario, ready]);
+
+  // The charts' code fetched (and run) while the answers above are awaited, not once the figures
+  // are in; after the requests are sent, so that they do not wait for it (should it fail, each
+  // chart asks again).
+  useEffect(() => void loadEcharts().catch(() => undefined), []);
 
   const choose = (key: string, value: string) => {
     const next = new URLSearchParams(search);

@@ -11,10 +11,6 @@ import { loadEcharts } from "../../components/EChart";
 import { CsvButton, emptyText, useRefusal } from "../bank/common";
 import { networkGraph, type Network as NetworkView } from "./model";
 
-// The charts' code fetched as soon as this page's code runs, beside its API requests, not once
-// the figures are in (should it fail, each chart asks again).
-void loadEcharts().catch(() => undefined);
-
 function Graph({ net, label }: { net: NetworkView; label: string }) {
   const { t } = useI18n();
   const box = useRef<HTMLDivElement>(null);
@@ -68,6 +64,8 @@ export function Network() {
     return () => void (gone = true);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, platform]);
+  // the graph's code fetched while the network is awaited, after its request is sent
+  useEffect(() => void loadEcharts().catch(() => undefined), []);
   type Node = NetworkView["nodes"][number];
   const columns = [
     { title: t("sup.party"), value: (n: Node) => n.name },

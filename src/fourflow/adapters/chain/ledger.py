@@ -641,15 +641,7 @@ class ChainLedger:
     ) -> str:
         """A party's EIP-712 signature of a new route for an item (Repayment.change_route);
         bound to the route's current change nonce."""
-        route = self.view(REPAYMENT, "route", key32(item_id))
-        change = routes.RouteChange(
-            item_id=key32(item_id),
-            kind=int(route_kind),
-            bank=address(bank_address),
-            account_hash=hash32(account_hash),
-            nonce=int(route["nonce"]),
-            deadline=int(deadline),
-        )
+        change = self._route_change(item_id, route_kind, bank_address, account_hash, deadline)
         return routes.sign(
             change,
             bytes(self.account(org_id).key),

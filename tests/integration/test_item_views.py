@@ -7,10 +7,10 @@ organisation renamed by another connection) both answer exactly what ``describe_
 from the store at that moment, and the change is visible in it; reading again with nothing
 changed renders nothing (the kept view is used).
 
-Each view is also checked equal to the one the store gave before views were rendered many at a
-time (``_one_at_a_time``: the reads of one item each, as ``describe_item`` made them until
-``items.render_items``), and the many-items read (``ItemViews.aget_many``, what
-``GET /items?ids=`` answers from) to the one-item read.
+Each view is also checked equal to the one rendered from the records read one item at a time
+(``_one_at_a_time``: the reads of one item each, as ``describe_item`` made them until
+``items.render_items``; both render through ``views._view``), and the many-items read
+(``ItemViews.aget_many``, what ``GET /items?ids=`` answers from) to the one-item read.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fourflow.domain import facts
 from fourflow.domain.financing import Outcome
 from fourflow.services import financing, items, relay
 from fourflow.services.items import ItemViews
-from fourflow.services.items.views import OPEN, money_view
+from fourflow.services.items.views import OPEN, _view
 from fourflow.services.ports import UnitOfWorkFactory
 from tests.integration.test_lifecycle import YUAN, Story, _story
 from tests.integration.test_refusals import _suspended
@@ -40,8 +40,10 @@ T = TypeVar("T")
 
 
 def _one_at_a_time(uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, Any]:
-    """An item's view as ``describe_item`` read it before ``render_items``: each record of
-    the one item by its own reads (the reference the batched rendering must equal)."""
+    """An item's view from the reads ``describe_item`` made before ``render_items``: each
+    record of the one item by its own reads (what the batched reads must equal). The records
+    are turned into the view by the module's ``_view``, the rendering both share: what is
+    checked here is which records the batched reads hand it, not the rendering."""
     with uow_factory() as uow:
         item = uow.items.get(item_id)
         assert item is not None
@@ -49,8 +51,6 @@ def _one_at_a_time(uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, An
         repayments = uow.repayments.for_item(item_id)
         disputed = facts.is_disputed(uow.disputes.for_item(item_id))
         approvals = {a.party_id for a in uow.cancel_approvals.for_item(item_id)}
-        cancelled = {item.creditor_id, item.debtor_id} <= approvals
-        outstanding = sum(h.outstanding for h in uow.items.holdings(item_id))
         fins = {h.id: uow.financings.by_holding(h.id) for h in holdings}
         subjects = [item_id, *sorted({f.id for f in fins.values() if f is not None})]
         ops = [op for subject in subjects for op in uow.outbox.for_subject(subject)]
@@ -60,57 +60,11 @@ def _one_at_a_time(uow_factory: UnitOfWorkFactory, item_id: str) -> dict[str, An
             named |= {h.holder_id, h.pledge_bank_id, h.acquired_from}
         named |= {p.payee_id for r in repayments for p in r.parts}
         orgs = {i: o for i in named if i and (o := uow.organisations.get(i)) is not None}
-    cur = item.currency
-
-    def name(org_id: str | None) -> str | None:
-        return orgs[org_id].name if org_id in orgs else org_id
-
-    settled: dict[str, int] = {}
-    by_holding: dict[str, dict[str, int]] = {}
-    for r in repayments:
-        for p in r.parts:
-            settled[p.payee_id] = settled.get(p.payee_id, 0) + p.amount
-            slot = by_holding.setdefault(p.holding_id, {})
-            slot[p.kind] = slot.get(p.kind, 0) + p.amount
-    rows = []
-    for h in holdings:
-        pledge = None
-        if h.pledge is not None:
-            fin = fins.get(h.id)
-            pledge = {
-                "bank": name(h.pledge_bank_id), "bank_id": h.pledge_bank_id,
-                "principal": money_view(h.pledge.principal, cur),
-                "interest": money_view(h.pledge.interest, cur), "rate_bps": h.pledge.rate_bps,
-                "status": "active" if h.pledge.active else "released",
-                "financed_principal": money_view(fin.principal, cur) if fin else None,
-            }  # fmt: skip
-        paid = by_holding.get(h.id, {})
-        rows.append({
-            "holding_id": h.id, "holder": name(h.holder_id), "holder_id": h.holder_id,
-            "value": money_view(h.amount, cur), "outstanding": money_view(h.outstanding, cur),
-            "parent_id": h.parent_id, "acquired_from": name(h.acquired_from), "pledge": pledge,
-            "paid_to_holder": money_view(paid.get("holder", 0), cur),
-            "paid_to_bank": money_view(
-                paid.get("bank_interest", 0) + paid.get("bank_principal", 0), cur
-            ),
-            "pending": any(h.id in op.undo.touches() for op in waiting),
-        })  # fmt: skip
-    return {
-        "item_id": item.id, "trade_id": item.trade_id, "debtor": name(item.debtor_id),
-        "creditor": name(item.creditor_id), "basis": item.basis.name.lower(),
-        "status": "cancelled" if cancelled else item.status.value, "disputed": disputed,
-        "issue_date": item.issue_date.isoformat(),
-        "maturity_date": item.maturity_date.isoformat(),
-        "face_value": money_view(item.face_value, cur), "paid": money_view(item.paid, cur),
-        "outstanding": money_view(outstanding, cur), "holdings": rows,
-        "pending": [
-            {"op_id": op.op_id, "op": op.kind.value, "status": op.status.value} for op in waiting
-        ],
-        "settled_by_party": [
-            {"party": name(org_id), "party_id": org_id, **money_view(total, cur)}
-            for org_id, total in sorted(settled.items(), key=lambda kv: -kv[1])
-        ],
-    }  # fmt: skip
+    view = _view(
+        item, holdings, repayments, fins, waiting, orgs,
+        disputed=disputed, cancelled={item.creditor_id, item.debtor_id} <= approvals,
+    )  # fmt: skip
+    return view.body
 
 
 async def _in_thread(func: Callable[[], T]) -> T:

@@ -1434,6 +1434,9 @@ static const xmlNode *node_of(const Pass *t, PyObject *element) {
     return node;
 }
 
+/* one native walk at a time in the process (the GIL is released during it) */
+static PyThread_type_lock walk_lock;
+
 /* failures(capsule, document element) -> [assert number, element index, ...]: each failed
  * check with its context element's place among the document's elements (document order,
  * the document element 0), by element, then program, then check. */
@@ -1456,12 +1459,17 @@ static PyObject *failures(PyObject *self, PyObject *args) {
         return PyErr_NoMemory();
     }
     int index = 0;
+    /* The walk reads the tree only (no other thread changes a document being read) and calls
+     * no Python: it runs without the GIL, so the reading threads' Python and the storing
+     * thread go on meanwhile. The programs' run marks and the name caches are the Pass's, so
+     * one walk at a time (walk_lock), as when the GIL was held throughout. */
+    Py_BEGIN_ALLOW_THREADS
+    PyThread_acquire_lock(walk_lock, WAIT_LOCK);
     if (++t->gen == 0) { /* the caches' generations wrapped: forget every slot */
         memset(t->names, 0, NAME_SLOTS * sizeof(struct NameSlot));
         memset(t->spaces, 0, NS_SLOTS * sizeof(struct NsSlot));
         t->gen = 1;
     }
-    /* the walk reads the tree only; the GIL stays held (the programs' run marks are shared) */
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     visit(t, node, &index, &r, &b, 0);
     /* deferred programs (at the document element, reading flags) decide now; their paths'
@@ -1471,6 +1479,8 @@ static PyObject *failures(PyObject *self, PyObject *args) {
         if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, NULL, &r, &b);
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
+    PyThread_release_lock(walk_lock);
+    Py_END_ALLOW_THREADS
     PyObject *out = NULL;
     if (!r.oom && !b.oom) {
         out = PyList_New(r.failed_count);
@@ -1502,4 +1512,8 @@ static struct PyModuleDef module = {
     methods,
 };
 
-PyMODINIT_FUNC PyInit__rulesnative(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__rulesnative(void) {
+    if (walk_lock == NULL && (walk_lock = PyThread_allocate_lock()) == NULL)
+        return PyErr_NoMemory();
+    return PyModule_Create(&module);
+}

@@ -22,7 +22,7 @@ from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from hexbytes import HexBytes
 
 from fourflow.adapters.chain import confirmation
-from fourflow.adapters.chain.client import CallRevertedError, TxRequest
+from fourflow.adapters.chain.client import CallRevertedError, Receipt, TxRequest
 from fourflow.adapters.chain.errors import OperationRejectedError
 from fourflow.adapters.chain.ids import address, currency_code, hash32, key32
 from fourflow.adapters.chain.ops import GOVERNANCE, ISSUER, build_call
@@ -63,15 +63,21 @@ def unsigned_transaction(ledger: ChainLedger, op: ChainOp, sender: str) -> dict[
         "contract": contract,
         "function": function,
         "from": sender,
-        "transaction": {
-            "chainId": ledger.client.chain_id,
-            "nonce": ledger.client.pending_nonce(sender),
-            "to": tx.to,
-            "value": 0,
-            "gas": int(gas * _GAS_HEADROOM) + 25_000,
-            "gasPrice": ledger.client.gas_price(),
-            "data": "0x" + tx.data.hex(),
-        },
+        "transaction": _legacy(ledger, tx, gas, sender),
+    }
+
+
+def _legacy(ledger: ChainLedger, tx: TxRequest, gas: int, sender: str) -> dict[str, Any]:
+    """The legacy (EIP-155) transaction of ``tx`` for ``sender`` to sign, with headroom over
+    the estimated ``gas``."""
+    return {
+        "chainId": ledger.client.chain_id,
+        "nonce": ledger.client.pending_nonce(sender),
+        "to": tx.to,
+        "value": 0,
+        "gas": int(gas * _GAS_HEADROOM) + 25_000,
+        "gasPrice": ledger.client.gas_price(),
+        "data": "0x" + tx.data.hex(),
     }
 
 
@@ -115,14 +121,9 @@ def describe_call(ledger: ChainLedger, to: str | None, data: bytes) -> str:
     return f"an unknown function of {contract}"
 
 
-def send_signed(ledger: ChainLedger, op: ChainOp, raw: bytes, sender: str) -> ChainReceipt:
-    """Relay ``raw`` as the transaction of ``op`` signed by ``sender`` and wait for it.
-
-    Refused, with nothing sent, unless it is signed by ``sender``, for this chain, with the
-    sender's next nonce, without value, and calls exactly ``op``'s contract function with
-    ``op``'s arguments. A mined transaction the contract reverted raises
-    ``OperationRejectedError`` (the caller undoes the operation, as the relay does).
-    """
+def _signed_by(ledger: ChainLedger, raw: bytes, sender: str) -> tuple[dict[str, Any], str]:
+    """The fields and signer of ``raw``; SignedTransactionError unless it is a transaction
+    signed by ``sender`` for this chain."""
     try:
         fields = _decode(raw)
         signer = str(Account.recover_transaction(raw))
@@ -138,17 +139,19 @@ def send_signed(ledger: ChainLedger, op: ChainOp, raw: bytes, sender: str) -> Ch
         raise SignedTransactionError(
             f"the transaction is for chain {fields['chain_id']}, not {ledger.client.chain_id}"
         )
-    contract, function, tx = _expected(ledger, op)
-    if fields["to"] != tx.to or fields["data"] != tx.data:
-        what = describe_call(ledger, fields["to"], fields["data"])
-        raise SignedTransactionError(
-            f"the transaction calls {what}; operation {op.op_id} is {contract}.{function} "
-            "with the arguments of the request (fetch its unsigned transaction)"
-        )
+    return fields, signer
+
+
+def _no_value(fields: dict[str, Any]) -> None:
     if fields["value"]:
         raise SignedTransactionError("the transaction sends value; FourFlow's calls send none")
-    if bool(ledger.view(contract, "applied", key32(op.op_id))):
-        raise ConflictError(f"operation {op.op_id} is already applied on the chain")
+
+
+def _send_at_next_nonce(
+    ledger: ChainLedger, raw: bytes, fields: dict[str, Any], signer: str
+) -> tuple[str, Receipt]:
+    """Send ``raw`` and wait for its receipt: (hash, receipt); SignedTransactionError, with
+    nothing sent, unless it has the signer's next nonce."""
     expected_nonce = ledger.client.pending_nonce(signer)
     if fields["nonce"] != expected_nonce:
         raise SignedTransactionError(
@@ -156,7 +159,29 @@ def send_signed(ledger: ChainLedger, op: ChainOp, raw: bytes, sender: str) -> Ch
             f"{expected_nonce} (fetch the unsigned transaction again)"
         )
     tx_hash = str(ledger.client.request("eth_sendRawTransaction", ["0x" + raw.hex()]))
-    receipt = ledger.client.wait([tx_hash])[tx_hash]
+    return tx_hash, ledger.client.wait([tx_hash])[tx_hash]
+
+
+def send_signed(ledger: ChainLedger, op: ChainOp, raw: bytes, sender: str) -> ChainReceipt:
+    """Relay ``raw`` as the transaction of ``op`` signed by ``sender`` and wait for it.
+
+    Refused, with nothing sent, unless it is signed by ``sender``, for this chain, with the
+    sender's next nonce, without value, and calls exactly ``op``'s contract function with
+    ``op``'s arguments. A mined transaction the contract reverted raises
+    ``OperationRejectedError`` (the caller undoes the operation, as the relay does).
+    """
+    fields, signer = _signed_by(ledger, raw, sender)
+    contract, function, tx = _expected(ledger, op)
+    if fields["to"] != tx.to or fields["data"] != tx.data:
+        what = describe_call(ledger, fields["to"], fields["data"])
+        raise SignedTransactionError(
+            f"the transaction calls {what}; operation {op.op_id} is {contract}.{function} "
+            "with the arguments of the request (fetch its unsigned transaction)"
+        )
+    _no_value(fields)
+    if bool(ledger.view(contract, "applied", key32(op.op_id))):
+        raise ConflictError(f"operation {op.op_id} is already applied on the chain")
+    _hash, receipt = _send_at_next_nonce(ledger, raw, fields, signer)
     return ledger._outcome(op, build_call(op), signer, tx, receipt)
 
 
@@ -225,15 +250,7 @@ def council_transaction(
         "contract": GOVERNANCE,
         "function": function,
         "from": sender,
-        "transaction": {
-            "chainId": ledger.client.chain_id,
-            "nonce": ledger.client.pending_nonce(sender),
-            "to": tx.to,
-            "value": 0,
-            "gas": int(gas * _GAS_HEADROOM) + 25_000,
-            "gasPrice": ledger.client.gas_price(),
-            "data": "0x" + data.hex(),
-        },
+        "transaction": _legacy(ledger, tx, gas, sender),
     }
 
 
@@ -244,21 +261,7 @@ def send_council_signed(
     with nothing sent, unless signed by ``sender`` for this chain with its next nonce, without
     value, making exactly that call. Returns the transaction hash (OperationRejectedError when
     the contract reverted it)."""
-    try:
-        fields = _decode(raw)
-        signer = str(Account.recover_transaction(raw))
-    except SignedTransactionError:
-        raise
-    except Exception as exc:  # rlp and eth_account raise several types for malformed input
-        raise SignedTransactionError(f"not a signed transaction: {exc}") from None
-    if signer != address(sender):
-        raise SignedTransactionError(
-            f"the transaction is signed by {signer}, not by the organisation's address {sender}"
-        )
-    if fields["chain_id"] != ledger.client.chain_id:
-        raise SignedTransactionError(
-            f"the transaction is for chain {fields['chain_id']}, not {ledger.client.chain_id}"
-        )
+    fields, signer = _signed_by(ledger, raw, sender)
     data = ledger.abi(GOVERNANCE).encode_call(function, args)
     if fields["to"] != ledger._address(GOVERNANCE) or fields["data"] != data:
         what = describe_call(ledger, fields["to"], fields["data"])
@@ -266,16 +269,8 @@ def send_council_signed(
             f"the transaction calls {what}, not Governance.{function} with the arguments of the "
             "request (fetch its unsigned transaction)"
         )
-    if fields["value"]:
-        raise SignedTransactionError("the transaction sends value; FourFlow's calls send none")
-    expected_nonce = ledger.client.pending_nonce(signer)
-    if fields["nonce"] != expected_nonce:
-        raise SignedTransactionError(
-            f"the transaction has nonce {fields['nonce']}; the account's next is "
-            f"{expected_nonce} (fetch the unsigned transaction again)"
-        )
-    tx_hash = str(ledger.client.request("eth_sendRawTransaction", ["0x" + raw.hex()]))
-    receipt = ledger.client.wait([tx_hash])[tx_hash]
+    _no_value(fields)
+    tx_hash, receipt = _send_at_next_nonce(ledger, raw, fields, signer)
     if receipt.status != 1:
         raise OperationRejectedError(f"Governance.{function}", "reverted", tx_hash)
     return tx_hash

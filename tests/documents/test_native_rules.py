@@ -450,3 +450,173 @@ def test_a_name_attribute_outside_payment_means_codes_gives_the_stylesheets_issu
     mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
     assert mine == theirs
     assert ("UBL-DT-18" in {i.rule for i in mine}) == fires
+
+
+# half cents and sums whose doubles fall either side of one
+_HALVES = ["0.005", "0.015", "1.005", "2.675", "-0.005", "-2.675", "0.125", "1.115", "1e-2",
+           "10.045", "0.285", "1.0049999999"]  # fmt: skip
+
+
+@st.composite
+def _tax_totals(draw: st.DrawFn) -> bytes:
+    """The CEN example with one to three tax totals, each with zero to two tax amounts and
+    zero to four subtotals of zero to three tax amounts each (drawn, half cents, odd
+    strings), the total's amount at BR-CO-14's edges around the subtotals' rounded sum."""
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    first = root.find("cac:TaxTotal", _NS)
+    assert first is not None
+    at = list(root).index(first)
+    for old in root.findall("cac:TaxTotal", _NS):
+        root.remove(old)
+    parts = st.one_of(_AMOUNTS, st.sampled_from(_HALVES))
+    for n in range(draw(st.integers(1, 3))):
+        total = etree.Element(f"{{{_CAC}}}TaxTotal", nsmap=_NS)
+        amounts = etree.SubElement(total, f"{{{_CBC}}}TaxAmount", currencyID="EUR")
+        due = Decimal(0)
+        for _ in range(draw(st.integers(0, 4))):
+            subtotal = etree.SubElement(total, f"{{{_CAC}}}TaxSubtotal")
+            for _ in range(draw(st.integers(0, 3))):
+                value = draw(parts)
+                etree.SubElement(subtotal, f"{{{_CBC}}}TaxAmount", currencyID="EUR").text = value
+                with contextlib.suppress(InvalidOperation):
+                    due += Decimal(value)
+        with contextlib.suppress(InvalidOperation):
+            due = due.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        offset = Decimal(draw(st.sampled_from(["0", "0", "0", *_OFFSETS])))
+        text = str(due + offset) if due.is_finite() else "0"
+        kind = draw(st.integers(0, 7))
+        if kind == 0:
+            text = draw(parts)
+        elif kind == 1:
+            text = "+" + text
+        amounts.text = text
+        if kind == 2:
+            total.remove(amounts)  # no tax amount: number('') is NaN
+        elif kind == 3:  # a second amount: only the first counts
+            amounts.addnext(etree.Element(f"{{{_CBC}}}TaxAmount", currencyID="USD"))
+            amounts.getnext().text = draw(parts)  # type: ignore[union-attr]
+        root.insert(at + n, total)
+    return bytes(etree.tostring(root))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_tax_totals())
+def test_the_tax_totals_sum_in_c_gives_the_stylesheets_issues(document: bytes) -> None:
+    # BR-CO-14 (the tax total is its subtotals' tax amounts summed, rounded to cents) is
+    # decided in C: sum() in document order as doubles, libxml2's number() and round()
+    native, whole = engines()
+    root = etree.fromstring(document)
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
+                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+
+
+def test_the_tax_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    assert "BR-CO-14" in {asserts[n].rule for n in split.native.numbers}
+    assert "BR-CO-14" not in {a.rule for a in split.xslt.asserts if a.xpath}
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    total = root.find("cac:TaxTotal/cbc:TaxAmount", _NS)
+    assert total is not None
+    for text, fires in (("0.01", True), ("", True), (total.text, False)):
+        total.text = text
+        mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+        assert mine == theirs
+        assert ("BR-CO-14" in {i.rule for i in mine}) is fires
+
+
+@st.composite
+def _line_totals(draw: st.DrawFn) -> bytes:
+    """The CEN example whose lines (invoice lines, credit note lines in between, a line inside
+    a line, lines with no or two amounts) have drawn amounts, large ones among them so that
+    the order of the sum counts, and one or two monetary totals whose line total sits at
+    BR-CO-10's edges around the lines' rounded sum (or is drawn, or absent)."""
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    cents = st.decimals(min_value=-100000, max_value=100000, places=2).map(str)
+    large = st.sampled_from(["1e16", "-1e16", "1E16", "9007199254740992", "-9007199254740993"])
+    # half the documents in cents and half cents only (the sum decides), half with odd strings
+    halves = st.sampled_from(_HALVES)
+    parts = (
+        st.one_of(cents, cents, halves)
+        if draw(st.booleans())
+        else st.one_of(cents, cents, cents, halves, _AMOUNTS, large)
+    )
+    due = Decimal(0)
+    lines = root.findall("cac:InvoiceLine", _NS)
+    for line in lines:
+        found = line.find("cbc:LineExtensionAmount", _NS)
+        assert found is not None
+        how = draw(st.integers(0, 9))
+        if how == 0:
+            line.remove(found)
+            continue
+        if how == 1:  # a credit note line instead
+            line.tag = f"{{{_CAC}}}CreditNoteLine"
+        value = draw(parts)
+        found.text = value
+        with contextlib.suppress(InvalidOperation):
+            due += Decimal(value)
+        if how == 2:  # a second amount: both are summed
+            extra = etree.Element(f"{{{_CBC}}}LineExtensionAmount", currencyID="EUR")
+            extra.text = draw(parts)
+            found.addnext(extra)
+            with contextlib.suppress(InvalidOperation):
+                due += Decimal(extra.text)
+        elif how == 3:  # a line inside the line's item, before its price
+            item = line.find("cac:Item", _NS)
+            assert item is not None
+            inner = etree.SubElement(item, f"{{{_CAC}}}InvoiceLine")
+            inner_amount = draw(parts)
+            etree.SubElement(inner, f"{{{_CBC}}}LineExtensionAmount").text = inner_amount
+            with contextlib.suppress(InvalidOperation):
+                due += Decimal(inner_amount)
+    totals = root.find("cac:LegalMonetaryTotal", _NS)
+    assert totals is not None
+    amount = totals.find("cbc:LineExtensionAmount", _NS)
+    assert amount is not None
+    with contextlib.suppress(InvalidOperation):
+        due = due.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = str(due + Decimal(draw(st.sampled_from(["0"] * 8 + _OFFSETS))))
+    kind = draw(st.integers(0, 7))
+    amount.text = draw(parts) if kind == 0 else "+" + text if kind == 1 else text
+    if kind == 2:
+        totals.remove(amount)
+    elif kind == 3:  # a second totals element, with its own line total
+        second = etree.fromstring(etree.tostring(totals))
+        for found in second.findall("cbc:LineExtensionAmount", _NS):
+            found.text = draw(parts)
+        totals.addnext(second)
+    return bytes(etree.tostring(root))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_line_totals())
+def test_the_line_totals_sum_in_c_gives_the_stylesheets_issues(document: bytes) -> None:
+    # BR-CO-10 (the sum of line amounts is the lines' amounts summed, rounded to cents) is
+    # decided in C over every line of the document, in document order, as the stylesheet's
+    # global of the lines' amounts
+    native, whole = engines()
+    root = etree.fromstring(document)
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
+                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+
+
+def test_the_line_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
+    native, whole = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    assert "BR-CO-10" in {asserts[n].rule for n in split.native.numbers}
+    assert "BR-CO-10" not in {a.rule for a in split.xslt.asserts if a.xpath}
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    total = root.find("cac:LegalMonetaryTotal/cbc:LineExtensionAmount", _NS)
+    assert total is not None
+    for text, fires in (("0.01", True), ("", True), (total.text, False)):
+        total.text = text
+        mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+        assert mine == theirs
+        assert ("BR-CO-10" in {i.rule for i in mine}) is fires

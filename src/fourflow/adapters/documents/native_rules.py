@@ -34,7 +34,9 @@ tax amount's rounding (-08, -09) are C functions (``vat_sum_rate``, ``vat_sum_pl
 text they implement (:data:`_RATE_SUM_STRICT`, :data:`_RATE_SUM`, :data:`_CATEGORY_SUM`,
 :data:`_TAX_AMOUNT`): XPath's sum() in document order, round() as libxml2's (halves up),
 built with ``-ffp-contract=off`` so no multiply-add changes a rounding. Hypothesis-drawn
-breakdowns at those rules' edges hold them to the stylesheet's verdicts.
+breakdowns at those rules' edges hold them to the stylesheet's verdicts. So are two monetary
+totals against their rounded sums (BR-CO-14, the tax total; BR-CO-10, the lines' total:
+:data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``).
 
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
@@ -186,6 +188,28 @@ _NUMERIC = (
     (re.compile(rf"\(({_ONE_STEP})\) > (\d+)(?![\d.])"), 11),
     (re.compile(rf"\(({_ONE_STEP})\) >= (\d+)(?![\d.])"), 12),
 )  # fmt: skip
+# A monetary total against the rounded sum of its parts (BR-CO-14: the tax total and its
+# subtotals' amounts), exactly as the stylesheet writes it: number(translate(A, '+', '')) within
+# 0.000001 of round(sum(B) * 10 * 10) div 100, both ways (rulesnative.c's kind 18, total_is:
+# sum() in document order from 0, libxml2's round()).
+_TOTAL = re.compile(
+    rf"\(number\(translate\(({_ONE_STEP}), '\+', ''\)\)\) - \(\(round\(\(\(\(sum\(({_ONE_STEP})\) "
+    r"\* 10\) \* 10\)\)\) div 100\)\) <= 0\.000001 and "
+    r"\(\(round\(\(\(\(sum\(\2\) \* 10\) \* 10\)\)\) div 100\)\) - "
+    r"\(number\(translate\(\1, '\+', ''\)\)\) <= 0\.000001"
+)
+# BR-CO-10: the sum of line amounts against the lines' (a global of every line's amount,
+# :data:`_LINE_AMOUNTS`, checked by its text)
+_TOTAL_LINES = re.compile(
+    rf"\(number\(translate\(({_ONE_STEP}), '\+', ''\)\)\) - "
+    r"\(number\(\(round\(\(\(sum\(\$(ffw\d+)\) \* 10\) \* 10\)\) div 100\)\)\) <= 0\.000001 and "
+    r"\(number\(\(round\(\(\(sum\(\$\2\) \* 10\) \* 10\)\) div 100\)\)\) - "
+    r"\(number\(translate\(\1, '\+', ''\)\)\) <= 0\.000001"
+)
+_LINE_AMOUNTS = (
+    "(key('ff-names', 'InvoiceLine')[self::cac:InvoiceLine] | key('ff-names', 'CreditNoteLine')"
+    "[self::cac:CreditNoteLine])/cbc:LineExtensionAmount"
+)
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 # The VAT breakdown's arithmetic asserts of the EN 16931 UBL rules, exactly as the compiled
@@ -531,6 +555,10 @@ class _Builder:
                 elif kind in (13, 14, 15):
                     self.cats.append(aux)
                     value = len(self.cats) - 1
+                elif kind == 18:  # steps of the value and the sum (None: the lines' amounts)
+                    value = len(self.steps)
+                    self.steps.extend(s for s in aux if s is not None)
+                    step = value + 1 if aux[1] is not None else -1
                 elif kind == 17:
                     name, (ns, local) = aux
                     self.cats.append(name)
@@ -712,10 +740,17 @@ class _UnreadableError(Exception):
     """A test outside what the pass decides."""
 
 
-def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -> Parsed | None:
+def _check(
+    test: str,
+    namespaces: dict[str, str],
+    flags: _Flags | None = None,
+    selects: dict[str, str] | None = None,
+) -> Parsed | None:
     """An assert's failing test as the pass decides it: its atoms (path alternatives, kind,
     aux) and its postfix code over them, or None. With ``flags``, a global node set the pass
-    can tell empty or not (``$ffwN``) is an atom too (kind 9)."""
+    can tell empty or not (``$ffwN``) is an atom too (kind 9); with the globals' ``selects``
+    (when ``ff-names`` is the index of every element by local name), the sum of the lines'
+    amounts (:data:`_LINE_AMOUNTS`) is one too."""
     atoms: list[tuple[Alternatives, int, Any]] = []
     code: list[int] = []
     at = 0
@@ -755,17 +790,33 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
             expect(")")
             code.append(NOT)
             return
+        found = _TOTAL.match(test, at)
+        if found is not None and test.startswith(")", found.end()):
+            code.append(len(atoms))
+            atoms.append(([], 18, tuple(_steps(found.group(g), namespaces) for g in (1, 2))))
+            at = found.end()
+            return
+        found = _TOTAL_LINES.match(test, at)
+        if (
+            found is not None
+            and test.startswith(")", found.end())
+            and selects is not None
+            and selects.get(found.group(2)) == _LINE_AMOUNTS
+            and namespaces.get("cac") == CAC
+            and namespaces.get("cbc") == CBC
+        ):
+            code.append(len(atoms))
+            atoms.append(([], 18, (_steps(found.group(1), namespaces), None)))
+            at = found.end()
+            return
         for numeric, kind in _NUMERIC:
             found = numeric.match(test, at)
             if found is None or not (
                 found.end() == len(test) or test.startswith((")", " and ", " or "), found.end())
             ):
                 continue
-            path = found.group(1)
-            up = path.startswith("../")
-            steps = [_qname(n, namespaces) for n in path.removeprefix("../").split("/")]
             code.append(len(atoms))
-            atoms.append(([], kind, (int(found.group(2)), (int(up), steps))))
+            atoms.append(([], kind, (int(found.group(2)), _steps(found.group(1), namespaces))))
             at = found.end()
             return
         for form, kind, negated in _ATOMS:
@@ -847,6 +898,12 @@ def _check(test: str, namespaces: dict[str, str], flags: _Flags | None = None) -
     if at != len(test):
         return None
     return atoms, code
+
+
+def _steps(path: str, namespaces: dict[str, str]) -> tuple[int, list[tuple[str, str]]]:
+    """A numeric atom's path of :data:`_ONE_STEP`: (1 if from the parent, its child steps)."""
+    up = path.startswith("../")
+    return int(up), [_qname(n, namespaces) for n in path.removeprefix("../").split("/")]
 
 
 def _parse_path(text: str, namespaces: dict[str, str]) -> Alternatives:
@@ -1042,7 +1099,14 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
             if parsed is None and at_root:
                 parsed = _attribute_check(test.get("test", ""), namespaces, flags)
             if parsed is None:
-                parsed = _check(test.get("test", ""), namespaces, flags if at_root else None)
+                parsed = _check(
+                    test.get("test", ""),
+                    namespaces,
+                    flags if at_root else None,
+                    flags.selects
+                    if flags.keys.get("ff-names") == (("*",), "local-name()")
+                    else None,
+                )
             kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
             if parsed is not None and not (9 in kinds and max(kinds) >= 10):
                 # (numeric atoms read the context element: not in a check run after the walk)

@@ -622,6 +622,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             !in_range(x->aux, 0, t->cat_count, "atom category"))
             goto fail;
         if (x->kind == 17 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
+        if (x->kind == 18 && !in_range(x->aux2, -1, t->step_count, "atom step")) goto fail;
+        if (x->kind == 18 && !in_range(x->aux, 0, t->step_count, "atom step")) goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
         if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
     }
@@ -1210,6 +1212,68 @@ static int numeric_nodes(const Pass *t, const Step *s, int at, const xmlNode *no
     return kind == 10 ? -1 : 0;
 }
 
+/* The first node of steps [at, count) below node, in document order, or NULL. */
+static const xmlNode *first_of(const Step *s, int at, const xmlNode *node) {
+    for (const xmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next) {
+        if (!named(c, s->ns[at], s->local[at])) continue;
+        if (at + 1 == s->count) return c;
+        const xmlNode *found = first_of(s, at + 1, c);
+        if (found != NULL) return found;
+    }
+    return NULL;
+}
+
+/* sum() of the nodes of steps [at, count) below node: each one's number() added to sum in
+ * document order (libxml2's xmlXPathSumFunction, from 0) */
+static double sum_of(const Pass *t, const Step *s, int at, const xmlNode *node, double sum,
+                     Run *r, Buf *b) {
+    for (const xmlNode *c = node != NULL ? node->children : NULL; c != NULL; c = c->next) {
+        if (!named(c, s->ns[at], s->local[at])) continue;
+        if (at + 1 < s->count)
+            sum = sum_of(t, s, at + 1, c, sum, r, b);
+        else
+            sum += number_of(t, c, 0, b, r);
+    }
+    return sum;
+}
+
+/* sum() of every cbc:LineExtensionAmount child of a cac:InvoiceLine or cac:CreditNoteLine in
+ * node's document ((key('ff-names', 'InvoiceLine')[..] | key(.., 'CreditNoteLine')[..])/
+ * cbc:LineExtensionAmount), in document order: a walk of the document element's subtree in
+ * preorder, without recursion */
+static double line_amounts(const Pass *t, const xmlNode *node, Run *r, Buf *b) {
+    while (node->parent != NULL && node->parent->type == XML_ELEMENT_NODE) node = node->parent;
+    const xmlNode *top = node, *c = node;
+    double sum = 0.0;
+    for (;;) {
+        if (c->type == XML_ELEMENT_NODE) {
+            if (c != top && named(c, CBC, "LineExtensionAmount") &&
+                (named(c->parent, CAC, "InvoiceLine") || named(c->parent, CAC, "CreditNoteLine")))
+                sum += number_of(t, c, 0, b, r);
+            if (c->children != NULL) {
+                c = c->children;
+                continue;
+            }
+        }
+        while (c != top && c->next == NULL) c = c->parent;
+        if (c == top) break;
+        c = c->next;
+    }
+    return sum;
+}
+
+/* kind 18: number(translate(A, '+', '')) is within 0.000001 of round(sum(B) * 10 * 10) div
+ * 100 (both ways), A's first node and B's nodes from node (or its parent: up); B NULL: the
+ * document's line amounts (line_amounts) */
+static int total_is(const Pass *t, const Step *a, const Step *s, const xmlNode *node, Run *r,
+                    Buf *b) {
+    double x = number_of(t, first_of(a, 0, a->up ? node->parent : node), 1, b, r);
+    double sum = s == NULL ? line_amounts(t, node, r, b)
+                           : sum_of(t, s, 0, s->up ? node->parent : node, 0.0, r, b);
+    double expected = xpath_round((sum * 10) * 10) / 100;
+    return x - expected <= t->eps && expected - x <= t->eps;
+}
+
 /* some element of node's subtree, other than the element (ns, local), has a no-namespace
  * attribute named name */
 static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *local,
@@ -1229,7 +1293,8 @@ static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *
 
 /* kinds 10-12: the nodes of a path (aux2) from node; 10: number(translate(first, '+', ''))
  * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
- * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount. */
+ * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount; 18: total_is (steps
+ * aux and aux2, -1: the document's line amounts). */
 static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
     switch (k->kind) {
     case 10:
@@ -1247,6 +1312,9 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 14:
     case 15: return vat_sum_rate(t, node, t->cats[k->aux], k->kind == 15, r, b);
     case 16: return vat_amount(t, node, r, b);
+    case 18:
+        return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,
+                        b);
     case 17: { /* count(every @name) - count(every q:N/@name) > 0 at the document element */
         const Step *s = &t->steps[k->aux2];
         return attribute_elsewhere(node, s->ns[0], s->local[0], t->cats[k->aux], 0);

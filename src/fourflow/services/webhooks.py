@@ -212,7 +212,7 @@ def trade_verified(
 
 def financing_declined(uow: UnitOfWork, financing: Financing) -> None:
     """``financing.decided`` (declined) for the borrower and the bank; an approval's event is
-    written when the chain applies its pledge (``on_applied``)."""
+    written when the chain applies the bank's acceptance of the pledge (``on_applied``)."""
     record(
         uow, key=f"decline:{financing.id}", kind="financing.decided",
         org_ids=(financing.borrower_id, financing.bank_id), subject_id=financing.id,
@@ -275,7 +275,11 @@ def on_applied(uow: UnitOfWork, op: ChainOp) -> None:
             kind, item_id = "item.defaulted", c.item_id
         case cmd.AttestPayment() | cmd.SettleAtMaturity():
             kind, item_id = "payment.routed", c.item_id
-        case cmd.Pledge() | cmd.AcceptPledge():
+        case cmd.Pledge():
+            # The holder's offer: nothing is lent until the bank accepts it (the acceptance
+            # tells; a refused acceptance tells ``failed`` instead), so no event here.
+            return
+        case cmd.AcceptPledge():
             financing = uow.financings.get(op.subject_id) if op.subject_id else None
             if financing is not None:
                 record(

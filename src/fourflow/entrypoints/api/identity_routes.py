@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from fourflow.bootstrap import clique_network
@@ -19,6 +19,7 @@ from fourflow.domain.identity import (
     User,
     UserRole,
 )
+from fourflow.entrypoints.api import worker_health
 from fourflow.entrypoints.api.routing import (
     ApiState,
     caller,
@@ -283,10 +284,45 @@ def verify_audit_trail(request: Request) -> TrailCheckOut:
     )  # fmt: skip
 
 
-@route(router, "GET", "/health", "health")
-def health() -> dict[str, str]:
-    """The API answers."""
-    return {"status": "ok"}
+class WorkerHealthOut(BaseModel):
+    """The worker ``fourflow serve`` runs beside the API (relay, scheduled jobs)."""
+
+    state: str = Field(
+        description="running | down (exited, restart pending) | failed (given up) | stopped "
+        "| unknown"
+    )
+    restarts: int = Field(0, description="Times it was restarted since serve started.")
+    pid: int | None = None
+    last_exit_code: int | None = Field(None, description="Negative: ended by that signal.")
+    since: float | None = Field(None, description="Unix time of the state's last change.")
+
+
+class HealthOut(BaseModel):
+    """``ok``: the API answers and its worker (if any) runs; ``degraded`` (HTTP 503): the
+    worker is down or given up (queued chain operations wait for it)."""
+
+    status: str
+    worker: WorkerHealthOut | None = Field(
+        None, description="None when no worker runs beside this API (--no-worker)."
+    )
+
+
+@route(
+    router, "GET", "/health", "health",
+    responses={503: {"model": HealthOut, "description": "The worker is down."}},
+)  # fmt: skip
+def health(response: Response) -> HealthOut:
+    """The API answers; the state of the worker beside it (503 while it is down)."""
+    state = worker_health.read()
+    if state is None:
+        return HealthOut(status="ok", worker=None)
+    worker = WorkerHealthOut.model_validate(
+        {k: state.get(k) for k in WorkerHealthOut.model_fields if state.get(k) is not None}
+    )
+    if worker.state in worker_health.DOWN:
+        response.status_code = 503
+        return HealthOut(status="degraded", worker=worker)
+    return HealthOut(status="ok", worker=worker)
 
 
 @route(router, "POST", "/registrations", "register", status_code=201)

@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 import structlog
@@ -20,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from fourflow.bootstrap import Settings, open_platform
 from fourflow.entrypoints.api import logging as api_logging
+from fourflow.entrypoints.api import worker_health
 from fourflow.entrypoints.api.app import create_app
 from fourflow.entrypoints.api.routing import ApiState
 from fourflow.services import financing
@@ -120,6 +123,156 @@ def stop_worker(child: subprocess.Popen[bytes]) -> int:
     return child.wait(timeout=WORKER_STOP_S)
 
 
+#: Exit codes of a worker that was asked to stop (SIGTERM/SIGINT, handled or not).
+_ASKED_TO_STOP = frozenset({0, -signal.SIGTERM, -signal.SIGINT})
+
+
+class WorkerSupervisor:
+    """``fourflow worker`` beside the API, restarted when it ends while ``serve`` serves.
+
+    A thread waits on the child. When it exits unasked, this logs it (``worker exited``, error,
+    with its exit code and pid), writes the state ``down`` and starts it again after a backoff
+    of ``first_backoff_s`` doubled at each failure in a row, at most ``max_backoff_s`` (a worker
+    that ran ``healthy_s`` before it failed counts as a first failure again). After
+    ``give_up_after`` exits within ``window_s`` it gives up: ``worker gave up`` (critical), the
+    state ``failed``; the API keeps serving (queued chain operations wait in the store's outbox
+    for the next worker) and ``GET /health`` answers 503 until ``serve`` is restarted.
+
+    A worker that exits 0 or on SIGTERM/SIGINT was asked to stop, usually by the same signal
+    as ``serve`` (a terminal's Ctrl-C, a service manager's stop): it is restarted only if
+    ``serve`` is still serving after ``max(backoff, asked_grace_s)``.
+
+    A restart cannot double work: the old worker has been waited for (it is dead) before the
+    new one starts; a relay claims each sender by locking its ``relay_senders`` row (PostgreSQL,
+    ``FOR UPDATE SKIP LOCKED``, dropped with a dead process's connection) or holds the
+    chain-writer file lock (SQLite); each store write is a transaction and each chain operation
+    keyed by its id (tests/api/test_kill_restart.py), so a pass cut short is redone, not doubled."""
+
+    def __init__(
+        self,
+        interval_s: float,
+        state_path: Path,
+        *,
+        first_backoff_s: float = 1.0,
+        max_backoff_s: float = 60.0,
+        give_up_after: int = 5,
+        window_s: float = 300.0,
+        healthy_s: float = 60.0,
+        asked_grace_s: float = 5.0,
+        command: list[str] | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.state_path = state_path
+        self.first_backoff_s = first_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.give_up_after = give_up_after
+        self.window_s = window_s
+        self.healthy_s = healthy_s
+        self.asked_grace_s = asked_grace_s
+        self.command = command
+        self.restarts = 0
+        self.gave_up = False
+        self._started = 0.0
+        self.child: subprocess.Popen[bytes] | None = None
+        self._exits: list[float] = []  # monotonic times of unasked exits within the window
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # the child is started or stopped under it
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+
+    def start(self) -> None:
+        """Start the worker and the thread watching it."""
+        with self._lock:
+            self._spawn()
+        self._thread.start()
+
+    def stop(self) -> int | None:
+        """No more restarts; ask the worker to stop (``stop_worker``); its exit code, None if
+        none was running (given up, or between two starts)."""
+        with self._lock:
+            self._stopping.set()
+            child = self.child
+        code = None if child is None else stop_worker(child)
+        self._thread.join(timeout=WORKER_STOP_S)
+        self._write("stopped", last_exit_code=code)
+        return code
+
+    def terminate(self) -> None:
+        """Ask the worker to stop now, with no restart (from a signal handler: no waiting)."""
+        self._stopping.set()
+        child = self.child
+        if child is not None and child.poll() is None:
+            child.terminate()
+
+    def _spawn(self) -> None:
+        if self.command is None:
+            self.child = start_worker(self.interval_s)
+        else:
+            self.child = subprocess.Popen(self.command, stdin=subprocess.DEVNULL)
+        self._started = time.monotonic()
+        self._write("running", pid=self.child.pid)
+
+    def _write(self, state: str, **fields: object) -> None:
+        try:
+            worker_health.write(
+                self.state_path,
+                {"state": state, "restarts": self.restarts, "since": time.time(), **fields},
+            )
+        except OSError as error:  # the state is for monitors: never stops the supervision
+            log.warning("worker state not written", path=str(self.state_path), error=str(error))
+
+    def _backoff(self) -> float:
+        return float(min(self.max_backoff_s, self.first_backoff_s * 2 ** (len(self._exits) - 1)))
+
+    def _watch(self) -> None:
+        while True:
+            child = self.child
+            if child is None:
+                return
+            code = child.wait()
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            ran_s = now - self._started
+            if ran_s >= self.healthy_s:
+                self._exits.clear()
+            self._exits = [t for t in self._exits if now - t < self.window_s] + [now]
+            if len(self._exits) >= self.give_up_after:
+                log.critical(
+                    "worker gave up: it exited too often; the relay and scheduled jobs are not "
+                    "running until serve is restarted",
+                    exit_code=code, pid=child.pid, exits=len(self._exits),
+                    window_s=self.window_s,
+                )  # fmt: skip
+                with self._lock:
+                    self.child = None
+                    self.gave_up = True
+                    if not self._stopping.is_set():
+                        self._write("failed", last_exit_code=code, exits=len(self._exits))
+                return
+            delay = self._backoff()
+            if code in _ASKED_TO_STOP:
+                delay = max(delay, self.asked_grace_s)
+            log.error(
+                "worker exited: restarting it", exit_code=code, pid=child.pid,
+                ran_s=round(ran_s, 1), restart_in_s=delay, exits=len(self._exits),
+            )  # fmt: skip
+            self._write("down", last_exit_code=code, restart_in_s=delay)
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.restarts += 1
+                self._spawn()
+                pid = self.child.pid if self.child is not None else None
+            log.warning("worker restarted", pid=pid, restarts=self.restarts)
+
+
+def worker_state_path(settings: Settings) -> Path:
+    """Where ``serve`` writes its worker's state for its API processes (one file a serve)."""
+    return settings.home / "run" / f"serve-{os.getpid()}-worker.json"
+
+
 def serve(
     *,
     host: str,
@@ -128,6 +281,7 @@ def serve(
     settings: Settings | None = None,
     worker: bool = True,
     worker_interval_s: float = 30.0,
+    worker_backoff_s: float = 1.0,
 ) -> None:
     """Initialise the platform (operator, contracts; the local node started and kept) and
     serve the API until SIGTERM or SIGINT; with ``workers`` > 1, that many processes. With
@@ -135,10 +289,13 @@ def serve(
 
     On SIGTERM or SIGINT the API stops taking connections, ends its event streams, finishes
     the requests under way, and the worker ends its pass at the next step; then this returns
-    (exit 0). SystemExit(1) if the worker had to be killed or had failed."""
+    (exit 0). SystemExit(1) if the worker had to be killed or had failed.
+
+    The worker is supervised (``WorkerSupervisor``): restarted with a backoff if it exits while
+    serving, given up after too many exits (the API keeps serving, ``GET /health`` says so)."""
     settings = settings or Settings.from_env()
     api_logging.configure(settings.log_level)
-    child: subprocess.Popen[bytes] | None = None
+    supervisor: WorkerSupervisor | None = None
     stopping = threading.Event()  # set once uvicorn took a stop signal (one process)
 
     def terminated(signum: int, _frame: FrameType | None) -> None:
@@ -155,13 +312,17 @@ def serve(
             if platform.managed_node:
                 platform.start_node()
             if worker:
-                child = start_worker(worker_interval_s)
+                supervisor = WorkerSupervisor(
+                    worker_interval_s, worker_state_path(settings), first_backoff_s=worker_backoff_s
+                )
+                os.environ[worker_health.STATE_ENV] = str(supervisor.state_path)  # API processes
+                supervisor.start()
             if workers > 1:
                 platform.close()
             else:
                 app = create_app(platform)
                 stopping = app.state.fourflow.stopping
-                on_stop = child.terminate if child is not None else None  # both stop at once
+                on_stop = supervisor.terminate if supervisor is not None else None  # at once
                 uvicorn.run(
                     EndsStreamsOnStop(app, on_stop), host=host, port=port, log_config=None,
                     access_log=False, server_header=False, proxy_headers=False,
@@ -176,8 +337,11 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if child is not None:
-            code = stop_worker(child)
-            if code not in (0, -signal.SIGTERM):  # -SIGTERM: stopped before it had started
-                log.error("worker ended with an error", exit_code=code)
+        if supervisor is not None:
+            code = supervisor.stop()
+            os.environ.pop(worker_health.STATE_ENV, None)
+            supervisor.state_path.unlink(missing_ok=True)
+            if supervisor.gave_up or code not in (None, 0, -signal.SIGTERM):
+                # -SIGTERM: stopped before it had started
+                log.error("worker ended with an error", exit_code=code, gave_up=supervisor.gave_up)
                 raise SystemExit(1)

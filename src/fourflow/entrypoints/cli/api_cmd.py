@@ -31,12 +31,24 @@ def serve(
     worker_interval: Annotated[
         float, typer.Option(min=0.1, max=86_400.0, help="Seconds between the worker's passes.")
     ] = 30.0,
+    worker_backoff: Annotated[
+        float,
+        typer.Option(
+            min=0.1,
+            max=3_600.0,
+            help="Seconds before restarting a worker that exited (doubled at each exit in a "
+            "row, at most 60 s; given up after 5 exits in 5 minutes: docs/api.md).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /api/v1/openapi.json) on an initialised platform, with
     the worker (relay, settle-due, margin watch) beside it unless --no-worker."""
     from fourflow.entrypoints.api.server import serve as run  # noqa: PLC0415 (uvicorn only when serving)
 
-    run(host=host, port=port, workers=workers, worker=worker, worker_interval_s=worker_interval)
+    run(
+        host=host, port=port, workers=workers, worker=worker, worker_interval_s=worker_interval,
+        worker_backoff_s=worker_backoff,
+    )  # fmt: skip
 
 
 @user_app.command("add")

@@ -1,0 +1,199 @@
+"""`fourflow serve` supervises its worker: a worker that dies is logged, restarted with a backoff,
+and ``GET /health`` tells a monitor (503 ``degraded`` while it is down); a worker that keeps
+failing is given up loudly (the documented behaviour: the API stays up, health says ``failed``,
+serve exits 1 when stopped).
+
+The first test runs ``serve`` on 127.0.0.1 (SQLite one API process; PostgreSQL two), kills its
+worker with SIGKILL, sees health go down then up with the restart counted, queues chain
+operations while the worker is down (an enterprise onboarded from the store's side) and sees
+the restarted worker apply them; then SIGTERM still stops everything (exit 0) and the audit
+finds the store and the chain in agreement. The second runs the supervisor over real child
+processes that fail at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import structlog
+from bench.api import wait_serving
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+
+from fourflow.adapters.chain.node import AnvilNode
+from fourflow.bootstrap import Platform
+from fourflow.domain.parties import Role
+from fourflow.entrypoints.api import worker_health
+from fourflow.entrypoints.api.server import WorkerSupervisor
+from fourflow.services import onboarding
+from fourflow.services.demo import demo_uscc
+from tests.api.conftest import api_settings
+from tests.api.test_serve import _free_port
+from tests.api.test_serve_stop import STOP_BOUND_S, _prepared
+from tests.integration.test_worker import _children
+
+WAIT_S = 120.0
+BACKOFF_S = 3.0  # long enough for health to be seen down on a loaded machine
+
+
+def _health(base: str) -> tuple[int, dict[str, object]]:
+    r = httpx.get(f"{base}/api/v1/health", timeout=10)
+    return r.status_code, r.json()
+
+
+def _worker_pids(server: subprocess.Popen[bytes]) -> list[int]:
+    return [pid for pid, line in _children(server.pid) if " worker " in line]
+
+
+@pytest.mark.chain
+def test_serve_restarts_a_killed_worker_and_health_tells(
+    tmp_path: Path, migrated_store_url: str, anvil: AnvilNode
+) -> None:
+    home = tmp_path / "home"
+    _prepared(home, migrated_store_url, anvil.url)
+    processes = 1 if make_url(migrated_store_url).get_backend_name() == "sqlite" else 2
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
+        "FOURFLOW_HOME": str(home),
+        "FOURFLOW_DATABASE_URL": migrated_store_url,
+        "FOURFLOW_CHAIN_URL": anvil.url,
+        "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
+        "FOURFLOW_API_RATE_PER_MINUTE": "1000000",
+    }
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", str(processes), "--worker-interval", "0.2",
+             "--worker-backoff", str(BACKOFF_S)],
+            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        wait_serving(server, base, WAIT_S, poll_s=0.2, why=lambda: log.read_text()[-4000:])
+        code, body = _health(base)
+        assert code == 200 and body["status"] == "ok", body
+        worker = body["worker"]
+        assert isinstance(worker, dict) and worker["state"] == "running", body
+        (first,) = _worker_pids(server)
+        assert worker["pid"] == first and worker["restarts"] == 0
+
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + WAIT_S
+        while (seen := _health(base))[0] != 503:
+            assert time.monotonic() < deadline, (seen, log.read_text()[-4000:])
+            time.sleep(0.1)
+        code, body = seen
+        assert body["status"] == "degraded", body
+        down = body["worker"]
+        assert isinstance(down, dict)
+        assert down["state"] == "down" and down["last_exit_code"] == -signal.SIGKILL, body
+
+        # queued while no worker runs: only a restarted worker can apply them
+        with Platform(api_settings(home, migrated_store_url, anvil.url)) as p:
+            org = onboarding.onboard(
+                uow_factory=p.uow_factory, keystore=p.keystore, name="After Kill Co",
+                uscc=demo_uscc("320500", "MA1XQ0PTY"), roles=[Role.SUPPLIER],
+            )  # fmt: skip
+            with p.uow_factory() as uow:
+                queued = [op.op_id for op in uow.outbox.pending(1000)]
+        assert queued  # onboarding queues the enterprise's chain operations
+
+        while (seen := _health(base))[0] != 200:
+            assert time.monotonic() < deadline, (seen, log.read_text()[-4000:])
+            time.sleep(0.1)
+        up = seen[1]["worker"]
+        assert isinstance(up, dict)
+        assert up["state"] == "running" and up["restarts"] == 1 and up["pid"] != first, seen
+        assert _worker_pids(server) == [up["pid"]]
+
+        with Platform(api_settings(home, migrated_store_url, anvil.url)) as p:
+            while True:
+                with p.uow_factory() as uow:
+                    ops = [uow.outbox.get(op_id) for op_id in queued]
+                if all(op is not None and op.status.value == "done" for op in ops):
+                    break
+                assert time.monotonic() < deadline, (ops, log.read_text()[-4000:])
+                time.sleep(0.2)
+            with p.uow_factory() as uow:
+                assert uow.organisations.get(org.id) is not None
+
+        asked = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=STOP_BOUND_S)
+        assert time.monotonic() - asked < STOP_BOUND_S
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=30)
+    said = log.read_text()
+    assert code == 0, said[-4000:]
+    assert "worker exited: restarting it" in said and '"exit_code": -9' in said, said[-4000:]
+    assert "worker restarted" in said
+    assert not Path(f"/proc/{up['pid']}").exists()
+    assert not list((home / "run").glob("serve-*-worker.json"))  # cleaned up at stop
+    audited = subprocess.run(
+        [sys.executable, "-m", "fourflow", "audit", "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    result = json.loads(audited.stdout)
+    assert audited.returncode == 0 and result["ok"], result
+
+
+def test_a_worker_failing_at_start_is_given_up_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state_path = tmp_path / "run" / "worker.json"
+    supervisor = WorkerSupervisor(
+        0.2, state_path, first_backoff_s=0.05, max_backoff_s=0.2, give_up_after=4, window_s=60.0,
+        command=[sys.executable, "-c", "import sys; sys.exit(3)"],
+    )  # fmt: skip
+    started = time.monotonic()
+    with structlog.testing.capture_logs() as logs:
+        supervisor.start()
+        supervisor._thread.join(timeout=WAIT_S)  # it ends when it gives up
+        assert not supervisor._thread.is_alive()
+    # backoffs 0.05 + 0.1 + 0.2 between the four starts: given up well within the bound
+    assert time.monotonic() - started < WAIT_S
+    assert supervisor.gave_up and supervisor.restarts == 3 and supervisor.child is None
+    exited = [e for e in logs if e["event"] == "worker exited: restarting it"]
+    assert [e["exit_code"] for e in exited] == [3, 3, 3]
+    assert [e["restart_in_s"] for e in exited] == [0.05, 0.1, 0.2]  # doubled, bounded
+    (gave_up,) = [e for e in logs if e["event"].startswith("worker gave up")]
+    assert gave_up["log_level"] == "critical" and gave_up["exit_code"] == 3
+    state = json.loads(state_path.read_text())
+    assert state["state"] == "failed" and state["last_exit_code"] == 3 and state["exits"] == 4
+
+    # an API process beside it reads that state (its health: the next test)
+    monkeypatch.setenv(worker_health.STATE_ENV, str(state_path))
+    assert worker_health.read() == state
+    assert supervisor.stop() is None  # nothing left to stop; serve then exits 1 (gave_up)
+
+
+def test_health_reads_the_state_serve_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient
+) -> None:
+    state_path = tmp_path / "worker.json"
+    monkeypatch.delenv(worker_health.STATE_ENV, raising=False)
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "worker": None}
+    monkeypatch.setenv(worker_health.STATE_ENV, str(state_path))
+    for state, code, status in (
+        ("running", 200, "ok"), ("down", 503, "degraded"), ("failed", 503, "degraded"),
+    ):  # fmt: skip
+        worker_health.write(state_path, {"state": state, "restarts": 2, "pid": 7, "since": 1.0})
+        r = client.get("/api/v1/health")
+        assert r.status_code == code, r.text
+        assert r.json()["status"] == status and r.json()["worker"]["state"] == state
+        assert r.json()["worker"]["restarts"] == 2
+    state_path.unlink()
+    r = client.get("/api/v1/health")
+    assert r.status_code == 200 and r.json()["worker"]["state"] == "unknown"

@@ -1,0 +1,79 @@
+"""How many SQL statements a batch of financing decisions runs, pinned, on SQLite and
+PostgreSQL with the real node: a batch has a fixed cost (the champion, the fraud view's
+listings, the policy, the exposure, the organisations, the locks) and a cost a request; the
+API's CPU a decision swings with how requests fall into batches (issue 16, docs/benchmarks.md).
+A change of the number of statements of a batch of one or of 25 fails here: pin the figure
+measured and say why in the commit (fewer: say so in docs/benchmarks.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from fourflow.bootstrap import Platform
+from fourflow.domain.financing import FinancingStatus
+from fourflow.services import financing
+from tests.integration.test_lifecycle import _story
+from tests.integration.test_races import ASK, _parts
+
+pytestmark = pytest.mark.chain
+
+# Statements measured at 13:02 UTC, session 9 (A2), per backend: (a batch of 1, a batch of 25,
+# the presentations on; the champion learnt, the process warm). All of a batch's are fixed:
+# its writes are held and stored one statement a table whatever the number of requests.
+MEASURED = {"sqlite": (29, 29), "postgresql": (29, 29)}
+
+
+@contextmanager
+def _counted(p: Platform) -> Iterator[list[str]]:
+    engine = p.uow_factory.engine  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_statements_of_a_batch_of_one_and_of_25(platform: Platform) -> None:
+    s = _story(platform)
+    parts = [h.id for h in _parts(s, 27)]
+    bank, tier1 = s.org["bank"].id, s.org["tier1"].id
+    financing.set_product_policy(
+        uow_factory=platform.uow_factory, bank=bank,
+        fields={"refer_pd": 0.9, "max_pd": 1.0, "limit_per_borrower": 30 * ASK},
+    )  # fmt: skip
+    amount = f"{ASK // 100}.{ASK % 100:02d}"
+
+    def batch(holdings: list[str]) -> int:
+        requests = [
+            financing.FinanceRequest(
+                target=h, bank=bank, amount=amount, as_of=s.item.issue_date,
+                holder=tier1, own_holding_of=tier1,
+            )
+            for h in holdings
+        ]  # fmt: skip
+        with _counted(platform) as seen:
+            answers = financing.finance_many(
+                uow_factory=platform.uow_factory, requests=requests,
+                cold_start=platform.cold_start, ledger=platform.require_contracts(),
+                clock=platform.clock,
+            )  # fmt: skip
+        for a in answers:
+            assert isinstance(a, financing.FinancingRow), a
+            assert a.financing.status is FinancingStatus.APPROVED, a.financing
+        return len(seen)
+
+    batch(parts[:1])  # the first batch learns the champion, warms the process's reads
+    one = batch(parts[1:2])
+    many = batch(parts[2:27])
+    backend = platform.uow_factory.engine.dialect.name  # type: ignore[attr-defined]
+    assert (one, many) == MEASURED[backend], "statements changed: say why, pin the new figures"

@@ -215,3 +215,20 @@ def test_ensemble_is_the_mean_of_its_three_members(credit: Path) -> None:
     assert evaluate_module.MODEL_CHOICES == risk_cmd.MODEL_CHOICES
     out = run("--dataset", "german", "--train", str(credit), "--cv", "2", "--model", "ensemble")
     assert out["model"] == "ensemble" and out["auc"] > 0.72
+
+
+def test_progress_counts_every_fit_round_and_changes_no_figure(credit: Path) -> None:
+    """The CLI's progress bar is fed by ``progress``: (0, total) first, then one call a round
+    of fits, ending at (total, total); the result is the same with or without it."""
+    seen: list[tuple[int, int]] = []
+    plain = evaluate("german", credit, cv=3, model="logistic", repeats=2)
+    watched = evaluate(
+        "german", credit, cv=3, model="logistic", repeats=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+    assert watched == plain
+    assert seen == [(i, 6) for i in range(7)]  # 3 folds x 2 repeats, one round each
+    # "best": each split's inner CV rounds too (5 repeats x 3 folds below 5,000 rows)
+    assert evaluate_module._fit_rounds(True, 800) == 1 + 5 * 3
+    assert evaluate_module._fit_rounds(True, 6_000) == 1 + 2 * 3
+    assert evaluate_module._fit_rounds(False, 800) == 1

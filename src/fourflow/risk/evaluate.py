@@ -243,12 +243,14 @@ def select(
     seed: int,
     folds: int = INNER_FOLDS,
     repeats: int | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> tuple[str, dict[str, float]]:
     """The candidate chosen by a ``folds``-fold CV of these rows only, repeated ``repeats``
     times with other shuffles (default: :data:`SMALL_REPEATS` below :data:`SMALL_ROWS` rows,
-    else :data:`LARGE_REPEATS`), by :func:`choose`; and each candidate's mean AUC there."""
+    else :data:`LARGE_REPEATS`), by :func:`choose`; and each candidate's mean AUC there.
+    ``tick`` is called after each inner fold's fits (progress only)."""
     if repeats is None:
-        repeats = SMALL_REPEATS if len(y) < SMALL_ROWS else LARGE_REPEATS
+        repeats = _inner_repeats(len(y))
     scores: dict[str, list[float]] = {n: [] for n in names}
     for repeat in range(repeats):
         for fit_idx, val_idx in _folds(y, groups, folds, seed + 1 + repeat):
@@ -257,8 +259,35 @@ def select(
             )
             for name, p in predicted.items():
                 scores[name].append(metrics.auc(y[val_idx], p))
+            if tick is not None:
+                tick()
     means = {n: float(np.mean(v)) for n, v in scores.items()}
     return choose(names, scores), means
+
+
+def _inner_repeats(rows: int) -> int:
+    return SMALL_REPEATS if rows < SMALL_ROWS else LARGE_REPEATS
+
+
+def _fit_rounds(best: bool, train_rows: int) -> int:
+    """Times one split fits the candidates: its inner folds (for "best") and the split itself."""
+    return 1 + (_inner_repeats(train_rows) * INNER_FOLDS if best else 0)
+
+
+#: Called with (rounds done, rounds in all) after each fit of the candidates (progress only).
+Progress = Callable[[int, int], None]
+
+
+class _Ticks:
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self.progress = 0, total, progress
+        if progress is not None:
+            progress(0, total)
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 def _split_run(
@@ -268,13 +297,16 @@ def _split_run(
     test: tuple[pd.DataFrame, npt.NDArray[Any]],
     specs: Sequence[FeatureSpec],
     seed: int,
+    tick: Callable[[], None] | None = None,
 ) -> tuple[dict[str, Figures], str | None, dict[str, float]]:
     frame, y, groups = train
     chosen: str | None = None
     inner: dict[str, float] = {}
     if best:
-        chosen, inner = select(names, frame, y, specs, groups, seed)
+        chosen, inner = select(names, frame, y, specs, groups, seed, tick=tick)
     predicted = predict_candidates(names, frame, y, test[0], specs, seed)
+    if tick is not None:
+        tick()
     return {n: figures(test[1], p) for n, p in predicted.items()}, chosen, inner
 
 
@@ -288,6 +320,7 @@ def evaluate(
     *,
     holdout: float | None = None,
     repeats: int = 1,
+    progress: Progress | None = None,
 ) -> EvaluationResult:
     """Evaluate a model (or choose the best) on one dataset; see the module docstring.
 
@@ -300,6 +333,8 @@ def evaluate(
         model: a candidate, or "best" to choose by inner CV on training rows only.
         holdout: share of the train file held out (stratified, grouped for ``ar``).
         repeats: repetitions of the CV with different shuffles.
+        progress: called with (fit rounds done, in all) as it goes (the CLI's progress bar);
+            it does not change the result.
     """
     if dataset not in datasets.DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}: expected one of {datasets.DATASETS}")
@@ -325,8 +360,9 @@ def evaluate(
             )
         else:
             test_frame, y_test, _ = datasets.load(dataset, test_path)
+        ticks = _Ticks(_fit_rounds(best, len(y)), progress)
         per_model, chosen, inner = _split_run(
-            names, best, (frame, y, groups), (test_frame, y_test), specs, seed
+            names, best, (frame, y, groups), (test_frame, y_test), specs, seed, ticks
         )
         return _result(
             dataset,
@@ -342,6 +378,7 @@ def evaluate(
         )
     if holdout is not None:
         fit_idx, test_idx = holdout_split(y, groups, holdout, seed)
+        ticks = _Ticks(_fit_rounds(best, len(fit_idx)), progress)
         per_model, chosen, inner = _split_run(
             names,
             best,
@@ -349,6 +386,7 @@ def evaluate(
             (frame.iloc[test_idx], y[test_idx]),
             specs,
             seed,
+            ticks,
         )
         how = "group (customer) holdout" if groups is not None else "stratified holdout"
         return _result(
@@ -368,23 +406,25 @@ def evaluate(
     chosen_fold: list[Figures] = []
     choices: list[str] = []
     inner_all: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeats):
-        for fit_idx, test_idx in _folds(y, groups, folds, seed + 1000 * r):
-            per_model, chosen, inner = _split_run(
-                names,
-                best,
-                (frame.iloc[fit_idx], y[fit_idx], None if groups is None else groups[fit_idx]),
-                (frame.iloc[test_idx], y[test_idx]),
-                specs,
-                seed,
-            )
-            for n, f in per_model.items():
-                per_fold[n].append(f)
-            if chosen is not None:
-                choices.append(chosen)
-                chosen_fold.append(per_model[chosen])
-                for n, v in inner.items():
-                    inner_all[n].append(v)
+    splits = [s for r in range(repeats) for s in _folds(y, groups, folds, seed + 1000 * r)]
+    ticks = _Ticks(sum(_fit_rounds(best, len(fit_idx)) for fit_idx, _ in splits), progress)
+    for fit_idx, test_idx in splits:
+        per_model, chosen, inner = _split_run(
+            names,
+            best,
+            (frame.iloc[fit_idx], y[fit_idx], None if groups is None else groups[fit_idx]),
+            (frame.iloc[test_idx], y[test_idx]),
+            specs,
+            seed,
+            ticks,
+        )
+        for n, f in per_model.items():
+            per_fold[n].append(f)
+        if chosen is not None:
+            choices.append(chosen)
+            chosen_fold.append(per_model[chosen])
+            for n, v in inner.items():
+                inner_all[n].append(v)
     summary = {n: mean_figures(v) for n, v in per_fold.items()}
     grouped = "stratified group (customer)" if groups is not None else "stratified"
     protocol = f"{grouped} {folds}-fold CV of the train file" + (

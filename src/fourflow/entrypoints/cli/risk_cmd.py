@@ -7,6 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from fourflow.entrypoints.cli.common import JsonOpt
@@ -64,20 +72,30 @@ def evaluate_cmd(
     from fourflow.risk.evaluate import evaluate  # noqa: PLC0415
 
     started = time.perf_counter()
-    try:
-        result = evaluate(
-            dataset,  # type: ignore[arg-type]
-            train,
-            test,
-            cv,
-            seed,
-            model,  # type: ignore[arg-type]
-            holdout=holdout,
-            repeats=repeats,
-        )
-    except (DatasetError, ValueError) as exc:
-        err_console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    # each step fits every candidate once (an inner fold of "best", or a split): on standard
+    # error, gone when done (docs/risk-evaluation.md gives the times)
+    with Progress(
+        TextColumn("fitting the models"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err_console, transient=True,
+        disable=json_out,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("fits", total=None)
+        try:
+            result = evaluate(
+                dataset,  # type: ignore[arg-type]
+                train,
+                test,
+                cv,
+                seed,
+                model,  # type: ignore[arg-type]
+                holdout=holdout,
+                repeats=repeats,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except (DatasetError, ValueError) as exc:
+            bar.stop()
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
     seconds = round(time.perf_counter() - started, 1)
     if json_out:
         emit_json({**result.as_json(), "seconds": seconds})

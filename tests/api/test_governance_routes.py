@@ -22,7 +22,7 @@ from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.parties import Organisation, Role
 from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import demo_uscc
-from tests.api.world import API, Party, Person, http_world, invite, ok
+from tests.api.world import API, Party, Person, assert_refused, http_world, invite, ok, post_as
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-governance-routes")]
 
@@ -76,17 +76,6 @@ def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterato
                     {"X-API-Key": own_admin.secret})  # fmt: skip
 
 
-def _post(w: World, path: str, who: Person | Party, body: Any = None) -> Any:
-    auth = who.admin.auth if isinstance(who, Party) else who.auth
-    return w.client.post(f"{API}{path}", json=body, headers=auth)
-
-
-def _refused(response: Any, status: int, words: str = "") -> None:
-    assert response.status_code == status, (status, response.status_code, response.text)
-    assert response.headers["content-type"] == "application/problem+json"
-    assert words in response.json()["detail"], response.json()
-
-
 def _chain(w: World) -> tuple[int, bool]:
     """The council's proposal count, and whether the newcomer is an active member."""
     ledger = w.platform.require_contracts()
@@ -103,25 +92,27 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     assert council["phase"] == "governed" and council["threshold"] == 3
     assert len(council["council"]) == 4 and {
         w.platform.operator_id(), bank.org_id, core.org_id} < {c["org_id"] for c in council["council"]}  # fmt: skip
-    _refused(w.client.get(f"{API}/governance", headers=w.bank_clerk.auth), 403,
+    assert_refused(w.client.get(f"{API}/governance", headers=w.bank_clerk.auth), 403,
              " may not governance.read")  # fmt: skip
     admit = {"action": "admit", "org": w.newcomer.id}
     before = _chain(w)
     assert before[1] is False
-    _refused(_post(w, "/governance/proposals", tier1, admit), 403, "not on the consortium")
-    _refused(_post(w, "/governance/proposals", w.bank_clerk, admit), 403,
+    assert_refused(post_as(w, "/governance/proposals", tier1, admit), 403, "not on the consortium")
+    assert_refused(post_as(w, "/governance/proposals", w.bank_clerk, admit), 403,
              " may not governance.propose")  # fmt: skip
-    _refused(_post(w, "/governance/proposals", w.parties["regulator"], admit), 403, " may not ")
-    _refused(_post(w, "/governance/proposals", bank, {**admit, "org": "nope"}), 404, "")
-    _refused(_post(w, "/governance/proposals", bank, {"action": "mint_cap", "org": tier1.org_id}),
+    assert_refused(
+        post_as(w, "/governance/proposals", w.parties["regulator"], admit), 403, " may not "
+    )
+    assert_refused(post_as(w, "/governance/proposals", bank, {**admit, "org": "nope"}), 404, "")
+    assert_refused(post_as(w, "/governance/proposals", bank, {"action": "mint_cap", "org": tier1.org_id}),
              422, "is not a bank")  # fmt: skip
-    _refused(_post(w, "/governance/proposals", bank,
+    assert_refused(post_as(w, "/governance/proposals", bank,
                    {"action": "mint_cap", "org": w.newcomer.id, "cap": 0}), 422, "positive")  # fmt: skip
-    _refused(_post(w, "/governance/proposals", bank, {"action": "admit", "org": tier1.org_id}),
+    assert_refused(post_as(w, "/governance/proposals", bank, {"action": "admit", "org": tier1.org_id}),
              409, "active member already")  # fmt: skip
     assert _chain(w) == before  # nothing was sent
 
-    made = ok(_post(w, "/governance/proposals", bank, admit), 201)
+    made = ok(post_as(w, "/governance/proposals", bank, admit), 201)
     number = made["proposal_id"]
     assert made["state"] == "open" and made["votes"] == 1 and made["target"] == "Registry"
     assert made["proposer_org_id"] == bank.org_id and made["threshold"] == 3
@@ -129,35 +120,37 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
     read = ok(w.client.get(f"{API}/governance/proposals/{number}",
                            headers=w.parties["regulator"].admin.auth))  # fmt: skip
     assert read == made
-    _refused(w.client.get(f"{API}/governance/proposals/999", headers=bank.admin.auth), 404,
+    assert_refused(w.client.get(f"{API}/governance/proposals/999", headers=bank.admin.auth), 404,
              "does not exist")  # fmt: skip
     url = f"/governance/proposals/{number}"
-    _refused(_post(w, f"{url}/execution", core), 409, "not enough votes")
-    _refused(_post(w, f"{url}/votes", bank), 409, "vote already")
-    _refused(_post(w, f"{url}/votes", tier1), 403, "not on the consortium")
-    _refused(_post(w, f"{url}/votes", w.bank_clerk), 403, " may not governance.vote")
-    _refused(_post(w, "/governance/proposals/999/votes", core), 404, "does not exist")
+    assert_refused(post_as(w, f"{url}/execution", core), 409, "not enough votes")
+    assert_refused(post_as(w, f"{url}/votes", bank), 409, "vote already")
+    assert_refused(post_as(w, f"{url}/votes", tier1), 403, "not on the consortium")
+    assert_refused(post_as(w, f"{url}/votes", w.bank_clerk), 403, " may not governance.vote")
+    assert_refused(post_as(w, "/governance/proposals/999/votes", core), 404, "does not exist")
     assert _chain(w) == (before[0] + 1, False)
     assert ok(w.client.get(f"{API}{url}", headers=bank.admin.auth))["votes"] == 1
 
-    voted = ok(_post(w, f"{url}/votes", core))
+    voted = ok(post_as(w, f"{url}/votes", core))
     assert voted["votes"] == 2 and voted["state"] == "open"
-    _refused(_post(w, f"{url}/execution", tier1), 409, "not enough votes")  # any member runs it
-    voted = ok(_post(w, f"{url}/votes", w.operator))
+    assert_refused(
+        post_as(w, f"{url}/execution", tier1), 409, "not enough votes"
+    )  # any member runs it
+    voted = ok(post_as(w, f"{url}/votes", w.operator))
     assert voted["votes"] == 3 and voted["state"] == "ready" and len(voted["voters"]) == 3
-    done = ok(_post(w, f"{url}/execution", w.operator))
+    done = ok(post_as(w, f"{url}/execution", w.operator))
     assert done["state"] == "executed"
     assert _chain(w) == (before[0] + 1, True)  # admitted on the chain
-    _refused(_post(w, f"{url}/execution", core), 409, "already executed")
-    _refused(_post(w, f"{url}/votes", w.operator), 409, "already executed")
+    assert_refused(post_as(w, f"{url}/execution", core), 409, "already executed")
+    assert_refused(post_as(w, f"{url}/votes", w.operator), 409, "already executed")
 
     # its mint cap: the council's too
-    cap = ok(_post(w, "/governance/proposals", w.operator,
+    cap = ok(post_as(w, "/governance/proposals", w.operator,
                    {"action": "mint_cap", "org": w.newcomer.id, "cap": 100_000}), 201)  # fmt: skip
     assert cap["target"] == "SettlementToken" and cap["state"] == "open"
-    ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/votes", bank))
-    ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/votes", core))
-    ran = ok(_post(w, f"/governance/proposals/{cap['proposal_id']}/execution", core))
+    ok(post_as(w, f"/governance/proposals/{cap['proposal_id']}/votes", bank))
+    ok(post_as(w, f"/governance/proposals/{cap['proposal_id']}/votes", core))
+    ran = ok(post_as(w, f"/governance/proposals/{cap['proposal_id']}/execution", core))
     assert ran["state"] == "executed"
     # every request, allowed or refused, is in the API's audit trail
     trail = identity.trail_records(w.platform.identities, after=0, limit=100_000)
@@ -170,7 +163,7 @@ def test_the_council_admits_a_member_by_its_votes(world: World) -> None:
 def test_a_councillor_holding_its_own_key_signs_its_vote(world: World) -> None:
     w = world
     bank = w.parties["bank"]
-    made = ok(_post(w, "/governance/proposals", bank,
+    made = ok(post_as(w, "/governance/proposals", bank,
                     {"action": "mint_cap", "org": w.newcomer.id, "cap": 300_000}), 201)  # fmt: skip
     url = f"{API}/governance/proposals/{made['proposal_id']}"
     own = w.own_admin

@@ -24,6 +24,7 @@ from tests.api.world import (
     PASSWORD,
     Party,
     Person,
+    assert_refused,
     http_world,
     invite,
     ok,
@@ -95,12 +96,6 @@ def _show(w: World, receipt_id: str, who: Person | Party) -> Any:
     return w.client.get(f"{API}/receipts/{receipt_id}", headers=_auth(who))
 
 
-def _refused(response: Any, status: int, words: str = "") -> None:
-    assert response.status_code == status, (status, response.status_code, response.text)
-    assert response.headers["content-type"] == "application/problem+json"
-    assert words in response.json()["detail"], response.json()
-
-
 def _rows(w: World, table: str, receipt_id: str) -> int:
     with w.platform.engine.connect() as connection:
         query = text(f"SELECT count(*) FROM {table} WHERE receipt_id = :r")
@@ -122,23 +117,25 @@ def test_issue_show_pledge_release_and_goods_out(world: World) -> None:
     w, p = world, world.parties
     body = {"holder": p["tier1"].org_id, "goods_code": GOODS, "description": "x",
             "quantity": 1, "unit": "TNE", "location": "L", "evidence": "e"}  # fmt: skip
-    _refused(_post(w, "/receipts", p["tier1"], body), 403, "may not")  # not a warehouse
-    _refused(_post(w, "/receipts", p["warehouse"], {**body, "quantity": 0}), 422, "positive")
-    _refused(_post(w, "/receipts", p["warehouse"], {**body, "holder": "nope"}), 404, "nope")
+    assert_refused(_post(w, "/receipts", p["tier1"], body), 403, "may not")  # not a warehouse
+    assert_refused(_post(w, "/receipts", p["warehouse"], {**body, "quantity": 0}), 422, "positive")
+    assert_refused(_post(w, "/receipts", p["warehouse"], {**body, "holder": "nope"}), 404, "nope")
     receipt_id = _issue(w)
 
     shown = ok(_show(w, receipt_id, p["tier1"]))
     assert shown["chain"]["holder"] and [h["op"] for h in shown["history"]] == ["receipt_issue"]
     assert ok(_show(w, receipt_id, p["warehouse"]))["receipt_id"] == receipt_id
     assert ok(_show(w, receipt_id, p["regulator"]))["receipt_id"] == receipt_id
-    _refused(_show(w, receipt_id, p["tier2"]), 404, receipt_id)  # no part in it
-    _refused(_show(w, receipt_id, p["bank"]), 404, receipt_id)  # not pledged to it (yet)
+    assert_refused(_show(w, receipt_id, p["tier2"]), 404, receipt_id)  # no part in it
+    assert_refused(_show(w, receipt_id, p["bank"]), 404, receipt_id)  # not pledged to it (yet)
 
     pledge = {"bank": p["bank"].org_id, "amount": "300000.00"}
-    _refused(_post(w, f"/receipts/{receipt_id}/pledge", w.clerk, pledge), 403, "may not")
-    _refused(_post(w, f"/receipts/{receipt_id}/pledge", p["tier2"], pledge), 404, receipt_id)
-    _refused(_post(w, f"/receipts/{receipt_id}/pledge", p["warehouse"], pledge), 403, "may not")
-    _refused(
+    assert_refused(_post(w, f"/receipts/{receipt_id}/pledge", w.clerk, pledge), 403, "may not")
+    assert_refused(_post(w, f"/receipts/{receipt_id}/pledge", p["tier2"], pledge), 404, receipt_id)
+    assert_refused(
+        _post(w, f"/receipts/{receipt_id}/pledge", p["warehouse"], pledge), 403, "may not"
+    )
+    assert_refused(
         _post(w, f"/receipts/{receipt_id}/pledge", p["tier1"], {**pledge, "amount": "0.001"}),
         422,
     )
@@ -147,27 +144,27 @@ def test_issue_show_pledge_release_and_goods_out(world: World) -> None:
     chain = ok(_show(w, receipt_id, p["bank"]))["chain"]  # the bank is a party now
     assert str(chain["pledge_bank"]).lower() != ZERO and chain["pledge_amount"] == 30_000_000, chain
     again = _post(w, f"/receipts/{receipt_id}/pledge", p["tier1"], {**pledge, "amount": "1.00"})
-    _refused(again, 409, "already pledged")
+    assert_refused(again, 409, "already pledged")
     assert _rows(w, "receipt_pledges", receipt_id) == 1  # the refusal recorded nothing
 
     release = f"/receipts/{receipt_id}/pledge/release"
-    _refused(_post(w, release, w.approver), 403, "may not")
-    _refused(_post(w, release, p["tier1"]), 403, "may not")  # an enterprise: not its action
+    assert_refused(_post(w, release, w.approver), 403, "may not")
+    assert_refused(_post(w, release, p["tier1"]), 403, "may not")  # an enterprise: not its action
     assert ok(_post(w, release, p["bank"])) == {"receipt_id": receipt_id, "pledge": "released"}
-    _refused(_post(w, release, p["bank"]), 409, "is not pledged")
+    assert_refused(_post(w, release, p["bank"]), 409, "is not pledged")
     assert _rows(w, "receipt_pledges", receipt_id) == 2
     shown = ok(_show(w, receipt_id, p["tier1"]))
     assert shown["chain"]["pledge_amount"] == 0, shown  # the contract's "not pledged"
 
     ask = f"/receipts/{receipt_id}/release-requests"
-    _refused(_post(w, ask, p["warehouse"], {"quantity": 40}), 403, "may not")
-    _refused(_post(w, ask, p["tier1"], {"quantity": 0}), 422, "positive")
+    assert_refused(_post(w, ask, p["warehouse"], {"quantity": 40}), 403, "may not")
+    assert_refused(_post(w, ask, p["tier1"], {"quantity": 0}), 422, "positive")
     assert ok(_post(w, ask, p["tier1"], {"quantity": 40}), 201)["state"] == "requested"
     out = f"/receipts/{receipt_id}/releases"
     shipped = {"quantity": 40, "evidence": "urn:epcis:ship:1"}
-    _refused(_post(w, out, p["tier1"], shipped), 403, "may not")
+    assert_refused(_post(w, out, p["tier1"], shipped), 403, "may not")
     # more than the holder asked for: the chain refuses, nothing is recorded
-    _refused(_post(w, out, p["warehouse"], {**shipped, "quantity": 50}), 409)
+    assert_refused(_post(w, out, p["warehouse"], {**shipped, "quantity": 50}), 409)
     assert _rows(w, "goods_releases", receipt_id) == 0
     assert ok(_post(w, out, p["warehouse"], shipped), 201)["state"] == "released"
     assert _rows(w, "goods_releases", receipt_id) == 1
@@ -179,22 +176,24 @@ def test_sell_and_pay_delivery_versus_payment(world: World) -> None:
     receipt_id = _issue(w, 80)
     sale = {"buyer": p["tier2"].org_id, "quantity": 25, "price": "1750000.00"}
     sales = f"/receipts/{receipt_id}/sales"
-    _refused(_post(w, sales, p["tier2"], sale), 404, receipt_id)  # no part in it yet
-    _refused(_post(w, sales, w.clerk, sale), 403, "may not")
-    _refused(_post(w, sales, p["tier1"], {**sale, "buyer": p["tier1"].org_id}), 422, "own holder")
+    assert_refused(_post(w, sales, p["tier2"], sale), 404, receipt_id)  # no part in it yet
+    assert_refused(_post(w, sales, w.clerk, sale), 403, "may not")
+    assert_refused(
+        _post(w, sales, p["tier1"], {**sale, "buyer": p["tier1"].org_id}), 422, "own holder"
+    )
     offered = ok(_post(w, sales, p["tier1"], sale), 201)
     sale_id = offered["sale_id"]
     assert offered["buyer_receipt_id"].startswith("wr")
     assert ok(_show(w, receipt_id, p["tier2"]))["receipt_id"] == receipt_id  # the buyer sees it
-    _refused(_post(w, sales, p["tier2"], sale), 403, "only the holder")
+    assert_refused(_post(w, sales, p["tier2"], sale), 403, "only the holder")
 
     pay = f"/receipts/{receipt_id}/payments"
-    _refused(_post(w, pay, p["tier1"], {"sale_id": sale_id, "amount": "1.00"}), 403, "buyer")
-    _refused(_post(w, pay, p["tier2"], {"sale_id": "sale-nope", "amount": "1.00"}), 409)
+    assert_refused(_post(w, pay, p["tier1"], {"sale_id": sale_id, "amount": "1.00"}), 403, "buyer")
+    assert_refused(_post(w, pay, p["tier2"], {"sale_id": "sale-nope", "amount": "1.00"}), 409)
     mint = {"to": p["tier2"].org_id, "amount": "1000000.00", "reference": "DEP-WR-1"}
     ok(_post(w, "/tokens", p["bank"], mint), 201)
     # more than the buyer's tokens: the chain refuses, no payment is recorded
-    _refused(_post(w, pay, p["tier2"], {"sale_id": sale_id, "amount": "1500000.00"}), 409)
+    assert_refused(_post(w, pay, p["tier2"], {"sale_id": sale_id, "amount": "1500000.00"}), 409)
     with w.platform.engine.connect() as connection:
         query = text("SELECT count(*) FROM receipt_sale_events WHERE sale_id = :s")
         assert connection.execute(query, {"s": sale_id}).scalar_one() == 0
@@ -205,7 +204,7 @@ def test_sell_and_pay_delivery_versus_payment(world: World) -> None:
     bought = ok(_show(w, offered["buyer_receipt_id"], p["tier2"]))
     assert bought["chain"]["holder"] and bought["chain"]["quantity"] > 0, bought
     assert ok(_show(w, offered["buyer_receipt_id"], p["tier1"]))["chain"] == bought["chain"]
-    _refused(_show(w, offered["buyer_receipt_id"], p["core"]), 404, "does not exist")
+    assert_refused(_show(w, offered["buyer_receipt_id"], p["core"]), 404, "does not exist")
     history = ok(_show(w, receipt_id, p["tier1"]))["history"]
     assert [h["op"] for h in history if h["status"] == "done"] == [
         "receipt_issue", "receipt_offer", "receipt_pay"

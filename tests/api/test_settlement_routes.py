@@ -22,15 +22,12 @@ from fastapi.testclient import TestClient
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.documents.writers.camt import camt054_xml
 from fourflow.bootstrap import Platform
-from fourflow.domain.documents import DocumentKind
 from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.issued import Party as IssuedParty
 from fourflow.domain.issued import Payment
-from fourflow.domain.parties import Role
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import financing, identity, ingest, items, linking, onboarding, relay
-from fourflow.services.demo import MEMBERS, demo_uscc
-from fourflow.services.verification import verify
+from fourflow.services import financing, identity, items, onboarding, relay
+from fourflow.services.demo import MEMBERS
 from tests.api.conftest import api_settings
 from tests.api.world import (
     API,
@@ -38,15 +35,19 @@ from tests.api.world import (
     PASSWORD,
     Party,
     Person,
+    assert_refused,
     documents_by_issuer,
     http_world,
     invite,
     ok,
+    outsider_bank,
+    post_as,
     sign_in,
     upload_trade,
     verify_and_issue,
 )
 from tests.store.fixtures import pg_schema_url, require_postgres
+from tests.trades import verified_trade
 
 pytestmark = [pytest.mark.chain, pytest.mark.xdist_group("api-settlement-routes")]
 
@@ -114,34 +115,17 @@ def world(
             uow_factory=w.platform.uow_factory, bank=parties["bank"].org_id,
             fields={"refer_pd": 0.99, "max_pd": 1.0},
         )  # fmt: skip
-        org = onboarding.onboard(
-            uow_factory=w.platform.uow_factory, keystore=w.platform.keystore,
-            name="Outsider bank", uscc=demo_uscc("110000", "MA1BANKR8"), roles=[Role.BANK],
-            accounts=["6214880000099002"],
+        outsider, outsider_clerk = outsider_bank(
+            w.platform, "MA1BANKR8", "6214880000099002",
+            [UserRole.CREDIT_OFFICER, UserRole.CLERK], "sr",
         )  # fmt: skip
-        admin = Principal(org.id, frozenset({OrgType.BANK}), UserRole.ADMIN, None, "sr", "sr")
-        keys = [
-            identity.create_api_key(w.platform.identities, admin=admin, role=role, label="sr")
-            for role in (UserRole.CREDIT_OFFICER, UserRole.CLERK)
-        ]
         yield World(w.client, w.platform, parties, clerk, officer, approver, bank_clerk,
-                    {"X-API-Key": keys[0].secret}, {"X-API-Key": keys[1].secret})  # fmt: skip
-
-
-def _post(w: World, path: str, who: Person | Party | dict[str, str], body: Any = None) -> Any:
-    auth = who.admin.auth if isinstance(who, Party) else who if isinstance(who, dict) else who.auth
-    return w.client.post(f"{API}{path}", json=body, headers=auth)
+                    outsider, outsider_clerk)  # fmt: skip
 
 
 def _get(w: World, path: str, who: Person | Party | dict[str, str]) -> Any:
     auth = who.admin.auth if isinstance(who, Party) else who if isinstance(who, dict) else who.auth
     return w.client.get(f"{API}{path}", headers=auth)
-
-
-def _refused(response: Any, status: int, words: str = "") -> None:
-    assert response.status_code == status, (status, response.status_code, response.text)
-    assert response.headers["content-type"] == "application/problem+json"
-    assert words in response.json()["detail"], response.json()
 
 
 def _pledged_item(w: World, run: str) -> dict[str, Any]:
@@ -150,10 +134,10 @@ def _pledged_item(w: World, run: str) -> dict[str, Any]:
     start = w.platform.clock.today() - dt.timedelta(days=30)
     trade_id = upload_trade(w.client, w.parties, run, start)
     item = verify_and_issue(w.client, w.parties["tier1"], trade_id, start + dt.timedelta(8))
-    ok(_post(w, f"/items/{item['item_id']}/confirmation", w.parties["core"]))
+    ok(post_as(w, f"/items/{item['item_id']}/confirmation", w.parties["core"]))
     holding = item["holdings"][0]["holding_id"]
     asked = {"holding_id": holding, "bank": w.parties["bank"].org_id, "amount": "100000.00"}
-    fin = ok(_post(w, "/financings", w.parties["tier1"], asked), 201)
+    fin = ok(post_as(w, "/financings", w.parties["tier1"], asked), 201)
     assert fin["status"] in ("approved", "active"), fin["decision"]
     done = relay.relay(uow_factory=w.platform.uow_factory, ledger=w.platform.require_contracts())
     assert not done.failed, done.failed
@@ -184,23 +168,23 @@ def test_a_route_changes_once_the_debtor_and_every_pledgee_signed(world: World) 
     item_id = item["item_id"]
     url = f"/items/{item_id}/route/changes"
     assert ok(_get(w, url, core)) == [] and ok(_get(w, url, w.officer)) == []
-    _refused(_get(w, url, tier2), 404, "does not exist")
-    _refused(_get(w, url, w.outsider), 404, "does not exist")
+    assert_refused(_get(w, url, tier2), 404, "does not exist")
+    assert_refused(_get(w, url, w.outsider), 404, "does not exist")
     before = _state(w, item_id)
     assert before[0][-1].kind.value == "account"  # locked by the confirmation
     tokens = {"kind": "tokens"}
-    _refused(_post(w, url, w.clerk, tokens), 403, " may not routes.change.propose")
-    _refused(_post(w, url, w.officer, tokens), 403, " may not routes.change.propose")
-    _refused(_post(w, url, tier1, tokens), 403, "only the debtor")
-    _refused(_post(w, url, tier2, tokens), 404, "does not exist")
-    _refused(_post(w, url, core, {"kind": "account"}), 422, "collection account and bank")
-    _refused(_post(w, url, core, {"kind": "account", "account": "1", "bank": tier1.org_id}), 422,
+    assert_refused(post_as(w, url, w.clerk, tokens), 403, " may not routes.change.propose")
+    assert_refused(post_as(w, url, w.officer, tokens), 403, " may not routes.change.propose")
+    assert_refused(post_as(w, url, tier1, tokens), 403, "only the debtor")
+    assert_refused(post_as(w, url, tier2, tokens), 404, "does not exist")
+    assert_refused(post_as(w, url, core, {"kind": "account"}), 422, "collection account and bank")
+    assert_refused(post_as(w, url, core, {"kind": "account", "account": "1", "bank": tier1.org_id}), 422,
              "is not a bank")  # fmt: skip
-    _refused(_post(w, url, core, {"kind": "cheque"}), 422)
-    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    assert_refused(post_as(w, url, core, {"kind": "cheque"}), 422)
+    assert_refused(post_as(w, f"{url}/approval", w.officer), 409, "no route change")
     assert _state(w, item_id) == before  # the refusals changed nothing
 
-    proposed = ok(_post(w, url, core, tokens), 201)
+    proposed = ok(post_as(w, url, core, tokens), 201)
     assert proposed["status"] == "pending" and proposed["kind"] == "tokens"
     assert proposed["required"] == [core.org_id, bank.org_id]
     assert proposed["signed"] == {core.org_id: "platform"}  # its proposal is its approval
@@ -211,18 +195,18 @@ def test_a_route_changes_once_the_debtor_and_every_pledgee_signed(world: World) 
     assert asked[0].data["proposal_id"] == proposed["proposal_id"]
     pending = _state(w, item_id)
     assert pending[0] == before[0] and pending[2] == before[2]  # nothing on the route yet
-    _refused(_post(w, url, core, tokens), 409, "still waiting")
-    _refused(_post(w, f"{url}/approval", tier1), 403, "not by this organisation")
-    _refused(_post(w, f"{url}/approval", w.approver), 403, " may not routes.change.sign")
-    _refused(_post(w, f"{url}/approval", w.outsider), 404, "does not exist")
-    _refused(_post(w, f"{url}/approval", core), 409, "signed by it already")
-    _refused(_get(w, f"{url}/typed-data", w.officer), 409, "the platform holds the key")
-    _refused(_post(w, f"{url}/signature", w.officer, {"signature": "0x" + "11" * 65}), 409,
+    assert_refused(post_as(w, url, core, tokens), 409, "still waiting")
+    assert_refused(post_as(w, f"{url}/approval", tier1), 403, "not by this organisation")
+    assert_refused(post_as(w, f"{url}/approval", w.approver), 403, " may not routes.change.sign")
+    assert_refused(post_as(w, f"{url}/approval", w.outsider), 404, "does not exist")
+    assert_refused(post_as(w, f"{url}/approval", core), 409, "signed by it already")
+    assert_refused(_get(w, f"{url}/typed-data", w.officer), 409, "the platform holds the key")
+    assert_refused(post_as(w, f"{url}/signature", w.officer, {"signature": "0x" + "11" * 65}), 409,
              "the platform holds the key")  # fmt: skip
-    _refused(_post(w, f"{url}/refusal", w.officer, {"reason": ""}), 422)
+    assert_refused(post_as(w, f"{url}/refusal", w.officer, {"reason": ""}), 422)
     assert _state(w, item_id) == pending
 
-    applied = ok(_post(w, f"{url}/approval", w.officer))
+    applied = ok(post_as(w, f"{url}/approval", w.officer))
     assert applied["status"] == "applied" and applied["waiting_for"] == []
     assert applied["signed"] == {core.org_id: "platform", bank.org_id: "platform"}
     routes, _, _, chain = _state(w, item_id)
@@ -236,7 +220,7 @@ def test_a_route_changes_once_the_debtor_and_every_pledgee_signed(world: World) 
     assert told == ["pending", "applied"]
     assert [e.data["status"] for e in _events(w, "tier1", "item.route_change")] == [
         "pending", "applied"]  # fmt: skip
-    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    assert_refused(post_as(w, f"{url}/approval", w.officer), 409, "no route change")
     listed = ok(_get(w, url, core))
     assert [c["status"] for c in listed] == ["applied"]
     # every request, allowed or refused, is in the API's audit trail
@@ -254,19 +238,19 @@ def test_a_pledgee_refuses_and_a_proposal_expires(world: World) -> None:
     url = f"/items/{item_id}/route/changes"
     before = _state(w, item_id)
     body = {"kind": "account", "account": "6214 8800 0000 7777", "bank": bank.org_id}
-    proposed = ok(_post(w, url, core, body), 201)
+    proposed = ok(post_as(w, url, core, body), 201)
     assert proposed["account"] == "6214880000007777" and proposed["bank_id"] == bank.org_id
-    refused = ok(_post(w, f"{url}/refusal", w.officer, {"reason": "the pledge needs tokens"}))
+    refused = ok(post_as(w, f"{url}/refusal", w.officer, {"reason": "the pledge needs tokens"}))
     assert refused["status"] == "refused" and refused["closed_by"] == bank.org_id
     assert refused["reason"] == "the pledge needs tokens"
-    _refused(_post(w, f"{url}/approval", w.officer), 409, "no route change")
+    assert_refused(post_as(w, f"{url}/approval", w.officer), 409, "no route change")
     after = _state(w, item_id)
     assert after[0] == before[0] and after[2] == before[2] and after[3] == before[3]
     assert [e.data["status"] for e in _events(w, "core", "item.route_change")
             if e.subject_id == item_id] == ["pending", "refused"]  # fmt: skip
     # a new proposal, left past its deadline: expired, nothing more can be signed (two days
     # on, the people's sessions have ended: their API keys act)
-    again = ok(_post(w, url, core, {"kind": "tokens"}), 201)
+    again = ok(post_as(w, url, core, {"kind": "tokens"}), 201)
     clock = w.platform.clock
     assert isinstance(clock, MovingClock)
     debtor, officer = (
@@ -276,16 +260,16 @@ def test_a_pledgee_refuses_and_a_proposal_expires(world: World) -> None:
     clock.ahead = dt.timedelta(days=2)
     try:
         assert ok(_get(w, url, officer))[0]["status"] == "expired"
-        _refused(_post(w, f"{url}/approval", officer), 409, "expired")
+        assert_refused(post_as(w, f"{url}/approval", officer), 409, "expired")
         assert [c["status"] for c in ok(_get(w, url, debtor))] == ["expired", "refused"]
         routes, _, ops, chain = _state(w, item_id)
         assert routes == before[0] and ops == before[2] and chain == before[3]
         assert [e.data["status"] for e in _events(w, "bank", "item.route_change")
                 if e.subject_id == item_id] == ["pending", "refused", "pending", "expired"]  # fmt: skip
         # expired: the debtor may propose again
-        fresh = ok(_post(w, url, debtor, {"kind": "tokens"}), 201)
+        fresh = ok(post_as(w, url, debtor, {"kind": "tokens"}), 201)
         assert fresh["proposal_id"] != again["proposal_id"] and fresh["status"] == "pending"
-        ok(_post(w, f"{url}/refusal", debtor, {"reason": "withdrawn"}))  # the debtor withdraws
+        ok(post_as(w, f"{url}/refusal", debtor, {"reason": "withdrawn"}))  # the debtor withdraws
     finally:
         clock.ahead = dt.timedelta()
 
@@ -318,27 +302,27 @@ def test_a_bank_reports_statement_lines_and_checks_its_statements(world: World) 
             return uow.settlement.notices(subject_id=item_id)
 
     before = notices()
-    _refused(_post(w, url, tier1, line), 403, " may not statements.report")
-    _refused(_post(w, url, w.officer, line), 403, " may not statements.report")
-    _refused(_post(w, url, w.outsider, line), 403, " may not ")  # a credit officer
-    _refused(_post(w, url, w.outsider_clerk, line), 404, "does not exist")  # no part in it
-    _refused(_post(w, url, w.bank_clerk, {**line, "amount": "0.001"}), 422, "")
-    _refused(_post(w, "/items/nope-1/statement-lines", w.bank_clerk, line), 404, "")
+    assert_refused(post_as(w, url, tier1, line), 403, " may not statements.report")
+    assert_refused(post_as(w, url, w.officer, line), 403, " may not statements.report")
+    assert_refused(post_as(w, url, w.outsider, line), 403, " may not ")  # a credit officer
+    assert_refused(post_as(w, url, w.outsider_clerk, line), 404, "does not exist")  # no part in it
+    assert_refused(post_as(w, url, w.bank_clerk, {**line, "amount": "0.001"}), 422, "")
+    assert_refused(post_as(w, "/items/nope-1/statement-lines", w.bank_clerk, line), 404, "")
     assert notices() == before
     # paid to the creditor's own account, not the route's collection account: no payment
-    told = ok(_post(w, url, w.bank_clerk, line), 201)
+    told = ok(post_as(w, url, w.bank_clerk, line), 201)
     assert told["bypassed"] is True and bank.org_id in told["told"]
     assert "not through the item's locked route" in told["text"]
     assert len(notices()) == len(before) + len(told["told"])
-    again = ok(_post(w, url, w.bank_clerk, line), 201)  # the same line: told once
+    again = ok(post_as(w, url, w.bank_clerk, line), 201)  # the same line: told once
     assert again["bypassed"] is False and again["told"] == []
-    into_route = ok(_post(w, url, w.bank_clerk, {**line, "payee_account": route.account,
+    into_route = ok(post_as(w, url, w.bank_clerk, {**line, "payee_account": route.account,
                                                   "reference": "STMT-SRS-2"}), 201)  # fmt: skip
     assert into_route["bypassed"] is False
     listed = ok(_get(w, "/bank/statement-notices", w.officer))
     assert [n for n in listed if n["item_id"] == item_id][-1]["amount"] == 500_000
     assert ok(_get(w, "/bank/statement-notices", w.outsider)) == []
-    _refused(_get(w, "/bank/statement-notices", core), 403, " may not statements.read")
+    assert_refused(_get(w, "/bank/statement-notices", core), 403, " may not statements.read")
     # a camt.054 the bank uploaded: the debtor paid the creditor's own account for the item
     raw = _camt054(w, "SRS-E2E-1", "INV-SRS", creditor.accounts[0])
     uploaded = ok(w.client.post(f"{API}/documents?source=SRS-E2E-1.xml", content=raw,
@@ -346,18 +330,24 @@ def test_a_bank_reports_statement_lines_and_checks_its_statements(world: World) 
     (doc_id,) = [r["document_id"] for r in uploaded]
     checks = "/bank/statement-checks"
     seller_doc = item_documents(w, item["trade_id"])[0]
-    _refused(_post(w, checks, w.bank_clerk, {"document_ids": ["nope-1"]}), 404, "does not exist")
-    _refused(_post(w, checks, w.bank_clerk, {"document_ids": [seller_doc]}), 404,
+    assert_refused(
+        post_as(w, checks, w.bank_clerk, {"document_ids": ["nope-1"]}), 404, "does not exist"
+    )
+    assert_refused(post_as(w, checks, w.bank_clerk, {"document_ids": [seller_doc]}), 404,
              "does not exist")  # not the bank's upload  # fmt: skip
-    _refused(_post(w, checks, w.outsider, {"document_ids": [doc_id]}), 403, " may not ")
-    _refused(_post(w, checks, w.outsider_clerk, {"document_ids": [doc_id]}), 404, "not exist")
-    _refused(_post(w, checks, core, {"document_ids": [doc_id]}), 403, " may not statements.check")
-    _refused(_post(w, checks, w.bank_clerk, {"document_ids": []}), 422)
+    assert_refused(post_as(w, checks, w.outsider, {"document_ids": [doc_id]}), 403, " may not ")
+    assert_refused(
+        post_as(w, checks, w.outsider_clerk, {"document_ids": [doc_id]}), 404, "not exist"
+    )
+    assert_refused(
+        post_as(w, checks, core, {"document_ids": [doc_id]}), 403, " may not statements.check"
+    )
+    assert_refused(post_as(w, checks, w.bank_clerk, {"document_ids": []}), 422)
     counted = len(notices())
-    (check,) = ok(_post(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
+    (check,) = ok(post_as(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
     assert (check["outcome"], check["item_id"], check["amount"]) == ("bypass", item_id, 5_000_000)
     assert check["notices"] >= 1 and len(notices()) == counted + check["notices"]
-    (again,) = ok(_post(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
+    (again,) = ok(post_as(w, checks, w.bank_clerk, {"document_ids": [doc_id]}))
     assert again["outcome"] == "bypass" and again["notices"] == 0  # told once
     assert len(notices()) == counted + check["notices"]
 
@@ -440,21 +430,13 @@ def own_key_world(
             for m in MEMBERS
         }  # fmt: skip
         start = p.clock.today() - dt.timedelta(days=30)
-        for key, raw in documents_by_issuer("SROWN", start):
-            ingest.ingest_bytes(
-                uow_factory=p.uow_factory, reader=p.reader_for(org[key].id), clock=p.clock,
-                raw=raw, source=f"{key}.json", submitter_id=org[key].id,
-            )  # fmt: skip
-        ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
-        linking.link_documents(uow_factory=p.uow_factory)
-        with p.uow_factory() as uow:
-            (invoice,) = uow.documents.by_number(DocumentKind.INVOICE, "INV-SROWN")
-        assert invoice.trade_id is not None
-        day = start + dt.timedelta(days=8)
-        verify(uow_factory=p.uow_factory, trade_id=invoice.trade_id, as_of=day)
+        submitted = [
+            (org[k].id, raw, f"{k}.json") for k, raw in documents_by_issuer("SROWN", start)
+        ]
+        trade_id, day = verified_trade(p, submitted, "INV-SROWN", start)
         item = items.issue_item(
             uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
-            trade_id=invoice.trade_id, as_of=day, confirm=False,
+            trade_id=trade_id, as_of=day, confirm=False,
         )  # fmt: skip
         with TestClient(create_app(p), raise_server_exceptions=True) as client:
             new = identity.add_user(

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyotp
 from fastapi.testclient import TestClient
@@ -18,10 +18,11 @@ from fastapi.testclient import TestClient
 from fourflow.bootstrap import Platform
 from fourflow.domain.debt import DebtItem
 from fourflow.domain.identifiers import uscc_check_character
-from fourflow.domain.identity import UserRole
+from fourflow.domain.identity import OrgType, Principal, UserRole
+from fourflow.domain.parties import Role
 from fourflow.entrypoints.api.app import create_app
-from fourflow.services import identity, items, relay
-from fourflow.services.demo import MEMBERS, Member
+from fourflow.services import identity, items, onboarding, relay
+from fourflow.services.demo import MEMBERS, Member, demo_uscc
 from fourflow.services.ports import Clock
 from tests.api.conftest import api_settings
 from tests.trades import TWO_LINES, tier1_sale, verified_trade
@@ -79,6 +80,43 @@ def ok(response: Any, status: int = 200) -> Any:
     """The response's JSON, asserting its status (with the problem shown otherwise)."""
     assert response.status_code == status, (response.status_code, response.text)
     return response.json() if response.content else None
+
+
+def assert_refused(response: Any, status: int, words: str = "") -> None:
+    """A refusal: ``status``, as problem details whose detail says ``words``."""
+    assert response.status_code == status, (status, response.status_code, response.text)
+    assert response.headers["content-type"] == "application/problem+json"
+    assert words in response.json()["detail"], response.json()
+
+
+class HasClient(Protocol):
+    @property
+    def client(self) -> TestClient: ...
+
+
+def post_as(w: HasClient, path: str, who: Person | Party | dict[str, str], body: Any = None) -> Any:
+    """``POST {API}{path}`` with ``body`` as ``who`` (a person, a party's admin, or headers)."""
+    auth = who.admin.auth if isinstance(who, Party) else who if isinstance(who, dict) else who.auth
+    return w.client.post(f"{API}{path}", json=body, headers=auth)
+
+
+def outsider_bank(
+    platform: Platform, uscc_tail: str, account: str, roles: Sequence[UserRole], label: str
+) -> list[dict[str, str]]:
+    """An admitted bank with no part in anything (``uscc_tail``: its USCC's last nine
+    characters before the check one): API key headers its admin issued, one for each of
+    ``roles``."""
+    org = onboarding.onboard(
+        uow_factory=platform.uow_factory, keystore=platform.keystore, name="Outsider bank",
+        uscc=demo_uscc("110000", uscc_tail), roles=[Role.BANK], accounts=[account],
+    )  # fmt: skip
+    admin = Principal(org.id, frozenset({OrgType.BANK}), UserRole.ADMIN, None, label, label)
+    return [
+        {"X-API-Key": identity.create_api_key(
+            platform.identities, admin=admin, role=role, label=label
+        ).secret}
+        for role in roles
+    ]  # fmt: skip
 
 
 def sign_in(client: TestClient, person: Person) -> Person:

@@ -197,3 +197,20 @@ def test_health_reads_the_state_serve_writes(
     state_path.unlink()
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json()["worker"]["state"] == "unknown"
+
+
+def test_a_worker_stopped_by_the_signal_that_stops_serve_is_not_restarted(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches the worker and serve at once: its exit 0 is not an error."""
+    supervisor = WorkerSupervisor(
+        0.2, tmp_path / "worker.json", first_backoff_s=0.05, asked_grace_s=WAIT_S,
+        command=[sys.executable, "-c", "import sys; sys.exit(0)"],
+    )  # fmt: skip
+    with structlog.testing.capture_logs() as logs:
+        supervisor.start()
+        child = supervisor.child
+        assert child is not None
+        child.wait(timeout=WAIT_S)
+        assert supervisor.stop() == 0  # serve stops within the grace
+    assert supervisor.restarts == 0 and not supervisor.gave_up
+    assert not [e for e in logs if e["event"].startswith("worker")], logs
+    assert json.loads((tmp_path / "worker.json").read_text())["state"] == "stopped"

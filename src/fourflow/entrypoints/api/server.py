@@ -140,7 +140,8 @@ class WorkerSupervisor:
 
     A worker that exits 0 or on SIGTERM/SIGINT was asked to stop, usually by the same signal
     as ``serve`` (a terminal's Ctrl-C, a service manager's stop): it is restarted only if
-    ``serve`` is still serving after ``max(backoff, asked_grace_s)``.
+    ``serve`` is still serving ``asked_grace_s`` later (then as any other exit; its state
+    stays ``running`` meanwhile).
 
     A restart cannot double work: the old worker has been waited for (it is dead) before the
     new one starts; a relay claims each sender by locking its ``relay_senders`` row (PostgreSQL,
@@ -229,10 +230,13 @@ class WorkerSupervisor:
             if child is None:
                 return
             code = child.wait()
+            ended = time.monotonic()
+            if code in _ASKED_TO_STOP and self._stopping.wait(self.asked_grace_s):
+                return  # stopped by the signal that stops serve (a terminal's Ctrl-C): quiet
             if self._stopping.is_set():
                 return
             now = time.monotonic()
-            ran_s = now - self._started
+            ran_s = ended - self._started
             if ran_s >= self.healthy_s:
                 self._exits.clear()
             self._exits = [t for t in self._exits if now - t < self.window_s] + [now]
@@ -250,8 +254,6 @@ class WorkerSupervisor:
                         self._write("failed", last_exit_code=code, exits=len(self._exits))
                 return
             delay = self._backoff()
-            if code in _ASKED_TO_STOP:
-                delay = max(delay, self.asked_grace_s)
             log.error(
                 "worker exited: restarting it", exit_code=code, pid=child.pid,
                 ran_s=round(ran_s, 1), restart_in_s=delay, exits=len(self._exits),

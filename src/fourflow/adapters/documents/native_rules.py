@@ -36,7 +36,8 @@ text they implement (:data:`_RATE_SUM_STRICT`, :data:`_RATE_SUM`, :data:`_CATEGO
 built with ``-ffp-contract=off`` so no multiply-add changes a rounding. Hypothesis-drawn
 breakdowns at those rules' edges hold them to the stylesheet's verdicts. So are two monetary
 totals against their rounded sums (BR-CO-14, the tax total; BR-CO-10, the lines' total:
-:data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``).
+:data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``), and a line period's
+end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``).
 
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
@@ -209,6 +210,12 @@ _TOTAL_LINES = re.compile(
 _LINE_AMOUNTS = (
     "(key('ff-names', 'InvoiceLine')[self::cac:InvoiceLine] | key('ff-names', 'CreditNoteLine')"
     "[self::cac:CreditNoteLine])/cbc:LineExtensionAmount"
+)
+# BR-29, BR-30: an end date not before a start date, as numbers of the dates without '-'
+# (rulesnative.c's kind 20, date_not_before)
+_DATES = re.compile(
+    rf"number\(translate\(normalize-space\(({_ONE_STEP})\), '-', ''\)\) >= "
+    rf"number\(translate\(normalize-space\(({_ONE_STEP})\), '-', ''\)\)"
 )
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
@@ -559,6 +566,9 @@ class _Builder:
                     value = len(self.steps)
                     self.steps.extend(s for s in aux if s is not None)
                     step = value + 1 if aux[1] is not None else -1
+                elif kind == 20:  # steps of the two dates
+                    self.steps.extend(aux)
+                    value, step = len(self.steps) - 2, len(self.steps) - 1
                 elif kind == 17:
                     name, (ns, local) = aux
                     self.cats.append(name)
@@ -794,6 +804,12 @@ def _check(
         if found is not None and test.startswith(")", found.end()):
             code.append(len(atoms))
             atoms.append(([], 18, tuple(_steps(found.group(g), namespaces) for g in (1, 2))))
+            at = found.end()
+            return
+        found = _DATES.match(test, at)
+        if found is not None and test.startswith(")", found.end()):
+            code.append(len(atoms))
+            atoms.append(([], 20, tuple(_steps(found.group(g), namespaces) for g in (1, 2))))
             at = found.end()
             return
         found = _TOTAL_LINES.match(test, at)

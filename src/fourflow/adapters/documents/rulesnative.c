@@ -614,7 +614,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 20, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 21, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -623,7 +623,9 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             goto fail;
         if (x->kind == 17 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
         if (x->kind == 18 && !in_range(x->aux2, -1, t->step_count, "atom step")) goto fail;
-        if (x->kind == 18 && !in_range(x->aux, 0, t->step_count, "atom step")) goto fail;
+        if ((x->kind == 18 || x->kind == 20) && !in_range(x->aux, 0, t->step_count, "atom step"))
+            goto fail;
+        if (x->kind == 20 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
         if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
     }
@@ -1274,6 +1276,41 @@ static int total_is(const Pass *t, const Step *a, const Step *s, const xmlNode *
     return x - expected <= t->eps && expected - x <= t->eps;
 }
 
+/* kind 20: number(translate(normalize-space(A), '-', '')) >= the same of B (dates as
+ * numbers: BR-29, BR-30), A's and B's first nodes from node (or its parent: up) */
+static double date_number(const Pass *t, const Step *s, const xmlNode *node, Run *r, Buf *b) {
+    string_value(first_of(s, 0, s->up ? node->parent : node), b);
+    if (b->oom) {
+        r->oom = 1;
+        return NAN;
+    }
+    if (b->text == NULL || b->len == 0) return t->to_number((const unsigned char *)"");
+    /* normalize-space (XML whitespace runs between other characters to one space, none at
+     * the ends), then every '-' dropped */
+    size_t j = 0;
+    int seen = 0, gap = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        char ch = b->text[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            gap = seen;
+            continue;
+        }
+        if (gap) b->text[j++] = ' ';
+        gap = 0;
+        seen = 1;
+        if (ch != '-') b->text[j++] = ch;
+    }
+    b->text[j] = 0;
+    b->len = j;
+    return t->to_number((const unsigned char *)b->text);
+}
+
+static int date_not_before(const Pass *t, const Step *a, const Step *s, const xmlNode *node,
+                           Run *r, Buf *b) {
+    double x = date_number(t, a, node, r, b);
+    return x >= date_number(t, s, node, r, b);
+}
+
 /* some element of node's subtree, other than the element (ns, local), has a no-namespace
  * attribute named name */
 static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *local,
@@ -1294,7 +1331,7 @@ static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *
 /* kinds 10-12: the nodes of a path (aux2) from node; 10: number(translate(first, '+', ''))
  * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
  * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount; 18: total_is (steps
- * aux and aux2, -1: the document's line amounts). */
+ * aux and aux2, -1: the document's line amounts); 20: date_not_before (steps aux, aux2). */
 static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
     switch (k->kind) {
     case 10:
@@ -1312,6 +1349,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 14:
     case 15: return vat_sum_rate(t, node, t->cats[k->aux], k->kind == 15, r, b);
     case 16: return vat_amount(t, node, r, b);
+    case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,
                         b);

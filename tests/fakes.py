@@ -829,6 +829,9 @@ class FakeCancelApprovals(_Repo):
         rows = [a for a in self._s.cancel_approvals if a.item_id == item_id]
         return _standing(self._s, rows, lambda a: a.op_id)
 
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
+        return {i: found for i in item_ids if (found := self.for_item(i))}
+
     def forget_op(self, op_id: str) -> None:
         self._s.cancel_approvals = [a for a in self._s.cancel_approvals if a.op_id != op_id]
 
@@ -842,9 +845,6 @@ class FakeDefaultMarks(_Repo):
     def for_item(self, item_id: str) -> builtins.list[DefaultMark]:
         rows = [m for m in self._s.default_marks if m.item_id == item_id]
         return _standing(self._s, rows, lambda m: m.op_id)
-
-    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
-        return {i: found for i in item_ids if (found := self.for_item(i))}
 
     def forget_op(self, op_id: str) -> None:
         self._s.default_marks = [m for m in self._s.default_marks if m.op_id != op_id]

@@ -1835,6 +1835,13 @@ class SqlCancelApprovals(_FactRepository):
             for r in self._standing_rows(self.table.c.item_id == item_id)
         ]
 
+    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
+        """The approvals of each of ``item_ids`` that has any, oldest first."""
+        return {
+            k: [CancelApproval(r.item_id, r.party_id, r.op_id, seq=r.seq) for r in rows]
+            for k, rows in self._rows_of_items(item_ids).items()
+        }
+
 
 class SqlDefaultMarks(_FactRepository):
     """Debt items marked defaulted (``ports.DefaultMarks``)."""
@@ -1854,13 +1861,6 @@ class SqlDefaultMarks(_FactRepository):
             DefaultMark(r.item_id, r.marked_by, r.op_id, as_of=r.as_of, seq=r.seq)
             for r in self._standing_rows(self.table.c.item_id == item_id)
         ]
-
-    def for_items(self, item_ids: Sequence[str]) -> dict[str, builtins.list[CancelApproval]]:
-        """The approvals of each of ``item_ids`` that has any, oldest first."""
-        return {
-            k: [CancelApproval(r.item_id, r.party_id, r.op_id, seq=r.seq) for r in rows]
-            for k, rows in self._rows_of_items(item_ids).items()
-        }
 
 
 class SqlWarehouseReceipts(_FactRepository):

@@ -149,6 +149,10 @@ class Settings:
             doubled at each further attempt (default 2).
         events_stream_seconds: FOURFLOW_EVENTS_STREAM_SECONDS, how long one server-sent event
             stream stays open (default 300; the browser reconnects with Last-Event-ID).
+        serve_worker_state: FOURFLOW_SERVE_WORKER_STATE, the file in which ``fourflow serve``
+            keeps the state of the worker it runs beside its API processes, for their
+            ``GET /health`` (set by serve for its own processes, ``export_serve_worker_state``;
+            not set by hand; unset: no worker beside this API).
     """
 
     home: Path
@@ -178,6 +182,7 @@ class Settings:
     webhook_max_attempts: int = 6
     webhook_backoff_seconds: float = 2.0
     events_stream_seconds: float = 300.0
+    serve_worker_state: Path | None = None
     master_key: str | None = None
     master_key_file: Path | None = None
 
@@ -225,6 +230,9 @@ class Settings:
             webhook_max_attempts=int(env.get("FOURFLOW_WEBHOOK_MAX_ATTEMPTS") or 6),
             webhook_backoff_seconds=float(env.get("FOURFLOW_WEBHOOK_BACKOFF_SECONDS") or 2),
             events_stream_seconds=float(env.get("FOURFLOW_EVENTS_STREAM_SECONDS") or 300),
+            serve_worker_state=(
+                Path(env[SERVE_WORKER_STATE_ENV]) if env.get(SERVE_WORKER_STATE_ENV) else None
+            ),
             master_key=env.get("FOURFLOW_MASTER_KEY") or None,
             master_key_file=(
                 Path(env["FOURFLOW_MASTER_KEY_FILE"]).expanduser()
@@ -269,6 +277,19 @@ class Settings:
             creds, host = rest.rsplit("@", 1)
             return f"{scheme}://{creds.split(':', 1)[0]}@{host}"
         return self.database_url
+
+
+SERVE_WORKER_STATE_ENV = "FOURFLOW_SERVE_WORKER_STATE"
+
+
+def export_serve_worker_state(path: Path | None) -> None:
+    """Name (or, with None, stop naming) the worker's state file in this process's environment,
+    for the API processes ``fourflow serve`` starts (they inherit it and read it in
+    ``Settings.from_env``: ``serve_worker_state``)."""
+    if path is None:
+        os.environ.pop(SERVE_WORKER_STATE_ENV, None)
+    else:
+        os.environ[SERVE_WORKER_STATE_ENV] = str(path)
 
 
 def simulated_history(

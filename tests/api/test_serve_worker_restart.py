@@ -12,6 +12,7 @@ processes that fail at once."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -173,19 +174,20 @@ def test_a_worker_failing_at_start_is_given_up_loudly(
     assert state["state"] == "failed" and state["last_exit_code"] == 3 and state["exits"] == 4
 
     # an API process beside it reads that state (its health: the next test)
-    monkeypatch.setenv(worker_health.STATE_ENV, str(state_path))
-    assert worker_health.read() == state
+    assert worker_health.read(state_path) == state
     assert supervisor.stop() is None  # nothing left to stop; serve then exits 1 (gave_up)
 
 
 def test_health_reads_the_state_serve_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client: TestClient
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, api_platform: Platform, client: TestClient
 ) -> None:
     state_path = tmp_path / "worker.json"
-    monkeypatch.delenv(worker_health.STATE_ENV, raising=False)
+    assert api_platform.settings.serve_worker_state is None
     r = client.get("/api/v1/health")
     assert r.status_code == 200 and r.json() == {"status": "ok", "worker": None}
-    monkeypatch.setenv(worker_health.STATE_ENV, str(state_path))
+    # as serve gives it to its API processes (Settings.serve_worker_state)
+    named = dataclasses.replace(api_platform.settings, serve_worker_state=state_path)
+    monkeypatch.setattr(api_platform, "settings", named)
     for state, code, status in (
         ("running", 200, "ok"), ("down", 503, "degraded"), ("failed", 503, "degraded"),
     ):  # fmt: skip

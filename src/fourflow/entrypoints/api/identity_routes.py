@@ -311,13 +311,13 @@ class HealthOut(BaseModel):
     router, "GET", "/health", "health",
     responses={503: {"model": HealthOut, "description": "The worker is down."}},
 )  # fmt: skip
-def health(response: Response) -> HealthOut:
+def health(request: Request, response: Response) -> HealthOut:
     """The API answers; the state of the worker beside it (503 while it is down)."""
-    state = worker_health.read()
-    if state is None:
+    found = worker_health.read(state(request).platform.settings.serve_worker_state)
+    if found is None:
         return HealthOut(status="ok", worker=None)
     worker = WorkerHealthOut.model_validate(
-        {k: state.get(k) for k in WorkerHealthOut.model_fields if state.get(k) is not None}
+        {k: found.get(k) for k in WorkerHealthOut.model_fields if found.get(k) is not None}
     )
     if worker.state in worker_health.DOWN:
         response.status_code = 503

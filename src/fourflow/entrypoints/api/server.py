@@ -5,6 +5,7 @@ several (``--workers``) sharing one store, with ``fourflow worker`` beside it (u
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import signal
 import subprocess
@@ -20,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from fourflow.bootstrap import Settings, open_platform
+from fourflow.bootstrap import Settings, export_serve_worker_state, open_platform
 from fourflow.entrypoints.api import logging as api_logging
 from fourflow.entrypoints.api import worker_health
 from fourflow.entrypoints.api.app import create_app
@@ -307,6 +308,9 @@ def serve(
         if not stopping.is_set():
             raise SystemExit(128 + signum)
 
+    if worker:  # its state, for the health of the API processes (this one, or those started)
+        settings = dataclasses.replace(settings, serve_worker_state=worker_state_path(settings))
+        export_serve_worker_state(settings.serve_worker_state)
     previous = {sig: signal.signal(sig, terminated) for sig in STOP_SIGNALS}
     try:
         with open_platform(settings) as platform:
@@ -317,7 +321,6 @@ def serve(
                 supervisor = WorkerSupervisor(
                     worker_interval_s, worker_state_path(settings), first_backoff_s=worker_backoff_s
                 )
-                os.environ[worker_health.STATE_ENV] = str(supervisor.state_path)  # API processes
                 supervisor.start()
             if workers > 1:
                 platform.close()
@@ -339,9 +342,10 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if worker:
+            export_serve_worker_state(None)
         if supervisor is not None:
             code = supervisor.stop()
-            os.environ.pop(worker_health.STATE_ENV, None)
             supervisor.state_path.unlink(missing_ok=True)
             if supervisor.gave_up or code not in (None, 0, -signal.SIGTERM):
                 # -SIGTERM: stopped before it had started

@@ -2,9 +2,10 @@
 
 ``serve`` (its supervisor thread, server.WorkerSupervisor) writes the state to a small JSON
 file in the home at each change (written whole, then renamed: a reader never sees half of it)
-and names the file in ``FOURFLOW_SERVE_WORKER_STATE`` for its API processes (one or several:
-they inherit the environment), whose ``GET /health`` reads it. Without the variable (no worker
-beside this API: ``--no-worker``, tests, another process manager) there is no state."""
+and names the file in its API processes' settings (``Settings.serve_worker_state``: one
+process is given it in code; several inherit ``FOURFLOW_SERVE_WORKER_STATE``), whose
+``GET /health`` reads it. Without it (no worker beside this API: ``--no-worker``, tests, another
+process manager) there is no state."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ import json
 import os
 from pathlib import Path
 from typing import Any
-
-#: The environment variable naming the state file (set by ``serve`` for its own processes).
-STATE_ENV = "FOURFLOW_SERVE_WORKER_STATE"
 
 #: Worker states in which the relay and the scheduled jobs do not run.
 DOWN = frozenset({"down", "failed"})
@@ -28,14 +26,13 @@ def write(path: Path, state: dict[str, Any]) -> None:
     os.replace(part, path)
 
 
-def read() -> dict[str, Any] | None:
-    """The worker's state as ``serve`` last wrote it; None when this API has no worker beside
-    it; ``{"state": "unknown"}`` when the file cannot be read."""
-    name = os.environ.get(STATE_ENV)
-    if not name:
+def read(path: Path | None) -> dict[str, Any] | None:
+    """The worker's state as ``serve`` last wrote it to ``path``; None when this API has no
+    worker beside it (no path); ``{"state": "unknown"}`` when the file cannot be read."""
+    if path is None:
         return None
     try:
-        state = json.loads(Path(name).read_text(encoding="utf-8"))
+        state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"state": "unknown"}
     return state if isinstance(state, dict) else {"state": "unknown"}

@@ -24,6 +24,14 @@ with the same nonce, signed again at a fee at least 10 % higher (and at least th
 current ``eth_gasPrice``), at most ``MAX_REPLACEMENTS`` times. Only one transaction of a
 nonce can be mined, so the operation is applied once; ``wait`` answers for the original hash
 with whichever version was mined; ``replacements`` counts them.
+
+A **nonce gap** holds back every later transaction of its sender on any node: a nonce taken and
+never sent (a batch request that failed after the nonces were taken) or a transaction the node
+dropped. A failed send gives the sender's nonce back to the node's count; and when the
+transactions waited for stay stalled for ``GAP_STALLS`` nudges while the sender's mined count
+is below the lowest nonce waited for, each missing nonce is sent again from its signed bytes
+if the client holds them, else taken by a zero-value transfer to self; ``gaps_filled`` counts
+the nonces so filled.
 """
 
 from __future__ import annotations
@@ -48,6 +56,8 @@ from fourflow.adapters.chain.errors import ChainError, ChainTimeoutError, NodeEr
 RECEIPT_TIMEOUT = 60.0
 REQUEST_TIMEOUT = 30.0
 STALL = 1.0  # seconds without a new receipt before stalled transactions are nudged
+GAP_STALLS = 4  # nudges without progress before a sender's nonce gap is looked for
+MAX_GAP_FILL = 256  # the most nonces one look fills per sender
 #: Calls per JSON-RPC batch request (``Settings.chain_batch_calls``; Besu accepts 1024 by
 #: default, geth 1000).
 BATCH_CALLS = 256
@@ -232,6 +242,7 @@ class ChainClient:
         self.reorgs = 0
         self.replacements = 0
         self.price_reads_failed = 0  # stalls whose fee replacement was skipped: no gas price
+        self.gaps_filled = 0  # missing nonces sent again or taken by a filler (see the module)
         self.nonces = NonceManager(self)
         self._chain_id: int | None = None
         self._gas_price: int | None = None
@@ -240,6 +251,7 @@ class ChainClient:
         # What each transaction was signed from (to replace it at a higher fee), by hash.
         self._signed_from: dict[str, tuple[LocalAccount, TxRequest, int, int]] = {}
         self._versions: dict[str, list[str]] = {}  # original hash -> its replacements
+        self._nonce_of: dict[str, tuple[LocalAccount, int]] = {}  # sender and nonce, by hash
 
     @property
     def url(self) -> str:
@@ -497,6 +509,7 @@ class ChainClient:
         tx_hash = "0x" + bytes(signed.hash).hex()
         if price > 0:
             self._signed_from[tx_hash] = (account, tx, nonce, price)
+        self._nonce_of[tx_hash] = (account, nonce)
         return bytes(signed.raw_transaction), tx_hash
 
     def send(self, account: LocalAccount, tx: TxRequest) -> str:
@@ -514,9 +527,13 @@ class ChainClient:
                     self._broadcast([raw])
                     return tx_hash
                 del self._unmined[tx_hash]
+                self._nonce_of.pop(tx_hash, None)
                 self.nonces.resync(account.address)
                 if attempt == 0 and _is_nonce_clash(exc):
                     continue
+                raise
+            except BaseException:  # no answer: the node's count says whether it took the nonce
+                self.nonces.resync(account.address)
                 raise
         raise ChainError("unreachable")  # pragma: no cover
 
@@ -528,11 +545,27 @@ class ChainClient:
         gap is filled: the transaction is retried once, else a zero-value transfer to self
         takes its nonce.
         """
-        signed = []
-        for account, tx in items:
-            nonce = self.nonces.take(account.address)
-            signed.append((account, tx, nonce, *self.sign(account, tx, nonce)))
+        signed: list[tuple[LocalAccount, TxRequest, int, bytes, str]] = []
         hashes: list[str | ChainError] = []
+        try:
+            for account, tx in items:
+                nonce = self.nonces.take(account.address)
+                signed.append((account, tx, nonce, *self.sign(account, tx, nonce)))
+            self._send_signed(signed, hashes)
+        except BaseException:
+            # The nonces of what was not sent would be a gap: the node's count is the truth.
+            for address in {account.address for account, _ in items}:
+                self.nonces.resync(address)
+            raise
+        self._mine_now()
+        return hashes
+
+    def _send_signed(
+        self,
+        signed: Sequence[tuple[LocalAccount, TxRequest, int, bytes, str]],
+        hashes: list[str | ChainError],
+    ) -> None:
+        """Send ``signed`` in JSON-RPC batches, appending each hash or error to ``hashes``."""
         for start in range(0, len(signed), self.batch_calls):
             chunk = signed[start : start + self.batch_calls]
             answers = self.batch(
@@ -542,13 +575,12 @@ class ChainClient:
                 self._unmined[tx_hash] = raw
                 if isinstance(answer, RpcError) and not _is_known(answer):
                     del self._unmined[tx_hash]
+                    self._nonce_of.pop(tx_hash, None)
                     hashes.append(self._recover(account, tx, nonce, raw, answer))
                 else:
                     hashes.append(tx_hash)
             if len(self.urls) > 1:
                 self._broadcast([raw for *_, raw, _ in chunk])
-        self._mine_now()
-        return hashes
 
     def _recover(
         self, account: LocalAccount, tx: TxRequest, nonce: int, raw: bytes, error: RpcError
@@ -572,7 +604,9 @@ class ChainClient:
 
     def _fill_gap(self, account: LocalAccount, nonce: int) -> None:
         """Use ``nonce`` with a zero-value transfer to self so later nonces can be mined."""
-        raw, _ = self.sign(account, TxRequest(account.address, b"", FILLER_GAS), nonce)
+        raw, tx_hash = self.sign(account, TxRequest(account.address, b"", FILLER_GAS), nonce)
+        self._signed_from.pop(tx_hash, None)
+        self._nonce_of.pop(tx_hash, None)
         try:
             self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
         except RpcError:
@@ -590,7 +624,7 @@ class ChainClient:
         waiting = list(dict.fromkeys(tx_hashes))
         found: dict[str, Receipt] = {}
         seen: dict[str, Receipt] = {}  # mined but not yet deep enough
-        pause, progress = 0.005, time.monotonic()
+        pause, progress, stalls = 0.005, time.monotonic(), 0
         while waiting:
             before = len(found)
             asked = [(h, v) for h in waiting for v in [h, *self._versions.get(h, ())]]
@@ -623,12 +657,16 @@ class ChainClient:
                 else:
                     seen[tx_hash] = receipt
             if len(found) > before:
-                pause, progress = 0.005, time.monotonic()
+                pause, progress, stalls = 0.005, time.monotonic(), 0
             waiting = [h for h in waiting if h not in found]
             if not waiting or time.monotonic() > deadline:
                 break
             if time.monotonic() - progress > STALL * (1 + self.confirmations):
-                self._nudge([h for h in waiting if h not in seen])
+                stalled = [h for h in waiting if h not in seen]
+                stalls += 1
+                if stalls % GAP_STALLS == 0:
+                    self._fill_gaps(stalled)
+                self._nudge(stalled)
                 progress = time.monotonic()
             time.sleep(pause)
             pause = min(pause * 2, 0.25)
@@ -658,6 +696,40 @@ class ChainClient:
                 for original in priced:
                     self._replace(original, now, refused=original in refused)
         self._mine_now()
+
+    def _fill_gaps(self, waiting: Sequence[str]) -> None:
+        """Fill each sender's nonces between its mined count and the lowest nonce in
+        ``waiting``: with the signed bytes this client holds for the nonce, else a filler.
+
+        Only nonces below one this client is waiting for are touched, so on a node whose pool
+        holds the missing transaction the filler is refused (same price) and nothing changes.
+        """
+        lowest: dict[str, tuple[LocalAccount, int]] = {}
+        for h in waiting:
+            known = self._nonce_of.get(self._versions.get(h, [h])[-1]) or self._nonce_of.get(h)
+            if known is not None:
+                account, nonce = known
+                if account.address not in lowest or nonce < lowest[account.address][1]:
+                    lowest[account.address] = (account, nonce)
+        if not lowest:
+            return
+        counts = self.batch([("eth_getTransactionCount", [a, "latest"]) for a in lowest])
+        held: dict[tuple[str, int], bytes] = {}
+        for tx_hash, signed in self._unmined.items():
+            known = self._nonce_of.get(tx_hash)
+            if known is not None:
+                held[(known[0].address, known[1])] = signed
+        for (address, (account, first)), count in zip(lowest.items(), counts, strict=True):
+            if isinstance(count, RpcError):
+                continue
+            for nonce in range(int(count, 16), min(first, int(count, 16) + MAX_GAP_FILL)):
+                raw = held.get((address, nonce))
+                if raw is None:
+                    self._fill_gap(account, nonce)
+                else:
+                    with contextlib.suppress(ChainError):
+                        self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+                self.gaps_filled += 1
 
     def _price_now(self) -> int | None:
         """The node's gas price now; None when it does not answer (no replacement this stall:
@@ -700,6 +772,7 @@ class ChainClient:
         for h in [original, *self._versions.pop(original, ())]:
             self._unmined.pop(h, None)
             self._signed_from.pop(h, None)
+            self._nonce_of.pop(h, None)
 
     def _reorganised(self, tx_hash: str, earlier: Receipt) -> None:
         """A transaction's block left the canonical chain: send the same bytes again.

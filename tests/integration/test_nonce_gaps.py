@@ -40,6 +40,9 @@ def test_a_nonce_taken_and_never_sent_is_filled_and_the_later_ones_are_mined(
     assert lost == 1
     hashes = client.send_many(_transfers(account, 3))  # type: ignore[arg-type]
     assert all(isinstance(h, str) for h in hashes)
+    assert client.why_unmined(str(hashes[0])) == (
+        f"nonce 2 of {account.address}, whose mined count is 1 and pending 1"
+    )
     receipts = client.wait([str(h) for h in hashes])  # was: ChainTimeoutError after 60 s
     assert {r.status for r in receipts.values()} == {1}
     assert client.gaps_filled == 1

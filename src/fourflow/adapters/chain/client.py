@@ -731,6 +731,25 @@ class ChainClient:
                         self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
                 self.gaps_filled += 1
 
+    def why_unmined(self, tx_hash: str) -> str:
+        """What the node says of a transaction still unmined: its nonce against its sender's
+        mined and pending counts (a nonce above the mined count with nothing between is a gap),
+        for the error that reports it; empty when the client does not know the transaction."""
+        known = self._nonce_of.get(self._versions.get(tx_hash, [tx_hash])[-1])
+        if known is None:
+            return ""
+        address, nonce = known[0].address, known[1]
+        try:
+            mined, pending = (
+                int(answer, 16) if isinstance(answer, str) else -1
+                for answer in self.batch(
+                    [("eth_getTransactionCount", [address, tag]) for tag in ("latest", "pending")]
+                )
+            )
+        except ChainError:
+            return f"nonce {nonce} of {address}"
+        return f"nonce {nonce} of {address}, whose mined count is {mined} and pending {pending}"
+
     def _price_now(self) -> int | None:
         """The node's gas price now; None when it does not answer (no replacement this stall:
         the transactions were sent again above, and the next stall asks again)."""

@@ -893,11 +893,15 @@ class ChainLedger:
         """Wait for the receipts of ``sent`` and record each op's outcome."""
         timeout = self.client.receipt_timeout + len(sent) / 50
         receipts = self.client.wait([s.tx_hash for s in sent], timeout, partial=True)
+        explained = False
         for item in sent:
             receipt = receipts.get(item.tx_hash)
             if receipt is None:
+                why = "" if explained else self.client.why_unmined(item.tx_hash)
+                explained = True  # the first one says why: the node is asked once
                 results[item.index] = ChainTimeoutError(
                     f"operation {item.op.op_id}: {item.tx_hash} not mined within {timeout:.0f} s"
+                    + (f" ({why})" if why else "")
                 )
                 continue
             outcome = partial(self._outcome, item.op, item.call, item.sender, item.tx, receipt)

@@ -420,8 +420,16 @@ class FakeTradeFacts(_Repo):
     def get_many(self, trade_ids: Sequence[str]) -> dict[str, StoredFacts]:
         return {i: self._s.trade_facts[i] for i in trade_ids if i in self._s.trade_facts}
 
-    def keys(self) -> dict[str, tuple[str, int]]:
-        return {i: (r.documents_key, r.version) for i, r in self._s.trade_facts.items()}
+    def candidates(
+        self, since: dt.datetime | None
+    ) -> builtins.list[tuple[TradeRecord, tuple[str, int] | None]]:
+        """Every trade (the fakes keep no change times: more than ``since`` asks, allowed)."""
+        kept = self._s.trade_facts
+        return [
+            (replace(t, report=None),
+             (kept[t.id].documents_key, kept[t.id].version) if t.id in kept else None)
+            for t in self._s.trades.values()
+        ]  # fmt: skip
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:
         self._s.trade_facts.update((r.trade_id, r) for r in rows)

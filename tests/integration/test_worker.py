@@ -12,6 +12,8 @@
 * with a price feed configured, a pass calls the margin of a pledged receipt whose goods
   fell, once a chain day;
 * a pass delivers the webhooks due (signed), the next pass has nothing to deliver;
+* a pass keeps the trade facts of the trades verified since (verification keeps none), a
+  second pass keeps nothing;
 * a looping worker relays what is queued while it runs and stops cleanly on SIGTERM;
 * a pass asked to stop during a step finishes that step and leaves the rest to the next pass;
 * `fourflow serve` starts a worker beside the API (its first pass runs settle-due) and stops it
@@ -45,10 +47,20 @@ from fourflow.bootstrap import Platform, Settings
 from fourflow.domain.parties import Role
 from fourflow.domain.settlement import NoticeKind, RouteKind
 from fourflow.entrypoints.cli.main import app
-from fourflow.services import ingest, margin, onboarding, receipts, settlement, webhooks
+from fourflow.services import (
+    ingest,
+    margin,
+    onboarding,
+    receipts,
+    settlement,
+    trade_facts,
+    verification,
+    webhooks,
+)
 from fourflow.services import worker as worker_service
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ingest import SubmittedFile
+from fourflow.services.linking import link_documents
 from fourflow.services.ports import OpStatus
 from tests.api.test_webhooks import Receiver, receiver  # noqa: F401  (fixture)
 from tests.integration.test_documents_ingest import _bundle, _members
@@ -143,6 +155,41 @@ def test_a_worker_pass_anchors_documents_an_ingest_left_unanchored(
         (op,) = uow.outbox.for_subject(str(anchored["batch"]))
     assert op.status is OpStatus.DONE and own.require_contracts().is_applied(op)
     assert _worker_once(own, monkeypatch)["anchored"] is None  # nothing left
+
+
+def test_a_worker_pass_keeps_the_trade_facts_of_the_trades_verified_since(
+    own: Platform,  # noqa: F811
+) -> None:
+    """Issue 16: verification (inside the upload request) keeps no trade facts; the worker's
+    pass does, and a later pass of the same worker keeps nothing again."""
+    orgs = _members(own)
+    ingest.ingest_files(
+        uow_factory=own.uow_factory, reader=own.reader_for(orgs["tier1"].id), clock=own.clock,
+        files=[SubmittedFile("wf.json", _bundle("WF1"))], submitter_id=orgs["tier1"].id,
+    )  # fmt: skip
+    link_documents(uow_factory=own.uow_factory)
+    with own.uow_factory() as uow:
+        trade_ids = [t.id for t in uow.trades.list()]
+    assert trade_ids
+    verification.verify_many(
+        uow_factory=own.uow_factory, trade_ids=trade_ids, as_of=own.clock.today()
+    )
+    with own.uow_factory() as uow:
+        assert uow.trade_facts.get_many(trade_ids) == {}
+    ctx = worker_service.WorkerContext(
+        uow_factory=own.uow_factory, ledger=own.require_contracts(), clock=own.clock,
+        operator_id=own.operator_id(), chain_lock=own.chain_writer,
+    )  # fmt: skip
+    first = worker_service.run_pass(ctx, 1, threading.Event())
+    assert first.errors == [], first.as_dict()
+    assert first.trade_facts is not None and first.trade_facts["kept"] == len(trade_ids)
+    assert first.as_dict()["trade_facts"]["full"] is True  # a worker's first pass
+    with own.uow_factory() as uow:
+        records = uow.trades.verdicts(trade_ids)
+        kept = uow.trade_facts.get_many(trade_ids)
+    assert all(trade_facts.current(kept[r.id], r.document_ids) for r in records)
+    second = worker_service.run_pass(ctx, 2, threading.Event())
+    assert second.trade_facts is not None and second.trade_facts["kept"] == 0
 
 
 def test_a_worker_pass_delivers_webhooks(

@@ -965,12 +965,17 @@ class TradeFacts(Protocol):
         """The kept facts of each of ``trade_ids`` that has a row, by trade id."""
         ...
 
-    def keys(self) -> dict[str, tuple[str, int]]:
-        """(documents key, version) of every trade with a row, by trade id."""
+    def candidates(
+        self, since: dt.datetime | None
+    ) -> list[tuple[TradeRecord, tuple[str, int] | None]]:
+        """Every trade changed at or after ``since`` (None: every trade; a store may give
+        more), oldest first, without its report, with the (documents key, version) kept for
+        it, or None when it has no row."""
         ...
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:
-        """Keep these rows, replacing a trade's earlier row."""
+        """Keep these rows, replacing a trade's earlier row (an upsert: writers at once do
+        not collide)."""
         ...
 
 

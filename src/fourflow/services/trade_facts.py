@@ -1,11 +1,14 @@
 """Each trade's invoice facts as the store keeps them (``trade_facts``, migration 0028).
 
 ``risk.features.invoice_facts`` of a trade depends only on its documents, which never change
-(a trade gains documents: a payment, a credit note). So the facts are computed where the
-trade's documents are at hand (verification; ``credit.history.fill`` for the trades of an
-older store) and kept with the key of that document set and the version of the computation;
-a reader (``credit.history.FACTS``) uses a kept row only when both match the trade now, and
-decodes the documents otherwise. Disputes are not documents: readers add them afresh.
+(a trade gains documents: a payment, a credit note). So the facts are computed once, outside
+requests: by the worker for the trades verified or given documents since its last pass
+(``credit.history.fill_changed``, a pass step) and by ``Platform.initialise`` for every trade
+without a current row (``credit.history.fill``); they are kept with the key of that document
+set and the version of the computation, written by upsert (two fillers at once do not
+collide). A reader (``credit.history.FACTS``) uses a kept row only when both match the trade
+now, and decodes the documents otherwise (a trade the worker has not reached yet).
+Disputes are not documents: readers add them afresh.
 """
 
 from __future__ import annotations

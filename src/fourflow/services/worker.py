@@ -26,6 +26,13 @@ One pass (``run_pass``):
    (``webhooks.deliver_webhooks``: new events queued for their endpoints, due deliveries
    posted, retried with backoff, dead-lettered); it sends no transaction, so it runs outside
    the chain lock (deliverers may run side by side: delivery is at least once, by event id).
+7. **trade facts**, every pass: the invoice facts of the trades verified or given documents
+   since the last pass computed and kept (``credit.history.fill_changed``; issue 16: they were
+   computed inside the upload request). Nothing is read when the store's change mark has not
+   moved; otherwise only the trades stamped since shortly before the last pass, every trade
+   on a worker's first pass and hourly; at most ``PASS_BUDGET_S`` of computing a pass. No
+   lock: the rows are upserted, so workers (and ``Platform.initialise``) side by side
+   compute a trade twice at worst; readers decode a trade not kept yet.
 
 On PostgreSQL (``claims``, ``Platform.relay_claims``) the relay step claims one sender at a
 time by row lock with ``SKIP LOCKED`` (``relay.relay_by_sender``): several workers relay
@@ -57,6 +64,7 @@ from typing import Any
 from fourflow.domain.errors import DomainValueError, FourFlowError
 from fourflow.services import commands as cmd
 from fourflow.services import ingest, margin, relay, settlement, trail_anchor
+from fourflow.services.credit import history
 from fourflow.services.identity import Identities
 from fourflow.services.ports import Clock, Ledger, UnitOfWorkFactory
 from fourflow.services.webhooks import DeliveryResult
@@ -84,6 +92,7 @@ class PassReport:
     margin_watch: dict[str, Any] | None = None
     webhooks: dict[str, Any] | None = None
     signers: dict[str, Any] | None = None
+    trade_facts: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -107,6 +116,7 @@ class PassReport:
             "margin_watch": self.margin_watch,
             "webhooks": self.webhooks,
             "signers": self.signers,
+            "trade_facts": self.trade_facts,
             "errors": self.errors,
             "abandoned": self.abandoned,
             "seconds": round(self.seconds, 3),
@@ -123,7 +133,8 @@ class WorkerContext:
     ``claims``: one relay per sender by row lock (PostgreSQL), or None (SQLite: the relay runs
     under ``chain_lock``); ``identities``: the API audit trail's store, or None (no head
     anchoring); ``follow_signers``: the Registry follows the network's decided signer votes
-    (``consortium.follow_signers`` bound to the network), or None (no consortium network).
+    (``consortium.follow_signers`` bound to the network), or None (no consortium network);
+    ``facts``: what this worker's passes filled of the trade facts (kept from pass to pass).
     """
 
     uow_factory: UnitOfWorkFactory
@@ -136,6 +147,7 @@ class WorkerContext:
     claims: relay.SenderClaims | None = None
     identities: Identities | None = None
     follow_signers: Callable[[], dict[str, Any]] | None = None
+    facts: history.FillState = field(default_factory=history.FillState)
 
 
 def _anchor(ctx: WorkerContext, report: PassReport) -> None:
@@ -215,12 +227,16 @@ def _webhooks(report: PassReport, deliver: Callable[[], DeliveryResult]) -> None
     report.webhooks = asdict(deliver())
 
 
+def _trade_facts(ctx: WorkerContext, report: PassReport) -> None:
+    report.trade_facts = asdict(history.fill_changed(ctx.uow_factory, ctx.facts))
+
+
 def run_pass(
     ctx: WorkerContext, number: int = 1, stop: threading.Event | None = None
 ) -> PassReport:
     """One pass: anchor, the audit head once per chain day, relay, settle-due and margin
-    watch once per chain day, webhooks. Once ``stop`` is set, the steps not yet begun are
-    skipped (named in ``abandoned``)."""
+    watch once per chain day, webhooks, trade facts. Once ``stop`` is set, the steps not yet
+    begun are skipped (named in ``abandoned``)."""
     report = PassReport(number, ctx.clock.now())
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], None]]] = [("anchor", lambda: _anchor(ctx, report))]
@@ -245,6 +261,7 @@ def run_pass(
     deliver = ctx.deliver_webhooks
     if deliver is not None:
         steps.append(("webhooks", lambda: _webhooks(report, deliver)))
+    steps.append(("trade facts", lambda: _trade_facts(ctx, report)))
     for name, step in steps:
         if stop is not None and stop.is_set():
             report.abandoned.append(name)

@@ -1534,20 +1534,45 @@ class SqlTradeFacts(_Repository):
                 found[r.trade_id] = StoredFacts(r.trade_id, r.documents_key, r.version, r.facts)
         return found
 
-    def keys(self) -> dict[str, tuple[str, int]]:
-        """(documents key, version) of every trade with a row."""
-        c = t.trade_facts.c
-        rows = self._rows(select(c.trade_id, c.documents_key, c.version))
-        return {r.trade_id: (r.documents_key, r.version) for r in rows}
+    def candidates(
+        self, since: dt.datetime | None
+    ) -> builtins.list[tuple[TradeRecord, tuple[str, int] | None]]:
+        """Every trade changed at or after ``since`` (its ``updated_at``; None: every trade),
+        oldest first, without its report, with the (documents key, version) kept for it or
+        None: one statement (trades left-joined to their kept rows)."""
+        c, f = t.trades.c, t.trade_facts.c
+        stmt = _VERDICT.add_columns(f.documents_key.label("kept_key"), f.version.label("kept_v"))
+        stmt = stmt.select_from(t.trades.outerjoin(t.trade_facts, f.trade_id == c.id))
+        if since is not None:
+            stmt = stmt.where(c.updated_at >= since)
+        return [
+            (_verdict(r), None if r.kept_key is None else (r.kept_key, r.kept_v))
+            for r in self._rows(stmt.order_by(c.seq))
+        ]
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:
-        """Keep these rows (the last of a trade given twice), replacing earlier ones."""
+        """Keep these rows (the last of a trade given twice), replacing earlier ones: one
+        upsert (INSERT ... ON CONFLICT DO UPDATE) a chunk, in trade id order, so that two
+        writers keeping the same trades at once (two workers, a worker and
+        ``Platform.initialise``) neither collide on the key nor deadlock."""
         latest = {r.trade_id: r for r in rows}
-        c = t.trade_facts.c
-        for chunk in iter_chunks(list(latest), IN_CHUNK):
-            self._session.execute(delete(t.trade_facts).where(c.trade_id.in_(chunk)))
+        table = t.trade_facts
+        fresh: Any = (
+            postgresql.insert(table)
+            if self._session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert(table)
+        )
+        stmt = fresh.on_conflict_do_update(
+            index_elements=[table.c.trade_id],
+            set_={
+                "documents_key": fresh.excluded.documents_key,
+                "version": fresh.excluded.version,
+                "facts": fresh.excluded.facts,
+            },
+        )
+        for chunk in iter_chunks(sorted(latest), IN_CHUNK):
             self._session.execute(
-                insert(t.trade_facts),
+                stmt,
                 [
                     {"trade_id": k, "documents_key": latest[k].documents_key,
                      "version": latest[k].version, "facts": latest[k].facts}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.findings import Severity
@@ -117,29 +118,111 @@ class _FactsCache:
 FACTS = _FactsCache()
 #: Trades whose facts ``fill`` computes in one transaction.
 FILL_CHUNK = 500
+#: How far before a worker pass's start the next pass looks again: a writer's transaction
+#: that stamped a trade before the pass read and committed after it is still looked at.
+LOOK_BACK = dt.timedelta(minutes=10)
+#: A worker pass this long after the last one that looked at every trade looks at every
+#: trade again (what a window could miss: a clock set back, a transaction open for longer).
+FULL_EVERY = dt.timedelta(hours=1)
+#: Seconds of computing after which a worker pass stops filling (the next pass goes on): the
+#: pass's other steps (the relay) are not held up by a large backlog.
+PASS_BUDGET_S = 10.0
 
 
-def fill(uow_factory: UnitOfWorkFactory) -> int:
-    """Keep the invoice facts of every trade that has no current row in ``trade_facts`` (a
-    store older than revision 0028, trades given documents since they were verified, a new
-    ``trade_facts.VERSION``), ``FILL_CHUNK`` trades a transaction; how many were computed.
-    With nothing to do it costs one read of every trade's id and document ids and one of the
-    kept keys."""
+def _fill(
+    uow_factory: UnitOfWorkFactory, since: dt.datetime | None, budget_s: float | None
+) -> tuple[int, int, bool]:
+    """Keep the facts of the trades changed at or after ``since`` (None: every trade) that
+    have no current row, ``FILL_CHUNK`` a transaction, stopping after the chunk that passes
+    ``budget_s`` seconds: (trades looked at, kept, all kept)."""
     with uow_factory() as uow:
-        kept = uow.trade_facts.keys()
-        stale = [
-            r
-            for r in uow.trades.verdicts()
-            if kept.get(r.id) != (trade_facts.documents_key(r.document_ids), trade_facts.VERSION)
-        ]
+        found = uow.trade_facts.candidates(since)
+    stale = [
+        r
+        for r, kept in found
+        if kept != (trade_facts.documents_key(r.document_ids), trade_facts.VERSION)
+    ]
+    started, done = time.monotonic(), 0
     for chunk in iter_chunks(stale, FILL_CHUNK):
+        if budget_s is not None and done and time.monotonic() - started > budget_s:
+            return len(found), done, False
         with uow_factory() as uow:
             trades = trade_contents(uow, chunk)
             uow.trade_facts.put_many(
                 trade_facts.rows_of((r.document_ids, t) for r, t in zip(chunk, trades, strict=True))
             )
             uow.commit()
-    return len(stale)
+        done += len(chunk)
+    return len(found), done, True
+
+
+def fill(uow_factory: UnitOfWorkFactory) -> int:
+    """Keep the invoice facts of every trade that has no current row in ``trade_facts`` (a
+    store older than revision 0028, trades verified or given documents since the worker last
+    looked, a new ``trade_facts.VERSION``), ``FILL_CHUNK`` trades a transaction; how many were
+    computed. With nothing to do it costs one read of every trade's id and document ids with
+    its kept key (one statement)."""
+    return _fill(uow_factory, None, None)[1]
+
+
+@dataclass(slots=True)
+class FillState:
+    """What a worker's earlier passes filled: the store's change mark when the last complete
+    fill began (the same mark: no trade changed since), the time from which the next pass
+    looks at trades (None: every trade) and when a pass last looked at every trade."""
+
+    mark: str | None = None
+    since: dt.datetime | None = None
+    full_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Filled:
+    """What ``fill_changed`` did: trades looked at, facts kept, whether it looked at every
+    trade, whether the mark said nothing changed (nothing read), whether it stopped on its
+    time budget with trades left for the next pass."""
+
+    looked_at: int = 0
+    kept: int = 0
+    full: bool = False
+    unchanged: bool = False
+    left: bool = False
+
+
+def _now() -> dt.datetime:
+    """The wall clock trades' ``updated_at`` is stamped with (aware UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+def fill_changed(
+    uow_factory: UnitOfWorkFactory,
+    state: FillState,
+    *,
+    now: Callable[[], dt.datetime] = _now,
+    budget_s: float = PASS_BUDGET_S,
+) -> Filled:
+    """The worker's step: keep the facts of the trades verified or given documents since its
+    last pass, not at verification (which is inside the upload request: issue 16).
+
+    Nothing is read when the store's change mark (``change_mark()`` of the factory, moved by
+    every committed change of ``trades``) is the one of the last complete fill. Otherwise it
+    looks only at the trades stamped since ``LOOK_BACK`` before the last pass began, and at
+    every trade on the first pass and ``FULL_EVERY`` after the last such pass (10,000 trades:
+    one statement of about a second). A pass stops on ``budget_s`` with trades left; ``state``
+    then stays, so the next pass looks at them again. Readers decode what is not kept yet
+    (``_FactsCache.history``), so nothing is wrong meanwhile, only slower."""
+    read_mark = getattr(uow_factory, "change_mark", None)
+    mark = read_mark() if callable(read_mark) else None
+    if mark is not None and mark == state.mark:
+        return Filled(unchanged=True)
+    started = now()
+    full = state.since is None or state.full_at is None or started - state.full_at >= FULL_EVERY
+    looked_at, kept, complete = _fill(uow_factory, None if full else state.since, budget_s)
+    if complete:
+        state.mark, state.since = mark, started - LOOK_BACK
+        if full:
+            state.full_at = started
+    return Filled(looked_at, kept, full, left=not complete)
 
 
 #: Days of invoices that make a scoring population (the reference at training, and now).

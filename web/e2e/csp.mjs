@@ -1,7 +1,8 @@
 // The served app under its nonce Content-Security-Policy (entrypoints/api/webui.py), run by
 // tests/web/test_csp.py: the app loads and renders with its styles, no CSP violation while it
-// does; a <style> the app's code inserts gets the nonce; markup injected as HTML (an inline
-// event handler, a <style> element) is refused by the browser. Prints one JSON line.
+// does; Ant Design's styles are the app's own stylesheet, none made in the page; a <style> the
+// app's code inserts gets the nonce; markup injected as HTML (an inline event handler, a
+// <style> element) is refused by the browser. Prints one JSON line.
 import { chromium } from "playwright-core";
 
 const BASE_URL = process.env.BASE_URL;
@@ -29,6 +30,12 @@ try {
   report.buttonBackground = await button.evaluate((b) => getComputedStyle(b).backgroundColor);
   report.nonceInPage = await page.evaluate(() => document.querySelector('meta[name="csp-nonce"]')?.content ?? null);
   report.styleElements = await page.evaluate(() => [...document.querySelectorAll("style")].map((s) => Boolean(s.nonce)));
+  // Ant Design's styles come from the app's stylesheet, made at build time (vite.config.ts
+  // antdStyles): none made in the browser (@ant-design/cssinjs marks those data-css-hash)
+  report.antdStylesMadeHere = await page.evaluate(() => document.querySelectorAll("style[data-css-hash]").length);
+  report.stylesheets = await page.evaluate(() =>
+    [...document.styleSheets].filter((s) => s.href).map((s) => ({ path: new URL(s.href).pathname, rules: s.cssRules.length })),
+  );
   report.loadViolations = await page.evaluate(() => [...window.__violations]);
   // a <style> inserted by code gets the nonce and applies
   report.codeStyleApplied = await page.evaluate(() => {

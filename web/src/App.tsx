@@ -8,6 +8,7 @@ import { BankOutlined, DashboardOutlined, ExperimentOutlined, PieChartOutlined, 
 import { Navigate, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { useI18n } from "./i18n";
 import { cspNonce } from "./csp";
+import { THEME } from "./theme";
 import { SessionProvider, can, useSession } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { Register } from "./pages/Register";
@@ -73,20 +74,6 @@ class PageFailed extends Component<{ children: ReactNode; message: string }, { f
     return this.state.failed ? <Alert type="error" showIcon message={this.props.message} /> : this.props.children;
   }
 }
-
-/** Ant Design's greys made darker where its defaults fall short of WCAG AA contrast. */
-const THEME = {
-  token: {
-    colorPrimary: "#1456b8",
-    colorLink: "#1456b8",
-    // a link under the pointer keeps AA contrast (Ant Design's derived hover blue is lighter)
-    colorLinkHover: "#0d3f8a",
-    colorError: "#cf1322",
-    colorTextDescription: "#595959",
-    colorTextTertiary: "#595959",
-    colorTextSecondary: "#434343",
-  },
-};
 
 export function App() {
   const { antd } = useI18n();

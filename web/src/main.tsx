@@ -1,3 +1,4 @@
+import "virtual:antd.css"; // Ant Design's styles, made at build time (vite.config.ts antdStyles)
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";

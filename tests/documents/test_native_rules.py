@@ -34,7 +34,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from fourflow.adapters.documents import native_rules
-from fourflow.adapters.documents.business_rules import RuleEngine, RuleSet, rule_sets_for
+from fourflow.adapters.documents.business_rules import (
+    Hybrid,
+    RuleEngine,
+    RuleSet,
+    rule_sets_for,
+)
 from fourflow.adapters.documents.standards import standards_dir
 from tests.documents.test_rule_engine_agreement import sample_documents, simulated
 
@@ -61,10 +66,22 @@ def test_the_pass_builds_passes_its_self_test_and_takes_the_path_asserts(tmp_pat
     rules = {native.compiled(RuleSet.EN16931_UBL).asserts[n].rule for n in split.native.numbers}
     assert len(split.native.numbers) > 600
     assert {"UBL-CR-001", "UBL-CR-004", "UBL-SR-01", "BR-08", "BR-01", "BR-CL-23"} <= rules
-    # the stylesheet left to the XSLT no longer tests them
-    assert "UBL-CR-001" not in split.xslt.xslt
-    left = {a.rule for a in split.xslt.asserts if a.xpath}
-    assert not rules & left
+    # every EN 16931 UBL assert is native: no stylesheet is left to run for them
+    assert len(split.native.numbers) == len(native.compiled(RuleSet.EN16931_UBL).asserts)
+    assert split.xslt is None
+    # CII: the stylesheet left tests only what the pass does not decide
+    cii = native.hybrid(RuleSet.EN16931_CII)
+    assert cii is not None and cii.xslt is not None
+    decided = {native.compiled(RuleSet.EN16931_CII).asserts[n].rule for n in cii.native.numbers}
+    assert {"BR-CO-10", "BR-CO-13", "BR-CO-15"} <= decided
+    left = {a.rule for a in cii.xslt.asserts if a.xpath}
+    assert not decided & left
+    assert "BR-29" in left  # ff:compare-strings: an extension function, the stylesheet's
+
+
+def _left(split: Hybrid) -> set[str]:
+    """The rules the stylesheet still tests beside the native pass (none: no stylesheet)."""
+    return set() if split.xslt is None else {a.rule for a in split.xslt.asserts if a.xpath}
 
 
 def _differences(documents: list[tuple[str, etree._Element, str]]) -> tuple[int, int, list[str]]:
@@ -127,35 +144,34 @@ def test_without_the_extension_the_engine_says_so_and_runs_the_stylesheet(
 
 
 def test_a_rule_shared_with_the_stylesheet_keeps_the_node_order() -> None:
-    # BR-CO-10 (the line total is the lines' amounts summed) is decided natively, BR-CO-11
-    # (the allowance total is the allowances summed) by the stylesheet; both run at every
-    # cac:LegalMonetaryTotal (two here)
-    path = standards_dir().joinpath(*EXAMPLE)
+    # Peppol's invoice line rule: PEPPOL-EN16931-R120 (the line amount is quantity times
+    # price, with ff:slack, an extension function) stays with the stylesheet, R121 (the base
+    # quantity is above zero) is native; both run at every cac:InvoiceLine (two here)
+    path = standards_dir() / "peppol-billing" / "examples" / "examples" / "base-example.xml"
     document = etree.parse(str(path)).getroot()
-    first = document.find("cac:LegalMonetaryTotal", _NS)
-    assert first is not None
-    second = etree.fromstring(etree.tostring(first))
-    first.addnext(second)
-    # the first: both totals wrong; the second: only the allowance total
-    for totals, line_total in ((first, "0.01"), (second, None)):
-        if line_total is not None:
-            _text(totals, "cbc:LineExtensionAmount", line_total)
-        allowance = totals.find("cbc:AllowanceTotalAmount", _NS)
-        if allowance is None:
-            allowance = etree.SubElement(totals, f"{{{_CBC}}}AllowanceTotalAmount")
-            totals.insert(1, allowance)
-        allowance.text = "12345.67"
+    lines = document.findall("cac:InvoiceLine", _NS)
+    assert len(lines) >= 2
+    # the first: a base quantity of 0 and a wrong amount (both fire); the second: only its
+    # amount is wrong
+    base = lines[0].find("cac:Price/cbc:BaseQuantity", _NS)
+    if base is None:
+        price = lines[0].find("cac:Price", _NS)
+        assert price is not None
+        base = etree.SubElement(price, f"{{{_CBC}}}BaseQuantity", unitCode="C62")
+    base.text = "0"
+    _text(lines[0], "cbc:LineExtensionAmount", "0.01")
+    _text(lines[1], "cbc:LineExtensionAmount", "12345.67")
     native, whole = engines()
-    split = native.hybrid(RuleSet.EN16931_UBL)
+    split = native.hybrid(RuleSet.PEPPOL_UBL)
     assert split is not None
-    rule_of = {a.rule: n for n, a in enumerate(native.compiled(RuleSet.EN16931_UBL).asserts)}
-    assert rule_of["BR-CO-10"] in split.native.numbers
-    assert rule_of["BR-CO-11"] not in split.native.numbers
-    assert split.native.rule_of(rule_of["BR-CO-10"]) in split.native.mixed
-    issues = native.check(document, RuleSet.EN16931_UBL)
-    assert issues == whole.check(document, RuleSet.EN16931_UBL)
-    ordered = [i.rule for i in issues if i.rule in ("BR-CO-10", "BR-CO-11")]
-    assert ordered == ["BR-CO-10", "BR-CO-11", "BR-CO-11"]
+    rule_of = {a.rule: n for n, a in enumerate(native.compiled(RuleSet.PEPPOL_UBL).asserts)}
+    assert rule_of["PEPPOL-EN16931-R121"] in split.native.numbers
+    assert rule_of["PEPPOL-EN16931-R120"] not in split.native.numbers
+    assert split.native.rule_of(rule_of["PEPPOL-EN16931-R121"]) in split.native.mixed
+    issues = native.check(document, RuleSet.PEPPOL_UBL)
+    assert issues == whole.check(document, RuleSet.PEPPOL_UBL)
+    ordered = [i.rule[-4:] for i in issues if i.rule[-4:] in ("R120", "R121")]
+    assert ordered == ["R120", "R121", "R120"]
 
 
 def test_the_vat_category_families_are_decided_natively_with_the_stylesheets_verdicts() -> None:
@@ -443,7 +459,7 @@ def test_a_name_attribute_outside_payment_means_codes_gives_the_stylesheets_issu
     asserts = native.compiled(RuleSet.EN16931_UBL).asserts
     assert "UBL-DT-18" in {asserts[n].rule for n in split.native.numbers}
     assert "ff-attributes" in native.compiled(RuleSet.EN16931_UBL).xslt
-    assert "ff-attributes" not in split.xslt.xslt
+    assert split.xslt is None  # no stylesheet is left for the UBL rules, nor their index
     root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
     element = root.find(f".//{where}", _NS)
     assert element is not None
@@ -519,7 +535,7 @@ def test_the_tax_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
     assert split is not None
     asserts = native.compiled(RuleSet.EN16931_UBL).asserts
     assert "BR-CO-14" in {asserts[n].rule for n in split.native.numbers}
-    assert "BR-CO-14" not in {a.rule for a in split.xslt.asserts if a.xpath}
+    assert "BR-CO-14" not in _left(split)
     root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
     total = root.find("cac:TaxTotal/cbc:TaxAmount", _NS)
     assert total is not None
@@ -613,7 +629,7 @@ def test_the_line_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
     assert split is not None
     asserts = native.compiled(RuleSet.EN16931_UBL).asserts
     assert "BR-CO-10" in {asserts[n].rule for n in split.native.numbers}
-    assert "BR-CO-10" not in {a.rule for a in split.xslt.asserts if a.xpath}
+    assert "BR-CO-10" not in _left(split)
     root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
     total = root.find("cac:LegalMonetaryTotal/cbc:LineExtensionAmount", _NS)
     assert total is not None
@@ -671,4 +687,4 @@ def test_the_line_periods_dates_are_native() -> None:
     assert split is not None
     asserts = native.compiled(RuleSet.EN16931_UBL).asserts
     assert "BR-30" in {asserts[n].rule for n in split.native.numbers}
-    assert "BR-30" not in {a.rule for a in split.xslt.asserts if a.xpath}
+    assert "BR-30" not in _left(split)

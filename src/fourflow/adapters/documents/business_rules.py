@@ -14,6 +14,7 @@ is checked rule by rule by the tests (``tests/documents/test_rule_engine_agreeme
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -94,6 +95,12 @@ SOURCES: dict[RuleSet, RuleSetSource] = {
 peppol_functions.register()
 
 
+# How many documents each rule set's stylesheet ran on in this process (every engine): none
+# for a rule set whose every assert the native pass decides. The benches report it.
+STYLESHEET_RUNS: Counter[RuleSet] = Counter()
+_RUNS_LOCK = threading.Lock()
+
+
 class RulesUnavailableError(FourFlowError, RuntimeError):
     """A rule set could not be compiled (its Schematron is missing or unreadable)."""
 
@@ -109,11 +116,12 @@ def compiled(path: Path) -> CompiledSchematron:
 
 @dataclass(frozen=True, slots=True)
 class Hybrid:
-    """A rule set as the native pass and the XSLT share it: the path asserts the C extension
-    decides (:mod:`fourflow.adapters.documents.native_rules`) and the stylesheet of the rest."""
+    """A rule set as the native pass and the XSLT share it: the asserts the C extension
+    decides (:mod:`fourflow.adapters.documents.native_rules`) and the stylesheet of the rest
+    (None when the pass decides every assert: no stylesheet runs)."""
 
     native: native_rules.NativePass
-    xslt: CompiledSchematron
+    xslt: CompiledSchematron | None
 
 
 @cache
@@ -128,6 +136,8 @@ def hybrid(path: Path) -> Hybrid | None:
     if found is None:
         return None
     rest = frozenset(range(len(full.asserts))) - found.numbers
+    if not rest:
+        return Hybrid(found, None)
     try:
         reduced = compile_schematron(path, functions=peppol_functions.PEPPOL_FUNCTIONS, only=rest)
     except (OSError, etree.XMLSyntaxError) as exc:
@@ -206,8 +216,10 @@ class RuleEngine:
         """The rule set split between the native pass and the XSLT, or None (not native)."""
         return hybrid(self.path_of(rule_set)) if self.native else None
 
-    def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT] | None:
-        sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT] | None] | None = getattr(
+    def _stylesheet(self, rule_set: RuleSet) -> tuple[CompiledSchematron, etree.XSLT | None] | None:
+        """The rule set's asserts and the stylesheet this thread runs for it (None: the
+        native pass decides every assert), or None when there is neither."""
+        sheets: dict[RuleSet, tuple[CompiledSchematron, etree.XSLT | None] | None] | None = getattr(
             self._local, "sheets", None
         )
         if sheets is None:
@@ -223,7 +235,8 @@ class RuleEngine:
                 # the whole rule set's asserts (numbers and texts), the stylesheet of the rest
                 assert rules is not None
                 natives[rule_set] = split.native
-                sheets[rule_set] = (rules, _xslt(split.xslt.xslt))
+                sheet = None if split.xslt is None else _xslt(split.xslt.xslt)
+                sheets[rule_set] = (rules, sheet)
                 return sheets[rule_set]
         else:
             rules = self.python(rule_set).xslt
@@ -256,7 +269,9 @@ class RuleEngine:
                 order = {id(e): i for i, e in enumerate(tree.getroot().iter())}
                 failed.sort(key=lambda f: (backend.rule_of[f[0]], _order_of(order, f[1]), f[0]))
             found.extend((n, pyrules.loc(node)) for n, node in failed)
-        if sheet is not None:
+        if sheet is not None and sheet[1] is not None:
+            with _RUNS_LOCK:
+                STYLESHEET_RUNS[rule_set] += 1
             for line in str(sheet[1](tree)).splitlines():
                 text, _, location = line.partition("\t")
                 found.append((int(text), location))

@@ -224,7 +224,9 @@ CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 # cac:InvoiceLine {il}, cac:CreditNoteLine {cl} and cac:AllowanceCharge {ac}): the pass
 # decides them in C (rulesnative.c's vat_sum_rate, vat_sum_plain, vat_amount) only where the
 # stylesheet's text is one of these; any other text stays with the stylesheet.
-_RATE_SUM_STRICT = (
+# their shared start: the sums by category and rate of a subtotal's category (the
+# allowances, charges, credit note lines and invoice lines of that category and rate)
+_RATE_SUMS = (
     '<xsl:variable name="a{n}qq1"><xsl:for-each select="cbc:Percent"><xsl:variable name="rate" '
     'select="number(.)"/><xsl:variable name="a{n}qq1s0" select="sum($ctx/../../../cac:Allowance'
     "Charge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = "
@@ -237,41 +239,32 @@ _RATE_SUM_STRICT = (
     "c:ID) = '{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensi"
     'onAmount)"/><xsl:variable name="a{n}qq1s3" select="sum($ctx/../../../cac:InvoiceLine[boole'
     "an((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/cac:"
-    'ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensionAmount)"/><xsl:if test="not((('
-    "((((boolean(${il}[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '"
-    "{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boolea"
-    "n((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $ra"
-    "te]))) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s3 + $a{n"
-    "}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1))))"
-    " &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or (((boolean(${cl}[boo"
-    "lean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/ca"
-    "c:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boolean((cac:TaxCategory)[n"
-    "ormalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $rate]))) and ((((number"
-    "(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0)"
-    ")) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1)))) &gt; (((($a{n}qq1s2 "
-    '+ $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001)))))))">x</xsl:if></xsl:for-each></xsl:variable>'
+    'ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensionAmount)"/><xsl:if test="not(('
+)
+_RATE_SUM_STRICT = (
+    _RATE_SUMS
+    + "(((((boolean(${il}[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = "
+    "'{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boole"
+    "an((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $r"
+    "ate]))) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s3 + $a{"
+    "n}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1)))"
+    ") &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or (((boolean(${cl}[bo"
+    "olean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/c"
+    "ac:ClassifiedTaxCategory/cbc:Percent = $rate]) or boolean(${ac}[boolean((cac:TaxCategory)["
+    "normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:Percent = $rate]))) and ((((numbe"
+    "r(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0"
+    "))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1)))) &gt; (((($a{n}qq1s2"
+    ' + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001)))))))">x</xsl:if></xsl:for-each></xsl:variable>'
 )
 _RATE_SUM = (
-    '<xsl:variable name="a{n}qq1"><xsl:for-each select="cbc:Percent"><xsl:variable name="rate" '
-    'select="number(.)"/><xsl:variable name="a{n}qq1s0" select="sum($ctx/../../../cac:Allowance'
-    "Charge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'false' or normalize-space(.) = "
-    "'0'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCategory/cbc:"
-    'Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s1" select="sum($ctx/../../../ca'
-    "c:AllowanceCharge[boolean((cbc:ChargeIndicator)[normalize-space(.) = 'true' or normalize-s"
-    "pace(.) = '1'])][boolean((cac:TaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:TaxCat"
-    'egory/cbc:Percent = $rate]/cbc:Amount)"/><xsl:variable name="a{n}qq1s2" select="sum($ctx/.'
-    "./../../cac:CreditNoteLine[boolean((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cb"
-    "c:ID) = '{cat}'])][cac:Item/cac:ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensi"
-    'onAmount)"/><xsl:variable name="a{n}qq1s3" select="sum($ctx/../../../cac:InvoiceLine[boole'
-    "an((cac:Item/cac:ClassifiedTaxCategory)[normalize-space(cbc:ID) = '{cat}'])][cac:Item/cac:"
-    'ClassifiedTaxCategory/cbc:Percent = $rate]/cbc:LineExtensionAmount)"/><xsl:if test="not((('
-    "((boolean(${il}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq"
-    "1s3 + $a{n}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmou"
-    "nt + 1)))) &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or ((boolean("
-    "${cl}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{n"
-    "}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1))))"
-    ' &gt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))))))">x</xsl:if></xsl:for'
-    "-each></xsl:variable>"
+    _RATE_SUMS
+    + "(((boolean(${il}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}q"
+    "q1s3 + $a{n}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmo"
+    "unt + 1)))) &gt; (((($a{n}qq1s3 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))) or ((boolean"
+    "(${cl}) and ((((number(number(($ctx/../cbc:TaxableAmount - 1)))) &lt; (((($a{n}qq1s2 + $a{"
+    "n}qq1s1) - $a{n}qq1s0))) - 0.000001) and ((number(number(($ctx/../cbc:TaxableAmount + 1)))"
+    ') &gt; (((($a{n}qq1s2 + $a{n}qq1s1) - $a{n}qq1s0))) + 0.000001))))))))">x</xsl:if></xsl:fo'
+    "r-each></xsl:variable>"
 )
 _CATEGORY_SUM = (
     "not((((boolean(${il}) and (((number(translate(../cbc:TaxableAmount, '+', ''))) - ((((sum(."
@@ -534,6 +527,8 @@ class _Builder:
         self.checks: list[tuple[int, int, list[int]]] = []
         self.atoms: list[tuple[int, int, int, int]] = []
         self.lists: list[list[str]] = []
+        self.xpaths: list[tuple[str, str]] = []
+        self.selected: list[tuple[int, int]] = []
 
     def add_rule(
         self,
@@ -541,8 +536,14 @@ class _Builder:
         checks: list[tuple[int, Parsed]],
         deferred: bool = False,
         grands: list[Grand | None] | None = None,
+        selected: str | None = None,
     ) -> None:
+        """A rule: its contexts (or, ``selected``, a path from the root selecting them) and
+        its checks (assert number, parsed test)."""
         program = len(self.programs)
+        if selected is not None:
+            self.xpaths.append((selected, ""))
+            self.selected.append((program, len(self.xpaths) - 1))
         root = self.trie.node()
         first = self.paths
         for number, (atoms, code) in checks:
@@ -569,6 +570,13 @@ class _Builder:
                 elif kind == 20:  # steps of the two dates
                     self.steps.extend(aux)
                     value, step = len(self.steps) - 2, len(self.steps) - 1
+                elif kind == 21:  # a whole test, evaluated by libxml2's XPath
+                    self.xpaths.append((aux, ""))
+                    value = len(self.xpaths) - 1
+                elif kind == 22:  # some node of a path makes a test true (its variable)
+                    nodes, each, variable = aux
+                    self.xpaths += [(nodes, ""), (each, variable)]
+                    value, step = len(self.xpaths) - 2, len(self.xpaths) - 1
                 elif kind == 17:
                     name, (ns, local) = aux
                     self.cats.append(name)
@@ -635,7 +643,8 @@ class _Builder:
         return module.prepare(
             nodes, self.paths, self.programs, contexts, self.suffixed, self.checks,
             self.atoms, self.lists, self.flags, etree._Element, self.preds, self.steps,
-            self.cats, _to_number(), _EPSILON,
+            self.cats, _to_number(), _EPSILON, self.xpaths, sorted(self.namespaces.items()),
+            _xpath_functions(), self.selected,
         )  # fmt: skip
 
 
@@ -771,21 +780,20 @@ def _check(
             raise _UnreadableError(test)
         at += len(text)
 
-    def either() -> None:
+    def joined(word: str, op: int, operand: Callable[[], None]) -> None:
+        """operands joined by ``word`` (left to right), each join ``op`` in the code"""
         nonlocal at
-        both()
-        while test.startswith(" or ", at):
-            at += 4
-            both()
-            code.append(OR)
+        operand()
+        while test.startswith(word, at):
+            at += len(word)
+            operand()
+            code.append(op)
+
+    def either() -> None:
+        joined(" or ", OR, both)
 
     def both() -> None:
-        nonlocal at
-        unary()
-        while test.startswith(" and ", at):
-            at += 5
-            unary()
-            code.append(AND)
+        joined(" and ", AND, unary)
 
     def unary() -> None:
         nonlocal at
@@ -1080,7 +1088,15 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
     rules: list[
-        tuple[list[ContextSpec], list[tuple[int, Parsed]], bool, int, int, list[Grand | None]]
+        tuple[
+            list[ContextSpec],
+            list[tuple[int, Parsed]],
+            bool,
+            int,
+            int,
+            list[Grand | None],
+            str | None,
+        ]
     ] = []
     flags = _Flags(template, namespaces)
     for index, rule in enumerate(template):
@@ -1092,9 +1108,14 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                 found = _element_contexts(rule.get("select") or "", namespaces, flags.keys)
             if found is not None:
                 contexts, grands = found
+        selected = None
+        if contexts is None and rule.tag == f"{{{XSL}}}for-each":
+            selected = _selected(rule.get("select") or "", namespaces, flags)
+            if selected is not None:
+                contexts, grands = [], []
         # a subtotal's category (its grandparent under the document element)
         subtotal = len(grands) == 1 and grands[0] is not None and grands[0][2]
-        at_root = contexts is not None and all(c[5] for c in contexts)
+        at_root = bool(contexts) and all(c[5] for c in contexts or ())
         numbers: list[int] = []
         decided: list[tuple[int, Parsed]] = []
         for test in rule.iter(f"{{{XSL}}}if"):
@@ -1123,24 +1144,28 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                     if flags.keys.get("ff-names") == (("*",), "local-name()")
                     else None,
                 )
+            if parsed is None:
+                parsed = _whole_test(test.get("test", ""), namespaces, flags)
+            if parsed is None:
+                parsed = _quantified(test.get("test", ""), rule, namespaces, flags)
             kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
             if parsed is not None and not (9 in kinds and max(kinds) >= 10):
                 # (numeric atoms read the context element: not in a check run after the walk)
                 decided.append((number, parsed))
         if contexts is None or not decided:
             continue
-        rules.append((contexts, decided, at_root, index, len(numbers), grands))
+        rules.append((contexts, decided, at_root, index, len(numbers), grands, selected))
     builder = _Builder(namespaces)
     numbers_done: set[int] = set()
     mixed: set[int] = set()
-    for contexts, decided, at_root, index, count, grands in rules:
+    for contexts, decided, at_root, index, count, grands, selected in rules:
         checks = [c for c in decided if seen[c[0]] == 1]
         if not checks:
             continue
         flagged = [c for c in checks if any(kind == 9 for _, kind, _ in c[1][0])]
         plain = [c for c in checks if c not in flagged]
         if plain:
-            builder.add_rule(contexts, plain, grands=grands)
+            builder.add_rule(contexts, plain, grands=grands, selected=selected)
         if flagged:
             builder.add_rule(contexts, flagged, deferred=True, grands=grands)
         numbers_done |= {c[0] for c in checks}
@@ -1217,6 +1242,27 @@ def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextS
     return out
 
 
+def _xpath_functions() -> tuple[int, ...]:
+    """The addresses of libxml2's XPath functions in lxml's module (the libxml2 libxslt runs
+    the stylesheet's tests on) that the pass evaluates whole tests with (kind 21)."""
+    library = ctypes.CDLL(etree.__file__)
+    return tuple(
+        int(ctypes.cast(getattr(library, name), ctypes.c_void_p).value or 0)
+        for name in (
+            "xmlXPathNewContext",
+            "xmlXPathFreeContext",
+            "xmlXPathRegisterNs",
+            "xmlXPathCompile",
+            "xmlXPathFreeCompExpr",
+            "xmlXPathCompiledEvalToBoolean",
+            "xmlXPathCompiledEval",
+            "xmlXPathFreeObject",
+            "xmlXPathRegisterVariable",
+            "xmlXPathNewNodeSet",
+        )
+    )
+
+
 def _to_number() -> int:
     """The address of libxml2's ``xmlXPathCastStringToNumber`` (XPath's number() of a
     string) in lxml's module, the libxml2 the stylesheet runs on: the pass converts as it."""
@@ -1232,16 +1278,27 @@ _PREDS = rf"(?:{_PRED})*"
 # its code (key 'ff-v0') under an allowance or charge (the charges but not the allowances),
 # or under a line's item
 _SUBTOTAL = re.compile(rf"/\*/({_STEP})/({_STEP})/({_STEP})({_PREDS})")
-_KEYED = rf"key\('(ff-v\d+)', '({_LIT})'\)\[self::({_STEP})({_PREDS})"
-_UNDER_PARENT = re.compile(rf"{_KEYED}\[parent::({_STEP})({_PREDS})\]\]")
+_SELF = rf"\[self::({_STEP})({_PREDS})"  # an element's name and predicates (its "]" after)
+_KEYED = rf"key\('(ff-v\d+)', '({_LIT})'\){_SELF}"
+_NAMED = rf"key\('ff-names', '({_NAME})'\){_SELF}"
+_GRAND = rf"\[parent::({_STEP})\]"
+
+
+def _parent(inner: str = "") -> str:
+    """``[parent::q:P[..]inner]``: a parent's name and predicates (two groups), then ``inner``."""
+    return rf"\[parent::({_STEP})({_PREDS}){inner}\]"
+
+
+def _either(inner: str = "") -> str:
+    """``[(parent::A inner) or (parent::B inner)]``: one of two parents."""
+    return rf"\[\(parent::({_STEP}){inner}\) or \(parent::({_STEP}){inner}\)\]"
+
+
+_UNDER_PARENT = re.compile(rf"{_KEYED}{_parent()}\]")
 _UNDER_PARENT_BUT = re.compile(
-    rf"\({_KEYED}\[parent::({_STEP})({_PREDS})\]\]\)"
-    rf"\[not\(\(self::({_STEP})({_PREDS})\[parent::({_STEP})({_PREDS})\]\)\)\]"
+    rf"\({_KEYED}{_parent()}\]\)\[not\(\(self::({_STEP})({_PREDS}){_parent()}\)\)\]"
 )
-_UNDER_GRANDPARENTS = re.compile(
-    rf"{_KEYED}\[\(parent::({_STEP})\[parent::({_STEP})\]\) or "
-    rf"\(parent::({_STEP})\[parent::({_STEP})\]\)\]\]"
-)
+_UNDER_GRANDPARENTS = re.compile(rf"{_KEYED}{_either(_GRAND)}\]")
 
 
 def _vat_contexts(
@@ -1308,18 +1365,11 @@ def _vat_contexts(
 
 
 _ROOT_CHILD = re.compile(rf"/({_STEP})/({_STEP})({_PREDS})")
-_NAMED_UNDER_EITHER = re.compile(
-    rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})({_PREDS})"
-    rf"\[\(parent::({_STEP})\) or \(parent::({_STEP})\)\]\]"
-)
-_NAMED_UNDER = re.compile(
-    rf"key\('ff-names', '({_NAME})'\)\[self::({_STEP})({_PREDS})"
-    rf"(?:\[parent::({_STEP})({_PREDS})(?:\[parent::({_STEP})\])?\])?\]"
-)
-_SHADOW = re.compile(
-    rf"\(self::({_STEP})({_PREDS})"
-    rf"(?:\[parent::({_STEP})({_PREDS})(\[not\(parent::\*\)\])?\])?\)"
-)
+_NAMED_UNDER_EITHER = re.compile(rf"{_NAMED}{_either()}\]")
+_WITH_GRAND = _parent(f"(?:{_GRAND})?")  # the parent, perhaps with its parent
+_NAMED_UNDER = re.compile(rf"{_NAMED}(?:{_WITH_GRAND})?\]")
+_AT_ROOT = _parent(r"(\[not\(parent::\*\)\])?")  # the parent, perhaps the document element
+_SHADOW = re.compile(rf"\(self::({_STEP})({_PREDS})(?:{_AT_ROOT})?\)")
 
 
 def _element_contexts(
@@ -1534,6 +1584,205 @@ def _vat_check(
         if body == expected:
             return [([], kind, cat.group(1))], [0]
     return None
+
+
+# XPath 1.0's own functions whose value does not depend on the for-each around the test
+# (not position(), last(): the pass evaluates at a context of size 1; not id(): no DTD),
+# the node tests written like calls, and the operators a parenthesis may follow
+_CORE = frozenset((
+    "boolean", "not", "true", "false", "count", "sum", "floor", "ceiling", "round", "number",
+    "string", "concat", "starts-with", "contains", "substring-before", "substring-after",
+    "substring", "string-length", "normalize-space", "translate", "local-name",
+    "namespace-uri", "name", "lang", "text", "node", "comment", "processing-instruction",
+    "and", "or", "div", "mod",
+))  # fmt: skip
+_CALL = re.compile(r"(?<![\w.:-])([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*\(")
+_LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _whole_test(test: str, namespaces: dict[str, str], flags: _Flags) -> Parsed | None:
+    """An assert the pass decides by its whole test, compiled by libxml2's XPath and
+    evaluated at each context element (kind 21): the stylesheet's own test on the library
+    libxslt evaluates it with, so the verdict is the stylesheet's. Only tests that read the
+    context's document alone: XPath 1.0's functions but position() and last(), no
+    extension function; the stylesheet's globals written out where they select nodes from
+    the document's root whatever the context (:func:`_inlined`), no other variable (a
+    rule's). None for any other test, or one lxml cannot compile."""
+    if re.search(r"\$|key\(", _LITERAL.sub("''", test)):
+        inlined = _inlined(test, flags)
+        if inlined is None:
+            return None
+        test = inlined
+    bare = _LITERAL.sub("''", test)
+    if not test or "$" in bare:
+        return None
+    if any(name not in _CORE for name in _CALL.findall(bare)):
+        return None
+    try:
+        etree.XPath(test, namespaces=namespaces)
+    except etree.XPathSyntaxError:
+        return None
+    return [([], 21, test)], [0]
+
+
+_GLOBAL = re.compile(r"\$(ffw\d+)(?![\w.-])")
+_KEY_CALL = re.compile(rf"key\('({_NAME})', '({_LIT})'\)")
+
+
+def _inlined(
+    text: str, flags: _Flags, depth: int = 0, keep: frozenset[str] = frozenset()
+) -> str | None:
+    """``text`` with each of the stylesheet's globals (``$ffwN``) replaced by its select in
+    parentheses, and each ``key('K', 'v')`` by the node set it returns written as a path
+    (:func:`_key_path`); None when a variable is not a global, or a global's select may
+    depend on its context (the root node, where the stylesheet evaluates it): each branch of
+    its union must start at the root (``/``), a key or another such global. The variables
+    named in ``keep`` stay as they are."""
+    if depth > 8:
+        return None
+    out: list[str] = []
+    last = 0
+    for found in re.finditer(r"'[^']*'|\$[\w.-]+|key\(", text):
+        lexeme = found.group(0)
+        if lexeme.startswith("'"):
+            continue
+        out.append(text[last : found.start()])
+        if lexeme == "key(":
+            call = _KEY_CALL.match(text, found.start())
+            path = _key_path(call.group(1), call.group(2), flags) if call else None
+            if call is None or path is None:
+                return None
+            out.append(path)
+            last = call.end()
+            continue
+        if lexeme[1:] in keep:
+            out.append(lexeme)
+            last = found.end()
+            continue
+        name = _GLOBAL.fullmatch(lexeme)
+        select = flags.selects.get(name.group(1)) if name else None
+        if select is None or not _absolute(select):
+            return None
+        inner = _inlined(select, flags, depth + 1)
+        if inner is None:
+            return None
+        out.append(f"({inner})")
+        last = found.end()
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _absolute(select: str) -> bool:
+    """Every branch of the union ``select`` starts at the root, a key or a global (or is
+    such a union in parentheses, then filtered or stepped from)."""
+    for branch in _union(select):
+        if branch.startswith(("/", "$", "key(")):
+            continue
+        if not branch.startswith("("):
+            return False
+        depth, end = 0, -1
+        for end, ch in enumerate(branch):  # noqa: B007 (the end of the first parenthesis)
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0:
+                break
+        if depth != 0 or not _absolute(branch[1:end]):
+            return False
+    return True
+
+
+def _key_path(key: str, value: str, flags: _Flags) -> str | None:
+    """``key(key, 'value')`` as a path from the root selecting the same elements in the same
+    (document) order, for a key matching elements by name with a string ``use``: the name
+    index (``match="*" use="local-name()"``) or a value key (``use="normalize-space(P)"``);
+    None for any other key."""
+    matches, use = flags.keys.get(key, ((), ""))
+    if not matches or any(not re.fullmatch(rf"\*|{_STEP}", m) for m in matches):
+        return None
+    if use == "local-name()":
+        test = f"local-name() = '{value}'"
+    elif re.fullmatch(rf"normalize-space\({_STEP}\)", use):
+        test = f"{use} = '{value}'"
+    else:
+        return None
+    return "(" + " | ".join(f"//{m}" for m in matches) + f")[{test}]"
+
+
+_QUANTIFIED = re.compile(r"not\(\(string\(\$(a\d+qq\d+)\) = ''\)\)")
+
+
+def _quantified(
+    test: str, rule: etree._Element, namespaces: dict[str, str], flags: _Flags
+) -> Parsed | None:
+    """A translated quantifier (``some``/``every``) the pass decides (kind 22): the test
+    ``string($v) = ''`` fails where the rule's variable ``v`` (an ``xsl:for-each`` over a
+    path from the context, each node bound to a variable, writing ``x`` where a test holds)
+    is not empty, i.e. where some node of the path makes the test true. Both the path and
+    the test as :func:`_whole_test` takes them, but for the node's variable and ``$ctx``
+    (the rule's ``xsl:variable name="ctx" select="."``); else None."""
+    found = _QUANTIFIED.fullmatch(test)
+    if found is None:
+        return None
+    variable = next(
+        (v for v in rule.iterfind(f"{{{XSL}}}variable") if v.get("name") == found.group(1)), None
+    )
+    if variable is None or len(variable) != 1 or (variable.text or "").strip():
+        return None
+    loop = variable[0]
+    if loop.tag != f"{{{XSL}}}for-each" or (loop.text or "").strip():
+        return None
+    body = list(loop)
+    bound = ""
+    if body and body[0].tag == f"{{{XSL}}}variable" and body[0].get("select") == ".":
+        bound = body[0].get("name") or ""
+        if not bound or len(body[0]) or (body[0].tail or "").strip():
+            return None
+        body = body[1:]
+    if len(body) != 1 or body[0].tag != f"{{{XSL}}}if" or len(body[0]):
+        return None
+    if (body[0].text or "") != "x" or (body[0].tail or "").strip():
+        return None
+    keep = frozenset({"ctx", bound} - {""})
+    ctx = rule.find(f"{{{XSL}}}variable")
+    if ctx is None or (ctx.get("name"), ctx.get("select")) != ("ctx", "."):
+        keep -= {"ctx"}
+    parts = []
+    for text in (loop.get("select", ""), body[0].get("test", "")):
+        inlined = _inlined(text, flags, keep=keep)
+        if not inlined:
+            return None
+        bare = _LITERAL.sub("''", inlined)
+        if any(name not in _CORE for name in _CALL.findall(bare)):
+            return None
+        if any(v not in keep for v in re.findall(r"\$([\w.-]+)", bare)):
+            return None
+        parts.append(inlined)
+    try:
+        for text in parts:
+            etree.XPath(text, namespaces=namespaces)
+    except etree.XPathSyntaxError:
+        return None
+    return [([], 22, (parts[0], parts[1], bound))], [0]
+
+
+def _selected(select: str, namespaces: dict[str, str], flags: _Flags) -> str | None:
+    """A rule's ``xsl:for-each`` select as a path from the root that libxml2 evaluates once a
+    document (its keys and globals written out, :func:`_inlined`), when it starts at the
+    root, calls XPath 1.0's own functions only and does not end at attributes or other
+    nodes than elements; else None."""
+    inlined = _inlined(select, flags)
+    if not inlined or not _absolute(inlined):
+        return None
+    bare = _LITERAL.sub("''", inlined)
+    if "$" in bare or any(name not in _CORE for name in _CALL.findall(bare)):
+        return None
+    if re.search(r"(?:@|attribute::|text\(\)|node\(\)|comment\(\))[^\]\)]*$", bare):
+        return None
+    try:
+        etree.XPath(inlined, namespaces=namespaces)
+    except etree.XPathSyntaxError:
+        return None
+    return inlined
 
 
 def _union(select: str) -> list[str]:

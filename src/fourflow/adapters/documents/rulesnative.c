@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <libxml/tree.h>
+#include <libxml/xpath.h>
 
 /* The head of lxml's _Element (lxml/etree.h, struct LxmlElement). The type is checked
  * against lxml.etree._Element when the trie is prepared, and native_rules.py runs a
@@ -104,6 +105,29 @@ typedef struct {
 /* number() of a string as libxml2 converts it (its xmlXPathCastStringToNumber). */
 typedef double (*ToNumber)(const unsigned char *);
 
+/* libxml2's XPath (lxml's: the library libxslt evaluates the stylesheet's tests with), for
+ * the asserts decided by their whole test (kind 21): compiled once, evaluated at each
+ * context element, so their verdicts are the stylesheet's by construction. */
+typedef struct {
+    xmlXPathContextPtr (*new_context)(xmlDocPtr);
+    void (*free_context)(xmlXPathContextPtr);
+    int (*register_ns)(xmlXPathContextPtr, const xmlChar *, const xmlChar *);
+    xmlXPathCompExprPtr (*compile)(const xmlChar *);
+    void (*free_comp)(xmlXPathCompExprPtr);
+    int (*eval_bool)(xmlXPathCompExprPtr, xmlXPathContextPtr);
+    xmlXPathObjectPtr (*eval)(xmlXPathCompExprPtr, xmlXPathContextPtr);
+    void (*free_object)(xmlXPathObjectPtr);
+    int (*register_variable)(xmlXPathContextPtr, const xmlChar *, xmlXPathObjectPtr);
+    xmlXPathObjectPtr (*new_node_set)(xmlNodePtr);
+} XPathFns;
+#define XPATH_FNS 10
+
+/* A rule whose contexts are the elements a path from the root selects (an xsl:for-each's
+ * select the walk cannot match by names), evaluated by libxml2 after the walk. */
+typedef struct {
+    int program, xpath;
+} Selected;
+
 typedef struct {
     int number;
     int code_start, code_len; /* its test in postfix: atoms (>= 0), AND -1, OR -2, NOT -3 */
@@ -149,6 +173,14 @@ typedef struct {
     int cat_count;
     ToNumber to_number;
     double eps; /* the literal 0.000001 as libxml2 reads it */
+    XPathFns x;              /* set when xpath_count > 0 */
+    xmlXPathCompExprPtr *xpaths; /* the tests of kind 21's atoms, compiled */
+    char **xvars;                /* per test, the variable kind 22 binds ("" for none) */
+    int xpath_count;
+    char **prefixes, **uris; /* the namespaces those tests use */
+    int prefix_count;
+    Selected *selected;
+    int selected_count;
     /* Every local name and namespace the pass tests, sorted (strcmp): a name's symbol is
      * its place. A run maps each name pointer (and xmlNs) of the tree to its symbol once
      * (caches below, valid for the run whose generation they carry), so the walk compares
@@ -188,6 +220,8 @@ typedef struct {
     int gathered;
     const xmlNode **lines[3];
     int line_count[3], line_cap[3];
+    xmlXPathContextPtr xctx; /* for kind 21, made at its first use in the run */
+    int xerr;                /* an XPath evaluation failed */
 } Run;
 
 static void pass_free(Pass *t) {
@@ -251,6 +285,18 @@ static void pass_free(Pass *t) {
     free(t->nss);
     free(t->names);
     free(t->spaces);
+    for (int i = 0; t->xpaths && i < t->xpath_count; i++)
+        if (t->xpaths[i] != NULL) t->x.free_comp(t->xpaths[i]);
+    free(t->xpaths);
+    for (int i = 0; t->xvars && i < t->xpath_count; i++) free(t->xvars[i]);
+    free(t->xvars);
+    for (int i = 0; t->prefixes && i < t->prefix_count; i++) {
+        free(t->prefixes[i]);
+        free(t->uris[i]);
+    }
+    free(t->prefixes);
+    free(t->uris);
+    free(t->selected);
     Py_XDECREF(t->element_type);
     free(t);
 }
@@ -389,17 +435,139 @@ static int in_range(long v, long lo, long hi, const char *what) {
  *        7: the path selects exactly aux nodes; 9: flag aux is set;
  * lists: [[code, ...] sorted as bytes]; flags: how many document-wide flags;
  * preds: [(op, ns|None, local|None, transform, lit|None, a, b)] (Pred; operands first). */
+/* The tests of kind 21 (compiled by libxml2, an error if one does not compile), the
+ * namespaces (prefix, URI) they are evaluated with, and the addresses of libxml2's XPath
+ * functions in lxml's module (a tuple of six). */
+static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject *fns) {
+    if (spaces == NULL || fns == NULL || PyTuple_GET_SIZE(fns) != XPATH_FNS) {
+        PyErr_SetString(PyExc_ValueError, "tests need their namespaces and libxml2's XPath");
+        return 0;
+    }
+    void *f[XPATH_FNS];
+    for (int i = 0; i < XPATH_FNS; i++) {
+        f[i] = PyLong_AsVoidPtr(PyTuple_GET_ITEM(fns, i));
+        if (f[i] == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "no XPath function");
+            return 0;
+        }
+    }
+    t->x.new_context = (xmlXPathContextPtr(*)(xmlDocPtr))f[0];
+    t->x.free_context = (void (*)(xmlXPathContextPtr))f[1];
+    t->x.register_ns = (int (*)(xmlXPathContextPtr, const xmlChar *, const xmlChar *))f[2];
+    t->x.compile = (xmlXPathCompExprPtr(*)(const xmlChar *))f[3];
+    t->x.free_comp = (void (*)(xmlXPathCompExprPtr))f[4];
+    t->x.eval_bool = (int (*)(xmlXPathCompExprPtr, xmlXPathContextPtr))f[5];
+    t->x.eval = (xmlXPathObjectPtr(*)(xmlXPathCompExprPtr, xmlXPathContextPtr))f[6];
+    t->x.free_object = (void (*)(xmlXPathObjectPtr))f[7];
+    t->x.register_variable =
+        (int (*)(xmlXPathContextPtr, const xmlChar *, xmlXPathObjectPtr))f[8];
+    t->x.new_node_set = (xmlXPathObjectPtr(*)(xmlNodePtr))f[9];
+    t->prefix_count = (int)PyList_GET_SIZE(spaces);
+    t->prefixes = calloc(t->prefix_count + 1, sizeof(char *));
+    t->uris = calloc(t->prefix_count + 1, sizeof(char *));
+    t->xpaths = calloc(PyList_GET_SIZE(xpaths) + 1, sizeof(xmlXPathCompExprPtr));
+    t->xvars = calloc(PyList_GET_SIZE(xpaths) + 1, sizeof(char *));
+    if (t->prefixes == NULL || t->uris == NULL || t->xpaths == NULL || t->xvars == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (int i = 0; i < t->prefix_count; i++) {
+        PyObject *prefix, *uri;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(spaces, i), "UU", &prefix, &uri)) return 0;
+        if ((t->prefixes[i] = copy_str(prefix)) == NULL || (t->uris[i] = copy_str(uri)) == NULL)
+            return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(xpaths); i++) {
+        PyObject *test, *var;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(xpaths, i), "UU", &test, &var)) return 0;
+        const char *text = PyUnicode_AsUTF8(test);
+        if (text == NULL) return 0;
+        t->xpaths[i] = t->x.compile((const xmlChar *)text);
+        t->xpath_count = (int)i + 1;
+        if ((t->xvars[i] = copy_str(var)) == NULL) return 0;
+        if (t->xpaths[i] == NULL) {
+            PyErr_Format(PyExc_ValueError, "libxml2 cannot compile the test %s", text);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The run's XPath context at node (made at its first use, with the namespaces), or NULL. */
+static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
+    if (r->xctx == NULL) {
+        r->xctx = t->x.new_context(node->doc);
+        if (r->xctx == NULL) return NULL;
+        for (int i = 0; i < t->prefix_count; i++)
+            if (t->x.register_ns(r->xctx, (const xmlChar *)t->prefixes[i],
+                                 (const xmlChar *)t->uris[i]) != 0)
+                return NULL;
+    }
+    r->xctx->doc = node->doc;
+    r->xctx->node = (xmlNodePtr)node;
+    r->xctx->contextSize = 1;
+    r->xctx->proximityPosition = 1;
+    return r->xctx;
+}
+
+/* Kind 22: some node of the path aux (from the context element) makes the test aux2 true,
+ * evaluated at that node with its variable bound to it and $ctx to the context element
+ * (the stylesheet's for-each inside a variable writing 'x' where the test holds, tested
+ * against ''). 1 or 0; -1 when an evaluation failed (r->xerr). */
+static int quantified_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r) {
+    xmlXPathContextPtr ctx = xpath_at(t, node, r);
+    xmlXPathObjectPtr set = ctx == NULL ? NULL : t->x.eval(t->xpaths[k->aux], ctx);
+    if (set == NULL || set->type != XPATH_NODESET) {
+        if (set != NULL) t->x.free_object(set);
+        r->xerr = 1;
+        return -1;
+    }
+    int found = 0;
+    const char *var = t->xvars[k->aux2];
+    for (int i = 0; set->nodesetval != NULL && i < set->nodesetval->nodeNr && !found; i++) {
+        xmlNodePtr n = set->nodesetval->nodeTab[i];
+        if (t->x.register_variable(ctx, (const xmlChar *)"ctx",
+                                   t->x.new_node_set((xmlNodePtr)node)) != 0 ||
+            (var[0] && t->x.register_variable(ctx, (const xmlChar *)var,
+                                              t->x.new_node_set(n)) != 0)) {
+            found = -1;
+            break;
+        }
+        ctx->node = n;
+        int v = t->x.eval_bool(t->xpaths[k->aux2], ctx);
+        found = v < 0 ? -1 : v != 0;
+    }
+    t->x.free_object(set);
+    if (found < 0) r->xerr = 1;
+    return found;
+}
+
+/* The whole test of a kind 21 atom at its context element, as libxml2's XPath decides it
+ * (1 or 0; -1 when the evaluation failed: r->xerr). */
+static int xpath_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r) {
+    if (xpath_at(t, node, r) == NULL) {
+        r->xerr = 1;
+        return -1;
+    }
+    int v = t->x.eval_bool(t->xpaths[k->aux], r->xctx);
+    if (v < 0) r->xerr = 1;
+    return v < 0 ? -1 : v != 0;
+}
+
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
     PyObject *preds, *steps, *cats;
+    PyObject *xpaths = NULL, *spaces = NULL, *fns = NULL, *selected = NULL;
     unsigned long long to_number;
     double eps;
     int paths, flags;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!O!O!Kd", &PyList_Type, &nodes, &paths,
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!O!O!Kd|O!O!O!O!", &PyList_Type, &nodes, &paths,
                           &PyList_Type, &programs, &PyList_Type, &contexts, &PyList_Type,
                           &suffixed, &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type,
                           &lists, &flags, &PyType_Type, &element_type, &PyList_Type, &preds,
-                          &PyList_Type, &steps, &PyList_Type, &cats, &to_number, &eps))
+                          &PyList_Type, &steps, &PyList_Type, &cats, &to_number, &eps,
+                          &PyList_Type, &xpaths, &PyList_Type, &spaces, &PyTuple_Type, &fns,
+                          &PyList_Type, &selected))
         return NULL;
     if (to_number == 0) {
         PyErr_SetString(PyExc_ValueError, "no number conversion");
@@ -463,6 +631,8 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->cat_count; i++)
         if ((t->cats[i] = copy_str(PyList_GET_ITEM(cats, i))) == NULL) goto fail;
+    if (xpaths != NULL && PyList_GET_SIZE(xpaths) > 0 && !prepare_xpaths(t, xpaths, spaces, fns))
+        goto fail;
     t->node_count = (int)count;
     t->paths = paths;
     t->flag_count = flags;
@@ -614,7 +784,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 21, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 23, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -628,6 +798,9 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (x->kind == 20 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
         if (x->kind == 4 && !in_range(x->aux, 0, t->list_count, "code list")) goto fail;
         if (x->kind == 9 && !in_range(x->aux, 0, t->flag_count, "flag")) goto fail;
+        if ((x->kind == 21 || x->kind == 22) && !in_range(x->aux, 0, t->xpath_count, "atom test"))
+            goto fail;
+        if (x->kind == 22 && !in_range(x->aux2, 0, t->xpath_count, "atom test")) goto fail;
     }
     for (int i = 0; i < t->check_count; i++) {
         Check *k = &t->checks[i];
@@ -687,6 +860,21 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         for (Py_ssize_t j = 0; j < PyList_GET_SIZE(codes); j++) {
             if ((l->codes[j] = copy_str(PyList_GET_ITEM(codes, j))) == NULL) goto fail;
             l->count++;
+        }
+    }
+    if (selected != NULL && PyList_GET_SIZE(selected) > 0) {
+        t->selected_count = (int)PyList_GET_SIZE(selected);
+        if ((t->selected = calloc(t->selected_count, sizeof(Selected))) == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (int i = 0; i < t->selected_count; i++) {
+            Selected *x = &t->selected[i];
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(selected, i), "ii", &x->program, &x->xpath))
+                goto fail;
+            if (!in_range(x->program, 0, t->program_count, "selected program") ||
+                !in_range(x->xpath, 0, t->xpath_count, "selected path"))
+                goto fail;
         }
     }
     if (!intern_all(t)) {
@@ -1349,6 +1537,8 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 14:
     case 15: return vat_sum_rate(t, node, t->cats[k->aux], k->kind == 15, r, b);
     case 16: return vat_amount(t, node, r, b);
+    case 21: return xpath_atom(t, k, node, r);
+    case 22: return quantified_atom(t, k, node, r);
     case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,
@@ -1527,6 +1717,65 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
     return 0;
 }
 
+/* The elements as visit() numbers them (document order, the same depth limit). */
+static int collect(const xmlNode *node, const xmlNode ***all, int *count, int *cap, int depth) {
+    if (*count == *cap) {
+        int more = *cap ? 2 * *cap : 256;
+        const xmlNode **grown = realloc(*all, (size_t)more * sizeof(xmlNode *));
+        if (grown == NULL) return 0;
+        *all = grown;
+        *cap = more;
+    }
+    (*all)[(*count)++] = node;
+    if (depth > 256) return 1;
+    for (const xmlNode *c = node->children; c != NULL; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && c->name != NULL &&
+            !collect(c, all, count, cap, depth + 1))
+            return 0;
+    return 1;
+}
+
+/* The rules of selected contexts: each select evaluated (from the document element; the
+ * selects start at the root), each element it selects running the rule's program at its
+ * place in document order. A select giving anything but elements of this walk is an error
+ * (r->xerr): the engine must not answer for it. */
+static void run_selected(Pass *t, const xmlNode *root, Run *r, Buf *b) {
+    const xmlNode **all = NULL;
+    int count = 0, cap = 0;
+    if (!collect(root, &all, &count, &cap, 0)) {
+        free(all);
+        r->oom = 1;
+        return;
+    }
+    for (int i = 0; i < t->selected_count && !r->xerr; i++) {
+        const Selected *sel = &t->selected[i];
+        xmlXPathContextPtr ctx = xpath_at(t, root, r);
+        xmlXPathObjectPtr o = ctx == NULL ? NULL : t->x.eval(t->xpaths[sel->xpath], ctx);
+        if (o == NULL || o->type != XPATH_NODESET) {
+            r->xerr = 1;
+            if (o != NULL) t->x.free_object(o);
+            break;
+        }
+        int j = 0;
+        for (int k = 0; o->nodesetval != NULL && k < o->nodesetval->nodeNr; k++) {
+            const xmlNode *n = o->nodesetval->nodeTab[k];
+            int at = -1;
+            for (int m = j; m < count && at < 0; m++)
+                if (all[m] == n) at = m;
+            for (int m = 0; m < j && at < 0; m++) /* not in document order after all */
+                if (all[m] == n) at = m;
+            if (at < 0) {
+                r->xerr = 1;
+                break;
+            }
+            j = at;
+            run_program(t, &t->programs[sel->program], n, at, r, b);
+        }
+        t->x.free_object(o);
+    }
+    free(all);
+}
+
 static const xmlNode *node_of(const Pass *t, PyObject *element) {
     if (!PyObject_TypeCheck(element, t->element_type)) {
         PyErr_SetString(PyExc_TypeError, "an lxml element is required");
@@ -1578,6 +1827,7 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     visit(t, node, &index, &r, &b, 0);
+    if (t->selected_count > 0) run_selected(t, node, &r, &b);
     /* deferred programs (at the document element, reading flags) decide now; their paths'
      * counts are their own, so still those of their run */
     for (int i = 0; i < t->program_count; i++) {
@@ -1585,10 +1835,13 @@ static PyObject *failures(PyObject *self, PyObject *args) {
         if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, NULL, &r, &b);
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
+    if (r.xctx != NULL) t->x.free_context(r.xctx);
     PyThread_release_lock(walk_lock);
     Py_END_ALLOW_THREADS
     PyObject *out = NULL;
-    if (!r.oom && !b.oom) {
+    if (r.xerr) {
+        PyErr_SetString(PyExc_RuntimeError, "libxml2 could not evaluate a rule's test");
+    } else if (!r.oom && !b.oom) {
         out = PyList_New(r.failed_count);
         for (int i = 0; out != NULL && i < r.failed_count; i++) {
             PyObject *v = PyLong_FromLong(r.failed[i]);

@@ -48,6 +48,7 @@ from fourflow.domain.identity import OrgType, Principal, UserRole
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import financing, identity, ingest, linking, onboarding, relay
 from fourflow.services.credit import champion_scorer
+from fourflow.services.credit import history as credit_history
 from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.items import issue_item, split
 from fourflow.services.verification import verify
@@ -199,6 +200,9 @@ def _seed(p: Platform, today: dt.date, *, decisions: bool = True) -> dict[str, A
             for _ in range(per_item)
         ]
     _relay(p)
+    # the trades' invoice facts kept, as a running platform's worker has kept them (since
+    # issue 16 verification keeps none; the decisions read them)
+    credit_history.fill(p.uow_factory)
     if decisions:
         financing.set_product_policy(
             uow_factory=p.uow_factory, bank=orgs["bank"].id,

@@ -51,3 +51,48 @@ def test_warm_readers_reads_once_on_each_thread() -> None:
         ingest.warm_readers(reader, b"junk", read_threads=2, timeout=30)
     assert len(reader.threads) == 2
     assert len({id(t) for t in reader.threads}) == 2
+
+
+def _read_of(wait_for: dict[str, threading.Event]):  # type: ignore[no-untyped-def]
+    """A read that returns the file as read, waiting (up to 60 s) first when told to."""
+
+    def read(file: SubmittedFile) -> ingest._Read:
+        event = wait_for.get(file.source)
+        if event is not None:
+            assert event.wait(60), f"{file.source} was never released"
+        return ingest._Read(file, [])
+
+    return read
+
+
+def test_read_chunks_are_full_until_every_file_is_handed_out() -> None:
+    files = [SubmittedFile(f"f{i}.xml", b"") for i in range(40)]
+    pool = ingest._reading_pool(2)
+    chunks = list(ingest._read_chunks(pool, _read_of({}), files, size=8, window=12, tail=3))
+    assert [r.file for chunk in chunks for r in chunk] == files  # every file, in order
+    assert all(len(c) <= 8 for c in chunks)
+    # the window (12) holds the last 12 files: the 28 before them go in full chunks
+    assert [len(c) for c in chunks[:3]] == [8, 8, 8]
+    assert all(len(c) >= 3 for c in chunks[:-1])
+
+
+def test_read_chunks_store_what_is_read_while_the_last_file_is_read() -> None:
+    """At the end, the files read are handed over while a later one is still being read: the
+    transaction left once the last file is read holds only what came after."""
+    files = [SubmittedFile(f"f{i}.xml", b"") for i in range(10)]
+    last = threading.Event()
+    pool = ingest._reading_pool(2)
+    chunks = ingest._read_chunks(
+        pool, _read_of({"f9.xml": last}), files, size=256, window=20, tail=2
+    )
+    try:
+        before: list[SubmittedFile] = []
+        while len(before) < 9:
+            chunk = next(chunks)
+            assert not last.is_set()
+            assert len(chunk) >= 2
+            before.extend(r.file for r in chunk)
+        assert before == files[:9]
+    finally:
+        last.set()
+    assert [[r.file for r in c] for c in chunks] == [files[9:]]

@@ -174,6 +174,7 @@ CASES: dict[tuple[str, str], Case] = {
     ("GET", "/regulator/figures"): Case(),
     ("GET", "/trades"): Case(),
     ("GET", "/trades/{trade_id}/documents"): Case("trade"),
+    ("GET", "/trades/{trade_id}/verification"): Case("trade"),
     # dated before the item's issue: the debtor is refused (422), nothing changes
     ("POST", "/items/{item_id}/dispute"): Case("item", {"reason": "walk", "as_of": "2000-01-01"}),
     # the walk's item is not disputed: the withdrawal is refused (409), nothing changes

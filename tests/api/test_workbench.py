@@ -172,6 +172,29 @@ def test_a_trades_evidence_chain_checks_against_the_chain_alone(world: World) ->
     assert refused.status_code == 403
 
 
+def test_a_trades_latest_verification_is_read_as_it_was_answered(world: World) -> None:
+    """GET .../verification answers what the last POST answered, without verifying again
+    (the page of a trade shows it at once; verifying is the button's)."""
+    w = world
+    tier1 = w.parties["tier1"].admin.auth
+    path = f"/trades/{w.trade_id}/verification"
+    verified = ok(w.client.post(f"{API}{path}", json={}, headers=tier1))
+    read = _get(w, path, tier1)
+    assert read == verified and read["status"] == "verified" and read["report_hash"]
+    assert read["payment_state"] in ("open", "overdue", "paid") and read["findings"]
+    with w.platform.uow_factory() as uow:
+        before = uow.trades.get(w.trade_id)
+    assert _get(w, path, w.parties["core"].admin.auth) == read  # the buyer
+    assert _get(w, path, w.operator.auth) == read
+    with w.platform.uow_factory() as uow:
+        assert uow.trades.get(w.trade_id) == before  # reading wrote nothing
+    for outsider in (w.parties["tier2"].admin.auth, w.other_core):
+        assert w.client.get(f"{API}{path}", headers=outsider).status_code == 404
+    assert w.client.get(f"{API}{path}", headers=w.other_bank).status_code == 403
+    missing = w.client.get(f"{API}/trades/trade-nope/verification", headers=tier1)
+    assert missing.status_code == 404
+
+
 # ----------------------------------------------------------------------------- the bank
 
 

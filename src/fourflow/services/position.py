@@ -23,14 +23,12 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
     operations not yet applied (the oldest ``PENDING_SHOWN``). Names, not ids, for the parties."""
     with uow_factory() as uow:
         me = get_org(uow, org_id)
-        names: dict[str, str] = {}
+        wanted: set[str] = set()  # the parties named, read together at the end
 
         def name(oid: str | None) -> str | None:
-            if oid is None:
-                return None
-            if oid not in names:
-                names[oid] = get_org(uow, oid).name
-            return names[oid]
+            if oid is not None:
+                wanted.add(oid)
+            return oid
 
         holds, owes = [], []
         items = {i.id: i for i in uow.items.list()}
@@ -78,5 +76,17 @@ def member_position(*, uow_factory: UnitOfWorkFactory, org_id: str) -> dict[str,
              "status": o.status.value}
             for o in uow.outbox.pending(PENDING_SHOWN, sender_org_id=me.id)
         ]  # fmt: skip
+        # every party's name in one read (not one query each)
+        names = {i: o.name for i, o in uow.organisations.get_many(sorted(wanted)).items()}
+    for rows, keys in (
+        (holds, ("debtor", "pledged_to")),
+        (owes, ("creditor",)),
+        (financed, ("bank",)),
+    ):
+        for row in rows:
+            for key in keys:
+                named = row[key]
+                if isinstance(named, str):
+                    row[key] = names.get(named, named)
     return {"member": me.name, "holds": holds, "owes": owes, "financed": financed,
             "pending": pending}  # fmt: skip

@@ -33,7 +33,9 @@ from fourflow.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from fourflow.services.verification import load_trades
 from fourflow.verification.payments import payment_outcomes
+from fourflow.verification.rules import TradeContext, payment_state
 
 #: The most trades one page of ``my_trades`` gives.
 MAX_PAGE = 200
@@ -42,11 +44,8 @@ MODEL_FIGURES = ("auc", "ks", "brier", "rows", "bad_rate", "source")
 
 
 def _names(uow: Any, ids: set[str]) -> dict[str, str]:
-    out = {}
-    for org_id in ids:
-        org = uow.organisations.get(org_id)
-        out[org_id] = org.name if org is not None else ""
-    return out
+    found = uow.organisations.get_many(sorted(ids))  # one read, not one query each
+    return {org_id: found[org_id].name if org_id in found else "" for org_id in ids}
 
 
 # ----------------------------------------------------------------------------- trades
@@ -151,6 +150,30 @@ def trade_documents(
             }
         )  # fmt: skip
     return rows
+
+
+def latest_verification(
+    *, uow_factory: UnitOfWorkFactory, record: TradeRecord, as_of: dt.date
+) -> dict[str, Any]:
+    """A trade's latest verification as ``POST /trades/{id}/verification`` answered it, read
+    without verifying again: the stored report (status, score, findings) and its hash, and the
+    payment state on ``as_of`` from the trade's documents (nothing is written, nothing goes to
+    the chain). A trade never verified: status ``unverified``, no score, hash or findings."""
+    report = record.report
+    with uow_factory() as uow:
+        (trade,) = load_trades(uow, [record])
+    return {
+        "trade_id": record.id,
+        "status": report.status.value if report else record.status,
+        "score": report.score if report else None,
+        "report_hash": record.report_hash if report else None,
+        # the payment state reads only the trade's own documents, not who its parties are
+        "payment_state": payment_state(TradeContext(trade, {}, as_of)),
+        "findings": [
+            {"code": f.code, "severity": f.severity.value, "message": f.message}
+            for f in (report.findings if report else ())
+        ],
+    }
 
 
 def _status_report(doc: Document) -> dict[str, Any]:

@@ -139,6 +139,18 @@ def trade_documents(request: Request, trade_id: str) -> dict[str, Any]:
     }
 
 
+@route(router, "GET", "/trades/{trade_id}/verification", "trades.read")
+def trade_verification(request: Request, trade_id: str) -> dict[str, Any]:
+    """A trade the caller is party to: its latest verification as ``POST`` on this address
+    answered it (status, score, findings, the report's hash; the payment state today), read,
+    not run again. ``status`` ``unverified`` (no findings) for a trade never verified."""
+    api, who = state(request), caller(request)
+    record = _trade(api, who, trade_id)
+    return workbench.latest_verification(
+        uow_factory=api.platform.uow_factory, record=record, as_of=_today(api, None)
+    )
+
+
 @route(router, "POST", "/items/{item_id}/dispute", "items.dispute")
 def dispute_item(request: Request, item_id: str, body: DisputeIn) -> dict[str, Any]:
     """The debtor disputes an item: moves, pledges and confirmation stop until the dispute is

@@ -68,7 +68,7 @@ export function TradeView() {
     }
   }
 
-  async function verify(id: string) {
+  async function verify(id: string, withEvidence = true) {
     const trimmed = id.trim();
     if (!trimmed) return;
     setBusy(true);
@@ -78,7 +78,7 @@ export function TradeView() {
     setIssueError(null);
     setIssuedItem(null);
     // the documents' evidence does not wait for the verification (asked beside it, not after)
-    const evidenceLoaded = loadEvidence(trimmed);
+    const evidenceLoaded = withEvidence ? loadEvidence(trimmed) : undefined;
     try {
       const found = must(
         await api.client.POST("/api/v1/trades/{trade_id}/verification", { params: { path: { trade_id: trimmed } }, body: {} }),
@@ -120,9 +120,30 @@ export function TradeView() {
   const itemOf = issuedItem ?? row?.item_id ?? null;
   const mayIssue = report !== null && itemOf === null && mayAct(me, "manage") && issuable(report.status, row);
 
+  /** A trade opened by its address: its latest verification read (GET, nothing run again) beside
+   * its documents' evidence, so the page does not wait for a verification (the chain's lock, a
+   * report registered); one never verified is verified as before. Verify runs it again. */
+  async function open(id: string) {
+    setBusy(true);
+    setError(null);
+    const evidenceLoaded = loadEvidence(id);
+    try {
+      const found = must(
+        await api.client.GET("/api/v1/trades/{trade_id}/verification", { params: { path: { trade_id: id } } }),
+      ) as unknown as VerificationView;
+      if (found.status === "unverified") return void verify(id, false); // its evidence already asked
+      setReport(found);
+      void evidenceLoaded;
+    } catch (e) {
+      setError(words(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   useEffect(() => {
-    const given = params.get("trade");
-    if (given) void verify(given);
+    const given = params.get("trade")?.trim();
+    if (given) void open(given);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 

@@ -9,7 +9,7 @@ database.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,16 @@ from fourflow.domain.hashing import (
     fingerprint_bytes,
     verify_merkle_proof,
 )
-from fourflow.services.ports import ChainInfo, Ledger, OpKind, OpStatus, UnitOfWorkFactory
+from fourflow.services.ports import (
+    Batch,
+    ChainInfo,
+    ChainOp,
+    Ledger,
+    OpKind,
+    OpStatus,
+    StoredDocument,
+    UnitOfWorkFactory,
+)
 from fourflow.services.reading import DocumentReader
 
 PROOF_FORMAT = "fourflow-proof/1"
@@ -41,11 +50,52 @@ def document_proof(
             raise ConflictError(f"document {doc_id} is not in an anchoring batch yet")
         batch = uow.batches.get(stored.batch_id)
         ops = uow.outbox.for_subject(stored.batch_id)
+    return _proof(stored, proof_text, batch, ops, lambda: info or ledger.info())
+
+
+def document_proofs(
+    *, uow_factory: UnitOfWorkFactory, ledger: Ledger, stored: Sequence[StoredDocument]
+) -> dict[str, dict[str, Any] | ConflictError]:
+    """Each stored document's proof as ``document_proof`` gives it, or the ``ConflictError``
+    it raises (not anchored yet), by document id: read in one transaction, each batch once,
+    the ledger's info once (a trade's documents share a batch or a few)."""
+    with uow_factory() as uow:
+        texts = {s.document.id: uow.documents.proof(s.document.id) for s in stored}
+        batch_ids = sorted({s.batch_id for s in stored if s.batch_id is not None})
+        batches = {b: uow.batches.get(b) for b in batch_ids}
+        ops = {b: uow.outbox.for_subject(b) for b in batch_ids}
+    known: list[ChainInfo] = []
+
+    def info() -> ChainInfo:
+        if not known:
+            known.append(ledger.info())
+        return known[0]
+
+    out: dict[str, dict[str, Any] | ConflictError] = {}
+    for s in stored:
+        doc_id, text = s.document.id, texts[s.document.id]
+        try:
+            if s.batch_id is None or text is None:
+                raise ConflictError(f"document {doc_id} is not in an anchoring batch yet")
+            out[doc_id] = _proof(s, text, batches[s.batch_id], ops[s.batch_id], info)
+        except ConflictError as exc:
+            out[doc_id] = exc
+    return out
+
+
+def _proof(
+    stored: StoredDocument,
+    proof_text: str,
+    batch: Batch | None,
+    ops: Sequence[ChainOp],
+    info_of: Callable[[], ChainInfo],
+) -> dict[str, Any]:
+    doc_id = stored.document.id
     anchor = next((o for o in ops if o.kind is OpKind.ANCHOR_BATCH), None)
     if batch is None or anchor is None or anchor.status is not OpStatus.DONE:
         raise ConflictError(f"the batch of document {doc_id} is not anchored on the chain yet")
     path = json.loads(proof_text)
-    info = info or ledger.info()
+    info = info_of()
     doc = stored.document
     return {
         "format": PROOF_FORMAT,

@@ -118,21 +118,20 @@ def trade_documents(
     by_id = {s.document.id: s for s in stored}
     flow = payment_flow([s.document for s in stored])
     rows = []
-    info = ledger.info() if stored else None  # once for the trade, not per document
+    # every proof read in one transaction, each batch once, the ledger's info once
+    found = proofs.document_proofs(uow_factory=uow_factory, ledger=ledger, stored=stored)
     for doc_id in record.document_ids:
         s = by_id.get(doc_id)
         if s is None:
             continue
         d = s.document
         sig = s.signature
-        anchor: dict[str, Any]
-        try:
-            proof = proofs.document_proof(
-                uow_factory=uow_factory, ledger=ledger, doc_id=doc_id, info=info
-            )
-            anchor = {"state": "anchored", **proof["anchor"], "merkle": proof["merkle"]}
-        except ConflictError as exc:
-            anchor = {"state": "pending", "batch_id": s.batch_id, "reason": str(exc)}
+        proof = found[doc_id]
+        anchor: dict[str, Any] = (
+            {"state": "pending", "batch_id": s.batch_id, "reason": str(proof)}
+            if isinstance(proof, ConflictError)
+            else {"state": "anchored", **proof["anchor"], "merkle": proof["merkle"]}
+        )
         rows.append(
             {
                 "document_id": d.id, "kind": d.kind.value, "number": d.number,

@@ -21,8 +21,10 @@ the app.
 
 Figures (one JSON line each, printed as each page is timed; progress on stderr):
 ``web_pages.<page>_ms`` (median, p90, max, the cold loads' median and max, the largest API
-answer of the page), ``web_pages.health_ms``, ``web_pages.blank_page_ms``. Target: every page
-under 1,000 ms on loopback.
+answer of the page; where the time went, as medians: ``visible_median_ms`` (main content
+shown), ``api_end_median_ms`` (the last API answer's end), ``long_tasks_median_ms`` (the main
+thread's tasks over 50 ms, summed)), ``web_pages.health_ms``, ``web_pages.blank_page_ms``.
+Target: every page under 1,000 ms on loopback.
 
 ``FOURFLOW_BENCH_WEB_PAGES=home,supervision_all`` times only those pages (bench-pages.mjs's
 names); ``FOURFLOW_BENCH_WEB_TOTAL_S`` (1500) bounds the timing: no page is begun after it, and
@@ -559,6 +561,11 @@ def _yardsticks(found: dict[str, float], built: dict[str, Any], line: Line) -> I
     yield line("web_pages.blank_page_ms", found["blank_page_ms"], "ms", **_common(built))
 
 
+#: Where a page's time went (bench-pages.mjs), medians of the timed loads: its main content
+#: visible, the end of its last API answer, the main thread's long tasks (over 50 ms) summed.
+BREAKDOWN = ("visible_median_ms", "api_end_median_ms", "long_tasks_median_ms")
+
+
 def _figure(page: dict[str, Any], yard: dict[str, float], built: dict[str, Any], line: Line) -> str:
     common = _common(built)
     if "error" in page:  # not rendered (or not timed): no value, the reason
@@ -578,6 +585,7 @@ def _figure(page: dict[str, Any], yard: dict[str, float], built: dict[str, Any],
         x_blank_page=round(page["median_ms"] / blank, 2) if blank else None,
         x_health=round(page["median_ms"] / health, 1) if health else None,
         largest_answer_bytes=page["largest_bytes"], slowest_request=page["slowest"],
+        **{k: page[k] for k in BREAKDOWN if k in page},
         **common,
     )  # fmt: skip
 

@@ -88,7 +88,21 @@ const QUIET_MS = 300;
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 10_000);
 const inflight = new Map(); // page -> Set of requests not answered yet (the stream aside)
 
-function track(page) {
+// Where a load's time goes, beside its total: the main thread's long tasks (over 50 ms: parsing,
+// running and rendering; the browser's Long Tasks API) summed from the navigation's start.
+const LONG_TASKS = () => {
+  window.__longTasksMs = 0;
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasksMs += e.duration;
+    }).observe({ type: "longtask", buffered: true });
+  } catch {
+    window.__longTasksMs = null; // not offered by this browser
+  }
+};
+
+async function track(page) {
+  await page.addInitScript(LONG_TASKS);
   const open = new Set();
   inflight.set(page, open);
   page.on("request", (r) => { if (!r.url().includes(LIVE)) open.add(r); });
@@ -114,9 +128,10 @@ async function settle(page, since) {
     const entries = performance.getEntriesByType("resource").filter((e) => e.startTime >= t0 && !e.name.includes(live));
     const end = entries.reduce((a, e) => Math.max(a, e.responseEnd), 0);
     const api = entries.filter((e) => e.name.includes("/api/"));
+    const apiEnd = api.reduce((a, e) => Math.max(a, e.responseEnd), 0) - t0;
     const largest = api.reduce((a, e) => Math.max(a, e.encodedBodySize || e.transferSize || 0), 0);
     const slowest = api.reduce((a, e) => (e.duration > a.duration ? e : a), { duration: 0, name: "" });
-    return { end, largest, slowestMs: slowest.duration, slowest: slowest.name ? `${new URL(slowest.name).pathname} ${Math.round(slowest.duration)} ms` : "" };
+    return { end, apiEnd: Math.max(0, apiEnd), longTasks: window.__longTasksMs ?? null, largest, slowestMs: slowest.duration, slowest: slowest.name ? `${new URL(slowest.name).pathname} ${Math.round(slowest.duration)} ms` : "" };
   }, [since, LIVE]);
   if (pending.length) throw new Error(`requests still unanswered after ${SETTLE_MS} ms: ${pending.join(", ")}`);
   return net;
@@ -129,7 +144,8 @@ async function load(page, path, selector) {
   await page.waitForFunction(rendered, selector, { timeout: PAGE_MS, polling: "raf" });
   const visible = await page.evaluate(() => performance.now());
   const net = await settle(page, 0);
-  return { ms: Math.max(visible, net.end), largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
+  return { ms: Math.max(visible, net.end), visible, apiEnd: net.apiEnd, longTasks: net.longTasks,
+    largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
 // One interaction on a loaded page: from the click to the later of rendered() and the end of
@@ -142,7 +158,8 @@ async function interact(page, path, before, click, selector, between) {
   await page.waitForFunction(rendered, selector, { timeout: PAGE_MS, polling: "raf" });
   const visible = await page.evaluate(() => performance.now());
   const net = await settle(page, t0);
-  return { ms: Math.max(visible, net.end) - t0, largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
+  return { ms: Math.max(visible, net.end) - t0, visible: visible - t0, apiEnd: net.apiEnd, longTasks: null,
+    largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
 // A write to the tables the supervision views read (a new change mark: their cache is cold),
@@ -164,10 +181,10 @@ const elapsed = () => `${Math.round((Date.now() - started) / 1000)} s`;
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), headless: true, args: ["--no-sandbox"] });
 try {
   const who = {};
-  for (const role of Object.keys(PEOPLE)) who[role] = track((await signedIn(browser, role)).page);
+  for (const role of Object.keys(PEOPLE)) who[role] = await track((await signedIn(browser, role)).page);
   // the pages before signing in (an invitation's acceptance), in a context of their own
   const visitor = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: "zh-CN" });
-  who.visitor = track(await visitor.newPage());
+  who.visitor = await track(await visitor.newPage());
   console.error(`signed in as ${Object.keys(PEOPLE).join(", ")} (${elapsed()})`);
   // the yardsticks: the health endpoint by fetch() in the page, and an empty page's load
   const health = [];
@@ -258,7 +275,11 @@ try {
     const ms = timed.map((r) => r.ms);
     const found = { ...base,
       median_ms: Math.round(pct(ms, 0.5)), max_ms: Math.round(Math.max(...ms)), p90_ms: Math.round(pct(ms, 0.9)), runs: RUNS,
-      largest_bytes: Math.max(...timed.map((r) => r.largest)), slowest: timed.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest };
+      largest_bytes: Math.max(...timed.map((r) => r.largest)), slowest: timed.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest,
+      // the medians of where it went: content visible, the last API answer's end, long tasks
+      visible_median_ms: Math.round(pct(timed.map((r) => r.visible), 0.5)),
+      api_end_median_ms: Math.round(pct(timed.map((r) => r.apiEnd), 0.5)),
+      long_tasks_median_ms: timed.every((r) => typeof r.longTasks === "number") ? Math.round(pct(timed.map((r) => r.longTasks), 0.5)) : null };
     if (colds.length) {
       const c = colds.map((r) => r.ms);
       Object.assign(found, { cold_median_ms: Math.round(pct(c, 0.5)), cold_max_ms: Math.round(Math.max(...c)), cold_runs: c.length,

@@ -40,6 +40,7 @@ SKIPPED = {
     "alembic_version", "outbox", "settings", "webhook_events", "webhook_deliveries",
     "api_audit", "relay_senders", "sign_in_attempts",
     "item_changes", "supervision_changes",  # change marks for the pages' caches: every write
+    "decision_changes",  # the decisions' change marks (a batch folds them, sum kept)
 }  # fmt: skip
 VOLATILE = {"updated_at", "created_at", "seq"}
 

@@ -12,10 +12,12 @@ currency): the CLI now, the API later.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.errors import (
@@ -494,13 +496,15 @@ def finance_many(
     for _ in range(2):  # the champion read in the batch's own transaction
         try:
             with uow_factory() as uow:
-                scorer = credit.champion_in(uow)
+                running = _Running.of(uow)
+                scorer = running.champion(uow)
                 if scorer is not None:
                     answers = _finance_many(
                         uow, scorer=scorer, requests=requests, present=ledger is not None,
-                        clock=clock,
+                        clock=clock, running=running,
                     )  # fmt: skip
                     uow.commit()
+                    running.committed()
                     return answers
         except Exception:  # the batch is broken: each request alone, below
             return [_alone(uow_factory, r, cold_start, ledger, clock) for r in requests]
@@ -535,20 +539,24 @@ def _finance_many(
     requests: Sequence[FinanceRequest],
     present: bool,
     clock: Clock | None,
+    running: _Running | None = None,
 ) -> list[Answer]:
     """``finance_many`` in the caller's unit of work (the caller commits); a FourFlowError
-    of one request is its answer, anything else is raised."""
+    of one request is its answer, anything else is raised. ``running``: the process's state
+    kept between batches (``_Running``), checked against the store's change marks."""
+    running = running if running is not None else _Running.of(uow)
     answers: list[Answer | None] = [None] * len(requests)
     views: dict[dt.date, PlatformView] = {}
     ready: list[tuple[int, _Ready, Organisation | None]] = []
-    batch = _BatchReads(uow, _READ_ONCE)
+    policies = {"policies": running.policies(uow)}
+    batch = _BatchReads(uow, _READ_ONCE, policies)
     _read_ahead(uow, batch, requests)
     reads = cast(UnitOfWork, batch)
     for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
         try:
             asker, holding, asset, lender, minor = _read_request(reads, asked)
             if asked.as_of not in views:
-                views[asked.as_of] = fraud.load_view(uow, as_of=asked.as_of)
+                views[asked.as_of] = running.view(uow, asked.as_of)
             prepared = _prepare(
                 reads, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
                 actor_id=asker.id if asker else holding.holder_id, as_of=asked.as_of,
@@ -561,12 +569,14 @@ def _finance_many(
         ready.append((i, prepared, asker))
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
-    exposures: dict[str, Exposure] = {}
-    locked = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE_LOCKED))
+    exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
+    locked = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE_LOCKED, policies))
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
                       answers, exposures)  # fmt: skip
         uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
+    if ready:
+        running.decided(uow, exposures)  # kept once the caller's commit succeeds
     return [a if a is not None else RuntimeError("not decided") for a in answers]
 
 
@@ -690,11 +700,17 @@ class _BatchReads:
     """The batch's unit of work with the reads of ``repositories`` answered once (``_Once``);
     everything else is the unit of work's own."""
 
-    def __init__(self, uow: UnitOfWork, repositories: Mapping[str, frozenset[str]]) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        repositories: Mapping[str, frozenset[str]],
+        inner: Mapping[str, object] | None = None,
+    ) -> None:
         self._uow = uow
         self._kept: dict[Any, Any] = {}
+        inner = inner or {}
         self._once = {
-            name: _Once(getattr(uow, name), methods, self._kept)
+            name: _Once(inner.get(name) or getattr(uow, name), methods, self._kept)
             for name, methods in repositories.items()
         }
 
@@ -708,6 +724,166 @@ class _BatchReads:
         once = self._once[repository]
         for key, answer in answers.items():
             self._kept[(id(once), method, key)] = answer
+
+
+class _KeptPolicies:
+    """The banks' policies as ``policies.latest`` answers them, kept in the process's running
+    state while the store's ``policy`` mark stays (``_Running``); other reads pass through."""
+
+    def __init__(self, inner: Any, kept: dict[str, Any]) -> None:
+        self._inner, self._kept = inner, kept
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def latest(self, bank_id: str) -> Any:
+        if bank_id not in self._kept:
+            self._kept[bank_id] = self._inner.latest(bank_id)
+        return self._kept[bank_id]
+
+
+class _Running:
+    """What an API process keeps between its batches of decisions, per store (engine): the
+    champion's scorer, the fraud scan's platform view (by date), the banks' product policies
+    and the banks' exposures, each under the store's change mark of its group (migration
+    0029, ``SqlUnitOfWork.decision_marks``) read in the batch's own transaction: a group whose
+    mark is the one it was kept under has not changed since (in any process: the marks are
+    written by triggers in the writers' transactions), so the batch uses what is kept instead
+    of reading its tables; a changed mark drops it, and the batch reads and keeps afresh.
+
+    The marks of the view, the policies and the model are read as the batch starts (its reads
+    are as of then, as they were as of its first statements); the exposure's mark is read again
+    under the banks' limits locks, and once more after the batch's writes: the exposures the
+    batch leaves (``credit.with_financing``) are kept under that last mark only if nothing but
+    the batch's own writes moved it (on PostgreSQL the rows name their transaction; on SQLite
+    the batch holds the write lock throughout), and only once the batch is committed
+    (``committed``). A store without the marks (or a unit of work without
+    ``decision_marks``: the fakes) keeps nothing: every batch reads everything."""
+
+    _STATES: ClassVar[weakref.WeakKeyDictionary[Any, _RunningStore]] = weakref.WeakKeyDictionary()
+    _LOCK: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, store: _RunningStore | None, marks: dict[str, tuple[int, int]] | None):
+        self._store, self._marks = store, marks or {}
+        self._staged: dict[str, tuple[int, Exposure]] = {}
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> _Running:
+        """The running state of ``uow``'s store, its marks read now (in ``uow``)."""
+        read = getattr(uow, "decision_marks", None)
+        session = getattr(uow, "_session", None)
+        if read is None or session is None:
+            return cls(None, None)
+        marks = read(fold=True)
+        if marks is None:
+            return cls(None, None)
+        engine = session.get_bind()
+        with cls._LOCK:
+            store = cls._STATES.get(engine)
+            if store is None:
+                store = cls._STATES[engine] = _RunningStore()
+        return cls(store, marks)
+
+    def _mark(self, group: str) -> int | None:
+        found = self._marks.get(group)
+        return None if found is None else found[0]
+
+    def champion(self, uow: UnitOfWork) -> Scorer | None:
+        """``credit.champion_in``, kept while the ``model`` mark stays."""
+        mark, store = self._mark("model"), self._store
+        if store is None or mark is None:
+            return credit.champion_in(uow)
+        with store.lock:
+            if store.model is not None and store.model[0] == mark:
+                return store.model[1]
+        scorer = credit.champion_in(uow)
+        if scorer is not None:
+            with store.lock:
+                store.model = (mark, scorer)
+        return scorer
+
+    def view(self, uow: UnitOfWork, as_of: dt.date) -> PlatformView:
+        """``fraud.load_view`` as of ``as_of``, kept while the ``view`` mark stays."""
+        mark, store = self._mark("view"), self._store
+        if store is None or mark is None:
+            return fraud.load_view(uow, as_of=as_of)
+        with store.lock:
+            if store.views_mark != mark:
+                store.views_mark, store.views = mark, {}
+            found = store.views.get(as_of)
+        if found is None:
+            found = fraud.load_view(uow, as_of=as_of)
+            with store.lock:
+                if store.views_mark == mark:
+                    store.views[as_of] = found
+                    while len(store.views) > 4:
+                        store.views.pop(next(iter(store.views)))
+        return found
+
+    def policies(self, uow: UnitOfWork) -> object:
+        """``uow.policies`` with ``latest`` kept while the ``policy`` mark stays."""
+        mark, store = self._mark("policy"), self._store
+        if store is None or mark is None:
+            return uow.policies
+        with store.lock:
+            if store.policies_mark != mark:
+                store.policies_mark, store.policies = mark, {}
+            kept = store.policies
+        return _KeptPolicies(uow.policies, kept)
+
+    def exposures(self, uow: UnitOfWork) -> dict[str, Exposure]:
+        """The banks' exposures kept under the ``exposure`` mark as read now (the caller holds
+        the banks' limits locks); none if it moved."""
+        store = self._store
+        if store is None:
+            return {}
+        marks = getattr(uow, "decision_marks")()  # noqa: B009
+        if marks is None or "exposure" not in marks:
+            self._store = None
+            return {}
+        self._marks["exposure"] = marks["exposure"]
+        mark = marks["exposure"][0]
+        with store.lock:
+            return {b: e for b, (m, e) in store.exposures.items() if m == mark}
+
+    def decided(self, uow: UnitOfWork, exposures: Mapping[str, Exposure]) -> None:
+        """After the batch's writes: its banks' exposures staged under the ``exposure`` mark
+        now, if only the batch's own writes moved it since ``exposures`` read it."""
+        before = self._marks.get("exposure")
+        if self._store is None or before is None or not exposures:
+            return
+        marks = getattr(uow, "decision_marks")()  # noqa: B009
+        after = marks.get("exposure") if marks else None
+        if after is None or after[0] - after[1] != before[0] - before[1]:
+            return  # another transaction's change committed meanwhile: kept by none
+        self._staged = {b: (after[0], e) for b, e in exposures.items()}
+
+    def committed(self) -> None:
+        """The batch is committed: what it staged is kept."""
+        if self._store is None or not self._staged:
+            return
+        with self._store.lock:
+            self._store.exposures.update(self._staged)
+        self._staged = {}
+
+
+class _RunningStore:
+    """One store's running state (``_Running``)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.model: tuple[int, Scorer] | None = None
+        self.views_mark: int | None = None
+        self.views: dict[dt.date, PlatformView] = {}
+        self.policies_mark: int | None = None
+        self.policies: dict[str, Any] = {}
+        self.exposures: dict[str, tuple[int, Exposure]] = {}
+
+
+def forget_running_state() -> None:
+    """Forget every store's running state (tests compare a cold batch with a kept one)."""
+    with _Running._LOCK:
+        _Running._STATES.clear()
 
 
 def warm_up(*, uow_factory: UnitOfWorkFactory) -> None:

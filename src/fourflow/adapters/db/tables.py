@@ -925,6 +925,18 @@ supervision_changes = Table(
     Column("weight", BigInteger, nullable=False, server_default=text("1")),
 )
 
+#: The financing decisions' change marks (0029): a row per change of the tables whose state
+#: an API process keeps between its batches of decisions, by group (``view``, ``policy``,
+#: ``model``, ``exposure``), written by triggers; a group's mark is the sum of its weights.
+#: ``tx``: the writing transaction on PostgreSQL (``txid_current()``), None on SQLite.
+decision_changes = Table(
+    "decision_changes",
+    metadata,
+    Column("grp", String(16), nullable=False),
+    Column("weight", BigInteger, nullable=False, server_default=text("1")),
+    Column("tx", BigInteger, nullable=True),
+)
+
 #: Each trade's invoice facts (0028; ``services.trade_facts``): the JSON of
 #: ``risk.features.invoice_facts`` computed from the trade's documents of ``documents_key`` by
 #: the computation of ``version``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import TracebackType
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
         self._session_factory = session_factory
         self._session: Session | None = None
         self._together = False
+        self._first_marks: dict[str, tuple[int, int]] | None = None  # ``decision_marks``
 
     def __enter__(self) -> Self:
         """Open a session and the repositories over it."""
@@ -147,10 +149,12 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         """Commit the transaction; later work in the same block starts a new one."""
         self._require_session().commit()
+        self._first_marks = None
 
     def rollback(self) -> None:
         """Roll back the transaction."""
         self._require_session().rollback()
+        self._first_marks = None
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -192,6 +196,54 @@ class SqlUnitOfWork:
             self.items.store_held(holdings)
             self.presentations.store_held(presentations)
 
+    def decision_marks(self, *, fold: bool = False) -> dict[str, tuple[int, int]] | None:
+        """The financing decisions' change marks as this transaction sees them (migration
+        0029): group (``view``, ``policy``, ``model``, ``exposure``) -> (the sum of its
+        weights, the part written by this transaction). A group's sum grows with every
+        committed change of its tables. On SQLite this transaction holds the write lock from its
+        first statement, so nothing others commit appears while it lasts: its own part is
+        given as 0 and every change seen appear meanwhile is its own. None if the store cannot
+        tell (not migrated to 0029). ``fold``: past ``CHANGES_FOLD`` rows, fold them into one
+        row a group first (in this transaction: before it writes anything of its own)."""
+        session = self._require_session()
+        postgres = session.get_bind().dialect.name == "postgresql"
+        own = "sum(weight) FILTER (WHERE tx = txid_current())" if postgres else "0"
+        query = text(
+            f"SELECT grp, sum(weight), {own}, count(*) FROM decision_changes GROUP BY grp"  # noqa: S608
+        )
+        bind = session.get_bind()
+        if bind not in _MARKED:  # once per engine: is the store migrated to 0029?
+            try:
+                with session.begin_nested():
+                    session.execute(query).all()
+            except (DBAPIError, sqlite3.Error):
+                _MARKED[bind] = False
+            else:
+                _MARKED[bind] = True
+        if not _MARKED[bind]:
+            return None
+        rows = session.execute(query).all()
+        if fold and sum(int(r[3]) for r in rows) > CHANGES_FOLD:
+            if postgres:
+                session.execute(
+                    text(
+                        "WITH gone AS (DELETE FROM decision_changes WHERE tx IS DISTINCT FROM "
+                        "txid_current() RETURNING grp, weight) INSERT INTO decision_changes "
+                        "(grp, weight) SELECT grp, sum(weight) FROM gone GROUP BY grp"
+                    )
+                )
+            else:
+                session.execute(text("DELETE FROM decision_changes"))
+                session.execute(
+                    text("INSERT INTO decision_changes (grp, weight) VALUES (:g, :w)"),
+                    [{"g": r[0], "w": int(r[1])} for r in rows],
+                )
+        found = {str(r[0]): (int(r[1]), int(r[2] or 0)) for r in rows}
+        if not postgres:  # the write lock is held: what grew since the first read is its own
+            first = self._first_marks = self._first_marks or found
+            found = {g: (t, t - first.get(g, (t, 0))[0]) for g, (t, _) in found.items()}
+        return found
+
     def _require_session(self) -> Session:
         """The open session, or an error saying the unit of work is not entered."""
         if self._session is None:
@@ -201,6 +253,9 @@ class SqlUnitOfWork:
 
 #: The change mark's rows are folded into one past this many (``change_mark``).
 CHANGES_FOLD = 256
+
+#: Engines whose store has the decisions' change marks (``SqlUnitOfWork.decision_marks``).
+_MARKED: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 class SqlUnitOfWorkFactory:

@@ -420,15 +420,19 @@ class FakeTradeFacts(_Repo):
     def get_many(self, trade_ids: Sequence[str]) -> dict[str, StoredFacts]:
         return {i: self._s.trade_facts[i] for i in trade_ids if i in self._s.trade_facts}
 
+    def stamps(self, since: dt.datetime) -> dict[str, dt.datetime]:
+        """Every trade, stamped ``since`` (the fakes keep no change times: more, allowed)."""
+        return dict.fromkeys(self._s.trades, since)
+
     def candidates(
-        self, since: dt.datetime | None
+        self, trade_ids: Sequence[str] | None
     ) -> builtins.list[tuple[TradeRecord, tuple[str, int] | None]]:
-        """Every trade (the fakes keep no change times: more than ``since`` asks, allowed)."""
         kept = self._s.trade_facts
         return [
             (replace(t, report=None),
              (kept[t.id].documents_key, kept[t.id].version) if t.id in kept else None)
             for t in self._s.trades.values()
+            if trade_ids is None or t.id in trade_ids
         ]  # fmt: skip
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:

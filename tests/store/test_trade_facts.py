@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.adapters.db.repositories import SqlTradeFacts
 from fourflow.domain.documents import DocumentKind
+from fourflow.domain.parties import Role
 from fourflow.domain.trades import Trade
 from fourflow.risk.features import History, invoice_facts
 from fourflow.services import trade_facts
@@ -165,6 +166,11 @@ def test_a_worker_pass_looks_only_at_trades_changed_since_the_last_one(
     assert trade_facts.current(row, grown.document_ids)
     assert trade_facts.decode(row.facts) == invoice_facts(trade)
     assert history.fill(uow_factory) == 0  # every trade current
+    with uow_factory() as u:  # the mark moved by another table: the trades' times read only
+        u.organisations.add(b.org(99, Role.SUPPLIER))
+        u.commit()
+    other = history.fill_changed(uow_factory, state, now=ahead)
+    assert (other.unchanged, other.looked_at, other.kept) == (False, 0, 0)
     # an hour after the last full pass the next one looks at every trade again
     later = lambda: dt.datetime.now(dt.UTC) + history.LOOK_BACK + history.FULL_EVERY  # noqa: E731
     _pay(uow_factory, records[4], 9003)

@@ -965,12 +965,16 @@ class TradeFacts(Protocol):
         """The kept facts of each of ``trade_ids`` that has a row, by trade id."""
         ...
 
+    def stamps(self, since: dt.datetime) -> dict[str, dt.datetime]:
+        """When each trade changed at or after ``since`` was last changed, by trade id (a
+        store may give more trades)."""
+        ...
+
     def candidates(
-        self, since: dt.datetime | None
+        self, trade_ids: Sequence[str] | None
     ) -> list[tuple[TradeRecord, tuple[str, int] | None]]:
-        """Every trade changed at or after ``since`` (None: every trade; a store may give
-        more), oldest first, without its report, with the (documents key, version) kept for
-        it, or None when it has no row."""
+        """Every trade (or those of ``trade_ids``), oldest first, without its report, with the
+        (documents key, version) kept for it, or None when it has no row."""
         ...
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:

@@ -29,8 +29,9 @@ One pass (``run_pass``):
 7. **trade facts**, every pass: the invoice facts of the trades verified or given documents
    since the last pass computed and kept (``credit.history.fill_changed``; issue 16: they were
    computed inside the upload request). Nothing is read when the store's change mark has not
-   moved; otherwise only the trades stamped since shortly before the last pass, every trade
-   on a worker's first pass and hourly; at most ``PASS_BUDGET_S`` of computing a pass. No
+   moved; otherwise only the trades stamped since shortly before the last pass and not seen
+   with that time already, every trade on a worker's first pass and hourly; at most
+   ``history.PASS_BUDGET_S`` of computing a pass. No
    lock: the rows are upserted, so workers (and ``Platform.initialise``) side by side
    compute a trade twice at worst; readers decode a trade not kept yet.
 

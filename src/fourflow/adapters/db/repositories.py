@@ -1534,20 +1534,31 @@ class SqlTradeFacts(_Repository):
                 found[r.trade_id] = StoredFacts(r.trade_id, r.documents_key, r.version, r.facts)
         return found
 
+    def stamps(self, since: dt.datetime) -> dict[str, dt.datetime]:
+        """When each trade changed at or after ``since`` was last changed (its ``updated_at``),
+        by trade id: ids and times only, no documents."""
+        c = t.trades.c
+        rows = self._rows(select(c.id, c.updated_at).where(c.updated_at >= since))
+        return {r.id: r.updated_at for r in rows}
+
     def candidates(
-        self, since: dt.datetime | None
+        self, trade_ids: Sequence[str] | None
     ) -> builtins.list[tuple[TradeRecord, tuple[str, int] | None]]:
-        """Every trade changed at or after ``since`` (its ``updated_at``; None: every trade),
-        oldest first, without its report, with the (documents key, version) kept for it or
-        None: one statement (trades left-joined to their kept rows)."""
+        """Every trade (or those of ``trade_ids``), oldest first, without its report, with the
+        (documents key, version) kept for it or None: trades left-joined to their kept rows,
+        one statement (a chunk of ``IN_CHUNK`` ids)."""
         c, f = t.trades.c, t.trade_facts.c
         stmt = _VERDICT.add_columns(f.documents_key.label("kept_key"), f.version.label("kept_v"))
         stmt = stmt.select_from(t.trades.outerjoin(t.trade_facts, f.trade_id == c.id))
-        if since is not None:
-            stmt = stmt.where(c.updated_at >= since)
+        if trade_ids is None:
+            rows = self._rows(stmt)
+        else:
+            rows = []
+            for chunk in iter_chunks(list(dict.fromkeys(trade_ids)), IN_CHUNK):
+                rows.extend(self._rows(stmt.where(c.id.in_(chunk))))
         return [
             (_verdict(r), None if r.kept_key is None else (r.kept_key, r.kept_v))
-            for r in self._rows(stmt.order_by(c.seq))
+            for r in sorted(rows, key=lambda r: r.seq)
         ]
 
     def put_many(self, rows: Sequence[StoredFacts]) -> None:

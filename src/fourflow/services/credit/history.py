@@ -7,7 +7,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.findings import Severity
@@ -118,9 +118,10 @@ class _FactsCache:
 FACTS = _FactsCache()
 #: Trades whose facts ``fill`` computes in one transaction.
 FILL_CHUNK = 500
-#: How far before a worker pass's start the next pass looks again: a writer's transaction
-#: that stamped a trade before the pass read and committed after it is still looked at.
-LOOK_BACK = dt.timedelta(minutes=10)
+#: How far before a worker pass's start the next pass looks at trades' change times: a
+#: writer's transaction that stamped a trade before the pass read and committed after it is
+#: still seen (a write transaction lasts seconds; the hourly full look catches the rest).
+LOOK_BACK = dt.timedelta(minutes=2)
 #: A worker pass this long after the last one that looked at every trade looks at every
 #: trade again (what a window could miss: a clock set back, a transaction open for longer).
 FULL_EVERY = dt.timedelta(hours=1)
@@ -130,13 +131,15 @@ PASS_BUDGET_S = 10.0
 
 
 def _fill(
-    uow_factory: UnitOfWorkFactory, since: dt.datetime | None, budget_s: float | None
+    uow_factory: UnitOfWorkFactory, trade_ids: Sequence[str] | None, budget_s: float | None
 ) -> tuple[int, int, bool]:
-    """Keep the facts of the trades changed at or after ``since`` (None: every trade) that
-    have no current row, ``FILL_CHUNK`` a transaction, stopping after the chunk that passes
-    ``budget_s`` seconds: (trades looked at, kept, all kept)."""
+    """Keep the facts of the trades of ``trade_ids`` (None: every trade) that have no current
+    row, ``FILL_CHUNK`` a transaction, stopping after the chunk that passes ``budget_s``
+    seconds: (trades looked at, kept, all kept)."""
+    if trade_ids is not None and not trade_ids:
+        return 0, 0, True
     with uow_factory() as uow:
-        found = uow.trade_facts.candidates(since)
+        found = uow.trade_facts.candidates(trade_ids)
     stale = [
         r
         for r, kept in found
@@ -144,7 +147,7 @@ def _fill(
     ]
     started, done = time.monotonic(), 0
     for chunk in iter_chunks(stale, FILL_CHUNK):
-        if budget_s is not None and done and time.monotonic() - started > budget_s:
+        if budget_s is not None and done and time.monotonic() - started >= budget_s:
             return len(found), done, False
         with uow_factory() as uow:
             trades = trade_contents(uow, chunk)
@@ -167,12 +170,15 @@ def fill(uow_factory: UnitOfWorkFactory) -> int:
 
 @dataclass(slots=True)
 class FillState:
-    """What a worker's earlier passes filled: the store's change mark when the last complete
-    fill began (the same mark: no trade changed since), the time from which the next pass
-    looks at trades (None: every trade) and when a pass last looked at every trade."""
+    """What a worker's earlier passes did: the store's change mark when the last complete
+    pass began (the same mark: no trade changed since), when that pass began (None: the next
+    looks at every trade), the change time of each trade it saw changed in its window (a
+    trade seen with the same time is not read again), when a pass last looked at every
+    trade."""
 
     mark: str | None = None
     since: dt.datetime | None = None
+    seen: dict[str, dt.datetime] = field(default_factory=dict)
     full_at: dt.datetime | None = None
 
 
@@ -205,21 +211,26 @@ def fill_changed(
     last pass, not at verification (which is inside the upload request: issue 16).
 
     Nothing is read when the store's change mark (``change_mark()`` of the factory, moved by
-    every committed change of ``trades``) is the one of the last complete fill. Otherwise it
-    looks only at the trades stamped since ``LOOK_BACK`` before the last pass began, and at
-    every trade on the first pass and ``FULL_EVERY`` after the last such pass (10,000 trades:
-    one statement of about a second). A pass stops on ``budget_s`` with trades left; ``state``
-    then stays, so the next pass looks at them again. Readers decode what is not kept yet
-    (``_FactsCache.history``), so nothing is wrong meanwhile, only slower."""
+    every committed change of ``trades``) is the one of the last complete pass. Otherwise it
+    reads the change times of the trades stamped since ``LOOK_BACK`` before the last pass
+    began (ids and times only) and looks only at those not seen with that time by an earlier
+    pass; every trade on the first pass and ``FULL_EVERY`` after the last such pass (10,000
+    trades: one statement of about half a second). A pass stops on ``budget_s`` with trades
+    left; ``state`` then stays, so the next pass looks at them again. Readers decode what is
+    not kept yet (``_FactsCache.history``), so nothing is wrong meanwhile, only slower."""
     read_mark = getattr(uow_factory, "change_mark", None)
     mark = read_mark() if callable(read_mark) else None
     if mark is not None and mark == state.mark:
         return Filled(unchanged=True)
     started = now()
     full = state.since is None or state.full_at is None or started - state.full_at >= FULL_EVERY
-    looked_at, kept, complete = _fill(uow_factory, None if full else state.since, budget_s)
+    window = started - LOOK_BACK if full or state.since is None else state.since - LOOK_BACK
+    with uow_factory() as uow:  # read before the trades: a later change gets a later time
+        stamps = uow.trade_facts.stamps(window)
+    changed = None if full else [i for i, at in stamps.items() if state.seen.get(i) != at]
+    looked_at, kept, complete = _fill(uow_factory, changed, budget_s)
     if complete:
-        state.mark, state.since = mark, started - LOOK_BACK
+        state.mark, state.since, state.seen = mark, started, stamps
         if full:
             state.full_at = started
     return Filled(looked_at, kept, full, left=not complete)

@@ -310,6 +310,31 @@ def _split_run(
     return {n: figures(test[1], p) for n, p in predicted.items()}, chosen, inner
 
 
+def _rows_run(
+    names: Sequence[str],
+    best: bool,
+    data: tuple[pd.DataFrame, npt.NDArray[Any], npt.NDArray[Any] | None],
+    split: tuple[npt.NDArray[Any], npt.NDArray[Any]],
+    specs: Sequence[FeatureSpec],
+    seed: int,
+    tick: Callable[[], None] | None = None,
+) -> tuple[dict[str, Figures], str | None, dict[str, float]]:
+    """``_split_run`` on rows of one file: fitted on the rows ``split[0]`` of ``data`` (frame,
+    outcomes, customer groups or None), tested on the rows ``split[1]`` (a holdout, a CV fold)."""
+    frame, y, groups = data
+    fit_idx, test_idx = split
+    fit_groups = None if groups is None else groups[fit_idx]
+    return _split_run(
+        names,
+        best,
+        (frame.iloc[fit_idx], y[fit_idx], fit_groups),
+        (frame.iloc[test_idx], y[test_idx]),
+        specs,
+        seed,
+        tick,
+    )
+
+
 def evaluate(
     dataset: datasets.Dataset,
     train_path: Path,
@@ -379,14 +404,8 @@ def evaluate(
     if holdout is not None:
         fit_idx, test_idx = holdout_split(y, groups, holdout, seed)
         ticks = _Ticks(_fit_rounds(best, len(fit_idx)), progress)
-        per_model, chosen, inner = _split_run(
-            names,
-            best,
-            (frame.iloc[fit_idx], y[fit_idx], None if groups is None else groups[fit_idx]),
-            (frame.iloc[test_idx], y[test_idx]),
-            specs,
-            seed,
-            ticks,
+        per_model, chosen, inner = _rows_run(
+            names, best, (frame, y, groups), (fit_idx, test_idx), specs, seed, ticks
         )
         how = "group (customer) holdout" if groups is not None else "stratified holdout"
         return _result(
@@ -409,14 +428,8 @@ def evaluate(
     splits = [s for r in range(repeats) for s in _folds(y, groups, folds, seed + 1000 * r)]
     ticks = _Ticks(sum(_fit_rounds(best, len(fit_idx)) for fit_idx, _ in splits), progress)
     for fit_idx, test_idx in splits:
-        per_model, chosen, inner = _split_run(
-            names,
-            best,
-            (frame.iloc[fit_idx], y[fit_idx], None if groups is None else groups[fit_idx]),
-            (frame.iloc[test_idx], y[test_idx]),
-            specs,
-            seed,
-            ticks,
+        per_model, chosen, inner = _rows_run(
+            names, best, (frame, y, groups), (fit_idx, test_idx), specs, seed, ticks
         )
         for n, f in per_model.items():
             per_fold[n].append(f)

@@ -8,10 +8,12 @@ factors checked by a ``SecondFactor`` (RFC 6238 TOTP), both adapters.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
@@ -48,7 +50,7 @@ from fourflow.domain.identity import (
 )
 from fourflow.services import onboarding
 from fourflow.services.common import new_id
-from fourflow.services.group_commit import GroupCommit
+from fourflow.services.group_commit import AsyncGroupCommit, GroupCommit
 from fourflow.services.ports import Clock, KeyStore, UnitOfWorkFactory
 
 # ----------------------------------------------------------------------------- ports
@@ -981,6 +983,10 @@ def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[Aud
 
 #: Group appends to the audit trail in this process (``services.group_commit``).
 _APPENDER: GroupCommit[tuple[Identities, AuditRecord], AuditRecord] = GroupCommit(_append_all)
+#: The same for callers on an event loop (``record_request_async``), one per loop.
+_ASYNC_APPENDERS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, AsyncGroupCommit[tuple[Identities, AuditRecord], AuditRecord]
+] = weakref.WeakKeyDictionary()
 
 
 def record_request(
@@ -1003,6 +1009,34 @@ def record_request(
         method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
     )  # fmt: skip
     return _APPENDER.submit((ids, record))
+
+
+async def record_request_async(
+    ids: Identities,
+    *,
+    principal: Principal | None,
+    action: str,
+    method: str,
+    path: str,
+    client: str,
+    status: int,
+) -> AuditRecord:
+    """``record_request`` for a caller on an event loop (the API's requests): the caller waits
+    on the loop, not on a thread of its own, and one thread of the loop's executor appends the
+    requests recorded meanwhile in one transaction (``AsyncGroupCommit``). Appends of this
+    loop and of threads (``record_request``) that meet retry on the new head, as two
+    processes' do."""
+    record = AuditRecord(
+        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
+        actor=(principal.user_id or principal.credential_id) if principal else None,
+        role=principal.role.value if principal else None, action=action,
+        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    appender = _ASYNC_APPENDERS.get(loop)
+    if appender is None:
+        appender = _ASYNC_APPENDERS[loop] = AsyncGroupCommit(_append_all)
+    return await appender.submit((ids, record))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fourflow.bootstrap import Platform
@@ -189,8 +188,7 @@ class AuditTrail:
         if method == "GET" and not (reading and action not in ("me", "audit.read")):
             return
         client = scope.get("client")
-        await run_in_threadpool(
-            identity.record_request,
+        await identity.record_request_async(  # waits on the loop, appended in a group
             self.api.platform.identities,
             principal=principal,
             action=str(action),

@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,7 @@ from sqlalchemy import text
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.db.engine import make_engine
 from fourflow.bootstrap import Platform, Settings
+from tests.api.serving import audited, free_port
 from tests.api.world import API, PASSWORD, Person, documents_by_issuer, register_and_admit
 from tests.api.world import sign_in as world_sign_in
 from tests.store.fixtures import pg_schema_url, require_postgres
@@ -53,12 +53,6 @@ START_TIMEOUT_S = 240.0
 LOAD_TIMEOUT_S = 300.0
 DRAIN_TIMEOUT_S = 240.0
 POLL_S = 0.2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -195,7 +189,7 @@ def test_kill_9_of_the_api_and_the_worker_under_load_loses_and_doubles_nothing(
     }
     logs = tmp_path / "logs"
     logs.mkdir()
-    procs = Processes(env, _free_port(), logs)
+    procs = Processes(env, free_port(), logs)
     try:
         procs.start()
         added = subprocess.run(
@@ -291,11 +285,5 @@ def test_kill_9_of_the_api_and_the_worker_under_load_loses_and_doubles_nothing(
     assert len(on_chain) == len(anchor_ops)
     assert len({str(e["batch_id"]) for e in on_chain}) == len(on_chain)
 
-    audited = subprocess.run(
-        [sys.executable, "-m", "fourflow", "audit", "--json"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    result = json.loads(audited.stdout)
-    assert audited.returncode == 0 and result["ok"], result
-    trail = result["api_audit_trail"]
+    trail = audited(env)["api_audit_trail"]
     assert trail["problems"] == [] and trail["anchored_heads"] == len(heads)

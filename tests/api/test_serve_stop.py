@@ -12,19 +12,13 @@ goodbye, every request answered was answered 200, the worker's passes had no err
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from bench.api import wait_serving
-from sqlalchemy.engine import make_url
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
@@ -33,7 +27,7 @@ from fourflow.domain.parties import Role
 from fourflow.services import identity, onboarding, relay
 from fourflow.services.demo import demo_uscc
 from tests.api.conftest import api_settings
-from tests.api.test_serve import _free_port
+from tests.api.serving import WAIT_S, api_processes, audited, serve_env, serving
 from tests.integration.test_worker import _children
 
 pytestmark = pytest.mark.chain
@@ -41,7 +35,6 @@ pytestmark = pytest.mark.chain
 #: Seconds ``serve`` may take to exit after SIGTERM (it takes about 1 s; a stream it waited
 #: for would hold it FOURFLOW_EVENTS_STREAM_SECONDS, 300 by default).
 STOP_BOUND_S = 30.0
-WAIT_S = 120.0
 
 
 def _prepared(home: Path, url: str, chain_url: str) -> str:
@@ -107,26 +100,9 @@ def test_serve_stops_promptly_and_cleanly_on_sigterm_with_an_event_stream_open(
 ) -> None:
     home = tmp_path / "home"
     key = _prepared(home, migrated_store_url, anvil.url)
-    processes = 1 if make_url(migrated_store_url).get_backend_name() == "sqlite" else 2
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
-        "FOURFLOW_HOME": str(home),
-        "FOURFLOW_DATABASE_URL": migrated_store_url,
-        "FOURFLOW_CHAIN_URL": anvil.url,
-        "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
-        "FOURFLOW_API_RATE_PER_MINUTE": "1000000",  # the caller's requests never answered 429
-    }
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(processes), "--worker-interval", "0.2"],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_serving(server, base, WAIT_S, poll_s=0.2, why=lambda: log.read_text()[-4000:])
+    env = serve_env(home, migrated_store_url, anvil.url)
+    with serving(env, tmp_path / "serve.log", api_processes(migrated_store_url)) as served:
+        server, base, log = served.process, served.base, served.log
         workers = [pid for pid, line in _children(server.pid) if " worker " in line]
         assert len(workers) == 1, _children(server.pid)
         deadline = time.monotonic() + WAIT_S
@@ -143,10 +119,6 @@ def test_serve_stops_promptly_and_cleanly_on_sigterm_with_an_event_stream_open(
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=STOP_BOUND_S)
         stopped_s = time.monotonic() - asked
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=30)
     said = log.read_text()
     assert code == 0, said[-4000:]
     assert stopped_s < STOP_BOUND_S
@@ -157,9 +129,4 @@ def test_serve_stops_promptly_and_cleanly_on_sigterm_with_an_event_stream_open(
     assert caller.statuses and set(caller.statuses) == {200}, caller.statuses
     assert not Path(f"/proc/{workers[0]}").exists()  # the worker stopped with it
     assert "error:" not in said and "Traceback" not in said, said[-4000:]
-    audited = subprocess.run(
-        [sys.executable, "-m", "fourflow", "audit", "--json"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    result = json.loads(audited.stdout)
-    assert audited.returncode == 0 and result["ok"], result
+    audited(env)  # the store and the chain agree

@@ -24,9 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
-from bench.api import wait_serving
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
@@ -36,7 +34,7 @@ from fourflow.entrypoints.api.server import WorkerSupervisor
 from fourflow.services import onboarding
 from fourflow.services.demo import demo_uscc
 from tests.api.conftest import api_settings
-from tests.api.test_serve import _free_port
+from tests.api.serving import api_processes, audited, serve_env, serving
 from tests.api.test_serve_stop import STOP_BOUND_S, _prepared
 from tests.integration.test_worker import _children
 
@@ -59,27 +57,11 @@ def test_serve_restarts_a_killed_worker_and_health_tells(
 ) -> None:
     home = tmp_path / "home"
     _prepared(home, migrated_store_url, anvil.url)
-    processes = 1 if make_url(migrated_store_url).get_backend_name() == "sqlite" else 2
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
-        "FOURFLOW_HOME": str(home),
-        "FOURFLOW_DATABASE_URL": migrated_store_url,
-        "FOURFLOW_CHAIN_URL": anvil.url,
-        "FOURFLOW_KEYSTORE_PASSWORD": "api-test-password",
-        "FOURFLOW_API_RATE_PER_MINUTE": "1000000",
-    }
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(processes), "--worker-interval", "0.2",
-             "--worker-backoff", str(BACKOFF_S)],
-            env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        wait_serving(server, base, WAIT_S, poll_s=0.2, why=lambda: log.read_text()[-4000:])
+    env = serve_env(home, migrated_store_url, anvil.url)
+    processes = api_processes(migrated_store_url)
+    backoff = ("--worker-backoff", str(BACKOFF_S))
+    with serving(env, tmp_path / "serve.log", processes, *backoff) as served:
+        server, base, log = served.process, served.base, served.log
         code, body = _health(base)
         assert code == 200 and body["status"] == "ok", body
         worker = body["worker"]
@@ -131,22 +113,13 @@ def test_serve_restarts_a_killed_worker_and_health_tells(
         server.send_signal(signal.SIGTERM)
         code = server.wait(timeout=STOP_BOUND_S)
         assert time.monotonic() - asked < STOP_BOUND_S
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait(timeout=30)
     said = log.read_text()
     assert code == 0, said[-4000:]
     assert "worker exited: restarting it" in said and '"exit_code": -9' in said, said[-4000:]
     assert "worker restarted" in said
     assert not Path(f"/proc/{up['pid']}").exists()
     assert not list((home / "run").glob("serve-*-worker.json"))  # cleaned up at stop
-    audited = subprocess.run(
-        [sys.executable, "-m", "fourflow", "audit", "--json"],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    result = json.loads(audited.stdout)
-    assert audited.returncode == 0 and result["ok"], result
+    audited(env)  # the ops applied by the restarted worker: the store and the chain agree
 
 
 def test_a_worker_failing_at_start_is_given_up_loudly(

@@ -27,8 +27,9 @@ thread's tasks over 50 ms, summed)), ``web_pages.health_ms``, ``web_pages.blank_
 Target: every page under 1,000 ms on loopback.
 
 ``FOURFLOW_BENCH_WEB_PAGES=home,supervision_all`` times only those pages (bench-pages.mjs's
-names); ``FOURFLOW_BENCH_WEB_TOTAL_S`` (1500) bounds the timing: no page is begun after it, and
-the script is stopped 300 s later. The server, the chain node and the browser are stopped at
+names); ``FOURFLOW_BENCH_WEB_PROFILE=<dir>`` also profiles one more load of each
+(``PROFILE``); ``FOURFLOW_BENCH_WEB_TOTAL_S`` (1500) bounds the timing: no page is begun after
+it, and the script is stopped 300 s later. The server, the chain node and the browser are stopped at
 the end, also on an error, Ctrl-C, SIGTERM or SIGHUP.
 
 The platform is built once and kept: a PostgreSQL template database ``bench_web_tpl_<key>`` and
@@ -466,6 +467,8 @@ def _browse(base: str, built: dict[str, Any], url: str, line: Line) -> Iterator[
     }  # fmt: skip
     if PAGES:
         env["ONLY"] = PAGES
+    if PROFILE:
+        env["PROFILE_DIR"] = str(Path(PROFILE).resolve())
     script = subprocess.Popen(
         ["node", str(ROOT / "web" / "e2e" / "bench-pages.mjs")], env=env, cwd=ROOT / "web",
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True,
@@ -560,6 +563,11 @@ def _yardsticks(found: dict[str, float], built: dict[str, Any], line: Line) -> I
     yield line("web_pages.health_ms", found["health_ms"], "ms", **_common(built))
     yield line("web_pages.blank_page_ms", found["blank_page_ms"], "ms", **_common(built))
 
+
+#: A directory: after its timed loads, each page is loaded once more under the browser's CPU
+#: profiler (navigation pages): ``<page>.cpuprofile`` written there (Chrome DevTools opens it)
+#: and where the main thread's time went, by script and by function, printed on stderr.
+PROFILE = os.environ.get("FOURFLOW_BENCH_WEB_PROFILE", "")
 
 #: Where a page's time went (bench-pages.mjs), medians of the timed loads: its main content
 #: visible, the end of its last API answer, the main thread's long tasks (over 50 ms) summed.

@@ -148,6 +148,41 @@ async function load(page, path, selector) {
     largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
+// One more load under the browser's CPU profiler (PROFILE_DIR, bench/web_pages.py PROFILE): the
+// profile written as <name>.cpuprofile, and its samples' self time by script and by function
+// (the top ones) on stderr.
+async function profile(page, name, path, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
+  await cdp.send("Profiler.start");
+  await load(page, path, selector);
+  const { profile: prof } = await cdp.send("Profiler.stop");
+  await cdp.detach();
+  const { writeFileSync, mkdirSync } = await import("node:fs");
+  mkdirSync(process.env.PROFILE_DIR, { recursive: true });
+  writeFileSync(`${process.env.PROFILE_DIR}/${name}.cpuprofile`, JSON.stringify(prof));
+  const self = new Map(prof.nodes.map((n) => [n.id, 0]));
+  const deltas = prof.timeDeltas;
+  prof.samples.forEach((id, i) => self.set(id, self.get(id) + (deltas[i + 1] ?? 0) / 1000));
+  const byScript = new Map();
+  const byFunction = new Map();
+  for (const n of prof.nodes) {
+    const ms = self.get(n.id);
+    const file = n.callFrame.url ? new URL(n.callFrame.url, BASE).pathname.replace(/-[\w-]{8}\.js$/, ".js") : `(${n.callFrame.functionName || "program"})`;
+    byScript.set(file, (byScript.get(file) ?? 0) + ms);
+    const fn = `${n.callFrame.functionName || "(anonymous)"} ${file}:${n.callFrame.lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + ms);
+  }
+  // Ant Design styles still made in the page (not in the stylesheet made at build time)
+  const made = await page.evaluate(() =>
+    [...document.querySelectorAll("style[data-css-hash]")].map((e) => e.textContent.slice(0, 60)));
+  console.error(`${name} profile: ${made.length} Ant Design styles made in the page${made.length ? `: ${made.join(" | ")}` : ""}`);
+  const top = (m, k) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([x, ms]) => `${Math.round(ms)} ms ${x}`);
+  console.error(`${name} profile: by script: ${top(byScript, 10).join("; ")}`);
+  console.error(`${name} profile: by function: ${top(byFunction, 15).join("; ")}`);
+}
+
 // One interaction on a loaded page: from the click to the later of rendered() and the end of
 // the last network answer it caused (`between`: run after the page is loaded, before the click).
 async function interact(page, path, before, click, selector, between) {
@@ -285,6 +320,7 @@ try {
       Object.assign(found, { cold_median_ms: Math.round(pct(c, 0.5)), cold_max_ms: Math.round(Math.max(...c)), cold_runs: c.length,
         cold_slowest: colds.reduce((a, r) => (r.slowestMs > a.slowestMs ? r : a)).slowest });
     }
+    if (process.env.PROFILE_DIR && !click) await profile(page, name, path, selector);
     emit({ page: found });
     console.error(`${name}: median ${found.median_ms} ms, p90 ${found.p90_ms} ms, max ${found.max_ms} ms` +
       (colds.length ? `; after a write: median ${found.cold_median_ms} ms, max ${found.cold_max_ms} ms` : "") +

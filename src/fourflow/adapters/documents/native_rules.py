@@ -39,6 +39,18 @@ totals against their rounded sums (BR-CO-14, the tax total; BR-CO-10, the lines'
 :data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``), and a line period's
 end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``).
 
+Every other assert whose test the pass can evaluate without the stylesheet is decided by
+libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's
+tests with, so the verdict is the stylesheet's by construction): the whole test compiled
+once and evaluated at each context element (kind 21, :func:`_whole_test`: XPath 1.0's own
+functions only, no extension function), a translated quantifier (kind 22,
+:func:`_quantified`), and rules whose contexts the walk cannot match by names, their select
+evaluated once a document (:func:`_selected`). The stylesheet's globals such tests read are
+evaluated once a document and bound as variables, each ``key()`` written as the nodes it
+returns (the name index's per-name sets gathered in one walk: :func:`_written`). So every
+EN 16931 UBL assert is native, and :class:`~fourflow.adapters.documents.business_rules.Hybrid`
+carries no stylesheet for that rule set.
+
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
 whole stylesheet.
@@ -377,6 +389,24 @@ def _self_test(module: ModuleType) -> None:
         if parsed is None:
             raise RuntimeError(f"self-test cannot read {test}")
         builder.add_rule([(ns, "r", None, None, None, True, None, None, None)], [(number, parsed)])
+    # libxml2's XPath from the pass: a whole test at the root with a named set and a global
+    # (fails: three t:b), one that holds; a quantifier (fails: some t:e's t:i is 'AE' once
+    # normalized, with $ctx bound); a selected context (every t:e with a t:k: the second, 13)
+    xpath_rules = [
+        ("not(count($ffn-t-b) != 3 and boolean($g))", 1),
+        ("not(count($ffn-t-b) = 3)", 0),
+    ]
+    named = (("g", "//t:c"), ("ffn-t-b", "//t:b"))
+    for offset, (test, _) in enumerate(xpath_rules, start=900):
+        builder.add_rule(
+            [(ns, "r", None, None, None, True, None, None, None)],
+            [(offset, ([([], 21, (test, named))], [0]))],
+        )
+    builder.add_rule(
+        [(ns, "r", None, None, None, True, None, None, None)],
+        [(902, ([([], 22, ("t:e", "normalize-space($n/t:i) = 'AE' and $ctx", "n", ()))], [0]))],
+    )
+    builder.add_rule([], [(903, ([([], 21, ("boolean(t:k)", ()))], [0]))], selected=("//t:e", ()))
     # every element named *b without @x; none under an element holding a t:c
     suffixed = _check("not((@x))", spaces)
     assert suffixed is not None
@@ -430,7 +460,7 @@ def _self_test(module: ModuleType) -> None:
     capsule = builder.prepare(module)
     got = module.failures(capsule, root)
     want = [x for number, (_, fails) in enumerate(tests) if fails for x in (number, 0)]
-    want += [len(tests), 3, len(tests), 4, len(tests), 6]
+    want += [900, 0, 902, 0, len(tests), 3, len(tests), 4, len(tests), 6, 903, 13]
     want += [
         x for n, (_, fails) in enumerate(flagged, start=len(tests) + 2) if fails for x in (n, 0)
     ]
@@ -529,6 +559,20 @@ class _Builder:
         self.lists: list[list[str]] = []
         self.xpaths: list[tuple[str, str]] = []
         self.selected: list[tuple[int, int]] = []
+        self.globals: dict[str, int] = {}  # name -> its select's place in xpaths
+        self.named: dict[str, tuple[str, str]] = {}  # name -> (namespace, local name)
+
+    def bind(self, globals_: tuple[tuple[str, str], ...]) -> None:
+        """The globals (name, select) a test reads, each evaluated once a document (in the
+        order first bound: a global after those it reads; the sets of every element of a
+        name, ``//p:N``, gathered before them in one walk)."""
+        for name, select in globals_:
+            every = re.fullmatch(rf"//({_STEP})", select)
+            if every is not None:
+                self.named.setdefault(name, _qname(every.group(1), self.namespaces))
+            elif name not in self.globals:
+                self.xpaths.append((select, ""))
+                self.globals[name] = len(self.xpaths) - 1
 
     def add_rule(
         self,
@@ -536,13 +580,14 @@ class _Builder:
         checks: list[tuple[int, Parsed]],
         deferred: bool = False,
         grands: list[Grand | None] | None = None,
-        selected: str | None = None,
+        selected: tuple[str, tuple[tuple[str, str], ...]] | None = None,
     ) -> None:
-        """A rule: its contexts (or, ``selected``, a path from the root selecting them) and
-        its checks (assert number, parsed test)."""
+        """A rule: its contexts (or, ``selected``, a path from the root selecting them, and
+        the globals it reads) and its checks (assert number, parsed test)."""
         program = len(self.programs)
         if selected is not None:
-            self.xpaths.append((selected, ""))
+            self.bind(selected[1])
+            self.xpaths.append((selected[0], ""))
             self.selected.append((program, len(self.xpaths) - 1))
         root = self.trie.node()
         first = self.paths
@@ -571,10 +616,13 @@ class _Builder:
                     self.steps.extend(aux)
                     value, step = len(self.steps) - 2, len(self.steps) - 1
                 elif kind == 21:  # a whole test, evaluated by libxml2's XPath
-                    self.xpaths.append((aux, ""))
+                    text, globals_ = aux
+                    self.bind(globals_)
+                    self.xpaths.append((text, ""))
                     value = len(self.xpaths) - 1
                 elif kind == 22:  # some node of a path makes a test true (its variable)
-                    nodes, each, variable = aux
+                    nodes, each, variable, globals_ = aux
+                    self.bind(globals_)
                     self.xpaths += [(nodes, ""), (each, variable)]
                     value, step = len(self.xpaths) - 2, len(self.xpaths) - 1
                 elif kind == 17:
@@ -644,7 +692,9 @@ class _Builder:
             nodes, self.paths, self.programs, contexts, self.suffixed, self.checks,
             self.atoms, self.lists, self.flags, etree._Element, self.preds, self.steps,
             self.cats, _to_number(), _EPSILON, self.xpaths, sorted(self.namespaces.items()),
-            _xpath_functions(), self.selected,
+            _xpath_functions(), self.selected, list(self.globals.items()),
+            sorted(((v, ns, local) for v, (ns, local) in self.named.items()),
+                   key=lambda n: (n[2].encode(), n[1].encode())),
         )  # fmt: skip
 
 
@@ -1095,7 +1145,7 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
             int,
             int,
             list[Grand | None],
-            str | None,
+            tuple[str, tuple[tuple[str, str], ...]] | None,
         ]
     ] = []
     flags = _Flags(template, namespaces)
@@ -1259,6 +1309,10 @@ def _xpath_functions() -> tuple[int, ...]:
             "xmlXPathFreeObject",
             "xmlXPathRegisterVariable",
             "xmlXPathNewNodeSet",
+            "xmlXPathContextSetCache",
+            "xmlXPathNodeSetCreate",
+            "xmlXPathNodeSetAddUnique",
+            "xmlXPathWrapNodeSet",
         )
     )
 
@@ -1605,39 +1659,65 @@ def _whole_test(test: str, namespaces: dict[str, str], flags: _Flags) -> Parsed 
     evaluated at each context element (kind 21): the stylesheet's own test on the library
     libxslt evaluates it with, so the verdict is the stylesheet's. Only tests that read the
     context's document alone: XPath 1.0's functions but position() and last(), no
-    extension function; the stylesheet's globals written out where they select nodes from
-    the document's root whatever the context (:func:`_inlined`), no other variable (a
-    rule's). None for any other test, or one lxml cannot compile."""
-    if re.search(r"\$|key\(", _LITERAL.sub("''", test)):
-        inlined = _inlined(test, flags)
-        if inlined is None:
-            return None
-        test = inlined
-    bare = _LITERAL.sub("''", test)
-    if not test or "$" in bare:
+    extension function; the stylesheet's globals it reads where they select nodes from the
+    document's root whatever the context (:func:`_written`: evaluated once a document, as
+    the stylesheet does), no other variable (a rule's). None for any other test, or one
+    lxml cannot compile."""
+    bound: Globals = {}
+    written = _readable(test, namespaces, flags, bound)
+    if written is None:
+        return None
+    return [([], 21, (written, tuple(bound.items())))], [0]
+
+
+def _readable(
+    text: str,
+    namespaces: dict[str, str],
+    flags: _Flags,
+    bound: Globals,
+    keep: frozenset[str] = frozenset(),
+) -> str | None:
+    """``text`` as :func:`_written` writes it, when it and the globals it reads call XPath
+    1.0's own functions only (:data:`_CORE`), read no variable but those and ``keep``, and
+    compile; else None."""
+    written = _written(text, flags, bound, keep=keep)
+    if not written:
+        return None
+    bare = _LITERAL.sub("''", " | ".join((written, *bound.values())))
+    if any(v not in bound and v not in keep for v in re.findall(r"\$([\w.-]+)", bare)):
         return None
     if any(name not in _CORE for name in _CALL.findall(bare)):
         return None
     try:
-        etree.XPath(test, namespaces=namespaces)
+        for one in (written, *bound.values()):
+            etree.XPath(one, namespaces=namespaces)
     except etree.XPathSyntaxError:
         return None
-    return [([], 21, test)], [0]
+    return written
 
 
 _GLOBAL = re.compile(r"\$(ffw\d+)(?![\w.-])")
 _KEY_CALL = re.compile(rf"key\('({_NAME})', '({_LIT})'\)")
 
 
-def _inlined(
-    text: str, flags: _Flags, depth: int = 0, keep: frozenset[str] = frozenset()
+# the stylesheet's globals a test reads, each (name, its select as written by _written), a
+# global after those its select reads: the pass evaluates them once a document, in order
+Globals = dict[str, str]
+
+
+def _written(
+    text: str,
+    flags: _Flags,
+    bound: Globals,
+    depth: int = 0,
+    keep: frozenset[str] = frozenset(),
 ) -> str | None:
-    """``text`` with each of the stylesheet's globals (``$ffwN``) replaced by its select in
-    parentheses, and each ``key('K', 'v')`` by the node set it returns written as a path
-    (:func:`_key_path`); None when a variable is not a global, or a global's select may
-    depend on its context (the root node, where the stylesheet evaluates it): each branch of
-    its union must start at the root (``/``), a key or another such global. The variables
-    named in ``keep`` stay as they are."""
+    """``text`` with each ``key('K', 'v')`` replaced by the node set it returns written as a
+    path (:func:`_key_path`), and each of the stylesheet's globals (``$ffwN``) it reads
+    added to ``bound`` (its select written the same way, after the globals that reads); None
+    when a variable is neither a global nor in ``keep``, or a global's select may depend on
+    its context (the root node, where the stylesheet evaluates it): each branch of its union
+    must start at the root (``/``), a key or another such global."""
     if depth > 8:
         return None
     out: list[str] = []
@@ -1649,7 +1729,19 @@ def _inlined(
         out.append(text[last : found.start()])
         if lexeme == "key(":
             call = _KEY_CALL.match(text, found.start())
-            path = _key_path(call.group(1), call.group(2), flags) if call else None
+            path = _key_path(call.group(1), call.group(2), flags, bound) if call else None
+            if path is not None and call is not None and path.startswith("(//*)"):
+                # the name index filtered to one name: its elements by that name (one
+                # walk comparing names, not local-name() called on every element)
+                name = re.escape(call.group(2))
+                own = re.compile(rf"\[self::({_NAME}):{name}(?![\w.:-])").match(text, call.end())
+                # or a child step of them kept only under a parent by that name
+                under = re.compile(
+                    rf"/({_STEP})\[self::\1(?:\[@{_NAME}\])?\[parent::({_NAME}):{name}(?![\w.:-])"
+                ).match(text, call.end())
+                prefix = own.group(1) if own else under.group(2) if under else None
+                if prefix is not None:
+                    path = _every(f"{prefix}:{call.group(2)}", bound)
             if call is None or path is None:
                 return None
             out.append(path)
@@ -1659,14 +1751,16 @@ def _inlined(
             out.append(lexeme)
             last = found.end()
             continue
-        name = _GLOBAL.fullmatch(lexeme)
-        select = flags.selects.get(name.group(1)) if name else None
-        if select is None or not _absolute(select):
+        global_ = _GLOBAL.fullmatch(lexeme)
+        select = flags.selects.get(global_.group(1)) if global_ else None
+        if global_ is None or select is None or not _absolute(select):
             return None
-        inner = _inlined(select, flags, depth + 1)
-        if inner is None:
-            return None
-        out.append(f"({inner})")
+        if global_.group(1) not in bound:
+            inner = _written(select, flags, bound, depth + 1)
+            if inner is None:
+                return None
+            bound[global_.group(1)] = inner
+        out.append(lexeme)
         last = found.end()
     out.append(text[last:])
     return "".join(out)
@@ -1691,11 +1785,20 @@ def _absolute(select: str) -> bool:
     return True
 
 
-def _key_path(key: str, value: str, flags: _Flags) -> str | None:
+def _every(name: str, bound: Globals) -> str:
+    """A variable holding every element named ``name`` (``p:N``) of the document, in
+    document order (``//p:N``; the pass gathers them in one walk, not one XPath descendant
+    scan each), added to ``bound``."""
+    variable = "ffn-" + name.replace(":", "-")
+    bound.setdefault(variable, f"//{name}")
+    return f"${variable}"
+
+
+def _key_path(key: str, value: str, flags: _Flags, bound: Globals) -> str | None:
     """``key(key, 'value')`` as a path from the root selecting the same elements in the same
     (document) order, for a key matching elements by name with a string ``use``: the name
-    index (``match="*" use="local-name()"``) or a value key (``use="normalize-space(P)"``);
-    None for any other key."""
+    index (``match="*" use="local-name()"``) or a value key (``use="normalize-space(P)"``:
+    its names' elements, :func:`_every`, filtered); None for any other key."""
     matches, use = flags.keys.get(key, ((), ""))
     if not matches or any(not re.fullmatch(rf"\*|{_STEP}", m) for m in matches):
         return None
@@ -1705,7 +1808,8 @@ def _key_path(key: str, value: str, flags: _Flags) -> str | None:
         test = f"{use} = '{value}'"
     else:
         return None
-    return "(" + " | ".join(f"//{m}" for m in matches) + f")[{test}]"
+    every = [_every(m, bound) if m != "*" else "//*" for m in matches]
+    return "(" + " | ".join(every) + f")[{test}]"
 
 
 _QUANTIFIED = re.compile(r"not\(\(string\(\$(a\d+qq\d+)\) = ''\)\)")
@@ -1746,43 +1850,30 @@ def _quantified(
     ctx = rule.find(f"{{{XSL}}}variable")
     if ctx is None or (ctx.get("name"), ctx.get("select")) != ("ctx", "."):
         keep -= {"ctx"}
+    globals_: Globals = {}
     parts = []
     for text in (loop.get("select", ""), body[0].get("test", "")):
-        inlined = _inlined(text, flags, keep=keep)
-        if not inlined:
+        written = _readable(text, namespaces, flags, globals_, keep)
+        if written is None:
             return None
-        bare = _LITERAL.sub("''", inlined)
-        if any(name not in _CORE for name in _CALL.findall(bare)):
-            return None
-        if any(v not in keep for v in re.findall(r"\$([\w.-]+)", bare)):
-            return None
-        parts.append(inlined)
-    try:
-        for text in parts:
-            etree.XPath(text, namespaces=namespaces)
-    except etree.XPathSyntaxError:
-        return None
-    return [([], 22, (parts[0], parts[1], bound))], [0]
+        parts.append(written)
+    return [([], 22, (parts[0], parts[1], bound, tuple(globals_.items())))], [0]
 
 
-def _selected(select: str, namespaces: dict[str, str], flags: _Flags) -> str | None:
+def _selected(
+    select: str, namespaces: dict[str, str], flags: _Flags
+) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     """A rule's ``xsl:for-each`` select as a path from the root that libxml2 evaluates once a
-    document (its keys and globals written out, :func:`_inlined`), when it starts at the
-    root, calls XPath 1.0's own functions only and does not end at attributes or other
-    nodes than elements; else None."""
-    inlined = _inlined(select, flags)
-    if not inlined or not _absolute(inlined):
+    document (its keys written out, the globals it reads: :func:`_readable`), when it starts
+    at the root and does not end at attributes or other nodes than elements; else None."""
+    bound: Globals = {}
+    written = _readable(select, namespaces, flags, bound)
+    if written is None or not _absolute(written):
         return None
-    bare = _LITERAL.sub("''", inlined)
-    if "$" in bare or any(name not in _CORE for name in _CALL.findall(bare)):
-        return None
+    bare = _LITERAL.sub("''", written)
     if re.search(r"(?:@|attribute::|text\(\)|node\(\)|comment\(\))[^\]\)]*$", bare):
         return None
-    try:
-        etree.XPath(inlined, namespaces=namespaces)
-    except etree.XPathSyntaxError:
-        return None
-    return inlined
+    return written, tuple(bound.items())
 
 
 def _union(select: str) -> list[str]:

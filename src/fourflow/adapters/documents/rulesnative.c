@@ -12,6 +12,12 @@
  * characters after its first '.'. The programs come from the Schematron's asserts, compiled
  * in Python (native_rules.py).
  *
+ * The rest are evaluated by libxml2's XPath (lxml's, called through the addresses
+ * native_rules.py passes; libxslt evaluates the stylesheet's tests with it): a whole test at
+ * the context (kind 21), a quantifier (kind 22), rules whose contexts a select from the root
+ * gives (after the walk). Per run, one XPath context holds the namespaces, every element of
+ * each name the tests read as a set (one walk) and the stylesheet's globals, evaluated once.
+ *
  * Built by `make setup` (python -m fourflow.adapters.documents.native_rules --build);
  * without it the rules run on the XSLT engine alone.
  */
@@ -119,8 +125,12 @@ typedef struct {
     void (*free_object)(xmlXPathObjectPtr);
     int (*register_variable)(xmlXPathContextPtr, const xmlChar *, xmlXPathObjectPtr);
     xmlXPathObjectPtr (*new_node_set)(xmlNodePtr);
+    int (*set_cache)(xmlXPathContextPtr, int, int, int);
+    xmlNodeSetPtr (*node_set_create)(xmlNodePtr);
+    int (*node_set_add)(xmlNodeSetPtr, xmlNodePtr);
+    xmlXPathObjectPtr (*wrap_node_set)(xmlNodeSetPtr);
 } XPathFns;
-#define XPATH_FNS 10
+#define XPATH_FNS 14
 
 /* A rule whose contexts are the elements a path from the root selects (an xsl:for-each's
  * select the walk cannot match by names), evaluated by libxml2 after the walk. */
@@ -181,6 +191,13 @@ typedef struct {
     int prefix_count;
     Selected *selected;
     int selected_count;
+    char **global_names; /* the stylesheet's globals those tests read, in evaluation order */
+    int *global_xpaths;
+    int global_count;
+    /* variables holding every element of a name (//p:N, what the stylesheet's name index
+     * filtered to one name gives), gathered in one walk: sorted by local name */
+    char **named_vars, **named_ns, **named_local;
+    int named_count;
     /* Every local name and namespace the pass tests, sorted (strcmp): a name's symbol is
      * its place. A run maps each name pointer (and xmlNs) of the tree to its symbol once
      * (caches below, valid for the run whose generation they carry), so the walk compares
@@ -297,6 +314,17 @@ static void pass_free(Pass *t) {
     free(t->prefixes);
     free(t->uris);
     free(t->selected);
+    for (int i = 0; t->global_names && i < t->global_count; i++) free(t->global_names[i]);
+    free(t->global_names);
+    free(t->global_xpaths);
+    for (int i = 0; t->named_vars && i < t->named_count; i++) {
+        free(t->named_vars[i]);
+        free(t->named_ns[i]);
+        free(t->named_local[i]);
+    }
+    free(t->named_vars);
+    free(t->named_ns);
+    free(t->named_local);
     Py_XDECREF(t->element_type);
     free(t);
 }
@@ -462,6 +490,10 @@ static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject 
     t->x.register_variable =
         (int (*)(xmlXPathContextPtr, const xmlChar *, xmlXPathObjectPtr))f[8];
     t->x.new_node_set = (xmlXPathObjectPtr(*)(xmlNodePtr))f[9];
+    t->x.set_cache = (int (*)(xmlXPathContextPtr, int, int, int))f[10];
+    t->x.node_set_create = (xmlNodeSetPtr(*)(xmlNodePtr))f[11];
+    t->x.node_set_add = (int (*)(xmlNodeSetPtr, xmlNodePtr))f[12];
+    t->x.wrap_node_set = (xmlXPathObjectPtr(*)(xmlNodeSetPtr))f[13];
     t->prefix_count = (int)PyList_GET_SIZE(spaces);
     t->prefixes = calloc(t->prefix_count + 1, sizeof(char *));
     t->uris = calloc(t->prefix_count + 1, sizeof(char *));
@@ -494,14 +526,87 @@ static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject 
 }
 
 /* The run's XPath context at node (made at its first use, with the namespaces), or NULL. */
+/* The named sets (Pass.named_*) of node's document as variables of ctx: every element
+ * of each name, in document order, gathered in one walk of the document. */
+static int bind_named(const Pass *t, xmlXPathContextPtr ctx, const xmlNode *node) {
+    xmlNodeSetPtr *sets = calloc(t->named_count + 1, sizeof(xmlNodeSetPtr));
+    if (sets == NULL) return 0;
+    int ok = 1;
+    for (int i = 0; ok && i < t->named_count; i++)
+        ok = (sets[i] = t->x.node_set_create(NULL)) != NULL;
+    /* document order, without recursion: down to the first child, else the next sibling,
+     * else up to the first ancestor with one */
+    const xmlNode *n = node->doc != NULL ? node->doc->children : NULL;
+    while (ok && n != NULL) {
+        if (n->type == XML_ELEMENT_NODE && n->name != NULL) {
+            const char *local = (const char *)n->name;
+            int lo = 0, hi = t->named_count;
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (strcmp(t->named_local[mid], local) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            for (int i = lo; ok && i < t->named_count && strcmp(t->named_local[i], local) == 0;
+                 i++) {
+                const char *href = n->ns != NULL && n->ns->href != NULL ? (const char *)n->ns->href
+                                                                         : "";
+                if (strcmp(href, t->named_ns[i]) == 0)
+                    ok = t->x.node_set_add(sets[i], (xmlNodePtr)n) == 0;
+            }
+            if (n->children != NULL) {
+                n = n->children;
+                continue;
+            }
+        }
+        while (n != NULL && n->next == NULL) {
+            n = n->parent;
+            if (n != NULL && n->type == XML_DOCUMENT_NODE) n = NULL;
+        }
+        if (n != NULL) n = n->next;
+    }
+    for (int i = 0; i < t->named_count; i++) {
+        if (sets[i] == NULL) continue;
+        xmlXPathObjectPtr value = t->x.wrap_node_set(sets[i]);
+        if (value == NULL) {
+            ok = 0;
+            continue; /* (the set is lost: only when out of memory) */
+        }
+        if (!ok || t->x.register_variable(ctx, (const xmlChar *)t->named_vars[i], value) != 0) {
+            ok = 0;
+            t->x.free_object(value);
+        }
+    }
+    free(sets);
+    return ok;
+}
+
 static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
     if (r->xctx == NULL) {
-        r->xctx = t->x.new_context(node->doc);
-        if (r->xctx == NULL) return NULL;
-        for (int i = 0; i < t->prefix_count; i++)
-            if (t->x.register_ns(r->xctx, (const xmlChar *)t->prefixes[i],
-                                 (const xmlChar *)t->uris[i]) != 0)
-                return NULL;
+        xmlXPathContextPtr ctx = t->x.new_context(node->doc);
+        if (ctx == NULL) return NULL;
+        int ok = t->x.set_cache(ctx, 1, -1, 0) == 0; /* reuse objects, as libxslt does */
+        for (int i = 0; ok && i < t->prefix_count; i++)
+            ok = t->x.register_ns(ctx, (const xmlChar *)t->prefixes[i],
+                                  (const xmlChar *)t->uris[i]) == 0;
+        if (ok && t->named_count > 0) ok = bind_named(t, ctx, node);
+        /* the stylesheet's globals the tests read, once a document at its root (each
+         * after those it reads), as variables of the context */
+        for (int i = 0; ok && i < t->global_count; i++) {
+            ctx->doc = node->doc;
+            ctx->node = (xmlNodePtr)node->doc;
+            ctx->contextSize = 1;
+            ctx->proximityPosition = 1;
+            xmlXPathObjectPtr value = t->x.eval(t->xpaths[t->global_xpaths[i]], ctx);
+            ok = value != NULL &&
+                 t->x.register_variable(ctx, (const xmlChar *)t->global_names[i], value) == 0;
+        }
+        if (!ok) {
+            t->x.free_context(ctx);
+            return NULL;
+        }
+        r->xctx = ctx;
     }
     r->xctx->doc = node->doc;
     r->xctx->node = (xmlNodePtr)node;
@@ -557,17 +662,19 @@ static int xpath_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r)
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
     PyObject *preds, *steps, *cats;
-    PyObject *xpaths = NULL, *spaces = NULL, *fns = NULL, *selected = NULL;
+    PyObject *xpaths = NULL, *spaces = NULL, *fns = NULL, *selected = NULL, *globals = NULL;
+    PyObject *named = NULL;
     unsigned long long to_number;
     double eps;
     int paths, flags;
-    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!O!O!Kd|O!O!O!O!", &PyList_Type, &nodes, &paths,
+    if (!PyArg_ParseTuple(args, "O!iO!O!O!O!O!O!iO!O!O!O!Kd|O!O!O!O!O!O!", &PyList_Type, &nodes, &paths,
                           &PyList_Type, &programs, &PyList_Type, &contexts, &PyList_Type,
                           &suffixed, &PyList_Type, &checks, &PyList_Type, &atoms, &PyList_Type,
                           &lists, &flags, &PyType_Type, &element_type, &PyList_Type, &preds,
                           &PyList_Type, &steps, &PyList_Type, &cats, &to_number, &eps,
                           &PyList_Type, &xpaths, &PyList_Type, &spaces, &PyTuple_Type, &fns,
-                          &PyList_Type, &selected))
+                          &PyList_Type, &selected, &PyList_Type, &globals, &PyList_Type,
+                          &named))
         return NULL;
     if (to_number == 0) {
         PyErr_SetString(PyExc_ValueError, "no number conversion");
@@ -875,6 +982,43 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             if (!in_range(x->program, 0, t->program_count, "selected program") ||
                 !in_range(x->xpath, 0, t->xpath_count, "selected path"))
                 goto fail;
+        }
+    }
+    if (globals != NULL && PyList_GET_SIZE(globals) > 0) {
+        t->global_count = (int)PyList_GET_SIZE(globals);
+        t->global_names = calloc(t->global_count, sizeof(char *));
+        t->global_xpaths = calloc(t->global_count, sizeof(int));
+        if (t->global_names == NULL || t->global_xpaths == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (int i = 0; i < t->global_count; i++) {
+            PyObject *name;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(globals, i), "Ui", &name, &t->global_xpaths[i]))
+                goto fail;
+            if ((t->global_names[i] = copy_str(name)) == NULL) goto fail;
+            if (!in_range(t->global_xpaths[i], 0, t->xpath_count, "global path")) goto fail;
+        }
+    }
+    if (named != NULL && PyList_GET_SIZE(named) > 0) {
+        t->named_count = (int)PyList_GET_SIZE(named);
+        t->named_vars = calloc(t->named_count, sizeof(char *));
+        t->named_ns = calloc(t->named_count, sizeof(char *));
+        t->named_local = calloc(t->named_count, sizeof(char *));
+        if (t->named_vars == NULL || t->named_ns == NULL || t->named_local == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        for (int i = 0; i < t->named_count; i++) {
+            PyObject *var, *ns, *local;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(named, i), "UUU", &var, &ns, &local)) goto fail;
+            if ((t->named_vars[i] = copy_str(var)) == NULL || (t->named_ns[i] = copy_str(ns)) == NULL ||
+                (t->named_local[i] = copy_str(local)) == NULL)
+                goto fail;
+            if (i > 0 && strcmp(t->named_local[i - 1], t->named_local[i]) > 0) {
+                PyErr_SetString(PyExc_ValueError, "named sets are not sorted by local name");
+                goto fail;
+            }
         }
     }
     if (!intern_all(t)) {

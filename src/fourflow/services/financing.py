@@ -550,6 +550,10 @@ def _finance_many(
     ready: list[tuple[int, _Ready, Organisation | None]] = []
     policies = {"policies": running.policies(uow)}
     batch = _BatchReads(uow, _READ_ONCE, policies)
+    # the organisations as the fraud view read them (kept under the same mark): the askers,
+    # banks and debtors are not read one by one
+    views[requests[0].as_of] = running.view(uow, requests[0].as_of)
+    batch.prime("organisations", "get", {o.id: o for o in views[requests[0].as_of].organisations})
     _read_ahead(uow, batch, requests)
     reads = cast(UnitOfWork, batch)
     for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
@@ -654,6 +658,7 @@ def _settle_batch(
 #: before the locks (nothing written yet), and under them (the platform's settings, the banks'
 #: policies and the items' disputes: none of them written by a decision).
 _READ_ONCE = {
+    "organisations": frozenset({"get"}),
     "items": frozenset({"get", "get_holding"}),
     "financings": frozenset({"by_holding"}),
     "trades": frozenset({"get", "involving"}),

@@ -17,6 +17,10 @@ from typing import Any
 #: Worker states in which the relay and the scheduled jobs do not run.
 DOWN = frozenset({"down", "failed"})
 
+#: The last state read from each file, by the file's identity (inode, size, change time): a
+#: ``GET /health`` costs a ``stat`` while the file is unchanged, not a read and a parse.
+_last: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+
 
 def write(path: Path, state: dict[str, Any]) -> None:
     """Replace the state file with ``state`` (atomically)."""
@@ -32,7 +36,15 @@ def read(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
+        stat = path.stat()
+        identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        kept = _last.get(path)
+        if kept is not None and kept[0] == identity:
+            return dict(kept[1])
         state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {"state": "unknown"}
-    return state if isinstance(state, dict) else {"state": "unknown"}
+    if not isinstance(state, dict):
+        return {"state": "unknown"}
+    _last[path] = (identity, state)  # a replaced file is a new inode: read again
+    return dict(state)

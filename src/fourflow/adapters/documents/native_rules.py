@@ -1195,7 +1195,7 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                     else None,
                 )
             if parsed is None:
-                parsed = _whole_test(test.get("test", ""), namespaces, flags)
+                parsed = _whole_test(test.get("test", ""), namespaces, flags, rule)
             if parsed is None:
                 parsed = _quantified(test.get("test", ""), rule, namespaces, flags)
             kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
@@ -1654,7 +1654,9 @@ _CALL = re.compile(r"(?<![\w.:-])([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*\(")
 _LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
-def _whole_test(test: str, namespaces: dict[str, str], flags: _Flags) -> Parsed | None:
+def _whole_test(
+    test: str, namespaces: dict[str, str], flags: _Flags, rule: etree._Element | None = None
+) -> Parsed | None:
     """An assert the pass decides by its whole test, compiled by libxml2's XPath and
     evaluated at each context element (kind 21): the stylesheet's own test on the library
     libxslt evaluates it with, so the verdict is the stylesheet's. Only tests that read the
@@ -1664,10 +1666,17 @@ def _whole_test(test: str, namespaces: dict[str, str], flags: _Flags) -> Parsed 
     the stylesheet does), no other variable (a rule's). None for any other test, or one
     lxml cannot compile."""
     bound: Globals = {}
-    written = _readable(test, namespaces, flags, bound)
+    written = _readable(test, namespaces, flags, bound, local=_locals(rule))
     if written is None:
         return None
     return [([], 21, (written, tuple(bound.items())))], [0]
+
+
+def _locals(rule: etree._Element | None) -> frozenset[str]:
+    """The variables a rule declares (they shadow the stylesheet's globals of their name)."""
+    if rule is None:
+        return frozenset()
+    return frozenset(v.get("name", "") for v in rule.iter(f"{{{XSL}}}variable"))
 
 
 def _readable(
@@ -1676,11 +1685,12 @@ def _readable(
     flags: _Flags,
     bound: Globals,
     keep: frozenset[str] = frozenset(),
+    local: frozenset[str] = frozenset(),
 ) -> str | None:
     """``text`` as :func:`_written` writes it, when it and the globals it reads call XPath
-    1.0's own functions only (:data:`_CORE`), read no variable but those and ``keep``, and
-    compile; else None."""
-    written = _written(text, flags, bound, keep=keep)
+    1.0's own functions only (:data:`_CORE`), read no variable but those and ``keep`` (none
+    of the rule's own, ``local``), and compile; else None."""
+    written = _written(text, flags, bound, keep=keep, local=local)
     if not written:
         return None
     bare = _LITERAL.sub("''", " | ".join((written, *bound.values())))
@@ -1696,7 +1706,7 @@ def _readable(
     return written
 
 
-_GLOBAL = re.compile(r"\$(ffw\d+)(?![\w.-])")
+_GLOBAL = re.compile(r"\$([\w.-]+)")
 _KEY_CALL = re.compile(rf"key\('({_NAME})', '({_LIT})'\)")
 
 
@@ -1711,13 +1721,14 @@ def _written(
     bound: Globals,
     depth: int = 0,
     keep: frozenset[str] = frozenset(),
+    local: frozenset[str] = frozenset(),
 ) -> str | None:
     """``text`` with each ``key('K', 'v')`` replaced by the node set it returns written as a
-    path (:func:`_key_path`), and each of the stylesheet's globals (``$ffwN``) it reads
-    added to ``bound`` (its select written the same way, after the globals that reads); None
-    when a variable is neither a global nor in ``keep``, or a global's select may depend on
-    its context (the root node, where the stylesheet evaluates it): each branch of its union
-    must start at the root (``/``), a key or another such global."""
+    path (:func:`_key_path`), and each of the stylesheet's globals it reads (``$ffwN``, the
+    Schematron's own ``$profile`` ...) added to ``bound`` (its select written the same way,
+    after the globals that reads; the pass evaluates them at the document node, as the
+    stylesheet does); None when a variable is a rule's own (``local``) or not a global with a
+    select, unless it is in ``keep``."""
     if depth > 8:
         return None
     out: list[str] = []
@@ -1751,9 +1762,11 @@ def _written(
             out.append(lexeme)
             last = found.end()
             continue
+        if lexeme[1:] in local:
+            return None  # a rule's own variable (shadowing any global of its name)
         global_ = _GLOBAL.fullmatch(lexeme)
         select = flags.selects.get(global_.group(1)) if global_ else None
-        if global_ is None or select is None or not _absolute(select):
+        if global_ is None or not select:
             return None
         if global_.group(1) not in bound:
             inner = _written(select, flags, bound, depth + 1)
@@ -1853,7 +1866,7 @@ def _quantified(
     globals_: Globals = {}
     parts = []
     for text in (loop.get("select", ""), body[0].get("test", "")):
-        written = _readable(text, namespaces, flags, globals_, keep)
+        written = _readable(text, namespaces, flags, globals_, keep, _locals(rule) - keep)
         if written is None:
             return None
         parts.append(written)

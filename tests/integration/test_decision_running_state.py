@@ -32,7 +32,14 @@ def _decide(p: Platform, s: Story, holding_id: str) -> Financing:
         )],
     )  # fmt: skip
     assert isinstance(answer, financing.FinancingRow), answer
+    assert isinstance(answer.financing, Financing), answer.financing
     return answer.financing
+
+
+def _revision(f: Financing) -> int:
+    """The policy version a decision used."""
+    assert f.decision is not None and f.decision.policy_revision is not None, f
+    return f.decision.policy_revision
 
 
 def _policy(p: Platform, bank: str, limit: int) -> None:
@@ -50,19 +57,19 @@ def test_another_process_policy_and_exposure_are_honoured(platform: Platform) ->
     with Platform(platform.settings) as other:  # the second API process
         first = _decide(platform, s, parts[0])  # process 1 keeps the policy and exposure
         assert first.status is FinancingStatus.APPROVED, first.decision
-        revision = first.decision.policy_revision
+        revision = _revision(first)
         one = first.principal  # every part asks the same amount of the same item
         # process 2: a new policy version; room for three and a half approvals of the borrower
         _policy(other, bank, one * 7 // 2)
         second = _decide(platform, s, parts[1])
-        assert second.decision.policy_revision == revision + 1, second.decision
+        assert _revision(second) == revision + 1, second.decision
         assert second.status is FinancingStatus.APPROVED, second.decision
         # process 2 lends (the third); process 1 kept an exposure of two approvals
         third = _decide(other, s, parts[2])
         assert third.status is FinancingStatus.APPROVED, third.decision
         fourth = _decide(platform, s, parts[3])  # four would pass the limit: not approved
         assert fourth.status is not FinancingStatus.APPROVED, fourth.decision
-        assert fourth.decision.policy_revision == revision + 1
+        assert _revision(fourth) == revision + 1
         # what process 1 keeps is what the store says
         with platform.uow_factory() as uow:
             fresh = credit.exposure(uow, bank)
@@ -85,7 +92,7 @@ def test_kept_state_decides_as_a_cold_process(platform: Platform) -> None:
     with platform.uow_factory() as uow:
         fresh = credit.exposure(uow, s.org["bank"].id)
     assert fresh.by_borrower[s.org["tier1"].id] <= one_limit
-    decisions = [(f.status, f.principal, f.rate_bps, f.decision.policy_revision) for f in kept]
+    decisions = [(f.status, f.principal, f.rate_bps, _revision(f)) for f in kept]
     assert decisions[0] == decisions[1], decisions
     c = cold[0]
     assert (c.status, c.principal, c.rate_bps) == decisions[0][:3]

@@ -322,6 +322,15 @@ def stage_cpu(line, count: int = 500) -> Iterator[str]:  # type: ignore[no-untyp
     prints = timed(
         "fingerprint", lambda: [ingest._fingerprints([pd], HashAlgorithm.SHA256) for pd in parsed]
     )
+    # The whole read (detect to C14N) one invoice at a time, as ingest's reading threads do
+    # (not in the total): above the sum of its stages, each timed over every invoice in a row,
+    # by what running them one invoice at a time costs (each stage's data out of the caches:
+    # 0.5 ms an invoice in the 10th session, docs/benchmarks.md) and the reader's own glue.
+    reader = DetectingReader(submitter="x", rules=rules)
+    timed(
+        "read.one_at_a_time",
+        lambda: [reader.read(raw, source=f"r{i}.xml") for i, raw in enumerate(raws)],
+    )
     reads = [
         ingest._Read(SubmittedFile(f"s{i}.xml", raws[i]), [pd], prints=pr)
         for i, (pd, pr) in enumerate(zip(parsed, prints, strict=True))

@@ -232,12 +232,23 @@ def _trade_facts(ctx: WorkerContext, report: PassReport) -> None:
     report.trade_facts = asdict(history.fill_changed(ctx.uow_factory, ctx.facts))
 
 
+def fold_change_marks(uow_factory: UnitOfWorkFactory) -> None:
+    """Fold the decisions' change marks (migration 0029) past their limit, as a batch of
+    decisions does: every write to the watched tables adds a row, and a platform where nobody
+    decides (ingest only) would otherwise grow the table without bound. The marks' sums, all
+    the API processes compare, are kept."""
+    with uow_factory() as uow:
+        marks = getattr(uow, "decision_marks", None)  # the SQL store's; the fakes have none
+        if marks is not None and marks(fold=True) is not None:
+            uow.commit()
+
+
 def run_pass(
     ctx: WorkerContext, number: int = 1, stop: threading.Event | None = None
 ) -> PassReport:
     """One pass: anchor, the audit head once per chain day, relay, settle-due and margin
-    watch once per chain day, webhooks, trade facts. Once ``stop`` is set, the steps not yet
-    begun are skipped (named in ``abandoned``)."""
+    watch once per chain day, webhooks, trade facts, the change marks folded. Once ``stop``
+    is set, the steps not yet begun are skipped (named in ``abandoned``)."""
     report = PassReport(number, ctx.clock.now())
     started = time.monotonic()
     steps: list[tuple[str, Callable[[], None]]] = [("anchor", lambda: _anchor(ctx, report))]
@@ -263,6 +274,7 @@ def run_pass(
     if deliver is not None:
         steps.append(("webhooks", lambda: _webhooks(report, deliver)))
     steps.append(("trade facts", lambda: _trade_facts(ctx, report)))
+    steps.append(("change marks", lambda: fold_change_marks(ctx.uow_factory)))
     for name, step in steps:
         if stop is not None and stop.is_set():
             report.abandoned.append(name)

@@ -19,6 +19,8 @@ One run prints, on the same machine and load:
   and the stylesheet for what it leaves, nothing for EN 16931 UBL) beside the
   whole stylesheet alone (``RuleEngine(native=False)``), alternated in one sitting, and how
   many of the rule set's asserts the native pass decides;
+* ``rules.native_pass_cii_cpu_ms``: the same for the EN 16931 CII rules on the CEN CII
+  examples, with ``stylesheet_runs`` (0 since the pass decides every CII assert too);
 * ``rules.python_backend_cpu_ms``: CPU per invoice of the experimental Python backend
   (asserts compiled to Python over a one-pass index, the rest on a reduced XSLT) beside the
   XSLT engine's, alternated in one sitting, and how many asserts it leaves to the XSLT;
@@ -183,6 +185,44 @@ def native_pass_cpu_ms(count: int = 300, passes: int = 5) -> dict[str, float]:
     }
 
 
+def cii_cpu_ms(rounds: int = 30, passes: int = 5) -> dict[str, float]:
+    """CPU milliseconds per invoice (best of ``passes``) of the EN 16931 CII rules on the CEN
+    CII examples (``en16931/cii-examples``, each ``rounds`` times a pass) with the native
+    pass and with the whole stylesheet alone, alternated in one sitting; on how many of the
+    native engine's checks a stylesheet ran; how many asserts the pass decides."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    folder = standards_dir() / "en16931" / "cii-examples"
+    trees = [etree.parse(str(p), parser).getroot() for p in sorted(folder.glob("*.xml"))]
+    engines = {
+        "native": RuleEngine(standards_dir()),
+        "xslt_alone": RuleEngine(standards_dir(), native=False),
+    }
+    for engine in engines.values():
+        engine.prepare(RuleSet.EN16931_CII)
+    best = dict.fromkeys(engines, float("inf"))
+    runs = 0
+    for _ in range(passes):
+        for name, engine in engines.items():
+            before = STYLESHEET_RUNS[RuleSet.EN16931_CII]
+            cpu = time.process_time()
+            for _ in range(rounds):
+                for tree in trees:
+                    engine.check(tree, RuleSet.EN16931_CII)
+            elapsed = time.process_time() - cpu
+            best[name] = min(best[name], elapsed / (rounds * len(trees)))
+            if name == "native":
+                runs += STYLESHEET_RUNS[RuleSet.EN16931_CII] - before
+    split = engines["native"].hybrid(RuleSet.EN16931_CII)
+    return {
+        **{name: round(1000 * seconds, 3) for name, seconds in best.items()},
+        "stylesheet_runs": float(runs),
+        "checks": float(passes * rounds * len(trees)),
+        "documents": float(len(trees)),
+        "native_asserts": float(0 if split is None else len(split.native.numbers)),
+        "asserts": float(len(engines["native"].compiled(RuleSet.EN16931_CII).asserts)),
+    }
+
+
 def family(rule: str) -> str:
     """A rule id's family: ``UBL-CR``, ``UBL-SR``, ``BR-CL``, ``BR-DEC``, ``BR-CO``, a VAT
     category's ``BR-S`` ..., or ``BR`` for the plain ``BR-nn``."""
@@ -280,6 +320,12 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
                rules="EN16931-UBL 1.3.16", xslt_alone_cpu_ms=split["xslt_alone"],
                native_asserts=int(split["native_asserts"]), asserts=int(split["asserts"]),
                load=load())  # fmt: skip
+    cii = cii_cpu_ms()
+    yield line("rules.native_pass_cii_cpu_ms", cii["native"], "ms CPU/invoice",
+               rules="EN16931-CII 1.3.16", xslt_alone_cpu_ms=cii["xslt_alone"],
+               stylesheet_runs=int(cii["stylesheet_runs"]), checks=int(cii["checks"]),
+               documents=int(cii["documents"]), native_asserts=int(cii["native_asserts"]),
+               asserts=int(cii["asserts"]), load=load())  # fmt: skip
     py = python_backend_cpu_ms()
     yield line("rules.python_backend_cpu_ms", py["python"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", xslt_engine_cpu_ms=py["xslt"],

@@ -43,13 +43,15 @@ Every other assert whose test the pass can evaluate without the stylesheet is de
 libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's
 tests with, so the verdict is the stylesheet's by construction): the whole test compiled
 once and evaluated at each context element (kind 21, :func:`_whole_test`: XPath 1.0's own
-functions only, no extension function), a translated quantifier (kind 22,
+functions, and the stylesheet's extension functions the pass registers with the XPath
+context: libexslt's ``set:distinct``, ``ff:compare-strings``, ``regexp:test`` for
+:data:`_PATTERNS`), a translated quantifier (kind 22,
 :func:`_quantified`), and rules whose contexts the walk cannot match by names, their select
 evaluated once a document (:func:`_selected`). The stylesheet's globals such tests read are
 evaluated once a document and bound as variables, each ``key()`` written as the nodes it
 returns (the name index's per-name sets gathered in one walk: :func:`_written`). So every
-EN 16931 UBL assert is native, and :class:`~fourflow.adapters.documents.business_rules.Hybrid`
-carries no stylesheet for that rule set.
+EN 16931 assert (UBL and CII) is native, and
+:class:`~fourflow.adapters.documents.business_rules.Hybrid` carries no stylesheet for them.
 
 The extension is built by ``make setup`` (:func:`build`, into ``build/native`` of the source
 tree); when it is absent, or fails its self-test, the engine logs it once and runs the
@@ -402,9 +404,10 @@ def _self_test(module: ModuleType) -> None:
             [(ns, "r", None, None, None, True, None, None, None)],
             [(offset, ([([], 21, (test, named))], [0]))],
         )
+    each = "normalize-space($n/t:i) = 'AE' and $ctx"
     builder.add_rule(
         [(ns, "r", None, None, None, True, None, None, None)],
-        [(902, ([([], 22, ("t:e", "normalize-space($n/t:i) = 'AE' and $ctx", "n", ()))], [0]))],
+        [(902, ([([], 22, ("t:e", (("n", "."),), each, ()))], [0]))],
     )
     builder.add_rule([], [(903, ([([], 21, ("boolean(t:k)", ()))], [0]))], selected=("//t:e", ()))
     # every element named *b without @x; none under an element holding a t:c
@@ -620,11 +623,11 @@ class _Builder:
                     self.bind(globals_)
                     self.xpaths.append((text, ""))
                     value = len(self.xpaths) - 1
-                elif kind == 22:  # some node of a path makes a test true (its variable)
-                    nodes, each, variable, globals_ = aux
+                elif kind == 22:  # some node of a path makes a test true (its variables)
+                    nodes, lets, each, globals_ = aux
                     self.bind(globals_)
-                    self.xpaths += [(nodes, ""), (each, variable)]
-                    value, step = len(self.xpaths) - 2, len(self.xpaths) - 1
+                    self.xpaths += [(nodes, ""), *((t, n) for n, t in lets), (each, "")]
+                    value, step = len(self.xpaths) - 2 - len(lets), len(self.xpaths) - 1
                 elif kind == 17:
                     name, (ns, local) = aux
                     self.cats.append(name)
@@ -1132,9 +1135,14 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
     or None when there are none: at the document element every assert of the pass's forms;
     elsewhere only rules whose every assert is of those forms (a rule's issues are listed
     node by node, so a rule is decided in one place)."""
-    template = etree.fromstring(compiled.xslt.encode("utf-8")).find(f"{{{XSL}}}template")
+    sheet = etree.fromstring(compiled.xslt.encode("utf-8"))
+    template = sheet.find(f"{{{XSL}}}template")
     assert template is not None
     namespaces = dict(compiled.namespaces)
+    for name, uri in _EXTENSIONS.items():
+        prefix = name.partition(":")[0]
+        if sheet.nsmap.get(prefix) == uri:
+            namespaces.setdefault(prefix, uri)
     seen: dict[int, int] = {}
     order: dict[int, tuple[int, bool]] = {}
     rules: list[
@@ -1296,24 +1304,36 @@ def _xpath_functions() -> tuple[int, ...]:
     """The addresses of libxml2's XPath functions in lxml's module (the libxml2 libxslt runs
     the stylesheet's tests on) that the pass evaluates whole tests with (kind 21)."""
     library = ctypes.CDLL(etree.__file__)
-    return tuple(
-        int(ctypes.cast(getattr(library, name), ctypes.c_void_p).value or 0)
-        for name in (
-            "xmlXPathNewContext",
-            "xmlXPathFreeContext",
-            "xmlXPathRegisterNs",
-            "xmlXPathCompile",
-            "xmlXPathFreeCompExpr",
-            "xmlXPathCompiledEvalToBoolean",
-            "xmlXPathCompiledEval",
-            "xmlXPathFreeObject",
-            "xmlXPathRegisterVariable",
-            "xmlXPathNewNodeSet",
-            "xmlXPathContextSetCache",
-            "xmlXPathNodeSetCreate",
-            "xmlXPathNodeSetAddUnique",
-            "xmlXPathWrapNodeSet",
-        )
+    return (
+        *(
+            int(ctypes.cast(getattr(library, name), ctypes.c_void_p).value or 0)
+            for name in (
+                "xmlXPathNewContext",
+                "xmlXPathFreeContext",
+                "xmlXPathRegisterNs",
+                "xmlXPathCompile",
+                "xmlXPathFreeCompExpr",
+                "xmlXPathCompiledEvalToBoolean",
+                "xmlXPathCompiledEval",
+                "xmlXPathFreeObject",
+                "xmlXPathRegisterVariable",
+                "xmlXPathNewNodeSet",
+                "xmlXPathContextSetCache",
+                "xmlXPathNodeSetCreate",
+                "xmlXPathNodeSetAddUnique",
+                "xmlXPathWrapNodeSet",
+                "xmlXPathRegisterFuncNS",
+                "xmlXPathValuePop",
+                "xmlXPathValuePush",
+                "xmlXPathCastToString",
+                "xmlXPathCastNodeToString",
+                "xmlXPathNewBoolean",
+                "xmlXPathErr",
+                "exsltSetsXpathCtxtRegister",
+            )
+        ),
+        # xmlFree is a variable holding the function (libxml2's deallocator)
+        int(ctypes.c_void_p.in_dll(library, "xmlFree").value or 0),
     )
 
 
@@ -1651,6 +1671,20 @@ _CORE = frozenset((
     "and", "or", "div", "mod",
 ))  # fmt: skip
 _CALL = re.compile(r"(?<![\w.:-])([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)\s*\(")
+# the stylesheet's extension functions the pass registers with libxml2's XPath context
+# (rulesnative.c): libexslt's set:distinct as libxslt has it, ff:compare-strings as
+# peppol_functions.compare_strings, regexp:test for the patterns of _PATTERNS only;
+# their prefixes as the stylesheet declares them (native_pass checks the URIs)
+_EXTENSIONS = {
+    "ff:compare-strings": "urn:fourflow:rules",
+    "regexp:test": "http://exslt.org/regular-expressions",
+    "set:distinct": "http://exslt.org/sets",
+}
+# regexp:test's patterns the pass matches in C exactly as lxml's regexp:test (Python's re,
+# search, Unicode classes) does: CII-DT-097's date of format 102
+_PATTERNS = frozenset((r"^\s*(\d{4})(1[0-2]|0[1-9]){1}(3[01]|[12][0-9]|0[1-9]){1}\s*$",))
+_REGEXP_TEST = re.compile(r"regexp:test\(")
+_REGEXP_CALL = re.compile(r"regexp:test\(string\(\.\), '([^']*)'\)")
 _LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
@@ -1696,8 +1730,17 @@ def _readable(
     bare = _LITERAL.sub("''", " | ".join((written, *bound.values())))
     if any(v not in bound and v not in keep for v in re.findall(r"\$([\w.-]+)", bare)):
         return None
-    if any(name not in _CORE for name in _CALL.findall(bare)):
+    calls = _CALL.findall(bare)
+    if any(
+        name not in _CORE and namespaces.get(name.partition(":")[0]) != _EXTENSIONS.get(name)
+        for name in calls
+    ):
         return None
+    if "regexp:test" in calls:
+        every = " | ".join((written, *bound.values()))
+        patterns = _REGEXP_CALL.findall(every)
+        if len(patterns) != len(_REGEXP_TEST.findall(every)) or not set(patterns) <= _PATTERNS:
+            return None
     try:
         for one in (written, *bound.values()):
             etree.XPath(one, namespaces=namespaces)
@@ -1833,10 +1876,11 @@ def _quantified(
 ) -> Parsed | None:
     """A translated quantifier (``some``/``every``) the pass decides (kind 22): the test
     ``string($v) = ''`` fails where the rule's variable ``v`` (an ``xsl:for-each`` over a
-    path from the context, each node bound to a variable, writing ``x`` where a test holds)
-    is not empty, i.e. where some node of the path makes the test true. Both the path and
-    the test as :func:`_whole_test` takes them, but for the node's variable and ``$ctx``
-    (the rule's ``xsl:variable name="ctx" select="."``); else None."""
+    path from the context, its variables evaluated at each node in order (``.``, ``number(.)``,
+    sums reading those before), writing ``x`` where a test holds) is not empty, i.e. where
+    some node of the path makes the test true. The path, the variables' selects and the test
+    as :func:`_whole_test` takes them, but for those variables and ``$ctx`` (the rule's
+    ``xsl:variable name="ctx" select="."``); else None."""
     found = _QUANTIFIED.fullmatch(test)
     if found is None:
         return None
@@ -1849,28 +1893,41 @@ def _quantified(
     if loop.tag != f"{{{XSL}}}for-each" or (loop.text or "").strip():
         return None
     body = list(loop)
-    bound = ""
-    if body and body[0].tag == f"{{{XSL}}}variable" and body[0].get("select") == ".":
-        bound = body[0].get("name") or ""
-        if not bound or len(body[0]) or (body[0].tail or "").strip():
+    # the for-each's variables, each evaluated at the node in order ("." the node itself,
+    # number(.), a sum reading the ones before it)
+    lets: list[tuple[str, str]] = []
+    while body and body[0].tag == f"{{{XSL}}}variable":
+        name, select = body[0].get("name") or "", body[0].get("select") or ""
+        if not name or not select or len(body[0]) or (body[0].tail or "").strip():
             return None
+        if (body[0].text or "").strip():
+            return None
+        lets.append((name, select))
         body = body[1:]
     if len(body) != 1 or body[0].tag != f"{{{XSL}}}if" or len(body[0]):
         return None
     if (body[0].text or "") != "x" or (body[0].tail or "").strip():
         return None
-    keep = frozenset({"ctx", bound} - {""})
+    keep = frozenset({"ctx"})
     ctx = rule.find(f"{{{XSL}}}variable")
     if ctx is None or (ctx.get("name"), ctx.get("select")) != ("ctx", "."):
-        keep -= {"ctx"}
+        keep = frozenset()
     globals_: Globals = {}
-    parts = []
-    for text in (loop.get("select", ""), body[0].get("test", "")):
-        written = _readable(text, namespaces, flags, globals_, keep, _locals(rule) - keep)
+    mine = _locals(rule)
+    nodes = _readable(loop.get("select", ""), namespaces, flags, globals_, keep, mine - keep)
+    if nodes is None:
+        return None
+    written_lets = []
+    for name, select in lets:
+        written = _readable(select, namespaces, flags, globals_, keep, mine - keep)
         if written is None:
             return None
-        parts.append(written)
-    return [([], 22, (parts[0], parts[1], bound, tuple(globals_.items())))], [0]
+        written_lets.append((name, written))
+        keep |= {name}
+    each = _readable(body[0].get("test", ""), namespaces, flags, globals_, keep, mine - keep)
+    if each is None:
+        return None
+    return [([], 22, (nodes, tuple(written_lets), each, tuple(globals_.items())))], [0]
 
 
 def _selected(

@@ -129,8 +129,22 @@ typedef struct {
     xmlNodeSetPtr (*node_set_create)(xmlNodePtr);
     int (*node_set_add)(xmlNodeSetPtr, xmlNodePtr);
     xmlXPathObjectPtr (*wrap_node_set)(xmlNodeSetPtr);
+    /* the extension functions the stylesheet calls, registered with the context */
+    int (*register_func_ns)(xmlXPathContextPtr, const xmlChar *, const xmlChar *,
+                            xmlXPathFunction);
+    xmlXPathObjectPtr (*value_pop)(xmlXPathParserContextPtr);
+    int (*value_push)(xmlXPathParserContextPtr, xmlXPathObjectPtr);
+    xmlChar *(*cast_to_string)(xmlXPathObjectPtr);
+    xmlChar *(*cast_node_to_string)(xmlNodePtr);
+    xmlXPathObjectPtr (*new_boolean)(int);
+    void (*err)(xmlXPathParserContextPtr, int);
+    int (*exslt_sets)(xmlXPathContextPtr, const xmlChar *);
+    void (*xml_free)(void *);
 } XPathFns;
-#define XPATH_FNS 14
+#define XPATH_FNS 23
+
+/* The functions above for the extension functions (the same libxml2 for every pass). */
+static XPathFns ext_fns;
 
 /* A rule whose contexts are the elements a path from the root selects (an xsl:for-each's
  * select the walk cannot match by names), evaluated by libxml2 after the walk. */
@@ -494,6 +508,17 @@ static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject 
     t->x.node_set_create = (xmlNodeSetPtr(*)(xmlNodePtr))f[11];
     t->x.node_set_add = (int (*)(xmlNodeSetPtr, xmlNodePtr))f[12];
     t->x.wrap_node_set = (xmlXPathObjectPtr(*)(xmlNodeSetPtr))f[13];
+    t->x.register_func_ns = (int (*)(xmlXPathContextPtr, const xmlChar *, const xmlChar *,
+                                     xmlXPathFunction))f[14];
+    t->x.value_pop = (xmlXPathObjectPtr(*)(xmlXPathParserContextPtr))f[15];
+    t->x.value_push = (int (*)(xmlXPathParserContextPtr, xmlXPathObjectPtr))f[16];
+    t->x.cast_to_string = (xmlChar * (*)(xmlXPathObjectPtr)) f[17];
+    t->x.cast_node_to_string = (xmlChar * (*)(xmlNodePtr)) f[18];
+    t->x.new_boolean = (xmlXPathObjectPtr(*)(int))f[19];
+    t->x.err = (void (*)(xmlXPathParserContextPtr, int))f[20];
+    t->x.exslt_sets = (int (*)(xmlXPathContextPtr, const xmlChar *))f[21];
+    t->x.xml_free = (void (*)(void *))f[22];
+    ext_fns = t->x;
     t->prefix_count = (int)PyList_GET_SIZE(spaces);
     t->prefixes = calloc(t->prefix_count + 1, sizeof(char *));
     t->uris = calloc(t->prefix_count + 1, sizeof(char *));
@@ -582,6 +607,11 @@ static int bind_named(const Pass *t, xmlXPathContextPtr ctx, const xmlNode *node
     return ok;
 }
 
+static void ff_compare_strings(xmlXPathParserContextPtr ctxt, int nargs);
+static void regexp_test(xmlXPathParserContextPtr ctxt, int nargs);
+#define FF_NS "urn:fourflow:rules"
+#define EXSLT_REGEXP_NS "http://exslt.org/regular-expressions"
+
 static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
     if (r->xctx == NULL) {
         xmlXPathContextPtr ctx = t->x.new_context(node->doc);
@@ -590,6 +620,13 @@ static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
         for (int i = 0; ok && i < t->prefix_count; i++)
             ok = t->x.register_ns(ctx, (const xmlChar *)t->prefixes[i],
                                   (const xmlChar *)t->uris[i]) == 0;
+        /* the stylesheet's extension functions the tests may call: libexslt's sets (as
+         * libxslt has them), ff:compare-strings and regexp:test as above */
+        ok = ok && t->x.exslt_sets(ctx, (const xmlChar *)"set") == 0 &&
+             t->x.register_func_ns(ctx, (const xmlChar *)"compare-strings",
+                                   (const xmlChar *)FF_NS, ff_compare_strings) == 0 &&
+             t->x.register_func_ns(ctx, (const xmlChar *)"test",
+                                   (const xmlChar *)EXSLT_REGEXP_NS, regexp_test) == 0;
         if (ok && t->named_count > 0) ok = bind_named(t, ctx, node);
         /* the stylesheet's globals the tests read, once a document at its root (each
          * after those it reads), as variables of the context */
@@ -616,7 +653,9 @@ static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
 }
 
 /* Kind 22: some node of the path aux (from the context element) makes the test aux2 true,
- * evaluated at that node with its variable bound to it and $ctx to the context element
+ * evaluated at that node with $ctx bound to the context element and, before it, the
+ * for-each's variables (the tests between aux and aux2, each evaluated at the node in
+ * order and bound to its name: '.' for the node itself, number(.), a sum reading them)
  * (the stylesheet's for-each inside a variable writing 'x' where the test holds, tested
  * against ''). 1 or 0; -1 when an evaluation failed (r->xerr). */
 static int quantified_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r) {
@@ -628,23 +667,173 @@ static int quantified_atom(const Pass *t, const Atom *k, const xmlNode *node, Ru
         return -1;
     }
     int found = 0;
-    const char *var = t->xvars[k->aux2];
     for (int i = 0; set->nodesetval != NULL && i < set->nodesetval->nodeNr && !found; i++) {
         xmlNodePtr n = set->nodesetval->nodeTab[i];
         if (t->x.register_variable(ctx, (const xmlChar *)"ctx",
-                                   t->x.new_node_set((xmlNodePtr)node)) != 0 ||
-            (var[0] && t->x.register_variable(ctx, (const xmlChar *)var,
-                                              t->x.new_node_set(n)) != 0)) {
+                                   t->x.new_node_set((xmlNodePtr)node)) != 0) {
             found = -1;
             break;
         }
+        for (int v = k->aux + 1; v < k->aux2 && found == 0; v++) {
+            ctx->node = n;
+            ctx->contextSize = 1;
+            ctx->proximityPosition = 1;
+            xmlXPathObjectPtr value = t->x.eval(t->xpaths[v], ctx);
+            if (value == NULL ||
+                t->x.register_variable(ctx, (const xmlChar *)t->xvars[v], value) != 0)
+                found = -1;
+        }
+        if (found < 0) break;
         ctx->node = n;
+        ctx->contextSize = 1;
+        ctx->proximityPosition = 1;
         int v = t->x.eval_bool(t->xpaths[k->aux2], ctx);
         found = v < 0 ? -1 : v != 0;
     }
     t->x.free_object(set);
     if (found < 0) r->xerr = 1;
     return found;
+}
+
+/* The extension functions of the stylesheet the tests call, as it defines them. */
+
+/* One argument's items as strings (ff:compare-strings' _items: a node set's nodes, each
+ * its string value; a string or a boolean itself), appended to out; 0 for a number (the
+ * Python function would write it in XPath 2.0's form) or when out of memory. */
+static int string_items(xmlXPathObjectPtr o, xmlChar ***out, int *count) {
+    if (o->type == XPATH_NODESET) {
+        int n = o->nodesetval != NULL ? o->nodesetval->nodeNr : 0;
+        *out = calloc((size_t)n + 1, sizeof(xmlChar *));
+        if (*out == NULL) return 0;
+        *count = n;
+        for (int i = 0; i < n; i++)
+            if (((*out)[i] = ext_fns.cast_node_to_string(o->nodesetval->nodeTab[i])) == NULL)
+                return 0;
+        return 1;
+    }
+    if (o->type != XPATH_STRING && o->type != XPATH_BOOLEAN) return 0;
+    *out = calloc(2, sizeof(xmlChar *));
+    if (*out == NULL) return 0;
+    *count = 1;
+    return ((*out)[0] = ext_fns.cast_to_string(o)) != NULL;
+}
+
+static void free_items(xmlChar **items, int count) {
+    for (int i = 0; items != NULL && i < count; i++)
+        if (items[i] != NULL) ext_fns.xml_free(items[i]);
+    free(items);
+}
+
+/* ff:compare-strings(left, op, right): some item of left and some of right compare by op
+ * (<, <=, >, >=) as strings, by code point (peppol_functions.compare_strings; UTF-8's byte
+ * order is the code points' order). */
+static void ff_compare_strings(xmlXPathParserContextPtr ctxt, int nargs) {
+    if (nargs != 3) {
+        ext_fns.err(ctxt, XPATH_INVALID_ARITY);
+        return;
+    }
+    xmlXPathObjectPtr right = ext_fns.value_pop(ctxt), op = ext_fns.value_pop(ctxt);
+    xmlXPathObjectPtr left = ext_fns.value_pop(ctxt);
+    xmlChar **a = NULL, **b = NULL;
+    int na = 0, nb = 0, which = -1, ok = left != NULL && op != NULL && right != NULL;
+    if (ok && op->type == XPATH_STRING && op->stringval != NULL) {
+        const char *o = (const char *)op->stringval;
+        which = strcmp(o, "<") == 0    ? 0
+                : strcmp(o, "<=") == 0 ? 1
+                : strcmp(o, ">") == 0  ? 2
+                : strcmp(o, ">=") == 0 ? 3
+                                       : -1;
+    }
+    ok = ok && which >= 0 && string_items(left, &a, &na) && string_items(right, &b, &nb);
+    int found = 0;
+    for (int i = 0; ok && i < na && !found; i++)
+        for (int j = 0; j < nb && !found; j++) {
+            int c = strcmp((const char *)a[i], (const char *)b[j]);
+            found = which == 0 ? c < 0 : which == 1 ? c <= 0 : which == 2 ? c > 0 : c >= 0;
+        }
+    free_items(a, na);
+    free_items(b, nb);
+    if (left != NULL) ext_fns.free_object(left);
+    if (op != NULL) ext_fns.free_object(op);
+    if (right != NULL) ext_fns.free_object(right);
+    if (!ok) {
+        ext_fns.err(ctxt, XPATH_INVALID_TYPE);
+        return;
+    }
+    ext_fns.value_push(ctxt, ext_fns.new_boolean(found));
+}
+
+/* The next code point of UTF-8 text at *p (libxml2's strings are valid UTF-8). */
+static Py_UCS4 next_code(const unsigned char **p) {
+    const unsigned char *s = *p;
+    Py_UCS4 c = s[0];
+    int more = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+    if (more) c &= 0x3F >> more;
+    for (int i = 1; i <= more && s[i]; i++) c = (c << 6) | (s[i] & 0x3F);
+    *p = s + 1 + more;
+    return c;
+}
+
+/* The one pattern of regexp:test the pass decides (CII-DT-097's date, format 102), as
+ * lxml's regexp:test runs it (Python's re, search, Unicode: \s is str.isspace, \d a
+ * decimal digit of any script; the month and day digits are ASCII ranges). */
+static const char DATE_102[] =
+    "^\\s*(\\d{4})(1[0-2]|0[1-9]){1}(3[01]|[12][0-9]|0[1-9]){1}\\s*$";
+
+static int date_102(const unsigned char *s) {
+    const unsigned char *p = s;
+    Py_UCS4 c;
+    while (*p) { /* \s* (whitespace and digits are apart: no backtracking) */
+        const unsigned char *q = p;
+        c = next_code(&q);
+        if (!Py_UNICODE_ISSPACE(c)) break;
+        p = q;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (!*p) return 0;
+        c = next_code(&p);
+        if (!Py_UNICODE_ISDECIMAL(c)) return 0;
+    }
+    if (!p[0] || !p[1]) return 0;
+    int month = (p[0] == '1' && p[1] >= '0' && p[1] <= '2') ||
+                (p[0] == '0' && p[1] >= '1' && p[1] <= '9');
+    if (!month) return 0;
+    p += 2;
+    if (!p[0] || !p[1]) return 0;
+    int day = (p[0] == '3' && (p[1] == '0' || p[1] == '1')) ||
+              ((p[0] == '1' || p[0] == '2') && p[1] >= '0' && p[1] <= '9') ||
+              (p[0] == '0' && p[1] >= '1' && p[1] <= '9');
+    if (!day) return 0;
+    p += 2;
+    while (*p) { /* \s*$ ($ also before a last newline, which \s* takes anyway) */
+        c = next_code(&p);
+        if (!Py_UNICODE_ISSPACE(c)) return 0;
+    }
+    return 1;
+}
+
+/* regexp:test(string, pattern) for the patterns above (another is an error: the pass
+ * is not given a test calling it with another). */
+static void regexp_test(xmlXPathParserContextPtr ctxt, int nargs) {
+    if (nargs != 2) {
+        ext_fns.err(ctxt, XPATH_INVALID_ARITY);
+        return;
+    }
+    xmlXPathObjectPtr pattern = ext_fns.value_pop(ctxt), text = ext_fns.value_pop(ctxt);
+    int ok = pattern != NULL && text != NULL && pattern->type == XPATH_STRING &&
+             pattern->stringval != NULL && strcmp((const char *)pattern->stringval, DATE_102) == 0 &&
+             (text->type == XPATH_STRING || text->type == XPATH_NODESET);
+    xmlChar *s = ok ? ext_fns.cast_to_string(text) : NULL;
+    int found = s != NULL && date_102(s);
+    if (s != NULL) ext_fns.xml_free(s);
+    else ok = 0;
+    if (pattern != NULL) ext_fns.free_object(pattern);
+    if (text != NULL) ext_fns.free_object(text);
+    if (!ok) {
+        ext_fns.err(ctxt, XPATH_INVALID_TYPE);
+        return;
+    }
+    ext_fns.value_push(ctxt, ext_fns.new_boolean(found));
 }
 
 /* The whole test of a kind 21 atom at its context element, as libxml2's XPath decides it

@@ -23,7 +23,9 @@ Figures (one JSON line each, printed as each page is timed; progress on stderr):
 ``web_pages.<page>_ms`` (median, p90, max, the cold loads' median and max, the largest API
 answer of the page; where the time went, as medians: ``visible_median_ms`` (main content
 shown), ``api_end_median_ms`` (the last API answer's end), ``long_tasks_median_ms`` (the main
-thread's tasks over 50 ms, summed)), ``web_pages.health_ms``, ``web_pages.blank_page_ms``.
+thread's tasks over 50 ms, summed), and ``last_file``: the median load's file whose answer
+ended last, a chunk, a font or an API answer, with its end), ``web_pages.health_ms``,
+``web_pages.blank_page_ms``.
 Target: every page under 1,000 ms on loopback.
 
 ``FOURFLOW_BENCH_WEB_PAGES=home,supervision_all`` times only those pages (bench-pages.mjs's
@@ -570,8 +572,9 @@ def _yardsticks(found: dict[str, float], built: dict[str, Any], line: Line) -> I
 PROFILE = os.environ.get("FOURFLOW_BENCH_WEB_PROFILE", "")
 
 #: Where a page's time went (bench-pages.mjs), medians of the timed loads: its main content
-#: visible, the end of its last API answer, the main thread's long tasks (over 50 ms) summed.
-BREAKDOWN = ("visible_median_ms", "api_end_median_ms", "long_tasks_median_ms")
+#: visible, the end of its last API answer, the main thread's long tasks (over 50 ms) summed;
+#: the median load's file that arrived last.
+BREAKDOWN = ("visible_median_ms", "api_end_median_ms", "long_tasks_median_ms", "last_file")
 
 
 def _figure(page: dict[str, Any], yard: dict[str, float], built: dict[str, Any], line: Line) -> str:

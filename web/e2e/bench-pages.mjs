@@ -131,7 +131,10 @@ async function settle(page, since) {
     const apiEnd = api.reduce((a, e) => Math.max(a, e.responseEnd), 0) - t0;
     const largest = api.reduce((a, e) => Math.max(a, e.encodedBodySize || e.transferSize || 0), 0);
     const slowest = api.reduce((a, e) => (e.duration > a.duration ? e : a), { duration: 0, name: "" });
-    return { end, apiEnd: Math.max(0, apiEnd), longTasks: window.__longTasksMs ?? null, largest, slowestMs: slowest.duration, slowest: slowest.name ? `${new URL(slowest.name).pathname} ${Math.round(slowest.duration)} ms` : "" };
+    // the file whose answer ended last (a page's chunk, a font, an API answer): what the load waited for
+    const last = entries.reduce((a, e) => (e.responseEnd > a.responseEnd ? e : a), { responseEnd: 0, name: "" });
+    const lastFile = last.name ? `${new URL(last.name).pathname.replace(/-[\w-]{8}(\.\w+)$/, "$1")} ends ${Math.round(last.responseEnd - t0)} ms` : "";
+    return { end, apiEnd: Math.max(0, apiEnd), longTasks: window.__longTasksMs ?? null, largest, lastFile, slowestMs: slowest.duration, slowest: slowest.name ? `${new URL(slowest.name).pathname} ${Math.round(slowest.duration)} ms` : "" };
   }, [since, LIVE]);
   if (pending.length) throw new Error(`requests still unanswered after ${SETTLE_MS} ms: ${pending.join(", ")}`);
   return net;
@@ -145,7 +148,7 @@ async function load(page, path, selector) {
   const visible = await page.evaluate(() => performance.now());
   const net = await settle(page, 0);
   return { ms: Math.max(visible, net.end), visible, apiEnd: net.apiEnd, longTasks: net.longTasks,
-    largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
+    largest: net.largest, lastFile: net.lastFile, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
 // One more load under the browser's CPU profiler (PROFILE_DIR, bench/web_pages.py PROFILE): the
@@ -194,7 +197,7 @@ async function interact(page, path, before, click, selector, between) {
   const visible = await page.evaluate(() => performance.now());
   const net = await settle(page, t0);
   return { ms: Math.max(visible, net.end) - t0, visible: visible - t0, apiEnd: net.apiEnd, longTasks: null,
-    largest: net.largest, slowest: net.slowest, slowestMs: net.slowestMs };
+    largest: net.largest, lastFile: net.lastFile, slowest: net.slowest, slowestMs: net.slowestMs };
 }
 
 // A write to the tables the supervision views read (a new change mark: their cache is cold),
@@ -314,7 +317,9 @@ try {
       // the medians of where it went: content visible, the last API answer's end, long tasks
       visible_median_ms: Math.round(pct(timed.map((r) => r.visible), 0.5)),
       api_end_median_ms: Math.round(pct(timed.map((r) => r.apiEnd), 0.5)),
-      long_tasks_median_ms: timed.every((r) => typeof r.longTasks === "number") ? Math.round(pct(timed.map((r) => r.longTasks), 0.5)) : null };
+      long_tasks_median_ms: timed.every((r) => typeof r.longTasks === "number") ? Math.round(pct(timed.map((r) => r.longTasks), 0.5)) : null,
+      // the median load's last file to arrive (its end from the navigation's or the click's start)
+      last_file: [...timed].sort((a, b) => a.ms - b.ms)[Math.floor(timed.length / 2)].lastFile };
     if (colds.length) {
       const c = colds.map((r) => r.ms);
       Object.assign(found, { cold_median_ms: Math.round(pct(c, 0.5)), cold_max_ms: Math.round(Math.max(...c)), cold_runs: c.length,

@@ -1,4 +1,5 @@
 import "virtual:antd.css"; // Ant Design's styles, made at build time (vite.config.ts antdStyles)
+import "./app.css"; // the app's few own rules
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router-dom";

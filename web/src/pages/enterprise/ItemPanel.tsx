@@ -5,6 +5,8 @@ import { useCallback, useEffect, useState } from "react";
 import { Alert, App as AntApp, Button, Card, Descriptions, Drawer, Form, Input, Select, Space, Spin, Table, Tree } from "antd";
 import { Link } from "react-router-dom";
 import { must } from "../../api/client";
+import { Deferred } from "../../components/Deferred";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { mayAct } from "./access";
@@ -83,28 +85,36 @@ export function ItemPanel({ itemId, onClose, onChanged }: { itemId: string | nul
           {item.pending.length > 0 && (
             <Alert type="info" showIcon message={t("item.pending", { ops: item.pending.map((p) => `${p.op} (${p.status})`).join(", ") })} />
           )}
-          <Card size="small" title={<h2 style={{ fontSize: 15, margin: 0 }}>{t("item.tree")}</h2>}>
-            <Tree
-              data-testid="item-tree"
-              key={item.holdings.map((h) => h.holding_id).join(" ")}
-              defaultExpandAll selectable={false} treeData={treeData(provenanceTree(item.holdings))} />
-          </Card>
+          {/* below the facts: built after the drawer's first paint, once in view (Deferred) */}
+          <Deferred height={160}>
+            <Card size="small" title={<h2 style={{ fontSize: 15, margin: 0 }}>{t("item.tree")}</h2>}>
+              <Tree
+                data-testid="item-tree"
+                key={item.holdings.map((h) => h.holding_id).join(" ")}
+                defaultExpandAll selectable={false} treeData={treeData(provenanceTree(item.holdings))} />
+            </Card>
+          </Deferred>
           <h2 style={{ fontSize: 15, margin: 0 }}>{t("item.holdings")}</h2>
-          <Table
-            size="small"
-            rowKey="holding_id"
-            pagination={false}
-            dataSource={item.holdings}
-            scroll={{ x: 560 }}
-            columns={[
-              { title: t("position.holding"), dataIndex: "holding_id" },
-              { title: t("item.holder"), render: (_, h) => h.holder ?? h.holder_id },
-              { title: t("item.value"), render: (_, h) => money(h.value) },
-              { title: t("position.outstanding"), render: (_, h) => h.outstanding.amount },
-              { title: t("position.pledgedTo"), render: (_, h) => (h.pledge ? `${h.pledge.bank ?? ""} (${h.pledge.status})` : "—") },
-            ]}
-          />
-          <Repayments item={item as ItemView & Settlement} />
+          <Deferred height={120}>
+            <ScrollX label={t("item.holdings")}>
+              <Table
+                size="small"
+                rowKey="holding_id"
+                pagination={false}
+                dataSource={item.holdings}
+                columns={[
+                  { title: t("position.holding"), dataIndex: "holding_id" },
+                  { title: t("item.holder"), render: (_, h) => h.holder ?? h.holder_id },
+                  { title: t("item.value"), render: (_, h) => money(h.value) },
+                  { title: t("position.outstanding"), render: (_, h) => h.outstanding.amount },
+                  { title: t("position.pledgedTo"), render: (_, h) => (h.pledge ? `${h.pledge.bank ?? ""} (${h.pledge.status})` : "—") },
+                ]}
+              />
+            </ScrollX>
+          </Deferred>
+          <Deferred height={100}>
+            <Repayments item={item as ItemView & Settlement} />
+          </Deferred>
           {mayAct(me, "manage") && <HoldingForms item={item} onChanged={changed} />}
         </Space>
       )}
@@ -216,19 +226,20 @@ function Repayments({ item }: { item: ItemView & Settlement }) {
       ) : (
         <Space direction="vertical" style={{ width: "100%" }}>
           <span>{t("item.settledTo", { parties: parties.map((p) => `${p.party ?? p.party_id} ${p.currency} ${p.amount}`).join("; ") })}</span>
-          <Table
-            size="small"
-            rowKey="holding_id"
-            pagination={false}
-            dataSource={item.holdings}
-            scroll={{ x: 480 }}
-            columns={[
-              { title: t("position.holding"), dataIndex: "holding_id" },
-              { title: t("item.holder"), render: (_, h) => h.holder ?? h.holder_id },
-              { title: t("item.paidToHolder"), render: (_, h) => money(h.paid_to_holder), align: "right" },
-              { title: t("item.paidToBank"), render: (_, h) => money(h.paid_to_bank), align: "right" },
-            ]}
-          />
+          <ScrollX label={t("item.repayments")}>
+            <Table
+              size="small"
+              rowKey="holding_id"
+              pagination={false}
+              dataSource={item.holdings}
+              columns={[
+                { title: t("position.holding"), dataIndex: "holding_id" },
+                { title: t("item.holder"), render: (_, h) => h.holder ?? h.holder_id },
+                { title: t("item.paidToHolder"), render: (_, h) => money(h.paid_to_holder), align: "right" },
+                { title: t("item.paidToBank"), render: (_, h) => money(h.paid_to_bank), align: "right" },
+              ]}
+            />
+          </ScrollX>
         </Space>
       )}
     </Card>

@@ -6,6 +6,7 @@ import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { money, useWords } from "./common";
@@ -53,54 +54,57 @@ export function Position() {
       </Space>
       {error && <Alert type="error" showIcon message={error} />}
       <h2 style={{ fontSize: 16, margin: 0 }}>{t("position.holds")}</h2>
-      <Table
-        data-testid="position-holds"
-        size="small"
-        rowKey="holding"
-        loading={loading && !position}
-        dataSource={position?.holds ?? []}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 720 }}
-        columns={[
-          { title: t("position.item"), dataIndex: "item", render: (id: string) => itemLink(id) },
-          { title: t("position.holding"), dataIndex: "holding" },
-          { title: t("position.debtor"), dataIndex: "debtor" },
-          { title: t("position.maturity"), dataIndex: "maturity" },
-          { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
-          { title: t("position.pledgedTo"), dataIndex: "pledged_to", render: (b: string | null) => b ?? "—" },
-        ]}
-      />
+      <ScrollX label={t("position.holds")}>
+        <Table
+          data-testid="position-holds"
+          size="small"
+          rowKey="holding"
+          loading={loading && !position}
+          dataSource={position?.holds ?? []}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          columns={[
+            { title: t("position.item"), dataIndex: "item", render: (id: string) => itemLink(id) },
+            { title: t("position.holding"), dataIndex: "holding" },
+            { title: t("position.debtor"), dataIndex: "debtor" },
+            { title: t("position.maturity"), dataIndex: "maturity" },
+            { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
+            { title: t("position.pledgedTo"), dataIndex: "pledged_to", render: (b: string | null) => b ?? "—" },
+          ]}
+        />
+      </ScrollX>
       <h2 style={{ fontSize: 16, margin: 0 }}>{t("position.owes")}</h2>
-      <Table
-        data-testid="position-owes"
-        size="small"
-        rowKey="item"
-        loading={loading && !position}
-        dataSource={position?.owes ?? []}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 560 }}
-        columns={[
-          { title: t("position.item"), dataIndex: "item", render: (id: string) => itemLink(id) },
-          { title: t("position.creditor"), dataIndex: "creditor" },
-          { title: t("position.maturity"), dataIndex: "maturity" },
-          { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
-        ]}
-      />
+      <ScrollX label={t("position.owes")}>
+        <Table
+          data-testid="position-owes"
+          size="small"
+          rowKey="item"
+          loading={loading && !position}
+          dataSource={position?.owes ?? []}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          columns={[
+            { title: t("position.item"), dataIndex: "item", render: (id: string) => itemLink(id) },
+            { title: t("position.creditor"), dataIndex: "creditor" },
+            { title: t("position.maturity"), dataIndex: "maturity" },
+            { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
+          ]}
+        />
+      </ScrollX>
       <h2 style={{ fontSize: 16, margin: 0 }}>{t("position.financed")}</h2>
-      <Table
-        size="small"
-        rowKey="request"
-        dataSource={position?.financed ?? []}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 560 }}
-        columns={[
-          { title: t("financing.id"), dataIndex: "request" },
-          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
-          { title: t("statement.bank"), dataIndex: "bank" },
-          { title: t("financing.requested"), render: (_, r) => money(r.requested), align: "right" },
-          { title: t("financing.principal"), render: (_, r) => money(r.principal), align: "right" },
-        ]}
-      />
+      <ScrollX label={t("position.financed")}>
+        <Table
+          size="small"
+          rowKey="request"
+          dataSource={position?.financed ?? []}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          columns={[
+            { title: t("financing.id"), dataIndex: "request" },
+            { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
+            { title: t("statement.bank"), dataIndex: "bank" },
+            { title: t("financing.requested"), render: (_, r) => money(r.requested), align: "right" },
+            { title: t("financing.principal"), render: (_, r) => money(r.principal), align: "right" },
+          ]}
+        />
+      </ScrollX>
       {(position?.pending.length ?? 0) > 0 && (
         <>
           <h2 style={{ fontSize: 16, margin: 0 }}>{t("position.pending")}</h2>

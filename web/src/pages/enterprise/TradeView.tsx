@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { Alert, App as AntApp, AutoComplete, Button, Card, Col, Descriptions, Form, Input, List, Row, Space, Table, Tooltip, Typography } from "antd";
 import { StatusTag, type Tone } from "../../components/StatusTag";
+import { ScrollX } from "../../components/ScrollX";
 import { useSearchParams } from "react-router-dom";
 import { must } from "../../api/client";
 import { useI18n, type MessageKey } from "../../i18n";
@@ -172,59 +173,60 @@ export function TradeView() {
       </Form>
       {error && <Alert type="error" showIcon message={error} data-testid="trade-error" />}
       <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("trade.mine")}</h2>}>
-        <Table
-          data-testid="my-trades"
-          size="small"
-          rowKey="trade_id"
-          loading={mine === null}
-          dataSource={mine?.trades ?? []}
-          scroll={{ x: 900 }}
-          locale={{ emptyText: t("trade.mineEmpty") }}
-          pagination={{
-            current: page,
-            pageSize: PAGE_SIZE,
-            total: mine?.total ?? 0,
-            hideOnSinglePage: true,
-            showSizeChanger: false,
-            onChange: (p) => setPage(p),
-          }}
-          columns={[
-            {
-              title: t("trade.id"),
-              dataIndex: "trade_id",
-              render: (id: string) => (
-                <Button
-                  type="link"
-                  size="small"
-                  style={{ padding: 0 }}
-                  data-testid={`trade-open-${id}`}
-                  onClick={() => {
-                    setTradeId(id);
-                    void verify(id);
-                  }}
-                >
-                  {id}
-                </Button>
-              ),
-            },
-            { title: t("trade.role"), dataIndex: "role", render: (r: string | null) => (r ? t(`trade.role.${r}` as MessageKey) : "—") },
-            {
-              title: t("trade.counterparty"),
-              render: (_, r) => (r.role === "buyer" ? r.seller_name : r.buyer_name) || "—",
-            },
-            { title: t("trade.scenario"), dataIndex: "scenario", render: (v: string) => tOr(`scenario.${v}`, v) },
-            { title: t("trade.documents"), dataIndex: "documents", align: "right" },
-            {
-              title: t("trade.status"),
-              dataIndex: "status",
-              render: (v: string) => (
-                <StatusTag tone={v === "verified" ? "good" : v === "failed" ? "bad" : "warn"}>{tOr(`trade.verdict.${v}`, v)}</StatusTag>
-              ),
-            },
-            { title: t("trade.score"), dataIndex: "score", align: "right", render: (v: number | null) => v ?? "—" },
-            { title: t("position.item"), dataIndex: "item_id", render: (v: string | null) => v ?? "—" },
-          ]}
-        />
+        <ScrollX label={t("trade.mine")}>
+          <Table
+            data-testid="my-trades"
+            size="small"
+            rowKey="trade_id"
+            loading={mine === null}
+            dataSource={mine?.trades ?? []}
+            locale={{ emptyText: t("trade.mineEmpty") }}
+            pagination={{
+              current: page,
+              pageSize: PAGE_SIZE,
+              total: mine?.total ?? 0,
+              hideOnSinglePage: true,
+              showSizeChanger: false,
+              onChange: (p) => setPage(p),
+            }}
+            columns={[
+              {
+                title: t("trade.id"),
+                dataIndex: "trade_id",
+                render: (id: string) => (
+                  <Button
+                    type="link"
+                    size="small"
+                    style={{ padding: 0 }}
+                    data-testid={`trade-open-${id}`}
+                    onClick={() => {
+                      setTradeId(id);
+                      void verify(id);
+                    }}
+                  >
+                    {id}
+                  </Button>
+                ),
+              },
+              { title: t("trade.role"), dataIndex: "role", render: (r: string | null) => (r ? t(`trade.role.${r}` as MessageKey) : "—") },
+              {
+                title: t("trade.counterparty"),
+                render: (_, r) => (r.role === "buyer" ? r.seller_name : r.buyer_name) || "—",
+              },
+              { title: t("trade.scenario"), dataIndex: "scenario", render: (v: string) => tOr(`scenario.${v}`, v) },
+              { title: t("trade.documents"), dataIndex: "documents", align: "right" },
+              {
+                title: t("trade.status"),
+                dataIndex: "status",
+                render: (v: string) => (
+                  <StatusTag tone={v === "verified" ? "good" : v === "failed" ? "bad" : "warn"}>{tOr(`trade.verdict.${v}`, v)}</StatusTag>
+                ),
+              },
+              { title: t("trade.score"), dataIndex: "score", align: "right", render: (v: number | null) => v ?? "—" },
+              { title: t("position.item"), dataIndex: "item_id", render: (v: string | null) => v ?? "—" },
+            ]}
+          />
+        </ScrollX>
       </Card>
       {report && (
         <>
@@ -338,79 +340,80 @@ function EvidenceChain({ evidence }: { evidence: TradeDocuments }) {
       title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("trade.evidence")}</h2>}
       extra={<span data-testid="evidence-summary">{t("trade.evidenceSummary", sum)}</span>}
     >
-      <Table
-        data-testid="trade-evidence"
-        size="small"
-        rowKey="key"
-        pagination={false}
-        scroll={{ x: 1100 }}
-        dataSource={evidenceLines(evidence.documents)}
-        columns={[
-          {
-            title: t("trade.doc.kind"),
-            render: (_, l) => (
-              <>
-                {`${tOr(`doc.kind.${l.kind}`, l.kind)} ${l.number}`}
-                {l.bank && (
-                  <Tooltip title={l.bank.title}>
-                    <span data-testid={`bank-status-${l.key}`} style={{ marginLeft: 6 }}>
-                      <StatusTag tone={l.bank.tone}>
-                        {t(l.bank.tone === "bad" ? "trade.doc.bankRejected" : "trade.doc.bank", { codes: l.bank.codes })}
-                      </StatusTag>
+      <ScrollX label={t("trade.evidence")}>
+        <Table
+          data-testid="trade-evidence"
+          size="small"
+          rowKey="key"
+          pagination={false}
+          dataSource={evidenceLines(evidence.documents)}
+          columns={[
+            {
+              title: t("trade.doc.kind"),
+              render: (_, l) => (
+                <>
+                  {`${tOr(`doc.kind.${l.kind}`, l.kind)} ${l.number}`}
+                  {l.bank && (
+                    <Tooltip title={l.bank.title}>
+                      <span data-testid={`bank-status-${l.key}`} style={{ marginLeft: 6 }}>
+                        <StatusTag tone={l.bank.tone}>
+                          {t(l.bank.tone === "bad" ? "trade.doc.bankRejected" : "trade.doc.bank", { codes: l.bank.codes })}
+                        </StatusTag>
+                      </span>
+                    </Tooltip>
+                  )}
+                </>
+              ),
+            },
+            { title: t("trade.doc.submitter"), dataIndex: "submitter" },
+            { title: t("trade.doc.at"), dataIndex: "at", width: 180 },
+            {
+              title: t("trade.doc.signer"),
+              render: (_, l) =>
+                l.signer ? (
+                  <Tooltip title={l.algorithm ?? ""}>
+                    <code style={{ wordBreak: "break-all" }}>{shortHash(l.signer, 6)}</code>
+                  </Tooltip>
+                ) : (
+                  t("trade.doc.unsigned")
+                ),
+            },
+            {
+              title: t("trade.doc.fingerprint"),
+              render: (_, l) => (
+                <Typography.Text code copyable={{ text: l.fingerprint }} title={l.fingerprint}>
+                  {shortHash(l.fingerprint, 6)}
+                </Typography.Text>
+              ),
+            },
+            {
+              title: t("trade.doc.anchor"),
+              render: (_, l) =>
+                l.anchored ? (
+                  <span data-testid={`anchor-${l.key}`}>
+                    <StatusTag tone="good">{t("trade.doc.anchored")}</StatusTag>
+                    <span style={{ display: "block", fontSize: 12 }}>
+                      {t("trade.doc.block", { block: l.block ?? "—" })} · tx{" "}
+                      <Typography.Text code copyable={{ text: l.tx ?? "" }} title={l.tx ?? ""}>
+                        {shortHash(l.tx, 6)}
+                      </Typography.Text>
+                    </span>
+                    <span style={{ display: "block", fontSize: 12 }}>
+                      {t("trade.doc.root", { n: l.proofLength })}{" "}
+                      <code title={l.root ?? ""}>{shortHash(l.root, 6)}</code>
+                    </span>
+                  </span>
+                ) : (
+                  <Tooltip title={l.waits ?? ""}>
+                    <span data-testid={`anchor-${l.key}`}>
+                      <StatusTag tone="warn">{t("trade.doc.pending")}</StatusTag>
                     </span>
                   </Tooltip>
-                )}
-              </>
-            ),
-          },
-          { title: t("trade.doc.submitter"), dataIndex: "submitter" },
-          { title: t("trade.doc.at"), dataIndex: "at", width: 180 },
-          {
-            title: t("trade.doc.signer"),
-            render: (_, l) =>
-              l.signer ? (
-                <Tooltip title={l.algorithm ?? ""}>
-                  <code style={{ wordBreak: "break-all" }}>{shortHash(l.signer, 6)}</code>
-                </Tooltip>
-              ) : (
-                t("trade.doc.unsigned")
-              ),
-          },
-          {
-            title: t("trade.doc.fingerprint"),
-            render: (_, l) => (
-              <Typography.Text code copyable={{ text: l.fingerprint }} title={l.fingerprint}>
-                {shortHash(l.fingerprint, 6)}
-              </Typography.Text>
-            ),
-          },
-          {
-            title: t("trade.doc.anchor"),
-            render: (_, l) =>
-              l.anchored ? (
-                <span data-testid={`anchor-${l.key}`}>
-                  <StatusTag tone="good">{t("trade.doc.anchored")}</StatusTag>
-                  <span style={{ display: "block", fontSize: 12 }}>
-                    {t("trade.doc.block", { block: l.block ?? "—" })} · tx{" "}
-                    <Typography.Text code copyable={{ text: l.tx ?? "" }} title={l.tx ?? ""}>
-                      {shortHash(l.tx, 6)}
-                    </Typography.Text>
-                  </span>
-                  <span style={{ display: "block", fontSize: 12 }}>
-                    {t("trade.doc.root", { n: l.proofLength })}{" "}
-                    <code title={l.root ?? ""}>{shortHash(l.root, 6)}</code>
-                  </span>
-                </span>
-              ) : (
-                <Tooltip title={l.waits ?? ""}>
-                  <span data-testid={`anchor-${l.key}`}>
-                    <StatusTag tone="warn">{t("trade.doc.pending")}</StatusTag>
-                  </span>
-                </Tooltip>
-              ),
-          },
-        ]}
-      />
+                ),
+            },
+          ]}
+        />
+      </ScrollX>
     </Card>
   );
 }

@@ -8,7 +8,9 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Alert, Button, Card, Col, Descriptions, Drawer, Row, Select, Space, Spin, Statistic, Table, Tag, Typography } from "antd";
 import { must } from "../../api/client";
-import { EChart, loadEcharts } from "../../components/EChart";
+import { Deferred } from "../../components/Deferred";
+import { EChart } from "../../components/EChart";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { CsvButton, emptyText, useRefusal } from "../bank/common";
@@ -75,11 +77,6 @@ export function Dashboard() {
     return () => void (gone = true);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [api, platform, scenario, ready]);
-
-  // The charts' code fetched (and run) while the answers above are awaited, not once the figures
-  // are in; after the requests are sent, so that they do not wait for it (should it fail, each
-  // chart asks again).
-  useEffect(() => void loadEcharts().catch(() => undefined), []);
 
   const choose = (key: string, value: string) => {
     const next = new URLSearchParams(search);
@@ -234,14 +231,16 @@ function Shares({ title, rows, figure, onDrill }: { title: string; rows: ShareRo
   return (
     <Card size="small" title={<H2>{title}</H2>} extra={<CsvButton name={figure} columns={columns} rows={rows} />}>
       {rows.length > 0 && <EChart option={option} height={200} label={title} />}
-      <Table<ShareRow> scroll={{ x: "max-content" }} locale={emptyText(t("sup.noRows"))} size="small" rowKey={(s) => `${s.currency}:${s.org_id}`} dataSource={rows}
-        pagination={{ pageSize: 5, hideOnSinglePage: true }}
-        columns={[
-          { title: t("sup.party"), render: (_, s) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onDrill({ figure, key: s.org_id })}>{s.name}</Button> },
-          { title: t("sup.count"), dataIndex: "count", align: "right", width: 60 },
-          { title: t("sup.amount"), align: "right", render: (_, s) => `${s.currency} ${formatMinor(toMinor(s.amount))}` },
-          { title: t("sup.share"), align: "right", width: 80, render: (_, s) => pct(s.share) },
-        ]} />
+      <ScrollX label={title}>
+        <Table<ShareRow> className="ff-nowrap" locale={emptyText(t("sup.noRows"))} size="small" rowKey={(s) => `${s.currency}:${s.org_id}`} dataSource={rows}
+          pagination={{ pageSize: 5, hideOnSinglePage: true }}
+          columns={[
+            { title: t("sup.party"), render: (_, s) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onDrill({ figure, key: s.org_id })}>{s.name}</Button> },
+            { title: t("sup.count"), dataIndex: "count", align: "right", width: 60 },
+            { title: t("sup.amount"), align: "right", render: (_, s) => `${s.currency} ${formatMinor(toMinor(s.amount))}` },
+            { title: t("sup.share"), align: "right", width: 80, render: (_, s) => pct(s.share) },
+          ]} />
+      </ScrollX>
     </Card>
   );
 }
@@ -266,6 +265,7 @@ function FigureView({ figures, onDrill, fraud, scanning, onScan, tables }: {
       <Kpis all={all} onDrill={onDrill} />
       <Row gutter={[16, 16]}>
         <Col xs={24} xl={12}>
+          <Deferred height={480}>
           <Card size="small" title={<H2>{t("sup.byScenario")}</H2>} extra={csvOf(t("sup.byScenario"))}>
             <EChart label={t("sup.byScenario")} height={220} option={{
               tooltip: { trigger: "axis" }, legend: { top: 0 }, grid: { left: 8, right: 8, top: 32, bottom: 8, containLabel: true },
@@ -277,43 +277,55 @@ function FigureView({ figures, onDrill, fraud, scanning, onScan, tables }: {
                 { type: "bar", name: t("sup.overdue"), data: scen.map((s) => s.overdue.count) },
               ],
             }} />
-            <Table size="small" rowKey={(r) => String(r[0])} locale={emptyText(t("sup.noRows"))} pagination={false} scroll={{ x: 900 }}
-              dataSource={table(t("sup.byScenario"))?.rows ?? []}
-              columns={(table(t("sup.byScenario"))?.columns ?? []).map((title, i) => ({ title, render: (_: unknown, r: (string | number | null)[]) => r[i] }))} />
+            <ScrollX label={t("sup.byScenario")}>
+              <Table size="small" rowKey={(r) => String(r[0])} locale={emptyText(t("sup.noRows"))} pagination={false} 
+                dataSource={table(t("sup.byScenario"))?.rows ?? []}
+                columns={(table(t("sup.byScenario"))?.columns ?? []).map((title, i) => ({ title, render: (_: unknown, r: (string | number | null)[]) => r[i] }))} />
+            </ScrollX>
           </Card>
+          </Deferred>
         </Col>
         <Col xs={24} xl={12}>
+          <Deferred height={480}>
           <Card size="small" title={<H2>{t("sup.byTier")}</H2>} extra={csvOf(t("sup.byTier"))} data-testid="tiers">
             <EChart label={t("sup.byTier")} height={220} option={{
               tooltip: { trigger: "axis" }, grid: { left: 8, right: 8, top: 16, bottom: 8, containLabel: true },
               xAxis: { type: "category", data: tiers.map((r) => tierName(r.tier)) }, yAxis: { type: "value" },
               series: [{ type: "bar", name: t("sup.enterprisesFinanced"), data: tiers.map((r) => r.enterprises) }],
             }} />
-            <Table scroll={{ x: "max-content" }} size="small" rowKey={(r) => String(r.tier)} locale={emptyText(t("sup.noRows"))} pagination={false} dataSource={tiers}
-              columns={[
-                { title: t("sup.tier"), render: (_, r) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onDrill({ figure: "tier", key: r.tier === null ? "none" : String(r.tier) })}>{tierName(r.tier)}</Button> },
-                { title: t("sup.enterprisesFinanced"), dataIndex: "enterprises", align: "right" },
-                { title: t("sup.count"), dataIndex: "count", align: "right" },
-                { title: t("sup.amount"), align: "right", render: (_, r) => formatMinor(r.minor) },
-              ]} />
+            <ScrollX label={t("sup.byTier")}>
+              <Table className="ff-nowrap" size="small" rowKey={(r) => String(r.tier)} locale={emptyText(t("sup.noRows"))} pagination={false} dataSource={tiers}
+                columns={[
+                  { title: t("sup.tier"), render: (_, r) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => onDrill({ figure: "tier", key: r.tier === null ? "none" : String(r.tier) })}>{tierName(r.tier)}</Button> },
+                  { title: t("sup.enterprisesFinanced"), dataIndex: "enterprises", align: "right" },
+                  { title: t("sup.count"), dataIndex: "count", align: "right" },
+                  { title: t("sup.amount"), align: "right", render: (_, r) => formatMinor(r.minor) },
+                ]} />
+            </ScrollX>
           </Card>
+          </Deferred>
         </Col>
         {figures.by_platform && (
           <Col span={24}>
+            <Deferred height={300}>
             <Card size="small" title={<H2>{t("sup.byPlatform")}</H2>} extra={csvOf(t("sup.byPlatform"))}>
-              <Table scroll={{ x: "max-content" }} size="small" rowKey="platform_id" locale={emptyText(t("sup.noRows"))} pagination={{ pageSize: 5, hideOnSinglePage: true }} dataSource={figures.by_platform}
-                columns={[
-                  { title: t("sup.platform"), render: (_, p) => <Link to={`/supervision?platform=${p.platform_id}`}>{p.name}</Link> },
-                  { title: t("sup.members"), dataIndex: "enterprises_registered", align: "right" },
-                  { title: t("sup.trades"), dataIndex: "trades", align: "right" },
-                  { title: t("sup.financedAmount"), render: (_, p) => sumsText(p.financing.issued, formatMinor) },
-                  { title: t("sup.overdueRatio"), render: (_, p) => ratioText(p.overdue_ratio) },
-                  { title: t("sup.npl"), render: (_, p) => ratioText(p.non_performing_ratio) },
-                ]} />
+              <ScrollX label={t("sup.byPlatform")}>
+                <Table className="ff-nowrap" size="small" rowKey="platform_id" locale={emptyText(t("sup.noRows"))} pagination={{ pageSize: 5, hideOnSinglePage: true }} dataSource={figures.by_platform}
+                  columns={[
+                    { title: t("sup.platform"), render: (_, p) => <Link to={`/supervision?platform=${p.platform_id}`}>{p.name}</Link> },
+                    { title: t("sup.members"), dataIndex: "enterprises_registered", align: "right" },
+                    { title: t("sup.trades"), dataIndex: "trades", align: "right" },
+                    { title: t("sup.financedAmount"), render: (_, p) => sumsText(p.financing.issued, formatMinor) },
+                    { title: t("sup.overdueRatio"), render: (_, p) => ratioText(p.overdue_ratio) },
+                    { title: t("sup.npl"), render: (_, p) => ratioText(p.non_performing_ratio) },
+                  ]} />
+              </ScrollX>
             </Card>
+            </Deferred>
           </Col>
         )}
         <Col xs={24} xl={12}>
+          <Deferred height={300}>
           <Card size="small" title={<H2>{t("sup.term")}</H2>} extra={csvOf(t("sup.term"))}>
             <EChart label={t("sup.term")} height={200} option={{ tooltip: { trigger: "item" },
               series: [{ type: "pie", radius: ["35%", "65%"], data: Object.entries(all.term_distribution).map(([b, n]) => ({ name: b, value: n })) }] }} />
@@ -323,8 +335,10 @@ function FigureView({ figures, onDrill, fraud, scanning, onScan, tables }: {
               ))}
             </Space>
           </Card>
+          </Deferred>
         </Col>
         <Col xs={24} xl={12}>
+          <Deferred height={300}>
           <Card size="small" title={<H2>{t("sup.daysToPay")}</H2>}>
             <EChart label={t("sup.daysToPay")} height={200} option={{ tooltip: { trigger: "item" },
               series: [{ type: "pie", radius: ["35%", "65%"], data: daysToPaySlices(all.days_to_pay).map((s) => ({ name: t(`sup.${s.key}` as "sup.within_60"), value: s.value })) }] }} />
@@ -333,10 +347,12 @@ function FigureView({ figures, onDrill, fraud, scanning, onScan, tables }: {
                 : t("sup.daysToPayText", { settled: all.days_to_pay.settled, mean: all.days_to_pay.mean, over: all.days_to_pay.over_60 })}
             </Typography.Paragraph>
           </Card>
+          </Deferred>
         </Col>
-        <Col xs={24} xl={12}><Shares title={t("sup.byCore")} rows={all.concentration.core} figure="core" onDrill={onDrill} /></Col>
-        <Col xs={24} xl={12}><Shares title={t("sup.byBank")} rows={all.concentration.bank} figure="bank" onDrill={onDrill} /></Col>
+        <Col xs={24} xl={12}><Deferred height={420}><Shares title={t("sup.byCore")} rows={all.concentration.core} figure="core" onDrill={onDrill} /></Deferred></Col>
+        <Col xs={24} xl={12}><Deferred height={420}><Shares title={t("sup.byBank")} rows={all.concentration.bank} figure="bank" onDrill={onDrill} /></Deferred></Col>
         <Col span={24}>
+          <Deferred height={260}>
           <Card size="small" title={<H2>{t("sup.alerts")}</H2>} data-testid="alerts"
             extra={<Button size="small" loading={scanning} onClick={onScan} data-testid="fraud-scan">{t("sup.scanFraud")}</Button>}>
             <Typography.Paragraph>
@@ -349,14 +365,17 @@ function FigureView({ figures, onDrill, fraud, scanning, onScan, tables }: {
                 <Button type="link" size="small" onClick={() => onDrill({ figure: "alerts" })}>{t("sup.drill")}</Button>
               </Typography.Paragraph>
             )}
-            <Table scroll={{ x: "max-content" }} size="small" rowKey="id" locale={emptyText(t("sup.noRows"))} pagination={{ pageSize: 5, hideOnSinglePage: true }} dataSource={figures.alerts.model_latest}
-              columns={[
-                { title: t("sup.alertKind"), render: (_, a) => <Tag color={a.severity === "alert" ? "red" : "orange"}>{a.kind}</Tag> },
-                { title: t("sup.alertMetric"), render: (_, a) => `${a.metric} ${a.value} / ${a.threshold}` },
-                { title: t("sup.asOfCol"), dataIndex: "as_of" },
-                { title: t("sup.alertMessage"), dataIndex: "message" },
-              ]} />
+            <ScrollX label={t("sup.alerts")}>
+              <Table className="ff-nowrap" size="small" rowKey="id" locale={emptyText(t("sup.noRows"))} pagination={{ pageSize: 5, hideOnSinglePage: true }} dataSource={figures.alerts.model_latest}
+                columns={[
+                  { title: t("sup.alertKind"), render: (_, a) => <Tag color={a.severity === "alert" ? "red" : "orange"}>{a.kind}</Tag> },
+                  { title: t("sup.alertMetric"), render: (_, a) => `${a.metric} ${a.value} / ${a.threshold}` },
+                  { title: t("sup.asOfCol"), dataIndex: "as_of" },
+                  { title: t("sup.alertMessage"), dataIndex: "message" },
+                ]} />
+            </ScrollX>
           </Card>
+          </Deferred>
         </Col>
       </Row>
     </Space>
@@ -413,15 +432,17 @@ function DrillDown({ drill, onDrill, platform, scenario }: { drill: Drill; onDri
         </Space>
       }>
       {error && <Alert type="error" showIcon message={error} />}
-      <Table<Flat> locale={emptyText(t("sup.noRows"))} size="small" loading={!found && !error}
-        rowKey={(r) => `${r.trade_id}:${r.financing_id ?? ""}`} dataSource={flat} scroll={{ x: "max-content" }}
-        pagination={{ current: page, pageSize: PAGE, total: found?.total ?? 0, showSizeChanger: false, onChange: setPage }}
-        columns={columns.map((c, i) => ({
-          title: c.title,
-          render: (_: unknown, r: Flat) => i === 0
-            ? <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setTradeId(String(r.trade_id))} aria-label={`${t("sup.evidence")} ${r.trade_id}`}>{r.trade_id}</Button>
-            : c.value(r),
-        }))} />
+      <ScrollX label={label}>
+        <Table<Flat> locale={emptyText(t("sup.noRows"))} size="small" loading={!found && !error}
+          rowKey={(r) => `${r.trade_id}:${r.financing_id ?? ""}`} dataSource={flat} className="ff-nowrap"
+          pagination={{ current: page, pageSize: PAGE, total: found?.total ?? 0, showSizeChanger: false, onChange: setPage }}
+          columns={columns.map((c, i) => ({
+            title: c.title,
+            render: (_: unknown, r: Flat) => i === 0
+              ? <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setTradeId(String(r.trade_id))} aria-label={`${t("sup.evidence")} ${r.trade_id}`}>{r.trade_id}</Button>
+              : c.value(r),
+          }))} />
+      </ScrollX>
       <EvidenceDrawer tradeId={tradeId} platform={platform} onClose={() => setTradeId(null)} />
     </Card>
   );
@@ -458,14 +479,16 @@ function EvidenceDrawer({ tradeId, platform, onClose }: { tradeId: string | null
             <Descriptions.Item label={t("sup.reportHash")}><Typography.Text code copyable>{found.report_hash ?? "—"}</Typography.Text></Descriptions.Item>
           </Descriptions>
           <Typography.Title level={2} style={{ fontSize: 15 }}>{t("sup.documents")}</Typography.Title>
-          <Table size="small" rowKey="document_id" pagination={false} dataSource={found.documents} scroll={{ x: 800 }}
-            columns={[
-              { title: t("sup.docKind"), render: (_, d) => `${d.kind} ${d.number}` },
-              { title: t("sup.docDate"), dataIndex: "issue_date" },
-              { title: t("sup.submittedBy"), dataIndex: "submitted_by" },
-              { title: t("sup.fingerprint"), render: (_, d) => <Typography.Text code>{d.fingerprint.slice(0, 22)}…</Typography.Text> },
-              { title: t("sup.anchor"), render: (_, d) => (d.anchor ? `${d.anchor.batch_id.slice(0, 14)}… ${ops(d.anchor.operations)}` : t("sup.notAnchored")) },
-            ]} />
+          <ScrollX label={t("sup.documents")}>
+            <Table size="small" rowKey="document_id" pagination={false} dataSource={found.documents} 
+              columns={[
+                { title: t("sup.docKind"), render: (_, d) => `${d.kind} ${d.number}` },
+                { title: t("sup.docDate"), dataIndex: "issue_date" },
+                { title: t("sup.submittedBy"), dataIndex: "submitted_by" },
+                { title: t("sup.fingerprint"), render: (_, d) => <Typography.Text code>{d.fingerprint.slice(0, 22)}…</Typography.Text> },
+                { title: t("sup.anchor"), render: (_, d) => (d.anchor ? `${d.anchor.batch_id.slice(0, 14)}… ${ops(d.anchor.operations)}` : t("sup.notAnchored")) },
+              ]} />
+          </ScrollX>
           <Typography.Title level={2} style={{ fontSize: 15 }}>{t("sup.itemChain")}</Typography.Title>
           {found.items.map((i) => (
             <Typography.Paragraph key={i.item_id}>{`${i.item_id} · ${i.status} · ${i.currency} ${i.face_value} · ${ops(i.chain)}`}</Typography.Paragraph>

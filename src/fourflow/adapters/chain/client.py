@@ -701,8 +701,10 @@ class ChainClient:
         """Fill each sender's nonces between its mined count and the lowest nonce in
         ``waiting``: with the signed bytes this client holds for the nonce, else a filler.
 
-        Only nonces below one this client is waiting for are touched, so on a node whose pool
-        holds the missing transaction the filler is refused (same price) and nothing changes.
+        Only nonces below one this client is waiting for are touched, and a filler only takes a
+        nonce at or above the node's ``pending`` count (which counts the pool's transactions
+        that can be mined: anvil's and geth's stop at a gap), so a pooled transaction of another
+        process, even one priced lower, is never replaced.
         """
         lowest: dict[str, tuple[LocalAccount, int]] = {}
         for h in waiting:
@@ -713,22 +715,28 @@ class ChainClient:
                     lowest[account.address] = (account, nonce)
         if not lowest:
             return
-        counts = self.batch([("eth_getTransactionCount", [a, "latest"]) for a in lowest])
+        counts = self.batch(
+            [("eth_getTransactionCount", [a, tag]) for a in lowest for tag in ("latest", "pending")]
+        )
         held: dict[tuple[str, int], bytes] = {}
         for tx_hash, signed in self._unmined.items():
             known = self._nonce_of.get(tx_hash)
             if known is not None:
                 held[(known[0].address, known[1])] = signed
-        for (address, (account, first)), count in zip(lowest.items(), counts, strict=True):
-            if isinstance(count, RpcError):
+        for index, (address, (account, first)) in enumerate(lowest.items()):
+            mined, pending = counts[2 * index], counts[2 * index + 1]
+            if isinstance(mined, RpcError) or isinstance(pending, RpcError):
                 continue
-            for nonce in range(int(count, 16), min(first, int(count, 16) + MAX_GAP_FILL)):
+            start = int(mined, 16)
+            for nonce in range(start, min(first, start + MAX_GAP_FILL)):
                 raw = held.get((address, nonce))
-                if raw is None:
-                    self._fill_gap(account, nonce)
-                else:
+                if raw is not None:
                     with contextlib.suppress(ChainError):
                         self.request("eth_sendRawTransaction", ["0x" + raw.hex()])
+                elif nonce >= int(pending, 16):  # below: a transaction of the pool holds it
+                    self._fill_gap(account, nonce)
+                else:
+                    continue
                 self.gaps_filled += 1
 
     def why_unmined(self, tx_hash: str) -> str:

@@ -17,8 +17,9 @@ from typing import Any
 #: Worker states in which the relay and the scheduled jobs do not run.
 DOWN = frozenset({"down", "failed"})
 
-#: The last state read from each file, by the file's identity (inode, size, change time): a
-#: ``GET /health`` costs a ``stat`` while the file is unchanged, not a read and a parse.
+#: The last state read from each file, by the file's identity (inode, size, modification
+#: time in ns): a ``GET /health`` costs a ``stat`` while the file is unchanged, not a read
+#: and a parse.
 _last: dict[Path, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
 

@@ -3,6 +3,7 @@ import { App, Button, Card, Checkbox, Descriptions, Form, Input, Modal, Segmente
 import dayjs from "dayjs";
 import { must, type Schemas } from "../api/client";
 import { StatusTag, type Tone } from "../components/StatusTag";
+import { ScrollX } from "../components/ScrollX";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
 import { mayDecide } from "./operator/model";
@@ -106,35 +107,36 @@ export function AdmissionReview({ title, source, mayReview, extra }: {
         </Space>
       </Space>
       {extra}
-      <Table<Application>
-        style={{ marginTop: 16 }}
-        rowKey="id"
-        loading={loading}
-        dataSource={rows}
-        size="small"
-        scroll={{ x: 800 }}
-        locale={{ emptyText: <Typography.Text>{t("admissions.empty")}</Typography.Text> }}
-        columns={[
-          { title: t("admissions.name"), dataIndex: "name" },
-          { title: t("admissions.uscc"), dataIndex: "uscc" },
-          { title: t("admissions.type"), dataIndex: "org_type", render: (v: string) => tOr(`orgType.${v}`, v) },
-          {
-            title: t("admissions.status"),
-            dataIndex: "status",
-            render: (v: string) => <StatusTag tone={STATUS_TONE[v] ?? "plain"}>{tOr(`status.${v}`, v)}</StatusTag>,
-          },
-          { title: t("admissions.created"), dataIndex: "created_at", render: (v: string) => dayjs(v).format("YYYY-MM-DD HH:mm") },
-          {
-            title: t("admissions.review"),
-            render: (_, a) =>
-              a.status === "pending" && mayReview ? (
-                <Button size="small" type="primary" onClick={() => setOpen(a)} aria-label={`${t("admissions.review")} ${a.name}`}>
-                  {t("admissions.review")}
-                </Button>
-              ) : null,
-          },
-        ]}
-      />
+      <ScrollX label={t("admissions.title")}>
+        <Table<Application>
+          style={{ marginTop: 16 }}
+          rowKey="id"
+          loading={loading}
+          dataSource={rows}
+          size="small"
+          locale={{ emptyText: <Typography.Text>{t("admissions.empty")}</Typography.Text> }}
+          columns={[
+            { title: t("admissions.name"), dataIndex: "name" },
+            { title: t("admissions.uscc"), dataIndex: "uscc" },
+            { title: t("admissions.type"), dataIndex: "org_type", render: (v: string) => tOr(`orgType.${v}`, v) },
+            {
+              title: t("admissions.status"),
+              dataIndex: "status",
+              render: (v: string) => <StatusTag tone={STATUS_TONE[v] ?? "plain"}>{tOr(`status.${v}`, v)}</StatusTag>,
+            },
+            { title: t("admissions.created"), dataIndex: "created_at", render: (v: string) => dayjs(v).format("YYYY-MM-DD HH:mm") },
+            {
+              title: t("admissions.review"),
+              render: (_, a) =>
+                a.status === "pending" && mayReview ? (
+                  <Button size="small" type="primary" onClick={() => setOpen(a)} aria-label={`${t("admissions.review")} ${a.name}`}>
+                    {t("admissions.review")}
+                  </Button>
+                ) : null,
+            },
+          ]}
+        />
+      </ScrollX>
       <Modal
         open={open !== null}
         title={open ? `${t("admissions.review")}: ${open.name}` : ""}

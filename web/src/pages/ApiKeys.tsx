@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { Alert, App, Button, Card, Form, Input, InputNumber, Popconfirm, Select, Space, Table, Typography } from "antd";
 import dayjs from "dayjs";
 import { must, type Schemas } from "../api/client";
+import { ScrollX } from "../components/ScrollX";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
 
@@ -69,29 +70,30 @@ export function ApiKeys() {
           <Form.Item><Button type="primary" htmlType="submit">{t("apiKeys.create")}</Button></Form.Item>
         </Space>
       </Form>
-      <Table<Key>
-        rowKey="id"
-        dataSource={rows}
-        size="small"
-        pagination={false}
-        scroll={{ x: 700 }}
-        columns={[
-          { title: t("apiKeys.label"), dataIndex: "label" },
-          { title: t("apiKeys.role"), dataIndex: "role", render: (v: string | null) => (v ? tOr(`role.${v}`, v) : "") },
-          { title: t("apiKeys.created"), dataIndex: "created_at", render: when },
-          { title: t("apiKeys.expires"), dataIndex: "expires_at", render: when },
-          { title: t("apiKeys.revoked"), dataIndex: "revoked_at", render: when },
-          {
-            title: "",
-            render: (_, k) =>
-              k.revoked_at ? null : (
-                <Popconfirm title={`${t("apiKeys.revoke")} ${k.label}?`} onConfirm={() => void revoke(k)}>
-                  <Button size="small" danger>{t("apiKeys.revoke")}</Button>
-                </Popconfirm>
-              ),
-          },
-        ]}
-      />
+      <ScrollX label={t("apiKeys.title")}>
+        <Table<Key>
+          rowKey="id"
+          dataSource={rows}
+          size="small"
+          pagination={false}
+          columns={[
+            { title: t("apiKeys.label"), dataIndex: "label" },
+            { title: t("apiKeys.role"), dataIndex: "role", render: (v: string | null) => (v ? tOr(`role.${v}`, v) : "") },
+            { title: t("apiKeys.created"), dataIndex: "created_at", render: when },
+            { title: t("apiKeys.expires"), dataIndex: "expires_at", render: when },
+            { title: t("apiKeys.revoked"), dataIndex: "revoked_at", render: when },
+            {
+              title: "",
+              render: (_, k) =>
+                k.revoked_at ? null : (
+                  <Popconfirm title={`${t("apiKeys.revoke")} ${k.label}?`} onConfirm={() => void revoke(k)}>
+                    <Button size="small" danger>{t("apiKeys.revoke")}</Button>
+                  </Popconfirm>
+                ),
+            },
+          ]}
+        />
+      </ScrollX>
     </Card>
   );
 }

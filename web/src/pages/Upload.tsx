@@ -5,6 +5,7 @@ import { ApiError } from "../api/client";
 import { describeRow, tally, uploadDocument, type UploadRow } from "../api/upload";
 import { EChart } from "../components/EChart";
 import { StatusTag, type Tone } from "../components/StatusTag";
+import { ScrollX } from "../components/ScrollX";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
 
@@ -125,31 +126,32 @@ export function Upload() {
           {finished.length > 0 && (
             <EChart option={pie} height={180} label={t("upload.summary", { total: sent.length, ...counts })} />
           )}
-          <Table<Sent>
-            data-testid="upload-results"
-            rowKey="key"
-            dataSource={sent}
-            pagination={false}
-            size="small"
-            scroll={{ x: 720 }}
-            columns={[
-              { title: t("upload.file"), dataIndex: "name", width: 220 },
-              {
-                title: t("upload.progress"),
-                width: 140,
-                render: (_, s) => (
-                  <Progress
-                    percent={Math.round(s.progress * 100)}
-                    size="small"
-                    status={s.phase === "failed" ? "exception" : s.phase === "done" ? "success" : "active"}
-                    aria-label={`${s.name} ${Math.round(s.progress * 100)}%`}
-                  />
-                ),
-              },
-              { title: t("upload.result"), width: 120, render: (_, s) => <span data-testid="upload-result">{result(s)}</span> },
-              { title: t("upload.finding"), render: (_, s) => finding(s) },
-            ]}
-          />
+          <ScrollX label={t("upload.title")}>
+            <Table<Sent>
+              data-testid="upload-results"
+              rowKey="key"
+              dataSource={sent}
+              pagination={false}
+              size="small"
+              columns={[
+                { title: t("upload.file"), dataIndex: "name", width: 220 },
+                {
+                  title: t("upload.progress"),
+                  width: 140,
+                  render: (_, s) => (
+                    <Progress
+                      percent={Math.round(s.progress * 100)}
+                      size="small"
+                      status={s.phase === "failed" ? "exception" : s.phase === "done" ? "success" : "active"}
+                      aria-label={`${s.name} ${Math.round(s.progress * 100)}%`}
+                    />
+                  ),
+                },
+                { title: t("upload.result"), width: 120, render: (_, s) => <span data-testid="upload-result">{result(s)}</span> },
+                { title: t("upload.finding"), render: (_, s) => finding(s) },
+              ]}
+            />
+          </ScrollX>
         </>
       )}
     </Card>

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { Alert, App, Button, Card, Form, Input, Popconfirm, Select, Space, Table, Typography } from "antd";
 import { must, type Schemas } from "../api/client";
 import { StatusTag } from "../components/StatusTag";
+import { ScrollX } from "../components/ScrollX";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
 
@@ -47,29 +48,30 @@ export function Users() {
   return (
     <Card>
       <Typography.Title level={1} style={{ fontSize: 22 }}>{t("users.title")}</Typography.Title>
-      <Table<User>
-        rowKey="id"
-        dataSource={rows}
-        size="small"
-        pagination={false}
-        scroll={{ x: 700 }}
-        columns={[
-          { title: t("users.name"), dataIndex: "name" },
-          { title: t("users.email"), dataIndex: "email" },
-          { title: t("users.role"), dataIndex: "role", render: (v: string) => tOr(`role.${v}`, v) },
-          { title: t("users.status"), dataIndex: "status", render: (v: string) => <StatusTag tone={v === "active" ? "good" : "plain"}>{tOr(`status.${v}`, v)}</StatusTag> },
-          { title: t("users.secondFactor"), dataIndex: "second_factor", render: (v: boolean) => t(v ? "users.yes" : "users.no") },
-          {
-            title: "",
-            render: (_, u) =>
-              u.status === "active" ? (
-                <Popconfirm title={`${t("users.disable")} ${u.email}?`} onConfirm={() => void disable(u)}>
-                  <Button size="small" danger>{t("users.disable")}</Button>
-                </Popconfirm>
-              ) : null,
-          },
-        ]}
-      />
+      <ScrollX label={t("users.title")}>
+        <Table<User>
+          rowKey="id"
+          dataSource={rows}
+          size="small"
+          pagination={false}
+          columns={[
+            { title: t("users.name"), dataIndex: "name" },
+            { title: t("users.email"), dataIndex: "email" },
+            { title: t("users.role"), dataIndex: "role", render: (v: string) => tOr(`role.${v}`, v) },
+            { title: t("users.status"), dataIndex: "status", render: (v: string) => <StatusTag tone={v === "active" ? "good" : "plain"}>{tOr(`status.${v}`, v)}</StatusTag> },
+            { title: t("users.secondFactor"), dataIndex: "second_factor", render: (v: boolean) => t(v ? "users.yes" : "users.no") },
+            {
+              title: "",
+              render: (_, u) =>
+                u.status === "active" ? (
+                  <Popconfirm title={`${t("users.disable")} ${u.email}?`} onConfirm={() => void disable(u)}>
+                    <Button size="small" danger>{t("users.disable")}</Button>
+                  </Popconfirm>
+                ) : null,
+            },
+          ]}
+        />
+      </ScrollX>
       <Typography.Title level={2} style={{ fontSize: 18, marginTop: 24 }}>{t("users.invite")}</Typography.Title>
       {invitation && (
         <Alert

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { Alert, App, Button, Card, Form, Input, Popconfirm, Select, Space, Table, Tag, Typography } from "antd";
 import dayjs from "dayjs";
 import { must, type Schemas } from "../api/client";
+import { ScrollX } from "../components/ScrollX";
 import { useI18n } from "../i18n";
 import { useSession } from "../session";
 import { EVENT_KINDS, webhookUrlOk } from "./webhookModel";
@@ -93,48 +94,50 @@ export function Webhooks() {
           </Form.Item>
         </Space>
       </Form>
-      <Table<Hook>
-        rowKey="id"
-        data-testid="webhooks"
-        dataSource={rows ?? []}
-        loading={rows === null}
-        size="small"
-        pagination={false}
-        scroll={{ x: 700 }}
-        locale={{ emptyText: <Typography.Text>{t("webhooks.none")}</Typography.Text> }}
-        columns={[
-          { title: t("webhooks.url"), dataIndex: "url", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
-          { title: t("webhooks.kinds"), dataIndex: "kinds", render: (v: string[]) => v.map((k) => <Tag key={k}>{tOr(`event.${k}`, k)}</Tag>) },
-          { title: t("webhooks.created"), dataIndex: "created_at", render: when },
-          {
-            title: "",
-            render: (_, h) => (
-              <Popconfirm title={t("webhooks.deleteAsk", { url: h.url })} onConfirm={() => void remove(h)}>
-                <Button size="small" danger>{t("webhooks.delete")}</Button>
-              </Popconfirm>
-            ),
-          },
-        ]}
-      />
+      <ScrollX label={t("webhooks.title")}>
+        <Table<Hook>
+          rowKey="id"
+          data-testid="webhooks"
+          dataSource={rows ?? []}
+          loading={rows === null}
+          size="small"
+          pagination={false}
+          locale={{ emptyText: <Typography.Text>{t("webhooks.none")}</Typography.Text> }}
+          columns={[
+            { title: t("webhooks.url"), dataIndex: "url", render: (v: string) => <Typography.Text code>{v}</Typography.Text> },
+            { title: t("webhooks.kinds"), dataIndex: "kinds", render: (v: string[]) => v.map((k) => <Tag key={k}>{tOr(`event.${k}`, k)}</Tag>) },
+            { title: t("webhooks.created"), dataIndex: "created_at", render: when },
+            {
+              title: "",
+              render: (_, h) => (
+                <Popconfirm title={t("webhooks.deleteAsk", { url: h.url })} onConfirm={() => void remove(h)}>
+                  <Button size="small" danger>{t("webhooks.delete")}</Button>
+                </Popconfirm>
+              ),
+            },
+          ]}
+        />
+      </ScrollX>
       <Typography.Title level={2} style={{ fontSize: 18, marginTop: 24 }}>{t("webhooks.dead")}</Typography.Title>
-      <Table<Dead>
-        rowKey={(d) => `${d.webhook_id}:${d.event_id}`}
-        data-testid="dead-letters"
-        dataSource={dead ?? []}
-        loading={dead === null}
-        size="small"
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 700 }}
-        locale={{ emptyText: <Typography.Text>{t("webhooks.deadNone")}</Typography.Text> }}
-        columns={[
-          { title: t("webhooks.event"), dataIndex: "kind", render: (v: string) => tOr(`event.${v}`, v) },
-          { title: t("webhooks.subject"), dataIndex: "subject_id" },
-          { title: t("webhooks.url"), dataIndex: "webhook_id", render: (v: string) => rows?.find((h) => h.id === v)?.url ?? v },
-          { title: t("webhooks.attempts"), dataIndex: "attempts", align: "right" },
-          { title: t("webhooks.lastError"), dataIndex: "last_error" },
-          { title: t("webhooks.deadSince"), dataIndex: "dead_since", render: when },
-        ]}
-      />
+      <ScrollX label={t("webhooks.dead")}>
+        <Table<Dead>
+          rowKey={(d) => `${d.webhook_id}:${d.event_id}`}
+          data-testid="dead-letters"
+          dataSource={dead ?? []}
+          loading={dead === null}
+          size="small"
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          locale={{ emptyText: <Typography.Text>{t("webhooks.deadNone")}</Typography.Text> }}
+          columns={[
+            { title: t("webhooks.event"), dataIndex: "kind", render: (v: string) => tOr(`event.${v}`, v) },
+            { title: t("webhooks.subject"), dataIndex: "subject_id" },
+            { title: t("webhooks.url"), dataIndex: "webhook_id", render: (v: string) => rows?.find((h) => h.id === v)?.url ?? v },
+            { title: t("webhooks.attempts"), dataIndex: "attempts", align: "right" },
+            { title: t("webhooks.lastError"), dataIndex: "last_error" },
+            { title: t("webhooks.deadSince"), dataIndex: "dead_since", render: when },
+          ]}
+        />
+      </ScrollX>
     </Card>
   );
 }

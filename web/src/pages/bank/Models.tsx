@@ -9,6 +9,7 @@ import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
 import { EChart } from "../../components/EChart";
 import { StatusTag, type Tone } from "../../components/StatusTag";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { emptyText, useRefusal } from "./common";
@@ -65,25 +66,26 @@ export function Models() {
       <Row gutter={[12, 12]}>
         <Col xs={24} xl={14}>
           <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("models.all")}</h2>}>
-            <Table
-              data-testid="model-registry"
-              size="small"
-              rowKey="model_id"
-              pagination={false}
-              scroll={{ x: 640 }}
-              dataSource={data?.models ?? []}
-              locale={emptyText(t("models.none"))}
-              columns={[
-                { title: t("models.id"), dataIndex: "model_id" },
-                { title: t("models.role"), dataIndex: "role", render: (r: string) => <StatusTag tone={ROLE_TONE[r] ?? "plain"}>{tOr(`models.role.${r}`, r)}</StatusTag> },
-                { title: "AUC", align: "right", render: (_, m) => m.validation.auc ?? "—" },
-                { title: "KS", align: "right", render: (_, m) => m.validation.ks ?? "—" },
-                { title: "Brier", align: "right", render: (_, m) => m.validation.brier ?? "—" },
-                { title: t("models.rows"), dataIndex: "training_rows", align: "right" },
-                { title: t("models.asOf"), dataIndex: "as_of" },
-                { title: t("models.note"), dataIndex: "note", render: (v: string | null) => <span style={{ fontSize: 12 }}>{v ?? "—"}</span> },
-              ]}
-            />
+            <ScrollX label={t("models.all")}>
+              <Table
+                data-testid="model-registry"
+                size="small"
+                rowKey="model_id"
+                pagination={false}
+                dataSource={data?.models ?? []}
+                locale={emptyText(t("models.none"))}
+                columns={[
+                  { title: t("models.id"), dataIndex: "model_id" },
+                  { title: t("models.role"), dataIndex: "role", render: (r: string) => <StatusTag tone={ROLE_TONE[r] ?? "plain"}>{tOr(`models.role.${r}`, r)}</StatusTag> },
+                  { title: "AUC", align: "right", render: (_, m) => m.validation.auc ?? "—" },
+                  { title: "KS", align: "right", render: (_, m) => m.validation.ks ?? "—" },
+                  { title: "Brier", align: "right", render: (_, m) => m.validation.brier ?? "—" },
+                  { title: t("models.rows"), dataIndex: "training_rows", align: "right" },
+                  { title: t("models.asOf"), dataIndex: "as_of" },
+                  { title: t("models.note"), dataIndex: "note", render: (v: string | null) => <span style={{ fontSize: 12 }}>{v ?? "—"}</span> },
+                ]}
+              />
+            </ScrollX>
           </Card>
         </Col>
         <Col xs={24} xl={10}>
@@ -123,23 +125,24 @@ export function Models() {
         }
       >
         <Typography.Paragraph style={{ fontSize: 12 }}>{t("models.alertsHelp")}</Typography.Paragraph>
-        <Table
-          data-testid="model-alerts"
-          size="small"
-          rowKey="alert_id"
-          scroll={{ x: 800 }}
-          pagination={{ pageSize: 10, hideOnSinglePage: true }}
-          dataSource={data?.alerts ?? []}
-          locale={emptyText(t("models.noAlerts"))}
-          columns={[
-            { title: t("models.asOf"), dataIndex: "as_of", width: 110 },
-            { title: t("models.alertKind"), dataIndex: "kind", render: (k: string) => tOr(`models.alertKind.${k}`, k) },
-            { title: t("models.severity"), dataIndex: "severity", render: (s: string) => <StatusTag tone={s === "alert" ? "bad" : "warn"}>{tOr(`models.severity.${s}`, s)}</StatusTag> },
-            { title: t("models.metric"), render: (_, a) => `${a.metric} ${a.value} (${t("models.threshold")} ${a.threshold})` },
-            { title: t("models.id"), dataIndex: "model_id", render: (v: string | null) => v ?? "—" },
-            { title: t("models.message"), dataIndex: "message" },
-          ]}
-        />
+        <ScrollX label={t("models.alerts")}>
+          <Table
+            data-testid="model-alerts"
+            size="small"
+            rowKey="alert_id"
+            pagination={{ pageSize: 10, hideOnSinglePage: true }}
+            dataSource={data?.alerts ?? []}
+            locale={emptyText(t("models.noAlerts"))}
+            columns={[
+              { title: t("models.asOf"), dataIndex: "as_of", width: 110 },
+              { title: t("models.alertKind"), dataIndex: "kind", render: (k: string) => tOr(`models.alertKind.${k}`, k) },
+              { title: t("models.severity"), dataIndex: "severity", render: (s: string) => <StatusTag tone={s === "alert" ? "bad" : "warn"}>{tOr(`models.severity.${s}`, s)}</StatusTag> },
+              { title: t("models.metric"), render: (_, a) => `${a.metric} ${a.value} (${t("models.threshold")} ${a.threshold})` },
+              { title: t("models.id"), dataIndex: "model_id", render: (v: string | null) => v ?? "—" },
+              { title: t("models.message"), dataIndex: "message" },
+            ]}
+          />
+        </ScrollX>
       </Card>
     </Space>
   );

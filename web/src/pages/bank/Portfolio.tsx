@@ -7,6 +7,7 @@ import { Alert, Button, Card, Col, Row, Space, Statistic, Table, Typography } fr
 import dayjs from "dayjs";
 import { must } from "../../api/client";
 import { EChart } from "../../components/EChart";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n, type MessageKey } from "../../i18n";
 import { useSession } from "../../session";
 import { CsvButton, ItemDrawer, emptyText, useRefusal } from "./common";
@@ -153,28 +154,29 @@ export function Portfolio() {
         <Col xs={24} xl={12}><ExposureBlock title={titleOf("portfolio.byOverdue")} data={byOverdue} label={band} kind="bar" /></Col>
       </Row>
       <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("portfolio.rows")}</h2>} extra={<CsvButton name="portfolio" columns={detail} rows={rows} />}>
-        <Table<PortfolioRow>
-          size="small"
-          rowKey="financing_id"
-          loading={loading}
-          dataSource={rows}
-          scroll={{ x: 900 }}
-          locale={emptyText(t("portfolio.empty"))}
-          columns={[
-            ...detail.slice(0, 5).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) })),
-            { title: t("bank.col.principal"), align: "right" as const, render: (_: unknown, r: PortfolioRow) => `${r.currency} ${formatMinor(r.principal)}` },
-            ...detail.slice(7).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) ?? "—" })),
-            {
-              title: t("bank.col.evidence"),
-              render: (_: unknown, r: PortfolioRow) =>
-                r.item_id ? (
-                  <Button type="link" size="small" onClick={() => setItemId(r.item_id)} aria-label={`${t("bank.evidence")} ${r.item_id}`}>
-                    {t("bank.evidence")}
-                  </Button>
-                ) : "—",
-            },
-          ]}
-        />
+        <ScrollX label={t("portfolio.rows")}>
+          <Table<PortfolioRow>
+            size="small"
+            rowKey="financing_id"
+            loading={loading}
+            dataSource={rows}
+            locale={emptyText(t("portfolio.empty"))}
+            columns={[
+              ...detail.slice(0, 5).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) })),
+              { title: t("bank.col.principal"), align: "right" as const, render: (_: unknown, r: PortfolioRow) => `${r.currency} ${formatMinor(r.principal)}` },
+              ...detail.slice(7).map((c) => ({ title: c.title, render: (_: unknown, r: PortfolioRow) => c.value(r) ?? "—" })),
+              {
+                title: t("bank.col.evidence"),
+                render: (_: unknown, r: PortfolioRow) =>
+                  r.item_id ? (
+                    <Button type="link" size="small" onClick={() => setItemId(r.item_id)} aria-label={`${t("bank.evidence")} ${r.item_id}`}>
+                      {t("bank.evidence")}
+                    </Button>
+                  ) : "—",
+              },
+            ]}
+          />
+        </ScrollX>
       </Card>
       <ItemDrawer itemId={itemId} onClose={() => setItemId(null)} />
     </Space>

@@ -5,6 +5,7 @@ import { Alert, Button, Descriptions, Drawer, Spin, Table, Typography } from "an
 import type { ReactNode } from "react";
 import { DownloadOutlined } from "@ant-design/icons";
 import { ApiError, must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { downloadCsv, toCsv, type CsvColumn } from "../supervision/csv";
@@ -63,22 +64,23 @@ export function ItemDrawer({ itemId, onClose }: { itemId: string | null; onClose
             <Descriptions.Item label={t("bank.item.outstanding")}>{item.outstanding.currency} {item.outstanding.amount}</Descriptions.Item>
           </Descriptions>
           <h2 style={{ fontSize: 16, marginTop: 16 }}>{t("bank.item.holdings")}</h2>
-          <Table locale={emptyText(t("sup.noRows"))}
-            size="small"
-            rowKey="holding_id"
-            pagination={false}
-            dataSource={item.holdings}
-            scroll={{ x: 560 }}
-            columns={[
-              { title: t("bank.item.holder"), dataIndex: "holder" },
-              { title: t("bank.item.value"), render: (_, h) => `${h.value.currency} ${h.value.amount}` },
-              { title: t("bank.item.outstanding"), render: (_, h) => h.outstanding.amount },
-              {
-                title: t("bank.item.pledge"),
-                render: (_, h) => (h.pledge ? `${h.pledge.bank ?? ""} ${h.pledge.principal.amount} (${h.pledge.status})` : "—"),
-              },
-            ]}
-          />
+          <ScrollX label={t("bank.item.holdings")}>
+            <Table locale={emptyText(t("sup.noRows"))}
+              size="small"
+              rowKey="holding_id"
+              pagination={false}
+              dataSource={item.holdings}
+              columns={[
+                { title: t("bank.item.holder"), dataIndex: "holder" },
+                { title: t("bank.item.value"), render: (_, h) => `${h.value.currency} ${h.value.amount}` },
+                { title: t("bank.item.outstanding"), render: (_, h) => h.outstanding.amount },
+                {
+                  title: t("bank.item.pledge"),
+                  render: (_, h) => (h.pledge ? `${h.pledge.bank ?? ""} ${h.pledge.principal.amount} (${h.pledge.status})` : "—"),
+                },
+              ]}
+            />
+          </ScrollX>
           {item.pending.length > 0 && (
             <p style={{ marginTop: 12 }}>
               {t("bank.item.pending")}: {item.pending.map((p) => `${p.op} (${p.status})`).join(", ")}

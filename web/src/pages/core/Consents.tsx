@@ -6,6 +6,7 @@ import { StatusTag, type Tone } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import dayjs, { type Dayjs } from "dayjs";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { mayAct } from "../enterprise/access";
@@ -124,43 +125,44 @@ export function Consents() {
           </Form>
         </Card>
       )}
-      <Table
-        data-testid="consents"
-        size="small"
-        rowKey="consent_id"
-        loading={rows === null}
-        dataSource={rows ?? []}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 900 }}
-        columns={[
-          { title: t("consents.id"), dataIndex: "consent_id" },
-          { title: t("statement.bank"), dataIndex: "grantee_id" },
-          { title: t("consents.kinds"), render: (_, c) => c.kinds.map((k) => tOr(`consents.kind.${k}`, k)).join("、") },
-          { title: t("consents.purpose"), render: (_, c) => tOr(`consents.purpose.${c.purpose}`, c.purpose) },
-          { title: t("consents.counterpartiesCol"), render: (_, c) => (c.counterparties === "all" ? t("consents.all") : c.counterparties.join(", ")) },
-          { title: t("consents.term"), render: (_, c) => `${c.valid_from} – ${c.valid_to}` },
-          {
-            title: t("consents.status"),
-            render: (_, c) => (
-              <span>
-                <StatusTag tone={STATUS_TONE[c.status] ?? "plain"}>{tOr(`consents.status.${c.status}`, c.status)}</StatusTag>
-                {c.revoked_reason ?? ""}
-              </span>
-            ),
-          },
-          ...(admin
-            ? [
-                {
-                  title: t("bank.col.actions"),
-                  render: (_: unknown, c: ConsentView) =>
-                    c.status === "active" || c.status === "pending" ? (
-                      <Button size="small" danger onClick={() => setRevoking(c.consent_id)}>{t("consents.revoke")}</Button>
-                    ) : "—",
-                },
-              ]
-            : []),
-        ]}
-      />
+      <ScrollX label={t("consents.title")}>
+        <Table
+          data-testid="consents"
+          size="small"
+          rowKey="consent_id"
+          loading={rows === null}
+          dataSource={rows ?? []}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          columns={[
+            { title: t("consents.id"), dataIndex: "consent_id" },
+            { title: t("statement.bank"), dataIndex: "grantee_id" },
+            { title: t("consents.kinds"), render: (_, c) => c.kinds.map((k) => tOr(`consents.kind.${k}`, k)).join("、") },
+            { title: t("consents.purpose"), render: (_, c) => tOr(`consents.purpose.${c.purpose}`, c.purpose) },
+            { title: t("consents.counterpartiesCol"), render: (_, c) => (c.counterparties === "all" ? t("consents.all") : c.counterparties.join(", ")) },
+            { title: t("consents.term"), render: (_, c) => `${c.valid_from} – ${c.valid_to}` },
+            {
+              title: t("consents.status"),
+              render: (_, c) => (
+                <span>
+                  <StatusTag tone={STATUS_TONE[c.status] ?? "plain"}>{tOr(`consents.status.${c.status}`, c.status)}</StatusTag>
+                  {c.revoked_reason ?? ""}
+                </span>
+              ),
+            },
+            ...(admin
+              ? [
+                  {
+                    title: t("bank.col.actions"),
+                    render: (_: unknown, c: ConsentView) =>
+                      c.status === "active" || c.status === "pending" ? (
+                        <Button size="small" danger onClick={() => setRevoking(c.consent_id)}>{t("consents.revoke")}</Button>
+                      ) : "—",
+                  },
+                ]
+              : []),
+          ]}
+        />
+      </ScrollX>
       <Modal
         open={revoking !== null}
         title={`${t("consents.revoke")} ${revoking ?? ""}`}
@@ -217,21 +219,22 @@ function Statement() {
           />
         </Space>
         {error && <Alert type="error" showIcon message={error} />}
-        <Table
-          size="small"
-          rowKey={(r) => `${r.grantee_id}/${r.kind}/${r.currency}`}
-          loading={!found && !error}
-          dataSource={found?.lines ?? []}
-          pagination={false}
-          scroll={{ x: 560 }}
-          columns={[
-            { title: t("statement.bank"), dataIndex: "grantee_id" },
-            { title: t("statement.kind"), render: (_, r) => tOr(`consents.kind.${r.kind}`, r.kind) },
-            { title: t("statement.reads"), dataIndex: "reads", align: "right" },
-            { title: t("statement.records"), dataIndex: "records", align: "right" },
-            { title: t("statement.fees"), render: (_, r) => `${r.currency} ${r.fees}`, align: "right" },
-          ]}
-        />
+        <ScrollX label={t("statement.title")}>
+          <Table
+            size="small"
+            rowKey={(r) => `${r.grantee_id}/${r.kind}/${r.currency}`}
+            loading={!found && !error}
+            dataSource={found?.lines ?? []}
+            pagination={false}
+            columns={[
+              { title: t("statement.bank"), dataIndex: "grantee_id" },
+              { title: t("statement.kind"), render: (_, r) => tOr(`consents.kind.${r.kind}`, r.kind) },
+              { title: t("statement.reads"), dataIndex: "reads", align: "right" },
+              { title: t("statement.records"), dataIndex: "records", align: "right" },
+              { title: t("statement.fees"), render: (_, r) => `${r.currency} ${r.fees}`, align: "right" },
+            ]}
+          />
+        </ScrollX>
         {found && found.by_bank.length > 0 && (
           <p>
             {t("statement.byBank")}: {found.by_bank.map((b) => `${b.grantee_id} ${b.currency} ${b.fees}`).join("; ")}

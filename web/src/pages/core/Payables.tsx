@@ -8,6 +8,7 @@ import { Alert, App as AntApp, Button, Descriptions, Form, Input, Modal, Popconf
 import { StatusTag } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { money, useWords } from "../enterprise/common";
@@ -156,84 +157,85 @@ export function Payables() {
       </Space>
       <Alert type="info" showIcon message={t("payables.help")} />
       {error && <Alert type="error" showIcon message={error} data-testid="payables-error" />}
-      <Table
-        data-testid="payables"
-        size="small"
-        rowKey="item_id"
-        loading={rows === null}
-        dataSource={rows ?? []}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 900 }}
-        locale={{ emptyText: t("payables.allConfirmed") }}
-        columns={[
-          {
-            title: t("position.item"),
-            dataIndex: "item_id",
-            render: (id: string) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setOpen(id)}>{id}</Button>,
-          },
-          { title: t("position.creditor"), dataIndex: "creditor" },
-          { title: t("item.maturity"), dataIndex: "maturity_date" },
-          { title: t("item.face"), render: (_, r) => money(r.face_value), align: "right" },
-          { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
-          {
-            title: t("payables.basis"),
-            render: (_, r) => (
-              <StatusTag tone={r.basis === "confirmed" ? "good" : "warn"}>{tOr(`item.basis.${r.basis}`, r.basis)}</StatusTag>
-            ),
-          },
-          { title: t("item.status"), render: (_, r) => `${tOr(`item.status.${r.status}`, r.status)}${r.disputed ? ` · ${t("item.disputed")}` : ""}` },
-          {
-            title: t("bank.col.actions"),
-            render: (_, r) => (
-              <Space>
-                {awaitsConfirmation(r) && (
-                  <Popconfirm
-                    title={t("payables.confirmAsk", { id: r.item_id, amount: money(r.outstanding) })}
-                    okText={t("payables.confirm")}
-                    cancelText={t("common.cancel")}
-                    onConfirm={() => confirm(r.item_id)}
-                  >
-                    <Button type="primary" size="small" loading={busy === r.item_id} data-testid={`confirm-${r.item_id}`}>
-                      {t("payables.confirm")}
+      <ScrollX label={t("payables.title")}>
+        <Table
+          data-testid="payables"
+          size="small"
+          rowKey="item_id"
+          loading={rows === null}
+          dataSource={rows ?? []}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          locale={{ emptyText: t("payables.allConfirmed") }}
+          columns={[
+            {
+              title: t("position.item"),
+              dataIndex: "item_id",
+              render: (id: string) => <Button type="link" size="small" style={{ padding: 0 }} onClick={() => setOpen(id)}>{id}</Button>,
+            },
+            { title: t("position.creditor"), dataIndex: "creditor" },
+            { title: t("item.maturity"), dataIndex: "maturity_date" },
+            { title: t("item.face"), render: (_, r) => money(r.face_value), align: "right" },
+            { title: t("position.outstanding"), render: (_, r) => money(r.outstanding), align: "right" },
+            {
+              title: t("payables.basis"),
+              render: (_, r) => (
+                <StatusTag tone={r.basis === "confirmed" ? "good" : "warn"}>{tOr(`item.basis.${r.basis}`, r.basis)}</StatusTag>
+              ),
+            },
+            { title: t("item.status"), render: (_, r) => `${tOr(`item.status.${r.status}`, r.status)}${r.disputed ? ` · ${t("item.disputed")}` : ""}` },
+            {
+              title: t("bank.col.actions"),
+              render: (_, r) => (
+                <Space>
+                  {awaitsConfirmation(r) && (
+                    <Popconfirm
+                      title={t("payables.confirmAsk", { id: r.item_id, amount: money(r.outstanding) })}
+                      okText={t("payables.confirm")}
+                      cancelText={t("common.cancel")}
+                      onConfirm={() => confirm(r.item_id)}
+                    >
+                      <Button type="primary" size="small" loading={busy === r.item_id} data-testid={`confirm-${r.item_id}`}>
+                        {t("payables.confirm")}
+                      </Button>
+                    </Popconfirm>
+                  )}
+                  {awaitsConfirmation(r) && (
+                    <Button size="small" data-testid={`own-key-${r.item_id}`} onClick={() => void openOwnKey(r)}>
+                      {t("payables.ownKey")}
                     </Button>
-                  </Popconfirm>
-                )}
-                {awaitsConfirmation(r) && (
-                  <Button size="small" data-testid={`own-key-${r.item_id}`} onClick={() => void openOwnKey(r)}>
-                    {t("payables.ownKey")}
-                  </Button>
-                )}
-                {disputable(r) && (
-                  <Button
-                    size="small"
-                    danger
-                    data-testid={`dispute-${r.item_id}`}
-                    onClick={() => {
-                      setDisputeError(null);
-                      setDisputing(r);
-                    }}
-                  >
-                    {t("payables.dispute")}
-                  </Button>
-                )}
-                {withdrawable(r) && (
-                  <Popconfirm
-                    title={t("payables.withdrawAsk", { id: r.item_id })}
-                    okText={t("payables.withdraw")}
-                    cancelText={t("common.cancel")}
-                    onConfirm={() => withdraw(r.item_id)}
-                  >
-                    <Button size="small" loading={busy === r.item_id} data-testid={`withdraw-dispute-${r.item_id}`}>
-                      {t("payables.withdraw")}
+                  )}
+                  {disputable(r) && (
+                    <Button
+                      size="small"
+                      danger
+                      data-testid={`dispute-${r.item_id}`}
+                      onClick={() => {
+                        setDisputeError(null);
+                        setDisputing(r);
+                      }}
+                    >
+                      {t("payables.dispute")}
                     </Button>
-                  </Popconfirm>
-                )}
-                {!awaitsConfirmation(r) && !disputable(r) && !withdrawable(r) && "—"}
-              </Space>
-            ),
-          },
-        ]}
-      />
+                  )}
+                  {withdrawable(r) && (
+                    <Popconfirm
+                      title={t("payables.withdrawAsk", { id: r.item_id })}
+                      okText={t("payables.withdraw")}
+                      cancelText={t("common.cancel")}
+                      onConfirm={() => withdraw(r.item_id)}
+                    >
+                      <Button size="small" loading={busy === r.item_id} data-testid={`withdraw-dispute-${r.item_id}`}>
+                        {t("payables.withdraw")}
+                      </Button>
+                    </Popconfirm>
+                  )}
+                  {!awaitsConfirmation(r) && !disputable(r) && !withdrawable(r) && "—"}
+                </Space>
+              ),
+            },
+          ]}
+        />
+      </ScrollX>
       {rows !== null && rows.length > 0 && !waiting.length && <Typography.Text>{t("payables.allConfirmed")}</Typography.Text>}
       <Modal
         open={disputing !== null}

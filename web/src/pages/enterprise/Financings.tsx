@@ -5,6 +5,7 @@ import { Alert, App as AntApp, Button, Card, Form, Input, Select, Space, Table, 
 import { StatusTag, type Tone } from "../../components/StatusTag";
 import { ReloadOutlined } from "@ant-design/icons";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { mayAct } from "./access";
@@ -65,67 +66,68 @@ export function Financings() {
       </Space>
       {error && <Alert type="error" showIcon message={error} />}
       <Typography.Text>{t("financing.chainHelp")}</Typography.Text>
-      <Table
-        data-testid="financings"
-        size="small"
-        rowKey="financing_id"
-        loading={loading}
-        dataSource={rows}
-        pagination={{ pageSize: 10, hideOnSinglePage: true }}
-        scroll={{ x: 1200 }}
-        expandable={{
-          onExpand: (open, r) => void (open && !details[r.financing_id] && detail(r.financing_id)),
-          expandedRowRender: (r) => {
-            const d = details[r.financing_id];
-            if (d === undefined) return t("common.loading");
-            if (typeof d === "string") return <Alert type="error" showIcon message={d} />;
-            const state = chainState(d);
-            return (
-              <Space direction="vertical">
-                <span>
-                  {t("financing.chain")}: <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>
-                </span>
-                {d.chain?.refusal && <Alert type="error" showIcon message={t("financing.refusal", { reason: d.chain.refusal })} />}
-                {d.decision?.decided_by && <span>{t("financing.decidedBy", { who: d.decision.decided_by })}</span>}
-                {d.decision?.note && <span>{d.decision.note}</span>}
-              </Space>
-            );
-          },
-        }}
-        columns={[
-          { title: t("financing.id"), dataIndex: "financing_id" },
-          { title: t("financing.item"), render: (_, r) => r.item_id ?? r.receipt_id ?? "—" },
-          { title: t("financing.requested"), render: (_, r) => (r.requested ? `${r.currency} ${r.requested}` : "—"), align: "right" },
-          { title: t("financing.principal"), render: (_, r) => (r.principal ? `${r.currency} ${r.principal}` : "—"), align: "right" },
-          { title: t("financing.rate"), render: (_, r) => (r.rate_bps === null ? "—" : `${(r.rate_bps / 100).toFixed(2)}%`) },
-          { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
-          {
-            title: t("financing.decision"),
-            render: (_, r) =>
-              r.decision ? (
-                <StatusTag tone={OUTCOME_TONE[r.decision.outcome] ?? "plain"}>{tOr(`bank.outcome.${r.decision.outcome}`, r.decision.outcome)}</StatusTag>
-              ) : "—",
-          },
-          {
-            title: t("financing.reasons"),
-            width: 380,
-            render: (_, r) =>
-              r.decision?.reasons.length ? (
-                <ul style={{ margin: 0, paddingInlineStart: 16 }}>
-                  {r.decision.reasons.map((x) => <li key={x.code}>{x.message}</li>)}
-                </ul>
-              ) : "—",
-          },
-          {
-            title: t("financing.chain"),
-            render: (_, r) => {
+      <ScrollX label={t("financing.list")}>
+        <Table
+          data-testid="financings"
+          size="small"
+          rowKey="financing_id"
+          loading={loading}
+          dataSource={rows}
+          pagination={{ pageSize: 10, hideOnSinglePage: true }}
+          expandable={{
+            onExpand: (open, r) => void (open && !details[r.financing_id] && detail(r.financing_id)),
+            expandedRowRender: (r) => {
               const d = details[r.financing_id];
-              const state = chainState(typeof d === "object" ? d : r);
-              return <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>;
+              if (d === undefined) return t("common.loading");
+              if (typeof d === "string") return <Alert type="error" showIcon message={d} />;
+              const state = chainState(d);
+              return (
+                <Space direction="vertical">
+                  <span>
+                    {t("financing.chain")}: <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>
+                  </span>
+                  {d.chain?.refusal && <Alert type="error" showIcon message={t("financing.refusal", { reason: d.chain.refusal })} />}
+                  {d.decision?.decided_by && <span>{t("financing.decidedBy", { who: d.decision.decided_by })}</span>}
+                  {d.decision?.note && <span>{d.decision.note}</span>}
+                </Space>
+              );
             },
-          },
-        ]}
-      />
+          }}
+          columns={[
+            { title: t("financing.id"), dataIndex: "financing_id" },
+            { title: t("financing.item"), render: (_, r) => r.item_id ?? r.receipt_id ?? "—" },
+            { title: t("financing.requested"), render: (_, r) => (r.requested ? `${r.currency} ${r.requested}` : "—"), align: "right" },
+            { title: t("financing.principal"), render: (_, r) => (r.principal ? `${r.currency} ${r.principal}` : "—"), align: "right" },
+            { title: t("financing.rate"), render: (_, r) => (r.rate_bps === null ? "—" : `${(r.rate_bps / 100).toFixed(2)}%`) },
+            { title: t("financing.status"), dataIndex: "status", render: (s: string) => <StatusTag tone="plain">{tOr(`bank.finStatus.${s}`, s)}</StatusTag> },
+            {
+              title: t("financing.decision"),
+              render: (_, r) =>
+                r.decision ? (
+                  <StatusTag tone={OUTCOME_TONE[r.decision.outcome] ?? "plain"}>{tOr(`bank.outcome.${r.decision.outcome}`, r.decision.outcome)}</StatusTag>
+                ) : "—",
+            },
+            {
+              title: t("financing.reasons"),
+              width: 380,
+              render: (_, r) =>
+                r.decision?.reasons.length ? (
+                  <ul style={{ margin: 0, paddingInlineStart: 16 }}>
+                    {r.decision.reasons.map((x) => <li key={x.code}>{x.message}</li>)}
+                  </ul>
+                ) : "—",
+            },
+            {
+              title: t("financing.chain"),
+              render: (_, r) => {
+                const d = details[r.financing_id];
+                const state = chainState(typeof d === "object" ? d : r);
+                return <StatusTag tone={CHAIN_TONE[state] ?? "plain"}>{tOr(`financing.chain.${state}`, state)}</StatusTag>;
+              },
+            },
+          ]}
+        />
+      </ScrollX>
     </Space>
   );
 }

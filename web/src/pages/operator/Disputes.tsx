@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from "react";
 import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Radio, Space, Table, Typography } from "antd";
 import dayjs from "dayjs";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { ItemDrawer, useRefusal } from "../bank/common";
@@ -84,52 +85,53 @@ export function Disputes() {
       </Space>
       <Typography.Paragraph style={{ marginTop: 16 }}>{t("disputes.help")}</Typography.Paragraph>
       {error && <Alert type="error" showIcon message={error} style={{ marginBottom: 16 }} />}
-      <Table<Dispute>
-        data-testid="disputes"
-        rowKey="item_id"
-        loading={loading}
-        dataSource={rows}
-        size="small"
-        scroll={{ x: 1000 }}
-        pagination={{ pageSize: 20, hideOnSinglePage: true }}
-        locale={{ emptyText: <Typography.Text>{t("disputes.empty")}</Typography.Text> }}
-        columns={[
-          {
-            title: t("disputes.item"),
-            dataIndex: "item_id",
-            render: (id: string) => (
-              <Button type="link" size="small" style={{ padding: 0 }} aria-label={`${t("disputes.open")} ${id}`} onClick={() => setItemId(id)}>
-                {id}
-              </Button>
-            ),
-          },
-          { title: t("disputes.debtor"), dataIndex: "debtor_name" },
-          { title: t("disputes.creditor"), dataIndex: "creditor_name" },
-          {
-            title: t("disputes.outstanding"),
-            align: "right",
-            render: (_, d) => `${d.outstanding.currency} ${d.outstanding.amount}`,
-          },
-          { title: t("disputes.maturity"), dataIndex: "maturity_date" },
-          {
-            title: t("disputes.raisedOn"),
-            render: (_, d) => {
-              const days = daysOpen(d.raised_on, today);
-              return d.raised_on ? `${d.raised_on}${days === null ? "" : ` (${t("disputes.days", { days })})`}` : "—";
-            },
-          },
-          { title: t("disputes.reason"), dataIndex: "reason", render: (v: string | null) => v ?? "—" },
-          {
-            title: t("disputes.actions"),
-            render: (_, d) =>
-              decide ? (
-                <Button size="small" type="primary" data-testid={`resolve-${d.item_id}`} aria-label={`${t("disputes.resolve")} ${d.item_id}`} onClick={() => open(d)}>
-                  {t("disputes.resolve")}
+      <ScrollX label={t("disputes.title")}>
+        <Table<Dispute>
+          data-testid="disputes"
+          rowKey="item_id"
+          loading={loading}
+          dataSource={rows}
+          size="small"
+          pagination={{ pageSize: 20, hideOnSinglePage: true }}
+          locale={{ emptyText: <Typography.Text>{t("disputes.empty")}</Typography.Text> }}
+          columns={[
+            {
+              title: t("disputes.item"),
+              dataIndex: "item_id",
+              render: (id: string) => (
+                <Button type="link" size="small" style={{ padding: 0 }} aria-label={`${t("disputes.open")} ${id}`} onClick={() => setItemId(id)}>
+                  {id}
                 </Button>
-              ) : null,
-          },
-        ]}
-      />
+              ),
+            },
+            { title: t("disputes.debtor"), dataIndex: "debtor_name" },
+            { title: t("disputes.creditor"), dataIndex: "creditor_name" },
+            {
+              title: t("disputes.outstanding"),
+              align: "right",
+              render: (_, d) => `${d.outstanding.currency} ${d.outstanding.amount}`,
+            },
+            { title: t("disputes.maturity"), dataIndex: "maturity_date" },
+            {
+              title: t("disputes.raisedOn"),
+              render: (_, d) => {
+                const days = daysOpen(d.raised_on, today);
+                return d.raised_on ? `${d.raised_on}${days === null ? "" : ` (${t("disputes.days", { days })})`}` : "—";
+              },
+            },
+            { title: t("disputes.reason"), dataIndex: "reason", render: (v: string | null) => v ?? "—" },
+            {
+              title: t("disputes.actions"),
+              render: (_, d) =>
+                decide ? (
+                  <Button size="small" type="primary" data-testid={`resolve-${d.item_id}`} aria-label={`${t("disputes.resolve")} ${d.item_id}`} onClick={() => open(d)}>
+                    {t("disputes.resolve")}
+                  </Button>
+                ) : null,
+            },
+          ]}
+        />
+      </ScrollX>
       <Modal
         open={resolving !== null}
         title={resolving ? t("disputes.resolveTitle", { id: resolving.item_id }) : ""}

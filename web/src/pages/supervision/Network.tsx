@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import { Alert, Card, Space, Spin, Table, Typography } from "antd";
 import { must } from "../../api/client";
+import { ScrollX } from "../../components/ScrollX";
 import { useI18n } from "../../i18n";
 import { useSession } from "../../session";
 import { loadEcharts } from "../../components/EChart";
@@ -92,8 +93,10 @@ export function Network() {
             <Graph net={net} label={t("sup.network")} />
           </Card>
           <Card size="small" title={<h2 style={{ fontSize: 16, margin: 0 }}>{t("sup.networkNodes")}</h2>} extra={<CsvButton name="network" columns={columns} rows={net.nodes} />}>
-            <Table<Node> scroll={{ x: "max-content" }} size="small" rowKey="id" locale={emptyText(t("sup.noRows"))} dataSource={net.nodes} pagination={{ pageSize: 10 }}
-              columns={columns.map((c) => ({ title: c.title, render: (_: unknown, n: Node) => c.value(n) }))} />
+            <ScrollX label={t("sup.networkNodes")}>
+              <Table<Node> className="ff-nowrap" size="small" rowKey="id" locale={emptyText(t("sup.noRows"))} dataSource={net.nodes} pagination={{ pageSize: 10 }}
+                columns={columns.map((c) => ({ title: c.title, render: (_: unknown, n: Node) => c.value(n) }))} />
+            </ScrollX>
           </Card>
         </>
       )}

@@ -82,9 +82,28 @@ export async function settled(run, page, name) {
   if (endless.length) run.report.endless.push({ page: name, endless: endless.slice(0, 5) });
 }
 
-/** axe-core on the page as it is now (serious and critical violations kept) and a full-page
- * screenshot `name`.png. */
+/** Mount every part a page builds only once it is in view (components/Deferred.tsx: charts and
+ * tables below the fold): each placeholder scrolled into view and waited for until it is
+ * replaced, then back to the top. So axe checks, and the screenshot shows, the whole page. */
+async function mountDeferred(page) {
+  for (let i = 0; i < 40; i++) {
+    const box = await page.$("[data-deferred]");
+    if (!box) break;
+    // (it may be replaced while this runs: already near the view, it mounts by itself)
+    await box.evaluate((el) => el.scrollIntoView({ block: "center" }));
+    await page.waitForFunction((el) => !el.isConnected, box, { timeout: STEP_MS });
+  }
+  await page.evaluate(() => {
+    window.scrollTo(0, 0);
+    for (const el of document.querySelectorAll(".ant-drawer-body")) el.scrollTop = 0;
+  });
+}
+
+/** axe-core on the page as it is now, its deferred parts mounted (serious and critical
+ * violations kept), and a full-page screenshot `name`.png. */
 export async function audit(run, page, name) {
+  await settled(run, page, name);
+  await mountDeferred(page);
   await settled(run, page, name);
   await page.evaluate(`${AXE}\n;0`);
   const found = await page.evaluate(async () => {

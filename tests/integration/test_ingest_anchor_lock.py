@@ -25,20 +25,13 @@ from fourflow.services import ingest
 from fourflow.services.ingest import SubmittedFile
 from fourflow.services.onboarding import onboard
 from fourflow.services.ports import Batch
+from tests.fakes import FixedClock
 from tests.store.fixtures import pg_schema_url, require_postgres
 
 pytestmark = pytest.mark.postgres
 
 TODAY = dt.date(2026, 12, 6)
 EXAMPLES = standards_dir() / "en16931" / "ubl-examples"
-
-
-class FixedClock:
-    def today(self) -> dt.date:
-        return TODAY
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -74,7 +67,7 @@ def _waiting_on_a_lock(url: str, timeout: float = 60.0) -> bool:
 def test_a_second_anchorer_waits_and_takes_nothing_the_first_took(
     pg_url: str, tmp_path: Path
 ) -> None:
-    with Platform(Settings(tmp_path, pg_url, None, "pw"), clock=FixedClock()) as p:
+    with Platform(Settings(tmp_path, pg_url, None, "pw"), clock=FixedClock(TODAY)) as p:
         submitter = onboard(uow_factory=p.uow_factory, keystore=p.keystore, name="Anchors",
                             uscc="91110000600037341L", roles=[Role.SUPPLIER], admit=False).id  # fmt: skip
         files = [SubmittedFile(f.name, f.read_bytes()) for f in sorted(EXAMPLES.iterdir())]

@@ -21,19 +21,12 @@ from fourflow.domain.parties import Role
 from fourflow.services import ingest
 from fourflow.services.ingest import SubmittedFile
 from fourflow.services.onboarding import onboard
+from tests.fakes import FixedClock
 from tests.store.fixtures import sqlite_url, store_url  # noqa: F401  (fixture)
 
 TODAY = dt.date(2026, 12, 6)
 EXAMPLES = standards_dir() / "en16931" / "ubl-examples"
 SAMPLE_ID = "<cbc:ID>12115118</cbc:ID>"
-
-
-class FixedClock:
-    def today(self) -> dt.date:
-        return TODAY
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
 
 
 def _files() -> list[SubmittedFile]:
@@ -50,7 +43,7 @@ def _files() -> list[SubmittedFile]:
 
 
 def _ingest(url: str, home: Path, threads: int) -> tuple[list[Any], list[Any]]:
-    p = Platform(Settings(home, url, None, "pw"), clock=FixedClock())
+    p = Platform(Settings(home, url, None, "pw"), clock=FixedClock(TODAY))
     with p:
         submitter = onboard(uow_factory=p.uow_factory, keystore=p.keystore, name="Threads",
                             uscc="91110000600037341L", roles=[Role.SUPPLIER], admit=False).id  # fmt: skip

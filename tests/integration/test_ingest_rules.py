@@ -24,6 +24,7 @@ from fourflow.services import ingest
 from fourflow.services.demo import MEMBERS, trade_bundle
 from fourflow.services.ingest import DocumentOutcome, SubmittedFile
 from fourflow.services.onboarding import onboard
+from tests.fakes import FixedClock
 from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 EXAMPLE = ("en16931", "ubl-examples", "ubl-tc434-example1.xml")
@@ -31,19 +32,9 @@ TODAY = dt.date(2026, 12, 6)
 SUPPLIER_USCC = "91110000600037341L"
 
 
-class FixedClock:
-    """A clock stopped at noon UTC of ``TODAY``."""
-
-    def today(self) -> dt.date:
-        return TODAY
-
-    def now(self) -> dt.datetime:
-        return dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC)
-
-
 @pytest.fixture
 def platform(tmp_path: Path, store_url: str) -> Platform:  # noqa: F811
-    return Platform(Settings(tmp_path / "home", store_url, None, "pw"), clock=FixedClock())
+    return Platform(Settings(tmp_path / "home", store_url, None, "pw"), clock=FixedClock(TODAY))
 
 
 def _submitter(p: Platform) -> str:

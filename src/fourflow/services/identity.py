@@ -989,6 +989,25 @@ _ASYNC_APPENDERS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+def _request_record(
+    ids: Identities,
+    principal: Principal | None,
+    action: str,
+    method: str,
+    path: str,
+    client: str,
+    status: int,
+) -> AuditRecord:
+    """A request's audit record, before it is chained (``seq`` and ``prev_hash`` are set by
+    the append)."""
+    return AuditRecord(
+        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
+        actor=(principal.user_id or principal.credential_id) if principal else None,
+        role=principal.role.value if principal else None, action=action,
+        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
+    )  # fmt: skip
+
+
 def record_request(
     ids: Identities,
     *,
@@ -1002,12 +1021,7 @@ def record_request(
     """Append a request to the audit trail, after its head: with the requests recorded at the
     same time in this process, in one transaction (``_APPENDER``; retried, bounded,
     when another process appended first: the unique ``prev_hash`` refuses a fork)."""
-    record = AuditRecord(
-        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
-        actor=(principal.user_id or principal.credential_id) if principal else None,
-        role=principal.role.value if principal else None, action=action,
-        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
-    )  # fmt: skip
+    record = _request_record(ids, principal, action, method, path, client, status)
     return _APPENDER.submit((ids, record))
 
 
@@ -1026,12 +1040,7 @@ async def record_request_async(
     requests recorded meanwhile in one transaction (``AsyncGroupCommit``). Appends of this
     loop and of threads (``record_request``) that meet retry on the new head, as two
     processes' do."""
-    record = AuditRecord(
-        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
-        actor=(principal.user_id or principal.credential_id) if principal else None,
-        role=principal.role.value if principal else None, action=action,
-        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
-    )  # fmt: skip
+    record = _request_record(ids, principal, action, method, path, client, status)
     loop = asyncio.get_running_loop()
     appender = _ASYNC_APPENDERS.get(loop)
     if appender is None:

@@ -15,8 +15,9 @@ import pytest
 
 from fourflow.adapters.documents.standards import standards_dir
 from fourflow.bootstrap import Platform, Settings
+from tests.fakes import FixedClock
 from tests.integration.test_ingest_rules import (
-    FixedClock,
+    TODAY,
     _ingest,
     _nothing_stored,
     _ops,
@@ -27,7 +28,7 @@ from tests.store.fixtures import store_url  # noqa: F401  (fixture)
 
 @pytest.fixture
 def platform(tmp_path: Path, store_url: str) -> Platform:  # noqa: F811
-    return Platform(Settings(tmp_path / "home", store_url, None, "pw"), clock=FixedClock())
+    return Platform(Settings(tmp_path / "home", store_url, None, "pw"), clock=FixedClock(TODAY))
 
 
 PEPPOL = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"

@@ -15,6 +15,9 @@ One run prints, on the same machine and load:
 * ``rules.native_engine_family_cpu_ms``: the stylesheet's CPU per invoice, whole and without
   each structural rule family (:func:`family_cpu_ms`), beside a one-walk Python index of
   the document's paths (what deciding those families outside the stylesheet would cost);
+* ``rules.native_xpath_us``: thread CPU microseconds per invoice the EN 16931 UBL native pass
+  spends in libxml2's XPath (its tests, the globals it binds, the named sets' walk), in all
+  and for the costliest tests, from a profiling build (:func:`xpath_profile`);
 * ``rules.native_pass_cpu_ms``: CPU per invoice of the engine as it runs (the C native pass,
   and the stylesheet for what it leaves, nothing for EN 16931 UBL) beside the
   whole stylesheet alone (``RuleEngine(native=False)``), alternated in one sitting, and how
@@ -43,7 +46,7 @@ from pathlib import Path
 from lxml import etree
 
 from bench import documents
-from fourflow.adapters.documents import en16931, peppol_functions
+from fourflow.adapters.documents import cextension, en16931, native_rules, peppol_functions
 from fourflow.adapters.documents.business_rules import STYLESHEET_RUNS, RuleEngine, RuleSet
 from fourflow.adapters.documents.schematron import compile_schematron
 from fourflow.adapters.documents.standards import standards_dir
@@ -289,6 +292,48 @@ def _paths(root: etree._Element) -> dict[str, int]:
     return paths
 
 
+def xpath_profile(count: int = 300, top: int = 6) -> dict[str, object]:
+    """Thread CPU microseconds per invoice that the EN 16931 UBL native pass spends in
+    libxml2's XPath over ``count`` simulated invoices, in all and for the ``top`` costliest
+    tests (the rules they decide, or the global they bind), from a profiling build of the
+    extension (``-DFF_PROFILE``, compiled into a temporary directory; ``make setup``'s build
+    has no timers). The timers themselves add about 0.1 us a test."""
+    with tempfile.TemporaryDirectory(prefix="fourflow-rules-profile-") as scratch:
+        cextension.build(
+            native_rules.SOURCE, native_rules.MODULE, Path(scratch),
+            ["-ffp-contract=off", "-DFF_PROFILE"],
+        )  # fmt: skip
+        module = cextension.load(
+            native_rules.MODULE, Path(scratch), native_rules._self_test, lambda _: None
+        )
+        assert module is not None, "the profiling build failed its self-test"
+        engine = RuleEngine(standards_dir())
+        compiled = engine.compiled(RuleSet.EN16931_UBL)
+        found = native_rules.native_pass(compiled, module)
+        assert found is not None
+        trees = _trees(count)
+        for tree in trees[:5]:
+            found.failures(tree)
+        module.profile()
+        for tree in trees:
+            found.failures(tree)
+        profile: dict[int, tuple[float, int]] = module.profile()
+    rows = []
+    for at, (ns, calls) in profile.items():
+        text, numbers = found.xpaths[at] if at >= 0 else ("the named sets' walk", ())
+        what = ",".join(dict.fromkeys(compiled.asserts[n].rule for n in numbers))
+        rows.append((ns / count / 1000, calls / count, what or text[:60]))
+    rows.sort(reverse=True)
+    return {
+        "total_us": round(sum(r[0] for r in rows), 1),
+        "tests": len(rows),
+        **{
+            f"top{i + 1}": f"{r[2]} {r[0]:.1f} us ({r[1]:g} calls)"
+            for i, r in enumerate(rows[:top])
+        },
+    }
+
+
 def bench_rule_engine(line: Line) -> Iterator[str]:
     """Every figure of the module docstring, in one run."""
     load = lambda: round(os.getloadavg()[0], 2)  # noqa: E731
@@ -315,6 +360,10 @@ def bench_rule_engine(line: Line) -> Iterator[str]:
     yield line("rules.native_engine_family_cpu_ms", families["all"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", load=load(),
                **{k: v for k, v in families.items() if k != "all"})  # fmt: skip
+    profile = xpath_profile()
+    yield line("rules.native_xpath_us", profile.pop("total_us"), "us CPU/invoice",
+               rules="EN16931-UBL 1.3.16", build="-DFF_PROFILE", **profile,
+               load=load())  # fmt: skip
     split = native_pass_cpu_ms()
     yield line("rules.native_pass_cpu_ms", split["native"], "ms CPU/invoice",
                rules="EN16931-UBL 1.3.16", xslt_alone_cpu_ms=split["xslt_alone"],

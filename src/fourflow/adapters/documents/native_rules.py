@@ -37,7 +37,9 @@ built with ``-ffp-contract=off`` so no multiply-add changes a rounding. Hypothes
 breakdowns at those rules' edges hold them to the stylesheet's verdicts. So are two monetary
 totals against their rounded sums (BR-CO-14, the tax total; BR-CO-10, the lines' total:
 :data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``), and a line period's
-end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``).
+end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``), and a tax
+subtotal's amount against its taxable amount and rate, and the rate's presence (BR-CO-17,
+BR-48: :data:`_SUBTOTAL_TAX`, :data:`_SUBTOTAL_RATE`, ``subtotal_atom``).
 
 Every other assert whose test the pass can evaluate without the stylesheet is decided by
 libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's
@@ -49,7 +51,11 @@ context: libexslt's ``set:distinct``, ``ff:compare-strings``, ``regexp:test`` fo
 :func:`_quantified`), and rules whose contexts the walk cannot match by names, their select
 evaluated once a document (:func:`_selected`). The stylesheet's globals such tests read are
 evaluated once a document and bound as variables, each ``key()`` written as the nodes it
-returns (the name index's per-name sets gathered in one walk: :func:`_written`). So every
+returns (the name index's per-name sets gathered in one walk: :func:`_written`; a
+``[self::p:N]`` filter of such a set, which every element of it passes, left out, and a
+global that is such a set gathered in the walk too). The XPath context (its namespaces
+and functions registered) is kept from one document to the next; each run binds its own
+document's variables again before a test reads them. So every
 EN 16931 assert (UBL and CII) is native, and
 :class:`~fourflow.adapters.documents.business_rules.Hybrid` carries no stylesheet for them.
 
@@ -321,6 +327,35 @@ _TAX_AMOUNT = (
     "((((number(translate(../cbc:TaxableAmount, '+', ''))) * ((number(translate(../cbc:TaxableA"
     "mount, '+', '')) >= 0) - (number(translate(../cbc:TaxableAmount, '+', '')) < 0))) * ((numb"
     "er(translate(cbc:Percent, '+', '')) div 100)))) * 10) * 10)) div 100)) + 0.000001)))"
+)
+
+# BR-CO-17 and BR-48 at a cac:TaxSubtotal, exactly as the compiled stylesheet writes them
+# (rulesnative.c's kind 23, subtotal_atom): the subtotal's tax amount against its taxable
+# amount times its VAT category's rate, and the rate present unless the category is O
+_VAT_PERCENT = (
+    "cac:TaxCategory[boolean((cac:TaxScheme)[normalize-space(translate(cbc:ID, 'abcdefghijklm"
+    "nopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')) = 'VAT'])]/cbc:Percent"
+)
+_SUBTOTAL_TAX = (
+    "not(((((((round({p})) - (0) <= 0.000001 and (0) - (round({p})) <= 0.000001) and (((round"
+    "(number(translate(cbc:TaxAmount, '+', '')))) - (0) <= 0.000001 and (0) - (round(number(t"
+    "ranslate(cbc:TaxAmount, '+', '')))) <= 0.000001)))) or ((((round({p})) - (0) > 0.000001 "
+    "or (0) - (round({p})) > 0.000001) and (((((((number(translate(cbc:TaxAmount, '+', ''))) "
+    "* ((number(translate(cbc:TaxAmount, '+', '')) >= 0) - (number(translate(cbc:TaxAmount, '"
+    "+', '')) < 0))) - 1)) < ((round((((((number(translate(cbc:TaxableAmount, '+', ''))) * (("
+    "number(translate(cbc:TaxableAmount, '+', '')) >= 0) - (number(translate(cbc:TaxableAmoun"
+    "t, '+', '')) < 0))) * (({p} div 100))) * 10) * 10)) div 100)) - 0.000001) and (((((numbe"
+    "r(translate(cbc:TaxAmount, '+', ''))) * ((number(translate(cbc:TaxAmount, '+', '')) >= 0"
+    ") - (number(translate(cbc:TaxAmount, '+', '')) < 0))) + 1)) > ((round((((((number(transl"
+    "ate(cbc:TaxableAmount, '+', ''))) * ((number(translate(cbc:TaxableAmount, '+', '')) >= 0"
+    ") - (number(translate(cbc:TaxableAmount, '+', '')) < 0))) * (({p} div 100))) * 10) * 10)"
+    ") div 100)) + 0.000001)))))) or ((not(boolean({p})) and (((round(number(translate(cbc:Ta"
+    "xAmount, '+', '')))) - (0) <= 0.000001 and (0) - (round(number(translate(cbc:TaxAmount, "
+    "'+', '')))) <= 0.000001))))))"
+).replace("{p}", _VAT_PERCENT)
+_SUBTOTAL_RATE = (
+    f"not((boolean({_VAT_PERCENT}) or (boolean(({_VAT_PERCENT.removesuffix('/cbc:Percent')})"
+    "[normalize-space(cbc:ID) = 'O']))))"
 )
 
 
@@ -601,8 +636,11 @@ class _Builder:
         name, ``//p:N``, gathered before them in one walk)."""
         for name, select in globals_:
             every = re.fullmatch(rf"//({_STEP})", select)
+            same = re.fullmatch(r"\$(ffn-[\w.-]+)", select)  # a global that is such a set
             if every is not None:
                 self.named.setdefault(name, _qname(every.group(1), self.namespaces))
+            elif same is not None and same.group(1) in self.named:
+                self.named.setdefault(name, self.named[same.group(1)])
             elif name not in self.globals:
                 self.xpaths.append((select, ""))
                 self.globals[name] = len(self.xpaths) - 1
@@ -717,6 +755,23 @@ class _Builder:
         self.preds.append(row)
         self._pred_index[pred] = len(self.preds) - 1
         return len(self.preds) - 1
+
+    def tests(self) -> tuple[tuple[str, tuple[int, ...]], ...]:
+        """Each XPath test's text and the asserts deciding by it (none for a global's or a
+        context's select; a quantifier's path, its variables and its test all the same)."""
+        numbers: dict[int, list[int]] = {}
+        for _, number, code in self.checks:
+            for op in code:
+                if op < 0 or self.atoms[op][1] not in (21, 22):
+                    continue
+                _, kind, value, step = self.atoms[op]
+                for at in range(value, (step if kind == 22 else value) + 1):
+                    numbers.setdefault(at, []).append(number)
+        names = {at: f"${name} := " for name, at in self.globals.items()}
+        return tuple(
+            (names.get(at, "") + text, tuple(numbers.get(at, ())))
+            for at, (text, _) in enumerate(self.xpaths)
+        )
 
     def prepare(self, module: ModuleType) -> Any:
         contexts = sorted(self.contexts, key=lambda c: c[1].encode())
@@ -1132,6 +1187,9 @@ class NativePass:
         order: each assert number's rule (its ``xsl:for-each``) in the stylesheet, and
             whether that rule's context is the document element alone; issues keep the
             stylesheet's order (by rule, then node, then assert).
+        xpaths: what each of the tests the pass gives libxml2's XPath is (by its place, as
+            a profiling build's ``profile()`` reports them): the asserts it decides (kinds 21
+            and 22), or the global it binds (``$name``), or a rule's context select.
     """
 
     numbers: frozenset[int]
@@ -1139,6 +1197,7 @@ class NativePass:
     order: dict[int, tuple[int, bool]]
     _module: Any
     _capsule: Any
+    xpaths: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def failures(self, root: etree._Element) -> list[tuple[int, int]]:
         """The asserts of this pass that the document of ``root`` (its document element)
@@ -1233,6 +1292,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
                     else None,
                 )
             if parsed is None:
+                parsed = _subtotal_check(test.get("test", ""), namespaces)
+            if parsed is None:
                 parsed = _whole_test(test.get("test", ""), namespaces, flags, rule)
             if parsed is None:
                 parsed = _quantified(test.get("test", ""), rule, namespaces, flags)
@@ -1266,7 +1327,9 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
         builder.add_rule(contexts, [(-(flag + 1), ([(alternatives, 0, 0)], [0]))])
     builder.flags = len(flags.sources)
     capsule = builder.prepare(module)
-    return NativePass(frozenset(numbers_done), frozenset(mixed), order, module, capsule)
+    return NativePass(
+        frozenset(numbers_done), frozenset(mixed), order, module, capsule, builder.tests()
+    )
 
 
 def _contexts(rule: etree._Element, namespaces: dict[str, str]) -> list[ContextSpec] | None:
@@ -1626,6 +1689,16 @@ def _attribute_check(test: str, namespaces: dict[str, str], flags: _Flags) -> Pa
     return [([], 17, (every.group(1), element))], [0]
 
 
+def _subtotal_check(test: str, namespaces: dict[str, str]) -> Parsed | None:
+    """BR-CO-17 or BR-48 at a cac:TaxSubtotal, as the pass decides them (an atom of kind 23),
+    when the test is :data:`_SUBTOTAL_TAX` or :data:`_SUBTOTAL_RATE` with UBL's namespaces;
+    else None."""
+    if namespaces.get("cac") != CAC or namespaces.get("cbc") != CBC:
+        return None
+    which = {_SUBTOTAL_TAX: 0, _SUBTOTAL_RATE: 1}.get(test)
+    return None if which is None else ([([], 23, which)], [0])
+
+
 def _vat_check(
     test: etree._Element, rule: etree._Element, namespaces: dict[str, str], flags: _Flags
 ) -> Parsed | None:
@@ -1826,6 +1899,12 @@ def _written(
                 prefix = own.group(1) if own else under.group(2) if under else None
                 if prefix is not None:
                     path = _every(f"{prefix}:{call.group(2)}", bound)
+                if own is not None and text.startswith("]", own.end()):
+                    # [self::p:N] alone holds for every element of the set: left out
+                    assert path is not None
+                    out.append(path)
+                    last = own.end() + 1
+                    continue
             if call is None or path is None:
                 return None
             out.append(path)

@@ -28,6 +28,31 @@
 #include <string.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+/* Built with -DFF_PROFILE (bench/rule_engine.py's xpath_profile, never by make setup): the
+ * thread CPU time of each libxml2 XPath evaluation, by its test's place (kinds 21 and 22, the
+ * globals; the named sets' walk at PROF_NAMED), read and reset by profile(). */
+#ifdef FF_PROFILE
+#include <time.h>
+#define PROF_SLOTS 4096
+#define PROF_NAMED (PROF_SLOTS - 1)
+static double prof_ns[PROF_SLOTS];
+static long prof_calls[PROF_SLOTS];
+static double prof_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+#define PROF_START double prof_t0 = prof_now()
+#define PROF_END(i)                                                                         \
+    do {                                                                                    \
+        int prof_i = (i) >= 0 && (i) < PROF_SLOTS ? (i) : PROF_NAMED - 1;                  \
+        prof_ns[prof_i] += prof_now() - prof_t0;                                            \
+        prof_calls[prof_i]++;                                                               \
+    } while (0)
+#else
+#define PROF_START
+#define PROF_END(i)
+#endif
 
 /* The head of lxml's _Element (lxml/etree.h, struct LxmlElement). The type is checked
  * against lxml.etree._Element when the trie is prepared, and native_rules.py runs a
@@ -223,6 +248,10 @@ typedef struct {
     unsigned gen;
     struct NameSlot *names; /* NAME_SLOTS */
     struct NsSlot *spaces;  /* NS_SLOTS */
+    /* the XPath context of the last run (its namespaces and functions registered), kept
+     * for the next run (walk_lock: one run at a time), which binds its own document's
+     * variables again before any test reads them */
+    xmlXPathContextPtr kept;
 } Pass;
 
 #define NAME_SLOTS 2048
@@ -257,6 +286,7 @@ typedef struct {
 
 static void pass_free(Pass *t) {
     if (t == NULL) return;
+    if (t->kept != NULL) t->x.free_context(t->kept);
     for (int i = 0; t->edges && i < t->edge_count; i++) {
         free(t->edges[i].ns);
         free(t->edges[i].local);
@@ -614,20 +644,31 @@ static void regexp_test(xmlXPathParserContextPtr ctxt, int nargs);
 
 static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
     if (r->xctx == NULL) {
-        xmlXPathContextPtr ctx = t->x.new_context(node->doc);
-        if (ctx == NULL) return NULL;
-        int ok = t->x.set_cache(ctx, 1, -1, 0) == 0; /* reuse objects, as libxslt does */
-        for (int i = 0; ok && i < t->prefix_count; i++)
-            ok = t->x.register_ns(ctx, (const xmlChar *)t->prefixes[i],
-                                  (const xmlChar *)t->uris[i]) == 0;
-        /* the stylesheet's extension functions the tests may call: libexslt's sets (as
-         * libxslt has them), ff:compare-strings and regexp:test as above */
-        ok = ok && t->x.exslt_sets(ctx, (const xmlChar *)"set") == 0 &&
-             t->x.register_func_ns(ctx, (const xmlChar *)"compare-strings",
-                                   (const xmlChar *)FF_NS, ff_compare_strings) == 0 &&
-             t->x.register_func_ns(ctx, (const xmlChar *)"test",
-                                   (const xmlChar *)EXSLT_REGEXP_NS, regexp_test) == 0;
+        /* the context the last run left (its variables are rebound below, and the
+         * quantifiers' before each use), else a new one */
+        xmlXPathContextPtr ctx = t->kept;
+        ((Pass *)t)->kept = NULL;
+        int ok = 1;
+        if (ctx == NULL) {
+            ctx = t->x.new_context(node->doc);
+            if (ctx == NULL) return NULL;
+            ok = t->x.set_cache(ctx, 1, -1, 0) == 0; /* reuse objects, as libxslt does */
+            for (int i = 0; ok && i < t->prefix_count; i++)
+                ok = t->x.register_ns(ctx, (const xmlChar *)t->prefixes[i],
+                                      (const xmlChar *)t->uris[i]) == 0;
+            /* the stylesheet's extension functions the tests may call: libexslt's sets (as
+             * libxslt has them), ff:compare-strings and regexp:test as above */
+            ok = ok && t->x.exslt_sets(ctx, (const xmlChar *)"set") == 0 &&
+                 t->x.register_func_ns(ctx, (const xmlChar *)"compare-strings",
+                                       (const xmlChar *)FF_NS, ff_compare_strings) == 0 &&
+                 t->x.register_func_ns(ctx, (const xmlChar *)"test",
+                                       (const xmlChar *)EXSLT_REGEXP_NS, regexp_test) == 0;
+        }
+        {
+        PROF_START;
         if (ok && t->named_count > 0) ok = bind_named(t, ctx, node);
+        PROF_END(PROF_NAMED);
+        }
         /* the stylesheet's globals the tests read, once a document at its root (each
          * after those it reads), as variables of the context */
         for (int i = 0; ok && i < t->global_count; i++) {
@@ -635,7 +676,9 @@ static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
             ctx->node = (xmlNodePtr)node->doc;
             ctx->contextSize = 1;
             ctx->proximityPosition = 1;
+            PROF_START;
             xmlXPathObjectPtr value = t->x.eval(t->xpaths[t->global_xpaths[i]], ctx);
+            PROF_END(t->global_xpaths[i]);
             ok = value != NULL &&
                  t->x.register_variable(ctx, (const xmlChar *)t->global_names[i], value) == 0;
         }
@@ -658,7 +701,16 @@ static xmlXPathContextPtr xpath_at(const Pass *t, const xmlNode *node, Run *r) {
  * order and bound to its name: '.' for the node itself, number(.), a sum reading them)
  * (the stylesheet's for-each inside a variable writing 'x' where the test holds, tested
  * against ''). 1 or 0; -1 when an evaluation failed (r->xerr). */
+static int quantified_atom_(const Pass *t, const Atom *k, const xmlNode *node, Run *r);
 static int quantified_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r) {
+    xmlXPathContextPtr ctx = xpath_at(t, node, r);
+    if (ctx == NULL) return quantified_atom_(t, k, node, r);
+    PROF_START;
+    int v = quantified_atom_(t, k, node, r);
+    PROF_END(k->aux);
+    return v;
+}
+static int quantified_atom_(const Pass *t, const Atom *k, const xmlNode *node, Run *r) {
     xmlXPathContextPtr ctx = xpath_at(t, node, r);
     xmlXPathObjectPtr set = ctx == NULL ? NULL : t->x.eval(t->xpaths[k->aux], ctx);
     if (set == NULL || set->type != XPATH_NODESET) {
@@ -843,7 +895,9 @@ static int xpath_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r)
         r->xerr = 1;
         return -1;
     }
+    PROF_START;
     int v = t->x.eval_bool(t->xpaths[k->aux], r->xctx);
+    PROF_END(k->aux);
     if (v < 0) r->xerr = 1;
     return v < 0 ? -1 : v != 0;
 }
@@ -1080,7 +1134,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 23, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 24, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -1097,6 +1151,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if ((x->kind == 21 || x->kind == 22) && !in_range(x->aux, 0, t->xpath_count, "atom test"))
             goto fail;
         if (x->kind == 22 && !in_range(x->aux2, 0, t->xpath_count, "atom test")) goto fail;
+        if (x->kind == 23 && !in_range(x->aux, 0, 2, "subtotal test")) goto fail;
     }
     for (int i = 0; i < t->check_count; i++) {
         Check *k = &t->checks[i];
@@ -1716,6 +1771,65 @@ static int vat_amount(const Pass *t, const xmlNode *node, Run *r, Buf *b) {
     return !(magnitude - 1 < expected - t->eps && magnitude + 1 > expected + t->eps);
 }
 
+/* The VAT-scheme test of a category, [boolean((cac:TaxScheme)[normalize-space(translate(
+ * cbc:ID, 'a..z', 'A..Z')) = 'VAT'])]: some cac:TaxScheme child whose first cbc:ID's string,
+ * ASCII letters upper-cased, trimmed, is VAT (1, 0; -1 out of memory). */
+static int vat_scheme(const xmlNode *category, Buf *b) {
+    for (const xmlNode *c = category->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, "TaxScheme")) continue;
+        int v = string_is(first_named(c, CBC, "ID"), 2, "VAT", b);
+        if (v != 0) return v;
+    }
+    return 0;
+}
+
+/* Kind 23 at a cac:TaxSubtotal (BR-CO-17, aux 0; BR-48, aux 1), exactly as the stylesheet's
+ * tests (native_rules._SUBTOTAL_TAX, _SUBTOTAL_RATE) compute them in libxml2's XPath:
+ * 1 when the assert fails. P is the first node, in document order, of
+ * cac:TaxCategory[VAT scheme]/cbc:Percent (the first such category with a cbc:Percent, its
+ * first one), its number() (NaN without one, no '+' dropped);
+ * BR-CO-17 holds when (round(P) is within 0.000001 of 0 and so is round(T)), or (round(P)
+ * is not, and |T| - 1 < round(|B| * (P div 100) * 10 * 10) div 100 - 0.000001 and |T| + 1 >
+ * the same + 0.000001), or (there is no P and round(T) is within 0.000001 of 0); T, B:
+ * number(translate(cbc:TaxAmount / cbc:TaxableAmount, '+', '')) of the first child;
+ * |x| is x * ((x >= 0) - (x < 0)).
+ * BR-48 holds when there is a P, or some VAT-scheme category's first cbc:ID is 'O' once
+ * trimmed. */
+static int subtotal_atom(const Pass *t, int which, const xmlNode *node, Run *r, Buf *b) {
+    const xmlNode *percent = NULL;
+    int other = 0; /* a VAT-scheme category whose cbc:ID is O */
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (!named(c, CAC, "TaxCategory")) continue;
+        int vat = vat_scheme(c, b);
+        if (vat < 0) return -1;
+        if (!vat) continue;
+        if (percent == NULL) percent = first_named(c, CBC, "Percent");
+        if (which == 1 && !other) {
+            int o = string_is(first_named(c, CBC, "ID"), 1, "O", b);
+            if (o < 0) return -1;
+            other = o;
+        }
+        if (percent != NULL || other) break; /* (other is only looked for by BR-48) */
+    }
+    if (which == 1) return !(percent != NULL || other);
+    double eps = t->eps;
+    double p = number_of(t, percent, 0, b, r);
+    double rp = xpath_round(p);
+    double amount = number_of(t, first_named(node, CBC, "TaxAmount"), 1, b, r);
+    double taxable = number_of(t, first_named(node, CBC, "TaxableAmount"), 1, b, r);
+    if (r->oom) return -1;
+    double ra = xpath_round(amount);
+    int zero_amount = ra - 0 <= eps && 0 - ra <= eps;
+    int zero_rate = rp - 0 <= eps && 0 - rp <= eps;
+    int rated = rp - 0 > eps || 0 - rp > eps;
+    double magnitude = amount * sign_of(amount);
+    double expected = xpath_round(((taxable * sign_of(taxable)) * (p / 100)) * 10 * 10) / 100;
+    int holds = (zero_rate && zero_amount) ||
+                (rated && magnitude - 1 < expected - eps && magnitude + 1 > expected + eps) ||
+                (percent == NULL && zero_amount);
+    return !holds;
+}
+
 /* The nodes of steps [at, count) below node, in document order: kind 10: the first one's
  * number(translate(., '+', '')) is within 0.000001 of limit (1), not (0); 11: some node's
  * number > limit; 12: >= limit. -1: no node (kind 10 decides on ''). */
@@ -1872,6 +1986,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 16: return vat_amount(t, node, r, b);
     case 21: return xpath_atom(t, k, node, r);
     case 22: return quantified_atom(t, k, node, r);
+    case 23: return subtotal_atom(t, k->aux, node, r, b);
     case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,
@@ -2168,7 +2283,14 @@ static PyObject *failures(PyObject *self, PyObject *args) {
         if (p->deferred && p->last >= 0) decide_checks(t, p, p->last, NULL, &r, &b);
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
-    if (r.xctx != NULL) t->x.free_context(r.xctx);
+    if (r.xctx != NULL) {
+        /* kept for the next run, unless this one failed (then its variables may be
+         * half bound) */
+        if (r.xerr || r.oom || t->kept != NULL)
+            t->x.free_context(r.xctx);
+        else
+            t->kept = r.xctx;
+    }
     PyThread_release_lock(walk_lock);
     Py_END_ALLOW_THREADS
     PyObject *out = NULL;
@@ -2193,7 +2315,26 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     return out;
 }
 
+#ifdef FF_PROFILE
+static PyObject *profile(PyObject *self, PyObject *args) {
+    PyObject *d = PyDict_New();
+    for (int i = 0; d != NULL && i < PROF_SLOTS; i++) {
+        if (prof_calls[i] == 0) continue;
+        PyObject *v = Py_BuildValue("(dl)", prof_ns[i], prof_calls[i]);
+        PyObject *k = PyLong_FromLong(i == PROF_NAMED ? -1 : i);
+        if (v == NULL || k == NULL || PyDict_SetItem(d, k, v) != 0) Py_CLEAR(d);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    memset(prof_ns, 0, sizeof prof_ns);
+    memset(prof_calls, 0, sizeof prof_calls);
+    return d;
+}
+#endif
 static PyMethodDef methods[] = {
+#ifdef FF_PROFILE
+    {"profile", profile, METH_NOARGS, "CPU ns and calls of each XPath test since the last call"},
+#endif
     {"prepare", prepare, METH_VARARGS, "Compile the contexts, tries and checks of a rule set."},
     {"failures", failures, METH_VARARGS, "The failed checks over a document element."},
     {NULL, NULL, 0, NULL},

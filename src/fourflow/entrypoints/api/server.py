@@ -5,9 +5,11 @@ several (``--workers``) sharing one store, with ``fourflow worker`` beside it (u
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,11 +17,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeVar
 
 import structlog
 import uvicorn
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
+from uvicorn.supervisors import Multiprocess
 
 from fourflow.bootstrap import Settings, export_serve_worker_state, open_platform
 from fourflow.entrypoints.api import logging as api_logging
@@ -87,6 +91,51 @@ def worker_app() -> EndsStreamsOnStop:
     atexit.register(platform.close)
     financing.warm_up(uow_factory=platform.uow_factory)  # not in its first decision's batch
     return EndsStreamsOnStop(create_app(platform))
+
+
+class SharedPort(socket.socket):
+    """The API's listening address, held by ``serve`` for its API processes: each process
+    listens on a socket of its own bound to it (``SO_REUSEPORT``), and the kernel spreads the
+    incoming connections evenly over them.
+
+    uvicorn hands its processes one listening socket: one accept queue, drained by whichever
+    process wakes first (asyncio accepts up to 100 connections a wakeup), so a burst of
+    connections went mostly to one process (40 of 50, 43 of 50) while the other core idled
+    (issue 16). This socket, bound here but never listening, keeps the port (with port 0, the
+    one the kernel chose); handed to a process (pickled, as uvicorn hands its sockets), it
+    becomes a new socket of that process's own on the same address (``_own_socket``); a
+    process uvicorn starts again gets a new one too. Only a process of the same user can bind
+    to a port shared so (Linux)."""
+
+    def __reduce__(self) -> tuple[Any, tuple[int, str, int]]:
+        host, port = self.getsockname()[:2]
+        return (_own_socket, (int(self.family), str(host), int(port)))
+
+
+_Socket = TypeVar("_Socket", bound=socket.socket)
+
+
+def _bound(sock: _Socket, host: str, port: int) -> _Socket:
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def shared_port(host: str, port: int) -> SharedPort:
+    """``SharedPort`` bound to ``host``:``port`` (an address with ':' is IPv6)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return _bound(SharedPort(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), host, port)
+
+
+def _own_socket(family: int, host: str, port: int) -> socket.socket:
+    """In an API process: its own socket on the shared address (``SharedPort``)."""
+    return _bound(socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), host, port)
 
 
 #: Seconds an API process may take to answer uvicorn's health check before uvicorn kills it
@@ -333,12 +382,15 @@ def serve(
                     access_log=False, server_header=False, proxy_headers=False,
                 )  # fmt: skip
                 return
-        # uvicorn's supervisor takes the signals, stops its processes and returns
-        uvicorn.run(
+        # uvicorn's supervisor takes the signals, stops its processes and returns (as
+        # uvicorn.run does with workers, but each process listens on a socket of its own)
+        config = uvicorn.Config(
             "fourflow.entrypoints.api.server:worker_app", factory=True, workers=workers,
             host=host, port=port, log_config=None, access_log=False, server_header=False,
             proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
+        with shared_port(host, port) as held, contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[held]).run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

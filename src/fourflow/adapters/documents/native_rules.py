@@ -53,9 +53,9 @@ evaluated once a document (:func:`_selected`). The stylesheet's globals such tes
 evaluated once a document and bound as variables, each ``key()`` written as the nodes it
 returns (the name index's per-name sets gathered in one walk: :func:`_written`; a
 ``[self::p:N]`` filter of such a set, which every element of it passes, left out, and a
-global that is such a set gathered in the walk too). The XPath context (its namespaces
-and functions registered) is kept from one document to the next; each run binds its own
-document's variables again before a test reads them. So every
+global that is such a set gathered in the walk too). The XPath context (its namespaces,
+functions and object cache) is kept from one document to the next, its variables dropped at
+the end of each run (they hold that document's nodes); each run binds its own. So every
 EN 16931 assert (UBL and CII) is native, and
 :class:`~fourflow.adapters.documents.business_rules.Hybrid` carries no stylesheet for them.
 
@@ -1427,6 +1427,7 @@ def _xpath_functions() -> tuple[int, ...]:
         ),
         # xmlFree is a variable holding the function (libxml2's deallocator)
         int(ctypes.c_void_p.in_dll(library, "xmlFree").value or 0),
+        int(ctypes.cast(library.xmlXPathRegisteredVariablesCleanup, ctypes.c_void_p).value or 0),
     )
 
 

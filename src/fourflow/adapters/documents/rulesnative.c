@@ -165,8 +165,9 @@ typedef struct {
     void (*err)(xmlXPathParserContextPtr, int);
     int (*exslt_sets)(xmlXPathContextPtr, const xmlChar *);
     void (*xml_free)(void *);
+    void (*variables_cleanup)(xmlXPathContextPtr);
 } XPathFns;
-#define XPATH_FNS 23
+#define XPATH_FNS 24
 
 /* The functions above for the extension functions (the same libxml2 for every pass). */
 static XPathFns ext_fns;
@@ -248,9 +249,9 @@ typedef struct {
     unsigned gen;
     struct NameSlot *names; /* NAME_SLOTS */
     struct NsSlot *spaces;  /* NS_SLOTS */
-    /* the XPath context of the last run (its namespaces and functions registered), kept
-     * for the next run (walk_lock: one run at a time), which binds its own document's
-     * variables again before any test reads them */
+    /* the XPath context of the last run (its namespaces, functions and object cache; no
+     * variables), kept for the next run (walk_lock: one run at a time), which binds its
+     * own document's variables before any test reads them */
     xmlXPathContextPtr kept;
 } Pass;
 
@@ -548,6 +549,7 @@ static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject 
     t->x.err = (void (*)(xmlXPathParserContextPtr, int))f[20];
     t->x.exslt_sets = (int (*)(xmlXPathContextPtr, const xmlChar *))f[21];
     t->x.xml_free = (void (*)(void *))f[22];
+    t->x.variables_cleanup = (void (*)(xmlXPathContextPtr))f[23];
     ext_fns = t->x;
     t->prefix_count = (int)PyList_GET_SIZE(spaces);
     t->prefixes = calloc(t->prefix_count + 1, sizeof(char *));
@@ -2284,12 +2286,15 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     }
     for (int i = 0; i < t->program_count; i++) t->programs[i].last = -1;
     if (r.xctx != NULL) {
-        /* kept for the next run, unless this one failed (then its variables may be
-         * half bound) */
-        if (r.xerr || r.oom || t->kept != NULL)
+        /* kept for the next run without its variables (their node sets are this
+         * document's, which may be freed before the next run: libxml2 reads a node's type
+         * when it frees a set holding it), unless this run failed */
+        if (r.xerr || r.oom || t->kept != NULL) {
             t->x.free_context(r.xctx);
-        else
+        } else {
+            t->x.variables_cleanup(r.xctx);
             t->kept = r.xctx;
+        }
     }
     PyThread_release_lock(walk_lock);
     Py_END_ALLOW_THREADS

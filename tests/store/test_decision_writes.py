@@ -5,16 +5,19 @@ its caller read under the row lock."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 
 import pytest
+import sqlalchemy as sa
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.errors import ConflictError, NotFoundError
 from fourflow.domain.facts import InvoicePresentation
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.parties import Role
-from fourflow.services.ports import OpStatus
+from fourflow.services.ports import OpKind, OpStatus
 
 from . import builders as b
 
@@ -299,3 +302,46 @@ def test_holdings_and_their_latest_financings_read_in_one_read(uow: SqlUnitOfWor
         with u.together():  # a financing held in the block is the latest
             u.financings.add(b.financing("fin-3", "item-1", "h-2", FinancingStatus.REFERRED))
             assert u.financings.by_holdings(["h-2"])["h-2"].id == "fin-3"
+
+
+def test_ops_stored_together_are_the_rows_one_at_a_time_stores(uow: SqlUnitOfWorkFactory) -> None:
+    """The block's one insert (on PostgreSQL an insert of one array a column) stores every
+    column as ``add`` alone does: the command's JSON text, SQL NULL for no undo, the undo's
+    JSON, status, attempts, no hash, block or error."""
+    with uow() as u:
+        u.trades.add(b.trade(1))
+        u.items.add(b.item(1, "trade-1"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 1_000))
+        u.commit()
+    kinds = (OpKind.ISSUE_ITEM, OpKind.DISPUTE, OpKind.WITHDRAW_DISPUTE)
+    for prefix, together in (("alone", False), ("held", True)):
+        with uow() as u:
+            block = u.outbox.together() if together else contextlib.nullcontext()
+            with block:
+                for n, kind in enumerate(kinds):
+                    if n == 1:  # the next op takes the holding's undo
+                        held = "h-1" if together else "h-2"
+                        locked = u.items.lock_holding(held)
+                        assert locked is not None
+                        changed = dataclasses.replace(locked, amount=900)
+                        u.items.update_holding(changed, before=locked)
+                    u.outbox.add(b.op(f"{prefix}-{n}", subject=f"fin-{n}", kind=kind))
+            u.commit()
+    columns = "kind, sender_org_id, subject_id, status, tx_hash, block_number, error, attempts"
+    query = sa.text(
+        f"SELECT op_id, {columns}, CAST(params AS TEXT) AS params, CAST(undo AS TEXT) AS undo "
+        "FROM outbox"
+    )
+    with uow() as u:
+        session = u._session  # type: ignore[attr-defined]
+        rows = {r.op_id: r._asdict() for r in session.execute(query)}
+    for n in range(len(kinds)):
+        alone, held = rows[f"alone-{n}"], rows[f"held-{n}"]
+        alone.pop("op_id"), held.pop("op_id")
+        if n == 1:  # each names its own holding in its undo
+            assert json.loads(alone.pop("undo"))["holdings"][0]["id"] == "h-2"
+            assert json.loads(held.pop("undo"))["holdings"][0]["id"] == "h-1"
+        else:
+            assert held["undo"] is None  # SQL NULL, not JSON null
+        assert held == alone

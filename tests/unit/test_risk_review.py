@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import asdict, replace
 
 import pytest
 
@@ -196,3 +198,33 @@ def test_the_cli_lists_the_datasets_and_models_the_library_has() -> None:
 
     assert risk_cmd.DATASETS == datasets.DATASETS
     assert risk_cmd.MODEL_CHOICES == evaluate.MODEL_CHOICES
+
+
+def test_input_hash_is_the_hash_of_the_whole_canonical_json() -> None:
+    """Written part by part and with each policy's text kept, the hash is still that of the
+    whole payload as one canonical JSON document (sorted keys, no spaces), the request's
+    dates in ISO form and its tuples as arrays; a policy changed (another object) is read
+    afresh."""
+
+    def whole(request: Request, features: dict[str, float | str], policy: ProductPolicy) -> str:
+        payload = {
+            "request": {
+                k: (v.isoformat() if isinstance(v, dt.date) else v)
+                for k, v in asdict(request).items()
+            },
+            "features": features,
+            "policy": policy.as_json(),
+            "model_version": "m1",
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    policy = ProductPolicy(bank_id="BANK", scenarios=frozenset({"b", "a"}), sme_payment_days=60)
+    odd = replace(
+        REQ, findings=(("W1", "warning «1»"), ("W2", "two")), fraud_signals=(("S", "m"),),
+        term_days=None, dilution_rate=0.125,
+    )  # fmt: skip
+    features: dict[str, float | str] = {**FEATURES, "z": 1e-9, "a": "中文"}
+    for request in (REQ, odd):
+        for p in (policy, replace(policy, max_pd=0.3), policy):
+            assert input_hash(request, features, p, "m1") == whole(request, features, p)

@@ -264,17 +264,44 @@ def _money(minor: int, currency: str) -> str:
 def input_hash(
     request: Request, features: Mapping[str, float | str], policy: ProductPolicy, model: str
 ) -> str:
-    """Hex SHA-256 of the decision's inputs, canonical JSON (sorted keys, no spaces)."""
-    payload = {
-        "request": {
-            k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(request).items()
-        },
-        "features": dict(features),
-        "policy": policy.as_json(),
-        "model_version": model,
+    """Hex SHA-256 of the decision's inputs, canonical JSON (sorted keys, no spaces):
+    ``{"features": ..., "model_version": ..., "policy": ..., "request": ...}``.
+
+    Written part by part (a JSON object with sorted keys is its members' texts in key order),
+    the policy's text kept per policy object (``_policy_text``): a batch of decisions under one
+    policy encodes it once, not once a decision."""
+    fields = {
+        name: (v.isoformat() if isinstance(v, dt.date) else v)
+        for name in _REQUEST_FIELDS
+        for v in (getattr(request, name),)
     }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    text = (
+        f'{{"features":{_canonical(dict(features))},"model_version":{_canonical(model)},'
+        f'"policy":{_policy_text(policy)},"request":{_canonical(fields)}}}'
+    )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+#: A request's fields in the input hash (its own, none nested: tuples stay JSON arrays).
+_REQUEST_FIELDS = tuple(Request.__dataclass_fields__)
+#: The canonical JSON of recent policies, by object (checked: the same object, not an equal
+#: one at a reused address): ``id -> (policy, text)``.
+_POLICY_TEXTS: dict[int, tuple[ProductPolicy, str]] = {}
+
+
+def _policy_text(policy: ProductPolicy) -> str:
+    kept = _POLICY_TEXTS.get(id(policy))
+    if kept is not None and kept[0] is policy:
+        return kept[1]
+    text = _canonical(policy.as_json())
+    if len(_POLICY_TEXTS) >= 64:
+        _POLICY_TEXTS.clear()
+    _POLICY_TEXTS[id(policy)] = (policy, text)
+    return text
 
 
 def limit_reasons(request: Request, policy: ProductPolicy, exposure: Exposure) -> list[Reason]:
@@ -370,8 +397,11 @@ def review(
     scored: Scored,
     policy: ProductPolicy,
     exposure: Exposure,
+    hashed: str | None = None,
 ) -> Decision:
-    """Approve, decline or refer the request, with every reason that applies, worst first."""
+    """Approve, decline or refer the request, with every reason that applies, worst first.
+    ``hashed``: the ``input_hash`` of these request, features, policy and model, if the
+    caller has it (worked out before the bank's limits lock, which only the exposure needs)."""
     declines: list[Reason] = []
     refers: list[Reason] = []
     cur = request.currency
@@ -556,7 +586,11 @@ def review(
         expected_loss=loss,
         value=round(valuation.value),
         score=None if scored.points is None else round(scored.points, 2),
-        input_hash=input_hash(request, features, policy, scored.model_version),
+        input_hash=(
+            hashed
+            if hashed is not None
+            else input_hash(request, features, policy, scored.model_version)
+        ),
     )
 
 

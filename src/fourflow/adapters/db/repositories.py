@@ -10,12 +10,25 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import functools
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import JSON, Row, Select, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -1273,6 +1286,18 @@ def _batch_from_row(row: Row[Any]) -> Batch:
 
 _OUTBOX_INSERT: dict[str, Any] = {}
 _OUTBOX_INSERT_MANY: dict[str, Any] = {}
+#: PostgreSQL: new outbox rows from one JSON array of objects (``SqlOutbox._insert_rows_pg``),
+#: in its order; the JSON columns each given as a string of their JSON text.
+_OUTBOX_INSERT_PG = text(
+    "INSERT INTO outbox (op_id, kind, sender_org_id, params, subject_id, status, tx_hash, "
+    "block_number, error, attempts, created_at, updated_at, undo) "
+    "SELECT e->>'op_id', e->>'kind', e->>'sender_org_id', CAST(e->>'params' AS json), "
+    "e->>'subject_id', e->>'status', e->>'tx_hash', CAST(e->>'block_number' AS bigint), "
+    "e->>'error', CAST(e->>'attempts' AS integer), CAST(e->>'created_at' AS timestamptz), "
+    "CAST(e->>'updated_at' AS timestamptz), CAST(e->>'undo' AS json) "
+    "FROM json_array_elements(CAST(:rows AS json)) WITH ORDINALITY AS u(e, n) "
+    "ORDER BY n ON CONFLICT (op_id) DO NOTHING RETURNING op_id"
+)
 
 
 class SqlOutbox(_Repository):
@@ -1314,6 +1339,12 @@ class SqlOutbox(_Repository):
         # one statement object per dialect, executed for many rows (one insert of them all,
         # compiled once); an op without undo gets SQL NULL, not JSON null
         dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            stored = self._insert_rows_pg(rows)
+            for r in rows:
+                if r["op_id"] not in stored:
+                    raise ConflictError(f"chain operation {r['op_id']} is already queued")
+            return
         stmt = _OUTBOX_INSERT_MANY.get(dialect)
         if stmt is None:
             make = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -1329,6 +1360,26 @@ class SqlOutbox(_Repository):
         for r in rows:
             if r["op_id"] not in stored:
                 raise ConflictError(f"chain operation {r['op_id']} is already queued")
+
+    def _insert_rows_pg(self, rows: builtins.list[dict[str, Any]]) -> set[str]:
+        """PostgreSQL: the rows in one insert from one JSON document (one parameter), the op
+        ids stored. Not a multi-row VALUES, nor arrays: psycopg parses a statement of more
+        than 50 parameters anew at each execution and escapes an array's every element in
+        Python (13 ms of CPU for 200 ops, the batch's limits lock held meanwhile). The JSON
+        columns are the text psycopg's ``Json`` would send (``json.dumps``), stored verbatim
+        by the ``json`` type; the timestamps in ISO form with their offset."""
+        doc = [
+            {
+                **r,
+                "params": json.dumps(r["params"]),
+                "undo": None if r.get("undo") is None else json.dumps(r["undo"]),
+                "created_at": r["created_at"].isoformat(),
+                "updated_at": r["updated_at"].isoformat(),
+            }
+            for r in rows
+        ]
+        found = self._session.execute(_OUTBOX_INSERT_PG, {"rows": json.dumps(doc)})
+        return {r.op_id for r in found}
 
     def add(self, op: ChainOp) -> None:
         """Queue an operation; its ``seq`` is assigned here (the op's own is ignored), or, in

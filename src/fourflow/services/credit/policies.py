@@ -77,11 +77,26 @@ def with_financing(
 
 def policy_in_force(uow: UnitOfWork, bank_id: str) -> tuple[ProductPolicy, int | None]:
     """The bank's product policy and its stored version (the default product, version
-    ``None``, until the bank sets its own)."""
+    ``None``, until the bank sets its own).
+
+    A stored version read once and kept (a batch's decisions, an API process's running
+    state) gives the same policy object every time: read from its JSON once, and its input
+    hash text encoded once (``risk.review.input_hash``)."""
     stored = uow.policies.latest(bank_id)
     if stored is None:
         return ProductPolicy(bank_id=bank_id), None
-    return ProductPolicy.from_json(stored.policy), stored.version
+    kept = _PARSED.get(id(stored))
+    if kept is not None and kept[0] is stored:
+        return kept[1], stored.version
+    policy = ProductPolicy.from_json(stored.policy)
+    if len(_PARSED) >= 64:
+        _PARSED.clear()
+    _PARSED[id(stored)] = (stored, policy)  # the stored object kept: its id is not reused
+    return policy, stored.version
+
+
+#: Policies read from stored versions, by the stored object (``policy_in_force``).
+_PARSED: dict[int, tuple[PolicyVersion, ProductPolicy]] = {}
 
 
 def get_policy(uow: UnitOfWork, bank_id: str) -> ProductPolicy:

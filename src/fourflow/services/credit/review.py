@@ -24,6 +24,7 @@ from fourflow.risk.review import (
     Request,
     Scored,
     Scorer,
+    input_hash,
     limit_reasons,
     review,
 )
@@ -157,6 +158,8 @@ class PreparedReview:
         lacking: why the robot read none of the debtor's own data (no consent), or None.
         unmetered: the read of the debtor's data under its consent still to be metered
             (``meter_read``), when ``prepare_review`` was asked not to meter it.
+        input_hash: the decision's input hash (``risk.review.input_hash``), worked out here,
+            before the bank's limits lock.
     """
 
     request: Request
@@ -166,6 +169,7 @@ class PreparedReview:
     version: int | None
     lacking: str | None
     unmetered: MeteredRead | None = None
+    input_hash: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +263,8 @@ def prepare_review(
         late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
     scored = _SCORES.score(scorer, vector)
-    return PreparedReview(request, vector, scored, policy, version, lacking, unmetered)
+    hashed = input_hash(request, vector, policy, scored.model_version)
+    return PreparedReview(request, vector, scored, policy, version, lacking, unmetered, hashed)
 
 
 def decide_review(
@@ -275,6 +280,7 @@ def decide_review(
         scored=prepared.scored,
         policy=prepared.policy,
         exposure=exposure(uow, bank_id) if now is None else now,
+        hashed=prepared.input_hash,
     )
     decision = replace(decision, policy_revision=prepared.version)
     lacking = prepared.lacking

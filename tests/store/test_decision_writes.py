@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -321,8 +322,8 @@ def test_ops_stored_together_are_the_rows_one_at_a_time_stores(uow: SqlUnitOfWor
             with block:
                 for n, kind in enumerate(kinds):
                     if n == 1:  # the next op takes the holding's undo
-                        held = "h-1" if together else "h-2"
-                        locked = u.items.lock_holding(held)
+                        part = "h-1" if together else "h-2"
+                        locked = u.items.lock_holding(part)
                         assert locked is not None
                         changed = dataclasses.replace(locked, amount=900)
                         u.items.update_holding(changed, before=locked)
@@ -334,8 +335,9 @@ def test_ops_stored_together_are_the_rows_one_at_a_time_stores(uow: SqlUnitOfWor
         "FROM outbox"
     )
     with uow() as u:
-        session = u._session  # type: ignore[attr-defined]
-        rows = {r.op_id: r._asdict() for r in session.execute(query)}
+        session = u._session
+        assert session is not None
+        rows: dict[str, dict[str, Any]] = {r.op_id: r._asdict() for r in session.execute(query)}
     for n in range(len(kinds)):
         alone, held = rows[f"alone-{n}"], rows[f"held-{n}"]
         alone.pop("op_id"), held.pop("op_id")

@@ -224,7 +224,7 @@ def test_input_hash_is_the_hash_of_the_whole_canonical_json() -> None:
         REQ, findings=(("W1", "warning «1»"), ("W2", "two")), fraud_signals=(("S", "m"),),
         term_days=None, dilution_rate=0.125,
     )  # fmt: skip
-    features: dict[str, float | str] = {**FEATURES, "z": 1e-9, "a": "中文"}
+    features: dict[str, float | str] = {"debtor_late_share": 0.4, "z": 1e-9, "a": "中文"}
     for request in (REQ, odd):
         for p in (policy, replace(policy, max_pd=0.3), policy):
             assert input_hash(request, features, p, "m1") == whole(request, features, p)

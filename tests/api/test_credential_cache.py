@@ -9,6 +9,7 @@ the last test revokes a key from a third process while `fourflow serve --workers
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import os
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -227,3 +229,77 @@ def test_a_key_revoked_elsewhere_stops_working_in_both_served_processes_within_t
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=30)
+
+
+def test_a_check_begun_before_a_clear_is_not_kept() -> None:
+    """A check that read the store before a revocation here committed (and cleared the cache)
+    keeps nothing: the next request is checked again."""
+    cache = CredentialCache(5.0, monotonic=FakeMonotonic())
+    now = dt.datetime(2026, 12, 6, 12, tzinfo=dt.UTC)
+    begun = cache.generation
+    cache.clear()  # the revocation committed meanwhile
+    cache.keep("digest", _principal(), expires_at=now + dt.timedelta(minutes=1), generation=begun)
+    assert cache.get("digest", now) is None
+    cache.keep(
+        "digest", _principal(), expires_at=now + dt.timedelta(minutes=1),
+        generation=cache.generation,
+    )  # fmt: skip
+    assert cache.get("digest", now) is not None
+
+
+def test_requests_of_one_credential_at_once_share_one_store_check_but_not_across_a_clear(
+    api_platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of one caller's requests on a cold cache makes one store check, which each
+    waits for (``routing._checked``); a request after this process cleared its cache (a
+    revocation) is not given a check begun before: it makes its own."""
+    p, burst = api_platform, 20
+    issued = identity.create_api_key(
+        p.identities, admin=_operator(p), role=UserRole.AUDITOR, label="erp"
+    )
+    arrived, checks = threading.Semaphore(0), []
+    release = threading.Event()
+    real_cached, real_authenticate = identity.cached_principal, identity.authenticate
+
+    def cached(ids: identity.Identities, secret: str) -> Principal | None:
+        arrived.release()  # every request asks the cache first, on the loop
+        return real_cached(ids, secret)
+
+    def authenticate(ids: identity.Identities, secret: str) -> Principal:
+        checks.append(secret)
+        assert release.wait(timeout=60), "the test never let the check finish"
+        return real_authenticate(ids, secret)
+
+    monkeypatch.setattr(identity, "cached_principal", cached)
+    monkeypatch.setattr(identity, "authenticate", authenticate)
+    key = {"X-API-Key": issued.secret}
+
+    async def go() -> tuple[list[int], list[int]]:
+        transport = httpx.ASGITransport(app=create_app(p))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            first = [
+                asyncio.ensure_future(client.get(f"{API}/me", headers=key)) for _ in range(burst)
+            ]
+            for _ in range(burst):  # all arrived (bounded): each made or joined a check
+                assert await asyncio.to_thread(arrived.acquire, True, 60)
+            deadline = time.monotonic() + 60
+            while not checks:  # its thread started (bounded)
+                assert time.monotonic() < deadline, "no check started"
+                await asyncio.sleep(0.01)
+            assert len(checks) == 1
+            cache = p.identities.credential_cache
+            assert cache is not None
+            cache.clear()  # as a revocation in this process does
+            after = asyncio.ensure_future(client.get(f"{API}/me", headers=key))
+            assert await asyncio.to_thread(arrived.acquire, True, 60)
+            deadline = time.monotonic() + 60
+            while len(checks) < 2:  # its own check, not the one begun before the clear
+                assert time.monotonic() < deadline, checks
+                await asyncio.sleep(0.01)
+            release.set()
+            answered = await asyncio.gather(*first)
+            return [r.status_code for r in answered], [(await after).status_code]
+
+    statuses, later = asyncio.run(go())
+    assert statuses == [200] * burst and later == [200]
+    assert len(checks) == 2

@@ -200,6 +200,10 @@ class CredentialCache:
     working here within ``seconds``; in this process at once (the revoking use cases
     ``clear`` it). Only a credential found live is kept: an unknown, expired or revoked one is
     checked against the store on every request.
+
+    ``generation`` counts the clears: a check that began before one (it may have read the
+    credential before the revocation committed) is not kept (``keep``'s ``generation``), and
+    the API does not let a request wait for such a check (``routing.guard``).
     """
 
     CAPACITY = 10_000
@@ -211,6 +215,7 @@ class CredentialCache:
         self._monotonic = monotonic
         self._kept: dict[str, tuple[Principal, float, dt.datetime]] = {}
         self._lock = threading.Lock()
+        self.generation = 0
 
     def get(self, digest: str, now: dt.datetime) -> Principal | None:
         """The principal of a credential verified less than ``seconds`` ago, still unexpired
@@ -225,12 +230,21 @@ class CredentialCache:
             return None
         return principal
 
-    def keep(self, digest: str, principal: Principal, expires_at: dt.datetime) -> None:
-        """Remember a credential just found live in the store."""
+    def keep(
+        self,
+        digest: str,
+        principal: Principal,
+        expires_at: dt.datetime,
+        generation: int | None = None,
+    ) -> None:
+        """Remember a credential just found live in the store (by a check begun at
+        ``generation``: not if the cache was cleared since)."""
         if self.seconds <= 0:
             return
         until = self._monotonic() + self.seconds
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return
             if len(self._kept) >= self.CAPACITY:
                 now = self._monotonic()
                 self._kept = {k: v for k, v in self._kept.items() if v[1] > now}
@@ -245,6 +259,7 @@ class CredentialCache:
         """Forget every credential (this process revoked or disabled something)."""
         with self._lock:
             self._kept.clear()
+            self.generation += 1
 
 
 def _forget_credentials(ids: Identities) -> None:
@@ -781,7 +796,9 @@ def authenticate(ids: Identities, secret: str) -> Principal:
     now = ids.clock.now()
     digest = secret_digest(secret)
     cache = ids.credential_cache
+    generation = None
     if cache is not None:
+        generation = cache.generation  # before the read: a revocation meanwhile is not missed
         kept = cache.get(digest, now)
         if kept is not None:
             return kept
@@ -810,7 +827,7 @@ def authenticate(ids: Identities, secret: str) -> Principal:
         name=name,
     )
     if cache is not None:
-        cache.keep(digest, principal, found.expires_at)
+        cache.keep(digest, principal, found.expires_at, generation)
     return principal
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from bench import figures
-from fourflow.entrypoints.cli.main import configure_logging
+from fourflow.entrypoints.cli.common import configure_logging
 
 
 def main() -> int:

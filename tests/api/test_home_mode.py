@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import typer
@@ -12,13 +12,19 @@ from typer.testing import CliRunner
 
 from fourflow.entrypoints.cli.home_mode import MARK_FILE
 from fourflow.entrypoints.cli.main import app
-from tests.integration.conftest import run  # noqa: F401  (fixture)
+from tests.integration.conftest import Run, run  # noqa: F401  (run: the fixture)
 
 SUPPLIER = "91110000600037341L"
 
 
+class Cli(Protocol):
+    """The ``cli`` fixture: ``fourflow`` with these arguments, answering (code, output as one line)."""
+
+    def __call__(self, *args: str) -> tuple[int, str]: ...
+
+
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``fourflow`` on an empty home (no chain: the refusals come before anything opens)."""
     monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FOURFLOW_KEYSTORE_PASSWORD", "home-mode-test")
@@ -52,18 +58,20 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     ],
     ids=lambda a: " ".join(a[:2]),
 )
-def test_acting_as_another_organisation_is_refused_in_a_platform_home(cli, args) -> None:  # type: ignore[no-untyped-def]
+def test_acting_as_another_organisation_is_refused_in_a_platform_home(
+    cli: Cli, args: tuple[str, ...]
+) -> None:
     code, out = cli(*args)
     assert code == 2, out
     assert "only demo and simulation homes allow" in out and "fourflow serve" in out
 
 
-def test_acting_as_the_operator_is_not_acting_as_another(cli) -> None:  # type: ignore[no-untyped-def]
+def test_acting_as_the_operator_is_not_acting_as_another(cli: Cli) -> None:
     _code, out = cli("ingest", "nowhere", "--as", "operator")
     assert "only demo and simulation homes allow" not in out
 
 
-def test_a_marked_home_allows_it(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_marked_home_allows_it(cli: Cli, tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / MARK_FILE).write_text("simulation\n")
     _code, out = cli("item", "split", "h-1", "1.00", "--as", SUPPLIER)
@@ -71,7 +79,7 @@ def test_a_marked_home_allows_it(cli, tmp_path: Path) -> None:  # type: ignore[n
 
 
 @pytest.mark.chain
-def test_homes_are_marked_when_created_and_only_then(run, tmp_path: Path) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+def test_homes_are_marked_when_created_and_only_then(run: Run, tmp_path: Path) -> None:  # noqa: F811
     home = tmp_path / "home"
     code, _, err = run("init")
     assert code == 0, err

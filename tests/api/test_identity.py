@@ -9,7 +9,9 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
@@ -60,9 +62,13 @@ class Home:
             role=role, password=PASSWORD,
         )  # fmt: skip
 
-    def sign_in(self, email: str, totp: str | None = None, password: str = PASSWORD) -> object:
+    def sign_in(
+        self, email: str, totp: str | None = None, password: str = PASSWORD
+    ) -> httpx.Response:
         body = {"email": email, "password": password, "totp": totp}
-        return self.client.post(f"{API}/sessions", json=body)
+        # starlette's TestClient derives from httpx2's Client (not installed): Any to mypy
+        response: httpx.Response = self.client.post(f"{API}/sessions", json=body)
+        return response
 
 
 def _settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -97,10 +103,10 @@ def home(tmp_path: Path) -> Iterator[Home]:
             yield Home(platform, clock, client, ids[Role.BANK], ids[Role.SUPPLIER])
 
 
-def _problem(response: object, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    assert response.headers["content-type"] == "application/problem+json"  # type: ignore[attr-defined]
-    body: dict[str, object] = response.json()  # type: ignore[attr-defined]
+def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
     assert body["status"] == status and body["title"] and body["detail"]
     assert "Traceback" not in str(body)
     return body
@@ -147,7 +153,7 @@ def test_errors_are_problem_details_without_internals(home: Home) -> None:
     _problem(home.client.get(f"{API}/me", headers={"Authorization": "Bearer ffa_nope"}), 401)
     _problem(home.client.get(f"{API}/no/such/route"), 404)
     invalid = _problem(home.client.post(f"{API}/sessions", json={"email": "x"}), 422)
-    assert any(e["location"] == "body.password" for e in invalid["errors"])  # type: ignore[union-attr]
+    assert any(e["location"] == "body.password" for e in invalid["errors"])
     unknown_field = _problem(
         home.client.post(f"{API}/sessions", json={"email": "a@b.cn", "password": "x", "admin": 1}),
         422,
@@ -214,14 +220,14 @@ def test_sign_in_is_throttled_per_account(home: Home) -> None:
         _problem(home.sign_in(clerk.user.email, password="wrong password!"), 401)
     throttled = home.sign_in(clerk.user.email)  # the right password, too late
     _problem(throttled, 429)
-    assert int(throttled.headers["retry-after"]) > 0  # type: ignore[attr-defined]
+    assert int(throttled.headers["retry-after"]) > 0
     home.clock.at += dt.timedelta(minutes=16)
     assert home.sign_in(clerk.user.email).status_code == 201
 
 
 def test_access_tokens_expire_and_refresh_tokens_rotate(home: Home) -> None:
     clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
-    tokens = home.sign_in(clerk.user.email).json()  # type: ignore[attr-defined]
+    tokens = home.sign_in(clerk.user.email).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert home.client.get(f"{API}/me", headers=auth).json()["role"] == "clerk"
     assert tokens["expires_in"] == 15 * 60
@@ -244,7 +250,7 @@ def test_access_tokens_expire_and_refresh_tokens_rotate(home: Home) -> None:
 
 def test_sign_out_revokes_the_token(home: Home) -> None:
     clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
-    tokens = home.sign_in(clerk.user.email).json()  # type: ignore[attr-defined]
+    tokens = home.sign_in(clerk.user.email).json()
     auth = {"Authorization": f"Bearer {tokens['access_token']}"}
     assert home.client.delete(f"{API}/sessions/current", headers=auth).status_code == 204
     _problem(home.client.get(f"{API}/me", headers=auth), 401)
@@ -258,7 +264,7 @@ def test_sign_out_revokes_the_token(home: Home) -> None:
 
 def test_invitations_are_used_once_and_disabled_users_are_out(home: Home) -> None:
     admin = home.user(home.supplier_id, "admin@supplier.example.cn")
-    auth = {"Authorization": f"Bearer {home.sign_in(admin.user.email).json()['access_token']}"}  # type: ignore[attr-defined]
+    auth = {"Authorization": f"Bearer {home.sign_in(admin.user.email).json()['access_token']}"}
     sent = home.client.post(
         f"{API}/invitations",
         json={"email": "fm@supplier.example.cn", "name": "FM", "role": "finance_manager"},
@@ -268,7 +274,7 @@ def test_invitations_are_used_once_and_disabled_users_are_out(home: Home) -> Non
     user = home.client.post(f"{API}/invitations/accept", json=accept)
     assert user.status_code == 201 and user.json()["user"]["role"] == "finance_manager"
     _problem(home.client.post(f"{API}/invitations/accept", json=accept), 401)
-    fm = home.sign_in("fm@supplier.example.cn").json()  # type: ignore[attr-defined]
+    fm = home.sign_in("fm@supplier.example.cn").json()
     fm_auth = {"Authorization": f"Bearer {fm['access_token']}"}
     _problem(home.client.post(f"{API}/invitations", json={"email": "z@z.example.cn", "name": "Z",
                                                           "role": "admin"}, headers=fm_auth), 403)  # fmt: skip
@@ -306,7 +312,7 @@ def test_each_caller_is_rate_limited(tmp_path: Path) -> None:
 
 def test_an_unreachable_chain_is_503_not_an_internal_error(home: Home) -> None:
     clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
-    tokens = home.sign_in(clerk.user.email).json()  # type: ignore[attr-defined]
+    tokens = home.sign_in(clerk.user.email).json()
     response = home.client.post(
         f"{API}/documents?source=x.json",
         content=b'{"format": "fourflow-native/1", "documents": []}',
@@ -320,12 +326,12 @@ def test_the_audit_trail_records_changes_and_proves_tampering(home: Home) -> Non
     auditor = home.user(operator_id, "auditor@operator.example.cn", UserRole.AUDITOR)
     clerk = home.user(home.supplier_id, "clerk@supplier.example.cn", UserRole.CLERK)
     home.sign_in(clerk.user.email, password="wrong password!")  # a failed attempt, recorded
-    clerk_token = home.sign_in(clerk.user.email).json()["access_token"]  # type: ignore[attr-defined]
+    clerk_token = home.sign_in(clerk.user.email).json()["access_token"]
     clerk_auth = {"Authorization": f"Bearer {clerk_token}"}
     assert home.client.get(f"{API}/me", headers=clerk_auth).status_code == 200  # not recorded
     home.client.post(f"{API}/invitations", json={"email": "x@y.example.cn", "name": "X",
                                                  "role": "clerk"}, headers=clerk_auth)  # fmt: skip
-    token = home.sign_in(auditor.user.email, totp=home.code(auditor.totp_uri)).json()  # type: ignore[attr-defined]
+    token = home.sign_in(auditor.user.email, totp=home.code(auditor.totp_uri)).json()
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     _problem(home.client.get(f"{API}/audit-trail", headers=clerk_auth), 403)
 

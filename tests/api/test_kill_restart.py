@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +168,7 @@ def _bundles(client_tag: str, today: dt.date) -> list[bytes]:
     return out
 
 
-def _wait_for(what: str, check: Any, timeout_s: float) -> None:
+def _wait_for(what: str, check: Callable[[], bool], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"{what}: not within {timeout_s} s"
@@ -232,18 +232,22 @@ def test_kill_9_of_the_api_and_the_worker_under_load_loses_and_doubles_nothing(
 
             def drained() -> bool:
                 with engine.connect() as c:
-                    open_ops = c.execute(
-                        text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sent')")
-                    ).scalar_one()
-                    unanchored = c.execute(
-                        text("SELECT count(*) FROM document_anchors WHERE batch_id IS NULL")
-                    ).scalar_one()
+                    open_ops = int(
+                        c.execute(
+                            text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sent')")
+                        ).scalar_one()
+                    )
+                    unanchored = int(
+                        c.execute(
+                            text("SELECT count(*) FROM document_anchors WHERE batch_id IS NULL")
+                        ).scalar_one()
+                    )
                 return open_ops == 0 and unanchored == 0
 
             _wait_for("the outbox drained by the restarted worker", drained, DRAIN_TIMEOUT_S)
             with engine.connect() as c:
                 docs = c.execute(text("SELECT id, fingerprint FROM documents")).all()
-                anchors = dict(
+                anchors: dict[str, str | None] = dict(
                     c.execute(text("SELECT doc_id, batch_id FROM document_anchors")).all()
                 )
                 batches = {r[0] for r in c.execute(text("SELECT id FROM batches")).all()}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -60,6 +62,9 @@ def _fuzz(app: FastAPI, headers: dict[str, str]) -> int:
     api = schemathesis.openapi.from_asgi("/api/v1/openapi.json", app)
     operations = 0
     for result in api.get_all_operations():
+        assert isinstance(result, Ok), (
+            f"the OpenAPI has an operation Schemathesis cannot read: {result}"
+        )
         operation = result.ok()
         operations += 1
 
@@ -68,7 +73,7 @@ def _fuzz(app: FastAPI, headers: dict[str, str]) -> int:
             max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
             derandomize=True, database=None,
         )  # fmt: skip
-        def call(case: schemathesis.Case) -> None:
+        def call(case: schemathesis.Case[Any]) -> None:  # as_strategy's cases are Case[Any]
             case.call_and_validate(headers=headers, checks=CHECKS)
 
         call()

@@ -18,7 +18,7 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.domain.identity import OrgType
 from fourflow.services import scenario_platforms as sp
 from fourflow.services import supervision_views as views
-from fourflow.services.ports import UnitOfWork
+from fourflow.services.ports import UnitOfWork, UnitOfWorkFactory
 from tests.api.test_supervision import World, built_world
 from tests.api.world import API, Person, documents_by_issuer, ok
 from tests.store.fixtures import pg_schema_url, require_postgres
@@ -165,7 +165,12 @@ def test_the_regulators_audited_reads_keep_the_mark(
     rows = audited()
     loads: list[object] = []
     real = views._load
-    monkeypatch.setattr(views, "_load", lambda *a: loads.append(a) or real(*a))
+
+    def counted(uow_factory: UnitOfWorkFactory, scope: views.Scope, as_of: dt.date) -> object:
+        loads.append((uow_factory, scope, as_of))
+        return real(uow_factory, scope, as_of)
+
+    monkeypatch.setattr(views, "_load", counted)
     assert _get(world, "/supervision/figures", who) == first
     _get(world, "/supervision/trades", who, figure="trades", limit=5)
     _get(world, "/supervision/trades", who, figure="trades", limit=5, offset=5)

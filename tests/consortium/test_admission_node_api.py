@@ -23,7 +23,7 @@ def test_a_node_is_refused_without_a_development_network_and_nothing_changes(
     assert registered.status_code == 201, registered.text
     app_id = registered.json()["application"]["id"]
     operator = home.user(home.platform.operator_id(), "ops@operator.example.cn")
-    token = home.sign_in(operator.user.email, totp=home.code(operator.totp_uri)).json()  # type: ignore[attr-defined]
+    token = home.sign_in(operator.user.email, totp=home.code(operator.totp_uri)).json()
     auth = {"Authorization": f"Bearer {token['access_token']}"}
     review = {"admit": True, "checks": KYC, "note": "licence checked", "node_enode": ENODE}
     refused = home.client.post(f"{API}/registrations/{app_id}/review", json=review, headers=auth)

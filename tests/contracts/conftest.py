@@ -16,7 +16,7 @@ import boa
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from fourflow.adapters.chain import confirmation as eip712
 

@@ -8,12 +8,13 @@ from typing import Any
 import boa
 import pytest
 from eth_account import Account
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from tests.contracts.conftest import (
     CNY,
     DAY0,
     VERIFIER,
+    VERIFIER_KEY,
     Consortium,
     b32,
     issue_item,
@@ -46,10 +47,9 @@ def _args(c: Consortium, name: str = "it", **over: Any) -> dict[str, Any]:
 
 
 def _sig(c: Consortium, creditor: str, a: dict[str, Any], key: bytes | None = None) -> bytes:
-    extra = {"key": key} if key else {}
     return report_signature(
         c, a["item_id"], creditor, a["debtor"], a["face_value"], a["maturity_day"],
-        a["trade_hash"], a["report_hash"], a["account_bank"], **extra,
+        a["trade_hash"], a["report_hash"], a["account_bank"], key or VERIFIER_KEY,
     )  # fmt: skip
 
 

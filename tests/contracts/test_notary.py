@@ -125,7 +125,9 @@ def test_anchor_refuses(
     ("function", "args"),
     [("register", ([b32("doc-a")],)), ("anchor", (b32("batch-1"), b32("root-1"), 1))],
 )
-def test_writers_must_be_active_members(consortium: Consortium, function: str, args: tuple) -> None:
+def test_writers_must_be_active_members(
+    consortium: Consortium, function: str, args: tuple[object, ...]
+) -> None:
     c = consortium
     with boa.env.prank(c.outsider), boa.reverts("notary: caller is not a member"):
         getattr(c.notary, function)(new_op(), *args)
@@ -139,7 +141,9 @@ def test_writers_must_be_active_members(consortium: Consortium, function: str, a
     ("function", "args"),
     [("register", ([b32("doc-a")],)), ("anchor", (b32("batch-1"), b32("root-1"), 1))],
 )
-def test_writes_wait_while_paused(consortium: Consortium, function: str, args: tuple) -> None:
+def test_writes_wait_while_paused(
+    consortium: Consortium, function: str, args: tuple[object, ...]
+) -> None:
     c = consortium
     with boa.env.prank(c.operator):
         c.registry.pause()
@@ -159,7 +163,7 @@ def test_writes_wait_while_paused(consortium: Consortium, function: str, args: t
     ],
 )
 def test_an_operation_applies_once(
-    consortium: Consortium, function: str, first: tuple, second: tuple
+    consortium: Consortium, function: str, first: tuple[object, ...], second: tuple[object, ...]
 ) -> None:
     c = consortium
     op = new_op()

@@ -225,7 +225,9 @@ def test_operator_role_can_be_handed_over(consortium: Consortium) -> None:
         ("reinstate", ("tier2",)),
     ],
 )
-def test_an_operation_applies_once(consortium: Consortium, function: str, args: tuple) -> None:
+def test_an_operation_applies_once(
+    consortium: Consortium, function: str, args: tuple[object, ...]
+) -> None:
     c = consortium
     resolved = [getattr(c, a) if isinstance(a, str) else a for a in args]
     op = new_op()

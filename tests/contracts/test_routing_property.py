@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import boa
@@ -39,6 +40,11 @@ SCALES = {"tiny": (0, 20), "mid": (1, 10_000), "big": (10**8, 10**12)}
 def _fraction(draw: st.DrawFn, whole: int) -> int:
     """Between 1 and ``whole``: a percentage of it, so large values stay large."""
     return max(1, whole * draw(st.integers(1, 100)) // 100)
+
+
+def _percent_of(outstanding: int, pct: int) -> int:
+    """``pct`` per cent of ``outstanding``, at least one minor unit."""
+    return max(1, outstanding * pct // 100)
 
 
 @st.composite
@@ -160,7 +166,7 @@ def test_contract_routing_equals_the_domain_rule(
             amount = data.draw(
                 st.integers(1, outstanding)
                 | st.just(outstanding)
-                | st.integers(1, 100).map(lambda pct, o=outstanding: max(1, o * pct // 100)),
+                | st.integers(1, 100).map(partial(_percent_of, outstanding)),
                 label="amount",
             )
             day += data.draw(st.integers(0, 100), label="gap")

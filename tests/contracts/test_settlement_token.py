@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import boa
 import pytest
 
@@ -111,7 +113,11 @@ def test_transfers_refuse(consortium: Consortium) -> None:
     with boa.env.prank(c.operator):
         c.registry.pause()
     with boa.env.prank(c.tier1):
-        for call in (lambda: c.token.transfer(c.tier2, 1), lambda: c.token.approve(c.tier2, 1)):
+        calls: tuple[Callable[[], object], ...] = (
+            lambda: c.token.transfer(c.tier2, 1),
+            lambda: c.token.approve(c.tier2, 1),
+        )
+        for call in calls:
             with boa.reverts("settlement_token: paused"):
                 call()
     with boa.reverts("settlement_token: paused"), boa.env.prank(c.bank):

@@ -66,7 +66,11 @@ def test_the_red_example_maps_to_a_credit_note_of_the_blue_invoice() -> None:
     assert doc.refs_to(DocumentKind.INVOICE) == ("26312000000000123456",)
     assert doc.total == cny("1695.00") and doc.tax_total == cny("195.00")
     (line,) = doc.lines
-    assert (line.quantity, line.unit_price, line.amount) == (1, Decimal(1500), Decimal("1500.00"))
+    assert (line.quantity, line.unit_price, line.amount) == (
+        Decimal(1),
+        Decimal(1500),
+        Decimal("1500.00"),
+    )
 
 
 def test_a_red_invoice_without_the_red_block_finds_its_original_in_the_remark() -> None:
@@ -111,8 +115,8 @@ def test_a_natural_person_buyer_empty_optionals_and_a_discount_line() -> None:
     assert doc.issue_date == dt.date(2026, 10, 5)  # IssueTime with a time of day
     assert doc.total == cny("39.54") and doc.tax_total == cny("1.15")
     first, discount = doc.lines
-    assert (first.quantity, first.unit, first.amount) == (1, "次", Decimal("39.35"))
-    assert (discount.quantity, discount.unit, discount.amount) == (0, "", Decimal("-0.96"))
+    assert (first.quantity, first.unit, first.amount) == (Decimal(1), "次", Decimal("39.35"))
+    assert (discount.quantity, discount.unit, discount.amount) == (Decimal(0), "", Decimal("-0.96"))
 
 
 def test_the_fixtures_pass_validation_without_warnings() -> None:

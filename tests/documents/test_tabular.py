@@ -129,7 +129,7 @@ def test_the_kingdee_gbk_export_maps_to_invoices_and_a_credit_note() -> None:
     c = docs[RED_C]
     assert c.kind is DocumentKind.CREDIT_NOTE and c.due_date is None
     assert c.total == cny("974.06") and c.tax_total == cny("112.06")
-    assert (c.lines[0].quantity, c.lines[0].amount) == (10, Decimal("862.00"))
+    assert (c.lines[0].quantity, c.lines[0].amount) == (Decimal(10), Decimal("862.00"))
     assert c.refs_to(DocumentKind.INVOICE) == (INVOICE_A,)
 
 
@@ -327,7 +327,7 @@ def test_the_real_scms_delivery_history_reads_as_despatch_advices() -> None:
     assert first.total == Money.of("127360.80", "USD")
     (line,) = first.lines
     assert (line.line_id, line.item) == ("15", "Lamivudine 150mg, tablets, 60 Tabs")
-    assert (line.quantity, line.unit, line.unit_price) == (31920, "PK", Decimal("3.99"))
+    assert (line.quantity, line.unit, line.unit_price) == (Decimal(31920), "PK", Decimal("3.99"))
 
     shipment = parsed["ASN-3553"].document
     assert shipment.seller.name == "S. BUYS WHOLESALER"
@@ -336,7 +336,10 @@ def test_the_real_scms_delivery_history_reads_as_despatch_advices() -> None:
     assert [li.line_id for li in shipment.lines] == [
         "835", "837", "838", "839", "2156", "2157", "2158", "2159", "3490", "4798",
     ]  # fmt: skip
-    assert (shipment.lines[0].quantity, shipment.lines[0].amount) == (80, Decimal("1830.4"))
+    assert (shipment.lines[0].quantity, shipment.lines[0].amount) == (
+        Decimal(80),
+        Decimal("1830.4"),
+    )
     assert shipment.total == Money.of("32627.03", "USD")
 
 

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from typer.testing import CliRunner
@@ -103,8 +104,14 @@ def platform(tmp_path: Path, migrated_store_url: str, anvil: AnvilNode) -> Itera
         yield opened
 
 
+class Run(Protocol):
+    """The ``run`` fixture: ``fourflow`` with these arguments, answering (code, out, err)."""
+
+    def __call__(self, *args: str) -> tuple[int, str, str]: ...
+
+
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     """Run ``fourflow`` commands on a fresh home with its own local node: (code, out, err)."""
     for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
         monkeypatch.delenv(name, raising=False)

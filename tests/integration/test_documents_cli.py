@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # 
     code, out, _ = run("ingest", str(folder), "--as", "91110000600037341L", "--json")
     assert code == 1  # one file was refused
     rows = [json.loads(line) for line in out.splitlines()]
-    by_path = {}
+    by_path: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_path.setdefault(Path(row["path"]).name, []).append(row)
     (hostile,) = by_path["hostile.xml"]

@@ -172,6 +172,7 @@ def test_after_the_demo_the_council_not_the_operator_admits_a_bank(platform: Pla
         uscc=demo_uscc("320500", "MA1GG0001"), roles=[Role.BANK],
         accounts=["6222020001000009999"],
     )  # fmt: skip
+    assert newcomer.chain_address is not None  # a bank is given its chain account at onboarding
     result = relay.relay(uow_factory=platform.uow_factory, ledger=ledger)
     assert result.failed[0][1] == "ownable: caller is not the owner"
     assert not ledger.read("member", newcomer.chain_address)["active"]

@@ -267,6 +267,7 @@ def test_a_route_changes_only_with_every_pledgees_signature(own: Platform) -> No
     with pytest.raises(OperationRejectedError, match="repayment: a pledgee has not signed"):
         ledger.apply(op)
     # The debtor cannot move the account bank alone on DebtItem either.
+    assert bank.chain_address is not None
     moved = ChainOp(f"set-bank-{s.item.id}", cmd.SetAccountBank(s.item.id, bank.chain_address),
                     core.id)  # fmt: skip
     with pytest.raises(OperationRejectedError, match="caller is not the debtor"):

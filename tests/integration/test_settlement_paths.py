@@ -142,6 +142,7 @@ def test_receipt_title_moves_exactly_when_payment_settles(platform: Platform) ->
     s.relay()
     part = ledger.read("receipt", buyer_receipt)
     assert part is not None and int(part["quantity"]) == 250  # a quarter paid: 250 t pass
+    assert buyer.chain_address is not None
     assert part["holder"].lower() == buyer.chain_address.lower()
     bank1, seller1 = balances()
     assert (bank1 - bank0, seller1 - seller0) == (1_000_000 * YUAN, 0)  # the bank first

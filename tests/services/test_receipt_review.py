@@ -71,7 +71,7 @@ def test_a_live_receipt_pledge_counts_in_the_banks_limits(credit_world: World) -
         amount=8_000 * YUAN, actor_id=world.id("tier1"), as_of=world.clock.today(),
         cold_start=no_cold_start,
     )  # fmt: skip
-    assert fin.status is FinancingStatus.DECLINED
+    assert fin.status is FinancingStatus.DECLINED and fin.decision is not None
     assert fin.decision.reasons[0].code == "LIMIT_BORROWER"
     assert "CNY 4,000.00 is outstanding" in fin.decision.reasons[0].message
     # and a second receipt over the limit is declined by it too

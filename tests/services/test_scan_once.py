@@ -9,20 +9,19 @@ import pytest
 
 from fourflow.domain.parties import Organisation, Role
 from fourflow.services import fraud
-from fourflow.verification.fraud import FraudSignal, PlatformView
+from fourflow.verification.fraud import FraudSignal, PlatformView, scan
 
 
 def test_an_unchanged_view_is_scanned_once_and_a_changed_one_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: list[PlatformView] = []
-    real = fraud.scan
 
     def counted(view: PlatformView) -> list[FraudSignal]:
         seen.append(view)
-        return real(view)
+        return scan(view)
 
-    monkeypatch.setattr(fraud, "scan", counted)
+    monkeypatch.setattr(fraud, "scan", counted)  # the name services.fraud calls
     org = Organisation("org-1", "江苏某某制造有限公司", "91320000MA1XXXXX0Q", (Role.SUPPLIER,))
     day = dt.date(2026, 11, 2)
     first = fraud.scan_once(PlatformView((), (org,), day))

@@ -70,14 +70,14 @@ def test_a_transfer_names_the_invoice_it_pays_and_that_receivable_falls(
         uow_factory=world.uow, holding_id=supply_holding.id, bank_id=world.id("bank2"),
         amount=10_000 * YUAN, actor_id=world.id("tier2"), as_of=today, cold_start=no_cold_start,
     )  # fmt: skip
-    assert declined.status is FinancingStatus.DECLINED
+    assert declined.status is FinancingStatus.DECLINED and declined.decision is not None
     assert declined.decision.reasons[0].code == "PAID_BY_TRANSFER"
     assert "CNY 50,000.00" in declined.decision.reasons[0].message
     approved = financing.request_financing(
         uow_factory=world.uow, holding_id=passed.id, bank_id=world.id("bank"),
         amount=10_000 * YUAN, actor_id=world.id("tier2"), as_of=today, cold_start=no_cold_start,
     )  # fmt: skip
-    assert approved.status is FinancingStatus.APPROVED, approved.decision.reasons
+    assert approved.status is FinancingStatus.APPROVED, approved.decision
 
 
 def test_a_financed_receivable_is_not_paid_by_a_transfer(credit_world: World) -> None:

@@ -155,11 +155,31 @@ def item(n: int, trade_id: str, debtor: str = "org-2", creditor: str = "org-1") 
     )
 
 
-def holding(hid: str, item_id: str, holder: str, amount: int, **kwargs: object) -> Holding:
-    """A holding of ``amount`` minor units."""
+def holding(
+    hid: str,
+    item_id: str,
+    holder: str,
+    amount: int,
+    *,
+    parent_id: str | None = None,
+    acquired_from: str | None = None,
+    pledge_bank_id: str | None = None,
+    pledge: PledgeState | None = None,
+    received: int = 0,
+) -> Holding:
+    """A holding of ``amount`` minor units, all of it outstanding."""
     return Holding(
-        id=hid, item_id=item_id, holder_id=holder, amount=amount, outstanding=amount, **kwargs
-    )  # type: ignore[arg-type]
+        id=hid,
+        item_id=item_id,
+        holder_id=holder,
+        amount=amount,
+        outstanding=amount,
+        parent_id=parent_id,
+        acquired_from=acquired_from,
+        pledge_bank_id=pledge_bank_id,
+        pledge=pledge,
+        received=received,
+    )
 
 
 def pledge(bank: str = "org-3") -> PledgeState:

@@ -17,7 +17,7 @@ from fourflow.domain.payment_status import STATUS_CODES, PaymentStatus
 from fourflow.domain.scenarios import Scenario
 
 # Text a database column can hold: no NUL (PostgreSQL refuses it) and no lone surrogates.
-texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+texts = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
 names = texts.filter(lambda s: s.strip() != "")
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2200, 12, 31))
 currencies = st.sampled_from(sorted(CURRENCY_MINOR_UNITS))

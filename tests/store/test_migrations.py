@@ -182,7 +182,7 @@ def test_0007_compresses_documents_with_lz4_on_postgresql(store_engine: Engine) 
     if store_engine.dialect.name != "postgresql":
         return  # SQLite does not compress
     with store_engine.connect() as connection:
-        methods = dict(
+        methods: dict[str, str] = dict(
             connection.execute(
                 text(
                     "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = "

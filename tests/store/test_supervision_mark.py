@@ -89,19 +89,20 @@ def test_folding_keeps_the_mark_and_few_rows(
 def test_the_triggers_are_all_there(store_engine: Engine) -> None:
     with store_engine.connect() as connection:
         if store_engine.dialect.name == "postgresql":
-            found = connection.execute(
+            tables = connection.execute(
                 text(
                     "SELECT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
                     "WHERE g.tgname LIKE 'supervision_changes_%' AND c.relnamespace = "
                     "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
                 )
             ).scalars()
-            assert set(found) == WATCHED
+            assert set(tables) == WATCHED
         else:
-            found = connection.execute(
+            counts = connection.execute(
                 text(
                     "SELECT tbl_name, count(*) FROM sqlite_master WHERE type = 'trigger' "
                     "AND name LIKE 'supervision_changes_%' GROUP BY tbl_name"
                 )
             ).all()
-            assert dict(found) == dict.fromkeys(WATCHED, 3)  # insert, update, delete
+            # insert, update, delete
+            assert {name: count for name, count in counts} == dict.fromkeys(WATCHED, 3)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import rlp
+import rlp  # type: ignore[import-untyped]  # rlp ships no type information
 import yaml
-from eth_keys import keys
+from eth_keys.datatypes import PrivateKey
 
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.identifiers import uscc_check_character
@@ -108,7 +108,7 @@ def test_init_writes_a_qbft_network_with_one_validator_per_member(tmp_path: Path
         member_dir = out / "members" / validator.member.uscc.lower()
         key_file = member_dir / "key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-        key = keys.PrivateKey(bytes.fromhex(key_file.read_text().strip()[2:]))
+        key = PrivateKey(bytes.fromhex(key_file.read_text().strip()[2:]))
         assert key.public_key.to_checksum_address() == validator.address
         assert (member_dir / "address").read_text().strip() == validator.address
         host, port = validator.member.host, validator.member.p2p_port

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import typer.main
 
 from fourflow.entrypoints.cli.main import app
@@ -16,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMED = re.compile(r"(?:`|bin/)fourflow((?: [a-z][a-z0-9-]*)+)")
 
 
-def _missing(root: click.Command, words: list[str]) -> str | None:
-    """The first of ``words`` that names no subcommand where one is needed, else None."""
+def _missing(root: object, words: list[str]) -> str | None:
+    """The first of ``words`` that names no subcommand where one is needed, else None.
+
+    ``root`` is the click command Typer builds (from its own vendored click: read by attribute).
+    """
     command, path = root, ["fourflow"]
     for word in words:
         subcommands = getattr(command, "commands", None)

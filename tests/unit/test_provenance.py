@@ -78,7 +78,7 @@ def test_the_seller_sending_its_buyers_and_carriers_word_is_self_asserted() -> N
 
 
 def test_one_attested_counterparty_document_is_enough_but_the_rest_are_reported() -> None:
-    by = dict(SELLER_ALONE, **{DocumentKind.RECEIPT_ADVICE: BUYER.id})
+    by = {**SELLER_ALONE, DocumentKind.RECEIPT_ADVICE: BUYER.id}
     report = verify(sent(with_event(clean_documents()), by))
     assert finding(report, "EVIDENCE_SELF_ASSERTED") is None
     info = finding(report, "EVIDENCE_NOT_FROM_ISSUER")
@@ -88,7 +88,7 @@ def test_one_attested_counterparty_document_is_enough_but_the_rest_are_reported(
 
 
 def test_an_invoice_sent_in_the_sellers_name_by_someone_else_is_reported() -> None:
-    by = dict(HONEST, **{DocumentKind.INVOICE: STRANGER.id})
+    by = {**HONEST, DocumentKind.INVOICE: STRANGER.id}
     report = verify(sent(clean_documents(), by))
     info = finding(report, "EVIDENCE_NOT_FROM_ISSUER")
     assert info is not None and info.documents == ("doc-INV-1",)
@@ -98,8 +98,7 @@ def test_an_invoice_sent_in_the_sellers_name_by_someone_else_is_reported() -> No
 
 def test_a_mandated_agent_sends_for_its_principal_within_scope_and_term() -> None:
     # an ERP integrator (the stranger) sends the buyer's order and receipt advice
-    by = dict(SELLER_ALONE, **{DocumentKind.ORDER: STRANGER.id,
-                               DocumentKind.RECEIPT_ADVICE: STRANGER.id})  # fmt: skip
+    by = {**SELLER_ALONE, DocumentKind.ORDER: STRANGER.id, DocumentKind.RECEIPT_ADVICE: STRANGER.id}
     docs = sent(clean_documents(), by)
     assert finding(verify(docs), "EVIDENCE_NOT_FROM_ISSUER") is not None
     mandate = Mandate("m-1", BUYER.id, STRANGER.id,
@@ -117,7 +116,7 @@ def test_a_mandated_agent_sends_for_its_principal_within_scope_and_term() -> Non
 
 
 def test_a_carrier_acting_for_the_seller_sends_its_despatch_advice() -> None:
-    by = dict(HONEST, **{DocumentKind.DESPATCH_ADVICE: CARRIER.id})
+    by = {**HONEST, DocumentKind.DESPATCH_ADVICE: CARRIER.id}
     docs = sent(clean_documents(), by)
     assert finding(verify(docs), "EVIDENCE_NOT_FROM_ISSUER") is not None
     mandate = Mandate("m-2", SELLER.id, CARRIER.id, frozenset({DocumentKind.DESPATCH_ADVICE}), D0)
@@ -127,7 +126,7 @@ def test_a_carrier_acting_for_the_seller_sends_its_despatch_advice() -> None:
 
 def test_the_sellers_agent_sending_the_buyers_word_is_still_self_asserted() -> None:
     mandate = Mandate("m-3", SELLER.id, STRANGER.id, frozenset({DocumentKind.INVOICE}), D0)
-    by = dict(HONEST, **{DocumentKind.ORDER: STRANGER.id, DocumentKind.RECEIPT_ADVICE: STRANGER.id})
+    by = {**HONEST, DocumentKind.ORDER: STRANGER.id, DocumentKind.RECEIPT_ADVICE: STRANGER.id}
     report = verify(sent(clean_documents(), by), (mandate,))
     assert finding(report, "EVIDENCE_SELF_ASSERTED") is not None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,8 +77,8 @@ def test_shares_add_up_exactly_and_never_exceed_a_holding(weights: list[int], fr
     pay_share=st.fractions(min_value=0, max_value=1),
 )
 def test_bank_is_paid_before_the_holder(
-    outstanding, principal_share, rate, days, pay_share
-) -> None:  # type: ignore[no-untyped-def]
+    outstanding: int, principal_share: Fraction, rate: int, days: int, pay_share: Fraction
+) -> None:
     principal = int(outstanding * principal_share)
     pledge = PledgeState("bank", principal, 0, rate, 0)
     payment = int(outstanding * pay_share)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from fourflow.domain.financing import Outcome
-from fourflow.risk.review import Exposure, ProductPolicy, review
+from fourflow.domain.financing import Decision, Outcome
+from fourflow.risk.review import Exposure, ProductPolicy, Request, review
 from tests.unit.test_risk_review import FEATURES, REQ, codes, scored
 
 POLICY = ProductPolicy(bank_id="BANK")
 
 
-def decide(request):  # type: ignore[no-untyped-def]
+def decide(request: Request) -> Decision:
     return review(request=request, features=FEATURES, scored=scored(0.02), policy=POLICY,
                   exposure=Exposure())  # fmt: skip
 

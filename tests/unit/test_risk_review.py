@@ -6,10 +6,11 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import asdict, replace
+from typing import Any
 
 import pytest
 
-from fourflow.domain.financing import Outcome
+from fourflow.domain.financing import Decision, Outcome
 from fourflow.risk.review import (
     Exposure,
     Factor,
@@ -29,7 +30,7 @@ REQ = Request(
     maturity=DAY + dt.timedelta(days=60), verification_status="verified",
     verification_score=95,
 )  # fmt: skip
-FEATURES = {"debtor_late_share": 0.4, "scenario": "manufacturing"}
+FEATURES: dict[str, float | str] = {"debtor_late_share": 0.4, "scenario": "manufacturing"}
 
 
 def scored(pd: float) -> Scored:
@@ -42,12 +43,12 @@ def scored(pd: float) -> Scored:
 
 
 def decide(pd: float = 0.03, *, request: Request = REQ, policy: ProductPolicy | None = None,
-           exposure: Exposure | None = None):  # type: ignore[no-untyped-def]  # fmt: skip
+           exposure: Exposure | None = None) -> Decision:  # fmt: skip
     return review(request=request, features=FEATURES, scored=scored(pd),
                   policy=policy or ProductPolicy(bank_id="BANK"), exposure=exposure or Exposure())  # fmt: skip
 
 
-def codes(decision) -> list[str]:  # type: ignore[no-untyped-def]
+def codes(decision: Decision) -> list[str]:
     return [r.code for r in decision.reasons]
 
 
@@ -60,7 +61,7 @@ def test_a_good_request_is_approved_with_its_price_loss_value_and_top_factors() 
         in d.reasons[1].message
     )
     assert d.expected_loss == round(0.03 * (1 - 0.7) * 0.45 * 500_000)  # PD × (1 − cure) × LGD
-    assert 0 < d.value < 1_000_000  # type: ignore[operator]
+    assert d.value is not None and 0 < d.value < 1_000_000
     assert d.model_version == "scorecard-1" and d.score == 580.0
     assert d.rate_bps == price_bps(ProductPolicy(bank_id="BANK"), 0.03, 0.3 * 0.45, 60)
 
@@ -88,6 +89,12 @@ def test_every_hard_rule_gives_its_reason() -> None:
     assert nothing.expected_loss == 0
 
 
+def _limited(field: str, amount: int) -> ProductPolicy:
+    """The default policy with its limit ``field`` (named by a test parameter) at ``amount``."""
+    limit: dict[str, Any] = {field: amount}
+    return replace(ProductPolicy(bank_id="BANK"), **limit)
+
+
 @pytest.mark.parametrize(
     ("field", "exposure", "code"),
     [
@@ -101,12 +108,12 @@ def test_every_hard_rule_gives_its_reason() -> None:
 def test_each_limit_binds_and_states_the_headroom(
     field: str, exposure: Exposure, code: str
 ) -> None:
-    policy = replace(ProductPolicy(bank_id="BANK"), **{field: 1_000_000})
+    policy = _limited(field, 1_000_000)
     d = decide(0.01, policy=policy, exposure=exposure)
     assert d.outcome is Outcome.DECLINE and codes(d)[0] == code
     assert "at most CNY 4,000.00 more fits" in d.reasons[0].message
     # Just within the limit: approved.
-    fits = replace(policy, **{field: 1_100_000})
+    fits = _limited(field, 1_100_000)
     assert decide(0.01, policy=fits, exposure=exposure).outcome is Outcome.APPROVE
 
 

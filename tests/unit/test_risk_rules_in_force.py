@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from fourflow.domain.financing import Outcome
+from fourflow.domain.financing import Decision, Outcome
 from fourflow.risk.features import History, InvoiceFacts
-from fourflow.risk.review import Exposure, ProductPolicy, review
+from fourflow.risk.review import Exposure, ProductPolicy, Request, review
 from fourflow.risk.rules_in_force import (
     SME_PAYMENT_DAYS,
     TERM_DAYS_IN_PRINCIPLE,
@@ -22,7 +22,7 @@ RULES = ProductPolicy(bank_id="BANK", term_days_in_principle=TERM_DAYS_IN_PRINCI
                       term_days_max=TERM_DAYS_MAX, sme_payment_days=SME_PAYMENT_DAYS)  # fmt: skip
 
 
-def decide(request, policy=RULES):  # type: ignore[no-untyped-def]
+def decide(request: Request, policy: ProductPolicy = RULES) -> Decision:
     return review(request=request, features=FEATURES, scored=scored(0.02), policy=policy,
                   exposure=Exposure())  # fmt: skip
 

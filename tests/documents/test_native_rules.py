@@ -620,7 +620,7 @@ def test_the_subtotals_tax_and_rate_in_c_give_the_stylesheets_issues(document: b
                             [i for i in theirs if i not in mine][:3])  # fmt: skip
 
 
-def test_the_subtotals_tax_and_rate_are_decided_in_c_and_fire_as_the_stylesheet() -> None:
+def test_the_subtotals_and_intra_community_rules_are_decided_in_c() -> None:
     native, whole = engines()
     compiled = native.compiled(RuleSet.EN16931_UBL)
     sheet = etree.fromstring(compiled.xslt.encode("utf-8"))
@@ -630,9 +630,10 @@ def test_the_subtotals_tax_and_rate_are_decided_in_c_and_fire_as_the_stylesheet(
         )
         for test in sheet.iter("{http://www.w3.org/1999/XSL/Transform}if")
         if (number := native_rules._assert_number(test)) is not None
-        and compiled.asserts[number].rule in ("BR-CO-17", "BR-48")
+        and compiled.asserts[number].rule in ("BR-CO-17", "BR-48", "BR-IC-11", "BR-IC-12")
     }
-    assert kinds == {"BR-CO-17": ([([], 23, 0)], [0]), "BR-48": ([([], 23, 1)], [0])}
+    assert kinds == {"BR-CO-17": ([([], 23, 0)], [0]), "BR-48": ([([], 23, 1)], [0]),
+                     "BR-IC-11": ([([], 24, 0)], [0]), "BR-IC-12": ([([], 24, 1)], [0])}  # fmt: skip
     root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
     amount = root.find("cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount", _NS)
     rate = root.find("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:Percent", _NS)
@@ -648,6 +649,61 @@ def test_the_subtotals_tax_and_rate_are_decided_in_c_and_fire_as_the_stylesheet(
     mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
     assert mine == theirs
     assert {"BR-CO-17", "BR-48"} <= {i.rule for i in mine}
+
+
+_DATES_OR_CODES = ["", "D", "DE", "Ü", "ÜÜ", " D ", "2024-01-01", "\n", None]
+
+
+@st.composite
+def _intra_community(draw: st.DrawFn) -> bytes:
+    """The CEN example with its subtotals' categories made K (or K-like: padded, lower case,
+    a second ID, another scheme), zero to two deliveries with drawn actual dates and
+    countries (one or two characters, multibyte, blank, absent), and invoicing periods with
+    or without element children."""
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    for category in root.findall("cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory", _NS):
+        _text(category, "cbc:ID", draw(st.sampled_from(["K", "K", " K ", "k", "S", "K K"])))
+        if draw(st.integers(0, 5)) == 0:
+            _text(category, "cac:TaxScheme/cbc:ID", draw(st.sampled_from(["GST", " vat "])))
+        if draw(st.integers(0, 5)) == 0:
+            etree.SubElement(category, f"{{{_CBC}}}ID").text = "K"
+    for old in root.findall("cac:Delivery", _NS) + root.findall("cac:InvoicePeriod", _NS):
+        root.remove(old)
+    at = list(root).index(root.find("cac:AccountingCustomerParty", _NS)) + 1
+    for _ in range(draw(st.integers(0, 2))):
+        delivery = etree.Element(f"{{{_CAC}}}Delivery")
+        date = draw(st.sampled_from(_DATES_OR_CODES))
+        if date is not None:
+            etree.SubElement(delivery, f"{{{_CBC}}}ActualDeliveryDate").text = date
+        code = draw(st.sampled_from(_DATES_OR_CODES))
+        if code is not None:
+            place = etree.SubElement(delivery, f"{{{_CAC}}}DeliveryLocation")
+            country = etree.SubElement(
+                etree.SubElement(place, f"{{{_CAC}}}Address"), f"{{{_CAC}}}Country"
+            )
+            etree.SubElement(country, f"{{{_CBC}}}IdentificationCode").text = code
+        root.insert(at, delivery)
+    for _ in range(draw(st.integers(0, 2))):
+        period = etree.Element(f"{{{_CAC}}}InvoicePeriod")
+        if draw(st.booleans()):
+            etree.SubElement(period, f"{{{_CBC}}}StartDate").text = "2024-01-01"
+        else:
+            period.text = draw(st.sampled_from(["", "2024"]))
+        root.insert(at - 1, period)
+    return bytes(etree.tostring(root))
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_intra_community())
+def test_the_intra_community_deliveries_in_c_give_the_stylesheets_issues(document: bytes) -> None:
+    # BR-IC-11 (a K category needs an actual delivery date or an invoicing period) and
+    # BR-IC-12 (and the delivery's country) are decided in C: the first node in document
+    # order, its length in characters, a period's element children
+    native, whole = engines()
+    root = etree.fromstring(document)
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
+                            [i for i in theirs if i not in mine][:3])  # fmt: skip
 
 
 @st.composite

@@ -39,7 +39,9 @@ totals against their rounded sums (BR-CO-14, the tax total; BR-CO-10, the lines'
 :data:`_TOTAL`, :data:`_TOTAL_LINES`, rulesnative.c's ``total_is``), and a line period's
 end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``), and a tax
 subtotal's amount against its taxable amount and rate, and the rate's presence (BR-CO-17,
-BR-48: :data:`_SUBTOTAL_TAX`, :data:`_SUBTOTAL_RATE`, ``subtotal_atom``).
+BR-48: :data:`_SUBTOTAL_TAX`, :data:`_SUBTOTAL_RATE`, ``subtotal_atom``), and the
+intra-community supply's delivery (BR-IC-11, BR-IC-12: :data:`_IC_DELIVERY`,
+``intra_community_atom``).
 
 Every other assert whose test the pass can evaluate without the stylesheet is decided by
 libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's
@@ -356,6 +358,23 @@ _SUBTOTAL_TAX = (
 _SUBTOTAL_RATE = (
     f"not((boolean({_VAT_PERCENT}) or (boolean(({_VAT_PERCENT.removesuffix('/cbc:Percent')})"
     "[normalize-space(cbc:ID) = 'O']))))"
+)
+
+# BR-IC-11 and BR-IC-12 at the document element, exactly as the compiled stylesheet writes
+# them (rulesnative.c's kind 24, intra_community_atom): with a VAT category K in the
+# breakdown, an actual delivery date or an invoicing period, and the delivery's country
+_K_CATEGORY = (
+    f"cac:TaxTotal/cac:TaxSubtotal/{_VAT_PERCENT.removesuffix('/cbc:Percent')}"
+    "/cbc:ID[normalize-space(.) = 'K']"
+)
+_IC_DELIVERY = tuple(
+    text.replace("{k}", _K_CATEGORY)
+    for text in (
+        "not((((boolean({k}) and (((string-length(cac:Delivery/cbc:ActualDeliveryDate)) > (1) "
+        "+ 0.000001 or (cac:InvoicePeriod/*))))) or (not({k}))))",
+        "not((((boolean({k}) and ((string-length(cac:Delivery/cac:DeliveryLocation/cac:Address/"
+        "cac:Country/cbc:IdentificationCode)) > (1) + 0.000001))) or (not({k}))))",
+    )
 )
 
 
@@ -1691,13 +1710,17 @@ def _attribute_check(test: str, namespaces: dict[str, str], flags: _Flags) -> Pa
 
 
 def _subtotal_check(test: str, namespaces: dict[str, str]) -> Parsed | None:
-    """BR-CO-17 or BR-48 at a cac:TaxSubtotal, as the pass decides them (an atom of kind 23),
-    when the test is :data:`_SUBTOTAL_TAX` or :data:`_SUBTOTAL_RATE` with UBL's namespaces;
-    else None."""
+    """BR-CO-17 or BR-48 at a cac:TaxSubtotal (an atom of kind 23), or BR-IC-11 or BR-IC-12
+    (kind 24), as the pass decides them, when the test is :data:`_SUBTOTAL_TAX`,
+    :data:`_SUBTOTAL_RATE` or one of :data:`_IC_DELIVERY` with UBL's namespaces; else None.
+    (Each reads only the context element's subtree, so it holds at any context.)"""
     if namespaces.get("cac") != CAC or namespaces.get("cbc") != CBC:
         return None
     which = {_SUBTOTAL_TAX: 0, _SUBTOTAL_RATE: 1}.get(test)
-    return None if which is None else ([([], 23, which)], [0])
+    if which is not None:
+        return [([], 23, which)], [0]
+    which = {_IC_DELIVERY[0]: 0, _IC_DELIVERY[1]: 1}.get(test)
+    return None if which is None else ([([], 24, which)], [0])
 
 
 def _vat_check(

@@ -1136,7 +1136,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 24, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 25, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -1153,7 +1153,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if ((x->kind == 21 || x->kind == 22) && !in_range(x->aux, 0, t->xpath_count, "atom test"))
             goto fail;
         if (x->kind == 22 && !in_range(x->aux2, 0, t->xpath_count, "atom test")) goto fail;
-        if (x->kind == 23 && !in_range(x->aux, 0, 2, "subtotal test")) goto fail;
+        if ((x->kind == 23 || x->kind == 24) && !in_range(x->aux, 0, 2, "atom test")) goto fail;
     }
     for (int i = 0; i < t->check_count; i++) {
         Check *k = &t->checks[i];
@@ -1832,6 +1832,77 @@ static int subtotal_atom(const Pass *t, int which, const xmlNode *node, Run *r, 
     return !holds;
 }
 
+/* The first element, in document order, of the child path local[0]/.../local[count - 1]
+ * (namespaces ns[i]) below node, or NULL: a depth-first search in child order. */
+static const xmlNode *first_on(const xmlNode *node, const char *const *ns,
+                               const char *const *local, int count) {
+    if (count == 0) return node;
+    for (const xmlNode *c = node->children; c != NULL; c = c->next) {
+        if (!named(c, ns[0], local[0])) continue;
+        const xmlNode *found = first_on(c, ns + 1, local + 1, count - 1);
+        if (found != NULL) return found;
+    }
+    return NULL;
+}
+
+/* string-length(string(node)) > (1) + 0.000001: more than one character (UTF-8 bytes that
+ * do not continue one); NULL is '' (0). -1 out of memory. */
+static int longer_than_one(const xmlNode *node, Buf *b) {
+    if (node == NULL) return 0;
+    string_value(node, b);
+    if (b->oom) return -1;
+    size_t chars = 0;
+    for (size_t i = 0; i < b->len && chars < 2; i++)
+        chars += ((unsigned char)b->text[i] & 0xC0) != 0x80;
+    return chars > 1;
+}
+
+/* Kind 24 at the document element (BR-IC-11, aux 0; BR-IC-12, aux 1), exactly as the
+ * stylesheet's tests (native_rules._IC_DELIVERY) compute them: 1 when the assert fails.
+ * Both hold when no cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory[VAT scheme] has a cbc:ID
+ * whose string trims to K; else BR-IC-11 when the first
+ * cac:Delivery/cbc:ActualDeliveryDate has more than one character or some
+ * cac:InvoicePeriod has an element child, BR-IC-12 when the first
+ * cac:Delivery/cac:DeliveryLocation/cac:Address/cac:Country/cbc:IdentificationCode has more
+ * than one character. */
+static int intra_community_atom(int which, const xmlNode *node, Buf *b) {
+    int k = 0;
+    for (const xmlNode *tt = node->children; tt != NULL && !k; tt = tt->next) {
+        if (!named(tt, CAC, "TaxTotal")) continue;
+        for (const xmlNode *st = tt->children; st != NULL && !k; st = st->next) {
+            if (!named(st, CAC, "TaxSubtotal")) continue;
+            for (const xmlNode *cat = st->children; cat != NULL && !k; cat = cat->next) {
+                if (!named(cat, CAC, "TaxCategory")) continue;
+                int vat = vat_scheme(cat, b);
+                if (vat < 0) return -1;
+                for (const xmlNode *id = cat->children; vat && id != NULL && !k; id = id->next) {
+                    if (!named(id, CBC, "ID")) continue;
+                    k = string_is(id, 1, "K", b);
+                    if (k < 0) return -1;
+                }
+            }
+        }
+    }
+    if (!k) return 0;
+    static const char *const ns[] = {CAC, CAC, CAC, CAC, CBC};
+    static const char *const date[] = {"Delivery", "ActualDeliveryDate"};
+    static const char *const dns[] = {CAC, CBC};
+    static const char *const country[] = {"Delivery", "DeliveryLocation", "Address", "Country",
+                                          "IdentificationCode"};
+    if (which == 1) {
+        int v = longer_than_one(first_on(node, ns, country, 5), b);
+        return v < 0 ? -1 : !v;
+    }
+    int v = longer_than_one(first_on(node, dns, date, 2), b);
+    if (v != 0) return v < 0 ? -1 : 0;
+    for (const xmlNode *p = node->children; p != NULL; p = p->next) {
+        if (!named(p, CAC, "InvoicePeriod")) continue;
+        for (const xmlNode *c = p->children; c != NULL; c = c->next)
+            if (c->type == XML_ELEMENT_NODE) return 0;
+    }
+    return 1;
+}
+
 /* The nodes of steps [at, count) below node, in document order: kind 10: the first one's
  * number(translate(., '+', '')) is within 0.000001 of limit (1), not (0); 11: some node's
  * number > limit; 12: >= limit. -1: no node (kind 10 decides on ''). */
@@ -1989,6 +2060,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 21: return xpath_atom(t, k, node, r);
     case 22: return quantified_atom(t, k, node, r);
     case 23: return subtotal_atom(t, k->aux, node, r, b);
+    case 24: return intra_community_atom(k->aux, node, b);
     case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,

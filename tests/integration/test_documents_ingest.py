@@ -115,16 +115,21 @@ def test_signed_documents_are_verified_and_kept(platform: Platform, algorithm: s
         signature = sign_sm2(SM2_PRIVATE, raw)
     else:
         signature = sign_secp256k1(platform.keystore.private_key(orgs["tier1"].id), raw)
-    common = {"uow_factory": platform.uow_factory, "reader": platform.reader_for(orgs["tier1"].id),
-              "clock": platform.clock, "submitter_id": orgs["tier1"].id,
-              "verifier": platform.verifier}  # fmt: skip
-    forged = ingest.ingest_files(files=[SubmittedFile("f", raw + b" ", signature)], **common)
+
+    def submit(file: SubmittedFile) -> list[ingest.DocumentOutcome]:
+        return ingest.ingest_files(
+            uow_factory=platform.uow_factory, reader=platform.reader_for(orgs["tier1"].id),
+            clock=platform.clock, files=[file], submitter_id=orgs["tier1"].id,
+            verifier=platform.verifier,
+        )  # fmt: skip
+
+    forged = submit(SubmittedFile("f", raw + b" ", signature))
     assert forged[0].status == "rejected" and forged[0].errors[0]["code"] == "SIGNATURE"
     other = sign_secp256k1(platform.keystore.private_key(orgs["tier2"].id), raw)
-    wrong_signer = ingest.ingest_files(files=[SubmittedFile("w", raw, other)], **common)
+    wrong_signer = submit(SubmittedFile("w", raw, other))
     assert wrong_signer[0].status == "rejected"
     assert "not by" in wrong_signer[0].errors[0]["message"]
-    good = ingest.ingest_files(files=[SubmittedFile("g", raw, signature)], **common)
+    good = submit(SubmittedFile("g", raw, signature))
     assert {o.status for o in good} == {"accepted"}
     with platform.uow_factory() as uow:
         stored = uow.documents.get(str(good[0].document_id))

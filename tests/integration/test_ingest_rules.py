@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,7 +84,7 @@ def _nothing_stored(p: Platform, ops_before: int) -> None:
         assert len(uow.outbox.list()) == ops_before
 
 
-HOSTILE = {
+HOSTILE: dict[str, tuple[Callable[[str], str], str]] = {
     # PayableAmount negative while the totals say 250.33: BR-CO-16 (amount due).
     "negative_payable": (lambda x: _set(x, "PayableAmount", "-250.33"), "BR-CO-16"),
     # Every amount negative: a line's net price may not be negative (BR-27).

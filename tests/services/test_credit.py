@@ -153,13 +153,14 @@ def test_finance_an_item_by_reference_picks_the_holders_largest_free_holding(
         uow_factory=world.uow, target=item.id, bank=bank, amount="5000.00",
         as_of=world.clock.today(), cold_start=no_cold_start,
     )  # fmt: skip
-    assert row.currency == "CNY"
+    assert row.currency == "CNY" and isinstance(row.financing, Financing)  # a receivable's
     assert (row.financing.holding_id, row.financing.requested) == (root.id, 500_000)
     assert row.financing.borrower_id == world.id("tier1")
     by_tier2 = financing.finance(
         uow_factory=world.uow, target=item.id, bank=bank, amount="100", holder=world.org["tier2"].uscc,
         as_of=world.clock.today(), cold_start=no_cold_start,
     )  # fmt: skip
+    assert isinstance(by_tier2.financing, Financing)
     assert by_tier2.financing.holding_id == passed.id
     assert by_tier2.financing.borrower_id == world.id("tier2")
     # The creditor's largest free holding is pledged now: the small one is next.
@@ -167,7 +168,7 @@ def test_finance_an_item_by_reference_picks_the_holders_largest_free_holding(
         uow_factory=world.uow, target=item.id, bank=bank, amount="100", as_of=world.clock.today(),
         cold_start=no_cold_start,
     )  # fmt: skip
-    assert again.financing.holding_id == small.id
+    assert isinstance(again.financing, Financing) and again.financing.holding_id == small.id
     with pytest.raises(NotFoundError, match=f"holds no unpledged part of item {item.id}"):
         financing.finance(
             uow_factory=world.uow, target=item.id, bank=bank, amount="1",

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, financing, fraud, items
 from fourflow.services.group_commit import AsyncGroupCommit
@@ -77,10 +77,16 @@ def _ask(world: World, holding_id: str, **changes: Any) -> financing.FinanceRequ
     return dataclasses.replace(asked, **changes)
 
 
+def _receivable(row: financing.FinancingRow) -> Financing:
+    """The row's financing: a receivable's (these requests finance debt items, not goods)."""
+    assert isinstance(row.financing, Financing), row.financing
+    return row.financing
+
+
 def _decided(row: financing.FinancingRow) -> tuple[Any, ...]:
     """What must not differ between a batch and one by one (ids and input hashes do)."""
-    fin = row.financing
-    assert isinstance(fin, financing.Financing) and fin.decision is not None
+    fin = _receivable(row)
+    assert fin.decision is not None
     decision = dataclasses.replace(fin.decision, input_hash=None)  # the rest of it, all
     return (fin.holding_id, fin.status, fin.principal, fin.rate_bps, decision, row.chain,
             row.borrower_name, row.bank_name, row.debtor_name)  # fmt: skip
@@ -107,9 +113,9 @@ def test_a_batch_decides_every_request_as_one_by_one(credit_world: World) -> Non
     )
     assert world.uow.commits == commits + 1  # one transaction for the batch
     rows = [r for r in batch if isinstance(r, financing.FinancingRow)]
-    assert [r.financing.holding_id for r in rows] == [a.target for a in asked]  # in order
+    assert [_receivable(r).holding_id for r in rows] == [a.target for a in asked]  # in order
     by_holding = {_decided(r)[0]: _decided(r) for r in rows}
-    assert [by_holding[r.financing.holding_id] for r in alone] == [_decided(r) for r in alone]
+    assert [by_holding[_receivable(r).holding_id] for r in alone] == [_decided(r) for r in alone]
     statuses = [r.financing.status for r in alone]
     assert statuses.count(FinancingStatus.APPROVED) == 4, statuses
     limited = [r for r in alone if r.financing.status is not FinancingStatus.APPROVED]
@@ -192,7 +198,7 @@ def test_a_batch_queues_its_chain_work_stage_by_stage(credit_world: World) -> No
         cold_start=no_cold_start, ledger=world.ledger,
     )  # fmt: skip
     rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
-    rows.sort(key=lambda r: r.financing.holding_id)  # the order they were decided in
+    rows.sort(key=lambda r: _receivable(r).holding_id)  # the order they were decided in
     approved = [r.financing.id for r in rows if r.financing.status is FinancingStatus.APPROVED]
     assert len(rows) == 4 and len(approved) == 3
     added = sorted(
@@ -229,7 +235,7 @@ def test_group_commit_answers_each_caller_its_own_result(credit_world: World) ->
     assert len(rows) == 8 and len(refused) == 1 and isinstance(refused[0], ConflictError)
     for a, answer in zip(asked, answers, strict=True):  # each its own holding's answer
         if isinstance(answer, financing.FinancingRow):
-            assert answer.financing.holding_id == a.target
+            assert _receivable(answer).holding_id == a.target
     # how the 9 requests fall into batches depends on thread timing; that no batch went over
     # max_batch, and that the batches held every request, does not
     assert batcher.largest <= 4 and batcher.batches >= 3
@@ -260,7 +266,7 @@ def test_async_group_commit_answers_each_caller_on_the_loop(credit_world: World)
     assert [type(a).__name__ for a in answers] == ["FinancingRow"] * 8 + ["ConflictError"]
     for a, answer in zip(asked, answers, strict=True):
         if isinstance(answer, financing.FinancingRow):
-            assert answer.financing.holding_id == a.target
+            assert _receivable(answer).holding_id == a.target
     assert (batcher.batches, batcher.largest) == (3, 4)  # 4, 4 and 1
     with world.uow() as uow:
         assert {f.holding_id for f in uow.financings.list()} == set(holdings)

@@ -336,7 +336,10 @@ def xpath_profile(count: int = 300, top: int = 6) -> dict[str, object]:
 
 def bench_rule_engine(line: Line) -> Iterator[str]:
     """Every figure of the module docstring, in one run."""
-    load = lambda: round(os.getloadavg()[0], 2)  # noqa: E731
+
+    def load() -> float:
+        return round(os.getloadavg()[0], 2)
+
     yardstick = documents.parse_xsd_per_s()
     yield line("rules.yardstick_parse_xsd_per_s", yardstick, "invoices/s", load=load())
     official = official_per_s()

@@ -69,8 +69,11 @@ def test_the_worker_anchors_the_audit_head_daily_and_audit_names_a_rewrite_befor
         p.initialise()
         for n in range(5):
             identity.record_request(
-                p.identities, principal=None, action="health", method="GET",
-                path=f"/api/v1/health?n={n}", client="127.0.0.1", status=200,
+                p.identities,
+                identity.AnsweredRequest(
+                    principal=None, action="health", method="GET",
+                    path=f"/api/v1/health?n={n}", client="127.0.0.1", status=200,
+                ),
             )  # fmt: skip
         ctx = worker_service.WorkerContext(
             uow_factory=p.uow_factory, ledger=p.require_contracts(), clock=p.clock,
@@ -94,8 +97,11 @@ def test_the_worker_anchors_the_audit_head_daily_and_audit_names_a_rewrite_befor
         assert str(anchored["root"]).removeprefix("0x") == head.head
         for n in range(2):  # requests after the anchor
             identity.record_request(
-                p.identities, principal=None, action="health", method="GET",
-                path=f"/api/v1/health?after={n}", client="127.0.0.1", status=200,
+                p.identities,
+                identity.AnsweredRequest(
+                    principal=None, action="health", method="GET",
+                    path=f"/api/v1/health?after={n}", client="127.0.0.1", status=200,
+                ),
             )  # fmt: skip
 
     code, clean = _audit(p, monkeypatch)

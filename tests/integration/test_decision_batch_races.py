@@ -99,8 +99,11 @@ def test_audit_appends_at_once_from_two_processes_keep_one_chain(platform: Platf
     def call(i: int) -> AuditRecord:
         ids, n, p = calls[i]
         return identity.record_request(
-            ids, principal=None, action="financings.request", method="POST",
-            path=f"/api/v1/financings?n={n}&p={p}", client="127.0.0.1", status=201,
+            ids,
+            identity.AnsweredRequest(
+                principal=None, action="financings.request", method="POST",
+                path=f"/api/v1/financings?n={n}&p={p}", client="127.0.0.1", status=201,
+            ),
         )  # fmt: skip
 
     answers = at_once(len(calls), call)

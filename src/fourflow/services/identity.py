@@ -976,6 +976,17 @@ def _append_all(waiting: list[tuple[Identities, AuditRecord]]) -> list[AuditReco
     return [a if a is not None else RuntimeError("not appended") for a in answers]
 
 
+def _linked(record: AuditRecord, prev_hash: str, hash_: str) -> AuditRecord:
+    """``record`` after ``prev_hash``, with its ``hash`` (``dataclasses.replace`` without its
+    per-call look-up of the fields: two a record of every state-changing request)."""
+    r = record
+    return AuditRecord(
+        seq=r.seq, at=r.at, org_id=r.org_id, actor=r.actor, role=r.role, action=r.action,
+        method=r.method, path=r.path, client=r.client, status=r.status, prev_hash=prev_hash,
+        hash=hash_,
+    )  # fmt: skip
+
+
 def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[AuditRecord]:
     """Chain ``records`` after the trail's head, in order, and store them in one transaction;
     chained again after the new head when another process appended first (bounded)."""
@@ -985,10 +996,9 @@ def _append_chained(ids: Identities, records: Sequence[AuditRecord]) -> list[Aud
             previous = head.hash if head else GENESIS
             chained = []
             for record in records:
-                linked = replace(record, prev_hash=previous)
-                linked = replace(linked, hash=record_hash(linked))
-                chained.append(linked)
-                previous = linked.hash
+                linked = _linked(record, previous, "")
+                previous = record_hash(linked)
+                chained.append(_linked(record, linked.prev_hash, previous))
             try:
                 store.trail.append_many(chained)
                 store.commit()
@@ -1006,58 +1016,55 @@ _ASYNC_APPENDERS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def _request_record(
-    ids: Identities,
-    principal: Principal | None,
-    action: str,
-    method: str,
-    path: str,
-    client: str,
-    status: int,
-) -> AuditRecord:
-    """A request's audit record, before it is chained (``seq`` and ``prev_hash`` are set by
-    the append)."""
+@dataclass(frozen=True, slots=True)
+class AnsweredRequest:
+    """A request as the audit trail records it (the API's ``AuditTrail`` middleware builds it
+    once the answer's status is known).
+
+    Attributes:
+        principal: the caller (None: not signed in).
+        action: the authorisation table's action.
+        method: the HTTP method.
+        path: the path called (at most 2,000 characters are kept).
+        client: the client's address.
+        status: the HTTP status answered.
+    """
+
+    principal: Principal | None
+    action: str
+    method: str
+    path: str
+    client: str
+    status: int
+
+
+def _request_record(ids: Identities, request: AnsweredRequest) -> AuditRecord:
+    """A request's audit record, before it is chained (``seq``, ``prev_hash`` and ``hash`` are
+    set by the append)."""
+    who = request.principal
     return AuditRecord(
-        seq=0, at=ids.clock.now(), org_id=principal.org_id if principal else None,
-        actor=(principal.user_id or principal.credential_id) if principal else None,
-        role=principal.role.value if principal else None, action=action,
-        method=method, path=path[:2000], client=client, status=status, prev_hash=GENESIS,
+        seq=0, at=ids.clock.now(), org_id=who.org_id if who else None,
+        actor=(who.user_id or who.credential_id) if who else None,
+        role=who.role.value if who else None, action=request.action, method=request.method,
+        path=request.path[:2000], client=request.client, status=request.status,
+        prev_hash=GENESIS,
     )  # fmt: skip
 
 
-def record_request(
-    ids: Identities,
-    *,
-    principal: Principal | None,
-    action: str,
-    method: str,
-    path: str,
-    client: str,
-    status: int,
-) -> AuditRecord:
+def record_request(ids: Identities, request: AnsweredRequest) -> AuditRecord:
     """Append a request to the audit trail, after its head: with the requests recorded at the
     same time in this process, in one transaction (``_APPENDER``; retried, bounded,
     when another process appended first: the unique ``prev_hash`` refuses a fork)."""
-    record = _request_record(ids, principal, action, method, path, client, status)
-    return _APPENDER.submit((ids, record))
+    return _APPENDER.submit((ids, _request_record(ids, request)))
 
 
-async def record_request_async(
-    ids: Identities,
-    *,
-    principal: Principal | None,
-    action: str,
-    method: str,
-    path: str,
-    client: str,
-    status: int,
-) -> AuditRecord:
+async def record_request_async(ids: Identities, request: AnsweredRequest) -> AuditRecord:
     """``record_request`` for a caller on an event loop (the API's requests): the caller waits
     on the loop, not on a thread of its own, and one thread of the loop's executor appends the
     requests recorded meanwhile in one transaction (``AsyncGroupCommit``). Appends of this
     loop and of threads (``record_request``) that meet retry on the new head, as two
     processes' do."""
-    record = _request_record(ids, principal, action, method, path, client, status)
+    record = _request_record(ids, request)
     loop = asyncio.get_running_loop()
     appender = _ASYNC_APPENDERS.get(loop)
     if appender is None:

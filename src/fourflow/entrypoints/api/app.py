@@ -188,15 +188,12 @@ class AuditTrail:
         if method == "GET" and not (reading and action not in ("me", "audit.read")):
             return
         client = scope.get("client")
-        await identity.record_request_async(  # waits on the loop, appended in a group
-            self.api.platform.identities,
-            principal=principal,
-            action=str(action),
-            method=method,
-            path=str(scope.get("path")),
-            client=str(client[0]) if client else "unknown",
-            status=status,
-        )
+        answered = identity.AnsweredRequest(
+            principal=principal, action=str(action), method=method, path=str(scope.get("path")),
+            client=str(client[0]) if client else "unknown", status=status,
+        )  # fmt: skip
+        # waits on the loop, appended in a group
+        await identity.record_request_async(self.api.platform.identities, answered)
 
 
 def _routed_app() -> FastAPI:

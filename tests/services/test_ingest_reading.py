@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import pytest
 
@@ -56,11 +57,12 @@ def test_warm_readers_reads_once_on_each_thread() -> None:
 def _read_of(wait_for: dict[str, threading.Event]):  # type: ignore[no-untyped-def]
     """A read that returns the file as read, waiting (up to 60 s) first when told to."""
 
-    def read(file: SubmittedFile) -> ingest._Read:
-        event = wait_for.get(file.source)
-        if event is not None:
-            assert event.wait(60), f"{file.source} was never released"
-        return ingest._Read(file, [])
+    def read(files: Sequence[SubmittedFile]) -> list[ingest._Read]:
+        for file in files:
+            event = wait_for.get(file.source)
+            if event is not None:
+                assert event.wait(60), f"{file.source} was never released"
+        return [ingest._Read(file, []) for file in files]
 
     return read
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import importlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from lxml import etree
 
 from fourflow.adapters.documents.errors import DocumentRejectedError, Problem
 from fourflow.adapters.documents.jsonsafe import load_json
 from fourflow.adapters.documents.xml import parse_xml, root_name
+from fourflow.domain.errors import FourFlowError
 from fourflow.services.reading import ParsedDocument
 
 if TYPE_CHECKING:
@@ -89,6 +90,14 @@ class Parse(Protocol):
     def __call__(self, raw: bytes, *, source: str, ctx: ReadContext) -> list[ParsedDocument]: ...
 
 
+class ParseMany(Protocol):
+    """A format's reader of a group of files, stage by stage (``FormatSpec.parse_many``)."""
+
+    def __call__(
+        self, files: Sequence[tuple[bytes, str]], *, ctx: ReadContext
+    ) -> list[list[ParsedDocument] | FourFlowError]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FormatSpec:
     """One supported format.
@@ -99,12 +108,16 @@ class FormatSpec:
         parse: reads the bytes into domain documents (and refuses what is schema-invalid).
         validate: checks the bytes against the format's schema and, with ``rules``, its
             business rules (e.g. EN 16931), without storing anything.
+        parse_many: reads a group of ``(raw, source)`` files at once (each file's answer its
+            documents, or the error ``parse`` raises for it), when the format has a faster
+            way than one file after the other; None: ``parse`` each.
     """
 
     name: str
     detect: Callable[[Sniffed], bool]
     parse: Parse
     validate: Validate | None = None
+    parse_many: ParseMany | None = None
 
 
 # Format modules, tried in this order; each defines ``FORMAT`` (or ``FORMATS``).
@@ -176,6 +189,50 @@ class DetectingReader:
         spec = detect(raw, sniffed)
         if spec is not None:
             return spec.parse(raw, source=source, ctx=self._ctx)
+        return self._unknown(raw, source, sniffed)
+
+    def read_many(
+        self, files: Sequence[tuple[bytes, str]]
+    ) -> list[list[ParsedDocument] | FourFlowError]:
+        """``read`` of each ``(raw, source)``, in order: each file's documents, or the error
+        ``read`` raises for it. Consecutive files of a format that reads a group at once
+        (``FormatSpec.parse_many``: UBL, stage by stage) are read together; the others one
+        after the other (ids are drawn in file order either way). Errors other than
+        ``FourFlowError`` are raised."""
+        answers: list[list[ParsedDocument] | FourFlowError] = [[] for _ in files]
+        run: list[int] = []  # consecutive files of ``run_spec``, not read yet
+        run_spec: FormatSpec | None = None
+
+        def read_run() -> None:
+            if run_spec is not None and run_spec.parse_many is not None and run:
+                read = run_spec.parse_many([files[n] for n in run], ctx=self._ctx)
+                for n, answer in zip(run, read, strict=True):
+                    answers[n] = answer
+            run.clear()
+
+        for n, (raw, source) in enumerate(files):
+            sniffed = sniff(raw)
+            spec = detect(raw, sniffed)
+            if spec is not run_spec:
+                read_run()
+                run_spec = spec
+            if spec is not None and spec.parse_many is not None:
+                run.append(n)
+                continue
+            try:
+                answers[n] = (
+                    spec.parse(raw, source=source, ctx=self._ctx)
+                    if spec is not None
+                    else self._unknown(raw, source, sniffed)
+                )
+            except FourFlowError as exc:
+                answers[n] = exc
+        read_run()
+        return answers
+
+    @staticmethod
+    def _unknown(raw: bytes, source: str, sniffed: Sniffed) -> NoReturn:
+        """Refuse bytes no reader recognises, saying why."""
         what = "not a document format FourFlow reads"
         if sniffed.kind == "xml":
             root = parse_xml(raw, source)  # hostile or broken XML: say exactly why

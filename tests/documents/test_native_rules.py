@@ -669,7 +669,9 @@ def _intra_community(draw: st.DrawFn) -> bytes:
             etree.SubElement(category, f"{{{_CBC}}}ID").text = "K"
     for old in root.findall("cac:Delivery", _NS) + root.findall("cac:InvoicePeriod", _NS):
         root.remove(old)
-    at = list(root).index(root.find("cac:AccountingCustomerParty", _NS)) + 1
+    customer = root.find("cac:AccountingCustomerParty", _NS)
+    assert customer is not None, "the example invoice has its AccountingCustomerParty"
+    at = list(root).index(customer) + 1
     for _ in range(draw(st.integers(0, 2))):
         delivery = etree.Element(f"{{{_CAC}}}Delivery")
         date = draw(st.sampled_from(_DATES_OR_CODES))

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
-from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
+import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from fourflow.risk import datasets
 from fourflow.risk.evaluate import MODEL_CHOICES, evaluate

@@ -336,7 +336,7 @@ def _recipe_key(trades: int) -> str:
 
 def _pg(sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(PG_URL.replace("+psycopg", ""), autocommit=True) as conn:
-        cur = conn.execute(sql, args or None)  # type: ignore[arg-type]
+        cur = conn.execute(sql, args or None)
         return list(cur.fetchall()) if cur.description else []
 
 

@@ -188,6 +188,7 @@ def test_a_key_revoked_elsewhere_stops_working_in_both_served_processes_within_t
             p.identities, admin=_operator(p), role=UserRole.AUDITOR, label="erp"
         )
     port = _free_port()
+    assert settings.keystore_password is not None  # the served processes open the keystore
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FOURFLOW_")},
         "FOURFLOW_HOME": str(settings.home), "FOURFLOW_DATABASE_URL": store_url,

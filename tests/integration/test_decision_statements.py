@@ -29,7 +29,11 @@ pytestmark = pytest.mark.chain
 # and two organisations (taken from the kept view) are kept between batches under the store's
 # change marks (``financing._Running``, migration 0029), read in three statements (as the
 # batch starts, under the limits locks, after its writes).
-MEASURED = {"sqlite": (22, 22), "postgresql": (22, 22)}
+# 22 -> 20 / 19 (session 11, helper D16b): the platform's constants (the operator's
+# organisation, the consortium's salt) are kept once a batch that read them has committed,
+# and the organisations a batch's answers name come from the kept view under the locks too.
+# The batch of one still reads the salt: the first batch created it (it did not read it).
+MEASURED = {"sqlite": (20, 19), "postgresql": (20, 19)}
 
 
 @contextmanager

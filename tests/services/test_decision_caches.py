@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from typing import Any
 
 from fourflow.risk.review import Scored
 from fourflow.services import fraud
 from fourflow.services.credit import review
+from fourflow.services.financing import _Running, _RunningStore
+from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from tests.services.conftest import World
 
 
@@ -59,3 +62,42 @@ def test_a_scorer_answers_a_vector_once_and_another_scorer_afresh() -> None:
         memo.score(one, {**vector, "rel_age_days": days})
     memo.score(one, vector)
     assert one.scored == 7
+
+
+class _Settings:
+    """Settings read by a batch, counted."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values, self.reads = values, 0
+
+    def get(self, key: str) -> str | None:
+        self.reads += 1
+        return self.values.get(key)
+
+
+class _Uow:
+    def __init__(self, settings: _Settings) -> None:
+        self.settings = settings
+
+
+def test_the_platforms_constants_are_kept_once_a_batch_that_read_them_commits() -> None:
+    """The operator's organisation and the consortium's salt, written once and never changed,
+    are kept between batches, but only once the batch that read them has committed (one that
+    rolled back may have written them itself); other settings are read every time."""
+    store = _RunningStore()
+    inner = _Settings({OPERATOR_ORG_KEY: "org-op", fraud.SALT_SETTING: "ab" * 32, "other": "x"})
+    uow: Any = _Uow(inner)
+
+    rolled_back = _Running(store, {})
+    assert rolled_back.settings(uow).get(OPERATOR_ORG_KEY) == "org-op"  # type: ignore[attr-defined]
+    # no commit: nothing kept
+    first = _Running(store, {})
+    kept: Any = first.settings(uow)
+    assert kept.get(OPERATOR_ORG_KEY) == "org-op" and kept.get(fraud.SALT_SETTING) == "ab" * 32
+    assert kept.get("other") == "x" and inner.reads == 4
+    first.committed()
+    later: Any = _Running(store, {}).settings(uow)
+    assert later.get(OPERATOR_ORG_KEY) == "org-op" and later.get(fraud.SALT_SETTING) == "ab" * 32
+    assert inner.reads == 4  # kept: not read again
+    assert later.get("other") == "x" and inner.reads == 5  # not a constant: read every time
+    assert _Running(None, None).settings(uow) is inner  # a store without marks keeps nothing

@@ -51,6 +51,7 @@ from fourflow.services.common import (
     refuse_if_disputed,
 )
 from fourflow.services.group_commit import AsyncGroupCommit, GroupCommit
+from fourflow.services.onboarding import OPERATOR_ORG_KEY
 from fourflow.services.ports import (
     ChainOp,
     Clock,
@@ -548,12 +549,13 @@ def _finance_many(
     answers: list[Answer | None] = [None] * len(requests)
     views: dict[dt.date, PlatformView] = {}
     ready: list[tuple[int, _Ready, Organisation | None]] = []
-    policies = {"policies": running.policies(uow)}
-    batch = _BatchReads(uow, _READ_ONCE, policies)
+    kept = {"policies": running.policies(uow), "settings": running.settings(uow)}
+    batch = _BatchReads(uow, _READ_ONCE, kept)
     # the organisations as the fraud view read them (kept under the same mark): the askers,
     # banks and debtors are not read one by one
     views[requests[0].as_of] = running.view(uow, requests[0].as_of)
-    batch.prime("organisations", "get", {o.id: o for o in views[requests[0].as_of].organisations})
+    organisations = {o.id: o for o in views[requests[0].as_of].organisations}
+    batch.prime("organisations", "get", organisations)
     _read_ahead(uow, batch, requests)
     reads = cast(UnitOfWork, batch)
     for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
@@ -574,7 +576,9 @@ def _finance_many(
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
     exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
-    locked = cast(UnitOfWork, _BatchReads(uow, _READ_ONCE_LOCKED, policies))
+    under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
+    under.prime("organisations", "get", organisations)  # no decision writes one
+    locked = cast(UnitOfWork, under)
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
                       answers, exposures)  # fmt: skip
@@ -605,7 +609,10 @@ def _queue_stage(op: ChainOp) -> int:
 
 def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceRequest]) -> None:
     """Read what every request of the batch reads first, in one read a table: the holdings
-    named (as the API names them, ``own_holding_of``) and the latest financing of each."""
+    named (as the API names them, ``own_holding_of``) and the latest financing of each; the
+    holdings they were split from (a holder's depth, ``credit.review``), their items, the
+    items' trades, and the trades' signal clearances and payments by transfer (read a trade
+    at a time otherwise: a batch over many items paid five statements an item)."""
     named = [r.target for r in requests if r.own_holding_of is not None]
     if not named:
         return
@@ -613,6 +620,23 @@ def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceR
     batch.prime("items", "get_holding", holdings)  # an unknown one is read (and told) alone
     latest = uow.financings.by_holdings(list(holdings))
     batch.prime("financings", "by_holding", {h: latest.get(h) for h in holdings})
+    parents = sorted({h.parent_id for h in holdings.values() if h.parent_id} - set(holdings))
+    if parents:  # found ones only: an unknown one is read (and told) alone
+        batch.prime("items", "get_holding", uow.items.get_holdings(parents))
+    items = uow.items.get_many(sorted({h.item_id for h in holdings.values()}))
+    batch.prime("items", "get", {i.id: i for i in items})
+    trade_ids = sorted({i.trade_id for i in items})
+    if not trade_ids:
+        return
+    batch.prime("trades", "get", {r.id: r for r in uow.trades.get_many(trade_ids)})
+    for repository, rows in (
+        ("signal_clearances", uow.signal_clearances.for_trades(trade_ids)),
+        ("transfer_payments", uow.transfer_payments.for_trades(trade_ids)),
+    ):
+        by_trade: dict[str, list[Any]] = {t: [] for t in trade_ids}
+        for row in rows:  # in the store's order, as a read of one trade gives them
+            by_trade[row.trade_id].append(row)
+        batch.prime(repository, "for_trades", {(t,): found for t, found in by_trade.items()})
 
 
 def _settle_batch(
@@ -669,6 +693,7 @@ _READ_ONCE = {
     "settings": frozenset({"get"}),
 }
 _READ_ONCE_LOCKED = {
+    "organisations": frozenset({"get"}),
     "settings": frozenset({"get"}),
     "policies": frozenset({"latest"}),
     "disputes": frozenset({"for_item"}),
@@ -723,9 +748,9 @@ class _BatchReads:
         found = self._once.get(name)
         return found if found is not None else getattr(self._uow, name)
 
-    def prime(self, repository: str, method: str, answers: Mapping[str, Any]) -> None:
+    def prime(self, repository: str, method: str, answers: Mapping[Any, Any]) -> None:
         """Answer ``repository.method(key)`` with ``answers[key]`` (None included), as if
-        read already in this batch."""
+        read already in this batch (a list argument: its tuple as the key)."""
         once = self._once[repository]
         for key, answer in answers.items():
             self._kept[(id(once), method, key)] = answer
@@ -745,6 +770,32 @@ class _KeptPolicies:
         if bank_id not in self._kept:
             self._kept[bank_id] = self._inner.latest(bank_id)
         return self._kept[bank_id]
+
+
+class _KeptSettings:
+    """The platform's settings as ``settings.get`` answers them, with its constants (the
+    operator's organisation, the consortium's fingerprint salt: written once, when the
+    platform starts or at its first presentation, and never changed) kept in the process's
+    running state once a batch that read them has committed (``_Running.committed``); other
+    settings and reads pass through."""
+
+    #: The settings kept: written once, never changed.
+    CONSTANTS = frozenset({OPERATOR_ORG_KEY, fraud.SALT_SETTING})
+
+    def __init__(self, inner: Any, kept: Mapping[str, str], staged: dict[str, str]) -> None:
+        self._inner, self._kept, self._staged = inner, kept, staged
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def get(self, key: str) -> str | None:
+        found = self._kept.get(key)
+        if found is not None:
+            return found
+        found = self._inner.get(key)
+        if found is not None and key in self.CONSTANTS:
+            self._staged[key] = found  # kept once this batch commits (it may have written it)
+        return cast("str | None", found)
 
 
 class _Running:
@@ -771,6 +822,7 @@ class _Running:
     def __init__(self, store: _RunningStore | None, marks: dict[str, tuple[int, int]] | None):
         self._store, self._marks = store, marks or {}
         self._staged: dict[str, tuple[int, Exposure]] = {}
+        self._staged_settings: dict[str, str] = {}
 
     @classmethod
     def of(cls, uow: UnitOfWork) -> _Running:
@@ -836,6 +888,15 @@ class _Running:
             kept = store.policies
         return _KeptPolicies(uow.policies, kept)
 
+    def settings(self, uow: UnitOfWork) -> object:
+        """``uow.settings`` with the platform's constants kept (``_KeptSettings``)."""
+        store = self._store
+        if store is None:
+            return uow.settings
+        with store.lock:
+            kept = dict(store.settings)
+        return _KeptSettings(uow.settings, kept, self._staged_settings)
+
     def exposures(self, uow: UnitOfWork) -> dict[str, Exposure]:
         """The banks' exposures kept under the ``exposure`` mark as read now (the caller holds
         the banks' limits locks); none if it moved."""
@@ -865,11 +926,12 @@ class _Running:
 
     def committed(self) -> None:
         """The batch is committed: what it staged is kept."""
-        if self._store is None or not self._staged:
+        if self._store is None or not (self._staged or self._staged_settings):
             return
         with self._store.lock:
             self._store.exposures.update(self._staged)
-        self._staged = {}
+            self._store.settings.update(self._staged_settings)
+        self._staged, self._staged_settings = {}, {}
 
 
 class _RunningStore:
@@ -883,6 +945,7 @@ class _RunningStore:
         self.policies_mark: int | None = None
         self.policies: dict[str, Any] = {}
         self.exposures: dict[str, tuple[int, Exposure]] = {}
+        self.settings: dict[str, str] = {}  # the platform's constants (``_KeptSettings``)
 
 
 def forget_running_state() -> None:

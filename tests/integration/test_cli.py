@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
 from fourflow.services.demo import MEMBERS
+from tests.integration.conftest import Run
 
 pytestmark = pytest.mark.chain
 
 
-def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[no-untyped-def]
+def test_init_onboard_list_status_and_chain_info(run: Run) -> None:
     code, out, _ = run("init", "--demo", "--json")
     assert code == 0
     init = json.loads(out)
@@ -50,12 +52,12 @@ def test_init_onboard_list_status_and_chain_info(run) -> None:  # type: ignore[n
     assert info["block_number"] > 0
 
 
-def test_commands_before_init_say_what_to_do(run) -> None:  # type: ignore[no-untyped-def]
+def test_commands_before_init_say_what_to_do(run: Run) -> None:
     code, _, err = run("org", "add", "--name", "X", "--uscc", MEMBERS[0].uscc, "--role", "bank")
     assert code == 1 and "fourflow init" in err
 
 
-def test_item_show_and_history_after_the_demo(run) -> None:  # type: ignore[no-untyped-def]
+def test_item_show_and_history_after_the_demo(run: Run) -> None:
     code, out, _ = run("demo", "--json")
     assert code == 0
     item_id = json.loads(out)["items"][0]["item_id"]
@@ -76,7 +78,9 @@ def test_item_show_and_history_after_the_demo(run) -> None:  # type: ignore[no-u
     assert ops[:3] == ["issue_item", "lock_route", "transfer"] and ops.count("repay") == 2
 
 
-def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_finance_request_refer_decide_and_risk_commands_after_the_demo(
+    run: Run, tmp_path: Path
+) -> None:
     code, out, _ = run("demo", "--json")
     assert code == 0
     demo = json.loads(out)
@@ -133,7 +137,7 @@ def test_finance_request_refer_decide_and_risk_commands_after_the_demo(run, tmp_
     assert code == 1 and "known outcomes" in " ".join(err.split())
 
 
-def test_a_debtor_disputes_and_withdraws_from_the_cli(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_debtor_disputes_and_withdraws_from_the_cli(run: Run, tmp_path: Path) -> None:
     code, out, _ = run("demo", "--json")
     assert code == 0
     open_item = json.loads(out)["items"][1]["item_id"]

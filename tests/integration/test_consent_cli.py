@@ -11,13 +11,14 @@ import json
 import pytest
 
 from fourflow.services.demo import MEMBERS
+from tests.integration.conftest import Run
 
 pytestmark = pytest.mark.chain
 
 USCC = {m.key: m.uscc for m in MEMBERS}
 
 
-def test_consent_and_metered_reads_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+def test_consent_and_metered_reads_from_the_cli(run: Run) -> None:
     code, _, err = run("demo", "--json")
     assert code == 0, err
     core, bank = USCC["core"], USCC["bank"]

@@ -25,6 +25,7 @@ from fourflow.services import commands as cmd
 from fourflow.services import items, onboarding, relay
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import ChainOp, OpStatus
+from tests.integration.conftest import Run
 from tests.integration.test_lifecycle import YUAN, _audit_ok, _story
 
 pytestmark = pytest.mark.chain
@@ -106,7 +107,7 @@ def test_a_self_registered_bank_waits_for_the_councils_votes(platform: Platform)
     assert member["active"] and member["roles"] == bank_bit
 
 
-def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run: Run) -> None:
     """`org add --role bank` after the hand-over admits nobody; the council votes it in."""
     code, out, _ = run("init", "--demo", "--json")
     assert code == 0, out
@@ -136,7 +137,7 @@ def test_org_add_of_a_bank_waits_for_the_council_through_the_cli(run) -> None:  
     assert code == 1 and "already executed" in err
 
 
-def test_after_fourflow_demo_the_operator_alone_admits_no_bank(run) -> None:  # type: ignore[no-untyped-def]
+def test_after_fourflow_demo_the_operator_alone_admits_no_bank(run: Run) -> None:
     """`fourflow demo` ends in the governed phase: `org add --role bank` afterwards is refused
     on chain, and the operator's proposal runs only with the council's votes."""
     from fourflow.services.demo import MEMBERS

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from fourflow.adapters.documents.standards import standards_dir
+from tests.integration.conftest import Run
 
 pytestmark = pytest.mark.chain
 
@@ -34,7 +35,7 @@ def _samples(folder: Path) -> Path:
     return folder
 
 
-def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_a_folder_of_standard_documents(run: Run, tmp_path: Path) -> None:
     code, _, _ = run("init", "--demo")
     assert code == 0
     code, _, _ = run("org", "add", "--name", "Submitter", "--uscc", "91110000600037341L",
@@ -76,7 +77,7 @@ def test_ingest_a_folder_of_standard_documents(run, tmp_path: Path) -> None:  # 
     assert code == 0 and json.loads(out)["ok"] is True
 
 
-def test_validate_lists_failed_rules_and_stores_nothing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_validate_lists_failed_rules_and_stores_nothing(run: Run, tmp_path: Path) -> None:
     good = standards_dir().joinpath(*SAMPLES["invoice.xml"]).read_bytes()
     bad = good.replace(
         b'<cbc:PayableAmount currencyID="EUR">250.33',

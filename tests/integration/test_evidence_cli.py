@@ -16,6 +16,7 @@ import pytest
 
 from fourflow.services.demo import MEMBERS
 from fourflow.services.registration import CSV_COLUMNS
+from tests.integration.conftest import Run
 
 pytestmark = pytest.mark.chain
 
@@ -23,7 +24,9 @@ WAREHOUSE = ("苏州港保税仓储有限公司", "91320500MA1FF0009R")
 BANK, SUPPLIER = ((m.name, m.uscc) for key in ("bank", "tier1") for m in MEMBERS if m.key == key)
 
 
-def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(
+    run: Run, tmp_path: Path
+) -> None:
     code, _, err = run("init", "--demo")  # members act with --as in a demo home
     assert code == 0, err
     members = [(WAREHOUSE, "warehouse"), (BANK, "bank"), (SUPPLIER, "supplier")]
@@ -120,7 +123,7 @@ def test_a_receipt_pledge_is_a_financing_listed_counted_and_registered(run, tmp_
     assert listed["revoke_reason"] == "we changed carriers"
 
 
-def test_receivable_pledges_are_registered_and_signals_listed_after_the_demo(run) -> None:  # type: ignore[no-untyped-def]
+def test_receivable_pledges_are_registered_and_signals_listed_after_the_demo(run: Run) -> None:
     code, out, err = run("demo", "--json")
     assert code == 0, err
     demo = json.loads(out)
@@ -150,7 +153,7 @@ def _words(text: str) -> str:
     return " ".join(text.replace("│", " ").split())
 
 
-def test_acting_for_another_party_needs_a_demo_home(run) -> None:  # type: ignore[no-untyped-def]
+def test_acting_for_another_party_needs_a_demo_home(run: Run) -> None:
     code, _, err = run("init")  # a platform home: the CLI acts as the operator only
     assert code == 0, err
     code, _, err = run("mandate", "revoke", "mandate-1", "--as", SUPPLIER[1], "--reason", "x")

@@ -9,13 +9,14 @@ import json
 import pytest
 
 from fourflow.services.demo import MEMBERS
+from tests.integration.conftest import Run
 
 pytestmark = pytest.mark.chain
 
 USCC = {m.key: m.uscc for m in MEMBERS}
 
 
-def test_moves_dilution_pledge_and_payment_of_an_open_item(run) -> None:  # type: ignore[no-untyped-def]
+def test_moves_dilution_pledge_and_payment_of_an_open_item(run: Run) -> None:
     code, out, _ = run("demo", "--json")
     assert code == 0
     item_id = json.loads(out)["items"][1]["item_id"]  # tier 2's item on tier 1, still open

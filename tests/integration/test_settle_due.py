@@ -44,6 +44,7 @@ from fourflow.services import (
 from fourflow.services.audit import audit, names
 from fourflow.services.demo import demo_uscc
 from fourflow.services.ports import ChainOp
+from tests.integration.conftest import Run
 from tests.integration.test_lifecycle import YUAN, Story, _pass_and_pledge, _story
 
 pytestmark = pytest.mark.chain
@@ -414,7 +415,7 @@ def test_a_collection_the_chain_refuses_changes_nothing(own: Platform) -> None:
     _audit_ok(own)
 
 
-def test_settle_due_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+def test_settle_due_from_the_cli(run: Run) -> None:
     code, out, err = run("init", "--json")
     assert code == 0, err
     code, out, err = run("settle-due", "--json")

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from typer.testing import CliRunner
@@ -26,8 +27,14 @@ ROW_KEYS = {
 }  # fmt: skip
 
 
+class Run(Protocol):
+    """This module's ``run``: ``fourflow`` with these arguments, answering (code, stdout + stderr)."""
+
+    def __call__(self, *args: str) -> tuple[int, str]: ...
+
+
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
     for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("FOURFLOW_HOME", str(tmp_path / "home"))
@@ -52,7 +59,7 @@ def _report_ops() -> list[tuple[str, OpStatus, list[str]]]:
         ]
 
 
-def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_verify_a_trade_and_anchor_its_report_once(run: Run, tmp_path: Path) -> None:
     assert run("init", "--demo")[0] == 0
     for key, role in (
         ("tier1", "supplier"),
@@ -118,6 +125,6 @@ def test_verify_a_trade_and_anchor_its_report_once(run, tmp_path: Path) -> None:
     assert run("audit")[0] == 0
 
 
-def test_verify_needs_a_trade_or_all(run) -> None:  # type: ignore[no-untyped-def]
+def test_verify_needs_a_trade_or_all(run: Run) -> None:
     code, out = run("verify")
     assert code == 2 and "TRADE_ID or --all" in out

@@ -33,7 +33,9 @@ def trained() -> dict[str, learning.Trained]:
     return {"good": good, "noise": noise}
 
 
-def test_training_validates_out_of_time_and_drops_constant_features(trained) -> None:  # type: ignore[no-untyped-def]
+def test_training_validates_out_of_time_and_drops_constant_features(
+    trained: dict[str, learning.Trained],
+) -> None:
     good = trained["good"]
     assert good.validation.rows == 375  # the newest 25%
     assert good.validation.auc > 0.7
@@ -46,7 +48,9 @@ def test_not_enough_outcomes_is_refused_with_the_counts() -> None:
         learning.train(rows(50, seed=3), kinds=["scorecard"])
 
 
-def test_a_challenger_is_promoted_only_when_it_beats_the_champion(trained) -> None:  # type: ignore[no-untyped-def]
+def test_a_challenger_is_promoted_only_when_it_beats_the_champion(
+    trained: dict[str, learning.Trained],
+) -> None:
     window = rows(800, seed=4)
     better = learning.compare(trained["noise"].model, trained["good"].model, window)
     assert better.promote and better.reason.startswith("promoted")
@@ -59,7 +63,7 @@ def test_a_challenger_is_promoted_only_when_it_beats_the_champion(trained) -> No
     assert first.promote and "no champion" in first.reason
 
 
-def test_psi_drift_alerts_when_the_population_shifts(trained) -> None:  # type: ignore[no-untyped-def]
+def test_psi_drift_alerts_when_the_population_shifts(trained: dict[str, learning.Trained]) -> None:
     reference = trained["good"].reference_pd
     scorer = learning.ModelScorer("scorecard-1", trained["good"].model)
     same = scorer.pds([r.features for r in rows(600, seed=5)])
@@ -84,7 +88,7 @@ def test_realised_auc_below_the_validated_one_raises_a_performance_alert() -> No
     assert found[0].threshold == pytest.approx(0.75)
 
 
-def test_scorer_explains_with_platform_descriptions(trained) -> None:  # type: ignore[no-untyped-def]
+def test_scorer_explains_with_platform_descriptions(trained: dict[str, learning.Trained]) -> None:
     scorer = learning.ModelScorer("scorecard-1", trained["good"].model)
     risky = dict(rows(1, seed=7)[0].features, debtor_late_share=0.99)
     s = scorer.score(risky)
@@ -94,7 +98,9 @@ def test_scorer_explains_with_platform_descriptions(trained) -> None:  # type: i
     assert s.pd > scorer.score(dict(risky, debtor_late_share=0.01)).pd
 
 
-def test_a_weak_challenger_is_not_promoted_and_the_figures_are_kept(trained) -> None:  # type: ignore[no-untyped-def]
+def test_a_weak_challenger_is_not_promoted_and_the_figures_are_kept(
+    trained: dict[str, learning.Trained],
+) -> None:
     # a model fitted the same way on other rows is as good as the champion, no better
     twin = learning.train(rows(1_500, seed=9), kinds=["scorecard"], seed=0)[0]
     verdict = learning.compare(trained["good"].model, twin.model, rows(800, seed=10))
@@ -108,7 +114,9 @@ def test_a_weak_challenger_is_not_promoted_and_the_figures_are_kept(trained) -> 
     assert better.promote and better.figures["auc_gain_low"] > 0.1
 
 
-def test_too_few_outcomes_on_the_window_keep_the_champion(trained) -> None:  # type: ignore[no-untyped-def]
+def test_too_few_outcomes_on_the_window_keep_the_champion(
+    trained: dict[str, learning.Trained],
+) -> None:
     small = rows(60, seed=11)
     verdict = learning.compare(trained["noise"].model, trained["good"].model, small)
     assert not verdict.promote

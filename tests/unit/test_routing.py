@@ -59,7 +59,9 @@ def test_interest_is_simple_actual_365_rounded_down() -> None:
     weights=st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=64),
     fraction=st.fractions(min_value=0, max_value=1),
 )
-def test_shares_add_up_exactly_and_never_exceed_a_holding(weights: list[int], fraction) -> None:  # type: ignore[no-untyped-def]
+def test_shares_add_up_exactly_and_never_exceed_a_holding(
+    weights: list[int], fraction: Fraction
+) -> None:
     total = sum(weights)
     if total == 0:
         return

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from fourflow.domain.documents import Document, DocumentKind, DocumentLine, DocumentRef
-from fourflow.domain.findings import VerificationStatus
+from fourflow.domain.findings import VerificationReport, VerificationStatus
 from fourflow.domain.identifiers import uscc_check_character
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Identifier, Organisation, PartyRef, Role
@@ -79,12 +79,12 @@ def clean_documents() -> list[Document]:
     ]  # fmt: skip
 
 
-def run(docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)):  # type: ignore[no-untyped-def]
+def run(docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)) -> VerificationReport:
     trade = Trade("t-1", Scenario.MANUFACTURING, SELLER.id, BUYER.id, tuple(docs))
     return verify_trade(TradeContext(trade, PARTIES, as_of))
 
 
-def codes(report) -> set[str]:  # type: ignore[no-untyped-def]
+def codes(report: VerificationReport) -> set[str]:
     return {f.code for f in report.findings}
 
 
@@ -219,7 +219,9 @@ PAYING_STRANGER = dataclasses.replace(STRANGER, accounts=(STRANGER_ACCOUNT,))
 ACCOUNTS.update({k: PAYING_STRANGER for k in PAYING_STRANGER.known_as()})
 
 
-def run_with(docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)):  # type: ignore[no-untyped-def]
+def run_with(
+    docs: list[Document], as_of: dt.date = D0 + dt.timedelta(days=10)
+) -> VerificationReport:
     trade = Trade("t-1", Scenario.MANUFACTURING, SELLER.id, BUYER.id, tuple(docs))
     return verify_trade(TradeContext(trade, ACCOUNTS, as_of))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from sqlalchemy import insert, select
@@ -70,8 +71,14 @@ def test_a_home_of_the_older_key_layout_is_upgraded_on_opening(tmp_path: Path) -
     assert '"crypto"' not in (home / "keys" / "org-1.json").read_text()
 
 
+class Cli(Protocol):
+    """The ``cli`` fixture: ``fourflow`` with this master key file, answering (code, out, err)."""
+
+    def __call__(self, *args: str, key_file: Path) -> tuple[int, str, str]: ...
+
+
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
     home = tmp_path / "home"
     for name in ("FOURFLOW_DATABASE_URL", "FOURFLOW_CHAIN_URL", "FOURFLOW_MASTER_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -86,7 +93,9 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
     return invoke
 
 
-def test_rotate_master_rewraps_every_key_and_the_old_key_opens_nothing(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_rotate_master_rewraps_every_key_and_the_old_key_opens_nothing(
+    tmp_path: Path, cli: Cli
+) -> None:
     home = tmp_path / "home"
     old_file, new_file = tmp_path / "old.key", tmp_path / "new.key"
     for path in (old_file, new_file):

@@ -20,6 +20,7 @@ from fourflow.domain.errors import (
     PermissionDeniedError,
 )
 from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.findings import VerificationReport
 from fourflow.domain.scenarios import Scenario
 from fourflow.services import evidence, financing, ingest, items, linking, verification
 from fourflow.services.demo import trade_bundle
@@ -62,9 +63,11 @@ HONEST = {"order": "core", "receipt_advice": "core", "transport_event": "logisti
 SELLER_ALONE = dict.fromkeys(KINDS, "tier1")
 
 
-def report(world: World, trade_id: str):  # type: ignore[no-untyped-def]
+def report(world: World, trade_id: str) -> VerificationReport:
     with world.uow() as uow:
-        return uow.trades.get(trade_id).report  # type: ignore[union-attr]
+        record = uow.trades.get(trade_id)
+        assert record is not None and record.report is not None
+        return record.report
 
 
 def test_the_self_asserted_trade_is_partial_and_gets_no_item_on_its_evidence(

@@ -19,7 +19,7 @@ from fourflow.adapters.documents import ubl
 from fourflow.adapters.documents.registry import DetectingReader
 from fourflow.domain.debt import DebtItem
 from fourflow.domain.documents import DocumentKind, Flow
-from fourflow.domain.findings import Severity
+from fourflow.domain.findings import Severity, VerificationReport
 from fourflow.domain.money import Money
 from fourflow.services import fraud, ingest, items, linking, verification
 from fourflow.services.demo import Member
@@ -123,14 +123,14 @@ def day0(world: World) -> dt.date:
     return world.clock.today() - dt.timedelta(days=DAYS_AGO)
 
 
-def report(world: World, trade_id: str):  # type: ignore[no-untyped-def]
+def report(world: World, trade_id: str) -> VerificationReport:
     with world.uow() as uow:
         record = uow.trades.get(trade_id)
         assert record is not None and record.report is not None
         return record.report
 
 
-def without_transport(found) -> list[tuple[str, Severity]]:  # type: ignore[no-untyped-def]
+def without_transport(found: VerificationReport) -> list[tuple[str, Severity]]:
     return sorted((f.code, f.severity) for f in found.findings if f.code != "TRANSPORT_EVIDENCED")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fourflow.domain.financing import FinancingStatus, Outcome
+from fourflow.domain.financing import FinancingStatus, GoodsFinancing, Outcome
 from fourflow.risk.review import ProductPolicy
 from fourflow.services import credit, financing, receipts
 from tests.services.conftest import World, no_cold_start
@@ -23,7 +23,7 @@ def _receipt(world: World, tonnes: int = 1) -> str:
     )  # fmt: skip
 
 
-def pledge(world: World, receipt_id: str, amount: int):  # type: ignore[no-untyped-def]
+def pledge(world: World, receipt_id: str, amount: int) -> GoodsFinancing:
     return receipts.pledge_receipt(
         uow_factory=world.uow, receipt_id=receipt_id, bank_id=world.id("bank"), amount=amount,
         actor_id=world.id("tier1"), as_of=world.clock.today(),

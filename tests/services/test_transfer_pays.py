@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from fourflow.domain.debt import Holding
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError
 from fourflow.domain.financing import FinancingStatus
@@ -35,7 +36,7 @@ def test_a_transfer_names_the_invoice_it_pays_and_that_receivable_falls(
     number = invoice_of(world, supply)
     today = world.clock.today()
 
-    def transfer(amount: int, pays: list[str]):  # type: ignore[no-untyped-def]
+    def transfer(amount: int, pays: list[str]) -> Holding:
         return items.transfer(uow_factory=world.uow, holding_id=share.id, amount=amount,
                               to_org_id=world.id("tier2"), actor_id=world.id("tier1"),
                               pays=pays, as_of=today)  # fmt: skip

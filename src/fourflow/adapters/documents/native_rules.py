@@ -41,7 +41,8 @@ end date not before its start (BR-30: :data:`_DATES`, ``date_not_before``), and 
 subtotal's amount against its taxable amount and rate, and the rate's presence (BR-CO-17,
 BR-48: :data:`_SUBTOTAL_TAX`, :data:`_SUBTOTAL_RATE`, ``subtotal_atom``), and the
 intra-community supply's delivery (BR-IC-11, BR-IC-12: :data:`_IC_DELIVERY`,
-``intra_community_atom``).
+``intra_community_atom``), and the total with VAT in the document's currency (BR-CO-15:
+:data:`_CURRENCY_TOTAL`, ``currency_total_atom``).
 
 Every other assert whose test the pass can evaluate without the stylesheet is decided by
 libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's
@@ -375,6 +376,23 @@ _IC_DELIVERY = tuple(
         "not((((boolean({k}) and ((string-length(cac:Delivery/cac:DeliveryLocation/cac:Address/"
         "cac:Country/cbc:IdentificationCode)) > (1) + 0.000001))) or (not({k}))))",
     )
+)
+
+# BR-CO-15's quantifier at the document element (the rule's variable a{n}qq1, namespace
+# declarations left out), exactly as the compiled stylesheet writes it (rulesnative.c's kind
+# 25, currency_total_atom): the total with VAT is the total without VAT plus the one tax
+# total in the document's currency
+_CURRENCY_TOTAL = (
+    '<xsl:variable name="a{n}qq1"><xsl:for-each select="cbc:DocumentCurrencyCode"><xsl:variabl'
+    'e name="Currency" select="."/><xsl:if test="not(((((count($ctx/cac:TaxTotal/cbc:TaxAmoun'
+    "t[@currencyID = $Currency])) - (1) &lt;= 0.000001 and (1) - (count($ctx/cac:TaxTotal/cbc"
+    ":TaxAmount[@currencyID = $Currency])) &lt;= 0.000001)) and (((number($ctx/cac:LegalMonet"
+    "aryTotal/cbc:TaxInclusiveAmount)) - ((round((((($ctx/cac:LegalMonetaryTotal/cbc:TaxExclu"
+    "siveAmount + $ctx/cac:TaxTotal/cbc:TaxAmount[@currencyID = $Currency])) * 10) * 10)) div"
+    " 100)) &lt;= 0.000001 and ((round((((($ctx/cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount"
+    " + $ctx/cac:TaxTotal/cbc:TaxAmount[@currencyID = $Currency])) * 10) * 10)) div 100)) - ("
+    'number($ctx/cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount)) &lt;= 0.000001))))">x</xsl:i'
+    "f></xsl:for-each></xsl:variable>"
 )
 
 
@@ -1315,6 +1333,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
             if parsed is None:
                 parsed = _whole_test(test.get("test", ""), namespaces, flags, rule)
             if parsed is None:
+                parsed = _currency_check(test.get("test", ""), rule, namespaces)
+            if parsed is None:
                 parsed = _quantified(test.get("test", ""), rule, namespaces, flags)
             kinds = {kind for _, kind, _ in parsed[0]} if parsed is not None else set()
             if parsed is not None and not (9 in kinds and max(kinds) >= 10):
@@ -1721,6 +1741,26 @@ def _subtotal_check(test: str, namespaces: dict[str, str]) -> Parsed | None:
         return [([], 23, which)], [0]
     which = {_IC_DELIVERY[0]: 0, _IC_DELIVERY[1]: 1}.get(test)
     return None if which is None else ([([], 24, which)], [0])
+
+
+def _currency_check(test: str, rule: etree._Element, namespaces: dict[str, str]) -> Parsed | None:
+    """BR-CO-15 as the pass decides it (an atom of kind 25) when the test reads a quantifier
+    variable of the rule whose text is :data:`_CURRENCY_TOTAL` and the rule binds ``$ctx``
+    to its context, with UBL's namespaces; else None."""
+    if namespaces.get("cac") != CAC or namespaces.get("cbc") != CBC:
+        return None
+    found = re.fullmatch(r"not\(\(string\(\$a(\d+)qq1\) = ''\)\)", test)
+    ctx = rule.find(f"{{{XSL}}}variable")
+    if found is None or ctx is None or (ctx.get("name"), ctx.get("select")) != ("ctx", "."):
+        return None
+    name = f"a{found.group(1)}qq1"
+    variable = next((v for v in rule.iter(f"{{{XSL}}}variable") if v.get("name") == name), None)
+    if variable is None:
+        return None
+    body = _NAMESPACE_DECLARATION.sub("", etree.tostring(variable, encoding="unicode"))
+    if body != _CURRENCY_TOTAL.format(n=found.group(1)):
+        return None
+    return [([], 25, 0)], [0]
 
 
 def _vat_check(

@@ -1136,7 +1136,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 25, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 26, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
@@ -1903,6 +1903,60 @@ static int intra_community_atom(int which, const xmlNode *node, Buf *b) {
     return 1;
 }
 
+/* Kind 25 at the document element (BR-CO-15), exactly as the stylesheet's quantifier
+ * (native_rules._CURRENCY_TOTAL) computes it: 1 (the assert fails) when for some
+ * cbc:DocumentCurrencyCode child C, in order, not both: exactly one
+ * cac:TaxTotal/cbc:TaxAmount whose no-namespace @currencyID is C's string, and
+ * number(TaxInclusiveAmount) within 0.000001 of round((number(TaxExclusiveAmount) +
+ * number(that tax amount)) * 10 * 10) div 100 (the first cac:LegalMonetaryTotal/... in
+ * document order; the first matching tax amount; libxml2's number() and round()). */
+static int currency_total_atom(const Pass *t, const xmlNode *node, Run *r, Buf *b) {
+    static const char *const ns[] = {CAC, CBC};
+    static const char *const inclusive_path[] = {"LegalMonetaryTotal", "TaxInclusiveAmount"};
+    static const char *const exclusive_path[] = {"LegalMonetaryTotal", "TaxExclusiveAmount"};
+    double eps = t->eps;
+    for (const xmlNode *code = node->children; code != NULL; code = code->next) {
+        if (!named(code, CBC, "DocumentCurrencyCode")) continue;
+        string_value(code, b);
+        if (b->oom) return -1;
+        char *currency = strdup(b->text != NULL ? b->text : "");
+        if (currency == NULL) return -1;
+        int count = 0;
+        const xmlNode *first = NULL;
+        for (const xmlNode *total = node->children; total != NULL; total = total->next) {
+            if (!named(total, CAC, "TaxTotal")) continue;
+            for (const xmlNode *amount = total->children; amount != NULL; amount = amount->next) {
+                if (!named(amount, CBC, "TaxAmount")) continue;
+                for (const xmlAttr *a = amount->properties; a != NULL; a = a->next) {
+                    if (a->type != XML_ATTRIBUTE_NODE || a->ns != NULL || a->name == NULL ||
+                        strcmp((const char *)a->name, "currencyID") != 0)
+                        continue;
+                    string_value(a, b);
+                    if (b->oom) {
+                        free(currency);
+                        return -1;
+                    }
+                    if (strcmp(b->text != NULL ? b->text : "", currency) == 0) {
+                        if (first == NULL) first = amount;
+                        count++;
+                    }
+                }
+            }
+        }
+        free(currency);
+        double inclusive = number_of(t, first_on(node, ns, inclusive_path, 2), 0, b, r);
+        double exclusive = number_of(t, first_on(node, ns, exclusive_path, 2), 0, b, r);
+        double tax = number_of(t, first, 0, b, r);
+        if (r->oom || b->oom) return -1;
+        double n = (double)count;
+        double expected = xpath_round(((exclusive + tax) * 10) * 10) / 100;
+        int holds = (n - 1 <= eps && 1 - n <= eps) &&
+                    (inclusive - expected <= eps && expected - inclusive <= eps);
+        if (!holds) return 1;
+    }
+    return 0;
+}
+
 /* The nodes of steps [at, count) below node, in document order: kind 10: the first one's
  * number(translate(., '+', '')) is within 0.000001 of limit (1), not (0); 11: some node's
  * number > limit; 12: >= limit. -1: no node (kind 10 decides on ''). */
@@ -2061,6 +2115,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 22: return quantified_atom(t, k, node, r);
     case 23: return subtotal_atom(t, k->aux, node, r, b);
     case 24: return intra_community_atom(k->aux, node, b);
+    case 25: return currency_total_atom(t, node, r, b);
     case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,

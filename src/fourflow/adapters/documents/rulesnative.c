@@ -316,6 +316,10 @@ static void pass_free(Pass *t) {
     free(t->ends);
     free(t->attrs);
     free(t->programs);
+    for (int i = 0; t->contexts && i < t->context_count; i++) {
+        free(t->contexts[i].gp_ns);
+        free(t->contexts[i].gp_local);
+    }
     free(t->contexts);
     free(t->suffixed);
     free(t->checks);
@@ -337,10 +341,6 @@ static void pass_free(Pass *t) {
     free(t->steps);
     for (int i = 0; t->cats && i < t->cat_count; i++) free(t->cats[i]);
     free(t->cats);
-    for (int i = 0; t->contexts && i < t->context_count; i++) {
-        free(t->contexts[i].gp_ns);
-        free(t->contexts[i].gp_local);
-    }
     for (int i = 0; t->syms && i < t->sym_count; i++) free(t->syms[i]);
     free(t->syms);
     for (int i = 0; t->nss && i < t->ns_count; i++) free(t->nss[i]);

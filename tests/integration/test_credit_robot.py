@@ -22,7 +22,7 @@ import pytest
 from fourflow.adapters.chain.node import AnvilNode
 from fourflow.adapters.documents.writers.output import DirectorySink
 from fourflow.bootstrap import Platform, Settings
-from fourflow.domain.debt import DebtItem
+from fourflow.domain.debt import DebtItem, Holding
 from fourflow.domain.errors import ConflictError
 from fourflow.domain.financing import FinancingStatus, Outcome
 from fourflow.domain.parties import Role
@@ -85,10 +85,11 @@ def _build(root: Path, anvil: AnvilNode, stress: float) -> Platform:
     return p
 
 
+World = tuple[Platform, credit.TrainingReport, list[DebtItem]]
+
+
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
-) -> Iterator[tuple[Platform, credit.TrainingReport, list[DebtItem]]]:
+def world(tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode) -> Iterator[World]:
     """The platform, its first training, and debt items issued on the trades open on TODAY."""
     p = _build(tmp_path_factory.mktemp("credit"), anvil, stress=1.0)
     report = credit.train(uow_factory=p.uow_factory, as_of=TODAY, seed=0)
@@ -116,12 +117,12 @@ def _bank(p: Platform, n: int = 0) -> str:
         return [o.id for o in uow.organisations.list() if o.has_role(Role.BANK)][n]
 
 
-def _holding(p: Platform, item: DebtItem):  # type: ignore[no-untyped-def]
+def _holding(p: Platform, item: DebtItem) -> Holding:
     with p.uow_factory() as uow:
         return uow.items.holdings(item.id)[0]
 
 
-def test_training_on_known_outcomes_registers_a_champion(world) -> None:  # type: ignore[no-untyped-def]
+def test_training_on_known_outcomes_registers_a_champion(world: World) -> None:
     p, report, _ = world
     assert report.rows >= 200 and report.bad >= 20
     assert report.promoted and report.champion
@@ -136,7 +137,7 @@ def test_training_on_known_outcomes_registers_a_champion(world) -> None:  # type
     assert len(champion.data_hash) == 64
 
 
-def test_a_second_cycle_on_the_same_outcomes_keeps_the_champion(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_cycle_on_the_same_outcomes_keeps_the_champion(world: World) -> None:
     p, first, _ = world
     again = credit.train(uow_factory=p.uow_factory, as_of=TODAY, seed=0)
     assert not again.promoted
@@ -144,10 +145,11 @@ def test_a_second_cycle_on_the_same_outcomes_keeps_the_champion(world) -> None: 
     assert "kept the champion" in again.reason
     with p.uow_factory() as uow:
         assert {m.role for m in again.registered} == {"challenger"}
-        assert uow.risk_models.champion().id == first.champion
+        champion = uow.risk_models.champion()
+    assert champion is not None and champion.id == first.champion
 
 
-def test_the_robot_reviews_every_request_with_reasons_and_anchors_its_inputs(world) -> None:  # type: ignore[no-untyped-def]
+def test_the_robot_reviews_every_request_with_reasons_and_anchors_its_inputs(world: World) -> None:
     p, report, issued = world
     bank = _bank(p, 0)
     decisions = []
@@ -178,7 +180,7 @@ def test_the_robot_reviews_every_request_with_reasons_and_anchors_its_inputs(wor
         assert ledger.is_applied(ops[0])
 
 
-def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-untyped-def]
+def test_limits_and_concentration_caps_bind(world: World) -> None:
     p, _, issued = world
     bank = _bank(p, 1)
     first, second = issued[4], issued[5]
@@ -192,12 +194,14 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     fin1 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h1.id, bank_id=bank,
                                        amount=ask1, actor_id=h1.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
     assert fin1.status is FinancingStatus.APPROVED, fin1.decision
-    codes = {r.code for r in fin1.decision.reasons}  # type: ignore[union-attr]
+    assert fin1.decision is not None
+    codes = {r.code for r in fin1.decision.reasons}
     assert "APPROVED" in codes
-    assert fin1.decision.policy_revision == 1  # type: ignore[union-attr]
+    assert fin1.decision.policy_revision == 1
     fin2 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h2.id, bank_id=bank,
                                        amount=ask2, actor_id=h2.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
-    codes2 = {r.code for r in fin2.decision.reasons}  # type: ignore[union-attr]
+    assert fin2.decision is not None
+    codes2 = {r.code for r in fin2.decision.reasons}
     if same_borrower:
         assert fin2.status is FinancingStatus.DECLINED and "LIMIT_BORROWER" in codes2
     # A concentration cap: one debtor may take 10% of a programme smaller than ten such loans.
@@ -209,12 +213,12 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     credit.set_policy(uow_factory=p.uow_factory, policy=capped)
     fin3 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h3.id, bank_id=bank,
                                        amount=ask3, actor_id=h3.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
-    assert fin3.status is FinancingStatus.DECLINED
-    reasons = {r.code: r.message for r in fin3.decision.reasons}  # type: ignore[union-attr]
+    assert fin3.status is FinancingStatus.DECLINED and fin3.decision is not None
+    reasons = {r.code: r.message for r in fin3.decision.reasons}
     assert "CONCENTRATION_CAP" in reasons and "10%" in reasons["CONCENTRATION_CAP"]
-    assert fin3.decision.policy_version == "product-2"  # type: ignore[union-attr]
+    assert fin3.decision.policy_version == "product-2"
     # Each edit is a new stored version; the decision names the one it used, and keeps it.
-    assert fin3.decision.policy_revision == 2  # type: ignore[union-attr]
+    assert fin3.decision.policy_revision == 2
     with p.uow_factory() as uow:
         assert [v.version for v in uow.policies.versions(bank)] == [1, 2]
         stored = uow.financings.get(fin3.id)
@@ -224,10 +228,11 @@ def test_limits_and_concentration_caps_bind(world) -> None:  # type: ignore[no-u
     # The advance rate binds too.
     fin4 = financing.request_financing(uow_factory=p.uow_factory, holding_id=h3.id, bank_id=bank,
                                        amount=h3.outstanding, actor_id=h3.holder_id, as_of=TODAY, cold_start=p.cold_start)  # fmt: skip
-    assert "ADVANCE_LIMIT" in {r.code for r in fin4.decision.reasons}  # type: ignore[union-attr]
+    assert fin4.decision is not None
+    assert "ADVANCE_LIMIT" in {r.code for r in fin4.decision.reasons}
 
 
-def test_a_referral_is_decided_by_a_person_with_a_recorded_reason(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_referral_is_decided_by_a_person_with_a_recorded_reason(world: World) -> None:
     p, _, issued = world
     bank = _bank(p, 2)
     credit.set_policy(uow_factory=p.uow_factory,
@@ -259,7 +264,7 @@ def test_a_referral_is_decided_by_a_person_with_a_recorded_reason(world) -> None
     assert not relay.relay(uow_factory=p.uow_factory, ledger=p.require_contracts()).failed
 
 
-def test_a_person_cannot_approve_past_the_banks_limits(world) -> None:  # type: ignore[no-untyped-def]
+def test_a_person_cannot_approve_past_the_banks_limits(world: World) -> None:
     p, _, issued = world
     bank = _bank(p, 3)
     refer_all = ProductPolicy(bank_id=bank, refer_pd=0.0, max_pd=1.0, min_verification_score=0,
@@ -282,7 +287,7 @@ def test_a_person_cannot_approve_past_the_banks_limits(world) -> None:  # type: 
     assert declined.status is FinancingStatus.DECLINED and declined.principal == 0
 
 
-def test_valuation_prices_the_receivable_below_face(world) -> None:  # type: ignore[no-untyped-def]
+def test_valuation_prices_the_receivable_below_face(world: World) -> None:
     p, _, issued = world
     valuation, vector = credit.value_item(uow_factory=p.uow_factory, item_id=issued[8].id,
                                           as_of=TODAY, bank_id=_bank(p, 0), cold_start=p.cold_start)  # fmt: skip
@@ -297,7 +302,9 @@ def test_valuation_prices_the_receivable_below_face(world) -> None:  # type: ign
     assert later.pd >= valuation.pd - 1e-9
 
 
-def test_a_shifted_population_raises_a_drift_alert(world, tmp_path_factory, anvil) -> None:  # type: ignore[no-untyped-def]
+def test_a_shifted_population_raises_a_drift_alert(
+    world: World, tmp_path_factory: pytest.TempPathFactory, anvil: AnvilNode
+) -> None:
     p, report, _ = world
     calm = credit.monitor(uow_factory=p.uow_factory, cold_start=p.cold_start, as_of=TODAY)
     assert calm.model_id == report.champion

@@ -20,6 +20,7 @@ from fourflow.domain.documents import DocumentKind
 from fourflow.domain.findings import Severity
 from fourflow.domain.money import Money
 from fourflow.domain.scenarios import Scenario
+from fourflow.domain.trades import Trade
 from fourflow.services import ingest, linking, onboarding, verification
 from fourflow.services.demo import trade_bundle
 from fourflow.services.verification import load_trade
@@ -110,7 +111,7 @@ def _setup(uow: SqlUnitOfWorkFactory) -> tuple[dict[str, str], str, str]:
     return org, trade_id, paid.document_id
 
 
-def _trade(uow: SqlUnitOfWorkFactory, trade_id: str):  # type: ignore[no-untyped-def]
+def _trade(uow: SqlUnitOfWorkFactory, trade_id: str) -> Trade:
     with uow() as u:
         record = u.trades.get(trade_id)
         assert record is not None

@@ -28,6 +28,7 @@ from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.findings import Severity
 from fourflow.domain.money import Money
 from fourflow.domain.parties import Role
+from fourflow.domain.trades import Trade
 from fourflow.services import ingest, linking, onboarding, verification, workbench
 from fourflow.services.demo import demo_uscc
 from fourflow.services.status_links import UNMATCHED
@@ -157,7 +158,7 @@ def _setup(uow: SqlUnitOfWorkFactory) -> tuple[dict[str, str], str, str]:
     return org, trade_id, booked[0]
 
 
-def _trade(uow: SqlUnitOfWorkFactory, trade_id: str):  # type: ignore[no-untyped-def]
+def _trade(uow: SqlUnitOfWorkFactory, trade_id: str) -> Trade:
     with uow() as u:
         record = u.trades.get(trade_id)
         assert record is not None

@@ -4,6 +4,7 @@ burst on one shared accept queue went mostly to one process)."""
 
 from __future__ import annotations
 
+import errno
 import io
 import pickle
 import selectors
@@ -79,3 +80,20 @@ def test_the_held_socket_itself_takes_no_connection() -> None:
         except ConnectionRefusedError:
             return
         raise AssertionError("a connection was queued on the held, not listening, socket")
+
+
+def test_a_port_another_process_listens_on_is_refused() -> None:
+    """SO_REUSEPORT would let a second serve (or one started while a killed serve's API
+    processes still listen) bind beside them and take half their connections: refused."""
+    with shared_port("127.0.0.1", 0) as held:
+        port = held.getsockname()[1]
+        with _handed_over(held) as listening:
+            listening.listen(8)
+            try:
+                shared_port("127.0.0.1", port).close()
+            except OSError as error:
+                assert error.errno == errno.EADDRINUSE
+            else:
+                raise AssertionError("a second serve bound the port its processes listen on")
+        with shared_port("127.0.0.1", port):  # free again once no one listens
+            pass

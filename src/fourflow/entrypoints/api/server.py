@@ -128,8 +128,20 @@ def _bound(sock: _Socket, host: str, port: int) -> _Socket:
 
 
 def shared_port(host: str, port: int) -> SharedPort:
-    """``SharedPort`` bound to ``host``:``port`` (an address with ':' is IPv6)."""
+    """``SharedPort`` bound to ``host``:``port`` (an address with ':' is IPv6); OSError
+    (EADDRINUSE) when something listens there already.
+
+    ``SO_REUSEPORT`` lets any process of the same user bind the port too: without the check a
+    second ``serve`` on a port in use, or one started while API processes of a ``serve`` killed
+    with SIGKILL still listen, would bind beside them, and the kernel would spread the
+    connections over both (another home, another store) instead of refusing the start. The
+    check binds a socket without ``SO_REUSEPORT`` (with ``SO_REUSEADDR``: a port left in
+    TIME_WAIT by a stopped serve is free), which a listening socket on the address refuses."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if port != 0:
+        with socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     return _bound(SharedPort(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), host, port)
 
 

@@ -60,11 +60,19 @@ TARGET_CLEAN_FLAGGED = 0.01
 
 
 def consortium_salt(uow: UnitOfWork) -> bytes:
-    """The consortium's fingerprint salt, created (32 random bytes) on first use."""
+    """The consortium's fingerprint salt, created (32 random bytes) on first use.
+
+    Two processes' first uses at once agree on one: the creator holds the setting's lock
+    until it commits and reads the setting again under it, so the second finds the first's
+    salt instead of writing its own over it (an upsert of each would leave the last one, and
+    the first process would fingerprint with a salt nobody else uses)."""
     value = uow.settings.get(SALT_SETTING)
     if value is None:
-        value = secrets.token_hex(32)
-        uow.settings.put(SALT_SETTING, value)
+        uow.settings.lock(SALT_SETTING)
+        value = uow.settings.get(SALT_SETTING)
+        if value is None:
+            value = secrets.token_hex(32)
+            uow.settings.put(SALT_SETTING, value)
     return bytes.fromhex(value)
 
 

@@ -59,6 +59,16 @@ def engines() -> tuple[RuleEngine, RuleEngine]:
     return RuleEngine(standards_dir()), RuleEngine(standards_dir(), native=False)
 
 
+def assert_same_issues(document: bytes) -> None:
+    """The native pass and the whole stylesheet give ``document`` the same EN 16931 UBL
+    issues (the first few of each side's own shown when not)."""
+    native, whole = engines()
+    root = etree.fromstring(document)
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
+                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+
+
 def test_the_pass_builds_passes_its_self_test_and_takes_the_path_asserts(tmp_path: Path) -> None:
     built = native_rules.build(tmp_path)
     assert built == native_rules.module_path(tmp_path)
@@ -346,11 +356,7 @@ def test_the_vat_breakdowns_arithmetic_in_c_gives_the_stylesheets_issues(documen
     # BR-<cat>-05..10 (each category's rate, sums by category and rate, tax amount) are
     # decided in C with libxml2's number() and XPath's double arithmetic and round(): on
     # amounts at the rules' edges, the same issues as the stylesheet
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 def test_the_vat_breakdowns_arithmetic_asserts_are_native() -> None:
@@ -525,11 +531,7 @@ def _tax_totals(draw: st.DrawFn) -> bytes:
 def test_the_tax_totals_sum_in_c_gives_the_stylesheets_issues(document: bytes) -> None:
     # BR-CO-14 (the tax total is its subtotals' tax amounts summed, rounded to cents) is
     # decided in C: sum() in document order as doubles, libxml2's number() and round()
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 def test_the_tax_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
@@ -613,11 +615,7 @@ def test_the_subtotals_tax_and_rate_in_c_give_the_stylesheets_issues(document: b
     # BR-CO-17 (a subtotal's tax amount is its taxable amount times its VAT category's rate,
     # rounded) and BR-48 (the rate is there unless the category is O) are decided in C:
     # the first VAT-scheme category's first rate, libxml2's number() and round(), doubles
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 def test_the_subtotals_and_intra_community_rules_are_decided_in_c() -> None:
@@ -708,11 +706,7 @@ def test_the_intra_community_deliveries_in_c_give_the_stylesheets_issues(documen
     # BR-IC-11 (a K category needs an actual delivery date or an invoicing period) and
     # BR-IC-12 (and the delivery's country) are decided in C: the first node in document
     # order, its length in characters, a period's element children
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 @st.composite
@@ -766,11 +760,7 @@ def test_the_total_with_vat_in_c_gives_the_stylesheets_issues(document: bytes) -
     # BR-CO-15 (one tax total in the document's currency; the total with VAT is the total
     # without VAT plus it, rounded) is decided in C: each document currency code in order,
     # the @currencyID without a namespace, libxml2's number() and round()
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 @st.composite
@@ -843,11 +833,7 @@ def test_the_line_totals_sum_in_c_gives_the_stylesheets_issues(document: bytes) 
     # BR-CO-10 (the sum of line amounts is the lines' amounts summed, rounded to cents) is
     # decided in C over every line of the document, in document order, as the stylesheet's
     # global of the lines' amounts
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 def test_the_line_totals_sum_is_native_and_fires_as_the_stylesheet() -> None:
@@ -901,11 +887,7 @@ def _line_periods(draw: st.DrawFn) -> bytes:
 def test_the_line_periods_dates_in_c_give_the_stylesheets_issues(document: bytes) -> None:
     # BR-30 (a line period's end not before its start, the dates as numbers without '-') is
     # decided in C: normalize-space, translate and libxml2's number() as the stylesheet's
-    native, whole = engines()
-    root = etree.fromstring(document)
-    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
-    assert mine == theirs, ([i for i in mine if i not in theirs][:3],
-                            [i for i in theirs if i not in mine][:3])  # fmt: skip
+    assert_same_issues(document)
 
 
 def test_the_line_periods_dates_are_native() -> None:

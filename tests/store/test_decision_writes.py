@@ -92,12 +92,7 @@ def test_a_holding_updated_from_the_state_read_under_its_lock(uow: SqlUnitOfWork
 def test_a_savepoint_undoes_its_part_alone(uow: SqlUnitOfWorkFactory) -> None:
     """What a savepoint's block wrote is rolled back with its exception, the transaction goes
     on, and what the block journalled for undo reaches no later op."""
-    with uow() as u:
-        u.trades.add(b.trade(1))
-        u.items.add(b.item(1, "trade-1"))
-        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
-        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 2_000))
-        u.commit()
+    _two_holdings(uow)
     with uow() as u:
         with u.savepoint():
             kept = u.items.lock_holding("h-1")
@@ -309,12 +304,7 @@ def test_ops_stored_together_are_the_rows_one_at_a_time_stores(uow: SqlUnitOfWor
     """The block's one insert (on PostgreSQL an insert of one array a column) stores every
     column as ``add`` alone does: the command's JSON text, SQL NULL for no undo, the undo's
     JSON, status, attempts, no hash, block or error."""
-    with uow() as u:
-        u.trades.add(b.trade(1))
-        u.items.add(b.item(1, "trade-1"))
-        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
-        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 1_000))
-        u.commit()
+    _two_holdings(uow)  # the amounts play no part: only the undo's holding is compared
     kinds = (OpKind.ISSUE_ITEM, OpKind.DISPUTE, OpKind.WITHDRAW_DISPUTE)
     for prefix, together in (("alone", False), ("held", True)):
         with uow() as u:

@@ -12,7 +12,14 @@ import socket
 import time
 from multiprocessing.reduction import ForkingPickler
 
-from fourflow.entrypoints.api.server import SharedPort, shared_port
+import pytest
+
+from fourflow.entrypoints.api.server import (
+    SharedPort,
+    listening_address,
+    reuseport_works,
+    shared_port,
+)
 
 
 def _handed_over(held: SharedPort) -> socket.socket:
@@ -97,3 +104,37 @@ def test_a_port_another_process_listens_on_is_refused() -> None:
                 raise AssertionError("a second serve bound the port its processes listen on")
         with shared_port("127.0.0.1", port):  # free again once no one listens
             pass
+
+
+def test_without_so_reuseport_the_processes_share_one_listening_socket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A host without SO_REUSEPORT (or a sandbox refusing it) still serves with --workers:
+    one socket, as uvicorn hands it, every process accepting from its one queue."""
+    monkeypatch.delattr(socket, "SO_REUSEPORT")
+    assert not reuseport_works()
+    with listening_address("127.0.0.1", 0) as held:
+        assert not isinstance(held, SharedPort)
+        port = held.getsockname()[1]
+        held.listen(8)
+        with _handed_over(held) as copy, socket.create_connection(("127.0.0.1", port), 10):
+            copy.settimeout(10)
+            conn, _ = copy.accept()  # the process's copy accepts from the one queue
+            conn.close()
+        with pytest.raises(OSError) as refused:  # a port in use is still refused
+            listening_address("127.0.0.1", port).close()
+        assert refused.value.errno == errno.EADDRINUSE
+
+
+def test_a_refused_option_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: socket.socket, *args: object) -> None:
+        raise OSError(errno.ENOPROTOOPT, "Protocol not available")
+
+    assert reuseport_works()  # this host has it (the tests above rely on it)
+    monkeypatch.setattr(socket.socket, "setsockopt", refuse)
+    assert not reuseport_works()
+
+
+def test_with_so_reuseport_the_address_is_the_shared_port() -> None:
+    with listening_address("127.0.0.1", 0) as held:
+        assert isinstance(held, SharedPort)

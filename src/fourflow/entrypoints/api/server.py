@@ -7,6 +7,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import errno
 import os
 import signal
 import socket
@@ -143,6 +144,46 @@ def shared_port(host: str, port: int) -> SharedPort:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
     return _bound(SharedPort(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), host, port)
+
+
+def reuseport_works() -> bool:
+    """Whether this host lets a socket set ``SO_REUSEPORT`` (missing on some systems, refused
+    by some sandboxes: ``ENOPROTOOPT``/``EOPNOTSUPP``/``EINVAL``)."""
+    option = getattr(socket, "SO_REUSEPORT", None)
+    if option is None:
+        return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, option, 1)
+        except OSError as error:
+            if error.errno in (errno.ENOPROTOOPT, errno.EOPNOTSUPP, errno.EINVAL):
+                return False
+            raise
+    return True
+
+
+def listening_address(host: str, port: int) -> socket.socket:
+    """What ``serve --workers N`` hands its API processes: a ``SharedPort`` (a socket of
+    each process's own, the connections spread by the kernel) where the host has
+    ``SO_REUSEPORT``, else one listening socket they all accept from, as uvicorn does (the
+    connections of a burst then go mostly to whichever process wakes first, and the start
+    says so in the log); OSError (EADDRINUSE) when something listens there already."""
+    if reuseport_works():
+        return shared_port(host, port)
+    log.warning(
+        "SO_REUSEPORT is not available here: the API processes share one accept queue",
+        host=host, port=port,
+    )  # fmt: skip
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 def _own_socket(family: int, host: str, port: int) -> socket.socket:
@@ -401,7 +442,7 @@ def serve(
             host=host, port=port, log_config=None, access_log=False, server_header=False,
             proxy_headers=False, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         )  # fmt: skip
-        with shared_port(host, port) as held, contextlib.suppress(KeyboardInterrupt):
+        with listening_address(host, port) as held, contextlib.suppress(KeyboardInterrupt):
             Multiprocess(config, sockets=[held]).run()
     finally:
         for sig, handler in previous.items():

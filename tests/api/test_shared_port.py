@@ -22,7 +22,7 @@ from fourflow.entrypoints.api.server import (
 )
 
 
-def _handed_over(held: SharedPort) -> socket.socket:
+def _handed_over(held: socket.socket) -> socket.socket:
     """What an API process gets of ``held`` (uvicorn pickles its sockets to its processes)."""
     buffer = io.BytesIO()
     ForkingPickler(buffer, pickle.HIGHEST_PROTOCOL).dump(held)

@@ -26,6 +26,8 @@ import contextlib
 import logging
 import random
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
@@ -144,6 +146,48 @@ def test_a_forbidden_and_a_repeated_element_are_reported_at_the_document_element
     where = {i.rule: i.location for i in issues}
     assert where["UBL-CR-005"] == "/Invoice[1]"  # cbc:UUID: not used by EN 16931
     assert where["UBL-SR-08"] == "/Invoice[1]"  # cac:InvoicePeriod: at most once
+
+
+_HOLDER = """
+import sys
+from pathlib import Path
+
+from fourflow.adapters.documents import native_rules
+
+module = native_rules.load(Path(sys.argv[1]))
+assert module is not None
+print("loaded", flush=True)
+sys.stdin.readline()  # the test rebuilds the extension meanwhile
+native_rules._self_test(module)  # runs the loaded pass again (all of its code paths' kinds)
+print("still ok", flush=True)
+"""
+
+
+def test_a_rebuild_replaces_the_file_so_processes_using_the_old_one_go_on(tmp_path: Path) -> None:
+    # A loaded .so written over in place crashes (SIGBUS/SIGSEGV) every process that mapped
+    # it; the build writes a new file and renames it over the old one (a new inode), so a
+    # running process keeps the old one's pages.
+    built = native_rules.build(tmp_path)
+    before = built.stat().st_ino
+    with subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None and holder.stdout is not None
+        try:
+            assert holder.stdout.readline() == "loaded\n"
+            rebuilt = native_rules.build(tmp_path)
+            assert rebuilt == built
+            assert rebuilt.stat().st_ino != before
+            assert sorted(p.name for p in tmp_path.iterdir()) == [built.name]  # no leftovers
+            out, _ = holder.communicate("go\n", timeout=120)
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+    assert (holder.returncode, out) == (0, "still ok\n")
+    assert native_rules.load(tmp_path) is not None
 
 
 def test_without_the_extension_the_engine_says_so_and_runs_the_stylesheet(

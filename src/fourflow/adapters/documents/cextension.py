@@ -40,6 +40,10 @@ def module_path(module: str, directory: Path = BUILD_DIR) -> Path:
 def build(source: Path, module: str, directory: Path, flags: Sequence[str] = ()) -> Path:
     """Compile ``source`` into the extension ``module`` in ``directory`` (-O2 and ``flags``).
 
+    The compiler writes a new file in a scratch directory beside the target, which is then
+    renamed over the old one: processes that have the old one loaded keep its pages (a new
+    inode), where writing over a loaded library in place crashes them.
+
     Raises:
         RuntimeError: the compiler is missing or failed (its output in the message).
     """

@@ -523,6 +523,51 @@ def test_a_name_attribute_outside_payment_means_codes_gives_the_stylesheets_issu
     assert ("UBL-DT-18" in {i.rule for i in mine}) == fires
 
 
+@cache
+def _indexed_attributes() -> tuple[str, ...]:
+    """The attribute names the UBL stylesheet's globals look up everywhere (its
+    ``key('ff-attributes', name)[namespace-uri() = '']``: the UBL-DT "not used" rules)."""
+    xslt = engines()[0].compiled(RuleSet.EN16931_UBL).xslt
+    return tuple(sorted(set(re.findall(r"ff-attributes&#x27;, &#x27;([\w.-]+)&#x27;", xslt))))
+
+
+@st.composite
+def _attributes_anywhere(draw: st.DrawFn) -> bytes:
+    """The CEN example with zero to five of those attributes (or a name they do not use)
+    set on drawn elements, some in a namespace (which the rules do not count)."""
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    elements = list(root.iter(etree.Element))
+    names = st.sampled_from([*_indexed_attributes(), "notIndexed"])
+    for _ in range(draw(st.integers(0, 5))):
+        element = elements[draw(st.integers(0, len(elements) - 1))]
+        name = draw(names)
+        element.set(
+            f"{{{_CBC}}}{name}" if draw(st.booleans()) else name, draw(st.sampled_from(["x", ""]))
+        )
+    return etree.tostring(root)
+
+
+def test_the_attribute_indexes_rules_see_what_the_stylesheet_sees() -> None:
+    # the pass decides "this attribute is used somewhere" by one look at each element's
+    # attributes (rulesnative.c's attr_flags) instead of a program run at every element
+    assert len(_indexed_attributes()) >= 15
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    native, whole = engines()
+    before = {i.rule for i in native.check(root, RuleSet.EN16931_UBL)}
+    for name in _indexed_attributes():
+        for element in (root, *list(root.iter(etree.Element))[-3:]):
+            element.set(name, "x")
+    mine, theirs = (e.check(root, RuleSet.EN16931_UBL) for e in (native, whole))
+    assert mine == theirs
+    assert len({i.rule for i in mine} - before) >= 10  # the attributes' rules fire
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_attributes_anywhere())
+def test_attributes_set_anywhere_give_the_stylesheets_issues(document: bytes) -> None:
+    assert_same_issues(document)
+
+
 # half cents and sums whose doubles fall either side of one
 _HALVES = ["0.005", "0.015", "1.005", "2.675", "-0.005", "-2.675", "0.125", "1.115", "1e-2",
            "10.045", "0.285", "1.0049999999"]  # fmt: skip

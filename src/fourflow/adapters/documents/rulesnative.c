@@ -205,6 +205,13 @@ typedef struct {
     int context_count;
     Context *suffixed; /* contexts by a suffix of the local name */
     int suffixed_count;
+    int suffixed_all; /* suffixed_count and the contexts turned into attr_flags after them */
+    /* "every element: flag f when it has the no-namespace attribute name" (a suffixed
+     * context matching every element whose program only sets flags from the element's own
+     * attributes: the stylesheet's key('ff-attributes', name) globals), decided by one look
+     * at each element's attributes instead of a run of each program: sorted by name */
+    struct AttrFlag *attr_flags;
+    int attr_flag_count;
     Check *checks;
     int check_count;
     Atom *atoms;
@@ -255,6 +262,11 @@ typedef struct {
     xmlXPathContextPtr kept;
 } Pass;
 
+struct AttrFlag {
+    char *name; /* the Pass's AttrEnd's (not owned) */
+    int flag;
+};
+
 #define NAME_SLOTS 2048
 #define NS_SLOTS 64
 struct NameSlot {
@@ -293,7 +305,7 @@ static void pass_free(Pass *t) {
         free(t->edges[i].local);
     }
     for (int i = 0; t->attrs && i < t->attr_count; i++) free(t->attrs[i].name);
-    for (int i = 0; t->contexts && i < t->context_count + t->suffixed_count; i++) {
+    for (int i = 0; t->contexts && i < t->context_count + t->suffixed_all; i++) {
         Context *c = i < t->context_count ? &t->contexts[i] : &t->suffixed[i - t->context_count];
         free(c->ns);
         free(c->local);
@@ -322,6 +334,7 @@ static void pass_free(Pass *t) {
     }
     free(t->contexts);
     free(t->suffixed);
+    free(t->attr_flags);
     free(t->checks);
     free(t->atoms);
     free(t->code);
@@ -904,6 +917,74 @@ static int xpath_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r)
     return v < 0 ? -1 : v != 0;
 }
 
+static int cmp_attr_flag(const void *a, const void *b) {
+    const struct AttrFlag *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c != 0 ? c : (x->flag > y->flag) - (x->flag < y->flag);
+}
+
+/* The attribute names whose every program run only says "this element has it" (a flag),
+ * of a suffixed context matching every element ('' suffix, nothing excluded); a non-deferred
+ * program whose trie root has attribute ends only and whose every check sets a flag when one
+ * of them selects a node. Those contexts go after suffixed_count (kept for pass_free) in
+ * attr_flags' stead; the others keep their order. 0 when out of memory. */
+static int attr_flags_of(Pass *t) {
+    int cap = t->check_count;
+    t->attr_flags = calloc((size_t)cap + 1, sizeof(struct AttrFlag));
+    if (t->attr_flags == NULL) return 0;
+    Context *kept = calloc((size_t)t->suffixed_all + 1, sizeof(Context));
+    Context *moved = calloc((size_t)t->suffixed_all + 1, sizeof(Context));
+    if (kept == NULL || moved == NULL) {
+        free(kept);
+        free(moved);
+        return 0;
+    }
+    int n_kept = 0, n_moved = 0;
+    for (int i = 0; i < t->suffixed_count; i++) {
+        const Context *c = &t->suffixed[i];
+        const Program *p = &t->programs[c->program];
+        const TrieNode *root = &t->nodes[p->root];
+        int flags_only = c->suffix != NULL && c->suffix[0] == 0 && c->not_suffix == NULL &&
+                         c->anc_local == NULL && !p->deferred && root->edge_count == 0 &&
+                         root->end_count == 0 && root->attr_count > 0 &&
+                         p->check_end > p->check_start;
+        for (int j = p->check_start; flags_only && j < p->check_end; j++) {
+            const Check *k = &t->checks[j];
+            int found = 0;
+            for (int a = 0; a < root->attr_count && !found; a++)
+                found = t->attrs[root->attr_start + a].path == k->simple_path;
+            flags_only = k->number < 0 && k->simple_path >= 0 && !k->simple_not && found;
+        }
+        if (!flags_only) {
+            kept[n_kept++] = *c;
+            continue;
+        }
+        for (int j = p->check_start; j < p->check_end; j++) {
+            const Check *k = &t->checks[j];
+            for (int a = 0; a < root->attr_count; a++) {
+                const AttrEnd *x = &t->attrs[root->attr_start + a];
+                if (x->path != k->simple_path) continue;
+                int dup = 0;
+                for (int m = 0; m < t->attr_flag_count && !dup; m++)
+                    dup = t->attr_flags[m].flag == -k->number - 1 &&
+                          strcmp(t->attr_flags[m].name, x->name) == 0;
+                if (!dup && t->attr_flag_count < cap) {
+                    t->attr_flags[t->attr_flag_count].name = x->name;
+                    t->attr_flags[t->attr_flag_count++].flag = -k->number - 1;
+                }
+            }
+        }
+        moved[n_moved++] = *c;
+    }
+    memcpy(t->suffixed, kept, (size_t)n_kept * sizeof(Context));
+    memcpy(t->suffixed + n_kept, moved, (size_t)n_moved * sizeof(Context));
+    t->suffixed_count = n_kept;
+    free(kept);
+    free(moved);
+    qsort(t->attr_flags, (size_t)t->attr_flag_count, sizeof(struct AttrFlag), cmp_attr_flag);
+    return 1;
+}
+
 static PyObject *prepare(PyObject *self, PyObject *args) {
     PyObject *nodes, *programs, *contexts, *suffixed, *checks, *atoms, *lists, *element_type;
     PyObject *preds, *steps, *cats;
@@ -990,7 +1071,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
     t->flag_count = flags;
     t->program_count = (int)PyList_GET_SIZE(programs);
     t->context_count = (int)PyList_GET_SIZE(contexts);
-    t->suffixed_count = (int)PyList_GET_SIZE(suffixed);
+    t->suffixed_all = t->suffixed_count = (int)PyList_GET_SIZE(suffixed);
     t->suffixed = calloc(t->suffixed_count + 1, sizeof(Context));
     t->check_count = (int)PyList_GET_SIZE(checks);
     t->list_count = (int)PyList_GET_SIZE(lists);
@@ -1267,7 +1348,7 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
             }
         }
     }
-    if (!intern_all(t)) {
+    if (!intern_all(t) || !attr_flags_of(t)) {
         PyErr_NoMemory();
         goto fail;
     }
@@ -2212,8 +2293,28 @@ static int has_ancestor_with_child(const xmlNode *node, const Context *c) {
     return 0;
 }
 
+/* The attr_flags of node's no-namespace attributes (what their programs' runs would set). */
+static void attr_flags_at(const Pass *t, const xmlNode *node, Run *r) {
+    for (const xmlAttr *p = node->properties; p != NULL; p = p->next) {
+        if (p->type != XML_ATTRIBUTE_NODE || p->ns != NULL || p->name == NULL) continue;
+        int lo = 0, hi = t->attr_flag_count;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (strcmp(t->attr_flags[mid].name, (const char *)p->name) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (int i = lo; i < t->attr_flag_count &&
+                         strcmp(t->attr_flags[i].name, (const char *)p->name) == 0;
+             i++)
+            r->flags[t->attr_flags[i].flag] = 1;
+    }
+}
+
 static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int depth) {
     int here = (*index)++;
+    if (t->attr_flag_count > 0 && node->properties != NULL) attr_flags_at(t, node, r);
     const char *local = (const char *)node->name;
     struct NameSlot *slot = name_slot(t, node);
     int sym = slot != NULL ? slot->sym : find_in(t->syms, t->sym_count, local, -1);

@@ -29,6 +29,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
@@ -566,6 +567,22 @@ def test_the_attribute_indexes_rules_see_what_the_stylesheet_sees() -> None:
 @given(_attributes_anywhere())
 def test_attributes_set_anywhere_give_the_stylesheets_issues(document: bytes) -> None:
     assert_same_issues(document)
+
+
+def test_names_kept_from_document_to_document_and_thread_to_thread_give_the_stylesheets_issues() -> (
+    None
+):
+    # The pass keeps each element name's symbol from run to run by the name's address in the
+    # document dictionary; a thread's dictionary goes with the thread, and the next one's
+    # names may take the same addresses with other texts (here: UBL elements renamed).
+    examples = standards_dir() / "en16931" / "ubl-examples"
+    base = (examples / "ubl-tc434-example1.xml").read_bytes()
+    renamed = base.replace(b"cbc:Note>", b"cbc:UUID>").replace(b"cac:Delivery>", b"cac:Shipment>")
+    variants = [base, renamed, (examples / "ubl-tc434-example2.xml").read_bytes(), base[::1]]
+    assert renamed != base
+    for round_ in range(12):
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a new thread (and dictionary) each
+            pool.submit(assert_same_issues, variants[round_ % len(variants)]).result()
 
 
 # half cents and sums whose doubles fall either side of one

@@ -245,9 +245,12 @@ typedef struct {
      * filtered to one name gives), gathered in one walk: sorted by local name */
     char **named_vars, **named_ns, **named_local;
     int named_count;
+    int *named_sym, *named_nsid; /* their names as symbols */
+    int *named_at;               /* per symbol, its first named set, or -1 */
     /* Every local name and namespace the pass tests, sorted (strcmp): a name's symbol is
      * its place. A run maps each name pointer (and xmlNs) of the tree to its symbol once
-     * (caches below, valid for the run whose generation they carry), so the walk compares
+     * (caches below: a namespace's valid for the run whose generation it carries, a name's
+     * kept from run to run with its text, checked once a run), so the walk compares
      * integers; a name outside the table is -1, a namespace -2: they match nothing. */
     char **syms;
     int sym_count;
@@ -271,6 +274,8 @@ struct AttrFlag {
 #define NS_SLOTS 64
 struct NameSlot {
     const void *key;
+    const char *text; /* the name it was computed for: syms[sym], or owned (sym -1) */
+    int owned;
     unsigned gen;
     int sym;
     int suffixes; /* bit i: suffixed context i's name test holds (-1: not computed) */
@@ -358,6 +363,8 @@ static void pass_free(Pass *t) {
     free(t->syms);
     for (int i = 0; t->nss && i < t->ns_count; i++) free(t->nss[i]);
     free(t->nss);
+    for (int i = 0; t->names && i < NAME_SLOTS; i++)
+        if (t->names[i].owned) free((char *)t->names[i].text);
     free(t->names);
     free(t->spaces);
     for (int i = 0; t->xpaths && i < t->xpath_count; i++)
@@ -383,6 +390,9 @@ static void pass_free(Pass *t) {
     free(t->named_vars);
     free(t->named_ns);
     free(t->named_local);
+    free(t->named_sym);
+    free(t->named_nsid);
+    free(t->named_at);
     Py_XDECREF(t->element_type);
     free(t);
 }
@@ -444,7 +454,8 @@ static int find_in(char **table, int count, const char *s, int missing) {
 
 /* The symbol tables of a prepared pass, and each name's symbol. */
 static int intern_all(Pass *t) {
-    int cap = 2 * t->edge_count + 3 * t->context_count + t->pred_count + 1, n = 0, m = 0;
+    int cap = 2 * t->edge_count + 3 * t->context_count + t->pred_count + t->named_count + 1;
+    int n = 0, m = 0;
     char **locals = calloc((size_t)cap, sizeof(char *));
     char **spaces = calloc((size_t)cap, sizeof(char *));
     int ok = locals != NULL && spaces != NULL;
@@ -463,6 +474,10 @@ static int intern_all(Pass *t) {
     for (int i = 0; ok && i < t->pred_count; i++) {
         locals[n++] = t->preds[i].local;
         spaces[m++] = t->preds[i].ns;
+    }
+    for (int i = 0; ok && i < t->named_count; i++) {
+        locals[n++] = t->named_local[i];
+        spaces[m++] = t->named_ns[i];
     }
     ok = ok && intern_table(locals, n, &t->syms, &t->sym_count) &&
          intern_table(spaces, m, &t->nss, &t->ns_count);
@@ -489,6 +504,16 @@ static int intern_all(Pass *t) {
         Pred *p = &t->preds[i];
         p->sym = find_in(t->syms, t->sym_count, p->local, -1);
         p->nsid = find_in(t->nss, t->ns_count, p->ns, -1);
+    }
+    t->named_sym = calloc((size_t)t->named_count + 1, sizeof(int));
+    t->named_nsid = calloc((size_t)t->named_count + 1, sizeof(int));
+    t->named_at = malloc(((size_t)t->sym_count + 1) * sizeof(int));
+    if (t->named_sym == NULL || t->named_nsid == NULL || t->named_at == NULL) return 0;
+    for (int i = 0; i <= t->sym_count; i++) t->named_at[i] = -1;
+    for (int i = t->named_count - 1; i >= 0; i--) { /* sorted by local name: by symbol */
+        t->named_sym[i] = find_in(t->syms, t->sym_count, t->named_local[i], -1);
+        t->named_nsid[i] = find_in(t->nss, t->ns_count, t->named_ns[i], -1);
+        if (t->named_sym[i] >= 0) t->named_at[t->named_sym[i]] = i;
     }
     return 1;
 }
@@ -595,7 +620,9 @@ static int prepare_xpaths(Pass *t, PyObject *xpaths, PyObject *spaces, PyObject 
     return 1;
 }
 
-/* The run's XPath context at node (made at its first use, with the namespaces), or NULL. */
+static inline int sym_of(const Pass *t, const xmlNode *n);
+static int nsid_of(const Pass *t, const xmlNode *n);
+
 /* The named sets (Pass.named_*) of node's document as variables of ctx: every element
  * of each name, in document order, gathered in one walk of the document. */
 static int bind_named(const Pass *t, xmlXPathContextPtr ctx, const xmlNode *node) {
@@ -609,22 +636,12 @@ static int bind_named(const Pass *t, xmlXPathContextPtr ctx, const xmlNode *node
     const xmlNode *n = node->doc != NULL ? node->doc->children : NULL;
     while (ok && n != NULL) {
         if (n->type == XML_ELEMENT_NODE && n->name != NULL) {
-            const char *local = (const char *)n->name;
-            int lo = 0, hi = t->named_count;
-            while (lo < hi) {
-                int mid = (lo + hi) / 2;
-                if (strcmp(t->named_local[mid], local) < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            for (int i = lo; ok && i < t->named_count && strcmp(t->named_local[i], local) == 0;
-                 i++) {
-                const char *href = n->ns != NULL && n->ns->href != NULL ? (const char *)n->ns->href
-                                                                         : "";
-                if (strcmp(href, t->named_ns[i]) == 0)
+            /* the name's symbol (the run's cache), its sets (contiguous: sorted by name) */
+            int sym = sym_of(t, n), at = sym >= 0 ? t->named_at[sym] : -1;
+            int nsid = at >= 0 ? nsid_of(t, n) : -2;
+            for (int i = at; ok && i >= 0 && i < t->named_count && t->named_sym[i] == sym; i++)
+                if (t->named_nsid[i] == nsid)
                     ok = t->x.node_set_add(sets[i], (xmlNodePtr)n) == 0;
-            }
             if (n->children != NULL) {
                 n = n->children;
                 continue;
@@ -1371,22 +1388,43 @@ static inline unsigned slot_of(const void *p, unsigned mask) {
     return (unsigned)(x >> 40) & mask;
 }
 
-/* The cache slot of an element's name for this run (NULL: the table is crowded). */
+/* The cache slot of an element's name for this run (NULL: the table is crowded). A slot
+ * keeps its name's symbol (and suffix mask) from run to run: a name pointer of the document
+ * dictionary is the same from one document to the next, so only its text is checked, once a
+ * run (a pointer may be a freed name's, reused for another). */
 static struct NameSlot *name_slot(const Pass *t, const xmlNode *n) {
     const void *key = n->name;
     unsigned h = slot_of(key, NAME_SLOTS - 1);
+    struct NameSlot *spare = NULL; /* the first slot free or not used in this run */
     for (int probe = 0; probe < 16; probe++, h = (h + 1) & (NAME_SLOTS - 1)) {
         struct NameSlot *s = &t->names[h];
-        if (s->gen != t->gen) {
-            s->gen = t->gen;
-            s->key = key;
-            s->sym = find_in(t->syms, t->sym_count, (const char *)key, -1);
-            s->suffixes = -1;
-            return s;
+        if (s->key == key) {
+            if (s->gen == t->gen) return s;
+            if (strcmp(s->text, (const char *)key) == 0) {
+                s->gen = t->gen;
+                return s;
+            }
+            spare = s; /* another name at that address now */
+            break;
         }
-        if (s->key == key) return s;
+        if (s->key == NULL) { /* (slots are never emptied: the key is not further on) */
+            if (spare == NULL) spare = s;
+            break;
+        }
+        if (spare == NULL && s->gen != t->gen) spare = s;
     }
-    return NULL;
+    if (spare == NULL) return NULL;
+    int sym = find_in(t->syms, t->sym_count, (const char *)key, -1);
+    const char *text = sym >= 0 ? t->syms[sym] : strdup((const char *)key);
+    if (text == NULL) return NULL;
+    if (spare->owned) free((char *)spare->text);
+    spare->key = key;
+    spare->text = text;
+    spare->owned = sym < 0;
+    spare->gen = t->gen;
+    spare->sym = sym;
+    spare->suffixes = -1;
+    return spare;
 }
 
 /* An element's local name as a symbol, -1 outside the table. */
@@ -2499,6 +2537,8 @@ static PyObject *failures(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     PyThread_acquire_lock(walk_lock, WAIT_LOCK);
     if (++t->gen == 0) { /* the caches' generations wrapped: forget every slot */
+        for (int i = 0; i < NAME_SLOTS; i++)
+            if (t->names[i].owned) free((char *)t->names[i].text);
         memset(t->names, 0, NAME_SLOTS * sizeof(struct NameSlot));
         memset(t->spaces, 0, NS_SLOTS * sizeof(struct NsSlot));
         t->gen = 1;

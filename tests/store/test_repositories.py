@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
-from fourflow.adapters.db import SqlUnitOfWorkFactory
+from fourflow.adapters.db import SqlUnitOfWorkFactory, codec
 from fourflow.domain.debt import ItemStatus
 from fourflow.domain.documents import DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
@@ -198,6 +200,56 @@ def test_anchoring_skips_unknown_documents_and_reads_back_a_stored_batch(
         assert u.documents.proof("doc-1") == "[1]"
         assert u.documents.proof("nope") is None
         assert [d.batch_id for d in u.documents.get_many(["doc-1", "doc-2"])] == ["batch-1"] * 2
+
+
+def test_a_batch_of_documents_is_stored_exactly_and_a_clash_stores_none_of_it(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    # add_many writes differently on PostgreSQL (COPY and arrays, not an executemany): the
+    # same rows either way, the JSON columns the text ``json.dumps`` gives (JSON null for no
+    # signature), a time of another zone stored as the same instant.
+    east = dt.timezone(dt.timedelta(hours=8))
+    signed = dataclasses.replace(
+        b.stored(2), signature={"alg": "ed25519", "by": "Zh\u00e8ng"}, source=None,
+        created_at=dt.datetime(2026, 12, 7, 22, 0, 0, 123456, tzinfo=east),
+    )  # fmt: skip
+    batch = [dataclasses.replace(b.stored(1), source="a.xml"), signed, b.stored(3)]
+    with uow() as u:
+        u.documents.add_many(batch)
+        u.commit()
+    with uow() as u:
+        assert u.documents.get_many(["doc-3", "doc-1", "doc-2"]) == batch
+        assert u.documents.known_fingerprints([signed.fingerprint, "sha256:none"]) == {
+            signed.fingerprint: "doc-2"
+        }
+        assert u.documents.known_fingerprints([]) == {}
+        assert [d for d, _ in u.documents.unanchored_fingerprints(10)] == [
+            "doc-1",
+            "doc-2",
+            "doc-3",
+        ]
+        session = u._session
+        assert session is not None
+        rows = session.execute(
+            text("SELECT id, CAST(payload AS TEXT), CAST(signature AS TEXT) FROM documents")
+        ).all()
+    texts = {doc_id: (payload, signature) for doc_id, payload, signature in rows}
+    for doc in batch:
+        signature = None if doc.signature is None else dict(doc.signature)
+        assert texts[doc.document.id] == (
+            json.dumps(codec.encode_document(doc.document)),
+            json.dumps(signature),
+        )
+    clash = b.stored(5, fingerprint=b.stored(3).fingerprint)
+    with uow() as u:
+        with pytest.raises(ConflictError, match="one of 2 documents clashes"):
+            u.documents.add_many([b.stored(4), clash])
+        u.documents.add(b.stored(6))  # the transaction goes on
+        u.commit()
+    with uow() as u:
+        assert u.documents.get_many(["doc-4", "doc-5"]) == []
+        assert u.documents.count() == 4
+        assert [d for d, _ in u.documents.unanchored_fingerprints(10)][-1] == "doc-6"
 
 
 def test_duplicate_fingerprint_is_a_conflict_and_the_transaction_goes_on(

@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from sqlalchemy import (
     JSON,
+    Connection,
     Row,
     Select,
     Table,
@@ -36,6 +38,7 @@ from sqlalchemy.sql.dml import Insert, Update
 
 from fourflow.adapters.db import codec
 from fourflow.adapters.db import tables as t
+from fourflow.adapters.db.types import UtcDateTime
 from fourflow.domain.debt import AssetType, Basis, DebtItem, Holding, ItemStatus, PledgeState
 from fourflow.domain.documents import Document, DocumentKind
 from fourflow.domain.errors import ConflictError, DomainValueError, NotFoundError
@@ -148,9 +151,10 @@ class _Repository:
             raise NotFoundError(f"{what} does not exist")
 
 
-def _first_line(exc: IntegrityError) -> str:
+def _first_line(exc: IntegrityError | psycopg.IntegrityError) -> str:
     """The database's own message for a constraint violation, on one line."""
-    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    orig = exc.orig if isinstance(exc, IntegrityError) else exc
+    return str(orig).strip().splitlines()[0] if orig is not None else str(exc)
 
 
 # --------------------------------------------------------------------------- organisations
@@ -295,7 +299,7 @@ class SqlDocuments(_Repository):
         try:
             with self._session.begin_nested():
                 self._write([stored])
-        except IntegrityError as exc:
+        except (IntegrityError, psycopg.IntegrityError) as exc:
             raise ConflictError(f"{self._clash(stored)} ({_first_line(exc)})") from exc
 
     def add_many(self, stored: Sequence[StoredDocument]) -> None:
@@ -305,14 +309,18 @@ class SqlDocuments(_Repository):
         try:
             with self._session.begin_nested():
                 self._write(stored)
-        except IntegrityError as exc:
+        except (IntegrityError, psycopg.IntegrityError) as exc:
             raise ConflictError(
                 f"one of {len(stored)} documents clashes with a stored one ({_first_line(exc)})"
             ) from exc
 
     def _write(self, stored: Sequence[StoredDocument]) -> None:
-        """Insert the documents' rows and their anchoring rows (Core ``executemany``)."""
+        """Insert the documents' rows and their anchoring rows (Core ``executemany``; on
+        PostgreSQL ``_write_documents_pg``)."""
         connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            _write_documents_pg(connection, stored)
+            return
         connection.execute(_INSERT_DOCUMENT, [_document_values(s) for s in stored])
         connection.execute(
             _INSERT_ANCHOR,
@@ -321,6 +329,13 @@ class SqlDocuments(_Repository):
 
     def known_fingerprints(self, fingerprints: Sequence[str]) -> dict[str, str]:
         """Which of ``fingerprints`` are stored already, mapped to their document ids."""
+        connection = self._session.connection()
+        if connection.dialect.name == "postgresql" and fingerprints:
+            # One array parameter: an IN list of a batch's 256 is a new statement text each
+            # time, which psycopg parses anew and PostgreSQL plans anew.
+            with _driver_connection(connection).cursor() as cursor:
+                cursor.execute(_KNOWN_FINGERPRINTS_PG, (list(fingerprints),))
+                return {fp: doc_id for fp, doc_id in cursor}
         known: dict[str, str] = {}
         for chunk in iter_chunks(fingerprints, IN_CHUNK):
             stmt = select(t.documents.c.fingerprint, t.documents.c.id).where(
@@ -449,7 +464,13 @@ class SqlDocuments(_Repository):
         # The small anchoring rows only: the documents' own rows are not rewritten. They are
         # replaced, a chunk per statement (one UPDATE per row costs PostgreSQL a round of
         # parse, bind and execute each); ids of no stored document are skipped, as before.
+        # PostgreSQL updates them all in one statement from two arrays.
         connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            ids = list(dict.fromkeys(doc_ids))
+            with _driver_connection(connection).cursor() as cursor:
+                cursor.execute(_SET_BATCH_PG, (batch_id, ids, [proofs.get(d) for d in ids]))
+            return
         for chunk in iter_chunks(list(dict.fromkeys(doc_ids)), IN_CHUNK):
             stmt = delete(_ANCHORS).where(_ANCHORS.c.doc_id.in_(chunk)).returning(_ANCHORS.c.doc_id)
             stored = set(connection.execute(stmt).scalars())
@@ -502,6 +523,57 @@ _SET_TRADE = (
 _SELECT_DOCUMENTS = select(t.documents, _ANCHORS.c.batch_id).select_from(
     t.documents.outerjoin(_ANCHORS, _ANCHORS.c.doc_id == t.documents.c.id)
 )
+
+
+#: PostgreSQL: documents are copied in (``COPY ... FROM STDIN`` in binary), their anchoring
+#: rows inserted from arrays: two statements a batch, where an ``executemany`` ran two a
+#: document (each started PostgreSQL's executor and fired the documents' statement trigger:
+#: a ``decision_changes`` row a document), and psycopg sends the rows from C.
+#: The binary types of ``_document_values``' columns that are not text (``json`` columns take
+#: their JSON text, as the ``json`` type stores it).
+_COPY_TYPES = {"issue_date": "date", "total_minor": "int8", "raw": "bytea",
+               "created_at": "timestamptz"}  # fmt: skip
+_JSON_COLUMNS = ("payload", "signature")
+_INSERT_ANCHORS_PG = (
+    "INSERT INTO document_anchors (doc_id, batch_id, proof) "
+    "SELECT d, b, NULL FROM unnest(%b::text[], %b::text[]) AS u(d, b)"
+)
+_KNOWN_FINGERPRINTS_PG = "SELECT fingerprint, id FROM documents WHERE fingerprint = ANY(%b::text[])"
+_SET_BATCH_PG = (
+    "UPDATE document_anchors AS a SET batch_id = %b, proof = u.p "
+    "FROM unnest(%b::text[], %b::text[]) AS u(d, p) WHERE a.doc_id = u.d"
+)
+
+
+def _driver_connection(connection: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under ``connection`` (in its transaction)."""
+    driver = connection.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        raise TypeError(f"expected a psycopg connection, got {type(driver).__name__}")
+    return driver
+
+
+def _write_documents_pg(connection: Connection, stored: Sequence[StoredDocument]) -> None:
+    """PostgreSQL: the documents' rows copied in, the same values ``_document_values`` gives
+    the ``executemany`` (JSON columns as the JSON text SQLAlchemy would send: ``json.dumps``,
+    None as JSON ``null``; timestamps in UTC), then their anchoring rows. A clash is a
+    ``psycopg.IntegrityError`` (the caller's savepoint undoes the statement)."""
+    rows = [_document_values(s) for s in stored]
+    columns = list(rows[0])
+    utc, dialect = UtcDateTime().process_bind_param, connection.dialect
+    with _driver_connection(connection).cursor() as cursor:
+        with cursor.copy(
+            f"COPY documents ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types([_COPY_TYPES.get(c, "text") for c in columns])
+            for row in rows:
+                for name in _JSON_COLUMNS:
+                    row[name] = json.dumps(row[name])
+                row["created_at"] = utc(row["created_at"], dialect)
+                copy.write_row(tuple(row.values()))
+        cursor.execute(
+            _INSERT_ANCHORS_PG, ([s.document.id for s in stored], [s.batch_id for s in stored])
+        )
 
 
 def _party_key(party: PartyRef) -> str | None:

@@ -314,3 +314,39 @@ def test_async_group_commit_gathers_callers_still_arriving() -> None:
     assert asyncio.run(send()) == [0, 10, 20, 30, 40, 50]
     assert len(ran) == 1 and sorted(ran[0]) == list(range(6)), ran
     assert asyncio.run(group.submit(7)) == 70 and ran[-1] == [7]
+
+
+def test_async_group_commit_runs_a_second_batch_while_the_first_runs() -> None:
+    """``in_flight=2`` (the API's decisions): callers arriving while a batch runs start the
+    next at once, not when the first ends (a burst's first request, decided alone, held the
+    others of its process for its whole run); the default runs one batch at a time."""
+    release = threading.Event()
+    ran: list[list[int]] = []
+    running = threading.Semaphore(0)
+
+    def run(items: list[int]) -> list[int | BaseException]:
+        if 0 in items:
+            running.release()
+            assert release.wait(timeout=60), "never released"
+        ran.append(list(items))
+        return [i * 10 for i in items]
+
+    group: AsyncGroupCommit[int, int] = AsyncGroupCommit(run, in_flight=2)
+
+    async def send() -> list[int]:
+        loop = asyncio.get_running_loop()
+        first = asyncio.ensure_future(group.submit(0))
+        assert await loop.run_in_executor(None, running.acquire, True, 60)  # batch 1 runs
+        later = asyncio.gather(*(group.submit(i) for i in (1, 2, 3)))
+        others = await asyncio.wait_for(later, timeout=60)  # while batch 1 still runs
+        assert not first.done()
+        release.set()
+        return [await first, *others]
+
+    assert asyncio.run(send()) == [0, 10, 20, 30]
+    assert ran == [[1, 2, 3], [0]] and group.overlapped == 1, ran
+    assert (group.batches, group.largest) == (2, 3)
+    with pytest.raises(ValueError, match="at least one batch"):
+        AsyncGroupCommit(run, in_flight=0)
+    one_at_a_time: AsyncGroupCommit[int, int] = AsyncGroupCommit(run)
+    assert one_at_a_time.in_flight == 1

@@ -1013,7 +1013,7 @@ class DecisionBatcher:
             self._decide_all, max_batch
         )
         self._async: AsyncGroupCommit[FinanceRequest, FinancingRow] = AsyncGroupCommit(
-            self._decide_all, max_batch
+            self._decide_all, max_batch, in_flight=2
         )
 
     @property
@@ -1037,9 +1037,14 @@ class DecisionBatcher:
 
     async def finance_async(self, asked: FinanceRequest) -> FinancingRow:
         """``finance`` for a caller on the event loop (an API request): it waits on the loop,
-        and one thread of the loop's executor decides the batches. Callers of ``finance``
-        (threads) are batched apart, and a batch of each may run at the same time, as two
-        processes' do (the limits and row locks keep them apart)."""
+        and threads of the loop's executor decide the batches, two at most at once: requests
+        arriving while a batch runs are decided in the next one at once, not when it ends (a
+        burst's first request, decided alone as it came first, held the others of its
+        process for its whole run: 26-240 ms, docs/benchmarks.md); the reads and scoring of
+        the second overlap the first's, and their locked sections take turns on the banks'
+        limits locks. Callers of ``finance`` (threads) are batched apart, and a batch of each
+        may run at the same time: all of them as two processes' do (the limits and row locks
+        keep them apart)."""
         return await self._async.submit(asked)
 
     def _decide_all(self, batch: list[FinanceRequest]) -> list[Answer]:

@@ -93,35 +93,47 @@ GATHER_TURNS = 16
 
 class AsyncGroupCommit(Generic[Item, Answer]):
     """``GroupCommit`` for callers on one asyncio event loop (an API process's requests): a
-    caller waits on a future, not on a thread of its own, and one thread of the loop's
-    executor runs the batches, one at a time, by ``run``.
+    caller waits on a future, not on a thread of its own, and threads of the loop's executor
+    run the batches by ``run``, at most ``in_flight`` at once (by default one at a time).
 
     An item arriving while no batch runs starts one as soon as the loop comes round (with the
-    items that arrived in that same turn); items arriving while one runs wait, and the next
-    batch takes all of them (at most ``max_batch``). ``run`` raising tells every caller of
-    its batch that exception. A caller that stops waiting (its client went away) does not
-    take its item back: it is decided with its batch, as a thread's would be.
+    items that arrived in that same turn); items arriving while ``in_flight`` batches run
+    wait, and the next batch takes all of them (at most ``max_batch``). With ``in_flight``
+    2, items arriving while one batch runs start a second at once instead of waiting for the
+    first to end (``run`` must then be safe on two threads at once, as the financing
+    decisions are: two batches take turns on the store's locks as two processes' do). ``run``
+    raising tells every caller of its batch that exception. A caller that stops waiting (its
+    client went away) does not take its item back: it is decided with its batch, as a
+    thread's would be.
     """
 
     def __init__(
         self,
         run: Callable[[list[Item]], Sequence[Answer | BaseException]],
         max_batch: int | None = None,
+        in_flight: int = 1,
     ) -> None:
+        if in_flight < 1:
+            raise ValueError(f"at least one batch runs at a time, not {in_flight}")
         self._run = run
         self.max_batch = max_batch
+        self.in_flight = in_flight
         self._waiting: list[tuple[Item, asyncio.Future[Answer]]] = []
-        self._draining: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
+        self._free = 0  # drains not running a batch: the next of them takes what arrives
         self.batches = 0  # batches run so far
         self.largest = 0  # the most items one batch held
+        self.overlapped = 0  # batches begun while another ran
 
     async def submit(self, item: Item) -> Answer:
         """Run ``item`` in the next batch; its answer, or its exception raised."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._waiting.append((item, future))
-        if self._draining is None:
-            self._draining = loop.create_task(self._drain())
+        if self._free == 0 and len(self._drains) < self.in_flight:
+            self._free += 1  # from now: a caller in this same turn joins it
+            task = loop.create_task(self._drain())
+            self._drains.add(task)
         return await future
 
     async def _gathered(self) -> None:
@@ -146,13 +158,20 @@ class AsyncGroupCommit(Generic[Item, Answer]):
                 size = len(self._waiting) if self.max_batch is None else self.max_batch
                 batch = self._waiting[:size]
                 del self._waiting[:size]
+                if not batch:  # another drain took them meanwhile
+                    continue
                 items = [i for i, _ in batch]
+                self._free -= 1
+                if len(self._drains) - self._free > 1:
+                    self.overlapped += 1
                 try:
                     answers: Sequence[Answer | BaseException] = await loop.run_in_executor(
                         None, self._run, items
                     )
                 except Exception as exc:  # every caller of the batch is told
                     answers = [exc] * len(batch)
+                finally:
+                    self._free += 1
                 for (_, future), answer in zip(batch, answers, strict=True):
                     if future.done():  # its caller stopped waiting
                         continue
@@ -163,9 +182,12 @@ class AsyncGroupCommit(Generic[Item, Answer]):
                 self.batches += 1
                 self.largest = max(self.largest, len(batch))
         finally:
-            self._draining = None
-            for _, future in self._waiting:  # only if this task itself was cancelled
-                if not future.done():
-                    future.set_exception(RuntimeError("the batch of this call was interrupted"))
-            if self._waiting:
+            self._free -= 1
+            task = asyncio.current_task()
+            if task is not None:
+                self._drains.discard(task)
+            if not self._drains:  # only if this task itself was cancelled: nobody takes them
+                for _, future in self._waiting:
+                    if not future.done():
+                        future.set_exception(RuntimeError("the batch of this call was interrupted"))
                 self._waiting.clear()

@@ -2366,23 +2366,31 @@ static int visit(Pass *t, const xmlNode *node, int *index, Run *r, Buf *b, int d
     }
     int nsid = sym >= 0 && lo < t->context_count && t->contexts[lo].sym == sym ? nsid_of(t, node)
                                                                                : -2;
+    /* the parent's and the grandparent's names as symbols, computed at their first use
+     * (-3: not yet; an element with many contexts tests them for each) */
+    int parent_sym = -3, parent_nsid = -3, gp_sym = -3, gp_nsid = -3;
     for (int i = lo; sym >= 0 && i < t->context_count && t->contexts[i].sym == sym; i++) {
         const Context *c = &t->contexts[i];
         if (c->nsid != nsid) continue;
         const xmlNode *parent = node->parent;
         if (c->at_root && (parent == NULL || parent->type != XML_DOCUMENT_NODE)) continue;
         if (c->parent_local != NULL) {
-            if (parent == NULL || parent->type != XML_ELEMENT_NODE || parent->name == NULL ||
-                sym_of(t, parent) != c->parent_sym || nsid_of(t, parent) != c->parent_nsid)
+            if (parent == NULL || parent->type != XML_ELEMENT_NODE || parent->name == NULL)
                 continue;
+            if (parent_sym == -3) parent_sym = sym_of(t, parent);
+            if (parent_sym != c->parent_sym) continue;
+            if (parent_nsid == -3) parent_nsid = nsid_of(t, parent);
+            if (parent_nsid != c->parent_nsid) continue;
             if (c->gp_local == NULL && c->gp_root &&
                 (parent->parent == NULL || parent->parent->type != XML_DOCUMENT_NODE))
                 continue;
             if (c->gp_local != NULL) {
                 const xmlNode *gp = parent->parent;
-                if (gp == NULL || gp->type != XML_ELEMENT_NODE || gp->name == NULL ||
-                    sym_of(t, gp) != c->gp_sym || nsid_of(t, gp) != c->gp_nsid)
-                    continue;
+                if (gp == NULL || gp->type != XML_ELEMENT_NODE || gp->name == NULL) continue;
+                if (gp_sym == -3) gp_sym = sym_of(t, gp);
+                if (gp_sym != c->gp_sym) continue;
+                if (gp_nsid == -3) gp_nsid = nsid_of(t, gp);
+                if (gp_nsid != c->gp_nsid) continue;
                 if (c->gp_root && (gp->parent == NULL || gp->parent->type != XML_ELEMENT_NODE ||
                                    gp->parent->parent == NULL ||
                                    gp->parent->parent->type != XML_DOCUMENT_NODE))

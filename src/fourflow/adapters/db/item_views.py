@@ -56,8 +56,9 @@ PG_VERSIONS = (
     "SELECT item_id, sum(weight), count(*) FROM item_changes WHERE item_id = ANY(%s) "
     "GROUP BY item_id"
 )
-#: The triggers migration 0023 makes: (SQLite, PostgreSQL).
-TRIGGERS = {"sqlite": 24, "postgresql": 9}
+#: The triggers migrations 0023 and 0030 make (on PostgreSQL 0030's statement triggers: one a
+#: table and event, and the outbox's row trigger for a change of status).
+TRIGGERS = {"sqlite": 24, "postgresql": 24}
 
 
 class SqlItemViewVersions:

@@ -218,20 +218,27 @@ def _prepare(
 def _settle(uow: UnitOfWork, ready: _Ready) -> _Decided:
     """Decide a prepared request and store it; the caller holds the bank's limits lock.
     Takes the holding's row lock (``_judge``)."""
-    holding, prepared, decision = _judge(uow, ready, uow.items.lock_holding(ready.asked.holding.id))
+    locked = uow.items.lock_holding(ready.asked.holding.id)
+    holding, prepared, decision = _judge(uow, ready, locked, recheck_policy=True)
     with uow.together():  # the request's writes, one statement a table
         return _store(uow, ready.asked, holding, prepared, decision)
 
 
 def _judge(
-    uow: UnitOfWork, ready: _Ready, locked: Holding | None, now: Exposure | None = None
+    uow: UnitOfWork,
+    ready: _Ready,
+    locked: Holding | None,
+    now: Exposure | None = None,
+    recheck_policy: bool = False,
 ) -> tuple[Holding, credit.PreparedReview, Decision]:
     """The checks and the decision of a prepared request under the bank's limits lock, with
     ``locked`` its holding as read under its row lock (a holding changed since it was read is
     checked and reviewed again as it is now): the holding, the review and the decision; a
     refusal raised. Nothing is written but, on the way of a request alone (``meter``), the
     metered read of a review made again. ``now``: the bank's exposure, if the caller keeps
-    it."""
+    it. ``recheck_policy``: the bank's policy read again (under the lock: a version committed
+    after the review read it is the one in force, and the request is reviewed again under
+    it)."""
     asked, prepared = ready.asked, ready.prepared
     holding, item, bank, actor_id = asked.holding, asked.item, asked.bank, asked.actor_id
     if locked != holding:  # changed while it was reviewed: as it is now
@@ -242,6 +249,8 @@ def _judge(
             raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
         refuse_if_financed(uow, holding)
         prepared = asked.review(uow, holding)
+    elif recheck_policy and credit.policy_in_force(uow, bank.id)[1] != prepared.version:
+        prepared = asked.review(uow, holding)  # its bank's policy changed meanwhile
     refuse_if_disputed(uow, item.id)
     return holding, prepared, credit.decide_review(uow, prepared, bank.id, now)
 
@@ -576,12 +585,14 @@ def _finance_many(
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
     exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
+    if running.policy_moved:  # a bank's policy committed since the batch read them: read afresh
+        kept = {k: v for k, v in kept.items() if k != "policies"}
     under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
     under.prime("organisations", "get", organisations)  # no decision writes one
     locked = cast(UnitOfWork, under)
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
-                      answers, exposures)  # fmt: skip
+                      answers, exposures, recheck_policy=running.policy_moved)  # fmt: skip
         uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
     if ready:
         running.decided(uow, exposures)  # kept once the caller's commit succeeds
@@ -644,10 +655,13 @@ def _settle_batch(
     ready: Sequence[tuple[int, _Ready, Organisation | None]],
     answers: list[Answer | None],
     exposures: dict[str, Exposure],
+    *,
+    recheck_policy: bool = True,
 ) -> None:
     """Decide and store a batch's requests under the banks' limits locks, in holding-id order,
     their writes held (``UnitOfWork.together``): the holdings' rows locked in one read, each
-    request judged (``_judge``: a refusal is its answer, and it wrote nothing), then stored;
+    request judged (``_judge``: a refusal is its answer, and it wrote nothing; with
+    ``recheck_policy``, against its bank's policy as read under the lock), then stored;
     anything going wrong while storing is raised (the batch is broken)."""
     rows = uow.items.lock_holdings([r.asked.holding.id for _, r, _ in ready])
     decided_on: set[str] = set()  # holdings of requests decided before in the batch
@@ -663,7 +677,7 @@ def _settle_batch(
         )
         decided_on.add(holding_id)
         try:
-            holding, prepared, decision = _judge(uow, one, locked, now)
+            holding, prepared, decision = _judge(uow, one, locked, now, recheck_policy)
         except FourFlowError as exc:
             answers[i] = exc
             continue
@@ -823,6 +837,7 @@ class _Running:
         self._store, self._marks = store, marks or {}
         self._staged: dict[str, tuple[int, Exposure]] = {}
         self._staged_settings: dict[str, str] = {}
+        self.policy_moved = True  # a policy may have changed since the batch read them
 
     @classmethod
     def of(cls, uow: UnitOfWork) -> _Running:
@@ -910,7 +925,9 @@ class _Running:
 
     def exposures(self, uow: UnitOfWork) -> dict[str, Exposure]:
         """The banks' exposures kept under the ``exposure`` mark as read now (the caller holds
-        the banks' limits locks); none if it moved."""
+        the banks' limits locks); none if it moved. Sets ``policy_moved``: whether the
+        ``policy`` mark moved since the batch started (a bank's policy committed between the
+        batch's reads and its locks; True when the store cannot tell)."""
         store = self._store
         if store is None:
             return {}
@@ -918,6 +935,8 @@ class _Running:
         if marks is None or "exposure" not in marks:
             self._store = None
             return {}
+        start, now = self._marks.get("policy"), marks.get("policy")
+        self.policy_moved = start is None or now is None or start[0] != now[0]
         self._marks["exposure"] = marks["exposure"]
         mark = marks["exposure"][0]
         with store.lock:

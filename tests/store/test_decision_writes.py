@@ -337,3 +337,53 @@ def test_ops_stored_together_are_the_rows_one_at_a_time_stores(uow: SqlUnitOfWor
         else:
             assert held["undo"] is None  # SQL NULL, not JSON null
         assert held == alone
+
+
+def test_financings_stored_together_are_the_rows_one_at_a_time_stores(
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    """The block's one insert of financings (on PostgreSQL from one JSON document) stores
+    every column as ``add`` alone does: the decision's JSON text (none: JSON null), amounts,
+    dates, status, timestamps in UTC; and a second live financing of a holding is refused
+    there as alone."""
+    _two_holdings(uow)
+    declined = dataclasses.replace(
+        b.financing("x", "item-1", "h-1", FinancingStatus.DECLINED), decision=None
+    )
+    made = {
+        "approved": b.financing("x", "item-1", "h-1", FinancingStatus.APPROVED),
+        "declined": declined,
+    }
+    for prefix, together in (("alone", False), ("held", True)):
+        with uow() as u:
+            with u.together() if together else contextlib.nullcontext():
+                for name, fin in made.items():
+                    holding = "h-1" if together else "h-2"
+                    u.financings.add(
+                        dataclasses.replace(fin, id=f"{prefix}-{name}", holding_id=holding)
+                    )
+            u.commit()
+    query = sa.text(
+        "SELECT id, item_id, borrower_id, bank_id, requested, principal, rate_bps, start_date, "
+        "maturity_date, status, CAST(decision AS TEXT) AS decision, decision IS NULL AS sql_null, "
+        "created_at = updated_at AS same_time FROM financings"
+    )
+    with uow() as u:
+        session = u._session
+        assert session is not None
+        rows: dict[str, dict[str, Any]] = {r.id: r._asdict() for r in session.execute(query)}
+        stored = {f.id: f for f in u.financings.list()}
+    for name, fin in made.items():
+        alone, held = rows.pop(f"alone-{name}"), rows.pop(f"held-{name}")
+        assert alone.pop("id") == f"alone-{name}" and held.pop("id") == f"held-{name}"
+        assert held == alone
+        assert stored[f"held-{name}"] == dataclasses.replace(
+            fin, id=f"held-{name}", holding_id="h-1"
+        )
+    assert json.loads(alone["decision"]) is None and not alone["sql_null"]
+    with (  # h-1 has a live financing: the held insert is refused
+        uow() as u,
+        pytest.raises(ConflictError, match="already has an approved or active"),
+        u.together(),
+    ):
+        u.financings.add(dataclasses.replace(made["approved"], id="held-again"))

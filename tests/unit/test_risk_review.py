@@ -18,6 +18,7 @@ from fourflow.risk.review import (
     Request,
     Scored,
     input_hash,
+    limit_reasons,
     price_bps,
     review,
 )
@@ -235,3 +236,31 @@ def test_input_hash_is_the_hash_of_the_whole_canonical_json() -> None:
     for request in (REQ, odd):
         for p in (policy, replace(policy, max_pd=0.3), policy):
             assert input_hash(request, features, p, "m1") == whole(request, features, p)
+
+
+@pytest.mark.parametrize("pd", [0.03, 0.15, 0.40])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        ProductPolicy(bank_id="BANK"),
+        ProductPolicy(
+            bank_id="BANK",
+            limit_per_borrower=2_000_000,
+            limit_per_debtor=1_200_000,
+            programme_limit=5_000_000,
+            concentration_cap_bps=4_000,
+        ),
+    ],
+)
+def test_the_exposure_counts_only_through_the_limits(pd: float, policy: ProductPolicy) -> None:
+    """``credit.review`` decides before the banks' limits lock with nothing outstanding and
+    keeps that decision under the lock when no limit is broken as the exposure is then
+    (``PreparedReview.unlimited``): the exposure must weigh on nothing else."""
+    alone = decide(pd, policy=policy)
+    for used in (0, 400_000, 700_000, 1_600_000, 4_600_000):
+        now = Exposure(total=used, by_borrower={"S": used}, by_debtor={"B": used},
+                       by_scenario={"manufacturing": used}, by_industry={"C33": used})  # fmt: skip
+        if not limit_reasons(REQ, policy, now):
+            assert decide(pd, policy=policy, exposure=now) == alone, used
+        else:
+            assert decide(pd, policy=policy, exposure=now).outcome is Outcome.DECLINE

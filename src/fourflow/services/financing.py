@@ -589,6 +589,10 @@ def _finance_many(
         kept = {k: v for k, v in kept.items() if k != "policies"}
     under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
     under.prime("organisations", "get", organisations)  # no decision writes one
+    items = sorted({r.asked.item.id for _, r, _ in ready})
+    if len(items) > 1:  # the items' disputes in one read, not one an item
+        disputes = uow.disputes.for_items(items)
+        under.prime("disputes", "for_item", {i: disputes.get(i, []) for i in items})
     locked = cast(UnitOfWork, under)
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
@@ -665,7 +669,7 @@ def _settle_batch(
     anything going wrong while storing is raised (the batch is broken)."""
     rows = uow.items.lock_holdings([r.asked.holding.id for _, r, _ in ready])
     decided_on: set[str] = set()  # holdings of requests decided before in the batch
-    seen: dict[str, bool] = {}  # fingerprints known presented, or not
+    seen = _presented(uow, ready)  # fingerprints known presented, or not
     for i, one, asker in ready:
         bank, holding_id = one.asked.bank, one.asked.holding.id
         now = exposures.get(bank.id)
@@ -690,6 +694,23 @@ def _settle_batch(
                 debtor=decided.item.debtor_id, scenario=request.scenario,
                 industry=request.industry,
             )  # fmt: skip
+
+
+def _presented(
+    uow: UnitOfWork, ready: Sequence[tuple[int, _Ready, Organisation | None]]
+) -> dict[str, bool]:
+    """Whether each invoice fingerprint of the trades the batch presents is known presented
+    (``fraud.queue_presentation``'s ``seen``), in one read for the batch's trades (not one a
+    trade); a batch over one trade leaves it to ``queue_presentation`` (one read as well)."""
+    trades = {r.asked.trade.id: r.asked.trade for _, r, _ in ready if r.asked.present}
+    if len(trades) < 2:
+        return {}
+    salt = fraud.consortium_salt(uow)
+    every = sorted(
+        {fp for t in trades.values() for fp in fraud.invoice_fingerprints(salt, t).values()}
+    )
+    known = uow.presentations.known(every) if every else set()
+    return {fp: fp in known for fp in every}
 
 
 #: Reads a batch's requests repeat and its decisions do not change, answered once per batch:

@@ -160,6 +160,11 @@ class PreparedReview:
             (``meter_read``), when ``prepare_review`` was asked not to meter it.
         input_hash: the decision's input hash (``risk.review.input_hash``), worked out here,
             before the bank's limits lock.
+        unlimited: the robot's decision as it stands if the request breaks none of the bank's
+            limits (``risk.review.review`` reads the exposure only for ``limit_reasons``),
+            worked out here, before the lock; None when it breaks one even with nothing
+            outstanding. ``decide_review`` takes it when no limit is broken as the exposure is
+            now, and reviews the request again otherwise.
     """
 
     request: Request
@@ -170,6 +175,7 @@ class PreparedReview:
     lacking: str | None
     unmetered: MeteredRead | None = None
     input_hash: str | None = None
+    unlimited: Decision | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +270,14 @@ def prepare_review(
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
     scored = _SCORES.score(scorer, vector)
     hashed = input_hash(request, vector, policy, scored.model_version)
-    return PreparedReview(request, vector, scored, policy, version, lacking, unmetered, hashed)
+    prepared = PreparedReview(request, vector, scored, policy, version, lacking, unmetered, hashed)
+    if limit_reasons(request, policy, _NOTHING_OUT):
+        return prepared
+    return replace(prepared, unlimited=_decided(prepared, _NOTHING_OUT))
+
+
+#: A bank's exposure with nothing outstanding (``PreparedReview.unlimited``).
+_NOTHING_OUT = Exposure()
 
 
 def decide_review(
@@ -273,13 +286,23 @@ def decide_review(
     """The robot's decision on a prepared request against the bank's exposure as it is now
     (the caller holds the bank's limits lock, ``LIMITS_LOCK``, until it stores the decision);
     ``now``: that exposure, if the caller keeps it (read under the lock, plus the approvals
-    stored since in this transaction, ``policies.with_financing``)."""
+    stored since in this transaction, ``policies.with_financing``). The review worked out
+    before the lock (``PreparedReview.unlimited``) when the request breaks none of the limits
+    as they are now: ``risk.review.review`` reads the exposure for nothing else."""
+    now = exposure(uow, bank_id) if now is None else now
+    if prepared.unlimited is not None and not limit_reasons(prepared.request, prepared.policy, now):
+        return prepared.unlimited
+    return _decided(prepared, now)
+
+
+def _decided(prepared: PreparedReview, now: Exposure) -> Decision:
+    """The robot's decision on a prepared request against the exposure ``now``."""
     decision = review(
         request=prepared.request,
         features=prepared.features,
         scored=prepared.scored,
         policy=prepared.policy,
-        exposure=exposure(uow, bank_id) if now is None else now,
+        exposure=now,
         hashed=prepared.input_hash,
     )
     decision = replace(decision, policy_revision=prepared.version)

@@ -585,6 +585,56 @@ def test_names_kept_from_document_to_document_and_thread_to_thread_give_the_styl
             pool.submit(assert_same_issues, variants[round_ % len(variants)]).result()
 
 
+@st.composite
+def _notes(draw: st.DrawFn) -> bytes:
+    """The CEN example with zero to three notes drawn around BR-CL-08's subject code: text
+    with '#' anywhere, codes of the list, near misses (two or four characters, a space, lower
+    case, a part of two codes, non-ASCII characters), nested elements' text."""
+    root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+    for old in root.findall("cbc:Note", _NS):
+        root.remove(old)
+    currency = root.find("cbc:DocumentCurrencyCode", _NS)  # (a note comes before it)
+    assert currency is not None
+    at = list(root).index(currency)
+    codes = ["AAA", "ABZ", "ZZZ", "QQQ", "XYZ", "SUR", "aaa", "AA", "AAAA", "A A", "B A", "AB ", "ÉÉÉ", "漢字X",
+             "A#A", "", "AAI AAJ"]  # fmt: skip
+    text = st.text(alphabet="#AB ZÉ漢x", max_size=8)
+    for _ in range(draw(st.integers(0, 3))):
+        if draw(st.booleans()):
+            note = f"{draw(text)}#{draw(st.sampled_from(codes))}#{draw(text)}"
+        else:
+            note = draw(text)
+        element = etree.Element(f"{{{_CBC}}}Note")
+        element.text = note
+        root.insert(at, element)
+    return etree.tostring(root)
+
+
+def test_the_notes_subject_code_is_decided_in_c() -> None:
+    native, _ = engines()
+    split = native.hybrid(RuleSet.EN16931_UBL)
+    assert split is not None
+    asserts = native.compiled(RuleSet.EN16931_UBL).asserts
+    assert "BR-CL-08" in {asserts[n].rule for n in split.native.numbers}
+    on_xpath = {asserts[n].rule for _, numbers in split.native.xpaths for n in numbers}
+    assert "BR-CL-08" not in on_xpath  # not libxml2's XPath any more: kind 26
+    for note, fires in [("#AAA#x", False), ("#QQQ#x", True), ("#A A#", False), ("#ZZ#", False),
+                        ("no code", False), ("#ZZZ", False), ("x#漢字Z#", True)]:  # fmt: skip
+        root = etree.fromstring(standards_dir().joinpath(*EXAMPLE).read_bytes())
+        element = root.find("cbc:Note", _NS)
+        assert element is not None
+        element.text = note
+        issues = native.check(root, RuleSet.EN16931_UBL)
+        assert issues == engines()[1].check(root, RuleSet.EN16931_UBL)
+        assert ("BR-CL-08" in {i.rule for i in issues}) == fires, note
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_notes())
+def test_notes_subject_codes_in_c_give_the_stylesheets_issues(document: bytes) -> None:
+    assert_same_issues(document)
+
+
 # half cents and sums whose doubles fall either side of one
 _HALVES = ["0.005", "0.015", "1.005", "2.675", "-0.005", "-2.675", "0.125", "1.115", "1e-2",
            "10.045", "0.285", "1.0049999999"]  # fmt: skip

@@ -378,6 +378,22 @@ _IC_DELIVERY = tuple(
     )
 )
 
+# BR-CL-08 (a note's subject code: the text between its first two '#', when it has three
+# characters, is in the code list), exactly as the compiled stylesheet writes it (the list
+# aside; rulesnative.c's kind 26, subject_code_atom): it reads the context element's string
+_SUBJECT_LENGTH = (
+    "((string-length(substring-before(substring-after(., '#'), '#'))) - (3) <= 0.000001 and "
+    "(3) - (string-length(substring-before(substring-after(., '#'), '#'))) <= 0.000001)"
+)
+_SUBJECT_CODE = re.compile(
+    re.escape(f"not((((((contains(., '#') and {_SUBJECT_LENGTH}) and (contains(")
+    + r"'([^']*)'"
+    + re.escape(
+        ", substring-before(substring-after(., '#'), '#'))))) or not(contains(., '#'))) or "
+        f"not({_SUBJECT_LENGTH})))"
+    )
+)
+
 # BR-CO-15's quantifier at the document element (the rule's variable a{n}qq1, namespace
 # declarations left out), exactly as the compiled stylesheet writes it (rulesnative.c's kind
 # 25, currency_total_atom): the total with VAT is the total without VAT plus the one tax
@@ -713,7 +729,7 @@ class _Builder:
                     value, (up, names) = aux
                     self.steps.append((up, names))
                     step = len(self.steps) - 1
-                elif kind in (13, 14, 15):
+                elif kind in (13, 14, 15, 26):  # a VAT category code; 26: a code list
                     self.cats.append(aux)
                     value = len(self.cats) - 1
                 elif kind == 18:  # steps of the value and the sum (None: the lines' amounts)
@@ -1331,6 +1347,8 @@ def native_pass(compiled: CompiledSchematron, module: ModuleType) -> NativePass 
             if parsed is None:
                 parsed = _subtotal_check(test.get("test", ""), namespaces)
             if parsed is None:
+                parsed = _subject_code_check(test.get("test", ""))
+            if parsed is None:
                 parsed = _whole_test(test.get("test", ""), namespaces, flags, rule)
             if parsed is None:
                 parsed = _currency_check(test.get("test", ""), rule, namespaces)
@@ -1741,6 +1759,14 @@ def _subtotal_check(test: str, namespaces: dict[str, str]) -> Parsed | None:
         return [([], 23, which)], [0]
     which = {_IC_DELIVERY[0]: 0, _IC_DELIVERY[1]: 1}.get(test)
     return None if which is None else ([([], 24, which)], [0])
+
+
+def _subject_code_check(test: str) -> Parsed | None:
+    """BR-CL-08 as the pass decides it (an atom of kind 26, the code list its aux) when the
+    test is, character for character, :data:`_SUBJECT_CODE`; else None. (It reads only the
+    context element's string, so it holds at any context.)"""
+    found = _SUBJECT_CODE.fullmatch(test)
+    return None if found is None else ([([], 26, found.group(1))], [0])
 
 
 def _currency_check(test: str, rule: etree._Element, namespaces: dict[str, str]) -> Parsed | None:

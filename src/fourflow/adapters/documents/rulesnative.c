@@ -1234,11 +1234,11 @@ static PyObject *prepare(PyObject *self, PyObject *args) {
         if (!PyArg_ParseTuple(PyList_GET_ITEM(atoms, i), "iii|i", &x->path, &x->kind, &x->aux,
                               &x->aux2))
             goto fail;
-        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 26, "atom kind"))
+        if (!in_range(x->path, 0, paths, "atom path") || !in_range(x->kind, 0, 27, "atom kind"))
             goto fail;
         if (x->kind >= 10 && x->kind <= 12 && !in_range(x->aux2, 0, t->step_count, "atom step"))
             goto fail;
-        if (((x->kind >= 13 && x->kind <= 15) || x->kind == 17) &&
+        if (((x->kind >= 13 && x->kind <= 15) || x->kind == 17 || x->kind == 26) &&
             !in_range(x->aux, 0, t->cat_count, "atom category"))
             goto fail;
         if (x->kind == 17 && !in_range(x->aux2, 0, t->step_count, "atom step")) goto fail;
@@ -2213,6 +2213,31 @@ static int attribute_elsewhere(const xmlNode *node, const char *ns, const char *
  * is within 0.000001 of aux; 11: some node's number > aux; 12: >= aux. 13: vat_sum_plain,
  * 14: vat_sum_rate plain, 15: strict (category aux); 16: vat_amount; 18: total_is (steps
  * aux and aux2, -1: the document's line amounts); 20: date_not_before (steps aux, aux2). */
+/* Kind 26, BR-CL-08's test (negated: 1 when the assert fails) at a note, as XPath 1.0 reads
+ * it over the element's string s: m = substring-before(substring-after(s, '#'), '#') (''
+ * without a second '#'); it fails when s holds a '#', m has three characters (string-length:
+ * code points) and the list does not contain m as a substring (contains(), not a token). */
+static int subject_code_atom(const xmlNode *node, const char *list, Buf *b) {
+    string_value(node, b);
+    if (b->oom) return -1;
+    const char *s = b->text ? b->text : "";
+    const char *first = strchr(s, '#');
+    if (first == NULL) return 0;
+    const char *after = first + 1, *second = strchr(after, '#');
+    if (second == NULL) return 0; /* m is '': length 0 */
+    long chars = 0;
+    for (const unsigned char *p = (const unsigned char *)after; p < (const unsigned char *)second;
+         p++)
+        if ((*p & 0xC0) != 0x80) chars++;
+    if (chars != 3) return 0;
+    size_t n = (size_t)(second - after);
+    char m[32];
+    if (n >= sizeof m) return 0; /* (three code points are at most 12 bytes) */
+    memcpy(m, after, n);
+    m[n] = 0;
+    return strstr(list, m) == NULL;
+}
+
 static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *r, Buf *b) {
     switch (k->kind) {
     case 10:
@@ -2235,6 +2260,7 @@ static int numeric_atom(const Pass *t, const Atom *k, const xmlNode *node, Run *
     case 23: return subtotal_atom(t, k->aux, node, r, b);
     case 24: return intra_community_atom(k->aux, node, b);
     case 25: return currency_total_atom(t, node, r, b);
+    case 26: return subject_code_atom(node, t->cats[k->aux], b);
     case 20: return date_not_before(t, &t->steps[k->aux], &t->steps[k->aux2], node, r, b);
     case 18:
         return total_is(t, &t->steps[k->aux], k->aux2 < 0 ? NULL : &t->steps[k->aux2], node, r,

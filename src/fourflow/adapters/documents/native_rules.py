@@ -42,7 +42,8 @@ subtotal's amount against its taxable amount and rate, and the rate's presence (
 BR-48: :data:`_SUBTOTAL_TAX`, :data:`_SUBTOTAL_RATE`, ``subtotal_atom``), and the
 intra-community supply's delivery (BR-IC-11, BR-IC-12: :data:`_IC_DELIVERY`,
 ``intra_community_atom``), and the total with VAT in the document's currency (BR-CO-15:
-:data:`_CURRENCY_TOTAL`, ``currency_total_atom``).
+:data:`_CURRENCY_TOTAL`, ``currency_total_atom``), and a note's subject code (BR-CL-08:
+:data:`_SUBJECT_CODE`, ``subject_code_atom``).
 
 Every other assert whose test the pass can evaluate without the stylesheet is decided by
 libxml2's own XPath from C (lxml's libxml2, the library libxslt evaluates the stylesheet's

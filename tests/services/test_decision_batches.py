@@ -252,9 +252,10 @@ def test_async_group_commit_answers_each_caller_on_the_loop(credit_world: World)
     each answered its own result or refusal."""
     world = credit_world
     holdings = _parts(world, 8)
-    batcher = financing.DecisionBatcher(
-        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger, max_batch=4
-    )
+    batcher = financing.DecisionBatcher(  # one batch at a time: the fakes keep the last commit
+        uow_factory=world.uow, cold_start=no_cold_start, ledger=world.ledger, max_batch=4,
+        in_flight=1,
+    )  # fmt: skip
     asked = [_ask(world, h) for h in holdings] + [_ask(world, holdings[0])]  # one loses
 
     async def send() -> list[Any]:

@@ -1032,6 +1032,10 @@ class DecisionBatcher:
     load the batches grow with the requests in flight. Several processes stay safe as
     ``finance`` is: the banks' limits locks and the holdings' row locks are taken in one
     order, and a batch that fails as a whole is decided request by request.
+
+    ``in_flight``: how many batches of ``finance_async`` run at once (``AsyncGroupCommit``);
+    1 for a store whose transactions do not isolate each other (the tests' fakes keep the
+    last commit).
     """
 
     def __init__(
@@ -1042,6 +1046,7 @@ class DecisionBatcher:
         ledger: Ledger | None = None,
         clock: Clock | None = None,
         max_batch: int = 64,
+        in_flight: int = 2,
     ) -> None:
         if max_batch < 1:
             raise DomainValueError(f"a batch holds at least one request, not {max_batch}")
@@ -1053,7 +1058,7 @@ class DecisionBatcher:
             self._decide_all, max_batch
         )
         self._async: AsyncGroupCommit[FinanceRequest, FinancingRow] = AsyncGroupCommit(
-            self._decide_all, max_batch, in_flight=2
+            self._decide_all, max_batch, in_flight=in_flight
         )
 
     @property

@@ -130,11 +130,16 @@ class AsyncGroupCommit(Generic[Item, Answer]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Answer] = loop.create_future()
         self._waiting.append((item, future))
+        self._start_drain(loop)
+        return await future
+
+    def _start_drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A drain for the items waiting, unless a free one will take them or ``in_flight``
+        drains run batches already."""
         if self._free == 0 and len(self._drains) < self.in_flight:
             self._free += 1  # from now: a caller in this same turn joins it
             task = loop.create_task(self._drain())
             self._drains.add(task)
-        return await future
 
     async def _gathered(self) -> None:
         """Let the loop go round while callers keep arriving (at most ``GATHER_TURNS`` turns,
@@ -164,6 +169,8 @@ class AsyncGroupCommit(Generic[Item, Answer]):
                 self._free -= 1
                 if len(self._drains) - self._free > 1:
                     self.overlapped += 1
+                if self._waiting:  # more than a batch waited: the rest start the next at once
+                    self._start_drain(loop)
                 try:
                     answers: Sequence[Answer | BaseException] = await loop.run_in_executor(
                         None, self._run, items

@@ -42,6 +42,26 @@ def test_documents_round_trip(doc: Document) -> None:
     assert_round_trip(doc, codec.encode_document, codec.decode_document)
 
 
+@given(documents(), st.sampled_from(["", "\u00e9\u4e2d", '"\\\n\x00', "\U0001f600"]))
+def test_a_documents_json_text_is_json_dumps_of_its_encoding(doc: Document, text: str) -> None:
+    # document_json writes the lines itself (the PostgreSQL store's payload): the same text as
+    # json.dumps, escapes included, for any document and for line texts json must escape.
+    lines = tuple(
+        dataclasses.replace(line, item=line.item + text, unit=text + line.unit)
+        for line in doc.lines
+    )
+    for each in (doc, dataclasses.replace(doc, lines=lines)):
+        assert codec.document_json(each) == json.dumps(codec.encode_document(each))
+
+
+def test_a_line_field_of_another_type_is_written_as_json_dumps_writes_it() -> None:
+    doc = b.document(1)
+    odd = dataclasses.replace(doc.lines[0], line_id=7, unit=None)  # type: ignore[arg-type]
+    doc = dataclasses.replace(doc, lines=(odd, *doc.lines[1:]))
+    assert codec.document_json(doc) == json.dumps(codec.encode_document(doc))
+    assert '"line_id": 7, ' in codec.document_json(doc)
+
+
 @given(reports)
 def test_reports_round_trip(report: Any) -> None:
     assert_round_trip(report, codec.encode_report, codec.decode_report)

@@ -533,7 +533,6 @@ _SELECT_DOCUMENTS = select(t.documents, _ANCHORS.c.batch_id).select_from(
 #: their JSON text, as the ``json`` type stores it).
 _COPY_TYPES = {"issue_date": "date", "total_minor": "int8", "raw": "bytea",
                "created_at": "timestamptz"}  # fmt: skip
-_JSON_COLUMNS = ("payload", "signature")
 _INSERT_ANCHORS_PG = (
     "INSERT INTO document_anchors (doc_id, batch_id, proof) "
     "SELECT d, b, NULL FROM unnest(%b::text[], %b::text[]) AS u(d, b)"
@@ -556,9 +555,10 @@ def _driver_connection(connection: Connection) -> psycopg.Connection[Any]:
 def _write_documents_pg(connection: Connection, stored: Sequence[StoredDocument]) -> None:
     """PostgreSQL: the documents' rows copied in, the same values ``_document_values`` gives
     the ``executemany`` (JSON columns as the JSON text SQLAlchemy would send: ``json.dumps``,
-    None as JSON ``null``; timestamps in UTC), then their anchoring rows. A clash is a
+    None as JSON ``null``, the payload's by ``codec.document_json``; timestamps in UTC), then
+    their anchoring rows. A clash is a
     ``psycopg.IntegrityError`` (the caller's savepoint undoes the statement)."""
-    rows = [_document_values(s) for s in stored]
+    rows = [_document_values(s, codec.document_json) for s in stored]
     columns = list(rows[0])
     utc, dialect = UtcDateTime().process_bind_param, connection.dialect
     with _driver_connection(connection).cursor() as cursor:
@@ -567,8 +567,7 @@ def _write_documents_pg(connection: Connection, stored: Sequence[StoredDocument]
         ) as copy:
             copy.set_types([_COPY_TYPES.get(c, "text") for c in columns])
             for row in rows:
-                for name in _JSON_COLUMNS:
-                    row[name] = json.dumps(row[name])
+                row["signature"] = json.dumps(row["signature"])
                 row["created_at"] = utc(row["created_at"], dialect)
                 copy.write_row(tuple(row.values()))
         cursor.execute(
@@ -585,8 +584,11 @@ def _party_key(party: PartyRef) -> str | None:
     return keys[0] if keys else None
 
 
-def _document_values(stored: StoredDocument) -> dict[str, Any]:
-    """The row of a stored document."""
+def _document_values(
+    stored: StoredDocument, payload: Callable[[Document], Any] = codec.encode_document
+) -> dict[str, Any]:
+    """The row of a stored document (its ``payload`` given by ``payload``: the JSON object,
+    or on PostgreSQL's copy its text)."""
     doc = stored.document
     return {
         "id": doc.id,
@@ -601,7 +603,7 @@ def _document_values(stored: StoredDocument) -> dict[str, Any]:
         "business_key": stored.business_key,
         "raw": stored.raw,
         "media_type": stored.media_type,
-        "payload": codec.encode_document(doc),
+        "payload": payload(doc),
         "trade_id": stored.trade_id,
         "submitted_by": doc.submitted_by,
         "created_at": stored.created_at or utc_now(),

@@ -104,8 +104,17 @@ def ready_to_serve(platform: Platform) -> None:
     ``cli.main``; uvicorn's spawned API processes do not run it): a full collection then
     scans only what requests made since, not the whole start-up heap (150-530 ms each in an
     API process before, 13.6 ms one during a burst of decisions after; one of the former in
-    a burst would hold every answer of it: issue 16, docs/benchmarks.md)."""
-    financing.warm_up(uow_factory=platform.uow_factory, as_of=platform.clock.today())
+    a burst would hold every answer of it: issue 16, docs/benchmarks.md).
+
+    A warm-up that fails (the store's platform view not read or not scanned: a stored value
+    that no longer decodes, the store away for a moment) is logged and the process serves all
+    the same: its first batch reads what is not kept (and answers that batch's error, if it is
+    still there), where a start failing again would be restarted by uvicorn forever, no
+    route served."""
+    try:
+        financing.warm_up(uow_factory=platform.uow_factory, as_of=platform.clock.today())
+    except Exception as error:  # an optimisation: never a reason not to serve
+        log.warning("decisions not warmed up: the first batch reads it all", error=repr(error))
     gc.collect()
     gc.freeze()
 

@@ -1,4 +1,5 @@
-"""The item view's version (migration 0023's triggers, ``adapters.db.item_views``) on SQLite
+"""The item view's version (migration 0023's triggers, statement triggers on PostgreSQL since
+0030, ``adapters.db.item_views``) on SQLite
 and PostgreSQL: every committed change of what the view shows grows it, a change of another
 item or an uncommitted one does not, and the triggers are all there at the head revision (a
 later migration rebuilding one of the tables without them fails here)."""
@@ -160,3 +161,44 @@ def test_lookups_on_an_event_loop_are_sent_together(
     before = versions.statements_sent
     assert asyncio.run(in_two_waves()) == expected
     assert versions.statements_sent - before == 2  # the second wave together, after the first
+
+
+def test_a_statement_of_many_rows_grows_each_items_version_by_its_rows(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine, versions: SqlItemViewVersions
+) -> None:
+    """A batch of decisions' writes (one statement a table, ``UnitOfWork.together``) grow each
+    item's version by the rows naming it, as one statement a row did: on PostgreSQL the
+    statement triggers of migration 0030 write one row an item and statement, weighing its
+    rows (SQLite keeps a row a changed row); an op naming no item grows none."""
+    with uow_factory() as u:
+        b.add_parties(u)
+        for n in (1, 2):
+            u.trades.add(b.trade(n))
+            u.items.add(b.item(n, f"trade-{n}"))
+        for holding, item in (("h-1", 1), ("h-2", 2), ("h-3", 1)):
+            u.items.add_holding(b.holding(holding, f"item-{item}", "org-1", 1_000))
+        u.commit()
+    before = {i: versions.version(i) for i in ("item-1", "item-2")}
+    with store_engine.connect() as connection:
+        rows_before = connection.execute(text("SELECT count(*) FROM item_changes")).scalar_one()
+    with uow_factory() as u:
+        with u.together():
+            for holding, item in (("h-1", 1), ("h-2", 2), ("h-3", 1)):
+                fin = f"fin-{holding}"
+                u.financings.add(
+                    b.financing(fin, f"item-{item}", holding, FinancingStatus.APPROVED)
+                )
+                for n in range(3):  # presentation, pledge, acceptance: the financing's own
+                    u.outbox.add(b.op(f"op-{fin}-{n}", subject=fin))
+                u.outbox.add(b.op(f"op-{fin}-anchor", subject=f"decision:{fin}"))
+        u.commit()
+    grown: dict[str, int] = {}
+    for key, was in before.items():
+        now = versions.version(key)
+        assert was is not None and now is not None
+        grown[key] = now - was
+    assert grown == {"item-1": 2 + 6, "item-2": 1 + 3}  # financings, then ops
+    with store_engine.connect() as connection:
+        rows = connection.execute(text("SELECT count(*) FROM item_changes")).scalar_one()
+    # a row a changed row on SQLite; a row an item and statement on PostgreSQL
+    assert rows - rows_before == (4 if store_engine.dialect.name == "postgresql" else 12)

@@ -558,7 +558,11 @@ def _finance_many(
     answers: list[Answer | None] = [None] * len(requests)
     views: dict[dt.date, PlatformView] = {}
     ready: list[tuple[int, _Ready, Organisation | None]] = []
-    kept = {"policies": running.policies(uow), "settings": running.settings(uow)}
+    kept = {
+        "policies": running.policies(uow),
+        "settings": running.settings(uow),
+        "trades": running.trades(uow),
+    }
     batch = _BatchReads(uow, _READ_ONCE, kept)
     # the organisations as the fraud view read them (kept under the same mark): the askers,
     # banks and debtors are not read one by one
@@ -643,7 +647,8 @@ def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceR
     trade_ids = sorted({i.trade_id for i in items})
     if not trade_ids:
         return
-    batch.prime("trades", "get", {r.id: r for r in uow.trades.get_many(trade_ids)})
+    trades = batch.trades.get_many(trade_ids)  # as kept (``_Running.trades``), if kept
+    batch.prime("trades", "get", {r.id: r for r in trades})
     for repository, rows in (
         ("signal_clearances", uow.signal_clearances.for_trades(trade_ids)),
         ("transfer_payments", uow.transfer_payments.for_trades(trade_ids)),
@@ -807,6 +812,57 @@ class _KeptPolicies:
         return self._kept[bank_id]
 
 
+class _KeptTrades:
+    """The trades as ``trades.get``, ``get_many`` and ``involving`` answer them, kept in the
+    process's running state while the store's ``view`` mark stays (the trades' rows are of
+    its group: a trade written in any process moves it, ``_Running``); other reads pass
+    through. A trade not found is read again."""
+
+    #: Answers kept under one mark at most (then dropped, and kept afresh).
+    LIMIT = 4096
+
+    def __init__(self, inner: Any, kept: dict[tuple[str, Any], Any]) -> None:
+        self._inner, self._kept = inner, kept
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _keep(self, key: tuple[str, Any], value: Any) -> None:
+        if len(self._kept) >= self.LIMIT:
+            self._kept.clear()
+        self._kept[key] = value
+
+    def get(self, trade_id: str) -> Any:
+        found = self._kept.get(("get", trade_id))
+        if found is None:
+            found = self._inner.get(trade_id)
+            if found is not None:
+                self._keep(("get", trade_id), found)
+        return found
+
+    def get_many(self, trade_ids: Sequence[str]) -> list[Any]:
+        """The trades with these ids, in the order of ``trade_ids`` (unknown ids skipped):
+        those not kept in one read."""
+        missing = [i for i in dict.fromkeys(trade_ids) if ("get", i) not in self._kept]
+        found = {r.id: r for r in self._inner.get_many(missing)} if missing else {}
+        for trade_id, record in found.items():
+            self._keep(("get", trade_id), record)
+        answer = []
+        for trade_id in dict.fromkeys(trade_ids):
+            record = found.get(trade_id) or self._kept.get(("get", trade_id))
+            if record is not None:
+                answer.append(record)
+        return answer
+
+    def involving(self, org_ids: Sequence[str]) -> list[Any]:
+        key = ("involving", tuple(org_ids))
+        found = self._kept.get(key)
+        if found is None:
+            found = self._inner.involving(org_ids)
+            self._keep(key, found)
+        return list(found)
+
+
 class _KeptSettings:
     """The platform's settings as ``settings.get`` answers them, with its constants (the
     operator's organisation, the consortium's fingerprint salt: written once, when the
@@ -835,8 +891,9 @@ class _KeptSettings:
 
 class _Running:
     """What an API process keeps between its batches of decisions, per store (engine): the
-    champion's scorer, the fraud scan's platform view (by date), the banks' product policies
-    and the banks' exposures, each under the store's change mark of its group (migration
+    champion's scorer, the fraud scan's platform view (by date) and the trades' records the
+    reviews read (``_KeptTrades``), the banks' product policies and the banks' exposures,
+    each under the store's change mark of its group (migration
     0029, ``SqlUnitOfWork.decision_marks``) read in the batch's own transaction: a group whose
     mark is the one it was kept under has not changed since (in any process: the marks are
     written by triggers in the writers' transactions), so the batch uses what is kept instead
@@ -935,6 +992,18 @@ class _Running:
             kept = store.policies
         return _KeptPolicies(uow.policies, kept)
 
+    def trades(self, uow: UnitOfWork) -> object:
+        """``uow.trades`` with its reads by id and by party kept while the ``view`` mark
+        stays (``_KeptTrades``)."""
+        mark, store = self._mark("view"), self._store
+        if store is None or mark is None:
+            return uow.trades
+        with store.lock:
+            if store.trades_mark != mark:
+                store.trades_mark, store.trades = mark, {}
+            kept = store.trades
+        return _KeptTrades(uow.trades, kept)
+
     def settings(self, uow: UnitOfWork) -> object:
         """``uow.settings`` with the platform's constants kept (``_KeptSettings``)."""
         store = self._store
@@ -995,6 +1064,8 @@ class _RunningStore:
         self.views: dict[dt.date, PlatformView] = {}
         self.policies_mark: int | None = None
         self.policies: dict[str, Any] = {}
+        self.trades_mark: int | None = None
+        self.trades: dict[tuple[str, Any], Any] = {}  # ``_KeptTrades``
         self.exposures: dict[str, tuple[int, Exposure]] = {}
         self.settings: dict[str, str] = {}  # the platform's constants (``_KeptSettings``)
 

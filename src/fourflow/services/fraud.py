@@ -324,16 +324,36 @@ def open_signals_in(
     documents; ``view``: the platform as of ``as_of``, if the caller read it in this
     transaction already (``load_view``: decisions read nothing it holds)."""
     view = load_view(uow, as_of=as_of) if view is None else view
-    trade = next((t for t in view.trades if t.id == trade_id), None)
+    scanned = _scanned(view)  # the view's trades and signals indexed by trade, once a view
+    trade = scanned.trades.get(trade_id)
     if trade is None:
         raise NotFoundError(f"trade {trade_id} not found")
     cleared = {c.code for c in uow.signal_clearances.for_trades([trade_id])}
-    found = [s for s in scan_once(view) if s.trade_id == trade_id and s.fraud.value not in cleared]
+    found = [s for s in scanned.signals.get(trade_id, ()) if s.fraud.value not in cleared]
     return found, trade
+
+
+@dataclass(frozen=True, slots=True)
+class _Scanned:
+    """A view's scan (``scan_once``) indexed by trade: its trades by id (the first of an id,
+    as a walk of ``view.trades`` finds it) and each trade's signals in the scan's order."""
+
+    trades: Mapping[str, Trade]
+    signals: Mapping[str, tuple[FraudSignal, ...]]
+
+    @classmethod
+    def of(cls, view: PlatformView, signals: Sequence[FraudSignal]) -> _Scanned:
+        by_trade: dict[str, list[FraudSignal]] = {}
+        for s in signals:
+            by_trade.setdefault(s.trade_id, []).append(s)
+        trades = {t.id: t for t in reversed(view.trades)}  # the first of an id wins
+        return cls(trades, {k: tuple(v) for k, v in by_trade.items()})
 
 
 _LAST_SCAN: list[tuple[PlatformView, tuple[FraudSignal, ...]]] = []
 _LAST_SCAN_LOCK = threading.Lock()
+#: The last view scanned, indexed (``_scanned``): the view and its index.
+_LAST_INDEX: list[tuple[PlatformView, _Scanned]] = []
 
 
 def scan_once(view: PlatformView) -> tuple[FraudSignal, ...]:
@@ -349,6 +369,20 @@ def scan_once(view: PlatformView) -> tuple[FraudSignal, ...]:
     with _LAST_SCAN_LOCK:
         _LAST_SCAN[:] = [(view, signals)]
     return signals
+
+
+def _scanned(view: PlatformView) -> _Scanned:
+    """``scan_once(view)`` indexed by trade (``_Scanned``), indexed once per view scanned: a
+    decision finds its trade and the trade's signals without walking every trade and every
+    signal of the platform."""
+    with _LAST_SCAN_LOCK:
+        kept = _LAST_INDEX[0] if _LAST_INDEX else None
+    if kept is not None and (kept[0] is view or kept[0] == view):
+        return kept[1]
+    indexed = _Scanned.of(view, scan_once(view))
+    with _LAST_SCAN_LOCK:
+        _LAST_INDEX[:] = [(view, indexed)]
+    return indexed
 
 
 def fraud_signals_by_trade(

@@ -63,3 +63,21 @@ def test_a_refused_value_mid_batch_stores_nothing_and_the_next_batch_stores(
         assert found == {"doc-7"}
     else:
         assert found == {"doc-4", "doc-5", "doc-6", "doc-7"}
+
+
+def test_documents_stored_in_a_batch_move_the_views_change_mark(uow: SqlUnitOfWorkFactory) -> None:
+    """The decisions keep the fraud scan's platform view while the store's ``view`` mark stays
+    (``financing._Running``): documents copied in (PostgreSQL's COPY) fire the documents'
+    triggers as an insert does, or a kept view would miss them."""
+    with uow() as u:
+        before = u.decision_marks()
+    assert before is not None
+    with uow() as u:
+        u.documents.add_many([b.stored(8), b.stored(9)])
+        u.commit()
+    with uow() as u:
+        after = u.decision_marks()
+    assert after is not None
+    assert after["view"][0] > before.get("view", (0, 0))[0], (before, after)
+    for group in ("policy", "model", "exposure"):
+        assert after.get(group) == before.get(group), group

@@ -555,48 +555,6 @@ def _finance_many(
     of one request is its answer, anything else is raised. ``running``: the process's state
     kept between batches (``_Running``), checked against the store's change marks."""
     running = running if running is not None else _Running.of(uow)
-    answers, ready, kept, organisations = _read_batch(
-        uow, running=running, scorer=scorer, requests=requests, present=present, clock=clock
-    )
-    for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
-        uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
-    exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
-    if running.policy_moved:  # a bank's policy committed since the batch read them: read afresh
-        kept = {k: v for k, v in kept.items() if k != "policies"}
-    under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
-    under.prime("organisations", "get", organisations)  # no decision writes one
-    items = sorted({r.asked.item.id for _, r, _ in ready})
-    if len(items) > 1:  # the items' disputes in one read, not one an item
-        disputes = uow.disputes.for_items(items)
-        under.prime("disputes", "for_item", {i: disputes.get(i, []) for i in items})
-    locked = cast(UnitOfWork, under)
-    with uow.together():  # every write of the batch at its end, one statement a table
-        _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
-                      answers, exposures, recheck_policy=running.policy_moved)  # fmt: skip
-        uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
-    if ready:
-        running.decided(uow, exposures)  # kept once the caller's commit succeeds
-    return [a if a is not None else RuntimeError("not decided") for a in answers]
-
-
-def _read_batch(
-    uow: UnitOfWork,
-    *,
-    running: _Running,
-    scorer: Scorer,
-    requests: Sequence[FinanceRequest],
-    present: bool,
-    clock: Clock | None,
-) -> tuple[
-    list[Answer | None],
-    list[tuple[int, _Ready, Organisation | None]],
-    dict[str, object],
-    dict[str, Organisation],
-]:
-    """A batch's reads and scoring, before any lock (nothing written): each request's
-    refusal (a FourFlowError) in its place of the answers, the requests read and scored
-    (their index, what ``_prepare`` made, the asker), the running state's kept reads and the
-    organisations of the fraud view."""
     answers: list[Answer | None] = [None] * len(requests)
     views: dict[dt.date, PlatformView] = {}
     ready: list[tuple[int, _Ready, Organisation | None]] = []
@@ -628,7 +586,25 @@ def _read_batch(
             answers[i] = exc
             continue
         ready.append((i, prepared, asker))
-    return answers, ready, kept, organisations
+    for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
+        uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
+    exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
+    if running.policy_moved:  # a bank's policy committed since the batch read them: read afresh
+        kept = {k: v for k, v in kept.items() if k != "policies"}
+    under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
+    under.prime("organisations", "get", organisations)  # no decision writes one
+    items = sorted({r.asked.item.id for _, r, _ in ready})
+    if len(items) > 1:  # the items' disputes in one read, not one an item
+        disputes = uow.disputes.for_items(items)
+        under.prime("disputes", "for_item", {i: disputes.get(i, []) for i in items})
+    locked = cast(UnitOfWork, under)
+    with uow.together():  # every write of the batch at its end, one statement a table
+        _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
+                      answers, exposures, recheck_policy=running.policy_moved)  # fmt: skip
+        uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
+    if ready:
+        running.decided(uow, exposures)  # kept once the caller's commit succeeds
+    return [a if a is not None else RuntimeError("not decided") for a in answers]
 
 
 def _queue_stage(op: ChainOp) -> int:
@@ -1107,46 +1083,14 @@ def warm_up(*, uow_factory: UnitOfWorkFactory, as_of: dt.date | None = None) -> 
     fraud scan's platform view kept under the store's change marks, the view scanned once
     (``fraud.scan_once``), so that the first batch reads and scans neither (10-20 ms of CPU
     in the first batch of each process, docs/benchmarks.md), for any date while nothing
-    the view reads changes; and a rehearsal of a batch's reads and scoring (``_rehearsal``:
-    a request on a holding the store has, read and scored as a batch would, nothing written,
-    the transaction rolled back), so that the first batch does not compile its statements or
-    run the model for the first time (about half of a first batch's CPU, docs/benchmarks.md).
-    """
+    the view reads changes."""
     with uow_factory() as uow:
         if as_of is None:
             credit.champion_in(uow)
             return
         running = _Running.of(uow)
-        scorer = running.champion(uow)
-        view = running.view(uow, as_of)
-        fraud.scan_once(view)
-        rehearsal = _rehearsal(uow, view) if scorer is not None else None
-        if scorer is not None and rehearsal is not None:
-            _read_batch(
-                uow, running=running, scorer=scorer, requests=[rehearsal], present=True,
-                clock=None,
-            )  # fmt: skip
-        # nothing committed: the reads wrote nothing, and the unit of work rolls back
-
-
-def _rehearsal(uow: UnitOfWork, view: PlatformView) -> FinanceRequest | None:
-    """A request as the API makes it (``own_holding_of``) for one unit of a pledgeable
-    holding of one of the latest trades' items (at most 8 looked at), to a bank; None when
-    the store has no such holding or no bank."""
-    bank = next((o for o in view.organisations if o.has_role(Role.BANK)), None)
-    if bank is None:
-        return None
-    for trade in view.trades[-8:]:
-        item = uow.items.by_trade(trade.id)
-        if item is None:
-            continue
-        holding = next((h for h in uow.items.holdings(item.id) if h.pledgeable), None)
-        if holding is not None:
-            return FinanceRequest(
-                target=holding.id, bank=bank.id, amount="1", as_of=view.as_of,
-                holder=holding.holder_id, own_holding_of=holding.holder_id,
-            )  # fmt: skip
-    return None
+        running.champion(uow)
+        fraud.scan_once(running.view(uow, as_of))
 
 
 class DecisionBatcher:

@@ -14,6 +14,7 @@ from multiprocessing.reduction import ForkingPickler
 
 import pytest
 
+from fourflow.entrypoints.api import server
 from fourflow.entrypoints.api.server import (
     SharedPort,
     listening_address,
@@ -111,10 +112,20 @@ def test_without_so_reuseport_the_processes_share_one_listening_socket(
 ) -> None:
     """A host without SO_REUSEPORT (or a sandbox refusing it) still serves with --workers:
     one socket, as uvicorn hands it, every process accepting from its one queue."""
+    warned: list[str] = []
+
+    class _Log:  # the start's warning, kept (not printed to a stream another test may close)
+        def warning(self, event: str, **_: object) -> None:
+            warned.append(event)
+
+    monkeypatch.setattr(server, "log", _Log())
     monkeypatch.delattr(socket, "SO_REUSEPORT")
     assert not reuseport_works()
     with listening_address("127.0.0.1", 0) as held:
         assert not isinstance(held, SharedPort)
+        assert warned == [
+            "SO_REUSEPORT is not available here: the API processes share one accept queue"
+        ]
         port = held.getsockname()[1]
         held.listen(8)
         with _handed_over(held) as copy, socket.create_connection(("127.0.0.1", port), 10):

@@ -141,10 +141,11 @@ class SharedPort(socket.socket):
 _Socket = TypeVar("_Socket", bound=socket.socket)
 
 
-def _bound(sock: _Socket, host: str, port: int) -> _Socket:
+def _bound(sock: _Socket, host: str, port: int, *, reuseport: bool = True) -> _Socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if reuseport:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except BaseException:
         sock.close()
@@ -201,14 +202,7 @@ def listening_address(host: str, port: int) -> socket.socket:
     )  # fmt: skip
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except BaseException:
-        sock.close()
-        raise
-    sock.set_inheritable(True)
-    return sock
+    return _bound(sock, host, port, reuseport=False)
 
 
 def _own_socket(family: int, host: str, port: int) -> socket.socket:

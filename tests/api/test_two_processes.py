@@ -72,7 +72,7 @@ def _fifty_pledges_of_one_holding(
             break
         assert time.monotonic() < deadline, f"the pledge was not applied within 180 s: {now}"
         time.sleep(0.5)
-    assert now["status"] == "active" and now["chain"] == {"state": "applied", "refusal": None}
+    assert now["status"] == "active" and now["chain"] == {"state": "applied", "refusal": None}, now
 
 
 def test_two_api_processes_on_postgresql_run_the_main_path(

@@ -1261,14 +1261,23 @@ def _row(
 
 def get_financing(*, uow_factory: UnitOfWorkFactory, financing_id: str) -> FinancingRow:
     """One financing request, receivable or goods, with its currency and names (NotFoundError
-    naming it if unknown)."""
+    naming it if unknown).
+
+    Its chain work is read first: on PostgreSQL (read committed) each statement sees the
+    store as committed when it starts, and the relay commits an operation's outcome and the
+    financing's new status together, so a financing read after chain work that shows
+    ``applied`` shows the status that came with it (read the other way round, a commit
+    between the two reads gave ``applied`` beside the ``approved`` of before: seen once in
+    tests/api/test_two_processes.py under a loaded full run). The other way, a status just
+    changed beside chain work still ``pending``, only shows it a moment early."""
     with uow_factory() as uow:
+        chain = chain_work(uow, financing_id)
         fin: Financing | GoodsFinancing | None = uow.financings.get(financing_id)
         if fin is None:
             fin = uow.goods_financings.get(financing_id)
         if fin is None:
             raise NotFoundError(f"financing request {financing_id} does not exist")
-        return replace(_row(uow, fin), chain=chain_work(uow, fin.id))
+        return replace(_row(uow, fin), chain=chain)
 
 
 def product_policy(*, uow_factory: UnitOfWorkFactory, bank: str) -> ProductPolicy:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import psycopg
 import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
@@ -49,7 +50,7 @@ def test_a_refused_value_mid_batch_stores_nothing_and_the_next_batch_stores(
     with uow() as u:
         try:
             u.documents.add_many([b.stored(4), bad, b.stored(6)])
-        except Exception:  # PostgreSQL refuses it (SQLite stores it)
+        except psycopg.errors.CharacterNotInRepertoire:  # PostgreSQL refuses it (SQLite stores it)
             refused = True
         else:
             refused = False

@@ -8,19 +8,10 @@ from __future__ import annotations
 import dataclasses
 
 import psycopg
-import pytest
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.domain.money import Money
 from tests.store import builders as b
-
-
-@pytest.fixture
-def uow(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
-    with uow_factory() as u:
-        b.add_parties(u)
-        u.commit()
-    return uow_factory
 
 
 def test_hostile_values_are_stored_and_read_back_exactly(uow: SqlUnitOfWorkFactory) -> None:

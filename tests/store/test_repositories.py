@@ -25,15 +25,6 @@ from fourflow.services.ports import OpKind, OpStatus, Outstanding
 from . import builders as b
 
 
-@pytest.fixture
-def uow(uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
-    """The factory, with three organisations committed: supplier, core enterprise, bank."""
-    with uow_factory() as u:
-        b.add_parties(u)
-        u.commit()
-    return uow_factory
-
-
 def _with_item(uow: SqlUnitOfWorkFactory) -> None:
     """Commit trade-1 and item-1 on it."""
     with uow() as u:

@@ -1,9 +1,10 @@
 """The HTTP API under load: `fourflow serve --workers 2` on PostgreSQL, loopback clients.
 
 A fresh home on its own PostgreSQL database (``bench_api``, dropped and made again) and its own
-anvil node is seeded in this process through the services (members, one confirmed item split
-into holdings, API keys); then ``fourflow serve --workers 2`` serves it on 127.0.0.1 and clients
-(bounded concurrency) measure:
+anvil node is seeded in this process through the services (members, 6 confirmed items of
+different trades split into 60 holdings of different amounts: 60 different feature vectors,
+50 in the timed burst; API keys); then ``fourflow serve --workers 2`` serves it on 127.0.0.1
+and clients (bounded concurrency) measure:
 
 * ``api.health_per_s``: the yardstick, a trivial public route through the same stack;
 * ``api.documents_per_s``: batch upload, native bundles of many trades' documents per request
@@ -68,7 +69,7 @@ TARGETS = {"documents": 1000.0, "reads": 1000.0, "decision_p99_ms": 100.0}
 #: ``WARM`` untimed decisions first, each on a connection of its own: with 4, all went to one
 #: of the two API processes in 1 run of 8 (each connection lands on either, ``serve``'s
 #: SO_REUSEPORT), and the other's first burst paid its cold caches; with 10, 1 in 512.
-HOLDINGS, ITEMS, CONCURRENT, WARM = 60, 2, 50, 10
+HOLDINGS, ITEMS, CONCURRENT, WARM = 60, 6, 50, 10
 TRADES_PER_UPLOAD, UPLOADS, UPLOAD_CONCURRENCY = 40, 24, 4
 READS, READ_CONCURRENCY = 6000, 32
 #: Seconds between the worker's passes: decisions are answered before their chain work, which
@@ -124,14 +125,19 @@ def _relay(p: Platform) -> None:
     assert not result.failed, result.failed
 
 
-def _bundle(prefix: str, days: list[dt.date]) -> bytes:
-    """One native bundle: a trade of tier 1 selling to the core enterprise begun on each day."""
+def _bundle(prefix: str, days: list[dt.date], *, varied: bool = False) -> bytes:
+    """One native bundle: a trade of tier 1 selling to the core enterprise begun on each day;
+    ``varied``: the trades' buyer (the core enterprise or tier 2, in turn), quantity and payment
+    terms differ from one trade to the next (the decisions' items, ``_seed``)."""
     docs: list[Any] = []
     for t, day0 in enumerate(days):
+        buyer = MEMBER["tier2" if varied and t % 2 else "core"]
         raw = trade_bundle(
-            prefix=f"{prefix}-{t}", seller=MEMBER["tier1"], buyer=MEMBER["core"],
-            carrier=MEMBER["logistics"], day0=day0, terms_days=90, received_factor="1",
-            lines=[("GEAR-HOUSING-Φ320", "500", "EA", "1200.00")],
+            prefix=f"{prefix}-{t}", seller=MEMBER["tier1"], buyer=buyer,
+            carrier=MEMBER["logistics"], day0=day0, terms_days=60 + 7 * t if varied else 90,
+            received_factor="1",
+            lines=[("GEAR-HOUSING-Φ320", str(500 + 37 * t) if varied else "500", "EA",
+                    "1200.00")],
             scenario=Scenario.MANUFACTURING,
         )  # fmt: skip
         docs.extend(json.loads(raw)["documents"])
@@ -163,29 +169,39 @@ def _only() -> tuple[str, ...]:
 
 
 def _seed(p: Platform, today: dt.date, *, decisions: bool = True) -> dict[str, Any]:
-    """Members, one confirmed item of tier 1 split into ``HOLDINGS`` holdings, API keys, and
-    the bank's policy letting the robot decide alone (without ``decisions``: only the item
-    read and the key)."""
+    """Members, ``ITEMS`` confirmed items of tier 1 (sold to the core enterprise and to tier 2
+    in turn, begun on different days, of different quantities and payment terms) each split
+    into ``HOLDINGS // ITEMS`` holdings of different amounts, API keys, and the bank's policy
+    letting the robot decide alone (without ``decisions``: only the item read and the key).
+
+    Every holding's request has a feature vector of its own (``log_amount``, ``tenor_days``
+    and the debtor's history differ): the robot scores each, as it would a real platform's
+    burst of different trades (with 2 items of equal parts, the 60 holdings shared 2 vectors
+    and the scorer's memo hid the model's cost)."""
     n_items = ITEMS if decisions else 0
     p.initialise()
     orgs = {
         k: onboarding.onboard(uow_factory=p.uow_factory, keystore=p.keystore, name=m.name,
                               uscc=m.uscc, roles=m.roles, accounts=[m.account])
-        for k, m in MEMBER.items() if k in ("core", "tier1", "logistics", "bank")
+        for k, m in MEMBER.items() if k in ("core", "tier1", "tier2", "logistics", "bank")
     }  # fmt: skip
     _relay(p)
     start = today - dt.timedelta(days=20)
     tier1 = orgs["tier1"].id
     ingest.ingest_bytes(
         uow_factory=p.uow_factory, reader=p.reader_for(tier1), clock=p.clock,
-        raw=_bundle("SEED", [start] * (n_items + 1)), source="seed.json", submitter_id=tier1,
+        raw=_bundle("SEED", [start - dt.timedelta(days=3 * t) for t in range(n_items + 1)],
+                    varied=True),
+        source="seed.json", submitter_id=tier1,
     )  # fmt: skip
     ingest.anchor_pending(uow_factory=p.uow_factory, clock=p.clock, operator_id=p.operator_id())
     trade_ids = linking.link_documents(uow_factory=p.uow_factory).created
     assert len(trade_ids) == n_items + 1, trade_ids
     _relay(p)
     issue_day = start + dt.timedelta(days=8)
-    item_ids, holdings, part = [], [], 0
+    item_ids: list[str] = []
+    holdings: list[str] = []
+    amounts: list[int] = []
     per_item = HOLDINGS // ITEMS  # an item has at most 64 holdings on the chain
     for trade_id in trade_ids:
         verify(uow_factory=p.uow_factory, trade_id=trade_id, as_of=issue_day)
@@ -201,11 +217,11 @@ def _seed(p: Platform, today: dt.date, *, decisions: bool = True) -> dict[str, A
             split(uow_factory=p.uow_factory, holding_id=first.id, amount=first.amount // 3,
                   actor_id=tier1)  # fmt: skip
             continue
-        part = first.amount // (per_item + 1)
-        holdings += [
-            split(uow_factory=p.uow_factory, holding_id=first.id, amount=part, actor_id=tier1).id
-            for _ in range(per_item)
-        ]
+        for j in range(per_item):  # amounts of 5.0 % to 7.25 % of the item, 0.25 % apart
+            part = first.amount * (20 + j) // 400
+            holdings.append(split(uow_factory=p.uow_factory, holding_id=first.id, amount=part,
+                                  actor_id=tier1).id)  # fmt: skip
+            amounts.append(part)
     _relay(p)
     # the trades' invoice facts kept, as a running platform's worker has kept them (since
     # issue 16 verification keeps none; the decisions read them)
@@ -219,7 +235,8 @@ def _seed(p: Platform, today: dt.date, *, decisions: bool = True) -> dict[str, A
         # a running platform has one, so it is made now, not in the first timed request.
         champion_scorer(uow_factory=p.uow_factory, as_of=issue_day, cold_start=p.cold_start)
     return {
-        "read_item": item_ids[-1], "holdings": holdings, "part": part, "bank": orgs["bank"].id,
+        "read_item": item_ids[-1], "holdings": holdings, "amounts": amounts,
+        "bank": orgs["bank"].id,
         "as_of": (issue_day + dt.timedelta(days=2)).isoformat(),
         "tier1_key": _key(p, tier1, UserRole.ADMIN),
     }  # fmt: skip
@@ -451,13 +468,12 @@ def _decisions(
     auth = {"X-API-Key": seed["tier1_key"]}
     common = shared["fixed"]
     latencies: list[float] = []
-    part = seed["part"] * 9 // 10
-    amount = f"{part // 100}.{part % 100:02d}"
     posts = _Posts(raw.host, raw.port, auth)
 
     async def decide(i: int) -> None:
+        asked = seed["amounts"][i % HOLDINGS] * 9 // 10  # the confirmed basis's advance rate
         body = {"holding_id": seed["holdings"][i % HOLDINGS], "bank": seed["bank"],
-                "amount": amount, "as_of": seed["as_of"]}  # fmt: skip
+                "amount": f"{asked // 100}.{asked % 100:02d}", "as_of": seed["as_of"]}  # fmt: skip
         start = time.perf_counter()
         status, text = await posts.post(f"{API}/financings", json.dumps(body).encode())
         latencies.append((time.perf_counter() - start) * 1000)

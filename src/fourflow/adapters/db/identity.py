@@ -9,12 +9,13 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, Row, func, select, update
+import psycopg
+from sqlalchemy import Connection, Engine, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db import tables as t
-from fourflow.adapters.db.repositories import _Repository
+from fourflow.adapters.db.repositories import _driver_connection, _Repository
 from fourflow.adapters.db.webhooks import SEALED_PREFIX, SecretSealer
 from fourflow.domain.errors import ConflictError
 from fourflow.domain.identity import (
@@ -295,6 +296,17 @@ def _audit(row: Row[Any]) -> AuditRecord:
     )  # fmt: skip
 
 
+#: PostgreSQL: a group of audit records from arrays (``SqlAuditTrail.append_many``).
+_APPEND_PG = (
+    "INSERT INTO api_audit (at, org_id, actor, role, action, method, path, client, status, "
+    "prev_hash, hash) SELECT at, org_id, actor, role, action, method, path, client, status, "
+    "prev_hash, hash FROM unnest(%b::timestamptz[], %b::text[], %b::text[], %b::text[], "
+    "%b::text[], %b::text[], %b::text[], %b::text[], %b::int4[], %b::text[], %b::text[]) "
+    "WITH ORDINALITY AS u(at, org_id, actor, role, action, method, path, client, status, "
+    "prev_hash, hash, n) ORDER BY n"
+)
+
+
 class SqlAuditTrail(_Repository):
     """The API's audit trail: appended to, never changed."""
 
@@ -310,6 +322,10 @@ class SqlAuditTrail(_Repository):
         ConflictError, and the transaction can then only be rolled back."""
         if not records:
             return
+        connection = self._session.connection()
+        if connection.dialect.name == "postgresql":
+            self._append_pg(connection, records)
+            return
         rows = [
             {"at": r.at, "org_id": r.org_id, "actor": r.actor, "role": r.role,
              "action": r.action, "method": r.method, "path": r.path, "client": r.client,
@@ -319,6 +335,29 @@ class SqlAuditTrail(_Repository):
         try:
             self._session.execute(t.api_audit.insert(), rows)
         except IntegrityError as exc:
+            raise ConflictError(f"the audit trail moved past {records[0].prev_hash[:12]}") from exc
+
+    @staticmethod
+    def _append_pg(connection: Connection, records: Sequence[AuditRecord]) -> None:
+        """PostgreSQL: the records in one statement from arrays, numbered (``seq``) in their
+        order (``ORDER BY`` the arrays' ordinality), where an ``executemany`` ran one insert a
+        record (psycopg's pipeline: each started PostgreSQL's executor; 0.14 ms of the API's
+        CPU a record in a group of 25, 0.06 ms so)."""
+        utc = dt.UTC
+        try:
+            with _driver_connection(connection).cursor() as cursor:
+                cursor.execute(
+                    _APPEND_PG,
+                    (
+                        [r.at.astimezone(utc) for r in records],
+                        [r.org_id for r in records], [r.actor for r in records],
+                        [r.role for r in records], [r.action for r in records],
+                        [r.method for r in records], [r.path for r in records],
+                        [r.client for r in records], [r.status for r in records],
+                        [r.prev_hash for r in records], [r.hash for r in records],
+                    ),
+                )  # fmt: skip
+        except psycopg.IntegrityError as exc:
             raise ConflictError(f"the audit trail moved past {records[0].prev_hash[:12]}") from exc
 
     def records(self, after: int = 0, limit: int = 1000) -> builtins.list[AuditRecord]:

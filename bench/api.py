@@ -100,6 +100,60 @@ def wait_serving(
         time.sleep(poll_s)
 
 
+#: ``serve --workers``: the API processes measured.
+API_PROCESSES = 2
+
+
+def _tcp_rows(port: int, state: str) -> list[list[str]]:
+    """The rows of this host's TCP tables (IPv4 and IPv6) of sockets in ``state`` (hex, as
+    /proc/net/tcp gives it: 0A listening, 01 established) on local port ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == state and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.append(fields)
+    return found
+
+
+def _wait_listening(server: subprocess.Popen[bytes], port: int, processes: int) -> None:
+    """Wait until ``processes`` sockets listen on ``port`` (bounded: 240 s). ``serve``'s API
+    processes each listen on a socket of their own (``SO_REUSEPORT``) once started, and the
+    health route answers as soon as the first does: connections opened before the second
+    listens all go to the first, which then decided the whole burst alone (50 of 50 in one
+    process at load 4, the 13th session's timeline)."""
+    deadline = time.monotonic() + 240
+    while len(_tcp_rows(port, "0A")) < processes:
+        assert server.poll() is None, "fourflow serve ended before its API processes listened"
+        assert time.monotonic() < deadline, f"{processes} API processes did not listen in 240 s"
+        time.sleep(0.2)
+
+
+def _connections_per_process(server_pid: int, port: int) -> list[int]:
+    """How many of the connections open to ``port`` each API process of ``serve`` holds (the
+    kernel spreads them, ``SO_REUSEPORT``), most first: a burst's latency follows the busier."""
+    sockets = {int(f[9]) for f in _tcp_rows(port, "01")}
+    counts = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) != server_pid:
+                continue
+            held = 0
+            for fd in (stat.parent / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and int(link[8:-1]) in sockets:
+                    held += 1
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended meanwhile
+        if held:
+            counts.append(held)
+    return sorted(counts, reverse=True)
+
+
 #: The figures, in the order they are measured.
 FIGURES = ("health", "reads", "decisions", "uploads")
 MEMBER = {m.key: m for m in MEMBERS}
@@ -499,6 +553,7 @@ def _decisions(
 
     async def go() -> tuple[float, float, dict[str, float], dict[str, float], float]:
         await posts.open(CONCURRENT)
+        marks["spread"] = _connections_per_process(phase.server_pid, raw.port)
         try:
             # not timed: a few first decisions (each API process loads the model at its start),
             # and the worker's relay applying their pledges, so the burst does not share the
@@ -529,7 +584,8 @@ def _decisions(
     }
     context = {"requests": len(latencies), "concurrency": CONCURRENT,
                "outcome": "approved; pledge pending on the chain",
-               "client": "raw HTTP/1.1 keep-alive (asyncio streams)", **common}  # fmt: skip
+               "client": "raw HTTP/1.1 keep-alive (asyncio streams)",
+               "connections_per_api_process": marks["spread"], **common}  # fmt: skip
     ratio = {"health_per_s": round(shared["yardstick"], 1)} if "yardstick" in shared else {}
     yield line("api.financing_decision_ms.p50", _pct(latencies, 0.5), "ms", load=_load(),
                **context)  # fmt: skip
@@ -668,7 +724,7 @@ def _measure(
     only: tuple[str, ...],
 ) -> Iterator[str]:
     common: dict[str, Any] = {
-        "fixed": {"api_processes": 2, "cpus": os.cpu_count()},
+        "fixed": {"api_processes": API_PROCESSES, "cpus": os.cpu_count()},
         "worker_interval_s": WORKER_INTERVAL_S,
     }
     if "health" in only:
@@ -704,12 +760,14 @@ def bench_api(line: Line) -> Iterator[str]:
         }  # fmt: skip
         server = subprocess.Popen(
             [sys.executable, "-m", "fourflow", "serve", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", "2", "--worker-interval", str(WORKER_INTERVAL_S)],
+             str(port), "--workers", str(API_PROCESSES), "--worker-interval",
+             str(WORKER_INTERVAL_S)],
             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
             start_new_session=True,  # its API processes and worker: one group to stop
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         wait_serving(server, base)
+        _wait_listening(server, port, API_PROCESSES)
         raw = _Raw("127.0.0.1", port, server.pid)
         yield from _measure(_Phase(base, server.pid), raw, seed, today, line, only)
     except BaseException:

@@ -84,9 +84,29 @@ class EndsStreamsOnStop:
         return stop
 
 
+#: Seconds a thread holding the GIL runs on while another waits for it, in an API process
+#: (``hand_over_gil_often``; Python's default: 5 ms).
+GIL_SWITCH_INTERVAL_S = 0.0005
+
+
+def hand_over_gil_often() -> None:
+    """Make this process's threads hand the GIL over every ``GIL_SWITCH_INTERVAL_S``, not
+    every 5 ms: an API process runs its event loop and the decisions' batches
+    (``financing.DecisionBatcher``, two at once) and audit appends on threads. A thread back
+    from a database round trip waits for the GIL until the thread holding it (another
+    batch's scoring, the loop parsing a burst's requests) reaches the switch interval: 5 ms
+    a round trip, which a batch holding the bank's limits lock paid on each of its
+    statements (a batch of one held the lock 144 ms for 10.7 ms of CPU beside its process's
+    big batch, the other process waiting for it: docs/benchmarks.md, 13th session's
+    timeline). 30 round trips beside a CPU-bound thread: 156-302 ms at 5 ms, 26-46 ms at
+    0.5 ms; two CPU-bound threads take the same CPU at either."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+
+
 def worker_app() -> EndsStreamsOnStop:
     """The app of one worker process (uvicorn's factory): its own platform on the settings
     of the environment, open for the life of the process."""
+    hand_over_gil_often()
     settings = Settings.from_env()
     api_logging.configure(settings.log_level)
     platform = open_platform(settings)
@@ -449,6 +469,7 @@ def serve(
                 app = create_app(platform)
                 stopping = app.state.fourflow.stopping
                 on_stop = supervisor.terminate if supervisor is not None else None  # at once
+                hand_over_gil_often()
                 uvicorn.run(
                     EndsStreamsOnStop(app, on_stop), host=host, port=port, log_config=None,
                     access_log=False, server_header=False, proxy_headers=False,

@@ -631,32 +631,63 @@ def _read_ahead(uow: UnitOfWork, batch: _BatchReads, requests: Sequence[FinanceR
     named (as the API names them, ``own_holding_of``) and the latest financing of each; the
     holdings they were split from (a holder's depth, ``credit.review``), their items, the
     items' trades, and the trades' signal clearances and payments by transfer (read a trade
-    at a time otherwise: a batch over many items paid five statements an item)."""
+    at a time otherwise: a batch over many items paid five statements an item). A store that
+    reads them all in one statement (``decision_reads``: PostgreSQL, one round trip instead
+    of six) does."""
     named = [r.target for r in requests if r.own_holding_of is not None]
     if not named:
         return
-    holdings = uow.items.get_holdings(named)
+    together = getattr(uow, "decision_reads", None)
+    ahead = together(named) if together is not None else None
+    if ahead is None:
+        ahead = _Ahead.read(uow, named)
+    else:  # the disputes raised on the trades its reviews read, read with the rest
+        batch.wrap("disputes", _KnownDisputes(uow.disputes, ahead.near, ahead.disputed))
+    holdings: Mapping[str, Holding] = ahead.holdings
     batch.prime("items", "get_holding", holdings)  # an unknown one is read (and told) alone
-    latest = uow.financings.by_holdings(list(holdings))
-    batch.prime("financings", "by_holding", {h: latest.get(h) for h in holdings})
-    parents = sorted({h.parent_id for h in holdings.values() if h.parent_id} - set(holdings))
-    if parents:  # found ones only: an unknown one is read (and told) alone
-        batch.prime("items", "get_holding", uow.items.get_holdings(parents))
-    items = uow.items.get_many(sorted({h.item_id for h in holdings.values()}))
-    batch.prime("items", "get", {i.id: i for i in items})
-    trade_ids = sorted({i.trade_id for i in items})
+    batch.prime("financings", "by_holding", {h: ahead.latest.get(h) for h in holdings})
+    parents = {h.parent_id for h in holdings.values() if h.parent_id} - set(holdings)
+    # found ones only: an unknown one is read (and told) alone
+    batch.prime("items", "get_holding", {k: v for k, v in ahead.parents.items() if k in parents})
+    batch.prime("items", "get", {i.id: i for i in ahead.items})
+    trade_ids = sorted({i.trade_id for i in ahead.items})
     if not trade_ids:
         return
     trades = batch.trades.get_many(trade_ids)  # as kept (``_Running.trades``), if kept
     batch.prime("trades", "get", {r.id: r for r in trades})
     for repository, rows in (
-        ("signal_clearances", uow.signal_clearances.for_trades(trade_ids)),
-        ("transfer_payments", uow.transfer_payments.for_trades(trade_ids)),
+        ("signal_clearances", ahead.clearances),
+        ("transfer_payments", ahead.payments),
     ):
         by_trade: dict[str, list[Any]] = {t: [] for t in trade_ids}
         for row in rows:  # in the store's order, as a read of one trade gives them
             by_trade[row.trade_id].append(row)
         batch.prime(repository, "for_trades", {(t,): found for t, found in by_trade.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """``_read_ahead``'s reads, one read a table (as ``decision_reads`` gives them at once)."""
+
+    holdings: dict[str, Holding]
+    latest: dict[str, Financing]
+    parents: dict[str, Holding]
+    items: list[DebtItem]
+    clearances: list[Any]
+    payments: list[Any]
+
+    @classmethod
+    def read(cls, uow: UnitOfWork, named: Sequence[str]) -> _Ahead:
+        holdings = uow.items.get_holdings(named)
+        latest = uow.financings.by_holdings(list(holdings))
+        parents = sorted({h.parent_id for h in holdings.values() if h.parent_id} - set(holdings))
+        items = uow.items.get_many(sorted({h.item_id for h in holdings.values()}))
+        trade_ids = sorted({i.trade_id for i in items})
+        return cls(
+            holdings, latest, uow.items.get_holdings(parents) if parents else {}, items,
+            uow.signal_clearances.for_trades(trade_ids) if trade_ids else [],
+            uow.transfer_payments.for_trades(trade_ids) if trade_ids else [],
+        )  # fmt: skip
 
 
 def _settle_batch(
@@ -788,12 +819,42 @@ class _BatchReads:
         found = self._once.get(name)
         return found if found is not None else getattr(self._uow, name)
 
+    def wrap(self, repository: str, inner: object) -> None:
+        """Answer ``repository``'s reads from ``inner`` (then once a batch, as before)."""
+        once = self._once[repository]
+        self._once[repository] = _Once(inner, once._names, self._kept)
+
     def prime(self, repository: str, method: str, answers: Mapping[Any, Any]) -> None:
         """Answer ``repository.method(key)`` with ``answers[key]`` (None included), as if
         read already in this batch (a list argument: its tuple as the key)."""
         once = self._once[repository]
         for key, answer in answers.items():
             self._kept[(id(once), method, key)] = answer
+
+
+class _KnownDisputes:
+    """``uow.disputes`` with ``raised_days`` of trades among ``near`` answered from
+    ``disputed`` (the (trade, day) pairs ``raised_days(near)`` gives, in store order, read by
+    the batch's first statement: ``decision_reads``); other trades, and other reads, pass
+    through."""
+
+    def __init__(
+        self, inner: Any, near: frozenset[str], disputed: Sequence[tuple[str, dt.date]]
+    ) -> None:
+        self._inner, self._near, self._disputed = inner, near, disputed
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def raised_days(self, trade_ids: Sequence[str] | None = None) -> dict[str, list[dt.date]]:
+        if trade_ids is None or not self._near.issuperset(trade_ids):
+            return cast(dict[str, list[dt.date]], self._inner.raised_days(trade_ids))
+        wanted = set(trade_ids)
+        out: dict[str, list[dt.date]] = {}
+        for trade_id, day in self._disputed:
+            if trade_id in wanted:
+                out.setdefault(trade_id, []).append(day)
+        return out
 
 
 class _KeptPolicies:

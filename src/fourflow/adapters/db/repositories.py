@@ -13,13 +13,15 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from types import SimpleNamespace
 from typing import Any, Generic, TypeVar
 
 import psycopg
 from sqlalchemy import (
     JSON,
     Connection,
+    Date,
     Row,
     Select,
     Table,
@@ -2556,3 +2558,140 @@ def _goods_from_row(row: Row[Any]) -> GoodsFinancing:
         pledge_op_id=row.pledge_op_id, closed_op_id=row.closed_op_id,
         maturity_date=row.maturity_date,
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- a decision's reads
+
+
+@dataclass(frozen=True, slots=True)
+class AheadReads:
+    """What a batch of financing decisions reads first about the holdings it names, read in
+    one statement (``read_ahead``), each part as its repository's read gives it.
+
+    Attributes:
+        holdings: ``SqlDebtItems.get_holdings(named)``.
+        latest: ``SqlFinancings.by_holdings(list(holdings))``.
+        parents: ``SqlDebtItems.get_holdings`` of the holdings' parents (named ones too).
+        items: ``SqlDebtItems.get_many`` of the holdings' items, oldest first.
+        clearances: ``SqlSignalClearances.for_trades`` of the items' trades, oldest first.
+        payments: ``SqlTransferPayments.for_trades`` of the items' trades, oldest first.
+        near: the trades in which the items' debtors or creditors sell or buy (the trades a
+            review reads, ``SqlTrades.involving``).
+        disputed: ``SqlDisputes.raised_days`` of ``near``, a (trade, day) pair a dispute
+            raised, in store order.
+    """
+
+    holdings: dict[str, Holding]
+    latest: dict[str, Financing]
+    parents: dict[str, Holding]
+    items: builtins.list[DebtItem]
+    clearances: builtins.list[SignalClearance]
+    payments: builtins.list[InvoicePaidByTransfer]
+    near: frozenset[str]
+    disputed: builtins.list[tuple[str, dt.date]]
+
+
+# One round trip for what ``read_ahead`` reads (PostgreSQL): each table's rows as JSON
+# (row_to_json: a json column's text kept as stored), tagged, in store order within a tag.
+_AHEAD = text(
+    "WITH h AS (SELECT * FROM holdings WHERE id = ANY(:named)), "
+    "i AS (SELECT * FROM debt_items WHERE id IN (SELECT item_id FROM h)), "
+    "p AS (SELECT debtor_id AS org FROM i UNION SELECT creditor_id FROM i), "
+    "near AS (SELECT id FROM trades WHERE seller_id IN (SELECT org FROM p) "
+    "OR buyer_id IN (SELECT org FROM p)) "
+    "SELECT 0, h.seq, row_to_json(h) FROM h "
+    "UNION ALL SELECT 1, p.seq, row_to_json(p) FROM holdings p "
+    "WHERE p.id IN (SELECT parent_id FROM h) "
+    "UNION ALL SELECT 2, f.seq, row_to_json(f) FROM financings f "
+    "WHERE f.holding_id IN (SELECT id FROM h) "
+    "UNION ALL SELECT 3, i.seq, row_to_json(i) FROM i "
+    "UNION ALL SELECT 4, c.seq, row_to_json(c) FROM signal_clearances c "
+    "WHERE c.trade_id IN (SELECT trade_id FROM i) "
+    "UNION ALL SELECT 5, p.seq, row_to_json(p) FROM invoice_transfer_payments p "
+    "WHERE p.trade_id IN (SELECT trade_id FROM i) AND NOT EXISTS "
+    "(SELECT 1 FROM outbox o WHERE o.op_id = p.op_id AND o.status = ANY(:unapplied)) "
+    "UNION ALL SELECT 6, d.seq, json_build_object('trade_id', di.trade_id, 'on_day', d.on_day, "
+    "'created_at', d.created_at) FROM dispute_events d JOIN debt_items di ON di.id = d.item_id "
+    "WHERE d.action = :raised AND di.trade_id IN (SELECT id FROM near) AND NOT EXISTS "
+    "(SELECT 1 FROM outbox o WHERE o.op_id = d.op_id AND o.status = ANY(:unapplied)) "
+    "UNION ALL SELECT 7, 0, coalesce(json_agg(id), '[]') FROM near "
+    "ORDER BY 1, 2"
+)
+
+
+def read_ahead(session: Session, named: Sequence[str]) -> AheadReads | None:
+    """``AheadReads`` of the holdings ``named`` in one statement; None where the store reads
+    them one read a table (SQLite: no round trips to save). Nothing may be held for writing
+    (``SqlUnitOfWork.together``): the rows are as stored."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    rows = session.execute(
+        _AHEAD,
+        {
+            "named": list(dict.fromkeys(named)),
+            "unapplied": list(UNAPPLIED),
+            "raised": DisputeAction.RAISED.value,
+        },
+    ).all()
+    tables = (
+        t.holdings, t.holdings, t.financings, t.debt_items, t.signal_clearances,
+        t.invoice_transfer_payments,
+    )  # fmt: skip
+    parts: tuple[builtins.list[Any], ...] = ([], [], [], [], [], [])
+    disputed: builtins.list[tuple[str, dt.date]] = []
+    near: frozenset[str] = frozenset()
+    for tag, _, found in rows:
+        if tag < 6:
+            parts[tag].append(_json_row(tables[tag], found))
+        elif tag == 6:  # as raised_days: the day, else the day it was recorded (UTC)
+            day, at = found["on_day"], found["created_at"]
+            on = (
+                dt.date.fromisoformat(day)
+                if day
+                else dt.datetime.fromisoformat(at).astimezone(dt.UTC).date()
+            )
+            disputed.append((found["trade_id"], on))
+        else:
+            near = frozenset(found)
+    return AheadReads(
+        holdings={r.id: _holding_from_row(r) for r in parts[0]},
+        latest={r.holding_id: _financing_from_row(r) for r in parts[2]},
+        parents={r.id: _holding_from_row(r) for r in parts[1]},
+        items=[_item_from_row(r) for r in parts[3]],
+        clearances=[
+            SignalClearance(r.trade_id, r.code, r.cleared_by, r.reason, r.on_day, r.person)
+            for r in parts[4]
+        ],
+        payments=[
+            InvoicePaidByTransfer(
+                r.holding_id,
+                r.trade_id,
+                r.invoice_number,
+                r.amount,
+                r.payer_id,
+                r.payee_id,
+                r.on_day,
+                r.op_id,
+            )
+            for r in parts[5]
+        ],
+        near=near,
+        disputed=disputed,
+    )
+
+
+def _json_row(table: Table, found: Mapping[str, Any]) -> Any:
+    """A row of ``table`` as ``row_to_json`` gave it, with the values its columns' types give
+    (dates and UTC timestamps from their ISO text; the rest as JSON has them), read by
+    attribute as a ``Row``."""
+    values: dict[str, Any] = {}
+    for column in table.columns:
+        value = found[column.name]
+        if value is not None:
+            kind = column.type
+            if isinstance(kind, UtcDateTime):
+                value = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+            elif isinstance(kind, Date):
+                value = dt.date.fromisoformat(value)
+        values[column.name] = value
+    return SimpleNamespace(**values)

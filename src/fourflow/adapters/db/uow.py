@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fourflow.adapters.db.consents import SqlDataConsents
 from fourflow.adapters.db.repositories import (
+    AheadReads,
     SqlBatches,
     SqlCancelApprovals,
     SqlDebtItems,
@@ -42,6 +43,7 @@ from fourflow.adapters.db.repositories import (
     SqlTrades,
     SqlTransferPayments,
     SqlWarehouseReceipts,
+    read_ahead,
 )
 from fourflow.adapters.db.settlement import SqlSettlementRecords
 from fourflow.adapters.db.webhooks import SqlNotifications
@@ -195,6 +197,15 @@ class SqlUnitOfWork:
             self.financings.store_held(financings)
             self.items.store_held(holdings)
             self.presentations.store_held(presentations)
+
+    def decision_reads(self, named: Sequence[str]) -> AheadReads | None:
+        """What a batch of decisions reads first about the holdings ``named`` (their latest
+        financings, parents, items, and the items' trades' clearances and transfer payments),
+        in one statement (``repositories.read_ahead``); None where the store reads them a table
+        at a time (SQLite). Before any write held (``together``)."""
+        if self._together:
+            return None
+        return read_ahead(self._require_session(), named)
 
     def decision_marks(self, *, fold: bool = False) -> dict[str, tuple[int, int]] | None:
         """The financing decisions' change marks as this transaction sees them (migration

@@ -29,10 +29,12 @@ from fourflow.risk.models import (
     CreditModel,
     FeatureSpec,
     ScorecardModel,
+    explain_rows,
     fit_lightgbm,
     fit_scorecard,
     model_from_json,
 )
+from fourflow.risk.models import Factor as ModelFactor
 from fourflow.risk.reasons import pd_effect
 from fourflow.risk.review import Factor, Scored
 
@@ -393,13 +395,26 @@ class ModelScorer:
 
     def score(self, features: Mapping[str, float | str]) -> Scored:
         """PD, explanation and (for a scorecard) points of one feature vector."""
-        frame = model_frame(self.model, [features])
+        return self.score_many([features])[0]
+
+    def score_many(self, rows: Sequence[Mapping[str, float | str]]) -> list[Scored]:
+        """``score`` of every feature vector, in one call of the model: one input frame, the
+        model run once over all the rows (each row's PD, points and explanation are those it
+        gets scored alone, bit for bit: the model's operations on a row do not depend on the
+        rows beside it; tests/risk/test_score_many.py)."""
+        if not rows:
+            return []
+        frame = model_frame(self.model, rows)
+        assessed: list[tuple[float, float | None, list[ModelFactor]]]
         if isinstance(self.model, ScorecardModel):  # its points once, not three times
-            pd_, total, explained = self.model.assess(frame, top=5)
-            points: float | None = total
+            assessed = list(self.model.assess_many(frame, top=5))
         else:
-            pd_ = float(self.model.predict_pd(frame)[0])
-            points, explained = None, self.model.explain(frame, top=5)
+            pds = self.model.predict_pd(frame)
+            explained = explain_rows(self.model, frame, top=5)
+            assessed = [(float(pds[r]), None, explained[r]) for r in range(len(rows))]
+        return [self._scored(pd_, points, factors) for pd_, points, factors in assessed]
+
+    def _scored(self, pd_: float, points: float | None, explained: list[ModelFactor]) -> Scored:
         # a scorecard explains in points lost (PDO points double the odds), LightGBM in
         # log-odds: both become their effect on the PD
         per_unit = math.log(2.0) / PDO if points is not None else 1.0

@@ -365,28 +365,44 @@ class ScorecardModel:
         """Characteristics ranked by points lost against their training average."""
         return self.assess(frame, top)[2]
 
+    def explain_many(self, frame: pd.DataFrame, top: int = 5) -> list[list[Factor]]:
+        """``explain`` of every row (``assess_many``)."""
+        return [factors for _, _, factors in self.assess_many(frame, top)]
+
     def assess(self, frame: pd.DataFrame, top: int = 5) -> tuple[float, float, list[Factor]]:
         """PD, total points and explanation (``explain``) of one row, its characteristics'
         points computed once (what ``predict_pd``, ``score_points`` and ``explain`` give)."""
         one_row(frame)
+        return self.assess_many(frame, top)[0]
+
+    def assess_many(
+        self, frame: pd.DataFrame, top: int = 5
+    ) -> list[tuple[float, float, list[Factor]]]:
+        """``assess`` of every row, the tables and the calibration run once over all the rows
+        (each row's figures are those ``assess`` gives it alone: the same operations on each
+        element)."""
         per = self._points(frame)
-        total: FloatArray = np.zeros(1)
+        total: FloatArray = np.zeros(len(frame))
         for points in per.values():
             total += points
+        pds = self.calibration(total)
         described = {s.name: s.description or s.name for s in self.specs}
-        factors = []
-        for name, points in per.items():
-            value = display_value(frame[name].iloc[0])
-            got = float(points[0])
-            factors.append(
-                Factor(
-                    name,
-                    value,
-                    self.average[name] - got,
-                    f"{described[name]}: {got:.1f} points (average {self.average[name]:.1f})",
+        values = {name: frame[name].to_numpy() for name in per}
+        out = []
+        for i in range(len(frame)):
+            factors = []
+            for name, points in per.items():
+                got = float(points[i])
+                factors.append(
+                    Factor(
+                        name,
+                        display_value(values[name][i]),
+                        self.average[name] - got,
+                        f"{described[name]}: {got:.1f} points (average {self.average[name]:.1f})",
+                    )
                 )
-            )
-        return float(self.calibration(total)[0]), float(total[0]), rank_factors(factors, top)
+            out.append((float(pds[i]), float(total[i]), rank_factors(factors, top)))
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The compiled tables, the scaling and the calibration as plain JSON."""
@@ -637,19 +653,29 @@ class GBMModel:
     def explain(self, frame: pd.DataFrame, top: int = 5) -> list[Factor]:
         """TreeSHAP contributions (log-odds of bad) of each feature."""
         one_row(frame)
-        contrib = np.asarray(
+        return self.explain_many(frame, top)[0]
+
+    def explain_many(self, frame: pd.DataFrame, top: int = 5) -> list[list[Factor]]:
+        """``explain`` of every row, in one call of the booster."""
+        rows = np.asarray(
             self.booster.predict(self.matrix(frame), pred_contrib=True, num_threads=1)
-        )[0]
-        factors = [
-            Factor(
-                s.name,
-                display_value(frame[s.name].iloc[0]),
-                float(contrib[i]),
-                f"{s.description or s.name}: {contrib[i]:+.3f} log-odds",
+        )
+        values = {s.name: frame[s.name].to_numpy() for s in self.specs}
+        return [
+            rank_factors(
+                [
+                    Factor(
+                        s.name,
+                        display_value(values[s.name][r]),
+                        float(contrib[i]),
+                        f"{s.description or s.name}: {contrib[i]:+.3f} log-odds",
+                    )
+                    for i, s in enumerate(self.specs)
+                ],
+                top,
             )
-            for i, s in enumerate(self.specs)
+            for r, contrib in enumerate(rows)
         ]
-        return rank_factors(factors, top)
 
     def to_json(self) -> dict[str, Any]:
         """The booster as LightGBM's model text, codes and calibration as JSON."""
@@ -812,17 +838,28 @@ class LogisticModel:
     def explain(self, frame: pd.DataFrame, top: int = 5) -> list[Factor]:
         """Each feature's log-odds term against its training average."""
         one_row(frame)
+        return self.explain_many(frame, top)[0]
+
+    def explain_many(self, frame: pd.DataFrame, top: int = 5) -> list[list[Factor]]:
+        """``explain`` of every row, the terms worked out once over all the rows."""
         described = {s.name: s.description or s.name for s in self.specs}
-        factors = [
-            Factor(
-                name,
-                display_value(frame[name].iloc[0]),
-                float(term[0]) - self.average[name],
-                f"{described[name]}: {float(term[0]) - self.average[name]:+.3f} log-odds",
+        terms = self.terms(frame)
+        values = {name: frame[name].to_numpy() for name in terms}
+        return [
+            rank_factors(
+                [
+                    Factor(
+                        name,
+                        display_value(values[name][r]),
+                        float(term[r]) - self.average[name],
+                        f"{described[name]}: {float(term[r]) - self.average[name]:+.3f} log-odds",
+                    )
+                    for name, term in terms.items()
+                ],
+                top,
             )
-            for name, term in self.terms(frame).items()
+            for r in range(len(frame))
         ]
-        return rank_factors(factors, top)
 
     def to_json(self) -> dict[str, Any]:
         """Coefficients and preprocessing as JSON."""
@@ -937,6 +974,10 @@ class BlendModel:
         """The first member's explanation."""
         return self.members[0].explain(frame, top)
 
+    def explain_many(self, frame: pd.DataFrame, top: int = 5) -> list[list[Factor]]:
+        """The first member's explanation of every row (``explain_rows``)."""
+        return explain_rows(self.members[0], frame, top)
+
     def to_json(self) -> dict[str, Any]:
         """The members' JSON and the weights."""
         return {
@@ -945,6 +986,16 @@ class BlendModel:
             "members": [m.to_json() for m in self.members],
             "weights": list(self.weights),
         }
+
+
+def explain_rows(model: CreditModel, frame: pd.DataFrame, top: int = 5) -> list[list[Factor]]:
+    """``model.explain`` of every row of ``frame``: in one pass over the rows where the model
+    explains many at once (``explain_many``), a row at a time otherwise."""
+    many = getattr(model, "explain_many", None)
+    if many is not None:
+        explained: list[list[Factor]] = many(frame, top)
+        return explained
+    return [model.explain(frame.iloc[[r]], top) for r in range(len(frame))]
 
 
 def model_from_json(d: dict[str, Any]) -> CreditModel:

@@ -118,7 +118,7 @@ def request_financing(
             uow, scorer=scorer, holding_id=holding_id, bank=get_org(uow, bank_id),
             amount=amount, actor_id=actor_id, as_of=as_of, present=ledger is not None,
             clock=clock,
-        )  # fmt: skip
+        ).ready(uow)  # fmt: skip
         decided = _decide(uow, ready)
         uow.commit()
     return decided.financing
@@ -151,11 +151,20 @@ class _Asked:
 
     def review(self, uow: UnitOfWork, holding: Holding) -> credit.PreparedReview:
         """The robot's reads and scoring of the request on ``holding`` as read."""
-        return credit.prepare_review(
-            uow=uow, scorer=self.scorer, request_id=self.financing_id, holding=holding,
-            bank_id=self.bank.id, amount=self.amount, as_of=self.as_of,
-            fraud_signals=self.signals, clock=self.clock, item=self.item, meter=self.meter,
+        return credit.score_reviews(self.scorer, [self.read(uow, holding)])[0]
+
+    def read(self, uow: UnitOfWork, holding: Holding) -> credit.ReviewRead:
+        """The robot's reads of the request on ``holding`` as read, not yet scored (a batch
+        scores all its requests' at once, ``credit.score_reviews``)."""
+        return credit.read_review(
+            uow=uow, request_id=self.financing_id, holding=holding, bank_id=self.bank.id,
+            amount=self.amount, as_of=self.as_of, fraud_signals=self.signals,
+            clock=self.clock, item=self.item, meter=self.meter,
         )  # fmt: skip
+
+    def ready(self, uow: UnitOfWork) -> _Ready:
+        """The request read and scored, before any lock (``_settle`` decides it)."""
+        return _Ready(self, self.review(uow, self.holding))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +201,11 @@ def _prepare(
     read: tuple[Holding, DebtItem] | None = None,
     view: PlatformView | None = None,
     meter: bool = True,
-) -> _Ready:
-    """The reads, checks and scoring of a decision, before any lock (nothing written but,
-    with ``meter``, the metered read of a core enterprise's data; without it, the read is
-    metered by ``_settle``). ``view``: the fraud scan's platform view as of ``as_of``, if
-    read already in this transaction."""
+) -> _Asked:
+    """The reads and checks of a decision, before any lock (nothing written); the robot's
+    reads and scoring follow (``_Asked.ready``: with ``meter``, the metered read of a core
+    enterprise's data written; without it, the read is metered by ``_settle``). ``view``:
+    the fraud scan's platform view as of ``as_of``, if read already in this transaction."""
     holding = read[0] if read is not None else get_holding(uow, holding_id)
     if holding.holder_id != actor_id:
         raise PermissionDeniedError(f"holding {holding.id} is not held by {actor_id}")
@@ -207,12 +216,11 @@ def _prepare(
     # the trade's open fraud signals gate the money (docs/verification.md, "Gating")
     found, trade = fraud.open_signals_in(uow, trade_id=item.trade_id, as_of=as_of, view=view)
     signals = tuple((s.fraud.value, s.message) for s in found)
-    asked = _Asked(
+    return _Asked(
         holding=holding, item=item, bank=bank, actor_id=actor_id, amount=amount, as_of=as_of,
         scorer=scorer, financing_id=new_id("fin"), signals=signals, trade=trade,
         present=present, clock=clock, meter=meter,
     )  # fmt: skip
-    return _Ready(asked, asked.review(uow, holding))  # the reads and scoring, before any lock
 
 
 def _settle(uow: UnitOfWork, ready: _Ready) -> _Decided:
@@ -424,7 +432,7 @@ def _finance(
         uow, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
         actor_id=asker.id if asker else holding.holder_id, as_of=as_of,
         present=present, clock=clock, read=(holding, asset),
-    )  # fmt: skip
+    ).ready(uow)  # fmt: skip
     decided = _decide(uow, ready)
     row = _answer(uow, decided, asker, lender)
     uow.commit()
@@ -571,21 +579,26 @@ def _finance_many(
     batch.prime("organisations", "get", organisations)
     _read_ahead(uow, batch, requests)
     reads = cast(UnitOfWork, batch)
-    for i, asked in enumerate(requests):  # reads and scoring: nothing written, no locks
+    read: list[tuple[int, _Asked, credit.ReviewRead, Organisation | None]] = []
+    for i, asked in enumerate(requests):  # reads: nothing written, no locks
         try:
             asker, holding, asset, lender, minor = _read_request(reads, asked)
             if asked.as_of not in views:
                 views[asked.as_of] = running.view(uow, asked.as_of)
-            prepared = _prepare(
+            one = _prepare(
                 reads, scorer=scorer, holding_id=holding.id, bank=lender, amount=minor,
                 actor_id=asker.id if asker else holding.holder_id, as_of=asked.as_of,
                 present=present, clock=clock, read=(holding, asset),
                 view=views[asked.as_of], meter=False,
             )  # fmt: skip
+            read.append((i, one, one.read(reads, holding), asker))
         except FourFlowError as exc:
             answers[i] = exc
-            continue
-        ready.append((i, prepared, asker))
+    # the scoring: the batch's distinct feature vectors in one call of the model (each
+    # request's score is the one it gets alone)
+    scored = credit.score_reviews(scorer, [r for _, _, r, _ in read])
+    for (i, one, _, asker), prepared in zip(read, scored, strict=True):
+        ready.append((i, _Ready(one, prepared), asker))
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
     exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them

@@ -126,24 +126,58 @@ class _ScoreMemo:
         self._lock = threading.Lock()
 
     def score(self, scorer: Scorer, vector: Mapping[str, float | str]) -> Scored:
-        key = tuple(vector.items())
+        return self.score_many(scorer, [vector])[0]
+
+    def score_many(
+        self, scorer: Scorer, vectors: Sequence[Mapping[str, float | str]]
+    ) -> list[Scored]:
+        """The scores of ``vectors``, in their order: those kept answered again, the others
+        (each distinct vector once) scored in ONE call of the model when the scorer scores
+        many at once (it has ``score_many(vectors) -> list[Scored]``, as
+        ``risk.learning.ModelScorer``), one by one otherwise."""
+        keys = [tuple(v.items()) for v in vectors]
+        found: dict[tuple[tuple[str, float | str], ...], Scored] = {}
         with self._lock:
             if self._owner is not scorer:
                 self._owner, self._kept = scorer, OrderedDict()
-            kept = self._kept.get(key)
-            if kept is not None:
-                self._kept.move_to_end(key)
-                return kept
-        scored = scorer.score(vector)
-        with self._lock:
-            if self._owner is scorer:
-                self._kept[key] = scored
-                while len(self._kept) > self._size:
-                    self._kept.popitem(last=False)
-        return scored
+            for key in keys:
+                kept = self._kept.get(key)
+                if kept is not None:
+                    self._kept.move_to_end(key)
+                    found[key] = kept
+        wanted = {k: v for k, v in zip(keys, vectors, strict=True) if k not in found}
+        if wanted:
+            many = getattr(scorer, "score_many", None)
+            fresh: list[Scored] = (
+                list(many(list(wanted.values())))
+                if many is not None
+                else [scorer.score(v) for v in wanted.values()]
+            )
+            found.update(zip(wanted, fresh, strict=True))
+            with self._lock:
+                if self._owner is scorer:
+                    for key in wanted:
+                        self._kept[key] = found[key]
+                    while len(self._kept) > self._size:
+                        self._kept.popitem(last=False)
+        return [found[key] for key in keys]
 
 
 _SCORES = _ScoreMemo()
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRead:
+    """A request read and put to the bank's policy, not yet scored (``read_review``; scored
+    by ``score_reviews``): ``PreparedReview``'s attributes but the score and what follows
+    from it."""
+
+    request: Request
+    features: Mapping[str, float | str]
+    policy: ProductPolicy
+    version: int | None
+    lacking: str | None
+    unmetered: MeteredRead | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +249,52 @@ def prepare_review(
 ) -> PreparedReview:
     """Everything of the robot's review but the bank's limits, inside the caller's unit of work
     (``fraud_signals``: (code, message) of the trade's open fraud signals): the reads and the
-    scoring, done before the bank's limits are locked (``decide_review``).
+    scoring, done before the bank's limits are locked (``decide_review``): ``read_review``
+    then ``score_reviews`` (a batch reads each request, then scores them all at once)."""
+    read = read_review(
+        uow=uow, request_id=request_id, holding=holding, bank_id=bank_id, amount=amount,
+        as_of=as_of, duplicates=duplicates, fraud_signals=fraud_signals, clock=clock,
+        item=item, meter=meter,
+    )  # fmt: skip
+    return score_reviews(scorer, [read])[0]
+
+
+def score_reviews(scorer: Scorer, reads: Sequence[ReviewRead]) -> list[PreparedReview]:
+    """The requests read (``read_review``) scored, their distinct feature vectors in one call
+    of the model (``_ScoreMemo.score_many``: each request's score is the one it gets alone),
+    and each put to the bank's policy as far as it goes before the limits (``PreparedReview``),
+    in their order."""
+    scores = _SCORES.score_many(scorer, [r.features for r in reads])
+    return [_prepared(read, scored) for read, scored in zip(reads, scores, strict=True)]
+
+
+def _prepared(read: ReviewRead, scored: Scored) -> PreparedReview:
+    hashed = input_hash(read.request, read.features, read.policy, scored.model_version)
+    prepared = PreparedReview(
+        read.request, read.features, scored, read.policy, read.version, read.lacking,
+        read.unmetered, hashed,
+    )  # fmt: skip
+    if limit_reasons(read.request, read.policy, _NOTHING_OUT):
+        return prepared
+    return replace(prepared, unlimited=_decided(prepared, _NOTHING_OUT))
+
+
+def read_review(
+    *,
+    uow: UnitOfWork,
+    request_id: str,
+    holding: Holding,
+    bank_id: str,
+    amount: int,
+    as_of: dt.date,
+    duplicates: int = 0,
+    fraud_signals: tuple[tuple[str, str], ...] = (),
+    clock: Clock | None = None,
+    item: DebtItem | None = None,
+    meter: bool = True,
+) -> ReviewRead:
+    """The reads of the robot's review (``prepare_review``'s, the scoring left to
+    ``score_reviews``): the request, its feature vector and the bank's policy in force.
 
     A core enterprise's trades with others than the creditor are read only under its consent
     (``consents.debtor_records``), and that read is metered in this unit of work; without a
@@ -268,12 +347,7 @@ def prepare_review(
         smes = {c for c in creditors if not get_org(uow, c).has_role(Role.CORE_ENTERPRISE)}
         late = sme_late_payments(history, item.debtor_id, as_of, smes, policy.sme_payment_days)
         request = replace(request, sme_late=late.count, sme_late_amount=round(late.amount * 100))
-    scored = _SCORES.score(scorer, vector)
-    hashed = input_hash(request, vector, policy, scored.model_version)
-    prepared = PreparedReview(request, vector, scored, policy, version, lacking, unmetered, hashed)
-    if limit_reasons(request, policy, _NOTHING_OUT):
-        return prepared
-    return replace(prepared, unlimited=_decided(prepared, _NOTHING_OUT))
+    return ReviewRead(request, vector, policy, version, lacking, unmetered)
 
 
 #: A bank's exposure with nothing outstanding (``PreparedReview.unlimited``).

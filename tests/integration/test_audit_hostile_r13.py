@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fastapi.testclient import TestClient
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.identity import AuditRecord
+from fourflow.entrypoints.api.app import create_app
 from fourflow.services import identity
 
 pytestmark = pytest.mark.chain
@@ -74,3 +76,16 @@ def test_a_hostile_record_does_not_lose_the_records_appended_with_it(
     assert check.ok, check.problems
     stored = {r.path for r in identity.trail_records(ids, after=before, limit=100)}
     assert {p for p in paths if "\x00" not in p} <= stored, stored
+
+
+def test_an_unauthenticated_post_with_nul_in_its_path_is_refused_and_recorded(
+    platform: Platform,
+) -> None:
+    """Over HTTP: the caller is refused (401, not a server error) and its request recorded."""
+    before = identity.verify_trail(platform.identities).records
+    with TestClient(create_app(platform), raise_server_exceptions=False) as client:
+        answer = client.post("/api/v1/holdings/%00/split", json={"amount": "1.00"})
+    assert answer.status_code == 401, answer.text
+    check = identity.verify_trail(platform.identities)
+    assert check.ok, check.problems
+    assert check.records == before + 1

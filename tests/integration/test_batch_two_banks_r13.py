@@ -10,7 +10,7 @@ import pytest
 
 from fourflow.bootstrap import Platform
 from fourflow.domain.errors import ConflictError
-from fourflow.domain.financing import FinancingStatus
+from fourflow.domain.financing import Financing, FinancingStatus
 from fourflow.services import financing
 from fourflow.services.audit import audit
 from tests.integration.test_lifecycle import _story
@@ -53,7 +53,11 @@ def test_two_banks_batches_on_the_same_holdings_finance_each_once(platform: Plat
     rows = [a for a in answers if isinstance(a, financing.FinancingRow)]
     refused = [a for a in answers if isinstance(a, Exception)]
     assert all(isinstance(r, ConflictError) for r in refused), refused
-    approved = [r.financing for r in rows if r.financing.status is FinancingStatus.APPROVED]
+    approved = [
+        r.financing
+        for r in rows
+        if isinstance(r.financing, Financing) and r.financing.status is FinancingStatus.APPROVED
+    ]
     assert sorted(f.holding_id for f in approved) == sorted(parts), answers
     assert len(refused) == HOLDINGS, answers
     s.relay()

@@ -553,7 +553,6 @@ def _decisions(
 
     async def go() -> tuple[float, float, dict[str, float], dict[str, float], float]:
         await posts.open(CONCURRENT)
-        marks["spread"] = _connections_per_process(phase.server_pid, raw.port)
         try:
             # not timed: a few first decisions (each API process loads the model at its start),
             # and the worker's relay applying their pledges, so the burst does not share the
@@ -571,6 +570,9 @@ def _decisions(
             )
             seconds, cpu = time.perf_counter() - start, _api_cpu_s(phase.server_pid) - cpu
             after, mine = _decision_helpers_cpu_s(phase.server_pid), time.process_time() - mine
+            # every connection has carried a request by now: each is held by the process that
+            # accepted it (just after opening, some still waited in the accept queues)
+            marks["spread"] = _connections_per_process(phase.server_pid, raw.port)
             return seconds, cpu, before, after, mine
         finally:
             await posts.close()

@@ -36,7 +36,7 @@ def _vector(rng: random.Random) -> dict[str, float | str]:
 def scorers() -> dict[str, learning.ModelScorer]:
     rng = random.Random(3)
     rows = []
-    for i in range(1_200):
+    for i in range(500):
         features = _vector(rng)
         late, tenor = float(features["debtor_late_share"]), float(features["tenor_days"])
         bad = int(rng.random() < 0.03 + 0.4 * late**2 + 0.1 * tenor / 180)

@@ -8,11 +8,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import Engine, insert
+import pytest
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.exc import OperationalError
 
 from fourflow.adapters.db import SqlUnitOfWorkFactory
 from fourflow.adapters.db import tables as t
-from fourflow.domain.facts import DisputeAction, DisputeEvent
+from fourflow.domain.facts import DisputeAction, DisputeEvent, InvoicePresentation
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.mandates import SignalClearance
 from fourflow.domain.parties import Role
@@ -105,3 +107,71 @@ def test_a_batchs_first_reads_in_one_statement_as_each_repository_reads_them(
         none = u.decision_reads(["h-unknown"])
         assert none is not None
         assert dataclasses.astuple(none) == ({}, {}, {}, [], [], [], frozenset(), [])
+
+
+def test_a_batchs_first_reads_under_the_limits_lock_in_one_statement(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
+) -> None:
+    """``decision_locked_reads``: the marks, the holdings' rows LOCKED (another transaction
+    cannot lock one until the batch ends), the items' standing dispute events and the
+    fingerprints known presented (a failed op's not), each as its own read gives it; SQLite:
+    None."""
+    with uow_factory() as u:
+        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
+            u.organisations.add(b.org(n, role))
+        for n in (1, 2):
+            u.trades.add(b.trade(n))
+            u.items.add(b.item(n, f"trade-{n}"))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", 1_000))
+        u.items.add_holding(b.holding("h-2", "item-1", "org-1", 400, parent_id="h-1",
+                                      pledge_bank_id="org-3", pledge=b.pledge()))  # fmt: skip
+        u.items.add_holding(b.holding("h-3", "item-2", "org-1", 700))
+        for action, op in ((DisputeAction.RAISED, "op-d1"), (DisputeAction.WITHDRAWN, "op-d2"),
+                           (DisputeAction.RAISED, "op-d3")):  # fmt: skip
+            u.disputes.add(DisputeEvent("item-1", action, "org-2", op, DAY, "why", "ab" * 32))
+        u.financings.add(b.financing("fin-1", "item-1", "h-2", FinancingStatus.APPROVED))
+        u.commit()
+    now = dt.datetime.now(dt.UTC)
+    with store_engine.begin() as connection:  # op-d3's dispute: refused, so not read
+        connection.execute(insert(t.outbox).values(
+            op_id="op-d3", kind="raise_dispute", sender_org_id="org-2", params={},
+            subject_id="item-1", status="refused", attempts=1, created_at=now, updated_at=now,
+        ))  # fmt: skip
+    with uow_factory() as u:  # fp-2's op refused below: not known
+        for fp, op in (("fp-1", "op-p1"), ("fp-2", "op-p2"), ("fp-3", "op-p3")):
+            u.presentations.add(InvoicePresentation(fp, "trade-1", "org-3", op))
+        u.commit()
+    with store_engine.begin() as connection:
+        connection.execute(insert(t.outbox).values(
+            op_id="op-p2", kind="register_fingerprints", sender_org_id="org-3", params={},
+            subject_id="fin-x", status="failed", attempts=1, created_at=now, updated_at=now,
+        ))  # fmt: skip
+    ids, items = ["h-3", "h-2", "h-unknown"], ["item-2", "item-1"]
+    prints = ["fp-2", "fp-1", "fp-9", "fp-3"]
+    with uow_factory() as u:
+        first = u.decision_locked_reads(ids, items, prints)
+        if store_engine.dialect.name != "postgresql":
+            assert first is None
+            return
+        assert first is not None
+        assert first.marks == u.decision_marks() and "exposure" in first.marks
+        assert first.holdings == u.items.lock_holdings(ids)
+        assert list(first.holdings) == ["h-2", "h-3"]
+        assert first.disputes == {i: u.disputes.for_item(i) for i in items}
+        assert [e.op_id for e in first.disputes["item-1"]] == ["op-d1", "op-d2"]
+        assert first.disputes["item-2"] == []
+        assert first.known == u.presentations.known(prints) == {"fp-1", "fp-3"}
+        assert u.decision_locked_reads(ids, items).known == frozenset()  # type: ignore[union-attr]
+        with store_engine.connect() as other:  # the rows are locked until the batch ends
+            for holding in ("h-2", "h-3"):
+                with (
+                    pytest.raises(OperationalError, match="could not obtain lock"),
+                    other.begin(),
+                ):
+                    other.execute(text(
+                            "SELECT id FROM holdings WHERE id = :h FOR UPDATE NOWAIT"
+                        ), {"h": holding})  # fmt: skip
+            with other.begin():  # a holding not asked for is not locked
+                other.execute(text("SELECT id FROM holdings WHERE id = 'h-1' FOR UPDATE NOWAIT"))
+        with u.together():
+            assert u.decision_locked_reads(ids, items) is None

@@ -601,19 +601,32 @@ def _finance_many(
         ready.append((i, _Ready(one, prepared), asker))
     for bank_id in sorted({r.asked.bank.id for _, r, _ in ready}):
         uow.settings.lock(credit.LIMITS_LOCK + bank_id)  # banks in one order, then holdings
-    exposures = running.exposures(uow) if ready else {}  # as kept, if nobody changed them
+    items = sorted({r.asked.item.id for _, r, _ in ready})
+    # the marks, the holdings' row locks, the items' disputes and which of the presented
+    # fingerprints are known in one statement, where the store can (``decision_locked_reads``:
+    # PostgreSQL), else one read each
+    at_once = getattr(uow, "decision_locked_reads", None) if ready else None
+    prints = _fingerprints(reads, ready) if at_once else []
+    holding_ids = [r.asked.holding.id for _, r, _ in ready]
+    first = at_once(holding_ids, items, prints) if at_once else None
+    marks = first.marks if first is not None else None
+    exposures = running.exposures(uow, marks) if ready else {}  # as kept, if nobody changed them
     if running.policy_moved:  # a bank's policy committed since the batch read them: read afresh
         kept = {k: v for k, v in kept.items() if k != "policies"}
     under = _BatchReads(uow, _READ_ONCE_LOCKED, kept)
     under.prime("organisations", "get", organisations)  # no decision writes one
-    items = sorted({r.asked.item.id for _, r, _ in ready})
-    if len(items) > 1:  # the items' disputes in one read, not one an item
+    if first is not None:
+        under.prime("disputes", "for_item", first.disputes)
+    elif len(items) > 1:  # the items' disputes in one read, not one an item
         disputes = uow.disputes.for_items(items)
         under.prime("disputes", "for_item", {i: disputes.get(i, []) for i in items})
     locked = cast(UnitOfWork, under)
     with uow.together():  # every write of the batch at its end, one statement a table
         _settle_batch(locked, sorted(ready, key=lambda r: (r[1].asked.holding.id, r[0])),
-                      answers, exposures, recheck_policy=running.policy_moved)  # fmt: skip
+                      answers, exposures, recheck_policy=running.policy_moved,
+                      rows=first.holdings if first is not None else None,
+                      seen=None if first is None else {p: p in first.known for p in prints},
+                      )  # fmt: skip
         uow.outbox.order_held(_queue_stage)  # the relay sends each stage in a run or so
     if ready:
         running.decided(uow, exposures)  # kept once the caller's commit succeeds
@@ -710,15 +723,21 @@ def _settle_batch(
     exposures: dict[str, Exposure],
     *,
     recheck_policy: bool = True,
+    rows: Mapping[str, Holding] | None = None,
+    seen: dict[str, bool] | None = None,
 ) -> None:
     """Decide and store a batch's requests under the banks' limits locks, in holding-id order,
     their writes held (``UnitOfWork.together``): the holdings' rows locked in one read, each
     request judged (``_judge``: a refusal is its answer, and it wrote nothing; with
     ``recheck_policy``, against its bank's policy as read under the lock), then stored;
-    anything going wrong while storing is raised (the batch is broken)."""
-    rows = uow.items.lock_holdings([r.asked.holding.id for _, r, _ in ready])
+    anything going wrong while storing is raised (the batch is broken). ``rows``: the
+    holdings as read under their row locks already (``decision_locked_reads``); ``seen``: the
+    presented fingerprints known presented or not, as read already."""
+    if rows is None:
+        rows = uow.items.lock_holdings([r.asked.holding.id for _, r, _ in ready])
     decided_on: set[str] = set()  # holdings of requests decided before in the batch
-    seen = _presented(uow, ready)  # fingerprints known presented, or not
+    if seen is None:
+        seen = _presented(uow, ready)  # fingerprints known presented, or not
     for i, one, asker in ready:
         bank, holding_id = one.asked.bank, one.asked.holding.id
         now = exposures.get(bank.id)
@@ -743,6 +762,20 @@ def _settle_batch(
                 debtor=decided.item.debtor_id, scenario=request.scenario,
                 industry=request.industry,
             )  # fmt: skip
+
+
+def _fingerprints(
+    uow: UnitOfWork, ready: Sequence[tuple[int, _Ready, Organisation | None]]
+) -> list[str]:
+    """Every invoice fingerprint of the trades the batch presents (``fraud.queue_presentation``
+    computes the same), sorted; under the banks' limits locks (the salt may be created)."""
+    trades = {r.asked.trade.id: r.asked.trade for _, r, _ in ready if r.asked.present}
+    if not trades:
+        return []
+    salt = fraud.consortium_salt(uow)
+    return sorted(
+        {fp for t in trades.values() for fp in fraud.invoice_fingerprints(salt, t).values()}
+    )
 
 
 def _presented(
@@ -1087,15 +1120,19 @@ class _Running:
             kept = dict(store.settings)
         return _KeptSettings(uow.settings, kept, self._staged_settings)
 
-    def exposures(self, uow: UnitOfWork) -> dict[str, Exposure]:
+    def exposures(
+        self, uow: UnitOfWork, marks: Mapping[str, tuple[int, int]] | None = None
+    ) -> dict[str, Exposure]:
         """The banks' exposures kept under the ``exposure`` mark as read now (the caller holds
-        the banks' limits locks); none if it moved. Sets ``policy_moved``: whether the
-        ``policy`` mark moved since the batch started (a bank's policy committed between the
-        batch's reads and its locks; True when the store cannot tell)."""
+        the banks' limits locks; ``marks``: the marks as it read them under those locks, else
+        read here); none if it moved. Sets ``policy_moved``: whether the ``policy`` mark moved
+        since the batch started (a bank's policy committed between the batch's reads and its
+        locks; True when the store cannot tell)."""
         store = self._store
         if store is None:
             return {}
-        marks = getattr(uow, "decision_marks")()  # noqa: B009
+        if marks is None:
+            marks = getattr(uow, "decision_marks")()  # noqa: B009
         if marks is None or "exposure" not in marks:
             self._store = None
             return {}

@@ -2695,3 +2695,73 @@ def _json_row(table: Table, found: Mapping[str, Any]) -> Any:
                 value = dt.date.fromisoformat(value)
         values[column.name] = value
     return SimpleNamespace(**values)
+
+
+# One round trip for what a batch reads first under the banks' limits locks (PostgreSQL): the
+# decisions' change marks, the holdings' rows locked in id order, the items' dispute events.
+_LOCKED = text(
+    "WITH h AS (SELECT * FROM holdings WHERE id = ANY(:ids) ORDER BY id FOR UPDATE), "
+    "m AS (SELECT grp, sum(weight) AS total, "
+    "sum(weight) FILTER (WHERE tx = txid_current()) AS own FROM decision_changes GROUP BY grp) "
+    "SELECT 0, 0, json_build_array(grp, total, own) FROM m "
+    "UNION ALL SELECT 1, 0, row_to_json(h) FROM h "
+    "UNION ALL SELECT 2, d.seq, row_to_json(d) FROM dispute_events d "
+    "WHERE d.item_id = ANY(:items) AND NOT EXISTS "
+    "(SELECT 1 FROM outbox o WHERE o.op_id = d.op_id AND o.status = ANY(:unapplied)) "
+    "UNION ALL SELECT 3, 0, to_json(p.fingerprint) FROM invoice_presentations p "
+    "WHERE p.fingerprint = ANY(:prints) AND NOT EXISTS "
+    "(SELECT 1 FROM outbox o WHERE o.op_id = p.op_id AND o.status = ANY(:unapplied)) "
+    "ORDER BY 1, 2"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LockedReads:
+    """What a batch of decisions reads first under the banks' limits locks, in one statement
+    (``read_locked``).
+
+    Attributes:
+        marks: ``SqlUnitOfWork.decision_marks()`` (group -> its sum, this transaction's part).
+        holdings: ``SqlDebtItems.lock_holdings(ids)``: the rows locked, in id order.
+        disputes: ``SqlDisputes.for_item`` of each item asked (none: an empty list).
+        known: ``SqlPresentations.known`` of the fingerprints asked.
+    """
+
+    marks: dict[str, tuple[int, int]]
+    holdings: dict[str, Holding]
+    disputes: dict[str, builtins.list[DisputeEvent]]
+    known: frozenset[str]
+
+
+def read_locked(
+    session: Session,
+    holding_ids: Sequence[str],
+    item_ids: Sequence[str],
+    fingerprints: Sequence[str] = (),
+) -> LockedReads:
+    """``LockedReads`` in one statement (PostgreSQL; the store migrated to 0029)."""
+    rows = session.execute(
+        _LOCKED,
+        {
+            "ids": sorted(set(holding_ids)),
+            "items": sorted(set(item_ids)),
+            "unapplied": list(UNAPPLIED),
+            "prints": sorted(set(fingerprints)),
+        },
+    ).all()
+    marks: dict[str, tuple[int, int]] = {}
+    known: set[str] = set()
+    holdings: dict[str, Holding] = {}
+    disputes: dict[str, builtins.list[DisputeEvent]] = {i: [] for i in item_ids}
+    for tag, _, found in rows:
+        if tag == 0:
+            marks[str(found[0])] = (int(found[1]), int(found[2] or 0))
+        elif tag == 1:
+            holding = _holding_from_row(_json_row(t.holdings, found))
+            holdings[holding.id] = holding
+        elif tag == 2:
+            event = _dispute(_json_row(t.dispute_events, found))
+            disputes[event.item_id].append(event)
+        else:
+            known.add(found)
+    return LockedReads(marks, dict(sorted(holdings.items())), disputes, frozenset(known))

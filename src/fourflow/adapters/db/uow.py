@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from fourflow.adapters.db.consents import SqlDataConsents
 from fourflow.adapters.db.repositories import (
     AheadReads,
+    LockedReads,
     SqlBatches,
     SqlCancelApprovals,
     SqlDebtItems,
@@ -44,6 +45,7 @@ from fourflow.adapters.db.repositories import (
     SqlTransferPayments,
     SqlWarehouseReceipts,
     read_ahead,
+    read_locked,
 )
 from fourflow.adapters.db.settlement import SqlSettlementRecords
 from fourflow.adapters.db.webhooks import SqlNotifications
@@ -206,6 +208,25 @@ class SqlUnitOfWork:
         if self._together:
             return None
         return read_ahead(self._require_session(), named)
+
+    def decision_locked_reads(
+        self, holding_ids: Sequence[str], item_ids: Sequence[str], fingerprints: Sequence[str] = ()
+    ) -> LockedReads | None:
+        """What a batch of decisions reads first under the banks' limits locks, in one
+        statement (``repositories.read_locked``): the change marks as ``decision_marks()``
+        gives them, the holdings' rows locked in id order as ``items.lock_holdings``, the
+        items' dispute events as ``disputes.for_item``, which of ``fingerprints`` are known
+        presented as ``presentations.known``. None where the store reads them one by
+        one (SQLite, a store without the marks, writes held)."""
+        session = self._require_session()
+        bind = session.get_bind()
+        if self._together or bind.dialect.name != "postgresql":
+            return None
+        if bind not in _MARKED:  # once per engine: is the store migrated to 0029?
+            self.decision_marks()
+        if not _MARKED[bind]:
+            return None
+        return read_locked(session, holding_ids, item_ids, fingerprints)
 
     def decision_marks(self, *, fold: bool = False) -> dict[str, tuple[int, int]] | None:
         """The financing decisions' change marks as this transaction sees them (migration

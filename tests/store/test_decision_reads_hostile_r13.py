@@ -92,3 +92,42 @@ def test_decision_reads_keep_hostile_values_as_the_repositories_read_them(
         assert raised == {"trade-1": [dt.date(2026, 3, 4)]}
         known = _KnownDisputes(u.disputes, ahead.near, ahead.disputed)
         assert known.raised_days(["trade-1"]) == raised
+
+
+def test_decision_locked_reads_keep_hostile_values_as_the_repositories_read_them(
+    uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
+) -> None:
+    """``decision_locked_reads`` (f75c234: marks, holdings FOR UPDATE, disputes, known
+    fingerprints in one statement) on the same hostile values, in a session at +14:00."""
+    with uow_factory() as u:
+        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
+            u.organisations.add(b.org(n, role))
+        u.trades.add(b.trade(1))
+        u.items.add(dataclasses.replace(b.item(1, "trade-1"), face_value=HUGE))
+        u.items.add_holding(b.holding("h-1", "item-1", "org-1", HUGE, received=HUGE - 7))
+        for op, on in (("op-d1", None), ("op-d2", dt.date(9999, 12, 31))):
+            u.disputes.add(
+                DisputeEvent("item-1", DisputeAction.RAISED, "org-2", op, on, ODD, "ab" * 32)
+            )
+        u.commit()
+    late = dt.datetime(2026, 3, 4, 23, 59, 59, 999999, tzinfo=dt.UTC)
+    with store_engine.begin() as connection:
+        connection.execute(
+            update(t.dispute_events).where(t.dispute_events.c.op_id == "op-d1").values(
+                created_at=late
+            )
+        )  # fmt: skip
+    with uow_factory() as u:
+        if store_engine.dialect.name == "postgresql":
+            u._require_session().execute(text("SET TIME ZONE 'Pacific/Kiritimati'"))
+        first = u.decision_locked_reads(["h-1"], ["item-1"], ["fp-unknown"])
+        if store_engine.dialect.name != "postgresql":
+            assert first is None
+            return
+        assert first is not None
+        assert first.holdings == u.items.lock_holdings(["h-1"])
+        assert first.holdings["h-1"].amount == HUGE
+        assert first.disputes == {"item-1": u.disputes.for_item("item-1")}
+        assert [e.text for e in first.disputes["item-1"]] == [ODD, ODD]
+        assert [e.on for e in first.disputes["item-1"]] == [None, dt.date(9999, 12, 31)]
+        assert first.known == frozenset()

@@ -10,6 +10,7 @@ hostile request's own record must be kept too (every state-changing request is r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,19 +23,6 @@ from fourflow.services import identity
 pytestmark = pytest.mark.chain
 
 HOSTILE = "/api/v1/holdings/\x00/split"
-
-
-@pytest.fixture(autouse=True)
-def _refused_on_postgresql(request: pytest.FixtureRequest, migrated_store_url: str) -> None:
-    """Known defect R13-1 (/work/notes/status.md): PostgreSQL refuses the group's insert."""
-    if migrated_store_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="R13-1: a NUL in a recorded path fails the audit group's insert on "
-                "PostgreSQL (the group's records lost); fix in identity._request_record",
-            )
-        )
 
 
 def _answered(path: str) -> identity.AnsweredRequest:
@@ -89,3 +77,30 @@ def test_an_unauthenticated_post_with_nul_in_its_path_is_refused_and_recorded(
     check = identity.verify_trail(platform.identities)
     assert check.ok, check.problems
     assert check.records == before + 1
+
+
+def test_a_record_the_store_refuses_loses_only_itself(
+    platform: Platform, migrated_store_url: str
+) -> None:
+    """Whatever else the store refuses in one record of a group (here a NUL in the action,
+    which only the authorisation table names: PostgreSQL refuses it, SQLite keeps it), the
+    group's other records are appended one by one, in order, and that record's caller alone
+    is told."""
+    ids = platform.identities
+    before = identity.verify_trail(ids).records
+    asked = [_answered(f"/api/v1/financings?n={n}") for n in range(4)]
+    asked[1] = dataclasses.replace(asked[1], action="holdings.\x00split")
+
+    async def burst() -> list[AuditRecord | BaseException]:
+        return await asyncio.gather(
+            *(identity.record_request_async(ids, a) for a in asked), return_exceptions=True
+        )
+
+    answers = asyncio.run(burst())
+    refused = migrated_store_url.startswith("postgresql")
+    assert [isinstance(a, AuditRecord) for a in answers] == [True, not refused, True, True]
+    check = identity.verify_trail(ids)
+    assert check.ok, check.problems
+    assert check.records == before + (3 if refused else 4)
+    stored = [r.path for r in identity.trail_records(ids, after=before, limit=100)]
+    assert stored == [a.path for i, a in enumerate(asked) if not (refused and i == 1)]

@@ -967,9 +967,16 @@ def _append_all(waiting: list[tuple[Identities, AuditRecord]]) -> list[AuditReco
         ids = waiting[places[0]][0]
         try:
             chained: list[AuditRecord] = _append_chained(ids, [waiting[i][1] for i in places])
-        except Exception as exc:  # every record of the group is told
+        except Exception as exc:
+            if len(places) == 1:
+                answers[places[0]] = exc
+                continue
+            # one record the store refuses must not lose the others: each alone, in order
             for i in places:
-                answers[i] = exc
+                try:
+                    (answers[i],) = _append_chained(ids, [waiting[i][1]])
+                except Exception as alone:  # this record's caller is told
+                    answers[i] = alone
             continue
         for i, record in zip(places, chained, strict=True):
             answers[i] = record
@@ -1025,7 +1032,8 @@ class AnsweredRequest:
         principal: the caller (None: not signed in).
         action: the authorisation table's action.
         method: the HTTP method.
-        path: the path called (at most 2,000 characters are kept).
+        path: the path called (at most 2,000 characters are kept; a NUL, which uvicorn
+            decodes from ``%00`` and no text column of PostgreSQL holds, is kept as ``%00``).
         client: the client's address.
         status: the HTTP status answered.
     """
@@ -1046,7 +1054,8 @@ def _request_record(ids: Identities, request: AnsweredRequest) -> AuditRecord:
         seq=0, at=ids.clock.now(), org_id=who.org_id if who else None,
         actor=(who.user_id or who.credential_id) if who else None,
         role=who.role.value if who else None, action=request.action, method=request.method,
-        path=request.path[:2000], client=request.client, status=request.status,
+        path=request.path.replace("\x00", "%00")[:2000], client=request.client,
+        status=request.status,
         prev_hash=GENESIS,
     )  # fmt: skip
 

@@ -30,7 +30,7 @@ from fourflow.adapters.chain.node import AnvilNode
 from fourflow.bootstrap import Platform
 from fourflow.domain.parties import Role
 from fourflow.entrypoints.api import worker_health
-from fourflow.entrypoints.api.server import WorkerSupervisor
+from fourflow.entrypoints.api.server import WORKER_NICENESS, WorkerSupervisor
 from fourflow.services import onboarding
 from fourflow.services.demo import demo_uscc
 from tests.api.conftest import api_settings
@@ -68,6 +68,9 @@ def test_serve_restarts_a_killed_worker_and_health_tells(
         assert isinstance(worker, dict) and worker["state"] == "running", body
         (first,) = _worker_pids(server)
         assert worker["pid"] == first and worker["restarts"] == 0
+        # background work: the worker runs nicer than the API processes it serves beside
+        nicer = min(19, os.getpriority(os.PRIO_PROCESS, server.pid) + WORKER_NICENESS)
+        assert os.getpriority(os.PRIO_PROCESS, first) == nicer
 
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + WAIT_S
@@ -97,6 +100,7 @@ def test_serve_restarts_a_killed_worker_and_health_tells(
         assert isinstance(up, dict)
         assert up["state"] == "running" and up["restarts"] == 1 and up["pid"] != first, seen
         assert _worker_pids(server) == [up["pid"]]
+        assert os.getpriority(os.PRIO_PROCESS, up["pid"]) == nicer  # the restarted one too
 
         with Platform(api_settings(home, migrated_store_url, anvil.url)) as p:
             while True:

@@ -17,7 +17,6 @@ from fourflow.adapters.db import tables as t
 from fourflow.domain.facts import DisputeAction, DisputeEvent, InvoicePresentation
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.mandates import SignalClearance
-from fourflow.domain.parties import Role
 from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services.financing import _KnownDisputes
 
@@ -30,8 +29,7 @@ def test_a_batchs_first_reads_in_one_statement_as_each_repository_reads_them(
     uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
 ) -> None:
     with uow_factory() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
+        b.add_parties(u)
         for n in (1, 2, 3):
             u.trades.add(b.trade(n))
             u.items.add(b.item(n, f"trade-{n}"))
@@ -117,8 +115,7 @@ def test_a_batchs_first_reads_under_the_limits_lock_in_one_statement(
     fingerprints known presented (a failed op's not), each as its own read gives it; SQLite:
     None."""
     with uow_factory() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
+        b.add_parties(u)
         for n in (1, 2):
             u.trades.add(b.trade(n))
             u.items.add(b.item(n, f"trade-{n}"))

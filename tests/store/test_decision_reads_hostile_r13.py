@@ -17,7 +17,6 @@ from fourflow.adapters.db import tables as t
 from fourflow.domain.facts import DisputeAction, DisputeEvent
 from fourflow.domain.financing import FinancingStatus
 from fourflow.domain.mandates import SignalClearance
-from fourflow.domain.parties import Role
 from fourflow.domain.transfers import InvoicePaidByTransfer
 from fourflow.services.financing import _KnownDisputes
 
@@ -31,8 +30,7 @@ def test_decision_reads_keep_hostile_values_as_the_repositories_read_them(
     uow_factory: SqlUnitOfWorkFactory, store_engine: Engine
 ) -> None:
     with uow_factory() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
+        b.add_parties(u)
         u.trades.add(b.trade(1))
         u.items.add(
             dataclasses.replace(
@@ -100,8 +98,7 @@ def test_decision_locked_reads_keep_hostile_values_as_the_repositories_read_them
     """``decision_locked_reads`` (f75c234: marks, holdings FOR UPDATE, disputes, known
     fingerprints in one statement) on the same hostile values, in a session at +14:00."""
     with uow_factory() as u:
-        for n, role in ((1, Role.SUPPLIER), (2, Role.CORE_ENTERPRISE), (3, Role.BANK)):
-            u.organisations.add(b.org(n, role))
+        b.add_parties(u)
         u.trades.add(b.trade(1))
         u.items.add(dataclasses.replace(b.item(1, "trade-1"), face_value=HUGE))
         u.items.add_holding(b.holding("h-1", "item-1", "org-1", HUGE, received=HUGE - 7))
